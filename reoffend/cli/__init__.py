@@ -1,0 +1,68 @@
+"""The ``reoffend`` command line: parse, call the core, render. Exit statuses as in docs/cli.md."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_INTERNAL, EXIT_USAGE, ReoffendError
+from .measure import measure, validate
+from .synth import synth
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="reoffend")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
+def cli(debug):
+    """Proven reoffending statistics from prison release and court conviction records."""
+
+
+cli.add_command(validate)
+cli.add_command(measure)
+cli.add_command(synth)
+
+
+def _error(text: str) -> None:
+    click.echo(f"reoffend: {text}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure becomes a message and a stable exit status, never a bare traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="reoffend", standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        sys.exit(stop.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        _error("aborted")
+        sys.exit(130)
+    except ReoffendError as error:
+        prefix = "" if error.exit_status == EXIT_USAGE else "error: "
+        _error(prefix + str(error))
+        sys.exit(error.exit_status)
+    except BrokenPipeError:
+        # the reader of our standard output went away (e.g. `| head`): not an error of ours
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        sys.exit(130)
+    except BaseException as error:
+        if isinstance(error, SystemExit):
+            raise
+        if debug:
+            traceback.print_exc()
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        _error(
+            f"internal error: {type(error).__name__}: {message} -- please report this "
+            "(run again with --debug for the traceback)"
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(0)

@@ -1,0 +1,380 @@
+"""Options shared by the commands, parsing helpers, and output rendering (docs/cli.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import DataError, UsageError
+from ..inputs import InputSpec
+from ..io import atomic_write, atomic_write_many, check_writable, frame_writer, read_code_list
+from ..measure import MeasureParams
+from ..window import FollowUpWindow
+from .config import config_option
+
+OUTPUT_FORMATS = ("table", "csv", "json", "ndjson", "parquet")
+SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".parquet": "parquet"}
+
+
+# ----------------------------------------------------------------------------------------------- options
+def _stack(*decorators):
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+def input_options(function):
+    """The two record files and how to read them."""
+    return _stack(
+        click.argument("releases", required=True, metavar="RELEASES"),
+        click.argument("convictions", required=True, metavar="CONVICTIONS"),
+        click.option(
+            "--map",
+            "column_map",
+            multiple=True,
+            metavar="NAME=COLUMN",
+            help="Read COLUMN of the files as NAME (e.g. release_date=date_out). Repeatable.",
+        ),
+        click.option(
+            "--input-format",
+            type=click.Choice(["csv", "parquet", "ndjson"]),
+            help="Format of both inputs (default: from the extension; '-' is CSV on stdin).",
+        ),
+        click.option(
+            "--extract-date",
+            type=click.DateTime(["%Y-%m-%d"]),
+            help="Date the data was extracted (default: the latest conviction_date).",
+        ),
+        click.option("--dedupe", is_flag=True, help="Drop exact duplicate release rows instead of failing."),
+        click.option(
+            "--errors",
+            "errors_file",
+            type=click.Path(dir_okay=False),
+            help="On invalid data, write every problem to this CSV file.",
+        ),
+        click.option(
+            "--streaming",
+            is_flag=True,
+            help="Use polars' streaming engine (inputs larger than memory; slower otherwise).",
+        ),
+    )(function)
+
+
+def window_options(function):
+    return _stack(
+        click.option(
+            "--follow-up",
+            type=click.IntRange(min=1),
+            default=12,
+            show_default=True,
+            help="Follow-up period after release, in calendar months.",
+        ),
+        click.option(
+            "--waiting-period",
+            type=click.IntRange(min=0),
+            default=6,
+            show_default=True,
+            help="Further months in which a conviction for an offence in the follow-up still counts.",
+        ),
+    )(function)
+
+
+def cohort_options(function):
+    return _stack(
+        click.option(
+            "--period",
+            type=click.Choice(["month", "quarter", "year", "financial-year"]),
+            default="quarter",
+            show_default=True,
+            help="Cohort period of release_date, when the releases have no cohort column.",
+        ),
+        click.option(
+            "--index",
+            "index_rule",
+            type=click.Choice(["first", "all"]),
+            default="first",
+            show_default=True,
+            help="Count each person's first release per cohort, or every release.",
+        ),
+        click.option(
+            "--incomplete",
+            type=click.Choice(["error", "exclude"]),
+            default="error",
+            show_default=True,
+            help="Releases whose follow-up is not complete at the extract date: fail, or drop them.",
+        ),
+        click.option(
+            "--exclude-offences",
+            type=click.Path(dir_okay=False),
+            help="File of offence codes (one per line) that are not new offences, e.g. breach.",
+        ),
+        click.option(
+            "--where",
+            multiple=True,
+            metavar="COLUMN=VALUE[,VALUE]",
+            help="Keep index releases whose COLUMN is one of the values. Repeatable.",
+        ),
+        click.option("--latest-cohort", is_flag=True, help="Keep only the latest cohort."),
+        click.option(
+            "--confidence",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=0.95,
+            show_default=True,
+            help="Confidence level of intervals.",
+        ),
+    )(function)
+
+
+def output_options(function):
+    return _stack(
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(OUTPUT_FORMATS),
+            help="Output format (default: table on a terminal, else csv; with -o, from its extension).",
+        ),
+        click.option("--csv", "output_format", flag_value="csv", help="Shorthand for --format csv."),
+        click.option("--json", "output_format", flag_value="json", help="Shorthand for --format json."),
+        click.option("--nl", "output_format", flag_value="ndjson", help="Shorthand for --format ndjson."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on standard error."),
+        config_option,
+    )(function)
+
+
+# ----------------------------------------------------------------------------------------------- parsing
+def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, other = value.partition("=")
+        if not sep or not name.strip() or not other.strip():
+            raise UsageError(f"{what} takes NAME=VALUE, not {value!r}")
+        pairs[name.strip()] = other.strip()
+    return pairs
+
+
+def parse_where(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    return {
+        column: tuple(v.strip() for v in value.split(",")) for column, value in parse_pairs(values, "--where").items()
+    }
+
+
+def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def input_spec(
+    releases: str,
+    convictions: str,
+    column_map: Sequence[str],
+    input_format: str | None,
+    extract_date: dt.datetime | None,
+    dedupe: bool,
+    streaming: bool,
+) -> InputSpec:
+    return InputSpec(
+        releases=releases,
+        convictions=convictions,
+        column_map=parse_pairs(column_map, "--map"),
+        input_format=input_format,
+        extract_date=extract_date.date() if extract_date else None,
+        dedupe=dedupe,
+        streaming=streaming,
+    )
+
+
+def measure_params(
+    *,
+    by: str | Sequence[str] | None,
+    period: str,
+    index_rule: str,
+    incomplete: str,
+    exclude_offences: str | None,
+    where: Sequence[str],
+    latest_cohort: bool,
+    confidence: float,
+    follow_up: int,
+    waiting_period: int,
+) -> MeasureParams:
+    return MeasureParams(
+        window=FollowUpWindow(follow_up, waiting_period),
+        by=parse_columns(by),
+        period=period,
+        index=index_rule,
+        incomplete=incomplete,
+        excluded_offences=read_code_list(exclude_offences) if exclude_offences else frozenset(),
+        confidence=confidence,
+        where=parse_where(where),
+        latest_cohort=latest_cohort,
+    )
+
+
+def write_errors_file(error: DataError, path: str | None) -> None:
+    """``--errors FILE``: the full problem list as CSV, written atomically."""
+    if path:
+        atomic_write(path, frame_writer(error.problems, "csv"))
+
+
+# ------------------------------------------------------------------------------------------------ output
+@dataclass
+class Output:
+    """Where and how a command writes its result."""
+
+    output_format: str | None = None
+    output: str | None = None
+    quiet: bool = False
+    console: Console = field(default_factory=lambda: Console(stderr=True))
+
+    def __post_init__(self) -> None:
+        if self.output:
+            check_writable(self.output)
+        if self.output_format is None:
+            if self.output:
+                self.output_format = SUFFIX_FORMATS.get(Path(self.output).suffix.lower(), "csv")
+            else:
+                self.output_format = "table" if sys.stdout.isatty() else "csv"
+        if self.output_format == "table" and self.output:
+            raise UsageError("--format table is for the terminal; choose csv, json, ndjson or parquet with -o")
+
+    def message(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, highlight=False, markup=False)
+
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(f"warning: {text}", style="yellow", highlight=False, markup=False)
+
+    def status(self, text: str):
+        """A spinner on a terminal (stderr) for work that may take a while; nothing otherwise."""
+        if self.quiet or not self.console.is_terminal:
+            return _NullContext()
+        return self.console.status(text)
+
+    def emit(
+        self,
+        rows: pl.DataFrame,
+        *,
+        parameters: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        title: str = "",
+        extra_outputs: Sequence[tuple[str, Callable]] = (),
+        table_formats: Mapping[str, Callable[[Any], str]] | None = None,
+        extra_json: Mapping[str, Any] | None = None,
+        caption: str | None = None,
+        display: pl.DataFrame | None = None,
+    ) -> None:
+        """Render ``rows`` in the chosen format; ``extra_outputs`` are written atomically alongside.
+
+        ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``.
+        """
+        fmt = self.output_format
+        if fmt == "table":
+            atomic_write_many(extra_outputs)
+            render_table(rows if display is None else display, title=title, formats=table_formats, caption=caption)
+            return
+        writer = data_writer(rows, fmt, parameters, metadata, extra_json)
+        if self.output:
+            atomic_write_many([*extra_outputs, (self.output, writer)])
+            return
+        atomic_write_many(extra_outputs)
+        buffer = io.BytesIO()
+        writer(buffer)
+        if fmt == "parquet" and sys.stdout.isatty():
+            raise UsageError("parquet is binary: write it with -o FILE or redirect standard output")
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.flush()
+
+
+class _NullContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_value(v) for v in value]
+    return value
+
+
+def json_document(
+    rows: pl.DataFrame,
+    parameters: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    document = {"parameters": json_value(parameters), "metadata": json_value(metadata)}
+    document.update(json_value(extra or {}))
+    document["rows"] = json_value(rows.to_dicts())
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def data_writer(rows: pl.DataFrame, fmt: str, parameters, metadata, extra_json=None) -> Callable:
+    if fmt == "json":
+        text = json_document(rows, parameters, metadata, extra_json)
+        return lambda handle: handle.write(text.encode())
+    return frame_writer(rows, fmt)
+
+
+# ----------------------------------------------------------------------------------------------- tables
+PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
+
+
+def default_format(column: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if column in PERCENT_COLUMNS or column.endswith("_rate") or column.endswith("_share"):
+        return f"{100 * value:.1f}%"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def render_table(
+    rows: pl.DataFrame,
+    *,
+    title: str = "",
+    formats: Mapping[str, Callable] | None = None,
+    caption: str | None = None,
+    console: Console | None = None,
+) -> None:
+    """A human table on standard output: rates as percentages with one decimal (display only)."""
+    console = console or Console()
+    formats = formats or {}
+    table = Table(title=title or None, caption=caption, header_style="bold")
+    for column, dtype in rows.schema.items():
+        numeric = dtype.is_numeric()
+        table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
+    for row in rows.iter_rows(named=True):
+        table.add_row(*[formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()])
+    console.print(table)

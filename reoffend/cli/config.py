@@ -1,0 +1,141 @@
+"""TOML configuration: every option has a key; a command-line option beats the file (docs/cli.md).
+
+Layout: top-level keys apply to every command that has the option; a table named after the command
+(``[measure]``, ``[compare.baseline]``) applies to that command only and beats the top level; the
+``[columns]`` table is the ``--map`` renaming (``release_date = "date_out"``). An unknown key or a value
+of the wrong type is a usage error (exit 2) naming the key and its line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import InputFileError, UsageError
+
+COLUMNS_TABLE = "columns"
+
+
+def read_toml(path: str) -> tuple[dict[str, Any], str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such config file") from None
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: not valid TOML: {error}") from None
+
+
+def key_line(text: str, key: str, section: str | None = None) -> int | None:
+    """The 1-based line where ``key`` is set (inside ``[section]`` when given), for error messages."""
+    in_section = section is None
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            name = stripped.strip("[] ").replace('"', "")
+            in_section = section is not None and name == section
+            continue
+        if in_section and pattern.match(line):
+            return number
+    return None
+
+
+def command_path(ctx: click.Context) -> list[str]:
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    return list(reversed(names))
+
+
+def config_defaults(ctx: click.Context, path: str) -> dict[str, Any]:
+    """The default map for ``ctx.command`` from the config file at ``path``, checked key by key."""
+    data, text = read_toml(path)
+    params = {p.name: p for p in ctx.command.params if p.name}
+    section_name = ".".join(command_path(ctx))
+    section: Any = data
+    for part in command_path(ctx):
+        section = section.get(part, {}) if isinstance(section, dict) else {}
+    known_everywhere = _all_param_names(ctx)
+
+    defaults: dict[str, Any] = {}
+    sections = {name for name in data if isinstance(data[name], dict)}
+    for key, value in data.items():
+        if key in sections:
+            continue
+        name = key.replace("-", "_")
+        if name not in known_everywhere:
+            raise UsageError(_where(path, text, key, None) + f"unknown key {key!r}")
+        if name in params:
+            defaults[name] = _checked(ctx, params[name], value, path, text, key, None)
+    if isinstance(section, dict) and section is not data:
+        for key, value in section.items():
+            if isinstance(value, dict):
+                continue
+            name = key.replace("-", "_")
+            if name not in params:
+                raise UsageError(_where(path, text, key, section_name) + f"unknown key {key!r} for '{section_name}'")
+            defaults[name] = _checked(ctx, params[name], value, path, text, key, section_name)
+    columns = data.get(COLUMNS_TABLE)
+    if isinstance(columns, dict) and "column_map" in params:
+        for canonical, extract in columns.items():
+            if not isinstance(extract, str):
+                raise UsageError(_where(path, text, canonical, COLUMNS_TABLE) + "a column name must be text")
+        defaults.setdefault("column_map", [f"{k}={v}" for k, v in columns.items()])
+    return defaults
+
+
+def _checked(ctx, param: click.Parameter, value: Any, path: str, text: str, key: str, section: str | None) -> Any:
+    if isinstance(value, list) and not param.multiple:
+        value = ",".join(str(v) for v in value)
+    try:
+        param.type_cast_value(ctx, value)
+    except click.BadParameter as error:
+        raise UsageError(_where(path, text, key, section) + f"wrong value for {key!r}: {error.message}") from None
+    return value
+
+
+def _where(path: str, text: str, key: str, section: str | None) -> str:
+    line = key_line(text, key, section)
+    return f"{path}, line {line}: " if line else f"{path}: "
+
+
+def _all_param_names(ctx: click.Context) -> set[str]:
+    root = ctx.find_root().command
+    names: set[str] = set()
+
+    def walk(command: click.Command) -> None:
+        names.update(p.name for p in command.params if p.name)
+        if isinstance(command, click.Group):
+            for sub in command.commands.values():
+                walk(sub)
+
+    walk(root)
+    return names
+
+
+def config_option(function):
+    """``--config FILE``: read option defaults from a TOML file (processed before the other options)."""
+
+    def load(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            defaults = config_defaults(ctx, value)
+            ctx.default_map = {**(ctx.default_map or {}), **defaults}
+        return value
+
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        is_eager=True,
+        expose_value=True,
+        callback=load,
+        help="TOML file of option values (a command-line option beats it).",
+    )(function)

@@ -1,0 +1,248 @@
+"""``reoffend measure`` and ``reoffend validate``: thin wrappers over the core."""
+
+from __future__ import annotations
+
+import click
+import polars as pl
+
+from ..errors import DataError
+from ..inputs import load_inputs
+from ..io import frame_writer
+from ..measure import measure as run_measure
+from ..measure import measured_releases, run_metadata
+from ..validate import summarise_inputs
+from .common import (
+    Output,
+    cohort_options,
+    input_options,
+    input_spec,
+    measure_params,
+    output_options,
+    window_options,
+    write_errors_file,
+)
+
+
+def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:
+    """The terminal view of the measures: rounded for reading (the data formats keep exact ratios)."""
+
+    def pct(column: str) -> pl.Expr:
+        return (100 * pl.col(column)).map_elements(lambda v: f"{v:.1f}%", return_dtype=pl.String)
+
+    def num(column: str, decimals: int) -> pl.Expr:
+        return pl.col(column).map_elements(lambda v: f"{v:,.{decimals}f}", return_dtype=pl.String)
+
+    level = f"{100 * confidence:g}% CI"
+    return rows.select(
+        *by,
+        pl.col("cohort_size").alias("released"),
+        pl.col("reoffenders"),
+        pct("binary_rate").alias("rate"),
+        pl.format("{}–{}", pct("binary_rate_low"), pct("binary_rate_high")).alias(level),
+        num("reoffences_per_offender", 2).alias("offences/offender"),
+        num("reoffences_per_reoffender", 2).alias("offences/reoffender"),
+        num("events_per_100", 1).alias("events/100"),
+        num("median_days_to_first", 0).alias("median days to 1st"),
+    ).with_columns(pl.exclude(*by, "released", "reoffenders").fill_null("–"))
+
+
+def load_or_report(spec, errors_file, extra_required=None):
+    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65."""
+    try:
+        return load_inputs(spec, extra_required)
+    except DataError as error:
+        write_errors_file(error, errors_file)
+        raise
+
+
+@click.command()
+@input_options
+@window_options
+@cohort_options
+@click.option(
+    "--by",
+    default="cohort",
+    show_default=True,
+    metavar="COLS",
+    help="Comma-separated release columns to group by ('' for one overall row).",
+)
+@click.option(
+    "--per-release",
+    type=click.Path(dir_okay=False),
+    help="Also write the per-release audit table to this file (format from its extension).",
+)
+@output_options
+def measure(
+    releases,
+    convictions,
+    column_map,
+    input_format,
+    extract_date,
+    dedupe,
+    errors_file,
+    streaming,
+    follow_up,
+    waiting_period,
+    period,
+    index_rule,
+    incomplete,
+    exclude_offences,
+    where,
+    latest_cohort,
+    confidence,
+    by,
+    per_release,
+    output_format,
+    output,
+    quiet,
+    config,
+):
+    """Proven reoffending measures per group of index releases.
+
+    Follows each index release for --follow-up months and counts offences in that window proven by a
+    conviction before the end of the further --waiting-period (docs/measures.md).
+    """
+    out = Output(output_format, output, quiet)
+    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
+    params = measure_params(
+        by=by,
+        period=period,
+        index_rule=index_rule,
+        incomplete=incomplete,
+        exclude_offences=exclude_offences,
+        where=where,
+        latest_cohort=latest_cohort,
+        confidence=confidence,
+        follow_up=follow_up,
+        waiting_period=waiting_period,
+    )
+    extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
+    with out.status("measuring"):
+        inputs = load_or_report(spec, errors_file, extra_required)
+        try:
+            result = run_measure(
+                inputs, params, audit_table=bool(per_release), engine="streaming" if streaming else "auto"
+            )
+        except DataError as error:
+            write_errors_file(error, errors_file)
+            raise
+    excluded = result.metadata.get("incomplete_releases_excluded")
+    if excluded:
+        out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
+    extra = []
+    if per_release:
+        suffix = per_release.rsplit(".", 1)[-1].lower()
+        extra.append(
+            (per_release, frame_writer(result.per_release, suffix if suffix in ("parquet", "ndjson") else "csv"))
+        )
+    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
+    out.emit(
+        result.rows,
+        parameters=parameters,
+        metadata=result.metadata,
+        extra_outputs=extra,
+        title="Proven reoffending",
+        display=display_rows(result.rows, params.by, params.confidence),
+        caption=f"{params.window.describe()}; extract date {result.metadata['extract_date']}",
+    )
+
+
+@click.command()
+@input_options
+@window_options
+@click.option(
+    "--incomplete",
+    type=click.Choice(["error", "exclude"]),
+    default="error",
+    show_default=True,
+    help="Whether releases with incomplete follow-up are an error, or only reported.",
+)
+@click.option(
+    "--period",
+    type=click.Choice(["month", "quarter", "year", "financial-year"]),
+    default="quarter",
+    show_default=True,
+    help="Cohort period (for the per-cohort counts).",
+)
+@output_options
+def validate(
+    releases,
+    convictions,
+    column_map,
+    input_format,
+    extract_date,
+    dedupe,
+    errors_file,
+    streaming,
+    follow_up,
+    waiting_period,
+    incomplete,
+    period,
+    output_format,
+    output,
+    quiet,
+    config,
+):
+    """Check the inputs against every rule of docs/data.md and summarise them.
+
+    Exit 0 when the data is valid, 65 with a report naming file, row and column when not.
+    """
+    out = Output(output_format, output, quiet)
+    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
+    params = measure_params(
+        by="cohort",
+        period=period,
+        index_rule="all",
+        incomplete=incomplete,
+        exclude_offences=None,
+        where=(),
+        latest_cohort=False,
+        confidence=0.95,
+        follow_up=follow_up,
+        waiting_period=waiting_period,
+    )
+    inputs = load_or_report(spec, errors_file)
+    try:
+        _, facts = measured_releases(inputs, params)
+    except DataError as error:
+        write_errors_file(error, errors_file)
+        raise
+    summary = summarise_inputs(inputs)
+    metadata = run_metadata(inputs, params.window, facts)
+    rows = _summary_rows(summary, inputs, facts)
+    out.message(
+        f"valid: {inputs.names['releases']} ({inputs.row_counts['releases']:,} rows) and "
+        f"{inputs.names['convictions']} ({inputs.row_counts['convictions']:,} rows)"
+    )
+    out.emit(
+        rows,
+        parameters={"inputs": spec.as_dict(), "window": params.window.as_dict()},
+        metadata=metadata,
+        title="Input summary",
+    )
+
+
+def _summary_rows(summary, inputs, facts):
+    items = [
+        ("releases", "rows", summary["releases"]["rows"]),
+        ("releases", "people", summary["releases"]["people"]),
+        ("releases", "first release_date", summary["releases"]["first_release_date"]),
+        ("releases", "last release_date", summary["releases"]["last_release_date"]),
+        ("convictions", "rows", summary["convictions"]["rows"]),
+        ("convictions", "people", summary["convictions"]["people"]),
+        ("convictions", "first offence_date", summary["convictions"]["first_offence_date"]),
+        ("convictions", "last offence_date", summary["convictions"]["last_offence_date"]),
+        ("convictions", "first conviction_date", summary["convictions"]["first_conviction_date"]),
+        ("convictions", "last conviction_date", summary["convictions"]["last_conviction_date"]),
+        ("run", "extract date", inputs.extract_date),
+        ("run", "extract date source", inputs.extract_date_source),
+        ("run", "releases with incomplete follow-up", facts.get("incomplete_releases_excluded", 0)),
+        ("run", "duplicate rows dropped", inputs.deduplicated_rows),
+    ]
+    return pl.DataFrame(
+        {
+            "table": [t for t, _, _ in items],
+            "item": [i for _, i, _ in items],
+            "value": ["" if v is None else str(v) for _, _, v in items],
+        },
+    )

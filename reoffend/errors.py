@@ -1,0 +1,92 @@
+"""Exceptions of the core, each with the exit status the CLI gives it (docs/cli.md, "Exit status")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+EXIT_OK = 0
+EXIT_NOT_SIGNIFICANT = 1
+EXIT_USAGE = 2
+EXIT_DATA = 65
+EXIT_NO_INPUT = 66
+EXIT_INTERNAL = 70
+
+PROBLEM_SCHEMA = {
+    "file": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "rule": pl.String,
+    "value": pl.String,
+    "message": pl.String,
+}
+
+
+class ReoffendError(Exception):
+    """Base class: an error the user can act on. ``exit_status`` is the process exit status."""
+
+    exit_status = EXIT_INTERNAL
+
+
+class UsageError(ReoffendError):
+    """Options that do not fit together or do not fit the data (exit 2)."""
+
+    exit_status = EXIT_USAGE
+
+
+class InputFileError(ReoffendError):
+    """An input file is missing or unreadable (exit 66)."""
+
+    exit_status = EXIT_NO_INPUT
+
+
+@dataclass
+class DataError(ReoffendError):
+    """Invalid data: a frame of problems, one row each (file, row, column, rule, value, message).
+
+    ``row`` is 1-based with the header excluded; null where a problem concerns a whole column or file.
+    """
+
+    problems: pl.DataFrame
+    total_by_rule: dict[str, int] = field(default_factory=dict)
+    exit_status = EXIT_DATA
+
+    def __post_init__(self) -> None:
+        super().__init__(self.summary())
+
+    @property
+    def count(self) -> int:
+        return sum(self.total_by_rule.values()) if self.total_by_rule else self.problems.height
+
+    def summary(self, first: int = 20) -> str:
+        """The report of data.md: the first ``first`` problems, then a count per rule."""
+        lines = [f"invalid data: {self.count} problem(s)"]
+        for problem in self.problems.head(first).iter_rows(named=True):
+            lines.append("  " + format_problem(problem))
+        if self.count > first:
+            lines.append(f"  ... and {self.count - first} more (--errors FILE writes the full list)")
+        counts = self.total_by_rule or dict(self.problems.group_by("rule").len().iter_rows())
+        lines.append("problems per rule:")
+        for rule, count in sorted(counts.items()):
+            lines.append(f"  {rule}: {count}")
+        return "\n".join(lines)
+
+
+def format_problem(problem: dict) -> str:
+    where = problem["file"]
+    if problem["row"] is not None:
+        where += f", row {problem['row']}"
+    if problem["column"]:
+        where += f", column {problem['column']}"
+    value = f" (value {problem['value']!r})" if problem.get("value") is not None else ""
+    return f"{where}: {problem['message']}{value}"
+
+
+def single_problem(file: str, column: str | None, rule: str, message: str, row: int | None = None) -> DataError:
+    """A DataError for one problem that concerns a whole column or file."""
+    frame = pl.DataFrame(
+        [{"file": file, "row": row, "column": column, "rule": rule, "value": None, "message": message}],
+        schema=PROBLEM_SCHEMA,
+    )
+    return DataError(frame, {rule: 1})

@@ -1,0 +1,58 @@
+"""Open and validate the two input tables in one call: what every command that reads records starts with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+from .io import STDIN, TableSource, read_table
+from .validate import CONVICTIONS, RELEASES, Table, ValidatedInputs, validate_inputs
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where the records are and how to read them."""
+
+    releases: str
+    convictions: str
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    input_format: str | None = None
+    extract_date: dt.date | None = None
+    dedupe: bool = False
+    streaming: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "releases": self.releases,
+            "convictions": self.convictions,
+            "column_map": dict(sorted(self.column_map.items())),
+            "input_format": self.input_format,
+            "extract_date": self.extract_date.isoformat() if self.extract_date else None,
+            "dedupe": self.dedupe,
+        }
+
+
+def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | None = None) -> ValidatedInputs:
+    """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError."""
+    if spec.releases == STDIN and spec.convictions == STDIN:
+        raise UsageError("only one of the two tables can be read from standard input ('-')")
+    releases = Table(
+        TableSource(spec.releases).name,
+        RELEASES,
+        read_table(TableSource(spec.releases, spec.input_format, spec.column_map), lazy=spec.streaming),
+    )
+    convictions = Table(
+        TableSource(spec.convictions).name,
+        CONVICTIONS,
+        read_table(TableSource(spec.convictions, spec.input_format, spec.column_map), lazy=spec.streaming),
+    )
+    return validate_inputs(
+        releases,
+        convictions,
+        extract_date=spec.extract_date,
+        dedupe=spec.dedupe,
+        in_memory=not spec.streaming,
+        extra_required=extra_required,
+    )

@@ -1,0 +1,29 @@
+"""Confidence intervals shared by the measures and the comparisons."""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import polars as pl
+
+
+def normal_quantile(confidence: float) -> float:
+    """The two-sided standard normal critical value for ``confidence`` (1.959964 for 0.95)."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def wilson_interval(successes: pl.Expr, trials: pl.Expr, confidence: float) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval for a binomial proportion, as polars expressions; null when ``trials`` is 0.
+
+    Wilson (1927): centre ``(x + z²/2) / (n + z²)``, half-width ``z / (n + z²) * sqrt(x(n - x)/n + z²/4)``.
+    Agrees with ``statsmodels.stats.proportion.proportion_confint(method="wilson")``.
+    """
+    z = normal_quantile(confidence)
+    x = successes.cast(pl.Float64)
+    n = trials.cast(pl.Float64)
+    centre = (x + z * z / 2) / (n + z * z)
+    half = z / (n + z * z) * (x * (n - x) / n + z * z / 4).sqrt()
+    valid = trials > 0
+    low = pl.when(valid).then((centre - half).clip(0.0, 1.0)).otherwise(None)
+    high = pl.when(valid).then((centre + half).clip(0.0, 1.0)).otherwise(None)
+    return low, high

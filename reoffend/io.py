@@ -1,0 +1,218 @@
+"""Reading the two input tables and writing outputs atomically.
+
+Formats follow the extension (``.csv``, ``.parquet``, ``.ndjson``/``.jsonl``; ``-`` is CSV on standard
+input), overridden by ``input_format``. ``column_map`` renames extract columns to the canonical names of
+docs/data.md (``{"release_date": "date_out"}``). CSV columns that hold dates or identifiers are read as
+text, so that a bad value becomes a validation problem naming its row rather than a reader failure, and so
+that identifiers keep leading zeros.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from .errors import DataError, InputFileError, UsageError, single_problem
+
+FORMATS = ("csv", "parquet", "ndjson")
+EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+TEXT_COLUMNS = (
+    "offender_id",
+    "release_date",
+    "offence_date",
+    "conviction_date",
+    "offence_code",
+    "appearance_id",
+    "establishment",
+    "cohort",
+)
+STDIN = "-"
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == STDIN else str(path)
+
+
+def detect_format(path: str, input_format: str | None = None) -> str:
+    if input_format:
+        if input_format not in FORMATS:
+            raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not {input_format!r}")
+        return input_format
+    if path == STDIN:
+        return "csv"
+    suffix = Path(path).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise UsageError(
+            f"{path}: cannot tell the format from the extension {suffix!r}; "
+            f"use .csv, .parquet, .ndjson or .jsonl, or --input-format"
+        )
+    return EXTENSIONS[suffix]
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where a table comes from and how its columns are named."""
+
+    path: str
+    input_format: str | None = None
+    column_map: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return display_name(self.path)
+
+
+def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOBase | None = None) -> pl.LazyFrame:
+    """Read one input table, renamed to canonical columns.
+
+    ``lazy=False`` reads the whole file into memory (the fastest path for repeated passes: validation and
+    the measure then share one read); ``lazy=True`` returns a scan for the streaming engine.
+    """
+    fmt = detect_format(source.path, source.input_format)
+    if source.path != STDIN:
+        path = Path(source.path)
+        if not path.exists():
+            raise InputFileError(f"{source.path}: no such file")
+        if path.is_dir():
+            raise InputFileError(f"{source.path}: is a folder, not a file")
+        if not os.access(path, os.R_OK):
+            raise InputFileError(f"{source.path}: not readable (permission denied)")
+    renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
+    text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}
+    try:
+        frame = _scan(source, fmt, text_overrides, lazy, stdin)
+        schema = frame.collect_schema()
+    except pl.exceptions.NoDataError:
+        raise single_problem(source.name, None, "empty file", "the file is empty: it has no header row") from None
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
+        if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError):
+            raise InputFileError(f"{source.name}: cannot read: {error}") from None
+        raise single_problem(
+            source.name, None, "unreadable file", f"cannot read as {fmt}: {first_line(error)}"
+        ) from None
+    present = {old: new for old, new in renames.items() if old in schema.names()}
+    clashes = [new for old, new in present.items() if new in schema.names()]
+    if clashes:
+        raise UsageError(f"{source.name}: --map renames onto {', '.join(clashes)}, which the file already has")
+    return frame.rename(present) if present else frame
+
+
+def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:
+    return column_map.get(canonical, canonical)
+
+
+def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, stdin) -> pl.LazyFrame:
+    if fmt == "csv":
+        options = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
+        if source.path == STDIN:
+            data = (stdin or sys.stdin.buffer).read()
+            if not data.strip():
+                raise pl.exceptions.NoDataError("empty CSV")
+            return pl.read_csv(io.BytesIO(data), **options).lazy()
+        if lazy:
+            return pl.scan_csv(source.path, **options)
+        return pl.read_csv(source.path, **options).lazy()
+    if fmt == "parquet":
+        return pl.scan_parquet(source.path) if lazy else pl.read_parquet(source.path).lazy()
+    if lazy:
+        return pl.scan_ndjson(source.path, infer_schema_length=10_000)
+    return pl.read_ndjson(source.path, infer_schema_length=10_000).lazy()
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def read_code_list(path: str) -> frozenset[str]:
+    """A list file: one value per line; blank lines and ``#`` comments ignored (offence codes, ids)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read: {error.strerror}") from None
+    values = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return frozenset(value for value in values if value)
+
+
+# --------------------------------------------------------------------------------------------- writing
+def check_writable(path: str | os.PathLike) -> None:
+    """Fail before any work if an output cannot be created: its folder must exist."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"{path}: the folder {parent} does not exist")
+    if Path(path).is_dir():
+        raise UsageError(f"{path}: is a folder; give a file name")
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Write through ``write(handle)`` into a temporary file beside ``path``, then rename over it.
+
+    A failure at any point removes the temporary file and leaves an earlier ``path`` untouched.
+    """
+    atomic_write_many([(path, write)])
+
+
+def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> None:
+    """Write every output to its temporary file first; rename only when all have been written."""
+    staged: list[tuple[str, Path]] = []
+    with ExitStack():
+        try:
+            for path, write in outputs:
+                target = Path(path)
+                check_writable(target)
+                handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed after all succeed
+                    dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+                )
+                staged.append((handle.name, target))
+                with handle:
+                    write(handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            mode = 0o666 & ~_umask()
+            for temporary, target in staged:
+                os.chmod(temporary, mode)
+                os.replace(temporary, target)
+            staged.clear()
+        finally:
+            for temporary, _ in staged:
+                Path(temporary).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def frame_writer(frame: pl.DataFrame, fmt: str) -> Callable[[io.BufferedWriter], None]:
+    """A writer for :func:`atomic_write` that writes ``frame`` in a data format."""
+    if fmt == "csv":
+        return lambda handle: frame.write_csv(handle)
+    if fmt == "parquet":
+        return lambda handle: frame.write_parquet(handle)
+    if fmt == "ndjson":
+        return lambda handle: frame.write_ndjson(handle)
+    raise UsageError(f"cannot write {fmt!r}; use csv, parquet or ndjson")
+
+
+__all__ = [
+    "DataError",
+    "TableSource",
+    "atomic_write",
+    "atomic_write_many",
+    "check_writable",
+    "detect_format",
+    "frame_writer",
+    "read_code_list",
+    "read_table",
+]

@@ -1,0 +1,288 @@
+"""The proven reoffending measures (docs/measures.md): per release and per group.
+
+The core is pure: validated frames and a :class:`MeasureParams` in, a :class:`MeasureResult` out. It never
+prints. Every date comparison goes through :class:`reoffend.window.FollowUpWindow`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from . import __version__
+from .cohort import IndexRule, Period, apply_filters, index_releases, with_cohort
+from .errors import PROBLEM_SCHEMA, DataError, UsageError
+from .intervals import wilson_interval
+from .validate import ValidatedInputs
+from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
+
+IncompletePolicy = Literal["error", "exclude"]
+RELEASE_KEY = "_release"
+EVENT_KEY = "_event"
+
+PER_RELEASE_MEASURES = ("reoffended", "reoffences", "reconviction_events", "days_to_first_reoffence")
+GROUP_MEASURES = (
+    "cohort_size",
+    "reoffenders",
+    "binary_rate",
+    "binary_rate_low",
+    "binary_rate_high",
+    "reoffences",
+    "reoffences_per_offender",
+    "reoffences_per_reoffender",
+    "reconviction_events",
+    "events_per_100",
+    "events_per_reoffender",
+    "mean_days_to_first",
+    "median_days_to_first",
+)
+
+
+@dataclass(frozen=True)
+class MeasureParams:
+    """Everything that defines a measurement, apart from the data. Written into every output's metadata."""
+
+    window: FollowUpWindow = field(default_factory=FollowUpWindow)
+    by: tuple[str, ...] = ("cohort",)
+    period: Period = "quarter"
+    index: IndexRule = "first"
+    incomplete: IncompletePolicy = "error"
+    excluded_offences: frozenset[str] = frozenset()
+    confidence: float = 0.95
+    where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    latest_cohort: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 < self.confidence < 1:
+            raise UsageError(f"confidence must be between 0 and 1, not {self.confidence}")
+        if self.incomplete not in ("error", "exclude"):
+            raise UsageError(f"incomplete must be 'error' or 'exclude', not {self.incomplete!r}")
+
+    def as_dict(self) -> dict[str, object]:
+        values = asdict(self)
+        values["window"] = self.window.as_dict()
+        values["by"] = list(self.by)
+        values["excluded_offences"] = sorted(self.excluded_offences)
+        values["where"] = {column: list(v) for column, v in sorted(self.where.items())}
+        return values
+
+
+@dataclass
+class MeasureResult:
+    """The per-group table, the per-release audit table and the metadata of a run."""
+
+    rows: pl.DataFrame
+    per_release: pl.DataFrame | None
+    params: MeasureParams
+    metadata: dict[str, object]
+    warnings: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------ the cohort
+def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[pl.LazyFrame, dict[str, object]]:
+    """Index releases with cohort and window columns, filtered, with incomplete follow-up handled.
+
+    Returns the frame and facts for the metadata (incomplete releases excluded, cohort chosen by
+    ``latest_cohort``). Raises :class:`DataError` for incomplete follow-up under ``incomplete="error"``.
+    """
+    columns = inputs.releases.collect_schema().names()
+    wanted = set(params.by) | set(params.where)
+    unknown = sorted(c for c in wanted if c not in columns and c != "cohort")
+    if unknown:
+        raise UsageError(
+            f"{inputs.names['releases']}: no column {', '.join(map(repr, unknown))} to group or filter by "
+            f"(columns: {', '.join(columns)})"
+        )
+    releases = index_releases(with_cohort(inputs.releases, params.period), params.index)
+    releases = apply_filters(releases, params.where)
+    facts: dict[str, object] = {}
+    if params.latest_cohort:
+        latest = releases.select(pl.col("cohort").max()).collect().item()
+        facts["latest_cohort"] = latest
+        releases = releases.filter(pl.col("cohort") == latest)
+    releases = params.window.with_window_columns(releases)
+    if inputs.extract_date is not None:
+        releases, facts["incomplete_releases_excluded"] = _handle_incomplete(
+            releases, params.window, inputs.extract_date, params.incomplete, inputs.names["releases"]
+        )
+    return releases, facts
+
+
+def _handle_incomplete(
+    releases: pl.LazyFrame, window: FollowUpWindow, extract_date: dt.date, policy: IncompletePolicy, file: str
+) -> tuple[pl.LazyFrame, int]:
+    complete = window.is_complete(extract_date)
+    stats = (
+        releases.select(
+            (~complete).sum().alias("incomplete"),
+            pl.col("release_date").filter(~complete).min().alias("earliest_incomplete"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    incomplete = int(stats["incomplete"] or 0)
+    if incomplete and policy == "error":
+        latest_complete = window.latest_complete_release(extract_date)
+        message = (
+            f"{incomplete} release(s) have follow-up not yet complete at the extract date {extract_date} "
+            f"(their conviction deadline is later); the earliest is dated {stats['earliest_incomplete']}. "
+            f"Releases on or before {latest_complete} are complete. Use --incomplete exclude to drop them, "
+            f"or --where to measure complete cohorts only"
+        )
+        raise DataError(
+            pl.DataFrame(
+                [
+                    {
+                        "file": file,
+                        "row": None,
+                        "column": "release_date",
+                        "rule": "incomplete-follow-up",
+                        "value": str(stats["earliest_incomplete"]),
+                        "message": message,
+                    }
+                ],
+                schema=PROBLEM_SCHEMA,
+            ),
+            {"incomplete-follow-up": incomplete},
+        )
+    return (releases.filter(complete) if incomplete else releases), incomplete
+
+
+def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[str]) -> pl.LazyFrame:
+    """Conviction rows that may count: excluded offence codes dropped, with the event key.
+
+    A reconviction event is a distinct court appearance: ``appearance_id`` where the file has it (a row
+    without one is its own appearance on its conviction date), else the ``conviction_date``.
+    """
+    columns = convictions.collect_schema().names()
+    if excluded_offences:
+        if "offence_code" not in columns:
+            raise UsageError("--exclude-offences needs an offence_code column in the convictions file")
+        convictions = convictions.filter(
+            pl.col("offence_code").is_null() | ~pl.col("offence_code").is_in(sorted(excluded_offences))
+        )
+    if "appearance_id" in columns:
+        event = pl.coalesce(pl.col("appearance_id"), pl.format("date:{}", pl.col("conviction_date")))
+    else:
+        event = pl.col("conviction_date")
+    return convictions.select("offender_id", "offence_date", "conviction_date", event.alias(EVENT_KEY))
+
+
+# ------------------------------------------------------------------------------------------ per release
+def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns: Sequence[str]) -> pl.LazyFrame:
+    """The audit table: one row per index release with its proven reoffences (docs/measures.md).
+
+    ``releases`` carries the window columns (from :func:`measured_releases`); ``convictions`` comes from
+    :func:`proven_reoffences`.
+    """
+    keyed = releases.with_row_index(RELEASE_KEY)
+    window_rows = keyed.select(RELEASE_KEY, "offender_id", "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+    counted = (
+        window_rows.join(convictions, on="offender_id", how="inner")
+        .filter(FollowUpWindow.is_proven_reoffence())
+        .group_by(RELEASE_KEY)
+        .agg(
+            pl.len().cast(pl.Int64).alias("reoffences"),
+            pl.col(EVENT_KEY).n_unique().cast(pl.Int64).alias("reconviction_events"),
+            pl.col("offence_date").min().alias("_first_offence"),
+        )
+    )
+    group_columns = [c for c in group_columns if c not in ("offender_id", "release_date")]
+    return (
+        keyed.select(RELEASE_KEY, "offender_id", *group_columns, "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+        .join(counted, on=RELEASE_KEY, how="left")
+        .with_columns(
+            pl.col("reoffences").fill_null(0),
+            pl.col("reconviction_events").fill_null(0),
+        )
+        .with_columns(
+            (pl.col("reoffences") > 0).alias("reoffended"),
+            FollowUpWindow.days_from_release("_first_offence").cast(pl.Int64).alias("days_to_first_reoffence"),
+        )
+        .select(
+            "offender_id", *group_columns, "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE, *PER_RELEASE_MEASURES
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------- per group
+def group_measures(per_release_rows: pl.LazyFrame, by: Sequence[str], confidence: float) -> pl.LazyFrame:
+    """The measures of docs/measures.md "Per group", sorted by the group columns.
+
+    With no group columns the result is one row for everybody, even for an empty input (counts 0, rates
+    null). Rates are exact ratios of integer counts; a ratio with a zero denominator is null.
+    """
+    aggregates = [
+        pl.len().cast(pl.Int64).alias("cohort_size"),
+        pl.col("reoffended").sum().cast(pl.Int64).alias("reoffenders"),
+        pl.col("reoffences").sum().cast(pl.Int64).alias("reoffences"),
+        pl.col("reconviction_events").sum().cast(pl.Int64).alias("reconviction_events"),
+        pl.col("days_to_first_reoffence").mean().alias("mean_days_to_first"),
+        pl.col("days_to_first_reoffence").median().cast(pl.Float64).alias("median_days_to_first"),
+    ]
+    if by:
+        counts = per_release_rows.group_by(list(by)).agg(aggregates).sort(list(by), nulls_last=True)
+    else:
+        counts = per_release_rows.select(aggregates)
+    return counts.with_columns(rate_columns(confidence)).select(*by, *GROUP_MEASURES)
+
+
+def rate_columns(confidence: float) -> list[pl.Expr]:
+    """Ratios of the count columns; null where the denominator is 0."""
+    size, reoffenders = pl.col("cohort_size"), pl.col("reoffenders")
+    low, high = wilson_interval(reoffenders, size, confidence)
+    return [
+        _ratio(reoffenders, size).alias("binary_rate"),
+        low.alias("binary_rate_low"),
+        high.alias("binary_rate_high"),
+        _ratio(pl.col("reoffences"), size).alias("reoffences_per_offender"),
+        _ratio(pl.col("reoffences"), reoffenders).alias("reoffences_per_reoffender"),
+        _ratio(100 * pl.col("reconviction_events"), size).alias("events_per_100"),
+        _ratio(pl.col("reconviction_events"), reoffenders).alias("events_per_reoffender"),
+    ]
+
+
+def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    return pl.when(denominator > 0).then(numerator.cast(pl.Float64) / denominator).otherwise(None)
+
+
+# ------------------------------------------------------------------------------------------------- run
+def measure(
+    inputs: ValidatedInputs, params: MeasureParams, *, audit_table: bool = False, engine: str = "auto"
+) -> MeasureResult:
+    """Measure proven reoffending per group of index releases; ``audit_table`` also keeps the per-release rows."""
+    releases, facts = measured_releases(inputs, params)
+    convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
+    audit = per_release(releases, convictions, params.by)
+    summary = group_measures(audit, params.by, params.confidence)
+    per_release_rows = None
+    if audit_table:
+        sort_keys = list(dict.fromkeys([*params.by, "offender_id", "release_date"]))
+        rows, per_release_rows = pl.collect_all([summary, audit.sort(sort_keys, nulls_last=True)], engine=engine)
+    else:
+        rows = summary.collect(engine=engine)
+    return MeasureResult(
+        rows=rows,
+        per_release=per_release_rows,
+        params=params,
+        metadata=run_metadata(inputs, params.window, facts),
+    )
+
+
+def run_metadata(inputs: ValidatedInputs, window: FollowUpWindow, facts: Mapping[str, object] | None = None) -> dict:
+    """What every output records about a run besides its parameters (docs/cli.md)."""
+    metadata: dict[str, object] = {
+        "reoffend_version": __version__,
+        "window": window.as_dict(),
+        "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
+        "extract_date_source": inputs.extract_date_source,
+        "inputs": {role: {"file": inputs.names[role], "rows": inputs.row_counts[role]} for role in inputs.names},
+    }
+    if inputs.deduplicated_rows:
+        metadata["duplicate_rows_dropped"] = inputs.deduplicated_rows
+    metadata.update(facts or {})
+    return metadata

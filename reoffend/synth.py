@@ -1,0 +1,256 @@
+"""A realistic synthetic population of releases and convictions, seeded (docs/synth.md).
+
+Vectorised with numpy: no loop over people or releases. The generative model:
+
+* about 110 establishments of unequal size whose intake differs in offender mix (prior convictions,
+  sentence length), so raw rates differ between establishments even without any effect;
+* people with covariates ``age``, ``sex``, ``prior_convictions``, ``index_offence``, ``sentence_months``;
+  about 20% are released twice in the period;
+* releases spread over ``cohorts`` quarters from ``start``;
+* for each release, the chance of proven reoffending within 12 months is a logistic function of the
+  covariates, with one establishment given a planted change in log-odds and in offence frequency;
+  reoffenders commit ``1 + Poisson(mu)`` offences, the first soon after release more often than late;
+* each offence is convicted after a court lag (log-normal, median about 2.5 months, so a few exceed the
+  6-month waiting period); offences often share a court appearance;
+* noise rows the measure must ignore: offences before release (convicted before or after it), offences
+  after the 12-month window, and breach-of-licence rows (code ``BREACH``) that ``--exclude-offences`` drops.
+
+``meta.json`` records the parameters and the planted effect, with the expected binary rate and offences per
+offender of the treated establishment's releases with and without the effect (the truth for comparisons).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+OFFENCES = ("theft", "burglary", "violence", "drugs", "public_order", "fraud", "motoring", "other")
+OFFENCE_LOG_ODDS = np.array([0.55, 0.35, 0.0, 0.15, 0.2, -0.35, -0.25, -0.1])
+OFFENCE_SHARE = np.array([0.28, 0.08, 0.2, 0.12, 0.1, 0.05, 0.07, 0.1])
+OFFENCE_CODES = ("THEFT", "BURGLARY", "VIOLENCE", "DRUGS", "PUBLIC_ORDER", "FRAUD", "MOTORING", "OTHER")
+BREACH_CODE = "BREACH"
+
+
+@dataclass(frozen=True)
+class SynthParams:
+    releases: int = 10_000
+    seed: int = 1
+    establishments: int = 110
+    cohorts: int = 8
+    start: dt.date = dt.date(2022, 1, 1)
+    repeat_share: float = 0.2
+    treated_establishment: str = "EST042"
+    effect_log_odds: float = -0.4
+    effect_frequency: float = 0.8
+    site_effect_sd: float = 0.0
+
+
+def _establishment_names(count: int) -> np.ndarray:
+    return np.array([f"EST{i:03d}" for i in range(1, count + 1)])
+
+
+def _quarter_end(start: dt.date, quarters: int) -> dt.date:
+    month = start.month - 1 + 3 * quarters
+    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Return (releases, convictions, meta) for ``params``; the same params give the same frames."""
+    rng = np.random.default_rng(params.seed)
+    n_releases = params.releases
+    n_people = round(n_releases / (1 + params.repeat_share))
+    n_repeat = n_releases - n_people
+
+    # --- establishments: unequal sizes, intake differing in offender mix
+    names = _establishment_names(params.establishments)
+    sizes = rng.lognormal(0.0, 0.6, params.establishments)
+    treated_index = (
+        int(np.flatnonzero(names == params.treated_establishment)[0]) if params.treated_establishment in names else None
+    )
+    if treated_index is not None:
+        sizes[treated_index] = max(sizes[treated_index], np.quantile(sizes, 0.95))
+    weights = sizes / sizes.sum()
+    intake_risk = rng.normal(0.0, 0.45, params.establishments)  # shifts priors and sentence mix
+    site_effect = (
+        rng.normal(0.0, params.site_effect_sd, params.establishments)
+        if params.site_effect_sd
+        else np.zeros(params.establishments)
+    )
+
+    # --- people
+    person_site = rng.choice(params.establishments, size=n_people, p=weights)
+    mix = intake_risk[person_site]
+    age = np.clip(18 + rng.gamma(2.2, 7.0, n_people) - 2 * mix, 18, 80).astype(np.int64)
+    female = rng.random(n_people) < 0.07
+    prior = rng.negative_binomial(1.2, 1.2 / (1.2 + np.exp(1.6 + 0.5 * mix)), n_people)
+    offence = rng.choice(len(OFFENCES), size=n_people, p=OFFENCE_SHARE)
+    sentence = np.clip(np.round(rng.lognormal(1.3 - 0.3 * mix, 0.8, n_people)), 1, 120).astype(np.int64)
+
+    # --- releases: everyone once, a share twice; a second release may be at another establishment
+    period_start = np.datetime64(params.start, "D")
+    period_end = np.datetime64(_quarter_end(params.start, params.cohorts), "D")
+    span = int((period_end - period_start).astype(int))
+    repeaters = rng.choice(n_people, size=n_repeat, replace=False)
+    first_offset = rng.integers(0, span, n_people)
+    # repeaters' first release early enough to leave room for a second one 90+ days later
+    first_offset[repeaters] = rng.integers(0, max(span - 120, 1), n_repeat)
+    gap = 90 + (rng.random(n_repeat) * (span - first_offset[repeaters] - 90)).astype(np.int64)
+    person = np.concatenate([np.arange(n_people), repeaters])
+    offset = np.concatenate([first_offset, first_offset[repeaters] + np.maximum(gap, 90)])
+    offset = np.minimum(offset, span - 1)
+    site = person_site[person].copy()
+    moved = rng.random(n_repeat) < 0.3
+    site[n_people:][moved] = rng.choice(params.establishments, size=int(moved.sum()), p=weights)
+    release_date = period_start + offset
+    order = np.lexsort((release_date, person))
+    person, site, release_date = person[order], site[order], release_date[order]
+    second_release = np.r_[False, person[1:] == person[:-1]]
+
+    # --- outcome model per release
+    log_odds = (
+        -1.45
+        + 0.62 * np.log1p(prior[person])
+        - 0.028 * (age[person] - 30)
+        - 0.25 * female[person]
+        + OFFENCE_LOG_ODDS[offence[person]]
+        + np.where(sentence[person] < 12, 0.45, 0.0)
+        + 0.25 * second_release
+        + site_effect[site]
+    )
+    treated = site == treated_index if treated_index is not None else np.zeros(n_releases, bool)
+    base_mu = np.exp(0.55 + 0.25 * np.log1p(prior[person]) + np.where(sentence[person] < 12, 0.2, 0.0))
+    p0 = 1 / (1 + np.exp(-log_odds))
+    log_odds = log_odds + params.effect_log_odds * treated
+    mu = base_mu * np.where(treated, params.effect_frequency, 1.0)
+    p1 = 1 / (1 + np.exp(-log_odds))
+    reoffends = rng.random(n_releases) < p1
+    n_offences = np.where(reoffends, 1 + rng.poisson(mu), 0)
+
+    # --- offences in the window: first one early-skewed, the rest after it
+    release_of_offence = np.repeat(np.arange(n_releases), n_offences)
+    rank = np.arange(release_of_offence.size) - np.repeat(np.cumsum(n_offences) - n_offences, n_offences)
+    first_day = _truncated_exponential(rng, scale=110.0, upper=365.0, size=n_releases)
+    later_day = first_day[release_of_offence] + rng.random(release_of_offence.size) * (
+        365.0 - first_day[release_of_offence]
+    )
+    day = np.where(rank == 0, first_day[release_of_offence], later_day).astype(np.int64)
+    offence_date = release_date[release_of_offence] + day
+
+    # --- noise offences: before release, and after the window
+    n_before = rng.poisson(0.6, n_releases)
+    before_release = np.repeat(np.arange(n_releases), n_before)
+    before_date = release_date[before_release] - rng.integers(1, 3 * 365, before_release.size)
+    n_after = np.where(reoffends, rng.poisson(0.4, n_releases), rng.poisson(0.1, n_releases))
+    after_release = np.repeat(np.arange(n_releases), n_after)
+    after_date = release_date[after_release] + rng.integers(366, 2 * 365, after_release.size)
+
+    all_release = np.concatenate([release_of_offence, before_release, after_release])
+    all_offence_date = np.concatenate([offence_date, before_date, after_date])
+    # court lag: median ~75 days, some beyond six months; about 40% share the previous offence's hearing
+    lag = np.minimum(np.round(rng.lognormal(np.log(75), 0.75, all_release.size)), 730).astype(np.int64)
+    conviction_date = all_offence_date + lag
+    order = np.lexsort((all_offence_date, all_release))
+    all_release, all_offence_date, conviction_date = all_release[order], all_offence_date[order], conviction_date[order]
+    joins_previous = np.r_[False, all_release[1:] == all_release[:-1]] & (rng.random(all_release.size) < 0.4)
+    conviction_date = _share_hearings(conviction_date, all_offence_date, joins_previous)
+
+    conviction_person = person[all_release]
+    codes = np.array(OFFENCE_CODES)[rng.choice(len(OFFENCES), size=all_release.size, p=OFFENCE_SHARE)]
+    breach = rng.random(all_release.size) < 0.06
+    codes = np.where(breach, BREACH_CODE, codes)
+
+    releases = pl.DataFrame(
+        {
+            "offender_id": _ids(person),
+            "release_date": release_date.astype("datetime64[D]"),
+            "establishment": names[site],
+            "age": age[person],
+            "sex": np.where(female[person], "F", "M"),
+            "sentence_months": sentence[person],
+            "prior_convictions": prior[person] + second_release.astype(np.int64),
+            "index_offence": np.array(OFFENCES)[offence[person]],
+        }
+    ).with_columns(pl.col("release_date").cast(pl.Date))
+    convictions = (
+        pl.DataFrame(
+            {
+                "offender_id": _ids(conviction_person),
+                "offence_date": all_offence_date.astype("datetime64[D]"),
+                "conviction_date": conviction_date.astype("datetime64[D]"),
+                "offence_code": codes,
+            }
+        )
+        .with_columns(pl.col("offence_date").cast(pl.Date), pl.col("conviction_date").cast(pl.Date))
+        .sort("offender_id", "offence_date", "conviction_date")
+    )
+    meta = _meta(params, treated, p0, p1, base_mu, mu)
+    return releases, convictions, meta
+
+
+def _truncated_exponential(rng: np.random.Generator, scale: float, upper: float, size: int) -> np.ndarray:
+    u = rng.random(size)
+    return -scale * np.log1p(-u * (1 - np.exp(-upper / scale)))
+
+
+def _share_hearings(conviction: np.ndarray, offence: np.ndarray, joins_previous: np.ndarray) -> np.ndarray:
+    """An offence that joins the previous offence's hearing takes its conviction date, if not before the offence.
+
+    Chains are resolved by a forward fill over runs of joining offences (vectorised).
+    """
+    start = np.where(~joins_previous, np.arange(conviction.size), 0)
+    np.maximum.accumulate(start, out=start)
+    shared = conviction[start]
+    return np.where(joins_previous & (shared >= offence), shared, conviction)
+
+
+def _ids(person: np.ndarray) -> np.ndarray:
+    return np.char.add("P", np.char.zfill(person.astype(str), 7))
+
+
+def _meta(params: SynthParams, treated, p0, p1, base_mu, mu) -> dict:
+    mask = treated
+    meta = {
+        "generator": "reoffend synth",
+        "parameters": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(params).items()},
+    }
+    if mask.any():
+        expected_binary_1 = float(p1[mask].mean())
+        expected_binary_0 = float(p0[mask].mean())
+        offences_1 = float((p1[mask] * (1 + mu[mask])).mean())
+        offences_0 = float((p0[mask] * (1 + base_mu[mask])).mean())
+        meta["planted_effect"] = {
+            "establishment": params.treated_establishment,
+            "log_odds_shift": params.effect_log_odds,
+            "frequency_multiplier": params.effect_frequency,
+            "treated_releases": int(mask.sum()),
+            "expected_binary_rate_with_effect": expected_binary_1,
+            "expected_binary_rate_without_effect": expected_binary_0,
+            "expected_binary_difference_pp": 100 * (expected_binary_1 - expected_binary_0),
+            "expected_offences_per_offender_with_effect": offences_1,
+            "expected_offences_per_offender_without_effect": offences_0,
+            "expected_frequency_change_pct": 100 * (offences_1 / offences_0 - 1),
+            "note": "expectations of the generative model over the establishment's releases in the period, "
+            "before court-lag censoring (which affects both arms alike)",
+        }
+    return meta
+
+
+def write(params: SynthParams, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
+    """Generate and write ``releases.<fmt>``, ``convictions.<fmt>`` and ``meta.json`` into ``out_dir``."""
+    from .io import atomic_write, frame_writer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    releases, convictions, meta = generate(params)
+    paths = {"releases": out / f"releases.{fmt}", "convictions": out / f"convictions.{fmt}", "meta": out / "meta.json"}
+    atomic_write(paths["releases"], frame_writer(releases, fmt))
+    atomic_write(paths["convictions"], frame_writer(convictions, fmt))
+    meta["rows"] = {"releases": releases.height, "convictions": convictions.height}
+    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    atomic_write(paths["meta"], lambda handle: handle.write(text.encode()))
+    return paths

@@ -1,0 +1,403 @@
+"""Validation of the two input tables (docs/data.md, "Validation").
+
+Every rule is a vectorised polars expression over whole columns. The normal path costs one pass of column
+aggregates per table; row-level detail (file, 1-based row, column, value) is built only when a rule fails.
+
+Rules, by identifier (stable: they appear in reports and in ``--errors`` files):
+
+``missing-column``, ``column-type``, ``id-type-mismatch``, ``missing-id``, ``missing-date``,
+``unparseable-date``, ``date-out-of-range`` (before 1900-01-01 or after the extract date),
+``conviction-before-offence``, ``duplicate-release`` (exact duplicate rows; allowed with ``dedupe``),
+``conflicting-release`` (same offender_id and release_date, different attributes: always an error).
+``incomplete-follow-up`` is checked by :mod:`reoffend.measure`, which knows the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .errors import PROBLEM_SCHEMA, DataError
+
+EARLIEST_DATE = dt.date(1900, 1, 1)
+DATE_FORMAT = "%Y-%m-%d"
+ROW = "_row"
+RAW = "_raw_"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    role: str
+    required: tuple[str, ...]
+    dates: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+RELEASES = TableSpec("releases", ("offender_id", "release_date"), ("release_date",), ("establishment", "cohort"))
+CONVICTIONS = TableSpec(
+    "convictions",
+    ("offender_id", "offence_date", "conviction_date"),
+    ("offence_date", "conviction_date"),
+    ("offence_code", "appearance_id"),
+)
+
+
+@dataclass
+class Table:
+    """One input table: its display name, the frame as read, and (after validation) the typed frame."""
+
+    name: str
+    spec: TableSpec
+    raw: pl.LazyFrame
+    typed: pl.LazyFrame | None = None
+    rows: int | None = None
+
+
+@dataclass
+class ValidatedInputs:
+    """Typed, checked inputs and the facts about them every output's metadata carries."""
+
+    releases: pl.LazyFrame
+    convictions: pl.LazyFrame
+    extract_date: dt.date | None
+    extract_date_source: str
+    row_counts: dict[str, int]
+    names: dict[str, str]
+    deduplicated_rows: int = 0
+    summary: dict[str, object] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------- column checks
+def check_columns(table: Table, extra_required: tuple[str, ...] = ()) -> list[dict]:
+    """Problems for required columns that are absent, with a ``--map`` suggestion for a close name."""
+    names = table.raw.collect_schema().names()
+    problems = []
+    for column in (*table.spec.required, *extra_required):
+        if column in names:
+            continue
+        close = difflib.get_close_matches(column, names, n=1, cutoff=0.5)
+        hint = f"; if it is {close[0]!r}, add --map {column}={close[0]}" if close else ""
+        problems.append(
+            _problem(
+                table.name,
+                None,
+                column,
+                "missing-column",
+                f"required column {column!r} is missing (found: {', '.join(names) or 'none'}){hint}",
+            )
+        )
+    return problems
+
+
+def check_types(releases: Table, convictions: Table) -> list[dict]:
+    problems = []
+    for table in (releases, convictions):
+        schema = table.raw.collect_schema()
+        for column in table.spec.dates:
+            dtype = schema[column]
+            if not (dtype == pl.String or dtype == pl.Date or isinstance(dtype, pl.Datetime) or dtype == pl.Null):
+                problems.append(
+                    _problem(
+                        table.name,
+                        None,
+                        column,
+                        "column-type",
+                        f"column {column!r} holds {dtype}, not dates (YYYY-MM-DD)",
+                    )
+                )
+        dtype = schema["offender_id"]
+        if not (dtype == pl.String or dtype.is_integer() or dtype == pl.Null):
+            problems.append(
+                _problem(
+                    table.name,
+                    None,
+                    "offender_id",
+                    "column-type",
+                    f"offender_id holds {dtype}; it must be text or whole numbers",
+                )
+            )
+    release_kind = _id_kind(releases.raw.collect_schema()["offender_id"])
+    conviction_kind = _id_kind(convictions.raw.collect_schema()["offender_id"])
+    if None not in (release_kind, conviction_kind) and release_kind != conviction_kind:
+        problems.append(
+            _problem(
+                convictions.name,
+                None,
+                "offender_id",
+                "id-type-mismatch",
+                f"offender_id is {conviction_kind} here but {release_kind} in {releases.name}; "
+                "convert one so the two files use the same type",
+            )
+        )
+    return problems
+
+
+def _id_kind(dtype: pl.DataType) -> str | None:
+    if dtype == pl.Null:
+        return None
+    return "whole numbers" if dtype.is_integer() else "text"
+
+
+# ------------------------------------------------------------------------------------------- typed frames
+def parse_date(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A date column as ``pl.Date``: ISO text parsed (bad text becomes null), datetimes truncated."""
+    if dtype == pl.String:
+        return pl.col(column).str.strip_chars().str.to_date(DATE_FORMAT, strict=False)
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(column).dt.date()
+    return pl.col(column).cast(pl.Date)
+
+
+def typed_frame(table: Table) -> pl.LazyFrame:
+    schema = table.raw.collect_schema()
+    exprs = [parse_date(column, schema[column]).alias(column) for column in table.spec.dates]
+    id_dtype = schema["offender_id"]
+    if id_dtype.is_integer():
+        exprs.append(pl.col("offender_id").cast(pl.Int64))
+    elif id_dtype == pl.String:
+        exprs.append(pl.col("offender_id").str.strip_chars())
+    for column in ("establishment", "cohort", "offence_code", "appearance_id"):
+        if column in schema and schema[column] != pl.String:
+            exprs.append(pl.col(column).cast(pl.String))
+    return table.raw.with_columns(exprs)
+
+
+def _missing_id(dtype: pl.DataType) -> pl.Expr:
+    missing = pl.col("offender_id").is_null()
+    if dtype == pl.String:
+        missing = missing | (pl.col("offender_id") == "")
+    return missing
+
+
+# ------------------------------------------------------------------------------------------------ masks
+def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], tuple[pl.Expr, str]]:
+    """(rule, column) -> (boolean expression over the typed frame with raw columns, message)."""
+    raw_schema = table.raw.collect_schema()
+    masks: dict[tuple[str, str], tuple[pl.Expr, str]] = {
+        ("missing-id", "offender_id"): (
+            _missing_id(table.typed.collect_schema()["offender_id"]),
+            "offender_id is empty",
+        ),
+    }
+    latest = extract_date or dt.date.max
+    for column in table.spec.dates:
+        raw = pl.col(RAW + column)
+        parsed = pl.col(column)
+        masks[("missing-date", column)] = (raw.is_null(), f"{column} is empty")
+        if raw_schema[column] == pl.String:
+            masks[("unparseable-date", column)] = (
+                raw.is_not_null() & parsed.is_null(),
+                f"{column} is not a date in the form YYYY-MM-DD",
+            )
+        masks[("date-out-of-range", column)] = (
+            (parsed < EARLIEST_DATE) | (parsed > latest),
+            f"{column} is outside {EARLIEST_DATE} .. {extract_date} (the extract date)",
+        )
+    if table.spec is CONVICTIONS:
+        masks[("conviction-before-offence", "conviction_date")] = (
+            pl.col("conviction_date") < pl.col("offence_date"),
+            "conviction_date is before offence_date",
+        )
+    return masks
+
+
+def _with_raw(table: Table, typed: pl.LazyFrame) -> pl.LazyFrame:
+    """The typed frame plus raw copies of the date columns (for parse checks and reported values)."""
+    raw_columns = table.raw.select([pl.col(c).alias(RAW + c) for c in table.spec.dates])
+    return pl.concat([typed, raw_columns], how="horizontal")
+
+
+def _duplicate_masks(typed: pl.LazyFrame) -> tuple[pl.Expr, pl.Expr]:
+    """(exact repeat of an earlier row, same key as another row but different attributes)."""
+    key = ["offender_id", "release_date"]
+    columns = [c for c in typed.collect_schema().names() if not c.startswith(RAW) and c != ROW]
+    row_hash = pl.struct(columns).hash(seed=0)
+    key_duplicated = pl.struct(key).is_duplicated()
+    conflicting = key_duplicated & (row_hash.n_unique().over(key) > 1)
+    repeated = key_duplicated & ~conflicting & row_hash.is_duplicated() & ~row_hash.is_first_distinct()
+    return repeated, conflicting
+
+
+# --------------------------------------------------------------------------------------------- validate
+def validate_inputs(
+    releases: Table,
+    convictions: Table,
+    *,
+    extract_date: dt.date | None = None,
+    dedupe: bool = False,
+    in_memory: bool = True,
+    extra_required: dict[str, tuple[str, ...]] | None = None,
+) -> ValidatedInputs:
+    """Check both tables against every rule of docs/data.md; raise :class:`DataError` listing problems.
+
+    ``extract_date`` defaults to the latest valid ``conviction_date``. ``in_memory`` materialises the typed
+    frames once so that later passes do not re-read or re-parse the files.
+    """
+    extra_required = extra_required or {}
+    problems = check_columns(releases, extra_required.get("releases", ()))
+    problems += check_columns(convictions, extra_required.get("convictions", ()))
+    if not problems:
+        problems = check_types(releases, convictions)
+    if problems:
+        raise _data_error(pl.DataFrame(problems, schema=PROBLEM_SCHEMA))
+
+    for table in (releases, convictions):
+        table.typed = typed_frame(table)
+        if in_memory:
+            table.typed = table.typed.collect().lazy()
+
+    source = "--extract-date"
+    if extract_date is None:
+        source = "latest conviction_date in the data"
+        extract_date = (
+            convictions.typed.select(pl.col("conviction_date").filter(pl.col("conviction_date") >= EARLIEST_DATE).max())
+            .collect()
+            .item()
+        )
+
+    counts = _count_problems(releases, convictions, extract_date)
+    duplicates = counts.pop(("duplicate-release", "offender_id"), 0)
+    conflicts = counts.pop(("conflicting-release", "offender_id"), 0)
+    if dedupe:
+        failing = {key: n for key, n in counts.items() if n} | (
+            {("conflicting-release", "offender_id"): conflicts} if conflicts else {}
+        )
+    else:
+        failing = {key: n for key, n in counts.items() if n}
+        if duplicates:
+            failing[("duplicate-release", "offender_id")] = duplicates
+        if conflicts:
+            failing[("conflicting-release", "offender_id")] = conflicts
+    if failing:
+        raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
+
+    releases_typed = releases.typed
+    deduplicated = 0
+    if dedupe and duplicates:
+        releases_typed = releases_typed.unique(maintain_order=True)
+        deduplicated = duplicates
+        if in_memory:
+            releases_typed = releases_typed.collect().lazy()
+    row_counts = {"releases": releases.rows, "convictions": convictions.rows}
+    return ValidatedInputs(
+        releases=releases_typed,
+        convictions=convictions.typed,
+        extract_date=extract_date,
+        extract_date_source=source,
+        row_counts=row_counts,
+        names={"releases": releases.name, "convictions": convictions.name},
+        deduplicated_rows=deduplicated,
+    )
+
+
+def _count_problems(releases: Table, convictions: Table, extract_date: dt.date | None) -> dict[tuple[str, str], int]:
+    """One aggregate pass per table: the number of rows failing each rule."""
+    queries, keys = [], []
+    for table in (releases, convictions):
+        frame = _with_raw(table, table.typed)
+        masks = _masks(table, extract_date)
+        exprs = [mask.sum().alias(f"{rule}|{column}") for (rule, column), (mask, _) in masks.items()]
+        exprs.append(pl.len().alias("rows|"))
+        if table.spec is RELEASES:
+            exprs.append(pl.struct("offender_id", "release_date").is_duplicated().sum().alias("key-duplicated|"))
+        queries.append(frame.select(exprs))
+        keys.append(table)
+    results = pl.collect_all(queries)
+    counts: dict[tuple[str, str], int] = {}
+    for table, result in zip(keys, results, strict=True):
+        row = result.row(0, named=True)
+        table.rows = int(row.pop("rows|"))
+        key_duplicated = int(row.pop("key-duplicated|", 0) or 0)
+        for name, value in row.items():
+            rule, column = name.split("|")
+            counts[(rule, column) if table.spec is RELEASES else (rule + "@c", column)] = int(value or 0)
+        if key_duplicated:
+            repeated, conflicting = _duplicate_masks(table.typed)
+            dup = table.typed.select(repeated.sum().alias("r"), conflicting.sum().alias("c")).collect().row(0)
+            counts[("duplicate-release", "offender_id")] = int(dup[0])
+            counts[("conflicting-release", "offender_id")] = int(dup[1])
+    return counts
+
+
+def _problem_rows(
+    releases: Table, convictions: Table, extract_date: dt.date | None, failing: set[tuple[str, str]]
+) -> pl.DataFrame:
+    """Row-level problems for the failing rules, in file then row order."""
+    parts = []
+    for table in (releases, convictions):
+        suffix = "" if table.spec is RELEASES else "@c"
+        frame = _with_raw(table, table.typed).with_row_index(ROW, offset=1)
+        rules = dict(_masks(table, extract_date))
+        if table.spec is RELEASES:
+            repeated, conflicting = _duplicate_masks(table.typed)
+            first_row = pl.col(ROW).min().over(["offender_id", "release_date"])
+            rules[("duplicate-release", "offender_id")] = (
+                repeated,
+                pl.format("exact repeat of row {} (use --dedupe to drop repeats)", first_row),
+            )
+            rules[("conflicting-release", "offender_id")] = (
+                conflicting,
+                pl.format("same offender_id and release_date as row {} but other values differ", first_row),
+            )
+        for (rule, column), (mask, message) in rules.items():
+            if (rule + suffix, column) not in failing:
+                continue
+            value = pl.col(RAW + column) if column in table.spec.dates else pl.col(column)
+            parts.append(
+                frame.filter(mask).select(
+                    pl.lit(table.name).alias("file"),
+                    pl.col(ROW).cast(pl.Int64).alias("row"),
+                    pl.lit(column).alias("column"),
+                    pl.lit(rule).alias("rule"),
+                    value.cast(pl.String).alias("value"),
+                    (message if isinstance(message, pl.Expr) else pl.lit(message)).alias("message"),
+                    pl.lit(0 if table.spec is RELEASES else 1).alias("_file_order"),
+                )
+            )
+    detail = pl.concat(pl.collect_all(parts)) if parts else pl.DataFrame(schema=PROBLEM_SCHEMA)
+    return detail.sort("_file_order", "row", "column", "rule").drop("_file_order")
+
+
+def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | None = None) -> DataError:
+    if counts is None:
+        totals = dict(problems.group_by("rule").len().iter_rows())
+    else:
+        totals: dict[str, int] = {}
+        for (rule, _), n in counts.items():
+            rule = rule.removesuffix("@c")
+            totals[rule] = totals.get(rule, 0) + n
+    return DataError(problems, totals)
+
+
+def _problem(file: str, row: int | None, column: str | None, rule: str, message: str) -> dict:
+    return {"file": file, "row": row, "column": column, "rule": rule, "value": None, "message": message}
+
+
+# ---------------------------------------------------------------------------------------------- summary
+def summarise_inputs(inputs: ValidatedInputs) -> dict[str, object]:
+    """Rows, people and date ranges of the validated inputs (what ``validate`` prints)."""
+    release_stats, conviction_stats = pl.collect_all(
+        [
+            inputs.releases.select(
+                pl.len().alias("rows"),
+                pl.col("offender_id").n_unique().alias("people"),
+                pl.col("release_date").min().alias("first_release_date"),
+                pl.col("release_date").max().alias("last_release_date"),
+            ),
+            inputs.convictions.select(
+                pl.len().alias("rows"),
+                pl.col("offender_id").n_unique().alias("people"),
+                pl.col("offence_date").min().alias("first_offence_date"),
+                pl.col("offence_date").max().alias("last_offence_date"),
+                pl.col("conviction_date").min().alias("first_conviction_date"),
+                pl.col("conviction_date").max().alias("last_conviction_date"),
+            ),
+        ]
+    )
+    return {
+        "releases": release_stats.row(0, named=True),
+        "convictions": conviction_stats.row(0, named=True),
+    }

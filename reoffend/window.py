@@ -1,0 +1,132 @@
+"""The follow-up window: the one definition every command uses.
+
+Rule (docs/measures.md, "The follow-up window"; shared design measures.md):
+
+* ``follow_up_start = release_date`` (inclusive);
+* ``follow_up_end = release_date + follow_up`` months (exclusive);
+* ``conviction_deadline = follow_up_end + waiting_period`` months (exclusive).
+
+Months are calendar months; a day that does not exist in the target month clamps to that month's last
+day (2024-02-29 + 12 months = 2025-02-28). A proven reoffence is an offence with
+``follow_up_start <= offence_date < follow_up_end`` and ``conviction_date < conviction_deadline``.
+
+This module is the only place in the package where release, offence and conviction dates are compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+FOLLOW_UP_END = "follow_up_end"
+CONVICTION_DEADLINE = "conviction_deadline"
+
+
+def add_months(date: pl.Expr, months: int) -> pl.Expr:
+    """Calendar-month addition with month-end clamping (polars' ``offset_by`` clamps)."""
+    return date.dt.offset_by(f"{months}mo")
+
+
+def add_months_to_date(date: dt.date, months: int) -> dt.date:
+    """The scalar twin of :func:`add_months`, for parameters and messages."""
+    frame = pl.DataFrame({"d": [date]}, schema={"d": pl.Date})
+    return frame.select(add_months(pl.col("d"), months)).item()
+
+
+@dataclass(frozen=True)
+class FollowUpWindow:
+    """A follow-up period plus a waiting period for the court lag, both in calendar months."""
+
+    follow_up_months: int = 12
+    waiting_period_months: int = 6
+
+    def __post_init__(self) -> None:
+        if self.follow_up_months < 1:
+            raise ValueError("follow_up_months must be at least 1")
+        if self.waiting_period_months < 0:
+            raise ValueError("waiting_period_months must be 0 or more")
+
+    def follow_up_end(self, release_date: pl.Expr) -> pl.Expr:
+        """First day after the follow-up period (exclusive end)."""
+        return add_months(release_date, self.follow_up_months)
+
+    def conviction_deadline(self, release_date: pl.Expr) -> pl.Expr:
+        """First day on which a conviction no longer counts: follow_up_end + waiting period."""
+        return add_months(self.follow_up_end(release_date), self.waiting_period_months)
+
+    def with_window_columns(self, releases: pl.LazyFrame, release_date: str = "release_date") -> pl.LazyFrame:
+        """Add ``follow_up_end`` and ``conviction_deadline`` columns computed from ``release_date``."""
+        end = self.follow_up_end(pl.col(release_date))
+        return releases.with_columns(
+            end.alias(FOLLOW_UP_END),
+            add_months(end, self.waiting_period_months).alias(CONVICTION_DEADLINE),
+        )
+
+    @staticmethod
+    def is_proven_reoffence(
+        release_date: str = "release_date",
+        offence_date: str = "offence_date",
+        conviction_date: str = "conviction_date",
+    ) -> pl.Expr:
+        """True for an offence committed in the window and convicted before the deadline.
+
+        Expects the window columns added by :meth:`with_window_columns`.
+        """
+        return (
+            (pl.col(offence_date) >= pl.col(release_date))
+            & (pl.col(offence_date) < pl.col(FOLLOW_UP_END))
+            & (pl.col(conviction_date) < pl.col(CONVICTION_DEADLINE))
+        )
+
+    @staticmethod
+    def is_complete(extract_date: dt.date) -> pl.Expr:
+        """True when every day that can count (up to ``conviction_deadline - 1``) is on or before the extract.
+
+        The follow-up of a release is complete when its conviction deadline is no later than the day after
+        the extract date: the last conviction that could count is dated ``conviction_deadline - 1 day``.
+        """
+        return pl.col(CONVICTION_DEADLINE) <= pl.lit(extract_date + dt.timedelta(days=1))
+
+    @staticmethod
+    def days_from_release(date: str, release_date: str = "release_date") -> pl.Expr:
+        """Whole days from the release to ``date``."""
+        return (pl.col(date) - pl.col(release_date)).dt.total_days()
+
+    def latest_complete_release(self, extract_date: dt.date) -> dt.date:
+        """The latest release date whose follow-up is complete at ``extract_date``.
+
+        Found by searching back from the extract date, because month-end clamping makes month addition
+        non-invertible (2024-02-29 and 2024-02-28 both end on 2025-02-28).
+        """
+        months_back = self.follow_up_months + self.waiting_period_months
+        candidate = add_months_to_date(extract_date + dt.timedelta(days=1), -months_back)
+        probe = pl.DataFrame(
+            {"release_date": [candidate + dt.timedelta(days=d) for d in range(-3, 4)]},
+            schema={"release_date": pl.Date},
+        )
+        complete = (
+            self.with_window_columns(probe.lazy())
+            .filter(self.is_complete(extract_date))
+            .select(pl.col("release_date").max())
+            .collect()
+            .item()
+        )
+        return complete
+
+    def describe(self) -> str:
+        return (
+            f"offences committed within {self.follow_up_months} months of release, proven by a conviction "
+            f"within those months or a further {self.waiting_period_months}-month waiting period"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "follow_up_months": self.follow_up_months,
+            "waiting_period_months": self.waiting_period_months,
+            "follow_up_start": "release_date (inclusive)",
+            "follow_up_end": f"release_date + {self.follow_up_months} calendar months (exclusive)",
+            "conviction_deadline": f"follow_up_end + {self.waiting_period_months} calendar months (exclusive)",
+            "month_end_rule": "a day missing from the target month clamps to its last day",
+        }
