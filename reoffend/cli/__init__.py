@@ -9,6 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, ReoffendError
+from .compare import compare
 from .measure import measure, validate
 from .synth import synth
 
@@ -23,6 +24,9 @@ def cli(debug):
 cli.add_command(validate)
 cli.add_command(measure)
 cli.add_command(synth)
+cli.add_command(compare)
+
+# Comparison subcommands register themselves on `compare` here, one line each.
 
 
 def _error(text: str) -> None:

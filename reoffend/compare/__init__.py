@@ -1,0 +1,1 @@
+"""Baseline comparisons (docs/comparisons.md): Doncaster style, Peterborough style, risk-adjusted, power."""
