@@ -78,8 +78,8 @@ def check_columns(table: Table, extra_required: tuple[str, ...] = ()) -> list[di
     for column in (*table.spec.required, *extra_required):
         if column in names:
             continue
-        close = difflib.get_close_matches(column, names, n=1, cutoff=0.5)
-        hint = f"; if it is {close[0]!r}, add --map {column}={close[0]}" if close else ""
+        close = close_column(column, names)
+        hint = f"; if it is {close!r}, add --map {column}={close}" if close else ""
         problems.append(
             _problem(
                 table.name,
@@ -90,6 +90,16 @@ def check_columns(table: Table, extra_required: tuple[str, ...] = ()) -> list[di
             )
         )
     return problems
+
+
+def close_column(wanted: str, names: list[str]) -> str | None:
+    """A present column that is probably ``wanted`` under another name (spelling, or a shared word)."""
+    close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    words = set(wanted.lower().split("_"))
+    sharing = [name for name in names if words & set(name.lower().replace("-", "_").split("_"))]
+    return sharing[0] if len(sharing) == 1 else None
 
 
 def check_types(releases: Table, convictions: Table) -> list[dict]:
@@ -331,16 +341,25 @@ def _problem_rows(
         suffix = "" if table.spec is RELEASES else "@c"
         frame = _with_raw(table, table.typed).with_row_index(ROW, offset=1)
         rules = dict(_masks(table, extract_date))
-        if table.spec is RELEASES:
+        if table.spec is RELEASES and failing & {
+            ("duplicate-release", "offender_id"),
+            ("conflicting-release", "offender_id"),
+        }:
             repeated, conflicting = _duplicate_masks(table.typed)
-            first_row = pl.col(ROW).min().over(["offender_id", "release_date"])
+            key = ["offender_id", "release_date"]
+            frame = frame.with_columns(
+                pl.col(ROW).min().over(key).alias("_first_row"),
+                pl.col(ROW).cast(pl.String).str.join(", ").over(key).alias("_key_rows"),
+            )
             rules[("duplicate-release", "offender_id")] = (
                 repeated,
-                pl.format("exact repeat of row {} (use --dedupe to drop repeats)", first_row),
+                pl.format("exact repeat of row {} (use --dedupe to drop repeats)", pl.col("_first_row")),
             )
             rules[("conflicting-release", "offender_id")] = (
                 conflicting,
-                pl.format("same offender_id and release_date as row {} but other values differ", first_row),
+                pl.format(
+                    "rows {} have the same offender_id and release_date but other values differ", pl.col("_key_rows")
+                ),
             )
         for (rule, column), (mask, message) in rules.items():
             if (rule + suffix, column) not in failing:

@@ -1,0 +1,87 @@
+"""Shared helpers: run the core on tiny in-memory tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+import pytest
+
+from reoffend.measure import MeasureParams, MeasureResult, measure
+from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
+from reoffend.window import FollowUpWindow
+
+D = dt.date.fromisoformat
+FAR_EXTRACT = dt.date(2030, 1, 1)
+
+
+def releases_frame(rows: Sequence[dict]) -> pl.DataFrame:
+    schema = {"offender_id": pl.String, "release_date": pl.String, "establishment": pl.String}
+    extra = {k: pl.String for row in rows for k in row if k not in schema}
+    return pl.DataFrame(list(rows), schema={**schema, **extra})
+
+
+def convictions_frame(rows: Sequence[dict]) -> pl.DataFrame:
+    schema = {"offender_id": pl.String, "offence_date": pl.String, "conviction_date": pl.String}
+    extra = {k: pl.String for row in rows for k in row if k not in schema}
+    return pl.DataFrame(list(rows), schema={**schema, **extra})
+
+
+def validated(
+    releases: pl.DataFrame, convictions: pl.DataFrame, *, extract_date: dt.date | None = None, dedupe: bool = False
+):
+    return validate_inputs(
+        Table("releases.csv", RELEASES, releases.lazy()),
+        Table("convictions.csv", CONVICTIONS, convictions.lazy()),
+        extract_date=extract_date,
+        dedupe=dedupe,
+    )
+
+
+def run(
+    releases, convictions, *, extract_date: dt.date | None = FAR_EXTRACT, by=("cohort",), **params
+) -> MeasureResult:
+    """Measure tiny tables given as lists of dicts (dates as ISO text) or frames; audit table kept."""
+    if not isinstance(releases, pl.DataFrame):
+        releases = releases_frame(releases)
+    if not isinstance(convictions, pl.DataFrame):
+        convictions = convictions_frame(convictions)
+    window = params.pop("window", FollowUpWindow())
+    inputs = validated(releases, convictions, extract_date=extract_date)
+    return measure(inputs, MeasureParams(window=window, by=tuple(by), **params), audit_table=True)
+
+
+def one_row(result: MeasureResult) -> dict:
+    assert result.rows.height == 1, result.rows
+    return result.rows.row(0, named=True)
+
+
+@pytest.fixture
+def sample_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def write_csv(path, rows: Sequence[dict] | str) -> str:
+    """Write a CSV file from dicts (or literal text) and return its path as text."""
+    if isinstance(rows, str):
+        path.write_text(rows)
+    else:
+        pl.DataFrame(list(rows)).write_csv(path)
+    return str(path)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the real entry point in-process: returns (exit status, stdout, stderr)."""
+    from reoffend.cli import main
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as stop:
+            main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return stop.value.code, captured.out, captured.err
+
+    return invoke

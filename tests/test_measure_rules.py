@@ -1,0 +1,246 @@
+"""Hand-made fixtures, one per rule of docs/measures.md, with the arithmetic written out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from reoffend.cohort import period_label
+from reoffend.window import FollowUpWindow, add_months_to_date
+
+from .conftest import D, one_row, run
+
+REL = "2023-03-15"  # a mid-month release: follow_up_end 2024-03-15, conviction_deadline 2024-09-15
+
+
+def release(offender="A", date=REL, establishment="E1", **extra):
+    return {"offender_id": offender, "release_date": date, "establishment": establishment, **extra}
+
+
+def offence(offender="A", offence_date="2023-06-01", conviction_date="2023-08-01", **extra):
+    return {"offender_id": offender, "offence_date": offence_date, "conviction_date": conviction_date, **extra}
+
+
+# ---------------------------------------------------------------------------------------------- window
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        ("2024-02-29", 12, "2025-02-28"),  # 29 February + 12 months: no 29th in Feb 2025, clamp to the 28th
+        ("2023-08-31", 6, "2024-02-29"),  # 31 August + 6 months: February 2024 has 29 days
+        ("2023-01-31", 1, "2023-02-28"),
+        ("2023-03-15", 12, "2024-03-15"),  # an ordinary day keeps its number
+        ("2023-12-31", 3, "2024-03-31"),
+    ],
+)
+def test_month_arithmetic_clamps_to_month_end(start, months, expected):
+    assert add_months_to_date(D(start), months) == D(expected)
+
+
+def test_window_of_29_february_release():
+    # release 2024-02-29: follow_up_end = 2025-02-28 (clamped); conviction_deadline = 2025-02-28 + 6 months = 2025-08-28
+    result = run([release(date="2024-02-29")], [])
+    row = result.per_release.row(0, named=True)
+    assert row["follow_up_end"] == D("2025-02-28")
+    assert row["conviction_deadline"] == D("2025-08-28")
+
+
+def test_window_of_31_august_release():
+    # release 2023-08-31: follow_up_end 2024-08-31; conviction_deadline = 2024-08-31 + 6 months = 2025-02-28
+    row = run([release(date="2023-08-31")], []).per_release.row(0, named=True)
+    assert (row["follow_up_end"], row["conviction_deadline"]) == (D("2024-08-31"), D("2025-02-28"))
+
+
+# ------------------------------------------------------------------------------------------ boundaries
+def reoffences_of(offence_date, conviction_date, release_date=REL):
+    result = run([release(date=release_date)], [offence(offence_date=offence_date, conviction_date=conviction_date)])
+    return result.per_release["reoffences"][0]
+
+
+def test_offence_on_release_day_counts():
+    # follow_up_start is inclusive: offence_date == release_date counts
+    assert reoffences_of("2023-03-15", "2023-04-01") == 1
+
+
+def test_offence_the_day_before_release_does_not_count():
+    assert reoffences_of("2023-03-14", "2023-04-01") == 0
+
+
+def test_offence_on_follow_up_end_does_not_count():
+    # follow_up_end = 2023-03-15 + 12 months = 2024-03-15, exclusive
+    assert reoffences_of("2024-03-15", "2024-04-01") == 0
+    assert reoffences_of("2024-03-14", "2024-04-01") == 1
+
+
+def test_conviction_on_deadline_does_not_count_and_day_before_does():
+    # conviction_deadline = 2024-03-15 + 6 months = 2024-09-15, exclusive
+    assert reoffences_of("2024-01-10", "2024-09-15") == 0
+    assert reoffences_of("2024-01-10", "2024-09-14") == 1
+
+
+def test_offence_before_release_convicted_after_it_does_not_count():
+    assert reoffences_of("2023-01-01", "2023-05-01") == 0
+
+
+# ------------------------------------------------------------------------------------- events, counts
+def test_two_offences_convicted_on_one_day_are_one_event_and_two_reoffences():
+    convictions = [
+        offence(offence_date="2023-05-01", conviction_date="2023-07-01"),
+        offence(offence_date="2023-06-01", conviction_date="2023-07-01"),
+        offence(offence_date="2023-08-01", conviction_date="2023-10-01"),
+    ]
+    row = run([release()], convictions).per_release.row(0, named=True)
+    # 3 offences in the window; conviction dates {2023-07-01, 2023-10-01}: 2 distinct court appearances
+    assert row["reoffences"] == 3
+    assert row["reconviction_events"] == 2
+    # first reoffence 2023-05-01 - 2023-03-15 = 16 (rest of March) + 30 (April) = 47 days
+    assert row["days_to_first_reoffence"] == 47
+
+
+def test_appearance_id_defines_events_instead_of_dates():
+    convictions = [
+        offence(offence_date="2023-05-01", conviction_date="2023-07-01", appearance_id="H1"),
+        offence(offence_date="2023-05-02", conviction_date="2023-07-01", appearance_id="H2"),
+        offence(offence_date="2023-06-01", conviction_date="2023-08-01", appearance_id="H2"),
+    ]
+    row = run([release()], convictions).per_release.row(0, named=True)
+    # appearances {H1, H2}: 2 events although the conviction dates are {07-01, 08-01} and H1/H2 share a date
+    assert (row["reoffences"], row["reconviction_events"]) == (3, 2)
+
+
+def test_two_releases_in_one_cohort_the_earlier_is_the_index():
+    releases = [release(date="2023-01-10"), release(date="2023-03-20", establishment="E2")]
+    convictions = [offence(offence_date="2023-01-20", conviction_date="2023-02-01")]
+    first = run(releases, convictions, by=("cohort", "establishment"))
+    # both releases are in 2023Q1; the index release is 2023-01-10 at E1 and its window holds the offence
+    assert first.rows.select("cohort", "establishment", "cohort_size", "reoffenders").rows() == [("2023Q1", "E1", 1, 1)]
+    every = run(releases, convictions, by=("cohort", "establishment"), index="all")
+    # --index all: each release has its own window; the offence (2023-01-20) precedes the second release
+    assert every.rows.select("establishment", "cohort_size", "reoffenders").rows() == [("E1", 1, 1), ("E2", 1, 0)]
+
+
+def test_overlapping_windows_of_releases_in_two_cohorts_count_the_same_offence_twice():
+    releases = [release(date="2023-02-01"), release(date="2023-05-01")]  # 2023Q1 and 2023Q2
+    convictions = [offence(offence_date="2023-06-01", conviction_date="2023-07-01")]
+    result = run(releases, convictions)
+    assert result.rows.select("cohort", "reoffences").rows() == [("2023Q1", 1), ("2023Q2", 1)]
+
+
+def test_group_measures_by_hand():
+    releases = [release("A"), release("B"), release("C"), release("D")]
+    convictions = [
+        offence("A", "2023-04-01", "2023-05-01"),
+        offence("A", "2023-04-02", "2023-05-01"),  # same day as the row above: one event
+        offence("A", "2023-09-01", "2023-11-01"),
+        offence("B", "2023-12-01", "2024-02-01"),
+    ]
+    row = one_row(run(releases, convictions))
+    # A: 3 reoffences, 2 events, first after 17 days; B: 1 reoffence, 1 event, first after 261 days; C, D: none
+    assert row["cohort_size"] == 4
+    assert row["reoffenders"] == 2
+    assert row["binary_rate"] == 2 / 4
+    assert row["reoffences"] == 4
+    assert row["reoffences_per_offender"] == 4 / 4
+    assert row["reoffences_per_reoffender"] == 4 / 2
+    assert row["reconviction_events"] == 3
+    assert row["events_per_100"] == 100 * 3 / 4
+    assert row["events_per_reoffender"] == 3 / 2
+    # days: 2023-04-01 - 2023-03-15 = 17; 2023-12-01 - 2023-03-15 = 16+30+31+30+31+31+30+31+30+1 = 261
+    assert row["mean_days_to_first"] == (17 + 261) / 2
+    assert row["median_days_to_first"] == (17 + 261) / 2
+
+
+def test_group_with_no_reoffenders_has_null_per_reoffender_measures():
+    row = one_row(run([release("A"), release("B")], [offence("A", "2020-01-01", "2020-02-01")]))
+    assert (row["cohort_size"], row["reoffenders"], row["binary_rate"]) == (2, 0, 0.0)
+    assert row["reoffences_per_reoffender"] is None
+    assert row["events_per_reoffender"] is None
+    assert row["mean_days_to_first"] is None
+    assert row["binary_rate_low"] == 0.0 and 0 < row["binary_rate_high"] < 1
+
+
+def test_empty_input_overall_row_has_zero_counts_and_null_rates():
+    row = one_row(run([], [], by=()))
+    assert (row["cohort_size"], row["reoffenders"], row["reoffences"], row["reconviction_events"]) == (0, 0, 0, 0)
+    for rate in ("binary_rate", "binary_rate_low", "binary_rate_high", "reoffences_per_offender", "events_per_100"):
+        assert row[rate] is None
+
+
+def test_empty_input_grouped_has_no_rows():
+    assert run([], [], by=("cohort",)).rows.height == 0
+
+
+def test_excluded_offence_codes_do_not_count():
+    convictions = [
+        offence(offence_date="2023-05-01", conviction_date="2023-06-01", offence_code="BREACH"),
+        offence(offence_date="2023-07-01", conviction_date="2023-08-01", offence_code="THEFT"),
+    ]
+    counted = run([release()], convictions).per_release["reoffences"][0]
+    excluded = run([release()], convictions, excluded_offences=frozenset({"BREACH"})).per_release
+    assert counted == 2
+    assert excluded["reoffences"][0] == 1
+    # the first reoffence is now the theft: 2023-07-01 - 2023-03-15 = 16+30+31+30+1 = 108 days
+    assert excluded["days_to_first_reoffence"][0] == 108
+
+
+@pytest.mark.parametrize(
+    ("period", "date", "label"),
+    [
+        ("month", "2024-01-31", "2024-01"),
+        ("quarter", "2024-03-31", "2024Q1"),
+        ("quarter", "2024-04-01", "2024Q2"),
+        ("year", "2024-12-31", "2024"),
+        ("financial-year", "2024-03-31", "2023-24"),  # April 2023 .. March 2024
+        ("financial-year", "2024-04-01", "2024-25"),
+        ("financial-year", "2000-01-15", "1999-00"),
+        ("financial-year", "2009-06-30", "2009-10"),
+    ],
+)
+def test_period_labels(period, date, label):
+    frame = pl.DataFrame({"d": [D(date)]})
+    assert frame.select(period_label(pl.col("d"), period)).item() == label
+
+
+def test_cohort_column_in_the_file_beats_the_period():
+    releases = [release("A", cohort="pilot-1"), release("B", date="2023-09-01", cohort="pilot-1")]
+    assert run(releases, []).rows["cohort"].to_list() == ["pilot-1"]
+
+
+def test_where_filters_after_the_index_release_is_chosen():
+    # A's index release in 2023Q1 is at E1; filtering to E2 must not make the E2 release an index release
+    releases = [release("A", "2023-01-10", "E1"), release("A", "2023-02-10", "E2"), release("B", "2023-02-01", "E2")]
+    result = run(releases, [], by=("establishment",), where={"establishment": ("E2",)})
+    assert result.rows.select("establishment", "cohort_size").rows() == [("E2", 1)]
+
+
+@pytest.mark.parametrize(("x", "n"), [(0, 10), (3, 10), (10, 10), (480, 1000), (1, 1), (57, 113)])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_wilson_interval_matches_statsmodels(x, n, confidence):
+    releases = [release(f"P{i}") for i in range(n)]
+    convictions = [offence(f"P{i}") for i in range(x)]
+    row = one_row(run(releases, convictions, confidence=confidence))
+    low, high = proportion_confint(x, n, alpha=1 - confidence, method="wilson")
+    assert row["binary_rate_low"] == pytest.approx(low, abs=1e-12)
+    assert row["binary_rate_high"] == pytest.approx(high, abs=1e-12)
+
+
+def test_follow_up_and_waiting_period_are_parameters():
+    # 6-month follow-up, no waiting period: end 2023-09-15, deadline 2023-09-15
+    window = FollowUpWindow(follow_up_months=6, waiting_period_months=0)
+    convictions = [
+        offence(offence_date="2023-09-01", conviction_date="2023-09-14"),  # counts
+        offence(offence_date="2023-09-02", conviction_date="2023-09-15"),  # convicted on the deadline
+        offence(offence_date="2023-09-15", conviction_date="2023-09-16"),  # offence on follow_up_end
+    ]
+    assert run([release()], convictions, window=window).per_release["reoffences"][0] == 1
+
+
+def test_latest_complete_release_is_exact():
+    window = FollowUpWindow()
+    extract = D("2025-09-14")
+    latest = window.latest_complete_release(extract)
+    # release 2024-03-15 -> deadline 2025-09-15 <= extract + 1 day: complete; 2024-03-16 -> 2025-09-16: not
+    assert latest == D("2024-03-15")
+    assert add_months_to_date(add_months_to_date(latest, 12), 6) <= extract + dt.timedelta(days=1)
