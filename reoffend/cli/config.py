@@ -59,7 +59,7 @@ def command_path(ctx: click.Context) -> list[str]:
 def config_defaults(ctx: click.Context, path: str) -> dict[str, Any]:
     """The default map for ``ctx.command`` from the config file at ``path``, checked key by key."""
     data, text = read_toml(path)
-    params = {p.name: p for p in ctx.command.params if p.name}
+    params = _config_keys(ctx.command)
     section_name = ".".join(command_path(ctx))
     section: Any = data
     for part in command_path(ctx):
@@ -75,7 +75,7 @@ def config_defaults(ctx: click.Context, path: str) -> dict[str, Any]:
         if name not in known_everywhere:
             raise UsageError(_where(path, text, key, None) + f"unknown key {key!r}")
         if name in params:
-            defaults[name] = _checked(ctx, params[name], value, path, text, key, None)
+            defaults[params[name].name] = _checked(ctx, params[name], value, path, text, key, None)
     if isinstance(section, dict) and section is not data:
         for key, value in section.items():
             if isinstance(value, dict):
@@ -83,9 +83,9 @@ def config_defaults(ctx: click.Context, path: str) -> dict[str, Any]:
             name = key.replace("-", "_")
             if name not in params:
                 raise UsageError(_where(path, text, key, section_name) + f"unknown key {key!r} for '{section_name}'")
-            defaults[name] = _checked(ctx, params[name], value, path, text, key, section_name)
+            defaults[params[name].name] = _checked(ctx, params[name], value, path, text, key, section_name)
     columns = data.get(COLUMNS_TABLE)
-    if isinstance(columns, dict) and "column_map" in params:
+    if isinstance(columns, dict) and "map" in params:
         for canonical, extract in columns.items():
             if not isinstance(extract, str):
                 raise UsageError(_where(path, text, canonical, COLUMNS_TABLE) + "a column name must be text")
@@ -108,12 +108,27 @@ def _where(path: str, text: str, key: str, section: str | None) -> str:
     return f"{path}, line {line}: " if line else f"{path}: "
 
 
+def _config_keys(command: click.Command) -> dict[str, click.Parameter]:
+    """Config keys of a command: each option's long names (``per-release`` or ``per_release``) and its name."""
+    keys: dict[str, click.Parameter] = {}
+    for param in command.params:
+        if not param.name or param.name == "config":
+            continue
+        if param.name.startswith("format_"):
+            continue  # --csv/--json/--nl are shorthands of format
+        keys[param.name] = param
+        for opt in param.opts:
+            if opt.startswith("--"):
+                keys[opt[2:].replace("-", "_")] = param
+    return keys
+
+
 def _all_param_names(ctx: click.Context) -> set[str]:
     root = ctx.find_root().command
     names: set[str] = set()
 
     def walk(command: click.Command) -> None:
-        names.update(p.name for p in command.params if p.name)
+        names.update(_config_keys(command))
         if isinstance(command, click.Group):
             for sub in command.commands.values():
                 walk(sub)
