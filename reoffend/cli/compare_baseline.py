@@ -1,0 +1,335 @@
+"""``reoffend compare baseline``: a site's cohort against its own baseline cohort (docs/comparisons-baseline.md)."""
+
+from __future__ import annotations
+
+import click
+import polars as pl
+
+from ..cohort import apply_filters, with_cohort
+from ..compare.baseline import (
+    BaselineParams,
+    BaselineResult,
+    compare_counts,
+    measure_cohorts,
+    parse_counts,
+    read_schedule,
+)
+from ..errors import DataError, UsageError
+from .common import (
+    Output,
+    cohort_options,
+    input_options,
+    input_spec,
+    measure_params,
+    output_options,
+    parse_columns,
+    window_options,
+    write_errors_file,
+)
+from .measure import load_or_report
+
+
+def optional_input_options(function):
+    """:func:`input_options` with RELEASES and CONVICTIONS optional: published counts need no files."""
+    function = input_options(function)
+    for param in function.__click_params__:
+        if isinstance(param, click.Argument) and param.name in ("releases", "convictions"):
+            param.required = False
+    return function
+
+
+def comparison_options(function):
+    """The verdict options shared with nothing else: test level and side, target, schedule, cron exit."""
+    options = [
+        click.option(
+            "--alpha",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=0.05,
+            show_default=True,
+            help="Significance level of the test.",
+        ),
+        click.option(
+            "--sided",
+            type=click.Choice(["one", "two"]),
+            default="one",
+            show_default=True,
+            help="Significance from the one-sided p for a reduction, or the two-sided p (both are reported).",
+        ),
+        click.option("--target", type=float, metavar="PP", help="Contract target: a reduction of at least PP points."),
+        click.option(
+            "--schedule",
+            type=click.Path(dir_okay=False),
+            help="TOML payment schedule: [[step]] tables of reduction_pp and payment; the highest step reached.",
+        ),
+        click.option(
+            "--fail-unless-significant",
+            is_flag=True,
+            help="Exit with status 1 (after writing the output) unless every reduction is significant.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@click.command("baseline")
+@optional_input_options
+@window_options
+@cohort_options
+@click.option("--site", metavar="VALUE", help="The site whose cohorts are compared (a value of --site-column).")
+@click.option(
+    "--site-column", default="establishment", show_default=True, metavar="COLUMN", help="Release column of --site."
+)
+@click.option(
+    "--current",
+    multiple=True,
+    metavar="COHORT[,COHORT]",
+    help="Current cohort label(s); several give one row each against the same baseline.",
+)
+@click.option("--baseline", "baseline_cohort", metavar="COHORT", help="Baseline cohort label.")
+@click.option(
+    "--current-counts",
+    multiple=True,
+    metavar="[LABEL=]X/N",
+    help="Published counts instead of records: X reoffenders of N. Repeatable.",
+)
+@click.option("--baseline-counts", metavar="[LABEL=]X/N", help="Published baseline counts: X reoffenders of N.")
+@comparison_options
+@output_options
+@click.pass_context
+def compare_baseline(
+    ctx,
+    releases,
+    convictions,
+    column_map,
+    input_format,
+    extract_date,
+    dedupe,
+    errors_file,
+    streaming,
+    follow_up,
+    waiting_period,
+    period,
+    index_rule,
+    incomplete,
+    exclude_offences,
+    where,
+    latest_cohort,
+    confidence,
+    site,
+    site_column,
+    current,
+    baseline_cohort,
+    current_counts,
+    baseline_counts,
+    alpha,
+    sided,
+    target,
+    schedule,
+    fail_unless_significant,
+    output_format,
+    output,
+    quiet,
+    config,
+):
+    """Doncaster style: a site's current cohort(s) against its own baseline cohort, binary measure.
+
+    From records: reoffend compare baseline RELEASES CONVICTIONS --site EST042 --current 2023Q4
+    --baseline 2022Q4. From published counts (no files): --current-counts 480/1000 --baseline-counts 530/1000.
+
+    Reports both rates (Wilson intervals), the difference and the reduction in percentage points (Newcombe
+    interval), the pooled two-proportion z test (two-sided p and one-sided p for a reduction), significance
+    at --alpha, the --target verdict and the --schedule step reached (docs/comparisons-baseline.md).
+    """
+    params = BaselineParams(
+        confidence=confidence,
+        alpha=alpha,
+        sided=sided,
+        target_pp=target,
+        schedule=read_schedule(schedule) if schedule else (),
+    )
+    from_counts = bool(current_counts or baseline_counts)
+    from_records = bool(releases or convictions or current or baseline_cohort or site)
+    if from_counts and from_records:
+        raise UsageError(
+            "give either record files with --current/--baseline, or --current-counts/--baseline-counts, not both"
+        )
+    if not from_counts and not from_records:
+        raise UsageError(
+            "nothing to compare: give RELEASES CONVICTIONS --current COHORT --baseline COHORT, "
+            "or --current-counts X/N --baseline-counts X/N"
+        )
+    out = Output(output_format, output, quiet)
+    if from_counts:
+        if not current_counts or not baseline_counts:
+            raise UsageError("--current-counts and --baseline-counts go together")
+        items = [item for value in current_counts for item in value.split(",") if item.strip()]
+        labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
+        cohorts = [parse_counts(item, label) for item, label in zip(items, labels, strict=True)]
+        base = parse_counts(baseline_counts, "baseline")
+        result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
+        parameters = {"source": "counts", **params.as_dict()}
+    else:
+        result, parameters = _from_records(
+            locals_=dict(
+                releases=releases,
+                convictions=convictions,
+                column_map=column_map,
+                input_format=input_format,
+                extract_date=extract_date,
+                dedupe=dedupe,
+                errors_file=errors_file,
+                streaming=streaming,
+                follow_up=follow_up,
+                waiting_period=waiting_period,
+                period=period,
+                index_rule=index_rule,
+                incomplete=incomplete,
+                exclude_offences=exclude_offences,
+                where=where,
+                latest_cohort=latest_cohort,
+                confidence=confidence,
+                site=site,
+                site_column=site_column,
+                current=current,
+                baseline_cohort=baseline_cohort,
+            ),
+            params=params,
+            out=out,
+        )
+    for warning in result.warnings:
+        out.warn(warning)
+    out.emit(
+        result.rows,
+        parameters=parameters,
+        metadata=result.metadata,
+        title="Against the baseline" + (f": {result.site}" if result.site else ""),
+        display=display_rows(result),
+        extra_json={"headline": result.headline().splitlines()},
+    )
+    out.message(result.headline())
+    if fail_unless_significant and not result.all_significant():
+        ctx.exit(1)
+
+
+def _from_records(locals_: dict, params: BaselineParams, out: Output) -> tuple[BaselineResult, dict]:
+    a = locals_
+    if not a["releases"] or not a["convictions"]:
+        raise UsageError("comparing records needs both files: RELEASES CONVICTIONS")
+    if not a["baseline_cohort"]:
+        raise UsageError("--baseline COHORT is required with record files")
+    current = [label for value in a["current"] for label in parse_columns(value)]
+    if not current and not a["latest_cohort"]:
+        raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
+    where = list(a["where"])
+    if a["site"]:
+        where.append(f"{a['site_column']}={a['site']}")
+    mparams = measure_params(
+        by="cohort",
+        period=a["period"],
+        index_rule=a["index_rule"],
+        incomplete=a["incomplete"],
+        exclude_offences=a["exclude_offences"],
+        where=where,
+        latest_cohort=False,
+        confidence=a["confidence"],
+        follow_up=a["follow_up"],
+        waiting_period=a["waiting_period"],
+    )
+    spec = input_spec(
+        a["releases"],
+        a["convictions"],
+        a["column_map"],
+        a["input_format"],
+        a["extract_date"],
+        a["dedupe"],
+        a["streaming"],
+    )
+    extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+    with out.status("measuring"):
+        inputs = load_or_report(spec, a["errors_file"], extra_required)
+        if not current:
+            current = [_latest_cohort(inputs, mparams)]
+        try:
+            frame, base, measured = measure_cohorts(inputs, mparams, current, a["baseline_cohort"])
+        except DataError as error:
+            write_errors_file(error, a["errors_file"])
+            raise
+    result = compare_counts(frame, base, params, metadata={"source": "records", **measured.metadata}, site=a["site"])
+    parameters = {
+        "source": "records",
+        "inputs": spec.as_dict(),
+        "site": a["site"],
+        "site_column": a["site_column"] if a["site"] else None,
+        "current": current,
+        "baseline": a["baseline_cohort"],
+        **mparams.as_dict(),
+        **params.as_dict(),
+    }
+    parameters["confidence"] = params.confidence
+    return result, parameters
+
+
+def _latest_cohort(inputs, mparams) -> str:
+    releases = apply_filters(with_cohort(inputs.releases, mparams.period), mparams.where)
+    latest = releases.select(pl.col("cohort").max()).collect().item()
+    if latest is None:
+        raise UsageError("--latest-cohort: no releases match the site and filters")
+    return latest
+
+
+# ----------------------------------------------------------------------------------------------- display
+def display_rows(result: BaselineResult) -> pl.DataFrame:
+    """The terminal view: one column per comparison, one line per quantity, rounded for reading."""
+    params = result.params
+    level = f"{100 * params.confidence:g}% CI"
+
+    def pct(v):
+        return "–" if v is None else f"{100 * v:.1f}%"
+
+    def pp(v):
+        return "–" if v is None else f"{v:.1f}"
+
+    def p(v):
+        return "–" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")
+
+    def yes(v):
+        return "–" if v is None else ("yes" if v else "no")
+
+    items: list[tuple[str, callable]] = [
+        ("current cohort", lambda r: str(r["current"])),
+        ("  released / reoffended", lambda r: f"{r['current_size']:,} / {r['current_reoffenders']:,}"),
+        ("  rate", lambda r: pct(r["current_rate"])),
+        (f"  {level}", lambda r: f"{pct(r['current_rate_low'])} – {pct(r['current_rate_high'])}"),
+        ("baseline cohort", lambda r: str(r["baseline"])),
+        ("  released / reoffended", lambda r: f"{r['baseline_size']:,} / {r['baseline_reoffenders']:,}"),
+        ("  rate", lambda r: pct(r["baseline_rate"])),
+        (f"  {level}", lambda r: f"{pct(r['baseline_rate_low'])} – {pct(r['baseline_rate_high'])}"),
+        ("difference (pp)", lambda r: pp(r["difference_pp"])),
+        ("reduction (pp)", lambda r: pp(r["reduction_pp"])),
+        (f"  {level} (Newcombe)", lambda r: f"{pp(r['reduction_pp_low'])} to {pp(r['reduction_pp_high'])}"),
+        ("z (pooled)", lambda r: "–" if r["z"] is None else f"{r['z']:.3f}"),
+        ("p two-sided", lambda r: p(r["p_two_sided"])),
+        ("p one-sided (reduction)", lambda r: p(r["p_reduction"])),
+        (f"significant ({params.sided}-sided p < {params.alpha:g})", lambda r: yes(r["significant"])),
+    ]
+    if params.target_pp is not None:
+        items.append((f"target {params.target_pp:g} pp met", lambda r: yes(r["target_met"])))
+    if params.schedule:
+        items.append(
+            (
+                "schedule step reached",
+                lambda r: (
+                    "none"
+                    if r["schedule_step_pp"] is None
+                    else f"{r['schedule_step_pp']:g} pp (payment {r['schedule_payment']:,.0f})"
+                ),
+            )
+        )
+    rows = result.rows.to_dicts()
+    headers = [f"{r['current']}" for r in rows]
+    headers = [h if headers.count(h) == 1 else f"{h} ({i + 1})" for i, h in enumerate(headers)]
+    data = {"": [name for name, _ in items]}
+    for header, row in zip(headers, rows, strict=True):
+        data[header if header else " "] = [render(row) for _, render in items]
+    return pl.DataFrame(data, schema={k: pl.String for k in data})

@@ -1,0 +1,295 @@
+"""``reoffend power``: minimum detectable reduction, or the cohort size needed (docs/power.md)."""
+
+from __future__ import annotations
+
+import click
+import polars as pl
+
+from ..compare.baseline import measure_cohorts
+from ..compare.power import Baseline, PowerParams, PowerResult, dispersion_of, minimum_detectable, needed_size
+from ..errors import DataError, UsageError
+from .common import (
+    Output,
+    cohort_options,
+    input_spec,
+    measure_params,
+    output_options,
+    parse_columns,
+    window_options,
+    write_errors_file,
+)
+from .compare_baseline import optional_input_options
+from .measure import load_or_report
+
+
+def _without(*names):
+    """Drop options of a shared decorator that mean nothing here (e.g. --confidence for power)."""
+
+    def apply(function):
+        function.__click_params__ = [p for p in function.__click_params__ if p.name not in names]
+        return function
+
+    return apply
+
+
+def _rate(text: str | None) -> float | None:
+    """A rate as a proportion (0.53) or a percentage (53%)."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        return float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        raise UsageError(f"--baseline-rate takes a proportion (0.53) or a percentage (53%), not {text!r}") from None
+
+
+def _numbers(values, what: str, kind=float) -> list:
+    items = [item for value in values for item in parse_columns(value)]
+    try:
+        return [kind(item) for item in items]
+    except ValueError:
+        raise UsageError(f"{what} takes numbers separated by commas, not {', '.join(items)!r}") from None
+
+
+@click.command()
+@optional_input_options
+@window_options
+@_without("confidence", "latest_cohort")
+@cohort_options
+@click.option("--site", metavar="VALUE", help="From records: the site whose baseline cohort is measured.")
+@click.option(
+    "--site-column", default="establishment", show_default=True, metavar="COLUMN", help="Release column of --site."
+)
+@click.option("--baseline", "baseline_cohort", metavar="COHORT", help="From records: the baseline cohort label.")
+@click.option(
+    "--measure",
+    "measures",
+    type=click.Choice(["binary", "frequency", "both"]),
+    default="binary",
+    show_default=True,
+    help="Binary rate, reconviction events per 100 (frequency), or both.",
+)
+@click.option("--baseline-rate", metavar="RATE", help="Baseline binary rate: 0.53 or 53%.")
+@click.option("--baseline-events", type=float, metavar="PER100", help="Baseline reconviction events per 100.")
+@click.option(
+    "--dispersion",
+    type=float,
+    metavar="D",
+    help="Variance/mean of events per offender (1 = Poisson; default 1, or estimated from records).",
+)
+@click.option(
+    "--current-size", multiple=True, metavar="N[,N]", help="Current cohort size(s) for the detectable reduction."
+)
+@click.option("--baseline-size", type=click.IntRange(min=1), metavar="N", help="Baseline cohort size.")
+@click.option(
+    "--reduction",
+    multiple=True,
+    metavar="X[,X]",
+    help="Solve for the cohort size needed to detect this reduction (points per 100: pp for the binary rate).",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level.",
+)
+@click.option(
+    "--power",
+    "power_level",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.8,
+    show_default=True,
+    help="Chance of detecting the reduction.",
+)
+@click.option(
+    "--sided", type=click.Choice(["one", "two"]), default="one", show_default=True, help="One- or two-sided test."
+)
+@output_options
+def power(
+    releases,
+    convictions,
+    column_map,
+    input_format,
+    extract_date,
+    dedupe,
+    errors_file,
+    streaming,
+    follow_up,
+    waiting_period,
+    period,
+    index_rule,
+    incomplete,
+    exclude_offences,
+    where,
+    site,
+    site_column,
+    baseline_cohort,
+    measures,
+    baseline_rate,
+    baseline_events,
+    dispersion,
+    current_size,
+    baseline_size,
+    reduction,
+    alpha,
+    power_level,
+    sided,
+    output_format,
+    output,
+    quiet,
+    config,
+):
+    """Minimum detectable reduction for given cohort sizes, or the cohort size needed for a reduction.
+
+    From numbers: reoffend power --baseline-rate 0.53 --current-size 1000 --baseline-size 1000.
+    With --reduction 5: the cohort size needed. From records (baseline rate, events per 100, dispersion and
+    baseline size measured): reoffend power RELEASES CONVICTIONS --site EST042 --baseline 2022Q4 --measure both.
+    """
+    params = PowerParams(alpha=alpha, power=power_level, sided=sided)
+    out = Output(output_format, output, quiet)
+    wanted = ("binary", "frequency") if measures == "both" else (measures,)
+    metadata: dict[str, object] = {}
+    parameters: dict[str, object] = {}
+    if releases or convictions or baseline_cohort or site:
+        if not (releases and convictions and baseline_cohort):
+            raise UsageError("from records, give RELEASES CONVICTIONS and --baseline COHORT")
+        if baseline_rate is not None or baseline_events is not None:
+            raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
+        mparams = measure_params(
+            by="cohort",
+            period=period,
+            index_rule=index_rule,
+            incomplete=incomplete,
+            exclude_offences=exclude_offences,
+            where=[*where, *([f"{site_column}={site}"] if site else [])],
+            latest_cohort=False,
+            confidence=0.95,
+            follow_up=follow_up,
+            waiting_period=waiting_period,
+        )
+        spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
+        extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+        with out.status("measuring the baseline"):
+            inputs = load_or_report(spec, errors_file, extra_required)
+            try:
+                _, base, measured = measure_cohorts(
+                    inputs, mparams, [baseline_cohort], baseline_cohort, audit_table=True
+                )
+            except DataError as error:
+                write_errors_file(error, errors_file)
+                raise
+        if base.cohort_size == 0:
+            raise UsageError(f"the baseline cohort {baseline_cohort} has no index releases with these filters")
+        events = measured.per_release["reconviction_events"]
+        measured_dispersion = dispersion_of(events)
+        baseline_rate_value = base.reoffenders / base.cohort_size
+        baseline_events_value = 100 * float(events.sum()) / base.cohort_size
+        baseline_size = baseline_size or base.cohort_size
+        if dispersion is None and "frequency" in wanted:
+            if measured_dispersion is None:
+                raise UsageError(
+                    "cannot estimate the dispersion from the baseline cohort (no events); give --dispersion"
+                )
+            dispersion = measured_dispersion
+        metadata = dict(measured.metadata)
+        metadata["baseline_cohort"] = {
+            "cohort": baseline_cohort,
+            "site": site,
+            "cohort_size": base.cohort_size,
+            "reoffenders": base.reoffenders,
+            "binary_rate": baseline_rate_value,
+            "events_per_100": baseline_events_value,
+            "dispersion": measured_dispersion,
+        }
+        parameters = {"source": "records", "inputs": spec.as_dict(), **mparams.as_dict(), "site": site}
+    else:
+        baseline_rate_value = _rate(baseline_rate)
+        baseline_events_value = baseline_events
+        dispersion = 1.0 if dispersion is None else dispersion
+        parameters = {"source": "numbers"}
+    baselines = []
+    for measure_name in wanted:
+        if measure_name == "binary":
+            if baseline_rate_value is None:
+                raise UsageError("--baseline-rate is required for the binary measure (or give record files)")
+            baselines.append(Baseline("binary", baseline_rate_value))
+        else:
+            if baseline_events_value is None:
+                raise UsageError("--baseline-events is required for --measure frequency (or give record files)")
+            baselines.append(Baseline("frequency", baseline_events_value, dispersion))
+    reductions = _numbers(reduction, "--reduction")
+    sizes = _numbers(current_size, "--current-size", int)
+    if reductions and sizes:
+        raise UsageError("give --current-size (to find the detectable reduction) or --reduction (to find the size)")
+    results: list[PowerResult] = []
+    for base_value in baselines:
+        if reductions:
+            results.append(needed_size(base_value, reductions, baseline_size, params))
+        else:
+            current = sizes or ([baseline_size] if baseline_size else [])
+            if not current:
+                raise UsageError("give --current-size and/or --baseline-size, or --reduction")
+            results.append(minimum_detectable(base_value, current, [baseline_size or n for n in current], params))
+    rows = pl.concat([r.rows for r in results])
+    parameters.update(
+        {
+            **params.as_dict(),
+            "measure": list(wanted),
+            "dispersion": dispersion if "frequency" in wanted else None,
+            "baseline_size": baseline_size,
+            "current_size": sizes,
+            "reduction": reductions,
+        }
+    )
+    for result in results:
+        for warning in result.warnings:
+            out.warn(warning)
+    headline = "\n".join(r.headline() for r in results)
+    out.emit(
+        rows,
+        parameters=parameters,
+        metadata=metadata,
+        title="Power",
+        display=display_rows(rows),
+        caption=f"{params.sided}-sided test at alpha {params.alpha:g}, power {100 * params.power:g}%",
+        extra_json={"headline": headline.splitlines()},
+    )
+    out.message(headline)
+
+
+def display_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """The terminal view: one column per calculation, one line per quantity, rounded for reading."""
+
+    def num(value, decimals: int = 1) -> str:
+        return "–" if value is None else f"{value:,.{decimals}f}"
+
+    def size(value, solved: bool) -> str:
+        if value is None:
+            return "none large enough"
+        return f"{value:,}" + (" (needed)" if solved else "")
+
+    def unit(row) -> str:
+        return "pp" if row["measure"] == "binary" else "events/100"
+
+    items = [
+        ("measure", lambda r: "binary rate" if r["measure"] == "binary" else "events per 100"),
+        ("baseline", lambda r: f"{num(r['baseline_per_100'])}{'%' if r['measure'] == 'binary' else ''}"),
+        ("dispersion (variance/mean)", lambda r: "" if r["dispersion"] is None else num(r["dispersion"], 2)),
+        ("current cohort size", lambda r: size(r["current_size"], r["solved_for"] != "reduction")),
+        ("baseline cohort size", lambda r: size(r["baseline_size"], r["solved_for"] == "cohort_size")),
+        (
+            "reduction",
+            lambda r: (
+                f"{num(r['reduction_per_100'])} {unit(r)}" + (" (detectable)" if r["solved_for"] == "reduction" else "")
+            ),
+        ),
+        ("  relative to baseline", lambda r: f"{num(r['reduction_relative_pct'])}%"),
+        ("current value per 100", lambda r: num(r["current_per_100"])),
+    ]
+    if rows["dispersion"].null_count() == rows.height:
+        items = [item for item in items if not item[0].startswith("dispersion")]
+    data = {"": [name for name, _ in items]}
+    for number, row in enumerate(rows.iter_rows(named=True), start=1):
+        data[f"#{number}"] = [render(row) for _, render in items]
+    return pl.DataFrame(data, schema={k: pl.String for k in data})

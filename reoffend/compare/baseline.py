@@ -1,0 +1,444 @@
+"""Doncaster-style comparison: a cohort against the same site's own baseline cohort (docs/comparisons.md §1).
+
+The binary measure only. For each current cohort against the one baseline cohort:
+
+* both proven reoffending rates with Wilson score intervals (:func:`reoffend.intervals.wilson_interval`);
+* the signed difference ``current - baseline`` and the reduction ``baseline - current``, in percentage points;
+* Newcombe's hybrid score interval for the difference (Newcombe 1998, method 10), built from the two
+  Wilson intervals: ``[d - sqrt((p1 - l1)² + (u0 - p0)²), d + sqrt((u1 - p1)² + (p0 - l0)²)]``;
+* the pooled two-proportion z test: ``z = (p1 - p0) / sqrt(p̄(1 - p̄)(1/n1 + 1/n0))`` with
+  ``p̄ = (x1 + x0) / (n1 + n0)``; the two-sided p ``2Φ(-|z|)`` and the one-sided p for a reduction ``Φ(z)``;
+* significance, the contract target and the payment schedule step, each reported separately.
+
+The core is pure: counts and a :class:`BaselineParams` in, a :class:`BaselineResult` out. From records the
+counts come from :func:`reoffend.measure.measure` (the one window definition), see :func:`counts_from_measure`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from scipy.special import ndtr
+
+from ..cohort import with_cohort
+from ..errors import InputFileError, UsageError
+from ..intervals import wilson_interval
+from ..measure import MeasureParams, MeasureResult, measure
+from ..validate import ValidatedInputs
+
+Sided = Literal["one", "two"]
+# A reduction equal to the target or a schedule threshold up to this many decimals of a percentage point
+# meets it: 530/1000 against 480/1000 is a reduction of exactly 5 pp, whatever binary floating point says.
+PP_DECIMALS = 9
+
+COUNT_SCHEMA = {"label": pl.String, "reoffenders": pl.Int64, "cohort_size": pl.Int64}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A cohort as published: ``reoffenders`` out of ``cohort_size`` index releases, with a label."""
+
+    label: str
+    reoffenders: int
+    cohort_size: int
+
+    def __post_init__(self) -> None:
+        if self.cohort_size < 0:
+            raise UsageError(f"{self.label}: the cohort size cannot be negative ({self.cohort_size})")
+        if self.reoffenders < 0:
+            raise UsageError(f"{self.label}: the number of reoffenders cannot be negative ({self.reoffenders})")
+        if self.reoffenders > self.cohort_size:
+            raise UsageError(
+                f"{self.label}: {self.reoffenders} reoffenders is more than the cohort of {self.cohort_size}"
+            )
+
+
+@dataclass(frozen=True)
+class ScheduleStep:
+    reduction_pp: float
+    payment: float
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    """How to judge a comparison: interval level, test level and side, contract target and schedule."""
+
+    confidence: float = 0.95
+    alpha: float = 0.05
+    sided: Sided = "one"
+    target_pp: float | None = None
+    schedule: tuple[ScheduleStep, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 < self.confidence < 1:
+            raise UsageError(f"confidence must be between 0 and 1, not {self.confidence}")
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"alpha must be between 0 and 1, not {self.alpha}")
+        if self.sided not in ("one", "two"):
+            raise UsageError(f"sided must be 'one' or 'two', not {self.sided!r}")
+        if self.target_pp is not None and not math.isfinite(self.target_pp):
+            raise UsageError(f"the target must be a finite number of percentage points, not {self.target_pp}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "confidence": self.confidence,
+            "alpha": self.alpha,
+            "significance_test": "one-sided p for a reduction" if self.sided == "one" else "two-sided p",
+            "target_pp": self.target_pp,
+            "schedule": [{"reduction_pp": s.reduction_pp, "payment": s.payment} for s in self.schedule],
+        }
+
+
+@dataclass
+class BaselineResult:
+    """One row per current cohort against the baseline; see :data:`RESULT_COLUMNS`."""
+
+    rows: pl.DataFrame
+    params: BaselineParams
+    metadata: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    site: str | None = None
+
+    def headline(self) -> str:
+        """One plain-English sentence per comparison, joined by newlines."""
+        return "\n".join(headline_sentence(row, self.params, self.site) for row in self.rows.iter_rows(named=True))
+
+    def all_significant(self) -> bool:
+        """True when every comparison is a significant reduction (a null verdict counts as not)."""
+        return self.rows.height > 0 and bool(self.rows["significant"].fill_null(False).all())
+
+
+RESULT_COLUMNS = (
+    "current",
+    "baseline",
+    "current_size",
+    "current_reoffenders",
+    "current_rate",
+    "current_rate_low",
+    "current_rate_high",
+    "baseline_size",
+    "baseline_reoffenders",
+    "baseline_rate",
+    "baseline_rate_low",
+    "baseline_rate_high",
+    "difference_pp",
+    "difference_pp_low",
+    "difference_pp_high",
+    "reduction_pp",
+    "reduction_pp_low",
+    "reduction_pp_high",
+    "z",
+    "p_two_sided",
+    "p_reduction",
+    "significant",
+    "target_met",
+    "schedule_step_pp",
+    "schedule_payment",
+)
+
+
+# ------------------------------------------------------------------------------------------------ parsing
+_COUNTS = re.compile(r"^\s*(?:(?P<label>[^=]+?)\s*=\s*)?(?P<x>[+-]?\d+)\s*/\s*(?P<n>[+-]?\d+)\s*$")
+
+
+def parse_counts(text: str, default_label: str) -> Counts:
+    """``480/1000`` or ``2023Q4=480/1000``: reoffenders out of the cohort size."""
+    match = _COUNTS.match(text)
+    if not match:
+        raise UsageError(
+            f"counts take REOFFENDERS/COHORT_SIZE as whole numbers, optionally LABEL=..., e.g. 480/1000, not {text!r}"
+        )
+    return Counts(match["label"] or default_label, int(match["x"]), int(match["n"]))
+
+
+def read_schedule(path: str) -> tuple[ScheduleStep, ...]:
+    """A payment schedule: TOML ``[[step]]`` tables (or a ``step``/``steps`` array) of reduction_pp and payment."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such schedule file") from None
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: not valid TOML: {error}") from None
+    keys = [k for k in ("step", "steps") if k in data]
+    unknown = sorted(set(data) - {"step", "steps"})
+    if len(keys) != 1 or unknown:
+        raise UsageError(
+            f"{path}: a schedule is a list of steps, e.g. [[step]] reduction_pp = 5 payment = 100000"
+            + (f" (unknown key {', '.join(map(repr, unknown))})" if unknown else "")
+        )
+    raw = data[keys[0]]
+    if not isinstance(raw, list) or not raw:
+        raise UsageError(f"{path}: '{keys[0]}' must be a non-empty list of {{reduction_pp, payment}} tables")
+    steps = []
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or set(item) != {"reduction_pp", "payment"}:
+            raise UsageError(f"{path}: step {number} must have exactly the keys reduction_pp and payment")
+        values = [item["reduction_pp"], item["payment"]]
+        if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in values):
+            raise UsageError(f"{path}: step {number}: reduction_pp and payment must be numbers")
+        steps.append(ScheduleStep(float(item["reduction_pp"]), float(item["payment"])))
+    thresholds = [s.reduction_pp for s in steps]
+    if len(set(thresholds)) != len(thresholds):
+        raise UsageError(f"{path}: two steps have the same reduction_pp")
+    return tuple(sorted(steps, key=lambda s: s.reduction_pp))
+
+
+# ---------------------------------------------------------------------------------------------- the core
+def counts_frame(cohorts: Sequence[Counts]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "label": [c.label for c in cohorts],
+            "reoffenders": [c.reoffenders for c in cohorts],
+            "cohort_size": [c.cohort_size for c in cohorts],
+        },
+        schema=COUNT_SCHEMA,
+    )
+
+
+def compare_counts(
+    current: Sequence[Counts] | pl.DataFrame,
+    baseline: Counts,
+    params: BaselineParams,
+    *,
+    metadata: dict[str, object] | None = None,
+    site: str | None = None,
+) -> BaselineResult:
+    """Each current cohort against ``baseline``. ``current`` is Counts or a frame of label/reoffenders/cohort_size.
+
+    A cohort of size 0 gives null rates and null statistics (never NaN). Two cohorts whose pooled rate is 0
+    or 1 (nobody, or everybody, reoffended in both) have no z statistic (0/0): z is null and both p-values
+    are 1, as Fisher's exact test gives for such a table; the difference is exactly 0.
+    """
+    frame = current if isinstance(current, pl.DataFrame) else counts_frame(current)
+    frame = frame.select(
+        pl.col("label").cast(pl.String).alias("current"),
+        pl.lit(baseline.label, pl.String).alias("baseline"),
+        pl.col("cohort_size").cast(pl.Int64).alias("current_size"),
+        pl.col("reoffenders").cast(pl.Int64).alias("current_reoffenders"),
+        pl.lit(baseline.cohort_size, pl.Int64).alias("baseline_size"),
+        pl.lit(baseline.reoffenders, pl.Int64).alias("baseline_reoffenders"),
+    )
+    warnings: list[str] = []
+    rate_columns = []
+    for arm in ("current", "baseline"):
+        x, n = pl.col(f"{arm}_reoffenders"), pl.col(f"{arm}_size")
+        low, high = wilson_interval(x, n, params.confidence)
+        rate = pl.when(n > 0).then(x.cast(pl.Float64) / n).otherwise(None)
+        rate_columns += [rate.alias(f"{arm}_rate"), low.alias(f"{arm}_rate_low"), high.alias(f"{arm}_rate_high")]
+    frame = frame.with_columns(rate_columns)
+    stats = _statistics(frame, params)
+    rows = pl.concat([frame, stats], how="horizontal").select(RESULT_COLUMNS)
+    if baseline.cohort_size == 0:
+        warnings.append(f"the baseline cohort {baseline.label} is empty: nothing to compare")
+    empty = rows.filter(pl.col("current_size") == 0)["current"].to_list()
+    if empty:
+        warnings.append(f"empty current cohort(s): {', '.join(map(str, empty))}: no comparison")
+    small = rows.filter((pl.col("current_size") > 0) & (pl.col("baseline_size") > 0) & (_min_expected() < 5))[
+        "current"
+    ].to_list()
+    if small:
+        warnings.append(
+            f"fewer than 5 expected reoffenders or non-reoffenders in a cohort ({', '.join(map(str, small))} "
+            "against the baseline): the z test's normal approximation is rough, read the p-value with care"
+        )
+    same = rows.filter(pl.col("current") == pl.col("baseline"))["current"].to_list()
+    if same:
+        warnings.append(f"cohort {same[0]} is compared with itself")
+    return BaselineResult(rows=rows, params=params, metadata=dict(metadata or {}), warnings=warnings, site=site)
+
+
+def _min_expected() -> pl.Expr:
+    """The smallest expected count of reoffenders or non-reoffenders in either cohort under the pooled rate."""
+    x = pl.col("current_reoffenders") + pl.col("baseline_reoffenders")
+    n = pl.col("current_size") + pl.col("baseline_size")
+    pooled = x.cast(pl.Float64) / n
+    share = pl.min_horizontal(pooled, 1 - pooled)
+    return share * pl.min_horizontal(pl.col("current_size"), pl.col("baseline_size"))
+
+
+def _statistics(frame: pl.DataFrame, params: BaselineParams) -> pl.DataFrame:
+    """Difference, Newcombe interval, pooled z test and the verdicts, vectorised over the comparisons."""
+    x1 = frame["current_reoffenders"].to_numpy().astype(float)
+    n1 = frame["current_size"].to_numpy().astype(float)
+    x0 = frame["baseline_reoffenders"].to_numpy().astype(float)
+    n0 = frame["baseline_size"].to_numpy().astype(float)
+    valid = (n1 > 0) & (n0 > 0)
+    nan = np.full(len(frame), np.nan)
+
+    def col(name: str) -> np.ndarray:
+        return frame[name].fill_null(np.nan).to_numpy().astype(float)
+
+    p1, l1, u1 = col("current_rate"), col("current_rate_low"), col("current_rate_high")
+    p0, l0, u0 = col("baseline_rate"), col("baseline_rate_low"), col("baseline_rate_high")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # one division of exact integers: 480/1000 against 530/1000 is exactly -5.0 pp
+        difference = np.where(valid, 100 * (x1 * n0 - x0 * n1) / (n1 * n0), nan)
+        d = difference / 100
+        low = 100 * (d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2))
+        high = 100 * (d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2))
+        pooled = (x1 + x0) / (n1 + n0)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+        degenerate = valid & (se == 0)
+        z = np.where(valid & ~degenerate, (p1 - p0) / se, nan)
+    p_two = np.where(degenerate, 1.0, 2 * ndtr(-np.abs(z)))
+    p_one = np.where(degenerate, 1.0, ndtr(z))
+    p_two = np.where(valid, p_two, nan)
+    p_one = np.where(valid, p_one, nan)
+    reduction = -difference
+    stats = pl.DataFrame(
+        {
+            "difference_pp": difference,
+            "difference_pp_low": low,
+            "difference_pp_high": high,
+            "reduction_pp": reduction,
+            "reduction_pp_low": -high,
+            "reduction_pp_high": -low,
+            "z": z,
+            "p_two_sided": p_two,
+            "p_reduction": p_one,
+        }
+    ).with_columns(pl.all().fill_nan(None))
+    # negative zero (a difference of exactly 0) prints as -0.0: make it 0.0
+    stats = stats.with_columns(pl.all() + 0.0)
+    p_used = pl.col("p_reduction") if params.sided == "one" else pl.col("p_two_sided")
+    reduction_expr = pl.col("reduction_pp").round(PP_DECIMALS)
+    if params.sided == "one":
+        significant = p_used < params.alpha
+    else:
+        # two-sided: significant in either direction, but only a reduction is a significant reduction
+        significant = (p_used < params.alpha) & (pl.col("reduction_pp") > 0)
+    columns = [significant.alias("significant")]
+    if params.target_pp is None:
+        columns.append(pl.lit(None, pl.Boolean).alias("target_met"))
+    else:
+        columns.append((reduction_expr >= params.target_pp).alias("target_met"))
+    columns += _schedule_columns(reduction_expr, params.schedule)
+    return stats.with_columns(columns)
+
+
+def _schedule_columns(reduction: pl.Expr, schedule: Sequence[ScheduleStep]) -> list[pl.Expr]:
+    """The highest step whose reduction_pp the reduction reaches (null when none, or no schedule)."""
+    step: pl.Expr = pl.lit(None, pl.Float64)
+    payment: pl.Expr = pl.lit(None, pl.Float64)
+    for s in schedule:  # ascending, so a later (higher) step reached overrides a lower one
+        reached = reduction >= s.reduction_pp
+        step = pl.when(reached).then(pl.lit(s.reduction_pp)).otherwise(step)
+        payment = pl.when(reached).then(pl.lit(s.payment)).otherwise(payment)
+    return [step.alias("schedule_step_pp"), payment.alias("schedule_payment")]
+
+
+# ------------------------------------------------------------------------------------------- from records
+def cohort_labels(inputs: ValidatedInputs, period: str) -> list[str]:
+    """Every cohort label in the releases (all sites), sorted."""
+    labels = with_cohort(inputs.releases, period).select(pl.col("cohort").unique()).collect()["cohort"]
+    return sorted(label for label in labels.to_list() if label is not None)
+
+
+def measure_cohorts(
+    inputs: ValidatedInputs,
+    params: MeasureParams,
+    current: Sequence[str],
+    baseline: str,
+    *,
+    audit_table: bool = False,
+) -> tuple[pl.DataFrame, Counts, MeasureResult]:
+    """Measure the current cohorts and the baseline cohort with :func:`reoffend.measure.measure`.
+
+    ``params.where`` carries the site and any other filters; the cohorts are added to it here, so only the
+    compared cohorts must have complete follow-up. A label that no release has is a usage error; a label the
+    filtered releases do not have gives a cohort of size 0. Returns the current counts (in the order given),
+    the baseline counts and the measure result (its per-release rows with ``audit_table``).
+    """
+    if not current:
+        raise UsageError("give at least one current cohort")
+    known = cohort_labels(inputs, params.period)
+    unknown = [label for label in dict.fromkeys([*current, baseline]) if label not in known]
+    if unknown:
+        shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
+        raise UsageError(
+            f"no cohort {', '.join(map(repr, unknown))} in {inputs.names['releases']} "
+            f"with --period {params.period} (cohorts: {shown})"
+        )
+    where = dict(params.where)
+    where["cohort"] = tuple(dict.fromkeys([*current, baseline]))
+    measured = measure(
+        inputs, replace(params, by=("cohort",), where=where, latest_cohort=False), audit_table=audit_table
+    )
+    sizes = measured.rows.select("cohort", "reoffenders", "cohort_size")
+    frame = (
+        pl.DataFrame({"label": list(current)}, schema={"label": pl.String})
+        .join(sizes, left_on="label", right_on="cohort", how="left", maintain_order="left")
+        .with_columns(pl.col("reoffenders", "cohort_size").fill_null(0))
+        .select(COUNT_SCHEMA.keys())
+    )
+    base = sizes.filter(pl.col("cohort") == baseline)
+    base_counts = (
+        Counts(baseline, int(base["reoffenders"][0]), int(base["cohort_size"][0]))
+        if base.height
+        else Counts(baseline, 0, 0)
+    )
+    return frame, base_counts, measured
+
+
+# ------------------------------------------------------------------------------------------ the headline
+def _pp(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def headline_sentence(row: dict, params: BaselineParams, site: str | None = None) -> str:
+    """The result in one sentence a non-statistician can read."""
+    label = "the current cohort" if row["current"] == "current" else str(row["current"])
+    who = f"{site} {label}" if site else label[0].upper() + label[1:]
+    base = "the baseline" if row["baseline"] == "baseline" else f"the baseline {row['baseline']}"
+    if row["reduction_pp"] is None:
+        return (
+            f"{who}: no comparison is possible because a cohort is empty "
+            f"({row['current_size']} current, {row['baseline_size']} baseline releases)."
+        )
+    level = f"{100 * params.confidence:g}%"
+    reduction = row["reduction_pp"]
+    change = (
+        f"a reduction of {_pp(reduction)} percentage points"
+        if reduction > 0
+        else f"an increase of {_pp(-reduction)} percentage points"
+        if reduction < 0
+        else "no change"
+    )
+    p_name = "one-sided p" if params.sided == "one" else "two-sided p"
+    p_value = row["p_reduction"] if params.sided == "one" else row["p_two_sided"]
+    verdict = (
+        "a statistically significant reduction" if row["significant"] else "not a statistically significant reduction"
+    )
+    text = (
+        f"{who}: {100 * row['current_rate']:.1f}% reoffended ({row['current_reoffenders']} of "
+        f"{row['current_size']}) against {100 * row['baseline_rate']:.1f}% ({row['baseline_reoffenders']} of "
+        f"{row['baseline_size']}) in {base}, {change} "
+        f"({level} interval for the reduction {_pp(row['reduction_pp_low'])} to {_pp(row['reduction_pp_high'])}); "
+        f"this is {verdict} ({p_name} = {_p(p_value)}, alpha {params.alpha:g})"
+    )
+    if params.target_pp is not None:
+        text += f"; the target of {params.target_pp:g} points is {'met' if row['target_met'] else 'not met'}"
+    if params.schedule:
+        if row["schedule_step_pp"] is None:
+            text += "; no payment step is reached"
+        else:
+            text += f"; the {row['schedule_step_pp']:g}-point step (payment {row['schedule_payment']:,.0f}) is reached"
+    return text + "."
+
+
+def _p(value: float) -> str:
+    if value < 0.001:
+        return "< 0.001"
+    return f"{value:.3f}"

@@ -1,0 +1,323 @@
+"""Power and minimum detectable effect (docs/comparisons.md §4; formulas in docs/power.md).
+
+Before a contract is signed: which reduction could cohorts of these sizes detect, and how large must a
+cohort be to detect a given reduction?
+
+Both measures use a variance-stabilising transform, so one normal power calculation serves both:
+
+* binary rate ``p``: ``φ = 2·asin(√p)`` has variance ``1/n`` (Cohen's h; what
+  ``statsmodels.stats.power.NormalIndPower`` with ``proportion_effectsize`` computes);
+* events per offender ``μ`` (events per 100 / 100) with dispersion ``D = variance / mean`` (``D = 1``
+  Poisson, ``D > 1`` over-dispersed, the quasi-Poisson or negative binomial approximation at the baseline
+  mean): ``φ = 2·√(μ / D)`` has variance ``1/n`` (delta method: ``Var √x̄ ≈ D / (4n)``).
+
+With ``s = √(1/n_current + 1/n_baseline)`` a test at level ``alpha`` has power ``power`` against an effect
+``h = φ_baseline - φ_current`` when ``h / s = d``, where ``d = z_{1-alpha} + z_{power}`` one-sided and, two-sided,
+the root of ``Φ(d - z_{1-alpha/2}) + Φ(-d - z_{1-alpha/2}) = power`` (found by Newton's method, vectorised).
+
+The core is pure: numbers in, a :class:`PowerResult` out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from scipy.special import ndtr
+
+from ..errors import UsageError
+
+Measure = Literal["binary", "frequency"]
+Sided = Literal["one", "two"]
+
+RESULT_COLUMNS = (
+    "measure",
+    "solved_for",
+    "baseline_per_100",
+    "dispersion",
+    "alpha",
+    "power",
+    "sided",
+    "current_size",
+    "baseline_size",
+    "reduction_per_100",
+    "reduction_relative_pct",
+    "current_per_100",
+    "effect_size",
+)
+SCHEMA = {
+    "measure": pl.String,
+    "solved_for": pl.String,
+    "baseline_per_100": pl.Float64,
+    "dispersion": pl.Float64,
+    "alpha": pl.Float64,
+    "power": pl.Float64,
+    "sided": pl.String,
+    "current_size": pl.Int64,
+    "baseline_size": pl.Int64,
+    "reduction_per_100": pl.Float64,
+    "reduction_relative_pct": pl.Float64,
+    "current_per_100": pl.Float64,
+    "effect_size": pl.Float64,
+}
+
+
+@dataclass(frozen=True)
+class PowerParams:
+    alpha: float = 0.05
+    power: float = 0.8
+    sided: Sided = "one"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"alpha must be between 0 and 1, not {self.alpha}")
+        if not 0 < self.power < 1:
+            raise UsageError(f"power must be between 0 and 1, not {self.power}")
+        if self.sided not in ("one", "two"):
+            raise UsageError(f"sided must be 'one' or 'two', not {self.sided!r}")
+        if self.power <= (self.alpha if self.sided == "one" else self.alpha / 2):
+            raise UsageError(f"power ({self.power}) must exceed the test's level ({self.alpha}, {self.sided}-sided)")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"alpha": self.alpha, "power": self.power, "sided": self.sided}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The baseline of one measure: rate (binary, 0..1) or events per 100 (frequency) and its dispersion."""
+
+    measure: Measure
+    value: float
+    dispersion: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.measure == "binary":
+            if not 0 < self.value < 1:
+                raise UsageError(f"the baseline rate must be strictly between 0 and 1 (0% and 100%), not {self.value}")
+        elif self.measure == "frequency":
+            if not (math.isfinite(self.value) and self.value > 0):
+                raise UsageError(f"the baseline events per 100 must be a positive number, not {self.value}")
+            if not (math.isfinite(self.dispersion) and self.dispersion > 0):
+                raise UsageError(f"the dispersion (variance/mean) must be a positive number, not {self.dispersion}")
+        else:
+            raise UsageError(f"measure must be 'binary' or 'frequency', not {self.measure!r}")
+
+    @property
+    def per_100(self) -> float:
+        return 100 * self.value if self.measure == "binary" else self.value
+
+
+@dataclass
+class PowerResult:
+    rows: pl.DataFrame
+    params: PowerParams
+    metadata: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def headline(self) -> str:
+        return "\n".join(headline_sentence(row) for row in self.rows.iter_rows(named=True))
+
+
+# ------------------------------------------------------------------------------------------- the maths
+def standardised_effect(params: PowerParams) -> float:
+    """``d``: the effect, in standard errors of the difference, that the test detects with the given power."""
+    dist = NormalDist()
+    z_power = dist.inv_cdf(params.power)
+    if params.sided == "one":
+        return dist.inv_cdf(1 - params.alpha) + z_power
+    crit = dist.inv_cdf(1 - params.alpha / 2)
+    d = np.float64(crit + z_power)
+    for _ in range(50):  # Newton on f(d) = Φ(d - c) + Φ(-d - c) - power, increasing in d > 0
+        f = ndtr(d - crit) + ndtr(-d - crit) - params.power
+        slope = _pdf(d - crit) - _pdf(-d - crit)
+        step = f / slope
+        d = d - step
+        if abs(step) < 1e-14:
+            break
+    return float(d)
+
+
+def _pdf(x):
+    return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _transform(baseline: Baseline, value_per_person):
+    """φ of the variance-stabilising transform, for a rate (0..1) or events per person."""
+    if baseline.measure == "binary":
+        return 2 * np.arcsin(np.sqrt(value_per_person))
+    return 2 * np.sqrt(value_per_person / baseline.dispersion)
+
+
+def _inverse(baseline: Baseline, phi):
+    """The rate (0..1) or events per person of φ; NaN where φ < 0 (no such reduction exists)."""
+    phi = np.where(phi >= 0, phi, np.nan)
+    if baseline.measure == "binary":
+        return np.sin(phi / 2) ** 2
+    return baseline.dispersion * (phi / 2) ** 2
+
+
+def _per_person(baseline: Baseline) -> float:
+    return baseline.value if baseline.measure == "binary" else baseline.value / 100
+
+
+def minimum_detectable(
+    baseline: Baseline, current_sizes: Sequence[int], baseline_sizes: Sequence[int], params: PowerParams
+) -> PowerResult:
+    """The smallest reduction detectable with the given power, for each (current size, baseline size) pair.
+
+    ``baseline_sizes`` is one size for all or one per current size. A reduction that would need a rate
+    below 0 is null (the cohorts are too small to detect any reduction from this baseline).
+    """
+    n1, n0 = _sizes(current_sizes, baseline_sizes)
+    d = standardised_effect(params)
+    s = np.sqrt(1 / n1 + 1 / n0)
+    h = d * s
+    phi0 = _transform(baseline, _per_person(baseline))
+    current = _inverse(baseline, phi0 - h)
+    result = _rows(baseline, params, "reduction", n1, n0, current, h)
+    warnings = []
+    if result["reduction_per_100"].null_count():
+        warnings.append(
+            "some cohort sizes are too small to detect any reduction from this baseline with this power "
+            "(the reduction would take the rate below zero)"
+        )
+    return PowerResult(result, params, warnings=warnings)
+
+
+def needed_size(
+    baseline: Baseline, reductions_per_100: Sequence[float], baseline_size: int | None, params: PowerParams
+) -> PowerResult:
+    """The current cohort size needed to detect each reduction (in points per 100) with the given power.
+
+    Without ``baseline_size`` both cohorts are the same size (the size of each is reported); with it the
+    baseline is fixed (already observed) and only the current size is solved, which is impossible (null)
+    when the baseline alone is too small: ``1/n_baseline >= (h/d)²``.
+    """
+    reductions = np.asarray(reductions_per_100, dtype=float)
+    if reductions.size == 0:
+        raise UsageError("give at least one reduction")
+    if np.any(~np.isfinite(reductions)) or np.any(reductions <= 0):
+        raise UsageError("a reduction must be a positive number of points per 100")
+    if np.any(reductions >= baseline.per_100):
+        raise UsageError(
+            f"a reduction of {reductions.max():g} per 100 is not below the baseline of {baseline.per_100:g} per 100"
+        )
+    if baseline_size is not None and baseline_size < 1:
+        raise UsageError("the baseline cohort size must be at least 1")
+    current = _per_person(baseline) - reductions / 100
+    phi0 = _transform(baseline, _per_person(baseline))
+    h = phi0 - _transform(baseline, current)
+    d = standardised_effect(params)
+    variance = (h / d) ** 2  # the largest 1/n1 + 1/n0 that still gives the power
+    if baseline_size is None:
+        n1 = np.ceil(2 / variance - 1e-9)
+        n0 = n1
+    else:
+        room = variance - 1 / baseline_size
+        with np.errstate(divide="ignore"):
+            n1 = np.where(room > 0, np.ceil(1 / np.where(room > 0, room, 1) - 1e-9), np.nan)
+        n0 = np.full_like(n1, float(baseline_size))
+    rows = _rows(baseline, params, "cohort_size" if baseline_size is None else "current_size", n1, n0, current, h)
+    warnings = []
+    if rows["current_size"].null_count():
+        warnings.append(
+            f"a baseline cohort of {baseline_size} is too small to detect some of these reductions with this power, "
+            "however large the current cohort"
+        )
+    return PowerResult(rows, params, warnings=warnings)
+
+
+def _sizes(current_sizes: Sequence[int], baseline_sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    n1 = np.asarray(current_sizes, dtype=float)
+    n0 = np.asarray(baseline_sizes, dtype=float)
+    if n1.size == 0 or n0.size == 0:
+        raise UsageError("give at least one cohort size")
+    if n0.size == 1:
+        n0 = np.full_like(n1, n0[0])
+    if n1.size == 1 and n0.size > 1:
+        n1 = np.full_like(n0, n1[0])
+    if n1.size != n0.size:
+        raise UsageError("give one baseline size, or one per current size")
+    if np.any(n1 < 1) or np.any(n0 < 1):
+        raise UsageError("cohort sizes must be at least 1")
+    return n1, n0
+
+
+def _rows(baseline, params, solved_for, n1, n0, current, h) -> pl.DataFrame:
+    base = baseline.per_100
+    current_per_100 = 100 * current
+    reduction = base - current_per_100
+    frame = pl.DataFrame(
+        {
+            "measure": "binary" if baseline.measure == "binary" else "events_per_100",
+            "solved_for": solved_for,
+            "baseline_per_100": base,
+            "dispersion": None if baseline.measure == "binary" else baseline.dispersion,
+            "alpha": params.alpha,
+            "power": params.power,
+            "sided": params.sided,
+            "current_size": n1,
+            "baseline_size": n0,
+            "reduction_per_100": reduction,
+            "reduction_relative_pct": 100 * reduction / base,
+            "current_per_100": current_per_100,
+            "effect_size": np.where(np.isnan(current), np.nan, h),
+        },
+        schema_overrides={"dispersion": pl.Float64, "current_size": pl.Float64, "baseline_size": pl.Float64},
+    )
+    return (
+        frame.with_columns(pl.col(pl.Float64).fill_nan(None))
+        .with_columns(pl.col("current_size", "baseline_size").cast(pl.Int64))
+        .select(RESULT_COLUMNS)
+        .cast(SCHEMA)
+    )
+
+
+# ---------------------------------------------------------------------------------------- from records
+def dispersion_of(events: pl.Series) -> float | None:
+    """Variance / mean of reconviction events per offender (sample variance, n - 1); null when undefined."""
+    if events.len() < 2:
+        return None
+    mean = events.cast(pl.Float64).mean()
+    if not mean:
+        return None
+    return float(events.cast(pl.Float64).var(ddof=1) / mean)
+
+
+# ------------------------------------------------------------------------------------------ the headline
+def headline_sentence(row: dict) -> str:
+    unit = "percentage points" if row["measure"] == "binary" else "reconviction events per 100 offenders"
+    level = f"{row['sided']}-sided test at {row['alpha']:g}, power {100 * row['power']:g}%"
+    base = (
+        f"a baseline rate of {row['baseline_per_100']:.1f}%"
+        if row["measure"] == "binary"
+        else f"a baseline of {row['baseline_per_100']:.1f} events per 100 (dispersion {row['dispersion']:.2f})"
+    )
+    if row["solved_for"] == "reduction":
+        if row["reduction_per_100"] is None:
+            return (
+                f"With {row['current_size']:,} current and {row['baseline_size']:,} baseline releases and {base}, "
+                f"no reduction can be detected ({level})."
+            )
+        return (
+            f"With {row['current_size']:,} current and {row['baseline_size']:,} baseline releases and {base}, "
+            f"the smallest reduction that can be detected is {row['reduction_per_100']:.1f} {unit} "
+            f"({row['reduction_relative_pct']:.1f}% of the baseline; {level})."
+        )
+    what = f"a reduction of {row['reduction_per_100']:g} {unit} from {base}"
+    if row["current_size"] is None:
+        return (
+            f"To detect {what}, no current cohort is large enough against a baseline of "
+            f"{row['baseline_size']:,} ({level})."
+        )
+    if row["solved_for"] == "cohort_size":
+        return f"To detect {what}, each cohort needs at least {row['current_size']:,} releases ({level})."
+    return (
+        f"To detect {what}, the current cohort needs at least {row['current_size']:,} releases against a "
+        f"baseline of {row['baseline_size']:,} ({level})."
+    )
