@@ -10,7 +10,9 @@ import click
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, ReoffendError
 from .compare import compare
+from .compare_baseline import compare_baseline
 from .measure import measure, validate
+from .power import power
 from .synth import synth
 
 
@@ -25,8 +27,10 @@ cli.add_command(validate)
 cli.add_command(measure)
 cli.add_command(synth)
 cli.add_command(compare)
+cli.add_command(power)
 
 # Comparison subcommands register themselves on `compare` here, one line each.
+compare.add_command(compare_baseline)
 
 
 def _error(text: str) -> None:
