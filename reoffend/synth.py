@@ -142,9 +142,12 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     offence_date = release_date[release_of_offence] + day
 
     # --- noise offences: before release, and after the window
+    # offences before release are dated before the person's first release, so that they never fall in the
+    # window of another release of the same person (which would blur the planted effect)
+    first_release_date = release_date[np.r_[0, np.flatnonzero(~second_release[1:]) + 1]][np.cumsum(~second_release) - 1]
     n_before = rng.poisson(0.6, n_releases)
     before_release = np.repeat(np.arange(n_releases), n_before)
-    before_date = release_date[before_release] - rng.integers(1, 3 * 365, before_release.size)
+    before_date = first_release_date[before_release] - rng.integers(1, 3 * 365, before_release.size)
     n_after = np.where(reoffends, rng.poisson(0.4, n_releases), rng.poisson(0.1, n_releases))
     after_release = np.repeat(np.arange(n_releases), n_after)
     after_date = release_date[after_release] + rng.integers(366, 2 * 365, after_release.size)

@@ -1,0 +1,88 @@
+"""The synthetic population: seeded, realistic, and holding every kind of row the rules must ignore."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from reoffend.measure import MeasureParams, measure
+from reoffend.synth import SynthParams, generate
+from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
+from reoffend.window import FollowUpWindow
+
+PARAMS = SynthParams(releases=20_000, seed=3)
+
+
+def test_same_seed_same_population_and_other_seed_differs():
+    first, second, other = generate(PARAMS), generate(PARAMS), generate(SynthParams(releases=20_000, seed=4))
+    assert_frame_equal(first[0], second[0])
+    assert_frame_equal(first[1], second[1])
+    assert first[2] == second[2]
+    assert not first[0].equals(other[0])
+
+
+def test_shape_of_the_population():
+    releases, convictions, meta = generate(PARAMS)
+    assert releases.height == 20_000
+    people = releases["offender_id"].n_unique()
+    repeat_share = releases.group_by("offender_id").len().filter(pl.col("len") > 1).height / people
+    assert 0.17 < repeat_share < 0.23  # about 20% of people released more than once
+    assert releases["establishment"].n_unique() == 110
+    assert 2.5 < convictions.height / releases.height < 4.5  # about 3 conviction rows per release
+    assert set(releases.columns) >= {"age", "sex", "sentence_months", "prior_convictions", "index_offence"}
+    assert meta["planted_effect"]["establishment"] == "EST042"
+
+
+def test_noise_rows_exist_and_the_rates_are_realistic():
+    releases, convictions, _ = generate(PARAMS)
+    inputs = validate_inputs(Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy()))
+    window = FollowUpWindow()
+    result = measure(inputs, MeasureParams(by=("cohort",), index="all"), audit_table=True)
+    assert result.rows.height == 8  # eight quarterly cohorts
+    assert result.rows["binary_rate"].is_between(0.45, 0.62).all()
+    joined = (
+        window.with_window_columns(releases.lazy())
+        .join(convictions.lazy(), on="offender_id")
+        .select(
+            (pl.col("offence_date") < pl.col("release_date")).sum().alias("before_release"),
+            (pl.col("offence_date") >= pl.col("follow_up_end")).sum().alias("after_window"),
+            (
+                (pl.col("offence_date") >= pl.col("release_date"))
+                & (pl.col("offence_date") < pl.col("follow_up_end"))
+                & (pl.col("conviction_date") >= pl.col("conviction_deadline"))
+            )
+            .sum()
+            .alias("convicted_too_late"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    assert all(count > 100 for count in joined.values()), joined
+    assert (convictions["offence_code"] == "BREACH").sum() > 100
+
+
+def test_planted_effect_lowers_the_treated_establishments_rate():
+    """Same seed with and without the effect: same people and releases, EST042 reoffends less with it."""
+
+    def treated_rate(params: SynthParams) -> float:
+        releases, convictions, _ = generate(params)
+        inputs = validate_inputs(Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy()))
+        rows = measure(inputs, MeasureParams(by=("establishment",), index="all")).rows
+        return rows.filter(pl.col("establishment") == "EST042")["binary_rate"][0]
+
+    with_effect = treated_rate(SynthParams(releases=60_000, seed=5))
+    without = treated_rate(SynthParams(releases=60_000, seed=5, effect_log_odds=0.0, effect_frequency=1.0))
+    # expected difference about -8 points (meta.json); the two draws' standard error is about 2.2 points
+    assert with_effect < without - 0.03
+
+
+def test_synth_command_writes_files_and_meta(cli, tmp_path):
+    status, _, err = cli("synth", "--releases", "500", "--seed", "9", "--out", tmp_path, "--format", "csv")
+    assert status == 0, err
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["rows"]["releases"] == 500
+    assert pl.read_csv(tmp_path / "releases.csv").height == 500
+    status, _out, err = cli("measure", tmp_path / "releases.csv", tmp_path / "convictions.csv", "--csv")
+    assert status == 0, err
