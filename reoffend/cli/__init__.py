@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="reoffend", standalone_mode=False)
+        # without standalone mode click returns the status of ctx.exit(n) (e.g. 1 from --fail-unless-significant)
+        status = cli.main(args=args, prog_name="reoffend", standalone_mode=False)
     except click.exceptions.Exit as stop:
         sys.exit(stop.exit_code)
     except click.ClickException as error:
@@ -73,4 +74,4 @@ def main(argv: list[str] | None = None) -> None:
             "(run again with --debug for the traceback)"
         )
         sys.exit(EXIT_INTERNAL)
-    sys.exit(0)
+    sys.exit(status if type(status) is int else 0)
