@@ -163,34 +163,31 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     conviction_date = _share_hearings(conviction_date, all_offence_date, joins_previous)
 
     conviction_person = person[all_release]
-    codes = np.array(OFFENCE_CODES)[rng.choice(len(OFFENCES), size=all_release.size, p=OFFENCE_SHARE)]
+    code_index = rng.choice(len(OFFENCES), size=all_release.size, p=OFFENCE_SHARE)
     breach = rng.random(all_release.size) < 0.06
-    codes = np.where(breach, BREACH_CODE, codes)
+    code_index = np.where(breach, len(OFFENCE_CODES), code_index)
 
+    # strings are built by polars from integer codes: numpy string arrays are slow to make and to convert
     releases = pl.DataFrame(
         {
             "offender_id": _ids(person),
-            "release_date": release_date.astype("datetime64[D]"),
-            "establishment": names[site],
+            "release_date": _dates(release_date),
+            "establishment": _labels(names, site),
             "age": age[person],
-            "sex": np.where(female[person], "F", "M"),
+            "sex": _labels(np.array(["M", "F"]), female[person].astype(np.int64)),
             "sentence_months": sentence[person],
             "prior_convictions": prior[person] + second_release.astype(np.int64),
-            "index_offence": np.array(OFFENCES)[offence[person]],
+            "index_offence": _labels(np.array(OFFENCES), offence[person]),
         }
-    ).with_columns(pl.col("release_date").cast(pl.Date))
-    convictions = (
-        pl.DataFrame(
-            {
-                "offender_id": _ids(conviction_person),
-                "offence_date": all_offence_date.astype("datetime64[D]"),
-                "conviction_date": conviction_date.astype("datetime64[D]"),
-                "offence_code": codes,
-            }
-        )
-        .with_columns(pl.col("offence_date").cast(pl.Date), pl.col("conviction_date").cast(pl.Date))
-        .sort("offender_id", "offence_date", "conviction_date")
     )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": _ids(conviction_person),
+            "offence_date": _dates(all_offence_date),
+            "conviction_date": _dates(conviction_date),
+            "offence_code": _labels(np.array([*OFFENCE_CODES, BREACH_CODE]), code_index),
+        }
+    ).sort("offender_id", "offence_date", "conviction_date")
     meta = _meta(params, treated, p0, p1, base_mu, mu)
     return releases, convictions, meta
 
@@ -211,8 +208,18 @@ def _share_hearings(conviction: np.ndarray, offence: np.ndarray, joins_previous:
     return np.where(joins_previous & (shared >= offence), shared, conviction)
 
 
-def _ids(person: np.ndarray) -> np.ndarray:
-    return np.char.add("P", np.char.zfill(person.astype(str), 7))
+def _ids(person: np.ndarray) -> pl.Series:
+    """Person numbers as identifiers like ``P0000042`` (text, as extracts usually have)."""
+    numbers = pl.Series(person.astype(np.int64))
+    return pl.select(pl.format("P{}", numbers.cast(pl.String).str.zfill(7))).to_series()
+
+
+def _dates(days: np.ndarray) -> pl.Series:
+    return pl.Series(days.astype("datetime64[D]").astype(np.int64).astype(np.int32)).cast(pl.Date)
+
+
+def _labels(values: np.ndarray, index: np.ndarray) -> pl.Series:
+    return pl.Series(values.tolist(), dtype=pl.String).gather(pl.Series(index.astype(np.int64)))
 
 
 def _meta(params: SynthParams, treated, p0, p1, base_mu, mu) -> dict:
