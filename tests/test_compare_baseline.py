@@ -319,6 +319,7 @@ def test_cli_csv_from_counts(cli):
     assert row["p_two_sided"] == pytest.approx(0.02534, abs=1e-5)
     assert row["significant"] is True and row["target_met"] is True
     # the summary for people goes to standard error
+    err = " ".join(err.split())  # rich wraps long lines
     assert "a reduction of 5.0 percentage points" in err and "statistically significant" in err
     assert "the target of 5 points is met" in err
 
@@ -393,7 +394,7 @@ def test_cli_schedule_file(cli, tmp_path):
         {"reduction_pp": 2.0, "payment": 100000.0},
         {"reduction_pp": 5.0, "payment": 250000.0},
     ]
-    assert "the 5-point step (payment 250,000) is reached" in err
+    assert "the 5-point step (payment 250,000) is reached" in " ".join(err.split())
     bad = tmp_path / "bad.toml"
     for text, message in [
         ("[[step]]\nreduction_pp = 2\n", "exactly the keys"),
@@ -427,6 +428,7 @@ def test_cli_from_records_matches_measure(cli, record_files):
     assert document["parameters"]["where"] == {"establishment": ["E1"]}
     assert (document["parameters"]["current"], document["parameters"]["baseline"]) == (["2023Q1"], "2022Q1")
     assert document["metadata"]["window"]["follow_up_months"] == 12
+    err = " ".join(err.split())
     assert "E1 2023Q1:" in err and "fewer than 5 expected" in err
     # --where narrows both cohorts: men only -> 2023Q1: E, G (0 of 2); 2022Q1: A, C, D (1 of 3)
     status, out, _ = cli(

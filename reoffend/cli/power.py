@@ -221,7 +221,9 @@ def power(
     reductions = _numbers(reduction, "--reduction")
     sizes = _numbers(current_size, "--current-size", int)
     if reductions and sizes:
-        raise UsageError("give --current-size (to find the detectable reduction) or --reduction (to find the size)")
+        raise UsageError(
+            "give --current-size (to find the detectable reduction) or --reduction (to find the size), not both"
+        )
     results: list[PowerResult] = []
     for base_value in baselines:
         if reductions:

@@ -266,7 +266,7 @@ def _rows(baseline, params, solved_for, n1, n0, current, h) -> pl.DataFrame:
             "reduction_per_100": reduction,
             "reduction_relative_pct": 100 * reduction / base,
             "current_per_100": current_per_100,
-            "effect_size": np.where(np.isnan(current), np.nan, h),
+            "effect_size": h,
         },
         schema_overrides={"dispersion": pl.Float64, "current_size": pl.Float64, "baseline_size": pl.Float64},
     )

@@ -1,0 +1,269 @@
+"""Power: hand-worked closed forms, statsmodels agreement, a simulation of the count approximation, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
+
+from reoffend.compare.power import (
+    Baseline,
+    PowerParams,
+    dispersion_of,
+    minimum_detectable,
+    needed_size,
+    standardised_effect,
+)
+from reoffend.errors import UsageError
+from reoffend.inputs import InputSpec, load_inputs
+from reoffend.measure import MeasureParams, measure
+
+Z95_ONE = 1.6448536269514722  # z_{0.95}
+Z975 = 1.959963984540054  # z_{0.975}
+Z80 = 0.8416212335729143  # z_{0.80}
+
+
+def row_of(result, i: int = 0) -> dict:
+    return result.rows.row(i, named=True)
+
+
+# ------------------------------------------------------------------------------------------ closed forms
+def test_standardised_effect():
+    # one-sided: d = z_{1-alpha} + z_power = 1.64485 + 0.84162 = 2.48647
+    assert standardised_effect(PowerParams()) == pytest.approx(Z95_ONE + Z80, rel=1e-12)
+    # two-sided: the root of Φ(d - 1.95996) + Φ(-d - 1.95996) = 0.8, a hair below 1.95996 + 0.84162 = 2.80158
+    d = standardised_effect(PowerParams(sided="two"))
+    phi = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
+    assert phi(d - Z975) + phi(-d - Z975) == pytest.approx(0.8, abs=1e-13)
+    assert Z975 + Z80 - 1e-5 < d < Z975 + Z80
+
+
+def test_minimum_detectable_reduction_by_hand():
+    result = minimum_detectable(Baseline("binary", 0.53), [1000], [1000], PowerParams())
+    row = row_of(result)
+    # s = sqrt(1/1000 + 1/1000) = 0.0447214; h = 2.48647 * 0.0447214 = 0.111199
+    h = (Z95_ONE + Z80) * math.sqrt(0.002)
+    assert h == pytest.approx(0.111199, abs=1e-6) and row["effect_size"] == pytest.approx(h, rel=1e-12)
+    # p1 = sin²(asin(√0.53) - h/2): asin(√0.53) = 0.815399; minus 0.0555995 = 0.759800; sin² = 0.474430
+    p1 = math.sin(math.asin(math.sqrt(0.53)) - h / 2) ** 2
+    assert p1 == pytest.approx(0.474430, abs=1e-6)
+    assert row["current_per_100"] == pytest.approx(100 * p1, rel=1e-12)
+    assert row["reduction_per_100"] == pytest.approx(100 * (0.53 - p1), rel=1e-12)  # 5.557 points
+    assert row["reduction_relative_pct"] == pytest.approx(100 * (0.53 - p1) / 0.53, rel=1e-12)
+    assert (row["solved_for"], row["current_size"], row["baseline_size"]) == ("reduction", 1000, 1000)
+
+
+def test_needed_size_by_hand():
+    # h = 2 asin(√0.53) - 2 asin(√0.48) = 0.100047 (Cohen's h)
+    h = 2 * math.asin(math.sqrt(0.53)) - 2 * math.asin(math.sqrt(0.48))
+    assert h == pytest.approx(proportion_effectsize(0.53, 0.48), rel=1e-12)
+    d = Z95_ONE + Z80
+    # equal cohorts: 2/n = (h/d)² -> n = 2 (d/h)² = 2 * 617.68 = 1235.36 -> 1236
+    equal = row_of(needed_size(Baseline("binary", 0.53), [5], None, PowerParams()))
+    assert 2 * (d / h) ** 2 == pytest.approx(1235.357, abs=1e-3)
+    assert (equal["current_size"], equal["baseline_size"], equal["solved_for"]) == (1236, 1236, "cohort_size")
+    # a baseline of 1000 already observed: 1/n1 = (h/d)² - 1/1000 = 0.0016190 - 0.001 -> n1 = 1615.6 -> 1616
+    fixed = row_of(needed_size(Baseline("binary", 0.53), [5], 1000, PowerParams()))
+    assert 1 / ((h / d) ** 2 - 0.001) == pytest.approx(1615.6, abs=0.1)
+    assert (fixed["current_size"], fixed["baseline_size"], fixed["solved_for"]) == (1616, 1000, "current_size")
+    # a baseline of 300: 1/300 = 0.00333 > 0.00162: no current cohort is large enough
+    impossible = needed_size(Baseline("binary", 0.53), [5], 300, PowerParams())
+    assert row_of(impossible)["current_size"] is None and impossible.warnings
+    assert "no current cohort is large enough" in impossible.headline()
+
+
+def test_events_per_100_by_hand():
+    # 150 events per 100 = 1.5 per person, dispersion 3: φ = 2√(μ/D); h = 0.111199 for 1000 against 1000
+    h = (Z95_ONE + Z80) * math.sqrt(0.002)
+    row = row_of(minimum_detectable(Baseline("frequency", 150, 3.0), [1000], [1000], PowerParams()))
+    # √(μ1/3) = √0.5 - h/2 = 0.707107 - 0.055600 = 0.651507; μ1 = 3 * 0.424462 = 1.273386
+    mu1 = 3 * (math.sqrt(0.5) - h / 2) ** 2
+    assert mu1 == pytest.approx(1.273386, abs=1e-6)
+    assert row["current_per_100"] == pytest.approx(100 * mu1, rel=1e-12)
+    assert row["reduction_per_100"] == pytest.approx(150 - 100 * mu1, rel=1e-12)  # 22.66 events per 100
+    assert row["measure"] == "events_per_100" and row["dispersion"] == 3.0
+    # Poisson (D = 1) detects less: √μ1 = √1.5 - h/2 -> 136.69 per 100
+    poisson = row_of(minimum_detectable(Baseline("frequency", 150), [1000], [1000], PowerParams()))
+    assert poisson["current_per_100"] == pytest.approx(100 * (math.sqrt(1.5) - h / 2) ** 2, rel=1e-12)
+    # needed size for 15 per 100 with D = 3: h = 2(√0.5 - √0.45); n = 2 (d/h)² = 2347.3 -> 2348
+    h15 = 2 * (math.sqrt(0.5) - math.sqrt(0.45))
+    size = row_of(needed_size(Baseline("frequency", 150, 3.0), [15], None, PowerParams()))
+    assert size["current_size"] == math.ceil(2 * ((Z95_ONE + Z80) / h15) ** 2) == 2348
+
+
+def test_cohorts_too_small_to_detect_anything():
+    result = minimum_detectable(Baseline("binary", 0.53), [3, 1000], [2, 1000], PowerParams())
+    assert result.rows["reduction_per_100"].to_list()[0] is None
+    assert result.rows["reduction_per_100"].to_list()[1] is not None
+    assert result.warnings and "no reduction can be detected" in result.headline().splitlines()[0]
+
+
+# ------------------------------------------------------------------------------------------- statsmodels
+@settings(max_examples=40, deadline=None)
+@given(
+    p0=st.floats(0.05, 0.95),
+    n1=st.integers(20, 5000),
+    n0=st.integers(20, 5000),
+    alpha=st.sampled_from([0.01, 0.05, 0.1]),
+    power=st.sampled_from([0.7, 0.8, 0.9]),
+    sided=st.sampled_from(["one", "two"]),
+)
+def test_agrees_with_statsmodels_normal_ind_power(p0, n1, n0, alpha, power, sided):
+    params = PowerParams(alpha=alpha, power=power, sided=sided)
+    alternative = "larger" if sided == "one" else "two-sided"
+    row = row_of(minimum_detectable(Baseline("binary", p0), [n1], [n0], params))
+    engine = NormalIndPower()
+    # statsmodels' power at our effect size is exactly the power asked for
+    assert engine.power(row["effect_size"], n1, alpha, ratio=n0 / n1, alternative=alternative) == pytest.approx(
+        power, abs=1e-9
+    )
+    solved = engine.solve_power(None, nobs1=n1, alpha=alpha, power=power, ratio=n0 / n1, alternative=alternative)
+    assert row["effect_size"] == pytest.approx(solved, rel=1e-4)
+    if row["current_per_100"] is not None:
+        # and the effect size is Cohen's h between the baseline and the detectable rate
+        h = proportion_effectsize(p0, row["current_per_100"] / 100)
+        assert h == pytest.approx(row["effect_size"], rel=1e-9)
+        # needed size for that very reduction with this baseline is n1 again (up to the rounding up)
+        back = row_of(needed_size(Baseline("binary", p0), [row["reduction_per_100"]], n0, params))
+        assert back["current_size"] in (n1, n1 + 1)
+
+
+def test_needed_size_agrees_with_statsmodels_and_is_the_smallest():
+    engine = NormalIndPower()
+    for sided, alternative in (("one", "larger"), ("two", "two-sided")):
+        params = PowerParams(sided=sided)
+        h = proportion_effectsize(0.45, 0.40)
+        n = engine.solve_power(h, nobs1=None, alpha=0.05, power=0.8, ratio=1, alternative=alternative)
+        row = row_of(needed_size(Baseline("binary", 0.45), [5], None, params))
+        assert row["current_size"] == math.ceil(n)
+        # with a baseline of 2000 fixed: the solved size reaches the power and one fewer does not
+        fixed = row_of(needed_size(Baseline("binary", 0.45), [5], 2000, params))["current_size"]
+        assert engine.power(h, fixed, 0.05, ratio=2000 / fixed, alternative=alternative) >= 0.8
+        assert engine.power(h, fixed - 1, 0.05, ratio=2000 / (fixed - 1), alternative=alternative) < 0.8
+
+
+def test_the_count_approximation_holds_in_simulation():
+    """Over-dispersed counts (negative binomial, variance = 2.5 x mean in both arms) at the detectable
+    reduction: a one-sided Wald test on the means rejects in about 80% of 3,000 simulated trials."""
+    rng = np.random.default_rng(20240401)
+    dispersion, n = 2.5, 400
+    row = row_of(minimum_detectable(Baseline("frequency", 120, dispersion), [n], [n], PowerParams()))
+    mu0, mu1 = 1.2, row["current_per_100"] / 100
+    trials = 3000
+
+    def draws(mu):
+        # NB with mean mu and variance D*mu: size r = mu/(D - 1), success probability 1/D
+        return rng.negative_binomial(mu / (dispersion - 1), 1 / dispersion, size=(trials, n))
+
+    base, current = draws(mu0), draws(mu1)
+    se = np.sqrt(base.var(axis=1, ddof=1) / n + current.var(axis=1, ddof=1) / n)
+    z = (current.mean(axis=1) - base.mean(axis=1)) / se
+    rejected = (z < -Z95_ONE).mean()
+    assert rejected == pytest.approx(0.8, abs=0.03)  # binomial s.e. of the estimate 0.007
+
+
+def test_dispersion_of():
+    # events 0, 0, 1, 3: mean 1, sample variance ((1 + 1 + 0 + 4) / 3) = 2 -> D = 2
+    assert dispersion_of(pl.Series([0, 0, 1, 3])) == pytest.approx(2.0)
+    assert dispersion_of(pl.Series([0, 0, 0])) is None  # mean 0
+    assert dispersion_of(pl.Series([2])) is None  # one person: no variance
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: Baseline("binary", 0.0), "strictly between 0 and 1"),
+        (lambda: Baseline("binary", 1.2), "strictly between 0 and 1"),
+        (lambda: Baseline("frequency", -3), "positive"),
+        (lambda: Baseline("frequency", 100, 0), "dispersion"),
+        (lambda: PowerParams(power=0.01), "must exceed"),
+        (lambda: needed_size(Baseline("binary", 0.3), [40], None, PowerParams()), "not below the baseline"),
+        (lambda: needed_size(Baseline("binary", 0.3), [-1], None, PowerParams()), "positive"),
+        (lambda: minimum_detectable(Baseline("binary", 0.3), [0], [10], PowerParams()), "at least 1"),
+    ],
+)
+def test_bad_values_are_usage_errors(call, message):
+    with pytest.raises(UsageError, match=message):
+        call()
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+def test_cli_formats(cli, tmp_path):
+    base = ("power", "--baseline-rate", "53%", "--current-size", "1000,100", "--baseline-size", "1000")
+    status, out, err = cli(*base, "--csv")
+    assert status == 0, err
+    rows = pl.read_csv(out.encode())
+    assert rows["current_size"].to_list() == [1000, 100]
+    assert rows["reduction_per_100"][0] == pytest.approx(5.557, abs=1e-3)
+    assert "the smallest reduction that can be detected is 5.6 percentage points" in " ".join(err.split())
+    document = json.loads(cli(*base, "--json", "-q")[1])
+    assert document["parameters"]["power"] == 0.8 and len(document["rows"]) == 2
+    assert document["headline"][1].startswith("With 100 current and 1,000 baseline releases")
+    lines = cli(*base, "--nl")[1].splitlines()
+    assert [json.loads(line)["current_size"] for line in lines] == [1000, 100]
+    target = tmp_path / "power.parquet"
+    assert cli(*base, "-o", target)[0] == 0
+    assert pl.read_parquet(target).height == 2
+    status, out, _ = cli(*base, "--format", "table")
+    assert status == 0 and "5.6 pp (detectable)" in out
+
+
+def test_cli_needed_size_and_frequency(cli):
+    status, out, err = cli("power", "--baseline-rate", "0.53", "--reduction", "5", "--sided", "two", "--csv")
+    assert status == 0, err
+    assert pl.read_csv(out.encode())["current_size"].to_list() == [1569]  # statsmodels: 1568.3
+    status, out, _ = cli(
+        "power", "--measure", "frequency", "--baseline-events", "150", "--dispersion", "3", "--reduction", "15", "--csv"
+    )
+    assert pl.read_csv(out.encode())["current_size"].to_list() == [2348]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--baseline-rate is required"),
+        (("--baseline-rate", "lots", "--current-size", "10"), "proportion (0.53) or a percentage"),
+        (("--baseline-rate", "150%", "--current-size", "10"), "strictly between 0 and 1"),
+        (("--baseline-rate", "0.5", "--current-size", "10", "--reduction", "5"), "not both"),
+        (("--baseline-rate", "0.5"), "--current-size"),
+        (("--baseline-rate", "0.5", "--current-size", "ten"), "numbers"),
+        (("--measure", "frequency", "--current-size", "10"), "--baseline-events is required"),
+        (("releases.csv",), "--baseline COHORT"),
+    ],
+)
+def test_cli_usage_errors(cli, args, message):
+    status, _, err = cli("power", *args)
+    assert status == 2, err
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_from_records_measures_the_baseline(cli, sample_dir):
+    files = [sample_dir / "releases.csv", sample_dir / "convictions.csv"]
+    status, out, err = cli(
+        "power", *files, "--site", "EST042", "--baseline", "2022", "--period", "year", "--measure", "both", "--json"
+    )
+    assert status == 0, err
+    document = json.loads(out)
+    inputs = load_inputs(InputSpec(str(files[0]), str(files[1])))
+    measured = measure(
+        inputs,
+        MeasureParams(period="year", where={"establishment": ("EST042",), "cohort": ("2022",)}),
+        audit_table=True,
+    )
+    events = measured.per_release["reconviction_events"].to_numpy()
+    expected_dispersion = events.var(ddof=1) / events.mean()
+    facts = document["metadata"]["baseline_cohort"]
+    assert facts["cohort_size"] == len(events) == measured.rows["cohort_size"][0]
+    assert facts["dispersion"] == pytest.approx(expected_dispersion, rel=1e-12)
+    binary, frequency = document["rows"]
+    assert binary["baseline_per_100"] == pytest.approx(100 * measured.rows["binary_rate"][0])
+    assert frequency["baseline_per_100"] == pytest.approx(measured.rows["events_per_100"][0])
+    assert frequency["dispersion"] == pytest.approx(expected_dispersion)
+    assert binary["current_size"] == binary["baseline_size"] == len(events)
