@@ -9,6 +9,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, ReoffendError
+from .bulletin import bulletin
 from .compare import compare
 from .compare_baseline import compare_baseline
 from .measure import measure, validate
@@ -27,6 +28,7 @@ cli.add_command(validate)
 cli.add_command(measure)
 cli.add_command(synth)
 cli.add_command(compare)
+cli.add_command(bulletin)
 cli.add_command(power)
 
 # Comparison subcommands register themselves on `compare` here, one line each.

@@ -1,0 +1,362 @@
+"""The bulletin's TOML configuration (docs/bulletin.md, "Configuration"; shared design cli.md).
+
+One file names the inputs, the column mapping, the follow-up window, the grouping and the comparisons to run.
+Every key is checked: an unknown key or a value of the wrong type is a :class:`UsageError` (exit 2) naming the
+key and its line. Relative paths are relative to the folder of the config file, so a cron job can run from
+anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..cohort import PERIODS
+from ..errors import UsageError
+from ..window import FollowUpWindow
+
+EXAMPLE_CONFIG = """\
+# reoffend bulletin configuration: `reoffend bulletin --config job.toml -o bulletin/`
+# Relative paths are relative to the folder of this file. Every key but [inputs] releases/convictions is
+# optional; the values shown are the defaults unless marked "example".
+
+title = "Proven reoffending statistics: quarterly bulletin"
+# publisher = "Example Statistics Unit"     # example: printed under the title
+# output = "bulletin"                       # example: the folder written when -o is not given
+
+[inputs]
+releases = "releases.csv"                   # one row per release (CSV, Parquet or NDJSON)
+convictions = "convictions.csv"             # one row per proven offence
+exclude_offences = "excluded_offences.txt"  # example: offence codes that are not new offences (e.g. BREACH)
+# extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
+# input_format = "csv"                      # example: default follows the file extension
+# dedupe = false                            # drop exact duplicate release rows instead of failing
+
+# [columns]                                 # example: read the extract's column as the canonical name
+# release_date = "date_out"
+
+[measure]
+follow_up = 12                              # months after release in which offences count
+waiting_period = 6                          # further months in which their convictions still count
+period = "quarter"                          # cohort period: month, quarter, year or financial-year
+index = "first"                             # each person's first release per cohort ("all": every release)
+confidence = 0.95                           # level of every interval and test
+establishment = "establishment"             # column for the latest cohort by establishment ("" for none)
+# where = { sex = ["M"] }                   # example: keep index releases whose column is one of the values
+
+# [comparisons.baseline]                    # a site against its own baseline cohort (Doncaster style)
+# site = "EST042"                           # example: the establishment compared
+# current = "2023Q4"                        # default: the latest complete cohort
+# baseline = "2022Q4"                       # default: the same cohort a year earlier
+# target = 5.0                              # example: contract target reduction, percentage points
+
+# [comparisons.matched]                     # treated against a matched comparison group (Peterborough style)
+# treated = { establishment = ["EST042"] }  # example
+# covariates = ["age", "sex", "sentence_months", "prior_convictions", "index_offence"]
+# ratio = 10
+# caliper = 0.2
+# bootstrap = 500
+# seed = 1
+# target = 10.0                             # per cohort, per cent reduction in events per 100
+
+# [comparisons.adjusted]                    # actual against risk-adjusted expected (payment mechanism)
+# baseline = ["2022Q1", "2022Q2", "2022Q3", "2022Q4"]   # example: baseline cohorts the model is fitted on
+# covariates = ["age", "sex", "sentence_months", "prior_convictions", "index_offence"]
+# by = "establishment"
+"""
+
+
+@dataclass(frozen=True)
+class InputsConfig:
+    releases: str
+    convictions: str
+    exclude_offences: str | None = None
+    extract_date: dt.date | None = None
+    input_format: str | None = None
+    dedupe: bool = False
+    column_map: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    follow_up: int = 12
+    waiting_period: int = 6
+    period: str = "quarter"
+    index: str = "first"
+    confidence: float = 0.95
+    establishment: str = "establishment"
+    where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def window(self) -> FollowUpWindow:
+        return FollowUpWindow(self.follow_up, self.waiting_period)
+
+
+@dataclass(frozen=True)
+class BulletinConfig:
+    path: str
+    inputs: InputsConfig
+    measure: MeasureConfig = field(default_factory=MeasureConfig)
+    title: str = "Proven reoffending statistics: quarterly bulletin"
+    publisher: str = ""
+    output: str | None = None
+    comparisons: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every parameter, for the manifest (paths as given, resolved against the config's folder)."""
+        return {
+            "config": self.path,
+            "title": self.title,
+            "publisher": self.publisher,
+            "inputs": {
+                "releases": self.inputs.releases,
+                "convictions": self.inputs.convictions,
+                "exclude_offences": self.inputs.exclude_offences,
+                "extract_date": self.inputs.extract_date.isoformat() if self.inputs.extract_date else None,
+                "input_format": self.inputs.input_format,
+                "dedupe": self.inputs.dedupe,
+                "column_map": dict(sorted(self.inputs.column_map.items())),
+            },
+            "measure": {
+                "follow_up": self.measure.follow_up,
+                "waiting_period": self.measure.waiting_period,
+                "period": self.measure.period,
+                "index": self.measure.index,
+                "confidence": self.measure.confidence,
+                "establishment": self.measure.establishment,
+                "where": {k: list(v) for k, v in sorted(self.measure.where.items())},
+            },
+            "comparisons": {name: dict(values) for name, values in sorted(self.comparisons.items())},
+        }
+
+
+# ------------------------------------------------------------------------------------------- checking
+class _Checker:
+    def __init__(self, path: str, text: str) -> None:
+        self.path, self.text = path, text
+
+    def fail(self, key: str, section: str | None, message: str) -> UsageError:
+        from ..cli.config import key_line
+
+        line = key_line(self.text, key, section)
+        where = f"{self.path}, line {line}" if line else self.path
+        label = f"[{section}] {key}" if section else key
+        return UsageError(f"{where}: {label}: {message}")
+
+    def table(self, data: Mapping[str, Any], section: str | None, schema: Mapping[str, Callable]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in schema:
+                known = ", ".join(sorted(schema))
+                raise self.fail(key, section, f"unknown key (known keys: {known})")
+            try:
+                values[key] = schema[key](value)
+            except (TypeError, ValueError) as error:
+                raise self.fail(key, section, str(error)) from None
+        return values
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text (in quotes), got {_shown(value)}")
+    return value
+
+
+def _path(value: Any) -> str:
+    value = _text(value)
+    if not value.strip():
+        raise ValueError("expected a file name, got an empty string")
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {_shown(value)}")
+    return value
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected a whole number, got {_shown(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and at most {maximum}" if maximum is not None else ""
+            raise ValueError(f"expected a whole number at least {minimum}{upper}, got {value}")
+        return value
+
+    return check
+
+
+def _number(low: float | None = None, high: float | None = None, open_interval: bool = False) -> Callable:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"expected a number, got {_shown(value)}")
+        value = float(value)
+        if open_interval and low is not None and high is not None and not low < value < high:
+            raise ValueError(f"expected a number strictly between {low:g} and {high:g}, got {value:g}")
+        if not open_interval and low is not None and value < low:
+            raise ValueError(f"expected a number at least {low:g}, got {value:g}")
+        return value
+
+    return check
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        value = _text(value)
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise TypeError(f"expected a date (2024-06-30), got a date and time {value}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    raise TypeError(f"expected a date (2024-06-30), got {_shown(value)}")
+
+
+def _text_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
+        raise TypeError(f"expected a list of text values, got {_shown(value)}")
+    return tuple(str(v) for v in value)
+
+
+def _filter(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise TypeError(f'expected a table such as {{ sex = ["M"] }}, got {_shown(value)}')
+    result = {}
+    for column, values in value.items():
+        if isinstance(values, str | int) and not isinstance(values, bool):
+            values = [values]
+        result[str(column)] = _text_list(values)
+    return result
+
+
+def _shown(value: Any) -> str:
+    kinds = {bool: "true/false", int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table"}
+    kind = next((name for t, name in kinds.items() if isinstance(value, t)), type(value).__name__)
+    return f"{kind} ({value!r})"
+
+
+TOP_SCHEMA = {"title": _text, "publisher": _text, "output": _path}
+INPUTS_SCHEMA = {
+    "releases": _path,
+    "convictions": _path,
+    "exclude_offences": _path,
+    "extract_date": _date,
+    "input_format": _choice("csv", "parquet", "ndjson"),
+    "dedupe": _boolean,
+}
+MEASURE_SCHEMA = {
+    "follow_up": _integer(1, 120),
+    "waiting_period": _integer(0, 60),
+    "period": _choice(*PERIODS),
+    "index": _choice("first", "all"),
+    "confidence": _number(0.0, 1.0, open_interval=True),
+    "establishment": _text,
+    "where": _filter,
+}
+COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
+    "baseline": {
+        "site": _text,
+        "site_column": _text,
+        "current": _text,
+        "baseline": _text,
+        "target": _number(0.0),
+    },
+    "matched": {
+        "treated": _filter,
+        "exact": _text_list,
+        "covariates": _text_list,
+        "ratio": _integer(1, 100),
+        "caliper": _number(0.0),
+        "bootstrap": _integer(0, 100_000),
+        "seed": _integer(0),
+        "target": _number(0.0),
+        "pooled_target": _number(0.0),
+    },
+    "adjusted": {
+        "baseline": _text_list,
+        "covariates": _text_list,
+        "by": _text,
+        "count_model": _choice("negbin", "poisson"),
+        "current": _text_list,
+    },
+}
+SECTIONS = ("inputs", "columns", "measure", "comparisons")
+
+
+def parse_config(path: str) -> BulletinConfig:
+    """Read and check a bulletin config; raises UsageError (exit 2) or InputFileError (exit 66)."""
+    from ..cli.config import read_toml  # imported here: the command line imports this module
+
+    data, text = read_toml(path)
+    check = _Checker(path, text)
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    for key, value in data.items():
+        if isinstance(value, dict) and key not in SECTIONS:
+            raise check.fail(key, None, f"unknown section (known sections: {', '.join(SECTIONS)})")
+        if not isinstance(value, dict) and key in SECTIONS:
+            raise check.fail(key, None, "expected a section [" + key + "]")
+    top_values = check.table(top, None, TOP_SCHEMA)
+
+    base = Path(path).parent
+    inputs_data = data.get("inputs", {})
+    inputs_values = check.table(inputs_data, "inputs", INPUTS_SCHEMA)
+    for required in ("releases", "convictions"):
+        if required not in inputs_values:
+            raise UsageError(f"{path}: [inputs] {required} is required (the {required} file)")
+    for key in ("releases", "convictions", "exclude_offences"):
+        if key in inputs_values:
+            try:
+                inputs_values[key] = _resolve(base, inputs_values[key])
+            except ValueError as error:
+                raise check.fail(key, "inputs", str(error)) from None
+
+    columns = data.get("columns", {})
+    for canonical, extract in columns.items():
+        if not isinstance(extract, str) or not extract.strip():
+            raise check.fail(canonical, "columns", f"a column name must be text, got {_shown(extract)}")
+
+    measure_values = check.table(data.get("measure", {}), "measure", MEASURE_SCHEMA)
+
+    comparisons: dict[str, dict[str, Any]] = {}
+    for name, table in data.get("comparisons", {}).items():
+        section = f"comparisons.{name}"
+        if name not in COMPARISON_SCHEMAS:
+            known = ", ".join(COMPARISON_SCHEMAS)
+            raise check.fail(name, "comparisons", f"unknown comparison (known: {known})")
+        if not isinstance(table, dict):
+            raise check.fail(name, "comparisons", "expected a table [comparisons." + name + "]")
+        comparisons[name] = check.table(table, section, COMPARISON_SCHEMAS[name])
+
+    if "output" in top_values:
+        top_values["output"] = _resolve(base, top_values["output"])
+    return BulletinConfig(
+        path=path,
+        inputs=InputsConfig(**inputs_values, column_map=dict(columns)),
+        measure=MeasureConfig(**measure_values),
+        comparisons=comparisons,
+        **top_values,
+    )
+
+
+def _resolve(base: Path, value: str) -> str:
+    if value == "-":
+        raise ValueError("a bulletin reads files, not standard input ('-')")
+    candidate = Path(value).expanduser()
+    return str(candidate if candidate.is_absolute() else base / candidate)

@@ -1,0 +1,238 @@
+"""The bulletin as structured content, rendered to Markdown and to HTML from the same blocks.
+
+Writing both formats from one list of blocks keeps ``bulletin.md`` and ``index.html`` saying the same thing
+and needs no Markdown library: the HTML is generated directly (every text escaped).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# ----------------------------------------------------------------------------------------------- blocks
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: Sequence[str]
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    value: str
+    label: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    figures: Sequence[KeyFigure]
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    source: str = ""  # the CSV under tables/ holding the exact values
+    numeric: Sequence[bool] = ()
+    highlight_last: bool = False
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # figures/<name>.png and .svg
+    caption: str
+    alt: str
+    png: bytes = field(repr=False, default=b"")
+
+
+@dataclass(frozen=True)
+class Definitions:
+    items: Sequence[tuple[str, str]]
+
+
+Block = Heading | Paragraph | Bullets | KeyFigures | Table | Figure | Definitions
+
+
+@dataclass
+class Document:
+    title: str
+    subtitle: str
+    blocks: list[Block]
+    footer: str = ""
+
+
+# --------------------------------------------------------------------------------------------- markdown
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(document: Document) -> str:
+    lines = [f"# {document.title}", "", document.subtitle, ""]
+    for block in document.blocks:
+        if isinstance(block, Heading):
+            lines += ["#" * block.level + " " + block.text, ""]
+        elif isinstance(block, Paragraph):
+            lines += [block.text, ""]
+        elif isinstance(block, Bullets):
+            lines += [f"- {item}" for item in block.items] + [""]
+        elif isinstance(block, KeyFigures):
+            for figure in block.figures:
+                detail = f" ({figure.detail})" if figure.detail else ""
+                lines.append(f"- **{figure.value}** {figure.label}{detail}")
+            lines.append("")
+        elif isinstance(block, Table):
+            lines += [f"**{block.caption}**", ""]
+            numeric = list(block.numeric) or [False] * len(block.columns)
+            lines.append("| " + " | ".join(_md_cell(c) for c in block.columns) + " |")
+            lines.append("|" + "|".join("---:" if n else ":---" for n in numeric) + "|")
+            lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in block.rows]
+            if block.source:
+                lines += ["", f"Source: `tables/{block.source}`"]
+            lines.append("")
+        elif isinstance(block, Figure):
+            lines += [f"![{block.alt}](figures/{block.name}.png)", "", f"*{block.caption}*", ""]
+        elif isinstance(block, Definitions):
+            lines += [f"- **{term}**: {text}" for term, text in block.items] + [""]
+    if document.footer:
+        lines += ["---", "", document.footer, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ------------------------------------------------------------------------------------------------- html
+CSS = """
+:root { --ink:#1b1b1b; --muted:#505a5f; --rule:#b1b4b6; --accent:#1d70b8; --band:#f3f2f1; --dark:#0b0c0c; }
+* { box-sizing: border-box; }
+body { margin:0; font-family: "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color:var(--ink);
+       line-height:1.5; background:#fff; font-size:17px; }
+header.masthead { background:var(--dark); color:#fff; padding:18px 0 22px; border-bottom:8px solid var(--accent); }
+.wrap { max-width: 980px; margin: 0 auto; padding: 0 28px; }
+.masthead .kicker { font-size:15px; letter-spacing:.04em; text-transform:uppercase; color:#dfe3e6; margin:0 0 6px; }
+.masthead h1 { font-size:34px; line-height:1.15; margin:0 0 8px; }
+.masthead .subtitle { margin:0; color:#e8eaeb; font-size:17px; }
+main { padding: 10px 0 40px; }
+h2 { font-size:25px; margin:38px 0 10px; padding-top:10px; border-top:2px solid var(--rule); }
+h3 { font-size:20px; margin:26px 0 8px; }
+p { margin: 0 0 14px; max-width: 48em; }
+ul.bullets { padding-left: 22px; max-width: 50em; }
+ul.bullets li { margin-bottom: 8px; }
+.keyfigures { display:grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap:14px; margin:18px 0 22px; }
+.keyfigure { background:var(--band); border-left:6px solid var(--accent); padding:12px 14px; }
+.keyfigure .value { font-size:34px; font-weight:700; line-height:1.1; }
+.keyfigure .label { font-size:16px; margin-top:4px; }
+.keyfigure .detail { font-size:14px; color:var(--muted); margin-top:4px; }
+figure { margin: 18px 0 26px; }
+figure img { max-width:100%; height:auto; border:1px solid #e5e6e7; }
+figcaption { font-size:15px; color:var(--muted); margin-top:6px; max-width:48em; }
+figcaption a, .source a { color:var(--accent); }
+table { border-collapse:collapse; margin: 8px 0 6px; font-size:15px; font-variant-numeric: tabular-nums; }
+caption { text-align:left; font-weight:700; font-size:16px; padding-bottom:6px; }
+th, td { padding:6px 12px 6px 0; border-bottom:1px solid var(--rule); vertical-align:top; }
+th { text-align:left; border-bottom:2px solid var(--ink); font-weight:700; }
+td.num, th.num { text-align:right; padding-left:14px; }
+tr.latest td { font-weight:700; background:#eef5fb; }
+.source { font-size:14px; color:var(--muted); margin:0 0 22px; }
+.table-scroll { overflow-x:auto; }
+dl.definitions dt { font-weight:700; margin-top:10px; }
+dl.definitions dd { margin:2px 0 0 0; max-width:48em; }
+p.note { font-size:15px; color:var(--muted); }
+footer { border-top:2px solid var(--rule); color:var(--muted); font-size:14px; padding:14px 0 30px; }
+"""
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _inline(text: str) -> str:
+    """Escape text; ``**bold**`` and ```code``` spans (the only Markdown the blocks use) become tags."""
+    out, parts = [], _e(text).split("**")
+    for index, part in enumerate(parts):
+        code = part.split("`")
+        part = "".join(f"<code>{c}</code>" if i % 2 else c for i, c in enumerate(code))
+        out.append(f"<strong>{part}</strong>" if index % 2 else part)
+    return "".join(out)
+
+
+def to_html(document: Document, kicker: str = "") -> str:
+    body: list[str] = []
+    for block in document.blocks:
+        if isinstance(block, Heading):
+            anchor = f' id="{_e(block.anchor)}"' if block.anchor else ""
+            body.append(f"<h{block.level}{anchor}>{_e(block.text)}</h{block.level}>")
+        elif isinstance(block, Paragraph):
+            css = f' class="{block.css}"' if block.css else ""
+            body.append(f"<p{css}>{_inline(block.text)}</p>")
+        elif isinstance(block, Bullets):
+            items = "".join(f"<li>{_inline(item)}</li>" for item in block.items)
+            body.append(f'<ul class="bullets">{items}</ul>')
+        elif isinstance(block, KeyFigures):
+            cards = "".join(
+                f'<div class="keyfigure"><div class="value">{_e(f.value)}</div>'
+                f'<div class="label">{_inline(f.label)}</div>'
+                + (f'<div class="detail">{_inline(f.detail)}</div>' if f.detail else "")
+                + "</div>"
+                for f in block.figures
+            )
+            body.append(f'<div class="keyfigures">{cards}</div>')
+        elif isinstance(block, Table):
+            body.append(_html_table(block))
+        elif isinstance(block, Figure):
+            data = base64.b64encode(block.png).decode("ascii")
+            body.append(
+                f'<figure id="figure-{_e(block.name)}"><img src="data:image/png;base64,{data}" alt="{_e(block.alt)}">'
+                f"<figcaption>{_inline(block.caption)} "
+                f'<a href="figures/{_e(block.name)}.svg">SVG</a> · <a href="figures/{_e(block.name)}.png">PNG</a>'
+                "</figcaption></figure>"
+            )
+        elif isinstance(block, Definitions):
+            items = "".join(f"<dt>{_e(term)}</dt><dd>{_inline(text)}</dd>" for term, text in block.items)
+            body.append(f'<dl class="definitions">{items}</dl>')
+    kicker_html = f'<p class="kicker">{_e(kicker)}</p>' if kicker else ""
+    footer = f'<footer><div class="wrap">{_inline(document.footer)}</div></footer>' if document.footer else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(document.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f'<header class="masthead"><div class="wrap">{kicker_html}<h1>{_e(document.title)}</h1>'
+        f'<p class="subtitle">{_inline(document.subtitle)}</p></div></header>\n'
+        f'<main><div class="wrap">\n' + "\n".join(body) + "\n</div></main>\n" + footer + "\n</body>\n</html>\n"
+    )
+
+
+def _html_table(block: Table) -> str:
+    numeric = list(block.numeric) or [False] * len(block.columns)
+    head = "".join(
+        f'<th scope="col"{" class=num" if n else ""}>{_e(c)}</th>' for c, n in zip(block.columns, numeric, strict=True)
+    )
+    rows = []
+    for index, row in enumerate(block.rows):
+        css = ' class="latest"' if block.highlight_last and index == len(block.rows) - 1 else ""
+        cells = "".join(f"<td{' class=num' if n else ''}>{_e(v)}</td>" for v, n in zip(row, numeric, strict=True))
+        rows.append(f"<tr{css}>{cells}</tr>")
+    source = (
+        f'<p class="source">Source: <a href="tables/{_e(block.source)}">tables/{_e(block.source)}</a></p>'
+        if block.source
+        else ""
+    )
+    return (
+        f'<div class="table-scroll"><table><caption>{_e(block.caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{source}"
+    )

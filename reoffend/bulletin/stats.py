@@ -1,0 +1,204 @@
+"""The numbers of the bulletin, computed from the measure core (docs/bulletin.md, "What the bulletin says").
+
+Pure: validated inputs and parameters in, polars frames out. Every date comparison goes through
+:class:`reoffend.window.FollowUpWindow` (via :mod:`reoffend.measure`); nothing here re-implements the window.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import polars as pl
+
+from ..compare.baseline import BaselineParams, Counts, compare_counts
+from ..measure import MeasureParams, measure, measured_releases
+from ..window import FollowUpWindow
+
+LAG_MONTHS = 12  # the court-lag curve runs over waiting periods 0..12 months (at least)
+
+
+# ------------------------------------------------------------------------------------- complete cohorts
+def cohort_completeness(inputs, params: MeasureParams, window: FollowUpWindow | None = None) -> pl.DataFrame:
+    """Per cohort: releases, releases whose follow-up is incomplete at the extract date, and ``complete``.
+
+    A cohort is complete when every one of its releases (all releases, not only index releases) has its
+    conviction deadline under ``window`` on or before the day after the extract date
+    (:meth:`FollowUpWindow.is_complete`). ``params.where`` filters apply; the cohort is derived as for the
+    measure.
+    """
+    window = window or params.window
+    probe_inputs = replace(inputs, extract_date=None)  # measure every release; completeness is judged here
+    probe = replace(params, window=window, index="all", latest_cohort=False, incomplete="exclude")
+    releases, _ = measured_releases(probe_inputs, probe)
+    if inputs.extract_date is None:
+        incomplete = pl.lit(0, dtype=pl.Int64)
+    else:
+        incomplete = (~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
+    return (
+        releases.group_by("cohort")
+        .agg(pl.len().cast(pl.Int64).alias("releases"), incomplete.alias("incomplete_releases"))
+        .with_columns((pl.col("incomplete_releases") == 0).alias("complete"))
+        .sort("cohort", nulls_last=True)
+        .collect()
+    )
+
+
+def restrict_cohorts(params: MeasureParams, cohorts: Sequence[str], **changes) -> MeasureParams:
+    """``params`` keeping only ``cohorts`` (intersected with any ``cohort`` filter already given)."""
+    where = dict(params.where)
+    wanted = list(cohorts)
+    if "cohort" in where:
+        wanted = [c for c in wanted if c in set(where["cohort"])]
+    where["cohort"] = tuple(wanted)
+    return replace(params, where=where, **changes)
+
+
+# ------------------------------------------------------------------------------------------ cohort labels
+def year_earlier(label: str, period: str) -> str | None:
+    """The label of the same cohort a year before ``label`` (None when the label has no known form)."""
+    patterns = {
+        "quarter": (r"(\d{4})Q([1-4])", lambda y, q: f"{int(y) - 1}Q{q}"),
+        "month": (r"(\d{4})-(\d{2})", lambda y, m: f"{int(y) - 1}-{m}"),
+        "year": (r"(\d{4})", lambda y: f"{int(y) - 1}"),
+        "financial-year": (r"(\d{4})-(\d{2})", lambda y, _e: f"{int(y) - 1}-{int(y) % 100:02d}"),
+    }
+    pattern, earlier = patterns[period]
+    match = re.fullmatch(pattern, label or "")
+    return earlier(*match.groups()) if match else None
+
+
+# ------------------------------------------------------------------------------------------- changes
+def proportion_change(current: tuple[int, int], earlier: tuple[int, int], confidence: float) -> dict[str, float | None]:
+    """Difference of two independent proportions (current minus earlier), per docs/comparisons.md section 1.
+
+    Computed by the baseline comparison's counts-based core (:func:`reoffend.compare.baseline.compare_counts`):
+    Newcombe's hybrid score interval and the pooled two-proportion z test, two-sided. Returns the difference
+    and its interval as proportions and the two-sided p-value (None where no test is possible).
+    """
+    (x1, n1), (x0, n0) = current, earlier
+    params = BaselineParams(confidence=confidence, alpha=1 - confidence, sided="two")
+    row = compare_counts([Counts("current", x1, n1)], Counts("earlier", x0, n0), params).rows.row(0, named=True)
+    if row["difference_pp"] is None:
+        return {"difference": None, "difference_low": None, "difference_high": None, "p_value": None}
+    degenerate = row["z"] is None  # nobody or everybody reoffended in both cohorts: nothing to test
+    return {
+        "difference": row["difference_pp"] / 100,
+        "difference_low": row["difference_pp_low"] / 100,
+        "difference_high": row["difference_pp_high"] / 100,
+        "p_value": None if degenerate else row["p_two_sided"],
+    }
+
+
+def cohort_changes(trend: pl.DataFrame, pairs: Sequence[tuple[str, str, str]], confidence: float) -> pl.DataFrame:
+    """One row per (label, cohort, earlier cohort): the change in the binary rate and in events per 100."""
+    by_cohort = {row["cohort"]: row for row in trend.iter_rows(named=True)}
+    rows = []
+    for label, cohort, earlier in pairs:
+        now, then = by_cohort[cohort], by_cohort[earlier]
+        test = proportion_change(
+            (now["reoffenders"], now["cohort_size"]), (then["reoffenders"], then["cohort_size"]), confidence
+        )
+        events_change = (
+            now["events_per_100"] / then["events_per_100"] - 1
+            if now["events_per_100"] is not None and then["events_per_100"]
+            else None
+        )
+        rows.append(
+            {
+                "comparison": label,
+                "cohort": cohort,
+                "earlier_cohort": earlier,
+                "cohort_size": now["cohort_size"],
+                "reoffenders": now["reoffenders"],
+                "binary_rate": now["binary_rate"],
+                "earlier_cohort_size": then["cohort_size"],
+                "earlier_reoffenders": then["reoffenders"],
+                "earlier_binary_rate": then["binary_rate"],
+                "difference_pp": None if test["difference"] is None else 100 * test["difference"],
+                "difference_pp_low": None if test["difference_low"] is None else 100 * test["difference_low"],
+                "difference_pp_high": None if test["difference_high"] is None else 100 * test["difference_high"],
+                "p_value": test["p_value"],
+                "significant": None if test["p_value"] is None else bool(test["p_value"] < 1 - confidence),
+                "events_per_100": now["events_per_100"],
+                "earlier_events_per_100": then["events_per_100"],
+                "events_per_100_change_pct": None if events_change is None else 100 * events_change,
+            }
+        )
+    schema = {
+        "comparison": pl.String,
+        "cohort": pl.String,
+        "earlier_cohort": pl.String,
+        "cohort_size": pl.Int64,
+        "reoffenders": pl.Int64,
+        "binary_rate": pl.Float64,
+        "earlier_cohort_size": pl.Int64,
+        "earlier_reoffenders": pl.Int64,
+        "earlier_binary_rate": pl.Float64,
+        "difference_pp": pl.Float64,
+        "difference_pp_low": pl.Float64,
+        "difference_pp_high": pl.Float64,
+        "p_value": pl.Float64,
+        "significant": pl.Boolean,
+        "events_per_100": pl.Float64,
+        "earlier_events_per_100": pl.Float64,
+        "events_per_100_change_pct": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+# ------------------------------------------------------------------------------------------ establishments
+def by_establishment(inputs, params: MeasureParams, cohort: str, column: str, overall_rate: float) -> pl.DataFrame:
+    """The measures of ``cohort`` per ``column``, highest rate first, with the interval against all releases.
+
+    ``compared_with_all`` is ``higher``/``lower`` when the establishment's Wilson interval lies wholly above
+    or below the rate for all releases of the cohort, else ``similar``.
+    """
+    rows = measure(inputs, restrict_cohorts(params, [cohort], by=("cohort", column))).rows
+    return rows.with_columns(
+        pl.when(pl.col("binary_rate_low") > overall_rate)
+        .then(pl.lit("higher"))
+        .when(pl.col("binary_rate_high") < overall_rate)
+        .then(pl.lit("lower"))
+        .otherwise(pl.lit("similar"))
+        .alias("compared_with_all")
+    ).sort(["binary_rate", column], descending=[True, False], nulls_last=True)
+
+
+# ------------------------------------------------------------------------------------------ court lag
+def court_lag(inputs, params: MeasureParams, cohorts: Sequence[str], longest: int) -> pl.DataFrame:
+    """Proven reoffences counted under waiting periods ``0..longest`` months, over the same releases.
+
+    Runs the per-release measure once per waiting period (same follow-up, same releases: ``cohorts`` are
+    complete under the longest waiting period) and gives each count as a share of the count under the
+    longest one, the "eventual" count.
+    """
+    rows = []
+    for months in range(longest + 1):
+        window = FollowUpWindow(params.window.follow_up_months, months)
+        result = measure(inputs, restrict_cohorts(params, cohorts, by=(), window=window)).rows
+        rows.append(result.select(pl.lit(months, dtype=pl.Int64).alias("waiting_period_months"), pl.all()))
+    table = pl.concat(rows).select("waiting_period_months", "cohort_size", "reoffenders", "binary_rate", "reoffences")
+    last = table.row(-1, named=True)
+
+    def share(column: str) -> pl.Expr:
+        return pl.when(pl.lit(last[column]) > 0).then(pl.col(column) / last[column]).otherwise(None)
+
+    return table.with_columns(
+        share("reoffences").alias("share_of_reoffences"),
+        share("reoffenders").alias("share_of_reoffenders"),
+    )
+
+
+def lag_cohorts(completeness_longest: pl.DataFrame) -> list[str]:
+    return completeness_longest.filter(pl.col("complete"))["cohort"].to_list()
+
+
+def significance_words(p_value: float | None, confidence: float) -> str:
+    if p_value is None:
+        return "cannot be tested"
+    level = f"{100 * (1 - confidence):g}%"
+    if p_value < 1 - confidence:
+        return f"statistically significant at the {level} level"
+    return f"not statistically significant at the {level} level"

@@ -1,0 +1,89 @@
+"""``reoffend bulletin``: a quarterly bulletin folder from one TOML config (docs/bulletin.md)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ..errors import UsageError
+
+DEFAULT_FOLDER = "bulletin"
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The bulletin's TOML config (see --example-config).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help=f"Folder to write (replaced atomically; default: the config's `output`, else ./{DEFAULT_FOLDER}).",
+)
+@click.option(
+    "--extract-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Date the data was extracted (beats the config; default: the latest conviction_date).",
+)
+@click.option("--example-config", is_flag=True, help="Print a commented example config and exit.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on standard error.")
+def bulletin(config_path, output, extract_date, example_config, quiet):
+    """Write a quarterly reoffending bulletin: index.html, bulletin.md, figures/, tables/, manifest.json.
+
+    The folder is built beside the target and renamed into place only when complete, so a failed run leaves
+    an earlier bulletin untouched. Progress is shown on a terminal only (silent under cron).
+    """
+    # imported here: matplotlib and the bulletin modules cost every other command half a second
+    from ..bulletin.build import STEPS, build_bulletin
+    from ..bulletin.config import EXAMPLE_CONFIG, parse_config
+    from ..bulletin.folder import check_target
+
+    if example_config:
+        sys.stdout.write(EXAMPLE_CONFIG)
+        return
+    if not config_path:
+        raise UsageError("bulletin needs --config FILE (reoffend bulletin --example-config prints an example)")
+    config = parse_config(config_path)
+    target = output or config.output or DEFAULT_FOLDER
+    check_target(target)
+    console = Console(stderr=True)
+    show = not quiet and console.is_terminal
+    date = extract_date.date() if extract_date else None
+    if not show:
+        result = build_bulletin(config, target, extract_date=date)
+    else:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("bulletin", total=len(STEPS))
+            seen: list[str] = []
+
+            def step(name: str) -> None:
+                if seen:
+                    progress.advance(task)
+                seen.append(name)
+                progress.update(task, description=name)
+
+            result = build_bulletin(config, target, extract_date=date, progress=step)
+            progress.advance(task)
+    if not quiet:
+        for warning in result.warnings:
+            console.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
+    if show:  # a summary on a terminal; under cron only warnings and errors
+        excluded = result.facts["incomplete_cohorts"]
+        if excluded:
+            console.print(
+                f"cohorts with incomplete follow-up left out: {', '.join(excluded)}", highlight=False, markup=False
+            )
+        console.print(
+            f"bulletin for {result.facts['latest_cohort']} written to {target}/ (index.html, bulletin.md)",
+            highlight=False,
+            markup=False,
+        )

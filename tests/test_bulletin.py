@@ -1,0 +1,176 @@
+"""The bulletin built from data/sample: every number in the text is in tables/ and agrees with `measure`,
+the manifest is right, a rerun gives the same files, and a failed run leaves an earlier bulletin in place."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reoffend.bulletin.build import build_bulletin
+from reoffend.bulletin.config import parse_config
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+JOB = SAMPLE / "job.toml"
+NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])")
+# Words with digits that are not statistics: figure and table numbers, a unit, the checksum's name.
+LABELS = re.compile(r"\b(?:Figure|Table) \d+\b|per 100\b|SHA-256")
+
+
+@pytest.fixture(scope="module")
+def sample_bulletin(tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("sample") / "bulletin"
+    build_bulletin(parse_config(str(JOB)), str(target))
+    return target
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def table_cells(folder: Path) -> tuple[set[str], list[float]]:
+    """Every cell of every CSV under tables/: the text cells and the numeric ones."""
+    strings: set[str] = set()
+    numbers: list[float] = []
+    for path in sorted((folder / "tables").glob("*.csv")):
+        frame = pl.read_csv(path, infer_schema_length=0)  # every column as text
+        for column in frame.columns:
+            for value in frame[column].drop_nulls().to_list():
+                try:
+                    numbers.append(float(value))
+                except ValueError:
+                    if value not in ("true", "false"):
+                        strings.add(value)
+    return strings, numbers
+
+
+def displayed(text: str, numbers: list[float]) -> bool:
+    """True when some table value, as a number or as a percentage, prints as ``text`` at its decimals."""
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    shown = f"{abs(float(text.replace(',', ''))):.{decimals}f}"
+    return any(f"{abs(v) * scale:.{decimals}f}" == shown for v in numbers for scale in (1, 100))
+
+
+def test_every_number_in_the_text_is_in_the_tables(sample_bulletin):
+    text = (sample_bulletin / "bulletin.md").read_text()
+    strings, numbers = table_cells(sample_bulletin)
+    # text cells (cohort labels, dates, establishment codes, file names, the version) are matched whole
+    for cell in sorted(strings, key=len, reverse=True):
+        if re.search(r"\d", cell):
+            text = text.replace(cell, " ")
+    text = LABELS.sub(" ", text)
+    found = NUMBER.findall(text)
+    assert len(found) > 100  # the check has something to check
+    missing = sorted({n for n in found if not displayed(n, numbers)})
+    assert not missing, f"numbers in bulletin.md not in tables/: {missing}"
+
+
+def test_the_check_catches_a_number_not_in_the_tables(sample_bulletin):
+    _strings, numbers = table_cells(sample_bulletin)
+    assert displayed("1,453", numbers) or displayed("56.1", numbers)
+    assert not displayed("12345.678", numbers)
+
+
+def test_trend_agrees_with_measure(sample_bulletin, cli):
+    status, out, err = cli(
+        "measure",
+        SAMPLE / "releases.csv",
+        SAMPLE / "convictions.csv",
+        "--exclude-offences",
+        SAMPLE / "excluded_offences.txt",
+        "--by",
+        "cohort",
+        "--incomplete",
+        "exclude",
+        "--csv",
+    )
+    assert status == 0, err
+    measured = pl.read_csv(io.StringIO(out), schema_overrides={"cohort": pl.String})
+    trend = pl.read_csv(sample_bulletin / "tables" / "trend.csv", schema_overrides={"cohort": pl.String})
+    # every cohort of the sample is complete at its extract date, so the bulletin's trend is measure's table
+    cohorts = pl.read_csv(sample_bulletin / "tables" / "cohorts.csv")
+    assert cohorts["complete"].all()
+    assert trend.equals(measured)
+
+
+def test_headline_is_the_latest_cohort_and_changes_match_the_trend(sample_bulletin):
+    trend = pl.read_csv(sample_bulletin / "tables" / "trend.csv")
+    changes = pl.read_csv(sample_bulletin / "tables" / "changes.csv")
+    latest = trend.row(-1, named=True)
+    assert latest["cohort"] == "2023Q4"
+    assert changes["comparison"].to_list() == ["previous cohort", "same cohort a year earlier"]
+    assert changes["earlier_cohort"].to_list() == ["2023Q3", "2022Q4"]
+    by_cohort = {r["cohort"]: r for r in trend.iter_rows(named=True)}
+    for row in changes.iter_rows(named=True):
+        earlier = by_cohort[row["earlier_cohort"]]
+        assert row["difference_pp"] == pytest.approx(100 * (latest["binary_rate"] - earlier["binary_rate"]))
+        assert row["significant"] == (row["p_value"] < 0.05)
+    text = (sample_bulletin / "bulletin.md").read_text()
+    assert f"**{100 * latest['binary_rate']:.1f}%** of the {latest['cohort_size']:,} people released" in text
+    assert "statistically significant at the 5% level" in text
+    assert "## About these statistics" in text
+
+
+def test_folder_has_every_output(sample_bulletin):
+    names = set(files_of(sample_bulletin))
+    for figure in ("trend", "events_per_100", "establishments", "court_lag"):
+        assert f"figures/{figure}.png" in names and f"figures/{figure}.svg" in names
+    for table in ("trend", "changes", "cohorts", "establishments", "court_lag", "parameters"):
+        assert f"tables/{table}.csv" in names
+    assert {"index.html", "bulletin.md", "manifest.json"} <= names
+    html = (sample_bulletin / "index.html").read_text()
+    assert html.count("data:image/png;base64,") == 4  # self-contained: the charts are embedded
+    assert "<style>" in html and 'rel="stylesheet"' not in html
+
+
+def test_court_lag_is_a_rising_share_reaching_one(sample_bulletin):
+    lag = pl.read_csv(sample_bulletin / "tables" / "court_lag.csv")
+    assert lag["waiting_period_months"].to_list() == list(range(13))
+    shares = lag["share_of_reoffences"].to_list()
+    assert shares == sorted(shares) and shares[-1] == 1.0 and shares[0] < 0.95
+    assert lag["cohort_size"].n_unique() == 1  # the same releases under every waiting period
+    # the 6-month row is the bulletin's own measure over the same cohorts
+    trend = pl.read_csv(sample_bulletin / "tables" / "trend.csv")
+    six = lag.filter(pl.col("waiting_period_months") == 6).row(0, named=True)
+    assert six["reoffenders"] == trend["reoffenders"].sum()
+    assert six["cohort_size"] == trend["cohort_size"].sum()
+
+
+def test_manifest_hashes_and_counts(sample_bulletin):
+    manifest = json.loads((sample_bulletin / "manifest.json").read_text())
+    for role, name in (("releases", "releases.csv"), ("convictions", "convictions.csv")):
+        data = (SAMPLE / name).read_bytes()
+        assert manifest["inputs"][role]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert manifest["inputs"][role]["rows"] == data.count(b"\n") - 1
+    config = manifest["inputs"]["config"]
+    assert config["sha256"] == hashlib.sha256(JOB.read_bytes()).hexdigest()
+    exclude = manifest["inputs"]["exclude_offences"]
+    assert exclude["sha256"] == hashlib.sha256((SAMPLE / "excluded_offences.txt").read_bytes()).hexdigest()
+    written = files_of(sample_bulletin)
+    del written["manifest.json"]
+    assert set(manifest["files"]) == set(written)
+    for name, data in written.items():
+        assert manifest["files"][name] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    assert manifest["window"]["follow_up_months"] == 12 and manifest["window"]["waiting_period_months"] == 6
+    assert manifest["parameters"]["measure"]["excluded_offences"] == ["BREACH"]
+    assert manifest["reoffend_version"] and manifest["started"].endswith("+00:00")
+    assert manifest["duration_seconds"] >= 0
+
+
+def test_rerun_gives_identical_files_apart_from_manifest_times(sample_bulletin, tmp_path):
+    again = tmp_path / "again"
+    build_bulletin(parse_config(str(JOB)), str(again))
+    first, second = files_of(sample_bulletin), files_of(again)
+    assert set(first) == set(second)
+    for name in first:
+        if name != "manifest.json":
+            assert first[name] == second[name], name
+    one, two = (json.loads(f["manifest.json"]) for f in (first, second))
+    for manifest in (one, two):
+        del manifest["started"], manifest["duration_seconds"]
+    assert one == two
