@@ -491,3 +491,13 @@ def _config(folder):
     path = folder / "job.toml"
     path.write_text('[compare.baseline]\nalpha = 0.01\nsided = "two"\n')
     return path
+
+
+def test_cli_counts_ignore_record_files_named_in_a_shared_config(cli, tmp_path, record_files):
+    config = tmp_path / "job.toml"
+    config.write_text(f'releases = "{record_files[0]}"\nconvictions = "{record_files[1]}"\n')
+    status, out, err = cli(*COUNTS, "--config", config, "--csv")
+    assert status == 0, err
+    assert pl.read_csv(out.encode())["reduction_pp"].to_list() == [5.0]
+    status, _, err = cli(*COUNTS, *record_files, "--csv")
+    assert status == 2 and "not both" in err

@@ -35,6 +35,7 @@ def optional_input_options(function):
     for param in function.__click_params__:
         if isinstance(param, click.Argument) and param.name in ("releases", "convictions"):
             param.required = False
+            param.metavar = f"[{param.metavar}]"
     return function
 
 
@@ -149,7 +150,22 @@ def compare_baseline(
         schedule=read_schedule(schedule) if schedule else (),
     )
     from_counts = bool(current_counts or baseline_counts)
-    from_records = bool(releases or convictions or current or baseline_cohort or site)
+
+    def given(name: str, value) -> bool:
+        # record files named in a shared --config do not clash with counts given on the command line
+        from_config = ctx.get_parameter_source(name) == click.core.ParameterSource.DEFAULT_MAP
+        return bool(value) and not (from_counts and from_config)
+
+    from_records = any(
+        given(name, value)
+        for name, value in (
+            ("releases", releases),
+            ("convictions", convictions),
+            ("current", current),
+            ("baseline_cohort", baseline_cohort),
+            ("site", site),
+        )
+    )
     if from_counts and from_records:
         raise UsageError(
             "give either record files with --current/--baseline, or --current-counts/--baseline-counts, not both"
