@@ -128,7 +128,7 @@ def establishment_chart(rows: pl.DataFrame, column: str, overall: float, cohort:
     verdict = rows["compared_with_all"].to_list()
     colour = {"higher": ORANGE, "lower": GREEN, "similar": GREY}
     y = list(range(len(names)))
-    height = max(3.0, 0.16 * len(names) + 1.4)
+    height = max(3.0, 0.13 * len(names) + 1.4)
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
@@ -157,7 +157,7 @@ def establishment_chart(rows: pl.DataFrame, column: str, overall: float, cohort:
         )
         axes.set_yticks(y, names, fontsize=6 if len(names) > 40 else 8)
         axes.set_ylim(-0.8, len(names) - 0.2)
-        axes.set_xlim(0, 100)
+        axes.set_xlim(-2, 102)
         axes.xaxis.set_major_formatter(PERCENT)
         axes.xaxis.set_major_locator(MaxNLocator(11))
         axes.xaxis.tick_top()
@@ -193,9 +193,9 @@ def court_lag_chart(lag: pl.DataFrame, waiting_period: int, follow_up: int) -> t
         low = min([*offences, *people]) if offences else 0
         axes.set_ylim(max(0, low - 10), 102)
         axes.yaxis.set_major_formatter(PERCENT)
-        axes.set_xlabel("waiting period after the follow-up for the conviction (months)")
+        axes.set_xlabel(f"months allowed for the conviction after the {follow_up}-month follow-up (waiting period)")
         axes.set_ylabel(f"% of those counted with {months[-1]} months")
-        axes.set_title(f"Court lag: share of eventual proven reoffending counted ({follow_up}-month follow-up)")
+        axes.set_title("Court lag: share of eventual proven reoffending counted")
         axes.legend(loc="lower right")
 
     return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75))
