@@ -181,8 +181,8 @@ def compare_baseline(
             raise UsageError("--current-counts and --baseline-counts go together")
         items = [item for value in current_counts for item in value.split(",") if item.strip()]
         labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
-        cohorts = [parse_counts(item, label) for item, label in zip(items, labels, strict=True)]
-        base = parse_counts(baseline_counts, "baseline")
+        cohorts = [_counts("--current-counts", item, label) for item, label in zip(items, labels, strict=True)]
+        base = _counts("--baseline-counts", baseline_counts, "baseline")
         result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
         parameters = {"source": "counts", **params.as_dict()}
     else:
@@ -226,6 +226,13 @@ def compare_baseline(
     out.message(result.headline())
     if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
+
+
+def _counts(option: str, text: str, label: str):
+    try:
+        return parse_counts(text, label)
+    except UsageError as error:
+        raise UsageError(f"{option} {text.strip()}: {error}") from None
 
 
 def _from_records(locals_: dict, params: BaselineParams, out: Output) -> tuple[BaselineResult, dict]:
