@@ -23,7 +23,7 @@ def wilson_interval(successes: pl.Expr, trials: pl.Expr, confidence: float) -> t
     n = trials.cast(pl.Float64)
     centre = (x + z * z / 2) / (n + z * z)
     half = z / (n + z * z) * (x * (n - x) / n + z * z / 4).sqrt()
-    valid = trials > 0
-    low = pl.when(valid).then((centre - half).clip(0.0, 1.0)).otherwise(None)
-    high = pl.when(valid).then((centre + half).clip(0.0, 1.0)).otherwise(None)
+    # at x = 0 (x = n) the lower (upper) bound is exactly 0 (1); the formula leaves rounding dust there
+    low = pl.when(trials <= 0).then(None).when(successes <= 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
+    high = pl.when(trials <= 0).then(None).when(successes >= trials).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
     return low, high

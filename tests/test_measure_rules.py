@@ -226,6 +226,13 @@ def test_wilson_interval_matches_statsmodels(x, n, confidence):
     assert row["binary_rate_high"] == pytest.approx(high, abs=1e-12)
 
 
+def test_wilson_bounds_are_exact_at_zero_and_all():
+    none = one_row(run([release(f"P{i}") for i in range(7)], []))
+    every = one_row(run([release(f"P{i}") for i in range(7)], [offence(f"P{i}") for i in range(7)]))
+    assert none["binary_rate_low"] == 0.0
+    assert every["binary_rate_high"] == 1.0
+
+
 def test_follow_up_and_waiting_period_are_parameters():
     # 6-month follow-up, no waiting period: end 2023-09-15, deadline 2023-09-15
     window = FollowUpWindow(follow_up_months=6, waiting_period_months=0)
