@@ -262,3 +262,53 @@ def test_quiet_off_a_terminal_prints_nothing(tmp_path, cli):
     job = write_job(tmp_path, extract_date="2024-12-31")
     status, out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
     assert status == 0 and out == "" and err == ""
+
+
+# ---------------------------------------------------------------------------------------------- comparisons
+BASELINE = '[comparisons.baseline]\nsite = "E2"\nbaseline = "2022Q1"\ntarget = 5.0\n'
+
+
+def test_baseline_comparison_is_the_baseline_core(tmp_path, cli):
+    from reoffend.compare.baseline import BaselineParams, Counts, compare_counts
+
+    job = write_job(tmp_path, extra=BASELINE, extract_date="2024-12-31")
+    target = tmp_path / "out"
+    status, _out, err = cli("bulletin", "--config", job, "-o", target, "-q")
+    assert status == 0, err
+    table = pl.read_csv(target / "tables" / "comparison_baseline.csv", schema_overrides={"current": pl.String})
+    # E2: 2022Q1 B reoffended, E did not -> 1 of 2; 2022Q2 (the latest cohort) D only a BREACH -> 0 of 1
+    expected = compare_counts([Counts("2022Q2", 0, 1)], Counts("2022Q1", 1, 2), BaselineParams(target_pp=5.0))
+    assert table.select("current", "current_reoffenders", "current_size", "baseline_size").rows() == [
+        ("2022Q2", 0, 1, 2)
+    ]
+    assert table["reduction_pp"][0] == 50.0 and table["target_met"][0] is True
+    assert table["p_reduction"][0] == pytest.approx(expected.rows["p_reduction"][0])
+    text = (target / "bulletin.md").read_text()
+    assert "## Against the baseline: E2" in text
+    assert expected.headline() in text
+    parameters = dict(pl.read_csv(target / "tables" / "parameters.csv").rows())
+    assert parameters["baseline_target_pp"] == "5" and parameters["baseline_site"] == "E2"
+
+
+def test_fail_unless_significant_exits_1_after_writing(tmp_path, cli):
+    job = write_job(tmp_path, extra=BASELINE + "fail_unless_significant = true\n", extract_date="2024-12-31")
+    target = tmp_path / "out"
+    status, _out, err = cli("bulletin", "--config", job, "-o", target)
+    assert status == 1, err  # 0 of 1 against 1 of 2 is not a significant reduction
+    assert "baseline" in err and (target / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[comparisons.baseline]\nsite = "E2"\n', "baseline: the baseline cohort is required"),
+        ('[comparisons.baseline]\nbaseline = "2022Q1"\ncurrent = ["2022Q2"]\n', "2022Q2 is not a complete cohort"),
+        ('[comparisons.baseline]\nbaseline = "2022Q1"\nsided = "three"\n', "line 10: [comparisons.baseline] sided"),
+    ],
+)
+def test_baseline_comparison_config_errors(tmp_path, cli, extra, message):
+    job = write_job(tmp_path, extra=extra, extract_date="2023-12-28")  # 2022Q2 incomplete
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
+    assert status == 2, err
+    assert message in err
+    assert not (tmp_path / "out").exists()

@@ -187,7 +187,7 @@ def compute_bulletin(
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,
     }
-    parameters = _parameters_table(config, params, inputs)
+    parameters = _parameters_table(config, params, inputs, comparison_sections)
     tables = {
         "trend.csv": trend,
         "changes.csv": changes,
@@ -237,7 +237,9 @@ def _release_columns(inputs) -> list[str]:
     return inputs.releases.collect_schema().names()
 
 
-def _parameters_table(config: BulletinConfig, params: MeasureParams, inputs) -> pl.DataFrame:
+def _parameters_table(
+    config: BulletinConfig, params: MeasureParams, inputs, comparisons: list[ComparisonSection]
+) -> pl.DataFrame:
     """The parameters the text quotes, as a table (so every number in the text is in tables/)."""
     values = [
         ("follow_up_months", str(params.window.follow_up_months)),
@@ -257,6 +259,12 @@ def _parameters_table(config: BulletinConfig, params: MeasureParams, inputs) -> 
         ("convictions_file", Path(inputs.names["convictions"]).name),
         ("convictions_rows", str(inputs.row_counts["convictions"])),
         ("reoffend_version", __version__),
+    ]
+    values += [
+        (f"{section.name}_{key}", f"{value:g}" if isinstance(value, float) else str(value))
+        for section in comparisons
+        for key, value in section.quoted.items()
+        if value is not None
     ]
     return pl.DataFrame(values, schema={"parameter": pl.String, "value": pl.String}, orient="row")
 

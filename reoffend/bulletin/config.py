@@ -48,10 +48,15 @@ establishment = "establishment"             # column for the latest cohort by es
 # where = { sex = ["M"] }                   # example: keep index releases whose column is one of the values
 
 # [comparisons.baseline]                    # a site against its own baseline cohort (Doncaster style)
-# site = "EST042"                           # example: the establishment compared
-# current = "2023Q4"                        # default: the latest complete cohort
-# baseline = "2022Q4"                       # default: the same cohort a year earlier
+# site = "EST042"                           # example: the value of site_column compared (default: everyone)
+# site_column = "establishment"
+# baseline = "2022Q4"                       # example (required): the baseline cohort
+# current = ["2023Q4"]                      # default: the latest complete cohort
+# alpha = 0.05                              # significance level of the test
+# sided = "one"                             # significance from the one-sided p for a reduction, or "two"
 # target = 5.0                              # example: contract target reduction, percentage points
+# schedule = "schedule.toml"                # example: payment steps ([[step]] reduction_pp, payment)
+# fail_unless_significant = false           # exit status 1 (bulletin still written) unless significant
 
 # [comparisons.matched]                     # treated against a matched comparison group (Peterborough style)
 # treated = { establishment = ["EST042"] }  # example
@@ -274,9 +279,13 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
     "baseline": {
         "site": _text,
         "site_column": _text,
-        "current": _text,
+        "current": _text_list,
         "baseline": _text,
-        "target": _number(0.0),
+        "alpha": _number(0.0, 1.0, open_interval=True),
+        "sided": _choice("one", "two"),
+        "target": _number(),
+        "schedule": _path,
+        "fail_unless_significant": _boolean,
     },
     "matched": {
         "treated": _filter,
@@ -297,6 +306,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "current": _text_list,
     },
 }
+PATH_KEYS = {"baseline": ("schedule",), "matched": ("treated_ids",)}
 SECTIONS = ("inputs", "columns", "measure", "comparisons")
 
 
@@ -343,6 +353,12 @@ def parse_config(path: str) -> BulletinConfig:
         if not isinstance(table, dict):
             raise check.fail(name, "comparisons", "expected a table [comparisons." + name + "]")
         comparisons[name] = check.table(table, section, COMPARISON_SCHEMAS[name])
+        for key in PATH_KEYS.get(name, ()):
+            if key in comparisons[name]:
+                try:
+                    comparisons[name][key] = _resolve(base, comparisons[name][key])
+                except ValueError as error:
+                    raise check.fail(key, section, str(error)) from None
 
     if "output" in top_values:
         top_values["output"] = _resolve(base, top_values["output"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # ----------------------------------------------------------------------------------------------- blocks
 
@@ -78,6 +78,21 @@ class Document:
     footer: str = ""
 
 
+def numbered(blocks: Sequence[Block]) -> list[Block]:
+    """Figures and tables numbered in order of appearance ("Figure 1: ...", "Table 1: ...")."""
+    out: list[Block] = []
+    figures = tables = 0
+    for block in blocks:
+        if isinstance(block, Figure):
+            figures += 1
+            block = replace(block, caption=f"Figure {figures}: {block.caption}")
+        elif isinstance(block, Table):
+            tables += 1
+            block = replace(block, caption=f"Table {tables}: {block.caption}")
+        out.append(block)
+    return out
+
+
 # --------------------------------------------------------------------------------------------- markdown
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
@@ -85,7 +100,7 @@ def _md_cell(text: str) -> str:
 
 def to_markdown(document: Document) -> str:
     lines = [f"# {document.title}", "", document.subtitle, ""]
-    for block in document.blocks:
+    for block in numbered(document.blocks):
         if isinstance(block, Heading):
             lines += ["#" * block.level + " " + block.text, ""]
         elif isinstance(block, Paragraph):
@@ -172,7 +187,7 @@ def _inline(text: str) -> str:
 
 def to_html(document: Document, kicker: str = "") -> str:
     body: list[str] = []
-    for block in document.blocks:
+    for block in numbered(document.blocks):
         if isinstance(block, Heading):
             anchor = f' id="{_e(block.anchor)}"' if block.anchor else ""
             body.append(f"<h{block.level}{anchor}>{_e(block.text)}</h{block.level}>")

@@ -15,7 +15,7 @@ import polars as pl
 
 from .. import __version__
 from ..measure import MeasureParams
-from .comparisons import ComparisonSection
+from .comparisons import ComparisonSection, text_cell
 from .config import BulletinConfig
 from .document import (
     Block,
@@ -145,7 +145,7 @@ def trend_table(context: Context) -> Table:
         for r in context.trend.iter_rows(named=True)
     ]
     return Table(
-        caption="Table 1: Proven reoffending by cohort",
+        caption="Proven reoffending by cohort",
         columns=[
             "Cohort",
             "Released",
@@ -217,7 +217,7 @@ def compose(context: Context) -> Document:
     blocks.append(
         Figure(
             "trend",
-            f"Figure 1: Proven reoffending rate by cohort, with {conf} confidence intervals (Wilson score).",
+            f"Proven reoffending rate by cohort, with {conf} confidence intervals (Wilson score).",
             "Line chart of the proven reoffending rate for each cohort with a shaded confidence band",
             context.figures["trend"],
         )
@@ -236,7 +236,7 @@ def compose(context: Context) -> Document:
     blocks.append(
         Figure(
             "events_per_100",
-            "Figure 2: Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
+            "Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
             "Bar chart of reconviction events per 100 people released for each cohort",
             context.figures["events_per_100"],
         )
@@ -261,7 +261,7 @@ def compose(context: Context) -> Document:
     if incomplete.height:
         blocks.append(
             Table(
-                caption="Table 4: Cohorts with incomplete follow-up at the extract date",
+                caption="Cohorts with incomplete follow-up at the extract date",
                 columns=["Cohort", "Releases", "Releases with incomplete follow-up"],
                 rows=[
                     [r["cohort"], count(r["releases"]), count(r["incomplete_releases"])]
@@ -321,7 +321,7 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
         ),
         Figure(
             "establishments",
-            f"Figure 3: Proven reoffending rate by establishment, {latest['cohort']}, highest first, with {conf} "
+            f"Proven reoffending rate by establishment, {latest['cohort']}, highest first, with {conf} "
             "confidence intervals; the dashed line is the rate for all releases.",
             "Dot chart of each establishment's proven reoffending rate with confidence intervals, sorted",
             context.figures["establishments"],
@@ -330,8 +330,7 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     if outliers.height:
         blocks.append(
             Table(
-                caption=f"Table 2: Establishments whose interval lies above or below the rate for all, "
-                f"{latest['cohort']}",
+                caption=f"Establishments whose interval lies above or below the rate for all, {latest['cohort']}",
                 columns=["Establishment", "Released", "Reoffenders", "Rate", f"{conf} confidence interval", "Compared"],
                 rows=[
                     [
@@ -357,14 +356,14 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
     if section.rows.height:
         blocks.append(
             Table(
-                caption=f"{section.title}: results",
+                caption=section.table_caption,
                 columns=[heading for _c, heading, _f in section.table_columns],
                 rows=[
                     [fmt(row[column]) for column, _h, fmt in section.table_columns]
                     for row in section.rows.iter_rows(named=True)
                 ],
                 source=next(iter(section.tables)),
-                numeric=[True] * len(section.table_columns),
+                numeric=[fmt is not text_cell for _c, _h, fmt in section.table_columns],
             )
         )
     for warning in section.warnings:
@@ -395,13 +394,13 @@ def court_lag_blocks(context: Context) -> list[Block]:
         ),
         Figure(
             "court_lag",
-            "Figure 4: Share of eventual proven reoffences (and reoffenders) counted, by the length of the "
+            "Share of eventual proven reoffences (and reoffenders) counted, by the length of the "
             f"waiting period for the conviction after the {window.follow_up_months}-month follow-up.",
             "Line chart of the share of eventual proven reoffences captured by waiting periods of 0 to 12 months",
             context.figures["court_lag"],
         ),
         Table(
-            caption="Table 3: Proven reoffending counted by the length of the waiting period",
+            caption="Proven reoffending counted by the length of the waiting period",
             columns=["Waiting period (months)", "Reoffences", "Share of reoffences", "Reoffenders", "Rate"],
             rows=[
                 [

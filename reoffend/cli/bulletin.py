@@ -76,6 +76,7 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     if not quiet:
         for warning in result.warnings:
             console.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
+    failing = [s.name for s in result.comparisons if s.fail_unless_significant and not s.all_significant]
     if show:  # a summary on a terminal; under cron only warnings and errors
         excluded = result.facts["incomplete_cohorts"]
         if excluded:
@@ -87,3 +88,11 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
             highlight=False,
             markup=False,
         )
+    if failing:
+        if not quiet:
+            console.print(
+                f"not every estimate is a significant reduction in: {', '.join(failing)} (fail_unless_significant)",
+                highlight=False,
+                markup=False,
+            )
+        click.get_current_context().exit(1)
