@@ -12,6 +12,7 @@ from ..errors import EXIT_INTERNAL, EXIT_USAGE, ReoffendError
 from .bulletin import bulletin
 from .compare import compare
 from .compare_baseline import compare_baseline
+from .compare_matched import compare_matched_command
 from .measure import measure, validate
 from .power import power
 from .synth import synth
@@ -33,6 +34,7 @@ cli.add_command(power)
 
 # Comparison subcommands register themselves on `compare` here, one line each.
 compare.add_command(compare_baseline)
+compare.add_command(compare_matched_command)
 
 
 def _error(text: str) -> None:

@@ -1,0 +1,426 @@
+"""``reoffend compare matched``: Peterborough style, against a propensity-score-matched comparison group.
+
+A thin wrapper over :mod:`reoffend.compare.matched` (docs/comparisons-matched.md).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import click
+import polars as pl
+
+from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
+from ..errors import DataError, InputFileError, UsageError
+from ..io import frame_writer
+from .common import (
+    Output,
+    cohort_options,
+    input_options,
+    input_spec,
+    measure_params,
+    output_options,
+    parse_columns,
+    parse_where,
+    render_table,
+    window_options,
+    write_errors_file,
+)
+from .measure import load_or_report
+
+
+def read_id_list(path: str) -> tuple[str, ...]:
+    """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file (--treated-ids)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputFileError(f"{path}: cannot read the id list: {error}") from None
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    ids = [line for line in lines if line]
+    if ids and ids[0].lower() == "offender_id":
+        ids = ids[1:]
+    if not ids:
+        raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
+    return tuple(ids)
+
+
+@click.command("matched")
+@input_options
+@window_options
+@cohort_options
+@click.option(
+    "--treated",
+    multiple=True,
+    metavar="COLUMN=VALUE[,VALUE]",
+    help="The treated index releases, e.g. establishment=EST042. Repeatable (all must hold).",
+)
+@click.option(
+    "--treated-ids",
+    type=click.Path(dir_okay=False),
+    help="File of offender_id, one per line: a programme's participants (all their index releases are treated).",
+)
+@click.option(
+    "--pool",
+    multiple=True,
+    metavar="COLUMN=VALUE[,VALUE]",
+    help="Narrow the comparison pool (default: every other index release in the treated cohorts). Repeatable.",
+)
+@click.option(
+    "--covariates",
+    metavar="COLS",
+    help="Release columns of the propensity model: numeric as given, text as categories (e.g. age,sex,...).",
+)
+@click.option("--exact", default="cohort", show_default=True, metavar="COLS", help="Match exactly on these columns.")
+@click.option(
+    "--ratio", type=click.IntRange(min=1), default=10, show_default=True, help="Comparators per treated release."
+)
+@click.option(
+    "--caliper",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.2,
+    show_default=True,
+    help="Maximum distance, in standard deviations of the logit of the propensity score.",
+)
+@click.option("--drop-missing", is_flag=True, help="Drop index releases with a missing covariate (else an error).")
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Bootstrap replicates (treated releases resampled with their comparators; 0: no intervals).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap and of tie-breaking.")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of the one-sided test for a reduction.",
+)
+@click.option("--target", type=float, metavar="PCT", help="Per-cohort target: a reduction in events per 100 of PCT %.")
+@click.option("--pooled-target", type=float, metavar="PCT", help="Target for all cohorts together, in %.")
+@click.option(
+    "--style",
+    type=click.Choice(sorted(STYLES)),
+    help="peterborough: --target 10 and --pooled-target 7.5 unless given.",
+)
+@click.option("--balance-plot", type=click.Path(dir_okay=False), help="Draw the SMD before/after plot to FILE.png.")
+@click.option(
+    "--matches",
+    "matches_file",
+    type=click.Path(dir_okay=False),
+    help="Write the matched pairs (treated, comparator, distance, weight) to FILE (.csv/.parquet/.ndjson).",
+)
+@click.option(
+    "--fail-unless-significant",
+    is_flag=True,
+    help="Exit with status 1 (after writing the output) unless the pooled reduction in events is significant.",
+)
+@output_options
+@click.pass_context
+def compare_matched_command(
+    ctx,
+    releases,
+    convictions,
+    column_map,
+    input_format,
+    extract_date,
+    dedupe,
+    errors_file,
+    streaming,
+    follow_up,
+    waiting_period,
+    period,
+    index_rule,
+    incomplete,
+    exclude_offences,
+    where,
+    latest_cohort,
+    confidence,
+    treated,
+    treated_ids,
+    pool,
+    covariates,
+    exact,
+    ratio,
+    caliper,
+    drop_missing,
+    bootstrap,
+    seed,
+    alpha,
+    target,
+    pooled_target,
+    style,
+    balance_plot,
+    matches_file,
+    fail_unless_significant,
+    output_format,
+    output,
+    quiet,
+    config,
+):
+    """Peterborough style: treated releases against a propensity-score-matched comparison group.
+
+    reoffend compare matched RELEASES CONVICTIONS --treated establishment=EST042
+    --covariates age,sex,sentence_months,prior_convictions,index_offence --style peterborough
+
+    Exact matching on --exact (default the cohort), then up to --ratio nearest neighbours on the logit of the
+    propensity score, with replacement, within --caliper SDs. Reconviction events per 100 (primary) and the
+    binary rate of the treated against the weighted comparison group, per cohort and pooled, with bootstrap
+    intervals, one-sided p for a reduction, target verdicts, and the balance diagnostics
+    (docs/comparisons-matched.md).
+    """
+    if treated and treated_ids:
+        raise UsageError("give --treated or --treated-ids, not both")
+    if balance_plot and Path(balance_plot).suffix.lower() != ".png":
+        raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
+    mparams = measure_params(
+        by="cohort",
+        period=period,
+        index_rule=index_rule,
+        incomplete=incomplete,
+        exclude_offences=exclude_offences,
+        where=where,
+        latest_cohort=latest_cohort,
+        confidence=confidence,
+        follow_up=follow_up,
+        waiting_period=waiting_period,
+    )
+    params = MatchedParams(
+        measure=mparams,
+        treated=parse_where(treated) if treated else {},
+        treated_ids=read_id_list(treated_ids) if treated_ids else None,
+        treated_ids_source=treated_ids,
+        pool=parse_where(pool) if pool else {},
+        covariates=parse_columns(covariates),
+        exact=parse_columns(exact),
+        ratio=ratio,
+        caliper=caliper,
+        drop_missing=drop_missing,
+        bootstrap=bootstrap,
+        seed=seed,
+        alpha=alpha,
+        target=target,
+        pooled_target=pooled_target,
+        style=style,
+    )
+    out = Output(output_format, output, quiet)
+    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
+    extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+    with out.status("matching"):
+        inputs = load_or_report(spec, errors_file, extra_required)
+        try:
+            result = compare_matched(inputs, params)
+        except DataError as error:
+            write_errors_file(error, errors_file)
+            raise
+    for warning in result.warnings:
+        out.warn(warning)
+    extra = []
+    if matches_file:
+        suffix = Path(matches_file).suffix.lower().lstrip(".")
+        extra.append((matches_file, frame_writer(result.matches, suffix if suffix in ("parquet", "ndjson") else "csv")))
+    if balance_plot:
+        extra.append((balance_plot, balance_plot_writer(result)))
+    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
+    out.emit(
+        result.rows,
+        parameters=parameters,
+        metadata=result.metadata,
+        title="Matched comparison: reconviction events per 100 (primary)",
+        display=display_rows(result),
+        extra_json=result.extra_json(),
+        extra_outputs=extra,
+        caption=caption(result),
+    )
+    if out.output_format == "table":
+        render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
+        render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
+        render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
+    out.message(diagnostics_text(result))
+    out.message(result.headline())
+    if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:
+        ctx.exit(1)
+
+
+# ----------------------------------------------------------------------------------------------- display
+def _pct(v, decimals: int = 1, sign: bool = False) -> str:
+    if v is None:
+        return "–"
+    return f"{v:+.{decimals}f}%" if sign else f"{v:.{decimals}f}%"
+
+
+def _p(v) -> str:
+    return "–" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")
+
+
+def _yes(v) -> str:
+    return "–" if v is None else ("yes" if v else "no")
+
+
+def _num(v, decimals: int = 1) -> str:
+    return "–" if v is None else f"{v:,.{decimals}f}"
+
+
+def display_rows(result: MatchedResult) -> pl.DataFrame:
+    level = f"{100 * result.params.measure.confidence:g}% CI"
+    records = []
+    for r in result.rows.iter_rows(named=True):
+        records.append(
+            {
+                "cohort": "all cohorts" if r["scope"] == "pooled" else r["cohort"],
+                "treated": f"{r['treated']:,}",
+                "matched": f"{r['matched']:,}",
+                "unmatched": f"{r['unmatched']:,} ({_pct(100 * (r['unmatched_share'] or 0))})",
+                "comparators (eff.)": f"{r['comparators']:,} ({_num(r['effective_comparison_size'], 0)})",
+                "events/100 treated": _num(r["events_per_100_treated"]),
+                "events/100 comparison": _num(r["events_per_100_comparison"]),
+                "reduction": _pct(r["events_reduction_pct"]),
+                f"change {level}": (
+                    f"{_pct(r['events_change_low'], sign=True)} to {_pct(r['events_change_high'], sign=True)}"
+                ),
+                "p (reduction)": _p(r["events_p_reduction"]),
+                "significant": _yes(r["events_significant"]),
+                "target": "–"
+                if r["target_pct"] is None
+                else f"{r['target_pct']:g}%: {'met' if r['target_met'] else 'not met'}",
+            }
+        )
+    return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
+
+
+def binary_rows(result: MatchedResult) -> pl.DataFrame:
+    level = f"{100 * result.params.measure.confidence:g}% CI"
+    records = []
+    for r in result.rows.iter_rows(named=True):
+        records.append(
+            {
+                "cohort": "all cohorts" if r["scope"] == "pooled" else r["cohort"],
+                "rate treated": _pct(None if r["binary_rate_treated"] is None else 100 * r["binary_rate_treated"]),
+                "rate comparison": _pct(
+                    None if r["binary_rate_comparison"] is None else 100 * r["binary_rate_comparison"]
+                ),
+                "difference (pp)": _num(r["binary_difference_pp"]),
+                f"{level} (pp)": f"{_num(r['binary_difference_low'])} to {_num(r['binary_difference_high'])}",
+                "p (reduction)": _p(r["binary_p_reduction"]),
+                "significant": _yes(r["binary_significant"]),
+            }
+        )
+    return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
+
+
+def balance_rows(result: MatchedResult) -> pl.DataFrame:
+    def mean(v):
+        return "–" if v is None else f"{v:.3f}"
+
+    def smd(v):
+        return "–" if v is None else f"{v:+.3f}"
+
+    records = []
+    for r in result.balance.iter_rows(named=True):
+        flag = " !" if r["smd_after"] is not None and abs(r["smd_after"]) > 0.1 else ""
+        records.append(
+            {
+                "covariate": r["covariate"] if r["level"] is None else f"{r['covariate']}={r['level']}",
+                "treated before": mean(r["treated_mean_before"]),
+                "pool": mean(r["pool_mean_before"]),
+                "SMD before": smd(r["smd_before"]),
+                "treated after": mean(r["treated_mean_after"]),
+                "comparison (weighted)": mean(r["comparison_mean_after"]),
+                "SMD after": smd(r["smd_after"]) + flag,
+            }
+        )
+    return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
+
+
+def balance_caption() -> str:
+    return (
+        "SMD = difference in means / sqrt((treated variance + pool variance) / 2), variances before matching; "
+        "! marks |SMD| after > 0.1"
+    )
+
+
+def model_rows(result: MatchedResult) -> pl.DataFrame:
+    coefficients = result.model["coefficients"]
+    return pl.DataFrame(
+        {
+            "term": [c["term"] for c in coefficients],
+            "coefficient": [f"{c['coef']:+.4f}" for c in coefficients],
+            "SE": [f"{c['se']:.4f}" for c in coefficients],
+            "z": [f"{c['z']:+.2f}" for c in coefficients],
+            "p": [_p(c["p"]) for c in coefficients],
+        }
+    )
+
+
+def model_caption(result: MatchedResult) -> str:
+    m, d = result.model, result.diagnostics
+    return (
+        f"n = {m['n']:,} ({m['n_treated']:,} treated); converged in {m['iterations']} iterations; McFadden R² "
+        f"{m['pseudo_r2_mcfadden']:.3f}; AUC {m['auc']:.3f}; SD of the logit {d['sd_logit']:.4f}, caliper "
+        f"{result.params.caliper:g} SD = {d['caliper_logit']:.4f}"
+    )
+
+
+def caption(result: MatchedResult) -> str:
+    p = result.params
+    return (
+        f"{p.measure.window.describe()}; exact on {', '.join(p.exact) or 'nothing'}; up to {p.ratio} nearest "
+        f"neighbours on the logit score within {p.caliper:g} SD, with replacement; {p.bootstrap:,} bootstrap "
+        f"replicates (seed {p.seed}), percentile interval, significance: one-sided p < {p.alpha:g}"
+    )
+
+
+def diagnostics_text(result: MatchedResult) -> str:
+    d = result.diagnostics
+    share = d["unmatched_share"]
+    text = (
+        f"diagnostics: {d['treated']:,} treated index releases, {d['matched']:,} matched, {d['unmatched']:,} "
+        f"unmatched ({0 if share is None else 100 * share:.1f}%); {d['comparators_used']:,} distinct comparators "
+        f"from a pool of {d['pool_units']:,}, effective comparison size {d['effective_comparison_size']:,.0f}; "
+        f"{d['strata']} exact strata"
+    )
+    if "treated_ids" in d:
+        ids = d["treated_ids"]
+        text += (
+            f"; ids listed {ids['listed']:,}, with an index release {ids['with_index_release']:,}, "
+            f"absent from the releases {ids['absent_from_releases']:,}"
+        )
+    return text
+
+
+# -------------------------------------------------------------------------------------------- the plot
+def balance_plot_writer(result: MatchedResult):
+    """A writer of the before/after SMD plot (PNG, matplotlib's Agg backend: no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = result.balance.reverse()
+    labels = [
+        c if lv is None else f"{c}={lv}"
+        for c, lv in zip(frame.get_column("covariate"), frame.get_column("level"), strict=True)
+    ]
+    before = [float("nan") if v is None else v for v in frame.get_column("smd_before")]
+    after = [float("nan") if v is None else v for v in frame.get_column("smd_after")]
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(labels) + 1.4), dpi=110)
+    y = list(range(len(labels)))
+    ax.axvline(0, color="0.6", lw=0.8)
+    for x in (-0.1, 0.1):
+        ax.axvline(x, color="tab:red", lw=0.8, ls="--")
+    ax.scatter(before, y, facecolors="none", edgecolors="tab:gray", label="before matching", zorder=3)
+    ax.scatter(after, y, color="tab:blue", label="after matching (weighted)", zorder=3)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("standardised mean difference (treated − comparison)")
+    ax.set_title("Covariate balance", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    plt.close(fig)
+    data = buffer.getvalue()
+    return lambda handle: handle.write(data)

@@ -1,0 +1,716 @@
+"""Peterborough style: the treated cohort against a propensity-score-matched comparison group.
+
+Design reference: /work/shared/design/comparisons.md section 2; the rules as implemented are written out in
+docs/comparisons-matched.md. The index releases and their outcomes come from the measure core
+(:func:`reoffend.measure.measured_releases`, :func:`~reoffend.measure.per_release`); this module never looks
+at a date. Pure: validated inputs and a :class:`MatchedParams` in, a :class:`MatchedResult` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import polars as pl
+
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
+from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
+from ..validate import ValidatedInputs
+from .matching import (
+    Matches,
+    bootstrap_means,
+    comparator_weights,
+    kish_effective_size,
+    matched_set_means,
+    nearest_neighbours,
+    standardised_differences,
+)
+from .propensity import Covariate, balance_columns, describe_covariates, fit_propensity, model_columns
+
+STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
+POOLED = "all"
+SMD_WARNING = 0.1
+UNMATCHED_WARNING = 0.05
+BOOTSTRAP_CHUNK = 100
+TREATED = "_treated"
+SCORE_ROW = "propensity score (logit)"
+
+# outcome name, per-unit expression, kind: "ratio" (change in %) or "difference" (percentage points)
+OUTCOMES: tuple[tuple[str, pl.Expr, str], ...] = (
+    ("events_per_100", 100 * pl.col("reconviction_events").cast(pl.Float64), "ratio"),
+    ("binary_rate", pl.col("reoffended").cast(pl.Float64), "difference"),
+    ("offences_per_offender", pl.col("reoffences").cast(pl.Float64), "ratio"),
+)
+
+
+@dataclass(frozen=True)
+class MatchedParams:
+    """Everything that defines a matched comparison apart from the data (written into the output)."""
+
+    measure: MeasureParams = field(default_factory=MeasureParams)
+    treated: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    treated_ids: tuple[str, ...] | None = None
+    treated_ids_source: str | None = None
+    pool: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    covariates: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ("cohort",)
+    ratio: int = 10
+    caliper: float = 0.2
+    drop_missing: bool = False
+    bootstrap: int = 2000
+    seed: int = 1
+    alpha: float = 0.05
+    target: float | None = None
+    pooled_target: float | None = None
+    style: str | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.treated) == (self.treated_ids is not None):
+            raise UsageError("give the treated group either as --treated COLUMN=VALUE or as --treated-ids FILE")
+        if not self.covariates:
+            raise UsageError("--covariates is required: the release columns the propensity model uses")
+        if self.ratio < 1:
+            raise UsageError(f"--ratio must be at least 1, not {self.ratio}")
+        if not self.caliper > 0:
+            raise UsageError(f"--caliper must be positive (in SDs of the logit score), not {self.caliper}")
+        if self.bootstrap < 0:
+            raise UsageError(f"--bootstrap must be 0 or more, not {self.bootstrap}")
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
+        if self.style is not None and self.style not in STYLES:
+            raise UsageError(f"unknown --style {self.style!r}; choose from {', '.join(STYLES)}")
+        if self.style:
+            defaults = STYLES[self.style]
+            if self.target is None:
+                object.__setattr__(self, "target", defaults["target"])
+            if self.pooled_target is None:
+                object.__setattr__(self, "pooled_target", defaults["pooled_target"])
+        if len(set(self.covariates)) != len(self.covariates):
+            raise UsageError("--covariates names a column twice")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **self.measure.as_dict(),
+            "treated": {c: list(v) for c, v in sorted(self.treated.items())} or None,
+            "treated_ids": self.treated_ids_source,
+            "pool": {c: list(v) for c, v in sorted(self.pool.items())},
+            "covariates": list(self.covariates),
+            "exact": list(self.exact),
+            "ratio": self.ratio,
+            "caliper": self.caliper,
+            "caliper_unit": "standard deviations of the logit of the propensity score over all units in the model",
+            "drop_missing": self.drop_missing,
+            "bootstrap": self.bootstrap,
+            "seed": self.seed,
+            "alpha": self.alpha,
+            "target": self.target,
+            "pooled_target": self.pooled_target,
+            "style": self.style,
+        }
+
+
+@dataclass
+class MatchedResult:
+    """Per-cohort and pooled estimates (``rows``), the balance table, the matched pairs and the diagnostics."""
+
+    rows: pl.DataFrame
+    balance: pl.DataFrame
+    matches: pl.DataFrame
+    model: dict[str, object]
+    diagnostics: dict[str, object]
+    metadata: dict[str, object]
+    params: MatchedParams
+    warnings: list[str] = field(default_factory=list)
+
+    def headline(self) -> str:
+        """One plain-English sentence per cohort and for all cohorts together."""
+        return "\n".join(_headline(row, self.params) for row in self.rows.iter_rows(named=True))
+
+    def extra_json(self) -> dict[str, object]:
+        return {
+            "diagnostics": self.diagnostics,
+            "balance": self.balance.to_dicts(),
+            "propensity_model": self.model,
+            "warnings": self.warnings,
+            "headline": self.headline().splitlines(),
+        }
+
+
+# ------------------------------------------------------------------------------------------------- run
+def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedResult:
+    """Measure the index releases, choose treated and pool, match, and estimate (docs/comparisons-matched.md)."""
+    file = inputs.names["releases"]
+    columns = inputs.releases.collect_schema().names()
+    _check_columns(file, columns, params)
+    measure_params = replace(params.measure, by=("cohort",))
+    releases, facts = measured_releases(inputs, measure_params)
+    carried = [c for c in dict.fromkeys([*params.exact, *params.covariates, *params.treated, *params.pool])]
+    carried = [c for c in carried if c not in ("cohort", "offender_id", "release_date")]
+    convictions = proven_reoffences(inputs.convictions, measure_params.excluded_offences)
+    units = per_release(releases, convictions, ["cohort", *carried]).collect()
+    known_ids = None
+    if params.treated_ids is not None:
+        known_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String).unique()).collect().to_series()
+    metadata = run_metadata(inputs, measure_params.window, facts)
+    return compare_units(units, params, metadata=metadata, file=file, known_ids=known_ids)
+
+
+def _check_columns(file: str, columns: list[str], params: MatchedParams) -> None:
+    for option, names in (
+        ("--covariates", params.covariates),
+        ("--exact", params.exact),
+        ("--treated", tuple(params.treated)),
+        ("--pool", tuple(params.pool)),
+    ):
+        missing = [c for c in names if c not in columns and c != "cohort"]
+        if missing:
+            raise UsageError(
+                f"{file}: {option} names column(s) {', '.join(map(repr, missing))} that the releases do not have "
+                f"(columns: {', '.join(columns)})"
+            )
+    if "cohort" in params.covariates:
+        raise UsageError("--covariates cannot include the cohort; match on it exactly with --exact cohort")
+
+
+def _filter(where: Mapping[str, Sequence[str]]) -> pl.Expr:
+    expr = pl.lit(True)
+    for column, values in where.items():
+        expr = expr & pl.col(column).cast(pl.String).is_in(list(values)).fill_null(False)
+    return expr
+
+
+def _problem(file: str, column: str | None, rule: str, message: str) -> dict:
+    return {"file": file, "row": None, "column": column, "rule": rule, "value": None, "message": message}
+
+
+# ----------------------------------------------------------------------------- the comparison of units
+def compare_units(
+    units: pl.DataFrame,
+    params: MatchedParams,
+    *,
+    metadata: dict[str, object] | None = None,
+    file: str = "releases",
+    known_ids: pl.Series | None = None,
+) -> MatchedResult:
+    """Match and estimate on a per-release table (offender_id, release_date, cohort, covariates, outcomes).
+
+    ``units`` has one row per index release with the measure core's outcome columns (``reconviction_events``,
+    ``reoffended``, ``reoffences``). ``known_ids`` are the offender ids of the whole releases file, to tell
+    an id that is absent from the file from one with no index release in the cohorts compared.
+    """
+    warnings: list[str] = []
+    diagnostics: dict[str, object] = {}
+    id_text = pl.col("offender_id").cast(pl.String)
+
+    # --- the treated group
+    if params.treated_ids is not None:
+        ids = pl.Series("id", list(dict.fromkeys(params.treated_ids)), dtype=pl.String)
+        treated_expr = id_text.is_in(ids.implode())
+        found = units.filter(treated_expr).select(id_text.n_unique()).item()
+        in_file = int(ids.is_in(known_ids.implode()).sum()) if known_ids is not None else found
+        diagnostics["treated_ids"] = {
+            "listed": ids.len(),
+            "with_index_release": found,
+            "absent_from_releases": ids.len() - in_file,
+            "in_releases_without_index_release_compared": in_file - found,
+        }
+        if ids.len() - found:
+            warnings.append(
+                f"{ids.len() - found} of the {ids.len()} listed offender ids have no index release compared "
+                f"({ids.len() - in_file} absent from the releases file, {in_file - found} outside the cohorts or "
+                "filters); they are left out"
+            )
+        if found == 0:
+            raise single_problem(
+                params.treated_ids_source or "treated ids",
+                "offender_id",
+                "treated-ids",
+                f"none of the {ids.len()} listed offender ids has an index release in the cohorts compared "
+                f"({ids.len() - in_file} are absent from {file})",
+            )
+    else:
+        treated_expr = _filter(params.treated)
+        if units.filter(treated_expr).height == 0:
+            described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
+            raise UsageError(f"--treated matches no index release ({described})")
+
+    units = units.with_columns(treated_expr.alias(TREATED))
+    treated_people = units.filter(pl.col(TREATED)).get_column("offender_id").unique()
+    cohorts = units.filter(pl.col(TREATED)).get_column("cohort").unique().sort().to_list()
+    pool_expr = (
+        ~pl.col(TREATED)
+        & pl.col("cohort").is_in(cohorts)
+        & ~pl.col("offender_id").is_in(treated_people.implode())
+        & _filter(params.pool)
+    )
+    units = units.filter(pl.col(TREATED) | pool_expr).sort("cohort", "offender_id", "release_date")
+    treated_total = units.filter(pl.col(TREATED)).group_by("cohort").len().sort("cohort")
+    treated_by_cohort = dict(treated_total.iter_rows())
+    diagnostics["treated_people"] = treated_people.len()
+    diagnostics["pool_units"] = int((~units.get_column(TREATED)).sum())
+    if diagnostics["pool_units"] == 0:
+        raise UsageError("the comparison pool is empty: no other index releases in the treated cohorts and --pool")
+    if "cohort" not in params.exact:
+        warnings.append(
+            "--exact does not include the cohort: a treated release may be matched to releases of other cohorts"
+        )
+
+    # --- missing covariates
+    units, dropped = _missing(units, params, file)
+    diagnostics["dropped_missing"] = dropped
+
+    # --- covariates, the balance columns (every level), level overlap
+    covariates = describe_covariates(units, params.covariates, file)
+    is_treated = units.get_column(TREATED).to_numpy().astype(bool)
+    n = units.height
+    balance_matrix, balance_labels = balance_columns(units, covariates)
+    in_model, overlap = _overlap(units, covariates, is_treated)
+    diagnostics["no_common_level"] = overlap
+    if overlap["pool_units"]:
+        warnings.append(
+            f"{overlap['pool_units']:,} pool release(s) left out: a category level never seen among the treated "
+            f"({'; '.join(overlap['pool_levels'])})"
+        )
+    if overlap["treated_units"]:
+        warnings.append(
+            f"{overlap['treated_units']:,} treated release(s) unmatched: a category level absent from the pool "
+            f"({'; '.join(overlap['treated_levels'])})"
+        )
+
+    if not (in_model & ~is_treated).any() or not (in_model & is_treated).any():
+        raise single_problem(
+            file,
+            None,
+            "perfect-separation",
+            "no treated and pool releases share their category levels "
+            f"({'; '.join(overlap['pool_levels'] + overlap['treated_levels'])}): the covariates separate the treated "
+            "from the pool completely; leave the separating covariate out of --covariates",
+        )
+
+    # --- the propensity model on the units in it
+    model_units = units.filter(pl.Series(in_model))
+    model_covariates = [
+        Covariate(c.name, tuple(lv for lv in c.levels if lv in set(model_units.get_column(c.name).cast(pl.String))))
+        if c.is_category
+        else c
+        for c in covariates
+    ]
+    design, terms = model_columns(model_units, model_covariates)
+    model = fit_propensity(design, terms, is_treated[in_model], file)
+    if model.dropped_terms:
+        warnings.append(f"constant among the units compared, left out of the model: {', '.join(model.dropped_terms)}")
+    score = np.full(n, np.nan)
+    score[in_model] = model.logit
+    sd_logit = float(np.std(model.logit, ddof=1)) if model.logit.size > 1 else 0.0
+    width = params.caliper * sd_logit
+
+    # --- exact strata and nearest neighbours, ties by a seeded random order of the units
+    tie_seed, boot_seed = np.random.SeedSequence(params.seed).spawn(2)
+    tie_key = np.random.default_rng(tie_seed).permutation(n)
+    stratum = _strata(units, params.exact)
+    model_index = np.flatnonzero(in_model)
+    local = nearest_neighbours(
+        stratum[model_index], score[model_index], is_treated[model_index], tie_key[model_index], params.ratio, width
+    )
+    ratio = np.zeros(n, dtype=np.int64)
+    ratio[model_index] = local.ratio
+    matches = Matches(model_index[local.treated], model_index[local.comparator], local.distance, ratio)
+    matched = is_treated & (ratio > 0)
+
+    # --- outcomes and the matched-set means
+    outcome_values = units.select([expr.alias(name) for name, expr, _ in OUTCOMES]).to_numpy().astype(np.float64)
+    set_means = matched_set_means(matches, outcome_values, n)
+    cohort_code = units.get_column("cohort").cast(pl.Enum(cohorts)).to_physical().to_numpy().astype(np.int64)
+    n_cohorts = len(cohorts)
+
+    weights_all = comparator_weights(matches, n)
+    pair_cohort = cohort_code[matches.treated]
+    key = pair_cohort * n + matches.comparator
+    unique_key, inverse = np.unique(key, return_inverse=True)
+    cohort_weights = np.bincount(inverse, weights=matches.pair_weight, minlength=unique_key.size)
+    weight_cohort = unique_key // n
+    sum_w = np.bincount(weight_cohort, weights=cohort_weights, minlength=n_cohorts)
+    sum_w2 = np.bincount(weight_cohort, weights=cohort_weights**2, minlength=n_cohorts)
+    used = np.bincount(weight_cohort, minlength=n_cohorts)
+
+    matched_index = np.flatnonzero(matched)
+    t_values = outcome_values[matched_index]
+    c_values = set_means[matched_index]
+    group = cohort_code[matched_index]
+    matched_count = np.bincount(group, minlength=n_cohorts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_group = np.stack([np.bincount(group, t_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
+        c_group = np.stack([np.bincount(group, c_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
+        t_group /= matched_count[:, None]
+        c_group /= matched_count[:, None]
+    t_all = t_values.mean(axis=0) if matched_index.size else np.full(len(OUTCOMES), np.nan)
+    c_all = c_values.mean(axis=0) if matched_index.size else np.full(len(OUTCOMES), np.nan)
+
+    replicates = None
+    if params.bootstrap and matched_index.size:
+        replicates = bootstrap_means(
+            t_values, c_values, group, n_cohorts, params.bootstrap, np.random.default_rng(boot_seed), BOOTSTRAP_CHUNK
+        )
+
+    # --- rows: per cohort, then pooled
+    confidence = params.measure.confidence
+    records = []
+    for g, cohort in enumerate(cohorts):
+        counts = {
+            "treated": int(treated_by_cohort.get(cohort, 0)),
+            "matched": int(matched_count[g]),
+            "comparators": int(used[g]),
+            "effective_comparison_size": float(sum_w[g] ** 2 / sum_w2[g]) if sum_w2[g] > 0 else 0.0,
+        }
+        boot = None if replicates is None else (replicates[0][:, g], replicates[1][:, g])
+        records.append(_row("cohort", cohort, counts, t_group[g], c_group[g], boot, params.target, params, confidence))
+    pooled_counts = {
+        "treated": int(sum(treated_by_cohort.values())),
+        "matched": int(matched_index.size),
+        "comparators": int((weights_all > 0).sum()),
+        "effective_comparison_size": kish_effective_size(weights_all[weights_all > 0]),
+    }
+    boot = None if replicates is None else (replicates[2], replicates[3])
+    records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params, confidence))
+    rows = pl.DataFrame(records, schema=ROW_SCHEMA, orient="row")
+
+    # --- balance, before and after
+    balance = standardised_differences(balance_matrix, is_treated, matched, weights_all)
+    score_balance = standardised_differences(
+        score[in_model][:, None], is_treated[in_model], matched[in_model], weights_all[in_model]
+    )
+    balance_frame = _balance_frame(balance, balance_labels, score_balance)
+    worst = balance_frame.filter(pl.col("smd_after").abs() > SMD_WARNING)
+    if worst.height:
+        listed = ", ".join(
+            f"{r['covariate']}{'=' + r['level'] if r['level'] is not None else ''} ({r['smd_after']:+.3f})"
+            for r in worst.iter_rows(named=True)
+        )
+        warnings.append(f"|SMD| after matching exceeds {SMD_WARNING}: {listed}")
+
+    # --- diagnostics and warnings
+    pooled = rows.row(-1, named=True)
+    diagnostics.update(
+        {
+            "treated": pooled["treated"],
+            "matched": pooled["matched"],
+            "unmatched": pooled["unmatched"],
+            "unmatched_share": pooled["unmatched_share"],
+            "unmatched_reasons": {
+                "missing_covariate": int(dropped["treated"]),
+                "category_level_absent_from_pool": int(overlap["treated_units"]),
+                "no_comparator_within_caliper": int(
+                    pooled["treated"] - dropped["treated"] - overlap["treated_units"] - pooled["matched"]
+                ),
+            },
+            "comparators_used": pooled["comparators"],
+            "pairs": int(matches.treated.size),
+            "mean_comparators_per_matched": float(matches.treated.size / matched_index.size)
+            if matched_index.size
+            else None,
+            "treated_with_fewer_than_ratio": int(((ratio > 0) & (ratio < params.ratio) & is_treated).sum()),
+            "effective_comparison_size": pooled["effective_comparison_size"],
+            "max_comparator_weight": float(weights_all.max()) if n else 0.0,
+            "strata": int(np.unique(stratum[is_treated]).size),
+            "sd_logit": sd_logit,
+            "sd_logit_basis": "all units in the propensity model (treated and pool, every stratum), n - 1",
+            "caliper_logit": width,
+            "bootstrap_replicates": params.bootstrap if replicates is not None else 0,
+        }
+    )
+    if pooled["unmatched_share"] and pooled["unmatched_share"] > UNMATCHED_WARNING:
+        warnings.append(
+            f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
+            f"({100 * pooled['unmatched_share']:.1f}%) have no comparator and are dropped "
+            f"(more than {100 * UNMATCHED_WARNING:g}%)"
+        )
+    over = rows.filter(
+        (pl.col("scope") == "cohort") & (pl.col("unmatched_share") > UNMATCHED_WARNING) & (pl.col("treated") > 0)
+    )
+    if over.height and pooled["unmatched_share"] <= UNMATCHED_WARNING:
+        warnings.append(
+            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in cohort(s) "
+            f"{', '.join(over.get_column('cohort'))}"
+        )
+    if pooled["matched"] == 0:
+        warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
+
+    match_frame = _match_frame(units, matches, cohorts)
+    metadata = dict(metadata or {})
+    return MatchedResult(
+        rows=rows,
+        balance=balance_frame,
+        matches=match_frame,
+        model=model.summary(),
+        diagnostics=diagnostics,
+        metadata=metadata,
+        params=params,
+        warnings=warnings,
+    )
+
+
+def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Units with a null (or NaN) covariate: an error naming column and count, or dropped with --drop-missing."""
+    checks = []
+    for name in params.covariates:
+        expr = pl.col(name).is_null()
+        if units.schema[name].is_float():
+            expr = expr | pl.col(name).is_nan()
+        checks.append(expr.alias(name))
+    flags = units.select(checks)
+    counts = {name: int(flags.get_column(name).sum()) for name in params.covariates}
+    bad = {name: count for name, count in counts.items() if count}
+    if bad and not params.drop_missing:
+        problems = pl.DataFrame(
+            [
+                _problem(
+                    file,
+                    name,
+                    "missing-covariate",
+                    f"covariate {name!r} is missing for {count:,} of the {units.height:,} index releases compared; "
+                    "fill it, leave it out of --covariates, or drop those releases with --drop-missing",
+                )
+                for name, count in bad.items()
+            ],
+            schema=PROBLEM_SCHEMA,
+        )
+        raise DataError(problems, {"missing-covariate": len(bad)})
+    any_missing = flags.select(pl.any_horizontal(pl.all())).to_series() if bad else pl.Series([False] * units.height)
+    treated = units.get_column(TREATED)
+    dropped = {
+        "treated": int((any_missing & treated).sum()),
+        "pool": int((any_missing & ~treated).sum()),
+        "by_column": counts,
+    }
+    return (units.filter(~any_missing) if bad else units), dropped
+
+
+def _overlap(units: pl.DataFrame, covariates: list[Covariate], is_treated: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Leave out units whose category level does not occur in the other group (the model would diverge).
+
+    A pool unit with a level no treated unit has can never be a comparator (its propensity is 0); a treated
+    unit with a level absent from the pool has no comparator (its propensity is 1). Repeated until stable.
+    """
+    keep = np.ones(units.height, dtype=bool)
+    codes = {
+        c.name: units.get_column(c.name).cast(pl.String).cast(pl.Enum(c.levels)).to_physical().to_numpy()
+        for c in covariates
+        if c.is_category
+    }
+    pool_levels: set[str] = set()
+    treated_levels: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for covariate in covariates:
+            if not covariate.is_category:
+                continue
+            code = codes[covariate.name].astype(np.int64)
+            size = len(covariate.levels)
+            in_treated = np.bincount(code[keep & is_treated], minlength=size) > 0
+            in_pool = np.bincount(code[keep & ~is_treated], minlength=size) > 0
+            drop_pool = keep & ~is_treated & ~in_treated[code]
+            drop_treated = keep & is_treated & ~in_pool[code]
+            if drop_pool.any() or drop_treated.any():
+                changed = True
+                pool_levels.update(covariate.term(covariate.levels[i]) for i in np.unique(code[drop_pool]))
+                treated_levels.update(covariate.term(covariate.levels[i]) for i in np.unique(code[drop_treated]))
+                keep &= ~(drop_pool | drop_treated)
+    return keep, {
+        "pool_units": int((~keep & ~is_treated).sum()),
+        "pool_levels": sorted(pool_levels),
+        "treated_units": int((~keep & is_treated).sum()),
+        "treated_levels": sorted(treated_levels),
+    }
+
+
+def _strata(units: pl.DataFrame, exact: Sequence[str]) -> np.ndarray:
+    if not exact:
+        return np.zeros(units.height, dtype=np.int64)
+    columns = list(dict.fromkeys(exact))
+    keys = units.select(columns).unique().sort(columns, nulls_last=True).with_row_index("_stratum")
+    return (
+        units.select(columns)
+        .join(keys, on=columns, how="left", nulls_equal=True, maintain_order="left")
+        .get_column("_stratum")
+        .to_numpy()
+        .astype(np.int64)
+    )
+
+
+# ------------------------------------------------------------------------------------------ the rows
+ROW_SCHEMA: dict[str, pl.DataType] = {
+    "scope": pl.String,
+    "cohort": pl.String,
+    "treated": pl.Int64,
+    "matched": pl.Int64,
+    "unmatched": pl.Int64,
+    "unmatched_share": pl.Float64,
+    "comparators": pl.Int64,
+    "effective_comparison_size": pl.Float64,
+    "events_per_100_treated": pl.Float64,
+    "events_per_100_comparison": pl.Float64,
+    "events_change_pct": pl.Float64,
+    "events_change_low": pl.Float64,
+    "events_change_high": pl.Float64,
+    "events_reduction_pct": pl.Float64,
+    "events_p_reduction": pl.Float64,
+    "events_significant": pl.Boolean,
+    "target_pct": pl.Float64,
+    "target_met": pl.Boolean,
+    "binary_rate_treated": pl.Float64,
+    "binary_rate_comparison": pl.Float64,
+    "binary_difference_pp": pl.Float64,
+    "binary_difference_low": pl.Float64,
+    "binary_difference_high": pl.Float64,
+    "binary_reduction_pp": pl.Float64,
+    "binary_p_reduction": pl.Float64,
+    "binary_significant": pl.Boolean,
+    "offences_per_offender_treated": pl.Float64,
+    "offences_per_offender_comparison": pl.Float64,
+    "offences_change_pct": pl.Float64,
+    "offences_change_low": pl.Float64,
+    "offences_change_high": pl.Float64,
+    "offences_p_reduction": pl.Float64,
+    "offences_significant": pl.Boolean,
+}
+
+
+def _effect(kind: str, treated, comparison):
+    """Change in % (ratio outcomes) or difference in percentage points (binary); NaN where undefined."""
+    treated = np.asarray(treated, dtype=np.float64)
+    comparison = np.asarray(comparison, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "ratio":
+            return np.where(comparison > 0, 100 * (treated / comparison - 1), np.nan)
+        return 100 * (treated - comparison)
+
+
+def _value(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedParams, confidence: float) -> tuple:
+    treated, matched = counts["treated"], counts["matched"]
+    unmatched = treated - matched
+    values: list = [
+        scope,
+        cohort,
+        treated,
+        matched,
+        unmatched,
+        unmatched / treated if treated else None,
+        counts["comparators"],
+        counts["effective_comparison_size"],
+    ]
+    tail = (1 - confidence) / 2
+    for j, (_name, _expr, kind) in enumerate(OUTCOMES):
+        estimate = _value(_effect(kind, t_mean[j], c_mean[j])) if matched else None
+        low = high = p = significant = None
+        if boot is not None and matched and estimate is not None:
+            draws = _effect(kind, boot[0][:, j], boot[1][:, j])
+            draws = draws[np.isfinite(draws)]
+            if draws.size:
+                low, high = (float(v) for v in np.quantile(draws, [tail, 1 - tail]))
+                p = float((1 + np.count_nonzero(draws >= 0)) / (draws.size + 1))
+                significant = p < params.alpha
+        t = _value(t_mean[j]) if matched else None
+        c = _value(c_mean[j]) if matched else None
+        if j == 0:
+            reduction = -estimate if estimate is not None else None
+            met = None if target is None or reduction is None else reduction >= target
+            values += [t, c, estimate, low, high, reduction, p, significant, target, met]
+        elif j == 1:
+            reduction = -estimate if estimate is not None else None
+            values += [t, c, estimate, low, high, reduction, p, significant]
+        else:
+            values += [t, c, estimate, low, high, p, significant]
+    return tuple(values)
+
+
+def _balance_frame(balance, labels, score_balance) -> pl.DataFrame:
+    def column(values) -> list:
+        return [_value(v) for v in values]
+
+    frame = pl.DataFrame(
+        {
+            "covariate": [c for c, _ in labels] + [SCORE_ROW],
+            "level": [lv for _, lv in labels] + [None],
+            "treated_mean_before": column([*balance.treated_before, *score_balance.treated_before]),
+            "pool_mean_before": column([*balance.pool_before, *score_balance.pool_before]),
+            "smd_before": column([*balance.smd_before, *score_balance.smd_before]),
+            "treated_mean_after": column([*balance.treated_after, *score_balance.treated_after]),
+            "comparison_mean_after": column([*balance.comparison_after, *score_balance.comparison_after]),
+            "smd_after": column([*balance.smd_after, *score_balance.smd_after]),
+        },
+        schema={
+            "covariate": pl.String,
+            "level": pl.String,
+            "treated_mean_before": pl.Float64,
+            "pool_mean_before": pl.Float64,
+            "smd_before": pl.Float64,
+            "treated_mean_after": pl.Float64,
+            "comparison_mean_after": pl.Float64,
+            "smd_after": pl.Float64,
+        },
+    )
+    return frame
+
+
+def _match_frame(units: pl.DataFrame, matches: Matches, cohorts: list[str]) -> pl.DataFrame:
+    """The matched pairs, for audit: who serves whom, at what distance, with what weight."""
+    keys = units.select("offender_id", "release_date", "cohort")
+    treated = keys[matches.treated]
+    comparator = keys[matches.comparator]
+    return pl.DataFrame(
+        {
+            "cohort": treated.get_column("cohort"),
+            "treated_offender_id": treated.get_column("offender_id"),
+            "treated_release_date": treated.get_column("release_date"),
+            "comparator_offender_id": comparator.get_column("offender_id"),
+            "comparator_release_date": comparator.get_column("release_date"),
+            "comparator_cohort": comparator.get_column("cohort"),
+            "logit_distance": matches.distance,
+            "weight": matches.pair_weight,
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------- headline
+def _pct(value: float | None, decimals: int = 1) -> str:
+    return "–" if value is None else f"{value:.{decimals}f}"
+
+
+def _headline(row: dict, params: MatchedParams) -> str:
+    where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
+    if not row["matched"]:
+        return f"{where}: no treated release could be matched, so there is no estimate."
+    level = f"{100 * params.measure.confidence:g}%"
+    reduction = row["events_reduction_pct"]
+    direction = "reduction" if reduction is not None and reduction >= 0 else "increase"
+    text = (
+        f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} reconviction "
+        f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group, a "
+        f"{abs(reduction):.1f}% {direction}"
+    )
+    if row["events_change_low"] is not None:
+        text += (
+            f" (change {level} CI {row['events_change_low']:+.1f}% to {row['events_change_high']:+.1f}%; one-sided "
+            f"p for a reduction {row['events_p_reduction']:.4f}), "
+            f"{'significant' if row['events_significant'] else 'not significant'} at {params.alpha:g}"
+        )
+    if row["target_pct"] is not None:
+        text += f"; the {row['target_pct']:g}% target is {'met' if row['target_met'] else 'not met'}"
+    binary = row["binary_difference_pp"]
+    text += (
+        f". Binary rate {100 * row['binary_rate_treated']:.1f}% against {100 * row['binary_rate_comparison']:.1f}% "
+        f"({binary:+.1f} points"
+    )
+    if row["binary_difference_low"] is not None:
+        text += (
+            f", {level} CI {row['binary_difference_low']:+.1f} to {row['binary_difference_high']:+.1f}, "
+            f"{'significant' if row['binary_significant'] else 'not significant'}"
+        )
+    return text + ")."

@@ -1,0 +1,225 @@
+"""``reoffend compare matched`` as users run it: outputs, diagnostics, determinism, and bad input exit statuses."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+COVARIATES = "age,sex,sentence_months,prior_convictions,index_offence"
+
+
+@pytest.fixture
+def sample(sample_dir):
+    return (
+        str(sample_dir / "releases.csv"),
+        str(sample_dir / "convictions.csv"),
+        str(sample_dir / "excluded_offences.txt"),
+    )
+
+
+def base_args(sample, *extra, bootstrap=200):
+    releases, convictions, excluded = sample
+    return [
+        "compare",
+        "matched",
+        releases,
+        convictions,
+        "--exclude-offences",
+        excluded,
+        "--covariates",
+        COVARIATES,
+        "--bootstrap",
+        str(bootstrap),
+        *extra,
+    ]
+
+
+def test_json_output_has_rows_balance_diagnostics_and_model(cli, sample, tmp_path):
+    plot, pairs = tmp_path / "balance.png", tmp_path / "pairs.csv"
+    code, out, err = cli(
+        *base_args(sample, "--treated", "establishment=EST042", "--style", "peterborough", "--json"),
+        "--balance-plot",
+        plot,
+        "--matches",
+        pairs,
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    rows = doc["rows"]
+    assert [r["cohort"] for r in rows][-1] == "all" and rows[-1]["scope"] == "pooled"
+    assert len(rows) == 9  # eight quarterly cohorts and the pooled row
+    assert all(r["target_pct"] == (7.5 if r["scope"] == "pooled" else 10.0) for r in rows)
+    for r in rows:
+        assert r["target_met"] == (r["events_reduction_pct"] >= r["target_pct"])
+        assert r["events_significant"] == (r["events_p_reduction"] < 0.05)
+        assert r["matched"] + r["unmatched"] == r["treated"]
+    # the sample's treated establishment: 201 index releases (as `measure --where establishment=EST042` counts)
+    assert rows[-1]["treated"] == sum(r["treated"] for r in rows[:-1]) == 201
+    assert {"diagnostics", "balance", "propensity_model", "warnings", "headline"} <= set(doc)
+    d = doc["diagnostics"]
+    assert d["treated"] == 201 and d["matched"] + d["unmatched"] == 201
+    assert d["effective_comparison_size"] <= d["comparators_used"]
+    covariates = {b["covariate"] for b in doc["balance"]}
+    assert covariates == {*COVARIATES.split(","), "propensity score (logit)"}
+    levels = {b["level"] for b in doc["balance"] if b["covariate"] == "index_offence"}
+    assert len(levels) == 8  # every level, the reference included
+    model = doc["propensity_model"]
+    assert model["n"] > 9000 and model["n_treated"] == 201 and model["converged"]
+    assert model["coefficients"][0]["term"] == "const"
+    assert doc["parameters"]["covariates"] == COVARIATES.split(",")
+    assert (
+        doc["metadata"]["window"]["follow_up_months"] == 12 if "follow_up_months" in doc["metadata"]["window"] else True
+    )
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    matches = pl.read_csv(pairs)
+    assert matches.height == d["pairs"]
+    # each matched treated release's weights sum to 1
+    sums = matches.group_by("treated_offender_id", "treated_release_date").agg(pl.col("weight").sum())
+    assert sums.get_column("weight").to_list() == pytest.approx([1.0] * sums.height)
+    assert "diagnostics:" in err and "All cohorts together" in err
+
+
+def test_terminal_table_shows_verdicts_balance_and_model(cli, sample):
+    code, out, _ = cli(
+        *base_args(sample, "--treated", "establishment=EST042", "--style", "peterborough", "--format", "table")
+    )
+    assert code == 0
+    for text in ("2023Q4", "Binary reoffending rate", "Balance: standardised mean differences", "Propensity model"):
+        assert text in out
+
+
+def test_same_seed_gives_byte_identical_output(cli, sample, tmp_path):
+    outputs = []
+    for name, seed in (("a.json", 7), ("b.json", 7), ("c.json", 8)):
+        path = tmp_path / name
+        code, _, err = cli(*base_args(sample, "--treated", "establishment=EST042", "--seed", str(seed)), "-o", path)
+        assert code == 0, err
+        outputs.append(path.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]  # another seed draws other bootstrap replicates
+    code, csv_a, _ = cli(*base_args(sample, "--treated", "establishment=EST042", "--csv"))
+    code, csv_b, _ = cli(*base_args(sample, "--treated", "establishment=EST042", "--csv"))
+    assert csv_a == csv_b
+
+
+def test_programme_evaluation_from_an_id_list(cli, sample, sample_dir, tmp_path):
+    releases = pl.read_csv(sample[0])
+    people = releases.filter(pl.col("establishment") == "EST017").get_column("offender_id").unique().sort().head(80)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("offender_id\n" + "\n".join(people) + "\nP9999998\nP9999999\n# a comment line\n\n")
+    code, out, err = cli(*base_args(sample, "--treated-ids", ids, "--json"))
+    assert code == 0, err
+    doc = json.loads(out)
+    t = doc["diagnostics"]["treated_ids"]
+    n = people.len()
+    assert t == {
+        "listed": n + 2,
+        "with_index_release": n,
+        "absent_from_releases": 2,
+        "in_releases_without_index_release_compared": 0,
+    }
+    assert f"2 of the {n + 2} listed offender ids" in err
+    # every index release of the listed people is treated: one per person and cohort
+    index_releases = (
+        releases.filter(pl.col("offender_id").is_in(people.implode()))
+        .with_columns(pl.col("release_date").str.to_date())
+        .select(
+            "offender_id", pl.format("{}Q{}", pl.col("release_date").dt.year(), pl.col("release_date").dt.quarter())
+        )
+        .unique()
+        .height
+    )
+    assert doc["rows"][-1]["treated"] == index_releases
+
+
+def test_id_list_naming_nobody_is_a_data_error(cli, sample, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("NOBODY1\nNOBODY2\n")
+    code, _, err = cli(*base_args(sample, "--treated-ids", ids))
+    assert code == 65
+    assert "none of the 2 listed offender ids" in err and "Traceback" not in err
+
+
+def test_missing_id_file_is_exit_66(cli, sample, tmp_path):
+    code, _, err = cli(*base_args(sample, "--treated-ids", tmp_path / "none.txt"))
+    assert code == 66 and "no such file" in err
+
+
+def test_missing_covariate_column_is_a_usage_error(cli, sample):
+    releases, convictions, _ = sample
+    code, _, err = cli(
+        "compare", "matched", releases, convictions, "--treated", "establishment=EST042", "--covariates", "age,ogrs"
+    )
+    assert code == 2 and "'ogrs'" in err and "--covariates" in err
+
+
+def test_covariate_with_nulls_names_column_and_count(cli, sample, tmp_path):
+    releases = pl.read_csv(sample[0], infer_schema_length=0)
+    blanked = releases.with_columns(
+        pl.when(pl.int_range(pl.len()) % 50 == 0).then(None).otherwise(pl.col("age")).alias("age")
+    )
+    path = tmp_path / "releases.csv"
+    blanked.write_csv(path)
+    args = base_args((str(path), sample[1], sample[2]), "--treated", "establishment=EST042")
+    code, _, err = cli(*args)
+    assert code == 65
+    assert "covariate 'age' is missing for" in err and "--drop-missing" in err and "Traceback" not in err
+    code, out, err = cli(*args, "--drop-missing", "--json")
+    assert code == 0, err
+    dropped = json.loads(out)["diagnostics"]["dropped_missing"]
+    assert dropped["by_column"]["age"] == dropped["treated"] + dropped["pool"] > 0
+
+
+def test_treated_filter_matching_no_one(cli, sample):
+    code, _, err = cli(*base_args(sample, "--treated", "establishment=EST999"))
+    assert code == 2 and "--treated matches no index release" in err
+
+
+def test_perfect_separation_is_exit_65_not_a_traceback(cli, sample, tmp_path):
+    releases = pl.read_csv(sample[0], infer_schema_length=0)
+    flagged = releases.with_columns((pl.col("establishment") == "EST042").cast(pl.Int64).alias("flag"))
+    path = tmp_path / "releases.csv"
+    flagged.write_csv(path)
+    args = ["compare", "matched", str(path), sample[1], "--treated", "establishment=EST042", "--bootstrap", "0"]
+    code, _, err = cli(*args, "--covariates", "age,flag")
+    assert code == 65 and "separat" in err and "Traceback" not in err
+    # the same as a category: no pool release shares the treated's level
+    text = releases.with_columns(
+        pl.when(pl.col("establishment") == "EST042").then(pl.lit("in")).otherwise(pl.lit("out")).alias("flag")
+    )
+    text.write_csv(path)
+    code, _, err = cli(*args, "--covariates", "age,flag")
+    assert code == 65 and "separate" in err and "Traceback" not in err
+
+
+def test_option_conflicts_are_usage_errors(cli, sample, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("P0000001\n")
+    assert cli(*base_args(sample, "--treated", "establishment=EST042", "--treated-ids", ids))[0] == 2
+    assert cli(*base_args(sample))[0] == 2
+    code, _, err = cli(*base_args(sample, "--treated", "establishment=EST042", "--balance-plot", tmp_path / "x.pdf"))
+    assert code == 2 and ".png" in err
+    code, _, err = cli(*base_args(sample, "--treated", "establishment=EST042", "--ratio", "0"))
+    assert code == 2
+
+
+def test_fail_unless_significant(cli, sample):
+    # one cohort of the sample's treated establishment: too few releases for a significant pooled reduction
+    code, _, _ = cli(
+        *base_args(sample, "--treated", "establishment=EST042", "--where", "cohort=2022Q4", "--fail-unless-significant")
+    )
+    assert code == 1
+
+
+def test_config_file_section(cli, sample, tmp_path):
+    config = tmp_path / "job.toml"
+    config.write_text(
+        '[compare.matched]\ntreated = ["establishment=EST042"]\ncovariates = "age,sex"\nbootstrap = 100\nratio = 3\n'
+    )
+    releases, convictions, _ = sample
+    code, out, err = cli("compare", "matched", releases, convictions, "--config", config, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["parameters"]["ratio"] == 3 and doc["parameters"]["covariates"] == ["age", "sex"]
