@@ -24,7 +24,7 @@ class ComparisonSection:
     title: str
     intro: str
     headline: list[str]
-    table_columns: Sequence[tuple[str, str, Callable[[Any], str]]]  # (column, heading, format)
+    table_columns: Sequence[tuple[str, Callable[[Mapping[str, Any]], str], bool]]  # heading, cell(row), numeric
     rows: pl.DataFrame
     tables: dict[str, pl.DataFrame]
     table_caption: str = ""
@@ -116,21 +116,30 @@ def run_baseline(
     who = f"{site} ({column})" if site is not None else "all releases"
     level = f"{100 * params.confidence:g}%"
     p_column = "p_reduction" if verdict.sided == "one" else "p_two_sided"
-    columns = [
-        ("current", "Cohort", text_cell),
-        ("current_rate", "Rate", _pct),
-        ("baseline", "Baseline", text_cell),
-        ("baseline_rate", "Baseline rate", _pct),
-        ("reduction_pp", "Reduction (points)", _pp),
-        ("reduction_pp_low", f"{level} interval from", _pp),
-        ("reduction_pp_high", "to", _pp),
-        (p_column, "p (one-sided)" if verdict.sided == "one" else "p (two-sided)", _p),
-        ("significant", "Significant", _yes),
+    columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
+        ("Cohort", lambda r: text_cell(r["current"]), False),
+        ("Rate", lambda r: f"{_pct(r['current_rate'])} ({r['current_reoffenders']:,} of {r['current_size']:,})", True),
+        ("Baseline", lambda r: text_cell(r["baseline"]), False),
+        (
+            "Baseline rate",
+            lambda r: f"{_pct(r['baseline_rate'])} ({r['baseline_reoffenders']:,} of {r['baseline_size']:,})",
+            True,
+        ),
+        ("Reduction (points)", lambda r: _pp(r["reduction_pp"]), True),
+        (f"{level} interval", lambda r: f"{_pp(r['reduction_pp_low'])} to {_pp(r['reduction_pp_high'])}", True),
+        ("p (one-sided)" if verdict.sided == "one" else "p (two-sided)", lambda r: _p(r[p_column]), True),
+        ("Significant reduction", lambda r: _yes(r["significant"]), False),
     ]
     if verdict.target_pp is not None:
-        columns.append(("target_met", "Target met", _yes))
+        columns.append((f"Target ({verdict.target_pp:g} points) met", lambda r: _yes(r["target_met"]), False))
     if verdict.schedule:
-        columns.append(("schedule_step_pp", "Payment step (points)", lambda v: "–" if v is None else f"{v:g}"))
+        columns.append(
+            (
+                "Payment step (points)",
+                lambda r: "–" if r["schedule_step_pp"] is None else f"{r['schedule_step_pp']:g}",
+                True,
+            )
+        )
     intro = (
         f"The proven reoffending rate of {who} against its own baseline cohort, {baseline} (the Doncaster "
         "design). A reduction is shown as a positive number of percentage points. Payment by results follows "

@@ -15,7 +15,7 @@ import polars as pl
 
 from .. import __version__
 from ..measure import MeasureParams
-from .comparisons import ComparisonSection, text_cell
+from .comparisons import ComparisonSection
 from .config import BulletinConfig
 from .document import (
     Block,
@@ -357,13 +357,12 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
         blocks.append(
             Table(
                 caption=section.table_caption,
-                columns=[heading for _c, heading, _f in section.table_columns],
+                columns=[heading for heading, _cell, _numeric in section.table_columns],
                 rows=[
-                    [fmt(row[column]) for column, _h, fmt in section.table_columns]
-                    for row in section.rows.iter_rows(named=True)
+                    [cell(row) for _h, cell, _n in section.table_columns] for row in section.rows.iter_rows(named=True)
                 ],
                 source=next(iter(section.tables)),
-                numeric=[fmt is not text_cell for _c, _h, fmt in section.table_columns],
+                numeric=[numeric for _h, _cell, numeric in section.table_columns],
             )
         )
     for warning in section.warnings:
