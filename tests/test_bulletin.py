@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -174,3 +175,40 @@ def test_rerun_gives_identical_files_apart_from_manifest_times(sample_bulletin, 
     for manifest in (one, two):
         del manifest["started"], manifest["duration_seconds"]
     assert one == two
+
+
+def test_comparisons_are_the_comparison_cores(sample_bulletin):
+    """The sample job's baseline and matched sections are exactly what the cores give for the same inputs."""
+    from reoffend.bulletin.build import measure_params
+    from reoffend.compare.baseline import BaselineParams, compare_counts, measure_cohorts
+    from reoffend.compare.matched import MatchedParams, compare_matched
+    from reoffend.inputs import InputSpec, load_inputs
+
+    config = parse_config(str(JOB))
+    params = measure_params(config)
+    inputs = load_inputs(InputSpec(str(SAMPLE / "releases.csv"), str(SAMPLE / "convictions.csv")))
+    site = replace(params, where={"establishment": ("EST042",)})
+    frame, base, _ = measure_cohorts(inputs, site, ["2023Q4"], "2022Q4")
+    expected = compare_counts(frame, base, BaselineParams(target_pp=5.0), site="EST042")
+    table = pl.read_csv(sample_bulletin / "tables" / "comparison_baseline.csv", schema_overrides={"current": pl.String})
+    assert table.select("current_reoffenders", "current_size", "baseline_reoffenders", "baseline_size").row(0) == (
+        expected.rows.select("current_reoffenders", "current_size", "baseline_reoffenders", "baseline_size").row(0)
+    )
+    text = (sample_bulletin / "bulletin.md").read_text()
+    assert expected.headline() in text
+
+    matched = compare_matched(
+        inputs,
+        MatchedParams(
+            measure=params,
+            treated={"establishment": ("EST042",)},
+            covariates=("age", "sex", "sentence_months", "prior_convictions", "index_offence"),
+            style="peterborough",
+            bootstrap=1000,
+            seed=20240401,
+        ),
+    )
+    written = pl.read_csv(sample_bulletin / "tables" / "comparison_matched.csv", schema=matched.rows.schema)
+    assert written.equals(matched.rows)
+    pooled = matched.headline().splitlines()[-1]
+    assert pooled.startswith("All cohorts together") and pooled in text

@@ -304,9 +304,16 @@ def test_fail_unless_significant_exits_1_after_writing(tmp_path, cli):
         ('[comparisons.baseline]\nsite = "E2"\n', "baseline: the baseline cohort is required"),
         ('[comparisons.baseline]\nbaseline = "2022Q1"\ncurrent = ["2022Q2"]\n', "2022Q2 is not a complete cohort"),
         ('[comparisons.baseline]\nbaseline = "2022Q1"\nsided = "three"\n', "line 10: [comparisons.baseline] sided"),
+        ('[comparisons.matched]\ncovariates = ["age"]\n', "[comparisons.matched] treated: give the treated group"),
+        ('[comparisons.matched]\ntreated = { establishment = "E1" }\n', "covariates: the release columns"),
+        ('[comparisons.matched]\ntreated = "E1"\n', "line 9: [comparisons.matched] treated: expected a table"),
+        (
+            "[comparisons.matched]\nratio = 0\n",
+            "line 9: [comparisons.matched] ratio: expected a whole number at least 1",
+        ),
     ],
 )
-def test_baseline_comparison_config_errors(tmp_path, cli, extra, message):
+def test_comparison_config_errors(tmp_path, cli, extra, message):
     job = write_job(tmp_path, extra=extra, extract_date="2023-12-28")  # 2022Q2 incomplete
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
     assert status == 2, err

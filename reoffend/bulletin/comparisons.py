@@ -171,3 +171,123 @@ def run_baseline(
 
 
 RUNNERS["baseline"] = run_baseline
+
+
+# ------------------------------------------------------------------------------------------------ matched
+def _signed_pct(value: Any) -> str:
+    return "–" if value is None else f"{value:+.1f}%"
+
+
+def _signed(value: Any) -> str:
+    return "–" if value is None else f"{value:+.1f}"
+
+
+def run_matched(
+    options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
+) -> ComparisonSection:
+    """Peterborough style (docs/comparisons.md section 2) via :func:`reoffend.compare.matched.compare_matched`."""
+    from ..compare.matched import MatchedParams, compare_matched
+
+    cohorts = list(options.get("cohorts") or complete)
+    _check_complete("matched", "cohorts", cohorts, complete)
+    if "treated" not in options and "treated_ids" not in options:
+        raise UsageError(
+            '[comparisons.matched] treated: give the treated group, e.g. treated = { establishment = ["EST042"] }, '
+            "or treated_ids = FILE"
+        )
+    if "covariates" not in options:
+        raise UsageError("[comparisons.matched] covariates: the release columns of the propensity model are required")
+    treated_ids = None
+    if options.get("treated_ids"):
+        from ..cli.compare_matched import read_id_list
+
+        treated_ids = read_id_list(options["treated_ids"])
+    where = dict(params.where)
+    where["cohort"] = tuple(cohorts)
+    matched_params = MatchedParams(
+        measure=replace(params, where=where),
+        treated=dict(options.get("treated", {})),
+        treated_ids=treated_ids,
+        treated_ids_source=options.get("treated_ids"),
+        pool=dict(options.get("pool", {})),
+        covariates=tuple(options["covariates"]),
+        exact=tuple(options.get("exact", ("cohort",))),
+        ratio=options.get("ratio", 10),
+        caliper=options.get("caliper", 0.2),
+        drop_missing=options.get("drop_missing", False),
+        bootstrap=options.get("bootstrap", 2000),
+        seed=options.get("seed", 1),
+        alpha=options.get("alpha", 0.05),
+        target=options.get("target"),
+        pooled_target=options.get("pooled_target"),
+        style=options.get("style"),
+    )
+    result = compare_matched(inputs, matched_params)
+    rows = result.rows
+    level = f"{100 * params.confidence:g}%"
+    if options.get("treated"):
+        who = "; ".join(f"{column} {', '.join(values)}" for column, values in sorted(options["treated"].items()))
+    else:
+        who = f"the {len(treated_ids or ())} people listed in {options['treated_ids']}"
+    columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
+        ("Cohort", lambda r: "all cohorts" if r["scope"] == "pooled" else text_cell(r["cohort"]), False),
+        ("Treated matched", lambda r: f"{r['matched']:,} of {r['treated']:,}", True),
+        ("Events per 100, treated", lambda r: _pp(r["events_per_100_treated"]), True),
+        ("Events per 100, comparison", lambda r: _pp(r["events_per_100_comparison"]), True),
+        ("Change", lambda r: _signed_pct(r["events_change_pct"]), True),
+        (
+            f"{level} interval",
+            lambda r: f"{_signed_pct(r['events_change_low'])} to {_signed_pct(r['events_change_high'])}",
+            True,
+        ),
+        ("p (reduction)", lambda r: "–" if r["events_p_reduction"] is None else f"{r['events_p_reduction']:.4f}", True),
+        ("Significant reduction", lambda r: _yes(r["events_significant"]), False),
+        ("Target met", lambda r: _yes(r["target_met"]), False),
+        ("Rate, treated", lambda r: _pct(r["binary_rate_treated"]), True),
+        ("Rate, comparison", lambda r: _pct(r["binary_rate_comparison"]), True),
+    ]
+    pooled = rows.filter(pl.col("scope") == "pooled")
+    headline = [
+        sentence
+        for sentence, row in zip(result.headline().splitlines(), rows.iter_rows(named=True), strict=True)
+        if row["scope"] == "pooled" or row["cohort"] == latest
+    ]
+    balance = result.balance
+    worst = balance.select(pl.col("smd_after").abs().max()).item()
+    intro = (
+        f"Reconviction events per 100 of {who} against a comparison group of similar people released elsewhere "
+        "in the same cohorts (the Peterborough design): each treated person is matched to up to "
+        f"{matched_params.ratio} others with a close propensity score estimated from "
+        f"{', '.join(matched_params.covariates)}. The table gives each cohort and all cohorts together; the "
+        f"interval and p-value come from {matched_params.bootstrap:,} bootstrap resamples of the matched sets."
+    )
+    if worst is not None:
+        intro += (
+            f" After matching, the largest standardised difference in a covariate is {worst:.3f} (below 0.1 is "
+            "usually taken as good balance)."
+        )
+    tables = {"comparison_matched.csv": rows, "comparison_matched_balance.csv": balance}
+    parameters = matched_params.as_dict()
+    return ComparisonSection(
+        name="matched",
+        title="Against a matched comparison group",
+        intro=intro,
+        headline=headline,
+        table_columns=columns,
+        rows=rows,
+        tables=tables,
+        table_caption=f"Reconviction events per 100: {who} against the matched comparison group",
+        metadata={"parameters": parameters, "diagnostics": result.diagnostics, "model": result.model},
+        warnings=list(result.warnings),
+        all_significant=bool(pooled.row(0, named=True)["events_significant"]) if pooled.height else False,
+        fail_unless_significant=bool(options.get("fail_unless_significant", False)),
+        quoted={
+            "alpha": matched_params.alpha,
+            "ratio": matched_params.ratio,
+            "bootstrap": matched_params.bootstrap,
+            "balance_threshold": 0.1,
+        },
+    )
+
+
+RUNNERS["matched"] = run_matched

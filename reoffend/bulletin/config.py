@@ -59,13 +59,21 @@ establishment = "establishment"             # column for the latest cohort by es
 # fail_unless_significant = false           # exit status 1 (bulletin still written) unless significant
 
 # [comparisons.matched]                     # treated against a matched comparison group (Peterborough style)
-# treated = { establishment = ["EST042"] }  # example
-# covariates = ["age", "sex", "sentence_months", "prior_convictions", "index_offence"]
-# ratio = 10
-# caliper = 0.2
-# bootstrap = 500
+# treated = { establishment = ["EST042"] }  # example: the treated releases (or treated_ids = "ids.txt")
+# covariates = ["age", "sex", "sentence_months", "prior_convictions", "index_offence"]   # example (required)
+# cohorts = ["2023Q3", "2023Q4"]            # default: every complete cohort
+# pool = { sex = ["M"] }                    # example: narrow the comparison pool
+# exact = ["cohort"]                        # exact matching columns
+# ratio = 10                                # comparators per treated person
+# caliper = 0.2                             # in standard deviations of the logit of the propensity score
+# drop_missing = false
+# bootstrap = 2000
 # seed = 1
-# target = 10.0                             # per cohort, per cent reduction in events per 100
+# alpha = 0.05
+# style = "peterborough"                    # example: targets 10% per cohort and 7.5% over all cohorts
+# target = 10.0                             # example: per cohort, per cent reduction in events per 100
+# pooled_target = 7.5                       # example: all cohorts together
+# fail_unless_significant = false           # exit status 1 unless the pooled reduction is significant
 
 # [comparisons.adjusted]                    # actual against risk-adjusted expected (payment mechanism)
 # baseline = ["2022Q1", "2022Q2", "2022Q3", "2022Q4"]   # example: baseline cohorts the model is fitted on
@@ -289,14 +297,21 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
     },
     "matched": {
         "treated": _filter,
-        "exact": _text_list,
+        "treated_ids": _path,
+        "pool": _filter,
         "covariates": _text_list,
+        "exact": _text_list,
+        "cohorts": _text_list,
         "ratio": _integer(1, 100),
         "caliper": _number(0.0),
+        "drop_missing": _boolean,
         "bootstrap": _integer(0, 100_000),
         "seed": _integer(0),
-        "target": _number(0.0),
-        "pooled_target": _number(0.0),
+        "alpha": _number(0.0, 1.0, open_interval=True),
+        "target": _number(),
+        "pooled_target": _number(),
+        "style": _choice("peterborough"),
+        "fail_unless_significant": _boolean,
     },
     "adjusted": {
         "baseline": _text_list,
