@@ -137,7 +137,7 @@ CSS = """
 body { margin:0; font-family: "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color:var(--ink);
        line-height:1.5; background:#fff; font-size:17px; }
 header.masthead { background:var(--dark); color:#fff; padding:18px 0 22px; border-bottom:8px solid var(--accent); }
-.wrap { max-width: 980px; margin: 0 auto; padding: 0 28px; }
+.wrap { max-width: 1040px; margin: 0 auto; padding: 0 28px; }
 .masthead .kicker { font-size:15px; letter-spacing:.04em; text-transform:uppercase; color:#dfe3e6; margin:0 0 6px; }
 .masthead h1 { font-size:34px; line-height:1.15; margin:0 0 8px; }
 .masthead .subtitle { margin:0; color:#e8eaeb; font-size:17px; }
@@ -156,11 +156,13 @@ figure { margin: 18px 0 26px; }
 figure img { max-width:100%; height:auto; border:1px solid #e5e6e7; }
 figcaption { font-size:15px; color:var(--muted); margin-top:6px; max-width:48em; }
 figcaption a, .source a { color:var(--accent); }
-table { border-collapse:collapse; margin: 8px 0 6px; font-size:15px; font-variant-numeric: tabular-nums; }
+table { border-collapse:collapse; margin: 8px 0 6px; font-size:14px; font-variant-numeric: tabular-nums; }
 caption { text-align:left; font-weight:700; font-size:16px; padding-bottom:6px; }
 th, td { padding:6px 12px 6px 0; border-bottom:1px solid var(--rule); vertical-align:top; }
+td { white-space:nowrap; }
+th { vertical-align:bottom; }
 th { text-align:left; border-bottom:2px solid var(--ink); font-weight:700; }
-td.num, th.num { text-align:right; padding-left:14px; }
+td.num, th.num { text-align:right; padding-left:10px; }
 tr.latest td { font-weight:700; background:#eef5fb; }
 .source { font-size:14px; color:var(--muted); margin:0 0 22px; }
 .table-scroll { overflow-x:auto; }
