@@ -93,6 +93,11 @@ def numbered(blocks: Sequence[Block]) -> list[Block]:
     return out
 
 
+def contents(blocks: Sequence[Block]) -> list[tuple[str, str]]:
+    """(anchor, text) of every second-level heading that has an anchor, in order."""
+    return [(b.anchor, b.text) for b in blocks if isinstance(b, Heading) and b.level == 2 and b.anchor]
+
+
 # --------------------------------------------------------------------------------------------- markdown
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
@@ -169,6 +174,10 @@ tr.latest td { font-weight:700; background:#eef5fb; }
 dl.definitions dt { font-weight:700; margin-top:10px; }
 dl.definitions dd { margin:2px 0 0 0; max-width:48em; }
 p.note { font-size:15px; color:var(--muted); }
+nav.contents { margin:22px 0 0; padding:12px 16px; background:var(--band); }
+nav.contents h2 { font-size:16px; margin:0 0 4px; padding:0; border:0; }
+nav.contents ol { margin:0; padding-left:20px; columns:2; font-size:15px; }
+nav.contents a { color:var(--accent); }
 footer { border-top:2px solid var(--rule); color:var(--muted); font-size:14px; padding:14px 0 30px; }
 """
 
@@ -222,6 +231,14 @@ def to_html(document: Document, kicker: str = "") -> str:
             items = "".join(f"<dt>{_e(term)}</dt><dd>{_inline(text)}</dd>" for term, text in block.items)
             body.append(f'<dl class="definitions">{items}</dl>')
     kicker_html = f'<p class="kicker">{_e(kicker)}</p>' if kicker else ""
+    toc = contents(document.blocks)
+    nav = (
+        '<nav class="contents" aria-label="Contents"><h2>Contents</h2><ol>'
+        + "".join(f'<li><a href="#{_e(anchor)}">{_e(text)}</a></li>' for anchor, text in toc)
+        + "</ol></nav>"
+        if toc
+        else ""
+    )
     footer = f'<footer><div class="wrap">{_inline(document.footer)}</div></footer>' if document.footer else ""
     return (
         "<!DOCTYPE html>\n"
@@ -230,7 +247,7 @@ def to_html(document: Document, kicker: str = "") -> str:
         f"<title>{_e(document.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f'<header class="masthead"><div class="wrap">{kicker_html}<h1>{_e(document.title)}</h1>'
         f'<p class="subtitle">{_inline(document.subtitle)}</p></div></header>\n'
-        f'<main><div class="wrap">\n' + "\n".join(body) + "\n</div></main>\n" + footer + "\n</body>\n</html>\n"
+        f'<main><div class="wrap">\n{nav}\n' + "\n".join(body) + "\n</div></main>\n" + footer + "\n</body>\n</html>\n"
     )
 
 
