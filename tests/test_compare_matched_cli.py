@@ -114,14 +114,7 @@ def test_programme_evaluation_from_an_id_list(cli, sample, sample_dir, tmp_path)
     doc = json.loads(out)
     t = doc["diagnostics"]["treated_ids"]
     n = people.len()
-    assert t == {
-        "listed": n + 2,
-        "with_index_release": n,
-        "absent_from_releases": 2,
-        "in_releases_without_index_release_compared": 0,
-    }
-    assert f"2 of the {n + 2} listed offender ids" in err
-    # every index release of the listed people is treated: one per person and cohort
+    # index releases of the listed people: one per person and cohort
     index_releases = (
         releases.filter(pl.col("offender_id").is_in(people.implode()))
         .with_columns(pl.col("release_date").str.to_date())
@@ -131,7 +124,20 @@ def test_programme_evaluation_from_an_id_list(cli, sample, sample_dir, tmp_path)
         .unique()
         .height
     )
-    assert doc["rows"][-1]["treated"] == index_releases
+    assert t == {
+        "listed": n + 2,
+        "with_index_release": n,
+        "absent_from_releases": 2,
+        "in_releases_without_index_release_compared": 0,
+        "later_index_releases_left_out": index_releases - n,
+    }
+    assert f"2 of the {n + 2} listed offender ids" in err
+    # default --ids-releases first: one treated index release per listed person, the earliest
+    assert doc["rows"][-1]["treated"] == n
+    assert doc["parameters"]["ids_releases"] == "first"
+    code, out, err = cli(*base_args(sample, "--treated-ids", ids, "--ids-releases", "all", "--json"))
+    assert code == 0, err
+    assert json.loads(out)["rows"][-1]["treated"] == index_releases
 
 
 def test_id_list_naming_nobody_is_a_data_error(cli, sample, tmp_path):

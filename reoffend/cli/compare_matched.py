@@ -63,6 +63,13 @@ def read_id_list(path: str) -> tuple[str, ...]:
     help="File of offender_id, one per line: a programme's participants (all their index releases are treated).",
 )
 @click.option(
+    "--ids-releases",
+    type=click.Choice(["first", "all"]),
+    default="first",
+    show_default=True,
+    help="With --treated-ids: treat each listed person's earliest index release in the cohorts compared, or all.",
+)
+@click.option(
     "--pool",
     multiple=True,
     metavar="COLUMN=VALUE[,VALUE]",
@@ -142,6 +149,7 @@ def compare_matched_command(
     confidence,
     treated,
     treated_ids,
+    ids_releases,
     pool,
     covariates,
     exact,
@@ -194,6 +202,7 @@ def compare_matched_command(
         treated=parse_where(treated) if treated else {},
         treated_ids=read_id_list(treated_ids) if treated_ids else None,
         treated_ids_source=treated_ids,
+        ids_releases=ids_releases,
         pool=parse_where(pool) if pool else {},
         covariates=parse_columns(covariates),
         exact=parse_columns(exact),

@@ -52,6 +52,7 @@ class MatchedParams:
     treated: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     treated_ids: tuple[str, ...] | None = None
     treated_ids_source: str | None = None
+    ids_releases: str = "first"
     pool: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     covariates: tuple[str, ...] = ()
     exact: tuple[str, ...] = ("cohort",)
@@ -78,6 +79,8 @@ class MatchedParams:
             raise UsageError(f"--bootstrap must be 0 or more, not {self.bootstrap}")
         if not 0 < self.alpha < 1:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
+        if self.ids_releases not in ("first", "all"):
+            raise UsageError(f"--ids-releases must be 'first' or 'all', not {self.ids_releases!r}")
         if self.style is not None and self.style not in STYLES:
             raise UsageError(f"unknown --style {self.style!r}; choose from {', '.join(STYLES)}")
         if self.style:
@@ -94,6 +97,7 @@ class MatchedParams:
             **self.measure.as_dict(),
             "treated": {c: list(v) for c, v in sorted(self.treated.items())} or None,
             "treated_ids": self.treated_ids_source,
+            "ids_releases": self.ids_releases if self.treated_ids is not None else None,
             "pool": {c: list(v) for c, v in sorted(self.pool.items())},
             "covariates": list(self.covariates),
             "exact": list(self.exact),
@@ -236,6 +240,13 @@ def compare_units(
             raise UsageError(f"--treated matches no index release ({described})")
 
     units = units.with_columns(treated_expr.alias(TREATED))
+    if params.treated_ids is not None and params.ids_releases == "first":
+        # one treated index release per listed person: the earliest in the cohorts compared; the person's other
+        # index releases leave both groups (treated people are never comparators)
+        earliest = pl.when(pl.col(TREATED)).then(pl.col("release_date")).min().over("offender_id")
+        before = int(units.get_column(TREATED).sum())
+        units = units.with_columns((pl.col(TREATED) & (pl.col("release_date") == earliest)).alias(TREATED))
+        diagnostics["treated_ids"]["later_index_releases_left_out"] = before - int(units.get_column(TREATED).sum())
     treated_people = units.filter(pl.col(TREATED)).get_column("offender_id").unique()
     cohorts = units.filter(pl.col(TREATED)).get_column("cohort").unique().sort().to_list()
     pool_expr = (
@@ -291,7 +302,7 @@ def compare_units(
     # --- the propensity model on the units in it
     model_units = units.filter(pl.Series(in_model))
     model_covariates = [
-        Covariate(c.name, tuple(lv for lv in c.levels if lv in set(model_units.get_column(c.name).cast(pl.String))))
+        Covariate(c.name, tuple(model_units.get_column(c.name).cast(pl.String).unique().sort().to_list()))
         if c.is_category
         else c
         for c in covariates
@@ -415,6 +426,10 @@ def compare_units(
             "strata": int(np.unique(stratum[is_treated]).size),
             "sd_logit": sd_logit,
             "sd_logit_basis": "all units in the propensity model (treated and pool, every stratum), n - 1",
+            "sd_logit_treated": _value(np.std(model.logit[is_treated[in_model]], ddof=1))
+            if model.n_treated > 1
+            else None,
+            "sd_logit_pool": _value(np.std(model.logit[~is_treated[in_model]], ddof=1)),
             "caliper_logit": width,
             "bootstrap_replicates": params.bootstrap if replicates is not None else 0,
         }

@@ -185,11 +185,20 @@ def fit_propensity(
         converged=converged,
         iterations=int(result.mle_retvals.get("iterations", 0)),
         log_likelihood=float(result.llf),
-        pseudo_r2=float(result.prsquared),
+        pseudo_r2=_mcfadden(float(result.llf), treated),
         auc=auc(logit, treated.astype(bool)),
         logit=logit,
         dropped_terms=dropped,
     )
+
+
+def _mcfadden(log_likelihood: float, treated: np.ndarray) -> float:
+    """McFadden's pseudo R-squared, 1 - llf / llnull, with the intercept-only log-likelihood in closed form."""
+    n1 = float(treated.sum())
+    n0 = treated.size - n1
+    share = n1 / treated.size
+    null = n1 * np.log(share) + n0 * np.log1p(-share)
+    return 1 - log_likelihood / null
 
 
 def _separation(file: str, terms: list[str], detail: str):
