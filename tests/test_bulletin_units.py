@@ -1,0 +1,175 @@
+"""The bulletin's pieces on their own: cohort labels, the change test, completeness, the court lag, rendering and
+the atomic folder, with hand-worked values and properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats import proportion as sm_proportion
+
+from reoffend.bulletin.document import Document, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from reoffend.bulletin.folder import write_folder
+from reoffend.bulletin.stats import cohort_completeness, court_lag, proportion_change, year_earlier
+from reoffend.errors import UsageError
+from reoffend.measure import MeasureParams
+
+from .conftest import convictions_frame, releases_frame, validated
+
+
+@pytest.mark.parametrize(
+    ("label", "period", "expected"),
+    [
+        ("2023Q4", "quarter", "2022Q4"),
+        ("2000Q1", "quarter", "1999Q1"),
+        ("2024-02", "month", "2023-02"),
+        ("2024", "year", "2023"),
+        ("2023-24", "financial-year", "2022-23"),
+        ("2000-01", "financial-year", "1999-00"),
+        ("custom", "quarter", None),
+        ("2023Q5", "quarter", None),
+    ],
+)
+def test_year_earlier(label, period, expected):
+    assert year_earlier(label, period) == expected
+
+
+def test_proportion_change_hand_worked():
+    # 480/1000 against 530/1000: difference -0.05; pooled p = 1010/2000 = 0.505,
+    # se = sqrt(0.505 * 0.495 * (2/1000)) = 0.022360; z = -0.05/0.022360 = -2.2361; two-sided p = 0.02535
+    change = proportion_change((480, 1000), (530, 1000), 0.95)
+    assert change["difference"] == pytest.approx(-0.05)
+    se = math.sqrt(0.505 * 0.495 * 2 / 1000)
+    assert change["p_value"] == pytest.approx(math.erfc(0.05 / se / math.sqrt(2)), rel=1e-9)
+    assert change["p_value"] == pytest.approx(0.02535, abs=5e-5)
+    assert change["difference_low"] < -0.05 < change["difference_high"] < 0
+
+
+def test_proportion_change_without_variation_has_no_test():
+    change = proportion_change((0, 10), (0, 12), 0.95)
+    assert change["difference"] == 0 and change["p_value"] is None
+    assert proportion_change((0, 0), (1, 2), 0.95)["difference"] is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # statsmodels' ratio statistics with a zero count
+@settings(max_examples=60, deadline=None)
+@given(
+    n1=st.integers(5, 3000),
+    n0=st.integers(5, 3000),
+    f1=st.floats(0, 1),
+    f0=st.floats(0, 1),
+    confidence=st.sampled_from([0.9, 0.95, 0.99]),
+)
+def test_proportion_change_agrees_with_statsmodels(n1, n0, f1, f0, confidence):
+    x1, x0 = round(f1 * n1), round(f0 * n0)
+    if x1 + x0 in (0, n1 + n0):
+        return
+    change = proportion_change((x1, n1), (x0, n0), confidence)
+    low, high = sm_proportion.confint_proportions_2indep(
+        x1, n1, x0, n0, method="newcomb", compare="diff", alpha=1 - confidence
+    )
+    p_value = sm_proportion.test_proportions_2indep(x1, n1, x0, n0, method="score", correction=False).pvalue
+    assert change["difference_low"] == pytest.approx(low, abs=1e-9)
+    assert change["difference_high"] == pytest.approx(high, abs=1e-9)
+    assert change["p_value"] == pytest.approx(p_value, rel=1e-6, abs=1e-12)
+
+
+def tiny_inputs(extract: str):
+    releases = releases_frame(
+        [
+            {"offender_id": "A", "release_date": "2022-01-10", "establishment": "E1"},
+            {"offender_id": "A", "release_date": "2022-03-30", "establishment": "E1"},  # not A's index release
+            {"offender_id": "B", "release_date": "2022-02-01", "establishment": "E2"},
+            {"offender_id": "C", "release_date": "2022-04-05", "establishment": "E1"},
+        ]
+    )
+    convictions = convictions_frame(
+        [
+            {"offender_id": "A", "offence_date": "2022-02-01", "conviction_date": "2022-02-10"},  # lag 0
+            {"offender_id": "B", "offence_date": "2022-12-01", "conviction_date": "2023-04-15"},  # end 2023-02-01
+        ]
+    )
+    return validated(releases, convictions, extract_date=dt.date.fromisoformat(extract))
+
+
+def test_completeness_counts_every_release_not_only_index_releases():
+    # extract 2023-09-29: deadlines (12 + 6 months): A 2023-07-10, A's second release 2023-09-30 (> 2023-09-30?
+    # complete needs deadline <= extract + 1 = 2023-09-30: yes, complete), B 2023-08-01, C 2023-10-05 (not)
+    table = cohort_completeness(tiny_inputs("2023-09-29"), MeasureParams())
+    assert table.rows() == [("2022Q1", 3, 0, True), ("2022Q2", 1, 1, False)]
+    # one day earlier A's second release (not an index release) is still open, and so is 2022Q1
+    table = cohort_completeness(tiny_inputs("2023-09-28"), MeasureParams())
+    assert table.rows() == [("2022Q1", 3, 1, False), ("2022Q2", 1, 1, False)]
+
+
+def test_court_lag_by_hand():
+    # B's offence (follow-up ends 2023-02-01) convicted 2023-04-15: counted from a waiting period of 3 months
+    # (deadline 2023-05-01), not 2 (2023-04-01). A's is convicted within the follow-up.
+    inputs = tiny_inputs("2025-12-31")
+    lag = court_lag(inputs, MeasureParams(), ["2022Q1"], 12)
+    assert lag["reoffences"].to_list() == [1, 1, 1] + [2] * 10
+    assert lag["share_of_reoffences"].to_list() == [0.5] * 3 + [1.0] * 10
+    assert lag["cohort_size"].unique().to_list() == [2]  # A (index release only) and B
+
+
+def test_court_lag_with_no_reoffences_has_null_shares():
+    inputs = validated(
+        releases_frame([{"offender_id": "A", "release_date": "2022-01-10", "establishment": "E1"}]),
+        convictions_frame([]),
+        extract_date=dt.date(2025, 1, 1),
+    )
+    lag = court_lag(inputs, MeasureParams(), ["2022Q1"], 2)
+    assert lag["share_of_reoffences"].to_list() == [None, None, None]
+
+
+def test_rendering_escapes_text_and_numbers_figures_and_tables():
+    document = Document(
+        title="A <b>title</b> & more",
+        subtitle="sub",
+        blocks=[
+            Heading("One", anchor="one"),
+            Paragraph("**bold** <script>alert(1)</script>"),
+            Figure("f", "a chart", "alt <text>", b"\x89PNG"),
+            Table("a table", ["x", "y|z"], [["1", "a|b"]], source="t.csv", numeric=[True, False]),
+            Figure("g", "another", "alt"),
+        ],
+    )
+    html = to_html(document)
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<strong>bold</strong>" in html and "A &lt;b&gt;title&lt;/b&gt; &amp; more" in html
+    assert "Figure 1: a chart" in html and "Figure 2: another" in html and "Table 1: a table" in html
+    assert 'href="#one"' in html
+    markdown = to_markdown(document)
+    assert "| 1 | a\\|b |" in markdown and "|---:|:---|" in markdown
+    assert "![alt <text>](figures/f.png)" in markdown and "*Figure 2: another*" in markdown
+
+
+def test_write_folder_refuses_a_folder_that_is_not_a_bulletin(tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not a bulletin"):
+        write_folder(keep, {"index.html": b"x"})
+    assert (keep / "notes.txt").read_text() == "mine"
+
+
+def test_write_folder_replaces_an_empty_folder_and_an_earlier_bulletin(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    write_folder(target, {"manifest.json": b"{}", "tables/a.csv": b"a\n1\n"})
+    assert (target / "tables" / "a.csv").read_bytes() == b"a\n1\n"
+    write_folder(target, {"manifest.json": b"{}", "index.html": b"new"})
+    assert sorted(p.name for p in target.iterdir()) == ["index.html", "manifest.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # nothing left beside it
+
+
+def test_empty_frame_schema_for_changes():
+    from reoffend.bulletin.stats import cohort_changes
+
+    trend = pl.DataFrame({"cohort": ["2022Q1"], "cohort_size": [3], "reoffenders": [1], "binary_rate": [1 / 3]})
+    changes = cohort_changes(trend.with_columns(events_per_100=pl.lit(50.0)), [], 0.95)
+    assert changes.height == 0 and "difference_pp" in changes.columns
