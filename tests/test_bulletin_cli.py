@@ -319,3 +319,23 @@ def test_comparison_config_errors(tmp_path, cli, extra, message):
     assert status == 2, err
     assert message in err
     assert not (tmp_path / "out").exists()
+
+
+def test_establishment_column_named_but_missing_is_a_usage_error(tmp_path, cli):
+    job = write_job(tmp_path, extra='[measure]\nestablishment = "prison"\n', extract_date="2024-12-31")
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
+    assert status == 2 and "[measure] establishment" in err and "'prison'" in err
+
+
+def test_no_establishment_section_when_turned_off_or_absent(tmp_path, cli):
+    job = write_job(tmp_path, extra='[measure]\nestablishment = ""\n', extract_date="2024-12-31")
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 0, err
+    assert not (tmp_path / "out" / "tables" / "establishments.csv").exists()
+    assert "by establishment" not in (tmp_path / "out" / "bulletin.md").read_text()
+
+
+def test_a_filter_that_keeps_nobody_is_a_data_error(tmp_path, cli):
+    job = write_job(tmp_path, extra='[measure]\nwhere = { establishment = ["E9"] }\n', extract_date="2024-12-31")
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
+    assert status == 65 and "no releases to publish after the [measure] where filters" in err

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
-from ..errors import single_problem
+from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..measure import MeasureParams, measure
@@ -112,6 +112,13 @@ def compute_bulletin(
     completeness = cohort_completeness(inputs, params)
     complete = completeness.filter(pl.col("complete"))["cohort"].to_list()
     incomplete = completeness.filter(~pl.col("complete"))
+    if not completeness.height:
+        raise single_problem(
+            inputs.names["releases"],
+            None,
+            "no-releases",
+            "no releases to publish" + (" after the [measure] where filters" if params.where else ""),
+        )
     if not complete:
         raise single_problem(
             inputs.names["releases"],
@@ -135,9 +142,16 @@ def compute_bulletin(
 
     step(STEPS[2])
     column = config.measure.establishment
+    if column is None:
+        column = "establishment" if "establishment" in _release_columns(inputs) else ""
+    elif column and column not in _release_columns(inputs):
+        raise UsageError(
+            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
+            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
+        )
     establishments = None
     establishment_summary = None
-    if column and column in _release_columns(inputs):
+    if column:
         establishments = by_establishment(inputs, params, latest, column, latest_row["binary_rate"])
         counts = establishments["compared_with_all"].value_counts()
         count = dict(zip(counts["compared_with_all"].to_list(), counts["count"].to_list(), strict=True))

@@ -44,7 +44,8 @@ waiting_period = 6                          # further months in which their conv
 period = "quarter"                          # cohort period: month, quarter, year or financial-year
 index = "first"                             # each person's first release per cohort ("all": every release)
 confidence = 0.95                           # level of every interval and test
-establishment = "establishment"             # column for the latest cohort by establishment ("" for none)
+establishment = "establishment"             # column for the latest cohort by establishment ("" for none;
+                                            # default: "establishment" when the releases have it)
 # where = { sex = ["M"] }                   # example: keep index releases whose column is one of the values
 
 # [comparisons.baseline]                    # a site against its own baseline cohort (Doncaster style)
@@ -76,9 +77,16 @@ establishment = "establishment"             # column for the latest cohort by es
 # fail_unless_significant = false           # exit status 1 unless the pooled reduction is significant
 
 # [comparisons.adjusted]                    # actual against risk-adjusted expected (payment mechanism)
-# baseline = ["2022Q1", "2022Q2", "2022Q3", "2022Q4"]   # example: baseline cohorts the model is fitted on
-# covariates = ["age", "sex", "sentence_months", "prior_convictions", "index_offence"]
-# by = "establishment"
+# baseline = ["2022Q1", "2022Q2", "2022Q3", "2022Q4"]   # example (required): cohorts the models are fitted on
+# covariates = ["age", "sex", "sentence_months", "prior_convictions", "index_offence"]   # example (required)
+# current = ["2023Q4"]                      # default: the latest complete cohort
+# by = ["establishment"]                    # the providers compared
+# count_model = "negbin"                    # or "poisson"
+# alpha = 0.05
+# sided = "one"                             # significance from the one-sided p for a reduction, or "two"
+# unseen = "error"                          # a covariate level not in the baseline: error, or "pool"
+# parameter_uncertainty = false             # add the baseline models' parameter uncertainty to the test
+# fail_unless_significant = false           # exit status 1 unless every unit beats the baseline (binary)
 """
 
 
@@ -100,7 +108,7 @@ class MeasureConfig:
     period: str = "quarter"
     index: str = "first"
     confidence: float = 0.95
-    establishment: str = "establishment"
+    establishment: str | None = None  # None: the establishment column if the releases have one; "": none
     where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -316,9 +324,14 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
     "adjusted": {
         "baseline": _text_list,
         "covariates": _text_list,
-        "by": _text,
-        "count_model": _choice("negbin", "poisson"),
         "current": _text_list,
+        "by": _text_list,
+        "count_model": _choice("negbin", "poisson"),
+        "alpha": _number(0.0, 1.0, open_interval=True),
+        "sided": _choice("one", "two"),
+        "unseen": _choice("error", "pool"),
+        "parameter_uncertainty": _boolean,
+        "fail_unless_significant": _boolean,
     },
 }
 PATH_KEYS = {"baseline": ("schedule",), "matched": ("treated_ids",)}
