@@ -239,18 +239,19 @@ def compare_matched_command(
         result.rows,
         parameters=parameters,
         metadata=result.metadata,
-        title="Matched comparison: reconviction events per 100 (primary)",
+        title="Matched comparison: reduction in reconviction events per 100 (primary measure)",
         display=display_rows(result),
         extra_json=result.extra_json(),
         extra_outputs=extra,
         caption=caption(result),
     )
     if out.output_format == "table":
+        render_table(count_rows(result), title="Matching: treated index releases and comparators")
         render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
     out.message(diagnostics_text(result))
-    out.message(result.headline())
+    out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:
         ctx.exit(1)
 
@@ -275,27 +276,44 @@ def _num(v, decimals: int = 1) -> str:
 
 
 def display_rows(result: MatchedResult) -> pl.DataFrame:
+    """The terminal view of the primary measure: the reduction (positive = fewer events) and its interval."""
     level = f"{100 * result.params.measure.confidence:g}% CI"
+
+    def negated(v):
+        return None if v is None else -v
+
     records = []
     for r in result.rows.iter_rows(named=True):
+        target = r["target_pct"]
         records.append(
             {
-                "cohort": "all cohorts" if r["scope"] == "pooled" else r["cohort"],
+                "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
+                "treated /100": _num(r["events_per_100_treated"]),
+                "comparison /100": _num(r["events_per_100_comparison"]),
+                "reduction": _pct(r["events_reduction_pct"]),
+                level: f"{_num(negated(r['events_change_high']))} to {_num(negated(r['events_change_low']))}",
+                "p": _p(r["events_p_reduction"]),
+                "signif.": _yes(r["events_significant"]),
+                "target": "–" if target is None else f"{target:g}% {'met' if r['target_met'] else 'not met'}",
+            }
+        )
+    return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
+
+
+def count_rows(result: MatchedResult) -> pl.DataFrame:
+    """Per cohort: who was matched, and how many distinct comparators (and their effective number) served."""
+    records = []
+    for r in result.rows.iter_rows(named=True):
+        share = r["unmatched_share"]
+        records.append(
+            {
+                "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
                 "treated": f"{r['treated']:,}",
                 "matched": f"{r['matched']:,}",
-                "unmatched": f"{r['unmatched']:,} ({_pct(100 * (r['unmatched_share'] or 0))})",
-                "comparators (eff.)": f"{r['comparators']:,} ({_num(r['effective_comparison_size'], 0)})",
-                "events/100 treated": _num(r["events_per_100_treated"]),
-                "events/100 comparison": _num(r["events_per_100_comparison"]),
-                "reduction": _pct(r["events_reduction_pct"]),
-                f"change {level}": (
-                    f"{_pct(r['events_change_low'], sign=True)} to {_pct(r['events_change_high'], sign=True)}"
-                ),
-                "p (reduction)": _p(r["events_p_reduction"]),
-                "significant": _yes(r["events_significant"]),
-                "target": "–"
-                if r["target_pct"] is None
-                else f"{r['target_pct']:g}%: {'met' if r['target_met'] else 'not met'}",
+                "unmatched": f"{r['unmatched']:,}",
+                "unmatched share": _pct(None if share is None else 100 * share),
+                "comparators": f"{r['comparators']:,}",
+                "effective size": _num(r["effective_comparison_size"], 0),
             }
         )
     return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
@@ -307,7 +325,7 @@ def binary_rows(result: MatchedResult) -> pl.DataFrame:
     for r in result.rows.iter_rows(named=True):
         records.append(
             {
-                "cohort": "all cohorts" if r["scope"] == "pooled" else r["cohort"],
+                "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
                 "rate treated": _pct(None if r["binary_rate_treated"] is None else 100 * r["binary_rate_treated"]),
                 "rate comparison": _pct(
                     None if r["binary_rate_comparison"] is None else 100 * r["binary_rate_comparison"]
@@ -334,11 +352,11 @@ def balance_rows(result: MatchedResult) -> pl.DataFrame:
         records.append(
             {
                 "covariate": r["covariate"] if r["level"] is None else f"{r['covariate']}={r['level']}",
-                "treated before": mean(r["treated_mean_before"]),
+                "treated": mean(r["treated_mean_before"]),
                 "pool": mean(r["pool_mean_before"]),
                 "SMD before": smd(r["smd_before"]),
-                "treated after": mean(r["treated_mean_after"]),
-                "comparison (weighted)": mean(r["comparison_mean_after"]),
+                "matched": mean(r["treated_mean_after"]),
+                "comparison": mean(r["comparison_mean_after"]),
                 "SMD after": smd(r["smd_after"]) + flag,
             }
         )
@@ -347,8 +365,8 @@ def balance_rows(result: MatchedResult) -> pl.DataFrame:
 
 def balance_caption() -> str:
     return (
-        "SMD = difference in means / sqrt((treated variance + pool variance) / 2), variances before matching; "
-        "! marks |SMD| after > 0.1"
+        "means of all treated and the pool (before), of the matched treated and the weighted comparators (after); "
+        "SMD = mean difference / sqrt((var treated + var pool) / 2), variances before matching; ! |SMD| > 0.1"
     )
 
 
@@ -377,6 +395,7 @@ def model_caption(result: MatchedResult) -> str:
 def caption(result: MatchedResult) -> str:
     p = result.params
     return (
+        "reduction = 100 (1 - treated / comparison), positive when the treated have fewer events; "
         f"{p.measure.window.describe()}; exact on {', '.join(p.exact) or 'nothing'}; up to {p.ratio} nearest "
         f"neighbours on the logit score within {p.caliper:g} SD, with replacement; {p.bootstrap:,} bootstrap "
         f"replicates (seed {p.seed}), percentile interval, significance: one-sided p < {p.alpha:g}"

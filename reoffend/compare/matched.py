@@ -704,16 +704,15 @@ def _headline(row: dict, params: MatchedParams) -> str:
         return f"{where}: no treated release could be matched, so there is no estimate."
     level = f"{100 * params.measure.confidence:g}%"
     reduction = row["events_reduction_pct"]
-    direction = "reduction" if reduction is not None and reduction >= 0 else "increase"
     text = (
         f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} reconviction "
-        f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group, a "
-        f"{abs(reduction):.1f}% {direction}"
+        f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group: "
+        + (f"a reduction of {reduction:.1f}%" if reduction >= 0 else f"an increase of {-reduction:.1f}%")
     )
     if row["events_change_low"] is not None:
         text += (
-            f" (change {level} CI {row['events_change_low']:+.1f}% to {row['events_change_high']:+.1f}%; one-sided "
-            f"p for a reduction {row['events_p_reduction']:.4f}), "
+            f" ({'' if reduction >= 0 else 'reduction '}{level} CI {-row['events_change_high']:.1f}% to "
+            f"{-row['events_change_low']:.1f}%; one-sided p for a reduction {row['events_p_reduction']:.4f}), "
             f"{'significant' if row['events_significant'] else 'not significant'} at {params.alpha:g}"
         )
     if row["target_pct"] is not None:
