@@ -11,6 +11,7 @@ from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_USAGE, ReoffendError
 from .bulletin import bulletin
 from .compare import compare
+from .compare_adjusted import compare_adjusted
 from .compare_baseline import compare_baseline
 from .compare_matched import compare_matched_command
 from .measure import measure, validate
@@ -34,6 +35,7 @@ cli.add_command(power)
 
 # Comparison subcommands register themselves on `compare` here, one line each.
 compare.add_command(compare_baseline)
+compare.add_command(compare_adjusted)
 compare.add_command(compare_matched_command)
 
 

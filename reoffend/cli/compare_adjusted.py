@@ -1,0 +1,389 @@
+"""``reoffend compare adjusted``: the risk-adjusted baseline, the national payment mechanism.
+
+A thin wrapper over :mod:`reoffend.compare.adjusted` (docs/comparisons-adjusted.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import click
+import polars as pl
+
+from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
+from ..errors import DataError
+from ..io import check_writable
+from .common import (
+    Output,
+    cohort_options,
+    input_options,
+    input_spec,
+    json_value,
+    measure_params,
+    output_options,
+    parse_columns,
+    parse_where,
+    render_table,
+    window_options,
+    write_errors_file,
+)
+from .measure import load_or_report
+
+HEADLINES_SHOWN = 10
+
+
+@click.command("adjusted")
+@input_options
+@window_options
+@cohort_options
+@click.option(
+    "--baseline",
+    required=True,
+    metavar="COHORT[,COHORT]",
+    help="Baseline cohort label(s) the models are fitted on (e.g. 2022Q1,2022Q2).",
+)
+@click.option(
+    "--baseline-filter",
+    multiple=True,
+    metavar="COLUMN=VALUE[,VALUE]",
+    help="Fit only on baseline releases whose COLUMN is one of the values (default: all providers). Repeatable.",
+)
+@click.option(
+    "--current",
+    metavar="COHORT[,COHORT]",
+    help="Current cohort label(s) to compare (default: every cohort after the baseline; --latest-cohort: the last).",
+)
+@click.option(
+    "--current-filter",
+    multiple=True,
+    metavar="COLUMN=VALUE[,VALUE]",
+    help="Compare only current releases whose COLUMN is one of the values (the fit is unaffected). Repeatable.",
+)
+@click.option(
+    "--by",
+    default="establishment",
+    show_default=True,
+    metavar="COLS",
+    help="Provider column(s): one comparison per provider and current cohort.",
+)
+@click.option(
+    "--covariates",
+    required=True,
+    metavar="COLS",
+    help="Release columns the risk models adjust for: numeric as given, text as categories.",
+)
+@click.option(
+    "--count-model",
+    type=click.Choice(["negbin", "poisson"]),
+    default="negbin",
+    show_default=True,
+    help="Model of reoffences per offender: negative binomial (NB2) or Poisson.",
+)
+@click.option(
+    "--unseen",
+    type=click.Choice(["error", "pool"]),
+    default="error",
+    show_default=True,
+    help="A current category the baseline lacks: an error, or scored as 'other'.",
+)
+@click.option(
+    "--parameter-uncertainty",
+    is_flag=True,
+    help="Add the baseline coefficients' uncertainty (delta method) to the test's variance.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of the tests.",
+)
+@click.option(
+    "--sided",
+    type=click.Choice(["one", "two"]),
+    default="one",
+    show_default=True,
+    help="Significance from the one-sided p for a reduction, or the two-sided p (both are reported).",
+)
+@click.option(
+    "--model-summary",
+    type=click.Path(dir_okay=False),
+    help="Also write the baseline models' summaries (coefficients, fit, calibration) to this JSON file.",
+)
+@click.option(
+    "--fail-unless-significant",
+    is_flag=True,
+    help="Exit with status 1 (after writing the output) unless every row beat the baseline on both measures.",
+)
+@output_options
+@click.pass_context
+def compare_adjusted(
+    ctx,
+    releases,
+    convictions,
+    column_map,
+    input_format,
+    extract_date,
+    dedupe,
+    errors_file,
+    streaming,
+    follow_up,
+    waiting_period,
+    period,
+    index_rule,
+    incomplete,
+    exclude_offences,
+    where,
+    latest_cohort,
+    confidence,
+    baseline,
+    baseline_filter,
+    current,
+    current_filter,
+    by,
+    covariates,
+    count_model,
+    unseen,
+    parameter_uncertainty,
+    alpha,
+    sided,
+    model_summary,
+    fail_unless_significant,
+    output_format,
+    output,
+    quiet,
+    config,
+):
+    """Risk-adjusted baseline (national payment mechanism): actual against expected, per provider and cohort.
+
+    Fits a logistic regression of reoffended and a negative binomial (or Poisson) regression of reoffences
+    on --covariates over the --baseline cohorts, predicts every current index release, and compares per
+    provider (--by) and current cohort the actual binary rate with the mean predicted probability and the
+    actual reoffences per offender with the mean predicted count. Both measures are tested and reported
+    separately (docs/comparisons-adjusted.md).
+
+    Example: reoffend compare adjusted releases.csv convictions.csv --baseline 2022Q1,2022Q2,2022Q3,2022Q4
+    --covariates age,sex,sentence_months,prior_convictions,index_offence --by establishment
+    """
+    out = Output(output_format, output, quiet)
+    if model_summary:
+        check_writable(model_summary)
+    mparams = measure_params(
+        by=(),
+        period=period,
+        index_rule=index_rule,
+        incomplete=incomplete,
+        exclude_offences=exclude_offences,
+        where=where,
+        latest_cohort=False,
+        confidence=confidence,
+        follow_up=follow_up,
+        waiting_period=waiting_period,
+    )
+    current_cohorts = parse_columns(current) if current else None
+    params = AdjustedParams(
+        covariates=parse_columns(covariates),
+        baseline=parse_columns(baseline),
+        measure=mparams,
+        baseline_filter=_filters(baseline_filter, "--baseline-filter"),
+        current=current_cohorts,
+        latest_current=latest_cohort,
+        by=parse_columns(by),
+        count_model=count_model,
+        alpha=alpha,
+        sided=sided,
+        current_filter=_filters(current_filter, "--current-filter"),
+        unseen=unseen,
+        parameter_uncertainty=parameter_uncertainty,
+    )
+    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
+    extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+    with out.status("fitting the baseline models"):
+        inputs = load_or_report(spec, errors_file, extra_required)
+        try:
+            result = run_adjusted(inputs, params)
+        except DataError as error:
+            write_errors_file(error, errors_file)
+            raise
+    excluded = result.metadata.get("incomplete_releases_excluded")
+    if excluded:
+        out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
+    for warning in result.warnings:
+        out.warn(warning)
+    extra_outputs = []
+    if model_summary:
+        text = json.dumps(json_value(result.models), indent=2, ensure_ascii=False) + "\n"
+        extra_outputs.append((model_summary, lambda handle: handle.write(text.encode())))
+    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
+    out.emit(
+        result.rows,
+        parameters=parameters,
+        metadata=result.metadata,
+        title="Risk-adjusted comparison with the baseline",
+        display=display_rows(result),
+        caption=_caption(result),
+        extra_json=result.extra_json(),
+        extra_outputs=extra_outputs,
+    )
+    if out.output_format == "table":
+        print_models(result)
+    out.message(_summary(result))
+    if fail_unless_significant and not _all_beat(result.rows):
+        ctx.exit(1)
+
+
+def _filters(values, option: str) -> dict[str, tuple[str, ...]]:
+    try:
+        return parse_where(values)
+    except Exception as error:  # parse_where names --where; say which option it was
+        raise type(error)(str(error).replace("--where", option)) from None
+
+
+def _all_beat(rows: pl.DataFrame) -> bool:
+    return rows.height > 0 and bool((rows["binary_beat_baseline"] & rows["frequency_beat_baseline"]).all())
+
+
+def _summary(result: AdjustedResult) -> str:
+    rows = result.rows
+    if rows.height <= HEADLINES_SHOWN:
+        return result.headline()
+    binary = int(rows["binary_beat_baseline"].sum())
+    frequency = int(rows["frequency_beat_baseline"].sum())
+    lines = [
+        f"{rows.height} comparisons: {binary} beat the baseline on the binary rate, {frequency} on reoffences "
+        f"per offender (alpha {result.params.alpha:g}, {result.params.sided}-sided)"
+    ]
+    beat = rows.filter(pl.col("binary_beat_baseline") | pl.col("frequency_beat_baseline"))
+    from ..compare.adjusted import headline_row
+
+    lines.extend(headline_row(row, result.params) for row in beat.head(HEADLINES_SHOWN).iter_rows(named=True))
+    if beat.height > HEADLINES_SHOWN:
+        lines.append(f"... and {beat.height - HEADLINES_SHOWN} more (see the rows)")
+    return "\n".join(lines)
+
+
+def _caption(result: AdjustedResult) -> str:
+    binary, frequency = result.models["binary"], result.models["frequency"]
+    design = result.models["design"]
+    parts = [
+        "binary differences in percentage points",
+        f"fitted on {design['baseline_releases']:,} baseline releases ({', '.join(design['baseline_cohorts'])})",
+        f"binary model AUC {binary['auc']:.3f}, pseudo R² {binary['pseudo_r_squared']:.3f}",
+        f"count model pseudo R² {frequency['pseudo_r_squared']:.3f}"
+        + (f", alpha {frequency['alpha']:.3f}" if frequency["alpha"] is not None else ""),
+    ]
+    for item in result.unseen:
+        parts.append(f"{item['column']}={item['value']} pooled as {item['scored_as']}")
+    return "; ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------- display
+def _pct(v):
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+def _pp(v):
+    return "–" if v is None else f"{100 * v:+.1f}"
+
+
+def _p(v):
+    return "–" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")
+
+
+def display_rows(result: AdjustedResult) -> pl.DataFrame:
+    """The terminal view: two lines per comparison, one per measure (never merged), rounded for reading."""
+    params = result.params
+    p_column = "p_reduction" if params.sided == "one" else "p_two_sided"
+    level = f"{100 * params.measure.confidence:g}% CI"
+    records = []
+    for r in result.rows.iter_rows(named=True):
+        keys: dict[str, Any] = {c: None if r[c] is None else str(r[c]) for c in params.group_columns}
+        records.append(
+            {
+                **keys,
+                "released": f"{r['cohort_size']:,}",
+                "measure": "binary rate",
+                "actual": _pct(r["binary_actual"]),
+                "expected": _pct(r["binary_expected"]),
+                f"difference ({level})": f"{_pp(r['binary_difference'])} ({_pp(r['binary_difference_low'])} "
+                f"to {_pp(r['binary_difference_high'])})",
+                "ratio": f"{r['binary_ratio']:.2f}",
+                "p": _p(r[f"binary_{p_column}"]),
+                "beat": "yes" if r["binary_beat_baseline"] else "no",
+            }
+        )
+        records.append(
+            {
+                **dict.fromkeys(keys, ""),
+                "released": "",
+                "measure": "per offender",
+                "actual": f"{r['frequency_actual']:.2f}",
+                "expected": f"{r['frequency_expected']:.2f}",
+                f"difference ({level})": f"{r['frequency_difference']:+.2f} ({r['frequency_difference_low']:+.2f} "
+                f"to {r['frequency_difference_high']:+.2f})",
+                "ratio": f"{r['frequency_ratio']:.2f}",
+                "p": _p(r[f"frequency_{p_column}"]),
+                "beat": "yes" if r["frequency_beat_baseline"] else "no",
+            }
+        )
+    if not records:
+        return pl.DataFrame()
+    return pl.DataFrame(records)
+
+
+def print_models(result: AdjustedResult) -> None:
+    """The baseline models' summaries on the terminal: fit, coefficients and calibration tables."""
+    models = result.models
+    binary, frequency = models["binary"], models["frequency"]
+    fit = pl.DataFrame(
+        {
+            "model": ["logit: reoffended", f"{_count_name(frequency)}: reoffences"],
+            "n": [f"{binary['n']:,}", f"{frequency['n']:,}"],
+            "observed": [_pct(binary["observed_rate"]), f"{frequency['observed_per_offender']:.3f} per offender"],
+            "pseudo R²": [f"{binary['pseudo_r_squared']:.4f}", f"{frequency['pseudo_r_squared']:.4f}"],
+            "AUC": [f"{binary['auc']:.3f}", "–"],
+            "alpha": ["–", "–" if frequency["alpha"] is None else f"{frequency['alpha']:.4f}"],
+            "converged": ["yes" if binary["converged"] else "NO", "yes" if frequency["converged"] else "NO"],
+        }
+    )
+    render_table(fit, title="Baseline models")
+    coefficients = pl.DataFrame(
+        {
+            "term": [c["term"] for c in binary["coefficients"]],
+            "logit coef": [f"{c['estimate']:+.4f}" for c in binary["coefficients"]],
+            "logit se": [f"{c['se']:.4f}" for c in binary["coefficients"]],
+            "logit p": [_p(c["p"]) for c in binary["coefficients"]],
+            "count coef": [f"{c['estimate']:+.4f}" for c in frequency["coefficients"]],
+            "count se": [f"{c['se']:.4f}" for c in frequency["coefficients"]],
+            "count p": [_p(c["p"]) for c in frequency["coefficients"]],
+        }
+    )
+    render_table(coefficients, title="Coefficients (log-odds; log of reoffences per offender)")
+    render_table(
+        _calibration_display(binary["calibration"], frequency["calibration"]),
+        title="Calibration on the baseline, by decile of each model's own prediction",
+    )
+
+
+def _count_name(summary: Mapping) -> str:
+    return "negative binomial (NB2)" if summary["alpha"] is not None else "Poisson"
+
+
+def _calibration_display(binary: list[Mapping], frequency: list[Mapping]) -> pl.DataFrame:
+    count_by_group = {row["group"]: row for row in frequency}
+    records = []
+    for row in binary:
+        other = count_by_group.get(row["group"])
+        records.append(
+            {
+                "decile": str(row["group"]),
+                "releases": f"{row['releases']:,}",
+                "predicted rate": _pct(row["predicted_mean"]),
+                "observed rate": _pct(row["observed_mean"]),
+                "predicted per offender": "–" if other is None else f"{other['predicted_mean']:.2f}",
+                "observed per offender": "–" if other is None else f"{other['observed_mean']:.2f}",
+            }
+        )
+    return pl.DataFrame(records)

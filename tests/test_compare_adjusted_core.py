@@ -1,0 +1,406 @@
+"""The risk-adjusted comparison core: hand-worked sums on a tiny fixture, fit statistics, encoding, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from itertools import product
+from statistics import NormalDist
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from scipy.special import expit
+from statsmodels.discrete.discrete_model import Logit, NegativeBinomial, Poisson
+
+from reoffend.compare.adjusted import (
+    AdjustedParams,
+    calibration_table,
+    compare_adjusted,
+    design_matrix,
+    nb2_alpha_given_mean,
+    nb2_log_likelihood,
+    null_log_likelihood,
+    rank_auc,
+)
+from reoffend.errors import DataError, UsageError
+
+Z = NormalDist()
+
+# (age, group, reoffended, reoffences): 12 baseline releases; group "x" (7) is the most common level
+BASELINE = [
+    (20, "x", 1, 3),
+    (25, "x", 1, 1),
+    (30, "x", 0, 0),
+    (35, "x", 1, 2),
+    (40, "x", 0, 0),
+    (45, "x", 0, 0),
+    (50, "x", 1, 1),
+    (22, "y", 1, 4),
+    (28, "y", 0, 0),
+    (33, "y", 1, 2),
+    (38, "y", 1, 1),
+    (55, "y", 0, 0),
+]
+# (provider, age, group, reoffended, reoffences) in the current cohort
+CURRENT = [
+    ("P1", 24, "x", 1, 2),
+    ("P1", 36, "y", 0, 0),
+    ("P1", 48, "x", 0, 0),
+    ("P2", 30, "y", 1, 3),
+    ("P2", 42, "x", 1, 1),
+]
+
+
+def fixture_frame(current=CURRENT) -> pl.DataFrame:
+    rows = []
+    for i, (age, group, reoffended, reoffences) in enumerate(BASELINE):
+        rows.append(("B", f"B{i:02d}", "P1" if i % 2 else "P2", age, group, reoffended, reoffences))
+    for i, (provider, age, group, reoffended, reoffences) in enumerate(current):
+        rows.append(("C", f"C{i:02d}", provider, age, group, reoffended, reoffences))
+    return pl.DataFrame(
+        {
+            "offender_id": [r[1] for r in rows],
+            "release_date": [dt.date(2022, 1, 1)] * len(rows),
+            "cohort": [r[0] for r in rows],
+            "establishment": [r[2] for r in rows],
+            "age": [r[3] for r in rows],
+            "group": [r[4] for r in rows],
+            "reoffended": [bool(r[5]) for r in rows],
+            "reoffences": [r[6] for r in rows],
+        }
+    )
+
+
+def params(**kwargs) -> AdjustedParams:
+    values = {"covariates": ("age", "group"), "baseline": ("B",), "count_model": "poisson", "sided": "two"}
+    values.update(kwargs)
+    return AdjustedParams(**values)
+
+
+def baseline_design() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X = np.array([[1.0, age, 1.0 if group == "y" else 0.0] for age, group, _, _ in BASELINE])
+    y_bin = np.array([float(r[2]) for r in BASELINE])
+    y_cnt = np.array([float(r[3]) for r in BASELINE])
+    return X, y_bin, y_cnt
+
+
+def test_hand_worked_expected_values_variances_and_tests():
+    result = compare_adjusted(fixture_frame(), params())
+    X, y_bin, y_cnt = baseline_design()
+    logit = Logit(y_bin, X).fit(disp=0)
+    poisson = Poisson(y_cnt, X).fit(disp=0)
+    b, g = logit.params, poisson.params
+    assert result.models["design"]["terms"] == ["intercept", "age", "group=y"]
+    np.testing.assert_allclose([c["estimate"] for c in result.models["binary"]["coefficients"]], b, rtol=1e-6)
+    np.testing.assert_allclose([c["estimate"] for c in result.models["frequency"]["coefficients"]], g, rtol=1e-6)
+
+    rows = {r["establishment"]: r for r in result.rows.iter_rows(named=True)}
+    assert list(rows) == ["P1", "P2"]
+    # P1: (24, x) reoffended with 2 offences, (36, y) did not, (48, x) did not
+    p1 = [expit(b[0] + b[1] * 24), expit(b[0] + b[1] * 36 + b[2]), expit(b[0] + b[1] * 48)]
+    mu1 = [math.exp(g[0] + g[1] * 24), math.exp(g[0] + g[1] * 36 + g[2]), math.exp(g[0] + g[1] * 48)]
+    observed_bin, observed_cnt, n = 1, 2, 3
+    expected_bin = p1[0] + p1[1] + p1[2]
+    variance_bin = p1[0] * (1 - p1[0]) + p1[1] * (1 - p1[1]) + p1[2] * (1 - p1[2])
+    expected_cnt = mu1[0] + mu1[1] + mu1[2]
+    variance_cnt = expected_cnt  # Poisson: the variance of each count is its mean
+    r = rows["P1"]
+    assert r["cohort_size"] == 3 and r["reoffenders"] == 1 and r["reoffences"] == 2
+    assert r["binary_actual"] == pytest.approx(1 / 3)
+    assert r["binary_expected"] == pytest.approx(expected_bin / n, rel=1e-9)
+    assert r["binary_difference"] == pytest.approx((observed_bin - expected_bin) / n, rel=1e-9)
+    assert r["binary_ratio"] == pytest.approx(observed_bin / expected_bin, rel=1e-9)
+    z_bin = (observed_bin - expected_bin) / math.sqrt(variance_bin)
+    assert r["binary_z"] == pytest.approx(z_bin, rel=1e-9)
+    assert r["binary_se"] == pytest.approx(math.sqrt(variance_bin) / n, rel=1e-9)
+    assert r["binary_p_two_sided"] == pytest.approx(2 * (1 - Z.cdf(abs(z_bin))), rel=1e-7)
+    assert r["binary_p_reduction"] == pytest.approx(Z.cdf(z_bin), rel=1e-7)
+    half = 1.959963984540054 * math.sqrt(variance_bin) / n
+    low = max((observed_bin - expected_bin) / n - half, -expected_bin / n)  # clipped: actual rate >= 0
+    assert r["binary_difference_low"] == pytest.approx(low, rel=1e-9)
+    assert r["binary_difference_high"] == pytest.approx(
+        min((observed_bin - expected_bin) / n + half, 1 - expected_bin / n), rel=1e-9
+    )
+    assert r["binary_reduction_pp"] == pytest.approx(-100 * (observed_bin - expected_bin) / n, rel=1e-9)
+    z_cnt = (observed_cnt - expected_cnt) / math.sqrt(variance_cnt)
+    assert r["frequency_expected"] == pytest.approx(expected_cnt / n, rel=1e-9)
+    assert r["frequency_actual"] == pytest.approx(2 / 3)
+    assert r["frequency_z"] == pytest.approx(z_cnt, rel=1e-9)
+    assert r["frequency_reduction_pct"] == pytest.approx(100 * (1 - observed_cnt / expected_cnt), rel=1e-9)
+    assert r["frequency_p_reduction"] == pytest.approx(Z.cdf(z_cnt), rel=1e-7)
+    # two-sided at alpha 0.05: significant exactly when |z| > 1.96; beat = significant and below expected
+    for name, z in (("binary", z_bin), ("frequency", z_cnt)):
+        assert r[f"{name}_significant"] == bool(abs(z) > 1.959963984540054)
+        assert r[f"{name}_beat_baseline"] == bool(abs(z) > 1.959963984540054 and z < 0)
+
+    # P2: (30, y) reoffended 3 times, (42, x) once
+    p2 = [expit(b[0] + b[1] * 30 + b[2]), expit(b[0] + b[1] * 42)]
+    r = rows["P2"]
+    assert r["binary_expected"] == pytest.approx((p2[0] + p2[1]) / 2, rel=1e-9)
+    assert r["binary_z"] == pytest.approx(
+        (2 - p2[0] - p2[1]) / math.sqrt(p2[0] * (1 - p2[0]) + p2[1] * (1 - p2[1])), rel=1e-9
+    )
+
+
+def test_parameter_uncertainty_is_the_delta_method_variance_of_the_expected_sum():
+    frame = fixture_frame()
+    plain = compare_adjusted(frame, params()).rows.row(0, named=True)
+    widened = compare_adjusted(frame, params(parameter_uncertainty=True)).rows.row(0, named=True)
+    X, y_bin, _ = baseline_design()
+    logit = Logit(y_bin, X).fit(disp=0)
+    # P1's current releases: d(sum p)/d(beta) = sum p(1-p) x
+    Xc = np.array([[1.0, 24, 0.0], [1.0, 36, 1.0], [1.0, 48, 0.0]])
+    p = expit(Xc @ logit.params)
+    gradient = (Xc * (p * (1 - p))[:, None]).sum(axis=0)
+    parameter_variance = gradient @ logit.cov_params() @ gradient
+    assert plain["binary_expected_se_parameters"] == pytest.approx(math.sqrt(parameter_variance) / 3, rel=1e-6)
+    assert widened["binary_expected_se_parameters"] == plain["binary_expected_se_parameters"]
+    outcome_variance = (p * (1 - p)).sum()
+    assert plain["binary_se"] == pytest.approx(math.sqrt(outcome_variance) / 3, rel=1e-9)
+    assert widened["binary_se"] == pytest.approx(math.sqrt(outcome_variance + parameter_variance) / 3, rel=1e-6)
+    assert abs(widened["binary_z"]) < abs(plain["binary_z"])
+
+
+def test_one_sided_significance_uses_the_reduction_p():
+    result = compare_adjusted(fixture_frame(), params(sided="one", alpha=0.4))
+    for r in result.rows.iter_rows(named=True):
+        for name in ("binary", "frequency"):
+            assert r[f"{name}_significant"] == (r[f"{name}_p_reduction"] < 0.4)
+            assert r[f"{name}_beat_baseline"] is r[f"{name}_significant"]
+
+
+def nb_data(n=600, seed=4):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    level = rng.integers(0, 3, n)
+    X = np.column_stack([np.ones(n), x, level == 1, level == 2]).astype(float)
+    mu = np.exp(0.3 + 0.4 * x - 0.3 * (level == 1) + 0.2 * (level == 2))
+    y = rng.poisson(rng.gamma(1 / 0.7, 0.7 * mu)).astype(float)
+    return x, level, X, y
+
+
+def test_negative_binomial_fit_is_statsmodels_joint_mle_and_variance_is_mu_plus_alpha_mu2():
+    x, level, X, y = nb_data()
+    n = y.size
+    frame = pl.DataFrame(
+        {
+            "offender_id": [f"O{i:04d}" for i in range(2 * n)],
+            "release_date": [dt.date(2022, 1, 1)] * (2 * n),
+            "cohort": ["B"] * n + ["C"] * n,
+            "establishment": ["E"] * (2 * n),
+            "x": np.r_[x, x],
+            "level": np.array(["a", "b", "c"])[np.r_[level, level]],
+            "reoffended": np.r_[y, y] > 0,
+            "reoffences": np.r_[y, y].astype(np.int64),
+        }
+    )
+    result = compare_adjusted(frame, AdjustedParams(covariates=("x", "level"), baseline=("B",)))
+    # levels by baseline count, the most common the reference: order X's indicator columns the same way
+    counts = np.bincount(level)
+    order = sorted(range(3), key=lambda v: (-counts[v], "abc"[v]))
+    assert result.models["design"]["terms"] == ["intercept", "x", *(f"level={'abc'[v]}" for v in order[1:])]
+    X = np.column_stack([np.ones(n), x, *((level == v).astype(float) for v in order[1:])])
+    reference = NegativeBinomial(y, X, loglike_method="nb2").fit(disp=0, method="newton", maxiter=100)
+    model = result.models["frequency"]
+    np.testing.assert_allclose(
+        [c["estimate"] for c in model["coefficients"]], reference.params[:-1], rtol=1e-4, atol=1e-5
+    )
+    assert model["alpha"] == pytest.approx(reference.params[-1], rel=1e-4)
+    np.testing.assert_allclose([c["se"] for c in model["coefficients"]], reference.bse[:-1], rtol=1e-3)
+    assert model["log_likelihood"] == pytest.approx(reference.llf, rel=1e-8)
+    assert model["null_log_likelihood"] == pytest.approx(reference.llnull, rel=1e-6)
+    assert model["pseudo_r_squared"] == pytest.approx(reference.prsquared, rel=1e-4)
+    # scored on the same releases: the variance of the sum is sum(mu + alpha mu^2)
+    mu = np.exp(X @ np.array([c["estimate"] for c in model["coefficients"]]))
+    row = result.rows.row(0, named=True)
+    assert row["frequency_expected"] == pytest.approx(mu.mean(), rel=1e-9)
+    variance = (mu + model["alpha"] * mu**2).sum()
+    assert row["frequency_z"] == pytest.approx((y.sum() - mu.sum()) / math.sqrt(variance), rel=1e-9)
+
+
+def test_nb2_log_likelihood_and_null_log_likelihoods_agree_with_statsmodels():
+    _, _, X, y = nb_data(n=300, seed=9)
+    for params_ in (np.array([0.2, 0.3, -0.1, 0.1, 0.5]), np.array([0.0, 0.0, 0.0, 0.0, 2.0])):
+        mu, alpha = np.exp(X @ params_[:-1]), params_[-1]
+        # NB2 is the negative binomial with size 1/alpha and success probability 1 / (1 + alpha mu)
+        reference = stats.nbinom.logpmf(y, 1 / alpha, 1 / (1 + alpha * mu)).sum()
+        assert nb2_log_likelihood(y, mu, alpha) == pytest.approx(reference, rel=1e-10)
+    const = np.ones((y.size, 1))
+    assert null_log_likelihood(y, "negbin") == pytest.approx(
+        NegativeBinomial(y, const, loglike_method="nb2").fit(disp=0).llf, rel=1e-7
+    )
+    assert null_log_likelihood(y, "poisson") == pytest.approx(Poisson(y, const).fit(disp=0).llf, rel=1e-10)
+    binary = (y > 1).astype(float)
+    assert null_log_likelihood(binary, "logit") == pytest.approx(Logit(binary, const).fit(disp=0).llf, rel=1e-10)
+    # hand: 3 ones of 10 -> 3 log 0.3 + 7 log 0.7
+    assert null_log_likelihood(np.array([1.0] * 3 + [0.0] * 7), "logit") == pytest.approx(
+        3 * math.log(0.3) + 7 * math.log(0.7)
+    )
+    alpha, llf = nb2_alpha_given_mean(y, np.full(y.size, y.mean()))
+    size = 1 / alpha
+    assert llf == pytest.approx(stats.nbinom.logpmf(y, size, size / (size + y.mean())).sum(), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------- AUC, calibration
+def test_auc_hand_examples():
+    # positives 0.35 and 0.8 against negatives 0.1 and 0.4: pairs won 1, 0, 1, 1 -> 3/4
+    assert rank_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
+    # a tie between a positive and a negative counts one half: (0.5 + 1 + 1 + 1) / 4
+    assert rank_auc(np.array([0.5, 0.5, 0.2, 0.9]), np.array([1, 0, 0, 1])) == 0.875
+    assert rank_auc(np.array([0.1, 0.2, 0.3]), np.array([0, 1, 1])) == 1.0
+    assert math.isnan(rank_auc(np.array([0.1, 0.2]), np.array([1, 1])))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6).map(lambda v: v / 6), st.booleans()),
+        min_size=2,
+        max_size=40,
+    ).filter(lambda rows: 0 < sum(b for _, b in rows) < len(rows))
+)
+def test_auc_is_the_share_of_positive_negative_pairs_ordered_correctly(rows):
+    scores = np.array([s for s, _ in rows])
+    labels = np.array([b for _, b in rows])
+    pairs = [
+        1.0 if sp > sn else 0.5 if sp == sn else 0.0 for (sp, lp), (sn, ln) in product(rows, rows) if lp and not ln
+    ]
+    assert rank_auc(scores, labels) == pytest.approx(sum(pairs) / len(pairs), abs=1e-12)
+
+
+def test_calibration_table_by_hand():
+    predicted = np.array([0.9, 0.1, 0.5, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 1.0])
+    observed = np.array([1, 0, 1, 0, 1, 0, 0, 1, 0, 1])
+    table = calibration_table(predicted, observed, groups=5)
+    # sorted: (0.1,0) (0.2,0) | (0.3,0) (0.4,1) | (0.5,1) (0.6,0) | (0.7,1) (0.8,0) | (0.9,1) (1.0,1)
+    assert [row["releases"] for row in table] == [2, 2, 2, 2, 2]
+    assert [row["predicted_mean"] for row in table] == pytest.approx([0.15, 0.35, 0.55, 0.75, 0.95])
+    assert [row["observed_mean"] for row in table] == pytest.approx([0.0, 0.5, 0.5, 0.5, 1.0])
+    assert table[0]["predicted_low"] == 0.1 and table[4]["predicted_high"] == 1.0
+    # 7 releases in 3 groups: positions 0-2, 3-4, 5-6 (floor(i * 3 / 7))
+    assert [row["releases"] for row in calibration_table(np.arange(7.0), np.zeros(7), groups=3)] == [3, 2, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=60), st.integers(1, 12))
+def test_calibration_groups_partition_the_releases_and_keep_the_totals(values, groups):
+    predicted = np.array(values)
+    observed = (predicted > 0.5).astype(float)
+    table = calibration_table(predicted, observed, groups=groups)
+    assert sum(row["releases"] for row in table) == predicted.size
+    sizes = [row["releases"] for row in table]
+    assert max(sizes) - min(sizes) <= 1
+    assert sum(row["predicted_mean"] * row["releases"] for row in table) == pytest.approx(predicted.sum())
+    assert sum(row["observed_mean"] * row["releases"] for row in table) == pytest.approx(observed.sum())
+
+
+def test_model_summaries_carry_fit_statistics():
+    result = compare_adjusted(fixture_frame(), params())
+    X, y_bin, _ = baseline_design()
+    logit = Logit(y_bin, X).fit(disp=0)
+    binary = result.models["binary"]
+    assert binary["n"] == 12 and binary["reoffenders"] == 7
+    assert binary["pseudo_r_squared"] == pytest.approx(logit.prsquared, rel=1e-6)
+    assert binary["auc"] == pytest.approx(rank_auc(logit.predict(X), y_bin))
+    assert [c["se"] for c in binary["coefficients"]] == pytest.approx(list(logit.bse), rel=1e-6)
+    assert sum(row["releases"] for row in binary["calibration"]) == 12
+    assert result.models["frequency"]["alpha"] is None  # Poisson
+    assert result.models["design"]["covariates"][1]["reference"] == "x"
+    assert "2 provider" not in result.headline()
+    assert result.headline().count("\n") == 1  # one sentence per row
+
+
+# ------------------------------------------------------------------------------------------- encoding
+def test_design_matrix_numeric_as_given_categories_as_indicators_of_non_reference_levels():
+    frame = fixture_frame()
+    result = compare_adjusted(frame, params())
+    from reoffend.compare.adjusted import Covariate
+
+    encoded = [Covariate("age", "numeric"), Covariate("group", "categorical", ("x", "y"), "x", (7 / 12, 5 / 12))]
+    X = design_matrix(frame.head(3), encoded)
+    assert X.tolist() == [[1.0, 20.0, 0.0], [1.0, 25.0, 0.0], [1.0, 30.0, 0.0]]
+    assert result.models["design"]["covariates"][1]["baseline_shares"] == pytest.approx({"x": 7 / 12, "y": 5 / 12})
+
+
+def test_unseen_category_is_an_error_naming_column_and_value():
+    current = [*CURRENT, ("P2", 31, "z", 0, 0)]
+    with pytest.raises(DataError) as error:
+        compare_adjusted(fixture_frame(current), params())
+    assert error.value.exit_status == 65
+    assert "group" in str(error.value) and "'z'" in str(error.value) and "--unseen pool" in str(error.value)
+
+
+def test_unseen_pooled_at_the_baseline_average_when_no_other_level():
+    current = [*CURRENT, ("P2", 31, "z", 0, 0)]
+    result = compare_adjusted(fixture_frame(current), params(unseen="pool"))
+    assert result.unseen == [
+        {
+            "column": "group",
+            "value": "z",
+            "current_releases": 1,
+            "scored_as": "'other': the baseline average of group (levels weighted by baseline share)",
+        }
+    ]
+    assert any("pooled" in w for w in result.warnings)
+    X, y_bin, _ = baseline_design()
+    b = Logit(y_bin, X).fit(disp=0).params
+    # P2 now: (30, y), (42, x), (31, z scored with group=y indicator at the baseline share 5/12)
+    p = [expit(b[0] + b[1] * 30 + b[2]), expit(b[0] + b[1] * 42), expit(b[0] + b[1] * 31 + b[2] * 5 / 12)]
+    row = result.rows.filter(pl.col("establishment") == "P2").row(0, named=True)
+    assert row["binary_expected"] == pytest.approx(sum(p) / 3, rel=1e-9)
+
+
+def test_unseen_pooled_into_an_existing_other_level():
+    frame = fixture_frame([*CURRENT, ("P2", 31, "z", 0, 0)]).with_columns(
+        pl.when(pl.col("group") == "y").then(pl.lit("other")).otherwise(pl.col("group")).alias("group")
+    )
+    result = compare_adjusted(frame, params(unseen="pool"))
+    assert result.unseen[0]["scored_as"] == "the baseline level 'other'"
+    X, y_bin, _ = baseline_design()
+    b = Logit(y_bin, X).fit(disp=0).params
+    p = [expit(b[0] + b[1] * 30 + b[2]), expit(b[0] + b[1] * 42), expit(b[0] + b[1] * 31 + b[2])]
+    row = result.rows.filter(pl.col("establishment") == "P2").row(0, named=True)
+    assert row["binary_expected"] == pytest.approx(sum(p) / 3, rel=1e-9)
+
+
+# --------------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (
+            pl.when(pl.col("offender_id") == "C01").then(None).otherwise(pl.col("age")).alias("age"),
+            "empty in 1 current",
+        ),
+        (pl.lit(7).alias("age"), "takes the single value 7"),
+    ],
+)
+def test_bad_covariates_are_data_errors(change, rule):
+    with pytest.raises(DataError) as error:
+        compare_adjusted(fixture_frame().with_columns(change), params())
+    assert rule in str(error.value) and error.value.exit_status == 65
+
+
+def test_collinear_covariates_are_named():
+    frame = fixture_frame().with_columns((2 * pl.col("age")).alias("twice"))
+    with pytest.raises(DataError) as error:
+        compare_adjusted(frame, params(covariates=("age", "twice")))
+    assert "collinear" in str(error.value) and "twice" in str(error.value)
+
+
+def test_cohort_errors():
+    with pytest.raises(DataError, match=r"baseline cohort.* A have no index releases"):
+        compare_adjusted(fixture_frame(), params(baseline=("A",)))
+    with pytest.raises(DataError, match="satisfy --baseline-filter establishment=P9"):
+        compare_adjusted(fixture_frame(), params(baseline_filter={"establishment": ("P9",)}))
+    with pytest.raises(UsageError, match="no cohort after the baseline"):
+        compare_adjusted(fixture_frame(), params(baseline=("C",)))
+    with pytest.raises(DataError, match=r"current cohort.* D have no index releases"):
+        compare_adjusted(fixture_frame(), params(current=("D",)))
+    with pytest.raises(UsageError, match="in both --baseline and --current"):
+        params(current=("B",))
+    with pytest.raises(UsageError, match="at least one"):
+        params(covariates=())
