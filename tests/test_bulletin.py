@@ -212,3 +212,30 @@ def test_comparisons_are_the_comparison_cores(sample_bulletin):
     assert written.equals(matched.rows)
     pooled = matched.headline().splitlines()[-1]
     assert pooled.startswith("All cohorts together") and pooled in text
+
+
+def test_adjusted_section_is_the_adjusted_core(sample_bulletin):
+    from reoffend.bulletin.build import measure_params
+    from reoffend.compare.adjusted import AdjustedParams, run_adjusted
+    from reoffend.inputs import InputSpec, load_inputs
+
+    params = measure_params(parse_config(str(JOB)))
+    inputs = load_inputs(InputSpec(str(SAMPLE / "releases.csv"), str(SAMPLE / "convictions.csv")))
+    result = run_adjusted(
+        inputs,
+        AdjustedParams(
+            covariates=("age", "sex", "sentence_months", "prior_convictions", "index_offence"),
+            baseline=("2022Q1", "2022Q2", "2022Q3", "2022Q4"),
+            measure=params,
+            current=("2023Q4",),
+        ),
+    )
+    written = pl.read_csv(sample_bulletin / "tables" / "comparison_adjusted.csv", schema=result.rows.schema)
+    assert written.equals(result.rows)
+    summary = pl.read_csv(sample_bulletin / "tables" / "comparison_adjusted_summary.csv").row(0, named=True)
+    assert summary["groups"] == result.rows.height
+    assert summary["binary_beat_baseline"] == result.rows["binary_beat_baseline"].sum()
+    text = (sample_bulletin / "bulletin.md").read_text()
+    beat = result.rows.with_row_index("i").filter(pl.col("binary_beat_baseline"))["i"].to_list()
+    sentences = result.headline().splitlines()
+    assert beat and all(sentences[i] in text for i in beat)

@@ -311,6 +311,16 @@ def test_fail_unless_significant_exits_1_after_writing(tmp_path, cli):
             "[comparisons.matched]\nratio = 0\n",
             "line 9: [comparisons.matched] ratio: expected a whole number at least 1",
         ),
+        ('[comparisons.adjusted]\ncovariates = ["establishment"]\n', "[comparisons.adjusted] baseline: required"),
+        ('[comparisons.adjusted]\nbaseline = ["2022Q1"]\n', "[comparisons.adjusted] covariates: required"),
+        (
+            '[comparisons.adjusted]\nbaseline = ["2022Q2"]\ncovariates = ["establishment"]\n',
+            "baseline: cohort 2022Q2 is not a complete cohort",
+        ),
+        (
+            '[comparisons.adjusted]\ncount_model = "gamma"\n',
+            "line 9: [comparisons.adjusted] count_model: expected one of",
+        ),
     ],
 )
 def test_comparison_config_errors(tmp_path, cli, extra, message):

@@ -291,3 +291,150 @@ def run_matched(
 
 
 RUNNERS["matched"] = run_matched
+
+
+# ----------------------------------------------------------------------------------------------- adjusted
+ADJUSTED_LIST_LIMIT = 12  # list every provider's result in the text when there are at most this many
+
+
+def run_adjusted(
+    options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
+) -> ComparisonSection:
+    """The national payment mechanism (docs/comparisons.md section 3) via :mod:`reoffend.compare.adjusted`."""
+    from ..compare.adjusted import AdjustedParams
+    from ..compare.adjusted import run_adjusted as adjusted_core
+
+    for key in ("baseline", "covariates"):
+        if key not in options:
+            raise UsageError(
+                f"[comparisons.adjusted] {key}: required (the baseline cohorts the model is fitted on, and the "
+                "release columns it adjusts for)"
+            )
+    baseline = tuple(options["baseline"])
+    current = tuple(options.get("current") or [latest])
+    _check_complete("adjusted", "baseline", baseline, complete)
+    _check_complete("adjusted", "current", current, complete)
+    by = tuple(options.get("by", ("establishment",)))
+    adjusted_params = AdjustedParams(
+        covariates=tuple(options["covariates"]),
+        baseline=baseline,
+        measure=params,
+        current=current,
+        by=by,
+        count_model=options.get("count_model", "negbin"),
+        alpha=options.get("alpha", 0.05),
+        sided=options.get("sided", "one"),
+        unseen=options.get("unseen", "error"),
+        parameter_uncertainty=options.get("parameter_uncertainty", False),
+    )
+    result = adjusted_core(inputs, adjusted_params)
+    rows = result.rows
+    keys = list(adjusted_params.group_columns)
+    summary = (
+        rows.group_by("cohort")
+        .agg(
+            pl.len().cast(pl.Int64).alias("groups"),
+            pl.col("cohort_size").sum().cast(pl.Int64).alias("releases"),
+            pl.col("binary_beat_baseline").sum().cast(pl.Int64).alias("binary_beat_baseline"),
+            (pl.col("binary_significant") & ~pl.col("binary_beat_baseline")).sum().cast(pl.Int64).alias("binary_worse"),
+            pl.col("frequency_beat_baseline").sum().cast(pl.Int64).alias("frequency_beat_baseline"),
+            (pl.col("frequency_significant") & ~pl.col("frequency_beat_baseline"))
+            .sum()
+            .cast(pl.Int64)
+            .alias("frequency_worse"),
+        )
+        .sort("cohort")
+    )
+    models = pl.DataFrame(
+        [
+            {
+                "model": name,
+                "description": model.get("model"),
+                "outcome": model.get("outcome"),
+                "n": model.get("n"),
+                "pseudo_r_squared": model.get("pseudo_r_squared"),
+                "auc": model.get("auc"),
+            }
+            for name, model in (("binary", result.models["binary"]), ("frequency", result.models["frequency"]))
+        ],
+        schema={
+            "model": pl.String,
+            "description": pl.String,
+            "outcome": pl.String,
+            "n": pl.Int64,
+            "pseudo_r_squared": pl.Float64,
+            "auc": pl.Float64,
+        },
+    )
+    unit = " and ".join(c.replace("_", " ") for c in keys if c != "cohort") or "cohort"
+    units = "units" if " and " in unit else f"{unit}s"
+    binary_model = models.row(0, named=True)
+    intro = (
+        f"Each {unit}'s proven reoffending against what the baseline cohorts ({', '.join(baseline)}) would "
+        f"predict for the people it released now (the national payment mechanism): a logistic regression of "
+        f"reoffending and a count model of reoffences, fitted on {binary_model['n']:,} baseline releases with "
+        f"{', '.join(adjusted_params.covariates)}, are used to score each current release. The binary model's "
+        f"AUC is {binary_model['auc']:.3f} and its pseudo R-squared {binary_model['pseudo_r_squared']:.3f}. "
+        f"Each {unit} beats the baseline on a measure when its actual value is significantly below the expected one; "
+        "the two measures are reported side by side."
+    )
+    headline = []
+    for row in summary.iter_rows(named=True):
+        headline.append(
+            f"{row['cohort']}: of {row['groups']:,} {units} ({row['releases']:,} releases), "
+            f"{row['binary_beat_baseline']:,} beat the baseline on the binary rate and {row['binary_worse']:,} were "
+            f"significantly worse; on reoffences per offender {row['frequency_beat_baseline']:,} beat it and "
+            f"{row['frequency_worse']:,} were significantly worse."
+        )
+    sentences = result.headline().splitlines()
+    notable = rows.with_row_index("_i").filter(pl.col("binary_significant") | pl.col("frequency_significant"))
+    shown = rows.height <= ADJUSTED_LIST_LIMIT
+    listed = list(range(rows.height)) if shown else notable["_i"].to_list()[:ADJUSTED_LIST_LIMIT]
+    headline += [sentences[i] for i in listed]
+    table_rows = rows[listed] if listed else rows.clear()
+    columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
+        *[(c.replace("_", " ").capitalize(), (lambda r, c=c: text_cell(r[c])), False) for c in keys],
+        ("Released", lambda r: f"{r['cohort_size']:,}", True),
+        ("Rate", lambda r: _pct(r["binary_actual"]), True),
+        ("Expected rate", lambda r: _pct(r["binary_expected"]), True),
+        ("Beat baseline (binary)", lambda r: _yes(r["binary_beat_baseline"]), False),
+        (
+            "Reoffences per person",
+            lambda r: "–" if r["frequency_actual"] is None else f"{r['frequency_actual']:.2f}",
+            True,
+        ),
+        (
+            "Expected reoffences",
+            lambda r: "–" if r["frequency_expected"] is None else f"{r['frequency_expected']:.2f}",
+            True,
+        ),
+        ("Beat baseline (frequency)", lambda r: _yes(r["frequency_beat_baseline"]), False),
+    ]
+    caption = (
+        "Actual against risk-adjusted expected reoffending"
+        if shown
+        else f"{units.capitalize()} significantly different from their risk-adjusted expectation"
+        + (f" (the first {ADJUSTED_LIST_LIMIT})" if notable.height > ADJUSTED_LIST_LIMIT else "")
+    )
+    return ComparisonSection(
+        name="adjusted",
+        title="Against the risk-adjusted baseline",
+        intro=intro,
+        headline=headline,
+        table_columns=columns,
+        rows=table_rows,
+        tables={
+            "comparison_adjusted.csv": rows,
+            "comparison_adjusted_summary.csv": summary,
+            "comparison_adjusted_models.csv": models,
+        },
+        table_caption=caption,
+        metadata={"parameters": adjusted_params.as_dict(), "models": result.models, "unseen": result.unseen},
+        warnings=list(result.warnings),
+        all_significant=bool(rows.height) and bool(rows["binary_beat_baseline"].all()),
+        fail_unless_significant=bool(options.get("fail_unless_significant", False)),
+        quoted={"alpha": adjusted_params.alpha},
+    )
+
+
+RUNNERS["adjusted"] = run_adjusted
