@@ -384,6 +384,12 @@ def test_bad_covariates_are_data_errors(change, rule):
     assert rule in str(error.value) and error.value.exit_status == 65
 
 
+def test_a_date_covariate_is_a_usage_error():
+    frame = fixture_frame().with_columns(pl.lit(dt.date(2020, 1, 1)).alias("admitted"))
+    with pytest.raises(UsageError, match="admitted has type Date; a covariate must be numeric, boolean or text"):
+        compare_adjusted(frame, params(covariates=("age", "admitted")))
+
+
 def test_collinear_covariates_are_named():
     frame = fixture_frame().with_columns((2 * pl.col("age")).alias("twice"))
     with pytest.raises(DataError) as error:

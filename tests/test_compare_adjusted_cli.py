@@ -1,0 +1,153 @@
+"""``reoffend compare adjusted`` as users run it: outputs, the model summaries, bad input and exit statuses."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+COVARIATES = "age,sex,sentence_months,prior_convictions,index_offence"
+
+
+@pytest.fixture
+def sample(sample_dir):
+    return str(sample_dir / "releases.csv"), str(sample_dir / "convictions.csv")
+
+
+def args(releases, convictions, *extra):
+    return (
+        "compare",
+        "adjusted",
+        releases,
+        convictions,
+        "--period",
+        "year",
+        "--baseline",
+        "2022",
+        "--covariates",
+        COVARIATES,
+        *extra,
+    )
+
+
+def edited(sample, tmp_path, change: pl.Expr) -> str:
+    """A copy of the sample releases with one column changed."""
+    path = tmp_path / "releases.csv"
+    pl.read_csv(sample[0]).with_columns(change).write_csv(path)
+    return str(path)
+
+
+def test_json_has_rows_both_measures_and_the_model_summaries(cli, sample, tmp_path):
+    out = tmp_path / "adjusted.json"
+    summary = tmp_path / "models.json"
+    code, _stdout, stderr = cli(*args(*sample, "-o", out, "--model-summary", summary))
+    assert code == 0, stderr
+    document = json.loads(out.read_text())
+    assert set(document) >= {"parameters", "metadata", "rows", "baseline_models", "headlines", "unseen_levels"}
+    assert document["parameters"]["baseline"] == ["2022"] and document["parameters"]["count_model"] == "negbin"
+    assert document["metadata"]["current_cohorts"] == ["2023"]
+    assert document["metadata"]["window"]["follow_up_months"] == 12
+    rows = document["rows"]
+    assert len(rows) == 110 and rows[0]["establishment"] == "EST001"
+    for column in ("binary_expected", "binary_beat_baseline", "frequency_expected", "frequency_beat_baseline"):
+        assert column in rows[0]
+    models = document["baseline_models"]
+    assert models["binary"]["n"] == models["frequency"]["n"] == document["metadata"]["baseline_releases"]
+    assert len(models["binary"]["calibration"]) == 10 and 0.5 < models["binary"]["auc"] < 1
+    assert models["frequency"]["alpha"] > 0
+    assert json.loads(summary.read_text()) == models
+    assert len(document["headlines"]) == 110
+    # the terminal summary goes to standard error
+    assert "110 comparisons" in stderr
+
+
+def test_identical_inputs_give_byte_identical_output(cli, sample, tmp_path):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert cli(*args(*sample, "-o", first, "-q"))[0] == 0
+    assert cli(*args(*sample, "-o", second, "-q"))[0] == 0
+    assert first.read_bytes() == second.read_bytes()
+    header = first.read_text().splitlines()[0].split(",")
+    assert header[:3] == ["establishment", "cohort", "cohort_size"]
+
+
+def test_table_format_prints_the_models_and_current_filter_narrows_the_rows(cli, sample, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    code, stdout, stderr = cli(
+        *args(*sample, "--format", "table", "--current-filter", "establishment=EST042", "--count-model", "poisson")
+    )
+    assert code == 0, stderr
+    for text in ("Risk-adjusted comparison", "Baseline models", "Coefficients", "Calibration", "EST042", "AUC"):
+        assert text in stdout
+    assert "Poisson" in stdout
+    assert stdout.count("EST042") == 1
+    assert stderr.startswith("EST042, 2023")
+
+
+def test_fail_unless_significant_exits_1_after_writing(cli, sample, tmp_path):
+    out = tmp_path / "rows.csv"
+    code, _, _ = cli(*args(*sample, "--current-filter", "establishment=EST001", "--fail-unless-significant", "-o", out))
+    assert code == 1
+    assert out.read_text().startswith("establishment,cohort,cohort_size")
+
+
+def test_unseen_category_error_names_column_and_value_or_pools(cli, sample, tmp_path):
+    releases = edited(
+        sample,
+        tmp_path,
+        pl.when((pl.col("release_date") >= "2023-06-01") & (pl.col("index_offence") == "fraud"))
+        .then(pl.lit("arson"))
+        .otherwise(pl.col("index_offence"))
+        .alias("index_offence"),
+    )
+    code, _, stderr = cli(*args(releases, sample[1]))
+    assert code == 65
+    assert "index_offence" in stderr and "'arson'" in stderr and "--unseen pool" in stderr
+    out = tmp_path / "pooled.json"
+    code, _, stderr = cli(*args(releases, sample[1], "--unseen", "pool", "-o", out))
+    assert code == 0, stderr
+    document = json.loads(out.read_text())
+    [unseen] = document["unseen_levels"]
+    assert unseen["column"] == "index_offence" and unseen["value"] == "arson"
+    assert unseen["scored_as"] == "the baseline level 'other'"  # the sample has an 'other' offence group
+    assert "pooled" in stderr and "arson" in stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "message"),
+    [
+        (("--covariates", "age,risk_score"), 2, "releases.csv has no column 'risk_score'"),
+        (("--baseline", "2019"), 65, "baseline cohort(s) 2019 have no index releases"),
+        (("--baseline", "2023"), 2, "no cohort after the baseline (2023)"),
+        (("--baseline-filter", "establishment"), 2, "--baseline-filter takes NAME=VALUE"),
+        (("--baseline-filter", "establishment=NOWHERE"), 65, "satisfy --baseline-filter establishment=NOWHERE"),
+        (("--current", "2022"), 2, "in both --baseline and --current"),
+        (("--by", "wing"), 2, "releases.csv has no column 'wing'"),
+        (("--covariates", "age,release_date"), 2, "'release_date' cannot be a covariate"),
+        (("--count-model", "zip"), 2, "Invalid value for '--count-model'"),
+    ],
+)
+def test_bad_options_are_clear_errors(cli, sample, extra, code, message):
+    status, stdout, stderr = cli(*args(*sample), *extra)
+    assert status == code, stderr
+    assert message in stderr
+    assert "Traceback" not in stderr and stdout == ""
+
+
+def test_null_covariate_is_a_data_error_with_the_count(cli, sample, tmp_path):
+    releases = edited(
+        sample,
+        tmp_path,
+        pl.when(pl.col("offender_id").is_in(["P0000000", "P0000001", "P0000002"]))
+        .then(None)
+        .otherwise(pl.col("age"))
+        .alias("age"),
+    )
+    errors = tmp_path / "errors.csv"
+    status, _stdout, stderr = cli(*args(releases, sample[1], "--errors", errors))
+    assert status == 65
+    assert "covariate age is empty in" in stderr and "Traceback" not in stderr
+    problems = pl.read_csv(errors)
+    assert problems["rule"].to_list() == ["missing-covariate"] * problems.height
+    # P0000000 (2023-04-12), P0000001 (2022-04-14), P0000002 (2023-10-27): one baseline, two current
+    assert sorted(problems["message"].str.extract(r"in (\d+ \w+)").to_list()) == ["1 baseline", "2 current"]

@@ -1,0 +1,126 @@
+"""The risk adjustment on synthetic populations: offender mix alone is adjusted away; a planted effect is found.
+
+Synthetic data (reoffend.synth): 50,000 releases over 2022-2023, 110 establishments whose intake differs in
+offender mix. The baseline is 2022 (``--period year``), the current cohort 2023: one comparison per
+establishment. Repeat releases are switched off (``repeat_share=0``): in the generator a person's second
+release carries extra risk and earlier releases' offences spill into later windows, which raises later
+cohorts' rates for everyone -- a national trend, not a provider effect, that would shift every provider alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from reoffend.compare.adjusted import AdjustedParams, run_adjusted
+from reoffend.measure import MeasureParams, measure
+from reoffend.synth import SynthParams, generate
+
+from .conftest import validated
+
+COVARIATES = ("age", "sex", "sentence_months", "prior_convictions", "index_offence")
+SEED = 3
+FAMILYWISE = 0.05
+
+
+def population(**effect):
+    releases, convictions, meta = generate(
+        SynthParams(releases=50_000, seed=SEED, repeat_share=0.0, site_effect_sd=0.0, **effect)
+    )
+    return validated(releases, convictions), meta
+
+
+def adjusted(inputs, **kwargs):
+    values = {
+        "covariates": COVARIATES,
+        "baseline": ("2022",),
+        "measure": MeasureParams(period="year"),
+        "sided": "two",
+    }
+    values.update(kwargs)
+    return run_adjusted(inputs, AdjustedParams(**values))
+
+
+@pytest.fixture(scope="module")
+def no_effect():
+    inputs, _ = population(effect_log_odds=0.0, effect_frequency=1.0)
+    return inputs, adjusted(inputs)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    inputs, meta = population()  # the default planted effect at EST042: log-odds -0.4, frequency x0.8
+    return inputs, meta, adjusted(inputs, sided="one")
+
+
+def test_raw_rates_differ_between_providers(no_effect):
+    _, result = no_effect
+    rows = result.rows
+    assert rows.height == 110 and rows["cohort"].unique().to_list() == ["2023"]
+    # chi-square test of independence of reoffending and establishment on the raw 2023 counts
+    table = np.column_stack([rows["reoffenders"], rows["cohort_size"] - rows["reoffenders"]])
+    _chi2, p, dof, _ = stats.chi2_contingency(table)
+    assert dof == 109 and p < 0.001
+    spread = rows["binary_actual"]
+    assert spread.max() - spread.min() > 0.2
+    # the same question after adjustment: sum of squared z-scores over providers, chi-square with 110 df
+    # under the baseline model (no parameters estimated from the current data)
+    adjusted_chi2 = float((rows["binary_z"] ** 2).sum())
+    assert stats.chi2.sf(adjusted_chi2, rows.height) > 0.05
+
+
+def test_offender_mix_alone_gives_no_significant_provider(no_effect):
+    _, result = no_effect
+    rows = result.rows
+    # Bonferroni: 110 providers, two-sided, familywise 5% -> each test at 0.05 / 110 (for each measure)
+    level = FAMILYWISE / rows.height
+    assert rows["binary_p_two_sided"].min() > level
+    assert rows["frequency_p_two_sided"].min() > level
+    # the adjustment removes the mix: expected rates spread like the actual ones and the z-scores look N(0, 1)
+    assert np.corrcoef(rows["binary_actual"], rows["binary_expected"])[0, 1] > 0.5
+    z = rows["binary_z"].to_numpy()
+    assert abs(z.mean()) < 0.3 and 0.7 < z.std() < 1.3
+    # at an unadjusted 5% about 5 of 110 fall below by chance; far fewer than the raw rates would suggest
+    assert (rows["binary_p_two_sided"] < 0.05).sum() <= 11
+    again = adjusted(no_effect[0], alpha=level)
+    assert not again.rows["binary_beat_baseline"].any() and not again.rows["frequency_beat_baseline"].any()
+
+
+def test_planted_effect_is_found_on_both_measures(planted):
+    _, meta, result = planted
+    rows = result.rows
+    level = FAMILYWISE / rows.height
+    treated = rows.filter(pl.col("establishment") == meta["planted_effect"]["establishment"]).row(0, named=True)
+    assert treated["cohort_size"] > 400
+    assert treated["binary_p_reduction"] < level and treated["frequency_p_reduction"] < level
+    assert treated["binary_beat_baseline"] and treated["frequency_beat_baseline"]
+    assert treated["binary_reduction_pp"] > 0 and treated["frequency_reduction_pct"] > 0
+    # the planted shift (-0.4 log-odds, about -9 pp over the site's releases) lies inside the interval
+    truth = meta["planted_effect"]["expected_binary_difference_pp"] / 100
+    assert treated["binary_difference_low"] < truth < treated["binary_difference_high"]
+    # nobody else beats the baseline at the Bonferroni level
+    strict = adjusted(planted[0], sided="one", alpha=level).rows
+    beat = strict.filter(pl.col("binary_beat_baseline") | pl.col("frequency_beat_baseline"))["establishment"]
+    assert beat.to_list() == ["EST042"]
+    assert "EST042, 2023" in result.headline()
+
+
+def test_outcomes_are_the_measure_cores(planted):
+    inputs, _, result = planted
+    measured = measure(inputs, MeasureParams(period="year", by=("cohort", "establishment"))).rows
+    current = measured.filter(pl.col("cohort") == "2023").sort("establishment")
+    assert current["cohort_size"].to_list() == result.rows["cohort_size"].to_list()
+    assert current["reoffenders"].to_list() == result.rows["reoffenders"].to_list()
+    assert current["reoffences"].to_list() == result.rows["reoffences"].to_list()
+    baseline = measured.filter(pl.col("cohort") == "2022")
+    assert result.models["binary"]["n"] == baseline["cohort_size"].sum()
+    assert result.models["binary"]["reoffenders"] == baseline["reoffenders"].sum()
+    assert result.models["frequency"]["reoffences"] == baseline["reoffences"].sum()
+    # the binary model discriminates and is calibrated in the large (logit: mean prediction = observed rate)
+    binary = result.models["binary"]
+    assert 0.6 < binary["auc"] < 0.8
+    calibration = binary["calibration"]
+    predicted = sum(g["predicted_mean"] * g["releases"] for g in calibration) / binary["n"]
+    assert predicted == pytest.approx(binary["observed_rate"], abs=1e-6)
