@@ -380,3 +380,77 @@ def test_params_are_checked():
     assert (p.target, p.pooled_target) == (10.0, 7.5)
     p = MatchedParams(treated={"a": ("b",)}, covariates=("x",), style="peterborough", target=5.0)
     assert (p.target, p.pooled_target) == (5.0, 7.5)
+
+
+# ------------------------------------------------------------------------------------ the pool, by rule
+def test_pool_filter_narrows_the_comparators():
+    # --pool establishment=Q: P4 moves to establishment Q, the others to R; only P4 may serve
+    units = hand_units().with_columns(
+        pl.when(pl.col("offender_id") == "P4")
+        .then(pl.lit("Q"))
+        .otherwise(pl.col("establishment"))
+        .alias("establishment")
+    )
+    result = compare_units(units, hand_params(pool={"establishment": ("Q",)}, caliper=5.0, bootstrap=0))
+    assert result.diagnostics["pool_units"] == 1
+    pairs = result.matches.select("treated_offender_id", "comparator_offender_id").rows()
+    # 2022Q1 has only P4 (x=20.5) in the pool: T1 at 10.5 and T2 at 0.5, within 5 SD; 2022Q2 has none
+    assert pairs == [("T1", "P4"), ("T2", "P4")]
+    assert result.rows.row(-1, named=True)["unmatched"] == 2
+
+
+def test_treated_people_are_never_comparators():
+    # T1 has another index release in 2022Q2 at another establishment, right next to T3 on x: still excluded
+    extra = pl.DataFrame(
+        {
+            "offender_id": ["T1"],
+            "release_date": [dt.date(2022, 5, 2)],
+            "cohort": ["2022Q2"],
+            "establishment": ["P"],
+            "x": [10.0],
+            "reconviction_events": [9],
+            "reoffended": [True],
+            "reoffences": [18],
+        }
+    )
+    units = pl.concat([hand_units(), extra])
+    result = compare_units(units, hand_params(bootstrap=0))
+    assert "T1" not in result.matches.get_column("comparator_offender_id").to_list()
+    assert result.diagnostics["pool_units"] == 7
+
+
+def test_integer_offender_ids_and_an_id_list_given_as_text():
+    units = hand_units().with_columns(
+        pl.col("offender_id").str.slice(1).cast(pl.Int64)
+        + pl.when(pl.col("offender_id").str.starts_with("T")).then(100).otherwise(0)
+    )
+    # T1..T4 are now 101..104, P1..P7 are 1..7
+    result = compare_units(units, hand_params(treated={}, treated_ids=("101", "102", "103", "104"), bootstrap=0))
+    assert result.matches.select("treated_offender_id", "comparator_offender_id").rows() == [
+        (101, 1),
+        (101, 2),
+        (102, 4),
+        (102, 3),
+        (103, 7),
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    x=st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=30),
+    treated=st.lists(st.booleans(), min_size=30, max_size=30),
+    y=st.lists(st.integers(0, 5), min_size=30, max_size=30),
+    ratio=st.integers(1, 5),
+)
+def test_comparison_mean_is_the_weighted_mean_of_comparators(x, treated, y, ratio):
+    n = len(x)
+    is_treated = np.array(treated[:n])
+    values = np.array(y[:n], dtype=float)
+    m = nearest_neighbours(np.zeros(n, dtype=int), np.array(x), is_treated, np.arange(n), ratio, 1.0)
+    matched = np.flatnonzero(m.ratio > 0)
+    if matched.size == 0:
+        return
+    set_means = matched_set_means(m, values, n)
+    w = comparator_weights(m, n)
+    assert set_means[matched].mean() == pytest.approx((w * values).sum() / w.sum())
+    assert w.sum() == pytest.approx(matched.size)

@@ -429,7 +429,9 @@ def compare_units(
             "sd_logit_treated": _value(np.std(model.logit[is_treated[in_model]], ddof=1))
             if model.n_treated > 1
             else None,
-            "sd_logit_pool": _value(np.std(model.logit[~is_treated[in_model]], ddof=1)),
+            "sd_logit_pool": _value(np.std(model.logit[~is_treated[in_model]], ddof=1))
+            if model.n - model.n_treated > 1
+            else None,
             "caliper_logit": width,
             "bootstrap_replicates": params.bootstrap if replicates is not None else 0,
         }
