@@ -78,7 +78,12 @@ def run_chromium(browser: str, page: Path, profile: Path) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def bulletin(tmp_path_factory, request):
+def browser() -> str:
+    return find_chromium()
+
+
+@pytest.fixture(scope="module")
+def bulletin(browser, tmp_path_factory):
     from reoffend.bulletin.build import build_bulletin
     from reoffend.bulletin.config import parse_config
 
@@ -89,8 +94,7 @@ def bulletin(tmp_path_factory, request):
     return target
 
 
-def test_page_renders_without_console_messages(bulletin, tmp_path):
-    browser = find_chromium()
+def test_page_renders_without_console_messages(browser, bulletin, tmp_path):
     result = run_chromium(browser, bulletin / "index.html", tmp_path / "profile")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "<h1>Test bulletin</h1>" in result.stdout
@@ -98,8 +102,7 @@ def test_page_renders_without_console_messages(bulletin, tmp_path):
     assert not console, console
 
 
-def test_every_image_loads(bulletin, tmp_path):
-    browser = find_chromium()
+def test_every_image_loads(browser, bulletin, tmp_path):
     page = bulletin / "browser-check.html"  # beside index.html, so relative links resolve the same way
     page.write_text((bulletin / "index.html").read_text().replace("</body>", CHECKER + "</body>"))
     try:
@@ -115,9 +118,8 @@ def test_every_image_loads(bulletin, tmp_path):
     assert check["title"] == "Test bulletin" and check["tables"] >= 2
 
 
-def test_the_checks_catch_a_broken_page(tmp_path):
+def test_the_checks_catch_a_broken_page(browser, tmp_path):
     """The two detectors above do fire: a console message and a missing image are both seen."""
-    browser = find_chromium()
     page = tmp_path / "broken.html"
     page.write_text(
         '<!DOCTYPE html><html><head><script>console.error("boom")</script></head><body><h1>x</h1>'
