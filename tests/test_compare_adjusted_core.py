@@ -410,3 +410,22 @@ def test_cohort_errors():
         params(current=("B",))
     with pytest.raises(UsageError, match="at least one"):
         params(covariates=())
+
+
+def test_separation_is_reported_once_not_a_crash_and_small_groups_are_flagged():
+    # every baseline release of group y reoffends: the group=y log-odds run off to infinity
+    frame = fixture_frame().with_columns(
+        pl.when((pl.col("cohort") == "B") & (pl.col("group") == "y"))
+        .then(True)
+        .otherwise(pl.col("reoffended"))
+        .alias("reoffended"),
+        pl.when((pl.col("cohort") == "B") & (pl.col("group") == "y"))
+        .then(pl.max_horizontal("reoffences", 1))
+        .otherwise(pl.col("reoffences"))
+        .alias("reoffences"),
+    )
+    result = compare_adjusted(frame, params())
+    assert result.models["binary"]["converged"] is False
+    assert len(result.warnings) == len(set(result.warnings))
+    assert any("did not converge" in w for w in result.warnings)
+    assert "2 of 2 comparisons have fewer than 30 releases" in " ".join(result.warnings)

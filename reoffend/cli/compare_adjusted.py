@@ -296,6 +296,7 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
     """The terminal view: two lines per comparison, one per measure (never merged), rounded for reading."""
     params = result.params
     p_column = "p_reduction" if params.sided == "one" else "p_two_sided"
+    p_label = f"p ({params.sided}-sided)"
     level = f"{100 * params.measure.confidence:g}% CI"
     records = []
     for r in result.rows.iter_rows(named=True):
@@ -310,7 +311,7 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
                 f"difference ({level})": f"{_pp(r['binary_difference'])} ({_pp(r['binary_difference_low'])} "
                 f"to {_pp(r['binary_difference_high'])})",
                 "ratio": f"{r['binary_ratio']:.2f}",
-                "p": _p(r[f"binary_{p_column}"]),
+                p_label: _p(r[f"binary_{p_column}"]),
                 "beat": "yes" if r["binary_beat_baseline"] else "no",
             }
         )
@@ -324,7 +325,7 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
                 f"difference ({level})": f"{r['frequency_difference']:+.2f} ({r['frequency_difference_low']:+.2f} "
                 f"to {r['frequency_difference_high']:+.2f})",
                 "ratio": f"{r['frequency_ratio']:.2f}",
-                "p": _p(r[f"frequency_{p_column}"]),
+                p_label: _p(r[f"frequency_{p_column}"]),
                 "beat": "yes" if r["frequency_beat_baseline"] else "no",
             }
         )

@@ -44,6 +44,7 @@ OUTCOMES = ("reoffended", "reoffences")
 SORT_TAIL = ("offender_id", "release_date")
 INTERCEPT = "intercept"
 CALIBRATION_GROUPS = 10
+SMALL_GROUP = 30
 
 
 @dataclass(frozen=True)
@@ -394,8 +395,9 @@ def _fit(model, fit_kwargs: dict, what: str, notes: list[str]):
             raise
     for warning in caught:
         text = str(warning.message).strip().splitlines()[0]
-        if "separation" in text.lower() or "converge" in text.lower() or "overflow" in text.lower():
-            notes.append(f"{what} model: {text}")
+        note = f"{what} model: {text}"
+        if any(word in text.lower() for word in ("separation", "converge", "overflow")) and note not in notes:
+            notes.append(note)
     converged = bool(result.mle_retvals.get("converged", True)) if hasattr(result, "mle_retvals") else True
     if not converged:
         notes.append(f"{what} model did not converge: treat its predictions with caution")
@@ -673,6 +675,12 @@ def compare_adjusted(
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
     rows = _score(current, design_matrix(current, encoded), keys, binary, count, params)
+    small = int((rows["cohort_size"] < SMALL_GROUP).sum())
+    if small:
+        notes.append(
+            f"{small} of {rows.height} comparisons have fewer than {SMALL_GROUP} releases: the normal approximation "
+            "behind their intervals and p-values is rough"
+        )
     models = {
         "binary": binary.summary,
         "frequency": count.summary,
@@ -882,6 +890,7 @@ def headline_row(row: Mapping[str, Any], params: AdjustedParams) -> str:
     """One sentence: who, then the binary and the frequency verdicts side by side (never merged)."""
     who = ", ".join(f"{row[c]}" for c in params.group_columns)
     level = f"{100 * params.measure.confidence:g}%"
+    p_column, p_name = ("p_reduction", "one-sided p") if params.sided == "one" else ("p_two_sided", "two-sided p")
 
     def verdict(name: str) -> str:
         if row[f"{name}_beat_baseline"]:
@@ -894,12 +903,12 @@ def headline_row(row: Mapping[str, Any], params: AdjustedParams) -> str:
         f"binary rate {_pct(row['binary_actual'])} against {_pct(row['binary_expected'])} expected "
         f"(difference {100 * row['binary_difference']:+.1f} pp, {level} CI "
         f"{100 * row['binary_difference_low']:+.1f} to {100 * row['binary_difference_high']:+.1f}; "
-        f"p = {_p(row['binary_p_two_sided'])}), {verdict('binary')}"
+        f"{p_name} = {_p(row[f'binary_{p_column}'])}), {verdict('binary')}"
     )
     frequency = (
         f"reoffences per offender {row['frequency_actual']:.2f} against {row['frequency_expected']:.2f} expected "
         f"(ratio {row['frequency_ratio']:.2f}, {level} CI {row['frequency_ratio_low']:.2f} to "
-        f"{row['frequency_ratio_high']:.2f}; p = {_p(row['frequency_p_two_sided'])}), {verdict('frequency')}"
+        f"{row['frequency_ratio_high']:.2f}; {p_name} = {_p(row[f'frequency_{p_column}'])}), {verdict('frequency')}"
     )
     return f"{who} ({row['cohort_size']:,} released): {binary}; {frequency}."
 
