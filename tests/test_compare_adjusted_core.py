@@ -429,3 +429,12 @@ def test_separation_is_reported_once_not_a_crash_and_small_groups_are_flagged():
     assert len(result.warnings) == len(set(result.warnings))
     assert any("did not converge" in w for w in result.warnings)
     assert "2 of 2 comparisons have fewer than 30 releases" in " ".join(result.warnings)
+
+
+def test_a_baseline_where_everybody_reoffended_cannot_be_modelled():
+    frame = fixture_frame().with_columns(
+        pl.when(pl.col("cohort") == "B").then(True).otherwise(pl.col("reoffended")).alias("reoffended"),
+        pl.when(pl.col("cohort") == "B").then(1).otherwise(pl.col("reoffences")).alias("reoffences"),
+    )
+    with pytest.raises(DataError, match="every baseline release has reoffended = True"):
+        compare_adjusted(frame, params())
