@@ -438,3 +438,46 @@ def test_a_baseline_where_everybody_reoffended_cannot_be_modelled():
     )
     with pytest.raises(DataError, match="every baseline release has reoffended = True"):
         compare_adjusted(frame, params())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_scoring_the_baseline_itself_gives_no_difference_for_logit_and_poisson(seed):
+    # with an intercept, the logit and Poisson score equations make sum(prediction) = sum(outcome) on the
+    # data fitted, so the baseline scored against itself (one provider) has actual = expected exactly
+    x, level, _, y = nb_data(n=400, seed=seed)
+    n = y.size
+    frame = pl.DataFrame(
+        {
+            "offender_id": [f"O{i:04d}" for i in range(2 * n)],
+            "release_date": [dt.date(2022, 1, 1)] * (2 * n),
+            "cohort": ["B"] * n + ["C"] * n,
+            "establishment": ["E"] * (2 * n),
+            "x": np.r_[x, x],
+            "level": np.array(["a", "b", "c"])[np.r_[level, level]],
+            "reoffended": np.r_[y, y] > 0,
+            "reoffences": np.r_[y, y].astype(np.int64),
+        }
+    )
+    row = compare_adjusted(frame, params(covariates=("x", "level"))).rows.row(0, named=True)
+    assert row["binary_difference"] == pytest.approx(0, abs=1e-8)
+    assert row["frequency_difference"] == pytest.approx(0, abs=1e-8)
+    assert row["binary_z"] == pytest.approx(0, abs=1e-6)
+
+
+def test_row_order_does_not_change_a_single_bit():
+    frame = fixture_frame()
+    first = compare_adjusted(frame, params(count_model="negbin"))
+    shuffled = compare_adjusted(frame.sample(fraction=1.0, shuffle=True, seed=5), params(count_model="negbin"))
+    assert first.rows.equals(shuffled.rows)
+    assert first.models == shuffled.models
+
+
+def test_negbin_without_over_dispersion_is_its_poisson_limit():
+    # the 12 fixture counts are under-dispersed: the NB2 likelihood peaks at alpha = 0, i.e. Poisson
+    result = compare_adjusted(fixture_frame(), params(count_model="negbin"))
+    X, _, y_cnt = baseline_design()
+    poisson = Poisson(y_cnt, X).fit(disp=0)
+    model = result.models["frequency"]
+    assert model["alpha"] == 0.0 and model["model"].startswith("negative binomial NB2 at alpha = 0")
+    np.testing.assert_allclose([c["estimate"] for c in model["coefficients"]], poisson.params, rtol=1e-6)
+    assert any("no over-dispersion" in w for w in result.warnings)

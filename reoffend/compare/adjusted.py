@@ -45,6 +45,7 @@ SORT_TAIL = ("offender_id", "release_date")
 INTERCEPT = "intercept"
 CALIBRATION_GROUPS = 10
 SMALL_GROUP = 30
+BOUNDARY_ALPHA = 1e-4
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ class AdjustedResult:
 def adjusted_releases(inputs: ValidatedInputs, params: AdjustedParams) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The index releases with cohort, provider, covariate and filter columns and both outcomes.
 
-    Built by the measure core (index release, window, proven reoffences); sorted so that every later
-    sum runs in the same order and identical inputs give identical numbers.
+    Built by the measure core (index release, window, proven reoffences). Row order is not fixed here:
+    :func:`compare_adjusted` sorts before it sums.
     """
     measure_params = replace(params.measure, by=(), latest_cohort=False)
     releases, facts = measured_releases(inputs, measure_params)
@@ -169,11 +170,7 @@ def adjusted_releases(inputs: ValidatedInputs, params: AdjustedParams) -> tuple[
     )
     convictions = proven_reoffences(inputs.convictions, measure_params.excluded_offences)
     audit = per_release(releases, convictions, group)
-    frame = (
-        audit.select(*SORT_TAIL, *group, *OUTCOMES)
-        .sort(["cohort", *SORT_TAIL], nulls_last=True, maintain_order=True)
-        .collect()
-    )
+    frame = audit.select(*SORT_TAIL, *group, *OUTCOMES).collect()
     return frame, run_metadata(inputs, params.measure.window, facts)
 
 
@@ -475,10 +472,33 @@ def fit_count(X: np.ndarray, y: np.ndarray, terms: Sequence[str], kind: CountMod
         )
         everything = np.asarray(result.params)
         params, alpha = everything[:k], float(everything[k])
-        cov = np.asarray(result.cov_params())
-        alpha_se = float(np.sqrt(cov[k, k]))
-        cov = cov[:k, :k]
-        described = "negative binomial NB2 (statsmodels NegativeBinomial), variance mu + alpha mu^2"
+        try:
+            cov = np.asarray(result.cov_params())
+            usable = bool(np.all(np.isfinite(np.diag(cov))) and np.all(np.diag(cov) >= 0))
+        except (ValueError, np.linalg.LinAlgError):
+            usable = False
+        if usable and alpha > BOUNDARY_ALPHA:
+            alpha_se = float(np.sqrt(cov[k, k]))
+            cov = cov[:k, :k]
+            described = "negative binomial NB2 (statsmodels NegativeBinomial), variance mu + alpha mu^2"
+        elif alpha <= BOUNDARY_ALPHA:
+            # no over-dispersion: the likelihood peaks at alpha = 0, where NB2 is the Poisson model
+            notes.append(
+                "count model: the baseline counts show no over-dispersion (NB2 alpha at its boundary 0), so the "
+                "negative binomial reduces to its limit, the Poisson model, which is fitted instead"
+            )
+            result, converged = _fit(Poisson(y, X), {"method": "newton", "maxiter": 100}, "count", notes)
+            params, alpha, alpha_se = np.asarray(result.params), 0.0, None
+            cov = np.asarray(result.cov_params())
+            described = "negative binomial NB2 at alpha = 0: Poisson regression (statsmodels Poisson), variance mu"
+        else:
+            raise _problem(
+                "baseline",
+                None,
+                "model-failed",
+                "the count model's covariance cannot be computed (a singular information matrix): "
+                "check the covariates for levels with very few releases",
+            )
     else:
         result, converged = _fit(Poisson(y, X), {"method": "newton", "maxiter": 100}, "count", notes)
         params, alpha, alpha_se = np.asarray(result.params), 0.0, None
@@ -649,6 +669,8 @@ def compare_adjusted(
     """
     notes: list[str] = []
     baseline, current, cohorts = _split(frame, params, source)
+    # a fixed row order, so that every sum runs in the same order whatever order the frame came in
+    baseline = baseline.sort(["cohort", *SORT_TAIL], nulls_last=True, maintain_order=True)
     _check_nulls(baseline, current, params, source)
     encoded = _encode(baseline, params.covariates, source)
     encoded, unseen = _unseen_levels(current, encoded, params.unseen, source)
