@@ -151,3 +151,25 @@ def test_null_covariate_is_a_data_error_with_the_count(cli, sample, tmp_path):
     assert problems["rule"].to_list() == ["missing-covariate"] * problems.height
     # P0000000 (2023-04-12), P0000001 (2022-04-14), P0000002 (2023-10-27): one baseline, two current
     assert sorted(problems["message"].str.extract(r"in (\d+ \w+)").to_list()) == ["1 baseline", "2 current"]
+
+
+def test_latest_cohort_compares_only_the_last_cohort_after_the_baseline(cli, sample, tmp_path):
+    out = tmp_path / "latest.json"
+    code, _, stderr = cli(
+        "compare",
+        "adjusted",
+        *sample,
+        "--baseline",
+        "2022Q1,2022Q2,2022Q3,2022Q4",
+        "--covariates",
+        COVARIATES,
+        "--latest-cohort",
+        "--current-filter",
+        "establishment=EST042,EST001",
+        "-o",
+        out,
+    )
+    assert code == 0, stderr
+    document = json.loads(out.read_text())
+    assert document["metadata"]["current_cohorts"] == ["2023Q4"]
+    assert [(r["establishment"], r["cohort"]) for r in document["rows"]] == [("EST001", "2023Q4"), ("EST042", "2023Q4")]
