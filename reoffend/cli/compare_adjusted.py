@@ -268,7 +268,8 @@ def _caption(result: AdjustedResult) -> str:
     binary, frequency = result.models["binary"], result.models["frequency"]
     design = result.models["design"]
     parts = [
-        "binary differences in percentage points",
+        "binary: share who reoffended, difference in percentage points; frequency: reoffences per offender; "
+        + ("p: one-sided, for a reduction" if result.params.sided == "one" else "p: two-sided"),
         f"fitted on {design['baseline_releases']:,} baseline releases ({', '.join(design['baseline_cohorts'])})",
         f"binary model AUC {binary['auc']:.3f}, pseudo R² {binary['pseudo_r_squared']:.3f}",
         f"count model pseudo R² {frequency['pseudo_r_squared']:.3f}"
@@ -296,7 +297,6 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
     """The terminal view: two lines per comparison, one per measure (never merged), rounded for reading."""
     params = result.params
     p_column = "p_reduction" if params.sided == "one" else "p_two_sided"
-    p_label = f"p ({params.sided}-sided)"
     level = f"{100 * params.measure.confidence:g}% CI"
     records = []
     for r in result.rows.iter_rows(named=True):
@@ -304,28 +304,28 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
         records.append(
             {
                 **keys,
-                "released": f"{r['cohort_size']:,}",
-                "measure": "binary rate",
+                "n": f"{r['cohort_size']:,}",
+                "measure": "binary",
                 "actual": _pct(r["binary_actual"]),
                 "expected": _pct(r["binary_expected"]),
-                f"difference ({level})": f"{_pp(r['binary_difference'])} ({_pp(r['binary_difference_low'])} "
-                f"to {_pp(r['binary_difference_high'])})",
+                f"difference ({level})": f"{_pp(r['binary_difference'])} ({_pp(r['binary_difference_low'])}, "
+                f"{_pp(r['binary_difference_high'])})",
                 "ratio": f"{r['binary_ratio']:.2f}",
-                p_label: _p(r[f"binary_{p_column}"]),
+                "p": _p(r[f"binary_{p_column}"]),
                 "beat": "yes" if r["binary_beat_baseline"] else "no",
             }
         )
         records.append(
             {
                 **dict.fromkeys(keys, ""),
-                "released": "",
-                "measure": "per offender",
+                "n": "",
+                "measure": "frequency",
                 "actual": f"{r['frequency_actual']:.2f}",
                 "expected": f"{r['frequency_expected']:.2f}",
-                f"difference ({level})": f"{r['frequency_difference']:+.2f} ({r['frequency_difference_low']:+.2f} "
-                f"to {r['frequency_difference_high']:+.2f})",
+                f"difference ({level})": f"{r['frequency_difference']:+.2f} ({r['frequency_difference_low']:+.2f}, "
+                f"{r['frequency_difference_high']:+.2f})",
                 "ratio": f"{r['frequency_ratio']:.2f}",
-                p_label: _p(r[f"frequency_{p_column}"]),
+                "p": _p(r[f"frequency_{p_column}"]),
                 "beat": "yes" if r["frequency_beat_baseline"] else "no",
             }
         )
