@@ -173,3 +173,16 @@ def test_latest_cohort_compares_only_the_last_cohort_after_the_baseline(cli, sam
     document = json.loads(out.read_text())
     assert document["metadata"]["current_cohorts"] == ["2023Q4"]
     assert [(r["establishment"], r["cohort"]) for r in document["rows"]] == [("EST001", "2023Q4"), ("EST042", "2023Q4")]
+
+
+def test_parameter_uncertainty_widens_the_interval(cli, sample, tmp_path):
+    plain, widened = tmp_path / "plain.json", tmp_path / "widened.json"
+    common = ("--current-filter", "establishment=EST042", "-q")
+    assert cli(*args(*sample, *common, "-o", plain))[0] == 0
+    assert cli(*args(*sample, *common, "--parameter-uncertainty", "-o", widened))[0] == 0
+    [a], [b] = json.loads(plain.read_text())["rows"], json.loads(widened.read_text())["rows"]
+    assert json.loads(widened.read_text())["parameters"]["parameter_uncertainty"] is True
+    for name in ("binary", "frequency"):
+        assert b[f"{name}_expected"] == a[f"{name}_expected"]
+        # se^2 grows by exactly the delta-method variance of the expected rate
+        assert b[f"{name}_se"] ** 2 == pytest.approx(a[f"{name}_se"] ** 2 + a[f"{name}_expected_se_parameters"] ** 2)
