@@ -5,7 +5,8 @@ Vectorised with numpy: no loop over people or releases. The generative model:
 * about 110 establishments of unequal size whose intake differs in offender mix (prior convictions,
   sentence length), so raw rates differ between establishments even without any effect;
 * people with covariates ``age``, ``sex``, ``prior_convictions``, ``index_offence``, ``sentence_months``;
-  about 20% are released twice in the period;
+  about 20% are released twice in the period; releases are simulated a year either side of the period but not
+  published, so every cohort is alike (no artificial trend);
 * releases spread over ``cohorts`` quarters from ``start``;
 * for each release, the chance of proven reoffending within 12 months is a logistic function of the
   covariates, with one establishment given a planted change in log-odds and in offence frequency;
@@ -32,6 +33,11 @@ import polars as pl
 OFFENCES = ("theft", "burglary", "violence", "drugs", "public_order", "fraud", "motoring", "other")
 OFFENCE_LOG_ODDS = np.array([0.55, 0.35, 0.0, 0.15, 0.2, -0.35, -0.25, -0.1])
 OFFENCE_SHARE = np.array([0.28, 0.08, 0.2, 0.12, 0.1, 0.05, 0.07, 0.1])
+BURN_IN_DAYS = 365
+GAP_MEAN_DAYS = 150
+# has_second is drawn for every person, but only some second releases fall inside the period; this scale makes
+# about `repeat_share` of the people in the published data released twice
+SECOND_RELEASE_SCALE = 1.55
 OFFENCE_CODES = ("THEFT", "BURGLARY", "VIOLENCE", "DRUGS", "PUBLIC_ORDER", "FRAUD", "MOTORING", "OTHER")
 BREACH_CODE = "BREACH"
 
@@ -62,9 +68,6 @@ def _quarter_end(start: dt.date, quarters: int) -> dt.date:
 def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """Return (releases, convictions, meta) for ``params``; the same params give the same frames."""
     rng = np.random.default_rng(params.seed)
-    n_releases = params.releases
-    n_people = round(n_releases / (1 + params.repeat_share))
-    n_repeat = n_releases - n_people
 
     # --- establishments: unequal sizes, intake differing in offender mix
     names = _establishment_names(params.establishments)
@@ -82,6 +85,30 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         else np.zeros(params.establishments)
     )
 
+    # --- releases. A person is released once, or twice (gap 90 days + exponential). First releases start up
+    # to BURN_IN_DAYS before the period, and releases outside the period are simulated but not published, so
+    # the share of second releases and of windows overlapping another release is the same in every cohort
+    # (no artificial trend). People are drawn in a random order until exactly `releases` are published.
+    period_start = np.datetime64(params.start, "D")
+    period_end = np.datetime64(_quarter_end(params.start, params.cohorts), "D")
+    span = int((period_end - period_start).astype(int))
+    candidates = 2 * params.releases + 16
+    first_offset = rng.integers(-BURN_IN_DAYS, span, candidates)
+    has_second = rng.random(candidates) < params.repeat_share * SECOND_RELEASE_SCALE
+    second_offset = first_offset + 90 + rng.exponential(GAP_MEAN_DAYS, candidates).astype(np.int64)
+    first_published = first_offset >= 0
+    second_published = has_second & (second_offset >= 0) & (second_offset < span)
+    published_count = first_published.astype(np.int64) + second_published
+    order = rng.permutation(candidates)
+    chosen = order[np.cumsum(published_count[order]) <= params.releases]
+    if published_count[chosen].sum() < params.releases:  # one short: add a person with one published release
+        rest = order[len(chosen) :]
+        chosen = np.append(chosen, rest[np.flatnonzero(published_count[rest] == 1)[0]])
+    chosen.sort()
+    n_people = chosen.size
+    first_offset, second_offset, has_second = first_offset[chosen], second_offset[chosen], has_second[chosen]
+    first_published, second_published = first_published[chosen], second_published[chosen]
+
     # --- people
     person_site = rng.choice(params.establishments, size=n_people, p=weights)
     mix = intake_risk[person_site]
@@ -91,29 +118,23 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     offence = rng.choice(len(OFFENCES), size=n_people, p=OFFENCE_SHARE)
     sentence = np.clip(np.round(rng.lognormal(1.3 - 0.3 * mix, 0.8, n_people)), 1, 120).astype(np.int64)
 
-    # --- releases: everyone once, a share twice; a second release may be at another establishment
-    period_start = np.datetime64(params.start, "D")
-    period_end = np.datetime64(_quarter_end(params.start, params.cohorts), "D")
-    span = int((period_end - period_start).astype(int))
-    repeaters = rng.choice(n_people, size=n_repeat, replace=False)
-    first_offset = rng.integers(0, span, n_people)
-    # repeaters' first release early enough to leave room for a second one 90+ days later
-    first_offset[repeaters] = rng.integers(0, max(span - 120, 1), n_repeat)
-    gap = 90 + (rng.random(n_repeat) * (span - first_offset[repeaters] - 90)).astype(np.int64)
+    # every simulated release, sorted by person and date; `published` marks those inside the period
+    repeaters = np.flatnonzero(has_second)
     person = np.concatenate([np.arange(n_people), repeaters])
-    offset = np.concatenate([first_offset, first_offset[repeaters] + np.maximum(gap, 90)])
-    offset = np.minimum(offset, span - 1)
+    offset = np.concatenate([first_offset, second_offset[repeaters]])
+    published = np.concatenate([first_published, second_published[repeaters]])
     site = person_site[person].copy()
-    moved = rng.random(n_repeat) < 0.3
+    moved = rng.random(repeaters.size) < 0.3
     site[n_people:][moved] = rng.choice(params.establishments, size=int(moved.sum()), p=weights)
+    order = np.lexsort((offset, person))
+    person, site, offset, published = person[order], site[order], offset[order], published[order]
     release_date = period_start + offset
-    order = np.lexsort((release_date, person))
-    person, site, release_date = person[order], site[order], release_date[order]
     second_release = np.r_[False, person[1:] == person[:-1]]
+    n_releases = person.size
 
     # --- outcome model per release
     log_odds = (
-        -1.45
+        -1.6
         + 0.62 * np.log1p(prior[person])
         - 0.028 * (age[person] - 30)
         - 0.25 * female[person]
@@ -145,10 +166,10 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     # offences before release are dated before the person's first release, so that they never fall in the
     # window of another release of the same person (which would blur the planted effect)
     first_release_date = release_date[np.r_[0, np.flatnonzero(~second_release[1:]) + 1]][np.cumsum(~second_release) - 1]
-    n_before = rng.poisson(0.6, n_releases)
+    n_before = np.where(second_release, 0, rng.poisson(0.8, n_releases))  # a history before the first release
     before_release = np.repeat(np.arange(n_releases), n_before)
     before_date = first_release_date[before_release] - rng.integers(1, 3 * 365, before_release.size)
-    n_after = np.where(reoffends, rng.poisson(0.4, n_releases), rng.poisson(0.1, n_releases))
+    n_after = np.where(reoffends, rng.poisson(0.3, n_releases), rng.poisson(0.05, n_releases))
     after_release = np.repeat(np.arange(n_releases), n_after)
     after_date = release_date[after_release] + rng.integers(366, 2 * 365, after_release.size)
 
@@ -179,7 +200,7 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
             "prior_convictions": prior[person] + second_release.astype(np.int64),
             "index_offence": _labels(np.array(OFFENCES), offence[person]),
         }
-    )
+    ).filter(pl.Series(published))
     convictions = pl.DataFrame(
         {
             "offender_id": _ids(conviction_person),
@@ -188,7 +209,7 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
             "offence_code": _labels(np.array([*OFFENCE_CODES, BREACH_CODE]), code_index),
         }
     ).sort("offender_id", "offence_date", "conviction_date")
-    meta = _meta(params, treated, p0, p1, base_mu, mu)
+    meta = _meta(params, treated & published, p0, p1, base_mu, mu)
     return releases, convictions, meta
 
 

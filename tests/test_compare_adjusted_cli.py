@@ -135,13 +135,21 @@ def test_bad_options_are_clear_errors(cli, sample, extra, code, message):
 
 
 def test_null_covariate_is_a_data_error_with_the_count(cli, sample, tmp_path):
+    # one person released only in the baseline year 2022 and two released only in 2023
+    years = (
+        pl.read_csv(sample[0], schema_overrides={"offender_id": pl.String})
+        .group_by("offender_id")
+        .agg(pl.col("release_date").str.slice(0, 4).unique().alias("years"))
+        .filter(pl.col("years").list.len() == 1)
+        .with_columns(pl.col("years").list.first().alias("year"))
+        .sort("offender_id")
+    )
+    chosen = years.filter(pl.col("year") == "2022")["offender_id"].head(1).to_list()
+    chosen += years.filter(pl.col("year") == "2023")["offender_id"].head(2).to_list()
     releases = edited(
         sample,
         tmp_path,
-        pl.when(pl.col("offender_id").is_in(["P0000000", "P0000001", "P0000002"]))
-        .then(None)
-        .otherwise(pl.col("age"))
-        .alias("age"),
+        pl.when(pl.col("offender_id").is_in(chosen)).then(None).otherwise(pl.col("age")).alias("age"),
     )
     errors = tmp_path / "errors.csv"
     status, _stdout, stderr = cli(*args(releases, sample[1], "--errors", errors))
@@ -149,7 +157,6 @@ def test_null_covariate_is_a_data_error_with_the_count(cli, sample, tmp_path):
     assert "covariate age is empty in" in stderr and "Traceback" not in stderr
     problems = pl.read_csv(errors)
     assert problems["rule"].to_list() == ["missing-covariate"] * problems.height
-    # P0000000 (2023-04-12), P0000001 (2022-04-14), P0000002 (2023-10-27): one baseline, two current
     assert sorted(problems["message"].str.extract(r"in (\d+ \w+)").to_list()) == ["1 baseline", "2 current"]
 
 

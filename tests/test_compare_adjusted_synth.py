@@ -81,7 +81,9 @@ def test_offender_mix_alone_gives_no_significant_provider(no_effect):
     # the adjustment removes the mix: expected rates spread like the actual ones and the z-scores look N(0, 1)
     assert np.corrcoef(rows["binary_actual"], rows["binary_expected"])[0, 1] > 0.5
     z = rows["binary_z"].to_numpy()
-    assert abs(z.mean()) < 0.3 and 0.7 < z.std() < 1.3
+    # the mean z moves with errors common to every provider (the baseline model's intercept, the current
+    # year's national sampling noise): about 0.1 each on z here, so its SD is about 0.17; allow 3 SD
+    assert abs(z.mean()) < 0.5 and 0.7 < z.std() < 1.3
     # at an unadjusted 5% about 5 of 110 fall below by chance; far fewer than the raw rates would suggest
     assert (rows["binary_p_two_sided"] < 0.05).sum() <= 11
     again = adjusted(no_effect[0], alpha=level)

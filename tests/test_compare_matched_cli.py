@@ -55,18 +55,18 @@ def test_json_output_has_rows_balance_diagnostics_and_model(cli, sample, tmp_pat
         assert r["target_met"] == (r["events_reduction_pct"] >= r["target_pct"])
         assert r["events_significant"] == (r["events_p_reduction"] < 0.05)
         assert r["matched"] + r["unmatched"] == r["treated"]
-    # the sample's treated establishment: 201 index releases (as `measure --where establishment=EST042` counts)
-    assert rows[-1]["treated"] == sum(r["treated"] for r in rows[:-1]) == 201
+    # the sample's treated establishment: 171 index releases (as `measure --where establishment=EST042` counts)
+    assert rows[-1]["treated"] == sum(r["treated"] for r in rows[:-1]) == 171
     assert {"diagnostics", "balance", "propensity_model", "warnings", "headline"} <= set(doc)
     d = doc["diagnostics"]
-    assert d["treated"] == 201 and d["matched"] + d["unmatched"] == 201
+    assert d["treated"] == 171 and d["matched"] + d["unmatched"] == 171
     assert d["effective_comparison_size"] <= d["comparators_used"]
     covariates = {b["covariate"] for b in doc["balance"]}
     assert covariates == {*COVARIATES.split(","), "propensity score (logit)"}
     levels = {b["level"] for b in doc["balance"] if b["covariate"] == "index_offence"}
     assert len(levels) == 8  # every level, the reference included
     model = doc["propensity_model"]
-    assert model["n"] > 9000 and model["n_treated"] == 201 and model["converged"]
+    assert model["n"] > 9000 and model["n_treated"] == 171 and model["converged"]
     assert model["coefficients"][0]["term"] == "const"
     assert doc["parameters"]["covariates"] == COVARIATES.split(",")
     assert (
