@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE := data/sample
 
-.PHONY: install demo test lint format sample bench bench-quick clean
+.PHONY: install demo test lint format sample browser bench bench-quick clean
 
 # A virtual environment with the package installed editable with its dev and bench extras.
 # Re-runs pip only when pyproject.toml changes.
@@ -23,9 +23,34 @@ demo: install
 	@echo "== the latest cohort by establishment"
 	$(BIN)/reoffend measure $(SAMPLE)/releases.csv $(SAMPLE)/convictions.csv \
 		--exclude-offences $(SAMPLE)/excluded_offences.txt --by cohort,establishment --latest-cohort --format table
+	@echo "== Doncaster style: EST042 in 2023 against its 2022 baseline"
+	$(BIN)/reoffend compare baseline $(SAMPLE)/releases.csv $(SAMPLE)/convictions.csv \
+		--exclude-offences $(SAMPLE)/excluded_offences.txt --site EST042 --period year \
+		--current 2023 --baseline 2022 --target 5 --format table
+	@echo "== Peterborough style: EST042 against a propensity-matched comparison group"
+	$(BIN)/reoffend compare matched $(SAMPLE)/releases.csv $(SAMPLE)/convictions.csv \
+		--exclude-offences $(SAMPLE)/excluded_offences.txt --treated establishment=EST042 \
+		--covariates age,sex,sentence_months,prior_convictions,index_offence --style peterborough --format table
+	@echo "== national mechanism: EST042 in 2023 against the risk-adjusted 2022 baseline"
+	$(BIN)/reoffend compare adjusted $(SAMPLE)/releases.csv $(SAMPLE)/convictions.csv \
+		--exclude-offences $(SAMPLE)/excluded_offences.txt --period year --baseline 2022 \
+		--covariates age,sex,sentence_months,prior_convictions,index_offence \
+		--current-filter establishment=EST042 --format table
+	@echo "== the quarterly bulletin: out/bulletin/index.html"
+	@mkdir -p out
+	$(BIN)/reoffend bulletin --config $(SAMPLE)/job.toml -o out/bulletin
 
-test: install lint
+test: install lint browser
 	$(BIN)/python -m pytest -q
+
+# The bulletin's page is checked in headless Chromium; install Debian's when we can, else its test skips
+# (pytest prints the reason).
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "make: could not install chromium; the browser test will be skipped"; \
+	else echo "make: no Chromium and no root apt-get to install it; the browser test will be skipped"; fi
 
 lint: install
 	$(BIN)/ruff check reoffend tests
