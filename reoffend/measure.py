@@ -107,14 +107,44 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
     releases = params.window.with_window_columns(releases)
     if inputs.extract_date is not None:
         releases, facts["incomplete_releases_excluded"] = _handle_incomplete(
-            releases, params.window, inputs.extract_date, params.incomplete, inputs.names["releases"]
+            releases,
+            params.window,
+            inputs.extract_date,
+            params.incomplete,
+            inputs.names["releases"],
+            all_releases=inputs.releases,
         )
     return releases, facts
 
 
+def _all_complete(releases: pl.LazyFrame, window: FollowUpWindow, extract_date: dt.date) -> bool:
+    """True when the latest release in ``releases`` has complete follow-up, and so every release has.
+
+    The conviction deadline never decreases as the release date increases (calendar-month addition with
+    month-end clamping is monotone), so one row decides for all. Checking it costs one column maximum, where
+    counting incomplete index releases costs a second run of the whole index-release plan.
+    """
+    latest = releases.select(pl.col("release_date").max()).collect()
+    if latest.item() is None:
+        return True
+    return bool(window.with_window_columns(latest.lazy()).select(window.is_complete(extract_date)).collect().item())
+
+
 def _handle_incomplete(
-    releases: pl.LazyFrame, window: FollowUpWindow, extract_date: dt.date, policy: IncompletePolicy, file: str
+    releases: pl.LazyFrame,
+    window: FollowUpWindow,
+    extract_date: dt.date,
+    policy: IncompletePolicy,
+    file: str,
+    all_releases: pl.LazyFrame | None = None,
 ) -> tuple[pl.LazyFrame, int]:
+    """Count, and reject or drop, index releases whose follow-up is incomplete at ``extract_date``.
+
+    ``all_releases`` (a superset of ``releases``, e.g. the input before index selection) allows the quick
+    answer "none": when its latest release is complete, no release is incomplete.
+    """
+    if all_releases is not None and _all_complete(all_releases, window, extract_date):
+        return releases, 0
     complete = window.is_complete(extract_date)
     stats = (
         releases.select(
