@@ -64,5 +64,14 @@ format: install
 sample: install
 	$(BIN)/reoffend synth --releases 10000 --seed 20240401 --format csv --out $(SAMPLE)
 
+# Benchmark against a DuckDB reference (bench/README.md); regenerates bench/RESULTS.md (commit it).
+# Data is generated once into bench/data/ (git-ignored): about 3 GB and a few minutes the first time.
+bench: install
+	$(BIN)/python bench/run.py --out bench/RESULTS.md
+
+# The 100,000-release size only (under a minute); results go to bench/data/RESULTS-quick.md and the terminal.
+bench-quick: install
+	$(BIN)/python bench/run.py --quick --out bench/data/RESULTS-quick.md
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
