@@ -235,7 +235,7 @@ def test_cli_needed_size_and_frequency(cli):
         (("--baseline-rate", "0.5"), "--current-size"),
         (("--baseline-rate", "0.5", "--current-size", "ten"), "numbers"),
         (("--measure", "frequency", "--current-size", "10"), "--baseline-events is required"),
-        (("releases.csv",), "--baseline COHORT"),
+        (("releases.csv",), "give both files: RELEASES and CONVICTIONS"),
     ],
 )
 def test_cli_usage_errors(cli, args, message):

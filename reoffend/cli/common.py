@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import io
 import json
 import math
@@ -18,9 +20,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import DataError, UsageError
-from ..inputs import InputSpec
+from ..inputs import InputSpec, load_inputs
 from ..io import atomic_write, atomic_write_many, check_writable, frame_writer, read_code_list
 from ..measure import MeasureParams
+from ..validate import ValidatedInputs
 from ..window import FollowUpWindow
 from .config import config_option
 
@@ -38,8 +41,22 @@ def _stack(*decorators):
     return apply
 
 
+INPUT_PARAMS = ("releases", "convictions", "column_map", "input_format", "extract_date", "dedupe", "streaming")
+
+
 def input_options(function):
-    """The two record files and how to read them."""
+    """The two record files and how to read them; the command receives ``spec: InputSpec | None``.
+
+    ``spec`` is None when neither file is given (possible only where a command makes them optional).
+    ``errors_file`` is passed on as it is: it is written by :func:`load_or_report`.
+    """
+
+    @functools.wraps(function)
+    def with_spec(*args, **kwargs):
+        values = {name: kwargs.pop(name) for name in INPUT_PARAMS}
+        kwargs["spec"] = input_spec(**values) if values["releases"] or values["convictions"] else None
+        return function(*args, **kwargs)
+
     return _stack(
         click.argument("releases", required=True, metavar="RELEASES"),
         click.argument("convictions", required=True, metavar="CONVICTIONS"),
@@ -72,10 +89,16 @@ def input_options(function):
             is_flag=True,
             help="Use polars' streaming engine (inputs larger than memory; slower otherwise).",
         ),
-    )(function)
+    )(with_spec)
 
 
 def window_options(function):
+    """``--follow-up`` and ``--waiting-period``; the command receives ``window: FollowUpWindow``."""
+
+    @functools.wraps(function)
+    def with_window(*args, follow_up, waiting_period, **kwargs):
+        return function(*args, window=FollowUpWindow(follow_up, waiting_period), **kwargs)
+
     return _stack(
         click.option(
             "--follow-up",
@@ -91,10 +114,33 @@ def window_options(function):
             show_default=True,
             help="Further months in which a conviction for an offence in the follow-up still counts.",
         ),
-    )(function)
+    )(with_window)
+
+
+COHORT_DEFAULTS = {
+    "period": "quarter",
+    "index_rule": "first",
+    "incomplete": "error",
+    "exclude_offences": None,
+    "where": (),
+    "latest_cohort": False,
+    "confidence": 0.95,
+}
 
 
 def cohort_options(function):
+    """Cohorts, index release, completeness, exclusions, filters, confidence; under :func:`window_options`.
+
+    The command receives ``measurement: MeasureParams`` (no grouping: set ``by`` with ``dataclasses.replace``).
+    A command may drop some of these options (their defaults then apply).
+    """
+
+    @functools.wraps(function)
+    def with_measurement(*args, window, **kwargs):
+        values = {name: kwargs.pop(name, default) for name, default in COHORT_DEFAULTS.items()}
+        kwargs["measurement"] = measure_params(by=(), window=window, **values)
+        return function(*args, **kwargs)
+
     return _stack(
         click.option(
             "--period",
@@ -137,10 +183,16 @@ def cohort_options(function):
             show_default=True,
             help="Confidence level of intervals.",
         ),
-    )(function)
+    )(with_measurement)
 
 
 def output_options(function):
+    """Format, ``-o``, ``--quiet`` and ``--config``; the command receives ``out: Output``."""
+
+    @functools.wraps(function)
+    def with_output(*args, output_format, output, quiet, config, **kwargs):
+        return function(*args, out=Output(output_format, output, quiet), **kwargs)
+
     return _stack(
         click.option(
             "--format",
@@ -154,7 +206,7 @@ def output_options(function):
         click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on standard error."),
         config_option,
-    )(function)
+    )(with_output)
 
 
 # ----------------------------------------------------------------------------------------------- parsing
@@ -182,14 +234,16 @@ def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def input_spec(
-    releases: str,
-    convictions: str,
+    releases: str | None,
+    convictions: str | None,
     column_map: Sequence[str],
     input_format: str | None,
     extract_date: dt.datetime | None,
     dedupe: bool,
     streaming: bool,
 ) -> InputSpec:
+    if not releases or not convictions:
+        raise UsageError("give both files: RELEASES and CONVICTIONS")
     return InputSpec(
         releases=releases,
         convictions=convictions,
@@ -204,6 +258,7 @@ def input_spec(
 def measure_params(
     *,
     by: str | Sequence[str] | None,
+    window: FollowUpWindow,
     period: str,
     index_rule: str,
     incomplete: str,
@@ -211,11 +266,9 @@ def measure_params(
     where: Sequence[str],
     latest_cohort: bool,
     confidence: float,
-    follow_up: int,
-    waiting_period: int,
 ) -> MeasureParams:
     return MeasureParams(
-        window=FollowUpWindow(follow_up, waiting_period),
+        window=window,
         by=parse_columns(by),
         period=period,
         index=index_rule,
@@ -227,10 +280,35 @@ def measure_params(
     )
 
 
+def writer_for_suffix(frame: pl.DataFrame, path: str):
+    """A writer for an extra table file: Parquet or NDJSON by its extension, else CSV."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return frame_writer(frame, {"parquet": "parquet", "ndjson": "ndjson", "jsonl": "ndjson"}.get(suffix, "csv"))
+
+
 def write_errors_file(error: DataError, path: str | None) -> None:
     """``--errors FILE``: the full problem list as CSV, written atomically."""
     if path:
         atomic_write(path, frame_writer(error.problems, "csv"))
+
+
+def load_or_report(spec: InputSpec, errors_file: str | None, extra_required=None) -> ValidatedInputs:
+    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65."""
+    try:
+        return load_inputs(spec, extra_required)
+    except DataError as error:
+        write_errors_file(error, errors_file)
+        raise
+
+
+@contextlib.contextmanager
+def errors_reported(errors_file: str | None):
+    """Write ``--errors`` for a DataError raised inside (e.g. incomplete follow-up found while measuring)."""
+    try:
+        yield
+    except DataError as error:
+        write_errors_file(error, errors_file)
+        raise
 
 
 # ------------------------------------------------------------------------------------------------ output

@@ -7,29 +7,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import click
 import polars as pl
 
 from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
-from ..errors import DataError
 from ..io import check_writable
 from .common import (
-    Output,
     cohort_options,
+    errors_reported,
     input_options,
-    input_spec,
     json_value,
-    measure_params,
+    load_or_report,
     output_options,
     parse_columns,
     parse_where,
     render_table,
     window_options,
-    write_errors_file,
 )
-from .measure import load_or_report
 
 HEADLINES_SHOWN = 10
 
@@ -121,23 +118,9 @@ HEADLINES_SHOWN = 10
 @click.pass_context
 def compare_adjusted(
     ctx,
-    releases,
-    convictions,
-    column_map,
-    input_format,
-    extract_date,
-    dedupe,
+    spec,
     errors_file,
-    streaming,
-    follow_up,
-    waiting_period,
-    period,
-    index_rule,
-    incomplete,
-    exclude_offences,
-    where,
-    latest_cohort,
-    confidence,
+    measurement,
     baseline,
     baseline_filter,
     current,
@@ -151,10 +134,7 @@ def compare_adjusted(
     sided,
     model_summary,
     fail_unless_significant,
-    output_format,
-    output,
-    quiet,
-    config,
+    out,
 ):
     """Risk-adjusted baseline (national payment mechanism): actual against expected, per provider and cohort.
 
@@ -167,21 +147,9 @@ def compare_adjusted(
     Example: reoffend compare adjusted releases.csv convictions.csv --baseline 2022Q1,2022Q2,2022Q3,2022Q4
     --covariates age,sex,sentence_months,prior_convictions,index_offence --by establishment
     """
-    out = Output(output_format, output, quiet)
     if model_summary:
         check_writable(model_summary)
-    mparams = measure_params(
-        by=(),
-        period=period,
-        index_rule=index_rule,
-        incomplete=incomplete,
-        exclude_offences=exclude_offences,
-        where=where,
-        latest_cohort=False,
-        confidence=confidence,
-        follow_up=follow_up,
-        waiting_period=waiting_period,
-    )
+    mparams = replace(measurement, by=(), latest_cohort=False)
     current_cohorts = parse_columns(current) if current else None
     params = AdjustedParams(
         covariates=parse_columns(covariates),
@@ -189,7 +157,7 @@ def compare_adjusted(
         measure=mparams,
         baseline_filter=_filters(baseline_filter, "--baseline-filter"),
         current=current_cohorts,
-        latest_current=latest_cohort,
+        latest_current=measurement.latest_cohort,
         by=parse_columns(by),
         count_model=count_model,
         alpha=alpha,
@@ -198,15 +166,10 @@ def compare_adjusted(
         unseen=unseen,
         parameter_uncertainty=parameter_uncertainty,
     )
-    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
-    with out.status("fitting the baseline models"):
+    with out.status("fitting the baseline models"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required)
-        try:
-            result = run_adjusted(inputs, params)
-        except DataError as error:
-            write_errors_file(error, errors_file)
-            raise
+        result = run_adjusted(inputs, params)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import click
 import polars as pl
 
@@ -14,19 +17,19 @@ from ..compare.baseline import (
     parse_counts,
     read_schedule,
 )
-from ..errors import DataError, UsageError
+from ..errors import UsageError
+from ..inputs import InputSpec
+from ..measure import MeasureParams
 from .common import (
     Output,
     cohort_options,
+    errors_reported,
     input_options,
-    input_spec,
-    measure_params,
+    load_or_report,
     output_options,
     parse_columns,
     window_options,
-    write_errors_file,
 )
-from .measure import load_or_report
 
 
 def optional_input_options(function):
@@ -100,23 +103,9 @@ def comparison_options(function):
 @click.pass_context
 def compare_baseline(
     ctx,
-    releases,
-    convictions,
-    column_map,
-    input_format,
-    extract_date,
-    dedupe,
+    spec,
     errors_file,
-    streaming,
-    follow_up,
-    waiting_period,
-    period,
-    index_rule,
-    incomplete,
-    exclude_offences,
-    where,
-    latest_cohort,
-    confidence,
+    measurement,
     site,
     site_column,
     current,
@@ -128,10 +117,7 @@ def compare_baseline(
     target,
     schedule,
     fail_unless_significant,
-    output_format,
-    output,
-    quiet,
-    config,
+    out,
 ):
     """Doncaster style: a site's current cohort(s) against its own baseline cohort, binary measure.
 
@@ -143,7 +129,7 @@ def compare_baseline(
     at --alpha, the --target verdict and the --schedule step reached (docs/comparisons-baseline.md).
     """
     params = BaselineParams(
-        confidence=confidence,
+        confidence=measurement.confidence,
         alpha=alpha,
         sided=sided,
         target_pp=target,
@@ -159,8 +145,8 @@ def compare_baseline(
     from_records = any(
         given(name, value)
         for name, value in (
-            ("releases", releases),
-            ("convictions", convictions),
+            ("releases", spec and spec.releases),
+            ("convictions", spec and spec.convictions),
             ("current", current),
             ("baseline_cohort", baseline_cohort),
             ("site", site),
@@ -175,7 +161,6 @@ def compare_baseline(
             "nothing to compare: give RELEASES CONVICTIONS --current COHORT --baseline COHORT, "
             "or --current-counts X/N --baseline-counts X/N"
         )
-    out = Output(output_format, output, quiet)
     if from_counts:
         if not current_counts or not baseline_counts:
             raise UsageError("--current-counts and --baseline-counts go together")
@@ -187,31 +172,7 @@ def compare_baseline(
         parameters = {"source": "counts", **params.as_dict()}
     else:
         result, parameters = _from_records(
-            locals_=dict(
-                releases=releases,
-                convictions=convictions,
-                column_map=column_map,
-                input_format=input_format,
-                extract_date=extract_date,
-                dedupe=dedupe,
-                errors_file=errors_file,
-                streaming=streaming,
-                follow_up=follow_up,
-                waiting_period=waiting_period,
-                period=period,
-                index_rule=index_rule,
-                incomplete=incomplete,
-                exclude_offences=exclude_offences,
-                where=where,
-                latest_cohort=latest_cohort,
-                confidence=confidence,
-                site=site,
-                site_column=site_column,
-                current=current,
-                baseline_cohort=baseline_cohort,
-            ),
-            params=params,
-            out=out,
+            spec, errors_file, measurement, site, site_column, current, baseline_cohort, params, out
         )
     for warning in result.warnings:
         out.warn(warning)
@@ -235,57 +196,42 @@ def _counts(option: str, text: str, label: str):
         raise UsageError(f"{option} {text.strip()}: {error}") from None
 
 
-def _from_records(locals_: dict, params: BaselineParams, out: Output) -> tuple[BaselineResult, dict]:
-    a = locals_
-    if not a["releases"] or not a["convictions"]:
+def _from_records(
+    spec: InputSpec | None,
+    errors_file: str | None,
+    measurement: MeasureParams,
+    site: str | None,
+    site_column: str,
+    current_labels: Sequence[str],
+    baseline_cohort: str | None,
+    params: BaselineParams,
+    out: Output,
+) -> tuple[BaselineResult, dict]:
+    if spec is None:
         raise UsageError("comparing records needs both files: RELEASES CONVICTIONS")
-    if not a["baseline_cohort"]:
+    if not baseline_cohort:
         raise UsageError("--baseline COHORT is required with record files")
-    current = [label for value in a["current"] for label in parse_columns(value)]
-    if not current and not a["latest_cohort"]:
+    current = [label for value in current_labels for label in parse_columns(value)]
+    if not current and not measurement.latest_cohort:
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
-    where = list(a["where"])
-    if a["site"]:
-        where.append(f"{a['site_column']}={a['site']}")
-    mparams = measure_params(
-        by="cohort",
-        period=a["period"],
-        index_rule=a["index_rule"],
-        incomplete=a["incomplete"],
-        exclude_offences=a["exclude_offences"],
-        where=where,
-        latest_cohort=False,
-        confidence=a["confidence"],
-        follow_up=a["follow_up"],
-        waiting_period=a["waiting_period"],
-    )
-    spec = input_spec(
-        a["releases"],
-        a["convictions"],
-        a["column_map"],
-        a["input_format"],
-        a["extract_date"],
-        a["dedupe"],
-        a["streaming"],
-    )
+    where = dict(measurement.where)
+    if site:
+        where[site_column] = (site,)
+    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
-    with out.status("measuring"):
-        inputs = load_or_report(spec, a["errors_file"], extra_required)
+    with out.status("measuring"), errors_reported(errors_file):
+        inputs = load_or_report(spec, errors_file, extra_required)
         if not current:
             current = [_latest_cohort(inputs, mparams)]
-        try:
-            frame, base, measured = measure_cohorts(inputs, mparams, current, a["baseline_cohort"])
-        except DataError as error:
-            write_errors_file(error, a["errors_file"])
-            raise
-    result = compare_counts(frame, base, params, metadata={"source": "records", **measured.metadata}, site=a["site"])
+        frame, base, measured = measure_cohorts(inputs, mparams, current, baseline_cohort)
+    result = compare_counts(frame, base, params, metadata={"source": "records", **measured.metadata}, site=site)
     parameters = {
         "source": "records",
         "inputs": spec.as_dict(),
-        "site": a["site"],
-        "site_column": a["site_column"] if a["site"] else None,
+        "site": site,
+        "site_column": site_column if site else None,
         "current": current,
-        "baseline": a["baseline_cohort"],
+        "baseline": baseline_cohort,
         **mparams.as_dict(),
         **params.as_dict(),
     }

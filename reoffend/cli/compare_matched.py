@@ -6,28 +6,26 @@ A thin wrapper over :mod:`reoffend.compare.matched` (docs/comparisons-matched.md
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import click
 import polars as pl
 
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
-from ..errors import DataError, InputFileError, UsageError
-from ..io import frame_writer
+from ..errors import InputFileError, UsageError
 from .common import (
-    Output,
     cohort_options,
+    errors_reported,
     input_options,
-    input_spec,
-    measure_params,
+    load_or_report,
     output_options,
     parse_columns,
     parse_where,
     render_table,
     window_options,
-    write_errors_file,
+    writer_for_suffix,
 )
-from .measure import load_or_report
 
 
 def read_id_list(path: str) -> tuple[str, ...]:
@@ -130,23 +128,9 @@ def read_id_list(path: str) -> tuple[str, ...]:
 @click.pass_context
 def compare_matched_command(
     ctx,
-    releases,
-    convictions,
-    column_map,
-    input_format,
-    extract_date,
-    dedupe,
+    spec,
     errors_file,
-    streaming,
-    follow_up,
-    waiting_period,
-    period,
-    index_rule,
-    incomplete,
-    exclude_offences,
-    where,
-    latest_cohort,
-    confidence,
+    measurement,
     treated,
     treated_ids,
     ids_releases,
@@ -165,10 +149,7 @@ def compare_matched_command(
     balance_plot,
     matches_file,
     fail_unless_significant,
-    output_format,
-    output,
-    quiet,
-    config,
+    out,
 ):
     """Peterborough style: treated releases against a propensity-score-matched comparison group.
 
@@ -185,18 +166,7 @@ def compare_matched_command(
         raise UsageError("give --treated or --treated-ids, not both")
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
-    mparams = measure_params(
-        by="cohort",
-        period=period,
-        index_rule=index_rule,
-        incomplete=incomplete,
-        exclude_offences=exclude_offences,
-        where=where,
-        latest_cohort=latest_cohort,
-        confidence=confidence,
-        follow_up=follow_up,
-        waiting_period=waiting_period,
-    )
+    mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,
         treated=parse_where(treated) if treated else {},
@@ -216,22 +186,15 @@ def compare_matched_command(
         pooled_target=pooled_target,
         style=style,
     )
-    out = Output(output_format, output, quiet)
-    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
-    with out.status("matching"):
+    with out.status("matching"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required)
-        try:
-            result = compare_matched(inputs, params)
-        except DataError as error:
-            write_errors_file(error, errors_file)
-            raise
+        result = compare_matched(inputs, params)
     for warning in result.warnings:
         out.warn(warning)
     extra = []
     if matches_file:
-        suffix = Path(matches_file).suffix.lower().lstrip(".")
-        extra.append((matches_file, frame_writer(result.matches, suffix if suffix in ("parquet", "ndjson") else "csv")))
+        extra.append((matches_file, writer_for_suffix(result.matches, matches_file)))
     if balance_plot:
         extra.append((balance_plot, balance_plot_writer(result)))
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}

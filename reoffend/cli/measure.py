@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 import polars as pl
 
-from ..errors import DataError
-from ..inputs import load_inputs
-from ..io import frame_writer
+from ..measure import MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
-from ..measure import measured_releases, run_metadata
 from ..validate import summarise_inputs
 from .common import (
-    Output,
     cohort_options,
+    errors_reported,
     input_options,
-    input_spec,
-    measure_params,
+    load_or_report,
     output_options,
+    parse_columns,
     window_options,
-    write_errors_file,
+    writer_for_suffix,
 )
 
 
@@ -46,15 +45,6 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
     ).with_columns(pl.exclude(*by, "released", "reoffenders").fill_null("–"))
 
 
-def load_or_report(spec, errors_file, extra_required=None):
-    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65."""
-    try:
-        return load_inputs(spec, extra_required)
-    except DataError as error:
-        write_errors_file(error, errors_file)
-        raise
-
-
 @click.command()
 @input_options
 @window_options
@@ -72,69 +62,24 @@ def load_or_report(spec, errors_file, extra_required=None):
     help="Also write the per-release audit table to this file (format from its extension).",
 )
 @output_options
-def measure(
-    releases,
-    convictions,
-    column_map,
-    input_format,
-    extract_date,
-    dedupe,
-    errors_file,
-    streaming,
-    follow_up,
-    waiting_period,
-    period,
-    index_rule,
-    incomplete,
-    exclude_offences,
-    where,
-    latest_cohort,
-    confidence,
-    by,
-    per_release,
-    output_format,
-    output,
-    quiet,
-    config,
-):
+def measure(spec, errors_file, measurement, by, per_release, out):
     """Proven reoffending measures per group of index releases.
 
     Follows each index release for --follow-up months and counts offences in that window proven by a
     conviction before the end of the further --waiting-period (docs/measures.md).
     """
-    out = Output(output_format, output, quiet)
-    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
-    params = measure_params(
-        by=by,
-        period=period,
-        index_rule=index_rule,
-        incomplete=incomplete,
-        exclude_offences=exclude_offences,
-        where=where,
-        latest_cohort=latest_cohort,
-        confidence=confidence,
-        follow_up=follow_up,
-        waiting_period=waiting_period,
-    )
+    params = replace(measurement, by=parse_columns(by))
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
-    with out.status("measuring"):
+    with out.status("measuring"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required)
-        try:
-            result = run_measure(
-                inputs, params, audit_table=bool(per_release), engine="streaming" if streaming else "auto"
-            )
-        except DataError as error:
-            write_errors_file(error, errors_file)
-            raise
+        engine = "streaming" if spec.streaming else "auto"
+        result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
     extra = []
     if per_release:
-        suffix = per_release.rsplit(".", 1)[-1].lower()
-        extra.append(
-            (per_release, frame_writer(result.per_release, suffix if suffix in ("parquet", "ndjson") else "csv"))
-        )
+        extra.append((per_release, writer_for_suffix(result.per_release, per_release)))
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     out.emit(
         result.rows,
@@ -165,48 +110,15 @@ def measure(
     help="Cohort period (for the per-cohort counts).",
 )
 @output_options
-def validate(
-    releases,
-    convictions,
-    column_map,
-    input_format,
-    extract_date,
-    dedupe,
-    errors_file,
-    streaming,
-    follow_up,
-    waiting_period,
-    incomplete,
-    period,
-    output_format,
-    output,
-    quiet,
-    config,
-):
+def validate(spec, errors_file, window, incomplete, period, out):
     """Check the inputs against every rule of docs/data.md and summarise them.
 
     Exit 0 when the data is valid, 65 with a report naming file, row and column when not.
     """
-    out = Output(output_format, output, quiet)
-    spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
-    params = measure_params(
-        by="cohort",
-        period=period,
-        index_rule="all",
-        incomplete=incomplete,
-        exclude_offences=None,
-        where=(),
-        latest_cohort=False,
-        confidence=0.95,
-        follow_up=follow_up,
-        waiting_period=waiting_period,
-    )
+    params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
     inputs = load_or_report(spec, errors_file)
-    try:
+    with errors_reported(errors_file):
         _, facts = measured_releases(inputs, params)
-    except DataError as error:
-        write_errors_file(error, errors_file)
-        raise
     summary = summarise_inputs(inputs)
     metadata = run_metadata(inputs, params.window, facts)
     rows = _summary_rows(summary, inputs, facts)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 import polars as pl
 
 from ..compare.baseline import measure_cohorts
 from ..compare.power import Baseline, PowerParams, PowerResult, dispersion_of, minimum_detectable, needed_size
-from ..errors import DataError, UsageError
+from ..errors import UsageError
 from .common import (
-    Output,
     cohort_options,
-    input_spec,
-    measure_params,
+    errors_reported,
+    load_or_report,
     output_options,
     parse_columns,
     window_options,
-    write_errors_file,
 )
 from .compare_baseline import optional_input_options
-from .measure import load_or_report
 
 
 def _without(*names):
@@ -107,21 +106,9 @@ def _numbers(values, what: str, kind=float) -> list:
 )
 @output_options
 def power(
-    releases,
-    convictions,
-    column_map,
-    input_format,
-    extract_date,
-    dedupe,
+    spec,
     errors_file,
-    streaming,
-    follow_up,
-    waiting_period,
-    period,
-    index_rule,
-    incomplete,
-    exclude_offences,
-    where,
+    measurement,
     site,
     site_column,
     baseline_cohort,
@@ -135,10 +122,7 @@ def power(
     alpha,
     power_level,
     sided,
-    output_format,
-    output,
-    quiet,
-    config,
+    out,
 ):
     """Minimum detectable reduction for given cohort sizes, or the cohort size needed for a reduction.
 
@@ -147,38 +131,20 @@ def power(
     baseline size measured): reoffend power RELEASES CONVICTIONS --site EST042 --baseline 2022Q4 --measure both.
     """
     params = PowerParams(alpha=alpha, power=power_level, sided=sided)
-    out = Output(output_format, output, quiet)
     wanted = ("binary", "frequency") if measures == "both" else (measures,)
     metadata: dict[str, object] = {}
     parameters: dict[str, object] = {}
-    if releases or convictions or baseline_cohort or site:
-        if not (releases and convictions and baseline_cohort):
+    if spec or baseline_cohort or site:
+        if not (spec and baseline_cohort):
             raise UsageError("from records, give RELEASES CONVICTIONS and --baseline COHORT")
         if baseline_rate is not None or baseline_events is not None:
             raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
-        mparams = measure_params(
-            by="cohort",
-            period=period,
-            index_rule=index_rule,
-            incomplete=incomplete,
-            exclude_offences=exclude_offences,
-            where=[*where, *([f"{site_column}={site}"] if site else [])],
-            latest_cohort=False,
-            confidence=0.95,
-            follow_up=follow_up,
-            waiting_period=waiting_period,
-        )
-        spec = input_spec(releases, convictions, column_map, input_format, extract_date, dedupe, streaming)
+        where = {**measurement.where, **({site_column: (site,)} if site else {})}
+        mparams = replace(measurement, by=("cohort",), where=where)
         extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
-        with out.status("measuring the baseline"):
+        with out.status("measuring the baseline"), errors_reported(errors_file):
             inputs = load_or_report(spec, errors_file, extra_required)
-            try:
-                _, base, measured = measure_cohorts(
-                    inputs, mparams, [baseline_cohort], baseline_cohort, audit_table=True
-                )
-            except DataError as error:
-                write_errors_file(error, errors_file)
-                raise
+            _, base, measured = measure_cohorts(inputs, mparams, [baseline_cohort], baseline_cohort, audit_table=True)
         if base.cohort_size == 0:
             raise UsageError(f"the baseline cohort {baseline_cohort} has no index releases with these filters")
         events = measured.per_release["reconviction_events"]
