@@ -1,0 +1,127 @@
+"""The benchmark's DuckDB reference (bench/duckdb_measure.py) agrees with `reoffend measure` cell by cell.
+
+The benchmark checks this at every size before timing; here it is checked quickly on a small synthetic
+population and on a hand-made one built around the month-end rule, so a change to either side that breaks
+the agreement fails the normal test suite rather than the next `make bench`. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reoffend.inputs import InputSpec, load_inputs
+from reoffend.measure import MeasureParams, measure
+from reoffend.synth import SynthParams, generate
+
+duckdb = pytest.importorskip("duckdb")
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+duckdb_measure = _load("duckdb_measure")
+run = _load("run")
+
+
+def _both(tmp_path: Path, releases: pl.DataFrame, convictions: pl.DataFrame, fmt: str) -> tuple:
+    paths = {}
+    for name, frame in (("releases", releases), ("convictions", convictions)):
+        paths[name] = tmp_path / f"{name}.{fmt}"
+        frame.write_parquet(paths[name]) if fmt == "parquet" else frame.write_csv(paths[name])
+    excluded = tmp_path / "excluded.txt"
+    excluded.write_text("BREACH\n", encoding="utf-8")
+    ours = measure(
+        load_inputs(InputSpec(str(paths["releases"]), str(paths["convictions"]))),
+        MeasureParams(by=("establishment", "cohort"), excluded_offences=frozenset({"BREACH"})),
+    ).rows
+    out = tmp_path / "duckdb.csv"
+    assert duckdb_measure.main(["x", str(paths["releases"]), str(paths["convictions"]), str(excluded), str(out)]) == 0
+    reference = pl.read_csv(out)
+    # both as they would be written and read back by the benchmark
+    ours_csv = tmp_path / "ours.csv"
+    ours.write_csv(ours_csv)
+    return pl.read_csv(ours_csv), reference
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_duckdb_reference_agrees_with_measure_on_synth(tmp_path, fmt):
+    releases, convictions, _ = generate(SynthParams(releases=3000, seed=7, establishments=25))
+    ours, reference = _both(tmp_path, releases, convictions, fmt)
+    assert ours.height == 25 * 8
+    assert run.compare_tables(ours, reference) is None
+    assert ours["reoffenders"].sum() > 0
+
+
+def test_duckdb_reference_agrees_on_month_ends_and_empty_groups(tmp_path):
+    d = dt.date
+    releases = pl.DataFrame(
+        {
+            "offender_id": ["A", "A", "B", "C", "D"],
+            "release_date": [d(2024, 2, 29), d(2024, 3, 15), d(2023, 8, 31), d(2023, 8, 31), d(2024, 1, 10)],
+            "establishment": ["E1", "E2", "E1", "E2", "E3"],
+        }
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": ["A", "A", "A", "B", "B", "C", "D", "A"],
+            # A: 2025-02-27 is in (end 2025-02-28, exclusive), 2025-02-28 is out; B: a conviction on the
+            # deadline day (2025-02-28 from 2023-08-31 + 12 + 6 months) is out; C: a breach never counts;
+            # D: nothing; the last row only sets the extract date
+            "offence_date": [
+                d(2025, 2, 27),
+                d(2025, 2, 28),
+                d(2024, 2, 29),
+                d(2024, 8, 30),
+                d(2024, 1, 1),
+                d(2023, 9, 1),
+                d(2020, 1, 1),
+                d(2025, 12, 1),
+            ],
+            "conviction_date": [
+                d(2025, 3, 1),
+                d(2025, 3, 1),
+                d(2024, 3, 1),
+                d(2025, 2, 28),
+                d(2024, 1, 1),
+                d(2023, 9, 2),
+                d(2020, 2, 1),
+                d(2026, 1, 1),
+            ],
+            "offence_code": ["THEFT", "THEFT", "THEFT", "THEFT", "THEFT", "BREACH", "THEFT", "THEFT"],
+        }
+    )
+    ours, reference = _both(tmp_path, releases, convictions, "csv")
+    assert run.compare_tables(ours, reference) is None
+    # A's index release in 2024Q1 is 2024-02-29 (2024-03-15 is the same cohort, later): two reoffences, events
+    # on two conviction dates (2025-03-01 and 2024-03-01)
+    a = ours.filter(pl.col("establishment") == "E1", pl.col("cohort") == "2024Q1").row(0, named=True)
+    assert (a["cohort_size"], a["reoffences"], a["reconviction_events"]) == (1, 2, 2)
+    # B: only the 2024-01-01 offence counts (the 2024-08-30 one is convicted on the deadline day)
+    b = ours.filter(pl.col("establishment") == "E1", pl.col("cohort") == "2023Q3").row(0, named=True)
+    assert (b["reoffences"], b["median_days_to_first"]) == (1, 123.0)
+    # C and D: no reoffenders, so the per-reoffender ratios are null on both sides
+    assert ours.filter(pl.col("reoffenders") == 0)["reoffences_per_reoffender"].null_count() == 2
+
+
+def test_compare_tables_reports_a_difference():
+    ours = pl.DataFrame({"g": ["a", "b"], "n": [1, 2], "rate": [0.5, None]})
+    assert run.compare_tables(ours, ours.clone()) is None
+    assert run.compare_tables(ours, ours.with_columns(pl.col("n") + pl.Series([0, 1]))).height == 1
+    off = ours.with_columns(pl.col("rate") * (1 + 1e-9))
+    assert run.compare_tables(ours, off).height == 1
+    near = ours.with_columns(pl.col("rate") * (1 + 1e-15))
+    assert run.compare_tables(ours, near) is None
+    assert run.compare_tables(ours, ours.with_columns(pl.lit(0.5).alias("rate"))).height == 1
