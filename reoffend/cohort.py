@@ -18,6 +18,8 @@ Period = Literal["month", "quarter", "year", "financial-year"]
 PERIODS: tuple[str, ...] = ("month", "quarter", "year", "financial-year")
 IndexRule = Literal["first", "all"]
 ROW_ORDER = "_input_order"
+SHARED = "_shares_key"
+CHOSEN = "_index_row"
 
 
 def period_label(date: pl.Expr, period: Period) -> pl.Expr:
@@ -43,7 +45,14 @@ def with_cohort(releases: pl.LazyFrame, period: Period) -> pl.LazyFrame:
 
 
 def index_releases(releases: pl.LazyFrame, rule: IndexRule) -> pl.LazyFrame:
-    """Each person's earliest release per cohort (``first``), or every release (``all``)."""
+    """Each person's earliest release per cohort (``first``), or every release (``all``); input order kept.
+
+    Only releases that may share their (offender_id, cohort) with another are sorted: a release whose 64-bit
+    hash of the pair is unique is alone in its group, so it is its group's index release. The others (the
+    same person released twice in a cohort, plus rare hash collisions) go through the full rule: earliest
+    ``release_date``, then lowest ``establishment``, then input order. At 5,000,000 releases this takes a
+    third less CPU than sorting them all (bench/RESULTS.md).
+    """
     if rule == "all":
         return releases
     if rule != "first":
@@ -52,12 +61,18 @@ def index_releases(releases: pl.LazyFrame, rule: IndexRule) -> pl.LazyFrame:
     order = ["release_date"]
     if "establishment" in releases.collect_schema().names():
         order.append("establishment")
-    numbered = releases.with_row_index(ROW_ORDER)
+    shared = (pl.col("offender_id").hash(seed=0) ^ pl.col("cohort").hash(seed=1)).is_duplicated()
+    numbered = releases.with_row_index(ROW_ORDER).with_columns(shared.alias(SHARED)).cache()  # read once
+    chosen = (
+        numbered.filter(SHARED)
+        .sort([*person_cohort, *order, ROW_ORDER], nulls_last=True)
+        .unique(subset=person_cohort, keep="first")
+        .select(pl.col(ROW_ORDER).alias(CHOSEN))
+    )
     return (
-        numbered.sort([*person_cohort, *order, ROW_ORDER], nulls_last=True)
-        .unique(subset=person_cohort, keep="first", maintain_order=True)
-        .sort(ROW_ORDER)
-        .drop(ROW_ORDER)
+        pl.concat([numbered, chosen], how="horizontal_extend")
+        .filter(~pl.col(SHARED) | pl.col(ROW_ORDER).is_in(pl.col(CHOSEN).implode()))
+        .drop(ROW_ORDER, SHARED, CHOSEN)
     )
 
 

@@ -153,18 +153,24 @@ def _id_kind(dtype: pl.DataType) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------- typed frames
-def parse_date(column: str, dtype: pl.DataType) -> pl.Expr:
-    """A date column as ``pl.Date``: ISO text parsed (bad text becomes null), datetimes truncated."""
+def parse_date(column: str, dtype: pl.DataType, *, strip: bool = True) -> pl.Expr:
+    """A date column as ``pl.Date``: ISO text parsed (bad text becomes null), datetimes truncated.
+
+    Surrounding whitespace is allowed. ``strip=False`` skips stripping it first: the parser already skips
+    leading whitespace and rejects trailing, so a value it parses unstripped has the same date stripped
+    (see :func:`_typed_in_memory`, which re-parses stripped only when some value fails).
+    """
     if dtype == pl.String:
-        return pl.col(column).str.strip_chars().str.to_date(DATE_FORMAT, strict=False)
+        text = pl.col(column).str.strip_chars() if strip else pl.col(column)
+        return text.str.to_date(DATE_FORMAT, strict=False)
     if isinstance(dtype, pl.Datetime):
         return pl.col(column).dt.date()
     return pl.col(column).cast(pl.Date)
 
 
-def typed_frame(table: Table) -> pl.LazyFrame:
+def typed_frame(table: Table, *, strip_dates: bool = True) -> pl.LazyFrame:
     schema = table.raw.collect_schema()
-    exprs = [parse_date(column, schema[column]).alias(column) for column in table.spec.dates]
+    exprs = [parse_date(column, schema[column], strip=strip_dates).alias(column) for column in table.spec.dates]
     id_dtype = schema["offender_id"]
     if id_dtype.is_integer():
         exprs.append(pl.col("offender_id").cast(pl.Int64))
@@ -174,6 +180,23 @@ def typed_frame(table: Table) -> pl.LazyFrame:
         if column in schema and schema[column] != pl.String:
             exprs.append(pl.col(column).cast(pl.String))
     return table.raw.with_columns(exprs)
+
+
+def _typed_in_memory(table: Table) -> pl.DataFrame:
+    """The typed frame, materialised; text dates parsed without stripping unless that leaves a value unparsed.
+
+    Same values as ``typed_frame(table).collect()`` (see :func:`parse_date`), without copying every date
+    string to strip it when none needs it: at 5,000,000 releases that saves about 0.5 s CPU of CSV input.
+    """
+    text_dates = [c for c in table.spec.dates if table.raw.collect_schema()[c] == pl.String]
+    typed = typed_frame(table, strip_dates=False).collect()
+    if text_dates:
+        unparsed = _with_raw(table, typed.lazy()).select(
+            pl.any_horizontal((pl.col(RAW + c).is_not_null() & pl.col(c).is_null()).any() for c in text_dates)
+        )
+        if unparsed.collect().item():
+            typed = typed_frame(table).collect()
+    return typed
 
 
 def _missing_id(dtype: pl.DataType) -> pl.Expr:
@@ -266,9 +289,10 @@ def validate_inputs(
         raise _data_error(pl.DataFrame(problems, schema=PROBLEM_SCHEMA))
 
     for table in (releases, convictions):
-        table.typed = typed_frame(table)
         if in_memory if table.in_memory is None else table.in_memory:
-            table.typed = table.typed.collect().lazy()
+            table.typed = _typed_in_memory(table).lazy()
+        else:
+            table.typed = typed_frame(table)
 
     source = "--extract-date"
     if extract_date is None:
