@@ -54,6 +54,14 @@ class SynthParams:
     effect_log_odds: float = -0.4
     effect_frequency: float = 0.8
     site_effect_sd: float = 0.0
+    extract_date: dt.date | None = None  # default: two years after the period ends
+
+    def extract(self) -> dt.date:
+        """The day the synthetic extract is taken: no conviction after it is in the data."""
+        if self.extract_date is not None:
+            return self.extract_date
+        end = _quarter_end(self.start, self.cohorts)
+        return end.replace(year=end.year + 2) - dt.timedelta(days=1)
 
 
 def _establishment_names(count: int) -> np.ndarray:
@@ -208,7 +216,8 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
             "conviction_date": _dates(conviction_date),
             "offence_code": _labels(np.array([*OFFENCE_CODES, BREACH_CODE]), code_index),
         }
-    ).sort("offender_id", "offence_date", "conviction_date")
+    ).filter(pl.col("conviction_date") <= params.extract())  # the extract holds what was convicted by then
+    convictions = convictions.sort("offender_id", "offence_date", "conviction_date")
     meta = _meta(params, treated & published, p0, p1, base_mu, mu)
     return releases, convictions, meta
 
@@ -248,6 +257,7 @@ def _meta(params: SynthParams, treated, p0, p1, base_mu, mu) -> dict:
     meta = {
         "generator": "reoffend synth",
         "parameters": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(params).items()},
+        "extract_date": params.extract().isoformat(),
     }
     if mask.any():
         expected_binary_1 = float(p1[mask].mean())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
@@ -86,3 +87,16 @@ def test_synth_command_writes_files_and_meta(cli, tmp_path):
     assert pl.read_csv(tmp_path / "releases.csv").height == 500
     status, _out, err = cli("measure", tmp_path / "releases.csv", tmp_path / "convictions.csv", "--csv")
     assert status == 0, err
+
+
+def test_the_extract_date_bounds_the_convictions_and_completes_every_cohort_by_default():
+    releases, convictions, meta = generate(SynthParams(releases=2_000, seed=11))
+    # 8 quarters from 2022-01-01 end on 2024-01-01; the extract is two years later, less a day
+    assert meta["extract_date"] == "2025-12-31"
+    assert convictions["conviction_date"].max() <= dt.date(2025, 12, 31)
+    # the last release (2023-12-31 at the latest) has its deadline on 2025-06-30: complete
+    inputs = validate_inputs(Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy()))
+    assert measure(inputs, MeasureParams()).metadata["incomplete_releases_excluded"] == 0
+    early = generate(SynthParams(releases=2_000, seed=11, extract_date=dt.date(2025, 3, 31)))
+    assert early[1]["conviction_date"].max() <= dt.date(2025, 3, 31)
+    assert early[0].equals(releases)  # the same releases; only what had been convicted by then

@@ -58,6 +58,11 @@ from ..synth import SynthParams, write
     show_default=True,
     help="SD of random establishment effects on the log-odds (0: sites differ only in offender mix).",
 )
+@click.option(
+    "--extract-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Convictions after this day are not in the data (default: two years after the last cohort ends).",
+)
 @click.option("-q", "--quiet", is_flag=True)
 def synth(
     n_releases,
@@ -71,6 +76,7 @@ def synth(
     effect_log_odds,
     effect_frequency,
     site_effect_sd,
+    extract_date,
     quiet,
 ):
     """Write releases, convictions and meta.json (the planted truth) into --out."""
@@ -84,6 +90,7 @@ def synth(
         effect_log_odds=effect_log_odds,
         effect_frequency=effect_frequency,
         site_effect_sd=site_effect_sd,
+        extract_date=extract_date.date() if extract_date else None,
     )
     paths = write(params, out_dir, fmt)
     if not quiet:
