@@ -12,6 +12,7 @@ EXIT_USAGE = 2
 EXIT_DATA = 65
 EXIT_NO_INPUT = 66
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 141  # standard output closed early (`| head`), as if killed by SIGPIPE
 
 PROBLEM_SCHEMA = {
     "file": pl.String,
@@ -27,6 +28,13 @@ class ReoffendError(Exception):
     """Base class: an error the user can act on. ``exit_status`` is the process exit status."""
 
     exit_status = EXIT_INTERNAL
+
+
+class OutputClosed(ReoffendError):
+    """Standard output was closed by its reader (``| head``). Not an OSError, so click does not turn it into
+    exit 1 (which here means "not significant")."""
+
+    exit_status = EXIT_BROKEN_PIPE
 
 
 class UsageError(ReoffendError):

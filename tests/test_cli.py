@@ -294,3 +294,24 @@ def test_help_lists_the_commands(cli):
     for command in ("measure", "validate", "synth", "compare"):
         assert command in out
     assert shutil.which("bash")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_a_reader_that_stops_early_ends_the_run_quietly_with_141(sample_dir, fmt):
+    if not BIN.exists():
+        pytest.skip(f"entry point not installed at {BIN}")
+    # about 150 kB of rows: more than a pipe holds, so writing fails once `head` has gone
+    command = (
+        f"{BIN} measure {sample_dir}/releases.csv {sample_dir}/convictions.csv --by cohort,establishment "
+        f"--format {fmt} 2>stderr.txt | head -1 > /dev/null; echo ${{PIPESTATUS[0]}}; cat stderr.txt"
+    )
+    result = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=sample_dir.parent.parent,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    status, *stderr = result.stdout.splitlines()
+    assert status == "141"  # not 1, which means "not significant"
+    assert stderr == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
 import click
 
 from .. import __version__
-from ..errors import EXIT_INTERNAL, EXIT_USAGE, ReoffendError
+from ..errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE, OutputClosed, ReoffendError
 from .bulletin import bulletin
 from .compare import compare
 from .compare_adjusted import compare_adjusted
@@ -58,14 +59,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         _error("aborted")
         sys.exit(130)
+    except (OutputClosed, BrokenPipeError):
+        # the reader of our standard output went away (e.g. `| head`): stop quietly, with the status of a
+        # program killed by SIGPIPE; nothing more may be written to the closed pipe, even at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except ReoffendError as error:
         prefix = "" if error.exit_status == EXIT_USAGE else "error: "
         _error(prefix + str(error))
         sys.exit(error.exit_status)
-    except BrokenPipeError:
-        # the reader of our standard output went away (e.g. `| head`): not an error of ours
-        sys.stderr.close()
-        sys.exit(0)
     except KeyboardInterrupt:
         _error("interrupted")
         sys.exit(130)

@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import DataError, UsageError
+from ..errors import DataError, OutputClosed, UsageError
 from ..inputs import InputSpec, load_inputs
 from ..io import atomic_write, atomic_write_many, check_writable, frame_writer, read_code_list
 from ..measure import MeasureParams
@@ -377,8 +378,11 @@ class Output:
         writer(buffer)
         if fmt == "parquet" and sys.stdout.isatty():
             raise UsageError("parquet is binary: write it with -o FILE or redirect standard output")
-        sys.stdout.buffer.write(buffer.getvalue())
-        sys.stdout.flush()
+        try:
+            sys.stdout.buffer.write(buffer.getvalue())
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise OutputClosed("standard output was closed") from None
 
 
 class _NullContext:
@@ -421,6 +425,19 @@ def data_writer(rows: pl.DataFrame, fmt: str, parameters, metadata, extra_json=N
 
 
 # ----------------------------------------------------------------------------------------------- tables
+class PipeConsole(Console):
+    """A rich console for standard output that lets a closed pipe (``| head``) reach :func:`reoffend.cli.main`.
+
+    rich's own handling exits with status 1, which here means "not significant"; main() exits 141, as a
+    program killed by SIGPIPE does.
+    """
+
+    def on_broken_pipe(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, even at exit
+        raise OutputClosed("standard output was closed")
+
+
 PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
 
 
@@ -447,7 +464,7 @@ def render_table(
     console: Console | None = None,
 ) -> None:
     """A human table on standard output: rates as percentages with one decimal (display only)."""
-    console = console or Console()
+    console = console or PipeConsole()
     formats = formats or {}
     table = Table(title=title or None, caption=caption, header_style="bold")
     for column, dtype in rows.schema.items():
