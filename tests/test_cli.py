@@ -297,7 +297,7 @@ def test_help_lists_the_commands(cli):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "table"])
-def test_a_reader_that_stops_early_ends_the_run_quietly_with_141(sample_dir, fmt):
+def test_a_reader_that_stops_early_ends_the_run_quietly_with_141(sample_dir, fmt, tmp_path):
     if not BIN.exists():
         pytest.skip(f"entry point not installed at {BIN}")
     # about 150 kB of rows: more than a pipe holds, so writing fails once `head` has gone
@@ -309,7 +309,7 @@ def test_a_reader_that_stops_early_ends_the_run_quietly_with_141(sample_dir, fmt
         ["bash", "-c", command],
         capture_output=True,
         text=True,
-        cwd=sample_dir.parent.parent,
+        cwd=tmp_path,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     )
     status, *stderr = result.stdout.splitlines()
