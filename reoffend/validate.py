@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .errors import PROBLEM_SCHEMA, DataError
+from .errors import PROBLEM_SCHEMA, DataError, single_problem
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 DATE_FORMAT = "%Y-%m-%d"
@@ -289,21 +289,23 @@ def validate_inputs(
         raise _data_error(pl.DataFrame(problems, schema=PROBLEM_SCHEMA))
 
     for table in (releases, convictions):
-        if in_memory if table.in_memory is None else table.in_memory:
-            table.typed = _typed_in_memory(table).lazy()
-        else:
-            table.typed = typed_frame(table)
+        table.in_memory = in_memory if table.in_memory is None else table.in_memory
+        table.typed = _typed_in_memory(table).lazy() if table.in_memory else typed_frame(table)
 
     source = "--extract-date"
-    if extract_date is None:
-        source = "latest conviction_date in the data"
-        extract_date = (
-            convictions.typed.select(pl.col("conviction_date").filter(pl.col("conviction_date") >= EARLIEST_DATE).max())
-            .collect()
-            .item()
-        )
-
-    counts = _count_problems(releases, convictions, extract_date)
+    try:
+        if extract_date is None:
+            source = "latest conviction_date in the data"
+            extract_date = (
+                convictions.typed.select(
+                    pl.col("conviction_date").filter(pl.col("conviction_date") >= EARLIEST_DATE).max()
+                )
+                .collect()
+                .item()
+            )
+        counts = _count_problems(releases, convictions, extract_date)
+    except (pl.exceptions.ComputeError, pl.exceptions.PanicException) as error:
+        raise _unreadable(error, releases, convictions) from None
     duplicates = counts.pop(("duplicate-release", "offender_id"), 0)
     conflicts = counts.pop(("conflicting-release", "offender_id"), 0)
     if dedupe:
@@ -348,6 +350,10 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
         exprs.append(pl.len().alias("rows|"))
         if table.spec is RELEASES:
             exprs.append((pl.len() - _key_hash().n_unique()).alias("key-duplicated|"))
+        if not table.in_memory:  # a scanned file: decode every column once here, so a damaged file is reported
+            others = [c for c in table.raw.collect_schema().names() if c not in (*table.spec.dates, "offender_id")]
+            if others:
+                exprs.append(pl.sum_horizontal([pl.col(c).is_null() for c in others]).sum().alias("decoded|"))
         queries.append(frame.select(exprs))
         keys.append(table)
     results = pl.collect_all(queries)
@@ -355,6 +361,7 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
     for table, result in zip(keys, results, strict=True):
         row = result.row(0, named=True)
         table.rows = int(row.pop("rows|"))
+        row.pop("decoded|", None)
         key_duplicated = int(row.pop("key-duplicated|", 0) or 0)
         for name, value in row.items():
             rule, column = name.split("|")
@@ -365,6 +372,22 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
             counts[("duplicate-release", "offender_id")] = int(dup[0])
             counts[("conflicting-release", "offender_id")] = int(dup[1])
     return counts
+
+
+def _unreadable(error: BaseException, *tables: Table) -> BaseException:
+    """A file that is read at each pass (Parquet) failed while being read: name it, as reading it whole would.
+
+    polars reports a damaged page as a ComputeError or, from its streaming engine, sometimes as a panic.
+    """
+    for table in tables:
+        if table.in_memory:
+            continue
+        try:
+            table.raw.select(pl.all().is_null().sum()).collect()
+        except (pl.exceptions.ComputeError, pl.exceptions.PanicException) as failure:
+            lines = str(failure).strip().splitlines()
+            return single_problem(table.name, None, "unreadable file", f"cannot read: {lines[0] if lines else failure}")
+    return error
 
 
 def _problem_rows(
