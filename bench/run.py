@@ -287,11 +287,21 @@ def streaming_section(size: int, workdir: Path) -> str:
     )
 
 
-def profile_section(size: int, fmt: str) -> str:
+def profile_section(size: int, fmt: str, summaries: list[dict]) -> str:
+    """bench/profile_measure.py's Markdown, plus validation's share of the whole timed process."""
     releases, convictions = dataset(size, fmt)
     cmd = [PYTHON, str(BENCH / "profile_measure.py"), str(releases), str(convictions), str(excluded_file())]
     log(f"stage breakdown at {size:,} {fmt}")
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.replace(f"{ROOT}/", "")
+    row = next((line for line in text.splitlines() if line.startswith("| validate")), None)
+    whole = next((s["measure_wall"] for s in summaries if s["size"] == size and s["format"] == fmt), None)
+    if row and whole:
+        seconds = float(row.split("|")[2])
+        text += (
+            f"\nValidation share at {size:,} releases ({fmt}): {seconds:.2f} s, {100 * seconds / whole:.0f}% of "
+            f"measure's median whole-process wall time above ({whole:.2f} s); target: at most 15%.\n"
+        )
+    return text
 
 
 def helper_section(script: str) -> str:
@@ -303,7 +313,9 @@ def helper_section(script: str) -> str:
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         return f"_{script} failed (exit {done.returncode}):_\n\n```\n{tail}\n```\n"
-    return done.stdout.strip() + "\n"
+    # their headings sit one level below this section's
+    lines = [("#" + line if line.startswith("#") else line) for line in done.stdout.strip().splitlines()]
+    return "\n".join(lines) + "\n"
 
 
 def machine() -> str:
@@ -388,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
             largest = max(sizes)
             sections += ["## Where measure spends its time", ""]
             for fmt in formats:
-                sections += [profile_section(largest, fmt)]
+                sections += [profile_section(largest, fmt, summaries)]
         if not args.quick and args.streaming_size:
             sections += ["## Beyond memory: `--streaming`", "", streaming_section(args.streaming_size, workdir)]
     if not args.quick:
