@@ -100,7 +100,7 @@ def streaming_dataset(size: int = STREAMING_SIZE) -> tuple[Path, Path]:
     for table, target in (("releases", releases), ("convictions", convictions)):
         frames = [
             pl.scan_parquet(part / f"{table}.parquet").with_columns(
-                pl.format("C{}{}", pl.lit(k), pl.col("offender_id"))
+                pl.format("C{}{}", pl.lit(k), pl.col("offender_id")).alias("offender_id")
             )
             for k, part in enumerate(chunks)
         ]
