@@ -10,34 +10,27 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE, OutputClosed, ReoffendError
-from .bulletin import bulletin
-from .compare import compare
-from .compare_adjusted import compare_adjusted
-from .compare_baseline import compare_baseline
-from .compare_matched import compare_matched_command
-from .measure import measure, validate
-from .power import power
-from .synth import synth
+from .lazy import LazyGroup
+
+COMMANDS = {
+    "validate": "reoffend.cli.measure:validate",
+    "measure": "reoffend.cli.measure:measure",
+    "synth": "reoffend.cli.synth:synth",
+    "compare": "reoffend.cli.compare:compare",
+    "power": "reoffend.cli.power:power",
+    "bulletin": "reoffend.cli.bulletin:bulletin",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(
+    cls=LazyGroup,
+    lazy_subcommands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
 @click.version_option(__version__, prog_name="reoffend")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
 def cli(debug):
     """Proven reoffending statistics from prison release and court conviction records."""
-
-
-cli.add_command(validate)
-cli.add_command(measure)
-cli.add_command(synth)
-cli.add_command(compare)
-cli.add_command(bulletin)
-cli.add_command(power)
-
-# Comparison subcommands register themselves on `compare` here, one line each.
-compare.add_command(compare_baseline)
-compare.add_command(compare_adjusted)
-compare.add_command(compare_matched_command)
 
 
 def _error(text: str) -> None:

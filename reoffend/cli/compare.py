@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
+from .lazy import LazyGroup
 
-@click.group()
+# each comparison is imported only when it runs (they bring statsmodels and scipy)
+COMPARISONS = {
+    "baseline": "reoffend.cli.compare_baseline:compare_baseline",
+    "matched": "reoffend.cli.compare_matched:compare_matched_command",
+    "adjusted": "reoffend.cli.compare_adjusted:compare_adjusted",
+}
+
+
+@click.group(cls=LazyGroup, lazy_subcommands=COMPARISONS)
 def compare():
     """Compare a cohort's reoffending with a baseline: baseline year, matched group, or adjusted baseline."""

@@ -130,8 +130,8 @@ def _all_param_names(ctx: click.Context) -> set[str]:
     def walk(command: click.Command) -> None:
         names.update(_config_keys(command))
         if isinstance(command, click.Group):
-            for sub in command.commands.values():
-                walk(sub)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name))
 
     walk(root)
     return names
