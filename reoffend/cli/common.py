@@ -210,6 +210,24 @@ def output_options(function):
     )(with_output)
 
 
+PROBABILITY = click.FloatRange(0, 1, min_open=True, max_open=True)
+
+
+def alpha_option(help: str = "Significance level of the test."):
+    return click.option("--alpha", type=PROBABILITY, default=0.05, show_default=True, help=help)
+
+
+def sided_option(
+    help: str = "Significance from the one-sided p for a reduction, or the two-sided p (both are reported).",
+):
+    return click.option("--sided", type=click.Choice(["one", "two"]), default="one", show_default=True, help=help)
+
+
+def fail_unless_significant_option(help: str):
+    """``--fail-unless-significant``: exit 1 after writing the output (docs/cli.md), for cron checks."""
+    return click.option("--fail-unless-significant", is_flag=True, help=help)
+
+
 # ----------------------------------------------------------------------------------------------- parsing
 def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
     pairs = {}

@@ -16,8 +16,10 @@ import polars as pl
 from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
 from ..io import check_writable
 from .common import (
+    alpha_option,
     cohort_options,
     errors_reported,
+    fail_unless_significant_option,
     input_options,
     json_value,
     load_or_report,
@@ -25,6 +27,7 @@ from .common import (
     parse_columns,
     parse_where,
     render_table,
+    sided_option,
     window_options,
 )
 
@@ -90,29 +93,15 @@ HEADLINES_SHOWN = 10
     is_flag=True,
     help="Add the baseline coefficients' uncertainty (delta method) to the test's variance.",
 )
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.05,
-    show_default=True,
-    help="Significance level of the tests.",
-)
-@click.option(
-    "--sided",
-    type=click.Choice(["one", "two"]),
-    default="one",
-    show_default=True,
-    help="Significance from the one-sided p for a reduction, or the two-sided p (both are reported).",
-)
+@alpha_option("Significance level of the tests.")
+@sided_option()
 @click.option(
     "--model-summary",
     type=click.Path(dir_okay=False),
     help="Also write the baseline models' summaries (coefficients, fit, calibration) to this JSON file.",
 )
-@click.option(
-    "--fail-unless-significant",
-    is_flag=True,
-    help="Exit with status 1 (after writing the output) unless every row beat the baseline on both measures.",
+@fail_unless_significant_option(
+    "Exit with status 1 (after writing the output) unless every row beat the baseline on both measures."
 )
 @output_options
 @click.pass_context

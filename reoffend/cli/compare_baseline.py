@@ -22,12 +22,15 @@ from ..inputs import InputSpec
 from ..measure import MeasureParams
 from .common import (
     Output,
+    alpha_option,
     cohort_options,
     errors_reported,
+    fail_unless_significant_option,
     input_options,
     load_or_report,
     output_options,
     parse_columns,
+    sided_option,
     window_options,
 )
 
@@ -45,30 +48,16 @@ def optional_input_options(function):
 def comparison_options(function):
     """The verdict options shared with nothing else: test level and side, target, schedule, cron exit."""
     options = [
-        click.option(
-            "--alpha",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
-            default=0.05,
-            show_default=True,
-            help="Significance level of the test.",
-        ),
-        click.option(
-            "--sided",
-            type=click.Choice(["one", "two"]),
-            default="one",
-            show_default=True,
-            help="Significance from the one-sided p for a reduction, or the two-sided p (both are reported).",
-        ),
+        alpha_option(),
+        sided_option(),
         click.option("--target", type=float, metavar="PP", help="Contract target: a reduction of at least PP points."),
         click.option(
             "--schedule",
             type=click.Path(dir_okay=False),
             help="TOML payment schedule: [[step]] tables of reduction_pp and payment; the highest step reached.",
         ),
-        click.option(
-            "--fail-unless-significant",
-            is_flag=True,
-            help="Exit with status 1 (after writing the output) unless every reduction is significant.",
+        fail_unless_significant_option(
+            "Exit with status 1 (after writing the output) unless every reduction is significant."
         ),
     ]
     for option in reversed(options):

@@ -15,8 +15,10 @@ import polars as pl
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import InputFileError, UsageError
 from .common import (
+    alpha_option,
     cohort_options,
     errors_reported,
+    fail_unless_significant_option,
     input_options,
     load_or_report,
     output_options,
@@ -98,13 +100,7 @@ def read_id_list(path: str) -> tuple[str, ...]:
     help="Bootstrap replicates (treated releases resampled with their comparators; 0: no intervals).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap and of tie-breaking.")
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.05,
-    show_default=True,
-    help="Significance level of the one-sided test for a reduction.",
-)
+@alpha_option("Significance level of the one-sided test for a reduction.")
 @click.option("--target", type=float, metavar="PCT", help="Per-cohort target: a reduction in events per 100 of PCT %.")
 @click.option("--pooled-target", type=float, metavar="PCT", help="Target for all cohorts together, in %.")
 @click.option(
@@ -119,10 +115,8 @@ def read_id_list(path: str) -> tuple[str, ...]:
     type=click.Path(dir_okay=False),
     help="Write the matched pairs (treated, comparator, distance, weight) to FILE (.csv/.parquet/.ndjson).",
 )
-@click.option(
-    "--fail-unless-significant",
-    is_flag=True,
-    help="Exit with status 1 (after writing the output) unless the pooled reduction in events is significant.",
+@fail_unless_significant_option(
+    "Exit with status 1 (after writing the output) unless the pooled reduction in events is significant."
 )
 @output_options
 @click.pass_context

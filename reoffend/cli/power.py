@@ -11,11 +11,13 @@ from ..compare.baseline import measure_cohorts
 from ..compare.power import Baseline, PowerParams, PowerResult, dispersion_of, minimum_detectable, needed_size
 from ..errors import UsageError
 from .common import (
+    alpha_option,
     cohort_options,
     errors_reported,
     load_or_report,
     output_options,
     parse_columns,
+    sided_option,
     window_options,
 )
 from .compare_baseline import optional_input_options
@@ -86,13 +88,7 @@ def _numbers(values, what: str, kind=float) -> list:
     metavar="X[,X]",
     help="Solve for the cohort size needed to detect this reduction (points per 100: pp for the binary rate).",
 )
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.05,
-    show_default=True,
-    help="Significance level.",
-)
+@alpha_option("Significance level.")
 @click.option(
     "--power",
     "power_level",
@@ -101,9 +97,7 @@ def _numbers(values, what: str, kind=float) -> list:
     show_default=True,
     help="Chance of detecting the reduction.",
 )
-@click.option(
-    "--sided", type=click.Choice(["one", "two"]), default="one", show_default=True, help="One- or two-sided test."
-)
+@sided_option("One- or two-sided test.")
 @output_options
 def power(
     spec,
