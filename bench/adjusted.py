@@ -24,6 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/timing.py, also when loaded by path
+from timing import run_timed
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).with_name("reoffend")
 COVARIATES = "age,sex,sentence_months,prior_convictions,index_offence"
@@ -67,13 +70,9 @@ def run(folder: Path, count_model: str, out: Path) -> dict:
         str(out),
         "-q",
     ]
-    start = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
-    result = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "code": code, "error": stderr.strip()[:200]}
+    run = run_timed(args)
+    code = run.code
+    result = {"wall": run.wall, "peak_mb": run.peak_mib, "code": code, "error": run.stderr.strip()[:200]}
     if code == 0:
         document = json.loads(out.read_text())
         result["metadata"] = document["metadata"]

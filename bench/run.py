@@ -33,11 +33,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/timing.py, also when loaded by path
+from timing import Run, run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -113,24 +114,12 @@ def streaming_dataset(size: int = STREAMING_SIZE) -> tuple[Path, Path]:
 
 
 # --------------------------------------------------------------------------------------------- running
-@dataclass
-class Run:
-    wall: float
-    peak_mib: float
-    cpu: float
-
-
 def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> Run:
-    """Run ``cmd`` as a child; its wall time, peak RSS and CPU time (user + system) from os.wait4."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed (exit {proc.returncode}): {' '.join(cmd)}\n{stderr.decode(errors='replace')}")
-    return Run(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
+    """Run ``cmd`` as a child (bench/timing.py); stop the benchmark if it fails."""
+    run = run_timed(cmd, stdout)
+    if run.code != 0:
+        raise SystemExit(f"failed (exit {run.code}): {' '.join(cmd)}\n{run.stderr}")
+    return run
 
 
 def contestants(releases: Path, convictions: Path, excluded: Path, output: Path) -> dict[str, list[str]]:
