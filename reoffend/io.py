@@ -13,6 +13,7 @@ import io
 import os
 import sys
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -132,16 +133,34 @@ def first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def read_code_list(path: str) -> frozenset[str]:
-    """A list file: one value per line; blank lines and ``#`` comments ignored (offence codes, ids)."""
+def read_text_file(path: str, what: str = "file") -> str:
+    """The text of a small input file (a list, a config, a schedule); a missing or unreadable one is exit 66."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read: {error.strerror}") from None
-    values = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return frozenset(value for value in values if value)
+        raise InputFileError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputFileError(f"{path}: cannot read the {what}: {getattr(error, 'strerror', None) or error}") from None
+
+
+def read_list_lines(path: str, what: str = "list file") -> list[str]:
+    """One value per line, in file order; blank lines and ``#`` comments skipped (offence codes, ids)."""
+    lines = (line.split("#", 1)[0].strip() for line in read_text_file(path, what).splitlines())
+    return [line for line in lines if line]
+
+
+def read_code_list(path: str) -> frozenset[str]:
+    """A set of offence codes, one per line (``--exclude-offences``)."""
+    return frozenset(read_list_lines(path, "file"))
+
+
+def read_toml(path: str, what: str = "config file") -> tuple[dict, str]:
+    """A TOML file's data and its text (for line numbers in messages); invalid TOML is a usage error."""
+    text = read_text_file(path, what)
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path}: not valid TOML: {error}") from None
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -214,5 +233,8 @@ __all__ = [
     "detect_format",
     "frame_writer",
     "read_code_list",
+    "read_list_lines",
     "read_table",
+    "read_text_file",
+    "read_toml",
 ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..cohort import PERIODS
 from ..errors import UsageError
+from ..io import read_toml
 from ..window import FollowUpWindow
 
 EXAMPLE_CONFIG = """\
@@ -340,8 +341,6 @@ SECTIONS = ("inputs", "columns", "measure", "comparisons")
 
 def parse_config(path: str) -> BulletinConfig:
     """Read and check a bulletin config; raises UsageError (exit 2) or InputFileError (exit 66)."""
-    from ..cli.config import read_toml  # imported here: the command line imports this module
-
     data, text = read_toml(path)
     check = _Checker(path, text)
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}

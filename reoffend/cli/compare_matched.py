@@ -13,7 +13,8 @@ import click
 import polars as pl
 
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
-from ..errors import InputFileError, UsageError
+from ..errors import UsageError
+from ..io import read_list_lines
 from .common import (
     alpha_option,
     cohort_options,
@@ -32,14 +33,7 @@ from .common import (
 
 def read_id_list(path: str) -> tuple[str, ...]:
     """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file (--treated-ids)") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputFileError(f"{path}: cannot read the id list: {error}") from None
-    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
-    ids = [line for line in lines if line]
+    ids = read_list_lines(path, "file (--treated-ids)")
     if ids and ids[0].lower() == "offender_id":
         ids = ids[1:]
     if not ids:

@@ -9,28 +9,14 @@ of the wrong type is a usage error (exit 2) naming the key and its line.
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import InputFileError, UsageError
+from ..errors import UsageError
+from ..io import read_toml
 
 COLUMNS_TABLE = "columns"
-
-
-def read_toml(path: str) -> tuple[dict[str, Any], str]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such config file") from None
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path}: not valid TOML: {error}") from None
 
 
 def key_line(text: str, key: str, section: str | None = None) -> int | None:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -29,8 +27,9 @@ import polars as pl
 from scipy.special import ndtr
 
 from ..cohort import with_cohort
-from ..errors import InputFileError, UsageError
+from ..errors import UsageError
 from ..intervals import wilson_interval
+from ..io import read_toml
 from ..measure import MeasureParams, MeasureResult, measure
 from ..validate import ValidatedInputs
 
@@ -161,16 +160,7 @@ def parse_counts(text: str, default_label: str) -> Counts:
 
 def read_schedule(path: str) -> tuple[ScheduleStep, ...]:
     """A payment schedule: TOML ``[[step]]`` tables (or a ``step``/``steps`` array) of reduction_pp and payment."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such schedule file") from None
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path}: not valid TOML: {error}") from None
+    data, _ = read_toml(path, "schedule file")
     keys = [k for k in ("step", "steps") if k in data]
     unknown = sorted(set(data) - {"step", "steps"})
     if len(keys) != 1 or unknown:
