@@ -10,7 +10,7 @@ unique, would go to the lowest establishment, then input order). ``index="all"``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 import polars as pl
 
@@ -18,6 +18,7 @@ Period = Literal["month", "quarter", "year", "financial-year"]
 PERIODS: tuple[str, ...] = ("month", "quarter", "year", "financial-year")
 IndexRule = Literal["first", "all"]
 ROW_ORDER = "_input_order"
+FrameT = TypeVar("FrameT", pl.LazyFrame, pl.DataFrame)
 SHARED = "_shares_key"
 CHOSEN = "_index_row"
 
@@ -76,8 +77,14 @@ def index_releases(releases: pl.LazyFrame, rule: IndexRule) -> pl.LazyFrame:
     )
 
 
-def apply_filters(releases: pl.LazyFrame, where: Mapping[str, Sequence[str]]) -> pl.LazyFrame:
-    """Keep releases whose column equals one of the given values (compared as text)."""
+def matches(where: Mapping[str, Sequence[str]]) -> pl.Expr:
+    """True where every named column equals one of its values (compared as text); a null never matches."""
+    expr = pl.lit(True)
     for column, values in where.items():
-        releases = releases.filter(pl.col(column).cast(pl.String).is_in(list(values)))
-    return releases
+        expr = expr & pl.col(column).cast(pl.String).is_in(list(values)).fill_null(False)
+    return expr
+
+
+def apply_filters(releases: FrameT, where: Mapping[str, Sequence[str]]) -> FrameT:
+    """Keep releases matching ``where`` (:func:`matches`); a lazy or an eager frame."""
+    return releases.filter(matches(where)) if where else releases

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 from scipy import special, stats
 
+from ..cohort import apply_filters
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
@@ -749,9 +750,7 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
             f"{', '.join(present) if present else 'none'})",
             ", ".join(empty),
         )
-    baseline = frame.filter(pl.col("cohort").is_in(list(params.baseline)))
-    for column, values in params.baseline_filter.items():
-        baseline = baseline.filter(pl.col(column).cast(pl.String).is_in(list(values)))
+    baseline = apply_filters(frame.filter(pl.col("cohort").is_in(list(params.baseline))), params.baseline_filter)
     if baseline.height == 0:
         filters = "; ".join(f"{c}={','.join(v)}" for c, v in params.baseline_filter.items())
         raise _problem(
@@ -782,9 +781,7 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
                 f"no cohort after the baseline ({last}) to compare (cohorts in the data: {', '.join(present)}); "
                 "name them with --current"
             )
-    current = frame.filter(pl.col("cohort").is_in(chosen))
-    for column, values in params.current_filter.items():
-        current = current.filter(pl.col(column).cast(pl.String).is_in(list(values)))
+    current = apply_filters(frame.filter(pl.col("cohort").is_in(chosen)), params.current_filter)
     if current.height == 0:
         filters = "; ".join(f"{c}={','.join(v)}" for c, v in params.current_filter.items())
         raise _problem(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import polars as pl
 
+from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
@@ -177,13 +178,6 @@ def _check_columns(file: str, columns: list[str], params: MatchedParams) -> None
         raise UsageError("--covariates cannot include the cohort; match on it exactly with --exact cohort")
 
 
-def _filter(where: Mapping[str, Sequence[str]]) -> pl.Expr:
-    expr = pl.lit(True)
-    for column, values in where.items():
-        expr = expr & pl.col(column).cast(pl.String).is_in(list(values)).fill_null(False)
-    return expr
-
-
 def _problem(file: str, column: str | None, rule: str, message: str) -> dict:
     return {"file": file, "row": None, "column": column, "rule": rule, "value": None, "message": message}
 
@@ -234,7 +228,7 @@ def compare_units(
                 f"({ids.len() - in_file} are absent from {file})",
             )
     else:
-        treated_expr = _filter(params.treated)
+        treated_expr = where_matches(params.treated)
         if units.filter(treated_expr).height == 0:
             described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
             raise UsageError(f"--treated matches no index release ({described})")
@@ -253,7 +247,7 @@ def compare_units(
         ~pl.col(TREATED)
         & pl.col("cohort").is_in(cohorts)
         & ~pl.col("offender_id").is_in(treated_people.implode())
-        & _filter(params.pool)
+        & where_matches(params.pool)
     )
     units = units.filter(pl.col(TREATED) | pool_expr).sort("cohort", "offender_id", "release_date")
     treated_total = units.filter(pl.col(TREATED)).group_by("cohort").len().sort("cohort")
