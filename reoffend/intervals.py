@@ -1,9 +1,10 @@
-"""Confidence intervals shared by the measures and the comparisons."""
+"""Confidence intervals and small statistics shared by the measures and the comparisons."""
 
 from __future__ import annotations
 
 from statistics import NormalDist
 
+import numpy as np
 import polars as pl
 
 
@@ -27,3 +28,18 @@ def wilson_interval(successes: pl.Expr, trials: pl.Expr, confidence: float) -> t
     low = pl.when(trials <= 0).then(None).when(successes <= 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
     high = pl.when(trials <= 0).then(None).when(successes >= trials).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
     return low, high
+
+
+def rank_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve by the Mann-Whitney rank formula, ties given average ranks.
+
+    ``AUC = (R1 - n1 (n1 + 1) / 2) / (n1 n0)`` where ``R1`` is the sum of the ranks of the positives.
+    It is the probability that a random positive scores above a random negative (ties count one half).
+    """
+    labels = np.asarray(labels).astype(bool)
+    n1 = int(labels.sum())
+    n0 = labels.size - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = pl.Series(np.asarray(scores, dtype=np.float64)).rank("average").to_numpy()
+    return float((ranks[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))

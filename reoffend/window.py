@@ -52,16 +52,16 @@ class FollowUpWindow:
         """First day after the follow-up period (exclusive end)."""
         return add_months(release_date, self.follow_up_months)
 
-    def conviction_deadline(self, release_date: pl.Expr) -> pl.Expr:
+    def conviction_deadline(self, follow_up_end: pl.Expr) -> pl.Expr:
         """First day on which a conviction no longer counts: follow_up_end + waiting period."""
-        return add_months(self.follow_up_end(release_date), self.waiting_period_months)
+        return add_months(follow_up_end, self.waiting_period_months)
 
     def with_window_columns(self, releases: pl.LazyFrame, release_date: str = "release_date") -> pl.LazyFrame:
         """Add ``follow_up_end`` and ``conviction_deadline`` columns computed from ``release_date``."""
         end = self.follow_up_end(pl.col(release_date))
         return releases.with_columns(
             end.alias(FOLLOW_UP_END),
-            add_months(end, self.waiting_period_months).alias(CONVICTION_DEADLINE),
+            self.conviction_deadline(end).alias(CONVICTION_DEADLINE),
         )
 
     @staticmethod

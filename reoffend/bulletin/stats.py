@@ -193,12 +193,3 @@ def court_lag(inputs, params: MeasureParams, cohorts: Sequence[str], longest: in
 
 def lag_cohorts(completeness_longest: pl.DataFrame) -> list[str]:
     return completeness_longest.filter(pl.col("complete"))["cohort"].to_list()
-
-
-def significance_words(p_value: float | None, confidence: float) -> str:
-    if p_value is None:
-        return "cannot be tested"
-    level = f"{100 * (1 - confidence):g}%"
-    if p_value < 1 - confidence:
-        return f"statistically significant at the {level} level"
-    return f"not statistically significant at the {level} level"

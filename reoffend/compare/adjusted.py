@@ -32,7 +32,7 @@ from scipy import special, stats
 
 from ..cohort import apply_filters
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError
-from ..intervals import normal_quantile
+from ..intervals import normal_quantile, rank_auc
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
 
@@ -606,21 +606,6 @@ def null_log_likelihood(y: np.ndarray, kind: Literal["logit", "negbin", "poisson
 
 
 # ------------------------------------------------------------------------------------- fit statistics
-def rank_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve by the Mann-Whitney rank formula, ties given average ranks.
-
-    ``AUC = (R1 - n1 (n1 + 1) / 2) / (n1 n0)`` where ``R1`` is the sum of the ranks of the positives.
-    It is the probability that a random positive scores above a random negative (ties count one half).
-    """
-    labels = np.asarray(labels).astype(bool)
-    n1 = int(labels.sum())
-    n0 = labels.size - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = stats.rankdata(np.asarray(scores, dtype=np.float64), method="average")
-    return float((ranks[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 def calibration_table(predicted: np.ndarray, observed: np.ndarray, groups: int = CALIBRATION_GROUPS) -> list[dict]:
     """Predicted against observed by group of predicted value (deciles by default).
 

@@ -21,6 +21,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 from ..errors import UsageError, single_problem
+from ..intervals import rank_auc
 
 SCORE_DECIMALS = 10
 CONSTANT = "const"
@@ -186,7 +187,7 @@ def fit_propensity(
         iterations=int(result.mle_retvals.get("iterations", 0)),
         log_likelihood=float(result.llf),
         pseudo_r2=_mcfadden(float(result.llf), treated),
-        auc=auc(logit, treated.astype(bool)),
+        auc=rank_auc(logit, treated.astype(bool)),
         logit=logit,
         dropped_terms=dropped,
     )
@@ -210,13 +211,3 @@ def _separation(file: str, terms: list[str], detail: str):
         f"the covariates ({', '.join(terms[1:])}); remove the covariate that separates them from "
         "--covariates, match exactly on it with --exact, or narrow the pool with --pool",
     )
-
-
-def auc(score: np.ndarray, treated: np.ndarray) -> float:
-    """The c-statistic of the score: the probability a treated unit scores above a pool unit (ties count half)."""
-    n1 = int(treated.sum())
-    n0 = treated.size - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = stats.rankdata(score)
-    return float((ranks[treated].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
