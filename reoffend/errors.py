@@ -91,10 +91,22 @@ def format_problem(problem: dict) -> str:
     return f"{where}: {problem['message']}{value}"
 
 
-def single_problem(file: str, column: str | None, rule: str, message: str, row: int | None = None) -> DataError:
-    """A DataError for one problem that concerns a whole column or file."""
-    frame = pl.DataFrame(
-        [{"file": file, "row": row, "column": column, "rule": rule, "value": None, "message": message}],
-        schema=PROBLEM_SCHEMA,
-    )
-    return DataError(frame, {rule: 1})
+def problem_row(
+    file: str, column: str | None, rule: str, message: str, *, row: int | None = None, value: str | None = None
+) -> dict:
+    """One problem, as a row of :data:`PROBLEM_SCHEMA`."""
+    return {"file": file, "row": row, "column": column, "rule": rule, "value": value, "message": message}
+
+
+def single_problem(
+    file: str,
+    column: str | None,
+    rule: str,
+    message: str,
+    row: int | None = None,
+    value: str | None = None,
+    count: int = 1,
+) -> DataError:
+    """A DataError reported as one problem (concerning a whole column or file) standing for ``count`` rows."""
+    frame = pl.DataFrame([problem_row(file, column, rule, message, row=row, value=value)], schema=PROBLEM_SCHEMA)
+    return DataError(frame, {rule: count})

@@ -15,7 +15,7 @@ import polars as pl
 
 from . import __version__
 from .cohort import IndexRule, Period, apply_filters, index_releases, with_cohort
-from .errors import PROBLEM_SCHEMA, DataError, UsageError
+from .errors import UsageError, single_problem
 from .intervals import wilson_interval
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
@@ -163,21 +163,13 @@ def _handle_incomplete(
             f"Releases on or before {latest_complete} are complete. Use --incomplete exclude to drop them, "
             f"or --where to measure complete cohorts only"
         )
-        raise DataError(
-            pl.DataFrame(
-                [
-                    {
-                        "file": file,
-                        "row": None,
-                        "column": "release_date",
-                        "rule": "incomplete-follow-up",
-                        "value": str(stats["earliest_incomplete"]),
-                        "message": message,
-                    }
-                ],
-                schema=PROBLEM_SCHEMA,
-            ),
-            {"incomplete-follow-up": incomplete},
+        raise single_problem(
+            file,
+            "release_date",
+            "incomplete-follow-up",
+            message,
+            value=str(stats["earliest_incomplete"]),
+            count=incomplete,
         )
     return (releases.filter(complete) if incomplete else releases), incomplete
 

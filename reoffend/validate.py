@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .errors import PROBLEM_SCHEMA, DataError, single_problem
+from .errors import PROBLEM_SCHEMA, DataError, problem_row, single_problem
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 DATE_FORMAT = "%Y-%m-%d"
@@ -82,9 +82,8 @@ def check_columns(table: Table, extra_required: tuple[str, ...] = ()) -> list[di
         close = close_column(column, names)
         hint = f"; if it is {close!r}, add --map {column}={close}" if close else ""
         problems.append(
-            _problem(
+            problem_row(
                 table.name,
-                None,
                 column,
                 "missing-column",
                 f"required column {column!r} is missing (found: {', '.join(names) or 'none'}){hint}",
@@ -111,9 +110,8 @@ def check_types(releases: Table, convictions: Table) -> list[dict]:
             dtype = schema[column]
             if not (dtype == pl.String or dtype == pl.Date or isinstance(dtype, pl.Datetime) or dtype == pl.Null):
                 problems.append(
-                    _problem(
+                    problem_row(
                         table.name,
-                        None,
                         column,
                         "column-type",
                         f"column {column!r} holds {dtype}, not dates (YYYY-MM-DD)",
@@ -122,9 +120,8 @@ def check_types(releases: Table, convictions: Table) -> list[dict]:
         dtype = schema["offender_id"]
         if not (dtype == pl.String or dtype.is_integer() or dtype == pl.Null):
             problems.append(
-                _problem(
+                problem_row(
                     table.name,
-                    None,
                     "offender_id",
                     "column-type",
                     f"offender_id holds {dtype}; it must be text or whole numbers",
@@ -134,9 +131,8 @@ def check_types(releases: Table, convictions: Table) -> list[dict]:
     conviction_kind = _id_kind(convictions.raw.collect_schema()["offender_id"])
     if None not in (release_kind, conviction_kind) and release_kind != conviction_kind:
         problems.append(
-            _problem(
+            problem_row(
                 convictions.name,
-                None,
                 "offender_id",
                 "id-type-mismatch",
                 f"offender_id is {conviction_kind} here but {release_kind} in {releases.name}; "
@@ -447,10 +443,6 @@ def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | Non
             rule = rule.removesuffix("@c")
             totals[rule] = totals.get(rule, 0) + n
     return DataError(problems, totals)
-
-
-def _problem(file: str, row: int | None, column: str | None, rule: str, message: str) -> dict:
-    return {"file": file, "row": row, "column": column, "rule": rule, "value": None, "message": message}
 
 
 # ---------------------------------------------------------------------------------------------- summary

@@ -31,7 +31,7 @@ import polars as pl
 from scipy import special, stats
 
 from ..cohort import apply_filters
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..intervals import normal_quantile, rank_auc
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
@@ -239,7 +239,7 @@ def _encode(baseline: pl.DataFrame, covariates: Sequence[str], source: str) -> l
         if dtype.is_numeric() or dtype == pl.Boolean:
             values = baseline.get_column(column).cast(pl.Float64)
             if values.n_unique() < 2:
-                raise _problem(
+                raise single_problem(
                     source,
                     column,
                     "constant-covariate",
@@ -263,14 +263,6 @@ def _encode(baseline: pl.DataFrame, covariates: Sequence[str], source: str) -> l
                 f"--covariates: column {column} has type {dtype}; a covariate must be numeric, boolean or text"
             )
     return encoded
-
-
-def _problem(file: str, column: str | None, rule: str, message: str, value: str | None = None) -> DataError:
-    frame = pl.DataFrame(
-        [{"file": file, "row": None, "column": column, "rule": rule, "value": value, "message": message}],
-        schema=PROBLEM_SCHEMA,
-    )
-    return DataError(frame, {rule: 1})
 
 
 def _unseen_levels(
@@ -353,7 +345,7 @@ def _check_rank(X: np.ndarray, terms: Sequence[str], source: str) -> None:
         terms[j] for j in range(1, len(terms)) if full_rank(np.delete(np.delete(normalised, j, axis=0), j, axis=1))
     ]
     named = f" (dropping any one of {', '.join(culprits)} would remove it)" if culprits else ""
-    raise _problem(
+    raise single_problem(
         source,
         None,
         "collinear-covariates",
@@ -378,12 +370,12 @@ def _fit(model, fit_kwargs: dict, what: str, notes: list[str]):
         try:
             result = model.fit(disp=0, **fit_kwargs)
         except np.linalg.LinAlgError:
-            raise _problem(
+            raise single_problem(
                 "baseline", None, "model-failed", f"the {what} model cannot be estimated (singular matrix)"
             ) from None
         except Exception as error:
             if type(error).__name__ == "PerfectSeparationError":
-                raise _problem(
+                raise single_problem(
                     "baseline",
                     None,
                     "perfect-separation",
@@ -417,7 +409,7 @@ def fit_binary(X: np.ndarray, y: np.ndarray, terms: Sequence[str], notes: list[s
     from statsmodels.discrete.discrete_model import Logit
 
     if y.min() == y.max():
-        raise _problem(
+        raise single_problem(
             "baseline",
             "reoffended",
             "constant-outcome",
@@ -456,7 +448,7 @@ def fit_count(X: np.ndarray, y: np.ndarray, terms: Sequence[str], kind: CountMod
     from statsmodels.discrete.discrete_model import NegativeBinomial, Poisson
 
     if y.max() == 0:
-        raise _problem(
+        raise single_problem(
             "baseline",
             "reoffences",
             "constant-outcome",
@@ -493,7 +485,7 @@ def fit_count(X: np.ndarray, y: np.ndarray, terms: Sequence[str], kind: CountMod
             cov = np.asarray(result.cov_params())
             described = "negative binomial NB2 at alpha = 0: Poisson regression (statsmodels Poisson), variance mu"
         else:
-            raise _problem(
+            raise single_problem(
                 "baseline",
                 None,
                 "model-failed",
@@ -727,18 +719,18 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
     counts = dict(frame.group_by("cohort").len().iter_rows())
     empty = [c for c in params.baseline if not counts.get(c)]
     if empty:
-        raise _problem(
+        raise single_problem(
             source,
             "cohort",
             "empty-baseline",
             f"baseline cohort(s) {', '.join(empty)} have no index releases (cohorts in the data: "
             f"{', '.join(present) if present else 'none'})",
-            ", ".join(empty),
+            value=", ".join(empty),
         )
     baseline = apply_filters(frame.filter(pl.col("cohort").is_in(list(params.baseline))), params.baseline_filter)
     if baseline.height == 0:
         filters = "; ".join(f"{c}={','.join(v)}" for c, v in params.baseline_filter.items())
-        raise _problem(
+        raise single_problem(
             source,
             None,
             "empty-baseline",
@@ -747,13 +739,13 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
     if params.current is not None:
         missing = [c for c in params.current if not counts.get(c)]
         if missing:
-            raise _problem(
+            raise single_problem(
                 source,
                 "cohort",
                 "empty-current",
                 f"current cohort(s) {', '.join(missing)} have no index releases (cohorts in the data: "
                 f"{', '.join(present)})",
-                ", ".join(missing),
+                value=", ".join(missing),
             )
         chosen = sorted(params.current)
     else:
@@ -769,7 +761,7 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
     current = apply_filters(frame.filter(pl.col("cohort").is_in(chosen)), params.current_filter)
     if current.height == 0:
         filters = "; ".join(f"{c}={','.join(v)}" for c, v in params.current_filter.items())
-        raise _problem(
+        raise single_problem(
             source,
             None,
             "empty-current",

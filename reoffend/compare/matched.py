@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from ..cohort import matches as where_matches
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
 from .matching import (
@@ -176,10 +176,6 @@ def _check_columns(file: str, columns: list[str], params: MatchedParams) -> None
             )
     if "cohort" in params.covariates:
         raise UsageError("--covariates cannot include the cohort; match on it exactly with --exact cohort")
-
-
-def _problem(file: str, column: str | None, rule: str, message: str) -> dict:
-    return {"file": file, "row": None, "column": column, "rule": rule, "value": None, "message": message}
 
 
 # ----------------------------------------------------------------------------- the comparison of units
@@ -475,7 +471,7 @@ def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.
     if bad and not params.drop_missing:
         problems = pl.DataFrame(
             [
-                _problem(
+                problem_row(
                     file,
                     name,
                     "missing-covariate",
