@@ -30,7 +30,7 @@ The syntax trees are built with sqlglot and rendered in each dialect by its gene
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -551,19 +551,24 @@ def render(query: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
 
 def header(params: MeasureParams, source: SqlSource, dialect: str, version: str) -> str:
     """A comment block naming what the query computes, for whoever finds it in a scheduler."""
+    cohort = "the table's cohort column" if source.has_cohort else f"the {params.period} of release_date"
     lines = [
         f"reoffend {version} sql --dialect {dialect}: proven reoffending (docs/measures.md, docs/sql.md)",
         f"window: {params.window.describe()}",
         f"tables: releases = {source.releases_table}, convictions = {source.convictions_table}",
-        f"cohort: {'the cohort column' if source.has_cohort else 'the ' + params.period + ' of release_date'}; "
-        f"index release: {params.index}; group by: {', '.join(params.by) or '(none: one row)'}",
+        f"cohort: {cohort}; index release: {params.index}; group by: {', '.join(params.by) or '(none: one row)'}",
     ]
     if params.excluded_offences:
         lines.append(f"excluded offence codes: {', '.join(sorted(params.excluded_offences))}")
-    if params.incomplete == "error":
-        lines.append("incomplete follow-up is not refused here (measure would stop): check it with --with-validation")
-    return "".join(f"-- {line}\n" for line in lines)
-
-
-def statements(queries: Sequence[exp.Expression], dialect: str) -> str:
-    return "\n\n".join(render(q, dialect) + ";" for q in queries) + "\n"
+    if params.where:
+        lines.append("where: " + "; ".join(f"{c} in ({', '.join(v)})" for c, v in params.where.items()))
+    if params.latest_cohort:
+        lines.append("the latest cohort only")
+    extract = source.extract_date.isoformat() if source.extract_date else "the latest conviction_date"
+    if params.incomplete == "exclude":
+        lines.append(f"releases with follow-up incomplete at {extract} are excluded")
+    else:
+        lines.append(
+            f"follow-up incomplete at {extract} is not refused here, as measure would: count it with --with-validation"
+        )
+    return "".join("-- " + " ".join(line.splitlines()) + "\n" for line in lines)

@@ -52,7 +52,7 @@ def sql_add_months(date: exp.Expression, months: int) -> exp.Expression:
     from sqlglot import exp
 
     if months == 0:
-        return date
+        return date.copy()
     added = exp.DateAdd(this=date, expression=exp.Literal.number(months), unit=exp.var("MONTH"))
     return exp.cast(added, exp.DataType.Type.DATE)
 
@@ -146,7 +146,7 @@ class FollowUpWindow:
         2025-02-28, deadline 2025-08-28, not 2025-08-29).
         """
         end = sql_add_months(release_date, self.follow_up_months)
-        return end, sql_add_months(end, self.waiting_period_months)
+        return end, sql_add_months(end.copy(), self.waiting_period_months)
 
     @staticmethod
     def sql_is_proven_reoffence(
