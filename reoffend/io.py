@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -112,7 +113,7 @@ def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:
 
 def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, stdin) -> pl.LazyFrame:
     if fmt == "csv":
-        options = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
+        options: dict[str, Any] = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
         if source.path == STDIN:
             data = (stdin or sys.stdin.buffer).read()
             if not data.strip():
@@ -173,7 +174,7 @@ def check_writable(path: str | os.PathLike) -> None:
         raise UsageError(f"{path}: is a folder; give a file name")
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], object]) -> None:
     """Write through ``write(handle)`` into a temporary file beside ``path``, then rename over it.
 
     A failure at any point removes the temporary file and leaves an earlier ``path`` untouched.
