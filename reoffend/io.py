@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -217,7 +218,7 @@ def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, data:
     """Polars reads a plain file by its path (scanned when ``lazy``); ``data`` is a stream's or a compressed
     file's bytes, read from memory (polars decodes gzip and zstd itself; a damaged one is invalid data)."""
     if fmt == "csv":
-        options = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
+        options: dict[str, Any] = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
         if data is not None:
             if not data.strip():
                 raise pl.exceptions.NoDataError("empty CSV")
@@ -290,7 +291,7 @@ def check_writable(path: str | os.PathLike) -> None:
         raise UsageError(f"{path}: is a folder; give a file name")
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], object]) -> None:
     """Write through ``write(handle)`` into a temporary file beside ``path``, then rename over it.
 
     A failure at any point removes the temporary file and leaves an earlier ``path`` untouched.
