@@ -35,7 +35,6 @@ can choose among these forms but cannot run anything.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,6 +143,11 @@ class Covariate:
     @property
     def is_category(self) -> bool:
         return self.kind == "categorical"
+
+    @property
+    def category_levels(self) -> tuple[str, ...]:
+        """The levels of a category covariate; empty for a numeric one."""
+        return self.levels if self.kind == "categorical" else ()
 
     def term(self, level: str) -> str:
         return f"{self.column}={level}"
@@ -387,6 +391,3 @@ def outside_range(frame: pl.DataFrame, encoded: Sequence[Covariate]) -> list[dic
             )
     return found
 
-
-def finite(value: float) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
