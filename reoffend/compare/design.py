@@ -390,4 +390,3 @@ def outside_range(frame: pl.DataFrame, encoded: Sequence[Covariate]) -> list[dic
                 }
             )
     return found
-
