@@ -223,14 +223,14 @@ def spline_knots(values: np.ndarray, df: int) -> np.ndarray:
     return np.concatenate(([lower], inner, [upper]))
 
 
-def _free_basis(values: np.ndarray, knots: Sequence[float]) -> np.ndarray:
+def _free_basis(values: np.ndarray, knots: Sequence[float] | np.ndarray) -> np.ndarray:
     from patsy import cr
 
-    knots = np.asarray(knots, dtype=np.float64)
-    return np.asarray(cr(values, knots=knots[1:-1], lower_bound=knots[0], upper_bound=knots[-1]), dtype=np.float64)
+    at = np.asarray(knots, dtype=np.float64)
+    return np.asarray(cr(values, knots=at[1:-1], lower_bound=at[0], upper_bound=at[-1]), dtype=np.float64)
 
 
-def spline_constraint(values: np.ndarray, knots: Sequence[float]) -> np.ndarray:
+def spline_constraint(values: np.ndarray, knots: Sequence[float] | np.ndarray) -> np.ndarray:
     """The centring constraint: the free basis' column means over the fitting data (patsy's ``center``)."""
     return _free_basis(values, knots).mean(axis=0)
 
@@ -239,13 +239,13 @@ def spline_basis(values: np.ndarray, knots: Sequence[float], constraint: Sequenc
     """The centred natural cubic spline basis at ``values``, with knots and centring fixed beforehand."""
     from patsy import cr
 
-    knots = np.asarray(knots, dtype=np.float64)
+    at = np.asarray(knots, dtype=np.float64)
     return np.asarray(
         cr(
             values,
-            knots=knots[1:-1],
-            lower_bound=knots[0],
-            upper_bound=knots[-1],
+            knots=at[1:-1],
+            lower_bound=at[0],
+            upper_bound=at[-1],
             constraints=np.asarray(constraint, dtype=np.float64)[None, :],
         ),
         dtype=np.float64,
