@@ -54,7 +54,7 @@ def test_every_help_ends_with_its_examples_and_the_shared_exit_statuses(cli, mon
     assert status == 0
     lines = [line.strip() for line in out.splitlines()]
     examples = EXAMPLES.get(path)
-    assert examples, f"reoffend {path} --help has no examples"
+    assert examples, f"reoffend {path} --help has no examples: add them to EXAMPLES in reoffend/cli/helptext.py"
     assert "Examples:" in lines
     for example in examples:
         assert example in lines, f"example not printed whole on one line: {example}"
