@@ -64,6 +64,7 @@ java:
 lint: install
 	$(BIN)/ruff check reoffend tests
 	$(BIN)/ruff format --check reoffend tests
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format reoffend tests

@@ -74,8 +74,8 @@ def sql(
     """Print the measure as one SQL query computing what `measure` computes with the same options.
 
     The query reads the tables where they are (Athena/Trino, Spark, BigQuery, DuckDB, Postgres) and returns
-    the same columns and rows as `reoffend measure` (docs/sql.md). Validation does not run in the query:
-    --with-validation prints a second query that counts the problems per rule.
+    the same columns and rows as `reoffend measure` (reoffend docs sql). Validation does not run in the
+    query: --with-validation prints a second query that counts the problems per rule.
     """
     params = replace(measurement, by=parse_columns(by))
     source = SqlSource(
