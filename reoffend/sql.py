@@ -90,7 +90,7 @@ def _table(name: str) -> exp.Table:
     return exp.Table(this=table, db=db, catalog=catalog)
 
 
-def _num(value: float | int) -> exp.Literal:
+def _num(value: float | int) -> exp.Expr:
     """A numeric literal; a float in exponent form, which every dialect reads as a double (not a decimal)."""
     if isinstance(value, float):
         text = repr(value)
@@ -98,54 +98,54 @@ def _num(value: float | int) -> exp.Literal:
     return exp.Literal.number(value)
 
 
-def _str(value: str) -> exp.Literal:
+def _str(value: str) -> exp.Expr:
     return exp.Literal.string(value)
 
 
-def _double(expression: exp.Expression) -> exp.Expression:
+def _double(expression: exp.Expr) -> exp.Expr:
     return exp.cast(expression, exp.DataType.Type.DOUBLE)
 
 
-def _text(expression: exp.Expression) -> exp.Expression:
+def _text(expression: exp.Expr) -> exp.Expr:
     return exp.cast(expression, exp.DataType.Type.TEXT)
 
 
-def _bigint(expression: exp.Expression) -> exp.Expression:
+def _bigint(expression: exp.Expr) -> exp.Expr:
     return exp.cast(expression, exp.DataType.Type.BIGINT)
 
 
-def _date(expression: exp.Expression) -> exp.Expression:
+def _date(expression: exp.Expr) -> exp.Expr:
     return exp.cast(expression, exp.DataType.Type.DATE)
 
 
-def _date_literal(value: dt.date) -> exp.Expression:
+def _date_literal(value: dt.date) -> exp.Expr:
     return _date(_str(value.isoformat()))
 
 
-def _case(condition: exp.Expression, then: exp.Expression, otherwise: exp.Expression | None = None) -> exp.Case:
+def _case(condition: exp.Expr, then: exp.Expr, otherwise: exp.Expr | None = None) -> exp.Case:
     case = exp.Case().when(condition, then)
     return case.else_(otherwise) if otherwise is not None else case
 
 
-def _count_if(condition: exp.Expression) -> exp.Expression:
+def _count_if(condition: exp.Expr) -> exp.Expr:
     """The number of rows where ``condition`` holds, 0 (not null) over no rows."""
     return _bigint(exp.Coalesce(this=exp.Sum(this=_case(condition, _num(1), _num(0))), expressions=[_num(0)]))
 
 
-def _as(expression: exp.Expression, name: str) -> exp.Alias:
+def _as(expression: exp.Expr, name: str) -> exp.Expr:
     return exp.alias_(expression, name, quoted=True)
 
 
 # ------------------------------------------------------------------------------------------------ cohorts
-def period_label(date: exp.Expression, period: str) -> exp.Expression:
+def period_label(date: exp.Expr, period: str) -> exp.Expr:
     """SQL twin of :func:`reoffend.cohort.period_label`: ``2024-01``, ``2024Q1``, ``2024``, ``2023-24``."""
     year = _bigint(exp.Year(this=date))
     month = _bigint(exp.Month(this=date))
 
-    def concat(*parts: exp.Expression) -> exp.Expression:
+    def concat(*parts: exp.Expr) -> exp.Expr:
         return exp.Concat(expressions=list(parts), safe=True)
 
-    def two_digits(number: exp.Expression) -> exp.Expression:
+    def two_digits(number: exp.Expr) -> exp.Expr:
         return exp.Pad(this=_text(number), expression=_num(2), fill_pattern=_str("0"), is_left=True)
 
     if period == "month":
@@ -170,7 +170,7 @@ def _group_columns(params: MeasureParams) -> list[str]:
     return list(dict.fromkeys(params.by))
 
 
-def _extract_date(source: SqlSource) -> exp.Expression:
+def _extract_date(source: SqlSource) -> exp.Expr:
     """``--extract-date``, else the latest conviction_date on or after 1900-01-01 (as validation takes it)."""
     if source.extract_date is not None:
         return _date_literal(source.extract_date)
@@ -203,7 +203,7 @@ def _release_ctes(params: MeasureParams, source: SqlSource) -> list[tuple[str, e
     )
     ranked = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("cohorted"))).select(_as(rank, _RANK))
     ranked = ranked.from_("cohorted")
-    conditions: list[exp.Expression] = []
+    conditions: list[exp.Expr] = []
     if params.index == "first":
         conditions.append(exp.EQ(this=_col(_RANK), expression=_num(1)))
     for column, values in params.where.items():
@@ -246,7 +246,7 @@ def _conviction_cte(params: MeasureParams, source: SqlSource) -> exp.Select:
     conviction_date = _date(_col(source.column("conviction_date")))
     if source.has_appearance_ids:
         marker = exp.Concat(expressions=[_str("date:"), _text(conviction_date.copy())], safe=True)
-        event: exp.Expression = exp.Coalesce(this=_text(_col(source.column("appearance_id"))), expressions=[marker])
+        event: exp.Expr = exp.Coalesce(this=_text(_col(source.column("appearance_id"))), expressions=[marker])
     else:
         event = conviction_date.copy()
     rows = exp.select(
@@ -348,7 +348,7 @@ def measure_query(params: MeasureParams, source: SqlSource | None = None) -> exp
     return final
 
 
-def _ratio(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+def _ratio(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
     """``numerator / denominator`` as a double; null where the denominator is 0 (``measure._ratio``)."""
     return _case(
         exp.GT(this=denominator, expression=_num(0)), exp.Div(this=_double(numerator), expression=denominator.copy())
@@ -364,7 +364,7 @@ def _bounds_cte(confidence: float) -> exp.Select:
     z = normal_quantile(confidence)
     x, n = _double(_col("reoffenders")), _double(_col("cohort_size"))
 
-    def z_over_n() -> exp.Expression:
+    def z_over_n() -> exp.Expr:
         return exp.Paren(this=exp.Add(this=n.copy(), expression=_num(z * z)))
 
     centre = exp.Div(this=exp.Paren(this=exp.Add(this=x, expression=_num(z * z / 2))), expression=z_over_n())
@@ -384,11 +384,11 @@ def _bounds_cte(confidence: float) -> exp.Select:
     ).from_("group_counts")
 
 
-def _group_columns_sql() -> list[exp.Expression]:
+def _group_columns_sql() -> list[exp.Expr]:
     """The columns of ``group_measures``, in its order, from ``group_bounds``."""
     size, reoffenders, events = _col("cohort_size"), _col("reoffenders"), _col("reconviction_events")
 
-    def clipped(value: str) -> exp.Expression:
+    def clipped(value: str) -> exp.Expr:
         return exp.Case(
             ifs=[
                 exp.If(this=exp.LT(this=_col(value), expression=_num(0.0)), true=_num(0.0)),
@@ -443,14 +443,14 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
     """
     source = source or SqlSource()
     extract = _extract_date(source)
-    checks: list[tuple[str, str, str, exp.Expression]] = []  # table, rule, column, condition
+    checks: list[tuple[str, str, str, exp.Expr]] = []  # table, rule, column, condition
 
-    def missing_id(column: exp.Expression) -> exp.Expression:
+    def missing_id(column: exp.Expr) -> exp.Expr:
         return exp.or_(
             exp.Is(this=column, expression=exp.Null()), exp.EQ(this=_text(column.copy()), expression=_str(""))
         )
 
-    def out_of_range(column: exp.Expression) -> exp.Expression:
+    def out_of_range(column: exp.Expr) -> exp.Expr:
         return exp.or_(
             exp.LT(this=column, expression=_date_literal(EARLIEST_DATE)),
             exp.GT(this=column.copy(), expression=extract.copy()),
@@ -515,7 +515,7 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
         )
     )
 
-    def row(table: str, rule: str, column: str, value: exp.Expression, from_: str, order: int) -> exp.Select:
+    def row(table: str, rule: str, column: str, value: exp.Expr, from_: str, order: int) -> exp.Select:
         return exp.select(
             _as(_str(table), "table_name"),
             _as(_str(rule), "rule"),
@@ -529,7 +529,7 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
         parts.append(row(table, rule, column, _col(f"c{i}"), f"{table}_checks", len(parts)))
     parts.append(row("releases", "duplicate-release", "offender_id", _col("c"), "duplicate_checks", len(parts)))
     parts.append(row("releases", "incomplete-follow-up", "release_date", _col("c"), "incomplete_checks", len(parts)))
-    union: exp.Expression = parts[0]
+    union: exp.Expr = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
     final = exp.select(_col("table_name"), _col("rule"), _col("column_name"), _col("problems")).from_(
@@ -542,7 +542,7 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------------ render
-def render(query: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
+def render(query: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """The query as text in ``dialect`` (one of :data:`DIALECTS`), via sqlglot's generator for it."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")

@@ -41,7 +41,7 @@ def add_months_to_date(date: dt.date, months: int) -> dt.date:
     return frame.select(add_months(pl.col("d"), months)).item()
 
 
-def sql_add_months(date: exp.Expression, months: int) -> exp.Expression:
+def sql_add_months(date: exp.Expr, months: int) -> exp.Expr:
     """SQL twin of :func:`add_months`: ``date + months`` calendar months, as a DATE.
 
     Rendered per dialect by sqlglot: DuckDB ``date + INTERVAL n MONTH``, Spark ``ADD_MONTHS``, Trino
@@ -138,7 +138,7 @@ class FollowUpWindow:
         return complete
 
     # ------------------------------------------------------------------ the same rule as SQL expressions
-    def sql_bounds(self, release_date: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
+    def sql_bounds(self, release_date: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
         """``(follow_up_end, conviction_deadline)`` of ``release_date`` as SQL expressions.
 
         The deadline is the follow-up end plus the waiting period, as in :meth:`conviction_deadline`; it is
@@ -150,12 +150,12 @@ class FollowUpWindow:
 
     @staticmethod
     def sql_is_proven_reoffence(
-        release_date: exp.Expression,
-        follow_up_end: exp.Expression,
-        conviction_deadline: exp.Expression,
-        offence_date: exp.Expression,
-        conviction_date: exp.Expression,
-    ) -> exp.Expression:
+        release_date: exp.Expr,
+        follow_up_end: exp.Expr,
+        conviction_deadline: exp.Expr,
+        offence_date: exp.Expr,
+        conviction_date: exp.Expr,
+    ) -> exp.Expr:
         """SQL twin of :meth:`is_proven_reoffence`."""
         from sqlglot import exp
 
@@ -166,7 +166,7 @@ class FollowUpWindow:
         )
 
     @staticmethod
-    def sql_is_complete(conviction_deadline: exp.Expression, extract_date: exp.Expression) -> exp.Expression:
+    def sql_is_complete(conviction_deadline: exp.Expr, extract_date: exp.Expr) -> exp.Expr:
         """SQL twin of :meth:`is_complete`: ``conviction_deadline <= extract_date + 1 day``."""
         from sqlglot import exp
 
@@ -174,7 +174,7 @@ class FollowUpWindow:
         return exp.LTE(this=conviction_deadline, expression=exp.cast(next_day, exp.DataType.Type.DATE))
 
     @staticmethod
-    def sql_days_from_release(date: exp.Expression, release_date: exp.Expression) -> exp.Expression:
+    def sql_days_from_release(date: exp.Expr, release_date: exp.Expr) -> exp.Expr:
         """SQL twin of :meth:`days_from_release`: whole days from the release to ``date``."""
         from sqlglot import exp
 
