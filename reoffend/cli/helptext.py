@@ -22,7 +22,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "measure": (
         "reoffend measure releases.csv convictions.csv --exclude-offences breach.txt --format table",
         "reoffend measure releases.csv convictions.csv --by cohort,establishment --latest-cohort --json",
-        "zcat releases.csv.gz | reoffend measure - convictions.csv --by establishment | cut -d, -f1-4",
+        "zcat releases.csv.gz | reoffend measure - convictions.csv --columns cohort,binary_rate",
+        "reoffend measure releases.csv convictions.csv --by establishment | cut -d, -f1-4",
         "reoffend measure <(zcat releases.csv.gz) convictions.parquet --input-format csv",
     ),
     "validate": (
