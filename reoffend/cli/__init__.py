@@ -19,6 +19,7 @@ COMMANDS = {
     "compare": "reoffend.cli.compare:compare",
     "power": "reoffend.cli.power:power",
     "bulletin": "reoffend.cli.bulletin:bulletin",
+    "nowcast": "reoffend.cli.nowcast:nowcast_command",
 }
 
 
