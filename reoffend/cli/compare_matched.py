@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import polars as pl
 
+from ..compare.design import parse_forms
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import UsageError
 from ..io import read_list_lines
@@ -29,6 +30,7 @@ from .common import (
     window_options,
     writer_for_suffix,
 )
+from .covariate_forms import covariate_form_option
 
 
 def read_id_list(path: str) -> tuple[str, ...]:
@@ -74,6 +76,7 @@ def read_id_list(path: str) -> tuple[str, ...]:
     metavar="COLS",
     help="Release columns of the propensity model: numeric as given, text as categories (e.g. age,sex,...).",
 )
+@covariate_form_option("linear")
 @click.option("--exact", default="cohort", show_default=True, metavar="COLS", help="Match exactly on these columns.")
 @click.option(
     "--ratio", type=click.IntRange(min=1), default=10, show_default=True, help="Comparators per treated release."
@@ -124,6 +127,7 @@ def compare_matched_command(
     ids_releases,
     pool,
     covariates,
+    covariate_form,
     exact,
     ratio,
     caliper,
@@ -163,6 +167,7 @@ def compare_matched_command(
         ids_releases=ids_releases,
         pool=parse_where(pool) if pool else {},
         covariates=parse_columns(covariates),
+        covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
         exact=parse_columns(exact),
         ratio=ratio,
         caliper=caliper,
