@@ -19,6 +19,7 @@ import click
 import polars as pl
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import DataError, OutputClosed, UsageError
 from ..inputs import InputSpec, load_inputs
@@ -489,5 +490,6 @@ def render_table(
         numeric = dtype.is_numeric()
         table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
     for row in rows.iter_rows(named=True):
-        table.add_row(*[formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()])
+        # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
+        table.add_row(*[Text(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()])
     console.print(table)
