@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..banding import check_edges
-from ..cohort import PERIODS
+from ..cohort import PERIODS, IndexRule, Period
 from ..disclosure import DisclosureRule
 from ..errors import UsageError
 from ..io import read_toml
@@ -154,8 +154,8 @@ class InputsConfig:
 class MeasureConfig:
     follow_up: int = 12
     waiting_period: int = 6
-    period: str = "quarter"
-    index: str = "first"
+    period: Period = "quarter"
+    index: IndexRule = "first"
     confidence: float = 0.95
     establishment: str | None = None  # None: the establishment column if the releases have one; "": none
     where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -16,11 +16,13 @@ import html
 import io
 import re
 from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.typing import RcKeyType
 
 BLUE = "#1d70b8"  # 5.2:1 against white
 DARK = "#0b0c0c"
@@ -33,7 +35,7 @@ SILVER = "#6f777b"  # 4.6:1
 # Colours that carry meaning; tests check each against white at 3:1 or more.
 MEANINGFUL = (BLUE, DARK, GREY, MID, NAVY, ORANGE, SILVER)
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "reoffend-bulletin",
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",

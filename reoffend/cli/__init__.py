@@ -10,6 +10,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE, OutputClosed, ReoffendError
+from ..io import release_stdin
 from .lazy import LazyGroup
 
 COMMANDS = {
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes a message and a stable exit status, never a bare traceback."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    release_stdin()  # each run reads standard input at most once (reoffend.io.claim_stdin)
     try:
         # without standalone mode click returns the status of ctx.exit(n) (e.g. 1 from --fail-unless-significant)
         status = cli.main(args=args, prog_name="reoffend", standalone_mode=False)

@@ -21,10 +21,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..cohort import IndexRule, Period
 from ..errors import DataError, OutputClosed, UsageError
 from ..inputs import InputSpec, load_inputs
 from ..io import atomic_write, atomic_write_many, check_writable, frame_writer, read_code_list
-from ..measure import MeasureParams
+from ..measure import IncompletePolicy, MeasureParams
 from ..validate import ValidatedInputs
 from ..window import FollowUpWindow
 from .config import config_option
@@ -279,9 +280,9 @@ def measure_params(
     *,
     by: str | Sequence[str] | None,
     window: FollowUpWindow,
-    period: str,
-    index_rule: str,
-    incomplete: str,
+    period: Period,
+    index_rule: IndexRule,
+    incomplete: IncompletePolicy,
     exclude_offences: str | None,
     where: Sequence[str],
     latest_cohort: bool,
@@ -384,6 +385,7 @@ class Output:
         ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``.
         """
         fmt = self.output_format
+        assert fmt is not None, "set by __post_init__"
         if fmt == "table":
             atomic_write_many(extra_outputs)
             render_table(rows if display is None else display, title=title, formats=table_formats, caption=caption)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import click
@@ -254,7 +254,7 @@ def display_rows(result: BaselineResult) -> pl.DataFrame:
     def yes(v):
         return "–" if v is None else ("yes" if v else "no")
 
-    items: list[tuple[str, callable]] = [
+    items: list[tuple[str, Callable[[dict], str]]] = [
         ("current cohort", lambda r: str(r["current"])),
         ("  released / reoffended", lambda r: f"{r['current_size']:,} / {r['current_reoffenders']:,}"),
         ("  rate", lambda r: pct(r["current_rate"])),

@@ -9,7 +9,7 @@ import polars as pl
 
 from ..banding import band_inputs, parse_band
 from ..disclosure import SHORTHAND, DisclosureRule, suppress
-from ..measure import MeasureParams, measured_releases, run_metadata
+from ..measure import Engine, MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
 from ..validate import summarise_inputs
 from .common import (
@@ -112,7 +112,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
         inputs = band_inputs(load_or_report(spec, errors_file, extra_required), band_edges)
-        engine = "streaming" if spec.streaming else "auto"
+        engine: Engine = "streaming" if spec.streaming else "auto"
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -28,6 +29,9 @@ from .matching import (
     standardised_differences,
 )
 from .propensity import Covariate, balance_columns, describe_covariates, fit_propensity, model_columns
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
 POOLED = "all"
@@ -93,7 +97,7 @@ class MatchedParams:
         if len(set(self.covariates)) != len(self.covariates):
             raise UsageError("--covariates names a column twice")
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             **self.measure.as_dict(),
             "treated": {c: list(v) for c, v in sorted(self.treated.items())} or None,
@@ -122,9 +126,9 @@ class MatchedResult:
     rows: pl.DataFrame
     balance: pl.DataFrame
     matches: pl.DataFrame
-    model: dict[str, object]
-    diagnostics: dict[str, object]
-    metadata: dict[str, object]
+    model: dict[str, Any]
+    diagnostics: dict[str, Any]
+    metadata: dict[str, Any]
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
 
@@ -132,7 +136,7 @@ class MatchedResult:
         """One plain-English sentence per cohort and for all cohorts together."""
         return "\n".join(_headline(row, self.params) for row in self.rows.iter_rows(named=True))
 
-    def extra_json(self) -> dict[str, object]:
+    def extra_json(self) -> dict[str, Any]:
         return {
             "diagnostics": self.diagnostics,
             "balance": self.balance.to_dicts(),
@@ -183,7 +187,7 @@ def compare_units(
     units: pl.DataFrame,
     params: MatchedParams,
     *,
-    metadata: dict[str, object] | None = None,
+    metadata: dict[str, Any] | None = None,
     file: str = "releases",
     known_ids: pl.Series | None = None,
 ) -> MatchedResult:
@@ -194,7 +198,7 @@ def compare_units(
     an id that is absent from the file from one with no index release in the cohorts compared.
     """
     warnings: list[str] = []
-    diagnostics: dict[str, object] = {}
+    diagnostics: dict[str, Any] = {}
     id_text = pl.col("offender_id").cast(pl.String)
 
     # --- the treated group
@@ -341,8 +345,8 @@ def compare_units(
     group = cohort_code[matched_index]
     matched_count = np.bincount(group, minlength=n_cohorts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_group = np.stack([np.bincount(group, t_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
-        c_group = np.stack([np.bincount(group, c_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
+        t_group: np.ndarray = np.stack([np.bincount(group, t_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
+        c_group: np.ndarray = np.stack([np.bincount(group, c_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
         t_group /= matched_count[:, None]
         c_group /= matched_count[:, None]
     t_all = t_values.mean(axis=0) if matched_index.size else np.full(len(OUTCOMES), np.nan)
@@ -457,7 +461,7 @@ def compare_units(
     )
 
 
-def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, int]]:
+def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Units with a null (or NaN) covariate: an error naming column and count, or dropped with --drop-missing."""
     checks = []
     for name in params.covariates:
@@ -485,7 +489,7 @@ def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.
         raise DataError(problems, {"missing-covariate": len(bad)})
     any_missing = flags.select(pl.any_horizontal(pl.all())).to_series() if bad else pl.Series([False] * units.height)
     treated = units.get_column(TREATED)
-    dropped = {
+    dropped: dict[str, Any] = {
         "treated": int((any_missing & treated).sum()),
         "pool": int((any_missing & ~treated).sum()),
         "by_column": counts,
@@ -501,7 +505,7 @@ def _overlap(units: pl.DataFrame, covariates: list[Covariate], is_treated: np.nd
     """
     keep = np.ones(units.height, dtype=bool)
     codes = {
-        c.name: units.get_column(c.name).cast(pl.String).cast(pl.Enum(c.levels)).to_physical().to_numpy()
+        c.name: units.get_column(c.name).cast(pl.String).cast(pl.Enum(c.category_levels)).to_physical().to_numpy()
         for c in covariates
         if c.is_category
     }
@@ -514,15 +518,16 @@ def _overlap(units: pl.DataFrame, covariates: list[Covariate], is_treated: np.nd
             if not covariate.is_category:
                 continue
             code = codes[covariate.name].astype(np.int64)
-            size = len(covariate.levels)
+            size = len(covariate.category_levels)
             in_treated = np.bincount(code[keep & is_treated], minlength=size) > 0
             in_pool = np.bincount(code[keep & ~is_treated], minlength=size) > 0
             drop_pool = keep & ~is_treated & ~in_treated[code]
             drop_treated = keep & is_treated & ~in_pool[code]
             if drop_pool.any() or drop_treated.any():
                 changed = True
-                pool_levels.update(covariate.term(covariate.levels[i]) for i in np.unique(code[drop_pool]))
-                treated_levels.update(covariate.term(covariate.levels[i]) for i in np.unique(code[drop_treated]))
+                pool_levels.update(covariate.term(covariate.category_levels[i]) for i in np.unique(code[drop_pool]))
+                levels = covariate.category_levels
+                treated_levels.update(covariate.term(levels[i]) for i in np.unique(code[drop_treated]))
                 keep &= ~(drop_pool | drop_treated)
     return keep, {
         "pool_units": int((~keep & ~is_treated).sum()),
@@ -547,7 +552,7 @@ def _strata(units: pl.DataFrame, exact: Sequence[str]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ the rows
-ROW_SCHEMA: dict[str, pl.DataType] = {
+ROW_SCHEMA: dict[str, PolarsDataType] = {
     "scope": pl.String,
     "cohort": pl.String,
     "treated": pl.Int64,

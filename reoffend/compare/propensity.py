@@ -38,6 +38,11 @@ class Covariate:
     def is_category(self) -> bool:
         return self.levels is not None
 
+    @property
+    def category_levels(self) -> tuple[str, ...]:
+        """The levels of a category covariate; empty for a numeric one."""
+        return self.levels or ()
+
     def term(self, level: str) -> str:
         return f"{self.name}={level}"
 
@@ -68,7 +73,7 @@ def balance_columns(
     for covariate in covariates:
         if covariate.is_category:
             text = pl.col(covariate.name).cast(pl.String)
-            for level in covariate.levels:
+            for level in covariate.category_levels:
                 columns.append((text == level).cast(pl.Float64))
                 labels.append((covariate.name, level))
         else:
@@ -87,7 +92,7 @@ def model_columns(frame: pl.DataFrame, covariates: list[Covariate]) -> tuple[np.
     for covariate in covariates:
         if covariate.is_category:
             text = pl.col(covariate.name).cast(pl.String)
-            for level in covariate.levels[1:]:
+            for level in covariate.category_levels[1:]:
                 columns.append((text == level).cast(pl.Float64).alias(covariate.term(level)))
                 names.append(covariate.term(level))
         else:
