@@ -63,11 +63,10 @@ def band_expr(column: str, edges: Sequence[float], whole: bool = True) -> pl.Exp
     edges = check_edges(column, edges)
     labels = band_labels(column, edges, whole)
     value = pl.col(column)
-    expr = pl.when(value.is_null()).then(pl.lit(None, dtype=pl.String))
-    expr = expr.when(value < edges[0]).then(pl.lit(labels[0]))
-    for index, high in enumerate(edges[1:], start=1):
-        expr = expr.when(value < high).then(pl.lit(labels[index]))
-    return expr.otherwise(pl.lit(labels[-1])).cast(pl.Enum(labels)).alias(column)
+    expr: pl.Expr = pl.lit(labels[-1])
+    for index in range(len(edges) - 1, -1, -1):  # innermost first: the first edge above the value wins
+        expr = pl.when(value < edges[index]).then(pl.lit(labels[index])).otherwise(expr)
+    return pl.when(value.is_null()).then(None).otherwise(expr).cast(pl.Enum(labels)).alias(column)
 
 
 def band_frame(frame: pl.LazyFrame, bands: Mapping[str, Sequence[float]], source: str = "releases") -> pl.LazyFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -180,3 +182,45 @@ def test_bad_band_option(text, message):
 
 def test_band_option_parses():
     assert parse_band("age=18, 21,25") == ("age", (18, 21, 25))
+
+
+# ------------------------------------------------------------------------------------------ measure CLI
+def test_measure_suppress_and_band_from_the_command_line(tmp_path, cli):
+    from .conftest import write_csv
+
+    # E1: 12 people, 0 reoffend (min_count); E2: 12 people, 6 reoffend; E3: 30 people, 10 reoffend.
+    # With the cohort's total published, E1 alone would be derivable: E2 (the next smallest) is suppressed too.
+    people = [("E1", 0, 12), ("E2", 6, 12), ("E3", 10, 30)]
+    releases = ["offender_id,release_date,establishment,age"]
+    convictions = ["offender_id,offence_date,conviction_date"]
+    for unit, reoffenders, size in people:
+        for i in range(size):
+            pid = f"{unit}-{i}"
+            releases.append(f"{pid},2022-01-10,{unit},{17 + i}")
+            if i < reoffenders:
+                convictions.append(f"{pid},2022-03-01,2022-04-01")
+    write_csv(tmp_path / "r.csv", "\n".join(releases) + "\n")
+    write_csv(tmp_path / "c.csv", "\n".join(convictions) + "\n")
+    base = ("measure", tmp_path / "r.csv", tmp_path / "c.csv", "--extract-date", "2024-01-01")
+    status, out, err = cli(*base, "--by", "cohort,establishment", "--suppress", "10", "--json")
+    assert status == 0, err
+    import json
+
+    document = json.loads(out)
+    rows = document["rows"] if isinstance(document, dict) and "rows" in document else document
+    got = [(r["establishment"], r["reoffenders"], r["suppressed"]) for r in rows]
+    assert got == [("E1", None, "min_count"), ("E2", None, "secondary"), ("E3", 10, None)]
+    assert document["parameters"]["disclosure"]["min_cohort"] == 10
+    # table view shows [c]; banding gives labelled, ordered groups whose sizes add up
+    status, out, _err = cli(*base, "--by", "establishment", "--suppress", "10", "--format", "table")
+    assert status == 0 and "[c]" in out
+    status, out, _err = cli(*base, "--by", "age", "--band", "age=18,21,25", "--csv")
+    frame = pl.read_csv(io.StringIO(out))
+    assert frame["age"].to_list() == ["Under 18", "18 to 20", "21 to 24", "25 and over"]
+    # ages 17, 18, ... within each of the 3 establishments: one 17, three 18-20, four 21-24 each; the rest 25+
+    assert frame["cohort_size"].to_list() == [3 * 1, 3 * 3, 3 * 4, 54 - 3 * 8]
+    assert "suppressed" not in frame.columns  # no --suppress: measure publishes everything, as before
+    status, _out, err = cli(*base, "--by", "age", "--band", "age=21,18")
+    assert status == 2 and "increase strictly" in err
+    status, _out, err = cli(*base, "--by", "establishment", "--band", "establishment=1,2")
+    assert status == 2 and "not numeric" in err

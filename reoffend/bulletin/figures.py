@@ -241,9 +241,10 @@ def breakdown_chart(
     """
     names = [label or "Not recorded" for label in rows[column].cast(pl.String).fill_null("").to_list()]
     names = [f"{n} [c]" if hidden else n for n, hidden in zip(names, rows["binary_rate"].is_null(), strict=True)]
-    rate = [None if v is None else 100 * v for v in rows["binary_rate"].to_list()]
-    low = [None if v is None else 100 * v for v in rows["binary_rate_low"].to_list()]
-    high = [None if v is None else 100 * v for v in rows["binary_rate_high"].to_list()]
+    # a suppressed category has no rate: NaN here, and never plotted (only ``shown`` points are drawn)
+    rate = [float("nan") if v is None else 100 * v for v in rows["binary_rate"].to_list()]
+    low = [float("nan") if v is None else 100 * v for v in rows["binary_rate_low"].to_list()]
+    high = [float("nan") if v is None else 100 * v for v in rows["binary_rate_high"].to_list()]
     y = list(range(len(names)))[::-1]
     height = max(2.4, 0.32 * len(names) + 1.3)
 
@@ -251,7 +252,7 @@ def breakdown_chart(
         axes = figure.subplots()
         axes.grid(axis="x", color="#dddddd")
         axes.grid(axis="y", visible=False)
-        shown = [i for i, v in enumerate(rate) if v is not None]
+        shown = [i for i, v in enumerate(rate) if v == v]  # not NaN
         if shown:
             axes.errorbar(
                 [rate[i] for i in shown],

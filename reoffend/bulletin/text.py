@@ -138,7 +138,7 @@ def change_sentence(row: Mapping[str, Any], context: Context) -> str:
     """The change in the binary rate since an earlier cohort, with its significance in words."""
     confidence = context.params.confidence
     difference = row["difference_pp"]
-    earlier = f"{row['earlier_cohort']} ({pct(row['earlier_binary_rate'])})"
+    earlier = f"{cohort_words(row['earlier_cohort'], context.params.period)} ({pct(row['earlier_binary_rate'])})"
     what = "the previous cohort" if row["comparison"] == "previous cohort" else "the same cohort a year earlier"
     if difference is None:
         return f"Compared with {what}, {earlier}, no change can be computed."
@@ -166,10 +166,10 @@ def change_sentence(row: Mapping[str, Any], context: Context) -> str:
     )
 
 
-def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame) -> str:
+def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame, period: str = "quarter") -> str:
     text = (
-        f"There were {one(latest['events_per_100'])} reconviction events (court appearances at which a "
-        f"reoffence was proven) per 100 people released in {latest['cohort']}"
+        f"There were {cell(latest, 'events_per_100', one)} reconviction events (court appearances at which a "
+        f"reoffence was proven) per 100 people released in {cohort_words(latest['cohort'], period)}"
     )
     parts = []
     for row in changes.iter_rows(named=True):
@@ -178,7 +178,9 @@ def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame) -> str:
             continue
         direction = "higher" if change > 0 else "lower" if change < 0 else "the same"
         amount = f"{one(abs(change))}% {direction}" if change else "the same"
-        parts.append(f"{amount} than the {one(row['earlier_events_per_100'])} of {row['earlier_cohort']}")
+        parts.append(
+            f"{amount} than the {one(row['earlier_events_per_100'])} of {cohort_words(row['earlier_cohort'], period)}"
+        )
     if parts:
         text += ", " + " and ".join(parts)
     return text + "."
@@ -238,7 +240,7 @@ def compose(context: Context) -> Document:
     earlier_kinds = set(context.changes["comparison"].to_list())
     if "same cohort a year earlier" not in earlier_kinds:
         points.append(f"No cohort from a year before {words} has complete follow-up to compare with.")
-    points.append(events_sentence(latest, published_changes))
+    points.append(events_sentence(latest, published_changes, params.period))
     points.append(incomplete_sentence(context))
     blocks.append(Bullets(points))
 
