@@ -73,7 +73,7 @@ def input_options(function):
         click.option(
             "--input-format",
             type=click.Choice(["csv", "parquet", "ndjson"]),
-            help="Format of both inputs (default: from the extension; '-' is CSV on stdin).",
+            help="Format of both inputs (default: from the extension under any .gz/.zst; '-' or a pipe is sniffed).",
         ),
         click.option(
             "--extract-date",
@@ -170,7 +170,7 @@ def cohort_options(function):
         click.option(
             "--exclude-offences",
             type=click.Path(dir_okay=False),
-            help="File of offence codes (one per line) that are not new offences, e.g. breach.",
+            help="File of offence codes (one per line; '-': stdin) that are not new offences, e.g. breach.",
         ),
         click.option(
             "--where",

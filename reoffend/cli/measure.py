@@ -98,7 +98,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     """Proven reoffending measures per group of index releases.
 
     Follows each index release for --follow-up months and counts offences in that window proven by a
-    conviction before the end of the further --waiting-period (docs/measures.md). With --suppress, the
+    conviction before the end of the further --waiting-period (reoffend docs measures). With --suppress, the
     figures of small groups are left empty and named in a 'suppressed' column (shown as [c]).
     """
     params = replace(measurement, by=parse_columns(by))
@@ -159,9 +159,9 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
 )
 @output_options
 def validate(spec, errors_file, window, incomplete, period, out):
-    """Check the inputs against every rule of docs/data.md and summarise them.
+    """Check the inputs against every rule of the data documentation and summarise them.
 
-    Exit 0 when the data is valid, 65 with a report naming file, row and column when not.
+    Exit 0 when the data is valid, 65 with a report naming file, row and column when not (reoffend docs data).
     """
     params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
     inputs = load_or_report(spec, errors_file)

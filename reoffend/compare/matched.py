@@ -19,6 +19,7 @@ from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
+from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
     bootstrap_means,
@@ -28,7 +29,7 @@ from .matching import (
     nearest_neighbours,
     standardised_differences,
 )
-from .propensity import Covariate, balance_columns, describe_covariates, fit_propensity, model_columns
+from .propensity import balance_columns, fit_propensity
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -70,6 +71,7 @@ class MatchedParams:
     target: float | None = None
     pooled_target: float | None = None
     style: str | None = None
+    covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if bool(self.treated) == (self.treated_ids is not None):
@@ -96,6 +98,9 @@ class MatchedParams:
                 object.__setattr__(self, "pooled_target", defaults["pooled_target"])
         if len(set(self.covariates)) != len(self.covariates):
             raise UsageError("--covariates names a column twice")
+        strays = sorted(set(self.covariate_forms) - set(self.covariates))
+        if strays:
+            raise UsageError(f"--covariate-form names {', '.join(strays)}, which is not in --covariates")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +110,7 @@ class MatchedParams:
             "ids_releases": self.ids_releases if self.treated_ids is not None else None,
             "pool": {c: list(v) for c, v in sorted(self.pool.items())},
             "covariates": list(self.covariates),
+            "covariate_forms": forms_text(self.covariate_forms),
             "exact": list(self.exact),
             "ratio": self.ratio,
             "caliper": self.caliper,
@@ -266,7 +272,7 @@ def compare_units(
     diagnostics["dropped_missing"] = dropped
 
     # --- covariates, the balance columns (every level), level overlap
-    covariates = describe_covariates(units, params.covariates, file)
+    covariates = encode(units, params.covariates, params.covariate_forms, default=LINEAR, source=file)
     is_treated = units.get_column(TREATED).to_numpy().astype(bool)
     n = units.height
     balance_matrix, balance_labels = balance_columns(units, covariates)
@@ -295,13 +301,8 @@ def compare_units(
 
     # --- the propensity model on the units in it
     model_units = units.filter(pl.Series(in_model))
-    model_covariates = [
-        Covariate(c.name, tuple(model_units.get_column(c.name).cast(pl.String).unique().sort().to_list()))
-        if c.is_category
-        else c
-        for c in covariates
-    ]
-    design, terms = model_columns(model_units, model_covariates)
+    model_covariates = encode(model_units, params.covariates, params.covariate_forms, default=LINEAR, source=file)
+    design, terms = design_matrix(model_units, model_covariates), term_names(model_covariates)
     model = fit_propensity(design, terms, is_treated[in_model], file)
     if model.dropped_terms:
         warnings.append(f"constant among the units compared, left out of the model: {', '.join(model.dropped_terms)}")
