@@ -84,7 +84,7 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
     type=click.IntRange(min=0),
     metavar="N",
     help="Disclosure control: suppress the outcome figures of groups of fewer than N releases, of groups with "
-    "fewer than --min-count reoffenders or non-reoffenders, and secondary cells (docs/bulletin.md).",
+    "fewer than --min-count reoffenders or non-reoffenders, and secondary cells (reoffend docs bulletin).",
 )
 @click.option(
     "--min-count",
