@@ -11,6 +11,7 @@ import click
 from .. import __version__
 from ..errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE, OutputClosed, ReoffendError
 from ..io import release_stdin
+from . import helptext
 from .lazy import LazyGroup
 
 COMMANDS = {
@@ -21,6 +22,7 @@ COMMANDS = {
     "power": "reoffend.cli.power:power",
     "bulletin": "reoffend.cli.bulletin:bulletin",
     "nowcast": "reoffend.cli.nowcast:nowcast_command",
+    "docs": "reoffend.cli.docs:docs",
 }
 
 
@@ -28,8 +30,9 @@ COMMANDS = {
     cls=LazyGroup,
     lazy_subcommands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    epilog=helptext.epilog(""),
 )
-@click.version_option(__version__, prog_name="reoffend")
+@click.version_option(__version__, "-V", "--version", prog_name="reoffend")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
 def cli(debug):
     """Proven reoffending statistics from prison release and court conviction records."""

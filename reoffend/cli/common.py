@@ -19,6 +19,7 @@ import click
 import polars as pl
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..cohort import IndexRule, Period
 from ..errors import DataError, OutputClosed, UsageError
@@ -72,7 +73,7 @@ def input_options(function):
         click.option(
             "--input-format",
             type=click.Choice(["csv", "parquet", "ndjson"]),
-            help="Format of both inputs (default: from the extension; '-' is CSV on stdin).",
+            help="Format of both inputs (default: from the extension under any .gz/.zst; '-' or a pipe is sniffed).",
         ),
         click.option(
             "--extract-date",
@@ -169,7 +170,7 @@ def cohort_options(function):
         click.option(
             "--exclude-offences",
             type=click.Path(dir_okay=False),
-            help="File of offence codes (one per line) that are not new offences, e.g. breach.",
+            help="File of offence codes (one per line; '-': stdin) that are not new offences, e.g. breach.",
         ),
         click.option(
             "--where",
@@ -491,5 +492,6 @@ def render_table(
         numeric = dtype.is_numeric()
         table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
     for row in rows.iter_rows(named=True):
-        table.add_row(*[formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()])
+        # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
+        table.add_row(*[Text(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()])
     console.print(table)

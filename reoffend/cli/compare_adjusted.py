@@ -135,10 +135,7 @@ def compare_adjusted(
     on --covariates over the --baseline cohorts, predicts every current index release, and compares per
     provider (--by) and current cohort the actual binary rate with the mean predicted probability and the
     actual reoffences per offender with the mean predicted count. Both measures are tested and reported
-    separately (docs/comparisons-adjusted.md).
-
-    Example: reoffend compare adjusted releases.csv convictions.csv --baseline 2022Q1,2022Q2,2022Q3,2022Q4
-    --covariates age,sex,sentence_months,prior_convictions,index_offence --by establishment
+    separately (reoffend docs comparisons-adjusted).
     """
     if model_summary:
         check_writable(model_summary)

@@ -56,7 +56,8 @@ def read_id_list(path: str) -> tuple[str, ...]:
 @click.option(
     "--treated-ids",
     type=click.Path(dir_okay=False),
-    help="File of offender_id, one per line: a programme's participants (all their index releases are treated).",
+    help="File of offender_id, one per line ('-': stdin): a programme's participants; which of their index "
+    "releases are treated: --ids-releases.",
 )
 @click.option(
     "--ids-releases",
@@ -145,14 +146,11 @@ def compare_matched_command(
 ):
     """Peterborough style: treated releases against a propensity-score-matched comparison group.
 
-    reoffend compare matched RELEASES CONVICTIONS --treated establishment=EST042
-    --covariates age,sex,sentence_months,prior_convictions,index_offence --style peterborough
-
     Exact matching on --exact (default the cohort), then up to --ratio nearest neighbours on the logit of the
     propensity score, with replacement, within --caliper SDs. Reconviction events per 100 (primary) and the
     binary rate of the treated against the weighted comparison group, per cohort and pooled, with bootstrap
     intervals, one-sided p for a reduction, target verdicts, and the balance diagnostics
-    (docs/comparisons-matched.md).
+    (reoffend docs comparisons-matched).
     """
     if treated and treated_ids:
         raise UsageError("give --treated or --treated-ids, not both")
@@ -206,6 +204,8 @@ def compare_matched_command(
         render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
+    for sentence in result.sensitivity.get("summary", []):
+        out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
     out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:

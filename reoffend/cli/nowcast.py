@@ -128,7 +128,7 @@ def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backt
     """Provisional figures, with intervals, for cohorts whose follow-up is not complete yet.
 
     What is observed at the extract date, completed by the development learned from releases whose
-    follow-up is complete (docs/nowcast.md). Complete cohorts are final and equal `measure`'s figures.
+    follow-up is complete (reoffend docs nowcast). Complete cohorts are final and equal `measure`'s figures.
     """
     if detail and not run_backtest:
         raise click.UsageError("--detail goes with --backtest")
@@ -167,7 +167,7 @@ def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backt
         title="Proven reoffending: final and provisional",
         display=display_nowcast(outcome.rows, params.measurement.by, confidence),
         caption=f"{params.window.describe()}; extract date {outcome.metadata['extract_date']}; "
-        "≈ provisional (docs/nowcast.md)",
+        "≈ provisional (reoffend docs nowcast)",
     )
 
 
