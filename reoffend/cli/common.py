@@ -19,6 +19,7 @@ import click
 import polars as pl
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..cohort import IndexRule, Period
 from ..errors import DataError, OutputClosed, UsageError
@@ -510,7 +511,8 @@ def render_table(
     for header, dtype, width in zip(headers, rows.dtypes, widths, strict=False):
         table.add_column(header, justify="right" if dtype.is_numeric() else "left", width=width)
     for row in cells:
-        table.add_row(*row[: len(widths)])
+        # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
+        table.add_row(*[Text(cell) for cell in row[: len(widths)]])
     console.print(table)
     if len(widths) < len(headers):
         console.print(hidden_note(headers[len(widths) :], console.width), highlight=False, markup=False)

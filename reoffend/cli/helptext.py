@@ -25,6 +25,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "zcat releases.csv.gz | reoffend measure - convictions.csv --columns cohort,binary_rate",
         "reoffend measure releases.csv convictions.csv --by establishment | cut -d, -f1-4",
         "reoffend measure <(zcat releases.csv.gz) convictions.parquet --input-format csv",
+        "reoffend measure releases.csv convictions.csv --by cohort,age --band age=18,21,25 --suppress 10",
     ),
     "validate": (
         "reoffend validate releases.csv convictions.csv --format table",
@@ -42,6 +43,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "bulletin": (
         "reoffend bulletin --example-config > job.toml",
         "reoffend bulletin --config job.toml -o out/bulletin",
+    ),
+    "nowcast": (
+        "reoffend nowcast releases.csv convictions.csv --exclude-offences breach.txt --format table",
+        "reoffend nowcast releases.csv convictions.csv --by cohort,establishment --final-cohorts 2 --json",
+        "reoffend nowcast releases.csv convictions.csv --backtest --origins 12 --detail backtest.csv --format table",
     ),
     "docs": (
         "reoffend docs",
