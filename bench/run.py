@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             sections += ["## Beyond memory: `--streaming`", "", streaming_section(args.streaming_size, workdir)]
     if not args.quick:
         sections += ["## Comparison methods at scale", ""]
-        for script in ("matched.py", "adjusted.py"):
+        for script in ("matched.py", "adjusted.py", "nowcast.py"):
             sections += [f"### bench/{script}", "", helper_section(script)]
         sections += ["## The measure as SQL (`reoffend sql`)", "", helper_section("sql.py")]
         notes = BENCH / "NOTES.md"
