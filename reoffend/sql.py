@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
 
 from .cohort import PERIODS
+from .errors import UsageError
 from .intervals import normal_quantile
 from .measure import GROUP_MEASURES, MeasureParams
 from .validate import EARLIEST_DATE
@@ -83,8 +84,6 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 def _table(name: str) -> exp.Table:
     parts = [exp.to_identifier(part.strip('`"'), quoted=True) for part in name.split(".")]
     if not all(part.name for part in parts) or len(parts) > 3:
-        from .errors import UsageError
-
         raise UsageError(f"not a table name: {name!r} (give [catalog.][schema.]table)")
     table, db, catalog = [*reversed(parts), None, None][:3]
     return exp.Table(this=table, db=db, catalog=catalog)
@@ -494,18 +493,8 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
             ),
         )
     )
-    release_ctes = _release_ctes(
-        MeasureParams(
-            window=params.window,
-            by=params.by,
-            period=params.period,
-            index=params.index,
-            incomplete="error",
-            where=params.where,
-            latest_cohort=params.latest_cohort,
-        ),
-        source,
-    )
+    # the index releases as the measure chooses them, none dropped: this query counts the incomplete ones
+    release_ctes = _release_ctes(replace(params, incomplete="error"), source)
     ctes += release_ctes
     complete = params.window.sql_is_complete(_col("conviction_deadline"), extract.copy())
     ctes.append(

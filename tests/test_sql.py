@@ -17,6 +17,8 @@ import polars as pl
 import pytest
 import sqlglot
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reoffend.cli import cli
 from reoffend.errors import UsageError
@@ -363,3 +365,64 @@ def test_cli_writes_file_and_rejects_unknown_dialect(tmp_path):
     assert "DATE_ADD(" in target.read_text() and "`releases`" in target.read_text()
     assert runner.invoke(cli, ["sql", "--dialect", "oracle"]).exit_code == 2
     assert runner.invoke(cli, ["sql"]).exit_code == 2
+
+
+# ------------------------------------------------------------------------------------ property: any data
+TRICKY_DAYS = [dt.date(2024, 2, 29), dt.date(2023, 8, 31), dt.date(2023, 1, 31), dt.date(2023, 2, 28)]
+TRICKY_DAYS += [dt.date(2023, 3, 31), dt.date(2023, 12, 31), dt.date(2024, 1, 1), dt.date(2023, 6, 30)]
+
+
+@st.composite
+def tables(draw):
+    """Small tables of a few people around month ends: repeats, ties, nulls in the group column."""
+    people = [f"P{i}" for i in range(draw(st.integers(1, 6)))]
+    day = st.one_of(st.sampled_from(TRICKY_DAYS), st.dates(dt.date(2022, 1, 1), dt.date(2024, 12, 31)))
+    keys = draw(st.sets(st.tuples(st.sampled_from(people), day), max_size=14))
+    releases = pl.DataFrame(
+        {
+            "offender_id": [k[0] for k in keys],
+            "release_date": [k[1] for k in keys],
+            "establishment": [draw(st.sampled_from(["E1", "E2", None])) for _ in keys],
+        },
+        schema={"offender_id": pl.String, "release_date": pl.Date, "establishment": pl.String},
+    )
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*people, "X"]), day, st.integers(0, 500), st.sampled_from(["THEFT", "BREACH", None])
+            ),
+            max_size=30,
+        )
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": [r[0] for r in rows],
+            "offence_date": [r[1] for r in rows],
+            "conviction_date": [r[1] + dt.timedelta(days=r[2]) for r in rows],
+            "offence_code": [r[3] for r in rows],
+        },
+        schema={
+            "offender_id": pl.String,
+            "offence_date": pl.Date,
+            "conviction_date": pl.Date,
+            "offence_code": pl.String,
+        },
+    )
+    return releases, convictions
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frames=tables(),
+    by=st.sampled_from([(), ("cohort",), ("establishment", "cohort"), ("establishment",)]),
+    period=st.sampled_from(["month", "quarter", "year", "financial-year"]),
+    index=st.sampled_from(["first", "all"]),
+    window=st.sampled_from([(12, 6), (1, 0), (6, 3), (3, 1)]),
+    excluded=st.sampled_from([frozenset(), EXCLUDED]),
+)
+def test_query_equals_measure_on_any_small_tables(frames, by, period, index, window, excluded):
+    params = MeasureParams(
+        by=by, period=period, index=index, window=FollowUpWindow(*window), excluded_offences=excluded
+    )
+    ours = python_rows(*frames, params, extract_date=dt.date(2030, 1, 1))
+    assert_same_table(ours, run_duckdb(frames, Case("property", params)), "property")

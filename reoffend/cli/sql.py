@@ -12,20 +12,14 @@ from .. import __version__
 from ..errors import OutputClosed
 from ..io import atomic_write, check_writable
 from ..sql import DIALECTS, SqlSource, header, measure_query, render, validation_query
-from .common import cohort_options, parse_columns, parse_pairs, window_options
+from .common import by_option, cohort_options, parse_columns, parse_pairs, window_options
 
 
 @click.command()
 @click.option("--dialect", type=click.Choice(DIALECTS), required=True, help="SQL dialect of the engine.")
 @window_options
 @cohort_options
-@click.option(
-    "--by",
-    default="cohort",
-    show_default=True,
-    metavar="COLS",
-    help="Comma-separated release columns to group by ('' for one overall row).",
-)
+@by_option
 @click.option("--releases-table", default="releases", show_default=True, help="Table of releases ([schema.]table).")
 @click.option(
     "--convictions-table", default="convictions", show_default=True, help="Table of convictions ([schema.]table)."
