@@ -16,16 +16,15 @@ from scipy import stats
 from scipy.special import expit
 from statsmodels.discrete.discrete_model import Logit, NegativeBinomial, Poisson
 
-from reoffend.compare.adjusted import (
-    AdjustedParams,
+from reoffend.compare.adjusted import AdjustedParams, compare_adjusted
+from reoffend.compare.adjusted_encoding import design_matrix
+from reoffend.compare.adjusted_models import (
     calibration_table,
-    compare_adjusted,
-    design_matrix,
     nb2_alpha_given_mean,
     nb2_log_likelihood,
     null_log_likelihood,
-    rank_auc,
 )
+from reoffend.intervals import rank_auc
 from reoffend.errors import DataError, UsageError
 
 Z = NormalDist()
@@ -318,7 +317,7 @@ def test_model_summaries_carry_fit_statistics():
 def test_design_matrix_numeric_as_given_categories_as_indicators_of_non_reference_levels():
     frame = fixture_frame()
     result = compare_adjusted(frame, params())
-    from reoffend.compare.adjusted import Covariate
+    from reoffend.compare.adjusted_encoding import Covariate
 
     encoded = [Covariate("age", "numeric"), Covariate("group", "categorical", ("x", "y"), "x", (7 / 12, 5 / 12))]
     X = design_matrix(frame.head(3), encoded)

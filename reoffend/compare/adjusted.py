@@ -21,32 +21,25 @@ re-implemented here.
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
-from scipy import special, stats
 
 from ..cohort import apply_filters
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
-from ..intervals import normal_quantile, rank_auc
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
+from .adjusted_encoding import UnseenPolicy, check_rank, design_matrix, encode, term_names, unseen_levels
+from .adjusted_models import CountModel, fit_binary, fit_count
+from .adjusted_score import score_groups
 
-CountModel = Literal["negbin", "poisson"]
-UnseenPolicy = Literal["error", "pool"]
 COUNT_MODELS = ("negbin", "poisson")
 UNSEEN_POLICIES = ("error", "pool")
-OTHER = "other"
 OUTCOMES = ("reoffended", "reoffences")
 SORT_TAIL = ("offender_id", "release_date")
-INTERCEPT = "intercept"
-CALIBRATION_GROUPS = 10
 SMALL_GROUP = 30
-BOUNDARY_ALPHA = 1e-4
 
 
 @dataclass(frozen=True)
@@ -181,457 +174,6 @@ def run_adjusted(inputs: ValidatedInputs, params: AdjustedParams) -> AdjustedRes
     return compare_adjusted(frame, params, metadata=metadata, source=inputs.names["releases"])
 
 
-# --------------------------------------------------------------------------------------- the encoding
-@dataclass(frozen=True)
-class Covariate:
-    """How one covariate enters the design matrix: numeric as given, or indicators of non-reference levels.
-
-    ``pooled`` maps unseen current values to the columns' values they are scored at: the indicators of the
-    baseline level ``other`` when the baseline has one, else the baseline shares of the levels (the
-    baseline's average effect of the covariate).
-    """
-
-    column: str
-    kind: Literal["numeric", "categorical"]
-    levels: tuple[str, ...] = ()
-    reference: str | None = None
-    shares: tuple[float, ...] = ()
-    pooled: tuple[str, ...] = ()
-
-    @property
-    def terms(self) -> list[str]:
-        if self.kind == "numeric":
-            return [self.column]
-        return [f"{self.column}={level}" for level in self.levels if level != self.reference]
-
-    def expressions(self) -> list[pl.Expr]:
-        column = pl.col(self.column)
-        if self.kind == "numeric":
-            return [column.cast(pl.Float64).alias(self.column)]
-        text = column.cast(pl.String)
-        exprs = []
-        for level, share in zip(self.levels, self.shares, strict=True):
-            if level == self.reference:
-                continue
-            indicator = (text == level).cast(pl.Float64)
-            if self.pooled:
-                pooled_value = 1.0 if level == OTHER else 0.0
-                if OTHER not in self.levels:
-                    pooled_value = share
-                indicator = pl.when(text.is_in(list(self.pooled))).then(pooled_value).otherwise(indicator)
-            exprs.append(indicator.alias(f"{self.column}={level}"))
-        return exprs
-
-    def describe(self) -> dict[str, Any]:
-        described: dict[str, Any] = {"column": self.column, "kind": self.kind}
-        if self.kind == "categorical":
-            described["levels"] = list(self.levels)
-            described["reference"] = self.reference
-            described["baseline_shares"] = dict(zip(self.levels, self.shares, strict=True))
-        return described
-
-
-def _encode(baseline: pl.DataFrame, covariates: Sequence[str], source: str) -> list[Covariate]:
-    """Numeric columns as given (booleans 0/1); text columns as categories, reference the most common level."""
-    encoded = []
-    for column in covariates:
-        dtype = baseline.schema[column]
-        if dtype.is_numeric() or dtype == pl.Boolean:
-            values = baseline.get_column(column).cast(pl.Float64)
-            if values.n_unique() < 2:
-                raise single_problem(
-                    source,
-                    column,
-                    "constant-covariate",
-                    f"covariate {column} takes the single value {values[0]:g} in the baseline, so its effect "
-                    "cannot be estimated: leave it out of --covariates",
-                )
-            encoded.append(Covariate(column, "numeric"))
-        elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-            counts = (
-                baseline.get_column(column)
-                .cast(pl.String)
-                .value_counts(name="n")
-                .sort(["n", column], descending=[True, False])
-            )
-            levels = tuple(counts.get_column(column).to_list())
-            total = counts.get_column("n").sum()
-            shares = tuple(n / total for n in counts.get_column("n").to_list())
-            encoded.append(Covariate(column, "categorical", levels, levels[0], shares))
-        else:
-            raise UsageError(
-                f"--covariates: column {column} has type {dtype}; a covariate must be numeric, boolean or text"
-            )
-    return encoded
-
-
-def _unseen_levels(
-    current: pl.DataFrame, encoded: list[Covariate], policy: UnseenPolicy, source: str
-) -> tuple[list[Covariate], list[dict[str, Any]]]:
-    """Current values of categorical covariates that the baseline does not have: an error, or pooled."""
-    found: list[dict[str, Any]] = []
-    for covariate in encoded:
-        if covariate.kind != "categorical":
-            continue
-        counts = (
-            current.get_column(covariate.column)
-            .cast(pl.String)
-            .filter(~current.get_column(covariate.column).cast(pl.String).is_in(list(covariate.levels)))
-            .value_counts(name="n")
-            .sort(covariate.column)
-        )
-        for value, n in counts.iter_rows():
-            found.append({"column": covariate.column, "value": value, "current_releases": n})
-    if not found:
-        return encoded, []
-    if policy == "error":
-        rows = [
-            {
-                "file": source,
-                "row": None,
-                "column": item["column"],
-                "rule": "unseen-category",
-                "value": item["value"],
-                "message": f"covariate {item['column']} has the value {item['value']!r} in "
-                f"{item['current_releases']} current release(s) but never in the baseline, so the baseline "
-                "model has no coefficient for it; use --unseen pool to score it as 'other'",
-            }
-            for item in found
-        ]
-        raise DataError(pl.DataFrame(rows, schema=PROBLEM_SCHEMA), {"unseen-category": len(rows)})
-    pooled = []
-    for covariate in encoded:
-        values = tuple(item["value"] for item in found if item["column"] == covariate.column)
-        if values:
-            covariate = replace(covariate, pooled=values)
-            how = (
-                f"the baseline level {OTHER!r}"
-                if OTHER in covariate.levels
-                else f"{OTHER!r}: the baseline average of {covariate.column} (levels weighted by baseline share)"
-            )
-            for item in found:
-                if item["column"] == covariate.column:
-                    item["scored_as"] = how
-        pooled.append(covariate)
-    return pooled, found
-
-
-def design_matrix(frame: pl.DataFrame, encoded: Sequence[Covariate]) -> np.ndarray:
-    """The model matrix (intercept first), built column-wise by polars: no per-row work in Python."""
-    exprs = [pl.lit(1.0).alias(INTERCEPT)]
-    for covariate in encoded:
-        exprs.extend(covariate.expressions())
-    return np.ascontiguousarray(frame.select(exprs).to_numpy(), dtype=np.float64)
-
-
-def term_names(encoded: Sequence[Covariate]) -> list[str]:
-    return [INTERCEPT, *(term for covariate in encoded for term in covariate.terms)]
-
-
-def _check_rank(X: np.ndarray, terms: Sequence[str], source: str) -> None:
-    """Collinear covariates (a level that coincides with another, a column that is a sum of others): error."""
-    cross = X.T @ X
-    scale = np.sqrt(np.diag(cross))
-    scale[scale == 0] = 1.0
-    normalised = cross / np.outer(scale, scale)
-
-    def full_rank(matrix: np.ndarray) -> bool:
-        eig = np.linalg.eigvalsh(matrix)
-        return eig.size == 0 or eig.min() > 1e-10 * max(eig.max(), 1.0)
-
-    if full_rank(normalised):
-        return
-    culprits = [
-        terms[j] for j in range(1, len(terms)) if full_rank(np.delete(np.delete(normalised, j, axis=0), j, axis=1))
-    ]
-    named = f" (dropping any one of {', '.join(culprits)} would remove it)" if culprits else ""
-    raise single_problem(
-        source,
-        None,
-        "collinear-covariates",
-        f"the covariates are collinear in the baseline, so the model cannot be estimated{named}",
-    )
-
-
-# -------------------------------------------------------------------------------------------- fitting
-@dataclass
-class FittedModel:
-    """Coefficients, their covariance, and the summary of one baseline model."""
-
-    params: np.ndarray
-    cov: np.ndarray
-    summary: dict[str, Any]
-    alpha: float = 0.0
-
-
-def _fit(model, fit_kwargs: dict, what: str, notes: list[str]):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = model.fit(disp=0, **fit_kwargs)
-        except np.linalg.LinAlgError:
-            raise single_problem(
-                "baseline", None, "model-failed", f"the {what} model cannot be estimated (singular matrix)"
-            ) from None
-        except Exception as error:
-            if type(error).__name__ == "PerfectSeparationError":
-                raise single_problem(
-                    "baseline",
-                    None,
-                    "perfect-separation",
-                    f"the {what} model cannot be estimated: a covariate or level predicts the outcome "
-                    "perfectly in the baseline (too few releases in a level?)",
-                ) from None
-            raise
-    for warning in caught:
-        text = str(warning.message).strip().splitlines()[0]
-        note = f"{what} model: {text}"
-        if any(word in text.lower() for word in ("separation", "converge", "overflow")) and note not in notes:
-            notes.append(note)
-    converged = bool(result.mle_retvals.get("converged", True)) if hasattr(result, "mle_retvals") else True
-    if not converged:
-        notes.append(f"{what} model did not converge: treat its predictions with caution")
-    return result, converged
-
-
-def _coefficients(terms: Sequence[str], params, se) -> list[dict[str, Any]]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.asarray(params) / np.asarray(se)
-    p = 2 * stats.norm.sf(np.abs(z))
-    return [
-        {"term": t, "estimate": float(b), "se": float(s), "z": float(zz), "p": float(pp)}
-        for t, b, s, zz, pp in zip(terms, params, se, z, p, strict=True)
-    ]
-
-
-def fit_binary(X: np.ndarray, y: np.ndarray, terms: Sequence[str], notes: list[str]) -> FittedModel:
-    """Logistic regression of ``reoffended`` (statsmodels Logit, Newton-Raphson)."""
-    from statsmodels.discrete.discrete_model import Logit
-
-    if y.min() == y.max():
-        raise single_problem(
-            "baseline",
-            "reoffended",
-            "constant-outcome",
-            f"every baseline release has reoffended = {bool(y[0])}: the binary model cannot be estimated",
-        )
-    result, converged = _fit(Logit(y, X), {"method": "newton", "maxiter": 100}, "binary", notes)
-    params = np.asarray(result.params)
-    predicted = special.expit(X @ params)
-    llnull = null_log_likelihood(y, "logit")
-    summary = {
-        "model": "logistic regression (statsmodels Logit)",
-        "outcome": "reoffended",
-        "n": int(y.size),
-        "reoffenders": int(y.sum()),
-        "observed_rate": float(y.mean()),
-        "coefficients": _coefficients(terms, params, np.asarray(result.bse)),
-        "log_likelihood": float(result.llf),
-        "null_log_likelihood": llnull,
-        "pseudo_r_squared": 1 - float(result.llf) / llnull,
-        "auc": rank_auc(predicted, y),
-        "converged": converged,
-        "calibration": calibration_table(predicted, y),
-    }
-    return FittedModel(params, np.asarray(result.cov_params()), summary)
-
-
-def fit_count(X: np.ndarray, y: np.ndarray, terms: Sequence[str], kind: CountModel, notes: list[str]) -> FittedModel:
-    """Negative binomial (NB2, alpha estimated by maximum likelihood) or Poisson regression of ``reoffences``.
-
-    Poisson: statsmodels' ``Poisson`` by Newton-Raphson. NB2: statsmodels'
-    ``NegativeBinomial(loglike_method="nb2")``, maximised jointly in (beta, alpha) by BFGS from start values
-    at the optimum's doorstep (:func:`nb2_start_values`). The null (intercept-only) log-likelihood behind the
-    pseudo R-squared is exact in closed form (:func:`null_log_likelihood`) instead of statsmodels'
-    Nelder-Mead refit, which took longer than the fit itself.
-    """
-    from statsmodels.discrete.discrete_model import NegativeBinomial, Poisson
-
-    if y.max() == 0:
-        raise single_problem(
-            "baseline",
-            "reoffences",
-            "constant-outcome",
-            "no baseline release has a proven reoffence: the count model cannot be estimated",
-        )
-    k = X.shape[1]
-    if kind == "negbin":
-        start = nb2_start_values(X, y)
-        result, converged = _fit(
-            NegativeBinomial(y, X, loglike_method="nb2"),
-            {"start_params": start, "method": "bfgs", "maxiter": 500},
-            "count",
-            notes,
-        )
-        everything = np.asarray(result.params)
-        params, alpha = everything[:k], float(everything[k])
-        try:
-            cov = np.asarray(result.cov_params())
-            usable = bool(np.all(np.isfinite(np.diag(cov))) and np.all(np.diag(cov) >= 0))
-        except (ValueError, np.linalg.LinAlgError):
-            usable = False
-        if usable and alpha > BOUNDARY_ALPHA:
-            alpha_se = float(np.sqrt(cov[k, k]))
-            cov = cov[:k, :k]
-            described = "negative binomial NB2 (statsmodels NegativeBinomial), variance mu + alpha mu^2"
-        elif alpha <= BOUNDARY_ALPHA:
-            # no over-dispersion: the likelihood peaks at alpha = 0, where NB2 is the Poisson model
-            notes.append(
-                "count model: the baseline counts show no over-dispersion (NB2 alpha at its boundary 0), so the "
-                "negative binomial reduces to its limit, the Poisson model, which is fitted instead"
-            )
-            result, converged = _fit(Poisson(y, X), {"method": "newton", "maxiter": 100}, "count", notes)
-            params, alpha, alpha_se = np.asarray(result.params), 0.0, None
-            cov = np.asarray(result.cov_params())
-            described = "negative binomial NB2 at alpha = 0: Poisson regression (statsmodels Poisson), variance mu"
-        else:
-            raise single_problem(
-                "baseline",
-                None,
-                "model-failed",
-                "the count model's covariance cannot be computed (a singular information matrix): "
-                "check the covariates for levels with very few releases",
-            )
-    else:
-        result, converged = _fit(Poisson(y, X), {"method": "newton", "maxiter": 100}, "count", notes)
-        params, alpha, alpha_se = np.asarray(result.params), 0.0, None
-        cov = np.asarray(result.cov_params())
-        described = "Poisson regression (statsmodels Poisson), variance mu"
-    predicted = np.exp(X @ params)
-    llnull = null_log_likelihood(y, kind)
-    summary = {
-        "model": described,
-        "outcome": "reoffences",
-        "n": int(y.size),
-        "reoffences": int(y.sum()),
-        "observed_per_offender": float(y.mean()),
-        "coefficients": _coefficients(terms, params, np.sqrt(np.diag(cov))),
-        "log_likelihood": float(result.llf),
-        "null_log_likelihood": llnull,
-        "pseudo_r_squared": 1 - float(result.llf) / llnull,
-        "alpha": alpha if kind == "negbin" else None,
-        "alpha_se": alpha_se,
-        "converged": converged,
-        "calibration": calibration_table(predicted, y),
-    }
-    return FittedModel(params, cov, summary, alpha)
-
-
-def nb2_start_values(X: np.ndarray, y: np.ndarray, rounds: int = 2) -> np.ndarray:
-    """Start values ``(beta, alpha)`` for the NB2 maximum likelihood, close to the optimum.
-
-    Alternates Fisher scoring for ``beta`` at fixed ``alpha`` (the NB2 GLM's iteratively reweighted least
-    squares: weights ``mu / (1 + alpha mu)``, working response ``eta + (y - mu) / mu``) with the exact 1-D
-    maximum-likelihood ``alpha`` at fixed means. Two rounds land within rounding of the joint optimum, so
-    statsmodels' BFGS, which makes the fit and its covariance, stops after a step or two instead of about
-    forty likelihood evaluations (seconds, not tens of seconds, for a million releases). Falls back to a
-    plain start (log mean, zeros, alpha 1) if scoring fails on degenerate data.
-    """
-    beta = np.zeros(X.shape[1])
-    beta[0] = math.log(max(float(y.mean()), 1e-12))
-    alpha = 1.0
-    try:
-        with np.errstate(over="raise", invalid="raise", divide="raise"):
-            for _ in range(rounds):
-                for _step in range(50):
-                    eta = X @ beta
-                    mu = np.exp(eta)
-                    weighted = X.T * (mu / (1 + alpha * mu))
-                    new = np.linalg.solve(weighted @ X, weighted @ (eta + (y - mu) / mu))
-                    converged = np.max(np.abs(new - beta)) < 1e-8
-                    beta = new
-                    if converged:
-                        break
-                alpha, _ = nb2_alpha_given_mean(y, np.exp(X @ beta))
-    except (FloatingPointError, np.linalg.LinAlgError):
-        beta = np.zeros(X.shape[1])
-        beta[0] = math.log(max(float(y.mean()), 1e-12))
-        alpha = 1.0
-    if not np.all(np.isfinite(beta)):
-        beta = np.zeros(X.shape[1])
-        beta[0] = math.log(max(float(y.mean()), 1e-12))
-    return np.r_[beta, min(max(alpha, 1e-6), 1e3)]
-
-
-def nb2_log_likelihood(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
-    """NB2 log-likelihood of counts ``y`` with means ``mu`` and variance ``mu + alpha mu^2``.
-
-    ``log Gamma(y + 1/a) - log Gamma(1/a) = sum_{j<y} log(j + 1/a)`` depends on ``y`` only, so it is
-    summed over ``j`` weighted by the number of releases with ``y > j``: the per-row work is two logs.
-    """
-    counts = np.asarray(y, dtype=np.int64)
-    top = int(counts.max()) if counts.size else 0
-    above = np.bincount(counts, minlength=top + 1)[::-1].cumsum()[::-1][1:]  # releases with y > j, j < top
-    r = 1.0 / alpha
-    gamma_part = float((above * np.log(np.arange(top) + r)).sum()) - float(special.gammaln(counts + 1.0).sum())
-    return gamma_part + float((y * np.log(alpha * mu) - (y + r) * np.log1p(alpha * mu)).sum())
-
-
-def nb2_alpha_given_mean(y: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
-    """The maximum-likelihood NB2 ``alpha`` for fixed means ``mu`` (1-D search over log alpha), and its llf."""
-    from scipy import optimize
-
-    found = optimize.minimize_scalar(
-        lambda log_alpha: -nb2_log_likelihood(y, mu, math.exp(log_alpha)),
-        bounds=(-18.0, 6.0),
-        method="bounded",
-        options={"xatol": 1e-9},
-    )
-    return math.exp(found.x), -float(found.fun)
-
-
-def null_log_likelihood(y: np.ndarray, kind: Literal["logit", "negbin", "poisson"]) -> float:
-    """The intercept-only model's maximised log-likelihood, exactly.
-
-    With an intercept only, the fitted mean is the sample mean ``ybar`` in all three models (the intercept's
-    score equation); logit: ``n1 log(ybar) + n0 log(1 - ybar)``; Poisson: ``sum(y log ybar - ybar - log y!)``;
-    NB2: the likelihood at ``mu = ybar`` maximised over alpha.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    mean = float(y.mean())
-    if kind == "logit":
-        ones = float(y.sum())
-        return ones * math.log(mean) + (y.size - ones) * math.log1p(-mean)
-    if kind == "poisson":
-        return float((y * math.log(mean)).sum() - y.size * mean - special.gammaln(y + 1.0).sum())
-    return nb2_alpha_given_mean(y, np.full(y.size, mean))[1]
-
-
-# ------------------------------------------------------------------------------------- fit statistics
-def calibration_table(predicted: np.ndarray, observed: np.ndarray, groups: int = CALIBRATION_GROUPS) -> list[dict]:
-    """Predicted against observed by group of predicted value (deciles by default).
-
-    Releases are ordered by prediction (stable, so ties keep input order) and cut into ``groups`` groups of
-    equal size (sizes differ by at most one): release at position ``i`` of ``n`` is in group
-    ``floor(i * groups / n) + 1``.
-    """
-    n = predicted.size
-    if n == 0:
-        return []
-    order = np.argsort(predicted, kind="stable")
-    group = np.empty(n, dtype=np.int64)
-    group[order] = np.arange(n) * groups // n
-    size = np.bincount(group, minlength=groups)
-    pred_sum = np.bincount(group, weights=predicted, minlength=groups)
-    obs_sum = np.bincount(group, weights=np.asarray(observed, dtype=np.float64), minlength=groups)
-    low = np.full(groups, np.inf)
-    high = np.full(groups, -np.inf)
-    np.minimum.at(low, group, predicted)
-    np.maximum.at(high, group, predicted)
-    return [
-        {
-            "group": g + 1,
-            "releases": int(size[g]),
-            "predicted_low": float(low[g]),
-            "predicted_high": float(high[g]),
-            "predicted_mean": float(pred_sum[g] / size[g]),
-            "observed_mean": float(obs_sum[g] / size[g]),
-        }
-        for g in range(groups)
-        if size[g]
-    ]
-
-
 # ----------------------------------------------------------------------------------------- comparison
 def compare_adjusted(
     frame: pl.DataFrame,
@@ -650,8 +192,8 @@ def compare_adjusted(
     # a fixed row order, so that every sum runs in the same order whatever order the frame came in
     baseline = baseline.sort(["cohort", *SORT_TAIL], nulls_last=True, maintain_order=True)
     _check_nulls(baseline, current, params, source)
-    encoded = _encode(baseline, params.covariates, source)
-    encoded, unseen = _unseen_levels(current, encoded, params.unseen, source)
+    encoded = encode(baseline, params.covariates, source)
+    encoded, unseen = unseen_levels(current, encoded, params.unseen, source)
     for covariate in encoded:
         if covariate.kind == "categorical" and len(covariate.levels) == 1:
             notes.append(
@@ -665,7 +207,7 @@ def compare_adjusted(
         )
     terms = term_names(encoded)
     X_base = design_matrix(baseline, encoded)
-    _check_rank(X_base, terms, source)
+    check_rank(X_base, terms, source)
     binary = fit_binary(X_base, baseline.get_column("reoffended").cast(pl.Float64).to_numpy(), terms, notes)
     count = fit_count(
         X_base, baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), terms, params.count_model, notes
@@ -674,7 +216,7 @@ def compare_adjusted(
 
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
-    rows = _score(current, design_matrix(current, encoded), keys, binary, count, params)
+    rows = score_groups(current, design_matrix(current, encoded), keys, binary, count, params)
     small = int((rows["cohort_size"] < SMALL_GROUP).sum())
     if small:
         notes.append(
@@ -789,92 +331,6 @@ def _check_nulls(baseline: pl.DataFrame, current: pl.DataFrame, params: Adjusted
                 )
     if rows:
         raise DataError(pl.DataFrame(rows, schema=PROBLEM_SCHEMA), {"missing-covariate": len(rows)})
-
-
-def _group_starts(frame: pl.DataFrame, keys: Sequence[str]) -> np.ndarray:
-    """First row of each run of equal keys in a frame sorted by them."""
-    if frame.height == 0:
-        return np.zeros(0, dtype=np.int64)
-    run = frame.select(pl.struct(list(keys)).rle_id()).to_series().to_numpy()
-    return np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
-
-
-def _score(
-    current: pl.DataFrame,
-    X: np.ndarray,
-    keys: list[str],
-    binary: FittedModel,
-    count: FittedModel,
-    params: AdjustedParams,
-) -> pl.DataFrame:
-    """Per group: actual and expected sums, the model variance of the sum, and the comparison columns."""
-    starts = _group_starts(current, keys)
-    groups = current.select(keys)[starts.tolist()] if starts.size else current.select(keys).clear()
-    n = np.diff(np.r_[starts, current.height]).astype(np.float64)
-
-    def sums(values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values, starts, axis=0) if starts.size else np.zeros((0, *values.shape[1:]))
-
-    def parameter_variance(gradient_weights: np.ndarray, cov: np.ndarray) -> np.ndarray:
-        gradient = sums(X * gradient_weights[:, None])
-        return np.einsum("gi,ij,gj->g", gradient, cov, gradient)
-
-    p = special.expit(X @ binary.params)
-    mu = np.exp(X @ count.params)
-    measures = {
-        "binary": (
-            current.get_column("reoffended").cast(pl.Float64).to_numpy(),
-            p,
-            p * (1 - p),
-            parameter_variance(p * (1 - p), binary.cov),
-        ),
-        "frequency": (
-            current.get_column("reoffences").cast(pl.Float64).to_numpy(),
-            mu,
-            mu + count.alpha * mu * mu,
-            parameter_variance(mu, count.cov),
-        ),
-    }
-    z_crit = normal_quantile(params.measure.confidence)
-    one_sided = params.sided == "one"
-    columns: dict[str, Any] = {"cohort_size": n.astype(np.int64)}
-    for name, (y, predicted, outcome_var, param_var) in measures.items():
-        actual, expected = sums(y), sums(predicted)
-        variance = sums(outcome_var) + (param_var if params.parameter_uncertainty else 0.0)
-        sd = np.sqrt(variance)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = (actual - expected) / sd
-        difference = (actual - expected) / n
-        se = sd / n
-        ratio = actual / expected
-        p_two, p_reduction = 2 * stats.norm.sf(np.abs(z)), stats.norm.cdf(z)
-        significant = (p_reduction if one_sided else p_two) < params.alpha
-        count_name = "reoffenders" if name == "binary" else "reoffences"
-        columns[count_name] = actual.round().astype(np.int64)
-        columns[f"{name}_actual"] = actual / n
-        columns[f"{name}_expected"] = expected / n
-        columns[f"{name}_difference"] = difference
-        columns[f"{name}_se"] = se
-        # the interval, clipped to what is possible: an actual rate of at least 0 (binary: at most 1)
-        ceiling = (n - expected) / n if name == "binary" else np.inf
-        columns[f"{name}_difference_low"] = np.maximum(difference - z_crit * se, -expected / n)
-        columns[f"{name}_difference_high"] = np.minimum(difference + z_crit * se, ceiling)
-        columns[f"{name}_ratio"] = ratio
-        columns[f"{name}_ratio_low"] = np.maximum(ratio - z_crit * sd / expected, 0.0)
-        columns[f"{name}_ratio_high"] = np.minimum(
-            ratio + z_crit * sd / expected, n / expected if name == "binary" else np.inf
-        )
-        if name == "binary":
-            columns["binary_reduction_pp"] = -100 * difference
-        else:
-            columns["frequency_reduction_pct"] = 100 * (1 - ratio)
-        columns[f"{name}_z"] = z
-        columns[f"{name}_p_two_sided"] = p_two
-        columns[f"{name}_p_reduction"] = p_reduction
-        columns[f"{name}_significant"] = significant
-        columns[f"{name}_beat_baseline"] = significant & (actual < expected)
-        columns[f"{name}_expected_se_parameters"] = np.sqrt(param_var) / n
-    return pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
 
 
 # ------------------------------------------------------------------------------------------- headline

@@ -1,0 +1,108 @@
+"""Scoring the current releases against the baseline models: per group, actual against expected.
+
+Design §3 (docs/comparisons-adjusted.md): the variance of the sum of independent outcomes under the
+baseline model (``sum p(1-p)`` for binary, ``sum mu + alpha mu^2`` for NB2), plus the delta-method
+parameter variance when asked, gives a z test per provider and cohort. Split out of
+:mod:`reoffend.compare.adjusted` along its seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+from scipy import special, stats
+
+from ..intervals import normal_quantile
+from .adjusted_models import FittedModel
+
+if TYPE_CHECKING:
+    from .adjusted import AdjustedParams
+
+
+def group_starts(frame: pl.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    """First row of each run of equal keys in a frame sorted by them."""
+    if frame.height == 0:
+        return np.zeros(0, dtype=np.int64)
+    run = frame.select(pl.struct(list(keys)).rle_id()).to_series().to_numpy()
+    return np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+
+
+def score_groups(
+    current: pl.DataFrame,
+    X: np.ndarray,
+    keys: list[str],
+    binary: FittedModel,
+    count: FittedModel,
+    params: AdjustedParams,
+) -> pl.DataFrame:
+    """Per group: actual and expected sums, the model variance of the sum, and the comparison columns."""
+    starts = group_starts(current, keys)
+    groups = current.select(keys)[starts.tolist()] if starts.size else current.select(keys).clear()
+    n = np.diff(np.r_[starts, current.height]).astype(np.float64)
+
+    def sums(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, starts, axis=0) if starts.size else np.zeros((0, *values.shape[1:]))
+
+    def parameter_variance(gradient_weights: np.ndarray, cov: np.ndarray) -> np.ndarray:
+        gradient = sums(X * gradient_weights[:, None])
+        return np.einsum("gi,ij,gj->g", gradient, cov, gradient)
+
+    p = special.expit(X @ binary.params)
+    mu = np.exp(X @ count.params)
+    measures = {
+        "binary": (
+            current.get_column("reoffended").cast(pl.Float64).to_numpy(),
+            p,
+            p * (1 - p),
+            parameter_variance(p * (1 - p), binary.cov),
+        ),
+        "frequency": (
+            current.get_column("reoffences").cast(pl.Float64).to_numpy(),
+            mu,
+            mu + count.alpha * mu * mu,
+            parameter_variance(mu, count.cov),
+        ),
+    }
+    z_crit = normal_quantile(params.measure.confidence)
+    one_sided = params.sided == "one"
+    columns: dict[str, Any] = {"cohort_size": n.astype(np.int64)}
+    for name, (y, predicted, outcome_var, param_var) in measures.items():
+        actual, expected = sums(y), sums(predicted)
+        variance = sums(outcome_var) + (param_var if params.parameter_uncertainty else 0.0)
+        sd = np.sqrt(variance)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (actual - expected) / sd
+        difference = (actual - expected) / n
+        se = sd / n
+        ratio = actual / expected
+        p_two, p_reduction = 2 * stats.norm.sf(np.abs(z)), stats.norm.cdf(z)
+        significant = (p_reduction if one_sided else p_two) < params.alpha
+        count_name = "reoffenders" if name == "binary" else "reoffences"
+        columns[count_name] = actual.round().astype(np.int64)
+        columns[f"{name}_actual"] = actual / n
+        columns[f"{name}_expected"] = expected / n
+        columns[f"{name}_difference"] = difference
+        columns[f"{name}_se"] = se
+        # the interval, clipped to what is possible: an actual rate of at least 0 (binary: at most 1)
+        ceiling = (n - expected) / n if name == "binary" else np.inf
+        columns[f"{name}_difference_low"] = np.maximum(difference - z_crit * se, -expected / n)
+        columns[f"{name}_difference_high"] = np.minimum(difference + z_crit * se, ceiling)
+        columns[f"{name}_ratio"] = ratio
+        columns[f"{name}_ratio_low"] = np.maximum(ratio - z_crit * sd / expected, 0.0)
+        columns[f"{name}_ratio_high"] = np.minimum(
+            ratio + z_crit * sd / expected, n / expected if name == "binary" else np.inf
+        )
+        if name == "binary":
+            columns["binary_reduction_pp"] = -100 * difference
+        else:
+            columns["frequency_reduction_pct"] = 100 * (1 - ratio)
+        columns[f"{name}_z"] = z
+        columns[f"{name}_p_two_sided"] = p_two
+        columns[f"{name}_p_reduction"] = p_reduction
+        columns[f"{name}_significant"] = significant
+        columns[f"{name}_beat_baseline"] = significant & (actual < expected)
+        columns[f"{name}_expected_se_parameters"] = np.sqrt(param_var) / n
+    return pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
