@@ -24,8 +24,8 @@ from reoffend.compare.adjusted_models import (
     nb2_log_likelihood,
     null_log_likelihood,
 )
-from reoffend.intervals import rank_auc
 from reoffend.errors import DataError, UsageError
+from reoffend.intervals import rank_auc
 
 Z = NormalDist()
 

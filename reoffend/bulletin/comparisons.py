@@ -15,6 +15,8 @@ import polars as pl
 
 from ..errors import UsageError
 from ..measure import MeasureParams
+from ..report.format import count, interval, number, p_value, pct, text, yes_no
+from ..report.verdict import interval_label
 from .config import BulletinConfig
 
 
@@ -57,26 +59,6 @@ def run_comparisons(
 
 
 # ------------------------------------------------------------------------------------------------ formats
-def _pct(value: Any) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
-def _pp(value: Any) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def _p(value: Any) -> str:
-    return "–" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
-
-
-def _yes(value: Any) -> str:
-    return "–" if value is None else ("yes" if value else "no")
-
-
-def text_cell(value: Any) -> str:
-    return "–" if value is None else str(value)
-
-
 def _check_complete(name: str, key: str, cohorts: Sequence[str], complete: Sequence[str]) -> None:
     late = [c for c in cohorts if c not in complete]
     if late:
@@ -109,29 +91,37 @@ def run_baseline(
         sided=options.get("sided", "one"),
         target_pp=options.get("target"),
         schedule=read_schedule(options["schedule"]) if options.get("schedule") else (),
+        multiple_testing=options.get("multiple_testing", "holm"),
     )
     frame, base, _measured = measure_cohorts(inputs, replace(params, where=where), current, baseline)
     result = compare_counts(frame, base, verdict, metadata={"source": "records"}, site=site)
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
-    level = f"{100 * params.confidence:g}%"
     p_column = "p_reduction" if verdict.sided == "one" else "p_two_sided"
     columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        ("Cohort", lambda r: text_cell(r["current"]), False),
-        ("Rate", lambda r: f"{_pct(r['current_rate'])} ({r['current_reoffenders']:,} of {r['current_size']:,})", True),
-        ("Baseline", lambda r: text_cell(r["baseline"]), False),
+        ("Cohort", lambda r: text(r["current"]), False),
         (
-            "Baseline rate",
-            lambda r: f"{_pct(r['baseline_rate'])} ({r['baseline_reoffenders']:,} of {r['baseline_size']:,})",
+            "Rate",
+            lambda r: f"{pct(r['current_rate'])} ({count(r['current_reoffenders'])} of {count(r['current_size'])})",
             True,
         ),
-        ("Reduction (points)", lambda r: _pp(r["reduction_pp"]), True),
-        (f"{level} interval", lambda r: f"{_pp(r['reduction_pp_low'])} to {_pp(r['reduction_pp_high'])}", True),
-        ("p (one-sided)" if verdict.sided == "one" else "p (two-sided)", lambda r: _p(r[p_column]), True),
-        ("Significant reduction", lambda r: _yes(r["significant"]), False),
+        ("Baseline", lambda r: text(r["baseline"]), False),
+        (
+            "Baseline rate",
+            lambda r: f"{pct(r['baseline_rate'])} ({count(r['baseline_reoffenders'])} of {count(r['baseline_size'])})",
+            True,
+        ),
+        ("Reduction (points)", lambda r: number(r["reduction_pp"]), True),
+        (
+            interval_label(verdict.alpha, verdict.sided).capitalize(),
+            lambda r: interval(r["reduction_pp_low"], r["reduction_pp_high"]),
+            True,
+        ),
+        ("p (one-sided)" if verdict.sided == "one" else "p (two-sided)", lambda r: p_value(r[p_column]), True),
+        ("Verdict", lambda r: text(r["verdict_adjusted"]), False),
     ]
     if verdict.target_pp is not None:
-        columns.append((f"Target ({verdict.target_pp:g} points) met", lambda r: _yes(r["target_met"]), False))
+        columns.append((f"Target ({verdict.target_pp:g} points) met", lambda r: yes_no(r["target_met"]), False))
     if verdict.schedule:
         columns.append(
             (
@@ -142,9 +132,10 @@ def run_baseline(
         )
     intro = (
         f"The proven reoffending rate of {who} against its own baseline cohort, {baseline} (the Doncaster "
-        "design). A reduction is shown as a positive number of percentage points. Payment by results follows "
-        "only a statistically significant reduction, so significance and any contract target are reported "
-        "side by side."
+        "design). A reduction is shown as a positive number of percentage points, with the "
+        f"{interval_label(verdict.alpha, verdict.sided)} that agrees with the verdict beside it. Payment by "
+        "results follows only a statistically significant reduction, so the verdict and any contract target are "
+        "reported side by side."
     )
     parameters = {
         "site": site,
@@ -175,11 +166,8 @@ RUNNERS["baseline"] = run_baseline
 
 # ------------------------------------------------------------------------------------------------ matched
 def _signed_pct(value: Any) -> str:
-    return "–" if value is None else f"{value:+.1f}%"
-
-
-def _signed(value: Any) -> str:
-    return "–" if value is None else f"{value:+.1f}"
+    """A change already in per cent, signed: ``-24.5`` -> ``-24.5%``."""
+    return number(value, signed=True) + ("" if value is None else "%")
 
 
 def run_matched(
@@ -230,10 +218,10 @@ def run_matched(
     else:
         who = f"the {len(treated_ids or ())} people listed in {options['treated_ids']}"
     columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        ("Cohort", lambda r: "all cohorts" if r["scope"] == "pooled" else text_cell(r["cohort"]), False),
+        ("Cohort", lambda r: "all cohorts" if r["scope"] == "pooled" else text(r["cohort"]), False),
         ("Treated matched", lambda r: f"{r['matched']:,} of {r['treated']:,}", True),
-        ("Events per 100, treated", lambda r: _pp(r["events_per_100_treated"]), True),
-        ("Events per 100, comparison", lambda r: _pp(r["events_per_100_comparison"]), True),
+        ("Events per 100, treated", lambda r: number(r["events_per_100_treated"]), True),
+        ("Events per 100, comparison", lambda r: number(r["events_per_100_comparison"]), True),
         ("Change", lambda r: _signed_pct(r["events_change_pct"]), True),
         (
             f"{level} interval",
@@ -241,10 +229,10 @@ def run_matched(
             True,
         ),
         ("p (reduction)", lambda r: "–" if r["events_p_reduction"] is None else f"{r['events_p_reduction']:.4f}", True),
-        ("Significant reduction", lambda r: _yes(r["events_significant"]), False),
-        ("Target met", lambda r: _yes(r["target_met"]), False),
-        ("Rate, treated", lambda r: _pct(r["binary_rate_treated"]), True),
-        ("Rate, comparison", lambda r: _pct(r["binary_rate_comparison"]), True),
+        ("Significant reduction", lambda r: yes_no(r["events_significant"]), False),
+        ("Target met", lambda r: yes_no(r["target_met"]), False),
+        ("Rate, treated", lambda r: pct(r["binary_rate_treated"]), True),
+        ("Rate, comparison", lambda r: pct(r["binary_rate_comparison"]), True),
     ]
     pooled = rows.filter(pl.col("scope") == "pooled")
     headline = [
@@ -393,11 +381,11 @@ def run_adjusted(
     headline += [sentences[i] for i in listed]
     table_rows = rows[listed] if listed else rows.clear()
     columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        *[(c.replace("_", " ").capitalize(), (lambda r, c=c: text_cell(r[c])), False) for c in keys],
+        *[(c.replace("_", " ").capitalize(), (lambda r, c=c: text(r[c])), False) for c in keys],
         ("Released", lambda r: f"{r['cohort_size']:,}", True),
-        ("Rate", lambda r: _pct(r["binary_actual"]), True),
-        ("Expected rate", lambda r: _pct(r["binary_expected"]), True),
-        ("Beat baseline (binary)", lambda r: _yes(r["binary_beat_baseline"]), False),
+        ("Rate", lambda r: pct(r["binary_actual"]), True),
+        ("Expected rate", lambda r: pct(r["binary_expected"]), True),
+        ("Beat baseline (binary)", lambda r: yes_no(r["binary_beat_baseline"]), False),
         (
             "Reoffences per person",
             lambda r: "–" if r["frequency_actual"] is None else f"{r['frequency_actual']:.2f}",
@@ -408,7 +396,7 @@ def run_adjusted(
             lambda r: "–" if r["frequency_expected"] is None else f"{r['frequency_expected']:.2f}",
             True,
         ),
-        ("Beat baseline (frequency)", lambda r: _yes(r["frequency_beat_baseline"]), False),
+        ("Beat baseline (frequency)", lambda r: yes_no(r["frequency_beat_baseline"]), False),
     ]
     caption = (
         "Actual against risk-adjusted expected reoffending"

@@ -56,6 +56,7 @@ establishment = "establishment"             # column for the latest cohort by es
 # current = ["2023Q4"]                      # default: the latest complete cohort
 # alpha = 0.05                              # significance level of the test
 # sided = "one"                             # significance from the one-sided p for a reduction, or "two"
+# multiple_testing = "holm"                 # several current cohorts: "holm", "bh" or "none"
 # target = 5.0                              # example: contract target reduction, percentage points
 # schedule = "schedule.toml"                # example: payment steps ([[step]] reduction_pp, payment)
 # fail_unless_significant = false           # exit status 1 (bulletin still written) unless significant
@@ -300,6 +301,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "baseline": _text,
         "alpha": _number(0.0, 1.0, open_interval=True),
         "sided": _choice("one", "two"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "target": _number(),
         "schedule": _path,
         "fail_unless_significant": _boolean,
@@ -330,6 +332,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "count_model": _choice("negbin", "poisson"),
         "alpha": _number(0.0, 1.0, open_interval=True),
         "sided": _choice("one", "two"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "unseen": _choice("error", "pool"),
         "parameter_uncertainty": _boolean,
         "fail_unless_significant": _boolean,

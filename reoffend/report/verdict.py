@@ -1,0 +1,95 @@
+"""The single verdict rule of every comparison (docs/comparisons.md, design "one verdict").
+
+A comparison tests whether a signed change (current minus reference: a negative change is a reduction) is
+zero. Its verdict names the direction: :attr:`Verdict.REDUCTION`, :attr:`Verdict.INCREASE`,
+:attr:`Verdict.NO_CHANGE`, or :attr:`Verdict.TOO_FEW` when there is nothing to test.
+
+The interval printed beside a verdict always agrees with it: significant <=> the interval excludes zero on
+the verdict's side. A one-sided test at ``alpha`` is two one-sided tests at ``alpha`` (one for a reduction,
+one for an increase), which is exactly what a ``1 - 2 alpha`` two-sided interval shows; a two-sided test at
+``alpha`` goes with the ``1 - alpha`` interval. :func:`interval_confidence` gives that level and
+:func:`interval_label` its words ("90% interval, one-sided test at 5%").
+
+The p-value a verdict rests on (:func:`verdict_p`) is ``min(p_reduction, p_increase)`` for a one-sided
+test and the two-sided p for a two-sided test; it is the p-value a multiple-testing adjustment adjusts
+(:mod:`reoffend.report.multiple`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+import polars as pl
+
+from .format import level
+
+Sided = Literal["one", "two"]
+
+
+class Verdict(StrEnum):
+    REDUCTION = "significant reduction"
+    INCREASE = "significant increase"
+    NO_CHANGE = "no significant change"
+    TOO_FEW = "too few to test"
+
+
+VERDICTS = tuple(v.value for v in Verdict)
+
+
+def interval_confidence(alpha: float, sided: Sided) -> float:
+    """The two-sided interval level that agrees with the test: ``1 - 2 alpha`` one-sided, ``1 - alpha`` two."""
+    return 1 - 2 * alpha if sided == "one" else 1 - alpha
+
+
+def interval_label(alpha: float, sided: Sided) -> str:
+    """``"90% interval, one-sided test at 5%"``: the interval's level and the test it agrees with."""
+    return f"{level(interval_confidence(alpha, sided))} interval, {sided}-sided test at {level(alpha)}"
+
+
+def verdict_p(p_reduction: pl.Expr, p_increase: pl.Expr, sided: Sided) -> pl.Expr:
+    """The p-value the verdict compares with alpha: the smaller one-sided p, or the two-sided p."""
+    smaller = pl.min_horizontal(p_reduction, p_increase)
+    return smaller if sided == "one" else (2 * smaller).clip(upper_bound=1.0)
+
+
+def verdict_expr(p: pl.Expr, change: pl.Expr, alpha: float) -> pl.Expr:
+    """The verdict of each row from its verdict p-value and the sign of its signed change.
+
+    Null p (no test possible) is "too few to test"; ``p < alpha`` with a negative change is a significant
+    reduction, with a positive change a significant increase; anything else "no significant change".
+    """
+    return (
+        pl.when(p.is_null() | p.is_nan() | change.is_null())
+        .then(pl.lit(Verdict.TOO_FEW.value))
+        .when((p < alpha) & (change < 0))
+        .then(pl.lit(Verdict.REDUCTION.value))
+        .when((p < alpha) & (change > 0))
+        .then(pl.lit(Verdict.INCREASE.value))
+        .otherwise(pl.lit(Verdict.NO_CHANGE.value))
+    )
+
+
+def interval_verdict_expr(low: pl.Expr, high: pl.Expr) -> pl.Expr:
+    """The verdict read off an interval of the signed change (used where the interval *is* the test:
+    the bootstrap): wholly below zero a reduction, wholly above an increase."""
+    return (
+        pl.when(low.is_null() | high.is_null())
+        .then(pl.lit(Verdict.TOO_FEW.value))
+        .when(high < 0)
+        .then(pl.lit(Verdict.REDUCTION.value))
+        .when(low > 0)
+        .then(pl.lit(Verdict.INCREASE.value))
+        .otherwise(pl.lit(Verdict.NO_CHANGE.value))
+    )
+
+
+def verdict_of(p: float | None, change: float | None, alpha: float) -> Verdict:
+    """:func:`verdict_expr` for one value."""
+    if p is None or change is None or p != p:
+        return Verdict.TOO_FEW
+    if p < alpha and change < 0:
+        return Verdict.REDUCTION
+    if p < alpha and change > 0:
+        return Verdict.INCREASE
+    return Verdict.NO_CHANGE
