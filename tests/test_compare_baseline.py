@@ -327,7 +327,8 @@ def test_cli_csv_from_counts(cli):
     assert row["significant"] is True and row["target_met"] is True
     # the summary for people goes to standard error
     err = " ".join(err.split())  # rich wraps long lines
-    assert "a fall of 5.0 percentage points" in err and ": significant reduction (one-sided p for a fall = 0.013)" in err
+    assert "a fall of 5.0 percentage points" in err
+    assert ": significant reduction (one-sided p for a fall = 0.013)" in err
     assert "90% interval, one-sided test at 5%: -8.7 to -1.3" in err
     assert "the target of 5 points is met" in err
 
