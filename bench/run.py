@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             sections += ["## Beyond memory: `--streaming`", "", streaming_section(args.streaming_size, workdir)]
     if not args.quick:
         sections += ["## Comparison methods at scale", ""]
-        for script in ("matched.py", "adjusted.py"):
+        for script in ("matched.py", "adjusted.py", "nowcast.py"):
             sections += [f"### bench/{script}", "", helper_section(script)]
         notes = BENCH / "NOTES.md"
         if notes.exists():

@@ -17,13 +17,13 @@ from scipy.special import expit
 from statsmodels.discrete.discrete_model import Logit, NegativeBinomial, Poisson
 
 from reoffend.compare.adjusted import AdjustedParams, compare_adjusted
-from reoffend.compare.adjusted_encoding import design_matrix
 from reoffend.compare.adjusted_models import (
     calibration_table,
     nb2_alpha_given_mean,
     nb2_log_likelihood,
     null_log_likelihood,
 )
+from reoffend.compare.design import LINEAR, design_matrix
 from reoffend.errors import DataError, UsageError
 from reoffend.intervals import rank_auc
 
@@ -75,8 +75,15 @@ def fixture_frame(current=CURRENT) -> pl.DataFrame:
 
 
 def params(**kwargs) -> AdjustedParams:
-    values = {"covariates": ("age", "group"), "baseline": ("B",), "count_model": "poisson", "sided": "two"}
+    values = {
+        "covariates": ("age", "group"),
+        "baseline": ("B",),
+        "count_model": "poisson",
+        "sided": "two",
+    }
     values.update(kwargs)
+    if "age" in values["covariates"]:
+        values.setdefault("covariate_forms", {"age": LINEAR})  # the hand-worked design: age as a straight line
     return AdjustedParams(**values)
 
 
@@ -197,7 +204,9 @@ def test_negative_binomial_fit_is_statsmodels_joint_mle_and_variance_is_mu_plus_
             "reoffences": np.r_[y, y].astype(np.int64),
         }
     )
-    result = compare_adjusted(frame, AdjustedParams(covariates=("x", "level"), baseline=("B",)))
+    result = compare_adjusted(
+        frame, AdjustedParams(covariates=("x", "level"), baseline=("B",), covariate_forms={"x": LINEAR})
+    )
     # levels by baseline count, the most common the reference: order X's indicator columns the same way
     counts = np.bincount(level)
     order = sorted(range(3), key=lambda v: (-counts[v], "abc"[v]))
@@ -317,7 +326,7 @@ def test_model_summaries_carry_fit_statistics():
 def test_design_matrix_numeric_as_given_categories_as_indicators_of_non_reference_levels():
     frame = fixture_frame()
     result = compare_adjusted(frame, params())
-    from reoffend.compare.adjusted_encoding import Covariate
+    from reoffend.compare.design import Covariate
 
     encoded = [Covariate("age", "numeric"), Covariate("group", "categorical", ("x", "y"), "x", (7 / 12, 5 / 12))]
     X = design_matrix(frame.head(3), encoded)

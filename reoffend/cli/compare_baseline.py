@@ -115,13 +115,13 @@ def compare_baseline(
 ):
     """Doncaster style: a site's current cohort(s) against its own baseline cohort, binary measure.
 
-    From records: reoffend compare baseline RELEASES CONVICTIONS --site EST042 --current 2023Q4
-    --baseline 2022Q4. From published counts (no files): --current-counts 480/1000 --baseline-counts 530/1000.
+    From records (RELEASES CONVICTIONS --site --current --baseline), or from published counts without files
+    (--current-counts --baseline-counts).
 
     Reports both rates (Wilson intervals), the difference and the reduction in percentage points, the pooled
     two-proportion z test, the verdict with its direction beside the score interval that agrees with it
     (90% for a one-sided test at 5%; Newcombe's interval beside it), the --target verdict and the
-    --schedule step reached (docs/comparisons-baseline.md).
+    --schedule step reached (reoffend docs comparisons-baseline).
     """
     params = BaselineParams(
         confidence=measurement.confidence,

@@ -21,20 +21,32 @@ re-implemented here.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from ..cohort import apply_filters
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
-from .adjusted_encoding import UnseenPolicy, check_rank, design_matrix, encode, term_names, unseen_levels
 from .adjusted_models import CountModel, fit_binary, fit_count
 from .adjusted_score import score_groups
+from .design import (
+    OTHER,
+    SPLINE,
+    Covariate,
+    CovariateForm,
+    design_matrix,
+    encode,
+    forms_text,
+    term_names,
+)
+from .sensitivity import E_VALUE_NOTE, e_value_columns
 
+UnseenPolicy = Literal["error", "pool"]
 COUNT_MODELS = ("negbin", "poisson")
 UNSEEN_POLICIES = ("error", "pool")
 OUTCOMES = ("reoffended", "reoffences")
@@ -64,6 +76,7 @@ class AdjustedParams:
     current_filter: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unseen: UnseenPolicy = "error"
     parameter_uncertainty: bool = False
+    covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.covariates:
@@ -89,6 +102,9 @@ class AdjustedParams:
             raise UsageError(f"cohort(s) {', '.join(overlap)} are in both --baseline and --current")
         if self.current is not None and self.latest_current:
             raise UsageError("give --current or --latest-cohort, not both")
+        strays = sorted(set(self.covariate_forms) - set(self.covariates))
+        if strays:
+            raise UsageError(f"--covariate-form names {', '.join(strays)}, which is not in --covariates")
 
     @property
     def group_columns(self) -> tuple[str, ...]:
@@ -107,6 +123,7 @@ class AdjustedParams:
         values["by"] = list(self.by)
         values["baseline_filter"] = {c: list(v) for c, v in sorted(self.baseline_filter.items())}
         values["current_filter"] = {c: list(v) for c, v in sorted(self.current_filter.items())}
+        values["covariate_forms"] = forms_text(self.covariate_forms)
         values["significance_test"] = "one-sided p for a reduction" if self.sided == "one" else "two-sided p"
         return values
 
@@ -130,6 +147,7 @@ class AdjustedResult:
         return {
             "baseline_models": self.models,
             "unseen_levels": self.unseen,
+            "sensitivity": {"e_value": E_VALUE_NOTE},
             "warnings": self.warnings,
             "headlines": [headline_row(row, self.params) for row in self.rows.iter_rows(named=True)],
         }
@@ -174,6 +192,102 @@ def run_adjusted(inputs: ValidatedInputs, params: AdjustedParams) -> AdjustedRes
     return compare_adjusted(frame, params, metadata=metadata, source=inputs.names["releases"])
 
 
+# --------------------------------------------------------------------------------------- the encoding
+def _encode(
+    baseline: pl.DataFrame, covariates: Sequence[str], forms: Mapping[str, CovariateForm], source: str
+) -> list[Covariate]:
+    """The shared encoding (:mod:`reoffend.compare.design`); a numeric covariate constant in the baseline: error."""
+    for column in covariates:
+        dtype = baseline.schema[column]
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            values = baseline.get_column(column).cast(pl.Float64)
+            if values.n_unique() < 2:
+                raise single_problem(
+                    source,
+                    column,
+                    "constant-covariate",
+                    f"covariate {column} takes the single value {values[0]:g} in the baseline, so its effect "
+                    "cannot be estimated: leave it out of --covariates",
+                )
+    return encode(baseline, covariates, forms, default=SPLINE, source=source)
+
+
+def _unseen_levels(
+    current: pl.DataFrame, encoded: list[Covariate], policy: UnseenPolicy, source: str
+) -> tuple[list[Covariate], list[dict[str, Any]]]:
+    """Current values of categorical covariates that the baseline does not have: an error, or pooled."""
+    found: list[dict[str, Any]] = []
+    for covariate in encoded:
+        if covariate.kind != "categorical":
+            continue
+        counts = (
+            current.get_column(covariate.column)
+            .cast(pl.String)
+            .filter(~current.get_column(covariate.column).cast(pl.String).is_in(list(covariate.levels)))
+            .value_counts(name="n")
+            .sort(covariate.column)
+        )
+        for value, n in counts.iter_rows():
+            found.append({"column": covariate.column, "value": value, "current_releases": n})
+    if not found:
+        return encoded, []
+    if policy == "error":
+        rows = [
+            {
+                "file": source,
+                "row": None,
+                "column": item["column"],
+                "rule": "unseen-category",
+                "value": item["value"],
+                "message": f"covariate {item['column']} has the value {item['value']!r} in "
+                f"{item['current_releases']} current release(s) but never in the baseline, so the baseline "
+                "model has no coefficient for it; use --unseen pool to score it as 'other'",
+            }
+            for item in found
+        ]
+        raise DataError(pl.DataFrame(rows, schema=PROBLEM_SCHEMA), {"unseen-category": len(rows)})
+    pooled = []
+    for covariate in encoded:
+        values = tuple(item["value"] for item in found if item["column"] == covariate.column)
+        if values:
+            covariate = replace(covariate, pooled=values)
+            how = (
+                f"the baseline level {OTHER!r}"
+                if OTHER in covariate.levels
+                else f"{OTHER!r}: the baseline average of {covariate.column} (levels weighted by baseline share)"
+            )
+            for item in found:
+                if item["column"] == covariate.column:
+                    item["scored_as"] = how
+        pooled.append(covariate)
+    return pooled, found
+
+
+def _check_rank(X: np.ndarray, terms: Sequence[str], source: str) -> None:
+    """Collinear covariates (a level that coincides with another, a column that is a sum of others): error."""
+    cross = X.T @ X
+    scale = np.sqrt(np.diag(cross))
+    scale[scale == 0] = 1.0
+    normalised = cross / np.outer(scale, scale)
+
+    def full_rank(matrix: np.ndarray) -> bool:
+        eig = np.linalg.eigvalsh(matrix)
+        return eig.size == 0 or eig.min() > 1e-10 * max(eig.max(), 1.0)
+
+    if full_rank(normalised):
+        return
+    culprits = [
+        terms[j] for j in range(1, len(terms)) if full_rank(np.delete(np.delete(normalised, j, axis=0), j, axis=1))
+    ]
+    named = f" (dropping any one of {', '.join(culprits)} would remove it)" if culprits else ""
+    raise single_problem(
+        source,
+        None,
+        "collinear-covariates",
+        f"the covariates are collinear in the baseline, so the model cannot be estimated{named}",
+    )
+
+
 # ----------------------------------------------------------------------------------------- comparison
 def compare_adjusted(
     frame: pl.DataFrame,
@@ -192,8 +306,9 @@ def compare_adjusted(
     # a fixed row order, so that every sum runs in the same order whatever order the frame came in
     baseline = baseline.sort(["cohort", *SORT_TAIL], nulls_last=True, maintain_order=True)
     _check_nulls(baseline, current, params, source)
-    encoded = encode(baseline, params.covariates, source)
-    encoded, unseen = unseen_levels(current, encoded, params.unseen, source)
+    encoded = _encode(baseline, params.covariates, params.covariate_forms, source)
+    notes.extend(c.note for c in encoded if c.note)
+    encoded, unseen = _unseen_levels(current, encoded, params.unseen, source)
     for covariate in encoded:
         if covariate.kind == "categorical" and len(covariate.levels) == 1:
             notes.append(
@@ -207,7 +322,7 @@ def compare_adjusted(
         )
     terms = term_names(encoded)
     X_base = design_matrix(baseline, encoded)
-    check_rank(X_base, terms, source)
+    _check_rank(X_base, terms, source)
     binary = fit_binary(X_base, baseline.get_column("reoffended").cast(pl.Float64).to_numpy(), terms, notes)
     count = fit_count(
         X_base, baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), terms, params.count_model, notes
@@ -217,6 +332,15 @@ def compare_adjusted(
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
     rows = score_groups(current, design_matrix(current, encoded), keys, binary, count, params)
+    rows = rows.with_columns(
+        *(
+            series
+            for name in ("binary", "frequency")
+            for series in e_value_columns(
+                rows[f"{name}_ratio"], rows[f"{name}_ratio_low"], rows[f"{name}_ratio_high"], name
+            )
+        )
+    )
     small = int((rows["cohort_size"] < SMALL_GROUP).sum())
     if small:
         notes.append(
