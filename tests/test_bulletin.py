@@ -252,18 +252,28 @@ def test_adjusted_section_is_the_adjusted_core(sample_bulletin):
     assert hidden.height and hidden["binary_actual"].null_count() == hidden.height
     assert hidden["binary_expected"].null_count() == 0
     summary = pl.read_csv(sample_bulletin / "tables" / "comparison_adjusted_summary.csv").row(0, named=True)
-    assert summary["groups"] == result.rows.height
-    assert summary["binary_beat_baseline"] == result.rows["binary_beat_baseline"].sum()
+    assert summary["units"] == result.rows.height
+    # the headline counts are the adjusted verdicts (Holm by default), the raw count beside them
+    adjusted = result.rows["binary_verdict_adjusted"] == "significant reduction"
+    assert summary["binary_reduction"] == adjusted.sum() <= summary["binary_reduction_unadjusted"]
+    assert summary["binary_reduction_unadjusted"] == result.rows["binary_beat_baseline"].sum()
     text = (sample_bulletin / "bulletin.md").read_text()
     from reoffend.bulletin.comparisons import ADJUSTED_LIST_LIMIT
 
     sentences = result.headline().splitlines()
     rows = result.rows.with_row_index("i").with_columns(published)
-    notable = rows.filter(pl.col("binary_significant") | pl.col("frequency_significant"))
-    # the text lists the notable rows that are published, up to the limit
+    notable = rows.filter(
+        (pl.col("binary_verdict_adjusted") != "no significant change")
+        | (pl.col("frequency_verdict_adjusted") != "no significant change")
+    )
+    # the text lists the notable rows (by the adjusted verdict) that are published, up to the limit
     listed = notable.filter(pl.col("suppressed"))["i"].to_list()[:ADJUSTED_LIST_LIMIT]
-    beat = rows.filter(pl.col("binary_beat_baseline") & pl.col("suppressed"))["i"].to_list()
-    assert set(beat) & set(listed) and all(sentences[i] in text for i in listed)
+    assert all(sentences[i] in text for i in listed)
+    counts = (
+        f"of {summary['units']:,} establishments ({summary['releases']:,} releases), {summary['binary_reduction']:,} "
+        "beat the baseline on the binary rate"
+    )
+    assert counts in " ".join(text.split())
     # a suppressed establishment is never named with its figures
     for i in rows.filter(~pl.col("suppressed"))["i"].to_list():
         assert sentences[i] not in text

@@ -138,10 +138,18 @@ def test_hand_worked_expected_values_variances_and_tests():
     assert r["frequency_z"] == pytest.approx(z_cnt, rel=1e-9)
     assert r["frequency_reduction_pct"] == pytest.approx(100 * (1 - observed_cnt / expected_cnt), rel=1e-9)
     assert r["frequency_p_reduction"] == pytest.approx(Z.cdf(z_cnt), rel=1e-7)
-    # two-sided at alpha 0.05: significant exactly when |z| > 1.96; beat = significant and below expected
+    # two-sided at alpha 0.05: a significant change exactly when |z| > 1.96, a reduction when also z < 0;
+    # significant and beat_baseline are both "a significant reduction"
     for name, z in (("binary", z_bin), ("frequency", z_cnt)):
-        assert r[f"{name}_significant"] == bool(abs(z) > 1.959963984540054)
-        assert r[f"{name}_beat_baseline"] == bool(abs(z) > 1.959963984540054 and z < 0)
+        expected_verdict = (
+            "no significant change"
+            if abs(z) <= 1.959963984540054
+            else "significant reduction"
+            if z < 0
+            else "significant increase"
+        )
+        assert r[f"{name}_verdict"] == expected_verdict
+        assert r[f"{name}_significant"] == r[f"{name}_beat_baseline"] == (expected_verdict == "significant reduction")
 
     # P2: (30, y) reoffended 3 times, (42, x) once
     p2 = [expit(b[0] + b[1] * 30 + b[2]), expit(b[0] + b[1] * 42)]
@@ -169,6 +177,39 @@ def test_parameter_uncertainty_is_the_delta_method_variance_of_the_expected_sum(
     assert plain["binary_se"] == pytest.approx(math.sqrt(outcome_variance) / 3, rel=1e-9)
     assert widened["binary_se"] == pytest.approx(math.sqrt(outcome_variance + parameter_variance) / 3, rel=1e-6)
     assert abs(widened["binary_z"]) < abs(plain["binary_z"])
+
+
+@pytest.mark.parametrize(("sided", "alpha"), [("one", 0.05), ("one", 0.3), ("two", 0.05), ("two", 0.4)])
+def test_verdict_and_interval_agree_and_several_units_are_adjusted(sided, alpha):
+    """The interval beside the verdict is at 1 - 2 alpha (one-sided) or 1 - alpha (two-sided): a significant
+    reduction <=> it lies wholly below zero, an increase <=> wholly above. Holm over the two providers."""
+    result = compare_adjusted(fixture_frame(), params(sided=sided, alpha=alpha, multiple_testing="holm"))
+    crit = Z.inv_cdf(1 - alpha) if sided == "one" else Z.inv_cdf(1 - alpha / 2)
+    rows = result.rows
+    for r in rows.iter_rows(named=True):
+        for name in ("binary", "frequency"):
+            half = crit * r[f"{name}_se"]  # the unclipped half-width at the verdict's level
+            assert r[f"{name}_difference_high"] <= r[f"{name}_difference"] + half * (1 + 1e-12)
+            assert r[f"{name}_difference_low"] >= r[f"{name}_difference"] - half * (1 + 1e-12)
+            assert r[f"{name}_difference_high"] == pytest.approx(r[f"{name}_difference"] + half) or name == "binary"
+            verdict = r[f"{name}_verdict"]
+            assert (verdict == "significant reduction") == (r[f"{name}_difference_high"] < 0)
+            assert (verdict == "significant increase") == (r[f"{name}_difference_low"] > 0)
+            assert (r[f"{name}_ratio_high"] < 1) == (r[f"{name}_difference_high"] < 0)
+    for name in ("binary", "frequency"):
+        smaller = rows.select(pl.min_horizontal(f"{name}_p_reduction", f"{name}_p_increase")).to_series().to_list()
+        p = smaller if sided == "one" else [min(1.0, 2 * v) for v in smaller]
+        # Holm with two tests: the smaller p doubled, the larger max(itself, the smaller doubled)
+        lo, hi = sorted(p)
+        holm = {lo: min(1.0, 2 * lo), hi: max(min(1.0, 2 * lo), hi)}
+        assert rows[f"{name}_p_adjusted"].to_list() == [pytest.approx(holm[v]) for v in p]
+        adjusted_reduction = [
+            q < alpha and d < 0 for q, d in zip(rows[f"{name}_p_adjusted"], rows[f"{name}_difference"], strict=True)
+        ]
+        assert rows[f"{name}_significant_adjusted"].to_list() == adjusted_reduction
+    assert result.all_significant() == bool(
+        (rows["binary_significant_adjusted"] & rows["frequency_significant_adjusted"]).all()
+    )
 
 
 def test_one_sided_significance_uses_the_reduction_p():

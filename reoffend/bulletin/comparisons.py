@@ -15,8 +15,9 @@ import polars as pl
 
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..report.format import count, interval, number, p_value, pct, text, yes_no
-from ..report.verdict import interval_label
+from ..report.format import count, interval, level, number, p_value, pct, text, yes_no
+from ..report.multiple import DESCRIPTION
+from ..report.verdict import Verdict, interval_label
 from .config import BulletinConfig
 
 
@@ -209,10 +210,10 @@ def run_matched(
         target=options.get("target"),
         pooled_target=options.get("pooled_target"),
         style=options.get("style"),
+        multiple_testing=options.get("multiple_testing", "holm"),
     )
     result = compare_matched(inputs, matched_params)
     rows = result.rows
-    level = f"{100 * params.confidence:g}%"
     if options.get("treated"):
         who = "; ".join(f"{column} {', '.join(values)}" for column, values in sorted(options["treated"].items()))
     else:
@@ -224,17 +225,16 @@ def run_matched(
         ("Events per 100, comparison", lambda r: number(r["events_per_100_comparison"]), True),
         ("Change", lambda r: _signed_pct(r["events_change_pct"]), True),
         (
-            f"{level} interval",
+            interval_label(matched_params.alpha, "one").capitalize(),
             lambda r: f"{_signed_pct(r['events_change_low'])} to {_signed_pct(r['events_change_high'])}",
             True,
         ),
-        ("p (reduction)", lambda r: "–" if r["events_p_reduction"] is None else f"{r['events_p_reduction']:.4f}", True),
-        ("Significant reduction", lambda r: yes_no(r["events_significant"]), False),
+        ("p (reduction)", lambda r: p_value(r["events_p_reduction"]), True),
+        ("Verdict", lambda r: text(r["events_verdict_adjusted"]), False),
         ("Target met", lambda r: yes_no(r["target_met"]), False),
         ("Rate, treated", lambda r: pct(r["binary_rate_treated"]), True),
         ("Rate, comparison", lambda r: pct(r["binary_rate_comparison"]), True),
     ]
-    pooled = rows.filter(pl.col("scope") == "pooled")
     headline = [
         sentence
         for sentence, row in zip(result.headline().splitlines(), rows.iter_rows(named=True), strict=True)
@@ -267,7 +267,7 @@ def run_matched(
         table_caption=f"Reconviction events per 100: {who} against the matched comparison group",
         metadata={"parameters": parameters, "diagnostics": result.diagnostics, "model": result.model},
         warnings=list(result.warnings),
-        all_significant=bool(pooled.row(0, named=True)["events_significant"]) if pooled.height else False,
+        all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={
             "alpha": matched_params.alpha,
@@ -314,25 +314,12 @@ def run_adjusted(
         sided=options.get("sided", "one"),
         unseen=options.get("unseen", "error"),
         parameter_uncertainty=options.get("parameter_uncertainty", False),
+        multiple_testing=options.get("multiple_testing", "holm"),
     )
     result = adjusted_core(inputs, adjusted_params)
     rows = result.rows
     keys = list(adjusted_params.group_columns)
-    summary = (
-        rows.group_by("cohort")
-        .agg(
-            pl.len().cast(pl.Int64).alias("groups"),
-            pl.col("cohort_size").sum().cast(pl.Int64).alias("releases"),
-            pl.col("binary_beat_baseline").sum().cast(pl.Int64).alias("binary_beat_baseline"),
-            (pl.col("binary_significant") & ~pl.col("binary_beat_baseline")).sum().cast(pl.Int64).alias("binary_worse"),
-            pl.col("frequency_beat_baseline").sum().cast(pl.Int64).alias("frequency_beat_baseline"),
-            (pl.col("frequency_significant") & ~pl.col("frequency_beat_baseline"))
-            .sum()
-            .cast(pl.Int64)
-            .alias("frequency_worse"),
-        )
-        .sort("cohort")
-    )
+    summary = result.verdict_counts()
     models = pl.DataFrame(
         [
             {
@@ -363,40 +350,40 @@ def run_adjusted(
         f"reoffending and a count model of reoffences, fitted on {binary_model['n']:,} baseline releases with "
         f"{', '.join(adjusted_params.covariates)}, are used to score each current release. The binary model's "
         f"AUC is {binary_model['auc']:.3f} and its pseudo R-squared {binary_model['pseudo_r_squared']:.3f}. "
-        f"Each {unit} beats the baseline on a measure when its actual value is significantly below the expected one; "
-        "the two measures are reported side by side."
+        f"Each {unit} beats the baseline on a measure when its actual value is significantly below the expected one "
+        f"({adjusted_params.sided}-sided tests at {level(adjusted_params.alpha)}); with {rows.height:,} {units} "
+        f"tested at once about {adjusted_params.alpha * rows.height:.0f} would do so by chance alone, so the "
+        f"p-values are adjusted for multiple testing ({DESCRIPTION[adjusted_params.multiple_testing]}) and the "
+        "counts below use the adjusted verdicts. The two measures are reported side by side."
     )
     headline = []
     for row in summary.iter_rows(named=True):
         headline.append(
-            f"{row['cohort']}: of {row['groups']:,} {units} ({row['releases']:,} releases), "
-            f"{row['binary_beat_baseline']:,} beat the baseline on the binary rate and {row['binary_worse']:,} were "
-            f"significantly worse; on reoffences per offender {row['frequency_beat_baseline']:,} beat it and "
-            f"{row['frequency_worse']:,} were significantly worse."
+            f"{row['cohort']}: of {count(row['units'])} {units} ({count(row['releases'])} releases), "
+            f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
+            f"{count(row['binary_increase'])} were significantly worse; on reoffences per offender "
+            f"{count(row['frequency_reduction'])} beat it and {count(row['frequency_increase'])} were significantly "
+            f"worse (after the adjustment for multiple testing; {count(row['binary_reduction_unadjusted'])} and "
+            f"{count(row['frequency_reduction_unadjusted'])} before it)."
         )
     sentences = result.headline().splitlines()
-    notable = rows.with_row_index("_i").filter(pl.col("binary_significant") | pl.col("frequency_significant"))
+    notable = rows.with_row_index("_i").filter(
+        (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
+        | (pl.col("frequency_verdict_adjusted") != Verdict.NO_CHANGE.value)
+    )
     shown = rows.height <= ADJUSTED_LIST_LIMIT
     listed = list(range(rows.height)) if shown else notable["_i"].to_list()[:ADJUSTED_LIST_LIMIT]
     headline += [sentences[i] for i in listed]
     table_rows = rows[listed] if listed else rows.clear()
     columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
         *[(c.replace("_", " ").capitalize(), (lambda r, c=c: text(r[c])), False) for c in keys],
-        ("Released", lambda r: f"{r['cohort_size']:,}", True),
+        ("Released", lambda r: count(r["cohort_size"]), True),
         ("Rate", lambda r: pct(r["binary_actual"]), True),
         ("Expected rate", lambda r: pct(r["binary_expected"]), True),
-        ("Beat baseline (binary)", lambda r: yes_no(r["binary_beat_baseline"]), False),
-        (
-            "Reoffences per person",
-            lambda r: "–" if r["frequency_actual"] is None else f"{r['frequency_actual']:.2f}",
-            True,
-        ),
-        (
-            "Expected reoffences",
-            lambda r: "–" if r["frequency_expected"] is None else f"{r['frequency_expected']:.2f}",
-            True,
-        ),
-        ("Beat baseline (frequency)", lambda r: yes_no(r["frequency_beat_baseline"]), False),
+        ("Binary rate (adjusted verdict)", lambda r: text(r["binary_verdict_adjusted"]), False),
+        ("Reoffences per person", lambda r: number(r["frequency_actual"], 2), True),
+        ("Expected reoffences", lambda r: number(r["frequency_expected"], 2), True),
+        ("Reoffences (adjusted verdict)", lambda r: text(r["frequency_verdict_adjusted"]), False),
     ]
     caption = (
         "Actual against risk-adjusted expected reoffending"
@@ -419,7 +406,7 @@ def run_adjusted(
         table_caption=caption,
         metadata={"parameters": adjusted_params.as_dict(), "models": result.models, "unseen": result.unseen},
         warnings=list(result.warnings),
-        all_significant=bool(rows.height) and bool(rows["binary_beat_baseline"].all()),
+        all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": adjusted_params.alpha},
     )

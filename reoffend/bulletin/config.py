@@ -90,7 +90,8 @@ establishment = "establishment"             # column for the latest cohort by es
 # sided = "one"                             # significance from the one-sided p for a reduction, or "two"
 # unseen = "error"                          # a covariate level not in the baseline: error, or "pool"
 # parameter_uncertainty = false             # add the baseline models' parameter uncertainty to the test
-# fail_unless_significant = false           # exit status 1 unless every unit beats the baseline (binary)
+# multiple_testing = "holm"                 # several units tested at once: "holm", "bh" or "none"
+# fail_unless_significant = false           # exit status 1 unless every unit beats the baseline on both measures
 
 [disclosure]                                # statistical disclosure control (docs/bulletin.md)
 min_cohort = 10                             # reoffending figures of a group with fewer releases are shown [c]
@@ -397,6 +398,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "target": _number(),
         "pooled_target": _number(),
         "style": _choice("peterborough"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "fail_unless_significant": _boolean,
     },
     "adjusted": {

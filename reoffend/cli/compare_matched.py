@@ -16,6 +16,8 @@ from ..compare.design import parse_forms
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import UsageError
 from ..io import read_list_lines
+from ..report.format import count, interval, level, number, p_value, pct, text
+from ..report.verdict import interval_confidence
 from .common import (
     alpha_option,
     cohort_options,
@@ -23,6 +25,7 @@ from .common import (
     fail_unless_significant_option,
     input_options,
     load_or_report,
+    multiple_testing_option,
     output_options,
     parse_columns,
     parse_where,
@@ -99,6 +102,7 @@ def read_id_list(path: str) -> tuple[str, ...]:
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap and of tie-breaking.")
 @alpha_option("Significance level of the one-sided test for a reduction.")
+@multiple_testing_option()
 @click.option("--target", type=float, metavar="PCT", help="Per-cohort target: a reduction in events per 100 of PCT %.")
 @click.option("--pooled-target", type=float, metavar="PCT", help="Target for all cohorts together, in %.")
 @click.option(
@@ -114,7 +118,8 @@ def read_id_list(path: str) -> tuple[str, ...]:
     help="Write the matched pairs (treated, comparator, distance, weight) to FILE (.csv/.parquet/.ndjson).",
 )
 @fail_unless_significant_option(
-    "Exit with status 1 (after writing the output) unless the pooled reduction in events is significant."
+    "Exit with status 1 (after writing the output) unless the reduction in events over all cohorts together "
+    "is significant."
 )
 @output_options
 @click.pass_context
@@ -136,6 +141,7 @@ def compare_matched_command(
     bootstrap,
     seed,
     alpha,
+    multiple_testing,
     target,
     pooled_target,
     style,
@@ -176,6 +182,7 @@ def compare_matched_command(
         target=target,
         pooled_target=pooled_target,
         style=style,
+        multiple_testing=multiple_testing,
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("matching"), errors_reported(errors_file):
@@ -208,32 +215,19 @@ def compare_matched_command(
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
     out.message(result.headline().splitlines()[-1])
-    if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:
+    if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
 
 
 # ----------------------------------------------------------------------------------------------- display
-def _pct(v, decimals: int = 1, sign: bool = False) -> str:
-    if v is None:
-        return "–"
-    return f"{v:+.{decimals}f}%" if sign else f"{v:.{decimals}f}%"
-
-
-def _p(v) -> str:
-    return "–" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")
-
-
-def _yes(v) -> str:
-    return "–" if v is None else ("yes" if v else "no")
-
-
-def _num(v, decimals: int = 1) -> str:
-    return "–" if v is None else f"{v:,.{decimals}f}"
+def _per_cent(v, signed: bool = False) -> str:
+    """A figure already in per cent: ``24.5`` -> ``24.5%``."""
+    return number(v, signed=signed) + ("" if v is None else "%")
 
 
 def display_rows(result: MatchedResult) -> pl.DataFrame:
     """The terminal view of the primary measure: the reduction (positive = fewer events) and its interval."""
-    level = f"{100 * result.params.measure.confidence:g}% CI"
+    interval_name = f"{level(interval_confidence(result.params.alpha, 'one'))} interval"
 
     def negated(v):
         return None if v is None else -v
@@ -244,12 +238,12 @@ def display_rows(result: MatchedResult) -> pl.DataFrame:
         records.append(
             {
                 "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "treated /100": _num(r["events_per_100_treated"]),
-                "comparison /100": _num(r["events_per_100_comparison"]),
-                "reduction": _pct(r["events_reduction_pct"]),
-                level: f"{_num(negated(r['events_change_high']))} to {_num(negated(r['events_change_low']))}",
-                "p": _p(r["events_p_reduction"]),
-                "signif.": _yes(r["events_significant"]),
+                "treated /100": number(r["events_per_100_treated"]),
+                "comparison /100": number(r["events_per_100_comparison"]),
+                "reduction": _per_cent(r["events_reduction_pct"]),
+                interval_name: interval(negated(r["events_change_high"]), negated(r["events_change_low"])),
+                "p": p_value(r["events_p_reduction"]),
+                "verdict": text(r["events_verdict_adjusted"]),
                 "target": "–" if target is None else f"{target:g}% {'met' if r['target_met'] else 'not met'}",
             }
         )
@@ -264,32 +258,32 @@ def count_rows(result: MatchedResult) -> pl.DataFrame:
         records.append(
             {
                 "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "treated": f"{r['treated']:,}",
-                "matched": f"{r['matched']:,}",
-                "unmatched": f"{r['unmatched']:,}",
-                "unmatched share": _pct(None if share is None else 100 * share),
-                "comparators": f"{r['comparators']:,}",
-                "effective size": _num(r["effective_comparison_size"], 0),
+                "treated": count(r["treated"]),
+                "matched": count(r["matched"]),
+                "unmatched": count(r["unmatched"]),
+                "unmatched share": pct(share),
+                "comparators": count(r["comparators"]),
+                "effective size": number(r["effective_comparison_size"], 0),
             }
         )
     return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
 
 
 def binary_rows(result: MatchedResult) -> pl.DataFrame:
-    level = f"{100 * result.params.measure.confidence:g}% CI"
+    interval_name = f"{level(interval_confidence(result.params.alpha, 'one'))} interval (pp)"
     records = []
     for r in result.rows.iter_rows(named=True):
         records.append(
             {
                 "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "rate treated": _pct(None if r["binary_rate_treated"] is None else 100 * r["binary_rate_treated"]),
-                "rate comparison": _pct(
-                    None if r["binary_rate_comparison"] is None else 100 * r["binary_rate_comparison"]
+                "rate treated": pct(r["binary_rate_treated"]),
+                "rate comparison": pct(r["binary_rate_comparison"]),
+                "difference (pp)": number(r["binary_difference_pp"], signed=True),
+                interval_name: interval(
+                    r["binary_difference_low"], r["binary_difference_high"], lambda v: number(v, signed=True)
                 ),
-                "difference (pp)": _num(r["binary_difference_pp"]),
-                f"{level} (pp)": f"{_num(r['binary_difference_low'])} to {_num(r['binary_difference_high'])}",
-                "p (reduction)": _p(r["binary_p_reduction"]),
-                "significant": _yes(r["binary_significant"]),
+                "p (reduction)": p_value(r["binary_p_reduction"]),
+                "verdict": text(r["binary_verdict_adjusted"]),
             }
         )
     return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
@@ -334,7 +328,7 @@ def model_rows(result: MatchedResult) -> pl.DataFrame:
             "coefficient": [f"{c['coef']:+.4f}" for c in coefficients],
             "SE": [f"{c['se']:.4f}" for c in coefficients],
             "z": [f"{c['z']:+.2f}" for c in coefficients],
-            "p": [_p(c["p"]) for c in coefficients],
+            "p": [p_value(c["p"]) for c in coefficients],
         }
     )
 

@@ -20,7 +20,6 @@ re-implemented here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -31,6 +30,10 @@ import polars as pl
 from ..cohort import apply_filters
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
+from ..report.format import count as count_text
+from ..report.format import number, p_is, pct
+from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
+from ..report.verdict import Verdict, interval_confidence, interval_label, p_phrase
 from ..validate import ValidatedInputs
 from .adjusted_models import CountModel, fit_binary, fit_count
 from .adjusted_score import score_groups
@@ -76,6 +79,7 @@ class AdjustedParams:
     current_filter: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unseen: UnseenPolicy = "error"
     parameter_uncertainty: bool = False
+    multiple_testing: MultipleTesting = "holm"
     covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,6 +95,8 @@ class AdjustedParams:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
         if self.sided not in ("one", "two"):
             raise UsageError(f"--sided must be 'one' or 'two', not {self.sided!r}")
+        if self.multiple_testing not in METHODS:
+            raise UsageError(f"--multiple-testing must be one of {', '.join(METHODS)}, not {self.multiple_testing!r}")
         for name in ("cohort", *OUTCOMES, *SORT_TAIL):
             if name in self.covariates:
                 raise UsageError(f"{name!r} cannot be a covariate of the risk model")
@@ -125,6 +131,9 @@ class AdjustedParams:
         values["current_filter"] = {c: list(v) for c, v in sorted(self.current_filter.items())}
         values["covariate_forms"] = forms_text(self.covariate_forms)
         values["significance_test"] = "one-sided p for a reduction" if self.sided == "one" else "two-sided p"
+        values["interval_confidence"] = interval_confidence(self.alpha, self.sided)
+        values["interval"] = interval_label(self.alpha, self.sided)
+        values["multiple_testing_method"] = DESCRIPTION[self.multiple_testing]
         return values
 
 
@@ -142,6 +151,32 @@ class AdjustedResult:
     def headline(self) -> str:
         """One plain-English sentence per comparison row, both measures reported separately."""
         return "\n".join(headline_row(row, self.params) for row in self.rows.iter_rows(named=True))
+
+    def all_significant(self) -> bool:
+        """Every unit beat the baseline on both measures after the multiple-testing adjustment: the one rule
+        of ``--fail-unless-significant`` (the CLI and the bulletin both ask this)."""
+        rows = self.rows
+        return rows.height > 0 and bool(
+            (rows["binary_significant_adjusted"] & rows["frequency_significant_adjusted"]).fill_null(False).all()
+        )
+
+    def verdict_counts(self) -> pl.DataFrame:
+        """Per current cohort: units, releases, and how many had each adjusted verdict on each measure."""
+        exprs: list[pl.Expr] = [
+            pl.len().cast(pl.Int64).alias("units"),
+            pl.col("cohort_size").sum().cast(pl.Int64).alias("releases"),
+        ]
+        for name in ("binary", "frequency"):
+            verdict = pl.col(f"{name}_verdict_adjusted")
+            exprs += [
+                (verdict == Verdict.REDUCTION.value).sum().cast(pl.Int64).alias(f"{name}_reduction"),
+                (verdict == Verdict.INCREASE.value).sum().cast(pl.Int64).alias(f"{name}_increase"),
+                (pl.col(f"{name}_verdict") == Verdict.REDUCTION.value)
+                .sum()
+                .cast(pl.Int64)
+                .alias(f"{name}_reduction_unadjusted"),
+            ]
+        return self.rows.group_by("cohort").agg(exprs).sort("cohort")
 
     def extra_json(self) -> dict[str, Any]:
         return {
@@ -458,38 +493,32 @@ def _check_nulls(baseline: pl.DataFrame, current: pl.DataFrame, params: Adjusted
 
 
 # ------------------------------------------------------------------------------------------- headline
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def headline_row(row: Mapping[str, Any], params: AdjustedParams) -> str:
-    """One sentence: who, then the binary and the frequency verdicts side by side (never merged)."""
+    """One sentence: who, then the binary and the frequency verdicts side by side (never merged), each with
+    the interval that agrees with it and, when several units are compared, the adjusted verdict."""
     who = ", ".join(f"{row[c]}" for c in params.group_columns)
-    level = f"{100 * params.measure.confidence:g}%"
-    p_column, p_name = ("p_reduction", "one-sided p") if params.sided == "one" else ("p_two_sided", "two-sided p")
+    label = interval_label(params.alpha, params.sided)
 
     def verdict(name: str) -> str:
-        if row[f"{name}_beat_baseline"]:
-            return "a significant reduction: beat the baseline"
-        if row[f"{name}_significant"]:
-            return "a significant increase: did not beat the baseline"
-        return "not a significant reduction: did not beat the baseline"
+        p = p_phrase(params.sided, row[f"{name}_p_reduction"], row[f"{name}_p_increase"], row[f"{name}_p_two_sided"])
+        text = f"{row[f'{name}_verdict']} ({p})"
+        if params.multiple_testing != "none" and row[f"{name}_verdict_adjusted"] != row[f"{name}_verdict"]:
+            text += (
+                f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment "
+                f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
+            )
+        return text
 
     binary = (
-        f"binary rate {_pct(row['binary_actual'])} against {_pct(row['binary_expected'])} expected "
-        f"(difference {100 * row['binary_difference']:+.1f} pp, {level} CI "
-        f"{100 * row['binary_difference_low']:+.1f} to {100 * row['binary_difference_high']:+.1f}; "
-        f"{p_name} = {_p(row[f'binary_{p_column}'])}), {verdict('binary')}"
+        f"binary rate {pct(row['binary_actual'])} against {pct(row['binary_expected'])} expected "
+        f"(difference {number(100 * row['binary_difference'], signed=True)} points, {label}: "
+        f"{number(100 * row['binary_difference_low'], signed=True)} to "
+        f"{number(100 * row['binary_difference_high'], signed=True)}): {verdict('binary')}"
     )
     frequency = (
-        f"reoffences per offender {row['frequency_actual']:.2f} against {row['frequency_expected']:.2f} expected "
-        f"(ratio {row['frequency_ratio']:.2f}, {level} CI {row['frequency_ratio_low']:.2f} to "
-        f"{row['frequency_ratio_high']:.2f}; {p_name} = {_p(row[f'frequency_{p_column}'])}), {verdict('frequency')}"
+        f"reoffences per offender {number(row['frequency_actual'], 2)} against "
+        f"{number(row['frequency_expected'], 2)} expected (ratio {number(row['frequency_ratio'], 2)}, {label}: "
+        f"{number(row['frequency_ratio_low'], 2)} to {number(row['frequency_ratio_high'], 2)}): "
+        f"{verdict('frequency')}"
     )
-    return f"{who} ({row['cohort_size']:,} released): {binary}; {frequency}."
-
-
-def _p(value: float) -> str:
-    if value is None or math.isnan(value):
-        return "–"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    return f"{who} ({count_text(row['cohort_size'])} released): {binary}; {frequency}."

@@ -16,6 +16,8 @@ import polars as pl
 from scipy import special, stats
 
 from ..intervals import normal_quantile
+from ..report.multiple import adjust
+from ..report.verdict import Verdict, interval_confidence, verdict_expr, verdict_p
 from .adjusted_models import FittedModel
 
 if TYPE_CHECKING:
@@ -66,8 +68,8 @@ def score_groups(
             parameter_variance(mu, count.cov),
         ),
     }
-    z_crit = normal_quantile(params.measure.confidence)
-    one_sided = params.sided == "one"
+    # the interval beside the verdict agrees with the test: 1 - 2 alpha one-sided, 1 - alpha two-sided
+    z_crit = normal_quantile(interval_confidence(params.alpha, params.sided))
     columns: dict[str, Any] = {"cohort_size": n.astype(np.int64)}
     for name, (y, predicted, outcome_var, param_var) in measures.items():
         actual, expected = sums(y), sums(predicted)
@@ -78,8 +80,7 @@ def score_groups(
         difference = (actual - expected) / n
         se = sd / n
         ratio = actual / expected
-        p_two, p_reduction = 2 * stats.norm.sf(np.abs(z)), stats.norm.cdf(z)
-        significant = (p_reduction if one_sided else p_two) < params.alpha
+        p_two, p_reduction, p_increase = 2 * stats.norm.sf(np.abs(z)), stats.norm.cdf(z), stats.norm.sf(z)
         count_name = "reoffenders" if name == "binary" else "reoffences"
         columns[count_name] = actual.round().astype(np.int64)
         columns[f"{name}_actual"] = actual / n
@@ -102,7 +103,30 @@ def score_groups(
         columns[f"{name}_z"] = z
         columns[f"{name}_p_two_sided"] = p_two
         columns[f"{name}_p_reduction"] = p_reduction
-        columns[f"{name}_significant"] = significant
-        columns[f"{name}_beat_baseline"] = significant & (actual < expected)
+        columns[f"{name}_p_increase"] = p_increase
         columns[f"{name}_expected_se_parameters"] = np.sqrt(param_var) / n
-    return pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
+    frame = pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
+    return frame.with_columns([expr for name in measures for expr in verdict_columns(frame, name, params)])
+
+
+def verdict_columns(frame: pl.DataFrame, name: str, params: AdjustedParams) -> list[pl.Expr]:
+    """The verdict of each unit on one measure (reoffend.report.verdict), raw and after the multiple-testing
+    adjustment over every unit compared (``params.multiple_testing``, Holm by default).
+
+    ``{name}_significant`` and ``{name}_beat_baseline`` are both "a significant reduction" (actual
+    significantly below expected); ``{name}_significant_adjusted`` the same after the adjustment.
+    """
+    p = frame.select(verdict_p(pl.col(f"{name}_p_reduction"), pl.col(f"{name}_p_increase"), params.sided)).to_series()
+    adjusted = adjust(p, params.multiple_testing)
+    change = pl.col(f"{name}_difference")
+    raw = verdict_expr(pl.lit(p), change, params.alpha)
+    after = verdict_expr(pl.lit(adjusted), change, params.alpha)
+    reduction = Verdict.REDUCTION.value
+    return [
+        raw.alias(f"{name}_verdict"),
+        (raw == reduction).alias(f"{name}_significant"),
+        (raw == reduction).alias(f"{name}_beat_baseline"),
+        pl.lit(adjusted).alias(f"{name}_p_adjusted"),
+        after.alias(f"{name}_verdict_adjusted"),
+        (after == reduction).alias(f"{name}_significant_adjusted"),
+    ]

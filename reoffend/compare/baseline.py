@@ -39,9 +39,9 @@ from ..errors import UsageError
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
 from ..measure import MeasureParams, MeasureResult, measure
-from ..report.format import number, p_value, pct
+from ..report.format import number, p_is, pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
-from ..report.verdict import Verdict, interval_confidence, interval_label, verdict_expr, verdict_p
+from ..report.verdict import Verdict, interval_confidence, interval_label, p_phrase, verdict_expr, verdict_p
 from ..validate import ValidatedInputs
 
 Sided = Literal["one", "two"]
@@ -459,24 +459,18 @@ def headline_sentence(row: dict, params: BaselineParams, site: str | None = None
         if reduction < 0
         else "no change"
     )
-    if params.sided == "two":
-        p_name, p_shown = "two-sided p", row["p_two_sided"]
-    elif row["p_reduction"] <= row["p_increase"]:
-        p_name, p_shown = "one-sided p for a fall", row["p_reduction"]
-    else:
-        p_name, p_shown = "one-sided p for a rise", row["p_increase"]
     text = (
         f"{who}: {pct(row['current_rate'])} reoffended ({row['current_reoffenders']} of "
         f"{row['current_size']}) against {pct(row['baseline_rate'])} ({row['baseline_reoffenders']} of "
         f"{row['baseline_size']}) in {base}, {change} (change {number(row['difference_pp'], signed=True)} points, "
         f"{interval_label(params.alpha, params.sided)}: {number(row['difference_pp_low'], signed=True)} to "
         f"{number(row['difference_pp_high'], signed=True)}): {row['verdict']} "
-        f"({p_name} = {p_value(p_shown)})"
+        f"({p_phrase(params.sided, row['p_reduction'], row['p_increase'], row['p_two_sided'])})"
     )
     if tests > 1 and params.multiple_testing != "none":
         text += (
             f"; adjusted for {tests} cohorts tested ({params.multiple_testing}), {row['verdict_adjusted']} "
-            f"(adjusted p = {p_value(row['p_adjusted'])})"
+            f"(adjusted p {p_is(row['p_adjusted'])})"
         )
     if params.target_pp is not None:
         text += f"; the target of {params.target_pp:g} points is {'met' if row['target_met'] else 'not met'}"

@@ -18,6 +18,17 @@ import polars as pl
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
+from ..report.format import count, number, p_is, pct
+from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
+from ..report.verdict import (
+    Verdict,
+    interval_confidence,
+    interval_label,
+    p_phrase,
+    verdict_expr,
+    verdict_of_interval,
+    verdict_p,
+)
 from ..validate import ValidatedInputs
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
@@ -73,6 +84,7 @@ class MatchedParams:
     pooled_target: float | None = None
     style: str | None = None
     covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
+    multiple_testing: MultipleTesting = "holm"
 
     def __post_init__(self) -> None:
         if bool(self.treated) == (self.treated_ids is not None):
@@ -87,6 +99,8 @@ class MatchedParams:
             raise UsageError(f"--bootstrap must be 0 or more, not {self.bootstrap}")
         if not 0 < self.alpha < 1:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
+        if self.multiple_testing not in METHODS:
+            raise UsageError(f"--multiple-testing must be one of {', '.join(METHODS)}, not {self.multiple_testing!r}")
         if self.ids_releases not in ("first", "all"):
             raise UsageError(f"--ids-releases must be 'first' or 'all', not {self.ids_releases!r}")
         if self.style is not None and self.style not in STYLES:
@@ -123,6 +137,10 @@ class MatchedParams:
             "target": self.target,
             "pooled_target": self.pooled_target,
             "style": self.style,
+            "interval_confidence": interval_confidence(self.alpha, "one"),
+            "interval": interval_label(self.alpha, "one"),
+            "multiple_testing": self.multiple_testing,
+            "multiple_testing_method": DESCRIPTION[self.multiple_testing],
         }
 
 
@@ -139,6 +157,12 @@ class MatchedResult:
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
     sensitivity: dict[str, object] = field(default_factory=dict)
+
+    def all_significant(self) -> bool:
+        """The one rule of ``--fail-unless-significant`` (the CLI and the bulletin both ask this): the
+        reduction in events per 100 over all cohorts together (one pre-specified test) is significant."""
+        pooled = self.rows.filter(pl.col("scope") == "pooled")
+        return pooled.height == 1 and bool(pooled.row(0, named=True)["events_significant_adjusted"])
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
@@ -382,7 +406,7 @@ def compare_units(
     }
     boot = None if replicates is None else (replicates[2], replicates[3])
     records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params, confidence))
-    rows = pl.DataFrame(records, schema=ROW_SCHEMA, orient="row")
+    rows = adjusted_verdicts(pl.DataFrame(records, schema=ROW_SCHEMA, orient="row"), params)
     rows, sensitivity = matched_sensitivity(
         rows,
         replicates,
@@ -583,6 +607,8 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "events_change_high": pl.Float64,
     "events_reduction_pct": pl.Float64,
     "events_p_reduction": pl.Float64,
+    "events_p_increase": pl.Float64,
+    "events_verdict": pl.String,
     "events_significant": pl.Boolean,
     "target_pct": pl.Float64,
     "target_met": pl.Boolean,
@@ -593,6 +619,8 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "binary_difference_high": pl.Float64,
     "binary_reduction_pp": pl.Float64,
     "binary_p_reduction": pl.Float64,
+    "binary_p_increase": pl.Float64,
+    "binary_verdict": pl.String,
     "binary_significant": pl.Boolean,
     "offences_per_offender_treated": pl.Float64,
     "offences_per_offender_comparison": pl.Float64,
@@ -600,6 +628,8 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "offences_change_low": pl.Float64,
     "offences_change_high": pl.Float64,
     "offences_p_reduction": pl.Float64,
+    "offences_p_increase": pl.Float64,
+    "offences_verdict": pl.String,
     "offences_significant": pl.Boolean,
 }
 
@@ -632,29 +662,62 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
         counts["comparators"],
         counts["effective_comparison_size"],
     ]
-    tail = (1 - confidence) / 2
+    # the percentile interval beside the verdict is the 1 - 2 alpha one (the test is one-sided at alpha), and
+    # the verdict is read off it (reoffend.report.verdict): wholly below zero a significant reduction
+    tail = params.alpha
     for j, (_name, _expr, kind) in enumerate(OUTCOMES):
         estimate = _value(_effect(kind, t_mean[j], c_mean[j])) if matched else None
-        low = high = p = significant = None
+        low = high = p = p_up = significant = None
+        verdict = Verdict.TOO_FEW.value
         if boot is not None and matched and estimate is not None:
             draws = _effect(kind, boot[0][:, j], boot[1][:, j])
             draws = draws[np.isfinite(draws)]
             if draws.size:
                 low, high = (float(v) for v in np.quantile(draws, [tail, 1 - tail]))
                 p = float((1 + np.count_nonzero(draws >= 0)) / (draws.size + 1))
-                significant = p < params.alpha
+                p_up = float((1 + np.count_nonzero(draws <= 0)) / (draws.size + 1))
+                verdict = verdict_of_interval(low, high).value
+                significant = verdict == Verdict.REDUCTION.value
         t = _value(t_mean[j]) if matched else None
         c = _value(c_mean[j]) if matched else None
+        tests = [p, p_up, verdict, significant]
         if j == 0:
             reduction = -estimate if estimate is not None else None
             met = None if target is None or reduction is None else reduction >= target
-            values += [t, c, estimate, low, high, reduction, p, significant, target, met]
+            values += [t, c, estimate, low, high, reduction, *tests, target, met]
         elif j == 1:
             reduction = -estimate if estimate is not None else None
-            values += [t, c, estimate, low, high, reduction, p, significant]
+            values += [t, c, estimate, low, high, reduction, *tests]
         else:
-            values += [t, c, estimate, low, high, p, significant]
+            values += [t, c, estimate, low, high, *tests]
     return tuple(values)
+
+
+OUTCOME_PREFIXES = ("events", "binary", "offences")
+
+
+def adjusted_verdicts(rows: pl.DataFrame, params: MatchedParams) -> pl.DataFrame:
+    """``{outcome}_p_adjusted``, ``_verdict_adjusted``, ``_significant_adjusted``: the per-cohort rows are
+    several tests at once, so their p-values (the smaller one-sided p) are adjusted together
+    (``params.multiple_testing``); the pooled row is one pre-specified test and keeps its own p."""
+    is_cohort = rows.get_column("scope") == "cohort"
+    columns = []
+    for name in OUTCOME_PREFIXES:
+        change = f"{name}_change_pct" if name != "binary" else "binary_difference_pp"
+        p = rows.select(verdict_p(pl.col(f"{name}_p_reduction"), pl.col(f"{name}_p_increase"), "one")).to_series()
+        adjusted = adjust(p.filter(is_cohort), params.multiple_testing).to_list()
+        values = iter(adjusted)
+        merged = pl.Series([next(values) if c else v for c, v in zip(is_cohort, p, strict=True)], dtype=pl.Float64)
+        after = verdict_expr(pl.lit(merged), pl.col(change), params.alpha)
+        columns += [
+            pl.lit(merged).alias(f"{name}_p_adjusted"),
+            after.alias(f"{name}_verdict_adjusted"),
+            pl.when(after == Verdict.TOO_FEW.value)
+            .then(None)
+            .otherwise(after == Verdict.REDUCTION.value)
+            .alias(f"{name}_significant_adjusted"),
+        ]
+    return rows.with_columns(columns)
 
 
 def _balance_frame(balance, labels, score_balance) -> pl.DataFrame:
@@ -706,37 +769,48 @@ def _match_frame(units: pl.DataFrame, matches: Matches, cohorts: list[str]) -> p
 
 
 # --------------------------------------------------------------------------------------------- headline
-def _pct(value: float | None, decimals: int = 1) -> str:
-    return "–" if value is None else f"{value:.{decimals}f}"
+def _adjusted_clause(row: dict, name: str, params: MatchedParams) -> str:
+    """The adjusted verdict of a per-cohort row, when the adjustment changes it."""
+    if row["scope"] != "cohort" or params.multiple_testing == "none":
+        return ""
+    if row[f"{name}_verdict_adjusted"] == row[f"{name}_verdict"]:
+        return ""
+    return (
+        f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment over the cohorts "
+        f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
+    )
 
 
 def _headline(row: dict, params: MatchedParams) -> str:
+    """One sentence per row: each verdict, with its direction, beside the interval that agrees with it."""
     where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
     if not row["matched"]:
-        return f"{where}: no treated release could be matched, so there is no estimate."
-    level = f"{100 * params.measure.confidence:g}%"
-    reduction = row["events_reduction_pct"]
+        return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
+    label = interval_label(params.alpha, "one")
+    change = row["events_change_pct"]
     text = (
-        f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} reconviction "
-        f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group: "
-        + (f"a reduction of {reduction:.1f}%" if reduction >= 0 else f"an increase of {-reduction:.1f}%")
+        f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
+        f"reconviction events per 100 against {number(row['events_per_100_comparison'])} in the weighted comparison "
+        "group: " + (f"a fall of {number(-change)}%" if change <= 0 else f"a rise of {number(change)}%")
     )
     if row["events_change_low"] is not None:
+        p = p_phrase("one", row["events_p_reduction"], row["events_p_increase"])
         text += (
-            f" ({'' if reduction >= 0 else 'reduction '}{level} CI {-row['events_change_high']:.1f}% to "
-            f"{-row['events_change_low']:.1f}%; one-sided p for a reduction {row['events_p_reduction']:.4f}), "
-            f"{'significant' if row['events_significant'] else 'not significant'} at {params.alpha:g}"
+            f" (change {number(change, signed=True)}%, {label}: {number(row['events_change_low'], signed=True)}% to "
+            f"{number(row['events_change_high'], signed=True)}%): {row['events_verdict']} ({p})"
+            f"{_adjusted_clause(row, 'events', params)}"
         )
     if row["target_pct"] is not None:
         text += f"; the {row['target_pct']:g}% target is {'met' if row['target_met'] else 'not met'}"
-    binary = row["binary_difference_pp"]
     text += (
-        f". Binary rate {100 * row['binary_rate_treated']:.1f}% against {100 * row['binary_rate_comparison']:.1f}% "
-        f"({binary:+.1f} points"
+        f". Binary rate {pct(row['binary_rate_treated'])} against {pct(row['binary_rate_comparison'])} "
+        f"({number(row['binary_difference_pp'], signed=True)} points"
     )
     if row["binary_difference_low"] is not None:
         text += (
-            f", {level} CI {row['binary_difference_low']:+.1f} to {row['binary_difference_high']:+.1f}, "
-            f"{'significant' if row['binary_significant'] else 'not significant'}"
+            f", {label}: {number(row['binary_difference_low'], signed=True)} to "
+            f"{number(row['binary_difference_high'], signed=True)}): {row['binary_verdict']}"
+            f"{_adjusted_clause(row, 'binary', params)}."
         )
+        return text
     return text + ")."

@@ -45,6 +45,12 @@ def p_value(p: float | None, floor: float = P_FLOOR) -> str:
     return f"< {floor:g}" if p < floor else f"{p:.3f}"
 
 
+def p_is(p: float | None, floor: float = P_FLOOR) -> str:
+    """``= 0.045`` or ``< 0.001``: a p-value after its name in a sentence ("one-sided p = 0.045")."""
+    text = p_value(p, floor)
+    return text if text.startswith("<") or text == DASH else f"= {text}"
+
+
 def yes_no(value: bool | None) -> str:
     return DASH if value is None else ("yes" if value else "no")
 

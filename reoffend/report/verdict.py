@@ -22,7 +22,7 @@ from typing import Literal
 
 import polars as pl
 
-from .format import level
+from .format import level, p_is
 
 Sided = Literal["one", "two"]
 
@@ -93,3 +93,28 @@ def verdict_of(p: float | None, change: float | None, alpha: float) -> Verdict:
     if p < alpha and change > 0:
         return Verdict.INCREASE
     return Verdict.NO_CHANGE
+
+
+def verdict_of_interval(low: float | None, high: float | None) -> Verdict:
+    """:func:`interval_verdict_expr` for one interval of the signed change."""
+    if low is None or high is None:
+        return Verdict.TOO_FEW
+    if high < 0:
+        return Verdict.REDUCTION
+    if low > 0:
+        return Verdict.INCREASE
+    return Verdict.NO_CHANGE
+
+
+def p_phrase(sided: Sided, p_reduction: float | None, p_increase: float | None, p_two: float | None = None) -> str:
+    """The p-value a verdict rests on, named: ``one-sided p for a fall = 0.045`` (the side the estimate is on),
+    or ``two-sided p = 0.090``."""
+    if sided == "two":
+        if p_two is None and p_reduction is not None and p_increase is not None:
+            p_two = min(1.0, 2 * min(p_reduction, p_increase))
+        return f"two-sided p {p_is(p_two)}"
+    if p_reduction is None or p_increase is None:
+        return f"one-sided p {p_is(None)}"
+    if p_reduction <= p_increase:
+        return f"one-sided p for a fall {p_is(p_reduction)}"
+    return f"one-sided p for a rise {p_is(p_increase)}"
