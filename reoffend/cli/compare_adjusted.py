@@ -16,9 +16,9 @@ import polars as pl
 from ..compare.adjusted import AdjustedParams, AdjustedResult, headline_row, run_adjusted
 from ..compare.design import parse_forms
 from ..io import check_writable
-from ..report.format import count, level, number, p_value, pct, text
+from ..report.format import count, level, number, p_value, pct
 from ..report.multiple import DESCRIPTION
-from ..report.verdict import Verdict, interval_confidence
+from ..report.verdict import Verdict, interval_confidence, short
 from .common import (
     alpha_option,
     cohort_options,
@@ -231,7 +231,8 @@ def _caption(result: AdjustedResult) -> str:
     design = result.models["design"]
     parts = [
         "binary: share who reoffended, difference in percentage points; frequency: reoffences per offender; "
-        + ("p: one-sided, for a reduction" if result.params.sided == "one" else "p: two-sided"),
+        + ("p: one-sided, for a reduction" if result.params.sided == "one" else "p: two-sided")
+        + f" (raw); significant: the verdict after {DESCRIPTION[result.params.multiple_testing]} over the units",
         f"fitted on {design['baseline_releases']:,} baseline releases ({', '.join(design['baseline_cohorts'])})",
         f"binary model AUC {binary['auc']:.3f}, pseudo R² {binary['pseudo_r_squared']:.3f}",
         f"count model pseudo R² {frequency['pseudo_r_squared']:.3f}"
@@ -268,7 +269,7 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
                     f"{signed(r[f'{name}_difference_high'])})",
                     "ratio": number(r[f"{name}_ratio"], 2),
                     "p": p_value(r[f"{name}_{p_column}"]),
-                    "verdict": text(r[f"{name}_verdict_adjusted"]),
+                    "significant": short(r[f"{name}_verdict_adjusted"]),
                 }
             )
     if not records:

@@ -16,8 +16,9 @@ from ..compare.design import parse_forms
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import UsageError
 from ..io import read_list_lines
-from ..report.format import count, interval, level, number, p_value, pct, text
-from ..report.verdict import interval_confidence
+from ..report.format import count, interval, level, number, p_value, pct
+from ..report.multiple import DESCRIPTION
+from ..report.verdict import interval_confidence, interval_label, short
 from .common import (
     alpha_option,
     cohort_options,
@@ -243,7 +244,7 @@ def display_rows(result: MatchedResult) -> pl.DataFrame:
                 "reduction": _per_cent(r["events_reduction_pct"]),
                 interval_name: interval(negated(r["events_change_high"]), negated(r["events_change_low"])),
                 "p": p_value(r["events_p_reduction"]),
-                "verdict": text(r["events_verdict_adjusted"]),
+                "significant": short(r["events_verdict_adjusted"]),
                 "target": "–" if target is None else f"{target:g}% {'met' if r['target_met'] else 'not met'}",
             }
         )
@@ -283,7 +284,7 @@ def binary_rows(result: MatchedResult) -> pl.DataFrame:
                     r["binary_difference_low"], r["binary_difference_high"], lambda v: number(v, signed=True)
                 ),
                 "p (reduction)": p_value(r["binary_p_reduction"]),
-                "verdict": text(r["binary_verdict_adjusted"]),
+                "significant": short(r["binary_verdict_adjusted"]),
             }
         )
     return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
@@ -348,7 +349,8 @@ def caption(result: MatchedResult) -> str:
         "reduction = 100 (1 - treated / comparison), positive when the treated have fewer events; "
         f"{p.measure.window.describe()}; exact on {', '.join(p.exact) or 'nothing'}; up to {p.ratio} nearest "
         f"neighbours on the logit score within {p.caliper:g} SD, with replacement; {p.bootstrap:,} bootstrap "
-        f"replicates (seed {p.seed}), percentile interval, significance: one-sided p < {p.alpha:g}"
+        f"replicates (seed {p.seed}), {interval_label(p.alpha, 'one')}; significant: the verdict, read off that "
+        f"interval, after {DESCRIPTION[p.multiple_testing]} over the cohorts (p: one-sided for a reduction, raw)"
     )
 
 

@@ -35,6 +35,17 @@ class Verdict(StrEnum):
 
 
 VERDICTS = tuple(v.value for v in Verdict)
+SHORT = {
+    Verdict.REDUCTION.value: "reduction",
+    Verdict.INCREASE.value: "increase",
+    Verdict.NO_CHANGE.value: "no change",
+    Verdict.TOO_FEW.value: "too few",
+}
+
+
+def short(verdict: str | None) -> str:
+    """A verdict in a narrow table column headed "significant": ``reduction``, ``increase``, ``no change``."""
+    return "–" if verdict is None else SHORT[verdict]
 
 
 def interval_confidence(alpha: float, sided: Sided) -> float:
