@@ -188,7 +188,7 @@ def run_matched(
         raise UsageError("[comparisons.matched] covariates: the release columns of the propensity model are required")
     treated_ids = None
     if options.get("treated_ids"):
-        from ..cli.compare_matched import read_id_list
+        from ..compare.matched import read_id_list
 
         treated_ids = read_id_list(options["treated_ids"])
     where = dict(params.where)

@@ -220,7 +220,7 @@ class _Checker:
         self.path, self.text = path, text
 
     def fail(self, key: str, section: str | None, message: str) -> UsageError:
-        from ..cli.config import key_line
+        from ..io import key_line
 
         line = key_line(self.text, key, section)
         where = f"{self.path}, line {line}" if line else self.path

@@ -13,9 +13,8 @@ import click
 import polars as pl
 
 from ..compare.design import parse_forms
-from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
+from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..errors import UsageError
-from ..io import read_list_lines
 from ..report.format import count, interval, level, number, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.verdict import interval_confidence, interval_label, short
@@ -35,16 +34,6 @@ from .common import (
     writer_for_suffix,
 )
 from .covariate_forms import covariate_form_option
-
-
-def read_id_list(path: str) -> tuple[str, ...]:
-    """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
-    ids = read_list_lines(path, "file (--treated-ids)")
-    if ids and ids[0].lower() == "offender_id":
-        ids = ids[1:]
-    if not ids:
-        raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
-    return tuple(ids)
 
 
 @click.command("matched")

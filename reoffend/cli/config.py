@@ -8,30 +8,14 @@ of the wrong type is a usage error (exit 2) naming the key and its line.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
 
 from ..errors import UsageError
-from ..io import read_toml
+from ..io import key_line, read_toml
 
 COLUMNS_TABLE = "columns"
-
-
-def key_line(text: str, key: str, section: str | None = None) -> int | None:
-    """The 1-based line where ``key`` is set (inside ``[section]`` when given), for error messages."""
-    in_section = section is None
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            name = stripped.strip("[] ").replace('"', "")
-            in_section = section is not None and name == section
-            continue
-        if in_section and pattern.match(line):
-            return number
-    return None
 
 
 def command_path(ctx: click.Context) -> list[str]:

@@ -17,6 +17,7 @@ import polars as pl
 
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
+from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..report.format import count, number, p_is, pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
@@ -177,6 +178,16 @@ class MatchedResult:
             "warnings": self.warnings,
             "headline": self.headline().splitlines(),
         }
+
+
+def read_id_list(path: str) -> tuple[str, ...]:
+    """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
+    ids = read_list_lines(path, "file (--treated-ids)")
+    if ids and ids[0].lower() == "offender_id":
+        ids = ids[1:]
+    if not ids:
+        raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
+    return tuple(ids)
 
 
 # ------------------------------------------------------------------------------------------------- run
