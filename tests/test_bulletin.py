@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -177,8 +178,15 @@ def test_manifest_hashes_and_counts(sample_bulletin):
 
 def test_rerun_gives_identical_files_apart_from_manifest_times(sample_bulletin, tmp_path):
     again = tmp_path / "again"
+    before, clock = dt.datetime.now(dt.UTC), time.monotonic()
     build_bulletin(parse_config(str(JOB)), str(again))
+    elapsed, after = time.monotonic() - clock, dt.datetime.now(dt.UTC)
     first, second = files_of(sample_bulletin), files_of(again)
+    timed = json.loads(second["manifest.json"])
+    # the manifest's times are this run's: started within it, and a duration no longer than it took
+    started = dt.datetime.fromisoformat(timed["started"])
+    assert before - dt.timedelta(seconds=1) <= started <= after
+    assert 0 < timed["duration_seconds"] <= elapsed
     assert set(first) == set(second)
     for name in first:
         if name != "manifest.json":
