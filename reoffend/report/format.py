@@ -11,23 +11,24 @@ DASH = "–"
 P_FLOOR = 0.001
 
 
-def _missing(value: float | None) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def _nan(value: float) -> bool:
+    """NaN is treated as None: a value that could not be computed."""
+    return isinstance(value, float) and math.isnan(value)
 
 
 def pct(proportion: float | None, decimals: int = 1) -> str:
     """A proportion as a percentage: ``0.45`` -> ``45.0%``."""
-    return DASH if _missing(proportion) else f"{100 * proportion:.{decimals}f}%"
+    return DASH if proportion is None or _nan(proportion) else f"{100 * proportion:.{decimals}f}%"
 
 
 def signed_pct(proportion: float | None, decimals: int = 1) -> str:
     """A proportion as a signed percentage: ``-0.245`` -> ``-24.5%``."""
-    return DASH if _missing(proportion) else f"{100 * proportion:+.{decimals}f}%"
+    return DASH if proportion is None or _nan(proportion) else f"{100 * proportion:+.{decimals}f}%"
 
 
 def number(value: float | None, decimals: int = 1, *, signed: bool = False) -> str:
     """A number with thousands separators: ``1234.56`` -> ``1,234.6``; ``signed`` adds ``+``."""
-    if _missing(value):
+    if value is None or _nan(value):
         return DASH
     value = round(value, decimals) + 0.0  # a value that rounds to zero prints as 0.0, never -0.0
     return f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
@@ -40,7 +41,7 @@ def count(value: int | None) -> str:
 
 def p_value(p: float | None, floor: float = P_FLOOR) -> str:
     """A p-value to three decimals, or ``< 0.001`` below the floor."""
-    if _missing(p):
+    if p is None or _nan(p):
         return DASH
     return f"< {floor:g}" if p < floor else f"{p:.3f}"
 
