@@ -272,7 +272,7 @@ def test_adjusted_section_is_the_adjusted_core(sample_bulletin):
     rows = result.rows.with_row_index("i").with_columns(published)
     notable = rows.filter(
         (pl.col("binary_verdict_adjusted") != "no significant change")
-        | (pl.col("frequency_verdict_adjusted") != "no significant change")
+        | (pl.col("reoffences_per_offender_verdict_adjusted") != "no significant change")
     )
     # the text lists the notable rows (by the adjusted verdict) that are published, up to the limit
     listed = notable.filter(pl.col("suppressed"))["i"].to_list()[:ADJUSTED_LIST_LIMIT]

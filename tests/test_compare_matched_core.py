@@ -118,14 +118,14 @@ def test_hand_worked_matching_weights_and_comparison_means():
     assert pooled["binary_rate_comparison"] == pytest.approx(5 / 6)
     assert pooled["binary_difference_pp"] == pytest.approx(100 * (2 / 3 - 5 / 6))
     # offences (2 per event here): the same ratio as events
-    assert pooled["offences_change_pct"] == pytest.approx(-25.0)
+    assert pooled["reoffences_per_offender_change_pct"] == pytest.approx(-25.0)
     assert result.diagnostics["unmatched_reasons"]["no_comparator_within_caliper"] == 1
     assert any("have no comparator" in w for w in result.warnings)  # 1 of 4 unmatched > 5 %
 
 
 def test_distances_are_logit_differences():
     result = compare_units(hand_units(), hand_params(bootstrap=0))
-    b = next(c["coef"] for c in result.model["coefficients"] if c["term"] == "x")
+    b = next(c["estimate"] for c in result.model["coefficients"] if c["term"] == "x")
     distances = result.matches.get_column("logit_distance").to_list()
     # |b| * |x difference| for the pairs listed above: 1, 2, 0.5, 1, 1
     assert distances == pytest.approx([abs(b) * d for d in (1, 2, 0.5, 1, 1)], rel=1e-6)

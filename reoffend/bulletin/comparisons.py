@@ -358,18 +358,21 @@ def run_adjusted(
     )
     headline = []
     for row in summary.iter_rows(named=True):
+        freq = {
+            k: count(row[f"reoffences_per_offender_{k}"]) for k in ("reduction", "increase", "reduction_unadjusted")
+        }
         headline.append(
             f"{row['cohort']}: of {count(row['units'])} {units} ({count(row['releases'])} releases), "
             f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
             f"{count(row['binary_increase'])} were significantly worse; on reoffences per offender "
-            f"{count(row['frequency_reduction'])} beat it and {count(row['frequency_increase'])} were significantly "
+            f"{freq['reduction']} beat it and {freq['increase']} were significantly "
             f"worse (after the adjustment for multiple testing; {count(row['binary_reduction_unadjusted'])} and "
-            f"{count(row['frequency_reduction_unadjusted'])} before it)."
+            f"{freq['reduction_unadjusted']} before it)."
         )
     sentences = result.headline().splitlines()
     notable = rows.with_row_index("_i").filter(
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
-        | (pl.col("frequency_verdict_adjusted") != Verdict.NO_CHANGE.value)
+        | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
     )
     shown = rows.height <= ADJUSTED_LIST_LIMIT
     listed = list(range(rows.height)) if shown else notable["_i"].to_list()[:ADJUSTED_LIST_LIMIT]
@@ -381,9 +384,9 @@ def run_adjusted(
         ("Rate", lambda r: pct(r["binary_actual"]), True),
         ("Expected rate", lambda r: pct(r["binary_expected"]), True),
         ("Binary rate (adjusted verdict)", lambda r: text(r["binary_verdict_adjusted"]), False),
-        ("Reoffences per person", lambda r: number(r["frequency_actual"], 2), True),
-        ("Expected reoffences", lambda r: number(r["frequency_expected"], 2), True),
-        ("Reoffences (adjusted verdict)", lambda r: text(r["frequency_verdict_adjusted"]), False),
+        ("Reoffences per person", lambda r: number(r["reoffences_per_offender_actual"], 2), True),
+        ("Expected reoffences", lambda r: number(r["reoffences_per_offender_expected"], 2), True),
+        ("Reoffences (adjusted verdict)", lambda r: text(r["reoffences_per_offender_verdict_adjusted"]), False),
     ]
     caption = (
         "Actual against risk-adjusted expected reoffending"

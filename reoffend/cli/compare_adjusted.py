@@ -14,6 +14,7 @@ import click
 import polars as pl
 
 from ..compare.adjusted import AdjustedParams, AdjustedResult, headline_row, run_adjusted
+from ..compare.adjusted_score import difference_column
 from ..compare.design import parse_forms
 from ..io import check_writable
 from ..report.format import count, level, number, p_value, pct
@@ -208,17 +209,19 @@ def _summary(result: AdjustedResult) -> str:
     if rows.height <= HEADLINES_SHOWN:
         return result.headline()
     params = result.params
-    lines = [
-        f"{row['units']} units in {row['cohort']}: {row['binary_reduction']} beat the baseline on the binary rate "
-        f"and {row['binary_increase']} were significantly worse; {row['frequency_reduction']} beat it on reoffences "
-        f"per offender and {row['frequency_increase']} were significantly worse ({params.sided}-sided tests at "
-        f"{level(params.alpha)}, {DESCRIPTION[params.multiple_testing]}; before the adjustment "
-        f"{row['binary_reduction_unadjusted']} and {row['frequency_reduction_unadjusted']})"
-        for row in result.verdict_counts().iter_rows(named=True)
-    ]
+    lines = []
+    for row in result.verdict_counts().iter_rows(named=True):
+        freq = {k: row[f"reoffences_per_offender_{k}"] for k in ("reduction", "increase", "reduction_unadjusted")}
+        lines.append(
+            f"{row['units']} units in {row['cohort']}: {row['binary_reduction']} beat the baseline on the binary rate "
+            f"and {row['binary_increase']} were significantly worse; {freq['reduction']} beat it on reoffences "
+            f"per offender and {freq['increase']} were significantly worse ({params.sided}-sided tests at "
+            f"{level(params.alpha)}, {DESCRIPTION[params.multiple_testing]}; before the adjustment "
+            f"{row['binary_reduction_unadjusted']} and {freq['reduction_unadjusted']})"
+        )
     changed = rows.filter(
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
-        | (pl.col("frequency_verdict_adjusted") != Verdict.NO_CHANGE.value)
+        | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
     )
     lines.extend(headline_row(row, params) for row in changed.head(HEADLINES_SHOWN).iter_rows(named=True))
     if changed.height > HEADLINES_SHOWN:
@@ -252,21 +255,22 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
     records = []
     for r in result.rows.iter_rows(named=True):
         keys: dict[str, Any] = {c: None if r[c] is None else str(r[c]) for c in params.group_columns}
-        for name in ("binary", "frequency"):
-            scale, decimals = (100, 1) if name == "binary" else (1, 2)
+        for name in ("binary", "reoffences_per_offender"):
+            decimals = 1 if name == "binary" else 2
+            difference = difference_column(name)
 
-            def signed(value, scale=scale, decimals=decimals):
-                return number(None if value is None else scale * value, decimals, signed=True)
+            def signed(value, decimals=decimals):
+                return number(value, decimals, signed=True)
 
             records.append(
                 {
                     **(keys if name == "binary" else dict.fromkeys(keys, "")),
                     "n": count(r["cohort_size"]) if name == "binary" else "",
-                    "measure": name,
-                    "actual": pct(r["binary_actual"]) if name == "binary" else number(r["frequency_actual"], 2),
-                    "expected": pct(r["binary_expected"]) if name == "binary" else number(r["frequency_expected"], 2),
-                    interval_name: f"{signed(r[f'{name}_difference'])} ({signed(r[f'{name}_difference_low'])}, "
-                    f"{signed(r[f'{name}_difference_high'])})",
+                    "measure": "binary" if name == "binary" else "frequency",
+                    "actual": pct(r["binary_actual"]) if name == "binary" else number(r[f"{name}_actual"], 2),
+                    "expected": pct(r["binary_expected"]) if name == "binary" else number(r[f"{name}_expected"], 2),
+                    interval_name: f"{signed(r[difference])} ({signed(r[f'{difference}_low'])}, "
+                    f"{signed(r[f'{difference}_high'])})",
                     "ratio": number(r[f"{name}_ratio"], 2),
                     "p": p_value(r[f"{name}_{p_column}"]),
                     "significant": short(r[f"{name}_verdict_adjusted"]),

@@ -270,7 +270,7 @@ def binary_rows(result: MatchedResult) -> pl.DataFrame:
                 "rate comparison": pct(r["binary_rate_comparison"]),
                 "difference (pp)": number(r["binary_difference_pp"], signed=True),
                 interval_name: interval(
-                    r["binary_difference_low"], r["binary_difference_high"], lambda v: number(v, signed=True)
+                    r["binary_difference_pp_low"], r["binary_difference_pp_high"], lambda v: number(v, signed=True)
                 ),
                 "p (reduction)": p_value(r["binary_p_reduction"]),
                 "significant": short(r["binary_verdict_adjusted"]),
@@ -315,7 +315,7 @@ def model_rows(result: MatchedResult) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "term": [c["term"] for c in coefficients],
-            "coefficient": [f"{c['coef']:+.4f}" for c in coefficients],
+            "coefficient": [f"{c['estimate']:+.4f}" for c in coefficients],
             "SE": [f"{c['se']:.4f}" for c in coefficients],
             "z": [f"{c['z']:+.2f}" for c in coefficients],
             "p": [p_value(c["p"]) for c in coefficients],

@@ -157,7 +157,9 @@ class AdjustedResult:
         of ``--fail-unless-significant`` (the CLI and the bulletin both ask this)."""
         rows = self.rows
         return rows.height > 0 and bool(
-            (rows["binary_significant_adjusted"] & rows["frequency_significant_adjusted"]).fill_null(False).all()
+            (rows["binary_significant_adjusted"] & rows["reoffences_per_offender_significant_adjusted"])
+            .fill_null(False)
+            .all()
         )
 
     def verdict_counts(self) -> pl.DataFrame:
@@ -166,7 +168,7 @@ class AdjustedResult:
             pl.len().cast(pl.Int64).alias("units"),
             pl.col("cohort_size").sum().cast(pl.Int64).alias("releases"),
         ]
-        for name in ("binary", "frequency"):
+        for name in ("binary", "reoffences_per_offender"):
             verdict = pl.col(f"{name}_verdict_adjusted")
             exprs += [
                 (verdict == Verdict.REDUCTION.value).sum().cast(pl.Int64).alias(f"{name}_reduction"),
@@ -370,7 +372,7 @@ def compare_adjusted(
     rows = rows.with_columns(
         *(
             series
-            for name in ("binary", "frequency")
+            for name in ("binary", "reoffences_per_offender")
             for series in e_value_columns(
                 rows[f"{name}_ratio"], rows[f"{name}_ratio_low"], rows[f"{name}_ratio_high"], name
             )
@@ -511,14 +513,16 @@ def headline_row(row: Mapping[str, Any], params: AdjustedParams) -> str:
 
     binary = (
         f"binary rate {pct(row['binary_actual'])} against {pct(row['binary_expected'])} expected "
-        f"(difference {number(100 * row['binary_difference'], signed=True)} points, {label}: "
-        f"{number(100 * row['binary_difference_low'], signed=True)} to "
-        f"{number(100 * row['binary_difference_high'], signed=True)}): {verdict('binary')}"
+        f"(difference {number(row['binary_difference_pp'], signed=True)} points, {label}: "
+        f"{number(row['binary_difference_pp_low'], signed=True)} to "
+        f"{number(row['binary_difference_pp_high'], signed=True)}): {verdict('binary')}"
     )
+    f = {
+        k: number(row[f"reoffences_per_offender_{k}"], 2)
+        for k in ("actual", "expected", "ratio", "ratio_low", "ratio_high")
+    }
     frequency = (
-        f"reoffences per offender {number(row['frequency_actual'], 2)} against "
-        f"{number(row['frequency_expected'], 2)} expected (ratio {number(row['frequency_ratio'], 2)}, {label}: "
-        f"{number(row['frequency_ratio_low'], 2)} to {number(row['frequency_ratio_high'], 2)}): "
-        f"{verdict('frequency')}"
+        f"reoffences per offender {f['actual']} against {f['expected']} expected (ratio {f['ratio']}, {label}: "
+        f"{f['ratio_low']} to {f['ratio_high']}): {verdict('reoffences_per_offender')}"
     )
     return f"{who} ({count_text(row['cohort_size'])} released): {binary}; {frequency}."

@@ -61,7 +61,7 @@ def score_groups(
             p * (1 - p),
             parameter_variance(p * (1 - p), binary.cov),
         ),
-        "frequency": (
+        "reoffences_per_offender": (
             current.get_column("reoffences").cast(pl.Float64).to_numpy(),
             mu,
             mu + count.alpha * mu * mu,
@@ -85,12 +85,14 @@ def score_groups(
         columns[count_name] = actual.round().astype(np.int64)
         columns[f"{name}_actual"] = actual / n
         columns[f"{name}_expected"] = expected / n
-        columns[f"{name}_difference"] = difference
-        columns[f"{name}_se"] = se
+        # the binary difference in percentage points (as every command reports it), the other per offender
+        scale, column = (100.0, "binary_difference_pp") if name == "binary" else (1.0, f"{name}_difference")
+        columns[column] = scale * difference
+        columns[f"{column}_se"] = scale * se
         # the interval, clipped to what is possible: an actual rate of at least 0 (binary: at most 1)
         ceiling = (n - expected) / n if name == "binary" else np.inf
-        columns[f"{name}_difference_low"] = np.maximum(difference - z_crit * se, -expected / n)
-        columns[f"{name}_difference_high"] = np.minimum(difference + z_crit * se, ceiling)
+        columns[f"{column}_low"] = scale * np.maximum(difference - z_crit * se, -expected / n)
+        columns[f"{column}_high"] = scale * np.minimum(difference + z_crit * se, ceiling)
         columns[f"{name}_ratio"] = ratio
         columns[f"{name}_ratio_low"] = np.maximum(ratio - z_crit * sd / expected, 0.0)
         columns[f"{name}_ratio_high"] = np.minimum(
@@ -99,7 +101,7 @@ def score_groups(
         if name == "binary":
             columns["binary_reduction_pp"] = -100 * difference
         else:
-            columns["frequency_reduction_pct"] = 100 * (1 - ratio)
+            columns["reoffences_per_offender_reduction_pct"] = 100 * (1 - ratio)
         columns[f"{name}_z"] = z
         columns[f"{name}_p_two_sided"] = p_two
         columns[f"{name}_p_reduction"] = p_reduction
@@ -107,6 +109,11 @@ def score_groups(
         columns[f"{name}_expected_se_parameters"] = np.sqrt(param_var) / n
     frame = pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
     return frame.with_columns([expr for name in measures for expr in verdict_columns(frame, name, params)])
+
+
+def difference_column(name: str) -> str:
+    """``binary_difference_pp`` (percentage points) or ``reoffences_per_offender_difference``."""
+    return "binary_difference_pp" if name == "binary" else f"{name}_difference"
 
 
 def verdict_columns(frame: pl.DataFrame, name: str, params: AdjustedParams) -> list[pl.Expr]:
@@ -118,7 +125,7 @@ def verdict_columns(frame: pl.DataFrame, name: str, params: AdjustedParams) -> l
     """
     p = frame.select(verdict_p(pl.col(f"{name}_p_reduction"), pl.col(f"{name}_p_increase"), params.sided)).to_series()
     adjusted = adjust(p, params.multiple_testing)
-    change = pl.col(f"{name}_difference")
+    change = pl.col(difference_column(name))
     raw = verdict_expr(pl.lit(p), change, params.alpha)
     after = verdict_expr(pl.lit(adjusted), change, params.alpha)
     reduction = Verdict.REDUCTION.value

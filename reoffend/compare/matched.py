@@ -59,7 +59,7 @@ SCORE_ROW = "propensity score (logit)"
 OUTCOMES: tuple[tuple[str, pl.Expr, str], ...] = (
     ("events_per_100", 100 * pl.col("reconviction_events").cast(pl.Float64), "ratio"),
     ("binary_rate", pl.col("reoffended").cast(pl.Float64), "difference"),
-    ("offences_per_offender", pl.col("reoffences").cast(pl.Float64), "ratio"),
+    ("reoffences_per_offender", pl.col("reoffences").cast(pl.Float64), "ratio"),
 )
 
 
@@ -626,22 +626,22 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "binary_rate_treated": pl.Float64,
     "binary_rate_comparison": pl.Float64,
     "binary_difference_pp": pl.Float64,
-    "binary_difference_low": pl.Float64,
-    "binary_difference_high": pl.Float64,
+    "binary_difference_pp_low": pl.Float64,
+    "binary_difference_pp_high": pl.Float64,
     "binary_reduction_pp": pl.Float64,
     "binary_p_reduction": pl.Float64,
     "binary_p_increase": pl.Float64,
     "binary_verdict": pl.String,
     "binary_significant": pl.Boolean,
-    "offences_per_offender_treated": pl.Float64,
-    "offences_per_offender_comparison": pl.Float64,
-    "offences_change_pct": pl.Float64,
-    "offences_change_low": pl.Float64,
-    "offences_change_high": pl.Float64,
-    "offences_p_reduction": pl.Float64,
-    "offences_p_increase": pl.Float64,
-    "offences_verdict": pl.String,
-    "offences_significant": pl.Boolean,
+    "reoffences_per_offender_treated": pl.Float64,
+    "reoffences_per_offender_comparison": pl.Float64,
+    "reoffences_per_offender_change_pct": pl.Float64,
+    "reoffences_per_offender_change_low": pl.Float64,
+    "reoffences_per_offender_change_high": pl.Float64,
+    "reoffences_per_offender_p_reduction": pl.Float64,
+    "reoffences_per_offender_p_increase": pl.Float64,
+    "reoffences_per_offender_verdict": pl.String,
+    "reoffences_per_offender_significant": pl.Boolean,
 }
 
 
@@ -704,7 +704,7 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
     return tuple(values)
 
 
-OUTCOME_PREFIXES = ("events", "binary", "offences")
+OUTCOME_PREFIXES = ("events", "binary", "reoffences_per_offender")
 
 
 def adjusted_verdicts(rows: pl.DataFrame, params: MatchedParams) -> pl.DataFrame:
@@ -817,10 +817,10 @@ def _headline(row: dict, params: MatchedParams) -> str:
         f". Binary rate {pct(row['binary_rate_treated'])} against {pct(row['binary_rate_comparison'])} "
         f"({number(row['binary_difference_pp'], signed=True)} points"
     )
-    if row["binary_difference_low"] is not None:
+    if row["binary_difference_pp_low"] is not None:
         text += (
-            f", {label}: {number(row['binary_difference_low'], signed=True)} to "
-            f"{number(row['binary_difference_high'], signed=True)}): {row['binary_verdict']}"
+            f", {label}: {number(row['binary_difference_pp_low'], signed=True)} to "
+            f"{number(row['binary_difference_pp_high'], signed=True)}): {row['binary_verdict']}"
             f"{_adjusted_clause(row, 'binary', params)}."
         )
         return text
