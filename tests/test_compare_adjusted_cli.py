@@ -44,7 +44,7 @@ def test_json_has_rows_both_measures_and_the_model_summaries(cli, sample, tmp_pa
     code, _stdout, stderr = cli(*args(*sample, "-o", out, "--model-summary", summary))
     assert code == 0, stderr
     document = json.loads(out.read_text())
-    assert set(document) >= {"parameters", "metadata", "rows", "baseline_models", "headlines", "unseen_levels"}
+    assert set(document) >= {"parameters", "metadata", "rows", "baseline_models", "headline", "unseen_levels"}
     assert document["parameters"]["baseline"] == ["2022"] and document["parameters"]["count_model"] == "negbin"
     assert document["metadata"]["current_cohorts"] == ["2023"]
     assert document["metadata"]["window"]["follow_up_months"] == 12
@@ -62,7 +62,7 @@ def test_json_has_rows_both_measures_and_the_model_summaries(cli, sample, tmp_pa
     assert len(models["binary"]["calibration"]) == 10 and 0.5 < models["binary"]["auc"] < 1
     assert models["frequency"]["alpha"] > 0
     assert json.loads(summary.read_text()) == models
-    assert len(document["headlines"]) == 110
+    assert len(document["headline"]) == 110
     # the terminal summary goes to standard error
     assert "110 comparisons" in stderr
 

@@ -186,7 +186,7 @@ class AdjustedResult:
             "unseen_levels": self.unseen,
             "sensitivity": {"e_value": E_VALUE_NOTE},
             "warnings": self.warnings,
-            "headlines": [headline_row(row, self.params) for row in self.rows.iter_rows(named=True)],
+            "headline": [headline_row(row, self.params) for row in self.rows.iter_rows(named=True)],
         }
 
 
