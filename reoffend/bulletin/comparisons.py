@@ -74,7 +74,7 @@ def run_baseline(
     options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
 ) -> ComparisonSection:
     """Doncaster style (docs/comparisons.md section 1) via :mod:`reoffend.compare.baseline`."""
-    from ..compare.baseline import BaselineParams, compare_counts, measure_cohorts, read_schedule
+    from ..compare.baseline import BaselineParams, compare_records, read_schedule
 
     if "baseline" not in options:
         raise UsageError('[comparisons.baseline] baseline: the baseline cohort is required (e.g. baseline = "2022Q4")')
@@ -83,9 +83,6 @@ def run_baseline(
     _check_complete("baseline", "current", current, complete)
     _check_complete("baseline", "baseline", [baseline], complete)
     site, column = options.get("site"), options.get("site_column", "establishment")
-    where = dict(params.where)
-    if site is not None:
-        where[column] = (site,)
     verdict = BaselineParams(
         confidence=params.confidence,
         alpha=options.get("alpha", 0.05),
@@ -94,8 +91,7 @@ def run_baseline(
         schedule=read_schedule(options["schedule"]) if options.get("schedule") else (),
         multiple_testing=options.get("multiple_testing", "holm"),
     )
-    frame, base, _measured = measure_cohorts(inputs, replace(params, where=where), current, baseline)
-    result = compare_counts(frame, base, verdict, metadata={"source": "records"}, site=site)
+    result = compare_records(inputs, params, verdict, current=current, baseline=baseline, site=site, site_column=column)
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
     p_column = "p_reduction" if verdict.sided == "one" else "p_two_sided"
@@ -154,7 +150,7 @@ def run_baseline(
         rows=rows,
         tables={"comparison_baseline.csv": rows},
         table_caption=f"Proven reoffending of {who} against the baseline cohort {baseline}",
-        metadata={"parameters": parameters, **result.metadata},
+        metadata={"parameters": parameters, "source": "records"},
         warnings=list(result.warnings),
         all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from typing import Any
 
 import click
 import polars as pl
 
-from ..cohort import apply_filters, with_cohort
 from ..compare.baseline import (
     BaselineParams,
     BaselineResult,
     compare_counts,
-    measure_cohorts,
+    compare_records,
     parse_counts,
     read_schedule,
 )
@@ -210,37 +209,25 @@ def _from_records(
     current = [label for value in current_labels for label in parse_columns(value)]
     if not current and not measurement.latest_cohort:
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
-    where = dict(measurement.where)
-    if site:
-        where[site_column] = (site,)
-    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
-    extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+    extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required)
-        if not current:
-            current = [_latest_cohort(inputs, mparams)]
-        frame, base, measured = measure_cohorts(inputs, mparams, current, baseline_cohort)
-    result = compare_counts(frame, base, params, metadata={"source": "records", **measured.metadata}, site=site)
+        result = compare_records(
+            inputs, measurement, params, current=current, baseline=baseline_cohort, site=site, site_column=site_column
+        )
+    compared: dict[str, Any] = result.metadata.pop("compared")  # type: ignore[assignment]
     parameters = {
         "source": "records",
         "inputs": spec.as_dict(),
         "site": site,
         "site_column": site_column if site else None,
-        "current": current,
+        "current": compared["current"],
         "baseline": baseline_cohort,
-        **mparams.as_dict(),
+        **compared["measure"],
         **params.as_dict(),
     }
     parameters["confidence"] = params.confidence
     return result, parameters
-
-
-def _latest_cohort(inputs, mparams) -> str:
-    releases = apply_filters(with_cohort(inputs.releases, mparams.period), mparams.where)
-    latest = releases.select(pl.col("cohort").max()).collect().item()
-    if latest is None:
-        raise UsageError("--latest-cohort: no releases match the site and filters")
-    return latest
 
 
 # ----------------------------------------------------------------------------------------------- display

@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..cohort import Period, with_cohort
+from ..cohort import Period, apply_filters, with_cohort
 from ..errors import UsageError
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
@@ -437,6 +437,46 @@ def measure_cohorts(
         else Counts(baseline, 0, 0)
     )
     return frame, base_counts, measured
+
+
+def latest_cohort(inputs: ValidatedInputs, params: MeasureParams) -> str:
+    """The latest cohort label among the releases that ``params.where`` keeps (the site's latest cohort)."""
+    releases = apply_filters(with_cohort(inputs.releases, params.period), params.where)
+    latest = releases.select(pl.col("cohort").max()).collect().item()
+    if latest is None:
+        raise UsageError("--latest-cohort: no releases match the site and filters")
+    return str(latest)
+
+
+def compare_records(
+    inputs: ValidatedInputs,
+    measurement: MeasureParams,
+    params: BaselineParams,
+    *,
+    current: Sequence[str],
+    baseline: str,
+    site: str | None = None,
+    site_column: str = "establishment",
+) -> BaselineResult:
+    """The one entry point from records, for the CLI and the bulletin alike (design: comparisons.md §1).
+
+    ``site`` narrows both cohorts to ``site_column == site`` (on top of ``measurement.where``); no
+    ``current`` cohort means the site's latest. The cohorts are measured by :func:`measure_cohorts` and
+    compared by :func:`compare_counts`; the result's metadata says which cohorts were compared and with
+    which measure parameters (``compared``).
+    """
+    where = dict(measurement.where)
+    if site:
+        where[site_column] = (site,)
+    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
+    labels = list(current) or [latest_cohort(inputs, mparams)]
+    frame, base, measured = measure_cohorts(inputs, mparams, labels, baseline)
+    metadata = {
+        "source": "records",
+        **measured.metadata,
+        "compared": {"current": labels, "baseline": baseline, "measure": mparams.as_dict()},
+    }
+    return compare_counts(frame, base, params, metadata=metadata, site=site)
 
 
 # ------------------------------------------------------------------------------------------ the headline
