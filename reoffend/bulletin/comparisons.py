@@ -15,7 +15,7 @@ import polars as pl
 
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..report.format import count, interval, level, number, p_value, pct, text, yes_no
+from ..report.format import count, interval, level, number, p_value, pct, per_cent, text, yes_no
 from ..report.multiple import DESCRIPTION
 from ..report.verdict import Verdict, interval_label
 from .config import BulletinConfig
@@ -162,11 +162,6 @@ RUNNERS["baseline"] = run_baseline
 
 
 # ------------------------------------------------------------------------------------------------ matched
-def _signed_pct(value: Any) -> str:
-    """A change already in per cent, signed: ``-24.5`` -> ``-24.5%``."""
-    return number(value, signed=True) + ("" if value is None else "%")
-
-
 def run_matched(
     options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
 ) -> ComparisonSection:
@@ -219,10 +214,12 @@ def run_matched(
         ("Treated matched", lambda r: f"{r['matched']:,} of {r['treated']:,}", True),
         ("Events per 100, treated", lambda r: number(r["events_per_100_treated"]), True),
         ("Events per 100, comparison", lambda r: number(r["events_per_100_comparison"]), True),
-        ("Change", lambda r: _signed_pct(r["events_change_pct"]), True),
+        ("Change", lambda r: per_cent(r["events_change_pct"], signed=True), True),
         (
             interval_label(matched_params.alpha, "one").capitalize(),
-            lambda r: f"{_signed_pct(r['events_change_low'])} to {_signed_pct(r['events_change_high'])}",
+            lambda r: (
+                f"{per_cent(r['events_change_low'], signed=True)} to {per_cent(r['events_change_high'], signed=True)}"
+            ),
             True,
         ),
         ("p (reduction)", lambda r: p_value(r["events_p_reduction"]), True),

@@ -15,7 +15,7 @@ import polars as pl
 from ..compare.design import parse_forms
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..errors import UsageError
-from ..report.format import count, interval, level, number, p_value, pct
+from ..report.format import count, interval, level, number, p_value, pct, per_cent
 from ..report.multiple import DESCRIPTION
 from ..report.verdict import interval_confidence, interval_label, short
 from .common import (
@@ -210,11 +210,6 @@ def compare_matched_command(
 
 
 # ----------------------------------------------------------------------------------------------- display
-def _per_cent(v, signed: bool = False) -> str:
-    """A figure already in per cent: ``24.5`` -> ``24.5%``."""
-    return number(v, signed=signed) + ("" if v is None else "%")
-
-
 def display_rows(result: MatchedResult) -> pl.DataFrame:
     """The terminal view of the primary measure: the reduction (positive = fewer events) and its interval."""
     interval_name = f"{level(interval_confidence(result.params.alpha, 'one'))} interval"
@@ -230,7 +225,7 @@ def display_rows(result: MatchedResult) -> pl.DataFrame:
                 "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
                 "treated /100": number(r["events_per_100_treated"]),
                 "comparison /100": number(r["events_per_100_comparison"]),
-                "reduction": _per_cent(r["events_reduction_pct"]),
+                "reduction": per_cent(r["events_reduction_pct"]),
                 interval_name: interval(negated(r["events_change_high"]), negated(r["events_change_low"])),
                 "p": p_value(r["events_p_reduction"]),
                 "significant": short(r["events_verdict_adjusted"]),

@@ -34,6 +34,11 @@ def number(value: float | None, decimals: int = 1, *, signed: bool = False) -> s
     return f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
 
 
+def per_cent(value: float | None, decimals: int = 1, *, signed: bool = False) -> str:
+    """A figure already in per cent: ``-24.5`` -> ``-24.5%`` (``signed`` adds ``+``)."""
+    return DASH if value is None or _nan(value) else number(value, decimals, signed=signed) + "%"
+
+
 def count(value: int | None) -> str:
     """A whole number with thousands separators: ``12345`` -> ``12,345``."""
     return DASH if value is None else f"{value:,}"
