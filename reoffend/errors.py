@@ -12,6 +12,9 @@ EXIT_USAGE = 2
 EXIT_DATA = 65
 EXIT_NO_INPUT = 66
 EXIT_INTERNAL = 70
+EXIT_CANT_CREATE = 73  # sysexits EX_CANTCREAT: an output cannot be created (missing or read-only folder)
+EXIT_IO = 74  # sysexits EX_IOERR: writing an output failed (disk full, I/O error)
+EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another run holds the output (a bulletin folder); try later
 EXIT_BROKEN_PIPE = 141  # standard output closed early (`| head`), as if killed by SIGPIPE
 
 PROBLEM_SCHEMA = {
@@ -35,6 +38,39 @@ class OutputClosed(ReoffendError):
     exit 1 (which here means "not significant")."""
 
     exit_status = EXIT_BROKEN_PIPE
+
+
+class OutputNotCreatable(ReoffendError):
+    """An output cannot be created: its folder is missing or not writable (exit 73), found before any work."""
+
+    exit_status = EXIT_CANT_CREATE
+
+
+class OutputWriteError(ReoffendError):
+    """Writing an output failed part-way (no space left, I/O error): exit 74; nothing is left half-written."""
+
+    exit_status = EXIT_IO
+
+
+class Busy(ReoffendError):
+    """Another run is writing the same output (the bulletin folder's lock is held): exit 75, try later."""
+
+    exit_status = EXIT_BUSY
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (a cron daemon or a closed terminal): unwinds like KeyboardInterrupt, so every
+    ``finally`` removes its temporary files, then the process exits 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def os_reason(error: OSError) -> str:
+    """``No space left on device`` -> ``no space left on device``: the plain reason of an OS error."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return reason[:1].lower() + reason[1:]
 
 
 class UsageError(ReoffendError):

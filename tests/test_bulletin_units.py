@@ -160,7 +160,8 @@ def test_write_folder_refuses_a_folder_that_is_not_a_bulletin(tmp_path):
 def test_write_folder_replaces_an_empty_folder_and_an_earlier_bulletin(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
-    write_folder(target, {"manifest.json": b"{}", "tables/a.csv": b"a\n1\n"})
+    manifest = b'{"reoffend_bulletin": 1, "files": {"tables/a.csv": {}}}'
+    write_folder(target, {"manifest.json": manifest, "tables/a.csv": b"a\n1\n"})
     assert (target / "tables" / "a.csv").read_bytes() == b"a\n1\n"
     write_folder(target, {"manifest.json": b"{}", "index.html": b"new"})
     assert sorted(p.name for p in target.iterdir()) == ["index.html", "manifest.json"]

@@ -123,9 +123,9 @@ def test_per_release_audit_table(cli, files, tmp_path):
     )
 
 
-def test_output_into_a_missing_folder_is_a_usage_error_and_writes_nothing(cli, files, tmp_path):
+def test_output_into_a_missing_folder_cannot_be_created_and_writes_nothing(cli, files, tmp_path):
     status, _out, err = cli("measure", *files, "-o", tmp_path / "no" / "such" / "out.csv")
-    assert status == 2
+    assert status == 73  # sysexits EX_CANTCREAT (docs/cli.md)
     assert "does not exist" in err and "Traceback" not in err
     assert not (tmp_path / "no").exists()
 
@@ -156,7 +156,7 @@ def test_a_failure_while_writing_removes_the_temporary_file(cli, files, tmp_path
 
     monkeypatch.setattr("reoffend.cli.common.frame_writer", broken_writer)
     status, _, err = cli("measure", *files, "-o", target)
-    assert status == 70 and "disk full" in err
+    assert status == 74 and "disk full" in err  # a write error (docs/cli.md)
     assert target.read_text() == "earlier\n"
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
     assert reoffend_io  # the module under test

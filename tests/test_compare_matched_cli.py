@@ -222,7 +222,7 @@ def test_fail_unless_significant(cli, sample):
 def test_config_file_section(cli, sample, tmp_path):
     config = tmp_path / "job.toml"
     config.write_text(
-        '[compare.matched]\ntreated = ["establishment=EST042"]\ncovariates = "age,sex"\nbootstrap = 100\nratio = 3\n'
+        '[compare.matched]\ntreated = ["establishment=EST042"]\ncovariates = "age,sex"\nbootstrap = 200\nratio = 3\n'
     )
     releases, convictions, _ = sample
     code, out, err = cli("compare", "matched", releases, convictions, "--config", config, "--json")

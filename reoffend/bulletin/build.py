@@ -29,7 +29,7 @@ from . import text
 from .comparisons import ComparisonSection, run_comparisons
 from .config import BulletinConfig
 from .document import Document, to_html, to_markdown
-from .folder import write_folder
+from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
 from .stats import (
     LAG_MONTHS,
     by_establishment,
@@ -325,6 +325,7 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
     for name, frame in sorted(bulletin.tables.items()):
         files[f"tables/{name}"] = _csv(frame)
     manifest = {
+        MANIFEST_KEY: MANIFEST_VERSION,  # marks the folder as a bulletin that a later run may replace (folder.py)
         "reoffend_version": __version__,
         "command": "reoffend bulletin",
         "started": started.isoformat(timespec="seconds"),

@@ -20,12 +20,23 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import DataError, OutputClosed, UsageError
+from ..errors import DataError, OutputClosed, OutputWriteError, UsageError, os_reason
 from ..inputs import InputSpec, load_inputs
-from ..io import atomic_write, atomic_write_many, check_writable, frame_writer, read_code_list
+from ..io import (
+    STDOUT,
+    atomic_write,
+    atomic_write_many,
+    check_outputs_distinct,
+    check_writable,
+    frame_writer,
+    is_direct,
+    read_code_list,
+    table_format_for,
+    write_stdout,
+)
 from ..measure import MeasureParams
 from ..validate import ValidatedInputs
-from ..window import FollowUpWindow
+from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
 
 OUTPUT_FORMATS = ("table", "csv", "json", "ndjson", "parquet")
@@ -103,14 +114,14 @@ def window_options(function):
     return _stack(
         click.option(
             "--follow-up",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_WINDOW_MONTHS),
             default=12,
             show_default=True,
             help="Follow-up period after release, in calendar months.",
         ),
         click.option(
             "--waiting-period",
-            type=click.IntRange(min=0),
+            type=click.IntRange(min=0, max=MAX_WINDOW_MONTHS),
             default=6,
             show_default=True,
             help="Further months in which a conviction for an offence in the follow-up still counts.",
@@ -187,11 +198,47 @@ def cohort_options(function):
     )(with_measurement)
 
 
+INPUT_OPTIONS = {
+    "releases": "RELEASES",
+    "convictions": "CONVICTIONS",
+    "exclude_offences": "--exclude-offences",
+    "treated_ids": "--treated-ids",
+    "schedule": "--schedule",
+    "config": "--config",
+}
+OUTPUT_OPTIONS = {
+    "output": "-o",
+    "errors_file": "--errors",
+    "per_release": "--per-release",
+    "matches_file": "--matches",
+    "balance_plot": "--balance-plot",
+    "model_summary": "--model-summary",
+}
+TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file")  # data tables: format from the extension
+
+
+def check_output_options(params: Mapping[str, Any]) -> None:
+    """Before any work: every output option can be created (else 73), names no input and no other output
+    (else 2), and a table output has an extension the command writes (else 2). ``params`` are click's values."""
+    outputs = {flag: params.get(name) for name, flag in OUTPUT_OPTIONS.items() if params.get(name)}
+    for name in TABLE_OUTPUTS:
+        if params.get(name):
+            table_format_for(params[name], OUTPUT_OPTIONS[name])
+    for path in outputs.values():
+        if path != STDOUT:
+            check_writable(path)
+    check_outputs_distinct({flag: params.get(name) for name, flag in INPUT_OPTIONS.items()}, outputs)
+
+
 def output_options(function):
-    """Format, ``-o``, ``--quiet`` and ``--config``; the command receives ``out: Output``."""
+    """Format, ``-o``, ``--quiet`` and ``--config``; the command receives ``out: Output``.
+
+    Every output option of the command is checked here, before the command runs (:func:`check_output_options`).
+    """
 
     @functools.wraps(function)
     def with_output(*args, output_format, output, quiet, config, **kwargs):
+        check_output_options(click.get_current_context().params)
         return function(*args, out=Output(output_format, output, quiet), **kwargs)
 
     return _stack(
@@ -204,7 +251,9 @@ def output_options(function):
         click.option("--csv", "output_format", flag_value="csv", help="Shorthand for --format csv."),
         click.option("--json", "output_format", flag_value="json", help="Shorthand for --format json."),
         click.option("--nl", "output_format", flag_value="ndjson", help="Shorthand for --format ndjson."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
+        click.option(
+            "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically); - is stdout."
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on standard error."),
         config_option,
     )(with_output)
@@ -245,11 +294,17 @@ def parse_where(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
     }
 
 
-def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...]:
+def parse_columns(value: str | Sequence[str] | None, what: str | None = None) -> tuple[str, ...]:
+    """A comma-separated list of names; with ``what`` (the option), a name given twice is a usage error."""
     if value is None:
         return ()
     items = value.split(",") if isinstance(value, str) else value
-    return tuple(item.strip() for item in items if item.strip())
+    names = tuple(item.strip() for item in items if item.strip())
+    if what:
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise UsageError(f"{what} names {', '.join(twice)} more than once")
+    return names
 
 
 def input_spec(
@@ -288,7 +343,7 @@ def measure_params(
 ) -> MeasureParams:
     return MeasureParams(
         window=window,
-        by=parse_columns(by),
+        by=parse_columns(by, "--by"),
         period=period,
         index=index_rule,
         incomplete=incomplete,
@@ -299,16 +354,15 @@ def measure_params(
     )
 
 
-def writer_for_suffix(frame: pl.DataFrame, path: str):
-    """A writer for an extra table file: Parquet or NDJSON by its extension, else CSV."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    return frame_writer(frame, {"parquet": "parquet", "ndjson": "ndjson", "jsonl": "ndjson"}.get(suffix, "csv"))
+def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
+    """A writer for an extra table file: CSV, Parquet or NDJSON by its extension (CSV without one)."""
+    return frame_writer(frame, table_format_for(path, option))
 
 
 def write_errors_file(error: DataError, path: str | None) -> None:
-    """``--errors FILE``: the full problem list as CSV, written atomically."""
+    """``--errors FILE``: the full problem list (CSV, or Parquet/NDJSON by the extension), written atomically."""
     if path:
-        atomic_write(path, frame_writer(error.problems, "csv"))
+        atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
 
 
 def load_or_report(spec: InputSpec, errors_file: str | None, extra_required=None) -> ValidatedInputs:
@@ -341,15 +395,29 @@ class Output:
     console: Console = field(default_factory=lambda: Console(stderr=True))
 
     def __post_init__(self) -> None:
+        if self.output == STDOUT:
+            self.output = None  # `-o -`: standard output, as without -o
         if self.output:
             check_writable(self.output)
         if self.output_format is None:
             if self.output:
-                self.output_format = SUFFIX_FORMATS.get(Path(self.output).suffix.lower(), "csv")
+                self.output_format = self._format_from_name(self.output)
             else:
                 self.output_format = "table" if sys.stdout.isatty() else "csv"
         if self.output_format == "table" and self.output:
             raise UsageError("--format table is for the terminal; choose csv, json, ndjson or parquet with -o")
+
+    @staticmethod
+    def _format_from_name(path: str) -> str:
+        """The format of ``-o FILE`` from its extension: CSV without one, exit 2 for one no format writes."""
+        suffix = Path(path).suffix.lower()
+        if not suffix or is_direct(path):
+            return "csv"
+        if suffix not in SUFFIX_FORMATS:
+            raise UsageError(
+                f"-o {path}: cannot write {suffix!r} files; use .csv, .json, .ndjson, .jsonl or .parquet, or --format"
+            )
+        return SUFFIX_FORMATS[suffix]
 
     def message(self, text: str) -> None:
         if not self.quiet:
@@ -396,11 +464,7 @@ class Output:
         writer(buffer)
         if fmt == "parquet" and sys.stdout.isatty():
             raise UsageError("parquet is binary: write it with -o FILE or redirect standard output")
-        try:
-            sys.stdout.buffer.write(buffer.getvalue())
-            sys.stdout.flush()
-        except BrokenPipeError:
-            raise OutputClosed("standard output was closed") from None
+        write_stdout(buffer.getvalue())
 
 
 class _NullContext:
@@ -490,4 +554,7 @@ def render_table(
         table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
     for row in rows.iter_rows(named=True):
         table.add_row(*[formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()])
-    console.print(table)
+    try:
+        console.print(table)
+    except OSError as error:  # a closed pipe is handled by PipeConsole; this is a full disk or an I/O error
+        raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None

@@ -141,13 +141,13 @@ def compare_adjusted(
     mparams = replace(measurement, by=(), latest_cohort=False)
     current_cohorts = parse_columns(current) if current else None
     params = AdjustedParams(
-        covariates=parse_columns(covariates),
+        covariates=parse_columns(covariates, "--covariates"),
         baseline=parse_columns(baseline),
         measure=mparams,
         baseline_filter=_filters(baseline_filter, "--baseline-filter"),
         current=current_cohorts,
         latest_current=measurement.latest_cohort,
-        by=parse_columns(by),
+        by=parse_columns(by, "--by"),
         count_model=count_model,
         alpha=alpha,
         sided=sided,

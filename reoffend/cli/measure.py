@@ -68,7 +68,7 @@ def measure(spec, errors_file, measurement, by, per_release, out):
     Follows each index release for --follow-up months and counts offences in that window proven by a
     conviction before the end of the further --waiting-period (docs/measures.md).
     """
-    params = replace(measurement, by=parse_columns(by))
+    params = replace(measurement, by=parse_columns(by, "--by"))
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import click
@@ -44,12 +45,29 @@ def _rate(text: str | None) -> float | None:
         raise UsageError(f"--baseline-rate takes a proportion (0.53) or a percentage (53%), not {text!r}") from None
 
 
-def _numbers(values, what: str, kind=float) -> list:
+MIN_REDUCTION = 0.01  # points per 100: a smaller reduction needs cohorts beyond any population
+MAX_COHORT = 1_000_000_000  # a cohort size beyond any population (and beyond exact integer arithmetic in floats)
+
+
+def _numbers(values, what: str, kind=float, low: float | None = None, high: float | None = None) -> list:
+    """Comma-separated numbers of ``what``; each must lie in [low, high] (a usage error otherwise, exit 2)."""
     items = [item for value in values for item in parse_columns(value)]
     try:
-        return [kind(item) for item in items]
+        numbers = [kind(item) for item in items]
     except ValueError:
         raise UsageError(f"{what} takes numbers separated by commas, not {', '.join(items)!r}") from None
+    for item, number in zip(items, numbers, strict=True):
+        if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
+            raise UsageError(f"{what} {item}: must be from {low:g} to {high:g}")
+    return numbers
+
+
+def _size(item: str) -> int:
+    """A cohort size: a whole number, written plainly or as 1e6."""
+    number = float(item)
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(item)
+    return int(number)
 
 
 @click.command()
@@ -81,7 +99,7 @@ def _numbers(values, what: str, kind=float) -> list:
 @click.option(
     "--current-size", multiple=True, metavar="N[,N]", help="Current cohort size(s) for the detectable reduction."
 )
-@click.option("--baseline-size", type=click.IntRange(min=1), metavar="N", help="Baseline cohort size.")
+@click.option("--baseline-size", type=click.IntRange(min=1, max=MAX_COHORT), metavar="N", help="Baseline cohort size.")
 @click.option(
     "--reduction",
     multiple=True,
@@ -178,8 +196,8 @@ def power(
             if baseline_events_value is None:
                 raise UsageError("--baseline-events is required for --measure frequency (or give record files)")
             baselines.append(Baseline("frequency", baseline_events_value, dispersion))
-    reductions = _numbers(reduction, "--reduction")
-    sizes = _numbers(current_size, "--current-size", int)
+    reductions = _numbers(reduction, "--reduction", float, MIN_REDUCTION, 100)
+    sizes = _numbers(current_size, "--current-size", _size, 1, MAX_COHORT)
     if reductions and sizes:
         raise UsageError(
             "give --current-size (to find the detectable reduction) or --reduction (to find the size), not both"

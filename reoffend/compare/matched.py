@@ -27,13 +27,14 @@ from .matching import (
     nearest_neighbours,
     standardised_differences,
 )
-from .propensity import Covariate, balance_columns, describe_covariates, fit_propensity, model_columns
+from .propensity import CONSTANT, Covariate, balance_columns, describe_covariates, fit_propensity, model_columns
 
 STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
 POOLED = "all"
 SMD_WARNING = 0.1
 UNMATCHED_WARNING = 0.05
 BOOTSTRAP_CHUNK = 100
+MIN_BOOTSTRAP = 200  # fewer replicates give percentile intervals too coarse to trust (docs/comparisons-matched.md)
 TREATED = "_treated"
 SCORE_ROW = "propensity score (logit)"
 
@@ -76,8 +77,11 @@ class MatchedParams:
             raise UsageError(f"--ratio must be at least 1, not {self.ratio}")
         if not self.caliper > 0:
             raise UsageError(f"--caliper must be positive (in SDs of the logit score), not {self.caliper}")
-        if self.bootstrap < 0:
-            raise UsageError(f"--bootstrap must be 0 or more, not {self.bootstrap}")
+        if self.bootstrap < 0 or 0 < self.bootstrap < MIN_BOOTSTRAP:
+            raise UsageError(
+                f"--bootstrap must be 0 (no intervals) or at least {MIN_BOOTSTRAP} replicates, not {self.bootstrap}: "
+                "fewer give percentile intervals too coarse to trust"
+            )
         if not 0 < self.alpha < 1:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
         if self.ids_releases not in ("first", "all"):
@@ -92,6 +96,11 @@ class MatchedParams:
                 object.__setattr__(self, "pooled_target", defaults["pooled_target"])
         if len(set(self.covariates)) != len(self.covariates):
             raise UsageError("--covariates names a column twice")
+        if CONSTANT in self.covariates:
+            raise UsageError(
+                f"--covariates cannot name a column {CONSTANT!r}: it is the propensity model's intercept term; "
+                f"read the column under another name with --map NAME={CONSTANT}"
+            )
 
     def as_dict(self) -> dict[str, object]:
         return {
