@@ -195,6 +195,17 @@ def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[st
 
 
 # ------------------------------------------------------------------------------------------ per release
+def proven_pairs(keyed: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
+    """(release, conviction) pairs that are proven reoffences: the one join of the measure.
+
+    ``keyed`` holds index releases with the window columns and a ``_release`` key; ``convictions`` comes
+    from :func:`proven_reoffences`. The rows keep the window columns, so a caller can ask more of each pair
+    (the bulletin's court lag asks which waiting periods prove it).
+    """
+    window_rows = keyed.select(RELEASE_KEY, "offender_id", "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+    return window_rows.join(convictions, on="offender_id", how="inner").filter(FollowUpWindow.is_proven_reoffence())
+
+
 def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns: Sequence[str]) -> pl.LazyFrame:
     """The audit table: one row per index release with its proven reoffences (docs/measures.md).
 
@@ -202,10 +213,8 @@ def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns
     :func:`proven_reoffences`.
     """
     keyed = releases.with_row_index(RELEASE_KEY)
-    window_rows = keyed.select(RELEASE_KEY, "offender_id", "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
     counted = (
-        window_rows.join(convictions, on="offender_id", how="inner")
-        .filter(FollowUpWindow.is_proven_reoffence())
+        proven_pairs(keyed, convictions)
         .group_by(RELEASE_KEY)
         .agg(
             pl.len().cast(pl.Int64).alias("reoffences"),
@@ -258,17 +267,18 @@ def rate_columns(confidence: float) -> list[pl.Expr]:
     size, reoffenders = pl.col("cohort_size"), pl.col("reoffenders")
     low, high = wilson_interval(reoffenders, size, confidence)
     return [
-        _ratio(reoffenders, size).alias("binary_rate"),
+        ratio(reoffenders, size).alias("binary_rate"),
         low.alias("binary_rate_low"),
         high.alias("binary_rate_high"),
-        _ratio(pl.col("reoffences"), size).alias("reoffences_per_offender"),
-        _ratio(pl.col("reoffences"), reoffenders).alias("reoffences_per_reoffender"),
-        _ratio(100 * pl.col("reconviction_events"), size).alias("events_per_100"),
-        _ratio(pl.col("reconviction_events"), reoffenders).alias("events_per_reoffender"),
+        ratio(pl.col("reoffences"), size).alias("reoffences_per_offender"),
+        ratio(pl.col("reoffences"), reoffenders).alias("reoffences_per_reoffender"),
+        ratio(100 * pl.col("reconviction_events"), size).alias("events_per_100"),
+        ratio(pl.col("reconviction_events"), reoffenders).alias("events_per_reoffender"),
     ]
 
 
-def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """``numerator / denominator`` as a float; null where the denominator is not positive."""
     return pl.when(denominator > 0).then(numerator.cast(pl.Float64) / denominator).otherwise(None)
 
 

@@ -80,6 +80,35 @@ class FollowUpWindow:
             & (pl.col(conviction_date) < pl.col(CONVICTION_DEADLINE))
         )
 
+    def with_waiting_months_needed(
+        self, pairs: pl.LazyFrame, longest: int, name: str, conviction_date: str = "conviction_date"
+    ) -> pl.LazyFrame:
+        """Add ``name``: the shortest waiting period, in whole months ``0..longest``, that proves each conviction.
+
+        That is the least ``m`` with ``conviction_date`` before the conviction deadline of a window with this
+        follow-up and a waiting period of ``m`` months (:meth:`conviction_deadline`); ``longest + 1`` when no
+        such ``m``. The deadline never decreases as ``m`` grows, so the least ``m`` is the number of deadlines
+        on or before the conviction. ``pairs`` carries ``follow_up_end`` (:meth:`with_window_columns`); the
+        deadlines are computed once per distinct ``follow_up_end`` (a few hundred days), not per row. One join
+        then counts every waiting period in one pass (the bulletin's court-lag curve).
+        """
+        end = pl.col(FOLLOW_UP_END)
+        deadlines = [f"_deadline_{m}" for m in range(longest + 1)]
+        per_end = (
+            pairs.select(end)
+            .unique()
+            .with_columns(
+                FollowUpWindow(self.follow_up_months, m).conviction_deadline(end).alias(deadline)
+                for m, deadline in enumerate(deadlines)
+            )
+        )
+        needed = pl.sum_horizontal((pl.col(conviction_date) >= pl.col(d)).cast(pl.Int32) for d in deadlines)
+        return (
+            pairs.join(per_end, on=FOLLOW_UP_END, how="left")
+            .with_columns(needed.cast(pl.Int64).alias(name))
+            .drop(deadlines)
+        )
+
     @staticmethod
     def is_complete(extract_date: dt.date) -> pl.Expr:
         """True when every day that can count (up to ``conviction_deadline - 1``) is on or before the extract.

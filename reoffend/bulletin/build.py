@@ -23,7 +23,7 @@ from .. import __version__
 from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
-from ..measure import MeasureParams, measure
+from ..measure import MeasureParams
 from . import figures as charts
 from . import text
 from .comparisons import ComparisonSection, run_comparisons
@@ -32,6 +32,7 @@ from .document import Document, to_html, to_markdown
 from .folder import write_folder
 from .stats import (
     LAG_MONTHS,
+    CohortMeasures,
     by_establishment,
     cohort_changes,
     cohort_completeness,
@@ -127,8 +128,16 @@ def compute_bulletin(
             f"no cohort has complete follow-up at the extract date {inputs.extract_date}: every cohort has "
             f"releases whose conviction deadline ({params.window.describe()}) is later; there is nothing to publish",
         )
-    measured = measure(inputs, restrict_cohorts(params, complete))
-    trend = measured.rows.filter(pl.col("cohort_size") > 0)
+    column = config.measure.establishment
+    if column is None:
+        column = "establishment" if "establishment" in _release_columns(inputs) else ""
+    elif column and column not in _release_columns(inputs):
+        raise UsageError(
+            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
+            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
+        )
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
     latest_row = trend.row(-1, named=True)
@@ -141,18 +150,10 @@ def compute_bulletin(
     changes = cohort_changes(trend, pairs, params.confidence)
 
     step(STEPS[2])
-    column = config.measure.establishment
-    if column is None:
-        column = "establishment" if "establishment" in _release_columns(inputs) else ""
-    elif column and column not in _release_columns(inputs):
-        raise UsageError(
-            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
-            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
-        )
     establishments = None
     establishment_summary = None
     if column:
-        establishments = by_establishment(inputs, params, latest, column, latest_row["binary_rate"])
+        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"])
         counts = establishments["compared_with_all"].value_counts()
         count = dict(zip(counts["compared_with_all"].to_list(), counts["count"].to_list(), strict=True))
         establishment_summary = pl.DataFrame(
