@@ -55,6 +55,7 @@ browser:
 lint: install
 	$(BIN)/ruff check reoffend tests
 	$(BIN)/ruff format --check reoffend tests
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format reoffend tests

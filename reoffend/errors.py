@@ -14,6 +14,17 @@ EXIT_NO_INPUT = 66
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141  # standard output closed early (`| head`), as if killed by SIGPIPE
 
+# What each status means, in the words of every command's --help (docs/cli.md, "Exit status", says the same)
+EXIT_STATUSES = {
+    EXIT_OK: "success",
+    EXIT_NOT_SIGNIFICANT: "a comparison asked to --fail-unless-significant was not significant",
+    EXIT_USAGE: "usage error: a bad option, config key or combination of them",
+    EXIT_DATA: "invalid data: the validation report names file, row and column",
+    EXIT_NO_INPUT: "an input file is missing or unreadable",
+    EXIT_INTERNAL: "internal error (a bug): run again with --debug for the traceback",
+    EXIT_BROKEN_PIPE: "standard output was closed early (| head)",
+}
+
 PROBLEM_SCHEMA = {
     "file": pl.String,
     "row": pl.Int64,

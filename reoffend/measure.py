@@ -21,6 +21,7 @@ from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
 
 IncompletePolicy = Literal["error", "exclude"]
+Engine = Literal["auto", "in-memory", "streaming"]
 RELEASE_KEY = "_release"
 EVENT_KEY = "_event"
 
@@ -328,7 +329,7 @@ def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
 
 # ------------------------------------------------------------------------------------------------- run
 def measure(
-    inputs: ValidatedInputs, params: MeasureParams, *, audit_table: bool = False, engine: str = "auto"
+    inputs: ValidatedInputs, params: MeasureParams, *, audit_table: bool = False, engine: Engine = "auto"
 ) -> MeasureResult:
     """Measure proven reoffending per group of index releases; ``audit_table`` also keeps the per-release rows."""
     releases, facts = measured_releases(inputs, params)

@@ -106,7 +106,7 @@ def compute_bulletin(
     step(STEPS[0])
     params = measure_params(config)
     spec = input_spec(config, extract_date)
-    extra = {"convictions": ("offence_code",)} if params.excluded_offences else None
+    extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
 
     step(STEPS[1])
@@ -209,7 +209,7 @@ def compute_bulletin(
         "cohorts.csv": completeness,
         "parameters.csv": parameters,
     }
-    if establishments is not None:
+    if establishments is not None and establishment_summary is not None:
         tables["establishments.csv"] = establishments
         tables["establishment_summary.csv"] = establishment_summary
     if lag is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cohort import PERIODS
+from ..cohort import PERIODS, IndexRule, Period
 from ..errors import UsageError
 from ..io import read_toml
 from ..window import FollowUpWindow
@@ -106,8 +106,8 @@ class InputsConfig:
 class MeasureConfig:
     follow_up: int = 12
     waiting_period: int = 6
-    period: str = "quarter"
-    index: str = "first"
+    period: Period = "quarter"
+    index: IndexRule = "first"
     confidence: float = 0.95
     establishment: str | None = None  # None: the establishment column if the releases have one; "": none
     where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.typing import RcKeyType
 
 BLUE = "#1d70b8"
 DARK = "#0b0c0c"
@@ -21,7 +23,7 @@ LIGHT = "#c5d9ee"
 ORANGE = "#d4351c"
 GREEN = "#00703c"
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "reoffend-bulletin",
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",

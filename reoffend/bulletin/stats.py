@@ -7,7 +7,7 @@ Pure: validated inputs and parameters in, polars frames out. Every date comparis
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import polars as pl
@@ -68,7 +68,7 @@ def restrict_cohorts(params: MeasureParams, cohorts: Sequence[str], **changes) -
 # ------------------------------------------------------------------------------------------ cohort labels
 def year_earlier(label: str, period: str) -> str | None:
     """The label of the same cohort a year before ``label`` (None when the label has no known form)."""
-    patterns = {
+    patterns: dict[str, tuple[str, Callable[..., str]]] = {
         "quarter": (r"(\d{4})Q([1-4])", lambda y, q: f"{int(y) - 1}Q{q}"),
         "month": (r"(\d{4})-(\d{2})", lambda y, m: f"{int(y) - 1}-{m}"),
         "year": (r"(\d{4})", lambda y: f"{int(y) - 1}"),

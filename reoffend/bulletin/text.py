@@ -306,6 +306,7 @@ def incomplete_sentence(context: Context) -> str:
 
 
 def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    assert context.establishments is not None and context.establishment_summary is not None, "no establishments"
     summary = context.establishment_summary.row(0, named=True)
     conf = level(context.params.confidence)
     column = context.facts["establishment_column"]
@@ -372,6 +373,7 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
 
 def court_lag_blocks(context: Context) -> list[Block]:
     lag = context.lag
+    assert lag is not None, "no court-lag table"
     window = context.params.window
     cohorts = context.facts["court_lag_cohorts"]
     longest = lag.row(-1, named=True)

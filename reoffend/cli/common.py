@@ -20,10 +20,11 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from ..cohort import IndexRule, Period
 from ..errors import DataError, OutputClosed, UsageError
 from ..inputs import InputSpec, load_inputs
 from ..io import atomic_write, atomic_write_many, check_writable, frame_writer, read_code_list
-from ..measure import MeasureParams
+from ..measure import IncompletePolicy, MeasureParams
 from ..validate import ValidatedInputs
 from ..window import FollowUpWindow
 from .config import config_option
@@ -71,7 +72,7 @@ def input_options(function):
         click.option(
             "--input-format",
             type=click.Choice(["csv", "parquet", "ndjson"]),
-            help="Format of both inputs (default: from the extension; '-' is CSV on stdin).",
+            help="Format of both inputs (default: from the extension under any .gz/.zst; '-' or a pipe is sniffed).",
         ),
         click.option(
             "--extract-date",
@@ -168,7 +169,7 @@ def cohort_options(function):
         click.option(
             "--exclude-offences",
             type=click.Path(dir_okay=False),
-            help="File of offence codes (one per line) that are not new offences, e.g. breach.",
+            help="File of offence codes (one per line; '-': stdin) that are not new offences, e.g. breach.",
         ),
         click.option(
             "--where",
@@ -278,9 +279,9 @@ def measure_params(
     *,
     by: str | Sequence[str] | None,
     window: FollowUpWindow,
-    period: str,
-    index_rule: str,
-    incomplete: str,
+    period: Period,
+    index_rule: IndexRule,
+    incomplete: IncompletePolicy,
     exclude_offences: str | None,
     where: Sequence[str],
     latest_cohort: bool,
@@ -383,6 +384,7 @@ class Output:
         ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``.
         """
         fmt = self.output_format
+        assert fmt is not None, "set by __post_init__"
         if fmt == "table":
             atomic_write_many(extra_outputs)
             render_table(rows if display is None else display, title=title, formats=table_formats, caption=caption)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import click
 import polars as pl
 
-from ..measure import MeasureParams, measured_releases, run_metadata
+from ..measure import Engine, MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
 from ..validate import summarise_inputs
 from .common import (
@@ -66,13 +66,13 @@ def measure(spec, errors_file, measurement, by, per_release, out):
     """Proven reoffending measures per group of index releases.
 
     Follows each index release for --follow-up months and counts offences in that window proven by a
-    conviction before the end of the further --waiting-period (docs/measures.md).
+    conviction before the end of the further --waiting-period (reoffend docs measures).
     """
     params = replace(measurement, by=parse_columns(by))
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required)
-        engine = "streaming" if spec.streaming else "auto"
+        engine: Engine = "streaming" if spec.streaming else "auto"
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
@@ -111,9 +111,9 @@ def measure(spec, errors_file, measurement, by, per_release, out):
 )
 @output_options
 def validate(spec, errors_file, window, incomplete, period, out):
-    """Check the inputs against every rule of docs/data.md and summarise them.
+    """Check the inputs against every rule of the data documentation and summarise them.
 
-    Exit 0 when the data is valid, 65 with a report naming file, row and column when not.
+    Exit 0 when the data is valid, 65 with a report naming file, row and column when not (reoffend docs data).
     """
     params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
     inputs = load_or_report(spec, errors_file)

@@ -20,8 +20,15 @@ from ..synth import SynthParams, write
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same files).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder to write into.")
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
-@click.option("--establishments", type=click.IntRange(min=1), default=110, show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv"]),
+    default="parquet",
+    show_default=True,
+    help="Format of the two files.",
+)
+@click.option("--establishments", type=click.IntRange(min=1), default=110, show_default=True, help="Number of prisons.")
 @click.option(
     "--cohorts",
     type=click.IntRange(min=1),
@@ -63,7 +70,7 @@ from ..synth import SynthParams, write
     type=click.DateTime(["%Y-%m-%d"]),
     help="Convictions after this day are not in the data (default: two years after the last cohort ends).",
 )
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Do not list the files written (on standard error).")
 def synth(
     n_releases,
     seed,
@@ -79,7 +86,10 @@ def synth(
     extract_date,
     quiet,
 ):
-    """Write releases, convictions and meta.json (the planted truth) into --out."""
+    """Write releases, convictions and meta.json (the planted truth) into --out.
+
+    Seeded: the same options give the same files. What is planted and how: reoffend docs synth.
+    """
     params = SynthParams(
         releases=n_releases,
         seed=seed,
