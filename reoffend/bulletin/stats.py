@@ -217,14 +217,14 @@ def court_lag(inputs, params: MeasureParams, cohorts: Sequence[str], longest: in
     keyed = releases.with_row_index(RELEASE_KEY)
     convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
     pairs = proven_pairs(keyed, convictions).select(RELEASE_KEY, FOLLOW_UP_END, "conviction_date")
-    size, pairs = pl.collect_all([keyed.select(pl.len().cast(pl.Int64)), pairs])  # the join runs once
-    needed = window.with_waiting_months_needed(pairs.lazy(), longest, NEEDED).select(RELEASE_KEY, NEEDED)
+    size, proven = pl.collect_all([keyed.select(pl.len().cast(pl.Int64)), pairs])  # the join runs once
+    needed = window.with_waiting_months_needed(proven.lazy(), longest, NEEDED).select(RELEASE_KEY, NEEDED)
     by_pair, by_release = pl.collect_all(
         [needed.group_by(NEEDED).len(), needed.group_by(RELEASE_KEY).agg(pl.col(NEEDED).min()).group_by(NEEDED).len()]
     )
     months = pl.DataFrame({"waiting_period_months": range(longest + 1)}, schema={"waiting_period_months": pl.Int64})
 
-    def cumulative(counts: pl.DataFrame, name: str) -> pl.Expr:
+    def cumulative(counts: pl.DataFrame, name: str) -> pl.Series:
         joined = months.join(counts.rename({NEEDED: "waiting_period_months"}), on="waiting_period_months", how="left")
         return pl.Series(name, joined.sort("waiting_period_months")["len"].fill_null(0).cum_sum(), pl.Int64)
 
