@@ -45,6 +45,7 @@ from .design import (
     forms_text,
     term_names,
 )
+from .sensitivity import E_VALUE_NOTE, e_value_columns
 
 CountModel = Literal["negbin", "poisson"]
 UnseenPolicy = Literal["error", "pool"]
@@ -150,6 +151,7 @@ class AdjustedResult:
         return {
             "baseline_models": self.models,
             "unseen_levels": self.unseen,
+            "sensitivity": {"e_value": E_VALUE_NOTE},
             "warnings": self.warnings,
             "headlines": [headline_row(row, self.params) for row in self.rows.iter_rows(named=True)],
         }
@@ -613,6 +615,15 @@ def compare_adjusted(
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
     rows = _score(current, design_matrix(current, encoded), keys, binary, count, params)
+    rows = rows.with_columns(
+        *(
+            series
+            for name in ("binary", "frequency")
+            for series in e_value_columns(
+                rows[f"{name}_ratio"], rows[f"{name}_ratio_low"], rows[f"{name}_ratio_high"], name
+            )
+        )
+    )
     small = int((rows["cohort_size"] < SMALL_GROUP).sum())
     if small:
         notes.append(
