@@ -176,7 +176,7 @@ def _handle_incomplete(
 
 
 def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[str]) -> pl.LazyFrame:
-    """Conviction rows that may count: excluded offence codes dropped, with the event key where it differs.
+    """Conviction rows that may count: excluded offence codes dropped, with the event key.
 
     A reconviction event is a distinct court appearance: ``appearance_id`` where the file has it (a row
     without one is its own appearance on its conviction date), else the ``conviction_date``.
@@ -188,11 +188,11 @@ def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[st
         convictions = convictions.filter(
             pl.col("offence_code").is_null() | ~pl.col("offence_code").is_in(sorted(excluded_offences))
         )
-    kept = ["offender_id", "offence_date", "conviction_date"]
-    if "appearance_id" not in columns:  # the event is the conviction_date itself: no copy of it
-        return convictions.select(kept)
-    event = pl.coalesce(pl.col("appearance_id"), pl.format("date:{}", pl.col("conviction_date")))
-    return convictions.select(*kept, event.alias(EVENT_KEY))
+    if "appearance_id" in columns:
+        event = pl.coalesce(pl.col("appearance_id"), pl.format("date:{}", pl.col("conviction_date")))
+    else:
+        event = pl.col("conviction_date")
+    return convictions.select("offender_id", "offence_date", "conviction_date", event.alias(EVENT_KEY))
 
 
 # ------------------------------------------------------------------------------------------ per release
@@ -234,15 +234,10 @@ def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns
 
 
 def _per_release_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
-    """Per index release with a proven reoffence: reoffences, reconviction events, first offence date.
-
-    The event is ``_event`` (from ``appearance_id``) where :func:`proven_reoffences` made one, else the
-    ``conviction_date``.
-    """
-    event = EVENT_KEY if EVENT_KEY in pairs.collect_schema().names() else "conviction_date"
+    """Per index release with a proven reoffence: reoffences, reconviction events, first offence date."""
     return pairs.group_by(RELEASE_KEY).agg(
         pl.len().cast(pl.Int64).alias("reoffences"),
-        pl.col(event).n_unique().cast(pl.Int64).alias("reconviction_events"),
+        pl.col(EVENT_KEY).n_unique().cast(pl.Int64).alias("reconviction_events"),
         pl.col("offence_date").min().alias("_first_offence"),
     )
 
