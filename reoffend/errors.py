@@ -17,6 +17,20 @@ EXIT_IO = 74  # sysexits EX_IOERR: writing an output failed (disk full, I/O erro
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another run holds the output (a bulletin folder); try later
 EXIT_BROKEN_PIPE = 141  # standard output closed early (`| head`), as if killed by SIGPIPE
 
+# What each status means, in the words of every command's --help (docs/cli.md, "Exit status", says the same)
+EXIT_STATUSES = {
+    EXIT_OK: "success",
+    EXIT_NOT_SIGNIFICANT: "a comparison asked to --fail-unless-significant was not significant",
+    EXIT_USAGE: "usage error: a bad option, config key or combination of them",
+    EXIT_DATA: "invalid data: the validation report names file, row and column",
+    EXIT_NO_INPUT: "an input file is missing or unreadable",
+    EXIT_INTERNAL: "internal error (a bug): run again with --debug for the traceback",
+    EXIT_CANT_CREATE: "an output cannot be created (missing or read-only folder)",
+    EXIT_IO: "writing an output failed (e.g. no space left on device)",
+    EXIT_BUSY: "busy: another run is writing the same bulletin folder; try again later",
+    EXIT_BROKEN_PIPE: "standard output was closed early (| head)",
+}
+
 PROBLEM_SCHEMA = {
     "file": pl.String,
     "row": pl.Int64,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import UsageError
-from .io import STDIN, TableSource, detect_format, read_table
+from .io import STDIN, TableSource, compression_of, detect_format, is_stream, read_table
 from .validate import CONVICTIONS, RELEASES, Table, ValidatedInputs, validate_inputs
 
 
@@ -41,15 +42,20 @@ def _scanned(path: str, spec: InputSpec) -> bool:
     columns it needs, in parallel with the work, and memory never holds the unused ones (bench/RESULTS.md:
     at 5,000,000 releases this is faster and takes about a quarter less memory than reading it whole).
     """
+    if is_stream(path) or compression_of(path):
+        return False  # read whole into memory: a stream can be read only once, polars scans no .gz/.zst
     if spec.streaming:
         return True
-    return path != STDIN and detect_format(path, spec.input_format) == "parquet"
+    return Path(path).is_file() and detect_format(path, spec.input_format) == "parquet"
 
 
 def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | None = None) -> ValidatedInputs:
     """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError."""
     if spec.releases == STDIN and spec.convictions == STDIN:
-        raise UsageError("only one of the two tables can be read from standard input ('-')")
+        raise UsageError(
+            "RELEASES and CONVICTIONS cannot both be '-': only one of the two tables can be read from standard "
+            "input (give the other as a file, or as a pipe with <(...))"
+        )
     lazy_releases, lazy_convictions = _scanned(spec.releases, spec), _scanned(spec.convictions, spec)
     releases = Table(
         TableSource(spec.releases).name,

@@ -18,10 +18,12 @@ import sys
 import tempfile
 import threading
 import tomllib
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -55,18 +57,46 @@ def display_name(path: str) -> str:
     return "<stdin>" if path == STDIN else str(path)
 
 
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def is_stream(path: str) -> bool:
+    """``-``, a FIFO (``<(zcat r.csv.gz)``, ``mkfifo``) or a character device (``/dev/stdin`` on a terminal):
+    read once, front to back, like standard input, rather than scanned by name."""
+    if path == STDIN:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+def compression_of(path: str) -> str | None:
+    """``gzip`` for ``*.gz``, ``zstd`` for ``*.zst``, else None (streams are sniffed by their magic bytes)."""
+    return COMPRESSIONS.get(Path(path).suffix.lower())
+
+
 def detect_format(path: str, input_format: str | None = None) -> str:
+    """The table format: ``input_format``, else the extension under any ``.gz``/``.zst`` (``r.csv.gz`` is CSV).
+
+    A stream's format is sniffed from its first bytes by :func:`read_table`; here it is CSV.
+    """
     if input_format:
         if input_format not in FORMATS:
             raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not {input_format!r}")
         return input_format
     if path == STDIN:
         return "csv"
-    suffix = Path(path).suffix.lower()
+    name = Path(path)
+    if compression_of(path):
+        name = name.with_suffix("")
+    suffix = name.suffix.lower()
     if suffix not in EXTENSIONS:
         raise UsageError(
             f"{path}: cannot tell the format from the extension {suffix!r}; "
-            f"use .csv, .parquet, .ndjson or .jsonl, or --input-format"
+            f"use .csv, .parquet, .ndjson or .jsonl (optionally .gz or .zst), or --input-format"
         )
     return EXTENSIONS[suffix]
 
@@ -84,30 +114,103 @@ class TableSource:
         return display_name(self.path)
 
 
+def check_input_file(path: str, what: str = "file") -> None:
+    """A named input must exist, be a file (or a stream) and be readable: exit 66 otherwise, whatever its name."""
+    target = Path(path)
+    if not target.exists():
+        raise InputFileError(f"{path}: no such {what}")
+    if target.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a file")
+    if not os.access(target, os.R_OK):
+        raise InputFileError(f"{path}: not readable (permission denied)")
+
+
+# Standard input can be read once per run: the first reader claims it (a table, a list, a config).
+_stdin_claimed_by: list[str] = []
+
+
+def claim_stdin(what: str) -> None:
+    """Record that ``what`` reads standard input; a second reader is a usage error (exit 2) naming both."""
+    if _stdin_claimed_by and _stdin_claimed_by[0] != what:
+        raise UsageError(
+            f"standard input ('-') can be read only once: it is already the {_stdin_claimed_by[0]}, "
+            f"so the {what} cannot be '-' too"
+        )
+    _stdin_claimed_by[:] = [what]
+
+
+def release_stdin() -> None:
+    """Forget the claim (at the start of each run of the command line, and in tests)."""
+    _stdin_claimed_by.clear()
+
+
+def read_stream(path: str, what: str, stdin: io.BufferedIOBase | None = None) -> bytes:
+    """All the bytes of ``-`` or of a FIFO or character device, as they come (perhaps compressed)."""
+    if path == STDIN:
+        claim_stdin(what)
+        return (stdin or sys.stdin.buffer).read()
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def sniff_compression(data: bytes) -> str | None:
+    return next((kind for magic, kind in MAGIC.items() if data.startswith(magic)), None)
+
+
+def sniff_format(data: bytes) -> str:
+    """A stream's format from its first bytes: ``PAR1`` is Parquet, ``{`` NDJSON, anything else CSV.
+
+    gzip is looked into; zstd is not (the standard library has no decoder; polars decodes it while reading),
+    so a zstd stream is CSV unless ``--input-format`` says otherwise.
+    """
+    if sniff_compression(data) == "gzip":
+        try:
+            data = zlib.decompressobj(wbits=31).decompress(data[:65536], 4096)
+        except zlib.error:
+            return "csv"  # the reader reports the damage
+    if data.startswith(b"PAR1"):
+        return "parquet"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "ndjson" if head.startswith(b"{") else "csv"
+
+
 def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOBase | None = None) -> pl.LazyFrame:
     """Read one input table, renamed to canonical columns.
 
     ``lazy=False`` reads the whole file into memory (the fastest path for repeated passes: validation and
-    the measure then share one read); ``lazy=True`` returns a scan for the streaming engine.
+    the measure then share one read); ``lazy=True`` returns a scan for the streaming engine. A plain file is
+    read (or scanned) by polars from its path; a stream (``-``, a FIFO, a character device) and a ``.gz`` or
+    ``.zst`` file are read whole into memory first, and a stream's format is ``--input-format`` or sniffed.
+    Parquet cannot come from a stream: its index is at the end of the file (a usage error, exit 2).
     """
-    fmt = detect_format(source.path, source.input_format)
-    if source.path != STDIN:
-        path = Path(source.path)
-        if not path.exists():
-            raise InputFileError(f"{source.path}: no such file")
-        if path.is_dir():
-            raise InputFileError(f"{source.path}: is a folder, not a file")
-        if not os.access(path, os.R_OK):
-            raise InputFileError(f"{source.path}: not readable (permission denied)")
+    data: bytes | None = None
+    if is_stream(source.path):
+        data = read_stream(source.path, "table", stdin)
+        fmt = detect_format(source.path, source.input_format) if source.input_format else sniff_format(data)
+        if fmt == "parquet":
+            raise UsageError(
+                f"{source.name}: Parquet cannot be read from standard input or a pipe (its index is at the end "
+                "of the file); give the file's path"
+            )
+    else:
+        check_input_file(source.path)
+        fmt = detect_format(source.path, source.input_format)
+        if compression_of(source.path):
+            if fmt == "parquet":
+                raise UsageError(f"{source.name}: Parquet compresses inside the file; give it without .gz/.zst")
+            data = Path(source.path).read_bytes()
     renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
     text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}
     try:
-        frame = _scan(source, fmt, text_overrides, lazy, stdin)
+        frame = _scan(source, fmt, text_overrides, lazy, data)
         schema = frame.collect_schema()
     except pl.exceptions.NoDataError:
         raise single_problem(source.name, None, "empty file", "the file is empty: it has no header row") from None
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
-        if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError):
+        if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError) and data is None:
             raise InputFileError(f"{source.name}: cannot read: {error}") from None
         raise single_problem(
             source.name, None, "unreadable file", f"cannot read as {fmt}: {first_line(error)}"
@@ -123,11 +226,12 @@ def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:
     return column_map.get(canonical, canonical)
 
 
-def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, stdin) -> pl.LazyFrame:
+def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, data: bytes | None) -> pl.LazyFrame:
+    """Polars reads a plain file by its path (scanned when ``lazy``); ``data`` is a stream's or a compressed
+    file's bytes, read from memory (polars decodes gzip and zstd itself; a damaged one is invalid data)."""
     if fmt == "csv":
-        options = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
-        if source.path == STDIN:
-            data = (stdin or sys.stdin.buffer).read()
+        options: dict[str, Any] = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
+        if data is not None:
             if not data.strip():
                 raise pl.exceptions.NoDataError("empty CSV")
             return pl.read_csv(io.BytesIO(data), **options).lazy()
@@ -136,6 +240,10 @@ def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, stdin
         return pl.read_csv(source.path, **options).lazy()
     if fmt == "parquet":
         return pl.scan_parquet(source.path) if lazy else pl.read_parquet(source.path).lazy()
+    if data is not None:
+        if not data.strip():
+            raise pl.exceptions.NoDataError("empty NDJSON")
+        return pl.read_ndjson(io.BytesIO(data), infer_schema_length=10_000).lazy()
     if lazy:
         return pl.scan_ndjson(source.path, infer_schema_length=10_000)
     return pl.read_ndjson(source.path, infer_schema_length=10_000).lazy()
@@ -147,7 +255,16 @@ def first_line(error: BaseException) -> str:
 
 
 def read_text_file(path: str, what: str = "file") -> str:
-    """The text of a small input file (a list, a config, a schedule); a missing or unreadable one is exit 66."""
+    """The text of a small input file (a list, a config, a schedule); a missing or unreadable one is exit 66.
+
+    ``-`` is standard input, which only one input of a run can be (:func:`claim_stdin`).
+    """
+    if path == STDIN:
+        claim_stdin(what)
+        try:
+            return sys.stdin.buffer.read().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise InputFileError(f"<stdin>: cannot read the {what}: {error}") from None
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -164,7 +281,7 @@ def read_list_lines(path: str, what: str = "list file") -> list[str]:
 
 def read_code_list(path: str) -> frozenset[str]:
     """A set of offence codes, one per line (``--exclude-offences``)."""
-    return frozenset(read_list_lines(path, "file"))
+    return frozenset(read_list_lines(path, "offence code list"))
 
 
 def read_toml(path: str, what: str = "config file") -> tuple[dict, str]:
@@ -242,7 +359,7 @@ def check_outputs_distinct(inputs: Mapping[str, str | None], outputs: Mapping[st
                 raise UsageError(f"{name} and {other} both name {written[name]}; give each output its own file")
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], object]) -> None:
     """Write through ``write(handle)`` into a temporary file beside ``path``, then rename over it.
 
     A failure at any point removes the temporary file and leaves an earlier ``path`` untouched.
@@ -285,8 +402,8 @@ def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> 
                 os.replace(temporary, target)
             staged.clear()
         for path, write in direct:
-            with _write_errors(path), open(path, "wb") as handle:
-                write(handle)
+            with _write_errors(path), open(path, "wb") as device:
+                write(device)
     finally:
         for temporary, _ in staged:
             Path(temporary).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -52,8 +53,8 @@ class Table:
     name: str
     spec: TableSpec
     raw: pl.LazyFrame
-    typed: pl.LazyFrame | None = None
-    rows: int | None = None
+    typed: pl.LazyFrame = field(init=False)  # set by validate_inputs
+    rows: int = 0  # counted by validate_inputs
     in_memory: bool | None = None  # materialise the typed frame? None: as validate_inputs(in_memory=...) says
 
 
@@ -68,7 +69,7 @@ class ValidatedInputs:
     row_counts: dict[str, int]
     names: dict[str, str]
     deduplicated_rows: int = 0
-    summary: dict[str, object] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------- column checks
@@ -203,10 +204,10 @@ def _missing_id(dtype: pl.DataType) -> pl.Expr:
 
 
 # ------------------------------------------------------------------------------------------------ masks
-def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], tuple[pl.Expr, str]]:
+def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], tuple[pl.Expr, str | pl.Expr]]:
     """(rule, column) -> (boolean expression over the typed frame with raw columns, message)."""
     raw_schema = table.raw.collect_schema()
-    masks: dict[tuple[str, str], tuple[pl.Expr, str]] = {
+    masks: dict[tuple[str, str], tuple[pl.Expr, str | pl.Expr]] = {
         ("missing-id", "offender_id"): (
             _missing_id(table.typed.collect_schema()["offender_id"]),
             "offender_id is empty",
@@ -435,10 +436,10 @@ def _problem_rows(
 
 
 def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | None = None) -> DataError:
+    totals: dict[str, int] = {}
     if counts is None:
         totals = dict(problems.group_by("rule").len().iter_rows())
     else:
-        totals: dict[str, int] = {}
         for (rule, _), n in counts.items():
             rule = rule.removesuffix("@c")
             totals[rule] = totals.get(rule, 0) + n
@@ -446,7 +447,7 @@ def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | Non
 
 
 # ---------------------------------------------------------------------------------------------- summary
-def summarise_inputs(inputs: ValidatedInputs) -> dict[str, object]:
+def summarise_inputs(inputs: ValidatedInputs) -> dict[str, Any]:
     """Rows, people and date ranges of the validated inputs (what ``validate`` prints)."""
     release_stats, conviction_stats = pl.collect_all(
         [

@@ -3,6 +3,7 @@ the manifest is right, a rerun gives the same files, and a failed run leaves an 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -15,6 +16,7 @@ import pytest
 
 from reoffend.bulletin.build import build_bulletin
 from reoffend.bulletin.config import parse_config
+from reoffend.bulletin.text import cohort_words, long_date
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 JOB = SAMPLE / "job.toml"
@@ -60,7 +62,13 @@ def displayed(text: str, numbers: list[float]) -> bool:
 def test_every_number_in_the_text_is_in_the_tables(sample_bulletin):
     text = (sample_bulletin / "bulletin.md").read_text()
     strings, numbers = table_cells(sample_bulletin)
-    # text cells (cohort labels, dates, establishment codes, file names, the version) are matched whole
+    # text cells (cohort labels, dates, establishment codes, file names, the version) are matched whole, and so
+    # are the words the text writes them in (2023Q4 as "October to December 2023", dates as "30 April 2026")
+    for cell in sorted(strings, key=len, reverse=True):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cell):
+            text = text.replace(long_date(dt.date.fromisoformat(cell)), " ")
+        elif re.fullmatch(r"\d{4}Q[1-4]", cell):
+            text = text.replace(cohort_words(cell, "quarter"), " ")
     for cell in sorted(strings, key=len, reverse=True):
         if re.search(r"\d", cell):
             text = text.replace(cell, " ")
@@ -96,7 +104,9 @@ def test_trend_agrees_with_measure(sample_bulletin, cli):
     # every cohort of the sample is complete at its extract date, so the bulletin's trend is measure's table
     cohorts = pl.read_csv(sample_bulletin / "tables" / "cohorts.csv")
     assert cohorts["complete"].all()
-    assert trend.equals(measured)
+    # every cohort of the sample is large enough to publish: no cell suppressed
+    assert trend["suppressed"].null_count() == trend.height
+    assert trend.drop("suppressed").equals(measured)
 
 
 def test_headline_is_the_latest_cohort_and_changes_match_the_trend(sample_bulletin):
@@ -125,7 +135,9 @@ def test_folder_has_every_output(sample_bulletin):
         assert f"tables/{table}.csv" in names
     assert {"index.html", "bulletin.md", "manifest.json"} <= names
     html = (sample_bulletin / "index.html").read_text()
-    assert html.count("data:image/png;base64,") == 4  # self-contained: the charts are embedded
+    figures = len(list((sample_bulletin / "figures").glob("*.png")))
+    assert figures == 4 + 5  # four as before and one per [breakdowns] column of data/sample/job.toml
+    assert html.count("data:image/png;base64,") == figures  # self-contained: the charts are embedded
     assert "<style>" in html and 'rel="stylesheet"' not in html
 
 
@@ -230,12 +242,28 @@ def test_adjusted_section_is_the_adjusted_core(sample_bulletin):
             current=("2023Q4",),
         ),
     )
-    written = pl.read_csv(sample_bulletin / "tables" / "comparison_adjusted.csv", schema=result.rows.schema)
-    assert written.equals(result.rows)
+    written = pl.read_csv(
+        sample_bulletin / "tables" / "comparison_adjusted.csv", schema={**result.rows.schema, "suppressed": pl.String}
+    )
+    # disclosure control: a published row is the core's row; a suppressed one keeps only keys, size and expectation
+    published = written["suppressed"].is_null()
+    assert written.filter(published).drop("suppressed").equals(result.rows.filter(published))
+    hidden = written.filter(~published)
+    assert hidden.height and hidden["binary_actual"].null_count() == hidden.height
+    assert hidden["binary_expected"].null_count() == 0
     summary = pl.read_csv(sample_bulletin / "tables" / "comparison_adjusted_summary.csv").row(0, named=True)
     assert summary["groups"] == result.rows.height
     assert summary["binary_beat_baseline"] == result.rows["binary_beat_baseline"].sum()
     text = (sample_bulletin / "bulletin.md").read_text()
-    beat = result.rows.with_row_index("i").filter(pl.col("binary_beat_baseline"))["i"].to_list()
+    from reoffend.bulletin.comparisons import ADJUSTED_LIST_LIMIT
+
     sentences = result.headline().splitlines()
-    assert beat and all(sentences[i] in text for i in beat)
+    rows = result.rows.with_row_index("i").with_columns(published)
+    notable = rows.filter(pl.col("binary_significant") | pl.col("frequency_significant"))
+    # the text lists the notable rows that are published, up to the limit
+    listed = notable.filter(pl.col("suppressed"))["i"].to_list()[:ADJUSTED_LIST_LIMIT]
+    beat = rows.filter(pl.col("binary_beat_baseline") & pl.col("suppressed"))["i"].to_list()
+    assert set(beat) & set(listed) and all(sentences[i] in text for i in listed)
+    # a suppressed establishment is never named with its figures
+    for i in rows.filter(~pl.col("suppressed"))["i"].to_list():
+        assert sentences[i] not in text

@@ -26,6 +26,7 @@ from reoffend.compare.adjusted import (
     null_log_likelihood,
     rank_auc,
 )
+from reoffend.compare.design import LINEAR
 from reoffend.errors import DataError, UsageError
 
 Z = NormalDist()
@@ -76,8 +77,15 @@ def fixture_frame(current=CURRENT) -> pl.DataFrame:
 
 
 def params(**kwargs) -> AdjustedParams:
-    values = {"covariates": ("age", "group"), "baseline": ("B",), "count_model": "poisson", "sided": "two"}
+    values = {
+        "covariates": ("age", "group"),
+        "baseline": ("B",),
+        "count_model": "poisson",
+        "sided": "two",
+    }
     values.update(kwargs)
+    if "age" in values["covariates"]:
+        values.setdefault("covariate_forms", {"age": LINEAR})  # the hand-worked design: age as a straight line
     return AdjustedParams(**values)
 
 
@@ -198,7 +206,9 @@ def test_negative_binomial_fit_is_statsmodels_joint_mle_and_variance_is_mu_plus_
             "reoffences": np.r_[y, y].astype(np.int64),
         }
     )
-    result = compare_adjusted(frame, AdjustedParams(covariates=("x", "level"), baseline=("B",)))
+    result = compare_adjusted(
+        frame, AdjustedParams(covariates=("x", "level"), baseline=("B",), covariate_forms={"x": LINEAR})
+    )
     # levels by baseline count, the most common the reference: order X's indicator columns the same way
     counts = np.bincount(level)
     order = sorted(range(3), key=lambda v: (-counts[v], "abc"[v]))

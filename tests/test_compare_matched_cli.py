@@ -67,7 +67,7 @@ def test_json_output_has_rows_balance_diagnostics_and_model(cli, sample, tmp_pat
     assert len(levels) == 8  # every level, the reference included
     model = doc["propensity_model"]
     assert model["n"] > 9000 and model["n_treated"] == 171 and model["converged"]
-    assert model["coefficients"][0]["term"] == "const"
+    assert model["coefficients"][0]["term"] == "intercept"
     assert doc["parameters"]["covariates"] == COVARIATES.split(",")
     assert (
         doc["metadata"]["window"]["follow_up_months"] == 12 if "follow_up_months" in doc["metadata"]["window"] else True

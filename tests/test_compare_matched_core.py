@@ -12,6 +12,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reoffend.compare.design import LINEAR, design_matrix, encode, term_names
 from reoffend.compare.matched import MatchedParams, compare_units
 from reoffend.compare.matching import (
     Matches,
@@ -22,7 +23,7 @@ from reoffend.compare.matching import (
     nearest_neighbours,
     standardised_differences,
 )
-from reoffend.compare.propensity import describe_covariates, fit_propensity, model_columns
+from reoffend.compare.propensity import fit_propensity
 from reoffend.errors import DataError, UsageError
 from reoffend.synth import SynthParams, generate
 
@@ -267,23 +268,28 @@ COVARIATES = ("age", "sex", "sentence_months", "prior_convictions", "index_offen
 def test_propensity_scores_agree_with_statsmodels_fitted_directly(synth_units):
     frame = synth_units.unique(["offender_id", "cohort"], keep="first").sort("offender_id", "release_date")
     treated = (frame.get_column("establishment") == "EST042").to_numpy()
-    covariates = describe_covariates(frame, COVARIATES)
-    design, terms = model_columns(frame, covariates)
+    covariates = encode(frame, COVARIATES, default=LINEAR)
+    design, terms = design_matrix(frame, covariates), term_names(covariates)
     model = fit_propensity(design, terms, treated)
-    # statsmodels directly on a hand-built design: constant, numeric columns, indicators but the first level
-    offences = sorted(frame.get_column("index_offence").unique().to_list())
+    # statsmodels directly on a hand-built design: constant, numeric columns, indicators but the most common level
+    counts = (
+        frame.get_column("index_offence").value_counts(name="n").sort(["n", "index_offence"], descending=[True, False])
+    )
+    offences = counts.get_column("index_offence").to_list()
+    sexes = frame.get_column("sex").value_counts(name="n").sort(["n", "sex"], descending=[True, False])
+    other_sex = sexes.get_column("sex")[1]
     direct = np.column_stack(
         [
             np.ones(frame.height),
             frame.get_column("age").to_numpy(),
-            (frame.get_column("sex") == "M").to_numpy(),
+            (frame.get_column("sex") == other_sex).to_numpy(),
             frame.get_column("sentence_months").to_numpy(),
             frame.get_column("prior_convictions").to_numpy(),
             *[(frame.get_column("index_offence") == o).to_numpy() for o in offences[1:]],
         ]
     ).astype(float)
     fitted = sm.Logit(treated.astype(float), direct).fit(disp=0)
-    assert terms == ["const", "age", "sex=M", "sentence_months", "prior_convictions"] + [
+    assert terms == ["intercept", "age", f"sex={other_sex}", "sentence_months", "prior_convictions"] + [
         f"index_offence={o}" for o in offences[1:]
     ]
     assert model.params == pytest.approx(np.asarray(fitted.params), rel=1e-6, abs=1e-8)

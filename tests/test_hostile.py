@@ -420,10 +420,6 @@ def test_a_read_only_folder_is_73(cli, folder):
             "--current-size 1e21: must be from 1 to 1e+09",
         ),
         (
-            ["compare", "matched", "rc.csv", "c.csv", "--treated", "establishment=EST1", "--covariates", "const"],
-            "cannot name a column 'const'",
-        ),
-        (
             [
                 "compare",
                 "matched",
@@ -450,6 +446,22 @@ def test_usage_errors_are_2_never_70(cli, folder, monkeypatch, args, message):
     assert status == 2, err
     assert message in err and "internal error" not in err
     assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("name", ["const", "intercept"])
+@pytest.mark.parametrize("command", ["matched", "adjusted"])
+def test_a_covariate_named_like_the_models_intercept_is_an_ordinary_column(cli, folder, name, command):
+    """Once a crash (exit 70: the design's constant column clashed with it); now just a covariate."""
+    rows = RELEASES.replace("sex\n", f"sex,{name}\n").replace(",M\n", ",M,1\n").replace(",F\n", ",F,2\n")
+    rows += "D,2022-04-10,EST2,33,M,2\nE,2022-05-10,EST2,35,F,1\nF,2022-06-10,EST1,50,F,2\n"
+    write_csv(folder / "rc.csv", rows)
+    args = ["compare", command, folder / "rc.csv", folder / "c.csv", "--covariates", f"{name},age", *EXTRACT]
+    if command == "matched":
+        args += ["--treated", "establishment=EST1", "--bootstrap", "0", "--exact", "", "--caliper", "10"]
+    else:
+        args += ["--period", "year", "--baseline", "2022", "--current-filter", "establishment=EST1"]
+    status, _out, err = cli(*args)
+    assert status != 70 and "internal error" not in err, err
 
 
 @pytest.mark.parametrize(

@@ -11,15 +11,18 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from .. import __version__
+from ..banding import band_inputs
+from ..disclosure import suppress, suppressed_mask, withhold
 from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
@@ -32,6 +35,7 @@ from .document import Document, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
 from .stats import (
     LAG_MONTHS,
+    CohortMeasures,
     by_establishment,
     cohort_changes,
     cohort_completeness,
@@ -47,6 +51,7 @@ STEPS = (
     "measuring cohorts",
     "latest cohort by establishment",
     "court-lag curve",
+    "breakdowns",
     "comparisons",
     "charts",
     "writing the folder",
@@ -105,7 +110,7 @@ def compute_bulletin(
     step(STEPS[0])
     params = measure_params(config)
     spec = input_spec(config, extract_date)
-    extra = {"convictions": ("offence_code",)} if params.excluded_offences else None
+    extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
 
     step(STEPS[1])
@@ -127,8 +132,16 @@ def compute_bulletin(
             f"no cohort has complete follow-up at the extract date {inputs.extract_date}: every cohort has "
             f"releases whose conviction deadline ({params.window.describe()}) is later; there is nothing to publish",
         )
-    measured = measure(inputs, restrict_cohorts(params, complete))
-    trend = measured.rows.filter(pl.col("cohort_size") > 0)
+    column = config.measure.establishment
+    if column is None:
+        column = "establishment" if "establishment" in _release_columns(inputs) else ""
+    elif column and column not in _release_columns(inputs):
+        raise UsageError(
+            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
+            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
+        )
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
     latest_row = trend.row(-1, named=True)
@@ -139,20 +152,39 @@ def compute_bulletin(
     if a_year_earlier in complete and all(earlier != a_year_earlier for _label, _c, earlier in pairs):
         pairs.append(("same cohort a year earlier", latest, a_year_earlier))
     changes = cohort_changes(trend, pairs, params.confidence)
+    # disclosure control (reoffend/disclosure.py): the trend's cohorts have no published total over cohorts;
+    # a change involving a suppressed cohort would disclose it, so it is withheld too
+    rule = config.disclosure
+    trend = suppress(trend, rule, by=("cohort",))
+    hidden_cohorts = {c for c, h in zip(trend["cohort"], suppressed_mask(trend), strict=True) if h}
+    published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is suppressed
+    changes = withhold(
+        changes,
+        [
+            c in hidden_cohorts or e in hidden_cohorts
+            for c, e in zip(changes["cohort"], changes["earlier_cohort"], strict=True)
+        ],
+        [
+            c
+            for c in changes.columns
+            if c not in ("comparison", "cohort", "earlier_cohort", "cohort_size", "earlier_cohort_size")
+        ],
+        "cohort suppressed",
+    )
 
     step(STEPS[2])
-    column = config.measure.establishment
-    if column is None:
-        column = "establishment" if "establishment" in _release_columns(inputs) else ""
-    elif column and column not in _release_columns(inputs):
-        raise UsageError(
-            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
-            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
-        )
     establishments = None
     establishment_summary = None
     if column:
-        establishments = by_establishment(inputs, params, latest, column, latest_row["binary_rate"])
+        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"])
+        # the cohort's figure for all releases is published: secondary suppression across establishments
+        establishments = suppress(
+            establishments, rule, by=("cohort", column), margins=(column,), columns=("compared_with_all",)
+        ).sort(
+            [pl.col("suppressed").is_not_null(), "binary_rate", column],
+            descending=[False, True, False],
+            nulls_last=True,
+        )
         counts = establishments["compared_with_all"].value_counts()
         count = dict(zip(counts["compared_with_all"].to_list(), counts["count"].to_list(), strict=True))
         establishment_summary = pl.DataFrame(
@@ -162,9 +194,16 @@ def compute_bulletin(
                 "higher": [count.get("higher", 0)],
                 "lower": [count.get("lower", 0)],
                 "similar": [count.get("similar", 0)],
-                "all_releases_binary_rate": [latest_row["binary_rate"]],
+                "suppressed": [count.get(None, 0)],
+                "all_releases_binary_rate": [published_rate],
             },
-            schema_overrides={"establishments": pl.Int64, "higher": pl.Int64, "lower": pl.Int64, "similar": pl.Int64},
+            schema_overrides={
+                "establishments": pl.Int64,
+                "higher": pl.Int64,
+                "lower": pl.Int64,
+                "similar": pl.Int64,
+                "suppressed": pl.Int64,
+            },
         )
 
     step(STEPS[3])
@@ -174,22 +213,45 @@ def compute_bulletin(
     lag = court_lag(inputs, params, lag_set, longest) if lag_set else None
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
+    if lag is not None:
+        lag = suppress(lag, rule, columns=("share_of_reoffences", "share_of_reoffenders"))
+        if all(suppressed_mask(lag)):
+            lag = None
 
     step(STEPS[4])
-    comparison_sections = run_comparisons(config, inputs, params, latest, complete)
+    breakdowns = breakdown_tables(config, inputs, params, complete)
 
     step(STEPS[5])
+    comparison_sections = [disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete)]
+
+    step(STEPS[6])
+    findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
+
+    def labelled(name: str) -> dict[str, str]:
+        title, desc = findings.get(name, ("", ""))
+        return {"title": title, "desc": desc}
+
     figures = {
-        "trend": charts.trend_chart(trend, params.confidence),
-        "events_per_100": charts.events_chart(trend),
+        "trend": charts.trend_chart(trend, params.confidence, **labelled("trend")),
+        "events_per_100": charts.events_chart(trend, **labelled("events_per_100")),
     }
-    if establishments is not None and establishments.height:
+    if establishments is not None and establishments["binary_rate"].is_not_null().any():
         figures["establishments"] = charts.establishment_chart(
-            establishments, column, latest_row["binary_rate"], latest
+            establishments, column, published_rate, latest, **labelled("establishments")
+        )
+    for breakdown in breakdowns:
+        name = f"breakdown_{breakdown.column}"
+        figures[name] = charts.breakdown_chart(
+            breakdown.latest(latest),
+            breakdown.column,
+            latest,
+            trend.row(-1, named=True)["binary_rate"],
+            params.confidence,
+            **labelled(name),
         )
     if lag is not None:
         figures["court_lag"] = charts.court_lag_chart(
-            lag, params.window.waiting_period_months, params.window.follow_up_months
+            lag, params.window.waiting_period_months, params.window.follow_up_months, **labelled("court_lag")
         )
 
     facts = {
@@ -200,6 +262,21 @@ def compute_bulletin(
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,
+        "breakdowns": [b.column for b in breakdowns],
+        "disclosure": {
+            **rule.as_dict(),
+            "suppressed_rows": {
+                name: sum(suppressed_mask(frame))
+                for name, frame in (
+                    ("trend.csv", trend),
+                    ("changes.csv", changes),
+                    ("establishments.csv", establishments),
+                    ("court_lag.csv", lag),
+                    *((f"breakdown_{b.column}.csv", b.rows) for b in breakdowns),
+                )
+                if frame is not None
+            },
+        },
     }
     parameters = _parameters_table(config, params, inputs, comparison_sections)
     tables = {
@@ -208,11 +285,13 @@ def compute_bulletin(
         "cohorts.csv": completeness,
         "parameters.csv": parameters,
     }
-    if establishments is not None:
+    if establishments is not None and establishment_summary is not None:
         tables["establishments.csv"] = establishments
         tables["establishment_summary.csv"] = establishment_summary
     if lag is not None:
         tables["court_lag.csv"] = lag
+    for breakdown in breakdowns:
+        tables[f"breakdown_{breakdown.column}.csv"] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
 
@@ -227,8 +306,10 @@ def compute_bulletin(
         establishments=establishments,
         establishment_summary=establishment_summary,
         lag=lag,
+        breakdowns=breakdowns,
         comparisons=comparison_sections,
         figures={name: png for name, (png, _svg) in figures.items()},
+        charts=findings,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
     )
@@ -245,6 +326,118 @@ def compute_bulletin(
         comparisons=comparison_sections,
         warnings=warnings,
     )
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One ``[breakdowns]`` column: the measures of every complete cohort by the column, disclosure-controlled."""
+
+    column: str
+    bands: tuple[float, ...] | None
+    rows: pl.DataFrame  # cohort, column, the group measures, suppressed
+
+    def latest(self, cohort: str) -> pl.DataFrame:
+        return self.rows.filter(pl.col("cohort") == cohort)
+
+    @property
+    def categories(self) -> list[str | None]:
+        return self.rows[self.column].unique(maintain_order=True).to_list()
+
+
+def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, complete: list[str]) -> list[Breakdown]:
+    """The measures of every complete cohort by each ``[breakdowns]`` column (numeric columns banded).
+
+    The same numbers as ``reoffend measure --by cohort,COLUMN --band COLUMN=EDGES --suppress N``: the cohort's
+    total is published in the trend, so secondary suppression runs across the column's categories.
+    """
+    spec = config.breakdowns
+    if not spec.columns:
+        return []
+    available = _release_columns(inputs)
+    missing = [c for c in spec.columns if c not in available]
+    if missing:
+        raise UsageError(
+            f"{config.path}: [breakdowns] columns: {inputs.names['releases']} has no column "
+            f"{', '.join(map(repr, missing))} (columns: {', '.join(available)})"
+        )
+    banded = band_inputs(inputs, spec.bands)
+    out = []
+    for column in spec.columns:
+        rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
+        rows = rows.filter(pl.col("cohort_size") > 0)
+        rows = rows.with_columns(pl.col(column).cast(pl.String))
+        rows = suppress(rows, config.disclosure, by=("cohort", column), margins=(column,))
+        out.append(Breakdown(column, spec.bands.get(column), rows))
+    return out
+
+
+# Per comparison table: the columns giving a group's size and reoffenders (the treated side of a matched
+# comparison has only its rate: the count is rate x size).
+COMPARISON_GROUPS = {
+    "comparison_adjusted.csv": (("cohort_size", "reoffenders"),),
+    "comparison_baseline.csv": (("current_size", "current_reoffenders"), ("baseline_size", "baseline_reoffenders")),
+    "comparison_matched.csv": (("matched", "binary_rate_treated"),),
+}
+
+
+def disclose_section(section: ComparisonSection, rule) -> ComparisonSection:
+    """A comparison with the disclosure rule applied to the groups it publishes (reoffend/disclosure.py).
+
+    In each table of :data:`COMPARISON_GROUPS`, a row any of whose groups fails the rule has every figure but
+    its keys and sizes withheld; across the units of the adjusted comparison (whose cohort total is published)
+    secondary suppression applies. A row withheld is dropped from the section's table, and a sentence naming a
+    withheld unit from its headline, with a note of how many were withheld.
+    """
+    if not rule.active:
+        return section
+    tables = dict(section.tables)
+    hidden_units: set[str] = set()
+    for name, groups in COMPARISON_GROUPS.items():
+        frame = tables.get(name)
+        if frame is None or not frame.height:
+            continue
+        if name == "comparison_adjusted.csv":
+            keys = frame.columns[: frame.columns.index("cohort_size")]
+            units = [k for k in keys if k != "cohort"]
+            kept = {*keys, "cohort_size", "binary_expected", "frequency_expected"}
+            frame = suppress(frame, rule, by=keys, margins=units, columns=[c for c in frame.columns if c not in kept])
+            for row in frame.filter(pl.col("suppressed").is_not_null()).iter_rows(named=True):
+                hidden_units.update(str(row[k]) for k in units)
+        else:
+            reasons = []
+            for row in frame.iter_rows(named=True):
+                reason = None
+                for size_column, count_column in groups:
+                    size = row[size_column] or 0
+                    count = row[count_column] or 0
+                    if count_column.startswith("binary_rate"):
+                        count = round(count * size)
+                    reason = reason or rule.fails(int(size), int(count)) or None
+                reasons.append(reason)
+            keys = [c for c in frame.columns if frame.schema[c] == pl.String][:2]
+            sizes = {c for size, _count in groups for c in (size,)}
+            frame = withhold(
+                frame, [r is not None for r in reasons], [c for c in frame.columns if c not in {*keys, *sizes}], "min"
+            ).with_columns(pl.Series("suppressed", reasons, dtype=pl.String))
+            if any(reasons):
+                hidden_units.add(section.name)
+        tables[name] = frame
+    if not hidden_units:
+        return section
+    if section.name in hidden_units:  # the compared group itself is too small: nothing of it is published
+        note = f"The figures of this comparison are suppressed ({text.SHORTHAND}): a compared group is too small."
+        return replace(section, headline=[note], rows=section.rows.clear(), tables=tables)
+    pattern = re.compile("|".join(rf"\b{re.escape(unit)}\b" for unit in sorted(hidden_units)))
+    headline = [sentence for sentence in section.headline if not pattern.search(sentence)]
+    headline.append(
+        f"The figures of {len(hidden_units):,} of the units compared are suppressed ({text.SHORTHAND}) to protect "
+        "the people in small groups."
+    )
+    unit_columns = [c for c in section.rows.columns if section.rows.schema[c] == pl.String and c != "cohort"]
+    rows = section.rows
+    for column in unit_columns[:1]:
+        rows = rows.filter(~pl.col(column).cast(pl.String).is_in(sorted(hidden_units)))
+    return replace(section, headline=headline, rows=rows, tables=tables)
 
 
 def _release_columns(inputs) -> list[str]:
@@ -273,6 +466,12 @@ def _parameters_table(
         ("convictions_file", Path(inputs.names["convictions"]).name),
         ("convictions_rows", str(inputs.row_counts["convictions"])),
         ("reoffend_version", __version__),
+        ("disclosure_min_cohort", str(config.disclosure.min_cohort)),
+        ("disclosure_min_count", str(config.disclosure.min_count)),
+    ]
+    publication = config.publication.as_dict()
+    values += [
+        (f"publication_{key}", str(publication[key])) for key in ("published", "next_release") if publication[key]
     ]
     values += [
         (f"{section.name}_{key}", f"{value:g}" if isinstance(value, float) else str(value))
@@ -357,7 +556,7 @@ def build_bulletin(
     clock = time.perf_counter()
     bulletin = compute_bulletin(config, extract_date=extract_date, progress=progress)
     if progress:
-        progress(STEPS[6])
+        progress(STEPS[7])
     files = bulletin_files(bulletin, started=started, duration=time.perf_counter() - clock)
     write_folder(target, files)
     return bulletin

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cohort import PERIODS
+from ..banding import check_edges
+from ..cohort import PERIODS, IndexRule, Period
+from ..disclosure import DisclosureRule
 from ..errors import UsageError
 from ..io import read_toml
 from ..window import FollowUpWindow
@@ -88,7 +90,53 @@ establishment = "establishment"             # column for the latest cohort by es
 # unseen = "error"                          # a covariate level not in the baseline: error, or "pool"
 # parameter_uncertainty = false             # add the baseline models' parameter uncertainty to the test
 # fail_unless_significant = false           # exit status 1 unless every unit beats the baseline (binary)
+
+[disclosure]                                # statistical disclosure control (docs/bulletin.md)
+min_cohort = 10                             # reoffending figures of a group with fewer releases are shown [c]
+min_count = 3                               # ... and of a group with fewer reoffenders, or non-reoffenders
+                                            # (0 turns a rule off; both 0 publishes every figure)
+
+# [breakdowns]                              # tables and a chart per release column: latest cohort and trend
+# columns = ["sex", "age", "prior_convictions"]              # example
+# bands = { age = [18, 21, 25, 30, 35, 40, 50], prior_convictions = [1, 3, 7, 11] }   # example: numeric
+#                                           # columns cut at these edges ("18 to 20", "50 and over")
+
+# [publication]                             # publication furniture, printed under the title
+# published = 2026-04-30                    # example: written "30 April 2026"
+# next_release = 2026-07-30                 # example: a date, or text such as "To be announced"
+# status = "Official statistics in development"   # example
+# contact = "statistics@example.gov.uk"     # example
+# revisions = "Figures for earlier cohorts are revised when later convictions arrive."   # example
+# methodology_url = "https://example.gov.uk/methodology"   # example
 """
+
+
+@dataclass(frozen=True)
+class BreakdownsConfig:
+    columns: tuple[str, ...] = ()
+    bands: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublicationConfig:
+    published: dt.date | None = None
+    next_release: dt.date | str | None = None
+    status: str = ""
+    contact: str = ""
+    revisions: str = ""
+    methodology_url: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "published": self.published.isoformat() if self.published else None,
+            "next_release": self.next_release.isoformat()
+            if isinstance(self.next_release, dt.date)
+            else self.next_release,
+            "status": self.status,
+            "contact": self.contact,
+            "revisions": self.revisions,
+            "methodology_url": self.methodology_url,
+        }
 
 
 @dataclass(frozen=True)
@@ -106,8 +154,8 @@ class InputsConfig:
 class MeasureConfig:
     follow_up: int = 12
     waiting_period: int = 6
-    period: str = "quarter"
-    index: str = "first"
+    period: Period = "quarter"
+    index: IndexRule = "first"
     confidence: float = 0.95
     establishment: str | None = None  # None: the establishment column if the releases have one; "": none
     where: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -126,6 +174,9 @@ class BulletinConfig:
     publisher: str = ""
     output: str | None = None
     comparisons: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    disclosure: DisclosureRule = field(default_factory=DisclosureRule)
+    breakdowns: BreakdownsConfig = field(default_factory=BreakdownsConfig)
+    publication: PublicationConfig = field(default_factory=PublicationConfig)
 
     def as_dict(self) -> dict[str, Any]:
         """Every parameter, for the manifest (paths as given, resolved against the config's folder)."""
@@ -152,6 +203,12 @@ class BulletinConfig:
                 "where": {k: list(v) for k, v in sorted(self.measure.where.items())},
             },
             "comparisons": {name: dict(values) for name, values in sorted(self.comparisons.items())},
+            "disclosure": self.disclosure.as_dict(),
+            "breakdowns": {
+                "columns": list(self.breakdowns.columns),
+                "bands": {k: list(v) for k, v in self.breakdowns.bands.items()},
+            },
+            "publication": self.publication.as_dict(),
         }
 
 
@@ -268,6 +325,24 @@ def _filter(value: Any) -> dict[str, tuple[str, ...]]:
     return result
 
 
+def _date_or_text(value: Any) -> dt.date | str:
+    return _text(value) if isinstance(value, str) and not value[:1].isdigit() else _date(value)
+
+
+def _bands(value: Any) -> dict[str, tuple[float, ...]]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a table such as {{ age = [18, 21, 25] }}, got {_shown(value)}")
+    result = {}
+    for column, edges in value.items():
+        if not isinstance(edges, list):
+            raise TypeError(f"{column}: expected a list of edges such as [18, 21, 25], got {_shown(edges)}")
+        try:
+            result[str(column)] = check_edges(str(column), edges)
+        except UsageError as error:
+            raise ValueError(str(error)) from None
+    return result
+
+
 def _shown(value: Any) -> str:
     kinds = {bool: "true/false", int: "a whole number", float: "a number", str: "text", list: "a list", dict: "a table"}
     kind = next((name for t, name in kinds.items() if isinstance(value, t)), type(value).__name__)
@@ -335,8 +410,18 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "fail_unless_significant": _boolean,
     },
 }
+DISCLOSURE_SCHEMA = {"min_cohort": _integer(0), "min_count": _integer(0)}
+BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands}
+PUBLICATION_SCHEMA = {
+    "published": _date,
+    "next_release": _date_or_text,
+    "status": _text,
+    "contact": _text,
+    "revisions": _text,
+    "methodology_url": _text,
+}
 PATH_KEYS = {"baseline": ("schedule",), "matched": ("treated_ids",)}
-SECTIONS = ("inputs", "columns", "measure", "comparisons")
+SECTIONS = ("inputs", "columns", "measure", "comparisons", "disclosure", "breakdowns", "publication")
 
 
 def parse_config(path: str) -> BulletinConfig:
@@ -387,6 +472,16 @@ def parse_config(path: str) -> BulletinConfig:
                 except ValueError as error:
                     raise check.fail(key, section, str(error)) from None
 
+    disclosure = DisclosureRule(**check.table(data.get("disclosure", {}), "disclosure", DISCLOSURE_SCHEMA))
+    breakdowns_values = check.table(data.get("breakdowns", {}), "breakdowns", BREAKDOWNS_SCHEMA)
+    breakdowns = BreakdownsConfig(**breakdowns_values)
+    for column in breakdowns.bands:
+        if column not in breakdowns.columns:
+            raise check.fail(
+                "bands", "breakdowns", f"{column!r} is banded but not in columns {list(breakdowns.columns)}"
+            )
+    publication = PublicationConfig(**check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA))
+
     if "output" in top_values:
         top_values["output"] = _resolve(base, top_values["output"])
     return BulletinConfig(
@@ -394,6 +489,9 @@ def parse_config(path: str) -> BulletinConfig:
         inputs=InputsConfig(**inputs_values, column_map=dict(columns)),
         measure=MeasureConfig(**measure_values),
         comparisons=comparisons,
+        disclosure=disclosure,
+        breakdowns=breakdowns,
+        publication=publication,
         **top_values,
     )
 

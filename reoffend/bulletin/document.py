@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -76,6 +77,7 @@ class Document:
     subtitle: str
     blocks: list[Block]
     footer: str = ""
+    meta: Sequence[tuple[str, str]] = ()  # publication furniture under the title: (term, value)
 
 
 def numbered(blocks: Sequence[Block]) -> list[Block]:
@@ -105,6 +107,8 @@ def _md_cell(text: str) -> str:
 
 def to_markdown(document: Document) -> str:
     lines = [f"# {document.title}", "", document.subtitle, ""]
+    if document.meta:
+        lines += [f"- **{term}:** {value}" for term, value in document.meta] + [""]
     for block in numbered(document.blocks):
         if isinstance(block, Heading):
             lines += ["#" * block.level + " " + block.text, ""]
@@ -179,6 +183,45 @@ nav.contents h2 { font-size:16px; margin:0 0 4px; padding:0; border:0; }
 nav.contents ol { margin:0; padding-left:20px; columns:2; font-size:15px; }
 nav.contents a { color:var(--accent); }
 footer { border-top:2px solid var(--rule); color:var(--muted); font-size:14px; padding:14px 0 30px; }
+dl.meta { display:flex; flex-wrap:wrap; gap:4px 28px; margin:14px 0 0; font-size:15px; }
+dl.meta div { display:flex; gap:6px; }
+dl.meta dt { color:#dfe3e6; }
+dl.meta dd { margin:0; font-weight:700; }
+tbody th { font-weight:400; border-bottom:1px solid var(--rule); white-space:nowrap; }
+tr.latest th { font-weight:700; background:#eef5fb; }
+.skip { position:absolute; left:-9999px; }
+.skip:focus { left:8px; top:8px; background:#fd0; color:#0b0c0c; padding:6px 10px; z-index:10; }
+.table-scroll:focus { outline:3px solid #fd0; }
+
+/* Print (and PDF): no clipped tables, captions kept with their tables, figures whole on one page. */
+@page { size: A4; margin: 14mm 12mm 16mm; }
+@media print {
+  body { font-size:10.5pt; line-height:1.35; }
+  .wrap { max-width:none; padding:0; }
+  header.masthead { background:none; color:var(--ink); border-bottom:3pt solid var(--ink); padding:0 0 8pt; }
+  .masthead .kicker, .masthead .subtitle, dl.meta dt { color:var(--ink); }
+  .masthead h1 { font-size:22pt; }
+  nav.contents, .skip { display:none; }
+  h2 { font-size:15pt; margin:18pt 0 6pt; break-after:avoid; page-break-after:avoid; }
+  h3 { break-after:avoid; page-break-after:avoid; }
+  p, li, dd { orphans:3; widows:3; }
+  .keyfigures { grid-template-columns: repeat(4, 1fr); gap:8pt; break-inside:avoid; }
+  .keyfigure { border:1pt solid var(--rule); border-left:4pt solid var(--ink); }
+  .keyfigure .value { font-size:18pt; }
+  figure { break-inside:avoid; page-break-inside:avoid; margin:8pt 0 12pt; }
+  figure img { max-width:100%; max-height:235mm; width:auto; height:auto; border:0; }
+  figcaption a, .source a { color:var(--ink); }
+  .table-scroll { overflow:visible; }
+  table { width:100%; font-size:8pt; break-inside:auto; }
+  caption { font-size:10pt; break-after:avoid; page-break-after:avoid; }
+  thead { display:table-header-group; }
+  tr, th, td { break-inside:avoid; page-break-inside:avoid; }
+  th, td { white-space:normal; padding:2pt 5pt 2pt 0; }
+  tbody th { white-space:normal; }
+  table.short { break-inside:avoid; page-break-inside:avoid; }
+  .source { margin:0 0 10pt; font-size:8pt; }
+  tr.latest td, tr.latest th { background:none; }
+}
 """
 
 
@@ -186,14 +229,18 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+
+
 def _inline(text: str) -> str:
-    """Escape text; ``**bold**`` and ```code``` spans (the only Markdown the blocks use) become tags."""
+    """Escape text; ``**bold**``, ```code``` and ``[text](https://...)`` (the only Markdown the blocks use)
+    become tags."""
     out, parts = [], _e(text).split("**")
     for index, part in enumerate(parts):
         code = part.split("`")
         part = "".join(f"<code>{c}</code>" if i % 2 else c for i, c in enumerate(code))
         out.append(f"<strong>{part}</strong>" if index % 2 else part)
-    return "".join(out)
+    return LINK.sub(r'<a href="\2">\1</a>', "".join(out))
 
 
 def to_html(document: Document, kicker: str = "") -> str:
@@ -240,14 +287,26 @@ def to_html(document: Document, kicker: str = "") -> str:
         else ""
     )
     footer = f'<footer><div class="wrap">{_inline(document.footer)}</div></footer>' if document.footer else ""
+    meta = (
+        '<dl class="meta">'
+        + "".join(f"<div><dt>{_e(term)}:</dt><dd>{_inline(value)}</dd></div>" for term, value in document.meta)
+        + "</dl>"
+        if document.meta
+        else ""
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(document.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        '<a class="skip" href="#content">Skip to main content</a>\n'
         f'<header class="masthead"><div class="wrap">{kicker_html}<h1>{_e(document.title)}</h1>'
-        f'<p class="subtitle">{_inline(document.subtitle)}</p></div></header>\n'
-        f'<main><div class="wrap">\n{nav}\n' + "\n".join(body) + "\n</div></main>\n" + footer + "\n</body>\n</html>\n"
+        f'<p class="subtitle">{_inline(document.subtitle)}</p>{meta}</div></header>\n'
+        f'<main id="content"><div class="wrap">\n{nav}\n'
+        + "\n".join(body)
+        + "\n</div></main>\n"
+        + footer
+        + "\n</body>\n</html>\n"
     )
 
 
@@ -259,14 +318,23 @@ def _html_table(block: Table) -> str:
     rows = []
     for index, row in enumerate(block.rows):
         css = ' class="latest"' if block.highlight_last and index == len(block.rows) - 1 else ""
-        cells = "".join(f"<td{' class=num' if n else ''}>{_e(v)}</td>" for v, n in zip(row, numeric, strict=True))
+        # the first cell names the row (a cohort, an establishment, a band): a row header for screen readers
+        cells = "".join(
+            f'<th scope="row"{" class=num" if n else ""}>{_e(v)}</th>'
+            if position == 0
+            else f"<td{' class=num' if n else ''}>{_e(v)}</td>"
+            for position, (v, n) in enumerate(zip(row, numeric, strict=True))
+        )
         rows.append(f"<tr{css}>{cells}</tr>")
     source = (
         f'<p class="source">Source: <a href="tables/{_e(block.source)}">tables/{_e(block.source)}</a></p>'
         if block.source
         else ""
     )
+    # a table short enough to fit on a printed page is never split; a longer one repeats its header
+    short = ' class="short"' if len(block.rows) <= 30 else ""
     return (
-        f'<div class="table-scroll"><table><caption>{_e(block.caption)}</caption>'
+        f'<div class="table-scroll" tabindex="0" role="region" aria-label="{_e(block.caption)}">'
+        f"<table{short}><caption>{_e(block.caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{source}"
     )

@@ -2,26 +2,40 @@
 
 Deterministic: the same numbers give byte-identical files (a fixed ``svg.hashsalt``, no date or creator in
 the metadata, text drawn as paths).
+
+Accessible (docs/bulletin.md, "Accessibility"): every colour that carries meaning has a contrast of at least
+3:1 against the white background (WCAG 2.1 success criterion 1.4.11, checked in the tests), the categories
+are told apart by marker shape as well as colour and never by red against green alone (the Government
+Analysis Function's categorical palette), each SVG carries a ``<title>`` and ``<desc>`` stating its finding,
+and a suppressed value (``[c]``, reoffend/disclosure.py) is never plotted.
 """
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 import polars as pl
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.typing import RcKeyType
 
-BLUE = "#1d70b8"
+BLUE = "#1d70b8"  # 5.2:1 against white
 DARK = "#0b0c0c"
-GREY = "#505a5f"
-LIGHT = "#c5d9ee"
-ORANGE = "#d4351c"
-GREEN = "#00703c"
+GREY = "#505a5f"  # 7.1:1
+MID = "#5694ca"  # 3.2:1: earlier cohorts' bars, the edges of an interval band
+BAND = "#c5d9ee"  # fill of an interval band only (its edges are drawn in MID)
+NAVY = "#12436d"  # 10.3:1 (Analysis Function palette: dark blue)
+ORANGE = "#f46a25"  # 3.0:1 (Analysis Function palette: orange)
+SILVER = "#6f777b"  # 4.6:1
+# Colours that carry meaning; tests check each against white at 3:1 or more.
+MEANINGFUL = (BLUE, DARK, GREY, MID, NAVY, ORANGE, SILVER)
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "reoffend-bulletin",
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",
@@ -48,12 +62,17 @@ PERCENT = FuncFormatter(lambda value, _pos: f"{value:.0f}%")
 
 
 def render(
-    draw: Callable[[Figure], None], size: tuple[float, float], margins: tuple[float, float, float, float]
+    draw: Callable[[Figure], None],
+    size: tuple[float, float],
+    margins: tuple[float, float, float, float],
+    title: str = "",
+    desc: str = "",
 ) -> tuple[bytes, bytes]:
     """PNG (at 144 dpi, sharp on high-density screens) and SVG bytes of the figure ``draw`` fills in.
 
     ``margins`` (left, right, top, bottom) are in inches: a fixed layout, much cheaper than matplotlib's
-    constrained layout, which measures every tick label again for each file.
+    constrained layout, which measures every tick label again for each file. ``title`` and ``desc`` become
+    the SVG's ``<title>`` and ``<desc>`` (its accessible name and description).
     """
     width, height = size
     left, right, top, bottom = margins
@@ -64,10 +83,31 @@ def render(
         png, svg = io.BytesIO(), io.BytesIO()
         figure.savefig(png, format="png", dpi=144, metadata=PNG_METADATA, facecolor="white")
         figure.savefig(svg, format="svg", metadata=SVG_METADATA, facecolor="white")
-    return png.getvalue(), svg.getvalue()
+    return png.getvalue(), label_svg(svg.getvalue(), title, desc)
 
 
-def trend_chart(trend: pl.DataFrame, confidence: float) -> tuple[bytes, bytes]:
+def label_svg(svg: bytes, title: str, desc: str) -> bytes:
+    """The SVG with ``role="img"``, ``<title>`` and ``<desc>`` as its first children (aria-labelledby both)."""
+    if not title:
+        return svg
+    text = svg.decode("utf-8")
+    match = re.search(r"<svg\b[^>]*>", text)
+    if match is None:
+        return svg
+    opening = match.group(0)
+    labelled = opening[:-1] + ' role="img" aria-labelledby="chart-title chart-desc">'
+    children = f'<title id="chart-title">{html.escape(title)}</title><desc id="chart-desc">{html.escape(desc)}</desc>'
+    return (text[: match.start()] + labelled + children + text[match.end() :]).encode("utf-8")
+
+
+def _nothing_to_plot(axes) -> None:
+    """Every value is suppressed: say so rather than draw empty axes."""
+    axes.set_axis_off()
+    axes.text(0.5, 0.5, "Every value is suppressed [c]: nothing is plotted", ha="center", va="center", color=DARK)
+
+
+def trend_chart(trend: pl.DataFrame, confidence: float, title: str = "", desc: str = "") -> tuple[bytes, bytes]:
+    trend = trend.filter(pl.col("binary_rate").is_not_null())  # a suppressed cohort is not plotted
     cohorts = trend["cohort"].to_list()
     x = list(range(len(cohorts)))
     rate = (100 * trend["binary_rate"]).to_list()
@@ -76,7 +116,12 @@ def trend_chart(trend: pl.DataFrame, confidence: float) -> tuple[bytes, bytes]:
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
-        axes.fill_between(x, low, high, color=LIGHT, linewidth=0, label=f"{100 * confidence:g}% confidence interval")
+        if not x:
+            _nothing_to_plot(axes)
+            return
+        axes.fill_between(x, low, high, color=BAND, linewidth=0, label=f"{100 * confidence:g}% confidence interval")
+        axes.plot(x, low, color=MID, linewidth=0.8, linestyle="--")
+        axes.plot(x, high, color=MID, linewidth=0.8, linestyle="--")
         axes.plot(x, rate, color=BLUE, marker="o", linewidth=2, label="proven reoffending rate")
         axes.annotate(
             f"{rate[-1]:.1f}%",
@@ -96,17 +141,21 @@ def trend_chart(trend: pl.DataFrame, confidence: float) -> tuple[bytes, bytes]:
         axes.set_title("Proven reoffending rate by cohort")
         axes.legend(loc="lower left")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75))
+    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
 
 
-def events_chart(trend: pl.DataFrame) -> tuple[bytes, bytes]:
+def events_chart(trend: pl.DataFrame, title: str = "", desc: str = "") -> tuple[bytes, bytes]:
+    trend = trend.filter(pl.col("events_per_100").is_not_null())  # a suppressed cohort is not plotted
     cohorts = trend["cohort"].to_list()
     x = list(range(len(cohorts)))
     events = trend["events_per_100"].to_list()
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
-        colours = [LIGHT] * (len(x) - 1) + [BLUE]
+        if not x:
+            _nothing_to_plot(axes)
+            return
+        colours = [MID] * (len(x) - 1) + [NAVY]
         bars = axes.bar(x, events, color=colours, width=0.65)
         axes.bar_label(bars, labels=[f"{v:.1f}" for v in events], padding=3, fontsize=9, color=DARK)
         axes.set_xticks(x, cohorts, rotation=45 if len(x) > 10 else 0, ha="right" if len(x) > 10 else "center")
@@ -115,18 +164,26 @@ def events_chart(trend: pl.DataFrame) -> tuple[bytes, bytes]:
         axes.set_ylabel("reconviction events per 100 released")
         axes.set_title("Reconviction events per 100 released, by cohort")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75))
+    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
 
 
-def establishment_chart(rows: pl.DataFrame, column: str, overall: float, cohort: str) -> tuple[bytes, bytes]:
-    """Dot and interval per establishment, highest rate at the top, against the rate for all releases."""
-    rows = rows.reverse()  # rows come highest first; matplotlib draws the first row at the bottom
+def establishment_chart(
+    rows: pl.DataFrame, column: str, overall: float | None, cohort: str, title: str = "", desc: str = ""
+) -> tuple[bytes, bytes]:
+    """Dot and interval per establishment, highest rate at the top, against the rate for all releases.
+
+    Suppressed establishments (no rate) are left out.
+    """
+    rows = rows.filter(
+        pl.col("binary_rate").is_not_null()
+    ).reverse()  # rows come highest first; matplotlib draws the first row at the bottom
     names = rows[column].cast(pl.String).fill_null("(none)").to_list()
     rate = (100 * rows["binary_rate"]).to_list()
     low = (100 * rows["binary_rate_low"]).to_list()
     high = (100 * rows["binary_rate_high"]).to_list()
     verdict = rows["compared_with_all"].to_list()
-    colour = {"higher": ORANGE, "lower": GREEN, "similar": GREY}
+    colour = {"higher": ORANGE, "lower": NAVY, "similar": SILVER}
+    marker = {"higher": "^", "lower": "v", "similar": "o"}
     y = list(range(len(names)))
     height = max(3.0, 0.13 * len(names) + 1.4)
 
@@ -146,15 +203,16 @@ def establishment_chart(rows: pl.DataFrame, column: str, overall: float, cohort:
                 [rate[i] for i in index],
                 [y[i] for i in index],
                 xerr=[[rate[i] - low[i] for i in index], [high[i] - rate[i] for i in index]],
-                fmt="o",
-                markersize=3.5,
+                fmt=marker[group],
+                markersize=4 if group == "similar" else 5,
                 color=colour[group],
                 elinewidth=1,
                 label=label,
             )
-        axes.axvline(
-            100 * overall, color=BLUE, linewidth=1.5, linestyle="--", label=f"all releases {100 * overall:.1f}%"
-        )
+        if overall is not None:
+            axes.axvline(
+                100 * overall, color=DARK, linewidth=1.2, linestyle="--", label=f"all releases {100 * overall:.1f}%"
+            )
         axes.set_yticks(y, names, fontsize=6 if len(names) > 40 else 8)
         axes.set_ylim(-0.8, len(names) - 0.2)
         axes.set_xlim(-2, 102)
@@ -165,10 +223,76 @@ def establishment_chart(rows: pl.DataFrame, column: str, overall: float, cohort:
         axes.set_title(f"Proven reoffending rate by establishment, {cohort}")
         axes.legend(loc="lower right", fontsize=8, framealpha=0.9, frameon=True)
 
-    return render(draw, (8.0, height), (0.85, 0.25, 1.05, 0.2))
+    return render(draw, (8.0, height), (0.85, 0.25, 1.05, 0.2), title, desc)
 
 
-def court_lag_chart(lag: pl.DataFrame, waiting_period: int, follow_up: int) -> tuple[bytes, bytes]:
+def breakdown_chart(
+    rows: pl.DataFrame,
+    column: str,
+    cohort: str,
+    overall: float | None,
+    confidence: float,
+    title: str = "",
+    desc: str = "",
+) -> tuple[bytes, bytes]:
+    """The latest cohort's rate per category of a breakdown (in band order, top to bottom), with intervals.
+
+    Suppressed categories are named on the axis with ``[c]`` and no dot: never plotted.
+    """
+    names = [label or "Not recorded" for label in rows[column].cast(pl.String).fill_null("").to_list()]
+    names = [f"{n} [c]" if hidden else n for n, hidden in zip(names, rows["binary_rate"].is_null(), strict=True)]
+    # a suppressed category has no rate: NaN here, and never plotted (only ``shown`` points are drawn)
+    rate = [float("nan") if v is None else 100 * v for v in rows["binary_rate"].to_list()]
+    low = [float("nan") if v is None else 100 * v for v in rows["binary_rate_low"].to_list()]
+    high = [float("nan") if v is None else 100 * v for v in rows["binary_rate_high"].to_list()]
+    y = list(range(len(names)))[::-1]
+    height = max(2.4, 0.32 * len(names) + 1.3)
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots()
+        axes.grid(axis="x", color="#dddddd")
+        axes.grid(axis="y", visible=False)
+        shown = [i for i, v in enumerate(rate) if v == v]  # not NaN
+        if shown:
+            axes.errorbar(
+                [rate[i] for i in shown],
+                [y[i] for i in shown],
+                xerr=[[rate[i] - low[i] for i in shown], [high[i] - rate[i] for i in shown]],
+                fmt="o",
+                markersize=6,
+                color=NAVY,
+                elinewidth=1.5,
+                capsize=3,
+                label=f"rate with {100 * confidence:g}% confidence interval",
+            )
+            for i in shown:
+                axes.annotate(
+                    f"{rate[i]:.1f}%",
+                    (high[i], y[i]),
+                    xytext=(5, -3),
+                    textcoords="offset points",
+                    fontsize=8,
+                    color=DARK,
+                )
+        if overall is not None:
+            axes.axvline(
+                100 * overall, color=DARK, linewidth=1.2, linestyle="--", label=f"all releases {100 * overall:.1f}%"
+            )
+        axes.set_yticks(y, names, fontsize=9)
+        axes.set_ylim(-0.7, len(names) - 0.3)
+        axes.set_xlim(0, 100)
+        axes.xaxis.set_major_formatter(PERCENT)
+        axes.set_xlabel("reoffenders as % of released")
+        axes.set_title(f"Proven reoffending rate by {column.replace('_', ' ')}, {cohort}")
+        axes.legend(loc="lower right", fontsize=8, framealpha=0.9, frameon=True)
+
+    return render(draw, (8.0, height), (1.6, 0.3, 0.4, 0.55), title, desc)
+
+
+def court_lag_chart(
+    lag: pl.DataFrame, waiting_period: int, follow_up: int, title: str = "", desc: str = ""
+) -> tuple[bytes, bytes]:
+    lag = lag.filter(pl.col("share_of_reoffences").is_not_null())  # a suppressed row is not plotted
     months = lag["waiting_period_months"].to_list()
     offences = (100 * lag["share_of_reoffences"]).to_list()
     people = (100 * lag["share_of_reoffenders"]).to_list()
@@ -176,7 +300,7 @@ def court_lag_chart(lag: pl.DataFrame, waiting_period: int, follow_up: int) -> t
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
         axes.plot(months, offences, color=BLUE, marker="o", linewidth=2, label="proven reoffences")
-        axes.plot(months, people, color=GREY, marker="s", linewidth=1.5, linestyle="--", label="reoffenders")
+        axes.plot(months, people, color=SILVER, marker="s", linewidth=1.5, linestyle="--", label="reoffenders")
         if waiting_period in months:
             at = months.index(waiting_period)
             axes.axvline(waiting_period, color=ORANGE, linewidth=1.2, linestyle=":")
@@ -198,4 +322,4 @@ def court_lag_chart(lag: pl.DataFrame, waiting_period: int, follow_up: int) -> t
         axes.set_title("Court lag: share of eventual proven reoffending counted")
         axes.legend(loc="lower right")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75))
+    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)

@@ -6,14 +6,17 @@ percentages with one decimal, counts with thousands separators), so a reader can
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from .. import __version__
+from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
 from .comparisons import ComparisonSection
 from .config import BulletinConfig
@@ -46,6 +49,8 @@ class Context:
     figures: Mapping[str, bytes]
     inputs: Mapping[str, Mapping[str, Any]]
     p_value_floor: float
+    breakdowns: Sequence[Any] = ()  # build.Breakdown
+    charts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (title, finding) of each chart
 
 
 # ------------------------------------------------------------------------------------------- formatting
@@ -79,12 +84,61 @@ def interval(low: float | None, high: float | None, formatter=pct) -> str:
     return f"{formatter(low)} to {formatter(high)}"
 
 
+def cell(row: Mapping[str, Any], column: str, formatter: Callable[[Any], str] = count) -> str:
+    """A table cell: ``[c]`` when the row's figures are suppressed (reoffend/disclosure.py), else formatted."""
+    if row.get("suppressed") is not None and row.get(column) is None:
+        return SHORTHAND
+    return formatter(row[column])
+
+
+def ci_cell(row: Mapping[str, Any]) -> str:
+    if row.get("suppressed") is not None and row.get("binary_rate_low") is None:
+        return SHORTHAND
+    return interval(row["binary_rate_low"], row["binary_rate_high"])
+
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def long_date(value: dt.date) -> str:
+    """A date as GOV.UK writes it: "30 April 2026" (no leading zero, no ordinal, no comma)."""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def cohort_words(label: str, period: str) -> str:
+    """A cohort label in words for running text: 2023Q4 -> "October to December 2023", 2023-10 -> "October
+    2023", financial year 2023-24 -> "April 2023 to March 2024"; the tables keep the codes."""
+    label = str(label)
+    if period == "quarter" and (match := re.fullmatch(r"(\d{4})Q([1-4])", label)):
+        year, quarter = match.group(1), int(match.group(2))
+        return f"{MONTHS[3 * quarter - 3]} to {MONTHS[3 * quarter - 1]} {year}"
+    if period == "month" and (match := re.fullmatch(r"(\d{4})-(\d{2})", label)) and 1 <= int(match.group(2)) <= 12:
+        return f"{MONTHS[int(match.group(2)) - 1]} {match.group(1)}"
+    if period == "financial-year" and (match := re.fullmatch(r"(\d{4})-(\d{2})", label)):
+        start = int(match.group(1))
+        return f"April {start} to March {start + 1}"
+    return label
+
+
 # ---------------------------------------------------------------------------------------------- pieces
 def change_sentence(row: Mapping[str, Any], context: Context) -> str:
     """The change in the binary rate since an earlier cohort, with its significance in words."""
     confidence = context.params.confidence
     difference = row["difference_pp"]
-    earlier = f"{row['earlier_cohort']} ({pct(row['earlier_binary_rate'])})"
+    earlier = f"{cohort_words(row['earlier_cohort'], context.params.period)} ({pct(row['earlier_binary_rate'])})"
     what = "the previous cohort" if row["comparison"] == "previous cohort" else "the same cohort a year earlier"
     if difference is None:
         return f"Compared with {what}, {earlier}, no change can be computed."
@@ -112,10 +166,10 @@ def change_sentence(row: Mapping[str, Any], context: Context) -> str:
     )
 
 
-def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame) -> str:
+def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame, period: str = "quarter") -> str:
     text = (
-        f"There were {one(latest['events_per_100'])} reconviction events (court appearances at which a "
-        f"reoffence was proven) per 100 people released in {latest['cohort']}"
+        f"There were {cell(latest, 'events_per_100', one)} reconviction events (court appearances at which a "
+        f"reoffence was proven) per 100 people released in {cohort_words(latest['cohort'], period)}"
     )
     parts = []
     for row in changes.iter_rows(named=True):
@@ -124,7 +178,9 @@ def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame) -> str:
             continue
         direction = "higher" if change > 0 else "lower" if change < 0 else "the same"
         amount = f"{one(abs(change))}% {direction}" if change else "the same"
-        parts.append(f"{amount} than the {one(row['earlier_events_per_100'])} of {row['earlier_cohort']}")
+        parts.append(
+            f"{amount} than the {one(row['earlier_events_per_100'])} of {cohort_words(row['earlier_cohort'], period)}"
+        )
     if parts:
         text += ", " + " and ".join(parts)
     return text + "."
@@ -136,11 +192,11 @@ def trend_table(context: Context) -> Table:
         [
             r["cohort"],
             count(r["cohort_size"]),
-            count(r["reoffenders"]),
-            pct(r["binary_rate"]),
-            interval(r["binary_rate_low"], r["binary_rate_high"]),
-            one(r["events_per_100"]),
-            two(r["reoffences_per_offender"]),
+            cell(r, "reoffenders"),
+            cell(r, "binary_rate", pct),
+            ci_cell(r),
+            cell(r, "events_per_100", one),
+            cell(r, "reoffences_per_offender", two),
         ]
         for r in context.trend.iter_rows(named=True)
     ]
@@ -168,39 +224,23 @@ def compose(context: Context) -> Document:
     window = params.window
     latest = context.trend.row(-1, named=True)
     conf = level(params.confidence)
+    words = cohort_words(latest["cohort"], params.period)
     blocks: list[Block] = []
 
-    # -- main points
+    # -- main points: the cards give the figures at a glance; the bullets say them in sentences
     blocks.append(Heading("Main points", anchor="main-points"))
-    blocks.append(
-        KeyFigures(
-            [
-                KeyFigure(
-                    pct(latest["binary_rate"]),
-                    f"proven reoffending rate, {latest['cohort']}",
-                    f"{conf} confidence interval {interval(latest['binary_rate_low'], latest['binary_rate_high'])}",
-                ),
-                KeyFigure(
-                    count(latest["cohort_size"]),
-                    f"people released in {latest['cohort']}",
-                    f"of whom {count(latest['reoffenders'])} reoffended",
-                ),
-                KeyFigure(one(latest["events_per_100"]), "reconviction events per 100 released"),
-                KeyFigure(two(latest["reoffences_per_offender"]), "proven reoffences per person released"),
-            ]
-        )
-    )
+    blocks.append(KeyFigures(key_figures(context, latest)))
     points = [
-        f"**{pct(latest['binary_rate'])}** of the {count(latest['cohort_size'])} people released from custody in "
-        f"{latest['cohort']} committed a proven reoffence within {window.follow_up_months} months "
-        f"({count(latest['reoffenders'])} people; {conf} confidence interval "
-        f"{interval(latest['binary_rate_low'], latest['binary_rate_high'])}).",
+        f"**{cell(latest, 'binary_rate', pct)}** of the {count(latest['cohort_size'])} people released from custody "
+        f"in {words} committed a proven reoffence within {window.follow_up_months} months "
+        f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)}).",
     ]
-    points += [change_sentence(row, context) for row in context.changes.iter_rows(named=True)]
+    published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
+    points += [change_sentence(row, context) for row in published_changes.iter_rows(named=True)]
     earlier_kinds = set(context.changes["comparison"].to_list())
     if "same cohort a year earlier" not in earlier_kinds:
-        points.append(f"No cohort from a year before {latest['cohort']} has complete follow-up to compare with.")
-    points.append(events_sentence(latest, context.changes))
+        points.append(f"No cohort from a year before {words} has complete follow-up to compare with.")
+    points.append(events_sentence(latest, published_changes, params.period))
     points.append(incomplete_sentence(context))
     blocks.append(Bullets(points))
 
@@ -209,16 +249,17 @@ def compose(context: Context) -> Document:
     first = context.trend.row(0, named=True)
     blocks.append(
         Paragraph(
-            f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in {first['cohort']} "
-            f"and {pct(latest['binary_rate'])} for those released in {latest['cohort']}. The shaded band is the "
-            f"{conf} confidence interval: the range of rates consistent with the cohort's size."
+            f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
+            f"{cohort_words(first['cohort'], params.period)} and {cell(latest, 'binary_rate', pct)} for those "
+            f"released in {words}. The shaded band, between dashed lines, is the {conf} confidence interval: the "
+            "range of rates consistent with the cohort's size."
         )
     )
     blocks.append(
         Figure(
             "trend",
             f"Proven reoffending rate by cohort, with {conf} confidence intervals (Wilson score).",
-            "Line chart of the proven reoffending rate for each cohort with a shaded confidence band",
+            alt_text(context, "trend"),
             context.figures["trend"],
         )
     )
@@ -229,15 +270,15 @@ def compose(context: Context) -> Document:
         Paragraph(
             "The frequency measure counts reconviction events: each court appearance at which one or more "
             "reoffences are proven. Per 100 people released it was "
-            f"{one(latest['events_per_100'])} in {latest['cohort']}, and {one(first['events_per_100'])} in "
-            f"{first['cohort']}."
+            f"{cell(latest, 'events_per_100', one)} in {words}, and {cell(first, 'events_per_100', one)} in "
+            f"{cohort_words(first['cohort'], params.period)}."
         )
     )
     blocks.append(
         Figure(
             "events_per_100",
             "Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
-            "Bar chart of reconviction events per 100 people released for each cohort",
+            alt_text(context, "events_per_100"),
             context.figures["events_per_100"],
         )
     )
@@ -245,6 +286,10 @@ def compose(context: Context) -> Document:
     # -- establishments
     if context.establishments is not None and context.establishment_summary is not None:
         blocks += establishment_blocks(context, latest)
+
+    # -- breakdowns
+    for breakdown in context.breakdowns:
+        blocks += breakdown_blocks(context, breakdown, latest)
 
     # -- comparisons
     for section in context.comparisons:
@@ -276,29 +321,33 @@ def compose(context: Context) -> Document:
     blocks += about_blocks(context)
 
     publisher = f"{context.config.publisher}. " if context.config.publisher else ""
+    extracted = dt.date.fromisoformat(facts["extract_date"]) if facts["extract_date"] else None
     subtitle = (
-        f"People released from custody in {latest['cohort']}, followed up for {window.follow_up_months} months. "
-        f"Data extracted {facts['extract_date']}."
+        f"People released from custody in {words} ({latest['cohort']}), followed up for "
+        f"{window.follow_up_months} months." + (f" Data extracted {long_date(extracted)}." if extracted else "")
     )
     footer = (
         f"{publisher}Produced with reoffend {__version__}. Every number in this bulletin is in the CSV files "
         "under `tables/`; `manifest.json` records the inputs (with SHA-256 checksums) and every parameter."
     )
-    return Document(title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer)
+    return Document(
+        title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer, meta=publication_meta(context)
+    )
 
 
 def incomplete_sentence(context: Context) -> str:
     extract = context.facts["extract_date"]
+    extract_words = long_date(dt.date.fromisoformat(extract)) if extract else "unknown"
     incomplete = context.completeness.filter(~pl.col("complete"))
     window = context.params.window
     if not incomplete.height:
-        return f"Every cohort in the data had complete follow-up at the extract date, {extract}, and is included."
+        return f"Every cohort in the data had complete follow-up at the extract date, {extract_words}, and is included."
     parts = [
         f"{r['cohort']} ({count(r['incomplete_releases'])} of {count(r['releases'])} releases)"
         for r in incomplete.iter_rows(named=True)
     ]
     return (
-        f"Not yet included: {'; '.join(parts)}. Their follow-up was not complete at the extract date, {extract}: "
+        f"Not yet included: {'; '.join(parts)}. Their follow-up was not complete at the extract date, {extract_words}: "
         f"an offence committed within {window.follow_up_months} months of release can still be proven by a "
         f"conviction up to {window.waiting_period_months} months later. These cohorts will be published when "
         "their follow-up is complete."
@@ -306,27 +355,40 @@ def incomplete_sentence(context: Context) -> str:
 
 
 def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    assert context.establishments is not None and context.establishment_summary is not None, "no establishments"
     summary = context.establishment_summary.row(0, named=True)
     conf = level(context.params.confidence)
     column = context.facts["establishment_column"]
     outliers = context.establishments.filter(pl.col("compared_with_all") != "similar")
+    words = cohort_words(latest["cohort"], context.params.period)
+    hidden = summary.get("suppressed") or 0
+    withheld = (
+        f" The figures of {count(hidden)} establishments are suppressed ({SHORTHAND}) to protect the people in "
+        "small groups (see About these statistics) and are not shown."
+        if hidden
+        else ""
+    )
     blocks: list[Block] = [
         Heading(f"Latest cohort by {column.replace('_', ' ')}", anchor="establishments"),
         Paragraph(
-            f"In {latest['cohort']}, {count(summary['higher'])} of the {count(summary['establishments'])} "
+            f"In {words}, {count(summary['higher'])} of the {count(summary['establishments'])} "
             f"establishments had a {conf} confidence interval wholly above the rate for all releases "
-            f"({pct(summary['all_releases_binary_rate'])}), and {count(summary['lower'])} wholly below. Small "
+            f"({cell(summary, 'all_releases_binary_rate', pct)}), and {count(summary['lower'])} wholly below. Small "
             "establishments have wide intervals; with many establishments, a few will fall outside the band by "
-            "chance alone, and differences in the mix of people released are not taken into account here."
-        ),
-        Figure(
-            "establishments",
-            f"Proven reoffending rate by establishment, {latest['cohort']}, highest first, with {conf} "
-            "confidence intervals; the dashed line is the rate for all releases.",
-            "Dot chart of each establishment's proven reoffending rate with confidence intervals, sorted",
-            context.figures["establishments"],
+            "chance alone, and differences in the mix of people released are not taken into account here." + withheld
         ),
     ]
+    if "establishments" in context.figures:
+        blocks.append(
+            Figure(
+                "establishments",
+                f"Proven reoffending rate by establishment, {latest['cohort']}, highest first, with {conf} "
+                "confidence intervals; the dashed line is the rate for all releases"
+                + (f"; {count(hidden)} suppressed establishments are not shown." if hidden else "."),
+                alt_text(context, "establishments"),
+                context.figures["establishments"],
+            )
+        )
     if outliers.height:
         blocks.append(
             Table(
@@ -348,6 +410,88 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
             )
         )
     return blocks
+
+
+def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]) -> list[Block]:
+    """The latest complete cohort by one ``[breakdowns]`` column (table and chart) and its trend (table)."""
+    column = breakdown.column
+    name = column.replace("_", " ")
+    conf = level(context.params.confidence)
+    words = cohort_words(latest["cohort"], context.params.period)
+    rows = breakdown.latest(latest["cohort"])
+
+    def label(value: Any) -> str:
+        return "Not recorded" if value is None else str(value)
+
+    shown = rows.filter(pl.col("binary_rate").is_not_null())
+    sentence = f"By {name}, the proven reoffending rate of people released in {words} "
+    if shown.height >= 2:
+        high = shown.sort("binary_rate", descending=True).row(0, named=True)
+        low = shown.sort("binary_rate").row(0, named=True)
+        sentence += (
+            f"ranged from {pct(low['binary_rate'])} ({label(low[column])}) to {pct(high['binary_rate'])} "
+            f"({label(high[column])})."
+        )
+    else:
+        sentence += "can be published for fewer than two groups."
+    hidden = rows.height - shown.height
+    if hidden:
+        sentence += f" The figures of {count(hidden)} of the {count(rows.height)} groups are suppressed ({SHORTHAND})."
+    if breakdown.bands:
+        sentence += f" Bands of {name} include their lower edge."
+    categories = [c for c in breakdown.categories]
+    cohorts = breakdown.rows["cohort"].unique(maintain_order=True).to_list()
+    by_key = {(r["cohort"], r[column]): r for r in breakdown.rows.iter_rows(named=True)}
+    trend_rows = []
+    for cohort in cohorts:
+        row = [cohort]
+        for category in categories:
+            r = by_key.get((cohort, category))
+            row.append("[z]" if r is None else cell(r, "binary_rate", pct))
+        trend_rows.append(row)
+    return [
+        Heading(f"By {name}", anchor=f"breakdown-{column}"),
+        Paragraph(sentence),
+        Figure(
+            f"breakdown_{column}",
+            f"Proven reoffending rate by {name}, {latest['cohort']}, with {conf} confidence intervals; the dashed "
+            "line is the rate for all releases.",
+            alt_text(context, f"breakdown_{column}"),
+            context.figures[f"breakdown_{column}"],
+        ),
+        Table(
+            caption=f"Proven reoffending by {name}, {latest['cohort']}",
+            columns=[
+                name.capitalize(),
+                "Released",
+                "Reoffenders",
+                "Rate",
+                f"{conf} confidence interval",
+                "Events per 100",
+            ],
+            rows=[
+                [
+                    label(r[column]),
+                    count(r["cohort_size"]),
+                    cell(r, "reoffenders"),
+                    cell(r, "binary_rate", pct),
+                    ci_cell(r),
+                    cell(r, "events_per_100", one),
+                ]
+                for r in rows.iter_rows(named=True)
+            ],
+            source=f"breakdown_{column}.csv",
+            numeric=[False, True, True, True, True, True],
+        ),
+        Table(
+            caption=f"Proven reoffending rate by {name} and cohort",
+            columns=["Cohort", *[label(c) for c in categories]],
+            rows=trend_rows,
+            source=f"breakdown_{column}.csv",
+            numeric=[False] + [True] * len(categories),
+            highlight_last=True,
+        ),
+    ]
 
 
 def comparison_blocks(section: ComparisonSection) -> list[Block]:
@@ -372,6 +516,7 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
 
 def court_lag_blocks(context: Context) -> list[Block]:
     lag = context.lag
+    assert lag is not None, "no court-lag table"
     window = context.params.window
     cohorts = context.facts["court_lag_cohorts"]
     longest = lag.row(-1, named=True)
@@ -395,7 +540,7 @@ def court_lag_blocks(context: Context) -> list[Block]:
             "court_lag",
             "Share of eventual proven reoffences (and reoffenders) counted, by the length of the "
             f"waiting period for the conviction after the {window.follow_up_months}-month follow-up.",
-            "Line chart of the share of eventual proven reoffences captured by waiting periods of 0 to 12 months",
+            alt_text(context, "court_lag"),
             context.figures["court_lag"],
         ),
         Table(
@@ -472,6 +617,159 @@ def about_blocks(context: Context) -> list[Block]:
     )
     return [
         Heading("About these statistics", anchor="about"),
-        Definitions(definitions),
+        Definitions(definitions + publication_definitions(context)),
         Paragraph(source, css="note"),
     ]
+
+
+def publication_definitions(context: Context) -> list[tuple[str, str]]:
+    """Disclosure control, the symbols, what is provisional, revisions, methodology and contact."""
+    rule = context.config.disclosure
+    items = [
+        ("Disclosure control", rule.describe()),
+        (
+            "Symbols",
+            f"{SHORTHAND} confidential: suppressed to protect the people in small groups; [x] not available; "
+            "[z] not applicable (no one in the group was released in that cohort). The CSV files leave such "
+            "cells empty and give the reason in their `suppressed` column.",
+        ),
+    ]
+    incomplete = context.completeness.filter(~pl.col("complete"))["cohort"].to_list()
+    provisional = (
+        "Cohorts whose follow-up is not yet complete are not published (see Cohorts not yet included): "
+        + (", ".join(incomplete) if incomplete else "none at this extract")
+        + ". The published figures are final for the extract, but a conviction recorded late can still change "
+        "them."
+    )
+    items.append(("What is provisional", provisional))
+    publication = context.config.publication
+    if publication.revisions:
+        items.append(("Revisions", publication.revisions))
+    if publication.methodology_url:
+        items.append(("Methodology", f"[{publication.methodology_url}]({publication.methodology_url})"))
+    if publication.contact:
+        items.append(("Contact", publication.contact))
+    return items
+
+
+# ------------------------------------------------------------------------------- publication and charts
+def key_figures(context: Context, latest: Mapping[str, Any]) -> list[KeyFigure]:
+    """The "Main points" cards: the figures at a glance, none of them a copy of the first bullet's sentence."""
+    words = cohort_words(latest["cohort"], context.params.period)
+    cards = [KeyFigure(cell(latest, "binary_rate", pct), "proven reoffending rate", f"people released in {words}")]
+    changes = {row["comparison"]: row for row in context.changes.iter_rows(named=True)}
+    change = changes.get("same cohort a year earlier") or changes.get("previous cohort")
+    if change is not None and change["difference_pp"] is not None:
+        difference = change["difference_pp"]
+        sign = "+" if round(difference, 1) > 0 else "−" if round(difference, 1) < 0 else ""
+        verdict = (
+            "cannot be tested"
+            if change["significant"] is None
+            else "statistically significant"
+            if change["significant"]
+            else "not statistically significant"
+        )
+        cards.append(
+            KeyFigure(
+                f"{sign}{one(abs(difference))}",
+                f"percentage points since {cohort_words(change['earlier_cohort'], context.params.period)}",
+                verdict,
+            )
+        )
+    cards.append(KeyFigure(cell(latest, "events_per_100", one), "reconviction events per 100 released"))
+    cards.append(KeyFigure(cell(latest, "reoffences_per_offender", two), "proven reoffences per person released"))
+    return cards
+
+
+def publication_meta(context: Context) -> list[tuple[str, str]]:
+    """The release's furniture under the title ([publication] in the config): dates as GOV.UK writes them."""
+    publication = context.config.publication
+    meta = []
+    if publication.published:
+        meta.append(("Published", long_date(publication.published)))
+    if publication.next_release:
+        release = publication.next_release
+        meta.append(("Next release", long_date(release) if isinstance(release, dt.date) else str(release)))
+    if publication.status:
+        meta.append(("Statistics status", publication.status))
+    meta.append(("Period covered", f"{cohort_words(context.facts['latest_cohort'], context.params.period)} cohort"))
+    if publication.contact:
+        meta.append(("Contact", publication.contact))
+    return meta
+
+
+def alt_text(context: Context, name: str) -> str:
+    """The finding a chart shows, for its alt text (the same words as the SVG's ``<desc>``)."""
+    return context.charts.get(name, ("", f"Chart: {name.replace('_', ' ')}"))[1]
+
+
+def chart_findings(
+    params: MeasureParams,
+    trend: pl.DataFrame,
+    establishment_summary: pl.DataFrame | None,
+    lag: pl.DataFrame | None,
+    breakdowns: Sequence[Any],
+) -> dict[str, tuple[str, str]]:
+    """(title, finding) of each chart, for the SVG's ``<title>``/``<desc>`` and the image's alt text.
+
+    The finding states what the chart shows in numbers (formatted from the tables), not the chart type.
+    """
+    period = params.period
+    shown = trend.filter(pl.col("binary_rate").is_not_null())
+    findings: dict[str, tuple[str, str]] = {}
+    if shown.height:
+        first, last = shown.row(0, named=True), shown.row(-1, named=True)
+        high = shown.sort("binary_rate", descending=True).row(0, named=True)
+        low = shown.sort("binary_rate").row(0, named=True)
+        findings["trend"] = (
+            "Proven reoffending rate by cohort",
+            f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
+            f"{cohort_words(first['cohort'], period)} and {pct(last['binary_rate'])} for "
+            f"{cohort_words(last['cohort'], period)}; the highest was {pct(high['binary_rate'])} "
+            f"({high['cohort']}) and the lowest {pct(low['binary_rate'])} ({low['cohort']}).",
+        )
+        findings["events_per_100"] = (
+            "Reconviction events per 100 released, by cohort",
+            f"There were {one(last['events_per_100'])} reconviction events per 100 people released in "
+            f"{cohort_words(last['cohort'], period)}, against {one(first['events_per_100'])} in "
+            f"{cohort_words(first['cohort'], period)}.",
+        )
+    if establishment_summary is not None and establishment_summary.height:
+        s = establishment_summary.row(0, named=True)
+        plotted = s["establishments"] - s["suppressed"]
+        findings["establishments"] = (
+            f"Proven reoffending rate by establishment, {s['cohort']}",
+            f"Of {count(plotted)} establishments shown, {count(s['higher'])} had a rate whose confidence interval "
+            f"lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
+            f"{count(s['lower'])} wholly below"
+            + (f"; {count(s['suppressed'])} suppressed establishments are not shown." if s["suppressed"] else "."),
+        )
+    for breakdown in breakdowns:
+        latest = shown.row(-1, named=True)["cohort"] if shown.height else trend.row(-1, named=True)["cohort"]
+        rows = breakdown.latest(latest)
+        parts = [
+            f"{'Not recorded' if r[breakdown.column] is None else r[breakdown.column]}: "
+            f"{SHORTHAND if r['binary_rate'] is None else pct(r['binary_rate'])}"
+            for r in rows.iter_rows(named=True)
+        ]
+        name = breakdown.column.replace("_", " ")
+        findings[f"breakdown_{breakdown.column}"] = (
+            f"Proven reoffending rate by {name}, {latest}",
+            f"Proven reoffending rate by {name} for people released in {cohort_words(latest, period)}: "
+            + "; ".join(parts)
+            + ".",
+        )
+    if lag is not None and lag.height:
+        at_zero = lag.row(0, named=True)
+        used = lag.filter(pl.col("waiting_period_months") == params.window.waiting_period_months)
+        sentence = (
+            f"{pct(at_zero['share_of_reoffences'])} of the proven reoffences eventually counted had been convicted "
+            "by the end of the follow-up"
+        )
+        if used.height:
+            sentence += (
+                f", and {pct(used.row(0, named=True)['share_of_reoffences'])} within the "
+                f"{params.window.waiting_period_months}-month waiting period"
+            )
+        findings["court_lag"] = ("Court lag: share of eventual proven reoffending counted", sentence + ".")
+    return findings

@@ -21,6 +21,8 @@ from ..errors import (
     Terminated,
     os_reason,
 )
+from ..io import release_stdin
+from . import helptext
 from .lazy import LazyGroup
 
 COMMANDS = {
@@ -30,6 +32,9 @@ COMMANDS = {
     "compare": "reoffend.cli.compare:compare",
     "power": "reoffend.cli.power:power",
     "bulletin": "reoffend.cli.bulletin:bulletin",
+    "nowcast": "reoffend.cli.nowcast:nowcast_command",
+    "docs": "reoffend.cli.docs:docs",
+    "sql": "reoffend.cli.sql:sql",
 }
 
 
@@ -37,8 +42,9 @@ COMMANDS = {
     cls=LazyGroup,
     lazy_subcommands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    epilog=helptext.epilog(""),
 )
-@click.version_option(__version__, prog_name="reoffend")
+@click.version_option(__version__, "-V", "--version", prog_name="reoffend")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
 def cli(debug):
     """Proven reoffending statistics from prison release and court conviction records."""
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
 def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    release_stdin()  # each run reads standard input at most once (reoffend.io.claim_stdin)
     try:
         # without standalone mode click returns the status of ctx.exit(n) (e.g. 1 from --fail-unless-significant)
         status = cli.main(args=args, prog_name="reoffend", standalone_mode=False)

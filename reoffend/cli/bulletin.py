@@ -39,7 +39,8 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     """Write a quarterly reoffending bulletin: index.html, bulletin.md, figures/, tables/, manifest.json.
 
     The folder is built beside the target and renamed into place only when complete, so a failed run leaves
-    an earlier bulletin untouched. Progress is shown on a terminal only (silent under cron).
+    an earlier bulletin untouched. Progress is shown on a terminal only (silent under cron). The config and
+    the document: reoffend docs bulletin.
     """
     # imported here: matplotlib and the bulletin modules cost every other command half a second
     from ..bulletin.build import STEPS, build_bulletin

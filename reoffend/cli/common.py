@@ -19,7 +19,9 @@ import click
 import polars as pl
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ..cohort import IndexRule, Period
 from ..errors import DataError, OutputClosed, OutputWriteError, UsageError, os_reason
 from ..inputs import InputSpec, load_inputs
 from ..io import (
@@ -34,10 +36,11 @@ from ..io import (
     table_format_for,
     write_stdout,
 )
-from ..measure import MeasureParams
+from ..measure import IncompletePolicy, MeasureParams
 from ..validate import ValidatedInputs
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
+from .tables import hidden_note, plan_widths, select_columns
 
 OUTPUT_FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".parquet": "parquet"}
@@ -82,7 +85,7 @@ def input_options(function):
         click.option(
             "--input-format",
             type=click.Choice(["csv", "parquet", "ndjson"]),
-            help="Format of both inputs (default: from the extension; '-' is CSV on stdin).",
+            help="Format of both inputs (default: from the extension under any .gz/.zst; '-' or a pipe is sniffed).",
         ),
         click.option(
             "--extract-date",
@@ -179,7 +182,7 @@ def cohort_options(function):
         click.option(
             "--exclude-offences",
             type=click.Path(dir_okay=False),
-            help="File of offence codes (one per line) that are not new offences, e.g. breach.",
+            help="File of offence codes (one per line; '-': stdin) that are not new offences, e.g. breach.",
         ),
         click.option(
             "--where",
@@ -220,7 +223,7 @@ TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file")  # data tables: f
 def check_output_options(params: Mapping[str, Any]) -> None:
     """Before any work: every output option can be created (else 73), names no input and no other output
     (else 2), and a table output has an extension the command writes (else 2). ``params`` are click's values."""
-    outputs = {flag: params.get(name) for name, flag in OUTPUT_OPTIONS.items() if params.get(name)}
+    outputs: dict[str, str] = {flag: params[name] for name, flag in OUTPUT_OPTIONS.items() if params.get(name)}
     for name in TABLE_OUTPUTS:
         if params.get(name):
             table_format_for(params[name], OUTPUT_OPTIONS[name])
@@ -237,9 +240,9 @@ def output_options(function):
     """
 
     @functools.wraps(function)
-    def with_output(*args, output_format, output, quiet, config, **kwargs):
+    def with_output(*args, output_format, output, quiet, config, columns, **kwargs):
         check_output_options(click.get_current_context().params)
-        return function(*args, out=Output(output_format, output, quiet), **kwargs)
+        return function(*args, out=Output(output_format, output, quiet, columns=parse_columns(columns)), **kwargs)
 
     return _stack(
         click.option(
@@ -253,6 +256,11 @@ def output_options(function):
         click.option("--nl", "output_format", flag_value="ndjson", help="Shorthand for --format ndjson."),
         click.option(
             "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically); - is stdout."
+        ),
+        click.option(
+            "--columns",
+            metavar="COLS",
+            help="Only these output columns, in this order (comma-separated names as in --format csv).",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on standard error."),
         config_option,
@@ -333,9 +341,9 @@ def measure_params(
     *,
     by: str | Sequence[str] | None,
     window: FollowUpWindow,
-    period: str,
-    index_rule: str,
-    incomplete: str,
+    period: Period,
+    index_rule: IndexRule,
+    incomplete: IncompletePolicy,
     exclude_offences: str | None,
     where: Sequence[str],
     latest_cohort: bool,
@@ -392,6 +400,7 @@ class Output:
     output_format: str | None = None
     output: str | None = None
     quiet: bool = False
+    columns: tuple[str, ...] = ()
     console: Console = field(default_factory=lambda: Console(stderr=True))
 
     def __post_init__(self) -> None:
@@ -448,12 +457,16 @@ class Output:
     ) -> None:
         """Render ``rows`` in the chosen format; ``extra_outputs`` are written atomically alongside.
 
-        ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``.
+        ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``; ``--columns``
+        chooses columns of ``rows`` in every format (the table then shows those, not the view).
         """
         fmt = self.output_format
+        assert fmt is not None, "set by __post_init__"
+        rows = select_columns(rows, self.columns)
         if fmt == "table":
             atomic_write_many(extra_outputs)
-            render_table(rows if display is None else display, title=title, formats=table_formats, caption=caption)
+            view = rows if display is None or self.columns else display
+            render_table(view, title=title, formats=table_formats, caption=caption)
             return
         writer = data_writer(rows, fmt, parameters, metadata, extra_json)
         if self.output:
@@ -545,16 +558,28 @@ def render_table(
     caption: str | None = None,
     console: Console | None = None,
 ) -> None:
-    """A human table on standard output: rates as percentages with one decimal (display only)."""
+    """A human table on standard output: rates as percentages with one decimal (display only).
+
+    Columns that do not fit the terminal's width whole are left out, from the right, and named under the table
+    (:mod:`reoffend.cli.tables`); the first column is always shown, and no cell or header word is cut.
+    """
     console = console or PipeConsole()
     formats = formats or {}
+    headers = [column.replace("_", " ") for column in rows.columns]
+    cells = [
+        [formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()]
+        for row in rows.iter_rows(named=True)
+    ]
+    widths = plan_widths(headers, cells, console.width)
     table = Table(title=title or None, caption=caption, header_style="bold")
-    for column, dtype in rows.schema.items():
-        numeric = dtype.is_numeric()
-        table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
-    for row in rows.iter_rows(named=True):
-        table.add_row(*[formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()])
+    for header, dtype, width in zip(headers, rows.dtypes, widths, strict=False):
+        table.add_column(header, justify="right" if dtype.is_numeric() else "left", width=width)
+    for row in cells:
+        # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
+        table.add_row(*[Text(cell) for cell in row[: len(widths)]])
     try:
         console.print(table)
     except OSError as error:  # a closed pipe is handled by PipeConsole; this is a full disk or an I/O error
         raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None
+    if len(widths) < len(headers):
+        console.print(hidden_note(headers[len(widths) :], console.width), highlight=False, markup=False)

@@ -14,6 +14,7 @@ import click
 import polars as pl
 
 from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
+from ..compare.design import parse_forms
 from ..io import check_writable
 from .common import (
     alpha_option,
@@ -30,6 +31,7 @@ from .common import (
     sided_option,
     window_options,
 )
+from .covariate_forms import covariate_form_option
 
 HEADLINES_SHOWN = 10
 
@@ -74,6 +76,7 @@ HEADLINES_SHOWN = 10
     metavar="COLS",
     help="Release columns the risk models adjust for: numeric as given, text as categories.",
 )
+@covariate_form_option("spline:4")
 @click.option(
     "--count-model",
     type=click.Choice(["negbin", "poisson"]),
@@ -116,6 +119,7 @@ def compare_adjusted(
     current_filter,
     by,
     covariates,
+    covariate_form,
     count_model,
     unseen,
     parameter_uncertainty,
@@ -131,10 +135,7 @@ def compare_adjusted(
     on --covariates over the --baseline cohorts, predicts every current index release, and compares per
     provider (--by) and current cohort the actual binary rate with the mean predicted probability and the
     actual reoffences per offender with the mean predicted count. Both measures are tested and reported
-    separately (docs/comparisons-adjusted.md).
-
-    Example: reoffend compare adjusted releases.csv convictions.csv --baseline 2022Q1,2022Q2,2022Q3,2022Q4
-    --covariates age,sex,sentence_months,prior_convictions,index_offence --by establishment
+    separately (reoffend docs comparisons-adjusted).
     """
     if model_summary:
         check_writable(model_summary)
@@ -142,6 +143,7 @@ def compare_adjusted(
     current_cohorts = parse_columns(current) if current else None
     params = AdjustedParams(
         covariates=parse_columns(covariates, "--covariates"),
+        covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
         baseline=parse_columns(baseline),
         measure=mparams,
         baseline_filter=_filters(baseline_filter, "--baseline-filter"),

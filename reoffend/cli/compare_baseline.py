@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import click
@@ -110,12 +110,12 @@ def compare_baseline(
 ):
     """Doncaster style: a site's current cohort(s) against its own baseline cohort, binary measure.
 
-    From records: reoffend compare baseline RELEASES CONVICTIONS --site EST042 --current 2023Q4
-    --baseline 2022Q4. From published counts (no files): --current-counts 480/1000 --baseline-counts 530/1000.
+    From records (RELEASES CONVICTIONS --site --current --baseline), or from published counts without files
+    (--current-counts --baseline-counts).
 
     Reports both rates (Wilson intervals), the difference and the reduction in percentage points (Newcombe
     interval), the pooled two-proportion z test (two-sided p and one-sided p for a reduction), significance
-    at --alpha, the --target verdict and the --schedule step reached (docs/comparisons-baseline.md).
+    at --alpha, the --target verdict and the --schedule step reached (reoffend docs comparisons-baseline).
     """
     params = BaselineParams(
         confidence=measurement.confidence,
@@ -254,7 +254,7 @@ def display_rows(result: BaselineResult) -> pl.DataFrame:
     def yes(v):
         return "–" if v is None else ("yes" if v else "no")
 
-    items: list[tuple[str, callable]] = [
+    items: list[tuple[str, Callable[[dict], str]]] = [
         ("current cohort", lambda r: str(r["current"])),
         ("  released / reoffended", lambda r: f"{r['current_size']:,} / {r['current_reoffenders']:,}"),
         ("  rate", lambda r: pct(r["current_rate"])),

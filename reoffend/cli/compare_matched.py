@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import polars as pl
 
+from ..compare.design import parse_forms
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import UsageError
 from ..io import read_list_lines
@@ -29,6 +30,7 @@ from .common import (
     window_options,
     writer_for_suffix,
 )
+from .covariate_forms import covariate_form_option
 
 
 def read_id_list(path: str) -> tuple[str, ...]:
@@ -54,7 +56,8 @@ def read_id_list(path: str) -> tuple[str, ...]:
 @click.option(
     "--treated-ids",
     type=click.Path(dir_okay=False),
-    help="File of offender_id, one per line: a programme's participants (all their index releases are treated).",
+    help="File of offender_id, one per line ('-': stdin): a programme's participants; which of their index "
+    "releases are treated: --ids-releases.",
 )
 @click.option(
     "--ids-releases",
@@ -74,6 +77,7 @@ def read_id_list(path: str) -> tuple[str, ...]:
     metavar="COLS",
     help="Release columns of the propensity model: numeric as given, text as categories (e.g. age,sex,...).",
 )
+@covariate_form_option("linear")
 @click.option("--exact", default="cohort", show_default=True, metavar="COLS", help="Match exactly on these columns.")
 @click.option(
     "--ratio", type=click.IntRange(min=1), default=10, show_default=True, help="Comparators per treated release."
@@ -124,6 +128,7 @@ def compare_matched_command(
     ids_releases,
     pool,
     covariates,
+    covariate_form,
     exact,
     ratio,
     caliper,
@@ -141,14 +146,11 @@ def compare_matched_command(
 ):
     """Peterborough style: treated releases against a propensity-score-matched comparison group.
 
-    reoffend compare matched RELEASES CONVICTIONS --treated establishment=EST042
-    --covariates age,sex,sentence_months,prior_convictions,index_offence --style peterborough
-
     Exact matching on --exact (default the cohort), then up to --ratio nearest neighbours on the logit of the
     propensity score, with replacement, within --caliper SDs. Reconviction events per 100 (primary) and the
     binary rate of the treated against the weighted comparison group, per cohort and pooled, with bootstrap
     intervals, one-sided p for a reduction, target verdicts, and the balance diagnostics
-    (docs/comparisons-matched.md).
+    (reoffend docs comparisons-matched).
     """
     if treated and treated_ids:
         raise UsageError("give --treated or --treated-ids, not both")
@@ -163,6 +165,7 @@ def compare_matched_command(
         ids_releases=ids_releases,
         pool=parse_where(pool) if pool else {},
         covariates=parse_columns(covariates, "--covariates"),
+        covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
         exact=parse_columns(exact, "--exact"),
         ratio=ratio,
         caliper=caliper,
@@ -201,6 +204,8 @@ def compare_matched_command(
         render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
+    for sentence in result.sensitivity.get("summary", []):
+        out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
     out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:

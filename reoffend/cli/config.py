@@ -38,9 +38,9 @@ def key_line(text: str, key: str, section: str | None = None) -> int | None:
 
 
 def command_path(ctx: click.Context) -> list[str]:
-    names = []
+    names: list[str] = []
     while ctx.parent is not None:
-        names.append(ctx.info_name)
+        names.append(ctx.info_name or "")
         ctx = ctx.parent
     return list(reversed(names))
 
@@ -224,7 +224,9 @@ def _all_param_names(ctx: click.Context) -> set[str]:
         names.update(_config_keys(command))
         if isinstance(command, click.Group):
             for name in command.list_commands(ctx):
-                walk(command.get_command(ctx, name))
+                sub = command.get_command(ctx, name)
+                if sub is not None:
+                    walk(sub)
 
     walk(root)
     return names

@@ -2,7 +2,8 @@
 
 Importing every command (statsmodels, scipy, matplotlib) took about 1.7 s before any work, paid by every
 ``reoffend measure`` in a pipeline or cron job; ``measure`` itself needs only polars, click and rich.
-The pattern is click's own "lazily loading subcommands" recipe.
+The pattern is click's own "lazily loading subcommands" recipe. Each command gets the shared ``--help``
+epilog (its examples and the exit statuses, :mod:`reoffend.cli.helptext`) as it is loaded.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib
 from collections.abc import Mapping
 
 import click
+
+from . import helptext
 
 
 class LazyGroup(click.Group):
@@ -29,5 +32,14 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module_name), attribute)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{self.lazy_subcommands[cmd_name]} is not a click command")
-            return command
+            return helptext.attach(command, " ".join([*_path(ctx), cmd_name]))
         return super().get_command(ctx, cmd_name)
+
+
+def _path(ctx: click.Context) -> list[str]:
+    """The names of the groups under the root down to ``ctx`` (``["compare"]``)."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return names[::-1]

@@ -7,7 +7,9 @@ from dataclasses import replace
 import click
 import polars as pl
 
-from ..measure import MeasureParams, measured_releases, run_metadata
+from ..banding import band_inputs, parse_band
+from ..disclosure import SHORTHAND, DisclosureRule, suppress
+from ..measure import Engine, MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
 from ..validate import summarise_inputs
 from .common import (
@@ -32,7 +34,7 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
         return pl.col(column).map_elements(lambda v: f"{v:,.{decimals}f}", return_dtype=pl.String)
 
     level = f"{100 * confidence:g}% CI"
-    return rows.select(
+    view = rows.select(
         *by,
         pl.col("cohort_size").alias("released"),
         pl.col("reoffenders"),
@@ -43,6 +45,13 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
         num("events_per_100", 1).alias("events/100"),
         num("median_days_to_first", 0).alias("median days to 1st"),
     ).with_columns(pl.exclude(*by, "released", "reoffenders").fill_null("–"))
+    if "suppressed" not in rows.columns:
+        return view
+    hidden = rows["suppressed"].is_not_null()
+    outcome = [c for c in view.columns if c not in (*by, "released")]
+    return view.with_columns(pl.col("reoffenders").cast(pl.String)).with_columns(
+        pl.when(hidden).then(pl.lit(SHORTHAND)).otherwise(pl.col(c)).alias(c) for c in outcome
+    )
 
 
 @click.command()
@@ -61,18 +70,49 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
     type=click.Path(dir_okay=False),
     help="Also write the per-release audit table to this file (format from its extension).",
 )
+@click.option(
+    "--band",
+    "bands",
+    multiple=True,
+    metavar="COL=EDGES",
+    help="Band a numeric release column before grouping, e.g. age=18,21,25 ('Under 18', '18 to 20', ..., "
+    "'25 and over'). Repeatable.",
+)
+@click.option(
+    "--suppress",
+    "min_cohort",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Disclosure control: suppress the outcome figures of groups of fewer than N releases, of groups with "
+    "fewer than --min-count reoffenders or non-reoffenders, and secondary cells (reoffend docs bulletin).",
+)
+@click.option(
+    "--min-count",
+    type=click.IntRange(min=0),
+    metavar="M",
+    help=f"With --suppress: the smallest count of reoffenders or non-reoffenders published [default: "
+    f"{DisclosureRule().min_count}].",
+)
 @output_options
-def measure(spec, errors_file, measurement, by, per_release, out):
+def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, min_count, out):
     """Proven reoffending measures per group of index releases.
 
     Follows each index release for --follow-up months and counts offences in that window proven by a
-    conviction before the end of the further --waiting-period (docs/measures.md).
+    conviction before the end of the further --waiting-period (reoffend docs measures). With --suppress, the
+    figures of small groups are left empty and named in a 'suppressed' column (shown as [c]).
     """
     params = replace(measurement, by=parse_columns(by, "--by"))
+    band_edges = dict(parse_band(text) for text in bands)
+    rule = None
+    if min_cohort is not None or min_count is not None:
+        rule = DisclosureRule(
+            min_cohort=DisclosureRule().min_cohort if min_cohort is None else min_cohort,
+            min_count=DisclosureRule().min_count if min_count is None else min_count,
+        )
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
-        engine = "streaming" if spec.streaming else "auto"
+        inputs = band_inputs(load_or_report(spec, errors_file, extra_required), band_edges)
+        engine: Engine = "streaming" if spec.streaming else "auto"
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
@@ -80,14 +120,22 @@ def measure(spec, errors_file, measurement, by, per_release, out):
     extra = []
     if per_release:
         extra.append((per_release, writer_for_suffix(result.per_release, per_release)))
-    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
+    parameters = {"inputs": spec.as_dict(), **params.as_dict(), "bands": {k: list(v) for k, v in band_edges.items()}}
+    rows = result.rows
+    if rule is not None:
+        # every grouping column's total is assumed published (e.g. by `measure --by ''`): secondary suppression
+        # protects each suppressed cell against all of them
+        rows = suppress(rows, rule, by=params.by, margins=params.by)
+        parameters["disclosure"] = {**rule.as_dict(), "margins": list(params.by)}
+        if per_release:
+            out.warn("--per-release writes every release's outcome: it is not disclosure-controlled")
     out.emit(
-        result.rows,
+        rows,
         parameters=parameters,
         metadata=result.metadata,
         extra_outputs=extra,
         title="Proven reoffending",
-        display=display_rows(result.rows, params.by, params.confidence),
+        display=display_rows(rows, params.by, params.confidence),
         caption=f"{params.window.describe()}; extract date {result.metadata['extract_date']}",
     )
 
@@ -111,9 +159,9 @@ def measure(spec, errors_file, measurement, by, per_release, out):
 )
 @output_options
 def validate(spec, errors_file, window, incomplete, period, out):
-    """Check the inputs against every rule of docs/data.md and summarise them.
+    """Check the inputs against every rule of the data documentation and summarise them.
 
-    Exit 0 when the data is valid, 65 with a report naming file, row and column when not.
+    Exit 0 when the data is valid, 65 with a report naming file, row and column when not (reoffend docs data).
     """
     params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
     inputs = load_or_report(spec, errors_file)

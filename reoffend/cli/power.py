@@ -138,9 +138,9 @@ def power(
 ):
     """Minimum detectable reduction for given cohort sizes, or the cohort size needed for a reduction.
 
-    From numbers: reoffend power --baseline-rate 0.53 --current-size 1000 --baseline-size 1000.
-    With --reduction 5: the cohort size needed. From records (baseline rate, events per 100, dispersion and
-    baseline size measured): reoffend power RELEASES CONVICTIONS --site EST042 --baseline 2022Q4 --measure both.
+    From numbers (--baseline-rate, --current-size, --baseline-size): the detectable reduction; with
+    --reduction: the cohort size needed. From records (RELEASES CONVICTIONS --site --baseline): the baseline
+    rate, events per 100, dispersion and baseline size are measured (reoffend docs power).
     """
     params = PowerParams(alpha=alpha, power=power_level, sided=sided)
     wanted = ("binary", "frequency") if measures == "both" else (measures,)

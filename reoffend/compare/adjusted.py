@@ -35,15 +35,24 @@ from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..intervals import normal_quantile, rank_auc
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
+from .design import (
+    OTHER,
+    SPLINE,
+    Covariate,
+    CovariateForm,
+    design_matrix,
+    encode,
+    forms_text,
+    term_names,
+)
+from .sensitivity import E_VALUE_NOTE, e_value_columns
 
 CountModel = Literal["negbin", "poisson"]
 UnseenPolicy = Literal["error", "pool"]
 COUNT_MODELS = ("negbin", "poisson")
 UNSEEN_POLICIES = ("error", "pool")
-OTHER = "other"
 OUTCOMES = ("reoffended", "reoffences")
 SORT_TAIL = ("offender_id", "release_date")
-INTERCEPT = "intercept"
 CALIBRATION_GROUPS = 10
 SMALL_GROUP = 30
 BOUNDARY_ALPHA = 1e-4
@@ -71,6 +80,7 @@ class AdjustedParams:
     current_filter: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     unseen: UnseenPolicy = "error"
     parameter_uncertainty: bool = False
+    covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.covariates:
@@ -96,6 +106,9 @@ class AdjustedParams:
             raise UsageError(f"cohort(s) {', '.join(overlap)} are in both --baseline and --current")
         if self.current is not None and self.latest_current:
             raise UsageError("give --current or --latest-cohort, not both")
+        strays = sorted(set(self.covariate_forms) - set(self.covariates))
+        if strays:
+            raise UsageError(f"--covariate-form names {', '.join(strays)}, which is not in --covariates")
 
     @property
     def group_columns(self) -> tuple[str, ...]:
@@ -114,6 +127,7 @@ class AdjustedParams:
         values["by"] = list(self.by)
         values["baseline_filter"] = {c: list(v) for c, v in sorted(self.baseline_filter.items())}
         values["current_filter"] = {c: list(v) for c, v in sorted(self.current_filter.items())}
+        values["covariate_forms"] = forms_text(self.covariate_forms)
         values["significance_test"] = "one-sided p for a reduction" if self.sided == "one" else "two-sided p"
         return values
 
@@ -137,6 +151,7 @@ class AdjustedResult:
         return {
             "baseline_models": self.models,
             "unseen_levels": self.unseen,
+            "sensitivity": {"e_value": E_VALUE_NOTE},
             "warnings": self.warnings,
             "headlines": [headline_row(row, self.params) for row in self.rows.iter_rows(named=True)],
         }
@@ -182,58 +197,10 @@ def run_adjusted(inputs: ValidatedInputs, params: AdjustedParams) -> AdjustedRes
 
 
 # --------------------------------------------------------------------------------------- the encoding
-@dataclass(frozen=True)
-class Covariate:
-    """How one covariate enters the design matrix: numeric as given, or indicators of non-reference levels.
-
-    ``pooled`` maps unseen current values to the columns' values they are scored at: the indicators of the
-    baseline level ``other`` when the baseline has one, else the baseline shares of the levels (the
-    baseline's average effect of the covariate).
-    """
-
-    column: str
-    kind: Literal["numeric", "categorical"]
-    levels: tuple[str, ...] = ()
-    reference: str | None = None
-    shares: tuple[float, ...] = ()
-    pooled: tuple[str, ...] = ()
-
-    @property
-    def terms(self) -> list[str]:
-        if self.kind == "numeric":
-            return [self.column]
-        return [f"{self.column}={level}" for level in self.levels if level != self.reference]
-
-    def expressions(self) -> list[pl.Expr]:
-        column = pl.col(self.column)
-        if self.kind == "numeric":
-            return [column.cast(pl.Float64).alias(self.column)]
-        text = column.cast(pl.String)
-        exprs = []
-        for level, share in zip(self.levels, self.shares, strict=True):
-            if level == self.reference:
-                continue
-            indicator = (text == level).cast(pl.Float64)
-            if self.pooled:
-                pooled_value = 1.0 if level == OTHER else 0.0
-                if OTHER not in self.levels:
-                    pooled_value = share
-                indicator = pl.when(text.is_in(list(self.pooled))).then(pooled_value).otherwise(indicator)
-            exprs.append(indicator.alias(f"{self.column}={level}"))
-        return exprs
-
-    def describe(self) -> dict[str, Any]:
-        described: dict[str, Any] = {"column": self.column, "kind": self.kind}
-        if self.kind == "categorical":
-            described["levels"] = list(self.levels)
-            described["reference"] = self.reference
-            described["baseline_shares"] = dict(zip(self.levels, self.shares, strict=True))
-        return described
-
-
-def _encode(baseline: pl.DataFrame, covariates: Sequence[str], source: str) -> list[Covariate]:
-    """Numeric columns as given (booleans 0/1); text columns as categories, reference the most common level."""
-    encoded = []
+def _encode(
+    baseline: pl.DataFrame, covariates: Sequence[str], forms: Mapping[str, CovariateForm], source: str
+) -> list[Covariate]:
+    """The shared encoding (:mod:`reoffend.compare.design`); a numeric covariate constant in the baseline: error."""
     for column in covariates:
         dtype = baseline.schema[column]
         if dtype.is_numeric() or dtype == pl.Boolean:
@@ -246,23 +213,7 @@ def _encode(baseline: pl.DataFrame, covariates: Sequence[str], source: str) -> l
                     f"covariate {column} takes the single value {values[0]:g} in the baseline, so its effect "
                     "cannot be estimated: leave it out of --covariates",
                 )
-            encoded.append(Covariate(column, "numeric"))
-        elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-            counts = (
-                baseline.get_column(column)
-                .cast(pl.String)
-                .value_counts(name="n")
-                .sort(["n", column], descending=[True, False])
-            )
-            levels = tuple(counts.get_column(column).to_list())
-            total = counts.get_column("n").sum()
-            shares = tuple(n / total for n in counts.get_column("n").to_list())
-            encoded.append(Covariate(column, "categorical", levels, levels[0], shares))
-        else:
-            raise UsageError(
-                f"--covariates: column {column} has type {dtype}; a covariate must be numeric, boolean or text"
-            )
-    return encoded
+    return encode(baseline, covariates, forms, default=SPLINE, source=source)
 
 
 def _unseen_levels(
@@ -314,18 +265,6 @@ def _unseen_levels(
                     item["scored_as"] = how
         pooled.append(covariate)
     return pooled, found
-
-
-def design_matrix(frame: pl.DataFrame, encoded: Sequence[Covariate]) -> np.ndarray:
-    """The model matrix (intercept first), built column-wise by polars: no per-row work in Python."""
-    exprs = [pl.lit(1.0).alias(INTERCEPT)]
-    for covariate in encoded:
-        exprs.extend(covariate.expressions())
-    return np.ascontiguousarray(frame.select(exprs).to_numpy(), dtype=np.float64)
-
-
-def term_names(encoded: Sequence[Covariate]) -> list[str]:
-    return [INTERCEPT, *(term for covariate in encoded for term in covariate.terms)]
 
 
 def _check_rank(X: np.ndarray, terms: Sequence[str], source: str) -> None:
@@ -650,7 +589,8 @@ def compare_adjusted(
     # a fixed row order, so that every sum runs in the same order whatever order the frame came in
     baseline = baseline.sort(["cohort", *SORT_TAIL], nulls_last=True, maintain_order=True)
     _check_nulls(baseline, current, params, source)
-    encoded = _encode(baseline, params.covariates, source)
+    encoded = _encode(baseline, params.covariates, params.covariate_forms, source)
+    notes.extend(c.note for c in encoded if c.note)
     encoded, unseen = _unseen_levels(current, encoded, params.unseen, source)
     for covariate in encoded:
         if covariate.kind == "categorical" and len(covariate.levels) == 1:
@@ -675,6 +615,15 @@ def compare_adjusted(
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
     rows = _score(current, design_matrix(current, encoded), keys, binary, count, params)
+    rows = rows.with_columns(
+        *(
+            series
+            for name in ("binary", "frequency")
+            for series in e_value_columns(
+                rows[f"{name}_ratio"], rows[f"{name}_ratio_low"], rows[f"{name}_ratio_high"], name
+            )
+        )
+    )
     small = int((rows["cohort_size"] < SMALL_GROUP).sum())
     if small:
         notes.append(

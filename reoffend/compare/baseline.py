@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..cohort import with_cohort
+from ..cohort import Period, with_cohort
 from ..errors import UsageError
 from ..intervals import wilson_interval
 from ..io import read_toml
@@ -330,7 +330,7 @@ def _schedule_columns(reduction: pl.Expr, schedule: Sequence[ScheduleStep]) -> l
 
 
 # ------------------------------------------------------------------------------------------- from records
-def cohort_labels(inputs: ValidatedInputs, period: str) -> list[str]:
+def cohort_labels(inputs: ValidatedInputs, period: Period) -> list[str]:
     """Every cohort label in the releases (all sites), sorted."""
     labels = with_cohort(inputs.releases, period).select(pl.col("cohort").unique()).collect()["cohort"]
     return sorted(label for label in labels.to_list() if label is not None)

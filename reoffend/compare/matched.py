@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -18,6 +19,7 @@ from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
+from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
     bootstrap_means,
@@ -27,7 +29,11 @@ from .matching import (
     nearest_neighbours,
     standardised_differences,
 )
-from .propensity import CONSTANT, Covariate, balance_columns, describe_covariates, fit_propensity, model_columns
+from .propensity import balance_columns, fit_propensity
+from .sensitivity import matched_sensitivity
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
 POOLED = "all"
@@ -67,6 +73,7 @@ class MatchedParams:
     target: float | None = None
     pooled_target: float | None = None
     style: str | None = None
+    covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if bool(self.treated) == (self.treated_ids is not None):
@@ -96,13 +103,11 @@ class MatchedParams:
                 object.__setattr__(self, "pooled_target", defaults["pooled_target"])
         if len(set(self.covariates)) != len(self.covariates):
             raise UsageError("--covariates names a column twice")
-        if CONSTANT in self.covariates:
-            raise UsageError(
-                f"--covariates cannot name a column {CONSTANT!r}: it is the propensity model's intercept term; "
-                f"read the column under another name with --map NAME={CONSTANT}"
-            )
+        strays = sorted(set(self.covariate_forms) - set(self.covariates))
+        if strays:
+            raise UsageError(f"--covariate-form names {', '.join(strays)}, which is not in --covariates")
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             **self.measure.as_dict(),
             "treated": {c: list(v) for c, v in sorted(self.treated.items())} or None,
@@ -110,6 +115,7 @@ class MatchedParams:
             "ids_releases": self.ids_releases if self.treated_ids is not None else None,
             "pool": {c: list(v) for c, v in sorted(self.pool.items())},
             "covariates": list(self.covariates),
+            "covariate_forms": forms_text(self.covariate_forms),
             "exact": list(self.exact),
             "ratio": self.ratio,
             "caliper": self.caliper,
@@ -131,21 +137,23 @@ class MatchedResult:
     rows: pl.DataFrame
     balance: pl.DataFrame
     matches: pl.DataFrame
-    model: dict[str, object]
-    diagnostics: dict[str, object]
-    metadata: dict[str, object]
+    model: dict[str, Any]
+    diagnostics: dict[str, Any]
+    metadata: dict[str, Any]
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
+    sensitivity: dict[str, object] = field(default_factory=dict)
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
         return "\n".join(_headline(row, self.params) for row in self.rows.iter_rows(named=True))
 
-    def extra_json(self) -> dict[str, object]:
+    def extra_json(self) -> dict[str, Any]:
         return {
             "diagnostics": self.diagnostics,
             "balance": self.balance.to_dicts(),
             "propensity_model": self.model,
+            "sensitivity": self.sensitivity,
             "warnings": self.warnings,
             "headline": self.headline().splitlines(),
         }
@@ -192,7 +200,7 @@ def compare_units(
     units: pl.DataFrame,
     params: MatchedParams,
     *,
-    metadata: dict[str, object] | None = None,
+    metadata: dict[str, Any] | None = None,
     file: str = "releases",
     known_ids: pl.Series | None = None,
 ) -> MatchedResult:
@@ -203,7 +211,7 @@ def compare_units(
     an id that is absent from the file from one with no index release in the cohorts compared.
     """
     warnings: list[str] = []
-    diagnostics: dict[str, object] = {}
+    diagnostics: dict[str, Any] = {}
     id_text = pl.col("offender_id").cast(pl.String)
 
     # --- the treated group
@@ -271,7 +279,7 @@ def compare_units(
     diagnostics["dropped_missing"] = dropped
 
     # --- covariates, the balance columns (every level), level overlap
-    covariates = describe_covariates(units, params.covariates, file)
+    covariates = encode(units, params.covariates, params.covariate_forms, default=LINEAR, source=file)
     is_treated = units.get_column(TREATED).to_numpy().astype(bool)
     n = units.height
     balance_matrix, balance_labels = balance_columns(units, covariates)
@@ -300,13 +308,8 @@ def compare_units(
 
     # --- the propensity model on the units in it
     model_units = units.filter(pl.Series(in_model))
-    model_covariates = [
-        Covariate(c.name, tuple(model_units.get_column(c.name).cast(pl.String).unique().sort().to_list()))
-        if c.is_category
-        else c
-        for c in covariates
-    ]
-    design, terms = model_columns(model_units, model_covariates)
+    model_covariates = encode(model_units, params.covariates, params.covariate_forms, default=LINEAR, source=file)
+    design, terms = design_matrix(model_units, model_covariates), term_names(model_covariates)
     model = fit_propensity(design, terms, is_treated[in_model], file)
     if model.dropped_terms:
         warnings.append(f"constant among the units compared, left out of the model: {', '.join(model.dropped_terms)}")
@@ -350,8 +353,8 @@ def compare_units(
     group = cohort_code[matched_index]
     matched_count = np.bincount(group, minlength=n_cohorts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_group = np.stack([np.bincount(group, t_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
-        c_group = np.stack([np.bincount(group, c_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
+        t_group: np.ndarray = np.stack([np.bincount(group, t_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
+        c_group: np.ndarray = np.stack([np.bincount(group, c_values[:, j], n_cohorts) for j in range(len(OUTCOMES))], 1)
         t_group /= matched_count[:, None]
         c_group /= matched_count[:, None]
     t_all = t_values.mean(axis=0) if matched_index.size else np.full(len(OUTCOMES), np.nan)
@@ -384,6 +387,16 @@ def compare_units(
     boot = None if replicates is None else (replicates[2], replicates[3])
     records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params, confidence))
     rows = pl.DataFrame(records, schema=ROW_SCHEMA, orient="row")
+    rows, sensitivity = matched_sensitivity(
+        rows,
+        replicates,
+        confidence,
+        matches.treated,
+        matches.comparator,
+        outcome_values[:, 1],
+        cohort_code[matches.treated],
+        params.alpha,
+    )
 
     # --- balance, before and after
     balance = standardised_differences(balance_matrix, is_treated, matched, weights_all)
@@ -463,10 +476,11 @@ def compare_units(
         metadata=metadata,
         params=params,
         warnings=warnings,
+        sensitivity=sensitivity,
     )
 
 
-def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, int]]:
+def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Units with a null (or NaN) covariate: an error naming column and count, or dropped with --drop-missing."""
     checks = []
     for name in params.covariates:
@@ -494,7 +508,7 @@ def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.
         raise DataError(problems, {"missing-covariate": len(bad)})
     any_missing = flags.select(pl.any_horizontal(pl.all())).to_series() if bad else pl.Series([False] * units.height)
     treated = units.get_column(TREATED)
-    dropped = {
+    dropped: dict[str, Any] = {
         "treated": int((any_missing & treated).sum()),
         "pool": int((any_missing & ~treated).sum()),
         "by_column": counts,
@@ -510,7 +524,7 @@ def _overlap(units: pl.DataFrame, covariates: list[Covariate], is_treated: np.nd
     """
     keep = np.ones(units.height, dtype=bool)
     codes = {
-        c.name: units.get_column(c.name).cast(pl.String).cast(pl.Enum(c.levels)).to_physical().to_numpy()
+        c.name: units.get_column(c.name).cast(pl.String).cast(pl.Enum(c.category_levels)).to_physical().to_numpy()
         for c in covariates
         if c.is_category
     }
@@ -523,15 +537,16 @@ def _overlap(units: pl.DataFrame, covariates: list[Covariate], is_treated: np.nd
             if not covariate.is_category:
                 continue
             code = codes[covariate.name].astype(np.int64)
-            size = len(covariate.levels)
+            size = len(covariate.category_levels)
             in_treated = np.bincount(code[keep & is_treated], minlength=size) > 0
             in_pool = np.bincount(code[keep & ~is_treated], minlength=size) > 0
             drop_pool = keep & ~is_treated & ~in_treated[code]
             drop_treated = keep & is_treated & ~in_pool[code]
             if drop_pool.any() or drop_treated.any():
                 changed = True
-                pool_levels.update(covariate.term(covariate.levels[i]) for i in np.unique(code[drop_pool]))
-                treated_levels.update(covariate.term(covariate.levels[i]) for i in np.unique(code[drop_treated]))
+                pool_levels.update(covariate.term(covariate.category_levels[i]) for i in np.unique(code[drop_pool]))
+                levels = covariate.category_levels
+                treated_levels.update(covariate.term(levels[i]) for i in np.unique(code[drop_treated]))
                 keep &= ~(drop_pool | drop_treated)
     return keep, {
         "pool_units": int((~keep & ~is_treated).sum()),
@@ -556,7 +571,7 @@ def _strata(units: pl.DataFrame, exact: Sequence[str]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ the rows
-ROW_SCHEMA: dict[str, pl.DataType] = {
+ROW_SCHEMA: dict[str, PolarsDataType] = {
     "scope": pl.String,
     "cohort": pl.String,
     "treated": pl.Int64,
@@ -705,6 +720,12 @@ def _headline(row: dict, params: MatchedParams) -> str:
         return f"{where}: no treated release could be matched, so there is no estimate."
     level = f"{100 * params.measure.confidence:g}%"
     reduction = row["events_reduction_pct"]
+    if reduction is None:  # no events in the weighted comparison group: a ratio to zero is undefined
+        return (
+            f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} "
+            "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
+            "estimated or tested."
+        )
     text = (
         f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} reconviction "
         f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group: "

@@ -24,13 +24,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 Measure = Literal["binary", "frequency"]
 Sided = Literal["one", "two"]
@@ -50,7 +53,8 @@ RESULT_COLUMNS = (
     "current_per_100",
     "effect_size",
 )
-SCHEMA = {
+
+SCHEMA: dict[str, PolarsDataType] = {
     "measure": pl.String,
     "solved_for": pl.String,
     "baseline_per_100": pl.Float64,
@@ -83,7 +87,7 @@ class PowerParams:
         if self.power <= (self.alpha if self.sided == "one" else self.alpha / 2):
             raise UsageError(f"power ({self.power}) must exceed the test's level ({self.alpha}, {self.sided}-sided)")
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "power": self.power, "sided": self.sided}
 
 
@@ -116,7 +120,7 @@ class Baseline:
 class PowerResult:
     rows: pl.DataFrame
     params: PowerParams
-    metadata: dict[str, object] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def headline(self) -> str:
@@ -274,7 +278,7 @@ def _rows(baseline, params, solved_for, n1, n0, current, h) -> pl.DataFrame:
         frame.with_columns(pl.col(pl.Float64).fill_nan(None))
         .with_columns(pl.col("current_size", "baseline_size").cast(pl.Int64))
         .select(RESULT_COLUMNS)
-        .cast(SCHEMA)
+        .cast(pl.Schema(SCHEMA))
     )
 
 
@@ -283,10 +287,11 @@ def dispersion_of(events: pl.Series) -> float | None:
     """Variance / mean of reconviction events per offender (sample variance, n - 1); null when undefined."""
     if events.len() < 2:
         return None
-    mean = events.cast(pl.Float64).mean()
-    if not mean:
+    values = events.cast(pl.Float64)
+    mean, variance = values.mean(), values.var(ddof=1)
+    if not isinstance(mean, float) or not isinstance(variance, float) or mean == 0:
         return None
-    return float(events.cast(pl.Float64).var(ddof=1) / mean)
+    return variance / mean
 
 
 # ------------------------------------------------------------------------------------------ the headline

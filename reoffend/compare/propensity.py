@@ -1,10 +1,11 @@
 """The propensity score of the matched comparison (docs/comparisons-matched.md, design section 2).
 
-A logistic regression (statsmodels ``Logit``, Newton's method) of treatment on the covariates: numeric
-covariates enter as given, text covariates as indicator columns of their levels with the first level (in
-sorted order) as the reference. The score used for matching is the *logit* of the propensity score, i.e. the
-linear predictor, rounded to 10 decimals so that units with identical covariates tie exactly whatever the
-floating-point path of the matrix product.
+A logistic regression (statsmodels ``Logit``, Newton's method) of treatment on the covariates, in the
+encoding shared with the risk-adjusted models (:mod:`reoffend.compare.design`): numeric covariates in their
+form (``linear`` by default here, or ``log1p`` / ``spline:K`` by ``--covariate-form``), text covariates as
+indicator columns of their levels with the most common level as the reference. The score used for
+matching is the *logit* of the propensity score, i.e. the linear predictor, rounded to 10 decimals so
+that units with identical covariates tie exactly whatever the floating-point path of the matrix product.
 
 Pure: arrays and frames in, a :class:`PropensityModel` out; problems raise :class:`DataError` (exit 65).
 """
@@ -20,43 +21,11 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
-from ..errors import UsageError, single_problem
+from ..errors import single_problem
 from ..intervals import rank_auc
+from .design import INTERCEPT, Covariate
 
 SCORE_DECIMALS = 10
-CONSTANT = "const"
-
-
-@dataclass(frozen=True)
-class Covariate:
-    """One covariate: numeric (one column) or a category with its levels (sorted, as text)."""
-
-    name: str
-    levels: tuple[str, ...] | None = None  # None: numeric
-
-    @property
-    def is_category(self) -> bool:
-        return self.levels is not None
-
-    def term(self, level: str) -> str:
-        return f"{self.name}={level}"
-
-
-def describe_covariates(frame: pl.DataFrame, names: tuple[str, ...], file: str = "releases") -> list[Covariate]:
-    """Numeric (integer, float, boolean) or category (text) covariates; other types are a usage error."""
-    covariates = []
-    for name in names:
-        dtype = frame.schema[name]
-        if dtype.is_numeric() or dtype == pl.Boolean:
-            covariates.append(Covariate(name))
-        elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-            levels = frame.get_column(name).cast(pl.String).drop_nulls().unique().sort().to_list()
-            covariates.append(Covariate(name, tuple(levels)))
-        else:
-            raise UsageError(
-                f"{file}: covariate {name!r} has type {dtype}; use a numeric column or a text column of categories"
-            )
-    return covariates
 
 
 def balance_columns(
@@ -68,7 +37,7 @@ def balance_columns(
     for covariate in covariates:
         if covariate.is_category:
             text = pl.col(covariate.name).cast(pl.String)
-            for level in covariate.levels:
+            for level in sorted(covariate.levels):
                 columns.append((text == level).cast(pl.Float64))
                 labels.append((covariate.name, level))
         else:
@@ -78,23 +47,6 @@ def balance_columns(
         return np.zeros((frame.height, 0)), labels
     matrix = frame.select([c.alias(f"_b{i}") for i, c in enumerate(columns)]).to_numpy().astype(np.float64)
     return matrix, labels
-
-
-def model_columns(frame: pl.DataFrame, covariates: list[Covariate]) -> tuple[np.ndarray, list[str]]:
-    """The design matrix of the propensity model: a constant, numeric covariates, indicators but the first level."""
-    columns: list[pl.Expr] = [pl.lit(1.0).alias(CONSTANT)]
-    names = [CONSTANT]
-    for covariate in covariates:
-        if covariate.is_category:
-            text = pl.col(covariate.name).cast(pl.String)
-            for level in covariate.levels[1:]:
-                columns.append((text == level).cast(pl.Float64).alias(covariate.term(level)))
-                names.append(covariate.term(level))
-        else:
-            columns.append(pl.col(covariate.name).cast(pl.Float64).alias(covariate.name))
-            names.append(covariate.name)
-    matrix = frame.select(columns).to_numpy().astype(np.float64)
-    return np.ascontiguousarray(matrix), names
 
 
 @dataclass
@@ -172,7 +124,7 @@ def fit_propensity(
     converged = bool(result.mle_retvals.get("converged", False))
     params = np.asarray(result.params, dtype=np.float64)
     if not converged or ConvergenceWarning in categories or not np.all(np.isfinite(params)):
-        suspects = [t for t, c in zip(terms, params, strict=True) if abs(c) > 15 and t != CONSTANT]
+        suspects = [t for t, c in zip(terms, params, strict=True) if abs(c) > 15 and t != INTERCEPT]
         detail = f" (diverging terms: {', '.join(suspects)})" if suspects else ""
         raise _separation(file, terms, f"the model did not converge{detail}")
     bse = np.asarray(result.bse, dtype=np.float64)
