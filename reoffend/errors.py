@@ -120,10 +120,11 @@ class DataError(ReoffendError):
     def summary(self, first: int = 20) -> str:
         """The report of data.md: the first ``first`` problems, then a count per rule."""
         lines = [f"invalid data: {self.count} problem(s)"]
-        for problem in self.problems.head(first).iter_rows(named=True):
+        shown = self.problems.head(first)
+        for problem in shown.iter_rows(named=True):
             lines.append("  " + format_problem(problem))
-        if self.count > first:
-            lines.append(f"  ... and {self.count - first} more (--errors FILE writes the full list)")
+        if self.count > shown.height:  # the lines shown and "... and N more" add up to the count
+            lines.append(f"  ... and {self.count - shown.height} more (--errors FILE writes the full list)")
         counts = self.total_by_rule or dict(self.problems.group_by("rule").len().iter_rows())
         lines.append("problems per rule:")
         for rule, count in sorted(counts.items()):
@@ -137,8 +138,16 @@ def format_problem(problem: dict) -> str:
         where += f", row {problem['row']}"
     if problem["column"]:
         where += f", column {problem['column']}"
-    value = f" (value {problem['value']!r})" if problem.get("value") is not None else ""
+    value = f" (value {cut_value(problem['value'])!r})" if problem.get("value") is not None else ""
     return f"{where}: {problem['message']}{value}"
+
+
+VALUE_LIMIT = 100  # characters of a bad value shown in a message (the --errors file keeps it whole)
+
+
+def cut_value(value: str, limit: int = VALUE_LIMIT) -> str:
+    """A bad value as shown in a message: cut to ``limit`` characters, the cut marked with an ellipsis."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def problem_row(

@@ -9,7 +9,10 @@ that identifiers keep leading zeros.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import io
+import json
 import os
 import re
 import signal
@@ -28,13 +31,16 @@ from typing import Any
 import polars as pl
 
 from .errors import (
+    PROBLEM_SCHEMA,
     DataError,
     InputFileError,
     OutputClosed,
     OutputNotCreatable,
     OutputWriteError,
     UsageError,
+    cut_value,
     os_reason,
+    problem_row,
     single_problem,
 )
 
@@ -212,14 +218,127 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
         if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError) and data is None:
             raise InputFileError(f"{source.name}: cannot read: {error}") from None
-        raise single_problem(
+        raise located_problem(source, fmt, data) or single_problem(
             source.name, None, "unreadable file", f"cannot read as {fmt}: {first_line(error)}"
         ) from None
+    duplicated = duplicate_columns(schema.names())
+    if duplicated:
+        raise DataError(
+            pl.DataFrame(
+                [
+                    problem_row(
+                        source.name, name, "duplicate-column", f"the header names the column {name!r} {count} times"
+                    )
+                    for name, count in duplicated.items()
+                ],
+                schema=PROBLEM_SCHEMA,
+            ),
+            {"duplicate-column": len(duplicated)},
+        )
     present = {old: new for old, new in renames.items() if old in schema.names()}
     clashes = [new for old, new in present.items() if new in schema.names()]
     if clashes:
         raise UsageError(f"{source.name}: --map renames onto {', '.join(clashes)}, which the file already has")
     return frame.rename(present) if present else frame
+
+
+DUPLICATED = re.compile(r"^(?P<name>.*)_duplicated_\d+$")
+
+
+def duplicate_columns(names: Iterable[str]) -> dict[str, int]:
+    """Header names given more than once, with how often (polars renames the repeats ``NAME_duplicated_N``)."""
+    names = list(names)
+    counts: dict[str, int] = {}
+    for name in names:
+        match = DUPLICATED.match(name)
+        if match and match["name"] in names:
+            counts[match["name"]] = counts.get(match["name"], 1) + 1
+    return counts
+
+
+def located_problem(source: TableSource, fmt: str, data: bytes | None) -> DataError | None:
+    """The row (or line) a CSV or NDJSON reader failed on, as a problem naming it; None if not found.
+
+    Run only after the fast reader has failed: the bytes are read again here and parsed by the standard
+    library, which says where. CSV: bytes that are not UTF-8 (with a hint), a quote never closed, more fields
+    than the header. NDJSON: the first line that is not a JSON object. Rows are 1-based below the header.
+    """
+    if fmt not in ("csv", "ndjson"):
+        return None
+    try:
+        raw = data if data is not None else Path(source.path).read_bytes()
+        if sniff_compression(raw) == "gzip":
+            raw = gzip.decompress(raw)
+        elif sniff_compression(raw) is not None:
+            return None
+    except (OSError, EOFError, zlib.error):
+        return None
+    if fmt == "ndjson":
+        return _ndjson_problem(source.name, raw)
+    return _csv_problem(source.name, raw)
+
+
+def _csv_problem(name: str, raw: bytes) -> DataError | None:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        prefix = raw[: error.start].decode("utf-8-sig", errors="replace")
+        line = prefix.count("\n") + 1
+        bad = raw[error.start : error.start + 4]
+        return single_problem(
+            name,
+            None,
+            "encoding",
+            f"line {line}: the bytes {bad!r} are not UTF-8; save the file as UTF-8 "
+            "(e.g. iconv -f cp1252 -t utf-8, or 'CSV UTF-8' in a spreadsheet)",
+            row=line - 1,
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    records = 0
+    start = 1
+    try:
+        for record in reader:
+            if header is None:
+                header = record
+            elif len(record) > len(header):
+                extra = ",".join(record[len(header) :])
+                return single_problem(
+                    name,
+                    None,
+                    "too many fields",
+                    f"line {start}: {len(record)} fields where the header has {len(header)}",
+                    row=records,
+                    value=cut_value(extra),
+                )
+            records += 1
+            start = reader.line_num + 1
+    except csv.Error as error:
+        what = "a quote opened here is never closed" if "end of data" in str(error) else f"bad quoting: {error}"
+        return single_problem(name, None, "bad quoting", f"line {start}: {what}", row=records)
+    return None
+
+
+def _ndjson_problem(name: str, raw: bytes) -> DataError | None:
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            return single_problem(
+                name,
+                None,
+                "bad json",
+                f"line {number}, character {error.colno}: not valid JSON ({error.msg})",
+                row=number,
+                value=cut_value(line.decode("utf-8", "replace")),
+            )
+        except ValueError as error:  # not UTF-8
+            return single_problem(name, None, "bad json", f"line {number}: {error}", row=number)
+        if not isinstance(value, dict):
+            return single_problem(name, None, "bad json", f"line {number}: not a JSON object", row=number)
+    return None
 
 
 def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:

@@ -256,7 +256,8 @@ def _duplicate_masks(typed: pl.LazyFrame) -> tuple[pl.Expr, pl.Expr]:
     key = ["offender_id", "release_date"]
     columns = [c for c in typed.collect_schema().names() if not c.startswith(RAW) and c != ROW]
     row_hash = pl.struct(columns).hash(seed=0)
-    key_duplicated = pl.struct(key).is_duplicated()
+    # a release_date that is missing or failed to parse is reported as such, never as a duplicate key too
+    key_duplicated = pl.struct(key).is_duplicated() & pl.col("release_date").is_not_null()
     conflicting = key_duplicated & (row_hash.n_unique().over(key) > 1)
     repeated = key_duplicated & ~conflicting & row_hash.is_duplicated() & ~row_hash.is_first_distinct()
     return repeated, conflicting
@@ -317,6 +318,14 @@ def validate_inputs(
             failing[("conflicting-release", "offender_id")] = conflicts
     if failing:
         raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
+    if extract_date is None and releases.rows:  # releases but no conviction: the checks need an extract date
+        raise single_problem(
+            convictions.name,
+            "conviction_date",
+            "no extract date",
+            "there is no conviction_date to take the extract date from (the file has no convictions), so "
+            "releases after the extract and incomplete follow-up cannot be checked: give --extract-date",
+        )
 
     releases_typed = releases.typed
     deduplicated = 0
