@@ -522,3 +522,67 @@ def test_lock_helper_releases_and_removes_its_file(tmp_path):
     assert not (tmp_path / ".out.lock").exists()
     with folder_lock(tmp_path / "out"):
         pass
+
+
+# ------------------------------------------------------------------------------------ errors name the row
+@pytest.mark.parametrize(
+    ("tail", "rule", "message"),
+    [
+        ('D,"2022-04-01,EST1,20,M\nE,2022-05-01,EST2,30,F\n', "bad quoting", "line 5: a quote opened here is never"),
+        ("D,2022-04-01,EST1,20,M,extra\n", "too many fields", "line 5: 6 fields where the header has 5"),
+    ],
+)
+def test_a_malformed_csv_row_is_65_naming_file_and_row(cli, folder, tail, rule, message):
+    write_csv(folder / "bad.csv", RELEASES + tail)
+    before = snapshot(folder)
+    status, _out, err = cli("measure", folder / "bad.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65 and "bad.csv, row 4" in err and message in err and f"{rule}: 1" in err
+    assert snapshot(folder) == before
+
+
+def test_bytes_that_are_not_utf8_are_65_naming_the_row_with_a_hint(cli, folder):
+    (folder / "latin.csv").write_bytes(RELEASES.encode() + b"D,2022-04-01,EST\xe9,20,M\n")
+    status, _out, err = cli("measure", folder / "latin.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65 and "latin.csv, row 4" in err and "not UTF-8" in err and "iconv" in err
+
+
+def test_a_bad_ndjson_line_is_named_by_its_number(cli, folder):
+    (folder / "r.ndjson").write_text(
+        '{"offender_id": "A", "release_date": "2022-01-10"}\n\n{"offender_id": "B",\n'
+        '{"offender_id": "C", "release_date": "2022-01-10"}\n'
+    )
+    status, _out, err = cli("measure", folder / "r.ndjson", folder / "c.csv", *EXTRACT)
+    assert status == 65 and "r.ndjson, row 3: line 3, character" in err and "at character 1" not in err
+
+
+def test_a_duplicate_header_is_a_duplicate_column_problem(cli, folder):
+    write_csv(folder / "dup.csv", "offender_id,release_date,release_date\nA,2022-01-10,2099-01-01\n")
+    status, _out, err = cli("measure", folder / "dup.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65 and "duplicate-column: 1" in err and "'release_date' 2 times" in err
+
+
+def test_releases_without_any_conviction_need_an_extract_date(cli, folder):
+    write_csv(folder / "none.csv", "offender_id,offence_date,conviction_date\n")
+    write_csv(folder / "late.csv", RELEASES + "D,2099-01-01,EST1,20,M\n")
+    status, _out, err = cli("measure", folder / "late.csv", folder / "none.csv")
+    assert status == 65 and "none.csv" in err and "give --extract-date" in err
+    status, _out, err = cli("measure", folder / "late.csv", folder / "none.csv", "--extract-date", "2024-01-01")
+    assert status == 65 and "date-out-of-range: 1" in err  # with the date, the 2099 release is found
+
+
+def test_unparseable_dates_are_not_also_conflicting_releases_and_totals_add_up(cli, folder):
+    rows = "".join(f"P{i % 1000},not-a-date-{i},EST1,30,M\n" for i in range(2000))
+    write_csv(folder / "bad_dates.csv", "offender_id,release_date,establishment,age,sex\n" + rows)
+    status, _out, err = cli("measure", folder / "bad_dates.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65
+    assert "conflicting-release" not in err and "unparseable-date: 2000" in err
+    shown = [line for line in err.splitlines() if line.startswith("  bad_dates.csv") or "bad_dates.csv, row" in line]
+    more = int(err.split("... and ", 1)[1].split(" more", 1)[0])
+    assert "invalid data: 2000 problem(s)" in err and len(shown) + more == 2000
+
+
+def test_a_long_bad_value_is_cut_to_about_100_characters(cli, folder):
+    write_csv(folder / "long.csv", RELEASES + f"D,{'9' * 5000},EST1,20,M\n")
+    status, _out, err = cli("measure", folder / "long.csv", folder / "c.csv", *EXTRACT)
+    line = next(line for line in err.splitlines() if "long.csv, row 4" in line)
+    assert status == 65 and len(line) < 300 and "…" in line
