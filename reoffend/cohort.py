@@ -9,6 +9,7 @@ unique, would go to the lowest establishment, then input order). ``index="all"``
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Literal, TypeVar
 
@@ -83,6 +84,43 @@ def matches(where: Mapping[str, Sequence[str]]) -> pl.Expr:
     for column, values in where.items():
         expr = expr & pl.col(column).cast(pl.String).is_in(list(values)).fill_null(False)
     return expr
+
+
+SUGGEST_LIMIT = 20_000  # distinct values searched for "did you mean"; more would be slow and unhelpful
+
+
+def check_values_present(
+    releases: pl.LazyFrame | pl.DataFrame, where: Mapping[str, Sequence[str]], file: str, option: str = "--where"
+) -> None:
+    """A filter value that no release has is invalid data (exit 65), never a silent empty answer.
+
+    The problem names the option, the column and the value, the closest values present ("did you mean
+    EST042?") and how many distinct values the column has. Values are compared as text, as :func:`matches`
+    compares them.
+    """
+    from .errors import single_problem
+
+    frame = releases.lazy() if isinstance(releases, pl.DataFrame) else releases
+    columns = [column for column in where if column in frame.collect_schema().names()]
+    if not columns:
+        return
+    present = pl.collect_all([frame.select(pl.col(c).cast(pl.String).drop_nulls().unique()) for c in columns])
+    for column, values in zip(columns, present, strict=True):
+        known = set(values.to_series().to_list())
+        for value in where[column]:
+            if value in known:
+                continue
+            near = (
+                difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6) if len(known) <= SUGGEST_LIMIT else []
+            )
+            hint = f"; did you mean {' or '.join(near)}?" if near else ""
+            raise single_problem(
+                file,
+                column,
+                "value-not-found",
+                f"{option} {column}={value}: no release has this value ({len(known):,} distinct values){hint}",
+                value=value,
+            )
 
 
 def apply_filters(releases: FrameT, where: Mapping[str, Sequence[str]]) -> FrameT:

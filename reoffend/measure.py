@@ -14,7 +14,7 @@ from typing import Literal
 import polars as pl
 
 from . import __version__
-from .cohort import IndexRule, Period, apply_filters, index_releases, with_cohort
+from .cohort import IndexRule, Period, apply_filters, check_values_present, index_releases, with_cohort
 from .errors import UsageError, single_problem
 from .intervals import wilson_interval
 from .validate import ValidatedInputs
@@ -98,6 +98,8 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
             f"{inputs.names['releases']}: no column {', '.join(map(repr, unknown))} to group or filter by "
             f"(columns: {', '.join(columns)})"
         )
+    if params.where:
+        check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])
     releases = index_releases(with_cohort(inputs.releases, params.period), params.index)
     releases = apply_filters(releases, params.where)
     facts: dict[str, object] = {}

@@ -8,6 +8,7 @@ from dataclasses import replace
 import click
 import polars as pl
 
+from ..cohort import check_values_present
 from ..compare.baseline import measure_cohorts
 from ..compare.power import Baseline, PowerParams, PowerResult, dispersion_of, minimum_detectable, needed_size
 from ..errors import UsageError
@@ -21,7 +22,7 @@ from .common import (
     sided_option,
     window_options,
 )
-from .compare_baseline import optional_input_options
+from .compare_baseline import optional_input_options, split_site
 
 
 def _without(*names):
@@ -75,7 +76,9 @@ def _size(item: str) -> int:
 @window_options
 @_without("confidence", "latest_cohort")
 @cohort_options
-@click.option("--site", metavar="VALUE", help="From records: the site whose baseline cohort is measured.")
+@click.option(
+    "--site", metavar="VALUE", help="From records: the site whose baseline cohort is measured (or COLUMN=VALUE)."
+)
 @click.option(
     "--site-column", default="establishment", show_default=True, metavar="COLUMN", help="Release column of --site."
 )
@@ -151,11 +154,14 @@ def power(
             raise UsageError("from records, give RELEASES CONVICTIONS and --baseline COHORT")
         if baseline_rate is not None or baseline_events is not None:
             raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
+        site_column, site = split_site(site_column, site)
         where = {**measurement.where, **({site_column: (site,)} if site else {})}
         mparams = replace(measurement, by=("cohort",), where=where)
         extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
         with out.status("measuring the baseline"), errors_reported(errors_file):
             inputs = load_or_report(spec, errors_file, extra_required)
+            if site:
+                check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
             _, base, measured = measure_cohorts(inputs, mparams, [baseline_cohort], baseline_cohort, audit_table=True)
         if base.cohort_size == 0:
             raise UsageError(f"the baseline cohort {baseline_cohort} has no index releases with these filters")

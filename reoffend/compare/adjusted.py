@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from scipy import special, stats
 
-from ..cohort import apply_filters
+from ..cohort import apply_filters, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..intervals import normal_quantile, rank_auc
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
@@ -181,6 +181,9 @@ def adjusted_releases(inputs: ValidatedInputs, params: AdjustedParams) -> tuple[
                 f"{option}: {inputs.names['releases']} has no column {', '.join(map(repr, missing))} "
                 f"(columns: {listed})"
             )
+    everyone = with_cohort(inputs.releases, measure_params.period)
+    check_values_present(everyone, params.baseline_filter, inputs.names["releases"], "--baseline-filter")
+    check_values_present(everyone, params.current_filter, inputs.names["releases"], "--current-filter")
     group = list(
         dict.fromkeys(["cohort", *params.by, *params.covariates, *params.baseline_filter, *params.current_filter])
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
@@ -166,6 +167,9 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     columns = inputs.releases.collect_schema().names()
     _check_columns(file, columns, params)
     measure_params = replace(params.measure, by=("cohort",))
+    everyone = with_cohort(inputs.releases, measure_params.period)
+    check_values_present(everyone, params.treated, file, "--treated")
+    check_values_present(everyone, params.pool, file, "--pool")
     releases, facts = measured_releases(inputs, measure_params)
     carried = [c for c in dict.fromkeys([*params.exact, *params.covariates, *params.treated, *params.pool])]
     carried = [c for c in carried if c not in ("cohort", "offender_id", "release_date")]
