@@ -353,4 +353,4 @@ def test_no_establishment_section_when_turned_off_or_absent(tmp_path, cli):
 def test_a_filter_that_keeps_nobody_is_a_data_error(tmp_path, cli):
     job = write_job(tmp_path, extra='[measure]\nwhere = { establishment = ["E9"] }\n', extract_date="2024-12-31")
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
-    assert status == 65 and "no releases to publish after the [measure] where filters" in err
+    assert status == 65 and "establishment=E9: no release has this value" in err  # named (issue 11)
