@@ -105,7 +105,8 @@ def test_incomplete_cohort_is_left_out_and_named(tmp_path, cli):
     status, _out, err = cli("bulletin", "--config", job, "-o", target, "-q")
     assert status == 0, err
     cohorts = pl.read_csv(target / "tables" / "cohorts.csv")
-    assert cohorts.rows() == [("2022Q1", 3, 0, True), ("2022Q2", 2, 1, False)]
+    # releases run from January to June 2022: both quarters are whole (partial_period false)
+    assert cohorts.rows() == [("2022Q1", 3, 0, True, False), ("2022Q2", 2, 1, False, False)]
     trend = pl.read_csv(target / "tables" / "trend.csv")
     assert trend["cohort"].to_list() == ["2022Q1"]  # C's complete release does not make 2022Q2 publishable
     text = (target / "bulletin.md").read_text()

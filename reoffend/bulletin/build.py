@@ -22,6 +22,7 @@ import polars as pl
 
 from .. import __version__
 from ..banding import band_inputs
+from ..cohort import partial_periods
 from ..disclosure import suppress, suppressed_mask, withhold
 from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
@@ -314,7 +315,12 @@ def compute_bulletin(
         p_value_floor=P_VALUE_FLOOR,
     )
     document = text.compose(context)
-    warnings = [w for section in comparison_sections for w in section.warnings]
+    warnings = [
+        f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
+        f"{entry['last_release_month']} of it (cohorts.csv, partial_period)"
+        for entry in partial_periods(inputs.releases, params.period)
+    ]
+    warnings += [w for section in comparison_sections for w in section.warnings]
     return Bulletin(
         config=config,
         params=params,

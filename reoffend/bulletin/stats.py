@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import polars as pl
 
+from ..cohort import partial_periods
 from ..compare.baseline import BaselineParams, Counts, compare_counts
 from ..measure import (
     RELEASE_KEY,
@@ -46,10 +47,15 @@ def cohort_completeness(inputs, params: MeasureParams, window: FollowUpWindow | 
         incomplete = pl.lit(0, dtype=pl.Int64)
     else:
         incomplete = (~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
+    partial = [entry["cohort"] for entry in partial_periods(inputs.releases, params.period)]
     return (
         releases.group_by("cohort")
         .agg(pl.len().cast(pl.Int64).alias("releases"), incomplete.alias("incomplete_releases"))
-        .with_columns((pl.col("incomplete_releases") == 0).alias("complete"))
+        .with_columns(
+            (pl.col("incomplete_releases") == 0).alias("complete"),
+            # a cohort the data covers only in part (cohort.partial_periods): not comparable with a full one
+            pl.col("cohort").is_in(partial).alias("partial_period"),
+        )
         .sort("cohort", nulls_last=True)
         .collect()
     )

@@ -480,6 +480,15 @@ class Output:
         write_stdout(buffer.getvalue())
 
 
+def warn_partial_periods(out: Output, metadata: Mapping[str, Any]) -> None:
+    """A warning naming each cohort the data covers only in part (metadata ``partial_periods``)."""
+    for entry in metadata.get("partial_periods", ()):
+        out.warn(
+            f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
+            f"to {entry['last_release_month']} of it, so it is not comparable with a full one"
+        )
+
+
 class _NullContext:
     def __enter__(self):
         return self

@@ -5,6 +5,7 @@ A thin wrapper over :mod:`reoffend.compare.matched` (docs/comparisons-matched.md
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import replace
 from pathlib import Path
@@ -34,10 +35,24 @@ from .covariate_forms import covariate_form_option
 
 
 def read_id_list(path: str) -> tuple[str, ...]:
-    """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
-    ids = read_list_lines(path, "file (--treated-ids)")
-    if ids and ids[0].lower() == "offender_id":
-        ids = ids[1:]
+    """The ``offender_id`` values of an id list (``--treated-ids``).
+
+    One id per line (blank lines, ``#`` comments and a first line ``offender_id`` skipped), or a CSV export
+    with a header naming an ``offender_id`` column (``offender_id,start_date``): that column is read.
+    """
+    lines = read_list_lines(path, "file (--treated-ids)")
+    if lines and "," in lines[0]:
+        rows = list(csv.reader(lines))
+        header = [name.strip().lstrip("\ufeff") for name in rows[0]]
+        if "offender_id" not in header:
+            raise UsageError(
+                f"{path}: the id list (--treated-ids) is a CSV file without an offender_id column "
+                f"(columns: {', '.join(header)})"
+            )
+        column = header.index("offender_id")
+        ids = [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
+    else:
+        ids = lines[1:] if lines and lines[0].lower() == "offender_id" else lines
     if not ids:
         raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
     return tuple(ids)

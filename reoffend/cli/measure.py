@@ -19,6 +19,7 @@ from .common import (
     load_or_report,
     output_options,
     parse_columns,
+    warn_partial_periods,
     window_options,
     writer_for_suffix,
 )
@@ -114,6 +115,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         inputs = band_inputs(load_or_report(spec, errors_file, extra_required), band_edges)
         engine: Engine = "streaming" if spec.streaming else "auto"
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
+    warn_partial_periods(out, result.metadata)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
