@@ -455,6 +455,42 @@ def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | Non
     return DataError(problems, totals)
 
 
+# --------------------------------------------------------------------------------------------- warnings
+def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> list[str]:
+    """Valid inputs that are probably not what was meant (issue 11): said on stderr, never silent.
+
+    * no conviction's offender_id is a released person's (ids written ``007`` in one file and ``7`` in the
+      other): every rate would be 0%;
+    * an ``--exclude-offences`` code that no conviction has (a typo, or another coding scheme).
+    """
+    warnings = []
+    releases_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String)).unique()
+    conviction_ids = inputs.convictions.select(pl.col("offender_id").cast(pl.String)).unique()
+    queries = [
+        conviction_ids.join(releases_ids, on="offender_id", how="semi").select(pl.len()),
+        conviction_ids.select(pl.len()),
+    ]
+    codes = None
+    if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
+        codes = inputs.convictions.select(pl.col("offence_code").cast(pl.String).unique())
+        queries.append(codes)
+    results = pl.collect_all(queries)
+    matched, convicted = results[0].item(), results[1].item()
+    if convicted and not matched:
+        warnings.append(
+            f"no offender_id in {inputs.names['convictions']} matches one in {inputs.names['releases']}, so nobody "
+            "can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)"
+        )
+    if codes is not None:
+        present = set(results[2].to_series().drop_nulls().to_list())
+        unused = sorted(excluded_offences - present)
+        if unused:
+            warnings.append(
+                f"--exclude-offences: no conviction has the offence code(s) {', '.join(unused)}; check the codes"
+            )
+    return warnings
+
+
 # ---------------------------------------------------------------------------------------------- summary
 def summarise_inputs(inputs: ValidatedInputs) -> dict[str, Any]:
     """Rows, people and date ranges of the validated inputs (what ``validate`` prints)."""

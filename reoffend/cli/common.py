@@ -37,7 +37,7 @@ from ..io import (
     write_stdout,
 )
 from ..measure import IncompletePolicy, MeasureParams
-from ..validate import ValidatedInputs
+from ..validate import ValidatedInputs, input_warnings
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
 from .tables import hidden_note, plan_widths, select_columns
@@ -373,13 +373,28 @@ def write_errors_file(error: DataError, path: str | None) -> None:
         atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
 
 
-def load_or_report(spec: InputSpec, errors_file: str | None, extra_required=None) -> ValidatedInputs:
-    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65."""
+def load_or_report(
+    spec: InputSpec,
+    errors_file: str | None,
+    extra_required=None,
+    *,
+    out: Output | None = None,
+    excluded_offences: frozenset[str] = frozenset(),
+) -> ValidatedInputs:
+    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65.
+
+    With ``out``, valid inputs that are probably not what was meant are warned about
+    (:func:`reoffend.validate.input_warnings`).
+    """
     try:
-        return load_inputs(spec, extra_required)
+        inputs = load_inputs(spec, extra_required)
     except DataError as error:
         write_errors_file(error, errors_file)
         raise
+    if out is not None:
+        for warning in input_warnings(inputs, excluded_offences):
+            out.warn(warning)
+    return inputs
 
 
 @contextlib.contextmanager

@@ -159,7 +159,7 @@ def compare_adjusted(
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("fitting the baseline models"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         result = run_adjusted(inputs, params)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:

@@ -214,7 +214,7 @@ def _from_records(
     mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         if site:
             check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
         if not current:

@@ -194,7 +194,7 @@ def compare_matched_command(
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("matching"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         result = compare_matched(inputs, params)
     for warning in result.warnings:
         out.warn(warning)

@@ -112,7 +112,10 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         )
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
-        inputs = band_inputs(load_or_report(spec, errors_file, extra_required), band_edges)
+        inputs = band_inputs(
+            load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=params.excluded_offences),
+            band_edges,
+        )
         engine: Engine = "streaming" if spec.streaming else "auto"
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
     warn_partial_periods(out, result.metadata)
