@@ -586,3 +586,83 @@ def test_a_long_bad_value_is_cut_to_about_100_characters(cli, folder):
     status, _out, err = cli("measure", folder / "long.csv", folder / "c.csv", *EXTRACT)
     line = next(line for line in err.splitlines() if "long.csv, row 4" in line)
     assert status == 65 and len(line) < 300 and "…" in line
+
+
+# --------------------------------------------------------------------------------------- no silent success
+def test_a_where_value_no_release_has_is_65_with_the_closest_values(cli, folder):
+    before = snapshot(folder)
+    status, out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--where", "establishment=EST3")
+    assert status == 65 and out == ""
+    assert "--where establishment=EST3: no release has this value (2 distinct values)" in err
+    assert "did you mean EST2 or EST1?" in err  # difflib order: equally close, the later first
+    assert snapshot(folder) == before
+
+
+def test_a_site_typo_is_65_naming_it_and_column_equals_value_is_accepted(cli, tmp_path):
+    releases, convictions = SAMPLE / "releases.csv", SAMPLE / "convictions.csv"
+    common = ["--period", "year", "--current", "2023", "--baseline", "2022", "--json"]
+    status, _out, err = cli("compare", "baseline", releases, convictions, "--site", "EST42", *common)
+    assert status == 65 and "--site establishment=EST42" in err and "did you mean EST042" in err
+    assert "(110 distinct values)" in err
+    status, out, err = cli("compare", "baseline", releases, convictions, "--site", "establishment=EST042", *common)
+    assert status == 0, err
+    plain = cli("compare", "baseline", releases, convictions, "--site", "EST042", *common)[1]
+    assert json.loads(out)["rows"] == json.loads(plain)["rows"] and json.loads(out)["rows"][0]["current_size"] > 0
+
+
+def test_a_treated_value_no_release_has_is_65(cli, folder):
+    args = ["compare", "matched", folder / "r.csv", folder / "c.csv", "--covariates", "age", *EXTRACT]
+    status, _out, err = cli(*args, "--treated", "establishment=ESTX1")
+    assert status == 65 and "--treated establishment=ESTX1" in err and "did you mean EST1" in err
+
+
+def test_a_csv_id_list_with_a_header_reads_its_offender_id_column(cli, tmp_path):
+    ids = tmp_path / "ids.csv"
+    people = ["P0000001", "P0000002", "P0000003", "P0000005", "P0000008"]
+    ids.write_text("offender_id,start_date\n" + "".join(f"{p},2023-01-01\n" for p in people))
+    args = ["compare", "matched", SAMPLE / "releases.csv", SAMPLE / "convictions.csv", "--treated-ids", ids]
+    status, _out, err = cli(*args, "--covariates", "age,sex", "--bootstrap", "0", "--json")
+    assert status == 0, err
+    assert "ids listed 5" in err  # how many listed ids there were, and how many were found
+    (tmp_path / "bad.csv").write_text("person,start_date\nP0000001,2023-01-01\n")
+    args[-1] = tmp_path / "bad.csv"
+    status, _out, err = cli(*args, "--covariates", "age,sex", "--bootstrap", "0")
+    assert status == 2 and "without an offender_id column (columns: person, start_date)" in err
+
+
+def test_partial_periods_are_flagged_on_stderr_and_in_the_metadata(cli, folder):
+    # the releases run from January to March 2022; financial year 2021-22 began in April 2021, so the data
+    # covers only 2022-01 to 2022-03 of it, while quarter 2022Q1 is whole
+    status, out, err = cli(
+        "measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--period", "financial-year", "--json"
+    )
+    assert status == 0, err
+    assert "cohort 2021-22 is a partial period" in err
+    metadata = json.loads(out)["metadata"]
+    assert metadata["partial_period"] is True
+    assert metadata["partial_periods"] == [
+        {"cohort": "2021-22", "first_release_month": "2022-01", "last_release_month": "2022-03"}
+    ]
+    status, out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--period", "quarter", "--json")
+    assert "partial period" not in err and json.loads(out)["metadata"]["partial_period"] is False  # Q1 is whole
+
+
+def test_partial_periods_are_flagged_in_the_bulletins_cohort_table(cli, folder):
+    job = write_bulletin_job(folder)
+    job.write_text(job.read_text() + "[measure]\nperiod = 'year'\n")
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out")
+    assert status == 0, err
+    assert "cohort 2022 is a partial period" in err
+    cohorts = (folder / "out" / "tables" / "cohorts.csv").read_text().splitlines()
+    assert cohorts[0].endswith(",partial_period") and cohorts[1].startswith("2022,") and cohorts[1].endswith(",true")
+
+
+def test_ids_written_differently_and_an_unused_exclusion_code_are_warned_about(cli, folder):
+    write_csv(folder / "r7.csv", "offender_id,release_date\n007,2022-01-10\n")
+    write_csv(folder / "c7.csv", "offender_id,offence_date,conviction_date,offence_code\n7,2022-02-01,2022-03-01,TH\n")
+    (folder / "exclude.txt").write_text("BREECH\n")
+    args = ["measure", folder / "r7.csv", folder / "c7.csv", *EXTRACT, "--exclude-offences", folder / "exclude.txt"]
+    status, _out, err = cli(*args)
+    assert status == 0
+    assert "no offender_id in" in err and "007 and 7" in err
+    assert "no conviction has the offence code(s) BREECH" in err
