@@ -666,3 +666,41 @@ def test_ids_written_differently_and_an_unused_exclusion_code_are_warned_about(c
     assert status == 0
     assert "no offender_id in" in err and "007 and 7" in err
     assert "no conviction has the offence code(s) BREECH" in err
+
+
+# ------------------------------------------------------------------------------- degenerate statistics
+def test_one_treated_person_is_too_few_to_test_not_significant(cli, tmp_path):
+    ids = tmp_path / "one.txt"
+    ids.write_text("P0000001\n")
+    args = ["compare", "matched", SAMPLE / "releases.csv", SAMPLE / "convictions.csv", "--treated-ids", ids]
+    status, out, err = cli(*args, "--covariates", "age,sex", "--bootstrap", "200", "--json")
+    assert status == 0, err
+    rows = json.loads(out)["rows"]
+    assert rows and all(row["too_few_to_test"] for row in rows)
+    assert all(row["events_p_reduction"] is None and row["events_significant"] is None for row in rows)
+    assert all(row["events_change_low"] is None and row["target_met"] is None for row in rows)
+    assert "too few to test" in err
+    status, _out, err = cli(*args, "--covariates", "age,sex", "--bootstrap", "200", "--fail-unless-significant")
+    assert status == 1  # never reported as significant
+
+
+def test_the_minimum_treated_group_is_an_option(cli, tmp_path):
+    args = ["compare", "matched", SAMPLE / "releases.csv", SAMPLE / "convictions.csv", "--treated"]
+    args += ["establishment=EST042", "--covariates", "age,sex", "--bootstrap", "200", "--json"]
+    rows = json.loads(cli(*args)[1])["rows"]
+    pooled = rows[-1]
+    assert not pooled["too_few_to_test"] and pooled["events_p_reduction"] is not None  # 171 treated: tested
+    rows = json.loads(cli(*args, "--min-treated", "1000")[1])["rows"]
+    assert all(row["too_few_to_test"] and row["events_p_reduction"] is None for row in rows)
+
+
+def test_a_comparison_group_without_events_gives_a_result(cli, folder):
+    # EST1's people (A, C) reoffend; the comparators (B, D, E, F) have no conviction at all
+    rows = RELEASES + "D,2022-01-12,EST2,31,M\nE,2022-02-12,EST2,26,M\nF,2022-03-12,EST2,41,F\n"
+    write_csv(folder / "r2.csv", rows)
+    args = ["compare", "matched", folder / "r2.csv", folder / "c.csv", "--treated", "establishment=EST1"]
+    status, out, err = cli(*args, "--covariates", "age", "--bootstrap", "200", "--min-treated", "1", *EXTRACT, "--json")
+    assert status == 0, err
+    pooled = json.loads(out)["rows"][-1]
+    assert pooled["events_per_100_comparison"] == 0 and pooled["events_reduction_pct"] is None
+    assert "against none in the weighted comparison group" in err

@@ -14,7 +14,7 @@ import click
 import polars as pl
 
 from ..compare.design import parse_forms
-from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
+from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import UsageError
 from ..io import read_list_lines
 from .common import (
@@ -113,6 +113,13 @@ def read_id_list(path: str) -> tuple[str, ...]:
     help="Bootstrap replicates (treated releases resampled with their comparators; 0: no intervals).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap and of tie-breaking.")
+@click.option(
+    "--min-treated",
+    type=click.IntRange(min=1),
+    default=MIN_TREATED,
+    show_default=True,
+    help="Fewest matched treated releases a row needs to be tested; below it: 'too few to test'.",
+)
 @alpha_option("Significance level of the one-sided test for a reduction.")
 @click.option("--target", type=float, metavar="PCT", help="Per-cohort target: a reduction in events per 100 of PCT %.")
 @click.option("--pooled-target", type=float, metavar="PCT", help="Target for all cohorts together, in %.")
@@ -150,6 +157,7 @@ def compare_matched_command(
     drop_missing,
     bootstrap,
     seed,
+    min_treated,
     alpha,
     target,
     pooled_target,
@@ -186,6 +194,7 @@ def compare_matched_command(
         caliper=caliper,
         drop_missing=drop_missing,
         bootstrap=bootstrap,
+        min_treated=min_treated,
         seed=seed,
         alpha=alpha,
         target=target,
