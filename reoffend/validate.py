@@ -455,6 +455,77 @@ def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | Non
     return DataError(problems, totals)
 
 
+# ------------------------------------------------------------------------------------ covariate values
+NUMERIC_SHARE = 0.5  # a text column in which at least this share of values are numbers is a numeric column
+SHOWN_ROWS = 20
+
+
+def check_covariate_values(releases: pl.LazyFrame, covariates: tuple[str, ...] | list[str], file: str) -> None:
+    """Covariate values are validated like dates (issue 11): :class:`DataError` (65) naming row and value.
+
+    A covariate read as text whose values are mostly numbers is a numeric column with bad values: each value
+    that is not a number is a ``covariate-not-numeric`` problem (``abc`` in ``age``), where the comparison
+    would otherwise turn ``age`` into categories and fail on "unseen" levels. If every value is a number the
+    column is numbers stored as text (a Parquet string column): one ``covariate-stored-as-text`` problem.
+    Rows are those of the file (1-based below the header).
+    """
+    schema = releases.collect_schema()
+    text = [c for c in dict.fromkeys(covariates) if c in schema and schema[c] == pl.String]
+    if not text:
+        return
+
+    def number(column: str) -> pl.Expr:
+        return pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
+
+    stats = (
+        releases.select(
+            *[pl.col(c).is_not_null().sum().alias(f"{c}|present") for c in text],
+            *[number(c).is_not_null().sum().alias(f"{c}|numbers") for c in text],
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    problems: list[dict] = []
+    totals: dict[str, int] = {}
+    for column in text:
+        present, numbers = stats[f"{column}|present"], stats[f"{column}|numbers"]
+        if not present or numbers / present < NUMERIC_SHARE:
+            continue  # a text covariate: categories
+        if numbers == present:
+            problems.append(
+                problem_row(
+                    file,
+                    column,
+                    "covariate-stored-as-text",
+                    f"covariate {column} holds numbers stored as text ({present:,} values); store the column as "
+                    "numbers, or the models would read every value as a category of its own",
+                )
+            )
+            totals["covariate-stored-as-text"] = totals.get("covariate-stored-as-text", 0) + 1
+            continue
+        bad = (
+            releases.select(pl.col(column))
+            .with_row_index(ROW, offset=1)
+            .filter(pl.col(column).is_not_null() & number(column).is_null())
+        )
+        count = bad.select(pl.len()).collect().item()
+        for row_number, value in bad.head(SHOWN_ROWS).collect().iter_rows():
+            problems.append(
+                problem_row(
+                    file,
+                    column,
+                    "covariate-not-numeric",
+                    f"covariate {column} is numeric ({numbers:,} of its {present:,} values are numbers), "
+                    "but this value is not a number",
+                    row=row_number,
+                    value=value,
+                )
+            )
+        totals["covariate-not-numeric"] = totals.get("covariate-not-numeric", 0) + count
+    if problems:
+        raise DataError(pl.DataFrame(problems, schema=PROBLEM_SCHEMA), totals)
+
+
 # --------------------------------------------------------------------------------------------- warnings
 def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> list[str]:
     """Valid inputs that are probably not what was meant (issue 11): said on stderr, never silent.

@@ -704,3 +704,26 @@ def test_a_comparison_group_without_events_gives_a_result(cli, folder):
     pooled = json.loads(out)["rows"][-1]
     assert pooled["events_per_100_comparison"] == 0 and pooled["events_reduction_pct"] is None
     assert "against none in the weighted comparison group" in err
+
+
+@pytest.mark.parametrize("command", ["matched", "adjusted"])
+def test_text_in_a_numeric_covariate_is_65_naming_row_column_and_value(cli, folder, command):
+    write_csv(folder / "abc.csv", RELEASES.replace("C,2022-03-10,EST1,25,M", "C,2022-03-10,EST1,abc,M"))
+    args = ["compare", command, folder / "abc.csv", folder / "c.csv", "--covariates", "age,sex", *EXTRACT]
+    if command == "matched":
+        args += ["--treated", "establishment=EST1"]
+    else:
+        args += ["--period", "quarter", "--baseline", "2022Q1", "--latest-cohort"]
+    status, _out, err = cli(*args)
+    assert status == 65 and "abc.csv, row 3, column age" in err and "(value 'abc')" in err
+    assert "covariate-not-numeric: 1" in err and "unseen" not in err
+
+
+def test_a_numeric_covariate_stored_as_text_in_parquet_is_65(cli, folder):
+    import polars as pl
+
+    pl.read_csv(folder / "r.csv", infer_schema_length=0).write_parquet(folder / "r.parquet")
+    pl.read_csv(folder / "c.csv", infer_schema_length=0).write_parquet(folder / "c.parquet")
+    args = ["compare", "matched", folder / "r.parquet", folder / "c.parquet", "--covariates", "age", *EXTRACT]
+    status, _out, err = cli(*args, "--treated", "establishment=EST1")
+    assert status == 65 and "r.parquet, column age" in err and "numbers stored as text" in err

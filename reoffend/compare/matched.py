@@ -19,7 +19,7 @@ from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..validate import ValidatedInputs
+from ..validate import ValidatedInputs, check_covariate_values
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
@@ -172,6 +172,7 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     columns = inputs.releases.collect_schema().names()
     _check_columns(file, columns, params)
     measure_params = replace(params.measure, by=("cohort",))
+    check_covariate_values(inputs.releases, params.covariates, file)
     everyone = with_cohort(inputs.releases, measure_params.period)
     check_values_present(everyone, params.treated, file, "--treated")
     check_values_present(everyone, params.pool, file, "--pool")
