@@ -121,14 +121,14 @@ def partial_periods(releases: pl.LazyFrame | pl.DataFrame, period: Period) -> li
         entry["last_release_month"] = f"{last:%Y-%m}"
     for cohort, entry in partial.items():
         if not entry["first_release_month"]:  # begins on time, ends early: covered from the period's start
-            entry["first_release_month"] = _period_start(cohort, period, last)
-        entry.setdefault("last_release_month", _period_end(cohort, period, first))
+            entry["first_release_month"] = _period_start(period, last)
+        entry.setdefault("last_release_month", _period_end(period, first))
     return [
         {k: partial[c][k] for k in ("cohort", "first_release_month", "last_release_month")} for c in sorted(partial)
     ]
 
 
-def _period_start(cohort: str, period: str, inside) -> str:
+def _period_start(period: str, inside) -> str:
     """The first month of the period holding the date ``inside``."""
     length, start = PERIOD_MONTHS[period], PERIOD_FIRST_MONTH[period]
     back = (inside.month - start) % length
@@ -138,7 +138,7 @@ def _period_start(cohort: str, period: str, inside) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def _period_end(cohort: str, period: str, inside) -> str:
+def _period_end(period: str, inside) -> str:
     """The last month of the period holding the date ``inside``."""
     length, start = PERIOD_MONTHS[period], PERIOD_FIRST_MONTH[period]
     ahead = (start - 1 - inside.month) % length
