@@ -119,7 +119,7 @@ def partial_periods(releases: pl.LazyFrame | pl.DataFrame, period: Period) -> li
     if (last.month - start + 1) % length != 0:  # the last month is not where its period ends
         entry = partial.setdefault(label(last), {"cohort": label(last), "first_release_month": ""})
         entry["last_release_month"] = f"{last:%Y-%m}"
-    for cohort, entry in partial.items():
+    for entry in partial.values():
         if not entry["first_release_month"]:  # begins on time, ends early: covered from the period's start
             entry["first_release_month"] = _period_start(period, last)
         entry.setdefault("last_release_month", _period_end(period, first))
