@@ -36,6 +36,7 @@ from .folder import write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
+    CohortMeasures,
     by_establishment,
     cohort_changes,
     cohort_completeness,
@@ -132,8 +133,16 @@ def compute_bulletin(
             f"no cohort has complete follow-up at the extract date {inputs.extract_date}: every cohort has "
             f"releases whose conviction deadline ({params.window.describe()}) is later; there is nothing to publish",
         )
-    measured = measure(inputs, restrict_cohorts(params, complete))
-    trend = measured.rows.filter(pl.col("cohort_size") > 0)
+    column = config.measure.establishment
+    if column is None:
+        column = "establishment" if "establishment" in _release_columns(inputs) else ""
+    elif column and column not in _release_columns(inputs):
+        raise UsageError(
+            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
+            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
+        )
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
     latest_row = trend.row(-1, named=True)
@@ -165,18 +174,10 @@ def compute_bulletin(
     )
 
     step(STEPS[2])
-    column = config.measure.establishment
-    if column is None:
-        column = "establishment" if "establishment" in _release_columns(inputs) else ""
-    elif column and column not in _release_columns(inputs):
-        raise UsageError(
-            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
-            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
-        )
     establishments = None
     establishment_summary = None
     if column:
-        establishments = by_establishment(inputs, params, latest, column, latest_row["binary_rate"])
+        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"])
         # the cohort's figure for all releases is published: secondary suppression across establishments
         establishments = suppress(
             establishments, rule, by=("cohort", column), margins=(column,), columns=("compared_with_all",)
