@@ -73,7 +73,8 @@ def test_development_table_by_hand():
     row = at(table, 3)
     assert row["u_n"] == 5 and row["o_n"] == 0
     assert row["u_mean_reoffended"] == pytest.approx(3 / 5)
-    assert row["u_var_reoffended"] == pytest.approx(3 / 5 * 2 / 5)
+    shrunk = (3 + 0.5) / (5 + 1)  # the variance uses (x + 1/2) / (m + 1)
+    assert row["u_var_reoffended"] == pytest.approx(shrunk * (1 - shrunk))
     assert row["u_mean_reoffences"] == pytest.approx((3 + 1 + 3) / 5)
     assert row["u_var_reoffences"] == pytest.approx((9 + 1 + 9) / 5 - (7 / 5) ** 2)
     assert row["o_mean_reoffences"] is None
@@ -98,6 +99,7 @@ def test_development_table_by_hand():
     row = at(table, 51)
     assert row["u_n"] == 2 and row["o_n"] == 3
     assert row["u_mean_reoffended"] == 0.0
+    assert row["u_var_reoffended"] == pytest.approx(0.5 / 3 * (1 - 0.5 / 3))  # not 0: two cases are few
     assert row["o_mean_reoffences"] == 0.0
     # t = 50: B's conviction on day 50 is not yet seen
     assert at(table, 50)["u_mean_reoffended"] == pytest.approx(1 / 3)
@@ -143,7 +145,8 @@ def test_provisional_figures_of_one_release_by_hand():
     q = 1 / 3
     assert provisional["binary_rate_provisional"] == pytest.approx(q)
     z = normal_quantile(0.95)
-    sd = math.sqrt(q * (1 - q) + (math.sqrt(q * (1 - q)) / math.sqrt(3)) ** 2)
+    shrunk = (1 + 0.5) / (3 + 1)  # variances use (x + 1/2) / (m + 1)
+    sd = math.sqrt(shrunk * (1 - shrunk) + (math.sqrt(shrunk * (1 - shrunk)) / math.sqrt(3)) ** 2)
     assert provisional["binary_rate_provisional_low"] == 0.0  # cut at what is observed
     assert provisional["binary_rate_provisional_high"] == pytest.approx(min(q + z * sd, 1.0))
     assert provisional["reoffences_per_offender_provisional"] == pytest.approx(2 / 3)
