@@ -380,12 +380,15 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
                 f"only {row['_m']} complete release(s) to learn from ({group}): the provisional figures rest on "
                 "few cases and the backtest is the guide to their reliability"
             )
-        missing = expected.filter(pl.col("_mean_reoffended").is_null()).select(data.segments).unique()
+        unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
+        missing = expected.filter(unknown).select(SEGMENT, *data.segments).unique(SEGMENT)
         if missing.height:
-            names = ", ".join("/".join(str(v) for v in row) or "all" for row in missing.sort(data.segments).rows())
+            names = ", ".join(
+                "/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()
+            )
             warnings.append(
-                f"no complete releases to learn from for {missing.height} group(s) ({names}); "
-                "their provisional figures are empty"
+                f"too few complete releases to learn from for {missing.height} group(s) ({names}) at {extract} "
+                "(none in the state of some release in follow-up); their provisional figures are empty"
             )
     provisional = _provisional_groups(observed, group_status, expected, by, confidence)
     medians = observed.group_by(by).agg(
@@ -433,9 +436,10 @@ def _provisional_groups(
         )
     )
     sums = []
+    # a group with any release whose state the reference never reached has no provisional figure at all
+    unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null()).any()
     for count in ("reoffended", "reoffences", "reconviction_events"):
         mean, var, se = pl.col(f"_mean_{count}"), pl.col(f"_var_{count}"), pl.col(f"_se_{count}")
-        unknown = mean.is_null().any()
         sums += [
             pl.when(unknown).then(None).otherwise(mean.sum()).alias(f"_further_{count}"),
             pl.when(unknown).then(None).otherwise((var.sum() + se.sum() ** 2).sqrt()).alias(f"_sd_{count}"),
@@ -456,10 +460,11 @@ def _provisional_groups(
         seen = pl.col(observed_columns[count]).cast(pl.Float64)
         estimate = seen + pl.col(f"_further_{count}")
         sd = pl.col(f"_sd_{count}")
-        low = pl.max_horizontal(estimate - z * sd, seen)
+        known = estimate.is_not_null()  # max/min_horizontal skip nulls: keep an unknown estimate's bounds null
+        low = pl.when(known).then(pl.max_horizontal(estimate - z * sd, seen))
         high = estimate + z * sd
         if count == "reoffended":
-            high = pl.min_horizontal(high, size)
+            high = pl.when(known).then(pl.min_horizontal(high, size))
         scale = SCALE[measure]
         out += [
             (scale * estimate / size).alias(f"{measure}_provisional"),
