@@ -12,7 +12,9 @@ Vectorised with numpy: no loop over people or releases. The generative model:
   covariates, with one establishment given a planted change in log-odds and in offence frequency;
   reoffenders commit ``1 + Poisson(mu)`` offences, the first soon after release more often than late;
 * each offence is convicted after a court lag (log-normal, median about 2.5 months, so a few exceed the
-  6-month waiting period); offences often share a court appearance;
+  6-month waiting period); offences often share a court appearance; ``lag_multiplier`` lengthens the lags of
+  offences after releases from ``lag_change_from`` on (a changing development pattern, for the nowcast's
+  backtest to detect);
 * noise rows the measure must ignore: offences before release (convicted before or after it), offences
   after the 12-month window, and breach-of-licence rows (code ``BREACH``) that ``--exclude-offences`` drops.
 
@@ -55,6 +57,10 @@ class SynthParams:
     effect_frequency: float = 0.8
     site_effect_sd: float = 0.0
     extract_date: dt.date | None = None  # default: two years after the period ends
+    # a changing development pattern (docs/nowcast.md): court lags of offences after releases on or after
+    # lag_change_from are multiplied by lag_multiplier (a court backlog building up)
+    lag_multiplier: float = 1.0
+    lag_change_from: dt.date | None = None
 
     def extract(self) -> dt.date:
         """The day the synthetic extract is taken: no conviction after it is in the data."""
@@ -185,6 +191,9 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     all_offence_date = np.concatenate([offence_date, before_date, after_date])
     # court lag: median ~75 days, some beyond six months; about 40% share the previous offence's hearing
     lag = np.minimum(np.round(rng.lognormal(np.log(75), 0.75, all_release.size)), 730).astype(np.int64)
+    if params.lag_change_from is not None and params.lag_multiplier != 1.0:
+        slower = release_date[all_release] >= np.datetime64(params.lag_change_from, "D")
+        lag = np.where(slower, np.round(lag * params.lag_multiplier), lag).astype(np.int64)
     conviction_date = all_offence_date + lag
     order = np.lexsort((all_offence_date, all_release))
     all_release, all_offence_date, conviction_date = all_release[order], all_offence_date[order], conviction_date[order]

@@ -34,8 +34,10 @@ from .comparisons import ComparisonSection, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
 from .folder import write_folder
+from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
+    CohortMeasures,
     by_establishment,
     cohort_changes,
     cohort_completeness,
@@ -132,8 +134,16 @@ def compute_bulletin(
             f"no cohort has complete follow-up at the extract date {inputs.extract_date}: every cohort has "
             f"releases whose conviction deadline ({params.window.describe()}) is later; there is nothing to publish",
         )
-    measured = measure(inputs, restrict_cohorts(params, complete))
-    trend = measured.rows.filter(pl.col("cohort_size") > 0)
+    column = config.measure.establishment
+    if column is None:
+        column = "establishment" if "establishment" in _release_columns(inputs) else ""
+    elif column and column not in _release_columns(inputs):
+        raise UsageError(
+            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
+            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
+        )
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
     latest_row = trend.row(-1, named=True)
@@ -165,18 +175,10 @@ def compute_bulletin(
     )
 
     step(STEPS[2])
-    column = config.measure.establishment
-    if column is None:
-        column = "establishment" if "establishment" in _release_columns(inputs) else ""
-    elif column and column not in _release_columns(inputs):
-        raise UsageError(
-            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
-            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
-        )
     establishments = None
     establishment_summary = None
     if column:
-        establishments = by_establishment(inputs, params, latest, column, latest_row["binary_rate"])
+        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"])
         # the cohort's figure for all releases is published: secondary suppression across establishments
         establishments = suppress(
             establishments, rule, by=("cohort", column), margins=(column,), columns=("compared_with_all",)
@@ -224,8 +226,15 @@ def compute_bulletin(
     step(STEPS[5])
     comparison_sections = [disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete)]
 
+    provisional = None
+    if config.provisional.enabled:
+        step("provisional figures")
+        provisional = compute_provisional(config.provisional, inputs, params, rule)
+
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
+    if provisional is not None:
+        findings["provisional"] = provisional_finding(provisional)
 
     def labelled(name: str) -> dict[str, str]:
         title, desc = findings.get(name, ("", ""))
@@ -254,6 +263,9 @@ def compute_bulletin(
             lag, params.window.waiting_period_months, params.window.follow_up_months, **labelled("court_lag")
         )
 
+    if provisional is not None:
+        figures["provisional"] = provisional_chart(trend, provisional, *findings["provisional"])
+
     facts = {
         "latest_cohort": latest,
         "complete_cohorts": complete,
@@ -263,6 +275,8 @@ def compute_bulletin(
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
+        "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
+        "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "disclosure": {
             **rule.as_dict(),
             "suppressed_rows": {
@@ -294,6 +308,10 @@ def compute_bulletin(
         tables[f"breakdown_{breakdown.column}.csv"] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
+    if provisional is not None:
+        tables["provisional.csv"] = provisional.rows
+        if provisional.backtest is not None:
+            tables["provisional_backtest.csv"] = provisional.backtest
 
     input_facts = _input_facts(config, inputs)
     context = text.Context(
@@ -312,6 +330,15 @@ def compute_bulletin(
         charts=findings,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
+        provisional=provisional_blocks(
+            provisional,
+            figures["provisional"][0],
+            findings["provisional"][1],
+            params.window.waiting_period_months,
+            params.window.follow_up_months,
+        )
+        if provisional is not None
+        else (),
     )
     document = text.compose(context)
     warnings = [w for section in comparison_sections for w in section.warnings]

@@ -21,7 +21,9 @@ COMMANDS = {
     "compare": "reoffend.cli.compare:compare",
     "power": "reoffend.cli.power:power",
     "bulletin": "reoffend.cli.bulletin:bulletin",
+    "nowcast": "reoffend.cli.nowcast:nowcast_command",
     "docs": "reoffend.cli.docs:docs",
+    "sql": "reoffend.cli.sql:sql",
 }
 
 

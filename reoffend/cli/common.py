@@ -29,6 +29,7 @@ from ..measure import IncompletePolicy, MeasureParams
 from ..validate import ValidatedInputs
 from ..window import FollowUpWindow
 from .config import config_option
+from .tables import hidden_note, plan_widths, select_columns
 
 OUTPUT_FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".parquet": "parquet"}
@@ -193,8 +194,8 @@ def output_options(function):
     """Format, ``-o``, ``--quiet`` and ``--config``; the command receives ``out: Output``."""
 
     @functools.wraps(function)
-    def with_output(*args, output_format, output, quiet, config, **kwargs):
-        return function(*args, out=Output(output_format, output, quiet), **kwargs)
+    def with_output(*args, output_format, output, quiet, config, columns, **kwargs):
+        return function(*args, out=Output(output_format, output, quiet, columns=parse_columns(columns)), **kwargs)
 
     return _stack(
         click.option(
@@ -207,6 +208,11 @@ def output_options(function):
         click.option("--json", "output_format", flag_value="json", help="Shorthand for --format json."),
         click.option("--nl", "output_format", flag_value="ndjson", help="Shorthand for --format ndjson."),
         click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
+        click.option(
+            "--columns",
+            metavar="COLS",
+            help="Only these output columns, in this order (comma-separated names as in --format csv).",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on standard error."),
         config_option,
     )(with_output)
@@ -340,6 +346,7 @@ class Output:
     output_format: str | None = None
     output: str | None = None
     quiet: bool = False
+    columns: tuple[str, ...] = ()
     console: Console = field(default_factory=lambda: Console(stderr=True))
 
     def __post_init__(self) -> None:
@@ -382,13 +389,16 @@ class Output:
     ) -> None:
         """Render ``rows`` in the chosen format; ``extra_outputs`` are written atomically alongside.
 
-        ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``.
+        ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``; ``--columns``
+        chooses columns of ``rows`` in every format (the table then shows those, not the view).
         """
         fmt = self.output_format
         assert fmt is not None, "set by __post_init__"
+        rows = select_columns(rows, self.columns)
         if fmt == "table":
             atomic_write_many(extra_outputs)
-            render_table(rows if display is None else display, title=title, formats=table_formats, caption=caption)
+            view = rows if display is None or self.columns else display
+            render_table(view, title=title, formats=table_formats, caption=caption)
             return
         writer = data_writer(rows, fmt, parameters, metadata, extra_json)
         if self.output:
@@ -484,14 +494,25 @@ def render_table(
     caption: str | None = None,
     console: Console | None = None,
 ) -> None:
-    """A human table on standard output: rates as percentages with one decimal (display only)."""
+    """A human table on standard output: rates as percentages with one decimal (display only).
+
+    Columns that do not fit the terminal's width whole are left out, from the right, and named under the table
+    (:mod:`reoffend.cli.tables`); the first column is always shown, and no cell or header word is cut.
+    """
     console = console or PipeConsole()
     formats = formats or {}
+    headers = [column.replace("_", " ") for column in rows.columns]
+    cells = [
+        [formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()]
+        for row in rows.iter_rows(named=True)
+    ]
+    widths = plan_widths(headers, cells, console.width)
     table = Table(title=title or None, caption=caption, header_style="bold")
-    for column, dtype in rows.schema.items():
-        numeric = dtype.is_numeric()
-        table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
-    for row in rows.iter_rows(named=True):
+    for header, dtype, width in zip(headers, rows.dtypes, widths, strict=False):
+        table.add_column(header, justify="right" if dtype.is_numeric() else "left", width=width)
+    for row in cells:
         # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
-        table.add_row(*[Text(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()])
+        table.add_row(*[Text(cell) for cell in row[: len(widths)]])
     console.print(table)
+    if len(widths) < len(headers):
+        console.print(hidden_note(headers[len(widths) :], console.width), highlight=False, markup=False)

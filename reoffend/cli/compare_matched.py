@@ -204,6 +204,8 @@ def compare_matched_command(
         render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
+    for sentence in result.sensitivity.get("summary", []):
+        out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
     out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:

@@ -22,7 +22,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "measure": (
         "reoffend measure releases.csv convictions.csv --exclude-offences breach.txt --format table",
         "reoffend measure releases.csv convictions.csv --by cohort,establishment --latest-cohort --json",
-        "zcat releases.csv.gz | reoffend measure - convictions.csv --by establishment | cut -d, -f1-4",
+        "zcat releases.csv.gz | reoffend measure - convictions.csv --columns cohort,binary_rate",
+        "reoffend measure releases.csv convictions.csv --by establishment | cut -d, -f1-4",
         "reoffend measure <(zcat releases.csv.gz) convictions.parquet --input-format csv",
         "reoffend measure releases.csv convictions.csv --by cohort,age --band age=18,21,25 --suppress 10",
     ),
@@ -42,6 +43,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "bulletin": (
         "reoffend bulletin --example-config > job.toml",
         "reoffend bulletin --config job.toml -o out/bulletin",
+    ),
+    "sql": (
+        "reoffend sql --dialect trino --by establishment,cohort --exclude-offences breach.txt > measure.sql",
+        "reoffend sql --dialect spark --releases-table moj.releases --map release_date=date_out --with-validation",
+        "reoffend sql --dialect duckdb --by '' | duckdb my.db   # one overall row",
+    ),
+    "nowcast": (
+        "reoffend nowcast releases.csv convictions.csv --exclude-offences breach.txt --format table",
+        "reoffend nowcast releases.csv convictions.csv --by cohort,establishment --final-cohorts 2 --json",
+        "reoffend nowcast releases.csv convictions.csv --backtest --origins 12 --detail backtest.csv --format table",
     ),
     "docs": (
         "reoffend docs",

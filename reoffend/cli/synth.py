@@ -70,6 +70,18 @@ from ..synth import SynthParams, write
     type=click.DateTime(["%Y-%m-%d"]),
     help="Convictions after this day are not in the data (default: two years after the last cohort ends).",
 )
+@click.option(
+    "--lag-multiplier",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Multiply the court lag of offences after releases from --lag-change-from on (a court backlog).",
+)
+@click.option(
+    "--lag-change-from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First release date whose offences get the --lag-multiplier court lag.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Do not list the files written (on standard error).")
 def synth(
     n_releases,
@@ -84,6 +96,8 @@ def synth(
     effect_frequency,
     site_effect_sd,
     extract_date,
+    lag_multiplier,
+    lag_change_from,
     quiet,
 ):
     """Write releases, convictions and meta.json (the planted truth) into --out.
@@ -101,7 +115,11 @@ def synth(
         effect_frequency=effect_frequency,
         site_effect_sd=site_effect_sd,
         extract_date=extract_date.date() if extract_date else None,
+        lag_multiplier=lag_multiplier,
+        lag_change_from=lag_change_from.date() if lag_change_from else None,
     )
+    if lag_multiplier != 1.0 and lag_change_from is None:
+        raise click.UsageError("--lag-multiplier needs --lag-change-from DATE")
     paths = write(params, out_dir, fmt)
     if not quiet:
         click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)

@@ -30,6 +30,7 @@ from .matching import (
     standardised_differences,
 )
 from .propensity import balance_columns, fit_propensity
+from .sensitivity import matched_sensitivity
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -137,6 +138,7 @@ class MatchedResult:
     metadata: dict[str, Any]
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
+    sensitivity: dict[str, object] = field(default_factory=dict)
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
@@ -147,6 +149,7 @@ class MatchedResult:
             "diagnostics": self.diagnostics,
             "balance": self.balance.to_dicts(),
             "propensity_model": self.model,
+            "sensitivity": self.sensitivity,
             "warnings": self.warnings,
             "headline": self.headline().splitlines(),
         }
@@ -380,6 +383,16 @@ def compare_units(
     boot = None if replicates is None else (replicates[2], replicates[3])
     records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params, confidence))
     rows = pl.DataFrame(records, schema=ROW_SCHEMA, orient="row")
+    rows, sensitivity = matched_sensitivity(
+        rows,
+        replicates,
+        confidence,
+        matches.treated,
+        matches.comparator,
+        outcome_values[:, 1],
+        cohort_code[matches.treated],
+        params.alpha,
+    )
 
     # --- balance, before and after
     balance = standardised_differences(balance_matrix, is_treated, matched, weights_all)
@@ -459,6 +472,7 @@ def compare_units(
         metadata=metadata,
         params=params,
         warnings=warnings,
+        sensitivity=sensitivity,
     )
 
 

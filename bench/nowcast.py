@@ -1,0 +1,75 @@
+"""Benchmark of ``reoffend nowcast`` against ``reoffend measure`` on the same data. Prints a Markdown section.
+
+Usage: python bench/nowcast.py [--releases 1000000] [--runs 3]
+
+The data is ``reoffend synth --releases N --seed 1 --extract-date 2024-06-30`` (generated once under
+``bench/data/nowcast_r<N>/``): eight quarterly cohorts of 2022-2023 extracted mid-2024, so half of the releases
+are still in follow-up, as when provisional figures are wanted. Both commands run as users run them, in a
+fresh process each time, interleaved: ``measure --incomplete exclude`` (the final figures it can give) and
+``nowcast`` (final and provisional figures), each with ``--exclude-offences``. Target (issue 15): nowcast's
+median wall time under 3 x measure's. Always exits 0 (``make bench`` collects its output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/timing.py, also when loaded by path
+from timing import run_timed
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).with_name("reoffend")
+EXTRACT = "2024-06-30"
+
+
+def ensure_data(releases: int) -> Path:
+    folder = ROOT / "bench" / "data" / f"nowcast_r{releases}"
+    if not (folder / "convictions.parquet").exists():
+        cmd = [str(BIN), "synth", "--releases", str(releases), "--seed", "1", "--extract-date", EXTRACT]
+        subprocess.run([*cmd, "--out", str(folder), "-q"], check=True)
+    excluded = folder / "excluded_offences.txt"
+    excluded.write_text("BREACH\n", encoding="utf-8")
+    return folder
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--releases", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    folder = ensure_data(args.releases)
+    files = [str(folder / "releases.parquet"), str(folder / "convictions.parquet")]
+    common = ["--exclude-offences", str(folder / "excluded_offences.txt"), "--format", "csv", "-q"]
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = {
+            "measure --incomplete exclude": [str(BIN), "measure", *files, *common, "--incomplete", "exclude"],
+            "nowcast": [str(BIN), "nowcast", *files, *common],
+        }
+        runs: dict[str, list] = {name: [] for name in commands}
+        for i in range(args.runs):
+            for name in list(commands)[i % 2 :] + list(commands)[: i % 2]:
+                run = run_timed([*commands[name], "-o", f"{tmp}/out.csv"])
+                runs[name].append(run)
+    print(f"#### `reoffend nowcast` at {args.releases:,} releases (Parquet, extract {EXTRACT})\n")
+    print("| command | wall s (median) | runs (wall s) | peak RSS MiB | CPU s | exit |")
+    print("|---|---:|---|---:|---:|---|")
+    medians = {}
+    for name, done in runs.items():
+        medians[name] = statistics.median(r.wall for r in done)
+        print(
+            f"| {name} | {medians[name]:.2f} | {', '.join(f'{r.wall:.2f}' for r in done)} "
+            f"| {statistics.median(r.peak_mib for r in done):,.0f} | {statistics.median(r.cpu for r in done):.2f} "
+            f"| {', '.join(str(r.code) for r in done)} |"
+        )
+    ratio = medians["nowcast"] / medians["measure --incomplete exclude"]
+    print(f"\nnowcast / measure wall time: **{ratio:.2f}** (target: under 3; {'met' if ratio < 3 else 'NOT met'}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""``reoffend nowcast``: provisional figures for cohorts still in follow-up, and ``--backtest``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import click
+import polars as pl
+
+from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
+from .common import (
+    cohort_options,
+    errors_reported,
+    input_options,
+    load_or_report,
+    output_options,
+    parse_columns,
+    window_options,
+    writer_for_suffix,
+)
+
+# a nowcast takes every cohort as it is at the extract date: these two options of the measure do not apply
+NOT_APPLICABLE = ("incomplete", "latest_cohort")
+
+
+def _pct(column: str) -> pl.Expr:
+    return (100 * pl.col(column)).map_elements(lambda v: f"{v:.1f}%", return_dtype=pl.String)
+
+
+def _num(column: str, decimals: int) -> pl.Expr:
+    return pl.col(column).map_elements(lambda v: f"{v:,.{decimals}f}", return_dtype=pl.String)
+
+
+def display_nowcast(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:
+    """The terminal view: one rate column, provisional values marked with "≈" (the data formats keep final and
+    provisional figures in separate columns)."""
+    provisional = pl.col("status") == "provisional"
+    level = f"{100 * confidence:g}% interval"
+
+    def either(measure: str, text) -> pl.Expr:
+        return pl.when(provisional).then(pl.format("≈{}", text(f"{measure}_provisional"))).otherwise(text(measure))
+
+    def interval(measure: str, text, final: bool) -> pl.Expr:
+        low, high = f"{measure}_provisional_low", f"{measure}_provisional_high"
+        if final:
+            return (
+                pl.when(provisional)
+                .then(pl.format("{}–{}", text(low), text(high)))
+                .otherwise(pl.format("{}–{}", text(f"{measure}_low"), text(f"{measure}_high")))
+            )
+        return pl.when(provisional).then(pl.format("{}–{}", text(low), text(high)))
+
+    return rows.select(
+        *by,
+        "status",
+        pl.col("months_observed").alias("months observed"),
+        pl.col("cohort_size").alias("released"),
+        pl.col("observed_reoffenders").alias("reoffenders seen"),
+        either("binary_rate", _pct).alias("rate"),
+        interval("binary_rate", _pct, True).alias(level),
+        either("events_per_100", lambda c: _num(c, 1)).alias("events/100"),
+        interval("events_per_100", lambda c: _num(c, 1), False).alias(f"events/100 {level}"),
+    ).with_columns(pl.exclude(*by, "status", "months observed", "released", "reoffenders seen").fill_null("–"))
+
+
+def display_backtest(rows: pl.DataFrame) -> pl.DataFrame:
+    def pp(column: str) -> pl.Expr:
+        return _num(column, 2)
+
+    return rows.select(
+        pl.col("months_observed_band").alias("months observed"),
+        pl.col("cohort_origins").alias("cohort-origins"),
+        "origins",
+        pp("binary_rate_mean_error_pp").alias("rate mean error (pp)"),
+        pp("binary_rate_mae_pp").alias("rate MAE (pp)"),
+        _pct("binary_rate_coverage").alias("rate coverage"),
+        pp("events_per_100_mae").alias("events/100 MAE"),
+        _pct("events_per_100_coverage").alias("events/100 coverage"),
+    ).with_columns(pl.exclude("months observed", "cohort-origins", "origins").fill_null("–"))
+
+
+@click.command()
+@input_options
+@window_options
+@cohort_options
+@click.option(
+    "--by",
+    default="cohort",
+    show_default=True,
+    metavar="COLS",
+    help="Comma-separated release columns to group by; cohort is always one of them.",
+)
+@click.option(
+    "--final-cohorts",
+    type=click.IntRange(min=0),
+    default=4,
+    show_default=True,
+    help="How many of the latest complete cohorts to show, as final figures, for reference.",
+)
+@click.option(
+    "--backtest",
+    "run_backtest",
+    is_flag=True,
+    help="Instead of the nowcast, nowcast at earlier month ends with the convictions known then and report "
+    "the errors and interval coverage against the final figures, per months-observed band.",
+)
+@click.option(
+    "--origins",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    help="--backtest: the number of origins (month ends).",
+)
+@click.option(
+    "--origin-step",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="--backtest: months between origins.",
+)
+@click.option(
+    "--detail",
+    type=click.Path(dir_okay=False),
+    help="--backtest: also write one row per cohort-origin (provisional, interval, final) to this file.",
+)
+@output_options
+def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backtest, origins, origin_step, detail, out):
+    """Provisional figures, with intervals, for cohorts whose follow-up is not complete yet.
+
+    What is observed at the extract date, completed by the development learned from releases whose
+    follow-up is complete (reoffend docs nowcast). Complete cohorts are final and equal `measure`'s figures.
+    """
+    if detail and not run_backtest:
+        raise click.UsageError("--detail goes with --backtest")
+    params = NowcastParams(replace(measurement, by=parse_columns(by)), final_cohorts=final_cohorts)
+    extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
+    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
+    with out.status("nowcasting"), errors_reported(errors_file):
+        inputs = load_or_report(spec, errors_file, extra_required)
+        if run_backtest:
+            options = BacktestParams(origins=origins, step_months=origin_step)
+            result = backtest(inputs, params, options)
+        else:
+            outcome = nowcast(inputs, params)
+    confidence = params.measurement.confidence
+    if run_backtest:
+        for warning in result.warnings:
+            out.warn(warning)
+        extra = [(detail, writer_for_suffix(result.detail, detail))] if detail else []
+        out.emit(
+            result.rows,
+            parameters={**parameters, "origins": origins, "origin_step_months": origin_step},
+            metadata=result.metadata,
+            extra_outputs=extra,
+            title="Nowcast backtest",
+            display=display_backtest(result.rows),
+            caption=f"{len(result.origins)} origins, {result.origins[-1]} to {result.origins[0]}; "
+            f"{100 * confidence:g}% intervals; errors are provisional minus final",
+        )
+        return
+    for warning in outcome.warnings:
+        out.warn(warning)
+    out.emit(
+        outcome.rows,
+        parameters=parameters,
+        metadata=outcome.metadata,
+        title="Proven reoffending: final and provisional",
+        display=display_nowcast(outcome.rows, params.measurement.by, confidence),
+        caption=f"{params.window.describe()}; extract date {outcome.metadata['extract_date']}; "
+        "≈ provisional (reoffend docs nowcast)",
+    )
+
+
+nowcast_command.params = [p for p in nowcast_command.params if p.name not in NOT_APPLICABLE]
+nowcast_command.name = "nowcast"

@@ -1,0 +1,76 @@
+"""Tables a person can read at 80 columns: ``--columns`` for every tabular output, and terminal tables that
+keep the columns that fit (left to right: the groups first, then the measures in order of importance) and
+say which were left out and how to see them, instead of squeezing every header to ``offences/offe…``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import polars as pl
+from rich.cells import cell_len
+
+from ..errors import UsageError
+
+# rich's default box: one border character before each column and after the last, one space padding each side
+BORDER = 1
+PADDING = 2
+
+
+def select_columns(rows: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """``rows`` with only ``columns``, in the order given; an unknown name is a usage error naming the nearest."""
+    if not columns:
+        return rows
+    unknown = [name for name in columns if name not in rows.columns]
+    if unknown:
+        hints = []
+        for name in unknown:
+            near = difflib.get_close_matches(name, rows.columns, n=3, cutoff=0.5)
+            hints.append(f"{name!r}" + (f" (did you mean {' or '.join(near)}?)" if near else ""))
+        raise UsageError(f"--columns: no column {', '.join(hints)}; the columns are: {', '.join(rows.columns)}")
+    return rows.select(columns)
+
+
+def min_width(header: str, cells: Sequence[str]) -> int:
+    """The narrowest a column can be without cutting a word: its widest cell or the longest word of its header."""
+    words = [cell_len(word) for word in header.split()] or [0]
+    return max([max(words), *(cell_len(cell) for cell in cells)])
+
+
+def natural_width(header: str, cells: Sequence[str]) -> int:
+    """The width of a column with nothing wrapped."""
+    return max([cell_len(header), *(cell_len(cell) for cell in cells)])
+
+
+def plan_widths(headers: Sequence[str], cells: Sequence[Sequence[str]], width: int, keep: int = 1) -> list[int]:
+    """Content widths of the columns shown in ``width`` terminal cells: as many as fit from the left (at least
+    ``keep``), each at its natural width, the surplus taken from the headers that can wrap at a space, widest
+    first; no cell and no header word is ever cut.
+    """
+    columns = [[row[index] for row in cells] for index in range(len(headers))]
+    minimum = [min_width(header, column) for header, column in zip(headers, columns, strict=True)]
+    natural = [natural_width(header, column) for header, column in zip(headers, columns, strict=True)]
+    shown, used = 0, BORDER
+    for index in range(len(headers)):
+        used += minimum[index] + PADDING + BORDER
+        if used > width and index >= keep:
+            break
+        shown = index + 1
+    widths = natural[:shown]
+    excess = sum(widths) + shown * (PADDING + BORDER) + BORDER - width
+    for index in sorted(range(shown), key=lambda i: minimum[i] - natural[i]):
+        if excess <= 0:
+            break
+        cut = min(excess, natural[index] - minimum[index])
+        widths[index] -= cut
+        excess -= cut
+    return widths
+
+
+def hidden_note(hidden: Sequence[str], width: int) -> str:
+    """What a narrow terminal left out, and how to see it."""
+    return (
+        f"{len(hidden)} more column(s) do not fit in {width} columns: {', '.join(hidden)}. "
+        "Widen the terminal, or see every column with --format csv or --json (--columns chooses them)."
+    )

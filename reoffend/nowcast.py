@@ -1,0 +1,689 @@
+"""Provisional figures for cohorts still in follow-up, and the backtest that says how far to trust them.
+
+docs/nowcast.md describes the model; the rules it rests on are those of docs/measures.md (shared design
+measures.md): the index release, the follow-up window (:class:`reoffend.window.FollowUpWindow`, the one
+definition, used here through its methods only) and the group measures (:func:`reoffend.measure.group_measures`).
+
+The model is the chain ladder's incurred-but-not-reported step applied to single releases. At the extract
+date ``E`` a release dated ``r`` has been *observed for* ``t = E - r + 1`` days: every proven reoffence of
+it convicted on or before ``E`` (conviction day ``c = conviction_date - r < t``) is known. Releases whose
+follow-up is complete at ``E`` (:meth:`FollowUpWindow.is_complete`) form the *reference*: for them the final
+figures are known, and so is what had been seen of them after any ``t`` days. From the reference, per
+development age ``t`` (in days) and per *segment* (the ``--by`` columns other than ``cohort``), this module
+learns
+
+* for a release with no proven reoffence seen by ``t``: the chance it is eventually a proven reoffender
+  (``q(t)``), and its expected final reoffences and reconviction events;
+* for a release already seen to reoffend by ``t``: its expected *further* reoffences and events.
+
+The provisional figure of a group is what is observed plus the sum of these expectations over its incomplete
+releases. Its variance is the process variance (the sum of the reference's conditional variances) plus the
+estimation variance of the expectations, bounded above by treating the errors of the expectations at
+different ages as perfectly correlated (``(sum_i sigma_i / sqrt(m_i))**2``); the interval is normal, cut at
+what is already observed (a final figure can only be larger) and, for the binary rate, at 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import polars as pl
+
+from .errors import UsageError
+from .intervals import normal_quantile
+from .measure import (
+    EVENT_KEY,
+    MeasureParams,
+    group_measures,
+    measured_releases,
+    proven_reoffences,
+    run_metadata,
+)
+from .validate import ValidatedInputs
+from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months_to_date
+
+KEY = "_release"
+SEGMENT = "_segment"
+AGE = "_age"  # days observed: t = extract - release_date + 1
+DAY = "_day"  # conviction day: conviction_date - release_date
+FIRST_DAY = "_first_day"  # conviction day of the first proven reoffence (null: none seen)
+COMPLETE = "_complete"
+MEASURES = ("binary_rate", "events_per_100", "reoffences_per_offender")
+COUNTS = {"binary_rate": "reoffended", "events_per_100": "reconviction_events", "reoffences_per_offender": "reoffences"}
+SCALE = {"binary_rate": 1.0, "events_per_100": 100.0, "reoffences_per_offender": 1.0}
+BANDS = ((0, 2), (3, 5), (6, 8), (9, 11), (12, 14), (15, 17))
+
+
+@dataclass(frozen=True)
+class NowcastParams:
+    """What defines a nowcast besides the data: the measurement (``by`` always includes ``cohort``) and how many
+    of the latest complete cohorts are shown, as final figures, for reference."""
+
+    measurement: MeasureParams = field(default_factory=lambda: MeasureParams(by=("cohort",)))
+    final_cohorts: int = 4
+
+    def __post_init__(self) -> None:
+        if self.final_cohorts < 0:
+            raise UsageError(f"final cohorts must be 0 or more, not {self.final_cohorts}")
+        if self.measurement.latest_cohort:
+            raise UsageError("nowcast shows the incomplete cohorts; --latest-cohort does not apply")
+        if "cohort" not in self.measurement.by:
+            object.__setattr__(self, "measurement", replace(self.measurement, by=("cohort", *self.measurement.by)))
+
+    @property
+    def window(self) -> FollowUpWindow:
+        return self.measurement.window
+
+    @property
+    def segment_columns(self) -> tuple[str, ...]:
+        """The ``--by`` columns other than ``cohort``: the development pattern is learned within each."""
+        return tuple(c for c in self.measurement.by if c != "cohort")
+
+    def as_dict(self) -> dict[str, object]:
+        return {**self.measurement.as_dict(), "final_cohorts": self.final_cohorts}
+
+
+@dataclass(frozen=True)
+class BacktestParams:
+    """Rolling origins: month ends ``step_months`` apart, the latest first, at most ``origins`` of them."""
+
+    origins: int = 12
+    step_months: int = 1
+
+    def __post_init__(self) -> None:
+        if self.origins < 1:
+            raise UsageError(f"backtest origins must be 1 or more, not {self.origins}")
+        if self.step_months < 1:
+            raise UsageError(f"backtest step must be 1 month or more, not {self.step_months}")
+
+
+@dataclass
+class NowcastResult:
+    rows: pl.DataFrame
+    params: NowcastParams
+    metadata: dict[str, object]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BacktestResult:
+    """Per months-observed band (``rows``) and per cohort-origin (``detail``)."""
+
+    rows: pl.DataFrame
+    detail: pl.DataFrame
+    origins: list[dt.date]
+    params: NowcastParams
+    backtest: BacktestParams
+    metadata: dict[str, object]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Development:
+    """Index releases and their proven reoffences under the final window, before any cut at an extract date.
+
+    ``releases``: key, group columns, ``release_date`` and the window columns. ``rows``: one row per proven
+    reoffence (key, ``conviction_date``, conviction day, event key). Built once; a nowcast at any date ``E``
+    only filters it (``release_date <= E``, ``conviction_date <= E``), which is what the backtest relies on.
+    """
+
+    releases: pl.DataFrame
+    rows: pl.DataFrame
+    by: tuple[str, ...]
+    segments: tuple[str, ...]
+    facts: dict[str, object]
+
+
+# ----------------------------------------------------------------------------------------------- the data
+def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
+    """The index releases (docs/measures.md, chosen exactly as ``measure`` chooses them) and their proven
+    reoffences (the window of :class:`FollowUpWindow`; excluded offence codes dropped)."""
+    measurement = replace(params.measurement, incomplete="exclude", latest_cohort=False)
+    # every release is kept here; completeness is judged at each extract date by the nowcast itself
+    releases, facts = measured_releases(replace(inputs, extract_date=None), measurement)
+    by = measurement.by
+    keyed = releases.with_row_index(KEY).select(
+        KEY,
+        "offender_id",
+        *[c for c in by if c not in ("offender_id", "release_date")],
+        "release_date",
+        FOLLOW_UP_END,
+        CONVICTION_DEADLINE,
+    )
+    segments = params.segment_columns
+    if segments:
+        label = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\0") for c in segments], separator="\x1f")
+        keyed = keyed.with_columns(label.rank("dense").cast(pl.UInt32).alias(SEGMENT))
+    else:
+        keyed = keyed.with_columns(pl.lit(0, pl.UInt32).alias(SEGMENT))
+    convictions = proven_reoffences(inputs.convictions, measurement.excluded_offences)
+    rows = (
+        keyed.select(KEY, SEGMENT, "offender_id", "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+        .join(convictions, on="offender_id", how="inner")
+        .filter(FollowUpWindow.is_proven_reoffence())
+        .select(
+            KEY,
+            SEGMENT,
+            "offence_date",
+            "conviction_date",
+            FollowUpWindow.days_from_release("conviction_date").cast(pl.Int32).alias(DAY),
+            EVENT_KEY,
+        )
+    )
+    release_frame, row_frame = pl.collect_all([keyed, rows])
+    return Development(release_frame, row_frame, by, segments, facts)
+
+
+def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> pl.DataFrame:
+    """Per index release dated on or before ``extract``: the per-release measures of docs/measures.md counting
+    only convictions dated on or before ``extract``, its age ``t`` in days, the conviction day of its first
+    proven reoffence seen, and whether its follow-up is complete (then these are its final figures)."""
+    releases = data.releases.lazy().filter(pl.col("release_date") <= extract)
+    seen = (
+        data.rows.lazy()
+        .filter(pl.col("conviction_date") <= extract)
+        .group_by(KEY)
+        .agg(
+            pl.len().cast(pl.Int64).alias("reoffences"),
+            pl.col(EVENT_KEY).n_unique().cast(pl.Int64).alias("reconviction_events"),
+            pl.col("offence_date").min().alias("_first_offence"),
+            pl.col(DAY).min().alias(FIRST_DAY),
+        )
+    )
+    return (
+        releases.join(seen, on=KEY, how="left")
+        .with_columns(pl.col("reoffences").fill_null(0), pl.col("reconviction_events").fill_null(0))
+        .with_columns(
+            (pl.col("reoffences") > 0).alias("reoffended"),
+            FollowUpWindow.days_from_release("_first_offence").cast(pl.Int64).alias("days_to_first_reoffence"),
+            (pl.lit(extract) - pl.col("release_date")).dt.total_days().cast(pl.Int32).add(1).alias(AGE),
+            window.is_complete(extract).alias(COMPLETE),
+        )
+        .drop("_first_offence")
+        .collect()
+    )
+
+
+# ------------------------------------------------------------------------------------- the development
+def development_table(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int) -> pl.DataFrame:
+    """Per segment and age ``t`` in 0..``max_age``: the conditional means and variances learned from complete
+    releases (``reference``, with their proven reoffence ``rows``).
+
+    For each count ``X`` (``reoffended``, ``reoffences``, ``reconviction_events``):
+
+    * ``u_n``, ``u_mean_X``, ``u_var_X``: over reference releases with no proven reoffence convicted before day
+      ``t`` (first conviction day ``>= t``, or none), the number, mean and variance of their final ``X``;
+      ``u_mean_reoffended`` is ``q(t)``, the chance of eventually being a proven reoffender;
+    * ``o_n``, ``o_mean_X``, ``o_var_X``: over reference releases seen to reoffend before day ``t``, the number,
+      mean and variance of ``X`` still to come (convicted on day ``t`` or later).
+
+    Both are cumulative sums over the day axis of per-day changes, so the table costs one pass over the rows.
+    """
+    never = max_age + 1
+    first = reference.select(
+        SEGMENT,
+        KEY,
+        pl.col(FIRST_DAY).fill_null(never).clip(upper_bound=never).alias("_d1"),
+        pl.col("reoffended").cast(pl.Int64).alias("reoffended"),
+        "reoffences",
+        "reconviction_events",
+    )
+    segments = reference.select(SEGMENT).unique()
+    grid = segments.join(pl.DataFrame({AGE: pl.int_range(0, max_age + 1, eager=True).cast(pl.Int32)}), how="cross")
+    counts = ("reoffended", "reoffences", "reconviction_events")
+
+    # not yet seen at t: first conviction day >= t; a release counts at every age up to its first day
+    by_first = first.group_by(SEGMENT, pl.col("_d1").clip(upper_bound=max_age).cast(pl.Int32).alias(AGE)).agg(
+        pl.len().alias("u_n"),
+        *[pl.col(c).sum().alias(f"u_s1_{c}") for c in counts],
+        *[(pl.col(c) ** 2).sum().alias(f"u_s2_{c}") for c in counts],
+    )
+    unseen = (
+        grid.join(by_first, on=[SEGMENT, AGE], how="left")
+        .fill_null(0)
+        .sort(SEGMENT, AGE)
+        .with_columns(pl.exclude(SEGMENT, AGE).cum_sum(reverse=True).over(SEGMENT))
+    )
+
+    # seen at t (first day < t): at t = first day + 1 the release joins with what remains after that day;
+    # after each later conviction day d, at t = d + 1, the remaining count drops by the rows (events) of day d
+    ordered = rows.select(SEGMENT, KEY, DAY, EVENT_KEY).sort(KEY, DAY)
+    if ordered.schema[EVENT_KEY] == pl.Date:  # an event is a conviction date: one per release and day
+        events = ordered.filter(_new_release() | (pl.col(DAY) != pl.col(DAY).shift(1)))
+    else:  # an appearance: first seen on its earliest conviction day
+        events = ordered.group_by(KEY, EVENT_KEY).agg(pl.col(SEGMENT).first(), pl.col(DAY).min()).sort(KEY, DAY)
+    changes = [_remaining_changes(ordered, "reoffences"), _remaining_changes(events, "reconviction_events")]
+    joins = first.filter(pl.col("_d1") < never).select(
+        SEGMENT, (pl.col("_d1") + 1).cast(pl.Int32).alias(AGE), pl.lit(1, pl.Int64).alias("o_n")
+    )
+    seen = pl.concat([joins, *changes], how="diagonal").filter(pl.col(AGE) <= max_age).fill_null(0)
+    seen = seen.group_by(SEGMENT, AGE).agg(pl.all().sum())
+    seen = (
+        grid.join(seen, on=[SEGMENT, AGE], how="left")
+        .fill_null(0)
+        .sort(SEGMENT, AGE)
+        .with_columns(pl.exclude(SEGMENT, AGE).cum_sum().over(SEGMENT))
+    )
+    table = unseen.join(seen, on=[SEGMENT, AGE], how="left")
+    moments = []
+    for prefix, count_columns in (("u", counts), ("o", counts[1:])):
+        n = pl.col(f"{prefix}_n")
+        for c in count_columns:
+            mean = pl.when(n > 0).then(pl.col(f"{prefix}_s1_{c}") / n)
+            second = pl.when(n > 0).then(pl.col(f"{prefix}_s2_{c}") / n)
+            moments += [
+                mean.alias(f"{prefix}_mean_{c}"),
+                (second - mean**2).clip(lower_bound=0).alias(f"{prefix}_var_{c}"),
+            ]
+    return table.select(SEGMENT, AGE, "u_n", "o_n", *moments)
+
+
+def _new_release() -> pl.Expr:
+    """True on the first row of each release in rows sorted by release."""
+    return (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
+
+
+def _remaining_changes(ordered: pl.DataFrame, count: str) -> pl.DataFrame:
+    """Changes, by age, of the count still to come and of its square, for releases already seen to reoffend.
+
+    ``ordered`` has one row per reoffence (or event) with its conviction day, sorted by release and day. The
+    count still to come at age ``t`` is ``R(t) = #{rows with day >= t}``. A release is first seen at
+    ``t = d1 + 1`` (``d1`` its first day), with ``R(d1 + 1)`` to come; each later row then lowers ``R`` by one
+    at ``t = day + 1``: by ``-1``, and its square by ``(R - 1)**2 - R**2``, ``R`` counted from that row to the
+    release's last. Sorted rows make this a few shifts and fills, without a group-by.
+    """
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    new = _new_release()
+    last = (pl.col(KEY) != pl.col(KEY).shift(-1)).fill_null(True)
+    frame = ordered.select(
+        KEY,
+        SEGMENT,
+        DAY,
+        (pl.when(last).then(index).backward_fill() - index + 1).alias("_r"),  # rows from this one to the last
+        pl.when(new).then(pl.col(DAY)).forward_fill().alias("_d1"),
+    ).filter(pl.col(DAY) > pl.col("_d1"))
+    first_later = _new_release()  # after the filter, a release's later rows are consecutive
+    s1, s2 = f"o_s1_{count}", f"o_s2_{count}"
+    r = pl.col("_r")
+    return pl.concat(
+        [
+            frame.filter(first_later).select(
+                SEGMENT, (pl.col("_d1") + 1).cast(pl.Int32).alias(AGE), r.alias(s1), (r**2).alias(s2)
+            ),
+            frame.select(
+                SEGMENT,
+                (pl.col(DAY) + 1).cast(pl.Int32).alias(AGE),
+                pl.lit(-1, pl.Int64).alias(s1),
+                ((r - 1) ** 2 - r**2).alias(s2),
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------------------------- nowcast
+def months_observed(medians: pl.DataFrame, extract: dt.date, window: FollowUpWindow) -> pl.Series:
+    """Whole calendar months from each ``_median`` release date to the day after ``extract``, at most the
+    follow-up plus the waiting period (month arithmetic of :mod:`reoffend.window`)."""
+    full = window.follow_up_months + window.waiting_period_months
+    after = extract + dt.timedelta(days=1)
+    months = pl.DataFrame({"_m": list(range(full + 1))}, schema={"_m": pl.Int32})
+    found = (
+        medians.select(pl.int_range(pl.len()).alias("_i"), "_median")
+        .join(months, how="cross")
+        .filter(pl.col("_median").dt.offset_by(pl.format("{}mo", pl.col("_m"))) <= after)
+        .group_by("_i")
+        .agg(pl.col("_m").max())
+    )
+    return (
+        medians.select(pl.int_range(pl.len()).alias("_i"))
+        .join(found, on="_i", how="left")
+        .sort("_i")
+        .get_column("_m")
+        .fill_null(0)
+        .alias("months_observed")
+    )
+
+
+def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tuple[pl.DataFrame, list[str]]:
+    """Every group of index releases dated on or before ``extract``, final or provisional (docs/nowcast.md)."""
+    window, by, confidence = params.window, params.measurement.by, params.measurement.confidence
+    observed = observed_at(data, extract, window)
+    group_status = observed.group_by(by).agg(pl.col(COMPLETE).all().alias("_final"))
+    final_groups = group_status.filter("_final").drop("_final")
+    final = group_measures(observed.join(final_groups, on=list(by), how="semi").lazy(), by, confidence).collect()
+
+    targets = observed.filter(~pl.col(COMPLETE))
+    warnings: list[str] = []
+    expected = targets.select(*by, SEGMENT).head(0)
+    if targets.height:
+        max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
+        reference = observed.filter(COMPLETE)
+        table = development_table(reference, data.rows.join(reference.select(KEY), on=KEY), max_age)
+        expected = _expectations(targets, table)
+        missing = expected.filter(pl.col("_mean_reoffended").is_null()).select(data.segments).unique()
+        if missing.height:
+            names = ", ".join("/".join(str(v) for v in row) or "all" for row in missing.sort(data.segments).rows())
+            warnings.append(
+                f"no complete releases to learn from for {missing.height} group(s) ({names}); "
+                "their provisional figures are empty"
+            )
+    provisional = _provisional_groups(observed, group_status, expected, by, confidence)
+    medians = observed.group_by(by).agg(
+        pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.Int32).cast(pl.Date).alias("_median")
+    )
+    medians = medians.with_columns(months_observed(medians, extract, window))
+    rows = _assemble(final, provisional, medians.drop("_median"), by)
+    return rows, warnings
+
+
+def _expectations(targets: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Per incomplete release: the expected final minus observed of each count, its variance, and the
+    standard error of that expectation (``sigma / sqrt(m)``, ``m`` reference releases in its state)."""
+    joined = targets.join(table, on=[SEGMENT, AGE], how="left")
+    seen = pl.col("reoffended")
+    columns = []
+    for count in ("reoffended", "reoffences", "reconviction_events"):
+        if count == "reoffended":
+            mean = pl.when(seen).then(0.0).otherwise(pl.col("u_mean_reoffended"))
+            var = pl.when(seen).then(0.0).otherwise(pl.col("u_var_reoffended"))
+            n = pl.when(seen).then(None).otherwise(pl.col("u_n"))
+        else:
+            mean = pl.when(seen).then(pl.col(f"o_mean_{count}")).otherwise(pl.col(f"u_mean_{count}"))
+            var = pl.when(seen).then(pl.col(f"o_var_{count}")).otherwise(pl.col(f"u_var_{count}"))
+            n = pl.when(seen).then(pl.col("o_n")).otherwise(pl.col("u_n"))
+        standard_error = pl.when(n > 0).then(var.sqrt() / n.cast(pl.Float64).sqrt()).otherwise(0.0)
+        columns += [mean.alias(f"_mean_{count}"), var.alias(f"_var_{count}"), standard_error.alias(f"_se_{count}")]
+    return joined.select(pl.exclude(table.columns), SEGMENT, *columns)
+
+
+def _provisional_groups(
+    observed: pl.DataFrame, status: pl.DataFrame, expected: pl.DataFrame, by: Sequence[str], confidence: float
+) -> pl.DataFrame:
+    z = normal_quantile(confidence)
+    groups = status.filter(~pl.col("_final")).drop("_final")
+    base = (
+        observed.join(groups, on=list(by), how="semi")
+        .group_by(by)
+        .agg(
+            pl.len().cast(pl.Int64).alias("cohort_size"),
+            (~pl.col(COMPLETE)).sum().cast(pl.Int64).alias("incomplete_releases"),
+            pl.col("reoffended").sum().cast(pl.Int64).alias("observed_reoffenders"),
+            pl.col("reoffences").sum().cast(pl.Int64).alias("_obs_reoffences"),
+            pl.col("reconviction_events").sum().cast(pl.Int64).alias("_obs_reconviction_events"),
+        )
+    )
+    sums = []
+    for count in ("reoffended", "reoffences", "reconviction_events"):
+        mean, var, se = pl.col(f"_mean_{count}"), pl.col(f"_var_{count}"), pl.col(f"_se_{count}")
+        unknown = mean.is_null().any()
+        sums += [
+            pl.when(unknown).then(None).otherwise(mean.sum()).alias(f"_further_{count}"),
+            pl.when(unknown).then(None).otherwise((var.sum() + se.sum() ** 2).sqrt()).alias(f"_sd_{count}"),
+        ]
+    further = expected.group_by(by).agg(sums) if expected.height else None
+    if further is None:
+        return base.head(0)
+    joined = base.join(further, on=list(by), how="left")
+    out = []
+    size = pl.col("cohort_size").cast(pl.Float64)
+    observed_columns = {
+        "reoffended": "observed_reoffenders",
+        "reoffences": "_obs_reoffences",
+        "reconviction_events": "_obs_reconviction_events",
+    }
+    for measure in MEASURES:
+        count = COUNTS[measure]
+        seen = pl.col(observed_columns[count]).cast(pl.Float64)
+        estimate = seen + pl.col(f"_further_{count}")
+        sd = pl.col(f"_sd_{count}")
+        low = pl.max_horizontal(estimate - z * sd, seen)
+        high = estimate + z * sd
+        if count == "reoffended":
+            high = pl.min_horizontal(high, size)
+        scale = SCALE[measure]
+        out += [
+            (scale * estimate / size).alias(f"{measure}_provisional"),
+            (scale * low / size).alias(f"{measure}_provisional_low"),
+            (scale * high / size).alias(f"{measure}_provisional_high"),
+        ]
+    return joined.select(*by, "cohort_size", "incomplete_releases", "observed_reoffenders", *out)
+
+
+def _assemble(final: pl.DataFrame, provisional: pl.DataFrame, months: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """One table: final figures in the columns ``measure`` writes, provisional ones only in ``*_provisional``."""
+    final_rows = final.select(
+        *by,
+        pl.lit("final").alias("status"),
+        "cohort_size",
+        pl.lit(0, pl.Int64).alias("incomplete_releases"),
+        pl.col("reoffenders").alias("observed_reoffenders"),
+        "binary_rate",
+        "binary_rate_low",
+        "binary_rate_high",
+        "events_per_100",
+        "reoffences_per_offender",
+    )
+    provisional_rows = provisional.with_columns(pl.lit("provisional").alias("status"))
+    rows = pl.concat([final_rows, provisional_rows], how="diagonal_relaxed")
+    columns = [
+        *by,
+        "status",
+        "months_observed",
+        "cohort_size",
+        "incomplete_releases",
+        "observed_reoffenders",
+        "binary_rate",
+        "binary_rate_low",
+        "binary_rate_high",
+    ]
+    for measure in MEASURES:
+        if measure != "binary_rate":
+            columns.append(measure)
+        columns += [f"{measure}_provisional", f"{measure}_provisional_low", f"{measure}_provisional_high"]
+    rows = rows.join(months, on=list(by), how="left")
+    for column in columns:
+        if column not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, pl.Float64).alias(column))
+    return rows.select(columns).sort(list(by), nulls_last=True)
+
+
+def _shown(rows: pl.DataFrame, observed_latest: pl.DataFrame, final_cohorts: int) -> pl.DataFrame:
+    """Groups of every cohort not wholly final, plus those of the latest ``final_cohorts`` final cohorts."""
+    cohorts = (
+        rows.group_by("cohort")
+        .agg((pl.col("status") == "final").all().alias("_all_final"))
+        .join(observed_latest, on="cohort", how="left")
+    )
+    latest_final = (
+        cohorts.filter("_all_final").sort("_latest", "cohort", descending=True).head(final_cohorts).get_column("cohort")
+    )
+    keep = cohorts.filter(~pl.col("_all_final")).get_column("cohort").append(latest_final)
+    return rows.filter(pl.col("cohort").is_in(keep.implode()))
+
+
+def nowcast(
+    inputs: ValidatedInputs,
+    params: NowcastParams,
+    *,
+    extract: dt.date | None = None,
+    data: Development | None = None,
+) -> NowcastResult:
+    """Final figures for complete cohorts and provisional ones, with intervals, for the others (docs/nowcast.md).
+
+    ``extract`` (default: the inputs' extract date) is the day the figures are as of: releases dated after it
+    are ignored (nothing of them is observed) and so are convictions dated after it.
+    """
+    extract = extract or _extract(inputs)
+    data = data or development(inputs, params)
+    rows, warnings = nowcast_at(data, extract, params)
+    latest = (
+        data.releases.filter(pl.col("release_date") <= extract)
+        .group_by("cohort")
+        .agg(pl.col("release_date").max().alias("_latest"))
+    )
+    rows = _shown(rows, latest, params.final_cohorts)
+    metadata = run_metadata(inputs, params.window, data.facts)
+    metadata["model"] = MODEL
+    metadata["as_of"] = extract.isoformat()
+    return NowcastResult(rows=rows, params=params, metadata=metadata, warnings=warnings)
+
+
+MODEL = (
+    "release-level development (chain ladder's incurred-but-not-reported step per release): for each release "
+    "still in follow-up, observed proven reoffending plus its expected remainder given its age in days and "
+    "whether it has been seen to reoffend, learned from releases complete at the extract date within the same "
+    "group (the --by columns other than cohort); normal interval from the process variance plus an upper bound "
+    "on the estimation variance, cut at what is observed (docs/nowcast.md)"
+)
+
+
+def _extract(inputs: ValidatedInputs) -> dt.date:
+    if inputs.extract_date is None:
+        raise UsageError("nowcast needs an extract date: give --extract-date (the data has no conviction dates)")
+    return inputs.extract_date
+
+
+# --------------------------------------------------------------------------------------------- backtest
+def month_end(date: dt.date) -> dt.date:
+    first_next = add_months_to_date(date.replace(day=1), 1)
+    return first_next - dt.timedelta(days=1)
+
+
+def backtest_origins(
+    data: Development, extract: dt.date, params: NowcastParams, backtest: BacktestParams
+) -> list[dt.date]:
+    """Month ends before ``extract``, ``step_months`` apart, latest first, at most ``origins``: each with at
+    least three calendar months of releases complete at it (something to learn from) and with releases
+    incomplete at it but complete at ``extract`` (something to check)."""
+    window = params.window
+    releases = data.releases.filter(pl.col("release_date") <= extract)
+    if releases.is_empty():
+        return []
+    first_release = releases.get_column("release_date").min()
+    full = window.follow_up_months + window.waiting_period_months
+    earliest = month_end(add_months_to_date(first_release, full + 3))  # type: ignore[arg-type]
+    complete_at_extract = releases.filter(window.is_complete(extract))
+    origins: list[dt.date] = []
+    origin = (
+        month_end(add_months_to_date(extract, -1))
+        if month_end(extract) == extract
+        else month_end(add_months_to_date(extract.replace(day=1), -1))
+    )
+    while origin >= earliest and len(origins) < backtest.origins:
+        checkable = complete_at_extract.filter((pl.col("release_date") <= origin) & ~window.is_complete(origin)).height
+        if checkable:
+            origins.append(origin)
+            origin = month_end(add_months_to_date(origin.replace(day=1), -backtest.step_months))
+        else:
+            origin = month_end(add_months_to_date(origin.replace(day=1), -1))
+    return origins
+
+
+def backtest(
+    inputs: ValidatedInputs, params: NowcastParams, options: BacktestParams, *, data: Development | None = None
+) -> BacktestResult:
+    """Nowcast at each rolling origin with the convictions known then (``conviction_date <= origin``) and
+    compare with the final figures of the same releases from the full data (docs/nowcast.md, "Backtest")."""
+    extract = _extract(inputs)
+    data = data or development(inputs, params)
+    by = params.measurement.by
+    observed = observed_at(data, extract, params.window)
+    origins = backtest_origins(data, extract, params, options)
+    if not origins:
+        raise UsageError(
+            "no backtest origin: the data needs releases complete at some month end at least "
+            f"{params.window.follow_up_months + params.window.waiting_period_months + 3} months after the first "
+            "release, and releases still incomplete then but complete at the extract date"
+        )
+    details, warnings = [], []
+    for origin in origins:
+        rows, notes = nowcast_at(data, origin, params)
+        warnings += [f"origin {origin}: {note}" for note in notes]
+        provisional = rows.filter(pl.col("status") == "provisional")
+        finals = (
+            observed.filter(pl.col("release_date") <= origin)
+            .group_by(by)
+            .agg(
+                pl.col(COMPLETE).all().alias("_final_known"),
+                pl.len().alias("_n"),
+                pl.col("reoffended").sum().alias("_x"),
+                pl.col("reoffences").sum().alias("_r"),
+                pl.col("reconviction_events").sum().alias("_e"),
+            )
+            .filter("_final_known")
+            .select(
+                *by,
+                (pl.col("_x") / pl.col("_n")).alias("binary_rate_final"),
+                (100 * pl.col("_e") / pl.col("_n")).alias("events_per_100_final"),
+                (pl.col("_r") / pl.col("_n")).alias("reoffences_per_offender_final"),
+            )
+        )
+        details.append(
+            provisional.join(finals, on=list(by), how="inner").select(
+                pl.lit(origin).alias("origin"),
+                *by,
+                "months_observed",
+                "cohort_size",
+                "observed_reoffenders",
+                *[
+                    c
+                    for m in MEASURES
+                    for c in (f"{m}_provisional", f"{m}_provisional_low", f"{m}_provisional_high", f"{m}_final")
+                ],
+            )
+        )
+    detail = pl.concat(details).filter(pl.col("binary_rate_provisional").is_not_null()).sort("origin", *by)
+    metadata = run_metadata(inputs, params.window, data.facts)
+    metadata["model"] = MODEL
+    metadata["origins"] = [o.isoformat() for o in origins]
+    return BacktestResult(
+        rows=backtest_summary(detail),
+        detail=detail,
+        origins=origins,
+        params=params,
+        backtest=options,
+        metadata=metadata,
+        warnings=warnings,
+    )
+
+
+def backtest_summary(detail: pl.DataFrame) -> pl.DataFrame:
+    """Per months-observed band, and for 6+ and 9+ months: how many cohort-origins, and per measure the mean
+    error (provisional minus final), the mean absolute error and the share of intervals covering the final
+    figure. Binary-rate errors are in percentage points."""
+
+    def stats(frame: pl.DataFrame, label: str, low: int, high: int | None) -> dict[str, object]:
+        row: dict[str, object] = {
+            "months_observed_band": label,
+            "months_min": low,
+            "months_max": high,
+            "cohort_origins": frame.height,
+            "origins": frame.get_column("origin").n_unique() if frame.height else 0,
+        }
+        for measure in MEASURES:
+            scale = 100.0 if measure == "binary_rate" else 1.0
+            suffix = "_pp" if measure == "binary_rate" else ""
+            if frame.height:
+                error = scale * (frame[f"{measure}_provisional"] - frame[f"{measure}_final"])
+                final = frame[f"{measure}_final"]
+                covered = (frame[f"{measure}_provisional_low"] <= final) & (
+                    final <= frame[f"{measure}_provisional_high"]
+                )
+                row[f"{measure}_mean_error{suffix}"] = float(error.mean())  # type: ignore[arg-type]
+                row[f"{measure}_mae{suffix}"] = float(error.abs().mean())  # type: ignore[arg-type]
+                row[f"{measure}_coverage"] = float(covered.mean())  # type: ignore[arg-type]
+            else:
+                row[f"{measure}_mean_error{suffix}"] = None
+                row[f"{measure}_mae{suffix}"] = None
+                row[f"{measure}_coverage"] = None
+        return row
+
+    months = pl.col("months_observed")
+    rows = [stats(detail.filter(months.is_between(low, high)), f"{low}-{high}", low, high) for low, high in BANDS]
+    rows = [r for r in rows if r["cohort_origins"]]
+    rows.append(stats(detail.filter(months >= 6), "6+", 6, None))
+    rows.append(stats(detail.filter(months >= 9), "9+", 9, None))
+    schema = {"months_observed_band": pl.String, "months_min": pl.Int64, "months_max": pl.Int64}
+    return pl.DataFrame(rows, schema_overrides=schema, infer_schema_length=None)

@@ -1,0 +1,141 @@
+"""Answers a person can read at 80 columns (issue 18): --columns for every tabular output, and terminal tables
+that keep the columns that fit whole and name the others, instead of cutting every header."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from rich.console import Console
+
+from reoffend.cli.common import render_table
+from reoffend.cli.tables import plan_widths
+
+from .conftest import write_csv
+
+BIN = Path(sys.executable).parent / "reoffend"
+RELEASES = "offender_id,release_date,establishment\nA,2022-01-10,E1\nB,2022-02-01,E2\nC,2022-05-01,E1\n"
+CONVICTIONS = (
+    "offender_id,offence_date,conviction_date,offence_code\n"
+    "A,2022-02-01,2022-03-01,THEFT\n"
+    "C,2022-06-01,2023-09-01,THEFT\n"
+    "B,2023-12-01,2024-01-01,THEFT\n"
+)
+
+
+@pytest.fixture
+def files(tmp_path):
+    return write_csv(tmp_path / "releases.csv", RELEASES), write_csv(tmp_path / "convictions.csv", CONVICTIONS)
+
+
+def test_columns_chooses_and_orders_the_csv_columns(cli, files):
+    status, out, err = cli("measure", *files, "--columns", "reoffenders,cohort", "--csv")
+    assert status == 0, err
+    # 2022Q1: A reoffended (THEFT 2022-02-01), B did not; 2022Q2: C did
+    assert out.splitlines() == ["reoffenders,cohort", "1,2022Q1", "1,2022Q2"]
+
+
+def test_columns_narrows_the_json_rows_and_keeps_the_metadata(cli, files):
+    status, out, _ = cli("measure", *files, "--columns", "cohort,binary_rate", "--json")
+    assert status == 0
+    document = json.loads(out)
+    assert document["rows"] == [{"cohort": "2022Q1", "binary_rate": 0.5}, {"cohort": "2022Q2", "binary_rate": 1.0}]
+    assert document["metadata"]["inputs"]["releases"]["rows"] == 3
+
+
+def test_columns_in_a_comparison(cli):
+    status, out, err = cli(
+        "compare", "baseline", "--current-counts", "480/1000", "--baseline-counts", "530/1000",
+        "--columns", "reduction_pp,significant", "--csv",
+    )  # fmt: skip
+    assert status == 0, err
+    # 53.0% - 48.0% = 5.0 points; z = -2.236, one-sided p 0.0127 < 0.05
+    assert out.splitlines() == ["reduction_pp,significant", "5.0,true"]
+
+
+def test_an_unknown_column_is_exit_2_with_the_nearest_names(cli, files):
+    status, out, err = cli("measure", *files, "--columns", "cohort,binary_rat")
+    assert status == 2 and out == ""
+    assert "no column 'binary_rat' (did you mean binary_rate" in err
+
+
+def test_columns_from_the_config(cli, files, tmp_path):
+    config = tmp_path / "job.toml"
+    config.write_text('[measure]\ncolumns = "cohort,reoffenders"\n')
+    status, out, _ = cli("measure", *files, "--config", config, "--csv")
+    assert status == 0
+    assert out.splitlines()[0] == "cohort,reoffenders"
+
+
+def _render(rows: pl.DataFrame, width: int) -> str:
+    buffer = io.StringIO()
+    render_table(rows, title="T", console=Console(file=buffer, width=width, color_system=None))
+    return buffer.getvalue()
+
+
+WIDE = pl.DataFrame(
+    {
+        "cohort": ["2022Q1"],
+        "released": [1251],
+        "offences_per_offender": [2.2],
+        "offences_per_reoffender": [4.18],
+        "reconviction_events_per_hundred": [182.7],
+        "median_days_to_first_reoffence": [70.0],
+    }
+)
+
+
+def test_a_wide_table_at_80_columns_wraps_headers_at_spaces_and_cuts_nothing():
+    # narrowest whole columns: 6, 8 ("released"), 8 ("offences"), 10 ("reoffender"), 12 ("reconviction"),
+    # 9 ("reoffence"); each +3 for padding and border, +1: 72 <= 80, so all six are shown
+    text = _render(WIDE, 80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text and "do not fit" not in text
+    for word in ("reconviction", "reoffence", "reoffender", "released"):
+        assert word in text
+
+
+def test_a_table_too_wide_for_the_terminal_names_the_columns_left_out():
+    # at 50: 1 + 9 + 11 + 11 + 13 = 45 fits, the fifth column (+15 = 60) does not
+    text = _render(WIDE, 50)
+    assert max(len(line) for line in text.splitlines()) <= 50
+    assert "…" not in text
+    note = " ".join(text.split("2 more column(s)", 1)[1].split())
+    assert note.startswith("do not fit in 50 columns: reconviction events per hundred, median days to first reoffence.")
+    assert "--format csv or --json" in note
+
+
+def test_plan_widths_keeps_what_fits_and_wraps_headers_at_spaces():
+    headers = ["cohort", "median days to 1st", "offences/offender"]
+    cells = [["2022Q1", "70", "2.20"]]
+    # natural: 6 + 18 + 17 content, +3 each for padding and border, +1: 51
+    assert plan_widths(headers, cells, 51) == [6, 18, 17]
+    # 45 cells: 6 excess taken from "median days to 1st" (can wrap down to "median", 6)
+    assert plan_widths(headers, cells, 45) == [6, 12, 17]
+    # 30 cells: 1 + cohort (6 + 3) + median (at least 6 + 3) fits; offences/offender (17 + 3 more) does not;
+    # median gets what is left: 30 - 1 - 9 - 3 = 17
+    assert plan_widths(headers, cells, 30) == [6, 17]
+    # the first column is always kept
+    assert plan_widths(headers, cells, 5) == [6]
+
+
+def test_the_measure_table_at_80_columns_from_the_command_line(sample_dir):
+    if not BIN.exists():
+        pytest.skip(f"entry point not installed at {BIN}")
+    result = subprocess.run(
+        [BIN, "measure", sample_dir / "releases.csv", sample_dir / "convictions.csv", "--format", "table"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout
+    assert "┃ cohort ┃ released ┃ reoffenders ┃ rate  ┃ 95% CI      ┃ offences/offender ┃" in lines
+    assert "3 more column(s) do not fit in 80 columns: offences/reoffender, events/100," in result.stdout
