@@ -21,11 +21,13 @@ same tables give byte-identical files.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
+from odf.namespaces import nsdict
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.style import Style, TableColumnProperties, TextProperties
 from odf.table import Table, TableCell, TableColumn, TableRow
@@ -151,8 +153,29 @@ def _cell(value: object, style: Style | None) -> TableCell:
     return cell
 
 
+ROOT_NAMESPACES = re.compile(rb'\s+xmlns:[\w-]+="[^"]*"')
+
+
+def _canonical_xml(part: bytes) -> bytes:
+    """An XML part whose root declares every OpenDocument namespace, in a fixed order.
+
+    odfpy declares on the root the namespaces it has met so far in the process, so a second spreadsheet
+    written by the same process would differ from the first; declaring them all (harmless) makes it stable.
+    """
+    match = re.search(rb"<(?!\?)[^>]*>", part)
+    if match is None or b"xmlns:" not in match.group(0):
+        return part
+    tag = ROOT_NAMESPACES.sub(b"", match.group(0))
+    declarations = "".join(f' xmlns:{prefix}="{uri}"' for uri, prefix in sorted(nsdict.items(), key=lambda i: i[1]))
+    name_end = re.match(rb"<[\w:.-]+", tag)
+    assert name_end is not None
+    tag = tag[: name_end.end()] + declarations.encode() + tag[name_end.end() :]
+    return part[: match.start()] + tag + part[match.end() :]
+
+
 def _fixed_times(data: bytes) -> bytes:
-    """The same ZIP with every entry dated :data:`ZIP_TIME` (odfpy stamps the time of writing)."""
+    """The same ZIP with every entry dated :data:`ZIP_TIME` (odfpy stamps the time of writing) and its XML
+    parts' namespace declarations made canonical (:func:`_canonical_xml`)."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
@@ -160,7 +183,10 @@ def _fixed_times(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, ZIP_TIME)
             fixed.compress_type = info.compress_type
             fixed.external_attr = info.external_attr
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename.endswith(".xml"):
+                content = _canonical_xml(content)
+            target.writestr(fixed, content)
     return out.getvalue()
 
 
