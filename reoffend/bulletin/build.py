@@ -39,7 +39,6 @@ from .stats import (
     by_establishment,
     cohort_changes,
     cohort_completeness,
-    court_lag,
     lag_cohorts,
     restrict_cohorts,
     year_earlier,
@@ -140,7 +139,11 @@ def compute_bulletin(
             f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
             f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
         )
-    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    longest = max(LAG_MONTHS, params.window.waiting_period_months)
+    lag_window = type(params.window)(params.window.follow_up_months, longest)
+    lag_set = lag_cohorts(cohort_completeness(inputs, params, lag_window))
+    # one join for the trend, the establishments and the court lag
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,), longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
@@ -207,10 +210,7 @@ def compute_bulletin(
         )
 
     step(STEPS[3])
-    longest = max(LAG_MONTHS, params.window.waiting_period_months)
-    lag_window = type(params.window)(params.window.follow_up_months, longest)
-    lag_set = lag_cohorts(cohort_completeness(inputs, params, lag_window))
-    lag = court_lag(inputs, params, lag_set, longest) if lag_set else None
+    lag = measured.court_lag(lag_set) if lag_set else None
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
     if lag is not None:
