@@ -40,21 +40,32 @@ def cohort_completeness(inputs, params: MeasureParams, window: FollowUpWindow | 
     (:meth:`FollowUpWindow.is_complete`). ``params.where`` filters apply; the cohort is derived as for the
     measure.
     """
-    window = window or params.window
+    return completeness_tables(inputs, params, [window or params.window])[0]
+
+
+def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowUpWindow]) -> list[pl.DataFrame]:
+    """:func:`cohort_completeness` under each of ``windows``, from one reading of the releases.
+
+    The releases are first counted per (cohort, release_date), a few hundred rows, and each window is
+    applied to those: the deadline depends on the release date alone.
+    """
     probe_inputs = replace(inputs, extract_date=None)  # measure every release; completeness is judged here
-    probe = replace(params, window=window, index="all", latest_cohort=False, incomplete="exclude")
+    probe = replace(params, window=windows[0], index="all", latest_cohort=False, incomplete="exclude")
     releases, _ = measured_releases(probe_inputs, probe)
+    per_day = releases.group_by("cohort", "release_date").agg(pl.len().cast(pl.Int64).alias("_n")).collect()
     if inputs.extract_date is None:
         incomplete = pl.lit(0, dtype=pl.Int64)
     else:
-        incomplete = (~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
-    return (
-        releases.group_by("cohort")
-        .agg(pl.len().cast(pl.Int64).alias("releases"), incomplete.alias("incomplete_releases"))
+        incomplete = pl.col("_n").filter(~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
+    tables = [
+        window.with_window_columns(per_day.lazy())
+        .group_by("cohort")
+        .agg(pl.col("_n").sum().alias("releases"), incomplete.alias("incomplete_releases"))
         .with_columns((pl.col("incomplete_releases") == 0).alias("complete"))
         .sort("cohort", nulls_last=True)
-        .collect()
-    )
+        for window in windows
+    ]
+    return pl.collect_all(tables)
 
 
 def restrict_cohorts(params: MeasureParams, cohorts: Sequence[str], **changes) -> MeasureParams:
