@@ -21,7 +21,8 @@ Then: a stage breakdown of measure at the largest size (bench/profile_measure.py
 the CPU time of each stage of measure and of the DuckDB query side by side),
 `--streaming` at 20,000,000 releases, and the Markdown of bench/matched.py, bench/adjusted.py and bench/sql.py (the
 `reoffend sql` queries in DuckDB and Spark against measure, cell by cell, at 1,000,000 releases) and
-bench/bulletin.py (the bulletin against one measure at 1,000,000 releases) when those scripts exist. bench/NOTES.md (what was tried, with numbers) is included verbatim.
+bench/bulletin.py (the bulletin against one measure at 1,000,000 releases) when those scripts exist.
+bench/NOTES.md (what was tried, with numbers) is included verbatim.
 """
 
 from __future__ import annotations
