@@ -18,7 +18,8 @@ For each size and format:
    medians. The load average is recorded, because the machine may be shared.
 
 Then: a stage breakdown of measure at the largest size (bench/profile_measure.py: the validation share),
-`--streaming` at 20,000,000 releases, and the Markdown of bench/matched.py and bench/adjusted.py when those
+`--streaming` at 20,000,000 releases, and the Markdown of bench/matched.py, bench/adjusted.py and bench/sql.py (the
+`reoffend sql` queries in DuckDB and Spark against measure, cell by cell, at 1,000,000 releases) when those
 scripts exist. bench/NOTES.md (what was tried, with numbers) is included verbatim.
 """
 
@@ -396,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         sections += ["## Comparison methods at scale", ""]
         for script in ("matched.py", "adjusted.py", "nowcast.py"):
             sections += [f"### bench/{script}", "", helper_section(script)]
+        sections += ["## The measure as SQL (`reoffend sql`)", "", helper_section("sql.py")]
         notes = BENCH / "NOTES.md"
         if notes.exists():
             sections += [notes.read_text(encoding="utf-8")]

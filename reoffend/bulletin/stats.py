@@ -13,10 +13,20 @@ from dataclasses import replace
 import polars as pl
 
 from ..compare.baseline import BaselineParams, Counts, compare_counts
-from ..measure import MeasureParams, measure, measured_releases
-from ..window import FollowUpWindow
+from ..measure import (
+    RELEASE_KEY,
+    MeasureParams,
+    group_measures,
+    measured_releases,
+    per_release,
+    proven_pairs,
+    proven_reoffences,
+    ratio,
+)
+from ..window import FOLLOW_UP_END, FollowUpWindow
 
 LAG_MONTHS = 12  # the court-lag curve runs over waiting periods 0..12 months (at least)
+NEEDED = "_waiting_months_needed"
 
 
 # ------------------------------------------------------------------------------------- complete cohorts
@@ -149,13 +159,37 @@ def cohort_changes(trend: pl.DataFrame, pairs: Sequence[tuple[str, str, str]], c
 
 
 # ------------------------------------------------------------------------------------------ establishments
-def by_establishment(inputs, params: MeasureParams, cohort: str, column: str, overall_rate: float) -> pl.DataFrame:
+class CohortMeasures:
+    """The per-release table of the published cohorts, built once and grouped as each table needs.
+
+    The trend (per cohort) and the latest cohort by establishment are both :func:`group_measures` of the
+    same index releases (filters, and so the cohort restriction, apply after the index release is chosen),
+    so one join of releases and convictions serves both, where each used to run the whole measure.
+    ``columns`` are the release columns the tables group by besides ``cohort``.
+    """
+
+    def __init__(self, inputs, params: MeasureParams, columns: Sequence[str] = ()) -> None:
+        releases, _ = measured_releases(inputs, params)
+        convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
+        group_columns = list(dict.fromkeys(["cohort", *params.by, *(c for c in columns if c)]))
+        self.per_release = per_release(releases, convictions, group_columns).collect()
+        self.confidence = params.confidence
+
+    def rows(self, by: Sequence[str], cohort: str | None = None) -> pl.DataFrame:
+        """The measures per ``by`` (docs/measures.md "Per group"), of one ``cohort`` or of all."""
+        frame = self.per_release.lazy()
+        if cohort is not None:
+            frame = frame.filter(pl.col("cohort") == cohort)
+        return group_measures(frame, by, self.confidence).collect()
+
+
+def by_establishment(measured: CohortMeasures, cohort: str, column: str, overall_rate: float) -> pl.DataFrame:
     """The measures of ``cohort`` per ``column``, highest rate first, with the interval against all releases.
 
     ``compared_with_all`` is ``higher``/``lower`` when the establishment's Wilson interval lies wholly above
     or below the rate for all releases of the cohort, else ``similar``.
     """
-    rows = measure(inputs, restrict_cohorts(params, [cohort], by=("cohort", column))).rows
+    rows = measured.rows(("cohort", column), cohort)
     return rows.with_columns(
         pl.when(pl.col("binary_rate_low") > overall_rate)
         .then(pl.lit("higher"))
@@ -170,16 +204,38 @@ def by_establishment(inputs, params: MeasureParams, cohort: str, column: str, ov
 def court_lag(inputs, params: MeasureParams, cohorts: Sequence[str], longest: int) -> pl.DataFrame:
     """Proven reoffences counted under waiting periods ``0..longest`` months, over the same releases.
 
-    Runs the per-release measure once per waiting period (same follow-up, same releases: ``cohorts`` are
-    complete under the longest waiting period) and gives each count as a share of the count under the
-    longest one, the "eventual" count.
+    One pass (docs/bulletin.md, "The court lag"): the index releases of ``cohorts`` (complete under the
+    longest waiting period, so no release drops out under a shorter one) are joined with the convictions once
+    under the longest window; each proven pair gets the shortest waiting period that proves it
+    (:meth:`FollowUpWindow.with_waiting_months_needed`), each release the shortest over its pairs. The count
+    under ``m`` months is then the cumulative count of pairs (reoffences) or releases (reoffenders) needing
+    at most ``m``: the same numbers as running the measure once per waiting period. Each count is also given
+    as a share of the count under the longest one, the "eventual" count.
     """
-    rows = []
-    for months in range(longest + 1):
-        window = FollowUpWindow(params.window.follow_up_months, months)
-        result = measure(inputs, restrict_cohorts(params, cohorts, by=(), window=window)).rows
-        rows.append(result.select(pl.lit(months, dtype=pl.Int64).alias("waiting_period_months"), pl.all()))
-    table = pl.concat(rows).select("waiting_period_months", "cohort_size", "reoffenders", "binary_rate", "reoffences")
+    window = FollowUpWindow(params.window.follow_up_months, longest)
+    releases, _ = measured_releases(inputs, restrict_cohorts(params, cohorts, by=(), window=window))
+    keyed = releases.with_row_index(RELEASE_KEY)
+    convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
+    pairs = proven_pairs(keyed, convictions).select(RELEASE_KEY, FOLLOW_UP_END, "conviction_date")
+    size, proven = pl.collect_all([keyed.select(pl.len().cast(pl.Int64)), pairs])  # the join runs once
+    needed = window.with_waiting_months_needed(proven.lazy(), longest, NEEDED).select(RELEASE_KEY, NEEDED)
+    by_pair, by_release = pl.collect_all(
+        [needed.group_by(NEEDED).len(), needed.group_by(RELEASE_KEY).agg(pl.col(NEEDED).min()).group_by(NEEDED).len()]
+    )
+    months = pl.DataFrame({"waiting_period_months": range(longest + 1)}, schema={"waiting_period_months": pl.Int64})
+
+    def cumulative(counts: pl.DataFrame, name: str) -> pl.Series:
+        joined = months.join(counts.rename({NEEDED: "waiting_period_months"}), on="waiting_period_months", how="left")
+        return pl.Series(name, joined.sort("waiting_period_months")["len"].fill_null(0).cum_sum(), pl.Int64)
+
+    table = months.with_columns(
+        # a column, not a literal: polars divides by a scalar as a product with its reciprocal, which can
+        # differ in the last bit from the measure's division
+        pl.Series("cohort_size", [size.item()] * (longest + 1), pl.Int64),
+        cumulative(by_release, "reoffenders"),
+        cumulative(by_pair, "reoffences"),
+    ).with_columns(ratio(pl.col("reoffenders"), pl.col("cohort_size")).alias("binary_rate"))
+    table = table.select("waiting_period_months", "cohort_size", "reoffenders", "binary_rate", "reoffences")
     last = table.row(-1, named=True)
 
     def share(column: str) -> pl.Expr:

@@ -23,6 +23,7 @@ COMMANDS = {
     "bulletin": "reoffend.cli.bulletin:bulletin",
     "nowcast": "reoffend.cli.nowcast:nowcast_command",
     "docs": "reoffend.cli.docs:docs",
+    "sql": "reoffend.cli.sql:sql",
 }
 
 
