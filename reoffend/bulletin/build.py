@@ -22,6 +22,7 @@ import polars as pl
 
 from .. import __version__
 from ..banding import band_inputs
+from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import suppress, suppressed_mask, withhold
 from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
@@ -31,8 +32,9 @@ from . import figures as charts
 from . import text
 from .comparisons import ComparisonSection, run_comparisons
 from .config import BulletinConfig
-from .document import Document, to_html, to_markdown
+from .document import Document, Table, to_html, to_markdown
 from .folder import write_folder
+from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,
@@ -224,8 +226,15 @@ def compute_bulletin(
     step(STEPS[5])
     comparison_sections = [disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete)]
 
+    provisional = None
+    if config.provisional.enabled:
+        step("provisional figures")
+        provisional = compute_provisional(config.provisional, inputs, params, rule)
+
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
+    if provisional is not None:
+        findings["provisional"] = provisional_finding(provisional)
 
     def labelled(name: str) -> dict[str, str]:
         title, desc = findings.get(name, ("", ""))
@@ -254,6 +263,9 @@ def compute_bulletin(
             lag, params.window.waiting_period_months, params.window.follow_up_months, **labelled("court_lag")
         )
 
+    if provisional is not None:
+        figures["provisional"] = provisional_chart(trend, provisional, *findings["provisional"])
+
     facts = {
         "latest_cohort": latest,
         "complete_cohorts": complete,
@@ -263,6 +275,8 @@ def compute_bulletin(
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
+        "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
+        "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "disclosure": {
             **rule.as_dict(),
             "suppressed_rows": {
@@ -294,6 +308,10 @@ def compute_bulletin(
         tables[f"breakdown_{breakdown.column}.csv"] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
+    if provisional is not None:
+        tables["provisional.csv"] = provisional.rows
+        if provisional.backtest is not None:
+            tables["provisional_backtest.csv"] = provisional.backtest
 
     input_facts = _input_facts(config, inputs)
     context = text.Context(
@@ -312,6 +330,15 @@ def compute_bulletin(
         charts=findings,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
+        provisional=provisional_blocks(
+            provisional,
+            figures["provisional"][0],
+            findings["provisional"][1],
+            params.window.waiting_period_months,
+            params.window.follow_up_months,
+        )
+        if provisional is not None
+        else (),
     )
     document = text.compose(context)
     warnings = [w for section in comparison_sections for w in section.warnings]
@@ -523,6 +550,7 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         files[f"figures/{name}.svg"] = svg
     for name, frame in sorted(bulletin.tables.items()):
         files[f"tables/{name}"] = _csv(frame)
+    files["tables.ods"] = spreadsheet(bulletin)
     manifest = {
         "reoffend_version": __version__,
         "command": "reoffend bulletin",
@@ -541,6 +569,71 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
     }
     files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n").encode()
     return files
+
+
+# Titles of the tables the text does not show as a table (the others take their caption from the text).
+SHEET_TITLES = {
+    "changes.csv": "Change in proven reoffending since earlier cohorts",
+    "cohorts.csv": "Cohorts and the completeness of their follow-up",
+    "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
+    "parameters.csv": "Parameters of this bulletin",
+    "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",
+    "comparison_adjusted_models.csv": "Risk-adjusted comparison: the baseline models",
+    "comparison_matched_balance.csv": "Matched comparison: covariate balance",
+}
+
+
+def spreadsheet(bulletin: Bulletin) -> bytes:
+    """``tables.ods``: every CSV of ``tables/`` as one sheet, with cover, contents and notes sheets."""
+    from .spreadsheet import NOT_APPLICABLE, NOT_AVAILABLE, ods_bytes, sheet_tables
+
+    titles: dict[str, str] = {}
+    for block in bulletin.document.blocks:
+        if isinstance(block, Table) and block.source and block.source not in titles:
+            titles[block.source] = block.caption
+    titles["establishments.csv"] = f"Proven reoffending by establishment, {bulletin.facts['latest_cohort']}"
+    for name, title in SHEET_TITLES.items():
+        titles.setdefault(name, title)
+    config, facts = bulletin.config, bulletin.facts
+    period = text.cohort_words(facts["latest_cohort"], bulletin.params.period)
+    publication = config.publication
+    cover = [
+        ("About these tables", f"The tables of the bulletin: {config.title}. " + bulletin.document.subtitle),
+        (
+            "Period covered",
+            f"People released from custody in the cohorts {facts['complete_cohorts'][0]} to "
+            f"{facts['latest_cohort']}; the latest is {period}.",
+        ),
+        (
+            "Source",
+            f"{bulletin.inputs['releases']['rows']:,} release records and {bulletin.inputs['convictions']['rows']:,} "
+            f"conviction records, extracted {facts['extract_date']}.",
+        ),
+    ]
+    cover += [(term, value) for term, value in bulletin.document.meta if term not in ("Period covered",)]
+    cover.append(("Disclosure control", config.disclosure.describe()))
+    if publication.revisions:
+        cover.append(("Revisions", publication.revisions))
+    if publication.methodology_url:
+        cover.append(("Methodology", publication.methodology_url))
+    if config.publisher:
+        cover.append(("Publisher", config.publisher))
+    notes = [
+        (
+            SHORTHAND_C,
+            "Confidential: suppressed to protect the people in small groups (see Disclosure control "
+            "on the Cover worksheet). The suppressed column gives the reason: min_cohort, min_count or secondary.",
+        ),
+        (NOT_AVAILABLE, "Not available: a ratio with a zero denominator, or a test that cannot be run."),
+        (NOT_APPLICABLE, "Not applicable: no one in the group was released in that cohort."),
+        ("Rates", "Rates and shares are proportions (0.5 is 50%), unrounded; the bulletin's text rounds them."),
+        (
+            "Intervals",
+            f"Intervals are {100 * bulletin.params.confidence:g}% Wilson score intervals; changes between "
+            "cohorts use Newcombe's hybrid score interval.",
+        ),
+    ]
+    return ods_bytes(sheet_tables(bulletin.tables, titles), cover, notes, config.title)
 
 
 def build_bulletin(

@@ -35,6 +35,7 @@ from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..intervals import normal_quantile, rank_auc
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
+from .calibration import band_warnings, calibration, range_warnings
 from .design import (
     OTHER,
     SPLINE,
@@ -610,7 +611,17 @@ def compare_adjusted(
     count = fit_count(
         X_base, baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), terms, params.count_model, notes
     )
+    providers = [c for c in params.by if c != "cohort"]
+    calibration_table_by = calibration(
+        baseline,
+        encoded,
+        providers,
+        _baseline_predictions(X_base, baseline, binary, count),
+        normal_quantile(params.measure.confidence),
+    )
     del X_base
+    notes.extend(band_warnings(calibration_table_by, params.measure.confidence))
+    notes.extend(range_warnings(current, encoded, providers))
 
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
@@ -633,6 +644,7 @@ def compare_adjusted(
     models = {
         "binary": binary.summary,
         "frequency": count.summary,
+        "calibration_by": calibration_table_by,
         "design": {
             "covariates": [c.describe() for c in encoded],
             "terms": terms,
@@ -661,6 +673,18 @@ def compare_adjusted(
         }
     )
     return AdjustedResult(rows=rows, models=models, metadata=meta, params=params, unseen=unseen, warnings=notes)
+
+
+def _baseline_predictions(
+    X: np.ndarray, baseline: pl.DataFrame, binary: FittedModel, count: FittedModel
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per baseline release: outcome, prediction and model variance, for both models (calibration)."""
+    p = special.expit(X @ binary.params)
+    mu = np.exp(X @ count.params)
+    return {
+        "binary": (baseline.get_column("reoffended").cast(pl.Float64).to_numpy(), p, p * (1 - p)),
+        "frequency": (baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), mu, mu + count.alpha * mu * mu),
+    }
 
 
 def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
