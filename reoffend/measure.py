@@ -228,7 +228,11 @@ def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns
     :func:`proven_reoffences`.
     """
     keyed = releases.with_row_index(RELEASE_KEY)
-    counted = _per_release_counts(proven_pairs(keyed, convictions))
+    return audit_rows(keyed, per_release_counts(proven_pairs(keyed, convictions)), group_columns)
+
+
+def audit_rows(keyed: pl.LazyFrame, counted: pl.LazyFrame, group_columns: Sequence[str]) -> pl.LazyFrame:
+    """The audit table from the keyed index releases and their counts (:func:`per_release_counts`)."""
     group_columns = [c for c in group_columns if c not in ("offender_id", "release_date")]
     return (
         keyed.select(RELEASE_KEY, "offender_id", *group_columns, "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
@@ -247,7 +251,7 @@ def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns
     )
 
 
-def _per_release_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
+def per_release_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
     """Per index release with a proven reoffence: reoffences, reconviction events, first offence date."""
     return pairs.group_by(RELEASE_KEY).agg(
         pl.len().cast(pl.Int64).alias("reoffences"),
@@ -292,7 +296,7 @@ def grouped_measures(
     """
     by = list(by)
     keyed = releases.with_row_index(RELEASE_KEY)
-    counted = _per_release_counts(proven_pairs(keyed, convictions))
+    counted = per_release_counts(proven_pairs(keyed, convictions))
     reoffenders = counted.join(keyed.select(list(dict.fromkeys([RELEASE_KEY, *by, "release_date"]))), on=RELEASE_KEY)
     days = FollowUpWindow.days_from_release("_first_offence").cast(pl.Int64)
     aggregates = [

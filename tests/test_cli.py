@@ -33,11 +33,15 @@ def test_installed_entry_point_in_a_shell_pipeline(files, tmp_path):
     if not BIN.exists():
         pytest.skip(f"entry point not installed at {BIN}")
     releases, convictions = files
-    pipeline = f"cat {releases} | {BIN} measure - {convictions} --by establishment --format csv | cut -d, -f1-4"
+    codes = _codes(files)  # without the list, measure warns about the BREACH row (tests/test_shell_inputs.py)
+    pipeline = (
+        f"cat {releases} | {BIN} measure - {convictions} --exclude-offences {codes} --by establishment --format csv"
+        " | cut -d, -f1-4"
+    )
     result = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    # E1: A (2 offences in the window) and C (released 2022-05-01, deadline 2023-11-01, convicted 2023-09-01):
-    # 2 of 2; E2: B's offence 2023-12-01 is after its window (ends 2023-02-01) -> 0 of 1
+    # E1: A (THEFT in the window; BREACH excluded) and C (released 2022-05-01, deadline 2023-11-01, convicted
+    # 2023-09-01): 2 of 2; E2: B's offence 2023-12-01 is after its window (ends 2023-02-01) -> 0 of 1
     assert result.stdout.splitlines() == [
         "establishment,cohort_size,reoffenders,binary_rate",
         "E1,2,2,1.0",
@@ -304,6 +308,7 @@ def test_a_reader_that_stops_early_ends_the_run_quietly_with_141(sample_dir, fmt
     # about 150 kB of rows: more than a pipe holds, so writing fails once `head` has gone
     command = (
         f"{BIN} measure {sample_dir}/releases.csv {sample_dir}/convictions.csv --by cohort,establishment "
+        f"--exclude-offences {sample_dir}/excluded_offences.txt "
         f"--format {fmt} 2>stderr.txt | head -1 > /dev/null; echo ${{PIPESTATUS[0]}}; cat stderr.txt"
     )
     result = subprocess.run(

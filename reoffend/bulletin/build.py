@@ -41,8 +41,7 @@ from .stats import (
     CohortMeasures,
     by_establishment,
     cohort_changes,
-    cohort_completeness,
-    court_lag,
+    completeness_tables,
     lag_cohorts,
     restrict_cohorts,
     year_earlier,
@@ -117,7 +116,9 @@ def compute_bulletin(
     inputs = load_inputs(spec, extra)
 
     step(STEPS[1])
-    completeness = cohort_completeness(inputs, params)
+    longest = max(LAG_MONTHS, params.window.waiting_period_months)
+    lag_window = type(params.window)(params.window.follow_up_months, longest)
+    completeness, lag_completeness = completeness_tables(inputs, params, (params.window, lag_window))
     complete = completeness.filter(pl.col("complete"))["cohort"].to_list()
     incomplete = completeness.filter(~pl.col("complete"))
     if not completeness.height:
@@ -143,7 +144,9 @@ def compute_bulletin(
             f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
             f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
         )
-    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    lag_set = lag_cohorts(lag_completeness)
+    # one join for the trend, the establishments and the court lag
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,), longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
@@ -210,10 +213,7 @@ def compute_bulletin(
         )
 
     step(STEPS[3])
-    longest = max(LAG_MONTHS, params.window.waiting_period_months)
-    lag_window = type(params.window)(params.window.follow_up_months, longest)
-    lag_set = lag_cohorts(cohort_completeness(inputs, params, lag_window))
-    lag = court_lag(inputs, params, lag_set, longest) if lag_set else None
+    lag = measured.court_lag(lag_set) if lag_set else None
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
     if lag is not None:

@@ -2,9 +2,11 @@
 
 Layout: top-level keys apply to every command that has the option; a table named after the command
 (``[measure]``, ``[compare.baseline]``) applies to that command only and beats the top level; the
-``[columns]`` table is the ``--map`` renaming (``release_date = "date_out"``). An unknown key or a value
-of the wrong type, an unknown section or a key given twice is a usage error (exit 2) naming the key and its line.
-Relative paths resolve against the config file's folder, as in the bulletin's config.
+``[columns]`` table is the ``--map`` renaming (``release_date = "date_out"``); the ``[inputs]`` table
+names the inputs as the bulletin's config does (``releases``, ``convictions``, ``exclude_offences``, ...;
+relative paths from the config's folder), so one file serves both. An unknown key or a value of the wrong
+type, an unknown section or a key given twice is a usage error (exit 2) naming the key and its line. Relative
+paths anywhere in the file resolve against the config file's folder, as in the bulletin's config.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from ..errors import UsageError
 from ..io import read_toml
 
 COLUMNS_TABLE = "columns"
+INPUTS_TABLE = "inputs"
+# the keys of [inputs], as in the bulletin's config (reoffend/bulletin/config.py INPUTS_SCHEMA); paths among them
+INPUT_KEYS = ("releases", "convictions", "exclude_offences", "extract_date", "input_format", "dedupe")
+INPUT_PATHS = ("releases", "convictions", "exclude_offences")
 
 
 def key_line(text: str, key: str, section: str | None = None) -> int | None:
@@ -73,6 +79,7 @@ def config_defaults(ctx: click.Context, path: str) -> dict[str, Any]:
             raise UsageError(_where(path, text, key, None) + f"unknown key {key!r}")
         if name in params:
             defaults[params[name].name] = _checked(ctx, params[name], value, path, text, key, None, base)
+    defaults.update(_inputs_defaults(ctx, params, data.get(INPUTS_TABLE), path, text))
     if isinstance(section, dict) and section is not data:
         _check_twice(section, path, text, section_name)
         for key, value in section.items():
@@ -88,6 +95,28 @@ def config_defaults(ctx: click.Context, path: str) -> dict[str, Any]:
             if not isinstance(extract, str):
                 raise UsageError(_where(path, text, canonical, COLUMNS_TABLE) + "a column name must be text")
         defaults.setdefault("column_map", [f"{k}={v}" for k, v in columns.items()])
+    return defaults
+
+
+def _inputs_defaults(ctx, params: dict[str, click.Parameter], table: Any, path: str, text: str) -> dict[str, Any]:
+    """The ``[inputs]`` table: the command's input options, relative paths resolved from the config's folder."""
+    if not isinstance(table, dict):
+        return {}
+    base = Path(path).resolve().parent if path != "-" else Path.cwd()
+    defaults: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in INPUT_KEYS:
+            raise UsageError(
+                _where(path, text, key, INPUTS_TABLE) + f"unknown key {key!r} for 'inputs' ({', '.join(INPUT_KEYS)})"
+            )
+        if name not in params:
+            continue  # e.g. exclude_offences for validate
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        if name in INPUT_PATHS and isinstance(value, str) and value != "-":
+            value = str(base / Path(value).expanduser())
+        defaults[params[name].name] = _checked(ctx, params[name], value, path, text, key, INPUTS_TABLE, base)
     return defaults
 
 
@@ -110,7 +139,7 @@ def _check_sections(ctx: click.Context, data: dict, path: str, text: str) -> Non
                 raise UsageError(_where(path, text, key, name) + f"unknown key {key!r} for '{name}'")
 
     for key, value in data.items():
-        if not isinstance(value, dict) or key == COLUMNS_TABLE:
+        if not isinstance(value, dict) or key in (COLUMNS_TABLE, INPUTS_TABLE):
             continue
         command = root.get_command(ctx, key) if isinstance(root, click.Group) else None
         if command is None:

@@ -11,6 +11,7 @@ from ..banding import band_inputs, parse_band
 from ..disclosure import SHORTHAND, DisclosureRule, suppress
 from ..measure import Engine, MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
+from ..offences import breach_like_codes, breach_warning
 from ..validate import summarise_inputs
 from .common import (
     cohort_options,
@@ -119,6 +120,8 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         engine: Engine = "streaming" if spec.streaming else "auto"
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
     warn_partial_periods(out, result.metadata)
+    if not params.excluded_offences and (warning := breach_warning(breach_like_codes(inputs.convictions))):
+        out.warn(warning)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
