@@ -100,10 +100,11 @@ def test_completeness_counts_every_release_not_only_index_releases():
     # extract 2023-09-29: deadlines (12 + 6 months): A 2023-07-10, A's second release 2023-09-30 (> 2023-09-30?
     # complete needs deadline <= extract + 1 = 2023-09-30: yes, complete), B 2023-08-01, C 2023-10-05 (not)
     table = cohort_completeness(tiny_inputs("2023-09-29"), MeasureParams())
-    assert table.rows() == [("2022Q1", 3, 0, True), ("2022Q2", 1, 1, False)]
+    # the releases end in April 2022, so 2022Q2 is a partial period (the last column)
+    assert table.rows() == [("2022Q1", 3, 0, True, False), ("2022Q2", 1, 1, False, True)]
     # one day earlier A's second release (not an index release) is still open, and so is 2022Q1
     table = cohort_completeness(tiny_inputs("2023-09-28"), MeasureParams())
-    assert table.rows() == [("2022Q1", 3, 1, False), ("2022Q2", 1, 1, False)]
+    assert table.rows() == [("2022Q1", 3, 1, False, False), ("2022Q2", 1, 1, False, True)]
 
 
 def test_court_lag_by_hand():
