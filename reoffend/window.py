@@ -10,17 +10,24 @@ Months are calendar months; a day that does not exist in the target month clamps
 day (2024-02-29 + 12 months = 2025-02-28). A proven reoffence is an offence with
 ``follow_up_start <= offence_date < follow_up_end`` and ``conviction_date < conviction_deadline``.
 
-This module is the only place in the package where release, offence and conviction dates are compared.
+This module is the only place in the package where release, offence and conviction dates are compared,
+both as polars expressions and, for ``reoffend sql`` (reoffend/sql.py), as SQL expressions (sqlglot syntax
+trees that the transpiler renders in each warehouse's dialect).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
+if TYPE_CHECKING:  # sqlglot is imported where SQL is built, so the other commands start without it
+    from sqlglot import exp
+
 FOLLOW_UP_END = "follow_up_end"
+MAX_WINDOW_MONTHS = 1200  # a bound on each period, so that no date computed from a valid release overflows
 CONVICTION_DEADLINE = "conviction_deadline"
 
 
@@ -35,6 +42,22 @@ def add_months_to_date(date: dt.date, months: int) -> dt.date:
     return frame.select(add_months(pl.col("d"), months)).item()
 
 
+def sql_add_months(date: exp.Expr, months: int) -> exp.Expr:
+    """SQL twin of :func:`add_months`: ``date + months`` calendar months, as a DATE.
+
+    Rendered per dialect by sqlglot: DuckDB ``date + INTERVAL n MONTH``, Spark ``ADD_MONTHS``, Trino
+    ``DATE_ADD('MONTH', n, date)``, BigQuery ``DATE_ADD(date, INTERVAL n MONTH)``, Postgres
+    ``date + INTERVAL 'n MONTH'``; every one clamps a missing day to the month's last day (docs/sql.md). The
+    cast keeps the type a DATE where the engine's addition gives a timestamp (Postgres).
+    """
+    from sqlglot import exp
+
+    if months == 0:
+        return date.copy()
+    added = exp.DateAdd(this=date, expression=exp.Literal.number(months), unit=exp.var("MONTH"))
+    return exp.cast(added, exp.DataType.Type.DATE)
+
+
 @dataclass(frozen=True)
 class FollowUpWindow:
     """A follow-up period plus a waiting period for the court lag, both in calendar months."""
@@ -43,10 +66,10 @@ class FollowUpWindow:
     waiting_period_months: int = 6
 
     def __post_init__(self) -> None:
-        if self.follow_up_months < 1:
-            raise ValueError("follow_up_months must be at least 1")
-        if self.waiting_period_months < 0:
-            raise ValueError("waiting_period_months must be 0 or more")
+        if not 1 <= self.follow_up_months <= MAX_WINDOW_MONTHS:
+            raise ValueError(f"follow_up_months must be 1 to {MAX_WINDOW_MONTHS}")
+        if not 0 <= self.waiting_period_months <= MAX_WINDOW_MONTHS:
+            raise ValueError(f"waiting_period_months must be 0 to {MAX_WINDOW_MONTHS}")
 
     def follow_up_end(self, release_date: pl.Expr) -> pl.Expr:
         """First day after the follow-up period (exclusive end)."""
@@ -78,6 +101,35 @@ class FollowUpWindow:
             (pl.col(offence_date) >= pl.col(release_date))
             & (pl.col(offence_date) < pl.col(FOLLOW_UP_END))
             & (pl.col(conviction_date) < pl.col(CONVICTION_DEADLINE))
+        )
+
+    def with_waiting_months_needed(
+        self, pairs: pl.LazyFrame, longest: int, name: str, conviction_date: str = "conviction_date"
+    ) -> pl.LazyFrame:
+        """Add ``name``: the shortest waiting period, in whole months ``0..longest``, that proves each conviction.
+
+        That is the least ``m`` with ``conviction_date`` before the conviction deadline of a window with this
+        follow-up and a waiting period of ``m`` months (:meth:`conviction_deadline`); ``longest + 1`` when no
+        such ``m``. The deadline never decreases as ``m`` grows, so the least ``m`` is the number of deadlines
+        on or before the conviction. ``pairs`` carries ``follow_up_end`` (:meth:`with_window_columns`); the
+        deadlines are computed once per distinct ``follow_up_end`` (a few hundred days), not per row. One join
+        then counts every waiting period in one pass (the bulletin's court-lag curve).
+        """
+        end = pl.col(FOLLOW_UP_END)
+        deadlines = [f"_deadline_{m}" for m in range(longest + 1)]
+        per_end = (
+            pairs.select(end)
+            .unique()
+            .with_columns(
+                FollowUpWindow(self.follow_up_months, m).conviction_deadline(end).alias(deadline)
+                for m, deadline in enumerate(deadlines)
+            )
+        )
+        needed = pl.sum_horizontal((pl.col(conviction_date) >= pl.col(d)).cast(pl.Int32) for d in deadlines)
+        return (
+            pairs.join(per_end, on=FOLLOW_UP_END, how="left")
+            .with_columns(needed.cast(pl.Int64).alias(name))
+            .drop(deadlines)
         )
 
     @staticmethod
@@ -114,6 +166,49 @@ class FollowUpWindow:
             .item()
         )
         return complete
+
+    # ------------------------------------------------------------------ the same rule as SQL expressions
+    def sql_bounds(self, release_date: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
+        """``(follow_up_end, conviction_deadline)`` of ``release_date`` as SQL expressions.
+
+        The deadline is the follow-up end plus the waiting period, as in :meth:`conviction_deadline`; it is
+        not ``release_date + (follow_up + waiting)`` months, which differs after a clamp (2024-02-29: end
+        2025-02-28, deadline 2025-08-28, not 2025-08-29).
+        """
+        end = sql_add_months(release_date, self.follow_up_months)
+        return end, sql_add_months(end.copy(), self.waiting_period_months)
+
+    @staticmethod
+    def sql_is_proven_reoffence(
+        release_date: exp.Expr,
+        follow_up_end: exp.Expr,
+        conviction_deadline: exp.Expr,
+        offence_date: exp.Expr,
+        conviction_date: exp.Expr,
+    ) -> exp.Expr:
+        """SQL twin of :meth:`is_proven_reoffence`."""
+        from sqlglot import exp
+
+        return exp.and_(
+            exp.GTE(this=offence_date, expression=release_date),
+            exp.LT(this=offence_date, expression=follow_up_end),
+            exp.LT(this=conviction_date, expression=conviction_deadline),
+        )
+
+    @staticmethod
+    def sql_is_complete(conviction_deadline: exp.Expr, extract_date: exp.Expr) -> exp.Expr:
+        """SQL twin of :meth:`is_complete`: ``conviction_deadline <= extract_date + 1 day``."""
+        from sqlglot import exp
+
+        next_day = exp.DateAdd(this=extract_date, expression=exp.Literal.number(1), unit=exp.var("DAY"))
+        return exp.LTE(this=conviction_deadline, expression=exp.cast(next_day, exp.DataType.Type.DATE))
+
+    @staticmethod
+    def sql_days_from_release(date: exp.Expr, release_date: exp.Expr) -> exp.Expr:
+        """SQL twin of :meth:`days_from_release`: whole days from the release to ``date``."""
+        from sqlglot import exp
+
+        return exp.DateDiff(this=date, expression=release_date, unit=exp.var("DAY"))
 
     def describe(self) -> str:
         return (

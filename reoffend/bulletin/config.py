@@ -110,6 +110,12 @@ min_count = 3                               # ... and of a group with fewer reof
 # contact = "statistics@example.gov.uk"     # example
 # revisions = "Figures for earlier cohorts are revised when later convictions arrive."   # example
 # methodology_url = "https://example.gov.uk/methodology"   # example
+
+# [provisional]                             # estimates for cohorts still in follow-up (reoffend docs nowcast)
+# cohorts = 4                               # the latest incomplete cohorts shown (0: all)
+# backtest = true                           # replay the estimate at earlier extract dates; quote its coverage
+# origins = 12                              # backtest: earlier extract dates (month ends) ...
+# origin_step = 2                           # ... this many months apart
 """
 
 
@@ -117,6 +123,27 @@ min_count = 3                               # ... and of a group with fewer reof
 class BreakdownsConfig:
     columns: tuple[str, ...] = ()
     bands: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProvisionalConfig:
+    """``[provisional]``: present turns the section on. ``cohorts``: how many of the latest incomplete cohorts;
+    ``backtest`` with ``origins`` and ``origin_step`` months: the backtest whose coverage is quoted."""
+
+    enabled: bool = False
+    cohorts: int = 4
+    backtest: bool = True
+    origins: int = 12
+    origin_step: int = 2
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "enabled": self.enabled,
+            "cohorts": self.cohorts,
+            "backtest": self.backtest,
+            "origins": self.origins,
+            "origin_step": self.origin_step,
+        }
 
 
 @dataclass(frozen=True)
@@ -179,6 +206,7 @@ class BulletinConfig:
     disclosure: DisclosureRule = field(default_factory=DisclosureRule)
     breakdowns: BreakdownsConfig = field(default_factory=BreakdownsConfig)
     publication: PublicationConfig = field(default_factory=PublicationConfig)
+    provisional: ProvisionalConfig = field(default_factory=ProvisionalConfig)
 
     def as_dict(self) -> dict[str, Any]:
         """Every parameter, for the manifest (paths as given, resolved against the config's folder)."""
@@ -211,6 +239,7 @@ class BulletinConfig:
                 "bands": {k: list(v) for k, v in self.breakdowns.bands.items()},
             },
             "publication": self.publication.as_dict(),
+            "provisional": self.provisional.as_dict(),
         }
 
 
@@ -425,8 +454,14 @@ PUBLICATION_SCHEMA = {
     "revisions": _text,
     "methodology_url": _text,
 }
+PROVISIONAL_SCHEMA = {
+    "cohorts": _integer(0, 100),
+    "backtest": _boolean,
+    "origins": _integer(1, 100),
+    "origin_step": _integer(1, 24),
+}
 PATH_KEYS = {"baseline": ("schedule",), "matched": ("treated_ids",)}
-SECTIONS = ("inputs", "columns", "measure", "comparisons", "disclosure", "breakdowns", "publication")
+SECTIONS = ("inputs", "columns", "measure", "comparisons", "disclosure", "breakdowns", "publication", "provisional")
 
 
 def parse_config(path: str) -> BulletinConfig:
@@ -486,6 +521,9 @@ def parse_config(path: str) -> BulletinConfig:
                 "bands", "breakdowns", f"{column!r} is banded but not in columns {list(breakdowns.columns)}"
             )
     publication = PublicationConfig(**check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA))
+    provisional = ProvisionalConfig(
+        enabled="provisional" in data, **check.table(data.get("provisional", {}), "provisional", PROVISIONAL_SCHEMA)
+    )
 
     if "output" in top_values:
         top_values["output"] = _resolve(base, top_values["output"])
@@ -497,6 +535,7 @@ def parse_config(path: str) -> BulletinConfig:
         disclosure=disclosure,
         breakdowns=breakdowns,
         publication=publication,
+        provisional=provisional,
         **top_values,
     )
 

@@ -52,6 +52,7 @@ class Context:
     p_value_floor: float
     breakdowns: Sequence[Any] = ()  # build.Breakdown
     charts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (title, finding) of each chart
+    provisional: Sequence[Block] = ()  # the [provisional] section (reoffend/bulletin/provisional.py), if any
 
 
 # ------------------------------------------------------------------------------------------- formatting
@@ -302,6 +303,7 @@ def compose(context: Context) -> Document:
                 numeric=[False, True, True],
             )
         )
+    blocks += list(context.provisional)
 
     # -- about
     blocks += about_blocks(context)

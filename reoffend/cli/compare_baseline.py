@@ -8,6 +8,7 @@ from typing import Any
 import click
 import polars as pl
 
+from ..cohort import check_values_present
 from ..compare.baseline import (
     BaselineParams,
     BaselineResult,
@@ -72,7 +73,11 @@ def comparison_options(function):
 @optional_input_options
 @window_options
 @cohort_options
-@click.option("--site", metavar="VALUE", help="The site whose cohorts are compared (a value of --site-column).")
+@click.option(
+    "--site",
+    metavar="VALUE",
+    help="The site whose cohorts are compared: a value of --site-column, or COLUMN=VALUE.",
+)
 @click.option(
     "--site-column", default="establishment", show_default=True, metavar="COLUMN", help="Release column of --site."
 )
@@ -209,9 +214,14 @@ def _from_records(
     current = [label for value in current_labels for label in parse_columns(value)]
     if not current and not measurement.latest_cohort:
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
+    site_column, site = split_site(site_column, site)
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(
+            spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
+        )
+        if site:
+            check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
         result = compare_records(
             inputs, measurement, params, current=current, baseline=baseline_cohort, site=site, site_column=site_column
         )
@@ -228,6 +238,17 @@ def _from_records(
     }
     parameters["confidence"] = params.confidence
     return result, parameters
+
+
+def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
+    """``--site EST042`` (in --site-column) or ``--site establishment=EST042``, the COLUMN=VALUE form of
+    --treated and --where."""
+    if site and "=" in site:
+        column, _, value = site.partition("=")
+        if not column.strip() or not value.strip():
+            raise UsageError(f"--site takes VALUE or COLUMN=VALUE, not {site!r}")
+        return column.strip(), value.strip()
+    return site_column, site
 
 
 # ----------------------------------------------------------------------------------------------- display

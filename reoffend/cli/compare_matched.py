@@ -13,7 +13,7 @@ import click
 import polars as pl
 
 from ..compare.design import parse_forms
-from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
+from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..errors import UsageError
 from ..report.format import count, interval, level, number, p_value, pct, per_cent
 from ..report.multiple import DESCRIPTION
@@ -91,6 +91,13 @@ from .covariate_forms import covariate_form_option
     help="Bootstrap replicates (treated releases resampled with their comparators; 0: no intervals).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap and of tie-breaking.")
+@click.option(
+    "--min-treated",
+    type=click.IntRange(min=1),
+    default=MIN_TREATED,
+    show_default=True,
+    help="Fewest matched treated releases a row needs to be tested; below it: 'too few to test'.",
+)
 @alpha_option("Significance level of the one-sided test for a reduction.")
 @multiple_testing_option()
 @click.option("--target", type=float, metavar="PCT", help="Per-cohort target: a reduction in events per 100 of PCT %.")
@@ -130,6 +137,7 @@ def compare_matched_command(
     drop_missing,
     bootstrap,
     seed,
+    min_treated,
     alpha,
     multiple_testing,
     target,
@@ -160,13 +168,14 @@ def compare_matched_command(
         treated_ids_source=treated_ids,
         ids_releases=ids_releases,
         pool=parse_where(pool) if pool else {},
-        covariates=parse_columns(covariates),
+        covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
-        exact=parse_columns(exact),
+        exact=parse_columns(exact, "--exact"),
         ratio=ratio,
         caliper=caliper,
         drop_missing=drop_missing,
         bootstrap=bootstrap,
+        min_treated=min_treated,
         seed=seed,
         alpha=alpha,
         target=target,
@@ -176,7 +185,7 @@ def compare_matched_command(
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("matching"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         result = compare_matched(inputs, params)
     for warning in result.warnings:
         out.warn(warning)

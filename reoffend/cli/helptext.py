@@ -44,6 +44,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "reoffend bulletin --example-config > job.toml",
         "reoffend bulletin --config job.toml -o out/bulletin",
     ),
+    "sql": (
+        "reoffend sql --dialect trino --by establishment,cohort --exclude-offences breach.txt > measure.sql",
+        "reoffend sql --dialect spark --releases-table moj.releases --map release_date=date_out --with-validation",
+        "reoffend sql --dialect duckdb --by '' | duckdb my.db   # one overall row",
+    ),
     "nowcast": (
         "reoffend nowcast releases.csv convictions.csv --exclude-offences breach.txt --format table",
         "reoffend nowcast releases.csv convictions.csv --by cohort,establishment --final-cohorts 2 --json",

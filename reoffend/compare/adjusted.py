@@ -26,17 +26,20 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+from scipy import special
 
-from ..cohort import apply_filters
+from ..cohort import apply_filters, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
+from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..report.format import count as count_text
 from ..report.format import number, p_is, pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label, p_phrase
-from ..validate import ValidatedInputs
-from .adjusted_models import CountModel, fit_binary, fit_count
+from ..validate import ValidatedInputs, check_covariate_values
+from .adjusted_models import CountModel, FittedModel, fit_binary, fit_count
 from .adjusted_score import score_groups
+from .calibration import band_warnings, calibration, range_warnings
 from .design import (
     OTHER,
     SPLINE,
@@ -214,6 +217,10 @@ def adjusted_releases(inputs: ValidatedInputs, params: AdjustedParams) -> tuple[
                 f"{option}: {inputs.names['releases']} has no column {', '.join(map(repr, missing))} "
                 f"(columns: {listed})"
             )
+    check_covariate_values(inputs.releases, params.covariates, inputs.names["releases"])
+    everyone = with_cohort(inputs.releases, measure_params.period)
+    check_values_present(everyone, params.baseline_filter, inputs.names["releases"], "--baseline-filter")
+    check_values_present(everyone, params.current_filter, inputs.names["releases"], "--current-filter")
     group = list(
         dict.fromkeys(["cohort", *params.by, *params.covariates, *params.baseline_filter, *params.current_filter])
     )
@@ -364,7 +371,17 @@ def compare_adjusted(
     count = fit_count(
         X_base, baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), terms, params.count_model, notes
     )
+    providers = [c for c in params.by if c != "cohort"]
+    calibration_table_by = calibration(
+        baseline,
+        encoded,
+        providers,
+        _baseline_predictions(X_base, baseline, binary, count),
+        normal_quantile(params.measure.confidence),
+    )
     del X_base
+    notes.extend(band_warnings(calibration_table_by, params.measure.confidence))
+    notes.extend(range_warnings(current, encoded, providers))
 
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
@@ -387,6 +404,7 @@ def compare_adjusted(
     models = {
         "binary": binary.summary,
         "frequency": count.summary,
+        "calibration_by": calibration_table_by,
         "design": {
             "covariates": [c.describe() for c in encoded],
             "terms": terms,
@@ -415,6 +433,18 @@ def compare_adjusted(
         }
     )
     return AdjustedResult(rows=rows, models=models, metadata=meta, params=params, unseen=unseen, warnings=notes)
+
+
+def _baseline_predictions(
+    X: np.ndarray, baseline: pl.DataFrame, binary: FittedModel, count: FittedModel
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per baseline release: outcome, prediction and model variance, for both models (calibration)."""
+    p = special.expit(X @ binary.params)
+    mu = np.exp(X @ count.params)
+    return {
+        "binary": (baseline.get_column("reoffended").cast(pl.Float64).to_numpy(), p, p * (1 - p)),
+        "frequency": (baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), mu, mu + count.alpha * mu * mu),
+    }
 
 
 def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):

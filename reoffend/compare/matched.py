@@ -8,6 +8,7 @@ at a date. Pure: validated inputs and a :class:`MatchedParams` in, a :class:`Mat
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..io import read_list_lines
@@ -30,7 +32,7 @@ from ..report.verdict import (
     verdict_of_interval,
     verdict_p,
 )
-from ..validate import ValidatedInputs
+from ..validate import ValidatedInputs, check_covariate_values
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
@@ -52,6 +54,8 @@ POOLED = "all"
 SMD_WARNING = 0.1
 UNMATCHED_WARNING = 0.05
 BOOTSTRAP_CHUNK = 100
+MIN_TREATED = 10  # matched treated releases below which a row is not tested (docs/comparisons-matched.md)
+MIN_BOOTSTRAP = 200  # fewer replicates give percentile intervals too coarse to trust (docs/comparisons-matched.md)
 TREATED = "_treated"
 SCORE_ROW = "propensity score (logit)"
 
@@ -86,6 +90,7 @@ class MatchedParams:
     style: str | None = None
     covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
     multiple_testing: MultipleTesting = "holm"
+    min_treated: int = MIN_TREATED
 
     def __post_init__(self) -> None:
         if bool(self.treated) == (self.treated_ids is not None):
@@ -96,12 +101,17 @@ class MatchedParams:
             raise UsageError(f"--ratio must be at least 1, not {self.ratio}")
         if not self.caliper > 0:
             raise UsageError(f"--caliper must be positive (in SDs of the logit score), not {self.caliper}")
-        if self.bootstrap < 0:
-            raise UsageError(f"--bootstrap must be 0 or more, not {self.bootstrap}")
+        if self.bootstrap < 0 or 0 < self.bootstrap < MIN_BOOTSTRAP:
+            raise UsageError(
+                f"--bootstrap must be 0 (no intervals) or at least {MIN_BOOTSTRAP} replicates, not {self.bootstrap}: "
+                "fewer give percentile intervals too coarse to trust"
+            )
         if not 0 < self.alpha < 1:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
         if self.multiple_testing not in METHODS:
             raise UsageError(f"--multiple-testing must be one of {', '.join(METHODS)}, not {self.multiple_testing!r}")
+        if self.min_treated < 1:
+            raise UsageError(f"--min-treated must be at least 1, not {self.min_treated}")
         if self.ids_releases not in ("first", "all"):
             raise UsageError(f"--ids-releases must be 'first' or 'all', not {self.ids_releases!r}")
         if self.style is not None and self.style not in STYLES:
@@ -133,6 +143,7 @@ class MatchedParams:
             "caliper_unit": "standard deviations of the logit of the propensity score over all units in the model",
             "drop_missing": self.drop_missing,
             "bootstrap": self.bootstrap,
+            "min_treated": self.min_treated,
             "seed": self.seed,
             "alpha": self.alpha,
             "target": self.target,
@@ -181,10 +192,24 @@ class MatchedResult:
 
 
 def read_id_list(path: str) -> tuple[str, ...]:
-    """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
-    ids = read_list_lines(path, "file (--treated-ids)")
-    if ids and ids[0].lower() == "offender_id":
-        ids = ids[1:]
+    """The ``offender_id`` values of an id list (``--treated-ids``).
+
+    One id per line (blank lines, ``#`` comments and a first line ``offender_id`` skipped), or a CSV export
+    with a header naming an ``offender_id`` column (``offender_id,start_date``): that column is read.
+    """
+    lines = read_list_lines(path, "file (--treated-ids)")
+    if lines and "," in lines[0]:
+        rows = list(csv.reader(lines))
+        header = [name.strip().lstrip("\ufeff") for name in rows[0]]
+        if "offender_id" not in header:
+            raise UsageError(
+                f"{path}: the id list (--treated-ids) is a CSV file without an offender_id column "
+                f"(columns: {', '.join(header)})"
+            )
+        column = header.index("offender_id")
+        ids = [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
+    else:
+        ids = lines[1:] if lines and lines[0].lower() == "offender_id" else lines
     if not ids:
         raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
     return tuple(ids)
@@ -197,6 +222,10 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     columns = inputs.releases.collect_schema().names()
     _check_columns(file, columns, params)
     measure_params = replace(params.measure, by=("cohort",))
+    check_covariate_values(inputs.releases, params.covariates, file)
+    everyone = with_cohort(inputs.releases, measure_params.period)
+    check_values_present(everyone, params.treated, file, "--treated")
+    check_values_present(everyone, params.pool, file, "--pool")
     releases, facts = measured_releases(inputs, measure_params)
     carried = [c for c in dict.fromkeys([*params.exact, *params.covariates, *params.treated, *params.pool])]
     carried = [c for c in carried if c not in ("cohort", "offender_id", "release_date")]
@@ -642,6 +671,7 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "reoffences_per_offender_p_increase": pl.Float64,
     "reoffences_per_offender_verdict": pl.String,
     "reoffences_per_offender_significant": pl.Boolean,
+    "too_few_to_test": pl.Boolean,
 }
 
 
@@ -674,13 +704,16 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
         counts["effective_comparison_size"],
     ]
     # the percentile interval beside the verdict is the 1 - 2 alpha one (the test is one-sided at alpha), and
-    # the verdict is read off it (reoffend.report.verdict): wholly below zero a significant reduction
+    # the verdict is read off it (reoffend.report.verdict): wholly below zero a significant reduction.
+    # Fewer matched treated releases than params.min_treated: estimates only, no interval, test or target
+    # verdict ("too few to test"); one person once gave a "significant" 100% reduction
     tail = params.alpha
+    too_few = matched < params.min_treated
     for j, (_name, _expr, kind) in enumerate(OUTCOMES):
         estimate = _value(_effect(kind, t_mean[j], c_mean[j])) if matched else None
         low = high = p = p_up = significant = None
         verdict = Verdict.TOO_FEW.value
-        if boot is not None and matched and estimate is not None:
+        if boot is not None and matched and estimate is not None and not too_few:
             draws = _effect(kind, boot[0][:, j], boot[1][:, j])
             draws = draws[np.isfinite(draws)]
             if draws.size:
@@ -694,13 +727,14 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
         tests = [p, p_up, verdict, significant]
         if j == 0:
             reduction = -estimate if estimate is not None else None
-            met = None if target is None or reduction is None else reduction >= target
+            met = None if target is None or reduction is None or too_few else reduction >= target
             values += [t, c, estimate, low, high, reduction, *tests, target, met]
         elif j == 1:
             reduction = -estimate if estimate is not None else None
             values += [t, c, estimate, low, high, reduction, *tests]
         else:
             values += [t, c, estimate, low, high, *tests]
+    values.append(too_few)
     return tuple(values)
 
 
@@ -797,8 +831,19 @@ def _headline(row: dict, params: MatchedParams) -> str:
     where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
     if not row["matched"]:
         return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
-    label = interval_label(params.alpha, "one")
+    if row.get("too_few_to_test"):
+        return (
+            f"{where}: only {count(row['matched'])} matched treated release(s), fewer than the {params.min_treated} "
+            f"needed for a test (--min-treated): {Verdict.TOO_FEW.value}."
+        )
     change = row["events_change_pct"]
+    if change is None:  # no events in the weighted comparison group: a ratio to zero is undefined
+        return (
+            f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
+            "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
+            "estimated or tested."
+        )
+    label = interval_label(params.alpha, "one")
     text = (
         f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
         f"reconviction events per 100 against {number(row['events_per_100_comparison'])} in the weighted comparison "

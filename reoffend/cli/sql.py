@@ -1,0 +1,105 @@
+"""``reoffend sql``: print the measure as one SQL query for a warehouse (docs/sql.md); a thin wrapper."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import replace
+
+import click
+
+from .. import __version__
+from ..errors import OutputClosed
+from ..io import atomic_write, check_writable
+from ..sql import DIALECTS, SqlSource, header, measure_query, render, validation_query
+from .common import cohort_options, parse_columns, parse_pairs, window_options
+
+
+@click.command()
+@click.option("--dialect", type=click.Choice(DIALECTS), required=True, help="SQL dialect of the engine.")
+@window_options
+@cohort_options
+@click.option(
+    "--by",
+    default="cohort",
+    show_default=True,
+    metavar="COLS",
+    help="Comma-separated release columns to group by ('' for one overall row).",
+)
+@click.option("--releases-table", default="releases", show_default=True, help="Table of releases ([schema.]table).")
+@click.option(
+    "--convictions-table", default="convictions", show_default=True, help="Table of convictions ([schema.]table)."
+)
+@click.option(
+    "--map",
+    "column_map",
+    multiple=True,
+    metavar="NAME=COLUMN",
+    help="Read COLUMN of the tables as NAME (e.g. release_date=date_out). Repeatable.",
+)
+@click.option(
+    "--cohort-column",
+    is_flag=True,
+    help="The releases table has a cohort column: use it (measure does when its file has one), not --period.",
+)
+@click.option(
+    "--appearance-ids",
+    is_flag=True,
+    help="The convictions table has appearance_id: reconviction events are distinct appearances, not dates.",
+)
+@click.option(
+    "--extract-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Date the data was extracted (default: the latest conviction_date in the table).",
+)
+@click.option(
+    "--with-validation",
+    is_flag=True,
+    help="Also print a second query counting the problems per validation rule that SQL can check.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the SQL to FILE (atomically).")
+def sql(
+    dialect,
+    measurement,
+    by,
+    releases_table,
+    convictions_table,
+    column_map,
+    cohort_column,
+    appearance_ids,
+    extract_date,
+    with_validation,
+    output,
+):
+    """Print the measure as one SQL query computing what `measure` computes with the same options.
+
+    The query reads the tables where they are (Athena/Trino, Spark, BigQuery, DuckDB, Postgres) and returns
+    the same columns and rows as `reoffend measure` (reoffend docs sql). Validation does not run in the
+    query: --with-validation prints a second query that counts the problems per rule.
+    """
+    params = replace(measurement, by=parse_columns(by))
+    source = SqlSource(
+        releases_table=releases_table,
+        convictions_table=convictions_table,
+        column_map=parse_pairs(column_map, "--map"),
+        cohort_column=cohort_column,
+        appearance_ids=appearance_ids,
+        extract_date=extract_date.date() if isinstance(extract_date, dt.datetime) else None,
+    )
+    if output:
+        check_writable(output)
+    text = header(params, source, dialect, __version__) + render(measure_query(params, source), dialect) + ";\n"
+    if with_validation:
+        text += (
+            "\n-- validation: problems per rule (docs/data.md); every count should be 0\n"
+            + render(validation_query(params, source), dialect)
+            + ";\n"
+        )
+    if output:
+        atomic_write(output, lambda handle: handle.write(text.encode()))
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed("standard output was closed") from None

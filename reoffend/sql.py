@@ -1,0 +1,574 @@
+"""The proven reoffending measure as one SQL query, for the engine where the records already are.
+
+``reoffend sql`` prints, for a :class:`~reoffend.measure.MeasureParams`, a query that computes what
+:func:`reoffend.measure.measure` computes (docs/measures.md, every rule; docs/sql.md):
+
+* cohorts: the table's ``cohort`` column (cast to text) when :attr:`SqlSource.cohort_column`, else the
+  ``--period`` label of ``release_date`` (``2024-01``, ``2024Q1``, ``2024``, ``2023-24``);
+* the index release: each person's earliest release per cohort (``ROW_NUMBER() ... = 1``), or every release;
+* ``--where`` (values compared as text; a null never matches), then ``--latest-cohort``, after the index
+  release is chosen, as in :func:`reoffend.measure.measured_releases`;
+* the follow-up window and its comparisons from :class:`~reoffend.window.FollowUpWindow`'s SQL methods (one
+  definition of the window; calendar months with month-end clamping in every dialect);
+* ``--incomplete exclude`` drops index releases whose follow-up is incomplete at the extract date
+  (``--extract-date``, else the latest conviction_date on or after 1900-01-01, as validation takes it);
+* reoffences, reconviction events (distinct ``appearance_id`` where :attr:`SqlSource.appearance_ids`, a row
+  without one being its own appearance on its conviction date; else distinct ``conviction_date``), days to
+  the first reoffence; then per group every column of ``measure``: counts, exact ratios (null on a zero
+  denominator), the Wilson bounds with the same operation order and constants as reoffend/intervals.py,
+  mean days, and the median (the mean of the one or two middle values, found by row numbers, so it is exact
+  in every engine, Trino included, which has only an approximate percentile);
+* no group columns: one row even for an empty table (counts 0, rates null); rows sorted by the group
+  columns, nulls last.
+
+What does not move into the query is validation (docs/data.md): the query trusts its tables as ``measure``
+trusts validated inputs. :func:`validation_query` counts the problems that SQL can find, one row per rule.
+
+The syntax trees are built with sqlglot and rendered in each dialect by its generator (no per-dialect text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from .cohort import PERIODS
+from .intervals import normal_quantile
+from .measure import GROUP_MEASURES, MeasureParams
+from .validate import EARLIEST_DATE
+
+DIALECTS = ("duckdb", "spark", "trino", "bigquery", "postgres")
+
+# names of the query's own common table expressions and helper columns
+_RANK, _EVENT, _FIRST, _DAYS, _POS, _N = "_index_rank", "_event", "_first_offence", "_days", "_median_pos", "_median_n"
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """Where the records are in the warehouse and which optional columns they have.
+
+    ``column_map`` is ``--map``: canonical name -> the table's column (applied to both tables, as on read).
+    The Python path sees the files and so knows whether ``cohort`` and ``appearance_id`` exist; the query
+    cannot, so they are said here (a mapped name implies the column exists).
+    """
+
+    releases_table: str = "releases"
+    convictions_table: str = "convictions"
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    cohort_column: bool = False
+    appearance_ids: bool = False
+    extract_date: dt.date | None = None
+
+    @property
+    def has_cohort(self) -> bool:
+        return self.cohort_column or "cohort" in self.column_map
+
+    @property
+    def has_appearance_ids(self) -> bool:
+        return self.appearance_ids or "appearance_id" in self.column_map
+
+    def column(self, canonical: str) -> str:
+        return self.column_map.get(canonical, canonical)
+
+
+# ------------------------------------------------------------------------------------------ small helpers
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def _table(name: str) -> exp.Table:
+    parts = [exp.to_identifier(part.strip('`"'), quoted=True) for part in name.split(".")]
+    if not all(part.name for part in parts) or len(parts) > 3:
+        from .errors import UsageError
+
+        raise UsageError(f"not a table name: {name!r} (give [catalog.][schema.]table)")
+    table, db, catalog = [*reversed(parts), None, None][:3]
+    return exp.Table(this=table, db=db, catalog=catalog)
+
+
+def _num(value: float | int) -> exp.Expr:
+    """A numeric literal; a float in exponent form, which every dialect reads as a double (not a decimal)."""
+    if isinstance(value, float):
+        text = repr(value)
+        return exp.Literal.number(text if "e" in text else f"{text}e0")
+    return exp.Literal.number(value)
+
+
+def _str(value: str) -> exp.Expr:
+    return exp.Literal.string(value)
+
+
+def _double(expression: exp.Expr) -> exp.Expr:
+    return exp.cast(expression, exp.DataType.Type.DOUBLE)
+
+
+def _text(expression: exp.Expr) -> exp.Expr:
+    return exp.cast(expression, exp.DataType.Type.TEXT)
+
+
+def _bigint(expression: exp.Expr) -> exp.Expr:
+    return exp.cast(expression, exp.DataType.Type.BIGINT)
+
+
+def _date(expression: exp.Expr) -> exp.Expr:
+    return exp.cast(expression, exp.DataType.Type.DATE)
+
+
+def _date_literal(value: dt.date) -> exp.Expr:
+    return _date(_str(value.isoformat()))
+
+
+def _case(condition: exp.Expr, then: exp.Expr, otherwise: exp.Expr | None = None) -> exp.Case:
+    case = exp.Case().when(condition, then)
+    return case.else_(otherwise) if otherwise is not None else case
+
+
+def _count_if(condition: exp.Expr) -> exp.Expr:
+    """The number of rows where ``condition`` holds, 0 (not null) over no rows."""
+    return _bigint(exp.Coalesce(this=exp.Sum(this=_case(condition, _num(1), _num(0))), expressions=[_num(0)]))
+
+
+def _as(expression: exp.Expr, name: str) -> exp.Expr:
+    return exp.alias_(expression, name, quoted=True)
+
+
+# ------------------------------------------------------------------------------------------------ cohorts
+def period_label(date: exp.Expr, period: str) -> exp.Expr:
+    """SQL twin of :func:`reoffend.cohort.period_label`: ``2024-01``, ``2024Q1``, ``2024``, ``2023-24``."""
+    year = _bigint(exp.Year(this=date))
+    month = _bigint(exp.Month(this=date))
+
+    def concat(*parts: exp.Expr) -> exp.Expr:
+        return exp.Concat(expressions=list(parts), safe=True)
+
+    def two_digits(number: exp.Expr) -> exp.Expr:
+        return exp.Pad(this=_text(number), expression=_num(2), fill_pattern=_str("0"), is_left=True)
+
+    if period == "month":
+        return concat(_text(year), _str("-"), two_digits(month))
+    if period == "quarter":
+        quarter = exp.Case(
+            ifs=[exp.If(this=exp.LTE(this=month, expression=_num(3 * q)), true=_num(q)) for q in (1, 2, 3)],
+            default=_num(4),
+        )
+        return concat(_text(year), _str("Q"), _text(quarter))
+    if period == "year":
+        return _text(year)
+    if period == "financial-year":
+        start = _case(exp.GTE(this=month, expression=_num(4)), year, exp.Sub(this=year, expression=_num(1)))
+        following = exp.Mod(this=exp.Paren(this=exp.Add(this=start.copy(), expression=_num(1))), expression=_num(100))
+        return concat(_text(start), _str("-"), two_digits(following))
+    raise ValueError(f"unknown period {period!r}; choose from {', '.join(PERIODS)}")
+
+
+# -------------------------------------------------------------------------------------------- the query
+def _group_columns(params: MeasureParams) -> list[str]:
+    return list(dict.fromkeys(params.by))
+
+
+def _extract_date(source: SqlSource) -> exp.Expr:
+    """``--extract-date``, else the latest conviction_date on or after 1900-01-01 (as validation takes it)."""
+    if source.extract_date is not None:
+        return _date_literal(source.extract_date)
+    conviction_date = _date(_col(source.column("conviction_date")))
+    latest = exp.Max(
+        this=_case(exp.GTE(this=conviction_date, expression=_date_literal(EARLIEST_DATE)), conviction_date.copy())
+    )
+    return exp.Subquery(this=exp.select(latest).from_(_table(source.convictions_table)))
+
+
+def _release_ctes(params: MeasureParams, source: SqlSource) -> list[tuple[str, exp.Select]]:
+    """Index releases with cohort and window columns, filtered (``measured_releases``), as named CTEs."""
+    keep = [c for c in dict.fromkeys([*params.by, *params.where]) if c not in ("offender_id", "release_date", "cohort")]
+    rows = exp.select(
+        _as(_col(source.column("offender_id")), "offender_id"),
+        _as(_date(_col(source.column("release_date"))), "release_date"),
+        *([_as(_text(_col(source.column("cohort"))), "cohort")] if source.has_cohort else []),
+        *[_as(_col(source.column(c)), c) for c in keep],
+    ).from_(_table(source.releases_table))
+    cohorted = exp.select(exp.Star()).from_("release_rows")
+    if not source.has_cohort:
+        cohorted = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("release_rows"))).select(
+            _as(period_label(_col("release_date"), params.period), "cohort")
+        )
+        cohorted = cohorted.from_("release_rows")
+    rank = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[_col("offender_id"), _col("cohort")],
+        order=exp.Order(expressions=[exp.Ordered(this=_col("release_date"), nulls_first=False)]),
+    )
+    ranked = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("cohorted"))).select(_as(rank, _RANK))
+    ranked = ranked.from_("cohorted")
+    conditions: list[exp.Expr] = []
+    if params.index == "first":
+        conditions.append(exp.EQ(this=_col(_RANK), expression=_num(1)))
+    for column, values in params.where.items():
+        conditions.append(exp.In(this=_text(_col(column)), expressions=[_str(v) for v in values]))
+    filtered = exp.select(exp.Star()).from_("ranked_releases")
+    if conditions:
+        filtered = filtered.where(exp.and_(*conditions))
+    ctes: list[tuple[str, exp.Select]] = [
+        ("release_rows", rows),
+        ("cohorted", cohorted),
+        ("ranked_releases", ranked),
+        ("index_releases", filtered),
+    ]
+    current = "index_releases"
+    if params.latest_cohort:
+        latest = exp.Subquery(this=exp.select(exp.Max(this=_col("cohort"))).from_(current))
+        ctes.append(
+            (
+                "latest_cohort",
+                exp.select(exp.Star()).from_(current).where(exp.EQ(this=_col("cohort"), expression=latest)),
+            )
+        )
+        current = "latest_cohort"
+    end, deadline = params.window.sql_bounds(_col("release_date"))
+    windowed = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(current))).select(
+        _as(end, "follow_up_end"), _as(deadline, "conviction_deadline")
+    )
+    ctes.append(("windowed", windowed.from_(current)))
+    current = "windowed"
+    if params.incomplete == "exclude":
+        complete = params.window.sql_is_complete(_col("conviction_deadline"), _extract_date(source))
+        ctes.append(("measured_releases", exp.select(exp.Star()).from_(current).where(complete)))
+    else:
+        ctes.append(("measured_releases", exp.select(exp.Star()).from_(current)))
+    return ctes
+
+
+def _conviction_cte(params: MeasureParams, source: SqlSource) -> exp.Select:
+    """``proven_reoffences``: conviction rows that may count, with the event key."""
+    conviction_date = _date(_col(source.column("conviction_date")))
+    if source.has_appearance_ids:
+        marker = exp.Concat(expressions=[_str("date:"), _text(conviction_date.copy())], safe=True)
+        event: exp.Expr = exp.Coalesce(this=_text(_col(source.column("appearance_id"))), expressions=[marker])
+    else:
+        event = conviction_date.copy()
+    rows = exp.select(
+        _as(_col(source.column("offender_id")), "offender_id"),
+        _as(_date(_col(source.column("offence_date"))), "offence_date"),
+        _as(conviction_date, "conviction_date"),
+        _as(event, _EVENT),
+    ).from_(_table(source.convictions_table))
+    if params.excluded_offences:
+        code = _col(source.column("offence_code"))
+        codes = [_str(c) for c in sorted(params.excluded_offences)]
+        rows = rows.where(
+            exp.or_(exp.Is(this=code, expression=exp.Null()), exp.Not(this=exp.In(this=code.copy(), expressions=codes)))
+        )
+    return rows
+
+
+def measure_query(params: MeasureParams, source: SqlSource | None = None) -> exp.Select:
+    """The whole measure as one SELECT (a syntax tree; :func:`render` prints it in a dialect)."""
+    source = source or SqlSource()
+    by = _group_columns(params)
+    ctes = _release_ctes(params, source)
+    ctes.append(("conviction_rows", _conviction_cte(params, source)))
+
+    # per release: the LEFT JOIN keeps releases without a proven reoffence (counts 0)
+    r, c = "r", "c"
+    proven = params.window.sql_is_proven_reoffence(
+        _col("release_date", r),
+        _col("follow_up_end", r),
+        _col("conviction_deadline", r),
+        _col("offence_date", c),
+        _col("conviction_date", c),
+    )
+    on = exp.and_(exp.EQ(this=_col("offender_id", c), expression=_col("offender_id", r)), proven)
+    key = ["offender_id", "cohort", _RANK, "release_date"]
+    carried = [col for col in by if col not in key]
+    per_release = (
+        exp.select(
+            *[_as(_col(k, r), k) for k in [*key, *carried]],
+            _as(_bigint(exp.Count(this=_col("offender_id", c))), "reoffences"),
+            _as(_bigint(exp.Count(this=exp.Distinct(expressions=[_col(_EVENT, c)]))), "reconviction_events"),
+            _as(exp.Min(this=_col("offence_date", c)), _FIRST),
+        )
+        .from_(exp.alias_(exp.to_table("measured_releases"), r))
+        .join(exp.alias_(exp.to_table("conviction_rows"), c), on=on, join_type="left")
+        .group_by(*[_col(k, r) for k in [*key, *carried]])
+    )
+    ctes.append(("per_release", per_release))
+
+    # the median's row numbers: the days of the reoffenders ranked within each group
+    days = params.window.sql_days_from_release(_col(_FIRST), _col("release_date"))
+    partition = [_col(b) for b in by]
+    position = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=partition or None,
+        order=exp.Order(expressions=[exp.Ordered(this=_col(_DAYS), nulls_first=False)]),
+    )
+    counted = exp.Window(this=exp.Count(this=_col(_DAYS)), partition_by=[p.copy() for p in partition] or None)
+    ranked = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("per_release")), _as(days, _DAYS)).from_(
+        "per_release"
+    )
+    ctes.append(("with_days", ranked))
+    ctes.append(
+        (
+            "median_ranks",
+            exp.select(exp.Star(), _as(position, _POS), _as(counted, _N)).from_("with_days"),
+        )
+    )
+
+    # per group
+    two_pos = exp.Mul(this=_num(2), expression=_col(_POS))
+    middle = exp.and_(
+        exp.Not(this=exp.Is(this=_col(_DAYS), expression=exp.Null())),
+        exp.GTE(this=two_pos, expression=_col(_N)),
+        exp.LTE(this=two_pos.copy(), expression=exp.Add(this=_col(_N), expression=_num(2))),
+    )
+    sums = exp.select(
+        *[_col(b) for b in by],
+        _as(_bigint(exp.Count(this=exp.Star())), "cohort_size"),
+        _as(_count_if(exp.GT(this=_col("reoffences"), expression=_num(0))), "reoffenders"),
+        _as(_bigint(exp.Coalesce(this=exp.Sum(this=_col("reoffences")), expressions=[_num(0)])), "reoffences"),
+        _as(
+            _bigint(exp.Coalesce(this=exp.Sum(this=_col("reconviction_events")), expressions=[_num(0)])),
+            "reconviction_events",
+        ),
+        _as(exp.Avg(this=_double(_col(_DAYS))), "mean_days_to_first"),
+        _as(exp.Avg(this=_case(middle, _double(_col(_DAYS)))), "median_days_to_first"),
+    ).from_("median_ranks")
+    if by:
+        sums = sums.group_by(*[_col(b) for b in by])
+    ctes.append(("group_counts", sums))
+    ctes.append(("group_bounds", _bounds_cte(params.confidence)))
+
+    final = exp.select(*[_col(b) for b in by], *_group_columns_sql()).from_("group_bounds")
+    if by:
+        final = final.order_by(*[exp.Ordered(this=_col(b), nulls_first=False) for b in by])
+    for name, cte in ctes:
+        final = final.with_(name, as_=cte)
+    return final
+
+
+def _ratio(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
+    """``numerator / denominator`` as a double; null where the denominator is 0 (``measure._ratio``)."""
+    return _case(
+        exp.GT(this=denominator, expression=_num(0)), exp.Div(this=_double(numerator), expression=denominator.copy())
+    )
+
+
+def _bounds_cte(confidence: float) -> exp.Select:
+    """``group_counts`` plus the Wilson interval's unclipped bounds (null for an empty group).
+
+    The operation order and constants are those of :func:`reoffend.intervals.wilson_interval`: ``z * z / 2``,
+    ``z * z`` and ``z * z / 4`` are computed in Python as there, so the doubles agree.
+    """
+    z = normal_quantile(confidence)
+    x, n = _double(_col("reoffenders")), _double(_col("cohort_size"))
+
+    def z_over_n() -> exp.Expr:
+        return exp.Paren(this=exp.Add(this=n.copy(), expression=_num(z * z)))
+
+    centre = exp.Div(this=exp.Paren(this=exp.Add(this=x, expression=_num(z * z / 2))), expression=z_over_n())
+    spread = exp.Div(
+        this=exp.Mul(this=x.copy(), expression=exp.Paren(this=exp.Sub(this=n.copy(), expression=x.copy()))),
+        expression=n.copy(),
+    )
+    half = exp.Mul(
+        this=exp.Div(this=_num(z), expression=z_over_n()),
+        expression=exp.Sqrt(this=exp.Add(this=spread, expression=_num(z * z / 4))),
+    )
+    nonempty = exp.GT(this=_col("cohort_size"), expression=_num(0))
+    return exp.select(
+        exp.Column(this=exp.Star(), table=exp.to_identifier("group_counts")),
+        _as(_case(nonempty, exp.Sub(this=centre, expression=half)), "_wilson_low"),
+        _as(_case(nonempty.copy(), exp.Add(this=centre.copy(), expression=half.copy())), "_wilson_high"),
+    ).from_("group_counts")
+
+
+def _group_columns_sql() -> list[exp.Expr]:
+    """The columns of ``group_measures``, in its order, from ``group_bounds``."""
+    size, reoffenders, events = _col("cohort_size"), _col("reoffenders"), _col("reconviction_events")
+
+    def clipped(value: str) -> exp.Expr:
+        return exp.Case(
+            ifs=[
+                exp.If(this=exp.LT(this=_col(value), expression=_num(0.0)), true=_num(0.0)),
+                exp.If(this=exp.GT(this=_col(value), expression=_num(1.0)), true=_num(1.0)),
+            ],
+            default=_col(value),
+        )
+
+    # at no (every) reoffender the lower (upper) bound is exactly 0 (1), as in wilson_interval
+    low = exp.Case(
+        ifs=[
+            exp.If(this=exp.LTE(this=size.copy(), expression=_num(0)), true=exp.Null()),
+            exp.If(this=exp.LTE(this=reoffenders.copy(), expression=_num(0)), true=_num(0.0)),
+        ],
+        default=clipped("_wilson_low"),
+    )
+    high = exp.Case(
+        ifs=[
+            exp.If(this=exp.LTE(this=size.copy(), expression=_num(0)), true=exp.Null()),
+            exp.If(this=exp.GTE(this=reoffenders.copy(), expression=size.copy()), true=_num(1.0)),
+        ],
+        default=clipped("_wilson_high"),
+    )
+    columns = {
+        "cohort_size": size,
+        "reoffenders": reoffenders,
+        "binary_rate": _ratio(reoffenders, size),
+        "binary_rate_low": low,
+        "binary_rate_high": high,
+        "reoffences": _col("reoffences"),
+        "reoffences_per_offender": _ratio(_col("reoffences"), size),
+        "reoffences_per_reoffender": _ratio(_col("reoffences"), reoffenders),
+        "reconviction_events": events,
+        "events_per_100": _ratio(exp.Mul(this=_num(100), expression=events), size),
+        "events_per_reoffender": _ratio(events, reoffenders),
+        "mean_days_to_first": _col("mean_days_to_first"),
+        "median_days_to_first": _col("median_days_to_first"),
+    }
+    assert tuple(columns) == GROUP_MEASURES
+    return [_as(expression.copy(), name) for name, expression in columns.items()]
+
+
+# ----------------------------------------------------------------------------------------- validation
+def validation_query(params: MeasureParams, source: SqlSource | None = None) -> exp.Select:
+    """Problem counts per rule that SQL can check (docs/data.md), one row each: table, rule, column, problems.
+
+    ``missing-id``, ``missing-date``, ``date-out-of-range`` (before 1900-01-01 or after the extract date),
+    ``conviction-before-offence``, ``duplicate-release`` (rows repeating an earlier row's offender_id and
+    release_date: exact repeats and conflicting rows alike, as the query cannot see every column) and
+    ``incomplete-follow-up`` (index releases, after the filters, whose conviction deadline is after the
+    extract date plus one day; the count ``measure`` reports or excludes).
+    """
+    source = source or SqlSource()
+    extract = _extract_date(source)
+    checks: list[tuple[str, str, str, exp.Expr]] = []  # table, rule, column, condition
+
+    def missing_id(column: exp.Expr) -> exp.Expr:
+        return exp.or_(
+            exp.Is(this=column, expression=exp.Null()), exp.EQ(this=_text(column.copy()), expression=_str(""))
+        )
+
+    def out_of_range(column: exp.Expr) -> exp.Expr:
+        return exp.or_(
+            exp.LT(this=column, expression=_date_literal(EARLIEST_DATE)),
+            exp.GT(this=column.copy(), expression=extract.copy()),
+        )
+
+    release_date = _date(_col(source.column("release_date")))
+    checks += [
+        ("releases", "missing-id", "offender_id", missing_id(_col(source.column("offender_id")))),
+        ("releases", "missing-date", "release_date", exp.Is(this=release_date, expression=exp.Null())),
+        ("releases", "date-out-of-range", "release_date", out_of_range(release_date.copy())),
+    ]
+    offence_date = _date(_col(source.column("offence_date")))
+    conviction_date = _date(_col(source.column("conviction_date")))
+    checks += [
+        ("convictions", "missing-id", "offender_id", missing_id(_col(source.column("offender_id")))),
+        ("convictions", "missing-date", "offence_date", exp.Is(this=offence_date, expression=exp.Null())),
+        ("convictions", "missing-date", "conviction_date", exp.Is(this=conviction_date, expression=exp.Null())),
+        ("convictions", "date-out-of-range", "offence_date", out_of_range(offence_date.copy())),
+        ("convictions", "date-out-of-range", "conviction_date", out_of_range(conviction_date.copy())),
+        (
+            "convictions",
+            "conviction-before-offence",
+            "conviction_date",
+            exp.LT(this=conviction_date.copy(), expression=offence_date.copy()),
+        ),
+    ]
+    ctes: list[tuple[str, exp.Select]] = []
+    for table, from_ in (("releases", source.releases_table), ("convictions", source.convictions_table)):
+        counts = [_as(_count_if(cond), f"c{i}") for i, (t, _, _, cond) in enumerate(checks) if t == table]
+        ctes.append((f"{table}_checks", exp.select(*counts).from_(_table(from_))))
+
+    keys = exp.select(exp.Count(this=exp.Star()).as_("n", quoted=True)).from_(_table(source.releases_table))
+    keys = keys.group_by(_col(source.column("offender_id")), release_date.copy())
+    ctes.append(("release_keys", keys))
+    repeats = exp.Sub(this=_col("n"), expression=_num(1))
+    ctes.append(
+        (
+            "duplicate_checks",
+            exp.select(_as(_bigint(exp.Coalesce(this=exp.Sum(this=repeats), expressions=[_num(0)])), "c")).from_(
+                "release_keys"
+            ),
+        )
+    )
+    release_ctes = _release_ctes(
+        MeasureParams(
+            window=params.window,
+            by=params.by,
+            period=params.period,
+            index=params.index,
+            incomplete="error",
+            where=params.where,
+            latest_cohort=params.latest_cohort,
+        ),
+        source,
+    )
+    ctes += release_ctes
+    complete = params.window.sql_is_complete(_col("conviction_deadline"), extract.copy())
+    ctes.append(
+        (
+            "incomplete_checks",
+            exp.select(_as(_count_if(exp.Not(this=exp.Paren(this=complete))), "c")).from_("measured_releases"),
+        )
+    )
+
+    def row(table: str, rule: str, column: str, value: exp.Expr, from_: str, order: int) -> exp.Select:
+        return exp.select(
+            _as(_str(table), "table_name"),
+            _as(_str(rule), "rule"),
+            _as(_str(column), "column_name"),
+            _as(_bigint(value), "problems"),
+            _as(_num(order), "_order"),
+        ).from_(from_)
+
+    parts: list[exp.Select] = []
+    for i, (table, rule, column, _) in enumerate(checks):
+        parts.append(row(table, rule, column, _col(f"c{i}"), f"{table}_checks", len(parts)))
+    parts.append(row("releases", "duplicate-release", "offender_id", _col("c"), "duplicate_checks", len(parts)))
+    parts.append(row("releases", "incomplete-follow-up", "release_date", _col("c"), "incomplete_checks", len(parts)))
+    union: exp.Expr = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    final = exp.select(_col("table_name"), _col("rule"), _col("column_name"), _col("problems")).from_(
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("checks")))
+    )
+    final = final.order_by(_col("_order"))
+    for name, cte in ctes:
+        final = final.with_(name, as_=cte)
+    return final
+
+
+# ------------------------------------------------------------------------------------------------ render
+def render(query: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
+    """The query as text in ``dialect`` (one of :data:`DIALECTS`), via sqlglot's generator for it."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
+    return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def header(params: MeasureParams, source: SqlSource, dialect: str, version: str) -> str:
+    """A comment block naming what the query computes, for whoever finds it in a scheduler."""
+    cohort = "the table's cohort column" if source.has_cohort else f"the {params.period} of release_date"
+    lines = [
+        f"reoffend {version} sql --dialect {dialect}: proven reoffending (docs/measures.md, docs/sql.md)",
+        f"window: {params.window.describe()}",
+        f"tables: releases = {source.releases_table}, convictions = {source.convictions_table}",
+        f"cohort: {cohort}; index release: {params.index}; group by: {', '.join(params.by) or '(none: one row)'}",
+    ]
+    if params.excluded_offences:
+        lines.append(f"excluded offence codes: {', '.join(sorted(params.excluded_offences))}")
+    if params.where:
+        lines.append("where: " + "; ".join(f"{c} in ({', '.join(v)})" for c, v in params.where.items()))
+    if params.latest_cohort:
+        lines.append("the latest cohort only")
+    extract = source.extract_date.isoformat() if source.extract_date else "the latest conviction_date"
+    if params.incomplete == "exclude":
+        lines.append(f"releases with follow-up incomplete at {extract} are excluded")
+    else:
+        lines.append(
+            f"follow-up incomplete at {extract} is not refused here, as measure would: count it with --with-validation"
+        )
+    return "".join("-- " + " ".join(line.splitlines()) + "\n" for line in lines)

@@ -1,0 +1,148 @@
+"""The postgres dialect's query, run by a throwaway PostgreSQL server, gives measure's table (docs/sql.md).
+
+The server is started once per test session in a temporary folder (initdb, pg_ctl; a Unix socket only, no
+TCP) and stopped at the end. The tables are loaded as text, as from a CSV extract, so the query's casts are
+exercised too. Skipped, with the reason, when PostgreSQL's programs are not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reoffend.sql import measure_query, render
+from reoffend.window import FollowUpWindow
+
+from .sql_support import Case, assert_same_table, cases, engine_tables, python_rows
+from .test_sql import EXCLUDED, MONTH_END, MONTH_END_WINDOWS, dataset, engine_windows, window_query
+
+PORT = "54329"
+PSQL_SCRIPT = ["-v", "ON_ERROR_STOP=1", "-f", "-"]
+
+
+def _program(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / name).exists():
+            return str(folder / name)
+    return None
+
+
+class Postgres:
+    def __init__(self, folder: Path, psql: str, as_user: list[str]):
+        self.folder, self.psql, self.as_user = folder, psql, as_user
+
+    def run(self, sql: str) -> str:
+        done = subprocess.run(
+            [self.psql, "-h", str(self.folder), "-p", PORT, "-U", "postgres", "-X", "-q", "--csv", *PSQL_SCRIPT],
+            input=sql,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def load(self, name: str, frame: pl.DataFrame, types: dict[str, str] | None = None) -> None:
+        """A table of text columns (or ``types``), loaded from CSV (empty fields are nulls)."""
+        path = self.folder / f"{name}.csv"
+        frame.write_csv(path)
+        columns = ", ".join(f'"{c}" {(types or {}).get(c, "TEXT")}' for c in frame.columns)
+        schema = f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]};\n" if "." in name else ""
+        self.run(
+            f"{schema}DROP TABLE IF EXISTS {name};\nCREATE TABLE {name} ({columns});\n"
+            f"\\copy {name} FROM '{path}' WITH (FORMAT csv, HEADER true)\n"
+        )
+
+    def table(self, sql: str, schema: dict) -> pl.DataFrame:
+        out = self.run(sql)
+        return pl.read_csv(out.encode(), schema_overrides=schema) if out.strip() else pl.DataFrame(schema=schema)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    initdb, pg_ctl, psql = _program("initdb"), _program("pg_ctl"), _program("psql")
+    if not (initdb and pg_ctl and psql):
+        pytest.skip("PostgreSQL's initdb, pg_ctl and psql are not installed: the postgres dialect is parsed only")
+    # not under pytest's temporary folder, which only root may enter: the server may run as another account
+    folder = Path(tempfile.mkdtemp(prefix="reoffend-postgres-"))
+
+    def give_up(reason: str):
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(reason)
+
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres account, if there is one
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            give_up("running as root and there is no postgres account to run the server as")
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            give_up("running as root without runuser to start the server as postgres")
+        os.chown(folder, account.pw_uid, account.pw_gid)
+        os.chmod(folder, 0o777)
+        as_user = [runuser, "-u", "postgres", "--"]
+    data = folder / "data"
+    init = subprocess.run(
+        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-locale", "-E", "UTF8"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if init.returncode != 0:
+        give_up(f"initdb failed: {init.stderr.strip()[-200:]}")
+    options = f"-k {folder} -p {PORT} -c listen_addresses='' -c fsync=off"
+    start = [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]
+    started = subprocess.run(start, capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        give_up(f"the PostgreSQL server did not start: {started.stderr.strip()[-200:]}")
+    try:
+        yield Postgres(folder, psql, as_user)
+    finally:
+        stop = [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"]
+        subprocess.run(stop, capture_output=True, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_postgres(postgres: Postgres, frames, case: Case, schema: dict) -> pl.DataFrame:
+    releases, convictions = engine_tables(frames, case.source)
+    postgres.load(case.source.releases_table, releases)
+    postgres.load(case.source.convictions_table, convictions)
+    return postgres.table(render(measure_query(case.params, case.source), "postgres") + ";", schema)
+
+
+def test_postgres_query_equals_measure_for_every_case(postgres):
+    releases, convictions, extract = dataset("synth")
+    establishments = tuple(sorted(releases["establishment"].unique().to_list()))
+    for case in cases(EXCLUDED, establishments, extract):
+        frames = case.prepare((releases, convictions)) if case.prepare else (releases, convictions)
+        ours = python_rows(*frames, case.params, extract_date=case.extract_date)
+        theirs = run_postgres(postgres, frames, case, ours.schema)
+        assert_same_table(ours, theirs, f"postgres/{case.name}")
+
+
+def test_postgres_excludes_incomplete_follow_up_alike(postgres):
+    releases, convictions, extract = dataset("synth-censored")
+    for case in [c for c in cases(EXCLUDED, ("EST001",), extract) if c.params.incomplete == "exclude"]:
+        ours = python_rows(releases, convictions, case.params, extract_date=case.extract_date)
+        assert_same_table(ours, run_postgres(postgres, (releases, convictions), case, ours.schema), case.name)
+
+
+def test_postgres_month_end_windows_match_hand_worked(postgres):
+    postgres.load("month_ends", MONTH_END, {"release_date": "DATE"})
+    for (follow_up, waiting), expected in MONTH_END_WINDOWS.items():
+        text = render(window_query(FollowUpWindow(follow_up, waiting)), "postgres") + ";"
+        rows = postgres.table(
+            text, {"offender_id": pl.String, "follow_up_end": pl.Date, "conviction_deadline": pl.Date}
+        )
+        assert engine_windows(rows.iter_rows()) == expected, (follow_up, waiting)
