@@ -19,6 +19,8 @@ from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..validate import ValidatedInputs
+from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
+from .datalab import STYLE as DATA_LAB
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
@@ -35,7 +37,10 @@ from .sensitivity import matched_sensitivity
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
 
-STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
+STYLES: dict[str, dict[str, float | None]] = {
+    "peterborough": {"target": 10.0, "pooled_target": 7.5},
+    DATA_LAB: {"target": None, "pooled_target": None},  # the binary rate is the headline (datalab.py)
+}
 POOLED = "all"
 SMD_WARNING = 0.1
 UNMATCHED_WARNING = 0.05
@@ -139,6 +144,7 @@ class MatchedResult:
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
     sensitivity: dict[str, object] = field(default_factory=dict)
+    data_lab: DataLabSummary | None = None
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
@@ -150,6 +156,7 @@ class MatchedResult:
             "balance": self.balance.to_dicts(),
             "propensity_model": self.model,
             "sensitivity": self.sensitivity,
+            **({"data_lab": self.data_lab.as_dict()} if self.data_lab is not None else {}),
             "warnings": self.warnings,
             "headline": self.headline().splitlines(),
         }
@@ -461,6 +468,9 @@ def compare_units(
     if pooled["matched"] == 0:
         warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
 
+    data_lab = None
+    if params.style == DATA_LAB:
+        data_lab = _data_lab(units, pooled, diagnostics, matches, matched, outcome_values, params, file)
     match_frame = _match_frame(units, matches, cohorts)
     metadata = dict(metadata or {})
     return MatchedResult(
@@ -473,6 +483,38 @@ def compare_units(
         params=params,
         warnings=warnings,
         sensitivity=sensitivity,
+        data_lab=data_lab,
+    )
+
+
+def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_values, params, file) -> DataLabSummary:
+    """The Justice Data Lab summary of the pooled row; fewer than 60 matched participants: no test (exit 65)."""
+    if pooled["matched"] < MIN_MATCHED:
+        raise single_problem(
+            file,
+            None,
+            "too-few-matched",
+            f"only {pooled['matched']} participants were matched (of {pooled['treated']}); the data-lab style "
+            f"needs at least {MIN_MATCHED} matched participants for a test, so there is no result",
+            value=str(pooled["matched"]),
+        )
+    days = units.get_column("days_to_first_reoffence").cast(pl.Float64).fill_null(np.nan).to_numpy()
+    reoffended = outcome_values[:, 1] > 0
+    ids = diagnostics.get("treated_ids")
+    return DataLabSummary.from_counts(
+        participants=pooled["treated"],
+        matched=pooled["matched"],
+        rate_participants=pooled["binary_rate_treated"],
+        rate_comparison=pooled["binary_rate_comparison"],
+        effective_comparison_size=pooled["effective_comparison_size"],
+        confidence=params.measure.confidence,
+        alpha=params.alpha,
+        comparators=pooled["comparators"],
+        listed=ids["listed"] if isinstance(ids, dict) else None,
+        frequency=(pooled["offences_per_offender_treated"], pooled["offences_per_offender_comparison"]),
+        days_to_first=matched_days_to_first(
+            days, reoffended, np.flatnonzero(matched), matches.treated, matches.comparator, matches.pair_weight
+        ),
     )
 
 
