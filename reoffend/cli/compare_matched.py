@@ -12,7 +12,9 @@ from pathlib import Path
 import click
 import polars as pl
 
+from ..bulletin.folder import check_target, write_folder
 from ..compare.design import parse_forms
+from ..compare.evaluation_report import report_files
 from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import UsageError
 from ..io import read_list_lines
@@ -113,6 +115,13 @@ def read_id_list(path: str) -> tuple[str, ...]:
     type=click.Path(dir_okay=False),
     help="Write the matched pairs (treated, comparator, distance, weight) to FILE (.csv/.parquet/.ndjson).",
 )
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    help="Also write a one-page evaluation report (report.html, report.md, balance.png, result.json) to DIR, "
+    "atomically.",
+)
 @fail_unless_significant_option(
     "Exit with status 1 (after writing the output) unless the pooled reduction in events is significant."
 )
@@ -141,6 +150,7 @@ def compare_matched_command(
     style,
     balance_plot,
     matches_file,
+    report_dir,
     fail_unless_significant,
     out,
 ):
@@ -156,6 +166,8 @@ def compare_matched_command(
         raise UsageError("give --treated or --treated-ids, not both")
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
+    if report_dir:
+        check_target(report_dir)
     mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,
@@ -204,10 +216,17 @@ def compare_matched_command(
         render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
+    if report_dir:
+        png = io.BytesIO()
+        balance_plot_writer(result)(png)
+        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()))
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
-    out.message(result.headline().splitlines()[-1])
+    if result.data_lab is not None:
+        out.message("\n".join(result.data_lab.paragraphs()))
+    else:
+        out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:
         ctx.exit(1)
 
