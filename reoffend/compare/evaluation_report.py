@@ -103,24 +103,20 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 _p(pooled["binary_p_reduction"]) + " (one-sided, reduction)",
             ]
         )
-    rates_rows += [
-        [
-            "reconviction events per 100",
-            _num(pooled["events_per_100_treated"], ".1f"),
-            _num(pooled["events_per_100_comparison"], ".1f"),
-            _num(pooled["events_change_pct"], "+.1f", "%"),
-            _range(pooled["events_change_low"], pooled["events_change_high"], "+.1f", "%"),
-            _p(pooled["events_p_reduction"]) + " (one-sided, reduction)",
-        ],
-        [
-            "proven reoffences per person",
-            _num(pooled["offences_per_offender_treated"], ".2f"),
-            _num(pooled["offences_per_offender_comparison"], ".2f"),
-            _num(pooled["offences_change_pct"], "+.1f", "%"),
-            _range(pooled["offences_change_low"], pooled["offences_change_high"], "+.1f", "%"),
-            _p(pooled["offences_p_reduction"]) + " (one-sided, reduction)",
-        ],
-    ]
+    for label, means, change, decimals in (
+        ("reconviction events per 100", "events_per_100", "events", ".1f"),
+        ("proven reoffences per person", "offences_per_offender", "offences", ".2f"),
+    ):
+        rates_rows.append(
+            [
+                label,
+                _num(pooled[f"{means}_treated"], decimals),
+                _num(pooled[f"{means}_comparison"], decimals),
+                _num(pooled[f"{change}_change_pct"], "+.1f", "%"),
+                _range(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], "+.1f", "%"),
+                _p(pooled[f"{change}_p_reduction"]) + " (one-sided, reduction)",
+            ]
+        )
     if result.data_lab is not None and result.data_lab.days_to_first_participants is not None:
         rates_rows.append(
             [
