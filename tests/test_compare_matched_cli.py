@@ -180,7 +180,8 @@ def test_covariate_with_nulls_names_column_and_count(cli, sample, tmp_path):
 
 def test_treated_filter_matching_no_one(cli, sample):
     code, _, err = cli(*base_args(sample, "--treated", "establishment=EST999"))
-    assert code == 2 and "--treated matches no index release" in err
+    # a value no release has is invalid data naming it (issue 11), with the closest values present
+    assert code == 65 and "--treated establishment=EST999: no release has this value" in err
 
 
 def test_perfect_separation_is_exit_65_not_a_traceback(cli, sample, tmp_path):
@@ -222,7 +223,7 @@ def test_fail_unless_significant(cli, sample):
 def test_config_file_section(cli, sample, tmp_path):
     config = tmp_path / "job.toml"
     config.write_text(
-        '[compare.matched]\ntreated = ["establishment=EST042"]\ncovariates = "age,sex"\nbootstrap = 100\nratio = 3\n'
+        '[compare.matched]\ntreated = ["establishment=EST042"]\ncovariates = "age,sex"\nbootstrap = 200\nratio = 3\n'
     )
     releases, convictions, _ = sample
     code, out, err = cli("compare", "matched", releases, convictions, "--config", config, "--json")

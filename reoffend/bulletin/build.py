@@ -22,6 +22,8 @@ import polars as pl
 
 from .. import __version__
 from ..banding import band_inputs
+from ..cohort import partial_periods
+from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import suppress, suppressed_mask, withhold
 from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
@@ -31,16 +33,15 @@ from . import figures as charts
 from . import text
 from .comparisons import ComparisonSection, run_comparisons
 from .config import BulletinConfig
-from .document import Document, to_html, to_markdown
-from .folder import write_folder
+from .document import Document, Table, to_html, to_markdown
+from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,
     by_establishment,
     cohort_changes,
-    cohort_completeness,
-    court_lag,
+    completeness_tables,
     lag_cohorts,
     restrict_cohorts,
     year_earlier,
@@ -115,7 +116,9 @@ def compute_bulletin(
     inputs = load_inputs(spec, extra)
 
     step(STEPS[1])
-    completeness = cohort_completeness(inputs, params)
+    longest = max(LAG_MONTHS, params.window.waiting_period_months)
+    lag_window = type(params.window)(params.window.follow_up_months, longest)
+    completeness, lag_completeness = completeness_tables(inputs, params, (params.window, lag_window))
     complete = completeness.filter(pl.col("complete"))["cohort"].to_list()
     incomplete = completeness.filter(~pl.col("complete"))
     if not completeness.height:
@@ -141,7 +144,9 @@ def compute_bulletin(
             f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
             f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
         )
-    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    lag_set = lag_cohorts(lag_completeness)
+    # one join for the trend, the establishments and the court lag
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,), longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
@@ -208,10 +213,7 @@ def compute_bulletin(
         )
 
     step(STEPS[3])
-    longest = max(LAG_MONTHS, params.window.waiting_period_months)
-    lag_window = type(params.window)(params.window.follow_up_months, longest)
-    lag_set = lag_cohorts(cohort_completeness(inputs, params, lag_window))
-    lag = court_lag(inputs, params, lag_set, longest) if lag_set else None
+    lag = measured.court_lag(lag_set) if lag_set else None
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
     if lag is not None:
@@ -340,7 +342,12 @@ def compute_bulletin(
         else (),
     )
     document = text.compose(context)
-    warnings = [w for section in comparison_sections for w in section.warnings]
+    warnings = [
+        f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
+        f"{entry['last_release_month']} of it (cohorts.csv, partial_period)"
+        for entry in partial_periods(inputs.releases, params.period)
+    ]
+    warnings += [w for section in comparison_sections for w in section.warnings]
     return Bulletin(
         config=config,
         params=params,
@@ -549,7 +556,9 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         files[f"figures/{name}.svg"] = svg
     for name, frame in sorted(bulletin.tables.items()):
         files[f"tables/{name}"] = _csv(frame)
+    files["tables.ods"] = spreadsheet(bulletin)
     manifest = {
+        MANIFEST_KEY: MANIFEST_VERSION,  # marks the folder as a bulletin that a later run may replace (folder.py)
         "reoffend_version": __version__,
         "command": "reoffend bulletin",
         "started": started.isoformat(timespec="seconds"),
@@ -567,6 +576,71 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
     }
     files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n").encode()
     return files
+
+
+# Titles of the tables the text does not show as a table (the others take their caption from the text).
+SHEET_TITLES = {
+    "changes.csv": "Change in proven reoffending since earlier cohorts",
+    "cohorts.csv": "Cohorts and the completeness of their follow-up",
+    "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
+    "parameters.csv": "Parameters of this bulletin",
+    "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",
+    "comparison_adjusted_models.csv": "Risk-adjusted comparison: the baseline models",
+    "comparison_matched_balance.csv": "Matched comparison: covariate balance",
+}
+
+
+def spreadsheet(bulletin: Bulletin) -> bytes:
+    """``tables.ods``: every CSV of ``tables/`` as one sheet, with cover, contents and notes sheets."""
+    from .spreadsheet import NOT_APPLICABLE, NOT_AVAILABLE, ods_bytes, sheet_tables
+
+    titles: dict[str, str] = {}
+    for block in bulletin.document.blocks:
+        if isinstance(block, Table) and block.source and block.source not in titles:
+            titles[block.source] = block.caption
+    titles["establishments.csv"] = f"Proven reoffending by establishment, {bulletin.facts['latest_cohort']}"
+    for name, title in SHEET_TITLES.items():
+        titles.setdefault(name, title)
+    config, facts = bulletin.config, bulletin.facts
+    period = text.cohort_words(facts["latest_cohort"], bulletin.params.period)
+    publication = config.publication
+    cover = [
+        ("About these tables", f"The tables of the bulletin: {config.title}. " + bulletin.document.subtitle),
+        (
+            "Period covered",
+            f"People released from custody in the cohorts {facts['complete_cohorts'][0]} to "
+            f"{facts['latest_cohort']}; the latest is {period}.",
+        ),
+        (
+            "Source",
+            f"{bulletin.inputs['releases']['rows']:,} release records and {bulletin.inputs['convictions']['rows']:,} "
+            f"conviction records, extracted {facts['extract_date']}.",
+        ),
+    ]
+    cover += [(term, value) for term, value in bulletin.document.meta if term not in ("Period covered",)]
+    cover.append(("Disclosure control", config.disclosure.describe()))
+    if publication.revisions:
+        cover.append(("Revisions", publication.revisions))
+    if publication.methodology_url:
+        cover.append(("Methodology", publication.methodology_url))
+    if config.publisher:
+        cover.append(("Publisher", config.publisher))
+    notes = [
+        (
+            SHORTHAND_C,
+            "Confidential: suppressed to protect the people in small groups (see Disclosure control "
+            "on the Cover worksheet). The suppressed column gives the reason: min_cohort, min_count or secondary.",
+        ),
+        (NOT_AVAILABLE, "Not available: a ratio with a zero denominator, or a test that cannot be run."),
+        (NOT_APPLICABLE, "Not applicable: no one in the group was released in that cohort."),
+        ("Rates", "Rates and shares are proportions (0.5 is 50%), unrounded; the bulletin's text rounds them."),
+        (
+            "Intervals",
+            f"Intervals are {100 * bulletin.params.confidence:g}% Wilson score intervals; changes between "
+            "cohorts use Newcombe's hybrid score interval.",
+        ),
+    ]
+    return ods_bytes(sheet_tables(bulletin.tables, titles), cover, notes, config.title)
 
 
 def build_bulletin(

@@ -142,14 +142,14 @@ def compare_adjusted(
     mparams = replace(measurement, by=(), latest_cohort=False)
     current_cohorts = parse_columns(current) if current else None
     params = AdjustedParams(
-        covariates=parse_columns(covariates),
+        covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
         baseline=parse_columns(baseline),
         measure=mparams,
         baseline_filter=_filters(baseline_filter, "--baseline-filter"),
         current=current_cohorts,
         latest_current=measurement.latest_cohort,
-        by=parse_columns(by),
+        by=parse_columns(by, "--by"),
         count_model=count_model,
         alpha=alpha,
         sided=sided,
@@ -159,7 +159,7 @@ def compare_adjusted(
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("fitting the baseline models"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         result = run_adjusted(inputs, params)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import click
 import polars as pl
 
-from ..cohort import apply_filters, with_cohort
+from ..cohort import apply_filters, check_values_present, with_cohort
 from ..compare.baseline import (
     BaselineParams,
     BaselineResult,
@@ -69,7 +69,11 @@ def comparison_options(function):
 @optional_input_options
 @window_options
 @cohort_options
-@click.option("--site", metavar="VALUE", help="The site whose cohorts are compared (a value of --site-column).")
+@click.option(
+    "--site",
+    metavar="VALUE",
+    help="The site whose cohorts are compared: a value of --site-column, or COLUMN=VALUE.",
+)
 @click.option(
     "--site-column", default="establishment", show_default=True, metavar="COLUMN", help="Release column of --site."
 )
@@ -204,12 +208,15 @@ def _from_records(
     if not current and not measurement.latest_cohort:
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
     where = dict(measurement.where)
+    site_column, site = split_site(site_column, site)
     if site:
         where[site_column] = (site,)
     mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
+        if site:
+            check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
         if not current:
             current = [_latest_cohort(inputs, mparams)]
         frame, base, measured = measure_cohorts(inputs, mparams, current, baseline_cohort)
@@ -226,6 +233,17 @@ def _from_records(
     }
     parameters["confidence"] = params.confidence
     return result, parameters
+
+
+def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
+    """``--site EST042`` (in --site-column) or ``--site establishment=EST042``, the COLUMN=VALUE form of
+    --treated and --where."""
+    if site and "=" in site:
+        column, _, value = site.partition("=")
+        if not column.strip() or not value.strip():
+            raise UsageError(f"--site takes VALUE or COLUMN=VALUE, not {site!r}")
+        return column.strip(), value.strip()
+    return site_column, site
 
 
 def _latest_cohort(inputs, mparams) -> str:

@@ -5,6 +5,7 @@ A thin wrapper over :mod:`reoffend.compare.matched` (docs/comparisons-matched.md
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ import polars as pl
 from ..bulletin.folder import check_target, write_folder
 from ..compare.design import parse_forms
 from ..compare.evaluation_report import report_files
-from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
+from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched
 from ..errors import UsageError
 from ..io import read_list_lines
 from .common import (
@@ -36,10 +37,24 @@ from .covariate_forms import covariate_form_option
 
 
 def read_id_list(path: str) -> tuple[str, ...]:
-    """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
-    ids = read_list_lines(path, "file (--treated-ids)")
-    if ids and ids[0].lower() == "offender_id":
-        ids = ids[1:]
+    """The ``offender_id`` values of an id list (``--treated-ids``).
+
+    One id per line (blank lines, ``#`` comments and a first line ``offender_id`` skipped), or a CSV export
+    with a header naming an ``offender_id`` column (``offender_id,start_date``): that column is read.
+    """
+    lines = read_list_lines(path, "file (--treated-ids)")
+    if lines and "," in lines[0]:
+        rows = list(csv.reader(lines))
+        header = [name.strip().lstrip("\ufeff") for name in rows[0]]
+        if "offender_id" not in header:
+            raise UsageError(
+                f"{path}: the id list (--treated-ids) is a CSV file without an offender_id column "
+                f"(columns: {', '.join(header)})"
+            )
+        column = header.index("offender_id")
+        ids = [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
+    else:
+        ids = lines[1:] if lines and lines[0].lower() == "offender_id" else lines
     if not ids:
         raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
     return tuple(ids)
@@ -100,6 +115,13 @@ def read_id_list(path: str) -> tuple[str, ...]:
     help="Bootstrap replicates (treated releases resampled with their comparators; 0: no intervals).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap and of tie-breaking.")
+@click.option(
+    "--min-treated",
+    type=click.IntRange(min=1),
+    default=MIN_TREATED,
+    show_default=True,
+    help="Fewest matched treated releases a row needs to be tested; below it: 'too few to test'.",
+)
 @alpha_option("Significance level of the one-sided test for a reduction.")
 @click.option("--target", type=float, metavar="PCT", help="Per-cohort target: a reduction in events per 100 of PCT %.")
 @click.option("--pooled-target", type=float, metavar="PCT", help="Target for all cohorts together, in %.")
@@ -144,6 +166,7 @@ def compare_matched_command(
     drop_missing,
     bootstrap,
     seed,
+    min_treated,
     alpha,
     target,
     pooled_target,
@@ -176,13 +199,14 @@ def compare_matched_command(
         treated_ids_source=treated_ids,
         ids_releases=ids_releases,
         pool=parse_where(pool) if pool else {},
-        covariates=parse_columns(covariates),
+        covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
-        exact=parse_columns(exact),
+        exact=parse_columns(exact, "--exact"),
         ratio=ratio,
         caliper=caliper,
         drop_missing=drop_missing,
         bootstrap=bootstrap,
+        min_treated=min_treated,
         seed=seed,
         alpha=alpha,
         target=target,
@@ -191,7 +215,7 @@ def compare_matched_command(
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("matching"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         result = compare_matched(inputs, params)
     for warning in result.warnings:
         out.warn(warning)

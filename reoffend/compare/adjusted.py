@@ -30,11 +30,11 @@ import numpy as np
 import polars as pl
 from scipy import special, stats
 
-from ..cohort import apply_filters
+from ..cohort import apply_filters, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..intervals import normal_quantile, rank_auc
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..validate import ValidatedInputs
+from ..validate import ValidatedInputs, check_covariate_values
 from .calibration import band_warnings, calibration, range_warnings
 from .design import (
     OTHER,
@@ -182,6 +182,10 @@ def adjusted_releases(inputs: ValidatedInputs, params: AdjustedParams) -> tuple[
                 f"{option}: {inputs.names['releases']} has no column {', '.join(map(repr, missing))} "
                 f"(columns: {listed})"
             )
+    check_covariate_values(inputs.releases, params.covariates, inputs.names["releases"])
+    everyone = with_cohort(inputs.releases, measure_params.period)
+    check_values_present(everyone, params.baseline_filter, inputs.names["releases"], "--baseline-filter")
+    check_values_present(everyone, params.current_filter, inputs.names["releases"], "--current-filter")
     group = list(
         dict.fromkeys(["cohort", *params.by, *params.covariates, *params.baseline_filter, *params.current_filter])
     )

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..validate import ValidatedInputs
+from ..validate import ValidatedInputs, check_covariate_values
 from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
 from .datalab import STYLE as DATA_LAB
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
@@ -45,6 +46,8 @@ POOLED = "all"
 SMD_WARNING = 0.1
 UNMATCHED_WARNING = 0.05
 BOOTSTRAP_CHUNK = 100
+MIN_TREATED = 10  # matched treated releases below which a row is not tested (docs/comparisons-matched.md)
+MIN_BOOTSTRAP = 200  # fewer replicates give percentile intervals too coarse to trust (docs/comparisons-matched.md)
 TREATED = "_treated"
 SCORE_ROW = "propensity score (logit)"
 
@@ -78,6 +81,7 @@ class MatchedParams:
     pooled_target: float | None = None
     style: str | None = None
     covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
+    min_treated: int = MIN_TREATED
 
     def __post_init__(self) -> None:
         if bool(self.treated) == (self.treated_ids is not None):
@@ -88,10 +92,15 @@ class MatchedParams:
             raise UsageError(f"--ratio must be at least 1, not {self.ratio}")
         if not self.caliper > 0:
             raise UsageError(f"--caliper must be positive (in SDs of the logit score), not {self.caliper}")
-        if self.bootstrap < 0:
-            raise UsageError(f"--bootstrap must be 0 or more, not {self.bootstrap}")
+        if self.bootstrap < 0 or 0 < self.bootstrap < MIN_BOOTSTRAP:
+            raise UsageError(
+                f"--bootstrap must be 0 (no intervals) or at least {MIN_BOOTSTRAP} replicates, not {self.bootstrap}: "
+                "fewer give percentile intervals too coarse to trust"
+            )
         if not 0 < self.alpha < 1:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
+        if self.min_treated < 1:
+            raise UsageError(f"--min-treated must be at least 1, not {self.min_treated}")
         if self.ids_releases not in ("first", "all"):
             raise UsageError(f"--ids-releases must be 'first' or 'all', not {self.ids_releases!r}")
         if self.style is not None and self.style not in STYLES:
@@ -123,6 +132,7 @@ class MatchedParams:
             "caliper_unit": "standard deviations of the logit of the propensity score over all units in the model",
             "drop_missing": self.drop_missing,
             "bootstrap": self.bootstrap,
+            "min_treated": self.min_treated,
             "seed": self.seed,
             "alpha": self.alpha,
             "target": self.target,
@@ -169,6 +179,10 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     columns = inputs.releases.collect_schema().names()
     _check_columns(file, columns, params)
     measure_params = replace(params.measure, by=("cohort",))
+    check_covariate_values(inputs.releases, params.covariates, file)
+    everyone = with_cohort(inputs.releases, measure_params.period)
+    check_values_present(everyone, params.treated, file, "--treated")
+    check_values_present(everyone, params.pool, file, "--pool")
     releases, facts = measured_releases(inputs, measure_params)
     carried = [c for c in dict.fromkeys([*params.exact, *params.covariates, *params.treated, *params.pool])]
     carried = [c for c in carried if c not in ("cohort", "offender_id", "release_date")]
@@ -643,6 +657,7 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "offences_change_high": pl.Float64,
     "offences_p_reduction": pl.Float64,
     "offences_significant": pl.Boolean,
+    "too_few_to_test": pl.Boolean,
 }
 
 
@@ -675,10 +690,13 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
         counts["effective_comparison_size"],
     ]
     tail = (1 - confidence) / 2
+    # fewer matched treated releases than params.min_treated: estimates only, no interval, test or target
+    # verdict (the report layer shows "too few to test"); one person once gave a "significant" 100% reduction
+    too_few = matched < params.min_treated
     for j, (_name, _expr, kind) in enumerate(OUTCOMES):
         estimate = _value(_effect(kind, t_mean[j], c_mean[j])) if matched else None
         low = high = p = significant = None
-        if boot is not None and matched and estimate is not None:
+        if boot is not None and matched and estimate is not None and not too_few:
             draws = _effect(kind, boot[0][:, j], boot[1][:, j])
             draws = draws[np.isfinite(draws)]
             if draws.size:
@@ -689,13 +707,14 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
         c = _value(c_mean[j]) if matched else None
         if j == 0:
             reduction = -estimate if estimate is not None else None
-            met = None if target is None or reduction is None else reduction >= target
+            met = None if target is None or reduction is None or too_few else reduction >= target
             values += [t, c, estimate, low, high, reduction, p, significant, target, met]
         elif j == 1:
             reduction = -estimate if estimate is not None else None
             values += [t, c, estimate, low, high, reduction, p, significant]
         else:
             values += [t, c, estimate, low, high, p, significant]
+    values.append(too_few)
     return tuple(values)
 
 
@@ -758,6 +777,17 @@ def _headline(row: dict, params: MatchedParams) -> str:
         return f"{where}: no treated release could be matched, so there is no estimate."
     level = f"{100 * params.measure.confidence:g}%"
     reduction = row["events_reduction_pct"]
+    if row.get("too_few_to_test"):
+        return (
+            f"{where}: only {row['matched']:,} matched treated release(s), fewer than the {params.min_treated} "
+            "needed for a test (--min-treated): too few to test."
+        )
+    if reduction is None:  # no events in the weighted comparison group: a ratio to zero is undefined
+        return (
+            f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} "
+            "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
+            "estimated or tested."
+        )
     text = (
         f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} reconviction "
         f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group: "
