@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
 import json
 import math
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import __version__
+from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION
 from .datalab import METHOD as DATA_LAB_METHOD
 from .matched import MatchedResult
 
@@ -31,20 +33,23 @@ def report_files(
     """The report folder's files (relative path -> bytes)."""
     sections = _sections(result)
     document = {"parameters": parameters, "metadata": result.metadata, "rows": result.rows.to_dicts(), **extra_json}
-    manifest = {
-        "generator": f"reoffend {__version__}",
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "parameters": parameters,
-        "inputs": result.metadata.get("inputs"),
-        "files": ["report.html", "report.md", "balance.png", "result.json"],
-    }
-    return {
+    files = {
         "report.html": _html(sections, balance_png).encode(),
         "report.md": _markdown(sections).encode(),
         "balance.png": balance_png,
         "result.json": (json.dumps(document, indent=2, default=_json_default, ensure_ascii=False) + "\n").encode(),
-        "manifest.json": (json.dumps(manifest, indent=2, default=_json_default) + "\n").encode(),
     }
+    manifest = {
+        MANIFEST_KEY: MANIFEST_VERSION,  # the folder format of bulletin/folder.py, so a rerun may replace it
+        "kind": "evaluation report",
+        "generator": f"reoffend {__version__}",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "parameters": parameters,
+        "inputs": result.metadata.get("inputs"),
+        "files": {name: {"sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()},
+    }
+    files["manifest.json"] = (json.dumps(manifest, indent=2, default=_json_default) + "\n").encode()
+    return files
 
 
 def _json_default(value: object) -> object:
