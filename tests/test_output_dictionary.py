@@ -35,7 +35,7 @@ def commands(tmp: Path) -> dict[str, tuple[list[str], list[Path]]]:
         "compare baseline": (["compare", "baseline", *records, "--site", "EST042", "--current", "2023Q3,2023Q4",
                               "--baseline", "2022Q4", "--target", "5"], []),
         "compare matched": (["compare", "matched", *records, "--treated", "establishment=EST042", "--covariates",
-                             COVARIATES, "--bootstrap", "60", "--style", "peterborough", "--matches",
+                             COVARIATES, "--bootstrap", "200", "--style", "peterborough", "--matches",
                              tmp / "pairs.csv"], [tmp / "pairs.csv"]),
         "compare adjusted": (["compare", "adjusted", *records, "--baseline", "2022Q1,2022Q2,2022Q3,2022Q4",
                               "--current", "2023Q4", "--covariates", COVARIATES], []),

@@ -12,7 +12,9 @@ from pathlib import Path
 import click
 import polars as pl
 
+from ..bulletin.folder import check_target, write_folder
 from ..compare.design import parse_forms
+from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..errors import UsageError
 from ..report.format import count, interval, level, number, p_value, pct, per_cent
@@ -114,6 +116,13 @@ from .covariate_forms import covariate_form_option
     type=click.Path(dir_okay=False),
     help="Write the matched pairs (treated, comparator, distance, weight) to FILE (.csv/.parquet/.ndjson).",
 )
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    help="Also write a one-page evaluation report (report.html, report.md, balance.png, result.json) to DIR, "
+    "atomically.",
+)
 @fail_unless_significant_option(
     "Exit with status 1 (after writing the output) unless the reduction in events over all cohorts together "
     "is significant."
@@ -145,6 +154,7 @@ def compare_matched_command(
     style,
     balance_plot,
     matches_file,
+    report_dir,
     fail_unless_significant,
     out,
 ):
@@ -160,6 +170,8 @@ def compare_matched_command(
         raise UsageError("give --treated or --treated-ids, not both")
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
+    if report_dir:
+        check_target(report_dir)
     mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,
@@ -210,10 +222,17 @@ def compare_matched_command(
         render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
+    if report_dir:
+        png = io.BytesIO()
+        balance_plot_writer(result)(png)
+        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()))
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
-    out.message(result.headline().splitlines()[-1])
+    if result.data_lab is not None:
+        out.message("\n".join(result.data_lab.paragraphs()))
+    else:
+        out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
 

@@ -33,6 +33,8 @@ from ..report.verdict import (
     verdict_p,
 )
 from ..validate import ValidatedInputs, check_covariate_values
+from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
+from .datalab import STYLE as DATA_LAB
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
@@ -49,7 +51,10 @@ from .sensitivity import matched_sensitivity
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
 
-STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
+STYLES: dict[str, dict[str, float | None]] = {
+    "peterborough": {"target": 10.0, "pooled_target": 7.5},
+    DATA_LAB: {"target": None, "pooled_target": None},  # the binary rate is the headline (datalab.py)
+}
 POOLED = "all"
 SMD_WARNING = 0.1
 UNMATCHED_WARNING = 0.05
@@ -169,6 +174,7 @@ class MatchedResult:
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
     sensitivity: dict[str, object] = field(default_factory=dict)
+    data_lab: DataLabSummary | None = None
 
     def all_significant(self) -> bool:
         """The one rule of ``--fail-unless-significant`` (the CLI and the bulletin both ask this): the
@@ -186,6 +192,7 @@ class MatchedResult:
             "balance": self.balance.to_dicts(),
             "propensity_model": self.model,
             "sensitivity": self.sensitivity,
+            **({"data_lab": self.data_lab.as_dict()} if self.data_lab is not None else {}),
             "warnings": self.warnings,
             "headline": self.headline().splitlines(),
         }
@@ -525,6 +532,9 @@ def compare_units(
     if pooled["matched"] == 0:
         warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
 
+    data_lab = None
+    if params.style == DATA_LAB:
+        data_lab = _data_lab(units, pooled, diagnostics, matches, matched, outcome_values, params, file)
     match_frame = _match_frame(units, matches, cohorts)
     metadata = dict(metadata or {})
     return MatchedResult(
@@ -537,6 +547,38 @@ def compare_units(
         params=params,
         warnings=warnings,
         sensitivity=sensitivity,
+        data_lab=data_lab,
+    )
+
+
+def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_values, params, file) -> DataLabSummary:
+    """The Justice Data Lab summary of the pooled row; fewer than 60 matched participants: no test (exit 65)."""
+    if pooled["matched"] < MIN_MATCHED:
+        raise single_problem(
+            file,
+            None,
+            "too-few-matched",
+            f"only {pooled['matched']} participants were matched (of {pooled['treated']}); the data-lab style "
+            f"needs at least {MIN_MATCHED} matched participants for a test, so there is no result",
+            value=str(pooled["matched"]),
+        )
+    days = units.get_column("days_to_first_reoffence").cast(pl.Float64).fill_null(np.nan).to_numpy()
+    reoffended = outcome_values[:, 1] > 0
+    ids = diagnostics.get("treated_ids")
+    return DataLabSummary.from_counts(
+        participants=pooled["treated"],
+        matched=pooled["matched"],
+        rate_participants=pooled["binary_rate_treated"],
+        rate_comparison=pooled["binary_rate_comparison"],
+        effective_comparison_size=pooled["effective_comparison_size"],
+        confidence=params.measure.confidence,
+        alpha=params.alpha,
+        comparators=pooled["comparators"],
+        listed=ids["listed"] if isinstance(ids, dict) else None,
+        frequency=(pooled["reoffences_per_offender_treated"], pooled["reoffences_per_offender_comparison"]),
+        days_to_first=matched_days_to_first(
+            days, reoffended, np.flatnonzero(matched), matches.treated, matches.comparator, matches.pair_weight
+        ),
     )
 
 
