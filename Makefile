@@ -43,14 +43,17 @@ demo: install
 test: install lint browser java
 	$(BIN)/python -m pytest -q
 
-# The bulletin's page is checked in headless Chromium; install Debian's when we can, else its test skips
-# (pytest prints the reason).
+# The bulletin's page is checked in headless Chromium (rendering, print to PDF, axe-core accessibility through
+# selenium and chromedriver; the PDF read with poppler's pdftotext/pdfimages). Install Debian's packages when we
+# can, else those tests skip (pytest prints the reason).
+BROWSER_PACKAGES := chromium chromium-driver poppler-utils
 browser:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
+	@if (command -v chromium || command -v chromium-browser || command -v google-chrome) >/dev/null 2>&1 \
+		&& command -v chromedriver >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "make: could not install chromium; the browser test will be skipped"; \
-	else echo "make: no Chromium and no root apt-get to install it; the browser test will be skipped"; fi
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null) \
+		|| echo "make: could not install $(BROWSER_PACKAGES); the browser tests will be skipped"; \
+	else echo "make: no Chromium/chromedriver/poppler and no root apt-get to install them; the browser tests will be skipped"; fi
 
 # The spark dialect of `reoffend sql` is checked in Spark local mode, which needs Java; install Debian's when we
 # can, else the Spark tests skip (pytest prints the reason).

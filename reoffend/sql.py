@@ -449,8 +449,9 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
     """Problem counts per rule that SQL can check (docs/data.md), one row each: table, rule, column, problems.
 
     ``missing-id``, ``missing-date`` (null, or empty text), ``unparseable-date`` (text that is not a date),
-    ``date-out-of-range`` (before 1900-01-01 or after the extract date), ``conviction-before-offence``, ``duplicate-release`` (rows repeating an earlier row's offender_id and
-    release_date: exact repeats and conflicting rows alike, as the query cannot see every column) and
+    ``date-out-of-range`` (before 1900-01-01 or after the extract date), ``conviction-before-offence``,
+    ``duplicate-release`` (rows repeating an earlier row's offender_id and release_date: exact repeats and
+    conflicting rows alike, as the query cannot see every column) and
     ``incomplete-follow-up`` (index releases, after the filters, whose conviction deadline is after the
     extract date plus one day; the count ``measure`` reports or excludes).
     """

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # sqlglot is imported where SQL is built, so the other comman
     from sqlglot import exp
 
 FOLLOW_UP_END = "follow_up_end"
+MAX_WINDOW_MONTHS = 1200  # a bound on each period, so that no date computed from a valid release overflows
 CONVICTION_DEADLINE = "conviction_deadline"
 
 
@@ -65,10 +66,10 @@ class FollowUpWindow:
     waiting_period_months: int = 6
 
     def __post_init__(self) -> None:
-        if self.follow_up_months < 1:
-            raise ValueError("follow_up_months must be at least 1")
-        if self.waiting_period_months < 0:
-            raise ValueError("waiting_period_months must be 0 or more")
+        if not 1 <= self.follow_up_months <= MAX_WINDOW_MONTHS:
+            raise ValueError(f"follow_up_months must be 1 to {MAX_WINDOW_MONTHS}")
+        if not 0 <= self.waiting_period_months <= MAX_WINDOW_MONTHS:
+            raise ValueError(f"waiting_period_months must be 0 to {MAX_WINDOW_MONTHS}")
 
     def follow_up_end(self, release_date: pl.Expr) -> pl.Expr:
         """First day after the follow-up period (exclusive end)."""
@@ -100,6 +101,35 @@ class FollowUpWindow:
             (pl.col(offence_date) >= pl.col(release_date))
             & (pl.col(offence_date) < pl.col(FOLLOW_UP_END))
             & (pl.col(conviction_date) < pl.col(CONVICTION_DEADLINE))
+        )
+
+    def with_waiting_months_needed(
+        self, pairs: pl.LazyFrame, longest: int, name: str, conviction_date: str = "conviction_date"
+    ) -> pl.LazyFrame:
+        """Add ``name``: the shortest waiting period, in whole months ``0..longest``, that proves each conviction.
+
+        That is the least ``m`` with ``conviction_date`` before the conviction deadline of a window with this
+        follow-up and a waiting period of ``m`` months (:meth:`conviction_deadline`); ``longest + 1`` when no
+        such ``m``. The deadline never decreases as ``m`` grows, so the least ``m`` is the number of deadlines
+        on or before the conviction. ``pairs`` carries ``follow_up_end`` (:meth:`with_window_columns`); the
+        deadlines are computed once per distinct ``follow_up_end`` (a few hundred days), not per row. One join
+        then counts every waiting period in one pass (the bulletin's court-lag curve).
+        """
+        end = pl.col(FOLLOW_UP_END)
+        deadlines = [f"_deadline_{m}" for m in range(longest + 1)]
+        per_end = (
+            pairs.select(end)
+            .unique()
+            .with_columns(
+                FollowUpWindow(self.follow_up_months, m).conviction_deadline(end).alias(deadline)
+                for m, deadline in enumerate(deadlines)
+            )
+        )
+        needed = pl.sum_horizontal((pl.col(conviction_date) >= pl.col(d)).cast(pl.Int32) for d in deadlines)
+        return (
+            pairs.join(per_end, on=FOLLOW_UP_END, how="left")
+            .with_columns(needed.cast(pl.Int64).alias(name))
+            .drop(deadlines)
         )
 
     @staticmethod

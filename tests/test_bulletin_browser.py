@@ -1,7 +1,10 @@
-"""index.html in a real headless Chromium: it renders without console messages and every image loads.
+"""index.html in a real headless Chromium: it renders without console messages and every image loads; the
+sample bulletin has no serious or critical axe-core violations, and prints to PDF with no table clipped and no
+figure or short table split from its caption.
 
-Marked ``browser``: skipped, with the reason printed (pytest -ra), where no Chromium is installed. On Debian:
-``apt-get install -y chromium``.
+Marked ``browser``: skipped, with the reason printed (pytest -ra), where no Chromium (or no chromedriver,
+selenium and axe-selenium-python, or no poppler-utils) is installed. On Debian: ``apt-get install -y chromium
+chromium-driver poppler-utils`` (``make test`` does it when it can).
 """
 
 from __future__ import annotations
@@ -131,3 +134,139 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
         re.search(r'<pre id="browser-check">(.*?)</pre>', result.stdout, re.S).group(1).replace("&quot;", '"')
     )
     assert check["broken"] == ["missing"] and check["brokenSvgs"] == ["missing.svg"]
+
+
+# ------------------------------------------------------------------------ accessibility and print (sample)
+SAMPLE_JOB = Path(__file__).resolve().parents[1] / "data" / "sample" / "job.toml"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="module")
+def sample_page(browser, tmp_path_factory) -> Path:
+    """The sample bulletin: [disclosure], [breakdowns] and [publication] set, nine charts, sixteen tables."""
+    from reoffend.bulletin.build import build_bulletin
+    from reoffend.bulletin.config import parse_config
+
+    target = tmp_path_factory.mktemp("sample-browser") / "bulletin"
+    build_bulletin(parse_config(str(SAMPLE_JOB)), str(target))
+    return target
+
+
+@pytest.fixture(scope="module")
+def driver(browser, tmp_path_factory):
+    """Selenium driving Debian's chromium-driver (no driver download: the path is given)."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (make install)")
+    pytest.importorskip("axe_selenium_python", reason="axe-selenium-python not installed (make install)")
+    chromedriver = shutil.which("chromedriver")
+    if chromedriver is None:
+        pytest.skip("no chromedriver (Debian: apt-get install -y chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in (*FLAGS, "--disable-quic", f"--user-data-dir={tmp_path_factory.mktemp('profile')}"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1280,1000")
+    session = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=chromedriver))
+    yield session
+    session.quit()
+
+
+def axe_violations(driver, page: Path) -> list[dict]:
+    from axe_selenium_python import Axe
+
+    driver.get(page.as_uri())
+    axe = Axe(driver)
+    axe.inject()
+    results = axe.run()
+    return [v for v in results["violations"] if v.get("impact") in SERIOUS]
+
+
+def test_axe_finds_no_serious_or_critical_violations(driver, sample_page):
+    violations = axe_violations(driver, sample_page / "index.html")
+    summary = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["html"][:120]) for v in violations]
+    assert not violations, summary
+
+
+def test_axe_check_catches_an_inaccessible_page(driver, tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><title>x</title></head><body><main><h1>x</h1><img src="a.png">'
+        '<p style="color:#ccc;background:#fff">faint text</p></main></body></html>'
+    )
+    ids = {v["id"] for v in axe_violations(driver, page)}
+    assert {"image-alt", "color-contrast"} <= ids, ids
+
+
+PRINT_CHECK = """
+const pageHeight = arguments[0];
+const out = {clipped: [], tall: [], captions: 0, tables: 0, figures: 0};
+for (const box of document.querySelectorAll('.table-scroll')) {
+  const table = box.querySelector('table');
+  out.tables += 1;
+  if (table.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+      || box.scrollWidth > box.clientWidth + 1) out.clipped.push(table.caption.textContent);
+  if (table.caption && table.caption.parentElement === table) out.captions += 1;
+}
+for (const figure of document.querySelectorAll('figure')) {
+  out.figures += 1;
+  const r = figure.getBoundingClientRect();
+  if (r.right > document.documentElement.clientWidth + 1 || r.height > pageHeight)
+    out.tall.push([figure.id, Math.round(r.height)]);
+}
+return out;
+"""
+
+
+def test_print_layout_clips_nothing(driver, sample_page):
+    """In print media at the A4 printable width, no table overflows or scrolls and every figure fits a page."""
+    driver.get((sample_page / "index.html").as_uri())
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    # A4 less 12 mm margins each side: 186 mm at 96 px per inch; 267 mm page height less margins
+    width, height = round(186 / 25.4 * 96), round((297 - 30) / 25.4 * 96)
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        check = driver.execute_script(PRINT_CHECK, height)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert check["tables"] >= 10 and check["captions"] == check["tables"]
+    assert check["figures"] == 9
+    assert check["clipped"] == [] and check["tall"] == []
+
+
+def test_printed_pdf_keeps_figures_and_short_tables_whole(browser, sample_page, tmp_path):
+    """Printed by headless Chromium: each figure's image is on the page of its caption, and a table of up to 30
+    rows has its caption and its last row on one page."""
+    if not (shutil.which("pdftotext") and shutil.which("pdfimages")):
+        pytest.skip("pdftotext/pdfimages not installed (Debian: apt-get install -y poppler-utils)")
+    pdf = tmp_path / "bulletin.pdf"
+    command = [
+        browser,
+        *FLAGS,
+        "--disable-quic",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        (sample_page / "index.html").as_uri(),
+    ]
+    subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert pdf.exists() and pdf.stat().st_size > 10_000
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout.split("\f")
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True).stdout.splitlines()
+    image_pages = [int(line.split()[0]) for line in listing[2:] if line.split() and line.split()[2] == "image"]
+    caption_pages = []
+    for number in range(1, 10):
+        found = [i + 1 for i, text in enumerate(pages) if f"Figure {number}:" in text]
+        assert found, f"Figure {number} caption not printed"
+        caption_pages.append(found[0])
+    assert len(image_pages) == 9
+    assert image_pages == caption_pages, (image_pages, caption_pages)
+    html = (sample_page / "index.html").read_text()
+    tables = re.findall(r'<table class="short"><caption>(Table \d+):.*?</caption>.*?<tbody>(.*?)</tbody>', html, re.S)
+    assert len(tables) >= 10
+    for label, body in tables:
+        last = re.findall(r'<tr[^>]*><th scope="row"[^>]*>(.*?)</th>', body)[-1]
+        caption_page = next(i for i, text in enumerate(pages) if f"{label}:" in text)
+        assert last in pages[caption_page], f"{label}: its last row ({last}) is not on the page of its caption"

@@ -22,6 +22,8 @@ import polars as pl
 
 from .. import __version__
 from ..banding import band_inputs
+from ..cohort import partial_periods
+from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import suppress, suppressed_mask, withhold
 from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
@@ -31,14 +33,15 @@ from . import figures as charts
 from . import text
 from .comparisons import ComparisonSection, run_comparisons
 from .config import BulletinConfig
-from .document import Document, to_html, to_markdown
-from .folder import write_folder
+from .document import Document, Table, to_html, to_markdown
+from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
+from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
+    CohortMeasures,
     by_establishment,
     cohort_changes,
-    cohort_completeness,
-    court_lag,
+    completeness_tables,
     lag_cohorts,
     restrict_cohorts,
     year_earlier,
@@ -113,7 +116,9 @@ def compute_bulletin(
     inputs = load_inputs(spec, extra)
 
     step(STEPS[1])
-    completeness = cohort_completeness(inputs, params)
+    longest = max(LAG_MONTHS, params.window.waiting_period_months)
+    lag_window = type(params.window)(params.window.follow_up_months, longest)
+    completeness, lag_completeness = completeness_tables(inputs, params, (params.window, lag_window))
     complete = completeness.filter(pl.col("complete"))["cohort"].to_list()
     incomplete = completeness.filter(~pl.col("complete"))
     if not completeness.height:
@@ -131,8 +136,18 @@ def compute_bulletin(
             f"no cohort has complete follow-up at the extract date {inputs.extract_date}: every cohort has "
             f"releases whose conviction deadline ({params.window.describe()}) is later; there is nothing to publish",
         )
-    measured = measure(inputs, restrict_cohorts(params, complete))
-    trend = measured.rows.filter(pl.col("cohort_size") > 0)
+    column = config.measure.establishment
+    if column is None:
+        column = "establishment" if "establishment" in _release_columns(inputs) else ""
+    elif column and column not in _release_columns(inputs):
+        raise UsageError(
+            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
+            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
+        )
+    lag_set = lag_cohorts(lag_completeness)
+    # one join for the trend, the establishments and the court lag
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,), longest)
+    trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
     latest_row = trend.row(-1, named=True)
@@ -164,18 +179,10 @@ def compute_bulletin(
     )
 
     step(STEPS[2])
-    column = config.measure.establishment
-    if column is None:
-        column = "establishment" if "establishment" in _release_columns(inputs) else ""
-    elif column and column not in _release_columns(inputs):
-        raise UsageError(
-            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
-            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
-        )
     establishments = None
     establishment_summary = None
     if column:
-        establishments = by_establishment(inputs, params, latest, column, latest_row["binary_rate"])
+        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"])
         # the cohort's figure for all releases is published: secondary suppression across establishments
         establishments = suppress(
             establishments, rule, by=("cohort", column), margins=(column,), columns=("compared_with_all",)
@@ -206,10 +213,7 @@ def compute_bulletin(
         )
 
     step(STEPS[3])
-    longest = max(LAG_MONTHS, params.window.waiting_period_months)
-    lag_window = type(params.window)(params.window.follow_up_months, longest)
-    lag_set = lag_cohorts(cohort_completeness(inputs, params, lag_window))
-    lag = court_lag(inputs, params, lag_set, longest) if lag_set else None
+    lag = measured.court_lag(lag_set) if lag_set else None
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
     if lag is not None:
@@ -223,8 +227,15 @@ def compute_bulletin(
     step(STEPS[5])
     comparison_sections = [disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete)]
 
+    provisional = None
+    if config.provisional.enabled:
+        step("provisional figures")
+        provisional = compute_provisional(config.provisional, inputs, params, rule)
+
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
+    if provisional is not None:
+        findings["provisional"] = provisional_finding(provisional)
 
     def labelled(name: str) -> dict[str, str]:
         title, desc = findings.get(name, ("", ""))
@@ -253,6 +264,9 @@ def compute_bulletin(
             lag, params.window.waiting_period_months, params.window.follow_up_months, **labelled("court_lag")
         )
 
+    if provisional is not None:
+        figures["provisional"] = provisional_chart(trend, provisional, *findings["provisional"])
+
     facts = {
         "latest_cohort": latest,
         "complete_cohorts": complete,
@@ -262,6 +276,8 @@ def compute_bulletin(
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
+        "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
+        "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "disclosure": {
             **rule.as_dict(),
             "suppressed_rows": {
@@ -293,6 +309,10 @@ def compute_bulletin(
         tables[f"breakdown_{breakdown.column}.csv"] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
+    if provisional is not None:
+        tables["provisional.csv"] = provisional.rows
+        if provisional.backtest is not None:
+            tables["provisional_backtest.csv"] = provisional.backtest
 
     input_facts = _input_facts(config, inputs)
     context = text.Context(
@@ -311,9 +331,23 @@ def compute_bulletin(
         charts=findings,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
+        provisional=provisional_blocks(
+            provisional,
+            figures["provisional"][0],
+            findings["provisional"][1],
+            params.window.waiting_period_months,
+            params.window.follow_up_months,
+        )
+        if provisional is not None
+        else (),
     )
     document = text.compose(context)
-    warnings = [w for section in comparison_sections for w in section.warnings]
+    warnings = [
+        f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
+        f"{entry['last_release_month']} of it (cohorts.csv, partial_period)"
+        for entry in partial_periods(inputs.releases, params.period)
+    ]
+    warnings += [w for section in comparison_sections for w in section.warnings]
     return Bulletin(
         config=config,
         params=params,
@@ -398,7 +432,7 @@ def disclose_section(section: ComparisonSection, rule) -> ComparisonSection:
         if name == "comparison_adjusted.csv":
             keys = frame.columns[: frame.columns.index("cohort_size")]
             units = [k for k in keys if k != "cohort"]
-            kept = {*keys, "cohort_size", "binary_expected", "frequency_expected"}
+            kept = {*keys, "cohort_size", "binary_expected", "reoffences_per_offender_expected"}
             frame = suppress(frame, rule, by=keys, margins=units, columns=[c for c in frame.columns if c not in kept])
             for row in frame.filter(pl.col("suppressed").is_not_null()).iter_rows(named=True):
                 hidden_units.update(str(row[k]) for k in units)
@@ -522,7 +556,9 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         files[f"figures/{name}.svg"] = svg
     for name, frame in sorted(bulletin.tables.items()):
         files[f"tables/{name}"] = _csv(frame)
+    files["tables.ods"] = spreadsheet(bulletin)
     manifest = {
+        MANIFEST_KEY: MANIFEST_VERSION,  # marks the folder as a bulletin that a later run may replace (folder.py)
         "reoffend_version": __version__,
         "command": "reoffend bulletin",
         "started": started.isoformat(timespec="seconds"),
@@ -540,6 +576,71 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
     }
     files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n").encode()
     return files
+
+
+# Titles of the tables the text does not show as a table (the others take their caption from the text).
+SHEET_TITLES = {
+    "changes.csv": "Change in proven reoffending since earlier cohorts",
+    "cohorts.csv": "Cohorts and the completeness of their follow-up",
+    "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
+    "parameters.csv": "Parameters of this bulletin",
+    "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",
+    "comparison_adjusted_models.csv": "Risk-adjusted comparison: the baseline models",
+    "comparison_matched_balance.csv": "Matched comparison: covariate balance",
+}
+
+
+def spreadsheet(bulletin: Bulletin) -> bytes:
+    """``tables.ods``: every CSV of ``tables/`` as one sheet, with cover, contents and notes sheets."""
+    from .spreadsheet import NOT_APPLICABLE, NOT_AVAILABLE, ods_bytes, sheet_tables
+
+    titles: dict[str, str] = {}
+    for block in bulletin.document.blocks:
+        if isinstance(block, Table) and block.source and block.source not in titles:
+            titles[block.source] = block.caption
+    titles["establishments.csv"] = f"Proven reoffending by establishment, {bulletin.facts['latest_cohort']}"
+    for name, title in SHEET_TITLES.items():
+        titles.setdefault(name, title)
+    config, facts = bulletin.config, bulletin.facts
+    period = text.cohort_words(facts["latest_cohort"], bulletin.params.period)
+    publication = config.publication
+    cover = [
+        ("About these tables", f"The tables of the bulletin: {config.title}. " + bulletin.document.subtitle),
+        (
+            "Period covered",
+            f"People released from custody in the cohorts {facts['complete_cohorts'][0]} to "
+            f"{facts['latest_cohort']}; the latest is {period}.",
+        ),
+        (
+            "Source",
+            f"{bulletin.inputs['releases']['rows']:,} release records and {bulletin.inputs['convictions']['rows']:,} "
+            f"conviction records, extracted {facts['extract_date']}.",
+        ),
+    ]
+    cover += [(term, value) for term, value in bulletin.document.meta if term not in ("Period covered",)]
+    cover.append(("Disclosure control", config.disclosure.describe()))
+    if publication.revisions:
+        cover.append(("Revisions", publication.revisions))
+    if publication.methodology_url:
+        cover.append(("Methodology", publication.methodology_url))
+    if config.publisher:
+        cover.append(("Publisher", config.publisher))
+    notes = [
+        (
+            SHORTHAND_C,
+            "Confidential: suppressed to protect the people in small groups (see Disclosure control "
+            "on the Cover worksheet). The suppressed column gives the reason: min_cohort, min_count or secondary.",
+        ),
+        (NOT_AVAILABLE, "Not available: a ratio with a zero denominator, or a test that cannot be run."),
+        (NOT_APPLICABLE, "Not applicable: no one in the group was released in that cohort."),
+        ("Rates", "Rates and shares are proportions (0.5 is 50%), unrounded; the bulletin's text rounds them."),
+        (
+            "Intervals",
+            f"Intervals are {100 * bulletin.params.confidence:g}% Wilson score intervals; changes between "
+            "cohorts use Newcombe's hybrid score interval.",
+        ),
+    ]
+    return ods_bytes(sheet_tables(bulletin.tables, titles), cover, notes, config.title)
 
 
 def build_bulletin(

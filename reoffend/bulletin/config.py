@@ -58,6 +58,7 @@ establishment = "establishment"             # column for the latest cohort by es
 # current = ["2023Q4"]                      # default: the latest complete cohort
 # alpha = 0.05                              # significance level of the test
 # sided = "one"                             # significance from the one-sided p for a reduction, or "two"
+# multiple_testing = "holm"                 # several current cohorts: "holm", "bh" or "none"
 # target = 5.0                              # example: contract target reduction, percentage points
 # schedule = "schedule.toml"                # example: payment steps ([[step]] reduction_pp, payment)
 # fail_unless_significant = false           # exit status 1 (bulletin still written) unless significant
@@ -89,7 +90,8 @@ establishment = "establishment"             # column for the latest cohort by es
 # sided = "one"                             # significance from the one-sided p for a reduction, or "two"
 # unseen = "error"                          # a covariate level not in the baseline: error, or "pool"
 # parameter_uncertainty = false             # add the baseline models' parameter uncertainty to the test
-# fail_unless_significant = false           # exit status 1 unless every unit beats the baseline (binary)
+# multiple_testing = "holm"                 # several units tested at once: "holm", "bh" or "none"
+# fail_unless_significant = false           # exit status 1 unless every unit beats the baseline on both measures
 
 [disclosure]                                # statistical disclosure control (docs/bulletin.md)
 min_cohort = 10                             # reoffending figures of a group with fewer releases are shown [c]
@@ -108,6 +110,12 @@ min_count = 3                               # ... and of a group with fewer reof
 # contact = "statistics@example.gov.uk"     # example
 # revisions = "Figures for earlier cohorts are revised when later convictions arrive."   # example
 # methodology_url = "https://example.gov.uk/methodology"   # example
+
+# [provisional]                             # estimates for cohorts still in follow-up (reoffend docs nowcast)
+# cohorts = 4                               # the latest incomplete cohorts shown (0: all)
+# backtest = true                           # replay the estimate at earlier extract dates; quote its coverage
+# origins = 12                              # backtest: earlier extract dates (month ends) ...
+# origin_step = 2                           # ... this many months apart
 """
 
 
@@ -115,6 +123,27 @@ min_count = 3                               # ... and of a group with fewer reof
 class BreakdownsConfig:
     columns: tuple[str, ...] = ()
     bands: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProvisionalConfig:
+    """``[provisional]``: present turns the section on. ``cohorts``: how many of the latest incomplete cohorts;
+    ``backtest`` with ``origins`` and ``origin_step`` months: the backtest whose coverage is quoted."""
+
+    enabled: bool = False
+    cohorts: int = 4
+    backtest: bool = True
+    origins: int = 12
+    origin_step: int = 2
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "enabled": self.enabled,
+            "cohorts": self.cohorts,
+            "backtest": self.backtest,
+            "origins": self.origins,
+            "origin_step": self.origin_step,
+        }
 
 
 @dataclass(frozen=True)
@@ -177,6 +206,7 @@ class BulletinConfig:
     disclosure: DisclosureRule = field(default_factory=DisclosureRule)
     breakdowns: BreakdownsConfig = field(default_factory=BreakdownsConfig)
     publication: PublicationConfig = field(default_factory=PublicationConfig)
+    provisional: ProvisionalConfig = field(default_factory=ProvisionalConfig)
 
     def as_dict(self) -> dict[str, Any]:
         """Every parameter, for the manifest (paths as given, resolved against the config's folder)."""
@@ -209,6 +239,7 @@ class BulletinConfig:
                 "bands": {k: list(v) for k, v in self.breakdowns.bands.items()},
             },
             "publication": self.publication.as_dict(),
+            "provisional": self.provisional.as_dict(),
         }
 
 
@@ -218,7 +249,7 @@ class _Checker:
         self.path, self.text = path, text
 
     def fail(self, key: str, section: str | None, message: str) -> UsageError:
-        from ..cli.config import key_line
+        from ..io import key_line
 
         line = key_line(self.text, key, section)
         where = f"{self.path}, line {line}" if line else self.path
@@ -375,6 +406,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "baseline": _text,
         "alpha": _number(0.0, 1.0, open_interval=True),
         "sided": _choice("one", "two"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "target": _number(),
         "schedule": _path,
         "fail_unless_significant": _boolean,
@@ -395,6 +427,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "target": _number(),
         "pooled_target": _number(),
         "style": _choice("peterborough"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "fail_unless_significant": _boolean,
     },
     "adjusted": {
@@ -405,6 +438,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "count_model": _choice("negbin", "poisson"),
         "alpha": _number(0.0, 1.0, open_interval=True),
         "sided": _choice("one", "two"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "unseen": _choice("error", "pool"),
         "parameter_uncertainty": _boolean,
         "fail_unless_significant": _boolean,
@@ -420,8 +454,14 @@ PUBLICATION_SCHEMA = {
     "revisions": _text,
     "methodology_url": _text,
 }
+PROVISIONAL_SCHEMA = {
+    "cohorts": _integer(0, 100),
+    "backtest": _boolean,
+    "origins": _integer(1, 100),
+    "origin_step": _integer(1, 24),
+}
 PATH_KEYS = {"baseline": ("schedule",), "matched": ("treated_ids",)}
-SECTIONS = ("inputs", "columns", "measure", "comparisons", "disclosure", "breakdowns", "publication")
+SECTIONS = ("inputs", "columns", "measure", "comparisons", "disclosure", "breakdowns", "publication", "provisional")
 
 
 def parse_config(path: str) -> BulletinConfig:
@@ -481,6 +521,9 @@ def parse_config(path: str) -> BulletinConfig:
                 "bands", "breakdowns", f"{column!r} is banded but not in columns {list(breakdowns.columns)}"
             )
     publication = PublicationConfig(**check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA))
+    provisional = ProvisionalConfig(
+        enabled="provisional" in data, **check.table(data.get("provisional", {}), "provisional", PROVISIONAL_SCHEMA)
+    )
 
     if "output" in top_values:
         top_values["output"] = _resolve(base, top_values["output"])
@@ -492,6 +535,7 @@ def parse_config(path: str) -> BulletinConfig:
         disclosure=disclosure,
         breakdowns=breakdowns,
         publication=publication,
+        provisional=provisional,
         **top_values,
     )
 

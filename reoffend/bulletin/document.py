@@ -183,11 +183,10 @@ nav.contents h2 { font-size:16px; margin:0 0 4px; padding:0; border:0; }
 nav.contents ol { margin:0; padding-left:20px; columns:2; font-size:15px; }
 nav.contents a { color:var(--accent); }
 footer { border-top:2px solid var(--rule); color:var(--muted); font-size:14px; padding:14px 0 30px; }
-dl.meta { display:flex; flex-wrap:wrap; gap:4px 28px; margin:14px 0 0; font-size:15px; }
-dl.meta div { display:flex; gap:6px; }
+dl.meta { display:grid; grid-template-columns:max-content auto; gap:2px 12px; margin:14px 0 0; font-size:15px; }
 dl.meta dt { color:#dfe3e6; }
 dl.meta dd { margin:0; font-weight:700; }
-tbody th { font-weight:400; border-bottom:1px solid var(--rule); white-space:nowrap; }
+tbody th { font-weight:400; border-bottom:1px solid var(--rule); white-space:nowrap; vertical-align:top; }
 tr.latest th { font-weight:700; background:#eef5fb; }
 .skip { position:absolute; left:-9999px; }
 .skip:focus { left:8px; top:8px; background:#fd0; color:#0b0c0c; padding:6px 10px; z-index:10; }
@@ -217,7 +216,7 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   thead { display:table-header-group; }
   tr, th, td { break-inside:avoid; page-break-inside:avoid; }
   th, td { white-space:normal; padding:2pt 5pt 2pt 0; }
-  tbody th { white-space:normal; }
+  tbody th { white-space:nowrap; }
   table.short { break-inside:avoid; page-break-inside:avoid; }
   .source { margin:0 0 10pt; font-size:8pt; }
   tr.latest td, tr.latest th { background:none; }
@@ -289,7 +288,7 @@ def to_html(document: Document, kicker: str = "") -> str:
     footer = f'<footer><div class="wrap">{_inline(document.footer)}</div></footer>' if document.footer else ""
     meta = (
         '<dl class="meta">'
-        + "".join(f"<div><dt>{_e(term)}:</dt><dd>{_inline(value)}</dd></div>" for term, value in document.meta)
+        + "".join(f"<dt>{_e(term)}:</dt><dd>{_inline(value)}</dd>" for term, value in document.meta)
         + "</dl>"
         if document.meta
         else ""

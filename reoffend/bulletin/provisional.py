@@ -1,0 +1,244 @@
+"""The bulletin's optional ``[provisional]`` section (docs/bulletin.md, "Provisional figures"; docs/nowcast.md).
+
+The latest cohorts still in follow-up, as provisional estimates with intervals from :mod:`reoffend.nowcast`,
+marked as estimates in the words, the table and the chart (a dashed line and hollow points beside the solid
+line and filled points of the final figures), with the coverage of the intervals in a backtest on the same
+data quoted. Pure: config, inputs and parameters in; tables, a chart and document blocks out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import polars as pl
+from matplotlib.figure import Figure as MplFigure
+
+from ..disclosure import SHORTHAND, DisclosureRule, withhold
+from ..errors import UsageError
+from ..measure import MeasureParams
+from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
+from .config import ProvisionalConfig
+from .document import Block, Figure, Heading, Paragraph, Table
+from .figures import BLUE, DARK, NAVY, ORANGE, PERCENT, render
+
+PROVISIONAL_COLUMNS = (
+    "binary_rate_provisional",
+    "binary_rate_provisional_low",
+    "binary_rate_provisional_high",
+    "events_per_100_provisional",
+    "events_per_100_provisional_low",
+    "events_per_100_provisional_high",
+    "reoffences_per_offender_provisional",
+    "reoffences_per_offender_provisional_low",
+    "reoffences_per_offender_provisional_high",
+    "observed_reoffenders",
+)
+
+
+@dataclass
+class ProvisionalSection:
+    rows: pl.DataFrame  # nowcast rows of the cohorts shown (status provisional), disclosure-controlled
+    backtest: pl.DataFrame | None  # the backtest summary per band (None: not run, or not possible)
+    origins: int
+    backtest_note: str  # why there is no backtest, when there is none
+    confidence: float
+    skipped: list[str]  # earlier cohorts still in follow-up, not shown (config cohorts)
+
+
+def compute_provisional(
+    config: ProvisionalConfig, inputs, params: MeasureParams, rule: DisclosureRule
+) -> ProvisionalSection | None:
+    """The nowcast of the latest ``config.cohorts`` incomplete cohorts and, if asked, its backtest.
+
+    None when no cohort is incomplete. A cohort whose observed counts fail the disclosure rule has its
+    provisional figures withheld (they would tell about the people seen so far).
+    """
+    nparams = NowcastParams(replace(params, by=("cohort",), incomplete="exclude"), final_cohorts=0)
+    rows = nowcast(inputs, nparams).rows.filter(pl.col("status") == "provisional")
+    if not rows.height:
+        return None
+    shown = rows.tail(config.cohorts) if config.cohorts else rows
+    skipped = rows["cohort"].to_list()[: rows.height - shown.height]
+    rows = shown
+    reasons = [
+        rule.fails(size, seen)
+        for size, seen in zip(rows["cohort_size"].to_list(), rows["observed_reoffenders"].to_list(), strict=True)
+    ]
+    for reason in sorted(set(reasons) - {""}):
+        rows = withhold(rows, [r == reason for r in reasons], PROVISIONAL_COLUMNS, reason)
+    summary, origins, note = None, 0, "not run ([provisional] backtest = false)"
+    if config.backtest:
+        try:
+            result = backtest(inputs, nparams, BacktestParams(config.origins, config.origin_step))
+            summary, origins, note = result.rows, len(result.origins), ""
+        except UsageError as error:
+            note = str(error)
+    return ProvisionalSection(rows, summary, origins, note, params.confidence, skipped)
+
+
+def _band(summary: pl.DataFrame, label: str) -> dict | None:
+    found = summary.filter(pl.col("months_observed_band") == label)
+    return found.row(0, named=True) if found.height else None
+
+
+def backtest_sentence(section: ProvisionalSection) -> str:
+    conf = f"{100 * section.confidence:g}%"
+    if section.backtest is None:
+        return f"No backtest could be run on this data: {section.backtest_note}."
+    six = _band(section.backtest, "6+")
+    if six is None or not six["cohort_origins"]:
+        return "The backtest found no cohort with 6 or more months observed to check."
+    nine = _band(section.backtest, "9+")
+    text = (
+        f"How far to trust them: replaying the estimate on this data at earlier extract dates, the {conf} "
+        f"intervals held the final rate in {100 * six['binary_rate_coverage']:.0f}% of the {six['cohort_origins']} "
+        f"cohort estimates made with 6 or more months observed (at {six['origins']} extract dates), and the "
+        f"estimates were {six['binary_rate_mae_pp']:.1f} percentage points from the final rate on average"
+    )
+    if nine is not None and nine["cohort_origins"]:
+        text += f" ({nine['binary_rate_mae_pp']:.1f} with 9 or more months observed)"
+    return text + "."
+
+
+def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: str, desc: str) -> tuple[bytes, bytes]:
+    """Final rates (solid line, filled points) and provisional estimates (dashed line, hollow points, with their
+    intervals as error bars), on one cohort axis."""
+    final = trend.filter(pl.col("binary_rate").is_not_null())
+    estimates = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
+    cohorts = final["cohort"].to_list() + estimates["cohort"].to_list()
+    xf = list(range(final.height))
+    xp = [final.height + i for i in range(estimates.height)]
+    rate = (100 * final["binary_rate"]).to_list()
+    est = (100 * estimates["binary_rate_provisional"]).to_list()
+    low = (100 * estimates["binary_rate_provisional_low"]).to_list()
+    high = (100 * estimates["binary_rate_provisional_high"]).to_list()
+
+    def draw(figure: MplFigure) -> None:
+        axes = figure.subplots()
+        axes.plot(xf, rate, color=BLUE, marker="o", linewidth=2, label="final (complete cohorts)")
+        if xp:
+            # the dashed line continues from the last final figure into the estimates, unless cohorts between
+            # them are not shown
+            joined = bool(xf) and not section.skipped
+            join_x = ([xf[-1]] if joined else []) + xp
+            join_y = ([rate[-1]] if joined else []) + est
+            axes.plot(join_x, join_y, color=ORANGE, linestyle="--", linewidth=1.6)
+            errors = [[e - lo for e, lo in zip(est, low, strict=True)], [h - e for e, h in zip(est, high, strict=True)]]
+            axes.errorbar(
+                xp,
+                est,
+                yerr=errors,
+                fmt="o",
+                markersize=7,
+                markerfacecolor="white",
+                markeredgecolor=ORANGE,
+                markeredgewidth=1.8,
+                ecolor=ORANGE,
+                elinewidth=1.2,
+                capsize=4,
+                linestyle="none",
+                label=f"provisional estimate, {100 * section.confidence:g}% interval",
+            )
+            axes.axvline(final.height - 0.5, color=NAVY, linewidth=0.8, linestyle=":")
+        axes.set_xticks(list(range(len(cohorts))), cohorts, rotation=45 if len(cohorts) > 10 else 0)
+        axes.yaxis.set_major_formatter(PERCENT)
+        top = max([*rate, *high]) if (rate or high) else 100
+        axes.set_ylim(0, min(100, max(10, top * 1.15)))
+        axes.set_xlim(-0.4, len(cohorts) - 0.6)
+        axes.set_xlabel("cohort (period of release)")
+        axes.set_ylabel("reoffenders as % of released")
+        axes.set_title("Proven reoffending rate: final and provisional", color=DARK)
+        axes.legend(loc="lower left")
+
+    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
+
+
+def provisional_finding(section: ProvisionalSection) -> tuple[str, str]:
+    shown = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
+    parts = [
+        f"{r['cohort']} about {100 * r['binary_rate_provisional']:.1f}% "
+        f"({100 * r['binary_rate_provisional_low']:.1f}% to {100 * r['binary_rate_provisional_high']:.1f}%, "
+        f"{r['months_observed']} months observed)"
+        for r in shown.iter_rows(named=True)
+    ]
+    return (
+        "Proven reoffending rate: final and provisional",
+        "Final rates of complete cohorts, then provisional estimates for cohorts still in follow-up: "
+        + ("; ".join(parts) if parts else "none published")
+        + ".",
+    )
+
+
+def provisional_blocks(
+    section: ProvisionalSection, figure_png: bytes, alt: str, waiting: int, follow_up: int
+) -> list[Block]:
+    conf = f"{100 * section.confidence:g}%"
+
+    def pct(value: float | None) -> str:
+        return SHORTHAND if value is None else f"{100 * value:.1f}%"
+
+    def rate_range(row: dict) -> str:
+        if row["binary_rate_provisional_low"] is None:
+            return SHORTHAND
+        return f"{pct(row['binary_rate_provisional_low'])} to {pct(row['binary_rate_provisional_high'])}"
+
+    def events(row: dict) -> str:
+        value = row["events_per_100_provisional"]
+        return SHORTHAND if value is None else f"{value:.1f}"
+
+    rows = [
+        [
+            r["cohort"],
+            str(r["months_observed"]),
+            f"{r['cohort_size']:,}",
+            SHORTHAND if r["observed_reoffenders"] is None else f"{r['observed_reoffenders']:,}",
+            pct(r["binary_rate_provisional"]),
+            rate_range(r),
+            events(r),
+        ]
+        for r in section.rows.iter_rows(named=True)
+    ]
+    return [
+        Heading("Provisional figures for cohorts still in follow-up", anchor="provisional"),
+        Paragraph(
+            "**These are provisional estimates, not final statistics.** The cohorts above are published only once "
+            f"the {follow_up}-month follow-up and the {waiting}-month waiting period of their last release are over. "
+            "For the latest "
+            "cohorts still in follow-up, the estimates below add to the proven reoffending already observed what "
+            "the complete cohorts say is still to come, given how long each person has been followed "
+            "(reoffend docs nowcast). They assume that reoffending and the courts' pace develop as they did for the "
+            "complete cohorts; a change such as a court backlog makes them wrong in ways the intervals do not "
+            f"show. In the chart they are the hollow points on the dashed line, with their {conf} intervals; final "
+            "figures are the filled points on the solid line."
+        ),
+        Paragraph(
+            backtest_sentence(section)
+            + (
+                f" Earlier cohorts still in follow-up, not shown here: {', '.join(section.skipped)}."
+                if section.skipped
+                else ""
+            )
+        ),
+        Figure(
+            "provisional",
+            f"Proven reoffending rate: final (solid line) and provisional estimates with {conf} intervals "
+            "(dashed line, hollow points).",
+            alt,
+            figure_png,
+        ),
+        Table(
+            caption="Provisional estimates for cohorts still in follow-up (estimates, not final figures)",
+            columns=[
+                "Cohort",
+                "Months observed",
+                "Released",
+                "Reoffenders seen so far",
+                "Provisional rate (estimate)",
+                f"{conf} interval",
+                "Events per 100 (estimate)",
+            ],
+            rows=rows,
+            source="provisional.csv",
+            numeric=[False, True, True, True, True, False, True],
+        ),
+    ]

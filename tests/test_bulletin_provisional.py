@@ -1,0 +1,132 @@
+"""The bulletin's [provisional] section: the nowcast's figures, marked as estimates, with the backtest quoted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reoffend.bulletin.build import build_bulletin, compute_bulletin
+from reoffend.bulletin.config import ProvisionalConfig, parse_config
+from reoffend.bulletin.document import Table
+from reoffend.bulletin.provisional import compute_provisional, provisional_blocks
+from reoffend.disclosure import SHORTHAND, DisclosureRule
+from reoffend.errors import UsageError
+from reoffend.inputs import InputSpec, load_inputs
+from reoffend.measure import MeasureParams
+from reoffend.nowcast import NowcastParams, nowcast
+from reoffend.synth import SynthParams, write
+
+from .test_bulletin import LABELS, NUMBER, displayed, table_cells
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+EXCLUDED = SAMPLE / "excluded_offences.txt"
+
+
+@pytest.fixture(scope="module")
+def early(tmp_path_factory) -> Path:
+    """An extract taken on 2024-06-30: the 2023 cohorts are still in follow-up."""
+    folder = tmp_path_factory.mktemp("early")
+    write(SynthParams(releases=5000, seed=20240401, extract_date=dt.date(2024, 6, 30)), folder, "csv")
+    (folder / "job.toml").write_text(
+        f'[inputs]\nreleases = "releases.csv"\nconvictions = "convictions.csv"\nexclude_offences = "{EXCLUDED}"\n'
+        "[provisional]\ncohorts = 3\n"
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bulletin(early) -> Path:
+    target = early / "bulletin"
+    build_bulletin(parse_config(str(early / "job.toml")), str(target))
+    return target
+
+
+def section(folder: Path) -> str:
+    text = (folder / "bulletin.md").read_text()
+    return text.split("## Provisional figures for cohorts still in follow-up", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_section_holds_the_nowcast_of_the_latest_incomplete_cohorts(early, bulletin):
+    inputs = load_inputs(InputSpec(str(early / "releases.csv"), str(early / "convictions.csv")))
+    expected = nowcast(inputs, NowcastParams(MeasureParams(excluded_offences=frozenset({"BREACH"})))).rows
+    expected = expected.filter(pl.col("status") == "provisional").tail(3)
+    published = pl.read_csv(bulletin / "tables" / "provisional.csv")
+    assert published["cohort"].to_list() == ["2023Q2", "2023Q3", "2023Q4"] == expected["cohort"].to_list()
+    for column in ("binary_rate_provisional", "binary_rate_provisional_low", "binary_rate_provisional_high"):
+        assert published[column].to_list() == pytest.approx(expected[column].to_list(), rel=1e-15)
+    assert published["binary_rate"].null_count() == 3  # no final figure in a provisional row
+    text = section(bulletin)
+    assert "**These are provisional estimates, not final statistics.**" in text
+    for row in published.iter_rows(named=True):
+        cells = (
+            f"| {row['cohort']} | {row['months_observed']} | {row['cohort_size']:,} | {row['observed_reoffenders']:,} |"
+        )
+        assert cells + f" {100 * row['binary_rate_provisional']:.1f}% |" in text
+    assert "Earlier cohorts still in follow-up, not shown here: 2023Q1." in text
+
+
+def test_the_backtest_coverage_is_quoted_from_its_table(bulletin):
+    backtest = pl.read_csv(bulletin / "tables" / "provisional_backtest.csv")
+    six = backtest.filter(pl.col("months_observed_band") == "6+").row(0, named=True)
+    assert six["cohort_origins"] > 0
+    sentence = (
+        f"held the final rate in {100 * six['binary_rate_coverage']:.0f}% of the {six['cohort_origins']} cohort "
+        f"estimates made with 6 or more months observed (at {six['origins']} extract dates)"
+    )
+    assert sentence in " ".join(section(bulletin).split())
+
+
+def test_every_number_of_the_section_is_in_the_tables(bulletin):
+    _, numbers = table_cells(bulletin)
+    text = LABELS.sub("", section(bulletin))
+    text = re.sub(r"\(figures/[^)]*\)|`[^`]*`|\d{4}Q\d", "", text)  # file names and cohort labels
+    missing = [n for n in NUMBER.findall(text) if not displayed(n, numbers)]
+    assert not missing, missing
+
+
+def test_the_chart_draws_estimates_dashed_and_hollow(bulletin):
+    svg = (bulletin / "figures" / "provisional.svg").read_text()
+    assert "stroke-dasharray" in svg  # the dashed line of the estimates
+    assert re.search(r"fill: ?#ffffff; ?stroke: ?#f46a25", svg)  # hollow orange points
+    assert re.search(r"fill: ?#1d70b8; ?stroke: ?#1d70b8", svg)  # filled blue points of final figures
+    assert "<desc" in svg and "provisional estimates" in svg
+
+
+def test_without_the_section_nothing_changes(early):
+    config = parse_config(str(early / "job.toml"))
+    plain = compute_bulletin(replace(config, provisional=ProvisionalConfig()))
+    assert "provisional.csv" not in plain.tables and "provisional" not in plain.figures
+    assert not any(getattr(b, "anchor", "") == "provisional" for b in plain.document.blocks)
+
+
+def test_small_cohorts_have_their_estimates_withheld(early):
+    config = parse_config(str(early / "job.toml"))
+    inputs = load_inputs(InputSpec(str(early / "releases.csv"), str(early / "convictions.csv")))
+    rule = DisclosureRule(min_cohort=100_000, min_count=3)
+    found = compute_provisional(replace(config.provisional, backtest=False), inputs, MeasureParams(), rule)
+    assert found is not None and found.rows.height == 3
+    assert found.rows["binary_rate_provisional"].null_count() == 3
+    assert set(found.rows["suppressed"].to_list()) == {"min_cohort"}
+    assert found.backtest is None
+    table = next(b for b in provisional_blocks(found, b"", "", 6, 12) if isinstance(b, Table))
+    assert all(row[3:] == [SHORTHAND] * 4 for row in table.rows)  # seen so far, rate, interval, events
+    assert "No backtest could be run" in " ".join(
+        getattr(b, "text", "") for b in provisional_blocks(found, b"", "", 6, 12)
+    )
+
+
+def test_config_keys_are_checked(tmp_path):
+    path = tmp_path / "job.toml"
+    path.write_text('[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n[provisional]\n')
+    assert parse_config(str(path)).provisional == ProvisionalConfig(enabled=True)
+    path.write_text('[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n[provisional]\ncohorts = 2\nbogus = 1\n')
+    with pytest.raises(UsageError, match=r"line 6: \[provisional\] bogus: unknown key"):
+        parse_config(str(path))
+    path.write_text('[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n[provisional]\norigins = "many"\n')
+    with pytest.raises(UsageError, match=r"\[provisional\] origins"):
+        parse_config(str(path))
