@@ -442,3 +442,14 @@ def test_query_equals_measure_on_any_small_tables(frames, by, period, index, win
     )
     ours = python_rows(*frames, params, extract_date=dt.date(2030, 1, 1))
     assert_same_table(ours, run_duckdb(frames, Case("property", params)), "property")
+
+
+def test_cli_output_dash_is_standard_output_and_an_input_is_never_overwritten(tmp_path):
+    runner = CliRunner()
+    printed = runner.invoke(cli, ["sql", "--dialect", "spark", "-o", "-"])
+    assert printed.exit_code == 0 and "ADD_MONTHS(" in printed.stdout
+    codes = tmp_path / "breach.txt"
+    codes.write_text("BREACH\n", encoding="utf-8")
+    clobber = runner.invoke(cli, ["sql", "--dialect", "spark", "--exclude-offences", str(codes), "-o", str(codes)])
+    assert isinstance(clobber.exception, UsageError)  # exit 2 through reoffend.cli.main
+    assert codes.read_text(encoding="utf-8") == "BREACH\n"
