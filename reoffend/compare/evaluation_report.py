@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import __version__
 from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION
+from ..report.verdict import interval_confidence
 from .datalab import METHOD as DATA_LAB_METHOD
 from .matched import MatchedResult
 
@@ -69,6 +70,8 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
     pooled = result.rows.row(-1, named=True)
     params = result.params
     level = f"{100 * params.measure.confidence:g}%"
+    # the matched intervals are at the level that agrees with the one-sided test (reoffend.report.verdict)
+    verdict_level = f"{100 * interval_confidence(params.alpha, 'one'):g}%"
     verdict = result.data_lab.paragraphs() if result.data_lab is not None else result.headline().splitlines()
     diagnostics = result.diagnostics
     counts: Table = (
@@ -93,7 +96,7 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 f"{lab.rate_participants_pct:.1f}%",
                 f"{lab.rate_comparison_pct:.1f}%",
                 f"{lab.difference_pp:+.1f} points",
-                f"{lab.difference_low_pp:+.1f} to {lab.difference_high_pp:+.1f}",
+                f"{lab.difference_low_pp:+.1f} to {lab.difference_high_pp:+.1f} ({level})",
                 _p(lab.p_two_sided) + " (two-sided)",
             ]
         )
@@ -104,13 +107,14 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 _pct(pooled["binary_rate_treated"]),
                 _pct(pooled["binary_rate_comparison"]),
                 _num(pooled["binary_difference_pp"], "+.1f", " points"),
-                _range(pooled["binary_difference_low"], pooled["binary_difference_high"], "+.1f"),
+                _range(pooled["binary_difference_pp_low"], pooled["binary_difference_pp_high"], "+.1f")
+                + f" ({verdict_level})",
                 _p(pooled["binary_p_reduction"]) + " (one-sided, reduction)",
             ]
         )
     for label, means, change, decimals in (
         ("reconviction events per 100", "events_per_100", "events", ".1f"),
-        ("proven reoffences per person", "offences_per_offender", "offences", ".2f"),
+        ("proven reoffences per person", "reoffences_per_offender", "reoffences_per_offender", ".2f"),
     ):
         rates_rows.append(
             [
@@ -118,7 +122,8 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 _num(pooled[f"{means}_treated"], decimals),
                 _num(pooled[f"{means}_comparison"], decimals),
                 _num(pooled[f"{change}_change_pct"], "+.1f", "%"),
-                _range(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], "+.1f", "%"),
+                _range(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], "+.1f", "%")
+                + f" ({verdict_level})",
                 _p(pooled[f"{change}_p_reduction"]) + " (one-sided, reduction)",
             ]
         )
@@ -133,7 +138,7 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 "",
             ]
         )
-    rates: Table = (["measure", "treated", "comparison", "difference", f"{level} interval", "p"], rates_rows)
+    rates: Table = (["measure", "treated", "comparison", "difference", "interval", "p"], rates_rows)
     balance: Table = (
         ["covariate", "SMD before", "SMD after"],
         [
