@@ -626,3 +626,18 @@ __all__ = [
     "table_format_for",
     "write_stdout",
 ]
+
+
+def key_line(text: str, key: str, section: str | None = None) -> int | None:
+    """The 1-based line where ``key`` is set (inside ``[section]`` when given), for error messages."""
+    in_section = section is None
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            name = stripped.strip("[] ").replace('"', "")
+            in_section = section is not None and name == section
+            continue
+        if in_section and pattern.match(line):
+            return number
+    return None

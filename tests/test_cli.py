@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -223,10 +224,13 @@ def test_config_columns_table_is_the_map(cli, files, tmp_path):
     renamed = write_csv(tmp_path / "extract.csv", "person,date_out\nA,2022-01-10\n")
     config = tmp_path / "job.toml"
     config.write_text('[columns]\noffender_id = "person"\nrelease_date = "date_out"\n')
-    status, _out, err = cli(
+    status, out, err = cli(
         "measure", renamed, files[1], "--config", config, "--csv", "--by", "", "--extract-date", "2024-01-01"
     )
     assert status == 0, err
+    # the renamed columns were read as offender_id and release_date: one index release, A's, measured
+    row = pl.read_csv(io.StringIO(out)).row(0, named=True)
+    assert row["cohort_size"] == 1
 
 
 @pytest.mark.parametrize(

@@ -214,10 +214,22 @@ def test_option_conflicts_are_usage_errors(cli, sample, tmp_path):
 
 def test_fail_unless_significant(cli, sample):
     # one cohort of the sample's treated establishment: too few releases for a significant pooled reduction
-    code, _, _ = cli(
-        *base_args(sample, "--treated", "establishment=EST042", "--where", "cohort=2022Q4", "--fail-unless-significant")
+    code, out, err = cli(
+        *base_args(
+            sample,
+            "--treated",
+            "establishment=EST042",
+            "--where",
+            "cohort=2022Q4",
+            "--fail-unless-significant",
+            "--json",
+        )
     )
-    assert code == 1
+    # exit 1 after writing the whole output, because the verdict over all cohorts is not a significant reduction
+    assert code == 1, err
+    pooled = json.loads(out)["rows"][-1]
+    assert pooled["scope"] == "pooled" and pooled["events_significant_adjusted"] is False
+    assert pooled["events_verdict"] != "significant reduction"
 
 
 def test_config_file_section(cli, sample, tmp_path):

@@ -432,7 +432,7 @@ def disclose_section(section: ComparisonSection, rule) -> ComparisonSection:
         if name == "comparison_adjusted.csv":
             keys = frame.columns[: frame.columns.index("cohort_size")]
             units = [k for k in keys if k != "cohort"]
-            kept = {*keys, "cohort_size", "binary_expected", "frequency_expected"}
+            kept = {*keys, "cohort_size", "binary_expected", "reoffences_per_offender_expected"}
             frame = suppress(frame, rule, by=keys, margins=units, columns=[c for c in frame.columns if c not in kept])
             for row in frame.filter(pl.col("suppressed").is_not_null()).iter_rows(named=True):
                 hidden_units.update(str(row[k]) for k in units)

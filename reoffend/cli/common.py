@@ -281,6 +281,18 @@ def sided_option(
     return click.option("--sided", type=click.Choice(["one", "two"]), default="one", show_default=True, help=help)
 
 
+def multiple_testing_option():
+    """``--multiple-testing holm|bh|none``: several units tested at once (reoffend.report.multiple)."""
+    return click.option(
+        "--multiple-testing",
+        type=click.Choice(["holm", "bh", "none"]),
+        default="holm",
+        show_default=True,
+        help="Adjust the p-values of several units tested at once: Holm (family-wise), Benjamini-Hochberg "
+        "(false discovery rate) or none. Headline counts and --fail-unless-significant use the adjusted verdict.",
+    )
+
+
 def fail_unless_significant_option(help: str):
     """``--fail-unless-significant``: exit 1 after writing the output (docs/cli.md), for cron checks."""
     return click.option("--fail-unless-significant", is_flag=True, help=help)

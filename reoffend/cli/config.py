@@ -12,35 +12,19 @@ paths anywhere in the file resolve against the config file's folder, as in the b
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..errors import UsageError
-from ..io import read_toml
+from ..io import key_line, read_toml
 
 COLUMNS_TABLE = "columns"
 INPUTS_TABLE = "inputs"
 # the keys of [inputs], as in the bulletin's config (reoffend/bulletin/config.py INPUTS_SCHEMA); paths among them
 INPUT_KEYS = ("releases", "convictions", "exclude_offences", "extract_date", "input_format", "dedupe")
 INPUT_PATHS = ("releases", "convictions", "exclude_offences")
-
-
-def key_line(text: str, key: str, section: str | None = None) -> int | None:
-    """The 1-based line where ``key`` is set (inside ``[section]`` when given), for error messages."""
-    in_section = section is None
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            name = stripped.strip("[] ").replace('"', "")
-            in_section = section is not None and name == section
-            continue
-        if in_section and pattern.match(line):
-            return number
-    return None
 
 
 def command_path(ctx: click.Context) -> list[str]:

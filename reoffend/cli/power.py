@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import click
 import polars as pl
 
 from ..cohort import check_values_present
-from ..compare.baseline import measure_cohorts
-from ..compare.power import Baseline, PowerParams, PowerResult, dispersion_of, minimum_detectable, needed_size
+from ..compare.power import Baseline, PowerParams, PowerResult, measure_baseline, minimum_detectable, needed_size
 from ..errors import UsageError
 from .common import (
     alpha_option,
@@ -155,38 +153,24 @@ def power(
         if baseline_rate is not None or baseline_events is not None:
             raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
         site_column, site = split_site(site_column, site)
-        where = {**measurement.where, **({site_column: (site,)} if site else {})}
-        mparams = replace(measurement, by=("cohort",), where=where)
-        extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+        extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
         with out.status("measuring the baseline"), errors_reported(errors_file):
             inputs = load_or_report(spec, errors_file, extra_required)
             if site:
                 check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
-            _, base, measured = measure_cohorts(inputs, mparams, [baseline_cohort], baseline_cohort, audit_table=True)
-        if base.cohort_size == 0:
-            raise UsageError(f"the baseline cohort {baseline_cohort} has no index releases with these filters")
-        events = measured.per_release["reconviction_events"]
-        measured_dispersion = dispersion_of(events)
-        baseline_rate_value = base.reoffenders / base.cohort_size
-        baseline_events_value = 100 * float(events.sum()) / base.cohort_size
-        baseline_size = baseline_size or base.cohort_size
+            measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
+        baseline_rate_value = measured.binary_rate
+        baseline_events_value = measured.events_per_100
+        baseline_size = baseline_size or measured.cohort_size
         if dispersion is None and "frequency" in wanted:
-            if measured_dispersion is None:
+            if measured.dispersion is None:
                 raise UsageError(
                     "cannot estimate the dispersion from the baseline cohort (no events); give --dispersion"
                 )
-            dispersion = measured_dispersion
-        metadata = dict(measured.metadata)
-        metadata["baseline_cohort"] = {
-            "cohort": baseline_cohort,
-            "site": site,
-            "cohort_size": base.cohort_size,
-            "reoffenders": base.reoffenders,
-            "binary_rate": baseline_rate_value,
-            "events_per_100": baseline_events_value,
-            "dispersion": measured_dispersion,
-        }
-        parameters = {"source": "records", "inputs": spec.as_dict(), **mparams.as_dict(), "site": site}
+            dispersion = measured.dispersion
+        metadata = {k: v for k, v in measured.metadata.items() if k != "measure"}
+        metadata["baseline_cohort"] = measured.as_dict()
+        parameters = {"source": "records", "inputs": spec.as_dict(), **measured.metadata["measure"], "site": site}
     else:
         baseline_rate_value = _rate(baseline_rate)
         baseline_events_value = baseline_events

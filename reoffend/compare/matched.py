@@ -8,6 +8,7 @@ at a date. Pure: validated inputs and a :class:`MatchedParams` in, a :class:`Mat
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,22 @@ import polars as pl
 from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
+from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
+from ..report.format import count, number, p_is, pct
+from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
+from ..report.verdict import (
+    Verdict,
+    interval_confidence,
+    interval_label,
+    p_phrase,
+    verdict_expr,
+    verdict_of_interval,
+    verdict_p,
+)
 from ..validate import ValidatedInputs, check_covariate_values
+from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
+from .datalab import STYLE as DATA_LAB
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
@@ -36,7 +51,10 @@ from .sensitivity import matched_sensitivity
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
 
-STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
+STYLES: dict[str, dict[str, float | None]] = {
+    "peterborough": {"target": 10.0, "pooled_target": 7.5},
+    DATA_LAB: {"target": None, "pooled_target": None},  # the binary rate is the headline (datalab.py)
+}
 POOLED = "all"
 SMD_WARNING = 0.1
 UNMATCHED_WARNING = 0.05
@@ -50,7 +68,7 @@ SCORE_ROW = "propensity score (logit)"
 OUTCOMES: tuple[tuple[str, pl.Expr, str], ...] = (
     ("events_per_100", 100 * pl.col("reconviction_events").cast(pl.Float64), "ratio"),
     ("binary_rate", pl.col("reoffended").cast(pl.Float64), "difference"),
-    ("offences_per_offender", pl.col("reoffences").cast(pl.Float64), "ratio"),
+    ("reoffences_per_offender", pl.col("reoffences").cast(pl.Float64), "ratio"),
 )
 
 
@@ -76,6 +94,7 @@ class MatchedParams:
     pooled_target: float | None = None
     style: str | None = None
     covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
+    multiple_testing: MultipleTesting = "holm"
     min_treated: int = MIN_TREATED
 
     def __post_init__(self) -> None:
@@ -94,6 +113,8 @@ class MatchedParams:
             )
         if not 0 < self.alpha < 1:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
+        if self.multiple_testing not in METHODS:
+            raise UsageError(f"--multiple-testing must be one of {', '.join(METHODS)}, not {self.multiple_testing!r}")
         if self.min_treated < 1:
             raise UsageError(f"--min-treated must be at least 1, not {self.min_treated}")
         if self.ids_releases not in ("first", "all"):
@@ -133,6 +154,10 @@ class MatchedParams:
             "target": self.target,
             "pooled_target": self.pooled_target,
             "style": self.style,
+            "interval_confidence": interval_confidence(self.alpha, "one"),
+            "interval": interval_label(self.alpha, "one"),
+            "multiple_testing": self.multiple_testing,
+            "multiple_testing_method": DESCRIPTION[self.multiple_testing],
         }
 
 
@@ -149,6 +174,13 @@ class MatchedResult:
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
     sensitivity: dict[str, object] = field(default_factory=dict)
+    data_lab: DataLabSummary | None = None
+
+    def all_significant(self) -> bool:
+        """The one rule of ``--fail-unless-significant`` (the CLI and the bulletin both ask this): the
+        reduction in events per 100 over all cohorts together (one pre-specified test) is significant."""
+        pooled = self.rows.filter(pl.col("scope") == "pooled")
+        return pooled.height == 1 and bool(pooled.row(0, named=True)["events_significant_adjusted"])
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
@@ -160,9 +192,34 @@ class MatchedResult:
             "balance": self.balance.to_dicts(),
             "propensity_model": self.model,
             "sensitivity": self.sensitivity,
+            **({"data_lab": self.data_lab.as_dict()} if self.data_lab is not None else {}),
             "warnings": self.warnings,
             "headline": self.headline().splitlines(),
         }
+
+
+def read_id_list(path: str) -> tuple[str, ...]:
+    """The ``offender_id`` values of an id list (``--treated-ids``).
+
+    One id per line (blank lines, ``#`` comments and a first line ``offender_id`` skipped), or a CSV export
+    with a header naming an ``offender_id`` column (``offender_id,start_date``): that column is read.
+    """
+    lines = read_list_lines(path, "file (--treated-ids)")
+    if lines and "," in lines[0]:
+        rows = list(csv.reader(lines))
+        header = [name.strip().lstrip("\ufeff") for name in rows[0]]
+        if "offender_id" not in header:
+            raise UsageError(
+                f"{path}: the id list (--treated-ids) is a CSV file without an offender_id column "
+                f"(columns: {', '.join(header)})"
+            )
+        column = header.index("offender_id")
+        ids = [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
+    else:
+        ids = lines[1:] if lines and lines[0].lower() == "offender_id" else lines
+    if not ids:
+        raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
+    return tuple(ids)
 
 
 # ------------------------------------------------------------------------------------------------- run
@@ -398,7 +455,7 @@ def compare_units(
     }
     boot = None if replicates is None else (replicates[2], replicates[3])
     records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params, confidence))
-    rows = pl.DataFrame(records, schema=ROW_SCHEMA, orient="row")
+    rows = adjusted_verdicts(pl.DataFrame(records, schema=ROW_SCHEMA, orient="row"), params)
     rows, sensitivity = matched_sensitivity(
         rows,
         replicates,
@@ -477,6 +534,9 @@ def compare_units(
     if pooled["matched"] == 0:
         warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
 
+    data_lab = None
+    if params.style == DATA_LAB:
+        data_lab = _data_lab(units, pooled, diagnostics, matches, matched, outcome_values, params, file)
     match_frame = _match_frame(units, matches, cohorts)
     metadata = dict(metadata or {})
     return MatchedResult(
@@ -489,6 +549,38 @@ def compare_units(
         params=params,
         warnings=warnings,
         sensitivity=sensitivity,
+        data_lab=data_lab,
+    )
+
+
+def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_values, params, file) -> DataLabSummary:
+    """The Justice Data Lab summary of the pooled row; fewer than 60 matched participants: no test (exit 65)."""
+    if pooled["matched"] < MIN_MATCHED:
+        raise single_problem(
+            file,
+            None,
+            "too-few-matched",
+            f"only {pooled['matched']} participants were matched (of {pooled['treated']}); the data-lab style "
+            f"needs at least {MIN_MATCHED} matched participants for a test, so there is no result",
+            value=str(pooled["matched"]),
+        )
+    days = units.get_column("days_to_first_reoffence").cast(pl.Float64).fill_null(np.nan).to_numpy()
+    reoffended = outcome_values[:, 1] > 0
+    ids = diagnostics.get("treated_ids")
+    return DataLabSummary.from_counts(
+        participants=pooled["treated"],
+        matched=pooled["matched"],
+        rate_participants=pooled["binary_rate_treated"],
+        rate_comparison=pooled["binary_rate_comparison"],
+        effective_comparison_size=pooled["effective_comparison_size"],
+        confidence=params.measure.confidence,
+        alpha=params.alpha,
+        comparators=pooled["comparators"],
+        listed=ids["listed"] if isinstance(ids, dict) else None,
+        frequency=(pooled["reoffences_per_offender_treated"], pooled["reoffences_per_offender_comparison"]),
+        days_to_first=matched_days_to_first(
+            days, reoffended, np.flatnonzero(matched), matches.treated, matches.comparator, matches.pair_weight
+        ),
     )
 
 
@@ -620,24 +712,30 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "events_change_high": pl.Float64,
     "events_reduction_pct": pl.Float64,
     "events_p_reduction": pl.Float64,
+    "events_p_increase": pl.Float64,
+    "events_verdict": pl.String,
     "events_significant": pl.Boolean,
     "target_pct": pl.Float64,
     "target_met": pl.Boolean,
     "binary_rate_treated": pl.Float64,
     "binary_rate_comparison": pl.Float64,
     "binary_difference_pp": pl.Float64,
-    "binary_difference_low": pl.Float64,
-    "binary_difference_high": pl.Float64,
+    "binary_difference_pp_low": pl.Float64,
+    "binary_difference_pp_high": pl.Float64,
     "binary_reduction_pp": pl.Float64,
     "binary_p_reduction": pl.Float64,
+    "binary_p_increase": pl.Float64,
+    "binary_verdict": pl.String,
     "binary_significant": pl.Boolean,
-    "offences_per_offender_treated": pl.Float64,
-    "offences_per_offender_comparison": pl.Float64,
-    "offences_change_pct": pl.Float64,
-    "offences_change_low": pl.Float64,
-    "offences_change_high": pl.Float64,
-    "offences_p_reduction": pl.Float64,
-    "offences_significant": pl.Boolean,
+    "reoffences_per_offender_treated": pl.Float64,
+    "reoffences_per_offender_comparison": pl.Float64,
+    "reoffences_per_offender_change_pct": pl.Float64,
+    "reoffences_per_offender_change_low": pl.Float64,
+    "reoffences_per_offender_change_high": pl.Float64,
+    "reoffences_per_offender_p_reduction": pl.Float64,
+    "reoffences_per_offender_p_increase": pl.Float64,
+    "reoffences_per_offender_verdict": pl.String,
+    "reoffences_per_offender_significant": pl.Boolean,
     "too_few_to_test": pl.Boolean,
 }
 
@@ -670,33 +768,66 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
         counts["comparators"],
         counts["effective_comparison_size"],
     ]
-    tail = (1 - confidence) / 2
-    # fewer matched treated releases than params.min_treated: estimates only, no interval, test or target
-    # verdict (the report layer shows "too few to test"); one person once gave a "significant" 100% reduction
+    # the percentile interval beside the verdict is the 1 - 2 alpha one (the test is one-sided at alpha), and
+    # the verdict is read off it (reoffend.report.verdict): wholly below zero a significant reduction.
+    # Fewer matched treated releases than params.min_treated: estimates only, no interval, test or target
+    # verdict ("too few to test"); one person once gave a "significant" 100% reduction
+    tail = params.alpha
     too_few = matched < params.min_treated
     for j, (_name, _expr, kind) in enumerate(OUTCOMES):
         estimate = _value(_effect(kind, t_mean[j], c_mean[j])) if matched else None
-        low = high = p = significant = None
+        low = high = p = p_up = significant = None
+        verdict = Verdict.TOO_FEW.value
         if boot is not None and matched and estimate is not None and not too_few:
             draws = _effect(kind, boot[0][:, j], boot[1][:, j])
             draws = draws[np.isfinite(draws)]
             if draws.size:
                 low, high = (float(v) for v in np.quantile(draws, [tail, 1 - tail]))
                 p = float((1 + np.count_nonzero(draws >= 0)) / (draws.size + 1))
-                significant = p < params.alpha
+                p_up = float((1 + np.count_nonzero(draws <= 0)) / (draws.size + 1))
+                verdict = verdict_of_interval(low, high).value
+                significant = verdict == Verdict.REDUCTION.value
         t = _value(t_mean[j]) if matched else None
         c = _value(c_mean[j]) if matched else None
+        tests = [p, p_up, verdict, significant]
         if j == 0:
             reduction = -estimate if estimate is not None else None
             met = None if target is None or reduction is None or too_few else reduction >= target
-            values += [t, c, estimate, low, high, reduction, p, significant, target, met]
+            values += [t, c, estimate, low, high, reduction, *tests, target, met]
         elif j == 1:
             reduction = -estimate if estimate is not None else None
-            values += [t, c, estimate, low, high, reduction, p, significant]
+            values += [t, c, estimate, low, high, reduction, *tests]
         else:
-            values += [t, c, estimate, low, high, p, significant]
+            values += [t, c, estimate, low, high, *tests]
     values.append(too_few)
     return tuple(values)
+
+
+OUTCOME_PREFIXES = ("events", "binary", "reoffences_per_offender")
+
+
+def adjusted_verdicts(rows: pl.DataFrame, params: MatchedParams) -> pl.DataFrame:
+    """``{outcome}_p_adjusted``, ``_verdict_adjusted``, ``_significant_adjusted``: the per-cohort rows are
+    several tests at once, so their p-values (the smaller one-sided p) are adjusted together
+    (``params.multiple_testing``); the pooled row is one pre-specified test and keeps its own p."""
+    is_cohort = rows.get_column("scope") == "cohort"
+    columns = []
+    for name in OUTCOME_PREFIXES:
+        change = f"{name}_change_pct" if name != "binary" else "binary_difference_pp"
+        p = rows.select(verdict_p(pl.col(f"{name}_p_reduction"), pl.col(f"{name}_p_increase"), "one")).to_series()
+        adjusted = adjust(p.filter(is_cohort), params.multiple_testing).to_list()
+        values = iter(adjusted)
+        merged = pl.Series([next(values) if c else v for c, v in zip(is_cohort, p, strict=True)], dtype=pl.Float64)
+        after = verdict_expr(pl.lit(merged), pl.col(change), params.alpha)
+        columns += [
+            pl.lit(merged).alias(f"{name}_p_adjusted"),
+            after.alias(f"{name}_verdict_adjusted"),
+            pl.when(after == Verdict.TOO_FEW.value)
+            .then(None)
+            .otherwise(after == Verdict.REDUCTION.value)
+            .alias(f"{name}_significant_adjusted"),
+        ]
+    return rows.with_columns(columns)
 
 
 def _balance_frame(balance, labels, score_balance) -> pl.DataFrame:
@@ -748,48 +879,59 @@ def _match_frame(units: pl.DataFrame, matches: Matches, cohorts: list[str]) -> p
 
 
 # --------------------------------------------------------------------------------------------- headline
-def _pct(value: float | None, decimals: int = 1) -> str:
-    return "–" if value is None else f"{value:.{decimals}f}"
+def _adjusted_clause(row: dict, name: str, params: MatchedParams) -> str:
+    """The adjusted verdict of a per-cohort row, when the adjustment changes it."""
+    if row["scope"] != "cohort" or params.multiple_testing == "none":
+        return ""
+    if row[f"{name}_verdict_adjusted"] == row[f"{name}_verdict"]:
+        return ""
+    return (
+        f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment over the cohorts "
+        f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
+    )
 
 
 def _headline(row: dict, params: MatchedParams) -> str:
+    """One sentence per row: each verdict, with its direction, beside the interval that agrees with it."""
     where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
     if not row["matched"]:
-        return f"{where}: no treated release could be matched, so there is no estimate."
-    level = f"{100 * params.measure.confidence:g}%"
-    reduction = row["events_reduction_pct"]
+        return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
     if row.get("too_few_to_test"):
         return (
-            f"{where}: only {row['matched']:,} matched treated release(s), fewer than the {params.min_treated} "
-            "needed for a test (--min-treated): too few to test."
+            f"{where}: only {count(row['matched'])} matched treated release(s), fewer than the {params.min_treated} "
+            f"needed for a test (--min-treated): {Verdict.TOO_FEW.value}."
         )
-    if reduction is None:  # no events in the weighted comparison group: a ratio to zero is undefined
+    change = row["events_change_pct"]
+    if change is None:  # no events in the weighted comparison group: a ratio to zero is undefined
         return (
-            f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} "
+            f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
             "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
             "estimated or tested."
         )
+    label = interval_label(params.alpha, "one")
     text = (
-        f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} reconviction "
-        f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group: "
-        + (f"a reduction of {reduction:.1f}%" if reduction >= 0 else f"an increase of {-reduction:.1f}%")
+        f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
+        f"reconviction events per 100 against {number(row['events_per_100_comparison'])} in the weighted comparison "
+        "group: " + (f"a fall of {number(-change)}%" if change <= 0 else f"a rise of {number(change)}%")
     )
     if row["events_change_low"] is not None:
+        p = p_phrase("one", row["events_p_reduction"], row["events_p_increase"])
         text += (
-            f" ({'' if reduction >= 0 else 'reduction '}{level} CI {-row['events_change_high']:.1f}% to "
-            f"{-row['events_change_low']:.1f}%; one-sided p for a reduction {row['events_p_reduction']:.4f}), "
-            f"{'significant' if row['events_significant'] else 'not significant'} at {params.alpha:g}"
+            f" (change {number(change, signed=True)}%, {label}: {number(row['events_change_low'], signed=True)}% to "
+            f"{number(row['events_change_high'], signed=True)}%): {row['events_verdict']} ({p})"
+            f"{_adjusted_clause(row, 'events', params)}"
         )
     if row["target_pct"] is not None:
         text += f"; the {row['target_pct']:g}% target is {'met' if row['target_met'] else 'not met'}"
-    binary = row["binary_difference_pp"]
     text += (
-        f". Binary rate {100 * row['binary_rate_treated']:.1f}% against {100 * row['binary_rate_comparison']:.1f}% "
-        f"({binary:+.1f} points"
+        f". Binary rate {pct(row['binary_rate_treated'])} against {pct(row['binary_rate_comparison'])} "
+        f"({number(row['binary_difference_pp'], signed=True)} points"
     )
-    if row["binary_difference_low"] is not None:
+    if row["binary_difference_pp_low"] is not None:
         text += (
-            f", {level} CI {row['binary_difference_low']:+.1f} to {row['binary_difference_high']:+.1f}, "
-            f"{'significant' if row['binary_significant'] else 'not significant'}"
+            f", {label}: {number(row['binary_difference_pp_low'], signed=True)} to "
+            f"{number(row['binary_difference_pp_high'], signed=True)}): {row['binary_verdict']}"
+            f"{_adjusted_clause(row, 'binary', params)}."
         )
+        return text
     return text + ")."
