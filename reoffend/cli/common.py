@@ -228,8 +228,9 @@ OUTPUT_OPTIONS = {
     "matches_file": "--matches",
     "balance_plot": "--balance-plot",
     "model_summary": "--model-summary",
+    "detail": "--detail",
 }
-TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file")  # data tables: format from the extension
+TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file", "detail")  # data tables: format from the extension
 
 
 def check_output_options(params: Mapping[str, Any]) -> None:
