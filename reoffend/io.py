@@ -10,6 +10,7 @@ that identifiers keep leading zeros.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import json
@@ -530,14 +531,19 @@ def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> 
 
 @contextmanager
 def _write_errors(path: str | os.PathLike) -> Iterator[None]:
-    """An OS error while writing ``path`` (or polars reporting one) becomes exit 74 with its plain reason."""
+    """An OS error while writing ``path`` (or polars reporting one) becomes exit 74 with its plain reason.
+
+    A pipe or FIFO whose reader went away (``-o /dev/stdout | head``, ``-o fifo``) is :class:`OutputClosed`,
+    exit 141 as for standard output (docs/cli.md, "Exit status"), not a failed write.
+    """
     try:
         yield
-    except OSError as error:
-        raise OutputWriteError(f"writing {path}: {os_reason(error)}") from None
-    except pl.exceptions.PolarsError as error:
-        text = first_line(error)
-        if "os error" not in text.lower():
+    except (OSError, pl.exceptions.PolarsError) as error:
+        # polars reports a failed write as an OSError or a PolarsError without errno: "... (os error 32)"
+        if isinstance(error, BrokenPipeError) or f"(os error {errno.EPIPE})" in first_line(error):
+            raise OutputClosed(f"{path}: its reader closed it") from None
+        text = os_reason(error) if isinstance(error, OSError) else first_line(error)
+        if not isinstance(error, OSError) and "os error" not in text.lower():
             raise
         reason = re.sub(r"\s*\(os error \d+\)", "", text).strip()
         raise OutputWriteError(f"writing {path}: {reason[:1].lower() + reason[1:]}") from None

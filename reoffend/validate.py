@@ -318,6 +318,13 @@ def validate_inputs(
             failing[("conflicting-release", "offender_id")] = conflicts
     if failing:
         raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
+    if not releases.rows:  # a header and no row: measuring it would print an empty answer and exit 0
+        raise single_problem(
+            releases.name,
+            None,
+            "no releases",
+            "the file has a header but no release rows: there is nothing to measure",
+        )
     if extract_date is None and releases.rows:  # releases but no conviction: the checks need an extract date
         raise single_problem(
             convictions.name,

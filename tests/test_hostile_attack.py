@@ -81,3 +81,54 @@ def test_nowcast_detail_with_an_extension_no_format_writes_is_a_usage_error(cli,
 
 def test_table_outputs_are_outputs():
     assert set(TABLE_OUTPUTS) <= set(OUTPUT_OPTIONS)
+
+
+def test_releases_with_a_header_and_no_row_is_invalid_data_not_an_empty_answer(cli, sample, monkeypatch):
+    """An empty releases file (header only) printed an empty table and exited 0: a silent success."""
+    monkeypatch.chdir(sample)
+    header = (sample / "releases.csv").read_text().splitlines()[0]
+    (sample / "none.csv").write_text(header + "\n")
+    before = snapshot(sample)
+    for command in ("measure", "validate"):
+        status, out, err = cli(command, "none.csv", "convictions.csv")
+        assert status == 65, (command, err)
+        assert "none.csv: the file has a header but no release rows" in err
+        assert out == "" and "Traceback" not in err
+    assert unchanged(before, sample)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("--treated", "EST042"), "--treated"),
+        (("--treated", "establishment=EST042", "--pool", "EST001"), "--pool"),
+    ],
+)
+def test_a_malformed_filter_is_named_as_typed(cli, sample, monkeypatch, args, option):
+    """`compare matched --treated EST042` said "--where takes NAME=VALUE": an option the user never typed."""
+    monkeypatch.chdir(sample)
+    status, out, err = cli("compare", "matched", "releases.csv", "convictions.csv", "--covariates", "age,sex", *args)
+    assert status == 2
+    assert f"{option} takes NAME=VALUE, not 'EST" in err and "--where" not in err
+    assert out == ""
+
+
+def test_a_pipe_named_by_an_output_option_closed_early_is_141_not_a_failed_write(sample):
+    """`-o /dev/stdout | head` and `--per-release /dev/stdout | head` were exit 74 "writing /dev/stdout: broken
+    pipe": a reader that goes away is the SIGPIPE status 141, silently, as for standard output."""
+    from tests.test_hostile import child, temporaries
+
+    (sample / "summary.csv").write_text("old\n")
+    before = snapshot(sample)
+    args = ["measure", "releases.csv", "convictions.csv", "--by", "", "-q", "--per-release", "/dev/stdout"]
+    proc = child([*args, "-o", "summary.csv"], cwd=sample)
+    assert proc.stdout is not None
+    assert proc.stdout.read(20).startswith(b"offender_id,")
+    proc.stdout.close()  # the reader goes away, like `| head -c 20`; 10,000 rows do not fit a pipe's buffer
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141, err
+    assert b"error" not in err and b"Traceback" not in err
+    # -o summary.csv was renamed into place before the pipe was written through; the inputs are untouched
+    assert (sample / "summary.csv").read_text().startswith("cohort_size,")
+    after = {k: v for k, v in before.items() if k != "summary.csv"}
+    assert unchanged(after, sample) and temporaries(sample) == []

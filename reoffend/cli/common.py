@@ -321,9 +321,10 @@ def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def parse_where(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
+def parse_where(values: Sequence[str], option: str = "--where") -> dict[str, tuple[str, ...]]:
+    """``COLUMN=VALUE[,VALUE]`` filters; a malformed one is a usage error naming ``option`` as typed."""
     return {
-        column: tuple(v.strip() for v in value.split(",")) for column, value in parse_pairs(values, "--where").items()
+        column: tuple(v.strip() for v in value.split(",")) for column, value in parse_pairs(values, option).items()
     }
 
 

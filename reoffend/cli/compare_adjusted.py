@@ -198,10 +198,7 @@ def compare_adjusted(
 
 
 def _filters(values, option: str) -> dict[str, tuple[str, ...]]:
-    try:
-        return parse_where(values)
-    except Exception as error:  # parse_where names --where; say which option it was
-        raise type(error)(str(error).replace("--where", option)) from None
+    return parse_where(values, option)
 
 
 def _summary(result: AdjustedResult) -> str:

@@ -175,11 +175,11 @@ def compare_matched_command(
     mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,
-        treated=parse_where(treated) if treated else {},
+        treated=parse_where(treated, "--treated") if treated else {},
         treated_ids=read_id_list(treated_ids) if treated_ids else None,
         treated_ids_source=treated_ids,
         ids_releases=ids_releases,
-        pool=parse_where(pool) if pool else {},
+        pool=parse_where(pool, "--pool") if pool else {},
         covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
         exact=parse_columns(exact, "--exact"),
