@@ -404,7 +404,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "site_column": _text,
         "current": _text_list,
         "baseline": _text,
-        "alpha": _number(0.0, 1.0, open_interval=True),
+        "alpha": _number(0.0, 0.5, open_interval=True),  # as --alpha (cli/common.py ALPHA)
         "sided": _choice("one", "two"),
         "multiple_testing": _choice("holm", "bh", "none"),
         "target": _number(),
@@ -423,7 +423,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "drop_missing": _boolean,
         "bootstrap": _integer(0, 100_000),
         "seed": _integer(0),
-        "alpha": _number(0.0, 1.0, open_interval=True),
+        "alpha": _number(0.0, 0.5, open_interval=True),  # as --alpha (cli/common.py ALPHA)
         "target": _number(),
         "pooled_target": _number(),
         "style": _choice("peterborough"),
@@ -436,7 +436,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "current": _text_list,
         "by": _text_list,
         "count_model": _choice("negbin", "poisson"),
-        "alpha": _number(0.0, 1.0, open_interval=True),
+        "alpha": _number(0.0, 0.5, open_interval=True),  # as --alpha (cli/common.py ALPHA)
         "sided": _choice("one", "two"),
         "multiple_testing": _choice("holm", "bh", "none"),
         "unseen": _choice("error", "pool"),

@@ -283,8 +283,13 @@ def output_options(function):
 PROBABILITY = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 
+# A significance level of 0.5 or more is no test: one-sided it would make the agreeing interval's level
+# 1 - 2 alpha zero or negative (report/verdict.py interval_confidence), so it is refused before any work.
+ALPHA = click.FloatRange(0, 0.5, min_open=True, max_open=True)
+
+
 def alpha_option(help: str = "Significance level of the test."):
-    return click.option("--alpha", type=PROBABILITY, default=0.05, show_default=True, help=help)
+    return click.option("--alpha", type=ALPHA, default=0.05, show_default=True, help=help)
 
 
 def sided_option(
