@@ -12,6 +12,7 @@ ordered ``Enum``, so tables sort in band order rather than alphabetically; a mis
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -107,5 +108,7 @@ def parse_band(text: str) -> tuple[str, tuple[float, ...]]:
             number = float(item)
         except ValueError:
             raise UsageError(f"--band {text!r}: {item!r} is not a number") from None
+        if not math.isfinite(number):  # float() reads 'inf' and 'nan': no band has such an edge
+            raise UsageError(f"--band {text!r}: {item!r} is not a finite number")
         edges.append(int(number) if number.is_integer() else number)
     return column, check_edges(column, edges)

@@ -153,3 +153,30 @@ def test_a_bulletin_config_alpha_of_a_half_is_refused(tmp_path):
         with pytest.raises(ValueError, match=r"strictly between 0 and 0\.5"):
             COMPARISON_SCHEMAS[kind]["alpha"](0.5)
         assert COMPARISON_SCHEMAS[kind]["alpha"](0.05) == 0.05
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--columns", "cohort,cohort"), "--columns names cohort more than once"),  # was exit 70
+        (("--band", "age=inf", "--by", "age"), "--band 'age=inf': 'inf' is not a finite number"),
+        (("--band", "age=20,nan", "--by", "age"), "--band 'age=20,nan': 'nan' is not a finite number"),
+        (("--band", "age=20", "--band", "age=30", "--by", "age"), "--band names age more than once"),
+    ],
+)
+def test_bad_measure_output_arguments_are_usage_errors(cli, sample, monkeypatch, args, message):
+    """`--columns cohort,cohort` was an internal error (polars DuplicateError, exit 70); `--band age=nan` and
+    `--band age=inf` were accepted; a column banded twice kept the last edges silently."""
+    monkeypatch.chdir(sample)
+    before = snapshot(sample)
+    status, out, err = cli("measure", "releases.csv", "convictions.csv", "-q", *args, "-o", "m.csv")
+    assert status == 2, err
+    assert message in err and "internal error" not in err and "Traceback" not in err
+    assert out == "" and not (sample / "m.csv").exists()
+    assert unchanged(before, sample)
+
+
+def test_nowcast_columns_named_twice_is_a_usage_error(cli, sample, monkeypatch):
+    monkeypatch.chdir(sample)
+    status, _, err = cli("nowcast", "releases.csv", "convictions.csv", "-q", "--columns", "cohort,cohort")
+    assert status == 2 and "--columns names cohort more than once" in err

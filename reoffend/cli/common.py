@@ -255,7 +255,9 @@ def output_options(function):
     @functools.wraps(function)
     def with_output(*args, output_format, output, quiet, config, columns, **kwargs):
         check_output_options(click.get_current_context().params)
-        return function(*args, out=Output(output_format, output, quiet, columns=parse_columns(columns)), **kwargs)
+        return function(
+            *args, out=Output(output_format, output, quiet, columns=parse_columns(columns, "--columns")), **kwargs
+        )
 
     return _stack(
         click.option(
@@ -328,9 +330,7 @@ def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
 
 def parse_where(values: Sequence[str], option: str = "--where") -> dict[str, tuple[str, ...]]:
     """``COLUMN=VALUE[,VALUE]`` filters; a malformed one is a usage error naming ``option`` as typed."""
-    return {
-        column: tuple(v.strip() for v in value.split(",")) for column, value in parse_pairs(values, option).items()
-    }
+    return {column: tuple(v.strip() for v in value.split(",")) for column, value in parse_pairs(values, option).items()}
 
 
 def parse_columns(value: str | Sequence[str] | None, what: str | None = None) -> tuple[str, ...]:

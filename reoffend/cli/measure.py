@@ -9,6 +9,7 @@ import polars as pl
 
 from ..banding import band_inputs, parse_band
 from ..disclosure import SHORTHAND, DisclosureRule, suppress
+from ..errors import UsageError
 from ..measure import Engine, MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
@@ -99,7 +100,11 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     figures of small groups are left empty and named in a 'suppressed' column (shown as [c]).
     """
     params = replace(measurement, by=parse_columns(by, "--by"))
-    band_edges = dict(parse_band(text) for text in bands)
+    parsed = [parse_band(text) for text in bands]
+    twice = sorted({column for column, _ in parsed if [c for c, _ in parsed].count(column) > 1})
+    if twice:  # a dict would keep the last silently
+        raise UsageError(f"--band names {', '.join(twice)} more than once; give each column's edges once")
+    band_edges = dict(parsed)
     rule = None
     if min_cohort is not None or min_count is not None:
         rule = DisclosureRule(
