@@ -318,13 +318,6 @@ def validate_inputs(
             failing[("conflicting-release", "offender_id")] = conflicts
     if failing:
         raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
-    if not releases.rows:  # a header and no row: measuring it would print an empty answer and exit 0
-        raise single_problem(
-            releases.name,
-            None,
-            "no releases",
-            "the file has a header but no release rows: there is nothing to measure",
-        )
     if extract_date is None and releases.rows:  # releases but no conviction: the checks need an extract date
         raise single_problem(
             convictions.name,
@@ -539,9 +532,13 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
 
     * no conviction's offender_id is a released person's (ids written ``007`` in one file and ``7`` in the
       other): every rate would be 0%;
-    * an ``--exclude-offences`` code that no conviction has (a typo, or another coding scheme).
+    * an ``--exclude-offences`` code that no conviction has (a typo, or another coding scheme);
+    * a releases file with a header and no row: every figure is for nobody (an empty table with exit 0 would
+      be a silent success; the id warning above would send the user looking for the wrong cause).
     """
     warnings = []
+    if inputs.row_counts.get("releases") == 0:
+        warnings.append(f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure")
     releases_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String)).unique()
     conviction_ids = inputs.convictions.select(pl.col("offender_id").cast(pl.String)).unique()
     queries = [
@@ -554,7 +551,7 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
         queries.append(codes)
     results = pl.collect_all(queries)
     matched, convicted = results[0].item(), results[1].item()
-    if convicted and not matched:
+    if convicted and not matched and inputs.row_counts.get("releases") != 0:
         warnings.append(
             f"no offender_id in {inputs.names['convictions']} matches one in {inputs.names['releases']}, so nobody "
             "can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)"

@@ -136,7 +136,9 @@ def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backt
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     with out.status("nowcasting"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(
+            spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
+        )
         if run_backtest:
             options = BacktestParams(origins=origins, step_months=origin_step)
             result = backtest(inputs, params, options)
