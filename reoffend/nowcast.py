@@ -53,6 +53,7 @@ COMPLETE = "_complete"
 MEASURES = ("binary_rate", "events_per_100", "reoffences_per_offender")
 COUNTS = {"binary_rate": "reoffended", "events_per_100": "reconviction_events", "reoffences_per_offender": "reoffences"}
 SCALE = {"binary_rate": 1.0, "events_per_100": 100.0, "reoffences_per_offender": 1.0}
+SMALL_REFERENCE = 100  # fewer complete releases than this in a segment: a warning
 BANDS = ((0, 2), (3, 5), (6, 8), (9, 11), (12, 14), (15, 17))
 
 
@@ -219,6 +220,8 @@ def development_table(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int)
     * ``o_n``, ``o_mean_X``, ``o_var_X``: over reference releases seen to reoffend before day ``t``, the number,
       mean and variance of ``X`` still to come (convicted on day ``t`` or later).
 
+    The variance of ``reoffended`` is ``q~(1 - q~)`` with ``q~ = (x + 1/2) / (m + 1)`` (``x`` of ``m`` at risk
+    went on to reoffend), which differs from ``q(1 - q)`` only for a small reference and is never 0.
     Both are cumulative sums over the day axis of per-day changes, so the table costs one pass over the rows.
     """
     never = max_age + 1
@@ -273,10 +276,13 @@ def development_table(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int)
         for c in count_columns:
             mean = pl.when(n > 0).then(pl.col(f"{prefix}_s1_{c}") / n)
             second = pl.when(n > 0).then(pl.col(f"{prefix}_s2_{c}") / n)
-            moments += [
-                mean.alias(f"{prefix}_mean_{c}"),
-                (second - mean**2).clip(lower_bound=0).alias(f"{prefix}_var_{c}"),
-            ]
+            variance = (second - mean**2).clip(lower_bound=0)
+            if c == "reoffended":
+                # q~ = (x + 1/2) / (m + 1) in the variance: a small reference in which nobody (or everybody)
+                # at risk went on to reoffend must not give a zero-width interval
+                shrunk = (pl.col(f"{prefix}_s1_{c}") + 0.5) / (n + 1)
+                variance = pl.when(n > 0).then(shrunk * (1 - shrunk))
+            moments += [mean.alias(f"{prefix}_mean_{c}"), variance.alias(f"{prefix}_var_{c}")]
     return table.select(SEGMENT, AGE, "u_n", "o_n", *moments)
 
 
@@ -362,12 +368,27 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
         reference = observed.filter(COMPLETE)
         table = development_table(reference, data.rows.join(reference.select(KEY), on=KEY), max_age)
         expected = _expectations(targets, table)
-        missing = expected.filter(pl.col("_mean_reoffended").is_null()).select(data.segments).unique()
-        if missing.height:
-            names = ", ".join("/".join(str(v) for v in row) or "all" for row in missing.sort(data.segments).rows())
+        small = (
+            reference.group_by(SEGMENT)
+            .agg(pl.len().alias("_m"), *[pl.col(c).first() for c in data.segments])
+            .filter(pl.col("_m") < SMALL_REFERENCE)
+            .join(targets.select(SEGMENT).unique(), on=SEGMENT, how="semi")
+        )
+        for row in small.sort(SEGMENT).iter_rows(named=True):
+            group = "/".join(str(row[c]) for c in data.segments) or "all releases"
             warnings.append(
-                f"no complete releases to learn from for {missing.height} group(s) ({names}); "
-                "their provisional figures are empty"
+                f"only {row['_m']} complete release(s) to learn from ({group}): the provisional figures rest on "
+                "few cases and the backtest is the guide to their reliability"
+            )
+        unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
+        missing = expected.filter(unknown).select(SEGMENT, *data.segments).unique(SEGMENT)
+        if missing.height:
+            names = ", ".join(
+                "/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()
+            )
+            warnings.append(
+                f"too few complete releases to learn from for {missing.height} group(s) ({names}) at {extract} "
+                "(none in the state of some release in follow-up); their provisional figures are empty"
             )
     provisional = _provisional_groups(observed, group_status, expected, by, confidence)
     medians = observed.group_by(by).agg(
@@ -415,9 +436,10 @@ def _provisional_groups(
         )
     )
     sums = []
+    # a group with any release whose state the reference never reached has no provisional figure at all
+    unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null()).any()
     for count in ("reoffended", "reoffences", "reconviction_events"):
         mean, var, se = pl.col(f"_mean_{count}"), pl.col(f"_var_{count}"), pl.col(f"_se_{count}")
-        unknown = mean.is_null().any()
         sums += [
             pl.when(unknown).then(None).otherwise(mean.sum()).alias(f"_further_{count}"),
             pl.when(unknown).then(None).otherwise((var.sum() + se.sum() ** 2).sqrt()).alias(f"_sd_{count}"),
@@ -438,10 +460,11 @@ def _provisional_groups(
         seen = pl.col(observed_columns[count]).cast(pl.Float64)
         estimate = seen + pl.col(f"_further_{count}")
         sd = pl.col(f"_sd_{count}")
-        low = pl.max_horizontal(estimate - z * sd, seen)
+        known = estimate.is_not_null()  # max/min_horizontal skip nulls: keep an unknown estimate's bounds null
+        low = pl.when(known).then(pl.max_horizontal(estimate - z * sd, seen))
         high = estimate + z * sd
         if count == "reoffended":
-            high = pl.min_horizontal(high, size)
+            high = pl.when(known).then(pl.min_horizontal(high, size))
         scale = SCALE[measure]
         out += [
             (scale * estimate / size).alias(f"{measure}_provisional"),
@@ -524,6 +547,8 @@ def nowcast(
         .agg(pl.col("release_date").max().alias("_latest"))
     )
     rows = _shown(rows, latest, params.final_cohorts)
+    if not (rows["status"] == "provisional").any():
+        warnings.append(f"no release is in follow-up at {extract}: every figure is final (as measure gives it)")
     metadata = run_metadata(inputs, params.window, data.facts)
     metadata["model"] = MODEL
     metadata["as_of"] = extract.isoformat()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -33,17 +34,22 @@ def test_installed_entry_point_in_a_shell_pipeline(files, tmp_path):
     if not BIN.exists():
         pytest.skip(f"entry point not installed at {BIN}")
     releases, convictions = files
-    pipeline = f"cat {releases} | {BIN} measure - {convictions} --by establishment --format csv | cut -d, -f1-4"
+    codes = _codes(files)  # without the list, measure warns about the BREACH row (tests/test_shell_inputs.py)
+    pipeline = (
+        f"cat {releases} | {BIN} measure - {convictions} --exclude-offences {codes} --by establishment --format csv"
+        " | cut -d, -f1-4"
+    )
     result = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    # E1: A (2 offences in the window) and C (released 2022-05-01, deadline 2023-11-01, convicted 2023-09-01):
-    # 2 of 2; E2: B's offence 2023-12-01 is after its window (ends 2023-02-01) -> 0 of 1
+    # E1: A (THEFT in the window; BREACH excluded) and C (released 2022-05-01, deadline 2023-11-01, convicted
+    # 2023-09-01): 2 of 2; E2: B's offence 2023-12-01 is after its window (ends 2023-02-01) -> 0 of 1
     assert result.stdout.splitlines() == [
         "establishment,cohort_size,reoffenders,binary_rate",
         "E1,2,2,1.0",
         "E2,1,0,0.0",
     ]
-    assert result.stderr == ""
+    # the one message: the releases end in May 2022, so 2022Q2 is a partial period (issue 11)
+    assert result.stderr.startswith("warning: cohort 2022Q2 is a partial period") and result.stderr.count("\n") == 2
 
 
 def test_entry_point_exit_statuses_as_subprocess(files, tmp_path):
@@ -123,9 +129,9 @@ def test_per_release_audit_table(cli, files, tmp_path):
     )
 
 
-def test_output_into_a_missing_folder_is_a_usage_error_and_writes_nothing(cli, files, tmp_path):
+def test_output_into_a_missing_folder_cannot_be_created_and_writes_nothing(cli, files, tmp_path):
     status, _out, err = cli("measure", *files, "-o", tmp_path / "no" / "such" / "out.csv")
-    assert status == 2
+    assert status == 73  # sysexits EX_CANTCREAT (docs/cli.md)
     assert "does not exist" in err and "Traceback" not in err
     assert not (tmp_path / "no").exists()
 
@@ -156,7 +162,7 @@ def test_a_failure_while_writing_removes_the_temporary_file(cli, files, tmp_path
 
     monkeypatch.setattr("reoffend.cli.common.frame_writer", broken_writer)
     status, _, err = cli("measure", *files, "-o", target)
-    assert status == 70 and "disk full" in err
+    assert status == 74 and "disk full" in err  # a write error (docs/cli.md)
     assert target.read_text() == "earlier\n"
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
     assert reoffend_io  # the module under test
@@ -218,10 +224,13 @@ def test_config_columns_table_is_the_map(cli, files, tmp_path):
     renamed = write_csv(tmp_path / "extract.csv", "person,date_out\nA,2022-01-10\n")
     config = tmp_path / "job.toml"
     config.write_text('[columns]\noffender_id = "person"\nrelease_date = "date_out"\n')
-    status, _out, err = cli(
+    status, out, err = cli(
         "measure", renamed, files[1], "--config", config, "--csv", "--by", "", "--extract-date", "2024-01-01"
     )
     assert status == 0, err
+    # the renamed columns were read as offender_id and release_date: one index release, A's, measured
+    row = pl.read_csv(io.StringIO(out)).row(0, named=True)
+    assert row["cohort_size"] == 1
 
 
 @pytest.mark.parametrize(
@@ -303,6 +312,7 @@ def test_a_reader_that_stops_early_ends_the_run_quietly_with_141(sample_dir, fmt
     # about 150 kB of rows: more than a pipe holds, so writing fails once `head` has gone
     command = (
         f"{BIN} measure {sample_dir}/releases.csv {sample_dir}/convictions.csv --by cohort,establishment "
+        f"--exclude-offences {sample_dir}/excluded_offences.txt "
         f"--format {fmt} 2>stderr.txt | head -1 > /dev/null; echo ${{PIPESTATUS[0]}}; cat stderr.txt"
     )
     result = subprocess.run(

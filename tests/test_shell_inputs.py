@@ -226,3 +226,62 @@ def test_standard_input_can_be_only_one_input(cli, files, monkeypatch):
     status, _, err = cli("measure", "-", files[1], "--exclude-offences", "-")
     assert status == 2
     assert "standard input ('-') can be read only once: it is already the offence code list" in err
+
+
+# ------------------------------------------------------------------ [inputs] in the config; breach warning
+def test_the_config_inputs_table_names_the_files_and_the_exclusion_list(cli, tmp_path):
+    folder = tmp_path / "job"
+    folder.mkdir()
+    write_csv(folder / "releases.csv", RELEASES)
+    write_csv(folder / "convictions.csv", CONVICTIONS)
+    (folder / "codes.txt").write_text("BREACH\n")
+    config = folder / "job.toml"
+    # relative to the config's folder, as in the bulletin's config
+    config.write_text(
+        '[inputs]\nreleases = "releases.csv"\nconvictions = "convictions.csv"\nexclude_offences = "codes.txt"\n'
+    )
+    status, out, err = cli("measure", "--config", config)
+    assert status == 0, err
+    # A's BREACH is excluded: 2022Q1 has 1 reoffence, not 2
+    assert _head(out) == ["cohort,cohort_size,reoffenders,reoffences", "2022Q1,2,1,1", "2022Q2,1,1,1"]
+    assert "breach" not in err
+
+
+def test_the_command_line_beats_the_config_inputs(cli, files, tmp_path):
+    config = tmp_path / "job.toml"
+    config.write_text('[inputs]\nexclude_offences = "missing.txt"\n')
+    (tmp_path / "none.txt").write_text("# nothing excluded\n")
+    status, out, err = cli("measure", *files, "--config", config, "--exclude-offences", tmp_path / "none.txt")
+    assert status == 0, err
+    assert _head(out) == EXPECTED
+
+
+def test_an_unknown_key_in_the_config_inputs_is_exit_2_naming_its_line(cli, files, tmp_path):
+    config = tmp_path / "job.toml"
+    config.write_text('[inputs]\nexclude = "codes.txt"\n')
+    status, _, err = cli("measure", *files, "--config", config)
+    assert status == 2
+    assert "job.toml, line 2: unknown key 'exclude' for 'inputs'" in err
+
+
+def test_measure_warns_about_breach_like_codes_without_an_exclusion_list(cli, files):
+    status, _, err = cli("measure", *files)
+    assert status == 0
+    # CONVICTIONS has one BREACH row
+    assert "warning: 1 conviction row(s) have codes that look like breaches: BREACH (1)" in " ".join(err.split())
+
+
+def test_no_breach_warning_with_an_exclusion_list_or_quiet_or_no_breach_codes(cli, files, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", FakeStdin(b"BREACH\n"))
+    assert "breach" not in cli("measure", *files, "--exclude-offences", "-")[2]
+    assert cli("measure", *files, "-q")[2] == ""
+    clean = write_csv(tmp_path / "clean.csv", CONVICTIONS.replace("BREACH", "ASSAULT"))
+    assert "breach" not in cli("measure", files[0], clean)[2]
+
+
+def test_breach_like_codes_counts_each_code_in_any_case():
+    from reoffend.offences import breach_like_codes
+
+    frame = pl.LazyFrame({"offence_code": ["BREACH", "breach_order", "THEFT", "BREACH", None, "NOBREACH"]})
+    assert breach_like_codes(frame) == {"BREACH": 2, "breach_order": 1}
+    assert breach_like_codes(pl.LazyFrame({"offender_id": ["A"]})) == {}
