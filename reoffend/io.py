@@ -460,6 +460,15 @@ def same_file(one: str | os.PathLike, other: str | os.PathLike) -> bool:
         return os.path.realpath(one) == os.path.realpath(other)
 
 
+def _stdin_file() -> tuple[int, int] | None:
+    """(device, inode) of the regular file standard input is redirected from (``< file``), else None."""
+    try:
+        status = os.fstat(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):  # closed, or replaced (tests)
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
+
+
 def check_outputs_distinct(inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]) -> None:
     """Refuse, before any work, an output that names an input or another output (a usage error, exit 2).
 
@@ -472,6 +481,18 @@ def check_outputs_distinct(inputs: Mapping[str, str | None], outputs: Mapping[st
         for input_name, input_path in readable.items():
             if same_file(path, input_path):
                 raise UsageError(f"{name} {path} is the input {input_name} ({input_path}); refusing to overwrite it")
+    piped = [name for name, path in inputs.items() if path == STDIN]
+    redirected = _stdin_file()
+    if piped and redirected:  # `reoffend measure - c.csv -o r.csv < r.csv` would replace the file being read
+        for name, path in written.items():
+            try:
+                target = os.stat(path)
+            except OSError:
+                continue
+            if (target.st_dev, target.st_ino) == redirected:
+                raise UsageError(
+                    f"{name} {path} is the file standard input reads ({piped[0]} is '-'); refusing to overwrite it"
+                )
     names = list(written)
     for i, name in enumerate(names):
         for other in names[i + 1 :]:

@@ -184,3 +184,41 @@ def test_nowcast_columns_named_twice_is_a_usage_error(cli, sample, monkeypatch):
     monkeypatch.chdir(sample)
     status, _, err = cli("nowcast", "releases.csv", "convictions.csv", "-q", "--columns", "cohort,cohort")
     assert status == 2 and "--columns names cohort more than once" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "piped", "named"),
+    [
+        (("measure", "-", "convictions.csv", "-o", "releases.csv"), "releases.csv", "RELEASES"),
+        (("measure", "-", "convictions.csv", "-o", "./link.csv"), "releases.csv", "RELEASES"),
+        (
+            ("measure", "releases.csv", "convictions.csv", "--exclude-offences", "-", "-o", "excluded_offences.txt"),
+            "excluded_offences.txt",
+            "--exclude-offences",
+        ),
+    ],
+)
+def test_an_output_naming_the_file_standard_input_is_redirected_from_is_refused(sample, args, piped, named):
+    """`reoffend measure - c.csv -o r.csv < r.csv` replaced r.csv, the very file it was reading: '-' was never
+    compared with the outputs. The file behind standard input is now (by device and inode)."""
+    from tests.test_hostile import child
+
+    (sample / "link.csv").symlink_to("releases.csv")
+    before = snapshot(sample)
+    with open(sample / piped, "rb") as stdin:
+        proc = child([*args, "-q"], cwd=sample, stdin=stdin)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert f"is the file standard input reads ({named} is '-'); refusing to overwrite it" in err.decode()
+    assert out == b""
+    assert unchanged(before, sample)
+
+
+def test_standard_input_from_another_file_still_writes_the_output(sample):
+    from tests.test_hostile import child
+
+    with open(sample / "releases.csv", "rb") as stdin:
+        proc = child(["measure", "-", "convictions.csv", "-q", "-o", "out.csv"], cwd=sample, stdin=stdin)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert (sample / "out.csv").read_text().startswith("cohort,cohort_size,")
