@@ -292,12 +292,18 @@ def _meta(params: SynthParams, treated, p0, p1, base_mu, mu) -> dict:
 
 def write(params: SynthParams, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
     """Generate and write ``releases.<fmt>``, ``convictions.<fmt>`` and ``meta.json`` into ``out_dir``."""
-    from .io import atomic_write, frame_writer
+    from .errors import OutputNotCreatable, os_reason
+    from .io import atomic_write, check_writable, frame_writer
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    releases, convictions, meta = generate(params)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a read-only or immutable parent: exit 73 naming the folder, before any work
+        raise OutputNotCreatable(f"{out_dir}: cannot create the folder: {os_reason(error)}") from None
     paths = {"releases": out / f"releases.{fmt}", "convictions": out / f"convictions.{fmt}", "meta": out / "meta.json"}
+    for path in paths.values():
+        check_writable(path)
+    releases, convictions, meta = generate(params)
     atomic_write(paths["releases"], frame_writer(releases, fmt))
     atomic_write(paths["convictions"], frame_writer(convictions, fmt))
     meta["rows"] = {"releases": releases.height, "convictions": convictions.height}

@@ -222,3 +222,16 @@ def test_standard_input_from_another_file_still_writes_the_output(sample):
         _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert (sample / "out.csv").read_text().startswith("cohort,cohort_size,")
+
+
+def test_synth_into_a_folder_it_cannot_create_is_73_naming_it(cli, tmp_path, monkeypatch):
+    """`synth --out ro/s` under a read-only (immutable) folder was exit 74 "writing the output: operation not
+    permitted", after generating, naming no path. A parent that is a file fails the same way without root
+    tricks: exit 73 naming the folder, before any work, and the file is untouched."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine\n")
+    before = snapshot(tmp_path)
+    status, out, err = cli("synth", "--out", "notes.txt/s", "--releases", "50", "-q")
+    assert status == 73, err
+    assert "notes.txt/s: cannot create the folder: not a directory" in err
+    assert out == "" and unchanged(before, tmp_path) and sorted(snapshot(tmp_path)) == ["notes.txt"]
