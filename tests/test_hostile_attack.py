@@ -235,3 +235,18 @@ def test_synth_into_a_folder_it_cannot_create_is_73_naming_it(cli, tmp_path, mon
     assert status == 73, err
     assert "notes.txt/s: cannot create the folder: not a directory" in err
     assert out == "" and unchanged(before, tmp_path) and sorted(snapshot(tmp_path)) == ["notes.txt"]
+
+
+def test_a_bulletin_baseline_site_no_release_has_is_named_as_the_config_names_it(tmp_path, cli):
+    """`[comparisons.baseline] site = "E9"` (a typo) was reported as "--where establishment=E9": an option the
+    user never typed. The problem now names the config key; nothing is written."""
+    from tests.test_bulletin_cli import write_job
+
+    extra = '[comparisons.baseline]\nsite = "E9"\nbaseline = "2022Q1"\ncurrent = ["2022Q2"]\n'
+    job = write_job(tmp_path, extra=extra, extract_date="2024-12-31")
+    before = snapshot(tmp_path)
+    status, _, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 65, err
+    assert "[comparisons.baseline] site establishment=E9: no release has this value (2 distinct values)" in err
+    assert "--where" not in err
+    assert not (tmp_path / "out").exists() and unchanged(before, tmp_path)

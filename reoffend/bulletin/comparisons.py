@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from ..cohort import check_values_present
 from ..errors import UsageError
 from ..measure import MeasureParams
 from ..report.format import count, interval, level, number, p_value, pct, per_cent, text, yes_no
@@ -91,6 +92,10 @@ def run_baseline(
         schedule=read_schedule(options["schedule"]) if options.get("schedule") else (),
         multiple_testing=options.get("multiple_testing", "holm"),
     )
+    if site is not None:  # named as the config names it, not as the --where it becomes inside measure
+        check_values_present(
+            inputs.releases, {column: (site,)}, inputs.names["releases"], "[comparisons.baseline] site"
+        )
     result = compare_records(inputs, params, verdict, current=current, baseline=baseline, site=site, site_column=column)
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
