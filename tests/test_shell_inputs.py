@@ -285,3 +285,19 @@ def test_breach_like_codes_counts_each_code_in_any_case():
     frame = pl.LazyFrame({"offence_code": ["BREACH", "breach_order", "THEFT", "BREACH", None, "NOBREACH"]})
     assert breach_like_codes(frame) == {"BREACH": 2, "breach_order": 1}
     assert breach_like_codes(pl.LazyFrame({"offender_id": ["A"]})) == {}
+
+
+def test_an_id_list_from_standard_input_is_the_same_as_from_a_file(cli, sample_dir, tmp_path, monkeypatch):
+    ids = "offender_id\nP0000001\nP0000002\nP0000003\nP0000004\nP0000005\n"
+    (tmp_path / "ids.txt").write_text(ids)
+    base = [
+        "compare", "matched", sample_dir / "releases.csv", sample_dir / "convictions.csv",
+        "--covariates", "age,sex", "--bootstrap", "0", "--csv", "-q",
+    ]  # fmt: skip
+    status, from_file, err = cli(*base, "--treated-ids", tmp_path / "ids.txt")
+    assert status == 0, err
+    monkeypatch.setattr(sys, "stdin", FakeStdin(ids.encode()))
+    status, from_stdin, err = cli(*base, "--treated-ids", "-")
+    assert status == 0, err
+    assert from_stdin == from_file
+    assert pl.read_csv(from_file.encode())["treated"].sum() == 2 * 5  # per cohort, then pooled: 5 listed people
