@@ -19,16 +19,9 @@ import pytest
 from reoffend.io import sniff_format
 
 from .conftest import write_csv
+from .test_cli import CONVICTIONS, RELEASES  # the same three people (one BREACH row)
 
 BIN = Path(sys.executable).parent / "reoffend"
-RELEASES = "offender_id,release_date,establishment\nA,2022-01-10,E1\nB,2022-02-01,E2\nC,2022-05-01,E1\n"
-CONVICTIONS = (
-    "offender_id,offence_date,conviction_date,offence_code\n"
-    "A,2022-02-01,2022-03-01,THEFT\n"
-    "A,2022-03-01,2022-03-01,BREACH\n"
-    "C,2022-06-01,2023-09-01,THEFT\n"
-    "B,2023-12-01,2024-01-01,THEFT\n"
-)
 # by cohort, nothing excluded: 2022Q1 A (THEFT and BREACH in the window: reoffender, 2 offences) and B (its
 # offence 2023-12-01 is after its window, which ends 2023-02-01): 1 of 2; 2022Q2 C (offence 2022-06-01,
 # convicted 2023-09-01, before 2022-05-01 + 18 months = 2023-11-01): 1 of 1

@@ -17,15 +17,12 @@ from reoffend.cli.common import render_table
 from reoffend.cli.tables import plan_widths
 
 from .conftest import write_csv
+from .test_cli import CONVICTIONS as CLI_CONVICTIONS
+from .test_cli import RELEASES
 
 BIN = Path(sys.executable).parent / "reoffend"
-RELEASES = "offender_id,release_date,establishment\nA,2022-01-10,E1\nB,2022-02-01,E2\nC,2022-05-01,E1\n"
-CONVICTIONS = (
-    "offender_id,offence_date,conviction_date,offence_code\n"
-    "A,2022-02-01,2022-03-01,THEFT\n"
-    "C,2022-06-01,2023-09-01,THEFT\n"
-    "B,2023-12-01,2024-01-01,THEFT\n"
-)
+# test_cli's three people without the BREACH row
+CONVICTIONS = "\n".join(line for line in CLI_CONVICTIONS.splitlines() if "BREACH" not in line) + "\n"
 
 
 @pytest.fixture
