@@ -198,6 +198,7 @@ def compare_matched_command(
         extra_json=result.extra_json(),
         extra_outputs=extra,
         caption=caption(result),
+        headline=result.headline().splitlines()[-1],
     )
     if out.output_format == "table":
         render_table(count_rows(result), title="Matching: treated index releases and comparators")
@@ -207,7 +208,6 @@ def compare_matched_command(
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
-    out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:
         ctx.exit(1)
 
