@@ -10,15 +10,29 @@ same data in the same process. Prints Markdown.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import polars as pl
 
 from reoffend.inputs import InputSpec
 from reoffend.io import TableSource, read_code_list, read_table
-from reoffend.measure import MeasureParams, measure, measured_releases, per_release, proven_reoffences
+from reoffend.measure import (
+    RELEASE_KEY,
+    MeasureParams,
+    grouped_measures,
+    measure,
+    measured_releases,
+    per_release,
+    proven_pairs,
+    proven_reoffences,
+)
 from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/timing.py
+from timing import run_timed
 
 TIMES: list[tuple[str, float, float]] = []
 
@@ -82,7 +96,156 @@ def main(argv: list[str]) -> int:
     for name, seconds, cpu in parts:
         print(f"| {name} | {seconds:.2f} | {cpu:.2f} |")
     print(f"\n{rows.height} output rows\n")
+    print(stage_breakdown(releases_path, convictions_path, inputs, params, argv[3] if len(argv) > 3 else None))
     return 0
+
+
+# ------------------------------------------------------------------------------ breakdown by stage, both sides
+def best_cpu(fn, repeat: int = 3) -> float:
+    """The least CPU time (all threads) of ``repeat`` runs of ``fn``: the load of a shared machine only adds."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def startup_cpu(cmd: list[str], repeat: int = 3) -> float:
+    return min(run_timed(cmd).cpu for _ in range(repeat))
+
+
+def stage_breakdown(releases_path: str, convictions_path: str, inputs, params: MeasureParams, excluded) -> str:
+    """CPU seconds of each stage of `reoffend measure` and of the DuckDB query, side by side.
+
+    reoffend: each stage is a prefix of the real plan collected alone (best of 3), less the prefix before it,
+    so the stages add up to the whole; the plan's stages overlap when run together, so this is the work each
+    adds, not its wall time. DuckDB: its own profiler's operator timings (summed over threads), grouped by
+    operator type and scaled to the CPU time of an unprofiled run of the same query.
+    """
+    parquet = releases_path.endswith(".parquet")
+    fmt = "parquet" if parquet else "csv"
+    release_columns = ["offender_id", "release_date", *[c for c in params.by if c != "cohort"]]
+
+    def read_inputs():
+        if parquet:
+            pl.collect_all([pl.scan_parquet(releases_path).select(release_columns), pl.scan_parquet(convictions_path)])
+        else:
+            read_table(TableSource(releases_path), lazy=False)
+            read_table(TableSource(convictions_path), lazy=False)
+
+    def validate():
+        lazy = parquet
+        releases = Table(releases_path, RELEASES, read_table(TableSource(releases_path), lazy=lazy), in_memory=not lazy)
+        convictions = Table(
+            convictions_path, CONVICTIONS, read_table(TableSource(convictions_path), lazy=lazy), in_memory=not lazy
+        )
+        return validate_inputs(releases, convictions)
+
+    measured, _ = measured_releases(inputs, params)
+    convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
+    keyed = measured.with_row_index(RELEASE_KEY)
+    result = grouped_measures(measured, convictions, params.by, params.confidence)
+    rows = result.collect()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/out.csv"
+        ours = {
+            "start-up (`import reoffend.cli` and the measure command)": startup_cpu(
+                [sys.executable, "-c", "import reoffend.cli, reoffend.cli.measure"]
+            ),
+            "read (CSV: parse into memory; Parquet: the columns used)": best_cpu(read_inputs),
+            "validate (with its own reading)": best_cpu(validate),
+        }
+        index = best_cpu(lambda: measured.collect())
+        convicted = best_cpu(lambda: convictions.collect())
+        joined = best_cpu(lambda: proven_pairs(keyed, convictions).select(pl.len()).collect())
+        whole = best_cpu(lambda: result.collect())
+        ours["index releases (cohort, earliest release, window columns)"] = index
+        ours["join (with the conviction filter and the window test)"] = max(joined - index - convicted, 0.0)
+        ours["conviction filter (excluded offences)"] = convicted
+        ours["group-bys (per release, per group, the median)"] = max(whole - joined, 0.0)
+        ours["write (the CSV table)"] = best_cpu(lambda: rows.write_csv(out))
+
+        duck_total = startup_cpu(
+            [
+                sys.executable,
+                str(Path(__file__).parent / "duckdb_measure.py"),
+                releases_path,
+                convictions_path,
+                excluded or "/dev/null",
+                f"{tmp}/d.csv",
+            ]
+        )
+        duck_start = startup_cpu([sys.executable, "-c", "import duckdb"])
+        operators = duckdb_operator_times(releases_path, convictions_path, excluded, f"{tmp}/p.csv")
+    busy = sum(operators.values()) or 1.0
+    scale = max(duck_total - duck_start, 0.0) / busy
+    lines = [
+        f"### Breakdown by stage: CPU seconds, {fmt}",
+        "",
+        stage_breakdown.__doc__.split("\n\n", 1)[1].replace("\n    ", " ").strip(),
+        "",
+        "| reoffend measure: stage | CPU s | share |",
+        "|---|---:|---:|",
+    ]
+    total = sum(ours.values())
+    lines += [f"| {name} | {cpu:.2f} | {100 * cpu / total:.0f}% |" for name, cpu in ours.items()]
+    lines += [f"| total | {total:.2f} | 100% |", ""]
+    lines += ["| DuckDB SQL: stage (operator type) | CPU s | share |", "|---|---:|---:|"]
+    duck = {"start-up (`import duckdb`)": duck_start}
+    duck.update({name: seconds * scale for name, seconds in operators.items()})
+    duck_sum = sum(duck.values())
+    lines += [f"| {name} | {cpu:.2f} | {100 * cpu / duck_sum:.0f}% |" for name, cpu in duck.items()]
+    lines += [f"| total (one unprofiled run) | {duck_total:.2f} | 100% |", ""]
+    return "\n".join(lines)
+
+
+DUCK_STAGES = {
+    "TABLE_SCAN": "read (parquet/csv scan)",
+    "READ_PARQUET": "read (parquet/csv scan)",
+    "READ_CSV": "read (parquet/csv scan)",
+    "READ_CSV_AUTO": "read (parquet/csv scan)",
+    "HASH_JOIN": "joins (releases x convictions; counts back to releases)",
+    "HASH_GROUP_BY": "group-bys (index releases, per release, distinct dates, per group)",
+    "PERFECT_HASH_GROUP_BY": "group-bys (index releases, per release, distinct dates, per group)",
+    "CTE": "materialised CTEs (index releases, counted)",
+    "CTE_SCAN": "materialised CTEs (index releases, counted)",
+    "BATCH_COPY_TO_FILE": "write (the CSV table)",
+    "COPY_TO_FILE": "write (the CSV table)",
+}
+
+
+def duckdb_operator_times(releases: str, convictions: str, excluded, output: str) -> dict[str, float]:
+    """Operator seconds of the DuckDB reference query, by stage, from DuckDB's JSON profile."""
+    import json
+    from statistics import NormalDist
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import duckdb_measure
+
+    con = duckdb_measure.duckdb.connect()
+    profile = f"{output}.json"
+    con.execute("PRAGMA enable_profiling='json'")
+    con.execute(f"PRAGMA profiling_output='{profile}'")
+    codes = duckdb_measure.read_codes(excluded) if excluded else []
+    sql = duckdb_measure.query(releases, convictions, codes, NormalDist().inv_cdf(0.975))
+    con.execute(f"COPY ({sql}) TO '{output}' (HEADER, DELIMITER ',')")
+    con.close()
+    times: dict[str, float] = {}
+
+    def walk(node: dict) -> None:
+        kind = node.get("operator_type") or node.get("type") or ""
+        name = node.get("operator_name") or node.get("name") or ""
+        stage = DUCK_STAGES.get(name) or DUCK_STAGES.get(kind) or "expressions, filters, sorts"
+        times[stage] = times.get(stage, 0.0) + float(node.get("operator_timing", node.get("timing", 0.0)) or 0.0)
+        for child in node.get("children", []):
+            walk(child)
+
+    with open(profile, encoding="utf-8") as handle:
+        tree = json.load(handle)
+    for child in tree.get("children", tree.get("operator", [])):
+        walk(child)
+    return times
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ For each size and format:
    times (5; 3 with --quick); the table shows the
    medians. The load average is recorded, because the machine may be shared.
 
-Then: a stage breakdown of measure at the largest size (bench/profile_measure.py: the validation share),
+Then: a stage breakdown of measure at the largest size (bench/profile_measure.py: the validation share, and
+the CPU time of each stage of measure and of the DuckDB query side by side),
 `--streaming` at 20,000,000 releases, and the Markdown of bench/matched.py, bench/adjusted.py and bench/sql.py (the
-`reoffend sql` queries in DuckDB and Spark against measure, cell by cell, at 1,000,000 releases) when those
-scripts exist. bench/NOTES.md (what was tried, with numbers) is included verbatim.
+`reoffend sql` queries in DuckDB and Spark against measure, cell by cell, at 1,000,000 releases) and
+bench/bulletin.py (the bulletin against one measure at 1,000,000 releases) when those scripts exist.
+bench/NOTES.md (what was tried, with numbers) is included verbatim.
 """
 
 from __future__ import annotations
@@ -398,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         for script in ("matched.py", "adjusted.py", "nowcast.py"):
             sections += [f"### bench/{script}", "", helper_section(script)]
         sections += ["## The measure as SQL (`reoffend sql`)", "", helper_section("sql.py")]
+        sections += ["## The bulletin against one measure", "", helper_section("bulletin.py")]
         notes = BENCH / "NOTES.md"
         if notes.exists():
             sections += [notes.read_text(encoding="utf-8")]

@@ -14,7 +14,15 @@ from typing import Literal
 import polars as pl
 
 from . import __version__
-from .cohort import IndexRule, Period, apply_filters, index_releases, with_cohort
+from .cohort import (
+    IndexRule,
+    Period,
+    apply_filters,
+    check_values_present,
+    index_releases,
+    partial_periods,
+    with_cohort,
+)
 from .errors import UsageError, single_problem
 from .intervals import wilson_interval
 from .validate import ValidatedInputs
@@ -98,9 +106,15 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
             f"{inputs.names['releases']}: no column {', '.join(map(repr, unknown))} to group or filter by "
             f"(columns: {', '.join(columns)})"
         )
+    if params.where:
+        check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])
     releases = index_releases(with_cohort(inputs.releases, params.period), params.index)
     releases = apply_filters(releases, params.where)
     facts: dict[str, object] = {}
+    partial = partial_periods(inputs.releases, params.period)
+    facts["partial_period"] = bool(partial)  # a cohort the data covers only in part (cohort.partial_periods)
+    if partial:
+        facts["partial_periods"] = partial
     if params.latest_cohort:
         latest = releases.select(pl.col("cohort").max()).collect().item()
         facts["latest_cohort"] = latest
@@ -214,7 +228,11 @@ def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns
     :func:`proven_reoffences`.
     """
     keyed = releases.with_row_index(RELEASE_KEY)
-    counted = _per_release_counts(proven_pairs(keyed, convictions))
+    return audit_rows(keyed, per_release_counts(proven_pairs(keyed, convictions)), group_columns)
+
+
+def audit_rows(keyed: pl.LazyFrame, counted: pl.LazyFrame, group_columns: Sequence[str]) -> pl.LazyFrame:
+    """The audit table from the keyed index releases and their counts (:func:`per_release_counts`)."""
     group_columns = [c for c in group_columns if c not in ("offender_id", "release_date")]
     return (
         keyed.select(RELEASE_KEY, "offender_id", *group_columns, "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
@@ -233,7 +251,7 @@ def per_release(releases: pl.LazyFrame, convictions: pl.LazyFrame, group_columns
     )
 
 
-def _per_release_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
+def per_release_counts(pairs: pl.LazyFrame) -> pl.LazyFrame:
     """Per index release with a proven reoffence: reoffences, reconviction events, first offence date."""
     return pairs.group_by(RELEASE_KEY).agg(
         pl.len().cast(pl.Int64).alias("reoffences"),
@@ -278,7 +296,7 @@ def grouped_measures(
     """
     by = list(by)
     keyed = releases.with_row_index(RELEASE_KEY)
-    counted = _per_release_counts(proven_pairs(keyed, convictions))
+    counted = per_release_counts(proven_pairs(keyed, convictions))
     reoffenders = counted.join(keyed.select(list(dict.fromkeys([RELEASE_KEY, *by, "release_date"]))), on=RELEASE_KEY)
     days = FollowUpWindow.days_from_release("_first_offence").cast(pl.Int64)
     aggregates = [

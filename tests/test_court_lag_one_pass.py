@@ -15,7 +15,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reoffend.bulletin.stats import court_lag, restrict_cohorts
+from reoffend.bulletin.stats import CohortMeasures, cohort_completeness, court_lag, lag_cohorts, restrict_cohorts
 from reoffend.measure import MeasureParams, measure
 from reoffend.synth import SynthParams, generate
 from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
@@ -104,3 +104,24 @@ def test_one_pass_equals_per_window_measure_on_random_lags(offences, longest):
     )
     inputs = _inputs(pl.DataFrame(release_rows), convictions, dt.date(2026, 1, 1))
     _check(inputs, MeasureParams(), ["2022Q1"], longest)
+
+
+def test_one_join_for_trend_establishments_and_court_lag_equals_separate_measures():
+    # the bulletin's CohortMeasures: measured once over the complete cohorts with the configured window
+    # (12 + 6), joined once under 12 + 12; its tables equal a measure per table and per waiting period
+    extract = dt.date(2024, 6, 30)
+    synth = SynthParams(releases=3000, seed=11, establishments=6, cohorts=4, extract_date=extract)
+    releases, convictions, _ = generate(synth)
+    inputs = _inputs(releases, convictions, extract)
+    params = MeasureParams(excluded_offences=frozenset({"BREACH"}), incomplete="exclude")
+    complete = cohort_completeness(inputs, params).filter(pl.col("complete"))["cohort"].to_list()
+    lag_set = lag_cohorts(cohort_completeness(inputs, params, FollowUpWindow(12, 12)))
+    assert complete == ["2022Q1", "2022Q2", "2022Q3", "2022Q4"] and lag_set == ["2022Q1", "2022Q2"]
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), ("establishment",), 12)
+    assert measured.rows(("cohort",)).equals(measure(inputs, restrict_cohorts(params, complete)).rows)
+    by_site = measure(inputs, restrict_cohorts(params, ["2022Q4"], by=("cohort", "establishment"))).rows
+    assert measured.rows(("cohort", "establishment"), "2022Q4").equals(by_site)
+    lag = measured.court_lag(lag_set)
+    expected = _one_measure_per_waiting_period(inputs, params, lag_set, 12)
+    assert lag.drop("share_of_reoffences", "share_of_reoffenders").equals(expected)
+    assert lag["reoffences"][0] < lag["reoffences"][-1]

@@ -22,6 +22,7 @@ import polars as pl
 
 from .. import __version__
 from ..banding import band_inputs
+from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import suppress, suppressed_mask, withhold
 from ..errors import UsageError, single_problem
@@ -33,15 +34,14 @@ from . import text
 from .comparisons import ComparisonSection, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
-from .folder import write_folder
+from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,
     by_establishment,
     cohort_changes,
-    cohort_completeness,
-    court_lag,
+    completeness_tables,
     lag_cohorts,
     restrict_cohorts,
     year_earlier,
@@ -116,7 +116,9 @@ def compute_bulletin(
     inputs = load_inputs(spec, extra)
 
     step(STEPS[1])
-    completeness = cohort_completeness(inputs, params)
+    longest = max(LAG_MONTHS, params.window.waiting_period_months)
+    lag_window = type(params.window)(params.window.follow_up_months, longest)
+    completeness, lag_completeness = completeness_tables(inputs, params, (params.window, lag_window))
     complete = completeness.filter(pl.col("complete"))["cohort"].to_list()
     incomplete = completeness.filter(~pl.col("complete"))
     if not completeness.height:
@@ -142,7 +144,9 @@ def compute_bulletin(
             f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
             f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
         )
-    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,))  # one join for both tables
+    lag_set = lag_cohorts(lag_completeness)
+    # one join for the trend, the establishments and the court lag
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,), longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
@@ -209,10 +213,7 @@ def compute_bulletin(
         )
 
     step(STEPS[3])
-    longest = max(LAG_MONTHS, params.window.waiting_period_months)
-    lag_window = type(params.window)(params.window.follow_up_months, longest)
-    lag_set = lag_cohorts(cohort_completeness(inputs, params, lag_window))
-    lag = court_lag(inputs, params, lag_set, longest) if lag_set else None
+    lag = measured.court_lag(lag_set) if lag_set else None
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
     if lag is not None:
@@ -341,7 +342,12 @@ def compute_bulletin(
         else (),
     )
     document = text.compose(context)
-    warnings = [w for section in comparison_sections for w in section.warnings]
+    warnings = [
+        f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
+        f"{entry['last_release_month']} of it (cohorts.csv, partial_period)"
+        for entry in partial_periods(inputs.releases, params.period)
+    ]
+    warnings += [w for section in comparison_sections for w in section.warnings]
     return Bulletin(
         config=config,
         params=params,
@@ -426,7 +432,7 @@ def disclose_section(section: ComparisonSection, rule) -> ComparisonSection:
         if name == "comparison_adjusted.csv":
             keys = frame.columns[: frame.columns.index("cohort_size")]
             units = [k for k in keys if k != "cohort"]
-            kept = {*keys, "cohort_size", "binary_expected", "frequency_expected"}
+            kept = {*keys, "cohort_size", "binary_expected", "reoffences_per_offender_expected"}
             frame = suppress(frame, rule, by=keys, margins=units, columns=[c for c in frame.columns if c not in kept])
             for row in frame.filter(pl.col("suppressed").is_not_null()).iter_rows(named=True):
                 hidden_units.update(str(row[k]) for k in units)
@@ -552,6 +558,7 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         files[f"tables/{name}"] = _csv(frame)
     files["tables.ods"] = spreadsheet(bulletin)
     manifest = {
+        MANIFEST_KEY: MANIFEST_VERSION,  # marks the folder as a bulletin that a later run may replace (folder.py)
         "reoffend_version": __version__,
         "command": "reoffend bulletin",
         "started": started.isoformat(timespec="seconds"),

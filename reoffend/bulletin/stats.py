@@ -12,18 +12,21 @@ from dataclasses import replace
 
 import polars as pl
 
+from ..cohort import partial_periods
 from ..compare.baseline import BaselineParams, Counts, compare_counts
 from ..measure import (
+    EVENT_KEY,
     RELEASE_KEY,
     MeasureParams,
+    audit_rows,
     group_measures,
     measured_releases,
-    per_release,
+    per_release_counts,
     proven_pairs,
     proven_reoffences,
     ratio,
 )
-from ..window import FOLLOW_UP_END, FollowUpWindow
+from ..window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
 
 LAG_MONTHS = 12  # the court-lag curve runs over waiting periods 0..12 months (at least)
 NEEDED = "_waiting_months_needed"
@@ -38,21 +41,37 @@ def cohort_completeness(inputs, params: MeasureParams, window: FollowUpWindow | 
     (:meth:`FollowUpWindow.is_complete`). ``params.where`` filters apply; the cohort is derived as for the
     measure.
     """
-    window = window or params.window
+    return completeness_tables(inputs, params, [window or params.window])[0]
+
+
+def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowUpWindow]) -> list[pl.DataFrame]:
+    """:func:`cohort_completeness` under each of ``windows``, from one reading of the releases.
+
+    The releases are first counted per (cohort, release_date), a few hundred rows, and each window is
+    applied to those: the deadline depends on the release date alone.
+    """
     probe_inputs = replace(inputs, extract_date=None)  # measure every release; completeness is judged here
-    probe = replace(params, window=window, index="all", latest_cohort=False, incomplete="exclude")
+    probe = replace(params, window=windows[0], index="all", latest_cohort=False, incomplete="exclude")
     releases, _ = measured_releases(probe_inputs, probe)
+    per_day = releases.group_by("cohort", "release_date").agg(pl.len().cast(pl.Int64).alias("_n")).collect()
     if inputs.extract_date is None:
         incomplete = pl.lit(0, dtype=pl.Int64)
     else:
-        incomplete = (~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
-    return (
-        releases.group_by("cohort")
-        .agg(pl.len().cast(pl.Int64).alias("releases"), incomplete.alias("incomplete_releases"))
-        .with_columns((pl.col("incomplete_releases") == 0).alias("complete"))
+        incomplete = pl.col("_n").filter(~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
+    partial = [entry["cohort"] for entry in partial_periods(inputs.releases, params.period)]
+    tables = [
+        window.with_window_columns(per_day.lazy())
+        .group_by("cohort")
+        .agg(pl.col("_n").sum().alias("releases"), incomplete.alias("incomplete_releases"))
+        .with_columns(
+            (pl.col("incomplete_releases") == 0).alias("complete"),
+            # a cohort the data covers only in part (cohort.partial_periods): not comparable with a full one
+            pl.col("cohort").is_in(partial).alias("partial_period"),
+        )
         .sort("cohort", nulls_last=True)
-        .collect()
-    )
+        for window in windows
+    ]
+    return pl.collect_all(tables)
 
 
 def restrict_cohorts(params: MeasureParams, cohorts: Sequence[str], **changes) -> MeasureParams:
@@ -160,20 +179,46 @@ def cohort_changes(trend: pl.DataFrame, pairs: Sequence[tuple[str, str, str]], c
 
 # ------------------------------------------------------------------------------------------ establishments
 class CohortMeasures:
-    """The per-release table of the published cohorts, built once and grouped as each table needs.
+    """The published cohorts measured once: one join serves the trend, the establishments and the court lag.
 
     The trend (per cohort) and the latest cohort by establishment are both :func:`group_measures` of the
-    same index releases (filters, and so the cohort restriction, apply after the index release is chosen),
-    so one join of releases and convictions serves both, where each used to run the whole measure.
-    ``columns`` are the release columns the tables group by besides ``cohort``.
+    same index releases (filters, and so the cohort restriction, apply after the index release is chosen).
+    The court-lag curve counts the same pairs under waiting periods ``0..longest``. So the index releases
+    are joined with the convictions once, under the longest waiting period, and each proven pair gets the
+    shortest waiting period that proves it (:meth:`FollowUpWindow.with_waiting_months_needed`): the pairs
+    needing at most the configured waiting period are exactly the proven reoffences of the configured window
+    (same follow-up, a deadline that grows with the waiting period), and give the per-release table; all of
+    them give the court lag (:meth:`court_lag`). ``columns`` are the release columns the tables group by
+    besides ``cohort``.
     """
 
-    def __init__(self, inputs, params: MeasureParams, columns: Sequence[str] = ()) -> None:
-        releases, _ = measured_releases(inputs, params)
-        convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
-        group_columns = list(dict.fromkeys(["cohort", *params.by, *(c for c in columns if c)]))
-        self.per_release = per_release(releases, convictions, group_columns).collect()
+    def __init__(self, inputs, params: MeasureParams, columns: Sequence[str] = (), longest: int = LAG_MONTHS) -> None:
+        waiting = params.window.waiting_period_months
+        self.longest = longest
         self.confidence = params.confidence
+        group_columns = list(dict.fromkeys(["cohort", *params.by, *(c for c in columns if c)]))
+        releases, _ = measured_releases(inputs, params)  # the configured window: its follow-up is complete
+        kept = [c for c in ("offender_id", *group_columns) if c != "release_date"]
+        self.keyed = (
+            releases.with_row_index(RELEASE_KEY)
+            .select(RELEASE_KEY, *kept, "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+            .collect()
+        )
+        join_window = FollowUpWindow(params.window.follow_up_months, max(longest, waiting))
+        widest = self.keyed.lazy().with_columns(
+            join_window.conviction_deadline(pl.col(FOLLOW_UP_END)).alias(CONVICTION_DEADLINE)
+        )
+        convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
+        pairs = (
+            proven_pairs(widest, convictions)
+            .select(RELEASE_KEY, "offence_date", FOLLOW_UP_END, "conviction_date", EVENT_KEY)
+            .collect()
+        )
+        self.pairs = join_window.with_waiting_months_needed(
+            pairs.lazy(), join_window.waiting_period_months, NEEDED
+        ).collect()
+        counted = per_release_counts(self.pairs.lazy().filter(pl.col(NEEDED) <= waiting))
+        self.per_release = audit_rows(self.keyed.lazy(), counted, group_columns).collect()
 
     def rows(self, by: Sequence[str], cohort: str | None = None) -> pl.DataFrame:
         """The measures per ``by`` (docs/measures.md "Per group"), of one ``cohort`` or of all."""
@@ -181,6 +226,50 @@ class CohortMeasures:
         if cohort is not None:
             frame = frame.filter(pl.col("cohort") == cohort)
         return group_measures(frame, by, self.confidence).collect()
+
+    def court_lag(self, cohorts: Sequence[str]) -> pl.DataFrame:
+        """Proven reoffences of ``cohorts`` counted under waiting periods ``0..longest`` months.
+
+        ``cohorts`` must be complete under the longest waiting period, so no release drops out under a
+        shorter one. The count under ``m`` months is the cumulative count of pairs (reoffences) or of
+        releases (reoffenders, by their least-needing pair) needing at most ``m``: the same numbers as
+        running the measure once per waiting period (tests/test_court_lag_one_pass.py). Each count is also
+        given as a share of the count under the longest one, the "eventual" count.
+        """
+        longest = self.longest
+        chosen = self.keyed.lazy().filter(pl.col("cohort").is_in(list(cohorts))).select(RELEASE_KEY)
+        needed = self.pairs.lazy().join(chosen, on=RELEASE_KEY, how="semi").select(RELEASE_KEY, NEEDED)
+        size, by_pair, by_release = pl.collect_all(
+            [
+                chosen.select(pl.len().cast(pl.Int64)),
+                needed.group_by(NEEDED).len(),
+                needed.group_by(RELEASE_KEY).agg(pl.col(NEEDED).min()).group_by(NEEDED).len(),
+            ]
+        )
+        months = pl.DataFrame({"waiting_period_months": range(longest + 1)}, schema={"waiting_period_months": pl.Int64})
+
+        def cumulative(counts: pl.DataFrame, name: str) -> pl.Series:
+            counts = counts.rename({NEEDED: "waiting_period_months"})
+            joined = months.join(counts, on="waiting_period_months", how="left").sort("waiting_period_months")
+            return pl.Series(name, joined["len"].fill_null(0).cum_sum(), pl.Int64)
+
+        table = months.with_columns(
+            # a column, not a literal: polars divides by a scalar as a product with its reciprocal, which can
+            # differ in the last bit from the measure's division
+            pl.Series("cohort_size", [size.item()] * (longest + 1), pl.Int64),
+            cumulative(by_release, "reoffenders"),
+            cumulative(by_pair, "reoffences"),
+        ).with_columns(ratio(pl.col("reoffenders"), pl.col("cohort_size")).alias("binary_rate"))
+        table = table.select("waiting_period_months", "cohort_size", "reoffenders", "binary_rate", "reoffences")
+        last = table.row(-1, named=True)
+
+        def share(column: str) -> pl.Expr:
+            return pl.when(pl.lit(last[column]) > 0).then(pl.col(column) / last[column]).otherwise(None)
+
+        return table.with_columns(
+            share("reoffences").alias("share_of_reoffences"),
+            share("reoffenders").alias("share_of_reoffenders"),
+        )
 
 
 def by_establishment(measured: CohortMeasures, cohort: str, column: str, overall_rate: float) -> pl.DataFrame:
@@ -204,47 +293,13 @@ def by_establishment(measured: CohortMeasures, cohort: str, column: str, overall
 def court_lag(inputs, params: MeasureParams, cohorts: Sequence[str], longest: int) -> pl.DataFrame:
     """Proven reoffences counted under waiting periods ``0..longest`` months, over the same releases.
 
-    One pass (docs/bulletin.md, "The court lag"): the index releases of ``cohorts`` (complete under the
-    longest waiting period, so no release drops out under a shorter one) are joined with the convictions once
-    under the longest window; each proven pair gets the shortest waiting period that proves it
-    (:meth:`FollowUpWindow.with_waiting_months_needed`), each release the shortest over its pairs. The count
-    under ``m`` months is then the cumulative count of pairs (reoffences) or releases (reoffenders) needing
-    at most ``m``: the same numbers as running the measure once per waiting period. Each count is also given
-    as a share of the count under the longest one, the "eventual" count.
+    The releases of ``cohorts`` measured with a waiting period of ``longest`` months (under which they are
+    complete), then :meth:`CohortMeasures.court_lag`. The bulletin gets the same table from the
+    :class:`CohortMeasures` of its trend, without a second join.
     """
     window = FollowUpWindow(params.window.follow_up_months, longest)
-    releases, _ = measured_releases(inputs, restrict_cohorts(params, cohorts, by=(), window=window))
-    keyed = releases.with_row_index(RELEASE_KEY)
-    convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
-    pairs = proven_pairs(keyed, convictions).select(RELEASE_KEY, FOLLOW_UP_END, "conviction_date")
-    size, proven = pl.collect_all([keyed.select(pl.len().cast(pl.Int64)), pairs])  # the join runs once
-    needed = window.with_waiting_months_needed(proven.lazy(), longest, NEEDED).select(RELEASE_KEY, NEEDED)
-    by_pair, by_release = pl.collect_all(
-        [needed.group_by(NEEDED).len(), needed.group_by(RELEASE_KEY).agg(pl.col(NEEDED).min()).group_by(NEEDED).len()]
-    )
-    months = pl.DataFrame({"waiting_period_months": range(longest + 1)}, schema={"waiting_period_months": pl.Int64})
-
-    def cumulative(counts: pl.DataFrame, name: str) -> pl.Series:
-        joined = months.join(counts.rename({NEEDED: "waiting_period_months"}), on="waiting_period_months", how="left")
-        return pl.Series(name, joined.sort("waiting_period_months")["len"].fill_null(0).cum_sum(), pl.Int64)
-
-    table = months.with_columns(
-        # a column, not a literal: polars divides by a scalar as a product with its reciprocal, which can
-        # differ in the last bit from the measure's division
-        pl.Series("cohort_size", [size.item()] * (longest + 1), pl.Int64),
-        cumulative(by_release, "reoffenders"),
-        cumulative(by_pair, "reoffences"),
-    ).with_columns(ratio(pl.col("reoffenders"), pl.col("cohort_size")).alias("binary_rate"))
-    table = table.select("waiting_period_months", "cohort_size", "reoffenders", "binary_rate", "reoffences")
-    last = table.row(-1, named=True)
-
-    def share(column: str) -> pl.Expr:
-        return pl.when(pl.lit(last[column]) > 0).then(pl.col(column) / last[column]).otherwise(None)
-
-    return table.with_columns(
-        share("reoffences").alias("share_of_reoffences"),
-        share("reoffenders").alias("share_of_reoffenders"),
-    )
+    measured = CohortMeasures(inputs, restrict_cohorts(params, cohorts, by=(), window=window), longest=longest)
+    return measured.court_lag(cohorts)
 
 
 def lag_cohorts(completeness_longest: pl.DataFrame) -> list[str]:

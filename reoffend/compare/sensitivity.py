@@ -249,10 +249,10 @@ def matched_sensitivity(
         pl.Series("binary_risk_ratio_high", high, dtype=pl.Float64),
         *e_value_columns(binary_ratio, low, high, "binary"),
         *e_value_columns(
-            from_change("offences_change_pct"),
-            from_change("offences_change_low"),
-            from_change("offences_change_high"),
-            "offences",
+            from_change("reoffences_per_offender_change_pct"),
+            from_change("reoffences_per_offender_change_low"),
+            from_change("reoffences_per_offender_change_high"),
+            "reoffences_per_offender",
         ),
     ]
     bounds = []
