@@ -9,6 +9,7 @@ unique, would go to the lowest establishment, then input order). ``index="all"``
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Literal, TypeVar
 
@@ -83,6 +84,105 @@ def matches(where: Mapping[str, Sequence[str]]) -> pl.Expr:
     for column, values in where.items():
         expr = expr & pl.col(column).cast(pl.String).is_in(list(values)).fill_null(False)
     return expr
+
+
+PERIOD_MONTHS = {"quarter": 3, "year": 12, "financial-year": 12}
+PERIOD_FIRST_MONTH = {"quarter": 1, "year": 1, "financial-year": 4}  # a period starts in a month ≡ this (mod length)
+
+
+def partial_periods(releases: pl.LazyFrame | pl.DataFrame, period: Period) -> list[dict[str, str]]:
+    """The cohorts (periods of ``release_date``) that the data covers only in part (issue 11).
+
+    The data covers the calendar months from its first to its last release; a quarter, year or financial
+    year that begins before the first month or ends after the last is partial, so it is not comparable with
+    a full one. Each is returned as ``{"cohort", "first_release_month", "last_release_month"}`` (the months
+    of it that the data covers). A file's own ``cohort`` column, and ``month`` periods, are never flagged.
+    """
+    frame = releases.lazy() if isinstance(releases, pl.DataFrame) else releases
+    if period not in PERIOD_MONTHS or "cohort" in frame.collect_schema().names():
+        return []
+    first, last = (
+        frame.select(pl.col("release_date").min().alias("first"), pl.col("release_date").max().alias("last"))
+        .collect()
+        .row(0)
+    )
+    if first is None or last is None:
+        return []
+    length, start = PERIOD_MONTHS[period], PERIOD_FIRST_MONTH[period]
+    partial: dict[str, dict[str, str]] = {}
+
+    def label(date) -> str:
+        return pl.select(period_label(pl.lit(date), period)).item()
+
+    if (first.month - start) % length != 0:  # the first month is not where its period begins
+        partial[label(first)] = {"cohort": label(first), "first_release_month": f"{first:%Y-%m}"}
+    if (last.month - start + 1) % length != 0:  # the last month is not where its period ends
+        entry = partial.setdefault(label(last), {"cohort": label(last), "first_release_month": ""})
+        entry["last_release_month"] = f"{last:%Y-%m}"
+    for entry in partial.values():
+        if not entry["first_release_month"]:  # begins on time, ends early: covered from the period's start
+            entry["first_release_month"] = _period_start(period, last)
+        entry.setdefault("last_release_month", _period_end(period, first))
+    return [
+        {k: partial[c][k] for k in ("cohort", "first_release_month", "last_release_month")} for c in sorted(partial)
+    ]
+
+
+def _period_start(period: str, inside) -> str:
+    """The first month of the period holding the date ``inside``."""
+    length, start = PERIOD_MONTHS[period], PERIOD_FIRST_MONTH[period]
+    back = (inside.month - start) % length
+    year, month = inside.year, inside.month - back
+    if month < 1:
+        year, month = year - 1, month + 12
+    return f"{year:04d}-{month:02d}"
+
+
+def _period_end(period: str, inside) -> str:
+    """The last month of the period holding the date ``inside``."""
+    length, start = PERIOD_MONTHS[period], PERIOD_FIRST_MONTH[period]
+    ahead = (start - 1 - inside.month) % length
+    year, month = inside.year, inside.month + ahead
+    if month > 12:
+        year, month = year + 1, month - 12
+    return f"{year:04d}-{month:02d}"
+
+
+SUGGEST_LIMIT = 20_000  # distinct values searched for "did you mean"; more would be slow and unhelpful
+
+
+def check_values_present(
+    releases: pl.LazyFrame | pl.DataFrame, where: Mapping[str, Sequence[str]], file: str, option: str = "--where"
+) -> None:
+    """A filter value that no release has is invalid data (exit 65), never a silent empty answer.
+
+    The problem names the option, the column and the value, the closest values present ("did you mean
+    EST042?") and how many distinct values the column has. Values are compared as text, as :func:`matches`
+    compares them.
+    """
+    from .errors import single_problem
+
+    frame = releases.lazy() if isinstance(releases, pl.DataFrame) else releases
+    columns = [column for column in where if column in frame.collect_schema().names()]
+    if not columns:
+        return
+    present = pl.collect_all([frame.select(pl.col(c).cast(pl.String).drop_nulls().unique()) for c in columns])
+    for column, values in zip(columns, present, strict=True):
+        known = set(values.to_series().to_list())
+        for value in where[column]:
+            if value in known:
+                continue
+            near = (
+                difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6) if len(known) <= SUGGEST_LIMIT else []
+            )
+            hint = f"; did you mean {' or '.join(near)}?" if near else ""
+            raise single_problem(
+                file,
+                column,
+                "value-not-found",
+                f"{option} {column}={value}: no release has this value ({len(known):,} distinct values){hint}",
+                value=value,
+            )
 
 
 def apply_filters(releases: FrameT, where: Mapping[str, Sequence[str]]) -> FrameT:

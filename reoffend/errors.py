@@ -12,6 +12,9 @@ EXIT_USAGE = 2
 EXIT_DATA = 65
 EXIT_NO_INPUT = 66
 EXIT_INTERNAL = 70
+EXIT_CANT_CREATE = 73  # sysexits EX_CANTCREAT: an output cannot be created (missing or read-only folder)
+EXIT_IO = 74  # sysexits EX_IOERR: writing an output failed (disk full, I/O error)
+EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another run holds the output (a bulletin folder); try later
 EXIT_BROKEN_PIPE = 141  # standard output closed early (`| head`), as if killed by SIGPIPE
 
 # What each status means, in the words of every command's --help (docs/cli.md, "Exit status", says the same)
@@ -22,6 +25,9 @@ EXIT_STATUSES = {
     EXIT_DATA: "invalid data: the validation report names file, row and column",
     EXIT_NO_INPUT: "an input file is missing or unreadable",
     EXIT_INTERNAL: "internal error (a bug): run again with --debug for the traceback",
+    EXIT_CANT_CREATE: "an output cannot be created (missing or read-only folder)",
+    EXIT_IO: "writing an output failed (e.g. no space left on device)",
+    EXIT_BUSY: "busy: another run is writing the same bulletin folder; try again later",
     EXIT_BROKEN_PIPE: "standard output was closed early (| head)",
 }
 
@@ -46,6 +52,39 @@ class OutputClosed(ReoffendError):
     exit 1 (which here means "not significant")."""
 
     exit_status = EXIT_BROKEN_PIPE
+
+
+class OutputNotCreatable(ReoffendError):
+    """An output cannot be created: its folder is missing or not writable (exit 73), found before any work."""
+
+    exit_status = EXIT_CANT_CREATE
+
+
+class OutputWriteError(ReoffendError):
+    """Writing an output failed part-way (no space left, I/O error): exit 74; nothing is left half-written."""
+
+    exit_status = EXIT_IO
+
+
+class Busy(ReoffendError):
+    """Another run is writing the same output (the bulletin folder's lock is held): exit 75, try later."""
+
+    exit_status = EXIT_BUSY
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived (a cron daemon or a closed terminal): unwinds like KeyboardInterrupt, so every
+    ``finally`` removes its temporary files, then the process exits 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def os_reason(error: OSError) -> str:
+    """``No space left on device`` -> ``no space left on device``: the plain reason of an OS error."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return reason[:1].lower() + reason[1:]
 
 
 class UsageError(ReoffendError):
@@ -81,10 +120,11 @@ class DataError(ReoffendError):
     def summary(self, first: int = 20) -> str:
         """The report of data.md: the first ``first`` problems, then a count per rule."""
         lines = [f"invalid data: {self.count} problem(s)"]
-        for problem in self.problems.head(first).iter_rows(named=True):
+        shown = self.problems.head(first)
+        for problem in shown.iter_rows(named=True):
             lines.append("  " + format_problem(problem))
-        if self.count > first:
-            lines.append(f"  ... and {self.count - first} more (--errors FILE writes the full list)")
+        if self.count > shown.height:  # the lines shown and "... and N more" add up to the count
+            lines.append(f"  ... and {self.count - shown.height} more (--errors FILE writes the full list)")
         counts = self.total_by_rule or dict(self.problems.group_by("rule").len().iter_rows())
         lines.append("problems per rule:")
         for rule, count in sorted(counts.items()):
@@ -98,8 +138,16 @@ def format_problem(problem: dict) -> str:
         where += f", row {problem['row']}"
     if problem["column"]:
         where += f", column {problem['column']}"
-    value = f" (value {problem['value']!r})" if problem.get("value") is not None else ""
+    value = f" (value {cut_value(problem['value'])!r})" if problem.get("value") is not None else ""
     return f"{where}: {problem['message']}{value}"
+
+
+VALUE_LIMIT = 100  # characters of a bad value shown in a message (the --errors file keeps it whole)
+
+
+def cut_value(value: str, limit: int = VALUE_LIMIT) -> str:
+    """A bad value as shown in a message: cut to ``limit`` characters, the cut marked with an ellipsis."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def problem_row(

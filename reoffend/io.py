@@ -9,22 +9,40 @@ that identifiers keep leading zeros.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import io
+import json
 import os
+import re
+import signal
 import stat
 import sys
 import tempfile
+import threading
 import tomllib
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from .errors import DataError, InputFileError, UsageError, single_problem
+from .errors import (
+    PROBLEM_SCHEMA,
+    DataError,
+    InputFileError,
+    OutputClosed,
+    OutputNotCreatable,
+    OutputWriteError,
+    UsageError,
+    cut_value,
+    os_reason,
+    problem_row,
+    single_problem,
+)
 
 FORMATS = ("csv", "parquet", "ndjson")
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
@@ -200,14 +218,127 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
         if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError) and data is None:
             raise InputFileError(f"{source.name}: cannot read: {error}") from None
-        raise single_problem(
+        raise located_problem(source, fmt, data) or single_problem(
             source.name, None, "unreadable file", f"cannot read as {fmt}: {first_line(error)}"
         ) from None
+    duplicated = duplicate_columns(schema.names())
+    if duplicated:
+        raise DataError(
+            pl.DataFrame(
+                [
+                    problem_row(
+                        source.name, name, "duplicate-column", f"the header names the column {name!r} {count} times"
+                    )
+                    for name, count in duplicated.items()
+                ],
+                schema=PROBLEM_SCHEMA,
+            ),
+            {"duplicate-column": len(duplicated)},
+        )
     present = {old: new for old, new in renames.items() if old in schema.names()}
     clashes = [new for old, new in present.items() if new in schema.names()]
     if clashes:
         raise UsageError(f"{source.name}: --map renames onto {', '.join(clashes)}, which the file already has")
     return frame.rename(present) if present else frame
+
+
+DUPLICATED = re.compile(r"^(?P<name>.*)_duplicated_\d+$")
+
+
+def duplicate_columns(names: Iterable[str]) -> dict[str, int]:
+    """Header names given more than once, with how often (polars renames the repeats ``NAME_duplicated_N``)."""
+    names = list(names)
+    counts: dict[str, int] = {}
+    for name in names:
+        match = DUPLICATED.match(name)
+        if match and match["name"] in names:
+            counts[match["name"]] = counts.get(match["name"], 1) + 1
+    return counts
+
+
+def located_problem(source: TableSource, fmt: str, data: bytes | None) -> DataError | None:
+    """The row (or line) a CSV or NDJSON reader failed on, as a problem naming it; None if not found.
+
+    Run only after the fast reader has failed: the bytes are read again here and parsed by the standard
+    library, which says where. CSV: bytes that are not UTF-8 (with a hint), a quote never closed, more fields
+    than the header. NDJSON: the first line that is not a JSON object. Rows are 1-based below the header.
+    """
+    if fmt not in ("csv", "ndjson"):
+        return None
+    try:
+        raw = data if data is not None else Path(source.path).read_bytes()
+        if sniff_compression(raw) == "gzip":
+            raw = gzip.decompress(raw)
+        elif sniff_compression(raw) is not None:
+            return None
+    except (OSError, EOFError, zlib.error):
+        return None
+    if fmt == "ndjson":
+        return _ndjson_problem(source.name, raw)
+    return _csv_problem(source.name, raw)
+
+
+def _csv_problem(name: str, raw: bytes) -> DataError | None:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        prefix = raw[: error.start].decode("utf-8-sig", errors="replace")
+        line = prefix.count("\n") + 1
+        bad = raw[error.start : error.start + 4]
+        return single_problem(
+            name,
+            None,
+            "encoding",
+            f"line {line}: the bytes {bad!r} are not UTF-8; save the file as UTF-8 "
+            "(e.g. iconv -f cp1252 -t utf-8, or 'CSV UTF-8' in a spreadsheet)",
+            row=line - 1,
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    records = 0
+    start = 1
+    try:
+        for record in reader:
+            if header is None:
+                header = record
+            elif len(record) > len(header):
+                extra = ",".join(record[len(header) :])
+                return single_problem(
+                    name,
+                    None,
+                    "too many fields",
+                    f"line {start}: {len(record)} fields where the header has {len(header)}",
+                    row=records,
+                    value=cut_value(extra),
+                )
+            records += 1
+            start = reader.line_num + 1
+    except csv.Error as error:
+        what = "a quote opened here is never closed" if "end of data" in str(error) else f"bad quoting: {error}"
+        return single_problem(name, None, "bad quoting", f"line {start}: {what}", row=records)
+    return None
+
+
+def _ndjson_problem(name: str, raw: bytes) -> DataError | None:
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            return single_problem(
+                name,
+                None,
+                "bad json",
+                f"line {number}, character {error.colno}: not valid JSON ({error.msg})",
+                row=number,
+                value=cut_value(line.decode("utf-8", "replace")),
+            )
+        except ValueError as error:  # not UTF-8
+            return single_problem(name, None, "bad json", f"line {number}: {error}", row=number)
+        if not isinstance(value, dict):
+            return single_problem(name, None, "bad json", f"line {number}: not a JSON object", row=number)
+    return None
 
 
 def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:
@@ -282,13 +413,69 @@ def read_toml(path: str, what: str = "config file") -> tuple[dict, str]:
 
 
 # --------------------------------------------------------------------------------------------- writing
+STDOUT = "-"
+WRITE_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def is_direct(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is written through directly rather than by a rename over it: a device, a FIFO or a
+    socket (``/dev/null``, ``/dev/stdout``, a named pipe), anything under ``/dev`` or ``/proc``. Renaming a
+    regular file over ``/dev/null`` (as root) would replace the device."""
+    absolute = os.path.abspath(path)
+    if absolute.startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def check_writable(path: str | os.PathLike) -> None:
-    """Fail before any work if an output cannot be created: its folder must exist."""
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"{path}: the folder {parent} does not exist")
-    if Path(path).is_dir():
+    """Fail before any work if an output cannot be created (docs/cli.md, "Exit status").
+
+    A folder named as the output file is a usage error (2); a missing or read-only folder is exit 73.
+    """
+    target = Path(path)
+    if is_direct(target):
+        if target.exists() and not os.access(target, os.W_OK):
+            raise OutputNotCreatable(f"{path}: cannot write to it (permission denied)")
+        if not target.exists():
+            raise OutputNotCreatable(f"{path}: no such device or file")
+        return
+    if target.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name")
+    parent = Path(os.path.realpath(target)).parent
+    if not parent.is_dir():
+        raise OutputNotCreatable(f"{path}: cannot create it: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputNotCreatable(f"{path}: cannot create it: the folder {parent} is not writable (permission denied)")
+
+
+def same_file(one: str | os.PathLike, other: str | os.PathLike) -> bool:
+    """Whether two paths name the same file: ``os.path.samefile`` when both exist, else their resolved paths."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return os.path.realpath(one) == os.path.realpath(other)
+
+
+def check_outputs_distinct(inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]) -> None:
+    """Refuse, before any work, an output that names an input or another output (a usage error, exit 2).
+
+    ``inputs`` and ``outputs`` map an option (``RELEASES``, ``-o``, ``--matches``) to its path or None; ``-``
+    (standard input or output) and outputs written through directly (``/dev/null``) are never compared.
+    """
+    readable = {name: path for name, path in inputs.items() if path and path != STDIN}
+    written = {name: path for name, path in outputs.items() if path and path != STDOUT and not is_direct(path)}
+    for name, path in written.items():
+        for input_name, input_path in readable.items():
+            if same_file(path, input_path):
+                raise UsageError(f"{name} {path} is the input {input_name} ({input_path}); refusing to overwrite it")
+    names = list(written)
+    for i, name in enumerate(names):
+        for other in names[i + 1 :]:
+            if same_file(written[name], written[other]):
+                raise UsageError(f"{name} and {other} both name {written[name]}; give each output its own file")
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], object]) -> None:
@@ -300,35 +487,115 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], o
 
 
 def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> None:
-    """Write every output to its temporary file first; rename only when all have been written."""
+    """Write every output to its temporary file first; rename only when all have been written.
+
+    A regular file (or a new one) is written beside its target and renamed over it, with SIGINT, SIGTERM and
+    SIGHUP held back during the renames; a device or FIFO (:func:`is_direct`) is written through last. A write
+    that fails is exit 74 (``writing out.csv: no space left on device``); a temporary file that cannot be
+    created, 73. Every temporary file is removed on any failure or signal.
+    """
     staged: list[tuple[str, Path]] = []
-    with ExitStack():
-        try:
-            for path, write in outputs:
-                target = Path(path)
-                check_writable(target)
+    direct: list[tuple[str | os.PathLike, Callable]] = []
+    try:
+        for path, write in outputs:
+            if is_direct(path):
+                direct.append((path, write))
+                continue
+            check_writable(path)
+            target = Path(os.path.realpath(path))  # a symbolic link is followed, not replaced
+            try:
                 handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed after all succeed
-                    dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
                 )
-                staged.append((handle.name, target))
-                with handle:
-                    write(handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            mode = 0o666 & ~_umask()
+            except OSError as error:
+                raise OutputNotCreatable(f"{path}: cannot create it: {os_reason(error)}") from None
+            staged.append((handle.name, target))
+            with _write_errors(path), handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+        mode = 0o666 & ~_umask()
+        with held_signals():
             for temporary, target in staged:
                 os.chmod(temporary, mode)
                 os.replace(temporary, target)
             staged.clear()
-        finally:
-            for temporary, _ in staged:
-                Path(temporary).unlink(missing_ok=True)
+        for path, write in direct:
+            with _write_errors(path), open(path, "wb") as device:
+                write(device)
+    finally:
+        for temporary, _ in staged:
+            Path(temporary).unlink(missing_ok=True)
+
+
+@contextmanager
+def _write_errors(path: str | os.PathLike) -> Iterator[None]:
+    """An OS error while writing ``path`` (or polars reporting one) becomes exit 74 with its plain reason."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputWriteError(f"writing {path}: {os_reason(error)}") from None
+    except pl.exceptions.PolarsError as error:
+        text = first_line(error)
+        if "os error" not in text.lower():
+            raise
+        reason = re.sub(r"\s*\(os error \d+\)", "", text).strip()
+        raise OutputWriteError(f"writing {path}: {reason[:1].lower() + reason[1:]}") from None
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP back for a few renames that must happen together; delivered after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, WRITE_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def write_stdout(data: bytes) -> None:
+    """Write ``data`` to standard output completely (a short write is continued, not dropped, as can happen
+    unbuffered under ``PYTHONUNBUFFERED=1``); a closed pipe is :class:`OutputClosed` (141), any other failure
+    exit 74."""
+    try:
+        sys.stdout.flush()
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, io.UnsupportedOperation):  # a replaced stdout (tests): no descriptor
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BrokenPipeError:
+        raise OutputClosed("standard output was closed") from None
+    except OSError as error:
+        raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None
 
 
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+WRITE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+
+
+def table_format_for(path: str, option: str = "-o") -> str:
+    """The data format of an extra table file from its extension: CSV without one; another is exit 2."""
+    if path == STDOUT or is_direct(path):
+        return "csv"
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        return "csv"
+    if suffix not in WRITE_SUFFIXES:
+        raise UsageError(f"{option} {path}: cannot write {suffix!r} files; use .csv, .parquet, .ndjson or .jsonl")
+    return WRITE_SUFFIXES[suffix]
 
 
 def frame_writer(frame: pl.DataFrame, fmt: str) -> Callable[[io.BufferedWriter], None]:
@@ -347,6 +614,7 @@ __all__ = [
     "TableSource",
     "atomic_write",
     "atomic_write_many",
+    "check_outputs_distinct",
     "check_writable",
     "detect_format",
     "frame_writer",
@@ -355,4 +623,21 @@ __all__ = [
     "read_table",
     "read_text_file",
     "read_toml",
+    "table_format_for",
+    "write_stdout",
 ]
+
+
+def key_line(text: str, key: str, section: str | None = None) -> int | None:
+    """The 1-based line where ``key`` is set (inside ``[section]`` when given), for error messages."""
+    in_section = section is None
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            name = stripped.strip("[] ").replace('"', "")
+            in_section = section is not None and name == section
+            continue
+        if in_section and pattern.match(line):
+            return number
+    return None

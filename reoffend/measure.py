@@ -14,7 +14,15 @@ from typing import Literal
 import polars as pl
 
 from . import __version__
-from .cohort import IndexRule, Period, apply_filters, index_releases, with_cohort
+from .cohort import (
+    IndexRule,
+    Period,
+    apply_filters,
+    check_values_present,
+    index_releases,
+    partial_periods,
+    with_cohort,
+)
 from .errors import UsageError, single_problem
 from .intervals import wilson_interval
 from .validate import ValidatedInputs
@@ -98,9 +106,15 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
             f"{inputs.names['releases']}: no column {', '.join(map(repr, unknown))} to group or filter by "
             f"(columns: {', '.join(columns)})"
         )
+    if params.where:
+        check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])
     releases = index_releases(with_cohort(inputs.releases, params.period), params.index)
     releases = apply_filters(releases, params.where)
     facts: dict[str, object] = {}
+    partial = partial_periods(inputs.releases, params.period)
+    facts["partial_period"] = bool(partial)  # a cohort the data covers only in part (cohort.partial_periods)
+    if partial:
+        facts["partial_periods"] = partial
     if params.latest_cohort:
         latest = releases.select(pl.col("cohort").max()).collect().item()
         facts["latest_cohort"] = latest

@@ -256,7 +256,8 @@ def _duplicate_masks(typed: pl.LazyFrame) -> tuple[pl.Expr, pl.Expr]:
     key = ["offender_id", "release_date"]
     columns = [c for c in typed.collect_schema().names() if not c.startswith(RAW) and c != ROW]
     row_hash = pl.struct(columns).hash(seed=0)
-    key_duplicated = pl.struct(key).is_duplicated()
+    # a release_date that is missing or failed to parse is reported as such, never as a duplicate key too
+    key_duplicated = pl.struct(key).is_duplicated() & pl.col("release_date").is_not_null()
     conflicting = key_duplicated & (row_hash.n_unique().over(key) > 1)
     repeated = key_duplicated & ~conflicting & row_hash.is_duplicated() & ~row_hash.is_first_distinct()
     return repeated, conflicting
@@ -317,6 +318,14 @@ def validate_inputs(
             failing[("conflicting-release", "offender_id")] = conflicts
     if failing:
         raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
+    if extract_date is None and releases.rows:  # releases but no conviction: the checks need an extract date
+        raise single_problem(
+            convictions.name,
+            "conviction_date",
+            "no extract date",
+            "there is no conviction_date to take the extract date from (the file has no convictions), so "
+            "releases after the extract and incomplete follow-up cannot be checked: give --extract-date",
+        )
 
     releases_typed = releases.typed
     deduplicated = 0
@@ -444,6 +453,113 @@ def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | Non
             rule = rule.removesuffix("@c")
             totals[rule] = totals.get(rule, 0) + n
     return DataError(problems, totals)
+
+
+# ------------------------------------------------------------------------------------ covariate values
+NUMERIC_SHARE = 0.5  # a text column in which at least this share of values are numbers is a numeric column
+SHOWN_ROWS = 20
+
+
+def check_covariate_values(releases: pl.LazyFrame, covariates: tuple[str, ...] | list[str], file: str) -> None:
+    """Covariate values are validated like dates (issue 11): :class:`DataError` (65) naming row and value.
+
+    A covariate read as text whose values are mostly numbers is a numeric column with bad values: each value
+    that is not a number is a ``covariate-not-numeric`` problem (``abc`` in ``age``), where the comparison
+    would otherwise turn ``age`` into categories and fail on "unseen" levels. If every value is a number the
+    column is numbers stored as text (a Parquet string column): one ``covariate-stored-as-text`` problem.
+    Rows are those of the file (1-based below the header).
+    """
+    schema = releases.collect_schema()
+    text = [c for c in dict.fromkeys(covariates) if c in schema and schema[c] == pl.String]
+    if not text:
+        return
+
+    def number(column: str) -> pl.Expr:
+        return pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
+
+    stats = (
+        releases.select(
+            *[pl.col(c).is_not_null().sum().alias(f"{c}|present") for c in text],
+            *[number(c).is_not_null().sum().alias(f"{c}|numbers") for c in text],
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    problems: list[dict] = []
+    totals: dict[str, int] = {}
+    for column in text:
+        present, numbers = stats[f"{column}|present"], stats[f"{column}|numbers"]
+        if not present or numbers / present < NUMERIC_SHARE:
+            continue  # a text covariate: categories
+        if numbers == present:
+            problems.append(
+                problem_row(
+                    file,
+                    column,
+                    "covariate-stored-as-text",
+                    f"covariate {column} holds numbers stored as text ({present:,} values); store the column as "
+                    "numbers, or the models would read every value as a category of its own",
+                )
+            )
+            totals["covariate-stored-as-text"] = totals.get("covariate-stored-as-text", 0) + 1
+            continue
+        bad = (
+            releases.select(pl.col(column))
+            .with_row_index(ROW, offset=1)
+            .filter(pl.col(column).is_not_null() & number(column).is_null())
+        )
+        count = bad.select(pl.len()).collect().item()
+        for row_number, value in bad.head(SHOWN_ROWS).collect().iter_rows():
+            problems.append(
+                problem_row(
+                    file,
+                    column,
+                    "covariate-not-numeric",
+                    f"covariate {column} is numeric ({numbers:,} of its {present:,} values are numbers), "
+                    "but this value is not a number",
+                    row=row_number,
+                    value=value,
+                )
+            )
+        totals["covariate-not-numeric"] = totals.get("covariate-not-numeric", 0) + count
+    if problems:
+        raise DataError(pl.DataFrame(problems, schema=PROBLEM_SCHEMA), totals)
+
+
+# --------------------------------------------------------------------------------------------- warnings
+def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> list[str]:
+    """Valid inputs that are probably not what was meant (issue 11): said on stderr, never silent.
+
+    * no conviction's offender_id is a released person's (ids written ``007`` in one file and ``7`` in the
+      other): every rate would be 0%;
+    * an ``--exclude-offences`` code that no conviction has (a typo, or another coding scheme).
+    """
+    warnings = []
+    releases_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String)).unique()
+    conviction_ids = inputs.convictions.select(pl.col("offender_id").cast(pl.String)).unique()
+    queries = [
+        conviction_ids.join(releases_ids, on="offender_id", how="semi").select(pl.len()),
+        conviction_ids.select(pl.len()),
+    ]
+    codes = None
+    if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
+        codes = inputs.convictions.select(pl.col("offence_code").cast(pl.String).unique())
+        queries.append(codes)
+    results = pl.collect_all(queries)
+    matched, convicted = results[0].item(), results[1].item()
+    if convicted and not matched:
+        warnings.append(
+            f"no offender_id in {inputs.names['convictions']} matches one in {inputs.names['releases']}, so nobody "
+            "can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)"
+        )
+    if codes is not None:
+        present = set(results[2].to_series().drop_nulls().to_list())
+        unused = sorted(excluded_offences - present)
+        if unused:
+            warnings.append(
+                f"--exclude-offences: no conviction has the offence code(s) {', '.join(unused)}; check the codes"
+            )
+    return warnings
 
 
 # ---------------------------------------------------------------------------------------------- summary

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # sqlglot is imported where SQL is built, so the other comman
     from sqlglot import exp
 
 FOLLOW_UP_END = "follow_up_end"
+MAX_WINDOW_MONTHS = 1200  # a bound on each period, so that no date computed from a valid release overflows
 CONVICTION_DEADLINE = "conviction_deadline"
 
 
@@ -65,10 +66,10 @@ class FollowUpWindow:
     waiting_period_months: int = 6
 
     def __post_init__(self) -> None:
-        if self.follow_up_months < 1:
-            raise ValueError("follow_up_months must be at least 1")
-        if self.waiting_period_months < 0:
-            raise ValueError("waiting_period_months must be 0 or more")
+        if not 1 <= self.follow_up_months <= MAX_WINDOW_MONTHS:
+            raise ValueError(f"follow_up_months must be 1 to {MAX_WINDOW_MONTHS}")
+        if not 0 <= self.waiting_period_months <= MAX_WINDOW_MONTHS:
+            raise ValueError(f"waiting_period_months must be 0 to {MAX_WINDOW_MONTHS}")
 
     def follow_up_end(self, release_date: pl.Expr) -> pl.Expr:
         """First day after the follow-up period (exclusive end)."""

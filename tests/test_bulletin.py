@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -177,8 +178,15 @@ def test_manifest_hashes_and_counts(sample_bulletin):
 
 def test_rerun_gives_identical_files_apart_from_manifest_times(sample_bulletin, tmp_path):
     again = tmp_path / "again"
+    before, clock = dt.datetime.now(dt.UTC), time.monotonic()
     build_bulletin(parse_config(str(JOB)), str(again))
+    elapsed, after = time.monotonic() - clock, dt.datetime.now(dt.UTC)
     first, second = files_of(sample_bulletin), files_of(again)
+    timed = json.loads(second["manifest.json"])
+    # the manifest's times are this run's: started within it, and a duration no longer than it took
+    started = dt.datetime.fromisoformat(timed["started"])
+    assert before - dt.timedelta(seconds=1) <= started <= after
+    assert 0 < timed["duration_seconds"] <= elapsed
     assert set(first) == set(second)
     for name in first:
         if name != "manifest.json":
@@ -252,18 +260,71 @@ def test_adjusted_section_is_the_adjusted_core(sample_bulletin):
     assert hidden.height and hidden["binary_actual"].null_count() == hidden.height
     assert hidden["binary_expected"].null_count() == 0
     summary = pl.read_csv(sample_bulletin / "tables" / "comparison_adjusted_summary.csv").row(0, named=True)
-    assert summary["groups"] == result.rows.height
-    assert summary["binary_beat_baseline"] == result.rows["binary_beat_baseline"].sum()
+    assert summary["units"] == result.rows.height
+    # the headline counts are the adjusted verdicts (Holm by default), the raw count beside them
+    adjusted = result.rows["binary_verdict_adjusted"] == "significant reduction"
+    assert summary["binary_reduction"] == adjusted.sum() <= summary["binary_reduction_unadjusted"]
+    assert summary["binary_reduction_unadjusted"] == result.rows["binary_beat_baseline"].sum()
     text = (sample_bulletin / "bulletin.md").read_text()
     from reoffend.bulletin.comparisons import ADJUSTED_LIST_LIMIT
 
     sentences = result.headline().splitlines()
     rows = result.rows.with_row_index("i").with_columns(published)
-    notable = rows.filter(pl.col("binary_significant") | pl.col("frequency_significant"))
-    # the text lists the notable rows that are published, up to the limit
+    notable = rows.filter(
+        (pl.col("binary_verdict_adjusted") != "no significant change")
+        | (pl.col("reoffences_per_offender_verdict_adjusted") != "no significant change")
+    )
+    # the text lists the notable rows (by the adjusted verdict) that are published, up to the limit
     listed = notable.filter(pl.col("suppressed"))["i"].to_list()[:ADJUSTED_LIST_LIMIT]
-    beat = rows.filter(pl.col("binary_beat_baseline") & pl.col("suppressed"))["i"].to_list()
-    assert set(beat) & set(listed) and all(sentences[i] in text for i in listed)
+    assert all(sentences[i] in text for i in listed)
+    counts = (
+        f"of {summary['units']:,} establishments ({summary['releases']:,} releases), {summary['binary_reduction']:,} "
+        "beat the baseline on the binary rate"
+    )
+    assert counts in " ".join(text.split())
     # a suppressed establishment is never named with its figures
     for i in rows.filter(~pl.col("suppressed"))["i"].to_list():
         assert sentences[i] not in text
+
+
+def test_the_cli_and_the_bulletin_give_identical_figures_for_the_same_comparison(sample_bulletin, cli, tmp_path):
+    """Same inputs, parameters and seed: the bulletin's comparison tables are the commands' rows, cell for cell
+    (disclosure control aside: only published rows are compared)."""
+    common = [
+        str(SAMPLE / "releases.csv"),
+        str(SAMPLE / "convictions.csv"),
+        "--exclude-offences",
+        str(SAMPLE / "excluded_offences.txt"),
+        "--period",
+        "quarter",
+    ]
+    covariates = "age,sex,sentence_months,prior_convictions,index_offence"
+    runs = {
+        "comparison_matched.csv": [
+            "compare", "matched", *common, "--treated", "establishment=EST042", "--covariates", covariates,
+            "--style", "peterborough", "--bootstrap", "1000", "--seed", "20240401",
+        ],
+        "comparison_baseline.csv": [
+            "compare", "baseline", *common, "--site", "EST042", "--current", "2023Q4", "--baseline", "2022Q4",
+            "--target", "5",
+        ],
+        "comparison_adjusted.csv": [
+            "compare", "adjusted", *common, "--baseline", "2022Q1,2022Q2,2022Q3,2022Q4", "--current", "2023Q4",
+            "--covariates", covariates,
+        ],
+    }  # fmt: skip
+    for table, args in runs.items():
+        out = tmp_path / table
+        status, _, err = cli(*args, "--format", "csv", "-o", out, "-q")
+        assert status == 0, err
+        from_cli = pl.read_csv(out, infer_schema_length=None)
+        written = pl.read_csv(sample_bulletin / "tables" / table, infer_schema_length=None)
+        if "suppressed" in written.columns:
+            published = written["suppressed"].is_null()
+            written = written.filter(published).drop("suppressed")
+            from_cli = from_cli.filter(published)
+        assert written.columns == from_cli.columns, table
+        assert written.height > 0 and written.equals(from_cli), table
+    matched = pl.read_csv(sample_bulletin / "tables" / "comparison_matched.csv").row(-1, named=True)
+    # the figures of the issue (186.7 and 24.5% with this seed), one and the same in both
+    assert round(matched["events_per_100_comparison"], 1) == 186.7 and round(matched["events_reduction_pct"], 1) == 24.5

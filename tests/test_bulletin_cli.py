@@ -105,7 +105,8 @@ def test_incomplete_cohort_is_left_out_and_named(tmp_path, cli):
     status, _out, err = cli("bulletin", "--config", job, "-o", target, "-q")
     assert status == 0, err
     cohorts = pl.read_csv(target / "tables" / "cohorts.csv")
-    assert cohorts.rows() == [("2022Q1", 3, 0, True), ("2022Q2", 2, 1, False)]
+    # releases run from January to June 2022: both quarters are whole (partial_period false)
+    assert cohorts.rows() == [("2022Q1", 3, 0, True, False), ("2022Q2", 2, 1, False, False)]
     trend = pl.read_csv(target / "tables" / "trend.csv")
     assert trend["cohort"].to_list() == ["2022Q1"]  # C's complete release does not make 2022Q2 publishable
     text = (target / "bulletin.md").read_text()
@@ -206,7 +207,7 @@ def test_failure_halfway_through_writing_leaves_the_earlier_bulletin(earlier, cl
 
     monkeypatch.setattr(folder.os, "fsync", failing_fsync)
     status, _out, err = cli("bulletin", "--config", job, "-o", target, "--extract-date", "2024-12-30")
-    assert status == 2 and "No space left on device" in err
+    assert status == 74 and "no space left on device" in err  # a write error (docs/cli.md)
     assert len(calls) == 5
     assert snapshot(target) == before and not leftovers(target)
 
@@ -222,7 +223,7 @@ def test_failure_at_the_swap_puts_the_earlier_bulletin_back(earlier, cli, monkey
 
     monkeypatch.setattr(folder.os, "rename", rename)
     status, _out, err = cli("bulletin", "--config", job, "-o", target, "--extract-date", "2024-12-30")
-    assert status == 2 and "Permission denied" in err
+    assert status == 74 and "permission denied" in err  # a write error (docs/cli.md)
     assert snapshot(target) == before and not leftovers(target)
 
 
@@ -238,7 +239,7 @@ def test_rebuild_replaces_the_earlier_bulletin(earlier, cli):
 def test_unwritable_or_unsuitable_targets(tmp_path, cli):
     job = write_job(tmp_path)
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "no" / "such" / "folder")
-    assert status == 2 and "does not exist" in err
+    assert status == 73 and "does not exist" in err
     (tmp_path / "a-file").write_text("x")
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "a-file")
     assert status == 2
@@ -258,7 +259,7 @@ def test_read_only_folder(tmp_path, cli):
     locked.chmod(0o500)
     try:
         status, _out, err = cli("bulletin", "--config", job, "-o", locked / "out")
-        assert status == 2 and "permission denied" in err.lower()
+        assert status == 73 and "permission denied" in err.lower()
     finally:
         locked.chmod(0o700)
 
@@ -353,4 +354,4 @@ def test_no_establishment_section_when_turned_off_or_absent(tmp_path, cli):
 def test_a_filter_that_keeps_nobody_is_a_data_error(tmp_path, cli):
     job = write_job(tmp_path, extra='[measure]\nwhere = { establishment = ["E9"] }\n', extract_date="2024-12-31")
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
-    assert status == 65 and "no releases to publish after the [measure] where filters" in err
+    assert status == 65 and "establishment=E9: no release has this value" in err  # named (issue 11)

@@ -8,7 +8,7 @@ import math
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats import proportion as sm_proportion
 
@@ -16,6 +16,7 @@ from reoffend.bulletin.document import Document, Figure, Heading, Paragraph, Tab
 from reoffend.bulletin.folder import write_folder
 from reoffend.bulletin.stats import cohort_completeness, court_lag, proportion_change, year_earlier
 from reoffend.errors import UsageError
+from reoffend.intervals import score_difference_interval
 from reoffend.measure import MeasureParams
 
 from .conftest import convictions_frame, releases_frame, validated
@@ -66,16 +67,16 @@ def test_proportion_change_without_variation_has_no_test():
 )
 def test_proportion_change_agrees_with_statsmodels(n1, n0, f1, f0, confidence):
     x1, x0 = round(f1 * n1), round(f0 * n0)
-    if x1 + x0 in (0, n1 + n0):
-        return
+    assume(x1 + x0 not in (0, n1 + n0))
     change = proportion_change((x1, n1), (x0, n0), confidence)
-    low, high = sm_proportion.confint_proportions_2indep(
-        x1, n1, x0, n0, method="newcomb", compare="diff", alpha=1 - confidence
-    )
+    low, high = score_difference_interval([x1], [n1], [x0], [n0], confidence)
     p_value = sm_proportion.test_proportions_2indep(x1, n1, x0, n0, method="score", correction=False).pvalue
-    assert change["difference_low"] == pytest.approx(low, abs=1e-9)
-    assert change["difference_high"] == pytest.approx(high, abs=1e-9)
+    # the interval is the score interval that inverts the pooled z test whose p the bulletin prints
+    assert change["difference_low"] == pytest.approx(low[0], abs=1e-12)
+    assert change["difference_high"] == pytest.approx(high[0], abs=1e-12)
     assert change["p_value"] == pytest.approx(p_value, rel=1e-6, abs=1e-12)
+    excludes_zero = change["difference_low"] > 0 or change["difference_high"] < 0
+    assert excludes_zero == (change["p_value"] < 1 - confidence)
 
 
 def tiny_inputs(extract: str):
@@ -100,10 +101,11 @@ def test_completeness_counts_every_release_not_only_index_releases():
     # extract 2023-09-29: deadlines (12 + 6 months): A 2023-07-10, A's second release 2023-09-30 (> 2023-09-30?
     # complete needs deadline <= extract + 1 = 2023-09-30: yes, complete), B 2023-08-01, C 2023-10-05 (not)
     table = cohort_completeness(tiny_inputs("2023-09-29"), MeasureParams())
-    assert table.rows() == [("2022Q1", 3, 0, True), ("2022Q2", 1, 1, False)]
+    # the releases end in April 2022, so 2022Q2 is a partial period (the last column)
+    assert table.rows() == [("2022Q1", 3, 0, True, False), ("2022Q2", 1, 1, False, True)]
     # one day earlier A's second release (not an index release) is still open, and so is 2022Q1
     table = cohort_completeness(tiny_inputs("2023-09-28"), MeasureParams())
-    assert table.rows() == [("2022Q1", 3, 1, False), ("2022Q2", 1, 1, False)]
+    assert table.rows() == [("2022Q1", 3, 1, False, False), ("2022Q2", 1, 1, False, True)]
 
 
 def test_court_lag_by_hand():
@@ -160,7 +162,8 @@ def test_write_folder_refuses_a_folder_that_is_not_a_bulletin(tmp_path):
 def test_write_folder_replaces_an_empty_folder_and_an_earlier_bulletin(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
-    write_folder(target, {"manifest.json": b"{}", "tables/a.csv": b"a\n1\n"})
+    manifest = b'{"reoffend_bulletin": 1, "files": {"tables/a.csv": {}}}'
+    write_folder(target, {"manifest.json": manifest, "tables/a.csv": b"a\n1\n"})
     assert (target / "tables" / "a.csv").read_bytes() == b"a\n1\n"
     write_folder(target, {"manifest.json": b"{}", "index.html": b"new"})
     assert sorted(p.name for p in target.iterdir()) == ["index.html", "manifest.json"]

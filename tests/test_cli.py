@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -47,7 +48,8 @@ def test_installed_entry_point_in_a_shell_pipeline(files, tmp_path):
         "E1,2,2,1.0",
         "E2,1,0,0.0",
     ]
-    assert result.stderr == ""
+    # the one message: the releases end in May 2022, so 2022Q2 is a partial period (issue 11)
+    assert result.stderr.startswith("warning: cohort 2022Q2 is a partial period") and result.stderr.count("\n") == 2
 
 
 def test_entry_point_exit_statuses_as_subprocess(files, tmp_path):
@@ -127,9 +129,9 @@ def test_per_release_audit_table(cli, files, tmp_path):
     )
 
 
-def test_output_into_a_missing_folder_is_a_usage_error_and_writes_nothing(cli, files, tmp_path):
+def test_output_into_a_missing_folder_cannot_be_created_and_writes_nothing(cli, files, tmp_path):
     status, _out, err = cli("measure", *files, "-o", tmp_path / "no" / "such" / "out.csv")
-    assert status == 2
+    assert status == 73  # sysexits EX_CANTCREAT (docs/cli.md)
     assert "does not exist" in err and "Traceback" not in err
     assert not (tmp_path / "no").exists()
 
@@ -160,7 +162,7 @@ def test_a_failure_while_writing_removes_the_temporary_file(cli, files, tmp_path
 
     monkeypatch.setattr("reoffend.cli.common.frame_writer", broken_writer)
     status, _, err = cli("measure", *files, "-o", target)
-    assert status == 70 and "disk full" in err
+    assert status == 74 and "disk full" in err  # a write error (docs/cli.md)
     assert target.read_text() == "earlier\n"
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
     assert reoffend_io  # the module under test
@@ -222,10 +224,13 @@ def test_config_columns_table_is_the_map(cli, files, tmp_path):
     renamed = write_csv(tmp_path / "extract.csv", "person,date_out\nA,2022-01-10\n")
     config = tmp_path / "job.toml"
     config.write_text('[columns]\noffender_id = "person"\nrelease_date = "date_out"\n')
-    status, _out, err = cli(
+    status, out, err = cli(
         "measure", renamed, files[1], "--config", config, "--csv", "--by", "", "--extract-date", "2024-01-01"
     )
     assert status == 0, err
+    # the renamed columns were read as offender_id and release_date: one index release, A's, measured
+    row = pl.read_csv(io.StringIO(out)).row(0, named=True)
+    assert row["cohort_size"] == 1
 
 
 @pytest.mark.parametrize(

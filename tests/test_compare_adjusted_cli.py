@@ -44,20 +44,25 @@ def test_json_has_rows_both_measures_and_the_model_summaries(cli, sample, tmp_pa
     code, _stdout, stderr = cli(*args(*sample, "-o", out, "--model-summary", summary))
     assert code == 0, stderr
     document = json.loads(out.read_text())
-    assert set(document) >= {"parameters", "metadata", "rows", "baseline_models", "headlines", "unseen_levels"}
+    assert set(document) >= {"parameters", "metadata", "rows", "baseline_models", "headline", "unseen_levels"}
     assert document["parameters"]["baseline"] == ["2022"] and document["parameters"]["count_model"] == "negbin"
     assert document["metadata"]["current_cohorts"] == ["2023"]
     assert document["metadata"]["window"]["follow_up_months"] == 12
     rows = document["rows"]
     assert len(rows) == 110 and rows[0]["establishment"] == "EST001"
-    for column in ("binary_expected", "binary_beat_baseline", "frequency_expected", "frequency_beat_baseline"):
+    for column in (
+        "binary_expected",
+        "binary_beat_baseline",
+        "reoffences_per_offender_expected",
+        "reoffences_per_offender_beat_baseline",
+    ):
         assert column in rows[0]
     models = document["baseline_models"]
     assert models["binary"]["n"] == models["frequency"]["n"] == document["metadata"]["baseline_releases"]
     assert len(models["binary"]["calibration"]) == 10 and 0.5 < models["binary"]["auc"] < 1
     assert models["frequency"]["alpha"] > 0
     assert json.loads(summary.read_text()) == models
-    assert len(document["headlines"]) == 110
+    assert len(document["headline"]) == 110
     # the terminal summary goes to standard error
     assert "110 comparisons" in stderr
 
@@ -120,7 +125,7 @@ def test_unseen_category_error_names_column_and_value_or_pools(cli, sample, tmp_
         (("--baseline", "2019"), 65, "baseline cohort(s) 2019 have no index releases"),
         (("--baseline", "2023"), 2, "no cohort after the baseline (2023)"),
         (("--baseline-filter", "establishment"), 2, "--baseline-filter takes NAME=VALUE"),
-        (("--baseline-filter", "establishment=NOWHERE"), 65, "satisfy --baseline-filter establishment=NOWHERE"),
+        (("--baseline-filter", "establishment=NOWHERE"), 65, "--baseline-filter establishment=NOWHERE: no release has"),
         (("--current", "2022"), 2, "in both --baseline and --current"),
         (("--by", "wing"), 2, "releases.csv has no column 'wing'"),
         (("--covariates", "age,release_date"), 2, "'release_date' cannot be a covariate"),
@@ -189,7 +194,10 @@ def test_parameter_uncertainty_widens_the_interval(cli, sample, tmp_path):
     assert cli(*args(*sample, *common, "--parameter-uncertainty", "-o", widened))[0] == 0
     [a], [b] = json.loads(plain.read_text())["rows"], json.loads(widened.read_text())["rows"]
     assert json.loads(widened.read_text())["parameters"]["parameter_uncertainty"] is True
-    for name in ("binary", "frequency"):
+    for name, se, scale in (
+        ("binary", "binary_difference_pp_se", 100),  # the difference in points, the expected rate a proportion
+        ("reoffences_per_offender", "reoffences_per_offender_difference_se", 1),
+    ):
         assert b[f"{name}_expected"] == a[f"{name}_expected"]
         # se^2 grows by exactly the delta-method variance of the expected rate
-        assert b[f"{name}_se"] ** 2 == pytest.approx(a[f"{name}_se"] ** 2 + a[f"{name}_expected_se_parameters"] ** 2)
+        assert b[se] ** 2 == pytest.approx(a[se] ** 2 + (scale * a[f"{name}_expected_se_parameters"]) ** 2)

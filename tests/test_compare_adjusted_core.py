@@ -16,18 +16,16 @@ from scipy import stats
 from scipy.special import expit
 from statsmodels.discrete.discrete_model import Logit, NegativeBinomial, Poisson
 
-from reoffend.compare.adjusted import (
-    AdjustedParams,
+from reoffend.compare.adjusted import AdjustedParams, compare_adjusted
+from reoffend.compare.adjusted_models import (
     calibration_table,
-    compare_adjusted,
-    design_matrix,
     nb2_alpha_given_mean,
     nb2_log_likelihood,
     null_log_likelihood,
-    rank_auc,
 )
-from reoffend.compare.design import LINEAR
+from reoffend.compare.design import LINEAR, design_matrix
 from reoffend.errors import DataError, UsageError
+from reoffend.intervals import rank_auc
 
 Z = NormalDist()
 
@@ -120,30 +118,40 @@ def test_hand_worked_expected_values_variances_and_tests():
     assert r["cohort_size"] == 3 and r["reoffenders"] == 1 and r["reoffences"] == 2
     assert r["binary_actual"] == pytest.approx(1 / 3)
     assert r["binary_expected"] == pytest.approx(expected_bin / n, rel=1e-9)
-    assert r["binary_difference"] == pytest.approx((observed_bin - expected_bin) / n, rel=1e-9)
+    assert r["binary_difference_pp"] == pytest.approx(100 * (observed_bin - expected_bin) / n, rel=1e-9)
     assert r["binary_ratio"] == pytest.approx(observed_bin / expected_bin, rel=1e-9)
     z_bin = (observed_bin - expected_bin) / math.sqrt(variance_bin)
     assert r["binary_z"] == pytest.approx(z_bin, rel=1e-9)
-    assert r["binary_se"] == pytest.approx(math.sqrt(variance_bin) / n, rel=1e-9)
+    assert r["binary_difference_pp_se"] == pytest.approx(100 * math.sqrt(variance_bin) / n, rel=1e-9)
     assert r["binary_p_two_sided"] == pytest.approx(2 * (1 - Z.cdf(abs(z_bin))), rel=1e-7)
     assert r["binary_p_reduction"] == pytest.approx(Z.cdf(z_bin), rel=1e-7)
     half = 1.959963984540054 * math.sqrt(variance_bin) / n
     low = max((observed_bin - expected_bin) / n - half, -expected_bin / n)  # clipped: actual rate >= 0
-    assert r["binary_difference_low"] == pytest.approx(low, rel=1e-9)
-    assert r["binary_difference_high"] == pytest.approx(
-        min((observed_bin - expected_bin) / n + half, 1 - expected_bin / n), rel=1e-9
+    assert r["binary_difference_pp_low"] == pytest.approx(100 * low, rel=1e-9)
+    assert r["binary_difference_pp_high"] == pytest.approx(
+        100 * min((observed_bin - expected_bin) / n + half, 1 - expected_bin / n), rel=1e-9
     )
     assert r["binary_reduction_pp"] == pytest.approx(-100 * (observed_bin - expected_bin) / n, rel=1e-9)
     z_cnt = (observed_cnt - expected_cnt) / math.sqrt(variance_cnt)
-    assert r["frequency_expected"] == pytest.approx(expected_cnt / n, rel=1e-9)
-    assert r["frequency_actual"] == pytest.approx(2 / 3)
-    assert r["frequency_z"] == pytest.approx(z_cnt, rel=1e-9)
-    assert r["frequency_reduction_pct"] == pytest.approx(100 * (1 - observed_cnt / expected_cnt), rel=1e-9)
-    assert r["frequency_p_reduction"] == pytest.approx(Z.cdf(z_cnt), rel=1e-7)
-    # two-sided at alpha 0.05: significant exactly when |z| > 1.96; beat = significant and below expected
-    for name, z in (("binary", z_bin), ("frequency", z_cnt)):
-        assert r[f"{name}_significant"] == bool(abs(z) > 1.959963984540054)
-        assert r[f"{name}_beat_baseline"] == bool(abs(z) > 1.959963984540054 and z < 0)
+    assert r["reoffences_per_offender_expected"] == pytest.approx(expected_cnt / n, rel=1e-9)
+    assert r["reoffences_per_offender_actual"] == pytest.approx(2 / 3)
+    assert r["reoffences_per_offender_z"] == pytest.approx(z_cnt, rel=1e-9)
+    assert r["reoffences_per_offender_reduction_pct"] == pytest.approx(
+        100 * (1 - observed_cnt / expected_cnt), rel=1e-9
+    )
+    assert r["reoffences_per_offender_p_reduction"] == pytest.approx(Z.cdf(z_cnt), rel=1e-7)
+    # two-sided at alpha 0.05: a significant change exactly when |z| > 1.96, a reduction when also z < 0;
+    # significant and beat_baseline are both "a significant reduction"
+    for name, z in (("binary", z_bin), ("reoffences_per_offender", z_cnt)):
+        expected_verdict = (
+            "no significant change"
+            if abs(z) <= 1.959963984540054
+            else "significant reduction"
+            if z < 0
+            else "significant increase"
+        )
+        assert r[f"{name}_verdict"] == expected_verdict
+        assert r[f"{name}_significant"] == r[f"{name}_beat_baseline"] == (expected_verdict == "significant reduction")
 
     # P2: (30, y) reoffended 3 times, (42, x) once
     p2 = [expit(b[0] + b[1] * 30 + b[2]), expit(b[0] + b[1] * 42)]
@@ -168,15 +176,51 @@ def test_parameter_uncertainty_is_the_delta_method_variance_of_the_expected_sum(
     assert plain["binary_expected_se_parameters"] == pytest.approx(math.sqrt(parameter_variance) / 3, rel=1e-6)
     assert widened["binary_expected_se_parameters"] == plain["binary_expected_se_parameters"]
     outcome_variance = (p * (1 - p)).sum()
-    assert plain["binary_se"] == pytest.approx(math.sqrt(outcome_variance) / 3, rel=1e-9)
-    assert widened["binary_se"] == pytest.approx(math.sqrt(outcome_variance + parameter_variance) / 3, rel=1e-6)
+    assert plain["binary_difference_pp_se"] == pytest.approx(100 * math.sqrt(outcome_variance) / 3, rel=1e-9)
+    assert widened["binary_difference_pp_se"] == pytest.approx(
+        100 * math.sqrt(outcome_variance + parameter_variance) / 3, rel=1e-6
+    )
     assert abs(widened["binary_z"]) < abs(plain["binary_z"])
+
+
+@pytest.mark.parametrize(("sided", "alpha"), [("one", 0.05), ("one", 0.3), ("two", 0.05), ("two", 0.4)])
+def test_verdict_and_interval_agree_and_several_units_are_adjusted(sided, alpha):
+    """The interval beside the verdict is at 1 - 2 alpha (one-sided) or 1 - alpha (two-sided): a significant
+    reduction <=> it lies wholly below zero, an increase <=> wholly above. Holm over the two providers."""
+    result = compare_adjusted(fixture_frame(), params(sided=sided, alpha=alpha, multiple_testing="holm"))
+    crit = Z.inv_cdf(1 - alpha) if sided == "one" else Z.inv_cdf(1 - alpha / 2)
+    rows = result.rows
+    names = {"binary": "binary_difference_pp", "reoffences_per_offender": "reoffences_per_offender_difference"}
+    for r in rows.iter_rows(named=True):
+        for name, d in names.items():
+            half = crit * r[f"{d}_se"]  # the unclipped half-width at the verdict's level
+            assert r[f"{d}_high"] <= r[d] + half * (1 + 1e-12)
+            assert r[f"{d}_low"] >= r[d] - half * (1 + 1e-12)
+            assert r[f"{d}_high"] == pytest.approx(r[d] + half) or name == "binary"
+            verdict = r[f"{name}_verdict"]
+            assert (verdict == "significant reduction") == (r[f"{d}_high"] < 0)
+            assert (verdict == "significant increase") == (r[f"{d}_low"] > 0)
+            assert (r[f"{name}_ratio_high"] < 1) == (r[f"{d}_high"] < 0)
+    for name, d in names.items():
+        smaller = rows.select(pl.min_horizontal(f"{name}_p_reduction", f"{name}_p_increase")).to_series().to_list()
+        p = smaller if sided == "one" else [min(1.0, 2 * v) for v in smaller]
+        # Holm with two tests: the smaller p doubled, the larger max(itself, the smaller doubled)
+        lo, hi = sorted(p)
+        holm = {lo: min(1.0, 2 * lo), hi: max(min(1.0, 2 * lo), hi)}
+        assert rows[f"{name}_p_adjusted"].to_list() == [pytest.approx(holm[v]) for v in p]
+        adjusted_reduction = [
+            q < alpha and diff < 0 for q, diff in zip(rows[f"{name}_p_adjusted"], rows[d], strict=True)
+        ]
+        assert rows[f"{name}_significant_adjusted"].to_list() == adjusted_reduction
+    assert result.all_significant() == bool(
+        (rows["binary_significant_adjusted"] & rows["reoffences_per_offender_significant_adjusted"]).all()
+    )
 
 
 def test_one_sided_significance_uses_the_reduction_p():
     result = compare_adjusted(fixture_frame(), params(sided="one", alpha=0.4))
     for r in result.rows.iter_rows(named=True):
-        for name in ("binary", "frequency"):
+        for name in ("binary", "reoffences_per_offender"):
             assert r[f"{name}_significant"] == (r[f"{name}_p_reduction"] < 0.4)
             assert r[f"{name}_beat_baseline"] is r[f"{name}_significant"]
 
@@ -227,9 +271,9 @@ def test_negative_binomial_fit_is_statsmodels_joint_mle_and_variance_is_mu_plus_
     # scored on the same releases: the variance of the sum is sum(mu + alpha mu^2)
     mu = np.exp(X @ np.array([c["estimate"] for c in model["coefficients"]]))
     row = result.rows.row(0, named=True)
-    assert row["frequency_expected"] == pytest.approx(mu.mean(), rel=1e-9)
+    assert row["reoffences_per_offender_expected"] == pytest.approx(mu.mean(), rel=1e-9)
     variance = (mu + model["alpha"] * mu**2).sum()
-    assert row["frequency_z"] == pytest.approx((y.sum() - mu.sum()) / math.sqrt(variance), rel=1e-9)
+    assert row["reoffences_per_offender_z"] == pytest.approx((y.sum() - mu.sum()) / math.sqrt(variance), rel=1e-9)
 
 
 def test_nb2_log_likelihood_and_null_log_likelihoods_agree_with_statsmodels():
@@ -328,7 +372,7 @@ def test_model_summaries_carry_fit_statistics():
 def test_design_matrix_numeric_as_given_categories_as_indicators_of_non_reference_levels():
     frame = fixture_frame()
     result = compare_adjusted(frame, params())
-    from reoffend.compare.adjusted import Covariate
+    from reoffend.compare.design import Covariate
 
     encoded = [Covariate("age", "numeric"), Covariate("group", "categorical", ("x", "y"), "x", (7 / 12, 5 / 12))]
     X = design_matrix(frame.head(3), encoded)
@@ -469,8 +513,8 @@ def test_scoring_the_baseline_itself_gives_no_difference_for_logit_and_poisson(s
         }
     )
     row = compare_adjusted(frame, params(covariates=("x", "level"))).rows.row(0, named=True)
-    assert row["binary_difference"] == pytest.approx(0, abs=1e-8)
-    assert row["frequency_difference"] == pytest.approx(0, abs=1e-8)
+    assert row["binary_difference_pp"] == pytest.approx(0, abs=1e-6)
+    assert row["reoffences_per_offender_difference"] == pytest.approx(0, abs=1e-8)
     assert row["binary_z"] == pytest.approx(0, abs=1e-6)
 
 

@@ -77,7 +77,7 @@ def test_offender_mix_alone_gives_no_significant_provider(no_effect):
     # Bonferroni: 110 providers, two-sided, familywise 5% -> each test at 0.05 / 110 (for each measure)
     level = FAMILYWISE / rows.height
     assert rows["binary_p_two_sided"].min() > level
-    assert rows["frequency_p_two_sided"].min() > level
+    assert rows["reoffences_per_offender_p_two_sided"].min() > level
     # the adjustment removes the mix: expected rates spread like the actual ones and the z-scores look N(0, 1)
     assert np.corrcoef(rows["binary_actual"], rows["binary_expected"])[0, 1] > 0.5
     z = rows["binary_z"].to_numpy()
@@ -87,7 +87,9 @@ def test_offender_mix_alone_gives_no_significant_provider(no_effect):
     # at an unadjusted 5% about 5 of 110 fall below by chance; far fewer than the raw rates would suggest
     assert (rows["binary_p_two_sided"] < 0.05).sum() <= 11
     again = adjusted(no_effect[0], alpha=level)
-    assert not again.rows["binary_beat_baseline"].any() and not again.rows["frequency_beat_baseline"].any()
+    assert (
+        not again.rows["binary_beat_baseline"].any() and not again.rows["reoffences_per_offender_beat_baseline"].any()
+    )
 
 
 def test_planted_effect_is_found_on_both_measures(planted):
@@ -96,15 +98,17 @@ def test_planted_effect_is_found_on_both_measures(planted):
     level = FAMILYWISE / rows.height
     treated = rows.filter(pl.col("establishment") == meta["planted_effect"]["establishment"]).row(0, named=True)
     assert treated["cohort_size"] > 400
-    assert treated["binary_p_reduction"] < level and treated["frequency_p_reduction"] < level
-    assert treated["binary_beat_baseline"] and treated["frequency_beat_baseline"]
-    assert treated["binary_reduction_pp"] > 0 and treated["frequency_reduction_pct"] > 0
+    assert treated["binary_p_reduction"] < level and treated["reoffences_per_offender_p_reduction"] < level
+    assert treated["binary_beat_baseline"] and treated["reoffences_per_offender_beat_baseline"]
+    assert treated["binary_reduction_pp"] > 0 and treated["reoffences_per_offender_reduction_pct"] > 0
     # the planted shift (-0.4 log-odds, about -9 pp over the site's releases) lies inside the interval
-    truth = meta["planted_effect"]["expected_binary_difference_pp"] / 100
-    assert treated["binary_difference_low"] < truth < treated["binary_difference_high"]
+    truth = meta["planted_effect"]["expected_binary_difference_pp"]
+    assert treated["binary_difference_pp_low"] < truth < treated["binary_difference_pp_high"]
     # nobody else beats the baseline at the Bonferroni level
     strict = adjusted(planted[0], sided="one", alpha=level).rows
-    beat = strict.filter(pl.col("binary_beat_baseline") | pl.col("frequency_beat_baseline"))["establishment"]
+    beat = strict.filter(pl.col("binary_beat_baseline") | pl.col("reoffences_per_offender_beat_baseline"))[
+        "establishment"
+    ]
     assert beat.to_list() == ["EST042"]
     assert "EST042, 2023" in result.headline()
 

@@ -74,14 +74,18 @@ def test_480_of_1000_against_530_of_1000_by_hand():
     )
     low = -0.05 - math.sqrt((0.48 - l1) ** 2 + (u0 - 0.53) ** 2)
     high = -0.05 + math.sqrt((u1 - 0.48) ** 2 + (0.53 - l0) ** 2)
-    assert (row["difference_pp_low"], row["difference_pp_high"]) == (
-        pytest.approx(100 * low, rel=1e-12),
-        pytest.approx(100 * high, rel=1e-12),
+    assert (row["reduction_pp_newcombe_low"], row["reduction_pp_newcombe_high"]) == (
+        pytest.approx(-100 * high, rel=1e-12),
+        pytest.approx(-100 * low, rel=1e-12),
     )
-    assert (row["difference_pp_low"], row["difference_pp_high"]) == (
-        pytest.approx(-9.355, abs=1e-3),
-        pytest.approx(-0.618, abs=1e-3),
+    assert (row["reduction_pp_newcombe_low"], row["reduction_pp_newcombe_high"]) == (
+        pytest.approx(0.618, abs=1e-3),
+        pytest.approx(9.355, abs=1e-3),
     )
+    # the interval beside the verdict: one-sided test at 5% -> the 90% score interval that inverts the z test
+    assert row["interval_confidence"] == pytest.approx(0.9)
+    assert row["verdict"] == "significant reduction"
+    assert row["difference_pp_high"] < 0  # agrees with the verdict: wholly below zero
     assert (row["reduction_pp_low"], row["reduction_pp_high"]) == (
         -row["difference_pp_high"],
         -row["difference_pp_low"],
@@ -100,10 +104,11 @@ def test_rates_of_zero_and_one_by_hand():
         z2 / (10 + z2)
     )
     assert row["baseline_rate_low"] == pytest.approx(10 / (10 + z2)) and row["baseline_rate_high"] == pytest.approx(1.0)
-    # Newcombe: -1 - sqrt(0 + 0) = -1; -1 + sqrt(0.27753² + 0.27753²) = -0.60751
-    assert row["difference_pp_low"] == pytest.approx(-100.0)
-    assert row["difference_pp_high"] == pytest.approx(100 * (-1 + math.sqrt(2) * z2 / (10 + z2)))
-    assert row["difference_pp_high"] == pytest.approx(-60.751, abs=1e-3)
+    # Newcombe: -1 - sqrt(0 + 0) = -1; -1 + sqrt(0.27753² + 0.27753²) = -0.60751 (a reduction of 60.751)
+    assert row["reduction_pp_newcombe_high"] == pytest.approx(100.0)
+    assert row["reduction_pp_newcombe_low"] == pytest.approx(-100 * (-1 + math.sqrt(2) * z2 / (10 + z2)))
+    assert row["reduction_pp_newcombe_low"] == pytest.approx(60.751, abs=1e-3)
+    assert row["verdict"] == "significant reduction" and row["difference_pp_high"] < 0
 
 
 def test_cohorts_of_one_person():
@@ -142,16 +147,18 @@ def test_an_empty_cohort_gives_nulls_not_nan():
     assert full["reduction_pp"] == 20.0  # 5/10 - 3/10 = 0.2
     assert not any(result.rows.select(pl.col(pl.Float64).is_nan().any()).row(0))
     assert any("empty current cohort" in w for w in result.warnings)
-    assert "no comparison is possible" in result.headline().splitlines()[0]
+    assert "too few to test, because a cohort is empty" in result.headline().splitlines()[0]
     empty_baseline = compare_counts([Counts("now", 1, 2)], Counts("then", 0, 0), BaselineParams())
     assert empty_baseline.rows["p_two_sided"].to_list() == [None]
 
 
 def test_several_current_cohorts_equal_one_at_a_time():
     base = Counts("2022", 140, 260)
-    many = compare_counts([Counts("2023Q1", 100, 230), Counts("2023Q2", 80, 240)], base, BaselineParams()).rows
+    # without the multiple-testing adjustment (which depends on how many cohorts are tested together)
+    params = BaselineParams(multiple_testing="none")
+    many = compare_counts([Counts("2023Q1", 100, 230), Counts("2023Q2", 80, 240)], base, params).rows
     for i, current in enumerate([Counts("2023Q1", 100, 230), Counts("2023Q2", 80, 240)]):
-        assert many.row(i, named=True) == compare_counts([current], base, BaselineParams()).rows.row(0, named=True)
+        assert many.row(i, named=True) == compare_counts([current], base, params).rows.row(0, named=True)
 
 
 # ----------------------------------------------------------------------------------- target and schedule
@@ -195,8 +202,8 @@ def test_agrees_with_statsmodels(n1, n0, f1, f0, confidence):
     low, high = smp.proportion_confint(x1, n1, alpha=alpha, method="wilson")
     assert (row["current_rate_low"], row["current_rate_high"]) == (pytest.approx(low, abs=1e-12), pytest.approx(high))
     low, high = smp.confint_proportions_2indep(x1, n1, x0, n0, method="newcomb", compare="diff", alpha=alpha)
-    assert row["difference_pp_low"] == pytest.approx(100 * low, abs=1e-9)
-    assert row["difference_pp_high"] == pytest.approx(100 * high, abs=1e-9)
+    assert row["reduction_pp_newcombe_high"] == pytest.approx(-100 * low, abs=1e-9)
+    assert row["reduction_pp_newcombe_low"] == pytest.approx(-100 * high, abs=1e-9)
     if 0 < x1 + x0 < n1 + n0:
         # the pooled z test is statsmodels' score test without the small-sample correction, and proportions_ztest
         score = smp.test_proportions_2indep(x1, n1, x0, n0, method="score", correction=False)
@@ -208,14 +215,12 @@ def test_agrees_with_statsmodels(n1, n0, f1, f0, confidence):
 
 
 @settings(max_examples=80, deadline=None)
-@given(n1=st.integers(0, 300), n0=st.integers(0, 300), f1=st.floats(0, 1), f0=st.floats(0, 1))
+@given(n1=st.integers(1, 300), n0=st.integers(1, 300), f1=st.floats(0, 1), f0=st.floats(0, 1))
 def test_swapping_current_and_baseline_flips_the_sign_and_keeps_the_two_sided_p(n1, n0, f1, f0):
+    # (an empty cohort has no difference: test_an_empty_cohort_gives_nulls_not_nan)
     x1, x0 = round(f1 * n1), round(f0 * n0)
     forward = one(Counts("a", x1, n1), Counts("b", x0, n0))
     backward = one(Counts("b", x0, n0), Counts("a", x1, n1))
-    if n1 == 0 or n0 == 0:
-        assert forward["difference_pp"] is None and backward["difference_pp"] is None
-        return
     assert backward["difference_pp"] == pytest.approx(-forward["difference_pp"], abs=1e-12)
     assert backward["p_two_sided"] == pytest.approx(forward["p_two_sided"], rel=1e-12)
     assert backward["difference_pp_low"] == pytest.approx(-forward["difference_pp_high"], abs=1e-9)
@@ -320,7 +325,9 @@ def test_cli_csv_from_counts(cli):
     assert row["significant"] is True and row["target_met"] is True
     # the summary for people goes to standard error
     err = " ".join(err.split())  # rich wraps long lines
-    assert "a reduction of 5.0 percentage points" in err and "statistically significant" in err
+    assert "a fall of 5.0 percentage points" in err
+    assert ": significant reduction (one-sided p for a fall = 0.013)" in err
+    assert "90% interval, one-sided test at 5%: -8.7 to -1.3" in err
     assert "the target of 5 points is met" in err
 
 
@@ -332,7 +339,7 @@ def test_cli_json_ndjson_parquet_and_table(cli, tmp_path):
     assert document["parameters"]["alpha"] == 0.01
     assert document["parameters"]["significance_test"] == "one-sided p for a reduction"
     assert document["rows"][0]["significant"] is False  # 0.01267 >= 0.01
-    assert "not a statistically significant reduction" in document["headline"][0]
+    assert "98% interval, one-sided test at 1%: -10.2 to +0.2): no significant change" in document["headline"][0]
     status, out, _ = cli(*COUNTS, "--current-counts", "2023=450/1000", "--nl")
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["current"] for line in lines] == ["current 1", "2023"]

@@ -180,7 +180,8 @@ def test_covariate_with_nulls_names_column_and_count(cli, sample, tmp_path):
 
 def test_treated_filter_matching_no_one(cli, sample):
     code, _, err = cli(*base_args(sample, "--treated", "establishment=EST999"))
-    assert code == 2 and "--treated matches no index release" in err
+    # a value no release has is invalid data naming it (issue 11), with the closest values present
+    assert code == 65 and "--treated establishment=EST999: no release has this value" in err
 
 
 def test_perfect_separation_is_exit_65_not_a_traceback(cli, sample, tmp_path):
@@ -213,16 +214,28 @@ def test_option_conflicts_are_usage_errors(cli, sample, tmp_path):
 
 def test_fail_unless_significant(cli, sample):
     # one cohort of the sample's treated establishment: too few releases for a significant pooled reduction
-    code, _, _ = cli(
-        *base_args(sample, "--treated", "establishment=EST042", "--where", "cohort=2022Q4", "--fail-unless-significant")
+    code, out, err = cli(
+        *base_args(
+            sample,
+            "--treated",
+            "establishment=EST042",
+            "--where",
+            "cohort=2022Q4",
+            "--fail-unless-significant",
+            "--json",
+        )
     )
-    assert code == 1
+    # exit 1 after writing the whole output, because the verdict over all cohorts is not a significant reduction
+    assert code == 1, err
+    pooled = json.loads(out)["rows"][-1]
+    assert pooled["scope"] == "pooled" and pooled["events_significant_adjusted"] is False
+    assert pooled["events_verdict"] != "significant reduction"
 
 
 def test_config_file_section(cli, sample, tmp_path):
     config = tmp_path / "job.toml"
     config.write_text(
-        '[compare.matched]\ntreated = ["establishment=EST042"]\ncovariates = "age,sex"\nbootstrap = 100\nratio = 3\n'
+        '[compare.matched]\ntreated = ["establishment=EST042"]\ncovariates = "age,sex"\nbootstrap = 200\nratio = 3\n'
     )
     releases, convictions, _ = sample
     code, out, err = cli("compare", "matched", releases, convictions, "--config", config, "--json")

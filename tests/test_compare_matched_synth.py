@@ -52,8 +52,16 @@ def test_planted_effect_is_covered_by_the_intervals():
     pooled = result.rows.row(-1, named=True)
     assert pooled["treated"] == pooled["matched"] > 250
     # meta's frequency truth is in offences per offender: compare the matched estimate of the same measure
-    assert pooled["offences_change_low"] <= truth["expected_frequency_change_pct"] <= pooled["offences_change_high"]
-    assert pooled["binary_difference_low"] <= truth["expected_binary_difference_pp"] <= pooled["binary_difference_high"]
+    assert (
+        pooled["reoffences_per_offender_change_low"]
+        <= truth["expected_frequency_change_pct"]
+        <= pooled["reoffences_per_offender_change_high"]
+    )
+    assert (
+        pooled["binary_difference_pp_low"]
+        <= truth["expected_binary_difference_pp"]
+        <= pooled["binary_difference_pp_high"]
+    )
     # the planted effect is large: the reduction in events per 100 (primary) is significant
     assert pooled["events_significant"] and pooled["events_reduction_pct"] > 10
     assert pooled["events_change_high"] < 0
@@ -73,7 +81,7 @@ def test_no_planted_effect_finds_no_significant_reduction():
     assert pooled["events_significant"] is False
     assert pooled["binary_significant"] is False
     assert pooled["events_change_low"] < 0 < pooled["events_change_high"]
-    assert pooled["binary_difference_low"] < 0 < pooled["binary_difference_high"]
+    assert pooled["binary_difference_pp_low"] < 0 < pooled["binary_difference_pp_high"]
     # and no cohort's verdict claims a significant reduction in events by more than chance would: 8 cohorts,
     # each a one-sided 5% test; at most one false alarm is allowed here (seeded)
     cohorts = result.rows.filter(pl.col("scope") == "cohort")

@@ -166,7 +166,7 @@ def test_adjusted_rows_carry_e_values_of_both_ratios(cli, sample_dir, tmp_path):
     )  # fmt: skip
     assert code == 0, stderr
     row = json.loads(out.read_text())["rows"][0]
-    for name in ("binary", "frequency"):
+    for name in ("binary", "reoffences_per_offender"):
         assert row[f"{name}_e_value"] == pytest.approx(e_value(row[f"{name}_ratio"]))
         assert row[f"{name}_e_value_interval"] == pytest.approx(
             e_value_interval(row[f"{name}_ratio"], row[f"{name}_ratio_low"], row[f"{name}_ratio_high"])

@@ -22,6 +22,7 @@ import polars as pl
 
 from .. import __version__
 from ..banding import band_inputs
+from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import suppress, suppressed_mask, withhold
 from ..errors import UsageError, single_problem
@@ -33,7 +34,7 @@ from . import text
 from .comparisons import ComparisonSection, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
-from .folder import write_folder
+from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
@@ -341,7 +342,12 @@ def compute_bulletin(
         else (),
     )
     document = text.compose(context)
-    warnings = [w for section in comparison_sections for w in section.warnings]
+    warnings = [
+        f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
+        f"{entry['last_release_month']} of it (cohorts.csv, partial_period)"
+        for entry in partial_periods(inputs.releases, params.period)
+    ]
+    warnings += [w for section in comparison_sections for w in section.warnings]
     return Bulletin(
         config=config,
         params=params,
@@ -426,7 +432,7 @@ def disclose_section(section: ComparisonSection, rule) -> ComparisonSection:
         if name == "comparison_adjusted.csv":
             keys = frame.columns[: frame.columns.index("cohort_size")]
             units = [k for k in keys if k != "cohort"]
-            kept = {*keys, "cohort_size", "binary_expected", "frequency_expected"}
+            kept = {*keys, "cohort_size", "binary_expected", "reoffences_per_offender_expected"}
             frame = suppress(frame, rule, by=keys, margins=units, columns=[c for c in frame.columns if c not in kept])
             for row in frame.filter(pl.col("suppressed").is_not_null()).iter_rows(named=True):
                 hidden_units.update(str(row[k]) for k in units)
@@ -552,6 +558,7 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         files[f"tables/{name}"] = _csv(frame)
     files["tables.ods"] = spreadsheet(bulletin)
     manifest = {
+        MANIFEST_KEY: MANIFEST_VERSION,  # marks the folder as a bulletin that a later run may replace (folder.py)
         "reoffend_version": __version__,
         "command": "reoffend bulletin",
         "started": started.isoformat(timespec="seconds"),

@@ -15,6 +15,9 @@ import polars as pl
 
 from ..errors import UsageError
 from ..measure import MeasureParams
+from ..report.format import count, interval, level, number, p_value, pct, per_cent, text, yes_no
+from ..report.multiple import DESCRIPTION
+from ..report.verdict import Verdict, interval_label
 from .config import BulletinConfig
 
 
@@ -57,26 +60,6 @@ def run_comparisons(
 
 
 # ------------------------------------------------------------------------------------------------ formats
-def _pct(value: Any) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
-def _pp(value: Any) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def _p(value: Any) -> str:
-    return "–" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
-
-
-def _yes(value: Any) -> str:
-    return "–" if value is None else ("yes" if value else "no")
-
-
-def text_cell(value: Any) -> str:
-    return "–" if value is None else str(value)
-
-
 def _check_complete(name: str, key: str, cohorts: Sequence[str], complete: Sequence[str]) -> None:
     late = [c for c in cohorts if c not in complete]
     if late:
@@ -91,7 +74,7 @@ def run_baseline(
     options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
 ) -> ComparisonSection:
     """Doncaster style (docs/comparisons.md section 1) via :mod:`reoffend.compare.baseline`."""
-    from ..compare.baseline import BaselineParams, compare_counts, measure_cohorts, read_schedule
+    from ..compare.baseline import BaselineParams, compare_records, read_schedule
 
     if "baseline" not in options:
         raise UsageError('[comparisons.baseline] baseline: the baseline cohort is required (e.g. baseline = "2022Q4")')
@@ -100,38 +83,42 @@ def run_baseline(
     _check_complete("baseline", "current", current, complete)
     _check_complete("baseline", "baseline", [baseline], complete)
     site, column = options.get("site"), options.get("site_column", "establishment")
-    where = dict(params.where)
-    if site is not None:
-        where[column] = (site,)
     verdict = BaselineParams(
         confidence=params.confidence,
         alpha=options.get("alpha", 0.05),
         sided=options.get("sided", "one"),
         target_pp=options.get("target"),
         schedule=read_schedule(options["schedule"]) if options.get("schedule") else (),
+        multiple_testing=options.get("multiple_testing", "holm"),
     )
-    frame, base, _measured = measure_cohorts(inputs, replace(params, where=where), current, baseline)
-    result = compare_counts(frame, base, verdict, metadata={"source": "records"}, site=site)
+    result = compare_records(inputs, params, verdict, current=current, baseline=baseline, site=site, site_column=column)
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
-    level = f"{100 * params.confidence:g}%"
     p_column = "p_reduction" if verdict.sided == "one" else "p_two_sided"
     columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        ("Cohort", lambda r: text_cell(r["current"]), False),
-        ("Rate", lambda r: f"{_pct(r['current_rate'])} ({r['current_reoffenders']:,} of {r['current_size']:,})", True),
-        ("Baseline", lambda r: text_cell(r["baseline"]), False),
+        ("Cohort", lambda r: text(r["current"]), False),
         (
-            "Baseline rate",
-            lambda r: f"{_pct(r['baseline_rate'])} ({r['baseline_reoffenders']:,} of {r['baseline_size']:,})",
+            "Rate",
+            lambda r: f"{pct(r['current_rate'])} ({count(r['current_reoffenders'])} of {count(r['current_size'])})",
             True,
         ),
-        ("Reduction (points)", lambda r: _pp(r["reduction_pp"]), True),
-        (f"{level} interval", lambda r: f"{_pp(r['reduction_pp_low'])} to {_pp(r['reduction_pp_high'])}", True),
-        ("p (one-sided)" if verdict.sided == "one" else "p (two-sided)", lambda r: _p(r[p_column]), True),
-        ("Significant reduction", lambda r: _yes(r["significant"]), False),
+        ("Baseline", lambda r: text(r["baseline"]), False),
+        (
+            "Baseline rate",
+            lambda r: f"{pct(r['baseline_rate'])} ({count(r['baseline_reoffenders'])} of {count(r['baseline_size'])})",
+            True,
+        ),
+        ("Reduction (points)", lambda r: number(r["reduction_pp"]), True),
+        (
+            interval_label(verdict.alpha, verdict.sided).capitalize(),
+            lambda r: interval(r["reduction_pp_low"], r["reduction_pp_high"]),
+            True,
+        ),
+        ("p (one-sided)" if verdict.sided == "one" else "p (two-sided)", lambda r: p_value(r[p_column]), True),
+        ("Verdict", lambda r: text(r["verdict_adjusted"]), False),
     ]
     if verdict.target_pp is not None:
-        columns.append((f"Target ({verdict.target_pp:g} points) met", lambda r: _yes(r["target_met"]), False))
+        columns.append((f"Target ({verdict.target_pp:g} points) met", lambda r: yes_no(r["target_met"]), False))
     if verdict.schedule:
         columns.append(
             (
@@ -142,9 +129,10 @@ def run_baseline(
         )
     intro = (
         f"The proven reoffending rate of {who} against its own baseline cohort, {baseline} (the Doncaster "
-        "design). A reduction is shown as a positive number of percentage points. Payment by results follows "
-        "only a statistically significant reduction, so significance and any contract target are reported "
-        "side by side."
+        "design). A reduction is shown as a positive number of percentage points, with the "
+        f"{interval_label(verdict.alpha, verdict.sided)} that agrees with the verdict beside it. Payment by "
+        "results follows only a statistically significant reduction, so the verdict and any contract target are "
+        "reported side by side."
     )
     parameters = {
         "site": site,
@@ -162,7 +150,7 @@ def run_baseline(
         rows=rows,
         tables={"comparison_baseline.csv": rows},
         table_caption=f"Proven reoffending of {who} against the baseline cohort {baseline}",
-        metadata={"parameters": parameters, **result.metadata},
+        metadata={"parameters": parameters, "source": "records"},
         warnings=list(result.warnings),
         all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
@@ -174,14 +162,6 @@ RUNNERS["baseline"] = run_baseline
 
 
 # ------------------------------------------------------------------------------------------------ matched
-def _signed_pct(value: Any) -> str:
-    return "–" if value is None else f"{value:+.1f}%"
-
-
-def _signed(value: Any) -> str:
-    return "–" if value is None else f"{value:+.1f}"
-
-
 def run_matched(
     options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
 ) -> ComparisonSection:
@@ -199,7 +179,7 @@ def run_matched(
         raise UsageError("[comparisons.matched] covariates: the release columns of the propensity model are required")
     treated_ids = None
     if options.get("treated_ids"):
-        from ..cli.compare_matched import read_id_list
+        from ..compare.matched import read_id_list
 
         treated_ids = read_id_list(options["treated_ids"])
     where = dict(params.where)
@@ -221,32 +201,33 @@ def run_matched(
         target=options.get("target"),
         pooled_target=options.get("pooled_target"),
         style=options.get("style"),
+        multiple_testing=options.get("multiple_testing", "holm"),
     )
     result = compare_matched(inputs, matched_params)
     rows = result.rows
-    level = f"{100 * params.confidence:g}%"
     if options.get("treated"):
         who = "; ".join(f"{column} {', '.join(values)}" for column, values in sorted(options["treated"].items()))
     else:
         who = f"the {len(treated_ids or ())} people listed in {options['treated_ids']}"
     columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        ("Cohort", lambda r: "all cohorts" if r["scope"] == "pooled" else text_cell(r["cohort"]), False),
+        ("Cohort", lambda r: "all cohorts" if r["scope"] == "pooled" else text(r["cohort"]), False),
         ("Treated matched", lambda r: f"{r['matched']:,} of {r['treated']:,}", True),
-        ("Events per 100, treated", lambda r: _pp(r["events_per_100_treated"]), True),
-        ("Events per 100, comparison", lambda r: _pp(r["events_per_100_comparison"]), True),
-        ("Change", lambda r: _signed_pct(r["events_change_pct"]), True),
+        ("Events per 100, treated", lambda r: number(r["events_per_100_treated"]), True),
+        ("Events per 100, comparison", lambda r: number(r["events_per_100_comparison"]), True),
+        ("Change", lambda r: per_cent(r["events_change_pct"], signed=True), True),
         (
-            f"{level} interval",
-            lambda r: f"{_signed_pct(r['events_change_low'])} to {_signed_pct(r['events_change_high'])}",
+            interval_label(matched_params.alpha, "one").capitalize(),
+            lambda r: (
+                f"{per_cent(r['events_change_low'], signed=True)} to {per_cent(r['events_change_high'], signed=True)}"
+            ),
             True,
         ),
-        ("p (reduction)", lambda r: "–" if r["events_p_reduction"] is None else f"{r['events_p_reduction']:.4f}", True),
-        ("Significant reduction", lambda r: _yes(r["events_significant"]), False),
-        ("Target met", lambda r: _yes(r["target_met"]), False),
-        ("Rate, treated", lambda r: _pct(r["binary_rate_treated"]), True),
-        ("Rate, comparison", lambda r: _pct(r["binary_rate_comparison"]), True),
+        ("p (reduction)", lambda r: p_value(r["events_p_reduction"]), True),
+        ("Verdict", lambda r: text(r["events_verdict_adjusted"]), False),
+        ("Target met", lambda r: yes_no(r["target_met"]), False),
+        ("Rate, treated", lambda r: pct(r["binary_rate_treated"]), True),
+        ("Rate, comparison", lambda r: pct(r["binary_rate_comparison"]), True),
     ]
-    pooled = rows.filter(pl.col("scope") == "pooled")
     headline = [
         sentence
         for sentence, row in zip(result.headline().splitlines(), rows.iter_rows(named=True), strict=True)
@@ -279,7 +260,7 @@ def run_matched(
         table_caption=f"Reconviction events per 100: {who} against the matched comparison group",
         metadata={"parameters": parameters, "diagnostics": result.diagnostics, "model": result.model},
         warnings=list(result.warnings),
-        all_significant=bool(pooled.row(0, named=True)["events_significant"]) if pooled.height else False,
+        all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={
             "alpha": matched_params.alpha,
@@ -326,25 +307,12 @@ def run_adjusted(
         sided=options.get("sided", "one"),
         unseen=options.get("unseen", "error"),
         parameter_uncertainty=options.get("parameter_uncertainty", False),
+        multiple_testing=options.get("multiple_testing", "holm"),
     )
     result = adjusted_core(inputs, adjusted_params)
     rows = result.rows
     keys = list(adjusted_params.group_columns)
-    summary = (
-        rows.group_by("cohort")
-        .agg(
-            pl.len().cast(pl.Int64).alias("groups"),
-            pl.col("cohort_size").sum().cast(pl.Int64).alias("releases"),
-            pl.col("binary_beat_baseline").sum().cast(pl.Int64).alias("binary_beat_baseline"),
-            (pl.col("binary_significant") & ~pl.col("binary_beat_baseline")).sum().cast(pl.Int64).alias("binary_worse"),
-            pl.col("frequency_beat_baseline").sum().cast(pl.Int64).alias("frequency_beat_baseline"),
-            (pl.col("frequency_significant") & ~pl.col("frequency_beat_baseline"))
-            .sum()
-            .cast(pl.Int64)
-            .alias("frequency_worse"),
-        )
-        .sort("cohort")
-    )
+    summary = result.verdict_counts()
     models = pl.DataFrame(
         [
             {
@@ -375,40 +343,43 @@ def run_adjusted(
         f"reoffending and a count model of reoffences, fitted on {binary_model['n']:,} baseline releases with "
         f"{', '.join(adjusted_params.covariates)}, are used to score each current release. The binary model's "
         f"AUC is {binary_model['auc']:.3f} and its pseudo R-squared {binary_model['pseudo_r_squared']:.3f}. "
-        f"Each {unit} beats the baseline on a measure when its actual value is significantly below the expected one; "
-        "the two measures are reported side by side."
+        f"Each {unit} beats the baseline on a measure when its actual value is significantly below the expected one "
+        f"({adjusted_params.sided}-sided tests at {level(adjusted_params.alpha)}); with {rows.height:,} {units} "
+        f"tested at once about {adjusted_params.alpha * rows.height:.0f} would do so by chance alone, so the "
+        f"p-values are adjusted for multiple testing ({DESCRIPTION[adjusted_params.multiple_testing]}) and the "
+        "counts below use the adjusted verdicts. The two measures are reported side by side."
     )
     headline = []
     for row in summary.iter_rows(named=True):
+        freq = {
+            k: count(row[f"reoffences_per_offender_{k}"]) for k in ("reduction", "increase", "reduction_unadjusted")
+        }
         headline.append(
-            f"{row['cohort']}: of {row['groups']:,} {units} ({row['releases']:,} releases), "
-            f"{row['binary_beat_baseline']:,} beat the baseline on the binary rate and {row['binary_worse']:,} were "
-            f"significantly worse; on reoffences per offender {row['frequency_beat_baseline']:,} beat it and "
-            f"{row['frequency_worse']:,} were significantly worse."
+            f"{row['cohort']}: of {count(row['units'])} {units} ({count(row['releases'])} releases), "
+            f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
+            f"{count(row['binary_increase'])} were significantly worse; on reoffences per offender "
+            f"{freq['reduction']} beat it and {freq['increase']} were significantly "
+            f"worse (after the adjustment for multiple testing; {count(row['binary_reduction_unadjusted'])} and "
+            f"{freq['reduction_unadjusted']} before it)."
         )
     sentences = result.headline().splitlines()
-    notable = rows.with_row_index("_i").filter(pl.col("binary_significant") | pl.col("frequency_significant"))
+    notable = rows.with_row_index("_i").filter(
+        (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
+        | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
+    )
     shown = rows.height <= ADJUSTED_LIST_LIMIT
     listed = list(range(rows.height)) if shown else notable["_i"].to_list()[:ADJUSTED_LIST_LIMIT]
     headline += [sentences[i] for i in listed]
     table_rows = rows[listed] if listed else rows.clear()
     columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        *[(c.replace("_", " ").capitalize(), (lambda r, c=c: text_cell(r[c])), False) for c in keys],
-        ("Released", lambda r: f"{r['cohort_size']:,}", True),
-        ("Rate", lambda r: _pct(r["binary_actual"]), True),
-        ("Expected rate", lambda r: _pct(r["binary_expected"]), True),
-        ("Beat baseline (binary)", lambda r: _yes(r["binary_beat_baseline"]), False),
-        (
-            "Reoffences per person",
-            lambda r: "–" if r["frequency_actual"] is None else f"{r['frequency_actual']:.2f}",
-            True,
-        ),
-        (
-            "Expected reoffences",
-            lambda r: "–" if r["frequency_expected"] is None else f"{r['frequency_expected']:.2f}",
-            True,
-        ),
-        ("Beat baseline (frequency)", lambda r: _yes(r["frequency_beat_baseline"]), False),
+        *[(c.replace("_", " ").capitalize(), (lambda r, c=c: text(r[c])), False) for c in keys],
+        ("Released", lambda r: count(r["cohort_size"]), True),
+        ("Rate", lambda r: pct(r["binary_actual"]), True),
+        ("Expected rate", lambda r: pct(r["binary_expected"]), True),
+        ("Binary rate (adjusted verdict)", lambda r: text(r["binary_verdict_adjusted"]), False),
+        ("Reoffences per person", lambda r: number(r["reoffences_per_offender_actual"], 2), True),
+        ("Expected reoffences", lambda r: number(r["reoffences_per_offender_expected"], 2), True),
+        ("Reoffences (adjusted verdict)", lambda r: text(r["reoffences_per_offender_verdict_adjusted"]), False),
     ]
     caption = (
         "Actual against risk-adjusted expected reoffending"
@@ -431,7 +402,7 @@ def run_adjusted(
         table_caption=caption,
         metadata={"parameters": adjusted_params.as_dict(), "models": result.models, "unseen": result.unseen},
         warnings=list(result.warnings),
-        all_significant=bool(rows.height) and bool(rows["binary_beat_baseline"].all()),
+        all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": adjusted_params.alpha},
     )

@@ -58,6 +58,7 @@ establishment = "establishment"             # column for the latest cohort by es
 # current = ["2023Q4"]                      # default: the latest complete cohort
 # alpha = 0.05                              # significance level of the test
 # sided = "one"                             # significance from the one-sided p for a reduction, or "two"
+# multiple_testing = "holm"                 # several current cohorts: "holm", "bh" or "none"
 # target = 5.0                              # example: contract target reduction, percentage points
 # schedule = "schedule.toml"                # example: payment steps ([[step]] reduction_pp, payment)
 # fail_unless_significant = false           # exit status 1 (bulletin still written) unless significant
@@ -89,7 +90,8 @@ establishment = "establishment"             # column for the latest cohort by es
 # sided = "one"                             # significance from the one-sided p for a reduction, or "two"
 # unseen = "error"                          # a covariate level not in the baseline: error, or "pool"
 # parameter_uncertainty = false             # add the baseline models' parameter uncertainty to the test
-# fail_unless_significant = false           # exit status 1 unless every unit beats the baseline (binary)
+# multiple_testing = "holm"                 # several units tested at once: "holm", "bh" or "none"
+# fail_unless_significant = false           # exit status 1 unless every unit beats the baseline on both measures
 
 [disclosure]                                # statistical disclosure control (docs/bulletin.md)
 min_cohort = 10                             # reoffending figures of a group with fewer releases are shown [c]
@@ -247,7 +249,7 @@ class _Checker:
         self.path, self.text = path, text
 
     def fail(self, key: str, section: str | None, message: str) -> UsageError:
-        from ..cli.config import key_line
+        from ..io import key_line
 
         line = key_line(self.text, key, section)
         where = f"{self.path}, line {line}" if line else self.path
@@ -404,6 +406,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "baseline": _text,
         "alpha": _number(0.0, 1.0, open_interval=True),
         "sided": _choice("one", "two"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "target": _number(),
         "schedule": _path,
         "fail_unless_significant": _boolean,
@@ -424,6 +427,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "target": _number(),
         "pooled_target": _number(),
         "style": _choice("peterborough"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "fail_unless_significant": _boolean,
     },
     "adjusted": {
@@ -434,6 +438,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "count_model": _choice("negbin", "poisson"),
         "alpha": _number(0.0, 1.0, open_interval=True),
         "sided": _choice("one", "two"),
+        "multiple_testing": _choice("holm", "bh", "none"),
         "unseen": _choice("error", "pool"),
         "parameter_uncertainty": _boolean,
         "fail_unless_significant": _boolean,

@@ -2,75 +2,163 @@
 
 Every file is written into a temporary sibling folder first; only when all of them are written is it renamed
 onto the target. An earlier bulletin stays in place until that moment: it is renamed aside, the new folder is
-renamed in, and only then is the old one deleted. A failure at any point removes the temporary folder and
-leaves the earlier bulletin as it was.
+renamed in, and only then is the old one deleted. A failure (or SIGINT, SIGTERM, SIGHUP) at any point removes
+the temporary folder and leaves the earlier bulletin as it was.
+
+An existing folder is replaced only when it is a bulletin this program wrote: its ``manifest.json`` carries
+:data:`MANIFEST_KEY` with a known :data:`MANIFEST_VERSION`, and every file in it is one the manifest lists.
+Anything else (a data-drop folder that merely holds a ``manifest.json``, a bulletin someone added notes to) is
+refused with exit 2 and left untouched. Two runs into the same folder are serialised by a lock: the second
+exits 75 ("busy, try later") rather than racing the first's renames.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import Busy, OutputNotCreatable, OutputWriteError, UsageError, os_reason
+from ..io import held_signals
 
-MARKER = "manifest.json"  # an existing folder is replaced only if it looks like a bulletin
+MARKER = "manifest.json"
+MANIFEST_KEY = "reoffend_bulletin"  # written by `bulletin` into its manifest: the folder format's version
+MANIFEST_VERSION = 1
 
 
 def check_target(target: str | os.PathLike) -> Path:
-    """Fail before any work if the bulletin cannot be written to ``target`` (a usage error, exit 2)."""
+    """Fail before any work if the bulletin cannot be written to ``target``.
+
+    A missing or read-only parent folder is exit 73; a file, or a folder that is not a bulletin, exit 2.
+    """
     path = Path(target)
     parent = path.absolute().parent
     if not parent.is_dir():
-        raise UsageError(f"{target}: the folder {parent} does not exist")
+        raise OutputNotCreatable(f"{target}: cannot create it: the folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{target}: cannot create files in {parent} (permission denied)")
+        raise OutputNotCreatable(f"{target}: cannot create files in {parent} (permission denied)")
     if path.exists() and not path.is_dir():
         raise UsageError(f"{target}: is a file, not a bulletin folder")
-    if path.is_dir() and any(path.iterdir()) and not (path / MARKER).is_file():
-        raise UsageError(
-            f"{target}: the folder exists and is not a bulletin (no {MARKER}); refusing to replace it. "
-            "Give a new or empty folder"
-        )
+    if path.is_dir() and any(path.iterdir()):
+        reason = not_a_bulletin(path)
+        if reason:
+            raise UsageError(
+                f"{target}: the folder exists and is not a bulletin ({reason}); refusing to replace it. "
+                "Give a new or empty folder"
+            )
     return path
 
 
+def not_a_bulletin(folder: Path) -> str | None:
+    """Why ``folder`` is not a bulletin written by this program (None when it is one, to be replaced)."""
+    manifest_path = folder / MARKER
+    if not manifest_path.is_file():
+        return f"no {MARKER}"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return f"its {MARKER} is not a bulletin manifest"
+    if not isinstance(manifest, dict) or manifest.get(MANIFEST_KEY) != MANIFEST_VERSION:
+        return f"its {MARKER} has no {MANIFEST_KEY!r} = {MANIFEST_VERSION}"
+    listed = manifest.get("files")
+    listed = set(listed) if isinstance(listed, dict) else set()
+    unlisted = sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if not path.is_dir() and path.relative_to(folder).as_posix() not in listed | {MARKER}
+    )
+    if unlisted:
+        more = f" and {len(unlisted) - 3} more" if len(unlisted) > 3 else ""
+        return f"it holds files its {MARKER} does not list: {', '.join(unlisted[:3])}{more}"
+    return None
+
+
+@contextlib.contextmanager
+def folder_lock(target: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock for writing the bulletin ``target``; a second holder gets :class:`Busy` (75).
+
+    The lock is ``flock`` on a hidden file beside the target (``.NAME.lock``), removed on release; a holder
+    that finds the file replaced after locking (a run that just finished removed it) tries again.
+    """
+    path = Path(target).absolute()
+    lock_path = path.parent / f".{path.name}.lock"
+    for _attempt in range(5):
+        try:
+            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise OutputNotCreatable(f"{target}: cannot create its lock file {lock_path}: {os_reason(error)}") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            os.close(descriptor)
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise Busy(f"{target}: another reoffend bulletin is writing this folder; try again later") from None
+            raise
+        try:
+            same = os.path.samestat(os.fstat(descriptor), os.stat(lock_path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(descriptor)  # the lock file we opened was removed by a run that has finished: try again
+    else:
+        raise Busy(f"{target}: could not take the folder's lock; try again later")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+        os.close(descriptor)
+
+
 def write_folder(target: str | os.PathLike, files: Mapping[str, bytes]) -> None:
-    """Write ``files`` (relative path -> bytes) as the folder ``target``, atomically."""
+    """Write ``files`` (relative path -> bytes) as the folder ``target``, atomically.
+
+    A write that fails (no space left) is exit 74, a folder that cannot be made 73; either way the earlier
+    bulletin stays and no temporary folder is left.
+    """
     path = check_target(target)
     parent = path.absolute().parent
     try:
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp"))
     except OSError as error:
-        raise UsageError(f"{target}: cannot create a folder in {parent}: {error.strerror}") from None
+        raise OutputNotCreatable(f"{target}: cannot create a folder in {parent}: {os_reason(error)}") from None
     old: Path | None = None
     swapped = False
     try:
-        for relative in sorted(files):
-            destination = staging / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with open(destination, "wb") as handle:
-                handle.write(files[relative])
-                handle.flush()
-                os.fsync(handle.fileno())
-        _set_modes(staging)
-        if path.is_dir():
-            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".old"))
-            os.rename(path, old / "bulletin")
-            try:
+        try:
+            for relative in sorted(files):
+                destination = staging / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with open(destination, "wb") as handle:
+                    handle.write(files[relative])
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            _set_modes(staging)
+        except OSError as error:
+            raise OutputWriteError(f"writing the bulletin {target}: {os_reason(error)}") from None
+        with held_signals():  # the swap is never left half done by a signal
+            if path.is_dir():
+                old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".old"))
+                os.rename(path, old / "bulletin")
+                try:
+                    os.rename(staging, path)
+                    swapped = True
+                except BaseException:
+                    os.rename(old / "bulletin", path)  # put the earlier bulletin back
+                    raise
+            else:
+                if path.exists():  # an empty folder: replace it
+                    path.rmdir()
                 os.rename(staging, path)
-                swapped = True
-            except BaseException:
-                os.rename(old / "bulletin", path)  # put the earlier bulletin back
-                raise
-        else:
-            if path.exists():  # an empty folder: replace it
-                path.rmdir()
-            os.rename(staging, path)
     except OSError as error:
-        raise UsageError(f"{target}: cannot write the bulletin: {error.strerror or error}") from None
+        raise OutputWriteError(f"{target}: cannot write the bulletin: {os_reason(error)}") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

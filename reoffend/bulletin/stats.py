@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import polars as pl
 
+from ..cohort import partial_periods
 from ..compare.baseline import BaselineParams, Counts, compare_counts
 from ..measure import (
     EVENT_KEY,
@@ -57,11 +58,16 @@ def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowU
         incomplete = pl.lit(0, dtype=pl.Int64)
     else:
         incomplete = pl.col("_n").filter(~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
+    partial = [entry["cohort"] for entry in partial_periods(inputs.releases, params.period)]
     tables = [
         window.with_window_columns(per_day.lazy())
         .group_by("cohort")
         .agg(pl.col("_n").sum().alias("releases"), incomplete.alias("incomplete_releases"))
-        .with_columns((pl.col("incomplete_releases") == 0).alias("complete"))
+        .with_columns(
+            (pl.col("incomplete_releases") == 0).alias("complete"),
+            # a cohort the data covers only in part (cohort.partial_periods): not comparable with a full one
+            pl.col("cohort").is_in(partial).alias("partial_period"),
+        )
         .sort("cohort", nulls_last=True)
         for window in windows
     ]

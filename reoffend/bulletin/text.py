@@ -18,6 +18,7 @@ import polars as pl
 from .. import __version__
 from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
+from ..report.format import count, interval, level, number, pct
 from .comparisons import ComparisonSection
 from .config import BulletinConfig
 from .document import (
@@ -55,34 +56,19 @@ class Context:
 
 
 # ------------------------------------------------------------------------------------------- formatting
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
-def count(value: int | None) -> str:
-    return "–" if value is None else f"{value:,}"
-
-
+# the one set of number formatters (reoffend/report/format.py), under the names this module's text uses
 def one(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f}"
+    return number(value, 1)
 
 
 def two(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.2f}"
-
-
-def level(confidence: float) -> str:
-    return f"{100 * confidence:g}%"
+    return number(value, 2)
 
 
 def p_text(p_value: float | None, floor: float) -> str:
     if p_value is None:
         return "no test possible"
     return f"p < {floor:g}" if p_value < floor else f"p = {p_value:.3f}"
-
-
-def interval(low: float | None, high: float | None, formatter=pct) -> str:
-    return f"{formatter(low)} to {formatter(high)}"
 
 
 def cell(row: Mapping[str, Any], column: str, formatter: Callable[[Any], str] = count) -> str:
@@ -95,7 +81,7 @@ def cell(row: Mapping[str, Any], column: str, formatter: Callable[[Any], str] = 
 def ci_cell(row: Mapping[str, Any]) -> str:
     if row.get("suppressed") is not None and row.get("binary_rate_low") is None:
         return SHORTHAND
-    return interval(row["binary_rate_low"], row["binary_rate_high"])
+    return interval(row["binary_rate_low"], row["binary_rate_high"], pct)
 
 
 MONTHS = [
@@ -402,7 +388,7 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
                         count(r["cohort_size"]),
                         count(r["reoffenders"]),
                         pct(r["binary_rate"]),
-                        interval(r["binary_rate_low"], r["binary_rate_high"]),
+                        interval(r["binary_rate_low"], r["binary_rate_high"], pct),
                         r["compared_with_all"],
                     ]
                     for r in outliers.iter_rows(named=True)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import traceback
 
 import click
 
 from .. import __version__
-from ..errors import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE, OutputClosed, ReoffendError
+from ..errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
+    EXIT_IO,
+    EXIT_USAGE,
+    OutputClosed,
+    ReoffendError,
+    Terminated,
+    os_reason,
+)
 from ..io import release_stdin
 from . import helptext
 from .lazy import LazyGroup
@@ -43,14 +54,41 @@ def _error(text: str) -> None:
     click.echo(f"reoffend: {text}", err=True)
 
 
+CLEAN_UP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _terminate(signum: int, _frame) -> None:
+    raise Terminated(signum)
+
+
+def _closed_stdout() -> None:
+    """The reader of our standard output went away: nothing more may be written to it, even at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every failure becomes a message and a stable exit status, never a bare traceback."""
+    """Entry point: every failure becomes a message and a stable exit status, never a bare traceback.
+
+    SIGTERM and SIGHUP (what cron daemons and closing terminals send) unwind like Ctrl-C, so temporary files
+    are removed, and the process ends with 128 + the signal number.
+    """
+    previous = {number: signal.signal(number, _terminate) for number in CLEAN_UP_SIGNALS}
+    try:
+        _main(argv)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     release_stdin()  # each run reads standard input at most once (reoffend.io.claim_stdin)
     try:
         # without standalone mode click returns the status of ctx.exit(n) (e.g. 1 from --fail-unless-significant)
         status = cli.main(args=args, prog_name="reoffend", standalone_mode=False)
+        sys.stdout.flush()  # a write error must not wait for the interpreter's exit, which would hide it
     except click.exceptions.Exit as stop:
         sys.exit(stop.exit_code)
     except click.ClickException as error:
@@ -61,17 +99,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except (OutputClosed, BrokenPipeError):
         # the reader of our standard output went away (e.g. `| head`): stop quietly, with the status of a
-        # program killed by SIGPIPE; nothing more may be written to the closed pipe, even at exit
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # program killed by SIGPIPE
+        _closed_stdout()
         sys.exit(EXIT_BROKEN_PIPE)
     except ReoffendError as error:
         prefix = "" if error.exit_status == EXIT_USAGE else "error: "
         _error(prefix + str(error))
+        if error.exit_status == EXIT_IO:
+            with_stdout_discarded()
         sys.exit(error.exit_status)
     except KeyboardInterrupt:
         _error("interrupted")
         sys.exit(130)
+    except Terminated as stop:
+        _error(f"stopped by {signal.Signals(stop.signum).name}; temporary files removed")
+        sys.exit(128 + stop.signum)
+    except OSError as error:
+        # a write to standard output or standard error failed outside the checked writers (e.g. rich's
+        # console on a full disk): the output is incomplete, so never a success
+        _error(f"error: writing the output: {os_reason(error)}")
+        with_stdout_discarded()
+        sys.exit(EXIT_IO)
     except BaseException as error:
         if isinstance(error, SystemExit):
             raise
@@ -84,3 +132,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(EXIT_INTERNAL)
     sys.exit(status if type(status) is int else 0)
+
+
+def with_stdout_discarded() -> None:
+    """After a failed write, nothing more may be tried on standard output at exit (it would fail again)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        _closed_stdout()

@@ -45,7 +45,7 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     # imported here: matplotlib and the bulletin modules cost every other command half a second
     from ..bulletin.build import STEPS, build_bulletin
     from ..bulletin.config import EXAMPLE_CONFIG, parse_config
-    from ..bulletin.folder import check_target
+    from ..bulletin.folder import check_target, folder_lock
 
     if example_config:
         sys.stdout.write(EXAMPLE_CONFIG)
@@ -55,6 +55,11 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     config = parse_config(config_path)
     target = output or config.output or DEFAULT_FOLDER
     check_target(target)
+    with folder_lock(target):  # a second run into the same folder exits 75 rather than racing this one
+        _build(config, target, extract_date, quiet, build_bulletin, STEPS)
+
+
+def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:
     console = Console(stderr=True)
     show = not quiet and console.is_terminal
     date = extract_date.date() if extract_date else None
@@ -63,7 +68,7 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     else:
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("bulletin", total=len(STEPS))
+            task = progress.add_task("bulletin", total=len(steps))
             seen: list[str] = []
 
             def step(name: str) -> None:

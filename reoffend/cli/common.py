@@ -22,12 +22,23 @@ from rich.table import Table
 from rich.text import Text
 
 from ..cohort import IndexRule, Period
-from ..errors import DataError, OutputClosed, UsageError
+from ..errors import DataError, OutputClosed, OutputWriteError, UsageError, os_reason
 from ..inputs import InputSpec, load_inputs
-from ..io import atomic_write, atomic_write_many, check_writable, frame_writer, read_code_list
+from ..io import (
+    STDOUT,
+    atomic_write,
+    atomic_write_many,
+    check_outputs_distinct,
+    check_writable,
+    frame_writer,
+    is_direct,
+    read_code_list,
+    table_format_for,
+    write_stdout,
+)
 from ..measure import IncompletePolicy, MeasureParams
-from ..validate import ValidatedInputs
-from ..window import FollowUpWindow
+from ..validate import ValidatedInputs, input_warnings
+from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
 from .tables import hidden_note, plan_widths, select_columns
 
@@ -106,14 +117,14 @@ def window_options(function):
     return _stack(
         click.option(
             "--follow-up",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_WINDOW_MONTHS),
             default=12,
             show_default=True,
             help="Follow-up period after release, in calendar months.",
         ),
         click.option(
             "--waiting-period",
-            type=click.IntRange(min=0),
+            type=click.IntRange(min=0, max=MAX_WINDOW_MONTHS),
             default=6,
             show_default=True,
             help="Further months in which a conviction for an offence in the follow-up still counts.",
@@ -191,11 +202,58 @@ def cohort_options(function):
     )(with_measurement)
 
 
+def by_option(function):
+    """``--by``: the group columns of the measure (``measure``, ``sql``); the command receives ``by`` as text."""
+    return click.option(
+        "--by",
+        default="cohort",
+        show_default=True,
+        metavar="COLS",
+        help="Comma-separated release columns to group by ('' for one overall row).",
+    )(function)
+
+
+INPUT_OPTIONS = {
+    "releases": "RELEASES",
+    "convictions": "CONVICTIONS",
+    "exclude_offences": "--exclude-offences",
+    "treated_ids": "--treated-ids",
+    "schedule": "--schedule",
+    "config": "--config",
+}
+OUTPUT_OPTIONS = {
+    "output": "-o",
+    "errors_file": "--errors",
+    "per_release": "--per-release",
+    "matches_file": "--matches",
+    "balance_plot": "--balance-plot",
+    "model_summary": "--model-summary",
+}
+TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file")  # data tables: format from the extension
+
+
+def check_output_options(params: Mapping[str, Any]) -> None:
+    """Before any work: every output option can be created (else 73), names no input and no other output
+    (else 2), and a table output has an extension the command writes (else 2). ``params`` are click's values."""
+    outputs: dict[str, str] = {flag: params[name] for name, flag in OUTPUT_OPTIONS.items() if params.get(name)}
+    for name in TABLE_OUTPUTS:
+        if params.get(name):
+            table_format_for(params[name], OUTPUT_OPTIONS[name])
+    for path in outputs.values():
+        if path != STDOUT:
+            check_writable(path)
+    check_outputs_distinct({flag: params.get(name) for name, flag in INPUT_OPTIONS.items()}, outputs)
+
+
 def output_options(function):
-    """Format, ``-o``, ``--quiet`` and ``--config``; the command receives ``out: Output``."""
+    """Format, ``-o``, ``--quiet`` and ``--config``; the command receives ``out: Output``.
+
+    Every output option of the command is checked here, before the command runs (:func:`check_output_options`).
+    """
 
     @functools.wraps(function)
     def with_output(*args, output_format, output, quiet, config, columns, **kwargs):
+        check_output_options(click.get_current_context().params)
         return function(*args, out=Output(output_format, output, quiet, columns=parse_columns(columns)), **kwargs)
 
     return _stack(
@@ -208,7 +266,9 @@ def output_options(function):
         click.option("--csv", "output_format", flag_value="csv", help="Shorthand for --format csv."),
         click.option("--json", "output_format", flag_value="json", help="Shorthand for --format json."),
         click.option("--nl", "output_format", flag_value="ndjson", help="Shorthand for --format ndjson."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically)."),
+        click.option(
+            "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically); - is stdout."
+        ),
         click.option(
             "--columns",
             metavar="COLS",
@@ -230,6 +290,18 @@ def sided_option(
     help: str = "Significance from the one-sided p for a reduction, or the two-sided p (both are reported).",
 ):
     return click.option("--sided", type=click.Choice(["one", "two"]), default="one", show_default=True, help=help)
+
+
+def multiple_testing_option():
+    """``--multiple-testing holm|bh|none``: several units tested at once (reoffend.report.multiple)."""
+    return click.option(
+        "--multiple-testing",
+        type=click.Choice(["holm", "bh", "none"]),
+        default="holm",
+        show_default=True,
+        help="Adjust the p-values of several units tested at once: Holm (family-wise), Benjamini-Hochberg "
+        "(false discovery rate) or none. Headline counts and --fail-unless-significant use the adjusted verdict.",
+    )
 
 
 def fail_unless_significant_option(help: str):
@@ -254,11 +326,17 @@ def parse_where(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
     }
 
 
-def parse_columns(value: str | Sequence[str] | None) -> tuple[str, ...]:
+def parse_columns(value: str | Sequence[str] | None, what: str | None = None) -> tuple[str, ...]:
+    """A comma-separated list of names; with ``what`` (the option), a name given twice is a usage error."""
     if value is None:
         return ()
     items = value.split(",") if isinstance(value, str) else value
-    return tuple(item.strip() for item in items if item.strip())
+    names = tuple(item.strip() for item in items if item.strip())
+    if what:
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise UsageError(f"{what} names {', '.join(twice)} more than once")
+    return names
 
 
 def input_spec(
@@ -297,7 +375,7 @@ def measure_params(
 ) -> MeasureParams:
     return MeasureParams(
         window=window,
-        by=parse_columns(by),
+        by=parse_columns(by, "--by"),
         period=period,
         index=index_rule,
         incomplete=incomplete,
@@ -308,25 +386,39 @@ def measure_params(
     )
 
 
-def writer_for_suffix(frame: pl.DataFrame, path: str):
-    """A writer for an extra table file: Parquet or NDJSON by its extension, else CSV."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    return frame_writer(frame, {"parquet": "parquet", "ndjson": "ndjson", "jsonl": "ndjson"}.get(suffix, "csv"))
+def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
+    """A writer for an extra table file: CSV, Parquet or NDJSON by its extension (CSV without one)."""
+    return frame_writer(frame, table_format_for(path, option))
 
 
 def write_errors_file(error: DataError, path: str | None) -> None:
-    """``--errors FILE``: the full problem list as CSV, written atomically."""
+    """``--errors FILE``: the full problem list (CSV, or Parquet/NDJSON by the extension), written atomically."""
     if path:
-        atomic_write(path, frame_writer(error.problems, "csv"))
+        atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
 
 
-def load_or_report(spec: InputSpec, errors_file: str | None, extra_required=None) -> ValidatedInputs:
-    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65."""
+def load_or_report(
+    spec: InputSpec,
+    errors_file: str | None,
+    extra_required=None,
+    *,
+    out: Output | None = None,
+    excluded_offences: frozenset[str] = frozenset(),
+) -> ValidatedInputs:
+    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65.
+
+    With ``out``, valid inputs that are probably not what was meant are warned about
+    (:func:`reoffend.validate.input_warnings`).
+    """
     try:
-        return load_inputs(spec, extra_required)
+        inputs = load_inputs(spec, extra_required)
     except DataError as error:
         write_errors_file(error, errors_file)
         raise
+    if out is not None:
+        for warning in input_warnings(inputs, excluded_offences):
+            out.warn(warning)
+    return inputs
 
 
 @contextlib.contextmanager
@@ -351,15 +443,29 @@ class Output:
     console: Console = field(default_factory=lambda: Console(stderr=True))
 
     def __post_init__(self) -> None:
+        if self.output == STDOUT:
+            self.output = None  # `-o -`: standard output, as without -o
         if self.output:
             check_writable(self.output)
         if self.output_format is None:
             if self.output:
-                self.output_format = SUFFIX_FORMATS.get(Path(self.output).suffix.lower(), "csv")
+                self.output_format = self._format_from_name(self.output)
             else:
                 self.output_format = "table" if sys.stdout.isatty() else "csv"
         if self.output_format == "table" and self.output:
             raise UsageError("--format table is for the terminal; choose csv, json, ndjson or parquet with -o")
+
+    @staticmethod
+    def _format_from_name(path: str) -> str:
+        """The format of ``-o FILE`` from its extension: CSV without one, exit 2 for one no format writes."""
+        suffix = Path(path).suffix.lower()
+        if not suffix or is_direct(path):
+            return "csv"
+        if suffix not in SUFFIX_FORMATS:
+            raise UsageError(
+                f"-o {path}: cannot write {suffix!r} files; use .csv, .json, .ndjson, .jsonl or .parquet, or --format"
+            )
+        return SUFFIX_FORMATS[suffix]
 
     def message(self, text: str) -> None:
         if not self.quiet:
@@ -410,11 +516,16 @@ class Output:
         writer(buffer)
         if fmt == "parquet" and sys.stdout.isatty():
             raise UsageError("parquet is binary: write it with -o FILE or redirect standard output")
-        try:
-            sys.stdout.buffer.write(buffer.getvalue())
-            sys.stdout.flush()
-        except BrokenPipeError:
-            raise OutputClosed("standard output was closed") from None
+        write_stdout(buffer.getvalue())
+
+
+def warn_partial_periods(out: Output, metadata: Mapping[str, Any]) -> None:
+    """A warning naming each cohort the data covers only in part (metadata ``partial_periods``)."""
+    for entry in metadata.get("partial_periods", ()):
+        out.warn(
+            f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
+            f"to {entry['last_release_month']} of it, so it is not comparable with a full one"
+        )
 
 
 class _NullContext:
@@ -514,6 +625,9 @@ def render_table(
     for row in cells:
         # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
         table.add_row(*[Text(cell) for cell in row[: len(widths)]])
-    console.print(table)
+    try:
+        console.print(table)
+    except OSError as error:  # a closed pipe is handled by PipeConsole; this is a full disk or an I/O error
+        raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None
     if len(widths) < len(headers):
         console.print(hidden_note(headers[len(widths) :], console.width), highlight=False, markup=False)

@@ -13,9 +13,13 @@ from typing import Any
 import click
 import polars as pl
 
-from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
+from ..compare.adjusted import AdjustedParams, AdjustedResult, headline_row, run_adjusted
+from ..compare.adjusted_score import difference_column
 from ..compare.design import parse_forms
 from ..io import check_writable
+from ..report.format import count, level, number, p_value, pct
+from ..report.multiple import DESCRIPTION
+from ..report.verdict import Verdict, interval_confidence, short
 from .common import (
     alpha_option,
     cohort_options,
@@ -24,6 +28,7 @@ from .common import (
     input_options,
     json_value,
     load_or_report,
+    multiple_testing_option,
     output_options,
     parse_columns,
     parse_where,
@@ -98,13 +103,15 @@ HEADLINES_SHOWN = 10
 )
 @alpha_option("Significance level of the tests.")
 @sided_option()
+@multiple_testing_option()
 @click.option(
     "--model-summary",
     type=click.Path(dir_okay=False),
     help="Also write the baseline models' summaries (coefficients, fit, calibration) to this JSON file.",
 )
 @fail_unless_significant_option(
-    "Exit with status 1 (after writing the output) unless every row beat the baseline on both measures."
+    "Exit with status 1 (after writing the output) unless every row beat the baseline on both measures "
+    "(after the --multiple-testing adjustment)."
 )
 @output_options
 @click.pass_context
@@ -125,6 +132,7 @@ def compare_adjusted(
     parameter_uncertainty,
     alpha,
     sided,
+    multiple_testing,
     model_summary,
     fail_unless_significant,
     out,
@@ -142,24 +150,25 @@ def compare_adjusted(
     mparams = replace(measurement, by=(), latest_cohort=False)
     current_cohorts = parse_columns(current) if current else None
     params = AdjustedParams(
-        covariates=parse_columns(covariates),
+        covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
         baseline=parse_columns(baseline),
         measure=mparams,
         baseline_filter=_filters(baseline_filter, "--baseline-filter"),
         current=current_cohorts,
         latest_current=measurement.latest_cohort,
-        by=parse_columns(by),
+        by=parse_columns(by, "--by"),
         count_model=count_model,
         alpha=alpha,
         sided=sided,
         current_filter=_filters(current_filter, "--current-filter"),
         unseen=unseen,
         parameter_uncertainty=parameter_uncertainty,
+        multiple_testing=multiple_testing,
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("fitting the baseline models"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         result = run_adjusted(inputs, params)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
@@ -184,7 +193,7 @@ def compare_adjusted(
     if out.output_format == "table":
         print_models(result)
     out.message(_summary(result))
-    if fail_unless_significant and not _all_beat(result.rows):
+    if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
 
 
@@ -195,26 +204,28 @@ def _filters(values, option: str) -> dict[str, tuple[str, ...]]:
         raise type(error)(str(error).replace("--where", option)) from None
 
 
-def _all_beat(rows: pl.DataFrame) -> bool:
-    return rows.height > 0 and bool((rows["binary_beat_baseline"] & rows["frequency_beat_baseline"]).all())
-
-
 def _summary(result: AdjustedResult) -> str:
     rows = result.rows
     if rows.height <= HEADLINES_SHOWN:
         return result.headline()
-    binary = int(rows["binary_beat_baseline"].sum())
-    frequency = int(rows["frequency_beat_baseline"].sum())
-    lines = [
-        f"{rows.height} comparisons: {binary} beat the baseline on the binary rate, {frequency} on reoffences "
-        f"per offender (alpha {result.params.alpha:g}, {result.params.sided}-sided)"
-    ]
-    beat = rows.filter(pl.col("binary_beat_baseline") | pl.col("frequency_beat_baseline"))
-    from ..compare.adjusted import headline_row
-
-    lines.extend(headline_row(row, result.params) for row in beat.head(HEADLINES_SHOWN).iter_rows(named=True))
-    if beat.height > HEADLINES_SHOWN:
-        lines.append(f"... and {beat.height - HEADLINES_SHOWN} more (see the rows)")
+    params = result.params
+    lines = []
+    for row in result.verdict_counts().iter_rows(named=True):
+        freq = {k: row[f"reoffences_per_offender_{k}"] for k in ("reduction", "increase", "reduction_unadjusted")}
+        lines.append(
+            f"{row['units']} units in {row['cohort']}: {row['binary_reduction']} beat the baseline on the binary rate "
+            f"and {row['binary_increase']} were significantly worse; {freq['reduction']} beat it on reoffences "
+            f"per offender and {freq['increase']} were significantly worse ({params.sided}-sided tests at "
+            f"{level(params.alpha)}, {DESCRIPTION[params.multiple_testing]}; before the adjustment "
+            f"{row['binary_reduction_unadjusted']} and {freq['reduction_unadjusted']})"
+        )
+    changed = rows.filter(
+        (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
+        | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
+    )
+    lines.extend(headline_row(row, params) for row in changed.head(HEADLINES_SHOWN).iter_rows(named=True))
+    if changed.height > HEADLINES_SHOWN:
+        lines.append(f"... and {changed.height - HEADLINES_SHOWN} more (see the rows)")
     return "\n".join(lines)
 
 
@@ -223,7 +234,8 @@ def _caption(result: AdjustedResult) -> str:
     design = result.models["design"]
     parts = [
         "binary: share who reoffended, difference in percentage points; frequency: reoffences per offender; "
-        + ("p: one-sided, for a reduction" if result.params.sided == "one" else "p: two-sided"),
+        + ("p: one-sided, for a reduction" if result.params.sided == "one" else "p: two-sided")
+        + f" (raw); significant: the verdict after {DESCRIPTION[result.params.multiple_testing]} over the units",
         f"fitted on {design['baseline_releases']:,} baseline releases ({', '.join(design['baseline_cohorts'])})",
         f"binary model AUC {binary['auc']:.3f}, pseudo R² {binary['pseudo_r_squared']:.3f}",
         f"count model pseudo R² {frequency['pseudo_r_squared']:.3f}"
@@ -235,54 +247,35 @@ def _caption(result: AdjustedResult) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- display
-def _pct(v):
-    return "–" if v is None else f"{100 * v:.1f}%"
-
-
-def _pp(v):
-    return "–" if v is None else f"{100 * v:+.1f}"
-
-
-def _p(v):
-    return "–" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")
-
-
 def display_rows(result: AdjustedResult) -> pl.DataFrame:
     """The terminal view: two lines per comparison, one per measure (never merged), rounded for reading."""
     params = result.params
     p_column = "p_reduction" if params.sided == "one" else "p_two_sided"
-    level = f"{100 * params.measure.confidence:g}% CI"
+    interval_name = f"difference ({level(interval_confidence(params.alpha, params.sided))} interval)"
     records = []
     for r in result.rows.iter_rows(named=True):
         keys: dict[str, Any] = {c: None if r[c] is None else str(r[c]) for c in params.group_columns}
-        records.append(
-            {
-                **keys,
-                "n": f"{r['cohort_size']:,}",
-                "measure": "binary",
-                "actual": _pct(r["binary_actual"]),
-                "expected": _pct(r["binary_expected"]),
-                f"difference ({level})": f"{_pp(r['binary_difference'])} ({_pp(r['binary_difference_low'])}, "
-                f"{_pp(r['binary_difference_high'])})",
-                "ratio": f"{r['binary_ratio']:.2f}",
-                "p": _p(r[f"binary_{p_column}"]),
-                "beat": "yes" if r["binary_beat_baseline"] else "no",
-            }
-        )
-        records.append(
-            {
-                **dict.fromkeys(keys, ""),
-                "n": "",
-                "measure": "frequency",
-                "actual": f"{r['frequency_actual']:.2f}",
-                "expected": f"{r['frequency_expected']:.2f}",
-                f"difference ({level})": f"{r['frequency_difference']:+.2f} ({r['frequency_difference_low']:+.2f}, "
-                f"{r['frequency_difference_high']:+.2f})",
-                "ratio": f"{r['frequency_ratio']:.2f}",
-                "p": _p(r[f"frequency_{p_column}"]),
-                "beat": "yes" if r["frequency_beat_baseline"] else "no",
-            }
-        )
+        for name in ("binary", "reoffences_per_offender"):
+            decimals = 1 if name == "binary" else 2
+            difference = difference_column(name)
+
+            def signed(value, decimals=decimals):
+                return number(value, decimals, signed=True)
+
+            records.append(
+                {
+                    **(keys if name == "binary" else dict.fromkeys(keys, "")),
+                    "n": count(r["cohort_size"]) if name == "binary" else "",
+                    "measure": "binary" if name == "binary" else "frequency",
+                    "actual": pct(r["binary_actual"]) if name == "binary" else number(r[f"{name}_actual"], 2),
+                    "expected": pct(r["binary_expected"]) if name == "binary" else number(r[f"{name}_expected"], 2),
+                    interval_name: f"{signed(r[difference])} ({signed(r[f'{difference}_low'])}, "
+                    f"{signed(r[f'{difference}_high'])})",
+                    "ratio": number(r[f"{name}_ratio"], 2),
+                    "p": p_value(r[f"{name}_{p_column}"]),
+                    "significant": short(r[f"{name}_verdict_adjusted"]),
+                }
+            )
     if not records:
         return pl.DataFrame()
     return pl.DataFrame(records)
@@ -296,7 +289,7 @@ def print_models(result: AdjustedResult) -> None:
         {
             "model": ["logit: reoffended", f"{_count_name(frequency)}: reoffences"],
             "n": [f"{binary['n']:,}", f"{frequency['n']:,}"],
-            "observed": [_pct(binary["observed_rate"]), f"{frequency['observed_per_offender']:.3f} per offender"],
+            "observed": [pct(binary["observed_rate"]), f"{frequency['observed_per_offender']:.3f} per offender"],
             "pseudo R²": [f"{binary['pseudo_r_squared']:.4f}", f"{frequency['pseudo_r_squared']:.4f}"],
             "AUC": [f"{binary['auc']:.3f}", "–"],
             "alpha": ["–", "–" if frequency["alpha"] is None else f"{frequency['alpha']:.4f}"],
@@ -309,16 +302,45 @@ def print_models(result: AdjustedResult) -> None:
             "term": [c["term"] for c in binary["coefficients"]],
             "logit coef": [f"{c['estimate']:+.4f}" for c in binary["coefficients"]],
             "logit se": [f"{c['se']:.4f}" for c in binary["coefficients"]],
-            "logit p": [_p(c["p"]) for c in binary["coefficients"]],
+            "logit p": [p_value(c["p"]) for c in binary["coefficients"]],
             "count coef": [f"{c['estimate']:+.4f}" for c in frequency["coefficients"]],
             "count se": [f"{c['se']:.4f}" for c in frequency["coefficients"]],
-            "count p": [_p(c["p"]) for c in frequency["coefficients"]],
+            "count p": [p_value(c["p"]) for c in frequency["coefficients"]],
         }
     )
     render_table(coefficients, title="Coefficients (log-odds; log of reoffences per offender)")
     render_table(
         _calibration_display(binary["calibration"], frequency["calibration"]),
         title="Calibration on the baseline, by decile of each model's own prediction",
+    )
+    render_table(
+        _band_display(models["calibration_by"]["bands"]),
+        title="Calibration on the baseline by covariate band: observed / expected (interval)",
+    )
+
+
+def _band_display(bands: Mapping[str, list[Mapping]]) -> pl.DataFrame:
+    """One line per covariate band: O/E of both models with their intervals; '*' where it excludes 1."""
+    frequency = {(r["covariate"], r["band"]): r for r in bands.get("frequency", [])}
+
+    def cell(row: Mapping | None) -> str:
+        if row is None:
+            return "–"
+        mark = " *" if row["off"] else ""
+        return f"{row['observed_expected']:.2f} ({row['low']:.2f}–{row['high']:.2f}){mark}"
+
+    return pl.DataFrame(
+        [
+            {
+                "covariate": r["covariate"],
+                "band": r["band"],
+                "releases": f"{r['releases']:,}",
+                "binary O/E": cell(r),
+                "frequency O/E": cell(frequency.get((r["covariate"], r["band"]))),
+            }
+            for r in bands.get("binary", [])
+        ],
+        schema=dict.fromkeys(["covariate", "band", "releases", "binary O/E", "frequency O/E"], pl.String),
     )
 
 
@@ -335,8 +357,8 @@ def _calibration_display(binary: list[Mapping], frequency: list[Mapping]) -> pl.
             {
                 "decile": str(row["group"]),
                 "releases": f"{row['releases']:,}",
-                "predicted rate": _pct(row["predicted_mean"]),
-                "observed rate": _pct(row["observed_mean"]),
+                "predicted rate": pct(row["predicted_mean"]),
+                "observed rate": pct(row["observed_mean"]),
                 "predicted per offender": "–" if other is None else f"{other['predicted_mean']:.2f}",
                 "observed per offender": "–" if other is None else f"{other['observed_mean']:.2f}",
             }

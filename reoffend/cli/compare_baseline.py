@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from typing import Any
 
 import click
 import polars as pl
 
-from ..cohort import apply_filters, with_cohort
+from ..cohort import check_values_present
 from ..compare.baseline import (
     BaselineParams,
     BaselineResult,
     compare_counts,
-    measure_cohorts,
+    compare_records,
     parse_counts,
     read_schedule,
 )
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
+from ..report.format import count, interval, level, number, p_value, pct, text, yes_no
 from .common import (
     Output,
     alpha_option,
@@ -28,6 +29,7 @@ from .common import (
     fail_unless_significant_option,
     input_options,
     load_or_report,
+    multiple_testing_option,
     output_options,
     parse_columns,
     sided_option,
@@ -50,6 +52,7 @@ def comparison_options(function):
     options = [
         alpha_option(),
         sided_option(),
+        multiple_testing_option(),
         click.option("--target", type=float, metavar="PP", help="Contract target: a reduction of at least PP points."),
         click.option(
             "--schedule",
@@ -57,7 +60,8 @@ def comparison_options(function):
             help="TOML payment schedule: [[step]] tables of reduction_pp and payment; the highest step reached.",
         ),
         fail_unless_significant_option(
-            "Exit with status 1 (after writing the output) unless every reduction is significant."
+            "Exit with status 1 (after writing the output) unless every reduction is significant "
+            "(after the --multiple-testing adjustment)."
         ),
     ]
     for option in reversed(options):
@@ -69,7 +73,11 @@ def comparison_options(function):
 @optional_input_options
 @window_options
 @cohort_options
-@click.option("--site", metavar="VALUE", help="The site whose cohorts are compared (a value of --site-column).")
+@click.option(
+    "--site",
+    metavar="VALUE",
+    help="The site whose cohorts are compared: a value of --site-column, or COLUMN=VALUE.",
+)
 @click.option(
     "--site-column", default="establishment", show_default=True, metavar="COLUMN", help="Release column of --site."
 )
@@ -103,6 +111,7 @@ def compare_baseline(
     baseline_counts,
     alpha,
     sided,
+    multiple_testing,
     target,
     schedule,
     fail_unless_significant,
@@ -113,14 +122,16 @@ def compare_baseline(
     From records (RELEASES CONVICTIONS --site --current --baseline), or from published counts without files
     (--current-counts --baseline-counts).
 
-    Reports both rates (Wilson intervals), the difference and the reduction in percentage points (Newcombe
-    interval), the pooled two-proportion z test (two-sided p and one-sided p for a reduction), significance
-    at --alpha, the --target verdict and the --schedule step reached (reoffend docs comparisons-baseline).
+    Reports both rates (Wilson intervals), the difference and the reduction in percentage points, the pooled
+    two-proportion z test, the verdict with its direction beside the score interval that agrees with it
+    (90% for a one-sided test at 5%; Newcombe's interval beside it), the --target verdict and the
+    --schedule step reached (reoffend docs comparisons-baseline).
     """
     params = BaselineParams(
         confidence=measurement.confidence,
         alpha=alpha,
         sided=sided,
+        multiple_testing=multiple_testing,
         target_pp=target,
         schedule=read_schedule(schedule) if schedule else (),
     )
@@ -203,76 +214,81 @@ def _from_records(
     current = [label for value in current_labels for label in parse_columns(value)]
     if not current and not measurement.latest_cohort:
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
-    where = dict(measurement.where)
-    if site:
-        where[site_column] = (site,)
-    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
-    extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+    site_column, site = split_site(site_column, site)
+    extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
-        if not current:
-            current = [_latest_cohort(inputs, mparams)]
-        frame, base, measured = measure_cohorts(inputs, mparams, current, baseline_cohort)
-    result = compare_counts(frame, base, params, metadata={"source": "records", **measured.metadata}, site=site)
+        inputs = load_or_report(
+            spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
+        )
+        if site:
+            check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
+        result = compare_records(
+            inputs, measurement, params, current=current, baseline=baseline_cohort, site=site, site_column=site_column
+        )
+    compared: dict[str, Any] = result.metadata.pop("compared")  # type: ignore[assignment]
     parameters = {
         "source": "records",
         "inputs": spec.as_dict(),
         "site": site,
         "site_column": site_column if site else None,
-        "current": current,
+        "current": compared["current"],
         "baseline": baseline_cohort,
-        **mparams.as_dict(),
+        **compared["measure"],
         **params.as_dict(),
     }
     parameters["confidence"] = params.confidence
     return result, parameters
 
 
-def _latest_cohort(inputs, mparams) -> str:
-    releases = apply_filters(with_cohort(inputs.releases, mparams.period), mparams.where)
-    latest = releases.select(pl.col("cohort").max()).collect().item()
-    if latest is None:
-        raise UsageError("--latest-cohort: no releases match the site and filters")
-    return latest
+def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
+    """``--site EST042`` (in --site-column) or ``--site establishment=EST042``, the COLUMN=VALUE form of
+    --treated and --where."""
+    if site and "=" in site:
+        column, _, value = site.partition("=")
+        if not column.strip() or not value.strip():
+            raise UsageError(f"--site takes VALUE or COLUMN=VALUE, not {site!r}")
+        return column.strip(), value.strip()
+    return site_column, site
 
 
 # ----------------------------------------------------------------------------------------------- display
 def display_rows(result: BaselineResult) -> pl.DataFrame:
     """The terminal view: one column per comparison, one line per quantity, rounded for reading."""
     params = result.params
-    level = f"{100 * params.confidence:g}% CI"
-
-    def pct(v):
-        return "–" if v is None else f"{100 * v:.1f}%"
-
-    def pp(v):
-        return "–" if v is None else f"{v:.1f}"
-
-    def p(v):
-        return "–" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")
-
-    def yes(v):
-        return "–" if v is None else ("yes" if v else "no")
+    level_text = f"{level(params.confidence)} CI"
+    verdict_level = level(params.interval_confidence)
 
     items: list[tuple[str, Callable[[dict], str]]] = [
-        ("current cohort", lambda r: str(r["current"])),
-        ("  released / reoffended", lambda r: f"{r['current_size']:,} / {r['current_reoffenders']:,}"),
+        ("current cohort", lambda r: text(r["current"])),
+        ("  released / reoffended", lambda r: f"{count(r['current_size'])} / {count(r['current_reoffenders'])}"),
         ("  rate", lambda r: pct(r["current_rate"])),
-        (f"  {level}", lambda r: f"{pct(r['current_rate_low'])} – {pct(r['current_rate_high'])}"),
-        ("baseline cohort", lambda r: str(r["baseline"])),
-        ("  released / reoffended", lambda r: f"{r['baseline_size']:,} / {r['baseline_reoffenders']:,}"),
+        (f"  {level_text}", lambda r: f"{pct(r['current_rate_low'])} – {pct(r['current_rate_high'])}"),
+        ("baseline cohort", lambda r: text(r["baseline"])),
+        ("  released / reoffended", lambda r: f"{count(r['baseline_size'])} / {count(r['baseline_reoffenders'])}"),
         ("  rate", lambda r: pct(r["baseline_rate"])),
-        (f"  {level}", lambda r: f"{pct(r['baseline_rate_low'])} – {pct(r['baseline_rate_high'])}"),
-        ("difference (pp)", lambda r: pp(r["difference_pp"])),
-        ("reduction (pp)", lambda r: pp(r["reduction_pp"])),
-        (f"  {level} (Newcombe)", lambda r: f"{pp(r['reduction_pp_low'])} to {pp(r['reduction_pp_high'])}"),
-        ("z (pooled)", lambda r: "–" if r["z"] is None else f"{r['z']:.3f}"),
-        ("p two-sided", lambda r: p(r["p_two_sided"])),
-        ("p one-sided (reduction)", lambda r: p(r["p_reduction"])),
-        (f"significant ({params.sided}-sided p < {params.alpha:g})", lambda r: yes(r["significant"])),
+        (f"  {level_text}", lambda r: f"{pct(r['baseline_rate_low'])} – {pct(r['baseline_rate_high'])}"),
+        ("difference (pp)", lambda r: number(r["difference_pp"], signed=True)),
+        (
+            f"  {verdict_level} interval (score)",
+            lambda r: interval(r["difference_pp_low"], r["difference_pp_high"], lambda v: number(v, signed=True)),
+        ),
+        ("reduction (pp)", lambda r: number(r["reduction_pp"])),
+        (
+            f"  {level_text} (Newcombe)",
+            lambda r: interval(r["reduction_pp_newcombe_low"], r["reduction_pp_newcombe_high"]),
+        ),
+        ("z (pooled)", lambda r: number(r["z"], 3)),
+        ("p two-sided", lambda r: p_value(r["p_two_sided"])),
+        ("p one-sided (reduction)", lambda r: p_value(r["p_reduction"])),
+        (f"verdict ({params.sided}-sided test at {level(params.alpha)})", lambda r: text(r["verdict"])),
     ]
+    if result.rows.height > 1:
+        items += [
+            (f"p adjusted ({params.multiple_testing})", lambda r: p_value(r["p_adjusted"])),
+            ("verdict adjusted", lambda r: text(r["verdict_adjusted"])),
+        ]
     if params.target_pp is not None:
-        items.append((f"target {params.target_pp:g} pp met", lambda r: yes(r["target_met"])))
+        items.append((f"target {params.target_pp:g} pp met", lambda r: yes_no(r["target_met"])))
     if params.schedule:
         items.append(
             (

@@ -12,10 +12,14 @@ from pathlib import Path
 import click
 import polars as pl
 
+from ..bulletin.folder import check_target, write_folder
 from ..compare.design import parse_forms
-from ..compare.matched import STYLES, MatchedParams, MatchedResult, compare_matched
+from ..compare.evaluation_report import report_files
+from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..errors import UsageError
-from ..io import read_list_lines
+from ..report.format import count, interval, level, number, p_value, pct, per_cent
+from ..report.multiple import DESCRIPTION
+from ..report.verdict import interval_confidence, interval_label, short
 from .common import (
     alpha_option,
     cohort_options,
@@ -23,6 +27,7 @@ from .common import (
     fail_unless_significant_option,
     input_options,
     load_or_report,
+    multiple_testing_option,
     output_options,
     parse_columns,
     parse_where,
@@ -31,16 +36,6 @@ from .common import (
     writer_for_suffix,
 )
 from .covariate_forms import covariate_form_option
-
-
-def read_id_list(path: str) -> tuple[str, ...]:
-    """One ``offender_id`` per line; blank lines, ``#`` comments and a first line ``offender_id`` are skipped."""
-    ids = read_list_lines(path, "file (--treated-ids)")
-    if ids and ids[0].lower() == "offender_id":
-        ids = ids[1:]
-    if not ids:
-        raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
-    return tuple(ids)
 
 
 @click.command("matched")
@@ -98,7 +93,15 @@ def read_id_list(path: str) -> tuple[str, ...]:
     help="Bootstrap replicates (treated releases resampled with their comparators; 0: no intervals).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap and of tie-breaking.")
+@click.option(
+    "--min-treated",
+    type=click.IntRange(min=1),
+    default=MIN_TREATED,
+    show_default=True,
+    help="Fewest matched treated releases a row needs to be tested; below it: 'too few to test'.",
+)
 @alpha_option("Significance level of the one-sided test for a reduction.")
+@multiple_testing_option()
 @click.option("--target", type=float, metavar="PCT", help="Per-cohort target: a reduction in events per 100 of PCT %.")
 @click.option("--pooled-target", type=float, metavar="PCT", help="Target for all cohorts together, in %.")
 @click.option(
@@ -113,8 +116,16 @@ def read_id_list(path: str) -> tuple[str, ...]:
     type=click.Path(dir_okay=False),
     help="Write the matched pairs (treated, comparator, distance, weight) to FILE (.csv/.parquet/.ndjson).",
 )
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False),
+    help="Also write a one-page evaluation report (report.html, report.md, balance.png, result.json) to DIR, "
+    "atomically.",
+)
 @fail_unless_significant_option(
-    "Exit with status 1 (after writing the output) unless the pooled reduction in events is significant."
+    "Exit with status 1 (after writing the output) unless the reduction in events over all cohorts together "
+    "is significant."
 )
 @output_options
 @click.pass_context
@@ -135,12 +146,15 @@ def compare_matched_command(
     drop_missing,
     bootstrap,
     seed,
+    min_treated,
     alpha,
+    multiple_testing,
     target,
     pooled_target,
     style,
     balance_plot,
     matches_file,
+    report_dir,
     fail_unless_significant,
     out,
 ):
@@ -156,6 +170,8 @@ def compare_matched_command(
         raise UsageError("give --treated or --treated-ids, not both")
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
+    if report_dir:
+        check_target(report_dir)
     mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,
@@ -164,22 +180,24 @@ def compare_matched_command(
         treated_ids_source=treated_ids,
         ids_releases=ids_releases,
         pool=parse_where(pool) if pool else {},
-        covariates=parse_columns(covariates),
+        covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
-        exact=parse_columns(exact),
+        exact=parse_columns(exact, "--exact"),
         ratio=ratio,
         caliper=caliper,
         drop_missing=drop_missing,
         bootstrap=bootstrap,
+        min_treated=min_treated,
         seed=seed,
         alpha=alpha,
         target=target,
         pooled_target=pooled_target,
         style=style,
+        multiple_testing=multiple_testing,
     )
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("matching"), errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required)
+        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
         result = compare_matched(inputs, params)
     for warning in result.warnings:
         out.warn(warning)
@@ -204,36 +222,25 @@ def compare_matched_command(
         render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
+    if report_dir:
+        png = io.BytesIO()
+        balance_plot_writer(result)(png)
+        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()))
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
-    out.message(result.headline().splitlines()[-1])
-    if fail_unless_significant and not result.rows.row(-1, named=True)["events_significant"]:
+    if result.data_lab is not None:
+        out.message("\n".join(result.data_lab.paragraphs()))
+    else:
+        out.message(result.headline().splitlines()[-1])
+    if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
 
 
 # ----------------------------------------------------------------------------------------------- display
-def _pct(v, decimals: int = 1, sign: bool = False) -> str:
-    if v is None:
-        return "–"
-    return f"{v:+.{decimals}f}%" if sign else f"{v:.{decimals}f}%"
-
-
-def _p(v) -> str:
-    return "–" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")
-
-
-def _yes(v) -> str:
-    return "–" if v is None else ("yes" if v else "no")
-
-
-def _num(v, decimals: int = 1) -> str:
-    return "–" if v is None else f"{v:,.{decimals}f}"
-
-
 def display_rows(result: MatchedResult) -> pl.DataFrame:
     """The terminal view of the primary measure: the reduction (positive = fewer events) and its interval."""
-    level = f"{100 * result.params.measure.confidence:g}% CI"
+    interval_name = f"{level(interval_confidence(result.params.alpha, 'one'))} interval"
 
     def negated(v):
         return None if v is None else -v
@@ -244,12 +251,12 @@ def display_rows(result: MatchedResult) -> pl.DataFrame:
         records.append(
             {
                 "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "treated /100": _num(r["events_per_100_treated"]),
-                "comparison /100": _num(r["events_per_100_comparison"]),
-                "reduction": _pct(r["events_reduction_pct"]),
-                level: f"{_num(negated(r['events_change_high']))} to {_num(negated(r['events_change_low']))}",
-                "p": _p(r["events_p_reduction"]),
-                "signif.": _yes(r["events_significant"]),
+                "treated /100": number(r["events_per_100_treated"]),
+                "comparison /100": number(r["events_per_100_comparison"]),
+                "reduction": per_cent(r["events_reduction_pct"]),
+                interval_name: interval(negated(r["events_change_high"]), negated(r["events_change_low"])),
+                "p": p_value(r["events_p_reduction"]),
+                "significant": short(r["events_verdict_adjusted"]),
                 "target": "–" if target is None else f"{target:g}% {'met' if r['target_met'] else 'not met'}",
             }
         )
@@ -264,32 +271,32 @@ def count_rows(result: MatchedResult) -> pl.DataFrame:
         records.append(
             {
                 "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "treated": f"{r['treated']:,}",
-                "matched": f"{r['matched']:,}",
-                "unmatched": f"{r['unmatched']:,}",
-                "unmatched share": _pct(None if share is None else 100 * share),
-                "comparators": f"{r['comparators']:,}",
-                "effective size": _num(r["effective_comparison_size"], 0),
+                "treated": count(r["treated"]),
+                "matched": count(r["matched"]),
+                "unmatched": count(r["unmatched"]),
+                "unmatched share": pct(share),
+                "comparators": count(r["comparators"]),
+                "effective size": number(r["effective_comparison_size"], 0),
             }
         )
     return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
 
 
 def binary_rows(result: MatchedResult) -> pl.DataFrame:
-    level = f"{100 * result.params.measure.confidence:g}% CI"
+    interval_name = f"{level(interval_confidence(result.params.alpha, 'one'))} interval (pp)"
     records = []
     for r in result.rows.iter_rows(named=True):
         records.append(
             {
                 "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "rate treated": _pct(None if r["binary_rate_treated"] is None else 100 * r["binary_rate_treated"]),
-                "rate comparison": _pct(
-                    None if r["binary_rate_comparison"] is None else 100 * r["binary_rate_comparison"]
+                "rate treated": pct(r["binary_rate_treated"]),
+                "rate comparison": pct(r["binary_rate_comparison"]),
+                "difference (pp)": number(r["binary_difference_pp"], signed=True),
+                interval_name: interval(
+                    r["binary_difference_pp_low"], r["binary_difference_pp_high"], lambda v: number(v, signed=True)
                 ),
-                "difference (pp)": _num(r["binary_difference_pp"]),
-                f"{level} (pp)": f"{_num(r['binary_difference_low'])} to {_num(r['binary_difference_high'])}",
-                "p (reduction)": _p(r["binary_p_reduction"]),
-                "significant": _yes(r["binary_significant"]),
+                "p (reduction)": p_value(r["binary_p_reduction"]),
+                "significant": short(r["binary_verdict_adjusted"]),
             }
         )
     return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
@@ -331,10 +338,10 @@ def model_rows(result: MatchedResult) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "term": [c["term"] for c in coefficients],
-            "coefficient": [f"{c['coef']:+.4f}" for c in coefficients],
+            "coefficient": [f"{c['estimate']:+.4f}" for c in coefficients],
             "SE": [f"{c['se']:.4f}" for c in coefficients],
             "z": [f"{c['z']:+.2f}" for c in coefficients],
-            "p": [_p(c["p"]) for c in coefficients],
+            "p": [p_value(c["p"]) for c in coefficients],
         }
     )
 
@@ -354,7 +361,8 @@ def caption(result: MatchedResult) -> str:
         "reduction = 100 (1 - treated / comparison), positive when the treated have fewer events; "
         f"{p.measure.window.describe()}; exact on {', '.join(p.exact) or 'nothing'}; up to {p.ratio} nearest "
         f"neighbours on the logit score within {p.caliper:g} SD, with replacement; {p.bootstrap:,} bootstrap "
-        f"replicates (seed {p.seed}), percentile interval, significance: one-sided p < {p.alpha:g}"
+        f"replicates (seed {p.seed}), {interval_label(p.alpha, 'one')}; significant: the verdict, read off that "
+        f"interval, after {DESCRIPTION[p.multiple_testing]} over the cohorts (p: one-sided for a reduction, raw)"
     )
 
 

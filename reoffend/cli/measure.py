@@ -14,12 +14,14 @@ from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..validate import summarise_inputs
 from .common import (
+    by_option,
     cohort_options,
     errors_reported,
     input_options,
     load_or_report,
     output_options,
     parse_columns,
+    warn_partial_periods,
     window_options,
     writer_for_suffix,
 )
@@ -59,13 +61,7 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
 @input_options
 @window_options
 @cohort_options
-@click.option(
-    "--by",
-    default="cohort",
-    show_default=True,
-    metavar="COLS",
-    help="Comma-separated release columns to group by ('' for one overall row).",
-)
+@by_option
 @click.option(
     "--per-release",
     type=click.Path(dir_okay=False),
@@ -102,7 +98,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     conviction before the end of the further --waiting-period (reoffend docs measures). With --suppress, the
     figures of small groups are left empty and named in a 'suppressed' column (shown as [c]).
     """
-    params = replace(measurement, by=parse_columns(by))
+    params = replace(measurement, by=parse_columns(by, "--by"))
     band_edges = dict(parse_band(text) for text in bands)
     rule = None
     if min_cohort is not None or min_count is not None:
@@ -112,9 +108,13 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         )
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
-        inputs = band_inputs(load_or_report(spec, errors_file, extra_required), band_edges)
+        inputs = band_inputs(
+            load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=params.excluded_offences),
+            band_edges,
+        )
         engine: Engine = "streaming" if spec.streaming else "auto"
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
+    warn_partial_periods(out, result.metadata)
     if not params.excluded_offences and (warning := breach_warning(breach_like_codes(inputs.convictions))):
         out.warn(warning)
     excluded = result.metadata.get("incomplete_releases_excluded")

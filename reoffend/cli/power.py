@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
 
 import click
 import polars as pl
 
-from ..compare.baseline import measure_cohorts
-from ..compare.power import Baseline, PowerParams, PowerResult, dispersion_of, minimum_detectable, needed_size
+from ..cohort import check_values_present
+from ..compare.power import Baseline, PowerParams, PowerResult, measure_baseline, minimum_detectable, needed_size
 from ..errors import UsageError
 from .common import (
     alpha_option,
@@ -20,7 +20,7 @@ from .common import (
     sided_option,
     window_options,
 )
-from .compare_baseline import optional_input_options
+from .compare_baseline import optional_input_options, split_site
 
 
 def _without(*names):
@@ -44,12 +44,29 @@ def _rate(text: str | None) -> float | None:
         raise UsageError(f"--baseline-rate takes a proportion (0.53) or a percentage (53%), not {text!r}") from None
 
 
-def _numbers(values, what: str, kind=float) -> list:
+MIN_REDUCTION = 0.01  # points per 100: a smaller reduction needs cohorts beyond any population
+MAX_COHORT = 1_000_000_000  # a cohort size beyond any population (and beyond exact integer arithmetic in floats)
+
+
+def _numbers(values, what: str, kind=float, low: float | None = None, high: float | None = None) -> list:
+    """Comma-separated numbers of ``what``; each must lie in [low, high] (a usage error otherwise, exit 2)."""
     items = [item for value in values for item in parse_columns(value)]
     try:
-        return [kind(item) for item in items]
+        numbers = [kind(item) for item in items]
     except ValueError:
         raise UsageError(f"{what} takes numbers separated by commas, not {', '.join(items)!r}") from None
+    for item, number in zip(items, numbers, strict=True):
+        if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
+            raise UsageError(f"{what} {item}: must be from {low:g} to {high:g}")
+    return numbers
+
+
+def _size(item: str) -> int:
+    """A cohort size: a whole number, written plainly or as 1e6."""
+    number = float(item)
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(item)
+    return int(number)
 
 
 @click.command()
@@ -57,7 +74,9 @@ def _numbers(values, what: str, kind=float) -> list:
 @window_options
 @_without("confidence", "latest_cohort")
 @cohort_options
-@click.option("--site", metavar="VALUE", help="From records: the site whose baseline cohort is measured.")
+@click.option(
+    "--site", metavar="VALUE", help="From records: the site whose baseline cohort is measured (or COLUMN=VALUE)."
+)
 @click.option(
     "--site-column", default="establishment", show_default=True, metavar="COLUMN", help="Release column of --site."
 )
@@ -81,7 +100,7 @@ def _numbers(values, what: str, kind=float) -> list:
 @click.option(
     "--current-size", multiple=True, metavar="N[,N]", help="Current cohort size(s) for the detectable reduction."
 )
-@click.option("--baseline-size", type=click.IntRange(min=1), metavar="N", help="Baseline cohort size.")
+@click.option("--baseline-size", type=click.IntRange(min=1, max=MAX_COHORT), metavar="N", help="Baseline cohort size.")
 @click.option(
     "--reduction",
     multiple=True,
@@ -133,36 +152,25 @@ def power(
             raise UsageError("from records, give RELEASES CONVICTIONS and --baseline COHORT")
         if baseline_rate is not None or baseline_events is not None:
             raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
-        where = {**measurement.where, **({site_column: (site,)} if site else {})}
-        mparams = replace(measurement, by=("cohort",), where=where)
-        extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
+        site_column, site = split_site(site_column, site)
+        extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
         with out.status("measuring the baseline"), errors_reported(errors_file):
             inputs = load_or_report(spec, errors_file, extra_required)
-            _, base, measured = measure_cohorts(inputs, mparams, [baseline_cohort], baseline_cohort, audit_table=True)
-        if base.cohort_size == 0:
-            raise UsageError(f"the baseline cohort {baseline_cohort} has no index releases with these filters")
-        events = measured.per_release["reconviction_events"]
-        measured_dispersion = dispersion_of(events)
-        baseline_rate_value = base.reoffenders / base.cohort_size
-        baseline_events_value = 100 * float(events.sum()) / base.cohort_size
-        baseline_size = baseline_size or base.cohort_size
+            if site:
+                check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
+            measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
+        baseline_rate_value = measured.binary_rate
+        baseline_events_value = measured.events_per_100
+        baseline_size = baseline_size or measured.cohort_size
         if dispersion is None and "frequency" in wanted:
-            if measured_dispersion is None:
+            if measured.dispersion is None:
                 raise UsageError(
                     "cannot estimate the dispersion from the baseline cohort (no events); give --dispersion"
                 )
-            dispersion = measured_dispersion
-        metadata = dict(measured.metadata)
-        metadata["baseline_cohort"] = {
-            "cohort": baseline_cohort,
-            "site": site,
-            "cohort_size": base.cohort_size,
-            "reoffenders": base.reoffenders,
-            "binary_rate": baseline_rate_value,
-            "events_per_100": baseline_events_value,
-            "dispersion": measured_dispersion,
-        }
-        parameters = {"source": "records", "inputs": spec.as_dict(), **mparams.as_dict(), "site": site}
+            dispersion = measured.dispersion
+        metadata = {k: v for k, v in measured.metadata.items() if k != "measure"}
+        metadata["baseline_cohort"] = measured.as_dict()
+        parameters = {"source": "records", "inputs": spec.as_dict(), **measured.metadata["measure"], "site": site}
     else:
         baseline_rate_value = _rate(baseline_rate)
         baseline_events_value = baseline_events
@@ -178,8 +186,8 @@ def power(
             if baseline_events_value is None:
                 raise UsageError("--baseline-events is required for --measure frequency (or give record files)")
             baselines.append(Baseline("frequency", baseline_events_value, dispersion))
-    reductions = _numbers(reduction, "--reduction")
-    sizes = _numbers(current_size, "--current-size", int)
+    reductions = _numbers(reduction, "--reduction", float, MIN_REDUCTION, 100)
+    sizes = _numbers(current_size, "--current-size", _size, 1, MAX_COHORT)
     if reductions and sizes:
         raise UsageError(
             "give --current-size (to find the detectable reduction) or --reduction (to find the size), not both"

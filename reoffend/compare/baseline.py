@@ -4,11 +4,19 @@ The binary measure only. For each current cohort against the one baseline cohort
 
 * both proven reoffending rates with Wilson score intervals (:func:`reoffend.intervals.wilson_interval`);
 * the signed difference ``current - baseline`` and the reduction ``baseline - current``, in percentage points;
-* Newcombe's hybrid score interval for the difference (Newcombe 1998, method 10), built from the two
-  Wilson intervals: ``[d - sqrt((p1 - l1)² + (u0 - p0)²), d + sqrt((u1 - p1)² + (p0 - l0)²)]``;
 * the pooled two-proportion z test: ``z = (p1 - p0) / sqrt(p̄(1 - p̄)(1/n1 + 1/n0))`` with
-  ``p̄ = (x1 + x0) / (n1 + n0)``; the two-sided p ``2Φ(-|z|)`` and the one-sided p for a reduction ``Φ(z)``;
-* significance, the contract target and the payment schedule step, each reported separately.
+  ``p̄ = (x1 + x0) / (n1 + n0)``; the two-sided p ``2Φ(-|z|)``, the one-sided p for a reduction ``Φ(z)``
+  and for an increase ``Φ(-z)``;
+* the interval printed beside the verdict: the score interval that inverts that z test
+  (:func:`reoffend.intervals.score_difference_interval`, statsmodels' ``method="score", correction=False``)
+  at the level that agrees with the test (``1 - 2 alpha`` one-sided, ``1 - alpha`` two-sided), so the
+  verdict and its interval cannot disagree (design: comparisons.md §1, "one verdict");
+* Newcombe's hybrid score interval at ``--confidence`` (Newcombe 1998, method 10), built from the two
+  Wilson intervals, reported beside it for comparison with published reports:
+  ``[d - sqrt((p1 - l1)² + (u0 - p0)²), d + sqrt((u1 - p1)² + (p0 - l0)²)]``;
+* the verdict with its direction (:mod:`reoffend.report.verdict`), adjusted for several current cohorts
+  tested against one baseline (``multiple_testing``, Holm by default), the contract target and the
+  payment schedule step, each reported separately.
 
 The core is pure: counts and a :class:`BaselineParams` in, a :class:`BaselineResult` out. From records the
 counts come from :func:`reoffend.measure.measure` (the one window definition), see :func:`counts_from_measure`.
@@ -26,11 +34,14 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..cohort import Period, with_cohort
+from ..cohort import Period, apply_filters, with_cohort
 from ..errors import UsageError
-from ..intervals import wilson_interval
+from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
 from ..measure import MeasureParams, MeasureResult, measure
+from ..report.format import number, p_is, pct
+from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
+from ..report.verdict import Verdict, interval_confidence, interval_label, p_phrase, verdict_expr, verdict_p
 from ..validate import ValidatedInputs
 
 Sided = Literal["one", "two"]
@@ -75,6 +86,12 @@ class BaselineParams:
     sided: Sided = "one"
     target_pp: float | None = None
     schedule: tuple[ScheduleStep, ...] = ()
+    multiple_testing: MultipleTesting = "holm"
+
+    @property
+    def interval_confidence(self) -> float:
+        """The level of the interval beside the verdict: the one that agrees with the test."""
+        return interval_confidence(self.alpha, self.sided)
 
     def __post_init__(self) -> None:
         if not 0 < self.confidence < 1:
@@ -83,6 +100,8 @@ class BaselineParams:
             raise UsageError(f"alpha must be between 0 and 1, not {self.alpha}")
         if self.sided not in ("one", "two"):
             raise UsageError(f"sided must be 'one' or 'two', not {self.sided!r}")
+        if self.multiple_testing not in METHODS:
+            raise UsageError(f"multiple testing must be one of {', '.join(METHODS)}, not {self.multiple_testing!r}")
         if self.target_pp is not None and not math.isfinite(self.target_pp):
             raise UsageError(f"the target must be a finite number of percentage points, not {self.target_pp}")
 
@@ -91,6 +110,10 @@ class BaselineParams:
             "confidence": self.confidence,
             "alpha": self.alpha,
             "significance_test": "one-sided p for a reduction" if self.sided == "one" else "two-sided p",
+            "interval_confidence": self.interval_confidence,
+            "interval": interval_label(self.alpha, self.sided),
+            "multiple_testing": self.multiple_testing,
+            "multiple_testing_method": DESCRIPTION[self.multiple_testing],
             "target_pp": self.target_pp,
             "schedule": [{"reduction_pp": s.reduction_pp, "payment": s.payment} for s in self.schedule],
         }
@@ -108,11 +131,14 @@ class BaselineResult:
 
     def headline(self) -> str:
         """One plain-English sentence per comparison, joined by newlines."""
-        return "\n".join(headline_sentence(row, self.params, self.site) for row in self.rows.iter_rows(named=True))
+        tests = int(self.rows["p_adjusted"].is_not_null().sum())
+        return "\n".join(
+            headline_sentence(row, self.params, self.site, tests) for row in self.rows.iter_rows(named=True)
+        )
 
     def all_significant(self) -> bool:
-        """True when every comparison is a significant reduction (a null verdict counts as not)."""
-        return self.rows.height > 0 and bool(self.rows["significant"].fill_null(False).all())
+        """True when every comparison is a significant reduction after the multiple-testing adjustment."""
+        return self.rows.height > 0 and bool(self.rows["significant_adjusted"].fill_null(False).all())
 
 
 RESULT_COLUMNS = (
@@ -134,10 +160,18 @@ RESULT_COLUMNS = (
     "reduction_pp",
     "reduction_pp_low",
     "reduction_pp_high",
+    "interval_confidence",
+    "reduction_pp_newcombe_low",
+    "reduction_pp_newcombe_high",
     "z",
     "p_two_sided",
     "p_reduction",
+    "p_increase",
+    "verdict",
     "significant",
+    "p_adjusted",
+    "verdict_adjusted",
+    "significant_adjusted",
     "target_met",
     "schedule_step_pp",
     "schedule_payment",
@@ -172,12 +206,12 @@ def read_schedule(path: str) -> tuple[ScheduleStep, ...]:
     if not isinstance(raw, list) or not raw:
         raise UsageError(f"{path}: '{keys[0]}' must be a non-empty list of {{reduction_pp, payment}} tables")
     steps = []
-    for number, item in enumerate(raw, start=1):
+    for step_number, item in enumerate(raw, start=1):
         if not isinstance(item, dict) or set(item) != {"reduction_pp", "payment"}:
-            raise UsageError(f"{path}: step {number} must have exactly the keys reduction_pp and payment")
+            raise UsageError(f"{path}: step {step_number} must have exactly the keys reduction_pp and payment")
         values = [item["reduction_pp"], item["payment"]]
         if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in values):
-            raise UsageError(f"{path}: step {number}: reduction_pp and payment must be numbers")
+            raise UsageError(f"{path}: step {step_number}: reduction_pp and payment must be numbers")
         steps.append(ScheduleStep(float(item["reduction_pp"]), float(item["payment"])))
     thresholds = [s.reduction_pp for s in steps]
     if len(set(thresholds)) != len(thresholds):
@@ -276,16 +310,20 @@ def _statistics(frame: pl.DataFrame, params: BaselineParams) -> pl.DataFrame:
         # one division of exact integers: 480/1000 against 530/1000 is exactly -5.0 pp
         difference = np.where(valid, 100 * (x1 * n0 - x0 * n1) / (n1 * n0), nan)
         d = difference / 100
-        low = 100 * (d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2))
-        high = 100 * (d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2))
+        newcombe_low = 100 * (d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2))
+        newcombe_high = 100 * (d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2))
         pooled = (x1 + x0) / (n1 + n0)
         se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
         degenerate = valid & (se == 0)
         z = np.where(valid & ~degenerate, (p1 - p0) / se, nan)
+    score_low, score_high = score_difference_interval(x1, n1, x0, n0, params.interval_confidence)
+    low, high = 100 * score_low, 100 * score_high
     p_two = np.where(degenerate, 1.0, 2 * ndtr(-np.abs(z)))
     p_one = np.where(degenerate, 1.0, ndtr(z))
+    p_up = np.where(degenerate, 1.0, ndtr(-z))
     p_two = np.where(valid, p_two, nan)
     p_one = np.where(valid, p_one, nan)
+    p_up = np.where(valid, p_up, nan)
     reduction = -difference
     stats = pl.DataFrame(
         {
@@ -295,21 +333,40 @@ def _statistics(frame: pl.DataFrame, params: BaselineParams) -> pl.DataFrame:
             "reduction_pp": reduction,
             "reduction_pp_low": -high,
             "reduction_pp_high": -low,
+            "interval_confidence": np.where(valid, params.interval_confidence, nan),
+            "reduction_pp_newcombe_low": -newcombe_high,
+            "reduction_pp_newcombe_high": -newcombe_low,
             "z": z,
             "p_two_sided": p_two,
             "p_reduction": p_one,
+            "p_increase": p_up,
         }
     ).with_columns(pl.all().fill_nan(None))
     # negative zero (a difference of exactly 0) prints as -0.0: make it 0.0
     stats = stats.with_columns(pl.all() + 0.0)
-    p_used = pl.col("p_reduction") if params.sided == "one" else pl.col("p_two_sided")
     reduction_expr = pl.col("reduction_pp").round(PP_DECIMALS)
-    if params.sided == "one":
-        significant = p_used < params.alpha
-    else:
-        # two-sided: significant in either direction, but only a reduction is a significant reduction
-        significant = (p_used < params.alpha) & (pl.col("reduction_pp") > 0)
-    columns = [significant.alias("significant")]
+    p_verdict = verdict_p(pl.col("p_reduction"), pl.col("p_increase"), params.sided)
+    stats = stats.with_columns(p_verdict.alias("_p"))
+    stats = stats.with_columns(adjust(stats["_p"], params.multiple_testing).alias("p_adjusted"))
+    stats = stats.with_columns(
+        verdict_expr(pl.col("_p"), pl.col("difference_pp"), params.alpha).alias("verdict"),
+        verdict_expr(pl.col("p_adjusted"), pl.col("difference_pp"), params.alpha).alias("verdict_adjusted"),
+    ).drop("_p")
+    # payment follows a significant reduction only; null where there is nothing to test
+    significant = (
+        pl.when(pl.col("verdict") == Verdict.TOO_FEW.value)
+        .then(None)
+        .otherwise(pl.col("verdict") == Verdict.REDUCTION.value)
+    )
+    significant_adjusted = (
+        pl.when(pl.col("verdict_adjusted") == Verdict.TOO_FEW.value)
+        .then(None)
+        .otherwise(pl.col("verdict_adjusted") == Verdict.REDUCTION.value)
+    )
+    columns = [
+        significant.alias("significant"),
+        significant_adjusted.alias("significant_adjusted"),
+    ]
     if params.target_pp is None:
         columns.append(pl.lit(None, pl.Boolean).alias("target_met"))
     else:
@@ -382,42 +439,79 @@ def measure_cohorts(
     return frame, base_counts, measured
 
 
+def latest_cohort(inputs: ValidatedInputs, params: MeasureParams) -> str:
+    """The latest cohort label among the releases that ``params.where`` keeps (the site's latest cohort)."""
+    releases = apply_filters(with_cohort(inputs.releases, params.period), params.where)
+    latest = releases.select(pl.col("cohort").max()).collect().item()
+    if latest is None:
+        raise UsageError("--latest-cohort: no releases match the site and filters")
+    return str(latest)
+
+
+def compare_records(
+    inputs: ValidatedInputs,
+    measurement: MeasureParams,
+    params: BaselineParams,
+    *,
+    current: Sequence[str],
+    baseline: str,
+    site: str | None = None,
+    site_column: str = "establishment",
+) -> BaselineResult:
+    """The one entry point from records, for the CLI and the bulletin alike (design: comparisons.md §1).
+
+    ``site`` narrows both cohorts to ``site_column == site`` (on top of ``measurement.where``); no
+    ``current`` cohort means the site's latest. The cohorts are measured by :func:`measure_cohorts` and
+    compared by :func:`compare_counts`; the result's metadata says which cohorts were compared and with
+    which measure parameters (``compared``).
+    """
+    where = dict(measurement.where)
+    if site:
+        where[site_column] = (site,)
+    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
+    labels = list(current) or [latest_cohort(inputs, mparams)]
+    frame, base, measured = measure_cohorts(inputs, mparams, labels, baseline)
+    metadata = {
+        "source": "records",
+        **measured.metadata,
+        "compared": {"current": labels, "baseline": baseline, "measure": mparams.as_dict()},
+    }
+    return compare_counts(frame, base, params, metadata=metadata, site=site)
+
+
 # ------------------------------------------------------------------------------------------ the headline
-def _pp(value: float) -> str:
-    return f"{value:.1f}"
-
-
-def headline_sentence(row: dict, params: BaselineParams, site: str | None = None) -> str:
-    """The result in one sentence a non-statistician can read."""
+def headline_sentence(row: dict, params: BaselineParams, site: str | None = None, tests: int = 1) -> str:
+    """The result in one sentence a non-statistician can read: the verdict, with its direction, beside the
+    interval that agrees with it (design: comparisons.md, "one verdict")."""
     label = "the current cohort" if row["current"] == "current" else str(row["current"])
     who = f"{site} {label}" if site else label[0].upper() + label[1:]
     base = "the baseline" if row["baseline"] == "baseline" else f"the baseline {row['baseline']}"
     if row["reduction_pp"] is None:
         return (
-            f"{who}: no comparison is possible because a cohort is empty "
+            f"{who}: {Verdict.TOO_FEW.value}, because a cohort is empty "
             f"({row['current_size']} current, {row['baseline_size']} baseline releases)."
         )
-    level = f"{100 * params.confidence:g}%"
     reduction = row["reduction_pp"]
     change = (
-        f"a reduction of {_pp(reduction)} percentage points"
+        f"a fall of {number(reduction)} percentage points"
         if reduction > 0
-        else f"an increase of {_pp(-reduction)} percentage points"
+        else f"a rise of {number(-reduction)} percentage points"
         if reduction < 0
         else "no change"
     )
-    p_name = "one-sided p" if params.sided == "one" else "two-sided p"
-    p_value = row["p_reduction"] if params.sided == "one" else row["p_two_sided"]
-    verdict = (
-        "a statistically significant reduction" if row["significant"] else "not a statistically significant reduction"
-    )
     text = (
-        f"{who}: {100 * row['current_rate']:.1f}% reoffended ({row['current_reoffenders']} of "
-        f"{row['current_size']}) against {100 * row['baseline_rate']:.1f}% ({row['baseline_reoffenders']} of "
-        f"{row['baseline_size']}) in {base}, {change} "
-        f"({level} interval for the reduction {_pp(row['reduction_pp_low'])} to {_pp(row['reduction_pp_high'])}); "
-        f"this is {verdict} ({p_name} = {_p(p_value)}, alpha {params.alpha:g})"
+        f"{who}: {pct(row['current_rate'])} reoffended ({row['current_reoffenders']} of "
+        f"{row['current_size']}) against {pct(row['baseline_rate'])} ({row['baseline_reoffenders']} of "
+        f"{row['baseline_size']}) in {base}, {change} (change {number(row['difference_pp'], signed=True)} points, "
+        f"{interval_label(params.alpha, params.sided)}: {number(row['difference_pp_low'], signed=True)} to "
+        f"{number(row['difference_pp_high'], signed=True)}): {row['verdict']} "
+        f"({p_phrase(params.sided, row['p_reduction'], row['p_increase'], row['p_two_sided'])})"
     )
+    if tests > 1 and params.multiple_testing != "none":
+        text += (
+            f"; adjusted for {tests} cohorts tested ({params.multiple_testing}), {row['verdict_adjusted']} "
+            f"(adjusted p {p_is(row['p_adjusted'])})"
+        )
     if params.target_pp is not None:
         text += f"; the target of {params.target_pp:g} points is {'met' if row['target_met'] else 'not met'}"
     if params.schedule:
@@ -426,9 +520,3 @@ def headline_sentence(row: dict, params: BaselineParams, site: str | None = None
         else:
             text += f"; the {row['schedule_step_pp']:g}-point step (payment {row['schedule_payment']:,.0f}) is reached"
     return text + "."
-
-
-def _p(value: float) -> str:
-    if value < 0.001:
-        return "< 0.001"
-    return f"{value:.3f}"

@@ -8,6 +8,7 @@ at a date. Pure: validated inputs and a :class:`MatchedParams` in, a :class:`Mat
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -15,10 +16,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
+from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..validate import ValidatedInputs
+from ..report.format import count, number, p_is, pct
+from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
+from ..report.verdict import (
+    Verdict,
+    interval_confidence,
+    interval_label,
+    p_phrase,
+    verdict_expr,
+    verdict_of_interval,
+    verdict_p,
+)
+from ..validate import ValidatedInputs, check_covariate_values
+from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
+from .datalab import STYLE as DATA_LAB
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
 from .matching import (
     Matches,
@@ -35,11 +51,16 @@ from .sensitivity import matched_sensitivity
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
 
-STYLES = {"peterborough": {"target": 10.0, "pooled_target": 7.5}}
+STYLES: dict[str, dict[str, float | None]] = {
+    "peterborough": {"target": 10.0, "pooled_target": 7.5},
+    DATA_LAB: {"target": None, "pooled_target": None},  # the binary rate is the headline (datalab.py)
+}
 POOLED = "all"
 SMD_WARNING = 0.1
 UNMATCHED_WARNING = 0.05
 BOOTSTRAP_CHUNK = 100
+MIN_TREATED = 10  # matched treated releases below which a row is not tested (docs/comparisons-matched.md)
+MIN_BOOTSTRAP = 200  # fewer replicates give percentile intervals too coarse to trust (docs/comparisons-matched.md)
 TREATED = "_treated"
 SCORE_ROW = "propensity score (logit)"
 
@@ -47,7 +68,7 @@ SCORE_ROW = "propensity score (logit)"
 OUTCOMES: tuple[tuple[str, pl.Expr, str], ...] = (
     ("events_per_100", 100 * pl.col("reconviction_events").cast(pl.Float64), "ratio"),
     ("binary_rate", pl.col("reoffended").cast(pl.Float64), "difference"),
-    ("offences_per_offender", pl.col("reoffences").cast(pl.Float64), "ratio"),
+    ("reoffences_per_offender", pl.col("reoffences").cast(pl.Float64), "ratio"),
 )
 
 
@@ -73,6 +94,8 @@ class MatchedParams:
     pooled_target: float | None = None
     style: str | None = None
     covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
+    multiple_testing: MultipleTesting = "holm"
+    min_treated: int = MIN_TREATED
 
     def __post_init__(self) -> None:
         if bool(self.treated) == (self.treated_ids is not None):
@@ -83,10 +106,17 @@ class MatchedParams:
             raise UsageError(f"--ratio must be at least 1, not {self.ratio}")
         if not self.caliper > 0:
             raise UsageError(f"--caliper must be positive (in SDs of the logit score), not {self.caliper}")
-        if self.bootstrap < 0:
-            raise UsageError(f"--bootstrap must be 0 or more, not {self.bootstrap}")
+        if self.bootstrap < 0 or 0 < self.bootstrap < MIN_BOOTSTRAP:
+            raise UsageError(
+                f"--bootstrap must be 0 (no intervals) or at least {MIN_BOOTSTRAP} replicates, not {self.bootstrap}: "
+                "fewer give percentile intervals too coarse to trust"
+            )
         if not 0 < self.alpha < 1:
             raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha}")
+        if self.multiple_testing not in METHODS:
+            raise UsageError(f"--multiple-testing must be one of {', '.join(METHODS)}, not {self.multiple_testing!r}")
+        if self.min_treated < 1:
+            raise UsageError(f"--min-treated must be at least 1, not {self.min_treated}")
         if self.ids_releases not in ("first", "all"):
             raise UsageError(f"--ids-releases must be 'first' or 'all', not {self.ids_releases!r}")
         if self.style is not None and self.style not in STYLES:
@@ -118,11 +148,16 @@ class MatchedParams:
             "caliper_unit": "standard deviations of the logit of the propensity score over all units in the model",
             "drop_missing": self.drop_missing,
             "bootstrap": self.bootstrap,
+            "min_treated": self.min_treated,
             "seed": self.seed,
             "alpha": self.alpha,
             "target": self.target,
             "pooled_target": self.pooled_target,
             "style": self.style,
+            "interval_confidence": interval_confidence(self.alpha, "one"),
+            "interval": interval_label(self.alpha, "one"),
+            "multiple_testing": self.multiple_testing,
+            "multiple_testing_method": DESCRIPTION[self.multiple_testing],
         }
 
 
@@ -139,6 +174,13 @@ class MatchedResult:
     params: MatchedParams
     warnings: list[str] = field(default_factory=list)
     sensitivity: dict[str, object] = field(default_factory=dict)
+    data_lab: DataLabSummary | None = None
+
+    def all_significant(self) -> bool:
+        """The one rule of ``--fail-unless-significant`` (the CLI and the bulletin both ask this): the
+        reduction in events per 100 over all cohorts together (one pre-specified test) is significant."""
+        pooled = self.rows.filter(pl.col("scope") == "pooled")
+        return pooled.height == 1 and bool(pooled.row(0, named=True)["events_significant_adjusted"])
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
@@ -150,9 +192,34 @@ class MatchedResult:
             "balance": self.balance.to_dicts(),
             "propensity_model": self.model,
             "sensitivity": self.sensitivity,
+            **({"data_lab": self.data_lab.as_dict()} if self.data_lab is not None else {}),
             "warnings": self.warnings,
             "headline": self.headline().splitlines(),
         }
+
+
+def read_id_list(path: str) -> tuple[str, ...]:
+    """The ``offender_id`` values of an id list (``--treated-ids``).
+
+    One id per line (blank lines, ``#`` comments and a first line ``offender_id`` skipped), or a CSV export
+    with a header naming an ``offender_id`` column (``offender_id,start_date``): that column is read.
+    """
+    lines = read_list_lines(path, "file (--treated-ids)")
+    if lines and "," in lines[0]:
+        rows = list(csv.reader(lines))
+        header = [name.strip().lstrip("\ufeff") for name in rows[0]]
+        if "offender_id" not in header:
+            raise UsageError(
+                f"{path}: the id list (--treated-ids) is a CSV file without an offender_id column "
+                f"(columns: {', '.join(header)})"
+            )
+        column = header.index("offender_id")
+        ids = [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
+    else:
+        ids = lines[1:] if lines and lines[0].lower() == "offender_id" else lines
+    if not ids:
+        raise UsageError(f"{path}: the id list (--treated-ids) names no offender_id")
+    return tuple(ids)
 
 
 # ------------------------------------------------------------------------------------------------- run
@@ -162,6 +229,10 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     columns = inputs.releases.collect_schema().names()
     _check_columns(file, columns, params)
     measure_params = replace(params.measure, by=("cohort",))
+    check_covariate_values(inputs.releases, params.covariates, file)
+    everyone = with_cohort(inputs.releases, measure_params.period)
+    check_values_present(everyone, params.treated, file, "--treated")
+    check_values_present(everyone, params.pool, file, "--pool")
     releases, facts = measured_releases(inputs, measure_params)
     carried = [c for c in dict.fromkeys([*params.exact, *params.covariates, *params.treated, *params.pool])]
     carried = [c for c in carried if c not in ("cohort", "offender_id", "release_date")]
@@ -171,7 +242,8 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     if params.treated_ids is not None:
         known_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String).unique()).collect().to_series()
     metadata = run_metadata(inputs, measure_params.window, facts)
-    return compare_units(units, params, metadata=metadata, file=file, known_ids=known_ids)
+    file_rows = inputs.releases.select("offender_id", "release_date").with_row_index(FILE_ROW, offset=1)
+    return compare_units(units, params, metadata=metadata, file=file, known_ids=known_ids, file_rows=file_rows)
 
 
 def _check_columns(file: str, columns: list[str], params: MatchedParams) -> None:
@@ -199,6 +271,7 @@ def compare_units(
     metadata: dict[str, Any] | None = None,
     file: str = "releases",
     known_ids: pl.Series | None = None,
+    file_rows: pl.LazyFrame | None = None,
 ) -> MatchedResult:
     """Match and estimate on a per-release table (offender_id, release_date, cohort, covariates, outcomes).
 
@@ -271,7 +344,7 @@ def compare_units(
         )
 
     # --- missing covariates
-    units, dropped = _missing(units, params, file)
+    units, dropped = _missing(units, params, file, file_rows)
     diagnostics["dropped_missing"] = dropped
 
     # --- covariates, the balance columns (every level), level overlap
@@ -382,11 +455,11 @@ def compare_units(
     }
     boot = None if replicates is None else (replicates[2], replicates[3])
     records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params, confidence))
-    rows = pl.DataFrame(records, schema=ROW_SCHEMA, orient="row")
+    rows = adjusted_verdicts(pl.DataFrame(records, schema=ROW_SCHEMA, orient="row"), params)
     rows, sensitivity = matched_sensitivity(
         rows,
         replicates,
-        confidence,
+        interval_confidence(params.alpha, "one"),  # the level of the rows' intervals
         matches.treated,
         matches.comparator,
         outcome_values[:, 1],
@@ -461,6 +534,9 @@ def compare_units(
     if pooled["matched"] == 0:
         warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
 
+    data_lab = None
+    if params.style == DATA_LAB:
+        data_lab = _data_lab(units, pooled, diagnostics, matches, matched, outcome_values, params, file)
     match_frame = _match_frame(units, matches, cohorts)
     metadata = dict(metadata or {})
     return MatchedResult(
@@ -473,11 +549,67 @@ def compare_units(
         params=params,
         warnings=warnings,
         sensitivity=sensitivity,
+        data_lab=data_lab,
     )
 
 
-def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Units with a null (or NaN) covariate: an error naming column and count, or dropped with --drop-missing."""
+def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_values, params, file) -> DataLabSummary:
+    """The Justice Data Lab summary of the pooled row; fewer than 60 matched participants: no test (exit 65)."""
+    if pooled["matched"] < MIN_MATCHED:
+        raise single_problem(
+            file,
+            None,
+            "too-few-matched",
+            f"only {pooled['matched']} participants were matched (of {pooled['treated']}); the data-lab style "
+            f"needs at least {MIN_MATCHED} matched participants for a test, so there is no result",
+            value=str(pooled["matched"]),
+        )
+    days = units.get_column("days_to_first_reoffence").cast(pl.Float64).fill_null(np.nan).to_numpy()
+    reoffended = outcome_values[:, 1] > 0
+    ids = diagnostics.get("treated_ids")
+    return DataLabSummary.from_counts(
+        participants=pooled["treated"],
+        matched=pooled["matched"],
+        rate_participants=pooled["binary_rate_treated"],
+        rate_comparison=pooled["binary_rate_comparison"],
+        effective_comparison_size=pooled["effective_comparison_size"],
+        confidence=interval_confidence(params.alpha, "two"),  # two-sided test at alpha: its interval agrees
+        alpha=params.alpha,
+        comparators=pooled["comparators"],
+        listed=ids["listed"] if isinstance(ids, dict) else None,
+        frequency=(pooled["reoffences_per_offender_treated"], pooled["reoffences_per_offender_comparison"]),
+        days_to_first=matched_days_to_first(
+            days, reoffended, np.flatnonzero(matched), matches.treated, matches.comparator, matches.pair_weight
+        ),
+    )
+
+
+FILE_ROW = "_file_row"
+SHOWN_MISSING = 20
+
+
+def _rows_of(missing: pl.DataFrame, file_rows: pl.LazyFrame | None) -> list[int]:
+    """The file rows (1-based below the header) of the first releases in ``missing``, in file order."""
+    if file_rows is None or missing.height == 0:
+        return []
+    keys = missing.select("offender_id", "release_date").lazy()
+    found = (
+        file_rows.join(keys, on=["offender_id", "release_date"], how="semi")
+        .sort(FILE_ROW)
+        .head(SHOWN_MISSING)
+        .collect()
+    )
+    return [int(r) for r in found.get_column(FILE_ROW)]
+
+
+def _missing(
+    units: pl.DataFrame, params: MatchedParams, file: str, file_rows: pl.LazyFrame | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Units with a null (or NaN) covariate: an error naming column and count, or dropped with --drop-missing.
+
+    With ``file_rows`` (offender_id, release_date and the file's row number), the first releases with a missing
+    value are named by their row in the file, as a bad date is (issue 11).
+    """
     checks = []
     for name in params.covariates:
         expr = pl.col(name).is_null()
@@ -488,20 +620,17 @@ def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.
     counts = {name: int(flags.get_column(name).sum()) for name in params.covariates}
     bad = {name: count for name, count in counts.items() if count}
     if bad and not params.drop_missing:
-        problems = pl.DataFrame(
-            [
-                problem_row(
-                    file,
-                    name,
-                    "missing-covariate",
-                    f"covariate {name!r} is missing for {count:,} of the {units.height:,} index releases compared; "
-                    "fill it, leave it out of --covariates, or drop those releases with --drop-missing",
-                )
-                for name, count in bad.items()
-            ],
-            schema=PROBLEM_SCHEMA,
-        )
-        raise DataError(problems, {"missing-covariate": len(bad)})
+        advice = "fill it, leave it out of --covariates, or drop those releases with --drop-missing"
+        records = []
+        for name, count in bad.items():
+            summary = f"covariate {name!r} is missing for {count:,} of the {units.height:,} index releases compared"
+            rows = _rows_of(units.filter(flags.get_column(name)), file_rows)
+            if rows:
+                records += [problem_row(file, name, "missing-covariate", f"{summary}; {advice}", row=r) for r in rows]
+            else:
+                records.append(problem_row(file, name, "missing-covariate", f"{summary}; {advice}"))
+        totals = {"missing-covariate": sum(bad.values()) if file_rows is not None else len(bad)}
+        raise DataError(pl.DataFrame(records, schema=PROBLEM_SCHEMA), totals)
     any_missing = flags.select(pl.any_horizontal(pl.all())).to_series() if bad else pl.Series([False] * units.height)
     treated = units.get_column(TREATED)
     dropped: dict[str, Any] = {
@@ -583,24 +712,31 @@ ROW_SCHEMA: dict[str, PolarsDataType] = {
     "events_change_high": pl.Float64,
     "events_reduction_pct": pl.Float64,
     "events_p_reduction": pl.Float64,
+    "events_p_increase": pl.Float64,
+    "events_verdict": pl.String,
     "events_significant": pl.Boolean,
     "target_pct": pl.Float64,
     "target_met": pl.Boolean,
     "binary_rate_treated": pl.Float64,
     "binary_rate_comparison": pl.Float64,
     "binary_difference_pp": pl.Float64,
-    "binary_difference_low": pl.Float64,
-    "binary_difference_high": pl.Float64,
+    "binary_difference_pp_low": pl.Float64,
+    "binary_difference_pp_high": pl.Float64,
     "binary_reduction_pp": pl.Float64,
     "binary_p_reduction": pl.Float64,
+    "binary_p_increase": pl.Float64,
+    "binary_verdict": pl.String,
     "binary_significant": pl.Boolean,
-    "offences_per_offender_treated": pl.Float64,
-    "offences_per_offender_comparison": pl.Float64,
-    "offences_change_pct": pl.Float64,
-    "offences_change_low": pl.Float64,
-    "offences_change_high": pl.Float64,
-    "offences_p_reduction": pl.Float64,
-    "offences_significant": pl.Boolean,
+    "reoffences_per_offender_treated": pl.Float64,
+    "reoffences_per_offender_comparison": pl.Float64,
+    "reoffences_per_offender_change_pct": pl.Float64,
+    "reoffences_per_offender_change_low": pl.Float64,
+    "reoffences_per_offender_change_high": pl.Float64,
+    "reoffences_per_offender_p_reduction": pl.Float64,
+    "reoffences_per_offender_p_increase": pl.Float64,
+    "reoffences_per_offender_verdict": pl.String,
+    "reoffences_per_offender_significant": pl.Boolean,
+    "too_few_to_test": pl.Boolean,
 }
 
 
@@ -632,29 +768,66 @@ def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedPar
         counts["comparators"],
         counts["effective_comparison_size"],
     ]
-    tail = (1 - confidence) / 2
+    # the percentile interval beside the verdict is the 1 - 2 alpha one (the test is one-sided at alpha), and
+    # the verdict is read off it (reoffend.report.verdict): wholly below zero a significant reduction.
+    # Fewer matched treated releases than params.min_treated: estimates only, no interval, test or target
+    # verdict ("too few to test"); one person once gave a "significant" 100% reduction
+    tail = params.alpha
+    too_few = matched < params.min_treated
     for j, (_name, _expr, kind) in enumerate(OUTCOMES):
         estimate = _value(_effect(kind, t_mean[j], c_mean[j])) if matched else None
-        low = high = p = significant = None
-        if boot is not None and matched and estimate is not None:
+        low = high = p = p_up = significant = None
+        verdict = Verdict.TOO_FEW.value
+        if boot is not None and matched and estimate is not None and not too_few:
             draws = _effect(kind, boot[0][:, j], boot[1][:, j])
             draws = draws[np.isfinite(draws)]
             if draws.size:
                 low, high = (float(v) for v in np.quantile(draws, [tail, 1 - tail]))
                 p = float((1 + np.count_nonzero(draws >= 0)) / (draws.size + 1))
-                significant = p < params.alpha
+                p_up = float((1 + np.count_nonzero(draws <= 0)) / (draws.size + 1))
+                verdict = verdict_of_interval(low, high).value
+                significant = verdict == Verdict.REDUCTION.value
         t = _value(t_mean[j]) if matched else None
         c = _value(c_mean[j]) if matched else None
+        tests = [p, p_up, verdict, significant]
         if j == 0:
             reduction = -estimate if estimate is not None else None
-            met = None if target is None or reduction is None else reduction >= target
-            values += [t, c, estimate, low, high, reduction, p, significant, target, met]
+            met = None if target is None or reduction is None or too_few else reduction >= target
+            values += [t, c, estimate, low, high, reduction, *tests, target, met]
         elif j == 1:
             reduction = -estimate if estimate is not None else None
-            values += [t, c, estimate, low, high, reduction, p, significant]
+            values += [t, c, estimate, low, high, reduction, *tests]
         else:
-            values += [t, c, estimate, low, high, p, significant]
+            values += [t, c, estimate, low, high, *tests]
+    values.append(too_few)
     return tuple(values)
+
+
+OUTCOME_PREFIXES = ("events", "binary", "reoffences_per_offender")
+
+
+def adjusted_verdicts(rows: pl.DataFrame, params: MatchedParams) -> pl.DataFrame:
+    """``{outcome}_p_adjusted``, ``_verdict_adjusted``, ``_significant_adjusted``: the per-cohort rows are
+    several tests at once, so their p-values (the smaller one-sided p) are adjusted together
+    (``params.multiple_testing``); the pooled row is one pre-specified test and keeps its own p."""
+    is_cohort = rows.get_column("scope") == "cohort"
+    columns = []
+    for name in OUTCOME_PREFIXES:
+        change = f"{name}_change_pct" if name != "binary" else "binary_difference_pp"
+        p = rows.select(verdict_p(pl.col(f"{name}_p_reduction"), pl.col(f"{name}_p_increase"), "one")).to_series()
+        adjusted = adjust(p.filter(is_cohort), params.multiple_testing).to_list()
+        values = iter(adjusted)
+        merged = pl.Series([next(values) if c else v for c, v in zip(is_cohort, p, strict=True)], dtype=pl.Float64)
+        after = verdict_expr(pl.lit(merged), pl.col(change), params.alpha)
+        columns += [
+            pl.lit(merged).alias(f"{name}_p_adjusted"),
+            after.alias(f"{name}_verdict_adjusted"),
+            pl.when(after == Verdict.TOO_FEW.value)
+            .then(None)
+            .otherwise(after == Verdict.REDUCTION.value)
+            .alias(f"{name}_significant_adjusted"),
+        ]
+    return rows.with_columns(columns)
 
 
 def _balance_frame(balance, labels, score_balance) -> pl.DataFrame:
@@ -706,37 +879,59 @@ def _match_frame(units: pl.DataFrame, matches: Matches, cohorts: list[str]) -> p
 
 
 # --------------------------------------------------------------------------------------------- headline
-def _pct(value: float | None, decimals: int = 1) -> str:
-    return "–" if value is None else f"{value:.{decimals}f}"
+def _adjusted_clause(row: dict, name: str, params: MatchedParams) -> str:
+    """The adjusted verdict of a per-cohort row, when the adjustment changes it."""
+    if row["scope"] != "cohort" or params.multiple_testing == "none":
+        return ""
+    if row[f"{name}_verdict_adjusted"] == row[f"{name}_verdict"]:
+        return ""
+    return (
+        f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment over the cohorts "
+        f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
+    )
 
 
 def _headline(row: dict, params: MatchedParams) -> str:
+    """One sentence per row: each verdict, with its direction, beside the interval that agrees with it."""
     where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
     if not row["matched"]:
-        return f"{where}: no treated release could be matched, so there is no estimate."
-    level = f"{100 * params.measure.confidence:g}%"
-    reduction = row["events_reduction_pct"]
+        return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
+    if row.get("too_few_to_test"):
+        return (
+            f"{where}: only {count(row['matched'])} matched treated release(s), fewer than the {params.min_treated} "
+            f"needed for a test (--min-treated): {Verdict.TOO_FEW.value}."
+        )
+    change = row["events_change_pct"]
+    if change is None:  # no events in the weighted comparison group: a ratio to zero is undefined
+        return (
+            f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
+            "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
+            "estimated or tested."
+        )
+    label = interval_label(params.alpha, "one")
     text = (
-        f"{where}: {row['matched']:,} matched treated releases had {row['events_per_100_treated']:.1f} reconviction "
-        f"events per 100 against {row['events_per_100_comparison']:.1f} in the weighted comparison group: "
-        + (f"a reduction of {reduction:.1f}%" if reduction >= 0 else f"an increase of {-reduction:.1f}%")
+        f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
+        f"reconviction events per 100 against {number(row['events_per_100_comparison'])} in the weighted comparison "
+        "group: " + (f"a fall of {number(-change)}%" if change <= 0 else f"a rise of {number(change)}%")
     )
     if row["events_change_low"] is not None:
+        p = p_phrase("one", row["events_p_reduction"], row["events_p_increase"])
         text += (
-            f" ({'' if reduction >= 0 else 'reduction '}{level} CI {-row['events_change_high']:.1f}% to "
-            f"{-row['events_change_low']:.1f}%; one-sided p for a reduction {row['events_p_reduction']:.4f}), "
-            f"{'significant' if row['events_significant'] else 'not significant'} at {params.alpha:g}"
+            f" (change {number(change, signed=True)}%, {label}: {number(row['events_change_low'], signed=True)}% to "
+            f"{number(row['events_change_high'], signed=True)}%): {row['events_verdict']} ({p})"
+            f"{_adjusted_clause(row, 'events', params)}"
         )
     if row["target_pct"] is not None:
         text += f"; the {row['target_pct']:g}% target is {'met' if row['target_met'] else 'not met'}"
-    binary = row["binary_difference_pp"]
     text += (
-        f". Binary rate {100 * row['binary_rate_treated']:.1f}% against {100 * row['binary_rate_comparison']:.1f}% "
-        f"({binary:+.1f} points"
+        f". Binary rate {pct(row['binary_rate_treated'])} against {pct(row['binary_rate_comparison'])} "
+        f"({number(row['binary_difference_pp'], signed=True)} points"
     )
-    if row["binary_difference_low"] is not None:
+    if row["binary_difference_pp_low"] is not None:
         text += (
-            f", {level} CI {row['binary_difference_low']:+.1f} to {row['binary_difference_high']:+.1f}, "
-            f"{'significant' if row['binary_significant'] else 'not significant'}"
+            f", {label}: {number(row['binary_difference_pp_low'], signed=True)} to "
+            f"{number(row['binary_difference_pp_high'], signed=True)}): {row['binary_verdict']}"
+            f"{_adjusted_clause(row, 'binary', params)}."
         )
+        return text
     return text + ")."

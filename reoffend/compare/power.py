@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +34,9 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
+
+    from ..measure import MeasureParams
+    from ..validate import ValidatedInputs
 
 Measure = Literal["binary", "frequency"]
 Sided = Literal["one", "two"]
@@ -325,4 +328,62 @@ def headline_sentence(row: dict) -> str:
     return (
         f"To detect {what}, the current cohort needs at least {row['current_size']:,} releases against a "
         f"baseline of {row['baseline_size']:,} ({level})."
+    )
+
+
+# ------------------------------------------------------------------------------------------- from records
+@dataclass(frozen=True)
+class MeasuredBaseline:
+    """A baseline cohort measured from records: what a power calculation needs from it (design: §4)."""
+
+    cohort: str
+    site: str | None
+    cohort_size: int
+    reoffenders: int
+    binary_rate: float
+    events_per_100: float
+    dispersion: float | None
+    metadata: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cohort": self.cohort,
+            "site": self.site,
+            "cohort_size": self.cohort_size,
+            "reoffenders": self.reoffenders,
+            "binary_rate": self.binary_rate,
+            "events_per_100": self.events_per_100,
+            "dispersion": self.dispersion,
+        }
+
+
+def measure_baseline(
+    inputs: ValidatedInputs,
+    measurement: MeasureParams,
+    baseline: str,
+    *,
+    site: str | None = None,
+    site_column: str = "establishment",
+) -> MeasuredBaseline:
+    """The baseline cohort's size, binary rate, events per 100 and their dispersion, by the measure core
+    (:func:`reoffend.compare.baseline.measure_cohorts`: the one window definition). An empty cohort is a
+    usage error: there is nothing to base a power calculation on."""
+    from .baseline import measure_cohorts
+
+    where = {**measurement.where, **({site_column: (site,)} if site else {})}
+    mparams = replace(measurement, by=("cohort",), where=where)
+    _, base, measured = measure_cohorts(inputs, mparams, [baseline], baseline, audit_table=True)
+    if base.cohort_size == 0:
+        raise UsageError(f"the baseline cohort {baseline} has no index releases with these filters")
+    assert measured.per_release is not None  # asked for with audit_table=True
+    events = measured.per_release["reconviction_events"]
+    return MeasuredBaseline(
+        cohort=baseline,
+        site=site,
+        cohort_size=base.cohort_size,
+        reoffenders=base.reoffenders,
+        binary_rate=base.reoffenders / base.cohort_size,
+        events_per_100=100 * float(events.sum()) / base.cohort_size,
+        dispersion=dispersion_of(events),
+        metadata={**measured.metadata, "measure": mparams.as_dict()},
     )

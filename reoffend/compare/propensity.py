@@ -80,7 +80,7 @@ class PropensityModel:
             "auc": float(self.auc),
             "dropped_terms": self.dropped_terms,
             "coefficients": [
-                {"term": t, "coef": float(c), "se": float(s), "z": float(zz), "p": float(pp)}
+                {"term": t, "estimate": float(c), "se": float(s), "z": float(zz), "p": float(pp)}
                 for t, c, s, zz, pp in zip(self.terms, self.params, self.bse, z, p, strict=True)
             ],
         }

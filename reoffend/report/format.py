@@ -1,0 +1,75 @@
+"""The number formatters every table, headline and bulletin uses (one copy, not one per front end).
+
+Each takes ``None`` (a value that could not be computed) and prints an en dash for it.
+"""
+
+from __future__ import annotations
+
+import math
+
+DASH = "–"
+P_FLOOR = 0.001
+
+
+def _nan(value: float) -> bool:
+    """NaN is treated as None: a value that could not be computed."""
+    return isinstance(value, float) and math.isnan(value)
+
+
+def pct(proportion: float | None, decimals: int = 1) -> str:
+    """A proportion as a percentage: ``0.45`` -> ``45.0%``."""
+    return DASH if proportion is None or _nan(proportion) else f"{100 * proportion:.{decimals}f}%"
+
+
+def signed_pct(proportion: float | None, decimals: int = 1) -> str:
+    """A proportion as a signed percentage: ``-0.245`` -> ``-24.5%``."""
+    return DASH if proportion is None or _nan(proportion) else f"{100 * proportion:+.{decimals}f}%"
+
+
+def number(value: float | None, decimals: int = 1, *, signed: bool = False) -> str:
+    """A number with thousands separators: ``1234.56`` -> ``1,234.6``; ``signed`` adds ``+``."""
+    if value is None or _nan(value):
+        return DASH
+    value = round(value, decimals) + 0.0  # a value that rounds to zero prints as 0.0, never -0.0
+    return f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
+
+
+def per_cent(value: float | None, decimals: int = 1, *, signed: bool = False) -> str:
+    """A figure already in per cent: ``-24.5`` -> ``-24.5%`` (``signed`` adds ``+``)."""
+    return DASH if value is None or _nan(value) else number(value, decimals, signed=signed) + "%"
+
+
+def count(value: int | None) -> str:
+    """A whole number with thousands separators: ``12345`` -> ``12,345``."""
+    return DASH if value is None else f"{value:,}"
+
+
+def p_value(p: float | None, floor: float = P_FLOOR) -> str:
+    """A p-value to three decimals, or ``< 0.001`` below the floor."""
+    if p is None or _nan(p):
+        return DASH
+    return f"< {floor:g}" if p < floor else f"{p:.3f}"
+
+
+def p_is(p: float | None, floor: float = P_FLOOR) -> str:
+    """``= 0.045`` or ``< 0.001``: a p-value after its name in a sentence ("one-sided p = 0.045")."""
+    text = p_value(p, floor)
+    return text if text.startswith("<") or text == DASH else f"= {text}"
+
+
+def yes_no(value: bool | None) -> str:
+    return DASH if value is None else ("yes" if value else "no")
+
+
+def level(confidence: float) -> str:
+    """A confidence level or test size as a percentage: ``0.95`` -> ``95%``, ``0.05`` -> ``5%``."""
+    return f"{100 * confidence:g}%"
+
+
+def text(value: object) -> str:
+    return DASH if value is None else str(value)
+
+
+def interval(low: float | None, high: float | None, formatter=number) -> str:
+    """``low to high`` with one formatter for both ends."""
+    return f"{formatter(low)} to {formatter(high)}"

@@ -1,0 +1,105 @@
+"""Every output column is in the output dictionary (docs/output-dictionary.md), every dictionary entry is
+written by some command, and every JSON document validates against docs/output.schema.json.
+
+jsonschema (a dev dependency) validates the documents; the schema's column list is the dictionary's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DICTIONARY = ROOT / "docs" / "output-dictionary.md"
+SCHEMA = ROOT / "docs" / "output.schema.json"
+SAMPLE = ROOT / "data" / "sample"
+COVARIATES = "age,sex"
+
+
+def dictionary_columns() -> list[str]:
+    return re.findall(r"^\| `([a-z0-9_]+)` \|", DICTIONARY.read_text(encoding="utf-8"), re.M)
+
+
+def commands(tmp: Path) -> dict[str, tuple[list[str], list[Path]]]:
+    """Each command that writes a table, with the extra tables it writes (per-release, pairs)."""
+    records = [str(SAMPLE / "releases.csv"), str(SAMPLE / "convictions.csv")]
+    records += ["--exclude-offences", str(SAMPLE / "excluded_offences.txt")]
+    return {
+        "measure": (["measure", *records, "--by", "cohort,establishment", "--per-release", tmp / "audit.csv"],
+                    [tmp / "audit.csv"]),
+        "compare baseline": (["compare", "baseline", *records, "--site", "EST042", "--current", "2023Q3,2023Q4",
+                              "--baseline", "2022Q4", "--target", "5"], []),
+        "compare matched": (["compare", "matched", *records, "--treated", "establishment=EST042", "--covariates",
+                             COVARIATES, "--bootstrap", "200", "--style", "peterborough", "--matches",
+                             tmp / "pairs.csv"], [tmp / "pairs.csv"]),
+        "compare adjusted": (["compare", "adjusted", *records, "--baseline", "2022Q1,2022Q2,2022Q3,2022Q4",
+                              "--current", "2023Q4", "--covariates", COVARIATES], []),
+        "power": (["power", "--baseline-rate", "46%", "--baseline-events", "180", "--measure", "both",
+                   "--current-size", "100,400"], []),
+        "nowcast": (["nowcast", *records], []),
+        "nowcast --backtest": (["nowcast", *records, "--backtest"], []),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory) -> dict[str, tuple[dict, list[list[str]]]]:
+    """Each command's JSON document and the columns of the extra tables it wrote."""
+    from reoffend.cli import main
+
+    tmp = tmp_path_factory.mktemp("dictionary")
+    found = {}
+    for name, (args, extra) in commands(tmp).items():
+        out = tmp / f"{name.replace(' ', '_')}.json"
+        with pytest.raises(SystemExit) as stop:
+            main([str(a) for a in [*args, "--format", "json", "-o", out, "-q"]])
+        assert stop.value.code == 0, name
+        found[name] = (json.loads(out.read_text()), [pl.read_csv(path).columns for path in extra])
+    return found
+
+
+def test_every_output_column_is_in_the_dictionary(documents):
+    known = set(dictionary_columns())
+    missing = {}
+    for name, (document, extra) in documents.items():
+        assert document["rows"], name
+        columns = {c for row in document["rows"] for c in row} | {c for table in extra for c in table}
+        if columns - known:
+            missing[name] = sorted(columns - known)
+    assert missing == {}
+
+
+def test_every_dictionary_entry_is_written_by_a_command(documents):
+    written = set()
+    for document, extra in documents.values():
+        written |= {c for row in document["rows"] for c in row} | {c for table in extra for c in table}
+    assert sorted(set(dictionary_columns()) - written) == []
+
+
+def test_one_entry_per_column():
+    columns = dictionary_columns()
+    assert len(columns) == len(set(columns)) > 100
+
+
+def test_the_schema_lists_the_dictionary_and_every_document_validates(documents):
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$defs"]["row"]["propertyNames"]["enum"] == dictionary_columns()
+    validator = jsonschema.Draft202012Validator(schema)
+    for name, (document, _extra) in documents.items():
+        errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(document)]
+        assert errors == [], name
+
+
+def test_the_schema_rejects_an_unknown_column_and_an_unknown_verdict(documents):
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    document = json.loads(json.dumps(documents["compare baseline"][0]))
+    document["rows"][0]["offences_per_offender"] = 1.0  # an old name of reoffences_per_offender
+    assert not validator.is_valid(document)
+    document = json.loads(json.dumps(documents["compare baseline"][0]))
+    document["rows"][0]["verdict"] = "significant"
+    assert not validator.is_valid(document)
