@@ -677,6 +677,7 @@ def test_one_treated_person_is_too_few_to_test_not_significant(cli, tmp_path):
     assert status == 0, err
     rows = json.loads(out)["rows"]
     assert rows and all(row["too_few_to_test"] for row in rows)
+    assert all(row["events_verdict"] == "too few to test" for row in rows)  # helper 12's verdict words
     assert all(row["events_p_reduction"] is None and row["events_significant"] is None for row in rows)
     assert all(row["events_change_low"] is None and row["target_met"] is None for row in rows)
     assert "too few to test" in err
