@@ -279,67 +279,9 @@ def compare_units(
     """
     warnings: list[str] = []
     diagnostics: dict[str, Any] = {}
-    id_text = pl.col("offender_id").cast(pl.String)
 
-    # --- the treated group
-    if params.treated_ids is not None:
-        ids = pl.Series("id", list(dict.fromkeys(params.treated_ids)), dtype=pl.String)
-        treated_expr = id_text.is_in(ids.implode())
-        found = units.filter(treated_expr).select(id_text.n_unique()).item()
-        in_file = int(ids.is_in(known_ids.implode()).sum()) if known_ids is not None else found
-        diagnostics["treated_ids"] = {
-            "listed": ids.len(),
-            "with_index_release": found,
-            "absent_from_releases": ids.len() - in_file,
-            "in_releases_without_index_release_compared": in_file - found,
-        }
-        if ids.len() - found:
-            warnings.append(
-                f"{ids.len() - found} of the {ids.len()} listed offender ids have no index release compared "
-                f"({ids.len() - in_file} absent from the releases file, {in_file - found} outside the cohorts or "
-                "filters); they are left out"
-            )
-        if found == 0:
-            raise single_problem(
-                params.treated_ids_source or "treated ids",
-                "offender_id",
-                "treated-ids",
-                f"none of the {ids.len()} listed offender ids has an index release in the cohorts compared "
-                f"({ids.len() - in_file} are absent from {file})",
-            )
-    else:
-        treated_expr = where_matches(params.treated)
-        if units.filter(treated_expr).height == 0:
-            described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
-            raise UsageError(f"--treated matches no index release ({described})")
-
-    units = units.with_columns(treated_expr.alias(TREATED))
-    if params.treated_ids is not None and params.ids_releases == "first":
-        # one treated index release per listed person: the earliest in the cohorts compared; the person's other
-        # index releases leave both groups (treated people are never comparators)
-        earliest = pl.when(pl.col(TREATED)).then(pl.col("release_date")).min().over("offender_id")
-        before = int(units.get_column(TREATED).sum())
-        units = units.with_columns((pl.col(TREATED) & (pl.col("release_date") == earliest)).alias(TREATED))
-        diagnostics["treated_ids"]["later_index_releases_left_out"] = before - int(units.get_column(TREATED).sum())
-    treated_people = units.filter(pl.col(TREATED)).get_column("offender_id").unique()
-    cohorts = units.filter(pl.col(TREATED)).get_column("cohort").unique().sort().to_list()
-    pool_expr = (
-        ~pl.col(TREATED)
-        & pl.col("cohort").is_in(cohorts)
-        & ~pl.col("offender_id").is_in(treated_people.implode())
-        & where_matches(params.pool)
-    )
-    units = units.filter(pl.col(TREATED) | pool_expr).sort("cohort", "offender_id", "release_date")
-    treated_total = units.filter(pl.col(TREATED)).group_by("cohort").len().sort("cohort")
-    treated_by_cohort = dict(treated_total.iter_rows())
-    diagnostics["treated_people"] = treated_people.len()
-    diagnostics["pool_units"] = int((~units.get_column(TREATED)).sum())
-    if diagnostics["pool_units"] == 0:
-        raise UsageError("the comparison pool is empty: no other index releases in the treated cohorts and --pool")
-    if "cohort" not in params.exact:
-        warnings.append(
-            "--exact does not include the cohort: a treated release may be matched to releases of other cohorts"
-        )
+    # --- the treated group and the pool
+    units, cohorts, treated_by_cohort = _treated_and_pool(units, params, file, known_ids, diagnostics, warnings)
 
     # --- missing covariates
     units, dropped = _missing(units, params, file)
@@ -466,18 +408,8 @@ def compare_units(
     )
 
     # --- balance, before and after
-    balance = standardised_differences(balance_matrix, is_treated, matched, weights_all)
-    score_balance = standardised_differences(
-        score[in_model][:, None], is_treated[in_model], matched[in_model], weights_all[in_model]
-    )
-    balance_frame = _balance_frame(balance, balance_labels, score_balance)
-    worst = balance_frame.filter(pl.col("smd_after").abs() > SMD_WARNING)
-    if worst.height:
-        listed = ", ".join(
-            f"{r['covariate']}{'=' + r['level'] if r['level'] is not None else ''} ({r['smd_after']:+.3f})"
-            for r in worst.iter_rows(named=True)
-        )
-        warnings.append(f"|SMD| after matching exceeds {SMD_WARNING}: {listed}")
+    balance_frame = _balance(balance_matrix, balance_labels, score, is_treated, matched, weights_all, in_model)
+    warnings += _balance_warnings(balance_frame)
 
     # --- diagnostics and warnings
     pooled = rows.row(-1, named=True)
@@ -515,22 +447,7 @@ def compare_units(
             "bootstrap_replicates": params.bootstrap if replicates is not None else 0,
         }
     )
-    if pooled["unmatched_share"] and pooled["unmatched_share"] > UNMATCHED_WARNING:
-        warnings.append(
-            f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
-            f"({100 * pooled['unmatched_share']:.1f}%) have no comparator and are dropped "
-            f"(more than {100 * UNMATCHED_WARNING:g}%)"
-        )
-    over = rows.filter(
-        (pl.col("scope") == "cohort") & (pl.col("unmatched_share") > UNMATCHED_WARNING) & (pl.col("treated") > 0)
-    )
-    if over.height and pooled["unmatched_share"] <= UNMATCHED_WARNING:
-        warnings.append(
-            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in cohort(s) "
-            f"{', '.join(over.get_column('cohort'))}"
-        )
-    if pooled["matched"] == 0:
-        warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
+    warnings += _unmatched_warnings(rows)
 
     data_lab = None
     if params.style == DATA_LAB:
@@ -580,6 +497,123 @@ def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_val
             days, reoffended, np.flatnonzero(matched), matches.treated, matches.comparator, matches.pair_weight
         ),
     )
+
+
+def _balance(balance_matrix, balance_labels, score, is_treated, matched, weights_all, in_model) -> pl.DataFrame:
+    """The balance table: every covariate column (and category level), then the logit score, before and after."""
+    balance = standardised_differences(balance_matrix, is_treated, matched, weights_all)
+    score_balance = standardised_differences(
+        score[in_model][:, None], is_treated[in_model], matched[in_model], weights_all[in_model]
+    )
+    return _balance_frame(balance, balance_labels, score_balance)
+
+
+def _balance_warnings(balance_frame: pl.DataFrame) -> list[str]:
+    """A warning naming every covariate (level) whose |SMD| after matching exceeds 0.1."""
+    worst = balance_frame.filter(pl.col("smd_after").abs() > SMD_WARNING)
+    if not worst.height:
+        return []
+    listed = ", ".join(
+        f"{r['covariate']}{'=' + r['level'] if r['level'] is not None else ''} ({r['smd_after']:+.3f})"
+        for r in worst.iter_rows(named=True)
+    )
+    return [f"|SMD| after matching exceeds {SMD_WARNING}: {listed}"]
+
+
+def _unmatched_warnings(rows: pl.DataFrame) -> list[str]:
+    """Too many treated releases unmatched (over 5%, pooled or in a cohort), or none matched."""
+    pooled = rows.row(-1, named=True)
+    warnings = []
+    if pooled["unmatched_share"] and pooled["unmatched_share"] > UNMATCHED_WARNING:
+        warnings.append(
+            f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
+            f"({100 * pooled['unmatched_share']:.1f}%) have no comparator and are dropped "
+            f"(more than {100 * UNMATCHED_WARNING:g}%)"
+        )
+    over = rows.filter(
+        (pl.col("scope") == "cohort") & (pl.col("unmatched_share") > UNMATCHED_WARNING) & (pl.col("treated") > 0)
+    )
+    if over.height and pooled["unmatched_share"] <= UNMATCHED_WARNING:
+        warnings.append(
+            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in cohort(s) "
+            f"{', '.join(over.get_column('cohort'))}"
+        )
+    if pooled["matched"] == 0:
+        warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
+    return warnings
+
+
+def _treated_and_pool(
+    units: pl.DataFrame,
+    params: MatchedParams,
+    file: str,
+    known_ids: pl.Series | None,
+    diagnostics: dict[str, Any],
+    warnings: list[str],
+) -> tuple[pl.DataFrame, list[str], dict[str, int]]:
+    """The units marked treated (column ``_treated``) and the pool: other index releases of the treated
+    cohorts, not of a treated person, within ``--pool``. Returns the units, the treated cohorts and the treated
+    count per cohort; records the id-list diagnostics and warnings on the way (design: comparisons.md §2)."""
+    id_text = pl.col("offender_id").cast(pl.String)
+    if params.treated_ids is not None:
+        ids = pl.Series("id", list(dict.fromkeys(params.treated_ids)), dtype=pl.String)
+        treated_expr = id_text.is_in(ids.implode())
+        found = units.filter(treated_expr).select(id_text.n_unique()).item()
+        in_file = int(ids.is_in(known_ids.implode()).sum()) if known_ids is not None else found
+        diagnostics["treated_ids"] = {
+            "listed": ids.len(),
+            "with_index_release": found,
+            "absent_from_releases": ids.len() - in_file,
+            "in_releases_without_index_release_compared": in_file - found,
+        }
+        if ids.len() - found:
+            warnings.append(
+                f"{ids.len() - found} of the {ids.len()} listed offender ids have no index release compared "
+                f"({ids.len() - in_file} absent from the releases file, {in_file - found} outside the cohorts or "
+                "filters); they are left out"
+            )
+        if found == 0:
+            raise single_problem(
+                params.treated_ids_source or "treated ids",
+                "offender_id",
+                "treated-ids",
+                f"none of the {ids.len()} listed offender ids has an index release in the cohorts compared "
+                f"({ids.len() - in_file} are absent from {file})",
+            )
+    else:
+        treated_expr = where_matches(params.treated)
+        if units.filter(treated_expr).height == 0:
+            described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
+            raise UsageError(f"--treated matches no index release ({described})")
+
+    units = units.with_columns(treated_expr.alias(TREATED))
+    if params.treated_ids is not None and params.ids_releases == "first":
+        # one treated index release per listed person: the earliest in the cohorts compared; the person's other
+        # index releases leave both groups (treated people are never comparators)
+        earliest = pl.when(pl.col(TREATED)).then(pl.col("release_date")).min().over("offender_id")
+        before = int(units.get_column(TREATED).sum())
+        units = units.with_columns((pl.col(TREATED) & (pl.col("release_date") == earliest)).alias(TREATED))
+        diagnostics["treated_ids"]["later_index_releases_left_out"] = before - int(units.get_column(TREATED).sum())
+    treated_people = units.filter(pl.col(TREATED)).get_column("offender_id").unique()
+    cohorts = units.filter(pl.col(TREATED)).get_column("cohort").unique().sort().to_list()
+    pool_expr = (
+        ~pl.col(TREATED)
+        & pl.col("cohort").is_in(cohorts)
+        & ~pl.col("offender_id").is_in(treated_people.implode())
+        & where_matches(params.pool)
+    )
+    units = units.filter(pl.col(TREATED) | pool_expr).sort("cohort", "offender_id", "release_date")
+    treated_total = units.filter(pl.col(TREATED)).group_by("cohort").len().sort("cohort")
+    treated_by_cohort = dict(treated_total.iter_rows())
+    diagnostics["treated_people"] = treated_people.len()
+    diagnostics["pool_units"] = int((~units.get_column(TREATED)).sum())
+    if diagnostics["pool_units"] == 0:
+        raise UsageError("the comparison pool is empty: no other index releases in the treated cohorts and --pool")
+    if "cohort" not in params.exact:
+        warnings.append(
+            "--exact does not include the cohort: a treated release may be matched to releases of other cohorts"
+        )
+    return units, cohorts, treated_by_cohort
 
 
 def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, Any]]:
