@@ -21,17 +21,16 @@ from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..report.format import count, number, p_is, pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import (
     Verdict,
     interval_confidence,
     interval_label,
-    p_phrase,
     verdict_expr,
     verdict_of_interval,
     verdict_p,
 )
+from ..report.views import matched_headline
 from ..validate import ValidatedInputs, check_covariate_values
 from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
 from .datalab import STYLE as DATA_LAB
@@ -184,7 +183,7 @@ class MatchedResult:
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
-        return "\n".join(_headline(row, self.params) for row in self.rows.iter_rows(named=True))
+        return "\n".join(matched_headline(row, self.params) for row in self.rows.iter_rows(named=True))
 
     def extra_json(self) -> dict[str, Any]:
         return {
@@ -887,62 +886,3 @@ def _match_frame(units: pl.DataFrame, matches: Matches, cohorts: list[str]) -> p
             "weight": matches.pair_weight,
         }
     )
-
-
-# --------------------------------------------------------------------------------------------- headline
-def _adjusted_clause(row: dict, name: str, params: MatchedParams) -> str:
-    """The adjusted verdict of a per-cohort row, when the adjustment changes it."""
-    if row["scope"] != "cohort" or params.multiple_testing == "none":
-        return ""
-    if row[f"{name}_verdict_adjusted"] == row[f"{name}_verdict"]:
-        return ""
-    return (
-        f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment over the cohorts "
-        f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
-    )
-
-
-def _headline(row: dict, params: MatchedParams) -> str:
-    """One sentence per row: each verdict, with its direction, beside the interval that agrees with it."""
-    where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
-    if not row["matched"]:
-        return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
-    if row.get("too_few_to_test"):
-        return (
-            f"{where}: only {count(row['matched'])} matched treated release(s), fewer than the {params.min_treated} "
-            f"needed for a test (--min-treated): {Verdict.TOO_FEW.value}."
-        )
-    change = row["events_change_pct"]
-    if change is None:  # no events in the weighted comparison group: a ratio to zero is undefined
-        return (
-            f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
-            "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
-            "estimated or tested."
-        )
-    label = interval_label(params.alpha, "one")
-    text = (
-        f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
-        f"reconviction events per 100 against {number(row['events_per_100_comparison'])} in the weighted comparison "
-        "group: " + (f"a fall of {number(-change)}%" if change <= 0 else f"a rise of {number(change)}%")
-    )
-    if row["events_change_low"] is not None:
-        p = p_phrase("one", row["events_p_reduction"], row["events_p_increase"])
-        text += (
-            f" (change {number(change, signed=True)}%, {label}: {number(row['events_change_low'], signed=True)}% to "
-            f"{number(row['events_change_high'], signed=True)}%): {row['events_verdict']} ({p})"
-            f"{_adjusted_clause(row, 'events', params)}"
-        )
-    if row["target_pct"] is not None:
-        text += f"; the {row['target_pct']:g}% target is {'met' if row['target_met'] else 'not met'}"
-    text += (
-        f". Binary rate {pct(row['binary_rate_treated'])} against {pct(row['binary_rate_comparison'])} "
-        f"({number(row['binary_difference_pp'], signed=True)} points"
-    )
-    if row["binary_difference_pp_low"] is not None:
-        text += (
-            f", {label}: {number(row['binary_difference_pp_low'], signed=True)} to "
-            f"{number(row['binary_difference_pp_high'], signed=True)}): {row['binary_verdict']}"
-            f"{_adjusted_clause(row, 'binary', params)}."
-        )
-        return text
-    return text + ")."
