@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
 
 from .cohort import PERIODS
+from .errors import UsageError
 from .intervals import normal_quantile
 from .measure import GROUP_MEASURES, MeasureParams
 from .validate import EARLIEST_DATE
@@ -83,8 +84,6 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 def _table(name: str) -> exp.Table:
     parts = [exp.to_identifier(part.strip('`"'), quoted=True) for part in name.split(".")]
     if not all(part.name for part in parts) or len(parts) > 3:
-        from .errors import UsageError
-
         raise UsageError(f"not a table name: {name!r} (give [catalog.][schema.]table)")
     table, db, catalog = [*reversed(parts), None, None][:3]
     return exp.Table(this=table, db=db, catalog=catalog)
@@ -116,6 +115,16 @@ def _bigint(expression: exp.Expr) -> exp.Expr:
 
 def _date(expression: exp.Expr) -> exp.Expr:
     return exp.cast(expression, exp.DataType.Type.DATE)
+
+
+def _lenient_date(expression: exp.Expr) -> exp.Expr:
+    """The column as a DATE, or null where its text is not a date (``TRY_CAST``; ``SAFE_CAST`` in BigQuery).
+
+    For the validation query, which must count bad dates rather than fail on them. Postgres has no such cast:
+    there, a date column held as text that does not parse makes the validation query fail (docs/sql.md).
+    """
+    text = exp.Trim(this=_text(expression))
+    return exp.TryCast(this=text, to=exp.DataType.build("DATE"), safe=True)
 
 
 def _date_literal(value: dt.date) -> exp.Expr:
@@ -170,23 +179,27 @@ def _group_columns(params: MeasureParams) -> list[str]:
     return list(dict.fromkeys(params.by))
 
 
-def _extract_date(source: SqlSource) -> exp.Expr:
+def _extract_date(source: SqlSource, lenient: bool = False) -> exp.Expr:
     """``--extract-date``, else the latest conviction_date on or after 1900-01-01 (as validation takes it)."""
     if source.extract_date is not None:
         return _date_literal(source.extract_date)
-    conviction_date = _date(_col(source.column("conviction_date")))
+    conviction_date = (_lenient_date if lenient else _date)(_col(source.column("conviction_date")))
     latest = exp.Max(
         this=_case(exp.GTE(this=conviction_date, expression=_date_literal(EARLIEST_DATE)), conviction_date.copy())
     )
     return exp.Subquery(this=exp.select(latest).from_(_table(source.convictions_table)))
 
 
-def _release_ctes(params: MeasureParams, source: SqlSource) -> list[tuple[str, exp.Select]]:
-    """Index releases with cohort and window columns, filtered (``measured_releases``), as named CTEs."""
+def _release_ctes(params: MeasureParams, source: SqlSource, lenient: bool = False) -> list[tuple[str, exp.Select]]:
+    """Index releases with cohort and window columns, filtered (``measured_releases``), as named CTEs.
+
+    ``lenient`` reads release dates that do not parse as null (for the validation query).
+    """
     keep = [c for c in dict.fromkeys([*params.by, *params.where]) if c not in ("offender_id", "release_date", "cohort")]
+    parse = _lenient_date if lenient else _date
     rows = exp.select(
         _as(_col(source.column("offender_id")), "offender_id"),
-        _as(_date(_col(source.column("release_date"))), "release_date"),
+        _as(parse(_col(source.column("release_date"))), "release_date"),
         *([_as(_text(_col(source.column("cohort"))), "cohort")] if source.has_cohort else []),
         *[_as(_col(source.column(c)), c) for c in keep],
     ).from_(_table(source.releases_table))
@@ -234,7 +247,7 @@ def _release_ctes(params: MeasureParams, source: SqlSource) -> list[tuple[str, e
     ctes.append(("windowed", windowed.from_(current)))
     current = "windowed"
     if params.incomplete == "exclude":
-        complete = params.window.sql_is_complete(_col("conviction_deadline"), _extract_date(source))
+        complete = params.window.sql_is_complete(_col("conviction_deadline"), _extract_date(source, lenient))
         ctes.append(("measured_releases", exp.select(exp.Star()).from_(current).where(complete)))
     else:
         ctes.append(("measured_releases", exp.select(exp.Star()).from_(current)))
@@ -435,17 +448,19 @@ def _group_columns_sql() -> list[exp.Expr]:
 def validation_query(params: MeasureParams, source: SqlSource | None = None) -> exp.Select:
     """Problem counts per rule that SQL can check (docs/data.md), one row each: table, rule, column, problems.
 
-    ``missing-id``, ``missing-date``, ``date-out-of-range`` (before 1900-01-01 or after the extract date),
-    ``conviction-before-offence``, ``duplicate-release`` (rows repeating an earlier row's offender_id and
-    release_date: exact repeats and conflicting rows alike, as the query cannot see every column) and
+    ``missing-id``, ``missing-date`` (null, or empty text), ``unparseable-date`` (text that is not a date),
+    ``date-out-of-range`` (before 1900-01-01 or after the extract date), ``conviction-before-offence``,
+    ``duplicate-release`` (rows repeating an earlier row's offender_id and release_date: exact repeats and
+    conflicting rows alike, as the query cannot see every column) and
     ``incomplete-follow-up`` (index releases, after the filters, whose conviction deadline is after the
     extract date plus one day; the count ``measure`` reports or excludes).
     """
     source = source or SqlSource()
-    extract = _extract_date(source)
+    extract = _extract_date(source, lenient=True)
     checks: list[tuple[str, str, str, exp.Expr]] = []  # table, rule, column, condition
 
-    def missing_id(column: exp.Expr) -> exp.Expr:
+    def missing(column: exp.Expr) -> exp.Expr:
+        """Null, or empty text (a CSV's empty field held as text)."""
         return exp.or_(
             exp.Is(this=column, expression=exp.Null()), exp.EQ(this=_text(column.copy()), expression=_str(""))
         )
@@ -456,25 +471,32 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
             exp.GT(this=column.copy(), expression=extract.copy()),
         )
 
-    release_date = _date(_col(source.column("release_date")))
+    def date_checks(table: str, column: str) -> list[tuple[str, str, str, exp.Expr]]:
+        raw = _col(source.column(column))
+        unparseable = exp.and_(
+            exp.Not(this=exp.Paren(this=missing(raw))),
+            exp.Is(this=_lenient_date(raw.copy()), expression=exp.Null()),
+        )
+        return [
+            (table, "missing-date", column, missing(raw.copy())),
+            (table, "unparseable-date", column, unparseable),
+            (table, "date-out-of-range", column, out_of_range(_lenient_date(raw.copy()))),
+        ]
+
+    release_date = _lenient_date(_col(source.column("release_date")))
+    offence_date = _lenient_date(_col(source.column("offence_date")))
+    conviction_date = _lenient_date(_col(source.column("conviction_date")))
     checks += [
-        ("releases", "missing-id", "offender_id", missing_id(_col(source.column("offender_id")))),
-        ("releases", "missing-date", "release_date", exp.Is(this=release_date, expression=exp.Null())),
-        ("releases", "date-out-of-range", "release_date", out_of_range(release_date.copy())),
-    ]
-    offence_date = _date(_col(source.column("offence_date")))
-    conviction_date = _date(_col(source.column("conviction_date")))
-    checks += [
-        ("convictions", "missing-id", "offender_id", missing_id(_col(source.column("offender_id")))),
-        ("convictions", "missing-date", "offence_date", exp.Is(this=offence_date, expression=exp.Null())),
-        ("convictions", "missing-date", "conviction_date", exp.Is(this=conviction_date, expression=exp.Null())),
-        ("convictions", "date-out-of-range", "offence_date", out_of_range(offence_date.copy())),
-        ("convictions", "date-out-of-range", "conviction_date", out_of_range(conviction_date.copy())),
+        ("releases", "missing-id", "offender_id", missing(_col(source.column("offender_id")))),
+        *date_checks("releases", "release_date"),
+        ("convictions", "missing-id", "offender_id", missing(_col(source.column("offender_id")))),
+        *date_checks("convictions", "offence_date"),
+        *date_checks("convictions", "conviction_date"),
         (
             "convictions",
             "conviction-before-offence",
             "conviction_date",
-            exp.LT(this=conviction_date.copy(), expression=offence_date.copy()),
+            exp.LT(this=conviction_date, expression=offence_date),
         ),
     ]
     ctes: list[tuple[str, exp.Select]] = []
@@ -494,18 +516,8 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
             ),
         )
     )
-    release_ctes = _release_ctes(
-        MeasureParams(
-            window=params.window,
-            by=params.by,
-            period=params.period,
-            index=params.index,
-            incomplete="error",
-            where=params.where,
-            latest_cohort=params.latest_cohort,
-        ),
-        source,
-    )
+    # the index releases as the measure chooses them, none dropped: this query counts the incomplete ones
+    release_ctes = _release_ctes(replace(params, incomplete="error"), source, lenient=True)
     ctes += release_ctes
     complete = params.window.sql_is_complete(_col("conviction_deadline"), extract.copy())
     ctes.append(

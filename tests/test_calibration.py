@@ -103,3 +103,18 @@ def test_a_straight_line_in_priors_is_shown_to_misfit_and_the_spline_is_not(cli,
     assert not any("misfits" in w for w in document["warnings"])
     bands = document["baseline_models"]["calibration_by"]["bands"]["binary"]
     assert not any(r["off"] for r in bands if r["covariate"] == "prior_convictions")
+
+
+def test_the_band_table_on_the_terminal_marks_the_misfit(cli, sample_dir):
+    code, stdout, stderr = cli(
+        "compare", "adjusted", sample_dir / "releases.csv", sample_dir / "convictions.csv", "--period", "year",
+        "--baseline", "2022", "--covariates", "age,sex,sentence_months,prior_convictions,index_offence",
+        "--covariate-form", "prior_convictions=linear", "--current-filter", "establishment=EST042",
+        "--format", "table",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "by covariate band: observed / expected" in stdout
+    zeros = next(line for line in stdout.splitlines() if "prior_convictions" in line and " 0 to " in line)
+    assert "0.82 (0.76–0.89) *" in zeros  # the line over-predicts for the fewest previous convictions
+    ages = [line for line in stdout.splitlines() if line.strip("│ ").startswith("age ")]
+    assert len(ages) == 5 and not any("*" in line for line in ages)

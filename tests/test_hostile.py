@@ -727,3 +727,17 @@ def test_a_numeric_covariate_stored_as_text_in_parquet_is_65(cli, folder):
     args = ["compare", "matched", folder / "r.parquet", folder / "c.parquet", "--covariates", "age", *EXTRACT]
     status, _out, err = cli(*args, "--treated", "establishment=EST1")
     assert status == 65 and "r.parquet, column age" in err and "numbers stored as text" in err
+
+
+def test_a_missing_covariate_without_drop_missing_names_its_row(cli, folder):
+    write_csv(folder / "gap.csv", RELEASES.replace("B,2022-02-10,EST2,40,F", "B,2022-02-10,EST2,,F"))
+    args = ["compare", "matched", folder / "gap.csv", folder / "c.csv", "--covariates", "age,sex", *EXTRACT]
+    status, _out, err = cli(*args, "--treated", "establishment=EST1")
+    assert status == 65 and "gap.csv, row 2, column age" in err and "--drop-missing" in err
+
+
+def test_dev_stdout_is_written_through(folder):
+    process = child(["measure", "r.csv", "c.csv", *EXTRACT, "-o", "/dev/stdout"], cwd=folder)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out.startswith(b"cohort,cohort_size") and not list(Path("/dev").glob(".stdout.*"))

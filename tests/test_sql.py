@@ -17,6 +17,8 @@ import polars as pl
 import pytest
 import sqlglot
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reoffend.cli import cli
 from reoffend.errors import UsageError
@@ -229,39 +231,55 @@ def test_null_group_values_form_their_own_group_sorted_last():
 
 
 # ------------------------------------------------------------------------------------------- validation
-def test_validation_query_counts_each_rule():
+def validation_fixture() -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Dates held as text, as in a CSV extract loaded into a warehouse, and the problems worked by hand.
+
+    The extract date is the latest conviction, 2024-06-30, so a deadline after 2024-07-01 is incomplete:
+    A 2023-01-05 (2024-07-05), "" 2023-02-01 and the null id 2023-02-02 (2024-08-01/02) and C 2025-12-01;
+    B (no date), D (30 February) and E (empty) have no deadline: they are counted as missing or
+    unparseable, not as incomplete. C's conviction date parses once its spaces are trimmed.
+    """
     releases = pl.DataFrame(
         {
-            "offender_id": ["A", "A", "", None, "B", "C"],
-            "release_date": ["2023-01-05", "2023-01-05", "2023-02-01", "2023-02-02", None, "2025-12-01"],
+            "offender_id": ["A", "A", "", None, "B", "C", "D", "E"],
+            "release_date": [
+                *["2023-01-05", "2023-01-05", "2023-02-01", "2023-02-02"],
+                *[None, "2025-12-01", "2023-02-30", ""],
+            ],
         }
     )
     convictions = pl.DataFrame(
         {
-            "offender_id": ["A", "B", None],
-            "offence_date": ["2023-03-01", "1899-12-31", "2023-05-01"],
-            "conviction_date": ["2023-02-01", "2024-06-30", None],
+            "offender_id": ["A", "B", None, "C"],
+            "offence_date": ["2023-03-01", "1899-12-31", "2023-05-01", "soon"],
+            "conviction_date": ["2023-02-01", "2024-06-30", None, " 2023-06-01 "],
         }
     )
-    params = MeasureParams(by=())
-    got = run_duckdb((releases, convictions), Case("v", params), query=validation_query(params, SqlSource()))
-    counts = {(t, r, c): n for t, r, c, n in got.iter_rows()}
-    # by hand: the extract date is the latest conviction, 2024-06-30, so a deadline after 2024-07-01 is
-    # incomplete: A 2023-01-05 (2024-07-05), "" 2023-02-01 and the null id 2023-02-02 (2024-08-01/02) and
-    # C 2025-12-01; B has no release date, so no deadline, and is counted as missing, not as incomplete
-    assert counts == {
+    expected = {
         ("releases", "missing-id", "offender_id"): 2,
-        ("releases", "missing-date", "release_date"): 1,
+        ("releases", "missing-date", "release_date"): 2,
+        ("releases", "unparseable-date", "release_date"): 1,
         ("releases", "date-out-of-range", "release_date"): 1,
         ("convictions", "missing-id", "offender_id"): 1,
         ("convictions", "missing-date", "offence_date"): 0,
-        ("convictions", "missing-date", "conviction_date"): 1,
+        ("convictions", "unparseable-date", "offence_date"): 1,
         ("convictions", "date-out-of-range", "offence_date"): 1,
+        ("convictions", "missing-date", "conviction_date"): 1,
+        ("convictions", "unparseable-date", "conviction_date"): 0,
         ("convictions", "date-out-of-range", "conviction_date"): 0,
         ("convictions", "conviction-before-offence", "conviction_date"): 1,
         ("releases", "duplicate-release", "offender_id"): 1,
         ("releases", "incomplete-follow-up", "release_date"): 4,
     }
+    return releases, convictions, expected
+
+
+def test_validation_query_counts_each_rule():
+    """Bad dates held as text are counted, not fatal (TRY_CAST)."""
+    releases, convictions, expected = validation_fixture()
+    params = MeasureParams(by=())
+    got = run_duckdb((releases, convictions), Case("v", params), query=validation_query(params, SqlSource()))
+    assert {(t, r, c): n for t, r, c, n in got.iter_rows()} == expected
     assert list(got.columns) == ["table_name", "rule", "column_name", "problems"]
 
 
@@ -351,7 +369,7 @@ def test_cli_query_gives_measures_csv(tmp_path):
     con.execute(f"COPY ({statements[0]}) TO '{out}' (HEADER, DELIMITER ',')")
     assert_same_table(pl.read_csv(measured.stdout_bytes), pl.read_csv(out), "cli")
     problems = con.execute(statements[1]).fetchall()
-    assert len(problems) == 11 and all(row[3] == 0 for row in problems)
+    assert len(problems) == 14 and all(row[3] == 0 for row in problems)
     assert read_code_list(str(SAMPLE / "excluded_offences.txt")) == EXCLUDED
 
 
@@ -363,3 +381,75 @@ def test_cli_writes_file_and_rejects_unknown_dialect(tmp_path):
     assert "DATE_ADD(" in target.read_text() and "`releases`" in target.read_text()
     assert runner.invoke(cli, ["sql", "--dialect", "oracle"]).exit_code == 2
     assert runner.invoke(cli, ["sql"]).exit_code == 2
+
+
+# ------------------------------------------------------------------------------------ property: any data
+TRICKY_DAYS = [dt.date(2024, 2, 29), dt.date(2023, 8, 31), dt.date(2023, 1, 31), dt.date(2023, 2, 28)]
+TRICKY_DAYS += [dt.date(2023, 3, 31), dt.date(2023, 12, 31), dt.date(2024, 1, 1), dt.date(2023, 6, 30)]
+
+
+@st.composite
+def tables(draw):
+    """Small tables of a few people around month ends: repeats, ties, nulls in the group column."""
+    people = [f"P{i}" for i in range(draw(st.integers(1, 6)))]
+    day = st.one_of(st.sampled_from(TRICKY_DAYS), st.dates(dt.date(2022, 1, 1), dt.date(2024, 12, 31)))
+    keys = draw(st.sets(st.tuples(st.sampled_from(people), day), max_size=14))
+    releases = pl.DataFrame(
+        {
+            "offender_id": [k[0] for k in keys],
+            "release_date": [k[1] for k in keys],
+            "establishment": [draw(st.sampled_from(["E1", "E2", None])) for _ in keys],
+        },
+        schema={"offender_id": pl.String, "release_date": pl.Date, "establishment": pl.String},
+    )
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*people, "X"]), day, st.integers(0, 500), st.sampled_from(["THEFT", "BREACH", None])
+            ),
+            max_size=30,
+        )
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": [r[0] for r in rows],
+            "offence_date": [r[1] for r in rows],
+            "conviction_date": [r[1] + dt.timedelta(days=r[2]) for r in rows],
+            "offence_code": [r[3] for r in rows],
+        },
+        schema={
+            "offender_id": pl.String,
+            "offence_date": pl.Date,
+            "conviction_date": pl.Date,
+            "offence_code": pl.String,
+        },
+    )
+    return releases, convictions
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    frames=tables(),
+    by=st.sampled_from([(), ("cohort",), ("establishment", "cohort"), ("establishment",)]),
+    period=st.sampled_from(["month", "quarter", "year", "financial-year"]),
+    index=st.sampled_from(["first", "all"]),
+    window=st.sampled_from([(12, 6), (1, 0), (6, 3), (3, 1)]),
+    excluded=st.sampled_from([frozenset(), EXCLUDED]),
+)
+def test_query_equals_measure_on_any_small_tables(frames, by, period, index, window, excluded):
+    params = MeasureParams(
+        by=by, period=period, index=index, window=FollowUpWindow(*window), excluded_offences=excluded
+    )
+    ours = python_rows(*frames, params, extract_date=dt.date(2030, 1, 1))
+    assert_same_table(ours, run_duckdb(frames, Case("property", params)), "property")
+
+
+def test_cli_output_dash_is_standard_output_and_an_input_is_never_overwritten(tmp_path):
+    runner = CliRunner()
+    printed = runner.invoke(cli, ["sql", "--dialect", "spark", "-o", "-"])
+    assert printed.exit_code == 0 and "ADD_MONTHS(" in printed.stdout
+    codes = tmp_path / "breach.txt"
+    codes.write_text("BREACH\n", encoding="utf-8")
+    clobber = runner.invoke(cli, ["sql", "--dialect", "spark", "--exclude-offences", str(codes), "-o", str(codes)])
+    assert isinstance(clobber.exception, UsageError)  # exit 2 through reoffend.cli.main
+    assert codes.read_text(encoding="utf-8") == "BREACH\n"

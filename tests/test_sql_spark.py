@@ -15,12 +15,12 @@ import polars as pl
 import pytest
 
 from reoffend.measure import MeasureParams
-from reoffend.sql import SqlSource, measure_query, render
+from reoffend.sql import SqlSource, measure_query, render, validation_query
 from reoffend.synth import SynthParams, generate
 from reoffend.window import FollowUpWindow
 
 from .sql_support import Case, assert_same_table, cases, engine_tables, python_rows, with_appearances
-from .test_sql import MONTH_END, MONTH_END_WINDOWS, engine_windows, window_query
+from .test_sql import MONTH_END, MONTH_END_WINDOWS, engine_windows, validation_fixture, window_query
 
 pytestmark = pytest.mark.spark
 
@@ -115,3 +115,12 @@ def test_spark_month_end_windows_match_hand_worked(spark, tmp_path):
         query = render(window_query(FollowUpWindow(follow_up, waiting)), "spark")
         got = engine_windows([tuple(row) for row in spark.sql(query).collect()])
         assert got == expected, (follow_up, waiting)
+
+
+def test_spark_validation_query_counts_bad_text_dates(spark, tmp_path):
+    releases, convictions, expected = validation_fixture()
+    spark_table(spark, releases, "releases", tmp_path)
+    spark_table(spark, convictions, "convictions", tmp_path)
+    params = MeasureParams(by=())
+    rows = spark.sql(render(validation_query(params, SqlSource()), "spark")).collect()
+    assert {(r.table_name, r.rule, r.column_name): r.problems for r in rows} == expected

@@ -202,6 +202,17 @@ def cohort_options(function):
     )(with_measurement)
 
 
+def by_option(function):
+    """``--by``: the group columns of the measure (``measure``, ``sql``); the command receives ``by`` as text."""
+    return click.option(
+        "--by",
+        default="cohort",
+        show_default=True,
+        metavar="COLS",
+        help="Comma-separated release columns to group by ('' for one overall row).",
+    )(function)
+
+
 INPUT_OPTIONS = {
     "releases": "RELEASES",
     "convictions": "CONVICTIONS",

@@ -314,6 +314,35 @@ def print_models(result: AdjustedResult) -> None:
         _calibration_display(binary["calibration"], frequency["calibration"]),
         title="Calibration on the baseline, by decile of each model's own prediction",
     )
+    render_table(
+        _band_display(models["calibration_by"]["bands"]),
+        title="Calibration on the baseline by covariate band: observed / expected (interval)",
+    )
+
+
+def _band_display(bands: Mapping[str, list[Mapping]]) -> pl.DataFrame:
+    """One line per covariate band: O/E of both models with their intervals; '*' where it excludes 1."""
+    frequency = {(r["covariate"], r["band"]): r for r in bands.get("frequency", [])}
+
+    def cell(row: Mapping | None) -> str:
+        if row is None:
+            return "–"
+        mark = " *" if row["off"] else ""
+        return f"{row['observed_expected']:.2f} ({row['low']:.2f}–{row['high']:.2f}){mark}"
+
+    return pl.DataFrame(
+        [
+            {
+                "covariate": r["covariate"],
+                "band": r["band"],
+                "releases": f"{r['releases']:,}",
+                "binary O/E": cell(r),
+                "frequency O/E": cell(frequency.get((r["covariate"], r["band"]))),
+            }
+            for r in bands.get("binary", [])
+        ],
+        schema=dict.fromkeys(["covariate", "band", "releases", "binary O/E", "frequency O/E"], pl.String),
+    )
 
 
 def _count_name(summary: Mapping) -> str:

@@ -14,6 +14,7 @@ from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..validate import summarise_inputs
 from .common import (
+    by_option,
     cohort_options,
     errors_reported,
     input_options,
@@ -60,13 +61,7 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
 @input_options
 @window_options
 @cohort_options
-@click.option(
-    "--by",
-    default="cohort",
-    show_default=True,
-    metavar="COLS",
-    help="Comma-separated release columns to group by ('' for one overall row).",
-)
+@by_option
 @click.option(
     "--per-release",
     type=click.Path(dir_okay=False),

@@ -10,22 +10,16 @@ import click
 
 from .. import __version__
 from ..errors import OutputClosed
-from ..io import atomic_write, check_writable
+from ..io import STDOUT, atomic_write
 from ..sql import DIALECTS, SqlSource, header, measure_query, render, validation_query
-from .common import cohort_options, parse_columns, parse_pairs, window_options
+from .common import by_option, check_output_options, cohort_options, parse_columns, parse_pairs, window_options
 
 
 @click.command()
 @click.option("--dialect", type=click.Choice(DIALECTS), required=True, help="SQL dialect of the engine.")
 @window_options
 @cohort_options
-@click.option(
-    "--by",
-    default="cohort",
-    show_default=True,
-    metavar="COLS",
-    help="Comma-separated release columns to group by ('' for one overall row).",
-)
+@by_option
 @click.option("--releases-table", default="releases", show_default=True, help="Table of releases ([schema.]table).")
 @click.option(
     "--convictions-table", default="convictions", show_default=True, help="Table of convictions ([schema.]table)."
@@ -77,7 +71,8 @@ def sql(
     the same columns and rows as `reoffend measure` (reoffend docs sql). Validation does not run in the
     query: --with-validation prints a second query that counts the problems per rule.
     """
-    params = replace(measurement, by=parse_columns(by))
+    check_output_options(click.get_current_context().params)  # -o: creatable, not an input (as every command)
+    params = replace(measurement, by=parse_columns(by, "--by"))
     source = SqlSource(
         releases_table=releases_table,
         convictions_table=convictions_table,
@@ -86,8 +81,8 @@ def sql(
         appearance_ids=appearance_ids,
         extract_date=extract_date.date() if isinstance(extract_date, dt.datetime) else None,
     )
-    if output:
-        check_writable(output)
+    if output == STDOUT:
+        output = None  # `-o -`: standard output, as without -o
     text = header(params, source, dialect, __version__) + render(measure_query(params, source), dialect) + ";\n"
     if with_validation:
         text += (

@@ -241,7 +241,8 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     if params.treated_ids is not None:
         known_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String).unique()).collect().to_series()
     metadata = run_metadata(inputs, measure_params.window, facts)
-    return compare_units(units, params, metadata=metadata, file=file, known_ids=known_ids)
+    file_rows = inputs.releases.select("offender_id", "release_date").with_row_index(FILE_ROW, offset=1)
+    return compare_units(units, params, metadata=metadata, file=file, known_ids=known_ids, file_rows=file_rows)
 
 
 def _check_columns(file: str, columns: list[str], params: MatchedParams) -> None:
@@ -269,6 +270,7 @@ def compare_units(
     metadata: dict[str, Any] | None = None,
     file: str = "releases",
     known_ids: pl.Series | None = None,
+    file_rows: pl.LazyFrame | None = None,
 ) -> MatchedResult:
     """Match and estimate on a per-release table (offender_id, release_date, cohort, covariates, outcomes).
 
@@ -283,7 +285,7 @@ def compare_units(
     units, cohorts, treated_by_cohort = _treated_and_pool(units, params, file, known_ids, diagnostics, warnings)
 
     # --- missing covariates
-    units, dropped = _missing(units, params, file)
+    units, dropped = _missing(units, params, file, file_rows)
     diagnostics["dropped_missing"] = dropped
 
     # --- covariates, the balance columns (every level), level overlap
@@ -615,8 +617,32 @@ def _treated_and_pool(
     return units, cohorts, treated_by_cohort
 
 
-def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Units with a null (or NaN) covariate: an error naming column and count, or dropped with --drop-missing."""
+FILE_ROW = "_file_row"
+SHOWN_MISSING = 20
+
+
+def _rows_of(missing: pl.DataFrame, file_rows: pl.LazyFrame | None) -> list[int]:
+    """The file rows (1-based below the header) of the first releases in ``missing``, in file order."""
+    if file_rows is None or missing.height == 0:
+        return []
+    keys = missing.select("offender_id", "release_date").lazy()
+    found = (
+        file_rows.join(keys, on=["offender_id", "release_date"], how="semi")
+        .sort(FILE_ROW)
+        .head(SHOWN_MISSING)
+        .collect()
+    )
+    return [int(r) for r in found.get_column(FILE_ROW)]
+
+
+def _missing(
+    units: pl.DataFrame, params: MatchedParams, file: str, file_rows: pl.LazyFrame | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Units with a null (or NaN) covariate: an error naming column and count, or dropped with --drop-missing.
+
+    With ``file_rows`` (offender_id, release_date and the file's row number), the first releases with a missing
+    value are named by their row in the file, as a bad date is (issue 11).
+    """
     checks = []
     for name in params.covariates:
         expr = pl.col(name).is_null()
@@ -627,20 +653,17 @@ def _missing(units: pl.DataFrame, params: MatchedParams, file: str) -> tuple[pl.
     counts = {name: int(flags.get_column(name).sum()) for name in params.covariates}
     bad = {name: count for name, count in counts.items() if count}
     if bad and not params.drop_missing:
-        problems = pl.DataFrame(
-            [
-                problem_row(
-                    file,
-                    name,
-                    "missing-covariate",
-                    f"covariate {name!r} is missing for {count:,} of the {units.height:,} index releases compared; "
-                    "fill it, leave it out of --covariates, or drop those releases with --drop-missing",
-                )
-                for name, count in bad.items()
-            ],
-            schema=PROBLEM_SCHEMA,
-        )
-        raise DataError(problems, {"missing-covariate": len(bad)})
+        advice = "fill it, leave it out of --covariates, or drop those releases with --drop-missing"
+        records = []
+        for name, count in bad.items():
+            summary = f"covariate {name!r} is missing for {count:,} of the {units.height:,} index releases compared"
+            rows = _rows_of(units.filter(flags.get_column(name)), file_rows)
+            if rows:
+                records += [problem_row(file, name, "missing-covariate", f"{summary}; {advice}", row=r) for r in rows]
+            else:
+                records.append(problem_row(file, name, "missing-covariate", f"{summary}; {advice}"))
+        totals = {"missing-covariate": sum(bad.values()) if file_rows is not None else len(bad)}
+        raise DataError(pl.DataFrame(records, schema=PROBLEM_SCHEMA), totals)
     any_missing = flags.select(pl.any_horizontal(pl.all())).to_series() if bad else pl.Series([False] * units.height)
     treated = units.get_column(TREATED)
     dropped: dict[str, Any] = {
