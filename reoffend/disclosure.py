@@ -33,24 +33,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from .errors import UsageError
+from .measure import GROUP_MEASURES
 
 SUPPRESSED = "suppressed"
 SHORTHAND = "[c]"
-# The group measures of reoffend.measure that describe outcomes; every one is suppressed with its group.
-OUTCOME_COLUMNS = (
-    "reoffenders",
-    "binary_rate",
-    "binary_rate_low",
-    "binary_rate_high",
-    "reoffences",
-    "reoffences_per_offender",
-    "reoffences_per_reoffender",
-    "reconviction_events",
-    "events_per_100",
-    "events_per_reoffender",
-    "mean_days_to_first",
-    "median_days_to_first",
-)
+# The group measures of reoffend.measure that describe outcomes (all but the size); each is suppressed with its group.
+OUTCOME_COLUMNS = tuple(column for column in GROUP_MEASURES if column != "cohort_size")
 DEFAULT_MIN_COHORT = 10
 DEFAULT_MIN_COUNT = 3
 

@@ -38,7 +38,7 @@ def test_published_example_805_participants_18_against_23_percent(comparison_siz
     )
     assert lab.difference_pp == pytest.approx(-5.0)
     assert round(-lab.difference_high_pp) == 2 and round(-lab.difference_low_pp) == 8
-    assert lab.significant
+    assert lab.significant and lab.verdict == "significant reduction"
     text = " ".join(lab.paragraphs())
     assert "looked at 805 people" in text and "18% of the participants" in text and "against 23%" in text
     assert "reduced the one-year proven reoffending rate by between 2 and 8 percentage points" in text
@@ -50,6 +50,7 @@ def test_a_non_significant_difference_may_be_down_to_chance():
         participants=70, matched=65, rate_participants=0.40, rate_comparison=0.45, effective_comparison_size=600
     )
     assert not lab.significant and lab.difference_low_pp < 0 < lab.difference_high_pp
+    assert lab.verdict == "no significant change" and lab.as_dict()["verdict"] == lab.verdict
     text = " ".join(lab.paragraphs())
     assert "not statistically significant" in text and "may be down to chance" in text
     assert "70 people who took part" in text and "65 of them were matched" in text

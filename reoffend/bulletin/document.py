@@ -207,7 +207,9 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   .keyfigures { grid-template-columns: repeat(4, 1fr); gap:8pt; break-inside:avoid; }
   .keyfigure { border:1pt solid var(--rule); border-left:4pt solid var(--ink); }
   .keyfigure .value { font-size:18pt; }
-  figure { break-inside:avoid; page-break-inside:avoid; margin:8pt 0 12pt; }
+  /* a figure is never split, and stays with the paragraph (and, through h2, the heading) before it */
+  figure { break-inside:avoid; page-break-inside:avoid; break-before:avoid; page-break-before:avoid; }
+  figure { margin:8pt 0 12pt; }
   figure img { max-width:100%; max-height:235mm; width:auto; height:auto; border:0; }
   figcaption a, .source a { color:var(--ink); }
   .table-scroll { overflow:visible; }

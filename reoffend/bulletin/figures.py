@@ -286,9 +286,10 @@ def breakdown_chart(
         axes.xaxis.set_major_formatter(PERCENT)
         axes.set_xlabel("reoffenders as % of released")
         axes.set_title(f"Proven reoffending rate by {column.replace('_', ' ')}, {cohort}")
-        axes.legend(loc="lower right", fontsize=8, framealpha=0.9, frameon=True)
+        # below the axes, so it never covers a point or its label
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / (height - 1.35)), ncol=2, fontsize=8)
 
-    return render(draw, (8.0, height), (1.6, 0.3, 0.4, 0.55), title, desc)
+    return render(draw, (8.0, height + 0.35), (1.6, 0.3, 0.4, 0.9), title, desc)
 
 
 def court_lag_chart(

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from ..report.verdict import verdict_of
+
 MIN_MATCHED = 60
 STYLE = "data-lab"
 
@@ -106,8 +108,14 @@ class DataLabSummary:
             days_to_first_comparison=days_to_first[1],
         )
 
+    @property
+    def verdict(self) -> str:
+        """The one verdict wording of every comparison (reoffend.report.verdict), two-sided at alpha."""
+        return verdict_of(self.p_two_sided, self.difference_pp, self.alpha).value
+
     def as_dict(self) -> dict[str, object]:
         values: dict[str, object] = asdict(self)
+        values["verdict"] = self.verdict
         if not math.isfinite(self.effective_comparison_size):
             values["effective_comparison_size"] = None
         values["summary"] = self.paragraphs()

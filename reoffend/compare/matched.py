@@ -400,7 +400,7 @@ def compare_units(
     rows, sensitivity = matched_sensitivity(
         rows,
         replicates,
-        confidence,
+        interval_confidence(params.alpha, "one"),  # the level of the rows' intervals
         matches.treated,
         matches.comparator,
         outcome_values[:, 1],
@@ -489,7 +489,7 @@ def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_val
         rate_participants=pooled["binary_rate_treated"],
         rate_comparison=pooled["binary_rate_comparison"],
         effective_comparison_size=pooled["effective_comparison_size"],
-        confidence=params.measure.confidence,
+        confidence=interval_confidence(params.alpha, "two"),  # two-sided test at alpha: its interval agrees
         alpha=params.alpha,
         comparators=pooled["comparators"],
         listed=ids["listed"] if isinstance(ids, dict) else None,

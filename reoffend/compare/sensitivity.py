@@ -221,6 +221,7 @@ def matched_sensitivity(
         t / c if t is not None and c is not None and c > 0 else None
         for t, c in zip(rows["binary_rate_treated"], rows["binary_rate_comparison"], strict=True)
     ]
+    tested = [v is not None for v in rows["binary_difference_pp_low"]]  # rows with an interval (not too few)
     low: list[float | None] = [None] * rows.height
     high: list[float | None] = [None] * rows.height
     if replicates is not None:
@@ -231,7 +232,7 @@ def matched_sensitivity(
             with np.errstate(invalid="ignore", divide="ignore"):
                 ratio = t / c
             ratio = ratio[np.isfinite(ratio)]
-            if ratio.size and binary_ratio[i] is not None:
+            if ratio.size and binary_ratio[i] is not None and tested[i]:
                 low[i], high[i] = (float(v) for v in np.quantile(ratio, [tail, 1 - tail]))
 
     def from_change(column: str) -> list[float | None]:
@@ -261,7 +262,7 @@ def matched_sensitivity(
     cohorts = rows["cohort"].to_list()
     for i, cohort in enumerate(cohorts):
         keep = np.ones(treated.size, dtype=bool) if i == rows.height - 1 else treated_cohort == i
-        if not keep.any():
+        if not keep.any() or not tested[i]:
             bounds.append({"cohort": cohort, "gamma": None, "matched_sets": 0})
             gammas.append(None)
             continue
