@@ -418,16 +418,17 @@ WRITE_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def is_direct(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is written through directly rather than by a rename over it: a device, a FIFO or a
-    socket (``/dev/null``, ``/dev/stdout``, a named pipe), anything under ``/dev`` or ``/proc``. Renaming a
-    regular file over ``/dev/null`` (as root) would replace the device."""
-    absolute = os.path.abspath(path)
-    if absolute.startswith(("/dev/", "/proc/")):
-        return True
+    """Whether ``path`` is written through directly rather than by a rename over it: an existing device, FIFO
+    or socket (``/dev/null``, a named pipe), or a link under ``/dev`` or ``/proc`` (``/dev/stdout`` even when
+    it leads to a regular file). Renaming a regular file over ``/dev/null`` (as root) would replace the device;
+    a new file, even under ``/dev/shm``, is written atomically."""
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
         return False
+    if not stat.S_ISREG(mode):
+        return True
+    return os.path.abspath(path).startswith(("/dev/", "/proc/")) and os.path.islink(path)
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -437,10 +438,8 @@ def check_writable(path: str | os.PathLike) -> None:
     """
     target = Path(path)
     if is_direct(target):
-        if target.exists() and not os.access(target, os.W_OK):
+        if not os.access(target, os.W_OK):
             raise OutputNotCreatable(f"{path}: cannot write to it (permission denied)")
-        if not target.exists():
-            raise OutputNotCreatable(f"{path}: no such device or file")
         return
     if target.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name")

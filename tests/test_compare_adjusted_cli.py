@@ -85,8 +85,9 @@ def test_table_format_prints_the_models_and_current_filter_narrows_the_rows(cli,
     for text in ("Risk-adjusted comparison", "Baseline models", "Coefficients", "Calibration", "EST042", "AUC"):
         assert text in stdout
     assert "Poisson" in stdout
-    assert stdout.count("EST042") == 1
-    assert stderr.startswith("EST042, 2023")
+    # one row, and the verdict under the table: part of the answer on standard output, not a message
+    assert stdout.count("EST042") == 2
+    assert "\nEST042, 2023 (79 released): binary rate" in stdout and "EST042, 2023" not in stderr
 
 
 def test_fail_unless_significant_exits_1_after_writing(cli, sample, tmp_path):

@@ -677,6 +677,7 @@ def test_one_treated_person_is_too_few_to_test_not_significant(cli, tmp_path):
     assert status == 0, err
     rows = json.loads(out)["rows"]
     assert rows and all(row["too_few_to_test"] for row in rows)
+    assert all(row["events_verdict"] == "too few to test" for row in rows)  # helper 12's verdict words
     assert all(row["events_p_reduction"] is None and row["events_significant"] is None for row in rows)
     assert all(row["events_change_low"] is None and row["target_met"] is None for row in rows)
     assert "too few to test" in err
@@ -741,3 +742,16 @@ def test_dev_stdout_is_written_through(folder):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert out.startswith(b"cohort,cohort_size") and not list(Path("/dev").glob(".stdout.*"))
+
+
+def test_a_new_file_under_dev_shm_is_an_ordinary_atomic_output(cli, folder):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        pytest.skip("no writable /dev/shm here")
+    target = shm / f"reoffend-test-{os.getpid()}.csv"
+    try:
+        status, _out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "-o", target)
+        assert status == 0, err
+        assert target.read_text().startswith("cohort,cohort_size") and stat.S_ISREG(target.stat().st_mode)
+    finally:
+        target.unlink(missing_ok=True)

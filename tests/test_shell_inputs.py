@@ -19,16 +19,9 @@ import pytest
 from reoffend.io import sniff_format
 
 from .conftest import write_csv
+from .test_cli import CONVICTIONS, RELEASES  # the same three people (one BREACH row)
 
 BIN = Path(sys.executable).parent / "reoffend"
-RELEASES = "offender_id,release_date,establishment\nA,2022-01-10,E1\nB,2022-02-01,E2\nC,2022-05-01,E1\n"
-CONVICTIONS = (
-    "offender_id,offence_date,conviction_date,offence_code\n"
-    "A,2022-02-01,2022-03-01,THEFT\n"
-    "A,2022-03-01,2022-03-01,BREACH\n"
-    "C,2022-06-01,2023-09-01,THEFT\n"
-    "B,2023-12-01,2024-01-01,THEFT\n"
-)
 # by cohort, nothing excluded: 2022Q1 A (THEFT and BREACH in the window: reoffender, 2 offences) and B (its
 # offence 2023-12-01 is after its window, which ends 2023-02-01): 1 of 2; 2022Q2 C (offence 2022-06-01,
 # convicted 2023-09-01, before 2022-05-01 + 18 months = 2023-11-01): 1 of 1
@@ -285,3 +278,19 @@ def test_breach_like_codes_counts_each_code_in_any_case():
     frame = pl.LazyFrame({"offence_code": ["BREACH", "breach_order", "THEFT", "BREACH", None, "NOBREACH"]})
     assert breach_like_codes(frame) == {"BREACH": 2, "breach_order": 1}
     assert breach_like_codes(pl.LazyFrame({"offender_id": ["A"]})) == {}
+
+
+def test_an_id_list_from_standard_input_is_the_same_as_from_a_file(cli, sample_dir, tmp_path, monkeypatch):
+    ids = "offender_id\nP0000001\nP0000002\nP0000003\nP0000004\nP0000005\n"
+    (tmp_path / "ids.txt").write_text(ids)
+    base = [
+        "compare", "matched", sample_dir / "releases.csv", sample_dir / "convictions.csv",
+        "--covariates", "age,sex", "--bootstrap", "0", "--csv", "-q",
+    ]  # fmt: skip
+    status, from_file, err = cli(*base, "--treated-ids", tmp_path / "ids.txt")
+    assert status == 0, err
+    monkeypatch.setattr(sys, "stdin", FakeStdin(ids.encode()))
+    status, from_stdin, err = cli(*base, "--treated-ids", "-")
+    assert status == 0, err
+    assert from_stdin == from_file
+    assert pl.read_csv(from_file.encode())["treated"].sum() == 2 * 5  # per cohort, then pooled: 5 listed people

@@ -17,15 +17,12 @@ from reoffend.cli.common import render_table
 from reoffend.cli.tables import plan_widths
 
 from .conftest import write_csv
+from .test_cli import CONVICTIONS as CLI_CONVICTIONS
+from .test_cli import RELEASES
 
 BIN = Path(sys.executable).parent / "reoffend"
-RELEASES = "offender_id,release_date,establishment\nA,2022-01-10,E1\nB,2022-02-01,E2\nC,2022-05-01,E1\n"
-CONVICTIONS = (
-    "offender_id,offence_date,conviction_date,offence_code\n"
-    "A,2022-02-01,2022-03-01,THEFT\n"
-    "C,2022-06-01,2023-09-01,THEFT\n"
-    "B,2023-12-01,2024-01-01,THEFT\n"
-)
+# test_cli's three people without the BREACH row
+CONVICTIONS = "\n".join(line for line in CLI_CONVICTIONS.splitlines() if "BREACH" not in line) + "\n"
 
 
 @pytest.fixture
@@ -139,3 +136,51 @@ def test_the_measure_table_at_80_columns_from_the_command_line(sample_dir):
     assert "…" not in result.stdout
     assert "┃ cohort ┃ released ┃ reoffenders ┃ rate  ┃ 95% CI      ┃ offences/offender ┃" in lines
     assert "3 more column(s) do not fit in 80 columns: offences/reoffender, events/100," in result.stdout
+
+
+# ------------------------------------------------------------------------------ the verdict is the answer
+COUNTS = ["compare", "baseline", "--current-counts", "480/1000", "--baseline-counts", "530/1000", "--target", "5"]
+# 48.0% against 53.0%: a reduction of 5.0 points, one-sided p 0.013 < 0.05, target 5 met
+VERDICT_START = "The current cohort: 48.0% reoffended (480 of 1000) against 53.0% (530 of 1000) in the baseline"
+
+
+def test_the_verdict_is_printed_under_the_table_on_standard_output(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    status, out, err = cli(*COUNTS, "--format", "table")
+    assert status == 0
+    table_end = out.index("└")
+    verdict = " ".join(out[table_end:].split("\n", 1)[1].split())
+    assert verdict.startswith(VERDICT_START)
+    # the same words as the JSON headline: one rendering of the result (reoffend/report), not a second one
+    headline = json.loads(cli(*COUNTS, "--json", "-q")[1])["headline"]
+    assert verdict == " ".join(" ".join(headline).split())
+    assert VERDICT_START not in " ".join(err.split())  # said once, as part of the answer
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_quiet_keeps_the_verdict_in_the_table_format(cli):
+    status, out, err = cli(*COUNTS, "--format", "table", "-q")
+    assert status == 0 and err == ""
+    assert VERDICT_START in " ".join(out.split())
+
+
+def test_the_verdict_is_the_json_headline_and_a_message_beside_csv(cli):
+    status, out, err = cli(*COUNTS, "--json", "-q")
+    assert status == 0
+    assert json.loads(out)["headline"][0].startswith(VERDICT_START)
+    status, out, err = cli(*COUNTS, "--csv")
+    assert status == 0
+    assert out.startswith("current,baseline,") and VERDICT_START not in out
+    assert VERDICT_START in " ".join(err.split())
+
+
+def test_the_adjusted_comparison_has_a_json_headline(cli, sample_dir):
+    status, out, err = cli(
+        "compare", "adjusted", sample_dir / "releases.csv", sample_dir / "convictions.csv",
+        "--period", "year", "--baseline", "2022", "--covariates", "age,sex",
+        "--current-filter", "establishment=EST042", "--json", "-q",
+    )  # fmt: skip
+    assert status == 0, err
+    document = json.loads(out)
+    assert len(document["headline"]) == 1  # one provider and cohort: its one sentence
+    assert document["headline"][0].startswith("EST042, 2023")

@@ -493,11 +493,16 @@ class Output:
         extra_json: Mapping[str, Any] | None = None,
         caption: str | None = None,
         display: pl.DataFrame | None = None,
+        headline: str | None = None,
     ) -> None:
         """Render ``rows`` in the chosen format; ``extra_outputs`` are written atomically alongside.
 
         ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``; ``--columns``
         chooses columns of ``rows`` in every format (the table then shows those, not the view).
+
+        ``headline`` is the result's verdict in words, as the result renders it: part of the answer, so in the
+        table format it is printed under the table on standard output (even with ``-q``), in JSON it is the
+        ``headline`` (a list of lines), and beside CSV, NDJSON and Parquet (rows only) it goes to standard error.
         """
         fmt = self.output_format
         assert fmt is not None, "set by __post_init__"
@@ -506,7 +511,16 @@ class Output:
             atomic_write_many(extra_outputs)
             view = rows if display is None or self.columns else display
             render_table(view, title=title, formats=table_formats, caption=caption)
+            if headline:
+                PipeConsole().print(headline, highlight=False, markup=False)
             return
+        if headline and fmt == "json" and "headline" not in (extra_json or {}):
+            extra_json = {**(extra_json or {}), "headline": headline.splitlines()}
+        self._write_data(rows, fmt, parameters, metadata, extra_outputs, extra_json)
+        if headline:
+            self.message(headline)
+
+    def _write_data(self, rows, fmt, parameters, metadata, extra_outputs, extra_json) -> None:
         writer = data_writer(rows, fmt, parameters, metadata, extra_json)
         if self.output:
             atomic_write_many([*extra_outputs, (self.output, writer)])

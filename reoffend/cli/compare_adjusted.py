@@ -190,10 +190,10 @@ def compare_adjusted(
         caption=_caption(result),
         extra_json=result.extra_json(),
         extra_outputs=extra_outputs,
+        headline=_summary(result),
     )
     if out.output_format == "table":
         print_models(result)
-    out.message(_summary(result))
     if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
 

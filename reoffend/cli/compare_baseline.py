@@ -183,8 +183,8 @@ def compare_baseline(
         title="Against the baseline" + (f": {result.site}" if result.site else ""),
         display=display_rows(result),
         extra_json={"headline": result.headline().splitlines()},
+        headline=result.headline(),
     )
-    out.message(result.headline())
     if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
 

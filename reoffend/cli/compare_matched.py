@@ -216,6 +216,10 @@ def compare_matched_command(
         extra_json=result.extra_json(),
         extra_outputs=extra,
         caption=caption(result),
+        # the answer in words: the data lab's paragraphs in its style, else the pooled headline
+        headline="\n".join(result.data_lab.paragraphs())
+        if result.data_lab is not None
+        else result.headline().splitlines()[-1],
     )
     if out.output_format == "table":
         render_table(count_rows(result), title="Matching: treated index releases and comparators")
@@ -229,10 +233,6 @@ def compare_matched_command(
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
-    if result.data_lab is not None:
-        out.message("\n".join(result.data_lab.paragraphs()))
-    else:
-        out.message(result.headline().splitlines()[-1])
     if fail_unless_significant and not result.all_significant():
         ctx.exit(1)
 

@@ -224,8 +224,8 @@ def power(
         display=display_rows(rows),
         caption=f"{params.sided}-sided test at alpha {params.alpha:g}, power {100 * params.power:g}%",
         extra_json={"headline": headline.splitlines()},
+        headline=headline,
     )
-    out.message(headline)
 
 
 def display_rows(rows: pl.DataFrame) -> pl.DataFrame:
