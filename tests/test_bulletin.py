@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import re
 import time
 from dataclasses import replace
@@ -328,3 +329,28 @@ def test_the_cli_and_the_bulletin_give_identical_figures_for_the_same_comparison
     matched = pl.read_csv(sample_bulletin / "tables" / "comparison_matched.csv").row(-1, named=True)
     # the figures of the issue (186.7 and 24.5% with this seed), one and the same in both
     assert round(matched["events_per_100_comparison"], 1) == 186.7 and round(matched["events_reduction_pct"], 1) == 24.5
+
+
+def test_establishments_are_tested_against_all_releases_with_holm(sample_bulletin):
+    """The one-sample score test that the Wilson interval inverts, adjusted over the establishments (Holm)."""
+    from statistics import NormalDist
+
+    table = pl.read_csv(sample_bulletin / "tables" / "establishments.csv", infer_schema_length=None)
+    summary = pl.read_csv(sample_bulletin / "tables" / "establishment_summary.csv").row(0, named=True)
+    p0 = summary["all_releases_binary_rate"]
+    published = table.filter(pl.col("suppressed").is_null())
+    for row in published.iter_rows(named=True):
+        z = (row["binary_rate"] - p0) / math.sqrt(p0 * (1 - p0) / row["cohort_size"])
+        assert row["p_value"] == pytest.approx(2 * NormalDist().cdf(-abs(z)), rel=1e-9, abs=1e-15)
+        # the Wilson interval lies wholly above (below) p0 exactly when the unadjusted test says higher (lower)
+        drawn = "higher" if row["binary_rate_low"] > p0 else "lower" if row["binary_rate_high"] < p0 else "similar"
+        assert row["compared_unadjusted"] == drawn
+    assert summary["lower_unadjusted"] == (published["compared_unadjusted"] == "lower").sum() > 0
+    # Holm over every establishment tested (the suppressed ones too: tested, then withheld): p <= adjusted <= m p
+    m = summary["establishments"]
+    for p, adjusted in zip(published["p_value"], published["p_adjusted"], strict=True):
+        assert p <= adjusted <= min(1.0, m * p) + 1e-12
+    smallest = published.sort("p_value").row(0, named=True)
+    assert smallest["p_adjusted"] == pytest.approx(min(1.0, m * smallest["p_value"]))  # Holm's first step
+    assert summary["higher"] + summary["lower"] == (published["compared_with_all"] != "similar").sum()
+    assert (published["compared_with_all"] != "similar").sum() <= (published["compared_unadjusted"] != "similar").sum()

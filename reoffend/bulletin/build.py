@@ -182,10 +182,14 @@ def compute_bulletin(
     establishments = None
     establishment_summary = None
     if column:
-        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"])
+        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"], params.confidence)
         # the cohort's figure for all releases is published: secondary suppression across establishments
         establishments = suppress(
-            establishments, rule, by=("cohort", column), margins=(column,), columns=("compared_with_all",)
+            establishments,
+            rule,
+            by=("cohort", column),
+            margins=(column,),
+            columns=("compared_with_all", "compared_unadjusted", "p_value", "p_adjusted"),
         ).sort(
             [pl.col("suppressed").is_not_null(), "binary_rate", column],
             descending=[False, True, False],
@@ -193,6 +197,8 @@ def compute_bulletin(
         )
         counts = establishments["compared_with_all"].value_counts()
         count = dict(zip(counts["compared_with_all"].to_list(), counts["count"].to_list(), strict=True))
+        raw = establishments["compared_unadjusted"].value_counts()
+        raw_count = dict(zip(raw["compared_unadjusted"].to_list(), raw["count"].to_list(), strict=True))
         establishment_summary = pl.DataFrame(
             {
                 "cohort": [latest],
@@ -201,6 +207,8 @@ def compute_bulletin(
                 "lower": [count.get("lower", 0)],
                 "similar": [count.get("similar", 0)],
                 "suppressed": [count.get(None, 0)],
+                "higher_unadjusted": [raw_count.get("higher", 0)],
+                "lower_unadjusted": [raw_count.get("lower", 0)],
                 "all_releases_binary_rate": [published_rate],
             },
             schema_overrides={
@@ -209,6 +217,8 @@ def compute_bulletin(
                 "lower": pl.Int64,
                 "similar": pl.Int64,
                 "suppressed": pl.Int64,
+                "higher_unadjusted": pl.Int64,
+                "lower_unadjusted": pl.Int64,
             },
         )
 

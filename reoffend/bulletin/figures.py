@@ -181,7 +181,9 @@ def establishment_chart(
     rate = (100 * rows["binary_rate"]).to_list()
     low = (100 * rows["binary_rate_low"]).to_list()
     high = (100 * rows["binary_rate_high"]).to_list()
-    verdict = rows["compared_with_all"].to_list()
+    # the colours say where each drawn interval lies (the unadjusted test the interval inverts); the text
+    # gives the verdicts after the adjustment for multiple testing
+    verdict = rows["compared_unadjusted"].to_list()
     colour = {"higher": ORANGE, "lower": NAVY, "similar": SILVER}
     marker = {"higher": "^", "lower": "v", "similar": "o"}
     y = list(range(len(names)))

@@ -26,6 +26,7 @@ from ..measure import (
     proven_reoffences,
     ratio,
 )
+from ..report.multiple import MultipleTesting, adjust
 from ..window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
 
 LAG_MONTHS = 12  # the court-lag curve runs over waiting periods 0..12 months (at least)
@@ -272,21 +273,52 @@ class CohortMeasures:
         )
 
 
-def by_establishment(measured: CohortMeasures, cohort: str, column: str, overall_rate: float) -> pl.DataFrame:
-    """The measures of ``cohort`` per ``column``, highest rate first, with the interval against all releases.
+def by_establishment(
+    measured: CohortMeasures,
+    cohort: str,
+    column: str,
+    overall_rate: float,
+    confidence: float = 0.95,
+    multiple_testing: MultipleTesting = "holm",
+) -> pl.DataFrame:
+    """The measures of ``cohort`` per ``column``, highest rate first, each tested against all releases.
 
-    ``compared_with_all`` is ``higher``/``lower`` when the establishment's Wilson interval lies wholly above
-    or below the rate for all releases of the cohort, else ``similar``.
+    Each establishment's rate is tested against the rate for all releases by the one-sample score test,
+    ``z = (p - p0) / sqrt(p0 (1 - p0) / n)``, whose inversion is the Wilson interval: the establishment's
+    interval at ``confidence`` lies wholly above (below) ``p0`` exactly when the test rejects with ``z > 0``
+    (``< 0``) at ``1 - confidence`` — that is ``compared_unadjusted``. With a hundred establishments tested
+    at once about five would do so by chance alone, so the two-sided p-values are adjusted
+    (``multiple_testing``, Holm by default: reoffend.report.multiple) and ``compared_with_all`` is
+    ``higher``/``lower`` only when the adjusted p is below ``1 - confidence``, else ``similar``
+    (design: "one verdict"). Null p where the test is undefined (an empty group, or ``p0`` of 0 or 1).
     """
+    from scipy.special import ndtr
+
     rows = measured.rows(("cohort", column), cohort)
-    return rows.with_columns(
-        pl.when(pl.col("binary_rate_low") > overall_rate)
-        .then(pl.lit("higher"))
-        .when(pl.col("binary_rate_high") < overall_rate)
-        .then(pl.lit("lower"))
-        .otherwise(pl.lit("similar"))
-        .alias("compared_with_all")
-    ).sort(["binary_rate", column], descending=[True, False], nulls_last=True)
+    alpha = 1 - confidence
+    n = pl.col("cohort_size").cast(pl.Float64)
+    se = (pl.lit(overall_rate * (1 - overall_rate)) / n).sqrt()
+    z = pl.when((n > 0) & (se > 0)).then((pl.col("binary_rate") - overall_rate) / se).otherwise(None)
+    rows = rows.with_columns(z.alias("_z"))
+    p = pl.Series("p_value", 2 * ndtr(-rows["_z"].abs().to_numpy()), dtype=pl.Float64).fill_nan(None)
+    rows = rows.with_columns(p, adjust(p, multiple_testing).alias("p_adjusted"))
+
+    def compared(p_column: str) -> pl.Expr:
+        return (
+            pl.when((pl.col(p_column) < alpha) & (pl.col("_z") > 0))
+            .then(pl.lit("higher"))
+            .when((pl.col(p_column) < alpha) & (pl.col("_z") < 0))
+            .then(pl.lit("lower"))
+            .otherwise(pl.lit("similar"))
+        )
+
+    return (
+        rows.with_columns(
+            compared("p_value").alias("compared_unadjusted"), compared("p_adjusted").alias("compared_with_all")
+        )
+        .drop("_z")
+        .sort(["binary_rate", column], descending=[True, False], nulls_last=True)
+    )
 
 
 # ------------------------------------------------------------------------------------------ court lag

@@ -18,7 +18,7 @@ import polars as pl
 from .. import __version__
 from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
-from ..report.format import count, interval, level, number, pct
+from ..report.format import count, interval, level, number, p_value, pct
 from .comparisons import ComparisonSection
 from .config import BulletinConfig
 from .document import (
@@ -359,11 +359,13 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     blocks: list[Block] = [
         Heading(f"Latest cohort by {column.replace('_', ' ')}", anchor="establishments"),
         Paragraph(
-            f"In {words}, {count(summary['higher'])} of the {count(summary['establishments'])} "
+            f"In {words}, {count(summary['higher_unadjusted'])} of the {count(summary['establishments'])} "
             f"establishments had a {conf} confidence interval wholly above the rate for all releases "
-            f"({cell(summary, 'all_releases_binary_rate', pct)}), and {count(summary['lower'])} wholly below. Small "
-            "establishments have wide intervals; with many establishments, a few will fall outside the band by "
-            "chance alone, and differences in the mix of people released are not taken into account here." + withheld
+            f"({cell(summary, 'all_releases_binary_rate', pct)}) and {count(summary['lower_unadjusted'])} wholly "
+            f"below. With this many establishments some would do so by chance alone, so each establishment's test "
+            f"against the rate for all is adjusted for multiple testing (Holm's method): after it, "
+            f"{count(summary['higher'])} are significantly higher and {count(summary['lower'])} significantly lower. "
+            "Differences in the mix of people released are not taken into account here." + withheld
         ),
     ]
     if "establishments" in context.figures:
@@ -380,8 +382,17 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     if outliers.height:
         blocks.append(
             Table(
-                caption=f"Establishments whose interval lies above or below the rate for all, {latest['cohort']}",
-                columns=["Establishment", "Released", "Reoffenders", "Rate", f"{conf} confidence interval", "Compared"],
+                caption=f"Establishments significantly above or below the rate for all after the adjustment for "
+                f"multiple testing, {latest['cohort']}",
+                columns=[
+                    "Establishment",
+                    "Released",
+                    "Reoffenders",
+                    "Rate",
+                    f"{conf} confidence interval",
+                    "Adjusted p",
+                    "Compared",
+                ],
                 rows=[
                     [
                         str(r[column]),
@@ -389,12 +400,13 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
                         count(r["reoffenders"]),
                         pct(r["binary_rate"]),
                         interval(r["binary_rate_low"], r["binary_rate_high"], pct),
+                        p_value(r["p_adjusted"]),
                         r["compared_with_all"],
                     ]
                     for r in outliers.iter_rows(named=True)
                 ],
                 source="establishments.csv",
-                numeric=[False, True, True, True, True, False],
+                numeric=[False, True, True, True, True, True, False],
             )
         )
     return blocks
@@ -727,9 +739,10 @@ def chart_findings(
         plotted = s["establishments"] - s["suppressed"]
         findings["establishments"] = (
             f"Proven reoffending rate by establishment, {s['cohort']}",
-            f"Of {count(plotted)} establishments shown, {count(s['higher'])} had a rate whose confidence interval "
-            f"lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
-            f"{count(s['lower'])} wholly below"
+            f"Of {count(plotted)} establishments shown, {count(s['higher_unadjusted'])} had a rate whose confidence "
+            f"interval lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
+            f"{count(s['lower_unadjusted'])} wholly below ({count(s['higher'])} and {count(s['lower'])} after the "
+            "adjustment for multiple testing)"
             + (f"; {count(s['suppressed'])} suppressed establishments are not shown." if s["suppressed"] else "."),
         )
     for breakdown in breakdowns:

@@ -13,13 +13,14 @@ from typing import Any
 import click
 import polars as pl
 
-from ..compare.adjusted import AdjustedParams, AdjustedResult, headline_row, run_adjusted
+from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
 from ..compare.adjusted_score import difference_column
 from ..compare.design import parse_forms
 from ..io import check_writable
 from ..report.format import count, level, number, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.verdict import Verdict, interval_confidence, short
+from ..report.views import adjusted_headline
 from .common import (
     alpha_option,
     cohort_options,
@@ -220,7 +221,7 @@ def _summary(result: AdjustedResult) -> str:
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
         | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
     )
-    lines.extend(headline_row(row, params) for row in changed.head(HEADLINES_SHOWN).iter_rows(named=True))
+    lines.extend(adjusted_headline(row, params) for row in changed.head(HEADLINES_SHOWN).iter_rows(named=True))
     if changed.height > HEADLINES_SHOWN:
         lines.append(f"... and {changed.height - HEADLINES_SHOWN} more (see the rows)")
     return "\n".join(lines)

@@ -32,10 +32,9 @@ from ..cohort import apply_filters, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..report.format import count as count_text
-from ..report.format import number, p_is, pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
-from ..report.verdict import Verdict, interval_confidence, interval_label, p_phrase
+from ..report.verdict import Verdict, interval_confidence, interval_label
+from ..report.views import adjusted_headline
 from ..validate import ValidatedInputs, check_covariate_values
 from .adjusted_models import CountModel, FittedModel, fit_binary, fit_count
 from .adjusted_score import score_groups
@@ -153,7 +152,7 @@ class AdjustedResult:
 
     def headline(self) -> str:
         """One plain-English sentence per comparison row, both measures reported separately."""
-        return "\n".join(headline_row(row, self.params) for row in self.rows.iter_rows(named=True))
+        return "\n".join(adjusted_headline(row, self.params) for row in self.rows.iter_rows(named=True))
 
     def all_significant(self) -> bool:
         """Every unit beat the baseline on both measures after the multiple-testing adjustment: the one rule
@@ -189,7 +188,7 @@ class AdjustedResult:
             "unseen_levels": self.unseen,
             "sensitivity": {"e_value": E_VALUE_NOTE},
             "warnings": self.warnings,
-            "headline": [headline_row(row, self.params) for row in self.rows.iter_rows(named=True)],
+            "headline": [adjusted_headline(row, self.params) for row in self.rows.iter_rows(named=True)],
         }
 
 
@@ -522,37 +521,3 @@ def _check_nulls(baseline: pl.DataFrame, current: pl.DataFrame, params: Adjusted
                 )
     if rows:
         raise DataError(pl.DataFrame(rows, schema=PROBLEM_SCHEMA), {"missing-covariate": len(rows)})
-
-
-# ------------------------------------------------------------------------------------------- headline
-def headline_row(row: Mapping[str, Any], params: AdjustedParams) -> str:
-    """One sentence: who, then the binary and the frequency verdicts side by side (never merged), each with
-    the interval that agrees with it and, when several units are compared, the adjusted verdict."""
-    who = ", ".join(f"{row[c]}" for c in params.group_columns)
-    label = interval_label(params.alpha, params.sided)
-
-    def verdict(name: str) -> str:
-        p = p_phrase(params.sided, row[f"{name}_p_reduction"], row[f"{name}_p_increase"], row[f"{name}_p_two_sided"])
-        text = f"{row[f'{name}_verdict']} ({p})"
-        if params.multiple_testing != "none" and row[f"{name}_verdict_adjusted"] != row[f"{name}_verdict"]:
-            text += (
-                f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment "
-                f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
-            )
-        return text
-
-    binary = (
-        f"binary rate {pct(row['binary_actual'])} against {pct(row['binary_expected'])} expected "
-        f"(difference {number(row['binary_difference_pp'], signed=True)} points, {label}: "
-        f"{number(row['binary_difference_pp_low'], signed=True)} to "
-        f"{number(row['binary_difference_pp_high'], signed=True)}): {verdict('binary')}"
-    )
-    f = {
-        k: number(row[f"reoffences_per_offender_{k}"], 2)
-        for k in ("actual", "expected", "ratio", "ratio_low", "ratio_high")
-    }
-    frequency = (
-        f"reoffences per offender {f['actual']} against {f['expected']} expected (ratio {f['ratio']}, {label}: "
-        f"{f['ratio_low']} to {f['ratio_high']}): {verdict('reoffences_per_offender')}"
-    )
-    return f"{who} ({count_text(row['cohort_size'])} released): {binary}; {frequency}."

@@ -39,9 +39,9 @@ from ..errors import UsageError
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
 from ..measure import MeasureParams, MeasureResult, measure
-from ..report.format import number, p_is, pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
-from ..report.verdict import Verdict, interval_confidence, interval_label, p_phrase, verdict_expr, verdict_p
+from ..report.verdict import Verdict, interval_confidence, interval_label, verdict_expr, verdict_p
+from ..report.views import baseline_headline
 from ..validate import ValidatedInputs
 
 Sided = Literal["one", "two"]
@@ -133,7 +133,7 @@ class BaselineResult:
         """One plain-English sentence per comparison, joined by newlines."""
         tests = int(self.rows["p_adjusted"].is_not_null().sum())
         return "\n".join(
-            headline_sentence(row, self.params, self.site, tests) for row in self.rows.iter_rows(named=True)
+            baseline_headline(row, self.params, self.site, tests) for row in self.rows.iter_rows(named=True)
         )
 
     def all_significant(self) -> bool:
@@ -477,46 +477,3 @@ def compare_records(
         "compared": {"current": labels, "baseline": baseline, "measure": mparams.as_dict()},
     }
     return compare_counts(frame, base, params, metadata=metadata, site=site)
-
-
-# ------------------------------------------------------------------------------------------ the headline
-def headline_sentence(row: dict, params: BaselineParams, site: str | None = None, tests: int = 1) -> str:
-    """The result in one sentence a non-statistician can read: the verdict, with its direction, beside the
-    interval that agrees with it (design: comparisons.md, "one verdict")."""
-    label = "the current cohort" if row["current"] == "current" else str(row["current"])
-    who = f"{site} {label}" if site else label[0].upper() + label[1:]
-    base = "the baseline" if row["baseline"] == "baseline" else f"the baseline {row['baseline']}"
-    if row["reduction_pp"] is None:
-        return (
-            f"{who}: {Verdict.TOO_FEW.value}, because a cohort is empty "
-            f"({row['current_size']} current, {row['baseline_size']} baseline releases)."
-        )
-    reduction = row["reduction_pp"]
-    change = (
-        f"a fall of {number(reduction)} percentage points"
-        if reduction > 0
-        else f"a rise of {number(-reduction)} percentage points"
-        if reduction < 0
-        else "no change"
-    )
-    text = (
-        f"{who}: {pct(row['current_rate'])} reoffended ({row['current_reoffenders']} of "
-        f"{row['current_size']}) against {pct(row['baseline_rate'])} ({row['baseline_reoffenders']} of "
-        f"{row['baseline_size']}) in {base}, {change} (change {number(row['difference_pp'], signed=True)} points, "
-        f"{interval_label(params.alpha, params.sided)}: {number(row['difference_pp_low'], signed=True)} to "
-        f"{number(row['difference_pp_high'], signed=True)}): {row['verdict']} "
-        f"({p_phrase(params.sided, row['p_reduction'], row['p_increase'], row['p_two_sided'])})"
-    )
-    if tests > 1 and params.multiple_testing != "none":
-        text += (
-            f"; adjusted for {tests} cohorts tested ({params.multiple_testing}), {row['verdict_adjusted']} "
-            f"(adjusted p {p_is(row['p_adjusted'])})"
-        )
-    if params.target_pp is not None:
-        text += f"; the target of {params.target_pp:g} points is {'met' if row['target_met'] else 'not met'}"
-    if params.schedule:
-        if row["schedule_step_pp"] is None:
-            text += "; no payment step is reached"
-        else:
-            text += f"; the {row['schedule_step_pp']:g}-point step (payment {row['schedule_payment']:,.0f}) is reached"
-    return text + "."

@@ -21,17 +21,16 @@ from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..report.format import count, number, p_is, pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import (
     Verdict,
     interval_confidence,
     interval_label,
-    p_phrase,
     verdict_expr,
     verdict_of_interval,
     verdict_p,
 )
+from ..report.views import matched_headline
 from ..validate import ValidatedInputs, check_covariate_values
 from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
 from .datalab import STYLE as DATA_LAB
@@ -184,7 +183,7 @@ class MatchedResult:
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
-        return "\n".join(_headline(row, self.params) for row in self.rows.iter_rows(named=True))
+        return "\n".join(matched_headline(row, self.params) for row in self.rows.iter_rows(named=True))
 
     def extra_json(self) -> dict[str, Any]:
         return {
@@ -281,67 +280,9 @@ def compare_units(
     """
     warnings: list[str] = []
     diagnostics: dict[str, Any] = {}
-    id_text = pl.col("offender_id").cast(pl.String)
 
-    # --- the treated group
-    if params.treated_ids is not None:
-        ids = pl.Series("id", list(dict.fromkeys(params.treated_ids)), dtype=pl.String)
-        treated_expr = id_text.is_in(ids.implode())
-        found = units.filter(treated_expr).select(id_text.n_unique()).item()
-        in_file = int(ids.is_in(known_ids.implode()).sum()) if known_ids is not None else found
-        diagnostics["treated_ids"] = {
-            "listed": ids.len(),
-            "with_index_release": found,
-            "absent_from_releases": ids.len() - in_file,
-            "in_releases_without_index_release_compared": in_file - found,
-        }
-        if ids.len() - found:
-            warnings.append(
-                f"{ids.len() - found} of the {ids.len()} listed offender ids have no index release compared "
-                f"({ids.len() - in_file} absent from the releases file, {in_file - found} outside the cohorts or "
-                "filters); they are left out"
-            )
-        if found == 0:
-            raise single_problem(
-                params.treated_ids_source or "treated ids",
-                "offender_id",
-                "treated-ids",
-                f"none of the {ids.len()} listed offender ids has an index release in the cohorts compared "
-                f"({ids.len() - in_file} are absent from {file})",
-            )
-    else:
-        treated_expr = where_matches(params.treated)
-        if units.filter(treated_expr).height == 0:
-            described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
-            raise UsageError(f"--treated matches no index release ({described})")
-
-    units = units.with_columns(treated_expr.alias(TREATED))
-    if params.treated_ids is not None and params.ids_releases == "first":
-        # one treated index release per listed person: the earliest in the cohorts compared; the person's other
-        # index releases leave both groups (treated people are never comparators)
-        earliest = pl.when(pl.col(TREATED)).then(pl.col("release_date")).min().over("offender_id")
-        before = int(units.get_column(TREATED).sum())
-        units = units.with_columns((pl.col(TREATED) & (pl.col("release_date") == earliest)).alias(TREATED))
-        diagnostics["treated_ids"]["later_index_releases_left_out"] = before - int(units.get_column(TREATED).sum())
-    treated_people = units.filter(pl.col(TREATED)).get_column("offender_id").unique()
-    cohorts = units.filter(pl.col(TREATED)).get_column("cohort").unique().sort().to_list()
-    pool_expr = (
-        ~pl.col(TREATED)
-        & pl.col("cohort").is_in(cohorts)
-        & ~pl.col("offender_id").is_in(treated_people.implode())
-        & where_matches(params.pool)
-    )
-    units = units.filter(pl.col(TREATED) | pool_expr).sort("cohort", "offender_id", "release_date")
-    treated_total = units.filter(pl.col(TREATED)).group_by("cohort").len().sort("cohort")
-    treated_by_cohort = dict(treated_total.iter_rows())
-    diagnostics["treated_people"] = treated_people.len()
-    diagnostics["pool_units"] = int((~units.get_column(TREATED)).sum())
-    if diagnostics["pool_units"] == 0:
-        raise UsageError("the comparison pool is empty: no other index releases in the treated cohorts and --pool")
-    if "cohort" not in params.exact:
-        warnings.append(
-            "--exact does not include the cohort: a treated release may be matched to releases of other cohorts"
-        )
+    # --- the treated group and the pool
+    units, cohorts, treated_by_cohort = _treated_and_pool(units, params, file, known_ids, diagnostics, warnings)
 
     # --- missing covariates
     units, dropped = _missing(units, params, file, file_rows)
@@ -468,18 +409,8 @@ def compare_units(
     )
 
     # --- balance, before and after
-    balance = standardised_differences(balance_matrix, is_treated, matched, weights_all)
-    score_balance = standardised_differences(
-        score[in_model][:, None], is_treated[in_model], matched[in_model], weights_all[in_model]
-    )
-    balance_frame = _balance_frame(balance, balance_labels, score_balance)
-    worst = balance_frame.filter(pl.col("smd_after").abs() > SMD_WARNING)
-    if worst.height:
-        listed = ", ".join(
-            f"{r['covariate']}{'=' + r['level'] if r['level'] is not None else ''} ({r['smd_after']:+.3f})"
-            for r in worst.iter_rows(named=True)
-        )
-        warnings.append(f"|SMD| after matching exceeds {SMD_WARNING}: {listed}")
+    balance_frame = _balance(balance_matrix, balance_labels, score, is_treated, matched, weights_all, in_model)
+    warnings += _balance_warnings(balance_frame)
 
     # --- diagnostics and warnings
     pooled = rows.row(-1, named=True)
@@ -517,22 +448,7 @@ def compare_units(
             "bootstrap_replicates": params.bootstrap if replicates is not None else 0,
         }
     )
-    if pooled["unmatched_share"] and pooled["unmatched_share"] > UNMATCHED_WARNING:
-        warnings.append(
-            f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
-            f"({100 * pooled['unmatched_share']:.1f}%) have no comparator and are dropped "
-            f"(more than {100 * UNMATCHED_WARNING:g}%)"
-        )
-    over = rows.filter(
-        (pl.col("scope") == "cohort") & (pl.col("unmatched_share") > UNMATCHED_WARNING) & (pl.col("treated") > 0)
-    )
-    if over.height and pooled["unmatched_share"] <= UNMATCHED_WARNING:
-        warnings.append(
-            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in cohort(s) "
-            f"{', '.join(over.get_column('cohort'))}"
-        )
-    if pooled["matched"] == 0:
-        warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
+    warnings += _unmatched_warnings(rows)
 
     data_lab = None
     if params.style == DATA_LAB:
@@ -582,6 +498,123 @@ def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_val
             days, reoffended, np.flatnonzero(matched), matches.treated, matches.comparator, matches.pair_weight
         ),
     )
+
+
+def _balance(balance_matrix, balance_labels, score, is_treated, matched, weights_all, in_model) -> pl.DataFrame:
+    """The balance table: every covariate column (and category level), then the logit score, before and after."""
+    balance = standardised_differences(balance_matrix, is_treated, matched, weights_all)
+    score_balance = standardised_differences(
+        score[in_model][:, None], is_treated[in_model], matched[in_model], weights_all[in_model]
+    )
+    return _balance_frame(balance, balance_labels, score_balance)
+
+
+def _balance_warnings(balance_frame: pl.DataFrame) -> list[str]:
+    """A warning naming every covariate (level) whose |SMD| after matching exceeds 0.1."""
+    worst = balance_frame.filter(pl.col("smd_after").abs() > SMD_WARNING)
+    if not worst.height:
+        return []
+    listed = ", ".join(
+        f"{r['covariate']}{'=' + r['level'] if r['level'] is not None else ''} ({r['smd_after']:+.3f})"
+        for r in worst.iter_rows(named=True)
+    )
+    return [f"|SMD| after matching exceeds {SMD_WARNING}: {listed}"]
+
+
+def _unmatched_warnings(rows: pl.DataFrame) -> list[str]:
+    """Too many treated releases unmatched (over 5%, pooled or in a cohort), or none matched."""
+    pooled = rows.row(-1, named=True)
+    warnings = []
+    if pooled["unmatched_share"] and pooled["unmatched_share"] > UNMATCHED_WARNING:
+        warnings.append(
+            f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
+            f"({100 * pooled['unmatched_share']:.1f}%) have no comparator and are dropped "
+            f"(more than {100 * UNMATCHED_WARNING:g}%)"
+        )
+    over = rows.filter(
+        (pl.col("scope") == "cohort") & (pl.col("unmatched_share") > UNMATCHED_WARNING) & (pl.col("treated") > 0)
+    )
+    if over.height and pooled["unmatched_share"] <= UNMATCHED_WARNING:
+        warnings.append(
+            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in cohort(s) "
+            f"{', '.join(over.get_column('cohort'))}"
+        )
+    if pooled["matched"] == 0:
+        warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
+    return warnings
+
+
+def _treated_and_pool(
+    units: pl.DataFrame,
+    params: MatchedParams,
+    file: str,
+    known_ids: pl.Series | None,
+    diagnostics: dict[str, Any],
+    warnings: list[str],
+) -> tuple[pl.DataFrame, list[str], dict[str, int]]:
+    """The units marked treated (column ``_treated``) and the pool: other index releases of the treated
+    cohorts, not of a treated person, within ``--pool``. Returns the units, the treated cohorts and the treated
+    count per cohort; records the id-list diagnostics and warnings on the way (design: comparisons.md §2)."""
+    id_text = pl.col("offender_id").cast(pl.String)
+    if params.treated_ids is not None:
+        ids = pl.Series("id", list(dict.fromkeys(params.treated_ids)), dtype=pl.String)
+        treated_expr = id_text.is_in(ids.implode())
+        found = units.filter(treated_expr).select(id_text.n_unique()).item()
+        in_file = int(ids.is_in(known_ids.implode()).sum()) if known_ids is not None else found
+        diagnostics["treated_ids"] = {
+            "listed": ids.len(),
+            "with_index_release": found,
+            "absent_from_releases": ids.len() - in_file,
+            "in_releases_without_index_release_compared": in_file - found,
+        }
+        if ids.len() - found:
+            warnings.append(
+                f"{ids.len() - found} of the {ids.len()} listed offender ids have no index release compared "
+                f"({ids.len() - in_file} absent from the releases file, {in_file - found} outside the cohorts or "
+                "filters); they are left out"
+            )
+        if found == 0:
+            raise single_problem(
+                params.treated_ids_source or "treated ids",
+                "offender_id",
+                "treated-ids",
+                f"none of the {ids.len()} listed offender ids has an index release in the cohorts compared "
+                f"({ids.len() - in_file} are absent from {file})",
+            )
+    else:
+        treated_expr = where_matches(params.treated)
+        if units.filter(treated_expr).height == 0:
+            described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
+            raise UsageError(f"--treated matches no index release ({described})")
+
+    units = units.with_columns(treated_expr.alias(TREATED))
+    if params.treated_ids is not None and params.ids_releases == "first":
+        # one treated index release per listed person: the earliest in the cohorts compared; the person's other
+        # index releases leave both groups (treated people are never comparators)
+        earliest = pl.when(pl.col(TREATED)).then(pl.col("release_date")).min().over("offender_id")
+        before = int(units.get_column(TREATED).sum())
+        units = units.with_columns((pl.col(TREATED) & (pl.col("release_date") == earliest)).alias(TREATED))
+        diagnostics["treated_ids"]["later_index_releases_left_out"] = before - int(units.get_column(TREATED).sum())
+    treated_people = units.filter(pl.col(TREATED)).get_column("offender_id").unique()
+    cohorts = units.filter(pl.col(TREATED)).get_column("cohort").unique().sort().to_list()
+    pool_expr = (
+        ~pl.col(TREATED)
+        & pl.col("cohort").is_in(cohorts)
+        & ~pl.col("offender_id").is_in(treated_people.implode())
+        & where_matches(params.pool)
+    )
+    units = units.filter(pl.col(TREATED) | pool_expr).sort("cohort", "offender_id", "release_date")
+    treated_total = units.filter(pl.col(TREATED)).group_by("cohort").len().sort("cohort")
+    treated_by_cohort = dict(treated_total.iter_rows())
+    diagnostics["treated_people"] = treated_people.len()
+    diagnostics["pool_units"] = int((~units.get_column(TREATED)).sum())
+    if diagnostics["pool_units"] == 0:
+        raise UsageError("the comparison pool is empty: no other index releases in the treated cohorts and --pool")
+    if "cohort" not in params.exact:
+        warnings.append(
+            "--exact does not include the cohort: a treated release may be matched to releases of other cohorts"
+        )
+    return units, cohorts, treated_by_cohort
 
 
 FILE_ROW = "_file_row"
@@ -876,62 +909,3 @@ def _match_frame(units: pl.DataFrame, matches: Matches, cohorts: list[str]) -> p
             "weight": matches.pair_weight,
         }
     )
-
-
-# --------------------------------------------------------------------------------------------- headline
-def _adjusted_clause(row: dict, name: str, params: MatchedParams) -> str:
-    """The adjusted verdict of a per-cohort row, when the adjustment changes it."""
-    if row["scope"] != "cohort" or params.multiple_testing == "none":
-        return ""
-    if row[f"{name}_verdict_adjusted"] == row[f"{name}_verdict"]:
-        return ""
-    return (
-        f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment over the cohorts "
-        f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
-    )
-
-
-def _headline(row: dict, params: MatchedParams) -> str:
-    """One sentence per row: each verdict, with its direction, beside the interval that agrees with it."""
-    where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
-    if not row["matched"]:
-        return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
-    if row.get("too_few_to_test"):
-        return (
-            f"{where}: only {count(row['matched'])} matched treated release(s), fewer than the {params.min_treated} "
-            f"needed for a test (--min-treated): {Verdict.TOO_FEW.value}."
-        )
-    change = row["events_change_pct"]
-    if change is None:  # no events in the weighted comparison group: a ratio to zero is undefined
-        return (
-            f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
-            "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
-            "estimated or tested."
-        )
-    label = interval_label(params.alpha, "one")
-    text = (
-        f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
-        f"reconviction events per 100 against {number(row['events_per_100_comparison'])} in the weighted comparison "
-        "group: " + (f"a fall of {number(-change)}%" if change <= 0 else f"a rise of {number(change)}%")
-    )
-    if row["events_change_low"] is not None:
-        p = p_phrase("one", row["events_p_reduction"], row["events_p_increase"])
-        text += (
-            f" (change {number(change, signed=True)}%, {label}: {number(row['events_change_low'], signed=True)}% to "
-            f"{number(row['events_change_high'], signed=True)}%): {row['events_verdict']} ({p})"
-            f"{_adjusted_clause(row, 'events', params)}"
-        )
-    if row["target_pct"] is not None:
-        text += f"; the {row['target_pct']:g}% target is {'met' if row['target_met'] else 'not met'}"
-    text += (
-        f". Binary rate {pct(row['binary_rate_treated'])} against {pct(row['binary_rate_comparison'])} "
-        f"({number(row['binary_difference_pp'], signed=True)} points"
-    )
-    if row["binary_difference_pp_low"] is not None:
-        text += (
-            f", {label}: {number(row['binary_difference_pp_low'], signed=True)} to "
-            f"{number(row['binary_difference_pp_high'], signed=True)}): {row['binary_verdict']}"
-            f"{_adjusted_clause(row, 'binary', params)}."
-        )
-        return text
-    return text + ")."
