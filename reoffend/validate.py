@@ -458,6 +458,27 @@ def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | Non
 # ------------------------------------------------------------------------------------ covariate values
 NUMERIC_SHARE = 0.5  # a text column in which at least this share of values are numbers is a numeric column
 SHOWN_ROWS = 20
+FILE_ROW = "_file_row"
+
+
+def release_file_rows(releases: pl.LazyFrame) -> pl.LazyFrame:
+    """offender_id, release_date and each release's row in its file (1-based below the header)."""
+    return releases.select("offender_id", "release_date").with_row_index(FILE_ROW, offset=1)
+
+
+def file_rows_of(chosen: pl.DataFrame, file_rows: pl.LazyFrame | None) -> list[int]:
+    """The file rows of the first :data:`SHOWN_ROWS` releases in ``chosen`` (by offender_id, release_date).
+
+    Lets a problem found after the index release is chosen (a missing covariate) name its row in the file,
+    as a bad date does (issue 11). Empty when the rows are not known.
+    """
+    if file_rows is None or chosen.height == 0:
+        return []
+    keys = chosen.select("offender_id", "release_date").lazy()
+    found = (
+        file_rows.join(keys, on=["offender_id", "release_date"], how="semi").sort(FILE_ROW).head(SHOWN_ROWS).collect()
+    )
+    return [int(r) for r in found.get_column(FILE_ROW)]
 
 
 def check_covariate_values(releases: pl.LazyFrame, covariates: tuple[str, ...] | list[str], file: str) -> None:

@@ -163,7 +163,13 @@ def test_null_covariate_is_a_data_error_with_the_count(cli, sample, tmp_path):
     assert "covariate age is empty in" in stderr and "Traceback" not in stderr
     problems = pl.read_csv(errors)
     assert problems["rule"].to_list() == ["missing-covariate"] * problems.height
-    assert sorted(problems["message"].str.extract(r"in (\d+ \w+)").to_list()) == ["1 baseline", "2 current"]
+    # one problem per release missing it, named by its row in the file (issue 11): 1 baseline + 2 current
+    assert problems.height == 3 and problems["row"].null_count() == 0
+    assert sorted(set(problems["message"].str.extract(r"in (\d+ \w+)").to_list())) == ["1 baseline", "2 current"]
+    in_file = pl.read_csv(releases, schema_overrides={"offender_id": pl.String})
+    named = {in_file["offender_id"][row - 1] for row in problems["row"].to_list()}  # rows are 1-based below the header
+    assert named == set(chosen)
+    assert "row " in stderr
 
 
 def test_latest_cohort_compares_only_the_last_cohort_after_the_baseline(cli, sample, tmp_path):

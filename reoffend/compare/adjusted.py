@@ -29,13 +29,13 @@ import polars as pl
 from scipy import special
 
 from ..cohort import apply_filters, check_values_present, with_cohort
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError, single_problem
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label
 from ..report.views import adjusted_headline
-from ..validate import ValidatedInputs, check_covariate_values
+from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .adjusted_models import CountModel, FittedModel, fit_binary, fit_count
 from .adjusted_score import score_groups
 from .calibration import band_warnings, calibration, range_warnings
@@ -232,7 +232,8 @@ def adjusted_releases(inputs: ValidatedInputs, params: AdjustedParams) -> tuple[
 def run_adjusted(inputs: ValidatedInputs, params: AdjustedParams) -> AdjustedResult:
     """Validated inputs to the comparison: :func:`adjusted_releases` then :func:`compare_adjusted`."""
     frame, metadata = adjusted_releases(inputs, params)
-    return compare_adjusted(frame, params, metadata=metadata, source=inputs.names["releases"])
+    file_rows = release_file_rows(inputs.releases)
+    return compare_adjusted(frame, params, metadata=metadata, source=inputs.names["releases"], file_rows=file_rows)
 
 
 # --------------------------------------------------------------------------------------- the encoding
@@ -338,6 +339,7 @@ def compare_adjusted(
     *,
     metadata: Mapping[str, Any] | None = None,
     source: str = "releases",
+    file_rows: pl.LazyFrame | None = None,
 ) -> AdjustedResult:
     """Fit on the baseline cohorts of ``frame``, score the current cohorts, compare per provider and cohort.
 
@@ -348,7 +350,7 @@ def compare_adjusted(
     baseline, current, cohorts = _split(frame, params, source)
     # a fixed row order, so that every sum runs in the same order whatever order the frame came in
     baseline = baseline.sort(["cohort", *SORT_TAIL], nulls_last=True, maintain_order=True)
-    _check_nulls(baseline, current, params, source)
+    _check_nulls(baseline, current, params, source, file_rows)
     encoded = _encode(baseline, params.covariates, params.covariate_forms, source)
     notes.extend(c.note for c in encoded if c.note)
     encoded, unseen = _unseen_levels(current, encoded, params.unseen, source)
@@ -502,22 +504,32 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
     return baseline, current, chosen
 
 
-def _check_nulls(baseline: pl.DataFrame, current: pl.DataFrame, params: AdjustedParams, source: str) -> None:
-    rows = []
+def _check_nulls(
+    baseline: pl.DataFrame,
+    current: pl.DataFrame,
+    params: AdjustedParams,
+    source: str,
+    file_rows: pl.LazyFrame | None = None,
+) -> None:
+    """A missing covariate is a data error (65); with ``file_rows`` the first releases missing it are named by
+    their row in the file (issue 11), otherwise one problem per covariate and part gives the count."""
+    records = []
+    total = 0
     for part, frame in (("baseline", baseline), ("current", current)):
         nulls = frame.select(pl.col(list(params.covariates)).null_count()).row(0, named=True)
         for column in params.covariates:
-            if nulls[column]:
-                rows.append(
-                    {
-                        "file": source,
-                        "row": None,
-                        "column": column,
-                        "rule": "missing-covariate",
-                        "value": None,
-                        "message": f"covariate {column} is empty in {nulls[column]} {part} index release(s); "
-                        "the model needs a value for every release (fill it, or choose other covariates)",
-                    }
-                )
-    if rows:
-        raise DataError(pl.DataFrame(rows, schema=PROBLEM_SCHEMA), {"missing-covariate": len(rows)})
+            if not nulls[column]:
+                continue
+            message = (
+                f"covariate {column} is empty in {nulls[column]:,} {part} index release(s); "
+                "the model needs a value for every release (fill it, or choose other covariates)"
+            )
+            rows = file_rows_of(frame.filter(pl.col(column).is_null()), file_rows)
+            if rows:
+                records += [problem_row(source, column, "missing-covariate", message, row=r) for r in rows]
+                total += nulls[column]
+            else:
+                records.append(problem_row(source, column, "missing-covariate", message))
+                total += 1
+    if records:
+        raise DataError(pl.DataFrame(records, schema=PROBLEM_SCHEMA), {"missing-covariate": total})

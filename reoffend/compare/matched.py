@@ -31,7 +31,7 @@ from ..report.verdict import (
     verdict_p,
 )
 from ..report.views import matched_headline
-from ..validate import ValidatedInputs, check_covariate_values
+from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
 from .datalab import STYLE as DATA_LAB
 from .design import LINEAR, Covariate, CovariateForm, design_matrix, encode, forms_text, term_names
@@ -241,7 +241,7 @@ def compare_matched(inputs: ValidatedInputs, params: MatchedParams) -> MatchedRe
     if params.treated_ids is not None:
         known_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String).unique()).collect().to_series()
     metadata = run_metadata(inputs, measure_params.window, facts)
-    file_rows = inputs.releases.select("offender_id", "release_date").with_row_index(FILE_ROW, offset=1)
+    file_rows = release_file_rows(inputs.releases)
     return compare_units(units, params, metadata=metadata, file=file, known_ids=known_ids, file_rows=file_rows)
 
 
@@ -617,24 +617,6 @@ def _treated_and_pool(
     return units, cohorts, treated_by_cohort
 
 
-FILE_ROW = "_file_row"
-SHOWN_MISSING = 20
-
-
-def _rows_of(missing: pl.DataFrame, file_rows: pl.LazyFrame | None) -> list[int]:
-    """The file rows (1-based below the header) of the first releases in ``missing``, in file order."""
-    if file_rows is None or missing.height == 0:
-        return []
-    keys = missing.select("offender_id", "release_date").lazy()
-    found = (
-        file_rows.join(keys, on=["offender_id", "release_date"], how="semi")
-        .sort(FILE_ROW)
-        .head(SHOWN_MISSING)
-        .collect()
-    )
-    return [int(r) for r in found.get_column(FILE_ROW)]
-
-
 def _missing(
     units: pl.DataFrame, params: MatchedParams, file: str, file_rows: pl.LazyFrame | None = None
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -657,7 +639,7 @@ def _missing(
         records = []
         for name, count in bad.items():
             summary = f"covariate {name!r} is missing for {count:,} of the {units.height:,} index releases compared"
-            rows = _rows_of(units.filter(flags.get_column(name)), file_rows)
+            rows = file_rows_of(units.filter(flags.get_column(name)), file_rows)
             if rows:
                 records += [problem_row(file, name, "missing-covariate", f"{summary}; {advice}", row=r) for r in rows]
             else:
