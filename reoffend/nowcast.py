@@ -42,7 +42,7 @@ from .measure import (
     run_metadata,
 )
 from .validate import ValidatedInputs
-from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months_to_date
+from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months, add_months_to_date
 
 KEY = "_release"
 SEGMENT = "_segment"
@@ -338,7 +338,7 @@ def months_observed(medians: pl.DataFrame, extract: dt.date, window: FollowUpWin
     found = (
         medians.select(pl.int_range(pl.len()).alias("_i"), "_median")
         .join(months, how="cross")
-        .filter(pl.col("_median").dt.offset_by(pl.format("{}mo", pl.col("_m"))) <= after)
+        .filter(add_months(pl.col("_median"), pl.col("_m")) <= after)
         .group_by("_i")
         .agg(pl.col("_m").max())
     )

@@ -31,9 +31,13 @@ MAX_WINDOW_MONTHS = 1200  # a bound on each period, so that no date computed fro
 CONVICTION_DEADLINE = "conviction_deadline"
 
 
-def add_months(date: pl.Expr, months: int) -> pl.Expr:
-    """Calendar-month addition with month-end clamping (polars' ``offset_by`` clamps)."""
-    return date.dt.offset_by(f"{months}mo")
+def add_months(date: pl.Expr, months: int | pl.Expr) -> pl.Expr:
+    """Calendar-month addition with month-end clamping (polars' ``offset_by`` clamps).
+
+    ``months`` is a whole number, or an integer expression for a number that varies by row.
+    """
+    offset = pl.format("{}mo", months) if isinstance(months, pl.Expr) else f"{months}mo"
+    return date.dt.offset_by(offset)
 
 
 def add_months_to_date(date: dt.date, months: int) -> dt.date:
