@@ -17,6 +17,7 @@ from ..disclosure import SHORTHAND, DisclosureRule, withhold
 from ..errors import UsageError
 from ..measure import MeasureParams
 from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
+from ..report import format as fmt
 from .config import ProvisionalConfig
 from .document import Block, Figure, Heading, Paragraph, Table
 from .figures import BLUE, DARK, NAVY, ORANGE, PERCENT, render
@@ -175,7 +176,7 @@ def provisional_blocks(
     conf = f"{100 * section.confidence:g}%"
 
     def pct(value: float | None) -> str:
-        return SHORTHAND if value is None else f"{100 * value:.1f}%"
+        return SHORTHAND if value is None else fmt.pct(value)
 
     def rate_range(row: dict) -> str:
         if row["binary_rate_provisional_low"] is None:

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from ..report.format import p_value
 from ..report.verdict import verdict_of
 
 MIN_MATCHED = 60
@@ -146,7 +147,7 @@ class DataLabSummary:
             difference = (
                 f"The best estimate is that taking part reduced the one-year proven reoffending rate by between "
                 f"{-high:.0f} and {-low:.0f} percentage points ({level} confidence interval; two-sided p = "
-                f"{_p(self.p_two_sided)})."
+                f"{p_value(self.p_two_sided)})."
             )
             conclusion = (
                 "This is a statistically significant result: the difference is unlikely to be down to chance alone. "
@@ -157,7 +158,7 @@ class DataLabSummary:
             difference = (
                 f"The best estimate is that taking part increased the one-year proven reoffending rate by between "
                 f"{low:.0f} and {high:.0f} percentage points ({level} confidence interval; two-sided p = "
-                f"{_p(self.p_two_sided)})."
+                f"{p_value(self.p_two_sided)})."
             )
             conclusion = (
                 "This is a statistically significant result: the difference is unlikely to be down to chance alone. "
@@ -166,7 +167,8 @@ class DataLabSummary:
         else:
             difference = (
                 f"The difference of {self.difference_pp:+.0f} percentage points is not statistically significant "
-                f"({level} confidence interval {low:+.0f} to {high:+.0f} points; two-sided p = {_p(self.p_two_sided)})."
+                f"({level} confidence interval {low:+.0f} to {high:+.0f} points; "
+                f"two-sided p = {p_value(self.p_two_sided)})."
             )
             conclusion = (
                 "The difference may be down to chance. This does not show that the programme has no effect: a larger "
@@ -193,10 +195,6 @@ METHOD = (
     "headline, with a Wald interval for the difference of two proportions using the comparison group's effective "
     f"size (Kish); two-sided test; at least {MIN_MATCHED} matched participants."
 )
-
-
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def matched_days_to_first(

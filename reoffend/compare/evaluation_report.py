@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import __version__
 from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION
+from ..report.format import p_value, pct
 from ..report.verdict import interval_confidence
 from .datalab import METHOD as DATA_LAB_METHOD
 from .matched import MatchedResult
@@ -97,19 +98,19 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 f"{lab.rate_comparison_pct:.1f}%",
                 f"{lab.difference_pp:+.1f} points",
                 f"{lab.difference_low_pp:+.1f} to {lab.difference_high_pp:+.1f} ({level})",
-                _p(lab.p_two_sided) + " (two-sided)",
+                p_value(lab.p_two_sided) + " (two-sided)",
             ]
         )
     else:
         rates_rows.append(
             [
                 "proven reoffending rate",
-                _pct(pooled["binary_rate_treated"]),
-                _pct(pooled["binary_rate_comparison"]),
+                pct(pooled["binary_rate_treated"]),
+                pct(pooled["binary_rate_comparison"]),
                 _num(pooled["binary_difference_pp"], "+.1f", " points"),
                 _range(pooled["binary_difference_pp_low"], pooled["binary_difference_pp_high"], "+.1f")
                 + f" ({verdict_level})",
-                _p(pooled["binary_p_reduction"]) + " (one-sided, reduction)",
+                p_value(pooled["binary_p_reduction"]) + " (one-sided, reduction)",
             ]
         )
     for label, means, change, decimals in (
@@ -124,7 +125,7 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 _num(pooled[f"{change}_change_pct"], "+.1f", "%"),
                 _range(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], "+.1f", "%")
                 + f" ({verdict_level})",
-                _p(pooled[f"{change}_p_reduction"]) + " (one-sided, reduction)",
+                p_value(pooled[f"{change}_p_reduction"]) + " (one-sided, reduction)",
             ]
         )
     if result.data_lab is not None and result.data_lab.days_to_first_participants is not None:
@@ -181,16 +182,6 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
         ("Method", [method], None),
         ("Warnings", list(result.warnings) or ["none"], None),
     ]
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 def _num(value: float | None, spec: str, unit: str = "") -> str:
