@@ -16,6 +16,7 @@ import polars as pl
 from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
 from ..compare.adjusted_score import difference_column
 from ..compare.design import parse_forms
+from ..compare.rows import AdjustedRow
 from ..io import check_writable
 from ..report.format import count, level, number, p_value, pct
 from ..report.multiple import DESCRIPTION
@@ -221,7 +222,9 @@ def _summary(result: AdjustedResult) -> str:
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
         | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
     )
-    lines.extend(adjusted_headline(row, params) for row in changed.head(HEADLINES_SHOWN).iter_rows(named=True))
+    lines.extend(
+        adjusted_headline(row, params) for row in AdjustedRow.of(changed.head(HEADLINES_SHOWN), params.group_columns)
+    )
     if changed.height > HEADLINES_SHOWN:
         lines.append(f"... and {changed.height - HEADLINES_SHOWN} more (see the rows)")
     return "\n".join(lines)
