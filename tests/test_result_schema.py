@@ -89,7 +89,7 @@ def test_a_row_class_declares_only_polars_types():
     class Bad(Row):
         when: list[int]
 
-    with pytest.raises(TypeError, match="Bad.when"):
+    with pytest.raises(TypeError, match=r"Bad\.when"):
         Bad.schema()
 
 
