@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import polars as pl
 
-from ..bulletin.folder import check_target, write_folder
+from ..bulletin.folder import REPORT, check_target, write_folder
 from ..compare.design import parse_forms
 from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
@@ -172,7 +172,7 @@ def compare_matched_command(
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
     if report_dir:
-        check_target(report_dir)
+        check_target(report_dir, REPORT)
     mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,
@@ -230,7 +230,7 @@ def compare_matched_command(
     if report_dir:
         png = io.BytesIO()
         balance_plot_writer(result)(png)
-        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()))
+        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()), REPORT)
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))

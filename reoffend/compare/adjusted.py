@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from ..cohort import apply_filters, check_values_present, with_cohort
+from ..cohort import apply_filters, check_cohorts_present, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
@@ -457,17 +457,8 @@ def _baseline_predictions(
 
 def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
     present = sorted(frame.get_column("cohort").drop_nulls().unique().to_list())
-    counts = dict(frame.group_by("cohort").len().iter_rows())
-    empty = [c for c in params.baseline if not counts.get(c)]
-    if empty:
-        raise single_problem(
-            source,
-            "cohort",
-            "empty-baseline",
-            f"baseline cohort(s) {', '.join(empty)} have no index releases (cohorts in the data: "
-            f"{', '.join(present) if present else 'none'})",
-            value=", ".join(empty),
-        )
+    check_cohorts_present(params.baseline, present, source, "--baseline", params.measure.period)
+    check_cohorts_present(params.current or (), present, source, "--current", params.measure.period)
     baseline = apply_filters(frame.filter(pl.col("cohort").is_in(list(params.baseline))), params.baseline_filter)
     if baseline.height == 0:
         filters = "; ".join(f"{c}={','.join(v)}" for c, v in params.baseline_filter.items())
@@ -478,16 +469,6 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
             f"no baseline index releases in {', '.join(params.baseline)} satisfy --baseline-filter {filters}",
         )
     if params.current is not None:
-        missing = [c for c in params.current if not counts.get(c)]
-        if missing:
-            raise single_problem(
-                source,
-                "cohort",
-                "empty-current",
-                f"current cohort(s) {', '.join(missing)} have no index releases (cohorts in the data: "
-                f"{', '.join(present)})",
-                value=", ".join(missing),
-            )
         chosen = sorted(params.current)
     else:
         last = max(params.baseline)

@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..cohort import Period, apply_filters, with_cohort
+from ..cohort import Period, apply_filters, check_cohorts_present, with_cohort
 from ..errors import UsageError
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
@@ -371,24 +371,21 @@ def measure_cohorts(
     baseline: str,
     *,
     audit_table: bool = False,
+    current_option: str = "--current",
 ) -> tuple[pl.DataFrame, Counts, MeasureResult]:
     """Measure the current cohorts and the baseline cohort with :func:`reoffend.measure.measure`.
 
     ``params.where`` carries the site and any other filters; the cohorts are added to it here, so only the
-    compared cohorts must have complete follow-up. A label that no release has is a usage error; a label the
+    compared cohorts must have complete follow-up. A label that no release has is invalid data (65,
+    ``value-not-found``, named as ``current_option`` or ``--baseline`` with the closest labels); a label the
     filtered releases do not have gives a cohort of size 0. Returns the current counts (in the order given),
     the baseline counts and the measure result (its per-release rows with ``audit_table``).
     """
     if not current:
         raise UsageError("give at least one current cohort")
     known = cohort_labels(inputs, params.period)
-    unknown = [label for label in dict.fromkeys([*current, baseline]) if label not in known]
-    if unknown:
-        shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
-        raise UsageError(
-            f"no cohort {', '.join(map(repr, unknown))} in {inputs.names['releases']} "
-            f"with --period {params.period} (cohorts: {shown})"
-        )
+    check_cohorts_present(current, known, inputs.names["releases"], current_option, params.period)
+    check_cohorts_present([baseline], known, inputs.names["releases"], "--baseline", params.period)
     where = dict(params.where)
     where["cohort"] = tuple(dict.fromkeys([*current, baseline]))
     measured = measure(

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..errors import UsageError
+from ..errors import UsageError, single_problem
 from .rows import PowerRow
 
 if TYPE_CHECKING:
@@ -342,15 +342,24 @@ def measure_baseline(
     site_column: str = "establishment",
 ) -> MeasuredBaseline:
     """The baseline cohort's size, binary rate, events per 100 and their dispersion, by the measure core
-    (:func:`reoffend.compare.baseline.measure_cohorts`: the one window definition). An empty cohort is a
-    usage error: there is nothing to base a power calculation on."""
+    (:func:`reoffend.compare.baseline.measure_cohorts`: the one window definition). An empty cohort is
+    invalid data (65), as filters leaving no releases are in every comparison: there is nothing to base a power
+    calculation on."""
     from .baseline import measure_cohorts
 
     where = {**measurement.where, **({site_column: (site,)} if site else {})}
     mparams = replace(measurement, by=("cohort",), where=where)
-    _, base, measured = measure_cohorts(inputs, mparams, [baseline], baseline, audit_table=True)
-    if base.cohort_size == 0:
-        raise UsageError(f"the baseline cohort {baseline} has no index releases with these filters")
+    _, base, measured = measure_cohorts(
+        inputs, mparams, [baseline], baseline, audit_table=True, current_option="--baseline"
+    )
+    if base.cohort_size == 0:  # filters leaving no releases: invalid data, as in compare adjusted (65)
+        filters = "; ".join(f"{c}={','.join(v)}" for c, v in where.items())
+        raise single_problem(
+            inputs.names["releases"],
+            None,
+            "empty-baseline",
+            f"the baseline cohort {baseline} has no index releases with {filters}: nothing to base the power on",
+        )
     assert measured.per_release is not None  # asked for with audit_table=True
     events = measured.per_release["reconviction_events"]
     return MeasuredBaseline(
