@@ -349,7 +349,7 @@ def test_cli_json_ndjson_parquet_and_table(cli, tmp_path):
     assert pl.read_parquet(target)["reduction_pp"].to_list() == [5.0]
     status, out, _ = cli(*COUNTS, "--format", "table", "--target", "5")
     assert status == 0
-    assert "reduction (pp)" in out and "5.0" in out and "Newcombe" in out and "target 5 pp met" in out
+    assert "Reduction (points)" in out and "5.0" in out and "Newcombe" in out and "Target (5 points) met" in out
 
 
 def test_cli_json_empty_cohort_is_null(cli):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -20,7 +20,7 @@ from ..compare.baseline import (
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
-from ..report.format import count, interval, level, number, p_value, pct, text, yes_no
+from ..report.tables import baseline_keys, baseline_table
 from .common import (
     Output,
     alpha_option,
@@ -279,57 +279,8 @@ def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
 
 # ----------------------------------------------------------------------------------------------- display
 def display_rows(result: BaselineResult) -> pl.DataFrame:
-    """The terminal view: one column per comparison, one line per quantity, rounded for reading."""
-    params = result.params
-    level_text = f"{level(params.confidence)} CI"
-    verdict_level = level(params.interval_confidence)
-
-    items: list[tuple[str, Callable[[dict], str]]] = [
-        ("current cohort", lambda r: text(r["current"])),
-        ("  released / reoffended", lambda r: f"{count(r['current_size'])} / {count(r['current_reoffenders'])}"),
-        ("  rate", lambda r: pct(r["current_rate"])),
-        (f"  {level_text}", lambda r: f"{pct(r['current_rate_low'])} – {pct(r['current_rate_high'])}"),
-        ("baseline cohort", lambda r: text(r["baseline"])),
-        ("  released / reoffended", lambda r: f"{count(r['baseline_size'])} / {count(r['baseline_reoffenders'])}"),
-        ("  rate", lambda r: pct(r["baseline_rate"])),
-        (f"  {level_text}", lambda r: f"{pct(r['baseline_rate_low'])} – {pct(r['baseline_rate_high'])}"),
-        ("difference (pp)", lambda r: number(r["difference_pp"], signed=True)),
-        (
-            f"  {verdict_level} interval (score)",
-            lambda r: interval(r["difference_pp_low"], r["difference_pp_high"], lambda v: number(v, signed=True)),
-        ),
-        ("reduction (pp)", lambda r: number(r["reduction_pp"])),
-        (
-            f"  {level_text} (Newcombe)",
-            lambda r: interval(r["reduction_pp_newcombe_low"], r["reduction_pp_newcombe_high"]),
-        ),
-        ("z (pooled)", lambda r: number(r["z"], 3)),
-        ("p two-sided", lambda r: p_value(r["p_two_sided"])),
-        ("p one-sided (reduction)", lambda r: p_value(r["p_reduction"])),
-        (f"verdict ({params.sided}-sided test at {level(params.alpha)})", lambda r: text(r["verdict"])),
-    ]
-    if result.rows.height > 1:
-        items += [
-            (f"p adjusted ({params.multiple_testing})", lambda r: p_value(r["p_adjusted"])),
-            ("verdict adjusted", lambda r: text(r["verdict_adjusted"])),
-        ]
-    if params.target_pp is not None:
-        items.append((f"target {params.target_pp:g} pp met", lambda r: yes_no(r["target_met"])))
-    if params.schedule:
-        items.append(
-            (
-                "schedule step reached",
-                lambda r: (
-                    "none"
-                    if r["schedule_step_pp"] is None
-                    else f"{r['schedule_step_pp']:g} pp (payment {r['schedule_payment']:,.0f})"
-                ),
-            )
-        )
-    rows = result.rows.to_dicts()
-    headers = [f"{r['current']}" for r in rows]
-    headers = [h if headers.count(h) == 1 else f"{h} ({i + 1})" for i, h in enumerate(headers)]
-    data = {"": [name for name, _ in items]}
-    for header, row in zip(headers, rows, strict=True):
-        data[header if header else " "] = [render(row) for _, render in items]
-    return pl.DataFrame(data, schema={k: pl.String for k in data})
+    """The terminal view: one column per comparison, one line per quantity of the comparison's table spec
+    (reoffend.report.tables: the bulletin's table shows the same headers and cells)."""
+    rows = result.typed_rows()
+    spec = baseline_table(result.params).pick(baseline_keys(result.params, len(rows), bulletin=False))
+    return spec.transposed(rows, [row.current for row in rows])

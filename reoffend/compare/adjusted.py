@@ -49,6 +49,7 @@ from .design import (
     forms_text,
     term_names,
 )
+from .rows import AdjustedRow
 from .sensitivity import E_VALUE_NOTE, e_value_columns
 
 UnseenPolicy = Literal["error", "pool"]
@@ -150,9 +151,15 @@ class AdjustedResult:
     unseen: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        AdjustedRow.check(self.rows, "compare adjusted", self.params.group_columns)
+
+    def typed_rows(self) -> list[AdjustedRow]:
+        return AdjustedRow.of(self.rows, self.params.group_columns)
+
     def headline(self) -> str:
         """One plain-English sentence per comparison row, both measures reported separately."""
-        return "\n".join(adjusted_headline(row, self.params) for row in self.rows.iter_rows(named=True))
+        return "\n".join(adjusted_headline(row, self.params) for row in self.typed_rows())
 
     def all_significant(self) -> bool:
         """Every unit beat the baseline on both measures after the multiple-testing adjustment: the one rule
@@ -188,7 +195,7 @@ class AdjustedResult:
             "unseen_levels": self.unseen,
             "sensitivity": {"e_value": E_VALUE_NOTE},
             "warnings": self.warnings,
-            "headline": [adjusted_headline(row, self.params) for row in self.rows.iter_rows(named=True)],
+            "headline": self.headline().splitlines(),
         }
 
 

@@ -43,6 +43,7 @@ from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import Verdict, interval_confidence, interval_label, verdict_expr, verdict_p
 from ..report.views import baseline_headline
 from ..validate import ValidatedInputs
+from .rows import BaselineRow
 
 Sided = Literal["one", "two"]
 # A reduction equal to the target or a schedule threshold up to this many decimals of a percentage point
@@ -121,7 +122,7 @@ class BaselineParams:
 
 @dataclass
 class BaselineResult:
-    """One row per current cohort against the baseline; see :data:`RESULT_COLUMNS`."""
+    """One row per current cohort against the baseline: the columns of :class:`~reoffend.compare.rows.BaselineRow`."""
 
     rows: pl.DataFrame
     params: BaselineParams
@@ -129,53 +130,23 @@ class BaselineResult:
     warnings: list[str] = field(default_factory=list)
     site: str | None = None
 
+    def __post_init__(self) -> None:
+        BaselineRow.check(self.rows, "compare baseline")
+
+    def typed_rows(self) -> list[BaselineRow]:
+        return BaselineRow.of(self.rows)
+
     def headline(self) -> str:
         """One plain-English sentence per comparison, joined by newlines."""
         tests = int(self.rows["p_adjusted"].is_not_null().sum())
-        return "\n".join(
-            baseline_headline(row, self.params, self.site, tests) for row in self.rows.iter_rows(named=True)
-        )
+        return "\n".join(baseline_headline(row, self.params, self.site, tests) for row in self.typed_rows())
 
     def all_significant(self) -> bool:
         """True when every comparison is a significant reduction after the multiple-testing adjustment."""
         return self.rows.height > 0 and bool(self.rows["significant_adjusted"].fill_null(False).all())
 
 
-RESULT_COLUMNS = (
-    "current",
-    "baseline",
-    "current_size",
-    "current_reoffenders",
-    "current_rate",
-    "current_rate_low",
-    "current_rate_high",
-    "baseline_size",
-    "baseline_reoffenders",
-    "baseline_rate",
-    "baseline_rate_low",
-    "baseline_rate_high",
-    "difference_pp",
-    "difference_pp_low",
-    "difference_pp_high",
-    "reduction_pp",
-    "reduction_pp_low",
-    "reduction_pp_high",
-    "interval_confidence",
-    "reduction_pp_newcombe_low",
-    "reduction_pp_newcombe_high",
-    "z",
-    "p_two_sided",
-    "p_reduction",
-    "p_increase",
-    "verdict",
-    "significant",
-    "p_adjusted",
-    "verdict_adjusted",
-    "significant_adjusted",
-    "target_met",
-    "schedule_step_pp",
-    "schedule_payment",
-)
+RESULT_COLUMNS = BaselineRow.columns()  # declared once, with dtypes, in reoffend/compare/rows.py
 
 
 # ------------------------------------------------------------------------------------------------ parsing
