@@ -420,3 +420,13 @@ def test_an_output_inside_the_report_folder_is_refused_before_any_work(cli, samp
     )  # fmt: skip
     assert status == 2 and "--matches" in err and "inside the --report folder" in err, err
     assert snapshot(sample) == before
+
+
+def test_an_errors_file_from_an_earlier_failed_run_is_not_left_as_todays(cli, folder):
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-01-10\nB,notadate\n")
+    problems = folder / "problems.csv"
+    assert cli("measure", folder / "bad.csv", folder / "c.csv", *EXTRACT, "--errors", problems)[0] == 65
+    assert "unparseable-date" in problems.read_text()
+    status, _out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--errors", problems)
+    assert status == 0, err
+    assert problems.read_text().splitlines() == ["file,row,column,rule,value,message"]  # valid: no problems
