@@ -238,9 +238,7 @@ def proven_pairs(keyed: pl.LazyFrame, convictions: pl.LazyFrame, person: pl.Expr
     """
     window_rows = keyed.select(RELEASE_KEY, "offender_id", "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
     if person is None or person.meta.eq(pl.col("offender_id")):
-        return window_rows.join(convictions, on="offender_id", how="inner").filter(
-            FollowUpWindow.is_proven_reoffence()
-        )
+        return window_rows.join(convictions, on="offender_id", how="inner").filter(FollowUpWindow.is_proven_reoffence())
     return (
         window_rows.with_columns(person.alias(PERSON_KEY))
         .join(convictions.select(person.alias(PERSON_KEY), pl.exclude("offender_id")), on=PERSON_KEY, how="inner")
