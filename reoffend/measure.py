@@ -15,12 +15,15 @@ import polars as pl
 
 from . import __version__
 from .cohort import (
+    COHORT_KEY,
     IndexRule,
     Period,
     apply_filters,
     check_values_present,
     index_releases,
     partial_periods,
+    period_key,
+    period_label,
     with_cohort,
 )
 from .errors import UsageError, single_problem
@@ -110,7 +113,7 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
         )
     if params.where:
         check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])
-    releases = index_releases(with_cohort(inputs.releases, params.period), params.index)
+    releases = index_releases(with_cohort(inputs.releases, params.period), params.index, cohort_period(inputs, params))
     releases = apply_filters(releases, params.where)
     facts: dict[str, object] = {}
     partial = partial_periods(inputs.releases, params.period)
@@ -132,6 +135,11 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
             all_releases=inputs.releases,
         )
     return releases, facts
+
+
+def cohort_period(inputs: ValidatedInputs, params: MeasureParams) -> Period | None:
+    """``params.period`` when cohorts are periods of ``release_date`` (the file has no ``cohort`` column)."""
+    return None if "cohort" in inputs.releases.collect_schema().names() else params.period
 
 
 def _all_complete(releases: pl.LazyFrame, window: FollowUpWindow, extract_date: dt.date) -> bool:
@@ -316,6 +324,7 @@ def grouped_measures(
     by: Sequence[str],
     confidence: float,
     person: pl.Expr | None = None,
+    period: Period | None = None,
 ) -> pl.LazyFrame:
     """The same table as ``group_measures(per_release(releases, convictions, by), by, confidence)``, built
     without the per-release table (docs/measures.md "Per group").
@@ -325,9 +334,16 @@ def grouped_measures(
     index release back to its counts first (a second join as long as the cohort), which this one skips:
     about a tenth of measure's CPU time (bench/NOTES.md). Counts are exact integers, so the sums and the
     mean are the same numbers; the median is over the same values.
+
+    ``period`` (:func:`cohort_period`) says ``cohort`` is the period of ``release_date``: the groups are
+    then made on :func:`reoffend.cohort.period_key`, which sorts as the labels do, and each group's label is
+    made once, from one of its release dates (every release of a cohort has the same label).
     """
-    by = list(by)
+    labelled = by = list(by)
     keyed = releases.with_row_index(RELEASE_KEY)
+    if period is not None and "cohort" in by:
+        by = [COHORT_KEY if c == "cohort" else c for c in by]
+        keyed = keyed.with_columns(period_key(pl.col("release_date"), period).alias(COHORT_KEY))
     counted = per_release_counts(proven_pairs(keyed, convictions, person))
     reoffenders = counted.join(keyed.select(list(dict.fromkeys([RELEASE_KEY, *by, "release_date"]))), on=RELEASE_KEY)
     days = FollowUpWindow.days_from_release("_first_offence").cast(pl.Int64)
@@ -340,16 +356,19 @@ def grouped_measures(
     ]
     size = pl.len().cast(pl.Int64).alias("cohort_size")
     if by:
+        sizes = [size, pl.col("release_date").first().alias("_cohort_date")] if COHORT_KEY in by else [size]
         counts = (
             keyed.group_by(by)
-            .agg(size)
+            .agg(sizes)
             .join(reoffenders.group_by(by).agg(aggregates), on=by, how="left", nulls_equal=True)
             .with_columns(pl.col("reoffenders", "reoffences", "reconviction_events").fill_null(0))
             .sort(by, nulls_last=True)
         )
+        if period is not None and COHORT_KEY in by:
+            counts = counts.with_columns(period_label(pl.col("_cohort_date"), period).alias("cohort"))
     else:  # one row for everybody, also when there is nobody
         counts = pl.concat([keyed.select(size), reoffenders.select(aggregates)], how="horizontal")
-    return counts.with_columns(rate_columns(confidence)).select(*by, *GROUP_MEASURES)
+    return counts.with_columns(rate_columns(confidence)).select(*labelled, *GROUP_MEASURES)
 
 
 def rate_columns(confidence: float) -> list[pl.Expr]:
@@ -386,7 +405,8 @@ def measure(
         sort_keys = list(dict.fromkeys([*params.by, "offender_id", "release_date"]))
         rows, per_release_rows = pl.collect_all([summary, audit.sort(sort_keys, nulls_last=True)], engine=engine)
     else:
-        rows = grouped_measures(releases, convictions, params.by, params.confidence, person_key(inputs)).collect(
+        person, period = person_key(inputs), cohort_period(inputs, params)
+        rows = grouped_measures(releases, convictions, params.by, params.confidence, person, period).collect(
             engine=engine
         )
     return MeasureResult(
