@@ -47,7 +47,19 @@ test: install lint browser java
 # selenium and chromedriver; the PDF read with poppler's pdftotext/pdfimages). Install Debian's packages when we
 # can, else those tests skip (pytest prints the reason).
 BROWSER_PACKAGES := chromium chromium-driver poppler-utils
-browser:
+# axe-core itself comes from the npm registry, pinned: the copy bundled with axe-selenium-python was 3.1 (2018),
+# which misses many of today's WCAG 2.2 rules. npm pack checks the tarball's integrity against the registry.
+AXE_CORE_VERSION := 4.14.1
+AXE_CORE := $(VENV)/axe-core/axe.min.js
+browser: install
+	@if [ -f $(AXE_CORE) ] && grep -q "axe v$(AXE_CORE_VERSION)" $(AXE_CORE); then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		rm -rf $(VENV)/axe-core && mkdir -p $(VENV)/axe-core && cd $(VENV)/axe-core \
+		&& npm pack --silent axe-core@$(AXE_CORE_VERSION) >/dev/null \
+		&& tar -xzf axe-core-$(AXE_CORE_VERSION).tgz --strip-components=1 package/axe.min.js package/LICENSE \
+		&& rm axe-core-$(AXE_CORE_VERSION).tgz \
+		|| echo "make: could not fetch axe-core $(AXE_CORE_VERSION) from npm; the accessibility tests will be skipped"; \
+	else echo "make: no npm to fetch axe-core $(AXE_CORE_VERSION); the accessibility tests will be skipped"; fi
 	@if (command -v chromium || command -v chromium-browser || command -v google-chrome) >/dev/null 2>&1 \
 		&& command -v chromedriver >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

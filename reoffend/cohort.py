@@ -15,6 +15,8 @@ from typing import Literal, TypeVar
 
 import polars as pl
 
+from .errors import DataError, single_problem
+
 Period = Literal["month", "quarter", "year", "financial-year"]
 PERIODS: tuple[str, ...] = ("month", "quarter", "year", "financial-year")
 IndexRule = Literal["first", "all"]
@@ -183,8 +185,6 @@ def check_values_present(
     EST042?") and how many distinct values the column has. Values are compared as text, as :func:`matches`
     compares them.
     """
-    from .errors import single_problem
-
     frame = releases.lazy() if isinstance(releases, pl.DataFrame) else releases
     columns = [column for column in where if column in frame.collect_schema().names()]
     if not columns:
@@ -193,19 +193,33 @@ def check_values_present(
     for column, values in zip(columns, present, strict=True):
         known = set(values.to_series().to_list())
         for value in where[column]:
-            if value in known:
-                continue
-            near = (
-                difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6) if len(known) <= SUGGEST_LIMIT else []
+            if value not in known:
+                raise value_not_found(file, column, f"{option} {column}={value}", value, known)
+
+
+def check_cohorts_present(labels: Sequence[str], known: Sequence[str], file: str, option: str, period: str) -> None:
+    """A cohort label (``--current``, ``--baseline``) that no release has is invalid data (exit 65), as any
+    other value absent from the data (docs/data.md, ``value-not-found``): named with the closest labels, and
+    the cohorts there are under ``--period`` (a cohort column's labels when the releases have one)."""
+    for label in labels:
+        if label not in known:
+            shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
+            raise value_not_found(
+                file, "cohort", f"{option} {label}", label, set(known), f"under --period {period}: {shown or 'none'}"
             )
-            hint = f"; did you mean {' or '.join(near)}?" if near else ""
-            raise single_problem(
-                file,
-                column,
-                "value-not-found",
-                f"{option} {column}={value}: no release has this value ({len(known):,} distinct values){hint}",
-                value=value,
-            )
+
+
+def value_not_found(
+    file: str, column: str, request: str, value: str, known: set[str], listing: str | None = None
+) -> DataError:
+    """The ``value-not-found`` problem: ``request`` (the option as typed) matches no release; the closest values
+    present ("did you mean EST042?", by difflib) and how many distinct values there are."""
+    near = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6) if len(known) <= SUGGEST_LIMIT else []
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    there = f"{len(known):,} distinct values" + (f" {listing}" if listing else "")
+    return single_problem(
+        file, column, "value-not-found", f"{request}: no release has this value ({there}){hint}", value=value
+    )
 
 
 def apply_filters(releases: FrameT, where: Mapping[str, Sequence[str]]) -> FrameT:

@@ -297,9 +297,9 @@ def _csv_problem(name: str, raw: bytes) -> DataError | None:
             name,
             None,
             "encoding",
-            f"line {line}: the bytes {bad!r} are not UTF-8; save the file as UTF-8 "
+            f"{_where(line)}: the bytes {bad!r} are not UTF-8; save the file as UTF-8 "
             "(e.g. iconv -f cp1252 -t utf-8, or 'CSV UTF-8' in a spreadsheet)",
-            row=line - 1,
+            row=line - 1 if line > 1 else None,  # the header is no row (rows are 1-based below it)
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
@@ -323,8 +323,13 @@ def _csv_problem(name: str, raw: bytes) -> DataError | None:
             start = reader.line_num + 1
     except csv.Error as error:
         what = "a quote opened here is never closed" if "end of data" in str(error) else f"bad quoting: {error}"
-        return single_problem(name, None, "bad quoting", f"line {start}: {what}", row=records)
+        return single_problem(name, None, "bad quoting", f"{_where(start)}: {what}", row=records or None)
     return None
+
+
+def _where(line: int) -> str:
+    """``line 6``, or ``header (line 1)``: the header line is not a data row, so it is never called row 0."""
+    return "header (line 1)" if line == 1 else f"line {line}"
 
 
 def _ndjson_problem(name: str, raw: bytes) -> DataError | None:
@@ -547,10 +552,12 @@ def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> 
             for temporary, target in staged:
                 os.chmod(temporary, mode)
                 os.replace(temporary, target)
+                record_written(target)
             staged.clear()
         for path, write in direct:
             with _write_errors(path), open(path, "wb") as device:
                 write(device)
+            record_written(path)
     finally:
         for temporary, _ in staged:
             Path(temporary).unlink(missing_ok=True)
@@ -578,15 +585,47 @@ def _write_errors(path: str | os.PathLike) -> Iterator[None]:
 
 @contextmanager
 def held_signals() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back for a few renames that must happen together; delivered after."""
+    """Hold SIGINT, SIGTERM and SIGHUP back for a few renames that must happen together; delivered after.
+
+    Blocking the signals in this thread is not enough: the kernel then delivers one to another thread (polars'
+    pool), and Python runs its handler in this thread at the next instruction, mid-renames. So the handlers are
+    also replaced by one that only records the signal, which is raised again, to the handler it was meant for,
+    once the renames are done (the message then says which outputs were written: :func:`outputs_written`).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    arrived: list[int] = []
+    handlers = {
+        number: signal.signal(number, lambda number, _frame: arrived.append(number)) for number in WRITE_SIGNALS
+    }
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, WRITE_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a signal held back arrives now: recorded
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        if arrived:
+            signal.raise_signal(arrived[0])  # to the handler it was meant for, now that the renames are done
+
+
+_written: list[str] = []  # the outputs this run has completed, in order (for the message of a signal)
+
+
+def record_written(path: str | os.PathLike) -> None:
+    """Note that the output ``path`` is complete (renamed into place, or written through)."""
+    _written.append(str(path))
+
+
+def outputs_written() -> list[str]:
+    """The outputs this run has completed so far (:func:`record_written`)."""
+    return list(_written)
+
+
+def forget_written() -> None:
+    """Start a run with no output written (at the start of each run of the command line, and in tests)."""
+    _written.clear()
 
 
 def write_stdout(data: bytes) -> None:

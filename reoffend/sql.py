@@ -30,7 +30,7 @@ The syntax trees are built with sqlglot and rendered in each dialect by its gene
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import sqlglot
@@ -74,6 +74,27 @@ class SqlSource:
 
     def column(self, canonical: str) -> str:
         return self.column_map.get(canonical, canonical)
+
+
+# The releases' columns docs/data.md names (required, optional, and the covariates it lists): the query cannot
+# see the table, so --by and --where may name these, a --map name, or a column declared with --release-columns.
+RELEASE_COLUMNS = (
+    "offender_id",
+    "release_date",
+    "establishment",
+    "cohort",
+    "age",
+    "sex",
+    "sentence_months",
+    "prior_convictions",
+    "index_offence",
+)
+
+
+def known_release_columns(source: SqlSource, declared: Sequence[str] = ()) -> tuple[str, ...]:
+    """The release columns a query may group or filter by: :data:`RELEASE_COLUMNS`, the ``--map`` names, and
+    ``declared`` (``--release-columns``), in that order, each once."""
+    return tuple(dict.fromkeys([*RELEASE_COLUMNS, *source.column_map, *declared]))
 
 
 # ------------------------------------------------------------------------------------------ small helpers

@@ -26,11 +26,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from .errors import UsageError
 
 OFFENCES = ("theft", "burglary", "violence", "drugs", "public_order", "fraud", "motoring", "other")
 OFFENCE_LOG_ODDS = np.array([0.55, 0.35, 0.0, 0.15, 0.2, -0.35, -0.25, -0.1])
@@ -70,7 +73,8 @@ class SynthParams:
         return end.replace(year=end.year + 2) - dt.timedelta(days=1)
 
 
-def _establishment_names(count: int) -> np.ndarray:
+def establishment_names(count: int) -> np.ndarray:
+    """The establishments' labels: EST001, EST002, ... (``--establishments`` of them)."""
     return np.array([f"EST{i:03d}" for i in range(1, count + 1)])
 
 
@@ -84,7 +88,7 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     rng = np.random.default_rng(params.seed)
 
     # --- establishments: unequal sizes, intake differing in offender mix
-    names = _establishment_names(params.establishments)
+    names = establishment_names(params.establishments)
     sizes = rng.lognormal(0.0, 0.6, params.establishments)
     treated_index = (
         int(np.flatnonzero(names == params.treated_establishment)[0]) if params.treated_establishment in names else None
@@ -290,23 +294,68 @@ def _meta(params: SynthParams, treated, p0, p1, base_mu, mu) -> dict:
     return meta
 
 
+SYNTH_DATA = ("releases.csv", "convictions.csv", "releases.parquet", "convictions.parquet")
+GENERATOR = "reoffend synth"  # meta.json's "generator": the mark of a folder synth wrote
+
+
+def synth_files(folder: Path) -> set[str] | None:
+    """The files of ``folder`` that synth wrote, by its ``meta.json`` (None when there is no meta.json from
+    synth). A meta.json from before "files" was recorded stands for the four data files synth can write."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("generator") != GENERATOR:
+        return None
+    files = meta.get("files")
+    return {*files, "meta.json"} if isinstance(files, list) else {*SYNTH_DATA, "meta.json"}
+
+
+def check_replaceable(folder: Path, names: Sequence[str]) -> set[str]:
+    """Refuse, before any work, to replace a file in ``folder`` that synth did not write (a usage error,
+    exit 2, naming it): a real extract, or a meta.json of something else, is never overwritten (docs/synth.md).
+    Returns the files synth wrote there before, as its meta.json lists them."""
+    ours = synth_files(folder)
+    for name in names:
+        path = folder / name
+        if (path.exists() or path.is_symlink()) and (ours is None or name not in ours):
+            why = "there is no meta.json from reoffend synth" if ours is None else "its meta.json does not list it"
+            raise UsageError(
+                f"{path}: exists and was not written by reoffend synth ({why}); refusing to replace it. "
+                "Give a new or empty folder"
+            )
+    return ours or set()
+
+
 def write(params: SynthParams, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
-    """Generate and write ``releases.<fmt>``, ``convictions.<fmt>`` and ``meta.json`` into ``out_dir``."""
+    """Generate and write ``releases.<fmt>``, ``convictions.<fmt>`` and ``meta.json`` into ``out_dir``.
+
+    Only files synth wrote are replaced (:func:`check_replaceable`), and the three are written together
+    (:func:`reoffend.io.atomic_write_many`: all or none). ``meta.json`` lists the files synth has written in
+    the folder, so a later run may replace them.
+    """
     from .errors import OutputNotCreatable, os_reason
-    from .io import atomic_write, check_writable, frame_writer
+    from .io import atomic_write_many, check_writable, frame_writer
 
     out = Path(out_dir)
+    paths = {"releases": out / f"releases.{fmt}", "convictions": out / f"convictions.{fmt}", "meta": out / "meta.json"}
+    earlier = check_replaceable(out, [path.name for path in paths.values()]) if out.is_dir() else set()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a read-only or immutable parent: exit 73 naming the folder, before any work
         raise OutputNotCreatable(f"{out_dir}: cannot create the folder: {os_reason(error)}") from None
-    paths = {"releases": out / f"releases.{fmt}", "convictions": out / f"convictions.{fmt}", "meta": out / "meta.json"}
     for path in paths.values():
         check_writable(path)
     releases, convictions, meta = generate(params)
-    atomic_write(paths["releases"], frame_writer(releases, fmt))
-    atomic_write(paths["convictions"], frame_writer(convictions, fmt))
     meta["rows"] = {"releases": releases.height, "convictions": convictions.height}
+    still_there = {name for name in earlier if name in SYNTH_DATA and (out / name).exists()}
+    meta["files"] = sorted(still_there | {paths["releases"].name, paths["convictions"].name})
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    atomic_write(paths["meta"], lambda handle: handle.write(text.encode()))
+    atomic_write_many(
+        [
+            (paths["releases"], frame_writer(releases, fmt)),
+            (paths["convictions"], frame_writer(convictions, fmt)),
+            (paths["meta"], lambda handle: handle.write(text.encode())),
+        ]
+    )
     return paths

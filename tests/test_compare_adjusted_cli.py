@@ -123,7 +123,7 @@ def test_unseen_category_error_names_column_and_value_or_pools(cli, sample, tmp_
     ("extra", "code", "message"),
     [
         (("--covariates", "age,risk_score"), 2, "releases.csv has no column 'risk_score'"),
-        (("--baseline", "2019"), 65, "baseline cohort(s) 2019 have no index releases"),
+        (("--baseline", "2019"), 65, "--baseline 2019: no release has this value"),
         (("--baseline", "2023"), 2, "no cohort after the baseline (2023)"),
         (("--baseline-filter", "establishment"), 2, "--baseline-filter takes NAME=VALUE"),
         (("--baseline-filter", "establishment=NOWHERE"), 65, "--baseline-filter establishment=NOWHERE: no release has"),

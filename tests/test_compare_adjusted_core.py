@@ -452,13 +452,13 @@ def test_collinear_covariates_are_named():
 
 
 def test_cohort_errors():
-    with pytest.raises(DataError, match=r"baseline cohort.* A have no index releases"):
+    with pytest.raises(DataError, match=r"--baseline A: no release has this value"):
         compare_adjusted(fixture_frame(), params(baseline=("A",)))
     with pytest.raises(DataError, match="satisfy --baseline-filter establishment=P9"):
         compare_adjusted(fixture_frame(), params(baseline_filter={"establishment": ("P9",)}))
     with pytest.raises(UsageError, match="no cohort after the baseline"):
         compare_adjusted(fixture_frame(), params(baseline=("C",)))
-    with pytest.raises(DataError, match=r"current cohort.* D have no index releases"):
+    with pytest.raises(DataError, match=r"--current D: no release has this value"):
         compare_adjusted(fixture_frame(), params(current=("D",)))
     with pytest.raises(UsageError, match="in both --baseline and --current"):
         params(current=("B",))

@@ -20,7 +20,7 @@ from reoffend.compare.baseline import (
     measure_cohorts,
     parse_counts,
 )
-from reoffend.errors import UsageError
+from reoffend.errors import DataError, UsageError
 from reoffend.inputs import InputSpec, load_inputs
 from reoffend.measure import MeasureParams
 
@@ -301,7 +301,7 @@ def test_a_cohort_the_site_lacks_is_empty_and_an_unknown_label_is_an_error(recor
     inputs = load_inputs(InputSpec(*record_files, extract_date=FAR))
     frame, _, _ = measure_cohorts(inputs, MeasureParams(where={"sex": ("F",)}), ["2023Q1", "2022Q1"], "2022Q1")
     assert frame.rows() == [("2023Q1", 1, 1), ("2022Q1", 1, 1)]
-    with pytest.raises(UsageError, match=r"no cohort '2023q1'.*cohorts: 2022Q1, 2023Q1"):
+    with pytest.raises(DataError, match=r"--current 2023q1: no release has this value.*2022Q1, 2023Q1.*did you mean"):
         measure_cohorts(inputs, MeasureParams(), ["2023q1"], "2022Q1")
 
 
@@ -349,7 +349,7 @@ def test_cli_json_ndjson_parquet_and_table(cli, tmp_path):
     assert pl.read_parquet(target)["reduction_pp"].to_list() == [5.0]
     status, out, _ = cli(*COUNTS, "--format", "table", "--target", "5")
     assert status == 0
-    assert "reduction (pp)" in out and "5.0" in out and "Newcombe" in out and "target 5 pp met" in out
+    assert "Reduction (points)" in out and "5.0" in out and "Newcombe" in out and "Target (5 points) met" in out
 
 
 def test_cli_json_empty_cohort_is_null(cli):
@@ -462,7 +462,7 @@ def test_cli_records_errors(cli, record_files, tmp_path):
         "compare", "baseline", *record_files, "--current", "2024Q1", "--baseline", "2022Q1",
         "--extract-date", "2030-01-01",
     )  # fmt: skip
-    assert status == 2 and "no cohort '2024Q1'" in err
+    assert status == 65 and "--current 2024Q1: no release has this value" in err and "value-not-found" in err
     status, _, err = cli("compare", "baseline", record_files[0], tmp_path / "none.csv", "--current", "2023Q1",
                          "--baseline", "2022Q1")  # fmt: skip
     assert status == 66

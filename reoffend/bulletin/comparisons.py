@@ -13,11 +13,21 @@ from typing import Any
 
 import polars as pl
 
-from ..cohort import check_values_present
+from ..cohort import check_cohorts_present, check_values_present
+from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..report.format import count, interval, level, number, p_value, pct, per_cent, text, yes_no
+from ..report.format import count, level
 from ..report.multiple import DESCRIPTION
+from ..report.tables import (
+    MATCHED_BULLETIN,
+    AdjustedLine,
+    TableSpec,
+    adjusted_table,
+    baseline_keys,
+    baseline_table,
+    matched_table,
+)
 from ..report.verdict import Verdict, interval_label
 from .config import BulletinConfig
 
@@ -28,8 +38,9 @@ class ComparisonSection:
     title: str
     intro: str
     headline: list[str]
-    table_columns: Sequence[tuple[str, Callable[[Mapping[str, Any]], str], bool]]  # heading, cell(row), numeric
+    table: TableSpec[Any]  # the comparison's table spec (reoffend.report.tables), the columns the bulletin shows
     rows: pl.DataFrame
+    typed_rows: Callable[[pl.DataFrame], Sequence[Any]]  # ``rows`` (after disclosure control) as the spec's rows
     tables: dict[str, pl.DataFrame]
     table_caption: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -61,9 +72,19 @@ def run_comparisons(
 
 
 # ------------------------------------------------------------------------------------------------ formats
-def _check_complete(name: str, key: str, cohorts: Sequence[str], complete: Sequence[str]) -> None:
+def _check_complete(
+    name: str, key: str, cohorts: Sequence[str], complete: Sequence[str], inputs, params: MeasureParams
+) -> None:
+    """Every configured cohort is one of the data's (else 65, ``value-not-found`` naming the key, with the
+    closest labels, as any value absent from the data: docs/data.md) and is complete (else a usage error)."""
+    from ..compare.baseline import cohort_labels
+
     late = [c for c in cohorts if c not in complete]
     if late:
+        check_cohorts_present(
+            late, cohort_labels(inputs, params.period), inputs.names["releases"], f"[comparisons.{name}] {key}",
+            params.period,
+        )  # fmt: skip
         raise UsageError(
             f"[comparisons.{name}] {key}: cohort {', '.join(late)} is not a complete cohort at the extract date "
             f"(complete cohorts: {', '.join(complete)})"
@@ -81,8 +102,8 @@ def run_baseline(
         raise UsageError('[comparisons.baseline] baseline: the baseline cohort is required (e.g. baseline = "2022Q4")')
     current = list(options.get("current") or [latest])
     baseline = options["baseline"]
-    _check_complete("baseline", "current", current, complete)
-    _check_complete("baseline", "baseline", [baseline], complete)
+    _check_complete("baseline", "current", current, complete, inputs, params)
+    _check_complete("baseline", "baseline", [baseline], complete, inputs, params)
     site, column = options.get("site"), options.get("site_column", "establishment")
     verdict = BaselineParams(
         confidence=params.confidence,
@@ -99,39 +120,7 @@ def run_baseline(
     result = compare_records(inputs, params, verdict, current=current, baseline=baseline, site=site, site_column=column)
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
-    p_column = "p_reduction" if verdict.sided == "one" else "p_two_sided"
-    columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        ("Cohort", lambda r: text(r["current"]), False),
-        (
-            "Rate",
-            lambda r: f"{pct(r['current_rate'])} ({count(r['current_reoffenders'])} of {count(r['current_size'])})",
-            True,
-        ),
-        ("Baseline", lambda r: text(r["baseline"]), False),
-        (
-            "Baseline rate",
-            lambda r: f"{pct(r['baseline_rate'])} ({count(r['baseline_reoffenders'])} of {count(r['baseline_size'])})",
-            True,
-        ),
-        ("Reduction (points)", lambda r: number(r["reduction_pp"]), True),
-        (
-            interval_label(verdict.alpha, verdict.sided).capitalize(),
-            lambda r: interval(r["reduction_pp_low"], r["reduction_pp_high"]),
-            True,
-        ),
-        ("p (one-sided)" if verdict.sided == "one" else "p (two-sided)", lambda r: p_value(r[p_column]), True),
-        ("Verdict", lambda r: text(r["verdict_adjusted"]), False),
-    ]
-    if verdict.target_pp is not None:
-        columns.append((f"Target ({verdict.target_pp:g} points) met", lambda r: yes_no(r["target_met"]), False))
-    if verdict.schedule:
-        columns.append(
-            (
-                "Payment step (points)",
-                lambda r: "–" if r["schedule_step_pp"] is None else f"{r['schedule_step_pp']:g}",
-                True,
-            )
-        )
+    table = baseline_table(verdict).pick(baseline_keys(verdict, rows.height, bulletin=True))
     intro = (
         f"The proven reoffending rate of {who} against its own baseline cohort, {baseline} (the Doncaster "
         "design). A reduction is shown as a positive number of percentage points, with the "
@@ -151,8 +140,9 @@ def run_baseline(
         title="Against the baseline" + (f": {site}" if site is not None else ""),
         intro=intro,
         headline=result.headline().splitlines(),
-        table_columns=columns,
+        table=table,
         rows=rows,
+        typed_rows=BaselineRow.of,
         tables={"comparison_baseline.csv": rows},
         table_caption=f"Proven reoffending of {who} against the baseline cohort {baseline}",
         metadata={"parameters": parameters, "source": "records"},
@@ -174,7 +164,7 @@ def run_matched(
     from ..compare.matched import MatchedParams, compare_matched
 
     cohorts = list(options.get("cohorts") or complete)
-    _check_complete("matched", "cohorts", cohorts, complete)
+    _check_complete("matched", "cohorts", cohorts, complete, inputs, params)
     if "treated" not in options and "treated_ids" not in options:
         raise UsageError(
             '[comparisons.matched] treated: give the treated group, e.g. treated = { establishment = ["EST042"] }, '
@@ -214,25 +204,6 @@ def run_matched(
         who = "; ".join(f"{column} {', '.join(values)}" for column, values in sorted(options["treated"].items()))
     else:
         who = f"the {len(treated_ids or ())} people listed in {options['treated_ids']}"
-    columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        ("Cohort", lambda r: "all cohorts" if r["scope"] == "pooled" else text(r["cohort"]), False),
-        ("Treated matched", lambda r: f"{r['matched']:,} of {r['treated']:,}", True),
-        ("Events per 100, treated", lambda r: number(r["events_per_100_treated"]), True),
-        ("Events per 100, comparison", lambda r: number(r["events_per_100_comparison"]), True),
-        ("Change", lambda r: per_cent(r["events_change_pct"], signed=True), True),
-        (
-            interval_label(matched_params.alpha, "one").capitalize(),
-            lambda r: (
-                f"{per_cent(r['events_change_low'], signed=True)} to {per_cent(r['events_change_high'], signed=True)}"
-            ),
-            True,
-        ),
-        ("p (reduction)", lambda r: p_value(r["events_p_reduction"]), True),
-        ("Verdict", lambda r: text(r["events_verdict_adjusted"]), False),
-        ("Target met", lambda r: yes_no(r["target_met"]), False),
-        ("Rate, treated", lambda r: pct(r["binary_rate_treated"]), True),
-        ("Rate, comparison", lambda r: pct(r["binary_rate_comparison"]), True),
-    ]
     headline = [
         sentence
         for sentence, row in zip(result.headline().splitlines(), rows.iter_rows(named=True), strict=True)
@@ -259,8 +230,9 @@ def run_matched(
         title="Against a matched comparison group",
         intro=intro,
         headline=headline,
-        table_columns=columns,
+        table=matched_table(matched_params).pick(MATCHED_BULLETIN),
         rows=rows,
+        typed_rows=MatchedRow.of,
         tables=tables,
         table_caption=f"Reconviction events per 100: {who} against the matched comparison group",
         metadata={"parameters": parameters, "diagnostics": result.diagnostics, "model": result.model},
@@ -298,8 +270,8 @@ def run_adjusted(
             )
     baseline = tuple(options["baseline"])
     current = tuple(options.get("current") or [latest])
-    _check_complete("adjusted", "baseline", baseline, complete)
-    _check_complete("adjusted", "current", current, complete)
+    _check_complete("adjusted", "baseline", baseline, complete, inputs, params)
+    _check_complete("adjusted", "current", current, complete, inputs, params)
     by = tuple(options.get("by", ("establishment",)))
     adjusted_params = AdjustedParams(
         covariates=tuple(options["covariates"]),
@@ -376,16 +348,6 @@ def run_adjusted(
     listed = list(range(rows.height)) if shown else notable["_i"].to_list()[:ADJUSTED_LIST_LIMIT]
     headline += [sentences[i] for i in listed]
     table_rows = rows[listed] if listed else rows.clear()
-    columns: list[tuple[str, Callable[[Mapping[str, Any]], str], bool]] = [
-        *[(c.replace("_", " ").capitalize(), (lambda r, c=c: text(r[c])), False) for c in keys],
-        ("Released", lambda r: count(r["cohort_size"]), True),
-        ("Rate", lambda r: pct(r["binary_actual"]), True),
-        ("Expected rate", lambda r: pct(r["binary_expected"]), True),
-        ("Binary rate (adjusted verdict)", lambda r: text(r["binary_verdict_adjusted"]), False),
-        ("Reoffences per person", lambda r: number(r["reoffences_per_offender_actual"], 2), True),
-        ("Expected reoffences", lambda r: number(r["reoffences_per_offender_expected"], 2), True),
-        ("Reoffences (adjusted verdict)", lambda r: text(r["reoffences_per_offender_verdict_adjusted"]), False),
-    ]
     caption = (
         "Actual against risk-adjusted expected reoffending"
         if shown
@@ -397,8 +359,9 @@ def run_adjusted(
         title="Against the risk-adjusted baseline",
         intro=intro,
         headline=headline,
-        table_columns=columns,
+        table=adjusted_table(adjusted_params),
         rows=table_rows,
+        typed_rows=lambda frame: AdjustedLine.of(AdjustedRow.of(frame, adjusted_params.group_columns)),
         tables={
             "comparison_adjusted.csv": rows,
             "comparison_adjusted_summary.csv": summary,

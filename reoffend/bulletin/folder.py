@@ -25,38 +25,61 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ..errors import Busy, OutputNotCreatable, OutputWriteError, UsageError, os_reason
-from ..io import held_signals
+from ..io import held_signals, record_written
 
 MARKER = "manifest.json"
 MANIFEST_KEY = "reoffend_bulletin"  # written by `bulletin` into its manifest: the folder format's version
 MANIFEST_VERSION = 1
 
 
-def check_target(target: str | os.PathLike) -> Path:
-    """Fail before any work if the bulletin cannot be written to ``target``.
+BULLETIN = "bulletin"
+REPORT = "report"
+# what a refused folder is not, per kind of folder output (the report shares the bulletin's manifest format)
+KIND_TEXT = {
+    BULLETIN: "is not a bulletin",
+    REPORT: "was not written by reoffend's report (compare matched --report)",
+}
 
-    A missing or read-only parent folder is exit 73; a file, or a folder that is not a bulletin, exit 2.
-    """
+
+def resolve_target(target: str | os.PathLike) -> Path:
+    """The folder ``target`` names: a symbolic link is followed, so ``-o current`` (``current -> 2024Q1``)
+    writes into the link's target and the link survives, pointing at the new folder (docs/cli.md, "Input and
+    output"). Anything else is the path as given, made absolute."""
     path = Path(target)
-    parent = path.absolute().parent
+    return Path(os.path.realpath(path)) if path.is_symlink() else path.absolute()
+
+
+def check_target(target: str | os.PathLike, kind: str = BULLETIN) -> Path:
+    """Fail before any work if the bulletin (or ``kind`` of folder) cannot be written to ``target``.
+
+    A missing or read-only parent folder is exit 73; a file, or a folder that is not one this program wrote,
+    exit 2. A symbolic link is judged by what it points to (:func:`resolve_target`), which is returned.
+    """
+    path = resolve_target(target)
+    shown = f"{target} (-> {path})" if Path(target).is_symlink() else str(target)
+    parent = path.parent
     if not parent.is_dir():
-        raise OutputNotCreatable(f"{target}: cannot create it: the folder {parent} does not exist")
+        raise OutputNotCreatable(f"{shown}: cannot create it: the folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputNotCreatable(f"{target}: cannot create files in {parent} (permission denied)")
+        raise OutputNotCreatable(f"{shown}: cannot create files in {parent} (permission denied)")
     if path.exists() and not path.is_dir():
-        raise UsageError(f"{target}: is a file, not a bulletin folder")
+        raise UsageError(f"{shown}: is a file, not a {kind} folder")
     if path.is_dir() and any(path.iterdir()):
-        reason = not_a_bulletin(path)
+        reason = not_a_bulletin(path, kind)
         if reason:
             raise UsageError(
-                f"{target}: the folder exists and is not a bulletin ({reason}); refusing to replace it. "
+                f"{shown}: the folder exists and {KIND_TEXT[kind]} ({reason}); refusing to replace it. "
                 "Give a new or empty folder"
             )
     return path
 
 
-def not_a_bulletin(folder: Path) -> str | None:
-    """Why ``folder`` is not a bulletin written by this program (None when it is one, to be replaced)."""
+REPORT_KIND = "evaluation report"  # the report's manifest says "kind": this; a bulletin's has no "kind"
+
+
+def not_a_bulletin(folder: Path, kind: str = BULLETIN) -> str | None:
+    """Why ``folder`` is not a bulletin (or ``kind`` of folder) written by this program (None when it is one,
+    to be replaced). A report never replaces a bulletin, nor a bulletin a report: each replaces its own."""
     manifest_path = folder / MARKER
     if not manifest_path.is_file():
         return f"no {MARKER}"
@@ -66,6 +89,8 @@ def not_a_bulletin(folder: Path) -> str | None:
         return f"its {MARKER} is not a bulletin manifest"
     if not isinstance(manifest, dict) or manifest.get(MANIFEST_KEY) != MANIFEST_VERSION:
         return f"its {MARKER} has no {MANIFEST_KEY!r} = {MANIFEST_VERSION}"
+    if (manifest.get("kind") == REPORT_KIND) != (kind == REPORT):
+        return f"its {MARKER} is {'an evaluation report' if manifest.get('kind') == REPORT_KIND else 'a bulletin'}'s"
     listed = manifest.get("files")
     listed = set(listed) if isinstance(listed, dict) else set()
     unlisted = sorted(
@@ -86,7 +111,7 @@ def folder_lock(target: str | os.PathLike) -> Iterator[None]:
     The lock is ``flock`` on a hidden file beside the target (``.NAME.lock``), removed on release; a holder
     that finds the file replaced after locking (a run that just finished removed it) tries again.
     """
-    path = Path(target).absolute()
+    path = resolve_target(target)  # through a link or not, one folder has one lock
     lock_path = path.parent / f".{path.name}.lock"
     for _attempt in range(5):
         try:
@@ -117,14 +142,14 @@ def folder_lock(target: str | os.PathLike) -> Iterator[None]:
         os.close(descriptor)
 
 
-def write_folder(target: str | os.PathLike, files: Mapping[str, bytes]) -> None:
+def write_folder(target: str | os.PathLike, files: Mapping[str, bytes], kind: str = BULLETIN) -> None:
     """Write ``files`` (relative path -> bytes) as the folder ``target``, atomically.
 
     A write that fails (no space left) is exit 74, a folder that cannot be made 73; either way the earlier
-    bulletin stays and no temporary folder is left.
+    bulletin stays and no temporary folder is left. A symbolic link is written through, never replaced.
     """
-    path = check_target(target)
-    parent = path.absolute().parent
+    path = check_target(target, kind)
+    parent = path.parent
     try:
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp"))
     except OSError as error:
@@ -157,6 +182,7 @@ def write_folder(target: str | os.PathLike, files: Mapping[str, bytes]) -> None:
                 if path.exists():  # an empty folder: replace it
                     path.rmdir()
                 os.rename(staging, path)
+            record_written(target)
     except OSError as error:
         raise OutputWriteError(f"{target}: cannot write the bulletin: {os_reason(error)}") from None
     finally:

@@ -501,12 +501,10 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
         blocks.append(
             Table(
                 caption=section.table_caption,
-                columns=[heading for heading, _cell, _numeric in section.table_columns],
-                rows=[
-                    [cell(row) for _h, cell, _n in section.table_columns] for row in section.rows.iter_rows(named=True)
-                ],
+                columns=section.table.headers(),
+                rows=section.table.cells(section.typed_rows(section.rows)),
                 source=next(iter(section.tables)),
-                numeric=[numeric for _h, _cell, numeric in section.table_columns],
+                numeric=section.table.numeric(),
             )
         )
     for warning in section.warnings:

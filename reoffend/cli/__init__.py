@@ -21,7 +21,7 @@ from ..errors import (
     Terminated,
     os_reason,
 )
-from ..io import release_stdin
+from ..io import forget_written, outputs_written, release_stdin
 from . import helptext
 from .lazy import LazyGroup
 
@@ -57,7 +57,12 @@ def _error(text: str) -> None:
 CLEAN_UP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
+_finished: list[bool] = []  # set once the command has ended: a signal then comes too late to unwind anything
+
+
 def _terminate(signum: int, _frame) -> None:
+    if _finished:
+        _stopped_late(signum, _frame)
     raise Terminated(signum)
 
 
@@ -67,24 +72,53 @@ def _closed_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def outputs_state() -> str:
+    """What a signal leaves behind, for its one line on standard error: the outputs completed, else none."""
+    written = outputs_written()
+    if not written:
+        return "no output was written (temporary files removed; earlier outputs unchanged)"
+    return f"these outputs were written and are complete: {', '.join(written)}; temporary files removed"
+
+
+def _stopped_late(signum: int, _frame) -> None:
+    """A signal after the command finished, while the interpreter exits: the outputs are complete, and it says
+    so (one line), rather than the default action killing the process without a word."""
+    written = outputs_written()
+    done = f"its outputs are complete ({', '.join(written)})" if written else "it had finished"
+    with contextlib.suppress(OSError):
+        os.write(2, f"reoffend: stopped by {signal.Signals(signum).name} while exiting; {done}\n".encode())
+    os._exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every failure becomes a message and a stable exit status, never a bare traceback.
 
     SIGTERM and SIGHUP (what cron daemons and closing terminals send) unwind like Ctrl-C, so temporary files
-    are removed, and the process ends with 128 + the signal number.
+    are removed, and the process ends with 128 + the signal number and one line saying which outputs were
+    written. Run as the program (``argv`` None), the handlers stay to the end of the process: a signal while
+    the interpreter exits says so too (:func:`_stopped_late`), where the default action would end it silently
+    with 143. Called with ``argv`` (in-process, as the tests do) the earlier handlers are put back.
     """
+    _finished.clear()
     previous = {number: signal.signal(number, _terminate) for number in CLEAN_UP_SIGNALS}
     try:
         _main(argv)
+    except Terminated as stop:  # landed as _main was ending (its exit status decided, not yet returned)
+        _finished.append(True)
+        _error(f"stopped by {signal.Signals(stop.signum).name}; {outputs_state()}")
+        sys.exit(128 + stop.signum)
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        _finished.append(True)
+        if argv is not None:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     release_stdin()  # each run reads standard input at most once (reoffend.io.claim_stdin)
+    forget_written()  # and has written nothing yet (reoffend.io.outputs_written, for a signal's message)
     try:
         # without standalone mode click returns the status of ctx.exit(n) (e.g. 1 from --fail-unless-significant)
         status = cli.main(args=args, prog_name="reoffend", standalone_mode=False)
@@ -109,10 +143,10 @@ def _main(argv: list[str] | None) -> None:
             with_stdout_discarded()
         sys.exit(error.exit_status)
     except KeyboardInterrupt:
-        _error("interrupted")
+        _error(f"interrupted; {outputs_state()}")
         sys.exit(130)
     except Terminated as stop:
-        _error(f"stopped by {signal.Signals(stop.signum).name}; temporary files removed")
+        _error(f"stopped by {signal.Signals(stop.signum).name}; {outputs_state()}")
         sys.exit(128 + stop.signum)
     except OSError as error:
         # a write to standard output or standard error failed outside the checked writers (e.g. rich's

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..errors import UsageError
+from .common import stderr_console
 
 DEFAULT_FOLDER = "bulletin"
 
@@ -48,6 +48,8 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     from ..bulletin.folder import check_target, folder_lock
 
     if example_config:
+        if config_path or output or extract_date:  # they would be ignored, silently
+            raise UsageError("--example-config prints the example config and does nothing else: give it alone")
         sys.stdout.write(EXAMPLE_CONFIG)
         return
     if not config_path:
@@ -60,7 +62,7 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
 
 
 def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:
-    console = Console(stderr=True)
+    console = stderr_console()
     show = not quiet and console.is_terminal
     date = extract_date.date() if extract_date else None
     if not show:

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..cohort import IndexRule, Period
-from ..errors import DataError, OutputClosed, OutputWriteError, UsageError, os_reason
+from ..errors import DataError, OutputClosed, OutputNotCreatable, OutputWriteError, UsageError, os_reason
 from ..inputs import InputSpec, load_inputs
 from ..io import (
     STDOUT,
@@ -318,6 +318,21 @@ def fail_unless_significant_option(help: str):
 
 
 # ----------------------------------------------------------------------------------------------- parsing
+def given(name: str) -> bool:
+    """Whether the option ``name`` (click's parameter name) was typed on the command line (or set in the
+    environment), not left at its default or taken from a config file that other runs share."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+
+
+def refuse_unused(options: Mapping[str, str], reason: str) -> None:
+    """A usage error (exit 2) when any of ``options`` (parameter name -> flag) was typed although it would do
+    nothing in this run: an option that silently does nothing hides a mistake ("nothing silent")."""
+    typed = [flag for name, flag in options.items() if given(name)]
+    if typed:
+        raise UsageError(f"{'/'.join(typed)}: {reason}")
+
+
 def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
     pairs = {}
     for value in values:
@@ -399,9 +414,21 @@ def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
 
 
 def write_errors_file(error: DataError, path: str | None) -> None:
-    """``--errors FILE``: the full problem list (CSV, or Parquet/NDJSON by the extension), written atomically."""
-    if path:
+    """``--errors FILE``: the full problem list (CSV, or Parquet/NDJSON by the extension), written atomically.
+
+    When the file cannot be written (a full disk, 74; a folder gone, 73) the validation report is not lost
+    behind that failure: the error raised carries both, the report first (docs/cli.md, "Exit status": the
+    status is the write's, as for every output that fails).
+    """
+    if not path:
+        return
+    try:
         atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
+    except (OutputWriteError, OutputNotCreatable) as failure:
+        raise type(failure)(
+            f"{error.summary()}\nand the --errors file was not written: {failure} "
+            "(the problems above are the validation report)"
+        ) from None
 
 
 def load_or_report(
@@ -439,6 +466,15 @@ def errors_reported(errors_file: str | None):
 
 
 # ------------------------------------------------------------------------------------------------ output
+def stderr_console() -> Console:
+    """The console for messages and warnings on standard error: wrapped to a terminal's width, but one line per
+    message when standard error is a file or a pipe (a cron log), so that ``grep warning`` finds it whole."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        console.soft_wrap = True
+    return console
+
+
 @dataclass
 class Output:
     """Where and how a command writes its result."""
@@ -447,7 +483,7 @@ class Output:
     output: str | None = None
     quiet: bool = False
     columns: tuple[str, ...] = ()
-    console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: stderr_console())
 
     def __post_init__(self) -> None:
         if self.output == STDOUT:

@@ -8,18 +8,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 import click
 import polars as pl
 
 from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
-from ..compare.adjusted_score import difference_column
 from ..compare.design import parse_forms
+from ..compare.rows import AdjustedRow
+from ..errors import UsageError
 from ..io import check_writable
-from ..report.format import count, level, number, p_value, pct
+from ..report.format import level, p_value, pct
 from ..report.multiple import DESCRIPTION
-from ..report.verdict import Verdict, interval_confidence, short
+from ..report.tables import AdjustedLine, adjusted_table
+from ..report.verdict import Verdict
 from ..report.views import adjusted_headline
 from .common import (
     alpha_option,
@@ -150,6 +151,8 @@ def compare_adjusted(
         check_writable(model_summary)
     mparams = replace(measurement, by=(), latest_cohort=False)
     current_cohorts = parse_columns(current) if current else None
+    if current_cohorts and measurement.latest_cohort:  # the named cohorts would win, --latest-cohort do nothing
+        raise UsageError("give --current COHORT or --latest-cohort, not both")
     params = AdjustedParams(
         covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
@@ -221,7 +224,9 @@ def _summary(result: AdjustedResult) -> str:
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
         | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
     )
-    lines.extend(adjusted_headline(row, params) for row in changed.head(HEADLINES_SHOWN).iter_rows(named=True))
+    lines.extend(
+        adjusted_headline(row, params) for row in AdjustedRow.of(changed.head(HEADLINES_SHOWN), params.group_columns)
+    )
     if changed.height > HEADLINES_SHOWN:
         lines.append(f"... and {changed.height - HEADLINES_SHOWN} more (see the rows)")
     return "\n".join(lines)
@@ -246,37 +251,11 @@ def _caption(result: AdjustedResult) -> str:
 
 # ----------------------------------------------------------------------------------------------- display
 def display_rows(result: AdjustedResult) -> pl.DataFrame:
-    """The terminal view: two lines per comparison, one per measure (never merged), rounded for reading."""
-    params = result.params
-    p_column = "p_reduction" if params.sided == "one" else "p_two_sided"
-    interval_name = f"difference ({level(interval_confidence(params.alpha, params.sided))} interval)"
-    records = []
-    for r in result.rows.iter_rows(named=True):
-        keys: dict[str, Any] = {c: None if r[c] is None else str(r[c]) for c in params.group_columns}
-        for name in ("binary", "reoffences_per_offender"):
-            decimals = 1 if name == "binary" else 2
-            difference = difference_column(name)
-
-            def signed(value, decimals=decimals):
-                return number(value, decimals, signed=True)
-
-            records.append(
-                {
-                    **(keys if name == "binary" else dict.fromkeys(keys, "")),
-                    "n": count(r["cohort_size"]) if name == "binary" else "",
-                    "measure": "binary" if name == "binary" else "frequency",
-                    "actual": pct(r["binary_actual"]) if name == "binary" else number(r[f"{name}_actual"], 2),
-                    "expected": pct(r["binary_expected"]) if name == "binary" else number(r[f"{name}_expected"], 2),
-                    interval_name: f"{signed(r[difference])} ({signed(r[f'{difference}_low'])}, "
-                    f"{signed(r[f'{difference}_high'])})",
-                    "ratio": number(r[f"{name}_ratio"], 2),
-                    "p": p_value(r[f"{name}_{p_column}"]),
-                    "significant": short(r[f"{name}_verdict_adjusted"]),
-                }
-            )
-    if not records:
+    """The terminal view, from the comparison's table spec (reoffend.report.tables: the bulletin's table shows
+    the same headers and cells): two lines per unit, one per measure (never merged)."""
+    if not result.rows.height:
         return pl.DataFrame()
-    return pl.DataFrame(records)
+    return adjusted_table(result.params).frame(AdjustedLine.of(result.typed_rows()))
 
 
 def print_models(result: AdjustedResult) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -20,7 +20,7 @@ from ..compare.baseline import (
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
-from ..report.format import count, interval, level, number, p_value, pct, text, yes_no
+from ..report.tables import baseline_keys, baseline_table
 from .common import (
     Output,
     alpha_option,
@@ -32,6 +32,7 @@ from .common import (
     multiple_testing_option,
     output_options,
     parse_columns,
+    refuse_unused,
     sided_option,
     window_options,
 )
@@ -67,6 +68,26 @@ def comparison_options(function):
     for option in reversed(options):
         function = option(function)
     return function
+
+
+# options that only shape a measurement from records: with published counts they would do nothing
+RECORD_ONLY = {
+    "site_column": "--site-column",
+    "column_map": "--map",
+    "input_format": "--input-format",
+    "extract_date": "--extract-date",
+    "dedupe": "--dedupe",
+    "errors_file": "--errors",
+    "streaming": "--streaming",
+    "follow_up": "--follow-up",
+    "waiting_period": "--waiting-period",
+    "period": "--period",
+    "index_rule": "--index",
+    "incomplete": "--incomplete",
+    "exclude_offences": "--exclude-offences",
+    "where": "--where",
+    "latest_cohort": "--latest-cohort",
+}
 
 
 @click.command("baseline")
@@ -164,6 +185,7 @@ def compare_baseline(
     if from_counts:
         if not current_counts or not baseline_counts:
             raise UsageError("--current-counts and --baseline-counts go together")
+        refuse_unused(RECORD_ONLY, "measures records; published counts are compared as they are, so leave it out")
         items = [item for value in current_counts for item in value.split(",") if item.strip()]
         labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
         cohorts = [_counts("--current-counts", item, label) for item, label in zip(items, labels, strict=True)]
@@ -171,6 +193,8 @@ def compare_baseline(
         result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
         parameters = {"source": "counts", **params.as_dict()}
     else:
+        if not site:
+            refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
         result, parameters = _from_records(
             spec, errors_file, measurement, site, site_column, current, baseline_cohort, params, out
         )
@@ -214,6 +238,8 @@ def _from_records(
     current = [label for value in current_labels for label in parse_columns(value)]
     if not current and not measurement.latest_cohort:
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
+    if current and measurement.latest_cohort:  # the named cohorts would win, and --latest-cohort do nothing
+        raise UsageError("give --current COHORT or --latest-cohort, not both")
     site_column, site = split_site(site_column, site)
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
@@ -253,57 +279,8 @@ def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
 
 # ----------------------------------------------------------------------------------------------- display
 def display_rows(result: BaselineResult) -> pl.DataFrame:
-    """The terminal view: one column per comparison, one line per quantity, rounded for reading."""
-    params = result.params
-    level_text = f"{level(params.confidence)} CI"
-    verdict_level = level(params.interval_confidence)
-
-    items: list[tuple[str, Callable[[dict], str]]] = [
-        ("current cohort", lambda r: text(r["current"])),
-        ("  released / reoffended", lambda r: f"{count(r['current_size'])} / {count(r['current_reoffenders'])}"),
-        ("  rate", lambda r: pct(r["current_rate"])),
-        (f"  {level_text}", lambda r: f"{pct(r['current_rate_low'])} – {pct(r['current_rate_high'])}"),
-        ("baseline cohort", lambda r: text(r["baseline"])),
-        ("  released / reoffended", lambda r: f"{count(r['baseline_size'])} / {count(r['baseline_reoffenders'])}"),
-        ("  rate", lambda r: pct(r["baseline_rate"])),
-        (f"  {level_text}", lambda r: f"{pct(r['baseline_rate_low'])} – {pct(r['baseline_rate_high'])}"),
-        ("difference (pp)", lambda r: number(r["difference_pp"], signed=True)),
-        (
-            f"  {verdict_level} interval (score)",
-            lambda r: interval(r["difference_pp_low"], r["difference_pp_high"], lambda v: number(v, signed=True)),
-        ),
-        ("reduction (pp)", lambda r: number(r["reduction_pp"])),
-        (
-            f"  {level_text} (Newcombe)",
-            lambda r: interval(r["reduction_pp_newcombe_low"], r["reduction_pp_newcombe_high"]),
-        ),
-        ("z (pooled)", lambda r: number(r["z"], 3)),
-        ("p two-sided", lambda r: p_value(r["p_two_sided"])),
-        ("p one-sided (reduction)", lambda r: p_value(r["p_reduction"])),
-        (f"verdict ({params.sided}-sided test at {level(params.alpha)})", lambda r: text(r["verdict"])),
-    ]
-    if result.rows.height > 1:
-        items += [
-            (f"p adjusted ({params.multiple_testing})", lambda r: p_value(r["p_adjusted"])),
-            ("verdict adjusted", lambda r: text(r["verdict_adjusted"])),
-        ]
-    if params.target_pp is not None:
-        items.append((f"target {params.target_pp:g} pp met", lambda r: yes_no(r["target_met"])))
-    if params.schedule:
-        items.append(
-            (
-                "schedule step reached",
-                lambda r: (
-                    "none"
-                    if r["schedule_step_pp"] is None
-                    else f"{r['schedule_step_pp']:g} pp (payment {r['schedule_payment']:,.0f})"
-                ),
-            )
-        )
-    rows = result.rows.to_dicts()
-    headers = [f"{r['current']}" for r in rows]
-    headers = [h if headers.count(h) == 1 else f"{h} ({i + 1})" for i, h in enumerate(headers)]
-    data = {"": [name for name, _ in items]}
-    for header, row in zip(headers, rows, strict=True):
-        data[header if header else " "] = [render(row) for _, render in items]
-    return pl.DataFrame(data, schema={k: pl.String for k in data})
+    """The terminal view: one column per comparison, one line per quantity of the comparison's table spec
+    (reoffend.report.tables: the bulletin's table shows the same headers and cells)."""
+    rows = result.typed_rows()
+    spec = baseline_table(result.params).pick(baseline_keys(result.params, len(rows), bulletin=False))
+    return spec.transposed(rows, [row.current for row in rows])

@@ -12,14 +12,15 @@ from pathlib import Path
 import click
 import polars as pl
 
-from ..bulletin.folder import check_target, write_folder
+from ..bulletin.folder import REPORT, check_target, write_folder
 from ..compare.design import parse_forms
 from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..errors import UsageError
-from ..report.format import count, interval, level, number, p_value, pct, per_cent
+from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
-from ..report.verdict import interval_confidence, interval_label, short
+from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, matched_table
+from ..report.verdict import interval_label
 from .common import (
     alpha_option,
     cohort_options,
@@ -31,6 +32,7 @@ from .common import (
     output_options,
     parse_columns,
     parse_where,
+    refuse_unused,
     render_table,
     window_options,
     writer_for_suffix,
@@ -168,10 +170,12 @@ def compare_matched_command(
     """
     if treated and treated_ids:
         raise UsageError("give --treated or --treated-ids, not both")
+    if not treated_ids:
+        refuse_unused({"ids_releases": "--ids-releases"}, "goes with --treated-ids (it says which of their releases)")
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
     if report_dir:
-        check_target(report_dir)
+        check_target(report_dir, REPORT)
     mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,
@@ -211,7 +215,7 @@ def compare_matched_command(
         result.rows,
         parameters=parameters,
         metadata=result.metadata,
-        title="Matched comparison: reduction in reconviction events per 100 (primary measure)",
+        title="Matched comparison: change in reconviction events per 100 (primary measure)",
         display=display_rows(result),
         extra_json=result.extra_json(),
         extra_outputs=extra,
@@ -229,7 +233,7 @@ def compare_matched_command(
     if report_dir:
         png = io.BytesIO()
         balance_plot_writer(result)(png)
-        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()))
+        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()), REPORT)
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
@@ -239,28 +243,9 @@ def compare_matched_command(
 
 # ----------------------------------------------------------------------------------------------- display
 def display_rows(result: MatchedResult) -> pl.DataFrame:
-    """The terminal view of the primary measure: the reduction (positive = fewer events) and its interval."""
-    interval_name = f"{level(interval_confidence(result.params.alpha, 'one'))} interval"
-
-    def negated(v):
-        return None if v is None else -v
-
-    records = []
-    for r in result.rows.iter_rows(named=True):
-        target = r["target_pct"]
-        records.append(
-            {
-                "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "treated /100": number(r["events_per_100_treated"]),
-                "comparison /100": number(r["events_per_100_comparison"]),
-                "reduction": per_cent(r["events_reduction_pct"]),
-                interval_name: interval(negated(r["events_change_high"]), negated(r["events_change_low"])),
-                "p": p_value(r["events_p_reduction"]),
-                "significant": short(r["events_verdict_adjusted"]),
-                "target": "–" if target is None else f"{target:g}% {'met' if r['target_met'] else 'not met'}",
-            }
-        )
-    return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
+    """The terminal view of the primary measure, from the comparison's table spec (reoffend.report.tables: the
+    bulletin's table shows the same headers and cells): the change in events per 100 and its interval."""
+    return matched_table(result.params).pick(MATCHED_TERMINAL).frame(result.typed_rows())
 
 
 def count_rows(result: MatchedResult) -> pl.DataFrame:
@@ -283,23 +268,8 @@ def count_rows(result: MatchedResult) -> pl.DataFrame:
 
 
 def binary_rows(result: MatchedResult) -> pl.DataFrame:
-    interval_name = f"{level(interval_confidence(result.params.alpha, 'one'))} interval (pp)"
-    records = []
-    for r in result.rows.iter_rows(named=True):
-        records.append(
-            {
-                "cohort": "all" if r["scope"] == "pooled" else r["cohort"],
-                "rate treated": pct(r["binary_rate_treated"]),
-                "rate comparison": pct(r["binary_rate_comparison"]),
-                "difference (pp)": number(r["binary_difference_pp"], signed=True),
-                interval_name: interval(
-                    r["binary_difference_pp_low"], r["binary_difference_pp_high"], lambda v: number(v, signed=True)
-                ),
-                "p (reduction)": p_value(r["binary_p_reduction"]),
-                "significant": short(r["binary_verdict_adjusted"]),
-            }
-        )
-    return pl.DataFrame(records, schema={k: pl.String for k in records[0]})
+    """The binary rate (secondary measure), from the comparison's table spec."""
+    return matched_table(result.params).pick(MATCHED_BINARY).frame(result.typed_rows())
 
 
 def balance_rows(result: MatchedResult) -> pl.DataFrame:
@@ -358,11 +328,11 @@ def model_caption(result: MatchedResult) -> str:
 def caption(result: MatchedResult) -> str:
     p = result.params
     return (
-        "reduction = 100 (1 - treated / comparison), positive when the treated have fewer events; "
+        "change = 100 (treated / comparison - 1), negative when the treated have fewer events; "
         f"{p.measure.window.describe()}; exact on {', '.join(p.exact) or 'nothing'}; up to {p.ratio} nearest "
         f"neighbours on the logit score within {p.caliper:g} SD, with replacement; {p.bootstrap:,} bootstrap "
-        f"replicates (seed {p.seed}), {interval_label(p.alpha, 'one')}; significant: the verdict, read off that "
-        f"interval, after {DESCRIPTION[p.multiple_testing]} over the cohorts (p: one-sided for a reduction, raw)"
+        f"replicates (seed {p.seed}), {interval_label(p.alpha, 'one')}; verdict: read off that interval, after "
+        f"{DESCRIPTION[p.multiple_testing]} over the cohorts (p (reduction): one-sided, before the adjustment)"
     )
 
 

@@ -66,7 +66,8 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
 @click.option(
     "--per-release",
     type=click.Path(dir_okay=False),
-    help="Also write the per-release audit table to this file (format from its extension).",
+    help="Also write the per-release audit table to this file (format from its extension). Record-level, so "
+    "never disclosure-controlled: not with --suppress (a separate run).",
 )
 @click.option(
     "--band",
@@ -105,11 +106,23 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     if twice:  # a dict would keep the last silently
         raise UsageError(f"--band names {', '.join(twice)} more than once; give each column's edges once")
     band_edges = dict(parsed)
+    unused = [column for column in band_edges if column not in params.by and column not in params.where]
+    if unused:  # banding a column nothing groups or filters by would change nothing, silently
+        raise UsageError(
+            f"--band {', '.join(unused)}: not in --by (or --where), so the bands would not be used; "
+            f"group by it, e.g. --by {','.join(dict.fromkeys([*params.by, *unused]))}"
+        )
+    if min_count is not None and min_cohort is None:
+        raise UsageError("--min-count sets a threshold of disclosure control: it needs --suppress N")
+    if per_release and min_cohort is not None:
+        raise UsageError(
+            "--per-release writes every release's outcome, which cannot be disclosure-controlled, so it cannot be "
+            "combined with --suppress; write the audit table in a separate run without --suppress"
+        )
     rule = None
-    if min_cohort is not None or min_count is not None:
+    if min_cohort is not None:
         rule = DisclosureRule(
-            min_cohort=DisclosureRule().min_cohort if min_cohort is None else min_cohort,
-            min_count=DisclosureRule().min_count if min_count is None else min_count,
+            min_cohort=min_cohort, min_count=DisclosureRule().min_count if min_count is None else min_count
         )
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
@@ -135,8 +148,6 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         # protects each suppressed cell against all of them
         rows = suppress(rows, rule, by=params.by, margins=params.by)
         parameters["disclosure"] = {**rule.as_dict(), "margins": list(params.by)}
-        if per_release:
-            out.warn("--per-release writes every release's outcome: it is not disclosure-controlled")
     out.emit(
         rows,
         parameters=parameters,

@@ -11,8 +11,17 @@ import click
 from .. import __version__
 from ..errors import OutputClosed
 from ..io import STDOUT, atomic_write
-from ..sql import DIALECTS, SqlSource, header, measure_query, render, validation_query
-from .common import by_option, check_output_options, cohort_options, parse_columns, parse_pairs, window_options
+from ..sql import DIALECTS, SqlSource, header, known_release_columns, measure_query, render, validation_query
+from .common import (
+    by_option,
+    check_output_options,
+    cohort_options,
+    parse_columns,
+    parse_pairs,
+    refuse_unused,
+    window_options,
+)
+from .tables import check_names
 
 
 @click.command()
@@ -47,6 +56,12 @@ from .common import by_option, check_output_options, cohort_options, parse_colum
     help="Date the data was extracted (default: the latest conviction_date in the table).",
 )
 @click.option(
+    "--release-columns",
+    metavar="COLS",
+    help="Other columns of the releases table that --by and --where may name (the query cannot see the table; "
+    "the columns of reoffend docs data and --map names need no declaring).",
+)
+@click.option(
     "--with-validation",
     is_flag=True,
     help="Also print a second query counting the problems per validation rule that SQL can check.",
@@ -62,6 +77,7 @@ def sql(
     cohort_column,
     appearance_ids,
     extract_date,
+    release_columns,
     with_validation,
     output,
 ):
@@ -81,6 +97,13 @@ def sql(
         appearance_ids=appearance_ids,
         extract_date=extract_date.date() if isinstance(extract_date, dt.datetime) else None,
     )
+    if source.has_cohort:  # the table's cohort column gives the cohorts: a --period would change nothing
+        refuse_unused({"period": "--period"}, "the table's cohort column gives the cohorts (--cohort-column, --map)")
+    # a name the table may not have would exit 0 here and fail in the database: refused now, with the nearest
+    known = known_release_columns(source, parse_columns(release_columns, "--release-columns"))
+    after = "; declare another column of the releases table with --release-columns"
+    check_names(params.by, known, "--by", after)
+    check_names(list(params.where), known, "--where", after)
     if output == STDOUT:
         output = None  # `-o -`: standard output, as without -o
     text = header(params, source, dialect, __version__) + render(measure_query(params, source), dialect) + ";\n"

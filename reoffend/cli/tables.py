@@ -22,14 +22,20 @@ def select_columns(rows: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     """``rows`` with only ``columns``, in the order given; an unknown name is a usage error naming the nearest."""
     if not columns:
         return rows
-    unknown = [name for name in columns if name not in rows.columns]
+    check_names(columns, rows.columns, "--columns")
+    return rows.select(columns)
+
+
+def check_names(names: Sequence[str], known: Sequence[str], option: str, after: str = "") -> None:
+    """A usage error for the ``names`` not among ``known``, each with its nearest known names, then the list
+    (``--columns``, ``sql --by``); ``after`` is added to the message (what to do instead)."""
+    unknown = [name for name in names if name not in known]
     if unknown:
         hints = []
         for name in unknown:
-            near = difflib.get_close_matches(name, rows.columns, n=3, cutoff=0.5)
+            near = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
             hints.append(f"{name!r}" + (f" (did you mean {' or '.join(near)}?)" if near else ""))
-        raise UsageError(f"--columns: no column {', '.join(hints)}; the columns are: {', '.join(rows.columns)}")
-    return rows.select(columns)
+        raise UsageError(f"{option}: no column {', '.join(hints)}; the columns are: {', '.join(known)}{after}")
 
 
 def min_width(header: str, cells: Sequence[str]) -> int:

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 from scipy import special
 
-from ..cohort import apply_filters, check_values_present, with_cohort
+from ..cohort import apply_filters, check_cohorts_present, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
@@ -49,6 +49,7 @@ from .design import (
     forms_text,
     term_names,
 )
+from .rows import AdjustedRow
 from .sensitivity import E_VALUE_NOTE, e_value_columns
 
 UnseenPolicy = Literal["error", "pool"]
@@ -150,9 +151,15 @@ class AdjustedResult:
     unseen: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        AdjustedRow.check(self.rows, "compare adjusted", self.params.group_columns)
+
+    def typed_rows(self) -> list[AdjustedRow]:
+        return AdjustedRow.of(self.rows, self.params.group_columns)
+
     def headline(self) -> str:
         """One plain-English sentence per comparison row, both measures reported separately."""
-        return "\n".join(adjusted_headline(row, self.params) for row in self.rows.iter_rows(named=True))
+        return "\n".join(adjusted_headline(row, self.params) for row in self.typed_rows())
 
     def all_significant(self) -> bool:
         """Every unit beat the baseline on both measures after the multiple-testing adjustment: the one rule
@@ -188,7 +195,7 @@ class AdjustedResult:
             "unseen_levels": self.unseen,
             "sensitivity": {"e_value": E_VALUE_NOTE},
             "warnings": self.warnings,
-            "headline": [adjusted_headline(row, self.params) for row in self.rows.iter_rows(named=True)],
+            "headline": self.headline().splitlines(),
         }
 
 
@@ -450,17 +457,8 @@ def _baseline_predictions(
 
 def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
     present = sorted(frame.get_column("cohort").drop_nulls().unique().to_list())
-    counts = dict(frame.group_by("cohort").len().iter_rows())
-    empty = [c for c in params.baseline if not counts.get(c)]
-    if empty:
-        raise single_problem(
-            source,
-            "cohort",
-            "empty-baseline",
-            f"baseline cohort(s) {', '.join(empty)} have no index releases (cohorts in the data: "
-            f"{', '.join(present) if present else 'none'})",
-            value=", ".join(empty),
-        )
+    check_cohorts_present(params.baseline, present, source, "--baseline", params.measure.period)
+    check_cohorts_present(params.current or (), present, source, "--current", params.measure.period)
     baseline = apply_filters(frame.filter(pl.col("cohort").is_in(list(params.baseline))), params.baseline_filter)
     if baseline.height == 0:
         filters = "; ".join(f"{c}={','.join(v)}" for c, v in params.baseline_filter.items())
@@ -471,16 +469,6 @@ def _split(frame: pl.DataFrame, params: AdjustedParams, source: str):
             f"no baseline index releases in {', '.join(params.baseline)} satisfy --baseline-filter {filters}",
         )
     if params.current is not None:
-        missing = [c for c in params.current if not counts.get(c)]
-        if missing:
-            raise single_problem(
-                source,
-                "cohort",
-                "empty-current",
-                f"current cohort(s) {', '.join(missing)} have no index releases (cohorts in the data: "
-                f"{', '.join(present)})",
-                value=", ".join(missing),
-            )
         chosen = sorted(params.current)
     else:
         last = max(params.baseline)

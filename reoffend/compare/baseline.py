@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..cohort import Period, apply_filters, with_cohort
+from ..cohort import Period, apply_filters, check_cohorts_present, with_cohort
 from ..errors import UsageError
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
@@ -43,6 +43,7 @@ from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import Verdict, interval_confidence, interval_label, verdict_expr, verdict_p
 from ..report.views import baseline_headline
 from ..validate import ValidatedInputs
+from .rows import BaselineRow
 
 Sided = Literal["one", "two"]
 # A reduction equal to the target or a schedule threshold up to this many decimals of a percentage point
@@ -121,7 +122,7 @@ class BaselineParams:
 
 @dataclass
 class BaselineResult:
-    """One row per current cohort against the baseline; see :data:`RESULT_COLUMNS`."""
+    """One row per current cohort against the baseline: the columns of :class:`~reoffend.compare.rows.BaselineRow`."""
 
     rows: pl.DataFrame
     params: BaselineParams
@@ -129,53 +130,23 @@ class BaselineResult:
     warnings: list[str] = field(default_factory=list)
     site: str | None = None
 
+    def __post_init__(self) -> None:
+        BaselineRow.check(self.rows, "compare baseline")
+
+    def typed_rows(self) -> list[BaselineRow]:
+        return BaselineRow.of(self.rows)
+
     def headline(self) -> str:
         """One plain-English sentence per comparison, joined by newlines."""
         tests = int(self.rows["p_adjusted"].is_not_null().sum())
-        return "\n".join(
-            baseline_headline(row, self.params, self.site, tests) for row in self.rows.iter_rows(named=True)
-        )
+        return "\n".join(baseline_headline(row, self.params, self.site, tests) for row in self.typed_rows())
 
     def all_significant(self) -> bool:
         """True when every comparison is a significant reduction after the multiple-testing adjustment."""
         return self.rows.height > 0 and bool(self.rows["significant_adjusted"].fill_null(False).all())
 
 
-RESULT_COLUMNS = (
-    "current",
-    "baseline",
-    "current_size",
-    "current_reoffenders",
-    "current_rate",
-    "current_rate_low",
-    "current_rate_high",
-    "baseline_size",
-    "baseline_reoffenders",
-    "baseline_rate",
-    "baseline_rate_low",
-    "baseline_rate_high",
-    "difference_pp",
-    "difference_pp_low",
-    "difference_pp_high",
-    "reduction_pp",
-    "reduction_pp_low",
-    "reduction_pp_high",
-    "interval_confidence",
-    "reduction_pp_newcombe_low",
-    "reduction_pp_newcombe_high",
-    "z",
-    "p_two_sided",
-    "p_reduction",
-    "p_increase",
-    "verdict",
-    "significant",
-    "p_adjusted",
-    "verdict_adjusted",
-    "significant_adjusted",
-    "target_met",
-    "schedule_step_pp",
-    "schedule_payment",
-)
+RESULT_COLUMNS = BaselineRow.columns()  # declared once, with dtypes, in reoffend/compare/rows.py
 
 
 # ------------------------------------------------------------------------------------------------ parsing
@@ -400,24 +371,21 @@ def measure_cohorts(
     baseline: str,
     *,
     audit_table: bool = False,
+    current_option: str = "--current",
 ) -> tuple[pl.DataFrame, Counts, MeasureResult]:
     """Measure the current cohorts and the baseline cohort with :func:`reoffend.measure.measure`.
 
     ``params.where`` carries the site and any other filters; the cohorts are added to it here, so only the
-    compared cohorts must have complete follow-up. A label that no release has is a usage error; a label the
+    compared cohorts must have complete follow-up. A label that no release has is invalid data (65,
+    ``value-not-found``, named as ``current_option`` or ``--baseline`` with the closest labels); a label the
     filtered releases do not have gives a cohort of size 0. Returns the current counts (in the order given),
     the baseline counts and the measure result (its per-release rows with ``audit_table``).
     """
     if not current:
         raise UsageError("give at least one current cohort")
     known = cohort_labels(inputs, params.period)
-    unknown = [label for label in dict.fromkeys([*current, baseline]) if label not in known]
-    if unknown:
-        shown = ", ".join(known[:12]) + (" ..." if len(known) > 12 else "")
-        raise UsageError(
-            f"no cohort {', '.join(map(repr, unknown))} in {inputs.names['releases']} "
-            f"with --period {params.period} (cohorts: {shown})"
-        )
+    check_cohorts_present(current, known, inputs.names["releases"], current_option, params.period)
+    check_cohorts_present([baseline], known, inputs.names["releases"], "--baseline", params.period)
     where = dict(params.where)
     where["cohort"] = tuple(dict.fromkeys([*current, baseline]))
     measured = measure(

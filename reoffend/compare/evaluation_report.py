@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import __version__
-from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION
+from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION, REPORT_KIND
 from ..report.format import p_value, pct
 from ..report.verdict import interval_confidence
 from .datalab import METHOD as DATA_LAB_METHOD
@@ -43,7 +43,7 @@ def report_files(
     }
     manifest = {
         MANIFEST_KEY: MANIFEST_VERSION,  # the folder format of bulletin/folder.py, so a rerun may replace it
-        "kind": "evaluation report",
+        "kind": REPORT_KIND,  # so a bulletin never replaces a report, nor a report a bulletin
         "generator": f"reoffend {__version__}",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "parameters": parameters,

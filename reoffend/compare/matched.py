@@ -9,6 +9,7 @@ at a date. Pure: validated inputs and a :class:`MatchedParams` in, a :class:`Mat
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ from .matching import (
     standardised_differences,
 )
 from .propensity import balance_columns, fit_propensity
+from .rows import MatchedRow
 from .sensitivity import matched_sensitivity
 
 if TYPE_CHECKING:
@@ -175,6 +177,12 @@ class MatchedResult:
     sensitivity: dict[str, object] = field(default_factory=dict)
     data_lab: DataLabSummary | None = None
 
+    def __post_init__(self) -> None:
+        MatchedRow.check(self.rows, "compare matched")
+
+    def typed_rows(self) -> list[MatchedRow]:
+        return MatchedRow.of(self.rows)
+
     def all_significant(self) -> bool:
         """The one rule of ``--fail-unless-significant`` (the CLI and the bulletin both ask this): the
         reduction in events per 100 over all cohorts together (one pre-specified test) is significant."""
@@ -183,7 +191,7 @@ class MatchedResult:
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
-        return "\n".join(matched_headline(row, self.params) for row in self.rows.iter_rows(named=True))
+        return "\n".join(matched_headline(row, self.params) for row in self.typed_rows())
 
     def extra_json(self) -> dict[str, Any]:
         return {
@@ -585,7 +593,11 @@ def _treated_and_pool(
         treated_expr = where_matches(params.treated)
         if units.filter(treated_expr).height == 0:
             described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
-            raise UsageError(f"--treated matches no index release ({described})")
+            # each value is in the data (checked before), but together with the filters they leave no release:
+            # invalid data (65), as filters leaving no releases are in compare adjusted and power
+            raise single_problem(
+                file, None, "empty-treated", f"--treated matches no index release compared ({described})"
+            )
 
     units = units.with_columns(treated_expr.alias(TREATED))
     if params.treated_ids is not None and params.ids_releases == "first":
@@ -711,48 +723,10 @@ def _strata(units: pl.DataFrame, exact: Sequence[str]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ the rows
-ROW_SCHEMA: dict[str, PolarsDataType] = {
-    "scope": pl.String,
-    "cohort": pl.String,
-    "treated": pl.Int64,
-    "matched": pl.Int64,
-    "unmatched": pl.Int64,
-    "unmatched_share": pl.Float64,
-    "comparators": pl.Int64,
-    "effective_comparison_size": pl.Float64,
-    "events_per_100_treated": pl.Float64,
-    "events_per_100_comparison": pl.Float64,
-    "events_change_pct": pl.Float64,
-    "events_change_low": pl.Float64,
-    "events_change_high": pl.Float64,
-    "events_reduction_pct": pl.Float64,
-    "events_p_reduction": pl.Float64,
-    "events_p_increase": pl.Float64,
-    "events_verdict": pl.String,
-    "events_significant": pl.Boolean,
-    "target_pct": pl.Float64,
-    "target_met": pl.Boolean,
-    "binary_rate_treated": pl.Float64,
-    "binary_rate_comparison": pl.Float64,
-    "binary_difference_pp": pl.Float64,
-    "binary_difference_pp_low": pl.Float64,
-    "binary_difference_pp_high": pl.Float64,
-    "binary_reduction_pp": pl.Float64,
-    "binary_p_reduction": pl.Float64,
-    "binary_p_increase": pl.Float64,
-    "binary_verdict": pl.String,
-    "binary_significant": pl.Boolean,
-    "reoffences_per_offender_treated": pl.Float64,
-    "reoffences_per_offender_comparison": pl.Float64,
-    "reoffences_per_offender_change_pct": pl.Float64,
-    "reoffences_per_offender_change_low": pl.Float64,
-    "reoffences_per_offender_change_high": pl.Float64,
-    "reoffences_per_offender_p_reduction": pl.Float64,
-    "reoffences_per_offender_p_increase": pl.Float64,
-    "reoffences_per_offender_verdict": pl.String,
-    "reoffences_per_offender_significant": pl.Boolean,
-    "too_few_to_test": pl.Boolean,
-}
+# the columns _row builds, up to too_few_to_test; the verdicts after adjustment and the sensitivity columns follow
+ROW_SCHEMA: dict[str, PolarsDataType] = dict(
+    itertools.takewhile(lambda item: item[0] != "events_p_adjusted", MatchedRow.schema().items())
+)
 
 
 def _effect(kind: str, treated, comparison):

@@ -30,48 +30,18 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..errors import UsageError
+from ..errors import UsageError, single_problem
+from .rows import PowerRow
 
 if TYPE_CHECKING:
-    from polars._typing import PolarsDataType
-
     from ..measure import MeasureParams
     from ..validate import ValidatedInputs
 
 Measure = Literal["binary", "frequency"]
 Sided = Literal["one", "two"]
 
-RESULT_COLUMNS = (
-    "measure",
-    "solved_for",
-    "baseline_per_100",
-    "dispersion",
-    "alpha",
-    "power",
-    "sided",
-    "current_size",
-    "baseline_size",
-    "reduction_per_100",
-    "reduction_relative_pct",
-    "current_per_100",
-    "effect_size",
-)
-
-SCHEMA: dict[str, PolarsDataType] = {
-    "measure": pl.String,
-    "solved_for": pl.String,
-    "baseline_per_100": pl.Float64,
-    "dispersion": pl.Float64,
-    "alpha": pl.Float64,
-    "power": pl.Float64,
-    "sided": pl.String,
-    "current_size": pl.Int64,
-    "baseline_size": pl.Int64,
-    "reduction_per_100": pl.Float64,
-    "reduction_relative_pct": pl.Float64,
-    "current_per_100": pl.Float64,
-    "effect_size": pl.Float64,
-}
+RESULT_COLUMNS = PowerRow.columns()  # declared once, with dtypes, in reoffend/compare/rows.py
+SCHEMA = PowerRow.schema()
 
 
 @dataclass(frozen=True)
@@ -126,8 +96,14 @@ class PowerResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        PowerRow.check(self.rows, "power")
+
+    def typed_rows(self) -> list[PowerRow]:
+        return PowerRow.of(self.rows)
+
     def headline(self) -> str:
-        return "\n".join(headline_sentence(row) for row in self.rows.iter_rows(named=True))
+        return "\n".join(headline_sentence(row) for row in self.typed_rows())
 
 
 # ------------------------------------------------------------------------------------------- the maths
@@ -298,36 +274,36 @@ def dispersion_of(events: pl.Series) -> float | None:
 
 
 # ------------------------------------------------------------------------------------------ the headline
-def headline_sentence(row: dict) -> str:
-    unit = "percentage points" if row["measure"] == "binary" else "reconviction events per 100 offenders"
-    level = f"{row['sided']}-sided test at {row['alpha']:g}, power {100 * row['power']:g}%"
+def headline_sentence(row: PowerRow) -> str:
+    unit = "percentage points" if row.measure == "binary" else "reconviction events per 100 offenders"
+    level = f"{row.sided}-sided test at {row.alpha:g}, power {100 * row.power:g}%"
     base = (
-        f"a baseline rate of {row['baseline_per_100']:.1f}%"
-        if row["measure"] == "binary"
-        else f"a baseline of {row['baseline_per_100']:.1f} events per 100 (dispersion {row['dispersion']:.2f})"
+        f"a baseline rate of {row.baseline_per_100:.1f}%"
+        if row.measure == "binary"
+        else f"a baseline of {row.baseline_per_100:.1f} events per 100 (dispersion {row.dispersion:.2f})"
     )
-    if row["solved_for"] == "reduction":
-        if row["reduction_per_100"] is None:
+    if row.solved_for == "reduction":
+        if row.reduction_per_100 is None:
             return (
-                f"With {row['current_size']:,} current and {row['baseline_size']:,} baseline releases and {base}, "
+                f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, "
                 f"no reduction can be detected ({level})."
             )
         return (
-            f"With {row['current_size']:,} current and {row['baseline_size']:,} baseline releases and {base}, "
-            f"the smallest reduction that can be detected is {row['reduction_per_100']:.1f} {unit} "
-            f"({row['reduction_relative_pct']:.1f}% of the baseline; {level})."
+            f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, "
+            f"the smallest reduction that can be detected is {row.reduction_per_100:.1f} {unit} "
+            f"({row.reduction_relative_pct:.1f}% of the baseline; {level})."
         )
-    what = f"a reduction of {row['reduction_per_100']:g} {unit} from {base}"
-    if row["current_size"] is None:
+    what = f"a reduction of {row.reduction_per_100:g} {unit} from {base}"
+    if row.current_size is None:
         return (
             f"To detect {what}, no current cohort is large enough against a baseline of "
-            f"{row['baseline_size']:,} ({level})."
+            f"{row.baseline_size:,} ({level})."
         )
-    if row["solved_for"] == "cohort_size":
-        return f"To detect {what}, each cohort needs at least {row['current_size']:,} releases ({level})."
+    if row.solved_for == "cohort_size":
+        return f"To detect {what}, each cohort needs at least {row.current_size:,} releases ({level})."
     return (
-        f"To detect {what}, the current cohort needs at least {row['current_size']:,} releases against a "
-        f"baseline of {row['baseline_size']:,} ({level})."
+        f"To detect {what}, the current cohort needs at least {row.current_size:,} releases against a "
+        f"baseline of {row.baseline_size:,} ({level})."
     )
 
 
@@ -366,15 +342,24 @@ def measure_baseline(
     site_column: str = "establishment",
 ) -> MeasuredBaseline:
     """The baseline cohort's size, binary rate, events per 100 and their dispersion, by the measure core
-    (:func:`reoffend.compare.baseline.measure_cohorts`: the one window definition). An empty cohort is a
-    usage error: there is nothing to base a power calculation on."""
+    (:func:`reoffend.compare.baseline.measure_cohorts`: the one window definition). An empty cohort is
+    invalid data (65), as filters leaving no releases are in every comparison: there is nothing to base a power
+    calculation on."""
     from .baseline import measure_cohorts
 
     where = {**measurement.where, **({site_column: (site,)} if site else {})}
     mparams = replace(measurement, by=("cohort",), where=where)
-    _, base, measured = measure_cohorts(inputs, mparams, [baseline], baseline, audit_table=True)
-    if base.cohort_size == 0:
-        raise UsageError(f"the baseline cohort {baseline} has no index releases with these filters")
+    _, base, measured = measure_cohorts(
+        inputs, mparams, [baseline], baseline, audit_table=True, current_option="--baseline"
+    )
+    if base.cohort_size == 0:  # filters leaving no releases: invalid data, as in compare adjusted (65)
+        filters = "; ".join(f"{c}={','.join(v)}" for c, v in where.items())
+        raise single_problem(
+            inputs.names["releases"],
+            None,
+            "empty-baseline",
+            f"the baseline cohort {baseline} has no index releases with {filters}: nothing to base the power on",
+        )
     assert measured.per_release is not None  # asked for with audit_table=True
     events = measured.per_release["reconviction_events"]
     return MeasuredBaseline(

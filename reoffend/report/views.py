@@ -7,31 +7,32 @@ methods, and so the terminal summaries, the JSON ``headline`` and the bulletin's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .format import count, number, p_is, pct
-from .verdict import Verdict, interval_label, p_phrase
+from .verdict import Sided, Verdict, interval_label, p_phrase
 
 if TYPE_CHECKING:
     from ..compare.adjusted import AdjustedParams
     from ..compare.baseline import BaselineParams
     from ..compare.matched import MatchedParams
+    from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 
 
 # ------------------------------------------------------------------------------------------- baseline
-def baseline_headline(row: dict, params: BaselineParams, site: str | None = None, tests: int = 1) -> str:
+def baseline_headline(row: BaselineRow, params: BaselineParams, site: str | None = None, tests: int = 1) -> str:
     """The result in one sentence a non-statistician can read: the verdict, with its direction, beside the
     interval that agrees with it (design: comparisons.md, "one verdict")."""
-    label = "the current cohort" if row["current"] == "current" else str(row["current"])
+    label = "the current cohort" if row.current == "current" else str(row.current)
     who = f"{site} {label}" if site else label[0].upper() + label[1:]
-    base = "the baseline" if row["baseline"] == "baseline" else f"the baseline {row['baseline']}"
-    if row["reduction_pp"] is None:
+    base = "the baseline" if row.baseline == "baseline" else f"the baseline {row.baseline}"
+    if row.reduction_pp is None:
         return (
             f"{who}: {Verdict.TOO_FEW.value}, because a cohort is empty "
-            f"({row['current_size']} current, {row['baseline_size']} baseline releases)."
+            f"({row.current_size} current, {row.baseline_size} baseline releases)."
         )
-    reduction = row["reduction_pp"]
+    reduction = row.reduction_pp
     change = (
         f"a fall of {number(reduction)} percentage points"
         if reduction > 0
@@ -40,116 +41,160 @@ def baseline_headline(row: dict, params: BaselineParams, site: str | None = None
         else "no change"
     )
     text = (
-        f"{who}: {pct(row['current_rate'])} reoffended ({row['current_reoffenders']} of "
-        f"{row['current_size']}) against {pct(row['baseline_rate'])} ({row['baseline_reoffenders']} of "
-        f"{row['baseline_size']}) in {base}, {change} (change {number(row['difference_pp'], signed=True)} points, "
-        f"{interval_label(params.alpha, params.sided)}: {number(row['difference_pp_low'], signed=True)} to "
-        f"{number(row['difference_pp_high'], signed=True)}): {row['verdict']} "
-        f"({p_phrase(params.sided, row['p_reduction'], row['p_increase'], row['p_two_sided'])})"
+        f"{who}: {pct(row.current_rate)} reoffended ({row.current_reoffenders} of "
+        f"{row.current_size}) against {pct(row.baseline_rate)} ({row.baseline_reoffenders} of "
+        f"{row.baseline_size}) in {base}, {change} (change {number(row.difference_pp, signed=True)} points, "
+        f"{interval_label(params.alpha, params.sided)}: {number(row.difference_pp_low, signed=True)} to "
+        f"{number(row.difference_pp_high, signed=True)}): {row.verdict} "
+        f"({p_phrase(params.sided, row.p_reduction, row.p_increase, row.p_two_sided)})"
     )
     if tests > 1 and params.multiple_testing != "none":
         text += (
-            f"; adjusted for {tests} cohorts tested ({params.multiple_testing}), {row['verdict_adjusted']} "
-            f"(adjusted p {p_is(row['p_adjusted'])})"
+            f"; adjusted for {tests} cohorts tested ({params.multiple_testing}), {row.verdict_adjusted} "
+            f"(adjusted p {p_is(row.p_adjusted)})"
         )
     if params.target_pp is not None:
-        text += f"; the target of {params.target_pp:g} points is {'met' if row['target_met'] else 'not met'}"
+        text += f"; the target of {params.target_pp:g} points is {'met' if row.target_met else 'not met'}"
     if params.schedule:
-        if row["schedule_step_pp"] is None:
+        if row.schedule_step_pp is None:
             text += "; no payment step is reached"
         else:
-            text += f"; the {row['schedule_step_pp']:g}-point step (payment {row['schedule_payment']:,.0f}) is reached"
+            text += f"; the {row.schedule_step_pp:g}-point step (payment {row.schedule_payment:,.0f}) is reached"
     return text + "."
 
 
 # ------------------------------------------------------------------------------------------- adjusted
-def adjusted_headline(row: Mapping[str, Any], params: AdjustedParams) -> str:
+@dataclass(frozen=True)
+class _Test:
+    """One measure's test in a row: the p-values its verdict rests on, and the verdicts before and after the
+    multiple-testing adjustment."""
+
+    p_reduction: float | None
+    p_increase: float | None
+    p_two_sided: float | None
+    verdict: str
+    verdict_adjusted: str
+    p_adjusted: float | None
+
+
+def _verdict_words(test: _Test, sided: Sided, multiple_testing: str, adjusted_over: str = "") -> str:
+    """``significant reduction (one-sided p for a fall = 0.012)``, and the adjusted verdict when it differs."""
+    text = f"{test.verdict} ({p_phrase(sided, test.p_reduction, test.p_increase, test.p_two_sided)})"
+    return text + _adjusted_words(test, multiple_testing, adjusted_over)
+
+
+def _adjusted_words(test: _Test, multiple_testing: str, adjusted_over: str = "") -> str:
+    if multiple_testing == "none" or test.verdict_adjusted == test.verdict:
+        return ""
+    return (
+        f", {test.verdict_adjusted} after the {multiple_testing} adjustment{adjusted_over} "
+        f"(adjusted p {p_is(test.p_adjusted)})"
+    )
+
+
+def adjusted_headline(row: AdjustedRow, params: AdjustedParams) -> str:
     """One sentence: who, then the binary and the frequency verdicts side by side (never merged), each with
     the interval that agrees with it and, when several units are compared, the adjusted verdict."""
-    who = ", ".join(f"{row[c]}" for c in params.group_columns)
+    who = ", ".join(f"{row.groups[c]}" for c in params.group_columns)
     label = interval_label(params.alpha, params.sided)
-
-    def verdict(name: str) -> str:
-        p = p_phrase(params.sided, row[f"{name}_p_reduction"], row[f"{name}_p_increase"], row[f"{name}_p_two_sided"])
-        text = f"{row[f'{name}_verdict']} ({p})"
-        if params.multiple_testing != "none" and row[f"{name}_verdict_adjusted"] != row[f"{name}_verdict"]:
-            text += (
-                f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment "
-                f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
-            )
-        return text
-
+    binary_test = _Test(
+        row.binary_p_reduction,
+        row.binary_p_increase,
+        row.binary_p_two_sided,
+        row.binary_verdict,
+        row.binary_verdict_adjusted,
+        row.binary_p_adjusted,
+    )
+    frequency_test = _Test(
+        row.reoffences_per_offender_p_reduction,
+        row.reoffences_per_offender_p_increase,
+        row.reoffences_per_offender_p_two_sided,
+        row.reoffences_per_offender_verdict,
+        row.reoffences_per_offender_verdict_adjusted,
+        row.reoffences_per_offender_p_adjusted,
+    )
     binary = (
-        f"binary rate {pct(row['binary_actual'])} against {pct(row['binary_expected'])} expected "
-        f"(difference {number(row['binary_difference_pp'], signed=True)} points, {label}: "
-        f"{number(row['binary_difference_pp_low'], signed=True)} to "
-        f"{number(row['binary_difference_pp_high'], signed=True)}): {verdict('binary')}"
+        f"binary rate {pct(row.binary_actual)} against {pct(row.binary_expected)} expected "
+        f"(difference {number(row.binary_difference_pp, signed=True)} points, {label}: "
+        f"{number(row.binary_difference_pp_low, signed=True)} to "
+        f"{number(row.binary_difference_pp_high, signed=True)}): "
+        f"{_verdict_words(binary_test, params.sided, params.multiple_testing)}"
     )
-    f = {
-        k: number(row[f"reoffences_per_offender_{k}"], 2)
-        for k in ("actual", "expected", "ratio", "ratio_low", "ratio_high")
-    }
     frequency = (
-        f"reoffences per offender {f['actual']} against {f['expected']} expected (ratio {f['ratio']}, {label}: "
-        f"{f['ratio_low']} to {f['ratio_high']}): {verdict('reoffences_per_offender')}"
+        f"reoffences per offender {number(row.reoffences_per_offender_actual, 2)} against "
+        f"{number(row.reoffences_per_offender_expected, 2)} expected "
+        f"(ratio {number(row.reoffences_per_offender_ratio, 2)}, {label}: "
+        f"{number(row.reoffences_per_offender_ratio_low, 2)} to {number(row.reoffences_per_offender_ratio_high, 2)}): "
+        f"{_verdict_words(frequency_test, params.sided, params.multiple_testing)}"
     )
-    return f"{who} ({count(row['cohort_size'])} released): {binary}; {frequency}."
+    return f"{who} ({count(row.cohort_size)} released): {binary}; {frequency}."
 
 
 # -------------------------------------------------------------------------------------------- matched
-def _adjusted_clause(row: dict, name: str, params: MatchedParams) -> str:
+def _adjusted_clause(row: MatchedRow, test: _Test, params: MatchedParams) -> str:
     """The adjusted verdict of a per-cohort row, when the adjustment changes it."""
-    if row["scope"] != "cohort" or params.multiple_testing == "none":
+    if row.scope != "cohort":
         return ""
-    if row[f"{name}_verdict_adjusted"] == row[f"{name}_verdict"]:
-        return ""
-    return (
-        f", {row[f'{name}_verdict_adjusted']} after the {params.multiple_testing} adjustment over the cohorts "
-        f"(adjusted p {p_is(row[f'{name}_p_adjusted'])})"
-    )
+    return _adjusted_words(test, params.multiple_testing, " over the cohorts")
 
 
-def matched_headline(row: dict, params: MatchedParams) -> str:
+def matched_headline(row: MatchedRow, params: MatchedParams) -> str:
     """One sentence per row: each verdict, with its direction, beside the interval that agrees with it."""
-    where = "All cohorts together" if row["scope"] == "pooled" else f"Cohort {row['cohort']}"
-    if not row["matched"]:
+    where = "All cohorts together" if row.scope == "pooled" else f"Cohort {row.cohort}"
+    if not row.matched:
         return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
-    if row.get("too_few_to_test"):
+    if row.too_few_to_test:
         return (
-            f"{where}: only {count(row['matched'])} matched treated release(s), fewer than the {params.min_treated} "
+            f"{where}: only {count(row.matched)} matched treated release(s), fewer than the {params.min_treated} "
             f"needed for a test (--min-treated): {Verdict.TOO_FEW.value}."
         )
-    change = row["events_change_pct"]
+    change = row.events_change_pct
     if change is None:  # no events in the weighted comparison group: a ratio to zero is undefined
         return (
-            f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
+            f"{where}: {count(row.matched)} matched treated releases had {number(row.events_per_100_treated)} "
             "reconviction events per 100 against none in the weighted comparison group, so no reduction can be "
             "estimated or tested."
         )
     label = interval_label(params.alpha, "one")
+    events_test = _Test(
+        row.events_p_reduction,
+        row.events_p_increase,
+        None,
+        row.events_verdict,
+        row.events_verdict_adjusted,
+        row.events_p_adjusted,
+    )
+    binary_test = _Test(
+        row.binary_p_reduction,
+        row.binary_p_increase,
+        None,
+        row.binary_verdict,
+        row.binary_verdict_adjusted,
+        row.binary_p_adjusted,
+    )
     text = (
-        f"{where}: {count(row['matched'])} matched treated releases had {number(row['events_per_100_treated'])} "
-        f"reconviction events per 100 against {number(row['events_per_100_comparison'])} in the weighted comparison "
+        f"{where}: {count(row.matched)} matched treated releases had {number(row.events_per_100_treated)} "
+        f"reconviction events per 100 against {number(row.events_per_100_comparison)} in the weighted comparison "
         "group: " + (f"a fall of {number(-change)}%" if change <= 0 else f"a rise of {number(change)}%")
     )
-    if row["events_change_low"] is not None:
-        p = p_phrase("one", row["events_p_reduction"], row["events_p_increase"])
+    if row.events_change_low is not None:
+        p = p_phrase("one", row.events_p_reduction, row.events_p_increase)
         text += (
-            f" (change {number(change, signed=True)}%, {label}: {number(row['events_change_low'], signed=True)}% to "
-            f"{number(row['events_change_high'], signed=True)}%): {row['events_verdict']} ({p})"
-            f"{_adjusted_clause(row, 'events', params)}"
+            f" (change {number(change, signed=True)}%, {label}: {number(row.events_change_low, signed=True)}% to "
+            f"{number(row.events_change_high, signed=True)}%): {row.events_verdict} ({p})"
+            f"{_adjusted_clause(row, events_test, params)}"
         )
-    if row["target_pct"] is not None:
-        text += f"; the {row['target_pct']:g}% target is {'met' if row['target_met'] else 'not met'}"
+    if row.target_pct is not None:
+        text += f"; the {row.target_pct:g}% target is {'met' if row.target_met else 'not met'}"
     text += (
-        f". Binary rate {pct(row['binary_rate_treated'])} against {pct(row['binary_rate_comparison'])} "
-        f"({number(row['binary_difference_pp'], signed=True)} points"
+        f". Binary rate {pct(row.binary_rate_treated)} against {pct(row.binary_rate_comparison)} "
+        f"({number(row.binary_difference_pp, signed=True)} points"
     )
-    if row["binary_difference_pp_low"] is not None:
+    if row.binary_difference_pp_low is not None:
         text += (
-            f", {label}: {number(row['binary_difference_pp_low'], signed=True)} to "
-            f"{number(row['binary_difference_pp_high'], signed=True)}): {row['binary_verdict']}"
-            f"{_adjusted_clause(row, 'binary', params)}."
+            f", {label}: {number(row.binary_difference_pp_low, signed=True)} to "
+            f"{number(row.binary_difference_pp_high, signed=True)}): {row.binary_verdict}"
+            f"{_adjusted_clause(row, binary_test, params)}."
         )
         return text
     return text + ")."
