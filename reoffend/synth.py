@@ -73,7 +73,8 @@ class SynthParams:
         return end.replace(year=end.year + 2) - dt.timedelta(days=1)
 
 
-def _establishment_names(count: int) -> np.ndarray:
+def establishment_names(count: int) -> np.ndarray:
+    """The establishments' labels: EST001, EST002, ... (``--establishments`` of them)."""
     return np.array([f"EST{i:03d}" for i in range(1, count + 1)])
 
 
@@ -87,7 +88,7 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     rng = np.random.default_rng(params.seed)
 
     # --- establishments: unequal sizes, intake differing in offender mix
-    names = _establishment_names(params.establishments)
+    names = establishment_names(params.establishments)
     sizes = rng.lognormal(0.0, 0.6, params.establishments)
     treated_index = (
         int(np.flatnonzero(names == params.treated_establishment)[0]) if params.treated_establishment in names else None

@@ -346,3 +346,60 @@ def test_a_warning_is_one_line_when_stderr_is_not_a_terminal(folder):
     warnings = [line for line in done.stderr.splitlines() if line]
     assert len(warnings) == 1 and warnings[0].startswith("warning: ") and len(warnings[0]) > 80
     assert "BREACH_OF_A_LONG_NAMED_LICENCE_CONDITION" in warnings[0] and "--exclude-offences" in warnings[0]
+
+
+# ------------------------------------------------------------------ the sweep: options added last session
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--dispersion", "2"),
+         "--dispersion: applies only to the frequency measure"),
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--baseline-events", "150"),
+         "--baseline-events: applies only to the frequency measure"),
+        (("power", "--measure", "frequency", "--baseline-events", "150", "--current-size", "100",
+          "--baseline-rate", "0.5"), "--baseline-rate: applies only to the binary measure"),
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--site-column", "sex"),
+         "--site-column: goes with --site"),
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--follow-up", "24"),
+         "--follow-up: measures records"),
+        (("compare", "baseline", "--current-counts", "480/1000", "--baseline-counts", "530/1000", "--where",
+          "sex=F"), "--where: measures records"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q1", "--baseline", "2022Q1",
+          "--site-column", "sex"), "--site-column: goes with --site"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q1", "--latest-cohort", "--baseline",
+          "2022Q1"), "give --current COHORT or --latest-cohort, not both"),
+        (("compare", "adjusted", "r.csv", "c.csv", "--baseline", "2022Q1", "--current", "2022Q2",
+          "--latest-cohort", "--covariates", "age"), "give --current COHORT or --latest-cohort, not both"),
+        (("compare", "matched", "r.csv", "c.csv", "--treated", "establishment=EST1", "--ids-releases", "all",
+          "--covariates", "age"), "--ids-releases: goes with --treated-ids"),
+        (("nowcast", "r.csv", "c.csv", "--origins", "3"), "--origins: goes with --backtest"),
+        (("nowcast", "r.csv", "c.csv", "--origin-step", "3"), "--origin-step: goes with --backtest"),
+        (("nowcast", "r.csv", "c.csv", "--backtest", "--final-cohorts", "2"), "--final-cohorts: does nothing"),
+        (("sql", "--dialect", "duckdb", "--cohort-column", "--period", "year"), "--period: the table's cohort"),
+        (("synth", "--out", "s", "--establishments", "10", "--treated", "EST042"),
+         "--treated EST042: no such establishment among the 10"),
+        (("synth", "--out", "s", "--lag-change-from", "2023-01-01"), "--lag-change-from changes nothing"),
+        (("bulletin", "--example-config", "-o", "b"), "--example-config prints the example config"),
+    ],
+)  # fmt: skip
+def test_an_option_that_would_do_nothing_or_match_nothing_is_a_usage_error(cli, folder, monkeypatch, args, message):
+    monkeypatch.chdir(folder)
+    before = snapshot(folder)
+    status, out, err = cli(*args)
+    assert status == 2 and message in err, err
+    assert out == "" and snapshot(folder) == before and not (folder / "s").exists() and not (folder / "b").exists()
+
+
+def test_a_bulletin_config_cohort_the_data_has_not_is_65_naming_the_key(cli, folder):
+    job = write_bulletin_job(folder)
+    job.write_text(job.read_text() + '[comparisons.baseline]\nbaseline = "2021Q4"\n')
+    before = snapshot(folder)
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 65 and "[comparisons.baseline] baseline 2021Q4: no release has this value" in err, err
+    assert "did you mean 2022Q1" in err and snapshot(folder) == before and not (folder / "out").exists()
+
+
+def test_a_treated_group_the_filters_leave_empty_is_65_as_in_compare_adjusted(cli, folder):
+    args = ["compare", "matched", folder / "r.csv", folder / "c.csv", "--treated", "establishment=EST1"]
+    status, _out, err = cli(*args, "--where", "establishment=EST2", "--covariates", "age", *EXTRACT)
+    assert status == 65 and "--treated matches no index release" in err and "empty-treated" in err, err

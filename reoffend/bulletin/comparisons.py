@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ..cohort import check_values_present
+from ..cohort import check_cohorts_present, check_values_present
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
@@ -72,9 +72,19 @@ def run_comparisons(
 
 
 # ------------------------------------------------------------------------------------------------ formats
-def _check_complete(name: str, key: str, cohorts: Sequence[str], complete: Sequence[str]) -> None:
+def _check_complete(
+    name: str, key: str, cohorts: Sequence[str], complete: Sequence[str], inputs, params: MeasureParams
+) -> None:
+    """Every configured cohort is one of the data's (else 65, ``value-not-found`` naming the key, with the
+    closest labels, as any value absent from the data: docs/data.md) and is complete (else a usage error)."""
+    from ..compare.baseline import cohort_labels
+
     late = [c for c in cohorts if c not in complete]
     if late:
+        check_cohorts_present(
+            late, cohort_labels(inputs, params.period), inputs.names["releases"], f"[comparisons.{name}] {key}",
+            params.period,
+        )  # fmt: skip
         raise UsageError(
             f"[comparisons.{name}] {key}: cohort {', '.join(late)} is not a complete cohort at the extract date "
             f"(complete cohorts: {', '.join(complete)})"
@@ -92,8 +102,8 @@ def run_baseline(
         raise UsageError('[comparisons.baseline] baseline: the baseline cohort is required (e.g. baseline = "2022Q4")')
     current = list(options.get("current") or [latest])
     baseline = options["baseline"]
-    _check_complete("baseline", "current", current, complete)
-    _check_complete("baseline", "baseline", [baseline], complete)
+    _check_complete("baseline", "current", current, complete, inputs, params)
+    _check_complete("baseline", "baseline", [baseline], complete, inputs, params)
     site, column = options.get("site"), options.get("site_column", "establishment")
     verdict = BaselineParams(
         confidence=params.confidence,
@@ -154,7 +164,7 @@ def run_matched(
     from ..compare.matched import MatchedParams, compare_matched
 
     cohorts = list(options.get("cohorts") or complete)
-    _check_complete("matched", "cohorts", cohorts, complete)
+    _check_complete("matched", "cohorts", cohorts, complete, inputs, params)
     if "treated" not in options and "treated_ids" not in options:
         raise UsageError(
             '[comparisons.matched] treated: give the treated group, e.g. treated = { establishment = ["EST042"] }, '
@@ -260,8 +270,8 @@ def run_adjusted(
             )
     baseline = tuple(options["baseline"])
     current = tuple(options.get("current") or [latest])
-    _check_complete("adjusted", "baseline", baseline, complete)
-    _check_complete("adjusted", "current", current, complete)
+    _check_complete("adjusted", "baseline", baseline, complete, inputs, params)
+    _check_complete("adjusted", "current", current, complete, inputs, params)
     by = tuple(options.get("by", ("establishment",)))
     adjusted_params = AdjustedParams(
         covariates=tuple(options["covariates"]),

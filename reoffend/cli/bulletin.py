@@ -48,6 +48,8 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     from ..bulletin.folder import check_target, folder_lock
 
     if example_config:
+        if config_path or output or extract_date:  # they would be ignored, silently
+            raise UsageError("--example-config prints the example config and does nothing else: give it alone")
         sys.stdout.write(EXAMPLE_CONFIG)
         return
     if not config_path:

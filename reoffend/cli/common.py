@@ -318,6 +318,21 @@ def fail_unless_significant_option(help: str):
 
 
 # ----------------------------------------------------------------------------------------------- parsing
+def given(name: str) -> bool:
+    """Whether the option ``name`` (click's parameter name) was typed on the command line (or set in the
+    environment), not left at its default or taken from a config file that other runs share."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+
+
+def refuse_unused(options: Mapping[str, str], reason: str) -> None:
+    """A usage error (exit 2) when any of ``options`` (parameter name -> flag) was typed although it would do
+    nothing in this run: an option that silently does nothing hides a mistake ("nothing silent")."""
+    typed = [flag for name, flag in options.items() if given(name)]
+    if typed:
+        raise UsageError(f"{'/'.join(typed)}: {reason}")
+
+
 def parse_pairs(values: Sequence[str], what: str) -> dict[str, str]:
     pairs = {}
     for value in values:

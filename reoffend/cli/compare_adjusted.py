@@ -15,6 +15,7 @@ import polars as pl
 from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
 from ..compare.design import parse_forms
 from ..compare.rows import AdjustedRow
+from ..errors import UsageError
 from ..io import check_writable
 from ..report.format import level, p_value, pct
 from ..report.multiple import DESCRIPTION
@@ -150,6 +151,8 @@ def compare_adjusted(
         check_writable(model_summary)
     mparams = replace(measurement, by=(), latest_cohort=False)
     current_cohorts = parse_columns(current) if current else None
+    if current_cohorts and measurement.latest_cohort:  # the named cohorts would win, --latest-cohort do nothing
+        raise UsageError("give --current COHORT or --latest-cohort, not both")
     params = AdjustedParams(
         covariates=parse_columns(covariates, "--covariates"),
         covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),

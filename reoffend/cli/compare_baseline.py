@@ -32,6 +32,7 @@ from .common import (
     multiple_testing_option,
     output_options,
     parse_columns,
+    refuse_unused,
     sided_option,
     window_options,
 )
@@ -67,6 +68,26 @@ def comparison_options(function):
     for option in reversed(options):
         function = option(function)
     return function
+
+
+# options that only shape a measurement from records: with published counts they would do nothing
+RECORD_ONLY = {
+    "site_column": "--site-column",
+    "column_map": "--map",
+    "input_format": "--input-format",
+    "extract_date": "--extract-date",
+    "dedupe": "--dedupe",
+    "errors_file": "--errors",
+    "streaming": "--streaming",
+    "follow_up": "--follow-up",
+    "waiting_period": "--waiting-period",
+    "period": "--period",
+    "index_rule": "--index",
+    "incomplete": "--incomplete",
+    "exclude_offences": "--exclude-offences",
+    "where": "--where",
+    "latest_cohort": "--latest-cohort",
+}
 
 
 @click.command("baseline")
@@ -164,6 +185,7 @@ def compare_baseline(
     if from_counts:
         if not current_counts or not baseline_counts:
             raise UsageError("--current-counts and --baseline-counts go together")
+        refuse_unused(RECORD_ONLY, "measures records; published counts are compared as they are, so leave it out")
         items = [item for value in current_counts for item in value.split(",") if item.strip()]
         labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
         cohorts = [_counts("--current-counts", item, label) for item, label in zip(items, labels, strict=True)]
@@ -171,6 +193,8 @@ def compare_baseline(
         result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
         parameters = {"source": "counts", **params.as_dict()}
     else:
+        if not site:
+            refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
         result, parameters = _from_records(
             spec, errors_file, measurement, site, site_column, current, baseline_cohort, params, out
         )
@@ -214,6 +238,8 @@ def _from_records(
     current = [label for value in current_labels for label in parse_columns(value)]
     if not current and not measurement.latest_cohort:
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
+    if current and measurement.latest_cohort:  # the named cohorts would win, and --latest-cohort do nothing
+        raise UsageError("give --current COHORT or --latest-cohort, not both")
     site_column, site = split_site(site_column, site)
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):

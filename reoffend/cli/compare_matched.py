@@ -32,6 +32,7 @@ from .common import (
     output_options,
     parse_columns,
     parse_where,
+    refuse_unused,
     render_table,
     window_options,
     writer_for_suffix,
@@ -169,6 +170,8 @@ def compare_matched_command(
     """
     if treated and treated_ids:
         raise UsageError("give --treated or --treated-ids, not both")
+    if not treated_ids:
+        refuse_unused({"ids_releases": "--ids-releases"}, "goes with --treated-ids (it says which of their releases)")
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
     if report_dir:

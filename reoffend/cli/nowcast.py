@@ -17,6 +17,7 @@ from .common import (
     load_or_report,
     output_options,
     parse_columns,
+    refuse_unused,
     window_options,
     writer_for_suffix,
 )
@@ -126,6 +127,12 @@ def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backt
     """
     if detail and not run_backtest:
         raise click.UsageError("--detail goes with --backtest")
+    if run_backtest:
+        refuse_unused(
+            {"final_cohorts": "--final-cohorts"}, "does nothing with --backtest (it shows every cohort at each origin)"
+        )
+    else:
+        refuse_unused({"origins": "--origins", "origin_step": "--origin-step"}, "goes with --backtest")
     params = NowcastParams(replace(measurement, by=parse_columns(by)), final_cohorts=final_cohorts)
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}

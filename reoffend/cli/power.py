@@ -17,10 +17,11 @@ from .common import (
     load_or_report,
     output_options,
     parse_columns,
+    refuse_unused,
     sided_option,
     window_options,
 )
-from .compare_baseline import optional_input_options, split_site
+from .compare_baseline import RECORD_ONLY, optional_input_options, split_site
 
 
 def _without(*names):
@@ -145,6 +146,17 @@ def power(
     """
     params = PowerParams(alpha=alpha, power=power_level, sided=sided)
     wanted = ("binary", "frequency") if measures == "both" else (measures,)
+    if "frequency" not in wanted:
+        refuse_unused(
+            {"baseline_events": "--baseline-events", "dispersion": "--dispersion"},
+            "applies only to the frequency measure; give --measure frequency or both, or leave it out",
+        )
+    if "binary" not in wanted:
+        refuse_unused(
+            {"baseline_rate": "--baseline-rate"}, "applies only to the binary measure; give --measure binary or both"
+        )
+    if not site:
+        refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
     metadata: dict[str, object] = {}
     parameters: dict[str, object] = {}
     if spec or baseline_cohort or site:
@@ -172,6 +184,7 @@ def power(
         metadata["baseline_cohort"] = measured.as_dict()
         parameters = {"source": "records", "inputs": spec.as_dict(), **measured.metadata["measure"], "site": site}
     else:
+        refuse_unused(RECORD_ONLY, "measures records; give RELEASES CONVICTIONS --baseline COHORT, or leave it out")
         baseline_rate_value = _rate(baseline_rate)
         baseline_events_value = baseline_events
         dispersion = 1.0 if dispersion is None else dispersion

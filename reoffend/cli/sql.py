@@ -12,7 +12,15 @@ from .. import __version__
 from ..errors import OutputClosed
 from ..io import STDOUT, atomic_write
 from ..sql import DIALECTS, SqlSource, header, known_release_columns, measure_query, render, validation_query
-from .common import by_option, check_output_options, cohort_options, parse_columns, parse_pairs, window_options
+from .common import (
+    by_option,
+    check_output_options,
+    cohort_options,
+    parse_columns,
+    parse_pairs,
+    refuse_unused,
+    window_options,
+)
 from .tables import check_names
 
 
@@ -89,6 +97,8 @@ def sql(
         appearance_ids=appearance_ids,
         extract_date=extract_date.date() if isinstance(extract_date, dt.datetime) else None,
     )
+    if source.has_cohort:  # the table's cohort column gives the cohorts: a --period would change nothing
+        refuse_unused({"period": "--period"}, "the table's cohort column gives the cohorts (--cohort-column, --map)")
     # a name the table may not have would exit 0 here and fail in the database: refused now, with the nearest
     known = known_release_columns(source, parse_columns(release_columns, "--release-columns"))
     after = "; declare another column of the releases table with --release-columns"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 
 import click
 
-from ..synth import SynthParams, write
+from ..synth import SynthParams, establishment_names, write
+from .common import given
 
 
 @click.command()
@@ -120,6 +122,17 @@ def synth(
     )
     if lag_multiplier != 1.0 and lag_change_from is None:
         raise click.UsageError("--lag-multiplier needs --lag-change-from DATE")
+    if lag_change_from is not None and lag_multiplier == 1.0:
+        raise click.UsageError("--lag-change-from changes nothing without --lag-multiplier M (other than 1)")
+    names = establishment_names(establishments)
+    if treated not in names and (given("treated") or given("effect_log_odds") or given("effect_frequency")):
+        # the planted effect would land on nobody, silently: the comparisons' truth would be "no effect"
+        near = difflib.get_close_matches(treated, list(names), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(near)}?" if near else ""
+        raise click.UsageError(
+            f"--treated {treated}: no such establishment among the {establishments} (EST001 to {names[-1]}), so the "
+            f"effect would be planted on nobody{hint}"
+        )
     paths = write(params, out_dir, fmt)
     if not quiet:
         click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)

@@ -593,7 +593,11 @@ def _treated_and_pool(
         treated_expr = where_matches(params.treated)
         if units.filter(treated_expr).height == 0:
             described = "; ".join(f"{c} in {', '.join(v)}" for c, v in params.treated.items())
-            raise UsageError(f"--treated matches no index release ({described})")
+            # each value is in the data (checked before), but together with the filters they leave no release:
+            # invalid data (65), as filters leaving no releases are in compare adjusted and power
+            raise single_problem(
+                file, None, "empty-treated", f"--treated matches no index release compared ({described})"
+            )
 
     units = units.with_columns(treated_expr.alias(TREATED))
     if params.treated_ids is not None and params.ids_releases == "first":
