@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .errors import UsageError
-from .io import STDIN, TableSource, compression_of, detect_format, is_stream, read_table
-from .validate import CONVICTIONS, RELEASES, Table, ValidatedInputs, validate_inputs
+from .io import STDIN, TableSource, compression_of, detect_format, is_stream, read_failure, read_table
+from .validate import CONVICTIONS, RELEASES, Table, TableSpec, ValidatedInputs, validate_inputs
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,30 @@ def _scanned(path: str, spec: InputSpec) -> bool:
     return Path(path).is_file() and detect_format(path, spec.input_format) == "parquet"
 
 
+def _csv_file(path: str, spec: InputSpec) -> bool:
+    """A plain CSV file (not a stream, not compressed): scanned, and typed as it is read (:func:`_table`)."""
+    if is_stream(path) or compression_of(path) or not Path(path).is_file():
+        return False
+    return detect_format(path, spec.input_format) == "csv"
+
+
+def _table(path: str, spec_of: TableSpec, spec: InputSpec) -> Table:
+    """One input table as validation takes it.
+
+    Scanned at each pass (:func:`_scanned`), or held in memory. A plain CSV file held in memory is scanned
+    once by validation, which keeps only the typed columns (reoffend.validate._typed_in_memory): the date
+    text is never held whole. A failure of that scan (a ragged row, bytes that are not UTF-8) is reported
+    as reading the file would report it (:func:`reoffend.io.read_failure`).
+    """
+    source = TableSource(path, spec.input_format, spec.column_map)
+    lazy = _scanned(path, spec)
+    typed_as_read = not lazy and _csv_file(path, spec)
+    table = Table(source.name, spec_of, read_table(source, lazy=lazy or typed_as_read), in_memory=not lazy)
+    if typed_as_read:
+        table.read_error = partial(read_failure, source, "csv", None)
+    return table
+
+
 def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | None = None) -> ValidatedInputs:
     """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError."""
     if spec.releases == STDIN and spec.convictions == STDIN:
@@ -56,19 +81,8 @@ def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | No
             "RELEASES and CONVICTIONS cannot both be '-': only one of the two tables can be read from standard "
             "input (give the other as a file, or as a pipe with <(...))"
         )
-    lazy_releases, lazy_convictions = _scanned(spec.releases, spec), _scanned(spec.convictions, spec)
-    releases = Table(
-        TableSource(spec.releases).name,
-        RELEASES,
-        read_table(TableSource(spec.releases, spec.input_format, spec.column_map), lazy=lazy_releases),
-        in_memory=not lazy_releases,
-    )
-    convictions = Table(
-        TableSource(spec.convictions).name,
-        CONVICTIONS,
-        read_table(TableSource(spec.convictions, spec.input_format, spec.column_map), lazy=lazy_convictions),
-        in_memory=not lazy_convictions,
-    )
+    releases = _table(spec.releases, RELEASES, spec)
+    convictions = _table(spec.convictions, CONVICTIONS, spec)
     return validate_inputs(
         releases,
         convictions,

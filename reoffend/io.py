@@ -217,11 +217,7 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     except pl.exceptions.NoDataError:
         raise single_problem(source.name, None, "empty file", "the file is empty: it has no header row") from None
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
-        if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError) and data is None:
-            raise InputFileError(f"{source.name}: cannot read: {error}") from None
-        raise located_problem(source, fmt, data) or single_problem(
-            source.name, None, "unreadable file", f"cannot read as {fmt}: {first_line(error)}"
-        ) from None
+        raise read_failure(source, fmt, data, error) from None
     duplicated = duplicate_columns(schema.names())
     if duplicated:
         raise DataError(
@@ -241,6 +237,17 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     if clashes:
         raise UsageError(f"{source.name}: --map renames onto {', '.join(clashes)}, which the file already has")
     return frame.rename(present) if present else frame
+
+
+def read_failure(source: TableSource, fmt: str, data: bytes | None, error: BaseException) -> Exception:
+    """What a reader's failure on ``source`` is reported as: a problem naming the row where one is found
+    (:func:`located_problem`), else the file as unreadable; an operating-system error on a named file is
+    an input-file error (exit 66). Also used for a CSV file scanned while validation types it."""
+    if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError) and data is None:
+        return InputFileError(f"{source.name}: cannot read: {error}")
+    return located_problem(source, fmt, data) or single_problem(
+        source.name, None, "unreadable file", f"cannot read as {fmt}: {first_line(error)}"
+    )
 
 
 DUPLICATED = re.compile(r"^(?P<name>.*)_duplicated_\d+$")

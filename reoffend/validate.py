@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 DATE_FORMAT = "%Y-%m-%d"
 ROW = "_row"
 RAW = "_raw_"
+NULL = RAW + "null_"  # NULL + column: the raw value of a date column is missing (a boolean kept while validating)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ class Table:
     typed: pl.LazyFrame = field(init=False)  # set by validate_inputs
     rows: int = 0  # counted by validate_inputs
     in_memory: bool | None = None  # materialise the typed frame? None: as validate_inputs(in_memory=...) says
+    id_bytes: tuple[int, int] | None = None  # shortest and longest text offender_id, in bytes (validate_inputs)
+    padded_ids: int = 0  # text ids with surrounding whitespace (validate_inputs)
+    # what a failure to read ``raw`` (e.g. a CSV scanned while typing it) becomes: the reader's own error
+    read_error: Callable[[BaseException], BaseException] | None = None
 
 
 @dataclass
@@ -70,6 +76,7 @@ class ValidatedInputs:
     names: dict[str, str]
     deduplicated_rows: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
+    id_bytes: tuple[int, int] | None = None  # shortest and longest text offender_id of both tables, in bytes
 
 
 # ----------------------------------------------------------------------------------------- column checks
@@ -165,35 +172,51 @@ def parse_date(column: str, dtype: pl.DataType, *, strip: bool = True) -> pl.Exp
     return pl.col(column).cast(pl.Date)
 
 
-def typed_frame(table: Table, *, strip_dates: bool = True) -> pl.LazyFrame:
+def typed_frame(table: Table, *, strip_dates: bool = True, strip_ids: bool = True) -> pl.LazyFrame:
+    """The table with dates as ``pl.Date``, integer ids as Int64, text ids stripped, codes as text.
+
+    ``strip_ids=False`` leaves text ids as they are: for a scanned file in which validation found none
+    padded, so that each later pass does not copy every id (0.2 CPU s per 20 million ids).
+    """
+    return table.raw.with_columns(_typed_columns(table, strip_dates=strip_dates, strip_ids=strip_ids))
+
+
+def _typed_columns(table: Table, *, strip_dates: bool = True, strip_ids: bool = True) -> list[pl.Expr]:
     schema = table.raw.collect_schema()
     exprs = [parse_date(column, schema[column], strip=strip_dates).alias(column) for column in table.spec.dates]
     id_dtype = schema["offender_id"]
     if id_dtype.is_integer():
         exprs.append(pl.col("offender_id").cast(pl.Int64))
-    elif id_dtype == pl.String:
+    elif id_dtype == pl.String and strip_ids:
         exprs.append(pl.col("offender_id").str.strip_chars())
     for column in ("establishment", "cohort", "offence_code", "appearance_id"):
         if column in schema and schema[column] != pl.String:
             exprs.append(pl.col(column).cast(pl.String))
-    return table.raw.with_columns(exprs)
+    return exprs
 
 
 def _typed_in_memory(table: Table) -> pl.DataFrame:
-    """The typed frame, materialised; text dates parsed without stripping unless that leaves a value unparsed.
+    """The typed frame, materialised, with a :data:`NULL` flag per date column (the raw value is missing).
 
-    Same values as ``typed_frame(table).collect()`` (see :func:`parse_date`), without copying every date
-    string to strip it when none needs it: at 5,000,000 releases that saves about 0.5 s CPU of CSV input.
+    Made by the streaming engine from ``table.raw``, which may be a scan of a CSV file: the date text is
+    parsed as it is read, and only the typed columns are ever held whole (at 5,000,000 releases the peak
+    memory of CSV input is about half that of parsing the file into memory as text first; bench/NOTES.md).
+    Validation counts ``missing-date`` from the flags; the raw text is read again only to report the rows
+    of a failing rule. Text dates are parsed without stripping unless that leaves a value unparsed: the
+    same values as ``typed_frame(table)`` (see :func:`parse_date`), without copying every date string.
     """
     text_dates = [c for c in table.spec.dates if table.raw.collect_schema()[c] == pl.String]
-    typed = typed_frame(table, strip_dates=False).collect()
+    flagged = table.raw.with_columns(_null_flags(table))
+    typed = flagged.with_columns(_typed_columns(table, strip_dates=False)).collect(engine="streaming")
     if text_dates:
-        unparsed = _with_raw(table, typed.lazy()).select(
-            pl.any_horizontal((pl.col(RAW + c).is_not_null() & pl.col(c).is_null()).any() for c in text_dates)
-        )
-        if unparsed.collect().item():
-            typed = typed_frame(table).collect()
+        unparsed = pl.any_horizontal((~pl.col(NULL + c) & pl.col(c).is_null()).any() for c in text_dates)
+        if typed.select(unparsed).item():
+            typed = flagged.with_columns(_typed_columns(table)).collect(engine="streaming")
     return typed
+
+
+def _null_flags(table: Table) -> list[pl.Expr]:
+    return [pl.col(c).is_null().alias(NULL + c) for c in table.spec.dates]
 
 
 def _missing_id(dtype: pl.DataType) -> pl.Expr:
@@ -215,12 +238,12 @@ def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], 
     }
     latest = extract_date or dt.date.max
     for column in table.spec.dates:
-        raw = pl.col(RAW + column)
+        missing = pl.col(NULL + column)
         parsed = pl.col(column)
-        masks[("missing-date", column)] = (raw.is_null(), f"{column} is empty")
+        masks[("missing-date", column)] = (missing, f"{column} is empty")
         if raw_schema[column] == pl.String:
             masks[("unparseable-date", column)] = (
-                raw.is_not_null() & parsed.is_null(),
+                ~missing & parsed.is_null(),
                 f"{column} is not a date in the form YYYY-MM-DD",
             )
         masks[("date-out-of-range", column)] = (
@@ -235,10 +258,18 @@ def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], 
     return masks
 
 
-def _with_raw(table: Table, typed: pl.LazyFrame) -> pl.LazyFrame:
-    """The typed frame plus raw copies of the date columns (for parse checks and reported values)."""
-    raw_columns = table.raw.select([pl.col(c).alias(RAW + c) for c in table.spec.dates])
-    return pl.concat([typed, raw_columns], how="horizontal")
+def _with_raw(table: Table, *, values: bool = False) -> pl.LazyFrame:
+    """The typed frame with what the rules need of the raw one: the :data:`NULL` flags of the date columns,
+    for a scanned file a raw copy of a text ``offender_id`` (to count padded ids), and with ``values`` raw
+    copies of the date columns (the values a failing rule reports; for a materialised frame, read again)."""
+    copies = [pl.col(c).alias(RAW + c) for c in table.spec.dates] if values else []
+    if not table.in_memory:  # a scanned file: one scan, flags and raw copies then the typed columns in place
+        if table.raw.collect_schema()["offender_id"] == pl.String:
+            copies.append(pl.col("offender_id").alias(RAW + "offender_id"))
+        return table.raw.with_columns(*_null_flags(table), *copies).with_columns(_typed_columns(table))
+    if not copies:
+        return table.typed  # materialised with its flags (_typed_in_memory)
+    return pl.concat([table.typed, table.raw.select(copies)], how="horizontal")
 
 
 def _key_hash() -> pl.Expr:
@@ -288,7 +319,12 @@ def validate_inputs(
 
     for table in (releases, convictions):
         table.in_memory = in_memory if table.in_memory is None else table.in_memory
-        table.typed = _typed_in_memory(table).lazy() if table.in_memory else typed_frame(table)
+        try:
+            table.typed = _typed_in_memory(table).lazy() if table.in_memory else typed_frame(table)
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
+            if table.read_error is None:
+                raise
+            raise table.read_error(error) from None
 
     source = "--extract-date"
     try:
@@ -327,6 +363,11 @@ def validate_inputs(
             "releases after the extract and incomplete follow-up cannot be checked: give --extract-date",
         )
 
+    for table in (releases, convictions):
+        if table.in_memory:
+            table.typed = table.typed.drop(NULL + c for c in table.spec.dates)
+        elif table.id_bytes is not None and not table.padded_ids:
+            table.typed = typed_frame(table, strip_ids=False)  # no id to strip: later passes skip the copy
     releases_typed = releases.typed
     deduplicated = 0
     if dedupe and duplicates:
@@ -343,17 +384,33 @@ def validate_inputs(
         row_counts=row_counts,
         names={"releases": releases.name, "convictions": convictions.name},
         deduplicated_rows=deduplicated,
+        id_bytes=_id_bytes(releases, convictions),
     )
+
+
+def _id_bytes(*tables: Table) -> tuple[int, int] | None:
+    """The shortest and longest text offender_id of the tables, in bytes; None unless the ids are text."""
+    if any(table.raw.collect_schema()["offender_id"] != pl.String for table in tables):
+        return None
+    bounds = [table.id_bytes for table in tables if table.id_bytes is not None]
+    if not bounds:
+        return None
+    return min(low for low, _ in bounds), max(high for _, high in bounds)
 
 
 def _count_problems(releases: Table, convictions: Table, extract_date: dt.date | None) -> dict[tuple[str, str], int]:
     """One aggregate pass per table: the number of rows failing each rule."""
     queries, keys = [], []
     for table in (releases, convictions):
-        frame = _with_raw(table, table.typed)
+        frame = _with_raw(table)
         masks = _masks(table, extract_date)
         exprs = [mask.sum().alias(f"{rule}|{column}") for (rule, column), (mask, _) in masks.items()]
         exprs.append(pl.len().alias("rows|"))
+        if table.raw.collect_schema()["offender_id"] == pl.String:
+            length = pl.col("offender_id").str.len_bytes()
+            exprs += [length.min().alias("id-bytes-min|"), length.max().alias("id-bytes-max|")]
+            if not table.in_memory:  # a materialised frame is stripped once; a scanned one at each pass
+                exprs.append((length != pl.col(RAW + "offender_id").str.len_bytes()).sum().alias("padded|"))
         if table.spec is RELEASES:
             exprs.append((pl.len() - _key_hash().n_unique()).alias("key-duplicated|"))
         if not table.in_memory:  # a scanned file: decode every column once here, so a damaged file is reported
@@ -367,6 +424,10 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
     for table, result in zip(keys, results, strict=True):
         row = result.row(0, named=True)
         table.rows = int(row.pop("rows|"))
+        table.padded_ids = int(row.pop("padded|", 0) or 0)
+        if "id-bytes-min|" in row:
+            low, high = row.pop("id-bytes-min|"), row.pop("id-bytes-max|")
+            table.id_bytes = None if low is None else (int(low), int(high))
         row.pop("decoded|", None)
         key_duplicated = int(row.pop("key-duplicated|", 0) or 0)
         for name, value in row.items():
@@ -403,7 +464,7 @@ def _problem_rows(
     parts = []
     for table in (releases, convictions):
         suffix = "" if table.spec is RELEASES else "@c"
-        frame = _with_raw(table, table.typed).with_row_index(ROW, offset=1)
+        frame = _with_raw(table, values=True).with_row_index(ROW, offset=1)
         rules = dict(_masks(table, extract_date))
         if table.spec is RELEASES and failing & {
             ("duplicate-release", "offender_id"),
@@ -548,6 +609,9 @@ def check_covariate_values(releases: pl.LazyFrame, covariates: tuple[str, ...] |
 
 
 # --------------------------------------------------------------------------------------------- warnings
+ID_SAMPLE = 10_000  # conviction rows whose ids are looked for among the releases before the full check
+
+
 def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> list[str]:
     """Valid inputs that are probably not what was meant (issue 11): said on stderr, never silent.
 
@@ -560,25 +624,31 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
     warnings = []
     if inputs.row_counts.get("releases") == 0:
         warnings.append(f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure")
-    releases_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String)).unique()
-    conviction_ids = inputs.convictions.select(pl.col("offender_id").cast(pl.String)).unique()
-    queries = [
-        conviction_ids.join(releases_ids, on="offender_id", how="semi").select(pl.len()),
-        conviction_ids.select(pl.len()),
-    ]
-    codes = None
-    if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
-        codes = inputs.convictions.select(pl.col("offence_code").cast(pl.String).unique())
-        queries.append(codes)
-    results = pl.collect_all(queries)
-    matched, convicted = results[0].item(), results[1].item()
-    if convicted and not matched and inputs.row_counts.get("releases") != 0:
-        warnings.append(
-            f"no offender_id in {inputs.names['convictions']} matches one in {inputs.names['releases']}, so nobody "
-            "can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)"
+    releases_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String))
+    conviction_ids = inputs.convictions.select(pl.col("offender_id").cast(pl.String))
+    # Usually some of the first conviction rows are released people: finding one settles "some id matches"
+    # for a scan of the releases' ids, where the full answer hashes every distinct conviction id (3.3 of
+    # the 11 CPU seconds of a 5,000,000-release measure, bench/NOTES.md). Only when the sample matches
+    # nobody is the full check run, so the warning fires exactly as before.
+    sample = conviction_ids.head(ID_SAMPLE).unique()
+    if not releases_ids.join(sample, on="offender_id", how="semi").limit(1).collect().height and (
+        inputs.row_counts.get("releases") != 0
+    ):
+        matched, convicted = pl.collect_all(
+            [
+                conviction_ids.unique().join(releases_ids.unique(), on="offender_id", how="semi").limit(1),
+                conviction_ids.limit(1),
+            ]
         )
-    if codes is not None:
-        present = set(results[2].to_series().drop_nulls().to_list())
+        if convicted.height and not matched.height:
+            warnings.append(
+                f"no offender_id in {inputs.names['convictions']} matches one in {inputs.names['releases']}, so "
+                "nobody can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)"
+            )
+    if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
+        code = pl.col("offence_code").cast(pl.String)
+        codes = inputs.convictions.select(code.filter(code.is_in(sorted(excluded_offences))).unique()).collect()
+        present = set(codes.to_series().drop_nulls().to_list())
         unused = sorted(excluded_offences - present)
         if unused:
             warnings.append(

@@ -220,3 +220,13 @@ def test_a_table_spec_picks_renders_and_transposes():
         spec.pick(["reduction"])
     with pytest.raises(ValueError, match="twice"):
         TableSpec((Column("a", "A", str), Column("b", "A", str)))
+
+
+def test_column_formatters_are_the_scalar_formatters_and_keep_nulls():
+    from reoffend.report.format import number_column, pct_column
+
+    frame = pl.DataFrame({"rate": [0.4567, None], "value": [1234.567, -0.004]})
+    shown = frame.select(pct_column("rate"), number_column("value", 2).alias("two"), number_column("value", 0))
+    assert shown["rate"].to_list() == [pct(0.4567), None] == ["45.7%", None]
+    assert shown["two"].to_list() == ["1,234.57", "0.00"]  # a value that rounds to zero is never -0.00
+    assert shown["value"].to_list() == ["1,235", "0"]

@@ -22,6 +22,7 @@ from ..measure import (
     group_measures,
     measured_releases,
     per_release_counts,
+    person_key,
     proven_pairs,
     proven_reoffences,
     ratio,
@@ -211,7 +212,7 @@ class CohortMeasures:
         )
         convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
         pairs = (
-            proven_pairs(widest, convictions)
+            proven_pairs(widest, convictions, person_key(inputs))
             .select(RELEASE_KEY, "offence_date", FOLLOW_UP_END, "conviction_date", EVENT_KEY)
             .collect()
         )

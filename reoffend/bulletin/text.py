@@ -349,7 +349,7 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     column = context.facts["establishment_column"]
     outliers = context.establishments.filter(pl.col("compared_with_all") != "similar")
     words = cohort_words(latest["cohort"], context.params.period)
-    hidden = summary.get("suppressed") or 0
+    hidden = summary["suppressed_establishments"]
     withheld = (
         f" The figures of {count(hidden)} establishments are suppressed ({SHORTHAND}) to protect the people in "
         "small groups (see About these statistics) and are not shown."
@@ -734,14 +734,18 @@ def chart_findings(
         )
     if establishment_summary is not None and establishment_summary.height:
         s = establishment_summary.row(0, named=True)
-        plotted = s["establishments"] - s["suppressed"]
+        plotted = s["establishments"] - s["suppressed_establishments"]
         findings["establishments"] = (
             f"Proven reoffending rate by establishment, {s['cohort']}",
             f"Of {count(plotted)} establishments shown, {count(s['higher_unadjusted'])} had a rate whose confidence "
             f"interval lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
             f"{count(s['lower_unadjusted'])} wholly below ({count(s['higher'])} and {count(s['lower'])} after the "
             "adjustment for multiple testing)"
-            + (f"; {count(s['suppressed'])} suppressed establishments are not shown." if s["suppressed"] else "."),
+            + (
+                f"; {count(s['suppressed_establishments'])} suppressed establishments are not shown."
+                if s["suppressed_establishments"]
+                else "."
+            ),
         )
     for breakdown in breakdowns:
         latest = shown.row(-1, named=True)["cohort"] if shown.height else trend.row(-1, named=True)["cohort"]

@@ -1,0 +1,164 @@
+"""Quick paths that must answer exactly as the slow ones they stand in front of (issue 16).
+
+Each test makes the quick path miss (or hit) on purpose and checks the answer is the full check's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from reoffend import validate
+from reoffend.inputs import InputSpec, load_inputs
+from reoffend.measure import MeasureParams, measure, person_key
+from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs
+
+WARNING = "no offender_id in"
+START = dt.date(2022, 1, 1)
+
+
+def inputs_of(releases: dict, convictions: dict, *, dedupe: bool = False):
+    r = pl.DataFrame(releases, schema_overrides={"offender_id": pl.String, "release_date": pl.String})
+    c = pl.DataFrame(convictions, schema_overrides={k: pl.String for k in convictions})
+    return validate_inputs(
+        Table("releases.csv", RELEASES, r.lazy()), Table("convictions.csv", CONVICTIONS, c.lazy()), dedupe=dedupe
+    )
+
+
+# ------------------------------------------------------------------------ the "no id matches" warning
+CONVICTED = {
+    "offender_id": ["X", "Y", "Z", "B"],
+    "offence_date": ["2022-02-01"] * 4,
+    "conviction_date": ["2022-03-01"] * 4,
+}
+
+
+@pytest.mark.parametrize("sample", [1, 2, 3, 10_000])
+def test_a_match_after_the_sampled_conviction_rows_is_found(monkeypatch, sample):
+    # only the 4th conviction row (B) is a released person: a sample of 1 to 3 rows misses it
+    monkeypatch.setattr(validate, "ID_SAMPLE", sample)
+    inputs = inputs_of({"offender_id": ["A", "B"], "release_date": ["2022-01-10", "2022-01-11"]}, CONVICTED)
+    assert not any(WARNING in w for w in input_warnings(inputs))
+
+
+@pytest.mark.parametrize("sample", [1, 10_000])
+def test_no_match_anywhere_is_warned_about(monkeypatch, sample):
+    monkeypatch.setattr(validate, "ID_SAMPLE", sample)
+    inputs = inputs_of({"offender_id": ["A", "C"], "release_date": ["2022-01-10", "2022-01-11"]}, CONVICTED)
+    assert [w for w in input_warnings(inputs) if WARNING in w]
+
+
+def test_unused_exclusion_codes_are_named_and_used_ones_are_not():
+    convictions = {**CONVICTED, "offence_code": ["TH", None, "BREACH", "TH"]}
+    inputs = inputs_of({"offender_id": ["B"], "release_date": ["2022-01-10"]}, convictions)
+    warnings = input_warnings(inputs, frozenset({"BREACH", "BREECH", "XX"}))
+    assert any("no conviction has the offence code(s) BREECH, XX;" in w for w in warnings)
+    assert not any("offence code" in w for w in input_warnings(inputs, frozenset({"BREACH", "TH"})))
+
+
+# ------------------------------------------------------------------------- ids as fixed-width integers
+def test_person_key_is_an_integer_only_for_ids_of_one_width_in_bytes():
+    def key_type(ids):
+        inputs = inputs_of(
+            {"offender_id": ids, "release_date": [f"2022-01-{d:02d}" for d in range(1, len(ids) + 1)]},
+            {"offender_id": ids[:1], "offence_date": ["2022-02-01"], "conviction_date": ["2022-03-01"]},
+        )
+        frame = inputs.releases.select(person_key(inputs)).collect()
+        return inputs.id_bytes, frame.dtypes[0]
+
+    assert key_type(["P0000001", "P0000002"]) == ((8, 8), pl.UInt64)
+    assert key_type(["é000001", " P0000001 "]) == ((8, 8), pl.UInt64)  # é is 2 bytes; padding is stripped
+    assert key_type(["ABCD"]) == ((4, 4), pl.UInt32)
+    assert key_type(["A" * 16]) == ((16, 16), pl.UInt128)
+    assert key_type(["P1", "P10"]) == ((2, 3), pl.String)  # two widths: text
+    assert key_type(["P123456"]) == ((7, 7), pl.String)  # no integer of 7 bytes
+
+
+def test_scanned_ids_are_stripped_in_later_passes_only_when_some_are_padded(tmp_path):
+    def load(ids):
+        days = [dt.date(2022, 1, d) for d in range(1, len(ids) + 1)]
+        pl.DataFrame({"offender_id": ids, "release_date": days}).write_parquet(tmp_path / "r.parquet")
+        pl.DataFrame(
+            {"offender_id": ["B"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2022, 3, 1)]}
+        ).write_parquet(tmp_path / "c.parquet")
+        return load_inputs(InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet")))
+
+    padded = load(["A", " B\t", "C "])
+    assert padded.releases.select("offender_id").collect().to_series().to_list() == ["A", "B", "C"]
+    assert padded.id_bytes == (1, 1)
+    assert "strip_chars" in padded.releases.explain()
+    clean = load(["A", "B", "C"])
+    assert clean.releases.select("offender_id").collect().to_series().to_list() == ["A", "B", "C"]
+    assert "strip_chars" not in clean.releases.explain()
+
+
+IDS = ["P0000001", "P0000002", "é0000003", "P000000é", "Q0000001", "éééé", "ABCDEFGH"]  # 8 bytes each
+
+
+@st.composite
+def people(draw):
+    """Releases and convictions of people whose ids are all 8 bytes long (some with 2-byte letters)."""
+    ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=5, unique=True))
+    releases, seen = [], set()
+    for _ in range(draw(st.integers(0, 10))):
+        person, day = draw(st.sampled_from(ids)), draw(st.integers(0, 700))
+        if (person, day) not in seen:
+            seen.add((person, day))
+            releases.append((person, START + dt.timedelta(days=day), draw(st.sampled_from(["E1", "E2"]))))
+    convictions = []
+    for _ in range(draw(st.integers(0, 15))):
+        offence = START + dt.timedelta(days=draw(st.integers(-30, 1000)))
+        late = offence + dt.timedelta(days=draw(st.integers(0, 400)))
+        convictions.append((draw(st.sampled_from(IDS)), offence, late))
+    r = pl.DataFrame(
+        releases,
+        schema={"offender_id": pl.String, "release_date": pl.Date, "establishment": pl.String},
+        orient="row",
+    )
+    c = pl.DataFrame(
+        convictions,
+        schema={"offender_id": pl.String, "offence_date": pl.Date, "conviction_date": pl.Date},
+        orient="row",
+    )
+    return validate_inputs(
+        Table("r", RELEASES, r.lazy()), Table("c", CONVICTIONS, c.lazy()), extract_date=dt.date(2030, 1, 1)
+    )
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people(),
+    st.sampled_from([(), ("cohort",), ("establishment", "cohort"), ("cohort", "establishment")]),
+    st.sampled_from(["month", "quarter", "year", "financial-year"]),
+)
+def test_the_measure_on_integer_keys_equals_the_measure_on_text(validated, by, period):
+    """Integer person keys (ids of one width) and integer cohort keys (cohorts that are periods) give the
+    table of the text route: ids compared as text, groups made and sorted on the cohort labels (the
+    per-release route, which labels every release)."""
+    params = MeasureParams(by=by, period=period)
+    as_text = replace(validated, id_bytes=None)  # person_key falls back to offender_id
+    keyed = measure(validated, params)
+    for audit in (False, True):
+        text = measure(as_text, params, audit_table=audit)
+        assert_frame_equal(keyed.rows, text.rows, check_exact=True)
+    audited = measure(validated, params, audit_table=True)
+    assert_frame_equal(audited.per_release, text.per_release, check_exact=True)
+
+
+def test_cohort_keys_sort_as_the_labels_do():
+    from reoffend.cohort import period_key, period_label
+
+    days = pl.DataFrame({"d": pl.date_range(dt.date(1900, 1, 1), dt.date(2100, 12, 31), "1d", eager=True)})
+    for period in ("month", "quarter", "year", "financial-year"):
+        table = days.select(
+            period_key(pl.col("d"), period).alias("key"), period_label(pl.col("d"), period).alias("label")
+        )
+        pairs = table.unique().sort("key")
+        assert pairs["key"].n_unique() == pairs["label"].n_unique() == pairs.height  # one label per key
+        assert pairs["label"].to_list() == sorted(pairs["label"].to_list())
