@@ -421,14 +421,21 @@ def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
     return frame_writer(frame, table_format_for(path, option))
 
 
+ERRORS_WRITTEN = "_errors_file_written"  # set on a DataError once --errors holds it (the path)
+
+
 def write_errors_file(error: DataError, path: str | None) -> None:
     """``--errors FILE``: the full problem list (CSV, or Parquet/NDJSON by the extension), written atomically.
 
     When the file cannot be written (a full disk, 74; a folder gone, 73) the validation report is not lost
     behind that failure: the error raised carries both, the report first (docs/cli.md, "Exit status": the
     status is the write's, as for every output that fails).
+
+    Each error is written once: :func:`load_or_report` writes it and :func:`errors_reported` sees the same error
+    on its way out, and a second write would repeat the list (header and all) on a device or a pipe
+    (``--errors /dev/stderr``, ``--errors >(...)``, a FIFO whose reader may have gone).
     """
-    if not path:
+    if not path or getattr(error, ERRORS_WRITTEN, None) == path:
         return
     try:
         atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
@@ -437,6 +444,7 @@ def write_errors_file(error: DataError, path: str | None) -> None:
             f"{error.summary()}\nand the --errors file was not written: {failure} "
             "(the problems above are the validation report)"
         ) from None
+    setattr(error, ERRORS_WRITTEN, path)
 
 
 def load_or_report(

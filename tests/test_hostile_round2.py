@@ -1,0 +1,64 @@
+"""Hostile review, round 2: what a cron job or a shell pipeline did to this session's changes.
+
+Each test failed before its fix. It asserts the exit status (docs/cli.md, "Exit status"), that the message
+names what it must, and that every file that existed before the run is byte-identical afterwards.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_csv
+from tests.test_hostile import snapshot
+
+RELEASES = """offender_id,release_date,establishment,age
+A,2022-01-10,EST1,30
+B,2022-02-10,EST2,40
+C,2022-03-10,EST1,25
+"""
+CONVICTIONS = """offender_id,offence_date,conviction_date,offence_code
+A,2022-02-01,2022-03-01,THEFT
+C,2022-05-01,2022-06-01,THEFT
+"""
+EXTRACT = ("--extract-date", "2030-01-01")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write_csv(tmp_path / "r.csv", RELEASES)
+    write_csv(tmp_path / "c.csv", CONVICTIONS)
+    write_csv(tmp_path / "bad.csv", "offender_id,release_date\nA,2022-13-01\nB,2022-02-10\n")
+    return tmp_path
+
+
+def run(*args, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """``reoffend ARGS`` in a child process, its standard output a pipe (as in ``reoffend ... | cmd``)."""
+    code = "import sys\nfrom reoffend.cli import main\nmain(sys.argv[1:])\n"
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], cwd=cwd, input=stdin, capture_output=True, timeout=120
+    )
+
+
+# ------------------------------------------------------------------------------ --errors on a device or pipe
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("measure", "bad.csv", "c.csv"),
+        ("compare", "baseline", "bad.csv", "c.csv", "--site", "EST1", "--current", "2022Q1", "--baseline", "2022Q1"),
+    ],
+)
+def test_errors_to_a_pipe_are_written_once(folder, command):
+    """--errors /dev/stdout (a pipe here): the problem list once, not its header twice (load_or_report wrote it
+    and errors_reported wrote the same error again on its way out)."""
+    before = snapshot(folder)
+    done = run(*command, *EXTRACT, "--errors", "/dev/stdout", cwd=folder)
+    assert done.returncode == 65, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert lines.count("file,row,column,rule,value,message") == 1, lines
+    assert any("bad.csv,1,release_date,unparseable-date,2022-13-01" in line for line in lines)
+    assert "unparseable-date" in done.stderr.decode()
+    assert snapshot(folder) == before
