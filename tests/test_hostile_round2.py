@@ -62,3 +62,20 @@ def test_errors_to_a_pipe_are_written_once(folder, command):
     assert any("bad.csv,1,release_date,unparseable-date,2022-13-01" in line for line in lines)
     assert "unparseable-date" in done.stderr.decode()
     assert snapshot(folder) == before
+
+
+# ------------------------------------------------------------------------------ one figure in every view
+@pytest.mark.parametrize(
+    ("current", "baseline", "shown"), [("40/100", "52/100", "0.044"), ("40/100", "90/100", "< 0.001")]
+)
+def test_a_p_value_chosen_with_columns_reads_as_in_the_full_table_and_the_headline(cli, current, baseline, shown):
+    """--columns p_reduction in the table format: the p-value to three decimals as the table spec and the
+    headline print it, not rounded to two (0.04 beside "p = 0.044"; 0.00 for p < 0.001)."""
+    args = ("compare", "baseline", "--current-counts", current, "--baseline-counts", baseline, "--format", "table")
+    status, full, _ = cli(*args)
+    assert status == 0
+    assert f"│ {shown}" in full and f"p for a fall {'= ' if shown[0] != '<' else ''}{shown}" in " ".join(full.split())
+    status, chosen, err = cli(*args, "--columns", "current,p_reduction,verdict")
+    assert status == 0, err
+    cells = [cell.strip() for line in chosen.splitlines() if line.startswith("│") for cell in line.split("│")]
+    assert shown in cells, chosen

@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from ..io import (
     write_stdout,
 )
 from ..measure import IncompletePolicy, MeasureParams
+from ..report.format import p_value
 from ..validate import ValidatedInputs, input_warnings
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
@@ -659,11 +661,18 @@ class PipeConsole(Console):
 
 
 PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
+# a p-value column of any result (docs/output-dictionary.md): p_reduction, binary_p_adjusted, ...
+P_COLUMN = re.compile(r"(^|_)p_(two_sided|reduction|increase|adjusted|value)$")
 
 
 def default_format(column: str, value: Any) -> str:
+    """A cell of a table without a view of its own (``--columns``): a p-value as every table and headline
+    prints it (:func:`reoffend.report.format.p_value`: ``0.044``, ``< 0.001``), never rounded to two decimals
+    (``0.05`` beside a significant verdict, ``0.00``)."""
     if value is None:
         return "–"
+    if P_COLUMN.search(column) and isinstance(value, float):
+        return p_value(value)
     if column in PERCENT_COLUMNS or column.endswith("_rate") or column.endswith("_share"):
         return f"{100 * value:.1f}%"
     if isinstance(value, bool):
