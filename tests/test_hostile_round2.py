@@ -79,3 +79,26 @@ def test_a_p_value_chosen_with_columns_reads_as_in_the_full_table_and_the_headli
     assert status == 0, err
     cells = [cell.strip() for line in chosen.splitlines() if line.startswith("│") for cell in line.split("│")]
     assert shown in cells, chosen
+
+
+# ------------------------------------------------------------------------------ --streaming reads as well
+DAMAGED = {
+    "not UTF-8": (b"offender_id,release_date\nA,2022-01-10\nB\xe9,2022-02-10\n", "row 2: line 3: the bytes"),
+    "too many fields": (b"offender_id,release_date\nA,2022-01-10\nB,2022-02-10,extra\n", "row 2: line 3: 3 fields"),
+    "quote never closed": (b'offender_id,release_date\nA,2022-01-10\n"B,2022-02-10\n', "row 2: line 3: a quote"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGED))
+def test_a_damaged_csv_is_named_by_row_and_line_also_with_streaming(cli, folder, damage):
+    """--streaming scans a CSV file at each pass: a row that cannot be read is still named by its row and
+    line (as without --streaming), not a bare 'cannot read: invalid utf-8 sequence'."""
+    data, where = DAMAGED[damage]
+    (folder / "damaged.csv").write_bytes(data)
+    before = snapshot(folder)
+    status, _, plain = cli("measure", folder / "damaged.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65 and where in plain
+    status, _, streamed = cli("measure", folder / "damaged.csv", folder / "c.csv", *EXTRACT, "--streaming")
+    assert status == 65
+    assert f"damaged.csv, {where}" in streamed and streamed == plain
+    assert snapshot(folder) == before
