@@ -194,3 +194,17 @@ def test_a_missing_group_column_still_lists_every_column_of_the_file(cli, tmp_pa
     write_csv(tmp_path / "c.csv", "offender_id,offence_date,conviction_date\nA,2022-02-01,2022-03-01\n")
     status, _out, err = cli("measure", tmp_path / "r.csv", tmp_path / "c.csv", "--by", "nosuch")
     assert status != 0 and "(columns: offender_id, release_date, establishment, age)" in err
+
+
+# ------------------------------------------------------------------------- window columns looked up
+def test_window_columns_looked_up_are_the_computed_ones():
+    from reoffend.window import FollowUpWindow
+
+    days = pl.date_range(dt.date(1999, 12, 1), dt.date(2025, 3, 31), "1d", eager=True).alias("release_date")
+    releases = days.sample(fraction=3.0, with_replacement=True, seed=1).to_frame().lazy()  # repeats, any order
+    for window in (FollowUpWindow(), FollowUpWindow(1, 0), FollowUpWindow(13, 7)):
+        computed = window.with_window_columns(releases).collect()
+        looked_up = window.with_window_columns_looked_up(releases, days).collect()
+        assert_frame_equal(looked_up, computed, check_exact=True)
+    with pytest.raises(pl.exceptions.PolarsError):  # a date missing from the table is an error
+        FollowUpWindow().with_window_columns_looked_up(releases, days.head(10)).collect()
