@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import polars as pl
 
@@ -28,6 +28,7 @@ from .cohort import (
 )
 from .errors import UsageError, single_problem
 from .intervals import wilson_interval
+from .report.schema import NOT_A_COLUMN, Row
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
 
@@ -39,21 +40,32 @@ PERSON_KEY = "_person"
 KEY_TYPES = {1: pl.UInt8, 2: pl.UInt16, 4: pl.UInt32, 8: pl.UInt64, 16: pl.UInt128}
 
 PER_RELEASE_MEASURES = ("reoffended", "reoffences", "reconviction_events", "days_to_first_reoffence")
-GROUP_MEASURES = (
-    "cohort_size",
-    "reoffenders",
-    "binary_rate",
-    "binary_rate_low",
-    "binary_rate_high",
-    "reoffences",
-    "reoffences_per_offender",
-    "reoffences_per_reoffender",
-    "reconviction_events",
-    "events_per_100",
-    "events_per_reoffender",
-    "mean_days_to_first",
-    "median_days_to_first",
-)
+
+
+@dataclass(frozen=True)
+class MeasureRow(Row):
+    """One group of the measure (the ``--by`` columns, in ``groups``): the columns after the group columns,
+    declared once with their dtypes (reoffend.report.schema; meanings in docs/output-dictionary.md)."""
+
+    GROUPED: ClassVar[bool] = True
+
+    cohort_size: int
+    reoffenders: int
+    binary_rate: float | None
+    binary_rate_low: float | None
+    binary_rate_high: float | None
+    reoffences: int
+    reoffences_per_offender: float | None
+    reoffences_per_reoffender: float | None
+    reconviction_events: int
+    events_per_100: float | None
+    events_per_reoffender: float | None
+    mean_days_to_first: float | None
+    median_days_to_first: float | None
+    groups: dict[str, Any] = field(default_factory=dict, metadata=NOT_A_COLUMN)
+
+
+GROUP_MEASURES = MeasureRow.columns()
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,9 @@ class MeasureResult:
     params: MeasureParams
     metadata: dict[str, object]
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        MeasureRow.check(self.rows, "measure", self.params.by)
 
 
 # ------------------------------------------------------------------------------------------ the cohort

@@ -280,8 +280,8 @@ def test_adjusted_section_is_the_adjusted_core(sample_bulletin):
     listed = notable.filter(pl.col("suppressed"))["i"].to_list()[:ADJUSTED_LIST_LIMIT]
     assert all(sentences[i] in text for i in listed)
     counts = (
-        f"of {summary['units']:,} establishments ({summary['releases']:,} releases), {summary['binary_reduction']:,} "
-        "beat the baseline on the binary rate"
+        f"of {summary['units']:,} establishments ({summary['cohort_size']:,} releases), "
+        f"{summary['binary_reduction']:,} beat the baseline on the binary rate"
     )
     assert counts in " ".join(text.split())
     # a suppressed establishment is never named with its figures

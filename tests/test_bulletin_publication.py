@@ -82,7 +82,7 @@ def test_sample_establishments_follow_the_rule(sample):
         and hidden["compared_with_all"].null_count() == hidden.height
     )
     summary = pl.read_csv(sample / "tables" / "establishment_summary.csv").row(0, named=True)
-    assert summary["suppressed"] == hidden.height
+    assert summary["suppressed_establishments"] == hidden.height
     text = (sample / "bulletin.md").read_text()
     assert f"The figures of {hidden.height} establishments are suppressed ([c])" in text
     assert "To protect the people in small groups" in text and "fewer than 10 people released" in text

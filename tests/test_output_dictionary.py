@@ -1,5 +1,7 @@
 """Every output column is in the output dictionary (docs/output-dictionary.md), every dictionary entry is
-written by some command, and every JSON document validates against docs/output.schema.json.
+written by some command, and every JSON document validates against docs/output.schema.json: the commands'
+tables and JSON, and every table the bulletin writes (the sample bulletin, and one with the provisional
+section) with its manifest.
 
 jsonschema (a dev dependency) validates the documents; the schema's column list is the dictionary's.
 """
@@ -62,7 +64,50 @@ def documents(tmp_path_factory) -> dict[str, tuple[dict, list[list[str]]]]:
     return found
 
 
-def test_every_output_column_is_in_the_dictionary(documents):
+@pytest.fixture(scope="module")
+def bulletins(tmp_path_factory) -> list[Path]:
+    """The sample bulletin (every comparison, breakdowns, establishments, court lag) and one built on an early
+    extract with the provisional section (its nowcast and backtest tables)."""
+    import datetime as dt
+
+    from reoffend.bulletin.build import build_bulletin
+    from reoffend.bulletin.config import parse_config
+    from reoffend.synth import SynthParams, write
+
+    tmp = tmp_path_factory.mktemp("bulletins")
+    build_bulletin(parse_config(str(SAMPLE / "job.toml")), str(tmp / "sample"))
+    early = tmp / "early"
+    early.mkdir()
+    write(SynthParams(releases=2000, seed=20240401, extract_date=dt.date(2024, 6, 30)), early, "csv")
+    (early / "job.toml").write_text(
+        '[inputs]\nreleases = "releases.csv"\nconvictions = "convictions.csv"\n[provisional]\ncohorts = 2\n'
+    )
+    build_bulletin(parse_config(str(early / "job.toml")), str(tmp / "provisional"))
+    return [tmp / "sample", tmp / "provisional"]
+
+
+def bulletin_columns(folder: Path) -> dict[str, list[str]]:
+    """The columns of every table the bulletin wrote, by file; a breakdown's own column (a release column, as a
+    ``--by`` column is) left out."""
+    tables = {}
+    for path in sorted((folder / "tables").glob("*.csv")):
+        columns = pl.read_csv(path, infer_schema_length=0).columns
+        own = path.stem.removeprefix("breakdown_") if path.stem.startswith("breakdown_") else None
+        tables[path.name] = [c for c in columns if c != own]
+    return tables
+
+
+def test_the_bulletins_write_every_kind_of_table(bulletins):
+    names = set(bulletin_columns(bulletins[0])) | set(bulletin_columns(bulletins[1]))
+    for expected in ("trend.csv", "changes.csv", "cohorts.csv", "establishments.csv", "establishment_summary.csv",
+                     "court_lag.csv", "breakdown_age.csv", "parameters.csv", "comparison_baseline.csv",
+                     "comparison_matched.csv", "comparison_matched_balance.csv", "comparison_adjusted.csv",
+                     "comparison_adjusted_summary.csv", "comparison_adjusted_models.csv", "provisional.csv",
+                     "provisional_backtest.csv"):  # fmt: skip
+        assert expected in names
+
+
+def test_every_output_column_is_in_the_dictionary(documents, bulletins):
     known = set(dictionary_columns())
     missing = {}
     for name, (document, extra) in documents.items():
@@ -70,14 +115,33 @@ def test_every_output_column_is_in_the_dictionary(documents):
         columns = {c for row in document["rows"] for c in row} | {c for table in extra for c in table}
         if columns - known:
             missing[name] = sorted(columns - known)
+    for folder in bulletins:
+        for table, columns in bulletin_columns(folder).items():
+            if set(columns) - known:
+                missing[f"bulletin {table}"] = sorted(set(columns) - known)
     assert missing == {}
 
 
-def test_every_dictionary_entry_is_written_by_a_command(documents):
+def test_every_dictionary_entry_is_written_by_a_command(documents, bulletins):
     written = set()
     for document, extra in documents.values():
         written |= {c for row in document["rows"] for c in row} | {c for table in extra for c in table}
+    for folder in bulletins:
+        written |= {c for columns in bulletin_columns(folder).values() for c in columns}
     assert sorted(set(dictionary_columns()) - written) == []
+
+
+def test_the_bulletin_manifest_validates(bulletins):
+    schema = json.loads(SCHEMA.read_text())
+    manifest = {"$ref": "#/$defs/bulletin_manifest", "$defs": schema["$defs"]}
+    validator = jsonschema.Draft202012Validator(manifest)
+    for folder in bulletins:
+        document = json.loads((folder / "manifest.json").read_text())
+        assert [e.message for e in validator.iter_errors(document)] == []
+        written = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
+        assert set(document["files"]) == written
+    document["files"]["bulletin.md"]["sha256"] = "not a checksum"
+    assert not validator.is_valid(document)
 
 
 def test_one_entry_per_column():

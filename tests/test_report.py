@@ -220,3 +220,41 @@ def test_a_table_spec_picks_renders_and_transposes():
         spec.pick(["reduction"])
     with pytest.raises(ValueError, match="twice"):
         TableSpec((Column("a", "A", str), Column("b", "A", str)))
+
+
+def test_column_formatters_are_the_scalar_formatters_and_keep_nulls():
+    from reoffend.report.format import number_column, pct_column
+
+    frame = pl.DataFrame({"rate": [0.4567, None], "value": [1234.567, -0.004]})
+    shown = frame.select(pct_column("rate"), number_column("value", 2).alias("two"), number_column("value", 0))
+    assert shown["rate"].to_list() == [pct(0.4567), None] == ["45.7%", None]
+    assert shown["two"].to_list() == ["1,234.57", "0.00"]  # a value that rounds to zero is never -0.00
+    assert shown["value"].to_list() == ["1,235", "0"]
+
+
+def test_the_measure_table_marks_withheld_figures_and_formats_once():
+    from reoffend.report.tables import group_column, measure_table
+
+    spec = measure_table(0.95, [group_column("cohort", "Cohort")]).pick(
+        ["cohort", "cohort_size", "reoffenders", "binary_rate", "binary_rate_interval", "reoffences_per_offender"]
+    )
+    published = {
+        "cohort": "2023Q4",
+        "cohort_size": 1274,
+        "reoffenders": 639,
+        "binary_rate": 639 / 1274,
+        "binary_rate_low": 0.474,
+        "binary_rate_high": 0.529,
+        "reoffences_per_offender": 2.1,
+        "suppressed": None,
+    }
+    withheld = {**published, "cohort": "2024Q1", "cohort_size": 8, "reoffenders": None, "binary_rate": None,
+                "binary_rate_low": None, "binary_rate_high": None, "reoffences_per_offender": None,
+                "suppressed": "min_cohort"}  # fmt: skip
+    assert spec.headers() == [
+        "Cohort", "Released", "Reoffenders", "Rate", "95% confidence interval", "Reoffences per offender"
+    ]  # fmt: skip
+    assert spec.cells([published, withheld]) == [
+        ["2023Q4", "1,274", "639", "50.2%", "47.4% to 52.9%", "2.10"],
+        ["2024Q1", "8", "[c]", "[c]", "[c]", "[c]"],
+    ]

@@ -16,10 +16,11 @@ import pytest
 from reoffend.compare.baseline import BaselineParams, BaselineResult, Counts, compare_counts
 from reoffend.compare.power import Baseline, PowerParams, PowerResult, minimum_detectable
 from reoffend.compare.rows import AdjustedRow, BaselineRow, MatchedRow, PowerRow
+from reoffend.measure import MeasureParams, MeasureResult, MeasureRow
 from reoffend.report.schema import ResultSchemaError, Row
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "output-dictionary.md"
-ROW_CLASSES = (BaselineRow, MatchedRow, AdjustedRow, PowerRow)
+ROW_CLASSES = (BaselineRow, MatchedRow, AdjustedRow, PowerRow, MeasureRow)
 
 
 def baseline_rows() -> pl.DataFrame:
@@ -97,3 +98,18 @@ def test_a_row_class_declares_only_polars_types():
 def test_every_declared_column_is_in_the_output_dictionary(row_class):
     documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", DICTIONARY.read_text(encoding="utf-8"), re.M))
     assert sorted(set(row_class.columns()) - documented) == []
+
+
+def test_the_measure_result_checks_its_group_rows():
+    values = {"cohort_size": 4, "reoffenders": 1, "reoffences": 3, "reconviction_events": 2}
+    frame = pl.DataFrame(
+        [{"cohort": "2023Q4", **dict.fromkeys(MeasureRow.columns()), **values}],
+        schema={"cohort": pl.String, **MeasureRow.schema()},
+    )
+    MeasureResult(frame, None, MeasureParams(), {})
+    with pytest.raises(ResultSchemaError, match=r"missing \['cohort'\]"):
+        MeasureResult(frame.drop("cohort"), None, MeasureParams(), {})
+    with pytest.raises(ResultSchemaError, match="reoffenders is UInt32"):
+        MeasureResult(frame.with_columns(pl.col("reoffenders").cast(pl.UInt32)), None, MeasureParams(), {})
+    (row,) = MeasureRow.of(frame, groups=("cohort",))
+    assert row.groups == {"cohort": "2023Q4"} and row.reoffences == 3

@@ -380,6 +380,10 @@ def test_a_warning_is_one_line_when_stderr_is_not_a_terminal(folder):
          "--treated EST042: no such establishment among the 10"),
         (("synth", "--out", "s", "--lag-change-from", "2023-01-01"), "--lag-change-from changes nothing"),
         (("bulletin", "--example-config", "-o", "b"), "--example-config prints the example config"),
+        (("power", "r.csv", "c.csv", "--baseline", "2022Q1", "--site", "cohort=2021Q1", "--current-size", "9"),
+         "--site cannot be a cohort"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q1", "--baseline", "2022Q1", "--site", "Q",
+          "--site-column", "cohort"), "--site cannot be a cohort"),
     ],
 )  # fmt: skip
 def test_an_option_that_would_do_nothing_or_match_nothing_is_a_usage_error(cli, folder, monkeypatch, args, message):
@@ -403,3 +407,26 @@ def test_a_treated_group_the_filters_leave_empty_is_65_as_in_compare_adjusted(cl
     args = ["compare", "matched", folder / "r.csv", folder / "c.csv", "--treated", "establishment=EST1"]
     status, _out, err = cli(*args, "--where", "establishment=EST2", "--covariates", "age", *EXTRACT)
     assert status == 65 and "--treated matches no index release" in err and "empty-treated" in err, err
+
+
+def test_an_output_inside_the_report_folder_is_refused_before_any_work(cli, sample):
+    report = sample / "report"
+    assert matched_report(cli, sample, report)[0] == 0
+    before = snapshot(sample)
+    status, _out, err = cli(
+        "compare", "matched", sample / "releases.csv", sample / "convictions.csv", "--treated",
+        "establishment=EST042", "--covariates", "age,sex", "--bootstrap", "200", "--report", report,
+        "--matches", report / "matches.csv", "-q",
+    )  # fmt: skip
+    assert status == 2 and "--matches" in err and "inside the --report folder" in err, err
+    assert snapshot(sample) == before
+
+
+def test_an_errors_file_from_an_earlier_failed_run_is_not_left_as_todays(cli, folder):
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-01-10\nB,notadate\n")
+    problems = folder / "problems.csv"
+    assert cli("measure", folder / "bad.csv", folder / "c.csv", *EXTRACT, "--errors", problems)[0] == 65
+    assert "unparseable-date" in problems.read_text()
+    status, _out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--errors", problems)
+    assert status == 0, err
+    assert problems.read_text().splitlines() == ["file,row,column,rule,value,message"]  # valid: no problems

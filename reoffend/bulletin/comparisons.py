@@ -332,7 +332,7 @@ def run_adjusted(
             k: count(row[f"reoffences_per_offender_{k}"]) for k in ("reduction", "increase", "reduction_unadjusted")
         }
         headline.append(
-            f"{row['cohort']}: of {count(row['units'])} {units} ({count(row['releases'])} releases), "
+            f"{row['cohort']}: of {count(row['units'])} {units} ({count(row['cohort_size'])} releases), "
             f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
             f"{count(row['binary_increase'])} were significantly worse; on reoffences per offender "
             f"{freq['reduction']} beat it and {freq['increase']} were significantly "

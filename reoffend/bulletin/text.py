@@ -18,7 +18,8 @@ import polars as pl
 from .. import __version__
 from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
-from ..report.format import count, interval, level, number, p_value, pct
+from ..report.format import count, interval, level, number, pct
+from ..report.tables import TableSpec, court_lag_table, group_column, measure_table
 from .comparisons import ComparisonSection
 from .config import BulletinConfig
 from .document import (
@@ -173,34 +174,23 @@ def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame, period: st
     return text + "."
 
 
-def trend_table(context: Context) -> Table:
-    conf = level(context.params.confidence)
-    rows = [
-        [
-            r["cohort"],
-            count(r["cohort_size"]),
-            cell(r, "reoffenders"),
-            cell(r, "binary_rate", pct),
-            ci_cell(r),
-            cell(r, "events_per_100", one),
-            cell(r, "reoffences_per_offender", two),
-        ]
-        for r in context.trend.iter_rows(named=True)
-    ]
+def spec_table(spec: TableSpec[Mapping[str, Any]], rows: pl.DataFrame, **block: Any) -> Table:
+    """A table block rendered from a table spec (reoffend.report.tables: the headers and formats of every table)."""
     return Table(
+        columns=spec.headers(), rows=spec.cells(list(rows.iter_rows(named=True))), numeric=spec.numeric(), **block
+    )
+
+
+TREND = ("cohort", "cohort_size", "reoffenders", "binary_rate", "binary_rate_interval", "events_per_100")
+
+
+def trend_table(context: Context) -> Table:
+    spec = measure_table(context.params.confidence, [group_column("cohort", "Cohort")])
+    return spec_table(
+        spec.pick([*TREND, "reoffences_per_offender"]),
+        context.trend,
         caption="Proven reoffending by cohort",
-        columns=[
-            "Cohort",
-            "Released",
-            "Reoffenders",
-            "Rate",
-            f"{conf} confidence interval",
-            "Events per 100",
-            "Reoffences per person",
-        ],
-        rows=rows,
         source="trend.csv",
-        numeric=[False, True, True, True, True, True, True],
         highlight_last=True,
     )
 
@@ -349,7 +339,7 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     column = context.facts["establishment_column"]
     outliers = context.establishments.filter(pl.col("compared_with_all") != "similar")
     words = cohort_words(latest["cohort"], context.params.period)
-    hidden = summary.get("suppressed") or 0
+    hidden = summary["suppressed_establishments"]
     withheld = (
         f" The figures of {count(hidden)} establishments are suppressed ({SHORTHAND}) to protect the people in "
         "small groups (see About these statistics) and are not shown."
@@ -381,32 +371,14 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
         )
     if outliers.height:
         blocks.append(
-            Table(
+            spec_table(
+                measure_table(context.params.confidence, [group_column(column, "Establishment")]).pick(
+                    [column, *TREND[1:5], "p_adjusted", "compared_with_all"]
+                ),
+                outliers,
                 caption=f"Establishments significantly above or below the rate for all after the adjustment for "
                 f"multiple testing, {latest['cohort']}",
-                columns=[
-                    "Establishment",
-                    "Released",
-                    "Reoffenders",
-                    "Rate",
-                    f"{conf} confidence interval",
-                    "Adjusted p",
-                    "Compared",
-                ],
-                rows=[
-                    [
-                        str(r[column]),
-                        count(r["cohort_size"]),
-                        count(r["reoffenders"]),
-                        pct(r["binary_rate"]),
-                        interval(r["binary_rate_low"], r["binary_rate_high"], pct),
-                        p_value(r["p_adjusted"]),
-                        r["compared_with_all"],
-                    ]
-                    for r in outliers.iter_rows(named=True)
-                ],
                 source="establishments.csv",
-                numeric=[False, True, True, True, True, True, False],
             )
         )
     return blocks
@@ -459,29 +431,13 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             alt_text(context, f"breakdown_{column}"),
             context.figures[f"breakdown_{column}"],
         ),
-        Table(
+        spec_table(
+            measure_table(context.params.confidence, [group_column(column, name.capitalize(), label)]).pick(
+                [column, *TREND[1:]]
+            ),
+            rows,
             caption=f"Proven reoffending by {name}, {latest['cohort']}",
-            columns=[
-                name.capitalize(),
-                "Released",
-                "Reoffenders",
-                "Rate",
-                f"{conf} confidence interval",
-                "Events per 100",
-            ],
-            rows=[
-                [
-                    label(r[column]),
-                    count(r["cohort_size"]),
-                    cell(r, "reoffenders"),
-                    cell(r, "binary_rate", pct),
-                    ci_cell(r),
-                    cell(r, "events_per_100", one),
-                ]
-                for r in rows.iter_rows(named=True)
-            ],
             source=f"breakdown_{column}.csv",
-            numeric=[False, True, True, True, True, True],
         ),
         Table(
             caption=f"Proven reoffending rate by {name} and cohort",
@@ -541,21 +497,11 @@ def court_lag_blocks(context: Context) -> list[Block]:
             alt_text(context, "court_lag"),
             context.figures["court_lag"],
         ),
-        Table(
+        spec_table(
+            court_lag_table(),
+            lag,
             caption="Proven reoffending counted by the length of the waiting period",
-            columns=["Waiting period (months)", "Reoffences", "Share of reoffences", "Reoffenders", "Rate"],
-            rows=[
-                [
-                    str(r["waiting_period_months"]),
-                    count(r["reoffences"]),
-                    pct(r["share_of_reoffences"]),
-                    count(r["reoffenders"]),
-                    pct(r["binary_rate"]),
-                ]
-                for r in lag.iter_rows(named=True)
-            ],
             source="court_lag.csv",
-            numeric=[True] * 5,
         ),
     ]
 
@@ -734,14 +680,18 @@ def chart_findings(
         )
     if establishment_summary is not None and establishment_summary.height:
         s = establishment_summary.row(0, named=True)
-        plotted = s["establishments"] - s["suppressed"]
+        plotted = s["establishments"] - s["suppressed_establishments"]
         findings["establishments"] = (
             f"Proven reoffending rate by establishment, {s['cohort']}",
             f"Of {count(plotted)} establishments shown, {count(s['higher_unadjusted'])} had a rate whose confidence "
             f"interval lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
             f"{count(s['lower_unadjusted'])} wholly below ({count(s['higher'])} and {count(s['lower'])} after the "
             "adjustment for multiple testing)"
-            + (f"; {count(s['suppressed'])} suppressed establishments are not shown." if s["suppressed"] else "."),
+            + (
+                f"; {count(s['suppressed_establishments'])} suppressed establishments are not shown."
+                if s["suppressed_establishments"]
+                else "."
+            ),
         )
     for breakdown in breakdowns:
         latest = shown.row(-1, named=True)["cohort"] if shown.height else trend.row(-1, named=True)["cohort"]

@@ -22,7 +22,15 @@ from rich.table import Table
 from rich.text import Text
 
 from ..cohort import IndexRule, Period
-from ..errors import DataError, OutputClosed, OutputNotCreatable, OutputWriteError, UsageError, os_reason
+from ..errors import (
+    PROBLEM_SCHEMA,
+    DataError,
+    OutputClosed,
+    OutputNotCreatable,
+    OutputWriteError,
+    UsageError,
+    os_reason,
+)
 from ..inputs import InputSpec, load_inputs
 from ..io import (
     STDOUT,
@@ -440,7 +448,9 @@ def load_or_report(
     excluded_offences: frozenset[str] = frozenset(),
     release_columns: Collection[str] | None = None,
 ) -> ValidatedInputs:
-    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65.
+    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65. On valid data
+    a regular ``--errors`` file is written with no problem rows (docs/data.md), so that a file left by an
+    earlier failed run is never read as this run's.
 
     With ``out``, valid inputs that are probably not what was meant are warned about
     (:func:`reoffend.validate.input_warnings`).
@@ -450,6 +460,8 @@ def load_or_report(
     except DataError as error:
         write_errors_file(error, errors_file)
         raise
+    if errors_file and not is_direct(errors_file):  # valid: a file says so (no problem rows), never yesterday's
+        write_errors_file(DataError(pl.DataFrame(schema=PROBLEM_SCHEMA)), errors_file)
     if out is not None:
         for warning in input_warnings(inputs, excluded_offences):
             out.warn(warning)

@@ -273,7 +273,9 @@ def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
         column, _, value = site.partition("=")
         if not column.strip() or not value.strip():
             raise UsageError(f"--site takes VALUE or COLUMN=VALUE, not {site!r}")
-        return column.strip(), value.strip()
+        site_column, site = column.strip(), value.strip()
+    if site and site_column == "cohort":  # the compared cohorts replace a cohort filter: it would do nothing
+        raise UsageError("--site cannot be a cohort: the cohorts compared are --current and --baseline")
     return site_column, site
 
 

@@ -6,6 +6,7 @@ A thin wrapper over :mod:`reoffend.compare.matched` (docs/comparisons-matched.md
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ..report.multiple import DESCRIPTION
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, matched_table
 from ..report.verdict import interval_label
 from .common import (
+    OUTPUT_OPTIONS,
     alpha_option,
     cohort_options,
     errors_reported,
@@ -175,7 +177,14 @@ def compare_matched_command(
     if balance_plot and Path(balance_plot).suffix.lower() != ".png":
         raise UsageError(f"--balance-plot writes a PNG file: give a name ending .png, not {balance_plot!r}")
     if report_dir:
-        check_target(report_dir, REPORT)
+        folder = check_target(report_dir, REPORT)
+        for name, flag in OUTPUT_OPTIONS.items():  # a file inside would be lost when the folder is replaced
+            path = ctx.params.get(name)
+            if path and path != "-" and Path(os.path.realpath(path)).is_relative_to(folder):
+                raise UsageError(
+                    f"{flag} {path} is inside the --report folder {report_dir}, which is replaced whole; "
+                    "write it elsewhere"
+                )
     mparams = replace(measurement, by=("cohort",))
     params = MatchedParams(
         measure=mparams,

@@ -26,6 +26,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "reoffend measure releases.csv convictions.csv --by establishment | cut -d, -f1-4",
         "reoffend measure <(zcat releases.csv.gz) convictions.parquet --input-format csv",
         "reoffend measure releases.csv convictions.csv --by cohort,age --band age=18,21,25 --suppress 10",
+        "reoffend measure releases.csv convictions.csv --per-release audit.parquet -o m.csv   # never with --suppress",
     ),
     "validate": (
         "reoffend validate releases.csv convictions.csv --format table",
@@ -48,6 +49,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "reoffend sql --dialect trino --by establishment,cohort --exclude-offences breach.txt > measure.sql",
         "reoffend sql --dialect spark --releases-table moj.releases --map release_date=date_out --with-validation",
         "reoffend sql --dialect duckdb --by '' | duckdb my.db   # one overall row",
+        "reoffend sql --dialect bigquery --by cohort,risk_band --release-columns risk_band -o measure.sql",
     ),
     "nowcast": (
         "reoffend nowcast releases.csv convictions.csv --exclude-offences breach.txt --format table",

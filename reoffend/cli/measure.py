@@ -13,6 +13,8 @@ from ..errors import UsageError
 from ..measure import Engine, MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
+from ..report.format import number_column as num
+from ..report.format import pct_column as pct
 from ..validate import summarise_inputs
 from .common import (
     by_option,
@@ -31,12 +33,6 @@ from .common import (
 def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:
     """The terminal view of the measures: rounded for reading (the data formats keep exact ratios)."""
 
-    def pct(column: str) -> pl.Expr:
-        return (100 * pl.col(column)).map_elements(lambda v: f"{v:.1f}%", return_dtype=pl.String)
-
-    def num(column: str, decimals: int) -> pl.Expr:
-        return pl.col(column).map_elements(lambda v: f"{v:,.{decimals}f}", return_dtype=pl.String)
-
     level = f"{100 * confidence:g}% CI"
     view = rows.select(
         *by,
@@ -44,8 +40,8 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
         pl.col("reoffenders"),
         pct("binary_rate").alias("rate"),
         pl.format("{}–{}", pct("binary_rate_low"), pct("binary_rate_high")).alias(level),
-        num("reoffences_per_offender", 2).alias("offences/offender"),
-        num("reoffences_per_reoffender", 2).alias("offences/reoffender"),
+        num("reoffences_per_offender", 2).alias("reoffences per offender"),
+        num("reoffences_per_reoffender", 2).alias("reoffences per reoffender"),
         num("events_per_100", 1).alias("events/100"),
         num("median_days_to_first", 0).alias("median days to 1st"),
     ).with_columns(pl.exclude(*by, "released", "reoffenders").fill_null("–"))

@@ -8,6 +8,8 @@ import click
 import polars as pl
 
 from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
+from ..report.format import number_column as _num
+from ..report.format import pct_column as _pct
 from .common import (
     cohort_options,
     errors_reported,
@@ -22,14 +24,6 @@ from .common import (
 
 # a nowcast takes every cohort as it is at the extract date: these two options of the measure do not apply
 NOT_APPLICABLE = ("incomplete", "latest_cohort")
-
-
-def _pct(column: str) -> pl.Expr:
-    return (100 * pl.col(column)).map_elements(lambda v: f"{v:.1f}%", return_dtype=pl.String)
-
-
-def _num(column: str, decimals: int) -> pl.Expr:
-    return pl.col(column).map_elements(lambda v: f"{v:,.{decimals}f}", return_dtype=pl.String)
 
 
 def display_nowcast(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:

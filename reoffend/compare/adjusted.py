@@ -172,10 +172,11 @@ class AdjustedResult:
         )
 
     def verdict_counts(self) -> pl.DataFrame:
-        """Per current cohort: units, releases, and how many had each adjusted verdict on each measure."""
+        """Per current cohort: units, index releases (``cohort_size``) and how many had each adjusted verdict on
+        each measure."""
         exprs: list[pl.Expr] = [
             pl.len().cast(pl.Int64).alias("units"),
-            pl.col("cohort_size").sum().cast(pl.Int64).alias("releases"),
+            pl.col("cohort_size").sum().cast(pl.Int64).alias("cohort_size"),
         ]
         for name in ("binary", "reoffences_per_offender"):
             verdict = pl.col(f"{name}_verdict_adjusted")

@@ -6,6 +6,10 @@ Each takes ``None`` (a value that could not be computed) and prints an en dash f
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
 
 DASH = "–"
 P_FLOOR = 0.001
@@ -73,3 +77,20 @@ def text(value: object) -> str:
 def interval(low: float | None, high: float | None, formatter=number) -> str:
     """``low to high`` with one formatter for both ends."""
     return f"{formatter(low)} to {formatter(high)}"
+
+
+def formatted(column: str | pl.Expr, formatter: Callable[[Any], str]) -> pl.Expr:
+    """A polars column as text through one of the formatters above (for the terminal views built as polars
+    expressions: ``formatted("binary_rate", pct)``); a null stays null, for the view to fill."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.map_elements(formatter, return_dtype=pl.String, skip_nulls=True)
+
+
+def pct_column(column: str | pl.Expr, decimals: int = 1) -> pl.Expr:
+    """:func:`pct` of a polars column (null stays null)."""
+    return formatted(column, lambda value: pct(value, decimals))
+
+
+def number_column(column: str | pl.Expr, decimals: int = 1) -> pl.Expr:
+    """:func:`number` of a polars column (null stays null)."""
+    return formatted(column, lambda value: number(value, decimals))

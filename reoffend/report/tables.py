@@ -13,12 +13,13 @@ The CSV, JSON and spreadsheet outputs keep the result's own column names (docs/o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import polars as pl
 
+from ..disclosure import SHORTHAND
 from .format import DASH, count, interval, level, number, p_value, pct, per_cent, text, yes_no
 from .verdict import interval_label, short
 
@@ -377,5 +378,79 @@ def adjusted_table(params: AdjustedParams) -> TableSpec[AdjustedLine]:
             ),
             Column("ratio", "Ratio", ratio, unit="ratio"),
             Column("p", "p (reduction)" if one else "p (two-sided)", p, unit="probability"),
+        )
+    )
+
+
+# ------------------------------------------------------------------------------ measures of groups
+Record = Mapping[str, Any]
+
+
+def shown(key: str, formatter: Callable[[Any], str] = count) -> Callable[[Record], str]:
+    """The cell of ``key``: ``[c]`` when disclosure control withheld the row's figures (reoffend/disclosure.py),
+    else the formatted value."""
+
+    def cell(row: Record) -> str:
+        if row.get("suppressed") is not None and row.get(key) is None:
+            return SHORTHAND
+        return formatter(row[key])
+
+    return cell
+
+
+def _rate_interval(row: Record) -> str:
+    if row.get("suppressed") is not None and row.get("binary_rate_low") is None:
+        return SHORTHAND
+    return interval(row["binary_rate_low"], row["binary_rate_high"], pct)
+
+
+def measure_table(confidence: float, groups: Sequence[Column[Record]] = ()) -> TableSpec[Record]:
+    """The measures of groups of releases (the rows of ``measure``; the bulletin's trend, breakdown,
+    establishment and court-lag tables), after the group columns given."""
+    return TableSpec(
+        (
+            *groups,
+            Column("cohort_size", "Released", shown("cohort_size"), unit="count"),
+            Column("reoffenders", "Reoffenders", shown("reoffenders"), unit="count"),
+            Column("binary_rate", "Rate", shown("binary_rate", pct), unit="per cent"),
+            Column("binary_rate_interval", f"{level(confidence)} confidence interval", _rate_interval, unit="per cent"),
+            Column(
+                "events_per_100",
+                "Events per 100",
+                shown("events_per_100", lambda v: number(v, 1)),
+                unit="events per 100 offenders",
+            ),
+            Column(
+                "reoffences_per_offender",
+                "Reoffences per offender",
+                shown("reoffences_per_offender", lambda v: number(v, 2)),
+                unit="reoffences per offender",
+            ),
+            Column("reoffences", "Reoffences", shown("reoffences"), unit="count"),
+            Column("p_adjusted", "Adjusted p", shown("p_adjusted", p_value), unit="probability"),
+            Column("compared_with_all", "Compared", lambda r: text(r["compared_with_all"]), numeric=False),
+        )
+    )
+
+
+def group_column(key: str, header: str, label: Callable[[Any], str] = text) -> Column[Record]:
+    """A group column of a measure table (its value as a label)."""
+    return Column(key, header, lambda row: label(row[key]), numeric=False, unit="label")
+
+
+def court_lag_table() -> TableSpec[Record]:
+    """The bulletin's court-lag table: proven reoffending counted by the length of the waiting period."""
+    return TableSpec(
+        (
+            Column(
+                "waiting_period_months",
+                "Waiting period (months)",
+                lambda r: str(r["waiting_period_months"]),
+                unit="months",
+            ),
+            Column("reoffences", "Reoffences", shown("reoffences"), unit="count"),
+            Column("share_of_reoffences", "Share of reoffences", shown("share_of_reoffences", pct), unit="per cent"),
+            Column("reoffenders", "Reoffenders", shown("reoffenders"), unit="count"),
+            Column("binary_rate", "Rate", shown("binary_rate", pct), unit="per cent"),
         )
     )
