@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -76,8 +76,15 @@ def _table(path: str, spec_of: TableSpec, spec: InputSpec) -> Table:
     return table
 
 
-def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | None = None) -> ValidatedInputs:
-    """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError."""
+def load_inputs(
+    spec: InputSpec,
+    extra_required: dict[str, tuple[str, ...]] | None = None,
+    release_columns: Collection[str] | None = None,
+) -> ValidatedInputs:
+    """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError.
+
+    ``release_columns``: the release columns the command uses (see :func:`reoffend.validate.validate_inputs`).
+    """
     if spec.releases == STDIN and spec.convictions == STDIN:
         raise UsageError(
             "RELEASES and CONVICTIONS cannot both be '-': only one of the two tables can be read from standard "
@@ -92,4 +99,5 @@ def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | No
         dedupe=spec.dedupe,
         in_memory=not spec.streaming,
         extra_required=extra_required,
+        release_columns=release_columns,
     )

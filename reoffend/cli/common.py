@@ -11,7 +11,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -456,6 +456,7 @@ def load_or_report(
     *,
     out: Output | None = None,
     excluded_offences: frozenset[str] = frozenset(),
+    release_columns: Collection[str] | None = None,
 ) -> ValidatedInputs:
     """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65. On valid data
     a regular ``--errors`` file is written with no problem rows (docs/data.md), so that a file left by an
@@ -465,7 +466,7 @@ def load_or_report(
     (:func:`reoffend.validate.input_warnings`).
     """
     try:
-        inputs = load_inputs(spec, extra_required)
+        inputs = load_inputs(spec, extra_required, release_columns)
     except DataError as error:
         write_errors_file(error, errors_file)
         raise
