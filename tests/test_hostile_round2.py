@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_csv
-from tests.test_hostile import snapshot
+from tests.test_hostile import snapshot, write_bulletin_job
 
 RELEASES = """offender_id,release_date,establishment,age
 A,2022-01-10,EST1,30
@@ -102,3 +102,22 @@ def test_a_damaged_csv_is_named_by_row_and_line_also_with_streaming(cli, folder,
     assert status == 65
     assert f"damaged.csv, {where}" in streamed and streamed == plain
     assert snapshot(folder) == before
+
+
+# ------------------------------------------------------------------------------ a value no release has
+@pytest.mark.parametrize("key", ["treated", "pool"])
+def test_a_bulletin_matched_group_no_release_has_is_65_naming_the_config_key(cli, folder, key):
+    """The bulletin's [comparisons.matched] treated (or pool) value that no release has is named as the
+    config names it, as [comparisons.baseline] site is: not as '--treated', an option bulletin does not have."""
+    job = write_bulletin_job(folder)
+    groups = {"treated": "EST1", "pool": "EST2"} | {key: "EST9"}
+    job.write_text(
+        job.read_text() + '[comparisons.matched]\ncovariates = ["age"]\n'
+        f'treated = {{ establishment = ["{groups["treated"]}"] }}\npool = {{ establishment = ["{groups["pool"]}"] }}\n'
+    )
+    before = snapshot(folder)
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 65, err
+    assert f"[comparisons.matched] {key} establishment=EST9: no release has this value" in err, err
+    assert "--treated" not in err and "--pool" not in err
+    assert snapshot(folder) == before and not (folder / "out").exists()
