@@ -6,10 +6,12 @@ names what it must, and that every file that existed before the run is byte-iden
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.conftest import write_csv
@@ -121,3 +123,31 @@ def test_a_bulletin_matched_group_no_release_has_is_65_naming_the_config_key(cli
     assert f"[comparisons.matched] {key} establishment=EST9: no release has this value" in err, err
     assert "--treated" not in err and "--pool" not in err
     assert snapshot(folder) == before and not (folder / "out").exists()
+
+
+# ------------------------------------------------------------------------------ ids a 64-bit integer cannot hold
+def test_parquet_ids_beyond_the_64_bit_signed_range_are_a_column_type_problem_not_an_internal_error(cli, tmp_path):
+    """A Parquet UInt64 offender_id (hashed ids) above 2**63 - 1 cannot be joined as the Int64 ids are typed:
+    65 naming file, column and value, not exit 70. Smaller UInt64 ids are measured as whole numbers."""
+    big = 2**63 + 5
+    schema = {"offender_id": pl.UInt64, "release_date": pl.Date}
+    pl.DataFrame({"offender_id": [big, 7], "release_date": [dt.date(2022, 1, 5)] * 2}, schema=schema).write_parquet(
+        tmp_path / "r.parquet"
+    )
+    conviction_schema = {"offender_id": pl.UInt64, "offence_date": pl.Date, "conviction_date": pl.Date}
+    pl.DataFrame(
+        {"offender_id": [7], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2022, 3, 1)]},
+        schema=conviction_schema,
+    ).write_parquet(tmp_path / "c.parquet")
+    before = snapshot(tmp_path)
+    status, out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", *EXTRACT)
+    assert status == 65, err
+    assert "r.parquet, column offender_id: offender_id holds whole numbers beyond the 64-bit signed range" in err
+    assert str(big) in err and "column-type: 1" in err and out == ""
+    assert snapshot(tmp_path) == before
+    pl.DataFrame(
+        {"offender_id": [2**63 - 1, 7], "release_date": [dt.date(2022, 1, 5)] * 2}, schema=schema
+    ).write_parquet(tmp_path / "r.parquet")
+    status, out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", *EXTRACT, "--by", "")
+    assert status == 0, err
+    assert out.splitlines()[1].startswith("2,1,0.5,")  # 2 released, the one with id 7 reoffended
