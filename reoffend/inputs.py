@@ -63,13 +63,15 @@ def _table(path: str, spec_of: TableSpec, spec: InputSpec) -> Table:
     Scanned at each pass (:func:`_scanned`), or held in memory. A plain CSV file held in memory is scanned
     once by validation, which keeps only the typed columns (reoffend.validate._typed_in_memory): the date
     text is never held whole. A failure of that scan (a ragged row, bytes that are not UTF-8) is reported
-    as reading the file would report it (:func:`reoffend.io.read_failure`).
+    as reading the file would report it (:func:`reoffend.io.read_failure`), also when ``--streaming`` scans
+    the CSV file at each pass (the row and line, not a bare "cannot read").
     """
     source = TableSource(path, spec.input_format, spec.column_map)
     lazy = _scanned(path, spec)
-    typed_as_read = not lazy and _csv_file(path, spec)
+    csv_file = _csv_file(path, spec)
+    typed_as_read = not lazy and csv_file
     table = Table(source.name, spec_of, read_table(source, lazy=lazy or typed_as_read), in_memory=not lazy)
-    if typed_as_read:
+    if csv_file:  # typed as read, or scanned at each pass (--streaming): a damaged row is named either way
         table.read_error = partial(read_failure, source, "csv", None)
     return table
 

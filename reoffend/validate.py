@@ -460,7 +460,8 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
 
 
 def _unreadable(error: BaseException, *tables: Table) -> BaseException:
-    """A file that is read at each pass (Parquet) failed while being read: name it, as reading it whole would.
+    """A file that is read at each pass (Parquet; CSV with --streaming) failed while being read: name it, as
+    reading it whole would (for CSV the row and line, :attr:`Table.read_error`).
 
     polars reports a damaged page as a ComputeError or, from its streaming engine, sometimes as a panic.
     """
@@ -470,6 +471,8 @@ def _unreadable(error: BaseException, *tables: Table) -> BaseException:
         try:
             table.raw.select(pl.all().is_null().sum()).collect()
         except (pl.exceptions.ComputeError, pl.exceptions.PanicException) as failure:
+            if table.read_error is not None:  # a scanned CSV file: the row and line, as reading it whole says
+                return table.read_error(failure)
             lines = str(failure).strip().splitlines()
             return single_problem(table.name, None, "unreadable file", f"cannot read: {lines[0] if lines else failure}")
     return error
