@@ -596,8 +596,10 @@ def held_signals() -> Iterator[None]:
         yield
         return
     arrived: list[int] = []
-    handlers = {
-        number: signal.signal(number, lambda number, _frame: arrived.append(number)) for number in WRITE_SIGNALS
+    handlers = {  # a handler installed outside Python (getsignal None) cannot be put back, so it is left alone
+        number: signal.signal(number, lambda number, _frame: arrived.append(number))
+        for number in WRITE_SIGNALS
+        if signal.getsignal(number) is not None
     }
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, WRITE_SIGNALS)
     try:

@@ -119,8 +119,16 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         )
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
+        used = [*params.by, *params.where, *band_edges]
         inputs = band_inputs(
-            load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=params.excluded_offences),
+            load_or_report(
+                spec,
+                errors_file,
+                extra_required,
+                out=out,
+                excluded_offences=params.excluded_offences,
+                release_columns=used,
+            ),
             band_edges,
         )
         engine: Engine = "streaming" if spec.streaming else "auto"
