@@ -17,19 +17,21 @@ from pathlib import Path
 
 import polars as pl
 
-from reoffend.inputs import InputSpec
-from reoffend.io import TableSource, read_code_list, read_table
+from reoffend.inputs import InputSpec, _table, load_inputs
+from reoffend.io import read_code_list
 from reoffend.measure import (
     RELEASE_KEY,
     MeasureParams,
+    cohort_period,
     grouped_measures,
     measure,
     measured_releases,
     per_release,
+    person_key,
     proven_pairs,
     proven_reoffences,
 )
-from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
+from reoffend.validate import CONVICTIONS, RELEASES, _typed_in_memory, input_warnings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/timing.py
 from timing import run_timed
@@ -51,15 +53,11 @@ def main(argv: list[str]) -> int:
     params = MeasureParams(by=("establishment", "cohort"), excluded_offences=excluded)
 
     total_start = time.perf_counter()
-    # as load_inputs does: Parquet is scanned at each pass, CSV parsed once into memory
-    lazy = releases_path.endswith(".parquet")
-    with stage("open both files (CSV: parse into memory; Parquet: schema only, read by each pass)"):
-        releases = Table(spec.releases, RELEASES, read_table(TableSource(spec.releases), lazy=lazy), in_memory=not lazy)
-        convictions = Table(
-            spec.convictions, CONVICTIONS, read_table(TableSource(spec.convictions), lazy=lazy), in_memory=not lazy
-        )
-    with stage("validate (typed frames, extract date, rule counts; Parquet: reading the columns it checks)"):
-        inputs = validate_inputs(releases, convictions)
+    # as reoffend measure does: Parquet is scanned at each pass, CSV typed as it is read into memory
+    with stage("read and validate (load_inputs; CSV: typed as read; Parquet: reading the columns it checks)"):
+        inputs = load_inputs(spec)
+    with stage("input warnings (an id that matches, the excluded codes present)"):
+        input_warnings(inputs, excluded)
     with stage("measure (index releases, window, join, group-by)"):
         result = measure(inputs, params)
     total = time.perf_counter() - total_start
@@ -86,12 +84,10 @@ def main(argv: list[str]) -> int:
     convs = proven_reoffences(inputs.convictions, excluded)
     timed("proven_reoffences (exclusion filter, collect)", lambda: convs.collect())
     index_lazy = index.lazy()
-    audit = per_release(index_lazy, convs, params.by)
+    audit = per_release(index_lazy, convs, params.by, person_key(inputs))
     timed("per_release from materialised index releases (join, filter, group-by)", lambda: audit.collect())
-    joined = index_lazy.select("offender_id", "release_date", "follow_up_end", "conviction_deadline").join(
-        convs, on="offender_id"
-    )
-    timed("  the join alone (rows kept)", lambda: joined.select(pl.len()).collect())
+    joined = proven_pairs(index_lazy.with_row_index(RELEASE_KEY), convs, person_key(inputs))
+    timed("  the join alone, with the window test (rows kept)", lambda: joined.select(pl.len()).collect())
     print("| part (each collected alone) | wall s | CPU s |\n|---|---:|---:|")
     for name, seconds, cpu in parts:
         print(f"| {name} | {seconds:.2f} | {cpu:.2f} |")
@@ -130,46 +126,47 @@ def stage_breakdown(releases_path: str, convictions_path: str, inputs, params: M
 
     conviction_columns = ["offender_id", "offence_date", "conviction_date", "offence_code"]
 
+    spec = InputSpec(releases_path, convictions_path)
+
     def read_releases():
         if parquet:
             return pl.scan_parquet(releases_path).select(release_columns).collect()
-        return read_table(TableSource(releases_path), lazy=False).collect()
+        return _typed_in_memory(_table(releases_path, RELEASES, spec))  # CSV: scanned and typed as read
 
     def read_convictions():
         if parquet:
             return pl.scan_parquet(convictions_path).select(conviction_columns).collect()
-        return read_table(TableSource(convictions_path), lazy=False).collect()
-
-    def validate():
-        lazy = parquet
-        releases = Table(releases_path, RELEASES, read_table(TableSource(releases_path), lazy=lazy), in_memory=not lazy)
-        convictions = Table(
-            convictions_path, CONVICTIONS, read_table(TableSource(convictions_path), lazy=lazy), in_memory=not lazy
-        )
-        return validate_inputs(releases, convictions)
+        return _typed_in_memory(_table(convictions_path, CONVICTIONS, spec))
 
     measured, _ = measured_releases(inputs, params)
     convictions = proven_reoffences(inputs.convictions, params.excluded_offences)
     keyed = measured.with_row_index(RELEASE_KEY)
-    result = grouped_measures(measured, convictions, params.by, params.confidence)
+    person = person_key(inputs)
+    result = grouped_measures(
+        measured, convictions, params.by, params.confidence, person, cohort_period(inputs, params)
+    )
     rows = result.collect()
     with tempfile.TemporaryDirectory() as tmp:
         out = f"{tmp}/out.csv"
         read_r, read_c = best_cpu(read_releases), best_cpu(read_convictions)
         # CSV: validation works on the frames parsed in memory (the read row); Parquet: it reads the columns
         # it checks itself, a reading the measure does again in its own passes (the read row)
-        validated = best_cpu(validate) - (0.0 if parquet else read_r + read_c)
+        validated = best_cpu(lambda: load_inputs(spec)) - (0.0 if parquet else read_r + read_c)
+        codes = read_code_list(excluded) if excluded else frozenset()
         ours = {
             "start-up (`import reoffend.cli` and the measure command)": startup_cpu(
                 [sys.executable, "-c", "import reoffend.cli, reoffend.cli.measure"]
             ),
-            "read (CSV: parse both files into memory; Parquet: the measure's columns)": read_r + read_c,
+            "read (CSV: parse both files and type them in memory; Parquet: the measure's columns)": read_r + read_c,
             "validate (Parquet: with its own reading of the columns it checks)": max(validated, 0.0),
+            "input warnings (an id that matches, the excluded codes present)": best_cpu(
+                lambda: input_warnings(inputs, codes)
+            ),
         }
         scanned = 0.0 if not parquet else read_r  # the measure's passes below include their Parquet reading
         index = best_cpu(lambda: measured.collect())
         convicted = best_cpu(lambda: convictions.collect())
-        joined = best_cpu(lambda: proven_pairs(keyed, convictions).select(pl.len()).collect())
+        joined = best_cpu(lambda: proven_pairs(keyed, convictions, person).select(pl.len()).collect())
         whole = best_cpu(lambda: result.collect())
         ours["index releases (cohort, earliest release, window columns)"] = max(index - scanned, 0.0)
         ours["conviction filter (excluded offences)"] = max(convicted - (read_c if parquet else 0.0), 0.0)

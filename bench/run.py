@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "2. `python bench/duckdb_measure.py R C X F`: docs/measures.md as one DuckDB SQL query, same exclusion;",
         "3. `python bench/floor.py R C`: read both files into memory with polars, nothing else.",
         "",
-        "Data: `reoffend synth --seed 1` (about 2.9 conviction rows per release). Before timing, the tables of "
+        "Data: `reoffend synth --seed 1` (about 4.1 conviction rows per release). Before timing, the tables of "
         "1 and 2 are compared cell by cell (counts exactly, ratios to a relative 1e-12); the benchmark stops "
         "on any difference.",
         "",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -63,19 +63,28 @@ def _table(path: str, spec_of: TableSpec, spec: InputSpec) -> Table:
     Scanned at each pass (:func:`_scanned`), or held in memory. A plain CSV file held in memory is scanned
     once by validation, which keeps only the typed columns (reoffend.validate._typed_in_memory): the date
     text is never held whole. A failure of that scan (a ragged row, bytes that are not UTF-8) is reported
-    as reading the file would report it (:func:`reoffend.io.read_failure`).
+    as reading the file would report it (:func:`reoffend.io.read_failure`), also when ``--streaming`` scans
+    the CSV file at each pass (the row and line, not a bare "cannot read").
     """
     source = TableSource(path, spec.input_format, spec.column_map)
     lazy = _scanned(path, spec)
-    typed_as_read = not lazy and _csv_file(path, spec)
+    csv_file = _csv_file(path, spec)
+    typed_as_read = not lazy and csv_file
     table = Table(source.name, spec_of, read_table(source, lazy=lazy or typed_as_read), in_memory=not lazy)
-    if typed_as_read:
+    if csv_file:  # typed as read, or scanned at each pass (--streaming): a damaged row is named either way
         table.read_error = partial(read_failure, source, "csv", None)
     return table
 
 
-def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | None = None) -> ValidatedInputs:
-    """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError."""
+def load_inputs(
+    spec: InputSpec,
+    extra_required: dict[str, tuple[str, ...]] | None = None,
+    release_columns: Collection[str] | None = None,
+) -> ValidatedInputs:
+    """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError.
+
+    ``release_columns``: the release columns the command uses (see :func:`reoffend.validate.validate_inputs`).
+    """
     if spec.releases == STDIN and spec.convictions == STDIN:
         raise UsageError(
             "RELEASES and CONVICTIONS cannot both be '-': only one of the two tables can be read from standard "
@@ -90,4 +99,5 @@ def load_inputs(spec: InputSpec, extra_required: dict[str, tuple[str, ...]] | No
         dedupe=spec.dedupe,
         in_memory=not spec.streaming,
         extra_required=extra_required,
+        release_columns=release_columns,
     )

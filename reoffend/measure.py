@@ -139,7 +139,8 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
         latest = releases.select(pl.col("cohort").max()).collect().item()
         facts["latest_cohort"] = latest
         releases = releases.filter(pl.col("cohort") == latest)
-    releases = params.window.with_window_columns(releases)
+    days = inputs.releases.select(pl.col("release_date").unique()).collect().to_series()
+    releases = params.window.with_window_columns_looked_up(releases, days)
     if inputs.extract_date is not None:
         releases, facts["incomplete_releases_excluded"] = _handle_incomplete(
             releases,

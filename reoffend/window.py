@@ -91,6 +91,23 @@ class FollowUpWindow:
             self.conviction_deadline(end).alias(CONVICTION_DEADLINE),
         )
 
+    def with_window_columns_looked_up(
+        self, releases: pl.LazyFrame, dates: pl.Series, release_date: str = "release_date"
+    ) -> pl.LazyFrame:
+        """The columns of :meth:`with_window_columns`, computed once per date of ``dates`` and looked up.
+
+        ``dates`` holds every ``release_date`` of ``releases`` (a few thousand distinct days where there are
+        millions of releases): the month arithmetic runs on those, and each release finds its dates in a
+        table (at 5,000,000 releases 0.17 CPU s instead of 0.42, bench/NOTES.md). A date missing from
+        ``dates`` is an error, never a wrong window.
+        """
+        table = self.with_window_columns(dates.unique().to_frame(release_date).lazy(), release_date).collect()
+        day = pl.col(release_date)
+        return releases.with_columns(
+            day.replace_strict(table[release_date], table[FOLLOW_UP_END]).alias(FOLLOW_UP_END),
+            day.replace_strict(table[release_date], table[CONVICTION_DEADLINE]).alias(CONVICTION_DEADLINE),
+        )
+
     @staticmethod
     def is_proven_reoffence(
         release_date: str = "release_date",

@@ -162,3 +162,70 @@ def test_cohort_keys_sort_as_the_labels_do():
         pairs = table.unique().sort("key")
         assert pairs["key"].n_unique() == pairs["label"].n_unique() == pairs.height  # one label per key
         assert pairs["label"].to_list() == sorted(pairs["label"].to_list())
+
+
+# ------------------------------------------------------------------ release columns a command does not use
+def test_release_columns_the_command_does_not_use_are_dropped_after_validation():
+    releases = {
+        "offender_id": ["A", "B"],
+        "release_date": ["2022-01-10", "2022-01-11"],
+        "establishment": ["E1", "E2"],
+        "age": ["30", "x"],
+    }
+    convictions = {"offender_id": ["A"], "offence_date": ["2022-02-01"], "conviction_date": ["2022-03-01"]}
+
+    def columns(used):
+        r = pl.DataFrame(releases).lazy()
+        c = pl.DataFrame(convictions).lazy()
+        validated = validate_inputs(Table("r", RELEASES, r), Table("c", CONVICTIONS, c), release_columns=used)
+        return validated.releases.collect_schema().names()
+
+    assert columns(()) == ["offender_id", "release_date", "establishment"]  # establishment: the tie-break
+    assert columns(["cohort"]) == ["offender_id", "release_date", "establishment"]  # cohort: made if absent
+    assert columns(["age"]) == ["offender_id", "release_date", "establishment", "age"]
+    assert columns(["nosuch"]) == ["offender_id", "release_date", "establishment", "age"]  # reported in full
+    assert columns(None) == ["offender_id", "release_date", "establishment", "age"]
+
+
+def test_a_missing_group_column_still_lists_every_column_of_the_file(cli, tmp_path):
+    from .conftest import write_csv
+
+    write_csv(tmp_path / "r.csv", "offender_id,release_date,establishment,age\nA,2022-01-10,E1,30\n")
+    write_csv(tmp_path / "c.csv", "offender_id,offence_date,conviction_date\nA,2022-02-01,2022-03-01\n")
+    status, _out, err = cli("measure", tmp_path / "r.csv", tmp_path / "c.csv", "--by", "nosuch")
+    assert status != 0 and "(columns: offender_id, release_date, establishment, age)" in err
+
+
+# ------------------------------------------------------------------------- window columns looked up
+def test_window_columns_looked_up_are_the_computed_ones():
+    from reoffend.window import FollowUpWindow
+
+    days = pl.date_range(dt.date(1999, 12, 1), dt.date(2025, 3, 31), "1d", eager=True).alias("release_date")
+    releases = days.sample(fraction=3.0, with_replacement=True, seed=1).to_frame().lazy()  # repeats, any order
+    for window in (FollowUpWindow(), FollowUpWindow(1, 0), FollowUpWindow(13, 7)):
+        computed = window.with_window_columns(releases).collect()
+        looked_up = window.with_window_columns_looked_up(releases, days).collect()
+        assert_frame_equal(looked_up, computed, check_exact=True)
+    with pytest.raises(pl.exceptions.PolarsError):  # a date missing from the table is an error
+        FollowUpWindow().with_window_columns_looked_up(releases, days.head(10)).collect()
+
+
+# ------------------------------------------------------------------------- multiple-testing adjustment
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from([0.0, 1.0, 0.05, 0.5]), st.floats(0, 1, allow_nan=False)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["holm", "bh"]),
+)
+def test_step_adjusted_p_values_are_statsmodels_to_the_bit(p_values, method):
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from reoffend.report.multiple import STATSMODELS_METHOD, step_adjusted
+
+    raw = np.array(p_values, dtype=float)
+    expected = multipletests(raw, method=STATSMODELS_METHOD[method])[1]
+    assert step_adjusted(raw, method).tobytes() == expected.tobytes()

@@ -9,8 +9,9 @@ import io
 import json
 import math
 import os
+import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from ..io import (
     write_stdout,
 )
 from ..measure import IncompletePolicy, MeasureParams
+from ..report.format import p_value
 from ..validate import ValidatedInputs, input_warnings
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
@@ -421,14 +423,21 @@ def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
     return frame_writer(frame, table_format_for(path, option))
 
 
+ERRORS_WRITTEN = "_errors_file_written"  # set on a DataError once --errors holds it (the path)
+
+
 def write_errors_file(error: DataError, path: str | None) -> None:
     """``--errors FILE``: the full problem list (CSV, or Parquet/NDJSON by the extension), written atomically.
 
     When the file cannot be written (a full disk, 74; a folder gone, 73) the validation report is not lost
     behind that failure: the error raised carries both, the report first (docs/cli.md, "Exit status": the
     status is the write's, as for every output that fails).
+
+    Each error is written once: :func:`load_or_report` writes it and :func:`errors_reported` sees the same error
+    on its way out, and a second write would repeat the list (header and all) on a device or a pipe
+    (``--errors /dev/stderr``, ``--errors >(...)``, a FIFO whose reader may have gone).
     """
-    if not path:
+    if not path or getattr(error, ERRORS_WRITTEN, None) == path:
         return
     try:
         atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
@@ -437,6 +446,7 @@ def write_errors_file(error: DataError, path: str | None) -> None:
             f"{error.summary()}\nand the --errors file was not written: {failure} "
             "(the problems above are the validation report)"
         ) from None
+    setattr(error, ERRORS_WRITTEN, path)
 
 
 def load_or_report(
@@ -446,6 +456,7 @@ def load_or_report(
     *,
     out: Output | None = None,
     excluded_offences: frozenset[str] = frozenset(),
+    release_columns: Collection[str] | None = None,
 ) -> ValidatedInputs:
     """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65. On valid data
     a regular ``--errors`` file is written with no problem rows (docs/data.md), so that a file left by an
@@ -455,7 +466,7 @@ def load_or_report(
     (:func:`reoffend.validate.input_warnings`).
     """
     try:
-        inputs = load_inputs(spec, extra_required)
+        inputs = load_inputs(spec, extra_required, release_columns)
     except DataError as error:
         write_errors_file(error, errors_file)
         raise
@@ -548,6 +559,7 @@ class Output:
         extra_json: Mapping[str, Any] | None = None,
         caption: str | None = None,
         display: pl.DataFrame | None = None,
+        display_numeric: Sequence[bool] = (),
         headline: str | None = None,
     ) -> None:
         """Render ``rows`` in the chosen format; ``extra_outputs`` are written atomically alongside.
@@ -565,7 +577,8 @@ class Output:
         if fmt == "table":
             atomic_write_many(extra_outputs)
             view = rows if display is None or self.columns else display
-            render_table(view, title=title, formats=table_formats, caption=caption)
+            numeric = display_numeric if view is display else ()
+            render_table(view, title=title, formats=table_formats, caption=caption, numeric=numeric)
             if headline:
                 PipeConsole().print(headline, highlight=False, markup=False)
             return
@@ -651,11 +664,18 @@ class PipeConsole(Console):
 
 
 PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
+# a p-value column of any result (docs/output-dictionary.md): p_reduction, binary_p_adjusted, ...
+P_COLUMN = re.compile(r"(^|_)p_(two_sided|reduction|increase|adjusted|value)$")
 
 
 def default_format(column: str, value: Any) -> str:
+    """A cell of a table without a view of its own (``--columns``): a p-value as every table and headline
+    prints it (:func:`reoffend.report.format.p_value`: ``0.044``, ``< 0.001``), never rounded to two decimals
+    (``0.05`` beside a significant verdict, ``0.00``)."""
     if value is None:
         return "–"
+    if P_COLUMN.search(column) and isinstance(value, float):
+        return p_value(value)
     if column in PERCENT_COLUMNS or column.endswith("_rate") or column.endswith("_share"):
         return f"{100 * value:.1f}%"
     if isinstance(value, bool):
@@ -674,6 +694,7 @@ def render_table(
     formats: Mapping[str, Callable] | None = None,
     caption: str | None = None,
     console: Console | None = None,
+    numeric: Sequence[bool] = (),
 ) -> None:
     """A human table on standard output: rates as percentages with one decimal (display only).
 
@@ -689,8 +710,10 @@ def render_table(
     ]
     widths = plan_widths(headers, cells, console.width)
     table = Table(title=title or None, caption=caption, header_style="bold")
-    for header, dtype, width in zip(headers, rows.dtypes, widths, strict=False):
-        table.add_column(header, justify="right" if dtype.is_numeric() else "left", width=width)
+    # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
+    right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
+    for header, is_numeric, width in zip(headers, right, widths, strict=False):
+        table.add_column(header, justify="right" if is_numeric else "left", width=width)
     for row in cells:
         # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
         table.add_row(*[Text(cell) for cell in row[: len(widths)]])
