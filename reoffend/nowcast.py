@@ -35,9 +35,11 @@ from .errors import UsageError
 from .intervals import normal_quantile
 from .measure import (
     EVENT_KEY,
+    PERSON_KEY,
     MeasureParams,
     group_measures,
     measured_releases,
+    person_key,
     proven_reoffences,
     run_metadata,
 )
@@ -160,9 +162,10 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
     else:
         keyed = keyed.with_columns(pl.lit(0, pl.UInt32).alias(SEGMENT))
     convictions = proven_reoffences(inputs.convictions, measurement.excluded_offences)
+    person = person_key(inputs)  # offender_id as one integer where that is one to one (measure.person_key)
     rows = (
-        keyed.select(KEY, SEGMENT, "offender_id", "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
-        .join(convictions, on="offender_id", how="inner")
+        keyed.select(KEY, SEGMENT, person.alias(PERSON_KEY), "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+        .join(convictions.select(person.alias(PERSON_KEY), pl.exclude("offender_id")), on=PERSON_KEY, how="inner")
         .filter(FollowUpWindow.is_proven_reoffence())
         .select(
             KEY,

@@ -272,7 +272,7 @@ def test_table_format_renders_percentages(files, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     # 2022Q1: 1 of 2 reoffended -> 50.0%; Wilson 95% interval 9.5%..90.5%
-    assert "50.0%" in result.stdout and "9.5%–90.5%" in result.stdout
+    assert "50.0%" in result.stdout and "9.5% to 90.5%" in result.stdout
 
 
 def test_sample_demo_runs(cli, sample_dir):

@@ -208,3 +208,24 @@ def test_window_columns_looked_up_are_the_computed_ones():
         assert_frame_equal(looked_up, computed, check_exact=True)
     with pytest.raises(pl.exceptions.PolarsError):  # a date missing from the table is an error
         FollowUpWindow().with_window_columns_looked_up(releases, days.head(10)).collect()
+
+
+# ------------------------------------------------------------------------- multiple-testing adjustment
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from([0.0, 1.0, 0.05, 0.5]), st.floats(0, 1, allow_nan=False)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["holm", "bh"]),
+)
+def test_step_adjusted_p_values_are_statsmodels_to_the_bit(p_values, method):
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from reoffend.report.multiple import STATSMODELS_METHOD, step_adjusted
+
+    raw = np.array(p_values, dtype=float)
+    expected = multipletests(raw, method=STATSMODELS_METHOD[method])[1]
+    assert step_adjusted(raw, method).tobytes() == expected.tobytes()

@@ -524,6 +524,21 @@ def test_lock_helper_releases_and_removes_its_file(tmp_path):
         pass
 
 
+def test_lock_never_removes_or_writes_a_file_it_did_not_create(tmp_path, cli):
+    """A file already named like the lock (a user's, or left by a killed run) is locked and left as it was."""
+    if not _flock_is_usable(tmp_path / "probe"):
+        pytest.skip("flock is not supported on this file system")
+    from .test_bulletin_cli import write_job
+
+    job = write_job(tmp_path, extract_date='"2024-12-31"')
+    mine = tmp_path / ".out.lock"
+    mine.write_text("my notes, not a lock")
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
+    assert status == 0, err
+    assert mine.read_text() == "my notes, not a lock"
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
 # ------------------------------------------------------------------------------------ errors name the row
 @pytest.mark.parametrize(
     ("tail", "rule", "message"),

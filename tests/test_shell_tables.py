@@ -134,8 +134,8 @@ def test_the_measure_table_at_80_columns_from_the_command_line(sample_dir):
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "…" not in result.stdout
-    assert "┃ cohort ┃ released ┃ reoffenders ┃ rate  ┃ 95% CI      ┃ offender             ┃" in lines
-    assert "3 more column(s) do not fit in 80 columns: reoffences per reoffender, \nevents/100," in result.stdout
+    assert "┃ cohort ┃ Released ┃ Reoffenders ┃  Rate ┃              interval ┃   offender ┃" in lines
+    assert "3 more column(s) do not fit in 80 columns: Reoffences per reoffender, Events per\n100," in result.stdout
 
 
 # ------------------------------------------------------------------------------ the verdict is the answer

@@ -108,14 +108,26 @@ def not_a_bulletin(folder: Path, kind: str = BULLETIN) -> str | None:
 def folder_lock(target: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive lock for writing the bulletin ``target``; a second holder gets :class:`Busy` (75).
 
-    The lock is ``flock`` on a hidden file beside the target (``.NAME.lock``), removed on release; a holder
-    that finds the file replaced after locking (a run that just finished removed it) tries again.
+    The lock is ``flock`` on a hidden file beside the target (``.NAME.lock``). A run removes the file on
+    release only when it created it, so a file of that name that was there before (a user's, or one left by a
+    killed run) is locked but never written or removed. A holder that finds the file replaced after locking (a
+    run that just finished removed it) tries again.
     """
     path = resolve_target(target)  # through a link or not, one folder has one lock
     lock_path = path.parent / f".{path.name}.lock"
     for _attempt in range(5):
+        created = True
         try:
-            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            descriptor = os.open(lock_path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            created = False
+            try:
+                descriptor = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except FileNotFoundError:
+                continue  # removed between the two opens by a run that finished: try again
+            except OSError as error:
+                reason = os_reason(error)
+                raise OutputNotCreatable(f"{target}: cannot open its lock file {lock_path}: {reason}") from None
         except OSError as error:
             raise OutputNotCreatable(f"{target}: cannot create its lock file {lock_path}: {os_reason(error)}") from None
         try:
@@ -137,8 +149,9 @@ def folder_lock(target: str | os.PathLike) -> Iterator[None]:
     try:
         yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock_path)
+        if created:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)
         os.close(descriptor)
 
 

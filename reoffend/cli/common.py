@@ -559,6 +559,7 @@ class Output:
         extra_json: Mapping[str, Any] | None = None,
         caption: str | None = None,
         display: pl.DataFrame | None = None,
+        display_numeric: Sequence[bool] = (),
         headline: str | None = None,
     ) -> None:
         """Render ``rows`` in the chosen format; ``extra_outputs`` are written atomically alongside.
@@ -576,7 +577,8 @@ class Output:
         if fmt == "table":
             atomic_write_many(extra_outputs)
             view = rows if display is None or self.columns else display
-            render_table(view, title=title, formats=table_formats, caption=caption)
+            numeric = display_numeric if view is display else ()
+            render_table(view, title=title, formats=table_formats, caption=caption, numeric=numeric)
             if headline:
                 PipeConsole().print(headline, highlight=False, markup=False)
             return
@@ -692,6 +694,7 @@ def render_table(
     formats: Mapping[str, Callable] | None = None,
     caption: str | None = None,
     console: Console | None = None,
+    numeric: Sequence[bool] = (),
 ) -> None:
     """A human table on standard output: rates as percentages with one decimal (display only).
 
@@ -707,8 +710,10 @@ def render_table(
     ]
     widths = plan_widths(headers, cells, console.width)
     table = Table(title=title or None, caption=caption, header_style="bold")
-    for header, dtype, width in zip(headers, rows.dtypes, widths, strict=False):
-        table.add_column(header, justify="right" if dtype.is_numeric() else "left", width=width)
+    # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
+    right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
+    for header, is_numeric, width in zip(headers, right, widths, strict=False):
+        table.add_column(header, justify="right" if is_numeric else "left", width=width)
     for row in cells:
         # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
         table.add_row(*[Text(cell) for cell in row[: len(widths)]])

@@ -190,6 +190,7 @@ def compare_adjusted(
         metadata=result.metadata,
         title="Risk-adjusted comparison with the baseline",
         display=display_rows(result),
+        display_numeric=adjusted_table(result.params).numeric(),
         caption=_caption(result),
         extra_json=result.extra_json(),
         extra_outputs=extra_outputs,

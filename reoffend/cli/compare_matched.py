@@ -17,10 +17,11 @@ from ..bulletin.folder import REPORT, check_target, write_folder
 from ..compare.design import parse_forms
 from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
+from ..compare.rows import MatchedRow
 from ..errors import UsageError
 from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
-from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, matched_table
+from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
 from ..report.verdict import interval_label
 from .common import (
     OUTPUT_OPTIONS,
@@ -226,6 +227,7 @@ def compare_matched_command(
         metadata=result.metadata,
         title="Matched comparison: change in reconviction events per 100 (primary measure)",
         display=display_rows(result),
+        display_numeric=primary_spec(result).numeric(),
         extra_json=result.extra_json(),
         extra_outputs=extra,
         caption=caption(result),
@@ -236,7 +238,11 @@ def compare_matched_command(
     )
     if out.output_format == "table":
         render_table(count_rows(result), title="Matching: treated index releases and comparators")
-        render_table(binary_rows(result), title="Binary reoffending rate (secondary)")
+        render_table(
+            binary_rows(result),
+            title="Binary reoffending rate (secondary)",
+            numeric=matched_table(result.params).pick(MATCHED_BINARY).numeric(),
+        )
         render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
         render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
     if report_dir:
@@ -254,7 +260,11 @@ def compare_matched_command(
 def display_rows(result: MatchedResult) -> pl.DataFrame:
     """The terminal view of the primary measure, from the comparison's table spec (reoffend.report.tables: the
     bulletin's table shows the same headers and cells): the change in events per 100 and its interval."""
-    return matched_table(result.params).pick(MATCHED_TERMINAL).frame(result.typed_rows())
+    return primary_spec(result).frame(result.typed_rows())
+
+
+def primary_spec(result: MatchedResult) -> TableSpec[MatchedRow]:
+    return matched_table(result.params).pick(MATCHED_TERMINAL)
 
 
 def count_rows(result: MatchedResult) -> pl.DataFrame:

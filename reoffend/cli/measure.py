@@ -8,13 +8,12 @@ import click
 import polars as pl
 
 from ..banding import band_inputs, parse_band
-from ..disclosure import SHORTHAND, DisclosureRule, suppress
+from ..disclosure import DisclosureRule, suppress
 from ..errors import UsageError
 from ..measure import Engine, MeasureParams, measured_releases, run_metadata
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
-from ..report.format import number_column as num
-from ..report.format import pct_column as pct
+from ..report.tables import Record, TableSpec, group_column, measure_table
 from ..validate import summarise_inputs
 from .common import (
     by_option,
@@ -29,29 +28,27 @@ from .common import (
     writer_for_suffix,
 )
 
+MEASURE_VIEW = (
+    "cohort_size",
+    "reoffenders",
+    "binary_rate",
+    "binary_rate_interval",
+    "reoffences_per_offender",
+    "reoffences_per_reoffender",
+    "events_per_100",
+    "median_days_to_first",
+)
+
 
 def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:
-    """The terminal view of the measures: rounded for reading (the data formats keep exact ratios)."""
+    """The terminal view of the measures, from the measure table spec (reoffend.report.tables: the bulletin's
+    trend, breakdown and establishment tables use the same headers and cells): rounded for reading (the data
+    formats keep exact ratios); a figure withheld by --suppress is [c]."""
+    return measure_spec(by, confidence).frame(list(rows.iter_rows(named=True)))
 
-    level = f"{100 * confidence:g}% CI"
-    view = rows.select(
-        *by,
-        pl.col("cohort_size").alias("released"),
-        pl.col("reoffenders"),
-        pct("binary_rate").alias("rate"),
-        pl.format("{}–{}", pct("binary_rate_low"), pct("binary_rate_high")).alias(level),
-        num("reoffences_per_offender", 2).alias("reoffences per offender"),
-        num("reoffences_per_reoffender", 2).alias("reoffences per reoffender"),
-        num("events_per_100", 1).alias("events/100"),
-        num("median_days_to_first", 0).alias("median days to 1st"),
-    ).with_columns(pl.exclude(*by, "released", "reoffenders").fill_null("–"))
-    if "suppressed" not in rows.columns:
-        return view
-    hidden = rows["suppressed"].is_not_null()
-    outcome = [c for c in view.columns if c not in (*by, "released")]
-    return view.with_columns(pl.col("reoffenders").cast(pl.String)).with_columns(
-        pl.when(hidden).then(pl.lit(SHORTHAND)).otherwise(pl.col(c)).alias(c) for c in outcome
-    )
+
+def measure_spec(by: tuple[str, ...], confidence: float) -> TableSpec[Record]:
+    return measure_table(confidence, [group_column(c, c) for c in by]).pick([*by, *MEASURE_VIEW])
 
 
 @click.command()
@@ -159,6 +156,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         extra_outputs=extra,
         title="Proven reoffending",
         display=display_rows(rows, params.by, params.confidence),
+        display_numeric=measure_spec(params.by, params.confidence).numeric(),
         caption=f"{params.window.describe()}; extract date {result.metadata['extract_date']}",
     )
 

@@ -405,8 +405,8 @@ def _rate_interval(row: Record) -> str:
 
 
 def measure_table(confidence: float, groups: Sequence[Column[Record]] = ()) -> TableSpec[Record]:
-    """The measures of groups of releases (the rows of ``measure``; the bulletin's trend, breakdown,
-    establishment and court-lag tables), after the group columns given."""
+    """The measures of groups of releases, after the group columns given: the terminal table of ``measure``
+    and the bulletin's trend, breakdown and establishment tables."""
     return TableSpec(
         (
             *groups,
@@ -425,6 +425,18 @@ def measure_table(confidence: float, groups: Sequence[Column[Record]] = ()) -> T
                 "Reoffences per offender",
                 shown("reoffences_per_offender", lambda v: number(v, 2)),
                 unit="reoffences per offender",
+            ),
+            Column(
+                "reoffences_per_reoffender",
+                "Reoffences per reoffender",
+                shown("reoffences_per_reoffender", lambda v: number(v, 2)),
+                unit="reoffences per reoffender",
+            ),
+            Column(
+                "median_days_to_first",
+                "Median days to first reoffence",
+                shown("median_days_to_first", lambda v: number(v, 0)),
+                unit="days",
             ),
             Column("reoffences", "Reoffences", shown("reoffences"), unit="count"),
             Column("p_adjusted", "Adjusted p", shown("p_adjusted", p_value), unit="probability"),
