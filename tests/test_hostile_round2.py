@@ -151,3 +151,19 @@ def test_parquet_ids_beyond_the_64_bit_signed_range_are_a_column_type_problem_no
     status, out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", *EXTRACT, "--by", "")
     assert status == 0, err
     assert out.splitlines()[1].startswith("2,1,0.5,")  # 2 released, the one with id 7 reoffended
+
+
+# ------------------------------------------------------------------------------ '-' is standard output for -o only
+@pytest.mark.parametrize(
+    "option",
+    [("--errors", "-"), ("--per-release", "-"), ("--errors", "-", "-o", "-")],
+)
+def test_dash_for_an_output_other_than_o_is_a_usage_error_not_a_file_named_dash(cli, folder, monkeypatch, option):
+    """`--errors -` (the shell's "standard output") wrote the problems to a file named '-' in the current
+    folder, where nobody looks: only -o takes '-'; another output option given it is exit 2 naming it."""
+    monkeypatch.chdir(folder)
+    before = snapshot(folder)
+    status, out, err = cli("measure", "bad.csv", "c.csv", *EXTRACT, *option)
+    assert status == 2, err
+    assert f"{option[0]} -: only -o writes to standard output" in err and out == ""
+    assert not (folder / "-").exists() and snapshot(folder) == before

@@ -245,8 +245,16 @@ TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file", "detail")  # data
 
 def check_output_options(params: Mapping[str, Any]) -> None:
     """Before any work: every output option can be created (else 73), names no input and no other output
-    (else 2), and a table output has an extension the command writes (else 2). ``params`` are click's values."""
+    (else 2), and a table output has an extension the command writes (else 2). ``-`` is standard output for
+    ``-o`` only: given to another output option it is a usage error (2), not a file named ``-``. ``params``
+    are click's values."""
     outputs: dict[str, str] = {flag: params[name] for name, flag in OUTPUT_OPTIONS.items() if params.get(name)}
+    dashed = [flag for flag, path in outputs.items() if path == STDOUT and flag != "-o"]
+    if dashed:  # else a file named '-' appears in the current folder, where nobody looks for the problems
+        raise UsageError(
+            f"{dashed[0]} -: only -o writes to standard output ('-'); give {dashed[0]} a file name "
+            "(or /dev/stdout, /dev/stderr to send it to a stream)"
+        )
     for name in TABLE_OUTPUTS:
         if params.get(name):
             table_format_for(params[name], OUTPUT_OPTIONS[name])
