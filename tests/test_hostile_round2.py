@@ -7,6 +7,7 @@ names what it must, and that every file that existed before the run is byte-iden
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,17 @@ def test_dash_for_an_output_other_than_o_is_a_usage_error_not_a_file_named_dash(
     assert status == 2, err
     assert f"{option[0]} -: only -o writes to standard output" in err and out == ""
     assert not (folder / "-").exists() and snapshot(folder) == before
+
+
+# ------------------------------------------------------------------------------ a folder output that is a link loop
+def test_a_bulletin_folder_link_that_leads_back_to_itself_is_refused_before_any_work(cli, folder):
+    """-o current, with current -> other -> current: exit 2 naming it at once, not exit 74 'not a directory'
+    after the whole bulletin was computed; the links are left as they were."""
+    (folder / "current").symlink_to("other")
+    (folder / "other").symlink_to("current")
+    job = write_bulletin_job(folder)
+    status, out, err = cli("bulletin", "--config", job, "-o", folder / "current", "-q")
+    assert status == 2, err
+    assert "current: a symbolic link that leads back to itself" in err and out == ""
+    assert os.readlink(folder / "current") == "other" and os.readlink(folder / "other") == "current"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]

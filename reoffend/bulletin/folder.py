@@ -57,6 +57,8 @@ def check_target(target: str | os.PathLike, kind: str = BULLETIN) -> Path:
     """
     path = resolve_target(target)
     shown = f"{target} (-> {path})" if Path(target).is_symlink() else str(target)
+    if path.is_symlink():  # still a link once followed: it leads back to itself (current -> current)
+        raise UsageError(f"{target}: a symbolic link that leads back to itself; point it at a folder, or remove it")
     parent = path.parent
     if not parent.is_dir():
         raise OutputNotCreatable(f"{shown}: cannot create it: the folder {parent} does not exist")
