@@ -135,6 +135,8 @@ def check_types(releases: Table, convictions: Table) -> list[dict]:
                     f"offender_id holds {dtype}; it must be text or whole numbers",
                 )
             )
+        elif dtype.is_integer() and dtype not in SIGNED_64_FITS:
+            problems.extend(_ids_beyond_64_bits(table))
     release_kind = _id_kind(releases.raw.collect_schema()["offender_id"])
     conviction_kind = _id_kind(convictions.raw.collect_schema()["offender_id"])
     if None not in (release_kind, conviction_kind) and release_kind != conviction_kind:
@@ -148,6 +150,29 @@ def check_types(releases: Table, convictions: Table) -> list[dict]:
             )
         )
     return problems
+
+
+# integer id types whose every value is a 64-bit signed integer (the type ids are joined as, _typed_columns)
+SIGNED_64_FITS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def _ids_beyond_64_bits(table: Table) -> list[dict]:
+    """``column-type`` for a whole-number ``offender_id`` (UInt64, a 128-bit type: Parquet) holding a value a
+    64-bit signed integer cannot, which typing it would otherwise fail on (an internal error, exit 70)."""
+    ids = pl.col("offender_id")
+    low, high = table.raw.select(ids.min().alias("low"), ids.max().alias("high")).collect().row(0)
+    if high is None or (low >= -(2**63) and high < 2**63):
+        return []
+    value = high if high >= 2**63 else low
+    return [
+        problem_row(
+            table.name,
+            "offender_id",
+            "column-type",
+            f"offender_id holds whole numbers beyond the 64-bit signed range (e.g. {value}); store it as text",
+            value=str(value),
+        )
+    ]
 
 
 def _id_kind(dtype: pl.DataType) -> str | None:

@@ -6,14 +6,16 @@ names what it must, and that every file that existed before the run is byte-iden
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.conftest import write_csv
-from tests.test_hostile import snapshot
+from tests.test_hostile import snapshot, write_bulletin_job
 
 RELEASES = """offender_id,release_date,establishment,age
 A,2022-01-10,EST1,30
@@ -102,3 +104,50 @@ def test_a_damaged_csv_is_named_by_row_and_line_also_with_streaming(cli, folder,
     assert status == 65
     assert f"damaged.csv, {where}" in streamed and streamed == plain
     assert snapshot(folder) == before
+
+
+# ------------------------------------------------------------------------------ a value no release has
+@pytest.mark.parametrize("key", ["treated", "pool"])
+def test_a_bulletin_matched_group_no_release_has_is_65_naming_the_config_key(cli, folder, key):
+    """The bulletin's [comparisons.matched] treated (or pool) value that no release has is named as the
+    config names it, as [comparisons.baseline] site is: not as '--treated', an option bulletin does not have."""
+    job = write_bulletin_job(folder)
+    groups = {"treated": "EST1", "pool": "EST2"} | {key: "EST9"}
+    job.write_text(
+        job.read_text() + '[comparisons.matched]\ncovariates = ["age"]\n'
+        f'treated = {{ establishment = ["{groups["treated"]}"] }}\npool = {{ establishment = ["{groups["pool"]}"] }}\n'
+    )
+    before = snapshot(folder)
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 65, err
+    assert f"[comparisons.matched] {key} establishment=EST9: no release has this value" in err, err
+    assert "--treated" not in err and "--pool" not in err
+    assert snapshot(folder) == before and not (folder / "out").exists()
+
+
+# ------------------------------------------------------------------------------ ids a 64-bit integer cannot hold
+def test_parquet_ids_beyond_the_64_bit_signed_range_are_a_column_type_problem_not_an_internal_error(cli, tmp_path):
+    """A Parquet UInt64 offender_id (hashed ids) above 2**63 - 1 cannot be joined as the Int64 ids are typed:
+    65 naming file, column and value, not exit 70. Smaller UInt64 ids are measured as whole numbers."""
+    big = 2**63 + 5
+    schema = {"offender_id": pl.UInt64, "release_date": pl.Date}
+    pl.DataFrame({"offender_id": [big, 7], "release_date": [dt.date(2022, 1, 5)] * 2}, schema=schema).write_parquet(
+        tmp_path / "r.parquet"
+    )
+    conviction_schema = {"offender_id": pl.UInt64, "offence_date": pl.Date, "conviction_date": pl.Date}
+    pl.DataFrame(
+        {"offender_id": [7], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2022, 3, 1)]},
+        schema=conviction_schema,
+    ).write_parquet(tmp_path / "c.parquet")
+    before = snapshot(tmp_path)
+    status, out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", *EXTRACT)
+    assert status == 65, err
+    assert "r.parquet, column offender_id: offender_id holds whole numbers beyond the 64-bit signed range" in err
+    assert str(big) in err and "column-type: 1" in err and out == ""
+    assert snapshot(tmp_path) == before
+    pl.DataFrame(
+        {"offender_id": [2**63 - 1, 7], "release_date": [dt.date(2022, 1, 5)] * 2}, schema=schema
+    ).write_parquet(tmp_path / "r.parquet")
+    status, out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", *EXTRACT, "--by", "")
+    assert status == 0, err
+    assert out.splitlines()[1].startswith("2,1,0.5,")  # 2 released, the one with id 7 reoffended

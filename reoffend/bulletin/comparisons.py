@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ..cohort import check_cohorts_present, check_values_present
+from ..cohort import check_cohorts_present, check_values_present, with_cohort
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
@@ -198,6 +198,10 @@ def run_matched(
         style=options.get("style"),
         multiple_testing=options.get("multiple_testing", "holm"),
     )
+    everyone = with_cohort(inputs.releases, params.period)
+    for key in ("treated", "pool"):  # named as the config names them, not as the --treated of compare matched
+        if options.get(key):
+            check_values_present(everyone, dict(options[key]), inputs.names["releases"], f"[comparisons.matched] {key}")
     result = compare_matched(inputs, matched_params)
     rows = result.rows
     if options.get("treated"):
