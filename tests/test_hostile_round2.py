@@ -16,26 +16,15 @@ import polars as pl
 import pytest
 
 from tests.conftest import write_csv
-from tests.test_hostile import snapshot, write_bulletin_job
-
-RELEASES = """offender_id,release_date,establishment,age
-A,2022-01-10,EST1,30
-B,2022-02-10,EST2,40
-C,2022-03-10,EST1,25
-"""
-CONVICTIONS = """offender_id,offence_date,conviction_date,offence_code
-A,2022-02-01,2022-03-01,THEFT
-C,2022-05-01,2022-06-01,THEFT
-"""
-EXTRACT = ("--extract-date", "2030-01-01")
+from tests.test_hostile import EXTRACT, snapshot, write_bulletin_job
+from tests.test_hostile import folder as hostile_folder  # noqa: F401  (r.csv, c.csv: EST1, EST2, age, sex)
 
 
 @pytest.fixture
-def folder(tmp_path):
-    write_csv(tmp_path / "r.csv", RELEASES)
-    write_csv(tmp_path / "c.csv", CONVICTIONS)
-    write_csv(tmp_path / "bad.csv", "offender_id,release_date\nA,2022-13-01\nB,2022-02-10\n")
-    return tmp_path
+def folder(hostile_folder):  # noqa: F811
+    """test_hostile's r.csv and c.csv, plus bad.csv with a date that is not one."""
+    write_csv(hostile_folder / "bad.csv", "offender_id,release_date\nA,2022-13-01\nB,2022-02-10\n")
+    return hostile_folder
 
 
 def run(*args, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
