@@ -245,7 +245,7 @@ def read_failure(source: TableSource, fmt: str, data: bytes | None, error: BaseE
     an input-file error (exit 66). Also used for a CSV file scanned while validation types it."""
     if isinstance(error, OSError) and not isinstance(error, pl.exceptions.PolarsError) and data is None:
         return InputFileError(f"{source.name}: cannot read: {error}")
-    return located_problem(source, fmt, data) or single_problem(
+    return located_problem(source, fmt, data, error) or single_problem(
         source.name, None, "unreadable file", f"cannot read as {fmt}: {first_line(error)}"
     )
 
@@ -264,12 +264,15 @@ def duplicate_columns(names: Iterable[str]) -> dict[str, int]:
     return counts
 
 
-def located_problem(source: TableSource, fmt: str, data: bytes | None) -> DataError | None:
+def located_problem(
+    source: TableSource, fmt: str, data: bytes | None, error: BaseException | None = None
+) -> DataError | None:
     """The row (or line) a CSV or NDJSON reader failed on, as a problem naming it; None if not found.
 
     Run only after the fast reader has failed: the bytes are read again here and parsed by the standard
     library, which says where. CSV: bytes that are not UTF-8 (with a hint), a quote never closed, more fields
-    than the header. NDJSON: the first line that is not a JSON object. Rows are 1-based below the header.
+    than the header, a value of another type than the column's first 10,000 rows (``error`` is the reader's).
+    NDJSON: the first line that is not a JSON object. Rows are 1-based below the header.
     """
     if fmt not in ("csv", "ndjson"):
         return None
@@ -283,7 +286,42 @@ def located_problem(source: TableSource, fmt: str, data: bytes | None) -> DataEr
         return None
     if fmt == "ndjson":
         return _ndjson_problem(source.name, raw)
-    return _csv_problem(source.name, raw)
+    return _csv_problem(source.name, raw) or _csv_type_problem(source.name, raw, error)
+
+
+# polars' message when a value does not fit the type it inferred from a column's first rows
+UNPARSED = re.compile(
+    r"could not parse `(?P<value>.*?)` as dtype `(?P<dtype>\w+)` "
+    r"at column '(?P<column>.*?)' \(column number (?P<number>\d+)\)"
+)
+TYPE_WORDS = {"i64": "a whole number", "i32": "a whole number", "f64": "a number", "bool": "true or false"}
+
+
+def _csv_type_problem(name: str, raw: bytes, error: BaseException | None) -> DataError | None:
+    """``column-type`` naming the row of a value that does not fit the type polars read from the column's first
+    10,000 rows (``abc`` in an ``age`` column of numbers): the reader stops there and says no row."""
+    found = UNPARSED.search(str(error)) if error is not None else None
+    if found is None:
+        return None
+    value, column, position = found["value"], found["column"], int(found["number"]) - 1
+    kind = TYPE_WORDS.get(found["dtype"], f"of type {found['dtype']}")
+    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline=""))
+    next(reader, None)
+    row, line = None, None
+    for number, record in enumerate(reader, start=1):
+        if len(record) > position and record[position] == value:
+            row, line = number, reader.line_num
+            break
+    where = f"line {line}: " if line is not None else ""
+    return single_problem(
+        name,
+        column,
+        "column-type",
+        f"{where}{value!r} is not {kind} like the column's first 10,000 rows (a CSV column's type is read from "
+        "them): a column holds one type throughout",
+        row=row,
+        value=cut_value(value),
+    )
 
 
 def _csv_problem(name: str, raw: bytes) -> DataError | None:

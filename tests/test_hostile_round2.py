@@ -171,3 +171,26 @@ def test_a_bulletin_folder_link_that_leads_back_to_itself_is_refused_before_any_
     assert "current: a symbolic link that leads back to itself" in err and out == ""
     assert os.readlink(folder / "current") == "other" and os.readlink(folder / "other") == "current"
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+# ------------------------------------------------------------------------- a value of another type, late on
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_late_value_of_another_type_names_its_row(tmp_path, cli, streaming):
+    """polars types a CSV column from its first 10,000 rows: 'abc' in a column of whole numbers at data row
+    10,006 stopped the read with "could not parse `abc` as dtype `i64`", naming no row. The row (10,006, line
+    10,007: the header is line 1), column and value are now named, as a column-type problem (exit 65)."""
+    lines = ["offender_id,release_date,establishment,age"]
+    lines += [f"P{i:06d},2022-03-01,EST1,{20 + i % 40}" for i in range(10_005)]
+    lines.append("P999999,2022-03-01,EST1,abc")
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "c.csv").write_text(
+        "offender_id,offence_date,conviction_date,offence_code,appearance_id\nP000001,2022-05-01,2022-06-01,T,A1\n"
+    )
+    before = snapshot(tmp_path)
+    args = ["measure", tmp_path / "r.csv", tmp_path / "c.csv", *EXTRACT, "--errors", tmp_path / "problems.csv"]
+    status, _out, err = cli(*args, *(["--streaming"] if streaming else []))
+    assert status == 65, err
+    assert "row 10006, column age" in err and "line 10007" in err and "'abc' is not a whole number" in err
+    problems = pl.read_csv(tmp_path / "problems.csv", infer_schema=False)
+    assert problems.select("row", "column", "rule", "value").row(0) == ("10006", "age", "column-type", "abc")
+    assert {k: v for k, v in snapshot(tmp_path).items() if k != "problems.csv"} == before
