@@ -40,7 +40,7 @@ def run(*args, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedPro
     "command",
     [
         ("measure", "bad.csv", "c.csv"),
-        ("compare", "baseline", "bad.csv", "c.csv", "--site", "EST1", "--current", "2022Q1", "--baseline", "2022Q1"),
+        ("compare", "baseline", "bad.csv", "c.csv", "--site", "EST1", "--current", "2022Q2", "--baseline", "2022Q1"),
     ],
 )
 def test_errors_to_a_pipe_are_written_once(folder, command):

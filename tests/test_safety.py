@@ -364,7 +364,7 @@ def test_a_warning_is_one_line_when_stderr_is_not_a_terminal(folder):
          "--follow-up: measures records"),
         (("compare", "baseline", "--current-counts", "480/1000", "--baseline-counts", "530/1000", "--where",
           "sex=F"), "--where: measures records"),
-        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q1", "--baseline", "2022Q1",
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q2", "--baseline", "2022Q1",
           "--site-column", "sex"), "--site-column: goes with --site"),
         (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q1", "--latest-cohort", "--baseline",
           "2022Q1"), "give --current COHORT or --latest-cohort, not both"),
@@ -382,8 +382,10 @@ def test_a_warning_is_one_line_when_stderr_is_not_a_terminal(folder):
         (("bulletin", "--example-config", "-o", "b"), "--example-config prints the example config"),
         (("power", "r.csv", "c.csv", "--baseline", "2022Q1", "--site", "cohort=2021Q1", "--current-size", "9"),
          "--site cannot be a cohort"),
-        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q1", "--baseline", "2022Q1", "--site", "Q",
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q2", "--baseline", "2022Q1", "--site", "Q",
           "--site-column", "cohort"), "--site cannot be a cohort"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q2,2022Q1", "--baseline", "2022Q1"),
+         "--current 2022Q1 is also the --baseline"),
     ],
 )  # fmt: skip
 def test_an_option_that_would_do_nothing_or_match_nothing_is_a_usage_error(cli, folder, monkeypatch, args, message):

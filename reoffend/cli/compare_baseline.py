@@ -240,6 +240,8 @@ def _from_records(
         raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
     if current and measurement.latest_cohort:  # the named cohorts would win, and --latest-cohort do nothing
         raise UsageError("give --current COHORT or --latest-cohort, not both")
+    if baseline_cohort in current:  # a cohort against itself: no change by construction, never a finding
+        raise UsageError(f"--current {baseline_cohort} is also the --baseline: a cohort cannot be its own baseline")
     site_column, site = split_site(site_column, site)
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
