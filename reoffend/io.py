@@ -236,7 +236,19 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     clashes = [new for old, new in present.items() if new in schema.names()]
     if clashes:
         raise UsageError(f"{source.name}: --map renames onto {', '.join(clashes)}, which the file already has")
-    return frame.rename(present) if present else frame
+    if present:
+        frame = frame.rename(present)
+    reserved = [name for name in schema.names() if present.get(name, name).startswith(RESERVED_PREFIX)]
+    return frame.drop([present.get(name, name) for name in reserved]) if reserved else frame
+
+
+# Working columns (the release key, the input order, raw copies of dates...) are named with a leading
+# underscore; an input column so named is not read, so it can never collide with one (docs/data.md).
+RESERVED_PREFIX = "_"
+RESERVED_HINT = (
+    "column names starting with '_' are reserved for reoffend's working columns and are not read from the "
+    "inputs: rename the column in the file"
+)
 
 
 def read_failure(source: TableSource, fmt: str, data: bytes | None, error: BaseException) -> Exception:

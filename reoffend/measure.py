@@ -28,6 +28,7 @@ from .cohort import (
 )
 from .errors import UsageError, single_problem
 from .intervals import wilson_interval
+from .io import RESERVED_HINT, RESERVED_PREFIX
 from .report.schema import NOT_A_COLUMN, Row
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
@@ -122,9 +123,10 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
     wanted = set(params.by) | set(params.where)
     unknown = sorted(c for c in wanted if c not in columns and c != "cohort")
     if unknown:
+        reserved = f"; {RESERVED_HINT}" if any(c.startswith(RESERVED_PREFIX) for c in unknown) else ""
         raise UsageError(
             f"{inputs.names['releases']}: no column {', '.join(map(repr, unknown))} to group or filter by "
-            f"(columns: {', '.join(columns)})"
+            f"(columns: {', '.join(columns)}){reserved}"
         )
     if params.where:
         check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])

@@ -7,6 +7,7 @@ names what it must, and that every file that existed before the run is byte-iden
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -194,3 +195,49 @@ def test_a_late_value_of_another_type_names_its_row(tmp_path, cli, streaming):
     problems = pl.read_csv(tmp_path / "problems.csv", infer_schema=False)
     assert problems.select("row", "column", "rule", "value").row(0) == ("10006", "age", "column-type", "abc")
     assert {k: v for k, v in snapshot(tmp_path).items() if k != "problems.csv"} == before
+
+
+# ------------------------------------------------------------------- input columns named like working ones
+RESERVED = "_release,_input_order,_person,_event"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("measure", "--by", "cohort,establishment"),
+        ("nowcast",),
+        ("compare", "baseline", "--site", "E1", "--current", "2022Q2", "--baseline", "2022Q1"),
+    ],
+)
+def test_input_columns_named_like_working_columns_are_not_read(tmp_path, cli, command):
+    """A releases file with columns named like reoffend's working columns (``_release``, ``_input_order``...)
+    crashed nowcast and compare with exit 70 (a duplicate column). Names starting with '_' are reserved: such a
+    column is not read, and the output is the same as without it."""
+    releases = (
+        "offender_id,release_date,establishment,age\nA,2022-03-01,E1,30\nB,2022-04-01,E1,40\nC,2022-05-01,E2,50\n"
+    )
+    convictions = "offender_id,offence_date,conviction_date,offence_code\nA,2022-05-01,2022-06-01,T\n"
+    (tmp_path / "plain.csv").write_text(releases)
+    lines = releases.splitlines()
+    with_reserved = [f"{lines[0]},{RESERVED}"] + [f"{line},1,2,3,4" for line in lines[1:]]
+    (tmp_path / "reserved.csv").write_text("\n".join(with_reserved) + "\n")
+    (tmp_path / "c.csv").write_text(convictions)
+    name, *options = command
+    extract = ["--extract-date", "2024-06-30"]
+    outputs = []
+    for releases_file in ("plain.csv", "reserved.csv"):
+        status, out, err = cli(
+            name, *options[:1] if name == "compare" else (), tmp_path / releases_file, tmp_path / "c.csv",
+            *(options[1:] if name == "compare" else options), *extract, "--format", "json",
+        )  # fmt: skip
+        assert status == 0, err
+        outputs.append(json.loads(out)["rows"])
+    assert outputs[0] == outputs[1]
+
+
+def test_grouping_by_a_reserved_column_is_a_usage_error_saying_why(tmp_path, cli):
+    (tmp_path / "r.csv").write_text("offender_id,release_date,_release\nA,2022-03-01,x\n")
+    (tmp_path / "c.csv").write_text("offender_id,offence_date,conviction_date\nA,2022-05-01,2022-06-01\n")
+    status, _out, err = cli("measure", tmp_path / "r.csv", tmp_path / "c.csv", "--extract-date", "2024-06-30",
+                            "--by", "_release")  # fmt: skip
+    assert status == 2 and "no column '_release'" in err and "reserved for reoffend's working columns" in err
