@@ -92,7 +92,7 @@ def backtest_sentence(section: ProvisionalSection) -> str:
     nine = _band(section.backtest, "9+")
     text = (
         f"How far to trust them: replaying the estimate on this data at earlier extract dates, the {conf} "
-        f"intervals held the final rate in {100 * six['binary_rate_coverage']:.0f}% of the {six['cohort_origins']} "
+        f"intervals held the final rate in {fmt.pct(six['binary_rate_coverage'], 0)} of the {six['cohort_origins']} "
         f"cohort estimates made with 6 or more months observed (at {six['origins']} extract dates), and the "
         f"estimates were {six['binary_rate_mae_pp']:.1f} percentage points from the final rate on average"
     )
@@ -157,8 +157,8 @@ def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: s
 def provisional_finding(section: ProvisionalSection) -> tuple[str, str]:
     shown = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
     parts = [
-        f"{r['cohort']} about {100 * r['binary_rate_provisional']:.1f}% "
-        f"({100 * r['binary_rate_provisional_low']:.1f}% to {100 * r['binary_rate_provisional_high']:.1f}%, "
+        f"{r['cohort']} about {fmt.pct(r['binary_rate_provisional'])} "
+        f"({fmt.pct(r['binary_rate_provisional_low'])} to {fmt.pct(r['binary_rate_provisional_high'])}, "
         f"{r['months_observed']} months observed)"
         for r in shown.iter_rows(named=True)
     ]

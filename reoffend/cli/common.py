@@ -46,7 +46,7 @@ from ..io import (
     write_stdout,
 )
 from ..measure import IncompletePolicy, MeasureParams
-from ..report.format import p_value
+from ..report.format import count, p_value, pct, yes_no
 from ..validate import ValidatedInputs, input_warnings
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
@@ -685,11 +685,11 @@ def default_format(column: str, value: Any) -> str:
     if P_COLUMN.search(column) and isinstance(value, float):
         return p_value(value)
     if column in PERCENT_COLUMNS or column.endswith("_rate") or column.endswith("_share"):
-        return f"{100 * value:.1f}%"
+        return pct(value)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return yes_no(value)
     if isinstance(value, int):
-        return f"{value:,}"
+        return count(value)
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value)

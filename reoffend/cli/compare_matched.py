@@ -360,7 +360,7 @@ def diagnostics_text(result: MatchedResult) -> str:
     share = d["unmatched_share"]
     text = (
         f"diagnostics: {d['treated']:,} treated index releases, {d['matched']:,} matched, {d['unmatched']:,} "
-        f"unmatched ({0 if share is None else 100 * share:.1f}%); {d['comparators_used']:,} distinct comparators "
+        f"unmatched ({pct(share or 0.0)}); {d['comparators_used']:,} distinct comparators "
         f"from a pool of {d['pool_units']:,}, effective comparison size {d['effective_comparison_size']:,.0f}; "
         f"{d['strata']} exact strata"
     )

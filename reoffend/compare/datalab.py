@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from ..report.format import p_value
+from ..report.format import p_value, per_cent
 from ..report.verdict import verdict_of
 
 MIN_MATCHED = 60
@@ -139,8 +139,8 @@ class DataLabSummary:
             + "."
         )
         rates = (
-            f"Within one year of release, {self.rate_participants_pct:.0f}% of the participants committed a proven "
-            f"reoffence, against {self.rate_comparison_pct:.0f}% of the comparison group."
+            f"Within one year of release, {per_cent(self.rate_participants_pct, 0)} of the participants committed "
+            f"a proven reoffence, against {per_cent(self.rate_comparison_pct, 0)} of the comparison group."
         )
         low, high = self.difference_low_pp, self.difference_high_pp
         if self.significant and self.difference_pp < 0:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import __version__
 from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION, REPORT_KIND
-from ..report.format import p_value, pct
+from ..report.format import p_value, pct, per_cent
 from ..report.verdict import interval_confidence
 from .datalab import METHOD as DATA_LAB_METHOD
 from .matched import MatchedResult
@@ -94,8 +94,8 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
         rates_rows.append(
             [
                 "one-year proven reoffending rate (headline)",
-                f"{lab.rate_participants_pct:.1f}%",
-                f"{lab.rate_comparison_pct:.1f}%",
+                per_cent(lab.rate_participants_pct),
+                per_cent(lab.rate_comparison_pct),
                 f"{lab.difference_pp:+.1f} points",
                 f"{lab.difference_low_pp:+.1f} to {lab.difference_high_pp:+.1f} ({level})",
                 p_value(lab.p_two_sided) + " (two-sided)",

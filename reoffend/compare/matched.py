@@ -22,6 +22,7 @@ from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
+from ..report.format import pct
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import (
     Verdict,
@@ -536,7 +537,7 @@ def _unmatched_warnings(rows: pl.DataFrame) -> list[str]:
     if pooled["unmatched_share"] and pooled["unmatched_share"] > UNMATCHED_WARNING:
         warnings.append(
             f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
-            f"({100 * pooled['unmatched_share']:.1f}%) have no comparator and are dropped "
+            f"({pct(pooled['unmatched_share'])}) have no comparator and are dropped "
             f"(more than {100 * UNMATCHED_WARNING:g}%)"
         )
     over = rows.filter(

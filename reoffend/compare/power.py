@@ -31,6 +31,7 @@ import polars as pl
 from scipy.special import ndtr
 
 from ..errors import UsageError, single_problem
+from ..report.format import per_cent
 from .rows import PowerRow
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def headline_sentence(row: PowerRow) -> str:
     unit = "percentage points" if row.measure == "binary" else "reconviction events per 100 offenders"
     level = f"{row.sided}-sided test at {row.alpha:g}, power {100 * row.power:g}%"
     base = (
-        f"a baseline rate of {row.baseline_per_100:.1f}%"
+        f"a baseline rate of {per_cent(row.baseline_per_100)}"
         if row.measure == "binary"
         else f"a baseline of {row.baseline_per_100:.1f} events per 100 (dispersion {row.dispersion:.2f})"
     )
@@ -291,7 +292,7 @@ def headline_sentence(row: PowerRow) -> str:
         return (
             f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, "
             f"the smallest reduction that can be detected is {row.reduction_per_100:.1f} {unit} "
-            f"({row.reduction_relative_pct:.1f}% of the baseline; {level})."
+            f"({per_cent(row.reduction_relative_pct)} of the baseline; {level})."
         )
     what = f"a reduction of {row.reduction_per_100:g} {unit} from {base}"
     if row.current_size is None:
