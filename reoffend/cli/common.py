@@ -431,7 +431,6 @@ def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
     return frame_writer(frame, table_format_for(path, option))
 
 
-ERRORS_WRITTEN = "_errors_file_written"  # set on a DataError once --errors holds it (the path)
 
 
 def write_errors_file(error: DataError, path: str | None) -> None:
@@ -440,12 +439,8 @@ def write_errors_file(error: DataError, path: str | None) -> None:
     When the file cannot be written (a full disk, 74; a folder gone, 73) the validation report is not lost
     behind that failure: the error raised carries both, the report first (docs/cli.md, "Exit status": the
     status is the write's, as for every output that fails).
-
-    Each error is written once: :func:`load_or_report` writes it and :func:`errors_reported` sees the same error
-    on its way out, and a second write would repeat the list (header and all) on a device or a pipe
-    (``--errors /dev/stderr``, ``--errors >(...)``, a FIFO whose reader may have gone).
     """
-    if not path or getattr(error, ERRORS_WRITTEN, None) == path:
+    if not path:
         return
     try:
         atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
@@ -454,7 +449,6 @@ def write_errors_file(error: DataError, path: str | None) -> None:
             f"{error.summary()}\nand the --errors file was not written: {failure} "
             "(the problems above are the validation report)"
         ) from None
-    setattr(error, ERRORS_WRITTEN, path)
 
 
 def load_or_report(
@@ -466,18 +460,15 @@ def load_or_report(
     excluded_offences: frozenset[str] = frozenset(),
     release_columns: Collection[str] | None = None,
 ) -> ValidatedInputs:
-    """Load and validate the inputs; on invalid data write ``--errors`` and re-raise for exit 65. On valid data
-    a regular ``--errors`` file is written with no problem rows (docs/data.md), so that a file left by an
-    earlier failed run is never read as this run's.
+    """Load and validate the inputs, inside :func:`errors_reported` (which writes ``--errors`` for invalid data,
+    once: a second write would repeat the list on a device or a pipe). On valid data a regular ``--errors``
+    file is written with no problem rows (docs/data.md), so that a file left by an earlier failed run is never
+    read as this run's.
 
     With ``out``, valid inputs that are probably not what was meant are warned about
     (:func:`reoffend.validate.input_warnings`).
     """
-    try:
-        inputs = load_inputs(spec, extra_required, release_columns)
-    except DataError as error:
-        write_errors_file(error, errors_file)
-        raise
+    inputs = load_inputs(spec, extra_required, release_columns)
     if errors_file and not is_direct(errors_file):  # valid: a file says so (no problem rows), never yesterday's
         write_errors_file(DataError(pl.DataFrame(schema=PROBLEM_SCHEMA)), errors_file)
     if out is not None:
@@ -488,7 +479,8 @@ def load_or_report(
 
 @contextlib.contextmanager
 def errors_reported(errors_file: str | None):
-    """Write ``--errors`` for a DataError raised inside (e.g. incomplete follow-up found while measuring)."""
+    """Write ``--errors`` for a DataError raised inside: invalid inputs (:func:`load_or_report`), or e.g.
+    incomplete follow-up found while measuring. Every command loads its inputs inside this."""
     try:
         yield
     except DataError as error:

@@ -185,8 +185,8 @@ def validate(spec, errors_file, window, incomplete, period, out):
     Exit 0 when the data is valid, 65 with a report naming file, row and column when not (reoffend docs data).
     """
     params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
-    inputs = load_or_report(spec, errors_file)
     with errors_reported(errors_file):
+        inputs = load_or_report(spec, errors_file)
         _, facts = measured_releases(inputs, params)
     summary = summarise_inputs(inputs)
     metadata = run_metadata(inputs, params.window, facts)
