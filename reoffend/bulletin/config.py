@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -137,13 +137,7 @@ class ProvisionalConfig:
     origin_step: int = 2
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "enabled": self.enabled,
-            "cohorts": self.cohorts,
-            "backtest": self.backtest,
-            "origins": self.origins,
-            "origin_step": self.origin_step,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

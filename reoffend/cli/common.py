@@ -431,8 +431,6 @@ def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
     return frame_writer(frame, table_format_for(path, option))
 
 
-
-
 def write_errors_file(error: DataError, path: str | None) -> None:
     """``--errors FILE``: the full problem list (CSV, or Parquet/NDJSON by the extension), written atomically.
 

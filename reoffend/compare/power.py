@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -323,15 +323,8 @@ class MeasuredBaseline:
     metadata: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "cohort": self.cohort,
-            "site": self.site,
-            "cohort_size": self.cohort_size,
-            "reoffenders": self.reoffenders,
-            "binary_rate": self.binary_rate,
-            "events_per_100": self.events_per_100,
-            "dispersion": self.dispersion,
-        }
+        """Every field but the metadata, which the output carries apart."""
+        return {item.name: getattr(self, item.name) for item in fields(self) if item.name != "metadata"}
 
 
 def measure_baseline(
