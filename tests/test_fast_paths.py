@@ -243,3 +243,49 @@ def test_repeated_release_rows_are_counted_exactly(rows):
     if repeats:
         with pytest.raises(validate.DataError):
             inputs_of(releases, CONVICTED)
+
+
+# ------------------------------------------------------------------------- the extract date, found in the pass
+DATES = st.one_of(
+    st.dates(dt.date(1850, 1, 1), dt.date(2060, 12, 31)).map(dt.date.isoformat),
+    st.sampled_from(["", "2024/01/05", "1899-12-31", "1900-01-01"]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(DATES, max_size=6),
+    st.lists(st.tuples(DATES, DATES), max_size=6),
+    st.booleans(),
+)
+def test_rule_counts_with_the_extract_date_found_in_the_pass_are_those_with_it_given(released, convicted, scanned):
+    """Without --extract-date, validation finds it (the latest conviction_date from 1900) in its one pass
+    and counts dates after it only when some are: the counts must be those of the plain masks given that
+    extract date, for the in-memory and the scanned route."""
+    releases = pl.DataFrame(
+        {"offender_id": [f"P{i}" for i in range(len(released))], "release_date": released},
+        schema={"offender_id": pl.String, "release_date": pl.String},
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": ["P0"] * len(convicted),
+            "offence_date": [o for o, _ in convicted],
+            "conviction_date": [c for _, c in convicted],
+        },
+        schema={"offender_id": pl.String, "offence_date": pl.String, "conviction_date": pl.String},
+    )
+    parsed = [dt.date.fromisoformat(c) for _, c in convicted if len(c) == 10 and c[4] == "-"]
+    expected_extract = max((d for d in parsed if d >= dt.date(1900, 1, 1)), default=None)
+
+    def counts(extract):
+        tables = Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy())
+        for table in tables:
+            table.in_memory = not scanned
+            table.typed = validate._typed_in_memory(table).lazy() if not scanned else validate.typed_frame(table)
+        return validate._count_problems(*tables, extract)
+
+    found, extract = counts(None)
+    assert extract == expected_extract
+    if expected_extract is not None:
+        given_counts, _ = counts(expected_extract)
+        assert found == given_counts
