@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 from reoffend import validate
 from reoffend.inputs import InputSpec, load_inputs
 from reoffend.measure import MeasureParams, measure, person_key
-from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs
+from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs, warning_queries
 
 WARNING = "no offender_id in"
 START = dt.date(2022, 1, 1)
@@ -284,8 +284,103 @@ def test_rule_counts_with_the_extract_date_found_in_the_pass_are_those_with_it_g
             table.typed = validate._typed_in_memory(table).lazy() if not scanned else validate.typed_frame(table)
         return validate._count_problems(*tables, extract)
 
-    found, extract = counts(None)
+    found, extract, _ = counts(None)
     assert extract == expected_extract
     if expected_extract is not None:
-        given_counts, _ = counts(expected_extract)
+        given_counts, _, _ = counts(expected_extract)
         assert found == given_counts
+
+
+# ------------------------------------------------------------------------- index releases from shared hashes
+@st.composite
+def releases_with_repeats(draw):
+    people = draw(st.lists(st.sampled_from(["A", "B", "é1", "P 1", ""]), min_size=0, max_size=12))
+    rows = [
+        (person, START + dt.timedelta(days=draw(st.integers(0, 400))), draw(st.sampled_from(["E1", "E2", None])))
+        for person in people
+    ]
+    cohorts = draw(st.sampled_from([None, ["c1", "c2"], [1, 2]]))
+    frame = pl.DataFrame(
+        rows, schema={"offender_id": pl.String, "release_date": pl.Date, "establishment": pl.String}, orient="row"
+    )
+    if cohorts is not None:
+        frame = frame.with_columns(pl.Series("cohort", [draw(st.sampled_from(cohorts)) for _ in rows]))
+    return frame
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(releases_with_repeats(), st.sampled_from(["month", "quarter", "year", "financial-year"]))
+def test_index_releases_from_the_shared_hashes_are_those_of_the_hash_table(frame, period):
+    """The shared (offender_id, cohort) hashes found by sorting (cohort.shared_index_keys), looked up, choose
+    the same index releases in the same order as is_duplicated over every hash; with a cohort column too."""
+    from reoffend.cohort import index_releases, shared_index_keys, with_cohort
+
+    cohort_period = None if "cohort" in frame.columns else period
+    releases = with_cohort(frame.lazy(), period)
+    keys = shared_index_keys(releases, cohort_period).collect().get_column("key")
+    assert keys.n_unique() == keys.len()
+    plain = index_releases(releases, "first", cohort_period).collect()
+    looked_up = index_releases(releases, "first", cohort_period, keys).collect()
+    assert_frame_equal(looked_up, plain, check_exact=True)
+
+
+# ------------------------------------------------------------------------- queries collected with validation
+def test_prefetched_results_are_kept_only_when_they_are_of_the_rows_the_command_gets(tmp_path):
+    from reoffend.measure import measured_releases, release_queries
+
+    params = MeasureParams(by=("establishment", "cohort"))
+    queries = release_queries(params)
+
+    def load(ids, *, dedupe=False, repeat=False):
+        days = [dt.date(2022, 1 + d % 12, 1 + d % 27) for d in range(len(ids))]
+        rows = {"offender_id": ids, "release_date": days, "establishment": ["E1"] * len(ids)}
+        rows["cohort"] = ["c0", "c0", "c1", "c2"]  # rows 1 and 2 in one cohort
+        frame = pl.DataFrame(rows)
+        pl.concat([frame, frame.head(1)] if repeat else [frame]).write_parquet(tmp_path / "r.parquet")
+        pl.DataFrame(
+            {"offender_id": ["B"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2025, 3, 1)]}
+        ).write_parquet(tmp_path / "c.parquet")
+        spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), dedupe=dedupe)
+        return load_inputs(spec, prefetch=queries), load_inputs(spec)
+
+    for ids, kept, options in (
+        (["A", "B", "A", "C"], True, {}),
+        (["A", " A", "C", "B"], False, {}),  # a padded id: the queries read ids unstripped
+        (["A", "B", "A", "C"], False, {"dedupe": True, "repeat": True}),  # rows dropped after the queries
+        (["A", "B", "A", "C"], True, {"dedupe": True}),  # --dedupe, nothing to drop
+    ):
+        fetched, plain = load(ids, **options)
+        assert bool(fetched.prefetched) == kept, (ids, options)
+        assert not plain.prefetched
+        for other_frames in (False, True):
+            # other frames than those the results are of: one cohort, in which A's two releases share a key
+            one = pl.lit("all").alias("cohort")
+            a, b = (replace(i, releases=i.releases.with_columns(one)) if other_frames else i for i in (fetched, plain))
+            assert_frame_equal(measure(a, params).rows, measure(b, params).rows, check_exact=True)
+            for (ra, fa), (rb, fb) in [(measured_releases(a, params), measured_releases(b, params))]:
+                assert_frame_equal(ra.collect(), rb.collect(), check_exact=True)
+                assert fa == fb
+
+
+def test_a_prefetch_query_that_fails_leaves_validation_as_it_is(tmp_path):
+    def broken(releases, _convictions):
+        return releases.select(pl.col("no such column"))
+
+    pl.DataFrame({"offender_id": ["A"], "release_date": [dt.date(2022, 1, 1)]}).write_parquet(tmp_path / "r.parquet")
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(1850, 3, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"))
+    with pytest.raises(validate.DataError) as plain:
+        load_inputs(spec)
+    with pytest.raises(validate.DataError) as fetched:
+        load_inputs(spec, prefetch={"broken": broken})
+    assert fetched.value.total_by_rule == plain.value.total_by_rule
+    assert set(plain.value.total_by_rule) == {"date-out-of-range", "conviction-before-offence"}
+    assert_frame_equal(fetched.value.problems, plain.value.problems)
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2023, 3, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    valid = load_inputs(spec, prefetch={"broken": broken, **warning_queries()})
+    assert not valid.prefetched  # valid data: the queries are made again where they are asked for
+    assert input_warnings(valid) == input_warnings(load_inputs(spec))

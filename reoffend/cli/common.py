@@ -47,7 +47,7 @@ from ..io import (
 )
 from ..measure import IncompletePolicy, MeasureParams
 from ..report.format import count, p_value, pct, yes_no
-from ..validate import ValidatedInputs, input_warnings
+from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
 from .tables import hidden_note, plan_widths, select_columns
@@ -457,6 +457,7 @@ def load_or_report(
     out: Output | None = None,
     excluded_offences: frozenset[str] = frozenset(),
     release_columns: Collection[str] | None = None,
+    prefetch: Mapping[str, Query] | None = None,
 ) -> ValidatedInputs:
     """Load and validate the inputs, inside :func:`errors_reported` (which writes ``--errors`` for invalid data,
     once: a second write would repeat the list on a device or a pipe). On valid data a regular ``--errors``
@@ -464,9 +465,11 @@ def load_or_report(
     read as this run's.
 
     With ``out``, valid inputs that are probably not what was meant are warned about
-    (:func:`reoffend.validate.input_warnings`).
+    (:func:`reoffend.validate.input_warnings`). The queries of those warnings and ``prefetch`` (queries the
+    command will make) are collected with validation's own pass (:func:`reoffend.validate.validate_inputs`).
     """
-    inputs = load_inputs(spec, extra_required, release_columns)
+    queries = {**(warning_queries(excluded_offences) if out is not None else {}), **(prefetch or {})}
+    inputs = load_inputs(spec, extra_required, release_columns, queries)
     if errors_file and not is_direct(errors_file):  # valid: a file says so (no problem rows), never yesterday's
         write_errors_file(DataError(pl.DataFrame(schema=PROBLEM_SCHEMA)), errors_file)
     if out is not None:

@@ -10,7 +10,7 @@ import polars as pl
 from ..banding import band_inputs, parse_band
 from ..disclosure import DisclosureRule, suppress
 from ..errors import UsageError
-from ..measure import Engine, MeasureParams, measured_releases, run_metadata
+from ..measure import Engine, MeasureParams, measured_releases, release_queries, run_metadata
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
@@ -128,6 +128,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
                 out=out,
                 excluded_offences=params.excluded_offences,
                 release_columns=used,
+                prefetch=release_queries(params),
             ),
             band_edges,
         )
