@@ -156,7 +156,8 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         metadata=result.metadata,
         extra_outputs=extra,
         title="Proven reoffending",
-        display=display_rows(rows, params.by, params.confidence),
+        # the rounded terminal view is made only for the table format, the one that shows it
+        display=display_rows(rows, params.by, params.confidence) if out.output_format == "table" else None,
         display_numeric=measure_spec(params.by, params.confidence).numeric(),
         caption=f"{params.window.describe()}; extract date {result.metadata['extract_date']}",
     )
