@@ -243,3 +243,53 @@ def test_repeated_release_rows_are_counted_exactly(rows):
     if repeats:
         with pytest.raises(validate.DataError):
             inputs_of(releases, CONVICTED)
+
+
+# ------------------------------------------------------------------------------------- dates as read
+NEAR_ISO = [
+    "{y:04d}{s}{m:02d}{s}{d:02d}",
+    "{y}{s}{m}{s}{d}",
+    "+{y:04d}{s}{m:02d}{s}{d:02d}",
+    "{d:02d}{s}{m:02d}{s}{y:04d}",
+    "{y:04d}{s}{m:02d}{s}{d:02d}T00:00",
+    "{y:04d}{s}{m:02d}{s}{d:02d}Z",
+    "{y:04d}{s}{m:02d}",
+]
+
+
+def _date_texts() -> st.SearchStrategy[str | None]:
+    """Dates written as users write them: ISO, padded, near misses (other separators, no leading zeros,
+    signed or five-digit years, times, impossible days), non-ASCII digits and spaces, and random text."""
+    pads = st.sampled_from(["", " ", "  ", "\t", "\u00a0", "\u2003", "\n"])
+    iso = st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)).map(lambda d: d.isoformat())
+    near = st.builds(
+        lambda y, m, d, sep, pattern: pattern.format(y=y, m=m, d=d, s=sep),
+        st.integers(0, 99999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.sampled_from(["-", "/", ".", "", " "]),
+        st.sampled_from(NEAR_ISO),
+    )
+    noise = st.text("0123456789-/ +T:.\t\u00a0Z\uff12\u0660", max_size=14)
+    text = st.one_of(iso, near, noise, st.just(""), st.just("2022-02-29"), st.just("２０２２-01-05"))
+    return st.one_of(st.none(), st.builds(lambda a, t, b: a + t + b, pads, text, pads))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_date_texts(), min_size=1, max_size=30), st.integers(1, 4))
+def test_dates_typed_as_read_are_the_plain_parse_of_the_stripped_text(texts, repeats):
+    """The typed-as-read route (parsed unstripped first, the parser's memo off: validate.parse_date) gives
+    each value the date of the plain rule, ``strip_chars().str.to_date(DATE_FORMAT)`` with polars' defaults
+    (its memo on once a column has more than 50 values: hence the repeats), and a null exactly where
+    that rule gives one; the raw-missing flag is set exactly for missing values."""
+    column = texts * repeats * 20  # over 50 values, so the plain parse memoises
+    raw = pl.DataFrame(
+        {"offender_id": [f"P{i}" for i in range(len(column))], "release_date": column},
+        schema={"offender_id": pl.String, "release_date": pl.String},
+    )
+    table = Table("releases.csv", RELEASES, raw.lazy())
+    typed = validate._typed_in_memory(table)
+    plain = raw.select(pl.col("release_date").str.strip_chars().str.to_date(validate.DATE_FORMAT, strict=False))
+    days = [frame.get_column("release_date").to_physical().to_list() for frame in (typed, plain)]
+    assert days[0] == days[1]  # days since 1970 (polars parses years Python's dates cannot hold, e.g. '0-1-1')
+    assert typed.get_column(validate.NULL + "release_date").to_list() == [t is None for t in column]
