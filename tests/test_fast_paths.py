@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -246,6 +246,23 @@ def test_repeated_release_rows_are_counted_exactly(rows):
 
 
 # ------------------------------------------------------------------------------------- dates as read
+EDGE_DATES = [  # what the rule accepts and rejects at its edges (docs/data.md: ISO YYYY-MM-DD, spaces around)
+    "2022-01-05",
+    " 2022-01-05",
+    "2022-01-05 ",
+    "\t2022-01-05\u00a0",
+    "2022-1-5",
+    "+2022-01-05",
+    "2022/01/05",
+    "20220105",
+    "2022-01-05T00:00",
+    "x2022-01-05",
+    "2022-02-29",
+    "2024-02-29",
+    "",
+    "  ",
+    None,
+]
 NEAR_ISO = [
     "{y:04d}{s}{m:02d}{s}{d:02d}",
     "{y}{s}{m}{s}{d}",
@@ -277,6 +294,7 @@ def _date_texts() -> st.SearchStrategy[str | None]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_date_texts(), min_size=1, max_size=30), st.integers(1, 4))
+@example(EDGE_DATES, 1)
 def test_dates_typed_as_read_are_the_plain_parse_of_the_stripped_text(texts, repeats):
     """The typed-as-read route (parsed unstripped first, the parser's memo off: validate.parse_date) gives
     each value the date of the plain rule, ``strip_chars().str.to_date(DATE_FORMAT)`` with polars' defaults
