@@ -243,3 +243,60 @@ def test_repeated_release_rows_are_counted_exactly(rows):
     if repeats:
         with pytest.raises(validate.DataError):
             inputs_of(releases, CONVICTED)
+
+
+# ------------------------------------------------------------- the bulletin's baseline comparison, shared join
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people(),
+    st.sampled_from(["quarter", "year"]),
+    st.sampled_from(["first", "all"]),
+    st.sampled_from([None, "E1", "E2"]),
+    st.sampled_from([0, 6]),
+    st.data(),
+)
+def test_the_bulletins_baseline_from_its_one_join_is_compare_records(validated, period, index, site, waiting, data):
+    """The baseline section counted from the bulletin's one join (CohortMeasures) is the one the comparison's
+    own measure gives (compare_records): the same rows and headline, for any site, cohorts and index rule,
+    also where the site released nobody in a cohort (size 0) and a cohort is compared with itself."""
+    from reoffend.bulletin.comparisons import run_baseline
+    from reoffend.bulletin.stats import CohortMeasures, restrict_cohorts
+    from reoffend.compare.baseline import cohort_labels
+    from reoffend.window import FollowUpWindow
+
+    params = MeasureParams(
+        by=("cohort",), period=period, index=index, incomplete="exclude", window=FollowUpWindow(12, waiting)
+    )
+    labels = cohort_labels(validated, period)
+    if not labels:
+        return
+    measured = CohortMeasures(validated, restrict_cohorts(params, labels), ("establishment",), 12)
+    current = data.draw(st.lists(st.sampled_from(labels), min_size=1, max_size=3))
+    options = {"baseline": data.draw(st.sampled_from(labels)), "current": current}
+    if site is not None:
+        present = validated.releases.select(pl.col("establishment").unique()).collect().to_series().to_list()
+        if site not in present:
+            return
+        options["site"] = site
+    plain = run_baseline(options, validated, params, labels[-1], labels)
+    shared = run_baseline(options, validated, params, labels[-1], labels, measured=measured)
+    assert_frame_equal(shared.rows, plain.rows, check_exact=True)
+    assert shared.headline == plain.headline and shared.warnings == plain.warnings
+
+
+def test_the_bulletin_joins_the_baseline_site_column_only_when_it_can_count_from_it(tmp_path):
+    from reoffend.bulletin.comparisons import measured_columns
+    from reoffend.bulletin.config import parse_config
+
+    for name in ("r.csv", "c.csv"):
+        (tmp_path / name).write_text("x\n")
+
+    def columns(baseline: str) -> tuple[str, ...]:
+        job = tmp_path / "job.toml"
+        job.write_text(f'[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n\n[comparisons.baseline]\n{baseline}\n')
+        return measured_columns(parse_config(str(job)), ["establishment", "region"])
+
+    assert columns('site = "E1"\nbaseline = "2022Q4"') == ("establishment",)
+    assert columns('site = "N"\nsite_column = "region"\nbaseline = "2022Q4"') == ("region",)
+    assert columns('site = "N"\nsite_column = "nowhere"\nbaseline = "2022Q4"') == ()  # measured afresh: its error
+    assert columns('baseline = "2022Q4"') == ()  # all releases: nothing to narrow by

@@ -31,7 +31,7 @@ from ..io import read_code_list
 from ..measure import MeasureParams, measure
 from . import figures as charts
 from . import text
-from .comparisons import ComparisonSection, run_comparisons
+from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
@@ -145,8 +145,9 @@ def compute_bulletin(
             f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
         )
     lag_set = lag_cohorts(lag_completeness)
-    # one join for the trend, the establishments and the court lag
-    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,), longest)
+    # one join for the trend, the establishments, the court lag and the baseline comparison
+    shared = (column, *measured_columns(config, _release_columns(inputs)))
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), shared, longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
@@ -235,7 +236,9 @@ def compute_bulletin(
     breakdowns = breakdown_tables(config, inputs, params, complete)
 
     step(STEPS[5])
-    comparison_sections = [disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete)]
+    comparison_sections = [
+        disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete, measured)
+    ]
 
     provisional = None
     if config.provisional.enabled:

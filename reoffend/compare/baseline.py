@@ -391,7 +391,14 @@ def measure_cohorts(
     measured = measure(
         inputs, replace(params, by=("cohort",), where=where, latest_cohort=False), audit_table=audit_table
     )
-    sizes = measured.rows.select("cohort", "reoffenders", "cohort_size")
+    frame, base_counts = cohort_counts(measured.rows, current, baseline)
+    return frame, base_counts, measured
+
+
+def cohort_counts(sizes: pl.DataFrame, current: Sequence[str], baseline: str) -> tuple[pl.DataFrame, Counts]:
+    """The current cohorts' counts (in the order given) and the baseline's, from measured per-cohort ``sizes``
+    (``cohort``, ``reoffenders``, ``cohort_size``); a cohort ``sizes`` lacks has size 0."""
+    sizes = sizes.select("cohort", "reoffenders", "cohort_size")
     frame = (
         pl.DataFrame({"label": list(current)}, schema={"label": pl.String})
         .join(sizes, left_on="label", right_on="cohort", how="left", maintain_order="left")
@@ -404,7 +411,7 @@ def measure_cohorts(
         if base.height
         else Counts(baseline, 0, 0)
     )
-    return frame, base_counts, measured
+    return frame, base_counts
 
 
 def latest_cohort(inputs: ValidatedInputs, params: MeasureParams) -> str:
@@ -443,5 +450,35 @@ def compare_records(
         "source": "records",
         **measured.metadata,
         "compared": {"current": labels, "baseline": baseline, "measure": mparams.as_dict()},
+    }
+    return compare_counts(frame, base, params, metadata=metadata, site=site)
+
+
+def compare_measured(
+    sizes: pl.DataFrame,
+    measurement: MeasureParams,
+    params: BaselineParams,
+    *,
+    current: Sequence[str],
+    baseline: str,
+    site: str | None = None,
+    site_column: str = "establishment",
+) -> BaselineResult:
+    """:func:`compare_records` from cohorts already measured: ``sizes`` holds ``cohort``, ``reoffenders`` and
+    ``cohort_size`` of the releases ``measurement.where`` and the site keep (the bulletin counts them from the
+    per-release table of its one join, :meth:`reoffend.bulletin.stats.CohortMeasures.counts`).
+
+    The same rows as :func:`compare_records` when ``sizes`` are that measure's (filters apply after the index
+    release is chosen, so narrowing the measured releases to the site and cohorts counts the same people;
+    tests/test_fast_paths.py). The metadata says what was compared, without the measure's own run metadata.
+    """
+    where = dict(measurement.where)
+    if site:
+        where[site_column] = (site,)
+    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
+    frame, base = cohort_counts(sizes, current, baseline)
+    metadata: dict[str, object] = {
+        "source": "records",
+        "compared": {"current": list(current), "baseline": baseline, "measure": mparams.as_dict()},
     }
     return compare_counts(frame, base, params, metadata=metadata, site=site)
