@@ -300,3 +300,49 @@ def test_the_bulletin_joins_the_baseline_site_column_only_when_it_can_count_from
     assert columns('site = "N"\nsite_column = "region"\nbaseline = "2022Q4"') == ("region",)
     assert columns('site = "N"\nsite_column = "nowhere"\nbaseline = "2022Q4"') == ()  # measured afresh: its error
     assert columns('baseline = "2022Q4"') == ()  # all releases: nothing to narrow by
+
+
+# ------------------------------------------------------------------- the bulletin's charts, drawn in a thread
+TREND = pl.DataFrame(
+    {
+        "cohort": ["2022Q1", "2022Q2", "2022Q3"],
+        "binary_rate": [0.31, None, 0.285],  # a suppressed cohort is not plotted
+        "binary_rate_low": [0.29, None, 0.26],
+        "binary_rate_high": [0.33, None, 0.31],
+        "events_per_100": [55.0, None, 49.5],
+    }
+)
+
+
+def test_charts_drawn_by_the_worker_are_the_charts_drawn_inline():
+    from functools import partial
+
+    from reoffend.bulletin import figures
+    from reoffend.bulletin.build import ChartWorker, _chart
+
+    title, desc = "Rates fell", "From 31.0% to 28.5% (événements)"
+    with ChartWorker() as worker:
+        worker.draw("trend", partial(_chart, "trend_chart", TREND, 0.95))
+        worker.draw("events", partial(_chart, "events_chart", TREND))
+        drawn = worker.results()
+    assert list(drawn) == ["trend", "events"]
+    png, svg = figures.trend_chart(TREND, 0.95, title, desc)
+    assert drawn["trend"][0] == png
+    assert figures.label_svg(drawn["trend"][1], title, desc) == svg
+    assert drawn["events"] == figures.events_chart(TREND)
+
+
+def test_a_chart_that_fails_in_the_worker_fails_the_bulletin(monkeypatch):
+    from functools import partial
+
+    from reoffend.bulletin import figures
+    from reoffend.bulletin.build import ChartWorker, _chart
+
+    def broken(*_args):
+        raise RuntimeError("no room on the axis")
+
+    monkeypatch.setattr(figures, "events_chart", broken)
+    with ChartWorker() as worker:
+        worker.draw("events", partial(_chart, "events_chart", TREND))
+        with pytest.raises(RuntimeError, match="no room on the axis"):
+            worker.results()

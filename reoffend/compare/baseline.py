@@ -30,9 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-import numpy as np
 import polars as pl
-from scipy.special import ndtr
 
 from ..cohort import Period, apply_filters, check_cohorts_present, with_cohort
 from ..errors import UsageError
@@ -265,6 +263,10 @@ def _min_expected() -> pl.Expr:
 
 def _statistics(frame: pl.DataFrame, params: BaselineParams) -> pl.DataFrame:
     """Difference, Newcombe interval, pooled z test and the verdicts, vectorised over the comparisons."""
+    # imported here: the bulletin imports them in its chart thread while polars reads (bulletin.build.ChartWorker)
+    import numpy as np
+    from scipy.special import ndtr
+
     x1 = frame["current_reoffenders"].to_numpy().astype(float)
     n1 = frame["current_size"].to_numpy().astype(float)
     x0 = frame["baseline_reoffenders"].to_numpy().astype(float)
