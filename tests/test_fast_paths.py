@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -384,3 +384,174 @@ def test_a_prefetch_query_that_fails_leaves_validation_as_it_is(tmp_path):
     valid = load_inputs(spec, prefetch={"broken": broken, **warning_queries()})
     assert not valid.prefetched  # valid data: the queries are made again where they are asked for
     assert input_warnings(valid) == input_warnings(load_inputs(spec))
+
+
+# ------------------------------------------------------------------------------------- dates as read
+EDGE_DATES = [  # what the rule accepts and rejects at its edges (docs/data.md: ISO YYYY-MM-DD, spaces around)
+    "2022-01-05",
+    " 2022-01-05",
+    "2022-01-05 ",
+    "\t2022-01-05\u00a0",
+    "2022-1-5",
+    "+2022-01-05",
+    "2022/01/05",
+    "20220105",
+    "2022-01-05T00:00",
+    "x2022-01-05",
+    "2022-02-29",
+    "2024-02-29",
+    "",
+    "  ",
+    None,
+]
+NEAR_ISO = [
+    "{y:04d}{s}{m:02d}{s}{d:02d}",
+    "{y}{s}{m}{s}{d}",
+    "+{y:04d}{s}{m:02d}{s}{d:02d}",
+    "{d:02d}{s}{m:02d}{s}{y:04d}",
+    "{y:04d}{s}{m:02d}{s}{d:02d}T00:00",
+    "{y:04d}{s}{m:02d}{s}{d:02d}Z",
+    "{y:04d}{s}{m:02d}",
+]
+
+
+def _date_texts() -> st.SearchStrategy[str | None]:
+    """Dates written as users write them: ISO, padded, near misses (other separators, no leading zeros,
+    signed or five-digit years, times, impossible days), non-ASCII digits and spaces, and random text."""
+    pads = st.sampled_from(["", " ", "  ", "\t", "\u00a0", "\u2003", "\n"])
+    iso = st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)).map(lambda d: d.isoformat())
+    near = st.builds(
+        lambda y, m, d, sep, pattern: pattern.format(y=y, m=m, d=d, s=sep),
+        st.integers(0, 99999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.sampled_from(["-", "/", ".", "", " "]),
+        st.sampled_from(NEAR_ISO),
+    )
+    noise = st.text("0123456789-/ +T:.\t\u00a0Z\uff12\u0660", max_size=14)
+    text = st.one_of(iso, near, noise, st.just(""), st.just("2022-02-29"), st.just("２０２２-01-05"))
+    return st.one_of(st.none(), st.builds(lambda a, t, b: a + t + b, pads, text, pads))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_date_texts(), min_size=1, max_size=30), st.integers(1, 4))
+@example(EDGE_DATES, 1)
+def test_dates_typed_as_read_are_the_plain_parse_of_the_stripped_text(texts, repeats):
+    """The typed-as-read route (parsed unstripped first, the parser's memo off: validate.parse_date) gives
+    each value the date of the plain rule, ``strip_chars().str.to_date(DATE_FORMAT)`` with polars' defaults
+    (its memo on once a column has more than 50 values: hence the repeats), and a null exactly where
+    that rule gives one; the raw-missing flag is set exactly for missing values."""
+    column = texts * repeats * 20  # over 50 values, so the plain parse memoises
+    raw = pl.DataFrame(
+        {"offender_id": [f"P{i}" for i in range(len(column))], "release_date": column},
+        schema={"offender_id": pl.String, "release_date": pl.String},
+    )
+    table = Table("releases.csv", RELEASES, raw.lazy())
+    typed = validate._typed_in_memory(table)
+    plain = raw.select(pl.col("release_date").str.strip_chars().str.to_date(validate.DATE_FORMAT, strict=False))
+    days = [frame.get_column("release_date").to_physical().to_list() for frame in (typed, plain)]
+    assert days[0] == days[1]  # days since 1970 (polars parses years Python's dates cannot hold, e.g. '0-1-1')
+    assert typed.get_column(validate.NULL + "release_date").to_list() == [t is None for t in column]
+
+
+# ------------------------------------------------------------- the bulletin's baseline comparison, shared join
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people(),
+    st.sampled_from(["quarter", "year"]),
+    st.sampled_from(["first", "all"]),
+    st.sampled_from([None, "E1", "E2"]),
+    st.sampled_from([0, 6]),
+    st.data(),
+)
+def test_the_bulletins_baseline_from_its_one_join_is_compare_records(validated, period, index, site, waiting, data):
+    """The baseline section counted from the bulletin's one join (CohortMeasures) is the one the comparison's
+    own measure gives (compare_records): the same rows and headline, for any site, cohorts and index rule,
+    also where the site released nobody in a cohort (size 0) and a cohort is compared with itself."""
+    from reoffend.bulletin.comparisons import run_baseline
+    from reoffend.bulletin.stats import CohortMeasures, restrict_cohorts
+    from reoffend.compare.baseline import cohort_labels
+    from reoffend.window import FollowUpWindow
+
+    params = MeasureParams(
+        by=("cohort",), period=period, index=index, incomplete="exclude", window=FollowUpWindow(12, waiting)
+    )
+    labels = cohort_labels(validated, period)
+    if not labels:
+        return
+    measured = CohortMeasures(validated, restrict_cohorts(params, labels), ("establishment",), 12)
+    current = data.draw(st.lists(st.sampled_from(labels), min_size=1, max_size=3))
+    options = {"baseline": data.draw(st.sampled_from(labels)), "current": current}
+    if site is not None:
+        present = validated.releases.select(pl.col("establishment").unique()).collect().to_series().to_list()
+        if site not in present:
+            return
+        options["site"] = site
+    plain = run_baseline(options, validated, params, labels[-1], labels)
+    shared = run_baseline(options, validated, params, labels[-1], labels, measured=measured)
+    assert_frame_equal(shared.rows, plain.rows, check_exact=True)
+    assert shared.headline == plain.headline and shared.warnings == plain.warnings
+
+
+def test_the_bulletin_joins_the_baseline_site_column_only_when_it_can_count_from_it(tmp_path):
+    from reoffend.bulletin.comparisons import measured_columns
+    from reoffend.bulletin.config import parse_config
+
+    for name in ("r.csv", "c.csv"):
+        (tmp_path / name).write_text("x\n")
+
+    def columns(baseline: str) -> tuple[str, ...]:
+        job = tmp_path / "job.toml"
+        job.write_text(f'[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n\n[comparisons.baseline]\n{baseline}\n')
+        return measured_columns(parse_config(str(job)), ["establishment", "region"])
+
+    assert columns('site = "E1"\nbaseline = "2022Q4"') == ("establishment",)
+    assert columns('site = "N"\nsite_column = "region"\nbaseline = "2022Q4"') == ("region",)
+    assert columns('site = "N"\nsite_column = "nowhere"\nbaseline = "2022Q4"') == ()  # measured afresh: its error
+    assert columns('baseline = "2022Q4"') == ()  # all releases: nothing to narrow by
+
+
+# ------------------------------------------------------------------- the bulletin's charts, drawn in a thread
+TREND = pl.DataFrame(
+    {
+        "cohort": ["2022Q1", "2022Q2", "2022Q3"],
+        "binary_rate": [0.31, None, 0.285],  # a suppressed cohort is not plotted
+        "binary_rate_low": [0.29, None, 0.26],
+        "binary_rate_high": [0.33, None, 0.31],
+        "events_per_100": [55.0, None, 49.5],
+    }
+)
+
+
+def test_charts_drawn_by_the_worker_are_the_charts_drawn_inline():
+    from functools import partial
+
+    from reoffend.bulletin import figures
+    from reoffend.bulletin.build import ChartWorker, _chart
+
+    title, desc = "Rates fell", "From 31.0% to 28.5% (événements)"
+    with ChartWorker() as worker:
+        worker.draw("trend", partial(_chart, "trend_chart", TREND, 0.95))
+        worker.draw("events", partial(_chart, "events_chart", TREND))
+        drawn = worker.results()
+    assert list(drawn) == ["trend", "events"]
+    png, svg = figures.trend_chart(TREND, 0.95, title, desc)
+    assert drawn["trend"][0] == png
+    assert figures.label_svg(drawn["trend"][1], title, desc) == svg
+    assert drawn["events"] == figures.events_chart(TREND)
+
+
+def test_a_chart_that_fails_in_the_worker_fails_the_bulletin(monkeypatch):
+    from functools import partial
+
+    from reoffend.bulletin import figures
+    from reoffend.bulletin.build import ChartWorker, _chart
+
+    def broken(*_args):
+        raise RuntimeError("no room on the axis")
+
+    monkeypatch.setattr(figures, "events_chart", broken)
+    with ChartWorker() as worker:
+        worker.draw("events", partial(_chart, "events_chart", TREND))
+        with pytest.raises(RuntimeError, match="no room on the axis"):
+            worker.results()

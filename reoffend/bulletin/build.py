@@ -14,7 +14,9 @@ import json
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,8 @@ from ..errors import UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..measure import MeasureParams, measure
-from . import figures as charts
 from . import text
-from .comparisons import ComparisonSection, run_comparisons
+from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
@@ -104,10 +105,71 @@ def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> I
     )
 
 
+Drawing = Callable[[], tuple[bytes, bytes]]
+
+
+def _charts():
+    from . import figures  # matplotlib, imported by the chart thread (ChartWorker)
+
+    return figures
+
+
+def _chart(name: str, *args: Any) -> tuple[bytes, bytes]:
+    """The chart ``name`` of :mod:`reoffend.bulletin.figures` drawn from ``args``, without its SVG title."""
+    return getattr(_charts(), name)(*args)
+
+
+def _import_for_charts() -> None:
+    """What the chart thread imports first: matplotlib and numpy for the charts, scipy for the tests of changes."""
+    _charts()
+    import scipy.special  # noqa: F401
+
+
+class ChartWorker:
+    """Imports matplotlib and draws the charts in one thread of its own while the calling thread computes.
+
+    Importing matplotlib, numpy and scipy and drawing the charts are single-threaded Python (about 1.5 CPU s
+    at 1,000,000 releases, bench/NOTES.md); polars releases the GIL while it reads, joins and groups, so the
+    two overlap. Each chart is submitted as soon as its table is final and drawn in the order submitted, by
+    the one thread, exactly as it would be drawn inline (the same bytes: render sets matplotlib's settings in
+    an rc_context, and nothing else in the bulletin uses matplotlib). :meth:`results` waits for them and
+    re-raises a chart's error in the caller.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reoffend-charts")
+        self._pool.submit(_import_for_charts)  # an error shows again when a chart imports matplotlib
+        self._drawings: dict[str, Future[tuple[bytes, bytes]]] = {}
+
+    def draw(self, name: str, drawing: Drawing) -> None:
+        self._drawings[name] = self._pool.submit(drawing)
+
+    def results(self) -> dict[str, tuple[bytes, bytes]]:
+        """PNG and SVG bytes of each chart, in the order submitted."""
+        return {name: future.result() for name, future in self._drawings.items()}
+
+    def __enter__(self) -> ChartWorker:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        # a failed bulletin does not wait for charts it will not write (an import under way finishes alone)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 def compute_bulletin(
     config: BulletinConfig, *, extract_date: dt.date | None = None, progress: Progress | None = None
 ) -> Bulletin:
-    """Every number, chart and sentence of the bulletin (raises DataError/InputFileError/UsageError)."""
+    """Every number, chart and sentence of the bulletin (raises DataError/InputFileError/UsageError).
+
+    The charts are drawn by a :class:`ChartWorker` while the numbers are computed.
+    """
+    with ChartWorker() as worker:
+        return _compute_bulletin(config, extract_date, progress, worker)
+
+
+def _compute_bulletin(
+    config: BulletinConfig, extract_date: dt.date | None, progress: Progress | None, worker: ChartWorker
+) -> Bulletin:
     step = progress or (lambda _name: None)
     step(STEPS[0])
     params = measure_params(config)
@@ -145,8 +207,9 @@ def compute_bulletin(
             f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
         )
     lag_set = lag_cohorts(lag_completeness)
-    # one join for the trend, the establishments and the court lag
-    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), (column,), longest)
+    # one join for the trend, the establishments, the court lag and the baseline comparison
+    shared = (column, *measured_columns(config, _release_columns(inputs)))
+    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), shared, longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]
@@ -177,6 +240,8 @@ def compute_bulletin(
         ],
         "cohort suppressed",
     )
+    worker.draw("trend", partial(_chart, "trend_chart", trend, params.confidence))
+    worker.draw("events_per_100", partial(_chart, "events_chart", trend))
 
     step(STEPS[2])
     establishments = None
@@ -199,6 +264,9 @@ def compute_bulletin(
         count = dict(zip(counts["compared_with_all"].to_list(), counts["count"].to_list(), strict=True))
         raw = establishments["compared_unadjusted"].value_counts()
         raw_count = dict(zip(raw["compared_unadjusted"].to_list(), raw["count"].to_list(), strict=True))
+        if establishments["binary_rate"].is_not_null().any():
+            chart = partial(_chart, "establishment_chart", establishments, column, published_rate, latest)
+            worker.draw("establishments", chart)
         establishment_summary = pl.DataFrame(
             {
                 "cohort": [latest],
@@ -233,9 +301,20 @@ def compute_bulletin(
 
     step(STEPS[4])
     breakdowns = breakdown_tables(config, inputs, params, complete)
+    for breakdown in breakdowns:
+        overall = trend.row(-1, named=True)["binary_rate"]
+        chart = partial(_chart, "breakdown_chart", breakdown.latest(latest), breakdown.column, latest, overall)
+        worker.draw(f"breakdown_{breakdown.column}", partial(chart, params.confidence))
+    if lag is not None:
+        window = params.window
+        worker.draw(
+            "court_lag", partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months)
+        )
 
     step(STEPS[5])
-    comparison_sections = [disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete)]
+    comparison_sections = [
+        disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete, measured)
+    ]
 
     provisional = None
     if config.provisional.enabled:
@@ -247,35 +326,14 @@ def compute_bulletin(
     if provisional is not None:
         findings["provisional"] = provisional_finding(provisional)
 
-    def labelled(name: str) -> dict[str, str]:
-        title, desc = findings.get(name, ("", ""))
-        return {"title": title, "desc": desc}
-
-    figures = {
-        "trend": charts.trend_chart(trend, params.confidence, **labelled("trend")),
-        "events_per_100": charts.events_chart(trend, **labelled("events_per_100")),
-    }
-    if establishments is not None and establishments["binary_rate"].is_not_null().any():
-        figures["establishments"] = charts.establishment_chart(
-            establishments, column, published_rate, latest, **labelled("establishments")
-        )
-    for breakdown in breakdowns:
-        name = f"breakdown_{breakdown.column}"
-        figures[name] = charts.breakdown_chart(
-            breakdown.latest(latest),
-            breakdown.column,
-            latest,
-            trend.row(-1, named=True)["binary_rate"],
-            params.confidence,
-            **labelled(name),
-        )
-    if lag is not None:
-        figures["court_lag"] = charts.court_lag_chart(
-            lag, params.window.waiting_period_months, params.window.follow_up_months, **labelled("court_lag")
-        )
-
     if provisional is not None:
-        figures["provisional"] = provisional_chart(trend, provisional, *findings["provisional"])
+        worker.draw("provisional", partial(provisional_chart, trend, provisional, *findings["provisional"]))
+    # each SVG is named by the finding the text states (its <title> and <desc>), now that the text knows it
+    label_svg = _charts().label_svg
+    figures = {
+        name: (png, svg if name == "provisional" else label_svg(svg, *findings.get(name, ("", ""))))
+        for name, (png, svg) in worker.results().items()
+    }
 
     facts = {
         "latest_cohort": latest,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -30,6 +31,7 @@ from ..report.tables import (
 )
 from ..report.verdict import Verdict, interval_label
 from .config import BulletinConfig
+from .stats import CohortMeasures
 
 
 @dataclass
@@ -55,9 +57,18 @@ RUNNERS: dict[str, Runner] = {}
 
 
 def run_comparisons(
-    config: BulletinConfig, inputs, params: MeasureParams, latest: str, complete: Sequence[str]
+    config: BulletinConfig,
+    inputs,
+    params: MeasureParams,
+    latest: str,
+    complete: Sequence[str],
+    measured: CohortMeasures | None = None,
 ) -> list[ComparisonSection]:
-    """Run every configured comparison in a fixed order (baseline, matched, adjusted)."""
+    """Run every configured comparison in a fixed order (baseline, matched, adjusted).
+
+    ``measured``, the bulletin's one join over the complete cohorts (its per-release table carries the
+    columns :func:`measured_columns` asks for), spares the baseline comparison a measure of its own.
+    """
     sections = []
     for name in ("baseline", "matched", "adjusted"):
         if name not in config.comparisons:
@@ -67,8 +78,21 @@ def run_comparisons(
                 f"{config.path}: [comparisons.{name}]: this version of reoffend cannot run the {name} comparison "
                 "in a bulletin; remove the table"
             )
-        sections.append(RUNNERS[name](config.comparisons[name], inputs, params, latest, complete))
+        runner = RUNNERS[name]
+        if name == "baseline" and measured is not None:
+            runner = partial(run_baseline, measured=measured)
+        sections.append(runner(config.comparisons[name], inputs, params, latest, complete))
     return sections
+
+
+def measured_columns(config: BulletinConfig, available: Sequence[str]) -> tuple[str, ...]:
+    """Release columns the bulletin's one join must carry for the comparisons to count from it: the baseline
+    comparison's site column (when it names a site, and the releases have that column)."""
+    options = config.comparisons.get("baseline") or {}
+    column = options.get("site_column", "establishment")
+    if options.get("site") is None or column not in available or column == "cohort":
+        return ()
+    return (column,)
 
 
 # ------------------------------------------------------------------------------------------------ formats
@@ -93,10 +117,20 @@ def _check_complete(
 
 # ------------------------------------------------------------------------------------------------ baseline
 def run_baseline(
-    options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
+    options: Mapping[str, Any],
+    inputs,
+    params: MeasureParams,
+    latest: str,
+    complete: Sequence[str],
+    measured: CohortMeasures | None = None,
 ) -> ComparisonSection:
-    """Doncaster style (docs/comparisons.md section 1) via :mod:`reoffend.compare.baseline`."""
-    from ..compare.baseline import BaselineParams, compare_records, read_schedule
+    """Doncaster style (docs/comparisons.md section 1) via :mod:`reoffend.compare.baseline`.
+
+    With ``measured`` (the bulletin's one join over its complete cohorts, which include both compared
+    cohorts) the cohorts are counted from its per-release table (:func:`reoffend.compare.baseline.compare_measured`,
+    the same rows as :func:`~reoffend.compare.baseline.compare_records`); else they are measured afresh.
+    """
+    from ..compare.baseline import BaselineParams, compare_measured, compare_records, read_schedule
 
     if "baseline" not in options:
         raise UsageError('[comparisons.baseline] baseline: the baseline cohort is required (e.g. baseline = "2022Q4")')
@@ -117,7 +151,16 @@ def run_baseline(
         check_values_present(
             inputs.releases, {column: (site,)}, inputs.names["releases"], "[comparisons.baseline] site"
         )
-    result = compare_records(inputs, params, verdict, current=current, baseline=baseline, site=site, site_column=column)
+    narrowed = {column: (site,)} if site is not None else {}
+    if measured is not None and column != "cohort" and all(c in measured.columns for c in narrowed):
+        sizes = measured.counts(narrowed)
+        result = compare_measured(
+            sizes, params, verdict, current=current, baseline=baseline, site=site, site_column=column
+        )
+    else:
+        result = compare_records(
+            inputs, params, verdict, current=current, baseline=baseline, site=site, site_column=column
+        )
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
     table = baseline_table(verdict).pick(baseline_keys(verdict, rows.height, bulletin=True))

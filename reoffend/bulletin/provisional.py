@@ -9,9 +9,9 @@ data quoted. Pure: config, inputs and parameters in; tables, a chart and documen
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import polars as pl
-from matplotlib.figure import Figure as MplFigure
 
 from ..disclosure import SHORTHAND, DisclosureRule, withhold
 from ..errors import UsageError
@@ -20,7 +20,9 @@ from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
 from ..report import format as fmt
 from .config import ProvisionalConfig
 from .document import Block, Figure, Heading, Paragraph, Table
-from .figures import BLUE, DARK, NAVY, ORANGE, PERCENT, render
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 PROVISIONAL_COLUMNS = (
     "binary_rate_provisional",
@@ -104,6 +106,8 @@ def backtest_sentence(section: ProvisionalSection) -> str:
 def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: str, desc: str) -> tuple[bytes, bytes]:
     """Final rates (solid line, filled points) and provisional estimates (dashed line, hollow points, with their
     intervals as error bars), on one cohort axis."""
+    from .figures import BLUE, DARK, NAVY, ORANGE, PERCENT, render  # matplotlib: drawn in the chart thread
+
     final = trend.filter(pl.col("binary_rate").is_not_null())
     estimates = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
     cohorts = final["cohort"].to_list() + estimates["cohort"].to_list()

@@ -7,12 +7,12 @@ Pure: validated inputs and parameters in, polars frames out. Every date comparis
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import polars as pl
 
-from ..cohort import partial_periods
+from ..cohort import apply_filters, partial_periods
 from ..compare.baseline import BaselineParams, Counts, compare_counts
 from ..measure import (
     EVENT_KEY,
@@ -199,6 +199,7 @@ class CohortMeasures:
         self.longest = longest
         self.confidence = params.confidence
         group_columns = list(dict.fromkeys(["cohort", *params.by, *(c for c in columns if c)]))
+        self.columns = tuple(group_columns)
         releases, _ = measured_releases(inputs, params)  # the configured window: its follow-up is complete
         kept = [c for c in ("offender_id", *group_columns) if c != "release_date"]
         self.keyed = (
@@ -228,6 +229,17 @@ class CohortMeasures:
         if cohort is not None:
             frame = frame.filter(pl.col("cohort") == cohort)
         return group_measures(frame, by, self.confidence).collect()
+
+    def counts(self, where: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+        """``cohort``, ``reoffenders`` and ``cohort_size`` of the index releases ``where`` keeps, per cohort.
+
+        The counts of ``measure --by cohort --where ...`` over these cohorts: filters apply after the index
+        release is chosen (docs/measures.md), so narrowing the measured releases counts the same people.
+        ``where`` names columns of :attr:`columns` (compared as text, :func:`reoffend.cohort.matches`).
+        """
+        rows = apply_filters(self.per_release.lazy(), where)
+        counts = group_measures(rows, ("cohort",), self.confidence)
+        return counts.select("cohort", "reoffenders", "cohort_size").collect()
 
     def court_lag(self, cohorts: Sequence[str]) -> pl.DataFrame:
         """Proven reoffences of ``cohorts`` counted under waiting periods ``0..longest`` months.

@@ -30,9 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-import numpy as np
 import polars as pl
-from scipy.special import ndtr
 
 from ..cohort import Period, apply_filters, check_cohorts_present, with_cohort
 from ..errors import UsageError
@@ -265,6 +263,10 @@ def _min_expected() -> pl.Expr:
 
 def _statistics(frame: pl.DataFrame, params: BaselineParams) -> pl.DataFrame:
     """Difference, Newcombe interval, pooled z test and the verdicts, vectorised over the comparisons."""
+    # imported here: the bulletin imports them in its chart thread while polars reads (bulletin.build.ChartWorker)
+    import numpy as np
+    from scipy.special import ndtr
+
     x1 = frame["current_reoffenders"].to_numpy().astype(float)
     n1 = frame["current_size"].to_numpy().astype(float)
     x0 = frame["baseline_reoffenders"].to_numpy().astype(float)
@@ -391,7 +393,14 @@ def measure_cohorts(
     measured = measure(
         inputs, replace(params, by=("cohort",), where=where, latest_cohort=False), audit_table=audit_table
     )
-    sizes = measured.rows.select("cohort", "reoffenders", "cohort_size")
+    frame, base_counts = cohort_counts(measured.rows, current, baseline)
+    return frame, base_counts, measured
+
+
+def cohort_counts(sizes: pl.DataFrame, current: Sequence[str], baseline: str) -> tuple[pl.DataFrame, Counts]:
+    """The current cohorts' counts (in the order given) and the baseline's, from measured per-cohort ``sizes``
+    (``cohort``, ``reoffenders``, ``cohort_size``); a cohort ``sizes`` lacks has size 0."""
+    sizes = sizes.select("cohort", "reoffenders", "cohort_size")
     frame = (
         pl.DataFrame({"label": list(current)}, schema={"label": pl.String})
         .join(sizes, left_on="label", right_on="cohort", how="left", maintain_order="left")
@@ -404,7 +413,7 @@ def measure_cohorts(
         if base.height
         else Counts(baseline, 0, 0)
     )
-    return frame, base_counts, measured
+    return frame, base_counts
 
 
 def latest_cohort(inputs: ValidatedInputs, params: MeasureParams) -> str:
@@ -443,5 +452,35 @@ def compare_records(
         "source": "records",
         **measured.metadata,
         "compared": {"current": labels, "baseline": baseline, "measure": mparams.as_dict()},
+    }
+    return compare_counts(frame, base, params, metadata=metadata, site=site)
+
+
+def compare_measured(
+    sizes: pl.DataFrame,
+    measurement: MeasureParams,
+    params: BaselineParams,
+    *,
+    current: Sequence[str],
+    baseline: str,
+    site: str | None = None,
+    site_column: str = "establishment",
+) -> BaselineResult:
+    """:func:`compare_records` from cohorts already measured: ``sizes`` holds ``cohort``, ``reoffenders`` and
+    ``cohort_size`` of the releases ``measurement.where`` and the site keep (the bulletin counts them from the
+    per-release table of its one join, :meth:`reoffend.bulletin.stats.CohortMeasures.counts`).
+
+    The same rows as :func:`compare_records` when ``sizes`` are that measure's (filters apply after the index
+    release is chosen, so narrowing the measured releases to the site and cohorts counts the same people;
+    tests/test_fast_paths.py). The metadata says what was compared, without the measure's own run metadata.
+    """
+    where = dict(measurement.where)
+    if site:
+        where[site_column] = (site,)
+    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
+    frame, base = cohort_counts(sizes, current, baseline)
+    metadata: dict[str, object] = {
+        "source": "records",
+        "compared": {"current": list(current), "baseline": baseline, "measure": mparams.as_dict()},
     }
     return compare_counts(frame, base, params, metadata=metadata, site=site)

@@ -7,10 +7,12 @@ left out of the family and stay null.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MultipleTesting = Literal["holm", "bh", "none"]
 METHODS: tuple[str, ...] = ("holm", "bh", "none")
@@ -28,6 +30,8 @@ def adjust(p_values: pl.Series, method: MultipleTesting) -> pl.Series:
         from ..errors import UsageError
 
         raise UsageError(f"--multiple-testing must be one of {', '.join(METHODS)}, not {method!r}")
+    import numpy as np  # here: the bulletin imports it in its chart thread while polars reads (build.ChartWorker)
+
     values = p_values.cast(pl.Float64).fill_nan(None)
     out = np.full(values.len(), np.nan)
     present = values.is_not_null().to_numpy()
@@ -49,6 +53,8 @@ def step_adjusted(raw: np.ndarray, method: MultipleTesting) -> np.ndarray:
     Holm multiplies the i-th smallest of m by m - i + 1 and takes running maxima; Benjamini-Hochberg divides
     it by i / m and takes running minima from the largest; both are capped at 1.
     """
+    import numpy as np
+
     order = np.argsort(raw)
     ranked = np.take(raw, order)
     tests = len(ranked)
