@@ -346,3 +346,44 @@ def test_a_chart_that_fails_in_the_worker_fails_the_bulletin(monkeypatch):
         worker.draw("events", partial(_chart, "events_chart", TREND))
         with pytest.raises(RuntimeError, match="no room on the axis"):
             worker.results()
+
+
+# ---------------------------------------------------------------- the spreadsheet's data rows, written directly
+CELL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["", "&<>\"'", "a\nb\rc\td", "\x00\x0b\x1f", "\ufffe", "EST042", "[c]", "é 😀", '"quoted"', "it's"]
+)
+CELL = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | CELL_TEXT
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(CELL_TEXT, CELL, CELL, st.none() | st.sampled_from(["min_cohort", "secondary"])), max_size=6))
+def test_spreadsheet_rows_written_directly_are_odfpys(rows):
+    """rows_xml (the data rows as one string) is byte for byte what odfpy writes for the same rows of cells,
+    and cell_values reads every cell as cell_value does (shorthand for nulls, by the row's suppressed reason)."""
+    import io
+
+    from odf.table import TableRow
+
+    from reoffend.bulletin.spreadsheet import _cell, cell_value, cell_values, rows_xml
+
+    frame = pl.DataFrame(
+        [(a, None if b is None else str(b), c if isinstance(c, float) else None, d) for a, b, c, d in rows],
+        schema={"name": pl.String, "text": pl.String, "rate": pl.Float64, "suppressed": pl.String},
+        orient="row",
+    )
+    values = list(cell_values(frame))
+    assert values == [[cell_value(frame, i, c) for c in frame.columns] for i in range(frame.height)]
+    mixed = [[a, b, c, d] for a, b, c, d in rows] + values  # bools, ints, floats and text in any column
+    expected = io.StringIO()
+    for row in mixed:
+        element = TableRow()
+        for value in row:
+            element.addElement(_cell("" if value is None else value, None))
+        element.toXml(1, expected)
+    assert "".join(rows_xml(["" if v is None else v for v in row] for row in mixed)) == expected.getvalue()
