@@ -387,3 +387,45 @@ def test_spreadsheet_rows_written_directly_are_odfpys(rows):
             element.addElement(_cell("" if value is None else value, None))
         element.toXml(1, expected)
     assert "".join(rows_xml(["" if v is None else v for v in row] for row in mixed)) == expected.getvalue()
+
+
+# ------------------------------------------------- the bulletin's one join over every cohort, and its court lag
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people(), st.sampled_from(["first", "all"]), st.sampled_from([0, 6]), st.data())
+def test_the_one_join_unrestricted_when_every_cohort_is_complete(validated, index, waiting, data):
+    """With every cohort complete the bulletin joins without the cohort restriction (complete_cohorts): the
+    same per-release table, trend and court lag as restricted; and the court lag of some of the cohorts,
+    counted from the join of all of them, is the one counted from a join of those cohorts only."""
+    from reoffend.bulletin.stats import CohortMeasures, cohort_completeness, complete_cohorts, restrict_cohorts
+    from reoffend.window import FollowUpWindow
+
+    params = MeasureParams(by=("cohort",), index=index, incomplete="exclude", window=FollowUpWindow(12, waiting))
+    completeness = cohort_completeness(validated, params)
+    cohorts = completeness["cohort"].to_list()
+    assert complete_cohorts(params, completeness) is params  # extract date 2030: all complete
+    every = CohortMeasures(validated, params, ("establishment",), 12)
+    restricted = CohortMeasures(validated, restrict_cohorts(params, cohorts), ("establishment",), 12)
+    in_order = every.per_release.columns  # the join keeps no row order: compare the rows as sets
+    assert_frame_equal(every.per_release.sort(in_order), restricted.per_release.sort(in_order), check_exact=True)
+    assert_frame_equal(every.rows(("cohort",)), restricted.rows(("cohort",)), check_exact=True)
+    if not cohorts:
+        return
+    some = data.draw(st.lists(st.sampled_from(cohorts), min_size=1, unique=True))
+    alone = CohortMeasures(validated, restrict_cohorts(params, some), ("establishment",), 12)
+    assert_frame_equal(every.court_lag(some), alone.court_lag(some), check_exact=True)
+    assert_frame_equal(every.court_lag(cohorts), restricted.court_lag(cohorts), check_exact=True)
+
+
+def test_cohorts_are_restricted_when_one_is_incomplete_unlabelled_or_filtered():
+    from reoffend.bulletin.stats import complete_cohorts
+
+    params = MeasureParams(by=("cohort",))
+    table = pl.DataFrame({"cohort": ["2022Q1", "2022Q2"], "complete": [True, True]})
+    assert complete_cohorts(params, table) is params
+    assert complete_cohorts(params, table.with_columns(complete=pl.Series([True, False]))).where == {
+        "cohort": ("2022Q1",)
+    }
+    unlabelled = pl.DataFrame({"cohort": ["A", None], "complete": [True, True]})
+    assert complete_cohorts(params, unlabelled).where == {"cohort": ("A", None)}  # the null cohort is left out
+    filtered = MeasureParams(by=("cohort",), where={"cohort": ("2022Q2",)})
+    assert complete_cohorts(filtered, table).where == {"cohort": ("2022Q2",)}
