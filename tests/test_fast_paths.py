@@ -10,14 +10,14 @@ from dataclasses import replace
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from reoffend import validate
 from reoffend.inputs import InputSpec, load_inputs
 from reoffend.measure import MeasureParams, measure, person_key
-from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs
+from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs, warning_queries
 
 WARNING = "no offender_id in"
 START = dt.date(2022, 1, 1)
@@ -243,6 +243,215 @@ def test_repeated_release_rows_are_counted_exactly(rows):
     if repeats:
         with pytest.raises(validate.DataError):
             inputs_of(releases, CONVICTED)
+
+
+# ------------------------------------------------------------------------- the extract date, found in the pass
+DATES = st.one_of(
+    st.dates(dt.date(1850, 1, 1), dt.date(2060, 12, 31)).map(dt.date.isoformat),
+    st.sampled_from(["", "2024/01/05", "1899-12-31", "1900-01-01"]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(DATES, max_size=6),
+    st.lists(st.tuples(DATES, DATES), max_size=6),
+    st.booleans(),
+)
+def test_rule_counts_with_the_extract_date_found_in_the_pass_are_those_with_it_given(released, convicted, scanned):
+    """Without --extract-date, validation finds it (the latest conviction_date from 1900) in its one pass
+    and counts dates after it only when some are: the counts must be those of the plain masks given that
+    extract date, for the in-memory and the scanned route."""
+    releases = pl.DataFrame(
+        {"offender_id": [f"P{i}" for i in range(len(released))], "release_date": released},
+        schema={"offender_id": pl.String, "release_date": pl.String},
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": ["P0"] * len(convicted),
+            "offence_date": [o for o, _ in convicted],
+            "conviction_date": [c for _, c in convicted],
+        },
+        schema={"offender_id": pl.String, "offence_date": pl.String, "conviction_date": pl.String},
+    )
+    parsed = [dt.date.fromisoformat(c) for _, c in convicted if len(c) == 10 and c[4] == "-"]
+    expected_extract = max((d for d in parsed if d >= dt.date(1900, 1, 1)), default=None)
+
+    def counts(extract):
+        tables = Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy())
+        for table in tables:
+            table.in_memory = not scanned
+            table.typed = validate._typed_in_memory(table).lazy() if not scanned else validate.typed_frame(table)
+        return validate._count_problems(*tables, extract)
+
+    found, extract, _ = counts(None)
+    assert extract == expected_extract
+    if expected_extract is not None:
+        given_counts, _, _ = counts(expected_extract)
+        assert found == given_counts
+
+
+# ------------------------------------------------------------------------- index releases from shared hashes
+@st.composite
+def releases_with_repeats(draw):
+    people = draw(st.lists(st.sampled_from(["A", "B", "é1", "P 1", ""]), min_size=0, max_size=12))
+    rows = [
+        (person, START + dt.timedelta(days=draw(st.integers(0, 400))), draw(st.sampled_from(["E1", "E2", None])))
+        for person in people
+    ]
+    cohorts = draw(st.sampled_from([None, ["c1", "c2"], [1, 2]]))
+    frame = pl.DataFrame(
+        rows, schema={"offender_id": pl.String, "release_date": pl.Date, "establishment": pl.String}, orient="row"
+    )
+    if cohorts is not None:
+        frame = frame.with_columns(pl.Series("cohort", [draw(st.sampled_from(cohorts)) for _ in rows]))
+    return frame
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(releases_with_repeats(), st.sampled_from(["month", "quarter", "year", "financial-year"]))
+def test_index_releases_from_the_shared_hashes_are_those_of_the_hash_table(frame, period):
+    """The shared (offender_id, cohort) hashes found by sorting (cohort.shared_index_keys), looked up, choose
+    the same index releases in the same order as is_duplicated over every hash; with a cohort column too."""
+    from reoffend.cohort import index_releases, shared_index_keys, with_cohort
+
+    cohort_period = None if "cohort" in frame.columns else period
+    releases = with_cohort(frame.lazy(), period)
+    keys = shared_index_keys(releases, cohort_period).collect().get_column("key")
+    assert keys.n_unique() == keys.len()
+    plain = index_releases(releases, "first", cohort_period).collect()
+    looked_up = index_releases(releases, "first", cohort_period, keys).collect()
+    assert_frame_equal(looked_up, plain, check_exact=True)
+
+
+# ------------------------------------------------------------------------- queries collected with validation
+def test_prefetched_results_are_kept_only_when_they_are_of_the_rows_the_command_gets(tmp_path):
+    from reoffend.measure import measured_releases, release_queries
+
+    params = MeasureParams(by=("establishment", "cohort"))
+    queries = release_queries(params)
+
+    def load(ids, *, dedupe=False, repeat=False):
+        days = [dt.date(2022, 1 + d % 12, 1 + d % 27) for d in range(len(ids))]
+        rows = {"offender_id": ids, "release_date": days, "establishment": ["E1"] * len(ids)}
+        rows["cohort"] = ["c0", "c0", "c1", "c2"]  # rows 1 and 2 in one cohort
+        frame = pl.DataFrame(rows)
+        pl.concat([frame, frame.head(1)] if repeat else [frame]).write_parquet(tmp_path / "r.parquet")
+        pl.DataFrame(
+            {"offender_id": ["B"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2025, 3, 1)]}
+        ).write_parquet(tmp_path / "c.parquet")
+        spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), dedupe=dedupe)
+        return load_inputs(spec, prefetch=queries), load_inputs(spec)
+
+    for ids, kept, options in (
+        (["A", "B", "A", "C"], True, {}),
+        (["A", " A", "C", "B"], False, {}),  # a padded id: the queries read ids unstripped
+        (["A", "B", "A", "C"], False, {"dedupe": True, "repeat": True}),  # rows dropped after the queries
+        (["A", "B", "A", "C"], True, {"dedupe": True}),  # --dedupe, nothing to drop
+    ):
+        fetched, plain = load(ids, **options)
+        assert bool(fetched.prefetched) == kept, (ids, options)
+        assert not plain.prefetched
+        for other_frames in (False, True):
+            # other frames than those the results are of: one cohort, in which A's two releases share a key
+            one = pl.lit("all").alias("cohort")
+            a, b = (replace(i, releases=i.releases.with_columns(one)) if other_frames else i for i in (fetched, plain))
+            assert_frame_equal(measure(a, params).rows, measure(b, params).rows, check_exact=True)
+            for (ra, fa), (rb, fb) in [(measured_releases(a, params), measured_releases(b, params))]:
+                assert_frame_equal(ra.collect(), rb.collect(), check_exact=True)
+                assert fa == fb
+
+
+def test_a_prefetch_query_that_fails_leaves_validation_as_it_is(tmp_path):
+    def broken(releases, _convictions):
+        return releases.select(pl.col("no such column"))
+
+    pl.DataFrame({"offender_id": ["A"], "release_date": [dt.date(2022, 1, 1)]}).write_parquet(tmp_path / "r.parquet")
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(1850, 3, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"))
+    with pytest.raises(validate.DataError) as plain:
+        load_inputs(spec)
+    with pytest.raises(validate.DataError) as fetched:
+        load_inputs(spec, prefetch={"broken": broken})
+    assert fetched.value.total_by_rule == plain.value.total_by_rule
+    assert set(plain.value.total_by_rule) == {"date-out-of-range", "conviction-before-offence"}
+    assert_frame_equal(fetched.value.problems, plain.value.problems)
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2023, 3, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    valid = load_inputs(spec, prefetch={"broken": broken, **warning_queries()})
+    assert not valid.prefetched  # valid data: the queries are made again where they are asked for
+    assert input_warnings(valid) == input_warnings(load_inputs(spec))
+
+
+# ------------------------------------------------------------------------------------- dates as read
+EDGE_DATES = [  # what the rule accepts and rejects at its edges (docs/data.md: ISO YYYY-MM-DD, spaces around)
+    "2022-01-05",
+    " 2022-01-05",
+    "2022-01-05 ",
+    "\t2022-01-05\u00a0",
+    "2022-1-5",
+    "+2022-01-05",
+    "2022/01/05",
+    "20220105",
+    "2022-01-05T00:00",
+    "x2022-01-05",
+    "2022-02-29",
+    "2024-02-29",
+    "",
+    "  ",
+    None,
+]
+NEAR_ISO = [
+    "{y:04d}{s}{m:02d}{s}{d:02d}",
+    "{y}{s}{m}{s}{d}",
+    "+{y:04d}{s}{m:02d}{s}{d:02d}",
+    "{d:02d}{s}{m:02d}{s}{y:04d}",
+    "{y:04d}{s}{m:02d}{s}{d:02d}T00:00",
+    "{y:04d}{s}{m:02d}{s}{d:02d}Z",
+    "{y:04d}{s}{m:02d}",
+]
+
+
+def _date_texts() -> st.SearchStrategy[str | None]:
+    """Dates written as users write them: ISO, padded, near misses (other separators, no leading zeros,
+    signed or five-digit years, times, impossible days), non-ASCII digits and spaces, and random text."""
+    pads = st.sampled_from(["", " ", "  ", "\t", "\u00a0", "\u2003", "\n"])
+    iso = st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)).map(lambda d: d.isoformat())
+    near = st.builds(
+        lambda y, m, d, sep, pattern: pattern.format(y=y, m=m, d=d, s=sep),
+        st.integers(0, 99999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.sampled_from(["-", "/", ".", "", " "]),
+        st.sampled_from(NEAR_ISO),
+    )
+    noise = st.text("0123456789-/ +T:.\t\u00a0Z\uff12\u0660", max_size=14)
+    text = st.one_of(iso, near, noise, st.just(""), st.just("2022-02-29"), st.just("２０２２-01-05"))
+    return st.one_of(st.none(), st.builds(lambda a, t, b: a + t + b, pads, text, pads))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_date_texts(), min_size=1, max_size=30), st.integers(1, 4))
+@example(EDGE_DATES, 1)
+def test_dates_typed_as_read_are_the_plain_parse_of_the_stripped_text(texts, repeats):
+    """The typed-as-read route (parsed unstripped first, the parser's memo off: validate.parse_date) gives
+    each value the date of the plain rule, ``strip_chars().str.to_date(DATE_FORMAT)`` with polars' defaults
+    (its memo on once a column has more than 50 values: hence the repeats), and a null exactly where
+    that rule gives one; the raw-missing flag is set exactly for missing values."""
+    column = texts * repeats * 20  # over 50 values, so the plain parse memoises
+    raw = pl.DataFrame(
+        {"offender_id": [f"P{i}" for i in range(len(column))], "release_date": column},
+        schema={"offender_id": pl.String, "release_date": pl.String},
+    )
+    table = Table("releases.csv", RELEASES, raw.lazy())
+    typed = validate._typed_in_memory(table)
+    plain = raw.select(pl.col("release_date").str.strip_chars().str.to_date(validate.DATE_FORMAT, strict=False))
+    days = [frame.get_column("release_date").to_physical().to_list() for frame in (typed, plain)]
+    assert days[0] == days[1]  # days since 1970 (polars parses years Python's dates cannot hold, e.g. '0-1-1')
+    assert typed.get_column(validate.NULL + "release_date").to_list() == [t is None for t in column]
 
 
 # ------------------------------------------------------------- the bulletin's baseline comparison, shared join
