@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .io import STDIN, TableSource, compression_of, detect_format, is_stream, read_failure, read_table
-from .validate import CONVICTIONS, RELEASES, Table, TableSpec, ValidatedInputs, validate_inputs
+from .validate import CONVICTIONS, RELEASES, Query, Table, TableSpec, ValidatedInputs, validate_inputs
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,12 @@ def load_inputs(
     spec: InputSpec,
     extra_required: dict[str, tuple[str, ...]] | None = None,
     release_columns: Collection[str] | None = None,
+    prefetch: Mapping[str, Query] | None = None,
 ) -> ValidatedInputs:
     """Read both tables and validate them (docs/data.md); raises DataError, InputFileError or UsageError.
 
-    ``release_columns``: the release columns the command uses (see :func:`reoffend.validate.validate_inputs`).
+    ``release_columns``: the release columns the command uses; ``prefetch``: queries it will make of the
+    valid inputs, collected with validation's pass (both: :func:`reoffend.validate.validate_inputs`).
     """
     if spec.releases == STDIN and spec.convictions == STDIN:
         raise UsageError(
@@ -100,4 +102,5 @@ def load_inputs(
         in_memory=not spec.streaming,
         extra_required=extra_required,
         release_columns=release_columns,
+        prefetch=prefetch,
     )

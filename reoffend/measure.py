@@ -24,13 +24,14 @@ from .cohort import (
     partial_periods,
     period_key,
     period_label,
+    shared_index_keys,
     with_cohort,
 )
 from .errors import UsageError, single_problem
 from .intervals import wilson_interval
 from .io import RESERVED_HINT, RESERVED_PREFIX
 from .report.schema import NOT_A_COLUMN, Row
-from .validate import ValidatedInputs
+from .validate import Query, ValidatedInputs, prefetched
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
 
 IncompletePolicy = Literal["error", "exclude"]
@@ -130,10 +131,16 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
         )
     if params.where:
         check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])
-    releases = index_releases(with_cohort(inputs.releases, params.period), params.index, cohort_period(inputs, params))
+    queries = release_queries(params)
+    found = prefetched(inputs, queries)
+    days = found[RELEASE_DAYS].get_column("release_date")
+    shared = found[_shared_name(params)].get_column("key") if _shared_name(params) in queries else None
+    period = cohort_period(inputs, params)
+    releases = index_releases(with_cohort(inputs.releases, params.period), params.index, period, shared)
     releases = apply_filters(releases, params.where)
     facts: dict[str, object] = {}
-    partial = partial_periods(inputs.releases, params.period)
+    # the first and last release dates are those of the distinct days
+    partial = partial_periods(days.to_frame().lazy(), params.period) if period is not None else []
     facts["partial_period"] = bool(partial)  # a cohort the data covers only in part (cohort.partial_periods)
     if partial:
         facts["partial_periods"] = partial
@@ -141,7 +148,6 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
         latest = releases.select(pl.col("cohort").max()).collect().item()
         facts["latest_cohort"] = latest
         releases = releases.filter(pl.col("cohort") == latest)
-    days = inputs.releases.select(pl.col("release_date").unique()).collect().to_series()
     releases = params.window.with_window_columns_looked_up(releases, days)
     if inputs.extract_date is not None:
         releases, facts["incomplete_releases_excluded"] = _handle_incomplete(
@@ -150,9 +156,38 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
             inputs.extract_date,
             params.incomplete,
             inputs.names["releases"],
-            all_releases=inputs.releases,
+            all_releases=days.to_frame().lazy(),
         )
     return releases, facts
+
+
+RELEASE_DAYS = "measure: the distinct release dates"
+
+
+def _shared_name(params: MeasureParams) -> str:
+    return f"measure: (offender_id, cohort) hashes more than one release has, cohorts by {params.period}"
+
+
+def release_queries(params: MeasureParams) -> dict[str, Query]:
+    """The queries :func:`measured_releases` makes of the inputs before its plan, by name: a command may have
+    them collected with validation's pass (``prefetch`` of :func:`reoffend.inputs.load_inputs`).
+
+    The distinct release dates (a few thousand: the window columns are computed for those, and they give
+    the first and last release) and, for index releases, the hashes of (offender_id, cohort) that more
+    than one release has (:func:`reoffend.cohort.shared_index_keys`).
+    """
+
+    def days(releases: pl.LazyFrame, _convictions: pl.LazyFrame) -> pl.LazyFrame:
+        return releases.select(pl.col("release_date").unique())
+
+    def shared(releases: pl.LazyFrame, _convictions: pl.LazyFrame) -> pl.LazyFrame:
+        period = None if "cohort" in releases.collect_schema().names() else params.period
+        return shared_index_keys(with_cohort(releases, params.period), period)
+
+    queries: dict[str, Query] = {RELEASE_DAYS: days}
+    if params.index == "first":
+        queries[_shared_name(params)] = shared
+    return queries
 
 
 def cohort_period(inputs: ValidatedInputs, params: MeasureParams) -> Period | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,11 @@ class Table:
     read_error: Callable[[BaseException], BaseException] | None = None
 
 
+# A query a command will make of the validated inputs, from (releases, convictions) typed frames: one it may
+# ask validation to collect together with its own pass (:func:`validate_inputs`, ``prefetch``).
+Query = Callable[[pl.LazyFrame, pl.LazyFrame], pl.LazyFrame]
+
+
 @dataclass
 class ValidatedInputs:
     """Typed, checked inputs and the facts about them every output's metadata carries."""
@@ -77,6 +82,27 @@ class ValidatedInputs:
     deduplicated_rows: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
     id_bytes: tuple[int, int] | None = None  # shortest and longest text offender_id of both tables, in bytes
+    prefetched: dict[str, pl.DataFrame] = field(default_factory=dict)  # by name: results of prefetch queries
+    # the (releases, convictions) frames the prefetched results are of: a copy of the inputs with other frames
+    # (e.g. banded releases, dataclasses.replace) makes its queries again
+    prefetched_of: tuple[pl.LazyFrame, pl.LazyFrame] | None = None
+
+
+def prefetched(inputs: ValidatedInputs, queries: Mapping[str, Query]) -> dict[str, pl.DataFrame]:
+    """The results of ``queries`` (by name) on the validated inputs.
+
+    Each is the one collected with validation's pass when the command asked for it there (``prefetch`` of
+    :func:`validate_inputs`: the same query on the same rows and values), else collected now, all the
+    missing ones at once. A name stands for one query: the module that builds it makes the name.
+    """
+    of = inputs.prefetched_of
+    ready = inputs.prefetched if of and of[0] is inputs.releases and of[1] is inputs.convictions else {}
+    missing = {name: query for name, query in queries.items() if name not in ready}
+    found = {name: ready[name] for name in queries if name not in missing}
+    if missing:
+        results = pl.collect_all([query(inputs.releases, inputs.convictions) for query in missing.values()])
+        found.update(zip(missing, results, strict=True))
+    return found
 
 
 # ----------------------------------------------------------------------------------------- column checks
@@ -235,7 +261,7 @@ def _typed_in_memory(table: Table) -> pl.DataFrame:
     of a failing rule. Text dates are parsed without stripping unless that leaves a value unparsed: the
     same values as ``typed_frame(table)`` (see :func:`parse_date`), without copying every date string.
     """
-    text_dates = [c for c in table.spec.dates if table.raw.collect_schema()[c] == pl.String]
+    text_dates = _flagged_dates(table)
     flagged = table.raw.with_columns(_null_flags(table))
     typed = flagged.with_columns(_typed_columns(table, strip_dates=False)).collect(engine="streaming")
     if text_dates:
@@ -245,8 +271,17 @@ def _typed_in_memory(table: Table) -> pl.DataFrame:
     return typed
 
 
+def _flagged_dates(table: Table) -> list[str]:
+    """The date columns that get a :data:`NULL` flag: those read as text, where a missing typed date is either
+    a missing raw value or text that is not a date. For any other type (a Parquet Date, a datetime, an
+    all-null column) the typed date is missing exactly when the raw value is, so ``missing-date`` is counted
+    on the typed column and no flag column is made (at 5,000,000 releases, 45 million booleans)."""
+    schema = table.raw.collect_schema()
+    return [c for c in table.spec.dates if schema[c] == pl.String]
+
+
 def _null_flags(table: Table) -> list[pl.Expr]:
-    return [pl.col(c).is_null().alias(NULL + c) for c in table.spec.dates]
+    return [pl.col(c).is_null().alias(NULL + c) for c in _flagged_dates(table)]
 
 
 def _missing_id(dtype: pl.DataType) -> pl.Expr:
@@ -257,8 +292,14 @@ def _missing_id(dtype: pl.DataType) -> pl.Expr:
 
 
 # ------------------------------------------------------------------------------------------------ masks
-def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], tuple[pl.Expr, str | pl.Expr]]:
-    """(rule, column) -> (boolean expression over the typed frame with raw columns, message)."""
+def _masks(
+    table: Table, extract_date: dt.date | None, *, early_only: bool = False
+) -> dict[tuple[str, str], tuple[pl.Expr, str | pl.Expr]]:
+    """(rule, column) -> (boolean expression over the typed frame with raw columns, message).
+
+    ``early_only``: the ``date-out-of-range`` masks test only "before 1900-01-01" (the extract date is not
+    known yet, :func:`_count_problems`).
+    """
     raw_schema = table.raw.collect_schema()
     masks: dict[tuple[str, str], tuple[pl.Expr, str | pl.Expr]] = {
         ("missing-id", "offender_id"): (
@@ -267,8 +308,9 @@ def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], 
         ),
     }
     latest = extract_date or dt.date.max
+    flagged = _flagged_dates(table)
     for column in table.spec.dates:
-        missing = pl.col(NULL + column)
+        missing = pl.col(NULL + column) if column in flagged else pl.col(column).is_null()
         parsed = pl.col(column)
         masks[("missing-date", column)] = (missing, f"{column} is empty")
         if raw_schema[column] == pl.String:
@@ -277,7 +319,7 @@ def _masks(table: Table, extract_date: dt.date | None) -> dict[tuple[str, str], 
                 f"{column} is not a date in the form YYYY-MM-DD",
             )
         masks[("date-out-of-range", column)] = (
-            (parsed < EARLIEST_DATE) | (parsed > latest),
+            (parsed < EARLIEST_DATE) if early_only else (parsed < EARLIEST_DATE) | (parsed > latest),
             f"{column} is outside {EARLIEST_DATE} .. {extract_date} (the extract date)",
         )
     if table.spec is CONVICTIONS:
@@ -334,6 +376,7 @@ def validate_inputs(
     in_memory: bool = True,
     extra_required: dict[str, tuple[str, ...]] | None = None,
     release_columns: Collection[str] | None = None,
+    prefetch: Mapping[str, Query] | None = None,
 ) -> ValidatedInputs:
     """Check both tables against every rule of docs/data.md; raise :class:`DataError` listing problems.
 
@@ -342,6 +385,13 @@ def validate_inputs(
     release columns a command uses besides ``offender_id`` and ``release_date``: when the file has them
     all (``cohort`` may be absent), the others are checked, then dropped, so that a table held in memory
     does not keep them while the command runs (at 5,000,000 CSV releases, a quarter of a GB of measure's peak).
+
+    ``prefetch`` names queries the command will make of the valid inputs (:data:`Query`): they are collected
+    in one ``collect_all`` with validation's own pass, so their reading and work overlap it (both cores busy
+    where small queries one after another leave one idle), and kept in ``prefetched`` when they saw exactly
+    the rows and values the command gets: not when ``dedupe`` dropped rows, nor when a scanned file has ids
+    with surrounding whitespace (the queries read ids unstripped, as later passes do when none is). If the
+    joint collect fails, validation's pass runs alone, so invalid data is reported as without ``prefetch``.
     """
     extra_required = extra_required or {}
     problems = check_columns(releases, extra_required.get("releases", ()))
@@ -360,18 +410,9 @@ def validate_inputs(
                 raise
             raise table.read_error(error) from None
 
-    source = "--extract-date"
+    source = "--extract-date" if extract_date is not None else "latest conviction_date in the data"
     try:
-        if extract_date is None:
-            source = "latest conviction_date in the data"
-            extract_date = (
-                convictions.typed.select(
-                    pl.col("conviction_date").filter(pl.col("conviction_date") >= EARLIEST_DATE).max()
-                )
-                .collect()
-                .item()
-            )
-        counts = _count_problems(releases, convictions, extract_date)
+        counts, extract_date, fetched = _count_problems(releases, convictions, extract_date, prefetch)
     except (pl.exceptions.ComputeError, pl.exceptions.PanicException) as error:
         raise _unreadable(error, releases, convictions) from None
     duplicates = counts.pop(("duplicate-release", "offender_id"), 0)
@@ -399,7 +440,7 @@ def validate_inputs(
 
     for table in (releases, convictions):
         if table.in_memory:
-            table.typed = table.typed.drop(NULL + c for c in table.spec.dates)
+            table.typed = table.typed.drop(NULL + c for c in _flagged_dates(table))
         elif table.id_bytes is not None and not table.padded_ids:
             table.typed = typed_frame(table, strip_ids=False)  # no id to strip: later passes skip the copy
     releases_typed = releases.typed
@@ -412,6 +453,8 @@ def validate_inputs(
     if release_columns is not None:
         releases_typed = _used_columns(releases_typed, release_columns, bool(releases.in_memory))
     row_counts = {"releases": releases.rows, "convictions": convictions.rows}
+    if deduplicated or any(table.padded_ids and not table.in_memory for table in (releases, convictions)):
+        fetched = {}  # they saw other rows or values than the command gets: it makes them again
     return ValidatedInputs(
         releases=releases_typed,
         convictions=convictions.typed,
@@ -421,6 +464,8 @@ def validate_inputs(
         names={"releases": releases.name, "convictions": convictions.name},
         deduplicated_rows=deduplicated,
         id_bytes=_id_bytes(releases, convictions),
+        prefetched=fetched,
+        prefetched_of=(releases_typed, convictions.typed),
     )
 
 
@@ -446,14 +491,31 @@ def _id_bytes(*tables: Table) -> tuple[int, int] | None:
     return min(low for low, _ in bounds), max(high for _, high in bounds)
 
 
-def _count_problems(releases: Table, convictions: Table, extract_date: dt.date | None) -> dict[tuple[str, str], int]:
-    """One aggregate pass per table: the number of rows failing each rule."""
+def _count_problems(
+    releases: Table, convictions: Table, extract_date: dt.date | None, prefetch: Mapping[str, Query] | None = None
+) -> tuple[dict[tuple[str, str], int], dt.date | None, dict[str, pl.DataFrame]]:
+    """One aggregate pass per table: the number of rows failing each rule, the extract date, and the results
+    of the ``prefetch`` queries (:func:`validate_inputs`) collected with it.
+
+    Without ``extract_date`` it is the latest ``conviction_date`` on or after 1900-01-01 (docs/data.md),
+    found in the same pass rather than by a scan of its own: ``date-out-of-range`` then counts the dates
+    before 1900 there, and each date column's latest value; only a column whose latest date is after the
+    extract date (invalid data) has its later dates counted, in a second query. The two parts are
+    disjoint (the extract date is not before 1900), so the count is the rule's.
+    """
+    derived = extract_date is None
     queries, keys = [], []
     for table in (releases, convictions):
         frame = _with_raw(table)
-        masks = _masks(table, extract_date)
+        masks = _masks(table, extract_date, early_only=derived)
         exprs = [mask.sum().alias(f"{rule}|{column}") for (rule, column), (mask, _) in masks.items()]
         exprs.append(pl.len().alias("rows|"))
+        if derived:
+            exprs += [pl.col(column).max().alias(f"latest|{column}") for column in table.spec.dates]
+            if table.spec is CONVICTIONS:
+                day = pl.col("conviction_date")
+                latest = pl.when(day >= EARLIEST_DATE).then(day).max()  # not .filter: that stops streaming
+                exprs.append(latest.alias("extract|"))
         if table.raw.collect_schema()["offender_id"] == pl.String:
             length = pl.col("offender_id").str.len_bytes()
             exprs += [length.min().alias("id-bytes-min|"), length.max().alias("id-bytes-max|")]
@@ -469,10 +531,28 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
                 exprs.append(pl.sum_horizontal([pl.col(c).is_null() for c in others]).sum().alias("decoded|"))
         queries.append(frame.select(exprs))
         keys.append(table)
-    results = pl.collect_all(queries)
+    fetched: dict[str, pl.DataFrame] = {}
+    if prefetch:
+        frames = [_prefetch_frame(table) for table in (releases, convictions)]
+        try:
+            results = pl.collect_all([*queries, *(query(*frames) for query in prefetch.values())])
+            fetched = dict(zip(prefetch, results[len(queries) :], strict=True))
+            results = results[: len(queries)]
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
+            results = pl.collect_all(queries)  # validation alone: its own error, or valid after all
+    else:
+        results = pl.collect_all(queries)
+    if derived:
+        extract_date = results[1].get_column("extract|").item()
+    late: list[tuple[Table, str]] = []  # (table, date column) with dates after the extract date
     counts: dict[tuple[str, str], int] = {}
     for table, result in zip(keys, results, strict=True):
         row = result.row(0, named=True)
+        row.pop("extract|", None)
+        for column in table.spec.dates:
+            latest = row.pop(f"latest|{column}", None)
+            if latest is not None and extract_date is not None and latest > extract_date:
+                late.append((table, column))
         table.rows = int(row.pop("rows|"))
         table.padded_ids = int(row.pop("padded|", 0) or 0)
         if "id-bytes-min|" in row:
@@ -488,7 +568,22 @@ def _count_problems(releases: Table, convictions: Table, extract_date: dt.date |
             dup = table.typed.select(repeated.sum().alias("r"), conflicting.sum().alias("c")).collect().row(0)
             counts[("duplicate-release", "offender_id")] = int(dup[0])
             counts[("conflicting-release", "offender_id")] = int(dup[1])
-    return counts
+    if late:  # invalid data: dates after the extract date, counted now that it is known
+        after = pl.collect_all(
+            [_with_raw(table).select((pl.col(column) > extract_date).sum()) for table, column in late]
+        )
+        for (table, column), result in zip(late, after, strict=True):
+            key = ("date-out-of-range" if table.spec is RELEASES else "date-out-of-range@c", column)
+            counts[key] += int(result.item() or 0)
+    return counts, extract_date, fetched
+
+
+def _prefetch_frame(table: Table) -> pl.LazyFrame:
+    """The frame a prefetch query reads: the typed frame as later passes will read it if the data is valid
+    (a scanned file's text ids unstripped, which :func:`validate_inputs` checks afterwards)."""
+    if table.in_memory:
+        return table.typed.drop(NULL + c for c in _flagged_dates(table))
+    return typed_frame(table, strip_ids=False)
 
 
 def _unreadable(error: BaseException, *tables: Table) -> BaseException:
@@ -677,16 +772,13 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
     warnings = []
     if inputs.row_counts.get("releases") == 0:
         warnings.append(f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure")
-    releases_ids = inputs.releases.select(pl.col("offender_id").cast(pl.String))
-    conviction_ids = inputs.convictions.select(pl.col("offender_id").cast(pl.String))
+    found = prefetched(inputs, warning_queries(excluded_offences))
     # Usually some of the first conviction rows are released people: finding one settles "some id matches"
     # for a scan of the releases' ids, where the full answer hashes every distinct conviction id (3.3 of
     # the 11 CPU seconds of a 5,000,000-release measure, bench/NOTES.md). Only when the sample matches
     # nobody is the full check run, so the warning fires exactly as before.
-    sample = conviction_ids.head(ID_SAMPLE).unique()
-    if not releases_ids.join(sample, on="offender_id", how="semi").limit(1).collect().height and (
-        inputs.row_counts.get("releases") != 0
-    ):
+    if not found[_sample_match_name()].height and inputs.row_counts.get("releases") != 0:
+        releases_ids, conviction_ids = _ids(inputs.releases), _ids(inputs.convictions)
         matched, convicted = pl.collect_all(
             [
                 conviction_ids.unique().join(releases_ids.unique(), on="offender_id", how="semi").limit(1),
@@ -699,15 +791,45 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
                 "nobody can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)"
             )
     if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
-        code = pl.col("offence_code").cast(pl.String)
-        codes = inputs.convictions.select(code.filter(code.is_in(sorted(excluded_offences))).unique()).collect()
-        present = set(codes.to_series().drop_nulls().to_list())
+        present = set(found[_codes_present_name(excluded_offences)].to_series().drop_nulls().to_list())
         unused = sorted(excluded_offences - present)
         if unused:
             warnings.append(
                 f"--exclude-offences: no conviction has the offence code(s) {', '.join(unused)}; check the codes"
             )
     return warnings
+
+
+def _sample_match_name() -> str:
+    return f"warnings: a release id among the first {ID_SAMPLE} conviction rows"
+
+
+def _codes_present_name(excluded_offences: frozenset[str]) -> str:
+    return f"warnings: which of the codes {sorted(excluded_offences)} convictions have"
+
+
+def warning_queries(excluded_offences: frozenset[str] = frozenset()) -> dict[str, Query]:
+    """The queries of :func:`input_warnings`, by name: a command may have them collected with validation's
+    pass (:func:`validate_inputs`, ``prefetch``)."""
+
+    def sample_match(releases: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
+        sample = _ids(convictions).head(ID_SAMPLE).unique()
+        return _ids(releases).join(sample, on="offender_id", how="semi").limit(1)
+
+    def codes_present(_releases: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
+        if "offence_code" not in convictions.collect_schema().names():
+            return pl.LazyFrame(schema={"offence_code": pl.String})
+        code = pl.col("offence_code").cast(pl.String)
+        return convictions.select(code.filter(code.is_in(sorted(excluded_offences))).unique())
+
+    queries: dict[str, Query] = {_sample_match_name(): sample_match}
+    if excluded_offences:
+        queries[_codes_present_name(excluded_offences)] = codes_present
+    return queries
+
+
+def _ids(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.select(pl.col("offender_id").cast(pl.String))
 
 
 # ---------------------------------------------------------------------------------------------- summary

@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 from reoffend import validate
 from reoffend.inputs import InputSpec, load_inputs
 from reoffend.measure import MeasureParams, measure, person_key
-from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs
+from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs, warning_queries
 
 WARNING = "no offender_id in"
 START = dt.date(2022, 1, 1)
@@ -245,6 +245,147 @@ def test_repeated_release_rows_are_counted_exactly(rows):
             inputs_of(releases, CONVICTED)
 
 
+# ------------------------------------------------------------------------- the extract date, found in the pass
+DATES = st.one_of(
+    st.dates(dt.date(1850, 1, 1), dt.date(2060, 12, 31)).map(dt.date.isoformat),
+    st.sampled_from(["", "2024/01/05", "1899-12-31", "1900-01-01"]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(DATES, max_size=6),
+    st.lists(st.tuples(DATES, DATES), max_size=6),
+    st.booleans(),
+)
+def test_rule_counts_with_the_extract_date_found_in_the_pass_are_those_with_it_given(released, convicted, scanned):
+    """Without --extract-date, validation finds it (the latest conviction_date from 1900) in its one pass
+    and counts dates after it only when some are: the counts must be those of the plain masks given that
+    extract date, for the in-memory and the scanned route."""
+    releases = pl.DataFrame(
+        {"offender_id": [f"P{i}" for i in range(len(released))], "release_date": released},
+        schema={"offender_id": pl.String, "release_date": pl.String},
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": ["P0"] * len(convicted),
+            "offence_date": [o for o, _ in convicted],
+            "conviction_date": [c for _, c in convicted],
+        },
+        schema={"offender_id": pl.String, "offence_date": pl.String, "conviction_date": pl.String},
+    )
+    parsed = [dt.date.fromisoformat(c) for _, c in convicted if len(c) == 10 and c[4] == "-"]
+    expected_extract = max((d for d in parsed if d >= dt.date(1900, 1, 1)), default=None)
+
+    def counts(extract):
+        tables = Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy())
+        for table in tables:
+            table.in_memory = not scanned
+            table.typed = validate._typed_in_memory(table).lazy() if not scanned else validate.typed_frame(table)
+        return validate._count_problems(*tables, extract)
+
+    found, extract, _ = counts(None)
+    assert extract == expected_extract
+    if expected_extract is not None:
+        given_counts, _, _ = counts(expected_extract)
+        assert found == given_counts
+
+
+# ------------------------------------------------------------------------- index releases from shared hashes
+@st.composite
+def releases_with_repeats(draw):
+    people = draw(st.lists(st.sampled_from(["A", "B", "é1", "P 1", ""]), min_size=0, max_size=12))
+    rows = [
+        (person, START + dt.timedelta(days=draw(st.integers(0, 400))), draw(st.sampled_from(["E1", "E2", None])))
+        for person in people
+    ]
+    cohorts = draw(st.sampled_from([None, ["c1", "c2"], [1, 2]]))
+    frame = pl.DataFrame(
+        rows, schema={"offender_id": pl.String, "release_date": pl.Date, "establishment": pl.String}, orient="row"
+    )
+    if cohorts is not None:
+        frame = frame.with_columns(pl.Series("cohort", [draw(st.sampled_from(cohorts)) for _ in rows]))
+    return frame
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(releases_with_repeats(), st.sampled_from(["month", "quarter", "year", "financial-year"]))
+def test_index_releases_from_the_shared_hashes_are_those_of_the_hash_table(frame, period):
+    """The shared (offender_id, cohort) hashes found by sorting (cohort.shared_index_keys), looked up, choose
+    the same index releases in the same order as is_duplicated over every hash; with a cohort column too."""
+    from reoffend.cohort import index_releases, shared_index_keys, with_cohort
+
+    cohort_period = None if "cohort" in frame.columns else period
+    releases = with_cohort(frame.lazy(), period)
+    keys = shared_index_keys(releases, cohort_period).collect().get_column("key")
+    assert keys.n_unique() == keys.len()
+    plain = index_releases(releases, "first", cohort_period).collect()
+    looked_up = index_releases(releases, "first", cohort_period, keys).collect()
+    assert_frame_equal(looked_up, plain, check_exact=True)
+
+
+# ------------------------------------------------------------------------- queries collected with validation
+def test_prefetched_results_are_kept_only_when_they_are_of_the_rows_the_command_gets(tmp_path):
+    from reoffend.measure import measured_releases, release_queries
+
+    params = MeasureParams(by=("establishment", "cohort"))
+    queries = release_queries(params)
+
+    def load(ids, *, dedupe=False, repeat=False):
+        days = [dt.date(2022, 1 + d % 12, 1 + d % 27) for d in range(len(ids))]
+        rows = {"offender_id": ids, "release_date": days, "establishment": ["E1"] * len(ids)}
+        rows["cohort"] = ["c0", "c0", "c1", "c2"]  # rows 1 and 2 in one cohort
+        frame = pl.DataFrame(rows)
+        pl.concat([frame, frame.head(1)] if repeat else [frame]).write_parquet(tmp_path / "r.parquet")
+        pl.DataFrame(
+            {"offender_id": ["B"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2025, 3, 1)]}
+        ).write_parquet(tmp_path / "c.parquet")
+        spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), dedupe=dedupe)
+        return load_inputs(spec, prefetch=queries), load_inputs(spec)
+
+    for ids, kept, options in (
+        (["A", "B", "A", "C"], True, {}),
+        (["A", " A", "C", "B"], False, {}),  # a padded id: the queries read ids unstripped
+        (["A", "B", "A", "C"], False, {"dedupe": True, "repeat": True}),  # rows dropped after the queries
+        (["A", "B", "A", "C"], True, {"dedupe": True}),  # --dedupe, nothing to drop
+    ):
+        fetched, plain = load(ids, **options)
+        assert bool(fetched.prefetched) == kept, (ids, options)
+        assert not plain.prefetched
+        for other_frames in (False, True):
+            # other frames than those the results are of: one cohort, in which A's two releases share a key
+            one = pl.lit("all").alias("cohort")
+            a, b = (replace(i, releases=i.releases.with_columns(one)) if other_frames else i for i in (fetched, plain))
+            assert_frame_equal(measure(a, params).rows, measure(b, params).rows, check_exact=True)
+            for (ra, fa), (rb, fb) in [(measured_releases(a, params), measured_releases(b, params))]:
+                assert_frame_equal(ra.collect(), rb.collect(), check_exact=True)
+                assert fa == fb
+
+
+def test_a_prefetch_query_that_fails_leaves_validation_as_it_is(tmp_path):
+    def broken(releases, _convictions):
+        return releases.select(pl.col("no such column"))
+
+    pl.DataFrame({"offender_id": ["A"], "release_date": [dt.date(2022, 1, 1)]}).write_parquet(tmp_path / "r.parquet")
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(1850, 3, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"))
+    with pytest.raises(validate.DataError) as plain:
+        load_inputs(spec)
+    with pytest.raises(validate.DataError) as fetched:
+        load_inputs(spec, prefetch={"broken": broken})
+    assert fetched.value.total_by_rule == plain.value.total_by_rule
+    assert set(plain.value.total_by_rule) == {"date-out-of-range", "conviction-before-offence"}
+    assert_frame_equal(fetched.value.problems, plain.value.problems)
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2023, 3, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    valid = load_inputs(spec, prefetch={"broken": broken, **warning_queries()})
+    assert not valid.prefetched  # valid data: the queries are made again where they are asked for
+    assert input_warnings(valid) == input_warnings(load_inputs(spec))
+
+
 # ------------------------------------------------------------------------------------- dates as read
 EDGE_DATES = [  # what the rule accepts and rejects at its edges (docs/data.md: ISO YYYY-MM-DD, spaces around)
     "2022-01-05",
@@ -435,3 +576,87 @@ def test_the_command_line_sets_jemalloc_arenas_before_polars_starts(given, expec
     assert settings[2].startswith(expected) and len(settings) == 3
     if given is None:
         assert int(settings[2].removeprefix("narenas:")) >= 1
+
+
+# ---------------------------------------------------------------- the spreadsheet's data rows, written directly
+CELL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["", "&<>\"'", "a\nb\rc\td", "\x00\x0b\x1f", "\ufffe", "EST042", "[c]", "é 😀", '"quoted"', "it's"]
+)
+CELL = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | CELL_TEXT
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(CELL_TEXT, CELL, CELL, st.none() | st.sampled_from(["min_cohort", "secondary"])), max_size=6))
+def test_spreadsheet_rows_written_directly_are_odfpys(rows):
+    """rows_xml (the data rows as one string) is byte for byte what odfpy writes for the same rows of cells,
+    and cell_values reads every cell as cell_value does (shorthand for nulls, by the row's suppressed reason)."""
+    import io
+
+    from odf.table import TableRow
+
+    from reoffend.bulletin.spreadsheet import _cell, cell_value, cell_values, rows_xml
+
+    frame = pl.DataFrame(
+        [(a, None if b is None else str(b), c if isinstance(c, float) else None, d) for a, b, c, d in rows],
+        schema={"name": pl.String, "text": pl.String, "rate": pl.Float64, "suppressed": pl.String},
+        orient="row",
+    )
+    values = list(cell_values(frame))
+    one_by_one = [[cell_value(frame, i, c) for c in frame.columns] for i in range(frame.height)]
+    assert repr(values) == repr(one_by_one)  # repr: NaN equals itself, -0.0 differs from 0.0
+    mixed = [[a, b, c, d] for a, b, c, d in rows] + values  # bools, ints, floats and text in any column
+    expected = io.StringIO()
+    for row in mixed:
+        element = TableRow()
+        for value in row:
+            element.addElement(_cell("" if value is None else value, None))
+        element.toXml(1, expected)
+    assert "".join(rows_xml(["" if v is None else v for v in row] for row in mixed)) == expected.getvalue()
+
+
+# ------------------------------------------------- the bulletin's one join over every cohort, and its court lag
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people(), st.sampled_from(["first", "all"]), st.sampled_from([0, 6]), st.data())
+def test_the_one_join_unrestricted_when_every_cohort_is_complete(validated, index, waiting, data):
+    """With every cohort complete the bulletin joins without the cohort restriction (complete_cohorts): the
+    same per-release table, trend and court lag as restricted; and the court lag of some of the cohorts,
+    counted from the join of all of them, is the one counted from a join of those cohorts only."""
+    from reoffend.bulletin.stats import CohortMeasures, cohort_completeness, complete_cohorts, restrict_cohorts
+    from reoffend.window import FollowUpWindow
+
+    params = MeasureParams(by=("cohort",), index=index, incomplete="exclude", window=FollowUpWindow(12, waiting))
+    completeness = cohort_completeness(validated, params)
+    cohorts = completeness["cohort"].to_list()
+    assert complete_cohorts(params, completeness) is params  # extract date 2030: all complete
+    every = CohortMeasures(validated, params, ("establishment",), 12)
+    restricted = CohortMeasures(validated, restrict_cohorts(params, cohorts), ("establishment",), 12)
+    in_order = every.per_release.columns  # the join keeps no row order: compare the rows as sets
+    assert_frame_equal(every.per_release.sort(in_order), restricted.per_release.sort(in_order), check_exact=True)
+    assert_frame_equal(every.rows(("cohort",)), restricted.rows(("cohort",)), check_exact=True)
+    if not cohorts:
+        return
+    some = data.draw(st.lists(st.sampled_from(cohorts), min_size=1, unique=True))
+    alone = CohortMeasures(validated, restrict_cohorts(params, some), ("establishment",), 12)
+    assert_frame_equal(every.court_lag(some), alone.court_lag(some), check_exact=True)
+    assert_frame_equal(every.court_lag(cohorts), restricted.court_lag(cohorts), check_exact=True)
+
+
+def test_cohorts_are_restricted_when_one_is_incomplete_unlabelled_or_filtered():
+    from reoffend.bulletin.stats import complete_cohorts
+
+    params = MeasureParams(by=("cohort",))
+    table = pl.DataFrame({"cohort": ["2022Q1", "2022Q2"], "complete": [True, True]})
+    assert complete_cohorts(params, table) is params
+    assert complete_cohorts(params, table.with_columns(complete=pl.Series([True, False]))).where == {
+        "cohort": ("2022Q1",)
+    }
+    unlabelled = pl.DataFrame({"cohort": ["A", None], "complete": [True, True]})
+    assert complete_cohorts(params, unlabelled).where == {"cohort": ("A", None)}  # the null cohort is left out
+    filtered = MeasureParams(by=("cohort",), where={"cohort": ("2022Q2",)})
+    assert complete_cohorts(filtered, table).where == {"cohort": ("2022Q2",)}

@@ -14,13 +14,10 @@ import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import polars as pl
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from ..cohort import IndexRule, Period
 from ..errors import (
@@ -47,10 +44,13 @@ from ..io import (
 )
 from ..measure import IncompletePolicy, MeasureParams
 from ..report.format import count, p_value, pct, yes_no
-from ..validate import ValidatedInputs, input_warnings
+from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
 from .tables import hidden_note, plan_widths, select_columns
+
+if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
+    from rich.console import Console
 
 OUTPUT_FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".parquet": "parquet"}
@@ -457,6 +457,7 @@ def load_or_report(
     out: Output | None = None,
     excluded_offences: frozenset[str] = frozenset(),
     release_columns: Collection[str] | None = None,
+    prefetch: Mapping[str, Query] | None = None,
 ) -> ValidatedInputs:
     """Load and validate the inputs, inside :func:`errors_reported` (which writes ``--errors`` for invalid data,
     once: a second write would repeat the list on a device or a pipe). On valid data a regular ``--errors``
@@ -464,9 +465,11 @@ def load_or_report(
     read as this run's.
 
     With ``out``, valid inputs that are probably not what was meant are warned about
-    (:func:`reoffend.validate.input_warnings`).
+    (:func:`reoffend.validate.input_warnings`). The queries of those warnings and ``prefetch`` (queries the
+    command will make) are collected with validation's own pass (:func:`reoffend.validate.validate_inputs`).
     """
-    inputs = load_inputs(spec, extra_required, release_columns)
+    queries = {**(warning_queries(excluded_offences) if out is not None else {}), **(prefetch or {})}
+    inputs = load_inputs(spec, extra_required, release_columns, queries)
     if errors_file and not is_direct(errors_file):  # valid: a file says so (no problem rows), never yesterday's
         write_errors_file(DataError(pl.DataFrame(schema=PROBLEM_SCHEMA)), errors_file)
     if out is not None:
@@ -490,6 +493,8 @@ def errors_reported(errors_file: str | None):
 def stderr_console() -> Console:
     """The console for messages and warnings on standard error: wrapped to a terminal's width, but one line per
     message when standard error is a file or a pipe (a cron log), so that ``grep warning`` finds it whole."""
+    from rich.console import Console
+
     console = Console(stderr=True)
     if not console.is_terminal:
         console.soft_wrap = True
@@ -504,7 +509,14 @@ class Output:
     output: str | None = None
     quiet: bool = False
     columns: tuple[str, ...] = ()
-    console: Console = field(default_factory=lambda: stderr_console())
+    _console: Console | None = field(default=None, repr=False, compare=False)  # made when first used
+
+    @property
+    def console(self) -> Console:
+        """The console of messages and warnings (:func:`stderr_console`)."""
+        if self._console is None:
+            self._console = stderr_console()
+        return self._console
 
     def __post_init__(self) -> None:
         if self.output == STDOUT:
@@ -541,7 +553,7 @@ class Output:
 
     def status(self, text: str):
         """A spinner on a terminal (stderr) for work that may take a while; nothing otherwise."""
-        if self.quiet or not self.console.is_terminal:
+        if self.quiet or not _stderr_may_be_terminal() or not self.console.is_terminal:
             return _NullContext()
         return self.console.status(text)
 
@@ -578,7 +590,7 @@ class Output:
             numeric = display_numeric if view is display else ()
             render_table(view, title=title, formats=table_formats, caption=caption, numeric=numeric)
             if headline:
-                PipeConsole().print(headline, highlight=False, markup=False)
+                pipe_console().print(headline, highlight=False, markup=False)
             return
         if headline and fmt == "json" and "headline" not in (extra_json or {}):
             extra_json = {**(extra_json or {}), "headline": headline.splitlines()}
@@ -606,6 +618,18 @@ def warn_partial_periods(out: Output, metadata: Mapping[str, Any]) -> None:
             f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
             f"to {entry['last_release_month']} of it, so it is not comparable with a full one"
         )
+
+
+def _stderr_may_be_terminal() -> bool:
+    """False when rich's console would not find standard error a terminal (``Console.is_terminal``: not a tty,
+    and neither TTY_COMPATIBLE=1 nor FORCE_COLOR in the environment), decided without importing rich: a run
+    whose output goes to files and pipes then never loads it (about 0.02 s of every start)."""
+    if os.environ.get("TTY_COMPATIBLE") == "1" or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no standard error, or a closed one
+        return False
 
 
 class _NullContext:
@@ -648,17 +672,26 @@ def data_writer(rows: pl.DataFrame, fmt: str, parameters, metadata, extra_json=N
 
 
 # ----------------------------------------------------------------------------------------------- tables
-class PipeConsole(Console):
+def pipe_console() -> Console:
     """A rich console for standard output that lets a closed pipe (``| head``) reach :func:`reoffend.cli.main`.
 
     rich's own handling exits with status 1, which here means "not significant"; main() exits 141, as a
     program killed by SIGPIPE does.
     """
+    return _pipe_console_class()()
 
-    def on_broken_pipe(self) -> None:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, even at exit
-        raise OutputClosed("standard output was closed")
+
+@functools.cache
+def _pipe_console_class() -> type[Console]:
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, even at exit
+            raise OutputClosed("standard output was closed")
+
+    return PipeConsole
 
 
 PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
@@ -699,7 +732,10 @@ def render_table(
     Columns that do not fit the terminal's width whole are left out, from the right, and named under the table
     (:mod:`reoffend.cli.tables`); the first column is always shown, and no cell or header word is cut.
     """
-    console = console or PipeConsole()
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or pipe_console()
     formats = formats or {}
     headers = [column.replace("_", " ") for column in rows.columns]
     cells = [
@@ -717,7 +753,7 @@ def render_table(
         table.add_row(*[Text(cell) for cell in row[: len(widths)]])
     try:
         console.print(table)
-    except OSError as error:  # a closed pipe is handled by PipeConsole; this is a full disk or an I/O error
+    except OSError as error:  # a closed pipe is handled by pipe_console(); this is a full disk or an I/O error
         raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None
     if len(widths) < len(headers):
         console.print(hidden_note(headers[len(widths) :], console.width), highlight=False, markup=False)

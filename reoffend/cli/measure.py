@@ -10,7 +10,7 @@ import polars as pl
 from ..banding import band_inputs, parse_band
 from ..disclosure import DisclosureRule, suppress
 from ..errors import UsageError
-from ..measure import Engine, MeasureParams, measured_releases, run_metadata
+from ..measure import Engine, MeasureParams, measured_releases, release_queries, run_metadata
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
@@ -128,6 +128,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
                 out=out,
                 excluded_offences=params.excluded_offences,
                 release_columns=used,
+                prefetch=release_queries(params),
             ),
             band_edges,
         )
@@ -155,7 +156,8 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         metadata=result.metadata,
         extra_outputs=extra,
         title="Proven reoffending",
-        display=display_rows(rows, params.by, params.confidence),
+        # the rounded terminal view is made only for the table format, the one that shows it
+        display=display_rows(rows, params.by, params.confidence) if out.output_format == "table" else None,
         display_numeric=measure_spec(params.by, params.confidence).numeric(),
         caption=f"{params.window.describe()}; extract date {result.metadata['extract_date']}",
     )

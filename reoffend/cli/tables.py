@@ -9,7 +9,6 @@ import difflib
 from collections.abc import Sequence
 
 import polars as pl
-from rich.cells import cell_len
 
 from ..errors import UsageError
 
@@ -40,12 +39,16 @@ def check_names(names: Sequence[str], known: Sequence[str], option: str, after: 
 
 def min_width(header: str, cells: Sequence[str]) -> int:
     """The narrowest a column can be without cutting a word: its widest cell or the longest word of its header."""
+    from rich.cells import cell_len  # imported where a terminal table is made (reoffend.cli.common)
+
     words = [cell_len(word) for word in header.split()] or [0]
     return max([max(words), *(cell_len(cell) for cell in cells)])
 
 
 def natural_width(header: str, cells: Sequence[str]) -> int:
     """The width of a column with nothing wrapped."""
+    from rich.cells import cell_len
+
     return max([cell_len(header), *(cell_len(cell) for cell in cells)])
 
 
