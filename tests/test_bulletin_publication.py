@@ -207,6 +207,14 @@ def test_svgs_have_title_and_a_desc_stating_the_finding(sample):
     assert '<th scope="row">2023Q4</th>' in html
 
 
+def test_svg_labels_are_text_not_outlines(sample):
+    svg = (sample / "figures" / "trend.svg").read_text()
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
+    assert "Proven reoffending rate by cohort" in texts and "cohort (period of release)" in texts
+    assert "font-family: 'DejaVu Sans'" in svg and "sans-serif" in svg
+    assert 'id="DejaVuSans-' not in svg  # no glyph drawn as a path
+
+
 def test_a_suppressed_value_is_never_plotted(tmp_path):
     rows = pl.DataFrame(
         {

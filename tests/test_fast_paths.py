@@ -555,3 +555,108 @@ def test_a_chart_that_fails_in_the_worker_fails_the_bulletin(monkeypatch):
         worker.draw("events", partial(_chart, "events_chart", TREND))
         with pytest.raises(RuntimeError, match="no room on the axis"):
             worker.results()
+
+
+# ------------------------------------------------------------------------------------ polars' allocator
+@pytest.mark.parametrize(("given", "expected"), [(None, "narenas:"), ("narenas:7", "narenas:7")])
+def test_the_command_line_sets_jemalloc_arenas_before_polars_starts(given, expected):
+    """reoffend.cli.allocator runs before polars is imported (polars reads _RJEM_MALLOC_CONF once, at its
+    import, and appends it to its own settings), and a user's own setting is left as it is."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if given is not None:
+        env["_RJEM_MALLOC_CONF"] = given
+    code = "import os, reoffend.cli, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    settings = done.stdout.strip().split(",")
+    assert settings[:2] == ["dirty_decay_ms:500", "muzzy_decay_ms:1000"]  # polars' own, then what it was given
+    assert settings[2].startswith(expected) and len(settings) == 3
+    if given is None:
+        assert int(settings[2].removeprefix("narenas:")) >= 1
+
+
+# ---------------------------------------------------------------- the spreadsheet's data rows, written directly
+CELL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["", "&<>\"'", "a\nb\rc\td", "\x00\x0b\x1f", "\ufffe", "EST042", "[c]", "é 😀", '"quoted"', "it's"]
+)
+CELL = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | CELL_TEXT
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(CELL_TEXT, CELL, CELL, st.none() | st.sampled_from(["min_cohort", "secondary"])), max_size=6))
+def test_spreadsheet_rows_written_directly_are_odfpys(rows):
+    """rows_xml (the data rows as one string) is byte for byte what odfpy writes for the same rows of cells,
+    and cell_values reads every cell as cell_value does (shorthand for nulls, by the row's suppressed reason)."""
+    import io
+
+    from odf.table import TableRow
+
+    from reoffend.bulletin.spreadsheet import _cell, cell_value, cell_values, rows_xml
+
+    frame = pl.DataFrame(
+        [(a, None if b is None else str(b), c if isinstance(c, float) else None, d) for a, b, c, d in rows],
+        schema={"name": pl.String, "text": pl.String, "rate": pl.Float64, "suppressed": pl.String},
+        orient="row",
+    )
+    values = list(cell_values(frame))
+    one_by_one = [[cell_value(frame, i, c) for c in frame.columns] for i in range(frame.height)]
+    assert repr(values) == repr(one_by_one)  # repr: NaN equals itself, -0.0 differs from 0.0
+    mixed = [[a, b, c, d] for a, b, c, d in rows] + values  # bools, ints, floats and text in any column
+    expected = io.StringIO()
+    for row in mixed:
+        element = TableRow()
+        for value in row:
+            element.addElement(_cell("" if value is None else value, None))
+        element.toXml(1, expected)
+    assert "".join(rows_xml(["" if v is None else v for v in row] for row in mixed)) == expected.getvalue()
+
+
+# ------------------------------------------------- the bulletin's one join over every cohort, and its court lag
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people(), st.sampled_from(["first", "all"]), st.sampled_from([0, 6]), st.data())
+def test_the_one_join_unrestricted_when_every_cohort_is_complete(validated, index, waiting, data):
+    """With every cohort complete the bulletin joins without the cohort restriction (complete_cohorts): the
+    same per-release table, trend and court lag as restricted; and the court lag of some of the cohorts,
+    counted from the join of all of them, is the one counted from a join of those cohorts only."""
+    from reoffend.bulletin.stats import CohortMeasures, cohort_completeness, complete_cohorts, restrict_cohorts
+    from reoffend.window import FollowUpWindow
+
+    params = MeasureParams(by=("cohort",), index=index, incomplete="exclude", window=FollowUpWindow(12, waiting))
+    completeness = cohort_completeness(validated, params)
+    cohorts = completeness["cohort"].to_list()
+    assert complete_cohorts(params, completeness) is params  # extract date 2030: all complete
+    every = CohortMeasures(validated, params, ("establishment",), 12)
+    restricted = CohortMeasures(validated, restrict_cohorts(params, cohorts), ("establishment",), 12)
+    in_order = every.per_release.columns  # the join keeps no row order: compare the rows as sets
+    assert_frame_equal(every.per_release.sort(in_order), restricted.per_release.sort(in_order), check_exact=True)
+    assert_frame_equal(every.rows(("cohort",)), restricted.rows(("cohort",)), check_exact=True)
+    if not cohorts:
+        return
+    some = data.draw(st.lists(st.sampled_from(cohorts), min_size=1, unique=True))
+    alone = CohortMeasures(validated, restrict_cohorts(params, some), ("establishment",), 12)
+    assert_frame_equal(every.court_lag(some), alone.court_lag(some), check_exact=True)
+    assert_frame_equal(every.court_lag(cohorts), restricted.court_lag(cohorts), check_exact=True)
+
+
+def test_cohorts_are_restricted_when_one_is_incomplete_unlabelled_or_filtered():
+    from reoffend.bulletin.stats import complete_cohorts
+
+    params = MeasureParams(by=("cohort",))
+    table = pl.DataFrame({"cohort": ["2022Q1", "2022Q2"], "complete": [True, True]})
+    assert complete_cohorts(params, table) is params
+    assert complete_cohorts(params, table.with_columns(complete=pl.Series([True, False]))).where == {
+        "cohort": ("2022Q1",)
+    }
+    unlabelled = pl.DataFrame({"cohort": ["A", None], "complete": [True, True]})
+    assert complete_cohorts(params, unlabelled).where == {"cohort": ("A", None)}  # the null cohort is left out
+    filtered = MeasureParams(by=("cohort",), where={"cohort": ("2022Q2",)})
+    assert complete_cohorts(filtered, table).where == {"cohort": ("2022Q2",)}

@@ -42,6 +42,7 @@ from .stats import (
     CohortMeasures,
     by_establishment,
     cohort_changes,
+    complete_cohorts,
     completeness_tables,
     lag_cohorts,
     restrict_cohorts,
@@ -209,7 +210,7 @@ def _compute_bulletin(
     lag_set = lag_cohorts(lag_completeness)
     # one join for the trend, the establishments, the court lag and the baseline comparison
     shared = (column, *measured_columns(config, _release_columns(inputs)))
-    measured = CohortMeasures(inputs, restrict_cohorts(params, complete), shared, longest)
+    measured = CohortMeasures(inputs, complete_cohorts(params, completeness), shared, longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
     complete = trend["cohort"].to_list()
     latest = complete[-1]

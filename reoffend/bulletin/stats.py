@@ -76,6 +76,19 @@ def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowU
     return pl.collect_all(tables)
 
 
+def complete_cohorts(params: MeasureParams, completeness: pl.DataFrame) -> MeasureParams:
+    """``params`` keeping only the complete cohorts of ``completeness`` (:func:`cohort_completeness`).
+
+    When every cohort is complete (none without a label, and no ``cohort`` filter given) the restriction
+    would keep every release: ``params`` are returned as they are, which spares the measure a check of the
+    cohort labels and a filter over every release (the same releases, tests/test_fast_paths.py).
+    """
+    complete = completeness.filter(pl.col("complete"))["cohort"].to_list()
+    if len(complete) == completeness.height and None not in complete and "cohort" not in params.where:
+        return params
+    return restrict_cohorts(params, complete)
+
+
 def restrict_cohorts(params: MeasureParams, cohorts: Sequence[str], **changes) -> MeasureParams:
     """``params`` keeping only ``cohorts`` (intersected with any ``cohort`` filter already given)."""
     where = dict(params.where)
@@ -251,8 +264,11 @@ class CohortMeasures:
         given as a share of the count under the longest one, the "eventual" count.
         """
         longest = self.longest
-        chosen = self.keyed.lazy().filter(pl.col("cohort").is_in(list(cohorts))).select(RELEASE_KEY)
-        needed = self.pairs.lazy().join(chosen, on=RELEASE_KEY, how="semi").select(RELEASE_KEY, NEEDED)
+        chosen = self.keyed.lazy()
+        needed = self.pairs.lazy().select(RELEASE_KEY, NEEDED)
+        if not set(self.keyed["cohort"].unique().to_list()) <= set(cohorts):  # else every release is chosen
+            chosen = chosen.filter(pl.col("cohort").is_in(list(cohorts)))
+            needed = needed.join(chosen.select(RELEASE_KEY), on=RELEASE_KEY, how="semi")
         size, by_pair, by_release = pl.collect_all(
             [
                 chosen.select(pl.len().cast(pl.Int64)),
