@@ -557,6 +557,27 @@ def test_a_chart_that_fails_in_the_worker_fails_the_bulletin(monkeypatch):
             worker.results()
 
 
+# ------------------------------------------------------------------------------------ polars' allocator
+@pytest.mark.parametrize(("given", "expected"), [(None, "narenas:"), ("narenas:7", "narenas:7")])
+def test_the_command_line_sets_jemalloc_arenas_before_polars_starts(given, expected):
+    """reoffend.cli.allocator runs before polars is imported (polars reads _RJEM_MALLOC_CONF once, at its
+    import, and appends it to its own settings), and a user's own setting is left as it is."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if given is not None:
+        env["_RJEM_MALLOC_CONF"] = given
+    code = "import os, reoffend.cli, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    settings = done.stdout.strip().split(",")
+    assert settings[:2] == ["dirty_decay_ms:500", "muzzy_decay_ms:1000"]  # polars' own, then what it was given
+    assert settings[2].startswith(expected) and len(settings) == 3
+    if given is None:
+        assert int(settings[2].removeprefix("narenas:")) >= 1
+
+
 # ---------------------------------------------------------------- the spreadsheet's data rows, written directly
 CELL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.sampled_from(
     ["", "&<>\"'", "a\nb\rc\td", "\x00\x0b\x1f", "\ufffe", "EST042", "[c]", "é 😀", '"quoted"', "it's"]

@@ -10,6 +10,9 @@ import traceback
 
 import click
 
+from . import allocator  # noqa: F401 - before polars is first imported (see the module)
+
+# isort: split
 from .. import __version__
 from ..errors import (
     EXIT_BROKEN_PIPE,
