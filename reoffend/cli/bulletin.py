@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..errors import UsageError
 from .common import stderr_console
@@ -62,12 +61,14 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
 
 
 def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:
-    console = stderr_console()
-    show = not quiet and console.is_terminal
+    console = None if quiet else stderr_console()  # -q prints nothing: rich is not even imported
+    show = console is not None and console.is_terminal
     date = extract_date.date() if extract_date else None
     if not show:
         result = build_bulletin(config, target, extract_date=date)
     else:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("bulletin", total=len(steps))
@@ -81,11 +82,11 @@ def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:
 
             result = build_bulletin(config, target, extract_date=date, progress=step)
             progress.advance(task)
-    if not quiet:
+    if console is not None:
         for warning in result.warnings:
             console.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
     failing = [s.name for s in result.comparisons if s.fail_unless_significant and not s.all_significant]
-    if show:  # a summary on a terminal; under cron only warnings and errors
+    if show and console is not None:  # a summary on a terminal; under cron only warnings and errors
         excluded = result.facts["incomplete_cohorts"]
         if excluded:
             console.print(
@@ -97,7 +98,7 @@ def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:
             markup=False,
         )
     if failing:
-        if not quiet:
+        if console is not None:
             console.print(
                 f"not every estimate is a significant reduction in: {', '.join(failing)} (fail_unless_significant)",
                 highlight=False,
