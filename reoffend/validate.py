@@ -764,6 +764,8 @@ def check_covariate_values(releases: pl.LazyFrame, covariates: tuple[str, ...] |
 
 # --------------------------------------------------------------------------------------------- warnings
 ID_SAMPLE = 10_000  # conviction rows whose ids are looked for among the releases before the full check
+RELEASE_SAMPLE = 100_000  # release rows those are looked for in first, before all of them
+CODE_SAMPLE = 100_000  # conviction rows the excluded codes are looked for in first, before all of them
 
 
 def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> list[str]:
@@ -779,12 +781,19 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
     if inputs.row_counts.get("releases") == 0:
         warnings.append(f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure")
     found = prefetched(inputs, warning_queries(excluded_offences))
-    # Usually some of the first conviction rows are released people: finding one settles "some id matches"
-    # for a scan of the releases' ids, where the full answer hashes every distinct conviction id (3.3 of
-    # the 11 CPU seconds of a 5,000,000-release measure, bench/NOTES.md). Only when the sample matches
-    # nobody is the full check run, so the warning fires exactly as before.
-    if not found[_sample_match_name()].height and inputs.row_counts.get("releases") != 0:
-        releases_ids, conviction_ids = _ids(inputs.releases), _ids(inputs.convictions)
+    # Usually some of the first conviction rows are released people, and found among the first release rows:
+    # that settles "some id matches" for a look at a few rows (the limit does not stop a join's scan early:
+    # all 5,000,000 release ids cost 0.13 CPU s), where the full answer hashes every distinct conviction id
+    # (3.3 of the 11 CPU seconds of a 5,000,000-release measure, bench/NOTES.md). Only when the first
+    # releases match none of the sample are all releases looked through, and only when those match none
+    # is the full check run, so the warning fires exactly as before.
+    releases_ids, conviction_ids = _ids(inputs.releases), _ids(inputs.convictions)
+    sample = conviction_ids.head(ID_SAMPLE).unique()
+    if (
+        not found[_sample_match_name()].height
+        and inputs.row_counts.get("releases") != 0
+        and not releases_ids.join(sample, on="offender_id", how="semi").limit(1).collect().height
+    ):
         matched, convicted = pl.collect_all(
             [
                 conviction_ids.unique().join(releases_ids.unique(), on="offender_id", how="semi").limit(1),
@@ -798,6 +807,8 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
             )
     if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
         present = set(found[_codes_present_name(excluded_offences)].to_series().drop_nulls().to_list())
+        if excluded_offences - present and inputs.row_counts.get("convictions", 0) > CODE_SAMPLE:
+            present = set(_codes_present(inputs.convictions, excluded_offences).collect().to_series().drop_nulls())
         unused = sorted(excluded_offences - present)
         if unused:
             warnings.append(
@@ -807,11 +818,16 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
 
 
 def _sample_match_name() -> str:
-    return f"warnings: a release id among the first {ID_SAMPLE} conviction rows"
+    return f"warnings: one of the first {RELEASE_SAMPLE} release ids among the first {ID_SAMPLE} conviction rows"
 
 
 def _codes_present_name(excluded_offences: frozenset[str]) -> str:
-    return f"warnings: which of the codes {sorted(excluded_offences)} convictions have"
+    return f"warnings: which of the codes {sorted(excluded_offences)} the first {CODE_SAMPLE} conviction rows have"
+
+
+def _codes_present(convictions: pl.LazyFrame, excluded_offences: frozenset[str]) -> pl.LazyFrame:
+    code = pl.col("offence_code").cast(pl.String)
+    return convictions.select(code.filter(code.is_in(sorted(excluded_offences))).unique())
 
 
 def warning_queries(excluded_offences: frozenset[str] = frozenset()) -> dict[str, Query]:
@@ -820,13 +836,12 @@ def warning_queries(excluded_offences: frozenset[str] = frozenset()) -> dict[str
 
     def sample_match(releases: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
         sample = _ids(convictions).head(ID_SAMPLE).unique()
-        return _ids(releases).join(sample, on="offender_id", how="semi").limit(1)
+        return _ids(releases).head(RELEASE_SAMPLE).join(sample, on="offender_id", how="semi").limit(1)
 
     def codes_present(_releases: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
         if "offence_code" not in convictions.collect_schema().names():
             return pl.LazyFrame(schema={"offence_code": pl.String})
-        code = pl.col("offence_code").cast(pl.String)
-        return convictions.select(code.filter(code.is_in(sorted(excluded_offences))).unique())
+        return _codes_present(convictions.head(CODE_SAMPLE), excluded_offences)
 
     queries: dict[str, Query] = {_sample_match_name(): sample_match}
     if excluded_offences:

@@ -673,3 +673,24 @@ def test_a_date_beyond_year_9999_is_out_of_range_not_an_internal_error(cli, tmp_
     status, _out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--format", "csv")
     assert status == 65, err
     assert "row 2, column release_date: release_date is outside 1900-01-01 .. 2020-02-01" in err
+
+
+@pytest.mark.parametrize("releases_first", [1, 2, 100_000])
+@pytest.mark.parametrize("sample", [1, 10_000])
+def test_a_match_after_the_first_release_rows_is_found(monkeypatch, releases_first, sample):
+    # B, the only released person convicted, is the 2nd release row and the 4th conviction row
+    monkeypatch.setattr(validate, "RELEASE_SAMPLE", releases_first)
+    monkeypatch.setattr(validate, "ID_SAMPLE", sample)
+    released = {"offender_id": ["A", "B"], "release_date": ["2022-01-10", "2022-01-11"]}
+    assert not any(WARNING in w for w in input_warnings(inputs_of(released, CONVICTED)))
+    nobody = {"offender_id": ["A", "C"], "release_date": ["2022-01-10", "2022-01-11"]}
+    assert [w for w in input_warnings(inputs_of(nobody, CONVICTED)) if WARNING in w]
+
+
+@pytest.mark.parametrize("first", [1, 2, 100_000])
+def test_an_excluded_code_after_the_first_conviction_rows_is_found(monkeypatch, first):
+    monkeypatch.setattr(validate, "CODE_SAMPLE", first)
+    convictions = {**CONVICTED, "offence_code": ["TH", None, "BREACH", "TH"]}  # BREACH in the 3rd row only
+    inputs = inputs_of({"offender_id": ["B"], "release_date": ["2022-01-10"]}, convictions)
+    warnings = input_warnings(inputs, frozenset({"BREACH", "XX"}))
+    assert any("no conviction has the offence code(s) XX;" in w for w in warnings)
