@@ -151,7 +151,8 @@ def run_baseline(
         check_values_present(
             inputs.releases, {column: (site,)}, inputs.names["releases"], "[comparisons.baseline] site"
         )
-    narrowed = {column: (site,)} if site is not None else {}
+    # a site narrows as compare_records narrows: "" names no site (everyone), as `compare baseline --site ""`
+    narrowed = {column: (site,)} if site else {}
     if measured is not None and column != "cohort" and all(c in measured.columns for c in narrowed):
         sizes = measured.counts(narrowed)
         result = compare_measured(
