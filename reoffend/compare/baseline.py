@@ -399,14 +399,16 @@ def measure_cohorts(
 
 def cohort_counts(sizes: pl.DataFrame, current: Sequence[str], baseline: str) -> tuple[pl.DataFrame, Counts]:
     """The current cohorts' counts (in the order given) and the baseline's, from measured per-cohort ``sizes``
-    (``cohort``, ``reoffenders``, ``cohort_size``); a cohort ``sizes`` lacks has size 0."""
+    (``cohort``, ``reoffenders``, ``cohort_size``); a cohort ``sizes`` lacks has size 0.
+
+    The current counts are a new frame of plain values (:func:`counts_frame`, as published counts give), not
+    a join with ``sizes``: polars' arithmetic on a joined column can differ in the last place with what the
+    join carried over (e.g. a cohort named twice, joined from a table of more cohorts), so the rates would
+    depend on which table the counts were measured in (tests/test_fast_paths.py, the bulletin's one join).
+    """
     sizes = sizes.select("cohort", "reoffenders", "cohort_size")
-    frame = (
-        pl.DataFrame({"label": list(current)}, schema={"label": pl.String})
-        .join(sizes, left_on="label", right_on="cohort", how="left", maintain_order="left")
-        .with_columns(pl.col("reoffenders", "cohort_size").fill_null(0))
-        .select(COUNT_SCHEMA.keys())
-    )
+    found = {cohort: (int(x or 0), int(n or 0)) for cohort, x, n in sizes.iter_rows()}
+    frame = counts_frame([Counts(label, *found.get(label, (0, 0))) for label in current])
     base = sizes.filter(pl.col("cohort") == baseline)
     base_counts = (
         Counts(baseline, int(base["reoffenders"][0]), int(base["cohort_size"][0]))
