@@ -511,7 +511,8 @@ def _count_problems(
         exprs = [mask.sum().alias(f"{rule}|{column}") for (rule, column), (mask, _) in masks.items()]
         exprs.append(pl.len().alias("rows|"))
         if derived:
-            exprs += [pl.col(column).max().alias(f"latest|{column}") for column in table.spec.dates]
+            # as day numbers: a Date beyond year 9999 (invalid, and reported as such) is no Python date
+            exprs += [pl.col(column).max().cast(pl.Int32).alias(f"latest|{column}") for column in table.spec.dates]
             if table.spec is CONVICTIONS:
                 day = pl.col("conviction_date")
                 latest = pl.when(day >= EARLIEST_DATE).then(day).max()  # not .filter: that stops streaming
@@ -550,13 +551,14 @@ def _count_problems(
     if derived:
         extract_date = results[1].get_column("extract|").item()
     late: list[tuple[Table, str]] = []  # (table, date column) with dates after the extract date
+    last_day = None if extract_date is None else (extract_date - dt.date(1970, 1, 1)).days
     counts: dict[tuple[str, str], int] = {}
     for table, result in zip(keys, results, strict=True):
         row = result.row(0, named=True)
         row.pop("extract|", None)
         for column in table.spec.dates:
             latest = row.pop(f"latest|{column}", None)
-            if latest is not None and extract_date is not None and latest > extract_date:
+            if latest is not None and last_day is not None and latest > last_day:
                 late.append((table, column))
         table.rows = int(row.pop("rows|"))
         table.padded_ids = int(row.pop("padded|", 0) or 0)

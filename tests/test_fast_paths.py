@@ -660,3 +660,16 @@ def test_cohorts_are_restricted_when_one_is_incomplete_unlabelled_or_filtered():
     assert complete_cohorts(params, unlabelled).where == {"cohort": ("A", None)}  # the null cohort is left out
     filtered = MeasureParams(by=("cohort",), where={"cohort": ("2022Q2",)})
     assert complete_cohorts(filtered, table).where == {"cohort": ("2022Q2",)}
+
+
+def test_a_date_beyond_year_9999_is_out_of_range_not_an_internal_error(cli, tmp_path):
+    """The latest date of each column found in validation's pass stays a day number: a Parquet Date in year
+    10183 (no Python date) is reported as date-out-of-range (65), as when the extract date was given."""
+    days = pl.Series([18000, 3_000_000], dtype=pl.Int32).cast(pl.Date)
+    pl.DataFrame({"offender_id": ["A", "B"], "release_date": days}).write_parquet(tmp_path / "r.parquet")
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2020, 1, 1)], "conviction_date": [dt.date(2020, 2, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    status, _out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--format", "csv")
+    assert status == 65, err
+    assert "row 2, column release_date: release_date is outside 1900-01-01 .. 2020-02-01" in err
