@@ -127,10 +127,10 @@ def run_baseline(
     """Doncaster style (docs/comparisons.md section 1) via :mod:`reoffend.compare.baseline`.
 
     With ``measured`` (the bulletin's one join over its complete cohorts, which include both compared
-    cohorts) the cohorts are counted from its per-release table (:func:`reoffend.compare.baseline.compare_measured`,
-    the same rows as :func:`~reoffend.compare.baseline.compare_records`); else they are measured afresh.
+    cohorts) the cohorts are counted from its per-release table (the ``sizes`` of
+    :func:`reoffend.compare.baseline.compare_records`: the same rows); else they are measured afresh.
     """
-    from ..compare.baseline import BaselineParams, compare_measured, compare_records, read_schedule
+    from ..compare.baseline import BaselineParams, compare_records, read_schedule
 
     if "baseline" not in options:
         raise UsageError('[comparisons.baseline] baseline: the baseline cohort is required (e.g. baseline = "2022Q4")')
@@ -151,16 +151,19 @@ def run_baseline(
         check_values_present(
             inputs.releases, {column: (site,)}, inputs.names["releases"], "[comparisons.baseline] site"
         )
-    narrowed = {column: (site,)} if site is not None else {}
-    if measured is not None and column != "cohort" and all(c in measured.columns for c in narrowed):
-        sizes = measured.counts(narrowed)
-        result = compare_measured(
-            sizes, params, verdict, current=current, baseline=baseline, site=site, site_column=column
-        )
-    else:
-        result = compare_records(
-            inputs, params, verdict, current=current, baseline=baseline, site=site, site_column=column
-        )
+    # a site narrows as compare_records narrows: "" names no site (everyone), as `compare baseline --site ""`
+    narrowed = {column: (site,)} if site else {}
+    counted = measured is not None and column != "cohort" and all(c in measured.columns for c in narrowed)
+    result = compare_records(
+        inputs,
+        params,
+        verdict,
+        current=current,
+        baseline=baseline,
+        site=site,
+        site_column=column,
+        sizes=measured.counts(narrowed) if measured is not None and counted else None,
+    )
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
     table = baseline_table(verdict).pick(baseline_keys(verdict, rows.height, bulletin=True))

@@ -399,14 +399,16 @@ def measure_cohorts(
 
 def cohort_counts(sizes: pl.DataFrame, current: Sequence[str], baseline: str) -> tuple[pl.DataFrame, Counts]:
     """The current cohorts' counts (in the order given) and the baseline's, from measured per-cohort ``sizes``
-    (``cohort``, ``reoffenders``, ``cohort_size``); a cohort ``sizes`` lacks has size 0."""
+    (``cohort``, ``reoffenders``, ``cohort_size``); a cohort ``sizes`` lacks has size 0.
+
+    The current counts are a new frame of plain values (:func:`counts_frame`, as published counts give), not
+    a join with ``sizes``: polars' arithmetic on a joined column can differ in the last place with what the
+    join carried over (e.g. a cohort named twice, joined from a table of more cohorts), so the rates would
+    depend on which table the counts were measured in (tests/test_fast_paths.py, the bulletin's one join).
+    """
     sizes = sizes.select("cohort", "reoffenders", "cohort_size")
-    frame = (
-        pl.DataFrame({"label": list(current)}, schema={"label": pl.String})
-        .join(sizes, left_on="label", right_on="cohort", how="left", maintain_order="left")
-        .with_columns(pl.col("reoffenders", "cohort_size").fill_null(0))
-        .select(COUNT_SCHEMA.keys())
-    )
+    found = {cohort: (int(x or 0), int(n or 0)) for cohort, x, n in sizes.iter_rows()}
+    frame = counts_frame([Counts(label, *found.get(label, (0, 0))) for label in current])
     base = sizes.filter(pl.col("cohort") == baseline)
     base_counts = (
         Counts(baseline, int(base["reoffenders"][0]), int(base["cohort_size"][0]))
@@ -434,6 +436,7 @@ def compare_records(
     baseline: str,
     site: str | None = None,
     site_column: str = "establishment",
+    sizes: pl.DataFrame | None = None,
 ) -> BaselineResult:
     """The one entry point from records, for the CLI and the bulletin alike (design: comparisons.md §1).
 
@@ -441,46 +444,28 @@ def compare_records(
     ``current`` cohort means the site's latest. The cohorts are measured by :func:`measure_cohorts` and
     compared by :func:`compare_counts`; the result's metadata says which cohorts were compared and with
     which measure parameters (``compared``).
+
+    ``sizes``, when given, are the cohorts already measured: ``cohort``, ``reoffenders`` and ``cohort_size``
+    of the releases ``measurement.where`` and the site keep (the bulletin counts them from the per-release
+    table of its one join, :meth:`reoffend.bulletin.stats.CohortMeasures.counts`), and no measure is run. The
+    rows are the same (filters apply after the index release is chosen, so narrowing the measured releases
+    to the site and cohorts counts the same people: tests/test_fast_paths.py); the metadata then lacks the
+    measure's own run metadata.
     """
     where = dict(measurement.where)
     if site:
         where[site_column] = (site,)
     mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
     labels = list(current) or [latest_cohort(inputs, mparams)]
-    frame, base, measured = measure_cohorts(inputs, mparams, labels, baseline)
+    run: dict[str, object] = {}
+    if sizes is None:
+        frame, base, measured = measure_cohorts(inputs, mparams, labels, baseline)
+        run = measured.metadata
+    else:
+        frame, base = cohort_counts(sizes, labels, baseline)
     metadata = {
         "source": "records",
-        **measured.metadata,
+        **run,
         "compared": {"current": labels, "baseline": baseline, "measure": mparams.as_dict()},
-    }
-    return compare_counts(frame, base, params, metadata=metadata, site=site)
-
-
-def compare_measured(
-    sizes: pl.DataFrame,
-    measurement: MeasureParams,
-    params: BaselineParams,
-    *,
-    current: Sequence[str],
-    baseline: str,
-    site: str | None = None,
-    site_column: str = "establishment",
-) -> BaselineResult:
-    """:func:`compare_records` from cohorts already measured: ``sizes`` holds ``cohort``, ``reoffenders`` and
-    ``cohort_size`` of the releases ``measurement.where`` and the site keep (the bulletin counts them from the
-    per-release table of its one join, :meth:`reoffend.bulletin.stats.CohortMeasures.counts`).
-
-    The same rows as :func:`compare_records` when ``sizes`` are that measure's (filters apply after the index
-    release is chosen, so narrowing the measured releases to the site and cohorts counts the same people;
-    tests/test_fast_paths.py). The metadata says what was compared, without the measure's own run metadata.
-    """
-    where = dict(measurement.where)
-    if site:
-        where[site_column] = (site,)
-    mparams = replace(measurement, by=("cohort",), where=where, latest_cohort=False)
-    frame, base = cohort_counts(sizes, current, baseline)
-    metadata: dict[str, object] = {
-        "source": "records",
-        "compared": {"current": list(current), "baseline": baseline, "measure": mparams.as_dict()},
     }
     return compare_counts(frame, base, params, metadata=metadata, site=site)
