@@ -644,6 +644,8 @@ def _problem_rows(
             if (rule + suffix, column) not in failing:
                 continue
             value = pl.col(RAW + column) if column in table.spec.dates else pl.col(column)
+            if frame.collect_schema()[value.meta.output_name()] == pl.Date:
+                value = _date_text(value)
             parts.append(
                 frame.filter(mask).select(
                     pl.lit(table.name).alias("file"),
@@ -657,6 +659,20 @@ def _problem_rows(
             )
     detail = pl.concat(pl.collect_all(parts)) if parts else pl.DataFrame(schema=PROBLEM_SCHEMA)
     return detail.sort("_file_order", "row", "column", "rule").drop("_file_order")
+
+
+# The days since 1970-01-01 that polars can write as text (chrono's dates, -262143-01-01 .. +262142-12-31):
+# a Parquet Date column can hold any 32-bit day number, and casting one outside these to text panics.
+WRITABLE_DAYS = (-96_465_292, 95_026_236)
+
+
+def _date_text(value: pl.Expr) -> pl.Expr:
+    """A Date as YYYY-MM-DD text, or, for a day number polars cannot write as a date, as that number
+    ("day 2147483637 after 1970-01-01"): the value a ``date-out-of-range`` problem reports must not panic.
+    Both branches are evaluated on every row, so the date branch is clipped into the writable range first."""
+    days = value.cast(pl.Int32)
+    writable = days.clip(*WRITABLE_DAYS).cast(pl.Date).cast(pl.String)
+    return pl.when(days.is_between(*WRITABLE_DAYS)).then(writable).otherwise(pl.format("day {} after 1970-01-01", days))
 
 
 def _data_error(problems: pl.DataFrame, counts: dict[tuple[str, str], int] | None = None) -> DataError:
