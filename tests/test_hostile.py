@@ -810,3 +810,25 @@ def test_a_writable_out_of_range_date_is_still_shown_as_a_date(cli, tmp_path):
     status, _out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--format", "csv")
     assert status == 65, err
     assert "(value '+262142-12-31')" in err
+
+
+def test_standard_output_closed_is_an_output_error_and_files_still_written(tmp_path):
+    """`reoffend measure ... >&-`: Python starts with no sys.stdout. A table for standard output is exit 74
+    (one line, "standard output is closed"), not 70 'NoneType has no attribute isatty'; with -o the run
+    does not need standard output and succeeds."""
+    (tmp_path / "r.csv").write_text("offender_id,release_date\nA1,2022-01-05\n")
+    (tmp_path / "c.csv").write_text("offender_id,offence_date,conviction_date\nA1,2022-02-01,2024-01-01\n")
+    command = [PYTHON, "-c", "from reoffend.cli import main\nmain()", "measure", "r.csv", "c.csv"]
+
+    def close_stdout() -> None:
+        os.close(1)
+
+    for extra, status in (([], 74), (["--json"], 74), (["-o", "out.csv"], 0)):
+        run = subprocess.run(
+            [*command, *extra], cwd=tmp_path, preexec_fn=close_stdout, stderr=subprocess.PIPE, text=True
+        )
+        assert run.returncode == status, run.stderr
+        assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+        if status:
+            assert run.stderr.splitlines()[-1] == "reoffend: error: writing standard output: standard output is closed"
+    assert (tmp_path / "out.csv").read_text().startswith("cohort,")

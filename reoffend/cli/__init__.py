@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import signal
 import sys
@@ -117,7 +119,28 @@ def main(argv: list[str] | None = None) -> None:
                 signal.signal(number, handler)
 
 
+class ClosedStdout(io.TextIOBase):
+    """Standard output when the program was started without one (``>&-``: Python's ``sys.stdout`` is None).
+    Writing to it is an output error (exit 74, one line), not an internal error; a run whose outputs go to
+    files (``-o``) does not need it."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    @property
+    def buffer(self) -> ClosedStdout:
+        return self
+
+
 def _main(argv: list[str] | None) -> None:
+    if sys.stdout is None:  # started with standard output closed
+        sys.stdout = ClosedStdout()
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     release_stdin()  # each run reads standard input at most once (reoffend.io.claim_stdin)
