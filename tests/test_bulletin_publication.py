@@ -264,3 +264,20 @@ def test_breakdown_of_a_missing_column_is_a_usage_error(tmp_path, cli):
     job = write_job(tmp_path, extra='[breakdowns]\ncolumns = ["age"]\n', extract_date="2024-12-31")
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out")
     assert status == 2 and "[breakdowns] columns" in err and "'age'" in err, err
+
+
+def test_a_label_with_dollar_signs_is_drawn_as_written_not_as_mathtext():
+    """matplotlib reads text between two '$' as mathtext: an establishment called '$\\foo{$' failed the
+    bulletin (ValueError, exit 70) and '$x^2$' would have been drawn as a formula. Labels are drawn as written."""
+    rows = pl.DataFrame(
+        {
+            "establishment": ["$\\foo{$", "$x^2$ & <b>"],
+            "binary_rate": [0.4, 0.5],
+            "binary_rate_low": [0.3, 0.4],
+            "binary_rate_high": [0.5, 0.6],
+            "compared_unadjusted": ["similar", "higher"],
+        }
+    )
+    _png, svg = figures.establishment_chart(rows, "establishment", 0.45, "2023Q4", "t", "d")
+    text = svg.decode()
+    assert "$\\foo{$" in text and "$x^2$ &amp; &lt;b&gt;" in text

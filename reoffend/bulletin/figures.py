@@ -40,6 +40,7 @@ MEANINGFUL = (BLUE, DARK, GREY, MID, NAVY, ORANGE, SILVER)
 STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "reoffend-bulletin",
     "svg.fonttype": "none",
+    "text.parse_math": False,  # a label is shown as written: "$\\foo{$" is a name, not mathtext
     "font.family": ["DejaVu Sans", "sans-serif"],
     "font.size": 10,
     "axes.spines.top": False,
