@@ -11,6 +11,7 @@ from pathlib import Path
 from .errors import UsageError
 from .io import STDIN, TableSource, compression_of, detect_format, is_stream, read_failure, read_table
 from .validate import CONVICTIONS, RELEASES, Query, Table, TableSpec, ValidatedInputs, validate_inputs
+from .window import check_extract_date
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class InputSpec:
     extract_date: dt.date | None = None
     dedupe: bool = False
     streaming: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            check_extract_date(self.extract_date)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
 
     def as_dict(self) -> dict[str, object]:
         return {

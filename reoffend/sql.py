@@ -11,7 +11,7 @@
 * the follow-up window and its comparisons from :class:`~reoffend.window.FollowUpWindow`'s SQL methods (one
   definition of the window; calendar months with month-end clamping in every dialect);
 * ``--incomplete exclude`` drops index releases whose follow-up is incomplete at the extract date
-  (``--extract-date``, else the latest conviction_date on or after 1900-01-01, as validation takes it);
+  (``--extract-date``, else the latest conviction_date in 1900-01-01 .. 9999-12-30, as validation takes it);
 * reoffences, reconviction events (distinct ``appearance_id`` where :attr:`SqlSource.appearance_ids`, a row
   without one being its own appearance on its conviction date; else distinct ``conviction_date``), days to
   the first reoffence; then per group every column of ``measure``: counts, exact ratios (null on a zero
@@ -41,6 +41,7 @@ from .errors import UsageError
 from .intervals import normal_quantile
 from .measure import GROUP_MEASURES, MeasureParams
 from .validate import EARLIEST_DATE
+from .window import LATEST_EXTRACT_DATE, check_extract_date
 
 DIALECTS = ("duckdb", "spark", "trino", "bigquery", "postgres")
 
@@ -63,6 +64,12 @@ class SqlSource:
     cohort_column: bool = False
     appearance_ids: bool = False
     extract_date: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            check_extract_date(self.extract_date)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
 
     @property
     def has_cohort(self) -> bool:
@@ -201,13 +208,15 @@ def _group_columns(params: MeasureParams) -> list[str]:
 
 
 def _extract_date(source: SqlSource, lenient: bool = False) -> exp.Expr:
-    """``--extract-date``, else the latest conviction_date on or after 1900-01-01 (as validation takes it)."""
+    """``--extract-date``, else the latest conviction_date in 1900-01-01 .. 9999-12-30 (as validation takes it)."""
     if source.extract_date is not None:
         return _date_literal(source.extract_date)
     conviction_date = (_lenient_date if lenient else _date)(_col(source.column("conviction_date")))
-    latest = exp.Max(
-        this=_case(exp.GTE(this=conviction_date, expression=_date_literal(EARLIEST_DATE)), conviction_date.copy())
+    in_range = exp.And(
+        this=exp.GTE(this=conviction_date, expression=_date_literal(EARLIEST_DATE)),
+        expression=exp.LTE(this=conviction_date.copy(), expression=_date_literal(LATEST_EXTRACT_DATE)),
     )
+    latest = exp.Max(this=_case(in_range, conviction_date.copy()))
     return exp.Subquery(this=exp.select(latest).from_(_table(source.convictions_table)))
 
 

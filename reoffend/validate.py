@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from .errors import PROBLEM_SCHEMA, DataError, problem_row, single_problem
+from .window import LATEST_EXTRACT_DATE
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 DATE_FORMAT = "%Y-%m-%d"
@@ -497,7 +498,8 @@ def _count_problems(
     """One aggregate pass per table: the number of rows failing each rule, the extract date, and the results
     of the ``prefetch`` queries (:func:`validate_inputs`) collected with it.
 
-    Without ``extract_date`` it is the latest ``conviction_date`` on or after 1900-01-01 (docs/data.md),
+    Without ``extract_date`` it is the latest ``conviction_date`` in 1900-01-01 .. 9999-12-30 (docs/data.md;
+    a later one, such as the placeholder 9999-12-31, is then after the extract date and reported),
     found in the same pass rather than by a scan of its own: ``date-out-of-range`` then counts the dates
     before 1900 there, and each date column's latest value; only a column whose latest date is after the
     extract date (invalid data) has its later dates counted, in a second query. The two parts are
@@ -515,7 +517,8 @@ def _count_problems(
             exprs += [pl.col(column).max().cast(pl.Int32).alias(f"latest|{column}") for column in table.spec.dates]
             if table.spec is CONVICTIONS:
                 day = pl.col("conviction_date")
-                latest = pl.when(day >= EARLIEST_DATE).then(day).max()  # not .filter: that stops streaming
+                # not .filter: that stops streaming
+                latest = pl.when(day.is_between(EARLIEST_DATE, LATEST_EXTRACT_DATE)).then(day).max()
                 exprs.append(latest.alias("extract|"))
         if table.raw.collect_schema()["offender_id"] == pl.String:
             length = pl.col("offender_id").str.len_bytes()

@@ -29,6 +29,19 @@ if TYPE_CHECKING:  # sqlglot is imported where SQL is built, so the other comman
 FOLLOW_UP_END = "follow_up_end"
 MAX_WINDOW_MONTHS = 1200  # a bound on each period, so that no date computed from a valid release overflows
 CONVICTION_DEADLINE = "conviction_deadline"
+# The latest extract date: a follow-up is complete when its deadline is no later than the day after the extract
+# date (:meth:`FollowUpWindow.is_complete`), and that day must be a date. 9999-12-31 is usually a placeholder
+# for an unknown date, not the day data were extracted.
+LATEST_EXTRACT_DATE = dt.date(9999, 12, 30)
+
+
+def check_extract_date(extract_date: dt.date | None) -> None:
+    """Refuse (ValueError) an extract date after :data:`LATEST_EXTRACT_DATE`."""
+    if extract_date is not None and extract_date > LATEST_EXTRACT_DATE:
+        raise ValueError(
+            f"the extract date {extract_date} is too late: the latest is {LATEST_EXTRACT_DATE} "
+            "(9999-12-31 is usually a placeholder for an unknown date)"
+        )
 
 
 def add_months(date: pl.Expr, months: int | pl.Expr) -> pl.Expr:

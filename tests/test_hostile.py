@@ -832,3 +832,44 @@ def test_standard_output_closed_is_an_output_error_and_files_still_written(tmp_p
         if status:
             assert run.stderr.splitlines()[-1] == "reoffend: error: writing standard output: standard output is closed"
     assert (tmp_path / "out.csv").read_text().startswith("cohort,")
+
+
+def test_a_placeholder_conviction_date_is_out_of_range_not_the_extract_date(cli, tmp_path):
+    """9999-12-31, a common placeholder for an unknown date, was taken as the extract date (the latest
+    conviction_date) and the window's 'day after the extract date' overflowed: exit 70. The extract date is
+    now the latest conviction_date in 1900-01-01 .. 9999-12-30, so the placeholder is after it and reported
+    (65, naming the row), as it was when --extract-date was given. An --extract-date of 9999-12-31 is refused (2)."""
+    (tmp_path / "r.csv").write_text("offender_id,release_date\nA1,2022-01-05\nB2,2022-02-01\n")
+    (tmp_path / "c.csv").write_text(
+        "offender_id,offence_date,conviction_date\nA1,2022-02-01,9999-12-31\nB2,2022-03-01,2022-04-01\n"
+    )
+    status, _out, err = cli("measure", tmp_path / "r.csv", tmp_path / "c.csv", "--format", "csv")
+    assert status == 65, err
+    assert "c.csv, row 1, column conviction_date: conviction_date is outside 1900-01-01 .. 2022-04-01" in err
+    status, _out, err = cli(
+        "measure", tmp_path / "r.csv", tmp_path / "c.csv", "--format", "csv", "--extract-date", "9999-12-31"
+    )
+    assert status == 2 and "the extract date 9999-12-31 is too late: the latest is 9999-12-30" in err
+    (tmp_path / "c.csv").write_text("offender_id,offence_date,conviction_date\nB2,2022-03-01,2022-04-01\n")
+    status, out, err = cli(
+        "measure", tmp_path / "r.csv", tmp_path / "c.csv", "--format", "csv", "--extract-date", "9999-12-30"
+    )
+    assert status == 0, err  # the latest extract date still works: every follow-up is complete
+    assert out.splitlines()[1].startswith("2022Q1,2,1,")
+
+
+def test_a_parquet_conviction_date_beyond_year_9999_is_out_of_range_without_an_extract_date(cli, tmp_path):
+    """A Parquet Date in year 10183 is no Python date; as the latest conviction_date it became the extract
+    date and failed with exit 70. It is now after the extract date and reported as date-out-of-range (65)."""
+    import datetime as dt
+
+    import polars as pl
+
+    pl.DataFrame({"offender_id": ["A"], "release_date": [dt.date(2020, 1, 1)]}).write_parquet(tmp_path / "r.parquet")
+    conviction_dates = pl.Series([18_300, 3_000_000], dtype=pl.Int32).cast(pl.Date)
+    pl.DataFrame(
+        {"offender_id": ["A", "A"], "offence_date": [dt.date(2020, 1, 5)] * 2, "conviction_date": conviction_dates}
+    ).write_parquet(tmp_path / "c.parquet")
+    status, _out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--format", "csv")
+    assert status == 65, err
+    assert "row 2, column conviction_date: conviction_date is outside 1900-01-01 .. 2020-02-08" in err

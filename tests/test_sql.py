@@ -250,9 +250,10 @@ def validation_fixture() -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     )
     convictions = pl.DataFrame(
         {
-            "offender_id": ["A", "B", None, "C"],
-            "offence_date": ["2023-03-01", "1899-12-31", "2023-05-01", "soon"],
-            "conviction_date": ["2023-02-01", "2024-06-30", None, " 2023-06-01 "],
+            "offender_id": ["A", "B", None, "C", "F"],
+            "offence_date": ["2023-03-01", "1899-12-31", "2023-05-01", "soon", "2023-03-01"],
+            # F's 9999-12-31 (a placeholder) is not the extract date, which stays 2024-06-30: it is out of range
+            "conviction_date": ["2023-02-01", "2024-06-30", None, " 2023-06-01 ", "9999-12-31"],
         }
     )
     expected = {
@@ -266,7 +267,7 @@ def validation_fixture() -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         ("convictions", "date-out-of-range", "offence_date"): 1,
         ("convictions", "missing-date", "conviction_date"): 1,
         ("convictions", "unparseable-date", "conviction_date"): 0,
-        ("convictions", "date-out-of-range", "conviction_date"): 0,
+        ("convictions", "date-out-of-range", "conviction_date"): 1,
         ("convictions", "conviction-before-offence", "conviction_date"): 1,
         ("releases", "duplicate-release", "offender_id"): 1,
         ("releases", "incomplete-follow-up", "release_date"): 4,
