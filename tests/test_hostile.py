@@ -75,7 +75,15 @@ def child(args, *, cwd, env=None, stdout=subprocess.PIPE, preamble: str = "", st
         stdout=stdout,
         stderr=subprocess.PIPE,
         stdin=stdin,
+        preexec_fn=_interruptible,
     )
+
+
+def _interruptible() -> None:
+    """The child as a terminal's foreground job: SIGINT at its default action, so Python raises
+    KeyboardInterrupt. A test run started in the background by a shell (``make test &``) inherits SIGINT
+    ignored, and a process that starts with it ignored rightly keeps ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def full_device(tmp_path: Path) -> Path:
