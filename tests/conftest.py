@@ -73,6 +73,18 @@ def write_csv(path, rows: Sequence[dict] | str) -> str:
     return str(path)
 
 
+def write_parquet_dates(folder, release_days: Sequence[int]) -> tuple[str, str]:
+    """r.parquet with releases A, B, ... on these day numbers (a Parquet Date holds any 32-bit day), and
+    c.parquet with A's one conviction (offence 2020-01-01, conviction 2020-02-01, so the extract date)."""
+    release_dates = pl.Series(list(release_days), dtype=pl.Int32).cast(pl.Date)
+    ids = [chr(ord("A") + i) for i in range(len(release_dates))]
+    pl.DataFrame({"offender_id": ids, "release_date": release_dates}).write_parquet(folder / "r.parquet")
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2020, 1, 1)], "conviction_date": [dt.date(2020, 2, 1)]}
+    ).write_parquet(folder / "c.parquet")
+    return str(folder / "r.parquet"), str(folder / "c.parquet")
+
+
 @pytest.fixture
 def cli(capsys):
     """Run the real entry point in-process: returns (exit status, stdout, stderr)."""

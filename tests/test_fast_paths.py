@@ -18,6 +18,7 @@ from reoffend import validate
 from reoffend.inputs import InputSpec, load_inputs
 from reoffend.measure import MeasureParams, measure, person_key
 from reoffend.validate import CONVICTIONS, RELEASES, Table, input_warnings, validate_inputs, warning_queries
+from tests.conftest import write_parquet_dates
 
 WARNING = "no offender_id in"
 START = dt.date(2022, 1, 1)
@@ -665,12 +666,7 @@ def test_cohorts_are_restricted_when_one_is_incomplete_unlabelled_or_filtered():
 def test_a_date_beyond_year_9999_is_out_of_range_not_an_internal_error(cli, tmp_path):
     """The latest date of each column found in validation's pass stays a day number: a Parquet Date in year
     10183 (no Python date) is reported as date-out-of-range (65), as when the extract date was given."""
-    days = pl.Series([18000, 3_000_000], dtype=pl.Int32).cast(pl.Date)
-    pl.DataFrame({"offender_id": ["A", "B"], "release_date": days}).write_parquet(tmp_path / "r.parquet")
-    pl.DataFrame(
-        {"offender_id": ["A"], "offence_date": [dt.date(2020, 1, 1)], "conviction_date": [dt.date(2020, 2, 1)]}
-    ).write_parquet(tmp_path / "c.parquet")
-    status, _out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--format", "csv")
+    status, _out, err = cli("measure", *write_parquet_dates(tmp_path, [18000, 3_000_000]), "--format", "csv")
     assert status == 65, err
     assert "row 2, column release_date: release_date is outside 1900-01-01 .. 2020-02-01" in err
 

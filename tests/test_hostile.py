@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_csv
+from tests.conftest import write_csv, write_parquet_dates
 
 PYTHON = sys.executable
 ROOT = Path(__file__).resolve().parents[1]
@@ -780,44 +780,27 @@ def test_a_new_file_under_dev_shm_is_an_ordinary_atomic_output(cli, folder):
         target.unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize("days", [2**31 - 10, -(2**31) + 5, 95_026_237, -96_465_293])
-def test_a_parquet_date_polars_cannot_write_is_reported_not_a_panic(cli, tmp_path, days):
+@pytest.mark.parametrize(
+    "days, shown",
+    [
+        (2**31 - 10, "day 2147483638 after 1970-01-01"),
+        (-(2**31) + 5, "day -2147483643 after 1970-01-01"),
+        (95_026_237, "day 95026237 after 1970-01-01"),
+        (-96_465_293, "day -96465293 after 1970-01-01"),
+        (95_026_236, "+262142-12-31"),  # the edge of what polars can write is still shown as a date
+    ],
+)
+def test_a_parquet_date_polars_cannot_write_is_reported_not_a_panic(cli, tmp_path, days, shown):
     """A Parquet Date column holds any 32-bit day number; polars panics when it writes one outside
     -262143-01-01 .. +262142-12-31 as text. The date-out-of-range problem reports the day number instead
     (exit 65 with the row and column), where it used to be a Rust panic and exit 70."""
-    import datetime as dt
-
-    import polars as pl
-
-    release_dates = pl.Series([18_000, days], dtype=pl.Int32).cast(pl.Date)
-    pl.DataFrame({"offender_id": ["A", "B"], "release_date": release_dates}).write_parquet(tmp_path / "r.parquet")
-    pl.DataFrame(
-        {"offender_id": ["A"], "offence_date": [dt.date(2020, 1, 1)], "conviction_date": [dt.date(2020, 2, 1)]}
-    ).write_parquet(tmp_path / "c.parquet")
     errors = tmp_path / "errors.csv"
-    status, _out, err = cli(
-        "measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--format", "csv", "--errors", errors
-    )
+    releases, convictions = write_parquet_dates(tmp_path, [18_000, days])
+    status, _out, err = cli("measure", releases, convictions, "--format", "csv", "--errors", errors)
     assert status == 65, err
     assert "row 2, column release_date: release_date is outside 1900-01-01 .. 2020-02-01" in err
-    assert f"(value 'day {days} after 1970-01-01')" in err
-    assert f"r.parquet,2,release_date,date-out-of-range,day {days} after 1970-01-01," in errors.read_text()
-
-
-def test_a_writable_out_of_range_date_is_still_shown_as_a_date(cli, tmp_path):
-    """The edge of what polars can write: +262142-12-31 (day 95,026,236) is shown as the date itself."""
-    import datetime as dt
-
-    import polars as pl
-
-    release_dates = pl.Series([18_000, 95_026_236], dtype=pl.Int32).cast(pl.Date)
-    pl.DataFrame({"offender_id": ["A", "B"], "release_date": release_dates}).write_parquet(tmp_path / "r.parquet")
-    pl.DataFrame(
-        {"offender_id": ["A"], "offence_date": [dt.date(2020, 1, 1)], "conviction_date": [dt.date(2020, 2, 1)]}
-    ).write_parquet(tmp_path / "c.parquet")
-    status, _out, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--format", "csv")
-    assert status == 65, err
-    assert "(value '+262142-12-31')" in err
+    assert f"(value '{shown}')" in err
+    assert f"r.parquet,2,release_date,date-out-of-range,{shown}," in errors.read_text()
 
 
 def test_standard_output_closed_is_an_output_error_and_files_still_written(tmp_path):
