@@ -18,8 +18,8 @@ import polars as pl
 from .. import __version__
 from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
-from ..report.format import count, interval, level, number, pct
-from ..report.tables import TableSpec, court_lag_table, group_column, measure_table
+from ..report.format import count, level, number, pct
+from ..report.tables import TableSpec, court_lag_table, group_column, measure_table, rate_interval, shown
 from .comparisons import ComparisonSection
 from .config import BulletinConfig
 from .document import (
@@ -73,16 +73,11 @@ def p_text(p_value: float | None, floor: float) -> str:
 
 
 def cell(row: Mapping[str, Any], column: str, formatter: Callable[[Any], str] = count) -> str:
-    """A table cell: ``[c]`` when the row's figures are suppressed (reoffend/disclosure.py), else formatted."""
-    if row.get("suppressed") is not None and row.get(column) is None:
-        return SHORTHAND
-    return formatter(row[column])
+    """A figure in the text as the tables show it: ``[c]`` when withheld (reoffend.report.tables.shown)."""
+    return shown(column, formatter)(row)
 
 
-def ci_cell(row: Mapping[str, Any]) -> str:
-    if row.get("suppressed") is not None and row.get("binary_rate_low") is None:
-        return SHORTHAND
-    return interval(row["binary_rate_low"], row["binary_rate_high"], pct)
+ci_cell = rate_interval  # the rate's interval in the text, as the tables show it
 
 
 MONTHS = [

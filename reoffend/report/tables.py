@@ -398,10 +398,16 @@ def shown(key: str, formatter: Callable[[Any], str] = count) -> Callable[[Record
     return cell
 
 
-def _rate_interval(row: Record) -> str:
+def rate_interval(row: Record) -> str:
+    """The cell of the rate's confidence interval: ``[c]`` when disclosure control withheld it (as :func:`shown`)."""
     if row.get("suppressed") is not None and row.get("binary_rate_low") is None:
         return SHORTHAND
     return interval(row["binary_rate_low"], row["binary_rate_high"], pct)
+
+
+def _ratio(key: str, header: str, places: int, unit: str) -> Column[Record]:
+    """A measure shown to ``places`` decimals (``[c]`` when withheld)."""
+    return Column(key, header, shown(key, lambda value: number(value, places)), unit=unit)
 
 
 def measure_table(confidence: float, groups: Sequence[Column[Record]] = ()) -> TableSpec[Record]:
@@ -413,31 +419,11 @@ def measure_table(confidence: float, groups: Sequence[Column[Record]] = ()) -> T
             Column("cohort_size", "Released", shown("cohort_size"), unit="count"),
             Column("reoffenders", "Reoffenders", shown("reoffenders"), unit="count"),
             Column("binary_rate", "Rate", shown("binary_rate", pct), unit="per cent"),
-            Column("binary_rate_interval", f"{level(confidence)} confidence interval", _rate_interval, unit="per cent"),
-            Column(
-                "events_per_100",
-                "Events per 100",
-                shown("events_per_100", lambda v: number(v, 1)),
-                unit="events per 100 offenders",
-            ),
-            Column(
-                "reoffences_per_offender",
-                "Reoffences per offender",
-                shown("reoffences_per_offender", lambda v: number(v, 2)),
-                unit="reoffences per offender",
-            ),
-            Column(
-                "reoffences_per_reoffender",
-                "Reoffences per reoffender",
-                shown("reoffences_per_reoffender", lambda v: number(v, 2)),
-                unit="reoffences per reoffender",
-            ),
-            Column(
-                "median_days_to_first",
-                "Median days to first reoffence",
-                shown("median_days_to_first", lambda v: number(v, 0)),
-                unit="days",
-            ),
+            Column("binary_rate_interval", f"{level(confidence)} confidence interval", rate_interval, unit="per cent"),
+            _ratio("events_per_100", "Events per 100", 1, "events per 100 offenders"),
+            _ratio("reoffences_per_offender", "Reoffences per offender", 2, "reoffences per offender"),
+            _ratio("reoffences_per_reoffender", "Reoffences per reoffender", 2, "reoffences per reoffender"),
+            _ratio("median_days_to_first", "Median days to first reoffence", 0, "days"),
             Column("reoffences", "Reoffences", shown("reoffences"), unit="count"),
             Column("p_adjusted", "Adjusted p", shown("p_adjusted", p_value), unit="probability"),
             Column("compared_with_all", "Compared", lambda r: text(r["compared_with_all"]), numeric=False),
