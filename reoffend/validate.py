@@ -807,7 +807,7 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
     # releases match none of the sample are all releases looked through, and only when those match none
     # is the full check run, so the warning fires exactly as before.
     releases_ids, conviction_ids = _ids(inputs.releases), _ids(inputs.convictions)
-    sample = conviction_ids.head(ID_SAMPLE).unique()
+    sample = _id_sample(inputs.convictions)
     if (
         not found[_sample_match_name()].height
         and inputs.row_counts.get("releases") != 0
@@ -854,8 +854,7 @@ def warning_queries(excluded_offences: frozenset[str] = frozenset()) -> dict[str
     pass (:func:`validate_inputs`, ``prefetch``)."""
 
     def sample_match(releases: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
-        sample = _ids(convictions).head(ID_SAMPLE).unique()
-        return _ids(releases).head(RELEASE_SAMPLE).join(sample, on="offender_id", how="semi").limit(1)
+        return _ids(releases).head(RELEASE_SAMPLE).join(_id_sample(convictions), on="offender_id", how="semi").limit(1)
 
     def codes_present(_releases: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
         if "offence_code" not in convictions.collect_schema().names():
@@ -870,6 +869,11 @@ def warning_queries(excluded_offences: frozenset[str] = frozenset()) -> dict[str
 
 def _ids(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.select(pl.col("offender_id").cast(pl.String))
+
+
+def _id_sample(convictions: pl.LazyFrame) -> pl.LazyFrame:
+    """The distinct ids of the first :data:`ID_SAMPLE` conviction rows: looked for among the releases first."""
+    return _ids(convictions).head(ID_SAMPLE).unique()
 
 
 # ---------------------------------------------------------------------------------------------- summary
