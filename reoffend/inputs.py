@@ -27,10 +27,7 @@ class InputSpec:
     streaming: bool = False
 
     def __post_init__(self) -> None:
-        try:
-            check_extract_date(self.extract_date)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        check_extract_date(self.extract_date)
 
     def as_dict(self) -> dict[str, object]:
         return {

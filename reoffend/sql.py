@@ -66,10 +66,7 @@ class SqlSource:
     extract_date: dt.date | None = None
 
     def __post_init__(self) -> None:
-        try:
-            check_extract_date(self.extract_date)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        check_extract_date(self.extract_date)
 
     @property
     def has_cohort(self) -> bool:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .errors import UsageError
+
 if TYPE_CHECKING:  # sqlglot is imported where SQL is built, so the other commands start without it
     from sqlglot import exp
 
@@ -36,9 +38,9 @@ LATEST_EXTRACT_DATE = dt.date(9999, 12, 30)
 
 
 def check_extract_date(extract_date: dt.date | None) -> None:
-    """Refuse (ValueError) an extract date after :data:`LATEST_EXTRACT_DATE`."""
+    """Refuse (UsageError, exit 2) an extract date after :data:`LATEST_EXTRACT_DATE`."""
     if extract_date is not None and extract_date > LATEST_EXTRACT_DATE:
-        raise ValueError(
+        raise UsageError(
             f"the extract date {extract_date} is too late: the latest is {LATEST_EXTRACT_DATE} "
             "(9999-12-31 is usually a placeholder for an unknown date)"
         )
