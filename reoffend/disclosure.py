@@ -49,12 +49,22 @@ class DisclosureRule:
 
     min_cohort: int = DEFAULT_MIN_COHORT
     min_count: int = DEFAULT_MIN_COUNT
+    # the sliding protection width of a withheld count (reoffend.linked); None: min_count, at least 1
+    protection: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("min_cohort", "min_count"):
+        for name in ("min_cohort", "min_count", "protection"):
             value = getattr(self, name)
+            if value is None and name == "protection":
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise UsageError(f"disclosure {name} must be a whole number of 0 or more, not {value!r}")
+
+    @property
+    def protection_width(self) -> int:
+        """How wide a reader's range of a withheld count must be at least (reoffend.linked, "The protection
+        rule"): ``protection`` when given, else ``min_count`` (and at least 1: no count worked out exactly)."""
+        return self.protection if self.protection is not None else max(1, self.min_count)
 
     @property
     def active(self) -> bool:
@@ -83,14 +93,17 @@ class DisclosureRule:
         return (
             f"To protect the people in small groups, the reoffending figures of {' and of '.join(parts)} are "
             f"suppressed and shown as {SHORTHAND}; the number released is still shown. Where a suppressed figure "
-            "could be worked out from a published total and the other groups, the next smallest group is "
-            "suppressed too (secondary suppression)."
+            "could be worked out, or narrowed down, from the published totals, tables and comparisons together, "
+            "further groups are suppressed too (secondary suppression); before anything is published an audit "
+            "checks that no suppressed count can be narrowed, from everything published, to a range of less than "
+            f"{self.protection_width}."
         )
 
     def as_dict(self) -> dict[str, object]:
         return {
             "min_cohort": self.min_cohort,
             "min_count": self.min_count,
+            "protection": self.protection_width,
             "shorthand": SHORTHAND,
             "secondary_suppression": True,
         }

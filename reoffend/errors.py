@@ -93,6 +93,13 @@ class UsageError(ReoffendError):
     exit_status = EXIT_USAGE
 
 
+class DisclosureFailure(ReoffendError):
+    """What would be published fails the disclosure audit and no further suppression can mend it (exit 65):
+    nothing is written (docs/bulletin.md, "Disclosure control")."""
+
+    exit_status = EXIT_DATA
+
+
 class InputFileError(ReoffendError):
     """An input file is missing or unreadable (exit 66)."""
 

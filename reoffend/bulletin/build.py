@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,10 +25,11 @@ from .. import __version__
 from ..banding import band_inputs
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
-from ..disclosure import suppress, suppressed_mask, withhold
-from ..errors import UsageError, single_problem
+from ..disclosure import suppressed_mask, withhold
+from ..errors import DisclosureFailure, UsageError, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
+from ..linked import Protection, UnprotectableCell, protect
 from ..measure import MeasureParams, measure
 from . import text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
@@ -37,6 +37,16 @@ from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
+from .publication import (
+    audit_publication,
+    bulletin_layout,
+    court_lag_cells,
+    protect_mean_days,
+    publication_model,
+    withheld_rows,
+    withhold_days,
+    withhold_rows,
+)
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,
@@ -44,8 +54,10 @@ from .stats import (
     cohort_changes,
     complete_cohorts,
     completeness_tables,
+    court_lag_table,
     lag_cohorts,
     restrict_cohorts,
+    tested_against_all,
     year_earlier,
 )
 
@@ -222,12 +234,40 @@ def _compute_bulletin(
     if a_year_earlier in complete and all(earlier != a_year_earlier for _label, _c, earlier in pairs):
         pairs.append(("same cohort a year earlier", latest, a_year_earlier))
     changes = cohort_changes(trend, pairs, params.confidence)
-    # disclosure control (reoffend/disclosure.py): the trend's cohorts have no published total over cohorts;
-    # a change involving a suppressed cohort would disclose it, so it is withheld too
     rule = config.disclosure
-    trend = suppress(trend, rule, by=("cohort",))
-    hidden_cohorts = {c for c, h in zip(trend["cohort"], suppressed_mask(trend), strict=True) if h}
-    published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is suppressed
+
+    step(STEPS[2])
+    establishments = None
+    if column:
+        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"], params.confidence)
+
+    step(STEPS[4])
+    breakdowns = breakdown_tables(config, inputs, params, complete)
+
+    step(STEPS[5])
+    comparison_sections = run_comparisons(config, inputs, params, latest, complete, measured)
+
+    # disclosure control over the whole publication (reoffend/linked.py, bulletin/publication.py): one model
+    # of every table, primary and secondary suppression over it, then the audit of what is published
+    step("disclosure control")
+    layout = bulletin_layout(config, column if establishments is not None else None, breakdowns, comparison_sections)
+    raw: dict[str, pl.DataFrame] = {"trend.csv": trend}
+    if establishments is not None:
+        raw["establishments.csv"] = establishments
+    raw.update((b.file, b.rows) for b in breakdowns)
+    for section in comparison_sections:
+        raw.update(section.tables)
+    model = publication_model(raw, layout)
+    protection = Protection.of(rule)
+    try:
+        protect(model, protection)
+    except UnprotectableCell as error:
+        raise DisclosureFailure(str(error)) from None
+    withheld = {name: withheld_rows(name, frame, layout, model) for name, frame in raw.items() if name in layout.names}
+    trend = withhold_rows(trend, layout.specs("trend.csv"), withheld["trend.csv"])
+    hidden_cohorts = {c for c, h in zip(trend["cohort"], withheld["trend.csv"], strict=True) if h}
+    published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is withheld
+    # a change involving a withheld cohort would disclose it, so it is withheld too
     changes = withhold(
         changes,
         [
@@ -239,88 +279,79 @@ def _compute_bulletin(
             for c in changes.columns
             if c not in ("comparison", "cohort", "earlier_cohort", "cohort_size", "earlier_cohort_size")
         ],
-        "cohort suppressed",
+        SHORTHAND_C,
     )
+    trend = withhold_days(trend, rule)
     worker.draw("trend", partial(_chart, "trend_chart", trend, params.confidence))
     worker.draw("events_per_100", partial(_chart, "events_chart", trend))
 
-    step(STEPS[2])
-    establishments = None
     establishment_summary = None
-    if column:
-        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"], params.confidence)
-        # the cohort's figure for all releases is published: secondary suppression across establishments
-        establishments = suppress(
-            establishments,
-            rule,
-            by=("cohort", column),
-            margins=(column,),
-            columns=("compared_with_all", "compared_unadjusted", "p_value", "p_adjusted"),
-        ).sort(
+    if establishments is not None:
+        hidden = withheld["establishments.csv"]
+        # the tests and their adjustment for multiple testing are over the published establishments only
+        establishments = tested_against_all(
+            establishments, column, latest_row["binary_rate"], params.confidence, withheld=hidden
+        )
+        hidden = withheld_rows("establishments.csv", establishments, layout, model)
+        establishments = withhold_days(withhold_rows(establishments, layout.specs("establishments.csv"), hidden), rule)
+        establishments = protect_mean_days(trend, establishments, rule)
+        establishments = establishments.sort(
             [pl.col("suppressed").is_not_null(), "binary_rate", column],
             descending=[False, True, False],
             nulls_last=True,
         )
-        counts = establishments["compared_with_all"].value_counts()
-        count = dict(zip(counts["compared_with_all"].to_list(), counts["count"].to_list(), strict=True))
-        raw = establishments["compared_unadjusted"].value_counts()
-        raw_count = dict(zip(raw["compared_unadjusted"].to_list(), raw["count"].to_list(), strict=True))
+        establishment_summary = _establishment_summary(establishments, latest, published_rate)
         if establishments["binary_rate"].is_not_null().any():
             chart = partial(_chart, "establishment_chart", establishments, column, published_rate, latest)
             worker.draw("establishments", chart)
-        establishment_summary = pl.DataFrame(
-            {
-                "cohort": [latest],
-                "establishments": [establishments.height],
-                "higher": [count.get("higher", 0)],
-                "lower": [count.get("lower", 0)],
-                "similar": [count.get("similar", 0)],
-                "suppressed_establishments": [count.get(None, 0)],
-                "higher_unadjusted": [raw_count.get("higher", 0)],
-                "lower_unadjusted": [raw_count.get("lower", 0)],
-                "all_releases_binary_rate": [published_rate],
-            },
-            schema_overrides={
-                "establishments": pl.Int64,
-                "higher": pl.Int64,
-                "lower": pl.Int64,
-                "similar": pl.Int64,
-                "suppressed_establishments": pl.Int64,
-                "higher_unadjusted": pl.Int64,
-                "lower_unadjusted": pl.Int64,
-            },
+
+    breakdowns = [
+        replace(
+            b,
+            rows=protect_mean_days(
+                trend, withhold_days(withhold_rows(b.rows, layout.specs(b.file), withheld[b.file]), rule), rule
+            ),
         )
-
-    step(STEPS[3])
-    lag = measured.court_lag(lag_set) if lag_set else None
-    if lag is not None and not lag.row(-1, named=True)["reoffences"]:
-        lag = None
-    if lag is not None:
-        lag = suppress(lag, rule, columns=("share_of_reoffences", "share_of_reoffenders"))
-        if all(suppressed_mask(lag)):
-            lag = None
-
-    step(STEPS[4])
-    breakdowns = breakdown_tables(config, inputs, params, complete)
+        for b in breakdowns
+    ]
     for breakdown in breakdowns:
         overall = trend.row(-1, named=True)["binary_rate"]
         chart = partial(_chart, "breakdown_chart", breakdown.latest(latest), breakdown.column, latest, overall)
         worker.draw(f"breakdown_{breakdown.column}", partial(chart, params.confidence))
+    comparison_sections = [
+        s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
+    ]
+
+    step(STEPS[3])
+    # the court lag sums its cohorts: only published ones (else it would give a withheld cohort away)
+    lag_set = [c for c in lag_set if c not in hidden_cohorts]
+    lag = court_lag_table(measured, lag_set, rule) if lag_set else None
+    if lag is not None and not lag.row(-1, named=True)["reoffences"]:
+        lag = None
+    if lag is not None and all(suppressed_mask(lag)):
+        lag = None
     if lag is not None:
         window = params.window
         worker.draw(
             "court_lag", partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months)
         )
-
-    step(STEPS[5])
-    comparison_sections = [
-        disclose_section(s, rule) for s in run_comparisons(config, inputs, params, latest, complete, measured)
-    ]
+        layout.tables.append(court_lag_cells(lag_set, params.window.waiting_period_months))
 
     provisional = None
     if config.provisional.enabled:
         step("provisional figures")
         provisional = compute_provisional(config.provisional, inputs, params, rule)
+
+    # the audit of what will be published, from the published tables alone (as disclosure-check reads them)
+    published: dict[str, pl.DataFrame] = {"trend.csv": trend}
+    if establishments is not None:
+        published["establishments.csv"] = establishments
+    if lag is not None:
+        published["court_lag.csv"] = lag
+    published.update((b.file, b.rows) for b in breakdowns)
+    for section in comparison_sections:
+        published.update(section.tables)
+    audit_report = audit_publication(published, layout, protection)
 
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
@@ -356,10 +387,13 @@ def _compute_bulletin(
                     ("changes.csv", changes),
                     ("establishments.csv", establishments),
                     ("court_lag.csv", lag),
-                    *((f"breakdown_{b.column}.csv", b.rows) for b in breakdowns),
+                    *((b.file, b.rows) for b in breakdowns),
+                    *((name, frame) for s in comparison_sections for name, frame in s.tables.items()),
                 )
                 if frame is not None
             },
+            "audit": audit_report.summary(),
+            "layout": layout.as_dict(),
         },
     }
     parameters = _parameters_table(config, params, inputs, comparison_sections)
@@ -438,6 +472,10 @@ class Breakdown:
     bands: tuple[float, ...] | None
     rows: pl.DataFrame  # cohort, column, the group measures, suppressed
 
+    @property
+    def file(self) -> str:
+        return f"breakdown_{self.column}.csv"
+
     def latest(self, cohort: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("cohort") == cohort)
 
@@ -468,78 +506,39 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
         rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
         rows = rows.filter(pl.col("cohort_size") > 0)
         rows = rows.with_columns(pl.col(column).cast(pl.String))
-        rows = suppress(rows, config.disclosure, by=("cohort", column), margins=(column,))
         out.append(Breakdown(column, spec.bands.get(column), rows))
     return out
 
 
-# Per comparison table: the columns giving a group's size and reoffenders (the treated side of a matched
-# comparison has only its rate: the count is rate x size).
-COMPARISON_GROUPS = {
-    "comparison_adjusted.csv": (("cohort_size", "reoffenders"),),
-    "comparison_baseline.csv": (("current_size", "current_reoffenders"), ("baseline_size", "baseline_reoffenders")),
-    "comparison_matched.csv": (("matched", "binary_rate_treated"),),
-}
-
-
-def disclose_section(section: ComparisonSection, rule) -> ComparisonSection:
-    """A comparison with the disclosure rule applied to the groups it publishes (reoffend/disclosure.py).
-
-    In each table of :data:`COMPARISON_GROUPS`, a row any of whose groups fails the rule has every figure but
-    its keys and sizes withheld; across the units of the adjusted comparison (whose cohort total is published)
-    secondary suppression applies. A row withheld is dropped from the section's table, and a sentence naming a
-    withheld unit from its headline, with a note of how many were withheld.
-    """
-    if not rule.active:
-        return section
-    tables = dict(section.tables)
-    hidden_units: set[str] = set()
-    for name, groups in COMPARISON_GROUPS.items():
-        frame = tables.get(name)
-        if frame is None or not frame.height:
-            continue
-        if name == "comparison_adjusted.csv":
-            keys = frame.columns[: frame.columns.index("cohort_size")]
-            units = [k for k in keys if k != "cohort"]
-            kept = {*keys, "cohort_size", "binary_expected", "reoffences_per_offender_expected"}
-            frame = suppress(frame, rule, by=keys, margins=units, columns=[c for c in frame.columns if c not in kept])
-            for row in frame.filter(pl.col("suppressed").is_not_null()).iter_rows(named=True):
-                hidden_units.update(str(row[k]) for k in units)
-        else:
-            reasons = []
-            for row in frame.iter_rows(named=True):
-                reason = None
-                for size_column, count_column in groups:
-                    size = row[size_column] or 0
-                    count = row[count_column] or 0
-                    if count_column.startswith("binary_rate"):
-                        count = round(count * size)
-                    reason = reason or rule.fails(int(size), int(count)) or None
-                reasons.append(reason)
-            keys = [c for c in frame.columns if frame.schema[c] == pl.String][:2]
-            sizes = {c for size, _count in groups for c in (size,)}
-            frame = withhold(
-                frame, [r is not None for r in reasons], [c for c in frame.columns if c not in {*keys, *sizes}], "min"
-            ).with_columns(pl.Series("suppressed", reasons, dtype=pl.String))
-            if any(reasons):
-                hidden_units.add(section.name)
-        tables[name] = frame
-    if not hidden_units:
-        return section
-    if section.name in hidden_units:  # the compared group itself is too small: nothing of it is published
-        note = f"The figures of this comparison are suppressed ({text.SHORTHAND}): a compared group is too small."
-        return replace(section, headline=[note], rows=section.rows.clear(), tables=tables)
-    pattern = re.compile("|".join(rf"\b{re.escape(unit)}\b" for unit in sorted(hidden_units)))
-    headline = [sentence for sentence in section.headline if not pattern.search(sentence)]
-    headline.append(
-        f"The figures of {len(hidden_units):,} of the units compared are suppressed ({text.SHORTHAND}) to protect "
-        "the people in small groups."
+def _establishment_summary(establishments: pl.DataFrame, latest: str, published_rate: float | None) -> pl.DataFrame:
+    """How many published establishments were above, below or similar to the rate for all releases (after
+    the adjustment for multiple testing, and before it); the withheld ones are only counted."""
+    counts = establishments["compared_with_all"].value_counts()
+    count = dict(zip(counts["compared_with_all"].to_list(), counts["count"].to_list(), strict=True))
+    raw = establishments["compared_unadjusted"].value_counts()
+    raw_count = dict(zip(raw["compared_unadjusted"].to_list(), raw["count"].to_list(), strict=True))
+    return pl.DataFrame(
+        {
+            "cohort": [latest],
+            "establishments": [establishments.height],
+            "higher": [count.get("higher", 0)],
+            "lower": [count.get("lower", 0)],
+            "similar": [count.get("similar", 0)],
+            "suppressed_establishments": [int(establishments["suppressed"].is_not_null().sum())],
+            "higher_unadjusted": [raw_count.get("higher", 0)],
+            "lower_unadjusted": [raw_count.get("lower", 0)],
+            "all_releases_binary_rate": [published_rate],
+        },
+        schema_overrides={
+            "establishments": pl.Int64,
+            "higher": pl.Int64,
+            "lower": pl.Int64,
+            "similar": pl.Int64,
+            "suppressed_establishments": pl.Int64,
+            "higher_unadjusted": pl.Int64,
+            "lower_unadjusted": pl.Int64,
+        },
     )
-    unit_columns = [c for c in section.rows.columns if section.rows.schema[c] == pl.String and c != "cohort"]
-    rows = section.rows
-    for column in unit_columns[:1]:
-        rows = rows.filter(~pl.col(column).cast(pl.String).is_in(sorted(hidden_units)))
-    return replace(section, headline=headline, rows=rows, tables=tables)
 
 
 def _release_columns(inputs) -> list[str]:
@@ -698,7 +697,7 @@ def spreadsheet(bulletin: Bulletin) -> bytes:
         (
             SHORTHAND_C,
             "Confidential: suppressed to protect the people in small groups (see Disclosure control "
-            "on the Cover worksheet). The suppressed column gives the reason: min_cohort, min_count or secondary.",
+            "on the Cover worksheet). The suppressed column marks a withheld row with [c], whatever the reason.",
         ),
         (NOT_AVAILABLE, "Not available: a ratio with a zero denominator, or a test that cannot be run."),
         (NOT_APPLICABLE, "Not applicable: no one in the group was released in that cohort."),

@@ -50,6 +50,21 @@ class ComparisonSection:
     all_significant: bool | None = None  # every estimate a significant reduction (for fail_unless_significant)
     fail_unless_significant: bool = False
     quoted: dict[str, Any] = field(default_factory=dict)  # parameters its text quotes, for tables/parameters.csv
+    # the section again once disclosure control has withheld rows (per table: a flag per row); None: as it is
+    publish: Callable[[Mapping[str, Sequence[bool]]], ComparisonSection] | None = None
+
+    def published(self, withheld: Mapping[str, Sequence[bool]]) -> ComparisonSection:
+        """The section with the ``withheld`` rows of its tables shown as [c], and every verdict, count and
+        sentence made from the published rows only (docs/bulletin.md, "Disclosure control")."""
+        if self.publish is None or not any(any(flags) for flags in withheld.values()):
+            return self
+        return self.publish(withheld)
+
+
+SUPPRESSED_NOTE = (
+    "The figures of this comparison are not published ({mark}): a compared group is too small to publish "
+    "without disclosing the people in it."
+)
 
 
 Runner = Callable[[Mapping[str, Any], Any, MeasureParams, str, Sequence[str]], ComparisonSection]
@@ -164,6 +179,14 @@ def run_baseline(
         site_column=column,
         sizes=measured.counts(narrowed) if measured is not None and counted else None,
     )
+    options_used = {"site": site, "column": column, "current": current, "baseline": baseline}
+    section = _baseline_section(result, verdict, options, options_used)
+    section.publish = partial(_publish_baseline, section, result, verdict, options, options_used)
+    return section
+
+
+def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping[str, Any]) -> ComparisonSection:
+    site, column, current, baseline = used["site"], used["column"], used["current"], used["baseline"]
     rows = result.rows
     who = f"{site} ({column})" if site is not None else "all releases"
     table = baseline_table(verdict).pick(baseline_keys(verdict, rows.height, bulletin=True))
@@ -196,6 +219,66 @@ def run_baseline(
         all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": verdict.alpha, "target_pp": verdict.target_pp, "site": site},
+    )
+
+
+def _publish_baseline(
+    section: ComparisonSection, result, verdict, options, used, withheld: Mapping[str, Sequence[bool]]
+) -> ComparisonSection:
+    """The comparison of the published current cohorts only (their tests adjusted among themselves); the
+    withheld ones are [c] rows. With every row withheld, nothing of it is published."""
+    from ..compare.baseline import Counts, compare_counts
+    from .publication import baseline_cells, withhold_rows
+
+    hidden = list(withheld.get("comparison_baseline.csv", [False] * result.rows.height))
+    rows = result.rows
+    spec = baseline_cells(None, None)[0]
+    if all(hidden):
+        return _withheld_section(section, {"comparison_baseline.csv": withhold_rows(rows, spec, hidden)})
+    shown = rows.filter(~pl.Series(hidden))
+    first = shown.row(0, named=True)
+    base = Counts(first["baseline"], first["baseline_reoffenders"], first["baseline_size"])
+    frame = shown.select(
+        pl.col("current").alias("label"),
+        pl.col("current_reoffenders").alias("reoffenders"),
+        pl.col("current_size").alias("cohort_size"),
+    )
+    again = compare_counts(frame, base, verdict, metadata=result.metadata, site=result.site)
+    again_rows = iter(again.rows.iter_rows(named=True))
+    withheld_rows = withhold_rows(rows, spec, hidden)
+    merged = [
+        withheld_row if flag else next(again_rows)
+        for flag, withheld_row in zip(hidden, withheld_rows.iter_rows(named=True), strict=True)
+    ]
+    all_rows = pl.DataFrame(merged, schema=withheld_rows.schema)
+    out = _baseline_section(again, verdict, options, used)
+    out.tables = {"comparison_baseline.csv": all_rows}
+    out.headline = [*again.headline().splitlines(), _withheld_note(sum(hidden), "cohort")]
+    out.warnings = section.warnings
+    return out
+
+
+def _withheld_section(section: ComparisonSection, tables: Mapping[str, pl.DataFrame]) -> ComparisonSection:
+    """A comparison none of whose figures may be published: its tables' rows all [c], a note, no verdict."""
+    from ..disclosure import SHORTHAND
+
+    return replace(
+        section,
+        headline=[SUPPRESSED_NOTE.format(mark=SHORTHAND)],
+        rows=section.rows.clear(),
+        tables={**section.tables, **tables},
+        all_significant=False,
+        publish=None,
+    )
+
+
+def _withheld_note(count: int, what: str) -> str:
+    from ..disclosure import SHORTHAND
+
+    noun = what if count == 1 else f"{what}s"
+    return (
+        f"The figures of {count:,} {noun} are not published ({SHORTHAND}) to protect the people in small groups; "
+        f"the statements above are about the published {what}s only."
     )
 
 
@@ -249,11 +332,17 @@ def run_matched(
         if options.get(key):
             check_values_present(everyone, dict(options[key]), inputs.names["releases"], f"[comparisons.matched] {key}")
     result = compare_matched(inputs, matched_params)
-    rows = result.rows
     if options.get("treated"):
         who = "; ".join(f"{column} {', '.join(values)}" for column, values in sorted(options["treated"].items()))
     else:
         who = f"the {len(treated_ids or ())} people listed in {options['treated_ids']}"
+    section = _matched_section(result, matched_params, options, who, latest)
+    section.publish = partial(_publish_matched, section, result, matched_params, options, who, latest)
+    return section
+
+
+def _matched_section(result, matched_params, options: Mapping[str, Any], who: str, latest: str) -> ComparisonSection:
+    rows = result.rows
     headline = [
         sentence
         for sentence, row in zip(result.headline().splitlines(), rows.iter_rows(named=True), strict=True)
@@ -298,6 +387,41 @@ def run_matched(
     )
 
 
+def _publish_matched(
+    section: ComparisonSection, result, matched_params, options, who: str, latest: str, withheld
+) -> ComparisonSection:
+    """The withheld cohort rows as [c] (their treated and comparison figures alike), the per-cohort tests
+    adjusted among the published cohorts only, and the pooled row withheld with any cohort it sums (else it
+    would give the withheld cohort away, in this release or by differencing the next: docs/bulletin.md)."""
+    from ..compare.matched import OUTCOME_PREFIXES, adjusted_verdicts
+    from .publication import matched_cells, withhold_rows
+
+    rows = result.rows
+    hidden = list(withheld.get("comparison_matched.csv", [False] * rows.height))
+    is_cohort = rows["scope"] == "cohort"
+    if any(h for h, c in zip(hidden, is_cohort, strict=True) if c):
+        hidden = [h or not c for h, c in zip(hidden, is_cohort, strict=True)]
+    spec = matched_cells(None, "matched")
+    if all(hidden):
+        return _withheld_section(section, {"comparison_matched.csv": withhold_rows(rows, spec, hidden)})
+    mask = pl.Series(hidden)
+    tested = rows.with_columns(
+        pl.when(mask).then(None).otherwise(pl.col(f"{name}_{side}")).alias(f"{name}_{side}")
+        for name in OUTCOME_PREFIXES
+        for side in ("p_reduction", "p_increase")
+    )
+    readjusted = adjusted_verdicts(tested, matched_params)
+    kept = rows.with_columns(readjusted.select(c for c in readjusted.columns if c.endswith("_adjusted")))
+    shown = replace(result, rows=kept.filter(~mask))
+    out = _matched_section(shown, matched_params, options, who, latest)
+    out.tables = {**out.tables, "comparison_matched.csv": withhold_rows(kept, spec, hidden)}
+    out.headline = [*out.headline, _withheld_note(sum(hidden), "row")]
+    out.warnings = section.warnings
+    pooled_hidden = any(h for h, scope in zip(hidden, rows["scope"], strict=True) if scope == "pooled")
+    out.all_significant = False if pooled_hidden else section.all_significant
+    return out
+
+
 RUNNERS["matched"] = run_matched
 
 
@@ -337,9 +461,17 @@ def run_adjusted(
         multiple_testing=options.get("multiple_testing", "holm"),
     )
     result = adjusted_core(inputs, adjusted_params)
+    section = _adjusted_section(result, adjusted_params, options, baseline)
+    section.publish = partial(_publish_adjusted, section, result, adjusted_params, options, baseline)
+    return section
+
+
+def _adjusted_section(
+    result, adjusted_params, options: Mapping[str, Any], baseline: Sequence[str], withheld_units: int = 0
+) -> ComparisonSection:
     rows = result.rows
     keys = list(adjusted_params.group_columns)
-    summary = result.verdict_counts()
+    summary = result.verdict_counts().with_columns(pl.lit(withheld_units, pl.Int64).alias("units_withheld"))
     models = pl.DataFrame(
         [
             {
@@ -364,6 +496,7 @@ def run_adjusted(
     unit = " and ".join(c.replace("_", " ") for c in keys if c != "cohort") or "cohort"
     units = "units" if " and " in unit else f"{unit}s"
     binary_model = models.row(0, named=True)
+    tested = rows.height + withheld_units
     intro = (
         f"Each {unit}'s proven reoffending against what the baseline cohorts ({', '.join(baseline)}) would "
         f"predict for the people it released now (the national payment mechanism): a logistic regression of "
@@ -376,13 +509,19 @@ def run_adjusted(
         f"p-values are adjusted for multiple testing ({DESCRIPTION[adjusted_params.multiple_testing]}) and the "
         "counts below use the adjusted verdicts. The two measures are reported side by side."
     )
+    if withheld_units:
+        intro += (
+            f" Of the {tested:,} {units} compared, {withheld_units:,} are not published to protect the people in "
+            f"small groups; the tests, their adjustment and the counts are over the {rows.height:,} published."
+        )
     headline = []
     for row in summary.iter_rows(named=True):
         freq = {
             k: count(row[f"reoffences_per_offender_{k}"]) for k in ("reduction", "increase", "reduction_unadjusted")
         }
+        published = "published " if withheld_units else ""
         headline.append(
-            f"{row['cohort']}: of {count(row['units'])} {units} ({count(row['cohort_size'])} releases), "
+            f"{row['cohort']}: of {count(row['units'])} {published}{units} ({count(row['cohort_size'])} releases), "
             f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
             f"{count(row['binary_increase'])} were significantly worse; on reoffences per offender "
             f"{freq['reduction']} beat it and {freq['increase']} were significantly "
@@ -424,6 +563,33 @@ def run_adjusted(
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": adjusted_params.alpha},
     )
+
+
+def _publish_adjusted(
+    section: ComparisonSection, result, adjusted_params, options, baseline, withheld
+) -> ComparisonSection:
+    """The withheld units as [c] rows; every verdict adjusted for multiple testing among the published units
+    only, and the summary counting them only (a count over all would give a withheld unit's verdict away)."""
+    from ..compare.adjusted_score import verdict_columns
+    from .publication import adjusted_cells, withhold_rows
+
+    rows = result.rows
+    hidden = list(withheld.get("comparison_adjusted.csv", [False] * rows.height))
+    mask = pl.Series(hidden)
+    measures = ("binary", "reoffences_per_offender")
+    tested = rows.with_columns(
+        pl.when(mask).then(None).otherwise(pl.col(f"{name}_{side}")).alias(f"{name}_{side}")
+        for name in measures
+        for side in ("p_reduction", "p_increase")
+    )
+    tested = tested.with_columns(e for name in measures for e in verdict_columns(tested, name, adjusted_params))
+    shown = replace(result, rows=tested.filter(~mask))
+    out = _adjusted_section(shown, adjusted_params, options, baseline, withheld_units=sum(hidden))
+    spec = adjusted_cells(adjusted_params.group_columns)
+    out.tables = {**out.tables, "comparison_adjusted.csv": withhold_rows(tested, spec, hidden)}
+    out.warnings = section.warnings
+    out.all_significant = False if any(hidden) else section.all_significant
+    return out
 
 
 RUNNERS["adjusted"] = run_adjusted

@@ -97,6 +97,8 @@ establishment = "establishment"             # column for the latest cohort by es
 min_cohort = 10                             # reoffending figures of a group with fewer releases are shown [c]
 min_count = 3                               # ... and of a group with fewer reoffenders, or non-reoffenders
                                             # (0 turns a rule off; both 0 publishes every figure)
+# protection = 3                            # a reader's range of a withheld count spans at least this many
+                                            # (default: min_count); the audit checks it over every table
 
 # [breakdowns]                              # tables and a chart per release column: latest cohort and trend
 # columns = ["sex", "age", "prior_convictions"]              # example
@@ -438,7 +440,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "fail_unless_significant": _boolean,
     },
 }
-DISCLOSURE_SCHEMA = {"min_cohort": _integer(0), "min_count": _integer(0)}
+DISCLOSURE_SCHEMA = {"min_cohort": _integer(0), "min_count": _integer(0), "protection": _integer(0)}
 BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands}
 PUBLICATION_SCHEMA = {
     "published": _date,

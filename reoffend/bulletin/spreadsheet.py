@@ -52,6 +52,18 @@ class SheetTable:
     frame: pl.DataFrame
 
 
+DAYS_COLUMNS = ("mean_days_to_first", "median_days_to_first")
+
+
+def _days_withheld(columns: Sequence[str], values: Sequence[object]) -> bool:
+    """The days to first reoffence of a published row with reoffenders are missing only when withheld (a
+    statistic of too few people: reoffend.bulletin.publication.withhold_days)."""
+    if "reoffenders" not in columns:
+        return False
+    reoffenders = values[list(columns).index("reoffenders")]
+    return isinstance(reoffenders, int) and reoffenders > 0
+
+
 def cell_value(frame: pl.DataFrame, row: int, column: str) -> str | float | int | bool:
     """The value a table cell holds: the CSV's value, or the shorthand for a missing one."""
     value = frame[column][row]
@@ -59,6 +71,8 @@ def cell_value(frame: pl.DataFrame, row: int, column: str) -> str | float | int 
         if column == SUPPRESSED:
             return NOT_APPLICABLE  # published: a reason for suppression does not apply
         hidden = SUPPRESSED in frame.columns and frame[SUPPRESSED][row] is not None
+        if not hidden and column in DAYS_COLUMNS:
+            hidden = _days_withheld(frame.columns, frame.row(row))
         return SHORTHAND if hidden else NOT_AVAILABLE
     return value
 
@@ -66,11 +80,19 @@ def cell_value(frame: pl.DataFrame, row: int, column: str) -> str | float | int 
 def cell_values(frame: pl.DataFrame) -> Iterator[list[object]]:
     """:func:`cell_value` of every cell, row by row (read from the frame's rows at once, not cell by cell)."""
     suppressed = frame.columns.index(SUPPRESSED) if SUPPRESSED in frame.columns else None
+    days = {frame.columns.index(c) for c in DAYS_COLUMNS if c in frame.columns}
     for values in frame.iter_rows():
         hidden = suppressed is not None and values[suppressed] is not None
         missing = SHORTHAND if hidden else NOT_AVAILABLE
+        days_missing = SHORTHAND if hidden or (days and _days_withheld(frame.columns, values)) else NOT_AVAILABLE
         yield [
-            value if value is not None else NOT_APPLICABLE if i == suppressed else missing
+            value
+            if value is not None
+            else NOT_APPLICABLE
+            if i == suppressed
+            else days_missing
+            if i in days
+            else missing
             for i, value in enumerate(values)
         ]
 

@@ -321,13 +321,30 @@ def by_establishment(
     ``higher``/``lower`` only when the adjusted p is below ``1 - confidence``, else ``similar``
     (design: "one verdict"). Null p where the test is undefined (an empty group, or ``p0`` of 0 or 1).
     """
+    rows = measured.rows(("cohort", column), cohort)
+    return tested_against_all(rows, column, overall_rate, confidence, multiple_testing)
+
+
+def tested_against_all(
+    rows: pl.DataFrame,
+    column: str,
+    overall_rate: float,
+    confidence: float = 0.95,
+    multiple_testing: MultipleTesting = "holm",
+    withheld: Sequence[bool] | None = None,
+) -> pl.DataFrame:
+    """The tests of :func:`by_establishment` on ``rows``. The ``withheld`` rows (disclosure control) are not
+    tested and not in the family the p-values are adjusted over: an adjusted p of a published establishment
+    must not depend on a withheld one's (Holm's step-down would carry a withheld p into a published one)."""
     from scipy.special import ndtr
 
-    rows = measured.rows(("cohort", column), cohort)
     alpha = 1 - confidence
     n = pl.col("cohort_size").cast(pl.Float64)
     se = (pl.lit(overall_rate * (1 - overall_rate)) / n).sqrt()
     z = pl.when((n > 0) & (se > 0)).then((pl.col("binary_rate") - overall_rate) / se).otherwise(None)
+    if withheld is not None:
+        z = pl.when(pl.Series(list(withheld), dtype=pl.Boolean)).then(None).otherwise(z)
+    rows = rows.drop("p_value", "p_adjusted", "compared_unadjusted", "compared_with_all", strict=False)
     rows = rows.with_columns(z.alias("_z"))
     p = pl.Series("p_value", 2 * ndtr(-rows["_z"].abs().to_numpy()), dtype=pl.Float64).fill_nan(None)
     rows = rows.with_columns(p, adjust(p, multiple_testing).alias("p_adjusted"))
@@ -351,6 +368,33 @@ def by_establishment(
 
 
 # ------------------------------------------------------------------------------------------ court lag
+def court_lag_table(measured: CohortMeasures, cohorts: Sequence[str], rule) -> pl.DataFrame:
+    """The bulletin's court-lag table over ``cohorts`` (the published complete ones), disclosure-controlled.
+
+    Each row is a total over the cohorts, which successive releases add to: the difference of two releases'
+    rows is the new cohorts' counts under that waiting period. So a row is withheld ([c]) unless every one
+    of its cohorts would pass the rule on its own under that waiting period (reoffend.disclosure), and the
+    total passes too; the sizes are always shown.
+    """
+    from ..disclosure import SHORTHAND
+
+    table = measured.court_lag(cohorts)
+    failing = [
+        bool(rule.active and rule.fails(r["cohort_size"], r["reoffenders"])) for r in table.iter_rows(named=True)
+    ]
+    if rule.active:
+        for cohort in cohorts:
+            own = measured.court_lag([cohort])
+            for i, row in enumerate(own.iter_rows(named=True)):
+                failing[i] = failing[i] or bool(rule.fails(row["cohort_size"], row["reoffenders"]))
+    mask = pl.Series(failing, dtype=pl.Boolean)
+    hidden = [c for c in table.columns if c not in ("waiting_period_months", "cohort_size")]
+    return table.with_columns(
+        *(pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in hidden),
+        pl.when(mask).then(pl.lit(SHORTHAND)).otherwise(pl.lit(None, pl.String)).alias("suppressed"),
+    )
+
+
 def court_lag(inputs, params: MeasureParams, cohorts: Sequence[str], longest: int) -> pl.DataFrame:
     """Proven reoffences counted under waiting periods ``0..longest`` months, over the same releases.
 

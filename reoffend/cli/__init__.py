@@ -37,6 +37,7 @@ COMMANDS = {
     "compare": "reoffend.cli.compare:compare",
     "power": "reoffend.cli.power:power",
     "bulletin": "reoffend.cli.bulletin:bulletin",
+    "disclosure-check": "reoffend.cli.disclosure:disclosure_check",
     "nowcast": "reoffend.cli.nowcast:nowcast_command",
     "docs": "reoffend.cli.docs:docs",
     "sql": "reoffend.cli.sql:sql",

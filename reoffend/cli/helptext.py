@@ -45,6 +45,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "reoffend bulletin --example-config > job.toml",
         "reoffend bulletin --config job.toml -o out/bulletin",
     ),
+    "disclosure-check": (
+        "reoffend disclosure-check out/bulletin",
+        "reoffend disclosure-check out/bulletin --json | jq .failing",
+    ),
     "sql": (
         "reoffend sql --dialect trino --by establishment,cohort --exclude-offences breach.txt > measure.sql",
         "reoffend sql --dialect spark --releases-table moj.releases --map release_date=date_out --with-validation",

@@ -161,8 +161,6 @@ def range_warnings(current: pl.DataFrame, encoded: Sequence[Covariate], provider
             .agg(
                 (value < covariate.lower).sum().alias("below"),
                 (value > covariate.upper).sum().alias("above"),
-                value.min().alias("min"),
-                value.max().alias("max"),
             )
             .filter((pl.col("below") > 0) | (pl.col("above") > 0))
             .sort(keys, nulls_last=True)
@@ -170,8 +168,8 @@ def range_warnings(current: pl.DataFrame, encoded: Sequence[Covariate], provider
         if outside.height == 0:
             continue
         listed = "; ".join(
-            f"{', '.join(str(r[k]) for k in keys)}: {r['below'] + r['above']} release(s) "
-            f"({_g(r['min'])} to {_g(r['max'])})"
+            # no value of the releases themselves: a provider's extreme can be one person's (docs/bulletin.md)
+            f"{', '.join(str(r[k]) for k in keys)}: {r['below'] + r['above']} release(s)"
             for r in outside.head(LISTED).iter_rows(named=True)
         )
         more = f"; and {outside.height - LISTED} more" if outside.height > LISTED else ""

@@ -1,0 +1,496 @@
+"""The bulletin's tables as one model of linked tables (reoffend.linked; docs/bulletin.md "Disclosure control").
+
+Each published table declares, as a :class:`TableCells`, which groups of people its rows are: the column
+holding the cohort, the columns splitting it, the group every row belongs to (a comparison's site or treated
+people), the size column and the columns giving each count. From those declarations alone :func:`model_of`
+builds the cells and their relations: a table split by columns partitions its cohort's whole group, a
+comparison's group is a subset of its cohort, a pooled row is the sum of its cohorts, the court lag's row
+at the configured waiting period is the sum of its cohorts. The same declarations are written into the
+manifest (``disclosure.layout``), so ``reoffend disclosure-check`` rebuilds the same model from a published
+folder, exactly as a reader could.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from ..disclosure import SHORTHAND, SUPPRESSED, DisclosureRule
+from ..linked import COUNTS, AuditReport, InconsistentTables, Key, LinkedTables, Protection, audit, key
+
+WHOLE = "all"  # the cohort value of a pooled row
+
+
+@dataclass(frozen=True)
+class Count:
+    """How a row gives one count: ``column`` times ``scale`` (times the size when ``per_person``)."""
+
+    count: str
+    column: str
+    scale: float = 1.0
+    per_person: bool = False
+
+
+@dataclass(frozen=True)
+class TableCells:
+    """The groups one table's rows are (module docstring)."""
+
+    table: str
+    size: str
+    counts: tuple[Count, ...]
+    cohort: str | None = "cohort"  # the column of cohort labels (None: every row is about ``cohorts``)
+    cohorts: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # the group every row is within
+    variant: str = ""  # a subgroup of that group, e.g. "matched" treated people
+    whole_size: str | None = None  # the column of the size of the group the variant is a subset of
+    only: tuple[str, str] | None = None  # (column, value): the one row that is a cell (the court lag's)
+    keep: tuple[str, ...] = ()  # further columns shown for a withheld row (sizes, model predictions)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> TableCells:
+        values = dict(data)
+        values["counts"] = tuple(Count(**c) for c in values.get("counts", ()))
+        values["filters"] = tuple((c, tuple(v)) for c, v in values.get("filters", ()))
+        for name in ("cohorts", "by", "keep"):
+            values[name] = tuple(values.get(name, ()))
+        if values.get("only") is not None:
+            values["only"] = tuple(values["only"])
+        return cls(**values)
+
+    @property
+    def shown_always(self) -> tuple[str, ...]:
+        """Columns a withheld row still shows: its keys and sizes."""
+        names = [c for c in (self.cohort, *self.by, self.size, self.whole_size) if c]
+        return (*names, *self.keep)
+
+
+MEASURE_COUNTS = (
+    Count("reoffenders", "reoffenders"),
+    Count("reconviction_events", "reconviction_events"),
+    Count("reoffences", "reoffences"),
+)
+
+
+@dataclass
+class Layout:
+    """Every table's declaration, and the relations that are not within one table."""
+
+    tables: list[TableCells] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tables": [t.as_dict() for t in self.tables]}
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Layout:
+        return cls([TableCells.of(t) for t in data.get("tables", ())])
+
+    @property
+    def names(self) -> set[str]:
+        return {t.table for t in self.tables}
+
+    def specs(self, table: str) -> list[TableCells]:
+        return [t for t in self.tables if t.table == table]
+
+
+# ------------------------------------------------------------------------------------------ reading rows
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _count(row: Mapping[str, Any], spec: Count, size: int) -> int | None:
+    value = _number(row.get(spec.column))
+    if value is None:
+        return None
+    value *= spec.scale
+    if spec.per_person:
+        value *= size
+    return round(value)
+
+
+@dataclass(frozen=True)
+class RowCell:
+    """One row's group: its key, size, counts (None where withheld) and whether the row is withheld."""
+
+    key: Key
+    size: int
+    values: dict[str, int | None]
+    withheld: bool
+    whole: Key | None  # the group it is a subset of, when a variant
+    whole_size: int | None
+
+
+def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
+    """Per row of ``frame``: the cell it shows (None for a row that is no cell, e.g. the court lag's other
+    waiting periods). A pooled row (cohort ``all``) is about every cohort of the table's other rows."""
+    out: list[RowCell | None] = []
+    cohorts: list[str] = []
+    if spec.cohort is not None and spec.cohort in frame.columns:
+        cohorts = sorted({str(c) for c in frame[spec.cohort].to_list() if c is not None and str(c) != WHOLE})
+    filters = tuple((column, ",".join(values)) for column, values in spec.filters)
+    for row in frame.iter_rows(named=True):
+        if spec.only is not None and _text(row.get(spec.only[0])) != spec.only[1]:
+            out.append(None)
+            continue
+        size_value = _number(row.get(spec.size))
+        if size_value is None:
+            out.append(None)
+            continue
+        size = round(size_value)
+        if spec.cohort is None:
+            cohort: tuple[str, ...] = spec.cohorts
+        else:
+            label = _text(row.get(spec.cohort))
+            cohort = tuple(cohorts) if label == WHOLE else (label or "",)
+        by = tuple((column, _text(row.get(column))) for column in spec.by)
+        whole_size = round(_number(row.get(spec.whole_size)) or 0) if spec.whole_size else None
+        variant = spec.variant if spec.variant and whole_size is not None and size < whole_size else ""
+        cell_key = key(cohort, (*filters, *by), variant)
+        whole = key(cohort, (*filters, *by)) if variant else None
+        withheld = row.get(SUPPRESSED) not in (None, "")
+        values = {c.count: _count(row, c, size) for c in spec.counts}
+        out.append(RowCell(cell_key, size, values, withheld, whole, whole_size))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ model
+def model_of(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables:
+    """The linked tables of ``tables`` as ``layout`` declares them (module docstring)."""
+    model = LinkedTables()
+    found_by_table: list[tuple[TableCells, list[RowCell]]] = []
+    variants: list[RowCell] = []
+    for spec in layout.tables:
+        frame = tables.get(spec.table)
+        if frame is None:
+            continue
+        found = [c for c in row_cells(frame, spec) if c is not None]
+        found_by_table.append((spec, found))
+        for cell in found:
+            values = {c: None for c in COUNTS} if cell.withheld else cell.values
+            model.add(cell.key, cell.size, values, table=spec.table, withheld=cell.withheld)
+            if cell.whole is not None and cell.whole_size is not None:
+                variants.append(cell)
+                if cell.whole not in model.cells:
+                    model.implied(cell.whole, cell.whole_size)
+    partitioned: set[tuple[Key, Key]] = set()
+
+    def partition(total: Key, parts: Sequence[Key]) -> None:
+        parts = [p for p in dict.fromkeys(parts) if (total, p) not in partitioned]
+        if parts:
+            model.partition(total, parts)
+            partitioned.update((total, p) for p in parts)
+
+    for spec, found in found_by_table:
+        # a table split by columns partitions each cohort's group, one column at a time
+        level = {c.key: c.size for c in found if len(c.key[0]) == 1}
+        for column in reversed(spec.by):
+            groups: dict[Key, list[Key]] = {}
+            for cell_key in level:
+                cohort_key, pairs, variant = cell_key
+                parent = key(cohort_key, [(c, v) for c, v in pairs if c != column], variant)
+                groups.setdefault(parent, []).append(cell_key)
+            for parent, parts in groups.items():
+                if parent not in model.cells:
+                    model.implied(parent, sum(model.cells[p].size for p in parts))
+                partition(parent, parts)
+            level = {parent: model.cells[parent].size for parent in groups}
+        # a pooled row is the sum of the table's cohort rows
+        for total in (c for c in found if len(c.key[0]) > 1 and spec.cohort is not None):
+            partition(total.key, [c.key for c in found if len(c.key[0]) == 1 and c.key[1:] == total.key[1:]])
+    for cell in variants:  # the matched treated people are a subset of the treated people
+        model.subset(cell.whole, cell.key)  # type: ignore[arg-type]
+    for cell_key in list(model.cells):
+        cohort_key, pairs, variant = cell_key
+        if variant:
+            continue
+        if pairs:  # a group within its cohorts (a comparison's site) is a subset of everyone released in them
+            if _multi_valued(pairs):
+                _values_partition(model, cell_key, partition)
+            whole = key(cohort_key, ())
+            if whole in model.cells and not any(cell_key in r.parts for r in model.relations_of(whole)):
+                model.subset(whole, cell_key)
+        elif len(cohort_key) > 1:  # everyone in several cohorts (the court lag's row): the sum of the cohorts
+            parts = [key(c, ()) for c in cohort_key]
+            if all(p in model.cells for p in parts):
+                partition(cell_key, parts)
+    return model
+
+
+def _multi_valued(pairs: Sequence[tuple[str, str | None]]) -> bool:
+    return len(pairs) == 1 and pairs[0][1] is not None and "," in pairs[0][1]
+
+
+def _values_partition(model: LinkedTables, cell_key: Key, partition) -> None:
+    """A group of several values of one column (treated = several establishments) is the sum of the groups
+    of each value that the publication shows, and the rest."""
+    cohort_key, ((column, values),), _variant = cell_key
+    parts = [key(cohort_key, {column: v}) for v in (values or "").split(",")]
+    parts = [p for p in parts if p in model.cells]
+    if parts:
+        partition(cell_key, parts)
+
+
+# --------------------------------------------------------------------------------------- applying
+def withheld_rows(name: str, frame: pl.DataFrame, layout: Layout, model: LinkedTables) -> list[bool]:
+    """Per row of ``frame`` (the table ``name`` of ``layout``): whether any group it shows is withheld."""
+    out = [False] * frame.height
+    for spec in layout.tables:
+        if spec.table != name:
+            continue
+        for i, cell in enumerate(row_cells(frame, spec)):
+            out[i] = out[i] or (cell is not None and model.cells[cell.key].withheld)
+    return out
+
+
+def withhold_rows(frame: pl.DataFrame, spec: TableCells | Sequence[TableCells], hidden: Sequence[bool]) -> pl.DataFrame:
+    """``frame`` with every figure of the ``hidden`` rows but their keys and sizes nulled, and ``[c]`` in their
+    ``suppressed`` column (one mark, whatever the reason)."""
+    specs = [spec] if isinstance(spec, TableCells) else list(spec)
+    mask = pl.Series(list(hidden), dtype=pl.Boolean)
+    earlier = frame[SUPPRESSED] if SUPPRESSED in frame.columns else pl.Series([None] * frame.height, dtype=pl.String)
+    marks = pl.Series(
+        SUPPRESSED, [SHORTHAND if h or e is not None else None for h, e in zip(mask, earlier, strict=True)]
+    )
+    kept = {c for s in specs for c in s.shown_always}
+    return frame.with_columns(
+        *(
+            pl.when(mask).then(None).otherwise(pl.col(c)).alias(c)
+            for c in frame.columns
+            if c not in kept | {SUPPRESSED}
+        ),
+        marks.cast(pl.String),
+    )
+
+
+# --------------------------------------------------------------------------------- the bulletin's tables
+def measure_cells(table: str, by: Sequence[str] = ()) -> TableCells:
+    """A table of the measure by cohort (and ``by``): trend, establishments, a breakdown."""
+    return TableCells(table, "cohort_size", MEASURE_COUNTS, by=tuple(by))
+
+
+def baseline_cells(site_column: str | None, site: str | None) -> tuple[TableCells, TableCells]:
+    """The baseline comparison's two groups per row: the site's current cohort and its baseline cohort."""
+    filters = ((site_column, (site,)),) if site_column and site else ()
+    table = "comparison_baseline.csv"
+    return (
+        TableCells(
+            table,
+            "current_size",
+            (Count("reoffenders", "current_reoffenders"),),
+            cohort="current",
+            filters=filters,
+            keep=("baseline", "baseline_size"),
+        ),
+        TableCells(
+            table,
+            "baseline_size",
+            (Count("reoffenders", "baseline_reoffenders"),),
+            cohort="baseline",
+            filters=filters,
+            keep=("current", "current_size"),
+        ),
+    )
+
+
+def matched_cells(treated: Sequence[tuple[str, Sequence[str]]] | None, variant: str = "matched") -> TableCells:
+    """The matched comparison's treated people who were matched, per cohort and pooled (their counts are
+    their rates times their number). The comparison group's figures are weighted means of other people's
+    outcomes, not counts of a group any other table shows; a withheld row withholds them too."""
+    return TableCells(
+        "comparison_matched.csv",
+        "matched",
+        (
+            Count("reoffenders", "binary_rate_treated", per_person=True),
+            Count("reconviction_events", "events_per_100_treated", scale=0.01, per_person=True),
+            Count("reoffences", "reoffences_per_offender_treated", per_person=True),
+        ),
+        filters=tuple((column, tuple(values)) for column, values in (treated or ())),
+        variant=variant,
+        whole_size="treated",
+        keep=("scope", "unmatched", "unmatched_share", "comparators", "effective_comparison_size"),
+    )
+
+
+def adjusted_cells(group_columns: Sequence[str]) -> TableCells:
+    """The risk-adjusted comparison's units in each current cohort."""
+    return TableCells(
+        "comparison_adjusted.csv",
+        "cohort_size",
+        (Count("reoffenders", "reoffenders"), Count("reoffences", "reoffences")),
+        by=tuple(c for c in group_columns if c != "cohort"),
+        keep=("binary_expected", "reoffences_per_offender_expected"),
+    )
+
+
+def court_lag_cells(cohorts: Sequence[str], waiting_period: int) -> TableCells:
+    """The court-lag row at the configured waiting period: everyone in the court lag's cohorts."""
+    return TableCells(
+        "court_lag.csv",
+        "cohort_size",
+        (Count("reoffenders", "reoffenders"), Count("reoffences", "reoffences")),
+        cohort=None,
+        cohorts=tuple(cohorts),
+        only=("waiting_period_months", str(waiting_period)),
+        keep=("waiting_period_months",),
+    )
+
+
+def kept_columns(layout: Layout, table: str) -> set[str]:
+    """The columns a withheld row of ``table`` still shows (every declaration of it together)."""
+    return {c for spec in layout.tables if spec.table == table for c in spec.shown_always}
+
+
+def bulletin_layout(config, establishment: str | None, breakdowns: Sequence[Any], comparisons: Sequence[Any]) -> Layout:
+    """The declarations of every table the bulletin publishes about groups of people (the court lag's is
+    added once its cohorts are known)."""
+    tables = [measure_cells("trend.csv")]
+    if establishment:
+        tables.append(measure_cells("establishments.csv", (establishment,)))
+    tables += [measure_cells(b.file, (b.column,)) for b in breakdowns]
+    for section in comparisons:
+        options = config.comparisons.get(section.name, {})
+        if section.name == "baseline":
+            site = options.get("site")
+            tables += baseline_cells(options.get("site_column", "establishment") if site else None, site or None)
+        elif section.name == "matched":
+            if options.get("treated"):
+                treated = [(c, tuple(v)) for c, v in sorted(options["treated"].items())]
+            else:
+                treated = [("offender_id", (f"listed in {options.get('treated_ids')}",))]
+            tables.append(matched_cells(treated))
+        elif section.name == "adjusted":
+            by = tuple(options.get("by", ("establishment",)))
+            tables.append(adjusted_cells((*(c for c in by if c != "cohort"), "cohort")))
+    return Layout(tables)
+
+
+def publication_model(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables:
+    """:func:`model_of`, with a contradiction between tables reported as an internal error (a bug)."""
+    return model_of(tables, layout)
+
+
+def audit_publication(tables: Mapping[str, pl.DataFrame], layout: Layout, protection: Protection) -> AuditReport:
+    """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it;
+    raises :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
+    from ..errors import DisclosureFailure
+
+    try:
+        report = audit(model_of(tables, layout), protection)
+    except InconsistentTables as error:
+        raise DisclosureFailure(f"the disclosure audit found published figures that disagree: {error}") from None
+    if not report.passed:
+        failures = report.failures
+        more = f" (and {len(failures) - 1:,} more)" if len(failures) > 1 else ""
+        raise DisclosureFailure(f"the disclosure audit failed, so nothing was written: {failures[0].describe()}{more}")
+    return report
+
+
+DAYS_COLUMNS = ("mean_days_to_first", "median_days_to_first")
+
+
+def withhold_days(frame: pl.DataFrame, rule: DisclosureRule) -> pl.DataFrame:
+    """``frame`` with the days to first reoffence withheld where fewer than ``min_cohort`` people reoffended:
+    a median over three reoffenders is one person's value (docs/bulletin.md, "Derived figures")."""
+    present = [c for c in DAYS_COLUMNS if c in frame.columns]
+    if not rule.active or not present or "reoffenders" not in frame.columns:
+        return frame
+    few = pl.col("reoffenders").is_null() | (pl.col("reoffenders") < max(rule.min_cohort, rule.min_count))
+    return frame.with_columns(pl.when(few).then(None).otherwise(pl.col(c)).alias(c) for c in present)
+
+
+def protect_mean_days(trend: pl.DataFrame, frame: pl.DataFrame, rule: DisclosureRule) -> pl.DataFrame:
+    """``frame`` (a table splitting the trend's cohorts) with further days withheld until no mean can be
+    derived over fewer than ``min_cohort`` reoffenders: where a cohort's mean days is published, the parts
+    whose days are withheld together have a mean a reader can work out (the cohort's total days less the
+    published parts'); while they hold fewer than ``min_cohort`` reoffenders (but some), the published part
+    with the fewest reoffenders has its days withheld too."""
+    if not rule.active or "mean_days_to_first" not in frame.columns:
+        return frame
+    threshold = max(rule.min_cohort, rule.min_count)
+    totals = {
+        row["cohort"]: row["reoffenders"]
+        for row in trend.iter_rows(named=True)
+        if row["mean_days_to_first"] is not None and row["reoffenders"] is not None
+    }
+    withhold: set[int] = set()
+    rows = list(frame.iter_rows(named=True))
+    for cohort, total in totals.items():
+        shown = [i for i, r in enumerate(rows) if r["cohort"] == cohort and r["mean_days_to_first"] is not None]
+        while shown:
+            rest = total - sum(rows[i]["reoffenders"] for i in shown)
+            if not 0 < rest < threshold:
+                break
+            smallest = min(shown, key=lambda i: (rows[i]["reoffenders"], i))
+            shown.remove(smallest)
+            withhold.add(smallest)
+    if not withhold:
+        return frame
+    mask = pl.Series([i in withhold for i in range(frame.height)], dtype=pl.Boolean)
+    return frame.with_columns(
+        pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in DAYS_COLUMNS if c in frame.columns
+    )
+
+
+# ------------------------------------------------------------------------------------- checking a folder
+def audit_folder(folder: str) -> tuple[AuditReport, dict[str, Any]]:
+    """The audit of a bulletin folder from its published files alone: ``manifest.json`` (the layout and the
+    rule) and ``tables/*.csv``, read as a reader would read them. Returns the report and the rule's facts.
+
+    Raises :class:`reoffend.errors.InputFileError` for a folder that is not a bulletin's (exit 66) and
+    :class:`reoffend.errors.UsageError` for a bulletin made before the layout was recorded (exit 2).
+    """
+    import json
+    from pathlib import Path
+
+    from ..errors import InputFileError, UsageError
+
+    root = Path(folder)
+    manifest_path = root / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(f"{folder}: no manifest.json: not a folder `reoffend bulletin` wrote") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InputFileError(f"{manifest_path}: cannot be read as a bulletin manifest ({error})") from None
+    disclosure = (manifest.get("facts") or {}).get("disclosure") if isinstance(manifest, dict) else None
+    if not isinstance(disclosure, dict) or "layout" not in disclosure:
+        raise UsageError(
+            f"{manifest_path}: records no disclosure layout (a bulletin made before reoffend recorded one, or not "
+            "a bulletin): rebuild it with this version to check it"
+        )
+    layout = Layout.of(disclosure["layout"])
+    rule = DisclosureRule(
+        min_cohort=int(disclosure.get("min_cohort", 0)),
+        min_count=int(disclosure.get("min_count", 0)),
+        protection=disclosure.get("protection"),
+    )
+    tables: dict[str, pl.DataFrame] = {}
+    for name in sorted(layout.names):
+        path = root / "tables" / name
+        if not path.is_file():
+            continue
+        try:
+            tables[name] = pl.read_csv(path, infer_schema=False)
+        except (OSError, pl.exceptions.PolarsError) as error:
+            raise InputFileError(f"{path}: cannot be read as a CSV table ({error})") from None
+    try:
+        report = audit(model_of(tables, layout), Protection.of(rule))
+    except InconsistentTables as error:
+        from ..errors import DisclosureFailure
+
+        raise DisclosureFailure(f"{folder}: the published tables disagree with each other: {error}") from None
+    return report, disclosure

@@ -1,0 +1,623 @@
+"""Disclosure control over a whole publication: linked tables, secondary suppression and the audit.
+
+The design rule is shared/design/publication.md, rule 1 ("No recoverable cell"); docs/bulletin.md,
+"Disclosure control", states it for a head of profession. This module is the model and its arithmetic, with
+no knowledge of the bulletin's tables (reoffend/bulletin/publication.py maps them onto it).
+
+**The model.** Every figure a publication states about a group of people is a *cell*: the group (cohorts,
+column values, and a variant such as "the treated people who were matched"), its size, and its counts
+(:data:`COUNTS`: reoffenders, reconviction events, reoffences). A cell is *shown* (its counts are in a
+table), *withheld* (a table shows it as ``[c]``) or *implied* (no table has it, but published figures
+determine it: the complement of a subset, the remainder of a total). Cells are linked by *relations*, each a
+total equal to the sum of its parts (a cohort and its establishments, a pooled row and its cohorts, a group
+and a subset of it with the subset's complement). The same group published by two tables is one cell.
+
+**The attacker** (tau-ARGUS's and sdcTable's model of linked tables): knows every shown count, every size
+(sizes are published), every relation, and that counts are whole numbers with ``0 <= reoffenders <= size``
+and ``reoffenders <= reconviction events <= reoffences`` in each cell. For each withheld or implied count
+the audit finds the least and greatest value consistent with all of that (:func:`audit`: linear
+programming with HiGHS through scipy, checked for whole-number optima, mixed-integer where the linear
+optimum is fractional).
+
+**The protection rule** (:class:`Protection`; a *sliding protection range* as in tau-ARGUS and sdcTable's
+SPL): the range of every withheld count must be at least ``width`` wide (for reoffenders, at most the size:
+a group of 2 needs the whole range 0..2). With ``width`` equal to the rule's ``min_count`` (the default), an
+attacker's range always holds a value that would pass the count rule, so a reader can never conclude that a
+withheld group had fewer than ``min_count`` reoffenders, or non-reoffenders. An implied count narrower than
+that must lie wholly in values that pass the primary rule (a complement of 50 people with exactly 25
+reoffenders is a safe derived figure; one of 2 people is not). The rule needs no withheld value, so anyone
+can check a publication from its published files alone (``reoffend disclosure-check``).
+
+**Protection** (:func:`protect`): primary suppression of every shown cell that fails the rule
+(reoffend.disclosure.DisclosureRule), the classic secondary step within each relation (at least two
+withheld parts whose union passes the rule), then the audit, suppressing one more cell for each count that
+still fails (the smallest shown sibling, else the smallest part, else the total) until every range passes.
+Withholding a cell only removes a constraint from the attacker's problem, so a range that passed keeps
+passing: the loop ends, and only the counts that failed are solved again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .disclosure import DisclosureRule
+
+COUNTS = ("reoffenders", "reconviction_events", "reoffences")
+# (cohorts, ((column, value), ...) sorted, variant): who a cell is about, whichever table shows it
+Key = tuple[tuple[str, ...], tuple[tuple[str, str | None], ...], str]
+INFINITY = math.inf
+CAP = 1e9  # the solver's stand-in for "no upper limit" (reoffences and events have none)
+SOLVER = "HiGHS (scipy.optimize.linprog, and milp where a linear optimum is fractional)"
+
+
+class InconsistentTables(ValueError):
+    """The published figures contradict each other (a total that is not the sum of its parts)."""
+
+
+class UnprotectableCell(ValueError):
+    """No further suppression can protect a cell (every figure linked to it is already withheld)."""
+
+
+def key(
+    cohorts: str | Sequence[str], filters: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), variant: str = ""
+) -> Key:
+    """The canonical key of the group of people in ``cohorts`` whose columns have the ``filters`` values."""
+    items = filters.items() if isinstance(filters, Mapping) else filters
+    pairs = tuple(sorted((str(c), None if v is None else str(v)) for c, v in items))
+    return ((cohorts,) if isinstance(cohorts, str) else tuple(cohorts), pairs, variant)
+
+
+def describe(cell_key: Key) -> str:
+    """A cell's key in words, for messages: ``2023Q4, establishment EST046``."""
+    cohorts, filters, variant = cell_key
+    words = [", ".join(cohorts) if len(cohorts) <= 3 else f"{cohorts[0]} to {cohorts[-1]} ({len(cohorts)} cohorts)"]
+    words += [f"{column} {'(missing)' if value is None else value}" for column, value in filters]
+    if variant:
+        words.append(variant)
+    return ", ".join(words)
+
+
+@dataclass
+class Cell:
+    """One group of people the publication states (or implies) something about."""
+
+    key: Key
+    size: int
+    values: dict[str, int | None]  # each count's value where known to the builder (true, or published)
+    shown: set[str] = field(default_factory=set)  # the counts some table publishes
+    withheld: bool = False  # some table shows it as [c]; none of its counts is then published
+    tables: set[str] = field(default_factory=set)  # the tables whose rows it is ("" for none: implied)
+    hideable: bool = True
+
+    @property
+    def implied(self) -> bool:
+        return not self.tables
+
+    def known(self, count: str) -> int | None:
+        """The count as the attacker knows it: published (in any table), else None."""
+        return self.values.get(count) if count in self.shown else None
+
+    def withhold(self) -> None:
+        """Withhold the cell in every table that shows it."""
+        self.withheld = True
+        self.shown.clear()
+
+    @property
+    def label(self) -> str:
+        return describe(self.key)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``total`` = the sum of ``parts``, for every count (the parts are disjoint groups making up the total)."""
+
+    total: Key
+    parts: tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class Protection:
+    """The disclosure rule with its sliding protection width (module docstring)."""
+
+    rule: DisclosureRule
+    width: int
+
+    @classmethod
+    def of(cls, rule: DisclosureRule) -> Protection:
+        return cls(rule, rule.protection_width)
+
+    def required(self, cell: Cell, count: str) -> int:
+        return min(self.width, cell.size) if count == "reoffenders" else self.width
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "standard": "sliding protection range (tau-ARGUS; sdcTable SPL) over linked tables",
+            "protection_width": self.width,
+            "min_cohort": self.rule.min_cohort,
+            "min_count": self.rule.min_count,
+        }
+
+
+@dataclass(frozen=True)
+class Range:
+    """What an attacker can derive of one withheld or implied count."""
+
+    cell: Key
+    count: str
+    low: float
+    high: float
+    required: int
+    passes: bool
+    withheld: bool  # else implied
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+    @property
+    def label(self) -> str:
+        return describe(self.cell)
+
+    def describe(self) -> str:
+        high = "no upper limit" if self.high == INFINITY else f"{self.high:,.0f}"
+        kind = "withheld" if self.withheld else "implied by the published figures"
+        return (
+            f"{describe(self.cell)}: {self.count.replace('_', ' ')} ({kind}) can be worked out to lie in "
+            f"{self.low:,.0f} to {high}, a range narrower than the {self.required} the rule requires"
+        )
+
+
+@dataclass
+class LinkedTables:
+    """The publication as linked tables: cells and the relations between them."""
+
+    cells: dict[Key, Cell] = field(default_factory=dict)
+    relations: list[Relation] = field(default_factory=list)
+
+    # ------------------------------------------------------------------------------------------ building
+    def add(
+        self,
+        cell_key: Key,
+        size: int,
+        values: Mapping[str, int | None],
+        *,
+        table: str | None,
+        withheld: bool = False,
+        hideable: bool = True,
+    ) -> Key:
+        """Register a cell (or one more table showing it). ``values`` maps the counts the table publishes
+        (None where the table withholds it); a count absent from ``values`` is not in that table."""
+        cell = self.cells.get(cell_key)
+        if cell is None:
+            cell = self.cells[cell_key] = Cell(cell_key, int(size), {c: None for c in COUNTS}, hideable=hideable)
+        elif cell.size != int(size):
+            raise InconsistentTables(
+                f"{describe(cell_key)}: {sorted(cell.tables)} give {cell.size:,} people and {table} gives {size:,}"
+            )
+        cell.hideable = cell.hideable and hideable
+        if table is not None:
+            cell.tables.add(table)
+            cell.withheld = cell.withheld or withheld
+            for count, value in values.items():
+                if value is None:
+                    continue
+                value = int(value)
+                if cell.values[count] is not None and cell.values[count] != value:
+                    raise InconsistentTables(
+                        f"{describe(cell_key)}: {count} is {cell.values[count]:,} in one table and {value:,} in {table}"
+                    )
+                cell.values[count] = value
+                if not withheld:
+                    cell.shown.add(count)
+        return cell_key
+
+    def implied(self, cell_key: Key, size: int) -> Key:
+        """A cell no table shows (its counts unknown to a reader), e.g. the people a subset leaves out."""
+        if cell_key not in self.cells:
+            self.cells[cell_key] = Cell(cell_key, int(size), {c: None for c in COUNTS}, hideable=False)
+        return cell_key
+
+    def partition(self, total: Key, parts: Sequence[Key]) -> None:
+        """``total`` is made of ``parts`` (disjoint). Where the parts' sizes fall short of the total's, the rest
+        is an implied remainder cell (its true counts known where the total's and the parts' are)."""
+        parts = tuple(dict.fromkeys(parts))
+        if not parts:
+            return
+        short = self.cells[total].size - sum(self.cells[p].size for p in parts)
+        if short < 0:
+            raise InconsistentTables(
+                f"{describe(total)}: its parts hold {sum(self.cells[p].size for p in parts):,} people, more than its "
+                f"{self.cells[total].size:,}"
+            )
+        if short:
+            cohorts, filters, variant = total
+            rest = self.implied((cohorts, filters, f"{variant} rest of {describe(parts[0])}".strip()), short)
+            self._true_values(rest, total, parts)
+            parts = (*parts, rest)
+        self.relations.append(Relation(total, parts))
+
+    def subset(self, whole: Key, part: Key) -> None:
+        """``part`` is a subgroup of ``whole``: the people of ``whole`` not in ``part`` are an implied cell."""
+        if whole == part:
+            return
+        cohorts, filters, variant = whole
+        rest = self.implied(
+            (cohorts, filters, f"{variant} not {describe(part)}".strip()),
+            self.cells[whole].size - self.cells[part].size,
+        )
+        if self.cells[rest].size < 0:
+            raise InconsistentTables(f"{describe(part)} is larger than {describe(whole)}, which holds it")
+        self._true_values(rest, whole, (part,))
+        self.relations.append(Relation(whole, (part, rest)))
+
+    def _true_values(self, rest: Key, total: Key, parts: Sequence[Key]) -> None:
+        """The remainder's counts where the builder knows the total's and every part's (for primary checks)."""
+        for count in COUNTS:
+            values = [self.cells[k].values[count] for k in (total, *parts)]
+            known = [v for v in values if v is not None]
+            if len(known) == len(values):
+                self.cells[rest].values[count] = known[0] - sum(known[1:])
+
+    # ------------------------------------------------------------------------------------------ queries
+    def withheld(self) -> list[Cell]:
+        return [c for c in self.cells.values() if c.withheld]
+
+    def relations_of(self, cell_key: Key) -> list[Relation]:
+        return [r for r in self.relations if cell_key == r.total or cell_key in r.parts]
+
+    def targets(self) -> list[tuple[Key, str]]:
+        """Every count the audit must bound: each count of a withheld cell, and of an implied one."""
+        out = []
+        for cell in self.cells.values():
+            if cell.withheld or cell.implied:
+                out += [(cell.key, count) for count in COUNTS]
+        return out
+
+
+# ------------------------------------------------------------------------------------------------ audit
+def _component(model: LinkedTables, start: Key) -> tuple[list[Key], list[Relation]]:
+    """The cells and relations linked to ``start`` through relations."""
+    by_cell: dict[Key, list[Relation]] = {}
+    for relation in model.relations:
+        for k in (relation.total, *relation.parts):
+            by_cell.setdefault(k, []).append(relation)
+    seen = {start}
+    queue = [start]
+    relations: dict[int, Relation] = {}
+    while queue:
+        current = queue.pop()
+        for relation in by_cell.get(current, []):
+            if id(relation) in relations:
+                continue
+            relations[id(relation)] = relation
+            for k in (relation.total, *relation.parts):
+                # a published constant does not carry information between relations for every count, but the
+                # other counts of the same cell may be unknown: follow every cell
+                if k not in seen:
+                    seen.add(k)
+                    queue.append(k)
+    return sorted(seen), list(relations.values())
+
+
+class _Problem:
+    """The attacker's linear problem for one component: variables are the unknown counts."""
+
+    def __init__(self, model: LinkedTables, cells: Sequence[Key], relations: Sequence[Relation]) -> None:
+        import numpy as np
+
+        self.index: dict[tuple[Key, str], int] = {}
+        lower: list[float] = []
+        upper: list[float] = []
+        for k in cells:
+            cell = model.cells[k]
+            for count in COUNTS:
+                if cell.known(count) is None:
+                    self.index[(k, count)] = len(lower)
+                    lower.append(0.0)
+                    upper.append(float(cell.size) if count == "reoffenders" else INFINITY)
+        n = len(lower)
+        equalities: list[tuple[dict[int, float], float]] = []
+        for relation in relations:
+            for count in COUNTS:
+                row: dict[int, float] = {}
+                constant = 0.0
+                for k, sign in ((relation.total, -1.0), *((p, 1.0) for p in relation.parts)):
+                    value = model.cells[k].known(count)
+                    if value is None:
+                        row[self.index[(k, count)]] = row.get(self.index[(k, count)], 0.0) + sign
+                    else:
+                        constant += sign * value
+                if not row:
+                    if constant != 0:
+                        raise InconsistentTables(
+                            f"{describe(relation.total)}: the published {count.replace('_', ' ')} of its parts add "
+                            f"up to {constant + model.cells[relation.total].known(count):,.0f}, not "  # type: ignore[operator]
+                            f"{model.cells[relation.total].known(count):,}"
+                        )
+                    continue
+                equalities.append((row, -constant))
+        inequalities: list[tuple[dict[int, float], float]] = []  # row . x <= b
+        for k in cells:
+            cell = model.cells[k]
+            for smaller, larger in (("reoffenders", "reconviction_events"), ("reconviction_events", "reoffences")):
+                row = {}
+                bound = 0.0
+                for count, sign in ((smaller, 1.0), (larger, -1.0)):
+                    value = cell.known(count)
+                    if value is None:
+                        row[self.index[(k, count)]] = sign
+                    else:
+                        bound -= sign * value
+                if row:
+                    inequalities.append((row, bound))
+        self.n = n
+        self.lower = np.array(lower)
+        self.upper = np.array(upper)
+        # the least and greatest value each variable took in the solutions found so far
+        self.seen_low = np.full(n, np.inf)
+        self.seen_high = np.full(n, -np.inf)
+        self.a_eq, self.b_eq = self._matrix(equalities, n)
+        self.a_ub, self.b_ub = self._matrix(inequalities, n)
+
+    @staticmethod
+    def _matrix(rows: Sequence[tuple[dict[int, float], float]], n: int):
+        import numpy as np
+
+        if not rows:
+            return None, None
+        from scipy.sparse import csr_array
+
+        data, row_index, column_index = [], [], []
+        for i, (row, _b) in enumerate(rows):
+            for j, value in row.items():
+                data.append(value)
+                row_index.append(i)
+                column_index.append(j)
+        matrix = csr_array((data, (row_index, column_index)), shape=(len(rows), n))
+        return matrix, np.array([b for _row, b in rows])
+
+    def span(self, variable: int) -> float:
+        """How far apart the values ``variable`` took in the solutions found so far are (0 before any)."""
+        if self.seen_high[variable] < self.seen_low[variable]:
+            return 0.0
+        return float(self.seen_high[variable] - self.seen_low[variable])
+
+    def _seen(self, solution) -> None:
+        import numpy as np
+
+        self.seen_low = np.minimum(self.seen_low, solution)
+        self.seen_high = np.maximum(self.seen_high, solution)
+
+    def bound(self, variable: int, sense: int) -> float:
+        """The least (``sense`` 1) or greatest (``sense`` -1) value of ``variable`` over whole-number solutions."""
+        import numpy as np
+        from scipy.optimize import linprog
+
+        objective = np.zeros(self.n)
+        objective[variable] = sense
+        # counts without a natural upper limit get a far one, so that every solve returns a solution: a value
+        # that reaches it stands for "no upper limit" (a reader cannot bound it either)
+        upper = [CAP if u == INFINITY else u for u in self.upper]
+        bounds = list(zip(self.lower, upper, strict=True))
+        result = linprog(
+            objective, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method="highs"
+        )
+        if result.status == 2:
+            raise InconsistentTables("the published figures admit no whole-number solution")
+        if result.status != 0:
+            raise RuntimeError(f"the disclosure audit's solver failed: {result.message}")
+        if np.all(np.abs(result.x - np.round(result.x)) < 1e-7):
+            self._seen(np.round(result.x))
+            value = float(round(result.fun * sense))
+        else:
+            value = self._integer_bound(objective, sense, upper)
+        return INFINITY if value >= CAP - 0.5 else value
+
+    def _integer_bound(self, objective, sense: int, upper) -> float:
+        import numpy as np
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        constraints = []
+        if self.a_eq is not None:
+            constraints.append(LinearConstraint(self.a_eq, self.b_eq, self.b_eq))
+        if self.a_ub is not None:
+            constraints.append(LinearConstraint(self.a_ub, -np.inf, self.b_ub))
+        result = milp(
+            objective,
+            constraints=constraints,
+            integrality=np.ones(self.n),
+            bounds=Bounds(self.lower, upper),
+        )
+        if result.status == 0:
+            self._seen(np.round(result.x))
+            return float(round(result.fun * sense))
+        raise RuntimeError(f"the disclosure audit's solver failed: {result.message}")
+
+
+def ranges(model: LinkedTables, targets: Sequence[tuple[Key, str]], protection: Protection) -> list[Range]:
+    """The attacker's range of each target count, judged against ``protection``.
+
+    Every solution the solver finds is a whole-number publication consistent with everything shown, so the
+    least and greatest value each count takes over the solutions found so far lie inside its range. A
+    count whose values found so far already span the required width passes without solving for its own
+    bounds (its reported range is then the span found, narrower than or equal to the true one); the others
+    are solved for exactly. Most counts are settled by the solutions found for others.
+    """
+    out: list[Range] = []
+    problems: dict[Key, _Problem] = {}
+    components: dict[Key, Key] = {}
+    for cell_key, count in targets:
+        cell = model.cells[cell_key]
+        if cell_key not in components:
+            cells, relations = _component(model, cell_key)
+            for k in cells:
+                components[k] = cell_key
+            problems[cell_key] = _Problem(model, cells, relations)
+        problem = problems[components[cell_key]]
+        variable = problem.index.get((cell_key, count))
+        required = protection.required(cell, count)
+        if variable is None:  # withheld in one table, published in another: known exactly
+            low = high = float(cell.known(count))  # type: ignore[arg-type]
+        elif problem.span(variable) >= required:
+            low, high = problem.seen_low[variable], problem.seen_high[variable]
+        else:
+            high = problem.bound(variable, -1)
+            low = (
+                problem.bound(variable, 1)
+                if high - problem.seen_low[variable] < required
+                else problem.seen_low[variable]
+            )
+        passes = high - low >= required
+        if not passes and not cell.withheld:
+            passes = _implied_is_safe(cell, count, low, high, protection.rule)
+        out.append(Range(cell_key, count, low, high, required, passes, cell.withheld))
+    return out
+
+
+def _implied_is_safe(cell: Cell, count: str, low: float, high: float, rule: DisclosureRule) -> bool:
+    """A narrow implied range is safe when every value in it passes the primary rule (a derived figure of a
+    group that could itself be published)."""
+    if cell.size < rule.min_cohort:
+        return False
+    if count != "reoffenders":
+        return True  # the group is large enough; its reoffenders are judged on their own range
+    return low >= rule.min_count and high <= cell.size - rule.min_count
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The audit of a publication: every range it derived, and whether each meets the rule."""
+
+    protection: Protection
+    ranges: tuple[Range, ...]
+    withheld_cells: int
+    implied_cells: int
+
+    @property
+    def failures(self) -> list[Range]:
+        return [r for r in self.ranges if not r.passes]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> dict[str, Any]:
+        """For the manifest: what was checked, and how (no withheld value, nor which rule withheld a cell)."""
+        return {
+            **self.protection.as_dict(),
+            "solver": SOLVER,
+            "withheld_cells": self.withheld_cells,
+            "implied_cells": self.implied_cells,
+            "ranges_checked": len(self.ranges),
+            "failures": len(self.failures),
+            "passed": self.passed,
+        }
+
+
+def audit(model: LinkedTables, protection: Protection) -> AuditReport:
+    """Every withheld and implied count's range, against the rule (module docstring)."""
+    found = ranges(model, model.targets(), protection)
+    return AuditReport(
+        protection,
+        tuple(found),
+        sum(1 for c in model.cells.values() if c.withheld),
+        sum(1 for c in model.cells.values() if c.implied),
+    )
+
+
+# ------------------------------------------------------------------------------------------- protection
+def protect(model: LinkedTables, protection: Protection) -> None:
+    """Withhold cells of ``model`` (in place: ``Cell.withheld``) until the audit would pass.
+
+    The builder's values must be the true counts of every shown cell. Raises :class:`UnprotectableCell` when
+    a count cannot be protected because nothing linked to it is left to withhold.
+    """
+    rule = protection.rule
+    if not rule.active:
+        return
+    for cell in model.cells.values():  # primary
+        if cell.tables and cell.values["reoffenders"] is not None and rule.fails(cell.size, cell.values["reoffenders"]):
+            cell.withhold()
+    _classic_secondary(model, rule)
+    failing = [(r.cell, r.count) for r in ranges(model, model.targets(), protection) if not r.passes]
+    for _ in range(len(model.cells) + 1):
+        if not failing:
+            break
+        cell_key, count = failing[0]
+        extra = _next_to_withhold(model, cell_key)
+        if extra is None:
+            raise UnprotectableCell(
+                f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected: every figure linked to it "
+                "is already withheld"
+            )
+        model.cells[extra].withhold()
+        retry = [*failing, *((extra, c) for c in COUNTS)]
+        failing = [(r.cell, r.count) for r in ranges(model, list(dict.fromkeys(retry)), protection) if not r.passes]
+
+
+def _classic_secondary(model: LinkedTables, rule: DisclosureRule) -> None:
+    """Within each relation: while its withheld parts are fewer than two, or together fail the rule,
+    withhold the smallest shown part as well (reoffend.disclosure's rule, over every relation at once)."""
+    changed = True
+    while changed:
+        changed = False
+        for relation in model.relations:
+            if model.cells[relation.total].withheld:
+                continue
+            while True:
+                parts = [model.cells[k] for k in relation.parts]
+                hidden = [c for c in parts if c.withheld or (c.implied and _fails(c, rule))]
+                shown = [c for c in parts if not c.withheld and c.tables and c.hideable]
+                if not hidden or not shown:
+                    break
+                size = sum(c.size for c in hidden)
+                reoffenders = [c.values["reoffenders"] for c in hidden]
+                if len(hidden) >= 2 and None not in reoffenders and not rule.fails(size, sum(reoffenders)):  # type: ignore[arg-type]
+                    break
+                _smallest(shown).withhold()
+                changed = True
+
+
+def _fails(cell: Cell, rule: DisclosureRule) -> bool:
+    reoffenders = cell.values["reoffenders"]
+    return reoffenders is not None and bool(rule.fails(cell.size, reoffenders))
+
+
+def _smallest(cells: Iterable[Cell]) -> Cell:
+    return min(cells, key=lambda c: (c.size, c.values["reoffenders"] or 0, c.key))
+
+
+def _next_to_withhold(model: LinkedTables, cell_key: Key) -> Key | None:
+    """The cell to withhold next to protect ``cell_key``: the smallest shown sibling in a relation it is a
+    part of; else the smallest shown part of a relation it is the total of; else a shown total over it."""
+    relations = model.relations_of(cell_key)
+
+    def candidates(keys: Iterable[Key]) -> list[Cell]:
+        return [model.cells[k] for k in keys if k != cell_key and _withholdable(model.cells[k])]
+
+    siblings = candidates(p for r in relations if cell_key in r.parts for p in r.parts)
+    if siblings:
+        return _smallest(siblings).key
+    parts = candidates(p for r in relations if r.total == cell_key for p in r.parts)
+    if parts:
+        return _smallest(parts).key
+    totals = candidates(r.total for r in relations if cell_key in r.parts)
+    if totals:
+        return _smallest(totals).key
+    # the siblings are withheld or implied: widen through them (a withheld sibling's own relations)
+    for relation in relations:
+        for other in (relation.total, *relation.parts):
+            if other == cell_key or _withholdable(model.cells[other]):
+                continue
+            for further in model.relations_of(other):
+                found = candidates(k for k in (further.total, *further.parts) if k != other)
+                if found:
+                    return _smallest(found).key
+    return None
+
+
+def _withholdable(cell: Cell) -> bool:
+    return bool(cell.tables) and not cell.withheld and cell.hideable
