@@ -151,7 +151,12 @@ class Range:
     high: float
     required: int
     passes: bool
-    withheld: bool  # else implied
+    withheld: bool  # else implied, or published (``kind``)
+    kind: str = ""  # "withheld", "implied" or "published" (a shown group that fails the primary rule)
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", "withheld" if self.withheld else "implied")
 
     @property
     def width(self) -> float:
@@ -162,6 +167,11 @@ class Range:
         return describe(self.cell)
 
     def describe(self) -> str:
+        if self.kind == "published":
+            return (
+                f"{describe(self.cell)}: {self.count.replace('_', ' ')} is published ({self.low:,.0f}) although the "
+                "group fails the disclosure rule"
+            )
         high = "no upper limit" if self.high == INFINITY else f"{self.high:,.0f}"
         kind = "withheld" if self.withheld else "implied by the published figures"
         return (
@@ -437,14 +447,17 @@ class _Problem:
         raise RuntimeError(f"the disclosure audit's solver failed: {result.message}")
 
 
-def ranges(model: LinkedTables, targets: Sequence[tuple[Key, str]], protection: Protection) -> list[Range]:
+def ranges(
+    model: LinkedTables, targets: Sequence[tuple[Key, str]], protection: Protection, *, exact: bool = False
+) -> list[Range]:
     """The attacker's range of each target count, judged against ``protection``.
 
     Every solution the solver finds is a whole-number publication consistent with everything shown, so the
     least and greatest value each count takes over the solutions found so far lie inside its range. A
     count whose values found so far already span the required width passes without solving for its own
     bounds (its reported range is then the span found, narrower than or equal to the true one); the others
-    are solved for exactly. Most counts are settled by the solutions found for others.
+    are solved for exactly. Most counts are settled by the solutions found for others. ``exact`` solves for
+    every count's own bounds.
     """
     out: list[Range] = []
     problems: dict[Key, _Problem] = {}
@@ -461,20 +474,22 @@ def ranges(model: LinkedTables, targets: Sequence[tuple[Key, str]], protection: 
         required = protection.required(cell, count)
         if variable is None:  # withheld in one table, published in another: known exactly
             low = high = float(cell.known(count))  # type: ignore[arg-type]
-        elif problem.span(variable) >= required:
-            low, high = problem.seen_low[variable], problem.seen_high[variable]
+        elif not exact and problem.span(variable) >= required:
+            low, high = _finite(problem.seen_low[variable]), _finite(problem.seen_high[variable])
         else:
             high = problem.bound(variable, -1)
-            low = (
-                problem.bound(variable, 1)
-                if high - problem.seen_low[variable] < required
-                else problem.seen_low[variable]
-            )
+            seen_low = _finite(problem.seen_low[variable])
+            low = problem.bound(variable, 1) if exact or high - seen_low < required else seen_low
         passes = high - low >= required
         if not passes and not cell.withheld:
             passes = _implied_is_safe(cell, count, low, high, protection.rule)
         out.append(Range(cell_key, count, low, high, required, passes, cell.withheld))
     return out
+
+
+def _finite(value: float) -> float:
+    """A value of a solution as a plain float, the solver's stand-in for no upper limit as infinity."""
+    return INFINITY if value >= CAP - 0.5 else float(value)
 
 
 def _implied_is_safe(cell: Cell, count: str, low: float, high: float, rule: DisclosureRule) -> bool:
@@ -517,9 +532,33 @@ class AuditReport:
         }
 
 
+def check_consistent(model: LinkedTables) -> None:
+    """Raise :class:`InconsistentTables` for a relation whose published figures do not add up."""
+    for relation in model.relations:
+        for count in COUNTS:
+            values = [model.cells[k].known(count) for k in (relation.total, *relation.parts)]
+            if None not in values and values[0] != sum(values[1:]):  # type: ignore[arg-type]
+                raise InconsistentTables(
+                    f"{describe(relation.total)}: the published {count.replace('_', ' ')} of its parts add up to "
+                    f"{sum(values[1:]):,}, not {values[0]:,}"  # type: ignore[arg-type]
+                )
+
+
+def exposed(model: LinkedTables, rule: DisclosureRule) -> list[Range]:
+    """Each shown group whose published reoffenders fail the primary rule (it should have been withheld)."""
+    out = []
+    for cell in model.cells.values():
+        value = cell.known("reoffenders")
+        if rule.active and cell.tables and value is not None and rule.fails(cell.size, value):
+            out.append(Range(cell.key, "reoffenders", value, value, 0, False, False, "published"))
+    return out
+
+
 def audit(model: LinkedTables, protection: Protection) -> AuditReport:
-    """Every withheld and implied count's range, against the rule (module docstring)."""
-    found = ranges(model, model.targets(), protection)
+    """Every withheld and implied count's range against the rule, and every shown group against the primary
+    rule (module docstring)."""
+    check_consistent(model)
+    found = exposed(model, protection.rule) + ranges(model, model.targets(), protection)
     return AuditReport(
         protection,
         tuple(found),

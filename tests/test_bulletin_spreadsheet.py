@@ -38,7 +38,11 @@ def expected(text: str | None, row: dict[str, str | None], column: str, dtype: p
     if text is None:
         if column == "suppressed":
             return "[z]"
-        return "[c]" if row.get("suppressed") is not None else "[x]"
+        if row.get("suppressed") is not None:
+            return "[c]"
+        # the days to first reoffence of a published group are withheld when too few people reoffended
+        days = column in ("mean_days_to_first", "median_days_to_first")
+        return "[c]" if days and (row.get("reoffenders") or "0") not in ("0", "") else "[x]"
     if dtype == pl.Boolean:
         return text == "true"
     return float(text) if dtype.is_numeric() else text

@@ -77,7 +77,10 @@ def test_current_values_outside_the_baseline_range_are_named():
     result = compare_adjusted(fixture_frame(current), params())
     (warning,) = [w for w in result.warnings if "outside the baseline's range" in w]
     assert warning.startswith("age outside the baseline's range (20 to 55) at 2 current provider(s)")
-    assert "P1, C: 1 release(s) (24 to 70)" in warning and "P2, C: 1 release(s) (18 to 30)" in warning
+    assert "P1, C: 1 release(s)" in warning and "P2, C: 1 release(s)" in warning
+    # no value of the releases themselves: the extreme of one release is one person's age
+    for value in ("24", "70", "18", "30"):
+        assert f"{value} to" not in warning.split("at 2 current")[1] and f"to {value}" not in warning
 
 
 def test_a_straight_line_in_priors_is_shown_to_misfit_and_the_spline_is_not(cli, sample_dir, tmp_path):

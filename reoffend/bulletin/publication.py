@@ -161,8 +161,10 @@ def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
         variant = spec.variant if spec.variant and whole_size is not None and size < whole_size else ""
         cell_key = key(cohort, (*filters, *by), variant)
         whole = key(cohort, (*filters, *by)) if variant else None
-        withheld = row.get(SUPPRESSED) not in (None, "")
         values = {c.count: _count(row, c, size) for c in spec.counts}
+        # a row marked [c], or one of people whose counts are missing unmarked (read as withheld, not as
+        # nothing to check)
+        withheld = row.get(SUPPRESSED) not in (None, "") or (size > 0 and None in values.values())
         out.append(RowCell(cell_key, size, values, withheld, whole, whole_size))
     return out
 

@@ -42,7 +42,7 @@ def disclosure_check(folder: str, as_json: bool, quiet: bool) -> None:
                     "low": r.low,
                     "high": None if r.high == float("inf") else r.high,
                     "required_width": r.required,
-                    "withheld": r.withheld,
+                    "kind": r.kind,
                 }
                 for r in failures
             ],

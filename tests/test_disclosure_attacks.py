@@ -1,0 +1,325 @@
+"""Disclosure control against a reader of everything published (issue: "Disclosure control that holds against
+a reader of everything published"; docs/bulletin.md, "Disclosure control").
+
+Each test builds bulletins from a synthetic population with small prisons, then performs one of the attacks
+that recovered suppressed values before, reading only the published files, with arithmetic of its own (not
+the audit's): a total less its published parts; a comparison's group against the table that hides it; a
+pooled row less its published cohorts; two quarterly releases differenced; the court lag less the trend;
+the narrowing that reason codes allowed. Each finds nothing. The last test runs ``reoffend disclosure-check``
+on every bulletin built here, and on a tampered copy, which it must fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reoffend.bulletin.build import build_bulletin
+from reoffend.bulletin.config import parse_config
+from reoffend.synth import SynthParams, write
+
+RULE = {"min_cohort": 10, "min_count": 3}
+WIDTH = 3
+
+
+# ------------------------------------------------------------------------------------------- the population
+@pytest.fixture(scope="module")
+def population(tmp_path_factory) -> Path:
+    """4,000 releases from 60 prisons over six quarters: about 11 people per prison and quarter, so many
+    groups are small and secondary suppression has work to do."""
+    folder = tmp_path_factory.mktemp("population")
+    write(SynthParams(releases=4000, establishments=60, cohorts=6, seed=5), folder, "csv")
+    return folder
+
+
+def build(
+    folder: Path, target: Path, *, extract_date: str | None = None, rule: dict | None = None, **sections: str
+) -> Path:
+    """A bulletin of ``folder``'s population with the given extra config sections (TOML text)."""
+    lines = [
+        'title = "Attack"',
+        "[inputs]",
+        f'releases = "{folder / "releases.csv"}"',
+        f'convictions = "{folder / "convictions.csv"}"',
+    ]
+    if extract_date:
+        lines.append(f"extract_date = {extract_date}")
+    lines += ["[measure]", *sections.pop("measure", "").splitlines()]
+    rule = RULE if rule is None else rule
+    lines += ["[disclosure]", f"min_cohort = {rule['min_cohort']}", f"min_count = {rule['min_count']}"]
+    lines += ["[breakdowns]", 'columns = ["sex", "age"]', "bands = { age = [21, 25, 30, 40] }"]
+    for name, body in sections.items():
+        lines += [f"[{name.replace('__', '.')}]", body]
+    job = target.parent / f"{target.name}.toml"
+    job.write_text("\n".join(lines) + "\n")
+    build_bulletin(parse_config(str(job)), str(target))
+    return target
+
+
+def tables(bulletin: Path) -> dict[str, pl.DataFrame]:
+    return {p.name: pl.read_csv(p, infer_schema=False) for p in sorted((bulletin / "tables").glob("*.csv"))}
+
+
+def manifest(bulletin: Path) -> dict:
+    return json.loads((bulletin / "manifest.json").read_text())
+
+
+def number(value) -> int | None:
+    return None if value in (None, "") else round(float(value))
+
+
+def withheld(frame: pl.DataFrame) -> pl.Series:
+    return frame["suppressed"].is_not_null() if "suppressed" in frame.columns else pl.Series([False] * frame.height)
+
+
+# ------------------------------------------------------------------------------------------- the attacker
+def known_reoffenders(published: dict[str, pl.DataFrame], latest: str) -> dict[tuple, int]:
+    """Every (cohort, column, value) group's published reoffenders, from whichever table shows it."""
+    known: dict[tuple, int] = {}
+
+    def note(group: tuple, value) -> None:
+        if number(value) is not None:
+            known[group] = number(value)  # type: ignore[assignment]
+
+    for row in published["trend.csv"].iter_rows(named=True):
+        note((row["cohort"],), row["reoffenders"])
+    for name, frame in published.items():
+        column = {"establishments.csv": "establishment", "comparison_adjusted.csv": "establishment"}.get(name)
+        if name.startswith("breakdown_"):
+            column = name[len("breakdown_") : -len(".csv")]
+        if column:
+            for row in frame.iter_rows(named=True):
+                note((row["cohort"], column, row[column]), row["reoffenders"])
+    return known
+
+
+def difference_attack(published: dict[str, pl.DataFrame], extra: dict[tuple, int], latest: str) -> list[str]:
+    """Each split of a cohort (establishments, a breakdown, the adjusted comparison's units): its total less every
+    part any table (or ``extra``, a comparison's group) publishes. One part left unknown is recovered."""
+    known = {**known_reoffenders(published, latest), **extra}
+    recovered = []
+    splits = {"establishments.csv": "establishment", "comparison_adjusted.csv": "establishment"}
+    splits.update({n: n[len("breakdown_") : -len(".csv")] for n in published if n.startswith("breakdown_")})
+    for name, column in splits.items():
+        frame = published.get(name)
+        if frame is None:
+            continue
+        for (cohort,), rows in frame.group_by(["cohort"]):
+            total = known.get((cohort,))
+            if total is None:
+                continue
+            unknown = [r for r in rows.iter_rows(named=True) if (cohort, column, r[column]) not in known]
+            if len(unknown) == 1:
+                recovered.append(f"{name}: {cohort}, {column} {unknown[0][column]}")
+            if not unknown and withheld(rows).any():
+                recovered.append(f"{name}: {cohort}: a withheld {column} is published elsewhere")
+    return recovered
+
+
+def narrowing_attack(published: dict[str, pl.DataFrame]) -> list[str]:
+    """Within one split: the withheld parts share what the total leaves; each lies in
+    [max(0, left - the others' sizes), min(its size, left)]. That range must span the rule's width."""
+    narrow = []
+    trend = {r["cohort"]: number(r["reoffenders"]) for r in published["trend.csv"].iter_rows(named=True)}
+    for name, frame in published.items():
+        if not (name == "establishments.csv" or name.startswith("breakdown_")):
+            continue
+        for (cohort,), rows in frame.group_by(["cohort"]):
+            if trend.get(cohort) is None:
+                continue
+            hidden = rows.filter(withheld(rows))
+            left = trend[cohort] - sum(number(v) or 0 for v in rows.filter(~withheld(rows))["reoffenders"])
+            sizes = [number(v) for v in hidden["cohort_size"]]
+            for size in sizes:
+                others = sum(sizes) - size  # type: ignore[operator]
+                low, high = max(0, left - others), min(size, left)  # type: ignore[type-var]
+                if high - low < min(WIDTH, size):  # type: ignore[operator]
+                    narrow.append(f"{name}: {cohort}: {size} people with {low} to {high} reoffenders")
+    return narrow
+
+
+# ------------------------------------------------------------------------------------------- the attacks
+@pytest.fixture(scope="module")
+def plain(population, tmp_path_factory) -> Path:
+    return build(population, tmp_path_factory.mktemp("plain") / "bulletin")
+
+
+@pytest.fixture(scope="module")
+def secondary_site(plain) -> str:
+    """An establishment of the latest cohort withheld though large enough on its own (secondary suppression)."""
+    rows = tables(plain)["establishments.csv"]
+    hidden = rows.filter(withheld(rows))
+    big = hidden.filter(pl.col("cohort_size").cast(pl.Int64) >= RULE["min_cohort"])
+    assert big.height, "the population should need secondary suppression"
+    return big["establishment"][0]
+
+
+def test_1_a_comparison_does_not_publish_a_group_another_table_hides(population, plain, secondary_site, tmp_path):
+    """[comparisons.baseline] site = a secondarily suppressed establishment: before, the comparison printed its
+    counts and the cohort total less the published establishments gave the primary-suppressed one away."""
+    latest = manifest(plain)["facts"]["latest_cohort"]
+    first = manifest(plain)["facts"]["complete_cohorts"][0]
+    bulletin = build(
+        population,
+        tmp_path / "bulletin",
+        comparisons__baseline=f'site = "{secondary_site}"\nbaseline = "{first}"',
+        comparisons__adjusted=f'baseline = ["{first}"]\ncovariates = ["age", "sex"]',
+    )
+    published = tables(bulletin)
+    extra = {}
+    for row in published["comparison_baseline.csv"].iter_rows(named=True):
+        if number(row["current_reoffenders"]) is not None:
+            extra[(row["current"], "establishment", secondary_site)] = number(row["current_reoffenders"])
+            extra[(row["baseline"], "establishment", secondary_site)] = number(row["baseline_reoffenders"])
+    assert difference_attack(published, extra, latest) == []
+    text = (bulletin / "bulletin.md").read_text()
+    # the comparison of a withheld group says it is not published, and quotes none of its counts
+    site_row = published["establishments.csv"].filter(pl.col("establishment") == secondary_site).row(0, named=True)
+    if site_row["suppressed"] is not None:
+        assert "not published" in text
+        assert published["comparison_baseline.csv"]["current_reoffenders"].null_count() == 1
+
+
+def test_2_a_pooled_row_is_no_unprotected_total(population, tmp_path):
+    """The matched comparison of a small prison: a cohort row withheld means the pooled row is too."""
+    bulletin = build(
+        population,
+        tmp_path / "bulletin",
+        comparisons__matched='treated = { establishment = ["EST007"] }\ncovariates = ["age", "sex"]\nbootstrap = 200',
+    )
+    rows = tables(bulletin)["comparison_matched.csv"]
+    cohorts = rows.filter(pl.col("scope") == "cohort")
+    pooled = rows.filter(pl.col("scope") == "pooled")
+    hidden_cohorts = withheld(cohorts).sum()
+    assert cohorts.height and pooled.height == 1
+    if hidden_cohorts:
+        assert withheld(pooled).all(), "a pooled row over a withheld cohort gives it away"
+        assert pooled["binary_rate_treated"].null_count() == 1
+    # whatever is published: pooled less the published cohort rows never leaves one withheld cohort
+    if not withheld(pooled).any():
+        assert hidden_cohorts == 0
+
+
+def test_3_two_quarterly_releases_do_not_difference_to_a_withheld_cohort(population, tmp_path):
+    """Two extracts of one population, a quarter apart: the pooled row and the court lag of the later one
+    less those of the earlier give the new cohorts' figures, so those must be published (or the totals not)."""
+    matched = 'treated = { establishment = ["EST007"] }\ncovariates = ["age", "sex"]\nbootstrap = 200'
+    # the earlier extract: the same records as known a quarter before (no conviction after its date)
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    shutil.copy(population / "releases.csv", earlier / "releases.csv")
+    convictions = pl.read_csv(population / "convictions.csv", infer_schema=False)
+    convictions.filter(pl.col("conviction_date") <= "2025-03-31").write_csv(earlier / "convictions.csv")
+    early = build(earlier, tmp_path / "early", extract_date="2025-03-31", comparisons__matched=matched)
+    late = build(population, tmp_path / "late", extract_date="2025-06-30", comparisons__matched=matched)
+    before, after = tables(early)["comparison_matched.csv"], tables(late)["comparison_matched.csv"]
+    new = set(after["cohort"]) - set(before["cohort"]) - {"all"}
+    pooled_before = before.filter(pl.col("scope") == "pooled")
+    pooled_after = after.filter(pl.col("scope") == "pooled")
+    if not withheld(pooled_before).any() and not withheld(pooled_after).any():
+        new_rows = after.filter(pl.col("cohort").is_in(sorted(new)))
+        assert not withheld(new_rows).any(), "the difference of the pooled rows is a withheld cohort"
+    lag_before, lag_after = (manifest(b)["facts"]["court_lag_cohorts"] for b in (early, late))
+    trend = tables(late)["trend.csv"]
+    hidden = set(trend.filter(withheld(trend))["cohort"])
+    assert not (set(lag_after) - set(lag_before)) & hidden
+
+
+def test_4_the_court_lag_is_no_total_over_a_withheld_cohort(population, tmp_path):
+    """A one-prison bulletin: some of its cohorts are withheld; the court lag's row at the waiting period less
+    the published cohorts must not leave one of them."""
+    bulletin = build(population, tmp_path / "bulletin", measure='where = { establishment = ["EST003"] }')
+    published = tables(bulletin)
+    trend = published["trend.csv"]
+    hidden = set(trend.filter(withheld(trend))["cohort"])
+    assert hidden, "the one-prison bulletin should have a withheld cohort"
+    lag_cohorts = manifest(bulletin)["facts"]["court_lag_cohorts"]
+    assert not set(lag_cohorts) & hidden
+    if "court_lag.csv" in published:
+        row = published["court_lag.csv"].filter(pl.col("waiting_period_months") == "6").row(0, named=True)
+        sizes = trend.filter(pl.col("cohort").is_in(lag_cohorts))["cohort_size"].cast(pl.Int64).sum()
+        assert number(row["cohort_size"]) == sizes  # exactly the published cohorts: nothing left over
+
+
+def test_5_no_reason_code_and_no_narrow_range(plain):
+    """One mark: nothing separates a primary from a secondary suppression; and within a table each withheld
+    count ranges at least the rule's width, so no hidden cell narrows to two or three values."""
+    published = tables(plain)
+    for name, frame in published.items():
+        if "suppressed" in frame.columns:
+            assert set(frame["suppressed"].drop_nulls()) <= {"[c]"}, name
+    assert narrowing_attack(published) == []
+    assert difference_attack(published, {}, manifest(plain)["facts"]["latest_cohort"]) == []
+    notes = (plain / "tables" / "..").resolve() / "tables.ods"
+    assert notes.exists()
+
+
+def test_6_derived_statistics_follow_their_counts(population, plain, tmp_path):
+    """Counts of units beating the baseline are over published units; medians and means of days need
+    min_cohort reoffenders; no published note quotes one person's value."""
+    first = manifest(plain)["facts"]["complete_cohorts"][0]
+    bulletin = build(
+        population, tmp_path / "bulletin", comparisons__adjusted=f'baseline = ["{first}"]\ncovariates = ["age", "sex"]'
+    )
+    published = tables(bulletin)
+    units = published["comparison_adjusted.csv"]
+    shown = units.filter(~withheld(units))
+    summary = published["comparison_adjusted_summary.csv"].row(0, named=True)
+    assert number(summary["units"]) == shown.height
+    assert number(summary["units_withheld"]) == units.height - shown.height
+    for measure in ("binary", "reoffences_per_offender"):
+        reductions = (shown[f"{measure}_verdict_adjusted"] == "significant reduction").sum()
+        increases = (shown[f"{measure}_verdict_adjusted"] == "significant increase").sum()
+        assert number(summary[f"{measure}_reduction"]) == reductions
+        assert number(summary[f"{measure}_increase"]) == increases
+    # the adjusted p-values are Holm's over the published units only
+    from reoffend.report.multiple import adjust
+
+    # (the p the verdict uses: the smaller one-sided p)
+    p = shown.select(pl.min_horizontal(pl.col("binary_p_reduction", "binary_p_increase").cast(pl.Float64))).to_series()
+    assert adjust(p, "holm").to_list() == pytest.approx(shown["binary_p_adjusted"].cast(pl.Float64).to_list())
+    for name, frame in published.items():
+        if "median_days_to_first" in frame.columns:
+            days = frame.filter(pl.col("median_days_to_first").is_not_null())
+            assert (days["reoffenders"].cast(pl.Int64) >= RULE["min_cohort"]).all(), name
+    text = (bulletin / "bulletin.md").read_text()
+    assert not re.search(r"release\(s\) \(\d", text)
+
+
+def test_establishment_tests_are_adjusted_among_published_ones(plain):
+    from reoffend.report.multiple import adjust
+
+    rows = tables(plain)["establishments.csv"]
+    shown = rows.filter(~withheld(rows))
+    p = shown["p_value"].cast(pl.Float64)
+    assert adjust(p, "holm").to_list() == pytest.approx(shown["p_adjusted"].cast(pl.Float64).to_list())
+    summary = tables(plain)["establishment_summary.csv"].row(0, named=True)
+    assert number(summary["suppressed_establishments"]) == rows.height - shown.height
+
+
+def test_disclosure_check_passes_what_was_built_and_fails_a_tampered_copy(population, plain, cli, tmp_path):
+    status, out, err = cli("disclosure-check", plain)
+    assert status == 0, err
+    assert "disclosure audit passed" in out
+    status, out, _ = cli("disclosure-check", plain, "--json")
+    document = json.loads(out)
+    assert document["passed"] and document["withheld_cells"] > 0 and document["failing"] == []
+    # publish one withheld establishment's true figures again (as a hand edit might): the check names it
+    open_bulletin = build(population, tmp_path / "open", rule={"min_cohort": 0, "min_count": 0})
+    truth = tables(open_bulletin)["establishments.csv"]
+    tampered = tmp_path / "tampered"
+    shutil.copytree(plain, tampered)
+    path = tampered / "tables" / "establishments.csv"
+    rows = pl.read_csv(path, infer_schema=False)
+    name = rows.filter(withheld(rows))["establishment"][0]
+    true_row = truth.filter(pl.col("establishment") == name).with_columns(pl.lit(None, pl.String).alias("suppressed"))
+    edited = pl.concat([rows.filter(pl.col("establishment") != name), true_row.select(rows.columns)])
+    edited.write_csv(path)
+    status, out, err = cli("disclosure-check", tampered)
+    assert status == 65
+    assert "FAILED" in out
