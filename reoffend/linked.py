@@ -50,6 +50,8 @@ COUNTS = ("reoffenders", "reconviction_events", "reoffences")
 Key = tuple[tuple[str, ...], tuple[tuple[str, str | None], ...], str]
 INFINITY = math.inf
 CAP = 1e9  # the solver's stand-in for "no upper limit" (reoffences and events have none)
+SPREAD_SOLVES = 8  # pseudo-random objectives solved per component before any count's own bounds ...
+SPREAD_FROM = 12  # ... of more unknown counts than this
 SOLVER = "HiGHS (scipy.optimize.linprog, and milp where a linear optimum is fractional)"
 
 
@@ -288,12 +290,20 @@ class LinkedTables:
 
 
 # ------------------------------------------------------------------------------------------------ audit
-def _component(model: LinkedTables, start: Key) -> tuple[list[Key], list[Relation]]:
-    """The cells and relations linked to ``start`` through relations."""
+def _relations_by_cell(model: LinkedTables) -> dict[Key, list[Relation]]:
     by_cell: dict[Key, list[Relation]] = {}
     for relation in model.relations:
         for k in (relation.total, *relation.parts):
             by_cell.setdefault(k, []).append(relation)
+    return by_cell
+
+
+def _component(
+    model: LinkedTables, start: Key, by_cell: Mapping[Key, list[Relation]]
+) -> tuple[list[Key], list[Relation]]:
+    """The cells and relations linked to ``start`` through unknown counts: a cell whose every count is
+    published is a constant in each relation it is in, and links nothing (a cohort's published total does
+    not tie its establishments to its breakdown)."""
     seen = {start}
     queue = [start]
     relations: dict[int, Relation] = {}
@@ -304,11 +314,10 @@ def _component(model: LinkedTables, start: Key) -> tuple[list[Key], list[Relatio
                 continue
             relations[id(relation)] = relation
             for k in (relation.total, *relation.parts):
-                # a published constant does not carry information between relations for every count, but the
-                # other counts of the same cell may be unknown: follow every cell
                 if k not in seen:
                     seen.add(k)
-                    queue.append(k)
+                    if any(model.cells[k].known(c) is None for c in COUNTS):
+                        queue.append(k)
     return sorted(seen), list(relations.values())
 
 
@@ -389,6 +398,41 @@ class _Problem:
         matrix = csr_array((data, (row_index, column_index)), shape=(len(rows), n))
         return matrix, np.array([b for _row, b in rows])
 
+    def spread(self, solves: int = SPREAD_SOLVES) -> None:
+        """Solve with a few fixed pseudo-random objectives, to find solutions that take many counts to both
+        ends of their ranges at once (each solution found bounds every count's range from inside)."""
+        import numpy as np
+
+        if self.n <= SPREAD_FROM:  # a few counts: solving for each one's bounds costs less
+            return
+        rng = np.random.default_rng(20261207)  # fixed: the same publication is audited the same way
+        for _ in range(solves):
+            self._solve(rng.uniform(-1.0, 1.0, self.n))
+
+    def _solve(self, objective):
+        """A solution minimising ``objective`` (its witnesses recorded), or None when fractional."""
+        import numpy as np
+        from scipy.optimize import linprog
+
+        upper = [CAP if u == INFINITY else u for u in self.upper]
+        result = linprog(
+            objective,
+            A_ub=self.a_ub,
+            b_ub=self.b_ub,
+            A_eq=self.a_eq,
+            b_eq=self.b_eq,
+            bounds=list(zip(self.lower, upper, strict=True)),
+            method="highs",
+        )
+        if result.status == 2:
+            raise InconsistentTables("the published figures admit no whole-number solution")
+        if result.status != 0:
+            raise RuntimeError(f"the disclosure audit's solver failed: {result.message}")
+        if np.all(np.abs(result.x - np.round(result.x)) < 1e-7):
+            self._seen(np.round(result.x))
+            return result
+        return None
+
     def span(self, variable: int) -> float:
         """How far apart the values ``variable`` took in the solutions found so far are (0 before any)."""
         if self.seen_high[variable] < self.seen_low[variable]:
@@ -404,26 +448,16 @@ class _Problem:
     def bound(self, variable: int, sense: int) -> float:
         """The least (``sense`` 1) or greatest (``sense`` -1) value of ``variable`` over whole-number solutions."""
         import numpy as np
-        from scipy.optimize import linprog
 
         objective = np.zeros(self.n)
         objective[variable] = sense
         # counts without a natural upper limit get a far one, so that every solve returns a solution: a value
         # that reaches it stands for "no upper limit" (a reader cannot bound it either)
-        upper = [CAP if u == INFINITY else u for u in self.upper]
-        bounds = list(zip(self.lower, upper, strict=True))
-        result = linprog(
-            objective, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=self.b_eq, bounds=bounds, method="highs"
-        )
-        if result.status == 2:
-            raise InconsistentTables("the published figures admit no whole-number solution")
-        if result.status != 0:
-            raise RuntimeError(f"the disclosure audit's solver failed: {result.message}")
-        if np.all(np.abs(result.x - np.round(result.x)) < 1e-7):
-            self._seen(np.round(result.x))
+        result = self._solve(objective)
+        if result is not None:
             value = float(round(result.fun * sense))
         else:
-            value = self._integer_bound(objective, sense, upper)
+            value = self._integer_bound(objective, sense, [CAP if u == INFINITY else u for u in self.upper])
         return INFINITY if value >= CAP - 0.5 else value
 
     def _integer_bound(self, objective, sense: int, upper) -> float:
@@ -462,13 +496,18 @@ def ranges(
     out: list[Range] = []
     problems: dict[Key, _Problem] = {}
     components: dict[Key, Key] = {}
+    by_cell = _relations_by_cell(model)
     for cell_key, count in targets:
         cell = model.cells[cell_key]
         if cell_key not in components:
-            cells, relations = _component(model, cell_key)
+            cells, relations = _component(model, cell_key, by_cell)
+            problem = _Problem(model, cells, relations)
             for k in cells:
-                components[k] = cell_key
-            problems[cell_key] = _Problem(model, cells, relations)
+                if any(model.cells[k].known(c) is None for c in COUNTS):
+                    components[k] = cell_key
+            problems[cell_key] = problem
+            if not exact:
+                problem.spread()
         problem = problems[components[cell_key]]
         variable = problem.index.get((cell_key, count))
         required = protection.required(cell, count)

@@ -35,6 +35,7 @@ from odf.table import Table, TableCell, TableColumn, TableRow
 from odf.text import P
 
 from ..disclosure import SHORTHAND, SUPPRESSED
+from .publication import DAYS_COLUMNS
 
 NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
@@ -50,9 +51,6 @@ class SheetTable:
     title: str
     source: str
     frame: pl.DataFrame
-
-
-DAYS_COLUMNS = ("mean_days_to_first", "median_days_to_first")
 
 
 def _days_withheld(columns: Sequence[str], values: Sequence[object]) -> bool:
