@@ -502,6 +502,7 @@ def ranges(
         if cell_key not in components:
             cells, relations = _component(model, cell_key, by_cell)
             problem = _Problem(model, cells, relations)
+            components[cell_key] = cell_key
             for k in cells:
                 if any(model.cells[k].known(c) is None for c in COUNTS):
                     components[k] = cell_key
@@ -511,9 +512,9 @@ def ranges(
         problem = problems[components[cell_key]]
         variable = problem.index.get((cell_key, count))
         required = protection.required(cell, count)
-        if variable is None:  # withheld in one table, published in another: known exactly
-            low = high = float(cell.known(count))  # type: ignore[arg-type]
-        elif not exact and problem.span(variable) >= required:
+        if variable is None:  # withheld by one table's row but shown by another: published, not secret
+            continue
+        if not exact and problem.span(variable) >= required:
             low, high = _finite(problem.seen_low[variable]), _finite(problem.seen_high[variable])
         else:
             high = problem.bound(variable, -1)

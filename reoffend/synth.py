@@ -111,12 +111,18 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     period_end = np.datetime64(_quarter_end(params.start, params.cohorts), "D")
     span = int((period_end - period_start).astype(int))
     candidates = 2 * params.releases + 16
-    first_offset = rng.integers(-BURN_IN_DAYS, span, candidates)
-    has_second = rng.random(candidates) < params.repeat_share * SECOND_RELEASE_SCALE
-    second_offset = first_offset + 90 + rng.exponential(GAP_MEAN_DAYS, candidates).astype(np.int64)
-    first_published = first_offset >= 0
-    second_published = has_second & (second_offset >= 0) & (second_offset < span)
-    published_count = first_published.astype(np.int64) + second_published
+    while True:
+        first_offset = rng.integers(-BURN_IN_DAYS, span, candidates)
+        has_second = rng.random(candidates) < params.repeat_share * SECOND_RELEASE_SCALE
+        second_offset = first_offset + 90 + rng.exponential(GAP_MEAN_DAYS, candidates).astype(np.int64)
+        first_published = first_offset >= 0
+        second_published = has_second & (second_offset >= 0) & (second_offset < span)
+        published_count = first_published.astype(np.int64) + second_published
+        # a short period (one or two cohorts) publishes few of the people drawn: draw more, and only then
+        # (every population that drew enough the first time is the same as before)
+        if published_count.sum() >= params.releases + 2:
+            break
+        candidates *= 4
     order = rng.permutation(candidates)
     chosen = order[np.cumsum(published_count[order]) <= params.releases]
     if published_count[chosen].sum() < params.releases:  # one short: add a person with one published release

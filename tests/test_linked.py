@@ -116,12 +116,23 @@ def test_a_subset_gives_away_its_complement():
     assert audit(model, PROTECTION).passed
 
 
-def test_a_group_withheld_in_one_table_but_shown_in_another_is_known():
+def test_a_group_a_comparison_shows_gives_its_withheld_sibling_away():
+    # the issue's first attack: EST046 (10 people) withheld in the establishment table as the second of two,
+    # but the baseline comparison shows its 4 reoffenders: the other withheld one is 40 - 30 - 4 = 6 exactly
     model = LinkedTables()
-    model.add(key("Q1", {"est": "A"}), 12, {c: None for c in COUNTS}, table="establishments.csv", withheld=True)
-    model.add(key("Q1", {"est": "A"}), 12, {"reoffenders": 4}, table="comparison_baseline.csv")
-    (found,) = ranges(model, [(key("Q1", {"est": "A"}), "reoffenders")], PROTECTION)
-    assert (found.low, found.high) == (4, 4) and not found.passes
+    whole = model.add(key("Q1"), 60, counts(40), table="trend.csv")
+    published = model.add(key("Q1", {"est": "A"}), 44, counts(30), table="establishments.csv")
+    e46 = model.add(
+        key("Q1", {"est": "EST046"}), 10, {c: None for c in COUNTS}, table="establishments.csv", withheld=True
+    )
+    small = model.add(key("Q1", {"est": "B"}), 6, {c: None for c in COUNTS}, table="establishments.csv", withheld=True)
+    model.partition(whole, [published, e46, small])
+    model.add(e46, 10, {"reoffenders": 4}, table="comparison_baseline.csv")
+    report = audit(model, PROTECTION)
+    (found,) = [r for r in report.failures if r.count == "reoffenders"]
+    assert found.cell == small and (found.low, found.high) == (6, 6)
+    # EST046's own reoffenders are published (by the comparison), so they are not a withheld count
+    assert not any(r.cell == e46 and r.count == "reoffenders" for r in report.ranges)
 
 
 def test_protect_suppresses_until_every_range_is_wide_enough():

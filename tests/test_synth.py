@@ -100,3 +100,12 @@ def test_the_extract_date_bounds_the_convictions_and_completes_every_cohort_by_d
     early = generate(SynthParams(releases=2_000, seed=11, extract_date=dt.date(2025, 3, 31)))
     assert early[1]["conviction_date"].max() <= dt.date(2025, 3, 31)
     assert early[0].equals(releases)  # the same releases; only what had been convicted by then
+
+
+def test_a_short_period_still_gives_every_release_asked_for():
+    """Two quarterly cohorts of 300 releases from 3 prisons: most people drawn are released before the period,
+    so synth draws more (it stopped with an internal error, exit 70)."""
+    from reoffend.synth import SynthParams, generate
+
+    releases, _convictions, _meta = generate(SynthParams(releases=300, establishments=3, cohorts=2, seed=0))
+    assert releases.height == 300

@@ -324,6 +324,7 @@ def _compute_bulletin(
 
     step(STEPS[3])
     # the court lag sums its cohorts: only published ones (else it would give a withheld cohort away)
+    lag_complete = lag_set
     lag_set = [c for c in lag_set if c not in hidden_cohorts]
     lag = court_lag_table(measured, lag_set, rule) if lag_set else None
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
@@ -372,6 +373,7 @@ def _compute_bulletin(
         "complete_cohorts": complete,
         "incomplete_cohorts": incomplete["cohort"].to_list(),
         "court_lag_cohorts": lag_set,
+        "court_lag_complete_cohorts": lag_complete,
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,

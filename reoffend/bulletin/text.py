@@ -471,19 +471,27 @@ def court_lag_blocks(context: Context) -> list[Block]:
     longest = lag.row(-1, named=True)
     at_zero = lag.row(0, named=True)
     used = lag.filter(pl.col("waiting_period_months") == window.waiting_period_months).row(0, named=True)
+    complete = context.facts.get("court_lag_complete_cohorts", cohorts)
     span = cohorts[0] if len(cohorts) == 1 else f"{cohorts[0]} to {cohorts[-1]}"
+    left_out = [c for c in complete if c not in cohorts]
+    if left_out:  # the court lag sums published cohorts only (docs/bulletin.md, "Disclosure control")
+        span = f"the published cohorts {', '.join(cohorts)}"
+
+    def share(row, key: str) -> str:
+        return shown(key, pct)(row)
+
     return [
         Heading(f"Why we wait {window.waiting_period_months} months: the court lag", anchor="court-lag"),
         Paragraph(
             "An offence is only counted once a court has convicted for it, and courts take time. For the "
             f"{count(longest['cohort_size'])} people released in {span}, whose convictions can be followed for "
             f"{longest['waiting_period_months']} months after the end of the follow-up, "
-            f"{pct(at_zero['share_of_reoffences'])} of the proven reoffences eventually counted had been convicted "
+            f"{share(at_zero, 'share_of_reoffences')} of the proven reoffences eventually counted had been convicted "
             f"by the end of the {window.follow_up_months}-month follow-up itself. The "
             f"{window.waiting_period_months}-month waiting period used here captures "
-            f"{pct(used['share_of_reoffences'])} of them, and {pct(used['share_of_reoffenders'])} of the people "
+            f"{share(used, 'share_of_reoffences')} of them, and {share(used, 'share_of_reoffenders')} of the people "
             f"eventually counted as reoffenders. Without a waiting period the proven reoffending rate of these "
-            f"people would be {pct(at_zero['binary_rate'])} rather than {pct(longest['binary_rate'])}."
+            f"people would be {share(at_zero, 'binary_rate')} rather than {share(longest, 'binary_rate')}."
         ),
         Figure(
             "court_lag",

@@ -384,6 +384,7 @@ def adjusted_table(params: AdjustedParams) -> TableSpec[AdjustedLine]:
 
 # ------------------------------------------------------------------------------ measures of groups
 Record = Mapping[str, Any]
+DAYS_KEYS = ("mean_days_to_first", "median_days_to_first")
 
 
 def shown(key: str, formatter: Callable[[Any], str] = count) -> Callable[[Record], str]:
@@ -393,6 +394,8 @@ def shown(key: str, formatter: Callable[[Any], str] = count) -> Callable[[Record
     def cell(row: Record) -> str:
         if row.get("suppressed") is not None and row.get(key) is None:
             return SHORTHAND
+        if key in DAYS_KEYS and row.get(key) is None and (row.get("reoffenders") or 0) > 0:
+            return SHORTHAND  # the days of too few reoffenders to publish (docs/bulletin.md)
         return formatter(row[key])
 
     return cell
