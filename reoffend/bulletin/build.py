@@ -38,9 +38,11 @@ from .document import Document, Table, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .publication import (
+    TableCells,
     audit_publication,
     bulletin_layout,
     court_lag_cells,
+    measure_cells,
     protect_mean_days,
     publication_model,
     withheld_rows,
@@ -250,13 +252,12 @@ def _compute_bulletin(
     # disclosure control over the whole publication (reoffend/linked.py, bulletin/publication.py): one model
     # of every table, primary and secondary suppression over it, then the audit of what is published
     step("disclosure control")
-    layout = bulletin_layout(config, column if establishments is not None else None, breakdowns, comparison_sections)
-    raw: dict[str, pl.DataFrame] = {"trend.csv": trend}
+    parts: list[Any] = [Part({"trend.csv": trend}, [measure_cells("trend.csv")])]
     if establishments is not None:
-        raw["establishments.csv"] = establishments
-    raw.update((b.file, b.rows) for b in breakdowns)
-    for section in comparison_sections:
-        raw.update(section.tables)
+        parts.append(Part({"establishments.csv": establishments}, [measure_cells("establishments.csv", (column,))]))
+    parts += [*breakdowns, *comparison_sections]
+    layout = bulletin_layout(parts)
+    raw: dict[str, pl.DataFrame] = {name: frame for part in parts for name, frame in part.tables.items()}
     model = publication_model(raw, layout)
     protection = Protection.of(rule)
     try:
@@ -467,6 +468,17 @@ def _compute_bulletin(
 
 
 @dataclass(frozen=True)
+class Part:
+    """A part of the bulletin that publishes tables about groups of people: its tables as measured, and the
+    groups their rows are (``declares``: reoffend.bulletin.publication.TableCells), from which disclosure
+    control builds one model of the whole publication. The breakdowns and the comparison sections are parts
+    too (the same two attributes)."""
+
+    tables: dict[str, pl.DataFrame]
+    declares: list[TableCells]
+
+
+@dataclass(frozen=True)
 class Breakdown:
     """One ``[breakdowns]`` column: the measures of every complete cohort by the column, disclosure-controlled."""
 
@@ -477,6 +489,15 @@ class Breakdown:
     @property
     def file(self) -> str:
         return f"breakdown_{self.column}.csv"
+
+    @property
+    def tables(self) -> dict[str, pl.DataFrame]:
+        return {self.file: self.rows}
+
+    @property
+    def declares(self) -> list[TableCells]:
+        """Each category of each cohort: a split of the cohort (reoffend.bulletin.publication)."""
+        return [measure_cells(self.file, (self.column,))]
 
     def latest(self, cohort: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("cohort") == cohort)

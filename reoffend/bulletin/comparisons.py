@@ -50,6 +50,8 @@ class ComparisonSection:
     all_significant: bool | None = None  # every estimate a significant reduction (for fail_unless_significant)
     fail_unless_significant: bool = False
     quoted: dict[str, Any] = field(default_factory=dict)  # parameters its text quotes, for tables/parameters.csv
+    # the groups of people its tables' rows are (reoffend.bulletin.publication), for disclosure control
+    declares: list[Any] = field(default_factory=list)
     # the section again once disclosure control has withheld rows (per table: a flag per row); None: as it is
     publish: Callable[[Mapping[str, Sequence[bool]]], ComparisonSection] | None = None
 
@@ -185,6 +187,13 @@ def run_baseline(
     return section
 
 
+def _baseline_declares(used: Mapping[str, Any]) -> list[Any]:
+    from .publication import baseline_cells
+
+    site = used["site"]
+    return list(baseline_cells(used["column"] if site else None, site or None))
+
+
 def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping[str, Any]) -> ComparisonSection:
     site, column, current, baseline = used["site"], used["column"], used["current"], used["baseline"]
     rows = result.rows
@@ -219,6 +228,7 @@ def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping
         all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": verdict.alpha, "target_pp": verdict.target_pp, "site": site},
+        declares=_baseline_declares(used),
     )
 
 
@@ -228,11 +238,11 @@ def _publish_baseline(
     """The comparison of the published current cohorts only (their tests adjusted among themselves); the
     withheld ones are [c] rows. With every row withheld, nothing of it is published."""
     from ..compare.baseline import Counts, compare_counts
-    from .publication import baseline_cells, withhold_rows
+    from .publication import withhold_rows
 
     hidden = list(withheld.get("comparison_baseline.csv", [False] * result.rows.height))
     rows = result.rows
-    spec = baseline_cells(None, None)[0]
+    spec = section.declares
     if all(hidden):
         return _withheld_section(section, {"comparison_baseline.csv": withhold_rows(rows, spec, hidden)})
     shown = rows.filter(~pl.Series(hidden))
@@ -341,6 +351,18 @@ def run_matched(
     return section
 
 
+def _matched_declares(options: Mapping[str, Any]) -> list[Any]:
+    """The treated people who were matched, per cohort and pooled: a subgroup of the treated group, which is
+    the establishments named (or the people listed) in that cohort."""
+    from .publication import matched_cells
+
+    if options.get("treated"):
+        treated = [(c, tuple(v)) for c, v in sorted(options["treated"].items())]
+    else:
+        treated = [("offender_id", (f"listed in {options.get('treated_ids')}",))]
+    return [matched_cells(treated)]
+
+
 def _matched_section(result, matched_params, options: Mapping[str, Any], who: str, latest: str) -> ComparisonSection:
     rows = result.rows
     headline = [
@@ -384,6 +406,7 @@ def _matched_section(result, matched_params, options: Mapping[str, Any], who: st
             "bootstrap": matched_params.bootstrap,
             "balance_threshold": 0.1,
         },
+        declares=_matched_declares(options),
     )
 
 
@@ -394,14 +417,14 @@ def _publish_matched(
     adjusted among the published cohorts only, and the pooled row withheld with any cohort it sums (else it
     would give the withheld cohort away, in this release or by differencing the next: docs/bulletin.md)."""
     from ..compare.matched import OUTCOME_PREFIXES, adjusted_verdicts
-    from .publication import matched_cells, withhold_rows
+    from .publication import withhold_rows
 
     rows = result.rows
     hidden = list(withheld.get("comparison_matched.csv", [False] * rows.height))
     is_cohort = rows["scope"] == "cohort"
     if any(h for h, c in zip(hidden, is_cohort, strict=True) if c):
         hidden = [h or not c for h, c in zip(hidden, is_cohort, strict=True)]
-    spec = matched_cells(None, "matched")
+    spec = section.declares
     if all(hidden):
         return _withheld_section(section, {"comparison_matched.csv": withhold_rows(rows, spec, hidden)})
     mask = pl.Series(hidden)
@@ -562,7 +585,15 @@ def _adjusted_section(
         all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": adjusted_params.alpha},
+        declares=[_adjusted_declares(adjusted_params)],
     )
+
+
+def _adjusted_declares(adjusted_params) -> Any:
+    """Each unit of each current cohort: a split of the cohort by the ``by`` columns."""
+    from .publication import adjusted_cells
+
+    return adjusted_cells(adjusted_params.group_columns)
 
 
 def _publish_adjusted(
@@ -571,7 +602,7 @@ def _publish_adjusted(
     """The withheld units as [c] rows; every verdict adjusted for multiple testing among the published units
     only, and the summary counting them only (a count over all would give a withheld unit's verdict away)."""
     from ..compare.adjusted_score import verdict_columns
-    from .publication import adjusted_cells, withhold_rows
+    from .publication import withhold_rows
 
     rows = result.rows
     hidden = list(withheld.get("comparison_adjusted.csv", [False] * rows.height))
@@ -585,8 +616,7 @@ def _publish_adjusted(
     tested = tested.with_columns(e for name in measures for e in verdict_columns(tested, name, adjusted_params))
     shown = replace(result, rows=tested.filter(~mask))
     out = _adjusted_section(shown, adjusted_params, options, baseline, withheld_units=sum(hidden))
-    spec = adjusted_cells(adjusted_params.group_columns)
-    out.tables = {**out.tables, "comparison_adjusted.csv": withhold_rows(tested, spec, hidden)}
+    out.tables = {**out.tables, "comparison_adjusted.csv": withhold_rows(tested, section.declares, hidden)}
     out.warnings = section.warnings
     out.all_significant = False if any(hidden) else section.all_significant
     return out

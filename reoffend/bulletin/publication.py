@@ -356,28 +356,10 @@ def kept_columns(layout: Layout, table: str) -> set[str]:
     return {c for spec in layout.tables if spec.table == table for c in spec.shown_always}
 
 
-def bulletin_layout(config, establishment: str | None, breakdowns: Sequence[Any], comparisons: Sequence[Any]) -> Layout:
-    """The declarations of every table the bulletin publishes about groups of people (the court lag's is
-    added once its cohorts are known)."""
-    tables = [measure_cells("trend.csv")]
-    if establishment:
-        tables.append(measure_cells("establishments.csv", (establishment,)))
-    tables += [measure_cells(b.file, (b.column,)) for b in breakdowns]
-    for section in comparisons:
-        options = config.comparisons.get(section.name, {})
-        if section.name == "baseline":
-            site = options.get("site")
-            tables += baseline_cells(options.get("site_column", "establishment") if site else None, site or None)
-        elif section.name == "matched":
-            if options.get("treated"):
-                treated = [(c, tuple(v)) for c, v in sorted(options["treated"].items())]
-            else:
-                treated = [("offender_id", (f"listed in {options.get('treated_ids')}",))]
-            tables.append(matched_cells(treated))
-        elif section.name == "adjusted":
-            by = tuple(options.get("by", ("establishment",)))
-            tables.append(adjusted_cells((*(c for c in by if c != "cohort"), "cohort")))
-    return Layout(tables)
+def bulletin_layout(parts: Sequence[Any]) -> Layout:
+    """The declarations of every part of the bulletin that publishes tables of groups of people (each part's
+    ``declares``: the trend, the establishment table, each breakdown, each comparison)."""
+    return Layout([spec for part in parts for spec in part.declares])
 
 
 def publication_model(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables:
