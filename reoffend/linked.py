@@ -519,7 +519,10 @@ def ranges(
         else:
             high = problem.bound(variable, -1)
             seen_low = _finite(problem.seen_low[variable])
-            low = problem.bound(variable, 1) if exact or high - seen_low < required else seen_low
+            # the least value seen so far bounds the range from inside, unless it was only ever seen at the
+            # solver's stand-in for "no upper limit"
+            settled = seen_low != INFINITY and high - seen_low >= required
+            low = seen_low if settled and not exact else problem.bound(variable, 1)
         passes = high - low >= required
         if not passes and not cell.withheld:
             passes = _implied_is_safe(cell, count, low, high, protection.rule)

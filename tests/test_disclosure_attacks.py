@@ -328,6 +328,20 @@ def test_disclosure_check_passes_what_was_built_and_fails_a_tampered_copy(popula
     assert "FAILED" in out
 
 
+def test_a_matched_comparison_with_unmatched_people_and_tiny_cohorts(tmp_path):
+    """Found by a random bulletin: the pooled row of matched people is the sum of every cohort's row, whether
+    or not that cohort left someone unmatched (the bulletin refused to publish, with exit 65)."""
+    folder = tmp_path / "population"
+    write(SynthParams(releases=651, establishments=50, cohorts=5, seed=633795), folder, "csv")
+    matched = 'treated = { establishment = ["EST041"] }\ncovariates = ["age", "sex"]\nbootstrap = 200'
+    bulletin = build(folder, tmp_path / "bulletin", comparisons__matched=matched)
+    rows = tables(bulletin)["comparison_matched.csv"]
+    assert rows.filter(pl.col("scope") == "pooled")["unmatched"].cast(pl.Int64).item() > 0
+    from reoffend.bulletin.publication import audit_folder
+
+    assert audit_folder(str(bulletin))[0].passed
+
+
 # ------------------------------------------------------------------------------------------- a property
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]

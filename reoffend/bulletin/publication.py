@@ -210,9 +210,10 @@ def model_of(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables
                     model.implied(parent, sum(model.cells[p].size for p in parts))
                 partition(parent, parts)
             level = {parent: model.cells[parent].size for parent in groups}
-        # a pooled row is the sum of the table's cohort rows
+        # a pooled row is the sum of the table's cohort rows (each cohort's row is its matched people, whether
+        # or not some of that cohort's treated people went unmatched: variants aside, the same filters)
         for total in (c for c in found if len(c.key[0]) > 1 and spec.cohort is not None):
-            partition(total.key, [c.key for c in found if len(c.key[0]) == 1 and c.key[1:] == total.key[1:]])
+            partition(total.key, [c.key for c in found if len(c.key[0]) == 1 and c.key[1] == total.key[1]])
     for cell in variants:  # the matched treated people are a subset of the treated people
         model.subset(cell.whole, cell.key)  # type: ignore[arg-type]
     for cell_key in list(model.cells):
