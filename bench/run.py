@@ -21,7 +21,8 @@ Then: a stage breakdown of measure at the largest size (bench/profile_measure.py
 the CPU time of each stage of measure and of the DuckDB query side by side),
 `--streaming` at 20,000,000 releases, and the Markdown of bench/matched.py, bench/adjusted.py and bench/sql.py (the
 `reoffend sql` queries in DuckDB and Spark against measure, cell by cell, at 1,000,000 releases) and
-bench/bulletin.py (the bulletin against one measure at 1,000,000 releases) when those scripts exist.
+bench/bulletin.py (the bulletin against one measure at 1,000,000 releases) and bench/disclosure.py (what
+disclosure control costs the bulletin) when those scripts exist.
 bench/NOTES.md (what was tried, with numbers) is included verbatim.
 """
 
@@ -403,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             sections += [f"### bench/{script}", "", helper_section(script)]
         sections += ["## The measure as SQL (`reoffend sql`)", "", helper_section("sql.py")]
         sections += ["## The bulletin against one measure", "", helper_section("bulletin.py")]
+        sections += ["## Disclosure control over the bulletin", "", helper_section("disclosure.py")]
         notes = BENCH / "NOTES.md"
         if notes.exists():
             sections += [notes.read_text(encoding="utf-8")]

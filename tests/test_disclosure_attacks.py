@@ -81,6 +81,18 @@ def withheld(frame: pl.DataFrame) -> pl.Series:
 
 
 # ------------------------------------------------------------------------------------------- the attacker
+def split_column(name: str, frame: pl.DataFrame) -> str | None:
+    """The one column a table splits each cohort by (None for a table that is no such split)."""
+    if name == "establishments.csv":
+        return "establishment"
+    if name.startswith("breakdown_"):
+        return name[len("breakdown_") : -len(".csv")]
+    if name == "comparison_adjusted.csv":
+        keys = frame.columns[: frame.columns.index("cohort")]
+        return keys[0] if len(keys) == 1 else None
+    return None
+
+
 def known_reoffenders(published: dict[str, pl.DataFrame], latest: str) -> dict[tuple, int]:
     """Every (cohort, column, value) group's published reoffenders, from whichever table shows it."""
     known: dict[tuple, int] = {}
@@ -92,9 +104,7 @@ def known_reoffenders(published: dict[str, pl.DataFrame], latest: str) -> dict[t
     for row in published["trend.csv"].iter_rows(named=True):
         note((row["cohort"],), row["reoffenders"])
     for name, frame in published.items():
-        column = {"establishments.csv": "establishment", "comparison_adjusted.csv": "establishment"}.get(name)
-        if name.startswith("breakdown_"):
-            column = name[len("breakdown_") : -len(".csv")]
+        column = split_column(name, frame)
         if column:
             for row in frame.iter_rows(named=True):
                 note((row["cohort"], column, row[column]), row["reoffenders"])
@@ -106,11 +116,9 @@ def difference_attack(published: dict[str, pl.DataFrame], extra: dict[tuple, int
     part any table (or ``extra``, a comparison's group) publishes. One part left unknown is recovered."""
     known = {**known_reoffenders(published, latest), **extra}
     recovered = []
-    splits = {"establishments.csv": "establishment", "comparison_adjusted.csv": "establishment"}
-    splits.update({n: n[len("breakdown_") : -len(".csv")] for n in published if n.startswith("breakdown_")})
-    for name, column in splits.items():
-        frame = published.get(name)
-        if frame is None:
+    for name, frame in published.items():
+        column = split_column(name, frame)
+        if column is None:
             continue
         for (cohort,), rows in frame.group_by(["cohort"]):
             total = known.get((cohort,))
