@@ -344,7 +344,8 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     blocks: list[Block] = [
         Heading(f"Latest cohort by {column.replace('_', ' ')}", anchor="establishments"),
         Paragraph(
-            f"In {words}, {count(summary['higher_unadjusted'])} of the {count(summary['establishments'])} "
+            f"In {words}, {count(summary['higher_unadjusted'])} of the "
+            f"{count(summary['establishments'] - hidden)} {'published ' if hidden else ''}"
             f"establishments had a {conf} confidence interval wholly above the rate for all releases "
             f"({cell(summary, 'all_releases_binary_rate', pct)}) and {count(summary['lower_unadjusted'])} wholly "
             f"below. With this many establishments some would do so by chance alone, so each establishment's test "
@@ -578,7 +579,7 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
             "Symbols",
             f"{SHORTHAND} confidential: suppressed to protect the people in small groups; [x] not available; "
             "[z] not applicable (no one in the group was released in that cohort). The CSV files leave such "
-            "cells empty and give the reason in their `suppressed` column.",
+            f"cells empty and mark a withheld row {SHORTHAND} in their `suppressed` column, whatever the reason.",
         ),
     ]
     incomplete = context.completeness.filter(~pl.col("complete"))["cohort"].to_list()
