@@ -414,3 +414,19 @@ def test_random_small_populations_pass_the_audit_and_resist_the_attacks(
     assert difference_attack(published, extra, latest) == []
     if width >= WIDTH:
         assert narrowing_attack(published) == []
+
+
+def test_a_bulletin_that_fails_its_audit_is_not_written(population, plain, cli, tmp_path, monkeypatch):
+    """Should protection ever leave a count recoverable (simulated here by skipping it), the audit of the
+    published tables stops the run: exit 65 naming the group and count, and the earlier bulletin kept."""
+    import reoffend.bulletin.build as build
+
+    target = tmp_path / "bulletin"
+    shutil.copytree(plain, target)
+    before = {p.name: p.read_bytes() for p in (target / "tables").iterdir()}
+    job = plain.parent / f"{plain.name}.toml"
+    monkeypatch.setattr(build, "protect", lambda model, protection: None)
+    status, _out, err = cli("bulletin", "--config", job, "-o", target, "-q")
+    assert status == 65, err
+    assert "disclosure audit failed, so nothing was written" in err and "is published" in err
+    assert {p.name: p.read_bytes() for p in (target / "tables").iterdir()} == before
