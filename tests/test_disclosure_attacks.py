@@ -111,6 +111,16 @@ def known_reoffenders(published: dict[str, pl.DataFrame], latest: str) -> dict[t
     return known
 
 
+def comparison_groups(published: dict[str, pl.DataFrame], site: str) -> dict[tuple, int]:
+    """The baseline comparison's published groups: the site's current and baseline cohorts."""
+    extra = {}
+    for row in published["comparison_baseline.csv"].iter_rows(named=True):
+        if number(row["current_reoffenders"]) is not None:
+            extra[(row["current"], "establishment", site)] = number(row["current_reoffenders"])
+            extra[(row["baseline"], "establishment", site)] = number(row["baseline_reoffenders"])
+    return extra
+
+
 def difference_attack(published: dict[str, pl.DataFrame], extra: dict[tuple, int], latest: str) -> list[str]:
     """Each split of a cohort (establishments, a breakdown, the adjusted comparison's units): its total less every
     part any table (or ``extra``, a comparison's group) publishes. One part left unknown is recovered."""
@@ -182,11 +192,7 @@ def test_1_a_comparison_does_not_publish_a_group_another_table_hides(population,
         comparisons__adjusted=f'baseline = ["{first}"]\ncovariates = ["age", "sex"]',
     )
     published = tables(bulletin)
-    extra = {}
-    for row in published["comparison_baseline.csv"].iter_rows(named=True):
-        if number(row["current_reoffenders"]) is not None:
-            extra[(row["current"], "establishment", secondary_site)] = number(row["current_reoffenders"])
-            extra[(row["baseline"], "establishment", secondary_site)] = number(row["baseline_reoffenders"])
+    extra = comparison_groups(published, secondary_site)
     assert difference_attack(published, extra, latest) == []
     text = (bulletin / "bulletin.md").read_text()
     # the comparison of a withheld group says it is not published, and quotes none of its counts
@@ -406,11 +412,7 @@ def test_random_small_populations_pass_the_audit_and_resist_the_attacks(
     assert report.passed, [r.describe() for r in report.failures]
     published = tables(target)
     latest = manifest(target)["facts"]["latest_cohort"]
-    extra = {}
-    for row in published["comparison_baseline.csv"].iter_rows(named=True):
-        if number(row["current_reoffenders"]) is not None:
-            extra[(row["current"], "establishment", site)] = number(row["current_reoffenders"])
-            extra[(row["baseline"], "establishment", site)] = number(row["baseline_reoffenders"])
+    extra = comparison_groups(published, site)
     assert difference_attack(published, extra, latest) == []
     if width >= WIDTH:
         assert narrowing_attack(published) == []

@@ -285,27 +285,20 @@ def measure_cells(table: str, by: Sequence[str] = ()) -> TableCells:
     return TableCells(table, "cohort_size", MEASURE_COUNTS, by=tuple(by))
 
 
-def baseline_cells(site_column: str | None, site: str | None) -> tuple[TableCells, TableCells]:
+def baseline_cells(site_column: str | None, site: str | None) -> tuple[TableCells, ...]:
     """The baseline comparison's two groups per row: the site's current cohort and its baseline cohort."""
     filters = ((site_column, (site,)),) if site_column and site else ()
-    table = "comparison_baseline.csv"
-    return (
+    arms = (("current", "baseline"), ("baseline", "current"))
+    return tuple(
         TableCells(
-            table,
-            "current_size",
-            (Count("reoffenders", "current_reoffenders"),),
-            cohort="current",
+            "comparison_baseline.csv",
+            f"{arm}_size",
+            (Count("reoffenders", f"{arm}_reoffenders"),),
+            cohort=arm,
             filters=filters,
-            keep=("baseline", "baseline_size"),
-        ),
-        TableCells(
-            table,
-            "baseline_size",
-            (Count("reoffenders", "baseline_reoffenders"),),
-            cohort="baseline",
-            filters=filters,
-            keep=("current", "current_size"),
-        ),
+            keep=(other, f"{other}_size"),
+        )
+        for arm, other in arms
     )
 
 
