@@ -67,8 +67,8 @@ def compute_provisional(
         rule.fails(size, seen)
         for size, seen in zip(rows["cohort_size"].to_list(), rows["observed_reoffenders"].to_list(), strict=True)
     ]
-    for reason in sorted(set(reasons) - {""}):
-        rows = withhold(rows, [r == reason for r in reasons], PROVISIONAL_COLUMNS, reason)
+    # one mark, whatever the reason (docs/bulletin.md, "Disclosure control")
+    rows = withhold(rows, [bool(r) for r in reasons], PROVISIONAL_COLUMNS, SHORTHAND)
     summary, origins, note = None, 0, "not run ([provisional] backtest = false)"
     if config.backtest:
         try:
