@@ -44,6 +44,7 @@ from .publication import (
     court_lag_cells,
     measure_cells,
     protect_mean_days,
+    provisional_cells,
     publication_model,
     withheld_rows,
     withhold_days,
@@ -344,12 +345,16 @@ def _compute_bulletin(
         step("provisional figures")
         provisional = compute_provisional(config.provisional, inputs, params, rule)
 
+    if provisional is not None:
+        layout.tables.append(provisional_cells())
     # the audit of what will be published, from the published tables alone (as disclosure-check reads them)
     published: dict[str, pl.DataFrame] = {"trend.csv": trend}
     if establishments is not None:
         published["establishments.csv"] = establishments
     if lag is not None:
         published["court_lag.csv"] = lag
+    if provisional is not None:
+        published["provisional.csv"] = provisional.rows
     published.update((b.file, b.rows) for b in breakdowns)
     for section in comparison_sections:
         published.update(section.tables)

@@ -158,7 +158,12 @@ def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
             cohort = tuple(cohorts) if label == WHOLE else (label or "",)
         by = tuple((column, _text(row.get(column))) for column in spec.by)
         whole_size = round(_number(row.get(spec.whole_size)) or 0) if spec.whole_size else None
-        variant = spec.variant if spec.variant and whole_size is not None and size < whole_size else ""
+        # a subgroup (the matched people) where it is smaller than its group; a group of its own kind otherwise
+        # (a provisional cohort's people seen so far)
+        if spec.whole_size is None:
+            variant = spec.variant
+        else:
+            variant = spec.variant if spec.variant and whole_size is not None and size < whole_size else ""
         cell_key = key(cohort, (*filters, *by), variant)
         whole = key(cohort, (*filters, *by)) if variant else None
         values = {c.count: _count(row, c, size) for c in spec.counts}
@@ -342,6 +347,17 @@ def court_lag_cells(cohorts: Sequence[str], waiting_period: int) -> TableCells:
         cohorts=tuple(cohorts),
         only=("waiting_period_months", str(waiting_period)),
         keep=("waiting_period_months",),
+    )
+
+
+def provisional_cells() -> TableCells:
+    """The provisional figures' cohorts, each with its reoffenders seen so far: cohorts no other table shows,
+    linked to nothing, and checked against the primary rule (a cohort that fails it is withheld)."""
+    return TableCells(
+        "provisional.csv",
+        "cohort_size",
+        (Count("reoffenders", "observed_reoffenders"),),
+        variant="observed so far",
     )
 
 
