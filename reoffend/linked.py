@@ -93,6 +93,9 @@ class Cell:
     withheld: bool = False  # some table shows it as [c]; none of its counts is then published
     tables: set[str] = field(default_factory=set)  # the tables whose rows it is ("" for none: implied)
     hideable: bool = True
+    # a total over releases of a series (a pooled row): withheld with any of its parts, never protected by
+    # withholding a part, so that each part's fate does not depend on which release shows the total
+    fragile: bool = False
 
     @property
     def implied(self) -> bool:
@@ -482,7 +485,12 @@ class _Problem:
 
 
 def ranges(
-    model: LinkedTables, targets: Sequence[tuple[Key, str]], protection: Protection, *, exact: bool = False
+    model: LinkedTables,
+    targets: Sequence[tuple[Key, str]],
+    protection: Protection,
+    *,
+    exact: bool = False,
+    spread: bool = True,
 ) -> list[Range]:
     """The attacker's range of each target count, judged against ``protection``.
 
@@ -507,7 +515,7 @@ def ranges(
                 if any(model.cells[k].known(c) is None for c in COUNTS):
                     components[k] = cell_key
             problems[cell_key] = problem
-            if not exact:
+            if spread and not exact:
                 problem.spread()
         problem = problems[components[cell_key]]
         variable = problem.index.get((cell_key, count))
@@ -624,30 +632,49 @@ def protect(model: LinkedTables, protection: Protection) -> None:
         if cell.tables and cell.values["reoffenders"] is not None and rule.fails(cell.size, cell.values["reoffenders"]):
             cell.withhold()
     _classic_secondary(model, rule)
+    _fragile_totals(model)
     failing = [(r.cell, r.count) for r in ranges(model, model.targets(), protection) if not r.passes]
     for _ in range(len(model.cells) + 1):
         if not failing:
             break
-        cell_key, count = failing[0]
-        extra = _next_to_withhold(model, cell_key)
-        if extra is None:
-            raise UnprotectableCell(
-                f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected: every figure linked to it "
-                "is already withheld"
-            )
-        model.cells[extra].withhold()
-        retry = [*failing, *((extra, c) for c in COUNTS)]
-        failing = [(r.cell, r.count) for r in ranges(model, list(dict.fromkeys(retry)), protection) if not r.passes]
+        # one more withheld group for each group with a failing count (several at once: each round re-solves
+        # only what failed, and a group chosen for two failing neighbours is withheld once)
+        extras: list[Key] = []
+        for cell_key in dict.fromkeys(k for k, _count in failing):
+            extra = _next_to_withhold(model, cell_key, avoid=extras)
+            if extra is None:
+                count = next(c for k, c in failing if k == cell_key)
+                raise UnprotectableCell(
+                    f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected: every figure linked "
+                    "to it is already withheld"
+                )
+            if extra not in extras:
+                extras.append(extra)
+                model.cells[extra].withhold()
+        _fragile_totals(model)
+        retry = [*failing, *((extra, c) for extra in extras for c in COUNTS)]
+        found = ranges(model, list(dict.fromkeys(retry)), protection, spread=False)
+        failing = [(r.cell, r.count) for r in found if not r.passes]
+
+
+def _fragile_totals(model: LinkedTables) -> None:
+    """Withhold each fragile total (:attr:`Cell.fragile`) one of whose parts is withheld."""
+    for relation in model.relations:
+        total = model.cells[relation.total]
+        if total.fragile and not total.withheld and any(model.cells[p].withheld for p in relation.parts):
+            total.withhold()
 
 
 def _classic_secondary(model: LinkedTables, rule: DisclosureRule) -> None:
     """Within each relation: while its withheld parts are fewer than two, or together fail the rule,
-    withhold the smallest shown part as well (reoffend.disclosure's rule, over every relation at once)."""
+    withhold the smallest shown part as well (reoffend.disclosure's rule, over every relation at once).
+    A fragile total is withheld instead (:func:`_fragile_totals`)."""
     changed = True
     while changed:
         changed = False
+        _fragile_totals(model)
         for relation in model.relations:
-            if model.cells[relation.total].withheld:
+            if model.cells[relation.total].withheld or model.cells[relation.total].fragile:
                 continue
             while True:
                 parts = [model.cells[k] for k in relation.parts]
@@ -672,33 +699,52 @@ def _smallest(cells: Iterable[Cell]) -> Cell:
     return min(cells, key=lambda c: (c.size, c.values["reoffenders"] or 0, c.key))
 
 
-def _next_to_withhold(model: LinkedTables, cell_key: Key) -> Key | None:
-    """The cell to withhold next to protect ``cell_key``: the smallest shown sibling in a relation it is a
-    part of; else the smallest shown part of a relation it is the total of; else a shown total over it."""
+def _next_to_withhold(model: LinkedTables, cell_key: Key, avoid: Sequence[Key] = ()) -> Key | None:
+    """The cell to withhold next to protect ``cell_key``.
+
+    A fragile total over it first (a pooled row, withheld with any part). Else the smallest shown part of a
+    relation it is in, looking outward through the withheld and implied cells linked to it (a matched row
+    that is the same people as a withheld establishment is protected by that establishment's siblings), the
+    nearest first. A total (a cohort's figure for everyone) only when no part can be found.
+    """
     relations = model.relations_of(cell_key)
-
-    def candidates(keys: Iterable[Key]) -> list[Cell]:
-        return [model.cells[k] for k in keys if k != cell_key and _withholdable(model.cells[k])]
-
-    siblings = candidates(p for r in relations if cell_key in r.parts for p in r.parts)
-    if siblings:
-        return _smallest(siblings).key
-    parts = candidates(p for r in relations if r.total == cell_key for p in r.parts)
-    if parts:
-        return _smallest(parts).key
-    totals = candidates(r.total for r in relations if cell_key in r.parts)
-    if totals:
-        return _smallest(totals).key
-    # the siblings are withheld or implied: widen through them (a withheld sibling's own relations)
-    for relation in relations:
-        for other in (relation.total, *relation.parts):
-            if other == cell_key or _withholdable(model.cells[other]):
-                continue
-            for further in model.relations_of(other):
-                found = candidates(k for k in (further.total, *further.parts) if k != other)
-                if found:
-                    return _smallest(found).key
-    return None
+    linked = {k for r in relations for k in (r.total, *r.parts)}
+    withheld_now = [k for k in avoid if k in linked]
+    if withheld_now:  # a group chosen this round for a neighbour already widens this one: look again next round
+        return withheld_now[0]
+    fragile = [model.cells[r.total] for r in relations if cell_key in r.parts and model.cells[r.total].fragile]
+    fragile = [c for c in fragile if _withholdable(c)]
+    if fragile:
+        return _smallest(fragile).key
+    seen = {cell_key}
+    frontier = [cell_key]
+    totals: list[Cell] = []
+    while frontier:
+        found: list[Cell] = []
+        further: list[Key] = []
+        for node in frontier:
+            for relation in model.relations_of(node):
+                if model.cells[relation.total].fragile and relation.total != node:
+                    continue
+                for k in (relation.total, *relation.parts):
+                    cell = model.cells[k]
+                    if k in seen:
+                        continue
+                    if k == relation.total and node in relation.parts:
+                        if _withholdable(cell):
+                            totals.append(cell)
+                        elif cell.withheld or cell.implied:
+                            seen.add(k)
+                            further.append(k)
+                    elif _withholdable(cell):
+                        found.append(cell)
+                    elif cell.withheld or cell.implied:
+                        seen.add(k)
+                        further.append(k)
+        if found:
+            return _smallest(found).key
+        frontier = further
+    return _smallest(totals).key if totals else None
 
 
 def _withholdable(cell: Cell) -> bool:

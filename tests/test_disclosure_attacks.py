@@ -40,8 +40,17 @@ def population(tmp_path_factory) -> Path:
     return folder
 
 
+BREAKDOWNS = 'columns = ["sex", "age"]\nbands = { age = [21, 25, 30, 40] }'
+
+
 def build(
-    folder: Path, target: Path, *, extract_date: str | None = None, rule: dict | None = None, **sections: str
+    folder: Path,
+    target: Path,
+    *,
+    extract_date: str | None = None,
+    rule: dict | None = None,
+    breakdowns: str = BREAKDOWNS,
+    **sections: str,
 ) -> Path:
     """A bulletin of ``folder``'s population with the given extra config sections (TOML text)."""
     lines = [
@@ -55,13 +64,26 @@ def build(
     lines += ["[measure]", *sections.pop("measure", "").splitlines()]
     rule = RULE if rule is None else rule
     lines += ["[disclosure]", f"min_cohort = {rule['min_cohort']}", f"min_count = {rule['min_count']}"]
-    lines += ["[breakdowns]", 'columns = ["sex", "age"]', "bands = { age = [21, 25, 30, 40] }"]
+    lines += ["[breakdowns]", breakdowns]
     for name, body in sections.items():
         lines += [f"[{name.replace('__', '.')}]", body]
     job = target.parent / f"{target.name}.toml"
     job.write_text("\n".join(lines) + "\n")
     build_bulletin(parse_config(str(job)), str(target))
     return target
+
+
+def extract(population: Path, date: str, folder: Path) -> Path:
+    """The population's records as an extract taken on ``date`` would hold them (no conviction after it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(population / "releases.csv", folder / "releases.csv")
+    convictions = pl.read_csv(population / "convictions.csv", infer_schema=False)
+    convictions.filter(pl.col("conviction_date") <= date).write_csv(folder / "convictions.csv")
+    return folder
+
+
+# two quarterly extracts: the later one has one more complete cohort (2023Q2's follow-up ends in 2024Q4)
+EARLY, LATE = "2024-09-30", "2024-12-31"
 
 
 def tables(bulletin: Path) -> dict[str, pl.DataFrame]:
@@ -226,16 +248,13 @@ def test_3_two_quarterly_releases_do_not_difference_to_a_withheld_cohort(populat
     """Two extracts of one population, a quarter apart: the pooled row and the court lag of the later one
     less those of the earlier give the new cohorts' figures, so those must be published (or the totals not)."""
     matched = 'treated = { establishment = ["EST007"] }\ncovariates = ["age", "sex"]\nbootstrap = 200'
-    # the earlier extract: the same records as known a quarter before (no conviction after its date)
-    earlier = tmp_path / "earlier"
-    earlier.mkdir()
-    shutil.copy(population / "releases.csv", earlier / "releases.csv")
-    convictions = pl.read_csv(population / "convictions.csv", infer_schema=False)
-    convictions.filter(pl.col("conviction_date") <= "2025-03-31").write_csv(earlier / "convictions.csv")
-    early = build(earlier, tmp_path / "early", extract_date="2025-03-31", comparisons__matched=matched)
-    late = build(population, tmp_path / "late", extract_date="2025-06-30", comparisons__matched=matched)
+    early = build(extract(population, EARLY, tmp_path / "e1"), tmp_path / "early", extract_date=EARLY,
+                  comparisons__matched=matched)  # fmt: skip
+    late = build(extract(population, LATE, tmp_path / "e2"), tmp_path / "late", extract_date=LATE,
+                 comparisons__matched=matched)  # fmt: skip
     before, after = tables(early)["comparison_matched.csv"], tables(late)["comparison_matched.csv"]
     new = set(after["cohort"]) - set(before["cohort"]) - {"all"}
+    assert new, "the later release should have a new complete cohort"
     pooled_before = before.filter(pl.col("scope") == "pooled")
     pooled_after = after.filter(pl.col("scope") == "pooled")
     if not withheld(pooled_before).any() and not withheld(pooled_after).any():
@@ -432,3 +451,132 @@ def test_a_bulletin_that_fails_its_audit_is_not_written(population, plain, cli, 
     assert status == 65, err
     assert "disclosure audit failed, so nothing was written" in err and "is published" in err
     assert {p.name: p.read_bytes() for p in (target / "tables").iterdir()} == before
+
+
+# ------------------------------------------------------------------------- a hostile reader's further attacks
+def test_7_a_pool_of_one_small_prison_does_not_publish_it(population, plain, tmp_path):
+    """A matched comparison whose pool is one small prison, with a ratio and caliper so wide that every pool
+    member is a comparator of equal weight: the comparison group's rates are that prison's. Its rows are
+    withheld wherever that prison's figures are."""
+    latest = manifest(plain)["facts"]["latest_cohort"]
+    rows = tables(plain)["establishments.csv"]
+    small = rows.filter(withheld(rows) & (pl.col("cohort_size").cast(pl.Int64) >= 5))["establishment"][0]
+    treated = rows.filter(~withheld(rows))["establishment"][0]
+    matched = (
+        f'treated = {{ establishment = ["{treated}"] }}\npool = {{ establishment = ["{small}"] }}\n'
+        'covariates = ["age", "sex"]\nratio = 50\ncaliper = 1000.0\nbootstrap = 200'
+    )
+    bulletin = build(population, tmp_path / "bulletin", comparisons__matched=matched)
+    table = tables(bulletin)["comparison_matched.csv"]
+    row = table.filter(pl.col("cohort") == latest).row(0, named=True)
+    assert row["suppressed"] == "[c]" and row["binary_rate_comparison"] is None
+    # no published comparison group of equal weights is a group that fails the rule
+    shown = table.filter(~withheld(table) & (pl.col("scope") == "cohort"))
+    for r in shown.iter_rows(named=True):
+        size = number(r["comparators"])
+        count = round(float(r["binary_rate_comparison"]) * size)
+        assert size >= RULE["min_cohort"] and RULE["min_count"] <= count <= size - RULE["min_count"]
+
+
+def test_8_the_same_group_under_another_name_is_the_same_group(tmp_path):
+    """treated = an establishment and sex F or M is that establishment. (The population a hostile reader used:
+    the matched row of EST028, withheld as a secondary suppression, was published under that name, and the
+    cohort total less the other establishments gave EST004's 9 reoffenders.)"""
+    folder = tmp_path / "population"
+    write(SynthParams(releases=20000, establishments=50, cohorts=8, seed=25), folder, "csv")
+    data = extract(folder, "2025-03-31", tmp_path / "extract")
+    matched = (
+        'treated = { establishment = ["EST028"], sex = ["F", "M"] }\n'
+        'covariates = ["age", "sentence_months", "prior_convictions", "index_offence"]\nbootstrap = 0'
+    )
+    bulletin = build(data, tmp_path / "bulletin", extract_date="2025-03-31", comparisons__matched=matched)
+    published = tables(bulletin)
+    latest = manifest(bulletin)["facts"]["latest_cohort"]
+    extra = {}
+    for r in published["comparison_matched.csv"].filter(pl.col("scope") == "cohort").iter_rows(named=True):
+        if r["binary_rate_treated"] is not None and r["unmatched"] == "0":
+            extra[(r["cohort"], "establishment", "EST028")] = round(float(r["binary_rate_treated"]) * int(r["matched"]))
+    assert difference_attack(published, extra, latest) == []
+
+
+def test_9_a_band_is_the_sum_of_its_single_values(tmp_path):
+    """A breakdown by age bands beside an adjusted comparison by single years of age: a band less its published
+    single ages must not leave one withheld age. (The population a hostile reader used: there, band "40 to 49"
+    less the published ages 40 to 47 and 49 gave age 48, 10 people with 2 reoffenders.)"""
+    folder = tmp_path / "population"
+    write(SynthParams(releases=10000, establishments=60, seed=11), folder, "csv")
+    edges = [18, 21, 25, 30, 35, 40, 50]
+    bulletin = build(
+        folder,
+        tmp_path / "bulletin",
+        breakdowns=f'columns = ["age"]\nbands = {{ age = {edges} }}',
+        comparisons__adjusted=(
+            'baseline = ["2022Q1", "2022Q2", "2022Q3", "2022Q4"]\ncovariates = ["sex", "index_offence"]\n'
+            'by = ["age"]\nunseen = "pool"'
+        ),
+    )
+    published = tables(bulletin)
+    from reoffend.banding import band_labels
+
+    labels = band_labels("age", edges)
+    bands = {(r["cohort"], r["age"]): r for r in published["breakdown_age.csv"].iter_rows(named=True)}
+    singles = published["comparison_adjusted.csv"]
+    recovered = []
+    for (cohort, label), band in bands.items():
+        if number(band["reoffenders"]) is None:
+            continue
+        inside = [
+            r
+            for r in singles.filter(pl.col("cohort") == cohort).iter_rows(named=True)
+            if labels[sum(1 for e in edges if float(r["age"]) >= e)] == label
+        ]
+        unknown = [r for r in inside if number(r["reoffenders"]) is None]
+        if sum(number(r["cohort_size"]) for r in inside) == number(band["cohort_size"]) and len(unknown) == 1:
+            recovered.append(f"{cohort}, age {unknown[0]['age']}")
+    assert recovered == []
+
+
+def test_10_the_manifest_publishes_no_outcome_model_detail(population, tmp_path):
+    """With the establishment as the only covariate, each fitted baseline rate is that establishment's: the
+    manifest (a published file) keeps the models' fit, never their coefficients or calibration tables."""
+    bulletin = build(
+        population,
+        tmp_path / "bulletin",
+        comparisons__adjusted=(
+            'baseline = ["2022Q1"]\ncovariates = ["establishment"]\nby = ["sex"]\ncount_model = "poisson"'
+        ),
+    )
+    models = manifest(bulletin)["comparisons"]["adjusted"]["models"]
+    assert "calibration_by" not in models
+    for name in ("binary", "frequency"):
+        assert {"coefficients", "calibration"}.isdisjoint(models[name]) and "auc" in models["binary"]
+
+
+def test_11_an_earlier_cohort_is_protected_as_it_was_when_it_was_the_latest(population, tmp_path):
+    """Two releases a quarter apart, of three prisons (one too small to publish in the earlier release's latest
+    cohort, so one other is withheld with it): the later release, whose establishment table is of the next
+    cohort, withholds the same groups wherever it shows them. Before, its matched comparison of the secondary
+    one published it, giving the small one away (cohort total less the other establishments)."""
+    data = extract(population, EARLY, tmp_path / "e1")
+    truth = tables(build(data, tmp_path / "open", extract_date=EARLY, rule={"min_cohort": 0, "min_count": 0}))
+    rows = truth["establishments.csv"]
+    cohort = rows["cohort"][0]
+
+    def passes(r) -> bool:
+        n, x = int(r["cohort_size"]), int(r["reoffenders"])
+        return n >= RULE["min_cohort"] and RULE["min_count"] <= x <= n - RULE["min_count"]
+
+    failing = [r["establishment"] for r in rows.iter_rows(named=True) if not passes(r) and int(r["cohort_size"]) > 2]
+    passing = [r["establishment"] for r in rows.iter_rows(named=True) if passes(r)]
+    three = [failing[0], *passing[:2]]
+    where = f"where = {{ establishment = {json.dumps(three)} }}"
+    first = tables(build(data, tmp_path / "first", extract_date=EARLY, measure=where))["establishments.csv"]
+    hidden = set(first.filter(withheld(first))["establishment"])
+    assert failing[0] in hidden and len(hidden) == 2, hidden
+    (secondary,) = hidden - {failing[0]}
+    matched = f'treated = {{ establishment = ["{secondary}"] }}\ncovariates = ["age", "sex"]\nbootstrap = 200'
+    later = extract(population, LATE, tmp_path / "e2")
+    second = build(later, tmp_path / "second", extract_date=LATE, measure=where, comparisons__matched=matched)
+    assert manifest(second)["facts"]["latest_cohort"] != cohort
+    row = tables(second)["comparison_matched.csv"].filter(pl.col("cohort") == cohort).row(0, named=True)
+    assert row["suppressed"] == "[c]", f"{cohort} {secondary} was withheld in the earlier release"

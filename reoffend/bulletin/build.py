@@ -76,6 +76,8 @@ STEPS = (
     "writing the folder",
 )
 P_VALUE_FLOOR = 0.001  # p-values below this are written "p < 0.001"
+# the establishment tables of earlier releases (not written; in the disclosure model only)
+SERIES_TABLE = "establishments of earlier releases"
 
 
 @dataclass
@@ -256,6 +258,11 @@ def _compute_bulletin(
     parts: list[Any] = [Part({"trend.csv": trend}, [measure_cells("trend.csv")])]
     if establishments is not None:
         parts.append(Part({"establishments.csv": establishments}, [measure_cells("establishments.csv", (column,))]))
+        # the establishment tables of the earlier cohorts, published by earlier releases of the series: each
+        # cohort's groups are protected the same way in every release (docs/bulletin.md, "Successive releases")
+        series = measured.rows(("cohort", column)).filter(pl.col("cohort") != latest)
+        if series.height:
+            parts.append(Part({SERIES_TABLE: series}, [measure_cells(SERIES_TABLE, (column,))]))
     parts += [*breakdowns, *comparison_sections]
     layout = bulletin_layout(parts)
     raw: dict[str, pl.DataFrame] = {name: frame for part in parts for name, frame in part.tables.items()}
@@ -501,8 +508,9 @@ class Breakdown:
 
     @property
     def declares(self) -> list[TableCells]:
-        """Each category of each cohort: a split of the cohort (reoffend.bulletin.publication)."""
-        return [measure_cells(self.file, (self.column,))]
+        """Each category of each cohort: a split of the cohort (reoffend.bulletin.publication); a band is also
+        the sum of the single values in it."""
+        return [replace(measure_cells(self.file, (self.column,)), bands=tuple(self.bands or ()))]
 
     def latest(self, cohort: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("cohort") == cohort)

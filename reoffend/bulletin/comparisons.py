@@ -354,13 +354,14 @@ def run_matched(
 def _matched_declares(options: Mapping[str, Any]) -> list[Any]:
     """The treated people who were matched, per cohort and pooled: a subgroup of the treated group, which is
     the establishments named (or the people listed) in that cohort."""
-    from .publication import matched_cells
+    from .publication import comparison_group_cells, matched_cells
 
     if options.get("treated"):
         treated = [(c, tuple(v)) for c, v in sorted(options["treated"].items())]
     else:
         treated = [("offender_id", (f"listed in {options.get('treated_ids')}",))]
-    return [matched_cells(treated)]
+    pool = [(c, tuple(v)) for c, v in sorted((options.get("pool") or {}).items())]
+    return [matched_cells(treated), comparison_group_cells(pool)]
 
 
 def _matched_section(result, matched_params, options: Mapping[str, Any], who: str, latest: str) -> ComparisonSection:
@@ -580,13 +581,35 @@ def _adjusted_section(
             "comparison_adjusted_models.csv": models,
         },
         table_caption=caption,
-        metadata={"parameters": adjusted_params.as_dict(), "models": result.models, "unseen": result.unseen},
+        metadata={
+            "parameters": adjusted_params.as_dict(),
+            "models": published_models(result.models),
+            "unseen": result.unseen,
+        },
         warnings=list(result.warnings),
         all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": adjusted_params.alpha},
         declares=[_adjusted_declares(adjusted_params)],
     )
+
+
+# What the bulletin's manifest (a published file) keeps of the baseline models: their fit, not their detail.
+# The coefficients and calibration tables of an outcome model are statistics of groups the disclosure rule
+# never saw: with the establishment as a covariate, each fitted rate is that establishment's baseline rate.
+# `compare adjusted --json` (an analyst's output) keeps them all.
+MODEL_DETAIL = ("coefficients", "calibration")
+MODELS_DETAIL = ("calibration_by",)
+
+
+def published_models(models: Mapping[str, Any]) -> dict[str, Any]:
+    """The adjusted comparison's model summaries as the bulletin publishes them (:data:`MODEL_DETAIL`)."""
+    out: dict[str, Any] = {}
+    for name, model in models.items():
+        if name in MODELS_DETAIL:
+            continue
+        out[name] = {k: v for k, v in model.items() if k not in MODEL_DETAIL} if isinstance(model, dict) else model
+    return out
 
 
 def _adjusted_declares(adjusted_params) -> Any:

@@ -50,6 +50,12 @@ class TableCells:
     whole_size: str | None = None  # the column of the size of the group the variant is a subset of
     only: tuple[str, str] | None = None  # (column, value): the one row that is a cell (the court lag's)
     keep: tuple[str, ...] = ()  # further columns shown for a withheld row (sizes, model predictions)
+    # a weighted group (the matched comparison group): its counts are its weighted rates times its number,
+    # exact only where every member weighs the same (these two columns equal); only then is it linked, as a
+    # subset of the group of ``filters`` in its cohort; each row is checked against the primary rule anyway
+    equal_weights: tuple[str, str] | None = None
+    cohort_rows_only: bool = False  # no cell for a pooled row
+    bands: tuple[float, ...] = ()  # the edges its ``by`` column is banded at (reoffend.banding), if banded
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,10 +65,11 @@ class TableCells:
         values = dict(data)
         values["counts"] = tuple(Count(**c) for c in values.get("counts", ()))
         values["filters"] = tuple((c, tuple(v)) for c, v in values.get("filters", ()))
-        for name in ("cohorts", "by", "keep"):
+        for name in ("cohorts", "by", "keep", "bands"):
             values[name] = tuple(values.get(name, ()))
-        if values.get("only") is not None:
-            values["only"] = tuple(values["only"])
+        for name in ("only", "equal_weights"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
         return cls(**values)
 
     @property
@@ -132,6 +139,7 @@ class RowCell:
     withheld: bool
     whole: Key | None  # the group it is a subset of, when a variant
     whole_size: int | None
+    within: Key | None = None  # a group it is a subset of, where the publication shows that group
 
 
 def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
@@ -164,13 +172,21 @@ def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
             variant = spec.variant
         else:
             variant = spec.variant if spec.variant and whole_size is not None and size < whole_size else ""
+        if spec.cohort_rows_only and len(cohort) != 1:
+            out.append(None)
+            continue
         cell_key = key(cohort, (*filters, *by), variant)
-        whole = key(cohort, (*filters, *by)) if variant else None
+        whole = key(cohort, (*filters, *by)) if variant and spec.whole_size else None
+        within = None
+        if spec.equal_weights is not None:
+            first, second = (_number(row.get(c)) for c in spec.equal_weights)
+            if first is not None and second is not None and abs(first - second) < 1e-6 * max(1.0, second):
+                within = key(cohort, (*filters, *by))
         values = {c.count: _count(row, c, size) for c in spec.counts}
         # a row marked [c], or one of people whose counts are missing unmarked (read as withheld, not as
         # nothing to check)
         withheld = row.get(SUPPRESSED) not in (None, "") or (size > 0 and None in values.values())
-        out.append(RowCell(cell_key, size, values, withheld, whole, whole_size))
+        out.append(RowCell(cell_key, size, values, withheld, whole, whole_size, within))
     return out
 
 
@@ -216,11 +232,20 @@ def model_of(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables
                 partition(parent, parts)
             level = {parent: model.cells[parent].size for parent in groups}
         # a pooled row is the sum of the table's cohort rows (each cohort's row is its matched people, whether
-        # or not some of that cohort's treated people went unmatched: variants aside, the same filters)
+        # or not some of that cohort's treated people went unmatched: variants aside, the same filters). It is
+        # fragile: withheld with any of them (docs/bulletin.md, "Successive releases")
         for total in (c for c in found if len(c.key[0]) > 1 and spec.cohort is not None):
             partition(total.key, [c.key for c in found if len(c.key[0]) == 1 and c.key[1] == total.key[1]])
+            model.cells[total.key].fragile = True
+    for spec, found in found_by_table:  # a band is the sum of the single values another table shows
+        if spec.bands and len(spec.by) == 1:
+            _bands_partition(model, spec.by[0], spec.bands, [c.key for c in found], partition)
     for cell in variants:  # the matched treated people are a subset of the treated people
         model.subset(cell.whole, cell.key)  # type: ignore[arg-type]
+    for _spec, found in found_by_table:  # an equally weighted comparison group: a subset of its pool
+        for cell in found:
+            if cell.within is not None and cell.within in model.cells and not model.cells[cell.key].withheld:
+                model.subset(cell.within, cell.key)
     for cell_key in list(model.cells):
         cohort_key, pairs, variant = cell_key
         if variant:
@@ -231,11 +256,48 @@ def model_of(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables
             whole = key(cohort_key, ())
             if whole in model.cells and not any(cell_key in r.parts for r in model.relations_of(whole)):
                 model.subset(whole, cell_key)
+            # and of each published group with one filter fewer (EST028 and sex F or M is within EST028: of the
+            # same size, it is the same people)
+            if len(pairs) > 1:
+                for dropped in range(len(pairs)):
+                    coarser = key(cohort_key, [p for i, p in enumerate(pairs) if i != dropped])
+                    if coarser in model.cells and not any(cell_key in r.parts for r in model.relations_of(coarser)):
+                        model.subset(coarser, cell_key)
         elif len(cohort_key) > 1:  # everyone in several cohorts (the court lag's row): the sum of the cohorts
             parts = [key(c, ()) for c in cohort_key]
             if all(p in model.cells for p in parts):
                 partition(cell_key, parts)
     return model
+
+
+def _bands_partition(model: LinkedTables, column: str, edges: Sequence[float], bands: Sequence[Key], partition) -> None:
+    """Each band cell of ``column`` (``40 to 49``) as the sum of the cells of single values in it that the
+    publication shows (an adjusted comparison by ``age``), and the rest: the bands are reoffend.banding's."""
+    import bisect
+
+    from ..banding import band_labels
+
+    labels = {label for (_cohorts, pairs, _v) in bands for _c, label in pairs}
+    for whole in (True, False):
+        names = band_labels(column, edges, whole)
+        if labels <= set(names) | {None}:
+            break
+    else:
+        return
+    singles: dict[Key, list[Key]] = {}
+    for cell_key in model.cells:
+        cohorts, pairs, variant = cell_key
+        if variant or len(pairs) != 1 or pairs[0][0] != column or pairs[0][1] is None:
+            continue
+        try:
+            value = float(pairs[0][1])
+        except ValueError:
+            continue  # a band's own label
+        band = key(cohorts, {column: names[bisect.bisect_right(list(edges), value)]})
+        if band in model.cells:
+            singles.setdefault(band, []).append(cell_key)
+    for band, parts in singles.items():
+        partition(band, sorted(parts))
 
 
 def _multi_valued(pairs: Sequence[tuple[str, str | None]]) -> bool:
@@ -323,6 +385,28 @@ def matched_cells(treated: Sequence[tuple[str, Sequence[str]]] | None, variant: 
         variant=variant,
         whole_size="treated",
         keep=("scope", "unmatched", "unmatched_share", "comparators", "effective_comparison_size"),
+    )
+
+
+def comparison_group_cells(pool: Sequence[tuple[str, Sequence[str]]] | None) -> TableCells:
+    """The matched comparison group of each cohort: people of the pool (``pool`` filters, else everyone not
+    treated) weighted by how many treated people they were matched to. Checked against the primary rule by its
+    number of comparators and its weighted reoffenders; where every comparator weighs the same, its counts are
+    exact and it is linked to the pool's group (a pool of one small prison would otherwise publish that prison's
+    figures under another name)."""
+    return TableCells(
+        "comparison_matched.csv",
+        "comparators",
+        (
+            Count("reoffenders", "binary_rate_comparison", per_person=True),
+            Count("reconviction_events", "events_per_100_comparison", scale=0.01, per_person=True),
+            Count("reoffences", "reoffences_per_offender_comparison", per_person=True),
+        ),
+        filters=tuple((column, tuple(values)) for column, values in (pool or ())),
+        variant="matched comparison group",
+        equal_weights=("effective_comparison_size", "comparators"),
+        cohort_rows_only=True,
+        keep=("scope", "cohort", "treated", "matched", "unmatched", "unmatched_share", "effective_comparison_size"),
     )
 
 
