@@ -35,7 +35,7 @@ from . import text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
-from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
+from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .stats import (
     LAG_MONTHS,
@@ -305,7 +305,7 @@ def _compute_bulletin(
     for breakdown in breakdowns:
         overall = trend.row(-1, named=True)["binary_rate"]
         chart = partial(_chart, "breakdown_chart", breakdown.latest(latest), breakdown.column, latest, overall)
-        worker.draw(f"breakdown_{breakdown.column}", partial(chart, params.confidence))
+        worker.draw(breakdown.name, partial(chart, params.confidence))
     if lag is not None:
         window = params.window
         worker.draw(
@@ -356,7 +356,7 @@ def _compute_bulletin(
                     ("changes.csv", changes),
                     ("establishments.csv", establishments),
                     ("court_lag.csv", lag),
-                    *((f"breakdown_{b.column}.csv", b.rows) for b in breakdowns),
+                    *((f"{b.name}.csv", b.rows) for b in breakdowns),
                 )
                 if frame is not None
             },
@@ -375,7 +375,7 @@ def _compute_bulletin(
     if lag is not None:
         tables["court_lag.csv"] = lag
     for breakdown in breakdowns:
-        tables[f"breakdown_{breakdown.column}.csv"] = breakdown.rows
+        tables[f"{breakdown.name}.csv"] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
     if provisional is not None:
@@ -440,6 +440,12 @@ class Breakdown:
 
     def latest(self, cohort: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("cohort") == cohort)
+
+    @property
+    def name(self) -> str:
+        """The stem of its files (``tables/NAME.csv``, ``figures/NAME.png``): a safe one, whatever the column's
+        name (config.py refuses columns that make none, or the same one)."""
+        return f"breakdown_{file_stem(self.column)}"
 
     @property
     def categories(self) -> list[str | None]:

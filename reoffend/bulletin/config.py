@@ -18,8 +18,9 @@ from ..banding import check_edges
 from ..cohort import PERIODS, IndexRule, Period
 from ..disclosure import DisclosureRule
 from ..errors import UsageError
-from ..io import read_toml
+from ..io import key_line, read_toml
 from ..window import FollowUpWindow
+from .folder import check_stems
 
 EXAMPLE_CONFIG = """\
 # reoffend bulletin configuration: `reoffend bulletin --config job.toml -o bulletin/`
@@ -509,6 +510,12 @@ def parse_config(path: str) -> BulletinConfig:
     disclosure = DisclosureRule(**check.table(data.get("disclosure", {}), "disclosure", DISCLOSURE_SCHEMA))
     breakdowns_values = check.table(data.get("breakdowns", {}), "breakdowns", BREAKDOWNS_SCHEMA)
     breakdowns = BreakdownsConfig(**breakdowns_values)
+    if breakdowns.columns:  # each column's tables and figures are files named after it: refused here if it can't be
+        line = key_line(text, "columns", "breakdowns")
+        check_stems(
+            breakdowns.columns,
+            f"{path}, line {line}: [breakdowns] columns" if line else f"{path}: [breakdowns] columns",
+        )
     for column in breakdowns.bands:
         if column not in breakdowns.columns:
             raise check.fail(

@@ -417,14 +417,14 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             row.append("[z]" if r is None else cell(r, "binary_rate", pct))
         trend_rows.append(row)
     return [
-        Heading(f"By {name}", anchor=f"breakdown-{column}"),
+        Heading(f"By {name}", anchor="breakdown-" + breakdown.name.removeprefix("breakdown_")),
         Paragraph(sentence),
         Figure(
-            f"breakdown_{column}",
+            breakdown.name,
             f"Proven reoffending rate by {name}, {latest['cohort']}, with {conf} confidence intervals; the dashed "
             "line is the rate for all releases.",
-            alt_text(context, f"breakdown_{column}"),
-            context.figures[f"breakdown_{column}"],
+            alt_text(context, breakdown.name),
+            context.figures[breakdown.name],
         ),
         spec_table(
             measure_table(context.params.confidence, [group_column(column, name.capitalize(), label)]).pick(
@@ -432,13 +432,13 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             ),
             rows,
             caption=f"Proven reoffending by {name}, {latest['cohort']}",
-            source=f"breakdown_{column}.csv",
+            source=f"{breakdown.name}.csv",
         ),
         Table(
             caption=f"Proven reoffending rate by {name} and cohort",
             columns=["Cohort", *[label(c) for c in categories]],
             rows=trend_rows,
-            source=f"breakdown_{column}.csv",
+            source=f"{breakdown.name}.csv",
             numeric=[False] + [True] * len(categories),
             highlight_last=True,
         ),
@@ -697,7 +697,7 @@ def chart_findings(
             for r in rows.iter_rows(named=True)
         ]
         name = breakdown.column.replace("_", " ")
-        findings[f"breakdown_{breakdown.column}"] = (
+        findings[breakdown.name] = (
             f"Proven reoffending rate by {name}, {latest}",
             f"Proven reoffending rate by {name} for people released in {cohort_words(latest, period)}: "
             + "; ".join(parts)

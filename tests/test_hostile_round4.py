@@ -1,0 +1,97 @@
+"""Hostile review, round 4 (issue 24): no write outside the output, no injection, no exhaustion.
+
+Each test failed before its fix. It asserts the exit status (docs/cli.md, "Exit status"), that the message
+names what it must, and that every file that existed before the run is byte-identical afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_csv
+from tests.test_hostile import CONVICTIONS, snapshot
+
+RELEASES_WITH = (
+    "offender_id,release_date,establishment,{column}\nA,2022-01-10,EST1,x\nB,2022-02-10,EST2,y\nC,2022-03-10,EST1,x\n"
+)
+
+
+def breakdown_job(folder: Path, *columns: str) -> Path:
+    """r.csv with one extra release column per name in ``columns``, c.csv, and a bulletin job breaking down by
+    them (disclosure off, so every figure is drawn)."""
+    header = ",".join(f'"{c}"' for c in columns)
+    rows = ["offender_id,release_date,establishment," + header]
+    rows += [
+        f"{i},{d},EST1," + ",".join("xy"[n % 2] for n in range(len(columns)))
+        for i, d in (("A", "2022-01-10"), ("B", "2022-02-10"), ("C", "2022-03-10"))
+    ]
+    write_csv(folder / "r.csv", "\n".join(rows) + "\n")
+    write_csv(folder / "c.csv", CONVICTIONS)
+    listed = ", ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in columns)
+    job = folder / "job.toml"
+    job.write_text(
+        '[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\nextract_date = 2030-01-01\n'
+        f"[breakdowns]\ncolumns = [{listed}]\n[disclosure]\nmin_cohort = 0\nmin_count = 0\n"
+    )
+    return job
+
+
+# ------------------------------------------------------------------------------ 1. files inside the folder
+def test_a_breakdown_column_climbing_out_of_the_folder_writes_inside_it_under_a_safe_name(cli, tmp_path):
+    """A column named ``/../../../../../victim`` overwrote victim.csv (.png, .svg) two levels above -o, and did
+    so into the staging folder before the swap. Its files are now tables/breakdown_victim.csv and
+    figures/breakdown_victim.png (.svg), inside the folder; nothing outside it changes."""
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    for name in ("victim.csv", "victim.png", "victim.svg"):
+        (tmp_path / name).write_text("precious")
+    job = breakdown_job(work, "/../../../../../victim")
+    before = snapshot(tmp_path)
+    status, _out, err = cli("bulletin", "--config", job, "-o", work / "out", "-q")
+    assert status == 0, err
+    after = snapshot(tmp_path)
+    assert {name: after[name] for name in before} == before
+    made = sorted(name for name in after if name not in before)
+    assert all(name.startswith("a/b/out/") for name in made), made
+    assert "a/b/out/tables/breakdown_victim.csv" in made and "a/b/out/figures/breakdown_victim.svg" in made
+
+
+def test_a_slash_in_a_breakdown_column_makes_no_subfolder(cli, tmp_path):
+    job = breakdown_job(tmp_path, "area/region")
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 0, err
+    assert sorted(p.name for p in (tmp_path / "out" / "tables").iterdir() if p.is_dir()) == []
+    assert (tmp_path / "out" / "tables" / "breakdown_area_region.csv").is_file()
+    assert "tables/breakdown_area_region.csv" in (tmp_path / "out" / "bulletin.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("columns", "said"),
+    [
+        (("../..",), "makes no file name"),
+        (("area/region", "area region"), "make the same file name ('area_region')"),
+        (("Sex", "sex"), "make the same file name"),
+    ],
+)
+def test_breakdown_columns_that_make_no_file_name_or_the_same_one_are_refused_before_any_work(
+    cli, tmp_path, columns, said
+):
+    job = breakdown_job(tmp_path, *columns)
+    before = snapshot(tmp_path)
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 2, err
+    assert said in err and "[breakdowns] columns" in err and "job.toml, line 6" in err
+    assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()
+
+
+def test_the_folder_writer_refuses_a_file_name_leaving_the_folder_before_writing_anything(tmp_path):
+    from reoffend.bulletin.folder import write_folder
+
+    (tmp_path / "victim.csv").write_text("precious")
+    before = snapshot(tmp_path)
+    for name in ("tables/../../victim.csv", "/tmp/victim.csv", "tables/.hidden", "tables//x.csv"):
+        with pytest.raises(ValueError, match="not a plain file name"):
+            write_folder(tmp_path / "out", {"a.csv": b"1", name: b"2"})
+        assert snapshot(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["victim.csv"]
