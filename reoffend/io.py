@@ -9,6 +9,7 @@ that identifiers keep leading zeros.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import gzip
@@ -605,12 +606,55 @@ def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> 
                 record_written(target)
             staged.clear()
         for path, write in direct:
-            with _write_errors(path), open(path, "wb") as device:
+            with _write_errors(path), open_direct(path) as device:
                 write(device)
             record_written(path)
     finally:
         for temporary, _ in staged:
             Path(temporary).unlink(missing_ok=True)
+
+
+OPEN_STREAM = re.compile(
+    r"/dev/(?:(?P<std>stdout|stderr)|fd/(?P<fd>\d+))|/proc/(?P<pid>self|thread-self|\d+)/fd/(?P<pfd>\d+)"
+)
+STREAM_NUMBERS = {"stdout": 1, "stderr": 2}
+
+
+def open_stream_number(path: str | os.PathLike) -> int | None:
+    """The descriptor of this process that ``path`` names (``/dev/stdout`` 1, ``/dev/stderr`` 2, ``/dev/fd/N``
+    and ``/proc/self/fd/N`` N), following the symbolic links that lead to one; None for any other path."""
+    current = os.path.abspath(path)
+    for _hop in range(40):
+        found = OPEN_STREAM.fullmatch(current)
+        if found and found["pid"] not in (None, "self", "thread-self", str(os.getpid())):
+            return None  # another process's descriptor: not ours to write through
+        if found:
+            return STREAM_NUMBERS[found["std"]] if found["std"] else int(found["fd"] or found["pfd"])
+        if not os.path.islink(current):
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return None
+
+
+def open_direct(path: str | os.PathLike) -> io.BufferedWriter:
+    """An output written through (:func:`is_direct`), opened without truncating what it points at.
+
+    A path naming a stream this process already has open (``-o /dev/stdout >> history.csv``, ``--errors
+    /dev/stderr 2>> cron.log``) is written through that descriptor, at its position and with its append mode,
+    as ``-`` is: opening the path again would truncate the file the shell appended to. Anything else (a
+    device, a FIFO) is opened for writing without ``O_TRUNC`` (and appending, should it be a regular file).
+    """
+    number = open_stream_number(path)
+    if number is not None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                stream.flush()  # what was printed before comes first
+        return os.fdopen(os.dup(number), "wb")
+    flags = os.O_WRONLY | os.O_CLOEXEC
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.stat(path).st_mode):
+            flags |= os.O_APPEND
+    return os.fdopen(os.open(path, flags), "wb")
 
 
 @contextmanager

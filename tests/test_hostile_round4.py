@@ -6,12 +6,21 @@ names what it must, and that every file that existed before the run is byte-iden
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import write_csv
-from tests.test_hostile import CONVICTIONS, snapshot
+from tests.test_hostile import CONVICTIONS, EXTRACT, snapshot
+from tests.test_hostile import folder as hostile_folder  # noqa: F401  (r.csv, c.csv: EST1, EST2, age, sex)
+
+
+@pytest.fixture
+def folder(hostile_folder):  # noqa: F811
+    return hostile_folder
+
 
 RELEASES_WITH = (
     "offender_id,release_date,establishment,{column}\nA,2022-01-10,EST1,x\nB,2022-02-10,EST2,y\nC,2022-03-10,EST1,x\n"
@@ -95,3 +104,35 @@ def test_the_folder_writer_refuses_a_file_name_leaving_the_folder_before_writing
         with pytest.raises(ValueError, match="not a plain file name"):
             write_folder(tmp_path / "out", {"a.csv": b"1", name: b"2"})
         assert snapshot(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["victim.csv"]
+
+
+# ------------------------------------------------------------------------------ 2. streams not truncated
+def shell(command: str, *, cwd: Path) -> subprocess.CompletedProcess:
+    """``command`` in sh, where ``reoffend`` is this Python's entry point (for redirections such as ``>>``)."""
+    program = f"{sys.executable} -c 'import sys; from reoffend.cli import main; main(sys.argv[1:])'"
+    return subprocess.run(
+        ["sh", "-c", command.replace("reoffend", program, 1)], cwd=cwd, capture_output=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("path", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_output_to_dev_stdout_appended_to_a_file_keeps_its_earlier_lines(folder, path):
+    """``-o /dev/stdout >> history.csv`` truncated history.csv (the path opened again, for writing): the rows
+    are now written through standard output's own descriptor, after the lines already there."""
+    (folder / "history.csv").write_text("earlier,line\n")
+    done = shell(f"reoffend measure r.csv c.csv {' '.join(EXTRACT)} -o {path} >> history.csv", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    lines = (folder / "history.csv").read_text().splitlines()
+    assert lines[0] == "earlier,line" and lines[1].startswith("cohort,cohort_size,"), lines
+
+
+def test_errors_to_dev_stderr_appended_to_a_log_keeps_the_log(folder):
+    """``--errors /dev/stderr 2>> cron.log`` emptied cron.log: the problem list now follows what was there, and
+    the validation report follows it."""
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-13-01\n")
+    (folder / "cron.log").write_text("yesterday's run\n")
+    done = shell(f"reoffend measure bad.csv c.csv {' '.join(EXTRACT)} --errors /dev/stderr 2>> cron.log", cwd=folder)
+    assert done.returncode == 65
+    log = (folder / "cron.log").read_text().splitlines()
+    assert log[0] == "yesterday's run" and log[1] == "file,row,column,rule,value,message", log
+    assert any("unparseable-date" in line for line in log[2:]) and any("invalid data" in line for line in log)
