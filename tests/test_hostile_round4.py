@@ -136,3 +136,52 @@ def test_errors_to_dev_stderr_appended_to_a_log_keeps_the_log(folder):
     log = (folder / "cron.log").read_text().splitlines()
     assert log[0] == "yesterday's run" and log[1] == "file,row,column,rule,value,message", log
     assert any("unparseable-date" in line for line in log[2:]) and any("invalid data" in line for line in log)
+
+
+# ------------------------------------------------------------------------------ 3. messages never decide
+def with_stderr(args, path: Path, *, cwd: Path) -> subprocess.CompletedProcess:
+    """``reoffend ARGS 2>PATH``: standard error is the file (or device) ``path``, standard output a pipe."""
+    code = "import sys\nfrom reoffend.cli import main\nmain(sys.argv[1:])\n"
+    with open(path, "wb") as stderr:
+        return subprocess.run(
+            [sys.executable, "-c", code, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, timeout=120
+        )
+
+
+SIGNIFICANT = ("compare", "baseline", "--current-counts", "40/100", "--baseline-counts", "90/100")
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (("measure", "r.csv", "breach.csv", *EXTRACT, "-o", "out.csv"), 0),  # warns: BREACH counted, no list
+        (("measure", "bad.csv", "c.csv", *EXTRACT, "-o", "out.csv"), 65),
+        ((*SIGNIFICANT, "--fail-unless-significant", "--csv"), 0),  # the verdict goes to standard error
+        ((*SIGNIFICANT[:3], "90/100", "--baseline-counts", "40/100", "--fail-unless-significant", "--csv"), 1),
+        (("measure", "--no-such-option"), 2),
+        (("measure", "missing.csv", "c.csv"), 66),
+    ],
+)
+def test_a_full_standard_error_changes_neither_the_output_nor_the_status(folder, tmp_path, args, status):
+    """``2>FULL``: a message that cannot be written is lost, and only it. The result was lost instead: exit 1
+    (the status of "not significant") with no out.csv, also for invalid data and a significant comparison."""
+    from tests.test_hostile import full_device
+
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-13-01\n")
+    write_csv(folder / "breach.csv", CONVICTIONS.replace("THEFT", "BREACH", 1))
+    full = full_device(tmp_path)
+    done = with_stderr(args, full, cwd=folder)
+    assert done.returncode == status, done.stdout
+    if "out.csv" in args:
+        assert (folder / "out.csv").is_file() == (status == 0)
+    if "--csv" in args:
+        assert done.stdout.decode().startswith("current,baseline,")
+
+
+def test_a_message_still_reaches_a_standard_error_that_works(folder, tmp_path):
+    """The same runs with standard error a file: the messages are there, whole."""
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-13-01\n")
+    done = with_stderr(("measure", "bad.csv", "c.csv", *EXTRACT), tmp_path / "err.txt", cwd=folder)
+    assert done.returncode == 65
+    text = (tmp_path / "err.txt").read_text()
+    assert "invalid data: 1 problem(s)" in text and "unparseable-date: 1" in text

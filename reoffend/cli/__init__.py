@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import traceback
+from typing import Any
 
 import click
 
@@ -106,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     """
     _finished.clear()
     previous = {number: signal.signal(number, _terminate) for number in CLEAN_UP_SIGNALS}
+    stderr = sys.stderr
+    if not isinstance(stderr, MessageStream):
+        sys.stderr = MessageStream(stderr)
     try:
         _main(argv)
     except Terminated as stop:  # landed as _main was ending (its exit status decided, not yet returned)
@@ -117,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         if argv is not None:
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            sys.stderr = stderr
 
 
 class ClosedStdout(io.TextIOBase):
@@ -136,6 +141,66 @@ class ClosedStdout(io.TextIOBase):
     @property
     def buffer(self) -> ClosedStdout:
         return self
+
+
+class MessageStream(io.TextIOBase):
+    """Standard error as the program writes its messages: a message that cannot be written (``2>/dev/full``, a
+    closed or broken standard error) is dropped, never an error, so it cannot change the result or its exit
+    status (docs/cli.md, "Exit status"). The process's own standard error is written unbuffered through its
+    descriptor, so nothing undelivered is left in a buffer to fail again at exit; a replaced one (tests) is
+    written through its object."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__()
+        self.inner = inner
+        self.descriptor: int | None = None
+        if inner is not None and inner is sys.__stderr__:
+            with contextlib.suppress(AttributeError, OSError, ValueError, io.UnsupportedOperation):
+                self.descriptor = self.inner.fileno()
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                self.inner.flush()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "backslashreplace"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.inner.isatty())
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self.descriptor is not None:
+            return self.descriptor
+        if self.inner is None:
+            raise io.UnsupportedOperation("standard error is closed")
+        return self.inner.fileno()
+
+    def write(self, text: str) -> int:
+        try:
+            if self.descriptor is not None:
+                view = memoryview(text.encode(self.encoding, "backslashreplace"))
+                while view:
+                    view = view[os.write(self.descriptor, view) :]
+            elif self.inner is not None:
+                self.inner.write(text)
+                self.inner.flush()
+        except (OSError, ValueError):
+            pass  # a message that cannot be delivered is lost, and only it
+        return len(text)
+
+    def flush(self) -> None:
+        if self.descriptor is None and self.inner is not None:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                self.inner.flush()
 
 
 def _main(argv: list[str] | None) -> None:
