@@ -32,9 +32,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 
 from .cohort import PERIODS
 from .errors import UsageError
@@ -581,11 +583,34 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------------ render
+_POSTGRES_GENERATOR: Any = Postgres.Generator  # a class attribute to sqlglot, which mypy will not take as a base
+
+
+class _EscapeStringPostgres(Postgres):
+    """PostgreSQL with every text literal holding a backslash an escape string, ``E'...'`` (backslashes and
+    quotes doubled).
+
+    A plain ``'...'`` means different things as the server's ``standard_conforming_strings`` is on (a backslash
+    is itself) or off (a backslash escapes the next character: ``'x\\') OR TRUE --'`` then closes the literal
+    early, and a ``--where`` value or a line of an exclusion list becomes SQL). An escape string is read the
+    same way under either setting, so a value is always only a value.
+    """
+
+    class Generator(_POSTGRES_GENERATOR):
+        def literal_sql(self, expression: exp.Literal) -> str:
+            text = expression.this or ""
+            if not expression.is_string or "\\" not in text:  # without a backslash, '...' reads alike either way
+                return super().literal_sql(expression)
+            return "E'" + self._replace_line_breaks(text.replace("\\", "\\\\").replace("'", "''")) + "'"
+
+
 def render(query: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
-    """The query as text in ``dialect`` (one of :data:`DIALECTS`), via sqlglot's generator for it."""
+    """The query as text in ``dialect`` (one of :data:`DIALECTS`), via sqlglot's generator for it (for
+    PostgreSQL, with literals no server setting reads otherwise: :class:`_EscapeStringPostgres`)."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
-    return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    generator: str | type[Postgres] = _EscapeStringPostgres if dialect == "postgres" else dialect
+    return query.sql(dialect=generator, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
 def header(params: MeasureParams, source: SqlSource, dialect: str, version: str) -> str:
