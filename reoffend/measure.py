@@ -68,6 +68,8 @@ class MeasureRow(Row):
 
 
 GROUP_MEASURES = MeasureRow.columns()
+# the columns reoffend computes, which a release column of the same name must never be taken for (--by)
+OUTPUT_NAMES = frozenset([*GROUP_MEASURES, *PER_RELEASE_MEASURES, FOLLOW_UP_END, CONVICTION_DEADLINE])
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ class MeasureParams:
     def __post_init__(self) -> None:
         if not 0 < self.confidence < 1:
             raise UsageError(f"confidence must be between 0 and 1, not {self.confidence}")
+        taken = [c for c in self.by if c in OUTPUT_NAMES]
+        if taken:
+            raise UsageError(
+                f"cannot group by {taken[0]!r}: reoffend computes a column of that name (the measure's output, the "
+                "per-release table or the follow-up window), and an input column never takes its place; rename "
+                f"the input column, e.g. --map input_{taken[0]}={taken[0]}"
+            )
         if self.incomplete not in ("error", "exclude"):
             raise UsageError(f"incomplete must be 'error' or 'exclude', not {self.incomplete!r}")
 

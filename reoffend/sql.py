@@ -270,7 +270,10 @@ def _release_ctes(params: MeasureParams, source: SqlSource, lenient: bool = Fals
         )
         current = "latest_cohort"
     end, deadline = params.window.sql_bounds(_col("release_date"))
-    windowed = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(current))).select(
+    # the columns measured from here on, by name: a --where column (say one called follow_up_end) has done its
+    # work, and carried on it would stand beside the window's own columns of the same name
+    carried = dict.fromkeys(["offender_id", "cohort", _RANK, "release_date", *params.by])
+    windowed = exp.select(*[_col(c) for c in carried]).select(
         _as(end, "follow_up_end"), _as(deadline, "conviction_deadline")
     )
     ctes.append(("windowed", windowed.from_(current)))

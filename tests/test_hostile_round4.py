@@ -185,3 +185,64 @@ def test_a_message_still_reaches_a_standard_error_that_works(folder, tmp_path):
     assert done.returncode == 65
     text = (tmp_path / "err.txt").read_text()
     assert "invalid data: 1 problem(s)" in text and "unparseable-date: 1" in text
+
+
+# ------------------------------------------------------------------------------ 5. user and internal names apart
+@pytest.mark.parametrize("name", ["follow_up_end", "conviction_deadline"])
+def test_a_release_column_named_like_a_window_column_filters_alike_in_sql_and_measure(name):
+    """A date column called follow_up_end (or conviction_deadline) used in --where: the query carried it
+    beside the window's own column of that name and counted 22 (or 15) reoffenders where measure counted 26.
+    The query now takes the --where column no further than the filter."""
+    import datetime as dt
+
+    import duckdb
+    import polars as pl
+
+    from reoffend.measure import MeasureParams
+    from reoffend.sql import SqlSource, measure_query, render
+    from tests.sql_support import assert_same_table, python_rows
+    from tests.test_sql import dataset
+
+    releases, convictions, extract = dataset("sample")
+    # a decoy date: a year before release, for every release of an odd-numbered person
+    decoy = pl.col("release_date").str.to_date().dt.offset_by("-1y").cast(pl.String)
+    releases = releases.with_columns(
+        pl.when(pl.col("offender_id").str.slice(-1).is_in(list("13579"))).then(decoy).otherwise(None).alias(name)
+    )
+    chosen = tuple(releases[name].drop_nulls().unique().sort().to_list()[:400])
+    params = MeasureParams(by=("cohort",), where={name: chosen}, incomplete="exclude")
+    ours = python_rows(releases, convictions, params, extract_date=extract)
+    con = duckdb.connect()
+    for table, frame in (("releases", releases), ("convictions", convictions)):
+        con.register("frame", frame.to_arrow())
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM frame")
+        con.unregister("frame")
+    theirs = con.sql(render(measure_query(params, SqlSource(extract_date=extract)), "duckdb")).pl()
+    assert ours["reoffenders"].sum() > 0 and isinstance(extract, dt.date)
+    assert_same_table(ours, theirs, f"--where {name}")
+
+
+@pytest.mark.parametrize("name", ["follow_up_end", "reoffences", "cohort_size", "binary_rate", "reoffended"])
+@pytest.mark.parametrize("command", ["measure", "sql"])
+def test_grouping_by_a_column_reoffend_computes_is_a_usage_error(cli, folder, name, command):
+    """measure --by follow_up_end grouped by the computed date, not the input's column, and --by reoffences
+    exited 70 (two columns of one name). Both are 2 now, saying how to rename the input column."""
+    write_csv(
+        folder / "named.csv",
+        RELEASES_WITH.format(column=name).replace(",x\n", ",2022-01-01\n").replace(",y\n", ",2023-01-01\n"),
+    )
+    inputs = (
+        ("named.csv", "c.csv", *EXTRACT) if command == "measure" else ("--dialect", "duckdb", "--release-columns", name)
+    )
+    before = snapshot(folder)
+    status, out, err = cli(
+        command, *[folder / a if str(a).endswith(".csv") else a for a in inputs], "--by", f"cohort,{name}"
+    )
+    assert status == 2, err
+    assert f"cannot group by {name!r}" in err and f"--map input_{name}={name}" in err and out == ""
+    assert snapshot(folder) == before
+
+
+def test_sql_refuses_a_reserved_working_column_name_as_measure_does(cli):
+    status, out, err = cli("sql", "--dialect", "duckdb", "--release-columns", "_index_rank", "--where", "_index_rank=2")
+    assert status == 2 and "no column '_index_rank'" in err and "reserved" in err and out == ""
