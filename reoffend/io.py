@@ -152,16 +152,197 @@ def release_stdin() -> None:
     _stdin_claimed_by.clear()
 
 
+MIB = 1 << 20
+LINE_LIMIT = MIB  # bytes of a table's first line (a CSV header, an NDJSON record) read before giving up
+LIST_LIMIT = 64 * MIB  # bytes of a list file (offence codes, ids), a config or a schedule
+CHUNK = MIB
+
+
+def memory_budget() -> int:
+    """The bytes one input may take in memory once read (and unpacked): a third of the memory this process
+    can still have, the least of what the system has available, the cgroup's limit (a container's) less its
+    use, and the address-space limit (``ulimit -v``). An input read whole (a stream, a ``.gz``/``.zst`` file)
+    that would take more is refused with a sentence, before the system kills the process without one."""
+    import resource
+
+    room: list[int] = []
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                room.append(int(line.split()[1]) * 1024)
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        with contextlib.suppress(OSError, ValueError):
+            limit = Path(limit_file).read_text().strip()
+            if limit != "max" and int(limit) < 1 << 60:
+                room.append(int(limit) - int(Path(usage_file).read_text().strip()))
+    with contextlib.suppress(OSError, ValueError):
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            room.append(soft)
+    if not room:
+        with contextlib.suppress(OSError, ValueError):
+            room.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return max(min(room) // 3, 16 * MIB) if room else 1 << 40
+
+
+def size_text(size: int) -> str:
+    """``64 MiB``, ``1.5 GiB``: a size in a message."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", MIB), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"
+
+
+def too_large(name: str, sentence: str) -> DataError:
+    """Invalid data (65): ``name`` holds more than can be read, said in ``sentence`` with what to do instead."""
+    return single_problem(name, None, "too-large", sentence)
+
+
+def read_bounded(handle: Any, limit: int, name: str, what: str, advice: str) -> bytes:
+    """At most ``limit`` bytes of ``handle``, read in chunks; more is :func:`too_large` (65), found after reading
+    ``limit`` + 1 bytes however much the source holds (``/dev/zero``)."""
+    buffer = io.BytesIO()
+    while True:
+        chunk = handle.read(min(CHUNK, limit + 1 - buffer.tell()))
+        if not chunk:
+            return buffer.getvalue()
+        buffer.write(chunk)
+        if buffer.tell() > limit:
+            raise too_large(name, f"{what} is larger than {size_text(limit)}: {advice}")
+
+
+STREAM_ADVICE = "save it to a file and give its path (a plain file is scanned, not read whole)"
+UNPACK_ADVICE = (
+    "a stream or a .gz/.zst file is read into memory whole: unpack it to a plain file (gzip -dk, zstd -d) and "
+    "give that, which is scanned, not read whole"
+)
+
+
 def read_stream(path: str, what: str, stdin: io.BufferedIOBase | None = None) -> bytes:
-    """All the bytes of ``-`` or of a FIFO or character device, as they come (perhaps compressed)."""
+    """All the bytes of ``-`` or of a FIFO or character device, as they come (perhaps compressed), up to
+    :func:`memory_budget` (more is 65, naming the input, rather than memory running out)."""
+    budget = memory_budget()
     if path == STDIN:
         claim_stdin(what)
-        return (stdin or sys.stdin.buffer).read()
+        return read_bounded(stdin or sys.stdin.buffer, budget, display_name(path), "the input", STREAM_ADVICE)
     try:
         with open(path, "rb") as handle:
-            return handle.read()
+            return read_bounded(handle, budget, path, "the input", STREAM_ADVICE)
     except OSError as error:
         raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+VALUE_BYTES = 16  # what polars holds per value beside the text itself (a string view), to estimate a table's room
+
+
+class Intake:
+    """Bytes of a table read whole, with the memory they will take once a reader holds them as a table: the
+    bytes themselves, and :data:`VALUE_BYTES` per value (rows counted by line ends, fields by the first line's
+    commas). More than ``limit`` is :func:`too_large` (65), found while the bytes arrive: a 364 KB ``.zst``
+    of 4 GB of short rows is refused after unpacking a fraction of it, never held whole."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name, self.limit = name, limit
+        self.buffer = io.BytesIO()
+        self.lines = 0
+        self.fields: int | None = None
+
+    def add(self, piece: bytes) -> None:
+        self.buffer.write(piece)
+        self.lines += piece.count(b"\n")
+        if self.fields is None and self.lines:
+            self.fields = first_fields(self.buffer.getbuffer()[: LINE_LIMIT + 1].tobytes())
+        if self.fields is None and self.buffer.tell() > LINE_LIMIT:  # 23 GB of zeros: one line, never a table
+            check_first_line(self.name, self.buffer.getbuffer()[: LINE_LIMIT + 1].tobytes(), "csv")
+        self.check(self.buffer.tell())
+
+    def check(self, size: int) -> None:
+        room = size + self.lines * (self.fields or 1) * VALUE_BYTES
+        if room > self.limit:
+            raise too_large(
+                self.name,
+                f"the data would need more than the {size_text(self.limit)} of memory there is room for "
+                f"({size_text(size)} and {self.lines:,} lines read so far): {UNPACK_ADVICE}",
+            )
+
+    def value(self) -> bytes:
+        return self.buffer.getvalue()
+
+
+def first_fields(head: bytes) -> int:
+    """The fields of a table's first line, as its commas tell (a CSV header; an NDJSON record's keys, near enough)."""
+    return head.split(b"\n", 1)[0].count(b",") + 1
+
+
+def unpack(data: bytes, name: str, limit: int | None = None) -> bytes:
+    """The bytes of a table read whole (a stream, a ``.gz``/``.zst`` file), gzip or zstd unpacked (several
+    members or frames one after another), checked by :class:`Intake` against ``limit`` (:func:`memory_budget`)
+    as they come. Damaged or cut-short compressed data is invalid data naming the file."""
+    intake = Intake(name, memory_budget() if limit is None else limit)
+    kind = sniff_compression(data)
+    if kind is None:
+        intake.lines, intake.fields = data.count(b"\n"), first_fields(data[: LINE_LIMIT + 1])
+        intake.check(len(data))
+        return data
+    try:
+        if kind == "gzip":
+            _gunzip(data, intake.add)
+        else:
+            _unzstd(data, intake.add)
+    except (zlib.error, EOFError, ValueError) as error:
+        raise single_problem(name, None, "unreadable file", f"the {kind} data is damaged: {error}") from None
+    return intake.value()
+
+
+def _gunzip(data: bytes, add: Callable[[bytes], None]) -> None:
+    pending = data
+    while pending:
+        decoder = zlib.decompressobj(wbits=31)
+        while True:
+            piece = decoder.decompress(pending, CHUNK)
+            add(piece)
+            pending = decoder.unconsumed_tail
+            if decoder.eof or (not pending and not piece):
+                break
+        if not decoder.eof:
+            raise EOFError("it ends before the end of the compressed data (cut short?)")
+        pending = decoder.unused_data
+        if not pending.strip(b"\0"):  # padding after the last member, as gzip itself allows
+            return
+        if not pending.startswith(b"\x1f\x8b"):
+            raise ValueError("bytes after the compressed data are not gzip")
+
+
+def _unzstd(data: bytes, add: Callable[[bytes], None]) -> None:
+    import zstandard
+
+    step = 4096  # of input at a time: a zstd block of one repeated byte unpacks 128 KiB from 4 bytes
+    position = 0
+    try:
+        while position < len(data):  # frame after frame
+            decoder = zstandard.ZstdDecompressor().decompressobj()
+            while position < len(data) and not decoder.eof:
+                chunk = data[position : position + step]
+                position += len(chunk)
+                add(decoder.decompress(chunk))
+            if not decoder.eof:
+                raise EOFError("it ends before the end of the compressed data (cut short?)")
+            position -= len(decoder.unused_data)  # the next frame starts in the last chunk fed
+    except zstandard.ZstdError as error:
+        raise ValueError(str(error)) from None
+
+
+def check_first_line(name: str, head: bytes, fmt: str) -> None:
+    """A table's first line (a CSV header, an NDJSON record) is at most :data:`LINE_LIMIT` bytes: a file of one
+    2 GB line is refused (65) from its first megabyte, before a reader tries to hold it."""
+    if fmt in ("csv", "ndjson") and len(head) > LINE_LIMIT and b"\n" not in head[: LINE_LIMIT + 1]:
+        what = "the header (line 1)" if fmt == "csv" else "line 1"
+        raise too_large(
+            name, f"{what} is longer than {size_text(LINE_LIMIT)}: this is not a table of records; check the file"
+        )
 
 
 def sniff_compression(data: bytes) -> str | None:
@@ -210,6 +391,12 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
             if fmt == "parquet":
                 raise UsageError(f"{source.name}: Parquet compresses inside the file; give it without .gz/.zst")
             data = Path(source.path).read_bytes()
+        else:
+            with open(source.path, "rb") as handle:
+                check_first_line(source.name, handle.read(LINE_LIMIT + 1), fmt)
+    if data is not None:
+        data = unpack(data, source.name)
+        check_first_line(source.name, data[: LINE_LIMIT + 1], fmt)
     renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
     text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}
     try:
@@ -442,14 +629,16 @@ def read_text_file(path: str, what: str = "file") -> str:
 
     ``-`` is standard input, which only one input of a run can be (:func:`claim_stdin`).
     """
+    advice = "far more than such a file holds; check the file"
     if path == STDIN:
         claim_stdin(what)
         try:
-            return sys.stdin.buffer.read().decode("utf-8-sig")
+            return read_bounded(sys.stdin.buffer, LIST_LIMIT, "<stdin>", f"the {what}", advice).decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise InputFileError(f"<stdin>: cannot read the {what}: {error}") from None
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        with open(path, "rb") as handle:
+            return read_bounded(handle, LIST_LIMIT, path, f"the {what}", advice).decode("utf-8-sig")
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as error:

@@ -246,3 +246,85 @@ def test_grouping_by_a_column_reoffend_computes_is_a_usage_error(cli, folder, na
 def test_sql_refuses_a_reserved_working_column_name_as_measure_does(cli):
     status, out, err = cli("sql", "--dialect", "duckdb", "--release-columns", "_index_rank", "--where", "_index_rank=2")
     assert status == 2 and "no column '_index_rank'" in err and "reserved" in err and out == ""
+
+
+# ------------------------------------------------------------------------------ 6. bounded reading
+MEMORY_CAP = 3 << 30  # the address space of the child: a run that tried to hold a bomb whole would die in it
+
+
+def capped(args, *, cwd: Path) -> subprocess.CompletedProcess:
+    """``reoffend ARGS`` in a child limited to :data:`MEMORY_CAP` of address space (``ulimit -v``)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+    code = "import sys\nfrom reoffend.cli import main\nmain(sys.argv[1:])\n"
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], cwd=cwd, capture_output=True, timeout=300, preexec_fn=limit
+    )
+
+
+def test_a_zstd_bomb_is_refused_with_a_sentence_not_killed(folder):
+    """A 400 KB .csv.zst that unpacks to 4.7 GB of short rows: unpacked in steps and refused (65) once the
+    table it makes would not fit, where it was read whole and the process killed."""
+    import zstandard
+
+    body = b"A,2022-01-01\n" * ((64 << 20) // 13)
+    first = zstandard.ZstdCompressor(level=3).compress(b"offender_id,release_date\n" + body)
+    (folder / "bomb.csv.zst").write_bytes(first + zstandard.ZstdCompressor(level=3).compress(body) * 69)
+    done = capped(["measure", "bomb.csv.zst", "c.csv", *EXTRACT], cwd=folder)
+    err = done.stderr.decode()
+    assert done.returncode == 65, err[-2000:]
+    assert "bomb.csv.zst: the data would need more than the" in err and "unpack it to a plain file" in err
+    assert "too-large: 1" in err
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv"])
+def test_a_table_of_one_enormous_line_is_refused_from_its_first_megabyte(folder, suffix):
+    """A .gz of 1 GB of zero bytes (1 MB on disk) and a plain CSV of one 64 MB line: no table has such a header.
+    Refused (65) after reading its first megabyte, where the whole was held (and the header echoed)."""
+    import zlib
+
+    line = b"\0" * (64 << 20) if suffix == ".gz" else b"a" * (64 << 20)
+    if suffix.endswith(".gz"):
+        packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+        data = b"".join(packer.compress(line) for _ in range(16)) + packer.flush()
+    else:
+        data = line
+    (folder / f"one{suffix}").write_bytes(data)
+    done = capped(["measure", f"one{suffix}", "c.csv", *EXTRACT], cwd=folder)
+    err = done.stderr.decode()
+    assert done.returncode == 65, err[-2000:]
+    assert f"one{suffix}: the header (line 1) is longer than 1 MiB" in err and len(err) < 1000
+
+
+@pytest.mark.parametrize("option", ["--exclude-offences", "--treated-ids"])
+def test_a_list_file_that_never_ends_is_refused_not_read_forever(folder, option):
+    """--exclude-offences /dev/zero read until memory ran out: a list file is read to 64 MiB at most."""
+    if option == "--exclude-offences":
+        args = ["measure", "r.csv", "c.csv", *EXTRACT, option, "/dev/zero"]
+    else:
+        args = ["compare", "matched", "r.csv", "c.csv", *EXTRACT, "--covariates", "age", option, "/dev/zero"]
+    done = capped(args, cwd=folder)
+    err = done.stderr.decode()
+    assert done.returncode == 65, err[-2000:]
+    assert "/dev/zero: the " in err and "is larger than 64 MiB" in err
+
+
+def test_standard_input_beyond_the_memory_budget_is_refused(cli, folder, monkeypatch):
+    """A stream is read whole: past the room for it, 65 with a sentence (the budget made small here)."""
+    import io
+
+    import reoffend.io
+
+    monkeypatch.setattr(reoffend.io, "memory_budget", lambda: 1 << 20)
+    rows = "offender_id,release_date\n" + "".join(f"P{i},2022-01-10\n" for i in range(200_000))
+
+    class Stdin:
+        buffer = io.BytesIO(rows.encode())
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    status, _out, err = cli("measure", "-", folder / "c.csv", *EXTRACT)
+    assert status == 65, err
+    assert "<stdin>: the input is larger than 1 MiB" in err and "save it to a file" in err
