@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from .errors import UsageError
+from .errors import UsageError, name_list
 
 
 def check_edges(column: str, edges: Sequence[float]) -> tuple[float, ...]:
@@ -78,7 +78,7 @@ def band_frame(frame: pl.LazyFrame, bands: Mapping[str, Sequence[float]], source
     exprs = []
     for column, edges in bands.items():
         if column not in schema:
-            raise UsageError(f"{source}: no column {column!r} to band (columns: {', '.join(schema.names())})")
+            raise UsageError(f"{source}: no column {column!r} to band (columns: {name_list(schema.names())})")
         dtype = schema[column]
         if not dtype.is_numeric():
             raise UsageError(f"{source}: column {column!r} is {dtype}, not numeric: it cannot be banded")

@@ -335,6 +335,40 @@ def _unzstd(data: bytes, add: Callable[[bytes], None]) -> None:
         raise ValueError(str(error)) from None
 
 
+# byte-order marks of the Unicode encodings other than UTF-8 (UTF-32's before UTF-16's, which begin them)
+BOMS = {
+    b"\xff\xfe\x00\x00": "utf-32-le",
+    b"\x00\x00\xfe\xff": "utf-32-be",
+    b"\xff\xfe": "utf-16-le",
+    b"\xfe\xff": "utf-16-be",
+}
+
+
+def unicode_bom(head: bytes) -> str | None:
+    """The encoding whose byte-order mark ``head`` starts with (``utf-16-le``...), None for any other start."""
+    return next((encoding for mark, encoding in BOMS.items() if head.startswith(mark)), None)
+
+
+def utf8_text(data: bytes, name: str) -> bytes:
+    """A table's bytes as UTF-8: a UTF-16 or UTF-32 file (as a spreadsheet's "Unicode text" saves it) is known by
+    its byte-order mark and read in its encoding, where it was taken for UTF-8 and its every column reported
+    missing. Bytes that do not fit the encoding the mark names are invalid data naming the offset."""
+    encoding = unicode_bom(data)
+    if encoding is None:
+        return data
+    label = encoding.upper().replace("-LE", "").replace("-BE", "")
+    try:
+        return data.decode(encoding).removeprefix("\ufeff").encode("utf-8")
+    except UnicodeDecodeError as error:
+        raise single_problem(
+            name,
+            None,
+            "encoding",
+            f"the file starts with a {label} byte-order mark, but its bytes {error.start} to {error.end} are not "
+            f"{label}; save the file as UTF-8 (e.g. iconv -f {label} -t UTF-8)",
+        ) from None
+
+
 def check_first_line(name: str, head: bytes, fmt: str) -> None:
     """A table's first line (a CSV header, an NDJSON record) is at most :data:`LINE_LIMIT` bytes: a file of one
     2 GB line is refused (65) from its first megabyte, before a reader tries to hold it."""
@@ -377,7 +411,7 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     """
     data: bytes | None = None
     if is_stream(source.path):
-        data = read_stream(source.path, "table", stdin)
+        data = utf8_text(unpack(read_stream(source.path, "table", stdin), source.name), source.name)
         fmt = detect_format(source.path, source.input_format) if source.input_format else sniff_format(data)
         if fmt == "parquet":
             raise UsageError(
@@ -390,12 +424,15 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
         if compression_of(source.path):
             if fmt == "parquet":
                 raise UsageError(f"{source.name}: Parquet compresses inside the file; give it without .gz/.zst")
-            data = Path(source.path).read_bytes()
-        else:
+            data = utf8_text(unpack(Path(source.path).read_bytes(), source.name), source.name)
+        elif fmt != "parquet":
             with open(source.path, "rb") as handle:
-                check_first_line(source.name, handle.read(LINE_LIMIT + 1), fmt)
+                head = handle.read(LINE_LIMIT + 1)
+            if unicode_bom(head):  # UTF-16 or UTF-32: read whole, as UTF-8
+                data = utf8_text(unpack(Path(source.path).read_bytes(), source.name), source.name)
+            else:
+                check_first_line(source.name, head, fmt)
     if data is not None:
-        data = unpack(data, source.name)
         check_first_line(source.name, data[: LINE_LIMIT + 1], fmt)
     renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
     text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}

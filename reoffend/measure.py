@@ -27,7 +27,7 @@ from .cohort import (
     shared_index_keys,
     with_cohort,
 )
-from .errors import UsageError, single_problem
+from .errors import UsageError, name_list, single_problem
 from .intervals import wilson_interval
 from .io import RESERVED_HINT, RESERVED_PREFIX
 from .report.schema import NOT_A_COLUMN, Row
@@ -135,8 +135,8 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
     if unknown:
         reserved = f"; {RESERVED_HINT}" if any(c.startswith(RESERVED_PREFIX) for c in unknown) else ""
         raise UsageError(
-            f"{inputs.names['releases']}: no column {', '.join(map(repr, unknown))} to group or filter by "
-            f"(columns: {', '.join(columns)}){reserved}"
+            f"{inputs.names['releases']}: no column {name_list(map(repr, unknown))} to group or filter by "
+            f"(columns: {name_list(columns)}){reserved}"
         )
     if params.where:
         check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])

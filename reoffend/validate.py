@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import PROBLEM_SCHEMA, DataError, problem_row, single_problem
+from .errors import PROBLEM_SCHEMA, DataError, cut_value, name_list, problem_row, single_problem
 from .window import LATEST_EXTRACT_DATE
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -115,13 +115,13 @@ def check_columns(table: Table, extra_required: tuple[str, ...] = ()) -> list[di
         if column in names:
             continue
         close = close_column(column, names)
-        hint = f"; if it is {close!r}, add --map {column}={close}" if close else ""
+        hint = f"; if it is {cut_value(close, 60)!r}, add --map {column}={cut_value(close, 60)}" if close else ""
         problems.append(
             problem_row(
                 table.name,
                 column,
                 "missing-column",
-                f"required column {column!r} is missing (found: {', '.join(names) or 'none'}){hint}",
+                f"required column {column!r} is missing (found: {name_list(names)}){hint}",
             )
         )
     return problems

@@ -328,3 +328,74 @@ def test_standard_input_beyond_the_memory_budget_is_refused(cli, folder, monkeyp
     status, _out, err = cli("measure", "-", folder / "c.csv", *EXTRACT)
     assert status == 65, err
     assert "<stdin>: the input is larger than 1 MiB" in err and "save it to a file" in err
+
+
+# ------------------------------------------------------------------------------ 7. echoed data cut and escaped
+def test_a_wide_header_is_named_in_a_few_lines_not_echoed_whole(cli, folder):
+    """A header of 60,000 columns (under the 1 MiB line limit) without release_date: the message listed every
+    column found, twice, so a 20 MB header gave 40 MB of standard error. Now 20 names and how many more."""
+    columns = ",".join(f"column_{i:05}" for i in range(60_000))
+    write_csv(folder / "wide.csv", f"offender_id,{columns}\nA" + ",1" * 60_000 + "\n")
+    status, _out, err = cli("measure", folder / "wide.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65
+    assert "required column 'release_date' is missing (found: offender_id, column_00000," in err
+    assert "and 59,981 more" in err and len(err) < 3000, len(err)
+
+
+ESCAPES = "\x1b[31mRED\x1b]0;owned\x07\u202e"
+
+
+def test_terminal_escape_codes_in_data_are_shown_never_acted_on(cli, folder):
+    """An establishment holding ESC sequences (a colour, a window title) and a bidi override reached the terminal
+    raw in the table and in messages. Both show them as escapes now."""
+    write_csv(folder / "esc.csv", f"offender_id,release_date,establishment\nA,2022-01-10,{ESCAPES}\nB,2022-02-10,E2\n")
+    status, out, err = cli("measure", folder / "esc.csv", folder / "c.csv", *EXTRACT, "--by", "establishment",
+                           "--format", "table")  # fmt: skip
+    assert status == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b[31mRED\\x1b]0;owned\\x07\\u202e" in out
+    status, out, err = cli(
+        "measure", folder / "esc.csv", folder / "c.csv", *EXTRACT, "--where", f"establishment={ESCAPES[:-1]}"
+    )
+    assert status == 65  # did you mean ...? names the value in the data
+    assert (
+        "did you mean \\x1b[31mRED" in err
+        and "\x1b" not in err
+        and "\x07" not in err
+        and "\u202e" not in err
+        and "\\x1b" in err
+    )
+
+
+def test_a_column_name_with_escape_codes_is_escaped_in_the_table_header_and_messages(cli, folder):
+    name = "\x1b[2Jwiped"
+    write_csv(folder / "esc.csv", f"offender_id,release_date,{name}\nA,2022-01-10,x\n")
+    status, out, err = cli("measure", folder / "esc.csv", folder / "c.csv", *EXTRACT, "--by", name, "--format", "table")
+    assert status == 0, err
+    assert "\x1b" not in out and "\\x1b[2Jwiped" in out
+    status, _out, err = cli("measure", folder / "esc.csv", folder / "c.csv", *EXTRACT, "--by", "nosuch")
+    assert status == 2 and "\x1b" not in err and "\\x1b[2Jwiped" in err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_file_is_read_by_its_byte_order_mark(cli, folder, encoding):
+    """A spreadsheet's "Unicode text" (UTF-16 with a byte-order mark) was read as UTF-8: every required column
+    'missing'. It is read in its encoding, giving what the UTF-8 file gives."""
+    from tests.test_hostile import RELEASES
+
+    text = RELEASES.encode(encoding)
+    if encoding == "utf-16-be":
+        text = b"\xfe\xff" + text
+    (folder / "r16.csv").write_bytes(text)
+    status, plain, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--csv")
+    assert status == 0, err
+    status, out, err = cli("measure", folder / "r16.csv", folder / "c.csv", *EXTRACT, "--csv")
+    assert status == 0, err
+    assert out == plain
+
+
+def test_bytes_that_are_not_the_encoding_the_mark_names_are_invalid_data(cli, folder):
+    (folder / "bad16.csv").write_bytes("offender_id,release_date\nA,2022-01-10\n".encode("utf-16") + b"\x00\xd8")
+    status, _out, err = cli("measure", folder / "bad16.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65
+    assert "bad16.csv: the file starts with a UTF-16 byte-order mark, but its bytes" in err and "iconv" in err

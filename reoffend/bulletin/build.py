@@ -27,7 +27,7 @@ from ..banding import band_inputs
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import suppress, suppressed_mask, withhold
-from ..errors import UsageError, single_problem
+from ..errors import UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..measure import MeasureParams, measure
@@ -466,7 +466,7 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
     if missing:
         raise UsageError(
             f"{config.path}: [breakdowns] columns: {inputs.names['releases']} has no column "
-            f"{', '.join(map(repr, missing))} (columns: {', '.join(available)})"
+            f"{', '.join(map(repr, missing))} (columns: {name_list(available)})"
         )
     banded = band_inputs(inputs, spec.bands)
     out = []

@@ -26,6 +26,7 @@ from ..errors import (
     ReoffendError,
     Terminated,
     os_reason,
+    printable,
 )
 from ..io import forget_written, outputs_written, release_stdin
 from . import helptext
@@ -57,7 +58,7 @@ def cli(debug):
 
 
 def _error(text: str) -> None:
-    click.echo(f"reoffend: {text}", err=True)
+    click.echo(f"reoffend: {printable(text)}", err=True)
 
 
 CLEAN_UP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
