@@ -399,3 +399,78 @@ def test_bytes_that_are_not_the_encoding_the_mark_names_are_invalid_data(cli, fo
     status, _out, err = cli("measure", folder / "bad16.csv", folder / "c.csv", *EXTRACT)
     assert status == 65
     assert "bad16.csv: the file starts with a UTF-16 byte-order mark, but its bytes" in err and "iconv" in err
+
+
+# ------------------------------------------------------------------------------ 8. data is never markup
+LINK_LABEL = "[x](https://evil.example)"
+TAG = "<img src=x onerror=alert(1)>"
+
+
+def markup_job(folder: Path) -> Path:
+    """Releases of two cohorts, one labelled like a Markdown link, at establishments named like HTML tags; a
+    breakdown by a sex column whose values are tags."""
+    rows = ["offender_id,release_date,establishment,cohort,sex"]
+    rows += [f'P{i},2022-0{1 + i % 3}-1{i % 9},"{TAG}","{LINK_LABEL}","{TAG if i % 2 else "M"}"' for i in range(40)]
+    rows += [f"P{i},2022-0{4 + i % 3}-1{i % 9},EST2,2022Q2 **bold** `code`,<b>F</b>" for i in range(40, 80)]
+    write_csv(folder / "r.csv", "\n".join(rows) + "\n")
+    convicted = "".join(f"P{i},2022-08-01,2022-09-01\n" for i in range(0, 80, 3))
+    write_csv(folder / "c.csv", "offender_id,offence_date,conviction_date\n" + convicted)
+    job = folder / "job.toml"
+    job.write_text(
+        '[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\nextract_date = 2030-01-01\n'
+        '[disclosure]\nmin_cohort = 0\nmin_count = 0\n[breakdowns]\ncolumns = ["sex"]\n'
+        '[publication]\nmethodology_url = "https://example.gov.uk/method(1)"\n'
+    )
+    return job
+
+
+def test_labels_from_the_data_are_text_in_the_bulletins_html_and_markdown(cli, tmp_path):
+    """A cohort labelled [x](https://evil.example) became a live link in index.html, and <img onerror=...>
+    labels appeared raw in bulletin.md. Both pages now show the labels as text; the configured methodology
+    address is still a link."""
+    job = markup_job(tmp_path)
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 0, err
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert 'href="https://evil.example' not in page and "<img src=x" not in page and "<b>F" not in page
+    assert "[x](https://evil.example)" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert '<a href="https://example.gov.uk/method(1)">' in page
+    markdown = (tmp_path / "out" / "bulletin.md").read_text()
+    assert "](https://evil" not in markdown and "<img" not in markdown and "<b>" not in markdown
+    assert "**bold**" not in markdown and "`code`" not in markdown
+    assert "\\[x\\](https\\://evil.example)" in markdown and "&lt;img src=x onerror=alert(1)>" in markdown
+    assert "[https\\://example.gov.uk/method(1)](https://example.gov.uk/method%281%29)" in markdown
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "//evil.example", "https://"])
+def test_a_methodology_url_that_is_not_http_or_mailto_is_refused(cli, tmp_path, url):
+    job = markup_job(tmp_path)
+    job.write_text(job.read_text().replace("https://example.gov.uk/method(1)", url))
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 2, err
+    assert "[publication] methodology_url: expected an http:// or https:// address" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_mailto_methodology_address_is_accepted(cli, tmp_path):
+    job = markup_job(tmp_path)
+    job.write_text(job.read_text().replace("https://example.gov.uk/method(1)", "mailto:stats@example.gov.uk"))
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 0, err
+    assert '<a href="mailto:stats@example.gov.uk">' in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_labels_from_the_data_are_text_in_the_evaluation_reports_markdown(cli, tmp_path):
+    """compare matched --report: a covariate's level <img onerror=...> stood raw in report.md."""
+    rows = ["offender_id,release_date,establishment,age,sex"]
+    rows += [f"P{i},2022-0{1 + i % 6}-1{i % 9},{'EST1' if i < 30 else 'EST2'},{20 + i % 30},{TAG if i % 2 else 'M'}"
+             for i in range(120)]  # fmt: skip
+    write_csv(tmp_path / "r.csv", "\n".join(rows) + "\n")
+    convicted = "".join(f"P{i},2022-09-01,2022-10-01\n" for i in range(0, 120, 4))
+    write_csv(tmp_path / "c.csv", "offender_id,offence_date,conviction_date\n" + convicted)
+    args = ["--treated", "establishment=EST1", "--covariates", "age,sex", "--report", tmp_path / "report", "-q"]
+    status, _out, err = cli("compare", "matched", tmp_path / "r.csv", tmp_path / "c.csv", *EXTRACT, *args)
+    assert status in (0, 1), err
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)>" in markdown
+    assert "<img src=x" not in (tmp_path / "report" / "report.html").read_text()

@@ -20,6 +20,7 @@ from ..disclosure import DisclosureRule
 from ..errors import UsageError
 from ..io import key_line, read_toml
 from ..window import FollowUpWindow
+from .document import safe_url
 from .folder import check_stems
 
 EXAMPLE_CONFIG = """\
@@ -277,6 +278,13 @@ def _path(value: Any) -> str:
     return value
 
 
+def _url(value: Any) -> str:
+    value = _text(value)
+    if value and not safe_url(value):
+        raise ValueError(f"expected an http:// or https:// address (or mailto:), got {value!r}")
+    return value
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"expected true or false, got {_shown(value)}")
@@ -447,7 +455,7 @@ PUBLICATION_SCHEMA = {
     "status": _text,
     "contact": _text,
     "revisions": _text,
-    "methodology_url": _text,
+    "methodology_url": _url,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),

@@ -33,6 +33,9 @@ from .document import (
     KeyFigures,
     Paragraph,
     Table,
+    code,
+    link,
+    strong,
 )
 
 
@@ -203,8 +206,8 @@ def compose(context: Context) -> Document:
     blocks.append(Heading("Main points", anchor="main-points"))
     blocks.append(KeyFigures(key_figures(context, latest)))
     points = [
-        f"**{cell(latest, 'binary_rate', pct)}** of the {count(latest['cohort_size'])} people released from custody "
-        f"in {words} committed a proven reoffence within {window.follow_up_months} months "
+        f"{strong(cell(latest, 'binary_rate', pct))} of the {count(latest['cohort_size'])} people released from "
+        f"custody in {words} committed a proven reoffence within {window.follow_up_months} months "
         f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)}).",
     ]
     published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
@@ -300,8 +303,8 @@ def compose(context: Context) -> Document:
         f"{window.follow_up_months} months." + (f" Data extracted {long_date(extracted)}." if extracted else "")
     )
     footer = (
-        f"{publisher}Produced with reoffend {__version__}. Every number in this bulletin is in the CSV files "
-        "under `tables/`; `manifest.json` records the inputs (with SHA-256 checksums) and every parameter."
+        f"{publisher}Produced with reoffend {__version__}. Every number in this bulletin is in the CSV files under "
+        f"{code('tables/')}; {code('manifest.json')} records the inputs (with SHA-256 checksums) and every parameter."
     )
     return Document(
         title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer, meta=publication_meta(context)
@@ -570,7 +573,7 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
             "Symbols",
             f"{SHORTHAND} confidential: suppressed to protect the people in small groups; [x] not available; "
             "[z] not applicable (no one in the group was released in that cohort). The CSV files leave such "
-            "cells empty and give the reason in their `suppressed` column.",
+            f"cells empty and give the reason in their {code('suppressed')} column.",
         ),
     ]
     incomplete = context.completeness.filter(~pl.col("complete"))["cohort"].to_list()
@@ -585,7 +588,7 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
     if publication.revisions:
         items.append(("Revisions", publication.revisions))
     if publication.methodology_url:
-        items.append(("Methodology", f"[{publication.methodology_url}]({publication.methodology_url})"))
+        items.append(("Methodology", link(publication.methodology_url, publication.methodology_url)))
     if publication.contact:
         items.append(("Contact", publication.contact))
     return items
