@@ -474,3 +474,75 @@ def test_labels_from_the_data_are_text_in_the_evaluation_reports_markdown(cli, t
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)>" in markdown
     assert "<img src=x" not in (tmp_path / "report" / "report.html").read_text()
+
+
+# ------------------------------------------------------------------------------ 9. an empty value is no value
+MEASURE = ("measure", "r.csv", "c.csv", *EXTRACT)
+MATCHED = ("compare", "matched", "r.csv", "c.csv", *EXTRACT, "--treated", "establishment=EST1", "--covariates", "age")
+EMPTY_CASES = [
+    (MEASURE, "--exclude-offences"),
+    (MEASURE, "--config"),
+    (MEASURE, "-o"),
+    (MEASURE, "--errors"),
+    (MEASURE, "--per-release"),
+    (MEASURE, "--columns"),
+    (MEASURE, "--map"),
+    (MEASURE, "--where"),
+    (("bulletin", "--config", "job.toml"), "-o"),
+    (("synth", "--releases", "10"), "--out"),
+    (MATCHED, "--treated-ids"),
+    (MATCHED, "--matches"),
+    (MATCHED, "--report"),
+    (MATCHED, "--balance-plot"),
+    (("compare", "baseline", "r.csv", "c.csv", *EXTRACT, "--site", "EST1", "--current", "2022Q1"), "--schedule"),
+    (("sql", "--dialect", "duckdb"), "--release-columns"),
+    (("nowcast", "r.csv", "c.csv", *EXTRACT), "--exclude-offences"),
+]
+
+
+@pytest.mark.parametrize(("command", "option"), EMPTY_CASES, ids=[f"{c[0]}{o}" for c, o in EMPTY_CASES])
+def test_an_empty_option_value_is_a_usage_error_not_the_option_left_out(cli, folder, monkeypatch, command, option):
+    """--exclude-offences "" counted BREACH (silently with -q), bulletin -o "" wrote ./bulletin, synth --out ""
+    wrote into the current folder: an empty value read as "not given", exit 0. It is a usage error (2) now,
+    before anything is read or written."""
+    from tests.test_hostile import write_bulletin_job
+
+    monkeypatch.chdir(folder)
+    write_bulletin_job(folder)
+    before = snapshot(folder)
+    status, out, err = cli(*command, option, "", "-q") if command[0] != "sql" else cli(*command, option, "")
+    assert status == 2, err
+    assert f"{option}" in err and "'': an empty value; give a value, or leave" in err and out == ""
+    assert snapshot(folder) == before and sorted(p.name for p in folder.iterdir()) == sorted(before)
+
+
+def test_an_empty_value_in_the_config_is_a_usage_error_too(cli, folder):
+    (folder / "run.toml").write_text('[measure]\nexclude-offences = ""\n')
+    status, _out, err = cli(
+        *[folder / a if a.endswith(".csv") else a for a in MEASURE], "--config", folder / "run.toml"
+    )
+    assert status == 2 and "--exclude-offences '': an empty value" in err
+
+
+@pytest.mark.parametrize("option", ["--by", "--site", "--exact"])
+def test_the_documented_empty_values_keep_their_meaning(cli, folder, option):
+    """--by "" is one overall row, --site "" every release, --exact "" no exact matching (docs/cli.md)."""
+    args = {
+        "--by": MEASURE,
+        "--site": (
+            "compare",
+            "baseline",
+            "r.csv",
+            "c.csv",
+            *EXTRACT,
+            "--period",
+            "month",
+            "--current",
+            "2022-03",
+            "--baseline",
+            "2022-01",
+        ),
+        "--exact": (*MATCHED, "--bootstrap", "0", "--caliper", "10"),
+    }[option]
+    status, _out, err = cli(*[folder / a if a.endswith(".csv") else a for a in args], option, "", "-q")
+    assert status != 2 and "an empty value" not in err, err
