@@ -794,11 +794,17 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
       other): every rate would be 0%;
     * an ``--exclude-offences`` code that no conviction has (a typo, or another coding scheme);
     * a releases file with a header and no row: every figure is for nobody (an empty table with exit 0 would
-      be a silent success; the id warning above would send the user looking for the wrong cause).
+      be a silent success; the id warning above would send the user looking for the wrong cause);
+    * a convictions file with a header and no row: every rate is 0% (an extract cut short looks like that).
     """
     warnings = []
     if inputs.row_counts.get("releases") == 0:
         warnings.append(f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure")
+    elif inputs.row_counts.get("convictions") == 0:
+        warnings.append(
+            f"{inputs.names['convictions']} has a header but no conviction rows: nobody can reoffend, so every rate "
+            "is 0%; check that the extract is complete"
+        )
     found = prefetched(inputs, warning_queries(excluded_offences))
     # Usually some of the first conviction rows are released people, and found among the first release rows:
     # that settles "some id matches" for a look at a few rows (the limit does not stop a join's scan early:

@@ -546,3 +546,34 @@ def test_the_documented_empty_values_keep_their_meaning(cli, folder, option):
     }[option]
     status, _out, err = cli(*[folder / a if a.endswith(".csv") else a for a in args], option, "", "-q")
     assert status != 2 and "an empty value" not in err, err
+
+
+# ------------------------------------------------------------------------------ 10. no conviction rows
+def test_header_only_convictions_are_warned_about_in_measure(cli, folder):
+    """With --extract-date, a convictions file with a header and no row gave 0% reoffending, exit 0 and no
+    word: an extract cut short looks exactly like that. measure now warns (and -q silences it)."""
+    write_csv(folder / "none.csv", "offender_id,offence_date,conviction_date\n")
+    status, out, err = cli("measure", folder / "r.csv", folder / "none.csv", *EXTRACT, "--csv")
+    assert status == 0
+    assert "none.csv has a header but no conviction rows: nobody can reoffend, so every rate is 0%" in err
+    assert out.splitlines()[1].split(",")[2] == "0"  # reoffenders: the figures are still given
+    status, _out, err = cli("measure", folder / "r.csv", folder / "none.csv", *EXTRACT, "-q", "--csv")
+    assert status == 0 and err == ""
+
+
+def test_header_only_convictions_stop_the_bulletin_unless_allowed(cli, folder):
+    """The bulletin published all [c] from such a file, exit 0: now 65 naming it, before anything is written;
+    [inputs] allow_no_convictions = true publishes it."""
+    write_csv(folder / "c.csv", "offender_id,offence_date,conviction_date\n")
+    job = folder / "job.toml"
+    job.write_text('[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\nextract_date = 2030-01-01\n')
+    before = snapshot(folder)
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 65, err
+    assert "c.csv: the file has a header but no conviction rows" in err and "allow_no_convictions = true" in err
+    assert snapshot(folder) == before and not (folder / "out").exists()
+    job.write_text(job.read_text().replace("[inputs]\n", "[inputs]\nallow_no_convictions = true\n"))
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 0, err
+    manifest = (folder / "out" / "manifest.json").read_text()
+    assert '"allow_no_convictions": true' in manifest

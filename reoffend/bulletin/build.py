@@ -177,6 +177,14 @@ def _compute_bulletin(
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
+    if not inputs.row_counts["convictions"] and not config.inputs.allow_no_convictions:
+        raise single_problem(
+            inputs.names["convictions"],
+            None,
+            "no-convictions",
+            "the file has a header but no conviction rows: every rate would be 0% and every figure published. "
+            "Check the extract; if no conviction is right, set allow_no_convictions = true in [inputs]",
+        )
 
     step(STEPS[1])
     longest = max(LAG_MONTHS, params.window.waiting_period_months)

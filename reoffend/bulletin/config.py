@@ -39,6 +39,7 @@ exclude_offences = "excluded_offences.txt"  # example: offence codes that are no
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
 # input_format = "csv"                      # example: default follows the file extension
 # dedupe = false                            # drop exact duplicate release rows instead of failing
+# allow_no_convictions = false              # publish even when the convictions file has no rows (all 0%)
 
 # [columns]                                 # example: read the extract's column as the canonical name
 # release_date = "date_out"
@@ -172,6 +173,7 @@ class InputsConfig:
     extract_date: dt.date | None = None
     input_format: str | None = None
     dedupe: bool = False
+    allow_no_convictions: bool = False  # publish a bulletin from a convictions file with no rows (every rate 0%)
     column_map: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -217,6 +219,7 @@ class BulletinConfig:
                 "extract_date": self.inputs.extract_date.isoformat() if self.inputs.extract_date else None,
                 "input_format": self.inputs.input_format,
                 "dedupe": self.inputs.dedupe,
+                "allow_no_convictions": self.inputs.allow_no_convictions,
                 "column_map": dict(sorted(self.inputs.column_map.items())),
             },
             "measure": {
@@ -391,6 +394,7 @@ INPUTS_SCHEMA = {
     "extract_date": _date,
     "input_format": _choice("csv", "parquet", "ndjson"),
     "dedupe": _boolean,
+    "allow_no_convictions": _boolean,
 }
 MEASURE_SCHEMA = {
     "follow_up": _integer(1, 120),
