@@ -577,3 +577,33 @@ def test_header_only_convictions_stop_the_bulletin_unless_allowed(cli, folder):
     assert status == 0, err
     manifest = (folder / "out" / "manifest.json").read_text()
     assert '"allow_no_convictions": true' in manifest
+
+
+# ------------------------------------------------------------------------------ 11. charts of any name
+def test_control_characters_in_establishment_names_leave_every_svg_valid_xml_and_stderr_quiet(folder):
+    """An establishment named with a control character made establishments.svg invalid XML (XML has no such
+    character, even escaped), and matplotlib's "Glyph 1 missing from font" warnings reached standard error
+    under -q. The charts show the character as an escape, like the messages; nothing else is printed."""
+    import xml.dom.minidom
+
+    names = ["EST\x01ONE", "EST\x1b[2", "THREE\x7f"]
+    rows = [f"P{i},2022-0{1 + i % 3}-1{i % 9},{names[i % 3]}" for i in range(60)]
+    write_csv(folder / "r.csv", "offender_id,release_date,establishment\n" + "\n".join(rows) + "\n")
+    convicted = "".join(f"P{i},2022-08-01,2022-09-01\n" for i in range(0, 60, 3))
+    write_csv(folder / "c.csv", "offender_id,offence_date,conviction_date\n" + convicted)
+    (folder / "job.toml").write_text(
+        '[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\nextract_date = 2030-01-01\n'
+        "[disclosure]\nmin_cohort = 0\nmin_count = 0\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom reoffend.cli import main\nmain(sys.argv[1:])\n",
+         "bulletin", "--config", "job.toml", "-o", "out", "-q"],
+        cwd=folder, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()[-2000:]
+    svgs = sorted((folder / "out" / "figures").glob("*.svg"))
+    assert any(p.name == "establishments.svg" for p in svgs)
+    for svg in svgs:
+        xml.dom.minidom.parse(str(svg))  # raises on a character XML does not allow
+    text = (folder / "out" / "figures" / "establishments.svg").read_text()
+    assert "EST\\x01ONE" in text and "EST\\x1b[2" in text and "\x01" not in text and "\x1b" not in text
