@@ -788,26 +788,47 @@ def check_outputs_distinct(inputs: Mapping[str, str | None], outputs: Mapping[st
                 raise UsageError(f"{name} and {other} both name {written[name]}; give each output its own file")
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], object]) -> None:
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[io.BufferedWriter], object], *, private: bool = False
+) -> None:
     """Write through ``write(handle)`` into a temporary file beside ``path``, then rename over it.
 
-    A failure at any point removes the temporary file and leaves an earlier ``path`` untouched.
+    A failure at any point removes the temporary file and leaves an earlier ``path`` untouched. ``private``:
+    record-level data, created readable by its owner only (:func:`output_mode`).
     """
-    atomic_write_many([(path, write)])
+    atomic_write_many([(path, write, private)])
 
 
-def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> None:
+PRIVATE_MODE = 0o600  # a new record-level output (--per-release, --matches, --errors): its owner's alone
+
+
+def output_mode(target: Path, private: bool) -> int:
+    """The permissions an output gets when renamed into place: an existing file's own (a ``chmod 600`` survives
+    a rerun), else owner-only for record-level data, else the usual 0666 less the umask."""
+    try:
+        existing = os.stat(target)
+    except OSError:
+        existing = None
+    if existing is not None and stat.S_ISREG(existing.st_mode):
+        return stat.S_IMODE(existing.st_mode)
+    return (PRIVATE_MODE if private else 0o666) & ~_umask()
+
+
+def atomic_write_many(
+    outputs: Iterable[tuple[str | os.PathLike, Callable] | tuple[str | os.PathLike, Callable, bool]],
+) -> None:
     """Write every output to its temporary file first; rename only when all have been written.
 
     A regular file (or a new one) is written beside its target and renamed over it, with SIGINT, SIGTERM and
     SIGHUP held back during the renames; a device or FIFO (:func:`is_direct`) is written through last. A write
     that fails is exit 74 (``writing out.csv: no space left on device``); a temporary file that cannot be
-    created, 73. Every temporary file is removed on any failure or signal.
+    created, 73. Every temporary file is removed on any failure or signal. An output given as ``(path, write,
+    True)`` is record-level data (:func:`output_mode`).
     """
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[str, Path, bool]] = []
     direct: list[tuple[str | os.PathLike, Callable]] = []
     try:
-        for path, write in outputs:
+        for path, write, *flags in outputs:
             if is_direct(path):
                 direct.append((path, write))
                 continue
@@ -819,15 +840,14 @@ def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> 
                 )
             except OSError as error:
                 raise OutputNotCreatable(f"{path}: cannot create it: {os_reason(error)}") from None
-            staged.append((handle.name, target))
+            staged.append((handle.name, target, bool(flags and flags[0])))
             with _write_errors(path), handle:
                 write(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-        mode = 0o666 & ~_umask()
         with held_signals():
-            for temporary, target in staged:
-                os.chmod(temporary, mode)
+            for temporary, target, private in staged:
+                os.chmod(temporary, output_mode(target, private))
                 os.replace(temporary, target)
                 record_written(target)
             staged.clear()
@@ -836,7 +856,7 @@ def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> 
                 write(device)
             record_written(path)
     finally:
-        for temporary, _ in staged:
+        for temporary, _target, _private in staged:
             Path(temporary).unlink(missing_ok=True)
 
 

@@ -460,14 +460,20 @@ def test_a_mailto_methodology_address_is_accepted(cli, tmp_path):
     assert '<a href="mailto:stats@example.gov.uk">' in (tmp_path / "out" / "index.html").read_text()
 
 
+def matched_inputs(folder: Path, level: str = "F") -> None:
+    """r.csv and c.csv a matched comparison can be made of: 30 releases at EST1 (treated), 90 at EST2, ages 20
+    to 49 in both, sex M or ``level``; every fourth person reoffends."""
+    rows = ["offender_id,release_date,establishment,age,sex"]
+    rows += [f"P{i},2022-0{1 + i % 6}-1{i % 9},{'EST1' if i < 30 else 'EST2'},{20 + i % 30},{level if i % 2 else 'M'}"
+             for i in range(120)]  # fmt: skip
+    write_csv(folder / "r.csv", "\n".join(rows) + "\n")
+    convicted = "".join(f"P{i},2022-09-01,2022-10-01\n" for i in range(0, 120, 4))
+    write_csv(folder / "c.csv", "offender_id,offence_date,conviction_date\n" + convicted)
+
+
 def test_labels_from_the_data_are_text_in_the_evaluation_reports_markdown(cli, tmp_path):
     """compare matched --report: a covariate's level <img onerror=...> stood raw in report.md."""
-    rows = ["offender_id,release_date,establishment,age,sex"]
-    rows += [f"P{i},2022-0{1 + i % 6}-1{i % 9},{'EST1' if i < 30 else 'EST2'},{20 + i % 30},{TAG if i % 2 else 'M'}"
-             for i in range(120)]  # fmt: skip
-    write_csv(tmp_path / "r.csv", "\n".join(rows) + "\n")
-    convicted = "".join(f"P{i},2022-09-01,2022-10-01\n" for i in range(0, 120, 4))
-    write_csv(tmp_path / "c.csv", "offender_id,offence_date,conviction_date\n" + convicted)
+    matched_inputs(tmp_path, TAG)
     args = ["--treated", "establishment=EST1", "--covariates", "age,sex", "--report", tmp_path / "report", "-q"]
     status, _out, err = cli("compare", "matched", tmp_path / "r.csv", tmp_path / "c.csv", *EXTRACT, *args)
     assert status in (0, 1), err
@@ -607,3 +613,43 @@ def test_control_characters_in_establishment_names_leave_every_svg_valid_xml_and
         xml.dom.minidom.parse(str(svg))  # raises on a character XML does not allow
     text = (folder / "out" / "figures" / "establishments.svg").read_text()
     assert "EST\\x01ONE" in text and "EST\\x1b[2" in text and "\x01" not in text and "\x1b" not in text
+
+
+# ------------------------------------------------------------------------------ 12. file modes
+@pytest.fixture
+def umask_022():
+    import os
+
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    import stat
+
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_rerun_keeps_an_outputs_mode_and_record_level_outputs_start_owner_only(cli, folder, umask_022):
+    """A rerun replaced a chmod 600 --per-release file by one of 0644, readable by all. The replacement keeps
+    the mode of the file it replaces; a new --per-release (record-level data) is 0600, a new -o 0644."""
+    out, per_release = folder / "out.csv", folder / "per_release.csv"
+    args = ("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "-o", out, "--per-release", per_release)
+    assert cli(*args)[0] == 0
+    assert mode(per_release) == 0o600 and mode(out) == 0o644
+    per_release.chmod(0o640)
+    out.chmod(0o600)
+    assert cli(*args)[0] == 0
+    assert mode(per_release) == 0o640 and mode(out) == 0o600
+
+
+def test_an_errors_file_and_matches_are_record_level_too(cli, folder, umask_022):
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-13-01\n")
+    status, _out, _err = cli("measure", folder / "bad.csv", folder / "c.csv", *EXTRACT, "--errors", folder / "e.csv")
+    assert status == 65 and mode(folder / "e.csv") == 0o600
+    matched_inputs(folder)
+    matched = ("compare", "matched", folder / "r.csv", folder / "c.csv", *EXTRACT, "--treated", "establishment=EST1")
+    status, _out, err = cli(*matched, "--covariates", "age", "--bootstrap", "0", "--matches", folder / "m.csv", "-q")
+    assert status in (0, 1), err
+    assert mode(folder / "m.csv") == 0o600

@@ -442,7 +442,7 @@ def write_errors_file(error: DataError, path: str | None) -> None:
     if not path:
         return
     try:
-        atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
+        atomic_write(path, writer_for_suffix(error.problems, path, "--errors"), private=True)  # rows' values
     except (OutputWriteError, OutputNotCreatable) as failure:
         raise type(failure)(
             f"{error.summary()}\nand the --errors file was not written: {failure} "
