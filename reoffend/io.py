@@ -441,8 +441,17 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
         schema = frame.collect_schema()
     except pl.exceptions.NoDataError:
         raise single_problem(source.name, None, "empty file", "the file is empty: it has no header row") from None
+    except pl.exceptions.DuplicateError as error:  # a Parquet schema naming a column twice
+        found = re.search(r"name '(.*)' has more than one", str(error))
+        name = found.group(1) if found else None
+        what = f"the column {name!r}" if name is not None else "a column"
+        raise single_problem(source.name, name, "duplicate-column", f"the schema names {what} more than once") from None
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
         raise read_failure(source, fmt, data, error) from None
+    if fmt == "ndjson":
+        repeated = ndjson_repeated_key(source, data)
+        if repeated is not None:
+            raise repeated
     duplicated = duplicate_columns(schema.names())
     if duplicated:
         raise DataError(
@@ -627,6 +636,60 @@ def _ndjson_problem(name: str, raw: bytes) -> DataError | None:
         if not isinstance(value, dict):
             return single_problem(name, None, "bad json", f"line {number}: not a JSON object", row=number)
     return None
+
+
+JSON_KEY = r'"(?:[^"\\]|\\.)*"\s*:'  # a JSON string followed by a colon: an object's key (the records are flat)
+
+
+def ndjson_repeated_key(source: TableSource, data: bytes | None) -> DataError | None:
+    """``duplicate-column`` naming the first NDJSON record that gives a key twice (``{"offender_id": "A", ...,
+    "offender_id": "Z"}``), whose reader would keep one of the values without a word; None when none does.
+
+    Every line is looked at, by a regular expression polars runs over the lines (about a second for millions):
+    a JSON string is read whole (an escaped quote does not end it), so only keys are counted."""
+    options: dict[str, Any] = {
+        "has_header": False, "separator": "\x1f", "quote_char": None, "new_columns": ["line"],
+        "infer_schema": False, "truncate_ragged_lines": True,
+    }  # fmt: skip
+    lines = pl.read_csv(io.BytesIO(data), **options).lazy() if data is not None else pl.scan_csv(source.path, **options)
+    keys = pl.col("keys")
+    found = lines.select(pl.col("line").str.extract_all(JSON_KEY).alias("keys"))
+    found = found.filter(keys.list.len() != keys.list.unique().list.len()).head(1)
+    try:
+        first = found.collect()
+    except (pl.exceptions.PolarsError, OSError):
+        return None  # the reader has read the file: whatever this look cannot, it leaves to validation
+    if not first.height:
+        return None
+    names = _json_keys(first["keys"][0])
+    name = next(n for i, n in enumerate(names) if n in names[:i])
+    raw = data if data is not None else Path(source.path).read_bytes()
+    line = next((n for n, text in enumerate(raw.splitlines(), start=1) if _repeats(_json_keys(text))), None)
+    where = f"line {line}: " if line is not None else ""
+    return single_problem(
+        source.name,
+        name,
+        "duplicate-column",
+        f"{where}the record gives the key {name!r} twice; a reader keeps only one of its values",
+        row=line,
+    )
+
+
+def _json_keys(found: Iterable[str] | bytes) -> list[str]:
+    """The keys of an NDJSON line (bytes), or of the keys :data:`JSON_KEY` found in one, as text."""
+    if isinstance(found, bytes):
+        found = re.findall(JSON_KEY, found.decode("utf-8", "replace"))
+    keys = []
+    for key in found:
+        try:
+            keys.append(str(json.loads(key.rstrip().rstrip(":").rstrip())))
+        except ValueError:
+            keys.append(key)
+    return keys
+
+
+def _repeats(names: list[str]) -> bool:
+    return len(names) != len(set(names))
 
 
 def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:

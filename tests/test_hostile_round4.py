@@ -653,3 +653,45 @@ def test_an_errors_file_and_matches_are_record_level_too(cli, folder, umask_022)
     status, _out, err = cli(*matched, "--covariates", "age", "--bootstrap", "0", "--matches", folder / "m.csv", "-q")
     assert status in (0, 1), err
     assert mode(folder / "m.csv") == 0o600
+
+
+# ------------------------------------------------------------------------------ 13. a column named twice
+def test_a_parquet_schema_naming_a_column_twice_is_invalid_data_naming_it(cli, folder):
+    """Exit 70 (polars' DuplicateError) before: now 65, duplicate-column, naming the column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = ["offender_id", "release_date", "offender_id"]
+    columns = [pa.array(["A", "B"]), pa.array(["2022-01-10", "2022-02-10"]), pa.array(["X", "Y"])]
+    pq.write_table(pa.table(columns, names=names), folder / "dup.parquet")
+    status, _out, err = cli("measure", folder / "dup.parquet", folder / "c.csv", *EXTRACT)
+    assert status == 65, err
+    assert "dup.parquet, column offender_id: the schema names the column 'offender_id' more than once" in err
+    assert "duplicate-column: 1" in err
+
+
+@pytest.mark.parametrize("where", [1, 3])
+def test_an_ndjson_record_giving_a_key_twice_is_invalid_data_naming_it(cli, folder, where):
+    """{"offender_id": "A", ..., "offender_id": "Z"}: the reader kept the first value, exit 0. Now 65 naming the
+    key and the line; a key inside a string value ("a\\": ") is not taken for one."""
+    records = [
+        '{"offender_id": "A", "release_date": "2022-01-10", "establishment": "say \\"offender_id\\": no"}',
+        '{"offender_id": "B", "release_date": "2022-02-10", "establishment": "EST2"}',
+        '{"offender_id": "C", "release_date": "2022-03-10", "establishment": "EST1"}',
+    ]
+    records[where - 1] = records[where - 1][:-1] + ', "offender_id": "Z"}'
+    (folder / "dup.ndjson").write_text("\n".join(records) + "\n")
+    status, _out, err = cli("measure", folder / "dup.ndjson", folder / "c.csv", *EXTRACT)
+    assert status == 65, err
+    assert (
+        f"dup.ndjson, row {where}, column offender_id: line {where}: the record gives the key 'offender_id' twice"
+        in err
+    )
+
+
+def test_an_ndjson_file_with_keys_once_each_is_read_as_before(cli, folder):
+    (folder / "ok.ndjson").write_text(
+        '{"offender_id": "A", "release_date": "2022-01-10", "establishment": "say \\"offender_id\\": no"}\n'
+    )
+    status, _out, err = cli("measure", folder / "ok.ndjson", folder / "c.csv", *EXTRACT, "-q")
+    assert status == 0, err
