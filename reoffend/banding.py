@@ -30,7 +30,13 @@ def check_edges(column: str, edges: Sequence[float]) -> tuple[float, ...]:
         raise UsageError(f"band {column}: edges must be numbers, got {list(values)}")
     if any(b <= a for a, b in itertools.pairwise(values)):
         raise UsageError(f"band {column}: edges must increase strictly, got {list(values)}")
+    large = [v for v in values if abs(v) > MAX_EDGE]
+    if large:  # beyond 64-bit integers (1e50 was exit 70), and beyond any age, count or sentence anyway
+        raise UsageError(f"band {column}: an edge is at most {MAX_EDGE:.0e} in size, got {large[0]:g}")
     return values
+
+
+MAX_EDGE = 1e15  # the largest edge (in size): whole numbers up to it are exact as floats and as 64-bit integers
 
 
 def _number(value: float) -> str:

@@ -695,3 +695,31 @@ def test_an_ndjson_file_with_keys_once_each_is_read_as_before(cli, folder):
     )
     status, _out, err = cli("measure", folder / "ok.ndjson", folder / "c.csv", *EXTRACT, "-q")
     assert status == 0, err
+
+
+# ------------------------------------------------------------------------------ 14. numbers too large
+@pytest.mark.parametrize("edges", ["18,1e50", "-1e20,18", "18,99999999999999999999"])
+def test_a_band_edge_beyond_any_count_is_a_usage_error(cli, folder, edges):
+    """--band age=18,1e50 was exit 70 (polars cannot hold the whole number 1e50): a usage error naming it."""
+    status, out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--by", "cohort,age",
+                           "--band", f"age={edges}")  # fmt: skip
+    assert status == 2, err
+    assert "band age: an edge is at most 1e+15 in size" in err and out == ""
+
+
+def test_a_band_edge_beyond_any_count_in_the_bulletin_config_is_a_usage_error(cli, folder):
+    job = breakdown_job(folder, "age")
+    job.write_text(job.read_text().replace('columns = ["age"]', 'columns = ["age"]\nbands = { age = [18, 1e50] }'))
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 2 and "an edge is at most 1e+15" in err and "[breakdowns] bands" in err
+
+
+@pytest.mark.parametrize(
+    "counts", [("99999999999999999999/999999999999999999999", "40/100"), ("40/100", "40/100000000000000000000")]
+)
+def test_counts_beyond_any_cohort_are_a_usage_error(cli, counts):
+    """Huge --current-counts (or --baseline-counts) were exit 70 (a 64-bit count overflows): 2, naming them."""
+    status, out, err = cli("compare", "baseline", "--current-counts", counts[0], "--baseline-counts", counts[1])
+    assert status == 2, err
+    assert "a cohort size is at most 1,000,000,000,000 people" in err and out == ""
+    assert ("--current-counts" if "9999" in counts[0] else "--baseline-counts") in err
