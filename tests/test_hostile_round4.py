@@ -723,3 +723,30 @@ def test_counts_beyond_any_cohort_are_a_usage_error(cli, counts):
     assert status == 2, err
     assert "a cohort size is at most 1,000,000,000,000 people" in err and out == ""
     assert ("--current-counts" if "9999" in counts[0] else "--baseline-counts") in err
+
+
+# ------------------------------------------------------------------------------ 15. Ctrl-C says what was written
+def test_ctrl_c_during_a_write_says_which_outputs_were_written(folder):
+    """SIGINT printed "aborted" (click's Abort), not the documented line saying which outputs were written."""
+    import signal
+    import time
+
+    from tests.test_hostile import SLOW_WRITE, child, temporaries
+
+    target = folder / "out.csv"
+    target.write_text("the earlier output\n")
+    ready = folder / "ready"
+    process = child(["measure", "r.csv", "c.csv", *EXTRACT, "-o", target], cwd=folder,
+                    preamble=SLOW_WRITE.format(ready=str(ready)))  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists(), process.communicate()[1]
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    lines = [line for line in err.decode().splitlines() if line.strip()]
+    assert lines == [
+        "reoffend: interrupted; no output was written (temporary files removed; earlier outputs unchanged)"
+    ], lines
+    assert target.read_text() == "the earlier output\n" and not temporaries(folder)

@@ -220,8 +220,11 @@ def _main(argv: list[str] | None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        _error("aborted")
+    except click.exceptions.Abort as stop:
+        # click turns Ctrl-C (KeyboardInterrupt) inside a command into Abort: the same line as an interrupt
+        # anywhere else, saying which outputs were written (docs/cli.md, "Exit status")
+        interrupted = isinstance(stop.__cause__ or stop.__context__, KeyboardInterrupt)
+        _error(f"interrupted; {outputs_state()}" if interrupted else "aborted")
         sys.exit(130)
     except (OutputClosed, BrokenPipeError):
         # the reader of our standard output went away (e.g. `| head`): stop quietly, with the status of a
