@@ -109,11 +109,55 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 
 def _table(name: str) -> exp.Table:
-    parts = [exp.to_identifier(part.strip('`"'), quoted=True) for part in name.split(".")]
+    """``[catalog.][schema.]table``, each part plain or quoted (``"a.b".c``: the schema ``a.b``, the table ``c``;
+    backticks as Spark and BigQuery quote; a quote inside doubled), written quoted in every dialect."""
+    parts = [exp.to_identifier(part, quoted=True) for part in _name_parts(name)]
     if not all(part.name for part in parts) or len(parts) > 3:
         raise UsageError(f"not a table name: {name!r} (give [catalog.][schema.]table)")
     table, db, catalog = [*reversed(parts), None, None][:3]
     return exp.Table(this=table, db=db, catalog=catalog)
+
+
+def _name_parts(name: str) -> list[str]:
+    """The parts of a qualified name, split at the dots outside quotes (``"``, `````), quotes removed."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    position = 0
+    while position < len(name):
+        char = name[position]
+        if quote is not None:
+            if char == quote and name[position + 1 : position + 2] == quote:  # a doubled quote is one quote
+                current.append(char)
+                position += 1
+            elif char == quote:
+                quote = None
+            else:
+                current.append(char)
+        elif char in '"`':
+            quote = char
+        elif char == ".":
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        position += 1
+    if quote is not None:
+        raise UsageError(f"not a table name: {name!r} (a quote {quote} is never closed)")
+    parts.append("".join(current).strip())
+    return parts
+
+
+BINARY = "reoffend_binary_order"  # a column's meta: compared and ordered by code point, whatever the collation
+
+
+def _binary(column: exp.Column) -> exp.Column:
+    """``column`` (text) compared and ordered by its characters' code points, as polars does, not by the
+    database's collation: PostgreSQL under a linguistic collation puts ``Z-early`` after ``b-late`` (and may
+    even find two different labels equal), so ``--latest-cohort`` would pick another cohort than ``measure``.
+    The other dialects compare text by code point already; PostgreSQL is told ``COLLATE "C"``."""
+    column.meta[BINARY] = True
+    return column
 
 
 def _num(value: float | int) -> exp.Expr:
@@ -260,12 +304,12 @@ def _release_ctes(params: MeasureParams, source: SqlSource, lenient: bool = Fals
         ("index_releases", filtered),
     ]
     current = "index_releases"
-    if params.latest_cohort:
-        latest = exp.Subquery(this=exp.select(exp.Max(this=_col("cohort"))).from_(current))
+    if params.latest_cohort:  # the greatest label in code-point order, as measure's polars takes it
+        latest = exp.Subquery(this=exp.select(exp.Max(this=_binary(_col("cohort")))).from_(current))
         ctes.append(
             (
                 "latest_cohort",
-                exp.select(exp.Star()).from_(current).where(exp.EQ(this=_col("cohort"), expression=latest)),
+                exp.select(exp.Star()).from_(current).where(exp.EQ(this=_binary(_col("cohort")), expression=latest)),
             )
         )
         current = "latest_cohort"
@@ -600,6 +644,10 @@ class _EscapeStringPostgres(Postgres):
     """
 
     class Generator(_POSTGRES_GENERATOR):
+        def column_sql(self, expression: exp.Column) -> str:
+            text = super().column_sql(expression)
+            return f'{text} COLLATE "C"' if expression.meta.get(BINARY) else text
+
         def literal_sql(self, expression: exp.Literal) -> str:
             text = expression.this or ""
             if not expression.is_string or "\\" not in text:  # without a backslash, '...' reads alike either way

@@ -212,3 +212,26 @@ def test_postgres_literals_with_a_backslash_are_escape_strings_in_the_text():
     params = MeasureParams(by=(), where={"establishment": (INJECTED, "EST1")})
     text = render(measure_query(params, SqlSource()), "postgres")
     assert "IN (E'NOSUCH\\\\'') OR TRUE --', 'EST1')" in text, text
+
+
+def test_postgres_latest_cohort_is_measures_under_a_linguistic_collation(postgres):
+    """MAX(cohort) follows the column's collation: under ICU's English order 'Z-early' comes after 'b-late',
+    where measure (polars, code points) takes 'b-late'. The query compares cohorts COLLATE "C" now."""
+    icu = postgres.run("SELECT collname FROM pg_collation WHERE collname = 'en-x-icu';\n").strip()
+    if "en-x-icu" not in icu:
+        pytest.skip("this PostgreSQL has no ICU collation en-x-icu")
+    releases = pl.DataFrame(
+        {"offender_id": ["A", "B", "C"], "release_date": ["2022-01-10", "2022-02-10", "2022-03-10"],
+         "cohort": ["b-late", "Z-early", "Z-early"]}
+    )  # fmt: skip
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2022-02-01"], "conviction_date": ["2022-03-01"]}
+    )
+    postgres.load("releases", releases, {"cohort": 'TEXT COLLATE "en-x-icu"'})
+    postgres.load("convictions", convictions)
+    params = MeasureParams(latest_cohort=True)
+    ours = python_rows(releases, convictions, params, extract_date=dt.date(2030, 1, 1))
+    assert ours["cohort"].to_list() == ["b-late"]
+    source = SqlSource(cohort_column=True, extract_date=dt.date(2030, 1, 1))
+    theirs = postgres.table(render(measure_query(params, source), "postgres") + ";", ours.schema)
+    assert_same_table(ours, theirs, "latest cohort under en-x-icu")
