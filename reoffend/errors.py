@@ -86,6 +86,9 @@ class Terminated(BaseException):
 def os_reason(error: OSError) -> str:
     """``No space left on device`` -> ``no space left on device``: the plain reason of an OS error."""
     reason = error.strerror or str(error) or type(error).__name__
+    # an OSError rebuilt from another's text (polars writing through a Python file) has no strerror, only
+    # "[Errno 28] No space left on device" and perhaps "(os error 28)": the plain reason is what is left
+    reason = re.sub(r"^\[Errno \d+\]\s*|\s*\(os error \d+\)", "", reason).strip() or type(error).__name__
     return reason[:1].lower() + reason[1:]
 
 

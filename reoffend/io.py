@@ -745,9 +745,14 @@ def read_text_file(path: str, what: str = "file") -> str:
         raise InputFileError(f"{path}: cannot read the {what}: {getattr(error, 'strerror', None) or error}") from None
 
 
+LIST_COMMENT = re.compile(r"(?:^|\s)#.*")  # a # at the start of a line or after a space: a code may hold one
+
+
 def read_list_lines(path: str, what: str = "list file") -> list[str]:
-    """One value per line, in file order; blank lines and ``#`` comments skipped (offence codes, ids)."""
-    lines = (line.split("#", 1)[0].strip() for line in read_text_file(path, what).splitlines())
+    """One value per line, in file order; blank lines and ``#`` comments skipped (offence codes, ids). A comment
+    starts at a ``#`` that begins the line or follows a space (``BREACH  # recall``); a ``#`` inside a value
+    (``ABC#1``) is part of it, where it cut the code to ``ABC``."""
+    lines = (LIST_COMMENT.sub("", line).strip() for line in read_text_file(path, what).splitlines())
     return [line for line in lines if line]
 
 
@@ -794,6 +799,14 @@ def check_writable(path: str | os.PathLike) -> None:
         if not os.access(target, os.W_OK):
             raise OutputNotCreatable(f"{path}: cannot write to it (permission denied)")
         return
+    if target.is_symlink():
+        try:
+            os.stat(target)
+        except OSError as error:
+            if error.errno == errno.ELOOP:  # renaming over it would silently replace the link with a file
+                raise UsageError(
+                    f"{path}: a symbolic link that leads back to itself; point it at a file, or remove it"
+                ) from None
     if target.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name")
     parent = Path(os.path.realpath(target)).parent

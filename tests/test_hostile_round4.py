@@ -791,3 +791,96 @@ def test_a_quoted_part_of_a_table_name_keeps_its_dots(name, schema, table):
 def test_a_table_name_that_is_not_one_is_a_usage_error(cli, name):
     status, out, err = cli("sql", "--dialect", "duckdb", "--releases-table", name)
     assert status == 2 and "not a table name" in err and out == ""
+
+
+# ------------------------------------------------------------------------------ minor: fixed in passing
+def test_an_output_that_is_a_link_to_itself_is_refused_not_replaced(cli, folder):
+    """-o loop.csv with loop.csv -> loop.csv: the link was silently replaced by a file (exit 0)."""
+    import os
+
+    (folder / "loop.csv").symlink_to("loop.csv")
+    status, out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "-o", folder / "loop.csv")
+    assert status == 2, err
+    assert "a symbolic link that leads back to itself" in err and out == ""
+    assert os.readlink(folder / "loop.csv") == "loop.csv"
+
+
+def test_a_link_the_user_put_in_a_bulletin_folder_is_never_deleted(cli, folder, tmp_path_factory):
+    """A link to a folder inside the bulletin (out/archive -> elsewhere) was not listed by the manifest check,
+    which skips folders, so a rebuild replaced the folder and the link was gone. It is a file the manifest
+    does not list: the rebuild is refused (2) and the link stays."""
+    from tests.test_hostile import write_bulletin_job
+
+    job = write_bulletin_job(folder)
+    assert cli("bulletin", "--config", job, "-o", folder / "out", "-q")[0] == 0
+    elsewhere = tmp_path_factory.mktemp("archive")
+    (elsewhere / "kept.txt").write_text("mine")
+    (folder / "out" / "archive").symlink_to(elsewhere, target_is_directory=True)
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 2 and "does not list: archive" in err
+    assert (folder / "out" / "archive").is_symlink() and (elsewhere / "kept.txt").read_text() == "mine"
+
+
+def test_an_os_error_rebuilt_from_text_reads_plainly():
+    """polars writing through a Python file re-raises the OS error from its text: 'writing p.csv: [Errno 28] No
+    space left on device' was the one message left with Python's errno prefix."""
+    from reoffend.errors import os_reason
+
+    assert os_reason(OSError("[Errno 28] No space left on device")) == "no space left on device"
+    assert os_reason(OSError("No space left on device (os error 28)")) == "no space left on device"
+    assert os_reason(OSError(28, "No space left on device")) == "no space left on device"
+
+
+def test_a_full_file_system_under_a_per_release_file_reads_plainly(cli, folder, tmp_path):
+    """The same on a real file system that fills up (a 16 KiB tmpfs, where we may mount one)."""
+    import shutil
+
+    small = tmp_path / "small"
+    small.mkdir()
+    if not shutil.which("mount") or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(small)],
+                                                    capture_output=True).returncode:  # fmt: skip
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        rows = "offender_id,release_date\n" + "".join(f"P{i:06},2022-01-{1 + i % 28:02}\n" for i in range(3000))
+        write_csv(folder / "many.csv", rows)
+        args = ("measure", folder / "many.csv", folder / "c.csv", *EXTRACT, "--per-release", small / "p.csv")
+        status, _out, err = cli(*args, "-o", small / "x.csv")
+        assert status == 74, err
+        assert "writing" in err and "no space left on device" in err and "Errno" not in err
+        assert sorted(p.name for p in small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
+
+
+def test_synth_removes_the_data_it_wrote_before_in_the_other_format(cli, tmp_path):
+    """synth --format csv, then --format parquet with another seed: releases.csv of the first seed stayed
+    beside the parquet files and meta.json listed both, as if it described them."""
+    import json
+
+    out = tmp_path / "s"
+    assert cli("synth", "--releases", "200", "--seed", "1", "--format", "csv", "--out", out, "-q")[0] == 0
+    (out / "notes.txt").write_text("mine")
+    assert cli("synth", "--releases", "200", "--seed", "2", "--format", "parquet", "--out", out, "-q")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "convictions.parquet",
+        "meta.json",
+        "notes.txt",
+        "releases.parquet",
+    ]
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["files"] == ["convictions.parquet", "releases.parquet"] and meta["parameters"]["seed"] == 2
+
+
+def test_a_hash_inside_an_offence_code_is_part_of_it(cli, folder):
+    """'#' cut every code of a list: ABC#1 was read as ABC. A comment starts at a # that begins the line or
+    follows a space."""
+    from reoffend.io import read_code_list
+
+    (folder / "codes.txt").write_text("# codes\nABC#1   # the first\nBREACH#\n  # indented comment\nX #y\n")
+    assert read_code_list(str(folder / "codes.txt")) == frozenset({"ABC#1", "BREACH#", "X"})
+    write_csv(folder / "cc.csv", "offender_id,offence_date,conviction_date,offence_code\n"
+              "A,2022-02-01,2022-03-01,ABC\nC,2022-05-01,2022-06-01,ABC#1\n")  # fmt: skip
+    status, out, err = cli("measure", folder / "r.csv", folder / "cc.csv", *EXTRACT, "--by", "", "--csv",
+                           "--exclude-offences", folder / "codes.txt")  # fmt: skip
+    assert status == 0, err
+    assert out.splitlines()[1].split(",")[:2] == ["3", "1"]  # A's ABC counts; C's ABC#1 is excluded

@@ -142,7 +142,8 @@ def not_a_bulletin(folder: Path, kind: str = BULLETIN) -> str | None:
     unlisted = sorted(
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")
-        if not path.is_dir() and path.relative_to(folder).as_posix() not in listed | {MARKER}
+        # a link is never the bulletin's (it writes none), even to a folder: replacing would delete it
+        if (path.is_symlink() or not path.is_dir()) and path.relative_to(folder).as_posix() not in listed | {MARKER}
     )
     if unlisted:
         more = f" and {len(unlisted) - 3} more" if len(unlisted) > 3 else ""
