@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from .errors import UsageError
+from .errors import UsageError, name_list
 
 
 def check_edges(column: str, edges: Sequence[float]) -> tuple[float, ...]:
@@ -30,7 +30,13 @@ def check_edges(column: str, edges: Sequence[float]) -> tuple[float, ...]:
         raise UsageError(f"band {column}: edges must be numbers, got {list(values)}")
     if any(b <= a for a, b in itertools.pairwise(values)):
         raise UsageError(f"band {column}: edges must increase strictly, got {list(values)}")
+    large = [v for v in values if abs(v) > MAX_EDGE]
+    if large:  # beyond 64-bit integers (1e50 was exit 70), and beyond any age, count or sentence anyway
+        raise UsageError(f"band {column}: an edge is at most {MAX_EDGE:.0e} in size, got {large[0]:g}")
     return values
+
+
+MAX_EDGE = 1e15  # the largest edge (in size): whole numbers up to it are exact as floats and as 64-bit integers
 
 
 def _number(value: float) -> str:
@@ -78,7 +84,7 @@ def band_frame(frame: pl.LazyFrame, bands: Mapping[str, Sequence[float]], source
     exprs = []
     for column, edges in bands.items():
         if column not in schema:
-            raise UsageError(f"{source}: no column {column!r} to band (columns: {', '.join(schema.names())})")
+            raise UsageError(f"{source}: no column {column!r} to band (columns: {name_list(schema.names())})")
         dtype = schema[column]
         if not dtype.is_numeric():
             raise UsageError(f"{source}: column {column!r} is {dtype}, not numeric: it cannot be banded")

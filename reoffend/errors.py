@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -84,6 +86,9 @@ class Terminated(BaseException):
 def os_reason(error: OSError) -> str:
     """``No space left on device`` -> ``no space left on device``: the plain reason of an OS error."""
     reason = error.strerror or str(error) or type(error).__name__
+    # an OSError rebuilt from another's text (polars writing through a Python file) has no strerror, only
+    # "[Errno 28] No space left on device" and perhaps "(os error 28)": the plain reason is what is left
+    reason = re.sub(r"^\[Errno \d+\]\s*|\s*\(os error \d+\)", "", reason).strip() or type(error).__name__
     return reason[:1].lower() + reason[1:]
 
 
@@ -155,6 +160,38 @@ VALUE_LIMIT = 100  # characters of a bad value shown in a message (the --errors 
 def cut_value(value: str, limit: int = VALUE_LIMIT) -> str:
     """A bad value as shown in a message: cut to ``limit`` characters, the cut marked with an ellipsis."""
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+# characters a terminal acts on rather than shows: C0 controls but tab and line feed, DEL, C1 controls (ESC
+# starts a colour or a window-title sequence), and the bidirectional overrides and isolates, which reorder text
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MESSAGE_LINE_LIMIT = 4000  # characters of one line of a message: a value from the data never floods the log
+
+
+def printable(text: str) -> str:
+    """``text`` as it may reach a terminal or a log: every control character shown as an escape (``\\x1b``),
+    never acted on, and each line cut to :data:`MESSAGE_LINE_LIMIT` characters. Messages, warnings and the
+    terminal table pass through it, since they carry values from the data (column names, labels)."""
+    text = CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+    if len(text) <= MESSAGE_LINE_LIMIT:
+        return text
+    return "\n".join(
+        line
+        if len(line) <= MESSAGE_LINE_LIMIT
+        else f"{line[:MESSAGE_LINE_LIMIT]}… ({len(line) - MESSAGE_LINE_LIMIT:,} characters more)"
+        for line in text.split("\n")
+    )
+
+
+NAMES_SHOWN = 20  # names of a list in a message (the columns found, the columns there are)
+
+
+def name_list(names: Iterable[str], shown: int = NAMES_SHOWN) -> str:
+    """``a, b, c``: names from the data for a message, each cut (:func:`cut_value`) and at most ``shown`` of
+    them, then how many more; ``none`` for no name."""
+    names = list(names)
+    text = ", ".join(cut_value(str(name), 60) for name in names[:shown]) or "none"
+    return text + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
 
 
 def problem_row(

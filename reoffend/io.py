@@ -9,6 +9,7 @@ that identifiers keep leading zeros.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import gzip
@@ -151,16 +152,231 @@ def release_stdin() -> None:
     _stdin_claimed_by.clear()
 
 
+MIB = 1 << 20
+LINE_LIMIT = MIB  # bytes of a table's first line (a CSV header, an NDJSON record) read before giving up
+LIST_LIMIT = 64 * MIB  # bytes of a list file (offence codes, ids), a config or a schedule
+CHUNK = MIB
+
+
+def memory_budget() -> int:
+    """The bytes one input may take in memory once read (and unpacked): a third of the memory this process
+    can still have, the least of what the system has available, the cgroup's limit (a container's) less its
+    use, and the address-space limit (``ulimit -v``). An input read whole (a stream, a ``.gz``/``.zst`` file)
+    that would take more is refused with a sentence, before the system kills the process without one."""
+    import resource
+
+    room: list[int] = []
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                room.append(int(line.split()[1]) * 1024)
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
+        with contextlib.suppress(OSError, ValueError):
+            limit = Path(limit_file).read_text().strip()
+            if limit != "max" and int(limit) < 1 << 60:
+                room.append(int(limit) - int(Path(usage_file).read_text().strip()))
+    with contextlib.suppress(OSError, ValueError):
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            room.append(soft)
+    if not room:
+        with contextlib.suppress(OSError, ValueError):
+            room.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return max(min(room) // 3, 16 * MIB) if room else 1 << 40
+
+
+def size_text(size: int) -> str:
+    """``64 MiB``, ``1.5 GiB``: a size in a message."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", MIB), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"
+
+
+def too_large(name: str, sentence: str) -> DataError:
+    """Invalid data (65): ``name`` holds more than can be read, said in ``sentence`` with what to do instead."""
+    return single_problem(name, None, "too-large", sentence)
+
+
+def read_bounded(handle: Any, limit: int, name: str, what: str, advice: str) -> bytes:
+    """At most ``limit`` bytes of ``handle``, read in chunks; more is :func:`too_large` (65), found after reading
+    ``limit`` + 1 bytes however much the source holds (``/dev/zero``)."""
+    buffer = io.BytesIO()
+    while True:
+        chunk = handle.read(min(CHUNK, limit + 1 - buffer.tell()))
+        if not chunk:
+            return buffer.getvalue()
+        buffer.write(chunk)
+        if buffer.tell() > limit:
+            raise too_large(name, f"{what} is larger than {size_text(limit)}: {advice}")
+
+
+STREAM_ADVICE = "save it to a file and give its path (a plain file is scanned, not read whole)"
+UNPACK_ADVICE = (
+    "a stream or a .gz/.zst file is read into memory whole: unpack it to a plain file (gzip -dk, zstd -d) and "
+    "give that, which is scanned, not read whole"
+)
+
+
 def read_stream(path: str, what: str, stdin: io.BufferedIOBase | None = None) -> bytes:
-    """All the bytes of ``-`` or of a FIFO or character device, as they come (perhaps compressed)."""
+    """All the bytes of ``-`` or of a FIFO or character device, as they come (perhaps compressed), up to
+    :func:`memory_budget` (more is 65, naming the input, rather than memory running out)."""
+    budget = memory_budget()
     if path == STDIN:
         claim_stdin(what)
-        return (stdin or sys.stdin.buffer).read()
+        return read_bounded(stdin or sys.stdin.buffer, budget, display_name(path), "the input", STREAM_ADVICE)
     try:
         with open(path, "rb") as handle:
-            return handle.read()
+            return read_bounded(handle, budget, path, "the input", STREAM_ADVICE)
     except OSError as error:
         raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+VALUE_BYTES = 16  # what polars holds per value beside the text itself (a string view), to estimate a table's room
+
+
+class Intake:
+    """Bytes of a table read whole, with the memory they will take once a reader holds them as a table: the
+    bytes themselves, and :data:`VALUE_BYTES` per value (rows counted by line ends, fields by the first line's
+    commas). More than ``limit`` is :func:`too_large` (65), found while the bytes arrive: a 364 KB ``.zst``
+    of 4 GB of short rows is refused after unpacking a fraction of it, never held whole."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name, self.limit = name, limit
+        self.buffer = io.BytesIO()
+        self.lines = 0
+        self.fields: int | None = None
+
+    def add(self, piece: bytes) -> None:
+        self.buffer.write(piece)
+        self.lines += piece.count(b"\n")
+        if self.fields is None and self.lines:
+            self.fields = first_fields(self.buffer.getbuffer()[: LINE_LIMIT + 1].tobytes())
+        if self.fields is None and self.buffer.tell() > LINE_LIMIT:  # 23 GB of zeros: one line, never a table
+            check_first_line(self.name, self.buffer.getbuffer()[: LINE_LIMIT + 1].tobytes(), "csv")
+        self.check(self.buffer.tell())
+
+    def check(self, size: int) -> None:
+        room = size + self.lines * (self.fields or 1) * VALUE_BYTES
+        if room > self.limit:
+            raise too_large(
+                self.name,
+                f"the data would need more than the {size_text(self.limit)} of memory there is room for "
+                f"({size_text(size)} and {self.lines:,} lines read so far): {UNPACK_ADVICE}",
+            )
+
+    def value(self) -> bytes:
+        return self.buffer.getvalue()
+
+
+def first_fields(head: bytes) -> int:
+    """The fields of a table's first line, as its commas tell (a CSV header; an NDJSON record's keys, near enough)."""
+    return head.split(b"\n", 1)[0].count(b",") + 1
+
+
+def unpack(data: bytes, name: str, limit: int | None = None) -> bytes:
+    """The bytes of a table read whole (a stream, a ``.gz``/``.zst`` file), gzip or zstd unpacked (several
+    members or frames one after another), checked by :class:`Intake` against ``limit`` (:func:`memory_budget`)
+    as they come. Damaged or cut-short compressed data is invalid data naming the file."""
+    intake = Intake(name, memory_budget() if limit is None else limit)
+    kind = sniff_compression(data)
+    if kind is None:
+        intake.lines, intake.fields = data.count(b"\n"), first_fields(data[: LINE_LIMIT + 1])
+        intake.check(len(data))
+        return data
+    try:
+        if kind == "gzip":
+            _gunzip(data, intake.add)
+        else:
+            _unzstd(data, intake.add)
+    except (zlib.error, EOFError, ValueError) as error:
+        raise single_problem(name, None, "unreadable file", f"the {kind} data is damaged: {error}") from None
+    return intake.value()
+
+
+def _gunzip(data: bytes, add: Callable[[bytes], None]) -> None:
+    pending = data
+    while pending:
+        decoder = zlib.decompressobj(wbits=31)
+        while True:
+            piece = decoder.decompress(pending, CHUNK)
+            add(piece)
+            pending = decoder.unconsumed_tail
+            if decoder.eof or (not pending and not piece):
+                break
+        if not decoder.eof:
+            raise EOFError("it ends before the end of the compressed data (cut short?)")
+        pending = decoder.unused_data
+        if not pending.strip(b"\0"):  # padding after the last member, as gzip itself allows
+            return
+        if not pending.startswith(b"\x1f\x8b"):
+            raise ValueError("bytes after the compressed data are not gzip")
+
+
+def _unzstd(data: bytes, add: Callable[[bytes], None]) -> None:
+    import zstandard
+
+    step = 4096  # of input at a time: a zstd block of one repeated byte unpacks 128 KiB from 4 bytes
+    position = 0
+    try:
+        while position < len(data):  # frame after frame
+            decoder = zstandard.ZstdDecompressor().decompressobj()
+            while position < len(data) and not decoder.eof:
+                chunk = data[position : position + step]
+                position += len(chunk)
+                add(decoder.decompress(chunk))
+            if not decoder.eof:
+                raise EOFError("it ends before the end of the compressed data (cut short?)")
+            position -= len(decoder.unused_data)  # the next frame starts in the last chunk fed
+    except zstandard.ZstdError as error:
+        raise ValueError(str(error)) from None
+
+
+# byte-order marks of the Unicode encodings other than UTF-8 (UTF-32's before UTF-16's, which begin them)
+BOMS = {
+    b"\xff\xfe\x00\x00": "utf-32-le",
+    b"\x00\x00\xfe\xff": "utf-32-be",
+    b"\xff\xfe": "utf-16-le",
+    b"\xfe\xff": "utf-16-be",
+}
+
+
+def unicode_bom(head: bytes) -> str | None:
+    """The encoding whose byte-order mark ``head`` starts with (``utf-16-le``...), None for any other start."""
+    return next((encoding for mark, encoding in BOMS.items() if head.startswith(mark)), None)
+
+
+def utf8_text(data: bytes, name: str) -> bytes:
+    """A table's bytes as UTF-8: a UTF-16 or UTF-32 file (as a spreadsheet's "Unicode text" saves it) is known by
+    its byte-order mark and read in its encoding, where it was taken for UTF-8 and its every column reported
+    missing. Bytes that do not fit the encoding the mark names are invalid data naming the offset."""
+    encoding = unicode_bom(data)
+    if encoding is None:
+        return data
+    label = encoding.upper().replace("-LE", "").replace("-BE", "")
+    try:
+        return data.decode(encoding).removeprefix("\ufeff").encode("utf-8")
+    except UnicodeDecodeError as error:
+        raise single_problem(
+            name,
+            None,
+            "encoding",
+            f"the file starts with a {label} byte-order mark, but its bytes {error.start} to {error.end} are not "
+            f"{label}; save the file as UTF-8 (e.g. iconv -f {label} -t UTF-8)",
+        ) from None
+
+
+def check_first_line(name: str, head: bytes, fmt: str) -> None:
+    """A table's first line (a CSV header, an NDJSON record) is at most :data:`LINE_LIMIT` bytes: a file of one
+    2 GB line is refused (65) from its first megabyte, before a reader tries to hold it."""
+    if fmt in ("csv", "ndjson") and len(head) > LINE_LIMIT and b"\n" not in head[: LINE_LIMIT + 1]:
+        what = "the header (line 1)" if fmt == "csv" else "line 1"
+        raise too_large(
+            name, f"{what} is longer than {size_text(LINE_LIMIT)}: this is not a table of records; check the file"
+        )
 
 
 def sniff_compression(data: bytes) -> str | None:
@@ -195,7 +411,7 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     """
     data: bytes | None = None
     if is_stream(source.path):
-        data = read_stream(source.path, "table", stdin)
+        data = utf8_text(unpack(read_stream(source.path, "table", stdin), source.name), source.name)
         fmt = detect_format(source.path, source.input_format) if source.input_format else sniff_format(data)
         if fmt == "parquet":
             raise UsageError(
@@ -208,7 +424,16 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
         if compression_of(source.path):
             if fmt == "parquet":
                 raise UsageError(f"{source.name}: Parquet compresses inside the file; give it without .gz/.zst")
-            data = Path(source.path).read_bytes()
+            data = utf8_text(unpack(Path(source.path).read_bytes(), source.name), source.name)
+        elif fmt != "parquet":
+            with open(source.path, "rb") as handle:
+                head = handle.read(LINE_LIMIT + 1)
+            if unicode_bom(head):  # UTF-16 or UTF-32: read whole, as UTF-8
+                data = utf8_text(unpack(Path(source.path).read_bytes(), source.name), source.name)
+            else:
+                check_first_line(source.name, head, fmt)
+    if data is not None:
+        check_first_line(source.name, data[: LINE_LIMIT + 1], fmt)
     renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
     text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}
     try:
@@ -216,8 +441,17 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
         schema = frame.collect_schema()
     except pl.exceptions.NoDataError:
         raise single_problem(source.name, None, "empty file", "the file is empty: it has no header row") from None
+    except pl.exceptions.DuplicateError as error:  # a Parquet schema naming a column twice
+        found = re.search(r"name '(.*)' has more than one", str(error))
+        name = found.group(1) if found else None
+        what = f"the column {name!r}" if name is not None else "a column"
+        raise single_problem(source.name, name, "duplicate-column", f"the schema names {what} more than once") from None
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
         raise read_failure(source, fmt, data, error) from None
+    if fmt == "ndjson":
+        repeated = ndjson_repeated_key(source, data)
+        if repeated is not None:
+            raise repeated
     duplicated = duplicate_columns(schema.names())
     if duplicated:
         raise DataError(
@@ -404,6 +638,60 @@ def _ndjson_problem(name: str, raw: bytes) -> DataError | None:
     return None
 
 
+JSON_KEY = r'"(?:[^"\\]|\\.)*"\s*:'  # a JSON string followed by a colon: an object's key (the records are flat)
+
+
+def ndjson_repeated_key(source: TableSource, data: bytes | None) -> DataError | None:
+    """``duplicate-column`` naming the first NDJSON record that gives a key twice (``{"offender_id": "A", ...,
+    "offender_id": "Z"}``), whose reader would keep one of the values without a word; None when none does.
+
+    Every line is looked at, by a regular expression polars runs over the lines (about a second for millions):
+    a JSON string is read whole (an escaped quote does not end it), so only keys are counted."""
+    options: dict[str, Any] = {
+        "has_header": False, "separator": "\x1f", "quote_char": None, "new_columns": ["line"],
+        "infer_schema": False, "truncate_ragged_lines": True,
+    }  # fmt: skip
+    lines = pl.read_csv(io.BytesIO(data), **options).lazy() if data is not None else pl.scan_csv(source.path, **options)
+    keys = pl.col("keys")
+    found = lines.select(pl.col("line").str.extract_all(JSON_KEY).alias("keys"))
+    found = found.filter(keys.list.len() != keys.list.unique().list.len()).head(1)
+    try:
+        first = found.collect()
+    except (pl.exceptions.PolarsError, OSError):
+        return None  # the reader has read the file: whatever this look cannot, it leaves to validation
+    if not first.height:
+        return None
+    names = _json_keys(first["keys"][0])
+    name = next(n for i, n in enumerate(names) if n in names[:i])
+    raw = data if data is not None else Path(source.path).read_bytes()
+    line = next((n for n, text in enumerate(raw.splitlines(), start=1) if _repeats(_json_keys(text))), None)
+    where = f"line {line}: " if line is not None else ""
+    return single_problem(
+        source.name,
+        name,
+        "duplicate-column",
+        f"{where}the record gives the key {name!r} twice; a reader keeps only one of its values",
+        row=line,
+    )
+
+
+def _json_keys(found: Iterable[str] | bytes) -> list[str]:
+    """The keys of an NDJSON line (bytes), or of the keys :data:`JSON_KEY` found in one, as text."""
+    if isinstance(found, bytes):
+        found = re.findall(JSON_KEY, found.decode("utf-8", "replace"))
+    keys = []
+    for key in found:
+        try:
+            keys.append(str(json.loads(key.rstrip().rstrip(":").rstrip())))
+        except ValueError:
+            keys.append(key)
+    return keys
+
+
+def _repeats(names: list[str]) -> bool:
+    return len(names) != len(set(names))
+
+
 def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:
     return column_map.get(canonical, canonical)
 
@@ -441,23 +729,30 @@ def read_text_file(path: str, what: str = "file") -> str:
 
     ``-`` is standard input, which only one input of a run can be (:func:`claim_stdin`).
     """
+    advice = "far more than such a file holds; check the file"
     if path == STDIN:
         claim_stdin(what)
         try:
-            return sys.stdin.buffer.read().decode("utf-8-sig")
+            return read_bounded(sys.stdin.buffer, LIST_LIMIT, "<stdin>", f"the {what}", advice).decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise InputFileError(f"<stdin>: cannot read the {what}: {error}") from None
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        with open(path, "rb") as handle:
+            return read_bounded(handle, LIST_LIMIT, path, f"the {what}", advice).decode("utf-8-sig")
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputFileError(f"{path}: cannot read the {what}: {getattr(error, 'strerror', None) or error}") from None
 
 
+LIST_COMMENT = re.compile(r"(?:^|\s)#.*")  # a # at the start of a line or after a space: a code may hold one
+
+
 def read_list_lines(path: str, what: str = "list file") -> list[str]:
-    """One value per line, in file order; blank lines and ``#`` comments skipped (offence codes, ids)."""
-    lines = (line.split("#", 1)[0].strip() for line in read_text_file(path, what).splitlines())
+    """One value per line, in file order; blank lines and ``#`` comments skipped (offence codes, ids). A comment
+    starts at a ``#`` that begins the line or follows a space (``BREACH  # recall``); a ``#`` inside a value
+    (``ABC#1``) is part of it, where it cut the code to ``ABC``."""
+    lines = (LIST_COMMENT.sub("", line).strip() for line in read_text_file(path, what).splitlines())
     return [line for line in lines if line]
 
 
@@ -504,6 +799,14 @@ def check_writable(path: str | os.PathLike) -> None:
         if not os.access(target, os.W_OK):
             raise OutputNotCreatable(f"{path}: cannot write to it (permission denied)")
         return
+    if target.is_symlink():
+        try:
+            os.stat(target)
+        except OSError as error:
+            if error.errno == errno.ELOOP:  # renaming over it would silently replace the link with a file
+                raise UsageError(
+                    f"{path}: a symbolic link that leads back to itself; point it at a file, or remove it"
+                ) from None
     if target.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name")
     parent = Path(os.path.realpath(target)).parent
@@ -561,26 +864,47 @@ def check_outputs_distinct(inputs: Mapping[str, str | None], outputs: Mapping[st
                 raise UsageError(f"{name} and {other} both name {written[name]}; give each output its own file")
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], object]) -> None:
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[io.BufferedWriter], object], *, private: bool = False
+) -> None:
     """Write through ``write(handle)`` into a temporary file beside ``path``, then rename over it.
 
-    A failure at any point removes the temporary file and leaves an earlier ``path`` untouched.
+    A failure at any point removes the temporary file and leaves an earlier ``path`` untouched. ``private``:
+    record-level data, created readable by its owner only (:func:`output_mode`).
     """
-    atomic_write_many([(path, write)])
+    atomic_write_many([(path, write, private)])
 
 
-def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> None:
+PRIVATE_MODE = 0o600  # a new record-level output (--per-release, --matches, --errors): its owner's alone
+
+
+def output_mode(target: Path, private: bool) -> int:
+    """The permissions an output gets when renamed into place: an existing file's own (a ``chmod 600`` survives
+    a rerun), else owner-only for record-level data, else the usual 0666 less the umask."""
+    try:
+        existing = os.stat(target)
+    except OSError:
+        existing = None
+    if existing is not None and stat.S_ISREG(existing.st_mode):
+        return stat.S_IMODE(existing.st_mode)
+    return (PRIVATE_MODE if private else 0o666) & ~_umask()
+
+
+def atomic_write_many(
+    outputs: Iterable[tuple[str | os.PathLike, Callable] | tuple[str | os.PathLike, Callable, bool]],
+) -> None:
     """Write every output to its temporary file first; rename only when all have been written.
 
     A regular file (or a new one) is written beside its target and renamed over it, with SIGINT, SIGTERM and
     SIGHUP held back during the renames; a device or FIFO (:func:`is_direct`) is written through last. A write
     that fails is exit 74 (``writing out.csv: no space left on device``); a temporary file that cannot be
-    created, 73. Every temporary file is removed on any failure or signal.
+    created, 73. Every temporary file is removed on any failure or signal. An output given as ``(path, write,
+    True)`` is record-level data (:func:`output_mode`).
     """
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[str, Path, bool]] = []
     direct: list[tuple[str | os.PathLike, Callable]] = []
     try:
-        for path, write in outputs:
+        for path, write, *flags in outputs:
             if is_direct(path):
                 direct.append((path, write))
                 continue
@@ -592,25 +916,67 @@ def atomic_write_many(outputs: Iterable[tuple[str | os.PathLike, Callable]]) -> 
                 )
             except OSError as error:
                 raise OutputNotCreatable(f"{path}: cannot create it: {os_reason(error)}") from None
-            staged.append((handle.name, target))
+            staged.append((handle.name, target, bool(flags and flags[0])))
             with _write_errors(path), handle:
                 write(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-        mode = 0o666 & ~_umask()
         with held_signals():
-            for temporary, target in staged:
-                os.chmod(temporary, mode)
+            for temporary, target, private in staged:
+                os.chmod(temporary, output_mode(target, private))
                 os.replace(temporary, target)
                 record_written(target)
             staged.clear()
         for path, write in direct:
-            with _write_errors(path), open(path, "wb") as device:
+            with _write_errors(path), open_direct(path) as device:
                 write(device)
             record_written(path)
     finally:
-        for temporary, _ in staged:
+        for temporary, _target, _private in staged:
             Path(temporary).unlink(missing_ok=True)
+
+
+OPEN_STREAM = re.compile(
+    r"/dev/(?:(?P<std>stdout|stderr)|fd/(?P<fd>\d+))|/proc/(?P<pid>self|thread-self|\d+)/fd/(?P<pfd>\d+)"
+)
+STREAM_NUMBERS = {"stdout": 1, "stderr": 2}
+
+
+def open_stream_number(path: str | os.PathLike) -> int | None:
+    """The descriptor of this process that ``path`` names (``/dev/stdout`` 1, ``/dev/stderr`` 2, ``/dev/fd/N``
+    and ``/proc/self/fd/N`` N), following the symbolic links that lead to one; None for any other path."""
+    current = os.path.abspath(path)
+    for _hop in range(40):
+        found = OPEN_STREAM.fullmatch(current)
+        if found and found["pid"] not in (None, "self", "thread-self", str(os.getpid())):
+            return None  # another process's descriptor: not ours to write through
+        if found:
+            return STREAM_NUMBERS[found["std"]] if found["std"] else int(found["fd"] or found["pfd"])
+        if not os.path.islink(current):
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return None
+
+
+def open_direct(path: str | os.PathLike) -> io.BufferedWriter:
+    """An output written through (:func:`is_direct`), opened without truncating what it points at.
+
+    A path naming a stream this process already has open (``-o /dev/stdout >> history.csv``, ``--errors
+    /dev/stderr 2>> cron.log``) is written through that descriptor, at its position and with its append mode,
+    as ``-`` is: opening the path again would truncate the file the shell appended to. Anything else (a
+    device, a FIFO) is opened for writing without ``O_TRUNC`` (and appending, should it be a regular file).
+    """
+    number = open_stream_number(path)
+    if number is not None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                stream.flush()  # what was printed before comes first
+        return os.fdopen(os.dup(number), "wb")
+    flags = os.O_WRONLY | os.O_CLOEXEC
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.stat(path).st_mode):
+            flags |= os.O_APPEND
+    return os.fdopen(os.open(path, flags), "wb")
 
 
 @contextmanager

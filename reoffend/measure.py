@@ -27,7 +27,7 @@ from .cohort import (
     shared_index_keys,
     with_cohort,
 )
-from .errors import UsageError, single_problem
+from .errors import UsageError, name_list, single_problem
 from .intervals import wilson_interval
 from .io import RESERVED_HINT, RESERVED_PREFIX
 from .report.schema import NOT_A_COLUMN, Row
@@ -68,6 +68,8 @@ class MeasureRow(Row):
 
 
 GROUP_MEASURES = MeasureRow.columns()
+# the columns reoffend computes, which a release column of the same name must never be taken for (--by)
+OUTPUT_NAMES = frozenset([*GROUP_MEASURES, *PER_RELEASE_MEASURES, FOLLOW_UP_END, CONVICTION_DEADLINE])
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ class MeasureParams:
     def __post_init__(self) -> None:
         if not 0 < self.confidence < 1:
             raise UsageError(f"confidence must be between 0 and 1, not {self.confidence}")
+        taken = [c for c in self.by if c in OUTPUT_NAMES]
+        if taken:
+            raise UsageError(
+                f"cannot group by {taken[0]!r}: reoffend computes a column of that name (the measure's output, the "
+                "per-release table or the follow-up window), and an input column never takes its place; rename "
+                f"the input column, e.g. --map input_{taken[0]}={taken[0]}"
+            )
         if self.incomplete not in ("error", "exclude"):
             raise UsageError(f"incomplete must be 'error' or 'exclude', not {self.incomplete!r}")
 
@@ -126,8 +135,8 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
     if unknown:
         reserved = f"; {RESERVED_HINT}" if any(c.startswith(RESERVED_PREFIX) for c in unknown) else ""
         raise UsageError(
-            f"{inputs.names['releases']}: no column {', '.join(map(repr, unknown))} to group or filter by "
-            f"(columns: {', '.join(columns)}){reserved}"
+            f"{inputs.names['releases']}: no column {name_list(map(repr, unknown))} to group or filter by "
+            f"(columns: {name_list(columns)}){reserved}"
         )
     if params.where:
         check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])

@@ -32,9 +32,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 
 from .cohort import PERIODS
 from .errors import UsageError
@@ -107,11 +109,55 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 
 
 def _table(name: str) -> exp.Table:
-    parts = [exp.to_identifier(part.strip('`"'), quoted=True) for part in name.split(".")]
+    """``[catalog.][schema.]table``, each part plain or quoted (``"a.b".c``: the schema ``a.b``, the table ``c``;
+    backticks as Spark and BigQuery quote; a quote inside doubled), written quoted in every dialect."""
+    parts = [exp.to_identifier(part, quoted=True) for part in _name_parts(name)]
     if not all(part.name for part in parts) or len(parts) > 3:
         raise UsageError(f"not a table name: {name!r} (give [catalog.][schema.]table)")
     table, db, catalog = [*reversed(parts), None, None][:3]
     return exp.Table(this=table, db=db, catalog=catalog)
+
+
+def _name_parts(name: str) -> list[str]:
+    """The parts of a qualified name, split at the dots outside quotes (``"``, `````), quotes removed."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    position = 0
+    while position < len(name):
+        char = name[position]
+        if quote is not None:
+            if char == quote and name[position + 1 : position + 2] == quote:  # a doubled quote is one quote
+                current.append(char)
+                position += 1
+            elif char == quote:
+                quote = None
+            else:
+                current.append(char)
+        elif char in '"`':
+            quote = char
+        elif char == ".":
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        position += 1
+    if quote is not None:
+        raise UsageError(f"not a table name: {name!r} (a quote {quote} is never closed)")
+    parts.append("".join(current).strip())
+    return parts
+
+
+BINARY = "reoffend_binary_order"  # a column's meta: compared and ordered by code point, whatever the collation
+
+
+def _binary(column: exp.Column) -> exp.Column:
+    """``column`` (text) compared and ordered by its characters' code points, as polars does, not by the
+    database's collation: PostgreSQL under a linguistic collation puts ``Z-early`` after ``b-late`` (and may
+    even find two different labels equal), so ``--latest-cohort`` would pick another cohort than ``measure``.
+    The other dialects compare text by code point already; PostgreSQL is told ``COLLATE "C"``."""
+    column.meta[BINARY] = True
+    return column
 
 
 def _num(value: float | int) -> exp.Expr:
@@ -258,17 +304,20 @@ def _release_ctes(params: MeasureParams, source: SqlSource, lenient: bool = Fals
         ("index_releases", filtered),
     ]
     current = "index_releases"
-    if params.latest_cohort:
-        latest = exp.Subquery(this=exp.select(exp.Max(this=_col("cohort"))).from_(current))
+    if params.latest_cohort:  # the greatest label in code-point order, as measure's polars takes it
+        latest = exp.Subquery(this=exp.select(exp.Max(this=_binary(_col("cohort")))).from_(current))
         ctes.append(
             (
                 "latest_cohort",
-                exp.select(exp.Star()).from_(current).where(exp.EQ(this=_col("cohort"), expression=latest)),
+                exp.select(exp.Star()).from_(current).where(exp.EQ(this=_binary(_col("cohort")), expression=latest)),
             )
         )
         current = "latest_cohort"
     end, deadline = params.window.sql_bounds(_col("release_date"))
-    windowed = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(current))).select(
+    # the columns measured from here on, by name: a --where column (say one called follow_up_end) has done its
+    # work, and carried on it would stand beside the window's own columns of the same name
+    carried = dict.fromkeys(["offender_id", "cohort", _RANK, "release_date", *params.by])
+    windowed = exp.select(*[_col(c) for c in carried]).select(
         _as(end, "follow_up_end"), _as(deadline, "conviction_deadline")
     )
     ctes.append(("windowed", windowed.from_(current)))
@@ -581,11 +630,38 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------------ render
+_POSTGRES_GENERATOR: Any = Postgres.Generator  # a class attribute to sqlglot, which mypy will not take as a base
+
+
+class _EscapeStringPostgres(Postgres):
+    """PostgreSQL with every text literal holding a backslash an escape string, ``E'...'`` (backslashes and
+    quotes doubled).
+
+    A plain ``'...'`` means different things as the server's ``standard_conforming_strings`` is on (a backslash
+    is itself) or off (a backslash escapes the next character: ``'x\\') OR TRUE --'`` then closes the literal
+    early, and a ``--where`` value or a line of an exclusion list becomes SQL). An escape string is read the
+    same way under either setting, so a value is always only a value.
+    """
+
+    class Generator(_POSTGRES_GENERATOR):
+        def column_sql(self, expression: exp.Column) -> str:
+            text = super().column_sql(expression)
+            return f'{text} COLLATE "C"' if expression.meta.get(BINARY) else text
+
+        def literal_sql(self, expression: exp.Literal) -> str:
+            text = expression.this or ""
+            if not expression.is_string or "\\" not in text:  # without a backslash, '...' reads alike either way
+                return super().literal_sql(expression)
+            return "E'" + self._replace_line_breaks(text.replace("\\", "\\\\").replace("'", "''")) + "'"
+
+
 def render(query: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
-    """The query as text in ``dialect`` (one of :data:`DIALECTS`), via sqlglot's generator for it."""
+    """The query as text in ``dialect`` (one of :data:`DIALECTS`), via sqlglot's generator for it (for
+    PostgreSQL, with literals no server setting reads otherwise: :class:`_EscapeStringPostgres`)."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; choose from {', '.join(DIALECTS)}")
-    return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    generator: str | type[Postgres] = _EscapeStringPostgres if dialect == "postgres" else dialect
+    return query.sql(dialect=generator, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
 def header(params: MeasureParams, source: SqlSource, dialect: str, version: str) -> str:

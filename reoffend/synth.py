@@ -24,6 +24,7 @@ offender of the treated establishment's releases with and without the effect (th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -354,8 +355,8 @@ def write(params: SynthParams, out_dir: str | Path, fmt: str = "parquet") -> dic
         check_writable(path)
     releases, convictions, meta = generate(params)
     meta["rows"] = {"releases": releases.height, "convictions": convictions.height}
-    still_there = {name for name in earlier if name in SYNTH_DATA and (out / name).exists()}
-    meta["files"] = sorted(still_there | {paths["releases"].name, paths["convictions"].name})
+    written = {paths["releases"].name, paths["convictions"].name}
+    meta["files"] = sorted(written)
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
     atomic_write_many(
         [
@@ -364,4 +365,9 @@ def write(params: SynthParams, out_dir: str | Path, fmt: str = "parquet") -> dic
             (paths["meta"], lambda handle: handle.write(text.encode())),
         ]
     )
+    # data synth wrote there before in the other format (another seed, perhaps) would stand beside these files
+    # as if meta.json described them: removed, now that the new files are complete
+    for name in sorted(earlier & set(SYNTH_DATA) - written):
+        with contextlib.suppress(FileNotFoundError):
+            (out / name).unlink()
     return paths

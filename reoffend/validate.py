@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import PROBLEM_SCHEMA, DataError, problem_row, single_problem
+from .errors import PROBLEM_SCHEMA, DataError, cut_value, name_list, problem_row, single_problem
 from .window import LATEST_EXTRACT_DATE
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -115,13 +115,13 @@ def check_columns(table: Table, extra_required: tuple[str, ...] = ()) -> list[di
         if column in names:
             continue
         close = close_column(column, names)
-        hint = f"; if it is {close!r}, add --map {column}={close}" if close else ""
+        hint = f"; if it is {cut_value(close, 60)!r}, add --map {column}={cut_value(close, 60)}" if close else ""
         problems.append(
             problem_row(
                 table.name,
                 column,
                 "missing-column",
-                f"required column {column!r} is missing (found: {', '.join(names) or 'none'}){hint}",
+                f"required column {column!r} is missing (found: {name_list(names)}){hint}",
             )
         )
     return problems
@@ -794,11 +794,17 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
       other): every rate would be 0%;
     * an ``--exclude-offences`` code that no conviction has (a typo, or another coding scheme);
     * a releases file with a header and no row: every figure is for nobody (an empty table with exit 0 would
-      be a silent success; the id warning above would send the user looking for the wrong cause).
+      be a silent success; the id warning above would send the user looking for the wrong cause);
+    * a convictions file with a header and no row: every rate is 0% (an extract cut short looks like that).
     """
     warnings = []
     if inputs.row_counts.get("releases") == 0:
         warnings.append(f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure")
+    elif inputs.row_counts.get("convictions") == 0:
+        warnings.append(
+            f"{inputs.names['convictions']} has a header but no conviction rows: nobody can reoffend, so every rate "
+            "is 0%; check that the extract is complete"
+        )
     found = prefetched(inputs, warning_queries(excluded_offences))
     # Usually some of the first conviction rows are released people, and found among the first release rows:
     # that settles "some id matches" for a look at a few rows (the limit does not stop a join's scan early:

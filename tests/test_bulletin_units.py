@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats import proportion as sm_proportion
 
-from reoffend.bulletin.document import Document, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from reoffend.bulletin.document import Document, Figure, Heading, Paragraph, Table, strong, to_html, to_markdown
 from reoffend.bulletin.folder import write_folder
 from reoffend.bulletin.stats import cohort_completeness, court_lag, proportion_change, year_earlier
 from reoffend.errors import UsageError
@@ -134,7 +134,7 @@ def test_rendering_escapes_text_and_numbers_figures_and_tables():
         subtitle="sub",
         blocks=[
             Heading("One", anchor="one"),
-            Paragraph("**bold** <script>alert(1)</script>"),
+            Paragraph(strong("bold") + " <script>alert(1)</script>"),
             Figure("f", "a chart", "alt <text>", b"\x89PNG"),
             Table("a table", ["x", "y|z"], [["1", "a|b"]], source="t.csv", numeric=[True, False]),
             Figure("g", "another", "alt"),
@@ -147,7 +147,8 @@ def test_rendering_escapes_text_and_numbers_figures_and_tables():
     assert 'href="#one"' in html
     markdown = to_markdown(document)
     assert "| 1 | a\\|b |" in markdown and "|---:|:---|" in markdown
-    assert "![alt <text>](figures/f.png)" in markdown and "*Figure 2: another*" in markdown
+    assert "![alt &lt;text>](figures/f.png)" in markdown and "*Figure 2: another*" in markdown
+    assert "**bold** &lt;script>alert(1)&lt;/script>" in markdown
 
 
 def test_write_folder_refuses_a_folder_that_is_not_a_bulletin(tmp_path):

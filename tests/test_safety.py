@@ -277,7 +277,10 @@ def test_synth_replaces_what_it_wrote_and_lists_it(cli, tmp_path):
     assert cli("synth", "--releases", "60", "--out", out, "--format", "parquet", "-q")[0] == 0
     assert cli("synth", "--releases", "70", "--out", out, "--format", "csv", "-q")[0] == 0
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["files"] == ["convictions.csv", "convictions.parquet", "releases.csv", "releases.parquet"]
+    # the Parquet files of the second run are synth's and of other options: removed, not left beside these
+    # (issue 24: files of another seed stood beside the new ones)
+    assert meta["files"] == ["convictions.csv", "releases.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["convictions.csv", "meta.json", "notes.txt", "releases.csv"]
     assert meta["rows"]["releases"] == 70 and (out / "notes.txt").read_text() == "mine"
 
 

@@ -7,11 +7,13 @@ exercised too. Skipped, with the reason, when PostgreSQL's programs are not inst
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -157,3 +159,79 @@ def test_postgres_validation_query_runs_on_valid_text_tables(postgres):
     text = render(validation_query(MeasureParams(), SqlSource()), "postgres") + ";"
     problems = postgres.table(text, {"problems": pl.Int64})
     assert problems.height == 14 and problems["problems"].to_list() == [0] * 14
+
+
+# ------------------------------------------------------------------------------ literals under any setting
+INJECTED = "NOSUCH\\') OR TRUE --"  # a --where value (or a line of an exclusion list) closing the quote early
+ODD = "back\\slash 'quoted'\nnext line"
+
+
+def tiny_tables() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Releases at EST1, EST2, EST1 and one whose establishment holds a backslash and a line break; A reoffends
+    (THEFT), B only by BREACH (which does not count when excluded)."""
+    releases = pl.DataFrame(
+        {"offender_id": ["A", "B", "C", "D"], "release_date": ["2022-01-10", "2022-02-10", "2022-03-10", "2022-03-11"],
+         "establishment": ["EST1", "EST2", "EST1", ODD]}
+    )  # fmt: skip
+    convictions = pl.DataFrame(
+        {"offender_id": ["A", "B"], "offence_date": ["2022-02-01", "2022-03-01"],
+         "conviction_date": ["2022-03-01", "2022-04-01"], "offence_code": ["THEFT", "BREACH"]}
+    )  # fmt: skip
+    return releases, convictions
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_postgres_string_literals_mean_the_same_whatever_standard_conforming_strings_says(postgres, setting):
+    """With standard_conforming_strings = off a backslash escapes a quote in '...': the value
+    ``NOSUCH\\') OR TRUE --`` ended the literal and made the filter true for every release (3 measured where
+    no release has the value), and the same line in an exclusion list counted BREACH again. Literals are
+    escape strings (E'...', backslashes doubled), whose meaning no setting changes."""
+    releases, convictions = tiny_tables()
+    postgres.load("releases", releases)
+    postgres.load("convictions", convictions)
+    prefix = f"SET standard_conforming_strings = {setting};\n"
+    schema = {"cohort_size": pl.Int64, "reoffenders": pl.Int64, "reoffences": pl.Int64}
+    source = SqlSource(extract_date=dt.date(2030, 1, 1))
+
+    def counts(params: MeasureParams) -> list[int]:
+        text = render(measure_query(replace(params, by=()), source), "postgres")
+        row = postgres.table(prefix + text + ";", schema).row(0, named=True)
+        return [row["cohort_size"], row["reoffenders"], row["reoffences"]]
+
+    assert counts(MeasureParams(where={"establishment": ("EST1",)})) == [2, 1, 1]
+    assert counts(MeasureParams(where={"establishment": (INJECTED,)})) == [0, 0, 0]
+    assert counts(MeasureParams(where={"establishment": ("EST1", INJECTED)})) == [2, 1, 1]
+    assert counts(MeasureParams(where={"establishment": (ODD,)})) == [1, 0, 0]  # found: the value read as it is
+    assert counts(MeasureParams(excluded_offences=frozenset({"BREACH"}))) == [4, 1, 1]
+    assert counts(MeasureParams(excluded_offences=frozenset({"BREACH", INJECTED}))) == [4, 1, 1]
+    assert counts(MeasureParams(excluded_offences=frozenset({"A\\", "BREACH"}))) == [4, 1, 1]  # a trailing backslash
+
+
+def test_postgres_literals_with_a_backslash_are_escape_strings_in_the_text():
+    """Without a server: the value is E'...' with its backslash doubled, and a plain value stays '...'."""
+    params = MeasureParams(by=(), where={"establishment": (INJECTED, "EST1")})
+    text = render(measure_query(params, SqlSource()), "postgres")
+    assert "IN (E'NOSUCH\\\\'') OR TRUE --', 'EST1')" in text, text
+
+
+def test_postgres_latest_cohort_is_measures_under_a_linguistic_collation(postgres):
+    """MAX(cohort) follows the column's collation: under ICU's English order 'Z-early' comes after 'b-late',
+    where measure (polars, code points) takes 'b-late'. The query compares cohorts COLLATE "C" now."""
+    icu = postgres.run("SELECT collname FROM pg_collation WHERE collname = 'en-x-icu';\n").strip()
+    if "en-x-icu" not in icu:
+        pytest.skip("this PostgreSQL has no ICU collation en-x-icu")
+    releases = pl.DataFrame(
+        {"offender_id": ["A", "B", "C"], "release_date": ["2022-01-10", "2022-02-10", "2022-03-10"],
+         "cohort": ["b-late", "Z-early", "Z-early"]}
+    )  # fmt: skip
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2022-02-01"], "conviction_date": ["2022-03-01"]}
+    )
+    postgres.load("releases", releases, {"cohort": 'TEXT COLLATE "en-x-icu"'})
+    postgres.load("convictions", convictions)
+    params = MeasureParams(latest_cohort=True)
+    ours = python_rows(releases, convictions, params, extract_date=dt.date(2030, 1, 1))
+    assert ours["cohort"].to_list() == ["b-late"]
+    source = SqlSource(cohort_column=True, extract_date=dt.date(2030, 1, 1))
+    theirs = postgres.table(render(measure_query(params, source), "postgres") + ";", ours.schema)
+    assert_same_table(ours, theirs, "latest cohort under en-x-icu")

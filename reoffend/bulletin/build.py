@@ -26,7 +26,7 @@ from ..banding import band_inputs
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import suppressed_mask, withhold
-from ..errors import DisclosureFailure, UsageError, single_problem
+from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..linked import Protection, UnprotectableCell, protect
@@ -35,7 +35,7 @@ from . import text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
-from .folder import MANIFEST_KEY, MANIFEST_VERSION, write_folder
+from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .publication import (
     TableCells,
@@ -194,6 +194,14 @@ def _compute_bulletin(
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
+    if not inputs.row_counts["convictions"] and not config.inputs.allow_no_convictions:
+        raise single_problem(
+            inputs.names["convictions"],
+            None,
+            "no-convictions",
+            "the file has a header but no conviction rows: every rate would be 0% and every figure published. "
+            "Check the extract; if no conviction is right, set allow_no_convictions = true in [inputs]",
+        )
 
     step(STEPS[1])
     longest = max(LAG_MONTHS, params.window.waiting_period_months)
@@ -326,7 +334,7 @@ def _compute_bulletin(
     for breakdown in breakdowns:
         overall = trend.row(-1, named=True)["binary_rate"]
         chart = partial(_chart, "breakdown_chart", breakdown.latest(latest), breakdown.column, latest, overall)
-        worker.draw(f"breakdown_{breakdown.column}", partial(chart, params.confidence))
+        worker.draw(breakdown.name, partial(chart, params.confidence))
     comparison_sections = [
         s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
     ]
@@ -424,7 +432,7 @@ def _compute_bulletin(
     if lag is not None:
         tables["court_lag.csv"] = lag
     for breakdown in breakdowns:
-        tables[f"breakdown_{breakdown.column}.csv"] = breakdown.rows
+        tables[f"{breakdown.name}.csv"] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
     if provisional is not None:
@@ -500,7 +508,7 @@ class Breakdown:
 
     @property
     def file(self) -> str:
-        return f"breakdown_{self.column}.csv"
+        return f"{self.name}.csv"
 
     @property
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -514,6 +522,12 @@ class Breakdown:
 
     def latest(self, cohort: str) -> pl.DataFrame:
         return self.rows.filter(pl.col("cohort") == cohort)
+
+    @property
+    def name(self) -> str:
+        """The stem of its files (``tables/NAME.csv``, ``figures/NAME.png``): a safe one, whatever the column's
+        name (config.py refuses columns that make none, or the same one)."""
+        return f"breakdown_{file_stem(self.column)}"
 
     @property
     def categories(self) -> list[str | None]:
@@ -534,7 +548,7 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
     if missing:
         raise UsageError(
             f"{config.path}: [breakdowns] columns: {inputs.names['releases']} has no column "
-            f"{', '.join(map(repr, missing))} (columns: {', '.join(available)})"
+            f"{', '.join(map(repr, missing))} (columns: {name_list(available)})"
         )
     banded = band_inputs(inputs, spec.bands)
     out = []

@@ -18,8 +18,10 @@ from ..banding import check_edges
 from ..cohort import PERIODS, IndexRule, Period
 from ..disclosure import DisclosureRule
 from ..errors import UsageError
-from ..io import read_toml
+from ..io import key_line, read_toml
 from ..window import FollowUpWindow
+from .document import safe_url
+from .folder import check_stems
 
 EXAMPLE_CONFIG = """\
 # reoffend bulletin configuration: `reoffend bulletin --config job.toml -o bulletin/`
@@ -37,6 +39,7 @@ exclude_offences = "excluded_offences.txt"  # example: offence codes that are no
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
 # input_format = "csv"                      # example: default follows the file extension
 # dedupe = false                            # drop exact duplicate release rows instead of failing
+# allow_no_convictions = false              # publish even when the convictions file has no rows (all 0%)
 
 # [columns]                                 # example: read the extract's column as the canonical name
 # release_date = "date_out"
@@ -172,6 +175,7 @@ class InputsConfig:
     extract_date: dt.date | None = None
     input_format: str | None = None
     dedupe: bool = False
+    allow_no_convictions: bool = False  # publish a bulletin from a convictions file with no rows (every rate 0%)
     column_map: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -217,6 +221,7 @@ class BulletinConfig:
                 "extract_date": self.inputs.extract_date.isoformat() if self.inputs.extract_date else None,
                 "input_format": self.inputs.input_format,
                 "dedupe": self.inputs.dedupe,
+                "allow_no_convictions": self.inputs.allow_no_convictions,
                 "column_map": dict(sorted(self.inputs.column_map.items())),
             },
             "measure": {
@@ -275,6 +280,13 @@ def _path(value: Any) -> str:
     value = _text(value)
     if not value.strip():
         raise ValueError("expected a file name, got an empty string")
+    return value
+
+
+def _url(value: Any) -> str:
+    value = _text(value)
+    if value and not safe_url(value):
+        raise ValueError(f"expected an http:// or https:// address (or mailto:), got {value!r}")
     return value
 
 
@@ -384,6 +396,7 @@ INPUTS_SCHEMA = {
     "extract_date": _date,
     "input_format": _choice("csv", "parquet", "ndjson"),
     "dedupe": _boolean,
+    "allow_no_convictions": _boolean,
 }
 MEASURE_SCHEMA = {
     "follow_up": _integer(1, 120),
@@ -448,7 +461,7 @@ PUBLICATION_SCHEMA = {
     "status": _text,
     "contact": _text,
     "revisions": _text,
-    "methodology_url": _text,
+    "methodology_url": _url,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),
@@ -511,6 +524,12 @@ def parse_config(path: str) -> BulletinConfig:
     disclosure = DisclosureRule(**check.table(data.get("disclosure", {}), "disclosure", DISCLOSURE_SCHEMA))
     breakdowns_values = check.table(data.get("breakdowns", {}), "breakdowns", BREAKDOWNS_SCHEMA)
     breakdowns = BreakdownsConfig(**breakdowns_values)
+    if breakdowns.columns:  # each column's tables and figures are files named after it: refused here if it can't be
+        line = key_line(text, "columns", "breakdowns")
+        check_stems(
+            breakdowns.columns,
+            f"{path}, line {line}: [breakdowns] columns" if line else f"{path}: [breakdowns] columns",
+        )
     for column in breakdowns.bands:
         if column not in breakdowns.columns:
             raise check.fail(

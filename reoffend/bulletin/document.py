@@ -2,6 +2,12 @@
 
 Writing both formats from one list of blocks keeps ``bulletin.md`` and ``index.html`` saying the same thing
 and needs no Markdown library: the HTML is generated directly (every text escaped).
+
+The text of a block is plain text, which may hold values from the data (a cohort label, an establishment): in
+both formats every character of it means itself (HTML-escaped, Markdown-escaped), so a label such as
+``[x](https://evil.example)`` or ``<img onerror=...>`` is shown, never a link or a tag. The program's own
+emphasis, code and links are marked by :func:`strong`, :func:`code` and :func:`link`, with characters no text
+uses; a link's address is written only when it is http(s) or mailto (:func:`safe_url`).
 """
 
 from __future__ import annotations
@@ -9,8 +15,62 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+
+# the program's own markup in a block's text (private-use characters: no data of ours holds them)
+BOLD, CODE, LINK_OPEN, LINK_MID, LINK_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003", "\ue004"
+LINK = re.compile(f"{LINK_OPEN}(.*?){LINK_MID}(.*?){LINK_CLOSE}", re.DOTALL)
+SAFE_SCHEMES = ("http", "https", "mailto")
+
+
+def strong(text: str) -> str:
+    """``text`` in bold (Markdown ``**``, HTML ``<strong>``)."""
+    return f"{BOLD}{text}{BOLD}"
+
+
+def code(text: str) -> str:
+    """``text`` as code (a file name): shown as is, in backticks or ``<code>``."""
+    return f"{CODE}{text}{CODE}"
+
+
+def link(text: str, url: str) -> str:
+    """A link to ``url`` reading ``text``; an address that is not http(s) or mailto is written as text only."""
+    return f"{LINK_OPEN}{text}{LINK_MID}{url}{LINK_CLOSE}"
+
+
+def safe_url(url: str) -> bool:
+    """An http(s) address with a host, or a mailto one, with no space or control character: what a published
+    page may link to (never ``javascript:``, ``data:`` or a relative path)."""
+    if not url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme.lower() in ("http", "https"):
+        return bool(parts.netloc)
+    return parts.scheme.lower() == "mailto" and bool(parts.path)
+
+
+def _marked(text: str, plain: Callable[[str], str], code_span: Callable[[str], str], anchor: Callable) -> str:
+    """``text`` rendered: its plain runs through ``plain`` (escaping), code through ``code_span``, links through
+    ``anchor(label, url)`` when the address is safe (else the label as plain text); bold is left as :data:`BOLD`."""
+    out = []
+    for index, part in enumerate(text.split(CODE)):
+        if index % 2:
+            out.append(code_span(part))
+            continue
+        position = 0
+        for found in LINK.finditer(part):
+            out.append(plain(part[position : found.start()]))
+            label, url = found.group(1), found.group(2)
+            out.append(anchor(plain(label), url) if safe_url(url) else plain(label))
+            position = found.end()
+        out.append(plain(part[position:]))
+    return "".join(out)
+
 
 # ----------------------------------------------------------------------------------------------- blocks
 
@@ -101,28 +161,56 @@ def contents(blocks: Sequence[Block]) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------------------------- markdown
+# what would be Markdown in a text: backslash, code, emphasis, strikethrough and link brackets; an underscore at
+# a word's edge; the start of a tag, comment or autolink; an entity; an address GitHub would link by itself. The
+# shorthand [c], [x], [z] stays as written while nothing after it could make it a link.
+MARKDOWN = re.compile(
+    r"\[[cxz]\](?![\[(:])|[\\`*~\[\]]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|<(?=[A-Za-z/!?])|&(?=#?[0-9A-Za-z]+;)"
+    r"|:(?=//)|(?<=www)\.|[\r\n]"
+)
+
+
+def md_text(text: str) -> str:
+    """Plain text (perhaps a value from the data) for Markdown: every character means itself."""
+
+    def escaped(found: re.Match) -> str:
+        mark = found.group()
+        if len(mark) == 3:
+            return mark
+        return {"<": "&lt;", "&": "&amp;", "\r": " ", "\n": " "}.get(mark, "\\" + mark)
+
+    return MARKDOWN.sub(escaped, text)
+
+
+def _md(text: str) -> str:
+    def anchor(label: str, url: str) -> str:
+        return f"[{label}]({urllib.parse.quote(url, safe=':/?#@!$&*+,;=%~-._')})"
+
+    return _marked(text, md_text, lambda part: f"`{part}`", anchor).replace(BOLD, "**")
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return _md(text).replace("|", "\\|")
 
 
 def to_markdown(document: Document) -> str:
-    lines = [f"# {document.title}", "", document.subtitle, ""]
+    lines = [f"# {_md(document.title)}", "", _md(document.subtitle), ""]
     if document.meta:
-        lines += [f"- **{term}:** {value}" for term, value in document.meta] + [""]
+        lines += [f"- **{_md(term)}:** {_md(value)}" for term, value in document.meta] + [""]
     for block in numbered(document.blocks):
         if isinstance(block, Heading):
-            lines += ["#" * block.level + " " + block.text, ""]
+            lines += ["#" * block.level + " " + _md(block.text), ""]
         elif isinstance(block, Paragraph):
-            lines += [block.text, ""]
+            lines += [_md(block.text), ""]
         elif isinstance(block, Bullets):
-            lines += [f"- {item}" for item in block.items] + [""]
+            lines += [f"- {_md(item)}" for item in block.items] + [""]
         elif isinstance(block, KeyFigures):
             for figure in block.figures:
-                detail = f" ({figure.detail})" if figure.detail else ""
-                lines.append(f"- **{figure.value}** {figure.label}{detail}")
+                detail = f" ({_md(figure.detail)})" if figure.detail else ""
+                lines.append(f"- **{_md(figure.value)}** {_md(figure.label)}{detail}")
             lines.append("")
         elif isinstance(block, Table):
-            lines += [f"**{block.caption}**", ""]
+            lines += [f"**{_md(block.caption)}**", ""]
             numeric = list(block.numeric) or [False] * len(block.columns)
             lines.append("| " + " | ".join(_md_cell(c) for c in block.columns) + " |")
             lines.append("|" + "|".join("---:" if n else ":---" for n in numeric) + "|")
@@ -131,11 +219,11 @@ def to_markdown(document: Document) -> str:
                 lines += ["", f"Source: `tables/{block.source}`"]
             lines.append("")
         elif isinstance(block, Figure):
-            lines += [f"![{block.alt}](figures/{block.name}.png)", "", f"*{block.caption}*", ""]
+            lines += [f"![{_md(block.alt)}](figures/{block.name}.png)", "", f"*{_md(block.caption)}*", ""]
         elif isinstance(block, Definitions):
-            lines += [f"- **{term}**: {text}" for term, text in block.items] + [""]
+            lines += [f"- **{_md(term)}**: {_md(text)}" for term, text in block.items] + [""]
     if document.footer:
-        lines += ["---", "", document.footer, ""]
+        lines += ["---", "", _md(document.footer), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -230,18 +318,13 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
-
-
 def _inline(text: str) -> str:
-    """Escape text; ``**bold**``, ```code``` and ``[text](https://...)`` (the only Markdown the blocks use)
-    become tags."""
-    out, parts = [], _e(text).split("**")
-    for index, part in enumerate(parts):
-        code = part.split("`")
-        part = "".join(f"<code>{c}</code>" if i % 2 else c for i, c in enumerate(code))
-        out.append(f"<strong>{part}</strong>" if index % 2 else part)
-    return LINK.sub(r'<a href="\2">\1</a>', "".join(out))
+    """Escape text; the program's own bold, code and links (:func:`strong`, :func:`code`, :func:`link`) become
+    tags."""
+    marked = _marked(
+        text, _e, lambda part: f"<code>{_e(part)}</code>", lambda label, url: f'<a href="{_e(url)}">{label}</a>'
+    )
+    return "".join(f"<strong>{part}</strong>" if index % 2 else part for index, part in enumerate(marked.split(BOLD)))
 
 
 def to_html(document: Document, kicker: str = "") -> str:

@@ -16,15 +16,25 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import matplotlib
 import polars as pl
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.text import Text
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 from matplotlib.typing import RcKeyType
+
+from ..errors import printable
+
+# A label in a script the font lacks is drawn as boxes, which the text and the tables say in words: matplotlib's
+# own notes of it (a warning per glyph, a log line per font looked for) never reach the terminal or a cron log.
+warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
 BLUE = "#1d70b8"  # 5.2:1 against white
 DARK = "#0b0c0c"
@@ -83,10 +93,51 @@ def render(
         figure = Figure(figsize=size)
         figure.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height)
         draw(figure)
+        _printable_labels(figure)
         png, svg = io.BytesIO(), io.BytesIO()
         figure.savefig(png, format="png", dpi=144, metadata=PNG_METADATA, facecolor="white")
         figure.savefig(svg, format="svg", metadata=SVG_METADATA, facecolor="white")
     return png.getvalue(), label_svg(svg.getvalue(), title, desc)
+
+
+def _printable_labels(figure: Figure) -> None:
+    """Every label of ``figure`` (titles, tick labels of establishments or cohorts, legends) with its control
+    characters shown as escapes (:func:`reoffend.errors.printable`): a control character in a name is not a
+    character XML allows, so the SVG would not be a valid file, and the PNG would draw a missing glyph."""
+    for text in figure.findobj(Text):
+        shown = printable(text.get_text())
+        if shown != text.get_text():
+            text.set_text(shown)
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):  # tick labels are made again from the formatter at each draw
+            if not isinstance(axis.get_major_formatter(), _PrintableFormatter):
+                axis.set_major_formatter(_PrintableFormatter(axis.get_major_formatter()))
+
+
+class _PrintableFormatter(Formatter):
+    """A tick formatter whose labels (``set_xticks(x, cohorts)``: a cohort, an establishment) pass through
+    :func:`reoffend.errors.printable`; everything else is the formatter it wraps."""
+
+    def __init__(self, inner: Formatter) -> None:
+        self.inner = inner
+
+    def __call__(self, x: Any, pos: Any = None) -> str:
+        return printable(str(self.inner(x, pos)))
+
+    def format_ticks(self, values: Any) -> list[str]:
+        return [printable(str(label)) for label in self.inner.format_ticks(values)]
+
+    def set_locs(self, locs: Any) -> None:
+        self.inner.set_locs(locs)
+
+    def get_offset(self) -> str:
+        return printable(self.inner.get_offset())
+
+    def format_data(self, value: Any) -> str:
+        return printable(self.inner.format_data(value))
+
+    def format_data_short(self, value: Any) -> str:
+        return printable(self.inner.format_data_short(value))
 
 
 def label_svg(svg: bytes, title: str, desc: str) -> bytes:
@@ -99,7 +150,8 @@ def label_svg(svg: bytes, title: str, desc: str) -> bytes:
         return svg
     opening = match.group(0)
     labelled = opening[:-1] + ' role="img" aria-labelledby="chart-title chart-desc">'
-    children = f'<title id="chart-title">{html.escape(title)}</title><desc id="chart-desc">{html.escape(desc)}</desc>'
+    title, desc = html.escape(printable(title)), html.escape(printable(desc))
+    children = f'<title id="chart-title">{title}</title><desc id="chart-desc">{desc}</desc>'
     return (text[: match.start()] + labelled + children + text[match.end() :]).encode("utf-8")
 
 

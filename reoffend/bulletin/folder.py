@@ -19,10 +19,11 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
 
 from ..errors import Busy, OutputNotCreatable, OutputWriteError, UsageError, os_reason
 from ..io import held_signals, record_written
@@ -39,6 +40,49 @@ KIND_TEXT = {
     BULLETIN: "is not a bulletin",
     REPORT: "was not written by reoffend's report (compare matched --report)",
 }
+
+
+STEM_LIMIT = 60  # characters of a file name made from a data value (a column name), before its extension
+UNSAFE = re.compile(r"[^0-9A-Za-z]+")
+SAFE_PART = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
+
+
+def file_stem(name: str) -> str:
+    """A file name made from a data value (a ``[breakdowns]`` column): ASCII letters and digits, every other
+    run of characters one ``_``, none at either end, at most :data:`STEM_LIMIT` characters. So it holds no
+    ``/``, no ``..`` and nothing a shell or a web server reads specially, whatever the value. Empty when the
+    value has no letter or digit (the caller refuses it)."""
+    return UNSAFE.sub("_", name).strip("_")[:STEM_LIMIT].rstrip("_")
+
+
+def check_stems(names: Iterable[str], what: str) -> dict[str, str]:
+    """``name -> file_stem(name)`` for data values that each become a file, refused (a usage error, before any
+    work) when a value makes no file name or two make the same one (compared without case: a folder copied to
+    a system that ignores case must keep them apart). ``what`` names the values in the message."""
+    stems: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name in names:
+        stem = file_stem(name)
+        if not stem:
+            raise UsageError(f"{what}: {name!r} makes no file name (it has no letter or digit); rename the column")
+        other = seen.get(stem.lower())
+        if other is not None and other != name:
+            raise UsageError(
+                f"{what}: {other!r} and {name!r} make the same file name ({stem!r}); rename one of the columns"
+            )
+        seen[stem.lower()] = name
+        stems[name] = stem
+    return stems
+
+
+def check_relative(name: str) -> None:
+    """A file of a folder output names a place inside the folder: relative, each part plain (no ``..``, no
+    hidden file, nothing but letters, digits, ``.``, ``_`` and ``-``). Anything else is a bug (exit 70), found
+    before anything is written."""
+    parts = PurePosixPath(name).parts
+    plain = parts and str(PurePosixPath(*parts)) == name and all(SAFE_PART.fullmatch(part) for part in parts)
+    if not plain:
+        raise ValueError(f"refusing to write {name!r}: not a plain file name inside the output folder")
 
 
 def resolve_target(target: str | os.PathLike) -> Path:
@@ -98,7 +142,8 @@ def not_a_bulletin(folder: Path, kind: str = BULLETIN) -> str | None:
     unlisted = sorted(
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")
-        if not path.is_dir() and path.relative_to(folder).as_posix() not in listed | {MARKER}
+        # a link is never the bulletin's (it writes none), even to a folder: replacing would delete it
+        if (path.is_symlink() or not path.is_dir()) and path.relative_to(folder).as_posix() not in listed | {MARKER}
     )
     if unlisted:
         more = f" and {len(unlisted) - 3} more" if len(unlisted) > 3 else ""
@@ -164,6 +209,8 @@ def write_folder(target: str | os.PathLike, files: Mapping[str, bytes], kind: st
     bulletin stays and no temporary folder is left. A symbolic link is written through, never replaced.
     """
     path = check_target(target, kind)
+    for relative in files:
+        check_relative(relative)
     parent = path.parent
     try:
         staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp"))

@@ -19,7 +19,7 @@ from ..measure import MeasureParams
 from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
 from ..report import format as fmt
 from .config import ProvisionalConfig
-from .document import Block, Figure, Heading, Paragraph, Table
+from .document import Block, Figure, Heading, Paragraph, Table, strong
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -206,7 +206,8 @@ def provisional_blocks(
     return [
         Heading("Provisional figures for cohorts still in follow-up", anchor="provisional"),
         Paragraph(
-            "**These are provisional estimates, not final statistics.** The cohorts above are published only once "
+            strong("These are provisional estimates, not final statistics.")
+            + " The cohorts above are published only once "
             f"the {follow_up}-month follow-up and the {waiting}-month waiting period of their last release are over. "
             "For the latest "
             "cohorts still in follow-up, the estimates below add to the proven reoffending already observed what "

@@ -33,6 +33,9 @@ from .document import (
     KeyFigures,
     Paragraph,
     Table,
+    code,
+    link,
+    strong,
 )
 
 
@@ -203,8 +206,8 @@ def compose(context: Context) -> Document:
     blocks.append(Heading("Main points", anchor="main-points"))
     blocks.append(KeyFigures(key_figures(context, latest)))
     points = [
-        f"**{cell(latest, 'binary_rate', pct)}** of the {count(latest['cohort_size'])} people released from custody "
-        f"in {words} committed a proven reoffence within {window.follow_up_months} months "
+        f"{strong(cell(latest, 'binary_rate', pct))} of the {count(latest['cohort_size'])} people released from "
+        f"custody in {words} committed a proven reoffence within {window.follow_up_months} months "
         f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)}).",
     ]
     published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
@@ -300,8 +303,8 @@ def compose(context: Context) -> Document:
         f"{window.follow_up_months} months." + (f" Data extracted {long_date(extracted)}." if extracted else "")
     )
     footer = (
-        f"{publisher}Produced with reoffend {__version__}. Every number in this bulletin is in the CSV files "
-        "under `tables/`; `manifest.json` records the inputs (with SHA-256 checksums) and every parameter."
+        f"{publisher}Produced with reoffend {__version__}. Every number in this bulletin is in the CSV files under "
+        f"{code('tables/')}; {code('manifest.json')} records the inputs (with SHA-256 checksums) and every parameter."
     )
     return Document(
         title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer, meta=publication_meta(context)
@@ -418,14 +421,14 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             row.append("[z]" if r is None else cell(r, "binary_rate", pct))
         trend_rows.append(row)
     return [
-        Heading(f"By {name}", anchor=f"breakdown-{column}"),
+        Heading(f"By {name}", anchor="breakdown-" + breakdown.name.removeprefix("breakdown_")),
         Paragraph(sentence),
         Figure(
-            f"breakdown_{column}",
+            breakdown.name,
             f"Proven reoffending rate by {name}, {latest['cohort']}, with {conf} confidence intervals; the dashed "
             "line is the rate for all releases.",
-            alt_text(context, f"breakdown_{column}"),
-            context.figures[f"breakdown_{column}"],
+            alt_text(context, breakdown.name),
+            context.figures[breakdown.name],
         ),
         spec_table(
             measure_table(context.params.confidence, [group_column(column, name.capitalize(), label)]).pick(
@@ -433,13 +436,13 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             ),
             rows,
             caption=f"Proven reoffending by {name}, {latest['cohort']}",
-            source=f"breakdown_{column}.csv",
+            source=f"{breakdown.name}.csv",
         ),
         Table(
             caption=f"Proven reoffending rate by {name} and cohort",
             columns=["Cohort", *[label(c) for c in categories]],
             rows=trend_rows,
-            source=f"breakdown_{column}.csv",
+            source=f"{breakdown.name}.csv",
             numeric=[False] + [True] * len(categories),
             highlight_last=True,
         ),
@@ -579,7 +582,8 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
             "Symbols",
             f"{SHORTHAND} confidential: suppressed to protect the people in small groups; [x] not available; "
             "[z] not applicable (no one in the group was released in that cohort). The CSV files leave such "
-            f"cells empty and mark a withheld row {SHORTHAND} in their `suppressed` column, whatever the reason.",
+            f"cells empty and mark a withheld row {SHORTHAND} in their {code('suppressed')} column, whatever the "
+            "reason.",
         ),
     ]
     incomplete = context.completeness.filter(~pl.col("complete"))["cohort"].to_list()
@@ -594,7 +598,7 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
     if publication.revisions:
         items.append(("Revisions", publication.revisions))
     if publication.methodology_url:
-        items.append(("Methodology", f"[{publication.methodology_url}]({publication.methodology_url})"))
+        items.append(("Methodology", link(publication.methodology_url, publication.methodology_url)))
     if publication.contact:
         items.append(("Contact", publication.contact))
     return items
@@ -706,7 +710,7 @@ def chart_findings(
             for r in rows.iter_rows(named=True)
         ]
         name = breakdown.column.replace("_", " ")
-        findings[f"breakdown_{breakdown.column}"] = (
+        findings[breakdown.name] = (
             f"Proven reoffending rate by {name}, {latest}",
             f"Proven reoffending rate by {name} for people released in {cohort_words(latest, period)}: "
             + "; ".join(parts)

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import traceback
+from typing import Any
 
 import click
 
@@ -25,6 +26,7 @@ from ..errors import (
     ReoffendError,
     Terminated,
     os_reason,
+    printable,
 )
 from ..io import forget_written, outputs_written, release_stdin
 from . import helptext
@@ -57,7 +59,7 @@ def cli(debug):
 
 
 def _error(text: str) -> None:
-    click.echo(f"reoffend: {text}", err=True)
+    click.echo(f"reoffend: {printable(text)}", err=True)
 
 
 CLEAN_UP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     """
     _finished.clear()
     previous = {number: signal.signal(number, _terminate) for number in CLEAN_UP_SIGNALS}
+    stderr = sys.stderr
+    if not isinstance(stderr, MessageStream):
+        sys.stderr = MessageStream(stderr)
     try:
         _main(argv)
     except Terminated as stop:  # landed as _main was ending (its exit status decided, not yet returned)
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         if argv is not None:
             for number, handler in previous.items():
                 signal.signal(number, handler)
+            sys.stderr = stderr
 
 
 class ClosedStdout(io.TextIOBase):
@@ -139,6 +145,66 @@ class ClosedStdout(io.TextIOBase):
         return self
 
 
+class MessageStream(io.TextIOBase):
+    """Standard error as the program writes its messages: a message that cannot be written (``2>/dev/full``, a
+    closed or broken standard error) is dropped, never an error, so it cannot change the result or its exit
+    status (docs/cli.md, "Exit status"). The process's own standard error is written unbuffered through its
+    descriptor, so nothing undelivered is left in a buffer to fail again at exit; a replaced one (tests) is
+    written through its object."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__()
+        self.inner = inner
+        self.descriptor: int | None = None
+        if inner is not None and inner is sys.__stderr__:
+            with contextlib.suppress(AttributeError, OSError, ValueError, io.UnsupportedOperation):
+                self.descriptor = self.inner.fileno()
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                self.inner.flush()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "backslashreplace"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.inner.isatty())
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self.descriptor is not None:
+            return self.descriptor
+        if self.inner is None:
+            raise io.UnsupportedOperation("standard error is closed")
+        return self.inner.fileno()
+
+    def write(self, text: str) -> int:
+        try:
+            if self.descriptor is not None:
+                view = memoryview(text.encode(self.encoding, "backslashreplace"))
+                while view:
+                    view = view[os.write(self.descriptor, view) :]
+            elif self.inner is not None:
+                self.inner.write(text)
+                self.inner.flush()
+        except (OSError, ValueError):
+            pass  # a message that cannot be delivered is lost, and only it
+        return len(text)
+
+    def flush(self) -> None:
+        if self.descriptor is None and self.inner is not None:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                self.inner.flush()
+
+
 def _main(argv: list[str] | None) -> None:
     if sys.stdout is None:  # started with standard output closed
         sys.stdout = ClosedStdout()
@@ -155,8 +221,11 @@ def _main(argv: list[str] | None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        _error("aborted")
+    except click.exceptions.Abort as stop:
+        # click turns Ctrl-C (KeyboardInterrupt) inside a command into Abort: the same line as an interrupt
+        # anywhere else, saying which outputs were written (docs/cli.md, "Exit status")
+        interrupted = isinstance(stop.__cause__ or stop.__context__, KeyboardInterrupt)
+        _error(f"interrupted; {outputs_state()}" if interrupted else "aborted")
         sys.exit(130)
     except (OutputClosed, BrokenPipeError):
         # the reader of our standard output went away (e.g. `| head`): stop quietly, with the status of a

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..errors import UsageError
+from ..errors import UsageError, printable
 from .common import stderr_console
 
 DEFAULT_FOLDER = "bulletin"
@@ -84,16 +84,18 @@ def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:
             progress.advance(task)
     if console is not None:
         for warning in result.warnings:
-            console.print(f"warning: {warning}", style="yellow", highlight=False, markup=False)
+            console.print(f"warning: {printable(warning)}", style="yellow", highlight=False, markup=False)
     failing = [s.name for s in result.comparisons if s.fail_unless_significant and not s.all_significant]
     if show and console is not None:  # a summary on a terminal; under cron only warnings and errors
         excluded = result.facts["incomplete_cohorts"]
         if excluded:
             console.print(
-                f"cohorts with incomplete follow-up left out: {', '.join(excluded)}", highlight=False, markup=False
+                printable(f"cohorts with incomplete follow-up left out: {', '.join(excluded)}"),
+                highlight=False,
+                markup=False,
             )
         console.print(
-            f"bulletin for {result.facts['latest_cohort']} written to {target}/ (index.html, bulletin.md)",
+            printable(f"bulletin for {result.facts['latest_cohort']} written to {target}/ (index.html, bulletin.md)"),
             highlight=False,
             markup=False,
         )

@@ -28,6 +28,7 @@ from ..errors import (
     OutputWriteError,
     UsageError,
     os_reason,
+    printable,
 )
 from ..inputs import InputSpec, load_inputs
 from ..io import (
@@ -441,7 +442,7 @@ def write_errors_file(error: DataError, path: str | None) -> None:
     if not path:
         return
     try:
-        atomic_write(path, writer_for_suffix(error.problems, path, "--errors"))
+        atomic_write(path, writer_for_suffix(error.problems, path, "--errors"), private=True)  # rows' values
     except (OutputWriteError, OutputNotCreatable) as failure:
         raise type(failure)(
             f"{error.summary()}\nand the --errors file was not written: {failure} "
@@ -545,11 +546,11 @@ class Output:
 
     def message(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(text, highlight=False, markup=False)
+            self.console.print(printable(text), highlight=False, markup=False)
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(f"warning: {text}", style="yellow", highlight=False, markup=False)
+            self.console.print(f"warning: {printable(text)}", style="yellow", highlight=False, markup=False)
 
     def status(self, text: str):
         """A spinner on a terminal (stderr) for work that may take a while; nothing otherwise."""
@@ -590,7 +591,7 @@ class Output:
             numeric = display_numeric if view is display else ()
             render_table(view, title=title, formats=table_formats, caption=caption, numeric=numeric)
             if headline:
-                pipe_console().print(headline, highlight=False, markup=False)
+                pipe_console().print(printable(headline), highlight=False, markup=False)
             return
         if headline and fmt == "json" and "headline" not in (extra_json or {}):
             extra_json = {**(extra_json or {}), "headline": headline.splitlines()}
@@ -737,9 +738,9 @@ def render_table(
 
     console = console or pipe_console()
     formats = formats or {}
-    headers = [column.replace("_", " ") for column in rows.columns]
+    headers = [printable(column.replace("_", " ")) for column in rows.columns]
     cells = [
-        [formats[c](v) if c in formats else default_format(c, v) for c, v in row.items()]
+        [printable(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()]
         for row in rows.iter_rows(named=True)
     ]
     widths = plan_widths(headers, cells, console.width)
@@ -747,7 +748,7 @@ def render_table(
     # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
     right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
     for header, is_numeric, width in zip(headers, right, widths, strict=False):
-        table.add_column(header, justify="right" if is_numeric else "left", width=width)
+        table.add_column(Text(header), justify="right" if is_numeric else "left", width=width)
     for row in cells:
         # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
         table.add_row(*[Text(cell) for cell in row[: len(widths)]])

@@ -217,7 +217,7 @@ def compare_matched_command(
         out.warn(warning)
     extra = []
     if matches_file:
-        extra.append((matches_file, writer_for_suffix(result.matches, matches_file)))
+        extra.append((matches_file, writer_for_suffix(result.matches, matches_file), True))  # record-level
     if balance_plot:
         extra.append((balance_plot, balance_plot_writer(result)))
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}

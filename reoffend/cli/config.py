@@ -23,7 +23,16 @@ from ..io import key_line, read_toml
 COLUMNS_TABLE = "columns"
 INPUTS_TABLE = "inputs"
 # the keys of [inputs], as in the bulletin's config (reoffend/bulletin/config.py INPUTS_SCHEMA); paths among them
-INPUT_KEYS = ("releases", "convictions", "exclude_offences", "extract_date", "input_format", "dedupe")
+# allow_no_convictions is the bulletin's (a command warns instead): accepted, so one config serves both
+INPUT_KEYS = (
+    "releases",
+    "convictions",
+    "exclude_offences",
+    "extract_date",
+    "input_format",
+    "dedupe",
+    "allow_no_convictions",
+)
 INPUT_PATHS = ("releases", "convictions", "exclude_offences")
 
 

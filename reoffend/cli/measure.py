@@ -142,7 +142,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
     extra = []
     if per_release:
-        extra.append((per_release, writer_for_suffix(result.per_release, per_release)))
+        extra.append((per_release, writer_for_suffix(result.per_release, per_release), True))  # record-level
     parameters = {"inputs": spec.as_dict(), **params.as_dict(), "bands": {k: list(v) for k, v in band_edges.items()}}
     rows = result.rows
     if rule is not None:

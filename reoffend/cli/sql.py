@@ -9,8 +9,8 @@ from dataclasses import replace
 import click
 
 from .. import __version__
-from ..errors import OutputClosed
-from ..io import STDOUT, atomic_write
+from ..errors import OutputClosed, UsageError
+from ..io import RESERVED_HINT, RESERVED_PREFIX, STDOUT, atomic_write
 from ..sql import DIALECTS, SqlSource, header, known_release_columns, measure_query, render, validation_query
 from .common import (
     by_option,
@@ -102,6 +102,9 @@ def sql(
     # a name the table may not have would exit 0 here and fail in the database: refused now, with the nearest
     known = known_release_columns(source, parse_columns(release_columns, "--release-columns"))
     after = "; declare another column of the releases table with --release-columns"
+    reserved = [c for c in [*params.by, *params.where] if c.startswith(RESERVED_PREFIX)]
+    if reserved:  # the query's own working columns start so, as measure's do
+        raise UsageError(f"no column {reserved[0]!r} to group or filter by: {RESERVED_HINT}")
     check_names(params.by, known, "--by", after)
     check_names(list(params.where), known, "--where", after)
     if output == STDOUT:

@@ -158,7 +158,13 @@ def parse_counts(text: str, default_label: str) -> Counts:
         raise UsageError(
             f"counts take REOFFENDERS/COHORT_SIZE as whole numbers, optionally LABEL=..., e.g. 480/1000, not {text!r}"
         )
-    return Counts(match["label"] or default_label, int(match["x"]), int(match["n"]))
+    reoffenders, size = int(match["x"]), int(match["n"])
+    if size > MAX_COUNT:  # no cohort has more people; a larger number overflows a 64-bit count (was exit 70)
+        raise UsageError(f"a cohort size is at most {MAX_COUNT:,} people, not {size:,}")
+    return Counts(match["label"] or default_label, reoffenders, size)
+
+
+MAX_COUNT = 10**12  # people in a cohort given as counts: more than have ever lived at once
 
 
 def read_schedule(path: str) -> tuple[ScheduleStep, ...]:

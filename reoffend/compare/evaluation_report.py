@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import __version__
+from ..bulletin.document import md_text
 from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION, REPORT_KIND
 from ..report.format import p_value, pct, per_cent
 from ..report.verdict import interval_confidence
@@ -194,16 +195,17 @@ def _range(low: float | None, high: float | None, spec: str, unit: str = "") -> 
 
 # ----------------------------------------------------------------------------------------- rendering
 def _markdown(sections: Sequence[tuple[str, list[str], Table | None]]) -> str:
-    lines = [f"# {TITLE}", ""]
+    """report.md: every text Markdown-escaped (a covariate level or a label from the data is shown, never markup)."""
+    lines = [f"# {md_text(TITLE)}", ""]
     for heading, paragraphs, table in sections:
-        lines += [f"## {heading}", ""]
+        lines += [f"## {md_text(heading)}", ""]
         for paragraph in paragraphs:
-            lines += [paragraph, ""]
+            lines += [md_text(paragraph), ""]
         if table is not None:
             header, rows = table
-            lines.append("| " + " | ".join(header) + " |")
+            lines.append("| " + " | ".join(md_text(h).replace("|", "\\|") for h in header) + " |")
             lines.append("|" + "|".join("---" for _ in header) + "|")
-            lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+            lines += ["| " + " | ".join(md_text(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
             lines.append("")
         if heading == "Balance":
             lines += ["![Covariate balance before and after matching](balance.png)", ""]

@@ -19,7 +19,7 @@ import polars as pl
 
 from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, name_list, problem_row, single_problem
 from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..report.format import pct
@@ -219,7 +219,7 @@ def read_id_list(path: str) -> tuple[str, ...]:
         if "offender_id" not in header:
             raise UsageError(
                 f"{path}: the id list (--treated-ids) is a CSV file without an offender_id column "
-                f"(columns: {', '.join(header)})"
+                f"(columns: {name_list(header)})"
             )
         column = header.index("offender_id")
         ids = [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
@@ -265,7 +265,7 @@ def _check_columns(file: str, columns: list[str], params: MatchedParams) -> None
         if missing:
             raise UsageError(
                 f"{file}: {option} names column(s) {', '.join(map(repr, missing))} that the releases do not have "
-                f"(columns: {', '.join(columns)})"
+                f"(columns: {name_list(columns)})"
             )
     if "cohort" in params.covariates:
         raise UsageError("--covariates cannot include the cohort; match on it exactly with --exact cohort")
