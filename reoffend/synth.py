@@ -15,6 +15,12 @@ Vectorised with numpy: no loop over people or releases. The generative model:
   6-month waiting period); offences often share a court appearance; ``lag_multiplier`` lengthens the lags of
   offences after releases from ``lag_change_from`` on (a changing development pattern, for the nowcast's
   backtest to detect);
+* a moving level of reoffending, for the nowcast (docs/nowcast.md) to follow: ``level_trend`` points a year
+  across release dates and ``level_shift`` points for releases from ``level_shift_from`` on, both as shifts in
+  the log-odds calibrated to the population's mean ``p(1 - p)``; and ``truncate_repeats``, under which a second
+  release after the period is not simulated at all, so the offences it would bring into the window of the
+  person's earlier release are missing and the level falls over the last cohorts (an artefact of generating
+  people only within a period, kept here as a test of the nowcast);
 * noise rows the measure must ignore: offences before release (convicted before or after it), offences
   after the 12-month window, and breach-of-licence rows (code ``BREACH``) that ``--exclude-offences`` drops.
 
@@ -65,6 +71,14 @@ class SynthParams:
     # lag_change_from are multiplied by lag_multiplier (a court backlog building up)
     lag_multiplier: float = 1.0
     lag_change_from: dt.date | None = None
+    # a moving level (docs/synth.md): about `level_trend` percentage points a year in the chance of reoffending
+    # (0 at `start`), `level_shift` points for releases on or after `level_shift_from`; `truncate_repeats`: second
+    # releases after the period are not simulated (their offences never happen). The defaults change nothing: every
+    # population made without them is the same, byte for byte, as before they existed (no extra random draws).
+    level_trend: float = 0.0
+    level_shift: float = 0.0
+    level_shift_from: dt.date | None = None
+    truncate_repeats: bool = False
 
     def extract(self) -> dt.date:
         """The day the synthetic extract is taken: no conviction after it is in the data."""
@@ -168,6 +182,7 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         + 0.25 * second_release
         + site_effect[site]
     )
+    log_odds = log_odds + _level(params, log_odds, release_date, period_start)
     treated = site == treated_index if treated_index is not None else np.zeros(n_releases, bool)
     base_mu = np.exp(0.55 + 0.25 * np.log1p(prior[person]) + np.where(sentence[person] < 12, 0.2, 0.0))
     p0 = 1 / (1 + np.exp(-log_odds))
@@ -210,6 +225,9 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     all_release, all_offence_date, conviction_date = all_release[order], all_offence_date[order], conviction_date[order]
     joins_previous = np.r_[False, all_release[1:] == all_release[:-1]] & (rng.random(all_release.size) < 0.4)
     conviction_date = _share_hearings(conviction_date, all_offence_date, joins_previous)
+    # truncated repeats: a second release after the period never happens, nor do its offences (dropped after every
+    # draw, so the rest of the population is the same as without the option)
+    kept = ~(second_release & (offset >= span))[all_release] if params.truncate_repeats else None
 
     conviction_person = person[all_release]
     code_index = rng.choice(len(OFFENCES), size=all_release.size, p=OFFENCE_SHARE)
@@ -236,10 +254,35 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
             "conviction_date": _dates(conviction_date),
             "offence_code": _labels(np.array([*OFFENCE_CODES, BREACH_CODE]), code_index),
         }
-    ).filter(pl.col("conviction_date") <= params.extract())  # the extract holds what was convicted by then
+    )
+    if kept is not None:
+        convictions = convictions.filter(pl.Series(kept))
+    convictions = convictions.filter(pl.col("conviction_date") <= params.extract())  # what was convicted by then
     convictions = convictions.sort("offender_id", "offence_date", "conviction_date")
     meta = _meta(params, treated & published, p0, p1, base_mu, mu)
     return releases, convictions, meta
+
+
+def _level(params: SynthParams, log_odds: np.ndarray, release_date: np.ndarray, start: np.datetime64) -> np.ndarray:
+    """The shift in log-odds of each release for ``level_trend`` and ``level_shift`` (zeros without them).
+
+    A shift of ``d`` in the log-odds moves a chance ``p`` by about ``d p (1 - p)``, so one percentage point is
+    ``1 / (100 mean(p (1 - p)))`` in the log-odds, the mean over every simulated release: the level moves by
+    about the points asked for (deterministic, no random draw).
+    """
+    shift = np.zeros(log_odds.size)
+    if not params.level_trend and not params.level_shift:
+        return shift
+    p = 1 / (1 + np.exp(-log_odds))
+    per_point = 1 / (100 * float((p * (1 - p)).mean()))
+    if params.level_trend:
+        years = (release_date - start).astype(np.int64) / 365.25
+        shift += params.level_trend * per_point * years
+    if params.level_shift and params.level_shift_from is not None:
+        shift += np.where(
+            release_date >= np.datetime64(params.level_shift_from, "D"), params.level_shift * per_point, 0.0
+        )
+    return shift
 
 
 def _truncated_exponential(rng: np.random.Generator, scale: float, upper: float, size: int) -> np.ndarray:

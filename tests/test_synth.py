@@ -109,3 +109,52 @@ def test_a_short_period_still_gives_every_release_asked_for():
 
     releases, _convictions, _meta = generate(SynthParams(releases=300, establishments=3, cohorts=2, seed=0))
     assert releases.height == 300
+
+
+# ------------------------------------------------------------------- a moving level (for the nowcast's tests)
+def _binary_by_cohort(releases: pl.DataFrame, convictions: pl.DataFrame) -> list[float]:
+    inputs = validate_inputs(
+        Table("releases.parquet", RELEASES, releases.lazy()),
+        Table("convictions.parquet", CONVICTIONS, convictions.lazy()),
+    )
+    rows = measure(inputs, MeasureParams(by=("cohort",), excluded_offences=frozenset({"BREACH"}))).rows
+    return rows["binary_rate"].to_list()
+
+
+def test_level_options_move_only_the_outcomes_and_by_about_the_points_asked():
+    base = generate(SynthParams(releases=12_000, seed=6))
+    trend = generate(SynthParams(releases=12_000, seed=6, level_trend=-4.0))
+    shift = generate(SynthParams(releases=12_000, seed=6, level_shift=5.0, level_shift_from=dt.date(2023, 1, 1)))
+    assert base[0].equals(trend[0]) and base[0].equals(shift[0])  # the same people and releases
+    rates = {
+        name: _binary_by_cohort(*frame[:2]) for name, frame in (("base", base), ("trend", trend), ("shift", shift))
+    }
+    # a trend of -4 points a year: the difference from the base grows by about 7 points over 7 quarters
+    gap = [100 * (t - b) for t, b in zip(rates["trend"], rates["base"], strict=True)]
+    assert -2.5 < gap[0] < 0.5 and -9.5 < gap[-1] < -4.5 and gap[-1] < gap[3] < gap[0]
+    # a shift of +5 points from 2023: 2022's cohorts barely move (only overlapping windows), 2023's by about 5
+    gap = [100 * (s - b) for s, b in zip(rates["shift"], rates["base"], strict=True)]
+    assert all(abs(g) < 1.0 for g in gap[:4]) and all(3.0 < g < 7.0 for g in gap[4:])
+    assert trend[2]["parameters"]["level_trend"] == -4.0
+
+
+def test_truncated_repeats_drop_the_later_offences_of_the_last_cohorts():
+    base = generate(SynthParams(releases=12_000, seed=6))
+    cut = generate(SynthParams(releases=12_000, seed=6, truncate_repeats=True))
+    assert base[0].equals(cut[0])
+    assert cut[1].join(base[1], on=list(base[1].columns), how="anti").is_empty()  # rows only removed
+    rates = [100 * (c - b) for c, b in zip(_binary_by_cohort(*cut[:2]), _binary_by_cohort(*base[:2]), strict=True)]
+    assert all(r == 0 for r in rates[:4]) and rates[-1] < rates[-3] < 0 and rates[-1] < -2.0
+
+
+def test_level_options_are_checked_on_the_command_line(cli, tmp_path):
+    status, _, err = cli("synth", "--releases", "100", "--out", tmp_path / "a", "--level-shift", "3")
+    assert status == 2 and "--level-shift-from" in err
+    status, _, err = cli("synth", "--releases", "100", "--out", tmp_path / "b", "--level-shift-from", "2023-01-01")
+    assert status == 2 and "--level-shift" in err
+    status, _, err = cli(
+        "synth", "--releases", "200", "--out", tmp_path / "c", "--level-trend", "-3", "--truncate-repeats", "-q"
+    )
+    assert status == 0, err
+    meta = json.loads((tmp_path / "c" / "meta.json").read_text())
+    assert meta["parameters"]["level_trend"] == -3.0 and meta["parameters"]["truncate_repeats"] is True

@@ -84,6 +84,32 @@ from .common import given
     type=click.DateTime(["%Y-%m-%d"]),
     help="First release date whose offences get the --lag-multiplier court lag.",
 )
+@click.option(
+    "--level-trend",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="POINTS",
+    help="Change the chance of reoffending by about this many percentage points a year across release dates.",
+)
+@click.option(
+    "--level-shift",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="POINTS",
+    help="Change the chance of reoffending by about this many points for releases from --level-shift-from on.",
+)
+@click.option(
+    "--level-shift-from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First release date given the --level-shift.",
+)
+@click.option(
+    "--truncate-repeats",
+    is_flag=True,
+    help="Do not simulate second releases after the period: the level falls over the last cohorts.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Do not list the files written (on standard error).")
 def synth(
     n_releases,
@@ -100,6 +126,10 @@ def synth(
     extract_date,
     lag_multiplier,
     lag_change_from,
+    level_trend,
+    level_shift,
+    level_shift_from,
+    truncate_repeats,
     quiet,
 ):
     """Write releases, convictions and meta.json (the planted truth) into --out.
@@ -119,11 +149,19 @@ def synth(
         extract_date=extract_date.date() if extract_date else None,
         lag_multiplier=lag_multiplier,
         lag_change_from=lag_change_from.date() if lag_change_from else None,
+        level_trend=level_trend,
+        level_shift=level_shift,
+        level_shift_from=level_shift_from.date() if level_shift_from else None,
+        truncate_repeats=truncate_repeats,
     )
     if lag_multiplier != 1.0 and lag_change_from is None:
         raise click.UsageError("--lag-multiplier needs --lag-change-from DATE")
     if lag_change_from is not None and lag_multiplier == 1.0:
         raise click.UsageError("--lag-change-from changes nothing without --lag-multiplier M (other than 1)")
+    if level_shift and level_shift_from is None:
+        raise click.UsageError("--level-shift needs --level-shift-from DATE")
+    if level_shift_from is not None and not level_shift:
+        raise click.UsageError("--level-shift-from changes nothing without --level-shift POINTS (other than 0)")
     names = establishment_names(establishments)
     if treated not in names and (given("treated") or given("effect_log_odds") or given("effect_frequency")):
         # the planted effect would land on nobody, silently: the comparisons' truth would be "no effect"
