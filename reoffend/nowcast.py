@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
+from .drift import LAG_Z, event_lags, fit_lag, reference_lags, stretched_reference
 from .errors import UsageError
 from .intervals import normal_quantile
 from .measure import (
@@ -57,6 +58,16 @@ COUNTS = {"binary_rate": "reoffended", "events_per_100": "reconviction_events", 
 SCALE = {"binary_rate": 1.0, "events_per_100": 100.0, "reoffences_per_offender": 1.0}
 SMALL_REFERENCE = 100  # fewer complete releases than this in a segment: a warning
 BANDS = ((0, 2), (3, 5), (6, 8), (9, 11), (12, 14), (15, 17))
+RATIO = "_court_lag_ratio"  # the lag ratio a release's development is learned at (1: the reference as it is)
+ESTIMATORS = ("cohort", "reference")
+COURT_LAG = ("adjust", "refuse", "ignore")
+PROVISIONAL_FIGURES = (*[f"{m}_provisional{s}" for m in MEASURES for s in ("", "_low", "_high")], "level_ratio")
+DRIFT_COLUMNS: dict[str, type[pl.DataType]] = {
+    "level_ratio": pl.Float64,
+    "court_lag_ratio": pl.Float64,
+    "court_lag_z": pl.Float64,
+    "court_lag_changed": pl.Boolean,
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,16 @@ class NowcastParams:
 
     measurement: MeasureParams = field(default_factory=lambda: MeasureParams(by=("cohort",)))
     final_cohorts: int = 4
+    # issue 25 (docs/nowcast.md): "cohort" follows each cohort's own level, "reference" completes every unseen
+    # release at the reference's level (the model before); court_lag: what a changed court lag does
+    estimator: str = "cohort"
+    court_lag: str = "adjust"
 
     def __post_init__(self) -> None:
+        if self.estimator not in ESTIMATORS:
+            raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, not {self.estimator!r}")
+        if self.court_lag not in COURT_LAG:
+            raise UsageError(f"court lag must be one of {', '.join(COURT_LAG)}, not {self.court_lag!r}")
         if self.final_cohorts < 0:
             raise UsageError(f"final cohorts must be 0 or more, not {self.final_cohorts}")
         if self.measurement.latest_cohort:
@@ -85,7 +104,12 @@ class NowcastParams:
         return tuple(c for c in self.measurement.by if c != "cohort")
 
     def as_dict(self) -> dict[str, object]:
-        return {**self.measurement.as_dict(), "final_cohorts": self.final_cohorts}
+        return {
+            **self.measurement.as_dict(),
+            "final_cohorts": self.final_cohorts,
+            "estimator": self.estimator,
+            "court_lag": self.court_lag,
+        }
 
 
 @dataclass(frozen=True)
@@ -108,6 +132,7 @@ class NowcastResult:
     params: NowcastParams
     metadata: dict[str, object]
     warnings: list[str] = field(default_factory=list)
+    check: CheckResult | None = None
 
 
 @dataclass
@@ -366,11 +391,50 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
     targets = observed.filter(~pl.col(COMPLETE))
     warnings: list[str] = []
     expected = targets.select(*by, SEGMENT).head(0)
+    levels = lags = None
     if targets.height:
         max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
         reference = observed.filter(COMPLETE)
-        table = development_table(reference, data.rows.join(reference.select(KEY), on=KEY), max_age)
-        expected = _expectations(targets, table)
+        reference_rows = data.rows.join(reference.select(KEY), on=KEY)
+        lags = court_lag_check(data, observed, extract)
+        warnings += _lag_warnings(lags, params)
+        adjust = pl.col("_adjust") & (params.court_lag == "adjust")
+        ratios = lags.select("cohort", pl.when(adjust).then(pl.col("court_lag_ratio")).otherwise(1.0).alias(RATIO))
+        tables = []
+        for ratio in sorted({1.0, *ratios.get_column(RATIO).to_list()}):
+            if ratio == 1.0:
+                ref, ref_rows = reference, reference_rows
+            else:
+                ref, ref_rows = stretched_reference(
+                    reference, reference_rows, data.releases, KEY, DAY, FIRST_DAY, ratio
+                )
+            tables.append(
+                _with_shares(development_table(ref, ref_rows, max_age)).with_columns(pl.lit(ratio).alias(RATIO))
+            )
+        table = pl.concat(tables)
+        targets = targets.join(ratios, on="cohort", how="left").with_columns(pl.col(RATIO).fill_null(1.0))
+        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator)
+        adjusted = targets.filter(pl.col(RATIO) != 1.0)
+        if adjusted.height:
+            # the lag model's own error: a share of the adjustment (estimate at the stretched lags minus at the
+            # reference's), as a standard deviation (docs/nowcast.md, "Court lag")
+            plain, _ = _expectations(
+                adjusted.with_columns(pl.lit(1.0).alias(RATIO)), table, reference, observed, by, "reference"
+            )
+            moved = expected.join(adjusted.select(KEY), on=KEY, how="semi")
+            sums = [pl.col(f"_mean_{c}").sum().alias(f"_shift_{c}") for c in COUNTS.values()]
+            shift = moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), suffix="_plain")
+            levels = levels.join(
+                shift.select(
+                    *by,
+                    *[
+                        (LAG_MODEL_SHARE * (pl.col(f"_shift_{c}") - pl.col(f"_shift_{c}_plain"))).alias(f"_lag_sd_{c}")
+                        for c in COUNTS.values()
+                    ],
+                ),
+                on=list(by),
+                how="left",
+            )
         small = (
             reference.group_by(SEGMENT)
             .agg(pl.len().alias("_m"), *[pl.col(c).first() for c in data.segments])
@@ -393,7 +457,12 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
                 f"too few complete releases to learn from for {missing.height} group(s) ({names}) at {extract} "
                 "(none in the state of some release in follow-up); their provisional figures are empty"
             )
-    provisional = _provisional_groups(observed, group_status, expected, by, confidence)
+    provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)
+    if lags is not None and provisional.height:
+        provisional = provisional.join(lags.drop("_adjust"), on="cohort", how="left")
+        if params.court_lag == "refuse":
+            refused = pl.col("court_lag_changed").fill_null(False)
+            provisional = provisional.with_columns(pl.when(~refused).then(pl.col(c)) for c in PROVISIONAL_FIGURES)
     medians = observed.group_by(by).agg(
         pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.Int32).cast(pl.Date).alias("_median")
     )
@@ -402,28 +471,224 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
     return rows, warnings
 
 
-def _expectations(targets: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date) -> pl.DataFrame:
+    """Per cohort with a release in follow-up: the court-lag monitor of :mod:`reoffend.drift` on the reconviction
+    events of its releases in follow-up seen by ``extract``, against the events of the complete releases:
+    ``court_lag_ratio`` (how many times as long the lags now are; null with too few events), ``court_lag_z``,
+    ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio)."""
+    seen = data.rows.filter(pl.col("conviction_date") <= extract)
+    state = observed.select(KEY, "cohort", COMPLETE)
+    events = (
+        event_lags(seen, data.releases, KEY, (extract - dt.date(1970, 1, 1)).days)
+        .join(state, on=KEY)
+        .sort(KEY, "_lag", "_room")  # a fixed order: the monitor's means are the same at every run
+    )
+    reference = reference_lags(event_lags(seen.join(state.filter(COMPLETE), on=KEY, how="semi"), data.releases, KEY))
+    out = []
+    for cohort, group in events.filter(~pl.col(COMPLETE)).group_by("cohort"):
+        fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy())
+        out.append((cohort[0], fit.ratio, fit.z, fit.events))
+    for cohort in state.filter(~pl.col(COMPLETE)).get_column("cohort").unique().to_list():
+        if cohort not in {row[0] for row in out}:
+            out.append((cohort, None, None, 0))
+    frame = pl.DataFrame(
+        out,
+        schema={
+            "cohort": observed.schema["cohort"],
+            "court_lag_ratio": pl.Float64,
+            "court_lag_z": pl.Float64,
+            "_events": pl.Int64,
+        },
+        orient="row",
+    )
+    changed = pl.col("court_lag_z").abs() >= LAG_Z
+    return frame.select(
+        "cohort",
+        pl.col("court_lag_ratio").round(2),
+        "court_lag_z",
+        changed.alias("court_lag_changed"),
+        (changed & pl.col("court_lag_ratio").is_not_null()).fill_null(False).alias("_adjust"),
+    )
+
+
+def _lag_warnings(lags: pl.DataFrame, params: NowcastParams) -> list[str]:
+    changed = lags.filter(pl.col("court_lag_changed").fill_null(False)).sort("cohort")
+    if not changed.height:
+        return []
+    listed = ", ".join(
+        f"{row['cohort']} ({row['court_lag_ratio']:.2f} times, z = {row['court_lag_z']:.1f})"
+        for row in changed.iter_rows(named=True)
+    )
+    action = {
+        "adjust": "their development is learned from the complete releases with lags stretched to match",
+        "refuse": "their provisional figures are withheld (--court-lag refuse)",
+        "ignore": "their provisional figures assume the reference's lags all the same (--court-lag ignore)",
+    }[params.court_lag]
+    return [
+        f"the court lag of recent convictions differs from the complete releases' in {listed}: {action} "
+        "(reoffend docs nowcast, Court lag)"
+    ]
+
+
+def _with_shares(table: pl.DataFrame) -> pl.DataFrame:
+    """The development table with ``_S``, the share of the segment's reference seen to reoffend before day ``t``,
+    and ``_P``, the share eventually proven reoffenders (the segment's final rate)."""
+    total = pl.col("u_n").first().over(SEGMENT).cast(pl.Float64)  # at age 0 nobody is seen: every release
+    return table.sort(SEGMENT, AGE).with_columns(
+        (1 - pl.col("u_n") / total).alias("_S"), pl.col("u_mean_reoffended").first().over(SEGMENT).alias("_P")
+    )
+
+
+def _expectations(
+    targets: pl.DataFrame,
+    table: pl.DataFrame,
+    reference: pl.DataFrame,
+    observed: pl.DataFrame,
+    by: Sequence[str],
+    estimator: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per incomplete release: the expected final minus observed of each count, its variance, and the
-    standard error of that expectation (``sigma / sqrt(m)``, ``m`` reference releases in its state)."""
-    joined = targets.join(table, on=[SEGMENT, AGE], how="left")
+    standard error of that expectation (``sigma / sqrt(m)``, ``m`` reference releases in its state); and per
+    group the level ratio used and the variance it adds (docs/nowcast.md, "The cohort's own level").
+
+    ``estimator="reference"``: a release not seen to reoffend by age ``t`` is completed with the reference's
+    ``q(t)`` (Bornhuetter-Ferguson). ``"cohort"``: with ``q_lam(t) = lam (P - S(t)) / (1 - lam S(t))``, where
+    ``S(t)`` and ``P`` are the reference's shares seen by ``t`` and finally proven, and ``lam`` the group's level
+    relative to the reference: its observed-to-expected ratio ``O / E`` (``E = sum S(t_i)``) shrunk towards 1
+    by the credibility ``Z = tau2 / (tau2 + v)`` (:func:`level_credibility`).
+    """
+    # in release order: the sums over a group are then the same at every run, to the last bit
+    joined = targets.join(table, on=[SEGMENT, AGE, RATIO], how="left").sort(KEY)
+    levels = level_credibility(joined, reference, observed, by, estimator)
+    joined = joined.join(levels.select(*by, "level_ratio", "_level_mse"), on=list(by), how="left")
     seen = pl.col("reoffended")
+    q = pl.col("u_mean_reoffended")
+    q_lam, slope = level_adjusted_q(pl.col("level_ratio"), pl.col("_S"), pl.col("_P"), q)
+    scale = pl.when(q > 0).then(q_lam / q).otherwise(1.0)
+    n_unseen = pl.col("u_n").cast(pl.Float64)
     columns = []
     for count in ("reoffended", "reoffences", "reconviction_events"):
         if count == "reoffended":
-            mean = pl.when(seen).then(0.0).otherwise(pl.col("u_mean_reoffended"))
-            var = pl.when(seen).then(0.0).otherwise(pl.col("u_var_reoffended"))
+            shrunk = (q_lam * n_unseen + 0.5) / (n_unseen + 1)  # q~ = (x + 1/2) / (m + 1), as in the table
+            mean = pl.when(seen).then(0.0).otherwise(q_lam)
+            var = pl.when(seen).then(0.0).otherwise(shrunk * (1 - shrunk))
             n = pl.when(seen).then(None).otherwise(pl.col("u_n"))
+            derivative = pl.when(seen).then(0.0).otherwise(slope)
         else:
-            mean = pl.when(seen).then(pl.col(f"o_mean_{count}")).otherwise(pl.col(f"u_mean_{count}"))
-            var = pl.when(seen).then(pl.col(f"o_var_{count}")).otherwise(pl.col(f"u_var_{count}"))
+            mean = pl.when(seen).then(pl.col(f"o_mean_{count}")).otherwise(pl.col(f"u_mean_{count}") * scale)
+            var = pl.when(seen).then(pl.col(f"o_var_{count}")).otherwise(pl.col(f"u_var_{count}") * scale)
             n = pl.when(seen).then(pl.col("o_n")).otherwise(pl.col("u_n"))
+            per_reoffender = pl.when(q > 0).then(pl.col(f"u_mean_{count}") / q).otherwise(0.0)
+            derivative = pl.when(seen).then(0.0).otherwise(per_reoffender * slope)
         standard_error = pl.when(n > 0).then(var.sqrt() / n.cast(pl.Float64).sqrt()).otherwise(0.0)
-        columns += [mean.alias(f"_mean_{count}"), var.alias(f"_var_{count}"), standard_error.alias(f"_se_{count}")]
-    return joined.select(pl.exclude(table.columns), SEGMENT, *columns)
+        columns += [
+            mean.alias(f"_mean_{count}"),
+            var.alias(f"_var_{count}"),
+            standard_error.alias(f"_se_{count}"),
+            derivative.alias(f"_d_{count}"),
+        ]
+    drop = [c for c in (*table.columns, "level_ratio", "_level_mse") if c not in (SEGMENT, AGE, RATIO)]
+    return joined.select(pl.exclude(drop), *columns), levels
+
+
+def level_adjusted_q(lam: pl.Expr, seen: pl.Expr, final: pl.Expr, q: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The chance that a release not seen to reoffend by age ``t`` is a proven reoffender in the end, in a group
+    whose level is ``lam`` times the reference's, and its derivative in ``lam``.
+
+    With the reference's shares ``S = S(t)`` seen by ``t`` and ``P`` in the end, a level ``lam`` makes them
+    ``lam S`` and ``lam P``, so of the ``1 - lam S`` not yet seen ``lam (P - S)`` are still to come:
+    ``q_lam = lam (P - S) / (1 - lam S)``, cut to [0, 1], and ``d q_lam / d lam = (P - S) / (1 - lam S)**2``
+    (0 where cut). At ``lam = 1`` it is the reference's ``q(t) = (P - S) / (1 - S)``, taken as ``q`` itself.
+    """
+    room = (1 - lam * seen).clip(lower_bound=1e-9)
+    q_lam = (lam * (final - seen) / room).clip(0.0, 1.0)
+    q_lam = pl.when(lam == 1.0).then(q).otherwise(q_lam)
+    slope = pl.when((q_lam > 0) & (q_lam < 1)).then((final - seen) / room**2).otherwise(0.0)
+    return q_lam, slope
+
+
+MIN_LEVEL_EXPECTED = 10.0  # groups expecting fewer reoffenders seen than this do not inform tau2
+LAG_MODEL_SHARE = 0.25  # the court-lag adjustment's standard deviation, as a share of the adjustment
+
+
+def level_credibility(
+    joined: pl.DataFrame, reference: pl.DataFrame, observed: pl.DataFrame, by: Sequence[str], estimator: str
+) -> pl.DataFrame:
+    """Per provisional group: ``level_ratio``, the level used (1 for ``estimator="reference"``), and
+    ``_level_mse``, the mean squared error of that level.
+
+    The raw ratio of a group is ``lam^ = O / E``: ``O`` its releases in follow-up seen to reoffend, ``E`` the sum
+    of ``S(t_i)`` over them (what the reference's level would have shown by now); its sampling variance is
+    ``v = sum lam^ S (1 - lam^ S) / E**2`` (each release seen or not). The between-cohort variance ``tau2`` of
+    levels is estimated by moments, ``mean((lam - 1)**2 - v)`` (at least 0), over the provisional groups and
+    the complete ones (``lam = x / (n P)``, ``v = (1 - P) / (n P)``) expecting at least ``MIN_LEVEL_EXPECTED``
+    reoffenders. Buhlmann's credibility ``Z = tau2 / (tau2 + v)`` gives ``lam = 1 + Z (lam^ - 1)``, whose mean
+    squared error is ``Z v`` (Buhlmann and Gisler, A Course in Credibility Theory, 2005, ch. 3): on a stable
+    population ``tau2`` is about 0 and the estimate is the reference level's; where the level has moved, ``Z``
+    approaches 1 and the cohort's own level is followed (the chain ladder's answer).
+    """
+    s = pl.col("_S")
+    groups = (
+        joined.group_by(by)
+        .agg(
+            pl.col("reoffended").cast(pl.Float64).sum().alias("_O"),
+            s.sum().alias("_E"),
+            (s**2).sum().alias("_E2"),
+            pl.col("_P").sum().alias("_final"),
+            (pl.col(RATIO) != 1.0).any().alias("_lagged"),
+        )
+        .sort(list(by))
+    )  # a fixed order: tau2's sum is then the same at every run, to the last bit
+    ratio = pl.when(pl.col("_E") > 0).then(pl.col("_O") / pl.col("_E"))
+    groups = groups.with_columns(ratio.alias("_raw"))
+    raw = pl.col("_raw")
+    # v = sum lam S (1 - lam S) / E^2 = (lam E - lam^2 sum S^2) / E^2, with lam^ for lam
+    v = ((raw * pl.col("_E") - raw**2 * pl.col("_E2")) / pl.col("_E") ** 2).clip(lower_bound=1e-12)
+    groups = groups.with_columns(v.alias("_v"))
+    if estimator == "reference":
+        return groups.select(*by, pl.lit(1.0).alias("level_ratio"), pl.lit(0.0).alias("_level_mse"))
+    # groups at least half developed (E >= half the reoffenders the reference level expects in the end) and whose
+    # court lag is the reference's: an early or lag-adjusted group's ratio mixes level with timing
+    informative = groups.filter(
+        (pl.col("_E") >= MIN_LEVEL_EXPECTED) & (pl.col("_E") >= 0.5 * pl.col("_final")) & ~pl.col("_lagged")
+    ).select(((raw - 1) ** 2 - pl.col("_v")).alias("_d"))
+    final_share = reference.group_by(SEGMENT).agg(pl.col("reoffended").mean().alias("_P"))
+    complete = (
+        observed.group_by(by)
+        .agg(
+            pl.col(COMPLETE).all().alias("_all"),
+            pl.len().alias("_n"),
+            pl.col("reoffended").sum().alias("_x"),
+            pl.col(SEGMENT).first(),
+        )
+        .filter("_all")
+        .join(final_share, on=SEGMENT)
+        .filter(pl.col("_n") * pl.col("_P") >= MIN_LEVEL_EXPECTED)
+        .sort(list(by))
+        .select(
+            (
+                (pl.col("_x") / (pl.col("_n") * pl.col("_P")) - 1) ** 2
+                - (1 - pl.col("_P")) / (pl.col("_n") * pl.col("_P"))
+            ).alias("_d")
+        )
+    )
+    deviations = pl.concat([informative, complete]).get_column("_d")
+    tau2 = max(0.0, float(deviations.mean())) if deviations.len() else 0.0  # type: ignore[arg-type]
+    z = pl.when(pl.col("_v").is_not_null() & ~pl.col("_lagged")).then(tau2 / (tau2 + pl.col("_v"))).otherwise(0.0)
+    return groups.select(
+        *by,
+        (1 + z * (raw.fill_null(1.0) - 1)).alias("level_ratio"),
+        (z * pl.col("_v").fill_null(0.0)).alias("_level_mse"),
+    )
 
 
 def _provisional_groups(
-    observed: pl.DataFrame, status: pl.DataFrame, expected: pl.DataFrame, by: Sequence[str], confidence: float
+    observed: pl.DataFrame,
+    status: pl.DataFrame,
+    expected: pl.DataFrame,
+    levels: pl.DataFrame | None,
+    by: Sequence[str],
+    confidence: float,
 ) -> pl.DataFrame:
     z = normal_quantile(confidence)
     groups = status.filter(~pl.col("_final")).drop("_final")
@@ -445,12 +710,17 @@ def _provisional_groups(
         mean, var, se = pl.col(f"_mean_{count}"), pl.col(f"_var_{count}"), pl.col(f"_se_{count}")
         sums += [
             pl.when(unknown).then(None).otherwise(mean.sum()).alias(f"_further_{count}"),
-            pl.when(unknown).then(None).otherwise((var.sum() + se.sum() ** 2).sqrt()).alias(f"_sd_{count}"),
+            pl.when(unknown).then(None).otherwise(var.sum() + se.sum() ** 2).alias(f"_var0_{count}"),
+            pl.col(f"_d_{count}").sum().alias(f"_slope_{count}"),
         ]
     further = expected.group_by(by).agg(sums) if expected.height else None
     if further is None:
         return base.head(0)
     joined = base.join(further, on=list(by), how="left")
+    if levels is not None:
+        joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
+    else:
+        joined = joined.with_columns(pl.lit(1.0).alias("level_ratio"), pl.lit(0.0).alias("_level_mse"))
     out = []
     size = pl.col("cohort_size").cast(pl.Float64)
     observed_columns = {
@@ -462,7 +732,10 @@ def _provisional_groups(
         count = COUNTS[measure]
         seen = pl.col(observed_columns[count]).cast(pl.Float64)
         estimate = seen + pl.col(f"_further_{count}")
-        sd = pl.col(f"_sd_{count}")
+        # process and estimation variance, plus the level's: (d estimate / d lam)^2 times the level's MSE, plus
+        # the court-lag adjustment's
+        lag_sd = pl.col(f"_lag_sd_{count}").fill_null(0.0) if f"_lag_sd_{count}" in joined.columns else pl.lit(0.0)
+        sd = (pl.col(f"_var0_{count}") + pl.col(f"_slope_{count}") ** 2 * pl.col("_level_mse") + lag_sd**2).sqrt()
         known = estimate.is_not_null()  # max/min_horizontal skip nulls: keep an unknown estimate's bounds null
         low = pl.when(known).then(pl.max_horizontal(estimate - z * sd, seen))
         high = estimate + z * sd
@@ -474,7 +747,7 @@ def _provisional_groups(
             (scale * low / size).alias(f"{measure}_provisional_low"),
             (scale * high / size).alias(f"{measure}_provisional_high"),
         ]
-    return joined.select(*by, "cohort_size", "incomplete_releases", "observed_reoffenders", *out)
+    return joined.select(*by, "cohort_size", "incomplete_releases", "observed_reoffenders", *out, "level_ratio")
 
 
 def _assemble(final: pl.DataFrame, provisional: pl.DataFrame, months: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
@@ -508,10 +781,11 @@ def _assemble(final: pl.DataFrame, provisional: pl.DataFrame, months: pl.DataFra
         if measure != "binary_rate":
             columns.append(measure)
         columns += [f"{measure}_provisional", f"{measure}_provisional_low", f"{measure}_provisional_high"]
+    columns += list(DRIFT_COLUMNS)
     rows = rows.join(months, on=list(by), how="left")
     for column in columns:
         if column not in rows.columns:
-            rows = rows.with_columns(pl.lit(None, pl.Float64).alias(column))
+            rows = rows.with_columns(pl.lit(None, DRIFT_COLUMNS.get(column, pl.Float64)).alias(column))
     return rows.select(columns).sort(list(by), nulls_last=True)
 
 
@@ -535,11 +809,13 @@ def nowcast(
     *,
     extract: dt.date | None = None,
     data: Development | None = None,
+    check: CheckParams | None = None,
 ) -> NowcastResult:
     """Final figures for complete cohorts and provisional ones, with intervals, for the others (docs/nowcast.md).
 
     ``extract`` (default: the inputs' extract date) is the day the figures are as of: releases dated after it
-    are ignored (nothing of them is observed) and so are convictions dated after it.
+    are ignored (nothing of them is observed) and so are convictions dated after it. ``check``: the quick
+    backtest of :class:`CheckParams` (None: none), whose verdict goes in ``result.check`` and the metadata.
     """
     extract = extract or _extract(inputs)
     data = data or development(inputs, params)
@@ -555,15 +831,132 @@ def nowcast(
     metadata = run_metadata(inputs, params.window, data.facts)
     metadata["model"] = MODEL
     metadata["as_of"] = extract.isoformat()
-    return NowcastResult(rows=rows, params=params, metadata=metadata, warnings=warnings)
+    result = NowcastResult(rows=rows, params=params, metadata=metadata, warnings=warnings)
+    if check is not None and check.enabled and (rows["status"] == "provisional").any():
+        result.check = check_nowcast(inputs, params, rows, check, data=data, extract=extract)
+        metadata["check"] = result.check.as_dict()
+        if result.check.status != "passed":
+            warnings.append(result.check.reason)
+    return result
+
+
+CHECK_MONTHS = 6  # the check judges comparisons with at least min(this, the months shown) months observed
+
+
+@dataclass(frozen=True)
+class CheckParams:
+    """Honesty by default (docs/nowcast.md, "Honesty by default"): before provisional figures are given, a quick
+    backtest (``origins`` month ends ``step_months`` apart) on the same data, and the coverage of its intervals
+    over the comparisons with at least as many months observed as the least mature provisional figure shown.
+    Below ``min_coverage``, or with fewer than ``min_comparisons`` comparisons to judge by, the figures are
+    flagged (``nowcast`` warns; the bulletin withholds them unless its config allows)."""
+
+    enabled: bool = True
+    origins: int = 6
+    step_months: int = 2
+    min_coverage: float = 0.85
+    min_comparisons: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_coverage <= 1:
+            raise UsageError(f"the minimum coverage must be between 0 and 1, not {self.min_coverage}")
+        BacktestParams(self.origins, self.step_months)  # the same checks
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """``status``: ``passed``, ``failed`` (coverage below the threshold), ``too few`` (fewer comparisons than
+    the minimum) or ``not possible`` (no backtest origin); ``reason`` says it in a sentence."""
+
+    status: str
+    coverage: float | None
+    comparisons: int
+    origins: int
+    months_from: int | None
+    min_coverage: float
+    confidence: float
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "coverage": self.coverage,
+            "comparisons": self.comparisons,
+            "origins": self.origins,
+            "months_observed_from": self.months_from,
+            "min_coverage": self.min_coverage,
+            "reason": self.reason,
+        }
+
+
+def coverage_check(
+    detail: pl.DataFrame | None, months_from: int, options: CheckParams, confidence: float, why_none: str = ""
+) -> CheckResult:
+    """The verdict of :class:`CheckParams` on backtest ``detail`` rows (one per cohort-origin), for provisional
+    figures with at least ``months_from`` months observed."""
+    conf = f"{100 * confidence:g}%"
+    if detail is None:
+        reason = f"the provisional figures could not be checked: no backtest on this data ({why_none})"
+        return CheckResult("not possible", None, 0, 0, months_from, options.min_coverage, confidence, reason)
+    # as mature as the least mature figure shown, or 6 months when that is fewer comparisons: figures at 16
+    # months are checked against comparisons from 6 months on, a harder test than they need
+    months_from = min(months_from, CHECK_MONTHS)
+    rows = detail.filter(pl.col("months_observed") >= months_from)
+    n, origins = rows.height, (rows.get_column("origin").n_unique() if rows.height else 0)
+    final = pl.col("binary_rate_final")
+    covered = (pl.col("binary_rate_provisional_low") <= final) & (final <= pl.col("binary_rate_provisional_high"))
+    coverage = float(rows.select(covered.mean()).item()) if n else None
+    where = (
+        f"{n} backtest comparison(s) with {months_from} or more months observed, at {origins} earlier extract date(s)"
+    )
+    if n < options.min_comparisons:
+        reason = (
+            f"the provisional figures could not be checked well: only {where} (at least {options.min_comparisons} "
+            "needed)"
+        )
+        return CheckResult("too few", coverage, n, origins, months_from, options.min_coverage, confidence, reason)
+    assert coverage is not None
+    if coverage < options.min_coverage:
+        reason = (
+            f"the {conf} intervals of the provisional figures held the final rate in only {100 * coverage:.0f}% of "
+            f"{where} (threshold {100 * options.min_coverage:.0f}%): the figures are not reliable on this data"
+        )
+        return CheckResult("failed", coverage, n, origins, months_from, options.min_coverage, confidence, reason)
+    reason = f"the {conf} intervals held the final rate in {100 * coverage:.0f}% of {where}"
+    return CheckResult("passed", coverage, n, origins, months_from, options.min_coverage, confidence, reason)
+
+
+def check_nowcast(
+    inputs: ValidatedInputs,
+    params: NowcastParams,
+    rows: pl.DataFrame,
+    options: CheckParams,
+    *,
+    data: Development | None = None,
+    extract: dt.date | None = None,
+) -> CheckResult:
+    """Run the quick backtest of ``options`` and judge the provisional ``rows`` shown by it."""
+    shown = rows.filter((pl.col("status") == "provisional") & pl.col("binary_rate_provisional").is_not_null())
+    months_from = int(shown.get_column("months_observed").min()) if shown.height else 0  # type: ignore[arg-type]
+    confidence = params.measurement.confidence
+    try:
+        result = backtest(
+            inputs, params, BacktestParams(options.origins, options.step_months), data=data, extract=extract
+        )
+    except UsageError as error:
+        return coverage_check(None, months_from, options, confidence, str(error))
+    return coverage_check(result.detail, months_from, options, confidence)
 
 
 MODEL = (
     "release-level development (chain ladder's incurred-but-not-reported step per release): for each release "
     "still in follow-up, observed proven reoffending plus its expected remainder given its age in days and "
     "whether it has been seen to reoffend, learned from releases complete at the extract date within the same "
-    "group (the --by columns other than cohort); normal interval from the process variance plus an upper bound "
-    "on the estimation variance, cut at what is observed (docs/nowcast.md)"
+    "group (the --by columns other than cohort); with --estimator cohort the remainder of releases not yet seen "
+    "follows the group's own level (its observed-to-expected ratio, shrunk to the reference's by Buhlmann "
+    "credibility); a court lag that has changed is monitored and adjusted for (--court-lag); normal interval "
+    "from the process variance, an upper bound on the estimation variance, the level's and the lag "
+    "adjustment's, cut at what is observed (docs/nowcast.md)"
 )
 
 
@@ -610,11 +1003,17 @@ def backtest_origins(
 
 
 def backtest(
-    inputs: ValidatedInputs, params: NowcastParams, options: BacktestParams, *, data: Development | None = None
+    inputs: ValidatedInputs,
+    params: NowcastParams,
+    options: BacktestParams,
+    *,
+    data: Development | None = None,
+    extract: dt.date | None = None,
 ) -> BacktestResult:
     """Nowcast at each rolling origin with the convictions known then (``conviction_date <= origin``) and
-    compare with the final figures of the same releases from the full data (docs/nowcast.md, "Backtest")."""
-    extract = _extract(inputs)
+    compare with the final figures of the same releases from the full data (docs/nowcast.md, "Backtest").
+    ``extract`` (default: the inputs' extract date): the data as known that day is the full data."""
+    extract = extract or _extract(inputs)
     data = data or development(inputs, params)
     by = params.measurement.by
     observed = observed_at(data, extract, params.window)

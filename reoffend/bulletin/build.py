@@ -401,6 +401,8 @@ def _compute_bulletin(
         "breakdowns": [b.column for b in breakdowns],
         "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
         "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
+        "provisional_check": provisional.check.as_dict() if provisional is not None and provisional.check else None,
+        "provisional_withheld": bool(provisional.withheld) if provisional is not None else False,
         "disclosure": {
             **rule.as_dict(),
             "suppressed_rows": {

@@ -121,6 +121,8 @@ min_count = 3                               # ... and of a group with fewer reof
 # backtest = true                           # replay the estimate at earlier extract dates; quote its coverage
 # origins = 12                              # backtest: earlier extract dates (month ends) ...
 # origin_step = 2                           # ... this many months apart
+# min_coverage = 0.85                       # below this backtest coverage the estimates are not published ...
+# allow_low_coverage = false                # ... unless this is true (then they are, with the coverage said)
 """
 
 
@@ -133,13 +135,18 @@ class BreakdownsConfig:
 @dataclass(frozen=True)
 class ProvisionalConfig:
     """``[provisional]``: present turns the section on. ``cohorts``: how many of the latest incomplete cohorts;
-    ``backtest`` with ``origins`` and ``origin_step`` months: the backtest whose coverage is quoted."""
+    ``backtest`` with ``origins`` and ``origin_step`` months: the backtest whose coverage is quoted (without it,
+    the nowcast's quick check runs all the same). ``min_coverage``: the coverage, at the months observed shown,
+    below which the estimates are withheld, unless ``allow_low_coverage`` (docs/nowcast.md, "Honesty by
+    default")."""
 
     enabled: bool = False
     cohorts: int = 4
     backtest: bool = True
     origins: int = 12
     origin_step: int = 2
+    min_coverage: float = 0.85
+    allow_low_coverage: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -468,6 +475,8 @@ PROVISIONAL_SCHEMA = {
     "backtest": _boolean,
     "origins": _integer(1, 100),
     "origin_step": _integer(1, 24),
+    "min_coverage": _number(0, 1),
+    "allow_low_coverage": _boolean,
 }
 PATH_KEYS = {"baseline": ("schedule",), "matched": ("treated_ids",)}
 SECTIONS = ("inputs", "columns", "measure", "comparisons", "disclosure", "breakdowns", "publication", "provisional")

@@ -16,7 +16,16 @@ import polars as pl
 from ..disclosure import SHORTHAND, DisclosureRule, withhold
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
+from ..nowcast import (
+    BacktestParams,
+    CheckParams,
+    CheckResult,
+    NowcastParams,
+    backtest,
+    check_nowcast,
+    coverage_check,
+    nowcast,
+)
 from ..report import format as fmt
 from .config import ProvisionalConfig
 from .document import Block, Figure, Heading, Paragraph, Table, strong
@@ -36,6 +45,9 @@ PROVISIONAL_COLUMNS = (
     "reoffences_per_offender_provisional_high",
     "observed_reoffenders",
 )
+# what an unreliable estimate loses (docs/nowcast.md, "Honesty by default"): its figures; not what was observed
+UNRELIABLE_COLUMNS = tuple(c for c in PROVISIONAL_COLUMNS if c != "observed_reoffenders")
+NOT_AVAILABLE = "[x]"
 
 
 @dataclass
@@ -46,6 +58,8 @@ class ProvisionalSection:
     backtest_note: str  # why there is no backtest, when there is none
     confidence: float
     skipped: list[str]  # earlier cohorts still in follow-up, not shown (config cohorts)
+    check: CheckResult | None = None  # the honesty check of the estimates shown (docs/nowcast.md)
+    withheld: bool = False  # the check failed and the config does not allow publishing: figures withheld
 
 
 def compute_provisional(
@@ -70,13 +84,39 @@ def compute_provisional(
     # one mark, whatever the reason (docs/bulletin.md, "Disclosure control")
     rows = withhold(rows, [bool(r) for r in reasons], PROVISIONAL_COLUMNS, SHORTHAND)
     summary, origins, note = None, 0, "not run ([provisional] backtest = false)"
+    options = CheckParams(min_coverage=config.min_coverage)
+    check = None
+    shown_months = rows.filter(pl.col("binary_rate_provisional").is_not_null()).get_column("months_observed")
+    months_from = int(shown_months.min()) if shown_months.len() else 0  # type: ignore[arg-type]
     if config.backtest:
         try:
             result = backtest(inputs, nparams, BacktestParams(config.origins, config.origin_step))
             summary, origins, note = result.rows, len(result.origins), ""
+            check = coverage_check(result.detail, months_from, options, params.confidence)
         except UsageError as error:
             note = str(error)
-    return ProvisionalSection(rows, summary, origins, note, params.confidence, skipped)
+            check = coverage_check(None, months_from, options, params.confidence, note)
+    else:  # honesty by default: the quoted backtest is off, the quick check is not
+        check = check_nowcast(inputs, nparams, rows, options)
+    withheld = check.status == "failed" and not config.allow_low_coverage
+    if withheld:
+        rows = rows.with_columns(pl.lit(None, rows.schema[c]).alias(c) for c in UNRELIABLE_COLUMNS)
+    return ProvisionalSection(rows, summary, origins, note, params.confidence, skipped, check, withheld)
+
+
+def check_sentence(section: ProvisionalSection) -> str:
+    """What the honesty check found and, when the estimates are withheld, why (docs/bulletin.md)."""
+    check = section.check
+    if check is None or check.status == "passed":
+        return ""
+    if check.status == "failed" and section.withheld:
+        return (
+            f"**The estimates are not published:** {check.reason}. They are shown as {NOT_AVAILABLE} until the "
+            "estimate holds on this data again (reoffend docs nowcast)."
+        )
+    if check.status == "failed":
+        return f"**Read these estimates with caution:** {check.reason}; they are published as configured."
+    return f"**Read these estimates with caution:** {check.reason}."
 
 
 def _band(summary: pl.DataFrame, label: str) -> dict | None:
@@ -179,17 +219,19 @@ def provisional_blocks(
 ) -> list[Block]:
     conf = f"{100 * section.confidence:g}%"
 
+    missing = NOT_AVAILABLE if section.withheld else SHORTHAND  # withheld as unreliable, or for disclosure
+
     def pct(value: float | None) -> str:
-        return SHORTHAND if value is None else fmt.pct(value)
+        return missing if value is None else fmt.pct(value)
 
     def rate_range(row: dict) -> str:
         if row["binary_rate_provisional_low"] is None:
-            return SHORTHAND
+            return missing
         return f"{pct(row['binary_rate_provisional_low'])} to {pct(row['binary_rate_provisional_high'])}"
 
     def events(row: dict) -> str:
         value = row["events_per_100_provisional"]
-        return SHORTHAND if value is None else f"{value:.1f}"
+        return missing if value is None else f"{value:.1f}"
 
     rows = [
         [
@@ -212,11 +254,13 @@ def provisional_blocks(
             "For the latest "
             "cohorts still in follow-up, the estimates below add to the proven reoffending already observed what "
             "the complete cohorts say is still to come, given how long each person has been followed "
-            "(reoffend docs nowcast). They assume that reoffending and the courts' pace develop as they did for the "
-            "complete cohorts; a change such as a court backlog makes them wrong in ways the intervals do not "
-            f"show. In the chart they are the hollow points on the dashed line, with their {conf} intervals; final "
-            "figures are the filled points on the solid line."
+            "(reoffend docs nowcast). They follow each cohort's own level of reoffending as far as it already "
+            "shows, and allow for convictions now reaching court more slowly (or quickly) than for the complete "
+            "cohorts; a change that does not yet show in what is observed can still make them wrong in ways the "
+            "intervals do not show. In the chart they are the hollow points on the dashed line, with their "
+            f"{conf} intervals; final figures are the filled points on the solid line."
         ),
+        *([Paragraph(check_sentence(section))] if check_sentence(section) else []),
         Paragraph(
             backtest_sentence(section)
             + (

@@ -7,7 +7,7 @@ from dataclasses import replace
 import click
 import polars as pl
 
-from ..nowcast import BacktestParams, NowcastParams, backtest, nowcast
+from ..nowcast import COURT_LAG, ESTIMATORS, BacktestParams, CheckParams, NowcastParams, backtest, nowcast
 from ..report.format import number_column as _num
 from ..report.format import pct_column as _pct
 from .common import (
@@ -93,6 +93,37 @@ def display_backtest(rows: pl.DataFrame) -> pl.DataFrame:
     help="How many of the latest complete cohorts to show, as final figures, for reference.",
 )
 @click.option(
+    "--estimator",
+    type=click.Choice(ESTIMATORS),
+    default="cohort",
+    show_default=True,
+    help="cohort: follow each cohort's own level as far as it differs from the reference's (credibility); "
+    "reference: complete every release at the complete releases' level (the model before issue 25).",
+)
+@click.option(
+    "--court-lag",
+    type=click.Choice(COURT_LAG),
+    default="adjust",
+    show_default=True,
+    help="When recent convictions took longer (or less long) than the complete releases' to arrive: adjust "
+    "the development to the new lag and widen the interval, refuse (no provisional figures for those cohorts), "
+    "or ignore (warn only).",
+)
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="Run a quick backtest (6 origins, 2 months apart) and warn when its intervals held the final rate too "
+    "rarely at the months observed shown.",
+)
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 1),
+    default=0.85,
+    show_default=True,
+    help="--check: the coverage below which the provisional figures are flagged as unreliable.",
+)
+@click.option(
     "--backtest",
     "run_backtest",
     is_flag=True,
@@ -119,7 +150,22 @@ def display_backtest(rows: pl.DataFrame) -> pl.DataFrame:
     help="--backtest: also write one row per cohort-origin (provisional, interval, final) to this file.",
 )
 @output_options
-def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backtest, origins, origin_step, detail, out):
+def nowcast_command(
+    spec,
+    errors_file,
+    measurement,
+    by,
+    final_cohorts,
+    estimator,
+    court_lag,
+    check,
+    min_coverage,
+    run_backtest,
+    origins,
+    origin_step,
+    detail,
+    out,
+):
     """Provisional figures, with intervals, for cohorts whose follow-up is not complete yet.
 
     What is observed at the extract date, completed by the development learned from releases whose
@@ -131,11 +177,21 @@ def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backt
         refuse_unused(
             {"final_cohorts": "--final-cohorts"}, "does nothing with --backtest (it shows every cohort at each origin)"
         )
+        refuse_unused({"check": "--check/--no-check", "min_coverage": "--min-coverage"}, "does nothing with --backtest")
     else:
         refuse_unused({"origins": "--origins", "origin_step": "--origin-step"}, "goes with --backtest")
-    params = NowcastParams(replace(measurement, by=parse_columns(by)), final_cohorts=final_cohorts)
+        if not check:
+            refuse_unused({"min_coverage": "--min-coverage"}, "goes with --check")
+    params = NowcastParams(
+        replace(measurement, by=parse_columns(by)),
+        final_cohorts=final_cohorts,
+        estimator=estimator,
+        court_lag=court_lag,
+    )
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}
+    if not run_backtest:
+        parameters.update({"check": check, "min_coverage": min_coverage})
     with out.status("nowcasting"), errors_reported(errors_file):
         inputs = load_or_report(
             spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
@@ -144,7 +200,7 @@ def nowcast_command(spec, errors_file, measurement, by, final_cohorts, run_backt
             options = BacktestParams(origins=origins, step_months=origin_step)
             result = backtest(inputs, params, options)
         else:
-            outcome = nowcast(inputs, params)
+            outcome = nowcast(inputs, params, check=CheckParams(enabled=check, min_coverage=min_coverage))
     confidence = params.measurement.confidence
     if run_backtest:
         for warning in result.warnings:

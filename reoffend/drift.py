@@ -1,0 +1,183 @@
+"""Watching the court lag for the nowcast (docs/nowcast.md, "Court lag"; issue 25).
+
+A proven reoffence counts when it is convicted before the conviction deadline (docs/measures.md, "The
+follow-up window"), so how soon convictions arrive shapes how much of a cohort is seen by any age: the
+development the nowcast learns from complete releases. When the courts slow down, fewer reoffences are seen by
+each age than the reference says and a nowcast that does not know it runs low.
+
+**The monitor.** The lag of a reconviction event is its conviction date minus the earliest offence date among
+its proven reoffences. An event of a release still in follow-up, seen at extract date ``E``, had at most
+``room = min(E, deadline - 1) - offence`` days to be convicted: its lag is known only because it was at most
+``room`` (right truncation). Against the reference's distribution ``G`` of lags (events of complete releases
+with at least ``LAG_CAP_DAYS`` of room, so that ``G`` is not itself truncated below that), the truncated
+probability integral transform ``u = G_mid(lag) / G(room)`` (``G_mid`` the mid-distribution, the mean of
+``G`` just below and at the lag) has mean exactly 1/2 when the lags of the new events follow ``G``, also for
+whole days with ties (the sum telescopes to ``G(room)**2 / 2``). Rooms are capped at ``LAG_CAP_DAYS``
+(conditioning on a lag of at most that), events with under ``MIN_ROOM_DAYS`` of room are left out. With ``n``
+events the mean has standard error ``1 / sqrt(12 n)``; ``z = (mean u - 1/2) sqrt(12 n)``.
+
+**The ratio.** If every lag is stretched by a factor ``m`` (``G_m(x) = G(x / m)``), the same mean is 1/2 at the
+true ``m``: the estimate is the ``m`` (between ``1/RATIO_BOUND`` and ``RATIO_BOUND``) where it crosses 1/2,
+found by bisection on ``log m``, with a standard error from the slope of the mean there.
+
+**The stretched reference.** :func:`stretched_reference` gives the complete releases as they would have
+developed with every event's lag multiplied by ``m``: conviction day ``offence day + round(m * lag)``, and an
+event pushed to or past the deadline no longer proven. Learning the development from it is what the nowcast
+does for a cohort whose lag has changed (``court_lag = "adjust"``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from .measure import EVENT_KEY
+from .window import CONVICTION_DEADLINE
+
+LAG_CAP_DAYS = 365  # rooms are capped here: the reference's lags are complete up to this many days
+MIN_ROOM_DAYS = 30  # events with less room than this say little and are left out of the monitor
+LAG_Z = 3.0  # |z| of the monitor at or above which a cohort's court lag has changed
+MIN_LAG_EVENTS = 30  # fewer events than this in a cohort: no verdict (the ratio is not estimated)
+RATIO_BOUND = 4.0  # the ratio is searched between 1/4 and 4
+
+
+@dataclass(frozen=True)
+class LagFit:
+    """The monitor for one set of events: the ratio ``m`` (None: too few events), its standard error on the
+    log scale, ``z`` of the test of no change, and the number of events used."""
+
+    ratio: float | None
+    log_se: float | None
+    z: float | None
+    events: int
+
+
+def event_lags(rows: pl.DataFrame, releases: pl.DataFrame, key: str, extract_day: int | None = None) -> pl.DataFrame:
+    """One row per reconviction event (release ``key``, ``EVENT_KEY``) among proven reoffence ``rows``: its lag in
+    days (earliest conviction minus earliest offence of the event) and its room (days it had to be convicted:
+    up to the day before the conviction deadline, and up to ``extract_day``, a date as days since 1970, if
+    given). ``releases`` gives each release's ``CONVICTION_DEADLINE``."""
+    events = (
+        rows.group_by(key, EVENT_KEY)
+        .agg(pl.col("offence_date").min().alias("_offence"), pl.col("conviction_date").min().alias("_conviction"))
+        .join(releases.select(key, CONVICTION_DEADLINE), on=key, how="left")
+    )
+    last = pl.col(CONVICTION_DEADLINE).cast(pl.Int32) - 1
+    if extract_day is not None:
+        last = pl.min_horizontal(last, pl.lit(extract_day, pl.Int32))
+    return events.select(
+        key,
+        (pl.col("_conviction") - pl.col("_offence")).dt.total_days().cast(pl.Int64).alias("_lag"),
+        (last - pl.col("_offence").cast(pl.Int32)).cast(pl.Int64).alias("_room"),
+    )
+
+
+def reference_lags(events: pl.DataFrame) -> np.ndarray:
+    """The reference's lag distribution as cumulative counts: element ``k`` is how many reference events (those
+    with at least ``LAG_CAP_DAYS`` of room, so that ``G`` up to that is not truncated) had a lag of at most ``k``
+    days, for ``k`` up to the cap; the last element, at ``LAG_CAP_DAYS + 1``, is their number (lags beyond the
+    cap are the part of ``G`` above it)."""
+    lags = events.filter(pl.col("_room") >= LAG_CAP_DAYS).get_column("_lag").to_numpy()
+    counts = np.bincount(np.clip(lags, 0, LAG_CAP_DAYS + 1), minlength=LAG_CAP_DAYS + 2)
+    return np.cumsum(counts)
+
+
+def _mean_pit(cumulative: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: float) -> float:
+    """Mean of ``u = G_mid(lag / ratio) / G(room / ratio)`` (``G`` from the cumulative counts of whole days)."""
+    scaled_lag, scaled_room = lags / ratio, rooms / ratio
+    top = cumulative.size - 1
+
+    def at_most(x: np.ndarray) -> np.ndarray:  # events with lag <= x
+        return cumulative[np.clip(np.floor(x).astype(np.int64), 0, top)] * (x >= 0)
+
+    def below(x: np.ndarray) -> np.ndarray:  # events with lag < x
+        index = np.ceil(x).astype(np.int64) - 1
+        return np.where(index >= 0, cumulative[np.clip(index, 0, top)], 0)
+
+    room = at_most(scaled_room)
+    ok = room > 0
+    if not ok.any():
+        return math.nan
+    mid = (below(scaled_lag[ok]) + at_most(scaled_lag[ok])) / 2
+    return float((mid / room[ok]).mean())
+
+
+def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray) -> LagFit:
+    """The monitor and the ratio for events with these ``lags`` and ``rooms`` against the ``reference``'s
+    cumulative counts (:func:`reference_lags`)."""
+    rooms = np.minimum(rooms, LAG_CAP_DAYS)
+    keep = (rooms >= MIN_ROOM_DAYS) & (lags <= rooms)
+    lags, rooms = lags[keep].astype(np.float64), rooms[keep].astype(np.float64)
+    n = int(lags.size)
+    if n < MIN_LAG_EVENTS or reference[-1] < MIN_LAG_EVENTS:
+        return LagFit(None, None, None, n)
+    scale = math.sqrt(12 * n)
+    z = (_mean_pit(reference, lags, rooms, 1.0) - 0.5) * scale
+    low, high = -math.log(RATIO_BOUND), math.log(RATIO_BOUND)
+
+    def excess(log_ratio: float) -> float:  # decreasing in the ratio
+        return _mean_pit(reference, lags, rooms, math.exp(log_ratio)) - 0.5
+
+    if excess(high) > 0:
+        log_ratio = high
+    elif excess(low) < 0:
+        log_ratio = low
+    else:
+        for _ in range(24):  # to within 2.8 / 2**24 on the log scale
+            middle = (low + high) / 2
+            low, high = (middle, high) if excess(middle) > 0 else (low, middle)
+        log_ratio = (low + high) / 2
+    step = 0.05
+    slope = (excess(log_ratio + step) - excess(log_ratio - step)) / (2 * step)
+    log_se = (1 / scale) / abs(slope) if slope else math.inf
+    return LagFit(math.exp(log_ratio), log_se, z, n)
+
+
+def stretched_reference(
+    reference: pl.DataFrame,
+    rows: pl.DataFrame,
+    releases: pl.DataFrame,
+    key: str,
+    day: str,
+    first_day: str,
+    ratio: float,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The complete releases (``reference``: key, ``first_day``, ``reoffended``, ``reoffences``,
+    ``reconviction_events`` and the rest) and their proven reoffence ``rows`` as if every event's court lag had
+    been ``ratio`` times as long: an event's conviction day becomes its earliest offence day plus
+    ``round(ratio * lag)``, the same for each of its rows, and an event then on or after the deadline is not
+    proven. The per-release counts are recomputed from what is left."""
+    start = releases.select(
+        key,
+        "release_date",
+        (pl.col(CONVICTION_DEADLINE) - pl.col("release_date")).dt.total_days().cast(pl.Int32).alias("_deadline_day"),
+    )
+    moved = rows.join(start, on=key, how="left").with_columns(
+        pl.col("offence_date").min().over(key, EVENT_KEY).alias("_event_offence"),
+        pl.col("conviction_date").min().over(key, EVENT_KEY).alias("_event_conviction"),
+    )
+    offence_day = (pl.col("_event_offence") - pl.col("release_date")).dt.total_days()
+    lag = (pl.col("_event_conviction") - pl.col("_event_offence")).dt.total_days()
+    moved = moved.with_columns((offence_day + (ratio * lag).round()).cast(pl.Int32).alias(day)).filter(
+        pl.col(day) < pl.col("_deadline_day")
+    )
+    kept = moved.select(rows.columns)
+    counts = kept.group_by(key).agg(
+        pl.len().cast(pl.Int64).alias("_reoffences"),
+        pl.col(EVENT_KEY).n_unique().cast(pl.Int64).alias("_events"),
+        pl.col(day).min().alias("_first"),
+    )
+    again = (
+        reference.join(counts, on=key, how="left")
+        .with_columns(
+            pl.col("_first").alias(first_day),
+            pl.col("_reoffences").is_not_null().alias("reoffended"),
+            pl.col("_reoffences").fill_null(0).alias("reoffences"),
+            pl.col("_events").fill_null(0).alias("reconviction_events"),
+        )
+        .select(reference.columns)
+    )
+    return again, kept

@@ -1,0 +1,309 @@
+"""Issue 25: the nowcast follows a cohort's own level, watches the court lag, and checks itself by default.
+
+Hand-worked formulas on tiny fixtures (the arithmetic is written out), properties, and seeded synthetic
+backtests small enough for the default suite (bench/nowcast_drift.py runs the full evaluation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reoffend.drift import _mean_pit, fit_lag, reference_lags, stretched_reference
+from reoffend.measure import EVENT_KEY, MeasureParams
+from reoffend.nowcast import (
+    COMPLETE,
+    DAY,
+    FIRST_DAY,
+    KEY,
+    RATIO,
+    SEGMENT,
+    BacktestParams,
+    CheckParams,
+    NowcastParams,
+    backtest,
+    backtest_summary,
+    coverage_check,
+    level_adjusted_q,
+    level_credibility,
+    nowcast,
+)
+from reoffend.synth import SynthParams, generate
+from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
+from reoffend.window import CONVICTION_DEADLINE
+
+PARAMS = NowcastParams(MeasureParams(by=("cohort",), excluded_offences=frozenset({"BREACH"})))
+OLD = replace(PARAMS, estimator="reference", court_lag="ignore")
+
+
+# ------------------------------------------------------------------------------- the level, by hand
+def test_level_adjusted_q_by_hand():
+    # S = 0.5 of the reference seen by t, P = 0.6 in the end: q(t) = (0.6 - 0.5) / (1 - 0.5) = 0.2
+    def q_at(lam: float) -> tuple[float, float]:
+        q, slope = level_adjusted_q(pl.lit(lam), pl.lit(0.5), pl.lit(0.6), pl.lit(0.2))
+        return pl.select(q.alias("q"), slope.alias("slope")).row(0)
+
+    assert q_at(1.0) == pytest.approx((0.2, 0.1 / 0.5**2))  # the reference's q itself; slope 0.1 / 0.25 = 0.4
+    # lam = 1.5: seen 0.75 and 0.9 in the end, so 0.15 of the 0.25 not yet seen are to come: 0.6
+    assert q_at(1.5) == pytest.approx((0.6, 0.1 / 0.25**2))
+    # lam = 0.5: 0.05 of the 0.75 not yet seen: 1/15
+    assert q_at(0.5) == pytest.approx((0.05 / 0.75, 0.1 / 0.75**2))
+    # lam = 1.9: 0.19 of 0.05 would be more than all of them: cut at 1, and then the level no longer moves it
+    assert q_at(1.9) == pytest.approx((1.0, 0.0))
+
+
+def test_level_credibility_by_hand():
+    """Two provisional cohorts A and B, 40 releases each at S = 0.5 (P = 0.6), A with 30 seen, B with 20; one
+    complete cohort C of 100 with 60 reoffenders (the reference, P = 0.6)."""
+    joined = pl.DataFrame(
+        {
+            "cohort": ["A"] * 40 + ["B"] * 40,
+            "reoffended": [True] * 30 + [False] * 10 + [True] * 20 + [False] * 20,
+            "_S": [0.5] * 80,
+            "_P": [0.6] * 80,
+            RATIO: [1.0] * 80,
+            SEGMENT: [0] * 80,
+        },
+        schema_overrides={SEGMENT: pl.UInt32},
+    )
+    reference = pl.DataFrame({SEGMENT: [0] * 100, "reoffended": [True] * 60 + [False] * 40})
+    reference = reference.with_columns(pl.col(SEGMENT).cast(pl.UInt32))
+    observed = pl.concat(
+        [
+            reference.with_columns(pl.lit("C").alias("cohort"), pl.lit(True).alias(COMPLETE)),
+            joined.select(SEGMENT, "reoffended", "cohort", pl.lit(False).alias(COMPLETE)),
+        ]
+    )
+    levels = {r["cohort"]: r for r in level_credibility(joined, reference, observed, ("cohort",), "cohort").to_dicts()}
+    # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: v = (1.5 x 20 - 1.5^2 x 10) / 20^2 = 7.5 / 400
+    v_a, v_b = 7.5 / 400, (1.0 * 20 - 1.0 * 10) / 400  # B: lam^ = 20 / 20 = 1, v = 10 / 400
+    # deviations (lam - 1)^2 - v: A 0.25 - v_a, B -v_b, C (60 / (100 x 0.6) = 1) -(1 - 0.6) / (100 x 0.6)
+    tau2 = (0.25 - v_a - v_b - 0.4 / 60) / 3
+    z_a, z_b = tau2 / (tau2 + v_a), tau2 / (tau2 + v_b)
+    assert tau2 == pytest.approx(0.0665278, abs=1e-7)
+    assert levels["A"]["level_ratio"] == pytest.approx(1 + z_a * 0.5)  # 1.39006
+    assert levels["A"]["_level_mse"] == pytest.approx(z_a * v_a)
+    assert levels["B"]["level_ratio"] == pytest.approx(1.0)
+    assert levels["B"]["_level_mse"] == pytest.approx(z_b * v_b)
+    # the reference estimator keeps the reference's level
+    old = level_credibility(joined, reference, observed, ("cohort",), "reference")
+    assert old["level_ratio"].to_list() == [1.0, 1.0] and old["_level_mse"].to_list() == [0.0, 0.0]
+    # no spread between cohorts beyond chance (A like B): tau2 = 0, Z = 0, the reference level
+    even = joined.with_columns(pl.Series("reoffended", ([True] * 20 + [False] * 20) * 2))
+    flat = level_credibility(even, reference, observed, ("cohort",), "cohort")
+    assert flat["level_ratio"].to_list() == [1.0, 1.0] and flat["_level_mse"].to_list() == [0.0, 0.0]
+
+
+# ------------------------------------------------------------------------------- the court lag, by hand
+def test_truncated_pit_by_hand():
+    # reference lags 10, 20, 20, 40 (all with a year of room); an event with lag 20 and 30 days of room:
+    # G(< 20) = 1/4, G(<= 20) = 3/4, mid 1/2; G(<= 30) = 3/4: u = (1/2) / (3/4) = 2/3
+    events = pl.DataFrame({"_lag": [10, 20, 20, 40], "_room": [400] * 4})
+    cumulative = reference_lags(events)
+    assert cumulative[9] == 0 and cumulative[10] == 1 and cumulative[20] == 3 and cumulative[-1] == 4
+    assert _mean_pit(cumulative, np.array([20.0]), np.array([30.0]), 1.0) == pytest.approx(2 / 3)
+    # lags twice as long: lag 20 is 10 on the reference's scale (mid (0 + 1/4) / 2), room 15 (G = 1/4): 1/2
+    assert _mean_pit(cumulative, np.array([20.0]), np.array([30.0]), 2.0) == pytest.approx(0.5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lags=st.lists(st.integers(0, 60), min_size=1, max_size=40),
+    room=st.integers(0, 70),
+)
+def test_pit_has_mean_one_half_when_nothing_changed(lags, room):
+    """Events drawn from the reference itself and cut at any room: the mean of u is exactly 1/2, ties and all
+    (sum of p_l (G(l - 1) + G(l)) / 2 over l <= a telescopes to G(a)^2 / 2)."""
+    cumulative = reference_lags(pl.DataFrame({"_lag": lags, "_room": [400] * len(lags)}))
+    kept = np.array([lag for lag in lags if lag <= room], dtype=np.float64)
+    if kept.size:
+        assert _mean_pit(cumulative, kept, np.full(kept.size, float(room)), 1.0) == pytest.approx(0.5, abs=1e-12)
+
+
+def test_fit_lag_finds_a_stretch_under_truncation():
+    rng = np.random.default_rng(3)
+    reference = np.round(rng.lognormal(np.log(75), 0.75, 20_000)).astype(np.int64)
+    cumulative = reference_lags(pl.DataFrame({"_lag": reference, "_room": [400] * reference.size}))
+    same = np.round(rng.lognormal(np.log(75), 0.75, 4000)).astype(np.int64)
+    slow = np.round(1.5 * rng.lognormal(np.log(75), 0.75, 4000)).astype(np.int64)
+    rooms = rng.integers(30, 300, 4000)  # seen by an extract: only lags within the room are known
+    fit = fit_lag(cumulative, same[same <= rooms], rooms[same <= rooms])
+    assert abs(fit.z) < 3 and fit.ratio == pytest.approx(1.0, abs=0.05)
+    fit = fit_lag(cumulative, slow[slow <= rooms], rooms[slow <= rooms])
+    assert fit.z > 10 and fit.ratio == pytest.approx(1.5, abs=0.08) and fit.log_se < 0.05
+    assert fit_lag(cumulative, slow[:10], rooms[:10]).ratio is None  # too few events: no verdict
+
+
+def test_stretched_reference_by_hand():
+    """One release on 2022-01-01 (deadline 2023-07-01, day 546): offences on days 10 and 20 convicted together on
+    day 110 (one event, lag 100 from its first offence), and one on day 200 convicted on day 400 (lag 200)."""
+    release = dt.date(2022, 1, 1)
+    releases = pl.DataFrame({KEY: [0], "release_date": [release], CONVICTION_DEADLINE: [dt.date(2023, 7, 1)]})
+    days = [(10, 110), (20, 110), (200, 400)]
+    rows = pl.DataFrame(
+        {
+            KEY: [0, 0, 0],
+            SEGMENT: [0, 0, 0],
+            "offence_date": [release + dt.timedelta(o) for o, _ in days],
+            "conviction_date": [release + dt.timedelta(c) for _, c in days],
+            DAY: [c for _, c in days],
+            EVENT_KEY: [release + dt.timedelta(c) for _, c in days],
+        }
+    )
+    reference = pl.DataFrame(
+        {KEY: [0], SEGMENT: [0], FIRST_DAY: [110], "reoffended": [True], "reoffences": [3], "reconviction_events": [2]}
+    )
+    again, kept = stretched_reference(reference, rows, releases, KEY, DAY, FIRST_DAY, 1.5)
+    # the event of days 10 and 20: 10 + round(1.5 x 100) = 160 for both; day 200's: 200 + 300 = 500 (< 546)
+    assert kept[DAY].to_list() == [160, 160, 500]
+    assert again.row(0, named=True) | {} == {
+        KEY: 0, SEGMENT: 0, FIRST_DAY: 160, "reoffended": True, "reoffences": 3, "reconviction_events": 2,
+    }  # fmt: skip
+    # twice as long: 10 + 200 = 210, and 200 + 400 = 600 is past the deadline (no longer proven)
+    again, kept = stretched_reference(reference, rows, releases, KEY, DAY, FIRST_DAY, 2.0)
+    assert kept[DAY].to_list() == [210, 210]
+    assert again.select("reoffences", "reconviction_events", FIRST_DAY).row(0) == (2, 1, 210)
+
+
+# ------------------------------------------------------------------------------------ the honesty check
+def detail_of(covered: list[bool], months: int = 8) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "origin": [dt.date(2024, 1, 31)] * len(covered),
+            "months_observed": [months] * len(covered),
+            "binary_rate_provisional_low": [0.4] * len(covered),
+            "binary_rate_provisional_high": [0.5] * len(covered),
+            "binary_rate_final": [0.45 if c else 0.55 for c in covered],
+        }
+    )
+
+
+def test_coverage_check_by_hand():
+    options = CheckParams(min_coverage=0.85, min_comparisons=10)
+    # 17 of 20 covered: 85%, not below the threshold
+    assert coverage_check(detail_of([True] * 17 + [False] * 3), 6, options, 0.95).status == "passed"
+    failed = coverage_check(detail_of([True] * 16 + [False] * 4), 6, options, 0.95)  # 80%
+    assert failed.status == "failed" and failed.coverage == 0.8 and "only 80% of 20" in failed.reason
+    # comparisons at least as mature as the figures shown count, or from 6 months when that is fewer: at 9 months
+    # shown, comparisons at 5 months do not count, at 6 they do
+    assert coverage_check(detail_of([True] * 20, months=5), 9, options, 0.95).status == "too few"
+    assert coverage_check(detail_of([True] * 20, months=6), 9, options, 0.95).status == "passed"
+    assert coverage_check(detail_of([True] * 20, months=5), 5, options, 0.95).status == "passed"
+    assert coverage_check(None, 6, options, 0.95, "no backtest origin").status == "not possible"
+
+
+# ------------------------------------------------------------------------------- synthetic backtests
+def inputs_of(releases: pl.DataFrame, convictions: pl.DataFrame):
+    return validate_inputs(
+        Table("releases.parquet", RELEASES, releases.lazy()),
+        Table("convictions.parquet", CONVICTIONS, convictions.lazy()),
+    )
+
+
+def six_plus(detail: pl.DataFrame) -> dict:
+    return backtest_summary(detail).filter(pl.col("months_observed_band") == "6+").row(0, named=True)
+
+
+@pytest.fixture(scope="module")
+def falling_level():
+    releases, convictions, _ = generate(SynthParams(releases=20000, seed=6, treated_establishment="", level_trend=-3.0))
+    return inputs_of(releases, convictions)
+
+
+def test_a_falling_level_is_followed(falling_level):
+    """A level falling 3 points a year: the reference's level runs high and its intervals miss; following the
+    cohort's own level keeps the intervals honest (bench/nowcast_drift.py pools four seeds)."""
+    options = BacktestParams(origins=12, step_months=2)
+    new = six_plus(backtest(falling_level, PARAMS, options).detail)
+    old = six_plus(backtest(falling_level, OLD, options).detail)
+    assert new["cohort_origins"] >= 30
+    assert new["binary_rate_coverage"] >= 0.9 and new["binary_rate_mae_pp"] <= 1.0
+    assert abs(new["binary_rate_mean_error_pp"]) < abs(old["binary_rate_mean_error_pp"])
+
+
+@pytest.fixture(scope="module")
+def slower_courts():
+    params = SynthParams(
+        releases=20000, seed=5, treated_establishment="", lag_multiplier=2.0, lag_change_from=dt.date(2023, 1, 1)
+    )
+    releases, convictions, _ = generate(params)
+    return inputs_of(releases, convictions)
+
+
+def test_plain_nowcast_checks_itself(slower_courts):
+    """The library's nowcast checks when asked: the verdict is in the metadata, a failure is a warning. With the
+    court lag doubled from 2023, the old estimator's quick backtest (6 origins) fails the check (21% of 14
+    comparisons covered) and the default estimator's passes (93%)."""
+    extract = dt.date(2024, 12, 31)
+    result = nowcast(slower_courts, PARAMS, extract=extract, check=CheckParams())
+    assert result.check is not None and result.metadata["check"]["status"] == "passed"
+    assert result.check.comparisons >= 10 and result.check.reason not in result.warnings
+    old = nowcast(slower_courts, OLD, extract=extract, check=CheckParams())
+    assert old.check is not None and old.check.status == "failed" and old.check.coverage < 0.5
+    assert old.check.reason in old.warnings
+    assert nowcast(slower_courts, PARAMS, extract=extract).check is None  # not asked
+
+
+def test_a_doubled_court_lag_is_adjusted_for(slower_courts):
+    """The old model runs low and its intervals stop covering; the lag monitor's adjustment, with the
+    adjustment's own uncertainty in the interval, keeps them honest (bench/nowcast_drift.py pools four seeds)."""
+    options = BacktestParams(origins=12, step_months=2)
+    new, old = (six_plus(backtest(slower_courts, p, options).detail) for p in (PARAMS, OLD))
+    assert old["binary_rate_coverage"] < 0.6 and old["binary_rate_mean_error_pp"] < -1.0
+    assert new["binary_rate_coverage"] >= 0.85 and new["binary_rate_mae_pp"] <= 1.0
+    assert abs(new["binary_rate_mean_error_pp"]) < 0.5
+
+
+def test_cli_check_options(cli, tmp_path):
+    from reoffend.synth import write
+
+    write(SynthParams(releases=3000, seed=2, extract_date=dt.date(2024, 6, 30)), tmp_path / "early", "csv")
+    files = [tmp_path / "early" / "releases.csv", tmp_path / "early" / "convictions.csv"]
+    status, out, err = cli("nowcast", *files, "--json")
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["metadata"]["check"]["status"] in ("passed", "failed", "too few", "not possible")
+    assert document["parameters"]["check"] is True and document["parameters"]["estimator"] == "cohort"
+    provisional = [r for r in document["rows"] if r["status"] == "provisional"]
+    assert all(r["level_ratio"] is not None and r["court_lag_changed"] is not None for r in provisional)
+    status, out, err = cli("nowcast", *files, "--json", "--no-check", "--estimator", "reference")
+    assert status == 0 and "check" not in json.loads(out)["metadata"]
+    assert all(r["level_ratio"] in (1.0, None) for r in json.loads(out)["rows"])
+    status, _, err = cli("nowcast", *files, "--no-check", "--min-coverage", "0.9")
+    assert status == 2 and "--min-coverage" in err
+    status, _, err = cli("nowcast", *files, "--backtest", "--no-check")
+    assert status == 2 and "--check" in err
+
+
+def test_lag_refusal_withholds_the_changed_cohorts():
+    releases, convictions, _ = generate(
+        SynthParams(
+            releases=6000, seed=5, treated_establishment="", lag_multiplier=2.0, lag_change_from=dt.date(2023, 1, 1)
+        )
+    )
+    inputs = inputs_of(releases, convictions)
+    extract = dt.date(2024, 3, 31)
+    adjusted = nowcast(inputs, PARAMS, extract=extract).rows.filter(pl.col("status") == "provisional")
+    refused = nowcast(inputs, replace(PARAMS, court_lag="refuse"), extract=extract)
+    rows = refused.rows.filter(pl.col("status") == "provisional")
+    changed = rows.filter(pl.col("court_lag_changed").fill_null(False))
+    # every 2023 cohort is found 1.66 to 1.98 times as slow; 2022Q4 a little (1.09: offences of the same people's
+    # 2023 releases fall in its windows)
+    assert {"2023Q1", "2023Q2", "2023Q3"} <= set(changed["cohort"])
+    assert changed["binary_rate_provisional"].null_count() == changed.height
+    assert all(r > 1.5 for c, r in zip(changed["cohort"], changed["court_lag_ratio"], strict=True) if c >= "2023")
+    kept = rows.filter(~pl.col("court_lag_changed").fill_null(False))
+    assert (
+        kept["binary_rate_provisional"].to_list()
+        == adjusted.join(kept, on="cohort", how="semi")["binary_rate_provisional"].to_list()
+    )
+    assert any("court lag" in w and "withheld" in w for w in refused.warnings)
+    assert not math.isnan(adjusted["binary_rate_provisional"].drop_nulls().sum())
