@@ -14,7 +14,9 @@ probability integral transform ``u = G_mid(lag) / G(room)`` (``G_mid`` the mid-d
 ``G`` just below and at the lag) has mean exactly 1/2 when the lags of the new events follow ``G``, also for
 whole days with ties (the sum telescopes to ``G(room)**2 / 2``). Rooms are capped at ``LAG_CAP_DAYS``
 (conditioning on a lag of at most that), events with under ``MIN_ROOM_DAYS`` of room are left out. With ``n``
-events the mean has standard error ``1 / sqrt(12 n)``; ``z = (mean u - 1/2) sqrt(12 n)``.
+events against ``N`` reference events the mean has standard error ``sqrt((1/n + 1/N) / 12)`` (the reference's
+``G`` is a sample too, as in Mann and Whitney's two-sample test); ``z`` is the mean's distance from 1/2 in
+those units.
 
 **The ratio.** If every lag is stretched by a factor ``m`` (``G_m(x) = G(x / m)``), the same mean is 1/2 at the
 true ``m``: the estimate is the ``m`` (between ``1/RATIO_BOUND`` and ``RATIO_BOUND``) where it crosses 1/2,
@@ -114,7 +116,8 @@ def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray) -> LagFi
     n = int(lags.size)
     if n < MIN_LAG_EVENTS or reference[-1] < MIN_LAG_EVENTS:
         return LagFit(None, None, None, n)
-    scale = math.sqrt(12 * n)
+    # the reference is a sample too: as in Mann and Whitney's two-sample test, var(mean u) = (1/n + 1/N) / 12
+    scale = 1 / math.sqrt((1 / n + 1 / float(reference[-1])) / 12)
     z = (_mean_pit(reference, lags, rooms, 1.0) - 0.5) * scale
     low, high = -math.log(RATIO_BOUND), math.log(RATIO_BOUND)
 

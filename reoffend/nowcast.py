@@ -58,8 +58,9 @@ COUNTS = {"binary_rate": "reoffended", "events_per_100": "reconviction_events", 
 SCALE = {"binary_rate": 1.0, "events_per_100": 100.0, "reoffences_per_offender": 1.0}
 SMALL_REFERENCE = 100  # fewer complete releases than this in a segment: a warning
 BANDS = ((0, 2), (3, 5), (6, 8), (9, 11), (12, 14), (15, 17))
+LAG_CHANGED = "_court_lag_changed"  # the release's cohort has a changed court lag (adjusted or not)
 RATIO = "_court_lag_ratio"  # the lag ratio a release's development is learned at (1: the reference as it is)
-ESTIMATORS = ("cohort", "reference")
+ESTIMATORS = ("cohort", "reference", "ratio", "benktander")
 COURT_LAG = ("adjust", "refuse", "ignore")
 PROVISIONAL_FIGURES = (*[f"{m}_provisional{s}" for m in MEASURES for s in ("", "_low", "_high")], "level_ratio")
 DRIFT_COLUMNS: dict[str, type[pl.DataType]] = {
@@ -412,7 +413,12 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
                 _with_shares(development_table(ref, ref_rows, max_age)).with_columns(pl.lit(ratio).alias(RATIO))
             )
         table = pl.concat(tables)
-        targets = targets.join(ratios, on="cohort", how="left").with_columns(pl.col(RATIO).fill_null(1.0))
+        changed = lags.select("cohort", pl.col("court_lag_changed").fill_null(False).alias(LAG_CHANGED))
+        targets = (
+            targets.join(ratios, on="cohort", how="left")
+            .join(changed, on="cohort", how="left")
+            .with_columns(pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False))
+        )
         expected, levels = _expectations(targets, table, reference, observed, by, params.estimator)
         adjusted = targets.filter(pl.col(RATIO) != 1.0)
         if adjusted.height:
@@ -555,7 +561,8 @@ def _expectations(
     ``q(t)`` (Bornhuetter-Ferguson). ``"cohort"``: with ``q_lam(t) = lam (P - S(t)) / (1 - lam S(t))``, where
     ``S(t)`` and ``P`` are the reference's shares seen by ``t`` and finally proven, and ``lam`` the group's level
     relative to the reference: its observed-to-expected ratio ``O / E`` (``E = sum S(t_i)``) shrunk towards 1
-    by the credibility ``Z = tau2 / (tau2 + v)`` (:func:`level_credibility`).
+    by the credibility ``Z = tau2 / (tau2 + v)`` (:func:`level_credibility`). ``"ratio"`` (``Z = 1``, the chain
+    ladder's answer) and ``"benktander"`` (``Z`` the share developed) are the alternatives the bench compares.
     """
     # in release order: the sums over a group are then the same at every run, to the last bit
     joined = targets.join(table, on=[SEGMENT, AGE, RATIO], how="left").sort(KEY)
@@ -625,7 +632,10 @@ def level_credibility(
     reoffenders. Buhlmann's credibility ``Z = tau2 / (tau2 + v)`` gives ``lam = 1 + Z (lam^ - 1)``, whose mean
     squared error is ``Z v`` (Buhlmann and Gisler, A Course in Credibility Theory, 2005, ch. 3): on a stable
     population ``tau2`` is about 0 and the estimate is the reference level's; where the level has moved, ``Z``
-    approaches 1 and the cohort's own level is followed (the chain ladder's answer).
+    approaches 1 and the cohort's own level is followed (the chain ladder's answer). For comparison (bench/
+    nowcast_drift.py), ``estimator="ratio"`` takes ``Z = 1`` and ``"benktander"`` ``Z = E / sum P`` (the share
+    developed; Mack, "Credible claims reserves: the Benktander method", ASTIN Bulletin 30, 2000), both with
+    mean squared error ``Z**2 v + (1 - Z)**2 tau2``.
     """
     s = pl.col("_S")
     groups = (
@@ -635,7 +645,7 @@ def level_credibility(
             s.sum().alias("_E"),
             (s**2).sum().alias("_E2"),
             pl.col("_P").sum().alias("_final"),
-            (pl.col(RATIO) != 1.0).any().alias("_lagged"),
+            (pl.col(LAG_CHANGED).any() if LAG_CHANGED in joined.columns else pl.lit(False)).alias("_lagged"),
         )
         .sort(list(by))
     )  # a fixed order: tau2's sum is then the same at every run, to the last bit
@@ -648,7 +658,7 @@ def level_credibility(
     if estimator == "reference":
         return groups.select(*by, pl.lit(1.0).alias("level_ratio"), pl.lit(0.0).alias("_level_mse"))
     # groups at least half developed (E >= half the reoffenders the reference level expects in the end) and whose
-    # court lag is the reference's: an early or lag-adjusted group's ratio mixes level with timing
+    # court lag is the reference's: an early group's ratio, or one whose lag changed, mixes level with timing
     informative = groups.filter(
         (pl.col("_E") >= MIN_LEVEL_EXPECTED) & (pl.col("_E") >= 0.5 * pl.col("_final")) & ~pl.col("_lagged")
     ).select(((raw - 1) ** 2 - pl.col("_v")).alias("_d"))
@@ -674,12 +684,17 @@ def level_credibility(
     )
     deviations = pl.concat([informative, complete]).get_column("_d")
     tau2 = max(0.0, float(deviations.mean())) if deviations.len() else 0.0  # type: ignore[arg-type]
-    z = pl.when(pl.col("_v").is_not_null() & ~pl.col("_lagged")).then(tau2 / (tau2 + pl.col("_v"))).otherwise(0.0)
-    return groups.select(
-        *by,
-        (1 + z * (raw.fill_null(1.0) - 1)).alias("level_ratio"),
-        (z * pl.col("_v").fill_null(0.0)).alias("_level_mse"),
-    )
+    v = pl.col("_v").fill_null(0.0)
+    usable = pl.col("_v").is_not_null() & ~pl.col("_lagged")
+    if estimator == "ratio":  # the chain ladder's answer: the group's own ratio, in full
+        weight = pl.when(usable).then(1.0).otherwise(0.0)
+    elif estimator == "benktander":  # weight = the share developed, p = E / sum P, whatever the evidence
+        weight = pl.when(usable).then((pl.col("_E") / pl.col("_final")).clip(0.0, 1.0)).otherwise(0.0)
+    else:  # Buhlmann: Z = tau2 / (tau2 + v)
+        weight = pl.when(usable).then(tau2 / (tau2 + pl.col("_v"))).otherwise(0.0)
+    # mean squared error Z^2 v + (1 - Z)^2 tau2, which is Z v at Buhlmann's Z
+    mse = weight**2 * v + (1 - weight) ** 2 * tau2 * usable.cast(pl.Float64)
+    return groups.select(*by, (1 + weight * (raw.fill_null(1.0) - 1)).alias("level_ratio"), mse.alias("_level_mse"))
 
 
 def _provisional_groups(

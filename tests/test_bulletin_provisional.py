@@ -130,3 +130,47 @@ def test_config_keys_are_checked(tmp_path):
     path.write_text('[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n[provisional]\norigins = "many"\n')
     with pytest.raises(UsageError, match=r"\[provisional\] origins"):
         parse_config(str(path))
+    path.write_text(
+        '[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n[provisional]\nmin_coverage = 0.9\n'
+        "allow_low_coverage = true\n"
+    )
+    assert parse_config(str(path)).provisional == ProvisionalConfig(
+        enabled=True, min_coverage=0.9, allow_low_coverage=True
+    )
+
+
+def test_estimates_failing_the_check_are_withheld_and_the_text_says_why():
+    """Honesty by default (docs/nowcast.md): on this small population the backtest's 95% intervals held the
+    final rate in 16 of 19 comparisons with 6+ months observed (84%, under 85%): the estimates are withheld,
+    unless the config allows them."""
+    from reoffend.synth import generate
+    from reoffend.validate import CONVICTIONS, RELEASES, validate_inputs
+    from reoffend.validate import Table as InputTable
+
+    extract = dt.date(2024, 12, 31)
+    releases, convictions, _ = generate(SynthParams(releases=6000, seed=3, extract_date=extract))
+    inputs = validate_inputs(
+        InputTable("releases.parquet", RELEASES, releases.lazy()),
+        InputTable("convictions.parquet", CONVICTIONS, convictions.lazy()),
+        extract_date=extract,
+    )
+    params = MeasureParams(excluded_offences=frozenset({"BREACH"}))
+    rule = DisclosureRule(min_cohort=10, min_count=3)
+    config = ProvisionalConfig(enabled=True, cohorts=3)
+    found = compute_provisional(config, inputs, params, rule)
+    assert found is not None and found.check is not None
+    assert (found.check.status, found.check.comparisons) == ("failed", 19)
+    assert found.check.coverage == pytest.approx(16 / 19) and found.withheld
+    assert found.rows.height == 2 and found.rows["binary_rate_provisional"].null_count() == 2  # 2023Q3, 2023Q4
+    assert found.rows["observed_reoffenders"].null_count() == 0  # what was observed is not an estimate
+    blocks = provisional_blocks(found, b"", "", 6, 12)
+    text = " ".join(getattr(b, "text", "") for b in blocks)
+    assert "**The estimates are not published:**" in text and "only 84% of 19" in text
+    table = next(b for b in blocks if isinstance(b, Table))
+    assert all(row[4:] == ["[x]"] * 3 for row in table.rows)  # rate, interval, events: not available
+    allowed = compute_provisional(replace(config, allow_low_coverage=True), inputs, params, rule)
+    assert allowed is not None and not allowed.withheld and allowed.rows["binary_rate_provisional"].null_count() == 0
+    text = " ".join(getattr(b, "text", "") for b in provisional_blocks(allowed, b"", "", 6, 12))
+    assert "**Read these estimates with caution:**" in text and "published as configured" in text
+    lenient = compute_provisional(replace(config, min_coverage=0.8), inputs, params, rule)
+    assert lenient is not None and lenient.check is not None and lenient.check.status == "passed"

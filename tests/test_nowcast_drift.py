@@ -295,11 +295,11 @@ def test_lag_refusal_withholds_the_changed_cohorts():
     refused = nowcast(inputs, replace(PARAMS, court_lag="refuse"), extract=extract)
     rows = refused.rows.filter(pl.col("status") == "provisional")
     changed = rows.filter(pl.col("court_lag_changed").fill_null(False))
-    # every 2023 cohort is found 1.66 to 1.98 times as slow; 2022Q4 a little (1.09: offences of the same people's
-    # 2023 releases fall in its windows)
-    assert {"2023Q1", "2023Q2", "2023Q3"} <= set(changed["cohort"])
+    # every 2023 cohort is found 1.66 to 1.98 times as slow; 2022Q4 not (1.09, z = 2.6: offences of the same
+    # people's 2023 releases fall in its windows)
+    assert changed["cohort"].to_list() == ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
     assert changed["binary_rate_provisional"].null_count() == changed.height
-    assert all(r > 1.5 for c, r in zip(changed["cohort"], changed["court_lag_ratio"], strict=True) if c >= "2023")
+    assert all(r > 1.5 for r in changed["court_lag_ratio"])
     kept = rows.filter(~pl.col("court_lag_changed").fill_null(False))
     assert (
         kept["binary_rate_provisional"].to_list()

@@ -98,7 +98,8 @@ def display_backtest(rows: pl.DataFrame) -> pl.DataFrame:
     default="cohort",
     show_default=True,
     help="cohort: follow each cohort's own level as far as it differs from the reference's (credibility); "
-    "reference: complete every release at the complete releases' level (the model before issue 25).",
+    "reference: complete every release at the complete releases' level (the model before issue 25); ratio "
+    "(full weight on the cohort's own level) and benktander (weight = share developed): for comparison.",
 )
 @click.option(
     "--court-lag",
