@@ -60,6 +60,27 @@ def test_level_adjusted_q_by_hand():
     assert q_at(1.9) == pytest.approx((1.0, 0.0))
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    seen=st.floats(0.0, 0.95),
+    extra=st.floats(0.0, 1.0),
+    lam=st.floats(0.2, 3.0),
+    other=st.floats(0.2, 3.0),
+)
+def test_level_adjusted_q_is_a_chance_rising_with_the_level(seen, extra, lam, other):
+    """For any shares ``S <= P``: ``q_lam`` is in [0, 1], does not fall as the level rises, and its derivative is
+    never negative (the level's variance term is never taken off)."""
+    final = seen + extra * (1 - seen)
+    q = (final - seen) / (1 - seen)
+
+    def at(level: float) -> tuple[float, float]:
+        expressions = level_adjusted_q(pl.lit(level), pl.lit(seen), pl.lit(final), pl.lit(q))
+        return pl.select(expressions[0].alias("q"), expressions[1].alias("d")).row(0)
+
+    (q_low, d_low), (q_high, _) = at(min(lam, other)), at(max(lam, other))
+    assert 0.0 <= q_low <= q_high + 1e-12 and q_high <= 1.0 and d_low >= 0.0
+
+
 def test_level_credibility_by_hand():
     """Two provisional cohorts A and B, 40 releases each at S = 0.5 (P = 0.6), A with 30 seen, B with 20; one
     complete cohort C of 100 with 60 reoffenders (the reference, P = 0.6)."""
