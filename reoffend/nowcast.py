@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from .drift import LAG_Z, event_lags, fit_lag, reference_lags, stretched_reference
+from .drift import LAG_Z, event_table, fit_lag, reference_lags, stretched_reference, with_room
 from .errors import UsageError
 from .intervals import normal_quantile
 from .measure import (
@@ -163,6 +163,7 @@ class Development:
     by: tuple[str, ...]
     segments: tuple[str, ...]
     facts: dict[str, object]
+    events: pl.DataFrame | None = None  # reconviction events for the court-lag monitor (reoffend.drift.event_table)
 
 
 # ----------------------------------------------------------------------------------------------- the data
@@ -482,14 +483,15 @@ def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date)
     events of its releases in follow-up seen by ``extract``, against the events of the complete releases:
     ``court_lag_ratio`` (how many times as long the lags now are; null with too few events), ``court_lag_z``,
     ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio)."""
-    seen = data.rows.filter(pl.col("conviction_date") <= extract)
+    if data.events is None:  # extract-independent: built once for a nowcast and its backtest
+        data.events = event_table(data.rows, data.releases, KEY)
     state = observed.select(KEY, "cohort", COMPLETE)
     events = (
-        event_lags(seen, data.releases, KEY, (extract - dt.date(1970, 1, 1)).days)
+        with_room(data.events, (extract - dt.date(1970, 1, 1)).days)
         .join(state, on=KEY)
         .sort(KEY, "_lag", "_room")  # a fixed order: the monitor's means are the same at every run
     )
-    reference = reference_lags(event_lags(seen.join(state.filter(COMPLETE), on=KEY, how="semi"), data.releases, KEY))
+    reference = reference_lags(events.filter(COMPLETE))
     out = []
     for cohort, group in events.filter(~pl.col(COMPLETE)).group_by("cohort"):
         fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy())
