@@ -505,6 +505,7 @@ def ranges(
     problems: dict[Key, _Problem] = {}
     components: dict[Key, Key] = {}
     by_cell = _relations_by_cell(model)
+    closed: dict[Key, dict[tuple[Key, str], tuple[float, float]] | None] = {}
     for cell_key, count in targets:
         cell = model.cells[cell_key]
         if cell_key not in components:
@@ -515,14 +516,18 @@ def ranges(
                 if any(model.cells[k].known(c) is None for c in COUNTS):
                     components[k] = cell_key
             problems[cell_key] = problem
-            if spread and not exact:
+            closed[cell_key] = None if exact else _one_partition(model, relations)
+            if spread and not exact and closed[cell_key] is None:
                 problem.spread()
         problem = problems[components[cell_key]]
         variable = problem.index.get((cell_key, count))
         required = protection.required(cell, count)
         if variable is None:  # withheld by one table's row but shown by another: published, not secret
             continue
-        if not exact and problem.span(variable) >= required:
+        known_range = (closed[components[cell_key]] or {}).get((cell_key, count))
+        if known_range is not None:
+            low, high = known_range
+        elif not exact and problem.span(variable) >= required:
             low, high = _finite(problem.seen_low[variable]), _finite(problem.seen_high[variable])
         else:
             high = problem.bound(variable, -1)
@@ -535,6 +540,57 @@ def ranges(
         if not passes and not cell.withheld:
             passes = _implied_is_safe(cell, count, low, high, protection.rule)
         out.append(Range(cell_key, count, low, high, required, passes, cell.withheld))
+    return out
+
+
+def _one_partition(
+    model: LinkedTables, relations: Sequence[Relation]
+) -> dict[tuple[Key, str], tuple[float, float]] | None:
+    """The ranges of a component that is one total, every count published, split into parts whose counts are
+    each wholly published or wholly withheld (a cohort and its establishments): worked out directly, with the
+    same answer as the linear program (tests/test_linked.py checks them against each other). None for any
+    other component.
+
+    With S the total less the published parts (per count), N the withheld parts and n their sizes, for a
+    withheld part i of two or more: reoffenders lie in [max(0, S_R - sum of the others' n), min(n_i, S_R)];
+    events and reoffences reach down to that least number of reoffenders, and up to S less the least the
+    others can hold, max(0, S_R - n_i) (each of the others has at least its reoffenders, and no more is
+    forced). One withheld part alone is its S exactly.
+    """
+    if len(relations) != 1:
+        return None
+    (relation,) = relations
+    total = model.cells[relation.total]
+    if any(total.known(c) is None for c in COUNTS):
+        return None
+    rest = {c: float(total.known(c)) for c in COUNTS}  # type: ignore[arg-type]
+    unknown: list[Cell] = []
+    for k in relation.parts:
+        part = model.cells[k]
+        known = [part.known(c) for c in COUNTS]
+        if all(v is not None for v in known):
+            for c, v in zip(COUNTS, known, strict=True):
+                rest[c] -= v  # type: ignore[operator]
+        elif all(v is None for v in known):
+            unknown.append(part)
+        else:
+            return None  # some counts of a part published, others not: the linear program
+    if not unknown:
+        return None
+    sizes = sum(p.size for p in unknown)
+    s_r, s_e, s_o = rest["reoffenders"], rest["reconviction_events"], rest["reoffences"]
+    if not (0 <= s_r <= sizes and s_r <= s_e <= s_o):
+        return None  # inconsistent: let the linear program say so
+    out: dict[tuple[Key, str], tuple[float, float]] = {}
+    for part in unknown:
+        if len(unknown) == 1:
+            out.update({(part.key, c): (rest[c], rest[c]) for c in COUNTS})
+            continue
+        least = max(0.0, s_r - (sizes - part.size))
+        others_least = max(0.0, s_r - part.size)
+        out[(part.key, "reoffenders")] = (least, min(float(part.size), s_r))
+        out[(part.key, "reconviction_events")] = (least, s_e - others_least)
+        out[(part.key, "reoffences")] = (least, s_o - others_least)
     return out
 
 

@@ -280,3 +280,35 @@ def test_audit_ranges_are_the_whole_number_ranges_and_protection_holds(publicati
         assert low <= found.low and found.high <= high, (found, exact[found.cell])
         if found.withheld:
             assert high - low >= min(width, model.cells[found.cell].size)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(st.integers(0, 12), st.floats(0, 1), st.integers(0, 3), st.integers(0, 3), st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_one_partition_in_closed_form_is_the_linear_programs_answer(parts):
+    """A cohort split into parts, some withheld: the direct ranges (reoffend.linked._one_partition) are those
+    the linear program finds, count by count."""
+    model = LinkedTables()
+    cells = []
+    for i, (n, share, more_events, more_offences, hidden) in enumerate(parts):
+        r = round(n * share)
+        cells.append(
+            (key("Q1", {"est": f"E{i}"}), n, counts(r, r + more_events, r + more_events + more_offences), hidden)
+        )
+    total = {c: sum(v[c] for _k, _n, v, _h in cells) for c in COUNTS}  # type: ignore[misc]
+    whole = model.add(key("Q1"), sum(n for _k, n, _v, _h in cells), total, table="trend.csv")
+    for k, n, values, _hidden in cells:
+        model.add(k, n, values, table="est.csv")
+    model.partition(whole, [k for k, _n, _v, _h in cells])
+    for k, _n, _v, hidden in cells:
+        if hidden:
+            model.cells[k].withhold()
+    targets = model.targets()
+    direct = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION)}
+    solved = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION, exact=True)}
+    assert direct == solved
