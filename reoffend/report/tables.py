@@ -234,9 +234,8 @@ MATCHED_BINARY = (
     "binary_verdict",
     "binary_p_reduction",
 )
-MATCHED_BULLETIN = (
+MATCHED_BULLETIN = (  # twelve columns do not fit a printed A4 page: the matched counts are in the sentences
     "cohort",
-    "matched",
     "events_per_100_treated",
     "events_per_100_comparison",
     "events_change",
@@ -255,7 +254,7 @@ def matched_table(params: MatchedParams) -> TableSpec[MatchedRow]:
     label = interval_label(params.alpha, "one").capitalize()
     # the verdict of each cohort is adjusted for testing several cohorts at once; its p-value beside it is too,
     # while the interval and the first p-value are each cohort's own: the headers say which is which
-    several = "adjusted for testing several cohorts" if params.multiple_testing != "none" else "not adjusted"
+    several = "adjusted" if params.multiple_testing != "none" else "not adjusted"
 
     def target(r: MatchedRow) -> str:
         if r.target_pct is None or r.target_met is None:
