@@ -25,7 +25,10 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 JOB = SAMPLE / "job.toml"
 NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])")
 # Words with digits that are not statistics: figure and table numbers, a unit, the checksum's name.
-LABELS = re.compile(r"\b(?:Figure|Table) \d+\b|per 100\b|SHA-256")
+LABELS = re.compile(
+    r"\b(?:Figure|Table) \d+\b|per 100\b|SHA-256"
+    r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December) \d{4}\b"
+)
 
 
 @pytest.fixture(scope="module")
@@ -412,7 +415,8 @@ def test_the_terminal_and_the_bulletin_show_the_same_headers_and_cells(sample_bu
     ((_, lines),) = terminal_tables(out)
     terminal = {line[0]: line[1] for line in lines}
     headers, rows = published["Proven reoffending of EST042 (establishment) against the baseline cohort 2022Q4"]
-    assert headers[:2] == ["Cohort", "Rate"] and "p (reduction)" in headers and len(rows) == 1
+    assert headers[:2] == ["Cohort", "Rate"] and "p (one-sided, in the direction of the change)" in headers
+    assert "Change (points)" in headers and len(rows) == 1
     assert {h: terminal.get(h) for h in headers} == dict(zip(headers, rows[0], strict=True))
 
     # matched: the primary and the secondary tables, one line per cohort
@@ -426,7 +430,7 @@ def test_the_terminal_and_the_bulletin_show_the_same_headers_and_cells(sample_bu
             for row in table_rows:
                 by_cohort.setdefault(row[0], {}).update(zip(table_headers, row, strict=True))
     headers, rows = published["Reconviction events per 100: establishment EST042 against the matched comparison group"]
-    assert len(rows) == 9 and "Significant" in headers
+    assert len(rows) == 9 and "Significant (adjusted)" in headers
     for row in rows:
         shown = {h: by_cohort[row[0]].get(h) for h in headers if h != "Treated matched"}
         assert shown == {h: c for h, c in zip(headers, row, strict=True) if h != "Treated matched"}

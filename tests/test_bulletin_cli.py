@@ -110,7 +110,7 @@ def test_incomplete_cohort_is_left_out_and_named(tmp_path, cli):
     trend = pl.read_csv(target / "tables" / "trend.csv")
     assert trend["cohort"].to_list() == ["2022Q1"]  # C's complete release does not make 2022Q2 publishable
     text = (target / "bulletin.md").read_text()
-    assert "Not yet included: 2022Q2 (1 of 2 releases)" in text
+    assert "Not yet included: April to June 2022 (1 of 2 releases)" in text
     assert "**66.7%** of the 3 people released from custody in January to March 2022" in text
     # no cohort can yet be followed for a 12-month waiting period: no court-lag curve, and the text says none
     assert not (target / "tables" / "court_lag.csv").exists()

@@ -286,7 +286,7 @@ def test_a_label_with_dollar_signs_is_drawn_as_written_not_as_mathtext():
             "binary_rate": [0.4, 0.5],
             "binary_rate_low": [0.3, 0.4],
             "binary_rate_high": [0.5, 0.6],
-            "compared_unadjusted": ["similar", "higher"],
+            "compared_with_all": ["similar", "higher"],
         }
     )
     _png, svg = figures.establishment_chart(rows, "establishment", 0.45, "2023Q4", "t", "d")

@@ -37,7 +37,7 @@ def expected(text: str | None, row: dict[str, str | None], column: str, dtype: p
     """What the spreadsheet cell must hold for the CSV cell ``text`` (read as text) of a ``dtype`` column."""
     if text is None:
         if column == "suppressed":
-            return "[z]"
+            return "no"  # published: [z] means "not applicable" only
         if row.get("suppressed") is not None:
             return "[c]"
         # the days to first reoffence of a published group are withheld when too few people reoffended
@@ -105,3 +105,11 @@ def test_no_merged_cells_and_fixed_zip_times(folder):
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     assert "number-columns-spanned" not in content and "number-rows-spanned" not in content
     assert "covered-table-cell" not in content
+
+
+def test_document_title_and_language_are_in_the_metadata(folder):
+    import zipfile
+
+    meta = zipfile.ZipFile(folder / "tables.ods").read("meta.xml").decode()
+    title = next(line for line in (folder / "bulletin.md").read_text().splitlines() if line.startswith("# "))[2:]
+    assert f"<dc:title>{title}</dc:title>" in meta and "<dc:language>en-GB</dc:language>" in meta

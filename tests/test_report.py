@@ -203,12 +203,24 @@ def test_a_table_spec_picks_renders_and_transposes():
     spec = baseline_table(params)
     bulletin = spec.pick(baseline_keys(params, 1, bulletin=True))
     assert bulletin.headers() == [
-        "Cohort", "Rate", "Baseline", "Baseline rate", "Reduction (points)", "90% interval, one-sided test at 5%",
-        "p (reduction)", "Significant (one-sided test at 5%)", "Target (5 points) met",
+        "Cohort", "Rate", "Baseline", "Baseline rate", "Change (points)",
+        "Change, 90% interval, one-sided test at 5%", "p (one-sided, in the direction of the change)",
+        "Significant (one-sided test at 5%)", "Target (5 points) met",
     ]  # fmt: skip
-    # 45/100 against 57/100: the hand-worked figures of the issue, formatted once
+    # 45/100 against 57/100: the hand-worked figures of the issue, formatted once; the change in one sign
+    # convention (current minus baseline), as the sentence gives it
     assert bulletin.cells(rows) == [
-        ["2023", "45.0% (45 of 100)", "2022", "57.0% (57 of 100)", "12.0", "0.4 to 23.3", "0.045", "reduction", "yes"]
+        [
+            "2023",
+            "45.0% (45 of 100)",
+            "2022",
+            "57.0% (57 of 100)",
+            "-12.0",
+            "-23.3 to -0.4",
+            "0.045",
+            "reduction",
+            "yes",
+        ]
     ]
     assert bulletin.numeric() == [False, True, False, True, True, True, True, False, False]
     assert spec.pick(["p_two_sided"]).cells(rows) == [["0.090"]]  # two-sided p = 2 x 0.045

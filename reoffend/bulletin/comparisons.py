@@ -380,6 +380,12 @@ def _matched_section(result, matched_params, options: Mapping[str, Any], who: st
         f"{', '.join(matched_params.covariates)}. The table gives each cohort and all cohorts together; the "
         f"interval and p-value come from {matched_params.bootstrap:,} bootstrap resamples of the matched sets."
     )
+    if matched_params.multiple_testing != "none":
+        intro += (
+            " Testing every cohort at once makes some look significant by chance, so each cohort's verdict and "
+            "the p-value marked adjusted allow for the number of cohorts tested; the interval and the first "
+            "p-value are the cohort's own."
+        )
     if worst is not None:
         intro += (
             f" After matching, the largest standardised difference in a covariate is {worst:.3f} (below 0.1 is "

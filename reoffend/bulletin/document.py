@@ -269,7 +269,8 @@ p.note { font-size:15px; color:var(--muted); }
 nav.contents { margin:22px 0 0; padding:12px 16px; background:var(--band); }
 nav.contents h2 { font-size:16px; margin:0 0 4px; padding:0; border:0; }
 nav.contents ol { margin:0; padding-left:20px; columns:2; font-size:15px; }
-nav.contents a { color:var(--accent); }
+nav.contents a { color:var(--accent); display:inline-block; min-height:24px; padding:2px 0; }
+nav.contents li { margin:2px 0; }
 footer { border-top:2px solid var(--rule); color:var(--muted); font-size:14px; padding:14px 0 30px; }
 dl.meta { display:grid; grid-template-columns:max-content auto; gap:2px 12px; margin:14px 0 0; font-size:15px; }
 dl.meta dt { color:#dfe3e6; }
@@ -300,6 +301,7 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   figure { margin:8pt 0 12pt; }
   figure img { max-width:100%; max-height:235mm; width:auto; height:auto; border:0; }
   figcaption a, .source a { color:var(--ink); }
+  figcaption .downloads, .source { display:none; }  /* links to files mean nothing on paper */
   .table-scroll { overflow:visible; }
   table { width:100%; font-size:8pt; break-inside:auto; }
   caption { font-size:10pt; break-after:avoid; page-break-after:avoid; }
@@ -355,7 +357,8 @@ def to_html(document: Document, kicker: str = "") -> str:
             body.append(
                 f'<figure id="figure-{_e(block.name)}"><img src="data:image/png;base64,{data}" alt="{_e(block.alt)}">'
                 f"<figcaption>{_inline(block.caption)} "
-                f'<a href="figures/{_e(block.name)}.svg">SVG</a> · <a href="figures/{_e(block.name)}.png">PNG</a>'
+                f'<span class="downloads"><a href="figures/{_e(block.name)}.svg">SVG</a> · '
+                f'<a href="figures/{_e(block.name)}.png">PNG</a></span>'
                 "</figcaption></figure>"
             )
         elif isinstance(block, Definitions):

@@ -236,9 +236,9 @@ def establishment_chart(
     rate = (100 * rows["binary_rate"]).to_list()
     low = (100 * rows["binary_rate_low"]).to_list()
     high = (100 * rows["binary_rate_high"]).to_list()
-    # the colours say where each drawn interval lies (the unadjusted test the interval inverts); the text
-    # gives the verdicts after the adjustment for multiple testing
-    verdict = rows["compared_unadjusted"].to_list()
+    # the colours give the verdict the text and the tables give: after the adjustment for testing every
+    # establishment at once (an interval wholly above the line may still be "similar" after it; the legend says so)
+    verdict = rows["compared_with_all"].to_list()
     colour = {"higher": ORANGE, "lower": NAVY, "similar": SILVER}
     marker = {"higher": "^", "lower": "v", "similar": "o"}
     y = list(range(len(names)))
@@ -249,9 +249,9 @@ def establishment_chart(
         axes.grid(axis="x", color="#dddddd")
         axes.grid(axis="y", visible=False)
         for group, label in (
-            ("similar", "interval includes the rate for all"),
-            ("higher", "higher"),
-            ("lower", "lower"),
+            ("similar", "not significantly different (after adjustment for multiple testing)"),
+            ("higher", "significantly higher (after adjustment)"),
+            ("lower", "significantly lower (after adjustment)"),
         ):
             index = [i for i, v in enumerate(verdict) if v == group]
             if not index:

@@ -182,7 +182,7 @@ def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: s
                 elinewidth=1.2,
                 capsize=4,
                 linestyle="none",
-                label=f"provisional estimate, {100 * section.confidence:g}% interval",
+                label=f"provisional estimate, {100 * section.confidence:g}% range for the final rate",
             )
             axes.axvline(final.height - 0.5, color=NAVY, linewidth=0.8, linestyle=":")
         axes.set_xticks(list(range(len(cohorts))), cohorts, rotation=45 if len(cohorts) > 10 else 0)
@@ -231,14 +231,14 @@ def provisional_blocks(
 
     def events(row: dict) -> str:
         value = row["events_per_100_provisional"]
-        return missing if value is None else f"{value:.1f}"
+        return missing if value is None else fmt.number(value, 1)
 
     rows = [
         [
             r["cohort"],
             str(r["months_observed"]),
-            f"{r['cohort_size']:,}",
-            SHORTHAND if r["observed_reoffenders"] is None else f"{r['observed_reoffenders']:,}",
+            fmt.count(r["cohort_size"]),
+            SHORTHAND if r["observed_reoffenders"] is None else fmt.count(r["observed_reoffenders"]),
             pct(r["binary_rate_provisional"]),
             rate_range(r),
             events(r),
@@ -253,14 +253,21 @@ def provisional_blocks(
             f"the {follow_up}-month follow-up and the {waiting}-month waiting period of their last release are over. "
             "For the latest "
             "cohorts still in follow-up, the estimates below add to the proven reoffending already observed what "
-            "the complete cohorts say is still to come, given how long each person has been followed "
-            "(reoffend docs nowcast). They follow each cohort's own level of reoffending as far as it already "
-            "shows, and allow for convictions now reaching court more slowly (or quickly) than for the complete "
-            "cohorts; a change that does not yet show in what is observed can still make them wrong in ways the "
-            "intervals do not show. In the chart they are the hollow points on the dashed line, with their "
-            f"{conf} intervals; final figures are the filled points on the solid line."
+            "the complete cohorts say is still to come, given how long each person has been followed. They follow "
+            "each cohort's own level of reoffending as far as it already shows, and allow for convictions now "
+            "reaching court more slowly (or quickly) than for the complete cohorts; a change that does not yet show "
+            "in what is observed can still make them wrong in ways the ranges do not show. In the chart they are "
+            f"the hollow points on the dashed line, with their {conf} ranges; final figures are the filled points "
+            "on the solid line."
         ),
         *([Paragraph(check_sentence(section))] if check_sentence(section) else []),
+        Paragraph(
+            f"What the range covers: the {conf} range of a provisional estimate is where the cohort's final "
+            "published rate is expected to fall, allowing only for the reoffending still to be proven. It is not a "
+            "confidence interval like those of the final cohorts, which also allow for the chance variation of a "
+            "cohort of its size: a provisional figure is less certain than a final one, not more, and its "
+            "confidence interval once final will be as wide as a final cohort's of the same size."
+        ),
         Paragraph(
             backtest_sentence(section)
             + (
@@ -271,8 +278,8 @@ def provisional_blocks(
         ),
         Figure(
             "provisional",
-            f"Proven reoffending rate: final (solid line) and provisional estimates with {conf} intervals "
-            "(dashed line, hollow points).",
+            f"Proven reoffending rate: final (solid line) and provisional estimates with the {conf} range for "
+            "the final figure (dashed line, hollow points).",
             alt,
             figure_png,
         ),
@@ -281,10 +288,10 @@ def provisional_blocks(
             columns=[
                 "Cohort",
                 "Months observed",
-                "Released",
+                "People released (index releases)",
                 "Reoffenders seen so far",
                 "Provisional rate (estimate)",
-                f"{conf} interval",
+                f"{conf} range for the final rate (not a confidence interval)",
                 "Events per 100 (estimate)",
             ],
             rows=rows,

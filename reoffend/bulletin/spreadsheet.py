@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
+from odf import dc
 from odf.element import Text, _quoteattr, _sanitize
 from odf.namespaces import nsdict
 from odf.opendocument import OpenDocumentSpreadsheet
@@ -39,6 +40,10 @@ from .publication import DAYS_COLUMNS
 
 NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
+# the suppressed column of a published row: a plain word. [z] means "not applicable" only (Analysis Function
+# guidance), and nothing about a published row's suppression is inapplicable: it was checked and not withheld
+PUBLISHED = "no"
+LANGUAGE = "en-GB"
 ONE_TABLE = "This worksheet contains one table. Shorthand in its cells is explained in the Notes worksheet."
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a ZIP can record: no build time in the file
 
@@ -67,7 +72,7 @@ def cell_value(frame: pl.DataFrame, row: int, column: str) -> str | float | int 
     value = frame[column][row]
     if value is None:
         if column == SUPPRESSED:
-            return NOT_APPLICABLE  # published: a reason for suppression does not apply
+            return PUBLISHED
         hidden = SUPPRESSED in frame.columns and frame[SUPPRESSED][row] is not None
         if not hidden and column in DAYS_COLUMNS:
             hidden = _days_withheld(frame.columns, frame.row(row))
@@ -84,13 +89,7 @@ def cell_values(frame: pl.DataFrame) -> Iterator[list[object]]:
         missing = SHORTHAND if hidden else NOT_AVAILABLE
         days_missing = SHORTHAND if hidden or (days and _days_withheld(frame.columns, values)) else NOT_AVAILABLE
         yield [
-            value
-            if value is not None
-            else NOT_APPLICABLE
-            if i == suppressed
-            else days_missing
-            if i in days
-            else missing
+            value if value is not None else PUBLISHED if i == suppressed else days_missing if i in days else missing
             for i, value in enumerate(values)
         ]
 
@@ -103,6 +102,9 @@ def ods_bytes(
 ) -> bytes:
     """The ``.ods`` file: Cover, Contents, Notes, then one sheet per table."""
     doc = OpenDocumentSpreadsheet()
+    # the document's title and language in its metadata, as the guidance asks (screen readers announce them)
+    doc.meta.addElement(dc.Title(text=title))
+    doc.meta.addElement(dc.Language(text=LANGUAGE))
     bold = Style(name="heading", family="table-cell")
     bold.addElement(TextProperties(fontweight="bold"))
     big = Style(name="title", family="table-cell")

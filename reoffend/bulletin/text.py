@@ -69,6 +69,11 @@ def two(value: float | None) -> str:
     return number(value, 2)
 
 
+def signed(value: float | None, decimals: int = 1) -> str:
+    """A change with its sign: ``+0.6``, ``-7.1`` (one minus sign, the hyphen-minus, everywhere)."""
+    return number(value, decimals, signed=True)
+
+
 def p_text(p_value: float | None, floor: float) -> str:
     if p_value is None:
         return "no test possible"
@@ -119,6 +124,17 @@ def cohort_words(label: str, period: str) -> str:
     return label
 
 
+def cohort_span(first: str, last: str, period: str) -> str:
+    """The cohorts from ``first`` to ``last`` in words: "between January 2022 and March 2023"."""
+    start, end = cohort_words(first, period), cohort_words(last, period)
+    if period == "quarter" and " to " in start and " to " in end:
+        start = start.split(" to ")[0] + " " + start.rsplit(" ", 1)[1]
+        end = end.split(" to ")[1]
+    elif period == "financial-year" and " to " in start and " to " in end:
+        start, end = start.split(" to ")[0], end.split(" to ")[1]
+    return f"between {start} and {end}"
+
+
 # ---------------------------------------------------------------------------------------------- pieces
 def change_sentence(row: Mapping[str, Any], context: Context) -> str:
     """The change in the binary rate since an earlier cohort, with its significance in words."""
@@ -147,15 +163,15 @@ def change_sentence(row: Mapping[str, Any], context: Context) -> str:
         )
     return (
         f"Compared with {what}, {earlier}, the rate {movement}; {verdict}. The {level(confidence)} confidence "
-        f"interval for the change is {one(row['difference_pp_low'])} to {one(row['difference_pp_high'])} "
-        "percentage points."
+        f"interval for the change (current minus earlier) is {signed(row['difference_pp_low'])} to "
+        f"{signed(row['difference_pp_high'])} percentage points."
     )
 
 
 def events_sentence(latest: Mapping[str, Any], changes: pl.DataFrame, period: str = "quarter") -> str:
     text = (
-        f"There were {cell(latest, 'events_per_100', one)} reconviction events (court appearances at which a "
-        f"reoffence was proven) per 100 people released in {cohort_words(latest['cohort'], period)}"
+        f"There were {cell(latest, 'events_per_100', one)} reconviction events (days on which a person was "
+        f"convicted of one or more reoffences) per 100 people released in {cohort_words(latest['cohort'], period)}"
     )
     parts = []
     for row in changes.iter_rows(named=True):
@@ -211,11 +227,19 @@ def compose(context: Context) -> Document:
         f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)}).",
     ]
     published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
+    # the change since the same cohort a year earlier leads (seasonal cohorts compare like with like)
+    published_changes = published_changes.sort(pl.col("comparison") != "same cohort a year earlier")
     points += [change_sentence(row, context) for row in published_changes.iter_rows(named=True)]
     earlier_kinds = set(context.changes["comparison"].to_list())
     if "same cohort a year earlier" not in earlier_kinds:
         points.append(f"No cohort from a year before {words} has complete follow-up to compare with.")
     points.append(events_sentence(latest, published_changes, params.period))
+    points.append(
+        f"The {cell(latest, 'reoffenders')} people who reoffended committed "
+        f"{cell(latest, 'reoffences_per_reoffender', two)} "
+        f"proven reoffences each on average (reoffences per reoffender); over everyone released that is "
+        f"{cell(latest, 'reoffences_per_offender', two)} reoffences per offender."
+    )
     points.append(incomplete_sentence(context))
     blocks.append(Bullets(points))
 
@@ -243,8 +267,8 @@ def compose(context: Context) -> Document:
     blocks.append(Heading("How often people reoffend", anchor="frequency"))
     blocks.append(
         Paragraph(
-            "The frequency measure counts reconviction events: each court appearance at which one or more "
-            "reoffences are proven. Per 100 people released it was "
+            "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
+            "more reoffences (taken as one court appearance). Per 100 people released it was "
             f"{cell(latest, 'events_per_100', one)} in {words}, and {cell(first, 'events_per_100', one)} in "
             f"{cohort_words(first['cohort'], params.period)}."
         )
@@ -282,7 +306,8 @@ def compose(context: Context) -> Document:
         blocks.append(
             Table(
                 caption="Cohorts with incomplete follow-up at the extract date",
-                columns=["Cohort", "Releases", "Releases with incomplete follow-up"],
+                # all releases, not only index releases (the people counted in the other tables): named apart
+                columns=["Cohort", "All releases", "All releases with incomplete follow-up"],
                 rows=[
                     [r["cohort"], count(r["releases"]), count(r["incomplete_releases"])]
                     for r in incomplete.iter_rows(named=True)
@@ -319,15 +344,26 @@ def incomplete_sentence(context: Context) -> str:
     if not incomplete.height:
         return f"Every cohort in the data had complete follow-up at the extract date, {extract_words}, and is included."
     parts = [
-        f"{r['cohort']} ({count(r['incomplete_releases'])} of {count(r['releases'])} releases)"
+        f"{cohort_words(r['cohort'], context.params.period)} ({count(r['incomplete_releases'])} of "
+        f"{count(r['releases'])} {plural(r['releases'], 'release')})"
         for r in incomplete.iter_rows(named=True)
     ]
     return (
         f"Not yet included: {'; '.join(parts)}. Their follow-up was not complete at the extract date, {extract_words}: "
         f"an offence committed within {window.follow_up_months} months of release can still be proven by a "
-        f"conviction up to {window.waiting_period_months} months later. These cohorts will be published when "
-        "their follow-up is complete."
+        f"conviction up to {window.waiting_period_months} months later. These cohorts will be published as "
+        "final figures when their follow-up is complete"
+        + (
+            "; the latest of them are given below as provisional estimates, marked as such."
+            if context.provisional
+            else "."
+        )
     )
+
+
+def plural(number_of: int | None, noun: str, many: str = "") -> str:
+    """``release`` for 1, ``releases`` otherwise (``many`` when the plural is not noun + s)."""
+    return noun if number_of == 1 else (many or noun + "s")
 
 
 def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
@@ -476,10 +512,12 @@ def court_lag_blocks(context: Context) -> list[Block]:
     at_zero = lag.row(0, named=True)
     used = lag.filter(pl.col("waiting_period_months") == window.waiting_period_months).row(0, named=True)
     complete = context.facts.get("court_lag_complete_cohorts", cohorts)
-    span = cohorts[0] if len(cohorts) == 1 else f"{cohorts[0]} to {cohorts[-1]}"
+    period = context.params.period
+    words = [cohort_words(c, period) for c in cohorts]
+    span = words[0] if len(words) == 1 else cohort_span(cohorts[0], cohorts[-1], period)
     left_out = [c for c in complete if c not in cohorts]
     if left_out:  # the court lag sums published cohorts only (docs/bulletin.md, "Disclosure control")
-        span = f"the published cohorts {', '.join(cohorts)}"
+        span = f"the published cohorts {'; '.join(words)}"
 
     def share(row, key: str) -> str:
         return shown(key, pct)(row)
@@ -494,8 +532,7 @@ def court_lag_blocks(context: Context) -> list[Block]:
             f"by the end of the {window.follow_up_months}-month follow-up itself. The "
             f"{window.waiting_period_months}-month waiting period used here captures "
             f"{share(used, 'share_of_reoffences')} of them, and {share(used, 'share_of_reoffenders')} of the people "
-            f"eventually counted as reoffenders. Without a waiting period the proven reoffending rate of these "
-            f"people would be {share(at_zero, 'binary_rate')} rather than {share(longest, 'binary_rate')}."
+            f"eventually counted as reoffenders. " + rate_without_waiting(at_zero, used, window.waiting_period_months)
         ),
         Figure(
             "court_lag",
@@ -511,6 +548,22 @@ def court_lag_blocks(context: Context) -> list[Block]:
             source="court_lag.csv",
         ),
     ]
+
+
+def rate_without_waiting(at_zero: Mapping[str, Any], used: Mapping[str, Any], waiting: int) -> str:
+    """The rate without a waiting period against the rate published, with the configured one (not the longest)."""
+    without, published = shown("binary_rate", pct)(at_zero), shown("binary_rate", pct)(used)
+    if waiting == 0:
+        return ""
+    if without == published:
+        return (
+            f"For these people the waiting period makes no difference to the proven reoffending rate at one "
+            f"decimal place: {published} with it or without it."
+        )
+    return (
+        f"Without a waiting period the proven reoffending rate of these people would be {without} rather than "
+        f"the {published} counted with the {waiting}-month waiting period."
+    )
 
 
 def about_blocks(context: Context) -> list[Block]:
@@ -532,9 +585,11 @@ def about_blocks(context: Context) -> list[Block]:
         (
             "Proven reoffence",
             f"An offence committed in the {window.follow_up_months} months after release (from the day of "
-            f"release) and proven by a court conviction or caution within those months or a further "
+            f"release) and proven by a court conviction within those months or a further "
             f"{window.waiting_period_months} months (the waiting period, which allows for the time courts take)."
-            + (f" Offences coded {excluded} are not new offences and are not counted." if excluded else ""),
+            + (f" Offences coded {excluded} are not new offences and are not counted." if excluded else "")
+            + " The data hold convictions only: cautions and other out-of-court disposals are not counted, so the "
+            "rates are lower than they would be under a measure that counts them.",
         ),
         (
             "Proven reoffending rate",
@@ -542,8 +597,14 @@ def about_blocks(context: Context) -> list[Block]:
         ),
         (
             "Reconviction events per 100",
-            "Court appearances at which at least one reoffence was proven, per 100 people released (the "
-            "frequency measure).",
+            "The days on which a person was convicted of at least one reoffence, per 100 people released (the "
+            "frequency measure). Each such day is counted as one court appearance: the data record conviction "
+            "dates, not hearings.",
+        ),
+        (
+            "Reoffences per offender and per reoffender",
+            "Proven reoffences divided by everyone released (per offender), or by the people with at least one "
+            "proven reoffence (per reoffender).",
         ),
         (
             "Confidence interval",
@@ -587,11 +648,20 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
         ),
     ]
     incomplete = context.completeness.filter(~pl.col("complete"))["cohort"].to_list()
-    provisional = (
-        "Cohorts whose follow-up is not yet complete are not published (see Cohorts not yet included): "
-        + (", ".join(incomplete) if incomplete else "none at this extract")
-        + ". The published figures are final for the extract, but a conviction recorded late can still change "
-        "them."
+    period = context.params.period
+    named = ", ".join(cohort_words(c, period) for c in incomplete) if incomplete else "none at this extract"
+    if context.provisional:
+        provisional = (
+            "Cohorts whose follow-up is not yet complete are not published as final figures (see Cohorts not yet "
+            f"included): {named}. The latest of them are published as provisional estimates only, in the section "
+            "Provisional figures for cohorts still in follow-up, and are marked as estimates wherever they appear."
+        )
+    else:
+        provisional = (
+            f"Cohorts whose follow-up is not yet complete are not published (see Cohorts not yet included): {named}."
+        )
+    provisional += (
+        " The final figures are final for this extract, but a conviction recorded late can still change them."
     )
     items.append(("What is provisional", provisional))
     publication = context.config.publication
@@ -613,7 +683,6 @@ def key_figures(context: Context, latest: Mapping[str, Any]) -> list[KeyFigure]:
     change = changes.get("same cohort a year earlier") or changes.get("previous cohort")
     if change is not None and change["difference_pp"] is not None:
         difference = change["difference_pp"]
-        sign = "+" if round(difference, 1) > 0 else "−" if round(difference, 1) < 0 else ""
         verdict = (
             "cannot be tested"
             if change["significant"] is None
@@ -623,13 +692,13 @@ def key_figures(context: Context, latest: Mapping[str, Any]) -> list[KeyFigure]:
         )
         cards.append(
             KeyFigure(
-                f"{sign}{one(abs(difference))}",
+                signed(difference) if round(difference, 1) else one(0.0),
                 f"percentage points since {cohort_words(change['earlier_cohort'], context.params.period)}",
                 verdict,
             )
         )
     cards.append(KeyFigure(cell(latest, "events_per_100", one), "reconviction events per 100 released"))
-    cards.append(KeyFigure(cell(latest, "reoffences_per_offender", two), "proven reoffences per person released"))
+    cards.append(KeyFigure(cell(latest, "reoffences_per_reoffender", two), "reoffences per reoffender"))
     return cards
 
 

@@ -5,9 +5,9 @@ A :class:`TableSpec` is a list of :class:`Column` (a key, the header text, the f
 tables (``reoffend compare ...``) and the bulletin's HTML and Markdown tables are both rendered from the same
 spec, each choosing the columns it shows by key (:meth:`TableSpec.pick`), so the same comparison reads with
 the same headers and the same cells in both (design: comparisons.md, "one verdict"; tests/test_report_tables.py).
-A verdict in a table is its short word under a "significant" header (``reduction``, ``increase``, ``no change``,
-``too few``: :func:`reoffend.report.verdict.short`), after the multiple-testing adjustment where several units
-are tested; the sentences (:mod:`reoffend.report.views`) give it in full.
+A verdict in a table is its short word under a "significant" header (``reduction``, ``increase``,
+``no significant change``, ``too few``: :func:`reoffend.report.verdict.short`), after the multiple-testing
+adjustment where several units are tested; the sentences (:mod:`reoffend.report.views`) give it in full.
 The CSV, JSON and spreadsheet outputs keep the result's own column names (docs/output-dictionary.md).
 """
 
@@ -102,7 +102,9 @@ def _rate_of(rate: float | None, reoffenders: int, size: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------- baseline
-BASELINE_BULLETIN = ("current", "current_rate", "baseline", "baseline_rate", "reduction_pp", "reduction_interval")
+# the bulletin shows the change in one sign convention (current minus baseline, as its sentence does): a fall is
+# negative, and the interval is the same change's, so sentence and table never read as opposite signs
+BASELINE_BULLETIN = ("current", "current_rate", "baseline", "baseline_rate", "difference_pp", "difference_interval")
 
 
 def baseline_table(params: BaselineParams) -> TableSpec[BaselineRow]:
@@ -131,7 +133,13 @@ def baseline_table(params: BaselineParams) -> TableSpec[BaselineRow]:
             lambda r: interval(r.baseline_rate_low, r.baseline_rate_high, pct),
             unit="per cent",
         ),
-        Column("difference_pp", "Difference (points)", lambda r: _signed(r.difference_pp), unit="percentage points"),
+        Column("difference_pp", "Change (points)", lambda r: _signed(r.difference_pp), unit="percentage points"),
+        Column(
+            "difference_interval",
+            f"Change, {interval_label(params.alpha, params.sided)}",
+            lambda r: interval(r.difference_pp_low, r.difference_pp_high, _signed),
+            unit="percentage points",
+        ),
         Column("reduction_pp", "Reduction (points)", lambda r: number(r.reduction_pp), unit="percentage points"),
         Column(
             "reduction_interval",
@@ -149,6 +157,14 @@ def baseline_table(params: BaselineParams) -> TableSpec[BaselineRow]:
         Column("p_two_sided", "p (two-sided)", lambda r: p_value(r.p_two_sided), unit="probability"),
         Column("p_reduction", "p (reduction)", lambda r: p_value(r.p_reduction), unit="probability"),
         Column("p_increase", "p (increase)", lambda r: p_value(r.p_increase), unit="probability"),
+        Column(
+            "p_side",
+            "p (one-sided, in the direction of the change)",
+            lambda r: p_value(
+                None if r.p_reduction is None or r.p_increase is None else min(r.p_reduction, r.p_increase)
+            ),
+            unit="probability",
+        ),
         Column(
             "verdict",
             f"Significant ({params.sided}-sided test at {level(params.alpha)})",
@@ -189,10 +205,12 @@ def baseline_keys(params: BaselineParams, rows: int, *, bulletin: bool) -> list[
     extra = (["target_met"] if params.target_pp is not None else []) + (["schedule_step"] if params.schedule else [])
     verdict = ["verdict", "p_adjusted", "verdict_adjusted"] if rows > 1 else ["verdict"]
     if bulletin:
-        p = "p_reduction" if params.sided == "one" else "p_two_sided"
+        # the p-value the sentence quotes: one-sided on the side of the change, or two-sided
+        p = "p_side" if params.sided == "one" else "p_two_sided"
         return [*BASELINE_BULLETIN, p, "verdict_adjusted" if rows > 1 else "verdict", *extra]
     every = baseline_table(params).keys()
-    return [k for k in every if k not in ("verdict", "p_adjusted", "verdict_adjusted", *extra)] + verdict + extra
+    hidden = ("verdict", "p_adjusted", "verdict_adjusted", *extra)
+    return [k for k in every if k not in hidden] + verdict + extra
 
 
 # -------------------------------------------------------------------------------------------- matched
@@ -204,6 +222,7 @@ MATCHED_TERMINAL = (
     "events_interval",
     "events_verdict",
     "events_p_reduction",
+    "events_p_adjusted",
     "target",
 )
 MATCHED_BINARY = (
@@ -215,15 +234,15 @@ MATCHED_BINARY = (
     "binary_verdict",
     "binary_p_reduction",
 )
-MATCHED_BULLETIN = (
+MATCHED_BULLETIN = (  # twelve columns do not fit a printed A4 page: the matched counts are in the sentences
     "cohort",
-    "matched",
     "events_per_100_treated",
     "events_per_100_comparison",
     "events_change",
     "events_interval",
-    "events_verdict",
     "events_p_reduction",
+    "events_p_adjusted",
+    "events_verdict",
     "target",
     "binary_rate_treated",
     "binary_rate_comparison",
@@ -233,6 +252,9 @@ MATCHED_BULLETIN = (
 def matched_table(params: MatchedParams) -> TableSpec[MatchedRow]:
     """The primary measure (reconviction events per 100) of each cohort and of all cohorts together."""
     label = interval_label(params.alpha, "one").capitalize()
+    # the verdict of each cohort is adjusted for testing several cohorts at once; its p-value beside it is too,
+    # while the interval and the first p-value are each cohort's own: the headers say which is which
+    several = "adjusted" if params.multiple_testing != "none" else "not adjusted"
 
     def target(r: MatchedRow) -> str:
         if r.target_pct is None or r.target_met is None:
@@ -269,7 +291,15 @@ def matched_table(params: MatchedParams) -> TableSpec[MatchedRow]:
                 unit="per cent",
             ),
             Column("events_p_reduction", "p (reduction)", lambda r: p_value(r.events_p_reduction), unit="probability"),
-            Column("events_verdict", "Significant", lambda r: short(r.events_verdict_adjusted), numeric=False),
+            Column(
+                "events_p_adjusted",
+                f"p ({several})",
+                lambda r: p_value(r.events_p_adjusted),
+                unit="probability",
+            ),
+            Column(
+                "events_verdict", f"Significant ({several})", lambda r: short(r.events_verdict_adjusted), numeric=False
+            ),
             Column("target", "Target", target, numeric=False, unit="per cent"),
             Column("binary_rate_treated", "Rate, treated", lambda r: pct(r.binary_rate_treated), unit="per cent"),
             Column(
@@ -290,7 +320,12 @@ def matched_table(params: MatchedParams) -> TableSpec[MatchedRow]:
             Column(
                 "binary_p_reduction", "Rate: p (reduction)", lambda r: p_value(r.binary_p_reduction), unit="probability"
             ),
-            Column("binary_verdict", "Rate: significant", lambda r: short(r.binary_verdict_adjusted), numeric=False),
+            Column(
+                "binary_verdict",
+                f"Rate: significant ({several})",
+                lambda r: short(r.binary_verdict_adjusted),
+                numeric=False,
+            ),
         )
     )
 

@@ -38,13 +38,13 @@ VERDICTS = tuple(v.value for v in Verdict)
 SHORT = {
     Verdict.REDUCTION.value: "reduction",
     Verdict.INCREASE.value: "increase",
-    Verdict.NO_CHANGE.value: "no change",
+    Verdict.NO_CHANGE.value: "no significant change",  # never "no change": the test cannot show none
     Verdict.TOO_FEW.value: "too few",
 }
 
 
 def short(verdict: str | None) -> str:
-    """A verdict in a narrow table column headed "significant": ``reduction``, ``increase``, ``no change``."""
+    """A verdict in a table column headed "significant": ``reduction``, ``increase``, ``no significant change``."""
     return "–" if verdict is None else SHORT[verdict]
 
 

@@ -1,0 +1,194 @@
+"""The bulletin tells one story (issue 26): every number of its text is a published cell after the stated
+rounding, and the sentences never contradict the tables (signs, intervals, verdicts, what is provisional).
+
+One bulletin with every section enabled (establishments, breakdowns, all three comparisons, the court lag and
+provisional figures), built in memory from a synthetic population whose latest cohorts are still in follow-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reoffend.bulletin.build import Bulletin, compute_bulletin
+from reoffend.bulletin.config import parse_config
+from reoffend.bulletin.document import (
+    Bullets,
+    Definitions,
+    Document,
+    Figure,
+    KeyFigures,
+    Paragraph,
+    Table,
+    to_markdown,
+)
+from reoffend.report.format import pct
+from reoffend.synth import SynthParams, write
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+# what in a sentence is not a statistic: dates and cohorts in words, figure and table numbers, "per 100", the
+# names of bands whose edges are published labels (the cohort codes and categories are matched as labels)
+NOT_STATISTICS = re.compile(
+    rf"\b(?:\d{{1,2}} )?(?:{MONTHS}) \d{{4}}\b|\b(?:Figure|Table) \d+\b|per 100\b|SHA-256|\b\d{{4}}Q[1-4]\b"
+)
+NUMBER = re.compile(r"(?<![\w.])[+-]?\d[\d,]*(?:\.\d+)?(?![\w])")
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory) -> Bulletin:
+    folder = tmp_path_factory.mktemp("story")
+    write(SynthParams(releases=8000, seed=26, cohorts=10, extract_date=dt.date(2025, 3, 31)), folder, "csv")
+    job = (SAMPLE / "job.toml").read_text()
+    job = job.replace('"excluded_offences.txt"', f'"{SAMPLE / "excluded_offences.txt"}"')
+    job = job.replace("bootstrap = 1000", "bootstrap = 200")
+    (folder / "job.toml").write_text(job + "\n[provisional]\ncohorts = 3\norigins = 4\n")
+    return compute_bulletin(parse_config(str(folder / "job.toml")))
+
+
+def sentences(document: Document) -> list[str]:
+    """The words of the bulletin that are not table cells: subtitle, furniture, paragraphs, bullets, cards,
+    definitions, captions and alt texts."""
+    out = [document.subtitle, *(value for _term, value in document.meta)]
+    for block in document.blocks:
+        if isinstance(block, Paragraph):
+            out.append(block.text)
+        elif isinstance(block, Bullets):
+            out += list(block.items)
+        elif isinstance(block, KeyFigures):
+            out += [f"{f.value} {f.label} {f.detail}" for f in block.figures]
+        elif isinstance(block, Definitions):
+            out += [text for _term, text in block.items]
+        elif isinstance(block, Figure):
+            out += [block.caption, block.alt]
+        elif isinstance(block, Table):
+            out.append(block.caption)
+    return out
+
+
+def published_values(bulletin: Bulletin) -> tuple[list[float], set[str]]:
+    """Every published cell: the numbers, and the labels (text cells) of every table."""
+    numbers: list[float] = []
+    labels: set[str] = set()
+    for frame in bulletin.tables.values():
+        for column in frame.columns:
+            for value in frame[column].drop_nulls().cast(pl.String).to_list():
+                try:
+                    numbers.append(float(value))
+                except ValueError:
+                    labels.add(value)
+    return numbers, labels
+
+
+def found(token: str, numbers: list[float]) -> bool:
+    """``token`` (as the text writes it: ``1,122``, ``+2.8``, ``54.0``) is a published value, or one in per cent,
+    rounded to the token's decimals; a signed token must have the value's sign."""
+    decimals = len(token.split(".")[1]) if "." in token else 0
+    signed = token[0] in "+-"
+    value = float(token.replace(",", ""))
+
+    def shown(v: float) -> str:
+        return f"{round(v, decimals) + 0.0:.{decimals}f}"
+
+    target = shown(value if signed else abs(value))
+    return any(shown(v * scale if signed else abs(v * scale)) == target for v in numbers for scale in (1, 100))
+
+
+def test_every_number_in_the_text_is_a_published_cell(story):
+    numbers, labels = published_values(story)
+    text = "\n".join(sentences(story.document))
+    for label in sorted(labels, key=len, reverse=True):
+        if re.search(r"\d", label):
+            text = text.replace(label, " ")
+    text = NOT_STATISTICS.sub(" ", text)
+    tokens = NUMBER.findall(text)
+    assert len(tokens) > 150  # the check has something to check
+    missing = sorted({t for t in tokens if not found(t, numbers)})
+    assert not missing, f"numbers in the text that no published cell shows: {missing}"
+
+
+def test_the_check_respects_sign_and_rounding():
+    assert found("+2.8", [2.76]) and found("54.0%".rstrip("%"), [0.5401]) and found("1,122", [1122])
+    assert not found("-2.8", [2.76]) and not found("2.77", [2.76]) and not found("12,345", [1234.5])
+
+
+def test_the_baseline_sentence_and_table_give_one_change_with_one_interval(story):
+    row = story.tables["comparison_baseline.csv"].row(0, named=True)
+    markdown = to_markdown(story.document)
+    section = markdown.split("## Against the baseline", 1)[1].split("\n## ", 1)[0]
+    change = f"{row['difference_pp']:+.1f}"
+    interval = f"{row['difference_pp_low']:+.1f} to {row['difference_pp_high']:+.1f}"
+    sentence, table = section.split("**Table", 1)
+    assert f"change {change} points" in sentence and interval in sentence
+    assert f"| {change} | {interval} |" in table
+    assert "Reduction" not in table
+
+
+def test_no_significant_result_is_ever_called_no_change(story):
+    markdown = to_markdown(story.document)
+    assert "no significant change" in markdown
+    assert not re.search(r"(?<!significant )\bno change\b", markdown)
+
+
+def test_the_matched_table_says_which_figures_are_adjusted(story):
+    table = next(b for b in story.document.blocks if isinstance(b, Table) and b.source == "comparison_matched.csv")
+    adjusted = [c for c in table.columns if "adjusted" in c]
+    assert any(c.startswith("Significant") for c in adjusted) and any(c.startswith("p (") for c in adjusted)
+
+
+def test_what_is_provisional_agrees_with_the_provisional_section(story):
+    definitions = dict(
+        item for block in story.document.blocks if isinstance(block, Definitions) for item in block.items
+    )
+    assert "provisional.csv" in story.tables
+    assert "published as provisional estimates" in definitions["What is provisional"]
+    assert "are not published:" not in definitions["What is provisional"]
+
+
+def test_index_releases_and_all_releases_are_named_apart(story):
+    tables = {b.source: b for b in story.document.blocks if isinstance(b, Table)}
+    assert any("index releases" in c for c in tables["provisional.csv"].columns)
+    assert tables["cohorts.csv"].columns[1:] == ["All releases", "All releases with incomplete follow-up"]
+
+
+def test_the_court_lag_quotes_the_rate_published_at_the_configured_waiting_period(story):
+    lag = story.tables["court_lag.csv"]
+    used = lag.filter(pl.col("waiting_period_months") == story.params.window.waiting_period_months).row(0, named=True)
+    at_zero = lag.row(0, named=True)
+    paragraph = next(b.text for b in story.document.blocks if isinstance(b, Paragraph) and "courts take time" in b.text)
+    assert f"{pct(at_zero['binary_rate'])} rather than the {pct(used['binary_rate'])}" in paragraph
+
+
+def test_the_frequency_headline_is_in_the_main_points(story):
+    latest = story.tables["trend.csv"].row(-1, named=True)
+    cards = next(b for b in story.document.blocks if isinstance(b, KeyFigures)).figures
+    assert any(
+        c.label == "reoffences per reoffender" and c.value == f"{latest['reoffences_per_reoffender']:.2f}"
+        for c in cards
+    )
+    markdown = to_markdown(story.document)
+    assert (
+        "per person released" not in markdown and "caution" not in markdown.split("## About", 1)[1].split("cautions")[0]
+    )
+
+
+def test_the_establishment_chart_colours_the_adjusted_verdict():
+    from reoffend.bulletin.figures import establishment_chart
+
+    rows = pl.DataFrame(
+        {
+            "establishment": ["A", "B"],
+            "binary_rate": [0.7, 0.5],
+            "binary_rate_low": [0.6, 0.4],
+            "binary_rate_high": [0.8, 0.6],
+            "compared_unadjusted": ["higher", "similar"],
+            "compared_with_all": ["similar", "similar"],
+        }
+    )
+    _png, svg = establishment_chart(rows, "establishment", 0.5, "2023Q4")
+    assert b"significantly higher" not in svg and b"not significantly different" in svg
