@@ -369,6 +369,15 @@ def baseline_cells(site_column: str | None, site: str | None) -> tuple[TableCell
     )
 
 
+def _matched_counts(arm: str) -> tuple[Count, ...]:
+    """The counts of one arm of the matched comparison (``treated`` or ``comparison``): rates times number."""
+    return (
+        Count("reoffenders", f"binary_rate_{arm}", per_person=True),
+        Count("reconviction_events", f"events_per_100_{arm}", scale=0.01, per_person=True),
+        Count("reoffences", f"reoffences_per_offender_{arm}", per_person=True),
+    )
+
+
 def matched_cells(treated: Sequence[tuple[str, Sequence[str]]] | None, variant: str = "matched") -> TableCells:
     """The matched comparison's treated people who were matched, per cohort and pooled (their counts are
     their rates times their number). The comparison group's figures are weighted means of other people's
@@ -376,11 +385,7 @@ def matched_cells(treated: Sequence[tuple[str, Sequence[str]]] | None, variant: 
     return TableCells(
         "comparison_matched.csv",
         "matched",
-        (
-            Count("reoffenders", "binary_rate_treated", per_person=True),
-            Count("reconviction_events", "events_per_100_treated", scale=0.01, per_person=True),
-            Count("reoffences", "reoffences_per_offender_treated", per_person=True),
-        ),
+        _matched_counts("treated"),
         filters=tuple((column, tuple(values)) for column, values in (treated or ())),
         variant=variant,
         whole_size="treated",
@@ -397,11 +402,7 @@ def comparison_group_cells(pool: Sequence[tuple[str, Sequence[str]]] | None) -> 
     return TableCells(
         "comparison_matched.csv",
         "comparators",
-        (
-            Count("reoffenders", "binary_rate_comparison", per_person=True),
-            Count("reconviction_events", "events_per_100_comparison", scale=0.01, per_person=True),
-            Count("reoffences", "reoffences_per_offender_comparison", per_person=True),
-        ),
+        _matched_counts("comparison"),
         filters=tuple((column, tuple(values)) for column, values in (pool or ())),
         variant="matched comparison group",
         equal_weights=("effective_comparison_size", "comparators"),
