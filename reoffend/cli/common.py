@@ -31,6 +31,7 @@ from ..errors import (
     printable,
 )
 from ..inputs import InputSpec, load_inputs
+from ..intervals import LARGEST_CONFIDENCE, SMALLEST_TAIL
 from ..io import (
     STDOUT,
     atomic_write,
@@ -205,7 +206,7 @@ def cohort_options(function):
         click.option("--latest-cohort", is_flag=True, help="Keep only the latest cohort."),
         click.option(
             "--confidence",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            type=CONFIDENCE,
             default=0.95,
             show_default=True,
             help="Confidence level of intervals.",
@@ -306,7 +307,10 @@ PROBABILITY = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 # A significance level of 0.5 or more is no test: one-sided it would make the agreeing interval's level
 # 1 - 2 alpha zero or negative (report/verdict.py interval_confidence), so it is refused before any work.
-ALPHA = click.FloatRange(0, 0.5, min_open=True, max_open=True)
+# Below SMALLEST_TAIL (1e-12) the normal quantile overflows (reoffend/intervals.py): refused as well.
+ALPHA = click.FloatRange(SMALLEST_TAIL, 0.5, max_open=True)
+# 1 - confidence is the tail: at most 1 - 1e-12 (0.9999999999999999 once ended in a StatisticsError, exit 70)
+CONFIDENCE = click.FloatRange(0, LARGEST_CONFIDENCE, min_open=True)
 
 
 def alpha_option(help: str = "Significance level of the test."):
