@@ -82,3 +82,63 @@ def test_a_bulletin_confidence_leaving_too_small_a_tail_is_a_usage_error(cli, tm
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
     assert status == 2, err
     assert "confidence" in err and "0.999999999999" in err
+
+
+# ------------------------------------------------------------------------------------------ B. deep nesting
+DEEP = '{"offender_id":"A","release_date":"2022-01-10","x":' + "[" * 100_000 + "\n"
+
+
+@pytest.mark.parametrize("how", ["file", "gz", "stdin"])
+def test_an_ndjson_record_nested_100000_deep_is_invalid_data(cli, tmp_path, monkeypatch, how):
+    """json.loads raised RecursionError after polars' DepthLimitExceeded: exit 70. Now 65 naming the file."""
+    import gzip
+    import io
+    import sys
+
+    write_csv(tmp_path / "c.csv", CONVICTIONS)
+    path = tmp_path / "deep.ndjson"
+    path.write_text(DEEP)
+    args: tuple = (path,)
+    if how == "gz":
+        gz = tmp_path / "deep.ndjson.gz"
+        gz.write_bytes(gzip.compress(DEEP.encode()))
+        args = (gz,)
+    elif how == "stdin":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(DEEP.encode())))
+        args = ("-", "--input-format", "ndjson")
+    status, _out, err = cli("measure", *args, tmp_path / "c.csv", "--extract-date", "2030-01-01")
+    assert status == 65, err
+    assert "nested too deeply" in err and ("deep.ndjson" in err or "<stdin>" in err)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """A small bulletin of the sample data (establishments withheld), to be tampered with."""
+    from reoffend.cli import main
+
+    folder = tmp_path_factory.mktemp("published")
+    job = folder / "job.toml"
+    job.write_text(
+        f'title = "T"\n[inputs]\nreleases = "{SAMPLE_INPUTS[0]}"\nconvictions = "{SAMPLE_INPUTS[1]}"\n'
+        '[measure]\nestablishment = "establishment"\n'
+    )
+    with pytest.raises(SystemExit) as stop:
+        main(["bulletin", "--config", str(job), "-o", str(folder / "out"), "-q"])
+    assert stop.value.code == 0
+    return folder / "out"
+
+
+def tampered_copy(published: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(published, copy)
+    return copy
+
+
+def test_a_manifest_nested_100000_deep_is_refused(cli, published, tmp_path):
+    folder = tampered_copy(published, tmp_path)
+    (folder / "manifest.json").write_text("[" * 100_000)
+    status, _out, err = cli("disclosure-check", folder, "-q")
+    assert status in (65, 66), err
+    assert "manifest.json" in err and "nested too deeply" in err

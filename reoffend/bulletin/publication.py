@@ -544,6 +544,8 @@ def audit_folder(folder: str) -> tuple[AuditReport, dict[str, Any]]:
         raise InputFileError(f"{folder}: no manifest.json: not a folder `reoffend bulletin` wrote") from None
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise InputFileError(f"{manifest_path}: cannot be read as a bulletin manifest ({error})") from None
+    except RecursionError:  # 100,000 nested [
+        raise InputFileError(f"{manifest_path}: cannot be read as a bulletin manifest (nested too deeply)") from None
     disclosure = (manifest.get("facts") or {}).get("disclosure") if isinstance(manifest, dict) else None
     if not isinstance(disclosure, dict) or "layout" not in disclosure:
         raise UsageError(
