@@ -142,3 +142,62 @@ def test_a_manifest_nested_100000_deep_is_refused(cli, published, tmp_path):
     status, _out, err = cli("disclosure-check", folder, "-q")
     assert status in (65, 66), err
     assert "manifest.json" in err and "nested too deeply" in err
+
+
+# --------------------------------------------------------------------------------------- C. tampered manifests
+def tamper_manifest(folder: Path, change) -> None:
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    change(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _set(path: tuple[str, ...], value):
+    def change(manifest):
+        target = manifest
+        for name in path[:-1]:
+            target = target[name]
+        target[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_set(("facts",), "x"), "facts is str"),
+        (_set(("facts", "disclosure", "layout"), None), "facts.disclosure.layout is NoneType"),
+        (_set(("facts", "disclosure", "protection"), float("nan")), "protection"),
+        (_set(("facts", "disclosure", "protection"), 1e308), "protection"),
+        (_set(("facts", "disclosure", "min_count"), "x"), "min_count"),
+    ],
+)
+def test_a_tampered_manifest_is_refused_as_invalid_data(cli, published, tmp_path, change, said):
+    """``"facts": "x"`` and ``layout = null`` were AttributeErrors (exit 70); now 65 naming what is wrong."""
+    folder = tampered_copy(published, tmp_path)
+    tamper_manifest(folder, change)
+    status, _out, err = cli("disclosure-check", folder, "-q")
+    assert status == 65, err
+    assert said in err and "manifest.json" in err
+
+
+@pytest.mark.parametrize("value", ["NaN", "garbage", "inf"])
+def test_a_cohort_size_that_is_no_number_in_a_published_table_is_refused(cli, published, tmp_path, value):
+    """A cohort_size of NaN passed the audit (read as a row that is no cell); garbage was a ValueError, exit 70."""
+    import csv
+
+    folder = tampered_copy(published, tmp_path)
+    table = folder / "tables" / "establishments.csv"
+    rows = list(csv.reader(table.open()))
+    rows[1][rows[0].index("cohort_size")] = value
+    with table.open("w", newline="") as out:
+        csv.writer(out).writerows(rows)
+    status, _out, err = cli("disclosure-check", folder, "-q")
+    assert status == 65, err
+    assert "tables/establishments.csv" in err and "cohort_size" in err and value in err
+
+
+def test_an_untampered_copy_passes(cli, published, tmp_path):
+    status, _out, err = cli("disclosure-check", tampered_copy(published, tmp_path), "-q")
+    assert status == 0, err
