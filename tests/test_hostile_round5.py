@@ -201,3 +201,48 @@ def test_a_cohort_size_that_is_no_number_in_a_published_table_is_refused(cli, pu
 def test_an_untampered_copy_passes(cli, published, tmp_path):
     status, _out, err = cli("disclosure-check", tampered_copy(published, tmp_path), "-q")
     assert status == 0, err
+
+
+# ----------------------------------------------------------------------------------------- D. forged lines
+FORGED = "EST042\nreoffend: error: FORGED"
+FORGED_RELEASES = (
+    "offender_id,release_date,establishment\n"
+    'A,2022-01-10,"EST042\nreoffend: error: FORGED"\nB,2022-02-10,EST2\n'
+    'C,2022-04-10,"EST042\nreoffend: error: FORGED"\nD,2022-05-10,EST2\n'
+)
+
+
+def forged_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("reoffend: error: FORGED")]
+
+
+BASELINE = ("compare", "baseline")
+SITE = ("--site", FORGED, "--baseline", "2022Q1", "--current", "2022Q2")
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (BASELINE, (*SITE, "--csv")),
+        (BASELINE, (*SITE, "--format", "table")),
+        (("measure",), ("--where", "establishment=EST9\nreoffend: error: FORGED")),
+        (("measure",), ("--by", "establishment", "--format", "table")),
+    ],
+)
+def test_a_newline_in_a_label_forges_no_line(cli, tmp_path, command, options):
+    """The site's label started a line of its own on standard error ("reoffend: error: FORGED"): every message,
+    headline and table cell now shows a line break from the data as \\n."""
+    write_csv(tmp_path / "r.csv", FORGED_RELEASES)
+    write_csv(tmp_path / "c.csv", CONVICTIONS)
+    inputs = (tmp_path / "r.csv", tmp_path / "c.csv", "--extract-date", "2030-01-01")
+    status, out, err = cli(*command, *inputs, *options)
+    assert status in (0, 65), err
+    assert forged_lines(err) == [] and forged_lines(out) == [], err + out
+    assert "EST042\\nreoffend: error: FORGED" in err + out or "EST9\\nreoffend" in err
+
+
+def test_line_and_paragraph_separators_are_escaped():
+    from reoffend.errors import one_line, printable
+
+    assert printable("a\u2028b\u2029c") == "a\\u2028b\\u2029c"
+    assert one_line("a\nb\rc") == "a\\nb\\rc"

@@ -27,6 +27,7 @@ from ..errors import (
     OutputNotCreatable,
     OutputWriteError,
     UsageError,
+    one_line,
     os_reason,
     printable,
 )
@@ -554,7 +555,8 @@ class Output:
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(f"warning: {printable(text)}", style="yellow", highlight=False, markup=False)
+            # one warning, one line: a label in it never starts a line of its own
+            self.console.print(f"warning: {printable(one_line(text))}", style="yellow", highlight=False, markup=False)
 
     def status(self, text: str):
         """A spinner on a terminal (stderr) for work that may take a while; nothing otherwise."""
@@ -742,13 +744,14 @@ def render_table(
 
     console = console or pipe_console()
     formats = formats or {}
-    headers = [printable(column.replace("_", " ")) for column in rows.columns]
+    headers = [printable(one_line(column.replace("_", " "))) for column in rows.columns]
     cells = [
-        [printable(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()]
+        [printable(one_line(formats[c](v) if c in formats else default_format(c, v))) for c, v in row.items()]
         for row in rows.iter_rows(named=True)
     ]
     widths = plan_widths(headers, cells, console.width)
-    table = Table(title=title or None, caption=caption, header_style="bold")
+    # a title carries labels (--site): one line, every control character escaped
+    table = Table(title=printable(one_line(title)) or None, caption=caption, header_style="bold")
     # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
     right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
     for header, is_numeric, width in zip(headers, right, widths, strict=False):
