@@ -165,7 +165,8 @@ def cut_value(value: str, limit: int = VALUE_LIMIT) -> str:
 # characters a terminal acts on rather than shows: C0 controls but tab and line feed, DEL, C1 controls (ESC
 # starts a colour or a window-title sequence), and the bidirectional overrides and isolates, which reorder text
 # and the Unicode line and paragraph separators, which a log viewer or a browser breaks a line at
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# and the noncharacters U+FFFE, U+FFFF and lone surrogates, which no XML (a chart's SVG) may hold
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
 MESSAGE_LINE_LIMIT = 4000  # characters of one line of a message: a value from the data never floods the log
 
@@ -177,11 +178,17 @@ def one_line(text: str) -> str:
     return LINE_BREAK.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every :data:`CONTROL` character shown as an escape (``\\x1b``), nothing cut: for a
+    document (the bulletin's Markdown and HTML), where :func:`printable`'s line limit does not apply."""
+    return CONTROL.sub(lambda found: found.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+
+
 def printable(text: str) -> str:
     """``text`` as it may reach a terminal or a log: every control character shown as an escape (``\\x1b``),
     never acted on, and each line cut to :data:`MESSAGE_LINE_LIMIT` characters. Messages, warnings and the
     terminal table pass through it, since they carry values from the data (column names, labels)."""
-    text = CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+    text = escape_controls(text)
     if len(text) <= MESSAGE_LINE_LIMIT:
         return text
     return "\n".join(

@@ -246,3 +246,33 @@ def test_line_and_paragraph_separators_are_escaped():
 
     assert printable("a\u2028b\u2029c") == "a\\u2028b\\u2029c"
     assert one_line("a\nb\rc") == "a\\nb\\rc"
+
+
+# ------------------------------------------------------------------------------- E, F. labels in the documents
+def labelled_bulletin(cli, folder: Path, labels: list[str]) -> Path:
+    """A bulletin of 200 releases spread over ``labels`` as establishments (disclosure off: all drawn)."""
+    rows = ["offender_id,release_date,establishment"]
+    rows += [f"P{i},2022-0{1 + i % 6}-10,{labels[i % len(labels)]}" for i in range(200)]
+    (folder / "r.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    convictions = ["offender_id,offence_date,conviction_date"] + [
+        f"P{i},2022-09-01,2022-10-01" for i in range(0, 200, 3)
+    ]
+    (folder / "c.csv").write_text("\n".join(convictions) + "\n")
+    job = folder / "job.toml"
+    job.write_text(
+        'title = "T"\n[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\nextract_date = 2030-01-01\n'
+        '[measure]\nestablishment = "establishment"\n[disclosure]\nmin_cohort = 0\nmin_count = 0\n'
+    )
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 0, err
+    return folder / "out"
+
+
+def test_a_noncharacter_in_a_label_leaves_the_charts_valid_xml(cli, tmp_path):
+    """U+FFFE in an establishment made figures/establishments.svg invalid XML (the bulletin exited 0)."""
+    import xml.dom.minidom
+
+    out = labelled_bulletin(cli, tmp_path, ["EST\ufffeA", "EST\uffffB", "ESTC"])
+    for svg in (out / "figures").glob("*.svg"):
+        xml.dom.minidom.parse(str(svg))  # raises on a character XML does not allow
+    assert "EST\\ufffeA" in (out / "figures" / "establishments.svg").read_text(encoding="utf-8")
