@@ -276,3 +276,13 @@ def test_a_noncharacter_in_a_label_leaves_the_charts_valid_xml(cli, tmp_path):
     for svg in (out / "figures").glob("*.svg"):
         xml.dom.minidom.parse(str(svg))  # raises on a character XML does not allow
     assert "EST\\ufffeA" in (out / "figures" / "establishments.svg").read_text(encoding="utf-8")
+
+
+def test_control_characters_in_a_label_reach_neither_bulletin_md_nor_index_html_raw(cli, tmp_path):
+    """\\x01 and ESC from labels reached bulletin.md and index.html raw (the charts escaped them)."""
+    out = labelled_bulletin(cli, tmp_path, ["EST\x01A", "EST\x1b[31mB", "ESTC"])
+    for name in ("bulletin.md", "index.html"):
+        text = (out / name).read_text(encoding="utf-8")
+        raw = sorted({c for c in text if (ord(c) < 32 and c not in "\n\t") or c in "\x7f\ufffe\uffff"})
+        assert raw == [], (name, raw)
+        assert "EST\\x1b" in text.replace("\\\\", "\\")
