@@ -286,3 +286,27 @@ def test_control_characters_in_a_label_reach_neither_bulletin_md_nor_index_html_
         raw = sorted({c for c in text if (ord(c) < 32 and c not in "\n\t") or c in "\x7f\ufffe\uffff"})
         assert raw == [], (name, raw)
         assert "EST\\x1b" in text.replace("\\\\", "\\")
+
+
+# ---------------------------------------------------------------------------------- G. empty config values
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ('[publication]\nmethodology_url = ""\n', "[publication] methodology_url"),
+        ('[publication]\ncontact = " "\n', "[publication] contact"),
+        ("[measure]\nwhere = {}\n", "[measure] where"),
+    ],
+)
+def test_an_empty_config_value_is_a_usage_error_naming_the_key(cli, tmp_path, extra, key):
+    """docs/cli.md: an empty value in a config is exit 2; these were accepted (exit 0)."""
+    job = job_file(tmp_path, extra)
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 2, err
+    assert key in err and "empty" in err
+
+
+def test_an_empty_title_is_a_usage_error(cli, tmp_path):
+    job = job_file(tmp_path, title='title = ""\n')
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 2, err
+    assert "title" in err and "empty" in err

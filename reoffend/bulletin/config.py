@@ -284,6 +284,25 @@ def _text(value: Any) -> str:
     return value
 
 
+def _some_text(value: Any) -> str:
+    """Text that says something: an empty value is never read as "not given" (docs/cli.md); leave the key out."""
+    value = _text(value)
+    if not value.strip():
+        raise ValueError("an empty value: give one, or leave the key out")
+    return value
+
+
+def _some_url(value: Any) -> str:
+    return _url(_some_text(value))
+
+
+def _some_filter(value: Any) -> dict[str, tuple[str, ...]]:
+    result = _filter(value)
+    if not result:
+        raise ValueError('an empty table: give a filter such as { sex = ["M"] }, or leave the key out')
+    return result
+
+
 def _path(value: Any) -> str:
     value = _text(value)
     if not value.strip():
@@ -414,7 +433,7 @@ def _shown(value: Any) -> str:
     return f"{kind} ({value!r})"
 
 
-TOP_SCHEMA = {"title": _text, "publisher": _text, "output": _path}
+TOP_SCHEMA = {"title": _some_text, "publisher": _some_text, "output": _path}
 INPUTS_SCHEMA = {
     "releases": _path,
     "convictions": _path,
@@ -431,7 +450,7 @@ MEASURE_SCHEMA = {
     "index": _choice("first", "all"),
     "confidence": CONFIDENCE_NUMBER,
     "establishment": _text,
-    "where": _filter,
+    "where": _some_filter,
 }
 COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
     "baseline": {
@@ -484,10 +503,10 @@ BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands}
 PUBLICATION_SCHEMA = {
     "published": _date,
     "next_release": _date_or_text,
-    "status": _text,
-    "contact": _text,
-    "revisions": _text,
-    "methodology_url": _url,
+    "status": _some_text,
+    "contact": _some_text,
+    "revisions": _some_text,
+    "methodology_url": _some_url,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),
