@@ -151,7 +151,7 @@ def format_problem(problem: dict) -> str:
     if problem["column"]:
         where += f", column {problem['column']}"
     value = f" (value {cut_value(problem['value'])!r})" if problem.get("value") is not None else ""
-    return f"{where}: {problem['message']}{value}"
+    return one_line(f"{where}: {problem['message']}{value}")  # a value in the message never starts a line
 
 
 VALUE_LIMIT = 100  # characters of a bad value shown in a message (the --errors file keeps it whole)
@@ -164,15 +164,31 @@ def cut_value(value: str, limit: int = VALUE_LIMIT) -> str:
 
 # characters a terminal acts on rather than shows: C0 controls but tab and line feed, DEL, C1 controls (ESC
 # starts a colour or a window-title sequence), and the bidirectional overrides and isolates, which reorder text
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# and the Unicode line and paragraph separators, which a log viewer or a browser breaks a line at
+# and the noncharacters U+FFFE, U+FFFF and lone surrogates, which no XML (a chart's SVG) may hold
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+LINE_BREAK = re.compile("[\n\r\u2028\u2029]")
 MESSAGE_LINE_LIMIT = 4000  # characters of one line of a message: a value from the data never floods the log
+
+
+def one_line(text: str) -> str:
+    """``text`` (a label, a sentence about one row, a problem) with its line breaks escaped (``\\n``): a value
+    from the data can never start a line of its own, so never forge one (``reoffend: error: ...``). Messages of
+    several lines join such pieces; :func:`printable` then escapes the other control characters."""
+    return LINE_BREAK.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every :data:`CONTROL` character shown as an escape (``\\x1b``), nothing cut: for a
+    document (the bulletin's Markdown and HTML), where :func:`printable`'s line limit does not apply."""
+    return CONTROL.sub(lambda found: found.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 def printable(text: str) -> str:
     """``text`` as it may reach a terminal or a log: every control character shown as an escape (``\\x1b``),
     never acted on, and each line cut to :data:`MESSAGE_LINE_LIMIT` characters. Messages, warnings and the
     terminal table pass through it, since they carry values from the data (column names, labels)."""
-    text = CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+    text = escape_controls(text)
     if len(text) <= MESSAGE_LINE_LIMIT:
         return text
     return "\n".join(

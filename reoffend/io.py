@@ -633,6 +633,10 @@ def _ndjson_problem(name: str, raw: bytes) -> DataError | None:
             )
         except ValueError as error:  # not UTF-8
             return single_problem(name, None, "bad json", f"line {number}: {error}", row=number)
+        except RecursionError:  # 100,000 nested [ (polars refuses it too: DepthLimitExceeded)
+            return single_problem(
+                name, None, "bad json", f"line {number}: not valid JSON (nested too deeply)", row=number
+            )
         if not isinstance(value, dict):
             return single_problem(name, None, "bad json", f"line {number}: not a JSON object", row=number)
     return None

@@ -353,7 +353,7 @@ def synth_files(folder: Path) -> set[str] | None:
     synth). A meta.json from before "files" was recorded stands for the four data files synth can write."""
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: 100,000 nested [
         return None
     if not isinstance(meta, dict) or meta.get("generator") != GENERATOR:
         return None

@@ -132,7 +132,10 @@ def test_no_complete_cohort_is_a_data_error(tmp_path, cli):
     [
         ("[measure]\nfollow_up = 12\nwaitng_period = 6\n", "line 9: [measure] waitng_period: unknown key"),
         ('[measure]\nfollow_up = "twelve"\n', "line 8: [measure] follow_up: expected a whole number"),
-        ("[measure]\nconfidence = 1.5\n", "line 8: [measure] confidence: expected a number strictly between"),
+        (
+            "[measure]\nconfidence = 1.5\n",
+            "line 8: [measure] confidence: expected a number above 0 and at most 0.999999999999",
+        ),
         ('[measure]\nperiod = "week"\n', "line 8: [measure] period: expected one of month, quarter"),
         ("[comparisons.nonesuch]\nx = 1\n", "[comparisons] nonesuch: unknown comparison"),
         ("[extras]\nx = 1\n", "extras: unknown section"),

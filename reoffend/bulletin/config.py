@@ -18,6 +18,7 @@ from ..banding import check_edges
 from ..cohort import PERIODS, IndexRule, Period
 from ..disclosure import DisclosureRule
 from ..errors import UsageError
+from ..intervals import LARGEST_CONFIDENCE, SMALLEST_TAIL
 from ..io import key_line, read_toml
 from ..window import FollowUpWindow
 from .document import safe_url
@@ -283,6 +284,25 @@ def _text(value: Any) -> str:
     return value
 
 
+def _some_text(value: Any) -> str:
+    """Text that says something: an empty value is never read as "not given" (docs/cli.md); leave the key out."""
+    value = _text(value)
+    if not value.strip():
+        raise ValueError("an empty value: give one, or leave the key out")
+    return value
+
+
+def _some_url(value: Any) -> str:
+    return _url(_some_text(value))
+
+
+def _some_filter(value: Any) -> dict[str, tuple[str, ...]]:
+    result = _filter(value)
+    if not result:
+        raise ValueError('an empty table: give a filter such as { sex = ["M"] }, or leave the key out')
+    return result
+
+
 def _path(value: Any) -> str:
     value = _text(value)
     if not value.strip():
@@ -327,6 +347,24 @@ def _number(low: float | None = None, high: float | None = None, open_interval: 
         return value
 
     return check
+
+
+def _tail_number(low: float, high: float, name: str) -> Callable:
+    """A number in [low, high), as --alpha and --confidence take it (cli/common.py ALPHA, CONFIDENCE): the tail
+    it leaves is at least SMALLEST_TAIL (reoffend/intervals.py), else the normal quantile overflows."""
+
+    def check(value: Any) -> float:
+        value = _number()(value)
+        if not (low <= value < high if name == "alpha" else low < value <= high):
+            shown = f"at least {low:g} and below {high:g}" if name == "alpha" else f"above {low:g} and at most {high!r}"
+            raise ValueError(f"expected a number {shown}, got {value!r}")
+        return value
+
+    return check
+
+
+ALPHA_NUMBER = _tail_number(SMALLEST_TAIL, 0.5, "alpha")  # as --alpha (cli/common.py ALPHA)
+CONFIDENCE_NUMBER = _tail_number(0.0, LARGEST_CONFIDENCE, "confidence")  # as --confidence
 
 
 def _choice(*choices: str) -> Callable[[Any], str]:
@@ -395,7 +433,7 @@ def _shown(value: Any) -> str:
     return f"{kind} ({value!r})"
 
 
-TOP_SCHEMA = {"title": _text, "publisher": _text, "output": _path}
+TOP_SCHEMA = {"title": _some_text, "publisher": _some_text, "output": _path}
 INPUTS_SCHEMA = {
     "releases": _path,
     "convictions": _path,
@@ -410,9 +448,9 @@ MEASURE_SCHEMA = {
     "waiting_period": _integer(0, 60),
     "period": _choice(*PERIODS),
     "index": _choice("first", "all"),
-    "confidence": _number(0.0, 1.0, open_interval=True),
+    "confidence": CONFIDENCE_NUMBER,
     "establishment": _text,
-    "where": _filter,
+    "where": _some_filter,
 }
 COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
     "baseline": {
@@ -420,7 +458,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "site_column": _text,
         "current": _text_list,
         "baseline": _text,
-        "alpha": _number(0.0, 0.5, open_interval=True),  # as --alpha (cli/common.py ALPHA)
+        "alpha": ALPHA_NUMBER,
         "sided": _choice("one", "two"),
         "multiple_testing": _choice("holm", "bh", "none"),
         "target": _number(),
@@ -439,7 +477,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "drop_missing": _boolean,
         "bootstrap": _integer(0, 100_000),
         "seed": _integer(0),
-        "alpha": _number(0.0, 0.5, open_interval=True),  # as --alpha (cli/common.py ALPHA)
+        "alpha": ALPHA_NUMBER,
         "target": _number(),
         "pooled_target": _number(),
         "style": _choice("peterborough"),
@@ -452,7 +490,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "current": _text_list,
         "by": _text_list,
         "count_model": _choice("negbin", "poisson"),
-        "alpha": _number(0.0, 0.5, open_interval=True),  # as --alpha (cli/common.py ALPHA)
+        "alpha": ALPHA_NUMBER,
         "sided": _choice("one", "two"),
         "multiple_testing": _choice("holm", "bh", "none"),
         "unseen": _choice("error", "pool"),
@@ -465,10 +503,10 @@ BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands}
 PUBLICATION_SCHEMA = {
     "published": _date,
     "next_release": _date_or_text,
-    "status": _text,
-    "contact": _text,
-    "revisions": _text,
-    "methodology_url": _url,
+    "status": _some_text,
+    "contact": _some_text,
+    "revisions": _some_text,
+    "methodology_url": _some_url,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),

@@ -19,6 +19,8 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from ..errors import escape_controls
+
 # the program's own markup in a block's text (private-use characters: no data of ours holds them)
 BOLD, CODE, LINK_OPEN, LINK_MID, LINK_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003", "\ue004"
 LINK = re.compile(f"{LINK_OPEN}(.*?){LINK_MID}(.*?){LINK_CLOSE}", re.DOTALL)
@@ -179,14 +181,15 @@ def md_text(text: str) -> str:
             return mark
         return {"<": "&lt;", "&": "&amp;", "\r": " ", "\n": " "}.get(mark, "\\" + mark)
 
-    return MARKDOWN.sub(escaped, text)
+    # a control character (ESC, U+0001) or a noncharacter is shown as an escape, as in the charts and messages
+    return escape_controls(MARKDOWN.sub(escaped, text))
 
 
 def _md(text: str) -> str:
     def anchor(label: str, url: str) -> str:
         return f"[{label}]({urllib.parse.quote(url, safe=':/?#@!$&*+,;=%~-._')})"
 
-    return _marked(text, md_text, lambda part: f"`{part}`", anchor).replace(BOLD, "**")
+    return _marked(text, md_text, lambda part: f"`{escape_controls(part)}`", anchor).replace(BOLD, "**")
 
 
 def _md_cell(text: str) -> str:
@@ -317,7 +320,8 @@ tr.latest th { font-weight:700; background:#eef5fb; }
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Text for HTML: escaped, and every control character shown as an escape (``\\x1b``), as in the charts."""
+    return html.escape(escape_controls(text), quote=True)
 
 
 def _inline(text: str) -> str:

@@ -131,7 +131,7 @@ def not_a_bulletin(folder: Path, kind: str = BULLETIN) -> str | None:
         return f"no {MARKER}"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: 100,000 nested [
         return f"its {MARKER} is not a bulletin manifest"
     if not isinstance(manifest, dict) or manifest.get(MANIFEST_KEY) != MANIFEST_VERSION:
         return f"its {MARKER} has no {MANIFEST_KEY!r} = {MANIFEST_VERSION}"

@@ -112,15 +112,34 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _number(value: Any) -> float | None:
+class UnreadableCell(InconsistentTables):
+    """A published cell that is no number (``garbage``, ``NaN`` or ``inf`` where a count or a size must be):
+    not as the bulletin wrote it, so the audit cannot read the tables (exit 65 from disclosure-check)."""
+
+
+def _number(value: Any, column: str | None = None) -> float | None:
+    """A cell as a number: None when empty (or NaN, a count a reader cannot see). Text that is no number, and an
+    infinite value, are :class:`UnreadableCell`: a tampered table is refused rather than read as withheld."""
     if value is None or value == "":
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UnreadableCell(f"column {column}: {str(value)[:60]!r} is not a number") from None
+    if math.isinf(number):
+        raise UnreadableCell(f"column {column}: {value!r} is not a finite number")
     return None if math.isnan(number) else number
 
 
+def _size(value: Any, column: str) -> float | None:
+    """A group's size: as :func:`_number`, but a NaN is refused too (the bulletin writes every size it shows)."""
+    if isinstance(value, str) and value.strip().lower() in ("nan", "+nan", "-nan"):
+        raise UnreadableCell(f"column {column}: {value!r} is not a size")
+    return _number(value, column)
+
+
 def _count(row: Mapping[str, Any], spec: Count, size: int) -> int | None:
-    value = _number(row.get(spec.column))
+    value = _number(row.get(spec.column), spec.column)
     if value is None:
         return None
     value *= spec.scale
@@ -145,6 +164,13 @@ class RowCell:
 def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
     """Per row of ``frame``: the cell it shows (None for a row that is no cell, e.g. the court lag's other
     waiting periods). A pooled row (cohort ``all``) is about every cohort of the table's other rows."""
+    try:
+        return _row_cells(frame, spec)
+    except UnreadableCell as error:
+        raise UnreadableCell(f"tables/{spec.table}, {error}") from None
+
+
+def _row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
     out: list[RowCell | None] = []
     cohorts: list[str] = []
     if spec.cohort is not None and spec.cohort in frame.columns:
@@ -154,7 +180,7 @@ def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
         if spec.only is not None and _text(row.get(spec.only[0])) != spec.only[1]:
             out.append(None)
             continue
-        size_value = _number(row.get(spec.size))
+        size_value = _size(row.get(spec.size), spec.size)
         if size_value is None:
             out.append(None)
             continue
@@ -165,7 +191,7 @@ def row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
             label = _text(row.get(spec.cohort))
             cohort = tuple(cohorts) if label == WHOLE else (label or "",)
         by = tuple((column, _text(row.get(column))) for column in spec.by)
-        whole_size = round(_number(row.get(spec.whole_size)) or 0) if spec.whole_size else None
+        whole_size = round(_size(row.get(spec.whole_size), spec.whole_size) or 0) if spec.whole_size else None
         # a subgroup (the matched people) where it is smaller than its group; a group of its own kind otherwise
         # (a provisional cohort's people seen so far)
         if spec.whole_size is None:
@@ -545,18 +571,39 @@ def audit_folder(folder: str) -> tuple[AuditReport, dict[str, Any]]:
         raise InputFileError(f"{folder}: no manifest.json: not a folder `reoffend bulletin` wrote") from None
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise InputFileError(f"{manifest_path}: cannot be read as a bulletin manifest ({error})") from None
-    disclosure = (manifest.get("facts") or {}).get("disclosure") if isinstance(manifest, dict) else None
-    if not isinstance(disclosure, dict) or "layout" not in disclosure:
+    except RecursionError:  # 100,000 nested [
+        raise InputFileError(f"{manifest_path}: cannot be read as a bulletin manifest (nested too deeply)") from None
+    from ..errors import DisclosureFailure
+
+    def tampered(what: str) -> DisclosureFailure:
+        # a manifest `reoffend bulletin` did not write as it is: nothing to audit against, so no audit passes
+        return DisclosureFailure(f"{manifest_path}: {what}: not as `reoffend bulletin` writes it; cannot be checked")
+
+    if not isinstance(manifest, dict):
+        raise tampered("not a JSON object")
+    facts = manifest.get("facts")
+    if facts is not None and not isinstance(facts, dict):
+        raise tampered(f"facts is {type(facts).__name__}")
+    disclosure = (facts or {}).get("disclosure")
+    if disclosure is not None and not isinstance(disclosure, dict):
+        raise tampered(f"facts.disclosure is {type(disclosure).__name__}")
+    if not disclosure or "layout" not in disclosure:
         raise UsageError(
             f"{manifest_path}: records no disclosure layout (a bulletin made before reoffend recorded one, or not "
             "a bulletin): rebuild it with this version to check it"
         )
-    layout = Layout.of(disclosure["layout"])
-    rule = DisclosureRule(
-        min_cohort=int(disclosure.get("min_cohort", 0)),
-        min_count=int(disclosure.get("min_count", 0)),
-        protection=disclosure.get("protection"),
-    )
+    if not isinstance(disclosure["layout"], dict):
+        raise tampered(f"facts.disclosure.layout is {type(disclosure['layout']).__name__}")
+    try:
+        layout = Layout.of(disclosure["layout"])
+        # whole numbers as written (DisclosureRule refuses NaN, 1e308, text, true); no int() rounding 2.7 to 2
+        rule = DisclosureRule(
+            min_cohort=disclosure.get("min_cohort", 0),
+            min_count=disclosure.get("min_count", 0),
+            protection=disclosure.get("protection"),
+        )
+    except (TypeError, ValueError, AttributeError, KeyError, UsageError) as error:
+        raise tampered(f"facts.disclosure ({error})") from None
     tables: dict[str, pl.DataFrame] = {}
     for name in sorted(layout.names):
         path = root / "tables" / name
@@ -569,7 +616,9 @@ def audit_folder(folder: str) -> tuple[AuditReport, dict[str, Any]]:
     try:
         report = audit(model_of(tables, layout), Protection.of(rule))
     except InconsistentTables as error:
-        from ..errors import DisclosureFailure
-
+        if isinstance(error, UnreadableCell):
+            raise DisclosureFailure(
+                f"{folder}: {error}: not as `reoffend bulletin` writes it; cannot be checked"
+            ) from None
         raise DisclosureFailure(f"{folder}: the published tables disagree with each other: {error}") from None
     return report, disclosure

@@ -27,10 +27,12 @@ from ..errors import (
     OutputNotCreatable,
     OutputWriteError,
     UsageError,
+    one_line,
     os_reason,
     printable,
 )
 from ..inputs import InputSpec, load_inputs
+from ..intervals import LARGEST_CONFIDENCE, SMALLEST_TAIL
 from ..io import (
     STDOUT,
     atomic_write,
@@ -205,7 +207,7 @@ def cohort_options(function):
         click.option("--latest-cohort", is_flag=True, help="Keep only the latest cohort."),
         click.option(
             "--confidence",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            type=CONFIDENCE,
             default=0.95,
             show_default=True,
             help="Confidence level of intervals.",
@@ -306,7 +308,10 @@ PROBABILITY = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 # A significance level of 0.5 or more is no test: one-sided it would make the agreeing interval's level
 # 1 - 2 alpha zero or negative (report/verdict.py interval_confidence), so it is refused before any work.
-ALPHA = click.FloatRange(0, 0.5, min_open=True, max_open=True)
+# Below SMALLEST_TAIL (1e-12) the normal quantile overflows (reoffend/intervals.py): refused as well.
+ALPHA = click.FloatRange(SMALLEST_TAIL, 0.5, max_open=True)
+# 1 - confidence is the tail: at most 1 - 1e-12 (0.9999999999999999 once ended in a StatisticsError, exit 70)
+CONFIDENCE = click.FloatRange(0, LARGEST_CONFIDENCE, min_open=True)
 
 
 def alpha_option(help: str = "Significance level of the test."):
@@ -550,7 +555,8 @@ class Output:
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(f"warning: {printable(text)}", style="yellow", highlight=False, markup=False)
+            # one warning, one line: a label in it never starts a line of its own
+            self.console.print(f"warning: {printable(one_line(text))}", style="yellow", highlight=False, markup=False)
 
     def status(self, text: str):
         """A spinner on a terminal (stderr) for work that may take a while; nothing otherwise."""
@@ -738,13 +744,14 @@ def render_table(
 
     console = console or pipe_console()
     formats = formats or {}
-    headers = [printable(column.replace("_", " ")) for column in rows.columns]
+    headers = [printable(one_line(column.replace("_", " "))) for column in rows.columns]
     cells = [
-        [printable(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()]
+        [printable(one_line(formats[c](v) if c in formats else default_format(c, v))) for c, v in row.items()]
         for row in rows.iter_rows(named=True)
     ]
     widths = plan_widths(headers, cells, console.width)
-    table = Table(title=title or None, caption=caption, header_style="bold")
+    # a title carries labels (--site): one line, every control character escaped
+    table = Table(title=printable(one_line(title)) or None, caption=caption, header_style="bold")
     # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
     right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
     for header, is_numeric, width in zip(headers, right, widths, strict=False):

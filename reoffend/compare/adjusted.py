@@ -29,7 +29,7 @@ import polars as pl
 from scipy import special
 
 from ..cohort import apply_filters, check_cohorts_present, check_values_present, with_cohort
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, one_line, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
@@ -159,7 +159,7 @@ class AdjustedResult:
 
     def headline(self) -> str:
         """One plain-English sentence per comparison row, both measures reported separately."""
-        return "\n".join(adjusted_headline(row, self.params) for row in self.typed_rows())
+        return "\n".join(one_line(adjusted_headline(row, self.params)) for row in self.typed_rows())
 
     def all_significant(self) -> bool:
         """Every unit beat the baseline on both measures after the multiple-testing adjustment: the one rule

@@ -33,7 +33,7 @@ from typing import Literal
 import polars as pl
 
 from ..cohort import Period, apply_filters, check_cohorts_present, with_cohort
-from ..errors import UsageError
+from ..errors import UsageError, one_line
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
 from ..measure import MeasureParams, MeasureResult, measure
@@ -137,7 +137,7 @@ class BaselineResult:
     def headline(self) -> str:
         """One plain-English sentence per comparison, joined by newlines."""
         tests = int(self.rows["p_adjusted"].is_not_null().sum())
-        return "\n".join(baseline_headline(row, self.params, self.site, tests) for row in self.typed_rows())
+        return "\n".join(one_line(baseline_headline(row, self.params, self.site, tests)) for row in self.typed_rows())
 
     def all_significant(self) -> bool:
         """True when every comparison is a significant reduction after the multiple-testing adjustment."""

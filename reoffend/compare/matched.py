@@ -19,7 +19,7 @@ import polars as pl
 
 from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError, name_list, problem_row, single_problem
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, name_list, one_line, problem_row, single_problem
 from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
 from ..report.format import pct
@@ -192,7 +192,7 @@ class MatchedResult:
 
     def headline(self) -> str:
         """One plain-English sentence per cohort and for all cohorts together."""
-        return "\n".join(matched_headline(row, self.params) for row in self.typed_rows())
+        return "\n".join(one_line(matched_headline(row, self.params)) for row in self.typed_rows())
 
     def extra_json(self) -> dict[str, Any]:
         return {

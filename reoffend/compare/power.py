@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
-from ..errors import UsageError, single_problem
+from ..errors import UsageError, one_line, single_problem
 from ..report.format import per_cent
 from .rows import PowerRow
 
@@ -104,7 +104,7 @@ class PowerResult:
         return PowerRow.of(self.rows)
 
     def headline(self) -> str:
-        return "\n".join(headline_sentence(row) for row in self.typed_rows())
+        return "\n".join(one_line(headline_sentence(row)) for row in self.typed_rows())
 
 
 # ------------------------------------------------------------------------------------------- the maths
