@@ -156,12 +156,11 @@ class Range:
     high: float
     required: int
     passes: bool
-    withheld: bool  # else implied, or published (``kind``)
-    kind: str = ""  # "withheld", "implied" or "published" (a shown group that fails the primary rule)
+    kind: str  # "withheld", "implied" or "published" (a shown group that fails the primary rule)
 
-    def __post_init__(self) -> None:
-        if not self.kind:
-            object.__setattr__(self, "kind", "withheld" if self.withheld else "implied")
+    @property
+    def withheld(self) -> bool:
+        return self.kind == "withheld"
 
     @property
     def width(self) -> float:
@@ -191,6 +190,7 @@ class LinkedTables:
 
     cells: dict[Key, Cell] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
+    _by_cell: dict[Key, list[Relation]] = field(default_factory=dict, repr=False)  # relations_of's index
 
     # ------------------------------------------------------------------------------------------ building
     def add(
@@ -252,7 +252,7 @@ class LinkedTables:
             rest = self.implied((cohorts, filters, f"{variant} rest of {describe(parts[0])}".strip()), short)
             self._true_values(rest, total, parts)
             parts = (*parts, rest)
-        self.relations.append(Relation(total, parts))
+        self._relate(Relation(total, parts))
 
     def subset(self, whole: Key, part: Key) -> None:
         """``part`` is a subgroup of ``whole``: the people of ``whole`` not in ``part`` are an implied cell."""
@@ -266,7 +266,12 @@ class LinkedTables:
         if self.cells[rest].size < 0:
             raise InconsistentTables(f"{describe(part)} is larger than {describe(whole)}, which holds it")
         self._true_values(rest, whole, (part,))
-        self.relations.append(Relation(whole, (part, rest)))
+        self._relate(Relation(whole, (part, rest)))
+
+    def _relate(self, relation: Relation) -> None:
+        self.relations.append(relation)
+        for k in dict.fromkeys((relation.total, *relation.parts)):
+            self._by_cell.setdefault(k, []).append(relation)
 
     def _true_values(self, rest: Key, total: Key, parts: Sequence[Key]) -> None:
         """The remainder's counts where the builder knows the total's and every part's (for primary checks)."""
@@ -277,11 +282,9 @@ class LinkedTables:
                 self.cells[rest].values[count] = known[0] - sum(known[1:])
 
     # ------------------------------------------------------------------------------------------ queries
-    def withheld(self) -> list[Cell]:
-        return [c for c in self.cells.values() if c.withheld]
-
     def relations_of(self, cell_key: Key) -> list[Relation]:
-        return [r for r in self.relations if cell_key == r.total or cell_key in r.parts]
+        """The relations ``cell_key`` is the total or a part of, in the order they were made."""
+        return self._by_cell.get(cell_key, [])
 
     def targets(self) -> list[tuple[Key, str]]:
         """Every count the audit must bound: each count of a withheld cell, and of an implied one."""
@@ -293,17 +296,7 @@ class LinkedTables:
 
 
 # ------------------------------------------------------------------------------------------------ audit
-def _relations_by_cell(model: LinkedTables) -> dict[Key, list[Relation]]:
-    by_cell: dict[Key, list[Relation]] = {}
-    for relation in model.relations:
-        for k in (relation.total, *relation.parts):
-            by_cell.setdefault(k, []).append(relation)
-    return by_cell
-
-
-def _component(
-    model: LinkedTables, start: Key, by_cell: Mapping[Key, list[Relation]]
-) -> tuple[list[Key], list[Relation]]:
+def _component(model: LinkedTables, start: Key) -> tuple[list[Key], list[Relation]]:
     """The cells and relations linked to ``start`` through unknown counts: a cell whose every count is
     published is a constant in each relation it is in, and links nothing (a cohort's published total does
     not tie its establishments to its breakdown)."""
@@ -312,7 +305,7 @@ def _component(
     relations: dict[int, Relation] = {}
     while queue:
         current = queue.pop()
-        for relation in by_cell.get(current, []):
+        for relation in model.relations_of(current):
             if id(relation) in relations:
                 continue
             relations[id(relation)] = relation
@@ -352,15 +345,8 @@ class _Problem:
                         row[self.index[(k, count)]] = row.get(self.index[(k, count)], 0.0) + sign
                     else:
                         constant += sign * value
-                if not row:
-                    if constant != 0:
-                        raise InconsistentTables(
-                            f"{describe(relation.total)}: the published {count.replace('_', ' ')} of its parts add "
-                            f"up to {constant + model.cells[relation.total].known(count):,.0f}, not "  # type: ignore[operator]
-                            f"{model.cells[relation.total].known(count):,}"
-                        )
-                    continue
-                equalities.append((row, -constant))
+                if row:  # a relation with every count published is check_consistent's
+                    equalities.append((row, -constant))
         inequalities: list[tuple[dict[int, float], float]] = []  # row . x <= b
         for k in cells:
             cell = model.cells[k]
@@ -378,6 +364,9 @@ class _Problem:
         self.n = n
         self.lower = np.array(lower)
         self.upper = np.array(upper)
+        # counts without a natural upper limit get a far one, so that every solve returns a solution: a value
+        # that reaches it stands for "no upper limit" (a reader cannot bound it either)
+        self.capped = np.minimum(self.upper, CAP)
         # the least and greatest value each variable took in the solutions found so far
         self.seen_low = np.full(n, np.inf)
         self.seen_high = np.full(n, -np.inf)
@@ -417,14 +406,13 @@ class _Problem:
         import numpy as np
         from scipy.optimize import linprog
 
-        upper = [CAP if u == INFINITY else u for u in self.upper]
         result = linprog(
             objective,
             A_ub=self.a_ub,
             b_ub=self.b_ub,
             A_eq=self.a_eq,
             b_eq=self.b_eq,
-            bounds=list(zip(self.lower, upper, strict=True)),
+            bounds=np.column_stack([self.lower, self.capped]),
             method="highs",
         )
         if result.status == 2:
@@ -454,16 +442,11 @@ class _Problem:
 
         objective = np.zeros(self.n)
         objective[variable] = sense
-        # counts without a natural upper limit get a far one, so that every solve returns a solution: a value
-        # that reaches it stands for "no upper limit" (a reader cannot bound it either)
         result = self._solve(objective)
-        if result is not None:
-            value = float(round(result.fun * sense))
-        else:
-            value = self._integer_bound(objective, sense, [CAP if u == INFINITY else u for u in self.upper])
-        return INFINITY if value >= CAP - 0.5 else value
+        value = float(round(result.fun * sense)) if result is not None else self._integer_bound(objective, sense)
+        return _finite(value)
 
-    def _integer_bound(self, objective, sense: int, upper) -> float:
+    def _integer_bound(self, objective, sense: int) -> float:
         import numpy as np
         from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -476,7 +459,7 @@ class _Problem:
             objective,
             constraints=constraints,
             integrality=np.ones(self.n),
-            bounds=Bounds(self.lower, upper),
+            bounds=Bounds(self.lower, self.capped),
         )
         if result.status == 0:
             self._seen(np.round(result.x))
@@ -502,45 +485,48 @@ def ranges(
     every count's own bounds.
     """
     out: list[Range] = []
-    problems: dict[Key, _Problem] = {}
+    problems: dict[Key, _Problem | dict[tuple[Key, str], tuple[float, float]]] = {}
     components: dict[Key, Key] = {}
-    by_cell = _relations_by_cell(model)
-    closed: dict[Key, dict[tuple[Key, str], tuple[float, float]] | None] = {}
     for cell_key, count in targets:
         cell = model.cells[cell_key]
+        if cell.known(count) is not None:  # withheld by one table's row but shown by another: not secret
+            continue
         if cell_key not in components:
-            cells, relations = _component(model, cell_key, by_cell)
-            problem = _Problem(model, cells, relations)
+            cells, relations = _component(model, cell_key)
             components[cell_key] = cell_key
             for k in cells:
                 if any(model.cells[k].known(c) is None for c in COUNTS):
                     components[k] = cell_key
-            problems[cell_key] = problem
-            closed[cell_key] = None if exact else _one_partition(model, relations)
-            if spread and not exact and closed[cell_key] is None:
-                problem.spread()
-        problem = problems[components[cell_key]]
-        variable = problem.index.get((cell_key, count))
+            closed = None if exact else _one_partition(model, relations)
+            if closed is not None:
+                problems[cell_key] = closed
+            else:
+                problems[cell_key] = solver = _Problem(model, cells, relations)
+                if spread and not exact:
+                    solver.spread()
         required = protection.required(cell, count)
-        if variable is None:  # withheld by one table's row but shown by another: published, not secret
-            continue
-        known_range = (closed[components[cell_key]] or {}).get((cell_key, count))
-        if known_range is not None:
-            low, high = known_range
-        elif not exact and problem.span(variable) >= required:
-            low, high = _finite(problem.seen_low[variable]), _finite(problem.seen_high[variable])
+        problem = problems[components[cell_key]]
+        if isinstance(problem, dict):
+            low, high = problem[(cell_key, count)]
         else:
-            high = problem.bound(variable, -1)
-            seen_low = _finite(problem.seen_low[variable])
-            # the least value seen so far bounds the range from inside, unless it was only ever seen at the
-            # solver's stand-in for "no upper limit"
-            settled = seen_low != INFINITY and high - seen_low >= required
-            low = seen_low if settled and not exact else problem.bound(variable, 1)
+            low, high = _bounds(problem, problem.index[(cell_key, count)], required, exact)
         passes = high - low >= required
         if not passes and not cell.withheld:
             passes = _implied_is_safe(cell, count, low, high, protection.rule)
-        out.append(Range(cell_key, count, low, high, required, passes, cell.withheld))
+        out.append(Range(cell_key, count, low, high, required, passes, "withheld" if cell.withheld else "implied"))
     return out
+
+
+def _bounds(problem: _Problem, variable: int, required: int, exact: bool) -> tuple[float, float]:
+    """A count's range from the linear program: the span of the solutions found so far when it is wide enough
+    (and ``exact`` is not asked), else its greatest value solved for, and its least unless the least value
+    seen already leaves the required width (and was not only seen at the stand-in for "no upper limit")."""
+    if not exact and problem.span(variable) >= required:
+        return _finite(problem.seen_low[variable]), _finite(problem.seen_high[variable])
+    high = problem.bound(variable, -1)
+    seen_low = _finite(problem.seen_low[variable])
+    settled = seen_low != INFINITY and high - seen_low >= required
+    return (seen_low if settled and not exact else problem.bound(variable, 1)), high
 
 
 def _one_partition(
@@ -657,7 +643,7 @@ def exposed(model: LinkedTables, rule: DisclosureRule) -> list[Range]:
     for cell in model.cells.values():
         value = cell.known("reoffenders")
         if rule.active and cell.tables and value is not None and rule.fails(cell.size, value):
-            out.append(Range(cell.key, "reoffenders", value, value, 0, False, False, "published"))
+            out.append(Range(cell.key, "reoffenders", value, value, 0, False, "published"))
     return out
 
 
@@ -684,6 +670,7 @@ def protect(model: LinkedTables, protection: Protection) -> None:
     rule = protection.rule
     if not rule.active:
         return
+    check_consistent(model)
     for cell in model.cells.values():  # primary
         if cell.tables and cell.values["reoffenders"] is not None and rule.fails(cell.size, cell.values["reoffenders"]):
             cell.withhold()
