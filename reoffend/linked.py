@@ -46,8 +46,9 @@ from typing import Any
 from .disclosure import DisclosureRule
 
 COUNTS = ("reoffenders", "reconviction_events", "reoffences")
-# (cohorts, ((column, value), ...) sorted, variant): who a cell is about, whichever table shows it
-Key = tuple[tuple[str, ...], tuple[tuple[str, str | None], ...], str]
+# (cohorts, ((column, value or values), ...) sorted, variant): who a cell is about, whichever table shows it
+Value = str | tuple[str, ...] | None
+Key = tuple[tuple[str, ...], tuple[tuple[str, Value], ...], str]
 INFINITY = math.inf
 CAP = 1e9  # the solver's stand-in for "no upper limit" (reoffences and events have none)
 SPREAD_SOLVES = 8  # pseudo-random objectives solved per component before any count's own bounds ...
@@ -66,17 +67,30 @@ class UnprotectableCell(ValueError):
 def key(
     cohorts: str | Sequence[str], filters: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), variant: str = ""
 ) -> Key:
-    """The canonical key of the group of people in ``cohorts`` whose columns have the ``filters`` values."""
+    """The canonical key of the group of people in ``cohorts`` whose columns have the ``filters`` values. A
+    filter's value may be several values (a tuple: any of them); one value in a tuple is that value."""
     items = filters.items() if isinstance(filters, Mapping) else filters
-    pairs = tuple(sorted((str(c), None if v is None else str(v)) for c, v in items))
+    pairs = tuple(sorted(((str(c), _value(v)) for c, v in items), key=lambda pair: pair[0]))
     return ((cohorts,) if isinstance(cohorts, str) else tuple(cohorts), pairs, variant)
+
+
+def _value(value: Any) -> Value:
+    if value is None:
+        return None
+    if isinstance(value, tuple | list):
+        values = tuple(dict.fromkeys(str(v) for v in value))
+        return values[0] if len(values) == 1 else values
+    return str(value)
 
 
 def describe(cell_key: Key) -> str:
     """A cell's key in words, for messages: ``2023Q4, establishment EST046``."""
     cohorts, filters, variant = cell_key
     words = [", ".join(cohorts) if len(cohorts) <= 3 else f"{cohorts[0]} to {cohorts[-1]} ({len(cohorts)} cohorts)"]
-    words += [f"{column} {'(missing)' if value is None else value}" for column, value in filters]
+    words += [
+        f"{column} {'(missing)' if value is None else ' or '.join(value) if isinstance(value, tuple) else value}"
+        for column, value in filters
+    ]
     if variant:
         words.append(variant)
     return ", ".join(words)

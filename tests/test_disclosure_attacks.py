@@ -580,3 +580,15 @@ def test_11_an_earlier_cohort_is_protected_as_it_was_when_it_was_the_latest(popu
     assert manifest(second)["facts"]["latest_cohort"] != cohort
     row = tables(second)["comparison_matched.csv"].filter(pl.col("cohort") == cohort).row(0, named=True)
     assert row["suppressed"] == "[c]", f"{cohort} {secondary} was withheld in the earlier release"
+
+
+def test_disclosure_check_reads_no_table_named_outside_the_folder(plain, cli, tmp_path):
+    """A table name in the manifest is a value from a file: it never becomes a path out of tables/."""
+    tampered = tmp_path / "tampered"
+    shutil.copytree(plain, tampered)
+    (tmp_path / "secret.csv").write_text("cohort,cohort_size\n2022Q1,5\n")
+    document = manifest(tampered)
+    document["facts"]["disclosure"]["layout"]["tables"][0]["table"] = "../../secret.csv"
+    (tampered / "manifest.json").write_text(json.dumps(document))
+    status, _out, err = cli("disclosure-check", tampered)
+    assert status == 65 and "a table named '../../secret.csv'" in err

@@ -18,6 +18,7 @@ from reoffend.linked import (
     Protection,
     UnprotectableCell,
     audit,
+    describe,
     key,
     protect,
     ranges,
@@ -312,3 +313,11 @@ def test_one_partition_in_closed_form_is_the_linear_programs_answer(parts):
     direct = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION)}
     solved = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION, exact=True)}
     assert direct == solved
+
+
+def test_a_value_holding_a_comma_is_one_value_and_several_values_are_a_tuple():
+    """A prison named "Leeds, HMP" is one group; treated = two prisons is their union (a value from the data
+    never becomes structure)."""
+    assert key("Q1", {"est": "Leeds, HMP"}) != key("Q1", {"est": ("Leeds", " HMP")})
+    assert key("Q1", {"est": ("EST042",)}) == key("Q1", {"est": "EST042"})
+    assert "EST001 or EST002" in describe(key("Q1", {"est": ("EST001", "EST002")}))

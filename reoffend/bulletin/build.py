@@ -25,7 +25,7 @@ from .. import __version__
 from ..banding import band_inputs
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
-from ..disclosure import suppressed_mask, withhold
+from ..disclosure import SUPPRESSED, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
@@ -38,14 +38,15 @@ from .document import Document, Table, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .publication import (
+    Layout,
     TableCells,
     audit_publication,
     bulletin_layout,
     court_lag_cells,
     measure_cells,
+    model_of,
     protect_mean_days,
     provisional_cells,
-    publication_model,
     withheld_rows,
     withhold_days,
     withhold_rows,
@@ -274,7 +275,7 @@ def _compute_bulletin(
     parts += [*breakdowns, *comparison_sections]
     layout = bulletin_layout(parts)
     raw: dict[str, pl.DataFrame] = {name: frame for part in parts for name, frame in part.tables.items()}
-    model = publication_model(raw, layout)
+    model = model_of(raw, layout)
     protection = Protection.of(rule)
     try:
         protect(model, protection)
@@ -307,9 +308,8 @@ def _compute_bulletin(
         hidden = withheld["establishments.csv"]
         # the tests and their adjustment for multiple testing are over the published establishments only
         establishments = tested_against_all(
-            establishments, column, latest_row["binary_rate"], params.confidence, withheld=hidden
+            establishments, latest_row["binary_rate"], params.confidence, withheld=hidden
         )
-        hidden = withheld_rows("establishments.csv", establishments, layout, model)
         establishments = withhold_days(withhold_rows(establishments, layout.specs("establishments.csv"), hidden), rule)
         establishments = protect_mean_days(trend, establishments, rule)
         establishments = establishments.sort(
@@ -362,18 +362,29 @@ def _compute_bulletin(
 
     if provisional is not None:
         layout.tables.append(provisional_cells())
-    # the audit of what will be published, from the published tables alone (as disclosure-check reads them)
-    published: dict[str, pl.DataFrame] = {"trend.csv": trend}
-    if establishments is not None:
-        published["establishments.csv"] = establishments
+    # every table of the folder, made once: what is written is what the audit reads (as disclosure-check does)
+    tables = {
+        "trend.csv": trend,
+        "changes.csv": changes,
+        "cohorts.csv": completeness,
+        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections),
+    }
+    if establishments is not None and establishment_summary is not None:
+        tables["establishments.csv"] = establishments
+        tables["establishment_summary.csv"] = establishment_summary
     if lag is not None:
-        published["court_lag.csv"] = lag
-    if provisional is not None:
-        published["provisional.csv"] = provisional.rows
-    published.update((b.file, b.rows) for b in breakdowns)
+        tables["court_lag.csv"] = lag
+    for breakdown in breakdowns:
+        tables[breakdown.file] = breakdown.rows
     for section in comparison_sections:
-        published.update(section.tables)
-    audit_report = audit_publication(published, layout, protection)
+        tables.update(section.tables)
+    if provisional is not None:
+        tables["provisional.csv"] = provisional.rows
+        if provisional.backtest is not None:
+            tables["provisional_backtest.csv"] = provisional.backtest
+    # the declarations of the tables written (the earlier releases' establishment tables are not)
+    layout = Layout([spec for spec in layout.tables if spec.table in tables])
+    audit_report = audit_publication(tables, layout, protection)
 
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
@@ -405,43 +416,11 @@ def _compute_bulletin(
         "provisional_withheld": bool(provisional.withheld) if provisional is not None else False,
         "disclosure": {
             **rule.as_dict(),
-            "suppressed_rows": {
-                name: sum(suppressed_mask(frame))
-                for name, frame in (
-                    ("trend.csv", trend),
-                    ("changes.csv", changes),
-                    ("establishments.csv", establishments),
-                    ("court_lag.csv", lag),
-                    *((b.file, b.rows) for b in breakdowns),
-                    *((name, frame) for s in comparison_sections for name, frame in s.tables.items()),
-                )
-                if frame is not None
-            },
+            "suppressed_rows": {name: sum(suppressed_mask(f)) for name, f in tables.items() if SUPPRESSED in f.columns},
             "audit": audit_report.summary(),
             "layout": layout.as_dict(),
         },
     }
-    parameters = _parameters_table(config, params, inputs, comparison_sections)
-    tables = {
-        "trend.csv": trend,
-        "changes.csv": changes,
-        "cohorts.csv": completeness,
-        "parameters.csv": parameters,
-    }
-    if establishments is not None and establishment_summary is not None:
-        tables["establishments.csv"] = establishments
-        tables["establishment_summary.csv"] = establishment_summary
-    if lag is not None:
-        tables["court_lag.csv"] = lag
-    for breakdown in breakdowns:
-        tables[f"{breakdown.name}.csv"] = breakdown.rows
-    for section in comparison_sections:
-        tables.update(section.tables)
-    if provisional is not None:
-        tables["provisional.csv"] = provisional.rows
-        if provisional.backtest is not None:
-            tables["provisional_backtest.csv"] = provisional.backtest
-
     input_facts = _input_facts(config, inputs)
     context = text.Context(
         config=config,

@@ -88,7 +88,7 @@ MEASURE_COUNTS = (
 
 @dataclass
 class Layout:
-    """Every table's declaration, and the relations that are not within one table."""
+    """Every published table's declaration (:class:`TableCells`): all :func:`model_of` needs."""
 
     tables: list[TableCells] = field(default_factory=list)
 
@@ -175,7 +175,7 @@ def _row_cells(frame: pl.DataFrame, spec: TableCells) -> list[RowCell | None]:
     cohorts: list[str] = []
     if spec.cohort is not None and spec.cohort in frame.columns:
         cohorts = sorted({str(c) for c in frame[spec.cohort].to_list() if c is not None and str(c) != WHOLE})
-    filters = tuple((column, ",".join(values)) for column, values in spec.filters)
+    filters = tuple((column, tuple(values)) for column, values in spec.filters)
     for row in frame.iter_rows(named=True):
         if spec.only is not None and _text(row.get(spec.only[0])) != spec.only[1]:
             out.append(None)
@@ -298,43 +298,44 @@ def model_of(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables
 
 def _bands_partition(model: LinkedTables, column: str, edges: Sequence[float], bands: Sequence[Key], partition) -> None:
     """Each band cell of ``column`` (``40 to 49``) as the sum of the cells of single values in it that the
-    publication shows (an adjusted comparison by ``age``), and the rest: the bands are reoffend.banding's."""
-    import bisect
-
-    from ..banding import band_labels
+    publication shows (an adjusted comparison by ``age``), and the rest: each value banded by
+    reoffend.banding's own expression, as the breakdown was."""
+    from ..banding import band_expr, band_labels
 
     labels = {label for (_cohorts, pairs, _v) in bands for _c, label in pairs}
-    for whole in (True, False):
-        names = band_labels(column, edges, whole)
-        if labels <= set(names) | {None}:
-            break
-    else:
+    whole = next((w for w in (True, False) if labels <= set(band_labels(column, edges, w)) | {None}), None)
+    if whole is None:
         return
-    singles: dict[Key, list[Key]] = {}
+    numbers: dict[Key, float] = {}
     for cell_key in model.cells:
-        cohorts, pairs, variant = cell_key
-        if variant or len(pairs) != 1 or pairs[0][0] != column or pairs[0][1] is None:
+        _cohorts, pairs, variant = cell_key
+        if variant or len(pairs) != 1 or pairs[0][0] != column or not isinstance(pairs[0][1], str):
             continue
         try:
-            value = float(pairs[0][1])
+            numbers[cell_key] = float(pairs[0][1])
         except ValueError:
             continue  # a band's own label
-        band = key(cohorts, {column: names[bisect.bisect_right(list(edges), value)]})
+    if not numbers:
+        return
+    banded = pl.DataFrame({column: list(numbers.values())}).select(band_expr(column, edges, whole).cast(pl.String))
+    singles: dict[Key, list[Key]] = {}
+    for cell_key, label in zip(numbers, banded.to_series().to_list(), strict=True):
+        band = key(cell_key[0], {column: label})
         if band in model.cells:
             singles.setdefault(band, []).append(cell_key)
     for band, parts in singles.items():
         partition(band, sorted(parts))
 
 
-def _multi_valued(pairs: Sequence[tuple[str, str | None]]) -> bool:
-    return len(pairs) == 1 and pairs[0][1] is not None and "," in pairs[0][1]
+def _multi_valued(pairs: Sequence[tuple[str, Any]]) -> bool:
+    return len(pairs) == 1 and isinstance(pairs[0][1], tuple)
 
 
 def _values_partition(model: LinkedTables, cell_key: Key, partition) -> None:
     """A group of several values of one column (treated = several establishments) is the sum of the groups
     of each value that the publication shows, and the rest."""
     cohort_key, ((column, values),), _variant = cell_key
-    parts = [key(cohort_key, {column: v}) for v in (values or "").split(",")]
+    parts = [key(cohort_key, {column: v}) for v in values or ()]
     parts = [p for p in parts if p in model.cells]
     if parts:
         partition(cell_key, parts)
@@ -472,20 +473,10 @@ def provisional_cells() -> TableCells:
     )
 
 
-def kept_columns(layout: Layout, table: str) -> set[str]:
-    """The columns a withheld row of ``table`` still shows (every declaration of it together)."""
-    return {c for spec in layout.tables if spec.table == table for c in spec.shown_always}
-
-
 def bulletin_layout(parts: Sequence[Any]) -> Layout:
     """The declarations of every part of the bulletin that publishes tables of groups of people (each part's
     ``declares``: the trend, the establishment table, each breakdown, each comparison)."""
     return Layout([spec for part in parts for spec in part.declares])
-
-
-def publication_model(tables: Mapping[str, pl.DataFrame], layout: Layout) -> LinkedTables:
-    """:func:`model_of`, with a contradiction between tables reported as an internal error (a bug)."""
-    return model_of(tables, layout)
 
 
 def audit_publication(tables: Mapping[str, pl.DataFrame], layout: Layout, protection: Protection) -> AuditReport:
@@ -606,6 +597,9 @@ def audit_folder(folder: str) -> tuple[AuditReport, dict[str, Any]]:
         raise tampered(f"facts.disclosure ({error})") from None
     tables: dict[str, pl.DataFrame] = {}
     for name in sorted(layout.names):
+        # a name from the manifest, a file of this folder: never a path elsewhere (../../x.csv)
+        if Path(name).name != name or name.startswith(".") or not name.endswith(".csv"):
+            raise tampered(f"a table named {name[:60]!r}")
         path = root / "tables" / name
         if not path.is_file():
             continue

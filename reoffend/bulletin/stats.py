@@ -322,12 +322,12 @@ def by_establishment(
     (design: "one verdict"). Null p where the test is undefined (an empty group, or ``p0`` of 0 or 1).
     """
     rows = measured.rows(("cohort", column), cohort)
-    return tested_against_all(rows, column, overall_rate, confidence, multiple_testing)
+    tested = tested_against_all(rows, overall_rate, confidence, multiple_testing)
+    return tested.sort(["binary_rate", column], descending=[True, False], nulls_last=True)
 
 
 def tested_against_all(
     rows: pl.DataFrame,
-    column: str,
     overall_rate: float,
     confidence: float = 0.95,
     multiple_testing: MultipleTesting = "holm",
@@ -335,7 +335,8 @@ def tested_against_all(
 ) -> pl.DataFrame:
     """The tests of :func:`by_establishment` on ``rows``. The ``withheld`` rows (disclosure control) are not
     tested and not in the family the p-values are adjusted over: an adjusted p of a published establishment
-    must not depend on a withheld one's (Holm's step-down would carry a withheld p into a published one)."""
+    must not depend on a withheld one's (Holm's step-down would carry a withheld p into a published one).
+    The rows keep their order."""
     from scipy.special import ndtr
 
     alpha = 1 - confidence
@@ -358,13 +359,9 @@ def tested_against_all(
             .otherwise(pl.lit("similar"))
         )
 
-    return (
-        rows.with_columns(
-            compared("p_value").alias("compared_unadjusted"), compared("p_adjusted").alias("compared_with_all")
-        )
-        .drop("_z")
-        .sort(["binary_rate", column], descending=[True, False], nulls_last=True)
-    )
+    return rows.with_columns(
+        compared("p_value").alias("compared_unadjusted"), compared("p_adjusted").alias("compared_with_all")
+    ).drop("_z")
 
 
 # ------------------------------------------------------------------------------------------ court lag
