@@ -125,3 +125,9 @@ def test_one_join_for_trend_establishments_and_court_lag_equals_separate_measure
     expected = _one_measure_per_waiting_period(inputs, params, lag_set, 12)
     assert lag.drop("share_of_reoffences", "share_of_reoffenders").equals(expected)
     assert lag["reoffences"][0] < lag["reoffences"][-1]
+    # each cohort's reoffenders per waiting period, from one pass, are court_lag's of that cohort alone
+    per_cohort = measured.court_lag_reoffenders(lag_set)
+    for cohort in lag_set:
+        own = measured.court_lag([cohort]).select("waiting_period_months", "cohort_size", "reoffenders")
+        mine = per_cohort.filter(pl.col("cohort") == cohort).drop("cohort")
+        assert mine.equals(own), cohort
