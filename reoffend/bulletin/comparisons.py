@@ -282,12 +282,13 @@ def _withheld_section(section: ComparisonSection, tables: Mapping[str, pl.DataFr
     )
 
 
-def _withheld_note(count: int, what: str) -> str:
+def _withheld_note(withheld: int, what: str) -> str:
     from ..disclosure import SHORTHAND
 
-    noun = what if count == 1 else f"{what}s"
+    noun = what if withheld == 1 else f"{what}s"
     return (
-        f"The figures of {count:,} {noun} are not published ({SHORTHAND}) to protect the people in small groups; "
+        f"The figures of {count(withheld)} {noun} are not published ({SHORTHAND}) to protect the people in small "
+        "groups; "
         f"the statements above are about the published {what}s only."
     )
 
@@ -541,8 +542,9 @@ def _adjusted_section(
     )
     if withheld_units:
         intro += (
-            f" Of the {tested:,} {units} compared, {withheld_units:,} are not published to protect the people in "
-            f"small groups; the tests, their adjustment and the counts are over the {rows.height:,} published."
+            f" Of the {count(tested)} {units} compared, {count(withheld_units)} are not published to protect the "
+            f"people in small groups; the tests, their adjustment and the counts are over the {count(rows.height)} "
+            "published."
         )
     headline = []
     for row in summary.iter_rows(named=True):
