@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from .measure import EVENT_KEY
-from .window import CONVICTION_DEADLINE
+from .window import CONVICTION_DEADLINE, FollowUpWindow
 
 LAG_CAP_DAYS = 365  # rooms are capped here: the reference's lags are complete up to this many days
 MIN_ROOM_DAYS = 30  # events with less room than this say little and are left out of the monitor
@@ -167,19 +167,19 @@ def stretched_reference(
     been ``ratio`` times as long: an event's conviction day becomes its earliest offence day plus
     ``round(ratio * lag)``, the same for each of its rows, and an event then on or after the deadline is not
     proven. The per-release counts are recomputed from what is left."""
-    start = releases.select(
-        key,
-        "release_date",
-        (pl.col(CONVICTION_DEADLINE) - pl.col("release_date")).dt.total_days().cast(pl.Int32).alias("_deadline_day"),
-    )
-    moved = rows.join(start, on=key, how="left").with_columns(
+    window = releases.select(key, pl.col("release_date").alias("_released_on"), CONVICTION_DEADLINE)
+    moved = rows.join(window, on=key, how="left").with_columns(
         pl.col("offence_date").min().over(key, EVENT_KEY).alias("_event_offence"),
         pl.col("conviction_date").min().over(key, EVENT_KEY).alias("_event_conviction"),
     )
-    offence_day = (pl.col("_event_offence") - pl.col("release_date")).dt.total_days()
     lag = (pl.col("_event_conviction") - pl.col("_event_offence")).dt.total_days()
-    moved = moved.with_columns((offence_day + (ratio * lag).round()).cast(pl.Int32).alias(day)).filter(
-        pl.col(day) < pl.col("_deadline_day")
+    stretched = pl.col("_event_offence") + pl.duration(days=(ratio * lag).round().cast(pl.Int64))
+    # still proven only if convicted in time, by the measure's one rule (reoffend.window); the offences stay in
+    # the follow-up, where they were
+    moved = (
+        moved.with_columns(stretched.alias("_stretched"))
+        .filter(FollowUpWindow.is_convicted_in_time("_stretched"))
+        .with_columns((pl.col("_stretched") - pl.col("_released_on")).dt.total_days().cast(pl.Int32).alias(day))
     )
     kept = moved.select(rows.columns)
     counts = kept.group_by(key).agg(

@@ -136,8 +136,14 @@ class FollowUpWindow:
         return (
             (pl.col(offence_date) >= pl.col(release_date))
             & (pl.col(offence_date) < pl.col(FOLLOW_UP_END))
-            & (pl.col(conviction_date) < pl.col(CONVICTION_DEADLINE))
+            & FollowUpWindow.is_convicted_in_time(conviction_date)
         )
+
+    @staticmethod
+    def is_convicted_in_time(conviction_date: str = "conviction_date") -> pl.Expr:
+        """True for a conviction before the conviction deadline (the deadline itself is too late): the
+        waiting period's half of :meth:`is_proven_reoffence`."""
+        return pl.col(conviction_date) < pl.col(CONVICTION_DEADLINE)
 
     def with_waiting_months_needed(
         self, pairs: pl.LazyFrame, longest: int, name: str, conviction_date: str = "conviction_date"
