@@ -796,10 +796,14 @@ def is_direct(path: str | os.PathLike) -> bool:
 def check_writable(path: str | os.PathLike) -> None:
     """Fail before any work if an output cannot be created (docs/cli.md, "Exit status").
 
-    A folder named as the output file is a usage error (2); a missing or read-only folder is exit 73.
+    A folder named as the output file is a usage error (2), and so is a block device; a missing or read-only
+    folder is exit 73.
     """
     target = Path(path)
     if is_direct(target):
+        with contextlib.suppress(OSError):
+            if stat.S_ISBLK(os.stat(target).st_mode):  # a disk or a partition: written through, it is destroyed
+                raise UsageError(f"{path}: is a block device (a disk); give a file name")
         if not os.access(target, os.W_OK):
             raise OutputNotCreatable(f"{path}: cannot write to it (permission denied)")
         return

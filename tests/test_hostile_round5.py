@@ -310,3 +310,21 @@ def test_an_empty_title_is_a_usage_error(cli, tmp_path):
     status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
     assert status == 2, err
     assert "title" in err and "empty" in err
+
+
+def test_an_output_naming_a_block_device_is_refused_before_any_work(cli, tmp_path):
+    """Written through as a device is, a disk or partition named by -o would be overwritten: usage error (2),
+    and nothing written to it. (The node made here is a loop device's number; nothing opens it.)"""
+    import os
+    import stat
+
+    node = tmp_path / "disk"
+    try:
+        os.mknod(node, stat.S_IFBLK | 0o600, os.makedev(7, 250))
+    except (OSError, PermissionError):
+        pytest.skip("cannot make a block device node here (needs root and CAP_MKNOD)")
+    status, _out, err = cli("synth", "--releases", "10", "--out", tmp_path / "data", "-q")
+    assert status == 0, err
+    data = tmp_path / "data"
+    status, _out, err = cli("measure", data / "releases.parquet", data / "convictions.parquet", "-o", node, "-q")
+    assert status == 2 and "block device" in err
