@@ -167,3 +167,23 @@ def test_the_schema_rejects_an_unknown_column_and_an_unknown_verdict(documents):
     document = json.loads(json.dumps(documents["compare baseline"][0]))
     document["rows"][0]["verdict"] = "significant"
     assert not validator.is_valid(document)
+
+
+def test_window_dates_are_described_as_exclusive_as_the_window_computes_them() -> None:
+    """An auditor counts from the dictionary: `follow_up_end` and `conviction_deadline` are first days outside
+    the window (window.py: offence_date < follow_up_end, conviction_date < conviction_deadline), never "last day".
+    A release on 2023-01-31 has follow_up_end 2024-01-31 and, with a 6-month wait, conviction_deadline 2024-07-31;
+    an offence on 2024-01-31 does not count."""
+    from datetime import date
+
+    from reoffend.window import FollowUpWindow
+
+    text = DICTIONARY.read_text(encoding="utf-8")
+    for column in ("follow_up_end", "conviction_deadline"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{column}` |"))
+        assert "exclusive" in row and "last day" not in row, row
+    window = FollowUpWindow()
+    frame = pl.DataFrame({"release_date": [date(2023, 1, 31)]}).with_columns(
+        follow_up_end=window.follow_up_end(pl.col("release_date")))
+    frame = frame.with_columns(conviction_deadline=window.conviction_deadline(pl.col("follow_up_end")))
+    assert frame.row(0) == (date(2023, 1, 31), date(2024, 1, 31), date(2024, 7, 31))
