@@ -18,8 +18,11 @@ NAMED_DOCUMENT = re.compile(r"(?<![\w/.-])([A-Za-z][\w-]*\.md)\b")
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
 def test_every_relative_link_resolves_in_the_repository(document: Path) -> None:
     text = document.read_text(encoding="utf-8")
-    missing = [target for target in LINK.findall(text)
-               if not target.startswith(("http://", "https://", "mailto:")) and not (document.parent / target).exists()]
+    missing = [
+        target
+        for target in LINK.findall(text)
+        if not target.startswith(("http://", "https://", "mailto:")) and not (document.parent / target).exists()
+    ]
     assert missing == [], f"{document.name} links to files a clean clone lacks: {missing}"
 
 
@@ -29,9 +32,14 @@ def test_every_document_named_in_the_text_exists(document: Path) -> None:
     files the commands write (``report.md``) are outputs, not documents."""
     text = document.read_text(encoding="utf-8")
     known = {path.name for path in ROOT.glob("*.md")} | {path.name for path in (ROOT / "docs").glob("*.md")}
-    known |= {path.name for path in (ROOT / "bench").glob("*.md")} | {path.name for path in (ROOT / "tests").glob("*.md")}
-    written = {name for source in (ROOT / "reoffend").rglob("*.py")
-               for name in re.findall(r"[\"']([\w-]+\.md)[\"']", source.read_text(encoding="utf-8"))}
+    known |= {path.name for path in (ROOT / "bench").glob("*.md")} | {
+        path.name for path in (ROOT / "tests").glob("*.md")
+    }
+    written = {
+        name
+        for source in (ROOT / "reoffend").rglob("*.py")
+        for name in re.findall(r"[\"']([\w-]+\.md)[\"']", source.read_text(encoding="utf-8"))
+    }
     unknown = sorted({name for name in NAMED_DOCUMENT.findall(text) if name not in known | written})
     assert unknown == [], f"{document.name} names documents that do not exist: {unknown}"
 
@@ -44,6 +52,6 @@ def test_adjusted_fail_unless_significant_is_documented_as_the_rule_the_code_app
     source = inspect.getsource(AdjustedResult.all_significant)
     assert "binary_significant_adjusted" in source and "reoffences_per_offender_significant_adjusted" in source
     bulletin = (ROOT / "docs" / "bulletin.md").read_text(encoding="utf-8")
-    paragraph = bulletin[bulletin.index("`[comparisons.adjusted]` (the national payment mechanism"):]
-    paragraph = paragraph[:paragraph.index("\n\n")]
+    paragraph = bulletin[bulletin.index("`[comparisons.adjusted]` (the national payment mechanism") :]
+    paragraph = paragraph[: paragraph.index("\n\n")]
     assert "both measures" in paragraph and "binary measure)" not in paragraph

@@ -184,6 +184,7 @@ def test_window_dates_are_described_as_exclusive_as_the_window_computes_them() -
         assert "exclusive" in row and "last day" not in row, row
     window = FollowUpWindow()
     frame = pl.DataFrame({"release_date": [date(2023, 1, 31)]}).with_columns(
-        follow_up_end=window.follow_up_end(pl.col("release_date")))
+        follow_up_end=window.follow_up_end(pl.col("release_date"))
+    )
     frame = frame.with_columns(conviction_deadline=window.conviction_deadline(pl.col("follow_up_end")))
     assert frame.row(0) == (date(2023, 1, 31), date(2024, 1, 31), date(2024, 7, 31))

@@ -10,10 +10,11 @@ means the same thing in both. The rules (docs/comparisons-adjusted.md, "Covariat
 
   - ``linear``: the value as given (one column);
   - ``log1p``: ``log(1 + value)`` (one column; values must be 0 or more);
-  - ``spline:K``: a natural cubic regression spline with ``K`` degrees of freedom, the basis of patsy's
-    ``cr(x, df=K, constraints="center")`` (Wood 2006, section 4.1.2): ``K + 1`` knots, the two boundary
-    knots at the fitting data's minimum and maximum and ``K - 1`` inner knots at its equally spaced
-    quantiles, centred (the basis columns have mean zero over the fitting data) so that it sits beside the
+  - ``spline:K``: a natural cubic regression spline with ``K`` degrees of freedom, patsy's ``cr``
+    basis (Wood 2006, section 4.1.2) with ``K + 1`` knots: the two boundary knots at the fitting data's minimum
+    and maximum and ``K - 1`` inner knots at equally spaced quantiles of all its values, ties counted (patsy's
+    ``cr(x, df=K)`` takes quantiles of the distinct values instead; pass these knots to ``cr`` to reproduce),
+    centred (the basis columns have mean zero over the fitting data) so that it sits beside the
     intercept. The curve is linear beyond the boundary knots.
 
   The knots and the centring are fixed on the **fitting data** (the baseline cohorts; the units of the
