@@ -242,3 +242,18 @@ def test_config_file_section(cli, sample, tmp_path):
     assert code == 0, err
     doc = json.loads(out)
     assert doc["parameters"]["ratio"] == 3 and doc["parameters"]["covariates"] == ["age", "sex"]
+
+
+def test_confidence_is_refused_by_compare_matched_which_reads_its_intervals_off_alpha(cli, sample, tmp_path):
+    """compare matched's intervals are the (1 - 2 alpha) percentile intervals of its one-sided test; a typed
+    --confidence once changed only the recorded parameter (issue 28). It is a usage error saying what to use,
+    not in --help, and not a key of [compare.matched] in a config."""
+    treated = ["--treated", "establishment=EST042"]
+    status, _, err = cli(*base_args(sample, *treated, "--confidence", "0.9"))
+    assert status == 2 and "--confidence: does nothing here" in err and "--alpha" in err
+    status, out, _ = cli("compare", "matched", "--help")
+    assert status == 0 and "--confidence" not in out
+    config = tmp_path / "job.toml"
+    config.write_text("[compare.matched]\nconfidence = 0.9\n", encoding="utf-8")
+    status, _, err = cli(*base_args(sample, *treated, "--config", str(config)))
+    assert status == 2 and "unknown key 'confidence'" in err

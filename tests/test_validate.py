@@ -199,3 +199,14 @@ def test_validate_prints_a_summary_for_good_data(cli, files):
     assert "valid:" in err
     assert "releases,rows,2" in out
     assert "run,extract date,2023-09-01" in out
+
+
+def test_validate_period_counts_releases_by_that_cohort_period(cli, files):
+    """--period once did nothing visible (issue 28). Releases on 2022-01-10 (A) and 2022-02-01 (B): one cohort
+    2022Q1 holding both by quarter; 2022-01 and 2022-02 holding one each by month."""
+    status, out, err = cli("validate", *files(), "--csv", "--period", "quarter")
+    assert status == 0, err
+    assert "releases by quarter,2022Q1,2" in out
+    status, out, err = cli("validate", *files(), "--csv", "--period", "month")
+    assert status == 0, err
+    assert "releases by month,2022-01,1\nreleases by month,2022-02,1" in out

@@ -349,6 +349,19 @@ def given(name: str) -> bool:
     return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
+def hide_options(*names: str):
+    """Hide options of a shared decorator from this command's ``--help`` (they mean nothing here); the command
+    refuses them when typed with :func:`refuse_unused`, saying what to use instead."""
+
+    def apply(function):
+        for parameter in function.__click_params__:
+            if parameter.name in names:
+                parameter.hidden = True
+        return function
+
+    return apply
+
+
 def refuse_unused(options: Mapping[str, str], reason: str) -> None:
     """A usage error (exit 2) when any of ``options`` (parameter name -> flag) was typed although it would do
     nothing in this run: an option that silently does nothing hides a mistake ("nothing silent")."""

@@ -29,6 +29,7 @@ from .common import (
     cohort_options,
     errors_reported,
     fail_unless_significant_option,
+    hide_options,
     input_options,
     load_or_report,
     multiple_testing_option,
@@ -44,6 +45,7 @@ from .covariate_forms import covariate_form_option
 
 
 @click.command("matched")
+@hide_options("confidence")
 @input_options
 @window_options
 @cohort_options
@@ -171,6 +173,11 @@ def compare_matched_command(
     intervals, one-sided p for a reduction, target verdicts, and the balance diagnostics
     (reoffend docs comparisons-matched).
     """
+    refuse_unused(
+        {"confidence": "--confidence"},
+        "does nothing here: the intervals of compare matched are the (1 - 2 alpha) bootstrap percentile intervals "
+        "its one-sided test at --alpha reads; set --alpha (0.05 gives 90% intervals)",
+    )
     if treated and treated_ids:
         raise UsageError("give --treated or --treated-ids, not both")
     if not treated_ids:

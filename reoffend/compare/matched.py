@@ -136,8 +136,9 @@ class MatchedParams:
             raise UsageError(f"--covariate-form names {', '.join(strays)}, which is not in --covariates")
 
     def as_dict(self) -> dict[str, Any]:
+        measured = {key: value for key, value in self.measure.as_dict().items() if key != "confidence"}
         return {
-            **self.measure.as_dict(),
+            **measured,  # without the measure's confidence: the intervals here are at interval_confidence
             "treated": {c: list(v) for c, v in sorted(self.treated.items())} or None,
             "treated_ids": self.treated_ids_source,
             "ids_releases": self.ids_releases if self.treated_ids is not None else None,
@@ -386,7 +387,6 @@ def compare_units(
         )
 
     # --- rows: per cohort, then pooled
-    confidence = params.measure.confidence
     records = []
     for g, cohort in enumerate(cohorts):
         counts = {
@@ -396,7 +396,7 @@ def compare_units(
             "effective_comparison_size": float(sum_w[g] ** 2 / sum_w2[g]) if sum_w2[g] > 0 else 0.0,
         }
         boot = None if replicates is None else (replicates[0][:, g], replicates[1][:, g])
-        records.append(_row("cohort", cohort, counts, t_group[g], c_group[g], boot, params.target, params, confidence))
+        records.append(_row("cohort", cohort, counts, t_group[g], c_group[g], boot, params.target, params))
     pooled_counts = {
         "treated": int(sum(treated_by_cohort.values())),
         "matched": int(matched_index.size),
@@ -404,7 +404,7 @@ def compare_units(
         "effective_comparison_size": kish_effective_size(weights_all[weights_all > 0]),
     }
     boot = None if replicates is None else (replicates[2], replicates[3])
-    records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params, confidence))
+    records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params))
     rows = adjusted_verdicts(pl.DataFrame(records, schema=ROW_SCHEMA, orient="row"), params)
     rows, sensitivity = matched_sensitivity(
         rows,
@@ -745,7 +745,7 @@ def _value(x) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedParams, confidence: float) -> tuple:
+def _row(scope, cohort, counts, t_mean, c_mean, boot, target, params: MatchedParams) -> tuple:
     treated, matched = counts["treated"], counts["matched"]
     unmatched = treated - matched
     values: list = [
