@@ -301,7 +301,8 @@ def run_matched(
     options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
 ) -> ComparisonSection:
     """Peterborough style (docs/comparisons.md section 2) via :func:`reoffend.compare.matched.compare_matched`."""
-    from ..compare.matched import MatchedParams, compare_matched
+    from ..compare.design import parse_forms
+    from ..compare.matched import MIN_TREATED, MatchedParams, compare_matched
 
     cohorts = list(options.get("cohorts") or complete)
     _check_complete("matched", "cohorts", cohorts, complete, inputs, params)
@@ -337,6 +338,11 @@ def run_matched(
         pooled_target=options.get("pooled_target"),
         style=options.get("style"),
         multiple_testing=options.get("multiple_testing", "holm"),
+        covariate_forms=parse_forms(
+            options.get("covariate_form", {}), options["covariates"], "[comparisons.matched] covariate_form"
+        ),
+        min_treated=options.get("min_treated", MIN_TREATED),
+        ids_releases=options.get("ids_releases", "first"),
     )
     everyone = with_cohort(inputs.releases, params.period)
     for key in ("treated", "pool"):  # named as the config names them, not as the --treated of compare matched
@@ -466,6 +472,7 @@ def run_adjusted(
     """The national payment mechanism (docs/comparisons.md section 3) via :mod:`reoffend.compare.adjusted`."""
     from ..compare.adjusted import AdjustedParams
     from ..compare.adjusted import run_adjusted as adjusted_core
+    from ..compare.design import parse_forms
 
     for key in ("baseline", "covariates"):
         if key not in options:
@@ -490,6 +497,9 @@ def run_adjusted(
         unseen=options.get("unseen", "error"),
         parameter_uncertainty=options.get("parameter_uncertainty", False),
         multiple_testing=options.get("multiple_testing", "holm"),
+        covariate_forms=parse_forms(
+            options.get("covariate_form", {}), options["covariates"], "[comparisons.adjusted] covariate_form"
+        ),
     )
     result = adjusted_core(inputs, adjusted_params)
     section = _adjusted_section(result, adjusted_params, options, baseline)

@@ -398,6 +398,25 @@ def _text_list(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _covariate_forms(value: Any) -> dict[str, str]:
+    """``covariate_form``: a table ``{ age = "spline:3" }`` or a list ``["age=spline:3"]``, as
+    ``--covariate-form`` takes it; each form is checked where the comparison knows its covariates."""
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        pairs = [tuple(part.strip() for part in item.partition("=")[::2]) for item in value]
+    else:
+        raise TypeError(f'expected a table such as {{ age = "spline:3" }}, got {_shown(value)}')
+    forms: dict[str, str] = {}
+    for column, form in pairs:
+        if not isinstance(form, str) or not str(column).strip() or not form.strip():
+            raise ValueError(f'expected COLUMN = "FORM" pairs such as {{ age = "spline:3" }}, got {_shown(value)}')
+        if column in forms:
+            raise ValueError(f"{column!r} is given two forms")
+        forms[str(column)] = form.strip()
+    return forms
+
+
 def _filter(value: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise TypeError(f'expected a table such as {{ sex = ["M"] }}, got {_shown(value)}')
@@ -483,6 +502,9 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "style": _choice("peterborough"),
         "multiple_testing": _choice("holm", "bh", "none"),
         "fail_unless_significant": _boolean,
+        "covariate_form": _covariate_forms,
+        "min_treated": _integer(1),
+        "ids_releases": _choice("first", "all"),
     },
     "adjusted": {
         "baseline": _text_list,
@@ -496,6 +518,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
         "unseen": _choice("error", "pool"),
         "parameter_uncertainty": _boolean,
         "fail_unless_significant": _boolean,
+        "covariate_form": _covariate_forms,
     },
 }
 DISCLOSURE_SCHEMA = {"min_cohort": _integer(0), "min_count": _integer(0), "protection": _integer(0)}
