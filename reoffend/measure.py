@@ -248,7 +248,7 @@ def _handle_incomplete(
             f"{incomplete} release(s) have follow-up not yet complete at the extract date {extract_date} "
             f"(their conviction deadline is later); the earliest is dated {stats['earliest_incomplete']}. "
             f"Releases on or before {latest_complete} are complete. Use --incomplete exclude to drop them, "
-            f"or --where to measure complete cohorts only"
+            f"or (in measure and compare, which filter) --where cohort=... to measure complete cohorts only"
         )
         raise single_problem(
             file,

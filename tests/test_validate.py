@@ -210,3 +210,14 @@ def test_validate_period_counts_releases_by_that_cohort_period(cli, files):
     status, out, err = cli("validate", *files(), "--csv", "--period", "month")
     assert status == 0, err
     assert "releases by month,2022-01,1\nreleases by month,2022-02,1" in out
+
+
+def test_validate_advises_only_what_it_can_be_told(cli, files):
+    """Release B (2023-06-01) has follow-up to 2024-06-01 plus 6 months, after the extract date (2023-09-01):
+    incomplete. validate has --incomplete but no --where, so it must not advise typing --where to it."""
+    releases = "offender_id,release_date\nA,2022-01-10\nB,2023-06-01\n"
+    status, _, err = cli("validate", *files(releases, GOOD_CONVICTIONS))
+    assert status == 65 and "--incomplete exclude" in err
+    assert "or --where" not in err and "(in measure and compare, which filter) --where" in err
+    status, _, err = cli("validate", *files(releases, GOOD_CONVICTIONS), "--where", "cohort=2022Q1")
+    assert status == 2
