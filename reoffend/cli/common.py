@@ -50,7 +50,7 @@ from ..report.format import count, p_value, pct, yes_no
 from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
-from .tables import hidden_note, plan_widths, select_columns
+from .tables import check_names, hidden_note, plan_widths, select_columns
 
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
     from rich.console import Console
@@ -576,6 +576,13 @@ class Output:
         if self.quiet or not _stderr_may_be_terminal() or not self.console.is_terminal:
             return _NullContext()
         return self.console.status(text)
+
+    def expect_columns(self, columns: Sequence[str]) -> None:
+        """Check ``--columns`` against the columns this run will write, before any work: a typo is a usage
+        error naming the nearest column, not a failure after reading millions of rows. ``columns`` must be the
+        result's declared columns (the typed rows of reoffend/compare/rows.py, checked on every result)."""
+        if self.columns:
+            check_names(self.columns, list(columns), "--columns")
 
     def emit(
         self,

@@ -170,6 +170,7 @@ def compare_adjusted(
         parameter_uncertainty=parameter_uncertainty,
         multiple_testing=multiple_testing,
     )
+    out.expect_columns([*params.group_columns, *AdjustedRow.columns()])
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("fitting the baseline models"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)

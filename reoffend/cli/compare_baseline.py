@@ -17,6 +17,7 @@ from ..compare.baseline import (
     parse_counts,
     read_schedule,
 )
+from ..compare.rows import BaselineRow
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
@@ -173,6 +174,7 @@ def compare_baseline(
             ("site", site),
         )
     )
+    out.expect_columns(BaselineRow.columns())
     if from_counts and from_records:
         raise UsageError(
             "give either record files with --current/--baseline, or --current-counts/--baseline-counts, not both"

@@ -216,6 +216,7 @@ def compare_matched_command(
         style=style,
         multiple_testing=multiple_testing,
     )
+    out.expect_columns(MatchedRow.columns())
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("matching"), errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)

@@ -8,9 +8,9 @@ import click
 import polars as pl
 
 from ..banding import band_inputs, parse_band
-from ..disclosure import DisclosureRule, suppress
+from ..disclosure import SUPPRESSED, DisclosureRule, suppress
 from ..errors import UsageError
-from ..measure import Engine, MeasureParams, measured_releases, release_queries, run_metadata
+from ..measure import GROUP_MEASURES, Engine, MeasureParams, measured_releases, release_queries, run_metadata
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
@@ -117,6 +117,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         rule = DisclosureRule(
             min_cohort=min_cohort, min_count=DisclosureRule().min_count if min_count is None else min_count
         )
+    out.expect_columns([*params.by, *GROUP_MEASURES, *([SUPPRESSED] if rule is not None else [])])
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
     with out.status("measuring"), errors_reported(errors_file):
         used = [*params.by, *params.where, *band_edges]

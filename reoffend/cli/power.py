@@ -9,6 +9,7 @@ import polars as pl
 
 from ..cohort import check_values_present
 from ..compare.power import Baseline, PowerParams, PowerResult, measure_baseline, minimum_detectable, needed_size
+from ..compare.rows import PowerRow
 from ..errors import UsageError
 from .common import (
     alpha_option,
@@ -145,6 +146,7 @@ def power(
     rate, events per 100, dispersion and baseline size are measured (reoffend docs power).
     """
     params = PowerParams(alpha=alpha, power=power_level, sided=sided)
+    out.expect_columns(PowerRow.columns())
     wanted = ("binary", "frequency") if measures == "both" else (measures,)
     if "frequency" not in wanted:
         refuse_unused(
