@@ -30,6 +30,8 @@ The syntax trees are built with sqlglot and rendered in each dialect by its gene
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -145,7 +147,37 @@ def _name_parts(name: str) -> list[str]:
     if quote is not None:
         raise UsageError(f"not a table name: {name!r} (a quote {quote} is never closed)")
     parts.append("".join(current).strip())
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise UsageError(f"not a table name: {name!r} (it holds a control character such as a line break)")
+    plain = [part for part, was_quoted in zip(parts, _quoted_parts(name), strict=True) if not was_quoted]
+    odd = [part for part in plain if part and not PLAIN_IDENTIFIER.fullmatch(part)]
+    if odd:
+        raise UsageError(
+            f"not a table name: {name!r} ({odd[0]!r} is not a plain name: letters, digits, _, $ and -, not starting "
+            'with a digit; quote a part that really has other characters, e.g. "my table")'
+        )
     return parts
+
+
+PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]*")  # - as BigQuery project ids have it
+
+
+def _quoted_parts(name: str) -> list[bool]:
+    """Per dot-separated part of ``name`` (as :func:`_name_parts` splits it): whether it was written quoted."""
+    flags: list[bool] = []
+    quoted = False
+    quote: str | None = None
+    for char in name:
+        if quote is not None:
+            if char == quote:
+                quote = None  # a doubled quote closes and reopens: still quoted
+        elif char in '"`':
+            quote, quoted = char, True
+        elif char == ".":
+            flags.append(quoted)
+            quoted = False
+    flags.append(quoted)
+    return flags
 
 
 BINARY = "reoffend_binary_order"  # a column's meta: compared and ordered by code point, whatever the collation

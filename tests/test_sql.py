@@ -454,3 +454,17 @@ def test_cli_output_dash_is_standard_output_and_an_input_is_never_overwritten(tm
     clobber = runner.invoke(cli, ["sql", "--dialect", "spark", "--exclude-offences", str(codes), "-o", str(codes)])
     assert isinstance(clobber.exception, UsageError)  # exit 2 through reoffend.cli.main
     assert codes.read_text(encoding="utf-8") == "BREACH\n"
+
+
+@pytest.mark.parametrize("name", ["a b; DROP TABLE x", "releases; --", "1abc", "a\nb", "x.\ty", "sch.ta ble"])
+def test_an_unquoted_table_name_must_be_a_plain_name(name):
+    """`sql --releases-table "a b; DROP TABLE x"` was accepted (issue 28); it was quoted, so harmless, but surely
+    a mistake. An unquoted part is letters, digits, _, $ and - (BigQuery's project ids), not starting with a digit;
+    a control character is refused even quoted (it would also break the header comment's line)."""
+    with pytest.raises(UsageError, match="not a table name"):
+        measure_query(MeasureParams(), SqlSource(releases_table=name))
+
+
+@pytest.mark.parametrize("name", ['"my table"', "cat.sch.rel", "my-project.ds.releases", '"a;b".c', "_t$1"])
+def test_a_quoted_or_plain_table_name_is_accepted(name):
+    measure_query(MeasureParams(), SqlSource(releases_table=name))
