@@ -68,9 +68,28 @@ class SqlSource:
     cohort_column: bool = False
     appearance_ids: bool = False
     extract_date: dt.date | None = None
+    releases_file: str | None = None  # DuckDB only: read the file in the query instead of a table
+    convictions_file: str | None = None
 
     def __post_init__(self) -> None:
         check_extract_date(self.extract_date)
+        for path in (self.releases_file, self.convictions_file):
+            if path is not None:
+                _file_reader(path)  # a file that cannot be read in SQL is refused now, not in the database
+
+    def relation(self, which: str) -> exp.Table:
+        """What the query reads the ``releases`` or ``convictions`` from: the file (``read_parquet(...)`` and
+        the like, the path a quoted string literal) or the table."""
+        path = self.releases_file if which == "releases" else self.convictions_file
+        if path is not None:
+            return exp.Table(this=_file_reader(path))
+        return _table(self.releases_table if which == "releases" else self.convictions_table)
+
+    def describe(self, which: str) -> str:
+        path = self.releases_file if which == "releases" else self.convictions_file
+        if path is not None:
+            return f"file {path}"
+        return self.releases_table if which == "releases" else self.convictions_table
 
     @property
     def has_cohort(self) -> bool:
@@ -118,6 +137,36 @@ def _table(name: str) -> exp.Table:
         raise UsageError(f"not a table name: {name!r} (give [catalog.][schema.]table)")
     table, db, catalog = [*reversed(parts), None, None][:3]
     return exp.Table(this=table, db=db, catalog=catalog)
+
+
+FILE_READERS = {
+    ".parquet": "read_parquet",
+    ".csv": "read_csv",
+    ".tsv": "read_csv",
+    ".ndjson": "read_ndjson",
+    ".jsonl": "read_ndjson",
+}
+
+
+def _file_reader(path: str) -> exp.Expr:
+    """DuckDB's reader of ``path`` by its extension (``.gz``/``.zst`` after it allowed for text files); CSV read
+    with every column as text (``all_varchar``), as `measure` reads ids: a leading zero is kept."""
+    if not path.strip() or any(unicodedata.category(char) == "Cc" for char in path):
+        raise UsageError(f"not a file name for the query: {path!r}")
+    name = path.lower()
+    for compressed in (".gz", ".zst"):
+        name = name.removesuffix(compressed)
+    suffix = next((s for s in FILE_READERS if name.endswith(s)), None)
+    if suffix is None or (suffix == ".parquet" and name != path.lower()):
+        raise UsageError(
+            f"{path}: the query reads .parquet, .csv, .tsv, .ndjson or .jsonl files (text ones may end .gz or .zst)"
+        )
+    arguments: list[exp.Expr] = [exp.Literal.string(path)]
+    if FILE_READERS[suffix] == "read_csv":
+        arguments.append(exp.EQ(this=exp.column("all_varchar"), expression=exp.true()))
+        if suffix == ".tsv":
+            arguments.append(exp.EQ(this=exp.column("delim"), expression=exp.Literal.string("\t")))
+    return exp.Anonymous(this=FILE_READERS[suffix], expressions=arguments)
 
 
 def _name_parts(name: str) -> list[str]:
@@ -292,7 +341,7 @@ def _extract_date(source: SqlSource, lenient: bool = False) -> exp.Expr:
         expression=exp.LTE(this=conviction_date.copy(), expression=_date_literal(LATEST_EXTRACT_DATE)),
     )
     latest = exp.Max(this=_case(in_range, conviction_date.copy()))
-    return exp.Subquery(this=exp.select(latest).from_(_table(source.convictions_table)))
+    return exp.Subquery(this=exp.select(latest).from_(source.relation("convictions")))
 
 
 def _release_ctes(params: MeasureParams, source: SqlSource, lenient: bool = False) -> list[tuple[str, exp.Select]]:
@@ -307,7 +356,7 @@ def _release_ctes(params: MeasureParams, source: SqlSource, lenient: bool = Fals
         _as(parse(_col(source.column("release_date"))), "release_date"),
         *([_as(_text(_col(source.column("cohort"))), "cohort")] if source.has_cohort else []),
         *[_as(_col(source.column(c)), c) for c in keep],
-    ).from_(_table(source.releases_table))
+    ).from_(source.relation("releases"))
     cohorted = exp.select(exp.Star()).from_("release_rows")
     if not source.has_cohort:
         cohorted = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("release_rows"))).select(
@@ -375,7 +424,7 @@ def _conviction_cte(params: MeasureParams, source: SqlSource) -> exp.Select:
         _as(_date(_col(source.column("offence_date"))), "offence_date"),
         _as(conviction_date, "conviction_date"),
         _as(event, _EVENT),
-    ).from_(_table(source.convictions_table))
+    ).from_(source.relation("convictions"))
     if params.excluded_offences:
         code = _col(source.column("offence_code"))
         codes = [_str(c) for c in sorted(params.excluded_offences)]
@@ -608,11 +657,11 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
         ),
     ]
     ctes: list[tuple[str, exp.Select]] = []
-    for table, from_ in (("releases", source.releases_table), ("convictions", source.convictions_table)):
+    for table in ("releases", "convictions"):
         counts = [_as(_count_if(cond), f"c{i}") for i, (t, _, _, cond) in enumerate(checks) if t == table]
-        ctes.append((f"{table}_checks", exp.select(*counts).from_(_table(from_))))
+        ctes.append((f"{table}_checks", exp.select(*counts).from_(source.relation(table))))
 
-    keys = exp.select(exp.Count(this=exp.Star()).as_("n", quoted=True)).from_(_table(source.releases_table))
+    keys = exp.select(exp.Count(this=exp.Star()).as_("n", quoted=True)).from_(source.relation("releases"))
     keys = keys.group_by(_col(source.column("offender_id")), release_date.copy())
     ctes.append(("release_keys", keys))
     repeats = exp.Sub(this=_col("n"), expression=_num(1))
@@ -702,7 +751,7 @@ def header(params: MeasureParams, source: SqlSource, dialect: str, version: str)
     lines = [
         f"reoffend {version} sql --dialect {dialect}: proven reoffending (docs/measures.md, docs/sql.md)",
         f"window: {params.window.describe()}",
-        f"tables: releases = {source.releases_table}, convictions = {source.convictions_table}",
+        f"tables: releases = {source.describe('releases')}, convictions = {source.describe('convictions')}",
         f"cohort: {cohort}; index release: {params.index}; group by: {', '.join(params.by) or '(none: one row)'}",
     ]
     if params.excluded_offences:

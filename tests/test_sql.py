@@ -384,6 +384,51 @@ def test_cli_writes_file_and_rejects_unknown_dialect(tmp_path):
     assert runner.invoke(cli, ["sql"]).exit_code == 2
 
 
+def test_cli_reads_files_in_duckdb_and_takes_a_config(tmp_path):
+    """`sql --releases-file/--convictions-file` (issue 28): DuckDB reads the files in the query (read_csv with
+    every column as text, read_parquet), and the result equals `measure --csv` cell by cell, from CSV and from
+    Parquet; the options come from a config too; other dialects refuse files (2); a quote in a path stays data."""
+    runner = CliRunner()
+    options = ["--by", "establishment,cohort", "--period", "year", "--extract-date", "2025-12-31"]
+    measured = runner.invoke(
+        cli, ["measure", str(SAMPLE / "releases.csv"), str(SAMPLE / "convictions.csv"), *options, "--csv"]
+    )
+    assert measured.exit_code == 0, measured.output
+    odd = tmp_path / "it's here"
+    odd.mkdir()
+    for name in ("releases", "convictions"):
+        pl.read_csv(SAMPLE / f"{name}.csv", infer_schema_length=0).write_parquet(odd / f"{name}.parquet")
+    sources = {
+        "csv": [str(SAMPLE / "releases.csv"), str(SAMPLE / "convictions.csv")],
+        "parquet": [str(odd / "releases.parquet"), str(odd / "convictions.parquet")],
+    }
+    for kind, (releases, convictions) in sources.items():
+        printed = runner.invoke(
+            cli,
+            ["sql", "--dialect", "duckdb", *options, "--releases-file", releases, "--convictions-file", convictions],
+        )
+        assert printed.exit_code == 0, printed.output
+        out = tmp_path / f"{kind}.csv"
+        duckdb.connect().execute(f"COPY ({printed.stdout.rstrip().rstrip(';')}) TO '{out}' (HEADER, DELIMITER ',')")
+        assert_same_table(pl.read_csv(measured.stdout_bytes), pl.read_csv(out), kind)
+    config = tmp_path / "job.toml"
+    config.write_text(
+        f'[sql]\ndialect = "duckdb"\nreleases-file = "{sources["csv"][0]}"\nconvictions-file = "{sources["csv"][1]}"\n',
+        encoding="utf-8",
+    )
+    from_config = runner.invoke(cli, ["sql", "--config", str(config), *options])
+    assert from_config.exit_code == 0, from_config.output
+    assert "read_csv" in from_config.stdout.lower()
+    refused = runner.invoke(cli, ["sql", "--dialect", "postgres", "--releases-file", sources["csv"][0]])
+    assert isinstance(refused.exception, UsageError) and "only DuckDB reads files" in str(refused.exception)
+    both = runner.invoke(
+        cli, ["sql", "--dialect", "duckdb", "--releases-file", sources["csv"][0], "--releases-table", "r"]
+    )
+    assert isinstance(both.exception, UsageError) and "not both" in str(both.exception)
+    wrong = runner.invoke(cli, ["sql", "--dialect", "duckdb", "--releases-file", "releases.xlsx"])
+    assert isinstance(wrong.exception, UsageError) and "reads .parquet, .csv" in str(wrong.exception)
+
+
 # ------------------------------------------------------------------------------------ property: any data
 TRICKY_DAYS = [dt.date(2024, 2, 29), dt.date(2023, 8, 31), dt.date(2023, 1, 31), dt.date(2023, 2, 28)]
 TRICKY_DAYS += [dt.date(2023, 3, 31), dt.date(2023, 12, 31), dt.date(2024, 1, 1), dt.date(2023, 6, 30)]

@@ -21,6 +21,7 @@ from .common import (
     refuse_unused,
     window_options,
 )
+from .config import config_option
 from .tables import check_names
 
 
@@ -32,6 +33,16 @@ from .tables import check_names
 @click.option("--releases-table", default="releases", show_default=True, help="Table of releases ([schema.]table).")
 @click.option(
     "--convictions-table", default="convictions", show_default=True, help="Table of convictions ([schema.]table)."
+)
+@click.option(
+    "--releases-file",
+    metavar="FILE",
+    help="DuckDB: read the releases from FILE (.parquet, .csv, .tsv, .ndjson) in the query, not from a table.",
+)
+@click.option(
+    "--convictions-file",
+    metavar="FILE",
+    help="DuckDB: read the convictions from FILE in the query, not from a table.",
 )
 @click.option(
     "--map",
@@ -67,12 +78,15 @@ from .tables import check_names
     help="Also print a second query counting the problems per validation rule that SQL can check.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the SQL to FILE (atomically).")
+@config_option
 def sql(
     dialect,
     measurement,
     by,
     releases_table,
     convictions_table,
+    releases_file,
+    convictions_file,
     column_map,
     cohort_column,
     appearance_ids,
@@ -80,6 +94,7 @@ def sql(
     release_columns,
     with_validation,
     output,
+    config,
 ):
     """Print the measure as one SQL query computing what `measure` computes with the same options.
 
@@ -89,7 +104,20 @@ def sql(
     """
     check_output_options(click.get_current_context().params)  # -o: creatable, not an input (as every command)
     params = replace(measurement, by=parse_columns(by, "--by"))
+    if (releases_file or convictions_file) and dialect != "duckdb":
+        raise UsageError(
+            "--releases-file/--convictions-file: only DuckDB reads files in a query; load the files into tables "
+            f"for {dialect} and name them with --releases-table/--convictions-table"
+        )
+    if releases_file:
+        refuse_unused({"releases_table": "--releases-table"}, "give --releases-file or --releases-table, not both")
+    if convictions_file:
+        refuse_unused(
+            {"convictions_table": "--convictions-table"}, "give --convictions-file or --convictions-table, not both"
+        )
     source = SqlSource(
+        releases_file=releases_file,
+        convictions_file=convictions_file,
         releases_table=releases_table,
         convictions_table=convictions_table,
         column_map=parse_pairs(column_map, "--map"),
