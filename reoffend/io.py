@@ -1081,30 +1081,74 @@ def _umask() -> int:
     return current
 
 
-WRITE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+WRITE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+GZIP_SUFFIX = ".gz"
+
+
+def is_gzip_output(path: str | None) -> bool:
+    """An output named ``*.gz`` (``m.csv.gz``) is written gzip-compressed (:func:`gzipped`)."""
+    return bool(path) and not is_direct(str(path)) and Path(str(path)).suffix.lower() == GZIP_SUFFIX
+
+
+def output_suffix(path: str, option: str = "-o") -> str:
+    """The extension that names an output's format, under any ``.gz`` (``m.csv.gz`` is ``.csv``): exit 2 for
+    ``.zst`` (reoffend reads zstd but does not write it) and for a compressed Parquet file (Parquet compresses
+    inside the file)."""
+    name = Path(path)
+    if name.suffix.lower() == ".zst":
+        raise UsageError(f"{option} {path}: reoffend writes gzip (.gz), not zstd; name the file .gz")
+    if name.suffix.lower() == GZIP_SUFFIX:
+        name = name.with_suffix("")
+        if name.suffix.lower() in {".parquet", ".pq"}:
+            raise UsageError(f"{option} {path}: Parquet compresses inside the file; give it without .gz")
+    return name.suffix.lower()
 
 
 def table_format_for(path: str, option: str = "-o") -> str:
-    """The data format of an extra table file from its extension: CSV without one; another is exit 2."""
+    """The data format of an extra table file from its extension (under any ``.gz``): CSV without one;
+    another is exit 2."""
     if path == STDOUT or is_direct(path):
         return "csv"
-    suffix = Path(path).suffix.lower()
+    suffix = output_suffix(path, option)
     if not suffix:
         return "csv"
     if suffix not in WRITE_SUFFIXES:
-        raise UsageError(f"{option} {path}: cannot write {suffix!r} files; use .csv, .parquet, .ndjson or .jsonl")
+        raise UsageError(
+            f"{option} {path}: cannot write {suffix!r} files; use .csv, .tsv, .parquet, .ndjson or .jsonl "
+            "(optionally .gz)"
+        )
     return WRITE_SUFFIXES[suffix]
+
+
+def gzipped(write: Callable[[io.BufferedWriter], object]) -> Callable[[io.BufferedWriter], None]:
+    """``write`` through gzip. The header records no file name and no time (``mtime=0``), so identical input
+    gives an identical file, as ``gzip -n`` does."""
+
+    def write_gzip(handle: io.BufferedWriter) -> None:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as packed:
+            write(packed)  # type: ignore[arg-type]
+
+    return write_gzip
 
 
 def frame_writer(frame: pl.DataFrame, fmt: str) -> Callable[[io.BufferedWriter], None]:
     """A writer for :func:`atomic_write` that writes ``frame`` in a data format."""
     if fmt == "csv":
         return lambda handle: frame.write_csv(handle)
+    if fmt == "tsv":
+        return lambda handle: frame.write_csv(handle, separator="\t")
     if fmt == "parquet":
         return lambda handle: frame.write_parquet(handle)
     if fmt == "ndjson":
         return lambda handle: frame.write_ndjson(handle)
-    raise UsageError(f"cannot write {fmt!r}; use csv, parquet or ndjson")
+    raise UsageError(f"cannot write {fmt!r}; use csv, tsv, parquet or ndjson")
 
 
 __all__ = [
@@ -1116,6 +1160,9 @@ __all__ = [
     "check_writable",
     "detect_format",
     "frame_writer",
+    "gzipped",
+    "is_gzip_output",
+    "output_suffix",
     "read_code_list",
     "read_list_lines",
     "read_table",

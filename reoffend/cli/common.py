@@ -13,7 +13,6 @@ import re
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -40,7 +39,10 @@ from ..io import (
     check_outputs_distinct,
     check_writable,
     frame_writer,
+    gzipped,
     is_direct,
+    is_gzip_output,
+    output_suffix,
     read_code_list,
     table_format_for,
     write_stdout,
@@ -55,8 +57,16 @@ from .tables import check_names, hidden_note, plan_widths, select_columns
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
     from rich.console import Console
 
-OUTPUT_FORMATS = ("table", "csv", "json", "ndjson", "parquet")
-SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson", ".parquet": "parquet"}
+OUTPUT_FORMATS = ("table", "csv", "tsv", "json", "ndjson", "parquet", "markdown")
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".parquet": "parquet",
+    ".md": "markdown",
+}
 
 
 # ----------------------------------------------------------------------------------------------- options
@@ -446,8 +456,10 @@ def measure_params(
 
 
 def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
-    """A writer for an extra table file: CSV, Parquet or NDJSON by its extension (CSV without one)."""
-    return frame_writer(frame, table_format_for(path, option))
+    """A writer for an extra table file: CSV, TSV, Parquet or NDJSON by its extension (CSV without one),
+    gzip-compressed when it ends in ``.gz``."""
+    writer = frame_writer(frame, table_format_for(path, option))
+    return gzipped(writer) if is_gzip_output(path) else writer
 
 
 def write_errors_file(error: DataError, path: str | None) -> None:
@@ -548,17 +560,23 @@ class Output:
             else:
                 self.output_format = "table" if sys.stdout.isatty() else "csv"
         if self.output_format == "table" and self.output:
-            raise UsageError("--format table is for the terminal; choose csv, json, ndjson or parquet with -o")
+            raise UsageError(
+                "--format table is for the terminal; choose csv, tsv, json, ndjson, parquet or markdown with -o"
+            )
 
     @staticmethod
     def _format_from_name(path: str) -> str:
-        """The format of ``-o FILE`` from its extension: CSV without one, exit 2 for one no format writes."""
-        suffix = Path(path).suffix.lower()
-        if not suffix or is_direct(path):
+        """The format of ``-o FILE`` from its extension, under any ``.gz`` (``m.csv.gz`` is gzip-compressed CSV):
+        CSV without one, exit 2 for one no format writes."""
+        if is_direct(path):
+            return "csv"
+        suffix = output_suffix(path)
+        if not suffix:
             return "csv"
         if suffix not in SUFFIX_FORMATS:
             raise UsageError(
-                f"-o {path}: cannot write {suffix!r} files; use .csv, .json, .ndjson, .jsonl or .parquet, or --format"
+                f"-o {path}: cannot write {suffix!r} files; use .csv, .tsv, .json, .ndjson, .jsonl, .parquet or "
+                ".md (optionally .gz), or --format"
             )
         return SUFFIX_FORMATS[suffix]
 
@@ -627,6 +645,8 @@ class Output:
 
     def _write_data(self, rows, fmt, parameters, metadata, extra_outputs, extra_json) -> None:
         writer = data_writer(rows, fmt, parameters, metadata, extra_json)
+        if is_gzip_output(self.output):
+            writer = gzipped(writer)
         if self.output:
             atomic_write_many([*extra_outputs, (self.output, writer)])
             return
@@ -692,9 +712,16 @@ def json_document(
 
 
 def data_writer(rows: pl.DataFrame, fmt: str, parameters, metadata, extra_json=None) -> Callable:
+    """A writer of the result in ``fmt``: JSON with its parameters and metadata, Markdown as a pipe table of the
+    rows (:mod:`reoffend.report.markdown`), else the rows alone (:func:`reoffend.io.frame_writer`)."""
     if fmt == "json":
         text = json_document(rows, parameters, metadata, extra_json)
         return lambda handle: handle.write(text.encode())
+    if fmt == "markdown":
+        from ..report.markdown import markdown_table
+
+        table = markdown_table(rows).encode()
+        return lambda handle: handle.write(table)
     return frame_writer(rows, fmt)
 
 
