@@ -257,3 +257,28 @@ def test_confidence_is_refused_by_compare_matched_which_reads_its_intervals_off_
     config.write_text("[compare.matched]\nconfidence = 0.9\n", encoding="utf-8")
     status, _, err = cli(*base_args(sample, *treated, "--config", str(config)))
     assert status == 2 and "unknown key 'confidence'" in err
+
+
+def test_balance_plot_svg_keeps_text_is_deterministic_and_shows_a_dollar_literally(cli, sample, tmp_path):
+    # a level from the data with dollars: typeset as mathematics it would lose its $ signs ("$x$" -> "x") and
+    # "$\frac$" would end the run with a mathtext parse error
+    releases = tmp_path / "releases.csv"
+    table = pl.read_csv(sample[0], infer_schema=False)
+    table = table.with_columns(
+        pl.when(pl.col("index_offence") == "drugs")
+        .then(pl.lit(r"$\frac$"))
+        .otherwise(pl.col("index_offence"))
+        .alias("index_offence")
+    )
+    table.write_csv(releases)
+    args = ["compare", "matched", str(releases), *base_args(sample, "--treated", "establishment=EST042")[3:]]
+    first, second, png = tmp_path / "a.svg", tmp_path / "b.svg", tmp_path / "a.png"
+    assert cli(*args, "--balance-plot", first)[0] == 0
+    assert cli(*args, "--balance-plot", second)[0] == 0
+    assert cli(*args, "--balance-plot", png)[0] == 0
+    svg = first.read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg
+    assert first.read_bytes() == second.read_bytes()  # no date, fixed ids
+    assert r"index_offence=$\frac$" in svg  # text kept as text, the level as written
+    assert "Covariate balance" in svg
+    assert png.read_bytes().startswith(b"\x89PNG")
