@@ -56,6 +56,25 @@ def test_a_non_significant_difference_may_be_down_to_chance():
     assert "70 people who took part" in text and "65 of them were matched" in text
 
 
+@pytest.mark.parametrize(
+    ("rate_participants", "wording"), [(0.10, "two-sided p < 0.001"), (0.20, "two-sided p = 0.033")]
+)
+def test_a_p_value_below_the_floor_reads_p_less_than_never_p_equals_less_than(rate_participants, wording):
+    # 10% against 23% of 805: z = 0.13 / sqrt(.1 x .9 / 805) = 12.3, p far below 0.001 -> "p < 0.001";
+    # 20% against 23%: z = 0.03 / sqrt(.2 x .8 / 805) = 0.03 / 0.014098 = 2.128,
+    # p = 2 x (1 - Phi(2.128)) = 0.033 -> "p = 0.033"
+    lab = DataLabSummary.from_counts(
+        participants=805,
+        matched=805,
+        rate_participants=rate_participants,
+        rate_comparison=0.23,
+        effective_comparison_size=None,  # the comparison rate taken as known: se from the participants alone
+    )
+    text = " ".join(lab.paragraphs())
+    assert wording in text
+    assert "= <" not in text
+
+
 def ids_file(tmp_path, sample_dir, count: int) -> str:
     lines = (sample_dir / "programme_ids.txt").read_text().splitlines()
     ids = [line for line in lines if line and not line.startswith("#") and line != "offender_id"][:count]

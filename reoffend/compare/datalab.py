@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from ..report.format import p_value, per_cent
+from ..report.format import p_is, per_cent
 from ..report.verdict import verdict_of
 
 MIN_MATCHED = 60
@@ -146,8 +146,8 @@ class DataLabSummary:
         if self.significant and self.difference_pp < 0:
             difference = (
                 f"The best estimate is that taking part reduced the one-year proven reoffending rate by between "
-                f"{-high:.0f} and {-low:.0f} percentage points ({level} confidence interval; two-sided p = "
-                f"{p_value(self.p_two_sided)})."
+                f"{-high:.0f} and {-low:.0f} percentage points ({level} confidence interval; two-sided p "
+                f"{p_is(self.p_two_sided)})."
             )
             conclusion = (
                 "This is a statistically significant result: the difference is unlikely to be down to chance alone. "
@@ -157,8 +157,8 @@ class DataLabSummary:
         elif self.significant:
             difference = (
                 f"The best estimate is that taking part increased the one-year proven reoffending rate by between "
-                f"{low:.0f} and {high:.0f} percentage points ({level} confidence interval; two-sided p = "
-                f"{p_value(self.p_two_sided)})."
+                f"{low:.0f} and {high:.0f} percentage points ({level} confidence interval; two-sided p "
+                f"{p_is(self.p_two_sided)})."
             )
             conclusion = (
                 "This is a statistically significant result: the difference is unlikely to be down to chance alone. "
@@ -168,7 +168,7 @@ class DataLabSummary:
             difference = (
                 f"The difference of {self.difference_pp:+.0f} percentage points is not statistically significant "
                 f"({level} confidence interval {low:+.0f} to {high:+.0f} points; "
-                f"two-sided p = {p_value(self.p_two_sided)})."
+                f"two-sided p {p_is(self.p_two_sided)})."
             )
             conclusion = (
                 "The difference may be down to chance. This does not show that the programme has no effect: a larger "
