@@ -356,6 +356,22 @@ def test_standardised_differences_constant_column_is_null():
     assert b.smd_after[1] == pytest.approx(-1.5 / np.sqrt(2))
 
 
+def test_a_column_constant_up_to_rounding_is_null_not_a_large_smd():
+    # a logit score the model left at its intercept, log(0.3 / 0.7) = -0.8473, computed four ways that differ in
+    # the last bit: treated -0.8473 + 2e-16 and -0.8473, pool -0.8473 - 2e-16 twice. Exactly: difference 3e-16,
+    # SD about 1.4e-16, SMD about 2.1 -- a "+2.1" balance warning about a column that does not vary.
+    score = np.log(0.3 / 0.7)
+    columns = np.array([[score + 2e-16], [score], [score - 2e-16], [score - 2e-16]])
+    assert np.ptp(columns) > 0  # not exactly constant
+    treated = np.array([True, True, False, False])
+    b = standardised_differences(columns, treated, treated, np.array([0, 0, 1.0, 1.0]))
+    assert np.isnan(b.smd_before[0]) and np.isnan(b.smd_after[0])
+    # a real difference of 2e-8 of the scale still counts: treated 1000 and 1000 + 2e-5 (variance 2e-10), pool
+    # constant -> SD sqrt(2e-10 / 2) = 1e-5, above the tolerance 1e-9 x 1000 = 1e-6
+    varied = np.array([[1000.0], [1000.0 + 2e-5], [1000.0], [1000.0]])
+    assert np.isfinite(standardised_differences(varied, treated, treated, np.array([0, 0, 1.0, 1.0])).smd_before[0])
+
+
 # ----------------------------------------------------------------------------------------- bad input
 def test_separation_is_a_data_error():
     units = hand_units().with_columns(pl.Series("x", [1.0, 2, 3, 4, 10, 11, 12, 13, 14, 15, 16]))

@@ -149,6 +149,9 @@ class Balance:
     sd_pooled: np.ndarray
 
 
+CONSTANT_TOLERANCE = 1e-9  # a pooled SD this small against the column's scale is rounding, not variation
+
+
 def standardised_differences(
     columns: np.ndarray,
     is_treated: np.ndarray,
@@ -160,7 +163,10 @@ def standardised_differences(
     The denominator uses the variances *before* matching (n - 1 denominators) for both the before and the
     after SMD, so that the two differ only by the change in mean difference. Before: all treated units
     against the whole pool. After: the matched treated units against the comparators weighted by
-    ``comparator_weight``. A column constant in both groups has SMD null (NaN).
+    ``comparator_weight``. A column constant in both groups has SMD null (NaN), also when it is constant only up
+    to rounding (a pooled SD below ``CONSTANT_TOLERANCE`` times its largest absolute value): a propensity score
+    that the model could not move from the intercept differs from itself by 1e-16, and dividing that by an SD
+    of 1e-16 gave an SMD of 8 and a spurious balance warning.
     """
     columns = np.asarray(columns, dtype=np.float64)
     treated_cols = columns[is_treated]
@@ -170,6 +176,8 @@ def standardised_differences(
     var_t = treated_cols.var(axis=0, ddof=1) if treated_cols.shape[0] > 1 else np.zeros(columns.shape[1])
     var_p = pool_cols.var(axis=0, ddof=1) if pool_cols.shape[0] > 1 else np.zeros(columns.shape[1])
     sd = np.sqrt((var_t + var_p) / 2)
+    scale = np.abs(columns).max(axis=0, initial=0.0) if columns.shape[0] else np.zeros(columns.shape[1])
+    varies = sd > CONSTANT_TOLERANCE * np.maximum(scale, 1.0)
     used = np.flatnonzero(comparator_weight > 0)
     if matched_treated.any() and used.size:
         treated_after = columns[matched_treated].mean(axis=0)
@@ -178,8 +186,8 @@ def standardised_differences(
     else:
         treated_after = comparison_after = np.full(columns.shape[1], np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        smd_before = np.where(sd > 0, (treated_before - pool_before) / sd, np.nan)
-        smd_after = np.where(sd > 0, (treated_after - comparison_after) / sd, np.nan)
+        smd_before = np.where(varies, (treated_before - pool_before) / sd, np.nan)
+        smd_after = np.where(varies, (treated_after - comparison_after) / sd, np.nan)
     return Balance(treated_before, pool_before, smd_before, treated_after, comparison_after, smd_after, sd)
 
 
