@@ -73,8 +73,14 @@ def blocks() -> list[Block]:
     return found
 
 
-def run_block(block: Block) -> list[str]:
-    """Each command's combined output as the shell prints it (stdout; stderr only where the command redirects)."""
+@dataclass
+class Ran:
+    output: str  # standard output, as the shell prints it (stderr only where the command redirects it)
+    status: int  # the exit status, with pipefail: a failure early in a pipeline is not hidden by `| tail`
+
+
+def run_block(block: Block) -> list[Ran]:
+    """Each command's output and exit status, run as ``bash -o pipefail -c COMMAND``."""
     env = dict(os.environ)
     env.update(
         {
@@ -91,7 +97,7 @@ def run_block(block: Block) -> list[str]:
         (Path(directory) / "data").symlink_to(ROOT / "data")
         for example in block.examples:
             done = subprocess.run(
-                ["bash", "-c", example.command],
+                ["bash", "-o", "pipefail", "-c", example.command],
                 cwd=directory,
                 env=env,
                 capture_output=True,
@@ -99,7 +105,7 @@ def run_block(block: Block) -> list[str]:
                 timeout=600,
                 check=False,
             )
-            outputs.append(normalise(done.stdout))
+            outputs.append(Ran(normalise(done.stdout), done.returncode))
     return outputs
 
 
@@ -114,9 +120,22 @@ BLOCKS = blocks()
 @pytest.mark.slow
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.name for b in BLOCKS])
 def test_console_example_output_is_what_the_command_prints(block):
+    """Every command of a console block exits 0 and prints what the document shows. An example of a failure
+    shows its status itself (``... ; echo "exit $?"``), so a reader sees it, and the example still exits 0."""
     outputs = run_block(block)
-    for example, output in zip(block.examples, outputs, strict=True):
-        assert output == normalise(example.output), f"{block.name}: $ {example.command}"
+    for example, ran in zip(block.examples, outputs, strict=True):
+        assert ran.status == 0, f"{block.name}: $ {example.command} exited {ran.status}"
+        assert ran.output == normalise(example.output), f"{block.name}: $ {example.command}"
+
+
+def test_an_example_that_fails_without_output_is_caught_by_its_status():
+    # docs/nowcast.md once read a folder an earlier block had written: no output (as shown) and exit 66
+    block = Block(
+        ROOT / "README.md", 0, 0, 1, parse("$ reoffend nowcast slow/releases.csv slow/convictions.csv | tail -2\n")
+    )
+    (ran,) = run_block(block)
+    assert ran.output == normalise(block.examples[0].output) == ""  # the output alone would have passed
+    assert ran.status == 66  # pipefail: `| tail` does not hide it
 
 
 def test_every_document_with_commands_has_console_blocks_that_parse():
@@ -133,7 +152,7 @@ def update() -> None:
         text = path.read_text(encoding="utf-8")
         for block in reversed(found):
             outputs = run_block(block)
-            body = "".join(f"$ {e.command}\n{o}" for e, o in zip(block.examples, outputs, strict=True))
+            body = "".join(f"$ {e.command}\n{o.output}" for e, o in zip(block.examples, outputs, strict=True))
             text = text[: block.start] + body + text[block.end :]
         path.write_text(text, encoding="utf-8")
         print(f"updated {path.relative_to(ROOT)} ({len(found)} block(s))")
