@@ -5,18 +5,33 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE := data/sample
 
-.PHONY: install demo test lint format sample browser java bench bench-quick bench-drift clean
+.PHONY: install install-run install-bench demo test test-fast lint format sample browser java bench bench-quick bench-drift clean
 
-# A virtual environment with the package installed editable with its dev and bench extras.
-# Re-runs pip only when pyproject.toml changes.
-install: $(STAMP)
-$(STAMP): pyproject.toml
+# One virtual environment, filled in steps: `make demo` installs the package alone (what the demo runs, about a
+# minute); `make test` adds the dev extra (pytest, hypothesis, ruff, mypy and the peers the tests compare with:
+# DuckDB, pyarrow, pyspark, calamine, selenium); `make bench` adds the bench extra (chainladder). Each step
+# re-runs pip only when pyproject.toml changes.
+RUN_STAMP := $(VENV)/.installed-run
+BENCH_STAMP := $(VENV)/.installed-bench
+
+install-run: $(RUN_STAMP)
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+install: $(STAMP)
+$(STAMP): pyproject.toml $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: install
+install-bench: $(BENCH_STAMP)
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+demo: install-run
 	@echo "== proven reoffending by cohort ($(SAMPLE))"
 	$(BIN)/reoffend measure $(SAMPLE)/releases.csv $(SAMPLE)/convictions.csv \
 		--exclude-offences $(SAMPLE)/excluded_offences.txt --by cohort --format table
@@ -42,6 +57,11 @@ demo: install
 
 test: install lint browser java
 	$(BIN)/python -m pytest -q
+
+# The everyday subset while working (about 5 minutes on 2 cores): no browser, Spark or slow tests, no lint.
+# `make test` runs everything before a commit lands.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not spark"
 
 # The bulletin's page is checked in headless Chromium (rendering, print to PDF, axe-core accessibility through
 # selenium and chromedriver; the PDF read with poppler's pdftotext/pdfimages). Install Debian's packages when we
@@ -91,16 +111,16 @@ sample: install
 
 # Benchmark against a DuckDB reference (bench/README.md); regenerates bench/RESULTS.md (commit it).
 # Data is generated once into bench/data/ (git-ignored): about 3 GB and a few minutes the first time.
-bench: install
+bench: install-bench
 	$(BIN)/python bench/run.py --out bench/RESULTS.md
 
 # The 100,000-release size only (under a minute); results go to bench/data/RESULTS-quick.md and the terminal.
-bench-quick: install
+bench-quick: install-bench
 	$(BIN)/python bench/run.py --quick --out bench/data/RESULTS-quick.md
 
 # The nowcast under a moving level and slower courts against Mack's chain ladder (issue 25; a few minutes):
 # coverage and error pooled over seeds and origins, as Markdown (bench/NOTES.md quotes it).
-bench-drift: install
+bench-drift: install-bench
 	$(BIN)/python bench/nowcast_drift.py
 
 clean:
