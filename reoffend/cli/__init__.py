@@ -36,6 +36,7 @@ COMMANDS = {
     "validate": "reoffend.cli.measure:validate",
     "measure": "reoffend.cli.measure:measure",
     "synth": "reoffend.cli.synth:synth",
+    "sample": "reoffend.cli.sample:sample",
     "compare": "reoffend.cli.compare:compare",
     "power": "reoffend.cli.power:power",
     "bulletin": "reoffend.cli.bulletin:bulletin",

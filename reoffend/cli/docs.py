@@ -24,6 +24,13 @@ def pages() -> dict[str, Traversable]:
     return dict(sorted(found.items()))
 
 
+SCHEMA = "output.schema.json"  # the JSON Schema of every command's --json document (docs/cli.md links it)
+
+
+def schema() -> Traversable:
+    return resources.files("reoffend") / "docs" / SCHEMA
+
+
 def title(page: Traversable) -> str:
     """The page's first heading, without its ``#``."""
     for line in page.read_text(encoding="utf-8").splitlines():
@@ -35,12 +42,16 @@ def title(page: Traversable) -> str:
 @click.command("docs")
 @click.argument("topic", required=False)
 def docs(topic: str | None) -> None:
-    """Print a documentation page (Markdown) shipped with reoffend; without TOPIC, list the topics."""
+    """Print a documentation page (Markdown) shipped with reoffend; without TOPIC, list the topics.
+    ``reoffend docs output.schema.json`` prints the JSON Schema the --json documents follow."""
     available = pages()
     if topic is None:
         width = max(len(name) for name in available)
         text = "".join(f"{name:<{width}}  {title(page)}\n" for name, page in available.items())
         text += "\nreoffend docs TOPIC prints one (e.g. reoffend docs cli | less).\n"
+        text += f"reoffend docs {SCHEMA} prints the JSON Schema of the --json documents.\n"
+    elif topic.removeprefix("docs/") == SCHEMA:
+        text = schema().read_text(encoding="utf-8")
     else:
         name = topic.removesuffix(".md").removeprefix("docs/")
         if name not in available:

@@ -63,6 +63,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "docs": (
         "reoffend docs",
         "reoffend docs measures | less",
+        "reoffend docs output.schema.json > output.schema.json",
+    ),
+    "sample": (
+        "reoffend sample demo",
+        "reoffend bulletin --config demo/job.toml -o demo-bulletin",
     ),
     "compare": (
         "reoffend compare baseline --current-counts 480/1000 --baseline-counts 530/1000 --target 5",
