@@ -206,8 +206,10 @@ def axe_violations(driver, page: Path) -> list[dict]:
     return list(results["violations"])
 
 
-def test_axe_finds_no_violations(driver, sample_page):
-    violations = axe_violations(driver, sample_page / "index.html")
+@pytest.mark.parametrize("which", ["sample_page", "every_section_page"])
+def test_axe_finds_no_violations(driver, request, which):
+    """The sample bulletin and the 20,000-release bulletin with every section (issue 26)."""
+    violations = axe_violations(driver, request.getfixturevalue(which) / "index.html")
     summary = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["html"][:120]) for v in violations]
     assert not violations, summary
 
