@@ -111,6 +111,30 @@ def test_headers_are_words_with_units(folder, workbook):
     assert csv_columns - {"sex", "age"} <= set(columns.COLUMNS)
 
 
+def test_header_cells_wrap_within_their_column(folder):
+    """The header row of every table sheet (row 4) is bold and wraps within its column, so a long title is
+    read whole rather than cut off by the next header."""
+    ns = {
+        "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+        "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
+    }
+    with zipfile.ZipFile(folder / "tables.ods") as archive:
+        content = ET.fromstring(archive.read("content.xml"))
+    wrapping = {
+        style.get(f"{{{ns['style']}}}name")
+        for style in content.iter(f"{{{ns['style']}}}style")
+        for cell in style.iter(f"{{{ns['style']}}}table-cell-properties")
+        if cell.get(f"{{{ns['fo']}}}wrap-option") == "wrap"
+    }
+    sheets = [t for t in content.iter(f"{{{ns['table']}}}table") if t.get(f"{{{ns['table']}}}name").startswith("Table")]
+    assert sheets
+    for sheet in sheets:
+        header = sheet.findall(f"{{{ns['table']}}}table-row")[3]
+        for cell in header.findall(f"{{{ns['table']}}}table-cell"):
+            assert cell.get(f"{{{ns['table']}}}style-name") in wrapping, sheet.get(f"{{{ns['table']}}}name")
+
+
 def test_numbers_are_numeric_with_a_number_format(folder):
     """Every number of a table sheet is stored as a number (float or percentage) with the cell style of its
     column's format: proportions as percentages (0.0%), counts with thousands separators (#,##0); the styles

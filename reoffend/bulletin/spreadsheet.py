@@ -40,7 +40,7 @@ from odf.namespaces import nsdict
 from odf.number import Number, NumberStyle, PercentageStyle
 from odf.number import Text as NumberText
 from odf.opendocument import OpenDocumentSpreadsheet
-from odf.style import Map, Style, TableColumnProperties, TextProperties
+from odf.style import Map, Style, TableCellProperties, TableColumnProperties, TextProperties
 from odf.table import Table, TableCell, TableColumn, TableRow
 from odf.text import P
 
@@ -167,7 +167,10 @@ def ods_bytes(
     # the document's title and language in its metadata, as the guidance asks (screen readers announce them)
     doc.meta.addElement(dc.Title(text=title))
     doc.meta.addElement(dc.Language(text=LANGUAGE))
+    # headers in bold, wrapped within the column's width: "Proven reoffending rate, lower bound of the
+    # confidence interval (%)" is read whole, not cut off by the next header
     bold = Style(name="heading", family="table-cell")
+    bold.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
     bold.addElement(TextProperties(fontweight="bold"))
     big = Style(name="title", family="table-cell")
     big.addElement(TextProperties(fontweight="bold", fontsize="14pt"))
