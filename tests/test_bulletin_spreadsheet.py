@@ -239,6 +239,27 @@ def test_cover_contents_and_notes(workbook):
     assert "machine column names" in notes["Column names"]
 
 
+def test_contents_links_each_sheet(folder, workbook):
+    """Each sheet name on the Contents sheet is a link to cell A1 of that sheet (#'Table 1'.A1), as the
+    guidance asks of a contents page; a quote in a name is doubled."""
+    from reoffend.bulletin.spreadsheet import sheet_link_target
+
+    assert sheet_link_target("Tables 2 and 3") == "#'Tables 2 and 3'.A1"
+    assert sheet_link_target("It's") == "#'It''s'.A1"
+    ns_table = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    ns_text = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+    ns_xlink = "http://www.w3.org/1999/xlink"
+    with zipfile.ZipFile(folder / "tables.ods") as archive:
+        content = ET.fromstring(archive.read("content.xml"))
+    contents = next(t for t in content.iter(f"{{{ns_table}}}table") if t.get(f"{{{ns_table}}}name") == "Contents")
+    links = [
+        (link.text, link.get(f"{{{ns_xlink}}}href"))
+        for row in contents.findall(f"{{{ns_table}}}table-row")[3:]
+        for link in row.find(f"{{{ns_table}}}table-cell").iter(f"{{{ns_text}}}a")
+    ]
+    assert links == [(name, f"#'{name}'.A1") for name in workbook.sheet_names[2:]]
+
+
 def test_cover_period_is_the_sheets_cohorts(workbook):
     """The Cover's period runs from the first to the last cohort any sheet holds (the pooled row's "all" is
     not a cohort)."""

@@ -42,7 +42,7 @@ from odf.number import Text as NumberText
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.style import Map, Style, TableCellProperties, TableColumnProperties, TextProperties
 from odf.table import Table, TableCell, TableColumn, TableRow
-from odf.text import P
+from odf.text import A, P
 
 from ..disclosure import SHORTHAND, SUPPRESSED
 from . import document, text
@@ -208,10 +208,19 @@ def ods_bytes(
     row(contents, ["Table of contents"], big)
     row(contents, ["This worksheet contains one table."])
     row(contents, ["Sheet name", "Table title", "In the bulletin"], bold)
-    row(contents, ["Notes", "Notes and the shorthand used in the tables", ""])
-    row(contents, ["Column names", "The column names of the CSV files against the column titles", ""])
-    for table in tables:
-        row(contents, [table.sheet, table.title, table.shown or "Supporting table, not shown in the bulletin"])
+    listed = [
+        ("Notes", "Notes and the shorthand used in the tables", ""),
+        ("Column names", "The column names of the CSV files against the column titles", ""),
+    ]
+    listed += [
+        (table.sheet, table.title, table.shown or "Supporting table, not shown in the bulletin") for table in tables
+    ]
+    for name, words, shown in listed:  # each sheet name a link to its sheet, as the guidance asks
+        element = TableRow()
+        element.addElement(_sheet_link(name))
+        element.addElement(_cell(words, None))
+        element.addElement(_cell(shown, None))
+        contents.addElement(element)
 
     # -- notes
     sheet_notes = sheet("Notes", 2)
@@ -294,6 +303,22 @@ def rows_xml(rows: Iterable[Sequence[object]], formats: Sequence[Format | None] 
             paragraph = f"<text:p>{_sanitize(words)}</text:p>" if words else "<text:p/>"
             yield f"<table:table-cell office:value-type={cell}{style}>{paragraph}</table:table-cell>"
         yield "</table:table-row>"
+
+
+def sheet_link_target(sheet: str) -> str:
+    """The ``xlink:href`` of a link to cell A1 of ``sheet``: ``#'Table 1'.A1`` (the sheet name quoted as in
+    a formula, a quote in it doubled)."""
+    quoted = sheet.replace("'", "''")
+    return f"#'{quoted}'.A1"
+
+
+def _sheet_link(sheet: str) -> TableCell:
+    """A text cell holding the sheet's name as a link to it (the Contents sheet)."""
+    cell = TableCell(valuetype="string")
+    paragraph = P()
+    paragraph.addElement(A(href=sheet_link_target(sheet), type="simple", text=sheet))
+    cell.addElement(paragraph)
+    return cell
 
 
 def _cell(value: object, style: Style | None, number_format: Format | None = None) -> TableCell:
