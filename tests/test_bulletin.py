@@ -458,3 +458,12 @@ def test_the_terminal_and_the_bulletin_show_the_same_headers_and_cells(sample_bu
     pairs = {tuple(lines[i][:2]): lines[i : i + 2] for i in range(0, len(lines), 2)}
     for i in range(0, len(table.rows), 2):
         assert [list(r) for r in table.rows[i : i + 2]] == pairs[tuple(table.rows[i][:2])]
+
+
+def test_printed_pages_carry_the_page_number_and_the_publication_date(sample_bulletin):
+    """The @page margin boxes of index.html (issue 26, item 5): "Page N of M" and the [publication]
+    published date of data/sample/job.toml (2026-04-30, "30 April 2026"); Chromium prints them on every page
+    (tests/test_bulletin_browser.py checks the PDF)."""
+    html = (sample_bulletin / "index.html").read_text()
+    assert 'content: "Page " counter(page) " of " counter(pages)' in html
+    assert '@bottom-left { content: "Published 30 April 2026";' in html

@@ -206,8 +206,10 @@ def axe_violations(driver, page: Path) -> list[dict]:
     return list(results["violations"])
 
 
-def test_axe_finds_no_violations(driver, sample_page):
-    violations = axe_violations(driver, sample_page / "index.html")
+@pytest.mark.parametrize("which", ["sample_page", "every_section_page"])
+def test_axe_finds_no_violations(driver, request, which):
+    """The sample bulletin and the 20,000-release bulletin with every section (issue 26)."""
+    violations = axe_violations(driver, request.getfixturevalue(which) / "index.html")
     summary = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["html"][:120]) for v in violations]
     assert not violations, summary
 
@@ -296,3 +298,101 @@ def test_printed_pdf_keeps_figures_and_short_tables_whole(browser, sample_page, 
         last = re.findall(r'<tr[^>]*><th scope="row"[^>]*>(.*?)</th>', body)[-1]
         caption_page = next(i for i, text in enumerate(pages) if f"{label}:" in text)
         assert last in pages[caption_page], f"{label}: its last row ({last}) is not on the page of its caption"
+
+
+# ----------------------------------------------------------------- the printed pages (issue 26, item 5)
+@pytest.fixture(scope="module")
+def every_section_page(browser, tmp_path_factory) -> Path:
+    """A bulletin with every section (establishments, breakdowns, the three comparisons, the court lag and
+    provisional figures) from a 20,000-release synthetic population whose latest cohorts are in follow-up."""
+    import datetime as dt
+
+    from reoffend.bulletin.build import build_bulletin
+    from reoffend.bulletin.config import parse_config
+    from reoffend.synth import SynthParams, write
+
+    folder = tmp_path_factory.mktemp("every-section")
+    write(SynthParams(releases=20_000, seed=26, cohorts=10, extract_date=dt.date(2025, 3, 31)), folder, "csv")
+    sample = SAMPLE_JOB.parent
+    job = SAMPLE_JOB.read_text().replace('"excluded_offences.txt"', f'"{sample / "excluded_offences.txt"}"')
+    job = job.replace("bootstrap = 1000", "bootstrap = 200")
+    (folder / "job.toml").write_text(job + "\n[provisional]\ncohorts = 3\norigins = 4\n")
+    target = folder / "bulletin"
+    build_bulletin(parse_config(str(folder / "job.toml")), str(target))
+    return target
+
+
+def printed(browser: str, page: Path, tmp_path: Path) -> Path:
+    """index.html printed to PDF by headless Chromium (no browser header or footer: the page's own)."""
+    if not (shutil.which("pdftotext") and shutil.which("pdftoppm")):
+        pytest.skip("pdftotext/pdftoppm not installed (Debian: apt-get install -y poppler-utils)")
+    pdf = tmp_path / "bulletin.pdf"
+    command = [
+        browser,
+        *FLAGS,
+        "--disable-quic",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        (page / "index.html").as_uri(),
+    ]
+    subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert pdf.exists() and pdf.stat().st_size > 10_000
+    return pdf
+
+
+def blank_shares(pdf: Path, tmp_path: Path) -> list[float]:
+    """For each page (rendered by pdftoppm at 30 dpi, grey), the longest run of blank pixel rows inside the
+    A4 page's margins (14 mm top, 18 mm bottom: the footer's page number is not content) as a share of the
+    page's height. A row is blank when no pixel in it is darker than 230 of 255."""
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    shares = []
+    for path in sorted(tmp_path.glob("page-*.pgm")):
+        image = Image.open(path)
+        width, height = image.size
+        pixels = image.load()
+        run = longest = 0
+        for y in range(round(height * 14 / 297), round(height * (297 - 18) / 297)):
+            run = 0 if any(pixels[x, y] < 230 for x in range(width)) else run + 1
+            longest = max(longest, run)
+        shares.append(longest / height)
+    return shares
+
+
+@pytest.mark.parametrize("which", ["sample", "every section"])
+def test_printed_pages_are_numbered_dated_and_never_half_empty(
+    browser, sample_page, every_section_page, tmp_path, which
+):
+    """Every printed page carries "Page N of M" and the publication date (the @page margin boxes, Chromium
+    131 and later), and no page but the last is more than 40% blank: no forced page break, figures at most
+    ~90 mm tall, long tables breaking between rows."""
+    page = sample_page if which == "sample" else every_section_page
+    pdf = printed(browser, page, tmp_path)
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout.split("\f")
+    pages = [text for text in pages if text.strip()]
+    assert len(pages) >= 5
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in text, (number, text[-300:])
+        assert "Published 30 April 2026" in text, number
+    shares = blank_shares(pdf, tmp_path)
+    assert len(shares) == len(pages)
+    too_blank = {number: round(share, 2) for number, share in enumerate(shares[:-1], start=1) if share > 0.40}
+    assert not too_blank, f"pages more than 40% blank: {too_blank}"
+
+
+def test_the_blank_measure_sees_a_half_empty_page(browser, tmp_path):
+    """The measure above finds a page left half blank by a forced break (so a pass means something)."""
+    page = tmp_path / "page"
+    page.mkdir()
+    (page / "index.html").write_text(
+        "<!DOCTYPE html><html lang=en><title>t</title><style>@page { size: A4; margin: 14mm 12mm 18mm }</style>"
+        # 100 mm of ink, then a forced break: the first page's content area (297 - 14 - 18 = 265 mm) is
+        # 165 mm blank, 165 / 297 = 56% of the page; the second holds one line, about 88% blank
+        + "<div style='height:100mm;background:#000'></div>"
+        + "<h2 style='break-before:page'>Next</h2><p>more</p>"
+    )
+    shares = blank_shares(printed(browser, page, tmp_path), tmp_path)
+    assert len(shares) == 2
+    assert 0.50 < shares[0] < 0.60 and shares[1] > 0.80, shares

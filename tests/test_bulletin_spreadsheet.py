@@ -3,12 +3,15 @@ against the CSVs, and against the Analysis Function's spreadsheet conventions (r
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import polars as pl
 import pytest
 
+from reoffend.bulletin import columns
 from reoffend.bulletin.build import build_bulletin
 from reoffend.bulletin.config import parse_config
 
@@ -34,7 +37,8 @@ def rows_of(workbook, name: str) -> list[list]:
 
 
 def expected(text: str | None, row: dict[str, str | None], column: str, dtype: pl.DataType) -> object:
-    """What the spreadsheet cell must hold for the CSV cell ``text`` (read as text) of a ``dtype`` column."""
+    """What the spreadsheet cell must hold for the CSV cell ``text`` (read as text) of a ``dtype`` column: the
+    shorthand for an empty cell, else the value rounded to the places its format shows."""
     if text is None:
         if column == "suppressed":
             return "no"  # published: [z] means "not applicable" only
@@ -45,21 +49,35 @@ def expected(text: str | None, row: dict[str, str | None], column: str, dtype: p
         return "[c]" if days and (row.get("reoffenders") or "0") not in ("0", "") else "[x]"
     if dtype == pl.Boolean:
         return text == "true"
-    return float(text) if dtype.is_numeric() else text
+    if not dtype.is_numeric():
+        return text
+    number_format = columns.column(column).format
+    value = int(text) if dtype.is_integer() else float(text)
+    return float(number_format.round(value) if number_format else value)
+
+
+def sheets_by_csv(workbook) -> dict[str, str]:
+    """Each table sheet's CSV, read from its source line (row 3)."""
+    out = {}
+    for name in workbook.sheet_names[4:]:
+        source = rows_of(workbook, name)[2][0]
+        out[re.match(r"Source: tables/(\S+?\.csv)", source).group(1)] = name
+    return out
 
 
 def test_every_csv_is_a_sheet_and_every_cell_matches(folder, workbook):
     csvs = sorted(p.name for p in (folder / "tables").glob("*.csv"))
-    assert sorted(f"{name}.csv" for name in workbook.sheet_names[3:]) == csvs
+    by_csv = sheets_by_csv(workbook)
+    assert sorted(by_csv) == csvs
     checked = 0
     for name in csvs:
         frame = pl.read_csv(folder / "tables" / name, infer_schema_length=0)  # every column as text
         schema = pl.read_csv(folder / "tables" / name, infer_schema_length=None).schema  # and its type
-        sheet = rows_of(workbook, name.removesuffix(".csv"))
+        sheet = rows_of(workbook, by_csv[name])
         title, one_table, source, header, *data = sheet
         assert title[0] and all(v == "" for v in title[1:])  # the title alone in A1
         assert "one table" in one_table[0] and source[0].startswith(f"Source: tables/{name}")
-        assert header == frame.columns
+        assert header == [columns.column(c).title for c in frame.columns]
         assert len(data) == frame.height  # no blank rows, nothing below the table
         for written, row in zip(data, frame.iter_rows(named=True), strict=True):
             for column, value in zip(frame.columns, written, strict=True):
@@ -72,12 +90,132 @@ def test_every_csv_is_a_sheet_and_every_cell_matches(folder, workbook):
                 checked += 1
     assert checked > 5000
     # the suppressed cells of the sample are [c] in the spreadsheet
-    establishments = rows_of(workbook, "establishments")
+    establishments = rows_of(workbook, by_csv["establishments.csv"])
     assert any(row[3] == "[c]" for row in establishments[4:])
 
 
+def test_headers_are_words_with_units(folder, workbook):
+    """Every column of every table sheet is headed in words (no machine name such as cohort_size), and the
+    Column names sheet gives each title's CSV name."""
+    names = {row[1]: row[0] for row in rows_of(workbook, "Column names")[3:]}
+    for sheet in workbook.sheet_names[4:]:
+        header = rows_of(workbook, sheet)[3]
+        for title in header:
+            assert title and "_" not in title and (" " in title or title[0].isupper()), (sheet, title)
+    trend = rows_of(workbook, sheets_by_csv(workbook)["trend.csv"])[3]
+    assert "Number of people released" in trend and "Proven reoffending rate (%)" in trend
+    assert names["cohort_size"] == "Number of people released" and names["binary_rate"] == "Proven reoffending rate (%)"
+    csv_columns = {c for p in (folder / "tables").glob("*.csv") for c in pl.read_csv(p, n_rows=0).columns}
+    assert set(names) == csv_columns
+    # no published column falls back to its machine name made into words: each has a title in columns.py
+    assert csv_columns - {"sex", "age"} <= set(columns.COLUMNS)
+
+
+def test_header_cells_wrap_within_their_column(folder):
+    """The header row of every table sheet (row 4) is bold and wraps within its column, so a long title is
+    read whole rather than cut off by the next header."""
+    ns = {
+        "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+        "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
+    }
+    with zipfile.ZipFile(folder / "tables.ods") as archive:
+        content = ET.fromstring(archive.read("content.xml"))
+    wrapping = {
+        style.get(f"{{{ns['style']}}}name")
+        for style in content.iter(f"{{{ns['style']}}}style")
+        for cell in style.iter(f"{{{ns['style']}}}table-cell-properties")
+        if cell.get(f"{{{ns['fo']}}}wrap-option") == "wrap"
+    }
+    sheets = [t for t in content.iter(f"{{{ns['table']}}}table") if t.get(f"{{{ns['table']}}}name").startswith("Table")]
+    assert sheets
+    for sheet in sheets:
+        header = sheet.findall(f"{{{ns['table']}}}table-row")[3]
+        for cell in header.findall(f"{{{ns['table']}}}table-cell"):
+            assert cell.get(f"{{{ns['table']}}}style-name") in wrapping, sheet.get(f"{{{ns['table']}}}name")
+
+
+def test_numbers_are_numeric_with_a_number_format(folder):
+    """Every number of a table sheet is stored as a number (float or percentage) with the cell style of its
+    column's format: proportions as percentages (0.0%), counts with thousands separators (#,##0); the styles
+    are defined (styles.xml) with those number formats; 1,892 released is shown "1,892", 54.8% as "54.8%"."""
+    ns = {
+        "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+        "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+        "number": "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0",
+        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    }
+
+    def q(tag: str) -> str:
+        prefix, name = tag.split(":")
+        return f"{{{ns[prefix]}}}{name}"
+
+    with zipfile.ZipFile(folder / "tables.ods") as archive:
+        content = ET.fromstring(archive.read("content.xml"))
+        styles = ET.fromstring(archive.read("styles.xml"))
+    data_style = {s.get(q("style:name")): s.get(q("style:data-style-name")) for s in styles.iter(q("style:style"))}
+    percentage_styles = {s.get(q("style:name")) for s in styles.iter(q("number:percentage-style"))}
+    grouping = {
+        s.get(q("style:name"))
+        for s in styles.iter(q("number:number-style"))
+        for n in s.iter(q("number:number"))
+        if n.get(q("number:grouping")) == "true" and n.get(q("number:decimal-places")) == "0"
+    }
+    counted = {"percentage": 0, "float": 0}
+    for table in content.iter(q("table:table")):
+        name = table.get(q("table:name"))
+        if name in ("Cover", "Contents", "Notes", "Column names"):
+            continue
+        rows = list(table.iter(q("table:table-row")))
+        header = ["".join(c.itertext()) for c in rows[3]]
+        for row in rows[4:]:
+            for title, cell in zip(header, row, strict=True):
+                kind = cell.get(q("office:value-type"))
+                if kind not in ("float", "percentage"):
+                    continue
+                counted[kind] += 1
+                style = cell.get(q("table:style-name"))
+                assert style in data_style, (name, title, style)  # every number has a number format
+                shown = "".join(cell.itertext())
+                if kind == "percentage":
+                    assert data_style[style] in percentage_styles and title.endswith("(%)"), (name, title)
+                    assert re.fullmatch(r"-?[\d,]+\.\d%", shown), (name, title, shown)
+                    assert float(cell.get(q("office:value"))) == round(float(cell.get(q("office:value"))), 3)
+                if title.startswith("Number of people released"):
+                    assert data_style[style] in grouping and re.fullmatch(r"\d{1,3}(,\d{3})*", shown), shown
+    assert counted["percentage"] > 500 and counted["float"] > 1000
+
+
+def test_sheets_follow_the_bulletins_table_numbers(folder, workbook):
+    """The bulletin's Table N (its caption in index.html, with the CSV under it) is on the sheet named for it:
+    "Table N", or "Tables N and N+1" when one CSV holds both; sheets are in the bulletin's order; the CSVs the
+    bulletin does not show follow as "Table S1", "Table S2", ..."""
+    page = (folder / "index.html").read_text()
+    shown = re.findall(r"<caption>Table (\d+): .*?</caption>.*?href=\"tables/([^\"]+)\"", page)
+    assert shown and [int(n) for n, _csv in shown] == list(range(1, len(shown) + 1))
+    by_csv = sheets_by_csv(workbook)
+    numbers: dict[str, list[int]] = {}
+    for number, csv in shown:
+        numbers.setdefault(csv, []).append(int(number))
+    for csv, found in numbers.items():
+        words = (
+            f"Table {found[0]}"
+            if len(found) == 1
+            else "Tables " + ", ".join(map(str, found[:-1])) + f" and {found[-1]}"
+        )
+        assert by_csv[csv] == words
+        assert rows_of(workbook, words)[0][0].startswith(f"{words}: ")
+    sheets = workbook.sheet_names[4:]
+    numbered = sheets[: len(numbers)]
+    assert [int(re.search(r"\d+", s).group()) for s in numbered] == sorted(n[0] for n in numbers.values())
+    assert sheets[len(numbers) :] == [f"Table S{i}" for i in range(1, len(sheets) - len(numbers) + 1)]
+    contents = rows_of(workbook, "Contents")
+    assert [row[0] for row in contents[5:]] == sheets
+
+
 def test_cover_contents_and_notes(workbook):
-    assert workbook.sheet_names[:3] == ["Cover", "Contents", "Notes"]
+    assert workbook.sheet_names[:4] == ["Cover", "Contents", "Notes", "Column names"]
     cover = [row[0] for row in rows_of(workbook, "Cover")]
     assert cover[0].startswith("Proven reoffending statistics")
     for heading in (
@@ -88,14 +226,56 @@ def test_cover_contents_and_notes(workbook):
         "Statistics status",
         "Contact",
         "Disclosure control",
+        "Rounding and column names",
     ):
         assert heading in cover, heading
     assert cover[cover.index("Published") + 1] == "30 April 2026"
+    assert "the latest conviction date in the data" in cover[cover.index("Source") + 1]
     contents = rows_of(workbook, "Contents")
-    assert contents[2] == ["Sheet name", "Table title"]
-    assert [row[0] for row in contents[4:]] == workbook.sheet_names[3:]
+    assert contents[2] == ["Sheet name", "Table title", "In the bulletin"]
+    assert [row[0] for row in contents[3:]] == workbook.sheet_names[2:]
     notes = {row[0]: row[1] for row in rows_of(workbook, "Notes")[3:]}
-    assert {"[c]", "[x]", "[z]"} <= set(notes) and "Confidential" in notes["[c]"]
+    assert {"[c]", "[x]", "[z]", "Rounding", "Column names"} <= set(notes) and "Confidential" in notes["[c]"]
+    assert "machine column names" in notes["Column names"]
+
+
+def test_contents_links_each_sheet(folder, workbook):
+    """Each sheet name on the Contents sheet is a link to cell A1 of that sheet (#'Table 1'.A1), as the
+    guidance asks of a contents page; a quote in a name is doubled."""
+    from reoffend.bulletin.spreadsheet import sheet_link_target
+
+    assert sheet_link_target("Tables 2 and 3") == "#'Tables 2 and 3'.A1"
+    assert sheet_link_target("It's") == "#'It''s'.A1"
+    ns_table = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    ns_text = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+    ns_xlink = "http://www.w3.org/1999/xlink"
+    with zipfile.ZipFile(folder / "tables.ods") as archive:
+        content = ET.fromstring(archive.read("content.xml"))
+    contents = next(t for t in content.iter(f"{{{ns_table}}}table") if t.get(f"{{{ns_table}}}name") == "Contents")
+    links = [
+        (link.text, link.get(f"{{{ns_xlink}}}href"))
+        for row in contents.findall(f"{{{ns_table}}}table-row")[3:]
+        for link in row.find(f"{{{ns_table}}}table-cell").iter(f"{{{ns_text}}}a")
+    ]
+    assert links == [(name, f"#'{name}'.A1") for name in workbook.sheet_names[2:]]
+
+
+def test_cover_period_is_the_sheets_cohorts(workbook):
+    """The Cover's period runs from the first to the last cohort any sheet holds (the pooled row's "all" is
+    not a cohort)."""
+    cohorts = set()
+    for sheet in workbook.sheet_names[4:]:
+        header, *data = rows_of(workbook, sheet)[3:]
+        for title in ("Cohort", "Current cohort", "Baseline cohort", "Earlier cohort"):
+            if title in header:
+                cohorts |= {
+                    row[header.index(title)]
+                    for row in data
+                    if re.fullmatch(r"\d{4}Q[1-4]", str(row[header.index(title)]))
+                }
+    cover = [row[0] for row in rows_of(workbook, "Cover")]
+    period = cover[cover.index("Period covered") + 1]
+    assert f"(cohorts {min(cohorts)} to {max(cohorts)})" in period, period
 
 
 def test_no_merged_cells_and_fixed_zip_times(folder):
@@ -113,3 +293,30 @@ def test_document_title_and_language_are_in_the_metadata(folder):
     meta = zipfile.ZipFile(folder / "tables.ods").read("meta.xml").decode()
     title = next(line for line in (folder / "bulletin.md").read_text().splitlines() if line.startswith("# "))[2:]
     assert f"<dc:title>{title}</dc:title>" in meta and "<dc:language>en-GB</dc:language>" in meta
+
+
+@pytest.mark.parametrize("where", ["config", "option"])
+def test_extract_date_source_says_where_the_date_came_from(tmp_path, where):
+    """extract_date_source (manifest facts, parameters.csv, the Cover) names the config's [inputs] extract_date
+    when the date came from there, and --extract-date only when the option gave it (it said --extract-date for
+    both)."""
+    import datetime as dt
+
+    from reoffend.bulletin import spreadsheet
+    from reoffend.bulletin.build import compute_bulletin
+
+    job = (SAMPLE / "job.toml").read_text()
+    for name in ("releases.csv", "convictions.csv", "excluded_offences.txt"):
+        job = job.replace(f'"{name}"', f'"{SAMPLE / name}"')
+    if where == "config":
+        job = job.replace("[inputs]\n", "[inputs]\nextract_date = 2025-12-31\n")
+    (tmp_path / "job.toml").write_text(job)
+    option = dt.date(2025, 12, 31) if where == "option" else None
+    bulletin = compute_bulletin(parse_config(str(tmp_path / "job.toml")), extract_date=option)
+    want = "[inputs] extract_date in job.toml" if where == "config" else "--extract-date"
+    assert bulletin.facts["extract_date_source"] == want
+    parameters = dict(bulletin.tables["parameters.csv"].iter_rows())
+    assert parameters["extract_date_source"] == want
+    source = dict(spreadsheet.cover(bulletin))["Source"]
+    assert "extracted 31 December 2025" in source
+    assert ("[inputs] section" in source) if where == "config" else ("--extract-date" in source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 import polars as pl
 import pytest
@@ -177,3 +178,46 @@ def test_empty_frame_schema_for_changes():
     trend = pl.DataFrame({"cohort": ["2022Q1"], "cohort_size": [3], "reoffenders": [1], "binary_rate": [1 / 3]})
     changes = cohort_changes(trend.with_columns(events_per_100=pl.lit(50.0)), [], 0.95)
     assert changes.height == 0 and "difference_pp" in changes.columns
+
+
+# ------------------------------------------------------------------ print furniture (issue 26, item 5)
+def test_print_margins_number_and_date_every_page():
+    """The @page margin boxes: "Page N of M" bottom right, "Published <date>" bottom left; no date, no box."""
+    from reoffend.bulletin.document import print_margins
+
+    dated = Document("T", "s", [], meta=[("Published", "30 April 2026")])
+    css = print_margins(dated)
+    assert css.startswith("@page {") and css.endswith("}")
+    assert '@bottom-right { content: "Page " counter(page) " of " counter(pages);' in css
+    assert '@bottom-left { content: "Published 30 April 2026";' in css
+    assert "@bottom-left" not in print_margins(Document("T", "s", []))
+
+
+@given(st.text(max_size=40))
+def test_a_published_date_stays_data_in_the_css(published):
+    """Whatever the furniture holds, it is one CSS string: no quote, backslash, angle bracket or control
+    character of it reaches the style sheet raw (so ``</style>`` or ``"; } body {`` cannot end the rule)."""
+    from reoffend.bulletin.document import css_string
+
+    literal = css_string(published)
+    inner = literal[1:-1]
+    assert literal[0] == literal[-1] == '"'
+    assert not any(ch in inner for ch in '"<>&\n\r') and all(ch.isascii() and ch.isprintable() for ch in inner)
+    # every backslash starts a hexadecimal escape that ends in a space, and the escapes decode to the text
+    decoded = re.sub(r"\\([0-9a-f]+) ", lambda m: chr(int(m.group(1), 16)), inner)
+    assert decoded == published
+
+
+def test_png_size_and_tall_figures():
+    """png_size reads the IHDR width and height (here 3 x 7, hand-written); a figure taller than wide is
+    marked "tall" (it may take a printed page), a wide one is not; anything not a PNG has no size."""
+    from reoffend.bulletin.document import png_size
+
+    header = b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR" + (3).to_bytes(4, "big") + (7).to_bytes(4, "big")
+    assert png_size(header + b"\x08\x02\x00\x00\x00") == (3, 7)
+    assert png_size(b"GIF89a" + bytes(30)) is None and png_size(b"") is None
+    tall = Figure(name="tall", png=header, alt="a", caption="c")
+    wide_header = header[:16] + (7).to_bytes(4, "big") + (3).to_bytes(4, "big")
+    wide = Figure(name="wide", png=wide_header, alt="a", caption="c")
+    page = to_html(Document("T", "s", [tall, wide]))
+    assert '<figure id="figure-tall" class="tall">' in page and '<figure id="figure-wide">' in page

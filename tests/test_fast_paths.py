@@ -601,6 +601,7 @@ def test_spreadsheet_rows_written_directly_are_odfpys(rows):
 
     from odf.table import TableRow
 
+    from reoffend.bulletin.columns import COUNT, P_VALUE, PERCENT
     from reoffend.bulletin.spreadsheet import _cell, cell_value, cell_values, rows_xml
 
     frame = pl.DataFrame(
@@ -612,13 +613,16 @@ def test_spreadsheet_rows_written_directly_are_odfpys(rows):
     one_by_one = [[cell_value(frame, i, c) for c in frame.columns] for i in range(frame.height)]
     assert repr(values) == repr(one_by_one)  # repr: NaN equals itself, -0.0 differs from 0.0
     mixed = [[a, b, c, d] for a, b, c, d in rows] + values  # bools, ints, floats and text in any column
-    expected = io.StringIO()
-    for row in mixed:
-        element = TableRow()
-        for value in row:
-            element.addElement(_cell("" if value is None else value, None))
-        element.toXml(1, expected)
-    assert "".join(rows_xml(["" if v is None else v for v in row] for row in mixed)) == expected.getvalue()
+    for formats in ((), (None, P_VALUE, PERCENT, COUNT)):  # unformatted, and numbers rounded and styled
+        expected = io.StringIO()
+        for row in mixed:
+            element = TableRow()
+            for index, value in enumerate(row):
+                number_format = formats[index] if formats else None
+                element.addElement(_cell("" if value is None else value, None, number_format))
+            element.toXml(1, expected)
+        written = "".join(rows_xml((["" if v is None else v for v in row] for row in mixed), formats))
+        assert written == expected.getvalue()
 
 
 # ------------------------------------------------- the bulletin's one join over every cohort, and its court lag

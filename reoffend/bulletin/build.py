@@ -34,7 +34,7 @@ from ..measure import MeasureParams, measure
 from . import text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
-from .document import Document, Table, to_html, to_markdown
+from .document import Document, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .publication import (
@@ -195,6 +195,8 @@ def _compute_bulletin(
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
+    if extract_date is None and config.inputs.extract_date is not None:  # the config's date, not the option's
+        inputs.extract_date_source = f"[inputs] extract_date in {Path(config.path).name}"
     if not inputs.row_counts["convictions"] and not config.inputs.allow_no_convictions:
         raise single_problem(
             inputs.names["convictions"],
@@ -690,56 +692,11 @@ SHEET_TITLES = {
 
 
 def spreadsheet(bulletin: Bulletin) -> bytes:
-    """``tables.ods``: every CSV of ``tables/`` as one sheet, with cover, contents and notes sheets."""
-    from .spreadsheet import NOT_APPLICABLE, NOT_AVAILABLE, ods_bytes, sheet_tables
+    """``tables.ods``: every CSV of ``tables/`` as one sheet, with cover, contents and notes sheets
+    (reoffend/bulletin/spreadsheet.py)."""
+    from .spreadsheet import workbook
 
-    titles: dict[str, str] = {}
-    for block in bulletin.document.blocks:
-        if isinstance(block, Table) and block.source and block.source not in titles:
-            titles[block.source] = block.caption
-    titles["establishments.csv"] = f"Proven reoffending by establishment, {bulletin.facts['latest_cohort']}"
-    for name, title in SHEET_TITLES.items():
-        titles.setdefault(name, title)
-    config, facts = bulletin.config, bulletin.facts
-    period = text.cohort_words(facts["latest_cohort"], bulletin.params.period)
-    publication = config.publication
-    cover = [
-        ("About these tables", f"The tables of the bulletin: {config.title}. " + bulletin.document.subtitle),
-        (
-            "Period covered",
-            f"People released from custody in the cohorts {facts['complete_cohorts'][0]} to "
-            f"{facts['latest_cohort']}; the latest is {period}.",
-        ),
-        (
-            "Source",
-            f"{bulletin.inputs['releases']['rows']:,} release records and {bulletin.inputs['convictions']['rows']:,} "
-            f"conviction records, extracted {facts['extract_date']}.",
-        ),
-    ]
-    cover += [(term, value) for term, value in bulletin.document.meta if term not in ("Period covered",)]
-    cover.append(("Disclosure control", config.disclosure.describe()))
-    if publication.revisions:
-        cover.append(("Revisions", publication.revisions))
-    if publication.methodology_url:
-        cover.append(("Methodology", publication.methodology_url))
-    if config.publisher:
-        cover.append(("Publisher", config.publisher))
-    notes = [
-        (
-            SHORTHAND_C,
-            "Confidential: suppressed to protect the people in small groups (see Disclosure control "
-            "on the Cover worksheet). The suppressed column marks a withheld row with [c], whatever the reason.",
-        ),
-        (NOT_AVAILABLE, "Not available: a ratio with a zero denominator, or a test that cannot be run."),
-        (NOT_APPLICABLE, "Not applicable: no one in the group was released in that cohort."),
-        ("Rates", "Rates and shares are proportions (0.5 is 50%), unrounded; the bulletin's text rounds them."),
-        (
-            "Intervals",
-            f"Intervals are {100 * bulletin.params.confidence:g}% Wilson score intervals; changes between "
-            "cohorts use Newcombe's hybrid score interval.",
-        ),
-    ]
-    return ods_bytes(sheet_tables(bulletin.tables, titles), cover, notes, config.title)
+    return workbook(bulletin, SHEET_TITLES)
 
 
 def build_bulletin(

@@ -284,8 +284,12 @@ tr.latest th { font-weight:700; background:#eef5fb; }
 .skip:focus { left:8px; top:8px; background:#fd0; color:#0b0c0c; padding:6px 10px; z-index:10; }
 .table-scroll:focus { outline:3px solid #fd0; }
 
-/* Print (and PDF): no clipped tables, captions kept with their tables, figures whole on one page. */
-@page { size: A4; margin: 14mm 12mm 16mm; }
+/* Print (and PDF), issue 26: no page left 40% blank, a heading kept with its paragraph and figure, page
+   numbers and the publication date on every page (the @page margin boxes are written by print_margins).
+   No forced page break anywhere: a figure is never split and at most ~90 mm tall (its heading, paragraph and
+   caption with it stay under half a page), a short table is never split, a long one breaks between rows
+   and repeats its header. */
+@page { size: A4; margin: 14mm 12mm 18mm; }
 @media print {
   body { font-size:10.5pt; line-height:1.35; }
   .wrap { max-width:none; padding:0; }
@@ -293,20 +297,30 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   .masthead .kicker, .masthead .subtitle, dl.meta dt { color:var(--ink); }
   .masthead h1 { font-size:22pt; }
   nav.contents, .skip { display:none; }
-  h2 { font-size:15pt; margin:18pt 0 6pt; break-after:avoid; page-break-after:avoid; }
+  h2 { font-size:15pt; margin:14pt 0 6pt; padding-top:6pt; break-after:avoid; page-break-after:avoid; }
   h3 { break-after:avoid; page-break-after:avoid; }
+  h2, h3, caption, dt { break-inside:avoid; page-break-inside:avoid; }
   p, li, dd { orphans:3; widows:3; }
+  ul.bullets li, .keyfigure { break-inside:avoid; page-break-inside:avoid; }
+  dl.definitions dt { break-after:avoid; page-break-after:avoid; }
   .keyfigures { grid-template-columns: repeat(4, 1fr); gap:8pt; break-inside:avoid; }
   .keyfigure { border:1pt solid var(--rule); border-left:4pt solid var(--ink); }
   .keyfigure .value { font-size:18pt; }
-  /* a figure is never split, and stays with the paragraph (and, through h2, the heading) before it */
-  figure { break-inside:avoid; page-break-inside:avoid; break-before:avoid; page-break-before:avoid; }
-  figure { margin:8pt 0 12pt; }
-  figure img { max-width:100%; max-height:235mm; width:auto; height:auto; border:0; }
+  /* a figure is never split; one that opens a section stays with its heading and first paragraph (a figure
+     after several paragraphs may start the next page: keeping it with the last would move that paragraph
+     too and leave half a page blank) */
+  figure { break-inside:avoid; page-break-inside:avoid; }
+  :is(h2, h3) + p + figure, :is(h2, h3) + figure { break-before:avoid; page-break-before:avoid; }
+  figure { margin:6pt 0 10pt; text-align:center; }
+  figure img { max-width:100%; max-height:90mm; width:auto; height:auto; border:0; }
+  /* a chart taller than wide (a ranked list of many groups) may take a page of its own */
+  figure.tall, :is(h2, h3) + p + figure.tall { break-before:auto; page-break-before:auto; }
+  figure.tall img { max-height:235mm; }
+  figcaption { text-align:left; max-width:none; margin-top:2pt; font-size:9pt; }
   figcaption a, .source a { color:var(--ink); }
   figcaption .downloads, .source { display:none; }  /* links to files mean nothing on paper */
   .table-scroll { overflow:visible; }
-  table { width:100%; font-size:8pt; break-inside:auto; }
+  table { width:100%; font-size:8pt; break-inside:auto; page-break-inside:auto; }
   caption { font-size:10pt; break-after:avoid; page-break-after:avoid; }
   thead { display:table-header-group; }
   tr, th, td { break-inside:avoid; page-break-inside:avoid; }
@@ -315,8 +329,43 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   table.short { break-inside:avoid; page-break-inside:avoid; }
   .source { margin:0 0 10pt; font-size:8pt; }
   tr.latest td, tr.latest th { background:none; }
+  footer { font-size:8pt; padding:6pt 0 0; }
 }
 """
+
+
+PRINT_FONT = 'font: 8pt "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color: #505a5f;'
+SHORT_TABLE_ROWS = 15  # a table of at most this many rows is never split in print (about a third of a page)
+TALL_FIGURE = 1.0  # an image at least this many times as tall as wide prints up to a page (figure.tall)
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal: quotes and backslashes escaped, every character outside printable
+    ASCII (a newline, ``<`` of ``</style>``) written as a hexadecimal escape, so no text ends the rule."""
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isprintable() and ch not in '"\\<>&':
+            out.append(ch)
+        else:
+            out.append(f"\\{ord(ch):x} ")
+    return '"' + "".join(out) + '"'
+
+
+def print_margins(document: Document) -> str:
+    """The ``@page`` margin boxes of the printed bulletin: "Page N of M" bottom right and the publication
+    date (the "Published" item of the furniture, when there is one) bottom left, on every page."""
+    published = dict(document.meta).get("Published", "")
+    boxes = f'@bottom-right {{ content: "Page " counter(page) " of " counter(pages); {PRINT_FONT} }}'
+    if published:
+        boxes += f" @bottom-left {{ content: {css_string('Published ' + published)}; {PRINT_FONT} }}"
+    return f"@page {{ {boxes} }}"
+
+
+def png_size(png: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, from its header (IHDR); None for anything else."""
+    if len(png) < 24 or not png.startswith(b"\x89PNG\r\n\x1a\n") or png[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def _e(text: str) -> str:
@@ -358,8 +407,11 @@ def to_html(document: Document, kicker: str = "") -> str:
             body.append(_html_table(block))
         elif isinstance(block, Figure):
             data = base64.b64encode(block.png).decode("ascii")
+            size = png_size(block.png)
+            tall = ' class="tall"' if size and size[0] and size[1] >= TALL_FIGURE * size[0] else ""
             body.append(
-                f'<figure id="figure-{_e(block.name)}"><img src="data:image/png;base64,{data}" alt="{_e(block.alt)}">'
+                f'<figure id="figure-{_e(block.name)}"{tall}>'
+                f'<img src="data:image/png;base64,{data}" alt="{_e(block.alt)}">'
                 f"<figcaption>{_inline(block.caption)} "
                 f'<span class="downloads"><a href="figures/{_e(block.name)}.svg">SVG</a> · '
                 f'<a href="figures/{_e(block.name)}.png">PNG</a></span>'
@@ -389,7 +441,7 @@ def to_html(document: Document, kicker: str = "") -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(document.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_e(document.title)}</title>\n<style>{CSS}{print_margins(document)}\n</style>\n</head>\n<body>\n"
         '<a class="skip" href="#content">Skip to main content</a>\n'
         f'<header class="masthead"><div class="wrap">{kicker_html}<h1>{_e(document.title)}</h1>'
         f'<p class="subtitle">{_inline(document.subtitle)}</p>{meta}</div></header>\n'
@@ -423,7 +475,7 @@ def _html_table(block: Table) -> str:
         else ""
     )
     # a table short enough to fit on a printed page is never split; a longer one repeats its header
-    short = ' class="short"' if len(block.rows) <= 30 else ""
+    short = ' class="short"' if len(block.rows) <= SHORT_TABLE_ROWS else ""
     return (
         f'<div class="table-scroll" tabindex="0" role="region" aria-label="{_e(block.caption)}">'
         f"<table{short}><caption>{_e(block.caption)}</caption>"

@@ -3,16 +3,21 @@
 Follows the Government Analysis Function's guidance "Releasing statistics in spreadsheets" (the conventions
 ONS's gptables implements):
 
-- a **Cover** sheet (title, what the tables are, period covered, source, publication dates, status, contact,
-  disclosure rule), a **Contents** sheet (one row per table sheet) and a **Notes** sheet (the shorthand
-  ``[c]``, ``[x]``, ``[z]`` and the notes the tables refer to);
-- **one table per sheet**, its title in cell A1, a line saying the sheet holds one table and where its notes
-  are, its source, then the table: one header row and the data, with no blank rows, no merged cells and
-  nothing to the right of or below it;
-- numbers stored as numbers (exact values, as in the CSVs), never as text; a cell with no value holds the
-  shorthand: ``[c]`` for a figure suppressed for confidentiality (reoffend/disclosure.py), ``[x]`` for a
-  figure not available (a ratio with a zero denominator, a test that cannot be run), ``[z]`` in the
-  ``suppressed`` column of a published row (no reason applies).
+- a **Cover** sheet (title, what the tables are, the period the sheets cover, source and where its extract
+  date came from, publication dates, status, contact, disclosure rule), a **Contents** sheet (one row per
+  table sheet), a **Notes** sheet (the shorthand ``[c]``, ``[x]``, ``[z]``, rounding, and the notes the
+  tables refer to) and a **Column names** sheet (each title against the CSVs' machine column name);
+- **one table per sheet**, named and numbered as the bulletin numbers its tables ("Table 1", "Tables 2 and
+  3" when one CSV holds two of the bulletin's tables; "Table S1", ... for the supporting tables the bulletin
+  does not show), its title in cell A1, a line saying the sheet holds one table and where its notes are, its
+  source, then the table: one header row in words with units (reoffend/bulletin/columns.py) and the data,
+  with no blank rows, no merged cells and nothing to the right of or below it;
+- numbers stored as numbers, rounded to the precision shown and given a number format (a proportion as a
+  percentage to one decimal place, counts with thousands separators, p-values to three places), never as
+  text; a cell with no value holds the shorthand: ``[c]`` for a figure suppressed for confidentiality
+  (reoffend/disclosure.py), ``[x]`` for a figure not available (a ratio with a zero denominator, a test that
+  cannot be run); ``[z]`` (not applicable) is for a category with nobody in it. The ``suppressed`` column of a
+  published row holds "no". The CSVs keep the unrounded values under their machine column names.
 
 Written with odfpy (a maintained OpenDocument library), the data rows as the XML odfpy would write for them
 (:class:`RowsXml`); the ZIP entries get a fixed timestamp so that the same tables give byte-identical files.
@@ -20,23 +25,32 @@ Written with odfpy (a maintained OpenDocument library), the data rows as the XML
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 from odf import dc
 from odf.element import Text, _quoteattr, _sanitize
 from odf.namespaces import nsdict
+from odf.number import Number, NumberStyle, PercentageStyle
+from odf.number import Text as NumberText
 from odf.opendocument import OpenDocumentSpreadsheet
-from odf.style import Style, TableColumnProperties, TextProperties
+from odf.style import Map, Style, TableCellProperties, TableColumnProperties, TextProperties
 from odf.table import Table, TableCell, TableColumn, TableRow
-from odf.text import P
+from odf.text import A, P
 
 from ..disclosure import SHORTHAND, SUPPRESSED
+from . import document, text
+from .columns import FORMATS, Format, PValue, column
 from .publication import DAYS_COLUMNS
+
+if TYPE_CHECKING:
+    from .build import Bulletin
 
 NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
@@ -46,16 +60,41 @@ PUBLISHED = "no"
 LANGUAGE = "en-GB"
 ONE_TABLE = "This worksheet contains one table. Shorthand in its cells is explained in the Notes worksheet."
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a ZIP can record: no build time in the file
+# columns that hold cohort labels: what the Cover's period is worked out from
+COHORT_COLUMNS = ("cohort", "current", "baseline", "earlier_cohort")
+# the supporting tables (the CSVs the bulletin does not show as a table) in the bulletin's order, with titles
+# for those the caller does not name (build.SHEET_TITLES names the others)
+SUPPORTING_TITLES = {
+    "changes.csv": "",
+    "establishments.csv": "",
+    "establishment_summary.csv": "",
+    "comparison_baseline.csv": "Baseline comparison: every column",
+    "comparison_matched.csv": "Matched comparison: every column",
+    "comparison_matched_balance.csv": "",
+    "comparison_adjusted.csv": "Risk-adjusted comparison: every unit compared",
+    "comparison_adjusted_summary.csv": "",
+    "comparison_adjusted_models.csv": "",
+    "court_lag.csv": "Proven reoffending counted by the length of the waiting period",
+    "cohorts.csv": "",
+    "provisional.csv": "Provisional estimates for cohorts still in follow-up",
+    "provisional_backtest.csv": "Provisional estimates made at earlier extract dates against the final figures",
+    "parameters.csv": "",
+}
+CAPTION_NUMBER = re.compile(r"Table (\d+): (.*)", re.DOTALL)
+SHEET_NAME_LENGTH = 31  # the most characters a sheet name may have
 
 
 @dataclass(frozen=True)
 class SheetTable:
-    """One table of the bulletin: its sheet name, title (cell A1), source line and data."""
+    """One table of the bulletin: its sheet name, title (cell A1), source line and data; ``shown`` says where
+    the bulletin shows it ("Tables 2 and 3", or "" for a supporting table)."""
 
     sheet: str
     title: str
     source: str
     frame: pl.DataFrame
+    csv: str = ""
+    shown: str = ""
 
 
 def _days_withheld(columns: Sequence[str], values: Sequence[object]) -> bool:
@@ -94,29 +133,54 @@ def cell_values(frame: pl.DataFrame) -> Iterator[list[object]]:
         ]
 
 
+def _number_styles(doc: OpenDocumentSpreadsheet) -> None:
+    """A data style and a cell style (named as the :class:`Format`) for each number format: thousands
+    separators, the places shown, a percentage sign; a p-value below its floor shown as "<0.001". They are
+    common styles (styles.xml): odfpy writes only the automatic styles it sees used, and the data rows
+    (:class:`RowsXml`) are not elements it looks into."""
+    for number_format in FORMATS:
+        data_name = f"N-{number_format.name}"
+        if number_format.percent:
+            data = PercentageStyle(name=data_name)
+            data.addElement(Number(decimalplaces=number_format.decimals, minintegerdigits=1, grouping="true"))
+            data.addElement(NumberText(text="%"))
+        else:
+            data = NumberStyle(name=data_name)
+            data.addElement(Number(decimalplaces=number_format.decimals, minintegerdigits=1, grouping="true"))
+        if isinstance(number_format, PValue):
+            floor = NumberStyle(name=f"{data_name}-floor")
+            floor.addElement(NumberText(text=f"<{number_format.floor:g}"))
+            doc.styles.addElement(floor)
+            data.addElement(Map(condition=f"value()<{number_format.floor:g}", applystylename=f"{data_name}-floor"))
+        doc.styles.addElement(data)
+        doc.styles.addElement(Style(name=number_format.name, family="table-cell", datastylename=data_name))
+
+
 def ods_bytes(
     tables: Sequence[SheetTable],
     cover: Sequence[tuple[str, str]],
     notes: Sequence[tuple[str, str]],
     title: str,
 ) -> bytes:
-    """The ``.ods`` file: Cover, Contents, Notes, then one sheet per table."""
+    """The ``.ods`` file: Cover, Contents, Notes, Column names, then one sheet per table."""
     doc = OpenDocumentSpreadsheet()
     # the document's title and language in its metadata, as the guidance asks (screen readers announce them)
     doc.meta.addElement(dc.Title(text=title))
     doc.meta.addElement(dc.Language(text=LANGUAGE))
+    # headers in bold, wrapped within the column's width: "Proven reoffending rate, lower bound of the
+    # confidence interval (%)" is read whole, not cut off by the next header
     bold = Style(name="heading", family="table-cell")
+    bold.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
     bold.addElement(TextProperties(fontweight="bold"))
     big = Style(name="title", family="table-cell")
     big.addElement(TextProperties(fontweight="bold", fontsize="14pt"))
     wide = Style(name="wide", family="table-column")
     wide.addElement(TableColumnProperties(columnwidth="6cm"))
     normal = Style(name="normal", family="table-column")
-    normal.addElement(TableColumnProperties(columnwidth="3cm"))
-    for style in (bold, big):
+    normal.addElement(TableColumnProperties(columnwidth="4cm"))
+    for style in (bold, big, wide, normal):
         doc.automaticstyles.addElement(style)
-    for style in (wide, normal):
-        doc.automaticstyles.addElement(style)
+    _number_styles(doc)
 
     def sheet(name: str, columns: int) -> Table:
         table = Table(name=name)
@@ -135,26 +199,48 @@ def ods_bytes(
     # -- cover
     sheet_cover = sheet("Cover", 1)
     row(sheet_cover, [title], big)
-    for heading, text in cover:
+    for heading, words in cover:
         row(sheet_cover, [heading], bold)
-        row(sheet_cover, [text])
+        row(sheet_cover, [words])
 
     # -- contents
-    contents = sheet("Contents", 2)
+    contents = sheet("Contents", 3)
     row(contents, ["Table of contents"], big)
     row(contents, ["This worksheet contains one table."])
-    row(contents, ["Sheet name", "Table title"], bold)
-    row(contents, ["Notes", "Notes and the shorthand used in the tables"])
-    for table in tables:
-        row(contents, [table.sheet, table.title])
+    row(contents, ["Sheet name", "Table title", "In the bulletin"], bold)
+    listed = [
+        ("Notes", "Notes and the shorthand used in the tables", ""),
+        ("Column names", "The column names of the CSV files against the column titles", ""),
+    ]
+    listed += [
+        (table.sheet, table.title, table.shown or "Supporting table, not shown in the bulletin") for table in tables
+    ]
+    for name, words, shown in listed:  # each sheet name a link to its sheet, as the guidance asks
+        element = TableRow()
+        element.addElement(_sheet_link(name))
+        element.addElement(_cell(words, None))
+        element.addElement(_cell(shown, None))
+        contents.addElement(element)
 
     # -- notes
     sheet_notes = sheet("Notes", 2)
     row(sheet_notes, ["Notes"], big)
     row(sheet_notes, ["This worksheet contains one table."])
     row(sheet_notes, ["Note", "Note text"], bold)
-    for note, text in notes:
-        row(sheet_notes, [note, text])
+    for note, words in notes:
+        row(sheet_notes, [note, words])
+
+    # -- the CSVs' machine column names against the titles
+    names = sheet("Column names", 3)
+    row(names, ["Column names"], big)
+    row(names, ["This worksheet contains one table: each column by its title here and its name in the CSV files."])
+    row(names, ["Column title", "CSV column name", "Sheets"], bold)
+    used: dict[str, list[str]] = {}
+    for table in tables:
+        for name in table.frame.columns:
+            used.setdefault(name, []).append(table.sheet)
+    for name, sheets in used.items():
+        row(names, [column(name).title, name, ", ".join(sheets)])
 
     # -- one table per sheet
     for table in tables:
@@ -163,9 +249,10 @@ def ods_bytes(
         row(sheet_table, [table.title], big)
         row(sheet_table, [ONE_TABLE])
         row(sheet_table, [table.source])
-        row(sheet_table, list(frame.columns), bold)
+        row(sheet_table, [column(name).title for name in frame.columns], bold)
         if frame.height:
-            sheet_table.appendChild(RowsXml("".join(rows_xml(cell_values(frame)))))
+            formats = [column(name).format for name in frame.columns]
+            sheet_table.appendChild(RowsXml("".join(rows_xml(cell_values(frame), formats))))
 
     buffer = io.BytesIO()
     doc.write(buffer)
@@ -176,47 +263,82 @@ class RowsXml(Text):
     """Table rows already written as the XML odfpy writes for them (:func:`rows_xml`), placed as they are.
 
     odfpy builds an object per row, cell and paragraph, checks each attribute and walks the tree again for the
-    styles it uses: about a tenth of a second for the bulletin's 1M tables (bench/NOTES.md). The data rows
-    carry no style, so writing them directly changes nothing else in the file (tests/test_fast_paths.py).
+    styles it uses: about a tenth of a second for the bulletin's 1M tables (bench/NOTES.md). The number styles
+    the rows name are added to the document by :func:`_number_styles`, so writing the rows directly changes
+    nothing else in the file (tests/test_fast_paths.py).
     """
 
     def toXml(self, level, f) -> None:
         f.write(self.data)
 
 
-def rows_xml(rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    """The XML of unstyled table rows, byte for byte what odfpy writes for rows of :func:`_cell` cells: its
-    own escaping (``_sanitize`` for text, ``_quoteattr`` for attribute values), its attribute order, and an
-    empty paragraph for an empty text (odfpy adds no text node for "")."""
+def _number(value: object, number_format: Format | None) -> tuple[object, Format | None]:
+    """The value a cell stores: a number of a column with a format rounded to what the format shows."""
+    if number_format is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return value, None
+    return number_format.round(value), number_format
+
+
+def rows_xml(rows: Iterable[Sequence[object]], formats: Sequence[Format | None] = ()) -> Iterator[str]:
+    """The XML of table rows, byte for byte what odfpy writes for rows of :func:`_cell` cells: its own
+    escaping (``_sanitize`` for text, ``_quoteattr`` for attribute values), its attribute order, and an empty
+    paragraph for an empty text (odfpy adds no text node for ""). ``formats[i]`` is the number format of
+    column ``i`` (none: the number as it is, unstyled)."""
     for values in rows:
         yield "<table:table-row>"
-        for value in values:
+        for index, raw in enumerate(values):
+            value, number_format = _number(raw, formats[index] if index < len(formats) else None)
+            style = ""
             if isinstance(value, bool):
-                text = "TRUE" if value else "FALSE"
-                cell = f'"boolean" office:boolean-value="{text.lower()}"'
+                words = "TRUE" if value else "FALSE"
+                cell = f'"boolean" office:boolean-value="{words.lower()}"'
             elif isinstance(value, int | float):
-                text = repr(value) if isinstance(value, float) else str(value)
-                cell = f'"float" office:value={_quoteattr(text)}'
+                kind = "percentage" if number_format is not None and number_format.percent else "float"
+                stored = repr(value) if isinstance(value, float) else str(value)
+                words = number_format.text(value) if number_format is not None else stored
+                cell = f'"{kind}" office:value={_quoteattr(stored)}'
+                style = f" table:style-name={_quoteattr(number_format.name)}" if number_format is not None else ""
             else:
-                text, cell = str(value), '"string"'
-            paragraph = f"<text:p>{_sanitize(text)}</text:p>" if text else "<text:p/>"
-            yield f"<table:table-cell office:value-type={cell}>{paragraph}</table:table-cell>"
+                words, cell = str(value), '"string"'
+            paragraph = f"<text:p>{_sanitize(words)}</text:p>" if words else "<text:p/>"
+            yield f"<table:table-cell office:value-type={cell}{style}>{paragraph}</table:table-cell>"
         yield "</table:table-row>"
 
 
-def _cell(value: object, style: Style | None) -> TableCell:
+def sheet_link_target(sheet: str) -> str:
+    """The ``xlink:href`` of a link to cell A1 of ``sheet``: ``#'Table 1'.A1`` (the sheet name quoted as in
+    a formula, a quote in it doubled)."""
+    quoted = sheet.replace("'", "''")
+    return f"#'{quoted}'.A1"
+
+
+def _sheet_link(sheet: str) -> TableCell:
+    """A text cell holding the sheet's name as a link to it (the Contents sheet)."""
+    cell = TableCell(valuetype="string")
+    paragraph = P()
+    paragraph.addElement(A(href=sheet_link_target(sheet), type="simple", text=sheet))
+    cell.addElement(paragraph)
+    return cell
+
+
+def _cell(value: object, style: Style | None, number_format: Format | None = None) -> TableCell:
+    value, number_format = _number(value, number_format)
     if isinstance(value, bool):
         cell = TableCell(valuetype="boolean", booleanvalue="true" if value else "false")
-        text = "TRUE" if value else "FALSE"
+        words = "TRUE" if value else "FALSE"
     elif isinstance(value, int | float):
-        cell = TableCell(valuetype="float", value=repr(value) if isinstance(value, float) else str(value))
-        text = repr(value) if isinstance(value, float) else str(value)
+        stored = repr(value) if isinstance(value, float) else str(value)
+        kind = "percentage" if number_format is not None and number_format.percent else "float"
+        cell = TableCell(valuetype=kind, value=stored)
+        words = number_format.text(value) if number_format is not None else stored
+        if number_format is not None:
+            cell.setAttribute("stylename", number_format.name)
     else:
         cell = TableCell(valuetype="string")
-        text = str(value)
+        words = str(value)
     if style is not None:
         cell.setAttribute("stylename", style)
-    cell.addElement(P(text=text))
+    cell.addElement(P(text=words))
     return cell
 
 
@@ -257,18 +379,171 @@ def _fixed_times(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def sheet_tables(tables: Mapping[str, pl.DataFrame], titles: Mapping[str, str]) -> list[SheetTable]:
-    """One :class:`SheetTable` per CSV, in a fixed order (the bulletin's order, then the rest by name)."""
-    order = [name for name in titles if name in tables] + sorted(n for n in tables if n not in titles)
+def _numbers_in_words(numbers: Sequence[int]) -> str:
+    """Table numbers as the sheet name says them: "Table 1", "Tables 2 and 3", "Tables 4, 5 and 6"."""
+    if len(numbers) == 1:
+        return f"Table {numbers[0]}"
+    return "Tables " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+
+
+def sheet_tables(
+    tables: Mapping[str, pl.DataFrame], blocks: Sequence[document.Block], titles: Mapping[str, str]
+) -> list[SheetTable]:
+    """One :class:`SheetTable` per CSV, in the bulletin's order and with its table numbers.
+
+    A CSV the bulletin shows as Table N (its ``source``) is the sheet "Table N"; one shown as two tables (a
+    breakdown's latest cohort and its cohorts) is "Tables N and N+1", titled with both captions. The CSVs the
+    bulletin does not show follow as supporting tables "Table S1", "Table S2", ... in the order of ``titles``,
+    then by name, titled from ``titles`` (else from the file name).
+    """
+    shown: dict[str, list[tuple[int, str]]] = {}
+    for block in document.numbered(blocks):
+        if isinstance(block, document.Table) and block.source in tables:
+            found = CAPTION_NUMBER.fullmatch(block.caption)
+            if found is not None:
+                shown.setdefault(block.source, []).append((int(found.group(1)), found.group(2)))
+    supporting = [name for name in titles if name in tables and name not in shown]
+    supporting += sorted(name for name in tables if name not in shown and name not in supporting)
     out = []
-    for name in order:
+    for name, captions in shown.items():
+        numbers = _numbers_in_words([number for number, _caption in captions])
+        words = "; ".join(caption for _number, caption in captions)
+        out.append(_sheet(name, numbers[:SHEET_NAME_LENGTH], f"{numbers}: {words}", tables[name], numbers))
+    for index, name in enumerate(supporting, start=1):
         stem = name.removesuffix(".csv")
-        out.append(
-            SheetTable(
-                sheet=stem[:31],  # a sheet name has at most 31 characters
-                title=titles.get(name, stem.replace("_", " ").capitalize()),
-                source=f"Source: tables/{name} (the same values, with empty cells where this sheet has shorthand)",
-                frame=tables[name],
-            )
-        )
+        caption = titles.get(name, stem.replace("_", " ").capitalize())
+        out.append(_sheet(name, f"Table S{index}", f"Table S{index}: {caption}", tables[name], ""))
     return out
+
+
+def _sheet(name: str, sheet: str, title: str, frame: pl.DataFrame, shown: str) -> SheetTable:
+    return SheetTable(
+        sheet=sheet,
+        title=title,
+        source=f"Source: tables/{name}, the same table with unrounded values and the column names of the Column "
+        "names worksheet.",
+        frame=frame,
+        csv=name,
+        shown=shown,
+    )
+
+
+# ------------------------------------------------------------------------------------ the bulletin's workbook
+def extract_date_words(source: str) -> str:
+    """Where the extract date came from (``ValidatedInputs.extract_date_source``), in words."""
+    if source == "--extract-date":
+        return "given with --extract-date when the bulletin was made"
+    if source.startswith("latest conviction_date"):
+        return "the latest conviction date in the data"
+    return source.replace("[inputs] extract_date", "the extract_date of the [inputs] section")
+
+
+def period_covered(bulletin: Bulletin) -> str:
+    """The cohorts the sheets hold, first to last, in words and codes, with which are final and which are
+    provisional estimates: worked out from the tables' cohort columns, so the Cover says what the sheets do."""
+    facts, period = bulletin.facts, bulletin.params.period
+    known = set(facts["complete_cohorts"]) | set(facts.get("incomplete_cohorts") or ())
+    present = sorted(
+        {
+            str(label)
+            for frame in bulletin.tables.values()
+            for name in COHORT_COLUMNS
+            if name in frame.columns
+            for label in frame[name].drop_nulls().cast(pl.String).unique().to_list()
+            if str(label) in known
+        }
+    )
+    if not present:
+        return "No cohort."
+    first, last = present[0], present[-1]
+    complete = [c for c in present if c in set(facts["complete_cohorts"])]
+    words = f"People released from custody {text.cohort_span(first, last, period)} (cohorts {first} to {last})."
+    if complete:
+        words += f" Final figures for the cohorts {complete[0]} to {complete[-1]}"
+        words += f", the latest {text.cohort_words(complete[-1], period)}."
+    provisional = [c for c in present if c in set(facts.get("provisional_cohorts") or ())]
+    if provisional:
+        words += (
+            f" Provisional estimates for {provisional[0]} to {provisional[-1]}, whose follow-up is not yet "
+            "complete (not final figures)."
+        )
+    listed = [c for c in present if c not in complete and c not in provisional]
+    if listed:
+        words += f" The cohorts {listed[0]} to {listed[-1]} are listed without figures (follow-up not complete)."
+    return words
+
+
+def notes(bulletin: Bulletin) -> list[tuple[str, str]]:
+    """The Notes sheet: the shorthand, the rounding and the column names, the intervals."""
+    return [
+        (
+            SHORTHAND,
+            "Confidential: suppressed to protect the people in small groups (see Disclosure control on the Cover "
+            "worksheet). The Figures withheld column marks a withheld row with [c], whatever the reason.",
+        ),
+        (NOT_AVAILABLE, "Not available: a ratio with a zero denominator, or a test that cannot be run."),
+        (NOT_APPLICABLE, "Not applicable: no one in the group was released in that cohort."),
+        (
+            "Rounding",
+            "Numbers are rounded to the places shown: rates and shares are percentages to one decimal place, "
+            "changes in percentage points and per cent to one decimal place, counts whole numbers, reoffences "
+            "per offender and ratios to two decimal places, p-values to three (below 0.001 shown as <0.001). "
+            "Totals and rates worked out from rounded figures can differ slightly from those shown.",
+        ),
+        (
+            "Column names",
+            "The columns are titled in words with their units. The CSV files under tables/ hold the same tables "
+            "with unrounded values and machine column names (such as cohort_size and binary_rate); the Column "
+            "names worksheet gives each title's CSV name, and docs/output-dictionary.md its definition.",
+        ),
+        (
+            "Intervals",
+            f"Intervals are {100 * bulletin.params.confidence:g}% Wilson score intervals; changes between "
+            "cohorts use Newcombe's hybrid score interval.",
+        ),
+    ]
+
+
+def cover(bulletin: Bulletin) -> list[tuple[str, str]]:
+    """The Cover sheet's (heading, text) pairs: what the tables are, the period of the sheets, the source and
+    where its extract date came from, the publication furniture under the bulletin's title, disclosure."""
+    config, facts = bulletin.config, bulletin.facts
+    publication = config.publication
+    extracted = facts.get("extract_date")
+    when = text.long_date(dt.date.fromisoformat(extracted)) if extracted else "on an unknown date"
+    rows = [
+        ("About these tables", f"The tables of the bulletin: {config.title}. " + bulletin.document.subtitle),
+        ("Period covered", period_covered(bulletin)),
+        (
+            "Source",
+            f"{bulletin.inputs['releases']['rows']:,} release records and {bulletin.inputs['convictions']['rows']:,} "
+            f"conviction records, extracted {when} (the extract date: "
+            f"{extract_date_words(str(facts.get('extract_date_source', '')))}).",
+        ),
+    ]
+    rows += [(term, value) for term, value in bulletin.document.meta if term != "Period covered"]
+    rows.append(("Disclosure control", config.disclosure.describe()))
+    if publication.revisions:
+        rows.append(("Revisions", publication.revisions))
+    if publication.methodology_url:
+        rows.append(("Methodology", publication.methodology_url))
+    if config.publisher:
+        rows.append(("Publisher", config.publisher))
+    rows.append(
+        (
+            "Rounding and column names",
+            "Numbers here are rounded to the places shown and columns are titled in words; the CSV files hold "
+            "the unrounded values under machine column names (see the Notes and Column names worksheets).",
+        )
+    )
+    return rows
+
+
+def workbook(bulletin: Bulletin, supporting_titles: Mapping[str, str]) -> bytes:
+    """``tables.ods`` of a bulletin: every CSV of ``tables/`` as one sheet (:func:`sheet_tables`), after the
+    Cover, Contents, Notes and Column names sheets."""
+    titles = {name: SUPPORTING_TITLES.get(name, "") for name in SUPPORTING_TITLES} | dict(supporting_titles)
+    titles["establishments.csv"] = f"Proven reoffending by establishment, {bulletin.facts['latest_cohort']}"
+    titles = {name: title for name, title in titles.items() if title}
+    sheets = sheet_tables(bulletin.tables, bulletin.document.blocks, titles)
+    return ods_bytes(sheets, cover(bulletin), notes(bulletin), bulletin.config.title)
