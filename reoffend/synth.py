@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -377,12 +377,14 @@ def check_replaceable(folder: Path, names: Sequence[str]) -> set[str]:
     return ours or set()
 
 
-def write(params: SynthParams, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
+def write(
+    params: SynthParams, out_dir: str | Path, fmt: str = "parquet", progress: Callable[[str], None] | None = None
+) -> dict[str, Path]:
     """Generate and write ``releases.<fmt>``, ``convictions.<fmt>`` and ``meta.json`` into ``out_dir``.
 
     Only files synth wrote are replaced (:func:`check_replaceable`), and the three are written together
     (:func:`reoffend.io.atomic_write_many`: all or none). ``meta.json`` lists the files synth has written in
-    the folder, so a later run may replace them.
+    the folder, so a later run may replace them. ``progress`` is told each stage (the command line shows it).
     """
     from .errors import OutputNotCreatable, os_reason
     from .io import atomic_write_many, check_writable, frame_writer
@@ -396,7 +398,11 @@ def write(params: SynthParams, out_dir: str | Path, fmt: str = "parquet") -> dic
         raise OutputNotCreatable(f"{out_dir}: cannot create the folder: {os_reason(error)}") from None
     for path in paths.values():
         check_writable(path)
+    if progress is not None:
+        progress(f"drawing {params.releases:,} releases and their convictions")
     releases, convictions, meta = generate(params)
+    if progress is not None:
+        progress(f"writing {releases.height:,} releases and {convictions.height:,} convictions")
     meta["rows"] = {"releases": releases.height, "convictions": convictions.height}
     written = {paths["releases"].name, paths["convictions"].name}
     meta["files"] = sorted(written)

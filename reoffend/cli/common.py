@@ -532,6 +532,15 @@ def stderr_console() -> Console:
     return console
 
 
+def progress_console(quiet: bool) -> Console | None:
+    """The console that shows progress (:class:`Stages`), or None when nobody is watching: ``-q``, or standard
+    error is not a terminal (then rich is not even imported)."""
+    if quiet or not _stderr_may_be_terminal():
+        return None
+    console = stderr_console()
+    return console if console.is_terminal else None
+
+
 @dataclass
 class Output:
     """Where and how a command writes its result."""
@@ -589,11 +598,13 @@ class Output:
             # one warning, one line: a label in it never starts a line of its own
             self.console.print(f"warning: {printable(one_line(text))}", style="yellow", highlight=False, markup=False)
 
-    def status(self, text: str):
-        """A spinner on a terminal (stderr) for work that may take a while; nothing otherwise."""
-        if self.quiet or not _stderr_may_be_terminal() or not self.console.is_terminal:
-            return _NullContext()
-        return self.console.status(text)
+    def status(self, text: str) -> Stages:
+        """Progress of work that may take a while: on a terminal (stderr), a spinner, the stage and the time
+        elapsed, updated by ``.stage("measuring")``; nothing otherwise (a pipe, a file, cron, ``-q``)."""
+        return Stages.on(self.console if self._shows_progress() else None, text)
+
+    def _shows_progress(self) -> bool:
+        return not self.quiet and _stderr_may_be_terminal() and self.console.is_terminal
 
     def expect_columns(self, columns: Sequence[str]) -> None:
         """Check ``--columns`` against the columns this run will write, before any work: a typo is a usage
@@ -649,6 +660,8 @@ class Output:
             writer = gzipped(writer)
         if self.output:
             atomic_write_many([*extra_outputs, (self.output, writer)])
+            if self._shows_progress():  # at a terminal, say what -o did; a cron job's log stays quiet
+                self.message(f"wrote {self.output} ({count(rows.height)} {'row' if rows.height == 1 else 'rows'})")
             return
         atomic_write_many(extra_outputs)
         buffer = io.BytesIO()
@@ -679,12 +692,43 @@ def _stderr_may_be_terminal() -> bool:
         return False
 
 
-class _NullContext:
-    def __enter__(self):
+class Stages:
+    """What a long run is doing, on a terminal: a spinner, the stage and the time elapsed (rich's Progress,
+    transient: the line goes when the work ends). Without a console (not a terminal, ``-q``) it shows nothing and
+    costs nothing. A context manager; ``stage(text)`` names the next stage."""
+
+    def __init__(self, console: Console | None, text: str) -> None:
+        self._console = console
+        self._text = text
+        self._progress: Any = None
+        self._task: Any = None
+
+    @classmethod
+    def on(cls, console: Console | None, text: str) -> Stages:
+        return cls(console, text)
+
+    def __enter__(self) -> Stages:
+        if self._console is not None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(printable(self._text), total=None)
         return self
 
-    def __exit__(self, *exc):
-        return False
+    def stage(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=printable(text))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def json_value(value: Any) -> Any:

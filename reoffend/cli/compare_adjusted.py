@@ -172,8 +172,9 @@ def compare_adjusted(
     )
     out.expect_columns([*params.group_columns, *AdjustedRow.columns()])
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
-    with out.status("fitting the baseline models"), errors_reported(errors_file):
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
+        progress.stage("fitting the baseline models and comparing")
         result = run_adjusted(inputs, params)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:

@@ -246,10 +246,11 @@ def _from_records(
         raise UsageError(f"--current {baseline_cohort} is also the --baseline: a cohort cannot be its own baseline")
     site_column, site = split_site(site_column, site)
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
-    with out.status("measuring"), errors_reported(errors_file):
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
         inputs = load_or_report(
             spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
         )
+        progress.stage("measuring and comparing")
         if site:
             check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
         result = compare_records(

@@ -222,8 +222,9 @@ def compare_matched_command(
     )
     out.expect_columns(MatchedRow.columns())
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
-    with out.status("matching"), errors_reported(errors_file):
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
+        progress.stage(f"matching and bootstrapping ({params.bootstrap:,} replicates)")
         result = compare_matched(inputs, params)
     for warning in result.warnings:
         out.warn(warning)

@@ -119,7 +119,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         )
     out.expect_columns([*params.by, *GROUP_MEASURES, *([SUPPRESSED] if rule is not None else [])])
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
-    with out.status("measuring"), errors_reported(errors_file):
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
         used = [*params.by, *params.where, *band_edges]
         inputs = band_inputs(
             load_or_report(
@@ -134,6 +134,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
             band_edges,
         )
         engine: Engine = "streaming" if spec.streaming else "auto"
+        progress.stage("measuring")
         result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
     warn_partial_periods(out, result.metadata)
     if not params.excluded_offences and (warning := breach_warning(breach_like_codes(inputs.convictions))):

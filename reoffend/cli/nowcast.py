@@ -193,10 +193,11 @@ def nowcast_command(
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     if not run_backtest:
         parameters.update({"check": check, "min_coverage": min_coverage})
-    with out.status("nowcasting"), errors_reported(errors_file):
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
         inputs = load_or_report(
             spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
         )
+        progress.stage("backtesting" if run_backtest else "nowcasting")
         if run_backtest:
             options = BacktestParams(origins=origins, step_months=origin_step)
             result = backtest(inputs, params, options)

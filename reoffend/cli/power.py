@@ -168,8 +168,9 @@ def power(
             raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
         site_column, site = split_site(site_column, site)
         extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
-        with out.status("measuring the baseline"), errors_reported(errors_file):
+        with out.status("reading the inputs") as progress, errors_reported(errors_file):
             inputs = load_or_report(spec, errors_file, extra_required)
+            progress.stage("measuring the baseline")
             if site:
                 check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
             measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)

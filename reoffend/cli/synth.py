@@ -8,7 +8,7 @@ import difflib
 import click
 
 from ..synth import SynthParams, establishment_names, write
-from .common import given
+from .common import Stages, given, progress_console
 
 
 @click.command()
@@ -171,6 +171,7 @@ def synth(
             f"--treated {treated}: no such establishment among the {establishments} (EST001 to {names[-1]}), so the "
             f"effect would be planted on nobody{hint}"
         )
-    paths = write(params, out_dir, fmt)
+    with Stages.on(progress_console(quiet), "generating") as progress:
+        paths = write(params, out_dir, fmt, progress=progress.stage)
     if not quiet:
         click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
