@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from reoffend.cli.common import render_table
-from reoffend.cli.tables import plan_widths
+from reoffend.cli.tables import plan_columns, plan_widths
 
 from .conftest import write_csv
 from .test_cli import CONVICTIONS as CLI_CONVICTIONS
@@ -119,6 +119,35 @@ def test_plan_widths_keeps_what_fits_and_wraps_headers_at_spaces():
     assert plan_widths(headers, cells, 30) == [6, 17]
     # the first column is always kept
     assert plan_widths(headers, cells, 5) == [6]
+
+
+def test_plan_columns_keeps_the_verdict_before_detail():
+    headers = ["cohort", "treated", "interval", "significant"]
+    cells = [["2022Q1", "194.4", "-35.1% to +30.7%", "reduction"]]
+    # content 6, 7, 16, 11 (the header "significant" is 11 wide); each +3, +1 for the first border
+    # at 40: cohort (1 + 9 = 10), then the verdict (+14 = 24), then from the left: treated (+10 = 34) fits,
+    # the interval (+19 = 53) does not. Shown in the table's order: cohort, treated, significant
+    assert plan_columns(headers, cells, 40, verdicts=[3]) == [(0, 6), (1, 7), (3, 11)]
+    # without a verdict column the same width keeps the left-most: cohort (10), treated (20), the interval (39)
+    assert plan_columns(headers, cells, 40) == [(0, 6), (1, 7), (2, 16)]
+    # wide enough for all: every column at its natural width, in order
+    assert plan_columns(headers, cells, 53, verdicts=[3]) == [(0, 6), (1, 7), (2, 16), (3, 11)]
+
+
+def test_a_comparison_at_80_columns_shows_its_verdict_and_names_the_detail_left_out(cli, sample_dir, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    sample = [str(sample_dir / name) for name in ("releases.csv", "convictions.csv")]
+    status, out, _ = cli(
+        "compare", "matched", *sample, "--exclude-offences", sample_dir / "excluded_offences.txt",
+        "--treated", "establishment=EST042", "--covariates", "age,sex,prior_convictions",
+        "--bootstrap", "200", "--format", "table",
+    )  # fmt: skip
+    assert status == 0
+    table = out[: out.index("└")]
+    assert "Significant" in table and "Target" in table  # the answer stays
+    note = " ".join(out.split("more column(s) do not fit in 80 columns:", 1)[1].split())
+    assert note.startswith("90% interval")  # the detail goes, and is named
+    assert max(len(line) for line in out.splitlines()) <= 80
 
 
 def test_the_measure_table_at_80_columns_from_the_command_line(sample_dir):

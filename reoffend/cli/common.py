@@ -52,7 +52,7 @@ from ..report.format import count, p_value, pct, yes_no
 from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
-from .tables import check_names, hidden_note, plan_widths, select_columns
+from .tables import check_names, hidden_note, plan_columns, select_columns
 
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
     from rich.console import Console
@@ -793,6 +793,9 @@ def _pipe_console_class() -> type[Console]:
 
 
 PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
+# a verdict column (a view's "Significant (adjusted)", "Target"; a result's events_verdict, target_met): kept
+# on a narrow terminal before any detail (:func:`reoffend.cli.tables.plan_columns`)
+VERDICT_COLUMN = re.compile(r"(^|[ _])(significant|verdict|target)")
 # a p-value column of any result (docs/output-dictionary.md): p_reduction, binary_p_adjusted, ...
 P_COLUMN = re.compile(r"(^|_)p_(two_sided|reduction|increase|adjusted|value)$")
 
@@ -840,19 +843,23 @@ def render_table(
         [printable(one_line(formats[c](v) if c in formats else default_format(c, v))) for c, v in row.items()]
         for row in rows.iter_rows(named=True)
     ]
-    widths = plan_widths(headers, cells, console.width)
+    verdicts = [index for index, column in enumerate(rows.columns) if VERDICT_COLUMN.search(column.lower())]
+    plan = plan_columns(headers, cells, console.width, verdicts=verdicts)
+    shown = [index for index, _ in plan]
     # a title carries labels (--site): one line, every control character escaped
     table = Table(title=printable(one_line(title)) or None, caption=caption, header_style="bold")
     # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
     right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
-    for header, is_numeric, width in zip(headers, right, widths, strict=False):
-        table.add_column(Text(header), justify="right" if is_numeric else "left", width=width)
+    for index, width in plan:
+        is_numeric = index < len(right) and right[index]
+        table.add_column(Text(headers[index]), justify="right" if is_numeric else "left", width=width)
     for row in cells:
         # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
-        table.add_row(*[Text(cell) for cell in row[: len(widths)]])
+        table.add_row(*[Text(row[index]) for index in shown])
     try:
         console.print(table)
     except OSError as error:  # a closed pipe is handled by pipe_console(); this is a full disk or an I/O error
         raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None
-    if len(widths) < len(headers):
-        console.print(hidden_note(headers[len(widths) :], console.width), highlight=False, markup=False)
+    if len(shown) < len(headers):
+        hidden = [header for index, header in enumerate(headers) if index not in shown]
+        console.print(hidden_note(hidden, console.width), highlight=False, markup=False)

@@ -1,12 +1,13 @@
 """Tables a person can read at 80 columns: ``--columns`` for every tabular output, and terminal tables that
-keep the columns that fit (left to right: the groups first, then the measures in order of importance) and
-say which were left out and how to see them, instead of squeezing every header to ``offences/offe…``.
+keep the columns that fit (the groups first, then the verdict, then the measures left to right in order of
+importance) and say which were left out and how to see them, instead of squeezing every header to
+``offences/offe…``.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import polars as pl
 
@@ -53,28 +54,54 @@ def natural_width(header: str, cells: Sequence[str]) -> int:
 
 
 def plan_widths(headers: Sequence[str], cells: Sequence[Sequence[str]], width: int, keep: int = 1) -> list[int]:
-    """Content widths of the columns shown in ``width`` terminal cells: as many as fit from the left (at least
-    ``keep``), each at its natural width, the surplus taken from the headers that can wrap at a space, widest
-    first; no cell and no header word is ever cut.
+    """The widths of :func:`plan_columns` with no verdict column: the columns that fit, from the left."""
+    return [column_width for _, column_width in plan_columns(headers, cells, width, keep)]
+
+
+def plan_columns(
+    headers: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    width: int,
+    keep: int = 1,
+    verdicts: Collection[int] = (),
+) -> list[tuple[int, int]]:
+    """The columns shown in ``width`` terminal cells, as (index, content width) in the table's order.
+
+    The first ``keep`` columns (the groups) are always shown, then the ``verdicts`` that fit (the answer: a
+    narrow terminal drops detail, never the verdict), then as many of the others as fit, from the left. Each
+    is at its natural width, the surplus taken from the headers that can wrap at a space, widest first; no cell
+    and no header word is ever cut.
     """
     columns = [[row[index] for row in cells] for index in range(len(headers))]
     minimum = [min_width(header, column) for header, column in zip(headers, columns, strict=True)]
     natural = [natural_width(header, column) for header, column in zip(headers, columns, strict=True)]
-    shown, used = 0, BORDER
+    chosen: list[int] = []
+    used = BORDER
+    first = list(range(min(keep, len(headers))))
+    answer = [index for index in sorted(verdicts) if index >= keep]
+    for index in [*first, *answer]:
+        need = minimum[index] + PADDING + BORDER
+        if used + need <= width or index < keep:
+            chosen.append(index)
+            used += need
     for index in range(len(headers)):
-        used += minimum[index] + PADDING + BORDER
-        if used > width and index >= keep:
-            break
-        shown = index + 1
-    widths = natural[:shown]
-    excess = sum(widths) + shown * (PADDING + BORDER) + BORDER - width
-    for index in sorted(range(shown), key=lambda i: minimum[i] - natural[i]):
+        if index in chosen:
+            continue
+        need = minimum[index] + PADDING + BORDER
+        if used + need > width:
+            break  # the detail stays contiguous from the left: no gap a reader would not notice
+        chosen.append(index)
+        used += need
+    shown = sorted(chosen)
+    widths = {index: natural[index] for index in shown}
+    excess = sum(widths.values()) + len(shown) * (PADDING + BORDER) + BORDER - width
+    for index in sorted(shown, key=lambda i: minimum[i] - natural[i]):
         if excess <= 0:
             break
         cut = min(excess, natural[index] - minimum[index])
         widths[index] -= cut
         excess -= cut
-    return widths
+    return [(index, widths[index]) for index in shown]
 
 
 def hidden_note(hidden: Sequence[str], width: int) -> str:
