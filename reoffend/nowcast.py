@@ -44,6 +44,7 @@ from .measure import (
     proven_reoffences,
     run_metadata,
 )
+from .report.format import counted
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months, add_months_to_date
 
@@ -924,7 +925,8 @@ def coverage_check(
     covered = (pl.col("binary_rate_provisional_low") <= final) & (final <= pl.col("binary_rate_provisional_high"))
     coverage = float(rows.select(covered.mean()).item()) if n else None
     where = (
-        f"{n} backtest comparison(s) with {months_from} or more months observed, at {origins} earlier extract date(s)"
+        f"{counted(n, 'backtest comparison')} with {months_from} or more months observed, at "
+        f"{counted(origins, 'earlier extract date')}"
     )
     if n < options.min_comparisons:
         reason = (

@@ -197,7 +197,7 @@ def _baseline_declares(used: Mapping[str, Any]) -> list[Any]:
 def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping[str, Any]) -> ComparisonSection:
     site, column, current, baseline = used["site"], used["column"], used["current"], used["baseline"]
     rows = result.rows
-    who = f"{site} ({column})" if site is not None else "all releases"
+    who = f"{column.replace('_', ' ')} {site}" if site is not None else "all releases"
     table = baseline_table(verdict).pick(baseline_keys(verdict, rows.height, bulletin=True))
     intro = (
         f"The proven reoffending rate of {who} against its own baseline cohort, {baseline} (the Doncaster "
