@@ -395,13 +395,24 @@ def named_columns(config: BulletinConfig, establishment: str | None) -> set[str]
     return columns
 
 
+def cohorts_in_words(text: str, period: str) -> str:
+    """Each cohort code of ``period`` in ``text`` in words: ``2023Q3`` -> "July to September 2023"."""
+    if period not in COHORT_CODES:
+        return text
+    return COHORT_CODES[period].sub(lambda found: cohort_words(found.group(), period), text)
+
+
+def as_written(sentence: str, period: str) -> str:
+    """A sentence of an analysis core (shared with the terminal) as the bulletin writes it: cohorts in words,
+    the minus sign U+2212."""
+    return minus(cohorts_in_words(sentence, period))
+
+
 def in_words(text: str, context: Context) -> str:
     """``text`` with each cohort code in words (``2023Q3`` -> "July to September 2023") and each column name
     written as a code (``sentence_months``) as its label in a sentence ("sentence length (months)"): the
     comparisons' sentences come from the analysis cores, which the terminal shares, and keep the codes there."""
-    period = context.params.period
-    if period in COHORT_CODES:
-        text = COHORT_CODES[period].sub(lambda found: cohort_words(found.group(), period), text)
+    text = cohorts_in_words(text, context.params.period)
     labels = context.config.labels
     for column in sorted(named_columns(context.config, context.facts.get("establishment_column")), key=len)[::-1]:
         if "_" in column:
@@ -785,9 +796,10 @@ def source_and_quality_blocks(context: Context) -> list[Block]:
         "Counts of offences are counts of offences proven in court, not of all offending. Only convictions are "
         "recorded: cautions and other out-of-court disposals are not, so the rates are lower than under a "
         "measure that counts them. A conviction recorded after the extract is not counted; the waiting period "
-        "allows for most of the time courts take (see the court lag, where shown). The records are checked "
-        "before any figure is produced: a release or conviction that breaks a rule of the data stops the "
-        "bulletin rather than being dropped silently."
+        "allows for most of the time courts take"
+        + (" (see Why we wait)." if context.lag is not None else ".")
+        + " The records are checked before any figure is produced: a release or conviction that breaks a rule of "
+        "the data stops the bulletin rather than being dropped silently."
     )
     return [
         Heading("Data source and quality", anchor="data-quality"),
