@@ -609,7 +609,9 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
             )
         )
     for warning in section.warnings:
-        blocks.append(Paragraph(f"Note: {warning}", css="note"))
+        # the core's warning (shared with the terminal; its column names are put in words below) ends a sentence
+        stop = "" if warning.endswith((".", "?", "!")) else "."
+        blocks.append(Paragraph(f"Note: {warning}{stop}", css="note"))
     return blocks
 
 
