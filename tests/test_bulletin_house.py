@@ -33,7 +33,7 @@ from reoffend.bulletin.labels import Labels, plain_words
 from reoffend.bulletin.text import MINUS, cohort_span, cohort_words, minus
 from reoffend.report.format import counted, plural
 
-from .test_bulletin_cli import NO_DISCLOSURE, write_job
+from .test_bulletin_cli import BASELINE, NO_DISCLOSURE, write_job
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -141,6 +141,19 @@ def test_an_establishment_label_reaches_the_table_and_the_chart(tmp_path, cli):
     assert "Latest cohort by prison" in page
     assert "HMP One" in (tmp_path / "out" / "figures" / "establishments.svg").read_text()
     assert pl.read_csv(tmp_path / "out" / "tables" / "establishments.csv")["establishment"].to_list().count("E1") == 1
+
+
+def test_the_compared_group_is_named_by_its_labels_and_the_sign_is_the_tables(tmp_path, cli):
+    extra = BASELINE + '[labels.columns]\nestablishment = "Prison"\n[labels.establishment]\nE2 = "HMP Two"\n'
+    job = write_job(tmp_path, extra=extra, extract_date="2024-12-31")
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "out", "-q")
+    assert status == 0, err
+    text = (tmp_path / "out" / "bulletin.md").read_text()
+    assert "## Against the baseline: HMP Two" in text and "The proven reoffending rate of prison HMP Two" in text
+    # one sign convention (issue 26 item 1): the table's "Change (points)" is current minus baseline
+    assert "a fall is negative" in text and "reduction is shown as a positive" not in text
+    parameters = dict(pl.read_csv(tmp_path / "out" / "tables" / "parameters.csv").rows())
+    assert parameters["baseline_site"] == "E2"  # the data keep the code
 
 
 # ------------------------------------------------------------------------------------------- the lead

@@ -18,7 +18,7 @@ from ..cohort import check_cohorts_present, check_values_present, with_cohort
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..report.format import count, counted, level
+from ..report.format import count, counted, level, plural
 from ..report.multiple import MultipleTesting
 from ..report.tables import (
     MATCHED_BULLETIN,
@@ -198,7 +198,8 @@ def run_baseline(
     options_used = {"site": site, "column": column, "current": current, "baseline": baseline}
     if site is not None:  # "establishment EST042", in the labels' words
         labels = labels or Labels()
-        options_used["who"] = f"{labels.name(column)} {labels.value(column, site)}"
+        options_used["site_words"] = labels.value(column, site)
+        options_used["who"] = f"{labels.name(column)} {options_used['site_words']}"
     section = _baseline_section(result, verdict, options, options_used)
     section.publish = partial(_publish_baseline, section, result, verdict, options, options_used)
     return section
@@ -233,7 +234,7 @@ def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping
     parameters["baseline"] = baseline
     return ComparisonSection(
         name="baseline",
-        title="Against the baseline" + (f": {site}" if site is not None else ""),
+        title="Against the baseline" + (f": {used.get('site_words') or site}" if site is not None else ""),
         intro=intro,
         headline=result.headline().splitlines(),
         table=table,
@@ -553,6 +554,10 @@ def _adjusted_section(
     )
     unit = " and ".join(c.replace("_", " ") for c in keys if c != "cohort") or "cohort"
     units = "units" if " and " in unit else f"{unit}s"
+
+    def unit_noun(number_of: int | None) -> str:  # "establishment" for 1, "establishments" else (counts agree)
+        return unit if number_of == 1 and " and " not in unit else units
+
     binary_model = models.row(0, named=True)
     tested = rows.height + withheld_units
     intro = (
@@ -570,7 +575,8 @@ def _adjusted_section(
     )
     if withheld_units:
         intro += (
-            f" Of the {count(tested)} {units} compared, {count(withheld_units)} are not published to protect the "
+            f" Of the {count(tested)} {unit_noun(tested)} compared, {count(withheld_units)} "
+            f"{plural(withheld_units, 'is', 'are')} not published to protect the "
             f"people in small groups; the tests, their adjustment and the counts are over the {count(rows.height)} "
             "published."
         )
@@ -581,10 +587,12 @@ def _adjusted_section(
         }
         published = "published " if withheld_units else ""
         headline.append(
-            f"{row['cohort']}: of {count(row['units'])} {published}{units} ({count(row['cohort_size'])} releases), "
+            f"{row['cohort']}: of {count(row['units'])} {published}{unit_noun(row['units'])} "
+            f"({counted(row['cohort_size'], 'release')}), "
             f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
-            f"{count(row['binary_increase'])} were significantly worse; on reoffences per offender "
-            f"{freq['reduction']} beat it and {freq['increase']} were significantly "
+            f"{count(row['binary_increase'])} {plural(row['binary_increase'], 'was', 'were')} significantly worse; "
+            f"on reoffences per offender {freq['reduction']} beat it and {freq['increase']} "
+            f"{plural(row['reoffences_per_offender_increase'], 'was', 'were')} significantly "
             f"worse (after the adjustment for multiple testing; {count(row['binary_reduction_unadjusted'])} and "
             f"{freq['reduction_unadjusted']} before it)."
         )

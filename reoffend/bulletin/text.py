@@ -507,7 +507,11 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
                 "establishments",
                 f"Proven reoffending rate by {labels.name(column)}, {words}, highest first, with {conf} "
                 "confidence intervals; the dashed line is the rate for all releases"
-                + (f"; {counted(hidden, 'suppressed establishment')} are not shown." if hidden else "."),
+                + (
+                    f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not shown."
+                    if hidden
+                    else "."
+                ),
                 alt_text(context, "establishments"),
                 context.figures["establishments"],
             )
