@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from reoffend import __version__
 from reoffend.bulletin.build import Bulletin, compute_bulletin
@@ -31,7 +33,7 @@ from reoffend.bulletin.document import (
 )
 from reoffend.bulletin.labels import Labels, plain_words
 from reoffend.bulletin.text import MINUS, cohort_span, cohort_words, minus
-from reoffend.report.format import counted, plural
+from reoffend.report.format import counted, number, plural
 
 from .test_bulletin_cli import BASELINE, NO_DISCLOSURE, write_job
 
@@ -299,3 +301,21 @@ def test_config_text_is_data_in_both_pages(tmp_path, cli):
     assert '<a href="mailto:stats@example.org">stats@example.org</a>' in page
     markdown = (tmp_path / "out" / "bulletin.md").read_text()
     assert "<img" not in markdown and "](https://evil" not in markdown and "**bold**" not in markdown
+
+
+# ------------------------------------------------------------------------------------------- properties
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.integers(0, 3))
+def test_the_minus_sign_changes_the_sign_only(value, decimals):
+    """A signed figure keeps its value and its sign: only a sign's hyphen-minus becomes U+2212 (-4.8 -> −4.8)."""
+    written = minus(number(value, decimals, signed=True))
+    assert "-" not in written and written.count(MINUS) <= 1
+    assert float(written.replace(MINUS, "-").replace(",", "")) == float(number(value, decimals).replace(",", ""))
+
+
+@given(st.text(min_size=1, max_size=30))
+def test_a_default_label_is_words_and_a_configured_one_wins(code):
+    """The default rule never yields an empty label or an underscore, and a configured label is shown as given."""
+    assume(" ".join(code.replace("_", " ").split()))  # a code with some word in it
+    shown = Labels().value("column", code)
+    assert shown and "_" not in shown and shown.endswith(" ".join(code.replace("_", " ").split())[1:])
+    assert Labels(values={"column": {code: "Given"}}).value("column", code) == "Given"
