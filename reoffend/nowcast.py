@@ -452,7 +452,8 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
         for row in small.sort(SEGMENT).iter_rows(named=True):
             group = "/".join(str(row[c]) for c in data.segments) or "all releases"
             warnings.append(
-                f"only {row['_m']} complete release(s) to learn from ({group}): the provisional figures rest on "
+                f"only {counted(row['_m'], 'complete release')} to learn from ({group}): the provisional figures "
+                "rest on "
                 "few cases and the backtest is the guide to their reliability"
             )
         unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
@@ -462,7 +463,8 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
                 "/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()
             )
             warnings.append(
-                f"too few complete releases to learn from for {missing.height} group(s) ({names}) at {extract} "
+                f"too few complete releases to learn from for {counted(missing.height, 'group')} ({names}) at "
+                f"{extract} "
                 "(none in the state of some release in follow-up); their provisional figures are empty"
             )
     provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from reoffend import __version__
@@ -304,6 +304,7 @@ def test_config_text_is_data_in_both_pages(tmp_path, cli):
 
 
 # ------------------------------------------------------------------------------------------- properties
+@settings(deadline=None)  # a shared machine: timing is not what is tested
 @given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.integers(0, 3))
 def test_the_minus_sign_changes_the_sign_only(value, decimals):
     """A signed figure keeps its value and its sign: only a sign's hyphen-minus becomes U+2212 (-4.8 -> −4.8)."""
@@ -312,6 +313,7 @@ def test_the_minus_sign_changes_the_sign_only(value, decimals):
     assert float(written.replace(MINUS, "-").replace(",", "")) == float(number(value, decimals).replace(",", ""))
 
 
+@settings(deadline=None)
 @given(st.text(min_size=1, max_size=30))
 def test_a_default_label_is_words_and_a_configured_one_wins(code):
     """The default rule never yields an empty label or an underscore, and a configured label is shown as given."""
