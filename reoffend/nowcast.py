@@ -44,6 +44,7 @@ from .measure import (
     proven_reoffences,
     run_metadata,
 )
+from .report.format import counted
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months, add_months_to_date
 
@@ -451,7 +452,8 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
         for row in small.sort(SEGMENT).iter_rows(named=True):
             group = "/".join(str(row[c]) for c in data.segments) or "all releases"
             warnings.append(
-                f"only {row['_m']} complete release(s) to learn from ({group}): the provisional figures rest on "
+                f"only {counted(row['_m'], 'complete release')} to learn from ({group}): the provisional figures "
+                "rest on "
                 "few cases and the backtest is the guide to their reliability"
             )
         unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
@@ -461,7 +463,8 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
                 "/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()
             )
             warnings.append(
-                f"too few complete releases to learn from for {missing.height} group(s) ({names}) at {extract} "
+                f"too few complete releases to learn from for {counted(missing.height, 'group')} ({names}) at "
+                f"{extract} "
                 "(none in the state of some release in follow-up); their provisional figures are empty"
             )
     provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)
@@ -924,7 +927,8 @@ def coverage_check(
     covered = (pl.col("binary_rate_provisional_low") <= final) & (final <= pl.col("binary_rate_provisional_high"))
     coverage = float(rows.select(covered.mean()).item()) if n else None
     where = (
-        f"{n} backtest comparison(s) with {months_from} or more months observed, at {origins} earlier extract date(s)"
+        f"{counted(n, 'backtest comparison')} with {months_from} or more months observed, at "
+        f"{counted(origins, 'earlier extract date')}"
     )
     if n < options.min_comparisons:
         reason = (

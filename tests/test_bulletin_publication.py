@@ -38,7 +38,7 @@ def test_dates_and_cohorts_in_words():
     assert cohort_words("2024Q1", "quarter") == "January to March 2024"
     assert cohort_words("2023-02", "month") == "February 2023"
     assert cohort_words("2023-24", "financial-year") == "April 2023 to March 2024"
-    assert cohort_words("2023", "year") == "2023"
+    assert cohort_words("2023", "year") == "the year 2023"
 
 
 # ------------------------------------------------------------------------------------ disclosure control

@@ -76,8 +76,8 @@ def test_current_values_outside_the_baseline_range_are_named():
     current = [("P1", 24, "x", 1, 2), ("P1", 70, "y", 0, 0), ("P2", 18, "x", 0, 0), ("P2", 30, "x", 1, 1)]
     result = compare_adjusted(fixture_frame(current), params())
     (warning,) = [w for w in result.warnings if "outside the baseline's range" in w]
-    assert warning.startswith("age outside the baseline's range (20 to 55) at 2 current provider(s)")
-    assert "P1, C: 1 release(s)" in warning and "P2, C: 1 release(s)" in warning
+    assert warning.startswith("age outside the baseline's range (20 to 55) at 2 current providers")
+    assert "P1, C: 1 release;" in warning and "P2, C: 1 release" in warning
     # no value of the releases themselves: the extreme of one release is one person's age
     for value in ("24", "70", "18", "30"):
         assert f"{value} to" not in warning.split("at 2 current")[1] and f"to {value}" not in warning

@@ -36,6 +36,7 @@ from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
+from .labels import check_labels, known_values
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .publication import (
     Layout,
@@ -235,6 +236,9 @@ def _compute_bulletin(
             f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
             f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
         )
+    # every label names a column and a value the releases have (the nearest named otherwise)
+    labelled = known_values(inputs.releases, config.labels, config.breakdowns.bands)
+    check_labels(config.labels, config.path, inputs.names["releases"], labelled)
     lag_set = lag_cohorts(lag_completeness)
     # one join for the trend, the establishments, the court lag and the baseline comparison
     shared = (column, *measured_columns(config, _release_columns(inputs)))
@@ -321,7 +325,11 @@ def _compute_bulletin(
         )
         establishment_summary = _establishment_summary(establishments, latest, published_rate)
         if establishments["binary_rate"].is_not_null().any():
-            chart = partial(_chart, "establishment_chart", establishments, column, published_rate, latest)
+            # the chart shows each establishment's label and the cohort in words (reoffend/bulletin/labels.py)
+            labelled_rows = config.labels.frame(establishments, column)
+            chart = partial(
+                _chart, "establishment_chart", labelled_rows, column, published_rate, text.words(latest, params)
+            )
             worker.draw("establishments", chart)
 
     breakdowns = [
@@ -335,7 +343,8 @@ def _compute_bulletin(
     ]
     for breakdown in breakdowns:
         overall = trend.row(-1, named=True)["binary_rate"]
-        chart = partial(_chart, "breakdown_chart", breakdown.latest(latest), breakdown.column, latest, overall)
+        labelled_rows, name = config.labels.chart_rows(breakdown.latest(latest), breakdown.column)
+        chart = partial(_chart, "breakdown_chart", labelled_rows, name, text.words(latest, params), overall)
         worker.draw(breakdown.name, partial(chart, params.confidence))
     comparison_sections = [
         s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
@@ -389,7 +398,7 @@ def _compute_bulletin(
     audit_report = audit_publication(tables, layout, protection)
 
     step(STEPS[6])
-    findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
+    findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns, config.labels)
     if provisional is not None:
         findings["provisional"] = provisional_finding(provisional)
 

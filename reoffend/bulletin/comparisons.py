@@ -18,8 +18,8 @@ from ..cohort import check_cohorts_present, check_values_present, with_cohort
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..report.format import count, level
-from ..report.multiple import DESCRIPTION
+from ..report.format import count, counted, level, plural
+from ..report.multiple import MultipleTesting
 from ..report.tables import (
     MATCHED_BULLETIN,
     AdjustedLine,
@@ -31,6 +31,7 @@ from ..report.tables import (
 )
 from ..report.verdict import Verdict, interval_label
 from .config import BulletinConfig
+from .labels import Labels
 from .stats import CohortMeasures
 
 
@@ -69,8 +70,18 @@ SUPPRESSED_NOTE = (
 )
 
 
-Runner = Callable[[Mapping[str, Any], Any, MeasureParams, str, Sequence[str]], ComparisonSection]
+# (options, inputs, params, latest, complete, **keywords): the baseline and matched runners also take labels
+Runner = Callable[..., ComparisonSection]
 RUNNERS: dict[str, Runner] = {}
+
+# the adjustment for multiple testing in the bulletin's words (the glossary explains it; the terminal says
+# "Holm's step-down adjustment (family-wise error rate)", reoffend/report/multiple.py)
+PLAIN_ADJUSTMENT: dict[MultipleTesting, str] = {
+    "holm": "by Holm's method, see the glossary",
+    "bh": "by the Benjamini-Hochberg method, which limits the expected share of false findings among those "
+    "reported rather than the chance of any",
+    "none": "not adjusted",
+}
 
 
 def run_comparisons(
@@ -98,6 +109,8 @@ def run_comparisons(
         runner = RUNNERS[name]
         if name == "baseline" and measured is not None:
             runner = partial(run_baseline, measured=measured)
+        if name in ("baseline", "matched"):  # the group compared, named in words (docs/bulletin.md, "Labels")
+            runner = partial(runner, labels=config.labels)
         sections.append(runner(config.comparisons[name], inputs, params, latest, complete))
     return sections
 
@@ -140,6 +153,7 @@ def run_baseline(
     latest: str,
     complete: Sequence[str],
     measured: CohortMeasures | None = None,
+    labels: Labels | None = None,
 ) -> ComparisonSection:
     """Doncaster style (docs/comparisons.md section 1) via :mod:`reoffend.compare.baseline`.
 
@@ -182,6 +196,10 @@ def run_baseline(
         sizes=measured.counts(narrowed) if measured is not None and counted else None,
     )
     options_used = {"site": site, "column": column, "current": current, "baseline": baseline}
+    if site is not None:  # "establishment EST042", in the labels' words
+        labels = labels or Labels()
+        options_used["site_words"] = labels.value(column, site)
+        options_used["who"] = f"{labels.name(column)} {options_used['site_words']}"
     section = _baseline_section(result, verdict, options, options_used)
     section.publish = partial(_publish_baseline, section, result, verdict, options, options_used)
     return section
@@ -197,12 +215,13 @@ def _baseline_declares(used: Mapping[str, Any]) -> list[Any]:
 def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping[str, Any]) -> ComparisonSection:
     site, column, current, baseline = used["site"], used["column"], used["current"], used["baseline"]
     rows = result.rows
-    who = f"{site} ({column})" if site is not None else "all releases"
+    who = used.get("who") or (f"{column.replace('_', ' ')} {site}" if site is not None else "all releases")
     table = baseline_table(verdict).pick(baseline_keys(verdict, rows.height, bulletin=True))
     intro = (
         f"The proven reoffending rate of {who} against its own baseline cohort, {baseline} (the Doncaster "
-        "design). A reduction is shown as a positive number of percentage points, with the "
-        f"{interval_label(verdict.alpha, verdict.sided)} that agrees with the verdict beside it. Payment by "
+        "design). The change is the current rate minus the baseline's, in percentage points (a fall is "
+        f"negative), with the {interval_label(verdict.alpha, verdict.sided)} that agrees with the verdict beside "
+        "it. Payment by "
         "results follows only a statistically significant reduction, so the verdict and any contract target are "
         "reported side by side."
     )
@@ -215,7 +234,7 @@ def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping
     parameters["baseline"] = baseline
     return ComparisonSection(
         name="baseline",
-        title="Against the baseline" + (f": {site}" if site is not None else ""),
+        title="Against the baseline" + (f": {used.get('site_words') or site}" if site is not None else ""),
         intro=intro,
         headline=result.headline().splitlines(),
         table=table,
@@ -298,7 +317,12 @@ RUNNERS["baseline"] = run_baseline
 
 # ------------------------------------------------------------------------------------------------ matched
 def run_matched(
-    options: Mapping[str, Any], inputs, params: MeasureParams, latest: str, complete: Sequence[str]
+    options: Mapping[str, Any],
+    inputs,
+    params: MeasureParams,
+    latest: str,
+    complete: Sequence[str],
+    labels: Labels | None = None,
 ) -> ComparisonSection:
     """Peterborough style (docs/comparisons.md section 2) via :func:`reoffend.compare.matched.compare_matched`."""
     from ..compare.design import parse_forms
@@ -350,9 +374,13 @@ def run_matched(
             check_values_present(everyone, dict(options[key]), inputs.names["releases"], f"[comparisons.matched] {key}")
     result = compare_matched(inputs, matched_params)
     if options.get("treated"):
-        who = "; ".join(f"{column} {', '.join(values)}" for column, values in sorted(options["treated"].items()))
-    else:
-        who = f"the {len(treated_ids or ())} people listed in {options['treated_ids']}"
+        labels = labels or Labels()
+        who = "; ".join(
+            f"{labels.name(column)} {', '.join(labels.value(column, v) for v in values)}"
+            for column, values in sorted(options["treated"].items())
+        )
+    else:  # the list's file is in the manifest, not the text (docs/bulletin.md, "House style")
+        who = f"the {counted(len(treated_ids or ()), 'person', 'people')} on the list of those treated"
     section = _matched_section(result, matched_params, options, who, latest)
     section.publish = partial(_publish_matched, section, result, matched_params, options, who, latest)
     return section
@@ -536,6 +564,10 @@ def _adjusted_section(
     )
     unit = " and ".join(c.replace("_", " ") for c in keys if c != "cohort") or "cohort"
     units = "units" if " and " in unit else f"{unit}s"
+
+    def unit_noun(number_of: int | None) -> str:  # "establishment" for 1, "establishments" else (counts agree)
+        return unit if number_of == 1 and " and " not in unit else units
+
     binary_model = models.row(0, named=True)
     tested = rows.height + withheld_units
     intro = (
@@ -543,16 +575,18 @@ def _adjusted_section(
         f"predict for the people it released now (the national payment mechanism): a logistic regression of "
         f"reoffending and a count model of reoffences, fitted on {binary_model['n']:,} baseline releases with "
         f"{', '.join(adjusted_params.covariates)}, are used to score each current release. The binary model's "
-        f"AUC is {binary_model['auc']:.3f} and its pseudo R-squared {binary_model['pseudo_r_squared']:.3f}. "
+        f"AUC is {binary_model['auc']:.3f} and its pseudo R-squared {binary_model['pseudo_r_squared']:.3f} (two "
+        "measures of how well it predicts: see the glossary). "
         f"Each {unit} beats the baseline on a measure when its actual value is significantly below the expected one "
         f"({adjusted_params.sided}-sided tests at {level(adjusted_params.alpha)}); with {rows.height:,} {units} "
         f"tested at once about {adjusted_params.alpha * rows.height:.0f} would do so by chance alone, so the "
-        f"p-values are adjusted for multiple testing ({DESCRIPTION[adjusted_params.multiple_testing]}) and the "
+        f"p-values are adjusted for multiple testing ({PLAIN_ADJUSTMENT[adjusted_params.multiple_testing]}) and the "
         "counts below use the adjusted verdicts. The two measures are reported side by side."
     )
     if withheld_units:
         intro += (
-            f" Of the {count(tested)} {units} compared, {count(withheld_units)} are not published to protect the "
+            f" Of the {count(tested)} {unit_noun(tested)} compared, {count(withheld_units)} "
+            f"{plural(withheld_units, 'is', 'are')} not published to protect the "
             f"people in small groups; the tests, their adjustment and the counts are over the {count(rows.height)} "
             "published."
         )
@@ -563,10 +597,12 @@ def _adjusted_section(
         }
         published = "published " if withheld_units else ""
         headline.append(
-            f"{row['cohort']}: of {count(row['units'])} {published}{units} ({count(row['cohort_size'])} releases), "
+            f"{row['cohort']}: of {count(row['units'])} {published}{unit_noun(row['units'])} "
+            f"({counted(row['cohort_size'], 'release')}), "
             f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
-            f"{count(row['binary_increase'])} were significantly worse; on reoffences per offender "
-            f"{freq['reduction']} beat it and {freq['increase']} were significantly "
+            f"{count(row['binary_increase'])} {plural(row['binary_increase'], 'was', 'were')} significantly worse; "
+            f"on reoffences per offender {freq['reduction']} beat it and {freq['increase']} "
+            f"{plural(row['reoffences_per_offender_increase'], 'was', 'were')} significantly "
             f"worse (after the adjustment for multiple testing; {count(row['binary_reduction_unadjusted'])} and "
             f"{freq['reduction_unadjusted']} before it)."
         )

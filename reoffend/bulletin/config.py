@@ -9,6 +9,7 @@ anywhere.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..io import key_line, read_toml
 from ..window import FollowUpWindow
 from .document import safe_url
 from .folder import check_stems
+from .labels import Labels
 
 EXAMPLE_CONFIG = """\
 # reoffend bulletin configuration: `reoffend bulletin --config job.toml -o bulletin/`
@@ -109,13 +111,26 @@ min_count = 3                               # ... and of a group with fewer reof
 # bands = { age = [18, 21, 25, 30, 35, 40, 50], prior_convictions = [1, 3, 7, 11] }   # example: numeric
 #                                           # columns cut at these edges ("18 to 20", "50 and over")
 
-# [publication]                             # publication furniture, printed under the title
+# [publication]                             # publication furniture (docs/bulletin.md, "Publication furniture")
 # published = 2026-04-30                    # example: written "30 April 2026"
 # next_release = 2026-07-30                 # example: a date, or text such as "To be announced"
-# status = "Official statistics in development"   # example
+# status = "Official statistics in development"   # example: or "Accredited official statistics", "Official
+#                                           # statistics", "Management information"; each is explained in the text
 # contact = "statistics@example.gov.uk"     # example
 # revisions = "Figures for earlier cohorts are revised when later convictions arrive."   # example
 # methodology_url = "https://example.gov.uk/methodology"   # example
+# The next five are required when status is one of the official statistics (else each section is left out):
+# statistician = "Alex Example"             # example: the responsible statistician, named
+# press_office = "Press office: 020 7946 0000"   # example: for media enquiries
+# pre_release = "Pre-release access ... was given to ..."   # example: the pre-release access statement
+# feedback_email = "statistics@example.gov.uk"   # example: readers are invited to send feedback here
+# data_source = "Prison release records and court convictions ..."   # example: where the data come from
+
+# [labels.columns]                          # column titles shown to readers (default: the code in words)
+# sentence_months = "Sentence length (months)"   # example
+# [labels.sex]                              # value labels of one column (default: the code in words)
+# F = "Female"                              # example
+# M = "Male"                                # example
 
 # [provisional]                             # estimates for cohorts still in follow-up (reoffend docs nowcast)
 # cohorts = 4                               # the latest incomplete cohorts shown (0: all)
@@ -153,6 +168,26 @@ class ProvisionalConfig:
         return asdict(self)
 
 
+# the statuses of the Code of Practice for Statistics (OSR, 2023 names) and what each means, in one sentence
+STATUSES = {
+    "Accredited official statistics": "Accredited official statistics are official statistics that the Office "
+    "for Statistics Regulation has independently reviewed and found to meet the standards of trustworthiness, "
+    "quality and value in the Code of Practice for Statistics.",
+    "Official statistics": "Official statistics are produced by crown bodies and other producers to the standards "
+    "of trustworthiness, quality and value in the Code of Practice for Statistics.",
+    "Official statistics in development": "Official statistics in development are official statistics that are "
+    "still being developed: they are published to involve users in their development and to build in quality "
+    "at an early stage, and their methods may change.",
+    "Management information": "Management information is data used to run a service, published for transparency: "
+    "it is not official statistics and has not been produced to the standards of the Code of Practice for "
+    "Statistics.",
+}
+OFFICIAL = tuple(status for status in STATUSES if status != "Management information")
+# what a bulletin of official statistics must say (Code of Practice: T2.4 named statistician, T3.4 pre-release
+# access, V1.3 feedback; Q1 the data source)
+REQUIRED_FOR_OFFICIAL = ("statistician", "press_office", "pre_release", "feedback_email", "data_source")
+
+
 @dataclass(frozen=True)
 class PublicationConfig:
     published: dt.date | None = None
@@ -161,6 +196,15 @@ class PublicationConfig:
     contact: str = ""
     revisions: str = ""
     methodology_url: str = ""
+    statistician: str = ""  # the responsible statistician, named
+    press_office: str = ""  # the press office's contact details
+    pre_release: str = ""  # the pre-release access statement
+    feedback_email: str = ""  # an e-mail address (the text links it with mailto:)
+    data_source: str = ""  # where the data come from, in words
+
+    @property
+    def official(self) -> bool:
+        return self.status in OFFICIAL
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +216,11 @@ class PublicationConfig:
             "contact": self.contact,
             "revisions": self.revisions,
             "methodology_url": self.methodology_url,
+            "statistician": self.statistician,
+            "press_office": self.press_office,
+            "pre_release": self.pre_release,
+            "feedback_email": self.feedback_email,
+            "data_source": self.data_source,
         }
 
 
@@ -215,6 +264,7 @@ class BulletinConfig:
     breakdowns: BreakdownsConfig = field(default_factory=BreakdownsConfig)
     publication: PublicationConfig = field(default_factory=PublicationConfig)
     provisional: ProvisionalConfig = field(default_factory=ProvisionalConfig)
+    labels: Labels = field(default_factory=Labels)
 
     def as_dict(self) -> dict[str, Any]:
         """Every parameter, for the manifest (paths as given, resolved against the config's folder)."""
@@ -249,6 +299,7 @@ class BulletinConfig:
             },
             "publication": self.publication.as_dict(),
             "provisional": self.provisional.as_dict(),
+            "labels": self.labels.as_dict(),
         }
 
 
@@ -523,13 +574,42 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
 }
 DISCLOSURE_SCHEMA = {"min_cohort": _integer(0), "min_count": _integer(0), "protection": _integer(0)}
 BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands}
+
+
+def _status(value: Any) -> str:
+    """One of the statuses of :data:`STATUSES`, in any case; another is an error naming the nearest."""
+    value = _some_text(value)
+    by_case = {status.lower(): status for status in STATUSES}
+    if value.strip().lower() in by_case:
+        return by_case[value.strip().lower()]
+    listed = ", ".join(f'"{s}"' for s in STATUSES)
+    near = difflib.get_close_matches(value.strip().lower(), list(by_case), n=1, cutoff=0.5)
+    hint = f"; did you mean {by_case[near[0]]!r}?" if near else ""
+    raise ValueError(f"expected one of {listed}, got {value!r}{hint}")
+
+
+def _email(value: Any) -> str:
+    """An e-mail address (``name@host``, or ``mailto:name@host``): kept without the ``mailto:``."""
+    value = _some_text(value).strip()
+    address = value[len("mailto:") :] if value.lower().startswith("mailto:") else value
+    local, at, host = address.partition("@")
+    if not (local and at and "." in host) or not safe_url("mailto:" + address) or any(c in address for c in "<>,;"):
+        raise ValueError(f"expected an e-mail address such as statistics@example.gov.uk, got {value!r}")
+    return address
+
+
 PUBLICATION_SCHEMA = {
     "published": _date,
     "next_release": _date_or_text,
-    "status": _some_text,
+    "status": _status,
     "contact": _some_text,
     "revisions": _some_text,
     "methodology_url": _some_url,
+    "statistician": _some_text,
+    "press_office": _some_text,
+    "pre_release": _some_text,
+    "feedback_email": _email,
+    "data_source": _some_text,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),
@@ -540,7 +620,17 @@ PROVISIONAL_SCHEMA = {
     "allow_low_coverage": _boolean,
 }
 PATH_KEYS = {"baseline": ("schedule",), "matched": ("treated_ids",)}
-SECTIONS = ("inputs", "columns", "measure", "comparisons", "disclosure", "breakdowns", "publication", "provisional")
+SECTIONS = (
+    "inputs",
+    "columns",
+    "measure",
+    "comparisons",
+    "disclosure",
+    "breakdowns",
+    "publication",
+    "provisional",
+    "labels",
+)
 
 
 def parse_config(path: str) -> BulletinConfig:
@@ -606,6 +696,17 @@ def parse_config(path: str) -> BulletinConfig:
                 "bands", "breakdowns", f"{column!r} is banded but not in columns {list(breakdowns.columns)}"
             )
     publication = PublicationConfig(**check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA))
+    if publication.official:
+        missing = [key for key in REQUIRED_FOR_OFFICIAL if not getattr(publication, key)]
+        if missing:
+            raise check.fail(
+                "status",
+                "publication",
+                f"{publication.status!r} needs {', '.join(missing)} in [publication] (a bulletin of official "
+                "statistics names its responsible statistician and press office, states pre-release access, "
+                'invites feedback and says where its data come from); or use status = "Management information"',
+            )
+    labels = _labels(check, data.get("labels", {}))
     provisional = ProvisionalConfig(
         enabled="provisional" in data, **check.table(data.get("provisional", {}), "provisional", PROVISIONAL_SCHEMA)
     )
@@ -621,8 +722,41 @@ def parse_config(path: str) -> BulletinConfig:
         breakdowns=breakdowns,
         publication=publication,
         provisional=provisional,
+        labels=labels,
         **top_values,
     )
+
+
+def _labels(check: _Checker, data: Mapping[str, Any]) -> Labels:
+    """``[labels]``: ``[labels.columns]`` column = title, and ``[labels.COLUMN]`` value = label, each label
+    some text. Whether the columns and values exist is checked against the data (labels.check_labels)."""
+    columns: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    lines: dict[tuple[str, str], int] = {}
+    for column, table in data.items():
+        if not isinstance(table, dict):
+            raise check.fail(
+                column, "labels", f'expected a table [labels.{column}] of value = "label", got {_shown(table)}'
+            )
+        section = f"labels.{column}"
+        header = f"[labels.{column}]"
+        line = key_line(check.text, column, "labels") or next(
+            (n for n, text in enumerate(check.text.splitlines(), start=1) if text.strip().startswith(header)), None
+        )
+        if line:
+            lines[("labels", column)] = line
+        target = columns if column == "columns" else values.setdefault(column, {})
+        for key, label in table.items():
+            if isinstance(label, dict):
+                raise check.fail(key, section, f"expected text (in quotes), got {_shown(label)}")
+            try:
+                target[str(key)] = _some_text(label).strip()
+            except (TypeError, ValueError) as error:
+                raise check.fail(str(key), section, str(error)) from None
+            line = key_line(check.text, str(key), section)
+            if line:
+                lines[(section, str(key))] = line
+    return Labels(columns=columns, values=values, lines=lines)
 
 
 def _resolve(base: Path, value: str) -> str:

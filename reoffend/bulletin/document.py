@@ -27,6 +27,12 @@ LINK = re.compile(f"{LINK_OPEN}(.*?){LINK_MID}(.*?){LINK_CLOSE}", re.DOTALL)
 SAFE_SCHEMES = ("http", "https", "mailto")
 
 
+def data_link(caption: str) -> str:
+    """The words of a table's link to its exact values: "Table 3 as a CSV file", no file name."""
+    number = caption.split(":", 1)[0] if re.match(r"Table \d+:", caption) else "this table"
+    return f"Download {number} as a CSV file"
+
+
 def strong(text: str) -> str:
     """``text`` in bold (Markdown ``**``, HTML ``<strong>``)."""
     return f"{BOLD}{text}{BOLD}"
@@ -142,6 +148,40 @@ class Document:
     meta: Sequence[tuple[str, str]] = ()  # publication furniture under the title: (term, value)
 
 
+def replace_text(document: Document, change: Callable[[str], str]) -> Document:
+    """``document`` with ``change`` applied to every piece of its prose: subtitle, furniture, headings,
+    paragraphs, bullets, cards, definitions, captions, alt texts and the numeric cells of tables (never a
+    table's label cells, which are values from the data)."""
+
+    def block_text(block: Block) -> Block:
+        if isinstance(block, Heading):
+            return replace(block, text=change(block.text))
+        if isinstance(block, Paragraph):
+            return replace(block, text=change(block.text))
+        if isinstance(block, Bullets):
+            return replace(block, items=[change(item) for item in block.items])
+        if isinstance(block, KeyFigures):
+            return replace(
+                block,
+                figures=[KeyFigure(change(f.value), change(f.label), change(f.detail)) for f in block.figures],
+            )
+        if isinstance(block, Definitions):
+            return replace(block, items=[(term, change(text)) for term, text in block.items])
+        if isinstance(block, Figure):
+            return replace(block, caption=change(block.caption), alt=change(block.alt))
+        numeric = list(block.numeric) or [False] * len(block.columns)
+        rows = [[change(v) if n else v for v, n in zip(row, numeric, strict=True)] for row in block.rows]
+        return replace(block, caption=change(block.caption), rows=rows)
+
+    return replace(
+        document,
+        subtitle=change(document.subtitle),
+        blocks=[block_text(block) for block in document.blocks],
+        meta=[(term, change(value)) for term, value in document.meta],
+        footer=change(document.footer),
+    )
+
+
 def numbered(blocks: Sequence[Block]) -> list[Block]:
     """Figures and tables numbered in order of appearance ("Figure 1: ...", "Table 1: ...")."""
     out: list[Block] = []
@@ -219,7 +259,7 @@ def to_markdown(document: Document) -> str:
             lines.append("|" + "|".join("---:" if n else ":---" for n in numeric) + "|")
             lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in block.rows]
             if block.source:
-                lines += ["", f"Source: `tables/{block.source}`"]
+                lines += ["", f"[{data_link(block.caption)}](tables/{urllib.parse.quote(block.source)})"]
             lines.append("")
         elif isinstance(block, Figure):
             lines += [f"![{_md(block.alt)}](figures/{block.name}.png)", "", f"*{_md(block.caption)}*", ""]
@@ -469,8 +509,9 @@ def _html_table(block: Table) -> str:
             for position, (v, n) in enumerate(zip(row, numeric, strict=True))
         )
         rows.append(f"<tr{css}>{cells}</tr>")
+    # the table's exact values: a link on screen, never a file name in the text (hidden in print)
     source = (
-        f'<p class="source">Source: <a href="tables/{_e(block.source)}">tables/{_e(block.source)}</a></p>'
+        f'<p class="source"><a href="tables/{_e(block.source)}">{_e(data_link(block.caption))}</a></p>'
         if block.source
         else ""
     )

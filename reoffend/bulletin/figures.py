@@ -18,6 +18,7 @@ import html
 import io
 import logging
 import re
+import textwrap
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +73,8 @@ STYLE: dict[RcKeyType, Any] = {
 PNG_METADATA = {"Software": "reoffend"}
 SVG_METADATA = {"Date": None, "Creator": "reoffend"}
 PERCENT = FuncFormatter(lambda value, _pos: f"{value:.0f}%")
+
+TITLE_WIDTH = 62  # characters of a chart title a line (12 pt bold over the 6.1 inches of a breakdown's axes)
 
 
 def render(
@@ -304,6 +307,10 @@ def breakdown_chart(
     high = [float("nan") if v is None else 100 * v for v in rows["binary_rate_high"].to_list()]
     y = list(range(len(names)))[::-1]
     height = max(2.4, 0.32 * len(names) + 1.3)
+    # the title in words ("by offence at index release, July to September 2023") wraps above the axes rather
+    # than running off the figure: each extra line adds to the top margin, the axes keep their size
+    heading = textwrap.wrap(f"Proven reoffending rate by {column.replace('_', ' ')}, {cohort}", TITLE_WIDTH)
+    extra = 0.22 * (len(heading) - 1)
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
@@ -340,11 +347,11 @@ def breakdown_chart(
         axes.set_xlim(0, 100)
         axes.xaxis.set_major_formatter(PERCENT)
         axes.set_xlabel("reoffenders as % of released")
-        axes.set_title(f"Proven reoffending rate by {column.replace('_', ' ')}, {cohort}")
+        axes.set_title("\n".join(heading))
         # below the axes, so it never covers a point or its label
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / (height - 1.35)), ncol=2, fontsize=8)
 
-    return render(draw, (8.0, height + 0.35), (1.6, 0.3, 0.4, 0.9), title, desc)
+    return render(draw, (8.0, height + 0.35 + extra), (1.6, 0.3, 0.4 + extra, 0.9), title, desc)
 
 
 def court_lag_chart(

@@ -111,12 +111,12 @@ def check_sentence(section: ProvisionalSection) -> str:
         return ""
     if check.status == "failed" and section.withheld:
         return (
-            f"**The estimates are not published:** {check.reason}. They are shown as {NOT_AVAILABLE} until the "
-            "estimate holds on this data again (reoffend docs nowcast)."
+            f"{strong('The estimates are not published:')} {check.reason}. They are shown as {NOT_AVAILABLE} "
+            "until the estimate holds on this data again (see the methodology)."
         )
     if check.status == "failed":
-        return f"**Read these estimates with caution:** {check.reason}; they are published as configured."
-    return f"**Read these estimates with caution:** {check.reason}."
+        return f"{strong('Read these estimates with caution:')} {check.reason}; they are published as configured."
+    return f"{strong('Read these estimates with caution:')} {check.reason}."
 
 
 def _band(summary: pl.DataFrame, label: str) -> dict | None:

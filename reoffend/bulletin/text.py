@@ -2,6 +2,11 @@
 
 Every number written here is formatted from a value in one of the tables written under ``tables/`` (rates as
 percentages with one decimal, counts with thousands separators), so a reader can trace each one.
+
+House style (docs/bulletin.md, "House style"; issue 26 item 3): cohorts and dates in words, columns and
+their values by their labels (reoffend/bulletin/labels.py), one minus sign (U+2212), counts and nouns that
+agree (reoffend.report.format.counted), jargon explained in the glossary, and no tool furniture (file
+names, the program's version, ISO dates): provenance is in the manifest and "About these statistics".
 """
 
 from __future__ import annotations
@@ -10,18 +15,16 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from .. import __version__
 from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
-from ..report.format import count, level, number, pct
+from ..report.format import count, counted, level, number, pct, plural
 from ..report.tables import TableSpec, court_lag_table, group_column, measure_table, rate_interval, shown
 from .comparisons import ComparisonSection
-from .config import BulletinConfig
+from .config import STATUSES, BulletinConfig
 from .document import (
     Block,
     Bullets,
@@ -33,10 +36,11 @@ from .document import (
     KeyFigures,
     Paragraph,
     Table,
-    code,
     link,
+    replace_text,
     strong,
 )
+from .labels import Labels
 
 
 @dataclass
@@ -69,9 +73,25 @@ def two(value: float | None) -> str:
     return number(value, 2)
 
 
+MINUS = "\u2212"
+# a hyphen-minus that is a sign: before a digit, after a space, an opening bracket or the start (not in
+# 2023-24, EST-1, a date or an address)
+SIGN = re.compile(r"(?<![\w.,/:=@\-\u2212])-(?=\d)")
+
+
+def minus(text: str) -> str:
+    """Every negative sign in ``text`` as the minus sign U+2212 (GOV.UK style): ``-4.8`` -> ``−4.8``."""
+    return SIGN.sub(MINUS, text)
+
+
 def signed(value: float | None, decimals: int = 1) -> str:
-    """A change with its sign: ``+0.6``, ``-7.1`` (one minus sign, the hyphen-minus, everywhere)."""
-    return number(value, decimals, signed=True)
+    """A change with its sign: ``+0.6``, ``−7.1`` (one minus sign, U+2212, everywhere in the text)."""
+    return minus(number(value, decimals, signed=True))
+
+
+def words(label: str, params: MeasureParams) -> str:
+    """A cohort in words under the bulletin's period (:func:`cohort_words`)."""
+    return cohort_words(label, params.period)
 
 
 def p_text(p_value: float | None, floor: float) -> str:
@@ -86,6 +106,11 @@ def cell(row: Mapping[str, Any], column: str, formatter: Callable[[Any], str] = 
 
 
 ci_cell = rate_interval  # the rate's interval in the text, as the tables show it
+
+
+def labelled(labels: Labels, column: str) -> Callable[[Any], str]:
+    """The label of each value of ``column`` (reoffend/bulletin/labels.py), for a table's label cells."""
+    return lambda value: labels.value(column, value)
 
 
 MONTHS = [
@@ -121,6 +146,8 @@ def cohort_words(label: str, period: str) -> str:
     if period == "financial-year" and (match := re.fullmatch(r"(\d{4})-(\d{2})", label)):
         start = int(match.group(1))
         return f"April {start} to March {start + 1}"
+    if period == "year" and re.fullmatch(r"\d{4}", label):
+        return f"the year {label}"
     return label
 
 
@@ -132,6 +159,8 @@ def cohort_span(first: str, last: str, period: str) -> str:
         end = end.split(" to ")[1]
     elif period == "financial-year" and " to " in start and " to " in end:
         start, end = start.split(" to ")[0], end.split(" to ")[1]
+    elif period == "year":
+        start, end = start.removeprefix("the year "), end.removeprefix("the year ")
     return f"between {start} and {end}"
 
 
@@ -227,13 +256,16 @@ def compose(context: Context) -> Document:
         f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)}).",
     ]
     published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
-    # the change since the same cohort a year earlier leads (seasonal cohorts compare like with like)
-    published_changes = published_changes.sort(pl.col("comparison") != "same cohort a year earlier")
-    points += [change_sentence(row, context) for row in published_changes.iter_rows(named=True)]
-    earlier_kinds = set(context.changes["comparison"].to_list())
-    if "same cohort a year earlier" not in earlier_kinds:
+    # the change since the same cohort a year earlier leads (seasonal cohorts compare like with like, as the
+    # MoJ bulletin does), set against the whole series; the previous cohort is in the trend section
+    year_on_year = published_changes.filter(pl.col("comparison") == "same cohort a year earlier")
+    previous = published_changes.filter(pl.col("comparison") == "previous cohort")
+    if year_on_year.height:
+        points.append(change_sentence(year_on_year.row(0, named=True), context))
+    else:
         points.append(f"No cohort from a year before {words} has complete follow-up to compare with.")
-    points.append(events_sentence(latest, published_changes, params.period))
+    points.append(series_sentence(context, latest))
+    points.append(events_sentence(latest, year_on_year if year_on_year.height else previous, params.period))
     points.append(
         f"The {cell(latest, 'reoffenders')} people who reoffended committed "
         f"{cell(latest, 'reoffences_per_reoffender', two)} "
@@ -242,6 +274,7 @@ def compose(context: Context) -> Document:
     )
     points.append(incomplete_sentence(context))
     blocks.append(Bullets(points))
+    blocks += things_to_know(context)
 
     # -- trend
     blocks.append(Heading("Proven reoffending over time", anchor="trend"))
@@ -254,6 +287,8 @@ def compose(context: Context) -> Document:
             "range of rates consistent with the cohort's size."
         )
     )
+    if previous.height:  # the short-term movement, after the like-for-like comparison of the main points
+        blocks.append(Paragraph(change_sentence(previous.row(0, named=True), context)))
     blocks.append(
         Figure(
             "trend",
@@ -318,38 +353,113 @@ def compose(context: Context) -> Document:
         )
     blocks += list(context.provisional)
 
-    # -- about
+    # -- the furniture of official statistics, then provenance last ("About these statistics")
+    blocks += source_and_quality_blocks(context)
+    blocks += glossary_blocks(context)
+    blocks += status_blocks(context)
+    blocks += contact_blocks(context)
     blocks += about_blocks(context)
 
     publisher = f"{context.config.publisher}. " if context.config.publisher else ""
     extracted = dt.date.fromisoformat(facts["extract_date"]) if facts["extract_date"] else None
-    subtitle = (
-        f"People released from custody in {words} ({latest['cohort']}), followed up for "
-        f"{window.follow_up_months} months." + (f" Data extracted {long_date(extracted)}." if extracted else "")
+    subtitle = f"People released from custody in {words}, followed up for {window.follow_up_months} months." + (
+        f" Data extracted {long_date(extracted)}." if extracted else ""
     )
-    footer = (
-        f"{publisher}Produced with reoffend {__version__}. Every number in this bulletin is in the CSV files under "
-        f"{code('tables/')}; {code('manifest.json')} records the inputs (with SHA-256 checksums) and every parameter."
-    )
-    return Document(
+    footer = f"{publisher}Every figure in this bulletin is in the data tables published with it."
+    document = Document(
         title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer, meta=publication_meta(context)
+    )
+    # every sentence, caption and figure: cohorts and columns in words, one minus sign (U+2212)
+    return replace_text(document, lambda text: minus(in_words(text, context)))
+
+
+COHORT_CODES = {
+    "quarter": re.compile(r"(?<![\w-])\d{4}Q[1-4](?![\w-])"),
+    "month": re.compile(r"(?<![\w-])\d{4}-(?:0[1-9]|1[0-2])(?![\w-])"),
+    "financial-year": re.compile(r"(?<![\w-])\d{4}-\d{2}(?![\w-])"),
+}
+
+
+def named_columns(config: BulletinConfig, establishment: str | None) -> set[str]:
+    """The release columns the config names (breakdowns, comparisons, labels): those a sentence may mention."""
+    columns = {*config.breakdowns.columns, *config.labels.columns, *config.labels.values}
+    if establishment:
+        columns.add(establishment)
+    for options in config.comparisons.values():
+        for key in ("covariates", "by", "exact"):
+            columns.update(options.get(key) or ())
+        for key in ("treated", "pool"):
+            columns.update(options.get(key) or {})
+        if options.get("site_column"):
+            columns.add(options["site_column"])
+    return columns
+
+
+def cohorts_in_words(text: str, period: str) -> str:
+    """Each cohort code of ``period`` in ``text`` in words: ``2023Q3`` -> "July to September 2023"."""
+    if period not in COHORT_CODES:
+        return text
+    return COHORT_CODES[period].sub(lambda found: cohort_words(found.group(), period), text)
+
+
+def as_written(sentence: str, period: str) -> str:
+    """A sentence of an analysis core (shared with the terminal) as the bulletin writes it: cohorts in words,
+    the minus sign U+2212."""
+    return minus(cohorts_in_words(sentence, period))
+
+
+def in_words(text: str, context: Context) -> str:
+    """``text`` with each cohort code in words (``2023Q3`` -> "July to September 2023") and each column name
+    written as a code (``sentence_months``) as its label in a sentence ("sentence length (months)"): the
+    comparisons' sentences come from the analysis cores, which the terminal shares, and keep the codes there."""
+    text = cohorts_in_words(text, context.params.period)
+    labels = context.config.labels
+    for column in sorted(named_columns(context.config, context.facts.get("establishment_column")), key=len)[::-1]:
+        if "_" in column:
+            text = re.sub(rf"(?<![\w]){re.escape(column)}(?![\w])", labels.name(column), text)
+    return text
+
+
+def series_sentence(context: Context, latest: Mapping[str, Any]) -> str:
+    """The latest rate set against every published cohort of the series: its lowest and highest, in words."""
+    period = context.params.period
+    shown = context.trend.filter(pl.col("binary_rate").is_not_null())
+    if shown.height < 3 or latest["binary_rate"] is None:
+        return (
+            f"The series starts in {cohort_words(context.trend.row(0, named=True)['cohort'], period)}: too few "
+            "cohorts are published to say how the latest compares with the series as a whole."
+        )
+    first = shown.row(0, named=True)
+    low = shown.sort("binary_rate").row(0, named=True)
+    high = shown.sort("binary_rate", descending=True).row(0, named=True)
+    span = cohort_span(first["cohort"], latest["cohort"], period)
+    rate = cell(latest, "binary_rate", pct)
+    if latest["cohort"] == low["cohort"]:
+        where = f"{rate} is the lowest rate of the series"
+    elif latest["cohort"] == high["cohort"]:
+        where = f"{rate} is the highest rate of the series"
+    else:
+        where = f"{rate} is within the range of the series"
+    return (
+        f"Over the whole series, the cohorts released {span}, the rate has ranged from {pct(low['binary_rate'])} "
+        f"({cohort_words(low['cohort'], period)}) to {pct(high['binary_rate'])} "
+        f"({cohort_words(high['cohort'], period)}): {where}."
     )
 
 
 def incomplete_sentence(context: Context) -> str:
-    extract = context.facts["extract_date"]
-    extract_words = long_date(dt.date.fromisoformat(extract)) if extract else "unknown"
+    extracted = extract_words(context)
     incomplete = context.completeness.filter(~pl.col("complete"))
     window = context.params.window
     if not incomplete.height:
-        return f"Every cohort in the data had complete follow-up at the extract date, {extract_words}, and is included."
+        return f"Every cohort in the data had complete follow-up at the extract date, {extracted}, and is included."
     parts = [
         f"{cohort_words(r['cohort'], context.params.period)} ({count(r['incomplete_releases'])} of "
         f"{count(r['releases'])} {plural(r['releases'], 'release')})"
         for r in incomplete.iter_rows(named=True)
     ]
     return (
-        f"Not yet included: {'; '.join(parts)}. Their follow-up was not complete at the extract date, {extract_words}: "
+        f"Not yet included: {'; '.join(parts)}. Their follow-up was not complete at the extract date, {extracted}: "
         f"an offence committed within {window.follow_up_months} months of release can still be proven by a "
         f"conviction up to {window.waiting_period_months} months later. These cohorts will be published as "
         "final figures when their follow-up is complete"
@@ -361,45 +471,47 @@ def incomplete_sentence(context: Context) -> str:
     )
 
 
-def plural(number_of: int | None, noun: str, many: str = "") -> str:
-    """``release`` for 1, ``releases`` otherwise (``many`` when the plural is not noun + s)."""
-    return noun if number_of == 1 else (many or noun + "s")
-
-
 def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
     assert context.establishments is not None and context.establishment_summary is not None, "no establishments"
     summary = context.establishment_summary.row(0, named=True)
     conf = level(context.params.confidence)
     column = context.facts["establishment_column"]
+    labels = context.config.labels
     outliers = context.establishments.filter(pl.col("compared_with_all") != "similar")
     words = cohort_words(latest["cohort"], context.params.period)
     hidden = summary["suppressed_establishments"]
     withheld = (
-        f" The figures of {count(hidden)} establishments are suppressed ({SHORTHAND}) to protect the people in "
-        "small groups (see About these statistics) and are not shown."
+        f" The figures of {counted(hidden, 'establishment')} are suppressed ({SHORTHAND}) to protect the people "
+        "in small groups (see About these statistics) and are not shown."
         if hidden
         else ""
     )
+    published = summary["establishments"] - hidden
+    higher, lower = summary["higher"], summary["lower"]
     blocks: list[Block] = [
-        Heading(f"Latest cohort by {column.replace('_', ' ')}", anchor="establishments"),
+        Heading(f"Latest cohort by {labels.name(column)}", anchor="establishments"),
         Paragraph(
-            f"In {words}, {count(summary['higher_unadjusted'])} of the "
-            f"{count(summary['establishments'] - hidden)} {'published ' if hidden else ''}"
-            f"establishments had a {conf} confidence interval wholly above the rate for all releases "
-            f"({cell(summary, 'all_releases_binary_rate', pct)}) and {count(summary['lower_unadjusted'])} wholly "
-            f"below. With this many establishments some would do so by chance alone, so each establishment's test "
-            f"against the rate for all is adjusted for multiple testing (Holm's method): after it, "
-            f"{count(summary['higher'])} are significantly higher and {count(summary['lower'])} significantly lower. "
-            "Differences in the mix of people released are not taken into account here." + withheld
+            f"In {words}, {count(summary['higher_unadjusted'])} of the {count(published)} "
+            f"{'published ' if hidden else ''}{plural(published, 'establishment')} had a {conf} confidence "
+            f"interval wholly above the rate for all releases ({cell(summary, 'all_releases_binary_rate', pct)}) "
+            f"and {count(summary['lower_unadjusted'])} wholly below. With this many establishments some would do "
+            "so by chance alone, so each establishment's test against the rate for all is adjusted for multiple "
+            f"testing (see the glossary): after it, {count(higher)} {plural(higher, 'is', 'are')} significantly "
+            f"higher and {count(lower)} significantly lower. Differences in the mix of people released are not "
+            "taken into account here." + withheld
         ),
     ]
     if "establishments" in context.figures:
         blocks.append(
             Figure(
                 "establishments",
-                f"Proven reoffending rate by establishment, {latest['cohort']}, highest first, with {conf} "
+                f"Proven reoffending rate by {labels.name(column)}, {words}, highest first, with {conf} "
                 "confidence intervals; the dashed line is the rate for all releases"
-                + (f"; {count(hidden)} suppressed establishments are not shown." if hidden else "."),
+                + (
+                    f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not shown."
+                    if hidden
+                    else "."
+                ),
                 alt_text(context, "establishments"),
                 context.figures["establishments"],
             )
@@ -407,12 +519,12 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     if outliers.height:
         blocks.append(
             spec_table(
-                measure_table(context.params.confidence, [group_column(column, "Establishment")]).pick(
-                    [column, *TREND[1:5], "p_adjusted", "compared_with_all"]
-                ),
+                measure_table(
+                    context.params.confidence, [group_column(column, labels.title(column), labelled(labels, column))]
+                ).pick([column, *TREND[1:5], "p_adjusted", "compared_with_all"]),
                 outliers,
                 caption=f"Establishments significantly above or below the rate for all after the adjustment for "
-                f"multiple testing, {latest['cohort']}",
+                f"multiple testing, {words}",
                 source="establishments.csv",
             )
         )
@@ -422,16 +534,15 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
 def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]) -> list[Block]:
     """The latest complete cohort by one ``[breakdowns]`` column (table and chart) and its trend (table)."""
     column = breakdown.column
-    name = column.replace("_", " ")
+    labels = context.config.labels
+    name = labels.name(column)
     conf = level(context.params.confidence)
     words = cohort_words(latest["cohort"], context.params.period)
     rows = breakdown.latest(latest["cohort"])
-
-    def label(value: Any) -> str:
-        return "Not recorded" if value is None else str(value)
+    label = labelled(labels, column)
 
     shown = rows.filter(pl.col("binary_rate").is_not_null())
-    sentence = f"By {name}, the proven reoffending rate of people released in {words} "
+    sentence = f"By {name}, the proven reoffending rate of people released in {words} "  # labels.name: in words
     if shown.height >= 2:
         high = shown.sort("binary_rate", descending=True).row(0, named=True)
         low = shown.sort("binary_rate").row(0, named=True)
@@ -443,7 +554,10 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
         sentence += "can be published for fewer than two groups."
     hidden = rows.height - shown.height
     if hidden:
-        sentence += f" The figures of {count(hidden)} of the {count(rows.height)} groups are suppressed ({SHORTHAND})."
+        sentence += (
+            f" The figures of {count(hidden)} of the {counted(rows.height, 'group')} {plural(hidden, 'is', 'are')} "
+            f"suppressed ({SHORTHAND})."
+        )
     if breakdown.bands:
         sentence += f" Bands of {name} include their lower edge."
     categories = [c for c in breakdown.categories]
@@ -461,17 +575,17 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
         Paragraph(sentence),
         Figure(
             breakdown.name,
-            f"Proven reoffending rate by {name}, {latest['cohort']}, with {conf} confidence intervals; the dashed "
+            f"Proven reoffending rate by {name}, {words}, with {conf} confidence intervals; the dashed "
             "line is the rate for all releases.",
             alt_text(context, breakdown.name),
             context.figures[breakdown.name],
         ),
         spec_table(
-            measure_table(context.params.confidence, [group_column(column, name.capitalize(), label)]).pick(
+            measure_table(context.params.confidence, [group_column(column, labels.title(column), label)]).pick(
                 [column, *TREND[1:]]
             ),
             rows,
-            caption=f"Proven reoffending by {name}, {latest['cohort']}",
+            caption=f"Proven reoffending by {name}, {words}",
             source=f"{breakdown.name}.csv",
         ),
         Table(
@@ -499,7 +613,9 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
             )
         )
     for warning in section.warnings:
-        blocks.append(Paragraph(f"Note: {warning}", css="note"))
+        # the core's warning (shared with the terminal; its column names are put in words below) ends a sentence
+        stop = "" if warning.endswith((".", "?", "!")) else "."
+        blocks.append(Paragraph(f"Note: {warning}{stop}", css="note"))
     return blocks
 
 
@@ -526,7 +642,8 @@ def court_lag_blocks(context: Context) -> list[Block]:
         Heading(f"Why we wait {window.waiting_period_months} months: the court lag", anchor="court-lag"),
         Paragraph(
             "An offence is only counted once a court has convicted for it, and courts take time. For the "
-            f"{count(longest['cohort_size'])} people released in {span}, whose convictions can be followed for "
+            f"{count(longest['cohort_size'])} people released {span if span.startswith('between') else 'in ' + span}, "
+            "whose convictions can be followed for "
             f"{longest['waiting_period_months']} months after the end of the follow-up, "
             f"{share(at_zero, 'share_of_reoffences')} of the proven reoffences eventually counted had been convicted "
             f"by the end of the {window.follow_up_months}-month follow-up itself. The "
@@ -619,19 +736,188 @@ def about_blocks(context: Context) -> list[Block]:
             "reoffending undercounted.",
         ),
     ]
-    releases = context.inputs["releases"]
-    convictions = context.inputs["convictions"]
-    source = (
-        f"Source: {count(releases['rows'])} release records ({Path(releases['path']).name}) and "
-        f"{count(convictions['rows'])} conviction records ({Path(convictions['path']).name}), extracted "
-        f"{context.facts['extract_date']}. These are administrative data; counts of offences are counts of "
-        "offences proven in court, not of all offending."
+    provenance = (
+        "Every figure in this bulletin is taken from the data tables published with it, where it is given "
+        "unrounded. A manifest published with the tables records the input data (with checksums that identify "
+        "them exactly) and every setting used, so that the figures can be produced again from the same data."
     )
     return [
         Heading("About these statistics", anchor="about"),
         Definitions(definitions + publication_definitions(context)),
-        Paragraph(source, css="note"),
+        Paragraph(provenance, css="note"),
     ]
+
+
+def extract_words(context: Context) -> str:
+    extract = context.facts["extract_date"]
+    return long_date(dt.date.fromisoformat(extract)) if extract else "an unknown date"
+
+
+def things_to_know(context: Context) -> list[Block]:
+    """What a reader must know before using the figures (the MoJ bulletin's "Things you need to know"): the
+    measure is a proxy for actual reoffending, and cohorts differ in who is released."""
+    window = context.params.window
+    adjusted = any(section.name == "adjusted" for section in context.comparisons)
+    mix = (
+        "People released in one period differ from those released in another: in age, sex, previous "
+        "convictions, sentence length and offence. A change in the rate can come from a change in that mix "
+        "rather than a change in how likely people are to reoffend. The rates in this bulletin are not adjusted "
+        "for it"
+        + (
+            "; the comparison against the risk-adjusted baseline is, and should be used to compare establishments."
+            if adjusted
+            else "."
+        )
+    )
+    return [
+        Heading("Things you need to know", anchor="things-to-know"),
+        Bullets(
+            [
+                "Proven reoffending is a proxy for actual reoffending. It counts only offences committed within "
+                f"{window.follow_up_months} months of release that a court has proven by a conviction within a "
+                f"further {window.waiting_period_months} months. Offences that are not detected, not prosecuted "
+                "or dealt with out of court are not counted, so actual reoffending is higher than these figures.",
+                mix,
+                "Each person is counted once in each period, at their first release in it, so the figures are about "
+                "people, not releases."
+                if context.params.index == "first"
+                else "Every release is counted, so a person released twice in a period is counted twice.",
+                "Figures are published once every person in the cohort has been followed up for the full period; "
+                "the latest cohorts are therefore from some time ago (see Cohorts not yet included).",
+            ]
+        ),
+    ]
+
+
+def source_and_quality_blocks(context: Context) -> list[Block]:
+    """Where the data come from (``[publication] data_source``) and what limits their quality."""
+    releases, convictions = context.inputs["releases"], context.inputs["convictions"]
+    source = context.config.publication.data_source
+    counts = (
+        f"This bulletin uses {counted(releases['rows'], 'release record')} and "
+        f"{counted(convictions['rows'], 'conviction record')}, extracted on {extract_words(context)}."
+    )
+    quality = (
+        "These are administrative data, recorded to run prisons and courts rather than to produce statistics. "
+        "Counts of offences are counts of offences proven in court, not of all offending. Only convictions are "
+        "recorded: cautions and other out-of-court disposals are not, so the rates are lower than under a "
+        "measure that counts them. A conviction recorded after the extract is not counted; the waiting period "
+        "allows for most of the time courts take"
+        + (" (see Why we wait)." if context.lag is not None else ".")
+        + " The records are checked before any figure is produced: a release or conviction that breaks a rule of "
+        "the data stops the bulletin rather than being dropped silently."
+    )
+    return [
+        Heading("Data source and quality", anchor="data-quality"),
+        *([Paragraph(source)] if source else []),
+        Paragraph(counts),
+        Paragraph(quality),
+    ]
+
+
+def glossary_blocks(context: Context) -> list[Block]:
+    """Plain words for the statistical terms the bulletin uses; the comparisons' terms only when they are shown."""
+    conf = level(context.params.confidence)
+    names = {section.name for section in context.comparisons}
+    terms = [
+        (
+            "Confidence interval",
+            f"The range in which the true value is likely to lie, given the size of the group: {conf} of such "
+            "ranges contain it. A wider range means a less precise figure.",
+        ),
+        (
+            "Statistically significant",
+            "A difference too large to be put down to chance alone, at the level stated. A difference that is "
+            "not significant may still be real, but the data cannot tell it from chance.",
+        ),
+        (
+            "Adjustment for multiple testing",
+            "When many groups are each tested, some look significantly different by chance alone. The p-values "
+            "are therefore adjusted (Holm's method) so that the chance of any false finding among all the tests "
+            "stays at the level stated.",
+        ),
+        ("p-value", "The chance of a difference at least as large as the one seen if there were no real difference."),
+        (
+            "Percentage point",
+            "The unit of the difference between two percentages: the later rate minus the earlier one.",
+        ),
+    ]
+    if "matched" in names:
+        terms += [
+            (
+                "Propensity score",
+                "The estimated chance that a person is in the group being evaluated, given their characteristics; "
+                "people with similar scores are alike on those characteristics taken together.",
+            ),
+            (
+                "Standardised mean difference",
+                "How far apart the evaluated group and its comparison group are on one characteristic, in standard "
+                "deviations: the nearer to zero, the better the two groups are balanced.",
+            ),
+        ]
+    if "adjusted" in names:
+        terms += [
+            (
+                "Risk-adjusted baseline",
+                "The reoffending expected for the people released now, predicted from how similar people "
+                "reoffended in the baseline cohorts.",
+            ),
+            (
+                "AUC (area under the curve)",
+                "How well a model tells apart people who reoffend from those who do not: from one half, no better "
+                "than chance, to one, perfect.",
+            ),
+            (
+                "Pseudo R-squared",
+                "How much better a model predicts than one that gives everyone the same chance: zero is no better, "
+                "and low values are usual for models of individual behaviour.",
+            ),
+        ]
+    if context.provisional:
+        terms.append(
+            (
+                "Provisional estimate",
+                "An estimate of a cohort's final rate made before its follow-up is complete; it is replaced by the "
+                "final figure when the follow-up ends.",
+            )
+        )
+    return [Heading("Glossary", anchor="glossary"), Definitions(terms)]
+
+
+def status_blocks(context: Context) -> list[Block]:
+    """What the statistics status means (one sentence per status), and the pre-release access statement."""
+    publication = context.config.publication
+    blocks: list[Block] = []
+    if publication.status:
+        blocks += [
+            Heading("Statistics status", anchor="status"),
+            Paragraph(f"These are {publication.status.lower()}. {STATUSES[publication.status]}"),
+        ]
+    if publication.pre_release:
+        blocks += [Heading("Pre-release access", anchor="pre-release"), Paragraph(publication.pre_release)]
+    return blocks
+
+
+def contact_blocks(context: Context) -> list[Block]:
+    """The named responsible statistician, the press office, the contact and the invitation to give feedback."""
+    publication = context.config.publication
+    items: list[tuple[str, str]] = []
+    if publication.statistician:
+        items.append(("Responsible statistician", publication.statistician))
+    if publication.contact:
+        items.append(("Enquiries about these statistics", publication.contact))
+    if publication.press_office:
+        items.append(("Press enquiries", publication.press_office))
+    if publication.feedback_email:
+        email = publication.feedback_email
+        items.append(
+            (
+                "Feedback",
+                "We welcome feedback on this bulletin: what you use it for, and what would make it more useful. "
+                f"Email {link(email, 'mailto:' + email)}.",
+            )
+        )
+    return [Heading("Contact us", anchor="contact"), Definitions(items)] if items else []
 
 
 def publication_definitions(context: Context) -> list[tuple[str, str]]:
@@ -642,9 +928,8 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
         (
             "Symbols",
             f"{SHORTHAND} confidential: suppressed to protect the people in small groups; [x] not available; "
-            "[z] not applicable (no one in the group was released in that cohort). The CSV files leave such "
-            f"cells empty and mark a withheld row {SHORTHAND} in their {code('suppressed')} column, whatever the "
-            "reason.",
+            "[z] not applicable (no one in the group was released in that cohort). The data tables leave such "
+            f"cells empty and mark a withheld row {SHORTHAND}, whatever the reason.",
         ),
     ]
     incomplete = context.completeness.filter(~pl.col("complete"))["cohort"].to_list()
@@ -669,8 +954,6 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
         items.append(("Revisions", publication.revisions))
     if publication.methodology_url:
         items.append(("Methodology", link(publication.methodology_url, publication.methodology_url)))
-    if publication.contact:
-        items.append(("Contact", publication.contact))
     return items
 
 
@@ -714,6 +997,8 @@ def publication_meta(context: Context) -> list[tuple[str, str]]:
     if publication.status:
         meta.append(("Statistics status", publication.status))
     meta.append(("Period covered", f"{cohort_words(context.facts['latest_cohort'], context.params.period)} cohort"))
+    if publication.statistician:
+        meta.append(("Responsible statistician", publication.statistician))
     if publication.contact:
         meta.append(("Contact", publication.contact))
     return meta
@@ -730,12 +1015,14 @@ def chart_findings(
     establishment_summary: pl.DataFrame | None,
     lag: pl.DataFrame | None,
     breakdowns: Sequence[Any],
+    labels: Labels | None = None,
 ) -> dict[str, tuple[str, str]]:
     """(title, finding) of each chart, for the SVG's ``<title>``/``<desc>`` and the image's alt text.
 
     The finding states what the chart shows in numbers (formatted from the tables), not the chart type.
     """
     period = params.period
+    labels = labels or Labels()
     shown = trend.filter(pl.col("binary_rate").is_not_null())
     findings: dict[str, tuple[str, str]] = {}
     if shown.height:
@@ -747,7 +1034,8 @@ def chart_findings(
             f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
             f"{cohort_words(first['cohort'], period)} and {pct(last['binary_rate'])} for "
             f"{cohort_words(last['cohort'], period)}; the highest was {pct(high['binary_rate'])} "
-            f"({high['cohort']}) and the lowest {pct(low['binary_rate'])} ({low['cohort']}).",
+            f"({cohort_words(high['cohort'], period)}) and the lowest {pct(low['binary_rate'])} "
+            f"({cohort_words(low['cohort'], period)}).",
         )
         findings["events_per_100"] = (
             "Reconviction events per 100 released, by cohort",
@@ -759,13 +1047,15 @@ def chart_findings(
         s = establishment_summary.row(0, named=True)
         plotted = s["establishments"] - s["suppressed_establishments"]
         findings["establishments"] = (
-            f"Proven reoffending rate by establishment, {s['cohort']}",
-            f"Of {count(plotted)} establishments shown, {count(s['higher_unadjusted'])} had a rate whose confidence "
-            f"interval lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
+            f"Proven reoffending rate by establishment, {cohort_words(s['cohort'], period)}",
+            f"Of {counted(plotted, 'establishment')} shown, {count(s['higher_unadjusted'])} had a rate whose "
+            "confidence interval lies wholly above the rate for all releases "
+            f"({cell(s, 'all_releases_binary_rate', pct)}) and "
             f"{count(s['lower_unadjusted'])} wholly below ({count(s['higher'])} and {count(s['lower'])} after the "
             "adjustment for multiple testing)"
             + (
-                f"; {count(s['suppressed_establishments'])} suppressed establishments are not shown."
+                f"; {counted(s['suppressed_establishments'], 'suppressed establishment')} "
+                f"{plural(s['suppressed_establishments'], 'is', 'are')} not shown."
                 if s["suppressed_establishments"]
                 else "."
             ),
@@ -774,13 +1064,13 @@ def chart_findings(
         latest = shown.row(-1, named=True)["cohort"] if shown.height else trend.row(-1, named=True)["cohort"]
         rows = breakdown.latest(latest)
         parts = [
-            f"{'Not recorded' if r[breakdown.column] is None else r[breakdown.column]}: "
+            f"{labels.value(breakdown.column, r[breakdown.column])}: "
             f"{SHORTHAND if r['binary_rate'] is None else pct(r['binary_rate'])}"
             for r in rows.iter_rows(named=True)
         ]
-        name = breakdown.column.replace("_", " ")
+        name = labels.name(breakdown.column)
         findings[breakdown.name] = (
-            f"Proven reoffending rate by {name}, {latest}",
+            f"Proven reoffending rate by {name}, {cohort_words(latest, period)}",
             f"Proven reoffending rate by {name} for people released in {cohort_words(latest, period)}: "
             + "; ".join(parts)
             + ".",

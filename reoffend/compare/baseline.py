@@ -37,6 +37,7 @@ from ..errors import UsageError, one_line
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
 from ..measure import MeasureParams, MeasureResult, measure
+from ..report.format import plural
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import Verdict, interval_confidence, interval_label, verdict_expr, verdict_p
 from ..report.views import baseline_headline
@@ -243,7 +244,7 @@ def compare_counts(
         warnings.append(f"the baseline cohort {baseline.label} is empty: nothing to compare")
     empty = rows.filter(pl.col("current_size") == 0)["current"].to_list()
     if empty:
-        warnings.append(f"empty current cohort(s): {', '.join(map(str, empty))}: no comparison")
+        warnings.append(f"empty current {plural(len(empty), 'cohort')}: {', '.join(map(str, empty))}: no comparison")
     small = rows.filter((pl.col("current_size") > 0) & (pl.col("baseline_size") > 0) & (_min_expected() < 5))[
         "current"
     ].to_list()

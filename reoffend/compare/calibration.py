@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..report.format import counted
 from .design import Covariate
 
 BANDS = 5
@@ -169,12 +170,12 @@ def range_warnings(current: pl.DataFrame, encoded: Sequence[Covariate], provider
             continue
         listed = "; ".join(
             # no value of the releases themselves: a provider's extreme can be one person's (docs/bulletin.md)
-            f"{', '.join(str(r[k]) for k in keys)}: {r['below'] + r['above']} release(s)"
+            f"{', '.join(str(r[k]) for k in keys)}: {counted(r['below'] + r['above'], 'release')}"
             for r in outside.head(LISTED).iter_rows(named=True)
         )
         more = f"; and {outside.height - LISTED} more" if outside.height > LISTED else ""
         notes.append(
             f"{covariate.column} outside the baseline's range ({_g(covariate.lower)} to {_g(covariate.upper)}) "
-            f"at {outside.height} current provider(s), where the model extrapolates: {listed}{more}"
+            f"at {counted(outside.height, 'current provider')}, where the model extrapolates: {listed}{more}"
         )
     return notes

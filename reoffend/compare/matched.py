@@ -22,7 +22,7 @@ from ..cohort import matches as where_matches
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, name_list, one_line, problem_row, single_problem
 from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..report.format import pct
+from ..report.format import counted, pct, plural
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import (
     Verdict,
@@ -307,12 +307,14 @@ def compare_units(
     diagnostics["no_common_level"] = overlap
     if overlap["pool_units"]:
         warnings.append(
-            f"{overlap['pool_units']:,} pool release(s) left out: a category level never seen among the treated "
+            f"{counted(overlap['pool_units'], 'pool release')} left out: a category level never seen among the "
+            "treated "
             f"({'; '.join(overlap['pool_levels'])})"
         )
     if overlap["treated_units"]:
         warnings.append(
-            f"{overlap['treated_units']:,} treated release(s) unmatched: a category level absent from the pool "
+            f"{counted(overlap['treated_units'], 'treated release')} unmatched: a category level absent from the "
+            "pool "
             f"({'; '.join(overlap['treated_levels'])})"
         )
 
@@ -545,7 +547,8 @@ def _unmatched_warnings(rows: pl.DataFrame) -> list[str]:
     )
     if over.height and pooled["unmatched_share"] <= UNMATCHED_WARNING:
         warnings.append(
-            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in cohort(s) "
+            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in "
+            f"{plural(over.height, 'cohort')} "
             f"{', '.join(over.get_column('cohort'))}"
         )
     if pooled["matched"] == 0:

@@ -48,6 +48,17 @@ def count(value: int | None) -> str:
     return DASH if value is None else f"{value:,}"
 
 
+def plural(number_of: int | None, noun: str, many: str = "") -> str:
+    """``noun`` for exactly 1, its plural otherwise: ``release``/``releases`` (``many`` when the plural is not
+    noun + s: ``person``/``people``). The one pluralising rule of every message and sentence."""
+    return noun if number_of == 1 else (many or noun + "s")
+
+
+def counted(number_of: int | None, noun: str, many: str = "") -> str:
+    """A count and its noun agreeing: ``1 release``, ``2,031 releases``, ``0 establishments``."""
+    return f"{count(number_of)} {plural(number_of, noun, many)}"
+
+
 def p_value(p: float | None, floor: float = P_FLOOR) -> str:
     """A p-value to three decimals, or ``< 0.001`` below the floor."""
     if p is None or _nan(p):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .format import count, number, p_is, pct
+from .format import count, counted, number, p_is, pct
 from .verdict import Sided, Verdict, interval_label, p_phrase
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def matched_headline(row: MatchedRow, params: MatchedParams) -> str:
         return f"{where}: no treated release could be matched, so there is no estimate ({Verdict.TOO_FEW.value})."
     if row.too_few_to_test:
         return (
-            f"{where}: only {count(row.matched)} matched treated release(s), fewer than the {params.min_treated} "
+            f"{where}: only {counted(row.matched, 'matched treated release')}, fewer than the {params.min_treated} "
             f"needed for a test (--min-treated): {Verdict.TOO_FEW.value}."
         )
     change = row.events_change_pct
