@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
-from ..banding import band_inputs
+from ..banding import band_inputs, band_labels, merge_sparse_ends
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import SUPPRESSED, suppressed_mask, withhold
@@ -410,6 +410,7 @@ def _compute_bulletin(
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
+        "breakdown_bands": {b.column: b.as_facts() for b in breakdowns if b.bands},
         "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
         "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "provisional_check": provisional.check.as_dict() if provisional is not None and provisional.check else None,
@@ -484,8 +485,9 @@ class Breakdown:
     """One ``[breakdowns]`` column: the measures of every complete cohort by the column, disclosure-controlled."""
 
     column: str
-    bands: tuple[float, ...] | None
+    bands: tuple[float, ...] | None  # the edges published: the configured ones less any merged away
     rows: pl.DataFrame  # cohort, column, the group measures, suppressed
+    configured_bands: tuple[float, ...] | None = None  # the [breakdowns] edges, when some were merged away
 
     @property
     def file(self) -> str:
@@ -514,6 +516,42 @@ class Breakdown:
     def categories(self) -> list[str | None]:
         return self.rows[self.column].unique(maintain_order=True).to_list()
 
+    @property
+    def merged_bands(self) -> list[tuple[str, str]]:
+        """("top"/"bottom", label) of each end band that absorbs configured bands too small to publish on their
+        own (reoffend.banding.merge_sparse_ends)."""
+        if not self.bands or not self.configured_bands or self.bands == self.configured_bands:
+            return []
+        labels = band_labels(self.column, self.bands, self.whole_bands)
+        merged = []
+        if self.bands[-1] != self.configured_bands[-1]:
+            merged.append(("top", labels[-1]))
+        if self.bands[0] != self.configured_bands[0]:
+            merged.append(("bottom", labels[0]))
+        return merged
+
+    @property
+    def whole_bands(self) -> bool:
+        """Whether the bands are labelled as whole numbers ("24 to 47"), as banding labels an integer column."""
+        assert self.bands, "a banded breakdown"
+        return set(self.rows[self.column].drop_nulls().to_list()) <= set(band_labels(self.column, self.bands, True))
+
+    @property
+    def merge_note(self) -> str:
+        """The sentence saying which end bands are merged, and why ("" when none is)."""
+        merged = self.merged_bands
+        if not merged:
+            return ""
+        named = " and the ".join(f'{end} band, "{label}",' for end, label in merged)
+        return (
+            f" The {named.rstrip(',')} {'join' if len(merged) > 1 else 'joins'} configured bands that had too few "
+            "people to publish on their own in some cohort, rather than withhold them."
+        )
+
+    def as_facts(self) -> dict[str, Any]:
+        """The configured and the published edges, for the manifest."""
+        return {"configured_bands": list(self.configured_bands or ()), "published_bands": list(self.bands or ())}
+
 
 def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, complete: list[str]) -> list[Breakdown]:
     """The measures of every complete cohort by each ``[breakdowns]`` column (numeric columns banded).
@@ -534,11 +572,37 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
     banded = band_inputs(inputs, spec.bands)
     out = []
     for column in spec.columns:
-        rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
-        rows = rows.filter(pl.col("cohort_size") > 0)
-        rows = rows.with_columns(pl.col(column).cast(pl.String))
-        out.append(Breakdown(column, spec.bands.get(column), rows))
+        rows = _measure_breakdown(banded, params, complete, column)
+        configured = spec.bands.get(column)
+        edges = tuple(configured) if configured else None
+        if edges and config.disclosure.active:
+            # suppression with judgement: a sparse end band is merged before anything is withheld
+            edges = merge_sparse_ends(edges, _bands_by_cohort(rows, column, edges), config.disclosure.fails)
+            if edges != tuple(configured or ()):
+                merged = band_inputs(inputs, {**spec.bands, column: edges})
+                rows = _measure_breakdown(merged, params, complete, column)
+        out.append(Breakdown(column, edges, rows, tuple(configured) if configured else None))
     return out
+
+
+def _measure_breakdown(banded, params: MeasureParams, complete: list[str], column: str) -> pl.DataFrame:
+    rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
+    rows = rows.filter(pl.col("cohort_size") > 0)
+    return rows.with_columns(pl.col(column).cast(pl.String))
+
+
+def _bands_by_cohort(rows: pl.DataFrame, column: str, edges: tuple[float, ...]) -> list[list[tuple[int, int]]]:
+    """(size, reoffenders) of every band of ``column`` (lowest first) in each cohort of ``rows``; (0, 0) for a band
+    nobody in the cohort is in. Missing values ("Not recorded") are no band."""
+    labels = set(rows[column].drop_nulls().to_list())
+    whole = labels <= set(band_labels(column, edges, True))
+    order = {label: i for i, label in enumerate(band_labels(column, edges, whole))}
+    out: dict[str, list[tuple[int, int]]] = {}
+    for row in rows.iter_rows(named=True):
+        bands = out.setdefault(row["cohort"], [(0, 0)] * len(order))
+        if row[column] is not None:
+            bands[order[row[column]]] = (int(row["cohort_size"]), int(row["reoffenders"] or 0))
+    return list(out.values())
 
 
 def _establishment_summary(establishments: pl.DataFrame, latest: str, published_rate: float | None) -> pl.DataFrame:

@@ -445,7 +445,7 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
     if hidden:
         sentence += f" The figures of {count(hidden)} of the {count(rows.height)} groups are suppressed ({SHORTHAND})."
     if breakdown.bands:
-        sentence += f" Bands of {name} include their lower edge."
+        sentence += f" Bands of {name} include their lower edge." + breakdown.merge_note
     categories = [c for c in breakdown.categories]
     cohorts = breakdown.rows["cohort"].unique(maintain_order=True).to_list()
     by_key = {(r["cohort"], r[column]): r for r in breakdown.rows.iter_rows(named=True)}
