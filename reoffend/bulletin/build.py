@@ -31,7 +31,7 @@ from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..linked import Protection, UnprotectableCell, protect
 from ..measure import MeasureParams, measure
-from . import text
+from . import chartrules, text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, Table, to_html, to_markdown
@@ -300,8 +300,19 @@ def _compute_bulletin(
         SHORTHAND_C,
     )
     trend = withhold_days(trend, rule)
-    worker.draw("trend", partial(_chart, "trend_chart", trend, params.confidence))
-    worker.draw("events_per_100", partial(_chart, "events_chart", trend))
+    # a chart of too few published points is left out, and the text says so (reoffend/bulletin/chartrules.py)
+    left_out: dict[str, str] = {}
+
+    def chart_or_sentence(name: str, points: int, what: str, drawing: Drawing) -> None:
+        if chartrules.drawn(points):
+            worker.draw(name, drawing)
+        else:
+            left_out[name] = chartrules.left_out_sentence(what, points)
+
+    cohorts_shown = int(trend["binary_rate"].is_not_null().sum())
+    chart_or_sentence("trend", cohorts_shown, "cohorts", partial(_chart, "trend_chart", trend, params.confidence))
+    events_shown = int(trend["events_per_100"].is_not_null().sum())
+    chart_or_sentence("events_per_100", events_shown, "cohorts", partial(_chart, "events_chart", trend))
 
     establishment_summary = None
     if establishments is not None:
@@ -318,9 +329,14 @@ def _compute_bulletin(
             nulls_last=True,
         )
         establishment_summary = _establishment_summary(establishments, latest, published_rate)
-        if establishments["binary_rate"].is_not_null().any():
-            chart = partial(_chart, "establishment_chart", establishments, column, published_rate, latest)
-            worker.draw("establishments", chart)
+        shown = chartrules.establishment_chart_rows(
+            establishments["binary_rate"].to_list(), establishments["compared_with_all"].to_list()
+        )
+        chart = partial(
+            _chart, "establishment_chart", establishments, column, published_rate, latest, "", "", shown
+        )
+        published_establishments = int(establishments["binary_rate"].is_not_null().sum())
+        chart_or_sentence("establishments", published_establishments, "establishments", chart)
 
     breakdowns = [
         replace(
@@ -334,7 +350,8 @@ def _compute_bulletin(
     for breakdown in breakdowns:
         overall = trend.row(-1, named=True)["binary_rate"]
         chart = partial(_chart, "breakdown_chart", breakdown.latest(latest), breakdown.column, latest, overall)
-        worker.draw(breakdown.name, partial(chart, params.confidence))
+        groups_shown = int(breakdown.latest(latest)["binary_rate"].is_not_null().sum())
+        chart_or_sentence(breakdown.name, groups_shown, "groups", partial(chart, params.confidence))
     comparison_sections = [
         s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
     ]
@@ -350,8 +367,11 @@ def _compute_bulletin(
         lag = None
     if lag is not None:
         window = params.window
-        worker.draw(
-            "court_lag", partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months)
+        chart_or_sentence(
+            "court_lag",
+            int(lag["share_of_reoffences"].is_not_null().sum()),
+            "waiting periods",
+            partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months),
         )
         layout.tables.append(court_lag_cells(lag_set, params.window.waiting_period_months))
 
@@ -411,6 +431,7 @@ def _compute_bulletin(
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
         "breakdown_bands": {b.column: b.as_facts() for b in breakdowns if b.bands},
+        "charts_left_out": sorted(left_out),
         "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
         "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "provisional_check": provisional.check.as_dict() if provisional is not None and provisional.check else None,
@@ -437,6 +458,7 @@ def _compute_bulletin(
         comparisons=comparison_sections,
         figures={name: png for name, (png, _svg) in figures.items()},
         charts=findings,
+        left_out=left_out,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
         provisional=provisional_blocks(
@@ -544,7 +566,7 @@ class Breakdown:
             return ""
         named = " and the ".join(f'{end} band, "{label}",' for end, label in merged)
         return (
-            f" The {named.rstrip(',')} {'join' if len(merged) > 1 else 'joins'} configured bands that had too few "
+            f" The {named} {'join' if len(merged) > 1 else 'joins'} configured bands that had too few "
             "people to publish on their own in some cohort, rather than withhold them."
         )
 
@@ -664,6 +686,8 @@ def _parameters_table(
         ("reoffend_version", __version__),
         ("disclosure_min_cohort", str(config.disclosure.min_cohort)),
         ("disclosure_min_count", str(config.disclosure.min_count)),
+        ("chart_min_points", str(chartrules.MIN_CHART_POINTS)),
+        ("establishment_chart_at_each_end", str(chartrules.ESTABLISHMENTS_AT_EACH_END)),
     ]
     publication = config.publication.as_dict()
     values += [

@@ -146,7 +146,7 @@ def backtest_sentence(section: ProvisionalSection) -> str:
 def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: str, desc: str) -> tuple[bytes, bytes]:
     """Final rates (solid line, filled points) and provisional estimates (dashed line, hollow points, with their
     intervals as error bars), on one cohort axis."""
-    from .figures import BLUE, DARK, NAVY, ORANGE, PERCENT, render  # matplotlib: drawn in the chart thread
+    from .figures import BLUE, DARK, NAVY, ORANGE, PERCENT, WIDTH, render  # matplotlib: drawn in the chart thread
 
     final = trend.filter(pl.col("binary_rate").is_not_null())
     estimates = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
@@ -182,20 +182,20 @@ def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: s
                 elinewidth=1.2,
                 capsize=4,
                 linestyle="none",
-                label=f"provisional estimate, {100 * section.confidence:g}% range for the final rate",
+                label=f"provisional estimate, {100 * section.confidence:g}%\nrange for the final rate",
             )
             axes.axvline(final.height - 0.5, color=NAVY, linewidth=0.8, linestyle=":")
-        axes.set_xticks(list(range(len(cohorts))), cohorts, rotation=45 if len(cohorts) > 10 else 0)
+        axes.set_xticks(list(range(len(cohorts))), cohorts, rotation=90 if len(cohorts) > 4 else 0)
         axes.yaxis.set_major_formatter(PERCENT)
         top = max([*rate, *high]) if (rate or high) else 100
         axes.set_ylim(0, min(100, max(10, top * 1.15)))
         axes.set_xlim(-0.4, len(cohorts) - 0.6)
         axes.set_xlabel("cohort (period of release)")
-        axes.set_ylabel("reoffenders as % of released")
-        axes.set_title("Proven reoffending rate: final and provisional", color=DARK)
+        axes.set_ylabel("reoffenders as %\nof released")
+        axes.set_title("Proven reoffending rate:\nfinal and provisional", color=DARK)
         axes.legend(loc="lower left")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
+    return render(draw, (WIDTH, 4.8), (0.95, 0.15, 0.7, 1.25), title, desc)  # legible on a phone (figures.py)
 
 
 def provisional_finding(section: ProvisionalSection) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
 from ..report.format import count, level, number, pct
 from ..report.tables import TableSpec, court_lag_table, group_column, measure_table, rate_interval, shown
+from .chartrules import ESTABLISHMENTS_AT_EACH_END
 from .comparisons import ComparisonSection
 from .config import BulletinConfig
 from .document import (
@@ -57,6 +58,7 @@ class Context:
     breakdowns: Sequence[Any] = ()  # build.Breakdown
     charts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (title, finding) of each chart
     provisional: Sequence[Block] = ()  # the [provisional] section (reoffend/bulletin/provisional.py), if any
+    left_out: Mapping[str, str] = field(default_factory=dict)  # name: the sentence in place of a chart left out
 
 
 # ------------------------------------------------------------------------------------------- formatting
@@ -255,11 +257,10 @@ def compose(context: Context) -> Document:
         )
     )
     blocks.append(
-        Figure(
+        figure(
+            context,
             "trend",
             f"Proven reoffending rate by cohort, with {conf} confidence intervals (Wilson score).",
-            alt_text(context, "trend"),
-            context.figures["trend"],
         )
     )
     blocks.append(trend_table(context))
@@ -274,11 +275,10 @@ def compose(context: Context) -> Document:
         )
     )
     blocks.append(
-        Figure(
+        figure(
+            context,
             "events_per_100",
             "Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
-            alt_text(context, "events_per_100"),
-            context.figures["events_per_100"],
         )
     )
 
@@ -371,7 +371,6 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     summary = context.establishment_summary.row(0, named=True)
     conf = level(context.params.confidence)
     column = context.facts["establishment_column"]
-    outliers = context.establishments.filter(pl.col("compared_with_all") != "similar")
     words = cohort_words(latest["cohort"], context.params.period)
     hidden = summary["suppressed_establishments"]
     withheld = (
@@ -393,30 +392,51 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
             "Differences in the mix of people released are not taken into account here." + withheld
         ),
     ]
-    if "establishments" in context.figures:
-        blocks.append(
-            Figure(
-                "establishments",
-                f"Proven reoffending rate by establishment, {latest['cohort']}, highest first, with {conf} "
-                "confidence intervals; the dashed line is the rate for all releases"
-                + (f"; {count(hidden)} suppressed establishments are not shown." if hidden else "."),
-                alt_text(context, "establishments"),
-                context.figures["establishments"],
-            )
+    published = summary["establishments"] - hidden
+    ranked = published > 2 * ESTABLISHMENTS_AT_EACH_END
+    shows = (
+        f"the {ESTABLISHMENTS_AT_EACH_END} highest and {ESTABLISHMENTS_AT_EACH_END} lowest rates and every "
+        "establishment significantly higher or lower after the adjustment for multiple testing (the table lists "
+        "every establishment)"
+        if ranked
+        else "every published establishment"
+    )
+    blocks.append(
+        figure(
+            context,
+            "establishments",
+            f"Proven reoffending rate by establishment, {latest['cohort']}: {shows}, highest first, with {conf} "
+            "confidence intervals; the dashed line is the rate for all releases; colour and marker give the verdict "
+            "after the adjustment for multiple testing"
+            + (f"; {count(hidden)} suppressed establishments are not shown." if hidden else "."),
         )
-    if outliers.height:
-        blocks.append(
-            spec_table(
-                measure_table(context.params.confidence, [group_column(column, "Establishment")]).pick(
-                    [column, *TREND[1:5], "p_adjusted", "compared_with_all"]
-                ),
-                outliers,
-                caption=f"Establishments significantly above or below the rate for all after the adjustment for "
-                f"multiple testing, {latest['cohort']}",
-                source="establishments.csv",
-            )
-        )
+    )
+    blocks.append(establishment_table(context, column, latest))
     return blocks
+
+
+VERDICTS = {"higher": "Significantly higher", "lower": "Significantly lower", "similar": "Not significantly different"}
+
+
+def establishment_table(context: Context, column: str, latest: Mapping[str, Any]) -> Table:
+    """Every establishment of the latest cohort, highest rate first, withheld ones last with ``[c]``: the
+    accessible table beside the chart, with the verdict after the adjustment for multiple testing."""
+    assert context.establishments is not None, "no establishments"
+    spec = measure_table(context.params.confidence, [group_column(column, "Establishment")]).pick(
+        [column, *TREND[1:5], "p_adjusted"]
+    )
+    rows = list(context.establishments.iter_rows(named=True))
+    return Table(
+        caption=f"Proven reoffending by establishment, {latest['cohort']}: every establishment, highest rate first, "
+        "compared with the rate for all releases after the adjustment for multiple testing",
+        columns=[*spec.headers(), "Compared with all releases (adjusted)"],
+        rows=[
+            [*cells, SHORTHAND if row["binary_rate"] is None else VERDICTS.get(row["compared_with_all"], "")]
+            for cells, row in zip(spec.cells(rows), rows, strict=True)
+        ],
+        source="establishments.csv",
+        numeric=[*spec.numeric(), False],
+    )
 
 
 def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]) -> list[Block]:
@@ -459,12 +479,11 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
     return [
         Heading(f"By {name}", anchor="breakdown-" + breakdown.name.removeprefix("breakdown_")),
         Paragraph(sentence),
-        Figure(
+        figure(
+            context,
             breakdown.name,
             f"Proven reoffending rate by {name}, {latest['cohort']}, with {conf} confidence intervals; the dashed "
             "line is the rate for all releases.",
-            alt_text(context, breakdown.name),
-            context.figures[breakdown.name],
         ),
         spec_table(
             measure_table(context.params.confidence, [group_column(column, name.capitalize(), label)]).pick(
@@ -534,12 +553,11 @@ def court_lag_blocks(context: Context) -> list[Block]:
             f"{share(used, 'share_of_reoffences')} of them, and {share(used, 'share_of_reoffenders')} of the people "
             f"eventually counted as reoffenders. " + rate_without_waiting(at_zero, used, window.waiting_period_months)
         ),
-        Figure(
+        figure(
+            context,
             "court_lag",
             "Share of eventual proven reoffences (and reoffenders) counted, by the length of the "
             f"waiting period for the conviction after the {window.follow_up_months}-month follow-up.",
-            alt_text(context, "court_lag"),
-            context.figures["court_lag"],
         ),
         spec_table(
             court_lag_table(),
@@ -719,6 +737,21 @@ def publication_meta(context: Context) -> list[tuple[str, str]]:
     return meta
 
 
+def figure(context: Context, name: str, caption: str) -> Block:
+    """The chart ``name`` with its caption and alt text, or the sentence saying why it is left out (too few
+    published points: reoffend/bulletin/chartrules.py)."""
+    if name not in context.figures:
+        return Paragraph(context.left_out.get(name, "There is no chart here."))
+    return Figure(name, caption, alt_text(context, name), context.figures[name])
+
+
+def withheld_cohorts(number_of: int) -> str:
+    """The sentence of a trend chart's alt text on its withheld cohorts, kept on the axis and marked."""
+    if not number_of:
+        return ""
+    return f" {count(number_of)} withheld {plural(number_of, 'cohort')} {'is' if number_of == 1 else 'are'} marked [c]."
+
+
 def alt_text(context: Context, name: str) -> str:
     """The finding a chart shows, for its alt text (the same words as the SVG's ``<desc>``)."""
     return context.charts.get(name, ("", f"Chart: {name.replace('_', ' ')}"))[1]
@@ -746,8 +779,15 @@ def chart_findings(
             "Proven reoffending rate by cohort",
             f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
             f"{cohort_words(first['cohort'], period)} and {pct(last['binary_rate'])} for "
-            f"{cohort_words(last['cohort'], period)}; the highest was {pct(high['binary_rate'])} "
-            f"({high['cohort']}) and the lowest {pct(low['binary_rate'])} ({low['cohort']}).",
+            f"{cohort_words(last['cohort'], period)}"
+            # with two cohorts the highest and the lowest are those two: not said twice
+            + (
+                f"; the highest was {pct(high['binary_rate'])} ({high['cohort']}) and the lowest "
+                f"{pct(low['binary_rate'])} ({low['cohort']})."
+                if shown.height > 2
+                else "."
+            )
+            + withheld_cohorts(trend.height - shown.height),
         )
         findings["events_per_100"] = (
             "Reconviction events per 100 released, by cohort",
@@ -760,7 +800,7 @@ def chart_findings(
         plotted = s["establishments"] - s["suppressed_establishments"]
         findings["establishments"] = (
             f"Proven reoffending rate by establishment, {s['cohort']}",
-            f"Of {count(plotted)} establishments shown, {count(s['higher_unadjusted'])} had a rate whose confidence "
+            f"Of {count(plotted)} published establishments, {count(s['higher_unadjusted'])} had a rate whose confidence "
             f"interval lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
             f"{count(s['lower_unadjusted'])} wholly below ({count(s['higher'])} and {count(s['lower'])} after the "
             "adjustment for multiple testing)"
