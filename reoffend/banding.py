@@ -133,9 +133,8 @@ def merge_sparse_ends(
     any cohort where it has people absorbs the band next to it, then the next, until the merged band passes in
     every cohort: "48 or more" with 4 people becomes "24 or more" rather than withhold its neighbour for want of
     merging. When no merge passes while two bands remain, that end keeps its configured edges (suppression
-    does the rest). Decided over every published cohort, so a cohort's bands never split again in a later
-    release while that cohort is in the series (a split of a published merged band would give a withheld
-    band away). Edges only go: every merged band is a band of the remaining edges, as :func:`band_expr` cuts it.
+    does the rest). Decided over the cohorts of one release (docs/bulletin.md notes what is not checked across
+    releases). Edges only go: every merged band is a band of the remaining edges, as :func:`band_expr` cuts it.
     """
     kept = list(check_edges("band", edges))
     if any(len(bands) != len(kept) + 1 for bands in bands_by_cohort):

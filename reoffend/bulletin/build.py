@@ -332,9 +332,7 @@ def _compute_bulletin(
         shown = chartrules.establishment_chart_rows(
             establishments["binary_rate"].to_list(), establishments["compared_with_all"].to_list()
         )
-        chart = partial(
-            _chart, "establishment_chart", establishments, column, published_rate, latest, "", "", shown
-        )
+        chart = partial(_chart, "establishment_chart", establishments, column, published_rate, latest, "", "", shown)
         published_establishments = int(establishments["binary_rate"].is_not_null().sum())
         chart_or_sentence("establishments", published_establishments, "establishments", chart)
 

@@ -302,7 +302,9 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   /* a figure is never split, and stays with the paragraph (and, through h2, the heading) before it */
   figure { break-inside:avoid; page-break-inside:avoid; break-before:avoid; page-break-before:avoid; }
   figure { margin:8pt 0 12pt; }
-  figure img { max-width:100%; max-height:235mm; width:auto; height:auto; border:0; }
+  /* charts are drawn 4.5 in wide with 12 pt text (figures.py): printed 120 mm wide, their text is print-sized */
+  figure img { width:120mm; max-width:100%; max-height:235mm; height:auto; border:0;
+               object-fit:contain; object-position:left top; }
   figcaption a, .source a { color:var(--ink); }
   figcaption .downloads, .source { display:none; }  /* links to files mean nothing on paper */
   .table-scroll { overflow:visible; }
