@@ -151,10 +151,9 @@ def test_a_merged_band_is_published_as_the_sum_of_the_configured_bands_and_the_a
 def test_the_merged_band_counts_every_release_of_the_configured_bands_it_joins(bulletin):
     # measured again with the configured edges: "12 to 23" + "24 to 47" + "48 or more" = "12 or more", cohort by
     # cohort (at 8,000 releases "24 to 47" with "48 or more" is still too small in some cohort)
-    from reoffend.measure import measure
-
     from reoffend.bulletin.build import measure_params
     from reoffend.bulletin.stats import restrict_cohorts
+    from reoffend.measure import measure
 
     config = bulletin.config
     inputs = load_inputs(InputSpec(config.inputs.releases, config.inputs.convictions))
@@ -181,10 +180,14 @@ def test_a_bulletin_of_one_cohort_has_no_one_point_chart_and_says_so(one_cohort)
     figures = [b for b in one_cohort.document.blocks if isinstance(b, Figure)]
     assert all(f.name not in ("trend", "events_per_100") for f in figures)
     said = [b.text for b in one_cohort.document.blocks if isinstance(b, Paragraph)]
-    assert sum("a chart is drawn only when at least 2 cohorts can be published, and only one can" in t for t in said) == 2
+    assert (
+        sum("a chart is drawn only when at least 2 cohorts can be published, and only one can" in t for t in said) == 2
+    )
     # no chart drawn has fewer than two published points, and no alt text repeats one value
-    for name, (_png, svg) in one_cohort.figures.items():
-        assert name in ("establishments", "breakdown_sex", "court_lag"), name
+    assert set(one_cohort.figures) <= {"establishments", "breakdown_sex", "court_lag"}
+    for name in one_cohort.figures:
+        points = {"establishments": one_cohort.tables["establishments.csv"]["binary_rate"]}.get(name)
+        assert points is None or points.is_not_null().sum() >= 2
     for figure in figures:
         values = re.findall(r"\d+\.\d%", figure.alt)
         assert len(values) != 2 or values[0] != values[1], figure.alt
@@ -197,7 +200,9 @@ def test_a_bulletin_of_one_cohort_has_no_one_point_chart_and_says_so(one_cohort)
 def test_the_establishment_table_lists_every_establishment_with_c_for_withheld_rows(bulletin):
     published = bulletin.tables["establishments.csv"]
     (table,) = [
-        b for b in bulletin.document.blocks if isinstance(b, Table) and b.caption.startswith("Proven reoffending by est")
+        b
+        for b in bulletin.document.blocks
+        if isinstance(b, Table) and b.caption.startswith("Proven reoffending by est")
     ]
     assert table.source == "establishments.csv" and "every establishment" in table.caption
     assert [row[0] for row in table.rows] == published["establishment"].to_list()
@@ -287,14 +292,45 @@ def test_chart_text_is_at_least_12_css_px_on_a_390_px_screen(bulletin, one_cohor
     for source in (bulletin, one_cohort):
         for name, (_png, svg) in source.figures.items():
             measured[name] = min(measured.get(name, 99.0), smallest_text_at(svg, 390))
-    assert {"trend", "events_per_100", "establishments", "breakdown_sex", "breakdown_sentence_months"} <= set(
-        measured
-    )
+    assert {"trend", "events_per_100", "establishments", "breakdown_sex", "breakdown_sentence_months"} <= set(measured)
     small = {name: round(px, 1) for name, px in measured.items() if px < 12}
     assert not small, f"chart text smaller than 12 CSS px at 390 px wide: {small}"
 
 
 def test_the_measure_of_chart_text_is_hand_worked():
     # a viewBox 324 units wide drawn 390 px wide: 12-unit text is 12 * 390 / 324 = 14.44 px
-    svg = b'<svg viewBox="0 0 324 100"><text style="font-size: 12px">a</text><text style="font-size: 13px">b</text></svg>'
+    svg = (
+        b'<svg viewBox="0 0 324 100"><text style="font-size: 12px">a</text><text style="font-size: 13px">b</text></svg>'
+    )
     assert smallest_text_at(svg, 390) == pytest.approx(14.444, abs=1e-3)
+
+
+def test_the_provisional_chart_keeps_withheld_cohorts_on_its_axis_and_breaks_its_lines_there():
+    from reoffend.bulletin.provisional import ProvisionalSection, provisional_chart
+
+    trend = pl.DataFrame(
+        {"cohort": ["2022Q1", "2022Q2", "2022Q3"], "binary_rate": [0.50, None, 0.52]},
+    )
+    # three estimates, the middle one withheld ([c]): 2022Q3 (final) - 2022Q4 joined, then a gap, then 2023Q2
+    estimates = pl.DataFrame(
+        {
+            "cohort": ["2022Q4", "2023Q1", "2023Q2"],
+            "binary_rate_provisional": [0.53, None, 0.55],
+            "binary_rate_provisional_low": [0.48, None, 0.50],
+            "binary_rate_provisional_high": [0.58, None, 0.60],
+        }
+    )
+    section = ProvisionalSection(estimates, None, 0, "", 0.95, [])
+    _png, svg = provisional_chart(trend, section, "t", "d")
+    text = svg.decode()
+    for cohort in ("2022Q2", "2023Q1"):  # both withheld cohorts are on the axis, marked [c]
+        assert f">{cohort}<" in text
+        marker = re.search(rf'<g id="withheld-{cohort}">(.*?)</g>', text, re.S)
+        assert marker and "[c]" in marker.group(1)
+    final = re.search(r'<g id="final-line">\s*<path d="([^"]*)"', text, re.S)
+    dashed = re.search(r'<g id="provisional-line">\s*<path d="([^"]*)"', text, re.S)
+    assert final and dashed
+    # final: 2022Q1 alone, then 2022Q3 alone (two moves, no segment across 2022Q2)
+    assert re.findall(r"[ML]", final.group(1)) == ["M", "M"]
+    # dashed: 2022Q3 to 2022Q4 (a move and a line), then 2023Q2 alone (a move): never across 2023Q1
+    assert re.findall(r"[ML]", dashed.group(1)) == ["M", "L", "M"]

@@ -214,9 +214,7 @@ def _cohort_axis(axes, cohorts: list[str], withheld: list[bool]) -> None:
     every k-th label, the latest and every withheld one."""
     x = list(range(len(cohorts)))
     step = max(1, -(-len(cohorts) // 24))
-    labels = [
-        c if i % step == 0 or i == len(cohorts) - 1 or withheld[i] else "" for i, c in enumerate(cohorts)
-    ]
+    labels = [c if i % step == 0 or i == len(cohorts) - 1 or withheld[i] else "" for i, c in enumerate(cohorts)]
     upright = len(cohorts) <= 4
     axes.set_xticks(x, labels, rotation=0 if upright else 90, ha="center")
     axes.set_xlim(-0.6, len(cohorts) - 0.4)
@@ -243,6 +241,13 @@ def _gap_heights(values: list[float], default: float) -> list[float]:
     return out
 
 
+def _isolated(withheld: list[bool], i: int) -> bool:
+    """Whether cohort ``i`` has no published cohort next to it (so a band through it would be no area)."""
+    before = i > 0 and not withheld[i - 1]
+    after = i < len(withheld) - 1 and not withheld[i + 1]
+    return not (before or after)
+
+
 def trend_chart(trend: pl.DataFrame, confidence: float, title: str = "", desc: str = "") -> tuple[bytes, bytes]:
     """The rate of every cohort with its interval band; a withheld cohort stays on the axis, marked ``[c]``,
     and the line and the band are broken there."""
@@ -264,13 +269,31 @@ def trend_chart(trend: pl.DataFrame, confidence: float, title: str = "", desc: s
         axes.fill_between(x, low, high, color=BAND, linewidth=0, label=f"{100 * confidence:g}% confidence interval")
         axes.plot(x, low, color=MID, linewidth=0.8, linestyle="--")
         axes.plot(x, high, color=MID, linewidth=0.8, linestyle="--")
+        # a cohort with no published neighbour has no band to show: its interval is drawn as a bar instead
+        alone = [i for i in x if not withheld[i] and _isolated(withheld, i)]
+        if alone:
+            axes.errorbar(
+                alone,
+                [rate[i] for i in alone],
+                yerr=[[rate[i] - low[i] for i in alone], [high[i] - rate[i] for i in alone]],
+                fmt="none",
+                ecolor=MID,
+                elinewidth=1.2,
+                capsize=4,
+            )
         (line,) = axes.plot(x, rate, color=BLUE, marker="o", linewidth=2, label="proven reoffending rate")
         line.set_gid("rate-line")
         _mark_withheld(axes, withheld, cohorts, _gap_heights(rate, ceiling / 2))
         if not withheld[-1]:
             axes.annotate(
-                f"{rate[-1]:.1f}%", (x[-1], high[-1]), xytext=(0, 4), textcoords="offset points", ha="center",
-                va="bottom", color=DARK, fontweight="bold",
+                f"{rate[-1]:.1f}%",
+                (x[-1], high[-1]),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                color=DARK,
+                fontweight="bold",
             )
         _cohort_axis(axes, cohorts, withheld)
         axes.yaxis.set_major_formatter(PERCENT)
@@ -377,7 +400,7 @@ def establishment_chart(
             return
         axes.grid(axis="x", color="#dddddd")
         axes.grid(axis="y", visible=False)
-        handles = []
+        handles: list[Any] = []
         for group in groups:
             index = [i for i in drawn if verdict[i] == group]
             handles.append(
@@ -467,8 +490,15 @@ def breakdown_chart(
             )
             for i in shown:
                 axes.annotate(
-                    f"{rate[i]:.1f}%", (high[i], y[i]), xytext=(5, 0), textcoords="offset points", va="center",
-                    color=DARK, annotation_clip=False,
+                    f"{rate[i]:.1f}%",
+                    (high[i], y[i]),
+                    xytext=(5, 0),
+                    textcoords="offset points",
+                    va="center",
+                    color=DARK,
+                    annotation_clip=False,
+                    # legible where it crosses the line for all releases
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
                 )
         if overall is not None:
             axes.axvline(
@@ -515,7 +545,9 @@ def court_lag_chart(
         axes.set_ylim(max(0, low - 10), 102)
         axes.yaxis.set_major_formatter(PERCENT)
         axes.set_xlabel(
-            textwrap.fill(f"months allowed for the conviction after the {follow_up}-month follow-up (waiting period)", 36)
+            textwrap.fill(
+                f"months allowed for the conviction after the {follow_up}-month follow-up (waiting period)", 36
+            )
         )
         axes.set_ylabel(f"% of those counted\nwith {months[-1]} months" if months else "%")
         _title(axes, "Court lag: share of eventual proven reoffending counted")

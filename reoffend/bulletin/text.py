@@ -375,7 +375,8 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     hidden = summary["suppressed_establishments"]
     withheld = (
         f" The figures of {count(hidden)} establishments are suppressed ({SHORTHAND}) to protect the people in "
-        "small groups (see About these statistics) and are not shown."
+        "small groups (see About these statistics): the table lists them, with no figures, and the chart leaves "
+        "them out."
         if hidden
         else ""
     )
@@ -408,7 +409,7 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
             f"Proven reoffending rate by establishment, {latest['cohort']}: {shows}, highest first, with {conf} "
             "confidence intervals; the dashed line is the rate for all releases; colour and marker give the verdict "
             "after the adjustment for multiple testing"
-            + (f"; {count(hidden)} suppressed establishments are not shown." if hidden else "."),
+            + (f"; {count(hidden)} suppressed establishments are not in the chart." if hidden else "."),
         )
     )
     blocks.append(establishment_table(context, column, latest))
@@ -800,12 +801,12 @@ def chart_findings(
         plotted = s["establishments"] - s["suppressed_establishments"]
         findings["establishments"] = (
             f"Proven reoffending rate by establishment, {s['cohort']}",
-            f"Of {count(plotted)} published establishments, {count(s['higher_unadjusted'])} had a rate whose confidence "
-            f"interval lies wholly above the rate for all releases ({cell(s, 'all_releases_binary_rate', pct)}) and "
-            f"{count(s['lower_unadjusted'])} wholly below ({count(s['higher'])} and {count(s['lower'])} after the "
-            "adjustment for multiple testing)"
+            f"Of {count(plotted)} published establishments, {count(s['higher_unadjusted'])} had a rate whose "
+            "confidence interval lies wholly above the rate for all releases "
+            f"({cell(s, 'all_releases_binary_rate', pct)}) and {count(s['lower_unadjusted'])} wholly below "
+            f"({count(s['higher'])} and {count(s['lower'])} after the adjustment for multiple testing)"
             + (
-                f"; {count(s['suppressed_establishments'])} suppressed establishments are not shown."
+                f"; {count(s['suppressed_establishments'])} suppressed establishments are not in the chart."
                 if s["suppressed_establishments"]
                 else "."
             ),
