@@ -191,6 +191,13 @@ def test_a_bulletin_of_one_cohort_has_no_one_point_chart_and_says_so(one_cohort)
     for figure in figures:
         values = re.findall(r"\d+\.\d%", figure.alt)
         assert len(values) != 2 or values[0] != values[1], figure.alt
+    # the text neither describes the chart left out nor gives the one cohort's figure twice as first and latest
+    assert not any("shaded band" in t for t in said)
+    over_time = [t for t in said if t.startswith(("The proven reoffending rate was", "The frequency measure"))]
+    assert len(over_time) == 2 and "the only cohort in this bulletin with complete follow-up" in over_time[0]
+    for paragraph in over_time:
+        values = re.findall(r"\d+\.\d%?", paragraph)
+        assert len(values) == len(set(values)) == 1, paragraph
     # the sentence's number is a published cell (the parameters table), as every number in the text
     numbers, _labels = published_values(one_cohort)
     assert found(str(chartrules.MIN_CHART_POINTS), numbers)

@@ -248,12 +248,24 @@ def compose(context: Context) -> Document:
     # -- trend
     blocks.append(Heading("Proven reoffending over time", anchor="trend"))
     first = context.trend.row(0, named=True)
+    # one cohort: its figure once, not "55.5% ... and 55.5%"; no chart: no band to describe (chartrules.py)
+    only_one = context.trend.height == 1
     blocks.append(
         Paragraph(
-            f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
-            f"{cohort_words(first['cohort'], params.period)} and {cell(latest, 'binary_rate', pct)} for those "
-            f"released in {words}. The shaded band, between dashed lines, is the {conf} confidence interval: the "
-            "range of rates consistent with the cohort's size."
+            (
+                f"The proven reoffending rate was {cell(latest, 'binary_rate', pct)} for people released in "
+                f"{words}, the only cohort in this bulletin with complete follow-up."
+                if only_one
+                else f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
+                f"{cohort_words(first['cohort'], params.period)} and {cell(latest, 'binary_rate', pct)} for those "
+                f"released in {words}."
+            )
+            + (
+                ""
+                if "trend" in context.left_out
+                else f" The shaded band, between dashed lines, is the {conf} confidence interval: the range of "
+                "rates consistent with the cohort's size."
+            )
         )
     )
     blocks.append(
@@ -270,8 +282,12 @@ def compose(context: Context) -> Document:
         Paragraph(
             "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
             "more reoffences (taken as one court appearance). Per 100 people released it was "
-            f"{cell(latest, 'events_per_100', one)} in {words}, and {cell(first, 'events_per_100', one)} in "
-            f"{cohort_words(first['cohort'], params.period)}."
+            f"{cell(latest, 'events_per_100', one)} in {words}"
+            + (
+                "."
+                if only_one
+                else f", and {cell(first, 'events_per_100', one)} in {cohort_words(first['cohort'], params.period)}."
+            )
         )
     )
     blocks.append(
