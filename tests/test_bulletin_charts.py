@@ -327,6 +327,7 @@ def test_the_provisional_chart_keeps_withheld_cohorts_on_its_axis_and_breaks_its
             "binary_rate_provisional_high": [0.58, None, 0.60],
         }
     )
+    estimates = estimates.with_columns(pl.lit(6).alias("months_observed"))
     section = ProvisionalSection(estimates, None, 0, "", 0.95, [])
     _png, svg = provisional_chart(trend, section, "t", "d")
     text = svg.decode()
@@ -341,3 +342,8 @@ def test_the_provisional_chart_keeps_withheld_cohorts_on_its_axis_and_breaks_its
     assert re.findall(r"[ML]", final.group(1)) == ["M", "M"]
     # dashed: 2022Q3 to 2022Q4 (a move and a line), then 2023Q2 alone (a move): never across 2023Q1
     assert re.findall(r"[ML]", dashed.group(1)) == ["M", "L", "M"]
+    assert smallest_text_at(svg, 390) >= 12  # legible on a phone, as every chart (below)
+    # the description says so: 2022Q2 (final) and 2023Q1 (provisional) are marked
+    from reoffend.bulletin.provisional import provisional_finding
+
+    assert provisional_finding(section, trend)[1].endswith(" 2 withheld cohorts are marked [c].")

@@ -407,7 +407,7 @@ def _compute_bulletin(
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns)
     if provisional is not None:
-        findings["provisional"] = provisional_finding(provisional)
+        findings["provisional"] = provisional_finding(provisional, trend)
 
     if provisional is not None:
         worker.draw("provisional", partial(provisional_chart, trend, provisional, *findings["provisional"]))

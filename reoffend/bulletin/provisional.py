@@ -219,8 +219,14 @@ def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: s
     return render(draw, (WIDTH, 4.8), (0.95, 0.15, 0.7, 1.25), title, desc)  # legible on a phone (figures.py)
 
 
-def provisional_finding(section: ProvisionalSection) -> tuple[str, str]:
+def provisional_finding(section: ProvisionalSection, trend: pl.DataFrame | None = None) -> tuple[str, str]:
+    """The chart's title and description: the estimates shown and, with ``trend``, how many cohorts on its axis
+    are withheld and marked [c] (as provisional_chart draws them)."""
     shown = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
+    marked = 0
+    if trend is not None:
+        marked = int(trend["binary_rate"].is_null().sum())
+        marked += 0 if section.withheld else section.rows.height - shown.height
     parts = [
         f"{r['cohort']} about {fmt.pct(r['binary_rate_provisional'])} "
         f"({fmt.pct(r['binary_rate_provisional_low'])} to {fmt.pct(r['binary_rate_provisional_high'])}, "
@@ -231,7 +237,8 @@ def provisional_finding(section: ProvisionalSection) -> tuple[str, str]:
         "Proven reoffending rate: final and provisional",
         "Final rates of complete cohorts, then provisional estimates for cohorts still in follow-up: "
         + ("; ".join(parts) if parts else "none published")
-        + ".",
+        + "."
+        + (f" {marked:,} withheld {'cohort is' if marked == 1 else 'cohorts are'} marked [c]." if marked else ""),
     )
 
 
