@@ -12,7 +12,7 @@ import pytest
 
 from reoffend.bulletin.build import build_bulletin, compute_bulletin
 from reoffend.bulletin.config import ProvisionalConfig, parse_config
-from reoffend.bulletin.document import Table
+from reoffend.bulletin.document import Table, strong
 from reoffend.bulletin.provisional import compute_provisional, provisional_blocks
 from reoffend.disclosure import SHORTHAND, DisclosureRule
 from reoffend.errors import UsageError
@@ -67,7 +67,7 @@ def test_the_section_holds_the_nowcast_of_the_latest_incomplete_cohorts(early, b
             f"| {row['cohort']} | {row['months_observed']} | {row['cohort_size']:,} | {row['observed_reoffenders']:,} |"
         )
         assert cells + f" {100 * row['binary_rate_provisional']:.1f}% |" in text
-    assert "Earlier cohorts still in follow-up, not shown here: 2023Q1." in text
+    assert "Earlier cohorts still in follow-up, not shown here: January to March 2023." in text  # in words
 
 
 def test_the_backtest_coverage_is_quoted_from_its_table(bulletin):
@@ -165,12 +165,12 @@ def test_estimates_failing_the_check_are_withheld_and_the_text_says_why():
     assert found.rows["observed_reoffenders"].null_count() == 0  # what was observed is not an estimate
     blocks = provisional_blocks(found, b"", "", 6, 12)
     text = " ".join(getattr(b, "text", "") for b in blocks)
-    assert "**The estimates are not published:**" in text and "only 84% of 19" in text
+    assert strong("The estimates are not published:") in text and "only 84% of 19" in text
     table = next(b for b in blocks if isinstance(b, Table))
     assert all(row[4:] == ["[x]"] * 3 for row in table.rows)  # rate, interval, events: not available
     allowed = compute_provisional(replace(config, allow_low_coverage=True), inputs, params, rule)
     assert allowed is not None and not allowed.withheld and allowed.rows["binary_rate_provisional"].null_count() == 0
     text = " ".join(getattr(b, "text", "") for b in provisional_blocks(allowed, b"", "", 6, 12))
-    assert "**Read these estimates with caution:**" in text and "published as configured" in text
+    assert strong("Read these estimates with caution:") in text and "published as configured" in text
     lenient = compute_provisional(replace(config, min_coverage=0.8), inputs, params, rule)
     assert lenient is not None and lenient.check is not None and lenient.check.status == "passed"

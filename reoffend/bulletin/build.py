@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
-from ..banding import band_inputs
+from ..banding import band_inputs, band_labels, merge_sparse_ends
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import SUPPRESSED, suppressed_mask, withhold
@@ -31,7 +31,7 @@ from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..linked import Protection, UnprotectableCell, protect
 from ..measure import MeasureParams, measure
-from . import text
+from . import chartrules, text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, to_html, to_markdown
@@ -306,8 +306,19 @@ def _compute_bulletin(
         SHORTHAND_C,
     )
     trend = withhold_days(trend, rule)
-    worker.draw("trend", partial(_chart, "trend_chart", trend, params.confidence))
-    worker.draw("events_per_100", partial(_chart, "events_chart", trend))
+    # a chart of too few published points is left out, and the text says so (reoffend/bulletin/chartrules.py)
+    left_out: dict[str, str] = {}
+
+    def chart_or_sentence(name: str, points: int, what: str, drawing: Drawing) -> None:
+        if chartrules.drawn(points):
+            worker.draw(name, drawing)
+        else:
+            left_out[name] = chartrules.left_out_sentence(what, points)
+
+    cohorts_shown = int(trend["binary_rate"].is_not_null().sum())
+    chart_or_sentence("trend", cohorts_shown, "cohorts", partial(_chart, "trend_chart", trend, params.confidence))
+    events_shown = int(trend["events_per_100"].is_not_null().sum())
+    chart_or_sentence("events_per_100", events_shown, "cohorts", partial(_chart, "events_chart", trend))
 
     establishment_summary = None
     if establishments is not None:
@@ -324,13 +335,24 @@ def _compute_bulletin(
             nulls_last=True,
         )
         establishment_summary = _establishment_summary(establishments, latest, published_rate)
-        if establishments["binary_rate"].is_not_null().any():
-            # the chart shows each establishment's label and the cohort in words (reoffend/bulletin/labels.py)
-            labelled_rows = config.labels.frame(establishments, column)
-            chart = partial(
-                _chart, "establishment_chart", labelled_rows, column, published_rate, text.words(latest, params)
-            )
-            worker.draw("establishments", chart)
+        shown = chartrules.establishment_chart_rows(
+            establishments["binary_rate"].to_list(), establishments["compared_with_all"].to_list()
+        )
+        # the chart shows each establishment's label and the cohort in words (reoffend/bulletin/labels.py)
+        labelled_rows = config.labels.frame(establishments, column)
+        chart = partial(
+            _chart,
+            "establishment_chart",
+            labelled_rows,
+            column,
+            published_rate,
+            text.words(latest, params),
+            "",
+            "",
+            shown,
+        )
+        published_establishments = int(establishments["binary_rate"].is_not_null().sum())
+        chart_or_sentence("establishments", published_establishments, "establishments", chart)
 
     breakdowns = [
         replace(
@@ -345,7 +367,8 @@ def _compute_bulletin(
         overall = trend.row(-1, named=True)["binary_rate"]
         labelled_rows, name = config.labels.chart_rows(breakdown.latest(latest), breakdown.column)
         chart = partial(_chart, "breakdown_chart", labelled_rows, name, text.words(latest, params), overall)
-        worker.draw(breakdown.name, partial(chart, params.confidence))
+        groups_shown = int(breakdown.latest(latest)["binary_rate"].is_not_null().sum())
+        chart_or_sentence(breakdown.name, groups_shown, "groups", partial(chart, params.confidence))
     comparison_sections = [
         s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
     ]
@@ -361,8 +384,11 @@ def _compute_bulletin(
         lag = None
     if lag is not None:
         window = params.window
-        worker.draw(
-            "court_lag", partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months)
+        chart_or_sentence(
+            "court_lag",
+            int(lag["share_of_reoffences"].is_not_null().sum()),
+            "waiting periods",
+            partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months),
         )
         layout.tables.append(court_lag_cells(lag_set, params.window.waiting_period_months))
 
@@ -400,7 +426,7 @@ def _compute_bulletin(
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns, config.labels)
     if provisional is not None:
-        findings["provisional"] = provisional_finding(provisional)
+        findings["provisional"] = provisional_finding(provisional, trend)
 
     if provisional is not None:
         worker.draw("provisional", partial(provisional_chart, trend, provisional, *findings["provisional"]))
@@ -421,6 +447,8 @@ def _compute_bulletin(
         "extract_date_source": inputs.extract_date_source,
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
+        "breakdown_bands": {b.column: b.as_facts() for b in breakdowns if b.bands},
+        "charts_left_out": sorted(left_out),
         "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
         "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "provisional_check": provisional.check.as_dict() if provisional is not None and provisional.check else None,
@@ -447,6 +475,7 @@ def _compute_bulletin(
         comparisons=comparison_sections,
         figures={name: png for name, (png, _svg) in figures.items()},
         charts=findings,
+        left_out=left_out,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
         provisional=provisional_blocks(
@@ -495,8 +524,9 @@ class Breakdown:
     """One ``[breakdowns]`` column: the measures of every complete cohort by the column, disclosure-controlled."""
 
     column: str
-    bands: tuple[float, ...] | None
+    bands: tuple[float, ...] | None  # the edges published: the configured ones less any merged away
     rows: pl.DataFrame  # cohort, column, the group measures, suppressed
+    configured_bands: tuple[float, ...] | None = None  # the [breakdowns] edges, when some were merged away
 
     @property
     def file(self) -> str:
@@ -525,6 +555,42 @@ class Breakdown:
     def categories(self) -> list[str | None]:
         return self.rows[self.column].unique(maintain_order=True).to_list()
 
+    @property
+    def merged_bands(self) -> list[tuple[str, str]]:
+        """("top"/"bottom", label) of each end band that absorbs configured bands too small to publish on their
+        own (reoffend.banding.merge_sparse_ends)."""
+        if not self.bands or not self.configured_bands or self.bands == self.configured_bands:
+            return []
+        labels = band_labels(self.column, self.bands, self.whole_bands)
+        merged = []
+        if self.bands[-1] != self.configured_bands[-1]:
+            merged.append(("top", labels[-1]))
+        if self.bands[0] != self.configured_bands[0]:
+            merged.append(("bottom", labels[0]))
+        return merged
+
+    @property
+    def whole_bands(self) -> bool:
+        """Whether the bands are labelled as whole numbers ("24 to 47"), as banding labels an integer column."""
+        assert self.bands, "a banded breakdown"
+        return set(self.rows[self.column].drop_nulls().to_list()) <= set(band_labels(self.column, self.bands, True))
+
+    @property
+    def merge_note(self) -> str:
+        """The sentence saying which end bands are merged, and why ("" when none is)."""
+        merged = self.merged_bands
+        if not merged:
+            return ""
+        named = " and the ".join(f'{end} band, "{label}",' for end, label in merged)
+        return (
+            f" The {named} {'join' if len(merged) > 1 else 'joins'} configured bands that had too few "
+            "people to publish on their own in some cohort, rather than withhold them."
+        )
+
+    def as_facts(self) -> dict[str, Any]:
+        """The configured and the published edges, for the manifest."""
+        return {"configured_bands": list(self.configured_bands or ()), "published_bands": list(self.bands or ())}
+
 
 def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, complete: list[str]) -> list[Breakdown]:
     """The measures of every complete cohort by each ``[breakdowns]`` column (numeric columns banded).
@@ -545,11 +611,37 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
     banded = band_inputs(inputs, spec.bands)
     out = []
     for column in spec.columns:
-        rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
-        rows = rows.filter(pl.col("cohort_size") > 0)
-        rows = rows.with_columns(pl.col(column).cast(pl.String))
-        out.append(Breakdown(column, spec.bands.get(column), rows))
+        rows = _measure_breakdown(banded, params, complete, column)
+        configured = spec.bands.get(column)
+        edges = tuple(configured) if configured else None
+        if edges and config.disclosure.active:
+            # suppression with judgement: a sparse end band is merged before anything is withheld
+            edges = merge_sparse_ends(edges, _bands_by_cohort(rows, column, edges), config.disclosure.fails)
+            if edges != tuple(configured or ()):
+                merged = band_inputs(inputs, {**spec.bands, column: edges})
+                rows = _measure_breakdown(merged, params, complete, column)
+        out.append(Breakdown(column, edges, rows, tuple(configured) if configured else None))
     return out
+
+
+def _measure_breakdown(banded, params: MeasureParams, complete: list[str], column: str) -> pl.DataFrame:
+    rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
+    rows = rows.filter(pl.col("cohort_size") > 0)
+    return rows.with_columns(pl.col(column).cast(pl.String))
+
+
+def _bands_by_cohort(rows: pl.DataFrame, column: str, edges: tuple[float, ...]) -> list[list[tuple[int, int]]]:
+    """(size, reoffenders) of every band of ``column`` (lowest first) in each cohort of ``rows``; (0, 0) for a band
+    nobody in the cohort is in. Missing values ("Not recorded") are no band."""
+    labels = set(rows[column].drop_nulls().to_list())
+    whole = labels <= set(band_labels(column, edges, True))
+    order = {label: i for i, label in enumerate(band_labels(column, edges, whole))}
+    out: dict[str, list[tuple[int, int]]] = {}
+    for row in rows.iter_rows(named=True):
+        bands = out.setdefault(row["cohort"], [(0, 0)] * len(order))
+        if row[column] is not None:
+            bands[order[row[column]]] = (int(row["cohort_size"]), int(row["reoffenders"] or 0))
+    return list(out.values())
 
 
 def _establishment_summary(establishments: pl.DataFrame, latest: str, published_rate: float | None) -> pl.DataFrame:
@@ -611,6 +703,8 @@ def _parameters_table(
         ("reoffend_version", __version__),
         ("disclosure_min_cohort", str(config.disclosure.min_cohort)),
         ("disclosure_min_count", str(config.disclosure.min_count)),
+        ("chart_min_points", str(chartrules.MIN_CHART_POINTS)),
+        ("establishment_chart_at_each_end", str(chartrules.ESTABLISHMENTS_AT_EACH_END)),
     ]
     publication = config.publication.as_dict()
     values += [
