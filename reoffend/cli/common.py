@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -250,10 +251,43 @@ OUTPUT_OPTIONS = {
     "per_release": "--per-release",
     "matches_file": "--matches",
     "balance_plot": "--balance-plot",
+    "power_plot": "--plot",
     "model_summary": "--model-summary",
     "detail": "--detail",
 }
 TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file", "detail")  # data tables: format from the extension
+PLOT_OUTPUTS = ("balance_plot", "power_plot")  # figures: PNG or SVG by the extension
+PLOT_FORMATS = {".png": "png", ".svg": "svg"}
+
+
+def plot_format_for(path: str, option: str = "--balance-plot") -> str:
+    """``png`` or ``svg`` from a figure output's extension; another is a usage error (2)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise UsageError(f"{option} writes PNG or SVG: give a name ending .png or .svg, not {path!r}")
+    return PLOT_FORMATS[suffix]
+
+
+def figure_bytes(draw: Callable[[Any], Any], plot_format: str) -> bytes:
+    """A matplotlib figure, made by ``draw(pyplot)``, as PNG or SVG bytes (the Agg backend: no display needed).
+
+    The SVG keeps its text as text (``svg.fonttype = none``: searchable, read by a screen reader) and has no date
+    and fixed element ids (``svg.hashsalt``); the PNG has no software stamp: identical input gives identical
+    bytes. A label from the data is shown as written (``text.parse_math`` off, as in the bulletin's charts): a
+    level ``$x$`` is not typeset as mathematics, and ``$\\frac$`` does not end the run with a mathtext error.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "reoffend", "text.parse_math": False}):
+        figure = draw(plt)
+        buffer = io.BytesIO()
+        metadata = {"Software": None} if plot_format == "png" else {"Date": None}
+        figure.savefig(buffer, format=plot_format, metadata=metadata, bbox_inches="tight")
+        plt.close(figure)
+    return buffer.getvalue()
 
 
 def check_output_options(params: Mapping[str, Any]) -> None:
@@ -271,6 +305,9 @@ def check_output_options(params: Mapping[str, Any]) -> None:
     for name in TABLE_OUTPUTS:
         if params.get(name):
             table_format_for(params[name], OUTPUT_OPTIONS[name])
+    for name in PLOT_OUTPUTS:
+        if params.get(name):
+            plot_format_for(params[name], OUTPUT_OPTIONS[name])
     for path in outputs.values():
         if path != STDOUT:
             check_writable(path)
