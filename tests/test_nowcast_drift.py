@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from reoffend.drift import _mean_pit, fit_lag, reference_lags, stretched_reference
 from reoffend.measure import EVENT_KEY, MeasureParams
 from reoffend.nowcast import (
+    AGE,
     COMPLETE,
     DAY,
     FIRST_DAY,
@@ -31,6 +32,7 @@ from reoffend.nowcast import (
     NowcastParams,
     backtest,
     backtest_summary,
+    censored_shares,
     coverage_check,
     level_adjusted_q,
     level_credibility,
@@ -104,13 +106,18 @@ def test_level_credibility_by_hand():
         ]
     )
     levels = {r["cohort"]: r for r in level_credibility(joined, reference, observed, ("cohort",), "cohort").to_dicts()}
-    # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: v = (1.5 x 20 - 1.5^2 x 10) / 20^2 = 7.5 / 400
-    v_a, v_b = 7.5 / 400, (1.0 * 20 - 1.0 * 10) / 400  # B: lam^ = 20 / 20 = 1, v = 10 / 400
-    # deviations (lam - 1)^2 - v: A 0.25 - v_a, B -v_b, C (60 / (100 x 0.6) = 1) -(1 - 0.6) / (100 x 0.6)
-    tau2 = (0.25 - v_a - v_b - 0.4 / 60) / 3
+    # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: process part (1.5 x 20 - 1.5^2 x 10) / 20^2 = 7.5 / 400;
+    # E's own error from the N = 100 reference releases: se(E) = 40 x sqrt(0.5 x 0.5 / 100) = 2, so the
+    # reference part is lam^2 (se(E) / E)^2 = 1.5^2 x (2 / 20)^2 = 0.0225
+    v_a = 7.5 / 400 + 0.0225  # 0.04125
+    v_b = (1.0 * 20 - 1.0 * 10) / 400 + 1.0**2 * (2 / 20) ** 2  # B: lam^ = 20 / 20 = 1: 0.025 + 0.01 = 0.035
+    # deviations (lam - 1)^2 - v: A 0.25 - v_a, B -v_b, C (60 / (100 x 0.6) = 1): -(1 - 0.6) / (100 x 0.6) times
+    # (1 - n / N) = (1 - 100 / 100) = 0 (C is the whole reference, so its ratio to P has no sampling error)
+    tau2 = (0.25 - v_a - v_b - 0.0) / 3
     z_a, z_b = tau2 / (tau2 + v_a), tau2 / (tau2 + v_b)
-    assert tau2 == pytest.approx(0.0665278, abs=1e-7)
-    assert levels["A"]["level_ratio"] == pytest.approx(1 + z_a * 0.5)  # 1.39006
+    assert tau2 == pytest.approx(0.17375 / 3, abs=1e-12)  # 0.0579167
+    assert levels["A"]["level_ratio"] == pytest.approx(1 + z_a * 0.5)  # 1 + 0.58400 x 0.5 = 1.29200
+    assert levels["A"]["level_ratio"] == pytest.approx(1.292, abs=1e-4)
     assert levels["A"]["_level_mse"] == pytest.approx(z_a * v_a)
     assert levels["B"]["level_ratio"] == pytest.approx(1.0)
     assert levels["B"]["_level_mse"] == pytest.approx(z_b * v_b)
@@ -121,6 +128,54 @@ def test_level_credibility_by_hand():
     even = joined.with_columns(pl.Series("reoffended", ([True] * 20 + [False] * 20) * 2))
     flat = level_credibility(even, reference, observed, ("cohort",), "cohort")
     assert flat["level_ratio"].to_list() == [1.0, 1.0] and flat["_level_mse"].to_list() == [0.0, 0.0]
+
+
+# ------------------------------------------------------------------ the censored reference, by hand
+def test_censored_shares_by_hand():
+    """Kaplan-Meier q(t), S(t), P from five releases: three complete (first seen on day 1, never, never) and two
+    in follow-up (age 2 and never seen, so at risk on days 0 and 1; age 4, first seen on day 2)."""
+    observed = pl.DataFrame(
+        {
+            SEGMENT: [0] * 5,
+            FIRST_DAY: [1, None, None, None, 2],
+            COMPLETE: [True, True, True, False, False],
+            AGE: [900, 900, 900, 2, 4],
+        },
+        schema_overrides={SEGMENT: pl.UInt32, FIRST_DAY: pl.Int32, AGE: pl.Int32},
+    )
+    table = {r[AGE]: r for r in censored_shares(observed, 3).to_dicts()}
+    # at risk and first seen per day: day 0 5 and 0, day 1 5 and 1 (h = 1/5), day 2 3 (the age-2 release and the
+    # one seen on day 1 have left) and 1 (h = 1/3), day 3 2 and 0
+    # S(t) = 1 - prod_{s < t} (1 - h_s): 0, 0, 1 - 4/5 = 1/5, 1 - (4/5)(2/3) = 7/15; P = 7/15
+    # q(t) = 1 - prod_{s >= t} (1 - h_s): 7/15, 7/15, 1/3, 0 (and q(2) = (P - S) / (1 - S) = (4/15) / (12/15))
+    assert [table[t]["_S_km"] for t in range(4)] == pytest.approx([0.0, 0.0, 0.2, 7 / 15])
+    assert [table[t]["_q_km"] for t in range(4)] == pytest.approx([7 / 15, 7 / 15, 1 / 3, 0.0])
+    assert [table[t]["_P_km"] for t in range(4)] == pytest.approx([7 / 15] * 4)
+    # the complete releases alone would say P = 1/3: the two in follow-up add what they have shown so far
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    releases=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 30)), st.booleans(), st.integers(1, 40)), min_size=1, max_size=30
+    )
+)
+def test_censored_shares_without_censoring_are_the_plain_shares(releases):
+    """With every release complete there is nothing censored, and Kaplan-Meier is the plain share: q(t) is the
+    share of those not seen before day t who are seen on day t or later, S(t) the share seen before t."""
+    first = [f for f, _, _ in releases]
+    observed = pl.DataFrame(
+        {SEGMENT: [0] * len(first), FIRST_DAY: first, COMPLETE: [True] * len(first), AGE: [99] * len(first)},
+        schema_overrides={SEGMENT: pl.UInt32, FIRST_DAY: pl.Int32, AGE: pl.Int32},
+    )
+    table = censored_shares(observed, 35).sort(AGE)
+    for t in (0, 5, 17, 35):
+        row = table.row(t, named=True)
+        before = sum(f is not None and f < t for f in first)
+        later = sum(f is not None and f >= t for f in first)
+        at_risk = len(first) - before
+        assert row["_S_km"] == pytest.approx(before / len(first), abs=1e-12)
+        assert row["_q_km"] == pytest.approx(later / at_risk if at_risk else 0.0, abs=1e-12)
 
 
 # ------------------------------------------------------------------------------- the court lag, by hand
