@@ -167,7 +167,9 @@ class Development:
     by: tuple[str, ...]
     segments: tuple[str, ...]
     facts: dict[str, object]
-    events: pl.DataFrame | None = None  # reconviction events for the court-lag monitor (reoffend.drift.event_table)
+    events: pl.DataFrame | None = None  # reconviction events for the court-lag monitor (lag_events)
+    # the latest observed_at, by extract and window: a nowcast and its check's backtest both need the extract's
+    last_observed: tuple[dt.date, FollowUpWindow, pl.DataFrame] | None = None
 
 
 # ----------------------------------------------------------------------------------------------- the data
@@ -214,7 +216,10 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
 def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> pl.DataFrame:
     """Per index release dated on or before ``extract``: the per-release measures of docs/measures.md counting
     only convictions dated on or before ``extract``, its age ``t`` in days, the conviction day of its first
-    proven reoffence seen, and whether its follow-up is complete (then these are its final figures)."""
+    proven reoffence seen, and whether its follow-up is complete (then these are its final figures). The
+    latest is kept on ``data``: asked again for the same extract and window, it is not recomputed."""
+    if data.last_observed is not None and data.last_observed[:2] == (extract, window):
+        return data.last_observed[2]
     releases = data.releases.lazy().filter(pl.col("release_date") <= extract)
     seen = (
         data.rows.lazy()
@@ -227,7 +232,7 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
             pl.col(DAY).min().alias(FIRST_DAY),
         )
     )
-    return (
+    observed = (
         releases.join(seen, on=KEY, how="left")
         .with_columns(pl.col("reoffences").fill_null(0), pl.col("reconviction_events").fill_null(0))
         .with_columns(
@@ -239,6 +244,8 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
         .drop("_first_offence")
         .collect()
     )
+    data.last_observed = (extract, window, observed)
+    return observed
 
 
 # ------------------------------------------------------------------------------------- the development
@@ -489,21 +496,17 @@ def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date)
     ``court_lag_ratio`` (how many times as long the lags now are; null with too few events), ``court_lag_z``,
     ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio)."""
     if data.events is None:  # extract-independent: built once for a nowcast and its backtest
-        data.events = event_table(data.rows, data.releases, KEY)
+        data.events = lag_events(data)
     extract_day = (extract - dt.date(1970, 1, 1)).days
     events = with_room(data.events, extract_day)
-    # complete (FollowUpWindow.is_complete: deadline <= extract + 1 day) is _last <= extract in days; an event
-    # convicted by the extract belongs to a release dated by it, so no join is needed to tell the two apart
+    # complete (FollowUpWindow.is_complete: deadline <= extract + 1 day) is _last <= extract in days, and the
+    # releases in follow-up are those dated by the extract and not complete: no join with the observed releases
     complete = pl.col("_last") <= extract_day
     reference = reference_lags(events.filter(complete))  # a histogram: the order of the events does not matter
+    recent = events.filter(~complete & (pl.col("_released") <= extract_day))
     state = observed.filter(~pl.col(COMPLETE)).select(KEY, "cohort")
-    recent = (
-        events.filter(~complete)
-        .join(state, on=KEY)
-        .sort(KEY, "_lag", "_room")  # a fixed order: the monitor's means are the same at every run
-    )
     out = []
-    for cohort, group in recent.group_by("cohort"):
+    for cohort, group in recent.group_by("cohort"):  # a group keeps the rows' order
         fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy())
         out.append((cohort[0], fit.ratio, fit.z, fit.events))
     for cohort in state.get_column("cohort").unique().to_list():
@@ -526,6 +529,21 @@ def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date)
         "court_lag_z",
         changed.alias("court_lag_changed"),
         (changed & pl.col("court_lag_ratio").is_not_null()).fill_null(False).alias("_adjust"),
+    )
+
+
+def lag_events(data: Development) -> pl.DataFrame:
+    """The reconviction events of :func:`reoffend.drift.event_table` with their release's ``cohort`` and
+    release day (``_released``), in the fixed order the monitor reads them in (release, lag, room: at any
+    extract a release's room is ``min(extract, _last) - _offence``, so rising room is falling ``_offence``).
+    Sorted once here, every extract's subset is in that order without a sort of its own."""
+    releases = data.releases.select(
+        KEY, "cohort", (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
+    )
+    return (
+        event_table(data.rows, data.releases, KEY)
+        .join(releases, on=KEY, how="left")
+        .sort(KEY, "_lag", "_offence", descending=[False, False, True])
     )
 
 

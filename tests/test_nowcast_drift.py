@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reoffend.drift import _mean_pit, fit_lag, reference_lags, stretched_reference
+from reoffend.drift import _mean_pit, event_table, fit_lag, reference_lags, stretched_reference, with_room
 from reoffend.measure import EVENT_KEY, MeasureParams
 from reoffend.nowcast import (
     AGE,
@@ -33,17 +33,20 @@ from reoffend.nowcast import (
     backtest,
     backtest_summary,
     censored_shares,
+    court_lag_check,
     coverage_check,
+    development,
     level_adjusted_q,
     level_credibility,
     nowcast,
+    observed_at,
 )
 from reoffend.synth import SynthParams, generate
 from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
 from reoffend.window import CONVICTION_DEADLINE
 
 PARAMS = NowcastParams(MeasureParams(by=("cohort",), excluded_offences=frozenset({"BREACH"})))
-OLD = replace(PARAMS, estimator="reference", court_lag="ignore")
+OLD = replace(PARAMS, estimator="reference", court_lag="ignore", censored_reference=False)  # before issue 25
 
 
 # ------------------------------------------------------------------------------- the level, by hand
@@ -326,6 +329,31 @@ def test_plain_nowcast_checks_itself(slower_courts):
     assert old.check is not None and old.check.status == "failed" and old.check.coverage < 0.5
     assert old.check.reason in old.warnings
     assert nowcast(slower_courts, PARAMS, extract=extract).check is None  # not asked
+
+
+def test_court_lag_check_is_the_direct_join(slower_courts):
+    """The monitor reads the events sorted once (lag_events) and tells complete releases by their last day: the
+    same fits as joining every event seen to the observed releases and sorting at each extract. The observed
+    releases of the latest extract are kept, not recomputed."""
+    data = development(slower_courts, PARAMS)
+    for extract in (dt.date(2024, 12, 31), dt.date(2023, 8, 31)):
+        observed = observed_at(data, extract, PARAMS.window)
+        assert observed_at(data, extract, PARAMS.window) is observed
+        got = {r["cohort"]: r for r in court_lag_check(data, observed, extract).to_dicts()}
+        day = (extract - dt.date(1970, 1, 1)).days
+        events = (
+            with_room(event_table(data.rows, data.releases, KEY), day)
+            .join(observed.select(KEY, "cohort", COMPLETE), on=KEY)
+            .sort(KEY, "_lag", "_room")
+        )
+        reference = reference_lags(events.filter(COMPLETE))
+        fitted = 0
+        for (cohort,), group in events.filter(~pl.col(COMPLETE)).group_by("cohort"):
+            fit = fit_lag(reference, group["_lag"].to_numpy(), group["_room"].to_numpy())
+            assert got[cohort]["court_lag_z"] == fit.z
+            assert got[cohort]["court_lag_ratio"] == (None if fit.ratio is None else round(fit.ratio, 2))
+            fitted += fit.z is not None
+        assert fitted >= 2
 
 
 def test_a_doubled_court_lag_is_adjusted_for(slower_courts):
