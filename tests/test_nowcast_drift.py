@@ -385,6 +385,15 @@ def test_cli_check_options(cli, tmp_path):
     assert status == 2 and "--min-coverage" in err
     status, _, err = cli("nowcast", *files, "--backtest", "--no-check")
     assert status == 2 and "--check" in err
+    # --learn-from: the censored reference by default, the complete releases alone on request (the library's
+    # censored_reference, in the parameters), and nothing else is accepted
+    assert document["parameters"]["censored_reference"] is True
+    status, out, err = cli("nowcast", *files, "--json", "--no-check", "--learn-from", "complete")
+    assert status == 0 and json.loads(out)["parameters"]["censored_reference"] is False
+    rates = {r["cohort"]: r["binary_rate_provisional"] for r in json.loads(out)["rows"] if r["status"] == "provisional"}
+    assert rates and rates != {r["cohort"]: r["binary_rate_provisional"] for r in provisional}  # it takes effect
+    status, _, err = cli("nowcast", *files, "--learn-from", "recent")
+    assert status == 2 and "--learn-from" in err
 
 
 def test_lag_refusal_withholds_the_changed_cohorts():
