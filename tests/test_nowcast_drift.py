@@ -7,6 +7,7 @@ backtests small enough for the default suite (bench/nowcast_drift.py runs the fu
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 from dataclasses import replace
@@ -179,6 +180,39 @@ def test_censored_shares_without_censoring_are_the_plain_shares(releases):
         at_risk = len(first) - before
         assert row["_S_km"] == pytest.approx(before / len(first), abs=1e-12)
         assert row["_q_km"] == pytest.approx(later / at_risk if at_risk else 0.0, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    releases=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 30)), st.booleans(), st.integers(1, 40)), min_size=1, max_size=30
+    )
+)
+def test_censored_shares_are_chances_that_agree(releases):
+    """With any censoring: q(t), S(t) and P are in [0, 1], S does not fall with t, q(0) = P, and
+    q(t) = (P - S(t)) / (1 - S(t)) wherever S(t) < 1 (the identity the level's q_lam rests on)."""
+    rows = []
+    for first, complete, age in releases:
+        if not complete and first is not None and first >= age:
+            first = None  # a release in follow-up is seen only before its age
+        rows.append((first, complete, age))
+    observed = pl.DataFrame(
+        {
+            SEGMENT: [0] * len(rows),
+            FIRST_DAY: [f for f, _, _ in rows],
+            COMPLETE: [c for _, c, _ in rows],
+            AGE: [a for _, _, a in rows],
+        },
+        schema_overrides={SEGMENT: pl.UInt32, FIRST_DAY: pl.Int32, AGE: pl.Int32},
+    )
+    table = censored_shares(observed, 35).sort(AGE)
+    q, seen, final = table["_q_km"].to_list(), table["_S_km"].to_list(), table["_P_km"].to_list()
+    assert all(-1e-12 <= x <= 1 + 1e-12 for x in q + seen + final)
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(seen))
+    assert q[0] == pytest.approx(final[0], abs=1e-12)
+    for t in range(36):
+        if seen[t] < 1 - 1e-9:
+            assert q[t] == pytest.approx((final[t] - seen[t]) / (1 - seen[t]), abs=1e-9)
 
 
 # ------------------------------------------------------------------------------- the court lag, by hand
