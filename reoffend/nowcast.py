@@ -711,13 +711,15 @@ def level_credibility(
 
     The raw ratio of a group is ``lam^ = O / E``: ``O`` its releases in follow-up seen to reoffend, ``E`` the sum
     of ``S(t_i)`` over them (what the reference's level would have shown by now); its sampling variance is
-    ``v = sum lam^ S (1 - lam^ S) / E**2`` (each release seen or not). The between-cohort variance ``tau2`` of
-    levels is estimated by moments, ``mean((lam - 1)**2 - v)`` (at least 0), over the provisional groups and
-    the complete ones (``lam = x / (n P)``, ``v = (1 - P) / (n P)``) expecting at least ``MIN_LEVEL_EXPECTED``
-    reoffenders. Buhlmann's credibility ``Z = tau2 / (tau2 + v)`` gives ``lam = 1 + Z (lam^ - 1)``, whose mean
-    squared error is ``Z v`` (Buhlmann and Gisler, A Course in Credibility Theory, 2005, ch. 3): on a stable
-    population ``tau2`` is about 0 and the estimate is the reference level's; where the level has moved, ``Z``
-    approaches 1 and the cohort's own level is followed (the chain ladder's answer). For comparison (bench/
+    ``v = sum lam^ S (1 - lam^ S) / E**2 + lam^**2 (se(E) / E)**2`` (each release seen or not, and ``E``'s own
+    error from the ``N`` complete releases, ``se(E) = sum sqrt(S (1 - S) / N)``). The between-cohort variance
+    ``tau2`` of levels is estimated by moments, ``mean((lam - 1)**2 - v)`` (at least 0), over the provisional
+    groups and the complete ones (``lam = x / (n P)``, ``v = (1 - P) / (n P) (1 - n / N)``, a complete group
+    being ``n`` of the ``N``) expecting at least ``MIN_LEVEL_EXPECTED`` reoffenders. Buhlmann's credibility
+    ``Z = tau2 / (tau2 + v)`` gives ``lam = 1 + Z (lam^ - 1)``, whose mean squared error is ``Z v`` (Buhlmann
+    and Gisler, A Course in Credibility Theory, 2005, ch. 3): on a stable population ``tau2`` is about 0 and the
+    estimate is the reference level's; where the level has moved, ``Z`` approaches 1 and the cohort's own level
+    is followed (the chain ladder's answer). For comparison (bench/
     nowcast_drift.py), ``estimator="ratio"`` takes ``Z = 1`` and ``"benktander"`` ``Z = E / sum P`` (the share
     developed; Mack, "Credible claims reserves: the Benktander method", ASTIN Bulletin 30, 2000), both with
     mean squared error ``Z**2 v + (1 - Z)**2 tau2``.
@@ -725,18 +727,20 @@ def level_credibility(
     s = pl.col("_S")
     reference_size = reference.group_by(SEGMENT).agg(pl.len().cast(pl.Float64).alias("_N"))
     groups = (
-        joined.join(reference_size, on=SEGMENT, how="left")
-        .group_by(by)
+        joined.group_by(by)
         .agg(
             pl.col("reoffended").cast(pl.Float64).sum().alias("_O"),
             s.sum().alias("_E"),
             (s**2).sum().alias("_E2"),
-            # the standard error of E from the reference's sampling of S(t): sum of sqrt(S (1 - S) / N), the
-            # errors at the group's ages taken as perfectly correlated (they come from one reference)
-            (s * (1 - s) / pl.col("_N")).sqrt().sum().alias("_E_se"),
+            (s * (1 - s)).sqrt().sum().alias("_E_root"),
             pl.col("_P").sum().alias("_final"),
             (pl.col(LAG_CHANGED).any() if LAG_CHANGED in joined.columns else pl.lit(False)).alias("_lagged"),
+            pl.col(SEGMENT).first(),  # one segment per group: the segment columns are among ``by``
         )
+        .join(reference_size, on=SEGMENT, how="left")
+        # the standard error of E from the reference's sampling of S(t): sum of sqrt(S (1 - S) / N), the errors
+        # at the group's ages taken as perfectly correlated (they come from one reference)
+        .with_columns((pl.col("_E_root") / pl.col("_N").sqrt()).alias("_E_se"))
         .sort(list(by))
     )  # a fixed order: tau2's sum is then the same at every run, to the last bit
     ratio = pl.when(pl.col("_E") > 0).then(pl.col("_O") / pl.col("_E"))
