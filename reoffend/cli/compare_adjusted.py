@@ -12,7 +12,7 @@ from dataclasses import replace
 import click
 import polars as pl
 
-from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
+from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted, shift_sentence
 from ..compare.design import parse_forms
 from ..compare.rows import AdjustedRow
 from ..errors import UsageError
@@ -179,7 +179,7 @@ def compare_adjusted(
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
-    for warning in result.warnings:
+    for warning in result.all_warnings():
         out.warn(warning)
     extra_outputs = []
     if model_summary:
@@ -210,8 +210,9 @@ def _filters(values, option: str) -> dict[str, tuple[str, ...]]:
 
 def _summary(result: AdjustedResult) -> str:
     rows = result.rows
+    shift = shift_sentence(result.metadata.get("national_shift", {}))
     if rows.height <= HEADLINES_SHOWN:
-        return result.headline()
+        return "\n".join(line for line in (result.headline(), shift) if line)
     params = result.params
     lines = []
     for row in result.verdict_counts().iter_rows(named=True):
@@ -232,6 +233,8 @@ def _summary(result: AdjustedResult) -> str:
     )
     if changed.height > HEADLINES_SHOWN:
         lines.append(f"... and {changed.height - HEADLINES_SHOWN} more (see the rows)")
+    if shift:
+        lines.append(shift)
     return "\n".join(lines)
 
 
