@@ -200,7 +200,10 @@ class AdjustedResult:
         return {
             "baseline_models": self.models,
             "unseen_levels": self.unseen,
-            "sensitivity": {"e_value": E_VALUE_NOTE},
+            "sensitivity": {
+                "e_value": E_VALUE_NOTE,
+                "e_value_interval_confidence": interval_confidence(self.params.alpha, self.params.sided),
+            },
             "warnings": self.all_warnings(),
             "headline": self.headline().splitlines(),
         }
