@@ -842,6 +842,28 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
     return warnings
 
 
+def no_reoffence_reason(
+    inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()
+) -> tuple[str, str]:
+    """Why no conviction counted as a reoffence although the convictions file has rows (docs/data.md, issue 24):
+    no offender_id links the files, every offence code is excluded, or no offence of a released person falls in
+    a follow-up window and is proven within the waiting period. Called only when nothing counted (one cheap
+    look at the ids and codes). The reason's kind (``ids``, ``excluded`` or ``window``) and a sentence."""
+    convictions, releases = inputs.names["convictions"], inputs.names["releases"]
+    linked = _ids(inputs.convictions).join(_ids(inputs.releases).unique(), on="offender_id", how="semi")
+    if not linked.limit(1).collect().height:
+        return "ids", f"no offender_id in {convictions} matches one in {releases} (are the ids written alike?)"
+    if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
+        code = pl.col("offence_code").cast(pl.String)
+        kept = inputs.convictions.filter(code.is_null() | ~code.is_in(sorted(excluded_offences)))
+        if not kept.limit(1).collect().height:
+            return "excluded", f"every conviction in {convictions} has an excluded offence code"
+    return "window", (
+        f"no offence of a released person in {convictions} falls in a follow-up window and is proven within the "
+        "waiting period"
+    )
+
+
 def _sample_match_name() -> str:
     return f"warnings: one of the first {RELEASE_SAMPLE} release ids among the first {ID_SAMPLE} conviction rows"
 

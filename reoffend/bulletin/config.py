@@ -40,7 +40,7 @@ exclude_offences = "excluded_offences.txt"  # example: offence codes that are no
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
 # input_format = "csv"                      # example: default follows the file extension
 # dedupe = false                            # drop exact duplicate release rows instead of failing
-# allow_no_convictions = false              # publish even when the convictions file has no rows (all 0%)
+# allow_no_convictions = false              # publish even when no conviction counts as a reoffence (all 0%)
 
 # [columns]                                 # example: read the extract's column as the canonical name
 # release_date = "date_out"
@@ -183,7 +183,7 @@ class InputsConfig:
     extract_date: dt.date | None = None
     input_format: str | None = None
     dedupe: bool = False
-    allow_no_convictions: bool = False  # publish a bulletin from a convictions file with no rows (every rate 0%)
+    allow_no_convictions: bool = False  # publish a bulletin in which no conviction counts (every rate 0%)
     column_map: Mapping[str, str] = field(default_factory=dict)
 
 
