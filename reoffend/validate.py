@@ -842,9 +842,7 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
     return warnings
 
 
-def no_reoffence_reason(
-    inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()
-) -> tuple[str, str]:
+def no_reoffence_reason(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> tuple[str, str]:
     """Why no conviction counted as a reoffence although the convictions file has rows (docs/data.md, issue 24):
     no offender_id links the files, every offence code is excluded, or no offence of a released person falls in
     a follow-up window and is proven within the waiting period. Called only when nothing counted (one cheap

@@ -303,15 +303,28 @@ def output_options(function):
     )(with_output)
 
 
-PROBABILITY = click.FloatRange(0, 1, min_open=True, max_open=True)
+class FiniteFloatRange(click.FloatRange):
+    """A click ``FloatRange`` that also refuses ``nan`` and ``inf`` (a NaN compares false with either bound, so
+    click's own range lets it through): a usage error naming the option and the range (issue 24)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give one in the range {self._describe_range()}.", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+PROBABILITY = FiniteFloatRange(0, 1, min_open=True, max_open=True)
 
 
 # A significance level of 0.5 or more is no test: one-sided it would make the agreeing interval's level
 # 1 - 2 alpha zero or negative (report/verdict.py interval_confidence), so it is refused before any work.
 # Below SMALLEST_TAIL (1e-12) the normal quantile overflows (reoffend/intervals.py): refused as well.
-ALPHA = click.FloatRange(SMALLEST_TAIL, 0.5, max_open=True)
+ALPHA = FiniteFloatRange(SMALLEST_TAIL, 0.5, max_open=True)
 # 1 - confidence is the tail: at most 1 - 1e-12 (0.9999999999999999 once ended in a StatisticsError, exit 70)
-CONFIDENCE = click.FloatRange(0, LARGEST_CONFIDENCE, min_open=True)
+CONFIDENCE = FiniteFloatRange(0, LARGEST_CONFIDENCE, min_open=True)
 
 
 def alpha_option(help: str = "Significance level of the test."):
