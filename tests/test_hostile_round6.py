@@ -7,13 +7,20 @@ names what it must.
 
 from __future__ import annotations
 
+import gzip
+import io
+import itertools
 import json
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from reoffend.io import LineBound, check_line_lengths
 from tests.conftest import write_csv
-from tests.test_hostile import RELEASES
+from tests.test_hostile import CONVICTIONS, RELEASES
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -132,3 +139,63 @@ def test_synth_at_the_ends_of_its_ranges_writes_data_that_validates(cli, tmp_pat
         "exclude", "--extract-date", json.loads((tmp_path / "s" / "meta.json").read_text())["extract_date"],
     )  # fmt: skip
     assert status == 0, err
+
+
+# ------------------------------------------------------------------- 3. one huge field, below the first line
+# Line 3 holds an offender_id of 1.5 MiB (LINE_LIMIT is 1 MiB): it starts after the header (47 bytes with its line
+# end) and line 2 ("A,2022-01-10,EST1,30,M" and a line end, 23 bytes), so at byte 47 + 23 = 70.
+HUGE_FIELD = RELEASES.split("\n", 2)[0] + "\nA,2022-01-10,EST1,30,M\n" + "B" * (3 << 19) + ",2022-02-10,EST2,40,F\n"
+
+
+@pytest.mark.parametrize("how", ["csv", "gz", "ndjson", "stdin"])
+def test_a_line_longer_than_the_limit_anywhere_is_refused_naming_the_line(cli, tmp_path, monkeypatch, how):
+    """Before: a plain or .gz file was read whole by polars (exit 0 with a 1.5 MiB id here; a 400 MB field was a
+    Rust panic under ulimit -v, or a read that ignored SIGTERM). Only the first line was bounded."""
+    convictions = write_csv(tmp_path / "c.csv", CONVICTIONS)
+    if how == "ndjson":
+        path = tmp_path / "r.ndjson"
+        huge_id = "B" * (3 << 19)
+        path.write_text('{"offender_id":"A","release_date":"2022-01-10"}\n' * 2 + json.dumps({"offender_id": huge_id}))
+        expected = "line 3 (from byte 96)"  # two records of 47 bytes and their line ends
+    elif how == "gz":
+        path = tmp_path / "r.csv.gz"
+        path.write_bytes(gzip.compress(HUGE_FIELD.encode()))
+        expected = "line 3 (from byte 70)"
+    elif how == "stdin":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(HUGE_FIELD.encode())))
+        path, expected = Path("-"), "line 3 (from byte 70)"
+    else:
+        path, expected = Path(write_csv(tmp_path / "r.csv", HUGE_FIELD)), "line 3 (from byte 70)"
+    status, out, err = cli("validate", path, convictions, "--extract-date", "2030-01-01")
+    assert status == 65, err
+    assert f"{path.name if how != 'stdin' else '<stdin>'}: {expected} is longer than 1 MiB" in err
+    assert "too-large" in err and len(err) < 1000 and out == ""
+
+
+def longest_line(data: bytes) -> int:
+    return max(len(line) for line in data.split(b"\n"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"a", b"bc", b"\n", b"defgh"]), max_size=60).map(b"".join),
+    limit=st.integers(1, 12),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+)
+def test_the_line_bound_refuses_exactly_the_data_with_a_line_over_the_limit(data, limit, cuts):
+    """However the bytes come in pieces (a .gz unpacks in pieces), the bound refuses exactly when some line
+    (the bytes between two line ends) is longer than ``limit``, and names where the first such line starts."""
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == 10]
+    too_long = [start for start in starts if len(data[start:].split(b"\n", 1)[0]) > limit]
+    bound = LineBound("t", limit)
+    found = None
+    edges = sorted({0, len(data), *(cut for cut in cuts if cut < len(data))})
+    for start, end in itertools.pairwise(edges):
+        found = bound.feed(data[start:end])
+        if found is not None:
+            break
+    assert (longest_line(data) > limit) == bool(too_long) == (found is not None)
+    if too_long:
+        assert found == too_long[0]
+        with pytest.raises(Exception, match=f"line {starts.index(found) + 1}"):
+            check_line_lengths(data, "t", "csv" if found else "ndjson", limit)
