@@ -737,14 +737,17 @@ def ndjson_repeated_key(source: TableSource, data: bytes | None) -> DataError | 
     lines = pl.read_csv(io.BytesIO(data), **options).lazy() if data is not None else pl.scan_csv(source.path, **options)
     keys = pl.col("keys")
     found = lines.select(pl.col("line").str.extract_all(JSON_KEY).alias("keys"))
-    found = found.filter(keys.list.len() != keys.list.unique().list.len()).head(1)
+    # a key written with an escape ("offender\u005fid") is the same key as "offender_id" once decoded: such
+    # lines are decoded here one by one (an extract's keys have no escapes, so this is rare and few)
+    escaped = keys.list.eval(pl.element().str.contains("\\", literal=True)).list.any()
+    found = found.filter((keys.list.len() != keys.list.unique().list.len()) | escaped)
     try:
-        first = found.collect()
+        candidates = found.collect()
     except (pl.exceptions.PolarsError, OSError):
         return None  # the reader has read the file: whatever this look cannot, it leaves to validation
-    if not first.height:
+    names = next((names for raw in candidates["keys"] if _repeats(names := _json_keys(raw))), None)
+    if names is None:
         return None
-    names = _json_keys(first["keys"][0])
     name = next(n for i, n in enumerate(names) if n in names[:i])
     raw = data if data is not None else Path(source.path).read_bytes()
     line = next((n for n, text in enumerate(raw.splitlines(), start=1) if _repeats(_json_keys(text))), None)

@@ -199,3 +199,34 @@ def test_the_line_bound_refuses_exactly_the_data_with_a_line_over_the_limit(data
         assert found == too_long[0]
         with pytest.raises(Exception, match=f"line {starts.index(found) + 1}"):
             check_line_lengths(data, "t", "csv" if found else "ndjson", limit)
+
+
+# ------------------------------------------------------------------- 4. an NDJSON key repeated through an escape
+@pytest.mark.parametrize(
+    "second_key",
+    [
+        r"offender\u005fid",  # "_" escaped: was read as one column, keeping one of the two values, exit 0
+        r"\u006Fffender_id",  # "o", upper-case hex digits
+        r"\u006f\u0066fender_id",
+    ],
+)
+def test_an_ndjson_key_repeated_through_an_escape_is_a_duplicate_column(cli, tmp_path, second_key):
+    releases = tmp_path / "r.ndjson"
+    releases.write_text(
+        '{"offender_id":"A","release_date":"2022-01-10"}\n'
+        f'{{"offender_id":"B","release_date":"2022-01-11","{second_key}":"Z"}}\n'
+    )
+    status, _out, err = cli("validate", releases, write_csv(tmp_path / "c.csv", CONVICTIONS))
+    assert status == 65, err
+    assert "line 2: the record gives the key 'offender_id' twice" in err and "duplicate-column" in err
+
+
+def test_an_escaped_key_that_repeats_nothing_is_read(cli, tmp_path):
+    """An escape in a key that names no other key (a quote, a "é") is no duplicate: the file is read."""
+    releases = tmp_path / "r.ndjson"
+    releases.write_text(
+        '{"offender_id":"A","release_date":"2022-01-10","na\\"me":1,"caf\\u00e9":2}\n'
+        '{"offender_id":"B","release_date":"2022-01-11","na\\"me":1,"caf\\u00e9":2}\n'
+    )
+    status, _out, err = cli("validate", releases, write_csv(tmp_path / "c.csv", CONVICTIONS), "-q")
+    assert status == 0, err
