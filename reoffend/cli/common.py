@@ -27,6 +27,7 @@ from ..errors import (
     OutputNotCreatable,
     OutputWriteError,
     UsageError,
+    escape_controls,
     one_line,
     os_reason,
     printable,
@@ -50,7 +51,7 @@ from ..report.format import count, p_value, pct, yes_no
 from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
-from .tables import hidden_note, plan_widths, select_columns
+from .tables import fit_labels, hidden_note, plan_widths, select_columns
 
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
     from rich.console import Console
@@ -757,14 +758,28 @@ def render_table(
 
     console = console or pipe_console()
     formats = formats or {}
-    headers = [printable(one_line(column.replace("_", " "))) for column in rows.columns]
-    cells = [
-        [printable(one_line(formats[c](v) if c in formats else default_format(c, v))) for c, v in row.items()]
-        for row in rows.iter_rows(named=True)
-    ]
+
+    def shown(text: str) -> str:
+        # a value from the data: one line, every control character and tab escaped, never cut to 4,000
+        # characters by printable (fit_labels cuts it to the table, and counts what it leaves out)
+        return escape_controls(one_line(text)).replace("\t", "\\t")
+
+    headers, cells, cut = fit_labels(
+        [shown(column.replace("_", " ")) for column in rows.columns],
+        [
+            [shown(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()]
+            for row in rows.iter_rows(named=True)
+        ],
+        console.width,
+    )
     widths = plan_widths(headers, cells, console.width)
-    # a title carries labels (--site): one line, every control character escaped
-    table = Table(title=printable(one_line(title)) or None, caption=caption, header_style="bold")
+    # a title carries labels (--site): one line, every control character escaped; a caption may carry names
+    # from the data (covariates): escaped, and never rich markup
+    table = Table(
+        title=printable(one_line(title)) or None,
+        caption=Text(printable(caption)) if caption else None,
+        header_style="bold",
+    )
     # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
     right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
     for header, is_numeric, width in zip(headers, right, widths, strict=False):
@@ -778,3 +793,10 @@ def render_table(
         raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None
     if len(widths) < len(headers):
         console.print(hidden_note(headers[len(widths) :], console.width), highlight=False, markup=False)
+    if cut:
+        console.print(
+            "Long labels are cut to fit the terminal: '… (N more)' counts the characters left out. See them whole "
+            "with --format csv or --json.",
+            highlight=False,
+            markup=False,
+        )
