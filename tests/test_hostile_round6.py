@@ -305,3 +305,27 @@ def test_cut_label_fits_and_counts_what_it_leaves_out(text, cells):
         kept, _, note = shown.rpartition("… (")
         assert text.startswith(kept) and note == f"{len(text) - len(kept):,} more)"
         assert cell_len(text) > cells
+
+
+# ------------------------------------------------------------------- 6. -o through a path inside the bulletin
+def test_an_output_through_a_path_inside_the_bulletin_is_that_bulletin(cli, tmp_path, monkeypatch):
+    """Before: ``-o b/tables/..`` was judged as a folder named '..' in b/tables: its lock file went inside the
+    bulletin (b/tables/....lock), and the refusal named that file as one the manifest does not list."""
+    from reoffend.bulletin.folder import folder_lock
+
+    monkeypatch.chdir(tmp_path)
+    job = nothing_counted_job(tmp_path, "excluded", "allow_no_convictions = true\n")
+    assert cli("bulletin", "--config", job, "-o", "b", "-q")[0] == 0
+    first = (tmp_path / "b").stat().st_ino
+    with folder_lock("b/tables/.."):
+        assert (tmp_path / ".b.lock").is_file() and not list((tmp_path / "b").rglob("*.lock"))
+    status, _out, err = cli("bulletin", "--config", job, "-o", "b/tables/..", "-q")
+    assert status == 0, err
+    assert (tmp_path / "b").stat().st_ino != first  # rebuilt: a new folder renamed into place
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no lock, no staging left
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    status, _out, err = cli("bulletin", "--config", job, "-o", "b/../other", "-q")
+    assert status == 2
+    assert f"b/../other (-> {tmp_path / 'other'}): the folder exists and is not a bulletin (no manifest.json)" in err
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
