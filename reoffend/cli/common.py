@@ -308,7 +308,7 @@ class FiniteFloatRange(click.FloatRange):
     """A click ``FloatRange`` that also refuses ``nan`` and ``inf`` (a NaN compares false with either bound, so
     click's own range lets it through): a usage error naming the option and the range (issue 24)."""
 
-    name = "finite float range"
+    name = "float range"  # as click's own in --help: FLOAT RANGE
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = click.FLOAT.convert(value, param, ctx)
