@@ -329,3 +329,52 @@ def test_an_output_through_a_path_inside_the_bulletin_is_that_bulletin(cli, tmp_
     assert status == 2
     assert f"b/../other (-> {tmp_path / 'other'}): the folder exists and is not a bulletin (no manifest.json)" in err
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
+# ------------------------------------------------------------------- 7. power's inputs; an extract date before all
+HEADER_ONLY = "offender_id,offence_date,conviction_date,offence_code\n"
+EVERYONE = HEADER_ONLY + "A,2022-02-01,2022-03-01,THEFT\nB,2022-03-01,2022-04-01,THEFT\nC,2022-04-01,2022-05-01,THEFT\n"
+
+
+@pytest.mark.parametrize(
+    ("convictions", "measure", "says"),
+    [
+        (
+            HEADER_ONLY,
+            "binary",
+            "0 of its 3 index releases reoffended (the convictions file has no rows), a rate of 0%",
+        ),
+        (HEADER_ONLY, "frequency", "its 3 index releases have no reconviction events (the convictions file has no"),
+        (HEADER_ONLY, "both", "a rate of 0%"),
+        (EVERYONE, "binary", "3 of its 3 index releases reoffended, a rate of 100%"),
+    ],
+)
+def test_power_from_records_with_no_reoffender_or_all_is_invalid_data(cli, tmp_path, convictions, measure, says):
+    """Before: exit 2, "the baseline rate must be strictly between 0 and 1 (0% and 100%), not 0.0" (or "give
+    --dispersion") of a file with a header and no rows: a fault of the data, not of the command line."""
+    status, out, err = cli(
+        "power", write_csv(tmp_path / "r.csv", RELEASES), write_csv(tmp_path / "c.csv", convictions),
+        "--baseline", "2022Q1", "--measure", measure, "--extract-date", "2030-01-01",
+    )  # fmt: skip
+    assert status == 65, err
+    assert "c.csv: the baseline cohort 2022Q1: " in err and says in err and "degenerate-baseline" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("command", ["power", "measure", "validate"])
+@pytest.mark.parametrize(
+    ("extract_date", "says"),
+    [
+        ("0001-01-01", "the extract date 0001-01-01 is before 1900-01-01, the earliest date a record may hold"),
+        ("2021-12-31", "the extract date 2021-12-31 is before every release (all 3 release dates in "),
+    ],
+)
+def test_an_extract_date_before_every_release_is_one_usage_error(cli, tmp_path, command, extract_date, says):
+    """Before: 65 and a problem for every row (27,202 of them for power on the sample data)."""
+    options = ("--baseline", "2022Q1") if command == "power" else ()
+    status, out, err = cli(
+        command, write_csv(tmp_path / "r.csv", RELEASES), write_csv(tmp_path / "c.csv", EVERYONE), *options,
+        "--extract-date", extract_date,
+    )  # fmt: skip
+    assert status == 2, err
+    assert says in err and len(err.strip().splitlines()) == 1 and out == ""

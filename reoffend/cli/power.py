@@ -8,7 +8,15 @@ import click
 import polars as pl
 
 from ..cohort import check_values_present
-from ..compare.power import Baseline, PowerParams, PowerResult, measure_baseline, minimum_detectable, needed_size
+from ..compare.power import (
+    Baseline,
+    PowerParams,
+    PowerResult,
+    check_measured_baseline,
+    measure_baseline,
+    minimum_detectable,
+    needed_size,
+)
 from ..errors import UsageError
 from .common import (
     alpha_option,
@@ -171,6 +179,7 @@ def power(
             if site:
                 check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
             measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
+            check_measured_baseline(measured, wanted, inputs.names["convictions"], inputs.row_counts["convictions"])
         baseline_rate_value = measured.binary_rate
         baseline_events_value = measured.events_per_100
         baseline_size = baseline_size or measured.cohort_size
