@@ -378,3 +378,34 @@ def test_an_extract_date_before_every_release_is_one_usage_error(cli, tmp_path, 
     )  # fmt: skip
     assert status == 2, err
     assert says in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+# ------------------------------------------------------------------- further: power's numbers at the edge
+@pytest.mark.parametrize(
+    ("option", "value", "allowed"),
+    [
+        ("--baseline-events", "1e308", "0.01<=x<=10000"),  # was exit 0 and a headline of a 309-digit number
+        ("--baseline-events", "nan", "0.01<=x<=10000"),
+        ("--baseline-events", "1e-300", "0.01<=x<=10000"),  # was "a baseline of 0.0 events per 100"
+        ("--dispersion", "1e308", "0.01<=x<=1000"),  # was exit 0 and a 309-digit dispersion in the headline
+        ("--dispersion", "1e-308", "0.01<=x<=1000"),  # was "the smallest reduction ... is 0.0"
+    ],
+)
+def test_power_frequency_numbers_out_of_range_are_usage_errors(cli, option, value, allowed):
+    args = ["power", "--measure", "frequency", "--current-size", "100", "--baseline-events", "50", option, value]
+    status, out, err = cli(*args)
+    assert status == 2, err
+    assert option in err and allowed in err and out == ""
+
+
+def test_power_from_records_whose_events_do_not_vary_is_invalid_data_unless_dispersion_is_given(cli, tmp_path):
+    """A, B and C each have one reconviction event: mean 1, variance 0, so the dispersion is 0. Before: exit 2,
+    "the dispersion (variance/mean) must be a positive number, not 0.0"."""
+    files = (write_csv(tmp_path / "r.csv", RELEASES), write_csv(tmp_path / "c.csv", EVERYONE))
+    options = ("--baseline", "2022Q1", "--measure", "frequency", "--extract-date", "2030-01-01")
+    status, _out, err = cli("power", *files, *options)
+    assert status == 65, err
+    assert "each of its 3 index releases has the same number of reconviction events" in err and "--dispersion" in err
+    status, out, err = cli("power", *files, *options, "--dispersion", "1", "--csv", "-q")
+    assert status == 0, err
+    assert "events_per_100,reduction,100.0,1.0," in out  # 3 events / 3 releases = 100 per 100
