@@ -409,3 +409,38 @@ def test_power_from_records_whose_events_do_not_vary_is_invalid_data_unless_disp
     status, out, err = cli("power", *files, *options, "--dispersion", "1", "--csv", "-q")
     assert status == 0, err
     assert "events_per_100,reduction,100.0,1.0," in out  # 3 events / 3 releases = 100 per 100
+
+
+# ------------------------------------------------------------------- further: a group named like a column of the table
+RELEASES_NAMED = (
+    "offender_id,release_date,Rate,p_adjusted,Compared\nA,2022-01-10,x,1,y\nB,2022-02-10,x,2,y\nC,2022-03-10,z,1,y\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("by", "header"),
+    [
+        ("Rate", "Rate (group)"),  # the measures' "Rate" header: was exit 70, "a table spec names a key ... twice"
+        ("Compared", "Compared (group)"),
+        ("p_adjusted", "p adjusted"),  # the key of the bulletin's adjusted p: was exit 70 too
+    ],
+)
+def test_a_group_named_like_a_column_of_the_terminal_table_is_told_apart(cli, tmp_path, monkeypatch, by, header):
+    monkeypatch.setenv("COLUMNS", "150")
+    files = (write_csv(tmp_path / "r.csv", RELEASES_NAMED), write_csv(tmp_path / "c.csv", CONVICTIONS))
+    status, out, err = cli("measure", *files, "--extract-date", "2030-01-01", "--by", by, "--format", "table")
+    assert status == 0, err
+    assert f"┃ {header} " in out and "┃ Released ┃" in out and "Rate ┃" in out
+
+
+def test_with_groups_keeps_keys_and_headers_distinct():
+    from reoffend.report.tables import Column, TableSpec, with_groups
+
+    def cell(_row: object) -> str:
+        return ""
+
+    fixed = [Column("expected", "Expected", cell), Column("measure", "Measure", cell)]
+    groups = [Column("expected", "Expected", cell), Column("Unit a", "Unit a", cell), Column("unit_a", "Unit a", cell)]
+    spec = TableSpec(with_groups(groups, fixed))  # raised ValueError (exit 70) before
+    assert spec.keys() == ["expected (group)", "Unit a", "unit_a", "expected", "measure"]
+    assert spec.headers() == ["Expected (group)", "Unit a", "Unit a (group)", "Expected", "Measure"]

@@ -407,8 +407,8 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     if outliers.height:
         blocks.append(
             spec_table(
-                measure_table(context.params.confidence, [group_column(column, "Establishment")]).pick(
-                    [column, *TREND[1:5], "p_adjusted", "compared_with_all"]
+                (spec := measure_table(context.params.confidence, [group_column(column, "Establishment")])).pick(
+                    [spec.keys()[0], *TREND[1:5], "p_adjusted", "compared_with_all"]  # the group's key: with_groups
                 ),
                 outliers,
                 caption=f"Establishments significantly above or below the rate for all after the adjustment for "
@@ -467,8 +467,8 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             context.figures[breakdown.name],
         ),
         spec_table(
-            measure_table(context.params.confidence, [group_column(column, name.capitalize(), label)]).pick(
-                [column, *TREND[1:]]
+            (spec := measure_table(context.params.confidence, [group_column(column, name.capitalize(), label)])).pick(
+                [spec.keys()[0], *TREND[1:]]  # the group's key, told apart from the measures' by with_groups
             ),
             rows,
             caption=f"Proven reoffending by {name}, {latest['cohort']}",

@@ -48,7 +48,8 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
 
 
 def measure_spec(by: tuple[str, ...], confidence: float) -> TableSpec[Record]:
-    return measure_table(confidence, [group_column(c, c) for c in by]).pick([*by, *MEASURE_VIEW])
+    spec = measure_table(confidence, [group_column(c, c) for c in by])
+    return spec.pick([*spec.keys()[: len(by)], *MEASURE_VIEW])  # a group's key may be told apart (with_groups)
 
 
 @click.command()
