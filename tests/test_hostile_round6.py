@@ -444,3 +444,19 @@ def test_with_groups_keeps_keys_and_headers_distinct():
     spec = TableSpec(with_groups(groups, fixed))  # raised ValueError (exit 70) before
     assert spec.keys() == ["expected (group)", "Unit a", "unit_a", "expected", "measure"]
     assert spec.headers() == ["Expected (group)", "Unit a", "Unit a (group)", "Expected", "Measure"]
+
+
+@pytest.mark.parametrize("name", ["p_value", "p_adjusted", "compared_unadjusted", "compared_with_all"])
+def test_a_bulletin_establishment_column_named_like_a_computed_test_is_a_usage_error(cli, tmp_path, name):
+    """Before: the release column was dropped for the computed one of that name: exit 70, "reconviction_events is
+    18 in one table and 27 in establishments.csv" (an internal consistency check caught the mix-up)."""
+    write_csv(tmp_path / "r.csv", RELEASES.replace("establishment", name))
+    write_csv(tmp_path / "c.csv", CONVICTIONS)
+    job = tmp_path / "job.toml"
+    job.write_text(
+        f'title = "T"\n[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n[measure]\nestablishment = "{name}"\n'
+    )
+    status, _out, err = cli("bulletin", "--config", job, "-o", tmp_path / "b")
+    assert status == 2, err
+    assert f"[measure] establishment: {name!r} is a column the bulletin computes for each establishment" in err
+    assert f"[columns] establishment_{name} = {name!r}" in err and not (tmp_path / "b").exists()

@@ -284,6 +284,22 @@ def _text(value: Any) -> str:
     return value
 
 
+# columns the bulletin computes for each establishment (reoffend.bulletin.stats.tested_against_all): a release
+# column of one of these names, as the establishment column, was replaced by the computed one (issue 24: exit 70,
+# "reconviction_events is 18 in one table and 27 in establishments.csv")
+ESTABLISHMENT_TESTS = ("p_value", "p_adjusted", "compared_unadjusted", "compared_with_all")
+
+
+def _establishment_column(value: Any) -> str:
+    value = _text(value)
+    if value in ESTABLISHMENT_TESTS:
+        raise ValueError(
+            f"{value!r} is a column the bulletin computes for each establishment ({', '.join(ESTABLISHMENT_TESTS)}); "
+            f"rename the release column, e.g. [columns] establishment_{value} = {value!r}, and name that"
+        )
+    return value
+
+
 def _some_text(value: Any) -> str:
     """Text that says something: an empty value is never read as "not given" (docs/cli.md); leave the key out."""
     value = _text(value)
@@ -449,7 +465,7 @@ MEASURE_SCHEMA = {
     "period": _choice(*PERIODS),
     "index": _choice("first", "all"),
     "confidence": CONFIDENCE_NUMBER,
-    "establishment": _text,
+    "establishment": _establishment_column,
     "where": _some_filter,
 }
 COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
