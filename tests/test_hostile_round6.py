@@ -460,3 +460,17 @@ def test_a_bulletin_establishment_column_named_like_a_computed_test_is_a_usage_e
     assert status == 2, err
     assert f"[measure] establishment: {name!r} is a column the bulletin computes for each establishment" in err
     assert f"[columns] establishment_{name} = {name!r}" in err and not (tmp_path / "b").exists()
+
+
+def test_a_table_title_is_never_markup():
+    """compare baseline titles its table with the --site label, a value from the data: before, a label
+    "[reverse]EVIL[/reverse]" was read as rich markup (shown as EVIL, in reverse video on a terminal)."""
+    from rich.console import Console
+
+    from reoffend.cli.common import render_table
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, color_system="truecolor", force_terminal=True)
+    render_table(LABELS.head(1), title="Against the baseline: [reverse]EVIL[/reverse]", console=console)
+    text = buffer.getvalue()
+    assert "[reverse]EVIL[/reverse]" in text and "\x1b[7m" not in text

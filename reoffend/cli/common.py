@@ -773,10 +773,10 @@ def render_table(
         console.width,
     )
     widths = plan_widths(headers, cells, console.width)
-    # a title carries labels (--site): one line, every control character escaped; a caption may carry names
-    # from the data (covariates): escaped, and never rich markup
+    # a title carries labels (--site) and a caption names from the data (unseen values): one line of the title,
+    # every control character escaped, and never rich markup ("[reverse]EST1[/reverse]" is shown as written)
     table = Table(
-        title=printable(one_line(title)) or None,
+        title=Text(printable(one_line(title))) if title else None,
         caption=Text(printable(caption)) if caption else None,
         header_style="bold",
     )
