@@ -31,6 +31,7 @@ from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..linked import Protection, UnprotectableCell, protect
 from ..measure import MeasureParams, measure
+from ..validate import no_reoffence_reason
 from . import chartrules, text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
@@ -244,6 +245,17 @@ def _compute_bulletin(
     shared = (column, *measured_columns(config, _release_columns(inputs)))
     measured = CohortMeasures(inputs, complete_cohorts(params, completeness), shared, longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
+    if not trend["reoffenders"].sum() and not config.inputs.allow_no_convictions:
+        # conviction rows, but none counted (issue 24): an all-[c] bulletin would be published with exit 0
+        raise single_problem(
+            inputs.names["convictions"],
+            None,
+            "no-reoffences",
+            "no conviction counts as a reoffence in any complete cohort, because "
+            + no_reoffence_reason(inputs, params.excluded_offences)[1]
+            + ": every rate would be 0% and every figure published. Check the extract; if no reoffence is right, "
+            "set allow_no_convictions = true in [inputs]",
+        )
     complete = trend["cohort"].to_list()
     latest = complete[-1]
     latest_row = trend.row(-1, named=True)

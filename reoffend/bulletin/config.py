@@ -42,7 +42,7 @@ exclude_offences = "excluded_offences.txt"  # example: offence codes that are no
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
 # input_format = "csv"                      # example: default follows the file extension
 # dedupe = false                            # drop exact duplicate release rows instead of failing
-# allow_no_convictions = false              # publish even when the convictions file has no rows (all 0%)
+# allow_no_convictions = false              # publish even when no conviction counts as a reoffence (all 0%)
 
 # [columns]                                 # example: read the extract's column as the canonical name
 # release_date = "date_out"
@@ -232,7 +232,7 @@ class InputsConfig:
     extract_date: dt.date | None = None
     input_format: str | None = None
     dedupe: bool = False
-    allow_no_convictions: bool = False  # publish a bulletin from a convictions file with no rows (every rate 0%)
+    allow_no_convictions: bool = False  # publish a bulletin in which no conviction counts (every rate 0%)
     column_map: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -332,6 +332,22 @@ class _Checker:
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected text (in quotes), got {_shown(value)}")
+    return value
+
+
+# columns the bulletin computes for each establishment (reoffend.bulletin.stats.tested_against_all): a release
+# column of one of these names, as the establishment column, was replaced by the computed one (issue 24: exit 70,
+# "reconviction_events is 18 in one table and 27 in establishments.csv")
+ESTABLISHMENT_TESTS = ("p_value", "p_adjusted", "compared_unadjusted", "compared_with_all")
+
+
+def _establishment_column(value: Any) -> str:
+    value = _text(value)
+    if value in ESTABLISHMENT_TESTS:
+        raise ValueError(
+            f"{value!r} is a column the bulletin computes for each establishment ({', '.join(ESTABLISHMENT_TESTS)}); "
+            f"rename the release column, e.g. [columns] establishment_{value} = {value!r}, and name that"
+        )
     return value
 
 
@@ -519,7 +535,7 @@ MEASURE_SCHEMA = {
     "period": _choice(*PERIODS),
     "index": _choice("first", "all"),
     "confidence": CONFIDENCE_NUMBER,
-    "establishment": _text,
+    "establishment": _establishment_column,
     "where": _some_filter,
 }
 COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {

@@ -551,9 +551,10 @@ def establishment_table(context: Context, column: str, latest: Mapping[str, Any]
     accessible table beside the chart, with the verdict after the adjustment for multiple testing."""
     assert context.establishments is not None, "no establishments"
     labels = context.config.labels
-    spec = measure_table(
+    whole = measure_table(
         context.params.confidence, [group_column(column, labels.title(column), labelled(labels, column))]
-    ).pick([column, *TREND[1:5], "p_adjusted"])
+    )
+    spec = whole.pick([whole.keys()[0], *TREND[1:5], "p_adjusted"])  # the group's key: with_groups
     rows = list(context.establishments.iter_rows(named=True))
     words = cohort_words(latest["cohort"], context.params.period)
     return Table(
@@ -618,8 +619,10 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             "line is the rate for all releases.",
         ),
         spec_table(
-            measure_table(context.params.confidence, [group_column(column, labels.title(column), label)]).pick(
-                [column, *TREND[1:]]
+            (
+                spec := measure_table(context.params.confidence, [group_column(column, labels.title(column), label)])
+            ).pick(
+                [spec.keys()[0], *TREND[1:]]  # the group's key, told apart from the measures' by with_groups
             ),
             rows,
             caption=f"Proven reoffending by {name}, {words}",

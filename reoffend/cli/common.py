@@ -27,6 +27,7 @@ from ..errors import (
     OutputNotCreatable,
     OutputWriteError,
     UsageError,
+    escape_controls,
     one_line,
     os_reason,
     printable,
@@ -53,7 +54,7 @@ from ..report.format import count, p_value, pct, yes_no
 from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
-from .tables import check_names, hidden_note, plan_columns, select_columns
+from .tables import check_names, fit_labels, hidden_note, plan_columns, select_columns
 
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
     from rich.console import Console
@@ -350,15 +351,28 @@ def output_options(function):
     )(with_output)
 
 
-PROBABILITY = click.FloatRange(0, 1, min_open=True, max_open=True)
+class FiniteFloatRange(click.FloatRange):
+    """A click ``FloatRange`` that also refuses ``nan`` and ``inf`` (a NaN compares false with either bound, so
+    click's own range lets it through): a usage error naming the option and the range (issue 24)."""
+
+    name = "float range"  # as click's own in --help: FLOAT RANGE
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give one in the range {self._describe_range()}.", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+PROBABILITY = FiniteFloatRange(0, 1, min_open=True, max_open=True)
 
 
 # A significance level of 0.5 or more is no test: one-sided it would make the agreeing interval's level
 # 1 - 2 alpha zero or negative (report/verdict.py interval_confidence), so it is refused before any work.
 # Below SMALLEST_TAIL (1e-12) the normal quantile overflows (reoffend/intervals.py): refused as well.
-ALPHA = click.FloatRange(SMALLEST_TAIL, 0.5, max_open=True)
+ALPHA = FiniteFloatRange(SMALLEST_TAIL, 0.5, max_open=True)
 # 1 - confidence is the tail: at most 1 - 1e-12 (0.9999999999999999 once ended in a StatisticsError, exit 70)
-CONFIDENCE = click.FloatRange(0, LARGEST_CONFIDENCE, min_open=True)
+CONFIDENCE = FiniteFloatRange(0, LARGEST_CONFIDENCE, min_open=True)
 
 
 def alpha_option(help: str = "Significance level of the test."):
@@ -875,16 +889,30 @@ def render_table(
 
     console = console or pipe_console()
     formats = formats or {}
-    headers = [printable(one_line(column.replace("_", " "))) for column in rows.columns]
-    cells = [
-        [printable(one_line(formats[c](v) if c in formats else default_format(c, v))) for c, v in row.items()]
-        for row in rows.iter_rows(named=True)
-    ]
+
+    def as_label(text: str) -> str:
+        # a value from the data: one line, every control character and tab escaped, never cut to 4,000
+        # characters by printable (fit_labels cuts it to the table, and counts what it leaves out)
+        return escape_controls(one_line(text)).replace("\t", "\\t")
+
+    headers, cells, cut = fit_labels(
+        [as_label(column.replace("_", " ")) for column in rows.columns],
+        [
+            [as_label(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()]
+            for row in rows.iter_rows(named=True)
+        ],
+        console.width,
+    )
     verdicts = [index for index, column in enumerate(rows.columns) if VERDICT_COLUMN.search(column.lower())]
     plan = plan_columns(headers, cells, console.width, verdicts=verdicts)
     shown = [index for index, _ in plan]
-    # a title carries labels (--site): one line, every control character escaped
-    table = Table(title=printable(one_line(title)) or None, caption=caption, header_style="bold")
+    # a title carries labels (--site) and a caption names from the data (unseen values): one line of the title,
+    # every control character escaped, and never rich markup ("[reverse]EST1[/reverse]" is shown as written)
+    table = Table(
+        title=Text(printable(one_line(title))) if title else None,
+        caption=Text(printable(caption)) if caption else None,
+        header_style="bold",
+    )
     # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
     right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
     for index, width in plan:
@@ -900,3 +928,10 @@ def render_table(
     if len(shown) < len(headers):
         hidden = [header for index, header in enumerate(headers) if index not in shown]
         console.print(hidden_note(hidden, console.width), highlight=False, markup=False)
+    if cut:
+        console.print(
+            "Long labels are cut to fit the terminal: '… (N more)' counts the characters left out. See them whole "
+            "with --format csv or --json.",
+            highlight=False,
+            markup=False,
+        )

@@ -14,7 +14,7 @@ from ..measure import GROUP_MEASURES, Engine, MeasureParams, measured_releases, 
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
-from ..validate import summarise_inputs
+from ..validate import no_reoffence_reason, summarise_inputs
 from .common import (
     by_option,
     cohort_options,
@@ -48,7 +48,8 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
 
 
 def measure_spec(by: tuple[str, ...], confidence: float) -> TableSpec[Record]:
-    return measure_table(confidence, [group_column(c, c) for c in by]).pick([*by, *MEASURE_VIEW])
+    spec = measure_table(confidence, [group_column(c, c) for c in by])
+    return spec.pick([*spec.keys()[: len(by)], *MEASURE_VIEW])  # a group's key may be told apart (with_groups)
 
 
 @click.command()
@@ -139,6 +140,10 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     warn_partial_periods(out, result.metadata)
     if not params.excluded_offences and (warning := breach_warning(breach_like_codes(inputs.convictions))):
         out.warn(warning)
+    if inputs.row_counts["convictions"] and result.rows["cohort_size"].sum() and not result.rows["reoffenders"].sum():
+        kind, reason = no_reoffence_reason(inputs, params.excluded_offences)
+        if kind != "ids":  # unlinked ids are warned of with the inputs
+            out.warn(f"no conviction counts as a reoffence, because {reason}: every rate is 0%; check the extract")
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")

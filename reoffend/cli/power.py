@@ -13,6 +13,7 @@ from ..compare.power import (
     PowerParams,
     PowerResult,
     achieved_power,
+    check_measured_baseline,
     measure_baseline,
     minimum_detectable,
     needed_size,
@@ -21,6 +22,7 @@ from ..compare.power import (
 from ..compare.rows import PowerRow
 from ..errors import UsageError
 from .common import (
+    FiniteFloatRange,
     alpha_option,
     cohort_options,
     errors_reported,
@@ -59,6 +61,10 @@ def _rate(text: str | None) -> float | None:
 
 
 MIN_REDUCTION = 0.01  # points per 100: a smaller reduction needs cohorts beyond any population
+# a baseline beyond these was accepted and printed as a number of 300 digits (issue 24, exit 70 class): 100 events
+# an offender, and a variance from a hundredth to a thousand times the mean, are beyond any reoffending data
+MAX_EVENTS_PER_100 = 10_000
+MIN_DISPERSION, MAX_DISPERSION = 0.01, 1_000
 MAX_COHORT = 1_000_000_000  # a cohort size beyond any population (and beyond exact integer arithmetic in floats)
 
 
@@ -104,12 +110,20 @@ def _size(item: str) -> int:
     help="Binary rate, reconviction events per 100 (frequency), or both.",
 )
 @click.option("--baseline-rate", metavar="RATE", help="Baseline binary rate: 0.53 or 53%.")
-@click.option("--baseline-events", type=float, metavar="PER100", help="Baseline reconviction events per 100.")
+@click.option(
+    "--baseline-events",
+    type=FiniteFloatRange(MIN_REDUCTION, MAX_EVENTS_PER_100),
+    metavar="PER100",
+    help=f"Baseline reconviction events per 100 ({MIN_REDUCTION:g} to {MAX_EVENTS_PER_100:,}).",
+)
 @click.option(
     "--dispersion",
-    type=float,
+    type=FiniteFloatRange(MIN_DISPERSION, MAX_DISPERSION),
     metavar="D",
-    help="Variance/mean of events per offender (1 = Poisson; default 1, or estimated from records).",
+    help=(
+        f"Variance/mean of events per offender (1 = Poisson; {MIN_DISPERSION:g} to {MAX_DISPERSION:,}; default 1, "
+        "or estimated from records)."
+    ),
 )
 @click.option(
     "--current-size", multiple=True, metavar="N[,N]", help="Current cohort size(s) for the detectable reduction."
@@ -203,6 +217,8 @@ def power(
             if site:
                 check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
             measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
+            convictions_name, conviction_rows = inputs.names["convictions"], inputs.row_counts["convictions"]
+            check_measured_baseline(measured, wanted, convictions_name, conviction_rows, dispersion is not None)
         baseline_rate_value = measured.binary_rate
         baseline_events_value = measured.events_per_100
         baseline_size = baseline_size or measured.cohort_size

@@ -399,6 +399,47 @@ class MeasuredBaseline:
         return {item.name: getattr(self, item.name) for item in fields(self) if item.name != "metadata"}
 
 
+def check_measured_baseline(
+    measured: MeasuredBaseline,
+    measures: Sequence[str],
+    convictions_name: str,
+    conviction_rows: int,
+    dispersion_given: bool = False,
+) -> None:
+    """Invalid data (65, ``degenerate-baseline``) when the baseline cohort measured from records gives a power
+    calculation nothing to work on (issue 24: a header-only convictions file was a usage error, exit 2, about a
+    "baseline rate of 0.0"): a binary rate of 0% or 100%, no reconviction events, or (unless ``--dispersion``
+    is given) events that do not vary, a dispersion of 0. One sentence saying why."""
+    where = f"the baseline cohort {measured.cohort}" + (f" at {measured.site}" if measured.site else "")
+    why = " (the convictions file has no rows)" if not conviction_rows else ""
+    check = "; check the convictions file, the extract date and --exclude-offences"
+    if "binary" in measures and measured.reoffenders in (0, measured.cohort_size):
+        rate = "0%" if not measured.reoffenders else "100%"
+        raise single_problem(
+            convictions_name,
+            None,
+            "degenerate-baseline",
+            f"{where}: {measured.reoffenders:,} of its {measured.cohort_size:,} index releases reoffended{why}, a "
+            f"rate of {rate}, from which no reduction can be detected{check}",
+        )
+    if "frequency" in measures and not measured.events_per_100:
+        raise single_problem(
+            convictions_name,
+            None,
+            "degenerate-baseline",
+            f"{where}: its {measured.cohort_size:,} index releases have no reconviction events{why}, so no "
+            f"reduction in events can be detected{check}",
+        )
+    if "frequency" in measures and not dispersion_given and measured.dispersion == 0:
+        raise single_problem(
+            convictions_name,
+            None,
+            "degenerate-baseline",
+            f"{where}: each of its {measured.cohort_size:,} index releases has the same number of reconviction "
+            "events, so their dispersion (variance / mean) is 0 and no test can be based on it; give --dispersion",
+        )
+
+
 def measure_baseline(
     inputs: ValidatedInputs,
     measurement: MeasureParams,
