@@ -11,6 +11,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,13 +277,19 @@ def figure_bytes(draw: Callable[[Any], Any], plot_format: str) -> bytes:
     and fixed element ids (``svg.hashsalt``); the PNG has no software stamp: identical input gives identical
     bytes. A label from the data is shown as written (``text.parse_math`` off, as in the bulletin's charts): a
     level ``$x$`` is not typeset as mathematics, and ``$\\frac$`` does not end the run with a mathtext error.
+    ``draw`` escapes control characters in labels (:func:`reoffend.errors.escape_controls`): XML has no place
+    for them.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "reoffend", "text.parse_math": False}):
+    with (
+        plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "reoffend", "text.parse_math": False}),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")  # matplotlib's glyph warnings are not ours to print (and -q means quiet)
         figure = draw(plt)
         buffer = io.BytesIO()
         metadata = {"Software": None} if plot_format == "png" else {"Date": None}
@@ -844,9 +851,10 @@ def _pipe_console_class() -> type[Console]:
 
 
 PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
-# a verdict column (a view's "Significant (adjusted)", "Target"; a result's events_verdict, target_met): kept
+# a verdict column (a view's "Significant (adjusted)", "Target", a balance table's "SMD after"; a result's
+# events_verdict, target_met): kept
 # on a narrow terminal before any detail (:func:`reoffend.cli.tables.plan_columns`)
-VERDICT_COLUMN = re.compile(r"(^|[ _])(significant|verdict|target)")
+VERDICT_COLUMN = re.compile(r"(^|[ _])(significant|verdict|target|smd)")
 # a p-value column of any result (docs/output-dictionary.md): p_reduction, binary_p_adjusted, ...
 P_COLUMN = re.compile(r"(^|_)p_(two_sided|reduction|increase|adjusted|value)$")
 

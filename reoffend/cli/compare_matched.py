@@ -18,7 +18,7 @@ from ..compare.design import parse_forms
 from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..compare.rows import MatchedRow
-from ..errors import UsageError
+from ..errors import UsageError, escape_controls
 from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
@@ -396,8 +396,9 @@ def balance_plot_writer(result: MatchedResult, plot_format: str = "png"):
 
 def _balance_plot(result: MatchedResult, plt):
     frame = result.balance.reverse()
+    # a control character (U+0001) is not allowed in XML: shown as an escape, as in the bulletin's charts
     labels = [
-        c if lv is None else f"{c}={lv}"
+        escape_controls(c if lv is None else f"{c}={lv}")
         for c, lv in zip(frame.get_column("covariate"), frame.get_column("level"), strict=True)
     ]
     before = [float("nan") if v is None else v for v in frame.get_column("smd_before")]
