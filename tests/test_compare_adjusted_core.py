@@ -172,7 +172,7 @@ def test_the_national_shift_is_every_current_release_against_the_model_by_hand()
     p = [expit(b[0] + b[1] * age + b[2] * y) for age, y in design]
     mu = [math.exp(g[0] + g[1] * age + g[2] * y) for age, y in design]
     shift = result.metadata["national_shift"]
-    assert shift["releases"] == 5 and shift["confidence"] == 0.95
+    assert shift["releases"] == 5 and shift["units"] == 2 and shift["confidence"] == 0.95
     z_bin = (3 - sum(p)) / math.sqrt(sum(q * (1 - q) for q in p))
     assert shift["binary_difference_pp"] == pytest.approx(100 * (3 - sum(p)) / 5, rel=1e-9)
     assert shift["binary_difference_pp_p_two_sided"] == pytest.approx(2 * (1 - Z.cdf(abs(z_bin))), rel=1e-7)
@@ -198,9 +198,9 @@ def test_a_significant_national_shift_is_a_warning_in_words():
     result = compare_adjusted(fixture_frame(current), params())
     shift = result.metadata["national_shift"]
     assert shift["binary_difference_pp_significant"] and shift["binary_difference_pp"] > 0
-    (warning,) = [w for w in result.all_warnings() if "national shift" in w]
-    assert not [w for w in result.warnings if "national shift" in w]  # the bulletin's notes: published cells only
-    assert "All 60 current releases together" in warning and "a significant rise" in warning
+    (warning,) = [w for w in result.all_warnings() if "the shift they share" in w]
+    assert not [w for w in result.warnings if "the shift they share" in w]  # the bulletin: published cells only
+    assert "All 60 current releases of the 2 units together" in warning and "a significant rise" in warning
     assert "compare units with each other" in warning
 
 

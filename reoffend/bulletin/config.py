@@ -85,6 +85,10 @@ establishment = "establishment"             # column for the latest cohort by es
 # target = 10.0                             # example: per cohort, per cent reduction in events per 100
 # pooled_target = 7.5                       # example: all cohorts together
 # fail_unless_significant = false           # exit status 1 unless the pooled reduction is significant
+# multiple_testing = "holm"                 # the cohorts tested at once: "holm", "bh" or "none"
+# min_treated = 10                          # fewest matched treated releases a row needs to be tested
+# ids_releases = "first"                    # with treated_ids: each person's earliest index release, or "all"
+# covariate_form = { age = "spline:4" }     # example: a numeric covariate's form (default linear here)
 
 # [comparisons.adjusted]                    # actual against risk-adjusted expected (payment mechanism)
 # baseline = ["2022Q1", "2022Q2", "2022Q3", "2022Q4"]   # example (required): cohorts the models are fitted on
@@ -98,6 +102,7 @@ establishment = "establishment"             # column for the latest cohort by es
 # parameter_uncertainty = false             # add the baseline models' parameter uncertainty to the test
 # multiple_testing = "holm"                 # several units tested at once: "holm", "bh" or "none"
 # fail_unless_significant = false           # exit status 1 unless every unit beats the baseline on both measures
+# covariate_form = { age = "log1p" }       # example: a numeric covariate's form (default spline:4 here)
 
 [disclosure]                                # statistical disclosure control (docs/bulletin.md)
 min_cohort = 10                             # reoffending figures of a group with fewer releases are shown [c]

@@ -185,7 +185,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     type=click.Choice(["month", "quarter", "year", "financial-year"]),
     default="quarter",
     show_default=True,
-    help="Cohort period of the per-cohort counts of releases (rows 'releases by cohort').",
+    help="Cohort period of the per-cohort counts of releases (rows 'releases by quarter', '... by month', ...).",
 )
 @output_options
 def validate(spec, errors_file, window, incomplete, period, out):

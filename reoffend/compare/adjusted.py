@@ -210,8 +210,9 @@ class AdjustedResult:
 
 
 def shift_sentence(shift: Mapping[str, Any]) -> str:
-    """The national shift in words: every current release together against the baseline model, both measures."""
-    if "binary_difference_pp" not in shift:
+    """The national shift in words: every current release together against the baseline model, both measures;
+    nothing when one unit is compared (the shift is then that unit's own figure)."""
+    if "binary_difference_pp" not in shift or shift.get("units", 0) < 2:
         return ""
     level_text = f"{100 * shift['confidence']:g}%"
     parts = []
@@ -232,13 +233,19 @@ def shift_sentence(shift: Mapping[str, Any]) -> str:
             f"({level_text} interval {low:+.{decimals}f} to {high:+.{decimals}f}; two-sided p "
             f"{p_is(shift[f'{column}_p_two_sided'])}: {verdict})"
         )
-    return f"All {shift['releases']:,} current releases together (the national shift): " + "; ".join(parts) + "."
+    return (
+        f"All {shift['releases']:,} current releases of the {shift['units']:,} units together (the shift they "
+        "share): " + "; ".join(parts) + "."
+    )
 
 
 def shift_warnings(shift: Mapping[str, Any]) -> list[str]:
     """A warning when the shift all units share is significant on either measure: units then 'beat the
     baseline' (or fail to) together, whatever each did."""
-    if not any(shift.get(f"{c}_significant") for c in ("binary_difference_pp", "reoffences_per_offender_difference")):
+    significant = any(
+        shift.get(f"{c}_significant") for c in ("binary_difference_pp", "reoffences_per_offender_difference")
+    )
+    if not significant or shift.get("units", 0) < 2:
         return []
     return [
         shift_sentence(shift)
@@ -443,7 +450,7 @@ def compare_adjusted(
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
     X_current = design_matrix(current, encoded)
     rows = score_groups(current, X_current, keys, binary, count, params)
-    shift = national_shift(current, X_current, binary, count, params)
+    shift = {"units": rows.height, **national_shift(current, X_current, binary, count, params)}
     del X_current
     rows = rows.with_columns(
         *(
