@@ -114,6 +114,7 @@ def measure_params(config: BulletinConfig) -> MeasureParams:
 
 
 def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> InputSpec:
+    """The inputs of the config; ``--extract-date`` beats its ``[inputs]`` key (``--as-at`` is set in the config)."""
     i = config.inputs
     return InputSpec(
         releases=i.releases,
@@ -122,6 +123,7 @@ def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> I
         input_format=i.input_format,
         extract_date=extract_date or i.extract_date,
         dedupe=i.dedupe,
+        as_at=i.as_at,
     )
 
 
@@ -196,7 +198,7 @@ def _compute_bulletin(
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
-    if extract_date is None and config.inputs.extract_date is not None:  # the config's date, not the option's
+    if extract_date is None and config.inputs.extract_date is not None and inputs.as_at is None:  # the config's
         inputs.extract_date_source = f"[inputs] extract_date in {Path(config.path).name}"
     if not inputs.row_counts["convictions"] and not config.inputs.allow_no_convictions:
         raise single_problem(
@@ -419,6 +421,7 @@ def _compute_bulletin(
         "court_lag_complete_cohorts": lag_complete,
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
+        "as_at": inputs.as_at,  # [inputs] as_at / --as-at: the date and the rows after it (None: the whole extract)
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
         "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
@@ -604,6 +607,7 @@ def _parameters_table(
         ("where", "; ".join(f"{k}={','.join(v)}" for k, v in sorted(params.where.items()))),
         ("extract_date", inputs.extract_date.isoformat() if inputs.extract_date else ""),
         ("extract_date_source", inputs.extract_date_source),
+        *([("as_at", str(inputs.as_at["date"]))] if inputs.as_at else []),
         ("releases_file", Path(inputs.names["releases"]).name),
         ("releases_rows", str(inputs.row_counts["releases"])),
         ("convictions_file", Path(inputs.names["convictions"]).name),

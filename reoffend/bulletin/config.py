@@ -40,6 +40,7 @@ releases = "releases.csv"                   # one row per release (CSV, Parquet 
 convictions = "convictions.csv"             # one row per proven offence
 exclude_offences = "excluded_offences.txt"  # example: offence codes that are not new offences (e.g. BREACH)
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
+# as_at = 2024-03-31                        # example: publish as an extract taken on this date would have
 # input_format = "csv"                      # example: default follows the file extension
 # dedupe = false                            # drop exact duplicate release rows instead of failing
 # allow_no_convictions = false              # publish even when the convictions file has no rows (all 0%)
@@ -230,6 +231,7 @@ class InputsConfig:
     convictions: str
     exclude_offences: str | None = None
     extract_date: dt.date | None = None
+    as_at: dt.date | None = None  # publish as an extract taken on this date would have (reoffend.inputs.cut_as_at)
     input_format: str | None = None
     dedupe: bool = False
     allow_no_convictions: bool = False  # publish a bulletin from a convictions file with no rows (every rate 0%)
@@ -277,6 +279,7 @@ class BulletinConfig:
                 "convictions": self.inputs.convictions,
                 "exclude_offences": self.inputs.exclude_offences,
                 "extract_date": self.inputs.extract_date.isoformat() if self.inputs.extract_date else None,
+                "as_at": self.inputs.as_at.isoformat() if self.inputs.as_at else None,
                 "input_format": self.inputs.input_format,
                 "dedupe": self.inputs.dedupe,
                 "allow_no_convictions": self.inputs.allow_no_convictions,
@@ -509,6 +512,7 @@ INPUTS_SCHEMA = {
     "convictions": _path,
     "exclude_offences": _path,
     "extract_date": _date,
+    "as_at": _date,
     "input_format": _choice("csv", "parquet", "ndjson"),
     "dedupe": _boolean,
     "allow_no_convictions": _boolean,
