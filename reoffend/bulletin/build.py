@@ -37,6 +37,8 @@ from .config import BulletinConfig
 from .document import Document, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
 from .labels import check_labels, known_values
+from .revisions import TABLE as REVISIONS_TABLE
+from .revisions import Previous, read_previous, revisable, revision_cells, revisions
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .publication import (
     Layout,
@@ -95,6 +97,7 @@ class Bulletin:
     inputs: dict[str, dict[str, Any]]
     comparisons: list[ComparisonSection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    previous: dict[str, Any] | None = None  # the bulletin this one was compared with (revisions.Previous.as_dict)
 
 
 def measure_params(config: BulletinConfig) -> MeasureParams:
@@ -195,6 +198,8 @@ def _compute_bulletin(
     step = progress or (lambda _name: None)
     step(STEPS[0])
     params = measure_params(config)
+    # the previous bulletin (its figures are revised), refused before any work if it is not one (exit 2)
+    previous = read_previous(config.publication.previous, params.as_dict()) if config.publication.previous else None
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
@@ -290,6 +295,11 @@ def _compute_bulletin(
     except UnprotectableCell as error:
         raise DisclosureFailure(str(error)) from None
     withheld = {name: withheld_rows(name, frame, layout, model) for name, frame in raw.items() if name in layout.names}
+    revised = None
+    if previous is not None:  # each figure the previous bulletin published, now (bulletin/revisions.py)
+        revised_specs = {spec.table: spec for spec in layout.tables if revisable(spec) and spec.table != SERIES_TABLE}
+        revised = revisions(previous, revised_specs, model)
+        layout.tables += revision_cells([revised_specs[n] for n in previous.tables if n in revised_specs])
     trend = withhold_rows(trend, layout.specs("trend.csv"), withheld["trend.csv"])
     hidden_cohorts = {c for c, h in zip(trend["cohort"], withheld["trend.csv"], strict=True) if h}
     published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is withheld
@@ -380,7 +390,7 @@ def _compute_bulletin(
         "trend.csv": trend,
         "changes.csv": changes,
         "cohorts.csv": completeness,
-        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections),
+        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections, previous),
     }
     if establishments is not None and establishment_summary is not None:
         tables["establishments.csv"] = establishments
@@ -391,6 +401,8 @@ def _compute_bulletin(
         tables[breakdown.file] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
+    if revised is not None:
+        tables[REVISIONS_TABLE] = revised
     if provisional is not None:
         tables["provisional.csv"] = provisional.rows
         if provisional.backtest is not None:
@@ -452,6 +464,7 @@ def _compute_bulletin(
         charts=findings,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
+        revisions=revised,
         provisional=provisional_blocks(
             provisional,
             figures["provisional"][0],
@@ -479,6 +492,7 @@ def _compute_bulletin(
         inputs=input_facts,
         comparisons=comparison_sections,
         warnings=warnings,
+        previous=previous.as_dict() if previous is not None else None,
     )
 
 
@@ -591,7 +605,11 @@ def _release_columns(inputs) -> list[str]:
 
 
 def _parameters_table(
-    config: BulletinConfig, params: MeasureParams, inputs, comparisons: list[ComparisonSection]
+    config: BulletinConfig,
+    params: MeasureParams,
+    inputs,
+    comparisons: list[ComparisonSection],
+    previous: Previous | None = None,
 ) -> pl.DataFrame:
     """The parameters the text quotes, as a table (so every number in the text is in tables/)."""
     values = [
@@ -616,6 +634,12 @@ def _parameters_table(
         ("disclosure_min_cohort", str(config.disclosure.min_cohort)),
         ("disclosure_min_count", str(config.disclosure.min_count)),
     ]
+    if previous is not None:
+        values += [
+            ("previous_bulletin", Path(previous.folder).resolve().name),
+            ("previous_bulletin_manifest_sha256", previous.manifest_sha256),
+            ("revision_threshold_pp", f"{config.publication.revision_threshold:g}"),
+        ]
     publication = config.publication.as_dict()
     values += [
         (f"publication_{key}", str(publication[key])) for key in ("published", "next_release") if publication[key]
@@ -683,6 +707,8 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         "facts": bulletin.facts,
         "comparisons": {s.name: s.metadata for s in bulletin.comparisons},
         "warnings": bulletin.warnings,
+        # which bulletin this one was compared with (its folder's name and its manifest's SHA-256): revisions.csv
+        **({"previous": bulletin.previous} if bulletin.previous is not None else {}),
         "files": {
             path: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for path, data in sorted(files.items())

@@ -120,6 +120,8 @@ min_count = 3                               # ... and of a group with fewer reof
 # contact = "statistics@example.gov.uk"     # example
 # revisions = "Figures for earlier cohorts are revised when later convictions arrive."   # example
 # methodology_url = "https://example.gov.uk/methodology"   # example
+# previous = "../2024Q4"                    # example: the previous bulletin's folder: a revisions table
+# revision_threshold = 1.0                  # a revision of this many percentage points or more is told
 # The next five are required when status is one of the official statistics (else each section is left out):
 # statistician = "Alex Example"             # example: the responsible statistician, named
 # press_office = "Press office: 020 7946 0000"   # example: for media enquiries
@@ -202,6 +204,8 @@ class PublicationConfig:
     pre_release: str = ""  # the pre-release access statement
     feedback_email: str = ""  # an e-mail address (the text links it with mailto:)
     data_source: str = ""  # where the data come from, in words
+    previous: str | None = None  # the previous bulletin's folder: its figures are revised (bulletin/revisions.py)
+    revision_threshold: float = 1.0  # a revision of at least this many percentage points is told in the text
 
     @property
     def official(self) -> bool:
@@ -222,6 +226,8 @@ class PublicationConfig:
             "pre_release": self.pre_release,
             "feedback_email": self.feedback_email,
             "data_source": self.data_source,
+            "previous": self.previous,
+            "revision_threshold": self.revision_threshold,
         }
 
 
@@ -387,6 +393,14 @@ def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
         return value
 
     return check
+
+
+def _percentage_points(value: Any) -> float:
+    """A revision threshold: a finite number of percentage points, 0 to 100."""
+    number = _number(0.0)(value)
+    if not number <= 100:
+        raise ValueError(f"expected percentage points from 0 to 100, got {value!r}")
+    return number
 
 
 def _number(low: float | None = None, high: float | None = None, open_interval: bool = False) -> Callable:
@@ -614,6 +628,8 @@ PUBLICATION_SCHEMA = {
     "pre_release": _some_text,
     "feedback_email": _email,
     "data_source": _some_text,
+    "previous": _path,
+    "revision_threshold": _percentage_points,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),
@@ -699,7 +715,13 @@ def parse_config(path: str) -> BulletinConfig:
             raise check.fail(
                 "bands", "breakdowns", f"{column!r} is banded but not in columns {list(breakdowns.columns)}"
             )
-    publication = PublicationConfig(**check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA))
+    publication_values = check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA)
+    if "previous" in publication_values:
+        try:
+            publication_values["previous"] = _resolve(base, publication_values["previous"])
+        except ValueError as error:
+            raise check.fail("previous", "publication", str(error)) from None
+    publication = PublicationConfig(**publication_values)
     if publication.official:
         missing = [key for key in REQUIRED_FOR_OFFICIAL if not getattr(publication, key)]
         if missing:
