@@ -37,8 +37,6 @@ from .config import BulletinConfig
 from .document import Document, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
 from .labels import check_labels, known_values
-from .revisions import TABLE as REVISIONS_TABLE
-from .revisions import Previous, read_previous, revisable, revision_cells, revisions
 from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
 from .publication import (
     Layout,
@@ -54,6 +52,8 @@ from .publication import (
     withhold_days,
     withhold_rows,
 )
+from .revisions import TABLE as REVISIONS_TABLE
+from .revisions import Previous, read_previous, revisable, revision_cells, revisions
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,

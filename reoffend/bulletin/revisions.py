@@ -228,9 +228,9 @@ def revisions(previous: Previous, current: Mapping[str, TableCells], model: Link
         if name == "trend.csv":  # cohorts completed since
             for cell in model.cells.values():
                 cohorts, pairs, variant = cell.key
-                if len(cohorts) == 1 and not pairs and not variant and not cell.implied and cell.key not in seen:
-                    if "trend.csv" in cell.tables:
-                        rows.append(_completed(cell.key, cell.size, cell.values, cell.withheld))
+                national = len(cohorts) == 1 and not pairs and not variant and "trend.csv" in cell.tables
+                if national and cell.key not in seen:
+                    rows.append(_completed(cell.key, cell.size, cell.values, cell.withheld))
     schema: dict[str, Any] = {"table": pl.String, "cohort": pl.String, **{c: pl.String for c in by_columns}}
     schema |= {
         "previous_cohort_size": pl.Int64,
