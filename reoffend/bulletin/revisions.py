@@ -8,18 +8,24 @@ naming why). Only the measure tables are revised: the tables whose rows the mani
 declares as groups of a cohort (``trend.csv``, ``establishments.csv``, each ``breakdown_*.csv``).
 
 Rules (each row is one group of people, one cell of the linked-tables model, reoffend/bulletin/publication.py):
+every cell the previous bulletin published in those tables has a row, so that the table, not a reader's
+guess from a row left out, says what each figure is now, and the audit sees every value it states.
 
-* A cell published in both releases is listed when a figure changed (the number of people, reoffenders,
-  reconviction events or reoffences). Its reason: **data corrections** when the number of people changed
-  (releases were added, removed or re-dated); else **late convictions** when reoffenders rose, or stayed
+* A cell published (not ``[c]``) in both releases: its figures then and now, the change of its rate in
+  percentage points, and the reason. The reason is **unchanged** when no figure changed (the number of
+  people, reoffenders, reconviction events, reoffences); else **data corrections** when the number of people
+  changed (releases added, removed or re-dated); else **late convictions** when reoffenders rose, or stayed
   the same while events or reoffences rose; else **data corrections** (convictions removed or corrected).
 * A cell withheld (``[c]``) in either release is withheld in the revisions table: only its numbers of people,
-  published in both releases, are shown, and it is listed only when that number changed (so whether it is
-  listed says nothing about its withheld counts). Its reason is then **data corrections**.
+  published in both releases, are shown; its reason is **data corrections** when that number changed, else
+  none (whether its withheld counts changed is not said).
 * A cohort in this release's ``trend.csv`` that the previous one did not have (it was provisional, or not yet
-  complete) is listed with the reason **cohort completed** and no previous figures.
-* A cell the previous bulletin published that this release does not have is listed with the reason
-  **no longer in the data** and no current figures.
+  complete) has a row with the reason **cohort completed** and no previous figures.
+* A cell the previous bulletin published that this release does not have: the reason **no longer in the
+  data** and no current figures.
+
+So the revised cells (the rows whose reason is neither **unchanged** nor none) are exactly the cells whose
+published figures changed.
 
 The rows are declared to the disclosure model (:func:`revision_cells`) as the same groups the tables declare,
 so the audit of what is written covers them: a revisions row can never show a count another table withholds.
@@ -47,6 +53,8 @@ LATE = "late convictions"
 CORRECTIONS = "data corrections"
 COMPLETED = "cohort completed"
 GONE = "no longer in the data"
+UNCHANGED = "unchanged"
+REVISED = (LATE, CORRECTIONS)  # the reasons of a figure published in both releases that changed
 DEFAULT_THRESHOLD_PP = 1.0  # [publication] revision_threshold: a revision of at least this many points is told
 MANIFEST_BYTES = 64 << 20  # a manifest larger than this is no bulletin's (the sample's is about 60 kB)
 COUNT_COLUMNS = ("reoffenders", "reconviction_events", "reoffences")
@@ -190,6 +198,8 @@ def _rate(reoffenders: int | None, size: int | None) -> float | None:
 
 def _reason(before: RowCell, size: int, values: Mapping[str, int | None]) -> str:
     """The documented rule of the module docstring, for a cell published in both releases."""
+    if before.size == size and all(before.values[c] == values[c] for c in COUNT_COLUMNS):
+        return UNCHANGED
     if before.size != size:
         return CORRECTIONS
     old, new = before.values, values
@@ -256,8 +266,8 @@ def _keys(name: str, cell_key: Any) -> dict[str, Any]:
     return {"table": name, "cohort": cohorts[0], **{c: v for c, v in pairs}}
 
 
-def _row(name: str, before: RowCell, model: LinkedTables) -> dict[str, Any] | None:
-    """The revisions row of one cell the previous release published, or None when nothing published changed."""
+def _row(name: str, before: RowCell, model: LinkedTables) -> dict[str, Any]:
+    """The revisions row of one cell the previous release published (module docstring)."""
     cell = model.cells.get(before.key)
     keys = _keys(name, before.key)
     if cell is None or cell.implied:
@@ -265,18 +275,14 @@ def _row(name: str, before: RowCell, model: LinkedTables) -> dict[str, Any] | No
         rate = None if before.withheld else _rate(before.values["reoffenders"], before.size)
         return {**keys, "previous_cohort_size": before.size, **values, "previous_binary_rate": rate, "reason": GONE}
     if before.withheld or cell.withheld:  # [c] here: only the numbers of people, public in both releases
-        if before.size == cell.size:
-            return None
         return {
             **keys,
             "previous_cohort_size": before.size,
             "cohort_size": cell.size,
-            "reason": CORRECTIONS,
+            "reason": CORRECTIONS if before.size != cell.size else None,
             SUPPRESSED: SHORTHAND,
         }
     now = {c: cell.values[c] for c in COUNT_COLUMNS}
-    if before.size == cell.size and all(before.values[c] == now[c] for c in COUNT_COLUMNS):
-        return None
     old_rate, new_rate = _rate(before.values["reoffenders"], before.size), _rate(now["reoffenders"], cell.size)
     return {
         **keys,
@@ -301,7 +307,11 @@ def _completed(cell_key: Any, size: int, values: Mapping[str, int | None], withh
 def told(table: pl.DataFrame, threshold_pp: float) -> dict[str, Any] | None:
     """The revision the text tells (docs/bulletin.md, "Revisions"): the largest change of a rate published in
     both releases, when it is at least ``threshold_pp`` percentage points; None when none is."""
-    changed = table.filter(pl.col("change_pp").is_not_null() & (pl.col("change_pp").abs() >= threshold_pp))
+    changed = table.filter(
+        pl.col("reason").is_in(REVISED)
+        & pl.col("change_pp").is_not_null()
+        & (pl.col("change_pp").abs() >= threshold_pp)
+    )
     if not changed.height:
         return None
     return changed.sort(pl.col("change_pp").abs(), descending=True, maintain_order=True).row(0, named=True)

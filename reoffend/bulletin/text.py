@@ -428,18 +428,21 @@ def revision_blocks(context: Context) -> list[Block]:
     if table is None:
         return []
     blocks: list[Block] = [Heading("Revisions", anchor="revisions")]
-    if not table.height:
+    if not table.filter(pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")).height:
         blocks.append(Paragraph("No figure published in the previous bulletin has changed."))
         return blocks
     blocks.append(
         Paragraph(
             "Figures published in the previous bulletin that have changed, and why: late convictions (convictions "
             "recorded after the previous extract for offences in the follow-up), data corrections (releases or "
-            "convictions corrected since), or a cohort whose follow-up is now complete. Every revised figure, for "
-            "every table, is in revisions.csv; a figure withheld in either bulletin is withheld there ([c])."
+            "convictions corrected since), or a cohort whose follow-up is now complete. Every figure the previous "
+            "bulletin published, revised or not, is in revisions.csv with its value now; a figure withheld in either "
+            "bulletin is withheld there ([c])."
         )
     )
-    national = table.filter(pl.col("table") == "trend.csv")
+    national = table.filter(
+        (pl.col("table") == "trend.csv") & pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")
+    )
     if national.height:
         blocks.append(
             Table(
