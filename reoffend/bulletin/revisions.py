@@ -305,8 +305,9 @@ def _completed(cell_key: Any, size: int, values: Mapping[str, int | None], withh
 
 
 def told(table: pl.DataFrame, threshold_pp: float) -> dict[str, Any] | None:
-    """The revision the text tells (docs/bulletin.md, "Revisions"): the largest change of a rate published in
-    both releases, when it is at least ``threshold_pp`` percentage points; None when none is."""
+    """The revision the text tells (docs/bulletin.md, "Revisions"): of the rates published in both releases
+    that changed by at least ``threshold_pp`` percentage points, the national series' largest change, else
+    the largest of any group; None when none did."""
     changed = table.filter(
         pl.col("reason").is_in(REVISED)
         & pl.col("change_pp").is_not_null()
@@ -314,4 +315,5 @@ def told(table: pl.DataFrame, threshold_pp: float) -> dict[str, Any] | None:
     )
     if not changed.height:
         return None
-    return changed.sort(pl.col("change_pp").abs(), descending=True, maintain_order=True).row(0, named=True)
+    order = [pl.col("table") != "trend.csv", pl.col("change_pp").abs()]
+    return changed.sort(order, descending=[False, True], maintain_order=True).row(0, named=True)

@@ -387,10 +387,9 @@ COHORT_CODES = {
 
 
 REASONS = {
-    "late convictions": "late convictions (recorded after the previous extract, for offences in the follow-up)",
-    "data corrections": "data corrections (releases or convictions corrected)",
-    "cohort completed": "the cohort's follow-up being complete",
-    "no longer in the data": "the group no longer being in the data",
+    "late convictions": "late convictions: convictions recorded after the previous extract for offences in the "
+    "follow-up",
+    "data corrections": "data corrections: releases or convictions corrected since the previous extract",
 }
 
 
@@ -417,7 +416,7 @@ def revision_sentence(context: Context) -> str:
         f"The largest revision to the previous bulletin is for people released in {revision_group(row, context)}: "
         f"the proven reoffending rate published as {pct(row['previous_binary_rate'])} is now "
         f"{pct(row['binary_rate'])} ({signed(row['change_pp'])} percentage points), because of "
-        f"{REASONS.get(row['reason'], row['reason'])} (Revisions)."
+        f"{REASONS.get(row['reason'], row['reason'])}. The Revisions section lists every revised figure."
     )
 
 
