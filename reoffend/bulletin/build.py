@@ -724,6 +724,7 @@ SHEET_TITLES = {
     "cohorts.csv": "Cohorts and the completeness of their follow-up",
     "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
     "parameters.csv": "Parameters of this bulletin",
+    "revisions.csv": "Revisions to the figures of the previous bulletin",
     "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",
     "comparison_adjusted_models.csv": "Risk-adjusted comparison: the baseline models",
     "comparison_matched_balance.csv": "Matched comparison: covariate balance",
