@@ -144,13 +144,14 @@ def read_previous(folder: str, measure: Mapping[str, Any]) -> Previous:
         tables[name] = _table(folder, root, name, files)
     if "trend.csv" not in tables:
         raise _refuse(folder, "no trend.csv in its layout: not a reoffend bulletin")
-    latest = facts.get("latest_cohort")
+    latest = facts.get("latest_cohort")  # kept only when it is a cohort of its trend: never free text from the folder
+    cohorts = set(tables["trend.csv"]["cohort"].to_list()) if "cohort" in tables["trend.csv"].columns else set()
     return Previous(
         folder=folder,
         manifest_sha256=hashlib.sha256(raw).hexdigest(),
         layout=layout,
         tables=tables,
-        latest_cohort=latest if isinstance(latest, str) else None,
+        latest_cohort=latest if isinstance(latest, str) and latest in cohorts else None,
     )
 
 
