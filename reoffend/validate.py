@@ -87,6 +87,8 @@ class ValidatedInputs:
     # the (releases, convictions) frames the prefetched results are of: a copy of the inputs with other frames
     # (e.g. banded releases, dataclasses.replace) makes its queries again
     prefetched_of: tuple[pl.LazyFrame, pl.LazyFrame] | None = None
+    # --as-at: the date, and the rows of each table dated after it, which the measure does not see
+    as_at: dict[str, object] | None = None
 
 
 def prefetched(inputs: ValidatedInputs, queries: Mapping[str, Query]) -> dict[str, pl.DataFrame]:

@@ -53,6 +53,8 @@ from .publication import (
     withhold_days,
     withhold_rows,
 )
+from .revisions import TABLE as REVISIONS_TABLE
+from .revisions import Previous, read_previous, revisable, revision_cells, revisions
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,
@@ -96,6 +98,7 @@ class Bulletin:
     inputs: dict[str, dict[str, Any]]
     comparisons: list[ComparisonSection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    previous: dict[str, Any] | None = None  # the bulletin this one was compared with (revisions.Previous.as_dict)
 
 
 def measure_params(config: BulletinConfig) -> MeasureParams:
@@ -115,6 +118,7 @@ def measure_params(config: BulletinConfig) -> MeasureParams:
 
 
 def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> InputSpec:
+    """The inputs of the config; ``--extract-date`` beats its ``[inputs]`` key (``--as-at`` is set in the config)."""
     i = config.inputs
     return InputSpec(
         releases=i.releases,
@@ -123,6 +127,7 @@ def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> I
         input_format=i.input_format,
         extract_date=extract_date or i.extract_date,
         dedupe=i.dedupe,
+        as_at=i.as_at,
     )
 
 
@@ -194,10 +199,12 @@ def _compute_bulletin(
     step = progress or (lambda _name: None)
     step(STEPS[0])
     params = measure_params(config)
+    # the previous bulletin (its figures are revised), refused before any work if it is not one (exit 2)
+    previous = read_previous(config.publication.previous, params.as_dict()) if config.publication.previous else None
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
-    if extract_date is None and config.inputs.extract_date is not None:  # the config's date, not the option's
+    if extract_date is None and config.inputs.extract_date is not None and inputs.as_at is None:  # the config's
         inputs.extract_date_source = f"[inputs] extract_date in {Path(config.path).name}"
     if not inputs.row_counts["convictions"] and not config.inputs.allow_no_convictions:
         raise single_problem(
@@ -300,6 +307,11 @@ def _compute_bulletin(
     except UnprotectableCell as error:
         raise DisclosureFailure(str(error)) from None
     withheld = {name: withheld_rows(name, frame, layout, model) for name, frame in raw.items() if name in layout.names}
+    revised = None
+    if previous is not None:  # each figure the previous bulletin published, now (bulletin/revisions.py)
+        revised_specs = {spec.table: spec for spec in layout.tables if revisable(spec) and spec.table != SERIES_TABLE}
+        revised = revisions(previous, revised_specs, model)
+        layout.tables += revision_cells([revised_specs[n] for n in previous.tables if n in revised_specs])
     trend = withhold_rows(trend, layout.specs("trend.csv"), withheld["trend.csv"])
     hidden_cohorts = {c for c, h in zip(trend["cohort"], withheld["trend.csv"], strict=True) if h}
     published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is withheld
@@ -416,7 +428,7 @@ def _compute_bulletin(
         "trend.csv": trend,
         "changes.csv": changes,
         "cohorts.csv": completeness,
-        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections),
+        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections, previous),
     }
     if establishments is not None and establishment_summary is not None:
         tables["establishments.csv"] = establishments
@@ -427,6 +439,8 @@ def _compute_bulletin(
         tables[breakdown.file] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
+    if revised is not None:
+        tables[REVISIONS_TABLE] = revised
     if provisional is not None:
         tables["provisional.csv"] = provisional.rows
         if provisional.backtest is not None:
@@ -457,6 +471,7 @@ def _compute_bulletin(
         "court_lag_complete_cohorts": lag_complete,
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
+        "as_at": inputs.as_at,  # [inputs] as_at / --as-at: the date and the rows after it (None: the whole extract)
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
         "breakdown_bands": {b.column: b.as_facts() for b in breakdowns if b.bands},
@@ -490,6 +505,7 @@ def _compute_bulletin(
         left_out=left_out,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
+        revisions=revised,
         provisional=provisional_blocks(
             provisional,
             figures["provisional"][0],
@@ -517,6 +533,7 @@ def _compute_bulletin(
         inputs=input_facts,
         comparisons=comparison_sections,
         warnings=warnings,
+        previous=previous.as_dict() if previous is not None else None,
     )
 
 
@@ -692,7 +709,11 @@ def _release_columns(inputs) -> list[str]:
 
 
 def _parameters_table(
-    config: BulletinConfig, params: MeasureParams, inputs, comparisons: list[ComparisonSection]
+    config: BulletinConfig,
+    params: MeasureParams,
+    inputs,
+    comparisons: list[ComparisonSection],
+    previous: Previous | None = None,
 ) -> pl.DataFrame:
     """The parameters the text quotes, as a table (so every number in the text is in tables/)."""
     values = [
@@ -708,6 +729,7 @@ def _parameters_table(
         ("where", "; ".join(f"{k}={','.join(v)}" for k, v in sorted(params.where.items()))),
         ("extract_date", inputs.extract_date.isoformat() if inputs.extract_date else ""),
         ("extract_date_source", inputs.extract_date_source),
+        *([("as_at", str(inputs.as_at["date"]))] if inputs.as_at else []),
         ("releases_file", Path(inputs.names["releases"]).name),
         ("releases_rows", str(inputs.row_counts["releases"])),
         ("convictions_file", Path(inputs.names["convictions"]).name),
@@ -718,6 +740,12 @@ def _parameters_table(
         ("chart_min_points", str(chartrules.MIN_CHART_POINTS)),
         ("establishment_chart_at_each_end", str(chartrules.ESTABLISHMENTS_AT_EACH_END)),
     ]
+    if previous is not None:
+        values += [
+            ("previous_bulletin", Path(previous.folder).resolve().name),
+            ("previous_bulletin_manifest_sha256", previous.manifest_sha256),
+            ("revision_threshold_pp", f"{config.publication.revision_threshold:g}"),
+        ]
     publication = config.publication.as_dict()
     values += [
         (f"publication_{key}", str(publication[key])) for key in ("published", "next_release") if publication[key]
@@ -785,6 +813,8 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         "facts": bulletin.facts,
         "comparisons": {s.name: s.metadata for s in bulletin.comparisons},
         "warnings": bulletin.warnings,
+        # which bulletin this one was compared with (its folder's name and its manifest's SHA-256): revisions.csv
+        **({"previous": bulletin.previous} if bulletin.previous is not None else {}),
         "files": {
             path: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for path, data in sorted(files.items())
@@ -800,6 +830,7 @@ SHEET_TITLES = {
     "cohorts.csv": "Cohorts and the completeness of their follow-up",
     "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
     "parameters.csv": "Parameters of this bulletin",
+    "revisions.csv": "Revisions to the figures of the previous bulletin",
     "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",
     "comparison_adjusted_models.csv": "Risk-adjusted comparison: the baseline models",
     "comparison_matched_balance.csv": "Matched comparison: covariate balance",

@@ -40,6 +40,7 @@ releases = "releases.csv"                   # one row per release (CSV, Parquet 
 convictions = "convictions.csv"             # one row per proven offence
 exclude_offences = "excluded_offences.txt"  # example: offence codes that are not new offences (e.g. BREACH)
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
+# as_at = 2024-03-31                        # example: publish as an extract taken on this date would have
 # input_format = "csv"                      # example: default follows the file extension
 # dedupe = false                            # drop exact duplicate release rows instead of failing
 # allow_no_convictions = false              # publish even when no conviction counts as a reoffence (all 0%)
@@ -124,6 +125,8 @@ min_count = 3                               # ... and of a group with fewer reof
 # contact = "statistics@example.gov.uk"     # example
 # revisions = "Figures for earlier cohorts are revised when later convictions arrive."   # example
 # methodology_url = "https://example.gov.uk/methodology"   # example
+# previous = "../2024Q4"                    # example: the previous bulletin's folder: a revisions table
+# revision_threshold = 1.0                  # a revision of this many percentage points or more is told
 # The next five are required when status is one of the official statistics (else each section is left out):
 # statistician = "Alex Example"             # example: the responsible statistician, named
 # press_office = "Press office: 020 7946 0000"   # example: for media enquiries
@@ -206,6 +209,8 @@ class PublicationConfig:
     pre_release: str = ""  # the pre-release access statement
     feedback_email: str = ""  # an e-mail address (the text links it with mailto:)
     data_source: str = ""  # where the data come from, in words
+    previous: str | None = None  # the previous bulletin's folder: its figures are revised (bulletin/revisions.py)
+    revision_threshold: float = 1.0  # a revision of at least this many percentage points is told in the text
 
     @property
     def official(self) -> bool:
@@ -226,6 +231,8 @@ class PublicationConfig:
             "pre_release": self.pre_release,
             "feedback_email": self.feedback_email,
             "data_source": self.data_source,
+            "previous": self.previous,
+            "revision_threshold": self.revision_threshold,
         }
 
 
@@ -235,6 +242,7 @@ class InputsConfig:
     convictions: str
     exclude_offences: str | None = None
     extract_date: dt.date | None = None
+    as_at: dt.date | None = None  # publish as an extract taken on this date would have (reoffend.inputs.cut_as_at)
     input_format: str | None = None
     dedupe: bool = False
     allow_no_convictions: bool = False  # publish a bulletin in which no conviction counts (every rate 0%)
@@ -282,6 +290,7 @@ class BulletinConfig:
                 "convictions": self.inputs.convictions,
                 "exclude_offences": self.inputs.exclude_offences,
                 "extract_date": self.inputs.extract_date.isoformat() if self.inputs.extract_date else None,
+                "as_at": self.inputs.as_at.isoformat() if self.inputs.as_at else None,
                 "input_format": self.inputs.input_format,
                 "dedupe": self.inputs.dedupe,
                 "allow_no_convictions": self.inputs.allow_no_convictions,
@@ -407,6 +416,14 @@ def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
     return check
 
 
+def _percentage_points(value: Any) -> float:
+    """A revision threshold: a finite number of percentage points, 0 to 100."""
+    number = _number(0.0)(value)
+    if not number <= 100:
+        raise ValueError(f"expected percentage points from 0 to 100, got {value!r}")
+    return number
+
+
 def _number(low: float | None = None, high: float | None = None, open_interval: bool = False) -> Callable:
     def check(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -530,6 +547,7 @@ INPUTS_SCHEMA = {
     "convictions": _path,
     "exclude_offences": _path,
     "extract_date": _date,
+    "as_at": _date,
     "input_format": _choice("csv", "parquet", "ndjson"),
     "dedupe": _boolean,
     "allow_no_convictions": _boolean,
@@ -631,6 +649,8 @@ PUBLICATION_SCHEMA = {
     "pre_release": _some_text,
     "feedback_email": _email,
     "data_source": _some_text,
+    "previous": _path,
+    "revision_threshold": _percentage_points,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),
@@ -716,7 +736,13 @@ def parse_config(path: str) -> BulletinConfig:
             raise check.fail(
                 "bands", "breakdowns", f"{column!r} is banded but not in columns {list(breakdowns.columns)}"
             )
-    publication = PublicationConfig(**check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA))
+    publication_values = check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA)
+    if "previous" in publication_values:
+        try:
+            publication_values["previous"] = _resolve(base, publication_values["previous"])
+        except ValueError as error:
+            raise check.fail("previous", "publication", str(error)) from None
+    publication = PublicationConfig(**publication_values)
     if publication.official:
         missing = [key for key in REQUIRED_FOR_OFFICIAL if not getattr(publication, key)]
         if missing:

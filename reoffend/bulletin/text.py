@@ -63,6 +63,7 @@ class Context:
     charts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (title, finding) of each chart
     provisional: Sequence[Block] = ()  # the [provisional] section (reoffend/bulletin/provisional.py), if any
     left_out: Mapping[str, str] = field(default_factory=dict)  # name: the sentence in place of a chart left out
+    revisions: pl.DataFrame | None = None  # revisions.csv when a previous bulletin is given (bulletin/revisions.py)
 
 
 # ------------------------------------------------------------------------------------------- formatting
@@ -275,6 +276,9 @@ def compose(context: Context) -> Document:
         f"{cell(latest, 'reoffences_per_offender', two)} reoffences per offender."
     )
     points.append(incomplete_sentence(context))
+    revision = revision_sentence(context)
+    if revision:
+        points.append(revision)
     blocks.append(Bullets(points))
     blocks += things_to_know(context)
 
@@ -332,6 +336,8 @@ def compose(context: Context) -> Document:
             "Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
         )
     )
+
+    blocks += revision_blocks(context)
 
     # -- establishments
     if context.establishments is not None and context.establishment_summary is not None:
@@ -394,6 +400,86 @@ COHORT_CODES = {
     "month": re.compile(r"(?<![\w-])\d{4}-(?:0[1-9]|1[0-2])(?![\w-])"),
     "financial-year": re.compile(r"(?<![\w-])\d{4}-\d{2}(?![\w-])"),
 }
+
+
+REASONS = {
+    "late convictions": "late convictions: convictions recorded after the previous extract for offences in the "
+    "follow-up",
+    "data corrections": "data corrections: releases or convictions corrected since the previous extract",
+}
+
+
+def revision_group(row: Mapping[str, Any], context: Context) -> str:
+    """The group of a revisions row in words: its cohort, and its columns' values (as the tables label them)."""
+    group = cohort_words(row["cohort"], context.params.period)
+    columns = list(row)
+    splits = columns[columns.index("cohort") + 1 : columns.index("previous_cohort_size")]
+    values = [labelled(context.config.labels, c)(row[c]) for c in splits if row[c] is not None]
+    return group + (f" ({', '.join(values)})" if values else "")
+
+
+def revision_sentence(context: Context) -> str:
+    """The main point on revisions: the largest change of a rate published in both bulletins, when it is at
+    least ``[publication] revision_threshold`` percentage points (docs/bulletin.md, "Revisions")."""
+    from .revisions import told
+
+    if context.revisions is None:
+        return ""
+    row = told(context.revisions, context.config.publication.revision_threshold)
+    if row is None:
+        return ""
+    return (
+        f"The largest revision to the previous bulletin is for people released in {revision_group(row, context)}: "
+        f"the proven reoffending rate published as {pct(row['previous_binary_rate'])} is now "
+        f"{pct(row['binary_rate'])} ({signed(row['change_pp'])} percentage points), because of "
+        f"{REASONS.get(row['reason'], row['reason'])}. The Revisions section lists every revised figure."
+    )
+
+
+def revision_blocks(context: Context) -> list[Block]:
+    """The revisions section: what changed since the previous bulletin, the national series as a table (every
+    revised figure is in revisions.csv)."""
+    table = context.revisions
+    if table is None:
+        return []
+    blocks: list[Block] = [Heading("Revisions", anchor="revisions")]
+    if not table.filter(pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")).height:
+        blocks.append(Paragraph("No figure published in the previous bulletin has changed."))
+        return blocks
+    blocks.append(
+        Paragraph(
+            "Figures published in the previous bulletin that have changed, and why: late convictions (convictions "
+            "recorded after the previous extract for offences in the follow-up), data corrections (releases or "
+            "convictions corrected since), or a cohort whose follow-up is now complete. Every figure the previous "
+            "bulletin published, revised or not, is in revisions.csv with its value now; a figure withheld in either "
+            "bulletin is withheld there ([c])."
+        )
+    )
+    national = table.filter(
+        (pl.col("table") == "trend.csv") & pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")
+    )
+    if national.height:
+        blocks.append(
+            Table(
+                caption="Revisions to the proven reoffending rate of each cohort",
+                columns=["Cohort", "Published before", "Now", "Change (percentage points)", "Reason"],
+                rows=[
+                    [
+                        r["cohort"],
+                        cell(r, "previous_binary_rate", pct) if r["previous_cohort_size"] is not None else "",
+                        cell(r, "binary_rate", pct) if r["cohort_size"] is not None else "",
+                        signed(r["change_pp"])
+                        if r["change_pp"] is not None
+                        else (SHORTHAND if r["suppressed"] else ""),
+                        r["reason"],
+                    ]
+                    for r in national.iter_rows(named=True)
+                ],
+                source="revisions.csv",
+                numeric=[False, True, True, True, False],
+            )
+        )
+    return blocks
 
 
 def named_columns(config: BulletinConfig, establishment: str | None) -> set[str]:

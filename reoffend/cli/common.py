@@ -82,7 +82,16 @@ def _stack(*decorators):
     return apply
 
 
-INPUT_PARAMS = ("releases", "convictions", "column_map", "input_format", "extract_date", "dedupe", "streaming")
+INPUT_PARAMS = (
+    "releases",
+    "convictions",
+    "column_map",
+    "input_format",
+    "extract_date",
+    "as_at",
+    "dedupe",
+    "streaming",
+)
 
 
 def input_options(function):
@@ -117,6 +126,12 @@ def input_options(function):
             "--extract-date",
             type=click.DateTime(["%Y-%m-%d"]),
             help="Date the data was extracted (default: the latest conviction_date).",
+        ),
+        click.option(
+            "--as-at",
+            type=click.DateTime(["%Y-%m-%d"]),
+            help="Measure as an extract taken on this date would have: releases and convictions dated after it "
+            "are dropped and follow-up is judged complete at it (reoffend docs measures).",
         ),
         click.option("--dedupe", is_flag=True, help="Drop exact duplicate release rows instead of failing."),
         click.option(
@@ -474,6 +489,7 @@ def input_spec(
     extract_date: dt.datetime | None,
     dedupe: bool,
     streaming: bool,
+    as_at: dt.datetime | None = None,
 ) -> InputSpec:
     if not releases or not convictions:
         raise UsageError("give both files: RELEASES and CONVICTIONS")
@@ -485,6 +501,7 @@ def input_spec(
         extract_date=extract_date.date() if extract_date else None,
         dedupe=dedupe,
         streaming=streaming,
+        as_at=as_at.date() if as_at else None,
     )
 
 
