@@ -120,6 +120,9 @@ def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> I
         convictions=i.convictions,
         column_map=dict(i.column_map),
         input_format=i.input_format,
+        delimiter=i.delimiter,
+        encoding=i.encoding,
+        date_format=i.date_format,
         extract_date=extract_date or i.extract_date,
         dedupe=i.dedupe,
     )

@@ -79,7 +79,18 @@ def _stack(*decorators):
     return apply
 
 
-INPUT_PARAMS = ("releases", "convictions", "column_map", "input_format", "extract_date", "dedupe", "streaming")
+INPUT_PARAMS = (
+    "releases",
+    "convictions",
+    "column_map",
+    "input_format",
+    "delimiter",
+    "encoding",
+    "date_format",
+    "extract_date",
+    "dedupe",
+    "streaming",
+)
 
 
 def input_options(function):
@@ -108,7 +119,26 @@ def input_options(function):
         click.option(
             "--input-format",
             type=click.Choice(["csv", "parquet", "ndjson"]),
-            help="Format of both inputs (default: from the extension under any .gz/.zst; '-' or a pipe is sniffed).",
+            help="Format of an input whose name does not tell it ('-', a pipe, data.txt); a file named .csv, "
+            ".tsv, .parquet, .ndjson or .jsonl (under any .gz/.zst) follows its extension (default: a pipe is "
+            "sniffed).",
+        ),
+        click.option(
+            "--delimiter",
+            metavar="CHAR",
+            help="Field delimiter of CSV inputs, e.g. ';' '|' or tab ('\\t') (default: tab for .tsv, else "
+            "sniffed from each header line: , ; tab |).",
+        ),
+        click.option(
+            "--encoding",
+            metavar="NAME",
+            help="Text encoding of the inputs, e.g. cp1252, latin-1, utf-16 (default: utf-8; a UTF-16 "
+            "byte-order mark is read without it). Other than UTF-8, a file is transcoded in memory.",
+        ),
+        click.option(
+            "--date-format",
+            metavar="FMT",
+            help="strftime form of every text date column, e.g. %d/%m/%Y (default: %Y-%m-%d).",
         ),
         click.option(
             "--extract-date",
@@ -416,6 +446,9 @@ def input_spec(
     extract_date: dt.datetime | None,
     dedupe: bool,
     streaming: bool,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
 ) -> InputSpec:
     if not releases or not convictions:
         raise UsageError("give both files: RELEASES and CONVICTIONS")
@@ -427,6 +460,9 @@ def input_spec(
         extract_date=extract_date.date() if extract_date else None,
         dedupe=dedupe,
         streaming=streaming,
+        delimiter=delimiter,
+        encoding=encoding,
+        date_format=date_format,
     )
 
 

@@ -30,6 +30,9 @@ INPUT_KEYS = (
     "exclude_offences",
     "extract_date",
     "input_format",
+    "delimiter",
+    "encoding",
+    "date_format",
     "dedupe",
     "allow_no_convictions",
 )
