@@ -390,3 +390,15 @@ def test_the_bulletin_config_checks_the_dialect_keys_with_their_line(tmp_path):
         with pytest.raises(UsageError) as caught:
             parse_config(str(bad))
         assert "line 4" in str(caught.value) and needle in str(caught.value)
+
+
+def test_a_semicolon_cp1252_stream_on_standard_input_is_sniffed_and_transcoded(
+    cli, documented, reference, tmp_path, monkeypatch
+):
+    from .test_shell_inputs import FakeStdin
+
+    releases, convictions = documented
+    data = gzip.compress(_day_month_year(releases, RELEASE_DATES).write_csv(separator=";").encode("cp1252"))
+    monkeypatch.setattr(sys, "stdin", FakeStdin(data))
+    c = _write(tmp_path / "c.csv", _day_month_year(convictions, CONVICTION_DATES))
+    assert _measure(cli, "-", c, "--encoding", "cp1252", "--date-format", "%d/%m/%Y") == reference
