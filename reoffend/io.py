@@ -658,10 +658,11 @@ def open_table(
                 head = data[: LINE_LIMIT + 1]
     if data is not None:
         check_first_line(source.name, head, fmt)
+    chosen = csv_delimiter(source, head) if fmt == "csv" else None
     source = replace(
         source,
         input_format=fmt,
-        delimiter=csv_delimiter(source, head) if fmt == "csv" else None,
+        delimiter=chosen,
         encoding=source.encoding or bom,
     )
     renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
@@ -678,7 +679,7 @@ def open_table(
         raise single_problem(source.name, name, "duplicate-column", f"the schema names {what} more than once") from None
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
         raise read_failure(source, fmt, data, error) from None
-    if fmt == "csv":
+    if fmt == "csv" and chosen != sniff_delimiter(head):  # given, or tab for .tsv: sniffing leaves none over
         check_one_column_header(source, schema.names())
     if fmt == "ndjson":
         repeated = ndjson_repeated_key(source, data)

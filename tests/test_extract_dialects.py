@@ -402,3 +402,15 @@ def test_a_semicolon_cp1252_stream_on_standard_input_is_sniffed_and_transcoded(
     monkeypatch.setattr(sys, "stdin", FakeStdin(data))
     c = _write(tmp_path / "c.csv", _day_month_year(convictions, CONVICTION_DATES))
     assert _measure(cli, "-", c, "--encoding", "cp1252", "--date-format", "%d/%m/%Y") == reference
+
+
+def test_a_comma_file_named_tsv_says_which_delimiter_and_a_quoted_name_is_left_alone(cli, documented, tmp_path):
+    releases, convictions = documented
+    r = _write(tmp_path / "r.tsv", releases)
+    status, _, err = cli("measure", r, _write(tmp_path / "c.csv", convictions))
+    assert status == 2 and "looks ','-separated: use --delimiter ','" in err
+    # one quoted column name holding ';' is sniffed as comma-separated: reported missing columns, not a delimiter
+    quoted = tmp_path / "q.csv"
+    quoted.write_text('"offender_id;release_date"\n"A;2022-01-01"\n')
+    status, _, err = cli("measure", quoted, tmp_path / "c.csv")
+    assert status == 65 and "required column 'offender_id' is missing" in err
