@@ -153,6 +153,20 @@ def check_input_format_used(spec: InputSpec) -> None:
         )
 
 
+def check_dialect_used(spec: InputSpec) -> None:
+    """``--delimiter`` where neither input is CSV, or ``--encoding`` where both are Parquet (each told by its
+    extension; a pipe may be either, so it never counts), would do nothing: a usage error (exit 2)."""
+    paths = (spec.releases, spec.convictions)
+    told = [None if is_stream(path) else extension_format(path) or spec.input_format for path in paths]
+    formats = [fmt for fmt in told if fmt is not None]
+    if len(formats) < len(told):  # a pipe, or a name that tells nothing: reading it says what it is
+        return
+    if spec.delimiter is not None and "csv" not in formats:
+        raise UsageError(f"--delimiter: neither input is CSV ({', '.join(formats)}), so it would do nothing; drop it")
+    if spec.encoding is not None and set(formats) == {"parquet"}:
+        raise UsageError("--encoding: both inputs are Parquet, which has no text encoding to choose; drop it")
+
+
 def load_inputs(
     spec: InputSpec,
     extra_required: dict[str, tuple[str, ...]] | None = None,
@@ -170,6 +184,7 @@ def load_inputs(
             "input (give the other as a file, or as a pipe with <(...))"
         )
     check_input_format_used(spec)
+    check_dialect_used(spec)
     releases = _table(spec.releases, RELEASES, spec)
     convictions = _table(spec.convictions, CONVICTIONS, spec)
     return validate_inputs(

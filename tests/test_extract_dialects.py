@@ -414,3 +414,16 @@ def test_a_comma_file_named_tsv_says_which_delimiter_and_a_quoted_name_is_left_a
     quoted.write_text('"offender_id;release_date"\n"A;2022-01-01"\n')
     status, _, err = cli("measure", quoted, tmp_path / "c.csv")
     assert status == 65 and "required column 'offender_id' is missing" in err
+
+
+def test_a_delimiter_or_encoding_that_would_do_nothing_is_a_usage_error(cli, documented, tmp_path):
+    releases, convictions = documented
+    releases.write_parquet(tmp_path / "r.parquet")
+    convictions.write_parquet(tmp_path / "c.parquet")
+    status, _, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--delimiter", ";")
+    assert status == 2 and "neither input is CSV (parquet, parquet), so it would do nothing" in err
+    status, _, err = cli("measure", tmp_path / "r.parquet", tmp_path / "c.parquet", "--encoding", "cp1252")
+    assert status == 2 and "both inputs are Parquet" in err
+    status, _, err = cli("measure", tmp_path / "r.parquet", _write(tmp_path / "c.csv", convictions), "-q",
+                         "--delimiter", ",", "--encoding", "cp1252")  # fmt: skip
+    assert status == 0, err  # the CSV file is read with them
