@@ -533,7 +533,7 @@ def _not_in_encoding(name: str, encoding: str, error: UnicodeDecodeError, start:
         name,
         None,
         "encoding",
-        f"{_where(line)}, byte {start + error.start:,}: the bytes {bad!r} are not {encoding}; give the file's "
+        f"{_where(line)}: the bytes {bad!r} at byte {start + error.start:,} are not {encoding}; give the file's "
         "encoding with --encoding (e.g. utf-8, cp1252, latin-1, utf-16)",
         row=line - 1 if line > 1 else None,
     )
@@ -830,7 +830,7 @@ def _csv_problem(name: str, raw: bytes, delimiter: str = ",") -> DataError | Non
             name,
             None,
             "encoding",
-            f"{_where(line)}, byte {error.start:,}: the bytes {bad!r} are {ENCODING_HINT} "
+            f"{_where(line)}: the bytes {bad!r} at byte {error.start:,} are {ENCODING_HINT} "
             "(or save the file as UTF-8: iconv -f cp1252 -t utf-8, or 'CSV UTF-8' in a spreadsheet)",
             row=line - 1 if line > 1 else None,  # the header is no row (rows are 1-based below it)
         )

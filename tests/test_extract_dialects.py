@@ -210,7 +210,7 @@ def test_a_cp1252_file_read_as_utf8_names_file_row_byte_and_the_option(cli, tmp_
     c.write_text("offender_id,offence_date,conviction_date\nA,2022-02-01,2022-03-01\n")
     status, _, err = cli("measure", str(r), c)
     assert status == 65
-    assert f"{r}, row 2: line 3, byte 68: " in err
+    assert f"{r}, row 2: line 3: the bytes b'\\xd3E\\n' at byte 68 are " in err
     assert "not UTF-8: give --encoding cp1252 (or latin-1)" in err
     status, out, err = cli("measure", str(r), c, "--encoding", "cp1252", "--by", "establishment", "--csv",
                            "--incomplete", "exclude", "--extract-date", "2024-01-01", "-q")  # fmt: skip
@@ -292,10 +292,10 @@ def test_a_bad_byte_in_the_encoding_given_names_line_and_offset_across_chunks():
     # cp1252 has no character for 0x81; it is the 3rd byte of the second chunk: offset 4 + 2 = 6, on line 2
     with pytest.raises(DataError) as caught:
         transcoded([b"abc\n", b"de\x81f\n"], "cp1252", "x.csv")
-    assert "line 2, byte 6: the bytes b'\\x81' are not cp1252" in str(caught.value)
+    assert "line 2: the bytes b'\\x81' at byte 6 are not cp1252" in str(caught.value)
     # UTF-16: a pair split across chunks decodes; an odd last byte is named at its offset (2 + 2 = 4)
     assert transcoded([b"a\x00b", b"\x00\n\x00"], "utf-16-le", "x.csv") == b"ab\n"
-    with pytest.raises(DataError, match="byte 4: "):
+    with pytest.raises(DataError, match="at byte 4 are not"):
         transcoded([b"a\x00b\x00", b"c"], "utf-16-le", "x.csv")
 
 
