@@ -427,3 +427,31 @@ def test_a_delimiter_or_encoding_that_would_do_nothing_is_a_usage_error(cli, doc
     status, _, err = cli("measure", tmp_path / "r.parquet", _write(tmp_path / "c.csv", convictions), "-q",
                          "--delimiter", ",", "--encoding", "cp1252")  # fmt: skip
     assert status == 0, err  # the CSV file is read with them
+
+
+def test_a_bulletin_of_the_dialect_extract_has_the_tables_of_the_documented_form(cli, documented, tmp_path):
+    """The bulletin's [inputs] delimiter, encoding and date_format: every table it publishes is byte for byte
+    the one from the same data in the documented form, and the manifest says how each input was read."""
+    releases, convictions = documented
+    _write(tmp_path / "r.csv", releases)
+    _write(tmp_path / "c.csv", convictions)
+    _write(tmp_path / "rd.csv", _day_month_year(releases, RELEASE_DATES), separator=";", encoding="cp1252")
+    _write(tmp_path / "cd.csv", _day_month_year(convictions, CONVICTION_DATES), separator=";", encoding="cp1252")
+    (tmp_path / "plain.toml").write_text('[inputs]\nreleases = "r.csv"\nconvictions = "c.csv"\n')
+    (tmp_path / "dialect.toml").write_text(
+        '[inputs]\nreleases = "rd.csv"\nconvictions = "cd.csv"\nencoding = "cp1252"\ndate_format = "%d/%m/%Y"\n'
+    )
+    for name in ("plain", "dialect"):
+        status, _, err = cli("bulletin", "--config", tmp_path / f"{name}.toml", "-o", tmp_path / name, "-q")
+        assert status == 0, err
+    tables = sorted(path.name for path in (tmp_path / "plain" / "tables").iterdir())
+    assert tables == sorted(path.name for path in (tmp_path / "dialect" / "tables").iterdir())
+    for table in tables:
+        if table != "parameters.csv":  # the parameters name the files and the options given
+            assert (tmp_path / "plain/tables" / table).read_bytes() == (
+                tmp_path / "dialect/tables" / table
+            ).read_bytes()
+    manifest = json.loads((tmp_path / "dialect" / "manifest.json").read_text())
+    assert manifest["inputs"]["releases"]["delimiter"] == ";"
+    assert manifest["inputs"]["convictions"]["encoding"] == "cp1252"
+    assert manifest["inputs"]["convictions"]["date_format"] == "%d/%m/%Y"

@@ -638,7 +638,8 @@ def sha256_file(path: str) -> str:
 
 def _input_facts(config: BulletinConfig, inputs) -> dict[str, dict[str, Any]]:
     facts = {
-        role: {"path": getattr(config.inputs, role), "rows": inputs.row_counts[role]}
+        # how each was read (format, delimiter, encoding, date form), as measure's JSON metadata says it
+        role: {"path": getattr(config.inputs, role), "rows": inputs.row_counts[role], **inputs.read_as.get(role, {})}
         for role in ("releases", "convictions")
     }
     if config.inputs.exclude_offences:
