@@ -455,3 +455,22 @@ def test_a_bulletin_of_the_dialect_extract_has_the_tables_of_the_documented_form
     assert manifest["inputs"]["releases"]["delimiter"] == ";"
     assert manifest["inputs"]["convictions"]["encoding"] == "cp1252"
     assert manifest["inputs"]["convictions"]["date_format"] == "%d/%m/%Y"
+
+
+def test_a_plain_utf8_file_is_still_scanned_never_read_whole_or_transcoded(cli, documented, reference, tmp_path,
+                                                                           monkeypatch):  # fmt: skip
+    """The default reading (UTF-8, any delimiter, a plain file) goes to polars by its path, as before: nothing
+    reads its bytes whole, so a file larger than memory can still be scanned (--streaming)."""
+    import reoffend.io as reoffend_io
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a plain UTF-8 file was read whole")
+
+    releases, convictions = documented
+    r = _write(tmp_path / "r.csv", releases, separator=";")
+    c = _write(tmp_path / "c.csv", convictions, separator=";")
+    for name in ("transcoded", "utf8_text", "unpack", "as_utf8"):
+        monkeypatch.setattr(reoffend_io, name, refuse)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert _measure(cli, r, c) == reference
+    assert _measure(cli, r, c, "--encoding", "utf-8", "--streaming") == reference
