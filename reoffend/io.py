@@ -498,8 +498,10 @@ def transcoded(chunks: Iterable[bytes], encoding: str, name: str, limit: int | N
     intake = Intake(name, memory_budget() if limit is None else limit)
     offset = 0  # bytes of the input fed to the decoder before this chunk
     first = True
+    watch = Utf8Watch()
     try:
         for chunk in chunks:
+            watch.add(chunk, offset)
             pending = len(decoder.getstate()[0])
             try:
                 text = decoder.decode(chunk)
@@ -513,6 +515,18 @@ def transcoded(chunks: Iterable[bytes], encoding: str, name: str, limit: int | N
             intake.add(decoder.decode(b"", final=True).encode("utf-8"))
         except UnicodeDecodeError as error:
             raise _not_in_encoding(name, encoding, error, offset - len(error.object), intake.lines) from None
+        if watch.is_utf8() and watch.non_ascii is not None:
+            byte, line = watch.non_ascii
+            raise single_problem(
+                name,
+                None,
+                "encoding",
+                f"{_where(line)}: the file is UTF-8 (byte {byte:,} starts a UTF-8 character, as every byte "
+                f"outside ASCII does), not {encoding}: read as {encoding}, its text would be garbled ('Ó' read "
+                f"as 'Ã“'); drop --encoding (it applies to both files: if the other is {encoding}, convert it, "
+                f"iconv -f {encoding} -t utf-8)",
+                row=line - 1 if line > 1 else None,
+            )
     except UnicodeError as error:  # not a byte at fault: e.g. UTF-16 with no byte-order mark to tell its order
         raise single_problem(
             name,
@@ -522,6 +536,43 @@ def transcoded(chunks: Iterable[bytes], encoding: str, name: str, limit: int | N
             "--encoding (for UTF-16 without a byte-order mark, utf-16-le or utf-16-be)",
         ) from None
     return intake.value()
+
+
+class Utf8Watch:
+    """Whether bytes fed chunk by chunk are all UTF-8, and where (byte offset, line) the first byte outside
+    ASCII is: a UTF-8 file with such a byte given as ``--encoding cp1252`` would be read without an error
+    and its names garbled ("Ã“" for "Ó"), so it is refused instead (:func:`transcoded`)."""
+
+    def __init__(self) -> None:
+        self.decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
+        self.non_ascii: tuple[int, int] | None = None  # (byte offset, line) of the first byte >= 0x80
+        self.lines = 0
+
+    def add(self, chunk: bytes, offset: int) -> None:
+        if self.decoder is None:
+            return
+        try:
+            self.decoder.decode(chunk)
+        except UnicodeDecodeError:
+            self.decoder = None  # not UTF-8: nothing more to watch
+            return
+        if self.non_ascii is None:
+            found = NON_ASCII.search(chunk)
+            if found is not None:
+                self.non_ascii = (offset + found.start(), self.lines + chunk.count(b"\n", 0, found.start()) + 1)
+            self.lines += chunk.count(b"\n")
+
+    def is_utf8(self) -> bool:
+        if self.decoder is None:
+            return False
+        try:
+            self.decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+
+NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def _not_in_encoding(name: str, encoding: str, error: UnicodeDecodeError, start: int, lines: int) -> DataError:

@@ -474,3 +474,20 @@ def test_a_plain_utf8_file_is_still_scanned_never_read_whole_or_transcoded(cli, 
     monkeypatch.setattr(Path, "read_bytes", refuse)
     assert _measure(cli, r, c) == reference
     assert _measure(cli, r, c, "--encoding", "utf-8", "--streaming") == reference
+
+
+def test_a_utf8_file_given_as_cp1252_is_refused_rather_than_garbled(cli, tmp_path):
+    # cp1252 reads any byte, so a UTF-8 "Ó" (C3 93) would become "Ã“" without an error: refused, naming where
+    header = b"offender_id,release_date,establishment\n"  # 39 bytes
+    row = "A,2022-01-10,Ó\n".encode()  # Ó at 13 bytes into the row: byte 39 + 13 = 52, line 2, row 1
+    assert len(header) == 39 and row[13:15] == b"\xc3\x93"
+    (tmp_path / "r.csv").write_bytes(header + row)
+    (tmp_path / "c.csv").write_text("offender_id,offence_date,conviction_date\nA,2022-02-01,2022-03-01\n")
+    status, out, err = cli("measure", tmp_path / "r.csv", tmp_path / "c.csv", "--encoding", "cp1252")
+    assert status == 65 and out == ""
+    assert "r.csv, row 1: line 2: the file is UTF-8 (byte 52 starts a UTF-8 character" in err
+    assert "not cp1252" in err and "drop --encoding" in err
+    # the same check for a character cut across chunks: a b \n c are bytes 0 to 3, C3 is byte 4 | 93
+    with pytest.raises(DataError, match="line 2: the file is UTF-8 \\(byte 4 starts a UTF-8 character"):
+        transcoded([b"ab\nc\xc3", b"\x93\n"], "cp1252", "x.csv")
+    assert transcoded([b"ab\nc\xd3", b"\n"], "cp1252", "x.csv") == "ab\ncÓ\n".encode()
