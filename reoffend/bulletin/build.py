@@ -125,6 +125,9 @@ def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> I
         convictions=i.convictions,
         column_map=dict(i.column_map),
         input_format=i.input_format,
+        delimiter=i.delimiter,
+        encoding=i.encoding,
+        date_format=i.date_format,
         extract_date=extract_date or i.extract_date,
         dedupe=i.dedupe,
         as_at=i.as_at,
@@ -769,7 +772,8 @@ def sha256_file(path: str) -> str:
 
 def _input_facts(config: BulletinConfig, inputs) -> dict[str, dict[str, Any]]:
     facts = {
-        role: {"path": getattr(config.inputs, role), "rows": inputs.row_counts[role]}
+        # how each was read (format, delimiter, encoding, date form), as measure's JSON metadata says it
+        role: {"path": getattr(config.inputs, role), "rows": inputs.row_counts[role], **inputs.read_as.get(role, {})}
         for role in ("releases", "convictions")
     }
     if config.inputs.exclude_offences:
