@@ -752,6 +752,7 @@ def level_credibility(
     ratio = pl.when(pl.col("_E") > 0).then(pl.col("_O") / pl.col("_E"))
     groups = groups.with_columns(ratio.alias("_raw"))
     raw = pl.col("_raw")
+
     # v = sum lam S (1 - lam S) / E^2 = (lam E - lam^2 sum S^2) / E^2, at lam^ or at the reference's level 1,
     # whichever is larger: a group with nobody seen yet (lam^ = 0) would otherwise have v = 0, Z = 1 and a level
     # of 0 with no error: a provisional 0% (0.00% to 0.14%) for 229 releases that ended at 48.9%

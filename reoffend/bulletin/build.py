@@ -646,8 +646,9 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
         rows = _measure_breakdown(banded, params, complete, column)
         configured = spec.bands.get(column)
         edges = tuple(configured) if configured else None
-        if edges and config.disclosure.active:
-            # suppression with judgement: a sparse end band is merged before anything is withheld
+        if edges and config.disclosure.active and spec.merge_sparse_bands:
+            # suppression with judgement: a sparse end band is merged before anything is withheld (opted into:
+            # across releases a merge that differs can give a withheld count away, docs/bulletin.md rule 8)
             edges = merge_sparse_ends(edges, _bands_by_cohort(rows, column, edges), config.disclosure.fails)
             if edges != tuple(configured or ()):
                 merged = band_inputs(inputs, {**spec.bands, column: edges})

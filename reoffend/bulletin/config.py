@@ -120,6 +120,7 @@ min_count = 3                               # ... and of a group with fewer reof
 # columns = ["sex", "age", "prior_convictions"]              # example
 # bands = { age = [18, 21, 25, 30, 35, 40, 50], prior_convictions = [1, 3, 7, 11] }   # example: numeric
 #                                           # columns cut at these edges ("18 to 20", "50 and over")
+# merge_sparse_bands = false                # merge a sparse end band before withholding: one-off releases only
 
 # [publication]                             # publication furniture (docs/bulletin.md, "Publication furniture")
 # published = 2026-04-30                    # example: written "30 April 2026"
@@ -158,6 +159,9 @@ min_count = 3                               # ... and of a group with fewer reof
 class BreakdownsConfig:
     columns: tuple[str, ...] = ()
     bands: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # merge a sparse end band into its neighbour before withholding (banding.merge_sparse_ends): for a single
+    # release only; in a series the merge can differ between releases and reveal a withheld count by differencing
+    merge_sparse_bands: bool = False
 
 
 @dataclass(frozen=True)
@@ -650,7 +654,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
     },
 }
 DISCLOSURE_SCHEMA = {"min_cohort": _integer(0), "min_count": _integer(0), "protection": _integer(0)}
-BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands}
+BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands, "merge_sparse_bands": _boolean}
 
 
 def _status(value: Any) -> str:
