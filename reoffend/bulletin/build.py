@@ -25,7 +25,7 @@ from .. import __version__
 from ..banding import band_inputs, band_labels, merge_sparse_ends
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
-from ..disclosure import SUPPRESSED, suppressed_mask, withhold
+from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
@@ -653,8 +653,26 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
             if edges != tuple(configured or ()):
                 merged = band_inputs(inputs, {**spec.bands, column: edges})
                 rows = _measure_breakdown(merged, params, complete, column)
+        if config.disclosure.active:
+            rows = _publishable_cohorts(rows, column, config.disclosure)
         out.append(Breakdown(column, edges, rows, tuple(configured) if configured else None))
     return out
+
+
+def _publishable_cohorts(rows: pl.DataFrame, column: str, rule: DisclosureRule) -> pl.DataFrame:
+    """The cohorts of a breakdown in which at least two groups pass the primary rule; the others are left out of
+    it ("too little to publish"). A cohort whose every group (or all but one) is withheld tells nothing, yet its
+    withheld cells are linked to the cohort's total in the trend: protecting them withheld the headline figures
+    of whole cohorts (a review of issue 26: six monthly cohorts of 32 to 39 people, [c] in Table 1)."""
+    if rows.is_empty():
+        return rows
+    passing = rows.with_columns(
+        pl.struct("cohort_size", "reoffenders")
+        .map_elements(lambda r: not rule.fails(int(r["cohort_size"]), int(r["reoffenders"] or 0)), pl.Boolean)
+        .alias("_passes")
+    )
+    kept = passing.group_by("cohort").agg(pl.col("_passes").sum().alias("_groups")).filter(pl.col("_groups") >= 2)
+    return rows.filter(pl.col("cohort").is_in(kept["cohort"].implode()))
 
 
 def _measure_breakdown(banded, params: MeasureParams, complete: list[str], column: str) -> pl.DataFrame:

@@ -695,8 +695,27 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             r = by_key.get((cohort, category))
             row.append("[z]" if r is None else cell(r, "binary_rate", pct))
         trend_rows.append(row)
+    heading = Heading(f"By {name}", anchor="breakdown-" + breakdown.name.removeprefix("breakdown_"))
+    if rows.is_empty():  # too little to publish (build._publishable_cohorts): no empty table, no chart
+        left_out = (
+            f"By {name}, the groups of people released in {words} are too small for any two of them to be "
+            "published, so this breakdown leaves that cohort out"
+        )
+        if not trend_rows:
+            return [heading, Paragraph(left_out + ", as it does every cohort.")]
+        return [
+            heading,
+            Paragraph(left_out + "; the cohorts it can publish are in the table."),
+            Table(
+                caption=f"Proven reoffending rate by {name} and cohort",
+                columns=["Cohort", *[label(c) for c in categories]],
+                rows=trend_rows,
+                source=f"{breakdown.name}.csv",
+                numeric=[False] + [True] * len(categories),
+            ),
+        ]
     return [
-        Heading(f"By {name}", anchor="breakdown-" + breakdown.name.removeprefix("breakdown_")),
+        heading,
         Paragraph(sentence),
         figure(
             context,
