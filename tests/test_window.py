@@ -112,3 +112,47 @@ def test_the_latest_extract_date():
     assert D("9999-12-30") == LATEST_EXTRACT_DATE
     with pytest.raises(UsageError, match="too late"):
         check_extract_date(D("9999-12-31"))
+
+
+def test_the_looked_up_columns_equal_the_computed_ones_and_a_missing_date_is_an_error():
+    window = FollowUpWindow(12, 6)
+    releases = pl.DataFrame({"release_date": [D("2024-02-29"), D("2023-08-31"), D("2024-02-29")]}).lazy()
+    dates = pl.Series("release_date", [D("2024-02-29"), D("2023-08-31")])
+    looked_up = window.with_window_columns_looked_up(releases, dates).collect()
+    assert looked_up.equals(window.with_window_columns(releases).collect())
+    assert looked_up.row(1) == (D("2023-08-31"), D("2024-08-31"), D("2025-02-28"))
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        window.with_window_columns_looked_up(releases, dates.head(1)).collect()
+
+
+def test_days_from_release():
+    frame = pl.DataFrame({"release_date": [D("2024-02-28")], "offence_date": [D("2024-03-01")]})
+    # 2024 is a leap year: 28 Feb -> 29 Feb -> 1 Mar is 2 days
+    assert frame.select(FollowUpWindow.days_from_release("offence_date")).item() == 2
+
+
+def test_waiting_months_needed_counts_the_deadlines_on_or_before_the_conviction():
+    window = FollowUpWindow(12, 6)
+    # follow-up end 2025-01-31; the deadline with m waiting months is 2025-01-31 + m months (clamped): m = 0:
+    # 01-31, 1: 02-28, 2: 03-31. A conviction on 2025-01-30 needs 0 months, on 01-31 (the m = 0 deadline itself,
+    # too late) 1, on 02-28 2, on 03-31 (past the longest, 2) longest + 1 = 3
+    pairs = pl.DataFrame(
+        {
+            "follow_up_end": [D("2025-01-31")] * 4,
+            "conviction_date": [D("2025-01-30"), D("2025-01-31"), D("2025-02-28"), D("2025-03-31")],
+        }
+    ).lazy()
+    out = window.with_waiting_months_needed(pairs, 2, "needed").collect()
+    assert out["needed"].to_list() == [0, 1, 2, 3]
+    assert out.columns == ["follow_up_end", "conviction_date", "needed"]
+
+
+def test_the_window_in_words_and_as_a_record():
+    window = FollowUpWindow(12, 6)
+    assert window.describe() == (
+        "offences committed within 12 months of release, proven by a conviction within those months or a further "
+        "6-month waiting period"
+    )
+    assert window.as_dict()["follow_up_end"] == "release_date + 12 calendar months (exclusive)"
+    assert window.as_dict()["conviction_deadline"] == "follow_up_end + 6 calendar months (exclusive)"
+    assert (FollowUpWindow().follow_up_months, FollowUpWindow().waiting_period_months) == (12, 6)
