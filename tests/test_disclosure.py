@@ -203,6 +203,9 @@ def test_withhold_keeps_an_earlier_reason_and_adds_the_column_when_absent():
     out = withhold(bare, [False, True], ["change"], "derived")
     assert out["suppressed"].to_list() == [None, "derived"] and out["suppressed"].dtype == pl.String
     assert out["change"].to_list() == [1.0, None]
+    # one flag per row: a list of another length is an error, not a silently shortened mask
+    with pytest.raises(ValueError):
+        withhold(bare, [False, True, True], [], "derived")
 
 
 def test_the_rule_is_checked_and_described():
@@ -215,7 +218,11 @@ def test_the_rule_is_checked_and_described():
     assert DisclosureRule(min_count=3).protection_width == 3  # defaults to min_count
     assert DisclosureRule(min_count=0).protection_width == 1  # at least 1: no count worked out exactly
     assert DisclosureRule(protection=5).protection_width == 5
-    assert [DisclosureRule(a, b).active for a, b in ((0, 0), (0, 3), (10, 0))] == [False, True, True]
+    assert [DisclosureRule(a, b).active for a, b in ((0, 0), (0, 3), (10, 0), (1, 0))] == [False, True, True, True]
+    # min_cohort 1 suppresses exactly the groups of nobody released (fewer than 1)
+    rows = pl.DataFrame({"group": ["none", "one"], "cohort_size": [0, 1], "reoffenders": [0, 0]})
+    out = suppress(rows, DisclosureRule(1, 0), by=["group"])
+    assert out["suppressed"].to_list() == ["min_cohort", None]
     assert DisclosureRule(0, 0).describe().startswith("No disclosure control was applied")
     both = DisclosureRule(10, 3).describe()
     assert "a group of fewer than 10 people released and of a group in which fewer than 3 people reoffended" in both

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import polars as pl
 import pytest
 
-from reoffend.intervals import normal_quantile, rank_auc, score_difference_interval, wilson_interval
+from reoffend.intervals import (
+    LARGEST_CONFIDENCE,
+    SMALLEST_TAIL,
+    normal_quantile,
+    rank_auc,
+    score_difference_interval,
+    wilson_interval,
+)
 
 Z95 = 1.959963984540054  # the 97.5% standard normal quantile
 
@@ -22,6 +30,9 @@ def wilson(rows: list[tuple[int, int]], confidence: float = 0.95) -> list[tuple[
 def test_normal_quantile():
     assert normal_quantile(0.95) == pytest.approx(Z95, rel=1e-12)
     assert normal_quantile(0.9) == pytest.approx(1.6448536269514722, rel=1e-12)
+    # the largest confidence accepted, 1 - 1e-12, still has a quantile: Φ⁻¹(1 - 0.5e-12) = 7.1305
+    assert LARGEST_CONFIDENCE == 1 - SMALLEST_TAIL == pytest.approx(1 - 1e-12, abs=1e-15)
+    assert normal_quantile(LARGEST_CONFIDENCE) == pytest.approx(7.1305, abs=1e-4)
 
 
 def test_wilson_bounds_are_exactly_0_and_1_at_the_edges_with_n_10():
@@ -43,6 +54,15 @@ def test_wilson_interval_of_3_of_10_by_hand():
     ((low, high),) = wilson([(3, 10)])
     assert (low, high) == (pytest.approx(centre - half, rel=1e-12), pytest.approx(centre + half, rel=1e-12))
     assert (low, high) == (pytest.approx(0.10779, abs=1e-5), pytest.approx(0.60322, abs=1e-5))
+
+
+def test_one_success_has_a_lower_bound_above_0():
+    # 1/10: centre (1 + 1.92073)/13.84146 = 0.21101, half 1.95996/13.84146 * sqrt(1 * 9 / 10 + 0.96036) =
+    # 0.14160 * 1.36395 = 0.19314: the lower bound 0.01788 is the formula's (only 0 successes is set to exactly 0)
+    z2 = Z95**2
+    ((low, high),) = wilson([(1, 10)])
+    assert low == pytest.approx((1 + z2 / 2) / (10 + z2) - Z95 / (10 + z2) * math.sqrt(0.9 + z2 / 4), rel=1e-12)
+    assert (low, high) == (pytest.approx(0.01788, abs=1e-5), pytest.approx(0.40415, abs=1e-5))
 
 
 def test_an_empty_cohort_has_null_wilson_bounds():
@@ -80,5 +100,8 @@ def test_rank_auc_by_hand():
     assert rank_auc(np.array([0.9, 0.5, 0.4, 0.1]), np.array([1, 0, 1, 0])) == 0.75
     # a tie counts one half: 0.5 and 0.5 -> 1/2
     assert rank_auc(np.array([0.5, 0.5]), np.array([1, 0])) == 0.5
-    assert math.isnan(rank_auc(np.array([0.5, 0.6]), np.array([1, 1])))
-    assert math.isnan(rank_auc(np.array([0.5, 0.6]), np.array([0, 0])))
+    # no positives (or no negatives): no pairs, NaN, returned before any 0/0 (which would warn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(rank_auc(np.array([0.5, 0.6]), np.array([1, 1])))
+        assert math.isnan(rank_auc(np.array([0.5, 0.6]), np.array([0, 0])))

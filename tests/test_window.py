@@ -13,6 +13,7 @@ from reoffend.window import (
     LATEST_EXTRACT_DATE,
     MAX_WINDOW_MONTHS,
     FollowUpWindow,
+    add_months,
     add_months_to_date,
     check_extract_date,
 )
@@ -135,15 +136,16 @@ def test_waiting_months_needed_counts_the_deadlines_on_or_before_the_conviction(
     window = FollowUpWindow(12, 6)
     # follow-up end 2025-01-31; the deadline with m waiting months is 2025-01-31 + m months (clamped): m = 0:
     # 01-31, 1: 02-28, 2: 03-31. A conviction on 2025-01-30 needs 0 months, on 01-31 (the m = 0 deadline itself,
-    # too late) 1, on 02-28 2, on 03-31 (past the longest, 2) longest + 1 = 3
+    # too late) 1, on 02-28 2, on 03-31 (past the longest, 2) longest + 1 = 3, and on 2025-06-30, months past the
+    # longest, still 3 (no deadline beyond the longest is counted: a fourth, 3 months' 04-30, would make it 4)
     pairs = pl.DataFrame(
         {
-            "follow_up_end": [D("2025-01-31")] * 4,
-            "conviction_date": [D("2025-01-30"), D("2025-01-31"), D("2025-02-28"), D("2025-03-31")],
+            "follow_up_end": [D("2025-01-31")] * 5,
+            "conviction_date": [D("2025-01-30"), D("2025-01-31"), D("2025-02-28"), D("2025-03-31"), D("2025-06-30")],
         }
     ).lazy()
     out = window.with_waiting_months_needed(pairs, 2, "needed").collect()
-    assert out["needed"].to_list() == [0, 1, 2, 3]
+    assert out["needed"].to_list() == [0, 1, 2, 3, 3]
     assert out.columns == ["follow_up_end", "conviction_date", "needed"]
 
 
@@ -156,3 +158,11 @@ def test_the_window_in_words_and_as_a_record():
     assert window.as_dict()["follow_up_end"] == "release_date + 12 calendar months (exclusive)"
     assert window.as_dict()["conviction_deadline"] == "follow_up_end + 6 calendar months (exclusive)"
     assert (FollowUpWindow().follow_up_months, FollowUpWindow().waiting_period_months) == (12, 6)
+
+
+def test_add_months_takes_a_number_of_months_per_row():
+    # 2024-01-31 + 1 month clamps to 2024-02-29 (a leap year); + 13 months to 2025-02-28; 2024-03-15 + 0 is itself
+    frame = pl.DataFrame({"d": [D("2024-01-31"), D("2024-01-31"), D("2024-03-15")], "m": [1, 13, 0]})
+    out = frame.select(add_months(pl.col("d"), pl.col("m"))).to_series().to_list()
+    assert out == [D("2024-02-29"), D("2025-02-28"), D("2024-03-15")]
+    assert frame.select(add_months(pl.col("d"), 1)).to_series().to_list()[0] == D("2024-02-29")

@@ -401,6 +401,9 @@ def _run_child(tree: Path, args: list[str], timeout: float, log: Path, coverage_
             os.dup2(out, 2)
             os.chdir(tree)
             sys.path.insert(0, str(tree))
+            # the baseline run caches the compiled (and pytest's rewritten) modules of the copy; a mutant's run
+            # reads them but writes none, and the mutated module has no cached copy (see campaign)
+            sys.dont_write_bytecode = coverage_of is None
             code = _child_pytest(tree, args, coverage_of)
         except BaseException as error:  # anything: the parent reads the exit status only
             print(f"mutate child: {error!r}", file=sys.stderr)
@@ -498,6 +501,10 @@ def campaign(
         if _run_child(tree, list(tests), 3600, log, coverage_of=target) != "passed":
             print(log.read_text(encoding="utf-8", errors="replace")[-4000:])
             raise SystemExit(f"mutate: the unmutated tests of {module} fail; fix them first")
+        # the mutated module is compiled afresh every run: a cached copy could pass for a mutant of the same size
+        # written within the same second (the cache is checked by size and whole-second modification time)
+        for cached in target.parent.joinpath("__pycache__").glob(f"{target.stem}.*.pyc"):
+            cached.unlink()
         report = json.loads((tree / "coverage.json").read_text(encoding="utf-8"))
         durations: dict[str, float] = report["durations"]
         by_line = {int(k): [c for c in v if c] for k, v in report["lines"].items()}
@@ -533,6 +540,15 @@ def campaign(
             print(f"mutate: interrupted after {len(outcomes)} mutants of {module}; nothing was changed")
             raise
     return outcomes
+
+
+def stale_equivalents(module: str, outcomes: Sequence[Outcome], equivalents: dict[str, str], partial: bool) -> set[str]:
+    """Keys of ``module`` in the equivalents list whose mutant was killed (or, after a full run, no longer exists)."""
+    status = {o.key: o.status for o in outcomes}
+    listed = {key for key in equivalents if key.startswith(module + "::")}
+    killed = {key for key in listed if status.get(key) in ("killed", "timeout")}
+    gone = set() if partial else {key for key in listed if key not in status}
+    return killed | gone
 
 
 def summarise(module: str, outcomes: Sequence[Outcome]) -> dict[str, object]:
@@ -607,6 +623,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for module in modules:
         outcomes = campaign(module, settings.mutants(module), settings.modules[module], equivalents, options.limit)
         summary = summarise(module, outcomes)
+        stale = sorted(stale_equivalents(module, outcomes, equivalents, options.limit is not None))
+        for key in stale:
+            print(f"  listed as equivalent but killed or gone (remove it): {key}")
         result_file = RESULTS / (module.replace("/", "_") + ".json")
         result_file.write_text(
             json.dumps({"summary": summary, "outcomes": [dataclasses.asdict(o) for o in outcomes]}, indent=1),
