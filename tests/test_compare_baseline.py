@@ -543,6 +543,13 @@ def test_a_cohort_missing_from_the_sizes_is_empty():
     assert base == Counts("2022", 53, 100)
     _, missing = cohort_counts(sizes, ["2023"], "2021")
     assert missing == Counts("2021", 0, 0)
+    # a cohort whose counts are null (nothing measured) is empty too: 0 of 0, not 0 of 1
+    unknown = pl.DataFrame(
+        {"cohort": ["2022", "2025"], "reoffenders": [53, None], "cohort_size": [100, None]},
+        schema={"cohort": pl.String, "reoffenders": pl.Int64, "cohort_size": pl.Int64},
+    )
+    frame, _ = cohort_counts(unknown, ["2025"], "2022")
+    assert frame.rows() == [("2025", 0, 0)]
 
 
 def test_p_increase_is_one_when_nobody_or_everybody_reoffended():
@@ -583,3 +590,41 @@ def test_the_warnings_say_which_cohorts_are_empty_small_or_the_same():
     assert compare_counts([Counts("now", 5, 20)], Counts("then", 5, 20), BaselineParams()).warnings == []
     same = compare_counts([Counts("then", 50, 100)], Counts("then", 50, 100), BaselineParams())
     assert same.warnings == ["cohort then is compared with itself"]
+
+
+def test_a_result_checks_its_rows_against_the_declared_columns():
+    from reoffend.compare.baseline import BaselineResult
+    from reoffend.report.schema import ResultSchemaError
+
+    result = compare_counts([Counts("now", 48, 100)], Counts("then", 53, 100), BaselineParams())
+    with pytest.raises(ResultSchemaError, match="missing \\['z'\\]"):
+        BaselineResult(result.rows.drop("z"), result.params)
+
+
+def test_an_empty_cohort_has_no_statistic_at_all():
+    # 0/0 against 53/100, and 48/100 against an empty baseline: nothing to compare, so every statistic is null,
+    # the interval's level included (there is no interval to have a level)
+    for current, baseline in (
+        (Counts("empty", 0, 0), Counts("then", 53, 100)),
+        (Counts("now", 48, 100), Counts("e", 0, 0)),
+    ):
+        row = one(current, baseline)
+        for column in ("difference_pp", "difference_pp_low", "reduction_pp_high", "interval_confidence", "z"):
+            assert row[column] is None, column
+        assert (row["p_two_sided"], row["p_reduction"], row["p_increase"], row["p_adjusted"]) == (None,) * 4
+        assert row["verdict"] == "too few to test"
+
+
+def test_the_rough_approximation_warning_counts_both_reoffenders_and_non_reoffenders():
+    # 18/20 against 18/20: pooled 36/40 = 0.9; expected reoffenders 0.9 * 20 = 18, but expected non-reoffenders
+    # (1 - 0.9) * 20 = 2, fewer than 5: rough
+    rough = compare_counts([Counts("now", 18, 20)], Counts("then", 18, 20), BaselineParams())
+    assert len(rough.warnings) == 1 and rough.warnings[0].startswith("fewer than 5 expected")
+    # a cohort of one person (1/1 against 50/100, and the other way round): pooled 51/101, min(0.505, 0.495) * 1
+    # = 0.495 expected, fewer than 5: warned, however small
+    for current, baseline in (
+        (Counts("one", 1, 1), Counts("then", 50, 100)),
+        (Counts("now", 50, 100), Counts("one", 1, 1)),
+    ):
+        warned = compare_counts([current], baseline, BaselineParams()).warnings
+        assert len(warned) == 1 and warned[0].startswith("fewer than 5 expected"), warned

@@ -153,3 +153,13 @@ def test_a_looping_test_is_killed_at_the_deadline(tmp_path):
     assert mutate._run_child(tree, ["test_it.py::test_pass"], 60, log) == "passed"
     assert mutate._run_child(tree, ["test_it.py::test_fail"], 60, log) == "failed"
     assert mutate._run_child(tree, ["test_it.py::test_loop"], 3, log) == "timeout"
+
+
+def test_an_equivalent_that_is_killed_or_gone_is_reported_stale():
+    Outcome = mutate.Outcome
+    outcomes = [Outcome("m.py::f::a#0", 1, "killed", 1, 0.1), Outcome("m.py::f::b#0", 2, "equivalent", 1, 0.1)]
+    listed = {"m.py::f::a#0": "r", "m.py::f::b#0": "r", "m.py::f::c#0": "r", "other.py::f::a#0": "r"}
+    # a was killed (its line is wrong), c no longer exists (after a full run), other.py is another module's
+    assert mutate.stale_equivalents("m.py", outcomes, listed, partial=False) == {"m.py::f::a#0", "m.py::f::c#0"}
+    # after a partial run (--limit) a mutant not run is not known to be gone
+    assert mutate.stale_equivalents("m.py", outcomes, listed, partial=True) == {"m.py::f::a#0"}

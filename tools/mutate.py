@@ -536,6 +536,8 @@ def campaign(
                 outcomes.append(Outcome(mutant.key, mutant.line, status, len(selected), time.monotonic() - began))
                 if status in ("survived", "uncovered"):
                     print(f"  [{number}/{len(mutants)}] {status} line {mutant.line}: {mutant.key}", flush=True)
+                elif number % 50 == 0:
+                    print(f"  [{number}/{len(mutants)}] {time.monotonic() - started:.0f} s", flush=True)
         except KeyboardInterrupt:
             print(f"mutate: interrupted after {len(outcomes)} mutants of {module}; nothing was changed")
             raise
