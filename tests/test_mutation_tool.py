@@ -163,3 +163,15 @@ def test_an_equivalent_that_is_killed_or_gone_is_reported_stale():
     assert mutate.stale_equivalents("m.py", outcomes, listed, partial=False) == {"m.py::f::a#0", "m.py::f::c#0"}
     # after a partial run (--limit) a mutant not run is not known to be gone
     assert mutate.stale_equivalents("m.py", outcomes, listed, partial=True) == {"m.py::f::a#0"}
+
+
+def test_rescore_sets_survivors_aside_by_the_current_list_without_running():
+    saved = [
+        {"key": "k1", "line": 1, "status": "survived", "tests": 2, "seconds": 1.0},
+        {"key": "k2", "line": 2, "status": "equivalent", "tests": 2, "seconds": 1.0},
+        {"key": "k3", "line": 3, "status": "killed", "tests": 1, "seconds": 0.5},
+        {"key": "k4", "line": 4, "status": "uncovered", "tests": 0, "seconds": 0.0},
+    ]
+    # k1 is now listed, k2 no longer is, k3 was killed (listing it changes nothing), k4 is listed
+    outcomes = mutate.rescore(saved, {"k1": "r", "k3": "r", "k4": "r"})
+    assert [o.status for o in outcomes] == ["equivalent", "survived", "killed", "equivalent"]

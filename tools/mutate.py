@@ -544,6 +544,19 @@ def campaign(
     return outcomes
 
 
+def rescore(saved: Sequence[dict[str, object]], equivalents: dict[str, str]) -> list[Outcome]:
+    """A saved run's outcomes with its survivors set aside again by ``equivalents`` (nothing is run)."""
+    outcomes = [Outcome(**record) for record in saved]  # type: ignore[arg-type]
+    for outcome in outcomes:
+        if outcome.status in ("survived", "uncovered", "equivalent"):
+            listed = outcome.key in equivalents
+            if outcome.status == "equivalent" and not listed:
+                outcome.status = "survived"
+            elif listed:
+                outcome.status = "equivalent"
+    return outcomes
+
+
 def stale_equivalents(module: str, outcomes: Sequence[Outcome], equivalents: dict[str, str], partial: bool) -> set[str]:
     """Keys of ``module`` in the equivalents list whose mutant was killed (or, after a full run, no longer exists)."""
     status = {o.key: o.status for o in outcomes}
@@ -602,12 +615,21 @@ def _prewarm() -> None:
             importlib.import_module(name)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="module paths (default: every module of tools/mutation.toml)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--limit", type=int, help="only the first N mutants of each module (a quick check)")
     parser.add_argument("--update-readme", action="store_true", help="rewrite the score table in tests/README.md")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="run nothing: set the last run's survivors aside again by the current equivalents list",
+    )
     options = parser.parse_args(argv)
     settings = Settings.load()
     modules = options.modules or list(settings.modules)
@@ -620,20 +642,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{mutant.line}: {mutant.key}")
         return 0
     equivalents = load_equivalents()
+    if options.rescore and options.limit is not None:
+        parser.error("--rescore runs nothing: --limit does not apply")
+    # Ctrl-C and a plain kill both unwind (the child is killed, the copy removed): a job started in the background
+    # by a non-interactive shell inherits SIGINT ignored, and SIGTERM would otherwise end the parent on the spot
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminated)
     _prewarm()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for module in modules:
-        outcomes = campaign(module, settings.mutants(module), settings.modules[module], equivalents, options.limit)
+        result_file = RESULTS / (module.replace("/", "_") + ".json")
+        if options.rescore:
+            if not result_file.exists():
+                continue
+            outcomes = rescore(json.loads(result_file.read_text(encoding="utf-8"))["outcomes"], equivalents)
+        else:
+            outcomes = campaign(module, settings.mutants(module), settings.modules[module], equivalents, options.limit)
         summary = summarise(module, outcomes)
         stale = sorted(stale_equivalents(module, outcomes, equivalents, options.limit is not None))
         for key in stale:
             print(f"  listed as equivalent but killed or gone (remove it): {key}")
-        result_file = RESULTS / (module.replace("/", "_") + ".json")
-        result_file.write_text(
-            json.dumps({"summary": summary, "outcomes": [dataclasses.asdict(o) for o in outcomes]}, indent=1),
-            encoding="utf-8",
-        )
         print(table([summary]), flush=True)
+        if options.limit is None:  # a partial run (--limit) is a quick check, never a result
+            result_file.write_text(
+                json.dumps({"summary": summary, "outcomes": [dataclasses.asdict(o) for o in outcomes]}, indent=1),
+                encoding="utf-8",
+            )
     rows = []
     for module in settings.modules:
         result_file = RESULTS / (module.replace("/", "_") + ".json")
@@ -646,4 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the child is killed and the copy removed on the way here
+        print("mutate: stopped; the working tree was never changed", file=sys.stderr)
+        sys.exit(130)
