@@ -80,6 +80,7 @@ lint: install
 	$(BIN)/ruff check reoffend tests tools
 	$(BIN)/ruff format --check reoffend tests tools
 	$(BIN)/mypy
+	$(BIN)/mypy tools/mutate.py
 
 format: install
 	$(BIN)/ruff format reoffend tests tools

@@ -36,7 +36,7 @@ import tempfile
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -453,7 +453,7 @@ def _child_pytest(tree: Path, args: list[str], coverage_of: Path | None) -> int:
 
     class Contexts:
         @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_protocol(self, item, nextitem):  # type: ignore[no-untyped-def]
+        def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
             cov.switch_context(item.nodeid)
             started = time.perf_counter()
             yield
