@@ -282,3 +282,18 @@ def test_a_result_checks_its_rows_against_the_declared_columns():
     result = run([{"offender_id": "a", "release_date": "2020-01-15"}], [])
     with pytest.raises(ResultSchemaError, match="missing"):
         MeasureResult(result.rows.drop("binary_rate"), None, result.params, {})
+
+
+def test_the_policy_and_engine_types_name_what_the_code_accepts():
+    from typing import get_args
+
+    from reoffend.errors import UsageError
+    from reoffend.measure import Engine, IncompletePolicy, MeasureParams
+
+    # the CLI's choices are these types (cli/common.py, cli/measure.py): each policy is accepted, nothing else
+    assert get_args(IncompletePolicy) == ("error", "exclude")
+    assert get_args(Engine) == ("auto", "in-memory", "streaming")
+    for policy in get_args(IncompletePolicy):
+        MeasureParams(incomplete=policy)
+    with pytest.raises(UsageError):
+        MeasureParams(incomplete="skip")  # type: ignore[arg-type]
