@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLE := data/sample
 
-.PHONY: install install-run install-bench demo test test-fast lint format sample browser java bench bench-quick bench-drift clean
+.PHONY: install install-run install-bench demo test test-fast lint format sample browser java bench bench-quick bench-drift mutate clean
 
 # One virtual environment, filled in steps: `make demo` installs the package alone (what the demo runs, about a
 # minute); `make test` adds the dev extra (pytest, hypothesis, ruff, mypy and the peers the tests compare with:
@@ -97,13 +97,14 @@ java:
 	else echo "make: no Java and no root apt-get to install it; the Spark tests will be skipped"; fi
 
 lint: install
-	$(BIN)/ruff check reoffend tests
-	$(BIN)/ruff format --check reoffend tests
+	$(BIN)/ruff check reoffend tests tools
+	$(BIN)/ruff format --check reoffend tests tools
 	$(BIN)/mypy
+	$(BIN)/mypy tools/mutate.py
 
 format: install
-	$(BIN)/ruff format reoffend tests
-	$(BIN)/ruff check --fix reoffend tests
+	$(BIN)/ruff format reoffend tests tools
+	$(BIN)/ruff check --fix reoffend tests tools
 
 # Regenerate the committed sample (small, CSV, seeded).
 sample: install
@@ -122,6 +123,12 @@ bench-quick: install-bench
 # coverage and error pooled over seeds and origins, as Markdown (bench/NOTES.md quotes it).
 bench-drift: install-bench
 	$(BIN)/python bench/nowcast_drift.py
+
+# Mutation testing of the core modules (tools/mutate.py; tests/README.md says how to read it). One worker, niced:
+# the machine is shared. Rewrites the score table in tests/README.md. MODULES=reoffend/window.py for one module.
+MODULES ?=
+mutate: install
+	nice -n 10 $(BIN)/python tools/mutate.py --update-readme $(MODULES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -508,3 +508,123 @@ def test_cli_counts_ignore_record_files_named_in_a_shared_config(cli, tmp_path, 
     assert pl.read_csv(out.encode())["reduction_pp"].to_list() == [5.0]
     status, _, err = cli(*COUNTS, *record_files, "--csv")
     assert status == 2 and "not both" in err
+
+
+# ------------------------------------------------------------------------ edges found by mutation testing (issue 33)
+def test_the_payment_gate_fails_a_comparison_that_cannot_be_tested():
+    # 100/1000 against 530/1000: a reduction of 43 points, z = -0.43 / sqrt(0.315 * 0.685 * 0.002) = -19.6, a
+    # significant reduction by any standard. Beside it an empty cohort (0/0): "too few to test", significant null.
+    # Every comparison must be a significant reduction to pay; the empty one is not, so the gate is shut.
+    result = compare_counts(
+        [Counts("paid", 100, 1000), Counts("empty", 0, 0)], Counts("then", 530, 1000), BaselineParams()
+    )
+    assert result.rows["significant_adjusted"].to_list() == [True, None]
+    assert result.all_significant() is False
+    alone = compare_counts([Counts("paid", 100, 1000)], Counts("then", 530, 1000), BaselineParams())
+    assert alone.all_significant() is True
+    # no comparison at all pays nothing
+    assert compare_counts([], Counts("then", 530, 1000), BaselineParams()).all_significant() is False
+
+
+def test_cli_payment_gate_exits_1_when_one_cohort_is_empty(cli):
+    args = ("compare", "baseline", "--current-counts", "100/1000", "--baseline-counts", "530/1000", "--csv")
+    assert cli(*args, "--fail-unless-significant")[0] == 0  # 43 points, z = -19.6: significant, the gate opens
+    status, out, _ = cli(*args, "--current-counts", "0/0", "--fail-unless-significant")
+    assert status == 1  # the empty cohort is too few to test: not a significant reduction
+    assert out.startswith("current,baseline,")  # the result is still written
+
+
+def test_a_cohort_missing_from_the_sizes_is_empty():
+    from reoffend.compare.baseline import cohort_counts
+
+    sizes = pl.DataFrame({"cohort": ["2022", "2023"], "reoffenders": [53, 48], "cohort_size": [100, 100]})
+    frame, base = cohort_counts(sizes, ["2023", "2024"], "2022")
+    assert frame.rows() == [("2023", 48, 100), ("2024", 0, 0)]  # 2024 was never measured: 0 of 0
+    assert base == Counts("2022", 53, 100)
+    _, missing = cohort_counts(sizes, ["2023"], "2021")
+    assert missing == Counts("2021", 0, 0)
+    # a cohort whose counts are null (nothing measured) is empty too: 0 of 0, not 0 of 1
+    unknown = pl.DataFrame(
+        {"cohort": ["2022", "2025"], "reoffenders": [53, None], "cohort_size": [100, None]},
+        schema={"cohort": pl.String, "reoffenders": pl.Int64, "cohort_size": pl.Int64},
+    )
+    frame, _ = cohort_counts(unknown, ["2025"], "2022")
+    assert frame.rows() == [("2025", 0, 0)]
+
+
+def test_p_increase_is_one_when_nobody_or_everybody_reoffended():
+    # pooled rate 0 (or 1): se = 0, z = 0/0 has no value; all three p-values are 1 (Fisher's exact test's)
+    for current, baseline in ((Counts("now", 0, 5), Counts("then", 0, 7)), (Counts("now", 4, 4), Counts("then", 9, 9))):
+        row = one(current, baseline)
+        assert (row["p_two_sided"], row["p_reduction"], row["p_increase"]) == (1.0, 1.0, 1.0)
+        assert row["z"] is None and row["verdict"] == "no significant change"
+    # and one that is not degenerate: 1/2 against 0/2, pooled 1/4, se = sqrt(3/16 * (1/2 + 1/2)) = 0.43301,
+    # z = 0.5 / 0.43301 = 1.1547; p_increase = Φ(-1.1547) = 0.12410, p_reduction = Φ(1.1547) = 0.87590
+    row = one(Counts("now", 1, 2), Counts("then", 0, 2))
+    assert row["p_increase"] == pytest.approx(phi(-0.5 / math.sqrt(3 / 16)), rel=1e-12)
+    assert row["p_increase"] == pytest.approx(0.12410, abs=1e-5)
+    assert row["p_reduction"] + row["p_increase"] == pytest.approx(1.0)
+
+
+def test_a_difference_of_exactly_zero_is_never_negative_zero(cli):
+    row = one(Counts("a", 30, 100), Counts("b", 30, 100))
+    # 30/100 - 30/100 = 0 exactly; the reduction is -0 = -0.0 in floating point unless normalised to 0.0
+    for column in ("difference_pp", "reduction_pp"):
+        assert row[column] == 0.0 and math.copysign(1, row[column]) == 1, column
+    status, out, _ = cli("compare", "baseline", "--current-counts", "30/100", "--baseline-counts", "30/100", "--csv")
+    assert status == 0 and "-0.0" not in out and ",-0," not in out
+
+
+def test_the_warnings_say_which_cohorts_are_empty_small_or_the_same():
+    result = compare_counts([Counts("q1", 0, 0), Counts("q2", 0, 0)], Counts("then", 5, 10), BaselineParams())
+    assert result.warnings == ["empty current cohort(s): q1, q2: no comparison"]
+    empty_baseline = compare_counts([Counts("now", 1, 2)], Counts("then", 0, 0), BaselineParams())
+    assert empty_baseline.warnings == ["the baseline cohort then is empty: nothing to compare"]
+    # 2/10 against 4/10: pooled 6/20 = 0.3, expected reoffenders 0.3 * 10 = 3 < 5: the approximation is rough
+    small = compare_counts([Counts("now", 2, 10)], Counts("then", 4, 10), BaselineParams())
+    assert len(small.warnings) == 1 and small.warnings[0].startswith("fewer than 5 expected reoffenders")
+    assert "(now against the baseline)" in small.warnings[0]
+    # 50/100 against 50/100: pooled 0.5, expected 0.5 * 100 = 50 each side: no warning; 5 exactly is enough
+    assert compare_counts([Counts("now", 50, 100)], Counts("then", 50, 100), BaselineParams()).warnings == []
+    # 5/20 against 5/20: pooled 0.25, expected reoffenders 0.25 * 20 = 5, not fewer than 5
+    assert compare_counts([Counts("now", 5, 20)], Counts("then", 5, 20), BaselineParams()).warnings == []
+    same = compare_counts([Counts("then", 50, 100)], Counts("then", 50, 100), BaselineParams())
+    assert same.warnings == ["cohort then is compared with itself"]
+
+
+def test_a_result_checks_its_rows_against_the_declared_columns():
+    from reoffend.compare.baseline import BaselineResult
+    from reoffend.report.schema import ResultSchemaError
+
+    result = compare_counts([Counts("now", 48, 100)], Counts("then", 53, 100), BaselineParams())
+    with pytest.raises(ResultSchemaError, match="missing \\['z'\\]"):
+        BaselineResult(result.rows.drop("z"), result.params)
+
+
+def test_an_empty_cohort_has_no_statistic_at_all():
+    # 0/0 against 53/100, and 48/100 against an empty baseline: nothing to compare, so every statistic is null,
+    # the interval's level included (there is no interval to have a level)
+    for current, baseline in (
+        (Counts("empty", 0, 0), Counts("then", 53, 100)),
+        (Counts("now", 48, 100), Counts("e", 0, 0)),
+    ):
+        row = one(current, baseline)
+        for column in ("difference_pp", "difference_pp_low", "reduction_pp_high", "interval_confidence", "z"):
+            assert row[column] is None, column
+        assert (row["p_two_sided"], row["p_reduction"], row["p_increase"], row["p_adjusted"]) == (None,) * 4
+        assert row["verdict"] == "too few to test"
+
+
+def test_the_rough_approximation_warning_counts_both_reoffenders_and_non_reoffenders():
+    # 18/20 against 18/20: pooled 36/40 = 0.9; expected reoffenders 0.9 * 20 = 18, but expected non-reoffenders
+    # (1 - 0.9) * 20 = 2, fewer than 5: rough
+    rough = compare_counts([Counts("now", 18, 20)], Counts("then", 18, 20), BaselineParams())
+    assert len(rough.warnings) == 1 and rough.warnings[0].startswith("fewer than 5 expected")
+    # a cohort of one person (1/1 against 50/100, and the other way round): pooled 51/101, min(0.505, 0.495) * 1
+    # = 0.495 expected, fewer than 5: warned, however small
+    for current, baseline in (
+        (Counts("one", 1, 1), Counts("then", 50, 100)),
+        (Counts("now", 50, 100), Counts("one", 1, 1)),
+    ):
+        warned = compare_counts([current], baseline, BaselineParams()).warnings
+        assert len(warned) == 1 and warned[0].startswith("fewer than 5 expected"), warned

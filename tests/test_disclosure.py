@@ -127,6 +127,119 @@ def test_no_suppressed_group_can_be_recovered_from_the_total(members, min_cohort
         assert len(hidden) >= 2 and not rule.fails(size, count)
 
 
+# ------------------------------------------------------------------------ edges found by mutation testing (issue 33)
+def test_a_group_of_exactly_min_cohort_is_published():
+    # min_cohort 10 suppresses fewer than 10: 9 people are suppressed, 10 are not (5 reoffended, 5 did not: both
+    # at least min_count 3)
+    out = suppress(groups(("nine", 9, 4), ("ten", 10, 5), ("eleven", 11, 5)), RULE, by=["group"])
+    assert out["suppressed"].fill_null("").to_list() == ["min_cohort", "", ""]
+    assert RULE.fails(10, 5) == "" and RULE.fails(9, 4) == "min_cohort"
+    # exactly min_count reoffenders (3 of 10) or non-reoffenders (7 of 10) passes; one fewer (2, or 8 of 10) fails
+    assert [RULE.fails(10, x) for x in (2, 3, 7, 8)] == ["min_count", "", "", "min_count"]
+
+
+def test_secondary_suppression_repeats_until_both_margins_are_safe():
+    # Three cohorts by three sexes; both totals published (each cohort's over sex, each sex's over cohorts).
+    #        F         M         X          (released, reoffended)
+    # C1   (5, 2)   (40, 10)  (30, 12)     C1 F: fewer than 10 released, suppressed
+    # C2   (60, 20) (50, 15)  (35, 10)
+    # C3   (45, 15) (55, 20)  (70, 25)
+    # Round 1, within each cohort: C1 F alone -> its smallest sibling C1 X (30) goes too (35 people, 14 reoffended
+    # together: passes). Within each sex: F has C1 F alone -> C3 F (45, smaller than C2 F's 60); X has C1 X alone
+    # -> C2 X (35). Now C2 has X alone and C3 has F alone, which only a second round catches: C2 M (50, smaller
+    # than C2 F's 60) and C3 M (55, smaller than C3 X's 70). Round 2's sex sets: M has C2 M and C3 M, 105 people
+    # and 35 reoffenders together: safe. Round 3 changes nothing.
+    cells = [
+        ("C1", "F", 5, 2), ("C1", "M", 40, 10), ("C1", "X", 30, 12),
+        ("C2", "F", 60, 20), ("C2", "M", 50, 15), ("C2", "X", 35, 10),
+        ("C3", "F", 45, 15), ("C3", "M", 55, 20), ("C3", "X", 70, 25),
+    ]  # fmt: skip
+    rows = pl.DataFrame(cells, schema=["cohort", "sex", "cohort_size", "reoffenders"], orient="row")
+    out = suppress(rows, RULE, by=["cohort", "sex"], margins=["sex", "cohort"])
+    assert out["suppressed"].fill_null("").to_list() == [
+        "min_cohort", "", "secondary",
+        "", "secondary", "secondary",
+        "secondary", "secondary", "",
+    ]  # fmt: skip
+
+
+def test_rows_with_null_counts_are_left_alone():
+    rows = pl.DataFrame(
+        {"group": ["A", "B", "C"], "cohort_size": [None, 40, 5], "reoffenders": [None, 10, 2]},
+        schema={"group": pl.String, "cohort_size": pl.Int64, "reoffenders": pl.Int64},
+    )
+    out = suppress(rows, RULE, by=["group"])
+    # nothing measured for A: no reason to suppress (and nothing to null); C (5 released) is suppressed
+    assert out["suppressed"].to_list() == [None, None, "min_cohort"]
+    assert out["reoffenders"].to_list() == [None, 10, None]
+
+
+def test_margins_must_be_grouping_columns():
+    with pytest.raises(ValueError, match="not grouping columns"):
+        suppress(groups(("A", 5, 2)), RULE, by=["group"], margins=["sex"])
+
+
+def test_suppress_nulls_the_further_columns_named_and_replaces_an_old_reason():
+    rows = groups(("A", 5, 2), ("B", 40, 10)).with_columns(
+        pl.Series("note", ["a", "b"]), pl.Series("suppressed", ["stale", "stale"])
+    )
+    out = suppress(rows, RULE, by=["group"], columns=["note", "not_there"])
+    assert out["note"].to_list() == [None, "b"]
+    assert out["suppressed"].to_list() == ["min_cohort", None]
+    assert out.columns == rows.columns  # replaced in place, nothing added for a column the frame lacks
+
+
+def test_withhold_keeps_an_earlier_reason_and_adds_the_column_when_absent():
+    from reoffend.disclosure import suppressed_mask, withhold
+
+    rows = pl.DataFrame({"group": ["A", "B", "C"], "change": [1.0, 2.0, 3.0], "suppressed": ["min_cohort", None, None]})
+    out = withhold(rows, [True, True, False], ["change", "absent"], "derived")
+    # A keeps its first reason (min_cohort), B takes the new one, C is untouched
+    assert out["suppressed"].to_list() == ["min_cohort", "derived", None]
+    assert out["change"].to_list() == [None, None, 3.0]
+    assert suppressed_mask(out) == [True, True, False]
+    bare = pl.DataFrame({"group": ["A", "B"], "change": [1.0, 2.0]})
+    assert suppressed_mask(bare) == [False, False]
+    out = withhold(bare, [False, True], ["change"], "derived")
+    assert out["suppressed"].to_list() == [None, "derived"] and out["suppressed"].dtype == pl.String
+    assert out["change"].to_list() == [1.0, None]
+    # one flag per row: a list of another length is an error, not a silently shortened mask
+    with pytest.raises(ValueError):
+        withhold(bare, [False, True, True], [], "derived")
+
+
+def test_the_rule_is_checked_and_described():
+    for bad in (True, 1.5, "3", -1):
+        with pytest.raises(UsageError, match="whole number"):
+            DisclosureRule(min_cohort=bad)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="protection"):
+        DisclosureRule(protection=-1)
+    assert DisclosureRule(protection=0).protection_width == 0
+    assert DisclosureRule(min_count=3).protection_width == 3  # defaults to min_count
+    assert DisclosureRule(min_count=0).protection_width == 1  # at least 1: no count worked out exactly
+    assert DisclosureRule(protection=5).protection_width == 5
+    assert [DisclosureRule(a, b).active for a, b in ((0, 0), (0, 3), (10, 0), (1, 0))] == [False, True, True, True]
+    # min_cohort 1 suppresses exactly the groups of nobody released (fewer than 1)
+    rows = pl.DataFrame({"group": ["none", "one"], "cohort_size": [0, 1], "reoffenders": [0, 0]})
+    out = suppress(rows, DisclosureRule(1, 0), by=["group"])
+    assert out["suppressed"].to_list() == ["min_cohort", None]
+    assert DisclosureRule(0, 0).describe().startswith("No disclosure control was applied")
+    both = DisclosureRule(10, 3).describe()
+    assert "a group of fewer than 10 people released and of a group in which fewer than 3 people reoffended" in both
+    assert "a range of less than 3." in both
+    only_size = DisclosureRule(10, 0).describe()
+    assert "fewer than 10 people released are suppressed" in only_size and "reoffended, or" not in only_size
+    only_count = DisclosureRule(0, 3).describe()
+    assert "people released are" not in only_count and "fewer than 3 people reoffended" in only_count
+    assert DisclosureRule(10, 3).as_dict() == {
+        "min_cohort": 10,
+        "min_count": 3,
+        "protection": 3,
+        "shorthand": "[c]",
+        "secondary_suppression": True,
+    }
+
+
 # --------------------------------------------------------------------------------------------- banding
 def test_band_labels_for_age_and_for_counts():
     assert band_labels("age", [18, 21, 25, 30, 35, 40, 50]) == [

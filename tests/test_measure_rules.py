@@ -251,3 +251,49 @@ def test_latest_complete_release_is_exact():
     # release 2024-03-15 -> deadline 2025-09-15 <= extract + 1 day: complete; 2024-03-16 -> 2025-09-16: not
     assert latest == D("2024-03-15")
     assert add_months_to_date(add_months_to_date(latest, 12), 6) <= extract + dt.timedelta(days=1)
+
+
+# ------------------------------------------------------------------------ edges found by mutation testing (issue 33)
+def test_the_parameters_are_checked_and_recorded():
+    from reoffend.errors import UsageError
+    from reoffend.measure import MeasureParams
+
+    for bad in (0.0, 1.0, -0.5, 1.5):  # a confidence strictly between 0 and 1
+        with pytest.raises(UsageError, match="confidence must be between 0 and 1"):
+            MeasureParams(confidence=bad)
+    MeasureParams(confidence=0.5)
+    for taken in ("binary_rate", "follow_up_end", "conviction_deadline"):
+        with pytest.raises(UsageError, match=f"cannot group by '{taken}'"):
+            MeasureParams(by=("cohort", taken))
+    with pytest.raises(UsageError, match="incomplete must be"):
+        MeasureParams(incomplete="maybe")  # type: ignore[arg-type]
+    recorded = MeasureParams(
+        by=("cohort", "sex"), excluded_offences=frozenset({"b", "a"}), where={"sex": ("F",), "age": ("18", "21")}
+    ).as_dict()
+    assert recorded["by"] == ["cohort", "sex"] and recorded["excluded_offences"] == ["a", "b"]
+    assert recorded["where"] == {"age": ["18", "21"], "sex": ["F"]}  # sorted by column
+    assert recorded["window"]["follow_up_end"] == "release_date + 12 calendar months (exclusive)"
+
+
+def test_a_result_checks_its_rows_against_the_declared_columns():
+    from reoffend.measure import MeasureResult
+    from reoffend.report.schema import ResultSchemaError
+
+    result = run([{"offender_id": "a", "release_date": "2020-01-15"}], [])
+    with pytest.raises(ResultSchemaError, match="missing"):
+        MeasureResult(result.rows.drop("binary_rate"), None, result.params, {})
+
+
+def test_the_policy_and_engine_types_name_what_the_code_accepts():
+    from typing import get_args
+
+    from reoffend.errors import UsageError
+    from reoffend.measure import Engine, IncompletePolicy, MeasureParams
+
+    # the CLI's choices are these types (cli/common.py, cli/measure.py): each policy is accepted, nothing else
+    assert get_args(IncompletePolicy) == ("error", "exclude")
+    assert get_args(Engine) == ("auto", "in-memory", "streaming")
+    for policy in get_args(IncompletePolicy):
+        MeasureParams(incomplete=policy)
+    with pytest.raises(UsageError):
+        MeasureParams(incomplete="skip")  # type: ignore[arg-type]

@@ -1,0 +1,177 @@
+"""The mutation tester itself (tools/mutate.py, `make mutate`): which mutants it makes, and how it runs them."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("reoffend_mutate_tool", ROOT / "tools" / "mutate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+mutate = _load()
+
+SOURCE = textwrap.dedent(
+    '''\
+    """A module docstring: never mutated."""
+    from __future__ import annotations
+
+    from typing import TYPE_CHECKING
+
+    if TYPE_CHECKING:
+        import numpy
+
+    LIMIT = 10
+
+
+    def check(x: int, y: int) -> bool:
+        """A docstring."""
+        total = x + y
+        if x < LIMIT and not y:
+            return True
+        label = f"{x + 1}"
+        keep = x == 3  # pragma: no mutate
+        return (total
+                * 2 > y)
+    '''
+)
+
+
+def mutants_of(source: str = SOURCE):
+    return mutate.find_mutants("m.py", source)
+
+
+def test_each_operator_makes_its_mutant():
+    found = {(m.operator, m.before, m.after) for m in mutants_of()}
+    assert ("compare", "x < LIMIT", "x <= LIMIT") in found
+    assert ("binary", "x + y", "x - y") in found
+    assert ("binary", "total * 2", "total / 2") in found
+    assert ("boolean", "x < LIMIT and not y", "x < LIMIT or not y") in found
+    assert ("not-dropped", "not y", "y") in found
+    assert ("not-added", "x < LIMIT and not y", "not (x < LIMIT and (not y))") in found
+    assert ("constant", "10", "11") in found
+    assert ("constant", "True", "False") in found
+    assert ("return-none", "True", "None") in found
+    assert ("drop", "total = x + y", "pass") in found
+
+
+def test_docstrings_imports_annotations_type_checking_fstrings_and_pragmas_are_left_alone():
+    mutants = mutants_of()
+    lines = SOURCE.splitlines()
+    for number, text in enumerate(lines, 1):
+        if any(word in text for word in ('"""', "import", "TYPE_CHECKING", "pragma")):
+            assert not [m for m in mutants if m.line == number], text
+    # inside an f-string nothing changes (its positions are unreliable); the whole statement may still be dropped
+    assert [m.operator for m in mutants if m.line == 17] == ["drop"]
+    # the annotations (int, bool) are never changed
+    assert not any("int" in m.before or "bool" in m.before for m in mutants)
+
+
+def test_every_mutant_compiles_keeps_the_line_count_and_changes_only_its_span():
+    lines = SOURCE.count("\n")
+    for mutant in mutants_of():
+        text = mutant.apply(SOURCE)
+        compile(text, "m.py", "exec")
+        assert text.count("\n") == lines, mutant.key
+        assert text != SOURCE
+    # a mutant of an expression over two lines: the comparison swapped, the rest kept
+    (split,) = [m for m in mutants_of() if m.operator == "compare" and m.before == "total * 2 > y"]
+    assert split.line == 19 and split.end_line == 20
+    changed = split.apply(SOURCE).splitlines()
+    assert changed[18].strip() == "return ((total * 2 >= y" and changed[19].strip() == "))"
+
+
+def test_keys_do_not_move_with_the_lines_and_repeats_are_numbered():
+    keys = [m.key for m in mutants_of()]
+    assert len(keys) == len(set(keys))
+    shifted = [m.key for m in mutants_of("# a new first line\n" + SOURCE)]
+    assert keys == shifted
+    twice = mutants_of("def f(a):\n    return a + 1 + 1\n")
+    constants = [m.key for m in twice if m.operator == "constant"]
+    assert constants == ["m.py::f::constant::1 => 2#0", "m.py::f::constant::1 => 2#1"]
+
+
+def test_a_module_level_constant_runs_the_tests_of_the_lines_that_read_it():
+    (limit,) = [m for m in mutants_of() if m.operator == "constant" and m.before == "10"]
+    assert limit.uses == (15,)  # `if x < LIMIT` reads it
+
+
+def test_the_equivalents_list_needs_a_reason(tmp_path):
+    listed = tmp_path / "equivalents.txt"
+    listed.write_text("# a comment\n\nm.py::f::constant::1 => 2#0 ## the bound is never reached\n", encoding="utf-8")
+    assert mutate.load_equivalents(listed) == {"m.py::f::constant::1 => 2#0": "the bound is never reached"}
+    listed.write_text("m.py::f::constant::1 => 2#0\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="needs ' ## ' and a reason"):
+        mutate.load_equivalents(listed)
+
+
+def test_the_score_sets_equivalents_aside():
+    Outcome = mutate.Outcome
+    outcomes = [
+        Outcome("a", 1, "killed", 1, 0.1),
+        Outcome("b", 2, "timeout", 1, 0.1),
+        Outcome("c", 3, "survived", 1, 0.1),
+        Outcome("d", 4, "uncovered", 0, 0.0),
+        Outcome("e", 5, "equivalent", 1, 0.1),
+    ]
+    summary = mutate.summarise("m.py", outcomes)
+    # (1 killed + 1 timeout) / (5 mutants - 1 equivalent) = 50%; uncovered mutants count as survivors
+    assert summary == {
+        "module": "m.py",
+        "mutants": 5,
+        "killed": 1,
+        "timeouts": 1,
+        "survived": 2,
+        "equivalent": 1,
+        "score": 50.0,
+    }
+    assert "| `m.py` | 5 | 1 | 1 | 2 | 1 | 50.0% |" in mutate.table([summary])
+
+
+def test_a_looping_test_is_killed_at_the_deadline(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "test_it.py").write_text(
+        "def test_pass():\n    assert True\n\n"
+        "def test_fail():\n    assert False\n\n"
+        "def test_loop():\n    while True:\n        pass\n",
+        encoding="utf-8",
+    )
+    log = tmp_path / "log.txt"
+    assert mutate._run_child(tree, ["test_it.py::test_pass"], 60, log) == "passed"
+    assert mutate._run_child(tree, ["test_it.py::test_fail"], 60, log) == "failed"
+    assert mutate._run_child(tree, ["test_it.py::test_loop"], 3, log) == "timeout"
+
+
+def test_an_equivalent_that_is_killed_or_gone_is_reported_stale():
+    Outcome = mutate.Outcome
+    outcomes = [Outcome("m.py::f::a#0", 1, "killed", 1, 0.1), Outcome("m.py::f::b#0", 2, "equivalent", 1, 0.1)]
+    listed = {"m.py::f::a#0": "r", "m.py::f::b#0": "r", "m.py::f::c#0": "r", "other.py::f::a#0": "r"}
+    # a was killed (its line is wrong), c no longer exists (after a full run), other.py is another module's
+    assert mutate.stale_equivalents("m.py", outcomes, listed, partial=False) == {"m.py::f::a#0", "m.py::f::c#0"}
+    # after a partial run (--limit) a mutant not run is not known to be gone
+    assert mutate.stale_equivalents("m.py", outcomes, listed, partial=True) == {"m.py::f::a#0"}
+
+
+def test_rescore_sets_survivors_aside_by_the_current_list_without_running():
+    saved = [
+        {"key": "k1", "line": 1, "status": "survived", "tests": 2, "seconds": 1.0},
+        {"key": "k2", "line": 2, "status": "equivalent", "tests": 2, "seconds": 1.0},
+        {"key": "k3", "line": 3, "status": "killed", "tests": 1, "seconds": 0.5},
+        {"key": "k4", "line": 4, "status": "uncovered", "tests": 0, "seconds": 0.0},
+    ]
+    # k1 is now listed, k2 no longer is, k3 was killed (listing it changes nothing), k4 is listed
+    outcomes = mutate.rescore(saved, {"k1": "r", "k3": "r", "k4": "r"})
+    assert [o.status for o in outcomes] == ["equivalent", "survived", "killed", "equivalent"]

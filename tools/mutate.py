@@ -1,0 +1,687 @@
+"""Mutation testing of reoffend's core modules (issue 33): `make mutate`, tests/README.md.
+
+Each mutant is one small change to one module (the operators of :data:`OPERATORS`), run against the tests that
+reach the mutated line. A mutant is *killed* when a test fails, *killed by timeout* when the tests run past
+their budget (a mutant that loops), and *survives* when every test passes; a survivor listed in
+``tools/mutation_equivalents.txt`` (one line each, with the reason it cannot change behaviour) is *equivalent*
+and set aside in the score.
+
+How it runs, and why not mutmut: mutmut 3 forks its workers after running the tests in the parent, and polars'
+thread pool does not survive a fork (it stalled here). This tool never runs polars in the parent: the parent
+only imports third-party modules (never reoffend), and forks one child per run. The child imports the
+package afresh from a private copy of the tree, in which exactly one file is mutated, runs pytest there and
+exits; the parent kills its process group at the deadline. The working tree is never written, so Ctrl-C
+leaves nothing behind but the temporary copy, which is removed on the way out.
+
+To keep it fast, a first run of each module's tests (the unmutated baseline, which must pass) records under
+coverage which tests execute each line; a mutant then runs only those tests, fastest first, stopping at the
+first failure. A mutant on a line no test executes survives without running ("uncovered").
+
+The modules and the test files that reach each are in ``tools/mutation.toml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import copy
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "tools" / "mutation.toml"
+EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.txt"
+RESULTS = ROOT / "build" / "mutation"
+README = ROOT / "tests" / "README.md"
+TABLE_START = "<!-- mutation-table:start -->"
+TABLE_END = "<!-- mutation-table:end -->"
+NO_MUTATE = "pragma: no mutate"
+# imported once in the parent, so that each forked child starts with them loaded (never reoffend itself)
+PREWARM = (
+    "numpy",
+    "polars",
+    "scipy.optimize",
+    "scipy.stats",
+    "statsmodels.api",
+    "click",
+    "click.testing",
+    "rich.console",
+    "sqlglot",
+    "pytest",
+    "hypothesis",
+    "jsonschema",
+)
+
+# ------------------------------------------------------------------------------------------------ the mutants
+
+COMPARE_SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+}
+BINARY_SWAPS: dict[type[ast.operator], type[ast.operator]] = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
+}
+BOOL_SWAPS: dict[type[ast.boolop], type[ast.boolop]] = {ast.And: ast.Or, ast.Or: ast.And}
+DROPPABLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Raise, ast.Continue, ast.Break)
+OPERATORS = ("compare", "binary", "boolean", "not-dropped", "not-added", "constant", "return-none", "drop")
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    """One change to one module: the text span ``(line, col)..(end_line, end_col)`` replaced by ``text``.
+
+    ``text`` has as many newlines as the span, so every other line keeps its number.
+    """
+
+    path: str  # relative to the root, e.g. reoffend/window.py
+    operator: str
+    scope: str  # the qualified name of the enclosing function or class ("<module>" at the top level)
+    before: str
+    after: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    text: str
+    occurrence: int = 0  # among mutants with the same path, scope, operator, before and after
+    # for a module-level assignment: the lines that read the names it binds (their tests are the ones to run)
+    uses: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """A name that survives edits elsewhere in the file (no line number): the equivalents list uses it."""
+        return f"{self.path}::{self.scope}::{self.operator}::{self.before} => {self.after}#{self.occurrence}"
+
+    def apply(self, source: str) -> str:
+        lines = source.splitlines(keepends=True)
+        start = _offset(lines, self.line, self.col)
+        end = _offset(lines, self.end_line, self.end_col)
+        return source[:start] + self.text + source[end:]
+
+
+def _offset(lines: list[str], line: int, col: int) -> int:
+    """The character offset of ``(line, col)``: ``col`` counts UTF-8 bytes, as ast's offsets do."""
+    prefix = lines[line - 1].encode("utf-8")[:col].decode("utf-8")
+    return sum(len(text) for text in lines[: line - 1]) + len(prefix)
+
+
+def _short(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Finder(ast.NodeVisitor):
+    """Walks a module and lists its mutants (see :data:`OPERATORS`)."""
+
+    def __init__(self, path: str, source: str) -> None:
+        self.path = path
+        self.source = source
+        self.lines = source.splitlines()
+        self.scopes: list[str] = []
+        self.found: list[Mutant] = []
+
+    # -- where not to mutate
+    def _skipped(self, node: ast.AST) -> bool:
+        line = getattr(node, "lineno", None)
+        return line is not None and NO_MUTATE in self.lines[line - 1]
+
+    def visit_Import(self, node: ast.Import) -> None:
+        return None
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        return None
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        return None  # positions inside f-strings are unreliable before Python 3.12
+
+    def visit_If(self, node: ast.If) -> None:
+        if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return None
+        self._add_not(node.test)
+        self.generic_visit(node)
+
+    def visit_While(self, node: ast.While) -> None:
+        self._add_not(node.test)
+        self.generic_visit(node)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        self._add_not(node.test)
+        self.generic_visit(node)
+
+    def _scoped(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        self.scopes.append(node.name)
+        body = node.body
+        if body and _is_docstring(body[0]):
+            body = body[1:]
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                self.visit(base)
+        else:
+            for default in (*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)):
+                self.visit(default)
+        for statement in body:
+            self.visit(statement)
+        self.scopes.pop()
+
+    visit_FunctionDef = _scoped
+    visit_AsyncFunctionDef = _scoped
+    visit_ClassDef = _scoped
+
+    def visit_Module(self, node: ast.Module) -> None:
+        body = node.body[1:] if node.body and _is_docstring(node.body[0]) else node.body
+        for statement in body:
+            self.visit(statement)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:  # the annotation itself is never mutated
+            self._drop(node)
+            self.visit(node.value)
+
+    def visit_arg(self, node: ast.arg) -> None:
+        return None
+
+    # -- the operators
+    def generic_visit(self, node: ast.AST) -> None:
+        if isinstance(node, DROPPABLE) and not _is_docstring(node):
+            self._drop(node)
+        super().generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for index, op in enumerate(node.ops):
+            swap = COMPARE_SWAPS.get(type(op))
+            if swap is not None:
+                changed = copy.deepcopy(node)
+                changed.ops[index] = swap()
+                self._replace(node, "compare", changed)
+        self.generic_visit(node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        swap = BINARY_SWAPS.get(type(node.op))
+        if swap is not None:
+            changed = copy.deepcopy(node)
+            changed.op = swap()
+            self._replace(node, "binary", changed)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        swap = BINARY_SWAPS.get(type(node.op))
+        if swap is not None:
+            changed = copy.deepcopy(node)
+            changed.op = swap()
+            self._replace(node, "binary", changed, statement=True)
+        self.generic_visit(node)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        changed = copy.deepcopy(node)
+        changed.op = BOOL_SWAPS[type(node.op)]()
+        self._replace(node, "boolean", changed)
+        self.generic_visit(node)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        if isinstance(node.op, ast.Not | ast.Invert):
+            self._replace(node, "not-dropped", node.operand)
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, bool):
+            self._replace(node, "constant", ast.Constant(not value))
+        elif isinstance(value, int | float):  # one step, up (down would double the count and rarely differ)
+            self._replace(node, "constant", ast.Constant(value + 1))
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is not None and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+            self._replace(node.value, "return-none", ast.Constant(None))
+        self.generic_visit(node)
+
+    def _add_not(self, test: ast.expr) -> None:
+        self._replace(test, "not-added", ast.UnaryOp(ast.Not(), test))
+
+    def _drop(self, node: ast.stmt) -> None:
+        self._replace(node, "drop", ast.Pass(), statement=True)
+
+    # -- the one place a mutant is made
+    def _replace(self, node: ast.AST, operator: str, new: ast.AST, *, statement: bool = False) -> None:
+        if self._skipped(node):
+            return
+        line, col = node.lineno, node.col_offset  # type: ignore[attr-defined]
+        end_line, end_col = node.end_lineno, node.end_col_offset  # type: ignore[attr-defined]
+        assert end_line is not None and end_col is not None
+        padding = "\n" * (end_line - line)
+        before = ast.get_source_segment(self.source, node) or ast.unparse(node)
+        after = ast.unparse(new)
+        # an expression is parenthesised (so newlines may pad it); a statement is followed by blank lines
+        text = f"{after}{padding}" if statement else f"({after}{padding})"
+        self.found.append(
+            Mutant(
+                path=self.path,
+                operator=operator,
+                scope=".".join(self.scopes) or "<module>",
+                before=_short(before),
+                after=_short(after),
+                line=line,
+                col=col,
+                end_line=end_line,
+                end_col=end_col,
+                text=text,
+            )
+        )
+
+
+def _is_docstring(node: ast.AST) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _readers(tree: ast.Module) -> dict[int, tuple[int, ...]]:
+    """For each top-level assignment (by its first line): the lines that read a name it binds."""
+    loads: dict[str, list[int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node.lineno)
+    readers = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            lines = sorted({line for name in names for line in loads.get(name, ())})
+            for line in range(statement.lineno, (statement.end_lineno or statement.lineno) + 1):
+                readers[line] = tuple(lines)
+    return readers
+
+
+def find_mutants(path: str, source: str) -> list[Mutant]:
+    """Every mutant of ``source`` (the module at ``path``), in source order, each checked to compile."""
+    finder = _Finder(path, source)
+    tree = ast.parse(source)
+    finder.visit(tree)
+    readers = _readers(tree)
+    seen: Counter[tuple[str, str, str, str]] = Counter()
+    mutants = []
+    for mutant in sorted(finder.found, key=lambda m: (m.line, m.col, m.end_line, m.end_col)):
+        identity = (mutant.scope, mutant.operator, mutant.before, mutant.after)
+        mutant = dataclasses.replace(mutant, occurrence=seen[identity], uses=readers.get(mutant.line, ()))
+        seen[identity] += 1
+        try:
+            compile(mutant.apply(source), path, "exec")
+        except SyntaxError:  # e.g. a dropped statement that was the target of a decorator: not a mutant
+            continue
+        mutants.append(mutant)
+    return mutants
+
+
+# ------------------------------------------------------------------------------------------------ running them
+
+
+@dataclasses.dataclass
+class Settings:
+    modules: dict[str, list[str]]  # module path -> test files (or node ids)
+    scopes: dict[str, list[str]]  # module path -> the functions or classes mutated (none listed: all)
+
+    @classmethod
+    def load(cls, path: Path = CONFIG) -> Settings:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)["modules"]
+        return cls(
+            modules={module: list(entry["tests"]) for module, entry in raw.items()},
+            scopes={module: list(entry.get("scopes", ())) for module, entry in raw.items()},
+        )
+
+    def mutants(self, module: str) -> list[Mutant]:
+        """The mutants of ``module`` within its scopes."""
+        found = find_mutants(module, (ROOT / module).read_text(encoding="utf-8"))
+        scopes = self.scopes.get(module)
+        if not scopes:
+            return found
+        return [m for m in found if any(m.scope == s or m.scope.startswith(s + ".") for s in scopes)]
+
+
+def load_equivalents(path: Path = EQUIVALENTS) -> dict[str, str]:
+    """``key -> reason`` from the equivalents list: ``KEY ## reason`` per line; ``#`` starts a comment line."""
+    equivalents: dict[str, str] = {}
+    if not path.exists():
+        return equivalents
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, separator, reason = line.partition(" ## ")
+        if not separator or not reason.strip():
+            raise SystemExit(f"{path}:{number}: each equivalent needs ' ## ' and a reason: {line!r}")
+        equivalents[key.strip()] = reason.strip()
+    return equivalents
+
+
+def _copy_tree(destination: Path) -> None:
+    """The files a test run needs, without caches or the virtual environment."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache", "*.egg-info")
+    for name in ("reoffend", "tests", "data", "docs"):
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, destination / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "CHANGELOG.md", "Makefile"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, destination / name)
+
+
+def _run_child(tree: Path, args: list[str], timeout: float, log: Path, coverage_of: Path | None = None) -> str:
+    """Run pytest with ``args`` in a forked child rooted at ``tree``: "passed", "failed" or "timeout"."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 70
+        try:
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            os.chdir(tree)
+            sys.path.insert(0, str(tree))
+            # the baseline run caches the compiled (and pytest's rewritten) modules of the copy; a mutant's run
+            # reads them but writes none, and the mutated module has no cached copy (see campaign)
+            sys.dont_write_bytecode = coverage_of is None
+            code = _child_pytest(tree, args, coverage_of)
+        except BaseException as error:  # anything: the parent reads the exit status only
+            print(f"mutate child: {error!r}", file=sys.stderr)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return "passed" if os.waitstatus_to_exitcode(status) == 0 else "failed"
+            if time.monotonic() > deadline:
+                _kill_group(pid)
+                return "timeout"
+            time.sleep(0.02)
+    except BaseException:
+        _kill_group(pid)
+        raise
+
+
+def _kill_group(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        with contextlib.suppress(ProcessLookupError):
+            target()
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _child_pytest(tree: Path, args: list[str], coverage_of: Path | None) -> int:
+    import pytest
+    from hypothesis import settings
+
+    # the same examples for every mutant, no database carried between them, and no deadline: under coverage and
+    # on a shared machine a property's example can take longer than hypothesis' 200 ms without being wrong
+    settings.register_profile("mutate", deadline=None, derandomize=True, database=None)
+    settings.load_profile("mutate")
+
+    argv = ["-x", "-q", "-p", "no:cacheprovider", "--rootdir", str(tree), *args]
+    if coverage_of is None:
+        return int(pytest.main(argv))
+    import coverage
+
+    cov = coverage.Coverage(data_file=None, include=[str(coverage_of)], branch=False)
+    durations: dict[str, float] = {}
+
+    class Contexts:
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+            cov.switch_context(item.nodeid)
+            started = time.perf_counter()
+            yield
+            durations[item.nodeid] = time.perf_counter() - started
+            cov.switch_context("")
+
+    cov.start()
+    try:
+        code = int(pytest.main([a for a in argv if a != "-x"], plugins=[Contexts()]))
+    finally:
+        cov.stop()
+    data = cov.get_data()
+    measured = [name for name in data.measured_files() if Path(name).resolve() == coverage_of.resolve()]
+    by_line: dict[int, list[str]] = {}
+    if measured:
+        for line, contexts in data.contexts_by_lineno(measured[0]).items():
+            by_line[line] = sorted(contexts)
+    report = {"durations": durations, "lines": {str(k): v for k, v in by_line.items()}}
+    (tree / "coverage.json").write_text(json.dumps(report), encoding="utf-8")
+    return code
+
+
+@dataclasses.dataclass
+class Outcome:
+    key: str
+    line: int
+    status: str  # killed, timeout, survived, uncovered, equivalent
+    tests: int
+    seconds: float
+
+
+def campaign(
+    module: str, mutants: list[Mutant], tests: Sequence[str], equivalents: dict[str, str], limit: int | None
+) -> list[Outcome]:
+    """Every mutant of ``module`` against ``tests``; prints progress, returns the outcomes."""
+    source = (ROOT / module).read_text(encoding="utf-8")
+    if limit is not None:
+        mutants = mutants[:limit]
+    with tempfile.TemporaryDirectory(prefix="reoffend-mutate-") as scratch:
+        tree = Path(scratch) / "tree"
+        _copy_tree(tree)
+        target = tree / module
+        log = Path(scratch) / "pytest.log"
+        started = time.monotonic()
+        if _run_child(tree, list(tests), 3600, log, coverage_of=target) != "passed":
+            print(log.read_text(encoding="utf-8", errors="replace")[-4000:])
+            raise SystemExit(f"mutate: the unmutated tests of {module} fail; fix them first")
+        # the mutated module is compiled afresh every run: a cached copy could pass for a mutant of the same size
+        # written within the same second (the cache is checked by size and whole-second modification time)
+        for cached in target.parent.joinpath("__pycache__").glob(f"{target.stem}.*.pyc"):
+            cached.unlink()
+        report = json.loads((tree / "coverage.json").read_text(encoding="utf-8"))
+        durations: dict[str, float] = report["durations"]
+        by_line = {int(k): [c for c in v if c] for k, v in report["lines"].items()}
+        at_import = {line for line, contexts in report["lines"].items() if "" in contexts}
+        everything = sorted(durations, key=durations.__getitem__)
+        print(f"{module}: {len(mutants)} mutants, baseline {time.monotonic() - started:.0f} s, {len(durations)} tests")
+        outcomes = []
+        try:
+            for number, mutant in enumerate(mutants, 1):
+                chosen: set[str] = set()
+                for line in (*range(mutant.line, mutant.end_line + 1), *mutant.uses):
+                    chosen.update(by_line.get(line, ()))
+                if not chosen and any(str(line) in at_import for line in range(mutant.line, mutant.end_line + 1)):
+                    chosen = set(everything)
+                selected = sorted(chosen, key=lambda n: durations.get(n, 0.0))
+                began = time.monotonic()
+                if not selected:
+                    status = "uncovered"
+                else:
+                    target.write_text(mutant.apply(source), encoding="utf-8")
+                    try:
+                        budget = 20 + 3 * sum(durations.get(n, 1.0) for n in selected)
+                        result = _run_child(tree, selected, budget, log)
+                    finally:
+                        target.write_text(source, encoding="utf-8")
+                    status = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[result]
+                if status in ("survived", "uncovered") and mutant.key in equivalents:
+                    status = "equivalent"
+                outcomes.append(Outcome(mutant.key, mutant.line, status, len(selected), time.monotonic() - began))
+                if status in ("survived", "uncovered"):
+                    print(f"  [{number}/{len(mutants)}] {status} line {mutant.line}: {mutant.key}", flush=True)
+                elif number % 50 == 0:
+                    print(f"  [{number}/{len(mutants)}] {time.monotonic() - started:.0f} s", flush=True)
+        except KeyboardInterrupt:
+            print(f"mutate: interrupted after {len(outcomes)} mutants of {module}; nothing was changed")
+            raise
+    return outcomes
+
+
+def rescore(saved: Sequence[dict[str, object]], equivalents: dict[str, str]) -> list[Outcome]:
+    """A saved run's outcomes with its survivors set aside again by ``equivalents`` (nothing is run)."""
+    outcomes = [Outcome(**record) for record in saved]  # type: ignore[arg-type]
+    for outcome in outcomes:
+        if outcome.status in ("survived", "uncovered", "equivalent"):
+            listed = outcome.key in equivalents
+            if outcome.status == "equivalent" and not listed:
+                outcome.status = "survived"
+            elif listed:
+                outcome.status = "equivalent"
+    return outcomes
+
+
+def stale_equivalents(module: str, outcomes: Sequence[Outcome], equivalents: dict[str, str], partial: bool) -> set[str]:
+    """Keys of ``module`` in the equivalents list whose mutant was killed (or, after a full run, no longer exists)."""
+    status = {o.key: o.status for o in outcomes}
+    listed = {key for key in equivalents if key.startswith(module + "::")}
+    killed = {key for key in listed if status.get(key) in ("killed", "timeout")}
+    gone = set() if partial else {key for key in listed if key not in status}
+    return killed | gone
+
+
+def summarise(module: str, outcomes: Sequence[Outcome]) -> dict[str, object]:
+    counts = Counter(o.status for o in outcomes)
+    killed, timeouts, equivalent = counts["killed"], counts["timeout"], counts["equivalent"]
+    survived = counts["survived"] + counts["uncovered"]
+    scored = len(outcomes) - equivalent
+    score = 100.0 * (killed + timeouts) / scored if scored else 100.0
+    return {
+        "module": module,
+        "mutants": len(outcomes),
+        "killed": killed,
+        "timeouts": timeouts,
+        "survived": survived,
+        "equivalent": equivalent,
+        "score": round(score, 1),
+    }
+
+
+def table(rows: Sequence[dict[str, object]]) -> str:
+    lines = [
+        "| module | mutants | killed | timeouts | survived | equivalent | score |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row['module']}` | {row['mutants']} | {row['killed']} | {row['timeouts']} | {row['survived']} "
+            f"| {row['equivalent']} | {row['score']:.1f}% |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(rows: Sequence[dict[str, object]], path: Path = README) -> None:
+    """Replace the table between the markers in tests/README.md with the rows of every module measured so far."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    path.write_text(text[:start] + "\n" + table(rows) + "\n" + text[end:], encoding="utf-8")
+
+
+def _prewarm() -> None:
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    sys.dont_write_bytecode = True  # a mutated file must never be read back from a stale .pyc
+    import importlib
+
+    for name in PREWARM:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="module paths (default: every module of tools/mutation.toml)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--limit", type=int, help="only the first N mutants of each module (a quick check)")
+    parser.add_argument("--update-readme", action="store_true", help="rewrite the score table in tests/README.md")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="run nothing: set the last run's survivors aside again by the current equivalents list",
+    )
+    options = parser.parse_args(argv)
+    settings = Settings.load()
+    modules = options.modules or list(settings.modules)
+    unknown = [m for m in modules if m not in settings.modules]
+    if unknown:
+        parser.error(f"not in {CONFIG.relative_to(ROOT)}: {', '.join(unknown)}")
+    if options.list:
+        for module in modules:
+            for mutant in settings.mutants(module):
+                print(f"{mutant.line}: {mutant.key}")
+        return 0
+    equivalents = load_equivalents()
+    if options.rescore and options.limit is not None:
+        parser.error("--rescore runs nothing: --limit does not apply")
+    # Ctrl-C and a plain kill both unwind (the child is killed, the copy removed): a job started in the background
+    # by a non-interactive shell inherits SIGINT ignored, and SIGTERM would otherwise end the parent on the spot
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminated)
+    _prewarm()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for module in modules:
+        result_file = RESULTS / (module.replace("/", "_") + ".json")
+        if options.rescore:
+            if not result_file.exists():
+                continue
+            outcomes = rescore(json.loads(result_file.read_text(encoding="utf-8"))["outcomes"], equivalents)
+        else:
+            outcomes = campaign(module, settings.mutants(module), settings.modules[module], equivalents, options.limit)
+        summary = summarise(module, outcomes)
+        stale = sorted(stale_equivalents(module, outcomes, equivalents, options.limit is not None))
+        for key in stale:
+            print(f"  listed as equivalent but killed or gone (remove it): {key}")
+        print(table([summary]), flush=True)
+        if options.limit is None:  # a partial run (--limit) is a quick check, never a result
+            result_file.write_text(
+                json.dumps({"summary": summary, "outcomes": [dataclasses.asdict(o) for o in outcomes]}, indent=1),
+                encoding="utf-8",
+            )
+    rows = []
+    for module in settings.modules:
+        result_file = RESULTS / (module.replace("/", "_") + ".json")
+        if result_file.exists():
+            rows.append(json.loads(result_file.read_text(encoding="utf-8"))["summary"])
+    print("\n" + table(rows))
+    if options.update_readme and not options.limit:
+        update_readme(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the child is killed and the copy removed on the way here
+        print("mutate: stopped; the working tree was never changed", file=sys.stderr)
+        sys.exit(130)
