@@ -1133,6 +1133,23 @@ def read_text_file(path: str, what: str = "file") -> str:
         raise InputFileError(f"{path}: cannot read the {what}: {getattr(error, 'strerror', None) or error}") from None
 
 
+def small_file_bytes(path: str | os.PathLike, limit: int = LIST_LIMIT) -> bytes:
+    """The bytes of a small marker file a folder holds (a bulletin's ``manifest.json``, synth's ``meta.json``):
+    a regular file of at most ``limit`` bytes, checked before it is opened, so a FIFO never blocks the run, a link
+    to ``/dev/zero`` never fills the memory and a 3 GB sparse file is refused at once. ``ValueError`` (saying
+    why) otherwise; ``OSError`` as reading raises it."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError("not a regular file")
+    if info.st_size > limit:
+        raise ValueError(f"larger than {limit:,} bytes")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # grew while read
+        raise ValueError(f"larger than {limit:,} bytes")
+    return data
+
+
 LIST_COMMENT = re.compile(r"(?:^|\s)#.*")  # a # at the start of a line or after a space: a code may hold one
 
 
@@ -1156,6 +1173,10 @@ def read_toml(path: str, what: str = "config file") -> tuple[dict, str]:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:  # a 2 KB file of 1,000 nested [[[ ... ]]]: a sentence, not an internal error
+        raise UsageError(
+            f"{path}: {what} nested too deeply (arrays or tables within each other); no key needs that"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------- writing

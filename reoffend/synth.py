@@ -41,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from .errors import UsageError
+from .io import small_file_bytes
 
 OFFENCES = ("theft", "burglary", "violence", "drugs", "public_order", "fraud", "motoring", "other")
 OFFENCE_LOG_ODDS = np.array([0.55, 0.35, 0.0, 0.15, 0.2, -0.35, -0.25, -0.1])
@@ -364,7 +365,7 @@ def synth_files(folder: Path) -> set[str] | None:
     """The files of ``folder`` that synth wrote, by its ``meta.json`` (None when there is no meta.json from
     synth). A meta.json from before "files" was recorded stands for the four data files synth can write."""
     try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        meta = json.loads(small_file_bytes(folder / "meta.json").decode("utf-8"))  # a FIFO or 3 GB: not synth's
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: 100,000 nested [
         return None
     if not isinstance(meta, dict) or meta.get("generator") != GENERATOR:

@@ -142,7 +142,12 @@ def close_column(wanted: str, names: list[str]) -> str | None:
     return sharing[0] if len(sharing) == 1 else None
 
 
-def check_types(releases: Table, convictions: Table) -> list[dict]:
+TEXT_CAST = ("establishment", "cohort", "offence_code", "appearance_id")  # read as text whenever present
+
+
+def check_types(releases: Table, convictions: Table, used: Collection[str] | None = None) -> list[dict]:
+    """Column types: dates, ids, and no column of lists or records among those the command uses (``used``: the
+    release columns it names, as ``release_columns``; None: every column, as ``validate`` checks them all)."""
     problems = []
     for table in (releases, convictions):
         schema = table.raw.collect_schema()
@@ -155,6 +160,19 @@ def check_types(releases: Table, convictions: Table) -> list[dict]:
                         column,
                         "column-type",
                         f"column {column!r} holds {dtype}, not dates (YYYY-MM-DD)",
+                    )
+                )
+        for column, column_type in schema.items():
+            # a column of lists or records (an NDJSON array, a Parquet list<string>) has no single value a row can
+            # be grouped, filtered or written by: one problem here, not an internal error later (exit 70)
+            in_use = used is None or column in used or column in TEXT_CAST or table is convictions
+            if column != "offender_id" and column not in table.spec.dates and column_type.is_nested() and in_use:
+                problems.append(
+                    problem_row(
+                        table.name,
+                        column,
+                        "column-type",
+                        f"column {column!r} holds {column_type}; every column must hold one value a row",
                     )
                 )
         dtype = schema["offender_id"]
@@ -287,7 +305,7 @@ def _typed_columns(table: Table, *, strip_dates: bool = True, strip_ids: bool = 
         exprs.append(pl.col("offender_id").cast(pl.Int64))
     elif id_dtype == pl.String and strip_ids:
         exprs.append(pl.col("offender_id").str.strip_chars())
-    for column in ("establishment", "cohort", "offence_code", "appearance_id"):
+    for column in TEXT_CAST:
         if column in schema and schema[column] != pl.String:
             exprs.append(pl.col(column).cast(pl.String))
     return exprs
@@ -362,7 +380,9 @@ def _masks(
             )
         masks[("date-out-of-range", column)] = (
             (parsed < EARLIEST_DATE) if early_only else (parsed < EARLIEST_DATE) | (parsed > latest),
-            f"{column} is outside {EARLIEST_DATE} .. {extract_date} (the extract date)",
+            f"{column} is outside {EARLIEST_DATE} .. {extract_date} (the extract date)"
+            if extract_date is not None
+            else f"{column} is before {EARLIEST_DATE}",
         )
     if table.spec is CONVICTIONS:
         masks[("conviction-before-offence", "conviction_date")] = (
@@ -444,7 +464,7 @@ def validate_inputs(
     problems = check_columns(releases, extra_required.get("releases", ()))
     problems += check_columns(convictions, extra_required.get("convictions", ()))
     if not problems:
-        problems = check_types(releases, convictions)
+        problems = check_types(releases, convictions, release_columns)
     if problems:
         raise _data_error(pl.DataFrame(problems, schema=PROBLEM_SCHEMA))
 
@@ -467,8 +487,13 @@ def validate_inputs(
         and releases.rows
         and counts.get(("date-out-of-range", "release_date")) == releases.rows
     ):
-        earliest = releases.typed.select(pl.col("release_date").min()).collect().item()
-        if earliest is not None and extract_date is not None and earliest > extract_date:
+        # compared in polars: the earliest date may be one Python's date cannot hold (year -1 or 10183: exit 70)
+        after = (
+            releases.typed.select(pl.col("release_date").min() > pl.lit(extract_date, dtype=pl.Date)).collect().item()
+            if extract_date is not None
+            else None
+        )
+        if after and extract_date is not None:
             raise every_release_after(releases, extract_date)
     duplicates = counts.pop(("duplicate-release", "offender_id"), 0)
     conflicts = counts.pop(("conflicting-release", "offender_id"), 0)

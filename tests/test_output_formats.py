@@ -122,3 +122,17 @@ def test_the_sql_and_the_model_summary_named_gz_are_gzip(cli, files, tmp_path, s
     )  # fmt: skip
     assert status == 0, err
     assert b'"binary"' in gzip.decompress(summary.read_bytes())
+
+
+def test_a_line_break_in_a_label_is_shown_not_merged_with_a_space_in_markdown(cli, tmp_path):
+    releases = write_csv(
+        tmp_path / "r.csv",
+        'offender_id,release_date,establishment\nA,2022-01-10,"a\nb"\nB,2022-01-11,a b\nC,2022-01-12,"c\td"\n',
+    )
+    convictions = write_csv(tmp_path / "c.csv", CONVICTIONS)
+    status, text, _ = cli(
+        "measure", releases, convictions, "--by", "establishment", "--format", "markdown", "--columns", "establishment"
+    )
+    assert status == 0
+    # two labels stay two: "a\nb" is written a\\nb (Markdown for a backslash, then n), "a b" as it is
+    assert text.splitlines()[2:] == ["| a\\\\nb |", "| a b |", "| c\\\\td |"]  # sorted: a line break before a space

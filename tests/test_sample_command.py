@@ -48,6 +48,14 @@ def test_sample_never_replaces_a_file_that_is_not_the_samples(cli, tmp_path):
     assert status == 2 and "releases.csv: exists and is not the sample's releases.csv" in err
     assert (target / "releases.csv").read_text().endswith("REAL,2024-01-01\n")
     assert sorted(p.name for p in target.iterdir()) == ["releases.csv"]  # nothing written beside it either
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "notes.txt").write_text("precious")
+    status, _, err = cli("sample", other)  # a folder of other files, or /etc through a link: never written into
+    assert status == 2 and "holds files that are not the sample's (notes.txt)" in err
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+    (tmp_path / "link").symlink_to(other)
+    assert cli("sample", tmp_path / "link")[0] == 2 and sorted(p.name for p in other.iterdir()) == ["notes.txt"]
     (tmp_path / "file").write_text("x")
     assert cli("sample", tmp_path / "file")[0] == 2
     assert cli("sample", tmp_path / "missing" / "demo")[0] == 73

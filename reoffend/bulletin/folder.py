@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from ..errors import Busy, OutputNotCreatable, OutputWriteError, UsageError, os_reason
-from ..io import held_signals, record_written
+from ..io import held_signals, record_written, small_file_bytes
 
 MARKER = "manifest.json"
 MANIFEST_KEY = "reoffend_bulletin"  # written by `bulletin` into its manifest: the folder format's version
@@ -131,7 +131,7 @@ def not_a_bulletin(folder: Path, kind: str = BULLETIN) -> str | None:
     if not manifest_path.is_file():
         return f"no {MARKER}"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = json.loads(small_file_bytes(manifest_path).decode("utf-8"))  # a FIFO or 3 GB: not a manifest
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: 100,000 nested [
         return f"its {MARKER} is not a bulletin manifest"
     if not isinstance(manifest, dict) or manifest.get(MANIFEST_KEY) != MANIFEST_VERSION:

@@ -553,11 +553,12 @@ def audit_folder(folder: str) -> tuple[AuditReport, dict[str, Any]]:
     from pathlib import Path
 
     from ..errors import InputFileError, UsageError
+    from ..io import small_file_bytes
 
     root = Path(folder)
     manifest_path = root / "manifest.json"
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = json.loads(small_file_bytes(manifest_path).decode("utf-8"))  # never a FIFO, /dev/zero or 3 GB
     except FileNotFoundError:
         raise InputFileError(f"{folder}: no manifest.json: not a folder `reoffend bulletin` wrote") from None
     except (OSError, UnicodeDecodeError, ValueError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import functools
@@ -497,7 +498,7 @@ def parse_columns(value: str | Sequence[str] | None, what: str | None = None) ->
     items = value.split(",") if isinstance(value, str) else value
     names = tuple(item.strip() for item in items if item.strip())
     if what:
-        twice = sorted({name for name in names if names.count(name) > 1})
+        twice = sorted(name for name, times in collections.Counter(names).items() if times > 1)  # linear: 2M names
         if twice:
             raise UsageError(f"{what} names {', '.join(twice)} more than once")
     return names

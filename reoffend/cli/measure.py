@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from dataclasses import replace
 
 import click
@@ -96,7 +97,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     """
     params = replace(measurement, by=parse_columns(by, "--by"))
     parsed = [parse_band(text) for text in bands]
-    twice = sorted({column for column, _ in parsed if [c for c, _ in parsed].count(column) > 1})
+    twice = sorted(column for column, times in collections.Counter(c for c, _ in parsed).items() if times > 1)
     if twice:  # a dict would keep the last silently
         raise UsageError(f"--band names {', '.join(twice)} more than once; give each column's edges once")
     band_edges = dict(parsed)

@@ -46,6 +46,15 @@ def files_to_write(target: Path, files: dict[str, bytes]) -> dict[str, bytes]:
         if not target.parent.is_dir():
             raise OutputNotCreatable(f"{target}: cannot create it: the folder {target.parent} does not exist")
         return dict(files)
+    try:
+        others = sorted(entry.name for entry in target.iterdir() if entry.name not in files)
+    except OSError as error:
+        raise OutputNotCreatable(f"{target}: cannot read the folder: {error.strerror or error}") from None
+    if others:  # a folder of someone else's files (or /etc through a link) is never written into
+        shown = ", ".join(printable(name) for name in others[:3]) + (" ..." if len(others) > 3 else "")
+        raise UsageError(
+            f"{target}: the folder holds files that are not the sample's ({shown}); give a new or empty folder"
+        )
     missing = {}
     for name, data in files.items():
         path = target / name

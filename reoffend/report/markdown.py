@@ -28,7 +28,9 @@ def markdown_cell(value: Any) -> str:
         return "" if math.isnan(value) else repr(value)
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
-    return md_text(str(value)).replace("|", "\\|")
+    # a line break or tab shows as \n, \r, \t (as in the terminal table), so "a\nb" and "a b" stay two labels
+    shown = str(value).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+    return md_text(shown).replace("|", "\\|")
 
 
 def markdown_table(rows: pl.DataFrame) -> str:
