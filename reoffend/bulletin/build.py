@@ -31,6 +31,7 @@ from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..linked import Protection, UnprotectableCell, protect
 from ..measure import MeasureParams, measure
+from ..run_warnings import RunWarning
 from . import text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
@@ -94,7 +95,7 @@ class Bulletin:
     facts: dict[str, Any]
     inputs: dict[str, dict[str, Any]]
     comparisons: list[ComparisonSection] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
 
 
 def measure_params(config: BulletinConfig) -> MeasureParams:
@@ -461,8 +462,12 @@ def _compute_bulletin(
     )
     document = text.compose(context)
     warnings = [
-        f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
-        f"{entry['last_release_month']} of it (cohorts.csv, partial_period)"
+        RunWarning(
+            "partial-period",
+            f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
+            f"{entry['last_release_month']} of it (cohorts.csv, partial_period)",
+            subjects=[str(entry["cohort"])],
+        )
         for entry in partial_periods(inputs.releases, params.period)
     ]
     warnings += [w for section in comparison_sections for w in section.warnings]
@@ -678,7 +683,11 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         "window": bulletin.params.window.as_dict(),
         "facts": bulletin.facts,
         "comparisons": {s.name: s.metadata for s in bulletin.comparisons},
-        "warnings": bulletin.warnings,
+        # every warning of the run, whole, marked acknowledged when the config expects its code
+        "warnings": [
+            {**warning.as_dict(), "acknowledged": warning.code in bulletin.config.acknowledge}
+            for warning in bulletin.warnings
+        ],
         "files": {
             path: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for path, data in sorted(files.items())

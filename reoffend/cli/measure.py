@@ -19,6 +19,7 @@ from .common import (
     by_option,
     cohort_options,
     errors_reported,
+    incomplete_excluded,
     input_options,
     load_or_report,
     output_options,
@@ -141,7 +142,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         out.warn(warning)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
-        out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
+        out.warn(incomplete_excluded(excluded))
     extra = []
     if per_release:
         extra.append((per_release, writer_for_suffix(result.per_release, per_release), True))  # record-level
