@@ -234,7 +234,6 @@ def check_log(path: str, context: click.Context) -> None:
     from ..io import STDIN, check_outputs_distinct, check_writable
     from .common import INPUT_OPTIONS, OUTPUT_OPTIONS
 
-    check_writable(path)
     params = context.params
     inputs = {flag: params.get(name) for name, flag in INPUT_OPTIONS.items()}
     inputs["--config"] = params.get("config") or params.get("config_path")
@@ -248,6 +247,7 @@ def check_log(path: str, context: click.Context) -> None:
             check_log_outside(path, value, flag)
         elif param.name in OUTPUT_OPTIONS:
             outputs[OUTPUT_OPTIONS[param.name]] = value
+    check_writable(path)  # after the folder check: a log inside a folder not made yet is that mistake, not 73
     check_outputs_distinct(inputs, {**outputs, "--log": path})
 
 
