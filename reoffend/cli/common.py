@@ -254,6 +254,7 @@ OUTPUT_OPTIONS = {
     "balance_plot": "--balance-plot",
     "model_summary": "--model-summary",
     "detail": "--detail",
+    "log": "--log",  # every command's (reoffend.cli.run_log.check_log checks it for commands without -o)
 }
 TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file", "detail")  # data tables: format from the extension
 

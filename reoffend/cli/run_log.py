@@ -234,6 +234,8 @@ def check_log(path: str, context: click.Context) -> None:
     from ..io import STDIN, check_outputs_distinct, check_writable
     from .common import INPUT_OPTIONS, OUTPUT_OPTIONS
 
+    if path == "-":  # else a file named '-' appears in the current folder
+        raise UsageError("--log -: give the log a file name (or /dev/stderr to send it to standard error)")
     params = context.params
     inputs = {flag: params.get(name) for name, flag in INPUT_OPTIONS.items()}
     inputs["--config"] = params.get("config") or params.get("config_path")
