@@ -70,6 +70,8 @@ WARNING_CODES: Mapping[str, WarningCode] = MappingProxyType(
         "no-reference": WarningCode(
             "nowcast: groups with no complete release in the state of one in follow-up",
             "their provisional figures are empty; group by fewer columns",
+            "{count} groups have no complete release to learn from in the state of one in follow-up, so their "
+            "provisional figures are empty: {names}",
         ),
         "court-lag": WarningCode(
             "nowcast: recent convictions take longer (or less long) to arrive than the complete releases' did",

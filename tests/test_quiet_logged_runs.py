@@ -138,6 +138,21 @@ def test_nowcast_by_establishment_merges_its_warnings(cli, tmp_path):
     assert len(events) == 180 and all(e["acknowledged"] for e in events[90:-1])
 
 
+def test_nowcast_backtest_by_establishment_says_two_lines_for_967_warnings(cli, tmp_path):
+    """The backtest repeats the per-group warnings at each of its 12 origins: 967 warnings of two codes (they
+    were 967 lines); two lines, and the log keeps the 967 and the end (968 lines)."""
+    log = tmp_path / "run.log"
+    args = ["nowcast", SAMPLE / "releases.csv", SAMPLE / "convictions.csv", "--by", "establishment", "--backtest"]
+    status, _out, err = cli(*args, "--exclude-offences", SAMPLE / "excluded_offences.txt", "--csv", "--log", log)
+    assert status == 0, err
+    assert [line.split(" groups ")[0] for line in err.splitlines()] == ["reoffend: warning: 110"] * 1 + [
+        "reoffend: warning: 19"
+    ]
+    events = log_lines(log)
+    assert len(events) == 968 and {e["code"] for e in events[:-1]} == {"small-groups", "no-reference"}
+    assert events[0]["message"].startswith("origin ")  # each whole, with its origin
+
+
 def test_power_says_a_repeated_warning_once_and_json_has_no_headline_on_stderr(cli):
     args = ["power", "--baseline-rate", "0.02", "--baseline-events", "3", "--measure", "both"]
     args += ["--current-size", "5,1000"]
