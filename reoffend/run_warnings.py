@@ -146,7 +146,10 @@ WARNING_CODES: Mapping[str, WarningCode] = MappingProxyType(
             "none: the Poisson model is the negative binomial's limit",
         ),
         "calibration": WarningCode(
-            "compare adjusted: a model misfits the baseline in covariate bands", "another --covariate-form"
+            "compare adjusted: a model misfits the baseline in covariate bands",
+            "another --covariate-form",
+            "{count} models misfit the baseline in some covariate bands (the bands are named in the log): {names}. "
+            "Consider another --covariate-form",
         ),
         "outside-range": WarningCode(
             "compare adjusted: current covariate values outside the baseline's range (the model extrapolates)",

@@ -148,7 +148,7 @@ def band_warnings(table: dict[str, Any], confidence: float) -> list[RunWarning]:
                 f"({100 * confidence:g}% interval of observed/expected excludes 1; about "
                 f"{len(rows) * (1 - confidence):.1f} expected by chance): {listed}{more}. Consider another "
                 "--covariate-form for that covariate",
-                subjects=[name],
+                subjects=[names.get(name, name)],
             )
         )
     return notes
