@@ -219,6 +219,9 @@ def test_acknowledge_in_a_command_config(cli, tmp_path):
     args += ["--extract-date", "2024-12-31"]
     status, _out, err = cli(*args, "--csv")
     assert status == 0 and err.startswith("reoffend: warning: cohort 2022Q1 is a partial period")
+    log = tmp_path / "q.log"
+    status, _out, err = cli(*args, "--csv", "-q", "--log", log)  # -q: said nowhere, logged all the same
+    assert status == 0 and err == "" and [e["code"] for e in log_lines(log)] == ["partial-period", "success"]
     config = tmp_path / "c.toml"
     config.write_text('acknowledge = ["partial-period"]\n')
     status, _out, err = cli(*args, "--csv", "--config", config)
@@ -243,3 +246,12 @@ def test_cron_run_of_the_sample_bulletin_is_silent_and_logged(tmp_path):
     assert logged == manifest["warnings"] and logged  # every warning, none printed
     assert [w["code"] for w in logged] == ["small-comparisons"] and all(w["acknowledged"] for w in logged)
     assert events[-1]["code"] == "success" and events[-1]["command"] == "reoffend bulletin"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_log_that_cannot_be_written_fails_a_successful_run(cli, tmp_path):
+    """The run's result is written, but what cron keeps is not: exit 74 with one line, as for any output."""
+    args = ["measure", SAMPLE / "releases.csv", SAMPLE / "convictions.csv"]
+    status, out, err = cli(*args, "--exclude-offences", SAMPLE / "excluded_offences.txt", "--csv", "--log", "/dev/full")
+    assert status == 74 and out.startswith("cohort,")
+    assert err == "reoffend: error: writing the log /dev/full: no space left on device\n"
