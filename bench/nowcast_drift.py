@@ -10,6 +10,8 @@ known then, compared with the final figures of the same releases) is run with
 * ``new``: the default estimator (the cohort's own level, lag monitoring; docs/nowcast.md);
 * ``old``: ``--estimator reference``, the reference cohorts' level for every unseen release (the model before
   issue 25);
+* ``complete``: the default but with the reference's shares from the complete releases alone (no
+  Kaplan-Meier use of the releases in follow-up), to show what the censored reference brings;
 * ``ratio``, ``benktander``, ``bf+lag`` (with ``--methods``): the other ways to weight the cohort's own level
   (full weight; the share developed; none), each with the court-lag adjustment, to justify the default;
 * ``mack``: a peer, Mack's chain ladder (the ``chainladder`` package, casact) on cohort totals: a triangle of
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import sys
 import time
 import warnings
@@ -56,7 +59,9 @@ SCENARIOS: dict[str, dict[str, object]] = {
 PARAMS = NowcastParams(MeasureParams(by=("cohort",), excluded_offences=frozenset({"BREACH"})))
 METHODS = {
     "new": PARAMS,
-    "old": replace(PARAMS, estimator="reference", court_lag="ignore"),
+    "old": replace(PARAMS, estimator="reference", court_lag="ignore", censored_reference=False),
+    # the default with q(t), S(t), P from the complete releases alone (before the censored reference)
+    "complete": replace(PARAMS, censored_reference=False),
     # the alternatives for the level, with the same court-lag handling as "new" (docs/nowcast.md)
     "ratio": replace(PARAMS, estimator="ratio"),
     "benktander": replace(PARAMS, estimator="benktander"),
@@ -121,6 +126,19 @@ def mack(data: Development, detail: pl.DataFrame, confidence: float) -> pl.DataF
     return pl.concat(out)
 
 
+def mae_standard_error(rows: pl.DataFrame) -> float:
+    """The standard error of the pooled mean of ``_ae`` with the seeds as clusters (a seed's cohort-origins share
+    one population, so they are not independent): ``sqrt(k / (k - 1) sum_s (A_s - mae n_s)^2) / n`` over the
+    ``k`` seeds, ``A_s`` and ``n_s`` a seed's sum and count. NaN with one seed."""
+    per_seed = rows.group_by("seed").agg(pl.col("_ae").sum().alias("_sum"), pl.len().alias("_n"))
+    k, n = per_seed.height, rows.height
+    if k < 2 or n == 0:
+        return math.nan
+    mae = float(rows["_ae"].mean())  # type: ignore[arg-type]
+    spread = float(((per_seed["_sum"] - mae * per_seed["_n"]) ** 2).sum())
+    return math.sqrt(spread * k / (k - 1)) / n
+
+
 def summary(detail: pl.DataFrame, low: int, high: int | None = None) -> dict[str, float]:
     months = pl.col("months_observed")
     rows = detail.filter(months >= low if high is None else months.is_between(low, high))
@@ -130,6 +148,7 @@ def summary(detail: pl.DataFrame, low: int, high: int | None = None) -> dict[str
     width = 100 * (rows["binary_rate_provisional_high"] - rows["binary_rate_provisional_low"])
     return {
         "n": rows.height,
+        "mae_se": mae_standard_error(rows.with_columns(error.abs().alias("_ae"))),
         "coverage": float(covered.mean()),  # type: ignore[arg-type]
         "mae": float(error.abs().mean()),  # type: ignore[arg-type]
         "bias": float(error.mean()),  # type: ignore[arg-type]
@@ -156,11 +175,12 @@ def main() -> int:
         f"{args.origin_step} months apart; binary rate, 95% intervals\n"
     )
     print(
-        "| scenario | method | cohort-origins 6+ | coverage 6+ | MAE 6+ (pp) | mean error 6+ (pp) | width 6+ (pp) ",
+        "| scenario | method | cohort-origins 6+ | coverage 6+ | MAE 6+ (pp) | SE | mean error 6+ (pp) "
+        "| width 6+ (pp) ",
         end="",
     )
     print("| coverage 9+ | MAE 9+ (pp) | coverage 6-8 | MAE 6-8 (pp) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for scenario in args.scenarios.split(","):
         pooled: dict[str, list[pl.DataFrame]] = {m: [] for m in methods}
         for seed in seeds:
@@ -183,7 +203,8 @@ def main() -> int:
                 detail.write_csv(args.detail / f"{scenario.replace(' ', '_')}_{method}.csv")
             six, nine, early = summary(detail, 6), summary(detail, 9), summary(detail, 6, 8)
             print(
-                f"| {scenario} | {method} | {six['n']} | {100 * six['coverage']:.1f}% | {six['mae']:.2f} "
+                f"| {scenario} | {method} | {six['n']} | {100 * six['coverage']:.1f}% | {six['mae']:.3f} "
+                f"| {six['mae_se']:.3f} "
                 f"| {six['bias']:+.2f} | {six['width']:.2f} | {100 * nine['coverage']:.1f}% | {nine['mae']:.2f} "
                 f"| {100 * early['coverage']:.1f}% | {early['mae']:.2f} |",
                 flush=True,

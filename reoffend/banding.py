@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import polars as pl
@@ -118,3 +118,45 @@ def parse_band(text: str) -> tuple[str, tuple[float, ...]]:
             raise UsageError(f"--band {text!r}: {item!r} is not a finite number")
         edges.append(int(number) if number.is_integer() else number)
     return column, check_edges(column, edges)
+
+
+def merge_sparse_ends(
+    edges: Sequence[float],
+    bands_by_cohort: Sequence[Sequence[tuple[int, int]]],
+    fails: Callable[[int, int], object],
+) -> tuple[float, ...]:
+    """The edges with a sparse top band, then a sparse bottom band, merged into its neighbours (docs/bulletin.md,
+    "Breakdowns": suppression with judgement).
+
+    ``bands_by_cohort[c][b]`` is the (size, reoffenders) of band ``b`` (lowest first, ``len(edges) + 1`` bands)
+    in cohort ``c``; ``fails(size, reoffenders)`` is the primary disclosure rule. An end band that fails it in
+    any cohort where it has people absorbs the band next to it, then the next, until the merged band passes in
+    every cohort: "48 or more" with 4 people becomes "24 or more" rather than withhold its neighbour for want of
+    merging. When no merge passes while two bands remain, that end keeps its configured edges (suppression
+    does the rest). Decided over the cohorts of one release (docs/bulletin.md notes what is not checked across
+    releases). Edges only go: every merged band is a band of the remaining edges, as :func:`band_expr` cuts it.
+    """
+    kept = list(check_edges("band", edges))
+    if any(len(bands) != len(kept) + 1 for bands in bands_by_cohort):
+        raise ValueError("one (size, reoffenders) per band of every cohort")
+
+    def passes(first: int, last: int) -> bool:
+        """Whether bands first..last (inclusive) merged pass the rule in every cohort with people in them."""
+        for bands in bands_by_cohort:
+            size = sum(bands[i][0] for i in range(first, last + 1))
+            reoffenders = sum(bands[i][1] for i in range(first, last + 1))
+            if size and fails(size, reoffenders):
+                return False
+        return True
+
+    top, bottom = len(kept), 0  # band indices into the configured bands
+    if not passes(top, top):
+        merged = next((k for k in range(top - 1, 0, -1) if passes(k, top)), None)
+        if merged is not None:
+            del kept[merged:]  # bands merged..top become one: the edges between them go
+            top = merged
+    if not passes(bottom, bottom):
+        merged = next((k for k in range(1, top) if passes(bottom, k)), None)
+        if merged is not None:
+            del kept[:merged]
+    return tuple(kept)

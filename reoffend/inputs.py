@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+
+import polars as pl
 
 from .errors import UsageError
 from .io import STDIN, TableSource, compression_of, detect_format, is_stream, read_failure, read_table
 from .validate import CONVICTIONS, RELEASES, Query, Table, TableSpec, ValidatedInputs, validate_inputs
-from .window import check_extract_date
+from .window import check_extract_date, recorded_by
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,11 @@ class InputSpec:
     extract_date: dt.date | None = None
     dedupe: bool = False
     streaming: bool = False
+    as_at: dt.date | None = None  # measure as an extract taken on this date would have (:func:`cut_as_at`)
 
     def __post_init__(self) -> None:
         check_extract_date(self.extract_date)
+        check_extract_date(self.as_at, "--as-at")
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -37,6 +41,7 @@ class InputSpec:
             "input_format": self.input_format,
             "extract_date": self.extract_date.isoformat() if self.extract_date else None,
             "dedupe": self.dedupe,
+            "as_at": self.as_at.isoformat() if self.as_at else None,
         }
 
 
@@ -98,7 +103,7 @@ def load_inputs(
         )
     releases = _table(spec.releases, RELEASES, spec)
     convictions = _table(spec.convictions, CONVICTIONS, spec)
-    return validate_inputs(
+    inputs = validate_inputs(
         releases,
         convictions,
         extract_date=spec.extract_date,
@@ -106,5 +111,43 @@ def load_inputs(
         in_memory=not spec.streaming,
         extra_required=extra_required,
         release_columns=release_columns,
-        prefetch=prefetch,
+        prefetch=None if spec.as_at else prefetch,  # queries of the whole extract: the cut makes them again
+    )
+    return inputs if spec.as_at is None else cut_as_at(inputs, spec.as_at)
+
+
+def cut_as_at(inputs: ValidatedInputs, as_at: dt.date) -> ValidatedInputs:
+    """The valid inputs as an extract taken on ``as_at`` would hold them (``--as-at``, docs/measures.md
+    "Measuring as at a date").
+
+    Releases dated after it, and convictions with an offence or conviction dated after it, are dropped
+    (:func:`reoffend.window.recorded_by`), and the extract date becomes ``as_at``: completeness of follow-up
+    is judged there. The whole extract was validated first, at its own extract date: a cut never hides a
+    problem of the file. An ``as_at`` later than that extract date is no later extract (the convictions of
+    the days between were never seen): the extract date stays, and the metadata says so.
+    """
+    extract = inputs.extract_date
+    cut = as_at if extract is None or as_at <= extract else extract
+    kept_releases = inputs.releases.filter(recorded_by(cut, "release_date"))
+    kept_convictions = inputs.convictions.filter(recorded_by(cut, "offence_date", "conviction_date"))
+    releases_rows, convictions_rows = (
+        frame.select(pl.len()).collect().item() for frame in (kept_releases, kept_convictions)
+    )
+    row_counts = {"releases": int(releases_rows), "convictions": int(convictions_rows)}
+    source = "--as-at" if cut == as_at else f"{inputs.extract_date_source} (--as-at {as_at} is later)"
+    return replace(
+        inputs,
+        releases=kept_releases,
+        convictions=kept_convictions,
+        extract_date=cut,
+        extract_date_source=source,
+        row_counts=row_counts,
+        prefetched={},
+        prefetched_of=None,
+        as_at={
+            "date": as_at.isoformat(),
+            "extract_date_of_data": extract.isoformat() if extract else None,
+            "releases_after": inputs.row_counts["releases"] - inputs.deduplicated_rows - row_counts["releases"],
+            "convictions_after": inputs.row_counts["convictions"] - row_counts["convictions"],
+        },
     )

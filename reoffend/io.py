@@ -153,7 +153,7 @@ def release_stdin() -> None:
 
 
 MIB = 1 << 20
-LINE_LIMIT = MIB  # bytes of a table's first line (a CSV header, an NDJSON record) read before giving up
+LINE_LIMIT = MIB  # bytes of any line of a CSV or NDJSON table (a header, a record): a longer one is refused
 LIST_LIMIT = 64 * MIB  # bytes of a list file (offence codes, ids), a config or a schedule
 CHUNK = MIB
 
@@ -249,14 +249,16 @@ class Intake:
         self.buffer = io.BytesIO()
         self.lines = 0
         self.fields: int | None = None
+        self.bound = LineBound(name)
 
     def add(self, piece: bytes) -> None:
         self.buffer.write(piece)
         self.lines += piece.count(b"\n")
         if self.fields is None and self.lines:
             self.fields = first_fields(self.buffer.getbuffer()[: LINE_LIMIT + 1].tobytes())
-        if self.fields is None and self.buffer.tell() > LINE_LIMIT:  # 23 GB of zeros: one line, never a table
-            check_first_line(self.name, self.buffer.getbuffer()[: LINE_LIMIT + 1].tobytes(), "csv")
+        line_start = self.bound.feed(piece)  # 23 GB of zeros, or one 400 MB field: never a table
+        if line_start is not None:
+            raise self.bound.refuse(line_start, _count_line_ends(self.buffer.getbuffer(), line_start))
         self.check(self.buffer.tell())
 
     def check(self, size: int) -> None:
@@ -270,6 +272,81 @@ class Intake:
 
     def value(self) -> bytes:
         return self.buffer.getvalue()
+
+
+class LineBound:
+    """Every line of a table is at most ``limit`` (:data:`LINE_LIMIT`) bytes: a 400 MB field is refused (65)
+    naming its line, before a reader tries to hold it (a Rust panic under ``ulimit -v``, or a read that ignores
+    SIGTERM). Bytes are fed in order; each window of ``limit`` bytes is looked at twice, for its first and its
+    last line end (``find``/``rfind``, which stop at the first they meet), so a long file costs a few
+    microseconds a megabyte and is not read through: a line longer than ``limit`` either holds a whole window
+    with no line end or crosses from one window's last line end to a later window's first."""
+
+    def __init__(self, name: str, limit: int | None = None) -> None:
+        self.name = name
+        self.limit = LINE_LIMIT if limit is None else limit
+        self.seen = 0  # bytes fed so far
+        self.line_start = 0  # where the line still open at ``seen`` starts
+
+    def feed(self, data: Any, start: int = 0, end: int | None = None) -> int | None:
+        """Look at ``data[start:end]`` (bytes or an ``mmap``, the next bytes of the table); the offset in the
+        table at which a line longer than the limit starts, or None."""
+        end = len(data) if end is None else end
+        base = self.seen - start  # table offset of data[0]
+        position = start
+        while position < end:
+            stop = min(position + self.limit, end)
+            first = data.find(b"\n", position, stop)
+            if first == -1:
+                if base + stop - self.line_start > self.limit:
+                    return self.line_start
+            else:
+                if base + first - self.line_start > self.limit:
+                    return self.line_start
+                self.line_start = base + data.rfind(b"\n", first, stop) + 1
+            position = stop
+        self.seen = base + end
+        return None
+
+    def refuse(self, line_start: int, lines_before: int, fmt: str = "csv") -> DataError:
+        """:func:`too_large` naming the line that starts at ``line_start``, after ``lines_before`` line ends."""
+        line = lines_before + 1
+        what = "the header (line 1)" if line == 1 and fmt == "csv" else f"line {line:,} (from byte {line_start:,})"
+        return too_large(
+            self.name,
+            f"{what} is longer than {size_text(self.limit)}: no record of a table is "
+            "that long; check the file (a field or a quote left open?)",
+        )
+
+
+def check_line_lengths(data: Any, name: str, fmt: str, limit: int | None = None) -> None:
+    """:class:`LineBound` over a whole table in memory or mapped (``bytes``, ``mmap``): a line longer than the
+    limit is :func:`too_large` (65) naming the file and the line. CSV and NDJSON only (Parquet has no lines)."""
+    if fmt not in ("csv", "ndjson"):
+        return
+    bound = LineBound(name, limit)
+    line_start = bound.feed(data)
+    if line_start is not None:
+        raise bound.refuse(line_start, _count_line_ends(data, line_start), fmt)
+
+
+def _count_line_ends(data: Any, end: int) -> int:
+    """The ``\\n`` in ``data[:end]``, counted a window at a time (``data`` may be an ``mmap`` of gigabytes)."""
+    return sum(bytes(data[start : min(start + CHUNK * 16, end)]).count(b"\n") for start in range(0, end, CHUNK * 16))
+
+
+def check_file_line_lengths(path: str, name: str, fmt: str, limit: int | None = None) -> None:
+    """:func:`check_line_lengths` over a plain file, mapped rather than read (only the pages around line ends the
+    look stops at are touched); an empty file or one that cannot be mapped is left to the reader."""
+    import mmap
+
+    if fmt not in ("csv", "ndjson"):
+        return
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            check_line_lengths(mapped, name, fmt, limit)
+    except (OSError, ValueError):  # empty (mmap refuses length 0), or not mappable: the reader reports it
+        return
 
 
 def first_fields(head: bytes) -> int:
@@ -432,8 +509,10 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
                 data = utf8_text(unpack(Path(source.path).read_bytes(), source.name), source.name)
             else:
                 check_first_line(source.name, head, fmt)
+                check_file_line_lengths(source.path, source.name, fmt)
     if data is not None:
         check_first_line(source.name, data[: LINE_LIMIT + 1], fmt)
+        check_line_lengths(data, source.name, fmt)
     renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
     text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}
     try:
@@ -658,14 +737,17 @@ def ndjson_repeated_key(source: TableSource, data: bytes | None) -> DataError | 
     lines = pl.read_csv(io.BytesIO(data), **options).lazy() if data is not None else pl.scan_csv(source.path, **options)
     keys = pl.col("keys")
     found = lines.select(pl.col("line").str.extract_all(JSON_KEY).alias("keys"))
-    found = found.filter(keys.list.len() != keys.list.unique().list.len()).head(1)
+    # a key written with an escape ("offender\u005fid") is the same key as "offender_id" once decoded: such
+    # lines are decoded here one by one (an extract's keys have no escapes, so this is rare and few)
+    escaped = keys.list.eval(pl.element().str.contains("\\", literal=True)).list.any()
+    found = found.filter((keys.list.len() != keys.list.unique().list.len()) | escaped)
     try:
-        first = found.collect()
+        candidates = found.collect()
     except (pl.exceptions.PolarsError, OSError):
         return None  # the reader has read the file: whatever this look cannot, it leaves to validation
-    if not first.height:
+    names = next((names for raw in candidates["keys"] if _repeats(names := _json_keys(raw))), None)
+    if names is None:
         return None
-    names = _json_keys(first["keys"][0])
     name = next(n for i, n in enumerate(names) if n in names[:i])
     raw = data if data is not None else Path(source.path).read_bytes()
     line = next((n for n, text in enumerate(raw.splitlines(), start=1) if _repeats(_json_keys(text))), None)

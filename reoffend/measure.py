@@ -490,5 +490,6 @@ def run_metadata(inputs: ValidatedInputs, window: FollowUpWindow, facts: Mapping
     }
     if inputs.deduplicated_rows:
         metadata["duplicate_rows_dropped"] = inputs.deduplicated_rows
+    metadata["as_at"] = inputs.as_at  # --as-at: the date and the rows after it (None: the whole extract)
     metadata.update(facts or {})
     return metadata

@@ -84,6 +84,9 @@ class NowcastParams:
     # release at the reference's level (the model before); court_lag: what a changed court lag does
     estimator: str = "cohort"
     court_lag: str = "adjust"
+    # q(t), S(t) and P by Kaplan-Meier from every release dated by the extract, those in follow-up censored at
+    # their age (docs/nowcast.md, "The reference's shares"); False: from the complete releases alone (before)
+    censored_reference: bool = True
 
     def __post_init__(self) -> None:
         if self.estimator not in ESTIMATORS:
@@ -112,6 +115,7 @@ class NowcastParams:
             "final_cohorts": self.final_cohorts,
             "estimator": self.estimator,
             "court_lag": self.court_lag,
+            "censored_reference": self.censored_reference,
         }
 
 
@@ -165,7 +169,9 @@ class Development:
     by: tuple[str, ...]
     segments: tuple[str, ...]
     facts: dict[str, object]
-    events: pl.DataFrame | None = None  # reconviction events for the court-lag monitor (reoffend.drift.event_table)
+    events: pl.DataFrame | None = None  # reconviction events for the court-lag monitor (lag_events)
+    # the latest observed_at, by extract and window: a nowcast and its check's backtest both need the extract's
+    last_observed: tuple[dt.date, FollowUpWindow, pl.DataFrame] | None = None
 
 
 # ----------------------------------------------------------------------------------------------- the data
@@ -212,7 +218,10 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
 def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> pl.DataFrame:
     """Per index release dated on or before ``extract``: the per-release measures of docs/measures.md counting
     only convictions dated on or before ``extract``, its age ``t`` in days, the conviction day of its first
-    proven reoffence seen, and whether its follow-up is complete (then these are its final figures)."""
+    proven reoffence seen, and whether its follow-up is complete (then these are its final figures). The
+    latest is kept on ``data``: asked again for the same extract and window, it is not recomputed."""
+    if data.last_observed is not None and data.last_observed[:2] == (extract, window):
+        return data.last_observed[2]
     releases = data.releases.lazy().filter(pl.col("release_date") <= extract)
     seen = (
         data.rows.lazy()
@@ -225,7 +234,7 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
             pl.col(DAY).min().alias(FIRST_DAY),
         )
     )
-    return (
+    observed = (
         releases.join(seen, on=KEY, how="left")
         .with_columns(pl.col("reoffences").fill_null(0), pl.col("reconviction_events").fill_null(0))
         .with_columns(
@@ -237,6 +246,8 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
         .drop("_first_offence")
         .collect()
     )
+    data.last_observed = (extract, window, observed)
+    return observed
 
 
 # ------------------------------------------------------------------------------------- the development
@@ -412,9 +423,10 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
                 ref, ref_rows = stretched_reference(
                     reference, reference_rows, data.releases, KEY, DAY, FIRST_DAY, ratio
                 )
-            tables.append(
-                _with_shares(development_table(ref, ref_rows, max_age)).with_columns(pl.lit(ratio).alias(RATIO))
-            )
+            shared = _with_shares(development_table(ref, ref_rows, max_age))
+            if ratio == 1.0 and params.censored_reference:
+                shared = _censored(shared, censored_shares(observed, max_age))
+            tables.append(shared.with_columns(pl.lit(ratio).alias(RATIO)))
         table = pl.concat(tables)
         changed = lags.select("cohort", pl.col("court_lag_changed").fill_null(False).alias(LAG_CHANGED))
         targets = (
@@ -496,19 +508,20 @@ def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date)
     ``court_lag_ratio`` (how many times as long the lags now are; null with too few events), ``court_lag_z``,
     ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio)."""
     if data.events is None:  # extract-independent: built once for a nowcast and its backtest
-        data.events = event_table(data.rows, data.releases, KEY)
-    state = observed.select(KEY, "cohort", COMPLETE)
-    events = (
-        with_room(data.events, (extract - dt.date(1970, 1, 1)).days)
-        .join(state, on=KEY)
-        .sort(KEY, "_lag", "_room")  # a fixed order: the monitor's means are the same at every run
-    )
-    reference = reference_lags(events.filter(COMPLETE))
+        data.events = lag_events(data)
+    extract_day = (extract - dt.date(1970, 1, 1)).days
+    events = with_room(data.events, extract_day)
+    # complete (FollowUpWindow.is_complete: deadline <= extract + 1 day) is _last <= extract in days, and the
+    # releases in follow-up are those dated by the extract and not complete: no join with the observed releases
+    complete = pl.col("_last") <= extract_day
+    reference = reference_lags(events.filter(complete))  # a histogram: the order of the events does not matter
+    recent = events.filter(~complete & (pl.col("_released") <= extract_day))
+    state = observed.filter(~pl.col(COMPLETE)).select(KEY, "cohort")
     out = []
-    for cohort, group in events.filter(~pl.col(COMPLETE)).group_by("cohort"):
+    for cohort, group in recent.group_by("cohort"):  # a group keeps the rows' order
         fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy())
         out.append((cohort[0], fit.ratio, fit.z, fit.events))
-    for cohort in state.filter(~pl.col(COMPLETE)).get_column("cohort").unique().to_list():
+    for cohort in state.get_column("cohort").unique().to_list():
         if cohort not in {row[0] for row in out}:
             out.append((cohort, None, None, 0))
     frame = pl.DataFrame(
@@ -528,6 +541,21 @@ def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date)
         "court_lag_z",
         changed.alias("court_lag_changed"),
         (changed & pl.col("court_lag_ratio").is_not_null()).fill_null(False).alias("_adjust"),
+    )
+
+
+def lag_events(data: Development) -> pl.DataFrame:
+    """The reconviction events of :func:`reoffend.drift.event_table` with their release's ``cohort`` and
+    release day (``_released``), in the fixed order the monitor reads them in (release, lag, room: at any
+    extract a release's room is ``min(extract, _last) - _offence``, so rising room is falling ``_offence``).
+    Sorted once here, every extract's subset is in that order without a sort of its own."""
+    releases = data.releases.select(
+        KEY, "cohort", (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
+    )
+    return (
+        event_table(data.rows, data.releases, KEY)
+        .join(releases, on=KEY, how="left")
+        .sort(KEY, "_lag", "_offence", descending=[False, False, True])
     )
 
 
@@ -552,6 +580,61 @@ def _lag_warnings(lags: pl.DataFrame, params: NowcastParams) -> list[RunWarning]
             subjects=[str(c) for c in changed.get_column("cohort").to_list()],
         )
     ]
+
+
+def censored_shares(observed: pl.DataFrame, max_age: int) -> pl.DataFrame:
+    """Per segment and age ``t`` in 0..``max_age``: ``_q_km``, ``_S_km``, ``_P_km``, Kaplan-Meier (product-limit)
+    estimates of q(t), S(t), P from every release dated by the extract, those in follow-up censored at their
+    age."""
+    never = pl.lit(1 << 30, pl.Int64)
+    seen = pl.col(FIRST_DAY).is_not_null()
+    last = (
+        pl.when(seen)
+        .then(pl.col(FIRST_DAY).cast(pl.Int64))
+        .when(pl.col(COMPLETE))
+        .then(never)
+        .otherwise(pl.col(AGE).cast(pl.Int64) - 1)
+    )
+    top = int(observed.select(pl.max_horizontal(pl.col(FIRST_DAY).max(), pl.lit(max_age))).item())
+    frame = observed.select(SEGMENT, last.clip(upper_bound=top + 1).alias("_last"), pl.col(FIRST_DAY))
+    # a release is at risk on every day up to its last (first seen, or the last day observed, or never left)
+    leaving = frame.group_by(SEGMENT, pl.col("_last").cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_leave"))
+    first_seen = frame.filter(pl.col(FIRST_DAY).is_not_null())
+    events = first_seen.group_by(SEGMENT, pl.col(FIRST_DAY).cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_d"))
+    ages = pl.DataFrame({AGE: pl.int_range(0, top + 2, eager=True).cast(pl.Int32)})
+    grid = frame.select(SEGMENT).unique().join(ages, how="cross")
+    table = (
+        grid.join(leaving, on=[SEGMENT, AGE], how="left")
+        .join(events, on=[SEGMENT, AGE], how="left")
+        .fill_null(0)
+        .sort(SEGMENT, AGE)
+        .with_columns(pl.col("_leave").cum_sum(reverse=True).over(SEGMENT).alias("_n"))
+        .with_columns(pl.when(pl.col("_n") > 0).then(1 - pl.col("_d") / pl.col("_n")).otherwise(1.0).alias("_keep"))
+        .with_columns(
+            pl.col("_keep").cum_prod(reverse=True).over(SEGMENT).alias("_from"),
+            pl.col("_keep").cum_prod().shift(1, fill_value=1.0).over(SEGMENT).alias("_before"),
+        )
+    )
+    return table.filter(pl.col(AGE) <= max_age).select(
+        SEGMENT,
+        AGE,
+        (1 - pl.col("_from")).alias("_q_km"),
+        (1 - pl.col("_before")).alias("_S_km"),
+        (1 - pl.col("_from").first().over(SEGMENT)).alias("_P_km"),
+    )
+
+
+def _censored(table: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
+    """The development table with q(t), S(t) and P replaced by their product-limit estimates, and the unseen
+    releases' frequency means and variances scaled by the ratio of the new q(t) to the old."""
+    joined = table.join(shares, on=[SEGMENT, AGE], how="left")
+    q = pl.col("u_mean_reoffended")
+    factor = pl.when(q > 0).then(pl.col("_q_km") / q).otherwise(1.0)
+    counts = ("reoffences", "reconviction_events")
+    scaled = [(pl.col(f"u_{m}_{c}") * factor).alias(f"u_{m}_{c}") for m in ("mean", "var") for c in counts]
+    return joined.with_columns(
+        *scaled, pl.col("_q_km").alias("u_mean_reoffended"), pl.col("_S_km").alias("_S"), pl.col("_P_km").alias("_P")
+    ).drop("_q_km", "_S_km", "_P_km")
 
 
 def _with_shares(table: pl.DataFrame) -> pl.DataFrame:
@@ -644,27 +727,36 @@ def level_credibility(
 
     The raw ratio of a group is ``lam^ = O / E``: ``O`` its releases in follow-up seen to reoffend, ``E`` the sum
     of ``S(t_i)`` over them (what the reference's level would have shown by now); its sampling variance is
-    ``v = sum lam^ S (1 - lam^ S) / E**2`` (each release seen or not). The between-cohort variance ``tau2`` of
-    levels is estimated by moments, ``mean((lam - 1)**2 - v)`` (at least 0), over the provisional groups and
-    the complete ones (``lam = x / (n P)``, ``v = (1 - P) / (n P)``) expecting at least ``MIN_LEVEL_EXPECTED``
-    reoffenders. Buhlmann's credibility ``Z = tau2 / (tau2 + v)`` gives ``lam = 1 + Z (lam^ - 1)``, whose mean
-    squared error is ``Z v`` (Buhlmann and Gisler, A Course in Credibility Theory, 2005, ch. 3): on a stable
-    population ``tau2`` is about 0 and the estimate is the reference level's; where the level has moved, ``Z``
-    approaches 1 and the cohort's own level is followed (the chain ladder's answer). For comparison (bench/
+    ``v = sum lam^ S (1 - lam^ S) / E**2 + lam^**2 (se(E) / E)**2`` (each release seen or not, and ``E``'s own
+    error from the ``N`` complete releases, ``se(E) = sum sqrt(S (1 - S) / N)``). The between-cohort variance
+    ``tau2`` of levels is estimated by moments, ``mean((lam - 1)**2 - v)`` (at least 0), over the provisional
+    groups and the complete ones (``lam = x / (n P)``, ``v = (1 - P) / (n P) (1 - n / N)``, a complete group
+    being ``n`` of the ``N``) expecting at least ``MIN_LEVEL_EXPECTED`` reoffenders. Buhlmann's credibility
+    ``Z = tau2 / (tau2 + v)`` gives ``lam = 1 + Z (lam^ - 1)``, whose mean squared error is ``Z v`` (Buhlmann
+    and Gisler, A Course in Credibility Theory, 2005, ch. 3): on a stable population ``tau2`` is about 0 and the
+    estimate is the reference level's; where the level has moved, ``Z`` approaches 1 and the cohort's own level
+    is followed (the chain ladder's answer). For comparison (bench/
     nowcast_drift.py), ``estimator="ratio"`` takes ``Z = 1`` and ``"benktander"`` ``Z = E / sum P`` (the share
     developed; Mack, "Credible claims reserves: the Benktander method", ASTIN Bulletin 30, 2000), both with
     mean squared error ``Z**2 v + (1 - Z)**2 tau2``.
     """
     s = pl.col("_S")
+    reference_size = reference.group_by(SEGMENT).agg(pl.len().cast(pl.Float64).alias("_N"))
     groups = (
         joined.group_by(by)
         .agg(
             pl.col("reoffended").cast(pl.Float64).sum().alias("_O"),
             s.sum().alias("_E"),
             (s**2).sum().alias("_E2"),
+            (s * (1 - s)).sqrt().sum().alias("_E_root"),
             pl.col("_P").sum().alias("_final"),
             (pl.col(LAG_CHANGED).any() if LAG_CHANGED in joined.columns else pl.lit(False)).alias("_lagged"),
+            pl.col(SEGMENT).first(),  # one segment per group: the segment columns are among ``by``
         )
+        .join(reference_size, on=SEGMENT, how="left")
+        # the standard error of E from the reference's sampling of S(t): sum of sqrt(S (1 - S) / N), the errors
+        # at the group's ages taken as perfectly correlated (they come from one reference)
+        .with_columns((pl.col("_E_root") / pl.col("_N").sqrt()).alias("_E_se"))
         .sort(list(by))
     )  # a fixed order: tau2's sum is then the same at every run, to the last bit
     ratio = pl.when(pl.col("_E") > 0).then(pl.col("_O") / pl.col("_E"))
@@ -672,6 +764,8 @@ def level_credibility(
     raw = pl.col("_raw")
     # v = sum lam S (1 - lam S) / E^2 = (lam E - lam^2 sum S^2) / E^2, with lam^ for lam
     v = ((raw * pl.col("_E") - raw**2 * pl.col("_E2")) / pl.col("_E") ** 2).clip(lower_bound=1e-12)
+    # plus the reference's share of it: Var(O / E) with E's own error, (lam^ se(E) / E)^2 by the delta method
+    v = v + raw**2 * (pl.col("_E_se") / pl.col("_E")) ** 2
     groups = groups.with_columns(v.alias("_v"))
     if estimator == "reference":
         return groups.select(*by, pl.lit(1.0).alias("level_ratio"), pl.lit(0.0).alias("_level_mse"))
@@ -680,7 +774,9 @@ def level_credibility(
     informative = groups.filter(
         (pl.col("_E") >= MIN_LEVEL_EXPECTED) & (pl.col("_E") >= 0.5 * pl.col("_final")) & ~pl.col("_lagged")
     ).select(((raw - 1) ** 2 - pl.col("_v")).alias("_d"))
-    final_share = reference.group_by(SEGMENT).agg(pl.col("reoffended").mean().alias("_P"))
+    final_share = reference.group_by(SEGMENT).agg(
+        pl.col("reoffended").mean().alias("_P"), pl.len().cast(pl.Float64).alias("_N")
+    )
     complete = (
         observed.group_by(by)
         .agg(
@@ -696,7 +792,8 @@ def level_credibility(
         .select(
             (
                 (pl.col("_x") / (pl.col("_n") * pl.col("_P")) - 1) ** 2
-                - (1 - pl.col("_P")) / (pl.col("_n") * pl.col("_P"))
+                # Var(x / n - P) for n of the N releases P is learned from: P (1 - P) (1/n - 1/N), over P^2
+                - (1 - pl.col("_P")) / (pl.col("_n") * pl.col("_P")) * (1 - pl.col("_n") / pl.col("_N"))
             ).alias("_d")
         )
     )

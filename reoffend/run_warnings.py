@@ -49,6 +49,10 @@ WARNING_CODES: Mapping[str, WarningCode] = MappingProxyType(
             "no exclusion list, and convictions have codes starting with BREACH",
             "give --exclude-offences FILE (or exclude_offences in [inputs]) if they are not new offences",
         ),
+        "no-reoffences": WarningCode(
+            "measure: convictions, but none counts as a reoffence (every code excluded, or none in a window)",
+            "check the extract, the exclusion list and the window",
+        ),
         "partial-period": WarningCode(
             "the data covers a cohort only in part (its first or last months are missing)",
             "compare it with full cohorts only with care; --latest-cohort or --where can leave it out",
@@ -154,6 +158,10 @@ WARNING_CODES: Mapping[str, WarningCode] = MappingProxyType(
         "outside-range": WarningCode(
             "compare adjusted: current covariate values outside the baseline's range (the model extrapolates)",
             "read those providers' figures with care",
+        ),
+        "national-shift": WarningCode(
+            "compare adjusted: all current releases together differ significantly from the baseline model",
+            "compare units with each other, not only with the baseline (every unit shares the shift)",
         ),
         "small-comparisons": WarningCode(
             "compare adjusted: comparisons of fewer than 30 releases",

@@ -93,6 +93,16 @@ def establishment_names(count: int) -> np.ndarray:
     return np.array([f"EST{i:03d}" for i in range(1, count + 1)])
 
 
+MAX_RELEASES = 10_000_000  # `--releases`: generated in memory at once (bench/run.py joins 5,000,000-release runs)
+
+
+def period_end(start: dt.date, quarters: int) -> dt.date | None:
+    """The day after the last of ``quarters`` quarterly cohorts from ``start``; None past the year 9999."""
+    month = start.month - 1 + 3 * quarters
+    year = start.year + month // 12
+    return dt.date(year, month % 12 + 1, 1) if year <= dt.MAXYEAR else None
+
+
 def _quarter_end(start: dt.date, quarters: int) -> dt.date:
     month = start.month - 1 + 3 * quarters
     return dt.date(start.year + month // 12, month % 12 + 1, 1)
@@ -185,10 +195,11 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     log_odds = log_odds + _level(params, log_odds, release_date, period_start)
     treated = site == treated_index if treated_index is not None else np.zeros(n_releases, bool)
     base_mu = np.exp(0.55 + 0.25 * np.log1p(prior[person]) + np.where(sentence[person] < 12, 0.2, 0.0))
-    p0 = 1 / (1 + np.exp(-log_odds))
-    log_odds = log_odds + params.effect_log_odds * treated
-    mu = base_mu * np.where(treated, params.effect_frequency, 1.0)
-    p1 = 1 / (1 + np.exp(-log_odds))
+    with np.errstate(over="ignore"):  # exp of a large log-odds is inf, and 1 / (1 + inf) the right chance, 0
+        p0 = 1 / (1 + np.exp(-log_odds))
+        log_odds = log_odds + params.effect_log_odds * treated
+        mu = base_mu * np.where(treated, params.effect_frequency, 1.0)
+        p1 = 1 / (1 + np.exp(-log_odds))
     reoffends = rng.random(n_releases) < p1
     n_offences = np.where(reoffends, 1 + rng.poisson(mu), 0)
 
@@ -273,7 +284,8 @@ def _level(params: SynthParams, log_odds: np.ndarray, release_date: np.ndarray, 
     shift = np.zeros(log_odds.size)
     if not params.level_trend and not params.level_shift:
         return shift
-    p = 1 / (1 + np.exp(-log_odds))
+    with np.errstate(over="ignore"):
+        p = 1 / (1 + np.exp(-log_odds))
     per_point = 1 / (100 * float((p * (1 - p)).mean()))
     if params.level_trend:
         years = (release_date - start).astype(np.int64) / 365.25

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import PROBLEM_SCHEMA, DataError, cut_value, name_list, problem_row, single_problem
+from .errors import PROBLEM_SCHEMA, DataError, UsageError, cut_value, name_list, problem_row, single_problem
 from .run_warnings import RunWarning
 from .window import LATEST_EXTRACT_DATE
 
@@ -88,6 +88,8 @@ class ValidatedInputs:
     # the (releases, convictions) frames the prefetched results are of: a copy of the inputs with other frames
     # (e.g. banded releases, dataclasses.replace) makes its queries again
     prefetched_of: tuple[pl.LazyFrame, pl.LazyFrame] | None = None
+    # --as-at: the date, and the rows of each table dated after it, which the measure does not see
+    as_at: dict[str, object] | None = None
 
 
 def prefetched(inputs: ValidatedInputs, queries: Mapping[str, Query]) -> dict[str, pl.DataFrame]:
@@ -395,6 +397,11 @@ def validate_inputs(
     with surrounding whitespace (the queries read ids unstripped, as later passes do when none is). If the
     joint collect fails, validation's pass runs alone, so invalid data is reported as without ``prefetch``.
     """
+    if extract_date is not None and extract_date < EARLIEST_DATE:  # 0001-01-01: not thousands of date problems
+        raise UsageError(
+            f"the extract date {extract_date} is before {EARLIEST_DATE}, the earliest date a record may hold "
+            "(docs/data.md): give the date the data was extracted (--extract-date)"
+        )
     extra_required = extra_required or {}
     problems = check_columns(releases, extra_required.get("releases", ()))
     problems += check_columns(convictions, extra_required.get("convictions", ()))
@@ -417,6 +424,14 @@ def validate_inputs(
         counts, extract_date, fetched = _count_problems(releases, convictions, extract_date, prefetch)
     except (pl.exceptions.ComputeError, pl.exceptions.PanicException) as error:
         raise _unreadable(error, releases, convictions) from None
+    if (
+        source == "--extract-date"
+        and releases.rows
+        and counts.get(("date-out-of-range", "release_date")) == releases.rows
+    ):
+        earliest = releases.typed.select(pl.col("release_date").min()).collect().item()
+        if earliest is not None and extract_date is not None and earliest > extract_date:
+            raise every_release_after(releases, extract_date)
     duplicates = counts.pop(("duplicate-release", "offender_id"), 0)
     conflicts = counts.pop(("conflicting-release", "offender_id"), 0)
     if dedupe:
@@ -586,6 +601,15 @@ def _count_problems(
             key = ("date-out-of-range" if table.spec is RELEASES else "date-out-of-range@c", column)
             counts[key] += int(result.item() or 0)
     return counts, extract_date, fetched
+
+
+def every_release_after(releases: Table, extract_date: dt.date) -> UsageError:
+    """One sentence, not a problem a row, when every release is dated after a given extract date (issue 24: an
+    extract date of 2010-01-01 gave 27,202 problems): a usage error (2)."""
+    return UsageError(
+        f"the extract date {extract_date} is before every release (all {releases.rows:,} release dates in "
+        f"{releases.name} are after it): give the date the data was extracted (--extract-date)"
+    )
 
 
 def _prefetch_frame(table: Table) -> pl.LazyFrame:
@@ -856,6 +880,26 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
                 )
             )
     return warnings
+
+
+def no_reoffence_reason(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """Why no conviction counted as a reoffence although the convictions file has rows (docs/data.md, issue 24):
+    no offender_id links the files, every offence code is excluded, or no offence of a released person falls in
+    a follow-up window and is proven within the waiting period. Called only when nothing counted (one cheap
+    look at the ids and codes). The reason's kind (``ids``, ``excluded`` or ``window``) and a sentence."""
+    convictions, releases = inputs.names["convictions"], inputs.names["releases"]
+    linked = _ids(inputs.convictions).join(_ids(inputs.releases).unique(), on="offender_id", how="semi")
+    if not linked.limit(1).collect().height:
+        return "ids", f"no offender_id in {convictions} matches one in {releases} (are the ids written alike?)"
+    if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
+        code = pl.col("offence_code").cast(pl.String)
+        kept = inputs.convictions.filter(code.is_null() | ~code.is_in(sorted(excluded_offences)))
+        if not kept.limit(1).collect().height:
+            return "excluded", f"every conviction in {convictions} has an excluded offence code"
+    return "window", (
+        f"no offence of a released person in {convictions} falls in a follow-up window and is proven within the "
+        "waiting period"
+    )
 
 
 def _sample_match_name() -> str:

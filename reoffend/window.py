@@ -37,13 +37,19 @@ CONVICTION_DEADLINE = "conviction_deadline"
 LATEST_EXTRACT_DATE = dt.date(9999, 12, 30)
 
 
-def check_extract_date(extract_date: dt.date | None) -> None:
-    """Refuse (UsageError, exit 2) an extract date after :data:`LATEST_EXTRACT_DATE`."""
+def check_extract_date(extract_date: dt.date | None, what: str = "the extract date") -> None:
+    """Refuse (UsageError, exit 2) an extract date (or ``what``, e.g. ``--as-at``) after :data:`LATEST_EXTRACT_DATE`."""
     if extract_date is not None and extract_date > LATEST_EXTRACT_DATE:
         raise UsageError(
-            f"the extract date {extract_date} is too late: the latest is {LATEST_EXTRACT_DATE} "
+            f"{what} {extract_date} is too late: the latest is {LATEST_EXTRACT_DATE} "
             "(9999-12-31 is usually a placeholder for an unknown date)"
         )
+
+
+def recorded_by(as_at: dt.date, *dates: str) -> pl.Expr:
+    """True for a row an extract taken on ``as_at`` holds: each of ``dates`` on or before ``as_at`` (``--as-at``,
+    docs/measures.md "Measuring as at a date"). A row dated after it had not happened, or not been recorded."""
+    return pl.all_horizontal(pl.col(date) <= pl.lit(as_at) for date in dates)
 
 
 def add_months(date: pl.Expr, months: int | pl.Expr) -> pl.Expr:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from reoffend.bulletin.build import Bulletin, compute_bulletin
+from reoffend.bulletin.build import Bulletin, build_bulletin, compute_bulletin
 from reoffend.bulletin.config import parse_config
 from reoffend.bulletin.document import (
     Bullets,
@@ -47,6 +48,16 @@ def story(tmp_path_factory) -> Bulletin:
     job = (SAMPLE / "job.toml").read_text()
     job = job.replace('"excluded_offences.txt"', f'"{SAMPLE / "excluded_offences.txt"}"')
     job = job.replace("bootstrap = 1000", "bootstrap = 200")
+    # the previous bulletin (issue 27): the extract a quarter earlier, one conviction in ten not yet recorded,
+    # so the text tells a revision
+    earlier = folder / "earlier"
+    earlier.mkdir()
+    shutil.copy(folder / "releases.csv", earlier / "releases.csv")
+    convictions = pl.read_csv(folder / "convictions.csv", infer_schema=False).with_row_index("_i")
+    convictions.filter(pl.col("_i") % 10 != 3).drop("_i").write_csv(earlier / "convictions.csv")
+    (earlier / "job.toml").write_text(job.replace("[inputs]", "[inputs]\nas_at = 2024-12-31"))
+    build_bulletin(parse_config(str(earlier / "job.toml")), str(folder / "previous"))
+    job = job.replace("[publication]", f'[publication]\nprevious = "{folder / "previous"}"')
     (folder / "job.toml").write_text(job + "\n[provisional]\ncohorts = 3\norigins = 4\n")
     return compute_bulletin(parse_config(str(folder / "job.toml")))
 
@@ -116,6 +127,15 @@ def test_every_number_in_the_text_is_a_published_cell(story):
     assert len(tokens) > 150  # the check has something to check
     missing = sorted({t for t in tokens if not found(t, numbers)})
     assert not missing, f"numbers in the text that no published cell shows: {missing}"
+
+
+def test_the_revision_sentence_is_checked_too(story):
+    """The previous bulletin missed late convictions: the main points tell the largest revision, and the check
+    above reads its numbers (each a cell of revisions.csv)."""
+    told = [s for s in sentences(story.document) if s.startswith("The largest revision to the previous bulletin")]
+    assert len(told) == 1 and "late convictions" in told[0]
+    revisions = story.tables["revisions.csv"]
+    assert revisions.filter(pl.col("reason") == "late convictions").height
 
 
 def test_the_check_respects_sign_and_rounding():

@@ -162,6 +162,48 @@ def test_hand_worked_expected_values_variances_and_tests():
     )
 
 
+def test_the_national_shift_is_every_current_release_against_the_model_by_hand():
+    # all five current releases together (P1 and P2): 3 reoffenders and 6 offences against the sums of p and mu
+    result = compare_adjusted(fixture_frame(), params(alpha=0.05))
+    X, y_bin, y_cnt = baseline_design()
+    b = Logit(y_bin, X).fit(disp=0).params
+    g = Poisson(y_cnt, X).fit(disp=0).params
+    design = [(24, 0.0), (36, 1.0), (48, 0.0), (30, 1.0), (42, 0.0)]  # (age, group=y) of C00..C04
+    p = [expit(b[0] + b[1] * age + b[2] * y) for age, y in design]
+    mu = [math.exp(g[0] + g[1] * age + g[2] * y) for age, y in design]
+    shift = result.metadata["national_shift"]
+    assert shift["releases"] == 5 and shift["units"] == 2 and shift["confidence"] == 0.95
+    z_bin = (3 - sum(p)) / math.sqrt(sum(q * (1 - q) for q in p))
+    assert shift["binary_difference_pp"] == pytest.approx(100 * (3 - sum(p)) / 5, rel=1e-9)
+    assert shift["binary_difference_pp_p_two_sided"] == pytest.approx(2 * (1 - Z.cdf(abs(z_bin))), rel=1e-7)
+    half = 1.959963984540054 * math.sqrt(sum(q * (1 - q) for q in p)) / 5
+    assert shift["binary_difference_pp_low"] == pytest.approx(100 * ((3 - sum(p)) / 5 - half), rel=1e-9)
+    z_cnt = (6 - sum(mu)) / math.sqrt(sum(mu))  # Poisson: variance = mean
+    assert shift["reoffences_per_offender_difference"] == pytest.approx((6 - sum(mu)) / 5, rel=1e-9)
+    assert shift["reoffences_per_offender_difference_p_two_sided"] == pytest.approx(
+        2 * (1 - Z.cdf(abs(z_cnt))), rel=1e-7
+    )
+    assert shift["binary_difference_pp_significant"] == (abs(z_bin) > 1.959963984540054)
+    # the same as one unit holding every current release (no providers)
+    pooled = compare_adjusted(fixture_frame(), params(by=("cohort",))).rows.row(0, named=True)
+    assert pooled["binary_difference_pp"] == pytest.approx(shift["binary_difference_pp"], rel=1e-12)
+    assert pooled["binary_p_two_sided"] == pytest.approx(shift["binary_difference_pp_p_two_sided"], rel=1e-12)
+
+
+def test_a_significant_national_shift_is_a_warning_in_words():
+    # everyone in the current cohort reoffends, several times: far above what the baseline model expects
+    current = [("P1", 20 + i, "xy"[i % 2], 1, 4) for i in range(30)] + [
+        ("P2", 21 + i, "xy"[i % 2], 1, 4) for i in range(30)
+    ]
+    result = compare_adjusted(fixture_frame(current), params())
+    shift = result.metadata["national_shift"]
+    assert shift["binary_difference_pp_significant"] and shift["binary_difference_pp"] > 0
+    (warning,) = [w for w in result.all_warnings() if "the shift they share" in w]
+    assert not [w for w in result.warnings if "the shift they share" in w]  # the bulletin: published cells only
+    assert "All 60 current releases of the 2 units together" in warning and "a significant rise" in warning
+    assert "compare units with each other" in warning
+
+
 def test_parameter_uncertainty_is_the_delta_method_variance_of_the_expected_sum():
     frame = fixture_frame()
     plain = compare_adjusted(frame, params()).rows.row(0, named=True)

@@ -282,3 +282,23 @@ def test_balance_plot_svg_keeps_text_is_deterministic_and_shows_a_dollar_literal
     assert r"index_offence=$\frac$" in svg  # text kept as text, the level as written
     assert "Covariate balance" in svg
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_control_character_in_a_level_leaves_the_svg_well_formed_and_quiet(cli, sample, tmp_path):
+    # U+0001 and U+000B in a covariate level: raw in an SVG they make it invalid XML; matplotlib also warned
+    # "Glyph 1 missing" on standard error, even with -q
+    import xml.etree.ElementTree as ElementTree
+
+    releases = tmp_path / "releases.csv"
+    table = pl.read_csv(sample[0], infer_schema=False)
+    table = table.with_columns(
+        pl.when(pl.col("index_offence") == "drugs").then(pl.lit("ctl\x01\x0b")).otherwise(pl.col("index_offence"))
+        .alias("index_offence")
+    )  # fmt: skip
+    table.write_csv(releases)
+    plot = tmp_path / "b.svg"
+    args = ["compare", "matched", str(releases), *base_args(sample, "--treated", "establishment=EST042")[3:]]
+    status, _, err = cli(*args, "--balance-plot", plot, "-q", "-o", tmp_path / "m.csv")
+    assert status == 0 and err == ""
+    ElementTree.parse(plot)  # well-formed
+    assert "index_offence=ctl\\x01\\x0b" in plot.read_text()

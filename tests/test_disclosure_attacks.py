@@ -592,3 +592,81 @@ def test_disclosure_check_reads_no_table_named_outside_the_folder(plain, cli, tm
     (tampered / "manifest.json").write_text(json.dumps(document))
     status, _out, err = cli("disclosure-check", tampered)
     assert status == 65 and "a table named '../../secret.csv'" in err
+
+
+def test_12_a_revisions_table_does_not_difference_to_a_withheld_count():
+    """Two extracts of one population (issue 27): in the earlier release prison A (12 people, 4 reoffenders) and
+    B were published; in the later one corrections leave A with 6 people, so A is withheld and B with it (the
+    cohort total less C would give A). A revisions table that called B "unchanged" (or showed its value now)
+    would give B's 17 now, and 40 - 20 - 17 = A's 3. The revisions table withholds every cell withheld in either
+    release ([c]), and the audit of what is written, with the revisions rows declared, fails the naive table."""
+    from reoffend.bulletin.publication import (
+        Layout,
+        audit_publication,
+        measure_cells,
+        model_of,
+        withheld_rows,
+        withhold_rows,
+    )
+    from reoffend.bulletin.revisions import Previous, revision_cells, revisions
+    from reoffend.disclosure import DisclosureRule
+    from reoffend.errors import DisclosureFailure
+    from reoffend.linked import Protection, protect
+
+    columns = ["cohort", "establishment", "cohort_size", "reoffenders", "reconviction_events", "reoffences"]
+
+    def frame(rows: list[tuple], by: bool = True) -> pl.DataFrame:
+        names = columns if by else [c for c in columns if c != "establishment"]
+        return pl.DataFrame(rows, schema=names, orient="row").with_columns(pl.lit(None, pl.String).alias("suppressed"))
+
+    # the later release, as measured: the cohort and its three prisons (sums 100, 40, 60, 80)
+    trend = frame([("2023Q1", 100, 40, 60, 80)], by=False)
+    prisons = frame([("2023Q1", "A", 6, 3, 4, 5), ("2023Q1", "B", 44, 17, 26, 35), ("2023Q1", "C", 50, 20, 30, 40)])
+    specs = [measure_cells("trend.csv"), measure_cells("establishments.csv", ("establishment",))]
+    layout = Layout(list(specs))
+    raw = {"trend.csv": trend, "establishments.csv": prisons}
+    model = model_of(raw, layout)
+    protection = Protection.of(DisclosureRule(min_cohort=10, min_count=3))
+    protect(model, protection)
+    hidden = {name: withheld_rows(name, f, layout, model) for name, f in raw.items()}
+    assert hidden["establishments.csv"] == [True, True, False]  # A (6 people), and B to protect it
+    written = {name: withhold_rows(f, layout.specs(name), hidden[name]) for name, f in raw.items()}
+
+    # the earlier release, as published (text, as read from its folder): A 12 people, 4 reoffenders
+    earlier = {
+        "trend.csv": frame([("2023Q1", 106, 41, 61, 81)], by=False).cast(pl.String),
+        "establishments.csv": frame(
+            [("2023Q1", "A", 12, 4, 5, 6), ("2023Q1", "B", 44, 17, 26, 35), ("2023Q1", "C", 50, 20, 30, 40)]
+        ).cast(pl.String),
+    }
+    previous = Previous("earlier", "0" * 64, Layout(list(specs)), earlier, "2023Q1")
+    table = revisions(previous, {s.table: s for s in specs}, model)
+    declared = Layout([*specs, *revision_cells(specs)])
+    rows = {(r["table"], r.get("establishment")): r for r in table.iter_rows(named=True)}
+    for prison in ("A", "B"):
+        row = rows[("establishments.csv", prison)]
+        assert row["suppressed"] == "[c]" and row["reoffenders"] is None and row["reason"] != "unchanged"
+    assert rows[("establishments.csv", "C")]["reason"] == "unchanged"  # published in both, the same
+
+    # the attacker: the cohort now less every prison whose value now any published row gives
+    known = {r["establishment"]: r["reoffenders"] for r in written["establishments.csv"].iter_rows(named=True)}
+    for row in table.filter(pl.col("table") == "establishments.csv").iter_rows(named=True):
+        if row["reoffenders"] is not None:
+            known[row["establishment"]] = row["reoffenders"]
+        elif row["reason"] == "unchanged":  # "unchanged" would give the earlier value
+            known[row["establishment"]] = row["previous_reoffenders"]
+    unknown = [p for p, value in known.items() if value is None]
+    assert len(unknown) == 2  # A and B stay unknown: 40 - 20 = 20 between them
+
+    audit_publication({**written, "revisions.csv": table}, declared, protection)  # passes
+    naive = table.with_columns(
+        pl.when(pl.col("establishment") == "B").then(17).otherwise(pl.col("reoffenders")).alias("reoffenders"),
+        pl.when(pl.col("establishment") == "B")
+        .then(26)
+        .otherwise(pl.col("reconviction_events"))
+        .alias("reconviction_events"),
+        pl.when(pl.col("establishment") == "B").then(35).otherwise(pl.col("reoffences")).alias("reoffences"),
+        pl.when(pl.col("establishment") == "B").then(None).otherwise(pl.col("suppressed")).alias("suppressed"),
+    )
+    with pytest.raises(DisclosureFailure, match="establishment A: reoffenders"):
+        audit_publication({**written, "revisions.csv": naive}, declared, protection)

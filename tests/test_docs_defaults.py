@@ -151,13 +151,15 @@ DOCUMENT_COMMANDS = {
 }
 OPTION_THEN_DEFAULT = re.compile(r"`(--[a-z-]+)`[^.;`]{0,40}?\(default:?\s+(?:`([^`]+)`|([0-9][0-9.]*))")
 DEFAULT_THEN_OPTION = re.compile(r"default[^.;`]{0,30}?`(--[a-z-]+)[ =]([^`]+)`")
+# "`--alpha` (0.05)", "`--final-cohorts` (4)": a number in brackets right after the option is its default
+OPTION_THEN_NUMBER = re.compile(r"`(--[a-z-]+)` \(([0-9][0-9.]*)\)")
 
 
 def prose_defaults() -> list[tuple[str, str, str]]:
     found = []
     for name in DOCUMENT_COMMANDS:
         text = " ".join((ROOT / "docs" / name).read_text(encoding="utf-8").split())
-        for pattern in (OPTION_THEN_DEFAULT, DEFAULT_THEN_OPTION):
+        for pattern in (OPTION_THEN_DEFAULT, DEFAULT_THEN_OPTION, OPTION_THEN_NUMBER):
             found += [(name, option, "".join(values)) for option, *values in pattern.findall(text)]
     return found
 

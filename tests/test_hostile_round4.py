@@ -32,9 +32,11 @@ def breakdown_job(folder: Path, *columns: str) -> Path:
     them (disclosure off, so every figure is drawn)."""
     header = ",".join(f'"{c}"' for c in columns)
     rows = ["offender_id,release_date,establishment," + header]
+    # two groups in every column (x, y, x down the rows), so each breakdown has a chart: one of a single group
+    # is left out (too little to chart) and its file names would go untested
     rows += [
-        f"{i},{d},EST1," + ",".join("xy"[n % 2] for n in range(len(columns)))
-        for i, d in (("A", "2022-01-10"), ("B", "2022-02-10"), ("C", "2022-03-10"))
+        f"{i},{d},EST1," + ",".join("xy"[(row + n) % 2] for n in range(len(columns)))
+        for row, (i, d) in enumerate((("A", "2022-01-10"), ("B", "2022-02-10"), ("C", "2022-03-10")))
     ]
     write_csv(folder / "r.csv", "\n".join(rows) + "\n")
     write_csv(folder / "c.csv", CONVICTIONS)

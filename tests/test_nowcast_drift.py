@@ -7,6 +7,7 @@ backtests small enough for the default suite (bench/nowcast_drift.py runs the fu
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 from dataclasses import replace
@@ -17,9 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reoffend.drift import _mean_pit, fit_lag, reference_lags, stretched_reference
+from reoffend.drift import _mean_pit, event_table, fit_lag, reference_lags, stretched_reference, with_room
 from reoffend.measure import EVENT_KEY, MeasureParams
 from reoffend.nowcast import (
+    AGE,
     COMPLETE,
     DAY,
     FIRST_DAY,
@@ -31,17 +33,21 @@ from reoffend.nowcast import (
     NowcastParams,
     backtest,
     backtest_summary,
+    censored_shares,
+    court_lag_check,
     coverage_check,
+    development,
     level_adjusted_q,
     level_credibility,
     nowcast,
+    observed_at,
 )
 from reoffend.synth import SynthParams, generate
 from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
 from reoffend.window import CONVICTION_DEADLINE
 
 PARAMS = NowcastParams(MeasureParams(by=("cohort",), excluded_offences=frozenset({"BREACH"})))
-OLD = replace(PARAMS, estimator="reference", court_lag="ignore")
+OLD = replace(PARAMS, estimator="reference", court_lag="ignore", censored_reference=False)  # before issue 25
 
 
 # ------------------------------------------------------------------------------- the level, by hand
@@ -104,13 +110,18 @@ def test_level_credibility_by_hand():
         ]
     )
     levels = {r["cohort"]: r for r in level_credibility(joined, reference, observed, ("cohort",), "cohort").to_dicts()}
-    # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: v = (1.5 x 20 - 1.5^2 x 10) / 20^2 = 7.5 / 400
-    v_a, v_b = 7.5 / 400, (1.0 * 20 - 1.0 * 10) / 400  # B: lam^ = 20 / 20 = 1, v = 10 / 400
-    # deviations (lam - 1)^2 - v: A 0.25 - v_a, B -v_b, C (60 / (100 x 0.6) = 1) -(1 - 0.6) / (100 x 0.6)
-    tau2 = (0.25 - v_a - v_b - 0.4 / 60) / 3
+    # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: process part (1.5 x 20 - 1.5^2 x 10) / 20^2 = 7.5 / 400;
+    # E's own error from the N = 100 reference releases: se(E) = 40 x sqrt(0.5 x 0.5 / 100) = 2, so the
+    # reference part is lam^2 (se(E) / E)^2 = 1.5^2 x (2 / 20)^2 = 0.0225
+    v_a = 7.5 / 400 + 0.0225  # 0.04125
+    v_b = (1.0 * 20 - 1.0 * 10) / 400 + 1.0**2 * (2 / 20) ** 2  # B: lam^ = 20 / 20 = 1: 0.025 + 0.01 = 0.035
+    # deviations (lam - 1)^2 - v: A 0.25 - v_a, B -v_b, C (60 / (100 x 0.6) = 1): -(1 - 0.6) / (100 x 0.6) times
+    # (1 - n / N) = (1 - 100 / 100) = 0 (C is the whole reference, so its ratio to P has no sampling error)
+    tau2 = (0.25 - v_a - v_b - 0.0) / 3
     z_a, z_b = tau2 / (tau2 + v_a), tau2 / (tau2 + v_b)
-    assert tau2 == pytest.approx(0.0665278, abs=1e-7)
-    assert levels["A"]["level_ratio"] == pytest.approx(1 + z_a * 0.5)  # 1.39006
+    assert tau2 == pytest.approx(0.17375 / 3, abs=1e-12)  # 0.0579167
+    assert levels["A"]["level_ratio"] == pytest.approx(1 + z_a * 0.5)  # 1 + 0.58400 x 0.5 = 1.29200
+    assert levels["A"]["level_ratio"] == pytest.approx(1.292, abs=1e-4)
     assert levels["A"]["_level_mse"] == pytest.approx(z_a * v_a)
     assert levels["B"]["level_ratio"] == pytest.approx(1.0)
     assert levels["B"]["_level_mse"] == pytest.approx(z_b * v_b)
@@ -121,6 +132,87 @@ def test_level_credibility_by_hand():
     even = joined.with_columns(pl.Series("reoffended", ([True] * 20 + [False] * 20) * 2))
     flat = level_credibility(even, reference, observed, ("cohort",), "cohort")
     assert flat["level_ratio"].to_list() == [1.0, 1.0] and flat["_level_mse"].to_list() == [0.0, 0.0]
+
+
+# ------------------------------------------------------------------ the censored reference, by hand
+def test_censored_shares_by_hand():
+    """Kaplan-Meier q(t), S(t), P from five releases: three complete (first seen on day 1, never, never) and two
+    in follow-up (age 2 and never seen, so at risk on days 0 and 1; age 4, first seen on day 2)."""
+    observed = pl.DataFrame(
+        {
+            SEGMENT: [0] * 5,
+            FIRST_DAY: [1, None, None, None, 2],
+            COMPLETE: [True, True, True, False, False],
+            AGE: [900, 900, 900, 2, 4],
+        },
+        schema_overrides={SEGMENT: pl.UInt32, FIRST_DAY: pl.Int32, AGE: pl.Int32},
+    )
+    table = {r[AGE]: r for r in censored_shares(observed, 3).to_dicts()}
+    # at risk and first seen per day: day 0 5 and 0, day 1 5 and 1 (h = 1/5), day 2 3 (the age-2 release and the
+    # one seen on day 1 have left) and 1 (h = 1/3), day 3 2 and 0
+    # S(t) = 1 - prod_{s < t} (1 - h_s): 0, 0, 1 - 4/5 = 1/5, 1 - (4/5)(2/3) = 7/15; P = 7/15
+    # q(t) = 1 - prod_{s >= t} (1 - h_s): 7/15, 7/15, 1/3, 0 (and q(2) = (P - S) / (1 - S) = (4/15) / (12/15))
+    assert [table[t]["_S_km"] for t in range(4)] == pytest.approx([0.0, 0.0, 0.2, 7 / 15])
+    assert [table[t]["_q_km"] for t in range(4)] == pytest.approx([7 / 15, 7 / 15, 1 / 3, 0.0])
+    assert [table[t]["_P_km"] for t in range(4)] == pytest.approx([7 / 15] * 4)
+    # the complete releases alone would say P = 1/3: the two in follow-up add what they have shown so far
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    releases=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 30)), st.booleans(), st.integers(1, 40)), min_size=1, max_size=30
+    )
+)
+def test_censored_shares_without_censoring_are_the_plain_shares(releases):
+    """With every release complete there is nothing censored, and Kaplan-Meier is the plain share: q(t) is the
+    share of those not seen before day t who are seen on day t or later, S(t) the share seen before t."""
+    first = [f for f, _, _ in releases]
+    observed = pl.DataFrame(
+        {SEGMENT: [0] * len(first), FIRST_DAY: first, COMPLETE: [True] * len(first), AGE: [99] * len(first)},
+        schema_overrides={SEGMENT: pl.UInt32, FIRST_DAY: pl.Int32, AGE: pl.Int32},
+    )
+    table = censored_shares(observed, 35).sort(AGE)
+    for t in (0, 5, 17, 35):
+        row = table.row(t, named=True)
+        before = sum(f is not None and f < t for f in first)
+        later = sum(f is not None and f >= t for f in first)
+        at_risk = len(first) - before
+        assert row["_S_km"] == pytest.approx(before / len(first), abs=1e-12)
+        assert row["_q_km"] == pytest.approx(later / at_risk if at_risk else 0.0, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    releases=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 30)), st.booleans(), st.integers(1, 40)), min_size=1, max_size=30
+    )
+)
+def test_censored_shares_are_chances_that_agree(releases):
+    """With any censoring: q(t), S(t) and P are in [0, 1], S does not fall with t, q(0) = P, and
+    q(t) = (P - S(t)) / (1 - S(t)) wherever S(t) < 1 (the identity the level's q_lam rests on)."""
+    rows = []
+    for first, complete, age in releases:
+        if not complete and first is not None and first >= age:
+            first = None  # a release in follow-up is seen only before its age
+        rows.append((first, complete, age))
+    observed = pl.DataFrame(
+        {
+            SEGMENT: [0] * len(rows),
+            FIRST_DAY: [f for f, _, _ in rows],
+            COMPLETE: [c for _, c, _ in rows],
+            AGE: [a for _, _, a in rows],
+        },
+        schema_overrides={SEGMENT: pl.UInt32, FIRST_DAY: pl.Int32, AGE: pl.Int32},
+    )
+    table = censored_shares(observed, 35).sort(AGE)
+    q, seen, final = table["_q_km"].to_list(), table["_S_km"].to_list(), table["_P_km"].to_list()
+    assert all(-1e-12 <= x <= 1 + 1e-12 for x in q + seen + final)
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(seen))
+    assert q[0] == pytest.approx(final[0], abs=1e-12)
+    for t in range(36):
+        if seen[t] < 1 - 1e-9:
+            assert q[t] == pytest.approx((final[t] - seen[t]) / (1 - seen[t]), abs=1e-9)
 
 
 # ------------------------------------------------------------------------------- the court lag, by hand
@@ -273,6 +365,31 @@ def test_plain_nowcast_checks_itself(slower_courts):
     assert nowcast(slower_courts, PARAMS, extract=extract).check is None  # not asked
 
 
+def test_court_lag_check_is_the_direct_join(slower_courts):
+    """The monitor reads the events sorted once (lag_events) and tells complete releases by their last day: the
+    same fits as joining every event seen to the observed releases and sorting at each extract. The observed
+    releases of the latest extract are kept, not recomputed."""
+    data = development(slower_courts, PARAMS)
+    for extract in (dt.date(2024, 12, 31), dt.date(2023, 8, 31)):
+        observed = observed_at(data, extract, PARAMS.window)
+        assert observed_at(data, extract, PARAMS.window) is observed
+        got = {r["cohort"]: r for r in court_lag_check(data, observed, extract).to_dicts()}
+        day = (extract - dt.date(1970, 1, 1)).days
+        events = (
+            with_room(event_table(data.rows, data.releases, KEY), day)
+            .join(observed.select(KEY, "cohort", COMPLETE), on=KEY)
+            .sort(KEY, "_lag", "_room")
+        )
+        reference = reference_lags(events.filter(COMPLETE))
+        fitted = 0
+        for (cohort,), group in events.filter(~pl.col(COMPLETE)).group_by("cohort"):
+            fit = fit_lag(reference, group["_lag"].to_numpy(), group["_room"].to_numpy())
+            assert got[cohort]["court_lag_z"] == fit.z
+            assert got[cohort]["court_lag_ratio"] == (None if fit.ratio is None else round(fit.ratio, 2))
+            fitted += fit.z is not None
+        assert fitted >= 2
+
+
 def test_a_doubled_court_lag_is_adjusted_for(slower_courts):
     """The old model runs low and its intervals stop covering; the lag monitor's adjustment, with the
     adjustment's own uncertainty in the interval, keeps them honest (bench/nowcast_drift.py pools four seeds)."""
@@ -302,6 +419,15 @@ def test_cli_check_options(cli, tmp_path):
     assert status == 2 and "--min-coverage" in err
     status, _, err = cli("nowcast", *files, "--backtest", "--no-check")
     assert status == 2 and "--check" in err
+    # --learn-from: the censored reference by default, the complete releases alone on request (the library's
+    # censored_reference, in the parameters), and nothing else is accepted
+    assert document["parameters"]["censored_reference"] is True
+    status, out, err = cli("nowcast", *files, "--json", "--no-check", "--learn-from", "complete")
+    assert status == 0 and json.loads(out)["parameters"]["censored_reference"] is False
+    rates = {r["cohort"]: r["binary_rate_provisional"] for r in json.loads(out)["rows"] if r["status"] == "provisional"}
+    assert rates and rates != {r["cohort"]: r["binary_rate_provisional"] for r in provisional}  # it takes effect
+    status, _, err = cli("nowcast", *files, "--learn-from", "recent")
+    assert status == 2 and "--learn-from" in err
 
 
 def test_lag_refusal_withholds_the_changed_cohorts():

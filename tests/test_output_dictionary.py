@@ -83,7 +83,13 @@ def bulletins(tmp_path_factory) -> list[Path]:
         '[inputs]\nreleases = "releases.csv"\nconvictions = "convictions.csv"\n[provisional]\ncohorts = 2\n'
     )
     build_bulletin(parse_config(str(early / "job.toml")), str(tmp / "provisional"))
-    return [tmp / "sample", tmp / "provisional"]
+    # the same extract against that bulletin: its revisions table (issue 27)
+    (early / "revised.toml").write_text(
+        f'[inputs]\nreleases = "releases.csv"\nconvictions = "convictions.csv"\n'
+        f'[publication]\nprevious = "{tmp / "provisional"}"\n'
+    )
+    build_bulletin(parse_config(str(early / "revised.toml")), str(tmp / "revised"))
+    return [tmp / "sample", tmp / "provisional", tmp / "revised"]
 
 
 def bulletin_columns(folder: Path) -> dict[str, list[str]]:
@@ -98,12 +104,12 @@ def bulletin_columns(folder: Path) -> dict[str, list[str]]:
 
 
 def test_the_bulletins_write_every_kind_of_table(bulletins):
-    names = set(bulletin_columns(bulletins[0])) | set(bulletin_columns(bulletins[1]))
+    names = {name for folder in bulletins for name in bulletin_columns(folder)}
     for expected in ("trend.csv", "changes.csv", "cohorts.csv", "establishments.csv", "establishment_summary.csv",
                      "court_lag.csv", "breakdown_age.csv", "parameters.csv", "comparison_baseline.csv",
                      "comparison_matched.csv", "comparison_matched_balance.csv", "comparison_adjusted.csv",
                      "comparison_adjusted_summary.csv", "comparison_adjusted_models.csv", "provisional.csv",
-                     "provisional_backtest.csv"):  # fmt: skip
+                     "provisional_backtest.csv", "revisions.csv"):  # fmt: skip
         assert expected in names
 
 

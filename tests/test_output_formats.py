@@ -108,3 +108,17 @@ def test_an_output_name_no_format_writes_is_a_usage_error_and_writes_nothing(cli
     status, _, err = cli("measure", *files, "--per-release", tmp_path / name)
     assert status == 2
     assert not list(Path(tmp_path).glob("m.*"))
+
+
+def test_the_sql_and_the_model_summary_named_gz_are_gzip(cli, files, tmp_path, sample_dir):
+    target = tmp_path / "q.sql.gz"
+    assert cli("sql", "--dialect", "duckdb", "-o", target)[0] == 0
+    assert gzip.decompress(target.read_bytes()).decode().lstrip().startswith("--")
+    summary = tmp_path / "models.json.gz"
+    sample = [str(sample_dir / name) for name in ("releases.csv", "convictions.csv")]
+    status, _, err = cli(
+        "compare", "adjusted", *sample, "--exclude-offences", sample_dir / "excluded_offences.txt",
+        "--baseline", "2022Q1,2022Q2", "--covariates", "age,sex", "--model-summary", summary, "--csv", "-q",
+    )  # fmt: skip
+    assert status == 0, err
+    assert b'"binary"' in gzip.decompress(summary.read_bytes())

@@ -16,9 +16,11 @@ from statsmodels.stats.proportion import proportion_effectsize
 from reoffend.compare.power import (
     Baseline,
     PowerParams,
+    achieved_power,
     dispersion_of,
     minimum_detectable,
     needed_size,
+    power_curve,
     standardised_effect,
 )
 from reoffend.errors import UsageError
@@ -231,7 +233,10 @@ def test_cli_needed_size_and_frequency(cli):
         ((), "--baseline-rate is required"),
         (("--baseline-rate", "lots", "--current-size", "10"), "proportion (0.53) or a percentage"),
         (("--baseline-rate", "150%", "--current-size", "10"), "strictly between 0 and 1"),
-        (("--baseline-rate", "0.5", "--current-size", "10", "--reduction", "5"), "not both"),
+        (("--baseline-rate", "0.5", "--current-size", "10", "--reduction", "5", "--power", "0.9"), "--power is what"),
+        (("--baseline-rate", "0.5", "--baseline-size", "10", "--reduction", "5", "--ratio", "2"), "--ratio sets"),
+        (("--baseline-rate", "0.5", "--current-size", "10", "--ratio", "2"), "--ratio sets"),
+        (("--baseline-rate", "0.5", "--current-size", "10", "--plot", "p.pdf"), "PNG or SVG"),
         (("--baseline-rate", "0.5"), "--current-size"),
         (("--baseline-rate", "0.5", "--current-size", "ten"), "numbers"),
         (("--measure", "frequency", "--current-size", "10"), "--baseline-events is required"),
@@ -267,3 +272,88 @@ def test_cli_from_records_measures_the_baseline(cli, sample_dir):
     assert frequency["baseline_per_100"] == pytest.approx(measured.rows["events_per_100"][0])
     assert frequency["dispersion"] == pytest.approx(expected_dispersion)
     assert binary["current_size"] == binary["baseline_size"] == len(events)
+
+
+# ------------------------------------------------------------------------------------------ power both ways
+def test_achieved_power_by_hand():
+    # 53% -> 48% with 1000 against 1000, one-sided 5%: h = 2 asin sqrt(.53) - 2 asin sqrt(.48) = 0.100047,
+    # s = sqrt(2/1000) = 0.0447214, h/s = 2.23712; power = Phi(2.23712 - 1.64485) = Phi(0.59227) = 0.72316
+    result = achieved_power(Baseline("binary", 0.53), [1000], [1000], [5.0], PowerParams())
+    row = row_of(result)
+    assert row["solved_for"] == "power" and row["reduction_per_100"] == pytest.approx(5.0)
+    assert row["effect_size"] == pytest.approx(0.100047, abs=1e-6)
+    assert row["power"] == pytest.approx(0.72316, abs=1e-5)
+    # two-sided: Phi(2.23711 - 1.95996) + Phi(-2.23711 - 1.95996) = Phi(0.27715) + Phi(-4.19707)
+    #          = 0.609167 + 0.0000135 = 0.609181
+    two = row_of(achieved_power(Baseline("binary", 0.53), [1000], [1000], [5.0], PowerParams(sided="two")))
+    assert two["power"] == pytest.approx(0.609181, abs=1e-6)
+    assert "detected with probability 72.3%" in result.headline()
+
+
+def test_at_the_minimum_detectable_reduction_the_power_is_the_one_asked_for():
+    params = PowerParams(power=0.9, sided="two")
+    for base in (Baseline("binary", 0.3), Baseline("frequency", 150.0, 2.5)):
+        detectable = row_of(minimum_detectable(base, [400], [900], params))["reduction_per_100"]
+        row = row_of(achieved_power(base, [400], [900], [detectable], params))
+        assert row["power"] == pytest.approx(0.9, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    p0=st.floats(0.1, 0.9),
+    share=st.floats(0.02, 0.5),
+    n1=st.integers(20, 5000),
+    n0=st.integers(20, 5000),
+    sided=st.sampled_from(["one", "two"]),
+)
+def test_achieved_power_agrees_with_statsmodels(p0, share, n1, n0, sided):
+    reduction = 100 * p0 * share
+    row = row_of(achieved_power(Baseline("binary", p0), [n1], [n0], [reduction], PowerParams(sided=sided)))
+    effect = proportion_effectsize(p0, p0 - reduction / 100)
+    expected = NormalIndPower().power(
+        effect_size=effect, nobs1=n1, alpha=0.05, ratio=n0 / n1, alternative="larger" if sided == "one" else "two-sided"
+    )
+    assert row["power"] == pytest.approx(expected, abs=1e-10)
+    assert 0 <= row["power"] <= 1
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0, 2.0, 3.0])
+def test_the_allocation_ratio_agrees_with_statsmodels_solve_power(ratio):
+    # statsmodels: nobs2 = ratio x nobs1, Var = 1/nobs1 + 1/nobs2; with nobs1 the baseline, nobs2 = the current
+    base = Baseline("binary", 0.53)
+    row = row_of(needed_size(base, [5.0], None, PowerParams(), ratio=ratio))
+    baseline_needed = NormalIndPower().solve_power(
+        effect_size=proportion_effectsize(0.53, 0.48), alpha=0.05, power=0.8, ratio=ratio, alternative="larger"
+    )
+    assert row["baseline_size"] == math.ceil(baseline_needed - 1e-9)
+    assert row["current_size"] == math.ceil(ratio * baseline_needed - 1e-9)
+    # rounded up, so the power at the sizes found is at least 80%
+    achieved = row_of(achieved_power(base, [row["current_size"]], [row["baseline_size"]], [5.0], PowerParams()))
+    assert achieved["power"] >= 0.8
+
+
+def test_power_curve_rises_from_alpha_and_passes_the_asked_power_at_the_detectable_reduction():
+    base, params = Baseline("binary", 0.53), PowerParams()
+    curve = power_curve(base, 1000, 1000, params, points=201)
+    assert curve["power"][0] == pytest.approx(0.05)  # no reduction: the test's level
+    assert (curve["power"].diff().drop_nulls() >= -1e-12).all()
+    detectable = row_of(minimum_detectable(base, [1000], [1000], params))["reduction_per_100"]
+    below = curve.filter(pl.col("reduction_per_100") < detectable)["power"].max()
+    above = curve.filter(pl.col("reduction_per_100") > detectable)["power"].min()
+    assert below < 0.8 < above
+
+
+def test_cli_power_of_given_sizes_and_a_plot(cli, tmp_path):
+    args = ["power", "--baseline-rate", "53%", "--current-size", "1000,2000", "--baseline-size", "1000"]
+    status, out, _ = cli(*args, "--reduction", "5", "--csv")
+    assert status == 0
+    rows = pl.read_csv(out.encode())
+    assert rows["solved_for"].to_list() == ["power", "power"]
+    assert rows["power"][0] == pytest.approx(0.72316, abs=1e-5) and rows["power"][1] > rows["power"][0]
+    first, second = tmp_path / "a.svg", tmp_path / "b.svg"
+    for target in (first, second):
+        assert cli(*args, "--reduction", "5", "--plot", target, "-q", "--csv")[0] == 0
+    assert first.read_bytes() == second.read_bytes() and b"<svg" in first.read_bytes()
+    assert b"1,000 against 1,000" in first.read_bytes() and b"2,000 against 1,000" in first.read_bytes()
+    png = tmp_path / "p.png"
+    assert cli(*args, "--plot", png, "-q", "--csv")[0] == 0 and png.read_bytes().startswith(b"\x89PNG")

@@ -44,6 +44,9 @@ def test_interval_e_value_uses_the_limit_nearest_one_and_is_one_across_it():
     assert e_value_interval(1.4, 1.1, 1.8) == pytest.approx(e_value(1.1))
     assert e_value_interval(0.9, 0.7, 1.1) == 1.0
     assert "already includes no difference" in e_value_sentence("Binary rate", e_value(0.9), 1.0)
+    # the interval is named with its level: the verdict's, 90% for a one-sided test at 5% (the literature: 95%)
+    assert "would move the 90% interval to include" in e_value_sentence("Binary rate", 2.0, 1.5, 0.90)
+    assert "the 95% interval already includes" in e_value_sentence("Binary rate", 2.0, 1.0)
 
 
 def test_data_lab_published_example_e_value():

@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
-from ..banding import band_inputs
+from ..banding import band_inputs, band_labels, merge_sparse_ends
 from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import SUPPRESSED, suppressed_mask, withhold
@@ -32,7 +32,8 @@ from ..io import read_code_list
 from ..linked import Protection, UnprotectableCell, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
-from . import text
+from ..validate import no_reoffence_reason
+from . import chartrules, text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
 from .document import Document, to_html, to_markdown
@@ -53,6 +54,8 @@ from .publication import (
     withhold_days,
     withhold_rows,
 )
+from .revisions import TABLE as REVISIONS_TABLE
+from .revisions import Previous, read_previous, revisable, revision_cells, revisions
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,
@@ -96,6 +99,7 @@ class Bulletin:
     inputs: dict[str, dict[str, Any]]
     comparisons: list[ComparisonSection] = field(default_factory=list)
     warnings: list[RunWarning] = field(default_factory=list)
+    previous: dict[str, Any] | None = None  # the bulletin this one was compared with (revisions.Previous.as_dict)
 
 
 def measure_params(config: BulletinConfig) -> MeasureParams:
@@ -115,6 +119,7 @@ def measure_params(config: BulletinConfig) -> MeasureParams:
 
 
 def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> InputSpec:
+    """The inputs of the config; ``--extract-date`` beats its ``[inputs]`` key (``--as-at`` is set in the config)."""
     i = config.inputs
     return InputSpec(
         releases=i.releases,
@@ -123,6 +128,7 @@ def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> I
         input_format=i.input_format,
         extract_date=extract_date or i.extract_date,
         dedupe=i.dedupe,
+        as_at=i.as_at,
     )
 
 
@@ -194,10 +200,12 @@ def _compute_bulletin(
     step = progress or (lambda _name: None)
     step(STEPS[0])
     params = measure_params(config)
+    # the previous bulletin (its figures are revised), refused before any work if it is not one (exit 2)
+    previous = read_previous(config.publication.previous, params.as_dict()) if config.publication.previous else None
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
-    if extract_date is None and config.inputs.extract_date is not None:  # the config's date, not the option's
+    if extract_date is None and config.inputs.extract_date is not None and inputs.as_at is None:  # the config's
         inputs.extract_date_source = f"[inputs] extract_date in {Path(config.path).name}"
     if not inputs.row_counts["convictions"] and not config.inputs.allow_no_convictions:
         raise single_problem(
@@ -245,6 +253,17 @@ def _compute_bulletin(
     shared = (column, *measured_columns(config, _release_columns(inputs)))
     measured = CohortMeasures(inputs, complete_cohorts(params, completeness), shared, longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
+    if not trend["reoffenders"].sum() and not config.inputs.allow_no_convictions:
+        # conviction rows, but none counted (issue 24): an all-[c] bulletin would be published with exit 0
+        raise single_problem(
+            inputs.names["convictions"],
+            None,
+            "no-reoffences",
+            "no conviction counts as a reoffence in any complete cohort, because "
+            + no_reoffence_reason(inputs, params.excluded_offences)[1]
+            + ": every rate would be 0% and every figure published. Check the extract; if no reoffence is right, "
+            "set allow_no_convictions = true in [inputs]",
+        )
     complete = trend["cohort"].to_list()
     latest = complete[-1]
     latest_row = trend.row(-1, named=True)
@@ -289,6 +308,11 @@ def _compute_bulletin(
     except UnprotectableCell as error:
         raise DisclosureFailure(str(error)) from None
     withheld = {name: withheld_rows(name, frame, layout, model) for name, frame in raw.items() if name in layout.names}
+    revised = None
+    if previous is not None:  # each figure the previous bulletin published, now (bulletin/revisions.py)
+        revised_specs = {spec.table: spec for spec in layout.tables if revisable(spec) and spec.table != SERIES_TABLE}
+        revised = revisions(previous, revised_specs, model)
+        layout.tables += revision_cells([revised_specs[n] for n in previous.tables if n in revised_specs])
     trend = withhold_rows(trend, layout.specs("trend.csv"), withheld["trend.csv"])
     hidden_cohorts = {c for c, h in zip(trend["cohort"], withheld["trend.csv"], strict=True) if h}
     published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is withheld
@@ -307,8 +331,19 @@ def _compute_bulletin(
         SHORTHAND_C,
     )
     trend = withhold_days(trend, rule)
-    worker.draw("trend", partial(_chart, "trend_chart", trend, params.confidence))
-    worker.draw("events_per_100", partial(_chart, "events_chart", trend))
+    # a chart of too few published points is left out, and the text says so (reoffend/bulletin/chartrules.py)
+    left_out: dict[str, str] = {}
+
+    def chart_or_sentence(name: str, points: int, what: str, drawing: Drawing) -> None:
+        if chartrules.drawn(points):
+            worker.draw(name, drawing)
+        else:
+            left_out[name] = chartrules.left_out_sentence(what, points)
+
+    cohorts_shown = int(trend["binary_rate"].is_not_null().sum())
+    chart_or_sentence("trend", cohorts_shown, "cohorts", partial(_chart, "trend_chart", trend, params.confidence))
+    events_shown = int(trend["events_per_100"].is_not_null().sum())
+    chart_or_sentence("events_per_100", events_shown, "cohorts", partial(_chart, "events_chart", trend))
 
     establishment_summary = None
     if establishments is not None:
@@ -325,13 +360,24 @@ def _compute_bulletin(
             nulls_last=True,
         )
         establishment_summary = _establishment_summary(establishments, latest, published_rate)
-        if establishments["binary_rate"].is_not_null().any():
-            # the chart shows each establishment's label and the cohort in words (reoffend/bulletin/labels.py)
-            labelled_rows = config.labels.frame(establishments, column)
-            chart = partial(
-                _chart, "establishment_chart", labelled_rows, column, published_rate, text.words(latest, params)
-            )
-            worker.draw("establishments", chart)
+        shown = chartrules.establishment_chart_rows(
+            establishments["binary_rate"].to_list(), establishments["compared_with_all"].to_list()
+        )
+        # the chart shows each establishment's label and the cohort in words (reoffend/bulletin/labels.py)
+        labelled_rows = config.labels.frame(establishments, column)
+        chart = partial(
+            _chart,
+            "establishment_chart",
+            labelled_rows,
+            column,
+            published_rate,
+            text.words(latest, params),
+            "",
+            "",
+            shown,
+        )
+        published_establishments = int(establishments["binary_rate"].is_not_null().sum())
+        chart_or_sentence("establishments", published_establishments, "establishments", chart)
 
     breakdowns = [
         replace(
@@ -346,7 +392,8 @@ def _compute_bulletin(
         overall = trend.row(-1, named=True)["binary_rate"]
         labelled_rows, name = config.labels.chart_rows(breakdown.latest(latest), breakdown.column)
         chart = partial(_chart, "breakdown_chart", labelled_rows, name, text.words(latest, params), overall)
-        worker.draw(breakdown.name, partial(chart, params.confidence))
+        groups_shown = int(breakdown.latest(latest)["binary_rate"].is_not_null().sum())
+        chart_or_sentence(breakdown.name, groups_shown, "groups", partial(chart, params.confidence))
     comparison_sections = [
         s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
     ]
@@ -362,8 +409,11 @@ def _compute_bulletin(
         lag = None
     if lag is not None:
         window = params.window
-        worker.draw(
-            "court_lag", partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months)
+        chart_or_sentence(
+            "court_lag",
+            int(lag["share_of_reoffences"].is_not_null().sum()),
+            "waiting periods",
+            partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months),
         )
         layout.tables.append(court_lag_cells(lag_set, params.window.waiting_period_months))
 
@@ -379,7 +429,7 @@ def _compute_bulletin(
         "trend.csv": trend,
         "changes.csv": changes,
         "cohorts.csv": completeness,
-        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections),
+        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections, previous),
     }
     if establishments is not None and establishment_summary is not None:
         tables["establishments.csv"] = establishments
@@ -390,6 +440,8 @@ def _compute_bulletin(
         tables[breakdown.file] = breakdown.rows
     for section in comparison_sections:
         tables.update(section.tables)
+    if revised is not None:
+        tables[REVISIONS_TABLE] = revised
     if provisional is not None:
         tables["provisional.csv"] = provisional.rows
         if provisional.backtest is not None:
@@ -401,7 +453,7 @@ def _compute_bulletin(
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns, config.labels)
     if provisional is not None:
-        findings["provisional"] = provisional_finding(provisional)
+        findings["provisional"] = provisional_finding(provisional, trend)
 
     if provisional is not None:
         worker.draw("provisional", partial(provisional_chart, trend, provisional, *findings["provisional"]))
@@ -420,8 +472,11 @@ def _compute_bulletin(
         "court_lag_complete_cohorts": lag_complete,
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
+        "as_at": inputs.as_at,  # [inputs] as_at / --as-at: the date and the rows after it (None: the whole extract)
         "establishment_column": column if establishments is not None else None,
         "breakdowns": [b.column for b in breakdowns],
+        "breakdown_bands": {b.column: b.as_facts() for b in breakdowns if b.bands},
+        "charts_left_out": sorted(left_out),
         "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
         "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "provisional_check": provisional.check.as_dict() if provisional is not None and provisional.check else None,
@@ -448,8 +503,10 @@ def _compute_bulletin(
         comparisons=comparison_sections,
         figures={name: png for name, (png, _svg) in figures.items()},
         charts=findings,
+        left_out=left_out,
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
+        revisions=revised,
         provisional=provisional_blocks(
             provisional,
             figures["provisional"][0],
@@ -481,6 +538,7 @@ def _compute_bulletin(
         inputs=input_facts,
         comparisons=comparison_sections,
         warnings=warnings,
+        previous=previous.as_dict() if previous is not None else None,
     )
 
 
@@ -500,8 +558,9 @@ class Breakdown:
     """One ``[breakdowns]`` column: the measures of every complete cohort by the column, disclosure-controlled."""
 
     column: str
-    bands: tuple[float, ...] | None
+    bands: tuple[float, ...] | None  # the edges published: the configured ones less any merged away
     rows: pl.DataFrame  # cohort, column, the group measures, suppressed
+    configured_bands: tuple[float, ...] | None = None  # the [breakdowns] edges, when some were merged away
 
     @property
     def file(self) -> str:
@@ -530,6 +589,42 @@ class Breakdown:
     def categories(self) -> list[str | None]:
         return self.rows[self.column].unique(maintain_order=True).to_list()
 
+    @property
+    def merged_bands(self) -> list[tuple[str, str]]:
+        """("top"/"bottom", label) of each end band that absorbs configured bands too small to publish on their
+        own (reoffend.banding.merge_sparse_ends)."""
+        if not self.bands or not self.configured_bands or self.bands == self.configured_bands:
+            return []
+        labels = band_labels(self.column, self.bands, self.whole_bands)
+        merged = []
+        if self.bands[-1] != self.configured_bands[-1]:
+            merged.append(("top", labels[-1]))
+        if self.bands[0] != self.configured_bands[0]:
+            merged.append(("bottom", labels[0]))
+        return merged
+
+    @property
+    def whole_bands(self) -> bool:
+        """Whether the bands are labelled as whole numbers ("24 to 47"), as banding labels an integer column."""
+        assert self.bands, "a banded breakdown"
+        return set(self.rows[self.column].drop_nulls().to_list()) <= set(band_labels(self.column, self.bands, True))
+
+    @property
+    def merge_note(self) -> str:
+        """The sentence saying which end bands are merged, and why ("" when none is)."""
+        merged = self.merged_bands
+        if not merged:
+            return ""
+        named = " and the ".join(f'{end} band, "{label}",' for end, label in merged)
+        return (
+            f" The {named} {'join' if len(merged) > 1 else 'joins'} configured bands that had too few "
+            "people to publish on their own in some cohort, rather than withhold them."
+        )
+
+    def as_facts(self) -> dict[str, Any]:
+        """The configured and the published edges, for the manifest."""
+        return {"configured_bands": list(self.configured_bands or ()), "published_bands": list(self.bands or ())}
+
 
 def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, complete: list[str]) -> list[Breakdown]:
     """The measures of every complete cohort by each ``[breakdowns]`` column (numeric columns banded).
@@ -550,11 +645,37 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
     banded = band_inputs(inputs, spec.bands)
     out = []
     for column in spec.columns:
-        rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
-        rows = rows.filter(pl.col("cohort_size") > 0)
-        rows = rows.with_columns(pl.col(column).cast(pl.String))
-        out.append(Breakdown(column, spec.bands.get(column), rows))
+        rows = _measure_breakdown(banded, params, complete, column)
+        configured = spec.bands.get(column)
+        edges = tuple(configured) if configured else None
+        if edges and config.disclosure.active:
+            # suppression with judgement: a sparse end band is merged before anything is withheld
+            edges = merge_sparse_ends(edges, _bands_by_cohort(rows, column, edges), config.disclosure.fails)
+            if edges != tuple(configured or ()):
+                merged = band_inputs(inputs, {**spec.bands, column: edges})
+                rows = _measure_breakdown(merged, params, complete, column)
+        out.append(Breakdown(column, edges, rows, tuple(configured) if configured else None))
     return out
+
+
+def _measure_breakdown(banded, params: MeasureParams, complete: list[str], column: str) -> pl.DataFrame:
+    rows = measure(banded, restrict_cohorts(params, complete, by=("cohort", column))).rows
+    rows = rows.filter(pl.col("cohort_size") > 0)
+    return rows.with_columns(pl.col(column).cast(pl.String))
+
+
+def _bands_by_cohort(rows: pl.DataFrame, column: str, edges: tuple[float, ...]) -> list[list[tuple[int, int]]]:
+    """(size, reoffenders) of every band of ``column`` (lowest first) in each cohort of ``rows``; (0, 0) for a band
+    nobody in the cohort is in. Missing values ("Not recorded") are no band."""
+    labels = set(rows[column].drop_nulls().to_list())
+    whole = labels <= set(band_labels(column, edges, True))
+    order = {label: i for i, label in enumerate(band_labels(column, edges, whole))}
+    out: dict[str, list[tuple[int, int]]] = {}
+    for row in rows.iter_rows(named=True):
+        bands = out.setdefault(row["cohort"], [(0, 0)] * len(order))
+        if row[column] is not None:
+            bands[order[row[column]]] = (int(row["cohort_size"]), int(row["reoffenders"] or 0))
+    return list(out.values())
 
 
 def _establishment_summary(establishments: pl.DataFrame, latest: str, published_rate: float | None) -> pl.DataFrame:
@@ -593,7 +714,11 @@ def _release_columns(inputs) -> list[str]:
 
 
 def _parameters_table(
-    config: BulletinConfig, params: MeasureParams, inputs, comparisons: list[ComparisonSection]
+    config: BulletinConfig,
+    params: MeasureParams,
+    inputs,
+    comparisons: list[ComparisonSection],
+    previous: Previous | None = None,
 ) -> pl.DataFrame:
     """The parameters the text quotes, as a table (so every number in the text is in tables/)."""
     values = [
@@ -609,6 +734,7 @@ def _parameters_table(
         ("where", "; ".join(f"{k}={','.join(v)}" for k, v in sorted(params.where.items()))),
         ("extract_date", inputs.extract_date.isoformat() if inputs.extract_date else ""),
         ("extract_date_source", inputs.extract_date_source),
+        *([("as_at", str(inputs.as_at["date"]))] if inputs.as_at else []),
         ("releases_file", Path(inputs.names["releases"]).name),
         ("releases_rows", str(inputs.row_counts["releases"])),
         ("convictions_file", Path(inputs.names["convictions"]).name),
@@ -616,7 +742,15 @@ def _parameters_table(
         ("reoffend_version", __version__),
         ("disclosure_min_cohort", str(config.disclosure.min_cohort)),
         ("disclosure_min_count", str(config.disclosure.min_count)),
+        ("chart_min_points", str(chartrules.MIN_CHART_POINTS)),
+        ("establishment_chart_at_each_end", str(chartrules.ESTABLISHMENTS_AT_EACH_END)),
     ]
+    if previous is not None:
+        values += [
+            ("previous_bulletin", Path(previous.folder).resolve().name),
+            ("previous_bulletin_manifest_sha256", previous.manifest_sha256),
+            ("revision_threshold_pp", f"{config.publication.revision_threshold:g}"),
+        ]
     publication = config.publication.as_dict()
     values += [
         (f"publication_{key}", str(publication[key])) for key in ("published", "next_release") if publication[key]
@@ -688,6 +822,8 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
             {**warning.as_dict(), "acknowledged": warning.code in bulletin.config.acknowledge}
             for warning in bulletin.warnings
         ],
+        # which bulletin this one was compared with (its folder's name and its manifest's SHA-256): revisions.csv
+        **({"previous": bulletin.previous} if bulletin.previous is not None else {}),
         "files": {
             path: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for path, data in sorted(files.items())
@@ -703,6 +839,7 @@ SHEET_TITLES = {
     "cohorts.csv": "Cohorts and the completeness of their follow-up",
     "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
     "parameters.csv": "Parameters of this bulletin",
+    "revisions.csv": "Revisions to the figures of the previous bulletin",
     "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",
     "comparison_adjusted_models.csv": "Risk-adjusted comparison: the baseline models",
     "comparison_matched_balance.csv": "Matched comparison: covariate balance",

@@ -41,9 +41,10 @@ releases = "releases.csv"                   # one row per release (CSV, Parquet 
 convictions = "convictions.csv"             # one row per proven offence
 exclude_offences = "excluded_offences.txt"  # example: offence codes that are not new offences (e.g. BREACH)
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
+# as_at = 2024-03-31                        # example: publish as an extract taken on this date would have
 # input_format = "csv"                      # example: default follows the file extension
 # dedupe = false                            # drop exact duplicate release rows instead of failing
-# allow_no_convictions = false              # publish even when the convictions file has no rows (all 0%)
+# allow_no_convictions = false              # publish even when no conviction counts as a reoffence (all 0%)
 
 # [columns]                                 # example: read the extract's column as the canonical name
 # release_date = "date_out"
@@ -86,6 +87,10 @@ establishment = "establishment"             # column for the latest cohort by es
 # target = 10.0                             # example: per cohort, per cent reduction in events per 100
 # pooled_target = 7.5                       # example: all cohorts together
 # fail_unless_significant = false           # exit status 1 unless the pooled reduction is significant
+# multiple_testing = "holm"                 # the cohorts tested at once: "holm", "bh" or "none"
+# min_treated = 10                          # fewest matched treated releases a row needs to be tested
+# ids_releases = "first"                    # with treated_ids: each person's earliest index release, or "all"
+# covariate_form = { age = "spline:4" }     # example: a numeric covariate's form (default linear here)
 
 # [comparisons.adjusted]                    # actual against risk-adjusted expected (payment mechanism)
 # baseline = ["2022Q1", "2022Q2", "2022Q3", "2022Q4"]   # example (required): cohorts the models are fitted on
@@ -99,6 +104,7 @@ establishment = "establishment"             # column for the latest cohort by es
 # parameter_uncertainty = false             # add the baseline models' parameter uncertainty to the test
 # multiple_testing = "holm"                 # several units tested at once: "holm", "bh" or "none"
 # fail_unless_significant = false           # exit status 1 unless every unit beats the baseline on both measures
+# covariate_form = { age = "log1p" }       # example: a numeric covariate's form (default spline:4 here)
 
 [disclosure]                                # statistical disclosure control (docs/bulletin.md)
 min_cohort = 10                             # reoffending figures of a group with fewer releases are shown [c]
@@ -120,6 +126,8 @@ min_count = 3                               # ... and of a group with fewer reof
 # contact = "statistics@example.gov.uk"     # example
 # revisions = "Figures for earlier cohorts are revised when later convictions arrive."   # example
 # methodology_url = "https://example.gov.uk/methodology"   # example
+# previous = "../2024Q4"                    # example: the previous bulletin's folder: a revisions table
+# revision_threshold = 1.0                  # a revision of this many percentage points or more is told
 # The next five are required when status is one of the official statistics (else each section is left out):
 # statistician = "Alex Example"             # example: the responsible statistician, named
 # press_office = "Press office: 020 7946 0000"   # example: for media enquiries
@@ -202,6 +210,8 @@ class PublicationConfig:
     pre_release: str = ""  # the pre-release access statement
     feedback_email: str = ""  # an e-mail address (the text links it with mailto:)
     data_source: str = ""  # where the data come from, in words
+    previous: str | None = None  # the previous bulletin's folder: its figures are revised (bulletin/revisions.py)
+    revision_threshold: float = 1.0  # a revision of at least this many percentage points is told in the text
 
     @property
     def official(self) -> bool:
@@ -222,6 +232,8 @@ class PublicationConfig:
             "pre_release": self.pre_release,
             "feedback_email": self.feedback_email,
             "data_source": self.data_source,
+            "previous": self.previous,
+            "revision_threshold": self.revision_threshold,
         }
 
 
@@ -231,9 +243,10 @@ class InputsConfig:
     convictions: str
     exclude_offences: str | None = None
     extract_date: dt.date | None = None
+    as_at: dt.date | None = None  # publish as an extract taken on this date would have (reoffend.inputs.cut_as_at)
     input_format: str | None = None
     dedupe: bool = False
-    allow_no_convictions: bool = False  # publish a bulletin from a convictions file with no rows (every rate 0%)
+    allow_no_convictions: bool = False  # publish a bulletin in which no conviction counts (every rate 0%)
     column_map: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -280,6 +293,7 @@ class BulletinConfig:
                 "convictions": self.inputs.convictions,
                 "exclude_offences": self.inputs.exclude_offences,
                 "extract_date": self.inputs.extract_date.isoformat() if self.inputs.extract_date else None,
+                "as_at": self.inputs.as_at.isoformat() if self.inputs.as_at else None,
                 "input_format": self.inputs.input_format,
                 "dedupe": self.inputs.dedupe,
                 "allow_no_convictions": self.inputs.allow_no_convictions,
@@ -338,6 +352,22 @@ def _text(value: Any) -> str:
     return value
 
 
+# columns the bulletin computes for each establishment (reoffend.bulletin.stats.tested_against_all): a release
+# column of one of these names, as the establishment column, was replaced by the computed one (issue 24: exit 70,
+# "reconviction_events is 18 in one table and 27 in establishments.csv")
+ESTABLISHMENT_TESTS = ("p_value", "p_adjusted", "compared_unadjusted", "compared_with_all")
+
+
+def _establishment_column(value: Any) -> str:
+    value = _text(value)
+    if value in ESTABLISHMENT_TESTS:
+        raise ValueError(
+            f"{value!r} is a column the bulletin computes for each establishment ({', '.join(ESTABLISHMENT_TESTS)}); "
+            f"rename the release column, e.g. [columns] establishment_{value} = {value!r}, and name that"
+        )
+    return value
+
+
 def _some_text(value: Any) -> str:
     """Text that says something: an empty value is never read as "not given" (docs/cli.md); leave the key out."""
     value = _text(value)
@@ -387,6 +417,14 @@ def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
         return value
 
     return check
+
+
+def _percentage_points(value: Any) -> float:
+    """A revision threshold: a finite number of percentage points, 0 to 100."""
+    number = _number(0.0)(value)
+    if not number <= 100:
+        raise ValueError(f"expected percentage points from 0 to 100, got {value!r}")
+    return number
 
 
 def _number(low: float | None = None, high: float | None = None, open_interval: bool = False) -> Callable:
@@ -522,6 +560,7 @@ INPUTS_SCHEMA = {
     "convictions": _path,
     "exclude_offences": _path,
     "extract_date": _date,
+    "as_at": _date,
     "input_format": _choice("csv", "parquet", "ndjson"),
     "dedupe": _boolean,
     "allow_no_convictions": _boolean,
@@ -532,7 +571,7 @@ MEASURE_SCHEMA = {
     "period": _choice(*PERIODS),
     "index": _choice("first", "all"),
     "confidence": CONFIDENCE_NUMBER,
-    "establishment": _text,
+    "establishment": _establishment_column,
     "where": _some_filter,
 }
 COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
@@ -623,6 +662,8 @@ PUBLICATION_SCHEMA = {
     "pre_release": _some_text,
     "feedback_email": _email,
     "data_source": _some_text,
+    "previous": _path,
+    "revision_threshold": _percentage_points,
 }
 PROVISIONAL_SCHEMA = {
     "cohorts": _integer(0, 100),
@@ -708,7 +749,13 @@ def parse_config(path: str) -> BulletinConfig:
             raise check.fail(
                 "bands", "breakdowns", f"{column!r} is banded but not in columns {list(breakdowns.columns)}"
             )
-    publication = PublicationConfig(**check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA))
+    publication_values = check.table(data.get("publication", {}), "publication", PUBLICATION_SCHEMA)
+    if "previous" in publication_values:
+        try:
+            publication_values["previous"] = _resolve(base, publication_values["previous"])
+        except ValueError as error:
+            raise check.fail("previous", "publication", str(error)) from None
+    publication = PublicationConfig(**publication_values)
     if publication.official:
         missing = [key for key in REQUIRED_FOR_OFFICIAL if not getattr(publication, key)]
         if missing:

@@ -376,7 +376,8 @@ tr.latest th { font-weight:700; background:#eef5fb; }
 
 PRINT_FONT = 'font: 8pt "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color: #505a5f;'
 SHORT_TABLE_ROWS = 15  # a table of at most this many rows is never split in print (about a third of a page)
-TALL_FIGURE = 1.0  # an image at least this many times as tall as wide prints up to a page (figure.tall)
+TALL_FIGURE = 1.5  # an image at least this many times as tall as wide prints up to a page (figure.tall); a
+# shorter one (a breakdown of eight bands, about 1.1) keeps to 90 mm and stays with its heading and paragraph
 
 
 def css_string(text: str) -> str:

@@ -9,7 +9,8 @@ Accessible (docs/bulletin.md, "Accessibility"): every colour that carries meanin
 3:1 against the white background (WCAG 2.1 success criterion 1.4.11, checked in the tests), the categories
 are told apart by marker shape as well as colour and never by red against green alone (the Government
 Analysis Function's categorical palette), each SVG carries a ``<title>`` and ``<desc>`` stating its finding,
-and a suppressed value (``[c]``, reoffend/disclosure.py) is never plotted.
+and a suppressed value (``[c]``, reoffend/disclosure.py) is never plotted: a withheld cohort keeps its place
+on a trend's axis, marked ``[c]``, and the line is broken there, never drawn across it.
 """
 
 from __future__ import annotations
@@ -48,18 +49,30 @@ SILVER = "#6f777b"  # 4.6:1
 # Colours that carry meaning; tests check each against white at 3:1 or more.
 MEANINGFUL = (BLUE, DARK, GREY, MID, NAVY, ORANGE, SILVER)
 
+# Legible on a phone (docs/bulletin.md, "Charts"): every chart is WIDTH inches wide (an SVG viewBox WIDTH * 72
+# units wide) and no text is smaller than TEXT_PT points, so scaled to a 390 px wide screen the smallest text is
+# 12 * 390 / 324 = 14.4 CSS px, and 12.4 px in the 334 px column of a 390 px phone (tests measure the SVGs).
+WIDTH = 4.5
+TEXT_PT = 12
+TITLE_CHARACTERS = 38  # a chart title longer than this wraps onto a second line
+
 STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "reoffend-bulletin",
     "svg.fonttype": "none",
     "text.parse_math": False,  # a label is shown as written: "$\\foo{$" is a name, not mathtext
     "font.family": ["DejaVu Sans", "sans-serif"],
-    "font.size": 10,
+    "font.size": TEXT_PT,
+    "axes.labelsize": TEXT_PT,
+    "xtick.labelsize": TEXT_PT,
+    "ytick.labelsize": TEXT_PT,
+    "legend.fontsize": TEXT_PT,
+    "legend.title_fontsize": TEXT_PT,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.edgecolor": GREY,
     "axes.labelcolor": DARK,
     "axes.titleweight": "bold",
-    "axes.titlesize": 12,
+    "axes.titlesize": TEXT_PT + 1,
     "axes.titlelocation": "left",
     "axes.grid": True,
     "axes.grid.axis": "y",
@@ -161,129 +174,280 @@ def label_svg(svg: bytes, title: str, desc: str) -> bytes:
 def _nothing_to_plot(axes) -> None:
     """Every value is suppressed: say so rather than draw empty axes."""
     axes.set_axis_off()
-    axes.text(0.5, 0.5, "Every value is suppressed [c]: nothing is plotted", ha="center", va="center", color=DARK)
+    axes.text(
+        0.5, 0.5, "Every value is suppressed [c]:\nnothing is plotted", ha="center", va="center", color=DARK, wrap=True
+    )
+
+
+def _title(axes, title: str) -> None:
+    """The chart's title at the figure's top left (not over the axes only: a long label column would push it
+    off the right edge), wrapped at TITLE_CHARACTERS."""
+    figure = axes.get_figure()
+    figure.suptitle(
+        textwrap.fill(title, TITLE_CHARACTERS),
+        x=0.12 / figure.get_figwidth(),
+        y=1 - 0.1 / figure.get_figheight(),
+        ha="left",
+        va="top",
+        fontweight="bold",
+        fontsize=TEXT_PT + 1,
+    )
+
+
+def _label_margin(labels: list[str]) -> float:
+    """The left margin in inches that fits the longest of ``labels`` at TEXT_PT (DejaVu Sans: about 0.6 em a
+    character), with room for the ticks."""
+    return 0.3 + max((len(label) for label in labels), default=4) * TEXT_PT * 0.62 / 72
+
+
+def _percent_axis(axis) -> None:
+    """A percentage axis with at most five labelled ticks (at 12 pt, "100%" is about 30 pt wide)."""
+    axis.set_major_formatter(PERCENT)
+    axis.set_major_locator(MaxNLocator(4, steps=[1, 2.5, 5, 10]))
+
+
+def _nan(values: list[Any], scale: float = 100.0) -> list[float]:
+    """``values`` times ``scale``, a withheld (None) value as NaN: never plotted, and a line breaks there."""
+    return [float("nan") if v is None else scale * v for v in values]
+
+
+def _cohort_axis(axes, cohorts: list[str], withheld: list[bool]) -> None:
+    """The cohorts on the x axis, every one in its place (a withheld one too), upright when few; with very many,
+    every k-th label, the latest and every withheld one."""
+    x = list(range(len(cohorts)))
+    step = max(1, -(-len(cohorts) // 24))
+    labels = [c if i % step == 0 or i == len(cohorts) - 1 or withheld[i] else "" for i, c in enumerate(cohorts)]
+    upright = len(cohorts) <= 4
+    axes.set_xticks(x, labels, rotation=0 if upright else 90, ha="center")
+    axes.set_xlim(-0.6, len(cohorts) - 0.4)
+
+
+def _mark_withheld(axes, withheld: list[bool], cohorts: list[str], y: list[float]) -> None:
+    """Each withheld cohort: a shaded slot and ``[c]`` at ``y`` (its id ``withheld-COHORT`` in the SVG)."""
+    for i, hidden in enumerate(withheld):
+        if not hidden:
+            continue
+        axes.axvspan(i - 0.45, i + 0.45, color="#f3f2f1", linewidth=0, zorder=0)
+        mark = axes.text(i, y[i], "[c]", ha="center", va="center", color=DARK, fontweight="bold", zorder=5)
+        mark.set_gid(f"withheld-{printable(str(cohorts[i]))}")
+
+
+def _gap_heights(values: list[float], default: float) -> list[float]:
+    """Where to write a withheld point's ``[c]``: halfway between the published values either side of it."""
+    out = []
+    for i in range(len(values)):
+        before = next((values[j] for j in range(i - 1, -1, -1) if values[j] == values[j]), None)
+        after = next((values[j] for j in range(i + 1, len(values)) if values[j] == values[j]), None)
+        near = [v for v in (before, after) if v is not None]
+        out.append(sum(near) / len(near) if near else default)
+    return out
+
+
+def _isolated(withheld: list[bool], i: int) -> bool:
+    """Whether cohort ``i`` has no published cohort next to it (so a band through it would be no area)."""
+    before = i > 0 and not withheld[i - 1]
+    after = i < len(withheld) - 1 and not withheld[i + 1]
+    return not (before or after)
 
 
 def trend_chart(trend: pl.DataFrame, confidence: float, title: str = "", desc: str = "") -> tuple[bytes, bytes]:
-    trend = trend.filter(pl.col("binary_rate").is_not_null())  # a suppressed cohort is not plotted
-    cohorts = trend["cohort"].to_list()
+    """The rate of every cohort with its interval band; a withheld cohort stays on the axis, marked ``[c]``,
+    and the line and the band are broken there."""
+    cohorts = trend["cohort"].cast(pl.String).to_list()
+    withheld = trend["binary_rate"].is_null().to_list()
     x = list(range(len(cohorts)))
-    rate = (100 * trend["binary_rate"]).to_list()
-    low = (100 * trend["binary_rate_low"]).to_list()
-    high = (100 * trend["binary_rate_high"]).to_list()
+    rate = _nan(trend["binary_rate"].to_list())
+    low = _nan(trend["binary_rate_low"].to_list())
+    high = _nan(trend["binary_rate_high"].to_list())
+    top = max((v for v in high if v == v), default=100.0)
+    ceiling = min(100, max(10, top * 1.15))
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
-        if not x:
+        if all(withheld):
             _nothing_to_plot(axes)
             return
+        # NaN breaks the band and the lines: nothing is drawn across a withheld cohort
         axes.fill_between(x, low, high, color=BAND, linewidth=0, label=f"{100 * confidence:g}% confidence interval")
         axes.plot(x, low, color=MID, linewidth=0.8, linestyle="--")
         axes.plot(x, high, color=MID, linewidth=0.8, linestyle="--")
-        axes.plot(x, rate, color=BLUE, marker="o", linewidth=2, label="proven reoffending rate")
-        axes.annotate(
-            f"{rate[-1]:.1f}%",
-            (x[-1], rate[-1]),
-            xytext=(6, 6),
-            textcoords="offset points",
-            color=DARK,
-            fontweight="bold",
-        )
-        axes.set_xticks(x, cohorts, rotation=45 if len(x) > 10 else 0, ha="right" if len(x) > 10 else "center")
+        # a cohort with no published neighbour has no band to show: its interval is drawn as a bar instead
+        alone = [i for i in x if not withheld[i] and _isolated(withheld, i)]
+        if alone:
+            axes.errorbar(
+                alone,
+                [rate[i] for i in alone],
+                yerr=[[rate[i] - low[i] for i in alone], [high[i] - rate[i] for i in alone]],
+                fmt="none",
+                ecolor=MID,
+                elinewidth=1.2,
+                capsize=4,
+            )
+        (line,) = axes.plot(x, rate, color=BLUE, marker="o", linewidth=2, label="proven reoffending rate")
+        line.set_gid("rate-line")
+        _mark_withheld(axes, withheld, cohorts, _gap_heights(rate, ceiling / 2))
+        if not withheld[-1]:
+            axes.annotate(
+                f"{rate[-1]:.1f}%",
+                (x[-1], high[-1]),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                color=DARK,
+                fontweight="bold",
+            )
+        _cohort_axis(axes, cohorts, withheld)
         axes.yaxis.set_major_formatter(PERCENT)
-        top = max(high) if high else 100
-        axes.set_ylim(0, min(100, max(10, top * 1.15)))
-        axes.set_xlim(-0.4, len(x) - 0.4)
+        axes.set_ylim(0, ceiling)
         axes.set_xlabel("cohort (period of release)")
-        axes.set_ylabel("reoffenders as % of released")
-        axes.set_title("Proven reoffending rate by cohort")
+        axes.set_ylabel("reoffenders as %\nof released")
+        _title(axes, "Proven reoffending rate by cohort")
         axes.legend(loc="lower left")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
+    return render(draw, (WIDTH, 4.4), (0.95, 0.15, 0.45, 1.25), title, desc)
 
 
 def events_chart(trend: pl.DataFrame, title: str = "", desc: str = "") -> tuple[bytes, bytes]:
-    trend = trend.filter(pl.col("events_per_100").is_not_null())  # a suppressed cohort is not plotted
-    cohorts = trend["cohort"].to_list()
+    """Reconviction events per 100 released, a bar per cohort (the latest darker); a withheld cohort keeps
+    its slot, marked ``[c]``. The first and the latest bar are labelled (the table gives the rest)."""
+    cohorts = trend["cohort"].cast(pl.String).to_list()
+    withheld = trend["events_per_100"].is_null().to_list()
     x = list(range(len(cohorts)))
-    events = trend["events_per_100"].to_list()
+    events = _nan(trend["events_per_100"].to_list(), 1.0)
+    tallest = max((v for v in events if v == v), default=0.0)
+    ceiling = tallest * 1.2 if tallest > 0 else 1.0
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
-        if not x:
+        if all(withheld):
             _nothing_to_plot(axes)
             return
-        colours = [MID] * (len(x) - 1) + [NAVY]
-        bars = axes.bar(x, events, color=colours, width=0.65)
-        axes.bar_label(bars, labels=[f"{v:.1f}" for v in events], padding=3, fontsize=9, color=DARK)
-        axes.set_xticks(x, cohorts, rotation=45 if len(x) > 10 else 0, ha="right" if len(x) > 10 else "center")
-        axes.set_ylim(0, max(events) * 1.15 if events and max(events) > 0 else 1)
+        shown = [i for i in x if not withheld[i]]
+        colours = [NAVY if i == shown[-1] else MID for i in shown]
+        bars = axes.bar(shown, [events[i] for i in shown], color=colours, width=0.65)
+        ends = {shown[0], shown[-1]}
+        labels = [f"{events[i]:.1f}" if i in ends else "" for i in shown]
+        axes.bar_label(bars, labels=labels, padding=3, color=DARK)
+        _mark_withheld(axes, withheld, cohorts, [ceiling * 0.12] * len(x))
+        _cohort_axis(axes, cohorts, withheld)
+        axes.set_ylim(0, ceiling)
         axes.set_xlabel("cohort (period of release)")
-        axes.set_ylabel("reconviction events per 100 released")
-        axes.set_title("Reconviction events per 100 released, by cohort")
+        axes.set_ylabel("reconviction events\nper 100 released")
+        _title(axes, "Reconviction events per 100 released, by cohort")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
+    return render(draw, (WIDTH, 4.4), (0.95, 0.15, 0.7, 1.25), title, desc)
+
+
+VERDICT_LABELS = {
+    "higher": "significantly higher",
+    "lower": "significantly lower",
+    "similar": "not significantly different",
+}
 
 
 def establishment_chart(
-    rows: pl.DataFrame, column: str, overall: float | None, cohort: str, title: str = "", desc: str = ""
+    rows: pl.DataFrame,
+    column: str,
+    overall: float | None,
+    cohort: str,
+    title: str = "",
+    desc: str = "",
+    shown: list[bool] | None = None,
 ) -> tuple[bytes, bytes]:
     """Dot and interval per establishment, highest rate at the top, against the rate for all releases.
 
-    Suppressed establishments (no rate) are left out.
+    ``rows`` come highest first (withheld last); ``shown`` picks the rows drawn (reoffend.bulletin.chartrules:
+    the highest and lowest and every significant one), each run of rows left out is one line saying how many
+    are in the table. Colour and marker give the verdict after the adjustment for multiple testing (Holm), the
+    one the text counts, and the legend says so. Suppressed establishments are never drawn.
     """
-    rows = rows.filter(
-        pl.col("binary_rate").is_not_null()
-    ).reverse()  # rows come highest first; matplotlib draws the first row at the bottom
-    names = rows[column].cast(pl.String).fill_null("(none)").to_list()
-    rate = (100 * rows["binary_rate"]).to_list()
-    low = (100 * rows["binary_rate_low"]).to_list()
-    high = (100 * rows["binary_rate_high"]).to_list()
-    # the colours give the verdict the text and the tables give: after the adjustment for testing every
-    # establishment at once (an interval wholly above the line may still be "similar" after it; the legend says so)
+    published = rows["binary_rate"].is_not_null().to_list()
+    picked = [p and (shown is None or s) for p, s in zip(published, shown or published, strict=True)]
+    names = [printable(str(v)) if v is not None else "(none)" for v in rows[column].cast(pl.String).to_list()]
+    rate, low, high = (_nan(rows[c].to_list()) for c in ("binary_rate", "binary_rate_low", "binary_rate_high"))
     verdict = rows["compared_with_all"].to_list()
+    # the rows drawn, top to bottom, with a line where published rows are left out
+    lines: list[tuple[str, int | None]] = []
+    skipped = 0
+    for i, p in enumerate(published):
+        if not p:
+            continue
+        if picked[i]:
+            if skipped:
+                lines.append((f"{skipped:,} more: see the table", None))
+                skipped = 0
+            lines.append((textwrap.shorten(names[i], 18, placeholder="..."), i))
+        else:
+            skipped += 1
+    if skipped:
+        lines.append((f"{skipped:,} more: see the table", None))
+    y_of = {i: len(lines) - 1 - n for n, (_label, i) in enumerate(lines) if i is not None}
     colour = {"higher": ORANGE, "lower": NAVY, "similar": SILVER}
     marker = {"higher": "^", "lower": "v", "similar": "o"}
-    y = list(range(len(names)))
-    height = max(3.0, 0.13 * len(names) + 1.4)
+    drawn = list(y_of)
+    lowest = min((low[i] for i in drawn), default=0.0)
+    highest = max((high[i] for i in drawn), default=100.0)
+    if overall is not None:
+        lowest, highest = min(lowest, 100 * overall), max(highest, 100 * overall)
+    groups = [g for g in ("higher", "lower", "similar") if any(verdict[i] == g for i in drawn)]
+    legend_lines = len(groups) + (overall is not None) + 2  # and a title of two lines
+    legend_height = 0.3 + 0.24 * legend_lines
+    height = 0.27 * max(len(lines), 3) + 1.1 + legend_height
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
+        if not drawn:
+            _nothing_to_plot(axes)
+            return
         axes.grid(axis="x", color="#dddddd")
         axes.grid(axis="y", visible=False)
-        for group, label in (
-            ("similar", "not significantly different (after adjustment for multiple testing)"),
-            ("higher", "significantly higher (after adjustment)"),
-            ("lower", "significantly lower (after adjustment)"),
-        ):
-            index = [i for i, v in enumerate(verdict) if v == group]
-            if not index:
-                continue
-            axes.errorbar(
-                [rate[i] for i in index],
-                [y[i] for i in index],
-                xerr=[[rate[i] - low[i] for i in index], [high[i] - rate[i] for i in index]],
-                fmt=marker[group],
-                markersize=4 if group == "similar" else 5,
-                color=colour[group],
-                elinewidth=1,
-                label=label,
+        handles: list[Any] = []
+        for group in groups:
+            index = [i for i in drawn if verdict[i] == group]
+            handles.append(
+                axes.errorbar(
+                    [rate[i] for i in index],
+                    [y_of[i] for i in index],
+                    xerr=[[rate[i] - low[i] for i in index], [high[i] - rate[i] for i in index]],
+                    fmt=marker[group],
+                    markersize=5 if group == "similar" else 7,
+                    color=colour[group],
+                    elinewidth=1.2,
+                    label=VERDICT_LABELS[group],
+                )
             )
         if overall is not None:
-            axes.axvline(
-                100 * overall, color=DARK, linewidth=1.2, linestyle="--", label=f"all releases {100 * overall:.1f}%"
+            handles.append(
+                axes.axvline(
+                    100 * overall, color=DARK, linewidth=1.2, linestyle="--", label=f"all releases {100 * overall:.1f}%"
+                )
             )
-        axes.set_yticks(y, names, fontsize=6 if len(names) > 40 else 8)
-        axes.set_ylim(-0.8, len(names) - 0.2)
-        axes.set_xlim(-2, 102)
-        axes.xaxis.set_major_formatter(PERCENT)
-        axes.xaxis.set_major_locator(MaxNLocator(11))
+        ticks = [len(lines) - 1 - n for n in range(len(lines))]
+        axes.set_yticks(ticks, [label if i is not None else "" for label, i in lines])
+        axes.set_ylim(-0.7, len(lines) - 0.3)
+        left = max(0.0, 10 * ((lowest - 2) // 10))
+        right = min(100.0, 10 * -(-(highest + 2) // 10))
+        axes.set_xlim(left, right)
+        for tick, (label, i) in zip(ticks, lines, strict=True):
+            if i is None:  # the rows left out: a line across the chart saying how many, and where they are
+                axes.axhline(tick, color="#dddddd", linewidth=8, zorder=0)
+                axes.text((left + right) / 2, tick, label, ha="center", va="center", color=DARK, fontstyle="italic")
+        _percent_axis(axes.xaxis)
         axes.xaxis.tick_top()
-        axes.set_xlabel("reoffenders as % of released (with confidence interval)")
-        axes.set_title(f"Proven reoffending rate by establishment, {cohort}")
-        axes.legend(loc="lower right", fontsize=8, framealpha=0.9, frameon=True)
+        axes.xaxis.set_label_position("top")
+        axes.set_xlabel("reoffenders as % of released")
+        _title(axes, f"Proven reoffending rate by establishment, {cohort}")
+        figure.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0.02, 0.01),
+            title="Compared with all releases, after\nadjustment for multiple testing (Holm):",
+            alignment="left",
+        )
 
-    return render(draw, (8.0, height), (0.85, 0.25, 1.05, 0.2), title, desc)
+    left_margin = _label_margin([label for label, i in lines if i is not None])
+    return render(draw, (WIDTH, height), (left_margin, 0.25, 1.25, legend_height + 0.1), title, desc)
 
 
 def breakdown_chart(
@@ -300,17 +464,14 @@ def breakdown_chart(
     Suppressed categories are named on the axis with ``[c]`` and no dot: never plotted.
     """
     names = [label or "Not recorded" for label in rows[column].cast(pl.String).fill_null("").to_list()]
-    names = [f"{n} [c]" if hidden else n for n, hidden in zip(names, rows["binary_rate"].is_null(), strict=True)]
+    names = [
+        textwrap.shorten(n, 18, placeholder="...") + (" [c]" if hidden else "")
+        for n, hidden in zip(names, rows["binary_rate"].is_null(), strict=True)
+    ]
     # a suppressed category has no rate: NaN here, and never plotted (only ``shown`` points are drawn)
-    rate = [float("nan") if v is None else 100 * v for v in rows["binary_rate"].to_list()]
-    low = [float("nan") if v is None else 100 * v for v in rows["binary_rate_low"].to_list()]
-    high = [float("nan") if v is None else 100 * v for v in rows["binary_rate_high"].to_list()]
+    rate, low, high = (_nan(rows[c].to_list()) for c in ("binary_rate", "binary_rate_low", "binary_rate_high"))
     y = list(range(len(names)))[::-1]
-    height = max(2.4, 0.32 * len(names) + 1.3)
-    # the title in words ("by offence at index release, July to September 2023") wraps above the axes rather
-    # than running off the figure: each extra line adds to the top margin, the axes keep their size
-    heading = textwrap.wrap(f"Proven reoffending rate by {column.replace('_', ' ')}, {cohort}", TITLE_WIDTH)
-    extra = 0.22 * (len(heading) - 1)
+    height = max(2.6, 0.36 * len(names) + 1.2)
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
@@ -333,25 +494,28 @@ def breakdown_chart(
                 axes.annotate(
                     f"{rate[i]:.1f}%",
                     (high[i], y[i]),
-                    xytext=(5, -3),
+                    xytext=(5, 0),
                     textcoords="offset points",
-                    fontsize=8,
+                    va="center",
                     color=DARK,
+                    annotation_clip=False,
+                    # legible where it crosses the line for all releases
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
                 )
         if overall is not None:
             axes.axvline(
                 100 * overall, color=DARK, linewidth=1.2, linestyle="--", label=f"all releases {100 * overall:.1f}%"
             )
-        axes.set_yticks(y, names, fontsize=9)
+        axes.set_yticks(y, names)
         axes.set_ylim(-0.7, len(names) - 0.3)
         axes.set_xlim(0, 100)
-        axes.xaxis.set_major_formatter(PERCENT)
+        _percent_axis(axes.xaxis)
         axes.set_xlabel("reoffenders as % of released")
-        axes.set_title("\n".join(heading))
+        _title(axes, f"Proven reoffending rate by {column.replace('_', ' ')}, {cohort}")
         # below the axes, so it never covers a point or its label
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / (height - 1.35)), ncol=2, fontsize=8)
+        figure.legend(loc="lower left", bbox_to_anchor=(0.02, 0.01))
 
-    return render(draw, (8.0, height + 0.35 + extra), (1.6, 0.3, 0.4 + extra, 0.9), title, desc)
+    return render(draw, (WIDTH, height + 0.9), (_label_margin(names), 0.6, 0.7, 1.45), title, desc)
 
 
 def court_lag_chart(
@@ -370,21 +534,25 @@ def court_lag_chart(
             at = months.index(waiting_period)
             axes.axvline(waiting_period, color=ORANGE, linewidth=1.2, linestyle=":")
             axes.annotate(
-                f"{waiting_period}-month waiting period:\n{offences[at]:.1f}% of reoffences counted",
+                f"{waiting_period}-month waiting\nperiod: {offences[at]:.1f}% of\nreoffences counted",
                 (waiting_period, offences[at]),
-                xytext=(12, -38),
+                xytext=(40, -72),
                 textcoords="offset points",
+                ha="center",
                 color=DARK,
-                fontsize=9,
                 arrowprops={"arrowstyle": "-", "color": ORANGE},
             )
-        axes.set_xticks(months)
+        axes.xaxis.set_major_locator(MaxNLocator(8, integer=True))
         low = min([*offences, *people]) if offences else 0
         axes.set_ylim(max(0, low - 10), 102)
         axes.yaxis.set_major_formatter(PERCENT)
-        axes.set_xlabel(f"months allowed for the conviction after the {follow_up}-month follow-up (waiting period)")
-        axes.set_ylabel(f"% of those counted with {months[-1]} months")
-        axes.set_title("Court lag: share of eventual proven reoffending counted")
+        axes.set_xlabel(
+            textwrap.fill(
+                f"months allowed for the conviction after the {follow_up}-month follow-up (waiting period)", 36
+            )
+        )
+        axes.set_ylabel(f"% of those counted\nwith {months[-1]} months" if months else "%")
+        _title(axes, "Court lag: share of eventual proven reoffending counted")
         axes.legend(loc="lower right")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
+    return render(draw, (WIDTH, 4.6), (1.2, 0.15, 0.75, 1.0), title, desc)

@@ -88,9 +88,10 @@ def check_relative(name: str) -> None:
 def resolve_target(target: str | os.PathLike) -> Path:
     """The folder ``target`` names: a symbolic link is followed, so ``-o current`` (``current -> 2024Q1``)
     writes into the link's target and the link survives, pointing at the new folder (docs/cli.md, "Input and
-    output"). Anything else is the path as given, made absolute."""
-    path = Path(target)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path.absolute()
+    output"). ``..`` and ``.`` are resolved as the system resolves them, after the links before them, so
+    ``-o b1/tables/..`` is the folder ``b1``: judged, locked and replaced as ``b1`` (issue 24: it was judged as
+    a folder named ``..`` inside ``b1/tables``, with its lock file put inside the bulletin)."""
+    return Path(os.path.realpath(target))
 
 
 def check_target(target: str | os.PathLike, kind: str = BULLETIN) -> Path:
@@ -100,7 +101,7 @@ def check_target(target: str | os.PathLike, kind: str = BULLETIN) -> Path:
     exit 2. A symbolic link is judged by what it points to (:func:`resolve_target`), which is returned.
     """
     path = resolve_target(target)
-    shown = f"{target} (-> {path})" if Path(target).is_symlink() else str(target)
+    shown = str(target) if Path(target).absolute() == path else f"{target} (-> {path})"
     if path.is_symlink():  # still a link once followed: it leads back to itself (current -> current)
         raise UsageError(f"{target}: a symbolic link that leads back to itself; point it at a folder, or remove it")
     parent = path.parent

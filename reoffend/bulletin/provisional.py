@@ -145,33 +145,53 @@ def backtest_sentence(section: ProvisionalSection) -> str:
 
 def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: str, desc: str) -> tuple[bytes, bytes]:
     """Final rates (solid line, filled points) and provisional estimates (dashed line, hollow points, with their
-    intervals as error bars), on one cohort axis."""
-    from .figures import BLUE, DARK, NAVY, ORANGE, PERCENT, render  # matplotlib: drawn in the chart thread
+    intervals as error bars), on one cohort axis. A withheld cohort, final or provisional, keeps its place on the
+    axis, marked ``[c]``, and no line is drawn across it (docs/bulletin.md, "Charts"); estimates withheld by the
+    honesty check are not on the chart at all (the text says why)."""
+    from .figures import (  # matplotlib: drawn in the chart thread
+        BLUE,
+        DARK,
+        NAVY,
+        ORANGE,
+        PERCENT,
+        WIDTH,
+        _gap_heights,
+        _mark_withheld,
+        _nan,
+        render,
+    )
 
-    final = trend.filter(pl.col("binary_rate").is_not_null())
-    estimates = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
-    cohorts = final["cohort"].to_list() + estimates["cohort"].to_list()
-    xf = list(range(final.height))
-    xp = [final.height + i for i in range(estimates.height)]
-    rate = (100 * final["binary_rate"]).to_list()
-    est = (100 * estimates["binary_rate_provisional"]).to_list()
-    low = (100 * estimates["binary_rate_provisional_low"]).to_list()
-    high = (100 * estimates["binary_rate_provisional_high"]).to_list()
+    estimates = section.rows.head(0) if section.withheld else section.rows
+    cohorts = [str(c) for c in trend["cohort"].to_list() + estimates["cohort"].to_list()]
+    finals = trend.height
+    xf = list(range(finals))
+    xp = [finals + i for i in range(estimates.height)]
+    rate = _nan(trend["binary_rate"].to_list())
+    est = _nan(estimates["binary_rate_provisional"].to_list())
+    low = _nan(estimates["binary_rate_provisional_low"].to_list())
+    high = _nan(estimates["binary_rate_provisional_high"].to_list())
+    withheld = [v != v for v in rate + est]  # NaN: withheld ([c])
+    published = [v for v in rate + high if v == v]
+    top = max(published) if published else 100.0
+    ceiling = min(100, max(10, top * 1.15))
 
     def draw(figure: MplFigure) -> None:
         axes = figure.subplots()
-        axes.plot(xf, rate, color=BLUE, marker="o", linewidth=2, label="final (complete cohorts)")
-        if xp:
+        (final_line,) = axes.plot(xf, rate, color=BLUE, marker="o", linewidth=2, label="final (complete cohorts)")
+        final_line.set_gid("final-line")
+        shown = [i for i, e in enumerate(est) if e == e]
+        if shown:
             # the dashed line continues from the last final figure into the estimates, unless cohorts between
-            # them are not shown
+            # them are not shown or either end is withheld (NaN breaks it)
             joined = bool(xf) and not section.skipped
             join_x = ([xf[-1]] if joined else []) + xp
             join_y = ([rate[-1]] if joined else []) + est
-            axes.plot(join_x, join_y, color=ORANGE, linestyle="--", linewidth=1.6)
-            errors = [[e - lo for e, lo in zip(est, low, strict=True)], [h - e for e, h in zip(est, high, strict=True)]]
+            (dashed,) = axes.plot(join_x, join_y, color=ORANGE, linestyle="--", linewidth=1.6)
+            dashed.set_gid("provisional-line")
+            errors = [[est[i] - low[i] for i in shown], [high[i] - est[i] for i in shown]]
             axes.errorbar(
-                xp,
-                est,
+                [xp[i] for i in shown],
+                [est[i] for i in shown],
                 yerr=errors,
                 fmt="o",
                 markersize=7,
@@ -182,24 +202,31 @@ def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: s
                 elinewidth=1.2,
                 capsize=4,
                 linestyle="none",
-                label=f"provisional estimate, {100 * section.confidence:g}% range for the final rate",
+                label=f"provisional estimate, {100 * section.confidence:g}%\nrange for the final rate",
             )
-            axes.axvline(final.height - 0.5, color=NAVY, linewidth=0.8, linestyle=":")
-        axes.set_xticks(list(range(len(cohorts))), cohorts, rotation=45 if len(cohorts) > 10 else 0)
+        if xp:
+            axes.axvline(finals - 0.5, color=NAVY, linewidth=0.8, linestyle=":")
+        _mark_withheld(axes, withheld, cohorts, _gap_heights(rate + est, ceiling / 2))
+        axes.set_xticks(list(range(len(cohorts))), cohorts, rotation=90 if len(cohorts) > 4 else 0)
         axes.yaxis.set_major_formatter(PERCENT)
-        top = max([*rate, *high]) if (rate or high) else 100
-        axes.set_ylim(0, min(100, max(10, top * 1.15)))
-        axes.set_xlim(-0.4, len(cohorts) - 0.6)
+        axes.set_ylim(0, ceiling)
+        axes.set_xlim(-0.6, len(cohorts) - 0.4)
         axes.set_xlabel("cohort (period of release)")
-        axes.set_ylabel("reoffenders as % of released")
-        axes.set_title("Proven reoffending rate: final and provisional", color=DARK)
+        axes.set_ylabel("reoffenders as %\nof released")
+        axes.set_title("Proven reoffending rate:\nfinal and provisional", color=DARK)
         axes.legend(loc="lower left")
 
-    return render(draw, (8.0, 4.2), (0.85, 0.25, 0.45, 0.75), title, desc)
+    return render(draw, (WIDTH, 4.8), (0.95, 0.15, 0.7, 1.25), title, desc)  # legible on a phone (figures.py)
 
 
-def provisional_finding(section: ProvisionalSection) -> tuple[str, str]:
+def provisional_finding(section: ProvisionalSection, trend: pl.DataFrame | None = None) -> tuple[str, str]:
+    """The chart's title and description: the estimates shown and, with ``trend``, how many cohorts on its axis
+    are withheld and marked [c] (as provisional_chart draws them)."""
     shown = section.rows.filter(pl.col("binary_rate_provisional").is_not_null())
+    marked = 0
+    if trend is not None:
+        marked = int(trend["binary_rate"].is_null().sum())
+        marked += 0 if section.withheld else section.rows.height - shown.height
     parts = [
         f"{r['cohort']} about {fmt.pct(r['binary_rate_provisional'])} "
         f"({fmt.pct(r['binary_rate_provisional_low'])} to {fmt.pct(r['binary_rate_provisional_high'])}, "
@@ -210,7 +237,8 @@ def provisional_finding(section: ProvisionalSection) -> tuple[str, str]:
         "Proven reoffending rate: final and provisional",
         "Final rates of complete cohorts, then provisional estimates for cohorts still in follow-up: "
         + ("; ".join(parts) if parts else "none published")
-        + ".",
+        + "."
+        + (f" {marked:,} withheld {'cohort is' if marked == 1 else 'cohorts are'} marked [c]." if marked else ""),
     )
 
 

@@ -433,6 +433,8 @@ def extract_date_words(source: str) -> str:
     """Where the extract date came from (``ValidatedInputs.extract_date_source``), in words."""
     if source == "--extract-date":
         return "given with --extract-date when the bulletin was made"
+    if source == "--as-at":
+        return "the date the bulletin was made as at (--as-at, or as_at in [inputs]): later records left out"
     if source.startswith("latest conviction_date"):
         return "the latest conviction date in the data"
     return source.replace("[inputs] extract_date", "the extract_date of the [inputs] section")

@@ -23,6 +23,7 @@ from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
 from ..report.format import count, counted, level, number, pct, plural
 from ..report.tables import TableSpec, court_lag_table, group_column, measure_table, rate_interval, shown
+from .chartrules import ESTABLISHMENTS_AT_EACH_END
 from .comparisons import ComparisonSection
 from .config import STATUSES, BulletinConfig
 from .document import (
@@ -61,6 +62,8 @@ class Context:
     breakdowns: Sequence[Any] = ()  # build.Breakdown
     charts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name: (title, finding) of each chart
     provisional: Sequence[Block] = ()  # the [provisional] section (reoffend/bulletin/provisional.py), if any
+    left_out: Mapping[str, str] = field(default_factory=dict)  # name: the sentence in place of a chart left out
+    revisions: pl.DataFrame | None = None  # revisions.csv when a previous bulletin is given (bulletin/revisions.py)
 
 
 # ------------------------------------------------------------------------------------------- formatting
@@ -273,28 +276,42 @@ def compose(context: Context) -> Document:
         f"{cell(latest, 'reoffences_per_offender', two)} reoffences per offender."
     )
     points.append(incomplete_sentence(context))
+    revision = revision_sentence(context)
+    if revision:
+        points.append(revision)
     blocks.append(Bullets(points))
     blocks += things_to_know(context)
 
     # -- trend
     blocks.append(Heading("Proven reoffending over time", anchor="trend"))
     first = context.trend.row(0, named=True)
+    # one cohort: its figure once, not "55.5% ... and 55.5%"; no chart: no band to describe (chartrules.py)
+    only_one = context.trend.height == 1
     blocks.append(
         Paragraph(
-            f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
-            f"{cohort_words(first['cohort'], params.period)} and {cell(latest, 'binary_rate', pct)} for those "
-            f"released in {words}. The shaded band, between dashed lines, is the {conf} confidence interval: the "
-            "range of rates consistent with the cohort's size."
+            (
+                f"The proven reoffending rate was {cell(latest, 'binary_rate', pct)} for people released in "
+                f"{words}, the only cohort in this bulletin with complete follow-up."
+                if only_one
+                else f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
+                f"{cohort_words(first['cohort'], params.period)} and {cell(latest, 'binary_rate', pct)} for those "
+                f"released in {words}."
+            )
+            + (
+                ""
+                if "trend" in context.left_out
+                else f" The shaded band, between dashed lines, is the {conf} confidence interval: the range of "
+                "rates consistent with the cohort's size."
+            )
         )
     )
     if previous.height:  # the short-term movement, after the like-for-like comparison of the main points
         blocks.append(Paragraph(change_sentence(previous.row(0, named=True), context)))
     blocks.append(
-        Figure(
+        figure(
+            context,
             "trend",
             f"Proven reoffending rate by cohort, with {conf} confidence intervals (Wilson score).",
-            alt_text(context, "trend"),
-            context.figures["trend"],
         )
     )
     blocks.append(trend_table(context))
@@ -304,18 +321,23 @@ def compose(context: Context) -> Document:
         Paragraph(
             "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
             "more reoffences (taken as one court appearance). Per 100 people released it was "
-            f"{cell(latest, 'events_per_100', one)} in {words}, and {cell(first, 'events_per_100', one)} in "
-            f"{cohort_words(first['cohort'], params.period)}."
+            f"{cell(latest, 'events_per_100', one)} in {words}"
+            + (
+                "."
+                if only_one
+                else f", and {cell(first, 'events_per_100', one)} in {cohort_words(first['cohort'], params.period)}."
+            )
         )
     )
     blocks.append(
-        Figure(
+        figure(
+            context,
             "events_per_100",
             "Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
-            alt_text(context, "events_per_100"),
-            context.figures["events_per_100"],
         )
     )
+
+    blocks += revision_blocks(context)
 
     # -- establishments
     if context.establishments is not None and context.establishment_summary is not None:
@@ -378,6 +400,86 @@ COHORT_CODES = {
     "month": re.compile(r"(?<![\w-])\d{4}-(?:0[1-9]|1[0-2])(?![\w-])"),
     "financial-year": re.compile(r"(?<![\w-])\d{4}-\d{2}(?![\w-])"),
 }
+
+
+REASONS = {
+    "late convictions": "late convictions: convictions recorded after the previous extract for offences in the "
+    "follow-up",
+    "data corrections": "data corrections: releases or convictions corrected since the previous extract",
+}
+
+
+def revision_group(row: Mapping[str, Any], context: Context) -> str:
+    """The group of a revisions row in words: its cohort, and its columns' values (as the tables label them)."""
+    group = cohort_words(row["cohort"], context.params.period)
+    columns = list(row)
+    splits = columns[columns.index("cohort") + 1 : columns.index("previous_cohort_size")]
+    values = [labelled(context.config.labels, c)(row[c]) for c in splits if row[c] is not None]
+    return group + (f" ({', '.join(values)})" if values else "")
+
+
+def revision_sentence(context: Context) -> str:
+    """The main point on revisions: the largest change of a rate published in both bulletins, when it is at
+    least ``[publication] revision_threshold`` percentage points (docs/bulletin.md, "Revisions")."""
+    from .revisions import told
+
+    if context.revisions is None:
+        return ""
+    row = told(context.revisions, context.config.publication.revision_threshold)
+    if row is None:
+        return ""
+    return (
+        f"The largest revision to the previous bulletin is for people released in {revision_group(row, context)}: "
+        f"the proven reoffending rate published as {pct(row['previous_binary_rate'])} is now "
+        f"{pct(row['binary_rate'])} ({signed(row['change_pp'])} percentage points), because of "
+        f"{REASONS.get(row['reason'], row['reason'])}. The Revisions section lists every revised figure."
+    )
+
+
+def revision_blocks(context: Context) -> list[Block]:
+    """The revisions section: what changed since the previous bulletin, the national series as a table (every
+    revised figure is in revisions.csv)."""
+    table = context.revisions
+    if table is None:
+        return []
+    blocks: list[Block] = [Heading("Revisions", anchor="revisions")]
+    if not table.filter(pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")).height:
+        blocks.append(Paragraph("No figure published in the previous bulletin has changed."))
+        return blocks
+    blocks.append(
+        Paragraph(
+            "Figures published in the previous bulletin that have changed, and why: late convictions (convictions "
+            "recorded after the previous extract for offences in the follow-up), data corrections (releases or "
+            "convictions corrected since), or a cohort whose follow-up is now complete. Every figure the previous "
+            "bulletin published, revised or not, is in revisions.csv with its value now; a figure withheld in either "
+            "bulletin is withheld there ([c])."
+        )
+    )
+    national = table.filter(
+        (pl.col("table") == "trend.csv") & pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")
+    )
+    if national.height:
+        blocks.append(
+            Table(
+                caption="Revisions to the proven reoffending rate of each cohort",
+                columns=["Cohort", "Published before", "Now", "Change (percentage points)", "Reason"],
+                rows=[
+                    [
+                        r["cohort"],
+                        cell(r, "previous_binary_rate", pct) if r["previous_cohort_size"] is not None else "",
+                        cell(r, "binary_rate", pct) if r["cohort_size"] is not None else "",
+                        signed(r["change_pp"])
+                        if r["change_pp"] is not None
+                        else (SHORTHAND if r["suppressed"] else ""),
+                        r["reason"],
+                    ]
+                    for r in national.iter_rows(named=True)
+                ],
+                source="revisions.csv",
+                numeric=[False, True, True, True, False],
+            )
+        )
+    return blocks
 
 
 def named_columns(config: BulletinConfig, establishment: str | None) -> set[str]:
@@ -477,12 +579,12 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     conf = level(context.params.confidence)
     column = context.facts["establishment_column"]
     labels = context.config.labels
-    outliers = context.establishments.filter(pl.col("compared_with_all") != "similar")
     words = cohort_words(latest["cohort"], context.params.period)
     hidden = summary["suppressed_establishments"]
     withheld = (
         f" The figures of {counted(hidden, 'establishment')} are suppressed ({SHORTHAND}) to protect the people "
-        "in small groups (see About these statistics) and are not shown."
+        "in small groups (see About these statistics): the table lists them, with no figures, and the chart "
+        "leaves them out."
         if hidden
         else ""
     )
@@ -501,34 +603,57 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
             "taken into account here." + withheld
         ),
     ]
-    if "establishments" in context.figures:
-        blocks.append(
-            Figure(
-                "establishments",
-                f"Proven reoffending rate by {labels.name(column)}, {words}, highest first, with {conf} "
-                "confidence intervals; the dashed line is the rate for all releases"
-                + (
-                    f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not shown."
-                    if hidden
-                    else "."
-                ),
-                alt_text(context, "establishments"),
-                context.figures["establishments"],
-            )
+    ranked = published > 2 * ESTABLISHMENTS_AT_EACH_END
+    shows = (
+        f"the {ESTABLISHMENTS_AT_EACH_END} highest and {ESTABLISHMENTS_AT_EACH_END} lowest rates and every "
+        f"{labels.name(column)} significantly higher or lower after the adjustment for multiple testing (the table "
+        f"lists every {labels.name(column)})"
+        if ranked
+        else f"every published {labels.name(column)}"
+    )
+    blocks.append(
+        figure(
+            context,
+            "establishments",
+            f"Proven reoffending rate by {labels.name(column)}, {words}: {shows}, highest first, with {conf} "
+            "confidence intervals; the dashed line is the rate for all releases; colour and marker give the verdict "
+            "after the adjustment for multiple testing"
+            + (
+                f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not in the chart."
+                if hidden
+                else "."
+            ),
         )
-    if outliers.height:
-        blocks.append(
-            spec_table(
-                measure_table(
-                    context.params.confidence, [group_column(column, labels.title(column), labelled(labels, column))]
-                ).pick([column, *TREND[1:5], "p_adjusted", "compared_with_all"]),
-                outliers,
-                caption=f"Establishments significantly above or below the rate for all after the adjustment for "
-                f"multiple testing, {words}",
-                source="establishments.csv",
-            )
-        )
+    )
+    blocks.append(establishment_table(context, column, latest))
     return blocks
+
+
+VERDICTS = {"higher": "Significantly higher", "lower": "Significantly lower", "similar": "Not significantly different"}
+
+
+def establishment_table(context: Context, column: str, latest: Mapping[str, Any]) -> Table:
+    """Every establishment of the latest cohort, highest rate first, withheld ones last with ``[c]``: the
+    accessible table beside the chart, with the verdict after the adjustment for multiple testing."""
+    assert context.establishments is not None, "no establishments"
+    labels = context.config.labels
+    whole = measure_table(
+        context.params.confidence, [group_column(column, labels.title(column), labelled(labels, column))]
+    )
+    spec = whole.pick([whole.keys()[0], *TREND[1:5], "p_adjusted"])  # the group's key: with_groups
+    rows = list(context.establishments.iter_rows(named=True))
+    words = cohort_words(latest["cohort"], context.params.period)
+    return Table(
+        caption=f"Proven reoffending by {labels.name(column)}, {words}: every {labels.name(column)}, highest rate "
+        "first, compared with the rate for all releases after the adjustment for multiple testing",
+        columns=[*spec.headers(), "Compared with all releases (adjusted)"],
+        rows=[
+            [*cells, SHORTHAND if row["binary_rate"] is None else VERDICTS.get(row["compared_with_all"], "")]
+            for cells, row in zip(spec.cells(rows), rows, strict=True)
+        ],
+        source="establishments.csv",
+        numeric=[*spec.numeric(), False],
+    )
 
 
 def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]) -> list[Block]:
@@ -559,7 +684,7 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             f"suppressed ({SHORTHAND})."
         )
     if breakdown.bands:
-        sentence += f" Bands of {name} include their lower edge."
+        sentence += f" Bands of {name} include their lower edge." + breakdown.merge_note
     categories = [c for c in breakdown.categories]
     cohorts = breakdown.rows["cohort"].unique(maintain_order=True).to_list()
     by_key = {(r["cohort"], r[column]): r for r in breakdown.rows.iter_rows(named=True)}
@@ -573,16 +698,17 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
     return [
         Heading(f"By {name}", anchor="breakdown-" + breakdown.name.removeprefix("breakdown_")),
         Paragraph(sentence),
-        Figure(
+        figure(
+            context,
             breakdown.name,
             f"Proven reoffending rate by {name}, {words}, with {conf} confidence intervals; the dashed "
             "line is the rate for all releases.",
-            alt_text(context, breakdown.name),
-            context.figures[breakdown.name],
         ),
         spec_table(
-            measure_table(context.params.confidence, [group_column(column, labels.title(column), label)]).pick(
-                [column, *TREND[1:]]
+            (
+                spec := measure_table(context.params.confidence, [group_column(column, labels.title(column), label)])
+            ).pick(
+                [spec.keys()[0], *TREND[1:]]  # the group's key, told apart from the measures' by with_groups
             ),
             rows,
             caption=f"Proven reoffending by {name}, {words}",
@@ -651,12 +777,11 @@ def court_lag_blocks(context: Context) -> list[Block]:
             f"{share(used, 'share_of_reoffences')} of them, and {share(used, 'share_of_reoffenders')} of the people "
             f"eventually counted as reoffenders. " + rate_without_waiting(at_zero, used, window.waiting_period_months)
         ),
-        Figure(
+        figure(
+            context,
             "court_lag",
             "Share of eventual proven reoffences (and reoffenders) counted, by the length of the "
             f"waiting period for the conviction after the {window.follow_up_months}-month follow-up.",
-            alt_text(context, "court_lag"),
-            context.figures["court_lag"],
         ),
         spec_table(
             court_lag_table(),
@@ -1004,6 +1129,21 @@ def publication_meta(context: Context) -> list[tuple[str, str]]:
     return meta
 
 
+def figure(context: Context, name: str, caption: str) -> Block:
+    """The chart ``name`` with its caption and alt text, or the sentence saying why it is left out (too few
+    published points: reoffend/bulletin/chartrules.py)."""
+    if name not in context.figures:
+        return Paragraph(context.left_out.get(name, "There is no chart here."))
+    return Figure(name, caption, alt_text(context, name), context.figures[name])
+
+
+def withheld_cohorts(number_of: int) -> str:
+    """The sentence of a trend chart's alt text on its withheld cohorts, kept on the axis and marked."""
+    if not number_of:
+        return ""
+    return f" {count(number_of)} withheld {plural(number_of, 'cohort')} {'is' if number_of == 1 else 'are'} marked [c]."
+
+
 def alt_text(context: Context, name: str) -> str:
     """The finding a chart shows, for its alt text (the same words as the SVG's ``<desc>``)."""
     return context.charts.get(name, ("", f"Chart: {name.replace('_', ' ')}"))[1]
@@ -1033,9 +1173,15 @@ def chart_findings(
             "Proven reoffending rate by cohort",
             f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
             f"{cohort_words(first['cohort'], period)} and {pct(last['binary_rate'])} for "
-            f"{cohort_words(last['cohort'], period)}; the highest was {pct(high['binary_rate'])} "
-            f"({cohort_words(high['cohort'], period)}) and the lowest {pct(low['binary_rate'])} "
-            f"({cohort_words(low['cohort'], period)}).",
+            f"{cohort_words(last['cohort'], period)}"
+            # with two cohorts the highest and the lowest are those two: not said twice
+            + (
+                f"; the highest was {pct(high['binary_rate'])} ({cohort_words(high['cohort'], period)}) and the "
+                f"lowest {pct(low['binary_rate'])} ({cohort_words(low['cohort'], period)})."
+                if shown.height > 2
+                else "."
+            )
+            + withheld_cohorts(trend.height - shown.height),
         )
         findings["events_per_100"] = (
             "Reconviction events per 100 released, by cohort",
@@ -1048,14 +1194,14 @@ def chart_findings(
         plotted = s["establishments"] - s["suppressed_establishments"]
         findings["establishments"] = (
             f"Proven reoffending rate by establishment, {cohort_words(s['cohort'], period)}",
-            f"Of {counted(plotted, 'establishment')} shown, {count(s['higher_unadjusted'])} had a rate whose "
+            f"Of {counted(plotted, 'published establishment')}, {count(s['higher_unadjusted'])} had a rate whose "
             "confidence interval lies wholly above the rate for all releases "
             f"({cell(s, 'all_releases_binary_rate', pct)}) and "
             f"{count(s['lower_unadjusted'])} wholly below ({count(s['higher'])} and {count(s['lower'])} after the "
             "adjustment for multiple testing)"
             + (
                 f"; {counted(s['suppressed_establishments'], 'suppressed establishment')} "
-                f"{plural(s['suppressed_establishments'], 'is', 'are')} not shown."
+                f"{plural(s['suppressed_establishments'], 'is', 'are')} not in the chart."
                 if s["suppressed_establishments"]
                 else "."
             ),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
+from dataclasses import replace
 
 import click
 
@@ -35,9 +35,20 @@ DEFAULT_FOLDER = "bulletin"
     type=click.DateTime(["%Y-%m-%d"]),
     help="Date the data was extracted (beats the config; default: the latest conviction_date).",
 )
+@click.option(
+    "--as-at",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Publish as an extract taken on this date would have (beats [inputs] as_at; reoffend docs measures).",
+)
+@click.option(
+    "--previous",
+    type=click.Path(),
+    metavar="DIR",
+    help="The previous bulletin's folder: publish a revisions table of its figures (beats [publication] previous).",
+)
 @click.option("--example-config", is_flag=True, help="Print a commented example config and exit.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors on standard error.")
-def bulletin(config_path, output, extract_date, example_config, quiet):
+def bulletin(config_path, output, extract_date, as_at, previous, example_config, quiet):
     """Write a quarterly reoffending bulletin: index.html, bulletin.md, figures/, tables/, manifest.json.
 
     The folder is built beside the target and renamed into place only when complete, so a failed run leaves
@@ -50,16 +61,22 @@ def bulletin(config_path, output, extract_date, example_config, quiet):
     from ..bulletin.folder import check_target, folder_lock
 
     if example_config:
-        if config_path or output or extract_date:  # they would be ignored, silently
+        if config_path or output or extract_date or as_at or previous:  # they would be ignored, silently
             raise UsageError("--example-config prints the example config and does nothing else: give it alone")
         sys.stdout.write(EXAMPLE_CONFIG)
         return
     if not config_path:
         raise UsageError("bulletin needs --config FILE (reoffend bulletin --example-config prints an example)")
     config = parse_config(config_path)
+    if as_at:
+        config = replace(config, inputs=replace(config.inputs, as_at=as_at.date()))
+    if previous is not None:
+        if not previous.strip():
+            raise UsageError("--previous needs the previous bulletin's folder, not an empty name")
+        config = replace(config, publication=replace(config.publication, previous=previous))
     report = run_log.current()
     # --acknowledge adds to the config's: the manifest marks what either expects
-    config = dataclasses.replace(config, acknowledge=tuple(sorted({*config.acknowledge, *report.acknowledged})))
+    config = replace(config, acknowledge=tuple(sorted({*config.acknowledge, *report.acknowledged})))
     report.acknowledge(config.acknowledge)
     report.quiet = quiet
     target = output or config.output or DEFAULT_FOLDER

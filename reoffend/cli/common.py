@@ -11,8 +11,10 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,6 +28,7 @@ from ..errors import (
     OutputNotCreatable,
     OutputWriteError,
     UsageError,
+    escape_controls,
     one_line,
     os_reason,
     printable,
@@ -54,7 +57,7 @@ from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from . import run_log
 from .config import config_option
-from .tables import check_names, hidden_note, plan_columns, select_columns
+from .tables import check_names, fit_labels, hidden_note, plan_columns, select_columns
 
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
     from rich.console import Console
@@ -81,7 +84,16 @@ def _stack(*decorators):
     return apply
 
 
-INPUT_PARAMS = ("releases", "convictions", "column_map", "input_format", "extract_date", "dedupe", "streaming")
+INPUT_PARAMS = (
+    "releases",
+    "convictions",
+    "column_map",
+    "input_format",
+    "extract_date",
+    "as_at",
+    "dedupe",
+    "streaming",
+)
 
 
 def input_options(function):
@@ -116,6 +128,12 @@ def input_options(function):
             "--extract-date",
             type=click.DateTime(["%Y-%m-%d"]),
             help="Date the data was extracted (default: the latest conviction_date).",
+        ),
+        click.option(
+            "--as-at",
+            type=click.DateTime(["%Y-%m-%d"]),
+            help="Measure as an extract taken on this date would have: releases and convictions dated after it "
+            "are dropped and follow-up is judged complete at it (reoffend docs measures).",
         ),
         click.option("--dedupe", is_flag=True, help="Drop exact duplicate release rows instead of failing."),
         click.option(
@@ -252,11 +270,50 @@ OUTPUT_OPTIONS = {
     "per_release": "--per-release",
     "matches_file": "--matches",
     "balance_plot": "--balance-plot",
+    "power_plot": "--plot",
     "model_summary": "--model-summary",
     "detail": "--detail",
     "log": "--log",  # every command's (reoffend.cli.run_log.check_log checks it for commands without -o)
 }
 TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file", "detail")  # data tables: format from the extension
+PLOT_OUTPUTS = ("balance_plot", "power_plot")  # figures: PNG or SVG by the extension
+PLOT_FORMATS = {".png": "png", ".svg": "svg"}
+
+
+def plot_format_for(path: str, option: str = "--balance-plot") -> str:
+    """``png`` or ``svg`` from a figure output's extension; another is a usage error (2)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise UsageError(f"{option} writes PNG or SVG: give a name ending .png or .svg, not {path!r}")
+    return PLOT_FORMATS[suffix]
+
+
+def figure_bytes(draw: Callable[[Any], Any], plot_format: str) -> bytes:
+    """A matplotlib figure, made by ``draw(pyplot)``, as PNG or SVG bytes (the Agg backend: no display needed).
+
+    The SVG keeps its text as text (``svg.fonttype = none``: searchable, read by a screen reader) and has no date
+    and fixed element ids (``svg.hashsalt``); the PNG has no software stamp: identical input gives identical
+    bytes. A label from the data is shown as written (``text.parse_math`` off, as in the bulletin's charts): a
+    level ``$x$`` is not typeset as mathematics, and ``$\\frac$`` does not end the run with a mathtext error.
+    ``draw`` escapes control characters in labels (:func:`reoffend.errors.escape_controls`): XML has no place
+    for them.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with (
+        plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "reoffend", "text.parse_math": False}),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")  # matplotlib's glyph warnings are not ours to print (and -q means quiet)
+        figure = draw(plt)
+        buffer = io.BytesIO()
+        metadata = {"Software": None} if plot_format == "png" else {"Date": None}
+        figure.savefig(buffer, format=plot_format, metadata=metadata, bbox_inches="tight")
+        plt.close(figure)
+    return buffer.getvalue()
 
 
 def check_output_options(params: Mapping[str, Any]) -> None:
@@ -274,6 +331,9 @@ def check_output_options(params: Mapping[str, Any]) -> None:
     for name in TABLE_OUTPUTS:
         if params.get(name):
             table_format_for(params[name], OUTPUT_OPTIONS[name])
+    for name in PLOT_OUTPUTS:
+        if params.get(name):
+            plot_format_for(params[name], OUTPUT_OPTIONS[name])
     for path in outputs.values():
         if path != STDOUT:
             check_writable(path)
@@ -316,15 +376,28 @@ def output_options(function):
     )(with_output)
 
 
-PROBABILITY = click.FloatRange(0, 1, min_open=True, max_open=True)
+class FiniteFloatRange(click.FloatRange):
+    """A click ``FloatRange`` that also refuses ``nan`` and ``inf`` (a NaN compares false with either bound, so
+    click's own range lets it through): a usage error naming the option and the range (issue 24)."""
+
+    name = "float range"  # as click's own in --help: FLOAT RANGE
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give one in the range {self._describe_range()}.", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+PROBABILITY = FiniteFloatRange(0, 1, min_open=True, max_open=True)
 
 
 # A significance level of 0.5 or more is no test: one-sided it would make the agreeing interval's level
 # 1 - 2 alpha zero or negative (report/verdict.py interval_confidence), so it is refused before any work.
 # Below SMALLEST_TAIL (1e-12) the normal quantile overflows (reoffend/intervals.py): refused as well.
-ALPHA = click.FloatRange(SMALLEST_TAIL, 0.5, max_open=True)
+ALPHA = FiniteFloatRange(SMALLEST_TAIL, 0.5, max_open=True)
 # 1 - confidence is the tail: at most 1 - 1e-12 (0.9999999999999999 once ended in a StatisticsError, exit 70)
-CONFIDENCE = click.FloatRange(0, LARGEST_CONFIDENCE, min_open=True)
+CONFIDENCE = FiniteFloatRange(0, LARGEST_CONFIDENCE, min_open=True)
 
 
 def alpha_option(help: str = "Significance level of the test."):
@@ -419,6 +492,7 @@ def input_spec(
     extract_date: dt.datetime | None,
     dedupe: bool,
     streaming: bool,
+    as_at: dt.datetime | None = None,
 ) -> InputSpec:
     if not releases or not convictions:
         raise UsageError("give both files: RELEASES and CONVICTIONS")
@@ -430,6 +504,7 @@ def input_spec(
         extract_date=extract_date.date() if extract_date else None,
         dedupe=dedupe,
         streaming=streaming,
+        as_at=as_at.date() if as_at else None,
     )
 
 
@@ -817,9 +892,10 @@ def _pipe_console_class() -> type[Console]:
 
 
 PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
-# a verdict column (a view's "Significant (adjusted)", "Target"; a result's events_verdict, target_met): kept
+# a verdict column (a view's "Significant (adjusted)", "Target", a balance table's "SMD after"; a result's
+# events_verdict, target_met): kept
 # on a narrow terminal before any detail (:func:`reoffend.cli.tables.plan_columns`)
-VERDICT_COLUMN = re.compile(r"(^|[ _])(significant|verdict|target)")
+VERDICT_COLUMN = re.compile(r"(^|[ _])(significant|verdict|target|smd)")
 # a p-value column of any result (docs/output-dictionary.md): p_reduction, binary_p_adjusted, ...
 P_COLUMN = re.compile(r"(^|_)p_(two_sided|reduction|increase|adjusted|value)$")
 
@@ -862,16 +938,30 @@ def render_table(
 
     console = console or pipe_console()
     formats = formats or {}
-    headers = [printable(one_line(column.replace("_", " "))) for column in rows.columns]
-    cells = [
-        [printable(one_line(formats[c](v) if c in formats else default_format(c, v))) for c, v in row.items()]
-        for row in rows.iter_rows(named=True)
-    ]
+
+    def as_label(text: str) -> str:
+        # a value from the data: one line, every control character and tab escaped, never cut to 4,000
+        # characters by printable (fit_labels cuts it to the table, and counts what it leaves out)
+        return escape_controls(one_line(text)).replace("\t", "\\t")
+
+    headers, cells, cut = fit_labels(
+        [as_label(column.replace("_", " ")) for column in rows.columns],
+        [
+            [as_label(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()]
+            for row in rows.iter_rows(named=True)
+        ],
+        console.width,
+    )
     verdicts = [index for index, column in enumerate(rows.columns) if VERDICT_COLUMN.search(column.lower())]
     plan = plan_columns(headers, cells, console.width, verdicts=verdicts)
     shown = [index for index, _ in plan]
-    # a title carries labels (--site): one line, every control character escaped
-    table = Table(title=printable(one_line(title)) or None, caption=caption, header_style="bold")
+    # a title carries labels (--site) and a caption names from the data (unseen values): one line of the title,
+    # every control character escaped, and never rich markup ("[reverse]EST1[/reverse]" is shown as written)
+    table = Table(
+        title=Text(printable(one_line(title))) if title else None,
+        caption=Text(printable(caption)) if caption else None,
+        header_style="bold",
+    )
     # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
     right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
     for index, width in plan:
@@ -887,3 +977,10 @@ def render_table(
     if len(shown) < len(headers):
         hidden = [header for index, header in enumerate(headers) if index not in shown]
         console.print(hidden_note(hidden, console.width), highlight=False, markup=False)
+    if cut:
+        console.print(
+            "Long labels are cut to fit the terminal: '… (N more)' counts the characters left out. See them whole "
+            "with --format csv or --json.",
+            highlight=False,
+            markup=False,
+        )

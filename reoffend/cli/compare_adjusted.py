@@ -12,11 +12,11 @@ from dataclasses import replace
 import click
 import polars as pl
 
-from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
+from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted, shift_sentence
 from ..compare.design import parse_forms
 from ..compare.rows import AdjustedRow
 from ..errors import UsageError
-from ..io import check_writable
+from ..io import check_writable, gzipped, is_gzip_output
 from ..report.format import level, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import AdjustedLine, adjusted_table
@@ -180,12 +180,15 @@ def compare_adjusted(
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(incomplete_excluded(excluded))
-    for warning in result.warnings:
+    for warning in result.all_warnings():
         out.warn(warning)
     extra_outputs = []
     if model_summary:
         text = json.dumps(json_value(result.models), indent=2, ensure_ascii=False) + "\n"
-        extra_outputs.append((model_summary, lambda handle: handle.write(text.encode())))
+        write_summary = lambda handle: handle.write(text.encode())  # noqa: E731
+        extra_outputs.append(
+            (model_summary, gzipped(write_summary) if is_gzip_output(model_summary) else write_summary)
+        )
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     out.emit(
         result.rows,
@@ -211,8 +214,9 @@ def _filters(values, option: str) -> dict[str, tuple[str, ...]]:
 
 def _summary(result: AdjustedResult) -> str:
     rows = result.rows
+    shift = shift_sentence(result.metadata.get("national_shift", {}))
     if rows.height <= HEADLINES_SHOWN:
-        return result.headline()
+        return "\n".join(line for line in (result.headline(), shift) if line)
     params = result.params
     lines = []
     for row in result.verdict_counts().iter_rows(named=True):
@@ -233,6 +237,8 @@ def _summary(result: AdjustedResult) -> str:
     )
     if changed.height > HEADLINES_SHOWN:
         lines.append(f"... and {changed.height - HEADLINES_SHOWN} more (see the rows)")
+    if shift:
+        lines.append(shift)
     return "\n".join(lines)
 
 

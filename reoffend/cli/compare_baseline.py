@@ -202,12 +202,14 @@ def compare_baseline(
         )
     for warning in result.warnings:
         out.warn(warning)
+    view, numeric = display_rows(result)
     out.emit(
         result.rows,
         parameters=parameters,
         metadata=result.metadata,
         title="Against the baseline" + (f": {result.site}" if result.site else ""),
-        display=display_rows(result),
+        display=view,
+        display_numeric=numeric,
         extra_json={"headline": result.headline().splitlines()},
         headline=result.headline(),
     )
@@ -285,9 +287,16 @@ def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
 
 
 # ----------------------------------------------------------------------------------------------- display
-def display_rows(result: BaselineResult) -> pl.DataFrame:
-    """The terminal view: one column per comparison, one line per quantity of the comparison's table spec
-    (reoffend.report.tables: the bulletin's table shows the same headers and cells)."""
+def display_rows(result: BaselineResult) -> tuple[pl.DataFrame, list[bool]]:
+    """The terminal view, with the comparison's table spec (reoffend.report.tables: the bulletin's table shows
+    the same headers and cells). One comparison: one line per quantity (a tall table that fits any terminal).
+    Several: one line per comparison, so a narrow terminal drops detail columns and keeps every comparison and
+    its verdict (a column per comparison would drop whole comparisons); the second item says which columns are
+    numbers (right-aligned)."""
     rows = result.typed_rows()
     spec = baseline_table(result.params).pick(baseline_keys(result.params, len(rows), bulletin=False))
-    return spec.transposed(rows, [row.current for row in rows])
+    if len(rows) == 1:
+        return spec.transposed(rows, [row.current for row in rows]), []
+    headers = spec.headers()
+    frame = pl.DataFrame(spec.cells(rows), schema=dict.fromkeys(headers, pl.String), orient="row")
+    return frame, list(spec.numeric())

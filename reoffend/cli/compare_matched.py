@@ -18,7 +18,7 @@ from ..compare.design import parse_forms
 from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..compare.rows import MatchedRow
-from ..errors import UsageError
+from ..errors import UsageError, escape_controls
 from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
@@ -29,6 +29,7 @@ from .common import (
     cohort_options,
     errors_reported,
     fail_unless_significant_option,
+    figure_bytes,
     hide_options,
     input_options,
     load_or_report,
@@ -36,6 +37,7 @@ from .common import (
     output_options,
     parse_columns,
     parse_where,
+    plot_format_for,
     refuse_unused,
     render_table,
     window_options,
@@ -186,8 +188,6 @@ def compare_matched_command(
         raise UsageError("give --treated or --treated-ids, not both")
     if not treated_ids:
         refuse_unused({"ids_releases": "--ids-releases"}, "goes with --treated-ids (it says which of their releases)")
-    if balance_plot and Path(balance_plot).suffix.lower() not in PLOT_FORMATS:
-        raise UsageError(f"--balance-plot writes PNG or SVG: give a name ending .png or .svg, not {balance_plot!r}")
     if report_dir:
         folder = check_target(report_dir, REPORT)
         for name, flag in OUTPUT_OPTIONS.items():  # a file inside would be lost when the folder is replaced
@@ -232,7 +232,7 @@ def compare_matched_command(
     if matches_file:
         extra.append((matches_file, writer_for_suffix(result.matches, matches_file), True))  # record-level
     if balance_plot:
-        extra.append((balance_plot, balance_plot_writer(result, PLOT_FORMATS[Path(balance_plot).suffix.lower()])))
+        extra.append((balance_plot, balance_plot_writer(result, plot_format_for(balance_plot))))
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     out.emit(
         result.rows,
@@ -387,30 +387,18 @@ def diagnostics_text(result: MatchedResult) -> str:
 
 
 # -------------------------------------------------------------------------------------------- the plot
-PLOT_FORMATS = {".png": "png", ".svg": "svg"}
-
-
 def balance_plot_writer(result: MatchedResult, plot_format: str = "png"):
-    """A writer of the before/after SMD plot, PNG or SVG (matplotlib's Agg backend: no display needed).
-
-    The SVG keeps its text as text (``svg.fonttype = none``: searchable, read by a screen reader) and has no date
-    and fixed element ids (``svg.hashsalt``), so identical input gives identical bytes, as the PNG does. A label
-    from the data is shown as written (``text.parse_math`` off, as in the bulletin's charts): a level ``$x$`` is
-    not typeset as mathematics, and ``$\\frac$`` does not end the run with a mathtext error.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "reoffend", "text.parse_math": False}):
-        return _balance_plot(result, plot_format, plt)
+    """A writer of the before/after SMD plot, PNG or SVG (:func:`reoffend.cli.common.figure_bytes`: identical
+    input gives identical bytes; a covariate level is drawn as written, never as mathtext)."""
+    data = figure_bytes(lambda plt: _balance_plot(result, plt), plot_format)
+    return lambda handle: handle.write(data)
 
 
-def _balance_plot(result: MatchedResult, plot_format: str, plt):
+def _balance_plot(result: MatchedResult, plt):
     frame = result.balance.reverse()
+    # a control character (U+0001) is not allowed in XML: shown as an escape, as in the bulletin's charts
     labels = [
-        c if lv is None else f"{c}={lv}"
+        escape_controls(c if lv is None else f"{c}={lv}")
         for c, lv in zip(frame.get_column("covariate"), frame.get_column("level"), strict=True)
     ]
     before = [float("nan") if v is None else v for v in frame.get_column("smd_before")]
@@ -427,9 +415,4 @@ def _balance_plot(result: MatchedResult, plot_format: str, plt):
     ax.set_title("Covariate balance", fontsize=10, pad=22)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    metadata = {"Software": None} if plot_format == "png" else {"Date": None}
-    fig.savefig(buffer, format=plot_format, metadata=metadata, bbox_inches="tight")
-    plt.close(fig)
-    data = buffer.getvalue()
-    return lambda handle: handle.write(data)
+    return fig

@@ -29,6 +29,7 @@ INPUT_KEYS = (
     "convictions",
     "exclude_offences",
     "extract_date",
+    "as_at",
     "input_format",
     "dedupe",
     "allow_no_convictions",

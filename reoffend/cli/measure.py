@@ -14,7 +14,8 @@ from ..measure import GROUP_MEASURES, Engine, MeasureParams, measured_releases, 
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
-from ..validate import summarise_inputs
+from ..run_warnings import RunWarning
+from ..validate import no_reoffence_reason, summarise_inputs
 from .common import (
     by_option,
     cohort_options,
@@ -49,7 +50,8 @@ def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> 
 
 
 def measure_spec(by: tuple[str, ...], confidence: float) -> TableSpec[Record]:
-    return measure_table(confidence, [group_column(c, c) for c in by]).pick([*by, *MEASURE_VIEW])
+    spec = measure_table(confidence, [group_column(c, c) for c in by])
+    return spec.pick([*spec.keys()[: len(by)], *MEASURE_VIEW])  # a group's key may be told apart (with_groups)
 
 
 @click.command()
@@ -140,6 +142,16 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     warn_partial_periods(out, result.metadata)
     if not params.excluded_offences and (warning := breach_warning(breach_like_codes(inputs.convictions))):
         out.warn(warning)
+    if inputs.row_counts["convictions"] and result.rows["cohort_size"].sum() and not result.rows["reoffenders"].sum():
+        kind, reason = no_reoffence_reason(inputs, params.excluded_offences)
+        if kind != "ids":  # unlinked ids are warned of with the inputs
+            out.warn(
+                RunWarning(
+                    "no-reoffences",
+                    f"no conviction counts as a reoffence, because {reason}: every rate is 0%; check the extract",
+                    subjects=[kind],
+                )
+            )
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
         out.warn(incomplete_excluded(excluded))
@@ -181,7 +193,7 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     type=click.Choice(["month", "quarter", "year", "financial-year"]),
     default="quarter",
     show_default=True,
-    help="Cohort period of the per-cohort counts of releases (rows 'releases by cohort').",
+    help="Cohort period of the per-cohort counts of releases (rows 'releases by quarter', '... by month', ...).",
 )
 @output_options
 def validate(spec, errors_file, window, incomplete, period, out):

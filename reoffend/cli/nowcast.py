@@ -111,6 +111,15 @@ def display_backtest(rows: pl.DataFrame) -> pl.DataFrame:
     "or ignore (warn only).",
 )
 @click.option(
+    "--learn-from",
+    type=click.Choice(("all", "complete")),
+    default="all",
+    show_default=True,
+    help="all: learn the chance of reoffending after each day from every release, those still in follow-up "
+    "counted up to the day they have reached (Kaplan-Meier); complete: from the complete releases alone (with "
+    "--estimator reference --court-lag ignore, the model before issue 25).",
+)
+@click.option(
     "--check/--no-check",
     default=True,
     show_default=True,
@@ -159,6 +168,7 @@ def nowcast_command(
     final_cohorts,
     estimator,
     court_lag,
+    learn_from,
     check,
     min_coverage,
     run_backtest,
@@ -188,6 +198,7 @@ def nowcast_command(
         final_cohorts=final_cohorts,
         estimator=estimator,
         court_lag=court_lag,
+        censored_reference=learn_from == "all",
     )
     extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}

@@ -8,16 +8,30 @@ import click
 import polars as pl
 
 from ..cohort import check_values_present
-from ..compare.power import Baseline, PowerParams, PowerResult, measure_baseline, minimum_detectable, needed_size
+from ..compare.power import (
+    Baseline,
+    PowerParams,
+    PowerResult,
+    achieved_power,
+    check_measured_baseline,
+    measure_baseline,
+    minimum_detectable,
+    needed_size,
+    power_curve,
+)
 from ..compare.rows import PowerRow
 from ..errors import UsageError
 from .common import (
+    FiniteFloatRange,
     alpha_option,
     cohort_options,
     errors_reported,
+    figure_bytes,
+    given,
     load_or_report,
     output_options,
     parse_columns,
+    plot_format_for,
     refuse_unused,
     sided_option,
     window_options,
@@ -47,6 +61,10 @@ def _rate(text: str | None) -> float | None:
 
 
 MIN_REDUCTION = 0.01  # points per 100: a smaller reduction needs cohorts beyond any population
+# a baseline beyond these was accepted and printed as a number of 300 digits (issue 24, exit 70 class): 100 events
+# an offender, and a variance from a hundredth to a thousand times the mean, are beyond any reoffending data
+MAX_EVENTS_PER_100 = 10_000
+MIN_DISPERSION, MAX_DISPERSION = 0.01, 1_000
 MAX_COHORT = 1_000_000_000  # a cohort size beyond any population (and beyond exact integer arithmetic in floats)
 
 
@@ -92,12 +110,20 @@ def _size(item: str) -> int:
     help="Binary rate, reconviction events per 100 (frequency), or both.",
 )
 @click.option("--baseline-rate", metavar="RATE", help="Baseline binary rate: 0.53 or 53%.")
-@click.option("--baseline-events", type=float, metavar="PER100", help="Baseline reconviction events per 100.")
+@click.option(
+    "--baseline-events",
+    type=FiniteFloatRange(MIN_REDUCTION, MAX_EVENTS_PER_100),
+    metavar="PER100",
+    help=f"Baseline reconviction events per 100 ({MIN_REDUCTION:g} to {MAX_EVENTS_PER_100:,}).",
+)
 @click.option(
     "--dispersion",
-    type=float,
+    type=FiniteFloatRange(MIN_DISPERSION, MAX_DISPERSION),
     metavar="D",
-    help="Variance/mean of events per offender (1 = Poisson; default 1, or estimated from records).",
+    help=(
+        f"Variance/mean of events per offender (1 = Poisson; {MIN_DISPERSION:g} to {MAX_DISPERSION:,}; default 1, "
+        "or estimated from records)."
+    ),
 )
 @click.option(
     "--current-size", multiple=True, metavar="N[,N]", help="Current cohort size(s) for the detectable reduction."
@@ -107,7 +133,21 @@ def _size(item: str) -> int:
     "--reduction",
     multiple=True,
     metavar="X[,X]",
-    help="Solve for the cohort size needed to detect this reduction (points per 100: pp for the binary rate).",
+    help="Solve for the cohort size needed to detect this reduction (points per 100: pp for the binary rate); "
+    "with --current-size or --baseline-size too, the power to detect it.",
+)
+@click.option(
+    "--ratio",
+    type=click.FloatRange(min=0, min_open=True, max=1000),
+    metavar="R",
+    help="With --reduction and no baseline size: the current cohort R times the baseline one [default: 1].",
+)
+@click.option(
+    "--plot",
+    "power_plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Draw power against the reduction for each pair of cohort sizes to FILE.png or FILE.svg.",
 )
 @alpha_option("Significance level.")
 @click.option(
@@ -134,16 +174,19 @@ def power(
     current_size,
     baseline_size,
     reduction,
+    ratio,
+    power_plot,
     alpha,
     power_level,
     sided,
     out,
 ):
-    """Minimum detectable reduction for given cohort sizes, or the cohort size needed for a reduction.
+    """Minimum detectable reduction for given cohort sizes, the cohort size needed for a reduction, or the power.
 
     From numbers (--baseline-rate, --current-size, --baseline-size): the detectable reduction; with
-    --reduction: the cohort size needed. From records (RELEASES CONVICTIONS --site --baseline): the baseline
-    rate, events per 100, dispersion and baseline size are measured (reoffend docs power).
+    --reduction: the cohort size needed; with sizes and --reduction: the power to detect it. From records
+    (RELEASES CONVICTIONS --site --baseline): the baseline rate, events per 100, dispersion and baseline size are
+    measured (reoffend docs power).
     """
     params = PowerParams(alpha=alpha, power=power_level, sided=sided)
     out.expect_columns(PowerRow.columns())
@@ -174,6 +217,8 @@ def power(
             if site:
                 check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
             measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
+            convictions_name, conviction_rows = inputs.names["convictions"], inputs.row_counts["convictions"]
+            check_measured_baseline(measured, wanted, convictions_name, conviction_rows, dispersion is not None)
         baseline_rate_value = measured.binary_rate
         baseline_events_value = measured.events_per_100
         baseline_size = baseline_size or measured.cohort_size
@@ -204,14 +249,26 @@ def power(
             baselines.append(Baseline("frequency", baseline_events_value, dispersion))
     reductions = _numbers(reduction, "--reduction", float, MIN_REDUCTION, 100)
     sizes = _numbers(current_size, "--current-size", _size, 1, MAX_COHORT)
-    if reductions and sizes:
+    solve_power = bool(reductions) and bool(sizes or (baseline_size and not measured_size(parameters)))
+    if solve_power and given("power_level"):
         raise UsageError(
-            "give --current-size (to find the detectable reduction) or --reduction (to find the size), not both"
+            "--power is what is computed when cohort sizes and --reduction are both given; leave it out (or drop "
+            "the sizes to find the size needed for that power)"
+        )
+    if ratio is not None and not (reductions and not solve_power and baseline_size is None):
+        raise UsageError(
+            "--ratio sets the current cohort's size relative to the baseline's when both are solved: it goes with "
+            "--reduction and no cohort size"
         )
     results: list[PowerResult] = []
     for base_value in baselines:
-        if reductions:
-            results.append(needed_size(base_value, reductions, baseline_size, params))
+        if solve_power:
+            current = sizes or [baseline_size]
+            results.append(
+                achieved_power(base_value, current, [baseline_size or n for n in current], reductions, params)
+            )
+        elif reductions:
+            results.append(needed_size(base_value, reductions, baseline_size, params, ratio=ratio or 1.0))
         else:
             current = sizes or ([baseline_size] if baseline_size else [])
             if not current:
@@ -226,22 +283,74 @@ def power(
             "baseline_size": baseline_size,
             "current_size": sizes,
             "reduction": reductions,
+            "ratio": ratio,
         }
     )
     for result in results:
         for warning in result.warnings:
             out.warn(warning)
     headline = "\n".join(r.headline() for r in results)
+    extra = []
+    if power_plot:
+        plot = power_plot_bytes(results, baselines, plot_format_for(power_plot, "--plot"))
+        extra.append((power_plot, lambda handle: handle.write(plot)))
     out.emit(
         rows,
+        extra_outputs=extra,
         parameters=parameters,
         metadata=metadata,
         title="Power",
         display=display_rows(rows),
-        caption=f"{params.sided}-sided test at alpha {params.alpha:g}, power {100 * params.power:g}%",
+        caption=f"{params.sided}-sided test at alpha {params.alpha:g}"
+        + ("" if rows["solved_for"][0] == "power" else f", power {100 * params.power:g}%"),
         extra_json={"headline": headline.splitlines()},
         headline=headline,
     )
+
+
+def measured_size(parameters: dict) -> bool:
+    """Whether the baseline size came from records (then a reduction alone still asks for the size needed)."""
+    return parameters.get("source") == "records"
+
+
+PLOT_PAIRS = 8  # curves drawn at most: more would be unreadable
+
+
+def power_plot_bytes(results: list[PowerResult], baselines: list[Baseline], plot_format: str) -> bytes:
+    """Power against the reduction (:func:`reoffend.compare.power.power_curve`), one curve per pair of cohort
+    sizes in the result (at most :data:`PLOT_PAIRS`), one panel per measure; the power asked for (or the
+    reductions asked about) marked."""
+
+    def draw(plt):
+        figure, axes_list = plt.subplots(1, len(results), figsize=(6.4 * len(results), 4.2), squeeze=False)
+        for axes, result, base in zip(axes_list[0], results, baselines, strict=True):
+            rows = result.rows
+            sizes = zip(rows["current_size"].to_list(), rows["baseline_size"].to_list(), strict=True)
+            pairs = list(dict.fromkeys(sizes))
+            for n1, n0 in [p for p in pairs if None not in p][:PLOT_PAIRS]:
+                curve = power_curve(base, int(n1), int(n0), result.params)
+                axes.plot(curve["reduction_per_100"], 100 * curve["power"], label=f"{n1:,} against {n0:,}")
+            if rows["solved_for"][0] == "power":
+                for value in rows["reduction_per_100"].unique().sort().to_list():
+                    axes.axvline(value, color="0.5", lw=0.8, ls=":")
+            else:
+                axes.axhline(100 * result.params.power, color="0.5", lw=0.8, ls="--")
+            unit = "percentage points" if base.measure == "binary" else "reconviction events per 100"
+            axes.set_xlabel(f"reduction ({unit})")
+            axes.set_ylabel("power (%)")
+            axes.set_ylim(0, 100)
+            axes.set_xlim(0, base.per_100)
+            axes.set_title(
+                f"Power, {'binary rate' if base.measure == 'binary' else 'events per 100'} from {base.per_100:.1f}"
+                f" ({result.params.sided}-sided test at {result.params.alpha:g})",
+                fontsize=10,
+            )
+            axes.legend(title="current against baseline releases", fontsize=8, title_fontsize=8)
+            axes.grid(alpha=0.3)
+        figure.tight_layout()
+        return figure
+
+    return figure_bytes(draw, plot_format)
 
 
 def display_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -262,7 +371,7 @@ def display_rows(rows: pl.DataFrame) -> pl.DataFrame:
         ("measure", lambda r: "binary rate" if r["measure"] == "binary" else "events per 100"),
         ("baseline", lambda r: f"{num(r['baseline_per_100'])}{'%' if r['measure'] == 'binary' else ''}"),
         ("dispersion (variance/mean)", lambda r: "" if r["dispersion"] is None else num(r["dispersion"], 2)),
-        ("current cohort size", lambda r: size(r["current_size"], r["solved_for"] != "reduction")),
+        ("current cohort size", lambda r: size(r["current_size"], r["solved_for"] in ("cohort_size", "current_size"))),
         ("baseline cohort size", lambda r: size(r["baseline_size"], r["solved_for"] == "cohort_size")),
         (
             "reduction",
@@ -272,6 +381,7 @@ def display_rows(rows: pl.DataFrame) -> pl.DataFrame:
         ),
         ("  relative to baseline", lambda r: f"{num(r['reduction_relative_pct'])}%"),
         ("current value per 100", lambda r: num(r["current_per_100"])),
+        ("power", lambda r: f"{num(100 * r['power'])}%" + (" (achieved)" if r["solved_for"] == "power" else "")),
     ]
     if rows["dispersion"].null_count() == rows.height:
         items = [item for item in items if not item[0].startswith("dispersion")]

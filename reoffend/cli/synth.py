@@ -7,20 +7,33 @@ import difflib
 
 import click
 
-from ..synth import SynthParams, establishment_names, write
-from .common import Stages, given, progress_console
+from ..synth import MAX_RELEASES, SynthParams, establishment_names, period_end, write
+from .common import FiniteFloatRange, Stages, given, progress_console
+
+# the data must pass `validate` (dates from 1900-01-01 on): offences before release go back up to four years
+# before --start (a year of earlier releases, three years of history); the default extract date is two years
+# after the last cohort, and a conviction_date of 9999-12-31 reads as a placeholder
+EARLIEST_START = dt.date(1905, 1, 1)
+LATEST_END = dt.date(9997, 12, 31)
+LATEST_EXTRACT = dt.date(9999, 12, 30)
 
 
 @click.command()
 @click.option(
     "--releases",
     "n_releases",
-    type=click.IntRange(min=0),
+    type=click.IntRange(1, MAX_RELEASES),
     default=10_000,
     show_default=True,
-    help="Number of release rows.",
+    help=f"Number of release rows (at most {MAX_RELEASES:,}: a larger population is several seeds).",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same files).")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Random seed, 0 or more (same seed, same files).",
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder to write into.")
 @click.option(
     "--format",
@@ -30,13 +43,15 @@ from .common import Stages, given, progress_console
     show_default=True,
     help="Format of the two files.",
 )
-@click.option("--establishments", type=click.IntRange(min=1), default=110, show_default=True, help="Number of prisons.")
+@click.option(
+    "--establishments", type=click.IntRange(1, 10_000), default=110, show_default=True, help="Number of prisons."
+)
 @click.option(
     "--cohorts",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 400),
     default=8,
     show_default=True,
-    help="Number of quarterly cohorts of releases.",
+    help="Number of quarterly cohorts of releases (at most 400: a century).",
 )
 @click.option(
     "--start",
@@ -48,21 +63,21 @@ from .common import Stages, given, progress_console
 @click.option("--treated", default="EST042", show_default=True, help="Establishment given the planted effect.")
 @click.option(
     "--effect-log-odds",
-    type=float,
+    type=FiniteFloatRange(-10, 10),
     default=-0.4,
     show_default=True,
     help="Planted change in the log-odds of reoffending at --treated (0: none).",
 )
 @click.option(
     "--effect-frequency",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(0, 100, min_open=True),
     default=0.8,
     show_default=True,
     help="Planted multiplier of offence frequency at --treated (1: none).",
 )
 @click.option(
     "--site-effect-sd",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(0, 10),
     default=0.0,
     show_default=True,
     help="SD of random establishment effects on the log-odds (0: sites differ only in offender mix).",
@@ -74,7 +89,7 @@ from .common import Stages, given, progress_console
 )
 @click.option(
     "--lag-multiplier",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(0, 100, min_open=True),
     default=1.0,
     show_default=True,
     help="Multiply the court lag of offences after releases from --lag-change-from on (a court backlog).",
@@ -86,7 +101,7 @@ from .common import Stages, given, progress_console
 )
 @click.option(
     "--level-trend",
-    type=float,
+    type=FiniteFloatRange(-100, 100),
     default=0.0,
     show_default=True,
     metavar="POINTS",
@@ -94,7 +109,7 @@ from .common import Stages, given, progress_console
 )
 @click.option(
     "--level-shift",
-    type=float,
+    type=FiniteFloatRange(-100, 100),
     default=0.0,
     show_default=True,
     metavar="POINTS",
@@ -162,6 +177,22 @@ def synth(
         raise click.UsageError("--level-shift needs --level-shift-from DATE")
     if level_shift_from is not None and not level_shift:
         raise click.UsageError("--level-shift-from changes nothing without --level-shift POINTS (other than 0)")
+    first = start.date() if isinstance(start, dt.datetime) else start
+    if first < EARLIEST_START:
+        raise click.UsageError(f"--start {first}: give a date from {EARLIEST_START} on")
+    end = period_end(first, cohorts)  # the day after the last cohort, or None when past the calendar
+    if end is None or end > LATEST_END:
+        raise click.UsageError(
+            f"--start {first} with --cohorts {cohorts}: the last cohort must end by {LATEST_END} (the data and its "
+            "default extract date, two years on, must fit the calendar); give an earlier --start or fewer --cohorts"
+        )
+    if extract_date is not None and extract_date.date() > LATEST_EXTRACT:
+        raise click.UsageError(f"--extract-date {extract_date.date()}: give a date up to {LATEST_EXTRACT}")
+    if extract_date is not None and extract_date.date() < end - dt.timedelta(days=1):
+        raise click.UsageError(
+            f"--extract-date {extract_date.date()}: before the last day of the last cohort "
+            f"({end - dt.timedelta(days=1)}), so releases would be dated after the extract; give that day or later"
+        )
     names = establishment_names(establishments)
     if treated not in names and (given("treated") or given("effect_log_odds") or given("effect_frequency")):
         # the planted effect would land on nobody, silently: the comparisons' truth would be "no effect"

@@ -38,6 +38,79 @@ def check_names(names: Sequence[str], known: Sequence[str], option: str, after: 
         raise UsageError(f"{option}: no column {', '.join(hints)}; the columns are: {', '.join(known)}{after}")
 
 
+LABEL_CELLS = 40  # the widest a cell or header from the data (a label) is shown, at most a third of the terminal
+NARROWEST_LABEL = 24  # ... and at least this: room for some of the label beside "… (1,048,576 more)"
+
+
+def label_cells(width: int) -> int:
+    """The terminal cells a label may take in a table ``width`` cells wide: a long label is cut to this, so the
+    measure columns beside it stay in view (issue 24: one 5,000-character label hid them all)."""
+    return min(LABEL_CELLS, max(NARROWEST_LABEL, width // 3))
+
+
+def cut_label(text: str, cells: int) -> str:
+    """``text`` (already one escaped line) in at most ``cells`` terminal cells: whole if it fits, else as many
+    of its first characters as fit beside ``… (N more)``, N the characters of ``text`` left out."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= cells:
+        return text
+    room = cells - cell_len(f"… ({len(text):,} more)")  # the longest the note can be: N < len(text)
+    kept, used = 0, 0
+    while kept < len(text) and used + cell_len(text[kept]) <= room:
+        used += cell_len(text[kept])
+        kept += 1
+    return f"{text[:kept]}… ({len(text) - kept:,} more)"
+
+
+def cut_header(text: str, cells: int) -> str:
+    """A header wraps at its spaces: cut (:func:`cut_label`) only when a word is wider than ``cells`` or it
+    would take more than three lines of ``cells``."""
+    from rich.cells import cell_len
+
+    longest_word = max((cell_len(word) for word in text.split()), default=0)
+    return cut_label(text, 3 * cells if longest_word <= cells else cells)
+
+
+def fit_labels(
+    headers: Sequence[str], cells: Sequence[Sequence[str]], width: int
+) -> tuple[list[str], list[list[str]], bool]:
+    """Headers and cells (each one escaped line) cut so that no label costs the table a column (issue 24): the
+    widest cut that shows as many columns as cutting every label to :func:`label_cells` would, and fits
+    ``width`` with no header wrapped for it; nothing is cut when everything fits whole. Also whether anything
+    was cut."""
+    from rich.cells import cell_len
+
+    def cut_to(limit: int) -> tuple[list[str], list[list[str]]]:
+        return [cut_header(h, limit) for h in headers], [[cut_label(c, limit) for c in row] for row in cells]
+
+    def shown_and_fits(limit: int) -> tuple[int, bool]:
+        cut_headers, cut_cells = cut_to(limit)
+        shown = len(plan_widths(cut_headers, cut_cells, width))
+        natural = [natural_width(cut_headers[i], [row[i] for row in cut_cells]) for i in range(shown)]
+        return shown, sum(natural) + shown * (PADDING + BORDER) + BORDER <= width  # no header wraps for it
+
+    floor = label_cells(width)
+    widest = max([0, *(cell_len(h) for h in headers), *(cell_len(c) for row in cells for c in row)])
+    if widest <= floor:
+        return list(headers), [list(row) for row in cells], False
+    target, _ = shown_and_fits(floor)
+    low, high = floor, min(widest, width)  # the largest limit showing `target` columns within `width`
+    while low < high:
+        middle = (low + high + 1) // 2
+        shown, fits = shown_and_fits(middle)
+        if shown >= target and fits:
+            low = middle
+        else:
+            high = middle - 1
+    cut_headers, cut_cells = cut_to(low)
+    changed = cut_headers != list(headers) or any(
+        c != original for row, row_original in zip(cut_cells, cells, strict=True)
+        for c, original in zip(row, row_original, strict=True)
+    )  # fmt: skip
+    return cut_headers, cut_cells, changed
+
+
 def min_width(header: str, cells: Sequence[str]) -> int:
     """The narrowest a column can be without cutting a word: its widest cell or the longest word of its header."""
     from rich.cells import cell_len  # imported where a terminal table is made (reoffend.cli.common)

@@ -32,13 +32,14 @@ from ..cohort import apply_filters, check_cohorts_present, check_values_present,
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, one_line, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
+from ..report.format import p_is
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label
 from ..report.views import adjusted_headline
 from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .adjusted_models import CountModel, FittedModel, fit_binary, fit_count
-from .adjusted_score import score_groups
+from .adjusted_score import national_shift, score_groups
 from .calibration import band_warnings, calibration, range_warnings
 from .design import (
     OTHER,
@@ -191,14 +192,70 @@ class AdjustedResult:
             ]
         return self.rows.group_by("cohort").agg(exprs).sort("cohort")
 
+    def all_warnings(self) -> list[RunWarning]:
+        """The model's warnings and, when it is significant, the national shift's (:func:`shift_warnings`). The
+        bulletin prints only :attr:`warnings`: the shift's figures are in no published cell."""
+        return [*self.warnings, *shift_warnings(self.metadata.get("national_shift", {}))]
+
     def extra_json(self) -> dict[str, Any]:
         return {
             "baseline_models": self.models,
             "unseen_levels": self.unseen,
-            "sensitivity": {"e_value": E_VALUE_NOTE},
-            "warnings": self.warnings,
+            "sensitivity": {
+                "e_value": E_VALUE_NOTE,
+                "e_value_interval_confidence": interval_confidence(self.params.alpha, self.params.sided),
+            },
+            "warnings": self.all_warnings(),
             "headline": self.headline().splitlines(),
         }
+
+
+def shift_sentence(shift: Mapping[str, Any]) -> str:
+    """The national shift in words: every current release together against the baseline model, both measures;
+    nothing when one unit is compared (the shift is then that unit's own figure)."""
+    if "binary_difference_pp" not in shift or shift.get("units", 0) < 2:
+        return ""
+    level_text = f"{100 * shift['confidence']:g}%"
+    parts = []
+    for column, unit, what in (
+        ("binary_difference_pp", " percentage points", "the binary rate"),
+        ("reoffences_per_offender_difference", "", "reoffences per offender"),
+    ):
+        value, low, high = shift[column], shift[f"{column}_low"], shift[f"{column}_high"]
+        decimals = 1 if unit else 2
+        direction = "below" if value < 0 else "above"
+        verdict = (
+            f"a significant {'fall' if value < 0 else 'rise'}"
+            if shift[f"{column}_significant"]
+            else "no significant change"
+        )
+        parts.append(
+            f"{what} {abs(value):.{decimals}f}{unit} {direction} the baseline model's expectation "
+            f"({level_text} interval {low:+.{decimals}f} to {high:+.{decimals}f}; two-sided p "
+            f"{p_is(shift[f'{column}_p_two_sided'])}: {verdict})"
+        )
+    return (
+        f"All {shift['releases']:,} current releases of the {shift['units']:,} units together (the shift they "
+        "share): " + "; ".join(parts) + "."
+    )
+
+
+def shift_warnings(shift: Mapping[str, Any]) -> list[RunWarning]:
+    """A warning when the shift all units share is significant on either measure: units then 'beat the
+    baseline' (or fail to) together, whatever each did."""
+    significant = any(
+        shift.get(f"{c}_significant") for c in ("binary_difference_pp", "reoffences_per_offender_difference")
+    )
+    if not significant or shift.get("units", 0) < 2:
+        return []
+    return [
+        RunWarning(
+            "national-shift",
+            shift_sentence(shift)
+            + " Every unit shares this shift: a unit that beat the baseline may only have moved with the rest; "
+            "compare units with each other (the rest's actual against expected), not only with the baseline",
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------------------ the data
@@ -403,7 +460,10 @@ def compare_adjusted(
 
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
-    rows = score_groups(current, design_matrix(current, encoded), keys, binary, count, params)
+    X_current = design_matrix(current, encoded)
+    rows = score_groups(current, X_current, keys, binary, count, params)
+    shift = {"units": rows.height, **national_shift(current, X_current, binary, count, params)}
+    del X_current
     rows = rows.with_columns(
         *(
             series
@@ -452,6 +512,7 @@ def compare_adjusted(
             "current_cohorts": cohorts,
             "current_releases": current.height,
             "significance_level": params.alpha,
+            "national_shift": shift,
         }
     )
     return AdjustedResult(rows=rows, models=models, metadata=meta, params=params, unseen=unseen, warnings=notes)

@@ -137,3 +137,42 @@ def verdict_columns(frame: pl.DataFrame, name: str, params: AdjustedParams) -> l
         after.alias(f"{name}_verdict_adjusted"),
         (after == reduction).alias(f"{name}_significant_adjusted"),
     ]
+
+
+def national_shift(
+    current: pl.DataFrame, X: np.ndarray, binary: FittedModel, count: FittedModel, params: AdjustedParams
+) -> dict[str, Any]:
+    """Every current release together, actual against the baseline model's expectation: the shift all units
+    share (docs/comparisons-adjusted.md, "The national shift"). When the whole country's reoffending moved
+    since the baseline, every unit moves with it, and "beating the baseline" says as much about the country as
+    about the unit.
+
+    The same test as each unit's (:func:`score_groups`) applied to the sum over all current releases: the
+    difference (binary in percentage points, reoffences per offender), its two-sided ``1 - alpha`` interval and
+    two-sided p, and ``significant`` at ``alpha``. Pooled over every current cohort.
+    """
+    n = float(current.height)
+    found: dict[str, Any] = {"releases": current.height, "confidence": 1 - params.alpha}
+    if not current.height:
+        return found
+    p = special.expit(X @ binary.params)
+    mu = np.exp(X @ count.params)
+    z_crit = normal_quantile(1 - params.alpha)
+    measures = {
+        "binary_difference_pp": (current.get_column("reoffended"), p, p * (1 - p), 100.0),
+        "reoffences_per_offender_difference": (current.get_column("reoffences"), mu, mu + count.alpha * mu * mu, 1.0),
+    }
+    for column, (outcome, expected, outcome_var, scale) in measures.items():
+        actual_sum = float(outcome.cast(pl.Float64).sum())
+        expected_sum = float(expected.sum())
+        sd = float(np.sqrt(outcome_var.sum()))
+        difference = (actual_sum - expected_sum) / n
+        se = sd / n
+        z = (actual_sum - expected_sum) / sd if sd > 0 else float("nan")
+        p_two = float(2 * stats.norm.sf(abs(z))) if sd > 0 else None
+        found[column] = scale * difference
+        found[f"{column}_low"] = scale * (difference - z_crit * se)
+        found[f"{column}_high"] = scale * (difference + z_crit * se)
+        found[f"{column}_p_two_sided"] = p_two
+        found[f"{column}_significant"] = p_two is not None and p_two < params.alpha
+    return found

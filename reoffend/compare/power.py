@@ -178,23 +178,24 @@ def minimum_detectable(
 
 
 def needed_size(
-    baseline: Baseline, reductions_per_100: Sequence[float], baseline_size: int | None, params: PowerParams
+    baseline: Baseline,
+    reductions_per_100: Sequence[float],
+    baseline_size: int | None,
+    params: PowerParams,
+    ratio: float = 1.0,
 ) -> PowerResult:
     """The current cohort size needed to detect each reduction (in points per 100) with the given power.
 
-    Without ``baseline_size`` both cohorts are the same size (the size of each is reported); with it the
-    baseline is fixed (already observed) and only the current size is solved, which is impossible (null)
-    when the baseline alone is too small: ``1/n_baseline >= (h/d)²``.
+    Without ``baseline_size`` both cohorts are solved together, the current one ``ratio`` times the baseline
+    (1: the same size; ``1/n_current + 1/n_baseline = (1 + 1/ratio) / n_baseline``, as statsmodels'
+    ``NormalIndPower.solve_power`` with its ``ratio = nobs2 / nobs1 = 1/ratio``); each size is rounded up, so the
+    power is at least the one asked for. With ``baseline_size`` the baseline is fixed (already observed) and
+    only the current size is solved, which is impossible (null) when the baseline alone is too small:
+    ``1/n_baseline >= (h/d)²``.
     """
-    reductions = np.asarray(reductions_per_100, dtype=float)
-    if reductions.size == 0:
-        raise UsageError("give at least one reduction")
-    if np.any(~np.isfinite(reductions)) or np.any(reductions <= 0):
-        raise UsageError("a reduction must be a positive number of points per 100")
-    if np.any(reductions >= baseline.per_100):
-        raise UsageError(
-            f"a reduction of {reductions.max():g} per 100 is not below the baseline of {baseline.per_100:g} per 100"
-        )
+    if not (math.isfinite(ratio) and ratio > 0):
+        raise UsageError(f"the allocation ratio (current / baseline size) must be a positive number, not {ratio}")
+    reductions = _reductions(baseline, reductions_per_100)
     if baseline_size is not None and baseline_size < 1:
         raise UsageError("the baseline cohort size must be at least 1")
     current = _per_person(baseline) - reductions / 100
@@ -203,8 +204,8 @@ def needed_size(
     d = standardised_effect(params)
     variance = (h / d) ** 2  # the largest 1/n1 + 1/n0 that still gives the power
     if baseline_size is None:
-        n1 = np.ceil(2 / variance - 1e-9)
-        n0 = n1
+        n0 = np.ceil((1 + 1 / ratio) / variance - 1e-9)
+        n1 = np.ceil(ratio * (1 + 1 / ratio) / variance - 1e-9)
     else:
         room = variance - 1 / baseline_size
         with np.errstate(divide="ignore"):
@@ -221,6 +222,71 @@ def needed_size(
             )
         )
     return PowerResult(rows, params, warnings=warnings)
+
+
+def power_of(params: PowerParams, effect: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """The chance that the test at ``params``' level detects an effect ``h`` (on the transformed scale) with
+    standard error ``s = √(1/n_current + 1/n_baseline)``: one-sided ``Φ(h/s − z₁₋α)``; two-sided
+    ``Φ(h/s − z₁₋α/₂) + Φ(−h/s − z₁₋α/₂)`` (either tail rejects), as ``NormalIndPower.power``."""
+    dist = NormalDist()
+    ratio = np.asarray(effect, dtype=float) / np.asarray(spread, dtype=float)
+    if params.sided == "one":
+        return ndtr(ratio - dist.inv_cdf(1 - params.alpha))
+    crit = dist.inv_cdf(1 - params.alpha / 2)
+    return ndtr(ratio - crit) + ndtr(-ratio - crit)
+
+
+def achieved_power(
+    baseline: Baseline,
+    current_sizes: Sequence[int],
+    baseline_sizes: Sequence[int],
+    reductions_per_100: Sequence[float],
+    params: PowerParams,
+) -> PowerResult:
+    """The power to detect each reduction with each (current size, baseline size) pair: "what power do I have?"
+
+    One row per pair and reduction (pairs first), ``solved_for = "power"`` and ``power`` the achieved power
+    (``params.power`` plays no part). Same transform and test as :func:`minimum_detectable`, so at the minimum
+    detectable reduction the achieved power is ``params.power`` (a tested identity).
+    """
+    n1, n0 = _sizes(current_sizes, baseline_sizes)
+    reductions = _reductions(baseline, reductions_per_100)
+    pairs = len(n1)
+    n1 = np.repeat(n1, reductions.size)
+    n0 = np.repeat(n0, reductions.size)
+    reductions = np.tile(reductions, pairs)
+    current = _per_person(baseline) - reductions / 100
+    h = _transform(baseline, _per_person(baseline)) - _transform(baseline, current)
+    rows = _rows(baseline, params, "power", n1, n0, current, h)
+    rows = rows.with_columns(pl.Series("power", power_of(params, h, np.sqrt(1 / n1 + 1 / n0)), dtype=pl.Float64))
+    return PowerResult(rows, params)
+
+
+def power_curve(
+    baseline: Baseline, current_size: int, baseline_size: int, params: PowerParams, points: int = 101
+) -> pl.DataFrame:
+    """Power against the reduction, from 0 to just below the baseline (``points`` evenly spaced), for one pair
+    of sizes: what ``power --plot`` draws. Columns ``reduction_per_100`` and ``power``."""
+    top = baseline.per_100 * (1 - 1e-6)
+    grid = np.linspace(0.0, top, points)
+    current = _per_person(baseline) - grid / 100
+    h = _transform(baseline, _per_person(baseline)) - _transform(baseline, current)
+    spread = math.sqrt(1 / current_size + 1 / baseline_size)
+    return pl.DataFrame({"reduction_per_100": grid, "power": power_of(params, h, np.full_like(h, spread))})
+
+
+def _reductions(baseline: Baseline, reductions_per_100: Sequence[float]) -> np.ndarray:
+    """Reductions in points per 100, each positive and below the baseline (a usage error otherwise)."""
+    reductions = np.asarray(reductions_per_100, dtype=float)
+    if reductions.size == 0:
+        raise UsageError("give at least one reduction")
+    if np.any(~np.isfinite(reductions)) or np.any(reductions <= 0):
+        raise UsageError("a reduction must be a positive number of points per 100")
+    if np.any(reductions >= baseline.per_100):
+        raise UsageError(
+            f"a reduction of {reductions.max():g} per 100 is not below the baseline of {baseline.per_100:g} per 100"
+        )
+    return reductions
 
 
 def _sizes(current_sizes: Sequence[int], baseline_sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -290,6 +356,12 @@ def headline_sentence(row: PowerRow) -> str:
         if row.measure == "binary"
         else f"a baseline of {row.baseline_per_100:.1f} events per 100 (dispersion {row.dispersion:.2f})"
     )
+    if row.solved_for == "power":
+        return (
+            f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, a reduction "
+            f"of {row.reduction_per_100:g} {unit} would be detected with probability {per_cent(100 * row.power)} "
+            f"(the power of a {row.sided}-sided test at {row.alpha:g})."
+        )
     if row.solved_for == "reduction":
         if row.reduction_per_100 is None:
             return (
@@ -332,6 +404,47 @@ class MeasuredBaseline:
     def as_dict(self) -> dict[str, Any]:
         """Every field but the metadata, which the output carries apart."""
         return {item.name: getattr(self, item.name) for item in fields(self) if item.name != "metadata"}
+
+
+def check_measured_baseline(
+    measured: MeasuredBaseline,
+    measures: Sequence[str],
+    convictions_name: str,
+    conviction_rows: int,
+    dispersion_given: bool = False,
+) -> None:
+    """Invalid data (65, ``degenerate-baseline``) when the baseline cohort measured from records gives a power
+    calculation nothing to work on (issue 24: a header-only convictions file was a usage error, exit 2, about a
+    "baseline rate of 0.0"): a binary rate of 0% or 100%, no reconviction events, or (unless ``--dispersion``
+    is given) events that do not vary, a dispersion of 0. One sentence saying why."""
+    where = f"the baseline cohort {measured.cohort}" + (f" at {measured.site}" if measured.site else "")
+    why = " (the convictions file has no rows)" if not conviction_rows else ""
+    check = "; check the convictions file, the extract date and --exclude-offences"
+    if "binary" in measures and measured.reoffenders in (0, measured.cohort_size):
+        rate = "0%" if not measured.reoffenders else "100%"
+        raise single_problem(
+            convictions_name,
+            None,
+            "degenerate-baseline",
+            f"{where}: {measured.reoffenders:,} of its {measured.cohort_size:,} index releases reoffended{why}, a "
+            f"rate of {rate}, from which no reduction can be detected{check}",
+        )
+    if "frequency" in measures and not measured.events_per_100:
+        raise single_problem(
+            convictions_name,
+            None,
+            "degenerate-baseline",
+            f"{where}: its {measured.cohort_size:,} index releases have no reconviction events{why}, so no "
+            f"reduction in events can be detected{check}",
+        )
+    if "frequency" in measures and not dispersion_given and measured.dispersion == 0:
+        raise single_problem(
+            convictions_name,
+            None,
+            "degenerate-baseline",
+            f"{where}: each of its {measured.cohort_size:,} index releases has the same number of reconviction "
+            "events, so their dispersion (variance / mean) is 0 and no test can be based on it; give --dispersion",
+        )
 
 
 def measure_baseline(

@@ -40,8 +40,9 @@ E_VALUE_NOTE = (
     "*_e_value: VanderWeele & Ding's E-value of the ratio (RR + sqrt(RR (RR - 1)), RR or 1/RR whichever is at "
     "least 1): how strongly, on the risk ratio scale, an unmeasured factor would have to be associated with both "
     "the group compared and the outcome, beyond the covariates, to explain the estimate away; *_e_value_interval: "
-    "the same for the interval's limit nearest 1 (1 when the interval includes 1). Ratios of counts are treated "
-    "as risk ratios."
+    "the same for the interval's limit nearest 1 (1 when the interval includes 1): the interval beside the verdict, "
+    "whose level is e_value_interval_confidence (90% for a one-sided test at 5%; the literature's convention is "
+    "95%, which a two-sided test at 5% gives). Ratios of counts are treated as risk ratios."
 )
 EXACT_LIMIT = 20_000_000  # sets x tail length: above it the normal approximation (with continuity correction)
 
@@ -64,8 +65,9 @@ def e_value_interval(ratio: float | None, low: float | None, high: float | None)
     return e_value(low if ratio > 1 else high)
 
 
-def e_value_sentence(what: str, estimate: float | None, limit: float | None) -> str:
-    """What the two E-values mean, in one sentence."""
+def e_value_sentence(what: str, estimate: float | None, limit: float | None, confidence: float = 0.95) -> str:
+    """What the two E-values mean, in one sentence; the interval named with its level (``confidence``: the
+    verdict's interval, 90% for a one-sided test at 5%, where the literature's convention is 95%)."""
     if estimate is None:
         return f"{what}: no E-value (no estimate)."
     text = (
@@ -73,11 +75,12 @@ def e_value_sentence(what: str, estimate: float | None, limit: float | None) -> 
         f"the group compared and reoffending by a risk ratio of at least {estimate:.2f} each, beyond the "
         "covariates"
     )
+    interval = f"{100 * confidence:g}% interval"
     if limit is None:
         return text + "."
     if limit <= 1:
-        return text + "; the interval already includes no difference, so no hidden bias is needed to reach it."
-    return text + f"; {limit:.2f} each would move the interval to include no difference."
+        return text + f"; the {interval} already includes no difference, so no hidden bias is needed to reach it."
+    return text + f"; {limit:.2f} each would move the {interval} to include no difference."
 
 
 # ------------------------------------------------------------------------------------------ Rosenbaum
@@ -274,12 +277,13 @@ def matched_sensitivity(
     columns.append(pl.Series("binary_rosenbaum_gamma", gammas, dtype=pl.Float64))
     pooled = rows.height - 1
     sentences = [
-        e_value_sentence("Reconviction events per 100", columns[0][pooled], columns[1][pooled]),
-        e_value_sentence("Binary rate (risk ratio)", columns[5][pooled], columns[6][pooled]),
+        e_value_sentence("Reconviction events per 100", columns[0][pooled], columns[1][pooled], confidence),
+        e_value_sentence("Binary rate (risk ratio)", columns[5][pooled], columns[6][pooled], confidence),
         bounds[-1].get("meaning", ""),
     ]
     return rows.with_columns(columns), {
         "e_value": E_VALUE_NOTE,
+        "e_value_interval_confidence": confidence,
         "binary_risk_ratio_interval": "bootstrap percentile interval of the ratio of the binary rates",
         "rosenbaum": bounds,
         "rosenbaum_method": method,

@@ -14,7 +14,7 @@ The CSV, JSON and spreadsheet outputs keep the result's own column names (docs/o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import polars as pl
@@ -42,6 +42,26 @@ class Column(Generic[R]):
     cell: Callable[[R], str]
     numeric: bool = True
     unit: str = ""
+
+
+GROUP_SUFFIX = " (group)"
+
+
+def with_groups(groups: Sequence[Column[R]], columns: Sequence[Column[R]]) -> tuple[Column[R], ...]:
+    """Group columns (named after release columns, from the data) before the program's own ``columns``. A group
+    whose key or header is already taken (a release column ``expected`` or ``Rate``; ``unit_a`` beside
+    ``Unit a``) is told apart by ``" (group)"`` rather than clashing (issue 24: exit 70 for ``--by Rate``)."""
+    keys, headers = {c.key for c in columns}, {c.header for c in columns}
+    distinct = []
+    for column in groups:
+        while column.key in keys:
+            column = replace(column, key=column.key + GROUP_SUFFIX)
+        while column.header in headers:
+            column = replace(column, header=column.header + GROUP_SUFFIX)
+        keys.add(column.key)
+        headers.add(column.header)
+        distinct.append(column)
+    return (*distinct, *columns)
 
 
 @dataclass(frozen=True)
@@ -398,21 +418,23 @@ def adjusted_table(params: AdjustedParams) -> TableSpec[AdjustedLine]:
         return short(r.binary_verdict_adjusted if line.binary else r.reoffences_per_offender_verdict_adjusted)
 
     return TableSpec(
-        (
-            *[group(c) for c in params.group_columns],
-            Column("cohort_size", "Released", lambda line: line.first(count(line.row.cohort_size)), unit="count"),
-            Column("measure", "Measure", lambda line: "binary" if line.binary else "frequency", numeric=False),
-            Column("actual", "Actual", actual, unit="per cent (binary), reoffences per offender (frequency)"),
-            Column("expected", "Expected", expected, unit="per cent (binary), reoffences per offender (frequency)"),
-            Column("verdict", "Significant", verdict, numeric=False),
-            Column(
-                "difference",
-                f"Difference ({conf} interval)",
-                difference,
-                unit="percentage points (binary), reoffences per offender (frequency)",
-            ),
-            Column("ratio", "Ratio", ratio, unit="ratio"),
-            Column("p", "p (reduction)" if one else "p (two-sided)", p, unit="probability"),
+        with_groups(
+            [group(c) for c in params.group_columns],
+            [
+                Column("cohort_size", "Released", lambda line: line.first(count(line.row.cohort_size)), unit="count"),
+                Column("measure", "Measure", lambda line: "binary" if line.binary else "frequency", numeric=False),
+                Column("actual", "Actual", actual, unit="per cent (binary), reoffences per offender (frequency)"),
+                Column("expected", "Expected", expected, unit="per cent (binary), reoffences per offender (frequency)"),
+                Column("verdict", "Significant", verdict, numeric=False),
+                Column(
+                    "difference",
+                    f"Difference ({conf} interval)",
+                    difference,
+                    unit="percentage points (binary), reoffences per offender (frequency)",
+                ),
+                Column("ratio", "Ratio", ratio, unit="ratio"),
+                Column("p", "p (reduction)" if one else "p (two-sided)", p, unit="probability"),
+            ],
         )
     )
 
@@ -452,19 +474,23 @@ def measure_table(confidence: float, groups: Sequence[Column[Record]] = ()) -> T
     """The measures of groups of releases, after the group columns given: the terminal table of ``measure``
     and the bulletin's trend, breakdown and establishment tables."""
     return TableSpec(
-        (
-            *groups,
-            Column("cohort_size", "Released", shown("cohort_size"), unit="count"),
-            Column("reoffenders", "Reoffenders", shown("reoffenders"), unit="count"),
-            Column("binary_rate", "Rate", shown("binary_rate", pct), unit="per cent"),
-            Column("binary_rate_interval", f"{level(confidence)} confidence interval", rate_interval, unit="per cent"),
-            _ratio("events_per_100", "Events per 100", 1, "events per 100 offenders"),
-            _ratio("reoffences_per_offender", "Reoffences per offender", 2, "reoffences per offender"),
-            _ratio("reoffences_per_reoffender", "Reoffences per reoffender", 2, "reoffences per reoffender"),
-            _ratio("median_days_to_first", "Median days to first reoffence", 0, "days"),
-            Column("reoffences", "Reoffences", shown("reoffences"), unit="count"),
-            Column("p_adjusted", "Adjusted p", shown("p_adjusted", p_value), unit="probability"),
-            Column("compared_with_all", "Compared", lambda r: text(r["compared_with_all"]), numeric=False),
+        with_groups(
+            groups,
+            [
+                Column("cohort_size", "Released", shown("cohort_size"), unit="count"),
+                Column("reoffenders", "Reoffenders", shown("reoffenders"), unit="count"),
+                Column("binary_rate", "Rate", shown("binary_rate", pct), unit="per cent"),
+                Column(
+                    "binary_rate_interval", f"{level(confidence)} confidence interval", rate_interval, unit="per cent"
+                ),
+                _ratio("events_per_100", "Events per 100", 1, "events per 100 offenders"),
+                _ratio("reoffences_per_offender", "Reoffences per offender", 2, "reoffences per offender"),
+                _ratio("reoffences_per_reoffender", "Reoffences per reoffender", 2, "reoffences per reoffender"),
+                _ratio("median_days_to_first", "Median days to first reoffence", 0, "days"),
+                Column("reoffences", "Reoffences", shown("reoffences"), unit="count"),
+                Column("p_adjusted", "Adjusted p", shown("p_adjusted", p_value), unit="probability"),
+                Column("compared_with_all", "Compared", lambda r: text(r["compared_with_all"]), numeric=False),
+            ],
         )
     )
 

@@ -1,0 +1,270 @@
+"""The bulletin's revisions table (issue 27; docs/bulletin.md, "Revisions"): two extracts of one population.
+
+The previous extract is the sample as it stood on 2024-09-30 (``as_at``), missing one conviction in 15 (recorded
+late) and holding one release that was later corrected away (a record of 2022Q3). The current extract is the
+sample. The expected revisions are worked out here from the two bulletins' own CSV files (and, for the
+establishments of the previous bulletin's latest cohort, which this release does not print, from
+``reoffend measure`` on the current files), never from revisions.csv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from reoffend.bulletin.build import build_bulletin
+from reoffend.bulletin.config import parse_config
+from reoffend.cli import cli as click_cli
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+AS_AT = "2024-09-30"
+COUNTS = ("cohort_size", "reoffenders", "reconviction_events", "reoffences")
+REVISED = ("late convictions", "data corrections")
+EXTRA_RELEASE = "PX0000001"
+
+
+def job(folder: Path, *, previous: Path | None = None, as_at: str | None = None, threshold: float = 0.5) -> Path:
+    lines = [
+        'title = "Revisions"',
+        "[inputs]",
+        f'releases = "{folder / "releases.csv"}"',
+        f'convictions = "{folder / "convictions.csv"}"',
+        f'exclude_offences = "{SAMPLE / "excluded_offences.txt"}"',
+        *([f"as_at = {as_at}"] if as_at else []),
+        "[breakdowns]",
+        'columns = ["sex", "age"]',
+        "bands = { age = [21, 25, 30, 40] }",
+        "[publication]",
+        f"revision_threshold = {threshold}",
+        *([f'previous = "{previous}"'] if previous else []),
+    ]
+    path = folder / ("current.toml" if previous else "previous.toml")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bulletins(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(previous bulletin, current bulletin, current data folder)."""
+    root = tmp_path_factory.mktemp("revisions")
+    old, new = root / "old_extract", root / "new_extract"
+    old.mkdir()
+    new.mkdir()
+    shutil.copy(SAMPLE / "releases.csv", new / "releases.csv")
+    shutil.copy(SAMPLE / "convictions.csv", new / "convictions.csv")
+    releases = pl.read_csv(SAMPLE / "releases.csv", infer_schema=False)
+    extra = releases.head(1).with_columns(
+        pl.lit(EXTRA_RELEASE).alias("offender_id"), pl.lit("2022-08-15").alias("release_date")
+    )
+    pl.concat([releases, extra]).write_csv(old / "releases.csv")
+    convictions = pl.read_csv(SAMPLE / "convictions.csv", infer_schema=False).with_row_index("_i")
+    convictions.filter(pl.col("_i") % 15 != 7).drop("_i").write_csv(old / "convictions.csv")
+    previous = root / "previous"
+    build_bulletin(parse_config(str(job(old, as_at=AS_AT))), str(previous))
+    current = root / "current"
+    build_bulletin(parse_config(str(job(new, previous=previous))), str(current))
+    return previous, current, new
+
+
+def tables(folder: Path) -> dict[str, pl.DataFrame]:
+    return {p.name: pl.read_csv(p, infer_schema=False) for p in sorted((folder / "tables").glob("*.csv"))}
+
+
+def split(name: str) -> tuple[str, ...]:
+    if name == "establishments.csv":
+        return ("establishment",)
+    if name.startswith("breakdown_"):
+        return (name[len("breakdown_") : -len(".csv")],)
+    return ()
+
+
+def published(frame: pl.DataFrame, columns: tuple[str, ...]) -> dict[tuple, tuple | None]:
+    """Each row's key (cohort and split) -> its counts, or None when withheld."""
+    out: dict[tuple, tuple | None] = {}
+    for row in frame.iter_rows(named=True):
+        key = (row["cohort"], *(row[c] for c in columns))
+        out[key] = None if row.get("suppressed") else tuple(int(float(row[c])) for c in COUNTS)
+    return out
+
+
+def revised_rows(revisions: pl.DataFrame, name: str) -> dict[tuple, dict]:
+    columns = split(name)
+    return {
+        (row["cohort"], *(row[c] for c in columns)): row
+        for row in revisions.filter(pl.col("table") == name).iter_rows(named=True)
+    }
+
+
+def test_the_revisions_table_lists_exactly_the_cells_that_changed(bulletins):
+    previous, current, _data = bulletins
+    before, after = tables(previous), tables(current)
+    revisions = after["revisions.csv"]
+    names = ["trend.csv", *(n for n in before if n.startswith("breakdown_"))]
+    checked = 0
+    for name in names:
+        columns = split(name)
+        old, new = published(before[name], columns), published(after[name], columns)
+        rows = revised_rows(revisions, name)
+        assert set(old) <= set(rows), f"{name}: a figure published before has no row"
+        expected = {k for k in old if old[k] is not None and new.get(k) is not None and old[k] != new[k]}
+        listed = {k for k, row in rows.items() if row["reason"] in REVISED}
+        assert listed == expected, name
+        for key in old:
+            row = rows[key]
+            if old[key] is None or new.get(key) is None:  # withheld in either: [c], numbers of people only
+                assert row["suppressed"] == "[c]" and row["reoffenders"] is None and row["change_pp"] is None
+                continue
+            checked += 1
+            assert tuple(int(row[c]) for c in COUNTS) == new[key]
+            assert tuple(int(row[f"previous_{c}"]) for c in COUNTS) == old[key]
+            (size0, r0, e0, o0), (size1, r1, e1, o1) = old[key], new[key]
+            assert float(row["change_pp"]) == pytest.approx(100 * (r1 / size1 - r0 / size0))
+            if key in expected:  # the documented rule
+                late = r1 > r0 or (r1 == r0 and (e1 > e0 or o1 > o0))
+                reason = "data corrections" if size0 != size1 else "late convictions" if late else "data corrections"
+                assert row["reason"] == reason, (name, key)
+            else:
+                assert row["reason"] == "unchanged"
+        if name == "trend.csv":
+            completed = {k for k, row in rows.items() if row["reason"] == "cohort completed"}
+            assert completed == {k for k in new if k not in old} and completed
+            assert ("2022Q3",) in expected  # the release corrected away
+            assert rows[("2022Q3",)]["reason"] == "data corrections"
+            assert any(rows[k]["reason"] == "late convictions" for k in expected)
+    assert checked > 20
+
+
+def test_the_previous_latest_cohort_by_establishment_is_revised_to_what_measure_gives(bulletins):
+    """This release does not print the previous latest cohort's establishments: its values now come from the
+    same model the audit reads; here from ``reoffend measure`` on the current files."""
+    previous, current, data = bulletins
+    before = tables(previous)["establishments.csv"]
+    rows = revised_rows(tables(current)["revisions.csv"], "establishments.csv")
+    result = CliRunner().invoke(
+        click_cli,
+        [
+            "measure",
+            str(data / "releases.csv"),
+            str(data / "convictions.csv"),
+            "--exclude-offences",
+            str(SAMPLE / "excluded_offences.txt"),
+            "--by",
+            "cohort,establishment",
+            "--incomplete",
+            "exclude",
+            "--json",
+            "-q",
+        ],
+        catch_exceptions=False,
+    )
+    measured = {
+        (r["cohort"], r["establishment"]): tuple(r[c] for c in COUNTS) for r in json.loads(result.stdout)["rows"]
+    }
+    old = published(before, ("establishment",))
+    assert set(old) == set(rows)
+    shown = 0
+    for key, row in rows.items():
+        if row["suppressed"]:
+            assert row["reoffenders"] is None
+            continue
+        shown += 1
+        assert tuple(int(row[c]) for c in COUNTS) == measured[key]
+        assert (row["reason"] in REVISED) == (old[key] != measured[key])
+    assert shown > 10
+
+
+def test_the_manifest_records_the_bulletin_compared_with(bulletins):
+    previous, current, _data = bulletins
+    manifest = json.loads((current / "manifest.json").read_text())
+    assert manifest["previous"] == {
+        "folder": previous.name,
+        "manifest_sha256": hashlib.sha256((previous / "manifest.json").read_bytes()).hexdigest(),
+        "latest_cohort": json.loads((previous / "manifest.json").read_text())["facts"]["latest_cohort"],
+    }
+    assert "revisions.csv" in {t["table"] for t in manifest["facts"]["disclosure"]["layout"]["tables"]}
+    parameters = dict(tables(current)["parameters.csv"].iter_rows())
+    assert parameters["previous_bulletin"] == previous.name and parameters["revision_threshold_pp"] == "0.5"
+
+
+def test_a_revision_over_the_threshold_is_told_in_the_main_points(bulletins):
+    _previous, current, _data = bulletins
+    revisions = tables(current)["revisions.csv"].filter(pl.col("reason").is_in(REVISED))
+    changes = revisions.with_columns(pl.col("change_pp").cast(pl.Float64).abs().alias("size"))
+    changes = changes.filter(pl.col("size") >= 0.5)
+    assert changes.height, "the fixture should revise some rate by half a point"
+    national = changes.filter(pl.col("table") == "trend.csv")
+    # the national series' largest revision first (docs/bulletin.md, "Revisions"), else any group's
+    largest = (national if national.height else changes).sort("size", descending=True).row(0, named=True)
+    text = (current / "bulletin.md").read_text()
+    assert "The largest revision to the previous bulletin" in text
+    assert f"{float(largest['previous_binary_rate']) * 100:.1f}%" in text
+    assert "## Revisions" in text
+
+
+def test_no_sentence_below_the_threshold(bulletins, tmp_path):
+    previous, _current, data = bulletins
+    config = parse_config(str(job(data, previous=previous, threshold=100)))
+    from reoffend.bulletin.build import compute_bulletin
+
+    bulletin = compute_bulletin(config)
+    from reoffend.bulletin.document import to_markdown
+
+    assert "The largest revision" not in to_markdown(bulletin.document)
+
+
+# ------------------------------------------------------------------------------------------- refusals
+@pytest.fixture
+def copy_of(bulletins, tmp_path):
+    previous, _current, data = bulletins
+    target = tmp_path / "copy"
+    shutil.copytree(previous, target)
+    return target, data
+
+
+def _refused(cli, data: Path, folder: Path) -> str:
+    config = job(data, previous=folder)
+    status, _out, err = cli("bulletin", "--config", config, "-o", data.parent / "never", "-q")
+    assert status == 2, err
+    assert not (data.parent / "never").exists()
+    return err
+
+
+def test_a_folder_that_is_not_a_bulletin_is_refused_naming_why(copy_of, cli, tmp_path):
+    folder, data = copy_of
+    assert "not a folder" in _refused(cli, data, tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    assert "no manifest.json" in _refused(cli, data, tmp_path / "empty")
+    (folder / "manifest.json").write_text("{not json")
+    assert "not JSON" in _refused(cli, data, folder)
+    (folder / "manifest.json").write_text('{"files": {}}')
+    assert "not a reoffend bulletin" in _refused(cli, data, folder)
+
+
+def test_a_table_edited_since_publication_is_refused(copy_of, cli):
+    folder, data = copy_of
+    trend = folder / "tables" / "trend.csv"
+    trend.write_text(trend.read_text().replace(",", ",1", 1))
+    assert "trend.csv is not the file its manifest.json lists" in _refused(cli, data, folder)
+
+
+def test_a_bulletin_measured_another_way_is_refused(copy_of, cli):
+    folder, data = copy_of
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["parameters"]["measure"]["period"] = "year"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert "measured with other period" in _refused(cli, data, folder)
+
+
+def test_hostile_names_in_a_manifest_stay_data(copy_of, cli):
+    folder, data = copy_of
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["facts"]["disclosure"]["layout"]["tables"][0]["table"] = "../../etc/passwd.csv"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    err = _refused(cli, data, folder)
+    assert "names a table" in err and "Traceback" not in err
