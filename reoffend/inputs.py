@@ -11,14 +11,42 @@ from pathlib import Path
 import polars as pl
 
 from .errors import UsageError
-from .io import STDIN, TableSource, compression_of, detect_format, is_stream, read_failure, read_table
-from .validate import CONVICTIONS, RELEASES, Query, Table, TableSpec, ValidatedInputs, validate_inputs
+from .io import (
+    STDIN,
+    TableSource,
+    check_delimiter,
+    check_encoding,
+    check_input_format,
+    compression_of,
+    detect_format,
+    extension_format,
+    is_stream,
+    open_table,
+    read_failure,
+)
+from .validate import (
+    CONVICTIONS,
+    DATE_FORMAT,
+    RELEASES,
+    Query,
+    Table,
+    TableSpec,
+    ValidatedInputs,
+    check_date_format,
+    validate_inputs,
+)
 from .window import check_extract_date, recorded_by
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Where the records are and how to read them."""
+    """Where the records are and how to read them (docs/data.md, "Reading the files").
+
+    ``input_format``: of an input whose name does not tell it (a pipe); ``delimiter``: of every CSV input
+    (None: tab for ``.tsv``, else sniffed from each header); ``encoding``: of every text input (None: UTF-8,
+    or what a byte-order mark names); ``date_format``: strftime form of every date column given as text
+    (None: ISO ``%Y-%m-%d``). Each is checked here: a bad one is a usage error (exit 2).
+    """
 
     releases: str
     convictions: str
@@ -28,10 +56,21 @@ class InputSpec:
     dedupe: bool = False
     streaming: bool = False
     as_at: dt.date | None = None  # measure as an extract taken on this date would have (:func:`cut_as_at`)
+    delimiter: str | None = None
+    encoding: str | None = None
+    date_format: str | None = None
 
     def __post_init__(self) -> None:
         check_extract_date(self.extract_date)
         check_extract_date(self.as_at, "--as-at")
+        if self.input_format:
+            check_input_format(self.input_format)
+        if self.delimiter is not None:
+            object.__setattr__(self, "delimiter", check_delimiter(self.delimiter))
+        if self.encoding is not None:
+            object.__setattr__(self, "encoding", check_encoding(self.encoding))
+        if self.date_format is not None:
+            object.__setattr__(self, "date_format", check_date_format(self.date_format))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -39,6 +78,9 @@ class InputSpec:
             "convictions": self.convictions,
             "column_map": dict(sorted(self.column_map.items())),
             "input_format": self.input_format,
+            "delimiter": self.delimiter,
+            "encoding": self.encoding,
+            "date_format": self.date_format,
             "extract_date": self.extract_date.isoformat() if self.extract_date else None,
             "dedupe": self.dedupe,
             "as_at": self.as_at.isoformat() if self.as_at else None,
@@ -60,8 +102,9 @@ def _scanned(path: str, spec: InputSpec) -> bool:
 
 
 def _csv_file(path: str, spec: InputSpec) -> bool:
-    """A plain CSV file (not a stream, not compressed): scanned, and typed as it is read (:func:`_table`)."""
-    if is_stream(path) or compression_of(path) or not Path(path).is_file():
+    """A plain UTF-8 CSV file (not a stream, not compressed, not transcoded): scanned, and typed as it is read
+    (:func:`_table`)."""
+    if is_stream(path) or compression_of(path) or spec.encoding or not Path(path).is_file():
         return False
     return detect_format(path, spec.input_format) == "csv"
 
@@ -75,14 +118,58 @@ def _table(path: str, spec_of: TableSpec, spec: InputSpec) -> Table:
     as reading the file would report it (:func:`reoffend.io.read_failure`), also when ``--streaming`` scans
     the CSV file at each pass (the row and line, not a bare "cannot read").
     """
-    source = TableSource(path, spec.input_format, spec.column_map)
+    source = TableSource(path, spec.input_format, spec.column_map, spec.delimiter, spec.encoding)
     lazy = _scanned(path, spec)
     csv_file = _csv_file(path, spec)
     typed_as_read = not lazy and csv_file
-    table = Table(source.name, spec_of, read_table(source, lazy=lazy or typed_as_read), in_memory=not lazy)
+    frame, source = open_table(source, lazy=lazy or typed_as_read)
+    table = Table(source.name, spec_of, frame, in_memory=not lazy, date_format=spec.date_format or DATE_FORMAT)
+    table.read_as = read_as(source, spec.date_format)
     if csv_file:  # typed as read, or scanned at each pass (--streaming): a damaged row is named either way
         table.read_error = partial(read_failure, source, "csv", None)
     return table
+
+
+def read_as(source: TableSource, date_format: str | None) -> dict[str, str]:
+    """How an input was read, for the metadata's input description: its format, and for a CSV file its
+    delimiter and encoding; and the form of its text dates."""
+    described = {"format": source.input_format or "csv"}
+    if described["format"] == "csv":
+        described["delimiter"] = source.delimiter or ","
+    if described["format"] != "parquet":
+        described["encoding"] = source.encoding or "utf-8"
+    described["date_format"] = date_format or DATE_FORMAT
+    return described
+
+
+def check_input_format_used(spec: InputSpec) -> None:
+    """``--input-format`` names the format of an input its name does not tell (a pipe, ``data.txt``); given
+    where both inputs are told by their extensions, and different from one of them, it would do nothing
+    there: a usage error (exit 2) rather than silence."""
+    if not spec.input_format:
+        return
+    told = {path: extension_format(path) for path in (spec.releases, spec.convictions) if not is_stream(path)}
+    if len(told) == 2 and all(told.values()) and any(fmt != spec.input_format for fmt in told.values()):
+        names = " and ".join(f"{path} ({fmt})" for path, fmt in told.items())
+        raise UsageError(
+            f"--input-format {spec.input_format}: it applies only to a pipe or to a file whose extension does "
+            f"not tell its format, and {names} are told by their extensions; rename the file, or drop "
+            "--input-format"
+        )
+
+
+def check_dialect_used(spec: InputSpec) -> None:
+    """``--delimiter`` where neither input is CSV, or ``--encoding`` where both are Parquet (each told by its
+    extension; a pipe may be either, so it never counts), would do nothing: a usage error (exit 2)."""
+    paths = (spec.releases, spec.convictions)
+    told = [None if is_stream(path) else extension_format(path) or spec.input_format for path in paths]
+    formats = [fmt for fmt in told if fmt is not None]
+    if len(formats) < len(told):  # a pipe, or a name that tells nothing: reading it says what it is
+        return
+    if spec.delimiter is not None and "csv" not in formats:
+        raise UsageError(f"--delimiter: neither input is CSV ({', '.join(formats)}), so it would do nothing; drop it")
+    if spec.encoding is not None and set(formats) == {"parquet"}:
+        raise UsageError("--encoding: both inputs are Parquet, which has no text encoding to choose; drop it")
 
 
 def load_inputs(
@@ -101,6 +188,8 @@ def load_inputs(
             "RELEASES and CONVICTIONS cannot both be '-': only one of the two tables can be read from standard "
             "input (give the other as a file, or as a pipe with <(...))"
         )
+    check_input_format_used(spec)
+    check_dialect_used(spec)
     releases = _table(spec.releases, RELEASES, spec)
     convictions = _table(spec.convictions, CONVICTIONS, spec)
     inputs = validate_inputs(

@@ -1,16 +1,23 @@
 """Reading the two input tables and writing outputs atomically.
 
-Formats follow the extension (``.csv``, ``.parquet``, ``.ndjson``/``.jsonl``; ``-`` is CSV on standard
-input), overridden by ``input_format``. ``column_map`` renames extract columns to the canonical names of
-docs/data.md (``{"release_date": "date_out"}``). CSV columns that hold dates or identifiers are read as
-text, so that a bad value becomes a validation problem naming its row rather than a reader failure, and so
-that identifiers keep leading zeros.
+Formats follow the extension (``.csv``, ``.tsv``, ``.parquet``, ``.ndjson``/``.jsonl``); ``input_format``
+is the format of an input the extension does not tell (``-``, a pipe, another extension), else a stream's
+first bytes are sniffed. A CSV file's delimiter is ``delimiter``, else tab for ``.tsv``, else sniffed from
+its header line (``,`` ``;`` tab ``|``); its encoding is ``encoding``, else UTF-8 (or the encoding a
+byte-order mark names), and other encodings are transcoded to UTF-8 in memory (docs/data.md, "Reading the
+files"). ``column_map`` renames extract columns to the canonical names of docs/data.md
+(``{"release_date": "date_out"}``). CSV columns that hold dates or identifiers are read as text, so that a
+bad value becomes a validation problem naming its row rather than a reader failure, and so that
+identifiers keep leading zeros.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import difflib
+import encodings.aliases
 import errno
 import gzip
 import io
@@ -26,7 +33,7 @@ import tomllib
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +54,14 @@ from .errors import (
 )
 
 FORMATS = ("csv", "parquet", "ndjson")
-EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
 TEXT_COLUMNS = (
     "offender_id",
     "release_date",
@@ -86,36 +100,140 @@ def compression_of(path: str) -> str | None:
     return COMPRESSIONS.get(Path(path).suffix.lower())
 
 
-def detect_format(path: str, input_format: str | None = None) -> str:
-    """The table format: ``input_format``, else the extension under any ``.gz``/``.zst`` (``r.csv.gz`` is CSV).
-
-    A stream's format is sniffed from its first bytes by :func:`read_table`; here it is CSV.
-    """
-    if input_format:
-        if input_format not in FORMATS:
-            raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not {input_format!r}")
-        return input_format
-    if path == STDIN:
-        return "csv"
+def extension_format(path: str) -> str | None:
+    """The format the extension tells, under any ``.gz``/``.zst`` (``r.csv.gz`` is CSV), or None."""
     name = Path(path)
     if compression_of(path):
         name = name.with_suffix("")
-    suffix = name.suffix.lower()
-    if suffix not in EXTENSIONS:
+    return EXTENSIONS.get(name.suffix.lower())
+
+
+def check_input_format(input_format: str) -> str:
+    if input_format not in FORMATS:
+        raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not {input_format!r}")
+    return input_format
+
+
+def detect_format(path: str, input_format: str | None = None) -> str:
+    """The table format: the extension's (under any ``.gz``/``.zst``), else ``input_format``.
+
+    ``input_format`` is for an input whose format cannot be told from its name (``-``, a pipe, ``data.txt``):
+    it never overrides an extension, so ``measure <(zcat r.csv.gz) c.parquet --input-format csv`` reads the
+    Parquet file as Parquet (issue 27). A stream's format is sniffed from its first bytes by
+    :func:`read_table` when not given; here it is CSV.
+    """
+    if input_format:
+        check_input_format(input_format)
+    if is_stream(path):
+        return input_format or "csv"
+    told = extension_format(path)
+    if told is not None:
+        return told
+    if input_format:
+        return input_format
+    suffix = Path(path).with_suffix("").suffix.lower() if compression_of(path) else Path(path).suffix.lower()
+    raise UsageError(
+        f"{path}: cannot tell the format from the extension {suffix!r}; "
+        f"use .csv, .tsv, .parquet, .ndjson or .jsonl (optionally .gz or .zst), or --input-format"
+    )
+
+
+# ------------------------------------------------------------------------------------------- CSV dialect
+DELIMITERS = (",", ";", "\t", "|")  # sniffed from a CSV header line, in this order of preference on a tie
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+QUOTED = re.compile(rb'"(?:[^"]|"")*"')
+
+
+def check_delimiter(value: str, option: str = "--delimiter") -> str:
+    """A CSV delimiter as given (``;``, ``|``, a tab typed as ``\\t`` or ``tab``): one ASCII character other
+    than the quote, a line end or a letter or digit; anything else is a usage error (exit 2)."""
+    delimiter = DELIMITER_WORDS.get(value.lower(), value) if len(value) > 1 else value
+    if len(delimiter) != 1 or not delimiter.isascii():
+        raise UsageError(f"{option} {value!r}: give one character, such as ',' ';' '|' or tab (\\t)")
+    if delimiter in "\"'\r\n" or delimiter.isalnum() or (ord(delimiter) < 32 and delimiter != "\t"):
         raise UsageError(
-            f"{path}: cannot tell the format from the extension {suffix!r}; "
-            f"use .csv, .parquet, .ndjson or .jsonl (optionally .gz or .zst), or --input-format"
+            f"{option} {value!r}: a quote, a line end, a letter or a digit cannot separate fields; "
+            "give one such as ',' ';' '|' or tab (\\t)"
         )
-    return EXTENSIONS[suffix]
+    return delimiter
+
+
+def delimiter_text(delimiter: str) -> str:
+    """``';'``, ``tab``: a delimiter as a message shows it."""
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def sniff_delimiter(head: bytes) -> str:
+    """The delimiter of a CSV header line: whichever of ``,`` ``;`` tab ``|`` it holds most often outside
+    quotes (comma when none, or on a tie). Only the header is looked at: it names the columns, so it holds
+    at least one delimiter whenever the file has two columns."""
+    line = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf")
+    line = QUOTED.sub(b"", line)
+    counts = {delimiter: line.count(delimiter.encode()) for delimiter in DELIMITERS}
+    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])  # the first of the most frequent
+    return best if counts[best] else ","
+
+
+def csv_delimiter(source: TableSource, head: bytes) -> str:
+    """``source.delimiter``, else tab for a ``.tsv`` name, else sniffed from the header (:func:`sniff_delimiter`)."""
+    if source.delimiter:
+        return source.delimiter
+    name = Path(source.path).with_suffix("") if compression_of(source.path) else Path(source.path)
+    if name.suffix.lower() == ".tsv":
+        return "\t"
+    return sniff_delimiter(head)
+
+
+# ------------------------------------------------------------------------------------------- encodings
+def check_encoding(name: str, option: str = "--encoding") -> str | None:
+    """The codec an ``--encoding`` names (``latin-1`` is ``iso8859-1``), None for UTF-8 (the default reading).
+
+    A name Python does not know, or a codec that is not a text encoding (``base64``), is a usage error naming
+    the nearest known names."""
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        info = None
+    if info is not None and not getattr(info, "_is_text_encoding", True):
+        raise UsageError(
+            f"{option} {name!r}: a codec of bytes, not a text encoding; give one such as utf-8, cp1252, "
+            "latin-1 or utf-16"
+        )
+    if info is None:
+        nearest = nearest_encodings(name)
+        hint = f"did you mean {' or '.join(nearest)}? " if nearest else ""
+        raise UsageError(
+            f"{option} {name!r}: not an encoding Python knows; {hint}(e.g. utf-8, cp1252, latin-1, utf-16)"
+        )
+    return None if info.name in ("utf-8", "utf-8-sig") else info.name
+
+
+def nearest_encodings(name: str, shown: int = 3) -> list[str]:
+    """The known encoding names closest to ``name``: those with the same characters first (``cp1525`` is
+    ``cp1252`` mistyped), then by likeness (difflib); none below half alike."""
+    wanted = name.lower().replace("-", "_")
+    known = sorted(set(encodings.aliases.aliases) | set(encodings.aliases.aliases.values()))
+    likeness = {k: difflib.SequenceMatcher(None, wanted, k).ratio() for k in known}
+    near = sorted((k for k in known if likeness[k] >= 0.5), key=lambda k: (sorted(k) != sorted(wanted), -likeness[k]))
+    return [k.replace("_", "-") for k in near[:shown]]
+
+
+ENCODING_HINT = "not UTF-8: give --encoding cp1252 (or latin-1)"
 
 
 @dataclass(frozen=True)
 class TableSource:
-    """Where a table comes from and how its columns are named."""
+    """Where a table comes from, how to read it and how its columns are named.
+
+    ``delimiter``: a CSV file's (None: tab for ``.tsv``, else sniffed); ``encoding``: a codec name from
+    :func:`check_encoding` (None: UTF-8, or the encoding a byte-order mark names)."""
 
     path: str
     input_format: str | None = None
     column_map: Mapping[str, str] = field(default_factory=dict)
+    delimiter: str | None = None
+    encoding: str | None = None
 
     @property
     def name(self) -> str:
@@ -350,8 +468,10 @@ def check_file_line_lengths(path: str, name: str, fmt: str, limit: int | None = 
 
 
 def first_fields(head: bytes) -> int:
-    """The fields of a table's first line, as its commas tell (a CSV header; an NDJSON record's keys, near enough)."""
-    return head.split(b"\n", 1)[0].count(b",") + 1
+    """The fields of a table's first line, as its delimiters tell (a CSV header, by the most frequent of
+    :data:`DELIMITERS`; an NDJSON record's keys, by its commas, near enough)."""
+    line = head.split(b"\n", 1)[0]
+    return max(line.count(delimiter.encode()) for delimiter in DELIMITERS) + 1
 
 
 def unpack(data: bytes, name: str, limit: int | None = None) -> bytes:
@@ -446,6 +566,138 @@ def utf8_text(data: bytes, name: str) -> bytes:
         ) from None
 
 
+def transcoded(chunks: Iterable[bytes], encoding: str, name: str, limit: int | None = None) -> bytes:
+    """A table's bytes in ``encoding`` (``cp1252``, ``utf-16``), as UTF-8, decoded as they come and checked
+    by :class:`Intake` against ``limit`` (:func:`memory_budget`): the UTF-8 text is held in memory whole,
+    so a file that would not fit is refused (65) rather than the process killed. A byte that is not in
+    ``encoding`` is invalid data naming its line and byte offset."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    intake = Intake(name, memory_budget() if limit is None else limit)
+    offset = 0  # bytes of the input fed to the decoder before this chunk
+    first = True
+    watch = Utf8Watch()
+    try:
+        for chunk in chunks:
+            watch.add(chunk, offset)
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                raise _not_in_encoding(name, encoding, error, offset - pending, intake.lines) from None
+            if first and text:
+                text, first = text.removeprefix("\ufeff"), False
+            intake.add(text.encode("utf-8"))
+            offset += len(chunk)
+        try:
+            intake.add(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise _not_in_encoding(name, encoding, error, offset - len(error.object), intake.lines) from None
+        if watch.is_utf8() and watch.non_ascii is not None:
+            byte, line = watch.non_ascii
+            raise single_problem(
+                name,
+                None,
+                "encoding",
+                f"{_where(line)}: the file is UTF-8 (byte {byte:,} starts a UTF-8 character, as every byte "
+                f"outside ASCII does), not {encoding}: read as {encoding}, its text would be garbled ('Ó' read "
+                f"as 'Ã“'); drop --encoding (it applies to both files: if the other is {encoding}, convert it, "
+                f"iconv -f {encoding} -t utf-8)",
+                row=line - 1 if line > 1 else None,
+            )
+    except UnicodeError as error:  # not a byte at fault: e.g. UTF-16 with no byte-order mark to tell its order
+        raise single_problem(
+            name,
+            None,
+            "encoding",
+            f"cannot read it as {encoding}: {error}; give the file's encoding with "
+            "--encoding (for UTF-16 without a byte-order mark, utf-16-le or utf-16-be)",
+        ) from None
+    return intake.value()
+
+
+class Utf8Watch:
+    """Whether bytes fed chunk by chunk are all UTF-8, and where (byte offset, line) the first byte outside
+    ASCII is: a UTF-8 file with such a byte given as ``--encoding cp1252`` would be read without an error
+    and its names garbled ("Ã“" for "Ó"), so it is refused instead (:func:`transcoded`)."""
+
+    def __init__(self) -> None:
+        self.decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
+        self.non_ascii: tuple[int, int] | None = None  # (byte offset, line) of the first byte >= 0x80
+        self.lines = 0
+
+    def add(self, chunk: bytes, offset: int) -> None:
+        if self.decoder is None:
+            return
+        try:
+            self.decoder.decode(chunk)
+        except UnicodeDecodeError:
+            self.decoder = None  # not UTF-8: nothing more to watch
+            return
+        if self.non_ascii is None:
+            found = NON_ASCII.search(chunk)
+            if found is not None:
+                self.non_ascii = (offset + found.start(), self.lines + chunk.count(b"\n", 0, found.start()) + 1)
+            self.lines += chunk.count(b"\n")
+
+    def is_utf8(self) -> bool:
+        if self.decoder is None:
+            return False
+        try:
+            self.decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+
+NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _not_in_encoding(name: str, encoding: str, error: UnicodeDecodeError, start: int, lines: int) -> DataError:
+    """``encoding`` naming the line and byte offset (from 0) of a byte that ``encoding`` has no character for."""
+    before = bytes(error.object[: error.start]).decode(encoding, errors="replace")
+    line = lines + before.count("\n") + 1
+    bad = bytes(error.object[error.start : error.end])
+    return single_problem(
+        name,
+        None,
+        "encoding",
+        f"{_where(line)}: the bytes {bad!r} at byte {start + error.start:,} are not {encoding}; give the file's "
+        "encoding with --encoding (e.g. utf-8, cp1252, latin-1, utf-16)",
+        row=line - 1 if line > 1 else None,
+    )
+
+
+def file_chunks(path: str) -> Iterator[bytes]:
+    """A file's bytes, :data:`CHUNK` at a time."""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def as_utf8(data: bytes, source: TableSource) -> bytes:
+    """A table read whole, as UTF-8: in ``source.encoding`` when given, else UTF-8 or the encoding its
+    byte-order mark names (:func:`utf8_text`)."""
+    if source.encoding:
+        return transcoded((data[i : i + CHUNK] for i in range(0, len(data), CHUNK)), source.encoding, source.name)
+    return utf8_text(data, source.name)
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def refuse_parquet_as_text(source: TableSource, head: bytes, fmt: str) -> None:
+    """A Parquet file (it starts with ``PAR1``) read as CSV or NDJSON is refused in one line (exit 2) saying what
+    to type, where its bytes were once printed as thousands of bad values."""
+    if fmt in ("csv", "ndjson") and head.startswith(PARQUET_MAGIC):
+        if is_stream(source.path):
+            advice = "Parquet cannot be read from a pipe (its index is at the end of the file); give the file's path"
+        elif extension_format(source.path) is None:
+            advice = "give it with --input-format parquet, or name it .parquet"
+        else:
+            advice = "name it .parquet"
+        raise UsageError(f"{source.name}: is a Parquet file (it starts with PAR1), not {fmt.upper()}; {advice}")
+
+
 def check_first_line(name: str, head: bytes, fmt: str) -> None:
     """A table's first line (a CSV header, an NDJSON record) is at most :data:`LINE_LIMIT` bytes: a file of one
     2 GB line is refused (65) from its first megabyte, before a reader tries to hold it."""
@@ -478,41 +730,71 @@ def sniff_format(data: bytes) -> str:
 
 
 def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOBase | None = None) -> pl.LazyFrame:
-    """Read one input table, renamed to canonical columns.
+    """Read one input table, renamed to canonical columns (:func:`open_table`, without how it was read)."""
+    return open_table(source, lazy=lazy, stdin=stdin)[0]
+
+
+def open_table(
+    source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOBase | None = None
+) -> tuple[pl.LazyFrame, TableSource]:
+    """Read one input table, renamed to canonical columns; with the source as read (its format, and a CSV
+    file's delimiter and encoding, as given or found: :func:`read_as` describes them).
 
     ``lazy=False`` reads the whole file into memory (the fastest path for repeated passes: validation and
-    the measure then share one read); ``lazy=True`` returns a scan for the streaming engine. A plain file is
-    read (or scanned) by polars from its path; a stream (``-``, a FIFO, a character device) and a ``.gz`` or
-    ``.zst`` file are read whole into memory first, and a stream's format is ``--input-format`` or sniffed.
+    the measure then share one read); ``lazy=True`` returns a scan for the streaming engine. A plain UTF-8
+    file is read (or scanned) by polars from its path; a stream (``-``, a FIFO, a character device), a
+    ``.gz`` or ``.zst`` file and a file in another encoding (``source.encoding``, or a UTF-16 byte-order
+    mark) are read whole into memory first, as UTF-8, and a stream's format is ``--input-format`` or sniffed.
     Parquet cannot come from a stream: its index is at the end of the file (a usage error, exit 2).
     """
     data: bytes | None = None
+    bom: str | None = None  # the encoding a byte-order mark named
     if is_stream(source.path):
-        data = utf8_text(unpack(read_stream(source.path, "table", stdin), source.name), source.name)
+        raw = unpack(read_stream(source.path, "table", stdin), source.name)
+        bom = unicode_bom(raw)
+        data = as_utf8(raw, source)
         fmt = detect_format(source.path, source.input_format) if source.input_format else sniff_format(data)
+        refuse_parquet_as_text(source, data, fmt)
         if fmt == "parquet":
             raise UsageError(
                 f"{source.name}: Parquet cannot be read from standard input or a pipe (its index is at the end "
                 "of the file); give the file's path"
             )
+        head = data[: LINE_LIMIT + 1]
     else:
         check_input_file(source.path)
         fmt = detect_format(source.path, source.input_format)
+        head = b""
         if compression_of(source.path):
             if fmt == "parquet":
                 raise UsageError(f"{source.name}: Parquet compresses inside the file; give it without .gz/.zst")
-            data = utf8_text(unpack(Path(source.path).read_bytes(), source.name), source.name)
+            raw = unpack(Path(source.path).read_bytes(), source.name)
+            bom = unicode_bom(raw)
+            data = as_utf8(raw, source)
+            head = data[: LINE_LIMIT + 1]
         elif fmt != "parquet":
             with open(source.path, "rb") as handle:
                 head = handle.read(LINE_LIMIT + 1)
-            if unicode_bom(head):  # UTF-16 or UTF-32: read whole, as UTF-8
+            refuse_parquet_as_text(source, head, fmt)
+            if source.encoding:  # cp1252, latin-1...: transcoded to UTF-8 in memory
+                data = transcoded(file_chunks(source.path), source.encoding, source.name)
+            elif bom := unicode_bom(head):  # UTF-16 or UTF-32: read whole, as UTF-8
                 data = utf8_text(unpack(Path(source.path).read_bytes(), source.name), source.name)
             else:
                 check_first_line(source.name, head, fmt)
                 check_file_line_lengths(source.path, source.name, fmt)
+            if data is not None:
+                head = data[: LINE_LIMIT + 1]
     if data is not None:
-        check_first_line(source.name, data[: LINE_LIMIT + 1], fmt)
+        check_first_line(source.name, head, fmt)
         check_line_lengths(data, source.name, fmt)
+    chosen = csv_delimiter(source, head) if fmt == "csv" else None
+    source = replace(
+        source,
+        input_format=fmt,
+        delimiter=chosen,
+        encoding=source.encoding or bom,
+    )
     renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
     text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}
     try:
@@ -527,6 +809,8 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
         raise single_problem(source.name, name, "duplicate-column", f"the schema names {what} more than once") from None
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
         raise read_failure(source, fmt, data, error) from None
+    if fmt == "csv" and chosen != sniff_delimiter(head):  # given, or tab for .tsv: sniffing leaves none over
+        check_one_column_header(source, schema.names())
     if fmt == "ndjson":
         repeated = ndjson_repeated_key(source, data)
         if repeated is not None:
@@ -552,7 +836,22 @@ def read_table(source: TableSource, *, lazy: bool = False, stdin: io.BufferedIOB
     if present:
         frame = frame.rename(present)
     reserved = [name for name in schema.names() if present.get(name, name).startswith(RESERVED_PREFIX)]
-    return frame.drop([present.get(name, name) for name in reserved]) if reserved else frame
+    return (frame.drop([present.get(name, name) for name in reserved]) if reserved else frame), source
+
+
+def check_one_column_header(source: TableSource, names: list[str]) -> None:
+    """A CSV header read as one column that holds another delimiter (``--delimiter ,`` on a ``;``-separated
+    file) is a usage error saying which delimiter to give, where every required column was reported missing
+    with ``--map`` advice."""
+    if len(names) != 1 or not source.delimiter:
+        return
+    other = sniff_delimiter(names[0].encode("utf-8"))
+    if other != source.delimiter and other.encode() in names[0].encode("utf-8"):
+        shown = "\\t" if other == "\t" else other
+        raise UsageError(
+            f"{source.name}: the header is one column read with the delimiter {delimiter_text(source.delimiter)}, "
+            f"and it looks {delimiter_text(other)}-separated: use --delimiter '{shown}'"
+        )
 
 
 # Working columns (the release key, the input order, raw copies of dates...) are named with a leading
@@ -611,7 +910,8 @@ def located_problem(
         return None
     if fmt == "ndjson":
         return _ndjson_problem(source.name, raw)
-    return _csv_problem(source.name, raw) or _csv_type_problem(source.name, raw, error)
+    delimiter = source.delimiter or ","
+    return _csv_problem(source.name, raw, delimiter) or _csv_type_problem(source.name, raw, error, delimiter)
 
 
 # polars' message when a value does not fit the type it inferred from a column's first rows
@@ -622,7 +922,7 @@ UNPARSED = re.compile(
 TYPE_WORDS = {"i64": "a whole number", "i32": "a whole number", "f64": "a number", "bool": "true or false"}
 
 
-def _csv_type_problem(name: str, raw: bytes, error: BaseException | None) -> DataError | None:
+def _csv_type_problem(name: str, raw: bytes, error: BaseException | None, delimiter: str = ",") -> DataError | None:
     """``column-type`` naming the row of a value that does not fit the type polars read from the column's first
     10,000 rows (``abc`` in an ``age`` column of numbers): the reader stops there and says no row."""
     found = UNPARSED.search(str(error)) if error is not None else None
@@ -630,7 +930,7 @@ def _csv_type_problem(name: str, raw: bytes, error: BaseException | None) -> Dat
         return None
     value, column, position = found["value"], found["column"], int(found["number"]) - 1
     kind = TYPE_WORDS.get(found["dtype"], f"of type {found['dtype']}")
-    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline=""))
+    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline=""), delimiter=delimiter)
     next(reader, None)
     row, line = None, None
     for number, record in enumerate(reader, start=1):
@@ -649,7 +949,7 @@ def _csv_type_problem(name: str, raw: bytes, error: BaseException | None) -> Dat
     )
 
 
-def _csv_problem(name: str, raw: bytes) -> DataError | None:
+def _csv_problem(name: str, raw: bytes, delimiter: str = ",") -> DataError | None:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -660,11 +960,11 @@ def _csv_problem(name: str, raw: bytes) -> DataError | None:
             name,
             None,
             "encoding",
-            f"{_where(line)}: the bytes {bad!r} are not UTF-8; save the file as UTF-8 "
-            "(e.g. iconv -f cp1252 -t utf-8, or 'CSV UTF-8' in a spreadsheet)",
+            f"{_where(line)}: the bytes {bad!r} at byte {error.start:,} are {ENCODING_HINT} "
+            "(or save the file as UTF-8: iconv -f cp1252 -t utf-8, or 'CSV UTF-8' in a spreadsheet)",
             row=line - 1 if line > 1 else None,  # the header is no row (rows are 1-based below it)
         )
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     header: list[str] | None = None
     records = 0
     start = 1
@@ -783,10 +1083,12 @@ def renames_inverse(canonical: str, column_map: Mapping[str, str]) -> str:
 
 
 def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, data: bytes | None) -> pl.LazyFrame:
-    """Polars reads a plain file by its path (scanned when ``lazy``); ``data`` is a stream's or a compressed
-    file's bytes, read from memory (polars decodes gzip and zstd itself; a damaged one is invalid data)."""
+    """Polars reads a plain file by its path (scanned when ``lazy``); ``data`` is a stream's, a compressed
+    file's or a transcoded file's bytes, read from memory. A CSV file is split at ``source.delimiter``."""
     if fmt == "csv":
         options: dict[str, Any] = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
+        if source.delimiter and source.delimiter != ",":
+            options["separator"] = source.delimiter
         if data is not None:
             if not data.strip():
                 raise pl.exceptions.NoDataError("empty CSV")

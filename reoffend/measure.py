@@ -486,7 +486,10 @@ def run_metadata(inputs: ValidatedInputs, window: FollowUpWindow, facts: Mapping
         "window": window.as_dict(),
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
-        "inputs": {role: {"file": inputs.names[role], "rows": inputs.row_counts[role]} for role in inputs.names},
+        "inputs": {
+            role: {"file": inputs.names[role], "rows": inputs.row_counts[role], **inputs.read_as.get(role, {})}
+            for role in inputs.names
+        },
     }
     if inputs.deduplicated_rows:
         metadata["duplicate_rows_dropped"] = inputs.deduplicated_rows

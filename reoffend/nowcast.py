@@ -727,8 +727,11 @@ def level_credibility(
 
     The raw ratio of a group is ``lam^ = O / E``: ``O`` its releases in follow-up seen to reoffend, ``E`` the sum
     of ``S(t_i)`` over them (what the reference's level would have shown by now); its sampling variance is
-    ``v = sum lam^ S (1 - lam^ S) / E**2 + lam^**2 (se(E) / E)**2`` (each release seen or not, and ``E``'s own
-    error from the ``N`` complete releases, ``se(E) = sum sqrt(S (1 - S) / N)``). The between-cohort variance
+    ``v = sum lam S (1 - lam S) / E**2 + lam^**2 (se(E) / E)**2`` (each release seen or not, and ``E``'s own
+    error from the ``N`` complete releases, ``se(E) = sum sqrt(S (1 - S) / N)``), the first term at ``lam = lam^``
+    or at the reference's level 1, whichever is larger (Buhlmann's expected process variance is taken at the
+    collective level; the larger of the two keeps a group with nobody seen yet, ``lam^ = 0``, from a level of 0
+    with no error). The between-cohort variance
     ``tau2`` of levels is estimated by moments, ``mean((lam - 1)**2 - v)`` (at least 0), over the provisional
     groups and the complete ones (``lam = x / (n P)``, ``v = (1 - P) / (n P) (1 - n / N)``, a complete group
     being ``n`` of the ``N``) expecting at least ``MIN_LEVEL_EXPECTED`` reoffenders. Buhlmann's credibility
@@ -762,8 +765,14 @@ def level_credibility(
     ratio = pl.when(pl.col("_E") > 0).then(pl.col("_O") / pl.col("_E"))
     groups = groups.with_columns(ratio.alias("_raw"))
     raw = pl.col("_raw")
-    # v = sum lam S (1 - lam S) / E^2 = (lam E - lam^2 sum S^2) / E^2, with lam^ for lam
-    v = ((raw * pl.col("_E") - raw**2 * pl.col("_E2")) / pl.col("_E") ** 2).clip(lower_bound=1e-12)
+
+    # v = sum lam S (1 - lam S) / E^2 = (lam E - lam^2 sum S^2) / E^2, at lam^ or at the reference's level 1,
+    # whichever is larger: a group with nobody seen yet (lam^ = 0) would otherwise have v = 0, Z = 1 and a level
+    # of 0 with no error: a provisional 0% (0.00% to 0.14%) for 229 releases that ended at 48.9%
+    def process_variance(level: pl.Expr) -> pl.Expr:
+        return (level * pl.col("_E") - level**2 * pl.col("_E2")) / pl.col("_E") ** 2
+
+    v = pl.max_horizontal(process_variance(raw), process_variance(pl.lit(1.0))).clip(lower_bound=1e-12)
     # plus the reference's share of it: Var(O / E) with E's own error, (lam^ se(E) / E)^2 by the delta method
     v = v + raw**2 * (pl.col("_E_se") / pl.col("_E")) ** 2
     groups = groups.with_columns(v.alias("_v"))

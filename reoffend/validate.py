@@ -64,6 +64,8 @@ class Table:
     padded_ids: int = 0  # text ids with surrounding whitespace (validate_inputs)
     # what a failure to read ``raw`` (e.g. a CSV scanned while typing it) becomes: the reader's own error
     read_error: Callable[[BaseException], BaseException] | None = None
+    date_format: str = "%Y-%m-%d"  # strftime form of its text dates (--date-format; DATE_FORMAT by default)
+    read_as: dict[str, str] = field(default_factory=dict)  # how it was read (format, delimiter...), for metadata
 
 
 # A query a command will make of the validated inputs, from (releases, convictions) typed frames: one it may
@@ -90,6 +92,7 @@ class ValidatedInputs:
     prefetched_of: tuple[pl.LazyFrame, pl.LazyFrame] | None = None
     # --as-at: the date, and the rows of each table dated after it, which the measure does not see
     as_at: dict[str, object] | None = None
+    read_as: dict[str, dict[str, str]] = field(default_factory=dict)  # by role: format, delimiter, encoding...
 
 
 def prefetched(inputs: ValidatedInputs, queries: Mapping[str, Query]) -> dict[str, pl.DataFrame]:
@@ -212,24 +215,57 @@ def _id_kind(dtype: pl.DataType) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------- typed frames
-def parse_date(column: str, dtype: pl.DataType, *, strip: bool = True) -> pl.Expr:
-    """A date column as ``pl.Date``: ISO text parsed (bad text becomes null), datetimes truncated.
+def parse_date(column: str, dtype: pl.DataType, *, strip: bool = True, date_format: str = DATE_FORMAT) -> pl.Expr:
+    """A date column as ``pl.Date``: text parsed in ``date_format`` (bad text becomes null), datetimes truncated.
 
     Surrounding whitespace is allowed. ``strip=False`` skips stripping it first: the parser already skips
     leading whitespace and rejects trailing, so a value it parses unstripped has the same date stripped
     (see :func:`_typed_in_memory`, which re-parses stripped only when some value fails).
 
-    The rule is docs/data.md's "a date does not parse" (ISO ``YYYY-MM-DD``): exactly polars' ``to_date``
-    with :data:`DATE_FORMAT`. ``cache=False`` only turns off its memo of recent values (the same parse
-    function runs on every value instead of a hash lookup first): about half the CPU of the parse, 0.09
-    against 0.17 s per 4 million dates (bench/NOTES.md, fourth round).
+    The rule is docs/data.md's "a date does not parse" (ISO ``YYYY-MM-DD``, or ``--date-format``): exactly
+    polars' ``to_date`` with :data:`DATE_FORMAT` or the form given. ``cache=False`` only turns off its memo of
+    recent values (the same parse function runs on every value instead of a hash lookup first): about half
+    the CPU of the parse, 0.09 against 0.17 s per 4 million dates (bench/NOTES.md, fourth round).
     """
     if dtype == pl.String:
         text = pl.col(column).str.strip_chars() if strip else pl.col(column)
-        return text.str.to_date(DATE_FORMAT, strict=False, cache=False)
+        return text.str.to_date(date_format, strict=False, cache=False)
     if isinstance(dtype, pl.Datetime):
         return pl.col(column).dt.date()
     return pl.col(column).cast(pl.Date)
+
+
+FORMAT_SAMPLE = dt.date(2023, 4, 25)  # a day whose day, month and year differ in every digit form
+
+
+def check_date_format(date_format: str, option: str = "--date-format") -> str:
+    """A strftime form of dates (``%d/%m/%Y``) that writes a date and reads it back as the same date; anything
+    else (no directive, a time only, ``%Q``) is a usage error (exit 2) naming the option."""
+    try:
+        written = FORMAT_SAMPLE.strftime(date_format)
+        read = pl.Series([written]).str.to_date(date_format, strict=False).item()
+    except (ValueError, pl.exceptions.PolarsError):
+        read = None
+    if read != FORMAT_SAMPLE or not date_format.strip():
+        raise UsageError(
+            f"{option} {date_format!r}: not a form that reads a date back (it writes {FORMAT_SAMPLE} as "
+            f"{FORMAT_SAMPLE.strftime(date_format) if date_format else ''!r}); give a strftime form such as "
+            "%d/%m/%Y, %m/%d/%Y or %d.%m.%Y"
+        )
+    return date_format
+
+
+def date_shape(date_format: str) -> str:
+    """``YYYY-MM-DD``, ``DD/MM/YYYY``: a strftime form as people write it, for messages."""
+    for directive, shape in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%y", "YY"), ("%b", "Mon"), ("%B", "Month")):
+        date_format = date_format.replace(directive, shape)
+    return date_format
+
+
+# the forms suggested when every text date of a column fails to parse (never used without being given)
+SUGGESTED_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d", DATE_FORMAT)
+# a form and the one that reads the same text with day and month swapped: both fit when no day is above 12
+SWAPPED = {"%d/%m/%Y": "%m/%d/%Y", "%m/%d/%Y": "%d/%m/%Y", "%d-%m-%Y": "%m-%d-%Y", "%m-%d-%Y": "%d-%m-%Y"}
 
 
 def typed_frame(table: Table, *, strip_dates: bool = True, strip_ids: bool = True) -> pl.LazyFrame:
@@ -243,7 +279,10 @@ def typed_frame(table: Table, *, strip_dates: bool = True, strip_ids: bool = Tru
 
 def _typed_columns(table: Table, *, strip_dates: bool = True, strip_ids: bool = True) -> list[pl.Expr]:
     schema = table.raw.collect_schema()
-    exprs = [parse_date(column, schema[column], strip=strip_dates).alias(column) for column in table.spec.dates]
+    exprs = [
+        parse_date(column, schema[column], strip=strip_dates, date_format=table.date_format).alias(column)
+        for column in table.spec.dates
+    ]
     id_dtype = schema["offender_id"]
     if id_dtype.is_integer():
         exprs.append(pl.col("offender_id").cast(pl.Int64))
@@ -320,7 +359,7 @@ def _masks(
         if raw_schema[column] == pl.String:
             masks[("unparseable-date", column)] = (
                 ~missing & parsed.is_null(),
-                f"{column} is not a date in the form YYYY-MM-DD",
+                f"{column} is not a date in the form {date_shape(table.date_format)}",
             )
         masks[("date-out-of-range", column)] = (
             (parsed < EARLIEST_DATE) if early_only else (parsed < EARLIEST_DATE) | (parsed > latest),
@@ -445,6 +484,9 @@ def validate_inputs(
         if conflicts:
             failing[("conflicting-release", "offender_id")] = conflicts
     if failing:
+        advice = date_format_advice(releases, convictions, failing)
+        if advice is not None:
+            raise advice
         raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
     if extract_date is None and releases.rows:  # releases but no conviction: the checks need an extract date
         raise single_problem(
@@ -483,7 +525,69 @@ def validate_inputs(
         id_bytes=_id_bytes(releases, convictions),
         prefetched=fetched,
         prefetched_of=(releases_typed, convictions.typed),
+        read_as={"releases": releases.read_as, "convictions": convictions.read_as},
     )
+
+
+def date_format_advice(releases: Table, convictions: Table, failing: Mapping[tuple[str, str], int]) -> DataError | None:
+    """One line in place of a row per date when every text date that failed to parse fits one other form:
+    "every release_date looks like DD/MM/YYYY; use --date-format %d/%m/%Y" (docs/data.md, "Reading the
+    files"). The forms tried are :data:`SUGGESTED_FORMATS`, on every non-missing value of each failing
+    column of both files together. When a form and its day-month swap both fit (no day above 12), both are
+    named and neither chosen: a date is never guessed. None when no single form fits them all (the rows are
+    then reported one by one)."""
+    columns: list[tuple[Table, str]] = []
+    for table in (releases, convictions):
+        suffix = "" if table.spec is RELEASES else "@c"
+        columns += [(table, c) for c in table.spec.dates if ("unparseable-date" + suffix, c) in failing]
+    if not columns:
+        return None
+    candidates = [f for f in SUGGESTED_FORMATS if f != releases.date_format]
+    fits = set(candidates)
+    example, row = None, None
+    for table in (releases, convictions):
+        mine = [c for t, c in columns if t is table]
+        if not mine:
+            continue
+        exprs = []
+        for column in mine:
+            present = pl.col(column).is_not_null()
+            text = pl.col(column).str.strip_chars()
+            exprs.append(present.sum().alias(f"{column}|n"))
+            exprs.append(pl.col(column).filter(present).first().alias(f"{column}|example"))
+            exprs.append(present.arg_max().alias(f"{column}|row"))
+            exprs += [
+                (present & text.str.to_date(form, strict=False, cache=False).is_not_null())
+                .sum()
+                .alias(f"{column}|{form}")
+                for form in candidates
+            ]
+        found = table.raw.select(exprs).collect(engine="streaming").row(0, named=True)
+        for column in mine:
+            fits &= {form for form in candidates if found[f"{column}|{form}"] == found[f"{column}|n"]}
+            if example is None:
+                example, row = found[f"{column}|example"], found[f"{column}|row"] + 1
+    if not fits:
+        return None
+    tables = [table for table in (releases, convictions) if any(t is table for t, _ in columns)]
+    names = " and ".join(
+        name_list([c for t, c in columns if t is table]) + (f" ({table.name})" if len(tables) > 1 else "")
+        for table in tables
+    )
+    ordered = [form for form in candidates if form in fits]
+    form = ordered[0]
+    if len(ordered) == 2 and SWAPPED.get(form) == ordered[1]:
+        message = (
+            f"every {names} looks like {date_shape(form)} or {date_shape(ordered[1])}, and no day is above 12 to "
+            f"tell which: give --date-format {form} or --date-format {ordered[1]} (a date is never guessed)"
+        )
+    elif len(ordered) > 1:
+        message = f"every {names} fits several forms: give --date-format, one of {', '.join(ordered)}"
+    elif form == DATE_FORMAT:
+        message = f"every {names} looks like YYYY-MM-DD, not {date_shape(releases.date_format)}: drop --date-format"
+    else:
+        message = f"every {names} looks like {date_shape(form)}; use --date-format {form}"
+    return single_problem(columns[0][0].name, columns[0][1], "date-format", message, row=row, value=example)
 
 
 def _used_columns(releases: pl.LazyFrame, used: Collection[str], in_memory: bool) -> pl.LazyFrame:

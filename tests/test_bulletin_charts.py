@@ -121,7 +121,9 @@ min_count = 3
 @pytest.fixture(scope="module")
 def bulletin(tmp_path_factory) -> Bulletin:
     folder = tmp_path_factory.mktemp("charts")
-    bands = 'columns = ["sex", "sentence_months"]\nbands = { sentence_months = [6, 12, 24, 48] }'
+    bands = (
+        'columns = ["sex", "sentence_months"]\nbands = { sentence_months = [6, 12, 24, 48] }\nmerge_sparse_bands = true'
+    )
     return _job(folder, 8000, 10, dt.date(2025, 3, 31), bands)
 
 
@@ -347,3 +349,13 @@ def test_the_provisional_chart_keeps_withheld_cohorts_on_its_axis_and_breaks_its
     from reoffend.bulletin.provisional import provisional_finding
 
     assert provisional_finding(section, trend)[1].endswith(" 2 withheld cohorts are marked [c].")
+
+
+def test_sparse_bands_are_merged_only_when_asked(tmp_path):
+    # a series' bulletin (the default) keeps its configured edges: a merge that differs between two releases gave
+    # a withheld count of 2 away by differencing (review of issue 26); one-off publications opt in
+    bands = 'columns = ["sentence_months"]\nbands = { sentence_months = [6, 12, 24, 48] }'
+    plain = _job(tmp_path / "plain", 8000, 10, dt.date(2025, 3, 31), bands)
+    assert plain.facts["breakdown_bands"]["sentence_months"]["published_bands"] == [6, 12, 24, 48]
+    merged = _job(tmp_path / "merged", 8000, 10, dt.date(2025, 3, 31), bands + "\nmerge_sparse_bands = true")
+    assert merged.facts["breakdown_bands"]["sentence_months"]["published_bands"] == [6, 12]

@@ -110,18 +110,19 @@ def test_level_credibility_by_hand():
         ]
     )
     levels = {r["cohort"]: r for r in level_credibility(joined, reference, observed, ("cohort",), "cohort").to_dicts()}
-    # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: process part (1.5 x 20 - 1.5^2 x 10) / 20^2 = 7.5 / 400;
+    # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: process part at lam^ (1.5 x 20 - 1.5^2 x 10) / 20^2
+    # = 7.5 / 400, at the reference's level 1 (20 - 10) / 400 = 10 / 400: the larger, 0.025, is taken;
     # E's own error from the N = 100 reference releases: se(E) = 40 x sqrt(0.5 x 0.5 / 100) = 2, so the
     # reference part is lam^2 (se(E) / E)^2 = 1.5^2 x (2 / 20)^2 = 0.0225
-    v_a = 7.5 / 400 + 0.0225  # 0.04125
+    v_a = max(7.5 / 400, 10 / 400) + 0.0225  # 0.0475
     v_b = (1.0 * 20 - 1.0 * 10) / 400 + 1.0**2 * (2 / 20) ** 2  # B: lam^ = 20 / 20 = 1: 0.025 + 0.01 = 0.035
     # deviations (lam - 1)^2 - v: A 0.25 - v_a, B -v_b, C (60 / (100 x 0.6) = 1): -(1 - 0.6) / (100 x 0.6) times
     # (1 - n / N) = (1 - 100 / 100) = 0 (C is the whole reference, so its ratio to P has no sampling error)
     tau2 = (0.25 - v_a - v_b - 0.0) / 3
     z_a, z_b = tau2 / (tau2 + v_a), tau2 / (tau2 + v_b)
-    assert tau2 == pytest.approx(0.17375 / 3, abs=1e-12)  # 0.0579167
-    assert levels["A"]["level_ratio"] == pytest.approx(1 + z_a * 0.5)  # 1 + 0.58400 x 0.5 = 1.29200
-    assert levels["A"]["level_ratio"] == pytest.approx(1.292, abs=1e-4)
+    assert tau2 == pytest.approx(0.1675 / 3, abs=1e-12)  # 0.0558333
+    assert levels["A"]["level_ratio"] == pytest.approx(1 + z_a * 0.5)  # 1 + 0.540323 x 0.5 = 1.270161
+    assert levels["A"]["level_ratio"] == pytest.approx(1.270161, abs=1e-5)
     assert levels["A"]["_level_mse"] == pytest.approx(z_a * v_a)
     assert levels["B"]["level_ratio"] == pytest.approx(1.0)
     assert levels["B"]["_level_mse"] == pytest.approx(z_b * v_b)
@@ -135,6 +136,36 @@ def test_level_credibility_by_hand():
 
 
 # ------------------------------------------------------------------ the censored reference, by hand
+def test_a_group_with_nobody_seen_yet_keeps_a_level_and_an_error():
+    """Review of issue 25: a provisional group with 0 of its 40 releases seen (lam^ = 0) had v = 0, Z = 1 and
+    level 0 with no error (a provisional 0.0% to 0.1%). Now v is at least the process variance at the reference
+    level: (20 - 10) / 400 = 0.025 (E = 20, sum S^2 = 10), so Z < 1 and the level stays above 0 with an error."""
+    joined = pl.DataFrame(
+        {
+            "cohort": ["A"] * 40 + ["B"] * 40 + ["D"] * 40,
+            "reoffended": [True] * 30 + [False] * 10 + [True] * 20 + [False] * 20 + [False] * 40,
+            "_S": [0.5] * 120,
+            "_P": [0.6] * 120,
+            RATIO: [1.0] * 120,
+            SEGMENT: [0] * 120,
+        },
+        schema_overrides={SEGMENT: pl.UInt32},
+    )
+    reference = pl.DataFrame({SEGMENT: [0] * 100, "reoffended": [True] * 60 + [False] * 40})
+    reference = reference.with_columns(pl.col(SEGMENT).cast(pl.UInt32))
+    observed = pl.concat(
+        [
+            reference.with_columns(pl.lit("C").alias("cohort"), pl.lit(True).alias(COMPLETE)),
+            joined.select(SEGMENT, "reoffended", "cohort", pl.lit(False).alias(COMPLETE)),
+        ]
+    )
+    levels = {r["cohort"]: r for r in level_credibility(joined, reference, observed, ("cohort",), "cohort").to_dicts()}
+    d = levels["D"]
+    assert d["level_ratio"] > 0.05 and d["_level_mse"] > 0.001
+    # v_D = 0.025 (+ 0 for E's error, lam^ = 0); Z_D = tau2 / (tau2 + 0.025) < 1, level 1 - Z_D
+    assert d["level_ratio"] == pytest.approx(1 - d["_level_mse"] / 0.025)
+
+
 def test_censored_shares_by_hand():
     """Kaplan-Meier q(t), S(t), P from five releases: three complete (first seen on day 1, never, never) and two
     in follow-up (age 2 and never seen, so at risk on days 0 and 1; age 4, first seen on day 2)."""

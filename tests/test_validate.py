@@ -35,10 +35,13 @@ def files(tmp_path):
             "releases.csv, row 2, column release_date: release_date is not a date in the form YYYY-MM-DD "
             "(value '2022-02-30')",
         ),
+        # every release_date in another form: one line naming the first, saying what to type (issue 27); with no
+        # day above 12 both orders are named and neither is guessed
         (
             "offender_id,release_date\nA,10/01/2022\n",
             GOOD_CONVICTIONS,
-            "releases.csv, row 1, column release_date: release_date is not a date",
+            "releases.csv, row 1, column release_date: every release_date looks like DD/MM/YYYY or MM/DD/YYYY, "
+            "and no day is above 12 to tell which",
         ),
         # a date before 1900
         (

@@ -126,6 +126,9 @@ def input_spec(config: BulletinConfig, extract_date: dt.date | None = None) -> I
         convictions=i.convictions,
         column_map=dict(i.column_map),
         input_format=i.input_format,
+        delimiter=i.delimiter,
+        encoding=i.encoding,
+        date_format=i.date_format,
         extract_date=extract_date or i.extract_date,
         dedupe=i.dedupe,
         as_at=i.as_at,
@@ -648,8 +651,9 @@ def breakdown_tables(config: BulletinConfig, inputs, params: MeasureParams, comp
         rows = _measure_breakdown(banded, params, complete, column)
         configured = spec.bands.get(column)
         edges = tuple(configured) if configured else None
-        if edges and config.disclosure.active:
-            # suppression with judgement: a sparse end band is merged before anything is withheld
+        if edges and config.disclosure.active and spec.merge_sparse_bands:
+            # suppression with judgement: a sparse end band is merged before anything is withheld (opted into:
+            # across releases a merge that differs can give a withheld count away, docs/bulletin.md rule 8)
             edges = merge_sparse_ends(edges, _bands_by_cohort(rows, column, edges), config.disclosure.fails)
             if edges != tuple(configured or ()):
                 merged = band_inputs(inputs, {**spec.bands, column: edges})
@@ -774,7 +778,8 @@ def sha256_file(path: str) -> str:
 
 def _input_facts(config: BulletinConfig, inputs) -> dict[str, dict[str, Any]]:
     facts = {
-        role: {"path": getattr(config.inputs, role), "rows": inputs.row_counts[role]}
+        # how each was read (format, delimiter, encoding, date form), as measure's JSON metadata says it
+        role: {"path": getattr(config.inputs, role), "rows": inputs.row_counts[role], **inputs.read_as.get(role, {})}
         for role in ("releases", "convictions")
     }
     if config.inputs.exclude_offences:

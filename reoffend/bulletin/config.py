@@ -20,7 +20,8 @@ from ..cohort import PERIODS, IndexRule, Period
 from ..disclosure import DisclosureRule
 from ..errors import UsageError
 from ..intervals import LARGEST_CONFIDENCE, SMALLEST_TAIL
-from ..io import key_line, read_toml
+from ..io import check_delimiter, check_encoding, key_line, read_toml
+from ..validate import DATE_FORMAT, check_date_format
 from ..window import FollowUpWindow
 from .document import safe_url
 from .folder import check_stems
@@ -42,7 +43,10 @@ convictions = "convictions.csv"             # one row per proven offence
 exclude_offences = "excluded_offences.txt"  # example: offence codes that are not new offences (e.g. BREACH)
 # extract_date = 2024-06-30                 # example: default is the latest conviction_date in the data
 # as_at = 2024-03-31                        # example: publish as an extract taken on this date would have
-# input_format = "csv"                      # example: default follows the file extension
+# input_format = "csv"                      # example: for a pipe or a name that does not tell (default: the extension)
+# delimiter = ";"                           # example: CSV delimiter (default: tab for .tsv, else sniffed: , ; tab |)
+# encoding = "utf-8"                        # text encoding, e.g. "cp1252" (a UTF-16 byte-order mark needs none)
+# date_format = "%Y-%m-%d"                  # strftime form of every text date, e.g. "%d/%m/%Y"
 # dedupe = false                            # drop exact duplicate release rows instead of failing
 # allow_no_convictions = false              # publish even when no conviction counts as a reoffence (all 0%)
 
@@ -117,6 +121,7 @@ min_count = 3                               # ... and of a group with fewer reof
 # columns = ["sex", "age", "prior_convictions"]              # example
 # bands = { age = [18, 21, 25, 30, 35, 40, 50], prior_convictions = [1, 3, 7, 11] }   # example: numeric
 #                                           # columns cut at these edges ("18 to 20", "50 and over")
+# merge_sparse_bands = false                # merge a sparse end band before withholding: one-off releases only
 
 # [publication]                             # publication furniture (docs/bulletin.md, "Publication furniture")
 # published = 2026-04-30                    # example: written "30 April 2026"
@@ -155,6 +160,9 @@ min_count = 3                               # ... and of a group with fewer reof
 class BreakdownsConfig:
     columns: tuple[str, ...] = ()
     bands: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # merge a sparse end band into its neighbour before withholding (banding.merge_sparse_ends): for a single
+    # release only; in a series the merge can differ between releases and reveal a withheld count by differencing
+    merge_sparse_bands: bool = False
 
 
 @dataclass(frozen=True)
@@ -245,6 +253,9 @@ class InputsConfig:
     extract_date: dt.date | None = None
     as_at: dt.date | None = None  # publish as an extract taken on this date would have (reoffend.inputs.cut_as_at)
     input_format: str | None = None
+    delimiter: str | None = None  # a CSV file's (None: tab for .tsv, else sniffed from its header)
+    encoding: str | None = None  # a codec name (None: UTF-8, or what a byte-order mark names)
+    date_format: str | None = None  # strftime form of text dates (None: %Y-%m-%d)
     dedupe: bool = False
     allow_no_convictions: bool = False  # publish a bulletin in which no conviction counts (every rate 0%)
     column_map: Mapping[str, str] = field(default_factory=dict)
@@ -295,6 +306,9 @@ class BulletinConfig:
                 "extract_date": self.inputs.extract_date.isoformat() if self.inputs.extract_date else None,
                 "as_at": self.inputs.as_at.isoformat() if self.inputs.as_at else None,
                 "input_format": self.inputs.input_format,
+                "delimiter": self.inputs.delimiter,
+                "encoding": self.inputs.encoding,
+                "date_format": self.inputs.date_format,
                 "dedupe": self.inputs.dedupe,
                 "allow_no_convictions": self.inputs.allow_no_convictions,
                 "column_map": dict(sorted(self.inputs.column_map.items())),
@@ -469,6 +483,31 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     return check
 
 
+def _delimiter(value: Any) -> str:
+    """As ``--delimiter`` (reoffend.io.check_delimiter): one character, not a quote or a line end."""
+    try:
+        return check_delimiter(_text(value), "delimiter")
+    except UsageError as error:
+        raise ValueError(str(error).removeprefix("delimiter ")) from None
+
+
+def _encoding(value: Any) -> str | None:
+    """As ``--encoding`` (reoffend.io.check_encoding): a codec name, None for UTF-8 (the default)."""
+    try:
+        return check_encoding(_text(value), "encoding")
+    except UsageError as error:
+        raise ValueError(str(error).removeprefix("encoding ")) from None
+
+
+def _date_format(value: Any) -> str | None:
+    """As ``--date-format`` (reoffend.validate.check_date_format); None for ISO (the default)."""
+    try:
+        checked = check_date_format(_text(value), "date_format")
+    except UsageError as error:
+        raise ValueError(str(error).removeprefix("date_format ")) from None
+    return None if checked == DATE_FORMAT else checked
+
+
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         raise TypeError(f"expected a date (2024-06-30), got a date and time {value}")
@@ -562,6 +601,9 @@ INPUTS_SCHEMA = {
     "extract_date": _date,
     "as_at": _date,
     "input_format": _choice("csv", "parquet", "ndjson"),
+    "delimiter": _delimiter,
+    "encoding": _encoding,
+    "date_format": _date_format,
     "dedupe": _boolean,
     "allow_no_convictions": _boolean,
 }
@@ -625,7 +667,7 @@ COMPARISON_SCHEMAS: dict[str, dict[str, Callable]] = {
     },
 }
 DISCLOSURE_SCHEMA = {"min_cohort": _integer(0), "min_count": _integer(0), "protection": _integer(0)}
-BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands}
+BREAKDOWNS_SCHEMA = {"columns": _text_list, "bands": _bands, "merge_sparse_bands": _boolean}
 
 
 def _status(value: Any) -> str:

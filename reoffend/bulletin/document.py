@@ -320,6 +320,7 @@ dl.meta dt { color:#dfe3e6; }
 dl.meta dd { margin:0; font-weight:700; }
 tbody th { font-weight:400; border-bottom:1px solid var(--rule); white-space:nowrap; vertical-align:top; }
 tr.latest th { font-weight:700; background:#eef5fb; }
+.vh { position:absolute; width:1px; height:1px; overflow:hidden; clip-path:inset(50%); white-space:nowrap; }
 .skip { position:absolute; left:-9999px; }
 .skip:focus { left:8px; top:8px; background:#fd0; color:#0b0c0c; padding:6px 10px; z-index:10; }
 .table-scroll:focus { outline:3px solid #fd0; }
@@ -500,11 +501,19 @@ def _html_table(block: Table) -> str:
         f'<th scope="col"{" class=num" if n else ""}>{_e(c)}</th>' for c, n in zip(block.columns, numeric, strict=True)
     )
     rows = []
+    named = ""
     for index, row in enumerate(block.rows):
         css = ' class="latest"' if block.highlight_last and index == len(block.rows) - 1 else ""
-        # the first cell names the row (a cohort, an establishment, a band): a row header for screen readers
+        # the first cell names the row (a cohort, an establishment, a band): a row header for screen readers; a
+        # row continuing the one above (a unit's second measure) shows no name but is read with it (never an
+        # empty header: WCAG empty-table-header)
+        named = str(row[0]) if str(row[0]).strip() else named
         cells = "".join(
-            f'<th scope="row"{" class=num" if n else ""}>{_e(v)}</th>'
+            (
+                f'<th scope="row"{" class=num" if n else ""}>{_e(v)}</th>'
+                if str(v).strip() or not named
+                else f'<th scope="row"{" class=num" if n else ""}><span class="vh">{_e(named)}</span></th>'
+            )
             if position == 0
             else f"<td{' class=num' if n else ''}>{_e(v)}</td>"
             for position, (v, n) in enumerate(zip(row, numeric, strict=True))

@@ -42,7 +42,7 @@ DEFAULT_FOLDER = "bulletin"
 )
 @click.option(
     "--previous",
-    type=click.Path(),
+    type=click.Path(file_okay=False),  # a folder read as data (reoffend/bulletin/revisions.py), never written
     metavar="DIR",
     help="The previous bulletin's folder: publish a revisions table of its figures (beats [publication] previous).",
 )

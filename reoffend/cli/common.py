@@ -89,6 +89,9 @@ INPUT_PARAMS = (
     "convictions",
     "column_map",
     "input_format",
+    "delimiter",
+    "encoding",
+    "date_format",
     "extract_date",
     "as_at",
     "dedupe",
@@ -122,7 +125,26 @@ def input_options(function):
         click.option(
             "--input-format",
             type=click.Choice(["csv", "parquet", "ndjson"]),
-            help="Format of both inputs (default: from the extension under any .gz/.zst; '-' or a pipe is sniffed).",
+            help="Format of an input whose name does not tell it ('-', a pipe, data.txt); a file named .csv, "
+            ".tsv, .parquet, .ndjson or .jsonl (under any .gz/.zst) follows its extension (default: a pipe is "
+            "sniffed).",
+        ),
+        click.option(
+            "--delimiter",
+            metavar="CHAR",
+            help="Field delimiter of CSV inputs, e.g. ';' '|' or tab ('\\t') (default: tab for .tsv, else "
+            "sniffed from each header line: , ; tab |).",
+        ),
+        click.option(
+            "--encoding",
+            metavar="NAME",
+            help="Text encoding of the inputs, e.g. cp1252, latin-1, utf-16 (default: utf-8; a UTF-16 "
+            "byte-order mark is read without it). Other than UTF-8, a file is transcoded in memory.",
+        ),
+        click.option(
+            "--date-format",
+            metavar="FMT",
+            help="strftime form of every text date column, e.g. %d/%m/%Y (default: %Y-%m-%d).",
         ),
         click.option(
             "--extract-date",
@@ -493,6 +515,9 @@ def input_spec(
     dedupe: bool,
     streaming: bool,
     as_at: dt.datetime | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
 ) -> InputSpec:
     if not releases or not convictions:
         raise UsageError("give both files: RELEASES and CONVICTIONS")
@@ -505,6 +530,9 @@ def input_spec(
         dedupe=dedupe,
         streaming=streaming,
         as_at=as_at.date() if as_at else None,
+        delimiter=delimiter,
+        encoding=encoding,
+        date_format=date_format,
     )
 
 

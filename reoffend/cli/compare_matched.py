@@ -364,7 +364,8 @@ def caption(result: MatchedResult) -> str:
         f"{p.measure.window.describe()}; exact on {', '.join(p.exact) or 'nothing'}; up to {p.ratio} nearest "
         f"neighbours on the logit score within {p.caliper:g} SD, with replacement; {p.bootstrap:,} bootstrap "
         f"replicates (seed {p.seed}), {interval_label(p.alpha, 'one')}; verdict: read off that interval, after "
-        f"{DESCRIPTION[p.multiple_testing]} over the cohorts (p (reduction): one-sided, before the adjustment)"
+        f"{DESCRIPTION[p.multiple_testing]} over the cohorts (p: one-sided, on the side of the change, before the "
+        "adjustment; p adjusted: after it)"
     )
 
 

@@ -31,6 +31,9 @@ INPUT_KEYS = (
     "extract_date",
     "as_at",
     "input_format",
+    "delimiter",
+    "encoding",
+    "date_format",
     "dedupe",
     "allow_no_convictions",
 )

@@ -152,6 +152,9 @@ class AdjustedResult:
     params: AdjustedParams
     unseen: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[RunWarning] = field(default_factory=list)
+    # covariates outside the baseline's range, per unit (calibration.range_warnings): for the analyst, never
+    # published (they quote one person's value and may name a withheld unit)
+    extrapolation: list[RunWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         AdjustedRow.check(self.rows, "compare adjusted", self.params.group_columns)
@@ -193,9 +196,10 @@ class AdjustedResult:
         return self.rows.group_by("cohort").agg(exprs).sort("cohort")
 
     def all_warnings(self) -> list[RunWarning]:
-        """The model's warnings and, when it is significant, the national shift's (:func:`shift_warnings`). The
-        bulletin prints only :attr:`warnings`: the shift's figures are in no published cell."""
-        return [*self.warnings, *shift_warnings(self.metadata.get("national_shift", {}))]
+        """The model's warnings, the covariates outside the baseline's range and, when it is significant, the
+        national shift's (:func:`shift_warnings`). The bulletin prints only :attr:`warnings`: the shift's figures
+        are in no published cell, and the range notes quote one person's value and may name a withheld unit."""
+        return [*self.warnings, *self.extrapolation, *shift_warnings(self.metadata.get("national_shift", {}))]
 
     def extra_json(self) -> dict[str, Any]:
         return {
@@ -456,7 +460,9 @@ def compare_adjusted(
     )
     del X_base
     notes.extend(band_warnings(calibration_table_by, params.measure.confidence))
-    notes.extend(range_warnings(current, encoded, providers))
+    # beside the other notes, not among them: they quote the baseline's extremes (one person's value) and name
+    # units, which may be withheld in a publication (the bulletin prints result.warnings, not these)
+    extrapolation = range_warnings(current, encoded, providers)
 
     keys = list(params.group_columns)
     current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
@@ -515,7 +521,15 @@ def compare_adjusted(
             "national_shift": shift,
         }
     )
-    return AdjustedResult(rows=rows, models=models, metadata=meta, params=params, unseen=unseen, warnings=notes)
+    return AdjustedResult(
+        rows=rows,
+        models=models,
+        metadata=meta,
+        params=params,
+        unseen=unseen,
+        warnings=notes,
+        extrapolation=extrapolation,
+    )
 
 
 def _baseline_predictions(
