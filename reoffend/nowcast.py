@@ -45,6 +45,7 @@ from .measure import (
     run_metadata,
 )
 from .report.format import counted
+from .run_warnings import RunWarning
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months, add_months_to_date
 
@@ -137,7 +138,7 @@ class NowcastResult:
     rows: pl.DataFrame
     params: NowcastParams
     metadata: dict[str, object]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     check: CheckResult | None = None
 
 
@@ -151,7 +152,7 @@ class BacktestResult:
     params: NowcastParams
     backtest: BacktestParams
     metadata: dict[str, object]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
 
 
 @dataclass
@@ -394,7 +395,7 @@ def months_observed(medians: pl.DataFrame, extract: dt.date, window: FollowUpWin
     )
 
 
-def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tuple[pl.DataFrame, list[str]]:
+def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tuple[pl.DataFrame, list[RunWarning]]:
     """Every group of index releases dated on or before ``extract``, final or provisional (docs/nowcast.md)."""
     window, by, confidence = params.window, params.measurement.by, params.measurement.confidence
     observed = observed_at(data, extract, window)
@@ -403,7 +404,7 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
     final = group_measures(observed.join(final_groups, on=list(by), how="semi").lazy(), by, confidence).collect()
 
     targets = observed.filter(~pl.col(COMPLETE))
-    warnings: list[str] = []
+    warnings: list[RunWarning] = []
     expected = targets.select(*by, SEGMENT).head(0)
     levels = lags = None
     if targets.height:
@@ -464,9 +465,13 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
         for row in small.sort(SEGMENT).iter_rows(named=True):
             group = "/".join(str(row[c]) for c in data.segments) or "all releases"
             warnings.append(
-                f"only {counted(row['_m'], 'complete release')} to learn from ({group}): the provisional figures "
-                "rest on "
-                "few cases and the backtest is the guide to their reliability"
+                RunWarning(
+                    "small-groups",
+                    f"only {counted(row['_m'], 'complete release')} to learn from ({group}): the provisional figures "
+                    "rest on few cases and the backtest is the guide to their reliability",
+                    subjects=[group],
+                    counts={"complete_releases": row["_m"], "threshold": SMALL_REFERENCE},
+                )
             )
         unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
         missing = expected.filter(unknown).select(SEGMENT, *data.segments).unique(SEGMENT)
@@ -475,9 +480,13 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
                 "/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()
             )
             warnings.append(
-                f"too few complete releases to learn from for {counted(missing.height, 'group')} ({names}) at "
-                f"{extract} "
-                "(none in the state of some release in follow-up); their provisional figures are empty"
+                RunWarning(
+                    "no-reference",
+                    f"too few complete releases to learn from for {counted(missing.height, 'group')} ({names}) at "
+                    f"{extract} (none in the state of some release in follow-up); their provisional figures are empty",
+                    subjects=names.split(", "),
+                    counts={"groups": missing.height},
+                )
             )
     provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)
     if lags is not None and provisional.height:
@@ -550,7 +559,7 @@ def lag_events(data: Development) -> pl.DataFrame:
     )
 
 
-def _lag_warnings(lags: pl.DataFrame, params: NowcastParams) -> list[str]:
+def _lag_warnings(lags: pl.DataFrame, params: NowcastParams) -> list[RunWarning]:
     changed = lags.filter(pl.col("court_lag_changed").fill_null(False)).sort("cohort")
     if not changed.height:
         return []
@@ -564,8 +573,12 @@ def _lag_warnings(lags: pl.DataFrame, params: NowcastParams) -> list[str]:
         "ignore": "their provisional figures assume the reference's lags all the same (--court-lag ignore)",
     }[params.court_lag]
     return [
-        f"the court lag of recent convictions differs from the complete releases' in {listed}: {action} "
-        "(reoffend docs nowcast, Court lag)"
+        RunWarning(
+            "court-lag",
+            f"the court lag of recent convictions differs from the complete releases' in {listed}: {action} "
+            "(reoffend docs nowcast, Court lag)",
+            subjects=[str(c) for c in changed.get_column("cohort").to_list()],
+        )
     ]
 
 
@@ -953,7 +966,11 @@ def nowcast(
     )
     rows = _shown(rows, latest, params.final_cohorts)
     if not (rows["status"] == "provisional").any():
-        warnings.append(f"no release is in follow-up at {extract}: every figure is final (as measure gives it)")
+        warnings.append(
+            RunWarning(
+                "all-final", f"no release is in follow-up at {extract}: every figure is final (as measure gives it)"
+            )
+        )
     metadata = run_metadata(inputs, params.window, data.facts)
     metadata["model"] = MODEL
     metadata["as_of"] = extract.isoformat()
@@ -962,7 +979,7 @@ def nowcast(
         result.check = check_nowcast(inputs, params, rows, check, data=data, extract=extract)
         metadata["check"] = result.check.as_dict()
         if result.check.status != "passed":
-            warnings.append(result.check.reason)
+            warnings.append(RunWarning("backtest-coverage", result.check.reason))
     return result
 
 
@@ -1151,10 +1168,11 @@ def backtest(
             f"{params.window.follow_up_months + params.window.waiting_period_months + 3} months after the first "
             "release, and releases still incomplete then but complete at the extract date"
         )
-    details, warnings = [], []
+    details: list[pl.DataFrame] = []
+    warnings: list[RunWarning] = []
     for origin in origins:
         rows, notes = nowcast_at(data, origin, params)
-        warnings += [f"origin {origin}: {note}" for note in notes]
+        warnings += [note.prefixed(f"origin {origin}: ") for note in notes]
         provisional = rows.filter(pl.col("status") == "provisional")
         finals = (
             observed.filter(pl.col("release_date") <= origin)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from .run_warnings import RunWarning
+
 BREACH_PATTERN = r"(?i)^\s*BREACH"
 
 
@@ -28,14 +30,17 @@ def breach_like_codes(convictions: pl.LazyFrame) -> dict[str, int]:
     return {str(code): int(count) for code, count in counts.iter_rows()}
 
 
-def breach_warning(codes: dict[str, int], shown: int = 3) -> str | None:
+def breach_warning(codes: dict[str, int], shown: int = 3) -> RunWarning | None:
     """The warning for ``measure`` without ``--exclude-offences``, or None when no code looks like a breach."""
     if not codes:
         return None
     listed = ", ".join(f"{code} ({count:,})" for code, count in list(codes.items())[:shown])
     more = f" and {len(codes) - shown} more" if len(codes) > shown else ""
-    return (
+    return RunWarning(
+        "breach-codes-counted",
         f"{sum(codes.values()):,} conviction row(s) have codes that look like breaches: {listed}{more}; with no "
         "--exclude-offences list they count as proven reoffences. If they are not new offences, give "
-        "--exclude-offences FILE (or exclude_offences in the config's [inputs])."
+        "--exclude-offences FILE (or exclude_offences in the config's [inputs]).",
+        subjects=list(codes),
+        counts={"rows": sum(codes.values())},
     )

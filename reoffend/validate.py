@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from .errors import PROBLEM_SCHEMA, DataError, UsageError, cut_value, name_list, problem_row, single_problem
+from .run_warnings import RunWarning
 from .window import LATEST_EXTRACT_DATE
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -940,7 +941,7 @@ RELEASE_SAMPLE = 100_000  # release rows those are looked for in first, before a
 CODE_SAMPLE = 100_000  # conviction rows the excluded codes are looked for in first, before all of them
 
 
-def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> list[str]:
+def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = frozenset()) -> list[RunWarning]:
     """Valid inputs that are probably not what was meant (issue 11): said on stderr, never silent.
 
     * no conviction's offender_id is a released person's (ids written ``007`` in one file and ``7`` in the
@@ -952,11 +953,19 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
     """
     warnings = []
     if inputs.row_counts.get("releases") == 0:
-        warnings.append(f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure")
+        warnings.append(
+            RunWarning(
+                "empty-releases",
+                f"{inputs.names['releases']} has a header but no release rows: there is nobody to measure",
+            )
+        )
     elif inputs.row_counts.get("convictions") == 0:
         warnings.append(
-            f"{inputs.names['convictions']} has a header but no conviction rows: nobody can reoffend, so every rate "
-            "is 0%; check that the extract is complete"
+            RunWarning(
+                "empty-convictions",
+                f"{inputs.names['convictions']} has a header but no conviction rows: nobody can reoffend, so every "
+                "rate is 0%; check that the extract is complete",
+            )
         )
     found = prefetched(inputs, warning_queries(excluded_offences))
     # Usually some of the first conviction rows are released people, and found among the first release rows:
@@ -980,8 +989,11 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
         )
         if convicted.height and not matched.height:
             warnings.append(
-                f"no offender_id in {inputs.names['convictions']} matches one in {inputs.names['releases']}, so "
-                "nobody can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)"
+                RunWarning(
+                    "no-matching-ids",
+                    f"no offender_id in {inputs.names['convictions']} matches one in {inputs.names['releases']}, so "
+                    "nobody can reoffend; check that the ids are written alike in both files (e.g. 007 and 7)",
+                )
             )
     if excluded_offences and "offence_code" in inputs.convictions.collect_schema().names():
         present = set(found[_codes_present_name(excluded_offences)].to_series().drop_nulls().to_list())
@@ -990,7 +1002,11 @@ def input_warnings(inputs: ValidatedInputs, excluded_offences: frozenset[str] = 
         unused = sorted(excluded_offences - present)
         if unused:
             warnings.append(
-                f"--exclude-offences: no conviction has the offence code(s) {', '.join(unused)}; check the codes"
+                RunWarning(
+                    "unused-exclusion-codes",
+                    f"--exclude-offences: no conviction has the offence code(s) {', '.join(unused)}; check the codes",
+                    subjects=unused,
+                )
             )
     return warnings
 

@@ -35,6 +35,8 @@ NOT_IN_A_BULLETIN = {
     "model_summary": "the bulletin's adjusted section states the model's fit",
     "baseline_filter": "the bulletin compares each unit of `by` with its own baseline",
     "current_filter": "the bulletin compares each unit of `by` with its own baseline",
+    "log": "a run option of every command (bulletin --log)",
+    "acknowledge": "the bulletin config's top-level acknowledge, for every section",
 }
 
 

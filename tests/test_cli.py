@@ -50,7 +50,10 @@ def test_installed_entry_point_in_a_shell_pipeline(files, tmp_path):
     ]
     # the one message: the releases end in May 2022, so 2022Q2 is a partial period (issue 11); on one line, as
     # standard error is not a terminal (a log is grepped line by line)
-    assert result.stderr.startswith("warning: cohort 2022Q2 is a partial period") and result.stderr.count("\n") == 1
+    assert (
+        result.stderr.startswith("reoffend: warning: cohort 2022Q2 is a partial period")
+        and result.stderr.count("\n") == 1
+    )
 
 
 def test_entry_point_exit_statuses_as_subprocess(files, tmp_path):

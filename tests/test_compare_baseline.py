@@ -401,7 +401,7 @@ def test_cli_schedule_file(cli, tmp_path):
         {"reduction_pp": 2.0, "payment": 100000.0},
         {"reduction_pp": 5.0, "payment": 250000.0},
     ]
-    assert "the 5-point step (payment 250,000) is reached" in " ".join(err.split())
+    assert "the 5-point step (payment 250,000) is reached" in " ".join(document["headline"])  # JSON only
     bad = tmp_path / "bad.toml"
     for text, message in [
         ("[[step]]\nreduction_pp = 2\n", "exactly the keys"),
@@ -435,8 +435,7 @@ def test_cli_from_records_matches_measure(cli, record_files):
     assert document["parameters"]["where"] == {"establishment": ["E1"]}
     assert (document["parameters"]["current"], document["parameters"]["baseline"]) == (["2023Q1"], "2022Q1")
     assert document["metadata"]["window"]["follow_up_months"] == 12
-    err = " ".join(err.split())
-    assert "E1 2023Q1:" in err and "fewer than 5 expected" in err
+    assert "E1 2023Q1:" in " ".join(document["headline"]) and "fewer than 5 expected" in err  # verdict: JSON only
     # --where narrows both cohorts: men only -> 2023Q1: E, G (0 of 2); 2022Q1: A, C, D (1 of 3)
     status, out, _ = cli(
         "compare", "baseline", *record_files, "--site", "E1", "--where", "sex=M",

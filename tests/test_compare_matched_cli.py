@@ -78,7 +78,7 @@ def test_json_output_has_rows_balance_diagnostics_and_model(cli, sample, tmp_pat
     # each matched treated release's weights sum to 1
     sums = matches.group_by("treated_offender_id", "treated_release_date").agg(pl.col("weight").sum())
     assert sums.get_column("weight").to_list() == pytest.approx([1.0] * sums.height)
-    assert "diagnostics:" in err and "All cohorts together" in err
+    assert "diagnostics:" in err and "All cohorts together" in " ".join(doc["headline"])  # not repeated on stderr
 
 
 def test_terminal_table_shows_verdicts_balance_and_model(cli, sample):

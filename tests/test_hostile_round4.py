@@ -749,7 +749,7 @@ def test_ctrl_c_during_a_write_says_which_outputs_were_written(folder):
     assert process.returncode == 130, err
     lines = [line for line in err.decode().splitlines() if line.strip()]
     assert lines == [
-        "reoffend: interrupted; no output was written (temporary files removed; earlier outputs unchanged)"
+        "reoffend: error: interrupted; no output was written (temporary files removed; earlier outputs unchanged)"
     ], lines
     assert target.read_text() == "the earlier output\n" and not temporaries(folder)
 

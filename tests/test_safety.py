@@ -347,7 +347,7 @@ def test_a_warning_is_one_line_when_stderr_is_not_a_terminal(folder):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line]
-    assert len(warnings) == 1 and warnings[0].startswith("warning: ") and len(warnings[0]) > 80
+    assert len(warnings) == 1 and warnings[0].startswith("reoffend: warning: ") and len(warnings[0]) > 80
     assert "BREACH_OF_A_LONG_NAMED_LICENCE_CONDITION" in warnings[0] and "--exclude-offences" in warnings[0]
 
 

@@ -31,6 +31,7 @@ from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
 from ..linked import Protection, UnprotectableCell, protect
 from ..measure import MeasureParams, measure
+from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
 from . import chartrules, text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
@@ -97,7 +98,7 @@ class Bulletin:
     facts: dict[str, Any]
     inputs: dict[str, dict[str, Any]]
     comparisons: list[ComparisonSection] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     previous: dict[str, Any] | None = None  # the bulletin this one was compared with (revisions.Previous.as_dict)
 
 
@@ -521,8 +522,12 @@ def _compute_bulletin(
     )
     document = text.compose(context)
     warnings = [
-        f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
-        f"{entry['last_release_month']} of it (cohorts.csv, partial_period)"
+        RunWarning(
+            "partial-period",
+            f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} to "
+            f"{entry['last_release_month']} of it (cohorts.csv, partial_period)",
+            subjects=[str(entry["cohort"])],
+        )
         for entry in partial_periods(inputs.releases, params.period)
     ]
     warnings += [w for section in comparison_sections for w in section.warnings]
@@ -835,7 +840,11 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
         "window": bulletin.params.window.as_dict(),
         "facts": bulletin.facts,
         "comparisons": {s.name: s.metadata for s in bulletin.comparisons},
-        "warnings": bulletin.warnings,
+        # every warning of the run, whole, marked acknowledged when the config expects its code
+        "warnings": [
+            {**warning.as_dict(), "acknowledged": warning.code in bulletin.config.acknowledge}
+            for warning in bulletin.warnings
+        ],
         # which bulletin this one was compared with (its folder's name and its manifest's SHA-256): revisions.csv
         **({"previous": bulletin.previous} if bulletin.previous is not None else {}),
         "files": {

@@ -30,6 +30,7 @@ from ..report.tables import (
     matched_table,
 )
 from ..report.verdict import Verdict, interval_label
+from ..run_warnings import RunWarning
 from .config import BulletinConfig
 from .labels import Labels
 from .stats import CohortMeasures
@@ -47,7 +48,7 @@ class ComparisonSection:
     tables: dict[str, pl.DataFrame]
     table_caption: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     all_significant: bool | None = None  # every estimate a significant reduction (for fail_unless_significant)
     fail_unless_significant: bool = False
     quoted: dict[str, Any] = field(default_factory=dict)  # parameters its text quotes, for tables/parameters.csv

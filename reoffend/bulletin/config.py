@@ -35,6 +35,7 @@ EXAMPLE_CONFIG = """\
 title = "Proven reoffending statistics: quarterly bulletin"
 # publisher = "Example Statistics Unit"     # example: printed under the title
 # output = "bulletin"                       # example: the folder written when -o is not given
+# acknowledge = ["small-comparisons"]       # example: warning codes expected here, logged but not printed
 
 [inputs]
 releases = "releases.csv"                   # one row per release (CSV, Parquet or NDJSON)
@@ -289,6 +290,7 @@ class BulletinConfig:
     publication: PublicationConfig = field(default_factory=PublicationConfig)
     provisional: ProvisionalConfig = field(default_factory=ProvisionalConfig)
     labels: Labels = field(default_factory=Labels)
+    acknowledge: tuple[str, ...] = ()  # warning codes expected: logged and in the manifest, not printed
 
     def as_dict(self) -> dict[str, Any]:
         """Every parameter, for the manifest (paths as given, resolved against the config's folder)."""
@@ -296,6 +298,7 @@ class BulletinConfig:
             "config": self.path,
             "title": self.title,
             "publisher": self.publisher,
+            "acknowledge": list(self.acknowledge),
             "inputs": {
                 "releases": self.inputs.releases,
                 "convictions": self.inputs.convictions,
@@ -518,6 +521,16 @@ def _date(value: Any) -> dt.date:
     raise TypeError(f"expected a date (2024-06-30), got {_shown(value)}")
 
 
+def _warning_codes(value: Any) -> tuple[str, ...]:
+    """``acknowledge``: warning codes (reoffend.run_warnings.WARNING_CODES) not printed, still logged and in the
+    manifest; an unknown code names the nearest one (ValueError)."""
+    from ..run_warnings import check_acknowledged
+
+    codes = _text_list(value)
+    check_acknowledged(codes, "")
+    return codes
+
+
 def _text_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
@@ -580,7 +593,7 @@ def _shown(value: Any) -> str:
     return f"{kind} ({value!r})"
 
 
-TOP_SCHEMA = {"title": _some_text, "publisher": _some_text, "output": _path}
+TOP_SCHEMA = {"title": _some_text, "publisher": _some_text, "output": _path, "acknowledge": _warning_codes}
 INPUTS_SCHEMA = {
     "releases": _path,
     "convictions": _path,

@@ -21,15 +21,15 @@ from ..errors import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
     EXIT_IO,
-    EXIT_USAGE,
     OutputClosed,
     ReoffendError,
     Terminated,
+    one_line,
     os_reason,
     printable,
 )
 from ..io import forget_written, outputs_written, release_stdin
-from . import helptext
+from . import helptext, run_log
 from .lazy import LazyGroup
 
 COMMANDS = {
@@ -60,7 +60,8 @@ def cli(debug):
 
 
 def _error(text: str) -> None:
-    click.echo(f"reoffend: {printable(text)}", err=True)
+    """An error on standard error, with the one prefix of every error (``reoffend: error: ...``)."""
+    click.echo(f"{run_log.ERROR}{printable(text)}", err=True)
 
 
 CLEAN_UP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -95,7 +96,7 @@ def _stopped_late(signum: int, _frame) -> None:
     written = outputs_written()
     done = f"its outputs are complete ({', '.join(written)})" if written else "it had finished"
     with contextlib.suppress(OSError):
-        os.write(2, f"reoffend: stopped by {signal.Signals(signum).name} while exiting; {done}\n".encode())
+        os.write(2, f"reoffend: error: stopped by {signal.Signals(signum).name} while exiting; {done}\n".encode())
     os._exit(128 + signum)
 
 
@@ -213,56 +214,71 @@ def _main(argv: list[str] | None) -> None:
     debug = "--debug" in args
     release_stdin()  # each run reads standard input at most once (reoffend.io.claim_stdin)
     forget_written()  # and has written nothing yet (reoffend.io.outputs_written, for a signal's message)
+    run_log.start()  # and has no warning yet, nor a log (--log)
     try:
         # without standalone mode click returns the status of ctx.exit(n) (e.g. 1 from --fail-unless-significant)
         status = cli.main(args=args, prog_name="reoffend", standalone_mode=False)
         sys.stdout.flush()  # a write error must not wait for the interpreter's exit, which would hide it
     except click.exceptions.Exit as stop:
-        sys.exit(stop.exit_code)
+        _end(stop.exit_code)
     except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+        _fail(error.exit_code, _click_message(error))
     except click.exceptions.Abort as stop:
         # click turns Ctrl-C (KeyboardInterrupt) inside a command into Abort: the same line as an interrupt
         # anywhere else, saying which outputs were written (docs/cli.md, "Exit status")
         interrupted = isinstance(stop.__cause__ or stop.__context__, KeyboardInterrupt)
-        _error(f"interrupted; {outputs_state()}" if interrupted else "aborted")
-        sys.exit(130)
+        _fail(130, f"interrupted; {outputs_state()}" if interrupted else "aborted")
     except (OutputClosed, BrokenPipeError):
         # the reader of our standard output went away (e.g. `| head`): stop quietly, with the status of a
         # program killed by SIGPIPE
         _closed_stdout()
-        sys.exit(EXIT_BROKEN_PIPE)
+        _end(EXIT_BROKEN_PIPE, "standard output was closed")
     except ReoffendError as error:
-        prefix = "" if error.exit_status == EXIT_USAGE else "error: "
-        _error(prefix + str(error))
         if error.exit_status == EXIT_IO:
             with_stdout_discarded()
-        sys.exit(error.exit_status)
+        _fail(error.exit_status, str(error))
     except KeyboardInterrupt:
-        _error(f"interrupted; {outputs_state()}")
-        sys.exit(130)
+        _fail(130, f"interrupted; {outputs_state()}")
     except Terminated as stop:
-        _error(f"stopped by {signal.Signals(stop.signum).name}; {outputs_state()}")
-        sys.exit(128 + stop.signum)
+        _fail(128 + stop.signum, f"stopped by {signal.Signals(stop.signum).name}; {outputs_state()}")
     except OSError as error:
         # a write to standard output or standard error failed outside the checked writers (e.g. rich's
         # console on a full disk): the output is incomplete, so never a success
-        _error(f"error: writing the output: {os_reason(error)}")
         with_stdout_discarded()
-        sys.exit(EXIT_IO)
+        _fail(EXIT_IO, f"writing the output: {os_reason(error)}")
     except BaseException as error:
         if isinstance(error, SystemExit):
             raise
         if debug:
             traceback.print_exc()
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        _error(
+        _fail(
+            EXIT_INTERNAL,
             f"internal error: {type(error).__name__}: {message} -- please report this "
-            "(run again with --debug for the traceback)"
+            "(run again with --debug for the traceback)",
         )
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(status if type(status) is int else 0)
+    _end(status if type(status) is int else 0)
+
+
+def _end(status: int, logged: str | None = None) -> None:
+    """Exit with ``status`` after the run's warnings are said and its log written (:mod:`.run_log`)."""
+    sys.exit(run_log.finish(status, logged))
+
+
+def _fail(status: int, text: str) -> None:
+    """The run's warnings, then the error in one message (``reoffend: error: ...``), into the log too, and exit."""
+    run_log.current().say_warnings()
+    _error(text)
+    _end(status, text)
+
+
+def _click_message(error: click.ClickException) -> str:
+    """A usage error of click's (an unknown option, a bad choice) in one line, with where to find help."""
+    text = one_line(error.format_message())
+    context = getattr(error, "ctx", None)
+    if isinstance(error, click.UsageError) and context is not None:
+        text += f" (see {context.command_path} --help)"
+    return text
 
 
 def with_stdout_discarded() -> None:

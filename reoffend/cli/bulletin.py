@@ -8,7 +8,9 @@ from dataclasses import replace
 import click
 
 from ..errors import UsageError, printable
-from .common import stderr_console
+from . import run_log
+from .common import prefixed, stderr_console
+from .run_log import check_log_outside
 
 DEFAULT_FOLDER = "bulletin"
 
@@ -72,7 +74,14 @@ def bulletin(config_path, output, extract_date, as_at, previous, example_config,
         if not previous.strip():
             raise UsageError("--previous needs the previous bulletin's folder, not an empty name")
         config = replace(config, publication=replace(config.publication, previous=previous))
+    report = run_log.current()
+    # --acknowledge adds to the config's: the manifest marks what either expects
+    config = replace(config, acknowledge=tuple(sorted({*config.acknowledge, *report.acknowledged})))
+    report.acknowledge(config.acknowledge)
+    report.quiet = quiet
     target = output or config.output or DEFAULT_FOLDER
+    if report.log_path and not output:  # the config's folder: the log must not be inside what is replaced
+        check_log_outside(report.log_path, target)
     check_target(target)
     with folder_lock(target):  # a second run into the same folder exits 75 rather than racing this one
         _build(config, target, extract_date, quiet, build_bulletin, STEPS)
@@ -100,27 +109,30 @@ def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:
 
             result = build_bulletin(config, target, extract_date=date, progress=step)
             progress.advance(task)
-    if console is not None:
-        for warning in result.warnings:
-            console.print(f"warning: {printable(warning)}", style="yellow", highlight=False, markup=False)
+    run_log.current().warn_all(result.warnings)  # said at the end of the run, merged; all in --log
     failing = [s.name for s in result.comparisons if s.fail_unless_significant and not s.all_significant]
     if show and console is not None:  # a summary on a terminal; under cron only warnings and errors
         excluded = result.facts["incomplete_cohorts"]
         if excluded:
             console.print(
-                printable(f"cohorts with incomplete follow-up left out: {', '.join(excluded)}"),
+                prefixed(printable(f"cohorts with incomplete follow-up left out: {', '.join(excluded)}")),
                 highlight=False,
                 markup=False,
             )
         console.print(
-            printable(f"bulletin for {result.facts['latest_cohort']} written to {target}/ (index.html, bulletin.md)"),
+            prefixed(
+                printable(
+                    f"bulletin for {result.facts['latest_cohort']} written to {target}/ (index.html, bulletin.md)"
+                )
+            ),
             highlight=False,
             markup=False,
         )
     if failing:
         if console is not None:
             console.print(
-                f"not every estimate is a significant reduction in: {', '.join(failing)} (fail_unless_significant)",
+                run_log.PREFIX
+                + f"not every estimate is a significant reduction in: {', '.join(failing)} (fail_unless_significant)",
                 highlight=False,
                 markup=False,
             )

@@ -53,8 +53,10 @@ from ..io import (
 )
 from ..measure import IncompletePolicy, MeasureParams
 from ..report.format import count, p_value, pct, yes_no
+from ..run_warnings import RunWarning
 from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
+from . import run_log
 from .config import config_option
 from .tables import check_names, fit_labels, hidden_note, plan_columns, select_columns
 
@@ -294,6 +296,7 @@ OUTPUT_OPTIONS = {
     "power_plot": "--plot",
     "model_summary": "--model-summary",
     "detail": "--detail",
+    "log": "--log",  # every command's (reoffend.cli.run_log.check_log checks it for commands without -o)
 }
 TABLE_OUTPUTS = ("errors_file", "per_release", "matches_file", "detail")  # data tables: format from the extension
 PLOT_OUTPUTS = ("balance_plot", "power_plot")  # figures: PNG or SVG by the extension
@@ -663,6 +666,8 @@ class Output:
         return self._console
 
     def __post_init__(self) -> None:
+        if self.quiet:
+            run_log.current().quiet = True  # warnings are logged, not said
         if self.output == STDOUT:
             self.output = None  # `-o -`: standard output, as without -o
         if self.output:
@@ -694,13 +699,14 @@ class Output:
         return SUFFIX_FORMATS[suffix]
 
     def message(self, text: str) -> None:
+        """A message on standard error (not ``-q``), each line with the program's prefix (``reoffend: ``)."""
         if not self.quiet:
-            self.console.print(printable(text), highlight=False, markup=False)
+            self.console.print(prefixed(printable(text)), highlight=False, markup=False)
 
-    def warn(self, text: str) -> None:
-        if not self.quiet:
-            # one warning, one line: a label in it never starts a line of its own
-            self.console.print(f"warning: {printable(one_line(text))}", style="yellow", highlight=False, markup=False)
+    def warn(self, warning: RunWarning) -> None:
+        """A warning of the run: said at its end, merged with the others of its code, unless acknowledged or
+        ``-q``; always in ``--log`` (:mod:`reoffend.cli.run_log`)."""
+        run_log.current().warn(warning)
 
     def status(self, text: str) -> Stages:
         """Progress of work that may take a while: on a terminal (stderr), a spinner, the stage and the time
@@ -755,7 +761,7 @@ class Output:
         if headline and fmt == "json" and "headline" not in (extra_json or {}):
             extra_json = {**(extra_json or {}), "headline": headline.splitlines()}
         self._write_data(rows, fmt, parameters, metadata, extra_outputs, extra_json)
-        if headline:
+        if headline and fmt != "json":  # JSON carries it: never said twice (docs/cli.md, "The verdict")
             self.message(headline)
 
     def _write_data(self, rows, fmt, parameters, metadata, extra_outputs, extra_json) -> None:
@@ -779,9 +785,27 @@ def warn_partial_periods(out: Output, metadata: Mapping[str, Any]) -> None:
     """A warning naming each cohort the data covers only in part (metadata ``partial_periods``)."""
     for entry in metadata.get("partial_periods", ()):
         out.warn(
-            f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
-            f"to {entry['last_release_month']} of it, so it is not comparable with a full one"
+            RunWarning(
+                "partial-period",
+                f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
+                f"to {entry['last_release_month']} of it, so it is not comparable with a full one",
+                subjects=[str(entry["cohort"])],
+            )
         )
+
+
+def incomplete_excluded(excluded: int) -> RunWarning:
+    """The warning of ``--incomplete exclude`` that dropped ``excluded`` releases."""
+    return RunWarning(
+        "incomplete-excluded",
+        f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)",
+        counts={"releases": excluded},
+    )
+
+
+def prefixed(text: str) -> str:
+    """Every line of ``text`` with the program's prefix (``reoffend: ``): no line on standard error without it."""
+    return "\n".join(run_log.PREFIX + line for line in text.split("\n"))
 
 
 def _stderr_may_be_terminal() -> bool:

@@ -27,6 +27,7 @@ from .common import (
     cohort_options,
     errors_reported,
     fail_unless_significant_option,
+    incomplete_excluded,
     input_options,
     json_value,
     load_or_report,
@@ -178,7 +179,7 @@ def compare_adjusted(
         result = run_adjusted(inputs, params)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
-        out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
+        out.warn(incomplete_excluded(excluded))
     for warning in result.all_warnings():
         out.warn(warning)
     extra_outputs = []

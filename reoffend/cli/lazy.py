@@ -16,7 +16,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import UsageError
-from . import helptext
+from . import helptext, run_log
 
 # options whose empty value is a documented choice: --by "" (one overall row), --site "" (every release),
 # --exact "" (no exact matching)
@@ -41,6 +41,7 @@ class LazyGroup(click.Group):
                 raise TypeError(f"{self.lazy_subcommands[cmd_name]} is not a click command")
             if not isinstance(command, click.Group):
                 _refusing_empty_values(command)
+                run_log.attach_options(command)  # --log and --acknowledge on every command
             return helptext.attach(command, " ".join([*_path(ctx), cmd_name]))
         return super().get_command(ctx, cmd_name)
 

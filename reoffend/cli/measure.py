@@ -15,11 +15,13 @@ from ..measure import GROUP_MEASURES, Engine, MeasureParams, measured_releases, 
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
+from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason, summarise_inputs
 from .common import (
     by_option,
     cohort_options,
     errors_reported,
+    incomplete_excluded,
     input_options,
     load_or_report,
     output_options,
@@ -144,10 +146,16 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     if inputs.row_counts["convictions"] and result.rows["cohort_size"].sum() and not result.rows["reoffenders"].sum():
         kind, reason = no_reoffence_reason(inputs, params.excluded_offences)
         if kind != "ids":  # unlinked ids are warned of with the inputs
-            out.warn(f"no conviction counts as a reoffence, because {reason}: every rate is 0%; check the extract")
+            out.warn(
+                RunWarning(
+                    "no-reoffences",
+                    f"no conviction counts as a reoffence, because {reason}: every rate is 0%; check the extract",
+                    subjects=[kind],
+                )
+            )
     excluded = result.metadata.get("incomplete_releases_excluded")
     if excluded:
-        out.warn(f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)")
+        out.warn(incomplete_excluded(excluded))
     extra = []
     if per_release:
         extra.append((per_release, writer_for_suffix(result.per_release, per_release), True))  # record-level

@@ -88,7 +88,9 @@ def sample(folder: str, quiet: bool) -> None:
     if not quiet:
         done = "wrote" if wanted else "already holds"
         stderr_console().print(
-            f"{done} the sample in {printable(folder)}: {', '.join(SAMPLE_FILES)}", highlight=False, markup=False
+            f"reoffend: {done} the sample in {printable(folder)}: {', '.join(SAMPLE_FILES)}",
+            highlight=False,
+            markup=False,
         )
 
 

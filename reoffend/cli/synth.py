@@ -205,4 +205,4 @@ def synth(
     with Stages.on(progress_console(quiet), "generating") as progress:
         paths = write(params, out_dir, fmt, progress=progress.stage)
     if not quiet:
-        click.echo(f"wrote {', '.join(str(p) for p in paths.values())}", err=True)
+        click.echo(f"reoffend: wrote {', '.join(str(p) for p in paths.values())}", err=True)

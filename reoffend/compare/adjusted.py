@@ -36,6 +36,7 @@ from ..report.format import p_is
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label
 from ..report.views import adjusted_headline
+from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .adjusted_models import CountModel, FittedModel, fit_binary, fit_count
 from .adjusted_score import national_shift, score_groups
@@ -150,10 +151,10 @@ class AdjustedResult:
     metadata: dict[str, Any]
     params: AdjustedParams
     unseen: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     # covariates outside the baseline's range, per unit (calibration.range_warnings): for the analyst, never
     # published (they quote one person's value and may name a withheld unit)
-    extrapolation: list[str] = field(default_factory=list)
+    extrapolation: list[RunWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         AdjustedRow.check(self.rows, "compare adjusted", self.params.group_columns)
@@ -194,7 +195,7 @@ class AdjustedResult:
             ]
         return self.rows.group_by("cohort").agg(exprs).sort("cohort")
 
-    def all_warnings(self) -> list[str]:
+    def all_warnings(self) -> list[RunWarning]:
         """The model's warnings, the covariates outside the baseline's range and, when it is significant, the
         national shift's (:func:`shift_warnings`). The bulletin prints only :attr:`warnings`: the shift's figures
         are in no published cell, and the range notes quote one person's value and may name a withheld unit."""
@@ -243,7 +244,7 @@ def shift_sentence(shift: Mapping[str, Any]) -> str:
     )
 
 
-def shift_warnings(shift: Mapping[str, Any]) -> list[str]:
+def shift_warnings(shift: Mapping[str, Any]) -> list[RunWarning]:
     """A warning when the shift all units share is significant on either measure: units then 'beat the
     baseline' (or fail to) together, whatever each did."""
     significant = any(
@@ -252,9 +253,12 @@ def shift_warnings(shift: Mapping[str, Any]) -> list[str]:
     if not significant or shift.get("units", 0) < 2:
         return []
     return [
-        shift_sentence(shift)
-        + " Every unit shares this shift: a unit that beat the baseline may only have moved with the rest; compare "
-        "units with each other (the rest's actual against expected), not only with the baseline"
+        RunWarning(
+            "national-shift",
+            shift_sentence(shift)
+            + " Every unit shares this shift: a unit that beat the baseline may only have moved with the rest; "
+            "compare units with each other (the rest's actual against expected), not only with the baseline",
+        )
     ]
 
 
@@ -412,24 +416,32 @@ def compare_adjusted(
     ``frame`` has one row per index release with ``cohort``, the ``by`` columns, the covariates, the
     baseline-filter columns, ``reoffended`` and ``reoffences`` (as from :func:`adjusted_releases`).
     """
-    notes: list[str] = []
+    notes: list[RunWarning] = []
     baseline, current, cohorts = _split(frame, params, source)
     # a fixed row order, so that every sum runs in the same order whatever order the frame came in
     baseline = baseline.sort(["cohort", *SORT_TAIL], nulls_last=True, maintain_order=True)
     _check_nulls(baseline, current, params, source, file_rows)
     encoded = _encode(baseline, params.covariates, params.covariate_forms, source)
-    notes.extend(c.note for c in encoded if c.note)
+    notes.extend(RunWarning("spline-knots", c.note, subjects=[c.column]) for c in encoded if c.note)
     encoded, unseen = _unseen_levels(current, encoded, params.unseen, source)
     for covariate in encoded:
         if covariate.kind == "categorical" and len(covariate.levels) == 1:
             notes.append(
-                f"covariate {covariate.column} has the single level {covariate.levels[0]!r} in the baseline "
-                "and adjusts for nothing"
+                RunWarning(
+                    "constant-covariates",
+                    f"covariate {covariate.column} has the single level {covariate.levels[0]!r} in the baseline "
+                    "and adjusts for nothing",
+                    subjects=[covariate.column],
+                )
             )
     for item in unseen:
         notes.append(
-            f"{item['column']}={item['value']!r} ({item['current_releases']} current releases) is not in the "
-            f"baseline; pooled as {item['scored_as']}"
+            RunWarning(
+                "unseen-level",
+                f"{item['column']}={item['value']!r} ({item['current_releases']} current releases) is not in the "
+                f"baseline; pooled as {item['scored_as']}",
+                subjects=[f"{item['column']}={item['value']}"],
+            )
         )
     terms = term_names(encoded)
     X_base = design_matrix(baseline, encoded)
@@ -470,8 +482,12 @@ def compare_adjusted(
     small = int((rows["cohort_size"] < SMALL_GROUP).sum())
     if small:
         notes.append(
-            f"{small} of {rows.height} comparisons have fewer than {SMALL_GROUP} releases: the normal approximation "
-            "behind their intervals and p-values is rough"
+            RunWarning(
+                "small-comparisons",
+                f"{small} of {rows.height} comparisons have fewer than {SMALL_GROUP} releases: the normal "
+                "approximation behind their intervals and p-values is rough",
+                counts={"comparisons": small, "of": rows.height, "threshold": SMALL_GROUP},
+            )
         )
     models = {
         "binary": binary.summary,

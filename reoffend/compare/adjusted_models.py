@@ -19,6 +19,7 @@ from scipy import special, stats
 
 from ..errors import single_problem
 from ..intervals import rank_auc
+from ..run_warnings import RunWarning
 
 CountModel = Literal["negbin", "poisson"]
 CALIBRATION_GROUPS = 10
@@ -36,7 +37,7 @@ class FittedModel:
     alpha: float = 0.0
 
 
-def _fit(model, fit_kwargs: dict, what: str, notes: list[str]):
+def _fit(model, fit_kwargs: dict, what: str, notes: list[RunWarning]):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -59,10 +60,10 @@ def _fit(model, fit_kwargs: dict, what: str, notes: list[str]):
         text = str(warning.message).strip().splitlines()[0]
         note = f"{what} model: {text}"
         if any(word in text.lower() for word in ("separation", "converge", "overflow")) and note not in notes:
-            notes.append(note)
+            notes.append(RunWarning("model-fit", note, subjects=[what]))
     converged = bool(result.mle_retvals.get("converged", True)) if hasattr(result, "mle_retvals") else True
     if not converged:
-        notes.append(f"{what} model did not converge: treat its predictions with caution")
+        notes.append(RunWarning("model-fit", f"{what} model did not converge: treat its predictions with caution"))
     return result, converged
 
 
@@ -76,7 +77,7 @@ def _coefficients(terms: Sequence[str], params, se) -> list[dict[str, Any]]:
     ]
 
 
-def fit_binary(X: np.ndarray, y: np.ndarray, terms: Sequence[str], notes: list[str]) -> FittedModel:
+def fit_binary(X: np.ndarray, y: np.ndarray, terms: Sequence[str], notes: list[RunWarning]) -> FittedModel:
     """Logistic regression of ``reoffended`` (statsmodels Logit, Newton-Raphson)."""
     from statsmodels.discrete.discrete_model import Logit
 
@@ -108,7 +109,9 @@ def fit_binary(X: np.ndarray, y: np.ndarray, terms: Sequence[str], notes: list[s
     return FittedModel(params, np.asarray(result.cov_params()), summary)
 
 
-def fit_count(X: np.ndarray, y: np.ndarray, terms: Sequence[str], kind: CountModel, notes: list[str]) -> FittedModel:
+def fit_count(
+    X: np.ndarray, y: np.ndarray, terms: Sequence[str], kind: CountModel, notes: list[RunWarning]
+) -> FittedModel:
     """Negative binomial (NB2, alpha estimated by maximum likelihood) or Poisson regression of ``reoffences``.
 
     Poisson: statsmodels' ``Poisson`` by Newton-Raphson. NB2: statsmodels'
@@ -149,8 +152,11 @@ def fit_count(X: np.ndarray, y: np.ndarray, terms: Sequence[str], kind: CountMod
         elif alpha <= BOUNDARY_ALPHA:
             # no over-dispersion: the likelihood peaks at alpha = 0, where NB2 is the Poisson model
             notes.append(
-                "count model: the baseline counts show no over-dispersion (NB2 alpha at its boundary 0), so the "
-                "negative binomial reduces to its limit, the Poisson model, which is fitted instead"
+                RunWarning(
+                    "poisson-fallback",
+                    "count model: the baseline counts show no over-dispersion (NB2 alpha at its boundary 0), so the "
+                    "negative binomial reduces to its limit, the Poisson model, which is fitted instead",
+                )
             )
             result, converged = _fit(Poisson(y, X), {"method": "newton", "maxiter": 100}, "count", notes)
             params, alpha, alpha_se = np.asarray(result.params), 0.0, None

@@ -41,6 +41,7 @@ from ..report.format import plural
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import Verdict, interval_confidence, interval_label, verdict_expr, verdict_p
 from ..report.views import baseline_headline
+from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs
 from .rows import BaselineRow
 
@@ -126,7 +127,7 @@ class BaselineResult:
     rows: pl.DataFrame
     params: BaselineParams
     metadata: dict[str, object] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     site: str | None = None
 
     def __post_init__(self) -> None:
@@ -230,7 +231,7 @@ def compare_counts(
         pl.lit(baseline.cohort_size, pl.Int64).alias("baseline_size"),
         pl.lit(baseline.reoffenders, pl.Int64).alias("baseline_reoffenders"),
     )
-    warnings: list[str] = []
+    warnings: list[RunWarning] = []
     rate_columns = []
     for arm in ("current", "baseline"):
         x, n = pl.col(f"{arm}_reoffenders"), pl.col(f"{arm}_size")
@@ -241,21 +242,33 @@ def compare_counts(
     stats = _statistics(frame, params)
     rows = pl.concat([frame, stats], how="horizontal").select(RESULT_COLUMNS)
     if baseline.cohort_size == 0:
-        warnings.append(f"the baseline cohort {baseline.label} is empty: nothing to compare")
+        warnings.append(
+            RunWarning("empty-baseline", f"the baseline cohort {baseline.label} is empty: nothing to compare")
+        )
     empty = rows.filter(pl.col("current_size") == 0)["current"].to_list()
     if empty:
-        warnings.append(f"empty current {plural(len(empty), 'cohort')}: {', '.join(map(str, empty))}: no comparison")
+        warnings.append(
+            RunWarning(
+                "empty-current",
+                f"empty current {plural(len(empty), 'cohort')}: {', '.join(map(str, empty))}: no comparison",
+                subjects=[str(c) for c in empty],
+            )
+        )
     small = rows.filter((pl.col("current_size") > 0) & (pl.col("baseline_size") > 0) & (_min_expected() < 5))[
         "current"
     ].to_list()
     if small:
         warnings.append(
-            f"fewer than 5 expected reoffenders or non-reoffenders in a cohort ({', '.join(map(str, small))} "
-            "against the baseline): the z test's normal approximation is rough, read the p-value with care"
+            RunWarning(
+                "few-expected",
+                f"fewer than 5 expected reoffenders or non-reoffenders in a cohort ({', '.join(map(str, small))} "
+                "against the baseline): the z test's normal approximation is rough, read the p-value with care",
+                subjects=[str(c) for c in small],
+            )
         )
     same = rows.filter(pl.col("current") == pl.col("baseline"))["current"].to_list()
     if same:
-        warnings.append(f"cohort {same[0]} is compared with itself")
+        warnings.append(RunWarning("compared-with-itself", f"cohort {same[0]} is compared with itself"))
     return BaselineResult(rows=rows, params=params, metadata=dict(metadata or {}), warnings=warnings, site=site)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from ..report.format import counted
+from ..run_warnings import RunWarning
 from .design import Covariate
 
 BANDS = 5
@@ -127,7 +128,7 @@ def calibration(
     return result
 
 
-def band_warnings(table: dict[str, Any], confidence: float) -> list[str]:
+def band_warnings(table: dict[str, Any], confidence: float) -> list[RunWarning]:
     """One warning per model whose bands are off (O/E interval excluding 1)."""
     notes = []
     names = {"binary": "binary model", "frequency": "count model"}
@@ -141,15 +142,19 @@ def band_warnings(table: dict[str, Any], confidence: float) -> list[str]:
         )
         more = f"; and {len(off) - LISTED} more" if len(off) > LISTED else ""
         notes.append(
-            f"{names.get(name, name)} misfits the baseline in {len(off)} of {len(rows)} covariate bands "
-            f"({100 * confidence:g}% interval of observed/expected excludes 1; about "
-            f"{len(rows) * (1 - confidence):.1f} expected by chance): {listed}{more}. Consider another "
-            "--covariate-form for that covariate"
+            RunWarning(
+                "calibration",
+                f"{names.get(name, name)} misfits the baseline in {len(off)} of {len(rows)} covariate bands "
+                f"({100 * confidence:g}% interval of observed/expected excludes 1; about "
+                f"{len(rows) * (1 - confidence):.1f} expected by chance): {listed}{more}. Consider another "
+                "--covariate-form for that covariate",
+                subjects=[names.get(name, name)],
+            )
         )
     return notes
 
 
-def range_warnings(current: pl.DataFrame, encoded: Sequence[Covariate], providers: Sequence[str]) -> list[str]:
+def range_warnings(current: pl.DataFrame, encoded: Sequence[Covariate], providers: Sequence[str]) -> list[RunWarning]:
     """Current providers with numeric covariate values outside the baseline's range (the model extrapolates)."""
     notes = []
     keys = [*providers, "cohort"]
@@ -175,7 +180,11 @@ def range_warnings(current: pl.DataFrame, encoded: Sequence[Covariate], provider
         )
         more = f"; and {outside.height - LISTED} more" if outside.height > LISTED else ""
         notes.append(
-            f"{covariate.column} outside the baseline's range ({_g(covariate.lower)} to {_g(covariate.upper)}) "
-            f"at {counted(outside.height, 'current provider')}, where the model extrapolates: {listed}{more}"
+            RunWarning(
+                "outside-range",
+                f"{covariate.column} outside the baseline's range ({_g(covariate.lower)} to {_g(covariate.upper)}) "
+                f"at {counted(outside.height, 'current provider')}, where the model extrapolates: {listed}{more}",
+                subjects=[covariate.column],
+            )
         )
     return notes

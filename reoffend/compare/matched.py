@@ -33,6 +33,7 @@ from ..report.verdict import (
     verdict_p,
 )
 from ..report.views import matched_headline
+from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
 from .datalab import STYLE as DATA_LAB
@@ -175,7 +176,7 @@ class MatchedResult:
     diagnostics: dict[str, Any]
     metadata: dict[str, Any]
     params: MatchedParams
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
     sensitivity: dict[str, object] = field(default_factory=dict)
     data_lab: DataLabSummary | None = None
 
@@ -288,7 +289,7 @@ def compare_units(
     ``reoffended``, ``reoffences``). ``known_ids`` are the offender ids of the whole releases file, to tell
     an id that is absent from the file from one with no index release in the cohorts compared.
     """
-    warnings: list[str] = []
+    warnings: list[RunWarning] = []
     diagnostics: dict[str, Any] = {}
 
     # --- the treated group and the pool
@@ -307,15 +308,23 @@ def compare_units(
     diagnostics["no_common_level"] = overlap
     if overlap["pool_units"]:
         warnings.append(
-            f"{counted(overlap['pool_units'], 'pool release')} left out: a category level never seen among the "
-            "treated "
-            f"({'; '.join(overlap['pool_levels'])})"
+            RunWarning(
+                "pool-levels-unseen",
+                f"{counted(overlap['pool_units'], 'pool release')} left out: a category level never seen among the "
+                "treated "
+                f"({'; '.join(overlap['pool_levels'])})",
+                counts={"releases": overlap["pool_units"]},
+            )
         )
     if overlap["treated_units"]:
         warnings.append(
-            f"{counted(overlap['treated_units'], 'treated release')} unmatched: a category level absent from the "
-            "pool "
-            f"({'; '.join(overlap['treated_levels'])})"
+            RunWarning(
+                "treated-levels-unseen",
+                f"{counted(overlap['treated_units'], 'treated release')} unmatched: a category level absent from the "
+                "pool "
+                f"({'; '.join(overlap['treated_levels'])})",
+                counts={"releases": overlap["treated_units"]},
+            )
         )
 
     if not (in_model & ~is_treated).any() or not (in_model & is_treated).any():
@@ -334,7 +343,13 @@ def compare_units(
     design, terms = design_matrix(model_units, model_covariates), term_names(model_covariates)
     model = fit_propensity(design, terms, is_treated[in_model], file)
     if model.dropped_terms:
-        warnings.append(f"constant among the units compared, left out of the model: {', '.join(model.dropped_terms)}")
+        warnings.append(
+            RunWarning(
+                "constant-covariates",
+                f"constant among the units compared, left out of the model: {', '.join(model.dropped_terms)}",
+                subjects=list(model.dropped_terms),
+            )
+        )
     score = np.full(n, np.nan)
     score[in_model] = model.logit
     sd_logit = float(np.std(model.logit, ddof=1)) if model.logit.size > 1 else 0.0
@@ -520,7 +535,7 @@ def _balance(balance_matrix, balance_labels, score, is_treated, matched, weights
     return _balance_frame(balance, balance_labels, score_balance)
 
 
-def _balance_warnings(balance_frame: pl.DataFrame) -> list[str]:
+def _balance_warnings(balance_frame: pl.DataFrame) -> list[RunWarning]:
     """A warning naming every covariate (level) whose |SMD| after matching exceeds 0.1."""
     worst = balance_frame.filter(pl.col("smd_after").abs() > SMD_WARNING)
     if not worst.height:
@@ -529,30 +544,40 @@ def _balance_warnings(balance_frame: pl.DataFrame) -> list[str]:
         f"{r['covariate']}{'=' + r['level'] if r['level'] is not None else ''} ({r['smd_after']:+.3f})"
         for r in worst.iter_rows(named=True)
     )
-    return [f"|SMD| after matching exceeds {SMD_WARNING}: {listed}"]
+    return [RunWarning("imbalance", f"|SMD| after matching exceeds {SMD_WARNING}: {listed}")]
 
 
-def _unmatched_warnings(rows: pl.DataFrame) -> list[str]:
+def _unmatched_warnings(rows: pl.DataFrame) -> list[RunWarning]:
     """Too many treated releases unmatched (over 5%, pooled or in a cohort), or none matched."""
     pooled = rows.row(-1, named=True)
-    warnings = []
+    warnings: list[RunWarning] = []
     if pooled["unmatched_share"] and pooled["unmatched_share"] > UNMATCHED_WARNING:
         warnings.append(
-            f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
-            f"({pct(pooled['unmatched_share'])}) have no comparator and are dropped "
-            f"(more than {100 * UNMATCHED_WARNING:g}%)"
+            RunWarning(
+                "unmatched",
+                f"{pooled['unmatched']:,} of {pooled['treated']:,} treated releases "
+                f"({pct(pooled['unmatched_share'])}) have no comparator and are dropped "
+                f"(more than {100 * UNMATCHED_WARNING:g}%)",
+                counts={"unmatched": pooled["unmatched"], "treated": pooled["treated"]},
+            )
         )
     over = rows.filter(
         (pl.col("scope") == "cohort") & (pl.col("unmatched_share") > UNMATCHED_WARNING) & (pl.col("treated") > 0)
     )
     if over.height and pooled["unmatched_share"] <= UNMATCHED_WARNING:
         warnings.append(
-            f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in "
-            f"{plural(over.height, 'cohort')} "
-            f"{', '.join(over.get_column('cohort'))}"
+            RunWarning(
+                "unmatched",
+                f"more than {100 * UNMATCHED_WARNING:g}% of treated releases unmatched in "
+                f"{plural(over.height, 'cohort')} "
+                f"{', '.join(over.get_column('cohort'))}",
+                subjects=over.get_column("cohort").to_list(),
+            )
         )
     if pooled["matched"] == 0:
-        warnings.append("no treated release has a comparator within the caliper: nothing to estimate")
+        warnings.append(
+            RunWarning("no-matches", "no treated release has a comparator within the caliper: nothing to estimate")
+        )
     return warnings
 
 
@@ -562,7 +587,7 @@ def _treated_and_pool(
     file: str,
     known_ids: pl.Series | None,
     diagnostics: dict[str, Any],
-    warnings: list[str],
+    warnings: list[RunWarning],
 ) -> tuple[pl.DataFrame, list[str], dict[str, int]]:
     """The units marked treated (column ``_treated``) and the pool: other index releases of the treated
     cohorts, not of a treated person, within ``--pool``. Returns the units, the treated cohorts and the treated
@@ -581,9 +606,13 @@ def _treated_and_pool(
         }
         if ids.len() - found:
             warnings.append(
-                f"{ids.len() - found} of the {ids.len()} listed offender ids have no index release compared "
-                f"({ids.len() - in_file} absent from the releases file, {in_file - found} outside the cohorts or "
-                "filters); they are left out"
+                RunWarning(
+                    "ids-not-found",
+                    f"{ids.len() - found} of the {ids.len()} listed offender ids have no index release compared "
+                    f"({ids.len() - in_file} absent from the releases file, {in_file - found} outside the cohorts or "
+                    "filters); they are left out",
+                    counts={"ids": ids.len() - found},
+                )
             )
         if found == 0:
             raise single_problem(
@@ -628,7 +657,10 @@ def _treated_and_pool(
         raise UsageError("the comparison pool is empty: no other index releases in the treated cohorts and --pool")
     if "cohort" not in params.exact:
         warnings.append(
-            "--exact does not include the cohort: a treated release may be matched to releases of other cohorts"
+            RunWarning(
+                "exact-without-cohort",
+                "--exact does not include the cohort: a treated release may be matched to releases of other cohorts",
+            )
         )
     return units, cohorts, treated_by_cohort
 

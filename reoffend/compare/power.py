@@ -32,6 +32,7 @@ from scipy.special import ndtr
 
 from ..errors import UsageError, one_line, single_problem
 from ..report.format import per_cent
+from ..run_warnings import RunWarning
 from .rows import PowerRow
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class PowerResult:
     rows: pl.DataFrame
     params: PowerParams
     metadata: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RunWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         PowerRow.check(self.rows, "power")
@@ -167,8 +168,11 @@ def minimum_detectable(
     warnings = []
     if result["reduction_per_100"].null_count():
         warnings.append(
-            "some cohort sizes are too small to detect any reduction from this baseline with this power "
-            "(the reduction would take the rate below zero)"
+            RunWarning(
+                "no-detectable-reduction",
+                "some cohort sizes are too small to detect any reduction from this baseline with this power "
+                "(the reduction would take the rate below zero)",
+            )
         )
     return PowerResult(result, params, warnings=warnings)
 
@@ -211,8 +215,11 @@ def needed_size(
     warnings = []
     if rows["current_size"].null_count():
         warnings.append(
-            f"a baseline cohort of {baseline_size} is too small to detect some of these reductions with this power, "
-            "however large the current cohort"
+            RunWarning(
+                "baseline-too-small",
+                f"a baseline cohort of {baseline_size} is too small to detect some of these reductions with this "
+                "power, however large the current cohort",
+            )
         )
     return PowerResult(rows, params, warnings=warnings)
 
