@@ -56,6 +56,23 @@ def expected(text: str | None, row: dict[str, str | None], column: str, dtype: p
     return float(number_format.round(value) if number_format else value)
 
 
+LABELS = parse_config(str(SAMPLE / "job.toml")).labels
+
+
+def labelled_column(csv: str) -> str | None:
+    """The column a sheet shows in words (a breakdown's, the establishments'): its CSV keeps the codes."""
+    if csv.startswith("breakdown_"):
+        return csv.removeprefix("breakdown_").removesuffix(".csv")
+    return "establishment" if csv == "establishments.csv" else None
+
+
+def test_categories_are_words_in_the_spreadsheet_and_codes_in_the_csv(folder, workbook):
+    # review of issue 26: "F"/"M" and "public_order" were codes in tables.ods, words in the bulletin
+    sheet = rows_of(workbook, sheets_by_csv(workbook)["breakdown_sex.csv"])
+    assert {row[1] for row in sheet[4:]} <= {"Female", "Male", "Not recorded"}
+    assert set(pl.read_csv(folder / "tables" / "breakdown_sex.csv")["sex"].drop_nulls()) <= {"F", "M"}
+
+
 def sheets_by_csv(workbook) -> dict[str, str]:
     """Each table sheet's CSV, read from its source line (row 3)."""
     out = {}
@@ -82,6 +99,8 @@ def test_every_csv_is_a_sheet_and_every_cell_matches(folder, workbook):
         for written, row in zip(data, frame.iter_rows(named=True), strict=True):
             for column, value in zip(frame.columns, written, strict=True):
                 want = expected(row[column], row, column, schema[column])
+                if labelled_column(name) == column:  # categories in words, as the bulletin shows them
+                    want = LABELS.value(column, row[column])
                 if isinstance(want, float):
                     assert isinstance(value, float | int) and not isinstance(value, bool), (name, column, value)
                     assert value == want, (name, column, value, want)

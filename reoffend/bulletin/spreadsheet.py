@@ -547,5 +547,23 @@ def workbook(bulletin: Bulletin, supporting_titles: Mapping[str, str]) -> bytes:
     titles = {name: SUPPORTING_TITLES.get(name, "") for name in SUPPORTING_TITLES} | dict(supporting_titles)
     titles["establishments.csv"] = f"Proven reoffending by establishment, {bulletin.facts['latest_cohort']}"
     titles = {name: title for name, title in titles.items() if title}
-    sheets = sheet_tables(bulletin.tables, bulletin.document.blocks, titles)
+    sheets = sheet_tables(labelled_tables(bulletin), bulletin.document.blocks, titles)
     return ods_bytes(sheets, cover(bulletin), notes(bulletin), bulletin.config.title)
+
+
+def labelled_tables(bulletin: Bulletin) -> dict[str, pl.DataFrame]:
+    """The tables with their categories in words, as the bulletin's text and HTML tables show them ("Female", not
+    "F"; "Public order", not "public_order"): a breakdown's column and the establishments'. The CSVs keep the
+    codes, for machines (the Cover and Notes say so)."""
+    labels = bulletin.config.labels
+    out = dict(bulletin.tables)
+    for name, frame in bulletin.tables.items():
+        stem = name.removesuffix(".csv")
+        column = stem.removeprefix("breakdown_") if stem.startswith("breakdown_") else None
+        if name == "establishments.csv":
+            column = bulletin.facts.get("establishment_column")
+        if column and column in frame.columns and frame.schema[column] == pl.String:
+            out[name] = frame.with_columns(
+                pl.Series(column, [labels.value(column, v) for v in frame[column]], pl.String)
+            )
+    return out
