@@ -580,7 +580,7 @@ def _adjusted_section(
         "measures of how well it predicts: see the glossary). "
         f"Each {unit} beats the baseline on a measure when its actual value is significantly below the expected one "
         f"({adjusted_params.sided}-sided tests at {level(adjusted_params.alpha)}); with {rows.height:,} {units} "
-        f"tested at once about {adjusted_params.alpha * rows.height:.0f} would do so by chance alone, so the "
+        "tested at once some could do so by chance alone, even with no real difference, so the "
         f"p-values are adjusted for multiple testing ({PLAIN_ADJUSTMENT[adjusted_params.multiple_testing]}) and the "
         "counts below use the adjusted verdicts. The two measures are reported side by side."
     )

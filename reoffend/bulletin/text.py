@@ -266,7 +266,7 @@ def compose(context: Context) -> Document:
     if year_on_year.height:
         points.append(change_sentence(year_on_year.row(0, named=True), context))
     else:
-        points.append(f"No cohort from a year before {words} has complete follow-up to compare with.")
+        points.append(f"No cohort from a year before {words} is published to compare it with.")
     points.append(series_sentence(context, latest))
     points.append(events_sentence(latest, year_on_year if year_on_year.height else previous, params.period))
     points.append(
