@@ -576,7 +576,7 @@ def test_a_difference_of_exactly_zero_is_never_negative_zero(cli):
 
 def test_the_warnings_say_which_cohorts_are_empty_small_or_the_same():
     result = compare_counts([Counts("q1", 0, 0), Counts("q2", 0, 0)], Counts("then", 5, 10), BaselineParams())
-    assert result.warnings == ["empty current cohort(s): q1, q2: no comparison"]
+    assert result.warnings == ["empty current cohorts: q1, q2: no comparison"]  # the noun agrees: 2 cohorts
     empty_baseline = compare_counts([Counts("now", 1, 2)], Counts("then", 0, 0), BaselineParams())
     assert empty_baseline.warnings == ["the baseline cohort then is empty: nothing to compare"]
     # 2/10 against 4/10: pooled 6/20 = 0.3, expected reoffenders 0.3 * 10 = 3 < 5: the approximation is rough
