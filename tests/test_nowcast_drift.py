@@ -87,17 +87,18 @@ def test_level_adjusted_q_is_a_chance_rising_with_the_level(seen, extra, lam, ot
     assert 0.0 <= q_low <= q_high + 1e-12 and q_high <= 1.0 and d_low >= 0.0
 
 
-def test_level_credibility_by_hand():
-    """Two provisional cohorts A and B, 40 releases each at S = 0.5 (P = 0.6), A with 30 seen, B with 20; one
-    complete cohort C of 100 with 60 reoffenders (the reference, P = 0.6)."""
+def credibility_fixture(seen: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Provisional cohorts of 40 releases each at S = 0.5 (P = 0.6), ``seen[cohort]`` of them seen to reoffend,
+    and one complete cohort C of 100 with 60 reoffenders (the reference, P = 0.6): joined, reference, observed."""
+    size = 40 * len(seen)
     joined = pl.DataFrame(
         {
-            "cohort": ["A"] * 40 + ["B"] * 40,
-            "reoffended": [True] * 30 + [False] * 10 + [True] * 20 + [False] * 20,
-            "_S": [0.5] * 80,
-            "_P": [0.6] * 80,
-            RATIO: [1.0] * 80,
-            SEGMENT: [0] * 80,
+            "cohort": [cohort for cohort in seen for _ in range(40)],
+            "reoffended": [i < found for found in seen.values() for i in range(40)],
+            "_S": [0.5] * size,
+            "_P": [0.6] * size,
+            RATIO: [1.0] * size,
+            SEGMENT: [0] * size,
         },
         schema_overrides={SEGMENT: pl.UInt32},
     )
@@ -109,6 +110,13 @@ def test_level_credibility_by_hand():
             joined.select(SEGMENT, "reoffended", "cohort", pl.lit(False).alias(COMPLETE)),
         ]
     )
+    return joined, reference, observed
+
+
+def test_level_credibility_by_hand():
+    """Two provisional cohorts A and B, 40 releases each at S = 0.5 (P = 0.6), A with 30 seen, B with 20; one
+    complete cohort C of 100 with 60 reoffenders (the reference, P = 0.6)."""
+    joined, reference, observed = credibility_fixture({"A": 30, "B": 20})
     levels = {r["cohort"]: r for r in level_credibility(joined, reference, observed, ("cohort",), "cohort").to_dicts()}
     # A: O = 30, E = 40 x 0.5 = 20, lam^ = 1.5; sum S^2 = 10: process part at lam^ (1.5 x 20 - 1.5^2 x 10) / 20^2
     # = 7.5 / 400, at the reference's level 1 (20 - 10) / 400 = 10 / 400: the larger, 0.025, is taken;
@@ -140,25 +148,7 @@ def test_a_group_with_nobody_seen_yet_keeps_a_level_and_an_error():
     """Review of issue 25: a provisional group with 0 of its 40 releases seen (lam^ = 0) had v = 0, Z = 1 and
     level 0 with no error (a provisional 0.0% to 0.1%). Now v is at least the process variance at the reference
     level: (20 - 10) / 400 = 0.025 (E = 20, sum S^2 = 10), so Z < 1 and the level stays above 0 with an error."""
-    joined = pl.DataFrame(
-        {
-            "cohort": ["A"] * 40 + ["B"] * 40 + ["D"] * 40,
-            "reoffended": [True] * 30 + [False] * 10 + [True] * 20 + [False] * 20 + [False] * 40,
-            "_S": [0.5] * 120,
-            "_P": [0.6] * 120,
-            RATIO: [1.0] * 120,
-            SEGMENT: [0] * 120,
-        },
-        schema_overrides={SEGMENT: pl.UInt32},
-    )
-    reference = pl.DataFrame({SEGMENT: [0] * 100, "reoffended": [True] * 60 + [False] * 40})
-    reference = reference.with_columns(pl.col(SEGMENT).cast(pl.UInt32))
-    observed = pl.concat(
-        [
-            reference.with_columns(pl.lit("C").alias("cohort"), pl.lit(True).alias(COMPLETE)),
-            joined.select(SEGMENT, "reoffended", "cohort", pl.lit(False).alias(COMPLETE)),
-        ]
-    )
+    joined, reference, observed = credibility_fixture({"A": 30, "B": 20, "D": 0})
     levels = {r["cohort"]: r for r in level_credibility(joined, reference, observed, ("cohort",), "cohort").to_dicts()}
     d = levels["D"]
     assert d["level_ratio"] > 0.05 and d["_level_mse"] > 0.001

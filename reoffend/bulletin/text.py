@@ -696,6 +696,18 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             row.append("[z]" if r is None else cell(r, "binary_rate", pct))
         trend_rows.append(row)
     heading = Heading(f"By {name}", anchor="breakdown-" + breakdown.name.removeprefix("breakdown_"))
+
+    def by_cohort(latest_shown: bool) -> Table:
+        """The rate by cohort and category; its last row is the latest cohort when that is published."""
+        return Table(
+            caption=f"Proven reoffending rate by {name} and cohort",
+            columns=["Cohort", *[label(c) for c in categories]],
+            rows=trend_rows,
+            source=f"{breakdown.name}.csv",
+            numeric=[False] + [True] * len(categories),
+            highlight_last=latest_shown,
+        )
+
     if rows.is_empty():  # too little to publish (build._publishable_cohorts): no empty table, no chart
         left_out = (
             f"By {name}, the groups of people released in {words} are too small for any two of them to be "
@@ -703,17 +715,7 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
         )
         if not trend_rows:
             return [heading, Paragraph(left_out + ", as it does every cohort.")]
-        return [
-            heading,
-            Paragraph(left_out + "; the cohorts it can publish are in the table."),
-            Table(
-                caption=f"Proven reoffending rate by {name} and cohort",
-                columns=["Cohort", *[label(c) for c in categories]],
-                rows=trend_rows,
-                source=f"{breakdown.name}.csv",
-                numeric=[False] + [True] * len(categories),
-            ),
-        ]
+        return [heading, Paragraph(left_out + "; the cohorts it can publish are in the table."), by_cohort(False)]
     return [
         heading,
         Paragraph(sentence),
@@ -733,14 +735,7 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             caption=f"Proven reoffending by {name}, {words}",
             source=f"{breakdown.name}.csv",
         ),
-        Table(
-            caption=f"Proven reoffending rate by {name} and cohort",
-            columns=["Cohort", *[label(c) for c in categories]],
-            rows=trend_rows,
-            source=f"{breakdown.name}.csv",
-            numeric=[False] + [True] * len(categories),
-            highlight_last=True,
-        ),
+        by_cohort(True),
     ]
 
 
