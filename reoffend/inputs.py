@@ -223,6 +223,12 @@ def cut_as_at(inputs: ValidatedInputs, as_at: dt.date) -> ValidatedInputs:
         frame.select(pl.len()).collect().item() for frame in (kept_releases, kept_convictions)
     )
     row_counts = {"releases": int(releases_rows), "convictions": int(convictions_rows)}
+    if not releases_rows and inputs.row_counts["releases"]:  # an empty result is no answer: say why (exit 2)
+        earliest = inputs.releases.select(pl.col("release_date").min()).collect().item()
+        raise UsageError(
+            f"--as-at {as_at}: before every release (the earliest is {earliest}): an extract taken then would hold "
+            "none; give a later date"
+        )
     source = "--as-at" if cut == as_at else f"{inputs.extract_date_source} (--as-at {as_at} is later)"
     return replace(
         inputs,

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from reoffend.cli import cli as click_cli
+from reoffend.errors import UsageError
 from reoffend.inputs import cut_as_at
 from reoffend.measure import MeasureParams, measure
 
@@ -152,6 +153,10 @@ def test_as_at_equals_the_records_cut_at_the_date(population, day):
     ]
     params = MeasureParams(by=("cohort",), incomplete="exclude")
     inputs = validated(releases_frame(releases), convictions_frame(convictions), extract_date=EXTRACT)
+    if releases and not kept_releases:  # before every release: refused, not an empty answer
+        with pytest.raises(UsageError, match="before every release"):
+            cut_as_at(inputs, as_at)
+        return
     cut = measure(cut_as_at(inputs, as_at), params)
     expected = measure(
         validated(releases_frame(kept_releases), convictions_frame(kept_convictions), extract_date=as_at), params

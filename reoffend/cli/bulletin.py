@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 
@@ -83,6 +84,13 @@ def bulletin(config_path, output, extract_date, as_at, previous, example_config,
     if report.log_path and not output:  # the config's folder: the log must not be inside what is replaced
         check_log_outside(report.log_path, target)
     check_target(target)
+    earlier = config.publication.previous
+    if earlier and os.path.realpath(earlier) == os.path.realpath(target):
+        raise UsageError(
+            f"--previous {earlier} is the folder this run replaces: the revisions would compare the bulletin with "
+            "itself and record a manifest that no longer exists; keep each release in its own folder (e.g. "
+            "bulletins/2024Q1) and give the last one"
+        )
     with folder_lock(target):  # a second run into the same folder exits 75 rather than racing this one
         _build(config, target, extract_date, quiet, build_bulletin, STEPS)
 

@@ -24,6 +24,8 @@ COLUMNS_TABLE = "columns"
 INPUTS_TABLE = "inputs"
 # the keys of [inputs], as in the bulletin's config (reoffend/bulletin/config.py INPUTS_SCHEMA); paths among them
 # allow_no_convictions is the bulletin's (a command warns instead): accepted, so one config serves both
+# an [inputs] key a command without the option may not skip: sql once printed the same query with as_at as without
+NEVER_SKIPPED = frozenset({"as_at"})
 INPUT_KEYS = (
     "releases",
     "convictions",
@@ -108,6 +110,12 @@ def _inputs_defaults(ctx, params: dict[str, click.Parameter], table: Any, path: 
                 _where(path, text, key, INPUTS_TABLE) + f"unknown key {key!r} for 'inputs' ({', '.join(INPUT_KEYS)})"
             )
         if name not in params:
+            if name in NEVER_SKIPPED:  # it would change what is measured: never dropped without a word
+                raise UsageError(
+                    _where(path, text, key, INPUTS_TABLE)
+                    + f"reoffend {ctx.command_path.split(' ', 1)[-1]} cannot apply {key!r} (it has no such option): "
+                    "its result would silently differ from measure's; remove the key for this command"
+                )
             continue  # e.g. exclude_offences for validate
         if isinstance(value, dt.date):
             value = value.isoformat()

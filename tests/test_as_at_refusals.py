@@ -1,0 +1,35 @@
+"""Refusals a review of issue 27 asked for: an --as-at that leaves nothing, an as_at a command cannot apply, and a
+previous bulletin that is the folder being replaced."""
+
+from __future__ import annotations
+
+import shutil
+
+
+def test_as_at_before_every_release_is_a_usage_error_not_an_empty_answer(cli, sample_dir):
+    # the sample's first release is 2022-01-01: an extract taken on 2021-06-30 holds none (it printed a header
+    # and warned that the 10,000-row file had no rows, exit 0)
+    status, out, err = cli(
+        "measure", sample_dir / "releases.csv", sample_dir / "convictions.csv", "--as-at", "2021-06-30"
+    )
+    assert status == 2 and out == ""
+    assert "--as-at 2021-06-30: before every release (the earliest is 2022-01-01)" in err
+
+
+def test_a_config_as_at_a_command_cannot_apply_is_refused(cli, tmp_path):
+    config = tmp_path / "job.toml"
+    config.write_text("[inputs]\nas_at = 2024-06-30\n")
+    status, _, err = cli("sql", "--dialect", "duckdb", "--config", config)  # printed the uncut query, exit 0
+    assert status == 2 and "reoffend sql cannot apply 'as_at'" in err and "line 2" in err
+
+
+def test_the_previous_bulletin_cannot_be_the_folder_being_replaced(cli, tmp_path, sample_dir):
+    job = tmp_path / "job.toml"
+    shutil.copy(sample_dir / "job.toml", job)
+    text = job.read_text().replace('"releases.csv"', f'"{sample_dir / "releases.csv"}"')
+    text = text.replace('"convictions.csv"', f'"{sample_dir / "convictions.csv"}"')
+    job.write_text(text.replace('"excluded_offences.txt"', f'"{sample_dir / "excluded_offences.txt"}"'))
+    target = tmp_path / "out"
+    status, _, err = cli("bulletin", "--config", job, "-o", target, "--previous", target, "-q")
+    assert status == 2 and "is the folder this run replaces" in err
+    assert not target.exists()
