@@ -33,3 +33,13 @@ def test_the_previous_bulletin_cannot_be_the_folder_being_replaced(cli, tmp_path
     status, _, err = cli("bulletin", "--config", job, "-o", target, "--previous", target, "-q")
     assert status == 2 and "is the folder this run replaces" in err
     assert not target.exists()
+
+
+def test_a_log_that_is_a_pipe_or_standard_output_is_refused_before_any_work(cli, tmp_path, sample_dir):
+    import os
+
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)  # appended at the end of the run: a pipe with no reader hung it
+    sample = [sample_dir / "releases.csv", sample_dir / "convictions.csv"]
+    status, _, err = cli("measure", *sample, "--log", fifo)
+    assert status == 2 and "a pipe" in err

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -236,6 +237,14 @@ def check_log(path: str, context: click.Context) -> None:
 
     if path == "-":  # else a file named '-' appears in the current folder
         raise UsageError("--log -: give the log a file name (or /dev/stderr to send it to standard error)")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISFIFO(mode):  # appended at the end: a pipe with no reader would hang the run
+        raise UsageError(f"--log {path}: a pipe; give the log a file (a job keeps it, and mails only failures)")
+    if os.path.realpath(path) in {os.path.realpath(p) for p in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")}:
+        raise UsageError(f"--log {path}: standard output carries the result; give the log a file or /dev/stderr")
     params = context.params
     inputs = {flag: params.get(name) for name, flag in INPUT_OPTIONS.items()}
     inputs["--config"] = params.get("config") or params.get("config_path")
