@@ -43,3 +43,17 @@ def test_a_log_that_is_a_pipe_or_standard_output_is_refused_before_any_work(cli,
     sample = [sample_dir / "releases.csv", sample_dir / "convictions.csv"]
     status, _, err = cli("measure", *sample, "--log", fifo)
     assert status == 2 and "a pipe" in err
+
+
+def test_a_previous_bulletin_from_a_later_extract_is_refused(cli, tmp_path, sample_dir):
+    # it called the cohorts this bulletin has not yet completed "no longer in the data" (163 rows)
+    job = tmp_path / "job.toml"
+    text = (sample_dir / "job.toml").read_text()
+    for name in ("releases.csv", "convictions.csv", "excluded_offences.txt"):
+        text = text.replace(f'"{name}"', f'"{sample_dir / name}"')
+    job.write_text(text)
+    later = tmp_path / "later"
+    assert cli("bulletin", "--config", job, "-o", later, "-q")[0] == 0
+    status, _, err = cli("bulletin", "--config", job, "-o", tmp_path / "earlier", "--as-at", "2024-12-31",
+                         "--previous", later, "-q")  # fmt: skip
+    assert status == 2 and "later than this bulletin's (2024-12-31)" in err

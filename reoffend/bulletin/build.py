@@ -208,6 +208,8 @@ def _compute_bulletin(
     spec = input_spec(config, extract_date)
     extra: dict[str, tuple[str, ...]] | None = {"convictions": ("offence_code",)} if params.excluded_offences else None
     inputs = load_inputs(spec, extra)
+    if previous is not None:
+        previous.check_earlier_than(inputs.extract_date)
     if extract_date is None and config.inputs.extract_date is not None and inputs.as_at is None:  # the config's
         inputs.extract_date_source = f"[inputs] extract_date in {Path(config.path).name}"
     if not inputs.row_counts["convictions"] and not config.inputs.allow_no_convictions:

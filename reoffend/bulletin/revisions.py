@@ -33,6 +33,7 @@ so the audit of what is written covers them: a revisions row can never show a co
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -71,6 +72,17 @@ class Previous:
     layout: Layout
     tables: dict[str, pl.DataFrame]
     latest_cohort: str | None
+    extract_date: dt.date | None = None  # its facts' extract date, when it is a date (never free text)
+
+    def check_earlier_than(self, extract_date: dt.date | None) -> None:
+        """A previous bulletin comes before this one: one from a later extract would call the cohorts it has and
+        this one has not yet completed "no longer in the data" (a usage error, exit 2)."""
+        if self.extract_date and extract_date and self.extract_date > extract_date:
+            raise _refuse(
+                self.folder,
+                f"its extract date {self.extract_date} is later than this bulletin's ({extract_date}): give the "
+                "bulletin published before this one",
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """What the manifest records: which bulletin this one was compared with."""
@@ -152,7 +164,15 @@ def read_previous(folder: str, measure: Mapping[str, Any]) -> Previous:
         layout=layout,
         tables=tables,
         latest_cohort=latest if isinstance(latest, str) and latest in cohorts else None,
+        extract_date=_date_or_none(facts.get("extract_date")),
     )
+
+
+def _date_or_none(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _check_same_measure(folder: str, previous: Any, current: Mapping[str, Any]) -> None:
