@@ -122,6 +122,13 @@ def check_columns(table: Table, extra_required: tuple[str, ...] = ()) -> list[di
             continue
         close = close_column(column, names)
         hint = f"; if it is {cut_value(close, 60)!r}, add --map {column}={cut_value(close, 60)}" if close else ""
+        if any("\x00" in name for name in names):  # a NUL between letters: UTF-16 read as UTF-8
+            first = names[0] if names else ""
+            order = "utf-16-be" if first.startswith("\x00") else "utf-16-le"
+            hint = (
+                "; the header has a NUL between letters: the file looks like UTF-16 without a byte-order mark, "
+                f"give --encoding {order}"
+            )
         problems.append(
             problem_row(
                 table.name,
@@ -241,7 +248,8 @@ def parse_date(column: str, dtype: pl.DataType, *, strip: bool = True, date_form
     (see :func:`_typed_in_memory`, which re-parses stripped only when some value fails).
 
     The rule is docs/data.md's "a date does not parse" (ISO ``YYYY-MM-DD``, or ``--date-format``, with ISO still
-    read): exactly polars' ``to_date`` with :data:`DATE_FORMAT` or the form given, then ISO. ``cache=False`` only turns off its memo of
+    read): exactly polars' ``to_date`` with :data:`DATE_FORMAT` or the form given, then ISO. ``cache=False``
+    only turns off its memo of
     recent values (the same parse function runs on every value instead of a hash lookup first): about half
     the CPU of the parse, 0.09 against 0.17 s per 4 million dates (bench/NOTES.md, fourth round).
     """

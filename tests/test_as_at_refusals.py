@@ -57,3 +57,12 @@ def test_a_previous_bulletin_from_a_later_extract_is_refused(cli, tmp_path, samp
     status, _, err = cli("bulletin", "--config", job, "-o", tmp_path / "earlier", "--as-at", "2024-12-31",
                          "--previous", later, "-q")  # fmt: skip
     assert status == 2 and "later than this bulletin's (2024-12-31)" in err
+
+
+def test_utf16_without_a_byte_order_mark_says_which_encoding_to_give(cli, tmp_path):
+    releases = tmp_path / "r.csv"
+    releases.write_bytes("offender_id,release_date\nA,2022-01-01\n".encode("utf-16-le"))
+    convictions = tmp_path / "c.csv"
+    convictions.write_text("offender_id,offence_date,conviction_date\nA,2022-02-01,2022-03-01\n")
+    status, _, err = cli("measure", releases, convictions)
+    assert status == 65 and "looks like UTF-16 without a byte-order mark, give --encoding utf-16-le" in err
