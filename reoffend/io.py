@@ -769,6 +769,7 @@ def open_table(
             if fmt == "parquet":
                 raise UsageError(f"{source.name}: Parquet compresses inside the file; give it without .gz/.zst")
             raw = unpack(Path(source.path).read_bytes(), source.name)
+            refuse_parquet_as_text(source, raw[:4], fmt)  # a gzipped Parquet file named .csv.gz: one line
             bom = unicode_bom(raw)
             data = as_utf8(raw, source)
             head = data[: LINE_LIMIT + 1]

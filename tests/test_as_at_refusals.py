@@ -66,3 +66,18 @@ def test_utf16_without_a_byte_order_mark_says_which_encoding_to_give(cli, tmp_pa
     convictions.write_text("offender_id,offence_date,conviction_date\nA,2022-02-01,2022-03-01\n")
     status, _, err = cli("measure", releases, convictions)
     assert status == 65 and "looks like UTF-16 without a byte-order mark, give --encoding utf-16-le" in err
+
+
+def test_a_gzipped_parquet_file_named_csv_gz_is_refused_as_parquet(cli, tmp_path):
+    import gzip
+
+    import polars as pl
+
+    table = tmp_path / "r.parquet"
+    pl.DataFrame({"offender_id": ["A"], "release_date": ["2022-01-01"]}).write_parquet(table)
+    packed = tmp_path / "r.csv.gz"
+    packed.write_bytes(gzip.compress(table.read_bytes()))
+    convictions = tmp_path / "c.csv"
+    convictions.write_text("offender_id,offence_date,conviction_date\nA,2022-02-01,2022-03-01\n")
+    status, _, err = cli("measure", packed, convictions)  # it said the bytes were not UTF-8: give --encoding
+    assert status == 2 and "is a Parquet file (it starts with PAR1), not CSV" in err
