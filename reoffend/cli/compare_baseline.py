@@ -16,6 +16,8 @@ from ..compare.baseline import (
     compare_records,
     parse_counts,
     read_schedule,
+    rounding_check,
+    rounding_sentence,
 )
 from ..compare.rows import BaselineRow
 from ..errors import UsageError
@@ -196,8 +198,11 @@ def compare_baseline(
         cohorts = [_counts("--current-counts", item, label) for item, label in zip(items, labels, strict=True)]
         base = _counts("--baseline-counts", baseline_counts, "baseline")
         result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
+        # published rates (18%/805) stand for every count that rounds to them: does the verdict hold across them?
+        rounding = rounding_check(cohorts, base, params)
         parameters = {"source": "counts", **params.as_dict()}
     else:
+        rounding = []
         if not site:
             refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
         result, parameters = _from_records(
@@ -206,6 +211,7 @@ def compare_baseline(
     for warning in result.warnings:
         out.warn(warning)
     view, numeric = display_rows(result)
+    headline = "\n".join([result.headline(), *(rounding_sentence(check) for check in rounding)])
     out.emit(
         result.rows,
         parameters=parameters,
@@ -213,8 +219,8 @@ def compare_baseline(
         title="Against the baseline" + (f": {result.site}" if result.site else ""),
         display=view,
         display_numeric=numeric,
-        extra_json={"headline": result.headline().splitlines()},
-        headline=result.headline(),
+        extra_json={"headline": headline.splitlines(), **({"rounding": rounding} if rounding else {})},
+        headline=headline,
     )
     if fail_unless_significant and not result.all_significant():
         ctx.exit(1)

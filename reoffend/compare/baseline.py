@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -60,6 +60,9 @@ class Counts:
     label: str
     reoffenders: int
     cohort_size: int
+    # a published rate with its size (18%/805): the reoffender counts that round to that rate, lowest and highest
+    possible: tuple[int, int] | None = None
+    published: str | None = None  # the rate as published ("18%"), when it was given as one
 
     def __post_init__(self) -> None:
         if self.cohort_size < 0:
@@ -153,12 +156,45 @@ RESULT_COLUMNS = BaselineRow.columns()  # declared once, with dtypes, in reoffen
 _COUNTS = re.compile(r"^\s*(?:(?P<label>[^=]+?)\s*=\s*)?(?P<x>[+-]?\d+)\s*/\s*(?P<n>[+-]?\d+)\s*$")
 
 
+_RATE = re.compile(r"^\s*(?:(?P<label>[^=]+?)\s*=\s*)?(?P<rate>\d+(?:\.(?P<places>\d+))?)\s*%\s*/\s*(?P<n>\d+)\s*$")
+
+
+def parse_rate(text: str, default_label: str) -> Counts | None:
+    """``18%/805`` (or ``2023Q4=17.9%/805``): a rate as published, with its cohort size. The reoffenders are the
+    nearest whole number to the rate (18% of 805 = 144.9: 145), and ``possible`` every count that rounds to the
+    published rate at its places (18% is 17.5% to 18.5%, so 141 to 148 of 805: 140.875 and 148.925 rounded in).
+    None when ``text`` is not a rate."""
+    match = _RATE.match(text)
+    if not match:
+        return None
+    size = int(match["n"])
+    if size > MAX_COUNT:
+        raise UsageError(f"a cohort size is at most {MAX_COUNT:,} people, not {size:,}")
+    rate = float(match["rate"])
+    if rate > 100:
+        raise UsageError(f"a rate is at most 100%, not {match['rate']}%")
+    half = 0.5 * 10 ** -len(match["places"] or "")  # half a unit of the last place published, in per cent
+    lowest = max(0, math.ceil((rate - half) * size / 100 - 1e-9))
+    highest = min(size, math.floor((rate + half) * size / 100 - 1e-9))  # a rate of exactly r + half rounds up
+    nearest = min(max(math.floor(rate * size / 100 + 0.5), lowest), highest) if lowest <= highest else None
+    if nearest is None:
+        raise UsageError(f"{match['rate']}% of {size:,}: no whole number of reoffenders rounds to that rate")
+    return Counts(
+        match["label"] or default_label, nearest, size, possible=(lowest, highest), published=f"{match['rate']}%"
+    )
+
+
 def parse_counts(text: str, default_label: str) -> Counts:
-    """``480/1000`` or ``2023Q4=480/1000``: reoffenders out of the cohort size."""
+    """``480/1000`` or ``2023Q4=480/1000``: reoffenders out of the cohort size; or a published rate with its size,
+    ``18%/805`` (:func:`parse_rate`)."""
+    rate = parse_rate(text, default_label)
+    if rate is not None:
+        return rate
     match = _COUNTS.match(text)
     if not match:
         raise UsageError(
-            f"counts take REOFFENDERS/COHORT_SIZE as whole numbers, optionally LABEL=..., e.g. 480/1000, not {text!r}"
+            "counts take REOFFENDERS/COHORT_SIZE as whole numbers (or RATE%/COHORT_SIZE as published), optionally "
+            f"LABEL=..., e.g. 480/1000 or 48%/1000, not {text!r}"
         )
     reoffenders, size = int(match["x"]), int(match["n"])
     if size > MAX_COUNT:  # no cohort has more people; a larger number overflows a 64-bit count (was exit 70)
@@ -205,6 +241,65 @@ def counts_frame(cohorts: Sequence[Counts]) -> pl.DataFrame:
             "cohort_size": [c.cohort_size for c in cohorts],
         },
         schema=COUNT_SCHEMA,
+    )
+
+
+def rounding_check(current: Sequence[Counts], baseline: Counts, params: BaselineParams) -> list[dict[str, Any]]:
+    """What the rounding of published rates allows: for each current cohort given as a rate (or against a
+    baseline given as one), the verdict at the two extremes of the counts that round to the published rates
+    (the current count lowest and the baseline's highest, then the reverse) and whether it is the verdict of the
+    nearest counts at both. A verdict that changes within the rounding is no verdict a payment can rest on."""
+    out = []
+    base_low, base_high = baseline.possible or (baseline.reoffenders, baseline.reoffenders)
+    for cohort in current:
+        if cohort.possible is None and baseline.possible is None:
+            continue
+        low, high = cohort.possible or (cohort.reoffenders, cohort.reoffenders)
+        cases = [
+            (cohort.reoffenders, baseline.reoffenders),
+            (low, base_high),  # the largest fall the rounding allows
+            (high, base_low),  # the smallest
+        ]
+        verdicts = [
+            compare_counts(
+                [replace(cohort, reoffenders=x, possible=None)], replace(baseline, reoffenders=b, possible=None), params
+            )
+            .typed_rows()[0]
+            .verdict
+            for x, b in cases
+        ]
+        out.append(
+            {
+                "current": cohort.label,
+                "current_published": cohort.published,
+                "current_reoffenders_possible": [low, high],
+                "baseline_published": baseline.published,
+                "baseline_reoffenders_possible": [base_low, base_high],
+                "verdict": verdicts[0],
+                "verdict_at_largest_fall": verdicts[1],
+                "verdict_at_smallest_fall": verdicts[2],
+                "verdict_holds": len(set(verdicts)) == 1,
+            }
+        )
+    return out
+
+
+def rounding_sentence(check: Mapping[str, Any]) -> str:
+    """One rounding check in words."""
+    parts = []
+    if check["current_published"]:
+        low, high = check["current_reoffenders_possible"]
+        parts.append(f"{check['current']} at {check['current_published']} is {low:,} to {high:,} reoffenders")
+    if check["baseline_published"]:
+        low, high = check["baseline_reoffenders_possible"]
+        parts.append(f"the baseline at {check['baseline_published']} is {low:,} to {high:,}")
+    said = "; ".join(parts)
+    if check["verdict_holds"]:
+        return f"Rounding: {said}; across that range the verdict is the same ({check['verdict']})."
+    return (
+        f"Rounding: {said}; across that range the verdict changes ({check['verdict_at_largest_fall']} at the "
+        f"largest fall, {check['verdict_at_smallest_fall']} at the smallest), so the published rates cannot "
+        "settle it: ask for the counts."
     )
 
 
