@@ -41,6 +41,9 @@ def test_o_says_what_it_wrote_at_a_terminal_only(cli, tmp_path, monkeypatch):
     status, _, err = cli("measure", *files, "-o", target)
     # 2022Q1 (A, B) and 2022Q2 (C): two rows
     assert status == 0 and f"wrote {target} (2 rows)" in " ".join(err.split())  # wrapped at the terminal width
+    audit = tmp_path / "p.csv"
+    status, _, err = cli("measure", *files, "-o", target, "--per-release", audit)
+    assert status == 0 and f"wrote {audit}" in " ".join(err.split())  # the extra output is named too
     assert "reading the inputs" in err or "measuring" in err
     status, _, err = cli("measure", *files, "-o", target, "-q")
     assert status == 0 and "wrote" not in err

@@ -752,6 +752,8 @@ class Output:
         rows = select_columns(rows, self.columns)
         if fmt == "table":
             atomic_write_many(extra_outputs)
+            if self._shows_progress():
+                self._said_written(extra_outputs)
             view = rows if display is None or self.columns else display
             numeric = display_numeric if view is display else ()
             render_table(view, title=title, formats=table_formats, caption=caption, numeric=numeric)
@@ -764,6 +766,12 @@ class Output:
         if headline and fmt != "json":  # JSON carries it: never said twice (docs/cli.md, "The verdict")
             self.message(headline)
 
+    def _said_written(self, extra_outputs: Sequence[tuple]) -> None:
+        """At a terminal, each extra output written (--per-release, --matches, --balance-plot ...), by name."""
+        for path, *_ in extra_outputs:
+            if not is_direct(str(path)):
+                self.message(f"wrote {path}")
+
     def _write_data(self, rows, fmt, parameters, metadata, extra_outputs, extra_json) -> None:
         writer = data_writer(rows, fmt, parameters, metadata, extra_json)
         if is_gzip_output(self.output):
@@ -772,8 +780,11 @@ class Output:
             atomic_write_many([*extra_outputs, (self.output, writer)])
             if self._shows_progress():  # at a terminal, say what -o did; a cron job's log stays quiet
                 self.message(f"wrote {self.output} ({count(rows.height)} {'row' if rows.height == 1 else 'rows'})")
+                self._said_written(extra_outputs)
             return
         atomic_write_many(extra_outputs)
+        if self._shows_progress():
+            self._said_written(extra_outputs)
         buffer = io.BytesIO()
         writer(buffer)
         if fmt == "parquet" and sys.stdout.isatty():
