@@ -267,20 +267,7 @@ def test_print_layout_clips_nothing(driver, sample_page):
 def test_printed_pdf_keeps_figures_and_short_tables_whole(browser, sample_page, tmp_path):
     """Printed by headless Chromium: each figure's image is on the page of its caption, and a table of up to 30
     rows has its caption and its last row on one page."""
-    if not (shutil.which("pdftotext") and shutil.which("pdfimages")):
-        pytest.skip("pdftotext/pdfimages not installed (Debian: apt-get install -y poppler-utils)")
-    pdf = tmp_path / "bulletin.pdf"
-    command = [
-        browser,
-        *FLAGS,
-        "--disable-quic",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--no-pdf-header-footer",
-        f"--print-to-pdf={pdf}",
-        (sample_page / "index.html").as_uri(),
-    ]
-    subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert pdf.exists() and pdf.stat().st_size > 10_000
+    pdf = printed(browser, sample_page, tmp_path, tools=("pdftotext", "pdfimages"))
     pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout.split("\f")
     listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True).stdout.splitlines()
     image_pages = [int(line.split()[0]) for line in listing[2:] if line.split() and line.split()[2] == "image"]
@@ -322,10 +309,11 @@ def every_section_page(browser, tmp_path_factory) -> Path:
     return target
 
 
-def printed(browser: str, page: Path, tmp_path: Path) -> Path:
-    """index.html printed to PDF by headless Chromium (no browser header or footer: the page's own)."""
-    if not (shutil.which("pdftotext") and shutil.which("pdftoppm")):
-        pytest.skip("pdftotext/pdftoppm not installed (Debian: apt-get install -y poppler-utils)")
+def printed(browser: str, page: Path, tmp_path: Path, tools: tuple[str, ...] = ("pdftotext", "pdftoppm")) -> Path:
+    """index.html printed to PDF by headless Chromium (no browser header or footer: the page's own); skipped,
+    with the reason, when the poppler ``tools`` that read it back are not installed."""
+    if not all(shutil.which(tool) for tool in tools):
+        pytest.skip(f"{'/'.join(tools)} not installed (Debian: apt-get install -y poppler-utils)")
     pdf = tmp_path / "bulletin.pdf"
     command = [
         browser,
