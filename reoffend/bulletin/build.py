@@ -612,7 +612,7 @@ class Breakdown:
     def whole_bands(self) -> bool:
         """Whether the bands are labelled as whole numbers ("24 to 47"), as banding labels an integer column."""
         assert self.bands, "a banded breakdown"
-        return set(self.rows[self.column].drop_nulls().to_list()) <= set(band_labels(self.column, self.bands, True))
+        return _whole_bands(self.rows, self.column, self.bands)
 
     @property
     def merge_note(self) -> str:
@@ -673,13 +673,13 @@ def _publishable_cohorts(rows: pl.DataFrame, column: str, rule: DisclosureRule) 
     of whole cohorts (a review of issue 26: six monthly cohorts of 32 to 39 people, [c] in Table 1)."""
     if rows.is_empty():
         return rows
-    passing = rows.with_columns(
-        pl.struct("cohort_size", "reoffenders")
-        .map_elements(lambda r: not rule.fails(int(r["cohort_size"]), int(r["reoffenders"] or 0)), pl.Boolean)
-        .alias("_passes")
-    )
-    kept = passing.group_by("cohort").agg(pl.col("_passes").sum().alias("_groups")).filter(pl.col("_groups") >= 2)
-    return rows.filter(pl.col("cohort").is_in(kept["cohort"].implode()))
+    passes = [  # the primary rule as suppression applies it (reoffend.disclosure), one group at a time
+        not rule.fails(int(size), int(reoffenders or 0))
+        for size, reoffenders in zip(rows["cohort_size"], rows["reoffenders"], strict=True)
+    ]
+    published = rows.with_columns(pl.Series("_passes", passes)).group_by("cohort").agg(pl.col("_passes").sum())
+    kept = published.filter(pl.col("_passes") >= 2)["cohort"]
+    return rows.filter(pl.col("cohort").is_in(kept.implode()))
 
 
 def _measure_breakdown(banded, params: MeasureParams, complete: list[str], column: str) -> pl.DataFrame:
@@ -688,12 +688,16 @@ def _measure_breakdown(banded, params: MeasureParams, complete: list[str], colum
     return rows.with_columns(pl.col(column).cast(pl.String))
 
 
+def _whole_bands(rows: pl.DataFrame, column: str, edges: tuple[float, ...]) -> bool:
+    """Whether ``rows``' bands of ``column`` are labelled as whole numbers ("24 to 47"), as banding labels an
+    integer column."""
+    return set(rows[column].drop_nulls().to_list()) <= set(band_labels(column, edges, True))
+
+
 def _bands_by_cohort(rows: pl.DataFrame, column: str, edges: tuple[float, ...]) -> list[list[tuple[int, int]]]:
     """(size, reoffenders) of every band of ``column`` (lowest first) in each cohort of ``rows``; (0, 0) for a band
     nobody in the cohort is in. Missing values ("Not recorded") are no band."""
-    labels = set(rows[column].drop_nulls().to_list())
-    whole = labels <= set(band_labels(column, edges, True))
-    order = {label: i for i, label in enumerate(band_labels(column, edges, whole))}
+    order = {label: i for i, label in enumerate(band_labels(column, edges, _whole_bands(rows, column, edges)))}
     out: dict[str, list[tuple[int, int]]] = {}
     for row in rows.iter_rows(named=True):
         bands = out.setdefault(row["cohort"], [(0, 0)] * len(order))

@@ -483,29 +483,25 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     return check
 
 
-def _delimiter(value: Any) -> str:
-    """As ``--delimiter`` (reoffend.io.check_delimiter): one character, not a quote or a line end."""
-    try:
-        return check_delimiter(_text(value), "delimiter")
-    except UsageError as error:
-        raise ValueError(str(error).removeprefix("delimiter ")) from None
+def _checked_by(check: Callable[[str, str], Any], key: str) -> Callable[[Any], Any]:
+    """A config value checked as its command-line option is (``check(value, key)``), a usage error becoming the
+    config's ValueError: ``delimiter`` (reoffend.io.check_delimiter: one character, not a quote or a line end),
+    ``encoding`` (check_encoding: a codec name, None for UTF-8), ``date_format`` (check_date_format; None for
+    ISO, the default)."""
+
+    def checked(value: Any) -> Any:
+        try:
+            result = check(_text(value), key)
+        except UsageError as error:
+            raise ValueError(str(error).removeprefix(f"{key} ")) from None
+        return None if key == "date_format" and result == DATE_FORMAT else result
+
+    return checked
 
 
-def _encoding(value: Any) -> str | None:
-    """As ``--encoding`` (reoffend.io.check_encoding): a codec name, None for UTF-8 (the default)."""
-    try:
-        return check_encoding(_text(value), "encoding")
-    except UsageError as error:
-        raise ValueError(str(error).removeprefix("encoding ")) from None
-
-
-def _date_format(value: Any) -> str | None:
-    """As ``--date-format`` (reoffend.validate.check_date_format); None for ISO (the default)."""
-    try:
-        checked = check_date_format(_text(value), "date_format")
-    except UsageError as error:
-        raise ValueError(str(error).removeprefix("date_format ")) from None
-    return None if checked == DATE_FORMAT else checked
+_delimiter = _checked_by(check_delimiter, "delimiter")
+_encoding = _checked_by(check_encoding, "encoding")
+_date_format = _checked_by(check_date_format, "date_format")
 
 
 def _date(value: Any) -> dt.date:
