@@ -217,6 +217,18 @@ def cut_as_at(inputs: ValidatedInputs, as_at: dt.date) -> ValidatedInputs:
     """
     extract = inputs.extract_date
     cut = as_at if extract is None or as_at <= extract else extract
+    if extract is not None and cut == extract:  # validation refused every row dated later: nothing to drop
+        source = "--as-at" if as_at == extract else f"{inputs.extract_date_source} (--as-at {as_at} is later)"
+        return replace(
+            inputs,
+            extract_date_source=source,
+            as_at={
+                "date": as_at.isoformat(),
+                "extract_date_of_data": extract.isoformat(),
+                "releases_after": 0,
+                "convictions_after": 0,
+            },
+        )
     kept_releases = inputs.releases.filter(recorded_by(cut, "release_date"))
     kept_convictions = inputs.convictions.filter(recorded_by(cut, "offence_date", "conviction_date"))
     releases_rows, convictions_rows = (

@@ -105,8 +105,9 @@ def period_end(start: dt.date, quarters: int) -> dt.date | None:
 
 
 def _quarter_end(start: dt.date, quarters: int) -> dt.date:
-    month = start.month - 1 + 3 * quarters
-    return dt.date(start.year + month // 12, month % 12 + 1, 1)
+    end = period_end(start, quarters)
+    assert end is not None, "--start and --cohorts are checked to end by the year 9999 (cli/synth.py)"
+    return end
 
 
 def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:

@@ -321,3 +321,16 @@ def test_a_default_label_is_words_and_a_configured_one_wins(code):
     shown = Labels().value("column", code)
     assert shown and "_" not in shown and shown.endswith(" ".join(code.replace("_", " ").split())[1:])
     assert Labels(values={"column": {code: "Given"}}).value("column", code) == "Given"
+
+
+def test_words_replace_codes_in_a_links_text_never_in_its_address():
+    # review of the change: a methodology address holding a cohort code became ".../July to September 2023/..."
+    # and, no longer a safe address, was printed as plain text
+    from reoffend.bulletin.document import Document, Paragraph, link, replace_text, to_html
+
+    url = "https://example.org/2023Q3/method"
+    document = Document("t", "s", [Paragraph("See " + link("the 2023Q3 method", url) + " for 2023Q3.")])
+    changed = replace_text(document, lambda text: text.replace("2023Q3", "July to September 2023"))
+    html = to_html(changed)
+    assert f'href="{url}"' in html
+    assert "the July to September 2023 method" in html and "for July to September 2023." in html

@@ -148,10 +148,28 @@ class Document:
     meta: Sequence[tuple[str, str]] = ()  # publication furniture under the title: (term, value)
 
 
+ADDRESS = re.compile(f"{LINK_MID}[^{LINK_CLOSE}]*{LINK_CLOSE}")  # a link's address, between its markers
+
+
+def _outside_addresses(change: Callable[[str], str]) -> Callable[[str], str]:
+    """``change`` applied to a text's words, never to a link's address (:func:`link`)."""
+
+    def changed(text: str) -> str:
+        pieces, last = [], 0
+        for found in ADDRESS.finditer(text):
+            pieces += [change(text[last : found.start()]), found.group()]
+            last = found.end()
+        return "".join([*pieces, change(text[last:])])
+
+    return changed
+
+
 def replace_text(document: Document, change: Callable[[str], str]) -> Document:
     """``document`` with ``change`` applied to every piece of its prose: subtitle, furniture, headings,
     paragraphs, bullets, cards, definitions, captions, alt texts and the numeric cells of tables (never a
-    table's label cells, which are values from the data)."""
+    table's label cells, which are values from the data). A link's address is never changed, only its words:
+    a methodology address holding a cohort code (``.../2023Q3/method``) stays the address it is."""
+    change = _outside_addresses(change)
 
     def block_text(block: Block) -> Block:
         if isinstance(block, Heading):

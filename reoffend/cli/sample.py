@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import OutputNotCreatable, UsageError, printable
+from ..errors import InputFileError, OutputNotCreatable, UsageError, printable
 from ..io import atomic_write_many
 from .common import stderr_console
 
@@ -35,7 +35,10 @@ SAMPLE_FILES = (
 def sample_files() -> dict[str, bytes]:
     """The shipped sample: file name -> bytes."""
     folder = resources.files("reoffend") / "sample_data"
-    return {name: (folder / name).read_bytes() for name in SAMPLE_FILES}
+    try:
+        return {name: (folder / name).read_bytes() for name in SAMPLE_FILES}
+    except OSError as error:  # an installation without its sample (a wheel built without MANIFEST.in)
+        raise InputFileError(f"the sample shipped with reoffend cannot be read ({error}); reinstall reoffend") from None
 
 
 def files_to_write(target: Path, files: dict[str, bytes]) -> dict[str, bytes]:
@@ -60,7 +63,7 @@ def files_to_write(target: Path, files: dict[str, bytes]) -> dict[str, bytes]:
         path = target / name
         if not (path.exists() or path.is_symlink()):
             missing[name] = data
-        elif not path.is_file() or path.read_bytes() != data:
+        elif not path.is_file() or path.stat().st_size != len(data) or path.read_bytes() != data:  # size first
             raise UsageError(
                 f"{path}: exists and is not the sample's {name}; refusing to replace it. Give a new folder"
             )
