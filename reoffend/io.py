@@ -1544,6 +1544,15 @@ def gzipped(write: Callable[[io.BufferedWriter], object]) -> Callable[[io.Buffer
     return write_gzip
 
 
+def by_name(path: str, write: Callable[[io.BufferedWriter], object], option: str = "-o") -> Callable:
+    """``write`` as the output's name asks: through gzip for ``*.gz`` (:func:`gzipped`); a name no writer can
+    honour (``.zst``, ``.parquet.gz``) is a usage error (:func:`output_suffix`), never a plain file under it."""
+    if path == STDOUT or is_direct(path):
+        return write
+    output_suffix(path, option)
+    return gzipped(write) if is_gzip_output(path) else write
+
+
 def frame_writer(frame: pl.DataFrame, fmt: str) -> Callable[[io.BufferedWriter], None]:
     """A writer for :func:`atomic_write` that writes ``frame`` in a data format."""
     if fmt == "csv":
@@ -1562,6 +1571,7 @@ __all__ = [
     "TableSource",
     "atomic_write",
     "atomic_write_many",
+    "by_name",
     "check_outputs_distinct",
     "check_writable",
     "detect_format",

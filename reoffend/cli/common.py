@@ -40,12 +40,11 @@ from ..io import (
     STDOUT,
     atomic_write,
     atomic_write_many,
+    by_name,
     check_outputs_distinct,
     check_writable,
     frame_writer,
-    gzipped,
     is_direct,
-    is_gzip_output,
     output_suffix,
     read_code_list,
     table_format_for,
@@ -565,8 +564,7 @@ def measure_params(
 def writer_for_suffix(frame: pl.DataFrame, path: str, option: str = "-o"):
     """A writer for an extra table file: CSV, TSV, Parquet or NDJSON by its extension (CSV without one),
     gzip-compressed when it ends in ``.gz``."""
-    writer = frame_writer(frame, table_format_for(path, option))
-    return gzipped(writer) if is_gzip_output(path) else writer
+    return by_name(path, frame_writer(frame, table_format_for(path, option)), option)
 
 
 def write_errors_file(error: DataError, path: str | None) -> None:
@@ -774,8 +772,8 @@ class Output:
 
     def _write_data(self, rows, fmt, parameters, metadata, extra_outputs, extra_json) -> None:
         writer = data_writer(rows, fmt, parameters, metadata, extra_json)
-        if is_gzip_output(self.output):
-            writer = gzipped(writer)
+        if self.output:
+            writer = by_name(self.output, writer)
         if self.output:
             atomic_write_many([*extra_outputs, (self.output, writer)])
             if self._shows_progress():  # at a terminal, say what -o did; a cron job's log stays quiet

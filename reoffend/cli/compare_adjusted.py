@@ -16,7 +16,7 @@ from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted, shi
 from ..compare.design import parse_forms
 from ..compare.rows import AdjustedRow
 from ..errors import UsageError
-from ..io import check_writable, gzipped, is_gzip_output
+from ..io import by_name, check_writable
 from ..report.format import level, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import AdjustedLine, adjusted_table
@@ -185,10 +185,8 @@ def compare_adjusted(
     extra_outputs = []
     if model_summary:
         text = json.dumps(json_value(result.models), indent=2, ensure_ascii=False) + "\n"
-        write_summary = lambda handle: handle.write(text.encode())  # noqa: E731
-        extra_outputs.append(
-            (model_summary, gzipped(write_summary) if is_gzip_output(model_summary) else write_summary)
-        )
+        write_summary = by_name(model_summary, lambda handle: handle.write(text.encode()), "--model-summary")
+        extra_outputs.append((model_summary, write_summary))
     parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     out.emit(
         result.rows,

@@ -10,7 +10,7 @@ import click
 
 from .. import __version__
 from ..errors import OutputClosed, UsageError
-from ..io import RESERVED_HINT, RESERVED_PREFIX, STDOUT, atomic_write, gzipped, is_gzip_output
+from ..io import RESERVED_HINT, RESERVED_PREFIX, STDOUT, atomic_write, by_name
 from ..sql import DIALECTS, SqlSource, header, known_release_columns, measure_query, render, validation_query
 from .common import (
     by_option,
@@ -145,8 +145,7 @@ def sql(
             + ";\n"
         )
     if output:
-        write_sql = lambda handle: handle.write(text.encode())  # noqa: E731
-        atomic_write(output, gzipped(write_sql) if is_gzip_output(output) else write_sql)  # -o q.sql.gz: gzip
+        atomic_write(output, by_name(output, lambda handle: handle.write(text.encode())))  # q.sql.gz: gzip
         return
     try:
         sys.stdout.write(text)

@@ -21,7 +21,7 @@ import polars as pl
 
 from ..disclosure import SHORTHAND
 from .format import DASH, count, interval, level, number, p_value, pct, per_cent, text, yes_no
-from .verdict import interval_label, short
+from .verdict import interval_label, short, side_p
 
 if TYPE_CHECKING:
     from ..compare.adjusted import AdjustedParams
@@ -112,12 +112,6 @@ class TableSpec(Generic[R]):
         return pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
 
 
-def _side(p_reduction: float | None, p_increase: float | None) -> float | None:
-    """The one-sided p on the side of the change: the smaller of a fall's and a rise's (what a verdict rests on,
-    reoffend.report.verdict.verdict_p, and what a multiple-testing adjustment adjusts)."""
-    return None if p_reduction is None or p_increase is None else min(p_reduction, p_increase)
-
-
 def _signed(value: float | None) -> str:
     return number(value, signed=True)
 
@@ -186,9 +180,7 @@ def baseline_table(params: BaselineParams) -> TableSpec[BaselineRow]:
         Column(
             "p_side",
             "p (one-sided, in the direction of the change)",
-            lambda r: p_value(
-                None if r.p_reduction is None or r.p_increase is None else min(r.p_reduction, r.p_increase)
-            ),
+            lambda r: p_value(side_p(r.p_reduction, r.p_increase)),
             unit="probability",
         ),
         Column(
@@ -321,7 +313,7 @@ def matched_table(params: MatchedParams) -> TableSpec[MatchedRow]:
             Column(
                 "events_p_side",
                 "p (one-sided, side of the change)",
-                lambda r: p_value(_side(r.events_p_reduction, r.events_p_increase)),
+                lambda r: p_value(side_p(r.events_p_reduction, r.events_p_increase)),
                 unit="probability",
             ),
             Column(
@@ -353,7 +345,7 @@ def matched_table(params: MatchedParams) -> TableSpec[MatchedRow]:
             Column(
                 "binary_p_side",
                 "Rate: p (one-sided, side of the change)",
-                lambda r: p_value(_side(r.binary_p_reduction, r.binary_p_increase)),
+                lambda r: p_value(side_p(r.binary_p_reduction, r.binary_p_increase)),
                 unit="probability",
             ),
             Column(
@@ -426,9 +418,9 @@ def adjusted_table(params: AdjustedParams) -> TableSpec[AdjustedLine]:
     def p(line: AdjustedLine) -> str:
         r = line.row
         if line.binary:
-            side = _side(r.binary_p_reduction, r.binary_p_increase)
+            side = side_p(r.binary_p_reduction, r.binary_p_increase)
             return p_value(side if one else r.binary_p_two_sided)
-        side = _side(r.reoffences_per_offender_p_reduction, r.reoffences_per_offender_p_increase)
+        side = side_p(r.reoffences_per_offender_p_reduction, r.reoffences_per_offender_p_increase)
         return p_value(side if one else r.reoffences_per_offender_p_two_sided)
 
     def verdict(line: AdjustedLine) -> str:

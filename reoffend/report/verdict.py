@@ -64,6 +64,12 @@ def verdict_p(p_reduction: pl.Expr, p_increase: pl.Expr, sided: Sided) -> pl.Exp
     return smaller if sided == "one" else (2 * smaller).clip(upper_bound=1.0)
 
 
+def side_p(p_reduction: float | None, p_increase: float | None) -> float | None:
+    """:func:`verdict_p` of one row for a one-sided test: the smaller one-sided p, the p on the side of the change
+    (what a table shows beside the verdict, and what a multiple-testing adjustment adjusts); None without both."""
+    return None if p_reduction is None or p_increase is None else min(p_reduction, p_increase)
+
+
 def verdict_expr(p: pl.Expr, change: pl.Expr, alpha: float) -> pl.Expr:
     """The verdict of each row from its verdict p-value and the sign of its signed change.
 
