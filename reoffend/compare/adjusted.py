@@ -32,7 +32,7 @@ from ..cohort import apply_filters, check_cohorts_present, check_values_present,
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, one_line, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..report.format import p_is
+from ..report.format import level, p_is
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label
 from ..report.views import adjusted_headline
@@ -219,7 +219,7 @@ def shift_sentence(shift: Mapping[str, Any]) -> str:
     nothing when one unit is compared (the shift is then that unit's own figure)."""
     if "binary_difference_pp" not in shift or shift.get("units", 0) < 2:
         return ""
-    level_text = f"{100 * shift['confidence']:g}%"
+    level_text = level(shift["confidence"])
     parts = []
     for column, unit, what in (
         ("binary_difference_pp", " percentage points", "the binary rate"),
@@ -235,8 +235,8 @@ def shift_sentence(shift: Mapping[str, Any]) -> str:
         )
         parts.append(
             f"{what} {abs(value):.{decimals}f}{unit} {direction} the baseline model's expectation "
-            f"({level_text} interval {low:+.{decimals}f} to {high:+.{decimals}f}; two-sided p "
-            f"{p_is(shift[f'{column}_p_two_sided'])}: {verdict})"
+            f"({level_text} interval {low:+.{decimals}f} to {high:+.{decimals}f}; {shift.get('sided', 'two')}-sided p "
+            f"{p_is(shift.get(f'{column}_p', shift[f'{column}_p_two_sided']))}: {verdict})"
         )
     return (
         f"All {shift['releases']:,} current releases of the {shift['units']:,} units together (the shift they "

@@ -147,17 +147,20 @@ def national_shift(
     since the baseline, every unit moves with it, and "beating the baseline" says as much about the country as
     about the unit.
 
-    The same test as each unit's (:func:`score_groups`) applied to the sum over all current releases: the
-    difference (binary in percentage points, reoffences per offender), its two-sided ``1 - alpha`` interval and
-    two-sided p, and ``significant`` at ``alpha``. Pooled over every current cohort.
+    The same test as each unit's (:func:`score_groups`) applied to the sum over all current releases, at the
+    same sidedness: the difference (binary in percentage points, reoffences per offender), its interval at the
+    verdict's level (``interval_confidence``: 90% one-sided at 5%, as the units' beside it), the p the verdict
+    rests on (``_p``: one-sided on the side of the change, or two-sided) with the two-sided p too, and
+    ``significant`` at ``alpha``. Pooled over every current cohort.
     """
     n = float(current.height)
-    found: dict[str, Any] = {"releases": current.height, "confidence": 1 - params.alpha}
+    confidence = interval_confidence(params.alpha, params.sided)
+    found: dict[str, Any] = {"releases": current.height, "confidence": confidence, "sided": params.sided}
     if not current.height:
         return found
     p = special.expit(X @ binary.params)
     mu = np.exp(X @ count.params)
-    z_crit = normal_quantile(1 - params.alpha)
+    z_crit = normal_quantile(confidence)
     measures = {
         "binary_difference_pp": (current.get_column("reoffended"), p, p * (1 - p), 100.0),
         "reoffences_per_offender_difference": (current.get_column("reoffences"), mu, mu + count.alpha * mu * mu, 1.0),
@@ -170,9 +173,11 @@ def national_shift(
         se = sd / n
         z = (actual_sum - expected_sum) / sd if sd > 0 else float("nan")
         p_two = float(2 * stats.norm.sf(abs(z))) if sd > 0 else None
+        p_verdict = None if p_two is None else (p_two / 2 if params.sided == "one" else p_two)
         found[column] = scale * difference
         found[f"{column}_low"] = scale * (difference - z_crit * se)
         found[f"{column}_high"] = scale * (difference + z_crit * se)
+        found[f"{column}_p"] = p_verdict
         found[f"{column}_p_two_sided"] = p_two
-        found[f"{column}_significant"] = p_two is not None and p_two < params.alpha
+        found[f"{column}_significant"] = p_verdict is not None and p_verdict < params.alpha
     return found
