@@ -476,15 +476,14 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
         unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
         missing = expected.filter(unknown).select(SEGMENT, *data.segments).unique(SEGMENT)
         if missing.height:
-            names = ", ".join(
-                "/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()
-            )
+            groups = ["/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()]
+            names = ", ".join(groups)
             warnings.append(
                 RunWarning(
                     "no-reference",
                     f"too few complete releases to learn from for {counted(missing.height, 'group')} ({names}) at "
                     f"{extract} (none in the state of some release in follow-up); their provisional figures are empty",
-                    subjects=names.split(", "),
+                    subjects=groups,  # as found: a value holding ", " stays one group
                     counts={"groups": missing.height},
                 )
             )

@@ -580,7 +580,8 @@ def date_format_advice(releases: Table, convictions: Table, failing: Mapping[tup
         columns += [(table, c) for c in table.spec.dates if ("unparseable-date" + suffix, c) in failing]
     if not columns:
         return None
-    candidates = [f for f in SUGGESTED_FORMATS if f != releases.date_format]
+    # ISO is always read (parse_date), so a date that failed is never ISO: the other forms are the candidates
+    candidates = [f for f in SUGGESTED_FORMATS if f not in (releases.date_format, DATE_FORMAT)]
     fits = set(candidates)
     example, row = None, None
     for table in (releases, convictions):
@@ -621,8 +622,6 @@ def date_format_advice(releases: Table, convictions: Table, failing: Mapping[tup
         )
     elif len(ordered) > 1:
         message = f"every {names} fits several forms: give --date-format, one of {', '.join(ordered)}"
-    elif form == DATE_FORMAT:
-        message = f"every {names} looks like YYYY-MM-DD, not {date_shape(releases.date_format)}: drop --date-format"
     else:
         message = f"every {names} looks like {date_shape(form)}; use --date-format {form}"
     return single_problem(columns[0][0].name, columns[0][1], "date-format", message, row=row, value=example)

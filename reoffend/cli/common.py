@@ -51,7 +51,7 @@ from ..io import (
     write_stdout,
 )
 from ..measure import IncompletePolicy, MeasureParams
-from ..report.format import count, p_value, pct, yes_no
+from ..report.format import count, counted, p_value, pct, yes_no
 from ..run_warnings import RunWarning
 from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
@@ -777,7 +777,7 @@ class Output:
         if self.output:
             atomic_write_many([*extra_outputs, (self.output, writer)])
             if self._shows_progress():  # at a terminal, say what -o did; a cron job's log stays quiet
-                self.message(f"wrote {self.output} ({count(rows.height)} {'row' if rows.height == 1 else 'rows'})")
+                self.message(f"wrote {self.output} ({counted(rows.height, 'row')})")
                 self._said_written(extra_outputs)
             return
         atomic_write_many(extra_outputs)

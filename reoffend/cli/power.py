@@ -138,7 +138,7 @@ def _size(item: str) -> int:
 )
 @click.option(
     "--ratio",
-    type=click.FloatRange(min=0, min_open=True, max=1000),
+    type=FiniteFloatRange(min=0, min_open=True, max=1000),
     metavar="R",
     help="With --reduction and no baseline size: the current cohort R times the baseline one [default: 1].",
 )
