@@ -339,16 +339,16 @@ def _compute_bulletin(
     # a chart of too few published points is left out, and the text says so (reoffend/bulletin/chartrules.py)
     left_out: dict[str, str] = {}
 
-    def chart_or_sentence(name: str, points: int, what: str, drawing: Drawing) -> None:
+    def chart_or_sentence(name: str, points: int, drawing: Drawing) -> None:
         if chartrules.drawn(points):
             worker.draw(name, drawing)
-        else:
-            left_out[name] = chartrules.left_out_sentence(what, points)
+        else:  # a breakdown's points are its groups
+            left_out[name] = chartrules.left_out_sentence(chartrules.POINTS.get(name, "groups"), points)
 
     cohorts_shown = int(trend["binary_rate"].is_not_null().sum())
-    chart_or_sentence("trend", cohorts_shown, "cohorts", partial(_chart, "trend_chart", trend, params.confidence))
+    chart_or_sentence("trend", cohorts_shown, partial(_chart, "trend_chart", trend, params.confidence))
     events_shown = int(trend["events_per_100"].is_not_null().sum())
-    chart_or_sentence("events_per_100", events_shown, "cohorts", partial(_chart, "events_chart", trend))
+    chart_or_sentence("events_per_100", events_shown, partial(_chart, "events_chart", trend))
 
     establishment_summary = None
     if establishments is not None:
@@ -382,7 +382,7 @@ def _compute_bulletin(
             shown,
         )
         published_establishments = int(establishments["binary_rate"].is_not_null().sum())
-        chart_or_sentence("establishments", published_establishments, "establishments", chart)
+        chart_or_sentence("establishments", published_establishments, chart)
 
     breakdowns = [
         replace(
@@ -398,7 +398,7 @@ def _compute_bulletin(
         labelled_rows, name = config.labels.chart_rows(breakdown.latest(latest), breakdown.column)
         chart = partial(_chart, "breakdown_chart", labelled_rows, name, text.words(latest, params), overall)
         groups_shown = int(breakdown.latest(latest)["binary_rate"].is_not_null().sum())
-        chart_or_sentence(breakdown.name, groups_shown, "groups", partial(chart, params.confidence))
+        chart_or_sentence(breakdown.name, groups_shown, partial(chart, params.confidence))
     comparison_sections = [
         s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
     ]
@@ -417,7 +417,6 @@ def _compute_bulletin(
         chart_or_sentence(
             "court_lag",
             int(lag["share_of_reoffences"].is_not_null().sum()),
-            "waiting periods",
             partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months),
         )
         layout.tables.append(court_lag_cells(lag_set, params.window.waiting_period_months))

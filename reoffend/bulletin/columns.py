@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .labels import DEFAULT_TITLES, plain_words
+
 
 @dataclass(frozen=True)
 class Format:
@@ -110,7 +112,7 @@ COLUMNS: dict[str, Column] = {
     "age": Column("Age (years)"),
     "prior_convictions": Column("Previous convictions"),
     "sentence_months": Column("Sentence length (months)"),
-    "index_offence": Column("Index offence"),
+    "index_offence": Column(DEFAULT_TITLES["index_offence"]),  # the bulletin's own words for it
     "comparison": Column("Compared with"),
     "earlier_cohort": Column("Earlier cohort"),
     "current": Column("Current cohort"),
@@ -311,5 +313,4 @@ def column(name: str) -> Column:
     known = COLUMNS.get(name)
     if known is not None:
         return known
-    words = " ".join(name.replace("_", " ").split())
-    return Column(words[:1].upper() + words[1:] if words else name)
+    return Column(plain_words(name) or name)

@@ -87,8 +87,6 @@ PNG_METADATA = {"Software": "reoffend"}
 SVG_METADATA = {"Date": None, "Creator": "reoffend"}
 PERCENT = FuncFormatter(lambda value, _pos: f"{value:.0f}%")
 
-TITLE_WIDTH = 62  # characters of a chart title a line (12 pt bold over the 6.1 inches of a breakdown's axes)
-
 
 def render(
     draw: Callable[[Figure], None],

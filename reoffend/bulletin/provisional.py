@@ -29,6 +29,7 @@ from ..nowcast import (
 from ..report import format as fmt
 from .config import ProvisionalConfig
 from .document import Block, Figure, Heading, Paragraph, Table, strong
+from .text import withheld_cohorts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -125,7 +126,7 @@ def _band(summary: pl.DataFrame, label: str) -> dict | None:
 
 
 def backtest_sentence(section: ProvisionalSection) -> str:
-    conf = f"{100 * section.confidence:g}%"
+    conf = fmt.level(section.confidence)
     if section.backtest is None:
         return f"No backtest could be run on this data: {section.backtest_note}."
     six = _band(section.backtest, "6+")
@@ -238,7 +239,7 @@ def provisional_finding(section: ProvisionalSection, trend: pl.DataFrame | None 
         "Final rates of complete cohorts, then provisional estimates for cohorts still in follow-up: "
         + ("; ".join(parts) if parts else "none published")
         + "."
-        + (f" {marked:,} withheld {'cohort is' if marked == 1 else 'cohorts are'} marked [c]." if marked else ""),
+        + withheld_cohorts(marked),
     )
 
 
