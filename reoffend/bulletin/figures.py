@@ -322,7 +322,8 @@ def events_chart(trend: pl.DataFrame, title: str = "", desc: str = "") -> tuple[
             _nothing_to_plot(axes)
             return
         shown = [i for i in x if not withheld[i]]
-        colours = [NAVY if i == shown[-1] else MID for i in shown]
+        latest = len(x) - 1  # highlighted as the caption says, only when the latest cohort is published
+        colours = [NAVY if i == latest else MID for i in shown]
         bars = axes.bar(shown, [events[i] for i in shown], color=colours, width=0.65)
         ends = {shown[0], shown[-1]}
         labels = [f"{events[i]:.1f}" if i in ends else "" for i in shown]

@@ -526,7 +526,12 @@ def series_sentence(context: Context, latest: Mapping[str, Any]) -> str:
     """The latest rate set against every published cohort of the series: its lowest and highest, in words."""
     period = context.params.period
     shown = context.trend.filter(pl.col("binary_rate").is_not_null())
-    if shown.height < 3 or latest["binary_rate"] is None:
+    if latest["binary_rate"] is None:
+        return (
+            f"The rate of the latest cohort, {cohort_words(latest['cohort'], period)}, is withheld ({SHORTHAND}), so "
+            "it is not set against the series."
+        )
+    if shown.height < 3:
         return (
             f"The series starts in {cohort_words(context.trend.row(0, named=True)['cohort'], period)}: too few "
             "cohorts are published to say how the latest compares with the series as a whole."
