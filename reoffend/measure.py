@@ -245,8 +245,9 @@ def _handle_incomplete(
     if incomplete and policy == "error":
         latest_complete = window.latest_complete_release(extract_date)
         message = (
-            f"{incomplete} release(s) have follow-up not yet complete at the extract date {extract_date} "
-            f"(their conviction deadline is later); the earliest is dated {stats['earliest_incomplete']}. "
+            f"{incomplete:,} {'release has' if incomplete == 1 else 'releases have'} follow-up not yet complete "
+            f"at the extract date {extract_date} "
+            f"({'its' if incomplete == 1 else 'their'} conviction deadline is later); the earliest is dated {stats['earliest_incomplete']}. "
             f"Releases on or before {latest_complete} are complete. Use --incomplete exclude to drop them, "
             f"or (in measure and compare, which filter) --where cohort=... to measure complete cohorts only"
         )

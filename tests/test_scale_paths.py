@@ -135,7 +135,7 @@ def test_incomplete_follow_up_is_still_found_when_only_the_latest_release_lacks_
     (tmp_path / "c.csv").write_text(convictions)
     status, _, err = cli("measure", tmp_path / "r.csv", tmp_path / "c.csv", "--format", "csv")
     assert status == 65
-    assert "1 release(s) have follow-up not yet complete" in err
+    assert "1 release has follow-up not yet complete" in err
     status, out, _ = cli(
         "measure", tmp_path / "r.csv", tmp_path / "c.csv", "--incomplete", "exclude", "--format", "csv"
     )

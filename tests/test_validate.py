@@ -150,13 +150,13 @@ def test_incomplete_follow_up_is_an_error_by_default_and_can_be_excluded(cli, fi
     releases = "offender_id,release_date\nA,2022-01-10\nB,2023-06-01\n"
     status, _, err = cli("measure", *files(releases))
     assert status == 65
-    assert "1 release(s) have follow-up not yet complete at the extract date 2023-09-01" in err
+    assert "1 release has follow-up not yet complete at the extract date 2023-09-01" in err
     assert "the earliest is dated 2023-06-01" in err
     # releases on or before 2022-03-01 complete: 2022-03-01 + 18 months = 2023-09-01 <= 2023-09-02
     assert "Releases on or before 2022-03-02 are complete" in err
     status, out, err = cli("measure", *files(releases), "--incomplete", "exclude", "--by", "", "--csv")
     assert status == 0
-    assert "1 release(s) with incomplete follow-up excluded" in err
+    assert "1 release with incomplete follow-up excluded" in err
     assert out.splitlines()[1].startswith("1,1,")  # only A: cohort_size 1, reoffenders 1
 
 

@@ -712,7 +712,7 @@ class Output:
         return Stages.on(self.console if self._shows_progress() else None, text)
 
     def _shows_progress(self) -> bool:
-        return not self.quiet and _stderr_may_be_terminal() and self.console.is_terminal
+        return progress_console(self.quiet) is not None
 
     def expect_columns(self, columns: Sequence[str]) -> None:
         """Check ``--columns`` against the columns this run will write, before any work: a typo is a usage
@@ -807,7 +807,7 @@ def incomplete_excluded(excluded: int) -> RunWarning:
     """The warning of ``--incomplete exclude`` that dropped ``excluded`` releases."""
     return RunWarning(
         "incomplete-excluded",
-        f"{excluded} release(s) with incomplete follow-up excluded (--incomplete exclude)",
+        f"{counted(excluded, 'release')} with incomplete follow-up excluded (--incomplete exclude)",
         counts={"releases": excluded},
     )
 

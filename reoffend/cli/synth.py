@@ -8,7 +8,7 @@ import difflib
 import click
 
 from ..synth import MAX_RELEASES, SynthParams, establishment_names, period_end, write
-from .common import FiniteFloatRange, Stages, given, progress_console
+from .common import FiniteFloatRange, Stages, given, prefixed, progress_console
 
 # the data must pass `validate` (dates from 1900-01-01 on): offences before release go back up to four years
 # before --start (a year of earlier releases, three years of history); the default extract date is two years
@@ -205,4 +205,4 @@ def synth(
     with Stages.on(progress_console(quiet), "generating") as progress:
         paths = write(params, out_dir, fmt, progress=progress.stage)
     if not quiet:
-        click.echo(f"reoffend: wrote {', '.join(str(p) for p in paths.values())}", err=True)
+        click.echo(prefixed(f"wrote {', '.join(str(p) for p in paths.values())}"), err=True)
