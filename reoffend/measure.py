@@ -247,7 +247,8 @@ def _handle_incomplete(
         message = (
             f"{incomplete:,} {'release has' if incomplete == 1 else 'releases have'} follow-up not yet complete "
             f"at the extract date {extract_date} "
-            f"({'its' if incomplete == 1 else 'their'} conviction deadline is later); the earliest is dated {stats['earliest_incomplete']}. "
+            f"({'its' if incomplete == 1 else 'their'} conviction deadline is later); "
+            f"the earliest is dated {stats['earliest_incomplete']}. "
             f"Releases on or before {latest_complete} are complete. Use --incomplete exclude to drop them, "
             f"or (in measure and compare, which filter) --where cohort=... to measure complete cohorts only"
         )

@@ -354,7 +354,8 @@ def _unseen_levels(
                 "rule": "unseen-category",
                 "value": item["value"],
                 "message": f"covariate {item['column']} has the value {item['value']!r} in "
-                f"{item['current_releases']:,} current {'release' if item['current_releases'] == 1 else 'releases'} but never in the baseline, so the baseline "
+                f"{item['current_releases']:,} current release{'' if item['current_releases'] == 1 else 's'} "
+                "but never in the baseline, so the baseline "
                 "model has no coefficient for it; use --unseen pool to score it as 'other'",
             }
             for item in found
@@ -598,7 +599,8 @@ def _check_nulls(
             if not nulls[column]:
                 continue
             message = (
-                f"covariate {column} is empty in {nulls[column]:,} {part} index {'release' if nulls[column] == 1 else 'releases'}; "
+                f"covariate {column} is empty in {nulls[column]:,} {part} index "
+                f"release{'' if nulls[column] == 1 else 's'}; "
                 "the model needs a value for every release (fill it, or choose other covariates)"
             )
             rows = file_rows_of(frame.filter(pl.col(column).is_null()), file_rows)

@@ -352,7 +352,8 @@ def check_log1p(frame: pl.DataFrame, column: str, source: str) -> None:
             source,
             column,
             "covariate-form",
-            f"covariate {column} is negative in {negative:,} index {'release' if negative == 1 else 'releases'}; the log1p form needs values of 0 or "
+            f"covariate {column} is negative in {negative:,} index release{'' if negative == 1 else 's'}; "
+            "the log1p form needs values of 0 or "
             "more (use linear or spline)",
             count=negative,
         )
