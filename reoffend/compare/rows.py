@@ -179,6 +179,19 @@ class AdjustedRow(Row):
 
 
 @dataclass(frozen=True)
+class AdjustedOthersRow(AdjustedRow):
+    """A unit judged against the other units' shift (``--relative-to others``): the columns of
+    :class:`AdjustedRow`, whose expected, difference, ratio, z, p and verdicts are then relative to the rest of the
+    unit's cohort (docs/comparisons-adjusted.md, "Relative to the other units"), then who the rest were and how far
+    they moved from the baseline model."""
+
+    reference: str = "others"
+    rest_size: int = 0
+    binary_rest_difference_pp: float | None = None
+    reoffences_per_offender_rest_difference: float | None = None
+
+
+@dataclass(frozen=True)
 class PowerRow(Row):
     """One power calculation (:mod:`reoffend.compare.power`)."""
 
