@@ -208,3 +208,40 @@ class PowerRow(Row):
     reduction_relative_pct: float | None
     current_per_100: float | None
     effect_size: float | None
+
+
+@dataclass(frozen=True)
+class PublishedRow(Row):
+    """One published result checked from its published figures (:mod:`reoffend.compare.published`)."""
+
+    row: int
+    label: str
+    kind: str
+    current_published: str
+    baseline_published: str
+    current_size: int
+    baseline_size: float
+    current_per_100: float
+    baseline_per_100: float
+    dispersion: float | None
+    difference_per_100: float
+    difference_low: float | None
+    difference_high: float | None
+    change_pct: float | None
+    change_low_pct: float | None
+    change_high_pct: float | None
+    reduction_pct: float | None
+    interval_confidence: float
+    sided: str
+    z: float | None
+    p_two_sided: float | None
+    p_reduction: float | None
+    p_increase: float | None
+    verdict: str
+    significant: bool | None
+    target_reduction_pct: float | None
+    target_met: bool | None
+    verdict_at_largest_fall: str
+    verdict_at_smallest_fall: str
+    rounding_could_change: bool
+    method: str
