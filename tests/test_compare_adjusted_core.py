@@ -316,6 +316,28 @@ def test_against_the_others_a_shared_shift_is_a_sentence_not_a_warning():
     assert others.shift_summary().startswith("All 60 current releases of the 2 units together")
 
 
+@pytest.mark.parametrize("parameter_uncertainty", [False, True])
+@pytest.mark.parametrize("sided", ["one", "two"])
+def test_the_shift_from_the_units_rows_is_the_national_shift(parameter_uncertainty, sided):
+    """The bulletin says the shift of the units it publishes from their rows alone: with every unit of the one
+    current cohort it is metadata.national_shift, whether or not --parameter-uncertainty widened the rows."""
+    from reoffend.compare.adjusted import shift_of_rows
+
+    current = [*CURRENT, ("P3", 26, "x", 0, 0), ("P3", 52, "y", 1, 1)]
+    result = compare_adjusted(fixture_frame(current), params(parameter_uncertainty=parameter_uncertainty, sided=sided))
+    (row,) = shift_of_rows(result.rows, result.params).iter_rows(named=True)
+    shift = result.metadata["national_shift"]
+    assert row["units"] == 3 and row["releases"] == shift["releases"] == 7
+    for prefix, column in (
+        ("binary_shift_pp", "binary_difference_pp"),
+        ("reoffences_per_offender_shift", "reoffences_per_offender_difference"),
+    ):
+        for part in ("", "_low", "_high"):
+            assert row[f"{prefix}{part}"] == pytest.approx(shift[f"{column}{part}"], rel=1e-9, abs=1e-12)
+        assert row[f"{prefix}_p"] == pytest.approx(shift[f"{column}_p"], rel=1e-9)
+        assert row[f"{prefix}_significant"] == shift[f"{column}_significant"]
+
+
 def test_parameter_uncertainty_is_the_delta_method_variance_of_the_expected_sum():
     frame = fixture_frame()
     plain = compare_adjusted(frame, params()).rows.row(0, named=True)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy import special
+from scipy import special, stats
 
 from ..cohort import apply_filters, check_cohorts_present, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, one_line, problem_row, single_problem
@@ -288,6 +288,60 @@ def shift_warnings(shift: Mapping[str, Any], relative_to: RelativeTo = "baseline
             "expected)",
         )
     ]
+
+
+SHIFT_MEASURES = (
+    # (the shift's column prefix, the rows' difference column, its scale to a proportion or per offender)
+    ("binary_shift_pp", "binary_difference_pp", 100.0),
+    ("reoffences_per_offender_shift", "reoffences_per_offender_difference", 1.0),
+)
+
+
+def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
+    """Per current cohort, the units of ``rows`` together against the baseline model: the national shift
+    (:func:`reoffend.compare.adjusted_score.national_shift`) from the units' own published figures, so that it can
+    be said of the units a publication shows (the bulletin's withheld units left out, and nothing about them
+    derivable from it).
+
+    Each unit's outcome variance is recovered from its row: ``(se² − se_parameters²) n²`` (the test's variance less
+    the parameter part when ``--parameter-uncertainty`` added it), so the shift is tested as ``national_shift``
+    tests it, on the outcome variance, at the units' sidedness, with the interval at their level. Against the
+    baseline only (``relative_to="baseline"``: against the others each row's difference is already net of a shift).
+    """
+    confidence = interval_confidence(params.alpha, params.sided)
+    z_crit = normal_quantile(confidence)
+    n = pl.col("cohort_size").cast(pl.Float64)
+    aggregations: list[pl.Expr] = [
+        pl.len().cast(pl.Int64).alias("units"),
+        pl.col("cohort_size").sum().alias("releases"),
+    ]
+    for prefix, difference, scale in SHIFT_MEASURES:
+        measure = difference.removesuffix("_difference_pp").removesuffix("_difference")
+        excess = pl.col(difference) / scale * n  # actual - expected, summed over the unit's releases
+        se = pl.col(f"{difference}_se") / scale
+        parameter = pl.col(f"{measure}_expected_se_parameters") ** 2 if params.parameter_uncertainty else pl.lit(0.0)
+        variance = (se**2 - parameter).clip(lower_bound=0.0) * n**2
+        aggregations += [excess.sum().alias(f"_{prefix}_excess"), variance.sum().alias(f"_{prefix}_variance")]
+    per_cohort = rows.group_by("cohort", maintain_order=True).agg(aggregations).sort("cohort")
+    columns: list[pl.Expr] = []
+    total = pl.col("releases").cast(pl.Float64)
+    for prefix, _difference, scale in SHIFT_MEASURES:
+        excess, variance = pl.col(f"_{prefix}_excess"), pl.col(f"_{prefix}_variance")
+        shift = excess / total
+        half = z_crit * variance.sqrt() / total
+        z = excess / variance.sqrt()
+        p_two = pl.when(variance > 0).then(
+            z.abs().map_batches(lambda v: pl.Series(2 * stats.norm.sf(v.to_numpy())), return_dtype=pl.Float64)
+        )
+        p = p_two / 2 if params.sided == "one" else p_two
+        columns += [
+            (scale * shift).alias(prefix),
+            (scale * (shift - half)).alias(f"{prefix}_low"),
+            (scale * (shift + half)).alias(f"{prefix}_high"),
+            p.alias(f"{prefix}_p"),
+            (p < params.alpha).fill_null(False).alias(f"{prefix}_significant"),
+        ]
+    return per_cohort.select("cohort", "units", "releases", *columns)
 
 
 # ------------------------------------------------------------------------------------------ the data
