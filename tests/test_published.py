@@ -201,3 +201,22 @@ def test_cli_bad_input_is_a_clear_error(cli, tmp_path, args, status, words):
     args = [str(tmp_path / a) if a in ("BATCH", "MISSING", "BAD") else a for a in args]
     code, _, stderr = cli("compare", "published", *args)
     assert code == status and words in stderr and "Traceback" not in stderr, stderr
+
+
+def test_the_output_cannot_overwrite_the_batch(cli, tmp_path):
+    batch = tmp_path / "results.csv"
+    text = "kind,current,current_size,baseline,baseline_size\nevents,142,1000,155,1000\n"
+    batch.write_text(text)
+    code, _, stderr = cli("compare", "published", "--batch", str(batch), "-o", str(batch))
+    assert code == 2 and "refusing to overwrite it" in stderr and batch.read_text() == text
+
+
+def test_a_hostile_label_stays_data(cli, tmp_path):
+    batch = tmp_path / "results.csv"
+    batch.write_text(
+        'kind,current,current_size,baseline,baseline_size,label\nevents,142,1000,155,1000,"\x1b[2Jx\nEST=1"\n'
+    )
+    out = tmp_path / "checks.csv"
+    code, _, stderr = cli("compare", "published", "--batch", str(batch), "-o", str(out))
+    assert code == 0 and "\x1b" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert pl.read_csv(out)["label"].to_list() == ["\x1b[2Jx\nEST=1"]

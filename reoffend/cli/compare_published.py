@@ -13,7 +13,7 @@ import polars as pl
 
 from ..compare.published import KINDS, OPTIONAL, REQUIRED, Published, check_all, read_batch
 from ..compare.rows import PublishedRow
-from ..errors import UsageError, single_problem
+from ..errors import UsageError, one_line, single_problem
 from ..io import read_text_file
 from ..report.format import number, p_is, per_cent
 from .common import FiniteFloatRange, alpha_option, output_options, sided_option
@@ -117,7 +117,7 @@ def compare_published(
             raise UsageError(_option_words(str(error))) from None
     out.expect_columns(list(PublishedRow.columns()))
     rows = check_all(results, alpha, sided)
-    headline = "\n".join(sentence(row) for row in PublishedRow.of(rows))
+    headline = "\n".join(one_line(sentence(row)) for row in PublishedRow.of(rows))  # a label's newline stays data
     out.emit(
         rows,
         parameters={"alpha": alpha, "sided": sided, "batch": batch, "results": len(results)},

@@ -284,8 +284,8 @@ def shift_warnings(shift: Mapping[str, Any], relative_to: RelativeTo = "baseline
             "national-shift",
             shift_sentence(shift)
             + " Every unit shares this shift: a unit that beat the baseline may only have moved with the rest; "
-            "compare units with each other too (--relative-to others: each unit against the rest's actual against "
-            "expected)",
+            # the words of the default run, kept byte for byte; --relative-to others is how to do what they ask
+            "compare units with each other (the rest's actual against expected), not only with the baseline",
         )
     ]
 

@@ -116,8 +116,8 @@ def score_groups(
             ceiling = (n - expected) / n if name == "binary" else np.inf
             low = np.maximum(difference - z_crit * se, -expected / n)
             high = np.minimum(difference + z_crit * se, ceiling)
-            ratio_low = np.maximum(ratio - z_crit * ratio_sd, 0.0)
-            ratio_high = np.minimum(ratio + z_crit * ratio_sd, n / expected if name == "binary" else np.inf)
+            ratio_low = np.maximum(ratio - z_crit * sd / expected, 0.0)  # as written before --relative-to: same bits
+            ratio_high = np.minimum(ratio + z_crit * sd / expected, n / expected if name == "binary" else np.inf)
         else:
             # not clipped: the rest's shift is itself an estimate, so no bound on the unit's own rate bounds the
             # difference of the two
