@@ -237,3 +237,12 @@ def test_relative_to_others_is_said_in_json_csv_and_terminal_and_the_default_is_
 def test_relative_to_others_with_one_unit_is_a_usage_error(cli, sample):
     code, _, stderr = cli(*args(*sample, "--relative-to", "others", "--current-filter", "establishment=EST042"))
     assert code == 2 and "has releases of one unit only" in stderr and "Traceback" not in stderr
+
+
+def test_a_significant_shift_is_said_once_on_the_terminal(cli, sample):
+    """The sample's 2023 releases sit 1.2 points below the 2022 model, a significant shift: it is the warning
+    (standard error), not also a sentence under the table (standard output)."""
+    code, stdout, stderr = cli(*args(*sample, "--format", "table"))
+    assert code == 0
+    assert " ".join(stderr.split()).count("(the shift they share)") == 1
+    assert "the shift they share" not in " ".join(stdout.split())

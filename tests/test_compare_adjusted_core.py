@@ -284,6 +284,24 @@ def test_relative_to_others_with_three_units_pools_the_other_two_and_adjusts_lik
     np.testing.assert_allclose(result.rows["binary_p_adjusted"].to_numpy(), multipletests(raw, method="holm")[1])
 
 
+def test_relative_to_others_takes_the_rest_within_the_units_cohort():
+    """Two current cohorts: a unit's rest is the other units of its own cohort, never those of the other cohort."""
+    current = [*CURRENT, ("P3", 26, "x", 0, 0), ("P3", 52, "y", 1, 1)]
+    frame = fixture_frame(current)
+    # a second current cohort D: the same five releases of P1 and P2 again, under new ids
+    second = frame.filter(pl.col("cohort") == "C", pl.col("establishment") != "P3").with_columns(
+        pl.lit("D").alias("cohort"), (pl.col("offender_id") + "d").alias("offender_id")
+    )
+    both = pl.concat([frame, second])
+    result = compare_adjusted(both, params(relative_to="others", current=("C", "D")))
+    rows = {(r["establishment"], r["cohort"]): r for r in result.rows.iter_rows(named=True)}
+    assert rows[("P1", "C")]["rest_size"] == 4 and rows[("P1", "D")]["rest_size"] == 2
+    # in D the rest of P1 is P2 alone, so (as with two units) P1's and P2's comparisons mirror each other
+    assert rows[("P2", "D")]["binary_z"] == pytest.approx(-rows[("P1", "D")]["binary_z"], rel=1e-12)
+    alone = compare_adjusted(fixture_frame(), params(relative_to="others"))
+    assert rows[("P1", "D")]["binary_difference_pp"] == pytest.approx(alone.rows["binary_difference_pp"][0], rel=1e-9)
+
+
 def test_relative_to_others_parameter_uncertainty_is_the_delta_method_of_the_moved_expectation():
     """E* = E1 - (n1/n2) E2 + n1 (O2/n2): its gradient in the coefficients is g1 - (n1/n2) g2."""
     row = compare_adjusted(fixture_frame(), params(relative_to="others")).rows.row(0, named=True)

@@ -220,7 +220,12 @@ def sentence(row: PublishedRow) -> str:
     def signed(value: float | None) -> str:
         return number(value, 1, signed=True)
 
-    if row.kind == "events":
+    if row.kind == "events" and row.change_pct is None:
+        figures = (
+            f"{row.current_published} against {row.baseline_published} reconviction events per 100: no change can be "
+            "estimated from a mean of 0"
+        )
+    elif row.kind == "events":
         dispersion = number(row.dispersion, 2) if row.dispersion is not None else "from the published SDs"
         figures = (
             f"{row.current_published} against {row.baseline_published} reconviction events per 100 "
