@@ -220,3 +220,44 @@ def test_a_hostile_label_stays_data(cli, tmp_path):
     code, _, stderr = cli("compare", "published", "--batch", str(batch), "-o", str(out))
     assert code == 0 and "\x1b" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
     assert pl.read_csv(out)["label"].to_list() == ["\x1b[2Jx\nEST=1"]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    current=st.integers(1, 40_000),
+    baseline=st.integers(1, 40_000),
+    n1=st.integers(1, 5_000),
+    n0=st.integers(1, 5_000),
+    dispersion=st.floats(0.05, 50),
+    sided=st.sampled_from(["one", "two"]),
+)
+def test_events_verdict_and_its_interval_always_agree(current, baseline, n1, n0, dispersion, sided):
+    """The verdict is significant exactly when the change's interval (at 1 - 2 alpha one-sided, 1 - alpha
+    two-sided) excludes 0 on its side; the interval holds the estimate."""
+    row = check(
+        Published("events", str(current / 100), n1, str(baseline / 100), n0, dispersion=dispersion), sided=sided
+    )
+    assert row["change_low_pct"] <= row["change_pct"] <= row["change_high_pct"]
+    if row["change_high_pct"] < -1e-9:
+        assert row["verdict"] == "significant reduction"
+    elif row["change_low_pct"] > 1e-9:
+        assert row["verdict"] == "significant increase"
+    elif row["change_low_pct"] > -1e-9 and row["change_high_pct"] > 1e-9 and abs(row["z"]) < 10:
+        assert row["verdict"] != "significant reduction"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rate1=st.integers(1, 99),
+    rate2=st.integers(1, 99),
+    n1=st.integers(60, 5_000),
+    m=st.floats(60, 100_000),
+)
+def test_data_lab_verdict_and_its_interval_always_agree(rate1, rate2, n1, m):
+    row = check(Published("data-lab", f"{rate1}%", n1, f"{rate2}%", m))
+    significant = row["verdict"] != "no significant change"
+    assert significant == (row["difference_high"] < 0 or row["difference_low"] > 0)

@@ -197,14 +197,20 @@ def events_test(result: Published, current: float, baseline: float, alpha: float
         100 * (difference - z_crit * se_difference),
         100 * (difference + z_crit * se_difference),
         100 * (mu1 / mu0 - 1),
-        100 * (math.exp(log_ratio - z_crit * se_log) - 1),
-        100 * (math.exp(log_ratio + z_crit * se_log) - 1),
+        _change_pct(log_ratio - z_crit * se_log),
+        _change_pct(log_ratio + z_crit * se_log),
         z,
         p_two,
         p_reduction,
         p_increase,
         verdict_of(p, log_ratio, alpha).value,
     )
+
+
+def _change_pct(log_ratio: float) -> float:
+    """``100 (exp(log_ratio) - 1)``; a bound beyond what a float holds (a handful of people, events near 0) is
+    infinite, as the interval then is."""
+    return 100 * (math.exp(log_ratio) - 1) if log_ratio < 700 else math.inf
 
 
 def data_lab_test(result: Published, current: float, baseline: float, alpha: float) -> Test:
