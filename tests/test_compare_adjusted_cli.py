@@ -208,3 +208,41 @@ def test_parameter_uncertainty_widens_the_interval(cli, sample, tmp_path):
         assert b[f"{name}_expected"] == a[f"{name}_expected"]
         # se^2 grows by exactly the delta-method variance of the expected rate
         assert b[se] ** 2 == pytest.approx(a[se] ** 2 + (scale * a[f"{name}_expected_se_parameters"]) ** 2)
+
+
+def test_relative_to_others_is_said_in_json_csv_and_terminal_and_the_default_is_unchanged(cli, sample, tmp_path):
+    default, explicit, others = (tmp_path / f"{name}.json" for name in ("default", "explicit", "others"))
+    assert cli(*args(*sample, "-o", default))[0] == 0
+    assert cli(*args(*sample, "-o", explicit, "--relative-to", "baseline"))[0] == 0
+    # the mechanism's comparison, named or not, is the same document byte for byte, with no trace of the option
+    assert default.read_bytes() == explicit.read_bytes()
+    document = json.loads(default.read_text())
+    assert "relative_to" not in document["parameters"] and "reference" not in document["metadata"]
+    assert "reference" not in document["rows"][0]
+    code, _, stderr = cli(*args(*sample, "-o", others, "--relative-to", "others"))
+    assert code == 0, stderr
+    judged = json.loads(others.read_text())
+    assert judged["parameters"]["relative_to"] == "others"
+    assert "payment mechanism used the baseline" in judged["metadata"]["reference"]
+    row = judged["rows"][0]
+    assert row["reference"] == "others" and row["rest_size"] > 0 and "binary_rest_difference_pp" in row
+    assert "expected given the other units' shift" in judged["headline"][0]
+    csv = tmp_path / "others.csv"
+    assert cli(*args(*sample, "-o", csv, "--relative-to", "others"))[0] == 0
+    assert pl.read_csv(csv)["reference"].unique().to_list() == ["others"]
+    code, stdout, _ = cli(*args(*sample, "--relative-to", "others", "--format", "table"))
+    assert code == 0 and "relative to the other units (--relative-to others)" in " ".join(stdout.split())
+
+
+def test_relative_to_others_with_one_unit_is_a_usage_error(cli, sample):
+    code, _, stderr = cli(*args(*sample, "--relative-to", "others", "--current-filter", "establishment=EST042"))
+    assert code == 2 and "has releases of one unit only" in stderr and "Traceback" not in stderr
+
+
+def test_a_significant_shift_is_said_once_on_the_terminal(cli, sample):
+    """The sample's 2023 releases sit 1.2 points below the 2022 model, a significant shift: it is the warning
+    (standard error), not also a sentence under the table (standard output)."""
+    code, stdout, stderr = cli(*args(*sample, "--format", "table"))
+    assert code == 0
+    assert " ".join(stderr.split()).count("(the shift they share)") == 1
+    assert "the shift they share" not in " ".join(stdout.split())

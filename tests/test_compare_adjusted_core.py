@@ -204,6 +204,158 @@ def test_a_significant_national_shift_is_a_warning_in_words():
     assert "compare units with each other" in warning
 
 
+CURRENT_DESIGN = {"P1": [(24, 0.0), (36, 1.0), (48, 0.0)], "P2": [(30, 1.0), (42, 0.0)]}  # (age, group=y)
+
+
+def test_relative_to_others_is_the_units_shift_less_the_rests_by_hand():
+    """--relative-to others, with two units the rest of P1 is P2: d = (O1 - E1)/n1 - (O2 - E2)/n2, variance
+    V1/n1^2 + V2/n2^2 (different releases: independent), and P2's comparison is exactly P1's, negated."""
+    result = compare_adjusted(fixture_frame(), params(relative_to="others"))
+    X, y_bin, y_cnt = baseline_design()
+    b = Logit(y_bin, X).fit(disp=0).params
+    g = Poisson(y_cnt, X).fit(disp=0).params
+    p = {u: [expit(b[0] + b[1] * age + b[2] * y) for age, y in rows] for u, rows in CURRENT_DESIGN.items()}
+    mu = {u: [math.exp(g[0] + g[1] * age + g[2] * y) for age, y in rows] for u, rows in CURRENT_DESIGN.items()}
+    # P1: 1 reoffender of 3 (2 offences); P2: 2 of 2 (4 offences)
+    shift_p1 = (1 - sum(p["P1"])) / 3
+    shift_p2 = (2 - sum(p["P2"])) / 2
+    difference = shift_p1 - shift_p2
+    variance = sum(q * (1 - q) for q in p["P1"]) / 3**2 + sum(q * (1 - q) for q in p["P2"]) / 2**2
+    z = difference / math.sqrt(variance)
+    rows = {r["establishment"]: r for r in result.rows.iter_rows(named=True)}
+    r1, r2 = rows["P1"], rows["P2"]
+    assert result.rows.columns[-4:] == [
+        "reference",
+        "rest_size",
+        "binary_rest_difference_pp",
+        "reoffences_per_offender_rest_difference",
+    ]
+    assert r1["reference"] == "others" and r1["rest_size"] == 2 and r2["rest_size"] == 3
+    assert r1["binary_rest_difference_pp"] == pytest.approx(100 * shift_p2, rel=1e-9)
+    assert r1["binary_difference_pp"] == pytest.approx(100 * difference, rel=1e-9)
+    assert r1["binary_difference_pp_se"] == pytest.approx(100 * math.sqrt(variance), rel=1e-9)
+    # the expectation moved by the rest's shift: actual - expected is the difference
+    assert r1["binary_expected"] == pytest.approx(sum(p["P1"]) / 3 + shift_p2, rel=1e-9)
+    assert r1["binary_z"] == pytest.approx(z, rel=1e-9)
+    assert r1["binary_p_two_sided"] == pytest.approx(2 * (1 - Z.cdf(abs(z))), rel=1e-7)
+    half = 1.959963984540054 * math.sqrt(variance)
+    assert r1["binary_difference_pp_low"] == pytest.approx(100 * (difference - half), rel=1e-9)
+    assert r1["binary_difference_pp_high"] == pytest.approx(100 * (difference + half), rel=1e-9)
+    # the ratio: actual over the moved expectation, its interval from the same standard error (so it agrees)
+    moved = sum(p["P1"]) + 3 * shift_p2
+    assert r1["binary_ratio"] == pytest.approx(1 / moved, rel=1e-9)
+    assert r1["binary_ratio_high"] == pytest.approx(1 / moved + 1.959963984540054 * 3 * math.sqrt(variance) / moved)
+    # frequency, Poisson: variance = mean
+    difference_cnt = (2 - sum(mu["P1"])) / 3 - (4 - sum(mu["P2"])) / 2
+    variance_cnt = sum(mu["P1"]) / 9 + sum(mu["P2"]) / 4
+    assert r1["reoffences_per_offender_difference"] == pytest.approx(difference_cnt, rel=1e-9)
+    assert r1["reoffences_per_offender_z"] == pytest.approx(difference_cnt / math.sqrt(variance_cnt), rel=1e-9)
+    # two units: each is the other's rest, so P2's comparison is P1's negated
+    assert r2["binary_difference_pp"] == pytest.approx(-r1["binary_difference_pp"], rel=1e-12)
+    assert r2["binary_z"] == pytest.approx(-r1["binary_z"], rel=1e-12)
+    assert r2["reoffences_per_offender_z"] == pytest.approx(-r1["reoffences_per_offender_z"], rel=1e-12)
+    assert "reference" in result.metadata and "payment mechanism used the baseline" in result.metadata["reference"]
+    assert result.params.as_dict()["relative_to"] == "others"
+
+
+def test_relative_to_others_with_three_units_pools_the_other_two_and_adjusts_like_the_units():
+    current = [*CURRENT, ("P3", 26, "x", 0, 0), ("P3", 52, "y", 1, 1)]
+    result = compare_adjusted(fixture_frame(current), params(relative_to="others", multiple_testing="holm"))
+    against_baseline = compare_adjusted(fixture_frame(current), params())
+    base = {r["establishment"]: r for r in against_baseline.rows.iter_rows(named=True)}
+    rows = {r["establishment"]: r for r in result.rows.iter_rows(named=True)}
+    for unit, others in (("P1", ("P2", "P3")), ("P3", ("P1", "P2"))):
+        n_rest = sum(base[o]["cohort_size"] for o in others)
+        # the rest's actual and expected sums from the baseline comparison's per-unit rows
+        rest_actual = sum(base[o]["reoffenders"] for o in others)
+        rest_expected = sum(base[o]["binary_expected"] * base[o]["cohort_size"] for o in others)
+        rest_variance = sum((base[o]["binary_difference_pp_se"] / 100 * base[o]["cohort_size"]) ** 2 for o in others)
+        rest_shift = (rest_actual - rest_expected) / n_rest
+        own = base[unit]
+        difference = own["binary_difference_pp"] / 100 - rest_shift
+        se = math.sqrt((own["binary_difference_pp_se"] / 100) ** 2 + rest_variance / n_rest**2)
+        assert rows[unit]["rest_size"] == n_rest
+        assert rows[unit]["binary_difference_pp"] == pytest.approx(100 * difference, rel=1e-9)
+        assert rows[unit]["binary_difference_pp_se"] == pytest.approx(100 * se, rel=1e-9)
+    # Holm over the three units, on the p the verdicts rest on (two-sided here), as for the baseline comparison
+    from statsmodels.stats.multitest import multipletests
+
+    raw = result.rows["binary_p_two_sided"].to_numpy()
+    np.testing.assert_allclose(result.rows["binary_p_adjusted"].to_numpy(), multipletests(raw, method="holm")[1])
+
+
+def test_relative_to_others_takes_the_rest_within_the_units_cohort():
+    """Two current cohorts: a unit's rest is the other units of its own cohort, never those of the other cohort."""
+    current = [*CURRENT, ("P3", 26, "x", 0, 0), ("P3", 52, "y", 1, 1)]
+    frame = fixture_frame(current)
+    # a second current cohort D: the same five releases of P1 and P2 again, under new ids
+    second = frame.filter(pl.col("cohort") == "C", pl.col("establishment") != "P3").with_columns(
+        pl.lit("D").alias("cohort"), (pl.col("offender_id") + "d").alias("offender_id")
+    )
+    both = pl.concat([frame, second])
+    result = compare_adjusted(both, params(relative_to="others", current=("C", "D")))
+    rows = {(r["establishment"], r["cohort"]): r for r in result.rows.iter_rows(named=True)}
+    assert rows[("P1", "C")]["rest_size"] == 4 and rows[("P1", "D")]["rest_size"] == 2
+    # in D the rest of P1 is P2 alone, so (as with two units) P1's and P2's comparisons mirror each other
+    assert rows[("P2", "D")]["binary_z"] == pytest.approx(-rows[("P1", "D")]["binary_z"], rel=1e-12)
+    alone = compare_adjusted(fixture_frame(), params(relative_to="others"))
+    assert rows[("P1", "D")]["binary_difference_pp"] == pytest.approx(alone.rows["binary_difference_pp"][0], rel=1e-9)
+
+
+def test_relative_to_others_parameter_uncertainty_is_the_delta_method_of_the_moved_expectation():
+    """E* = E1 - (n1/n2) E2 + n1 (O2/n2): its gradient in the coefficients is g1 - (n1/n2) g2."""
+    row = compare_adjusted(fixture_frame(), params(relative_to="others")).rows.row(0, named=True)
+    X, y_bin, _ = baseline_design()
+    logit = Logit(y_bin, X).fit(disp=0)
+    X1 = np.array([[1.0, 24, 0.0], [1.0, 36, 1.0], [1.0, 48, 0.0]])
+    X2 = np.array([[1.0, 30, 1.0], [1.0, 42, 0.0]])
+    p1, p2 = expit(X1 @ logit.params), expit(X2 @ logit.params)
+    gradient = (X1 * (p1 * (1 - p1))[:, None]).sum(axis=0) - 3 / 2 * (X2 * (p2 * (1 - p2))[:, None]).sum(axis=0)
+    variance = gradient @ logit.cov_params() @ gradient
+    assert row["binary_expected_se_parameters"] == pytest.approx(math.sqrt(variance) / 3, rel=1e-6)
+
+
+def test_relative_to_others_needs_another_unit_in_the_cohort():
+    with pytest.raises(UsageError, match="current cohort C has releases of one unit only"):
+        compare_adjusted(fixture_frame(), params(relative_to="others", current_filter={"establishment": ("P1",)}))
+    with pytest.raises(UsageError, match="--relative-to must be one of baseline, others"):
+        params(relative_to="rest")
+
+
+def test_against_the_others_a_shared_shift_is_a_sentence_not_a_warning():
+    current = [("P1", 20 + i, "xy"[i % 2], 1, 4) for i in range(30)] + [
+        ("P2", 21 + i, "xy"[i % 2], 1, 4) for i in range(30)
+    ]
+    baseline = compare_adjusted(fixture_frame(current), params())
+    others = compare_adjusted(fixture_frame(current), params(relative_to="others"))
+    # said once: as the warning when significant (the sentence under the results is then left out)
+    assert [w for w in baseline.all_warnings() if "the shift they share" in w] and baseline.shift_summary() == ""
+    assert not [w for w in others.all_warnings() if "the shift they share" in w]
+    assert others.shift_summary().startswith("All 60 current releases of the 2 units together")
+
+
+@pytest.mark.parametrize("parameter_uncertainty", [False, True])
+@pytest.mark.parametrize("sided", ["one", "two"])
+def test_the_shift_from_the_units_rows_is_the_national_shift(parameter_uncertainty, sided):
+    """The bulletin says the shift of the units it publishes from their rows alone: with every unit of the one
+    current cohort it is metadata.national_shift, whether or not --parameter-uncertainty widened the rows."""
+    from reoffend.compare.adjusted import shift_of_rows
+
+    current = [*CURRENT, ("P3", 26, "x", 0, 0), ("P3", 52, "y", 1, 1)]
+    result = compare_adjusted(fixture_frame(current), params(parameter_uncertainty=parameter_uncertainty, sided=sided))
+    (row,) = shift_of_rows(result.rows, result.params).iter_rows(named=True)
+    shift = result.metadata["national_shift"]
+    assert row["units"] == 3 and row["releases"] == shift["releases"] == 7
+    for prefix, column in (
+        ("binary_shift_pp", "binary_difference_pp"),
+        ("reoffences_per_offender_shift", "reoffences_per_offender_difference"),
+    ):
+        for part in ("", "_low", "_high"):
+            assert row[f"{prefix}{part}"] == pytest.approx(shift[f"{column}{part}"], rel=1e-9, abs=1e-12)
+        assert row[f"{prefix}_p"] == pytest.approx(shift[f"{column}_p"], rel=1e-9)
+        assert row[f"{prefix}_significant"] == shift[f"{column}_significant"]
+
+
 def test_parameter_uncertainty_is_the_delta_method_variance_of_the_expected_sum():
     frame = fixture_frame()
     plain = compare_adjusted(frame, params()).rows.row(0, named=True)

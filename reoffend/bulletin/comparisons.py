@@ -18,7 +18,7 @@ from ..cohort import check_cohorts_present, check_values_present, with_cohort
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..report.format import count, counted, level, plural
+from ..report.format import count, counted, level, number, plural
 from ..report.multiple import MultipleTesting
 from ..report.tables import (
     MATCHED_BULLETIN,
@@ -539,9 +539,17 @@ def run_adjusted(
 def _adjusted_section(
     result, adjusted_params, options: Mapping[str, Any], baseline: Sequence[str], withheld_units: int = 0
 ) -> ComparisonSection:
+    from ..compare.adjusted import shift_of_rows
+
     rows = result.rows
     keys = list(adjusted_params.group_columns)
-    summary = result.verdict_counts().with_columns(pl.lit(withheld_units, pl.Int64).alias("units_withheld"))
+    # the shift the published units share, from their own rows (no withheld unit's figures enter it)
+    shift = shift_of_rows(rows, adjusted_params).drop("units", "releases")
+    summary = (
+        result.verdict_counts()
+        .with_columns(pl.lit(withheld_units, pl.Int64).alias("units_withheld"))
+        .join(shift, on="cohort", how="left", maintain_order="left")
+    )
     models = pl.DataFrame(
         [
             {
@@ -607,6 +615,8 @@ def _adjusted_section(
             f"worse (after the adjustment for multiple testing; {count(row['binary_reduction_unadjusted'])} and "
             f"{freq['reduction_unadjusted']} before it)."
         )
+        if row["units"] > 1:
+            headline.append(shift_sentence(row, published, unit_noun(row["units"]), adjusted_params))
     sentences = result.headline().splitlines()
     notable = rows.with_row_index("_i").filter(
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
@@ -646,6 +656,41 @@ def _adjusted_section(
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": adjusted_params.alpha},
         declares=[_adjusted_declares(adjusted_params)],
+    )
+
+
+def shift_sentence(row: Mapping[str, Any], published: str, units: str, adjusted_params) -> str:
+    """The national shift of one cohort in words (docs/comparisons-adjusted.md, "The national shift"): every number
+    a cell of comparison_adjusted_summary.csv (cohort_size and the shift columns, as the text rounds them)."""
+    confidence = level(1 - 2 * adjusted_params.alpha if adjusted_params.sided == "one" else 1 - adjusted_params.alpha)
+    parts = []
+    for prefix, what, unit, decimals in (
+        ("binary_shift_pp", "the reoffending rate", " percentage points", 1),
+        ("reoffences_per_offender_shift", "reoffences per offender", "", 2),
+    ):
+        value = row[prefix]
+        if value is None:
+            continue
+        direction = "below" if value < 0 else "above"
+        verdict = (
+            f"a significant {'fall' if value < 0 else 'rise'}"
+            if row[f"{prefix}_significant"]
+            else "no significant change"
+        )
+        low = number(row[f"{prefix}_low"], decimals, signed=True)
+        high = number(row[f"{prefix}_high"], decimals, signed=True)
+        parts.append(f"{what} {number(abs(value), decimals)}{unit} {direction} (interval {low} to {high}: {verdict})")
+    shared = (
+        " Every unit shares this shift: one that beat the baseline may only have moved with the rest."
+        if row["binary_shift_pp_significant"] or row["reoffences_per_offender_shift_significant"]
+        else ""
+    )
+    return (
+        f"{row['cohort']}: all {counted(row['cohort_size'], 'release')} of the {published}{units} together, against "
+        f"the baseline model's expectation ({confidence} intervals, the shift they share): "
+        + "; ".join(parts)
+        + "."
+        + shared
     )
 
 

@@ -285,6 +285,7 @@ INPUT_OPTIONS = {
     "treated_ids": "--treated-ids",
     "schedule": "--schedule",
     "config": "--config",
+    "batch": "--batch",  # compare published: the CSV of published results
 }
 OUTPUT_OPTIONS = {
     "output": "-o",

@@ -11,9 +11,11 @@ COMPARISONS = {
     "baseline": "reoffend.cli.compare_baseline:compare_baseline",
     "matched": "reoffend.cli.compare_matched:compare_matched_command",
     "adjusted": "reoffend.cli.compare_adjusted:compare_adjusted",
+    "published": "reoffend.cli.compare_published:compare_published",
 }
 
 
 @click.group(cls=LazyGroup, lazy_subcommands=COMPARISONS)
 def compare():
-    """Compare a cohort's reoffending with a baseline: baseline year, matched group, or adjusted baseline."""
+    """Compare a cohort's reoffending with a baseline: baseline year, matched group, adjusted baseline; or check
+    published figures."""

@@ -12,9 +12,8 @@ from dataclasses import replace
 import click
 import polars as pl
 
-from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted, shift_sentence
+from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
 from ..compare.design import parse_forms
-from ..compare.rows import AdjustedRow
 from ..errors import UsageError
 from ..io import by_name, check_writable
 from ..report.format import level, p_value, pct
@@ -104,6 +103,14 @@ HEADLINES_SHOWN = 10
     is_flag=True,
     help="Add the baseline coefficients' uncertainty (delta method) to the test's variance.",
 )
+@click.option(
+    "--relative-to",
+    type=click.Choice(["baseline", "others"]),
+    default="baseline",
+    show_default=True,
+    help="Judge each unit against the baseline model (the payment mechanism), or against the other units of its "
+    "cohort: its actual minus expected less theirs, so a shift everyone shares cancels out.",
+)
 @alpha_option("Significance level of the tests.")
 @sided_option()
 @multiple_testing_option()
@@ -133,6 +140,7 @@ def compare_adjusted(
     count_model,
     unseen,
     parameter_uncertainty,
+    relative_to,
     alpha,
     sided,
     multiple_testing,
@@ -170,8 +178,9 @@ def compare_adjusted(
         unseen=unseen,
         parameter_uncertainty=parameter_uncertainty,
         multiple_testing=multiple_testing,
+        relative_to=relative_to,
     )
-    out.expect_columns([*params.group_columns, *AdjustedRow.columns()])
+    out.expect_columns([*params.group_columns, *params.row_class.columns()])
     extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
         inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
@@ -212,16 +221,18 @@ def _filters(values, option: str) -> dict[str, tuple[str, ...]]:
 
 def _summary(result: AdjustedResult) -> str:
     rows = result.rows
-    shift = shift_sentence(result.metadata.get("national_shift", {}))
+    shift = result.shift_summary()
     if rows.height <= HEADLINES_SHOWN:
         return "\n".join(line for line in (result.headline(), shift) if line)
     params = result.params
+    others = params.relative_to == "others"
+    against, them = ("the other units", "them") if others else ("the baseline", "it")
     lines = []
     for row in result.verdict_counts().iter_rows(named=True):
         freq = {k: row[f"reoffences_per_offender_{k}"] for k in ("reduction", "increase", "reduction_unadjusted")}
         lines.append(
-            f"{row['units']} units in {row['cohort']}: {row['binary_reduction']} beat the baseline on the binary rate "
-            f"and {row['binary_increase']} were significantly worse; {freq['reduction']} beat it on reoffences "
+            f"{row['units']} units in {row['cohort']}: {row['binary_reduction']} beat {against} on the binary rate "
+            f"and {row['binary_increase']} were significantly worse; {freq['reduction']} beat {them} on reoffences "
             f"per offender and {freq['increase']} were significantly worse ({params.sided}-sided tests at "
             f"{level(params.alpha)}, {DESCRIPTION[params.multiple_testing]}; before the adjustment "
             f"{row['binary_reduction_unadjusted']} and {freq['reduction_unadjusted']})"
@@ -231,7 +242,8 @@ def _summary(result: AdjustedResult) -> str:
         | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)
     )
     lines.extend(
-        adjusted_headline(row, params) for row in AdjustedRow.of(changed.head(HEADLINES_SHOWN), params.group_columns)
+        adjusted_headline(row, params)
+        for row in params.row_class.of(changed.head(HEADLINES_SHOWN), params.group_columns)
     )
     if changed.height > HEADLINES_SHOWN:
         lines.append(f"... and {changed.height - HEADLINES_SHOWN} more (see the rows)")
@@ -254,6 +266,12 @@ def _caption(result: AdjustedResult) -> str:
     ]
     for item in result.unseen:
         parts.append(f"{item['column']}={item['value']} pooled as {item['scored_as']}")
+    if result.params.relative_to == "others":
+        parts.insert(
+            0,
+            "relative to the other units (--relative-to others): expected = the baseline model's expectation moved "
+            "by the shift of the rest of the unit's cohort; the payment mechanism used the baseline alone",
+        )
     return "; ".join(parts)
 
 

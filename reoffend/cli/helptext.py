@@ -90,6 +90,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "--covariates age,sex,sentence_months,prior_convictions,index_offence --current-filter establishment=EST042",
         "reoffend compare adjusted releases.csv convictions.csv --baseline 2022Q1,2022Q2,2022Q3,2022Q4 "
         "--covariates age,sex --by establishment --model-summary models.json",
+        "reoffend compare adjusted releases.csv convictions.csv --period year --baseline 2022 "
+        "--covariates age,sex --relative-to others",
+    ),
+    "compare published": (
+        "reoffend compare published --kind events --current 142 --current-size 1000 --baseline 155 "
+        "--baseline-size 1000 --dispersion 2.5 --target-reduction 10",
+        "reoffend compare published --kind data-lab --current 18% --current-size 805 --baseline 23% "
+        "--baseline-size 1307",
+        "reoffend compare published --kind rates --current 21% --current-size 805 --baseline 24% --baseline-size 805",
+        "reoffend compare published --batch results.csv -o checks.csv",
     ),
 }
 

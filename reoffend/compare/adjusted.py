@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy import special
+from scipy import special, stats
 
 from ..cohort import apply_filters, check_cohorts_present, check_values_present, with_cohort
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, one_line, problem_row, single_problem
@@ -51,15 +51,21 @@ from .design import (
     forms_text,
     term_names,
 )
-from .rows import AdjustedRow
+from .rows import AdjustedOthersRow, AdjustedRow
 from .sensitivity import E_VALUE_NOTE, e_value_columns
 
 UnseenPolicy = Literal["error", "pool"]
+RelativeTo = Literal["baseline", "others"]
+REFERENCES = ("baseline", "others")
 COUNT_MODELS = ("negbin", "poisson")
 UNSEEN_POLICIES = ("error", "pool")
 OUTCOMES = ("reoffended", "reoffences")
 SORT_TAIL = ("offender_id", "release_date")
 SMALL_GROUP = 30
+REFERENCE_OTHERS = (
+    "each unit against the other units of its current cohort: (actual - expected) of the unit minus (actual - "
+    "expected) of the rest, both under the baseline model; the payment mechanism used the baseline alone"
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class AdjustedParams:
     parameter_uncertainty: bool = False
     multiple_testing: MultipleTesting = "holm"
     covariate_forms: Mapping[str, CovariateForm] = field(default_factory=dict)
+    # what each unit is judged against: the baseline model (the mechanism), or the other units' shift from it
+    relative_to: RelativeTo = "baseline"
 
     def __post_init__(self) -> None:
         if not self.covariates:
@@ -113,6 +121,8 @@ class AdjustedParams:
             raise UsageError(f"cohort(s) {', '.join(overlap)} are in both --baseline and --current")
         if self.current is not None and self.latest_current:
             raise UsageError("give --current or --latest-cohort, not both")
+        if self.relative_to not in REFERENCES:
+            raise UsageError(f"--relative-to must be one of {', '.join(REFERENCES)}, not {self.relative_to!r}")
         strays = sorted(set(self.covariate_forms) - set(self.covariates))
         if strays:
             raise UsageError(f"--covariate-form names {', '.join(strays)}, which is not in --covariates")
@@ -122,8 +132,15 @@ class AdjustedParams:
         """Provider columns then the cohort: one comparison row per combination."""
         return (*(c for c in self.by if c != "cohort"), "cohort")
 
+    @property
+    def row_class(self) -> type[AdjustedRow]:
+        """The rows' schema: against the other units the rows also say who the rest were and how far they moved."""
+        return AdjustedOthersRow if self.relative_to == "others" else AdjustedRow
+
     def as_dict(self) -> dict[str, Any]:
         values = {k: v for k, v in asdict(self).items() if k != "measure"}
+        if self.relative_to == "baseline":  # the mechanism's own comparison: its parameters as they always were
+            del values["relative_to"]
         measure = self.measure.as_dict()
         for unused in ("by", "latest_cohort"):
             measure.pop(unused, None)
@@ -157,10 +174,10 @@ class AdjustedResult:
     extrapolation: list[RunWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        AdjustedRow.check(self.rows, "compare adjusted", self.params.group_columns)
+        self.params.row_class.check(self.rows, "compare adjusted", self.params.group_columns)
 
     def typed_rows(self) -> list[AdjustedRow]:
-        return AdjustedRow.of(self.rows, self.params.group_columns)
+        return self.params.row_class.of(self.rows, self.params.group_columns)
 
     def headline(self) -> str:
         """One plain-English sentence per comparison row, both measures reported separately."""
@@ -199,7 +216,14 @@ class AdjustedResult:
         """The model's warnings, the covariates outside the baseline's range and, when it is significant, the
         national shift's (:func:`shift_warnings`). The bulletin prints only :attr:`warnings`: the shift's figures
         are in no published cell, and the range notes quote one person's value and may name a withheld unit."""
-        return [*self.warnings, *self.extrapolation, *shift_warnings(self.metadata.get("national_shift", {}))]
+        shift = self.metadata.get("national_shift", {})
+        return [*self.warnings, *self.extrapolation, *shift_warnings(shift, self.params.relative_to)]
+
+    def shift_summary(self) -> str:
+        """The national shift in a sentence under the results, unless its warning already says it (it is said
+        once: the warning when it is significant, this sentence otherwise)."""
+        shift = self.metadata.get("national_shift", {})
+        return "" if shift_warnings(shift, self.params.relative_to) else shift_sentence(shift)
 
     def extra_json(self) -> dict[str, Any]:
         return {
@@ -244,9 +268,12 @@ def shift_sentence(shift: Mapping[str, Any]) -> str:
     )
 
 
-def shift_warnings(shift: Mapping[str, Any]) -> list[RunWarning]:
+def shift_warnings(shift: Mapping[str, Any], relative_to: RelativeTo = "baseline") -> list[RunWarning]:
     """A warning when the shift all units share is significant on either measure: units then 'beat the
-    baseline' (or fail to) together, whatever each did."""
+    baseline' (or fail to) together, whatever each did. Against the other units (``relative_to="others"``) each
+    unit is already judged net of the rest's shift, so the shift is then a sentence, not a warning."""
+    if relative_to == "others":
+        return []
     significant = any(
         shift.get(f"{c}_significant") for c in ("binary_difference_pp", "reoffences_per_offender_difference")
     )
@@ -257,9 +284,64 @@ def shift_warnings(shift: Mapping[str, Any]) -> list[RunWarning]:
             "national-shift",
             shift_sentence(shift)
             + " Every unit shares this shift: a unit that beat the baseline may only have moved with the rest; "
+            # the words of the default run, kept byte for byte; --relative-to others is how to do what they ask
             "compare units with each other (the rest's actual against expected), not only with the baseline",
         )
     ]
+
+
+SHIFT_MEASURES = (
+    # (the shift's column prefix, the rows' difference column, its scale to a proportion or per offender)
+    ("binary_shift_pp", "binary_difference_pp", 100.0),
+    ("reoffences_per_offender_shift", "reoffences_per_offender_difference", 1.0),
+)
+
+
+def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
+    """Per current cohort, the units of ``rows`` together against the baseline model: the national shift
+    (:func:`reoffend.compare.adjusted_score.national_shift`) from the units' own published figures, so that it can
+    be said of the units a publication shows (the bulletin's withheld units left out, and nothing about them
+    derivable from it).
+
+    Each unit's outcome variance is recovered from its row: ``(se² − se_parameters²) n²`` (the test's variance less
+    the parameter part when ``--parameter-uncertainty`` added it), so the shift is tested as ``national_shift``
+    tests it, on the outcome variance, at the units' sidedness, with the interval at their level. Against the
+    baseline only (``relative_to="baseline"``: against the others each row's difference is already net of a shift).
+    """
+    confidence = interval_confidence(params.alpha, params.sided)
+    z_crit = normal_quantile(confidence)
+    n = pl.col("cohort_size").cast(pl.Float64)
+    aggregations: list[pl.Expr] = [
+        pl.len().cast(pl.Int64).alias("units"),
+        pl.col("cohort_size").sum().alias("releases"),
+    ]
+    for prefix, difference, scale in SHIFT_MEASURES:
+        measure = difference.removesuffix("_difference_pp").removesuffix("_difference")
+        excess = pl.col(difference) / scale * n  # actual - expected, summed over the unit's releases
+        se = pl.col(f"{difference}_se") / scale
+        parameter = pl.col(f"{measure}_expected_se_parameters") ** 2 if params.parameter_uncertainty else pl.lit(0.0)
+        variance = (se**2 - parameter).clip(lower_bound=0.0) * n**2
+        aggregations += [excess.sum().alias(f"_{prefix}_excess"), variance.sum().alias(f"_{prefix}_variance")]
+    per_cohort = rows.group_by("cohort", maintain_order=True).agg(aggregations).sort("cohort")
+    columns: list[pl.Expr] = []
+    total = pl.col("releases").cast(pl.Float64)
+    for prefix, _difference, scale in SHIFT_MEASURES:
+        excess, variance = pl.col(f"_{prefix}_excess"), pl.col(f"_{prefix}_variance")
+        shift = excess / total
+        half = z_crit * variance.sqrt() / total
+        z = excess / variance.sqrt()
+        p_two = pl.when(variance > 0).then(
+            z.abs().map_batches(lambda v: pl.Series(2 * stats.norm.sf(v.to_numpy())), return_dtype=pl.Float64)
+        )
+        p = p_two / 2 if params.sided == "one" else p_two
+        columns += [
+            (scale * shift).alias(prefix),
+            (scale * (shift - half)).alias(f"{prefix}_low"),
+            (scale * (shift + half)).alias(f"{prefix}_high"),
+            p.alias(f"{prefix}_p"),
+            (p < params.alpha).fill_null(False).alias(f"{prefix}_significant"),
+        ]
+    return per_cohort.select("cohort", "units", "releases", *columns)
 
 
 # ------------------------------------------------------------------------------------------ the data
@@ -480,6 +562,8 @@ def compare_adjusted(
             )
         )
     )
+    # the declared order: with --relative-to others, who the rest were comes after the E-values
+    rows = rows.select(*params.group_columns, *params.row_class.columns())
     small = int((rows["cohort_size"] < SMALL_GROUP).sum())
     if small:
         notes.append(
@@ -522,6 +606,8 @@ def compare_adjusted(
             "national_shift": shift,
         }
     )
+    if params.relative_to == "others":  # the mechanism's own runs keep their metadata as they always were
+        meta["reference"] = REFERENCE_OTHERS
     return AdjustedResult(
         rows=rows,
         models=models,

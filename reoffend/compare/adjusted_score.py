@@ -9,12 +9,14 @@ parameter variance when asked, gives a z test per provider and cohort. Split out
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from scipy import special, stats
 
+from ..errors import UsageError
 from ..intervals import normal_quantile
 from ..report.multiple import adjust
 from ..report.verdict import Verdict, interval_confidence, verdict_expr, verdict_p
@@ -48,38 +50,58 @@ def score_groups(
     def sums(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts, axis=0) if starts.size else np.zeros((0, *values.shape[1:]))
 
-    def parameter_variance(gradient_weights: np.ndarray, cov: np.ndarray) -> np.ndarray:
-        gradient = sums(X * gradient_weights[:, None])
-        return np.einsum("gi,ij,gj->g", gradient, cov, gradient)
-
     p = special.expit(X @ binary.params)
     mu = np.exp(X @ count.params)
+    # per measure: outcomes, predictions, each outcome's model variance, the weights of the expected sum's
+    # gradient in the coefficients (the delta method), and the coefficients' covariance
     measures = {
         "binary": (
             current.get_column("reoffended").cast(pl.Float64).to_numpy(),
             p,
             p * (1 - p),
-            parameter_variance(p * (1 - p), binary.cov),
+            p * (1 - p),
+            binary.cov,
         ),
         "reoffences_per_offender": (
             current.get_column("reoffences").cast(pl.Float64).to_numpy(),
             mu,
             mu + count.alpha * mu * mu,
-            parameter_variance(mu, count.cov),
+            mu,
+            count.cov,
         ),
     }
+    others = params.relative_to == "others"
+    rest = _rest_of_cohort(groups, n) if others else None
     # the interval beside the verdict agrees with the test: 1 - 2 alpha one-sided, 1 - alpha two-sided
     z_crit = normal_quantile(interval_confidence(params.alpha, params.sided))
     columns: dict[str, Any] = {"cohort_size": n.astype(np.int64)}
-    for name, (y, predicted, outcome_var, param_var) in measures.items():
-        actual, expected = sums(y), sums(predicted)
-        variance = sums(outcome_var) + (param_var if params.parameter_uncertainty else 0.0)
+    rest_columns: dict[str, Any] = {}
+    for name, (y, predicted, outcome_var, gradient_weights, cov) in measures.items():
+        actual, expected, variance = sums(y), sums(predicted), sums(outcome_var)
+        gradient = sums(X * gradient_weights[:, None])
+        if rest is not None:
+            # against the rest of the cohort: difference = (O - E)/n - (O_r - E_r)/n_r, i.e. the unit's actual
+            # against its expectation moved by the rest's shift, E* = E + n (O_r - E_r)/n_r; the unit and the
+            # rest are different releases, so on the unit's sum scale Var = V + (n/n_r)^2 V_r, and E* depends on
+            # the coefficients through E - (n/n_r) E_r (the delta method's gradient)
+            share = n / rest.size
+            rest_shift = (rest.of(actual) - rest.of(expected)) / rest.size
+            expected = expected + n * rest_shift
+            variance = variance + share**2 * rest.of(variance)
+            gradient = gradient - share[:, None] * rest.of(gradient)
+            scale_rest, column_rest = (
+                (100.0, "binary_rest_difference_pp") if name == "binary" else (1.0, f"{name}_rest_difference")
+            )
+            rest_columns[column_rest] = scale_rest * rest_shift
+        param_var = np.einsum("gi,ij,gj->g", gradient, cov, gradient)
+        variance = variance + (param_var if params.parameter_uncertainty else 0.0)
         sd = np.sqrt(variance)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (actual - expected) / sd
+            ratio = np.where(expected > 0, actual / expected, np.nan)
+            ratio_sd = np.where(expected > 0, sd / expected, np.nan)
         difference = (actual - expected) / n
         se = sd / n
-        ratio = actual / expected
         p_two, p_reduction, p_increase = 2 * stats.norm.sf(np.abs(z)), stats.norm.cdf(z), stats.norm.sf(z)
         count_name = "reoffenders" if name == "binary" else "reoffences"
         columns[count_name] = actual.round().astype(np.int64)
@@ -89,15 +111,23 @@ def score_groups(
         scale, column = (100.0, "binary_difference_pp") if name == "binary" else (1.0, f"{name}_difference")
         columns[column] = scale * difference
         columns[f"{column}_se"] = scale * se
-        # the interval, clipped to what is possible: an actual rate of at least 0 (binary: at most 1)
-        ceiling = (n - expected) / n if name == "binary" else np.inf
-        columns[f"{column}_low"] = scale * np.maximum(difference - z_crit * se, -expected / n)
-        columns[f"{column}_high"] = scale * np.minimum(difference + z_crit * se, ceiling)
+        if rest is None:
+            # the interval, clipped to what is possible: an actual rate of at least 0 (binary: at most 1)
+            ceiling = (n - expected) / n if name == "binary" else np.inf
+            low = np.maximum(difference - z_crit * se, -expected / n)
+            high = np.minimum(difference + z_crit * se, ceiling)
+            ratio_low = np.maximum(ratio - z_crit * sd / expected, 0.0)  # as written before --relative-to: same bits
+            ratio_high = np.minimum(ratio + z_crit * sd / expected, n / expected if name == "binary" else np.inf)
+        else:
+            # not clipped: the rest's shift is itself an estimate, so no bound on the unit's own rate bounds the
+            # difference of the two
+            low, high = difference - z_crit * se, difference + z_crit * se
+            ratio_low, ratio_high = ratio - z_crit * ratio_sd, ratio + z_crit * ratio_sd
+        columns[f"{column}_low"] = scale * low
+        columns[f"{column}_high"] = scale * high
         columns[f"{name}_ratio"] = ratio
-        columns[f"{name}_ratio_low"] = np.maximum(ratio - z_crit * sd / expected, 0.0)
-        columns[f"{name}_ratio_high"] = np.minimum(
-            ratio + z_crit * sd / expected, n / expected if name == "binary" else np.inf
-        )
+        columns[f"{name}_ratio_low"] = ratio_low
+        columns[f"{name}_ratio_high"] = ratio_high
         if name == "binary":
             columns["binary_reduction_pp"] = -100 * difference
         else:
@@ -108,7 +138,44 @@ def score_groups(
         columns[f"{name}_p_increase"] = p_increase
         columns[f"{name}_expected_se_parameters"] = np.sqrt(param_var) / n
     frame = pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
+    if rest is not None:
+        ratios = [f"{name}_{part}" for name in measures for part in ("ratio", "ratio_low", "ratio_high")]
+        frame = frame.with_columns(
+            pl.col(ratios).fill_nan(None),  # no ratio to an expectation of 0 or less
+            pl.lit("others").alias("reference"),
+            pl.Series("rest_size", rest.size.astype(np.int64)),
+            *(pl.Series(column, values) for column, values in rest_columns.items()),
+        )
     return frame.with_columns([expr for name in measures for expr in verdict_columns(frame, name, params)])
+
+
+@dataclass(frozen=True)
+class RestOfCohort:
+    """For each unit, the other units of its current cohort together (``--relative-to others``)."""
+
+    cohort_index: np.ndarray  # each unit's cohort, as an index into the cohorts
+    size: np.ndarray  # index releases of the rest, per unit (float)
+
+    def of(self, values: np.ndarray) -> np.ndarray:
+        """Per unit, the sum of ``values`` (one per unit, or one row per unit) over the rest of its cohort."""
+        totals = np.zeros((int(self.cohort_index.max(initial=-1)) + 1, *values.shape[1:]))
+        np.add.at(totals, self.cohort_index, values)
+        return totals[self.cohort_index] - values
+
+
+def _rest_of_cohort(groups: pl.DataFrame, n: np.ndarray) -> RestOfCohort:
+    """The rest of each unit's cohort; a cohort with one unit has no rest to compare with: a usage error."""
+    cohorts = groups.get_column("cohort").cast(pl.String).to_numpy()
+    labels, index = np.unique(cohorts, return_inverse=True)
+    rest = RestOfCohort(index, np.zeros(0))
+    rest = RestOfCohort(index, rest.of(n))
+    alone = sorted({str(labels[i]) for i in index[rest.size == 0]})
+    if alone:
+        raise UsageError(
+            f"--relative-to others: current cohort {', '.join(alone)} has releases of one unit only, so there are no "
+            "other units to compare it with (a --current-filter keeps one unit?); use --relative-to baseline"
+        )
+    return rest
 
 
 def difference_column(name: str) -> str:

@@ -179,6 +179,19 @@ class AdjustedRow(Row):
 
 
 @dataclass(frozen=True)
+class AdjustedOthersRow(AdjustedRow):
+    """A unit judged against the other units' shift (``--relative-to others``): the columns of
+    :class:`AdjustedRow`, whose expected, difference, ratio, z, p and verdicts are then relative to the rest of the
+    unit's cohort (docs/comparisons-adjusted.md, "Relative to the other units"), then who the rest were and how far
+    they moved from the baseline model."""
+
+    reference: str = "others"
+    rest_size: int = 0
+    binary_rest_difference_pp: float | None = None
+    reoffences_per_offender_rest_difference: float | None = None
+
+
+@dataclass(frozen=True)
 class PowerRow(Row):
     """One power calculation (:mod:`reoffend.compare.power`)."""
 
@@ -195,3 +208,40 @@ class PowerRow(Row):
     reduction_relative_pct: float | None
     current_per_100: float | None
     effect_size: float | None
+
+
+@dataclass(frozen=True)
+class PublishedRow(Row):
+    """One published result checked from its published figures (:mod:`reoffend.compare.published`)."""
+
+    row: int
+    label: str
+    kind: str
+    current_published: str
+    baseline_published: str
+    current_size: int
+    baseline_size: float
+    current_per_100: float
+    baseline_per_100: float
+    dispersion: float | None
+    difference_per_100: float
+    difference_low: float | None
+    difference_high: float | None
+    change_pct: float | None
+    change_low_pct: float | None
+    change_high_pct: float | None
+    reduction_pct: float | None
+    interval_confidence: float
+    sided: str
+    z: float | None
+    p_two_sided: float | None
+    p_reduction: float | None
+    p_increase: float | None
+    verdict: str
+    significant: bool | None
+    target_reduction_pct: float | None
+    target_met: bool | None
+    verdict_at_largest_fall: str
+    verdict_at_smallest_fall: str
+    rounding_could_change: bool
+    method: str

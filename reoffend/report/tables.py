@@ -447,7 +447,12 @@ def adjusted_table(params: AdjustedParams) -> TableSpec[AdjustedLine]:
                     numeric=False,
                 ),
                 Column("actual", "Actual", actual, unit="per cent (binary), reoffences per offender (frequency)"),
-                Column("expected", "Expected", expected, unit="per cent (binary), reoffences per offender (frequency)"),
+                Column(
+                    "expected",
+                    "Expected (given the others)" if params.relative_to == "others" else "Expected",
+                    expected,
+                    unit="per cent (binary), reoffences per offender (frequency)",
+                ),
                 Column("verdict", f"Significant ({several})", verdict, numeric=False),
                 Column(
                     "difference",

@@ -113,8 +113,10 @@ def adjusted_headline(row: AdjustedRow, params: AdjustedParams) -> str:
         row.reoffences_per_offender_verdict_adjusted,
         row.reoffences_per_offender_p_adjusted,
     )
+    # against the other units the expectation is the baseline model's moved by the rest's shift
+    expected = " expected given the other units' shift" if params.relative_to == "others" else " expected"
     binary = (
-        f"binary rate {pct(row.binary_actual)} against {pct(row.binary_expected)} expected "
+        f"binary rate {pct(row.binary_actual)} against {pct(row.binary_expected)}{expected} "
         f"(difference {number(row.binary_difference_pp, signed=True)} points, {label}: "
         f"{number(row.binary_difference_pp_low, signed=True)} to "
         f"{number(row.binary_difference_pp_high, signed=True)}): "
@@ -122,7 +124,7 @@ def adjusted_headline(row: AdjustedRow, params: AdjustedParams) -> str:
     )
     frequency = (
         f"reoffences per offender {number(row.reoffences_per_offender_actual, 2)} against "
-        f"{number(row.reoffences_per_offender_expected, 2)} expected "
+        f"{number(row.reoffences_per_offender_expected, 2)}{expected} "
         f"(ratio {number(row.reoffences_per_offender_ratio, 2)}, {label}: "
         f"{number(row.reoffences_per_offender_ratio_low, 2)} to {number(row.reoffences_per_offender_ratio_high, 2)}): "
         f"{_verdict_words(frequency_test, params.sided, params.multiple_testing)}"
