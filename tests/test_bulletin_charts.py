@@ -359,3 +359,26 @@ def test_sparse_bands_are_merged_only_when_asked(tmp_path):
     assert plain.facts["breakdown_bands"]["sentence_months"]["published_bands"] == [6, 12, 24, 48]
     merged = _job(tmp_path / "merged", 8000, 10, dt.date(2025, 3, 31), bands + "\nmerge_sparse_bands = true")
     assert merged.facts["breakdown_bands"]["sentence_months"]["published_bands"] == [6, 12]
+
+
+def test_the_provisional_chart_thins_a_long_cohort_axis_as_the_trend_charts_do():
+    """Issue 26, item 7: 60 final cohorts and 2 estimates are 62 on the axis; figures._cohort_axis labels every
+    3rd (62 / 24 rounded up), the latest and every withheld one: 21 + 1 + 1 labels (cohort 40 is withheld and
+    not a multiple of 3; 61, the latest, is not either), not 62."""
+    from reoffend.bulletin.provisional import ProvisionalSection, provisional_chart
+
+    cohorts = [f"{2000 + i // 4}Q{i % 4 + 1}" for i in range(62)]
+    trend = pl.DataFrame({"cohort": cohorts[:60], "binary_rate": [None if i == 40 else 0.5 for i in range(60)]})
+    estimates = pl.DataFrame(
+        {
+            "cohort": cohorts[60:],
+            "binary_rate_provisional": [0.5, 0.5],
+            "binary_rate_provisional_low": [0.45, 0.45],
+            "binary_rate_provisional_high": [0.55, 0.55],
+            "months_observed": [6, 3],
+        }
+    )
+    _png, svg = provisional_chart(trend, ProvisionalSection(estimates, None, 0, "", 0.95, []), "", "")
+    labelled = [c for c in cohorts if f">{c}<" in svg.decode()]
+    assert labelled == [c for i, c in enumerate(cohorts) if i % 3 == 0 or i in (40, 61)]
+    assert len(labelled) == 23

@@ -8,6 +8,7 @@ provisional figures), built in memory from a synthetic population whose latest c
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import shutil
 from pathlib import Path
@@ -136,6 +137,30 @@ def test_the_revision_sentence_is_checked_too(story):
     assert len(told) == 1 and "late convictions" in told[0]
     revisions = story.tables["revisions.csv"]
     assert revisions.filter(pl.col("reason") == "late convictions").height
+
+
+def test_the_revision_reasons_are_explained_once_and_no_sentence_names_a_file(story):
+    """Issue 26, item 8: the main point names its reason and points to the Revisions section, which explains
+    every reason once; no sentence names a file (provenance is in the manifest and "About these statistics")."""
+    markdown = to_markdown(story.document)
+    assert markdown.count("recorded after the previous extract") == 1
+    assert "explains the reasons" in next(s for s in sentences(story.document) if "largest revision" in s)
+    named = [s for s in sentences(story.document) if re.search(r"\w\.(?:csv|ods|json|md|html|png|svg)\b", s)]
+    assert not named, named
+
+
+def test_each_chart_describes_itself_in_the_words_of_its_alt_text(story):
+    """Issue 26, item 4: the SVG's <desc> (and <title>) say what the page's alt text says: cohorts in words,
+    never a code such as 2023Q3 (the provisional chart's finding holds codes until the text puts them in words)."""
+    figures = [b for b in story.document.blocks if isinstance(b, Figure)]
+    assert "provisional" in {f.name for f in figures}
+    for block in figures:
+        svg = story.figures[block.name][1].decode()
+        desc = re.search(r'<desc id="chart-desc">(.*?)</desc>', svg, re.S)
+        title = re.search(r'<title id="chart-title">(.*?)</title>', svg, re.S)
+        assert desc and title, block.name
+        assert html.unescape(desc.group(1)) == block.alt, block.name
+        assert not re.search(r"\d{4}Q[1-4]", desc.group(1) + title.group(1)), block.name
 
 
 def test_the_check_respects_sign_and_rounding():

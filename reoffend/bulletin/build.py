@@ -460,13 +460,8 @@ def _compute_bulletin(
         findings["provisional"] = provisional_finding(provisional, trend)
 
     if provisional is not None:
-        worker.draw("provisional", partial(provisional_chart, trend, provisional, *findings["provisional"]))
-    # each SVG is named by the finding the text states (its <title> and <desc>), now that the text knows it
-    label_svg = _charts().label_svg
-    figures = {
-        name: (png, svg if name == "provisional" else label_svg(svg, *findings.get(name, ("", ""))))
-        for name, (png, svg) in worker.results().items()
-    }
+        worker.draw("provisional", partial(provisional_chart, trend, provisional))  # labelled below
+    drawn = worker.results()
 
     facts = {
         "latest_cohort": latest,
@@ -505,7 +500,7 @@ def _compute_bulletin(
         lag=lag,
         breakdowns=breakdowns,
         comparisons=comparison_sections,
-        figures={name: png for name, (png, _svg) in figures.items()},
+        figures={name: png for name, (png, _svg) in drawn.items()},
         charts=findings,
         left_out=left_out,
         inputs=input_facts,
@@ -513,7 +508,7 @@ def _compute_bulletin(
         revisions=revised,
         provisional=provisional_blocks(
             provisional,
-            figures["provisional"][0],
+            drawn["provisional"][0],
             findings["provisional"][1],
             params.window.waiting_period_months,
             params.window.follow_up_months,
@@ -522,6 +517,13 @@ def _compute_bulletin(
         else (),
     )
     document = text.compose(context)
+    # each SVG is named by the finding the text states (its <title> and <desc>) in the words of its alt text
+    # (cohorts in words, one minus sign: text.written)
+    label_svg = _charts().label_svg
+    figures = {
+        name: (png, label_svg(svg, *(text.written(part, context) for part in findings.get(name, ("", "")))))
+        for name, (png, svg) in drawn.items()
+    }
     warnings = [
         RunWarning(
             "partial-period",

@@ -18,6 +18,14 @@ from collections.abc import Sequence
 MIN_CHART_POINTS = 2
 ESTABLISHMENTS_AT_EACH_END = 10
 
+# an establishment's verdict against the rate for all releases (bulletin/stats.py: tested_against_all), in the
+# words of the chart's legend and of the table (capitalised there): one definition for both
+VERDICTS = {
+    "higher": "significantly higher",
+    "lower": "significantly lower",
+    "similar": "not significantly different",
+}
+
 # what each chart's points are, for the sentence that replaces a chart left out
 POINTS = {
     "trend": "cohorts",
@@ -33,8 +41,9 @@ def drawn(points: int) -> bool:
 
 
 def left_out_sentence(what: str, points: int) -> str:
-    """The sentence in place of a chart left out for too few published points (``what``: "cohorts")."""
-    have = "none can" if points == 0 else "only one can" if points == 1 else f"only {points:,} can"
+    """The sentence in place of a chart left out for too few published points (``what``: "cohorts"): none or
+    one, as :func:`drawn` leaves out no chart of more."""
+    have = "none can" if points == 0 else "only one can"
     return (
         f"There is no chart here: a chart is drawn only when at least {MIN_CHART_POINTS} {what} can be published, "
         f"and {have}. The table gives the figures."

@@ -216,7 +216,7 @@ def _baseline_declares(used: Mapping[str, Any]) -> list[Any]:
 def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping[str, Any]) -> ComparisonSection:
     site, column, current, baseline = used["site"], used["column"], used["current"], used["baseline"]
     rows = result.rows
-    who = used.get("who") or (f"{column.replace('_', ' ')} {site}" if site is not None else "all releases")
+    who = used.get("who", "all releases")  # set with site_words whenever a site is named
     table = baseline_table(verdict).pick(baseline_keys(verdict, rows.height, bulletin=True))
     intro = (
         f"The proven reoffending rate of {who} against its own baseline cohort, {baseline} (the Doncaster "
@@ -235,7 +235,7 @@ def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping
     parameters["baseline"] = baseline
     return ComparisonSection(
         name="baseline",
-        title="Against the baseline" + (f": {used.get('site_words') or site}" if site is not None else ""),
+        title="Against the baseline" + (f": {used['site_words']}" if site is not None else ""),
         intro=intro,
         headline=result.headline().splitlines(),
         table=table,

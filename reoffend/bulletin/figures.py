@@ -32,6 +32,7 @@ from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 from matplotlib.typing import RcKeyType
 
 from ..errors import printable
+from .chartrules import VERDICTS
 
 # A label in a script the font lacks is drawn as boxes, which the text and the tables say in words: matplotlib's
 # own notes of it (a warning per glyph, a log line per font looked for) never reach the terminal or a cron log.
@@ -338,13 +339,6 @@ def events_chart(trend: pl.DataFrame, title: str = "", desc: str = "") -> tuple[
     return render(draw, (WIDTH, 4.4), (0.95, 0.15, 0.7, 1.25), title, desc)
 
 
-VERDICT_LABELS = {
-    "higher": "significantly higher",
-    "lower": "significantly lower",
-    "similar": "not significantly different",
-}
-
-
 def establishment_chart(
     rows: pl.DataFrame,
     column: str,
@@ -413,7 +407,7 @@ def establishment_chart(
                     markersize=5 if group == "similar" else 7,
                     color=colour[group],
                     elinewidth=1.2,
-                    label=VERDICT_LABELS[group],
+                    label=VERDICTS[group],
                 )
             )
         if overall is not None:

@@ -144,7 +144,9 @@ def backtest_sentence(section: ProvisionalSection) -> str:
     return text + "."
 
 
-def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: str, desc: str) -> tuple[bytes, bytes]:
+def provisional_chart(
+    trend: pl.DataFrame, section: ProvisionalSection, title: str = "", desc: str = ""
+) -> tuple[bytes, bytes]:
     """Final rates (solid line, filled points) and provisional estimates (dashed line, hollow points, with their
     intervals as error bars), on one cohort axis. A withheld cohort, final or provisional, keeps its place on the
     axis, marked ``[c]``, and no line is drawn across it (docs/bulletin.md, "Charts"); estimates withheld by the
@@ -156,6 +158,7 @@ def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: s
         ORANGE,
         PERCENT,
         WIDTH,
+        _cohort_axis,
         _gap_heights,
         _mark_withheld,
         _nan,
@@ -208,10 +211,9 @@ def provisional_chart(trend: pl.DataFrame, section: ProvisionalSection, title: s
         if xp:
             axes.axvline(finals - 0.5, color=NAVY, linewidth=0.8, linestyle=":")
         _mark_withheld(axes, withheld, cohorts, _gap_heights(rate + est, ceiling / 2))
-        axes.set_xticks(list(range(len(cohorts))), cohorts, rotation=90 if len(cohorts) > 4 else 0)
+        _cohort_axis(axes, cohorts, withheld)  # thinned as the trend charts' are, with very many cohorts
         axes.yaxis.set_major_formatter(PERCENT)
         axes.set_ylim(0, ceiling)
-        axes.set_xlim(-0.6, len(cohorts) - 0.4)
         axes.set_xlabel("cohort (period of release)")
         axes.set_ylabel("reoffenders as %\nof released")
         axes.set_title("Proven reoffending rate:\nfinal and provisional", color=DARK)

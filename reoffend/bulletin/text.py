@@ -23,7 +23,7 @@ from ..disclosure import SHORTHAND
 from ..measure import MeasureParams
 from ..report.format import count, counted, level, number, pct, plural
 from ..report.tables import TableSpec, court_lag_table, group_column, measure_table, rate_interval, shown
-from .chartrules import ESTABLISHMENTS_AT_EACH_END
+from .chartrules import ESTABLISHMENTS_AT_EACH_END, VERDICTS
 from .comparisons import ComparisonSection
 from .config import STATUSES, BulletinConfig
 from .document import (
@@ -392,7 +392,14 @@ def compose(context: Context) -> Document:
         title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer, meta=publication_meta(context)
     )
     # every sentence, caption and figure: cohorts and columns in words, one minus sign (U+2212)
-    return replace_text(document, lambda text: minus(in_words(text, context)))
+    return replace_text(document, lambda text: written(text, context))
+
+
+def written(text: str, context: Context) -> str:
+    """``text`` as the bulletin writes every sentence: cohorts and columns in words (:func:`in_words`), one
+    minus sign (:func:`minus`). A chart's SVG ``<title>``/``<desc>`` go through it too, so they say what the
+    alt text says."""
+    return minus(in_words(text, context))
 
 
 COHORT_CODES = {
@@ -402,10 +409,12 @@ COHORT_CODES = {
 }
 
 
+# the reasons of revisions.py, explained once: in the Revisions section (the main point names its reason only)
 REASONS = {
-    "late convictions": "late convictions: convictions recorded after the previous extract for offences in the "
-    "follow-up",
-    "data corrections": "data corrections: releases or convictions corrected since the previous extract",
+    "late convictions": "late convictions (convictions recorded after the previous extract for offences in the "
+    "follow-up)",
+    "data corrections": "data corrections (releases or convictions corrected since the previous extract)",
+    "cohort completed": "a cohort whose follow-up is now complete",
 }
 
 
@@ -431,8 +440,8 @@ def revision_sentence(context: Context) -> str:
     return (
         f"The largest revision to the previous bulletin is for people released in {revision_group(row, context)}: "
         f"the proven reoffending rate published as {pct(row['previous_binary_rate'])} is now "
-        f"{pct(row['binary_rate'])} ({signed(row['change_pp'])} percentage points), because of "
-        f"{REASONS.get(row['reason'], row['reason'])}. The Revisions section lists every revised figure."
+        f"{pct(row['binary_rate'])} ({signed(row['change_pp'])} percentage points), because of {row['reason']}. "
+        "The Revisions section explains the reasons and lists every revised figure."
     )
 
 
@@ -446,13 +455,13 @@ def revision_blocks(context: Context) -> list[Block]:
     if not table.filter(pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")).height:
         blocks.append(Paragraph("No figure published in the previous bulletin has changed."))
         return blocks
+    reasons = list(REASONS.values())
     blocks.append(
         Paragraph(
-            "Figures published in the previous bulletin that have changed, and why: late convictions (convictions "
-            "recorded after the previous extract for offences in the follow-up), data corrections (releases or "
-            "convictions corrected since), or a cohort whose follow-up is now complete. Every figure the previous "
-            "bulletin published, revised or not, is in revisions.csv with its value now; a figure withheld in either "
-            "bulletin is withheld there ([c])."
+            f"Figures published in the previous bulletin that have changed, and why: {', '.join(reasons[:-1])}, "
+            f"or {reasons[-1]}. Every figure the previous bulletin published, revised or not, is in the data table "
+            "of revisions published with this bulletin, with its value now; a figure withheld in either bulletin "
+            f"is withheld there ({SHORTHAND})."
         )
     )
     national = table.filter(
@@ -502,12 +511,6 @@ def cohorts_in_words(text: str, period: str) -> str:
     if period not in COHORT_CODES:
         return text
     return COHORT_CODES[period].sub(lambda found: cohort_words(found.group(), period), text)
-
-
-def as_written(sentence: str, period: str) -> str:
-    """A sentence of an analysis core (shared with the terminal) as the bulletin writes it: cohorts in words,
-    the minus sign U+2212."""
-    return minus(cohorts_in_words(sentence, period))
 
 
 def in_words(text: str, context: Context) -> str:
@@ -634,30 +637,43 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     return blocks
 
 
-VERDICTS = {"higher": "Significantly higher", "lower": "Significantly lower", "similar": "Not significantly different"}
+def verdict_cell(row: Mapping[str, Any], column: str) -> str:
+    """An establishment's verdict in the table (chartrules.VERDICTS, capitalised), ``[c]`` when withheld."""
+    if row["binary_rate"] is None:
+        return SHORTHAND
+    words = VERDICTS.get(row[column] or "", "")
+    return words[:1].upper() + words[1:]
 
 
 def establishment_table(context: Context, column: str, latest: Mapping[str, Any]) -> Table:
     """Every establishment of the latest cohort, highest rate first, withheld ones last with ``[c]``: the
-    accessible table beside the chart, with the verdict after the adjustment for multiple testing."""
+    accessible table beside the chart. Each verdict says which it is (issue 26, item 1): the interval's own,
+    before the adjustment for multiple testing, beside it; then the adjusted p and the verdict after it (the
+    one the text counts and the chart colours)."""
     assert context.establishments is not None, "no establishments"
     labels = context.config.labels
     whole = measure_table(
         context.params.confidence, [group_column(column, labels.title(column), labelled(labels, column))]
     )
-    spec = whole.pick([whole.keys()[0], *TREND[1:5], "p_adjusted"])  # the group's key: with_groups
+    interval = whole.pick([whole.keys()[0], *TREND[1:5]])  # the group's key: with_groups
+    adjusted_p = whole.pick(["p_adjusted"])
     rows = list(context.establishments.iter_rows(named=True))
     words = cohort_words(latest["cohort"], context.params.period)
     return Table(
         caption=f"Proven reoffending by {labels.name(column)}, {words}: every {labels.name(column)}, highest rate "
-        "first, compared with the rate for all releases after the adjustment for multiple testing",
-        columns=[*spec.headers(), "Compared with all releases (adjusted)"],
+        "first, compared with the rate for all releases before and after the adjustment for multiple testing",
+        columns=[
+            *interval.headers(),
+            "Compared with all releases (unadjusted)",
+            *adjusted_p.headers(),
+            "Compared with all releases (adjusted)",
+        ],
         rows=[
-            [*cells, SHORTHAND if row["binary_rate"] is None else VERDICTS.get(row["compared_with_all"], "")]
-            for cells, row in zip(spec.cells(rows), rows, strict=True)
+            [*cells, verdict_cell(row, "compared_unadjusted"), *p_cells, verdict_cell(row, "compared_with_all")]
+            for cells, p_cells, row in zip(interval.cells(rows), adjusted_p.cells(rows), rows, strict=True)
         ],
         source="establishments.csv",
-        numeric=[*spec.numeric(), False],
+        numeric=[*interval.numeric(), False, *adjusted_p.numeric(), False],
     )
 
 
