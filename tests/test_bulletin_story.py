@@ -163,6 +163,24 @@ def test_each_chart_describes_itself_in_the_words_of_its_alt_text(story):
         assert not re.search(r"\d{4}Q[1-4]", desc.group(1) + title.group(1)), block.name
 
 
+def test_the_establishments_table_says_which_verdict_is_adjusted(story):
+    """Issue 26, items 1 and 6: each interval has its own (unadjusted) verdict beside it, and the adjusted
+    verdict, the one the text counts, is in a column that says so; both in the chart's words (chartrules)."""
+    table = next(b for b in story.document.blocks if isinstance(b, Table) and b.source == "establishments.csv")
+    published = story.tables["establishments.csv"]
+    columns = list(table.columns)
+    before, after = (
+        columns.index("Compared with all releases (unadjusted)"),
+        columns.index("Compared with all releases (adjusted)"),
+    )
+    assert columns.index("95% confidence interval") < before < columns.index("Adjusted p") < after
+    words = {"higher": "Significantly higher", "lower": "Significantly lower", "similar": "Not significantly different"}
+    for row, raw, adjusted in zip(
+        table.rows, published["compared_unadjusted"], published["compared_with_all"], strict=True
+    ):
+        assert (row[before], row[after]) == ((words[raw], words[adjusted]) if raw else ("[c]", "[c]"))
+
+
 def test_the_check_respects_sign_and_rounding():
     assert found("+2.8", [2.76]) and found("54.0%".rstrip("%"), [0.5401]) and found("1,122", [1122])
     assert not found("-2.8", [2.76]) and not found("2.77", [2.76]) and not found("12,345", [1234.5])
