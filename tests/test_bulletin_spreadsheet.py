@@ -48,7 +48,7 @@ def expected(text: str | None, row: dict[str, str | None], column: str, dtype: p
         days = column in ("mean_days_to_first", "median_days_to_first")
         return "[c]" if days and (row.get("reoffenders") or "0") not in ("0", "") else "[x]"
     if dtype == pl.Boolean:
-        return text == "true"
+        return "Yes" if text == "true" else "No"  # words, never TRUE/FALSE (issue 26, item 3)
     if not dtype.is_numeric():
         return text
     number_format = columns.column(column).format
@@ -294,7 +294,7 @@ def test_cover_period_is_the_sheets_cohorts(workbook):
                 }
     cover = [row[0] for row in rows_of(workbook, "Cover")]
     period = cover[cover.index("Period covered") + 1]
-    assert f"(cohorts {min(cohorts)} to {max(cohorts)})" in period, period
+    assert f"(the cohorts {min(cohorts)} to {max(cohorts)})" in period, period
 
 
 def test_no_merged_cells_and_fixed_zip_times(folder):
@@ -339,3 +339,61 @@ def test_extract_date_source_says_where_the_date_came_from(tmp_path, where):
     source = dict(spreadsheet.cover(bulletin))["Source"]
     assert "extracted 31 December 2025" in source
     assert ("[inputs] section" in source) if where == "config" else ("--extract-date" in source)
+
+
+def test_true_and_false_are_words(folder, workbook):
+    """Issue 26, item 3: the cohorts sheet showed TRUE/FALSE (ODS booleans); a reader gets "Yes" or "No"."""
+    sheet = rows_of(workbook, sheets_by_csv(workbook)["cohorts.csv"])
+    header, *data = sheet[3:]
+    for title in ("Follow-up complete", "Data cover only part of the period"):
+        assert {row[header.index(title)] for row in data} <= {"Yes", "No"} and data
+    assert 'office:value-type="boolean"' not in zipfile.ZipFile(folder / "tables.ods").read("content.xml").decode()
+
+
+def test_a_one_cohort_cover_says_the_one_period_in_words():
+    """Issue 26, item 3: the Cover said "2022Q1 to 2022Q1" for a bulletin of one cohort."""
+    from types import SimpleNamespace
+
+    from reoffend.bulletin.spreadsheet import period_covered
+
+    one = SimpleNamespace(
+        facts={"complete_cohorts": ["2022Q1"], "incomplete_cohorts": [], "provisional_cohorts": []},
+        params=SimpleNamespace(period="quarter"),
+        tables={"trend.csv": pl.DataFrame({"cohort": ["2022Q1"]})},
+    )
+    words = period_covered(one)
+    assert (
+        words
+        == "People released from custody in January to March 2022 (the cohort 2022Q1). Final figures for the cohort 2022Q1."
+    )
+    assert "2022Q1 to 2022Q1" not in words
+    two = SimpleNamespace(
+        facts={"complete_cohorts": ["2022Q1", "2022Q2"], "incomplete_cohorts": ["2022Q3"], "provisional_cohorts": []},
+        params=SimpleNamespace(period="quarter"),
+        tables={
+            "trend.csv": pl.DataFrame({"cohort": ["2022Q1", "2022Q2"]}),
+            "cohorts.csv": pl.DataFrame({"cohort": ["2022Q3"]}),
+        },
+    )
+    assert period_covered(two) == (
+        "People released from custody between January 2022 and September 2022 (the cohorts 2022Q1 to 2022Q3). "
+        "Final figures for the cohorts 2022Q1 to 2022Q2, the latest April to June 2022. The cohort 2022Q3 is "
+        "listed without figures (follow-up not complete)."
+    )
+
+
+def test_headers_use_the_configs_column_titles(tmp_path):
+    """Issue 26, item 3: a [labels.columns] title is the sheet's header, as it is the HTML table's; a column
+    without one keeps the dictionary's title with its unit."""
+    from reoffend.bulletin.labels import Labels
+    from reoffend.bulletin.spreadsheet import SheetTable, ods_bytes
+
+    frame = pl.DataFrame({"establishment": ["A"], "cohort_size": [12]})
+    data = ods_bytes(
+        [SheetTable("Table 1", "Table 1: t", "source", frame)], [], [], "T", Labels(columns={"establishment": "Prison"})
+    )
+    (tmp_path / "t.ods").write_bytes(data)
+    book = calamine.CalamineWorkbook.from_path(str(tmp_path / "t.ods"))
+    assert rows_of(book, "Table 1")[3] == ["Prison", columns.column("cohort_size").title]
+    names = rows_of(book, "Column names")
+    assert ["Prison", "establishment", "Table 1"] in names

@@ -47,6 +47,7 @@ from odf.text import A, P
 from ..disclosure import SHORTHAND, SUPPRESSED
 from . import document, text
 from .columns import FORMATS, Format, PValue, column
+from .labels import Labels
 from .publication import DAYS_COLUMNS
 
 if TYPE_CHECKING:
@@ -161,8 +162,11 @@ def ods_bytes(
     cover: Sequence[tuple[str, str]],
     notes: Sequence[tuple[str, str]],
     title: str,
+    labels: Labels | None = None,
 ) -> bytes:
-    """The ``.ods`` file: Cover, Contents, Notes, Column names, then one sheet per table."""
+    """The ``.ods`` file: Cover, Contents, Notes, Column names, then one sheet per table; columns titled by
+    :func:`column_title` (``labels``: the config's ``[labels.columns]``)."""
+    labels = labels or Labels()
     doc = OpenDocumentSpreadsheet()
     # the document's title and language in its metadata, as the guidance asks (screen readers announce them)
     doc.meta.addElement(dc.Title(text=title))
@@ -240,7 +244,7 @@ def ods_bytes(
         for name in table.frame.columns:
             used.setdefault(name, []).append(table.sheet)
     for name, sheets in used.items():
-        row(names, [column(name).title, name, ", ".join(sheets)])
+        row(names, [column_title(name, labels), name, ", ".join(sheets)])
 
     # -- one table per sheet
     for table in tables:
@@ -249,7 +253,7 @@ def ods_bytes(
         row(sheet_table, [table.title], big)
         row(sheet_table, [ONE_TABLE])
         row(sheet_table, [table.source])
-        row(sheet_table, [column(name).title for name in frame.columns], bold)
+        row(sheet_table, [column_title(name, labels) for name in frame.columns], bold)
         if frame.height:
             formats = [column(name).format for name in frame.columns]
             sheet_table.appendChild(RowsXml("".join(rows_xml(cell_values(frame), formats))))
@@ -257,6 +261,12 @@ def ods_bytes(
     buffer = io.BytesIO()
     doc.write(buffer)
     return _fixed_times(buffer.getvalue())
+
+
+def column_title(name: str, labels: Labels) -> str:
+    """A column's header: the config's ``[labels.columns]`` title when it gives one (as the HTML tables and the
+    text title it), else the dictionary's title in words with units (reoffend/bulletin/columns.py)."""
+    return labels.columns.get(name) or column(name).title
 
 
 class RowsXml(Text):
@@ -279,29 +289,50 @@ def _number(value: object, number_format: Format | None) -> tuple[object, Format
     return number_format.round(value), number_format
 
 
+@dataclass(frozen=True)
+class CellContent:
+    """What one cell holds, whichever way it is written (:func:`rows_xml` or :func:`_cell`): its OpenDocument
+    value type, the number stored (none for text), the words shown and the number style's name."""
+
+    kind: str  # "float", "percentage" or "string"
+    stored: str | None
+    words: str
+    style: str | None = None
+
+
+def cell_content(raw: object, number_format: Format | None = None) -> CellContent:
+    """The one rule for a cell: a number of a formatted column rounded and styled as its format shows it; a
+    true/false value as the words "Yes" or "No" (the guidance: no TRUE/FALSE a reader must decode); anything
+    else as its text."""
+    value, number_format = _number(raw, number_format)
+    if isinstance(value, bool):
+        return CellContent("string", None, "Yes" if value else "No")
+    if isinstance(value, int | float):
+        kind = "percentage" if number_format is not None and number_format.percent else "float"
+        stored = repr(value) if isinstance(value, float) else str(value)
+        if number_format is None:
+            return CellContent(kind, stored, stored)
+        return CellContent(kind, stored, number_format.text(value), number_format.name)
+    return CellContent("string", None, str(value))
+
+
 def rows_xml(rows: Iterable[Sequence[object]], formats: Sequence[Format | None] = ()) -> Iterator[str]:
-    """The XML of table rows, byte for byte what odfpy writes for rows of :func:`_cell` cells: its own
-    escaping (``_sanitize`` for text, ``_quoteattr`` for attribute values), its attribute order, and an empty
-    paragraph for an empty text (odfpy adds no text node for ""). ``formats[i]`` is the number format of
-    column ``i`` (none: the number as it is, unstyled)."""
+    """The XML of table rows, byte for byte what odfpy writes for rows of :func:`_cell` cells (both from
+    :func:`cell_content`): odfpy's own escaping (``_sanitize`` for text, ``_quoteattr`` for attribute
+    values), its attribute order, and an empty paragraph for an empty text (odfpy adds no text node for "").
+    ``formats[i]`` is the number format of column ``i`` (none: the number as it is, unstyled)."""
     for values in rows:
         yield "<table:table-row>"
         for index, raw in enumerate(values):
-            value, number_format = _number(raw, formats[index] if index < len(formats) else None)
-            style = ""
-            if isinstance(value, bool):
-                words = "TRUE" if value else "FALSE"
-                cell = f'"boolean" office:boolean-value="{words.lower()}"'
-            elif isinstance(value, int | float):
-                kind = "percentage" if number_format is not None and number_format.percent else "float"
-                stored = repr(value) if isinstance(value, float) else str(value)
-                words = number_format.text(value) if number_format is not None else stored
-                cell = f'"{kind}" office:value={_quoteattr(stored)}'
-                style = f" table:style-name={_quoteattr(number_format.name)}" if number_format is not None else ""
-            else:
-                words, cell = str(value), '"string"'
+            content = cell_content(raw, formats[index] if index < len(formats) else None)
+            cell = f'"{content.kind}"'
+            if content.stored is not None:
+                cell += f" office:value={_quoteattr(content.stored)}"
+            if content.style is not None:
+                cell += f" table:style-name={_quoteattr(content.style)}"
+            words = content.words
             paragraph = f"<text:p>{_sanitize(words)}</text:p>" if words else "<text:p/>"
-            yield f"<table:table-cell office:value-type={cell}{style}>{paragraph}</table:table-cell>"
+            yield f"<table:table-cell office:value-type={cell}>{paragraph}</table:table-cell>"
         yield "</table:table-row>"
 
 
@@ -322,23 +353,16 @@ def _sheet_link(sheet: str) -> TableCell:
 
 
 def _cell(value: object, style: Style | None, number_format: Format | None = None) -> TableCell:
-    value, number_format = _number(value, number_format)
-    if isinstance(value, bool):
-        cell = TableCell(valuetype="boolean", booleanvalue="true" if value else "false")
-        words = "TRUE" if value else "FALSE"
-    elif isinstance(value, int | float):
-        stored = repr(value) if isinstance(value, float) else str(value)
-        kind = "percentage" if number_format is not None and number_format.percent else "float"
-        cell = TableCell(valuetype=kind, value=stored)
-        words = number_format.text(value) if number_format is not None else stored
-        if number_format is not None:
-            cell.setAttribute("stylename", number_format.name)
-    else:
-        cell = TableCell(valuetype="string")
-        words = str(value)
+    """One cell as an odfpy element (:func:`cell_content`); ``style`` (a header's bold) replaces a number's."""
+    content = cell_content(value, number_format)
+    cell = TableCell(valuetype=content.kind)
+    if content.stored is not None:
+        cell.setAttribute("value", content.stored)
+    if content.style is not None:
+        cell.setAttribute("stylename", content.style)
     if style is not None:
         cell.setAttribute("stylename", style)
-    cell.addElement(P(text=words))
+    cell.addElement(P(text=content.words))
     return cell
 
 
@@ -459,20 +483,29 @@ def period_covered(bulletin: Bulletin) -> str:
         return "No cohort."
     first, last = present[0], present[-1]
     complete = [c for c in present if c in set(facts["complete_cohorts"])]
-    words = f"People released from custody {text.cohort_span(first, last, period)} (cohorts {first} to {last})."
+    when = (
+        f"in {text.cohort_words(first, period)}" if first == last else text.cohort_span(first, last, period)
+    )  # one cohort is one period: "in July to September 2023", never "2022Q1 to 2022Q1"
+    words = f"People released from custody {when} ({_cohorts(present)})."
     if complete:
-        words += f" Final figures for the cohorts {complete[0]} to {complete[-1]}"
-        words += f", the latest {text.cohort_words(complete[-1], period)}."
+        words += f" Final figures for {_cohorts(complete)}"
+        words += "." if len(complete) == 1 else f", the latest {text.cohort_words(complete[-1], period)}."
     provisional = [c for c in present if c in set(facts.get("provisional_cohorts") or ())]
     if provisional:
         words += (
-            f" Provisional estimates for {provisional[0]} to {provisional[-1]}, whose follow-up is not yet "
-            "complete (not final figures)."
+            f" Provisional estimates for {_cohorts(provisional)}, whose follow-up is not yet complete (not final "
+            "figures)."
         )
     listed = [c for c in present if c not in complete and c not in provisional]
     if listed:
-        words += f" The cohorts {listed[0]} to {listed[-1]} are listed without figures (follow-up not complete)."
+        are = "is" if len(listed) == 1 else "are"
+        words += f" T{_cohorts(listed)[1:]} {are} listed without figures (follow-up not complete)."
     return words
+
+
+def _cohorts(labels: Sequence[str]) -> str:
+    """Cohorts as the sheets' cohort column shows them: "the cohort 2023Q3", "the cohorts 2022Q1 to 2023Q3"."""
+    return f"the cohort {labels[0]}" if len(labels) == 1 else f"the cohorts {labels[0]} to {labels[-1]}"
 
 
 def notes(bulletin: Bulletin) -> list[tuple[str, str]]:
@@ -545,10 +578,14 @@ def workbook(bulletin: Bulletin, supporting_titles: Mapping[str, str]) -> bytes:
     """``tables.ods`` of a bulletin: every CSV of ``tables/`` as one sheet (:func:`sheet_tables`), after the
     Cover, Contents, Notes and Column names sheets."""
     titles = {name: SUPPORTING_TITLES.get(name, "") for name in SUPPORTING_TITLES} | dict(supporting_titles)
-    titles["establishments.csv"] = f"Proven reoffending by establishment, {bulletin.facts['latest_cohort']}"
+    labels = bulletin.config.labels
+    if bulletin.facts.get("establishment_column"):  # as the bulletin words its caption: the cohort in words
+        latest = text.cohort_words(bulletin.facts["latest_cohort"], bulletin.params.period)
+        by = labels.name(bulletin.facts["establishment_column"])
+        titles["establishments.csv"] = f"Proven reoffending by {by}, {latest}"
     titles = {name: title for name, title in titles.items() if title}
     sheets = sheet_tables(labelled_tables(bulletin), bulletin.document.blocks, titles)
-    return ods_bytes(sheets, cover(bulletin), notes(bulletin), bulletin.config.title)
+    return ods_bytes(sheets, cover(bulletin), notes(bulletin), bulletin.config.title, labels)
 
 
 def labelled_tables(bulletin: Bulletin) -> dict[str, pl.DataFrame]:
