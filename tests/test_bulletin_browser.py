@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -368,6 +369,50 @@ def test_printed_pages_are_numbered_dated_and_never_half_empty(
     assert len(shares) == len(pages)
     too_blank = {number: round(share, 2) for number, share in enumerate(shares[:-1], start=1) if share > 0.40}
     assert not too_blank, f"pages more than 40% blank: {too_blank}"
+
+
+def headings_of_figures(html: str) -> list[tuple[str, str]]:
+    """(heading, "Figure N") for every figure of index.html: the nearest heading above it."""
+    pairs, heading = [], ""
+    main = html.split("<main", 1)[1]
+    for found in re.finditer(r"<h([23])[^>]*>(.*?)</h\1>|<figcaption>(Figure \d+):", main):
+        if found.group(2):
+            heading = unescape(found.group(2))
+        else:
+            pairs.append((heading, found.group(3)))
+    return pairs
+
+
+@pytest.mark.parametrize("which", ["sample", "every section"])
+def test_printed_headings_stay_with_their_figures(browser, sample_page, every_section_page, tmp_path, which):
+    """Issue 26, items 2 and 5: a heading, its paragraph and its figure are printed on one page (div.keep).
+    Before, the establishments' heading and paragraph ended a page whose next page began with their ranked
+    chart (TALL_FIGURE), in the sample and in the 20,000-release bulletin."""
+    page = sample_page if which == "sample" else every_section_page
+    pdf = printed(browser, page, tmp_path)
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout.split("\f")
+    pages = [" ".join(text.split()) for text in pages]
+    pairs = headings_of_figures((page / "index.html").read_text())
+    assert len(pairs) >= 9
+    apart = []
+    for heading, label in pairs:
+        figure_page = next(i for i, text in enumerate(pages) if f"{label}:" in text)
+        if " ".join(heading.split()) not in pages[figure_page]:
+            apart.append((heading, label))
+    assert not apart, f"headings printed apart from their figures: {apart}"
+
+
+def test_a_heading_its_paragraphs_and_its_figure_are_one_print_unit():
+    """kept_together: a heading, at most two paragraphs, then a figure are one unit (div.keep in the HTML);
+    three paragraphs, or a table between, make no unit (such a unit would take most of a page)."""
+    from reoffend.bulletin.document import Document, Figure, Heading, Paragraph, Table, kept_together, to_html
+
+    h, p, f, t = Heading("H"), Paragraph("p"), Figure("f", "c", "a"), Table("t", ["a"], [["1"]])
+    assert [len(unit) for unit in kept_together([h, p, f, h, f, h, p, p, f])] == [3, 2, 4]
+    assert [len(unit) for unit in kept_together([h, p, p, p, f, h, t, f])] == [1, 1, 1, 1, 1, 1, 1, 1]
+    html = to_html(Document("T", "s", [h, p, f, t]))
+    assert re.search(r'<div class="keep"><h2>H</h2><p>p</p><figure id="figure-f">.*?</figure></div>', html, re.S)
+    assert "div.keep { break-inside:avoid" in html
 
 
 def test_the_blank_measure_sees_a_half_empty_page(browser, tmp_path):

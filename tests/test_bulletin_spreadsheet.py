@@ -362,9 +362,9 @@ def test_a_one_cohort_cover_says_the_one_period_in_words():
         tables={"trend.csv": pl.DataFrame({"cohort": ["2022Q1"]})},
     )
     words = period_covered(one)
-    assert (
-        words
-        == "People released from custody in January to March 2022 (the cohort 2022Q1). Final figures for the cohort 2022Q1."
+    assert words == (
+        "People released from custody in January to March 2022 (the cohort 2022Q1). "
+        "Final figures for the cohort 2022Q1."
     )
     assert "2022Q1 to 2022Q1" not in words
     two = SimpleNamespace(

@@ -365,16 +365,15 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   .keyfigures { grid-template-columns: repeat(4, 1fr); gap:8pt; break-inside:avoid; }
   .keyfigure { border:1pt solid var(--rule); border-left:4pt solid var(--ink); }
   .keyfigure .value { font-size:18pt; }
-  /* a figure is never split; one that opens a section stays with its heading and first paragraph (a figure
-     after several paragraphs may start the next page: keeping it with the last would move that paragraph
-     too and leave half a page blank) */
-  figure { break-inside:avoid; page-break-inside:avoid; }
-  :is(h2, h3) + p + figure, :is(h2, h3) + figure { break-before:avoid; page-break-before:avoid; }
+  /* a figure is never split, and a heading, its paragraph and its figure are one unit (div.keep, written by
+     kept_together) that is never split either: the unit moves to the next page whole, never leaving its
+     heading at the foot of a page. A unit is at most about half a page (figures at most 90 mm; a chart
+     taller than wide, a ranked list of many groups, at most 110 mm under a heading of its own), so the page
+     it leaves is never more than 40% blank. */
+  figure, div.keep { break-inside:avoid; page-break-inside:avoid; }
   figure { margin:6pt 0 10pt; text-align:center; }
   figure img { max-width:100%; max-height:90mm; width:auto; height:auto; border:0; }
-  /* a chart taller than wide (a ranked list of many groups) may take a page of its own */
-  figure.tall, :is(h2, h3) + p + figure.tall { break-before:auto; page-break-before:auto; }
-  figure.tall img { max-height:235mm; }
+  figure.tall img { max-height:110mm; }
   figcaption { text-align:left; max-width:none; margin-top:2pt; font-size:9pt; }
   figcaption a, .source a { color:var(--ink); }
   figcaption .downloads, .source { display:none; }  /* links to files mean nothing on paper */
@@ -444,42 +443,11 @@ def _inline(text: str) -> str:
 
 def to_html(document: Document, kicker: str = "") -> str:
     body: list[str] = []
-    for block in numbered(document.blocks):
-        if isinstance(block, Heading):
-            anchor = f' id="{_e(block.anchor)}"' if block.anchor else ""
-            body.append(f"<h{block.level}{anchor}>{_e(block.text)}</h{block.level}>")
-        elif isinstance(block, Paragraph):
-            css = f' class="{block.css}"' if block.css else ""
-            body.append(f"<p{css}>{_inline(block.text)}</p>")
-        elif isinstance(block, Bullets):
-            items = "".join(f"<li>{_inline(item)}</li>" for item in block.items)
-            body.append(f'<ul class="bullets">{items}</ul>')
-        elif isinstance(block, KeyFigures):
-            cards = "".join(
-                f'<div class="keyfigure"><div class="value">{_e(f.value)}</div>'
-                f'<div class="label">{_inline(f.label)}</div>'
-                + (f'<div class="detail">{_inline(f.detail)}</div>' if f.detail else "")
-                + "</div>"
-                for f in block.figures
-            )
-            body.append(f'<div class="keyfigures">{cards}</div>')
-        elif isinstance(block, Table):
-            body.append(_html_table(block))
-        elif isinstance(block, Figure):
-            data = base64.b64encode(block.png).decode("ascii")
-            size = png_size(block.png)
-            tall = ' class="tall"' if size and size[0] and size[1] >= TALL_FIGURE * size[0] else ""
-            body.append(
-                f'<figure id="figure-{_e(block.name)}"{tall}>'
-                f'<img src="data:image/png;base64,{data}" alt="{_e(block.alt)}">'
-                f"<figcaption>{_inline(block.caption)} "
-                f'<span class="downloads"><a href="figures/{_e(block.name)}.svg">SVG</a> · '
-                f'<a href="figures/{_e(block.name)}.png">PNG</a></span>'
-                "</figcaption></figure>"
-            )
-        elif isinstance(block, Definitions):
-            items = "".join(f"<dt>{_e(term)}</dt><dd>{_inline(text)}</dd>" for term, text in block.items)
-            body.append(f'<dl class="definitions">{items}</dl>')
+    for unit in kept_together(numbered(document.blocks)):
+        if len(unit) > 1:  # a heading, its paragraphs and its figure: one unit in print (CSS div.keep)
+            body.append('<div class="keep">' + "".join(_html_block(block) for block in unit) + "</div>")
+        else:
+            body.append(_html_block(unit[0]))
     kicker_html = f'<p class="kicker">{_e(kicker)}</p>' if kicker else ""
     toc = contents(document.blocks)
     nav = (
@@ -511,6 +479,68 @@ def to_html(document: Document, kicker: str = "") -> str:
         + footer
         + "\n</body>\n</html>\n"
     )
+
+
+KEPT_PARAGRAPHS = 2  # at most this many paragraphs between a heading and its figure are kept with both
+
+
+def kept_together(blocks: Sequence[Block]) -> list[list[Block]]:
+    """``blocks`` in print units: a heading followed by at most :data:`KEPT_PARAGRAPHS` paragraphs and then a
+    figure is one unit (kept on one page, docs/bulletin.md "Print"); every other block is a unit of its own."""
+    units: list[list[Block]] = []
+    index = 0
+    while index < len(blocks):
+        if isinstance(blocks[index], Heading):
+            end = index + 1
+            while end < len(blocks) and end - index <= KEPT_PARAGRAPHS and isinstance(blocks[end], Paragraph):
+                end += 1
+            if end < len(blocks) and isinstance(blocks[end], Figure):
+                units.append(list(blocks[index : end + 1]))
+                index = end + 1
+                continue
+        units.append([blocks[index]])
+        index += 1
+    return units
+
+
+def _html_block(block: Block) -> str:
+    """One block as HTML."""
+    if isinstance(block, Heading):
+        anchor = f' id="{_e(block.anchor)}"' if block.anchor else ""
+        return f"<h{block.level}{anchor}>{_e(block.text)}</h{block.level}>"
+    if isinstance(block, Paragraph):
+        css = f' class="{block.css}"' if block.css else ""
+        return f"<p{css}>{_inline(block.text)}</p>"
+    if isinstance(block, Bullets):
+        items = "".join(f"<li>{_inline(item)}</li>" for item in block.items)
+        return f'<ul class="bullets">{items}</ul>'
+    if isinstance(block, KeyFigures):
+        cards = "".join(
+            f'<div class="keyfigure"><div class="value">{_e(f.value)}</div>'
+            f'<div class="label">{_inline(f.label)}</div>'
+            + (f'<div class="detail">{_inline(f.detail)}</div>' if f.detail else "")
+            + "</div>"
+            for f in block.figures
+        )
+        return f'<div class="keyfigures">{cards}</div>'
+    if isinstance(block, Table):
+        return _html_table(block)
+    if isinstance(block, Figure):
+        data = base64.b64encode(block.png).decode("ascii")
+        size = png_size(block.png)
+        tall = ' class="tall"' if size and size[0] and size[1] >= TALL_FIGURE * size[0] else ""
+        return (
+            f'<figure id="figure-{_e(block.name)}"{tall}>'
+            f'<img src="data:image/png;base64,{data}" alt="{_e(block.alt)}">'
+            f"<figcaption>{_inline(block.caption)} "
+            f'<span class="downloads"><a href="figures/{_e(block.name)}.svg">SVG</a> · '
+            f'<a href="figures/{_e(block.name)}.png">PNG</a></span>'
+            "</figcaption></figure>"
+        )
+    if isinstance(block, Definitions):
+        items = "".join(f"<dt>{_e(term)}</dt><dd>{_inline(text)}</dd>" for term, text in block.items)
+        return f'<dl class="definitions">{items}</dl>'
+    raise TypeError(f"not a block: {block!r}")
 
 
 def _html_table(block: Table) -> str:

@@ -292,6 +292,14 @@ def provisional_blocks(
             "on the solid line."
         ),
         *([Paragraph(check_sentence(section))] if check_sentence(section) else []),
+        # the chart right after what the estimates are (kept with its heading in print), then the caveats
+        Figure(
+            "provisional",
+            f"Proven reoffending rate: final (solid line) and provisional estimates with the {conf} range for "
+            "the final figure (dashed line, hollow points).",
+            alt,
+            figure_png,
+        ),
         Paragraph(
             f"What the range covers: the {conf} range of a provisional estimate is where the cohort's final "
             "published rate is expected to fall, allowing only for the reoffending still to be proven. It is not a "
@@ -306,13 +314,6 @@ def provisional_blocks(
                 if section.skipped
                 else ""
             )
-        ),
-        Figure(
-            "provisional",
-            f"Proven reoffending rate: final (solid line) and provisional estimates with the {conf} range for "
-            "the final figure (dashed line, hollow points).",
-            alt,
-            figure_png,
         ),
         Table(
             caption="Provisional estimates for cohorts still in follow-up (estimates, not final figures)",

@@ -619,6 +619,10 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
         if ranked
         else f"every published {labels.name(column)}"
     )
+    if "establishments" in context.figures:
+        # the chart's own heading: a ranked list is taller than wide, and in print it starts a page with this
+        # heading rather than leaving the section's heading and paragraph alone at the foot of the page before
+        blocks.append(Heading(f"Each {labels.name(column)} against the rate for all releases", level=3))
     blocks.append(
         figure(
             context,
