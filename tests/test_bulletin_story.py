@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from reoffend.bulletin import columns
 from reoffend.bulletin.build import Bulletin, build_bulletin, compute_bulletin
 from reoffend.bulletin.config import parse_config
 from reoffend.bulletin.document import (
@@ -23,6 +24,7 @@ from reoffend.bulletin.document import (
     Definitions,
     Document,
     Figure,
+    Heading,
     KeyFigures,
     Paragraph,
     Table,
@@ -37,7 +39,7 @@ MONTHS = "January|February|March|April|May|June|July|August|September|October|No
 # what in a sentence is not a statistic: dates and cohorts in words, figure and table numbers, "per 100", the
 # names of bands whose edges are published labels (the cohort codes and categories are matched as labels)
 NOT_STATISTICS = re.compile(
-    rf"\b(?:\d{{1,2}} )?(?:{MONTHS}) \d{{4}}\b|\b(?:Figure|Table) \d+\b|per 100\b|SHA-256|\b\d{{4}}Q[1-4]\b"
+    rf"\b(?:\d{{1,2}} )?(?:{MONTHS}) \d{{4}}\b|\b(?:Figure|Table) \d+\b|[Pp]er 100\b|SHA-256|\b\d{{4}}Q[1-4]\b"
 )
 NUMBER = re.compile(r"(?<![\w.])[+-]?\d[\d,]*(?:\.\d+)?(?![\w])")
 
@@ -66,40 +68,121 @@ def story(tmp_path_factory) -> Bulletin:
 def sentences(document: Document) -> list[str]:
     """The words of the bulletin that are not table cells: subtitle, furniture, paragraphs, bullets, cards,
     definitions, captions and alt texts."""
-    out = [document.subtitle, *(value for _term, value in document.meta)]
+    return [words for _section, words in told(document)]
+
+
+def told(document: Document) -> list[tuple[str, str]]:
+    """(section, words) for every piece of text that is not a table cell, ``section`` the anchor of the
+    second-level heading it is under; the subtitle and the furniture under the title tell the main points."""
+    out = [("main-points", document.subtitle), *(("main-points", value) for _term, value in document.meta)]
+    section = "main-points"
     for block in document.blocks:
-        if isinstance(block, Paragraph):
-            out.append(block.text)
+        if isinstance(block, Heading) and block.level == 2:
+            section = block.anchor
+        elif isinstance(block, Paragraph):
+            out.append((section, block.text))
         elif isinstance(block, Bullets):
-            out += list(block.items)
+            out += [(section, item) for item in block.items]
         elif isinstance(block, KeyFigures):
-            out += [f"{f.value} {f.label} {f.detail}" for f in block.figures]
+            out += [(section, f"{f.value} {f.label} {f.detail}") for f in block.figures]
         elif isinstance(block, Definitions):
-            out += [text for _term, text in block.items]
+            out += [(section, words) for _term, words in block.items]
         elif isinstance(block, Figure):
-            out += [block.caption, block.alt]
+            out += [(section, block.caption), (section, block.alt)]
         elif isinstance(block, Table):
-            out.append(block.caption)
+            out.append((section, block.caption))
     return out
 
 
-def published_values(bulletin: Bulletin) -> tuple[list[float], set[str]]:
-    """Every published cell: the numbers, and the labels (text cells) of every table."""
-    numbers: list[float] = []
-    labels: set[str] = set()
-    for frame in bulletin.tables.values():
-        for column in frame.columns:
-            for value in frame[column].drop_nulls().cast(pl.String).to_list():
+# the tables a section's words tell besides those it shows (its Table blocks): the main points tell the
+# national series, its changes and revisions; every section may state a setting (parameters.csv: 12 months, 95%)
+TELLS = {
+    "main-points": ("trend.csv", "changes.csv", "revisions.csv", "cohorts.csv"),
+    "trend": ("trend.csv", "changes.csv"),
+    "frequency": ("trend.csv", "changes.csv"),
+    "establishments": ("establishments.csv", "establishment_summary.csv"),
+    "provisional": ("provisional.csv", "provisional_backtest.csv"),
+}
+SETTINGS = "parameters.csv"
+
+
+def section_tables(document: Document, tables: dict[str, pl.DataFrame]) -> dict[str, set[str]]:
+    """Each section's tables: those it shows, those :data:`TELLS` names, every CSV of its own comparison or
+    breakdown (``comparison-matched``: comparison_matched*.csv, its balance too), and the settings."""
+    out: dict[str, set[str]] = {}
+    section = "main-points"
+    for block in document.blocks:
+        if isinstance(block, Heading) and block.level == 2:
+            section = block.anchor
+        own = out.setdefault(section, {SETTINGS, *TELLS.get(section, ())})
+        if isinstance(block, Table) and block.source:
+            own.add(block.source)
+        if section.startswith(("comparison-", "breakdown-")):
+            own |= {name for name in tables if name.startswith(section.replace("-", "_"))}
+    return out
+
+
+def kind(name: str) -> str:
+    """What a column's numbers are, as the text states them: "p" (a p-value), "z", "%" (a proportion, or a
+    change in per cent), "points" (percentage points) or "number"; from its format and title (columns.py)."""
+    spec = columns.column(name)
+    if isinstance(spec.format, columns.PValue):
+        return "p"
+    if name == "z" or name.endswith("_z"):
+        return "z"
+    if (spec.format is not None and spec.format.percent) or spec.title.endswith("(%)"):
+        return "%"
+    return "points" if "percentage points" in spec.title else "number"
+
+
+def cells_by_kind(names: set[str], tables: dict[str, pl.DataFrame]) -> dict[str, list[float]]:
+    """The numbers of the tables ``names`` by the kind of their column (:func:`kind`), proportions in per
+    cent. A change in per cent or points may be written bare in brackets after its unit ("(-12.2 to +19.9)"),
+    so those are numbers too. A setting (parameters.csv) is of any kind, as set and in per cent (0.95: 95%)."""
+    out: dict[str, list[float]] = {"%": [], "points": [], "p": [], "z": [], "number": []}
+    for name in sorted(names & set(tables)):
+        frame = tables[name]
+        if name == SETTINGS:
+            for value in frame["value"].drop_nulls().cast(pl.String):
                 try:
-                    numbers.append(float(value))
+                    number = float(value)
                 except ValueError:
-                    labels.add(value)
-    return numbers, labels
+                    continue
+                for key in ("%", "points", "number", "p"):
+                    out[key] += [number, 100 * number]
+            continue
+        for column in frame.columns:
+            if not frame[column].dtype.is_numeric():
+                continue
+            number_format = columns.column(column).format
+            scale = 100 if number_format is not None and number_format.percent else 1
+            values = [scale * v for v in frame[column].drop_nulls().cast(pl.Float64).to_list()]
+            what = kind(column)
+            out[what] += values
+            if what in ("%", "points"):
+                out["number"] += values
+    return out
+
+
+UNIT_AFTER = re.compile(r"\s*(?:to\s+[+-]?\d[\d,]*(?:\.\d+)?\s*)?(%|percentage points|points)")
+UNIT_BEFORE = re.compile(r"\b([pz])(?: (?:for|a|an|the|fall|rise|reduction|increase))*\s*[=<]\s*$")
+
+
+def stated_kind(text: str, start: int, end: int) -> str:
+    """The kind of the number at ``text[start:end]`` by the words around it: "p = 0.030" a p, "54.0%" (or the
+    52.4 of "52.4 to 56.1%") a "%", "4.0 percentage points" "points", else a "number"."""
+    before = UNIT_BEFORE.search(text[max(0, start - 30) : start])
+    if before:
+        return before.group(1)
+    after = UNIT_AFTER.match(text, end)
+    if after:
+        return "%" if after.group(1) == "%" else "points"
+    return "number"
 
 
 def found(token: str, numbers: list[float]) -> bool:
-    """``token`` (as the text writes it: ``1,122``, ``+2.8``, ``54.0``) is a published value, or one in per cent,
-    rounded to the token's decimals; a signed token must have the value's sign."""
+    """``token`` (as the text writes it: ``1,122``, ``+2.8``, ``54.0``) is one of ``numbers`` rounded to the
+    token's decimals; a signed token must have the value's sign."""
     decimals = len(token.split(".")[1]) if "." in token else 0
     signed = token[0] in "+-"
     value = float(token.replace(",", ""))
@@ -108,26 +191,81 @@ def found(token: str, numbers: list[float]) -> bool:
         return f"{round(v, decimals) + 0.0:.{decimals}f}"
 
     target = shown(value if signed else abs(value))
-    return any(shown(v * scale if signed else abs(v * scale)) == target for v in numbers for scale in (1, 100))
+    return any(shown(v if signed else abs(v)) == target for v in numbers)
 
 
-def test_every_number_in_the_text_is_a_published_cell(story):
-    numbers, labels = published_values(story)
-    # the minus sign of the text (U+2212) is a sign: read as one, so the sign check below applies to it
-    text = "\n".join(sentences(story.document)).replace("\u2212", "-")
-    # the config's own words (a press office's telephone number, a statement citing an Order of 2008) are not
-    # statistics: they are taken out before the numbers are read
-    for words in story.config.publication.as_dict().values():
-        if isinstance(words, str) and words:
-            text = text.replace(words, " ")
+def statistics_of(words: str, story: Bulletin, labels: set[str]) -> str:
+    """``words`` without what is not a statistic: the config's own words (a press office's telephone number,
+    an Order of 2008), labels holding digits (cohort codes, "18 to 20", EST042), dates, figure and table
+    numbers; the minus sign of the text (U+2212) read as a sign."""
+    words = words.replace("\u2212", "-")
+    for setting in story.config.publication.as_dict().values():
+        if isinstance(setting, str) and setting:
+            words = words.replace(setting, " ")
     for label in sorted(labels, key=len, reverse=True):
         if re.search(r"\d", label):
-            text = text.replace(label, " ")
-    text = NOT_STATISTICS.sub(" ", text)
-    tokens = NUMBER.findall(text)
+            words = words.replace(label, " ")
+    return NOT_STATISTICS.sub(" ", words)
+
+
+def unfound_numbers(story: Bulletin) -> list[tuple[str, str, str, str]]:
+    """(section, kind, number, the words around it) of every number of the text that is no cell of its
+    section's tables, of the kind it states, at the rounding it is written at."""
+    labels = {
+        value
+        for frame in story.tables.values()
+        for column in frame.columns
+        if frame[column].dtype == pl.String
+        for value in frame[column].drop_nulls().to_list()
+        if not re.fullmatch(r"[+-]?\d+(?:\.\d+)?", value)  # a setting's value is a number, not a label
+    }
+    by_section = section_tables(story.document, story.tables)
+    cells = {section: cells_by_kind(names, story.tables) for section, names in by_section.items()}
+    missing = []
+    for section, words in told(story.document):
+        text = statistics_of(words, story, labels)
+        for number in NUMBER.finditer(text):
+            what = stated_kind(text, number.start(), number.end())
+            if not found(number.group(), cells[section][what]):
+                around = " ".join(text[max(0, number.start() - 50) : number.end() + 25].split())
+                missing.append((section, what, number.group(), around))
+    return missing
+
+
+def test_every_number_in_the_text_is_a_cell_of_its_sections_tables(story):
+    """Issue 26, item 1: each number of the text is a cell of the tables its section shows or tells (never of
+    an unrelated table: "68" of "(18 to 68)" once passed as a z statistic of the adjusted comparison), of the
+    kind it states (a percentage in a rate or share, percentage points in a change, a p only in a p-value,
+    never a z or p otherwise), after the rounding it is written at."""
+    tokens = [n for _section, words in told(story.document) for n in NUMBER.findall(words)]
     assert len(tokens) > 150  # the check has something to check
-    missing = sorted({t for t in tokens if not found(t, numbers)})
-    assert not missing, f"numbers in the text that no published cell shows: {missing}"
+    missing = unfound_numbers(story)
+    assert not missing, "numbers of the text in no cell of their section's tables:\n" + "\n".join(map(str, missing))
+
+
+def test_the_check_refuses_a_number_from_another_section_or_kind(story):
+    """Where the old check passed: a z statistic of the adjusted comparison is no figure of the trend section,
+    a rate is no p-value, a count no percentage; the words around a number give its kind."""
+    by_section = section_tables(story.document, story.tables)
+    trend = cells_by_kind(by_section["trend"], story.tables)
+    adjusted = cells_by_kind(by_section["comparison-adjusted"], story.tables)
+    z = f"{story.tables['comparison_adjusted.csv']['binary_z'].drop_nulls()[0]:.2f}"
+    assert found(z, adjusted["z"]) and not any(found(z, trend[k]) for k in trend)
+    latest = story.tables["trend.csv"].row(-1, named=True)
+    rate, size = f"{100 * latest['binary_rate']:.1f}", f"{latest['cohort_size']:,}"
+    assert found(rate, trend["%"]) and not found(rate, trend["p"]) and not found(rate, trend["z"])
+    assert found(size, trend["number"]) and not found(size, trend["%"])
+    text = "a rate of 54.0% (p for a fall = 0.030), 4.0 percentage points (-1.2 to 9.9), 12 to 14.5%, z = 1.96"
+    assert [stated_kind(text, m.start(), m.end()) for m in NUMBER.finditer(text)] == [
+        "%",
+        "p",
+        "points",
+        "number",
+        "number",
+        "%",
+        "%",
+        "z",
+    ]
 
 
 def test_the_revision_sentence_is_checked_too(story):
@@ -182,7 +320,7 @@ def test_the_establishments_table_says_which_verdict_is_adjusted(story):
 
 
 def test_the_check_respects_sign_and_rounding():
-    assert found("+2.8", [2.76]) and found("54.0%".rstrip("%"), [0.5401]) and found("1,122", [1122])
+    assert found("+2.8", [2.76]) and found("54.0", [54.01]) and found("1,122", [1122])
     assert not found("-2.8", [2.76]) and not found("2.77", [2.76]) and not found("12,345", [1234.5])
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from ..cohort import check_cohorts_present, check_values_present, with_cohort
+from ..compare.adjusted import SMALL_GROUP
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
@@ -29,7 +30,7 @@ from ..report.tables import (
     baseline_table,
     matched_table,
 )
-from ..report.verdict import Verdict, interval_label
+from ..report.verdict import Verdict, interval_confidence, interval_label
 from ..run_warnings import RunWarning
 from .config import BulletinConfig
 from .labels import Labels
@@ -445,6 +446,7 @@ def _matched_section(result, matched_params, options: Mapping[str, Any], who: st
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={
             "alpha": matched_params.alpha,
+            "interval_confidence": interval_confidence(matched_params.alpha, "one"),  # the text's "90% interval"
             "ratio": matched_params.ratio,
             "bootstrap": matched_params.bootstrap,
             "balance_threshold": 0.1,
@@ -578,7 +580,6 @@ def _adjusted_section(
         return unit if number_of == 1 and " and " not in unit else units
 
     binary_model = models.row(0, named=True)
-    tested = rows.height + withheld_units
     intro = (
         f"Each {unit}'s proven reoffending against what the baseline cohorts ({', '.join(baseline)}) would "
         f"predict for the people it released now (the national payment mechanism): a logistic regression of "
@@ -594,10 +595,10 @@ def _adjusted_section(
     )
     if withheld_units:
         intro += (
-            f" Of the {count(tested)} {unit_noun(tested)} compared, {count(withheld_units)} "
+            f" {count(withheld_units)} {unit_noun(withheld_units)} compared "
             f"{plural(withheld_units, 'is', 'are')} not published to protect the "
             f"people in small groups; the tests, their adjustment and the counts are over the {count(rows.height)} "
-            "published."
+            "published."  # both numbers are cells of the summary (units_withheld, units), not their total
         )
     headline = []
     for row in summary.iter_rows(named=True):
@@ -654,7 +655,7 @@ def _adjusted_section(
         warnings=list(result.warnings),
         all_significant=result.all_significant(),
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
-        quoted={"alpha": adjusted_params.alpha},
+        quoted={"alpha": adjusted_params.alpha, "small_group_releases": SMALL_GROUP},  # the text's note says it
         declares=[_adjusted_declares(adjusted_params)],
     )
 

@@ -780,8 +780,21 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
     for warning in section.warnings:
         # the core's warning (shared with the terminal; its column names are put in words below) ends a sentence
         stop = "" if warning.endswith((".", "?", "!")) else "."
-        blocks.append(Paragraph(f"Note: {warning}{stop}", css="note"))
+        blocks.append(Paragraph(f"Note: {note_words(warning)}{stop}", css="note"))
     return blocks
+
+
+def note_words(warning: Any) -> str:
+    """A comparison's warning as the bulletin says it. The small-comparisons warning counts every comparison,
+    published or not ("95 of 110"), a total no table shows: the bulletin points to the table instead, with the
+    threshold the section quotes (parameters.csv)."""
+    if getattr(warning, "code", "") == "small-comparisons":
+        return (
+            f"the intervals and p-values of comparisons of fewer than {count(warning.counts['threshold'])} "
+            "releases (the table gives each one's releases) rest on a normal approximation that is rough for so "
+            "few: read them with care"
+        )
+    return str(warning)
 
 
 def court_lag_blocks(context: Context) -> list[Block]:
