@@ -429,3 +429,18 @@ def test_the_blank_measure_sees_a_half_empty_page(browser, tmp_path):
     shares = blank_shares(printed(browser, page, tmp_path), tmp_path)
     assert len(shares) == 2
     assert 0.50 < shares[0] < 0.60 and shares[1] > 0.80, shares
+
+
+def test_the_contents_are_one_column_on_a_phone(driver, sample_page):
+    """Read end to end on a phone (issue 26): the two-column contents wrapped most entries into two or three
+    lines, each number beside the last; on a phone they are one column (two on a desktop)."""
+    driver.get((sample_page / "index.html").as_uri())
+    try:
+        for width, columns in ((390, "1"), (1280, "2")):
+            driver.set_window_size(width, 1000)
+            found = driver.execute_script(
+                'return getComputedStyle(document.querySelector("nav.contents ol")).columnCount'
+            )
+            assert found == columns, (width, found)
+    finally:
+        driver.set_window_size(1280, 1000)

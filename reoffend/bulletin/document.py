@@ -330,7 +330,8 @@ p.note { font-size:15px; color:var(--muted); }
 nav.contents { margin:22px 0 0; padding:12px 16px; background:var(--band); }
 nav.contents h2 { font-size:16px; margin:0 0 4px; padding:0; border:0; }
 nav.contents ol { margin:0; padding-left:20px; columns:2; font-size:15px; }
-nav.contents a { color:var(--accent); display:inline-block; min-height:24px; padding:2px 0; }
+nav.contents a { color:var(--accent); display:inline-block; min-height:24px; padding:2px 0; vertical-align:top; }
+@media (max-width: 640px) { nav.contents ol { columns:1; } }  /* a phone: one column, each number by its line */
 nav.contents li { margin:2px 0; }
 footer { border-top:2px solid var(--rule); color:var(--muted); font-size:14px; padding:14px 0 30px; }
 dl.meta { display:grid; grid-template-columns:max-content auto; gap:2px 12px; margin:14px 0 0; font-size:15px; }
