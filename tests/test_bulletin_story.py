@@ -399,3 +399,34 @@ def test_the_establishment_chart_colours_the_adjusted_verdict():
     )
     _png, svg = establishment_chart(rows, "establishment", 0.5, "2023Q4")
     assert b"significantly higher" not in svg and b"not significantly different" in svg
+
+
+@pytest.fixture(scope="module")
+def too_little(tmp_path_factory) -> Bulletin:
+    """A one-prison bulletin of the sample (EST003: 1 to 6 people a cohort): every figure withheld."""
+    folder = tmp_path_factory.mktemp("one-prison")
+    job = (SAMPLE / "job.toml").read_text()
+    for name in ("releases.csv", "convictions.csv", "excluded_offences.txt"):
+        job = job.replace(f'"{name}"', f'"{SAMPLE / name}"')
+    job = job.replace("[measure]", '[measure]\nwhere = { establishment = ["EST003"] }')
+    job = re.sub(r"\[comparisons\.[^\n]*\n(?:[^\[\n][^\n]*\n|\n)*", "", job)  # no comparison of one prison
+    (folder / "job.toml").write_text(job)
+    return compute_bulletin(parse_config(str(folder / "job.toml")))
+
+
+def test_a_bulletin_with_too_little_to_publish_says_so(too_little):
+    """Read end to end (issue 26, list 3: "a rule for a bulletin with too little to publish ... say so
+    instead"): no card shows [c], no sentence gives "[c] for ... and [c] for ...", and the establishments
+    section counts no "0 of the 0 published establishments" and tests nothing."""
+    trend = too_little.tables["trend.csv"]
+    assert trend["binary_rate"].is_null().all()  # the premise: every figure withheld
+    assert not any(isinstance(b, KeyFigures) for b in too_little.document.blocks)
+    said = " ".join(sentences(too_little.document))
+    assert "[c] for" not in said and "[c] in" not in said and "0 of the 0" not in said
+    assert "The reoffending figures of every cohort are withheld ([c])" in said
+    assert "Its figures are withheld ([c]) for every cohort" in said
+    latest = trend.row(-1, named=True)
+    assert f"The reoffending figures of the {latest['cohort_size']} people released" in said
+    assert "no establishment can be published: the figures of the one establishment are withheld ([c])" in said
+    assert "the table lists it with the number of people released" in said
+    assert not unfound_numbers(too_little)  # and what it does say is in its tables

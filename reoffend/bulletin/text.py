@@ -252,11 +252,17 @@ def compose(context: Context) -> Document:
 
     # -- main points: the cards give the figures at a glance; the bullets say them in sentences
     blocks.append(Heading("Main points", anchor="main-points"))
-    blocks.append(KeyFigures(key_figures(context, latest)))
+    # a card is a figure at a glance: a withheld one ([c]) is no figure, and the bullets say why it is withheld
+    cards = [card for card in key_figures(context, latest) if card.value != SHORTHAND]
+    if cards:
+        blocks.append(KeyFigures(cards))
     points = [
         f"{strong(cell(latest, 'binary_rate', pct))} of the {count(latest['cohort_size'])} people released from "
         f"custody in {words} committed a proven reoffence within {window.follow_up_months} months "
-        f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)}).",
+        f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)})."
+        if latest["binary_rate"] is not None
+        else f"The reoffending figures of the {counted(latest['cohort_size'], 'person', 'people')} released from "
+        f"custody in {words} are withheld ({SHORTHAND}) to protect the people in a group this small.",
     ]
     published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
     # the change since the same cohort a year earlier leads (seasonal cohorts compare like with like, as the
@@ -287,10 +293,14 @@ def compose(context: Context) -> Document:
     first = context.trend.row(0, named=True)
     # one cohort: its figure once, not "55.5% ... and 55.5%"; no chart: no band to describe (chartrules.py)
     only_one = context.trend.height == 1
+    none_shown = context.trend["binary_rate"].is_null().all()  # too little to publish: say so, not "[c] and [c]"
     blocks.append(
         Paragraph(
             (
-                f"The proven reoffending rate was {cell(latest, 'binary_rate', pct)} for people released in "
+                f"The reoffending figures of every cohort are withheld ({SHORTHAND}) to protect the people in "
+                "groups this small; the table gives the number of people released in each."
+                if none_shown
+                else f"The proven reoffending rate was {cell(latest, 'binary_rate', pct)} for people released in "
                 f"{words}, the only cohort in this bulletin with complete follow-up."
                 if only_one
                 else f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
@@ -320,12 +330,17 @@ def compose(context: Context) -> Document:
     blocks.append(
         Paragraph(
             "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
-            "more reoffences (taken as one court appearance). Per 100 people released it was "
-            f"{cell(latest, 'events_per_100', one)} in {words}"
+            "more reoffences (taken as one court appearance). "
             + (
-                "."
-                if only_one
-                else f", and {cell(first, 'events_per_100', one)} in {cohort_words(first['cohort'], params.period)}."
+                f"Its figures are withheld ({SHORTHAND}) for every cohort, as the rates are."
+                if context.trend["events_per_100"].is_null().all()
+                else f"Per 100 people released it was {cell(latest, 'events_per_100', one)} in {words}"
+                + (
+                    "."
+                    if only_one
+                    else f", and {cell(first, 'events_per_100', one)} in "
+                    f"{cohort_words(first['cohort'], params.period)}."
+                )
             )
         )
     )
@@ -589,17 +604,34 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
     labels = context.config.labels
     words = cohort_words(latest["cohort"], context.params.period)
     hidden = summary["suppressed_establishments"]
+    them = plural(hidden, "it", "them")
     withheld = (
         f" The figures of {counted(hidden, 'establishment')} are suppressed ({SHORTHAND}) to protect the people "
-        "in small groups (see About these statistics): the table lists them, with no figures, and the chart "
-        "leaves them out."
+        f"in small groups (see About these statistics): the table lists {them}, with no figures, and the chart "
+        f"leaves {them} out."
         if hidden
         else ""
     )
     published = summary["establishments"] - hidden
     higher, lower = summary["higher"], summary["lower"]
+    heading = Heading(f"Latest cohort by {labels.name(column)}", anchor="establishments")
+    if not published:  # too little to publish: no counts of nothing, no test of nothing
+        return [
+            heading,
+            Paragraph(
+                f"In {words}, no {labels.name(column)} can be published: the figures of "
+                + (
+                    f"the one {labels.name(column)}"
+                    if hidden == 1
+                    else f"all {count(hidden)} {plural(hidden, labels.name(column))}"
+                )
+                + f" are withheld ({SHORTHAND}) to protect the people in small groups (see About these statistics); "
+                f"the table lists {them} with the number of people released."
+            ),
+            establishment_table(context, column, latest),
+        ]
     blocks: list[Block] = [
-        Heading(f"Latest cohort by {labels.name(column)}", anchor="establishments"),
+        heading,
         Paragraph(
             f"In {words}, {count(summary['higher_unadjusted'])} of the {count(published)} "
             f"{'published ' if hidden else ''}{plural(published, 'establishment')} had a {conf} confidence "
