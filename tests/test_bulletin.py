@@ -19,7 +19,7 @@ import pytest
 
 from reoffend.bulletin.build import build_bulletin
 from reoffend.bulletin.config import parse_config
-from reoffend.bulletin.text import cohort_words, cohorts_in_words, long_date, minus
+from reoffend.bulletin.text import cohort_words, cohorts_in_words, long_date, minus, plain_measures
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 JOB = SAMPLE / "job.toml"
@@ -40,8 +40,8 @@ def sample_bulletin(tmp_path_factory) -> Path:
 
 def as_written(sentence: str) -> str:
     """A sentence of an analysis core (shared with the terminal) as the bulletin writes it, by the functions
-    its text goes through (text.compose): cohorts in words, the minus sign U+2212."""
-    return minus(cohorts_in_words(sentence, "quarter"))
+    its text goes through (text.compose): cohorts and measures in words, the minus sign U+2212."""
+    return minus(plain_measures(cohorts_in_words(sentence, "quarter")))
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -297,7 +297,7 @@ def test_adjusted_section_is_the_adjusted_core(sample_bulletin):
     assert all(sentences[i] in text for i in listed)
     counts = (
         f"of {summary['units']:,} published establishments ({summary['cohort_size']:,} releases), "
-        f"{summary['binary_reduction']:,} beat the baseline on the binary rate"
+        f"{summary['binary_reduction']:,} beat the baseline on the proven reoffending rate"
     )
     assert counts in " ".join(text.split())
     # a suppressed establishment is never named with its figures
@@ -447,8 +447,10 @@ def test_the_terminal_and_the_bulletin_show_the_same_headers_and_cells(sample_bu
     headers, rows = published["Reconviction events per 100: establishment EST042 against the matched comparison group"]
     assert len(rows) == 9 and "Significant (adjusted)" in headers
     for row in rows:
-        shown = {h: house(by_cohort[row[0]].get(h)) for h in headers if h != "Treated matched"}
-        assert shown == {h: c for h, c in zip(headers, row, strict=True) if h != "Treated matched"}
+        # the pooled row: "all" in the terminal (and the CSV), "All cohorts" in the bulletin's words
+        terminal_row = by_cohort["all" if row[0] == "All cohorts" else row[0]]
+        shown = {h: house(terminal_row.get(h)) for h in headers[1:] if h != "Treated matched"}
+        assert shown == {h: c for h, c in zip(headers, row, strict=True) if h != "Treated matched" and h != "Cohort"}
 
     # adjusted: two lines per establishment. The sample bulletin lists none (none is significant after Holm), so
     # the bulletin's section is built with a test that lists some: unadjusted, at 20%

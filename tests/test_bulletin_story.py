@@ -336,6 +336,14 @@ def test_the_baseline_sentence_and_table_give_one_change_with_one_interval(story
     assert "Reduction" not in table
 
 
+def test_the_comparisons_name_the_measure_as_the_bulletin_does(story):
+    """Read end to end (issue 26, list 3, jargon): the cores' "binary rate" is the proven reoffending rate."""
+    markdown = to_markdown(story.document)
+    assert not re.search(r"(?i)\bbinary rate\b", markdown)
+    matched = markdown.split("## Against a matched comparison group", 1)[1].split("\n## ", 1)[0]
+    assert "Proven reoffending rate " in matched
+
+
 def test_no_significant_result_is_ever_called_no_change(story):
     markdown = to_markdown(story.document)
     assert "no significant change" in markdown
@@ -346,6 +354,11 @@ def test_the_matched_table_says_which_figures_are_adjusted(story):
     table = next(b for b in story.document.blocks if isinstance(b, Table) and b.source == "comparison_matched.csv")
     adjusted = [c for c in table.columns if "adjusted" in c]
     assert any(c.startswith("Significant") for c in adjusted) and any(c.startswith("p (") for c in adjusted)
+
+
+def test_the_matched_tables_pooled_row_is_all_cohorts_in_words(story):
+    table = next(b for b in story.document.blocks if isinstance(b, Table) and b.source == "comparison_matched.csv")
+    assert [row[0] for row in table.rows][-1] == "All cohorts" and "all" not in [row[0] for row in table.rows]
 
 
 def test_what_is_provisional_agrees_with_the_provisional_section(story):

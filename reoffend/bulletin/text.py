@@ -528,11 +528,22 @@ def cohorts_in_words(text: str, period: str) -> str:
     return COHORT_CODES[period].sub(lambda found: cohort_words(found.group(), period), text)
 
 
+# the analysis cores' names of a measure (shared with the terminal) in the bulletin's words (issue 26, list 3)
+MEASURE_WORDS = {"Binary rate": "Proven reoffending rate", "binary rate": "proven reoffending rate"}
+MEASURE_NAMES = re.compile(r"\b(?:" + "|".join(MEASURE_WORDS) + r")\b")
+
+
+def plain_measures(text: str) -> str:
+    """The comparisons' "binary rate" (the cores' word, shared with the terminal) as the bulletin names the
+    measure everywhere else: the proven reoffending rate."""
+    return MEASURE_NAMES.sub(lambda found: MEASURE_WORDS[found.group()], text)
+
+
 def in_words(text: str, context: Context) -> str:
     """``text`` with each cohort code in words (``2023Q3`` -> "July to September 2023") and each column name
     written as a code (``sentence_months``) as its label in a sentence ("sentence length (months)"): the
     comparisons' sentences come from the analysis cores, which the terminal shares, and keep the codes there."""
-    text = cohorts_in_words(text, context.params.period)
+    text = plain_measures(cohorts_in_words(text, context.params.period))
     labels = context.config.labels
     for column in sorted(named_columns(context.config, context.facts.get("establishment_column")), key=len)[::-1]:
         if "_" in column:
@@ -800,11 +811,15 @@ def comparison_blocks(section: ComparisonSection) -> list[Block]:
     blocks: list[Block] = [Heading(section.title, anchor=f"comparison-{section.name}"), Paragraph(section.intro)]
     blocks.append(Bullets(section.headline))
     if section.rows.height:
+        rows = section.table.cells(section.typed_rows(section.rows))
+        if "scope" in section.rows.columns:  # the pooled row's cohort "all" (a code of the CSV) in words
+            for row, scope in zip(rows, section.rows["scope"], strict=True):
+                row[0] = "All cohorts" if scope == "pooled" else row[0]
         blocks.append(
             Table(
                 caption=section.table_caption,
                 columns=section.table.headers(),
-                rows=section.table.cells(section.typed_rows(section.rows)),
+                rows=rows,
                 source=next(iter(section.tables)),
                 numeric=section.table.numeric(),
             )
