@@ -53,7 +53,9 @@ def test_defaults_suppress_a_tiny_bulletin(tmp_path):
     changes = pl.read_csv(target / "tables" / "changes.csv")
     assert changes["difference_pp"].null_count() == changes.height
     text = (target / "bulletin.md").read_text()
-    assert "**[c]** of the 2 people released" in text
+    assert (
+        "The reoffending figures of the 2 people released from custody in April to June 2022 are withheld ([c])" in text
+    )
     # 2 of 3 (66.7%) and 1 of 2 (50.0%) are never published, nor the change between them
     for secret in ("66.7", "50.0%", "16.7"):
         assert secret not in text
