@@ -17,7 +17,9 @@ ONS's gptables implements):
   text; a cell with no value holds the shorthand: ``[c]`` for a figure suppressed for confidentiality
   (reoffend/disclosure.py), ``[x]`` for a figure not available (a ratio with a zero denominator, a test that
   cannot be run); ``[z]`` (not applicable) is for a category with nobody in it. The ``suppressed`` column of a
-  published row holds "no". The CSVs keep the unrounded values under their machine column names.
+  published row holds "no", and a yes/no value is the word "Yes" or "No", never TRUE/FALSE. Headers take the
+  config's ``[labels.columns]`` titles where it gives them, as the HTML does. The CSVs keep the unrounded
+  values under their machine column names.
 
 Written with odfpy (a maintained OpenDocument library), the data rows as the XML odfpy would write for them
 (:class:`RowsXml`); the ZIP entries get a fixed timestamp so that the same tables give byte-identical files.
