@@ -595,8 +595,8 @@ def _adjusted_section(
     )
     if withheld_units:
         intro += (
-            f" {count(withheld_units)} {unit_noun(withheld_units)} compared "
-            f"{plural(withheld_units, 'is', 'are')} not published to protect the "
+            f" Of the {units} compared, {count(withheld_units)} {plural(withheld_units, 'is', 'are')} not "
+            "published to protect the "
             f"people in small groups; the tests, their adjustment and the counts are over the {count(rows.height)} "
             "published."  # both numbers are cells of the summary (units_withheld, units), not their total
         )
