@@ -63,6 +63,11 @@ class InconsistentTables(ValueError):
 class UnprotectableCell(ValueError):
     """No further suppression can protect a cell (every figure linked to it is already withheld)."""
 
+    def __init__(self, message: str, cell: Key | None = None, count: str = "") -> None:
+        super().__init__(message)
+        self.cell = cell
+        self.count = count
+
 
 def key(
     cohorts: str | Sequence[str], filters: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), variant: str = ""
@@ -110,6 +115,9 @@ class Cell:
     # a total over releases of a series (a pooled row): withheld with any of its parts, never protected by
     # withholding a part, so that each part's fate does not depend on which release shows the total
     fragile: bool = False
+    # published (or withheld) by an earlier release of the series and known to a reader as it was then: this
+    # release can neither withhold nor publish it (docs/bulletin.md, "Successive releases")
+    fixed: bool = False
 
     @property
     def implied(self) -> bool:
@@ -281,6 +289,13 @@ class LinkedTables:
             raise InconsistentTables(f"{describe(part)} is larger than {describe(whole)}, which holds it")
         self._true_values(rest, whole, (part,))
         self._relate(Relation(whole, (part, rest)))
+
+    def tie(self, cell_key: Key, other: Key) -> None:
+        """``cell_key`` and ``other`` are the same people with the same counts (a group this release shows and
+        the same group as an earlier release published it, unchanged since)."""
+        if self.cells[cell_key].size != self.cells[other].size:
+            raise InconsistentTables(f"{describe(cell_key)} and {describe(other)} differ in size: not one group")
+        self._relate(Relation(cell_key, (other,)))
 
     def _relate(self, relation: Relation) -> None:
         self.relations.append(relation)
@@ -656,7 +671,7 @@ def exposed(model: LinkedTables, rule: DisclosureRule) -> list[Range]:
     out = []
     for cell in model.cells.values():
         value = cell.known("reoffenders")
-        if rule.active and cell.tables and value is not None and rule.fails(cell.size, value):
+        if rule.active and cell.tables and not cell.fixed and value is not None and rule.fails(cell.size, value):
             out.append(Range(cell.key, "reoffenders", value, value, 0, False, "published"))
     return out
 
@@ -685,8 +700,8 @@ def protect(model: LinkedTables, protection: Protection) -> None:
     if not rule.active:
         return
     check_consistent(model)
-    for cell in model.cells.values():  # primary
-        if cell.tables and cell.values["reoffenders"] is not None and rule.fails(cell.size, cell.values["reoffenders"]):
+    for cell in model.cells.values():  # primary (an earlier release's figures are as they were published)
+        if cell.tables and not cell.fixed and cell.values["reoffenders"] is not None and rule.fails(cell.size, cell.values["reoffenders"]):
             cell.withhold()
     _classic_secondary(model, rule)
     _fragile_totals(model)
@@ -703,7 +718,9 @@ def protect(model: LinkedTables, protection: Protection) -> None:
                 count = next(c for k, c in failing if k == cell_key)
                 raise UnprotectableCell(
                     f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected: every figure linked "
-                    "to it is already withheld"
+                    "to it is already withheld",
+                    cell_key,
+                    count,
                 )
             if extra not in extras:
                 extras.append(extra)

@@ -13,7 +13,7 @@ folder, exactly as a reader could.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -479,13 +479,22 @@ def bulletin_layout(parts: Sequence[Any]) -> Layout:
     return Layout([spec for part in parts for spec in part.declares])
 
 
-def audit_publication(tables: Mapping[str, pl.DataFrame], layout: Layout, protection: Protection) -> AuditReport:
-    """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it;
+def audit_publication(
+    tables: Mapping[str, pl.DataFrame],
+    layout: Layout,
+    protection: Protection,
+    also: Callable[[LinkedTables], None] | None = None,
+) -> AuditReport:
+    """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it (with
+    what ``also`` adds to the model: the previous release's figures, reoffend/bulletin/successive.py);
     raises :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
     from ..errors import DisclosureFailure
 
     try:
-        report = audit(model_of(tables, layout), protection)
+        model = model_of(tables, layout)
+        if also is not None:
+            also(model)
+        report = audit(model, protection)
     except InconsistentTables as error:
         raise DisclosureFailure(f"the disclosure audit found published figures that disagree: {error}") from None
     if not report.passed:

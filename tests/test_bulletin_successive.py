@@ -1,0 +1,161 @@
+"""Successive releases with a data correction between them (issue 26's review; reoffend/bulletin/successive.py;
+docs/bulletin.md, "Disclosure control", rule 4).
+
+A hand-sized cohort of four prisons, its suppression pattern worked out by hand in the comments: the rule is
+min_cohort 10, min_count 3, protection width 3; every group's reconviction events are twice its reoffenders
+and its reoffences three times (so only reoffenders need following).
+
+The previous release published 2023Q1 as:
+
+    prison  people  reoffenders
+    A            6            2    fewer than 10 people: primary
+    B           20            8    the smallest other prison: the secondary, withheld with A
+    C           22            9
+    D           52           21
+    total      100           40    so A + B = 40 - 9 - 21 = 10, each with a range of at least 3: safe
+
+Between the releases a correction adds 4 people to B (1 of them a reoffender): B 24 people, 9 reoffenders, the
+cohort 104 and 41; A, C and D are unchanged. Suppressing this release afresh, A is primary and the smallest
+other prison is now C (22 < 24): the pattern is A and C, and B is published (9). Then A + C = 41 - 9 - 21 = 11,
+and C, published before as 9 with the same 22 people (nothing says it changed), gives A = 11 - 9 = 2: the
+count withheld in both releases, recovered. With the previous release carried over, B stays withheld (it was
+withheld), C cannot be chosen (it was published), so the pattern is A and B again; A + B = 11 now and 10 before,
+B's size changed (so its figure is no known one), and A, the same 6 people, ranges 0 to 6: safe.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from reoffend.bulletin.publication import (
+    Layout,
+    audit_publication,
+    measure_cells,
+    model_of,
+    withheld_rows,
+    withhold_rows,
+)
+from reoffend.bulletin.revisions import Previous, revision_cells, revisions
+from reoffend.bulletin.successive import carry_over
+from reoffend.disclosure import DisclosureRule
+from reoffend.errors import DisclosureFailure
+from reoffend.linked import Protection, UnprotectableCell, key, protect, ranges
+
+PROTECTION = Protection.of(DisclosureRule(min_cohort=10, min_count=3))
+COLUMNS = ["cohort", "establishment", "cohort_size", "reoffenders", "reconviction_events", "reoffences"]
+SPECS = [measure_cells("trend.csv"), measure_cells("establishments.csv", ("establishment",))]
+PRISONS = ("A", "B", "C", "D")
+
+
+def frame(rows: list[tuple[str, int, int]]) -> pl.DataFrame:
+    """Rows (prison, people, reoffenders) of 2023Q1, events twice and reoffences three times the reoffenders."""
+    full = [("2023Q1", p, n, r, 2 * r, 3 * r) for p, n, r in rows]
+    return pl.DataFrame(full, schema=COLUMNS, orient="row").with_columns(pl.lit(None, pl.String).alias("suppressed"))
+
+
+def release(prisons: list[tuple[str, int, int]]) -> dict[str, pl.DataFrame]:
+    people, reoffenders = sum(n for _p, n, _r in prisons), sum(r for _p, _n, r in prisons)
+    trend = frame([("", people, reoffenders)]).drop("establishment")
+    return {"trend.csv": trend, "establishments.csv": frame(prisons)}
+
+
+BEFORE = [("A", 6, 2), ("B", 20, 8), ("C", 22, 9), ("D", 52, 21)]
+AFTER = [("A", 6, 2), ("B", 24, 9), ("C", 22, 9), ("D", 52, 21)]
+
+
+def protected(raw: dict[str, pl.DataFrame], previous: Previous | None = None):
+    layout = Layout(list(SPECS))
+    model = model_of(raw, layout)
+    carried = carry_over(model, previous) if previous is not None else None
+    if carried is not None:
+        carried.add_to(model)
+    protect(model, PROTECTION)
+    hidden = {name: withheld_rows(name, f, layout, model) for name, f in raw.items()}
+    written = {name: withhold_rows(f, layout.specs(name), hidden[name]) for name, f in raw.items()}
+    return model, carried, written
+
+
+def as_published(written: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The tables as a later release reads them from the folder: text."""
+    return {name: f.cast(pl.String) for name, f in written.items()}
+
+
+def withheld_prisons(written: dict[str, pl.DataFrame]) -> set[str]:
+    rows = written["establishments.csv"]
+    return set(rows.filter(pl.col("suppressed").is_not_null())["establishment"])
+
+
+@pytest.fixture()
+def previous() -> Previous:
+    _model, _carried, written = protected(release(BEFORE))
+    assert withheld_prisons(written) == {"A", "B"}  # A primary (6 people), B the smallest other (20)
+    return Previous("release-1", "0" * 64, Layout(list(SPECS)), as_published(written), "2023Q1")
+
+
+def test_afresh_the_corrected_release_chooses_another_secondary_and_differences_to_a(previous):
+    """The hole: suppressed on its own, the corrected release withholds A and C; with the previous release's C
+    (unchanged people, so taken as the same 9) the cohort gives A exactly."""
+    _model, _carried, written = protected(release(AFTER))
+    assert withheld_prisons(written) == {"A", "C"}  # C (22 people) is now smaller than B (24)
+    now = {r["establishment"]: r["reoffenders"] for r in written["establishments.csv"].iter_rows(named=True)}
+    then = {r["establishment"]: r["reoffenders"] for r in previous.tables["establishments.csv"].iter_rows(named=True)}
+    total = written["trend.csv"]["reoffenders"][0]
+    a = total - now["B"] - now["D"] - int(then["C"])  # 41 - 9 - 21 - 9
+    assert a == 2  # A's true reoffenders, withheld in both releases
+
+
+def test_carried_over_the_pattern_stays_and_a_ranges_0_to_6(previous):
+    model, carried, written = protected(release(AFTER), previous)
+    assert withheld_prisons(written) == {"A", "B"}  # B forced (withheld before), C not chosen (published before)
+    assert carried is not None and not model.cells[key("2023Q1", {"establishment": "C"})].hideable
+    a = model.cells[key("2023Q1", {"establishment": "A"})]
+    (found,) = ranges(model, [(a.key, "reoffenders")], PROTECTION, exact=True)
+    assert (found.low, found.high) == (0, 6)  # A + B_now = 11, A + B_then = 10, A <= 6, B_then <= 20
+    # the revisions table: A and B [c] (withheld in either release), C and D unchanged, the total revised
+    specs = {s.table: s for s in SPECS}
+    table = revisions(previous, specs, model)
+    rows = {(r["table"], r["establishment"]): r for r in table.iter_rows(named=True)}
+    for prison in ("A", "B"):
+        row = rows[("establishments.csv", prison)]
+        assert row["suppressed"] == "[c]" and row["reoffenders"] is None and row["change_pp"] is None
+    assert rows[("establishments.csv", "B")]["reason"] == "data corrections"  # its people changed: 20 to 24
+    assert rows[("establishments.csv", "A")]["reason"] is None  # whether its counts changed is not said
+    assert {rows[("establishments.csv", p)]["reason"] for p in "CD"} == {"unchanged"}
+    # the audit of what is written, with the previous release's figures and the ties, passes
+    declared = Layout([*SPECS, *revision_cells(SPECS)])
+    audit_publication({**written, "revisions.csv": table}, declared, PROTECTION, carried.add_to)
+
+
+def test_a_naive_revisions_row_fails_the_combined_audit(previous):
+    """Attack test 12's idea across the correction: a revisions table that published B now (it was withheld
+    before) would give A = 11 - 9 = 2 with the previous release's C; the combined audit refuses it."""
+    _model, carried, written = protected(release(AFTER), previous)
+    model, _c, _w = protected(release(AFTER), previous)
+    table = revisions(previous, {s.table: s for s in SPECS}, model)
+    naive = table.with_columns(
+        *(
+            pl.when(pl.col("establishment") == "B").then(value).otherwise(pl.col(name)).alias(name)
+            for name, value in (("reoffenders", 9), ("reconviction_events", 18), ("reoffences", 27))
+        ),
+        pl.when(pl.col("establishment") == "B").then(None).otherwise(pl.col("suppressed")).alias("suppressed"),
+    )
+    declared = Layout([*SPECS, *revision_cells(SPECS)])
+    assert carried is not None
+    with pytest.raises(DisclosureFailure, match="establishment A"):
+        audit_publication({**written, "revisions.csv": naive}, declared, PROTECTION, carried.add_to)
+
+
+def test_a_published_prison_that_a_correction_makes_fail_cannot_be_protected(previous):
+    """C published before as 9 of 22; a correction leaves it 9 people (13 re-dated out, 3 of them reoffenders):
+    primary now. Every other figure of the cohort was published (not to be un-published) or withheld (B, with
+    A): nothing this release may withhold protects C, so the build fails, naming C (never publishes)."""
+    corrected = [("A", 6, 2), ("B", 20, 8), ("C", 9, 6), ("D", 52, 21)]
+    with pytest.raises(UnprotectableCell, match="2023Q1, establishment C: its reoffenders cannot be protected"):
+        protected(release(corrected), previous)
+
+
+def test_no_previous_release_is_suppressed_as_before():
+    """The first release of a series: nothing carried over, the pattern of the module docstring's table."""
+    _model, carried, written = protected(release(BEFORE))
+    assert carried is None and withheld_prisons(written) == {"A", "B"}
