@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .disclosure import DisclosureRule
@@ -546,6 +546,30 @@ def ranges(
     return out
 
 
+def infeasible(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
+    """Those of ``cell_keys`` whose component's published figures admit no solution (a reader's assumption, a
+    tie of two releases' figures, that does not hold)."""
+    import numpy as np
+
+    wanted = set(cell_keys)
+    out: set[Key] = set()
+    done: set[Key] = set()
+    for cell_key in sorted(wanted):
+        if cell_key in done:
+            continue
+        cells, relations = _component(model, cell_key)
+        members = wanted.intersection(cells) | {cell_key}
+        done.update(cells)
+        problem = _Problem(model, cells, relations)
+        if not problem.n:
+            continue
+        try:
+            problem._solve(np.zeros(problem.n))
+        except InconsistentTables:
+            out.update(members)
+    return out
+
+
 def _bounds(problem: _Problem, variable: int, required: int, exact: bool) -> tuple[float, float]:
     """A count's range from the linear program: the span of the solutions found so far when it is wide enough
     (and ``exact`` is not asked), else its greatest value solved for, and its least unless the least value
@@ -676,11 +700,16 @@ def exposed(model: LinkedTables, rule: DisclosureRule) -> list[Range]:
     return out
 
 
-def audit(model: LinkedTables, protection: Protection) -> AuditReport:
+def audit(model: LinkedTables, protection: Protection, readers: Sequence[LinkedTables] = ()) -> AuditReport:
     """Every withheld and implied count's range against the rule, and every shown group against the primary
-    rule (module docstring)."""
-    check_consistent(model)
-    found = exposed(model, protection.rule) + ranges(model, model.targets(), protection)
+    rule (module docstring); with ``readers`` (other models of the same cells), each range over them all
+    (:func:`union_ranges`)."""
+    models = [model, *readers]
+    for each in models:
+        check_consistent(each)
+    found = exposed(model, protection.rule) + union_ranges(
+        [ranges(each, model.targets(), protection) for each in models]
+    )
     return AuditReport(
         protection,
         tuple(found),
@@ -690,22 +719,30 @@ def audit(model: LinkedTables, protection: Protection) -> AuditReport:
 
 
 # ------------------------------------------------------------------------------------------- protection
-def protect(model: LinkedTables, protection: Protection) -> None:
+def protect(model: LinkedTables, protection: Protection, readers: Sequence[LinkedTables] = ()) -> None:
     """Withhold cells of ``model`` (in place: ``Cell.withheld``) until the audit would pass.
 
     The builder's values must be the true counts of every shown cell. Raises :class:`UnprotectableCell` when
-    a count cannot be protected because nothing linked to it is left to withhold.
+    a count cannot be protected because nothing linked to it is left to withhold. ``readers``: further models
+    of the same cells with other relations (readers who hold other assumptions, reoffend/bulletin/successive.py):
+    the same cells are withheld in each, and a count passes when its range over all of them
+    (:func:`union_ranges`) is wide enough.
     """
     rule = protection.rule
     if not rule.active:
         return
-    check_consistent(model)
+    models = [model, *readers]
+    for each in models:
+        check_consistent(each)
     for cell in model.cells.values():  # primary (an earlier release's figures are as they were published)
-        if cell.tables and not cell.fixed and cell.values["reoffenders"] is not None and rule.fails(cell.size, cell.values["reoffenders"]):
+        values = cell.values["reoffenders"]
+        if cell.tables and not cell.fixed and values is not None and rule.fails(cell.size, values):
             cell.withhold()
     _classic_secondary(model, rule)
     _fragile_totals(model)
-    failing = [(r.cell, r.count) for r in ranges(model, model.targets(), protection) if not r.passes]
+    _same_withheld(model, readers)
+    found = union_ranges([ranges(each, model.targets(), protection) for each in models])
+    failing = [(r.cell, r.count) for r in found if not r.passes]
     for _ in range(len(model.cells) + 1):
         if not failing:
             break
@@ -726,9 +763,32 @@ def protect(model: LinkedTables, protection: Protection) -> None:
                 extras.append(extra)
                 model.cells[extra].withhold()
         _fragile_totals(model)
-        retry = [*failing, *((extra, c) for extra in extras for c in COUNTS)]
-        found = ranges(model, list(dict.fromkeys(retry)), protection, spread=False)
+        _same_withheld(model, readers)
+        retry = list(dict.fromkeys([*failing, *((extra, c) for extra in extras for c in COUNTS)]))
+        found = union_ranges([ranges(each, retry, protection, spread=False) for each in models])
         failing = [(r.cell, r.count) for r in found if not r.passes]
+
+
+def _same_withheld(model: LinkedTables, readers: Sequence[LinkedTables]) -> None:
+    for reader in readers:
+        for cell_key, cell in model.cells.items():
+            if cell.withheld and not reader.cells[cell_key].withheld:
+                reader.cells[cell_key].withhold()
+
+
+def union_ranges(found: Sequence[Sequence[Range]]) -> list[Range]:
+    """Each count's range over several readers' models (the values some reader cannot rule out), from
+    :func:`ranges` of each for the same targets: it passes when that span is wide enough (or, for an implied
+    count, safe in every reader's model)."""
+    if len(found) == 1:
+        return list(found[0])
+    out: list[Range] = []
+    for same in zip(*found, strict=True):
+        first = same[0]
+        low, high = min(r.low for r in same), max(r.high for r in same)
+        passes = high - low >= first.required or all(r.passes for r in same)
+        out.append(replace(first, low=low, high=high, passes=passes))
+    return out
 
 
 def _fragile_totals(model: LinkedTables) -> None:

@@ -124,7 +124,7 @@ def test_carried_over_the_pattern_stays_and_a_ranges_0_to_6(previous):
     assert {rows[("establishments.csv", p)]["reason"] for p in "CD"} == {"unchanged"}
     # the audit of what is written, with the previous release's figures and the ties, passes
     declared = Layout([*SPECS, *revision_cells(SPECS)])
-    audit_publication({**written, "revisions.csv": table}, declared, PROTECTION, carried.add_to)
+    audit_publication({**written, "revisions.csv": table}, declared, PROTECTION, [carried.add_to])
 
 
 def test_a_naive_revisions_row_fails_the_combined_audit(previous):
@@ -143,7 +143,7 @@ def test_a_naive_revisions_row_fails_the_combined_audit(previous):
     declared = Layout([*SPECS, *revision_cells(SPECS)])
     assert carried is not None
     with pytest.raises(DisclosureFailure, match="establishment A"):
-        audit_publication({**written, "revisions.csv": naive}, declared, PROTECTION, carried.add_to)
+        audit_publication({**written, "revisions.csv": naive}, declared, PROTECTION, [carried.add_to])
 
 
 def test_a_published_prison_that_a_correction_makes_fail_cannot_be_protected(previous):

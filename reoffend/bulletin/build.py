@@ -29,7 +29,7 @@ from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
-from ..linked import InconsistentTables, LinkedTables, Protection, UnprotectableCell, describe, protect
+from ..linked import LinkedTables, Protection, UnprotectableCell, describe, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
@@ -308,7 +308,7 @@ def _compute_bulletin(
     layout = bulletin_layout(parts)
     raw: dict[str, pl.DataFrame] = {name: frame for part in parts for name, frame in part.tables.items()}
     protection = Protection.of(rule)
-    model, carried = _protected_model(raw, layout, protection, previous)
+    model, readers = _protected_model(raw, layout, protection, previous)
     withheld = {name: withheld_rows(name, frame, layout, model) for name, frame in raw.items() if name in layout.names}
     revised = None
     if previous is not None:  # each figure the previous bulletin published, now (bulletin/revisions.py)
@@ -449,7 +449,8 @@ def _compute_bulletin(
             tables["provisional_backtest.csv"] = provisional.backtest
     # the declarations of the tables written (the earlier releases' establishment tables are not)
     layout = Layout([spec for spec in layout.tables if spec.table in tables])
-    audit_report = audit_publication(tables, layout, protection, carried.add_to if carried is not None else None)
+    # with a previous release: over every reader of both releases (reoffend/bulletin/successive.py)
+    audit_report = audit_publication(tables, layout, protection, [reader.add_to for reader in readers])
 
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns, config.labels)
@@ -545,35 +546,45 @@ def _compute_bulletin(
 
 def _protected_model(
     raw: dict[str, pl.DataFrame], layout: Layout, protection: Protection, previous: Previous | None
-) -> tuple[LinkedTables, Carried | None]:
+) -> tuple[LinkedTables, list[Carried]]:
     """The linked tables of ``raw`` after primary and secondary suppression; with a previous release, together
-    with its published figures (reoffend/bulletin/successive.py): raises DisclosureFailure naming a count that
-    no further suppression can protect."""
-    carried: Carried | None = None
-    for attempt in range(2):
-        model = model_of(raw, layout)
-        if previous is not None:
-            carried = carry_over(model, previous)
-            if attempt:  # the withheld groups tied as unchanged did change: only the ties that are facts
-                carried = carried.without_assumptions()
-            carried.add_to(model)
-        try:
-            protect(model, protection)
-        except UnprotectableCell as error:
-            if previous is None or error.cell is None:
-                raise DisclosureFailure(str(error)) from None
-            raise DisclosureFailure(
-                f"{describe(error.cell)}: its {error.count.replace('_', ' ')} cannot be protected against the "
-                f"previous release {previous.folder}: every figure linked to it is withheld, or was published by "
-                "that release (a release cannot un-publish it), so together they would give it away; nothing was "
-                "written (docs/bulletin.md, 'Successive releases')"
-            ) from None
-        except InconsistentTables:
-            if carried is None or not carried.assumed or attempt:
-                raise
-            continue
-        return model, carried
-    raise AssertionError("unreachable")  # pragma: no cover
+    with its published figures, against every reader :meth:`Carried.hypotheses` names (reoffend/bulletin/
+    successive.py). Raises DisclosureFailure naming a count that no further suppression can protect."""
+    model = model_of(raw, layout)
+    if previous is None:
+        _protect(model, protection, None, [])
+        return model, []
+    carried = carry_over(model, previous)
+
+    def fresh() -> LinkedTables:
+        measured = model_of(raw, layout)
+        carried.force(measured)
+        return measured
+
+    readers = carried.hypotheses(fresh)
+    models = []
+    for reader in readers:
+        measured = fresh()
+        reader.add_to(measured)
+        models.append(measured)
+    _protect(models[0], protection, previous, models[1:])
+    return models[0], readers
+
+
+def _protect(
+    model: LinkedTables, protection: Protection, previous: Previous | None, readers: list[LinkedTables]
+) -> None:
+    try:
+        protect(model, protection, readers)
+    except UnprotectableCell as error:
+        if previous is None or error.cell is None:
+            raise DisclosureFailure(str(error)) from None
+        raise DisclosureFailure(
+            f"{describe(error.cell)}: its {error.count.replace('_', ' ')} cannot be protected against the "
+            f"previous release {previous.folder}: every figure linked to it is withheld, or was published by "
+            "that release (a release cannot un-publish it), so together they would give it away; nothing was "
+            "written (docs/bulletin.md, 'Successive releases')"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -483,18 +483,22 @@ def audit_publication(
     tables: Mapping[str, pl.DataFrame],
     layout: Layout,
     protection: Protection,
-    also: Callable[[LinkedTables], None] | None = None,
+    readers: Sequence[Callable[[LinkedTables], None]] = (),
 ) -> AuditReport:
-    """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it (with
-    what ``also`` adds to the model: the previous release's figures, reoffend/bulletin/successive.py);
-    raises :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
+    """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it; with
+    ``readers`` (each adds what one reader holds besides: the previous release's figures and the groups taken
+    to be unchanged, reoffend/bulletin/successive.py), each count's range over them all. Raises
+    :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
     from ..errors import DisclosureFailure
 
     try:
-        model = model_of(tables, layout)
-        if also is not None:
-            also(model)
-        report = audit(model, protection)
+        models = []
+        for reader in readers or [None]:
+            model = model_of(tables, layout)
+            if reader is not None:
+                reader(model)
+            models.append(model)
+        report = audit(models[0], protection, models[1:])
     except InconsistentTables as error:
         raise DisclosureFailure(f"the disclosure audit found published figures that disagree: {error}") from None
     if not report.passed:

@@ -21,17 +21,18 @@ tables (``trend.csv``, ``establishments.csv``, each ``breakdown_*.csv``):
 
 A tie of a withheld group is a reader's assumption, not a fact: if its counts did change (a late conviction of
 someone in it), the tied figures of the two releases cannot all hold. The reader then knows that some withheld
-group of that cohort changed, not which or by how much. The build then drops those assumptions
-(:meth:`Carried.without_assumptions`) rather than audit an impossible publication: the guarantee is then that of
-the model with only the ties that are facts.
+group of that cohort changed, not which or by how much. The build then protects against each possible reader
+(:meth:`Carried.hypotheses`): one who takes each of those groups in turn to be the one that changed, and the
+rest unchanged (the true state is among them when one group changed), withholding until every one of them
+passes; when no single change explains the figures, against a reader who ties none of those groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 
-from ..linked import COUNTS, Key, LinkedTables
+from ..linked import COUNTS, Key, LinkedTables, infeasible
 from .publication import Layout, model_of
 from .revisions import Previous, revisable
 
@@ -52,25 +53,62 @@ def previous_model(previous: Previous) -> LinkedTables:
 
 @dataclass(frozen=True)
 class Carried:
-    """What this release carries over from the previous one: the previous model and the ties to make."""
+    """What this release carries over from the previous one: the previous release's model, the groups it
+    withheld and published, and the ties a reader would make (module docstring)."""
 
     folder: str
     model: LinkedTables
-    ties: tuple[Key, ...]  # groups of this release tied to their previous figures (module docstring)
+    withheld: tuple[Key, ...]  # groups the previous release withheld: withheld now
+    published: tuple[Key, ...]  # groups it published: never chosen as a secondary now
+    ties: tuple[Key, ...]  # groups of this release tied to their previous figures
     assumed: tuple[Key, ...]  # of those, the withheld-then groups (a reader's assumption that they did not change)
 
-    def without_assumptions(self) -> Carried:
-        return Carried(self.folder, self.model, tuple(k for k in self.ties if k not in self.assumed), ())
+    def without(self, dropped: Collection[Key]) -> Carried:
+        """The same, with the ties of ``dropped`` not made (groups that changed)."""
+        return replace(
+            self,
+            ties=tuple(k for k in self.ties if k not in dropped),
+            assumed=tuple(k for k in self.assumed if k not in dropped),
+        )
+
+    def force(self, model: LinkedTables) -> None:
+        """Withhold in ``model`` what the previous release withheld; forbid withholding what it published."""
+        for cell_key in self.withheld:
+            model.cells[cell_key].withhold()
+        for cell_key in self.published:
+            model.cells[cell_key].hideable = False
 
     def add_to(self, model: LinkedTables) -> None:
         """Add the previous figures and the ties to ``model`` (this release's tables, protected or as written)."""
         add_previous(model, self.model, self.folder, [k for k in self.ties if k in model.cells])
 
+    def hypotheses(self, fresh: Callable[[], LinkedTables]) -> list[Carried]:
+        """The ties a reader can hold together: all of them when the two releases' figures admit them; else, for
+        each assumed tie in a component they make impossible, the ties less that one, where that is possible
+        (a reader who sees that some withheld group changed and tries each: the true one is among them when
+        one group of the component changed); else (several changed) none of the assumed ties of those
+        components. ``fresh`` makes this release's model as measured."""
+        model = fresh()
+        self.add_to(model)
+        broken = infeasible(model, [k for k in self.assumed if k in model.cells])
+        if not broken:
+            return [self]
+        found = []
+        for cell_key in sorted(broken):
+            hypothesis = self.without({cell_key})
+            model = fresh()
+            hypothesis.add_to(model)
+            if not infeasible(model, broken - {cell_key}):
+                found.append(hypothesis)
+        return found or [self.without(broken)]
+
 
 def carry_over(model: LinkedTables, previous: Previous) -> Carried:
-    """Force and forbid in ``model`` (this release as measured, true values) what the previous release fixed,
-    and the ties a reader would make (module docstring). ``model`` is changed in place."""
+    """What this release carries over from ``previous`` (module docstring), forced on ``model`` (this release as
+    measured, true values; changed in place)."""
     before = previous_model(previous)
+    withheld: list[Key] = []
+    published: list[Key] = []
     ties: list[Key] = []
     assumed: list[Key] = []
     for cell_key, then in before.cells.items():
@@ -78,15 +116,17 @@ def carry_over(model: LinkedTables, previous: Previous) -> Carried:
         if then.implied or now is None or now.implied or len(cell_key[0]) != 1:
             continue
         if then.withheld:
-            now.withhold()  # withheld in every later release that shows it
+            withheld.append(cell_key)
             if now.size == then.size:
                 ties.append(cell_key)
                 assumed.append(cell_key)
         else:
-            now.hideable = False  # published: cannot be un-published, so no secondary relies on withholding it
+            published.append(cell_key)
             if now.size == then.size and all(now.values[c] == then.values[c] for c in COUNTS):
                 ties.append(cell_key)
-    return Carried(previous.folder, before, tuple(ties), tuple(assumed))
+    carried = Carried(previous.folder, before, tuple(withheld), tuple(published), tuple(ties), tuple(assumed))
+    carried.force(model)
+    return carried
 
 
 def add_previous(model: LinkedTables, before: LinkedTables, folder: str, ties: Sequence[Key]) -> None:
