@@ -32,6 +32,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
+import polars as pl
+
+from ..disclosure import DisclosureRule
 from ..linked import COUNTS, Key, LinkedTables, infeasible
 from .publication import Layout, model_of
 from .revisions import Previous, revisable
@@ -145,3 +148,44 @@ def add_previous(model: LinkedTables, before: LinkedTables, folder: str, ties: S
         model.partition(previous_key(relation.total), [previous_key(p) for p in relation.parts])
     for cell_key in ties:
         model.tie(cell_key, previous_key(cell_key))
+
+
+# ------------------------------------------------------------------------------------------- the court lag
+def court_lag_difference_fails(
+    lag: pl.DataFrame, previous: pl.DataFrame, waiting_period: int, rule: DisclosureRule
+) -> list[int]:
+    """The waiting periods (other than ``waiting_period``, the configured one) at which this release's court-lag
+    row less the previous release's (``previous``, as read from its folder) is a group that fails the rule.
+
+    The difference of the two rows at one waiting period is the cohorts that joined the court lag (each of
+    which passes the rule on its own at every waiting period, reoffend/bulletin/stats.py) plus the change of
+    the cohorts both sum (late convictions, corrections): with no cohort joined it is the correction alone, a
+    handful of people. It fails when it is a change of some reoffenders but fewer than ``min_count`` of them,
+    or fewer than ``min_count`` people who did not reoffend, or of fewer than ``min_cohort`` people. At the
+    configured waiting period the row is the sum of the trend's cohorts, whose revisions are published anyway.
+    A row either release withheld is not compared."""
+    if not rule.active:
+        return []
+    before = {}
+    for row in previous.iter_rows(named=True):
+        period, size, reoffenders = (_whole(row.get(c)) for c in ("waiting_period_months", "cohort_size", "reoffenders"))
+        if period is not None and size is not None and reoffenders is not None:
+            before[period] = (size, reoffenders)
+    failing = []
+    for row in lag.iter_rows(named=True):
+        period = row["waiting_period_months"]
+        if period == waiting_period or period not in before or row["reoffenders"] is None:
+            continue
+        size, reoffenders = row["cohort_size"] - before[period][0], row["reoffenders"] - before[period][1]
+        if (size, reoffenders) != (0, 0) and (size <= 0 or reoffenders < 0 or rule.fails(size, reoffenders)):
+            failing.append(period)
+    return failing
+
+
+def _whole(value: object) -> int | None:
+    """A cell of a previous table as a whole number, None when empty or not one (a table is data)."""
+    try:
+        number = float(str(value))
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
