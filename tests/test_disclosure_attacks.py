@@ -740,7 +740,9 @@ def combined_attack(first: Path, second: Path) -> list[str]:
         target: (min(f[target][0] for f in found), max(f[target][1] for f in found), found[0][target][2])
         for target in found[0]
     }
-    return [f"{cell[0]} {cell[1]}: {low:g} to {high:g}" for cell, (low, high, need) in union.items() if high - low < need]
+    return [
+        f"{cell[0]} {cell[1]}: {low:g} to {high:g}" for cell, (low, high, need) in union.items() if high - low < need
+    ]
 
 
 def quarter(cohort: str) -> tuple[str, str]:

@@ -56,7 +56,6 @@ from .publication import (
 )
 from .revisions import TABLE as REVISIONS_TABLE
 from .revisions import Previous, read_previous, revisable, revision_cells, revisions
-from .successive import Carried, carry_over, court_lag_difference_fails
 from .stats import (
     LAG_MONTHS,
     CohortMeasures,
@@ -70,6 +69,7 @@ from .stats import (
     tested_against_all,
     year_earlier,
 )
+from .successive import Carried, carry_over, court_lag_difference_fails
 
 Progress = Callable[[str], None]
 STEPS = (
@@ -409,11 +409,15 @@ def _compute_bulletin(
         lag = None
     if lag is not None and all(suppressed_mask(lag)):
         lag = None
-    if lag is not None and previous is not None and previous.court_lag is not None:
-        # less the previous release's rows, no row may be a small group (docs/bulletin.md, rule 4): the curve is
-        # left out (a row withheld among published ones would lie between its neighbours)
-        if court_lag_difference_fails(lag, previous.court_lag, params.window.waiting_period_months, rule):
-            lag = None
+    # less the previous release's rows, no row may be a small group (docs/bulletin.md, rule 4): else the curve is
+    # left out (a row withheld among published ones would lie between its neighbours)
+    if (
+        lag is not None
+        and previous is not None
+        and previous.court_lag is not None
+        and court_lag_difference_fails(lag, previous.court_lag, params.window.waiting_period_months, rule)
+    ):
+        lag = None
     if lag is not None:
         window = params.window
         chart_or_sentence(

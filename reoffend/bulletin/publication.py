@@ -492,12 +492,9 @@ def audit_publication(
     from ..errors import DisclosureFailure
 
     try:
-        models = []
-        for reader in readers or [None]:
-            model = model_of(tables, layout)
-            if reader is not None:
-                reader(model)
-            models.append(model)
+        models = [model_of(tables, layout) for _reader in range(max(1, len(readers)))]
+        for model, reader in zip(models, readers, strict=False):
+            reader(model)
         report = audit(models[0], protection, models[1:])
     except InconsistentTables as error:
         raise DisclosureFailure(f"the disclosure audit found published figures that disagree: {error}") from None

@@ -168,7 +168,9 @@ def court_lag_difference_fails(
         return []
     before = {}
     for row in previous.iter_rows(named=True):
-        period, size, reoffenders = (_whole(row.get(c)) for c in ("waiting_period_months", "cohort_size", "reoffenders"))
+        period, size, reoffenders = (
+            _whole(row.get(c)) for c in ("waiting_period_months", "cohort_size", "reoffenders")
+        )
         if period is not None and size is not None and reoffenders is not None:
             before[period] = (size, reoffenders)
     failing = []
