@@ -546,6 +546,23 @@ def ranges(
     return out
 
 
+def components(model: LinkedTables, cell_keys: Iterable[Key]) -> list[list[Key]]:
+    """``cell_keys`` grouped by the component of linked unknown counts each is in (:func:`_component`): groups
+    whose ranges are worked out apart."""
+    wanted = set(cell_keys)
+    out: list[list[Key]] = []
+    done: set[Key] = set()
+    for cell_key in sorted(wanted):
+        if cell_key in done:
+            continue
+        cells, _relations = _component(model, cell_key)
+        members = sorted(wanted.intersection(cells) | {cell_key})
+        done.update(cells)
+        done.update(members)
+        out.append(members)
+    return out
+
+
 def infeasible(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
     """Those of ``cell_keys`` whose component's published figures admit no solution (a reader's assumption, a
     tie of two releases' figures, that does not hold)."""

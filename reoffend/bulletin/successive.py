@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from ..disclosure import DisclosureRule
-from ..linked import COUNTS, Key, LinkedTables, infeasible
+from ..linked import COUNTS, Key, LinkedTables, components, infeasible
 from .publication import Layout, model_of
 from .revisions import Previous, revisable
 
@@ -86,24 +86,35 @@ class Carried:
         add_previous(model, self.model, self.folder, [k for k in self.ties if k in model.cells])
 
     def hypotheses(self, fresh: Callable[[], LinkedTables]) -> list[Carried]:
-        """The ties a reader can hold together: all of them when the two releases' figures admit them; else, for
-        each assumed tie in a component they make impossible, the ties less that one, where that is possible
-        (a reader who sees that some withheld group changed and tries each: the true one is among them when
-        one group of the component changed); else (several changed) none of the assumed ties of those
-        components. ``fresh`` makes this release's model as measured."""
+        """The readers to protect against (module docstring): this one alone when the two releases' figures
+        admit every tie. Else, in each component of linked counts whose ties cannot all hold, each withheld
+        group whose tie left out makes the rest hold is a guess of the group that changed (the true one is
+        among them when one group of the component changed); where no one group does (several changed), none
+        of the component's assumed ties is made. Components are worked out apart, so reader ``i`` takes the
+        ``i``-th guess of every component (repeating a component's last when it has fewer), and every guess of
+        every component is some reader's. ``fresh`` makes this release's model as measured."""
         model = fresh()
         self.add_to(model)
         broken = infeasible(model, [k for k in self.assumed if k in model.cells])
         if not broken:
             return [self]
-        found = []
-        for cell_key in sorted(broken):
-            hypothesis = self.without({cell_key})
+        groups = components(model, broken)
+        guesses: list[list[Key]] = [[] for _group in groups]
+        for turn in range(max(len(group) for group in groups)):
+            left_out = {group[turn] for group in groups if turn < len(group)}
             model = fresh()
-            hypothesis.add_to(model)
-            if not infeasible(model, broken - {cell_key}):
-                found.append(hypothesis)
-        return found or [self.without(broken)]
+            self.without(left_out).add_to(model)
+            still = infeasible(model, broken - left_out)
+            for group, found in zip(groups, guesses, strict=True):
+                if turn < len(group) and not still.intersection(group):
+                    found.append(group[turn])
+        readers = []
+        for turn in range(max(1, *(len(found) for found in guesses))):
+            left_out = set()
+            for group, found in zip(groups, guesses, strict=True):
+                left_out |= {found[min(turn, len(found) - 1)]} if found else set(group)
+            readers.append(self.without(left_out))
+        return readers
 
 
 def carry_over(model: LinkedTables, previous: Previous) -> Carried:
