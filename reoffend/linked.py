@@ -39,7 +39,7 @@ passing: the loop ends, and only the counts that failed are solved again.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -563,6 +563,15 @@ def components(model: LinkedTables, cell_keys: Iterable[Key]) -> list[list[Key]]
     return out
 
 
+def linked_cells(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
+    """Every cell in the components of ``cell_keys`` (:func:`_component`)."""
+    out: set[Key] = set()
+    for cell_key in cell_keys:
+        if cell_key not in out:
+            out.update(_component(model, cell_key)[0])
+    return out
+
+
 def infeasible(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
     """Those of ``cell_keys`` whose component's published figures admit no solution (a reader's assumption, a
     tie of two releases' figures, that does not hold)."""
@@ -717,16 +726,19 @@ def exposed(model: LinkedTables, rule: DisclosureRule) -> list[Range]:
     return out
 
 
-def audit(model: LinkedTables, protection: Protection, readers: Sequence[LinkedTables] = ()) -> AuditReport:
+def audit(
+    model: LinkedTables,
+    protection: Protection,
+    readers: Sequence[LinkedTables] = (),
+    differ: Collection[Key] | None = None,
+) -> AuditReport:
     """Every withheld and implied count's range against the rule, and every shown group against the primary
     rule (module docstring); with ``readers`` (other models of the same cells), each range over them all
-    (:func:`union_ranges`)."""
+    (:func:`ranges_over`, ``differ`` as there)."""
     models = [model, *readers]
     for each in models:
         check_consistent(each)
-    found = exposed(model, protection.rule) + union_ranges(
-        [ranges(each, model.targets(), protection) for each in models]
-    )
+    found = exposed(model, protection.rule) + ranges_over(models, model.targets(), protection, differ)
     return AuditReport(
         protection,
         tuple(found),
@@ -736,14 +748,19 @@ def audit(model: LinkedTables, protection: Protection, readers: Sequence[LinkedT
 
 
 # ------------------------------------------------------------------------------------------- protection
-def protect(model: LinkedTables, protection: Protection, readers: Sequence[LinkedTables] = ()) -> None:
+def protect(
+    model: LinkedTables,
+    protection: Protection,
+    readers: Sequence[LinkedTables] = (),
+    differ: Collection[Key] | None = None,
+) -> None:
     """Withhold cells of ``model`` (in place: ``Cell.withheld``) until the audit would pass.
 
     The builder's values must be the true counts of every shown cell. Raises :class:`UnprotectableCell` when
     a count cannot be protected because nothing linked to it is left to withhold. ``readers``: further models
     of the same cells with other relations (readers who hold other assumptions, reoffend/bulletin/successive.py):
     the same cells are withheld in each, and a count passes when its range over all of them
-    (:func:`union_ranges`) is wide enough.
+    (:func:`union_ranges`) is wide enough; ``differ``: the cells whose relations differ between them (None: any).
     """
     rule = protection.rule
     if not rule.active:
@@ -758,7 +775,7 @@ def protect(model: LinkedTables, protection: Protection, readers: Sequence[Linke
     _classic_secondary(model, rule)
     _fragile_totals(model)
     _same_withheld(model, readers)
-    found = union_ranges([ranges(each, model.targets(), protection) for each in models])
+    found = ranges_over(models, model.targets(), protection, differ)
     failing = [(r.cell, r.count) for r in found if not r.passes]
     for _ in range(len(model.cells) + 1):
         if not failing:
@@ -782,7 +799,7 @@ def protect(model: LinkedTables, protection: Protection, readers: Sequence[Linke
         _fragile_totals(model)
         _same_withheld(model, readers)
         retry = list(dict.fromkeys([*failing, *((extra, c) for extra in extras for c in COUNTS)]))
-        found = union_ranges([ranges(each, retry, protection, spread=False) for each in models])
+        found = ranges_over(models, retry, protection, differ, spread=False)
         failing = [(r.cell, r.count) for r in found if not r.passes]
 
 
@@ -795,17 +812,53 @@ def _same_withheld(model: LinkedTables, readers: Sequence[LinkedTables]) -> None
 
 def union_ranges(found: Sequence[Sequence[Range]]) -> list[Range]:
     """Each count's range over several readers' models (the values some reader cannot rule out), from
-    :func:`ranges` of each for the same targets: it passes when that span is wide enough (or, for an implied
-    count, safe in every reader's model)."""
-    if len(found) == 1:
-        return list(found[0])
-    out: list[Range] = []
-    for same in zip(*found, strict=True):
-        first = same[0]
-        low, high = min(r.low for r in same), max(r.high for r in same)
-        passes = high - low >= first.required or all(r.passes for r in same)
-        out.append(replace(first, low=low, high=high, passes=passes))
-    return out
+    :func:`ranges` of each (the first for every target, the others for some): it passes when that span is wide
+    enough (or, for an implied count, safe in every reader's model)."""
+    by_count: dict[tuple[Key, str], list[Range]] = {(r.cell, r.count): [r] for r in found[0]}
+    for more in found[1:]:
+        for r in more:
+            by_count[(r.cell, r.count)].append(r)
+    return [_union(same) for same in by_count.values()]
+
+
+def _union(same: Sequence[Range]) -> Range:
+    if len(same) == 1:
+        return same[0]
+    first = same[0]
+    low, high = min(r.low for r in same), max(r.high for r in same)
+    passes = high - low >= first.required or all(r.passes for r in same)
+    return replace(first, low=low, high=high, passes=passes)
+
+
+def ranges_over(
+    models: Sequence[LinkedTables],
+    targets: Sequence[tuple[Key, str]],
+    protection: Protection,
+    differ: Collection[Key] | None = None,
+    *,
+    spread: bool = True,
+) -> list[Range]:
+    """Each target's range over several readers' models, as :func:`union_ranges`. ``differ``: the cells whose
+    relations differ between the models (None: any). The first model is solved for every target; each other
+    only for the targets linked to ``differ`` in some model (:func:`linked_cells`; the rest are the same in
+    all) whose span over the models solved so far is still narrower than the rule requires (one reader's
+    wide range already makes the union wide)."""
+    found = ranges(models[0], targets, protection, spread=spread)
+    if len(models) == 1:
+        return found
+    varying = None if differ is None else set().union(*(linked_cells(m, differ) for m in models))
+    by_count: dict[tuple[Key, str], list[Range]] = {(r.cell, r.count): [r] for r in found}
+    for model in models[1:]:
+        still = [
+            target
+            for target, same in by_count.items()
+            if (varying is None or target[0] in varying) and _union(same).width < same[0].required
+        ]
+        if not still:
+            break
+        for r in ranges(model, still, protection, spread=spread):
+            by_count[(r.cell, r.count)].append(r)
+    return [_union(same) for same in by_count.values()]
 
 
 def _fragile_totals(model: LinkedTables) -> None:

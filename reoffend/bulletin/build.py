@@ -29,7 +29,7 @@ from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
-from ..linked import LinkedTables, Protection, UnprotectableCell, describe, protect
+from ..linked import Key, LinkedTables, Protection, UnprotectableCell, describe, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
@@ -459,7 +459,13 @@ def _compute_bulletin(
     # the declarations of the tables written (the earlier releases' establishment tables are not)
     layout = Layout([spec for spec in layout.tables if spec.table in tables])
     # with a previous release: over every reader of both releases (reoffend/bulletin/successive.py)
-    audit_report = audit_publication(tables, layout, protection, [reader.add_to for reader in readers])
+    audit_report = audit_publication(
+        tables,
+        layout,
+        protection,
+        [reader.add_to for reader in readers],
+        readers[0].differ(readers) if readers else None,
+    )
 
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns, config.labels)
@@ -576,15 +582,19 @@ def _protected_model(
         measured = fresh()
         reader.add_to(measured)
         models.append(measured)
-    _protect(models[0], protection, previous, models[1:])
+    _protect(models[0], protection, previous, models[1:], carried.differ(readers))
     return models[0], readers
 
 
 def _protect(
-    model: LinkedTables, protection: Protection, previous: Previous | None, readers: list[LinkedTables]
+    model: LinkedTables,
+    protection: Protection,
+    previous: Previous | None,
+    readers: list[LinkedTables],
+    differ: set[Key] | None = None,
 ) -> None:
     try:
-        protect(model, protection, readers)
+        protect(model, protection, readers, differ)
     except UnprotectableCell as error:
         if previous is None or error.cell is None:
             raise DisclosureFailure(str(error)) from None

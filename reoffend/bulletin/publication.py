@@ -484,10 +484,12 @@ def audit_publication(
     layout: Layout,
     protection: Protection,
     readers: Sequence[Callable[[LinkedTables], None]] = (),
+    differ: set[Key] | None = None,
 ) -> AuditReport:
     """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it; with
     ``readers`` (each adds what one reader holds besides: the previous release's figures and the groups taken
-    to be unchanged, reoffend/bulletin/successive.py), each count's range over them all. Raises
+    to be unchanged, reoffend/bulletin/successive.py), each count's range over them all (``differ``: the groups
+    whose ties differ between them, reoffend.linked.ranges_over). Raises
     :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
     from ..errors import DisclosureFailure
 
@@ -495,7 +497,7 @@ def audit_publication(
         models = [model_of(tables, layout) for _reader in range(max(1, len(readers)))]
         for model, reader in zip(models, readers, strict=False):
             reader(model)
-        report = audit(models[0], protection, models[1:])
+        report = audit(models[0], protection, models[1:], differ)
     except InconsistentTables as error:
         raise DisclosureFailure(f"the disclosure audit found published figures that disagree: {error}") from None
     if not report.passed:

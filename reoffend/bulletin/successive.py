@@ -116,6 +116,11 @@ class Carried:
             readers.append(self.without(left_out))
         return readers
 
+    def differ(self, readers: Sequence[Carried]) -> set[Key]:
+        """The groups whose ties differ between ``readers`` (reoffend.linked.ranges_over's ``differ``)."""
+        tied = [set(reader.ties) for reader in readers]
+        return set().union(*tied) - tied[0].intersection(*tied[1:]) if tied else set()
+
 
 def carry_over(model: LinkedTables, previous: Previous) -> Carried:
     """What this release carries over from ``previous`` (module docstring), forced on ``model`` (this release as
