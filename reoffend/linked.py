@@ -297,6 +297,18 @@ class LinkedTables:
             raise InconsistentTables(f"{describe(cell_key)} and {describe(other)} differ in size: not one group")
         self._relate(Relation(cell_key, (other,)))
 
+    def untie(self, cell_key: Key, other: Key) -> None:
+        """Undo :meth:`tie` (a reader who takes the group to have changed)."""
+        relation = Relation(cell_key, (other,))
+        self.relations.remove(relation)
+        for k in (cell_key, other):
+            self._by_cell[k].remove(relation)
+
+    def sharing(self) -> LinkedTables:
+        """Another model of the same cells (shared: a cell withheld in one is withheld in both) with a copy of
+        the relations, to which a reader's own relations (ties) can be added."""
+        return LinkedTables(self.cells, list(self.relations), {k: list(v) for k, v in self._by_cell.items()})
+
     def _relate(self, relation: Relation) -> None:
         self.relations.append(relation)
         for k in dict.fromkeys((relation.total, *relation.parts)):

@@ -463,7 +463,7 @@ def _compute_bulletin(
         tables,
         layout,
         protection,
-        [reader.add_to for reader in readers],
+        partial(readers[0].readers, readers=readers) if readers else None,
         readers[0].differ(readers) if readers else None,
     )
 
@@ -577,11 +577,7 @@ def _protected_model(
         return measured
 
     readers = carried.hypotheses(fresh)
-    models = []
-    for reader in readers:
-        measured = fresh()
-        reader.add_to(measured)
-        models.append(measured)
+    models = carried.readers(fresh(), readers)
     _protect(models[0], protection, previous, models[1:], carried.differ(readers))
     return models[0], readers
 

@@ -483,20 +483,20 @@ def audit_publication(
     tables: Mapping[str, pl.DataFrame],
     layout: Layout,
     protection: Protection,
-    readers: Sequence[Callable[[LinkedTables], None]] = (),
+    readers: Callable[[LinkedTables], list[LinkedTables]] | None = None,
     differ: set[Key] | None = None,
 ) -> AuditReport:
     """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it; with
-    ``readers`` (each adds what one reader holds besides: the previous release's figures and the groups taken
-    to be unchanged, reoffend/bulletin/successive.py), each count's range over them all (``differ``: the groups
-    whose ties differ between them, reoffend.linked.ranges_over). Raises
+    ``readers`` (the models of the readers of both releases over the tables' model: what each holds besides,
+    the previous release's figures and the groups taken to be unchanged, reoffend/bulletin/successive.py),
+    each count's range over them all (``differ``: the groups whose ties differ between them,
+    reoffend.linked.ranges_over). Raises
     :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
     from ..errors import DisclosureFailure
 
     try:
-        models = [model_of(tables, layout) for _reader in range(max(1, len(readers)))]
-        for model, reader in zip(models, readers, strict=False):
-            reader(model)
+        model = model_of(tables, layout)
+        models = readers(model) if readers is not None else [model]
         report = audit(models[0], protection, models[1:], differ)
     except InconsistentTables as error:
         raise DisclosureFailure(f"the disclosure audit found published figures that disagree: {error}") from None

@@ -85,6 +85,19 @@ class Carried:
         """Add the previous figures and the ties to ``model`` (this release's tables, protected or as written)."""
         add_previous(model, self.model, self.folder, [k for k in self.ties if k in model.cells])
 
+    def readers(self, model: LinkedTables, readers: Sequence[Carried]) -> list[LinkedTables]:
+        """The models of ``readers`` (from :meth:`hypotheses`) over ``model``: the previous figures and the ties
+        every reader makes added to ``model`` (in place), then one model per reader sharing its cells
+        (:meth:`reoffend.linked.LinkedTables.sharing`) with that reader's own ties."""
+        common = set(readers[0].ties).intersection(*(r.ties for r in readers[1:]))
+        add_previous(model, self.model, self.folder, [k for k in self.ties if k in common and k in model.cells])
+        out = [model, *(model.sharing() for _reader in readers[1:])]  # all made before any reader's own ties
+        for seen, reader in zip(out, readers, strict=True):
+            for cell_key in reader.ties:
+                if cell_key not in common and cell_key in model.cells:
+                    seen.tie(cell_key, previous_key(cell_key))
+        return out
+
     def hypotheses(self, fresh: Callable[[], LinkedTables]) -> list[Carried]:
         """The readers to protect against (module docstring): this one alone when the two releases' figures
         admit every tie. Else, in each component of linked counts whose ties cannot all hold, each withheld
@@ -98,20 +111,19 @@ class Carried:
         broken = infeasible(model, [k for k in self.assumed if k in model.cells])
         if not broken:
             return [self]
-        groups = components(model, broken)
-        guesses: list[list[Key]] = [[] for _group in groups]
-        for turn in range(max(len(group) for group in groups)):
-            left_out = {group[turn] for group in groups if turn < len(group)}
-            model = fresh()
-            self.without(left_out).add_to(model)
-            still = infeasible(model, broken - left_out)
-            for group, found in zip(groups, guesses, strict=True):
-                if turn < len(group) and not still.intersection(group):
-                    found.append(group[turn])
+        guesses: list[tuple[list[Key], list[Key]]] = []
+        for group in components(model, broken):
+            found = []
+            for cell_key in group:
+                model.untie(cell_key, previous_key(cell_key))
+                if not infeasible(model, set(group) - {cell_key}):
+                    found.append(cell_key)
+                model.tie(cell_key, previous_key(cell_key))
+            guesses.append((group, found))
         readers = []
-        for turn in range(max(1, *(len(found) for found in guesses))):
+        for turn in range(max(1, *(len(found) for _group, found in guesses))):
             left_out = set()
-            for group, found in zip(groups, guesses, strict=True):
+            for group, found in guesses:
                 left_out |= {found[min(turn, len(found) - 1)]} if found else set(group)
             readers.append(self.without(left_out))
         return readers
