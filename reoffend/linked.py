@@ -34,6 +34,11 @@ withheld parts whose union passes the rule), then the audit, suppressing one mor
 still fails (the smallest shown sibling, else the smallest part, else the total) until every range passes.
 Withholding a cell only removes a constraint from the attacker's problem, so a range that passed keeps
 passing: the loop ends, and only the counts that failed are solved again.
+
+**Successive releases** (reoffend/bulletin/successive.py): an earlier release's figures are cells too,
+``fixed`` (neither withheld nor published by this release), tied (:meth:`LinkedTables.tie`) to the same group
+now where a reader takes it to be unchanged; a reader's guesses are further models sharing the cells
+(:meth:`LinkedTables.sharing`), and a count's range is then the union over them (:func:`ranges_over`).
 """
 
 from __future__ import annotations
