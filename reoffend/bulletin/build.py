@@ -29,7 +29,7 @@ from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
-from ..linked import Key, LinkedTables, Protection, UnprotectableCell, describe, protect
+from ..linked import LinkedTables, Protection, UnprotectableCell, describe, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
@@ -69,7 +69,7 @@ from .stats import (
     tested_against_all,
     year_earlier,
 )
-from .successive import Carried, carry_over, court_lag_difference_fails
+from .successive import Carried, court_lag_difference_fails, protect_series
 
 Progress = Callable[[str], None]
 STEPS = (
@@ -562,35 +562,15 @@ def _compute_bulletin(
 def _protected_model(
     raw: dict[str, pl.DataFrame], layout: Layout, protection: Protection, previous: Previous | None
 ) -> tuple[LinkedTables, list[Carried]]:
-    """The linked tables of ``raw`` after primary and secondary suppression; with a previous release, together
-    with its published figures, against every reader :meth:`Carried.hypotheses` names (reoffend/bulletin/
-    successive.py). Raises DisclosureFailure naming a count that no further suppression can protect."""
-    model = model_of(raw, layout)
-    if previous is None:
-        _protect(model, protection, None, [])
-        return model, []
-    carried = carry_over(model, previous)
-
-    def fresh() -> LinkedTables:
-        measured = model_of(raw, layout)
-        carried.force(measured)
-        return measured
-
-    readers = carried.hypotheses(fresh)
-    models = carried.readers(fresh(), readers)
-    _protect(models[0], protection, previous, models[1:], carried.differ(readers))
-    return models[0], readers
-
-
-def _protect(
-    model: LinkedTables,
-    protection: Protection,
-    previous: Previous | None,
-    readers: list[LinkedTables],
-    differ: set[Key] | None = None,
-) -> None:
+    """The linked tables of ``raw`` after primary and secondary suppression; with a previous release, against
+    it (reoffend/bulletin/successive.py: the model and the readers of both releases). Raises DisclosureFailure
+    naming a count that no further suppression can protect."""
     try:
-        protect(model, protection, readers, differ)
+        if previous is not None:
+            return protect_series(raw, layout, protection, previous)
+        model = model_of(raw, layout)
+        protect(model, protection)
+        return model, []
     except UnprotectableCell as error:
         if previous is None or error.cell is None:
             raise DisclosureFailure(str(error)) from None

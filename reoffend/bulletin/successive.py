@@ -33,13 +33,13 @@ group, else the build leaves it out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
 
 from ..disclosure import DisclosureRule
-from ..linked import COUNTS, Key, LinkedTables, components, infeasible
+from ..linked import COUNTS, Key, LinkedTables, Protection, components, infeasible, protect
 from .publication import Layout, model_of
 from .revisions import Previous, revisable
 
@@ -162,6 +162,26 @@ def carry_over(model: LinkedTables, previous: Previous) -> Carried:
     carried = Carried(previous.folder, before, tuple(withheld), tuple(published), tuple(ties), tuple(assumed))
     carried.force(model)
     return carried
+
+
+def protect_series(
+    raw: Mapping[str, pl.DataFrame], layout: Layout, protection: Protection, previous: Previous
+) -> tuple[LinkedTables, list[Carried]]:
+    """This release's linked tables (``raw`` as measured, as ``layout`` declares them) after primary and
+    secondary suppression against the previous release (module docstring): the model of the first reader (its
+    cells are every reader's) and the readers. Raises reoffend.linked.UnprotectableCell naming a count that no
+    further suppression can protect."""
+    carried = carry_over(model_of(raw, layout), previous)
+
+    def fresh() -> LinkedTables:
+        measured = model_of(raw, layout)
+        carried.force(measured)
+        return measured
+
+    readers = carried.hypotheses(fresh)
+    models = carried.readers(fresh(), readers)
+    protect(models[0], protection, models[1:], carried.differ(readers))
+    return models[0], readers
 
 
 def add_previous(model: LinkedTables, before: LinkedTables, folder: str, ties: Sequence[Key]) -> None:
