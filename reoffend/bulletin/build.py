@@ -29,7 +29,7 @@ from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
-from ..linked import LinkedTables, Protection, UnprotectableCell, describe, protect
+from ..linked import InconsistentTables, LinkedTables, Protection, UnprotectableCell, describe, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
@@ -579,6 +579,14 @@ def _protected_model(
             f"previous release {previous.folder}: every figure linked to it is withheld, or was published by "
             "that release (a release cannot un-publish it), so together they would give it away; nothing was "
             "written (docs/bulletin.md, 'Successive releases')"
+        ) from None
+    except InconsistentTables as error:
+        if previous is None:
+            raise
+        # the previous folder is data: its figures, now in this release's model, contradict each other
+        raise UsageError(
+            f"--previous {previous.folder}: its published tables disagree with each other or with this release's "
+            f"({error}): not as `reoffend bulletin` wrote them from an earlier extract of these data"
         ) from None
 
 
