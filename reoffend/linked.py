@@ -34,13 +34,18 @@ withheld parts whose union passes the rule), then the audit, suppressing one mor
 still fails (the smallest shown sibling, else the smallest part, else the total) until every range passes.
 Withholding a cell only removes a constraint from the attacker's problem, so a range that passed keeps
 passing: the loop ends, and only the counts that failed are solved again.
+
+**Successive releases** (reoffend/bulletin/successive.py): an earlier release's figures are cells too,
+``fixed`` (neither withheld nor published by this release), tied (:meth:`LinkedTables.tie`) to the same group
+now where a reader takes it to be unchanged; a reader's guesses are further models sharing the cells
+(:meth:`LinkedTables.sharing`), and a count's range is then the union over them (:func:`ranges_over`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .disclosure import DisclosureRule
@@ -62,6 +67,11 @@ class InconsistentTables(ValueError):
 
 class UnprotectableCell(ValueError):
     """No further suppression can protect a cell (every figure linked to it is already withheld)."""
+
+    def __init__(self, message: str, cell: Key | None = None, count: str = "") -> None:
+        super().__init__(message)
+        self.cell = cell
+        self.count = count
 
 
 def key(
@@ -110,6 +120,9 @@ class Cell:
     # a total over releases of a series (a pooled row): withheld with any of its parts, never protected by
     # withholding a part, so that each part's fate does not depend on which release shows the total
     fragile: bool = False
+    # published (or withheld) by an earlier release of the series and known to a reader as it was then: this
+    # release can neither withhold nor publish it (docs/bulletin.md, "Successive releases")
+    fixed: bool = False
 
     @property
     def implied(self) -> bool:
@@ -281,6 +294,25 @@ class LinkedTables:
             raise InconsistentTables(f"{describe(part)} is larger than {describe(whole)}, which holds it")
         self._true_values(rest, whole, (part,))
         self._relate(Relation(whole, (part, rest)))
+
+    def tie(self, cell_key: Key, other: Key) -> None:
+        """``cell_key`` and ``other`` are the same people with the same counts (a group this release shows and
+        the same group as an earlier release published it, unchanged since)."""
+        if self.cells[cell_key].size != self.cells[other].size:
+            raise InconsistentTables(f"{describe(cell_key)} and {describe(other)} differ in size: not one group")
+        self._relate(Relation(cell_key, (other,)))
+
+    def untie(self, cell_key: Key, other: Key) -> None:
+        """Undo :meth:`tie` (a reader who takes the group to have changed)."""
+        relation = Relation(cell_key, (other,))
+        self.relations.remove(relation)
+        for k in (cell_key, other):
+            self._by_cell[k].remove(relation)
+
+    def sharing(self) -> LinkedTables:
+        """Another model of the same cells (shared: a cell withheld in one is withheld in both) with a copy of
+        the relations, to which a reader's own relations (ties) can be added."""
+        return LinkedTables(self.cells, list(self.relations), {k: list(v) for k, v in self._by_cell.items()})
 
     def _relate(self, relation: Relation) -> None:
         self.relations.append(relation)
@@ -531,6 +563,56 @@ def ranges(
     return out
 
 
+def components(model: LinkedTables, cell_keys: Iterable[Key]) -> list[list[Key]]:
+    """``cell_keys`` grouped by the component of linked unknown counts each is in (:func:`_component`): groups
+    whose ranges are worked out apart."""
+    wanted = set(cell_keys)
+    out: list[list[Key]] = []
+    done: set[Key] = set()
+    for cell_key in sorted(wanted):
+        if cell_key in done:
+            continue
+        cells, _relations = _component(model, cell_key)
+        members = sorted(wanted.intersection(cells) | {cell_key})
+        done.update(cells)
+        done.update(members)
+        out.append(members)
+    return out
+
+
+def linked_cells(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
+    """Every cell in the components of ``cell_keys`` (:func:`_component`)."""
+    out: set[Key] = set()
+    for cell_key in cell_keys:
+        if cell_key not in out:
+            out.update(_component(model, cell_key)[0])
+    return out
+
+
+def infeasible(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
+    """Those of ``cell_keys`` whose component's published figures admit no solution (a reader's assumption, a
+    tie of two releases' figures, that does not hold)."""
+    import numpy as np
+
+    wanted = set(cell_keys)
+    out: set[Key] = set()
+    done: set[Key] = set()
+    for cell_key in sorted(wanted):
+        if cell_key in done:
+            continue
+        cells, relations = _component(model, cell_key)
+        members = wanted.intersection(cells) | {cell_key}
+        done.update(cells)
+        problem = _Problem(model, cells, relations)
+        if not problem.n:
+            continue
+        try:
+            problem._solve(np.zeros(problem.n))
+        except InconsistentTables:
+            out.update(members)
+    return out
+
+
 def _bounds(problem: _Problem, variable: int, required: int, exact: bool) -> tuple[float, float]:
     """A count's range from the linear program: the span of the solutions found so far when it is wide enough
     (and ``exact`` is not asked), else its greatest value solved for, and its least unless the least value
@@ -656,16 +738,24 @@ def exposed(model: LinkedTables, rule: DisclosureRule) -> list[Range]:
     out = []
     for cell in model.cells.values():
         value = cell.known("reoffenders")
-        if rule.active and cell.tables and value is not None and rule.fails(cell.size, value):
+        if rule.active and cell.tables and not cell.fixed and value is not None and rule.fails(cell.size, value):
             out.append(Range(cell.key, "reoffenders", value, value, 0, False, "published"))
     return out
 
 
-def audit(model: LinkedTables, protection: Protection) -> AuditReport:
+def audit(
+    model: LinkedTables,
+    protection: Protection,
+    readers: Sequence[LinkedTables] = (),
+    differ: Collection[Key] | None = None,
+) -> AuditReport:
     """Every withheld and implied count's range against the rule, and every shown group against the primary
-    rule (module docstring)."""
-    check_consistent(model)
-    found = exposed(model, protection.rule) + ranges(model, model.targets(), protection)
+    rule (module docstring); with ``readers`` (other models of the same cells), each range over them all
+    (:func:`ranges_over`, ``differ`` as there)."""
+    models = [model, *readers]
+    for each in models:
+        check_consistent(each)
+    found = exposed(model, protection.rule) + ranges_over(models, model.targets(), protection, differ)
     return AuditReport(
         protection,
         tuple(found),
@@ -675,22 +765,35 @@ def audit(model: LinkedTables, protection: Protection) -> AuditReport:
 
 
 # ------------------------------------------------------------------------------------------- protection
-def protect(model: LinkedTables, protection: Protection) -> None:
+def protect(
+    model: LinkedTables,
+    protection: Protection,
+    readers: Sequence[LinkedTables] = (),
+    differ: Collection[Key] | None = None,
+) -> None:
     """Withhold cells of ``model`` (in place: ``Cell.withheld``) until the audit would pass.
 
     The builder's values must be the true counts of every shown cell. Raises :class:`UnprotectableCell` when
-    a count cannot be protected because nothing linked to it is left to withhold.
+    a count cannot be protected because nothing linked to it is left to withhold. ``readers``: further models
+    of the same cells with other relations (readers who hold other assumptions, reoffend/bulletin/successive.py):
+    the same cells are withheld in each, and a count passes when its range over all of them
+    (:func:`union_ranges`) is wide enough; ``differ``: the cells whose relations differ between them (None: any).
     """
     rule = protection.rule
     if not rule.active:
         return
-    check_consistent(model)
-    for cell in model.cells.values():  # primary
-        if cell.tables and cell.values["reoffenders"] is not None and rule.fails(cell.size, cell.values["reoffenders"]):
+    models = [model, *readers]
+    for each in models:
+        check_consistent(each)
+    for cell in model.cells.values():  # primary (an earlier release's figures are as they were published)
+        values = cell.values["reoffenders"]
+        if cell.tables and not cell.fixed and values is not None and rule.fails(cell.size, values):
             cell.withhold()
     _classic_secondary(model, rule)
     _fragile_totals(model)
-    failing = [(r.cell, r.count) for r in ranges(model, model.targets(), protection) if not r.passes]
+    _same_withheld(model, readers)
+    found = ranges_over(models, model.targets(), protection, differ)
+    failing = [(r.cell, r.count) for r in found if not r.passes]
     for _ in range(len(model.cells) + 1):
         if not failing:
             break
@@ -703,15 +806,76 @@ def protect(model: LinkedTables, protection: Protection) -> None:
                 count = next(c for k, c in failing if k == cell_key)
                 raise UnprotectableCell(
                     f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected: every figure linked "
-                    "to it is already withheld"
+                    "to it is already withheld",
+                    cell_key,
+                    count,
                 )
             if extra not in extras:
                 extras.append(extra)
                 model.cells[extra].withhold()
         _fragile_totals(model)
-        retry = [*failing, *((extra, c) for extra in extras for c in COUNTS)]
-        found = ranges(model, list(dict.fromkeys(retry)), protection, spread=False)
+        _same_withheld(model, readers)
+        retry = list(dict.fromkeys([*failing, *((extra, c) for extra in extras for c in COUNTS)]))
+        found = ranges_over(models, retry, protection, differ, spread=False)
         failing = [(r.cell, r.count) for r in found if not r.passes]
+
+
+def _same_withheld(model: LinkedTables, readers: Sequence[LinkedTables]) -> None:
+    for reader in readers:
+        for cell_key, cell in model.cells.items():
+            if cell.withheld and not reader.cells[cell_key].withheld:
+                reader.cells[cell_key].withhold()
+
+
+def union_ranges(found: Sequence[Sequence[Range]]) -> list[Range]:
+    """Each count's range over several readers' models (the values some reader cannot rule out), from
+    :func:`ranges` of each (the first for every target, the others for some): it passes when that span is wide
+    enough (or, for an implied count, safe in every reader's model)."""
+    by_count: dict[tuple[Key, str], list[Range]] = {(r.cell, r.count): [r] for r in found[0]}
+    for more in found[1:]:
+        for r in more:
+            by_count[(r.cell, r.count)].append(r)
+    return [_union(same) for same in by_count.values()]
+
+
+def _union(same: Sequence[Range]) -> Range:
+    if len(same) == 1:
+        return same[0]
+    first = same[0]
+    low, high = min(r.low for r in same), max(r.high for r in same)
+    passes = high - low >= first.required or all(r.passes for r in same)
+    return replace(first, low=low, high=high, passes=passes)
+
+
+def ranges_over(
+    models: Sequence[LinkedTables],
+    targets: Sequence[tuple[Key, str]],
+    protection: Protection,
+    differ: Collection[Key] | None = None,
+    *,
+    spread: bool = True,
+) -> list[Range]:
+    """Each target's range over several readers' models, as :func:`union_ranges`. ``differ``: the cells whose
+    relations differ between the models (None: any). The first model is solved for every target; each other
+    only for the targets linked to ``differ`` in some model (:func:`linked_cells`; the rest are the same in
+    all) whose span over the models solved so far is still narrower than the rule requires (one reader's
+    wide range already makes the union wide)."""
+    found = ranges(models[0], targets, protection, spread=spread)
+    if len(models) == 1:
+        return found
+    varying = None if differ is None else set().union(*(linked_cells(m, differ) for m in models))
+    by_count: dict[tuple[Key, str], list[Range]] = {(r.cell, r.count): [r] for r in found}
+    for model in models[1:]:
+        still = [
+            target
+            for target, same in by_count.items()
+            if (varying is None or target[0] in varying) and _union(same).width < same[0].required
+        ]
+        if not still:
+            break
+        for r in ranges(model, still, protection, spread=spread):
+            by_count[(r.cell, r.count)].append(r)
+    return [_union(same) for same in by_count.values()]
 
 
 def _fragile_totals(model: LinkedTables) -> None:

@@ -268,3 +268,21 @@ def test_hostile_names_in_a_manifest_stay_data(copy_of, cli):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     err = _refused(cli, data, folder)
     assert "names a table" in err and "Traceback" not in err
+
+
+def test_a_previous_folder_whose_tables_disagree_is_refused(copy_of, cli):
+    """Edited with its manifest's hash to match (the check of the folder against itself cannot see that), a
+    previous bulletin whose trend no longer adds up to its establishments and breakdowns is refused (exit 2),
+    never a traceback: its figures are in this release's disclosure model (docs/bulletin.md, rule 4)."""
+    import hashlib
+
+    folder, data = copy_of
+    trend = folder / "tables" / "trend.csv"
+    frame = pl.read_csv(trend, infer_schema=False)
+    frame = frame.with_columns(pl.col("reoffenders").cast(pl.Int64) + 5)
+    frame.write_csv(trend)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["tables/trend.csv"]["sha256"] = hashlib.sha256(trend.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    err = _refused(cli, data, folder)
+    assert "disagree" in err and "Traceback" not in err

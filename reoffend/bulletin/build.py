@@ -29,7 +29,7 @@ from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, load_inputs
 from ..io import read_code_list
-from ..linked import Protection, UnprotectableCell, protect
+from ..linked import InconsistentTables, LinkedTables, Protection, UnprotectableCell, describe, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
@@ -69,6 +69,7 @@ from .stats import (
     tested_against_all,
     year_earlier,
 )
+from .successive import Carried, court_lag_difference_fails, protect_series
 
 Progress = Callable[[str], None]
 STEPS = (
@@ -306,12 +307,8 @@ def _compute_bulletin(
     parts += [*breakdowns, *comparison_sections]
     layout = bulletin_layout(parts)
     raw: dict[str, pl.DataFrame] = {name: frame for part in parts for name, frame in part.tables.items()}
-    model = model_of(raw, layout)
     protection = Protection.of(rule)
-    try:
-        protect(model, protection)
-    except UnprotectableCell as error:
-        raise DisclosureFailure(str(error)) from None
+    model, readers = _protected_model(raw, layout, protection, previous)
     withheld = {name: withheld_rows(name, frame, layout, model) for name, frame in raw.items() if name in layout.names}
     revised = None
     if previous is not None:  # each figure the previous bulletin published, now (bulletin/revisions.py)
@@ -412,6 +409,15 @@ def _compute_bulletin(
         lag = None
     if lag is not None and all(suppressed_mask(lag)):
         lag = None
+    # less the previous release's rows, no row may be a small group (docs/bulletin.md, rule 4): else the curve is
+    # left out (a row withheld among published ones would lie between its neighbours)
+    if (
+        lag is not None
+        and previous is not None
+        and previous.court_lag is not None
+        and court_lag_difference_fails(lag, previous.court_lag, params.window.waiting_period_months, rule)
+    ):
+        lag = None
     if lag is not None:
         window = params.window
         chart_or_sentence(
@@ -452,7 +458,14 @@ def _compute_bulletin(
             tables["provisional_backtest.csv"] = provisional.backtest
     # the declarations of the tables written (the earlier releases' establishment tables are not)
     layout = Layout([spec for spec in layout.tables if spec.table in tables])
-    audit_report = audit_publication(tables, layout, protection)
+    # with a previous release: over every reader of both releases (reoffend/bulletin/successive.py)
+    audit_report = audit_publication(
+        tables,
+        layout,
+        protection,
+        partial(readers[0].readers, readers=readers) if readers else None,
+        readers[0].differ(readers) if readers else None,
+    )
 
     step(STEPS[6])
     findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns, config.labels)
@@ -546,6 +559,37 @@ def _compute_bulletin(
         warnings=warnings,
         previous=previous.as_dict() if previous is not None else None,
     )
+
+
+def _protected_model(
+    raw: dict[str, pl.DataFrame], layout: Layout, protection: Protection, previous: Previous | None
+) -> tuple[LinkedTables, list[Carried]]:
+    """The linked tables of ``raw`` after primary and secondary suppression; with a previous release, against
+    it (reoffend/bulletin/successive.py: the model and the readers of both releases). Raises DisclosureFailure
+    naming a count that no further suppression can protect."""
+    try:
+        if previous is not None:
+            return protect_series(raw, layout, protection, previous)
+        model = model_of(raw, layout)
+        protect(model, protection)
+        return model, []
+    except UnprotectableCell as error:
+        if previous is None or error.cell is None:
+            raise DisclosureFailure(str(error)) from None
+        raise DisclosureFailure(
+            f"{describe(error.cell)}: its {error.count.replace('_', ' ')} cannot be protected against the "
+            f"previous release {previous.folder}: every figure linked to it is withheld, or was published by "
+            "that release (a release cannot un-publish it), so together they would give it away; nothing was "
+            "written (docs/bulletin.md, 'Successive releases')"
+        ) from None
+    except InconsistentTables as error:
+        if previous is None:
+            raise
+        # the previous folder is data: its figures, now in this release's model, contradict each other
+        raise UsageError(
+            f"--previous {previous.folder}: its published tables disagree with each other or with this release's "
+            f"({error}): not as `reoffend bulletin` wrote them from an earlier extract of these data"
+        ) from None
 
 
 @dataclass(frozen=True)

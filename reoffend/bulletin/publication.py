@@ -13,7 +13,7 @@ folder, exactly as a reader could.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -479,13 +479,25 @@ def bulletin_layout(parts: Sequence[Any]) -> Layout:
     return Layout([spec for part in parts for spec in part.declares])
 
 
-def audit_publication(tables: Mapping[str, pl.DataFrame], layout: Layout, protection: Protection) -> AuditReport:
-    """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it;
-    raises :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
+def audit_publication(
+    tables: Mapping[str, pl.DataFrame],
+    layout: Layout,
+    protection: Protection,
+    readers: Callable[[LinkedTables], list[LinkedTables]] | None = None,
+    differ: set[Key] | None = None,
+) -> AuditReport:
+    """The audit of the published ``tables`` (withheld rows null and marked), as a reader could make it; with
+    ``readers`` (the models of the readers of both releases over the tables' model: what each holds besides,
+    the previous release's figures and the groups taken to be unchanged, reoffend/bulletin/successive.py),
+    each count's range over them all (``differ``: the groups whose ties differ between them,
+    reoffend.linked.ranges_over). Raises
+    :class:`reoffend.errors.DisclosureFailure` naming the first count that fails."""
     from ..errors import DisclosureFailure
 
     try:
-        report = audit(model_of(tables, layout), protection)
+        model = model_of(tables, layout)
+        models = readers(model) if readers is not None else [model]
+        report = audit(models[0], protection, models[1:], differ)
     except InconsistentTables as error:
         raise DisclosureFailure(f"the disclosure audit found published figures that disagree: {error}") from None
     if not report.passed:

@@ -50,6 +50,7 @@ from .folder import MANIFEST_KEY, MANIFEST_VERSION
 from .publication import MEASURE_COUNTS, Layout, RowCell, TableCells, UnreadableCell, row_cells
 
 TABLE = "revisions.csv"
+COURT_LAG = "court_lag.csv"  # read to compare this release's court lag with (reoffend/bulletin/successive.py)
 LATE = "late convictions"
 CORRECTIONS = "data corrections"
 COMPLETED = "cohort completed"
@@ -73,6 +74,8 @@ class Previous:
     tables: dict[str, pl.DataFrame]
     latest_cohort: str | None
     extract_date: dt.date | None = None  # its facts' extract date, when it is a date (never free text)
+    # its court-lag table (hash-checked, as text) and the cohorts it summed, where it published one
+    court_lag: pl.DataFrame | None = None
 
     def check_earlier_than(self, extract_date: dt.date | None) -> None:
         """A previous bulletin comes before this one: one from a later extract would call the cohorts it has and
@@ -156,6 +159,7 @@ def read_previous(folder: str, measure: Mapping[str, Any]) -> Previous:
         tables[name] = _table(folder, root, name, files)
     if "trend.csv" not in tables:
         raise _refuse(folder, "no trend.csv in its layout: not a reoffend bulletin")
+    court_lag = _table(folder, root, COURT_LAG, files) if f"tables/{COURT_LAG}" in files else None
     latest = facts.get("latest_cohort")  # kept only when it is a cohort of its trend: never free text from the folder
     cohorts = set(tables["trend.csv"]["cohort"].to_list()) if "cohort" in tables["trend.csv"].columns else set()
     return Previous(
@@ -165,6 +169,7 @@ def read_previous(folder: str, measure: Mapping[str, Any]) -> Previous:
         tables=tables,
         latest_cohort=latest if isinstance(latest, str) and latest in cohorts else None,
         extract_date=_date_or_none(facts.get("extract_date")),
+        court_lag=court_lag,
     )
 
 
