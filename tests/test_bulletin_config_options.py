@@ -37,6 +37,7 @@ NOT_IN_A_BULLETIN = {
     "current_filter": "the bulletin compares each unit of `by` with its own baseline",
     "log": "a run option of every command (bulletin --log)",
     "acknowledge": "the bulletin config's top-level acknowledge, for every section",
+    "relative_to": "the bulletin judges units against the mechanism's baseline and publishes the shift they share",
 }
 
 
