@@ -694,3 +694,63 @@ def test_an_excluded_code_after_the_first_conviction_rows_is_found(monkeypatch, 
     inputs = inputs_of({"offender_id": ["B"], "release_date": ["2022-01-10"]}, convictions)
     warnings = input_warnings(inputs, frozenset({"BREACH", "XX"}))
     assert any("no conviction has the offence code(s) XX;" in w for w in warnings)
+
+
+# ------------------------------------------------------------------ the court-lag monitor's event order
+def _lag_events_by_three_columns(data) -> pl.DataFrame:
+    """The events of nowcast.lag_events as first written: two joins, sorted by the three columns."""
+    from reoffend.drift import event_table
+    from reoffend.nowcast import KEY
+
+    day = (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
+    return (
+        event_table(data.rows, data.releases, KEY)
+        .join(data.releases.select(KEY, "cohort", day), on=KEY, how="left")
+        .sort(KEY, "_lag", "_offence", descending=[False, False, True])
+    )
+
+
+@pytest.mark.parametrize("bits", [16, 4, 1])
+def test_the_monitors_one_sort_key_orders_events_as_the_three_columns(monkeypatch, bits):
+    """lag_events sorts on one number (key, lag, offence day descending) where lag and offence day fit in 16
+    bits each; with fewer bits (4, 1) the bound fails on these data and the three columns are sorted instead.
+    Either way the frame is that of the join and the three-column sort, row for row."""
+    from reoffend import nowcast as nowcast_module
+    from reoffend.nowcast import NowcastParams, development, lag_events
+    from reoffend.synth import SynthParams, generate
+
+    releases, convictions, _ = generate(SynthParams(releases=3000, seed=11, treated_establishment=""))
+    inputs = validate_inputs(
+        Table("releases.parquet", RELEASES, releases.lazy()),
+        Table("convictions.parquet", CONVICTIONS, convictions.lazy()),
+    )
+    data = development(inputs, NowcastParams(measurement=MeasureParams(by=("cohort",))))
+    monkeypatch.setattr(nowcast_module, "MONITOR_BITS", bits)
+    expected = _lag_events_by_three_columns(data)
+    assert expected.height > 1000
+    assert_frame_equal(lag_events(data), expected)
+
+
+def test_the_monitors_sort_key_by_hand():
+    """Three events of release 0 and one of release 1 (days since 1970; release 0 released on day 100):
+    (lag 5, offence 110), (lag 5, offence 120), (lag 2, offence 130) sort as lag 2; then lag 5 with the later
+    offence (120, room larger at any extract) first: 130, 120, 110 by offence; release 1 last."""
+    from reoffend.nowcast import KEY, monitor_order
+
+    events = pl.DataFrame(
+        {
+            KEY: [1, 0, 0, 0],
+            "_offence": [200, 110, 120, 130],
+            "_lag": [1, 5, 5, 2],
+            "_released": [190, 100, 100, 100],
+        },
+        schema={KEY: pl.UInt32, "_offence": pl.Int32, "_lag": pl.Int64, "_released": pl.Int32},
+    )
+    # the one key: release * 2**32 + lag * 2**16 + (2**16 - 1 - (offence - released))
+    assert events.select(monitor_order(events)).to_series().to_list() == [
+        1 * 2**32 + 1 * 2**16 + (2**16 - 1 - 10),
+        0 + 5 * 2**16 + (2**16 - 1 - 10),
+        0 + 5 * 2**16 + (2**16 - 1 - 20),
+        0 + 2 * 2**16 + (2**16 - 1 - 30),
+    ]
+    assert events.sort(monitor_order(events))["_offence"].to_list() == [130, 120, 110, 200]
