@@ -754,3 +754,45 @@ def test_the_monitors_sort_key_by_hand():
         0 + 2 * 2**16 + (2**16 - 1 - 30),
     ]
     assert events.sort(monitor_order(events))["_offence"].to_list() == [130, 120, 110, 200]
+
+
+# ------------------------------------------------------------- the nowcast's expectations, selected lazily
+def _share() -> st.SearchStrategy[float | None]:
+    return st.one_of(st.none(), st.just(0.0), st.just(1.0), st.floats(0, 1, allow_nan=False))
+
+
+@st.composite
+def expectation_inputs(draw):
+    """Rows as _expectations has them after its joins: seen or not, the development table's moments (null where
+    the reference never reached a state), the group's level (1 exactly, or another)."""
+    n = draw(st.integers(1, 30))
+    count = st.integers(0, 50)
+    moment = st.one_of(st.none(), st.just(0.0), st.floats(0, 20, allow_nan=False))
+    data = {
+        "reoffended": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+        "u_mean_reoffended": draw(st.lists(_share(), min_size=n, max_size=n)),
+        "_S": draw(st.lists(_share(), min_size=n, max_size=n)),
+        "_P": draw(st.lists(_share(), min_size=n, max_size=n)),
+        "level_ratio": draw(
+            st.lists(st.one_of(st.just(1.0), st.floats(0, 4, allow_nan=False)), min_size=n, max_size=n)
+        ),
+        "u_n": draw(st.lists(st.one_of(st.none(), count), min_size=n, max_size=n)),
+        "o_n": draw(st.lists(st.one_of(st.none(), count), min_size=n, max_size=n)),
+    }
+    for counted in ("reoffences", "reconviction_events"):
+        for column in (f"o_mean_{counted}", f"o_var_{counted}", f"u_mean_{counted}", f"u_var_{counted}"):
+            data[column] = draw(st.lists(moment, min_size=n, max_size=n))
+    schema = {c: pl.Float64 for c in data} | {"reoffended": pl.Boolean, "u_n": pl.UInt32, "o_n": pl.UInt32}
+    return pl.DataFrame(data, schema=schema)
+
+
+@settings(max_examples=200, deadline=None)
+@given(expectation_inputs())
+def test_the_expectations_selected_lazily_are_the_eager_selects_to_the_bit(frame):
+    """_expectations selects its columns from a lazy frame, so that q_lam and the scale are computed once
+    (common subexpressions); the numbers are those of the same select made eagerly, bit for bit."""
+    from reoffend.nowcast import expectation_columns
+
+    eager = frame.select(expectation_columns())
+    lazy = frame.lazy().select(expectation_columns()).collect()
+    assert_frame_equal(lazy, eager, check_exact=True)
