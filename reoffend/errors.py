@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where a problem frame is made: `reoffend --version` never loads it
+    import polars as pl
 
 EXIT_OK = 0
 EXIT_NOT_SIGNIFICANT = 1
@@ -33,13 +35,15 @@ EXIT_STATUSES = {
     EXIT_BROKEN_PIPE: "standard output was closed early (| head)",
 }
 
-PROBLEM_SCHEMA = {
-    "file": pl.String,
-    "row": pl.Int64,
-    "column": pl.String,
-    "rule": pl.String,
-    "value": pl.String,
-    "message": pl.String,
+# The columns of a problem frame. Python's types, which polars reads as String and Int64, so that this module (which
+# every command imports first) does not load polars.
+PROBLEM_SCHEMA: dict[str, type] = {
+    "file": str,
+    "row": int,
+    "column": str,
+    "rule": str,
+    "value": str,
+    "message": str,
 }
 
 
@@ -227,5 +231,7 @@ def single_problem(
     count: int = 1,
 ) -> DataError:
     """A DataError reported as one problem (concerning a whole column or file) standing for ``count`` rows."""
+    import polars as pl
+
     frame = pl.DataFrame([problem_row(file, column, rule, message, row=row, value=value)], schema=PROBLEM_SCHEMA)
     return DataError(frame, {rule: count})

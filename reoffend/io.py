@@ -52,6 +52,13 @@ from .errors import (
     problem_row,
     single_problem,
 )
+from .run_state import (  # noqa: F401 - re-exported: the run's state lives apart so start-up need not load polars
+    claim_stdin,
+    forget_written,
+    outputs_written,
+    record_written,
+    release_stdin,
+)
 
 FORMATS = ("csv", "parquet", "ndjson")
 EXTENSIONS = {
@@ -249,25 +256,6 @@ def check_input_file(path: str, what: str = "file") -> None:
         raise InputFileError(f"{path}: is a folder, not a file")
     if not os.access(target, os.R_OK):
         raise InputFileError(f"{path}: not readable (permission denied)")
-
-
-# Standard input can be read once per run: the first reader claims it (a table, a list, a config).
-_stdin_claimed_by: list[str] = []
-
-
-def claim_stdin(what: str) -> None:
-    """Record that ``what`` reads standard input; a second reader is a usage error (exit 2) naming both."""
-    if _stdin_claimed_by and _stdin_claimed_by[0] != what:
-        raise UsageError(
-            f"standard input ('-') can be read only once: it is already the {_stdin_claimed_by[0]}, "
-            f"so the {what} cannot be '-' too"
-        )
-    _stdin_claimed_by[:] = [what]
-
-
-def release_stdin() -> None:
-    """Forget the claim (at the start of each run of the command line, and in tests)."""
-    _stdin_claimed_by.clear()
 
 
 MIB = 1 << 20
@@ -1440,24 +1428,6 @@ def held_signals() -> Iterator[None]:
             signal.signal(number, handler)
         if arrived:
             signal.raise_signal(arrived[0])  # to the handler it was meant for, now that the renames are done
-
-
-_written: list[str] = []  # the outputs this run has completed, in order (for the message of a signal)
-
-
-def record_written(path: str | os.PathLike) -> None:
-    """Note that the output ``path`` is complete (renamed into place, or written through)."""
-    _written.append(str(path))
-
-
-def outputs_written() -> list[str]:
-    """The outputs this run has completed so far (:func:`record_written`)."""
-    return list(_written)
-
-
-def forget_written() -> None:
-    """Start a run with no output written (at the start of each run of the command line, and in tests)."""
-    _written.clear()
 
 
 def write_stdout(data: bytes) -> None:

@@ -694,3 +694,105 @@ def test_an_excluded_code_after_the_first_conviction_rows_is_found(monkeypatch, 
     inputs = inputs_of({"offender_id": ["B"], "release_date": ["2022-01-10"]}, convictions)
     warnings = input_warnings(inputs, frozenset({"BREACH", "XX"}))
     assert any("no conviction has the offence code(s) XX;" in w for w in warnings)
+
+
+# ------------------------------------------------------------------ the court-lag monitor's event order
+def _lag_events_by_three_columns(data) -> pl.DataFrame:
+    """The events of nowcast.lag_events as first written: two joins, sorted by the three columns."""
+    from reoffend.drift import event_table
+    from reoffend.nowcast import KEY
+
+    day = (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
+    return (
+        event_table(data.rows, data.releases, KEY)
+        .join(data.releases.select(KEY, "cohort", day), on=KEY, how="left")
+        .sort(KEY, "_lag", "_offence", descending=[False, False, True])
+    )
+
+
+@pytest.mark.parametrize("bits", [16, 4, 1])
+def test_the_monitors_one_sort_key_orders_events_as_the_three_columns(monkeypatch, bits):
+    """lag_events sorts on one number (key, lag, offence day descending) where lag and offence day fit in 16
+    bits each; with fewer bits (4, 1) the bound fails on these data and the three columns are sorted instead.
+    Either way the frame is that of the join and the three-column sort, row for row."""
+    from reoffend import nowcast as nowcast_module
+    from reoffend.nowcast import NowcastParams, development, lag_events
+    from reoffend.synth import SynthParams, generate
+
+    releases, convictions, _ = generate(SynthParams(releases=3000, seed=11, treated_establishment=""))
+    inputs = validate_inputs(
+        Table("releases.parquet", RELEASES, releases.lazy()),
+        Table("convictions.parquet", CONVICTIONS, convictions.lazy()),
+    )
+    data = development(inputs, NowcastParams(measurement=MeasureParams(by=("cohort",))))
+    monkeypatch.setattr(nowcast_module, "MONITOR_BITS", bits)
+    expected = _lag_events_by_three_columns(data)
+    assert expected.height > 1000
+    assert_frame_equal(lag_events(data), expected)
+
+
+def test_the_monitors_sort_key_by_hand():
+    """Three events of release 0 and one of release 1 (days since 1970; release 0 released on day 100):
+    (lag 5, offence 110), (lag 5, offence 120), (lag 2, offence 130) sort as lag 2; then lag 5 with the later
+    offence (120, room larger at any extract) first: 130, 120, 110 by offence; release 1 last."""
+    from reoffend.nowcast import KEY, monitor_order
+
+    events = pl.DataFrame(
+        {
+            KEY: [1, 0, 0, 0],
+            "_offence": [200, 110, 120, 130],
+            "_lag": [1, 5, 5, 2],
+            "_released": [190, 100, 100, 100],
+        },
+        schema={KEY: pl.UInt32, "_offence": pl.Int32, "_lag": pl.Int64, "_released": pl.Int32},
+    )
+    # the one key: release * 2**32 + lag * 2**16 + (2**16 - 1 - (offence - released))
+    assert events.select(monitor_order(events)).to_series().to_list() == [
+        1 * 2**32 + 1 * 2**16 + (2**16 - 1 - 10),
+        0 + 5 * 2**16 + (2**16 - 1 - 10),
+        0 + 5 * 2**16 + (2**16 - 1 - 20),
+        0 + 2 * 2**16 + (2**16 - 1 - 30),
+    ]
+    assert events.sort(monitor_order(events))["_offence"].to_list() == [130, 120, 110, 200]
+
+
+# ------------------------------------------------------------- the nowcast's expectations, selected lazily
+def _share() -> st.SearchStrategy[float | None]:
+    return st.one_of(st.none(), st.just(0.0), st.just(1.0), st.floats(0, 1, allow_nan=False))
+
+
+@st.composite
+def expectation_inputs(draw):
+    """Rows as _expectations has them after its joins: seen or not, the development table's moments (null where
+    the reference never reached a state), the group's level (1 exactly, or another)."""
+    n = draw(st.integers(1, 30))
+    count = st.integers(0, 50)
+    moment = st.one_of(st.none(), st.just(0.0), st.floats(0, 20, allow_nan=False))
+    data = {
+        "reoffended": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+        "u_mean_reoffended": draw(st.lists(_share(), min_size=n, max_size=n)),
+        "_S": draw(st.lists(_share(), min_size=n, max_size=n)),
+        "_P": draw(st.lists(_share(), min_size=n, max_size=n)),
+        "level_ratio": draw(
+            st.lists(st.one_of(st.just(1.0), st.floats(0, 4, allow_nan=False)), min_size=n, max_size=n)
+        ),
+        "u_n": draw(st.lists(st.one_of(st.none(), count), min_size=n, max_size=n)),
+        "o_n": draw(st.lists(st.one_of(st.none(), count), min_size=n, max_size=n)),
+    }
+    for counted in ("reoffences", "reconviction_events"):
+        for column in (f"o_mean_{counted}", f"o_var_{counted}", f"u_mean_{counted}", f"u_var_{counted}"):
+            data[column] = draw(st.lists(moment, min_size=n, max_size=n))
+    schema = {c: pl.Float64 for c in data} | {"reoffended": pl.Boolean, "u_n": pl.UInt32, "o_n": pl.UInt32}
+    return pl.DataFrame(data, schema=schema)
+
+
+@settings(max_examples=200, deadline=None)
+@given(expectation_inputs())
+def test_the_expectations_selected_lazily_are_the_eager_selects_to_the_bit(frame):
+    """_expectations selects its columns from a lazy frame, so that q_lam and the scale are computed once
+    (common subexpressions); the numbers are those of the same select made eagerly, bit for bit."""
+    from reoffend.nowcast import expectation_columns
+
+    eager = frame.select(expectation_columns())
+    lazy = frame.lazy().select(expectation_columns()).collect()
+    assert_frame_equal(lazy, eager, check_exact=True)

@@ -28,7 +28,7 @@ from ..errors import (
     os_reason,
     printable,
 )
-from ..io import forget_written, outputs_written, release_stdin
+from ..run_state import forget_written, outputs_written, release_stdin
 from . import helptext, run_log
 from .lazy import LazyGroup
 
