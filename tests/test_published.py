@@ -431,3 +431,18 @@ def test_events_near_0_the_verdict_agrees_with_every_interval(current, baseline,
             assert low >= 0
         else:
             assert low <= 1e-9 and high >= -1e-9
+
+
+def test_cli_says_the_score_test_and_a_rise_from_0(cli, tmp_path):
+    batch = tmp_path / "zeros.csv"
+    batch.write_text(
+        "kind,current,current_size,baseline,baseline_size\nevents,155,1000,0,1000\nevents,0,1000,155,1000\n"
+        "data-lab,100%,100,100%,100\n"
+    )
+    code, stdout, stderr = cli("compare", "published", "--batch", str(batch), "--format", "json")
+    assert code == 0, stderr
+    document = json.loads(stdout)
+    rise, fall, same = document["headline"]
+    assert "a rise from a baseline of 0" in rise and "no upper bound; score test" in rise
+    assert "a change of -100.0% (90% interval -100.0% to -99.8%; score test" in fall
+    assert "no significant change" in same and document["rows"][2]["reduction_pct"] == 0.0

@@ -229,11 +229,13 @@ def sentence(row: PublishedRow) -> str:
         figures = (
             f"{row.current_published} against {row.baseline_published} reconviction events per 100 "
             f"({row.current_size:,} and {row.baseline_size:,.0f} people), a rise from a baseline of 0 (no relative "
-            f"change; {level} interval of the change {signed(row.change_low_pct)}% to {signed(row.change_high_pct)}%; "
+            f"change; {level} interval of the change from {signed(row.change_low_pct)}% up, no upper bound; "
             f"score test, {test})"
         )
     elif row.kind == "events":
         dispersion = number(row.dispersion, 2) if row.dispersion is not None else "from the published SDs"
+        if row.current_per_100 == 0:  # no log ratio: the score test (reoffend.compare.published.events_score_test)
+            test = f"score test, {test}"
         figures = (
             f"{row.current_published} against {row.baseline_published} reconviction events per 100 "
             f"({row.current_size:,} and {row.baseline_size:,.0f} people), a change of {signed(row.change_pct)}% "

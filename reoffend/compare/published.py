@@ -385,7 +385,7 @@ def check(result: Published, alpha: float = 0.05, sided: Sided = "one", row: int
         smallest = run(min(current.value + current.half, top), max(baseline.value - baseline.half, 0.0))
         extremes = (largest.verdict, smallest.verdict)
         values = (current.value, baseline.value)
-    reduction = None if test.change_pct is None else -test.change_pct
+    reduction = None if test.change_pct is None else 0.0 - test.change_pct  # no -0.0 for no change
     target = result.target_reduction_pct
     method = METHODS[result.kind].format(model=result.variance_model)
     return {
