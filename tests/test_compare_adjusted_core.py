@@ -337,14 +337,16 @@ def test_against_the_others_a_shared_shift_is_a_sentence_not_a_warning():
 @pytest.mark.parametrize("parameter_uncertainty", [False, True])
 @pytest.mark.parametrize("sided", ["one", "two"])
 def test_the_shift_from_the_units_rows_is_the_national_shift(parameter_uncertainty, sided):
-    """The bulletin says the shift of the units it publishes from their rows alone: with every unit of the one
-    current cohort it is metadata.national_shift, whether or not --parameter-uncertainty widened the rows."""
+    """The bulletin says the shift of the units it publishes from their rows alone, on the outcome variance (the
+    rows hold each unit's parameter variance, not the cross terms of the pooled expectation's): with every unit of
+    the one current cohort it is metadata.national_shift without --parameter-uncertainty, whether or not the
+    option widened the rows."""
     from reoffend.compare.adjusted import shift_of_rows
 
     current = [*CURRENT, ("P3", 26, "x", 0, 0), ("P3", 52, "y", 1, 1)]
     result = compare_adjusted(fixture_frame(current), params(parameter_uncertainty=parameter_uncertainty, sided=sided))
     (row,) = shift_of_rows(result.rows, result.params).iter_rows(named=True)
-    shift = result.metadata["national_shift"]
+    shift = compare_adjusted(fixture_frame(current), params(sided=sided)).metadata["national_shift"]
     assert row["units"] == 3 and row["releases"] == shift["releases"] == 7
     for prefix, column in (
         ("binary_shift_pp", "binary_difference_pp"),
@@ -354,6 +356,60 @@ def test_the_shift_from_the_units_rows_is_the_national_shift(parameter_uncertain
             assert row[f"{prefix}{part}"] == pytest.approx(shift[f"{column}{part}"], rel=1e-9, abs=1e-12)
         assert row[f"{prefix}_p"] == pytest.approx(shift[f"{column}_p"], rel=1e-9)
         assert row[f"{prefix}_significant"] == shift[f"{column}_significant"]
+
+
+def test_the_shift_is_clipped_as_the_units_are_and_the_rows_shift_with_it():
+    # every one of the 60 current releases reoffends: the actual rate is 1, so the binary shift is (60 - E)/60 and
+    # no interval can put the rate above 1: the upper bound is the shift itself, from the metadata and the rows
+    from reoffend.compare.adjusted import shift_of_rows
+
+    current = [("P1", 20 + i, "xy"[i % 2], 1, 4) for i in range(30)] + [
+        ("P2", 21 + i, "xy"[i % 2], 1, 4) for i in range(30)
+    ]
+    result = compare_adjusted(fixture_frame(current), params())
+    shift = result.metadata["national_shift"]
+    assert shift["binary_difference_pp_high"] == pytest.approx(shift["binary_difference_pp"], rel=1e-12)
+    (row,) = shift_of_rows(result.rows, result.params).iter_rows(named=True)
+    assert row["binary_shift_pp_high"] == pytest.approx(shift["binary_difference_pp_high"], rel=1e-9)
+    assert row["binary_shift_pp_low"] == pytest.approx(shift["binary_difference_pp_low"], rel=1e-9)
+
+
+@pytest.mark.parametrize("sided", ["one", "two"])
+def test_with_parameter_uncertainty_the_shift_is_the_one_unit_rows_test(sided):
+    """--parameter-uncertainty widens the national shift as it widens the units: the delta-method variance of the
+    pooled expected sum, g' cov g with g = sum over all five current releases of p(1-p) x (the review found the
+    shift significant while the one-unit row beside it was not: the shift had left it out)."""
+    result = compare_adjusted(fixture_frame(), params(parameter_uncertainty=True, sided=sided))
+    shift = result.metadata["national_shift"]
+    X, y_bin, _ = baseline_design()
+    logit = Logit(y_bin, X).fit(disp=0)
+    Xc = np.array([[1.0, age, y] for age, y in [(24, 0.0), (36, 1.0), (48, 0.0), (30, 1.0), (42, 0.0)]])
+    p = expit(Xc @ logit.params)
+    gradient = (Xc * (p * (1 - p))[:, None]).sum(axis=0)
+    variance = (p * (1 - p)).sum() + gradient @ logit.cov_params() @ gradient
+    z = (3 - p.sum()) / math.sqrt(variance)  # 3 of the 5 reoffended
+    assert shift["binary_difference_pp_p_two_sided"] == pytest.approx(2 * (1 - Z.cdf(abs(z))), rel=1e-6)
+    crit = Z.inv_cdf(0.95) if sided == "one" else Z.inv_cdf(0.975)
+    # the interval at the verdict's level, clipped as each unit's is to a rate of at most 1: (5 - sum p) / 5
+    half = crit * math.sqrt(variance)
+    assert shift["binary_difference_pp_low"] == pytest.approx(100 * max(3 - p.sum() - half, -p.sum()) / 5)
+    assert shift["binary_difference_pp_high"] == pytest.approx(100 * min(3 - p.sum() + half, 5 - p.sum()) / 5)
+    # exactly the test of the one unit holding every current release (--by "")
+    (pooled,) = compare_adjusted(
+        fixture_frame(), params(by=("cohort",), parameter_uncertainty=True, sided=sided)
+    ).rows.iter_rows(named=True)
+    for name, column in (
+        ("binary", "binary_difference_pp"),
+        ("reoffences_per_offender", "reoffences_per_offender_difference"),
+    ):
+        for part in ("", "_low", "_high"):
+            assert shift[f"{column}{part}"] == pytest.approx(pooled[f"{column}{part}"], rel=1e-9)
+        assert shift[f"{column}_p_two_sided"] == pytest.approx(pooled[f"{name}_p_two_sided"], rel=1e-9)
+        p_verdict = min(pooled[f"{name}_p_reduction"], pooled[f"{name}_p_increase"])
+        assert shift[f"{column}_p"] == pytest.approx(p_verdict if sided == "one" else 2 * p_verdict, rel=1e-9)
+    # without the option the shift is narrower: it leaves the model's uncertainty out, as the units do
+    plain = compare_adjusted(fixture_frame(), params(sided=sided)).metadata["national_shift"]
+    assert plain["binary_difference_pp_p_two_sided"] < shift["binary_difference_pp_p_two_sided"]
 
 
 def test_parameter_uncertainty_is_the_delta_method_variance_of_the_expected_sum():

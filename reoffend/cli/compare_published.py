@@ -11,7 +11,7 @@ import io
 import click
 import polars as pl
 
-from ..compare.published import KINDS, OPTIONAL, REQUIRED, Published, check_all, read_batch
+from ..compare.published import KINDS, OPTIONAL, REQUIRED, InvalidResult, Published, check_all, read_batch
 from ..compare.rows import PublishedRow
 from ..errors import UsageError, one_line, single_problem
 from ..io import read_text_file
@@ -56,7 +56,7 @@ SINGLE = ("kind", "current", "current_size", "baseline", "baseline_size")
 @click.option("--label", default="", help="A name for the result in the output.")
 @click.option(
     "--batch",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),  # a folder is read_text_file's to refuse: exit 66, as for any input
     metavar="FILE.csv",
     help=f"A CSV of results, one per row (columns {', '.join(REQUIRED)}; optional {', '.join(OPTIONAL)}).",
 )
@@ -113,8 +113,8 @@ def compare_published(
                     target_reduction_pct=target_reduction,
                 )
             ]
-        except ValueError as error:
-            raise UsageError(_option_words(str(error))) from None
+        except InvalidResult as error:
+            raise UsageError("; ".join(_option_words(p.message) for p in error.problems)) from None
     out.expect_columns(list(PublishedRow.columns()))
     rows = check_all(results, alpha, sided)
     headline = "\n".join(one_line(sentence(row)) for row in PublishedRow.of(rows))  # a label's newline stays data
@@ -220,13 +220,22 @@ def sentence(row: PublishedRow) -> str:
     def signed(value: float | None) -> str:
         return number(value, 1, signed=True)
 
-    if row.kind == "events" and row.change_pct is None:
+    if row.kind == "events" and row.change_pct is None and row.p_two_sided is None:
         figures = (
             f"{row.current_published} against {row.baseline_published} reconviction events per 100: no change can be "
             "estimated from a mean of 0"
         )
+    elif row.kind == "events" and row.change_pct is None:
+        figures = (
+            f"{row.current_published} against {row.baseline_published} reconviction events per 100 "
+            f"({row.current_size:,} and {row.baseline_size:,.0f} people), a rise from a baseline of 0 (no relative "
+            f"change; {level} interval of the change from {signed(row.change_low_pct)}% up, no upper bound; "
+            f"score test, {test})"
+        )
     elif row.kind == "events":
         dispersion = number(row.dispersion, 2) if row.dispersion is not None else "from the published SDs"
+        if row.current_per_100 == 0:  # no log ratio: the score test (reoffend.compare.published.events_score_test)
+            test = f"score test, {test}"
         figures = (
             f"{row.current_published} against {row.baseline_published} reconviction events per 100 "
             f"({row.current_size:,} and {row.baseline_size:,.0f} people), a change of {signed(row.change_pct)}% "

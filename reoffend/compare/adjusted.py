@@ -20,6 +20,7 @@ re-implemented here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -305,7 +306,9 @@ def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
 
     Each unit's outcome variance is recovered from its row: ``(se² − se_parameters²) n²`` (the test's variance less
     the parameter part when ``--parameter-uncertainty`` added it), so the shift is tested as ``national_shift``
-    tests it, on the outcome variance, at the units' sidedness, with the interval at their level. Against the
+    tests it without that option, on the outcome variance, at the units' sidedness, with the interval at their
+    level (the pooled expectation's parameter variance needs the cross terms between units, which the rows do not
+    hold), its interval clipped as the units' are to an actual rate of at least 0 (binary: at most 1). Against the
     baseline only (``relative_to="baseline"``: against the others each row's difference is already net of a shift).
     """
     confidence = interval_confidence(params.alpha, params.sided)
@@ -321,7 +324,12 @@ def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
         se = pl.col(f"{difference}_se") / scale
         parameter = pl.col(f"{measure}_expected_se_parameters") ** 2 if params.parameter_uncertainty else pl.lit(0.0)
         variance = (se**2 - parameter).clip(lower_bound=0.0) * n**2
-        aggregations += [excess.sum().alias(f"_{prefix}_excess"), variance.sum().alias(f"_{prefix}_variance")]
+        expected = pl.col(f"{measure}_expected") * n  # the unit's expected sum
+        aggregations += [
+            excess.sum().alias(f"_{prefix}_excess"),
+            variance.sum().alias(f"_{prefix}_variance"),
+            expected.sum().alias(f"_{prefix}_expected"),
+        ]
     per_cohort = rows.group_by("cohort", maintain_order=True).agg(aggregations).sort("cohort")
     columns: list[pl.Expr] = []
     total = pl.col("releases").cast(pl.Float64)
@@ -329,6 +337,8 @@ def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
         excess, variance = pl.col(f"_{prefix}_excess"), pl.col(f"_{prefix}_variance")
         shift = excess / total
         half = z_crit * variance.sqrt() / total
+        floor = -pl.col(f"_{prefix}_expected") / total  # an actual rate of at least 0
+        ceiling = (total - pl.col(f"_{prefix}_expected")) / total if prefix == "binary_shift_pp" else pl.lit(math.inf)
         z = excess / variance.sqrt()
         p_two = pl.when(variance > 0).then(
             z.abs().map_batches(lambda v: pl.Series(2 * stats.norm.sf(v.to_numpy())), return_dtype=pl.Float64)
@@ -336,8 +346,8 @@ def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
         p = p_two / 2 if params.sided == "one" else p_two
         columns += [
             (scale * shift).alias(prefix),
-            (scale * (shift - half)).alias(f"{prefix}_low"),
-            (scale * (shift + half)).alias(f"{prefix}_high"),
+            (scale * pl.max_horizontal(shift - half, floor)).alias(f"{prefix}_low"),
+            (scale * pl.min_horizontal(shift + half, ceiling)).alias(f"{prefix}_high"),
             p.alias(f"{prefix}_p"),
             (p < params.alpha).fill_null(False).alias(f"{prefix}_significant"),
         ]

@@ -8,6 +8,7 @@ parameter variance when asked, gives a z test per provider and cohort. Split out
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -218,7 +219,10 @@ def national_shift(
     same sidedness: the difference (binary in percentage points, reoffences per offender), its interval at the
     verdict's level (``interval_confidence``: 90% one-sided at 5%, as the units' beside it), the p the verdict
     rests on (``_p``: one-sided on the side of the change, or two-sided) with the two-sided p too, and
-    ``significant`` at ``alpha``. Pooled over every current cohort.
+    ``significant`` at ``alpha``. Pooled over every current cohort. With ``--parameter-uncertainty`` the variance
+    adds the delta-method variance of the pooled expected sum (the gradient summed over every current release,
+    as :func:`score_groups` does for one group), so the shift is the one-unit (``--by ""``) row's test exactly;
+    without it, like the units, the shift leaves the baseline model's uncertainty out.
     """
     n = float(current.height)
     confidence = interval_confidence(params.alpha, params.sided)
@@ -228,22 +232,37 @@ def national_shift(
     p = special.expit(X @ binary.params)
     mu = np.exp(X @ count.params)
     z_crit = normal_quantile(confidence)
+    # per measure as in score_groups: outcomes, predictions, each outcome's model variance, the weights of the
+    # expected sum's gradient in the coefficients and their covariance (the delta method), the scale
     measures = {
-        "binary_difference_pp": (current.get_column("reoffended"), p, p * (1 - p), 100.0),
-        "reoffences_per_offender_difference": (current.get_column("reoffences"), mu, mu + count.alpha * mu * mu, 1.0),
+        "binary_difference_pp": (current.get_column("reoffended"), p, p * (1 - p), p * (1 - p), binary.cov, 100.0),
+        "reoffences_per_offender_difference": (
+            current.get_column("reoffences"),
+            mu,
+            mu + count.alpha * mu * mu,
+            mu,
+            count.cov,
+            1.0,
+        ),
     }
-    for column, (outcome, expected, outcome_var, scale) in measures.items():
+    for column, (outcome, expected, outcome_var, gradient_weights, cov, scale) in measures.items():
         actual_sum = float(outcome.cast(pl.Float64).sum())
         expected_sum = float(expected.sum())
-        sd = float(np.sqrt(outcome_var.sum()))
+        variance = float(outcome_var.sum())
+        if params.parameter_uncertainty:  # the pooled expectation's own: g' cov g, g its gradient over every release
+            gradient = (X * gradient_weights[:, None]).sum(axis=0)
+            variance += float(gradient @ cov @ gradient)
+        sd = float(np.sqrt(variance))
         difference = (actual_sum - expected_sum) / n
         se = sd / n
         z = (actual_sum - expected_sum) / sd if sd > 0 else float("nan")
         p_two = float(2 * stats.norm.sf(abs(z))) if sd > 0 else None
         p_verdict = None if p_two is None else (p_two / 2 if params.sided == "one" else p_two)
         found[column] = scale * difference
-        found[f"{column}_low"] = scale * (difference - z_crit * se)
-        found[f"{column}_high"] = scale * (difference + z_crit * se)
+        # clipped to what is possible, as each unit's is (score_groups): an actual rate of at least 0, at most 1
+        ceiling = (n - expected_sum) / n if column == "binary_difference_pp" else math.inf
+        found[f"{column}_low"] = scale * max(difference - z_crit * se, -expected_sum / n)
+        found[f"{column}_high"] = scale * min(difference + z_crit * se, ceiling)
         found[f"{column}_p"] = p_verdict
         found[f"{column}_p_two_sided"] = p_two
         found[f"{column}_significant"] = p_verdict is not None and p_verdict < params.alpha
