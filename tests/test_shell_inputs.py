@@ -294,3 +294,28 @@ def test_an_id_list_from_standard_input_is_the_same_as_from_a_file(cli, sample_d
     assert status == 0, err
     assert from_stdin == from_file
     assert pl.read_csv(from_file.encode())["treated"].sum() == 2 * 5  # per cohort, then pooled: 5 listed people
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("measure", "--exclude-offences"),
+        ("measure", "--config"),
+        ("compare matched", "--treated-ids"),
+        ("compare baseline", "--schedule"),
+        ("bulletin", "--config"),
+    ],
+)
+def test_a_folder_given_to_a_list_config_or_schedule_option_is_66_like_any_input(cli, files, tmp_path, command, option):
+    # docs/cli.md: "An input that does not exist, or is a folder, is exit 66"; click's dir_okay=False made it 2
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    if command == "bulletin":
+        args = ["bulletin", option, folder, "-o", tmp_path / "out"]
+    elif command == "compare baseline":
+        args = ["compare", "baseline", "--current-counts", "10/100", "--baseline-counts", "12/100", option, folder]
+    else:
+        args = [*command.split(), *files, option, folder]
+    status, _, err = cli(*args)
+    assert status == 66, err
+    assert "Is a directory" in err

@@ -20,7 +20,7 @@ DEFAULT_FOLDER = "bulletin"
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     metavar="FILE",
     help="The bulletin's TOML config (see --example-config).",
 )

@@ -246,7 +246,7 @@ def cohort_options(function):
         ),
         click.option(
             "--exclude-offences",
-            type=click.Path(dir_okay=False),
+            type=click.Path(),
             help="File of offence codes (one per line; '-': stdin) that are not new offences, e.g. breach "
             "(default: exclude_offences in the config's [inputs]).",
         ),

@@ -60,7 +60,7 @@ def comparison_options(function):
         click.option("--target", type=float, metavar="PP", help="Contract target: a reduction of at least PP points."),
         click.option(
             "--schedule",
-            type=click.Path(dir_okay=False),
+            type=click.Path(),
             help="TOML payment schedule: [[step]] tables of reduction_pp and payment; the highest step reached.",
         ),
         fail_unless_significant_option(

@@ -59,7 +59,7 @@ from .covariate_forms import covariate_form_option
 )
 @click.option(
     "--treated-ids",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="File of offender_id, one per line ('-': stdin): a programme's participants; which of their index "
     "releases are treated: --ids-releases.",
 )

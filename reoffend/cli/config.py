@@ -279,7 +279,7 @@ def config_option(function):
 
     return click.option(
         "--config",
-        type=click.Path(dir_okay=False),
+        type=click.Path(),
         is_eager=True,
         expose_value=True,
         callback=load,
