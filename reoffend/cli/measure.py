@@ -11,12 +11,14 @@ import click
 import polars as pl
 
 from ..banding import band_inputs, parse_band
+from ..cohort import Period
 from ..disclosure import SUPPRESSED, DisclosureRule, suppress
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import (
     GROUP_MEASURES,
     Engine,
+    IncompletePolicy,
     MeasureParams,
     MeasureResult,
     measured_releases,
@@ -28,6 +30,7 @@ from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
 from ..run_warnings import RunWarning
 from ..validate import input_warnings, no_reoffence_reason, summarise_inputs, warning_queries
+from ..window import FollowUpWindow
 from .common import (
     by_option,
     cohort_options,
@@ -233,7 +236,7 @@ def measure_run(
                 )
             )
     excluded = result.metadata.get("incomplete_releases_excluded")
-    if excluded:
+    if isinstance(excluded, int) and excluded:
         run_warnings.append(incomplete_excluded(excluded))
     parameters = {"inputs": spec.as_dict(), **params.as_dict(), "bands": {k: list(v) for k, v in band_edges.items()}}
     rows = result.rows
@@ -269,24 +272,44 @@ def validate(spec, errors_file, window, incomplete, period, out):
 
     Exit 0 when the data is valid, 65 with a report naming file, row and column when not (reoffend docs data).
     """
-    params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
     with errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file)
-        releases, facts = measured_releases(inputs, params)
-        by_cohort = releases.group_by("cohort").agg(pl.len().alias("releases")).sort("cohort").collect()
+        run = validate_run(spec, window, incomplete, period, errors_file)
+    out.message(run.message)
+    out.emit(run.rows, parameters=run.parameters, metadata=run.metadata, title="Input summary")
+
+
+@dataclass
+class ValidateRun:
+    """What ``validate`` reports of valid inputs (the command and reoffend.api.validate share it): the summary
+    rows, the parameters and metadata of the JSON, and the one-line verdict."""
+
+    rows: pl.DataFrame
+    parameters: dict[str, Any]
+    metadata: dict[str, Any]
+    message: str
+
+
+def validate_run(
+    spec: InputSpec,
+    window: FollowUpWindow,
+    incomplete: IncompletePolicy,
+    period: Period,
+    errors_file: str | None = None,
+) -> ValidateRun:
+    """Validate the inputs (docs/data.md: a DataError when a rule fails) and summarise them per ``period``."""
+    params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
+    inputs = load_or_report(spec, errors_file)
+    releases, facts = measured_releases(inputs, params)
+    by_cohort = releases.group_by("cohort").agg(pl.len().alias("releases")).sort("cohort").collect()
     summary = summarise_inputs(inputs)
     metadata = run_metadata(inputs, params.window, facts)
     rows = pl.concat([_summary_rows(summary, inputs, facts), _cohort_rows(by_cohort, period)])
-    out.message(
+    message = (
         f"valid: {inputs.names['releases']} ({inputs.row_counts['releases']:,} rows) and "
         f"{inputs.names['convictions']} ({inputs.row_counts['convictions']:,} rows)"
     )
-    out.emit(
-        rows,
-        parameters={"inputs": spec.as_dict(), "window": params.window.as_dict()},
-        metadata=metadata,
-        title="Input summary",
-    )
+    parameters = {"inputs": spec.as_dict(), "window": params.window.as_dict()}
+    return ValidateRun(rows, parameters, metadata, message)
 
 
 def _cohort_rows(by_cohort: pl.DataFrame, period: str) -> pl.DataFrame:

@@ -1,0 +1,262 @@
+"""The Python API (reoffend.api, docs/python.md): the commands' tables from frames, cell by cell as their CSV;
+the same validation for a frame as for a file; errors as exceptions, never SystemExit; warnings as warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import warnings
+
+import polars as pl
+import pytest
+
+import reoffend
+from reoffend import DataError, ReoffendWarning, UsageError
+
+COVARIATES = "age,sex,sentence_months,prior_convictions,index_offence"
+
+
+@pytest.fixture(scope="module")
+def frames():
+    """The sample as a user would read it into a notebook: polars' own reading, dates parsed by polars."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "sample"
+    releases = pl.read_csv(folder / "releases.csv", try_parse_dates=True)
+    convictions = pl.read_csv(folder / "convictions.csv", try_parse_dates=True)
+    return folder, releases, convictions, folder / "excluded_offences.txt"  # a code list is read from a path too
+
+
+def cli_csv(cli, *args: str) -> pl.DataFrame:
+    status, out, err = cli(*args, "--csv", "-q")
+    assert status == 0, err
+    return pl.read_csv(io.StringIO(out), infer_schema=False)
+
+
+def as_text(table: pl.DataFrame) -> pl.DataFrame:
+    """The table as its CSV holds it: every cell as the writer prints it (what "cell by cell" compares)."""
+    buffer = io.BytesIO()
+    table.write_csv(buffer)
+    return pl.read_csv(io.BytesIO(buffer.getvalue()), infer_schema=False)
+
+
+def assert_same_cells(api_table: pl.DataFrame, csv: pl.DataFrame) -> None:
+    assert api_table.columns == csv.columns
+    assert api_table.height == csv.height > 0
+    assert as_text(api_table).equals(csv)
+
+
+def test_measure_on_frames_equals_the_command_on_files(cli, frames):
+    folder, releases, convictions, codes = frames
+    result = reoffend.measure(
+        releases, convictions, exclude_offences=codes, by="cohort,establishment", where={"establishment": "EST042"}
+    )
+    csv = cli_csv(
+        cli,
+        "measure",
+        folder / "releases.csv",
+        folder / "convictions.csv",
+        "--exclude-offences",
+        folder / "excluded_offences.txt",
+        "--by",
+        "cohort,establishment",
+        "--where",
+        "establishment=EST042",
+    )
+    assert_same_cells(result.table, csv)
+    assert result.metadata["extract_date"] == "2025-12-31"
+    assert result.parameters["inputs"]["releases"] == "releases (DataFrame)"
+    assert result.parameters["where"] == {"establishment": ["EST042"]}
+
+
+def test_validate_on_frames_equals_the_command_on_files(cli, frames):
+    folder, releases, convictions, _ = frames
+    result = reoffend.validate(releases, convictions)
+    csv = cli_csv(cli, "validate", folder / "releases.csv", folder / "convictions.csv")
+    assert_same_cells(result.table, csv)
+    assert result.headline == "valid: releases (DataFrame) (10,000 rows) and convictions (DataFrame) (41,702 rows)"
+
+
+def test_nowcast_on_frames_equals_the_command_on_files(cli, frames):
+    folder, releases, convictions, codes = frames
+    # as at 2024-09-30 the cohorts of 2023Q2 on are still in follow-up: provisional figures
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReoffendWarning)
+        result = reoffend.nowcast(releases, convictions, exclude_offences=codes, as_at="2024-09-30")
+    csv = cli_csv(
+        cli,
+        "nowcast",
+        folder / "releases.csv",
+        folder / "convictions.csv",
+        "--exclude-offences",
+        folder / "excluded_offences.txt",
+        "--as-at",
+        "2024-09-30",
+    )
+    assert_same_cells(result.table, csv)
+    assert "provisional" in result.table["status"].to_list()
+
+
+def test_compare_matched_on_frames_equals_the_command_on_files(cli, frames):
+    folder, releases, convictions, codes = frames
+    result = reoffend.compare_matched(
+        releases,
+        convictions,
+        exclude_offences=codes,
+        treated={"establishment": "EST042"},
+        covariates=COVARIATES,
+        style="peterborough",
+        bootstrap=200,
+    )
+    csv = cli_csv(
+        cli,
+        "compare",
+        "matched",
+        folder / "releases.csv",
+        folder / "convictions.csv",
+        "--exclude-offences",
+        folder / "excluded_offences.txt",
+        "--treated",
+        "establishment=EST042",
+        "--covariates",
+        COVARIATES,
+        "--style",
+        "peterborough",
+        "--bootstrap",
+        "200",
+    )
+    assert_same_cells(result.table, csv)
+    assert result.headline is not None and "All cohorts together" in result.headline
+    assert result.balance.height > 0  # the core's result, read through
+    assert "Balance: standardised mean differences" in result.summary()
+
+
+# ------------------------------------------------------------------------------- a frame is validated as a file
+def test_a_bad_date_in_a_frame_names_the_argument_the_row_and_the_column():
+    # rows counted from 1, as a file's data rows: the second row (frame[1]) holds 2023-02-30
+    releases = pl.DataFrame({"offender_id": ["A", "B"], "release_date": ["2023-01-05", "2023-02-30"]})
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2023-03-01"], "conviction_date": ["2023-04-01"]}
+    )
+    with pytest.raises(DataError) as raised:
+        reoffend.measure(releases, convictions, extract_date="2025-01-01")
+    problem = raised.value.problems.row(0, named=True)
+    assert (problem["file"], problem["row"], problem["column"], problem["rule"]) == (
+        "releases (DataFrame)",
+        2,
+        "release_date",
+        "unparseable-date",
+    )
+    assert problem["value"] == "2023-02-30"
+
+
+def test_column_map_renames_a_frame_as_it_renames_a_file():
+    # one release 2023-01-05, reoffending 2023-03-01 (in the 12 months), convicted 2023-04-01: 1 of 1
+    releases = pl.DataFrame({"id": ["A"], "date_out": [dt.date(2023, 1, 5)]}).lazy()
+    convictions = pl.DataFrame(
+        {"id": ["A"], "offence_date": [dt.date(2023, 3, 1)], "conviction_date": [dt.date(2023, 4, 1)]}
+    )
+    result = reoffend.measure(
+        releases,
+        convictions,
+        by="",
+        column_map={"offender_id": "id", "release_date": "date_out"},
+        extract_date=dt.date(2025, 1, 1),
+    )
+    row = result.table.row(0, named=True)
+    assert (row["cohort_size"], row["reoffenders"], row["binary_rate"]) == (1, 1, 1.0)
+    assert result.parameters["inputs"]["releases"] == "releases (LazyFrame)"
+
+
+def test_a_missing_column_in_a_frame_is_a_data_error_naming_it():
+    releases = pl.DataFrame({"offender_id": ["A"]})
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2023-03-01"], "conviction_date": ["2023-04-01"]}
+    )
+    with pytest.raises(DataError) as raised:
+        reoffend.validate(releases, convictions)
+    assert raised.value.problems.filter(pl.col("column") == "release_date")["file"].to_list() == [
+        "releases (DataFrame)"
+    ]
+
+
+def test_bad_options_are_usage_errors_never_system_exit():
+    releases = pl.DataFrame({"offender_id": ["A"], "release_date": ["2023-01-05"]})
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2023-03-01"], "conviction_date": ["2023-04-01"]}
+    )
+    with pytest.raises(UsageError, match="--min-count"):
+        reoffend.measure(releases, convictions, min_count=3)
+    with pytest.raises(UsageError, match="releases: give a path"):
+        reoffend.measure([1, 2], convictions)
+    with pytest.raises(UsageError, match="extract_date"):
+        reoffend.measure(releases, convictions, extract_date="31/12/2025")
+    with pytest.raises(UsageError, match="encoding"):
+        reoffend.measure(releases, convictions, encoding="cp1252")
+
+
+def test_pyarrow_and_pandas_tables_are_converted(frames):
+    pa = pytest.importorskip("pyarrow")
+    releases = pl.DataFrame({"offender_id": ["A", "B"], "release_date": [dt.date(2023, 1, 5), dt.date(2023, 1, 9)]})
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2023, 3, 1)], "conviction_date": [dt.date(2023, 4, 1)]}
+    )
+    # 2 released, A reoffended: 1 of 2 = 50%
+    by_arrow = reoffend.measure(releases.to_arrow(), pa.table(convictions.to_arrow()), by="", extract_date="2025-01-01")
+    assert by_arrow.table["binary_rate"].to_list() == [0.5]
+    pd = pytest.importorskip("pandas")
+    by_pandas = reoffend.measure(
+        pd.DataFrame({"offender_id": ["A", "B"], "release_date": ["2023-01-05", "2023-01-09"]}),
+        convictions,
+        by="",
+        extract_date="2025-01-01",
+    )
+    assert by_pandas.table.equals(by_arrow.table)
+
+
+# ------------------------------------------------------------------------------- results, warnings, display
+def test_warnings_are_python_warnings_and_on_the_result():
+    # one BREACH conviction and no exclusion list: the command's breach-codes-counted warning
+    releases = pl.DataFrame({"offender_id": ["A"], "release_date": ["2023-01-05"]})
+    convictions = pl.DataFrame(
+        {
+            "offender_id": ["A"],
+            "offence_date": ["2023-03-01"],
+            "conviction_date": ["2023-04-01"],
+            "offence_code": ["BREACH01"],
+        }
+    )
+    with pytest.warns(ReoffendWarning) as caught:
+        result = reoffend.measure(releases, convictions, by="", extract_date="2025-01-01")
+    assert "breach-codes-counted" in [w.message.code for w in caught]  # type: ignore[union-attr]
+    assert "breach-codes-counted" in [w.code for w in result.warnings]
+
+
+def test_html_view_escapes_values_from_the_data():
+    releases = pl.DataFrame(
+        {"offender_id": ["A"], "release_date": ["2023-01-05"], "establishment": ["<script>alert(1)</script>"]}
+    )
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2023-03-01"], "conviction_date": ["2023-04-01"]}
+    )
+    result = reoffend.measure(releases, convictions, by="establishment", extract_date="2025-01-01")
+    page = result._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.startswith("<table><caption>Proven reoffending</caption>")
+    assert "Proven reoffending" in result.summary() and "100.0%" in result.summary()
+
+
+def test_the_package_top_exports_the_api():
+    assert set(reoffend.__all__) >= {
+        "measure",
+        "validate",
+        "compare_matched",
+        "nowcast",
+        "DataError",
+        "UsageError",
+        "ReoffendWarning",
+    }
+    for name in reoffend.__all__:
+        assert getattr(reoffend, name) is not None
+    with pytest.raises(AttributeError):
+        _ = reoffend.no_such_function
