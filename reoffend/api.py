@@ -87,7 +87,7 @@ class Result(Generic[CoreResult]):
             render_table(self.table, title=self.title, console=console)
             if self.headline:
                 console.print(self.headline, highlight=False, markup=False)
-        return buffer.getvalue()
+        return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())  # no padding at line ends
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the table as HTML, every value escaped (a label from the data is shown, never run)."""
