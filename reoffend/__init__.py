@@ -19,6 +19,7 @@ __all__ = [
     "Result",
     "UsageError",
     "__version__",
+    "compare_baseline",
     "compare_matched",
     "measure",
     "nowcast",
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import ReoffendWarning, Result, compare_matched, measure, nowcast, validate
+    from .api import ReoffendWarning, Result, compare_baseline, compare_matched, measure, nowcast, validate
     from .errors import DataError, UsageError
 
 

@@ -20,6 +20,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import polars as pl
 
+from .cli.common import Output, Stages
 from .errors import DataError, UsageError
 from .inputs import InputSpec, TableInput, load_inputs
 from .io import read_code_list
@@ -33,6 +34,7 @@ __all__ = [
     "ReoffendWarning",
     "Result",
     "UsageError",
+    "compare_baseline",
     "compare_matched",
     "measure",
     "nowcast",
@@ -99,6 +101,20 @@ class Result(Generic[CoreResult]):
         caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
         headline = f"<p>{html.escape(self.headline)}</p>" if self.headline else ""
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{headline}"
+
+
+class _Collected(Output):
+    """An :class:`reoffend.cli.common.Output` for a command's shared steps run from Python: no progress shown,
+    nothing written, no run log; the warnings said to it are kept (``collected``) for the result."""
+
+    def __post_init__(self) -> None:
+        self.collected: list[RunWarning] = []
+
+    def warn(self, warning: RunWarning) -> None:
+        self.collected.append(warning)
+
+    def status(self, text: str) -> Stages:
+        return Stages.on(None, text)
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -613,4 +629,122 @@ def validate(
         core=run,
         title="Input summary",
         headline=run.message,
+    )
+
+
+def compare_baseline(
+    releases: TableLike = None,
+    convictions: TableLike = None,
+    *,
+    site: str | None = None,
+    site_column: str = "establishment",
+    current: str | Sequence[str] = (),
+    baseline: str | None = None,
+    current_counts: str | Sequence[str] = (),
+    baseline_counts: str | None = None,
+    alpha: float = 0.05,
+    sided: Literal["one", "two"] = "one",
+    multiple_testing: Literal["holm", "bh", "none"] = "holm",
+    target: float | None = None,
+    schedule: str | os.PathLike[str] | None = None,
+    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    where: Filters | None = None,
+    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
+    index: Literal["first", "all"] = "first",
+    incomplete: Literal["error", "exclude"] = "error",
+    latest_cohort: bool = False,
+    confidence: float = 0.95,
+    follow_up: int = 12,
+    waiting_period: int = 6,
+    column_map: Mapping[str, str] | None = None,
+    extract_date: Any = None,
+    as_at: Any = None,
+    dedupe: bool = False,
+    streaming: bool = False,
+    input_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+) -> Result[Any]:
+    """``reoffend compare baseline``: a site's current cohort(s) against its own baseline cohort, binary measure
+    (docs/comparisons-baseline.md). From records (the two tables with ``site``, ``current`` and ``baseline``),
+    or from published counts (``current_counts="480/1000"``, ``baseline_counts="530/1000"``, no tables)."""
+    from .cli.compare_baseline import _counts, _from_records, display_rows
+    from .compare.baseline import BaselineParams, compare_counts, read_schedule, rounding_check, rounding_sentence
+
+    params = BaselineParams(
+        confidence=confidence,
+        alpha=alpha,
+        sided=sided,
+        multiple_testing=multiple_testing,
+        target_pp=target,
+        schedule=read_schedule(os.fspath(schedule)) if schedule else (),
+    )
+    counts = [current_counts] if isinstance(current_counts, str) else list(current_counts)
+    from_records = releases is not None or convictions is not None or bool(current) or bool(baseline)
+    rounding: list[dict[str, Any]] = []
+    collected = _Collected()
+    if counts or baseline_counts:
+        if from_records:
+            raise UsageError("give either the tables with current/baseline, or current_counts/baseline_counts")
+        if not counts or not baseline_counts:
+            raise UsageError("current_counts and baseline_counts go together")
+        items = [item for value in counts for item in value.split(",") if item.strip()]
+        labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
+        cohorts = [_counts("current_counts", item, label) for item, label in zip(items, labels, strict=True)]
+        base = _counts("baseline_counts", baseline_counts, "baseline")
+        result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
+        rounding = rounding_check(cohorts, base, params)
+        parameters: dict[str, Any] = {"source": "counts", **params.as_dict()}
+    else:
+        if releases is None or convictions is None:
+            raise UsageError("comparing records needs both tables: releases and convictions")
+        spec = input_spec(
+            releases,
+            convictions,
+            column_map=column_map,
+            extract_date=extract_date,
+            as_at=as_at,
+            dedupe=dedupe,
+            streaming=streaming,
+            input_format=input_format,
+            delimiter=delimiter,
+            encoding=encoding,
+            date_format=date_format,
+        )
+        measurement = measure_params(
+            by=(),
+            follow_up=follow_up,
+            waiting_period=waiting_period,
+            period=period,
+            index=index,
+            incomplete=incomplete,
+            exclude_offences=exclude_offences,
+            where=where,
+            latest_cohort=latest_cohort,
+            confidence=confidence,
+        )
+        labels = [current] if isinstance(current, str) else list(current)
+        result, parameters = _from_records(
+            spec, None, measurement, site, site_column, labels, baseline, params, collected
+        )
+    headline = "\n".join([result.headline(), *(rounding_sentence(check) for check in rounding)])
+    title = "Against the baseline" + (f": {result.site}" if result.site else "")
+
+    def render(console: Any) -> None:
+        from .cli.common import render_table
+
+        view, numeric = display_rows(result)
+        render_table(view, title=title, console=console, numeric=numeric)
+        console.print(headline, highlight=False, markup=False)
+
+    return Result(
+        table=result.rows,
+        metadata=dict(result.metadata),
+        parameters=parameters,
+        core=result,
+        title=title,
+        headline=headline,
+        warnings=_warn([*collected.collected, *result.warnings]),
+        render=render,
     )

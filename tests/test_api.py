@@ -260,3 +260,51 @@ def test_the_package_top_exports_the_api():
         assert getattr(reoffend, name) is not None
     with pytest.raises(AttributeError):
         _ = reoffend.no_such_function
+
+
+def test_compare_baseline_on_frames_equals_the_command_on_files(cli, frames):
+    folder, releases, convictions, codes = frames
+    result = reoffend.compare_baseline(
+        releases,
+        convictions,
+        exclude_offences=codes,
+        site="EST042",
+        period="year",
+        current="2023",
+        baseline="2022",
+        target=5,
+    )
+    csv = cli_csv(
+        cli,
+        "compare",
+        "baseline",
+        folder / "releases.csv",
+        folder / "convictions.csv",
+        "--exclude-offences",
+        folder / "excluded_offences.txt",
+        "--site",
+        "EST042",
+        "--period",
+        "year",
+        "--current",
+        "2023",
+        "--baseline",
+        "2022",
+        "--target",
+        "5",
+    )
+    assert_same_cells(result.table, csv)
+    assert result.headline is not None and result.headline.startswith("EST042 2023: 39.2% reoffended (31 of 79)")
+
+
+def test_compare_baseline_from_published_counts_needs_no_tables(cli):
+    # 480 of 1000 against 530 of 1000: a fall of 5.0 points (README's example)
+    result = reoffend.compare_baseline(current_counts="480/1000", baseline_counts="530/1000", target=5)
+    csv = cli_csv(
+        cli, "compare", "baseline", "--current-counts", "480/1000", "--baseline-counts", "530/1000", "--target", "5"
+    )
+    assert_same_cells(result.table, csv)
+    row = result.table.row(0, named=True)
+    assert (row["reduction_pp"], row["verdict"], row["target_met"]) == (5.0, "significant reduction", True)
+    with pytest.raises(UsageError, match="go together"):
+        reoffend.compare_baseline(current_counts="480/1000")
