@@ -23,11 +23,12 @@ __all__ = [
     "compare_matched",
     "measure",
     "nowcast",
+    "power",
     "validate",
 ]
 
 if TYPE_CHECKING:
-    from .api import ReoffendWarning, Result, compare_baseline, compare_matched, measure, nowcast, validate
+    from .api import ReoffendWarning, Result, compare_baseline, compare_matched, measure, nowcast, power, validate
     from .errors import DataError, UsageError
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "compare_matched",
     "measure",
     "nowcast",
+    "power",
     "validate",
 ]
 
@@ -746,5 +747,124 @@ def compare_baseline(
         title=title,
         headline=headline,
         warnings=_warn([*collected.collected, *result.warnings]),
+        render=render,
+    )
+
+
+def power(
+    releases: TableLike = None,
+    convictions: TableLike = None,
+    *,
+    measure: Literal["binary", "frequency", "both"] = "binary",
+    baseline_rate: str | float | None = None,
+    baseline_events: float | None = None,
+    dispersion: float | None = None,
+    current_size: int | str | Sequence[int | str] = (),
+    baseline_size: int | None = None,
+    reduction: float | str | Sequence[float | str] = (),
+    ratio: float | None = None,
+    alpha: float = 0.05,
+    power: float | None = None,
+    sided: Literal["one", "two"] = "one",
+    site: str | None = None,
+    site_column: str = "establishment",
+    baseline: str | None = None,
+    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    where: Filters | None = None,
+    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
+    index: Literal["first", "all"] = "first",
+    incomplete: Literal["error", "exclude"] = "error",
+    follow_up: int = 12,
+    waiting_period: int = 6,
+    column_map: Mapping[str, str] | None = None,
+    extract_date: Any = None,
+    as_at: Any = None,
+    dedupe: bool = False,
+    streaming: bool = False,
+    input_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+) -> Result[Any]:
+    """``reoffend power`` (docs/power.md): the minimum detectable reduction for cohort sizes, the size needed for
+    a ``reduction``, or with both the power to detect it. From numbers (``baseline_rate=0.46`` or ``"46%"``), or
+    from the tables with ``baseline`` (and ``site``): the baseline cohort measured. ``power`` (default 0.8) is
+    the chance of detection wanted; it is what is computed when sizes and reductions are both given."""
+    from .cli.power import display_rows, power_run
+    from .compare.power import PowerParams
+
+    params = PowerParams(alpha=alpha, power=0.8 if power is None else power, sided=sided)
+    wanted = ("binary", "frequency") if measure == "both" else (measure,)
+    if measure not in ("binary", "frequency", "both"):
+        raise UsageError(f"measure must be binary, frequency or both, not {measure!r}")
+    spec = None
+    measurement = MeasureParams()
+    if releases is not None or convictions is not None:
+        if releases is None or convictions is None:
+            raise UsageError("from records, give both tables: releases and convictions")
+        spec = input_spec(
+            releases,
+            convictions,
+            column_map=column_map,
+            extract_date=extract_date,
+            as_at=as_at,
+            dedupe=dedupe,
+            streaming=streaming,
+            input_format=input_format,
+            delimiter=delimiter,
+            encoding=encoding,
+            date_format=date_format,
+        )
+        measurement = measure_params(
+            by=(),
+            follow_up=follow_up,
+            waiting_period=waiting_period,
+            period=period,
+            index=index,
+            incomplete=incomplete,
+            exclude_offences=exclude_offences,
+            where=where,
+            latest_cohort=False,
+            confidence=0.95,
+        )
+
+    def texts(values: Any) -> list[str]:
+        return [str(values)] if isinstance(values, str | int | float) else [str(value) for value in values]
+
+    run = power_run(
+        spec,
+        measurement,
+        params,
+        wanted=wanted,
+        site=site,
+        site_column=site_column,
+        baseline_cohort=baseline,
+        baseline_rate=None if baseline_rate is None else str(baseline_rate),
+        baseline_events=baseline_events,
+        dispersion=dispersion,
+        current_size=texts(current_size),
+        baseline_size=baseline_size,
+        reduction=texts(reduction),
+        ratio=ratio,
+        power_given=power is not None,
+    )
+    caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
+        "" if run.rows["solved_for"][0] == "power" else f", power {100 * params.power:g}%"
+    )
+
+    def render(console: Any) -> None:
+        from .cli.common import render_table
+
+        render_table(display_rows(run.rows), title="Power", caption=caption, console=console)
+        console.print(run.headline, highlight=False, markup=False)
+
+    return Result(
+        table=run.rows,
+        metadata=dict(run.metadata),
+        parameters=dict(run.parameters),
+        core=run,
+        title="Power",
+        headline=run.headline,
+        warnings=_warn(run.warnings),
         render=render,
     )

@@ -308,3 +308,38 @@ def test_compare_baseline_from_published_counts_needs_no_tables(cli):
     assert (row["reduction_pp"], row["verdict"], row["target_met"]) == (5.0, "significant reduction", True)
     with pytest.raises(UsageError, match="go together"):
         reoffend.compare_baseline(current_counts="480/1000")
+
+
+def test_power_from_numbers_equals_the_command(cli):
+    # README: a 46% baseline needs 1,215 releases to detect 5 points, 298 for 10 (one-sided, 5%, 80% power)
+    result = reoffend.power(baseline_rate="46%", reduction=[5, 10])
+    csv = cli_csv(cli, "power", "--baseline-rate", "46%", "--reduction", "5,10")
+    assert_same_cells(result.table, csv)
+    assert result.table["current_size"].to_list() == [1215, 298]
+    with pytest.raises(UsageError, match="--power is what is computed"):
+        reoffend.power(baseline_rate=0.46, reduction=5, current_size=500, power=0.9)
+
+
+def test_power_from_frames_equals_the_command_on_files(cli, frames):
+    folder, releases, convictions, codes = frames
+    result = reoffend.power(
+        releases, convictions, exclude_offences=codes, site="EST042", period="year", baseline="2022", measure="both"
+    )
+    csv = cli_csv(
+        cli,
+        "power",
+        folder / "releases.csv",
+        folder / "convictions.csv",
+        "--exclude-offences",
+        folder / "excluded_offences.txt",
+        "--site",
+        "EST042",
+        "--period",
+        "year",
+        "--baseline",
+        "2022",
+        "--measure",
+        "both",
+    )
+    assert_same_cells(result.table, csv)
+    assert result.metadata["baseline_cohort"]["cohort_size"] == 69  # EST042's 2022 cohort (README: 37 of 69)
