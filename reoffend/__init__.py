@@ -19,6 +19,7 @@ __all__ = [
     "Result",
     "UsageError",
     "__version__",
+    "compare_adjusted",
     "compare_baseline",
     "compare_matched",
     "measure",
@@ -28,7 +29,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import ReoffendWarning, Result, compare_baseline, compare_matched, measure, nowcast, power, validate
+    from .api import (
+        ReoffendWarning,
+        Result,
+        compare_adjusted,
+        compare_baseline,
+        compare_matched,
+        measure,
+        nowcast,
+        power,
+        validate,
+    )
     from .errors import DataError, UsageError
 
 

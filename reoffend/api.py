@@ -34,6 +34,7 @@ __all__ = [
     "ReoffendWarning",
     "Result",
     "UsageError",
+    "compare_adjusted",
     "compare_baseline",
     "compare_matched",
     "measure",
@@ -866,5 +867,134 @@ def power(
         title="Power",
         headline=run.headline,
         warnings=_warn(run.warnings),
+        render=render,
+    )
+
+
+def compare_adjusted(
+    releases: TableLike,
+    convictions: TableLike,
+    *,
+    baseline: str | Sequence[str],
+    covariates: str | Sequence[str],
+    baseline_filter: Filters | None = None,
+    current: str | Sequence[str] | None = None,
+    current_filter: Filters | None = None,
+    by: str | Sequence[str] = "establishment",
+    covariate_form: Mapping[str, str] | Sequence[str] | None = None,
+    count_model: Literal["negbin", "poisson"] = "negbin",
+    unseen: Literal["error", "pool"] = "error",
+    parameter_uncertainty: bool = False,
+    relative_to: Literal["baseline", "others"] = "baseline",
+    alpha: float = 0.05,
+    sided: Literal["one", "two"] = "one",
+    multiple_testing: Literal["holm", "bh", "none"] = "holm",
+    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    where: Filters | None = None,
+    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
+    index: Literal["first", "all"] = "first",
+    incomplete: Literal["error", "exclude"] = "error",
+    latest_cohort: bool = False,
+    confidence: float = 0.95,
+    follow_up: int = 12,
+    waiting_period: int = 6,
+    column_map: Mapping[str, str] | None = None,
+    extract_date: Any = None,
+    as_at: Any = None,
+    dedupe: bool = False,
+    streaming: bool = False,
+    input_format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+) -> Result[Any]:
+    """``reoffend compare adjusted``: each unit's current cohort against what the baseline cohort's models
+    expect of its releases (the national mechanism, docs/comparisons-adjusted.md). ``result.models`` holds the
+    fitted models' summaries (the command's ``--model-summary``)."""
+    from .cli import compare_adjusted as view
+    from .compare.adjusted import AdjustedParams, run_adjusted
+    from .compare.design import parse_forms
+    from .report.tables import adjusted_table
+
+    spec = input_spec(
+        releases,
+        convictions,
+        column_map=column_map,
+        extract_date=extract_date,
+        as_at=as_at,
+        dedupe=dedupe,
+        streaming=streaming,
+        input_format=input_format,
+        delimiter=delimiter,
+        encoding=encoding,
+        date_format=date_format,
+    )
+    measurement = measure_params(
+        by=(),
+        follow_up=follow_up,
+        waiting_period=waiting_period,
+        period=period,
+        index=index,
+        incomplete=incomplete,
+        exclude_offences=exclude_offences,
+        where=where,
+        latest_cohort=False,
+        confidence=confidence,
+    )
+    current_cohorts = _columns(current, "current") if current else None
+    if current_cohorts and latest_cohort:
+        raise UsageError("give current or latest_cohort, not both")
+    covariate_names = _columns(covariates, "covariates")
+    forms = covariate_form if isinstance(covariate_form, Mapping) else list(covariate_form or ())
+    params = AdjustedParams(
+        covariates=covariate_names,
+        covariate_forms=parse_forms(forms, covariate_names, "covariate_form"),
+        baseline=_columns(baseline, "baseline"),
+        measure=measurement,
+        baseline_filter=_filters(baseline_filter, "baseline_filter"),
+        current=current_cohorts,
+        latest_current=latest_cohort,
+        by=_columns(by, "by"),
+        count_model=count_model,
+        alpha=alpha,
+        sided=sided,
+        current_filter=_filters(current_filter, "current_filter"),
+        unseen=unseen,
+        parameter_uncertainty=parameter_uncertainty,
+        multiple_testing=multiple_testing,
+        relative_to=relative_to,
+    )
+    inputs, found = _load(spec, measurement.excluded_offences)
+    result = run_adjusted(inputs, params)
+    excluded = result.metadata.get("incomplete_releases_excluded")
+    if isinstance(excluded, int) and excluded:
+        from .cli.common import incomplete_excluded
+
+        found.append(incomplete_excluded(excluded))
+    headline = view._summary(result)
+    title = "Risk-adjusted comparison with the baseline"
+
+    def render(console: Any) -> None:
+        from .cli.common import render_table
+
+        render_table(
+            view.display_rows(result),
+            title=title,
+            caption=view._caption(result),
+            console=console,
+            numeric=adjusted_table(result.params).numeric(),
+        )
+        if headline:
+            console.print(headline, highlight=False, markup=False)
+        view.print_models(result, console)
+
+    return Result(
+        table=result.rows,
+        metadata=dict(result.metadata),
+        parameters={"inputs": spec.as_dict(), **params.as_dict()},
+        core=result,
+        title=title,
+        headline=headline,
+        warnings=_warn([*found, *result.all_warnings()]),
         render=render,
     )

@@ -343,3 +343,37 @@ def test_power_from_frames_equals_the_command_on_files(cli, frames):
     )
     assert_same_cells(result.table, csv)
     assert result.metadata["baseline_cohort"]["cohort_size"] == 69  # EST042's 2022 cohort (README: 37 of 69)
+
+
+def test_compare_adjusted_on_frames_equals_the_command_on_files(cli, frames):
+    folder, releases, convictions, codes = frames
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReoffendWarning)
+        result = reoffend.compare_adjusted(
+            releases,
+            convictions,
+            exclude_offences=codes,
+            period="year",
+            baseline="2022",
+            covariates=COVARIATES,
+            current_filter={"establishment": "EST042"},
+        )
+    csv = cli_csv(
+        cli,
+        "compare",
+        "adjusted",
+        folder / "releases.csv",
+        folder / "convictions.csv",
+        "--exclude-offences",
+        folder / "excluded_offences.txt",
+        "--period",
+        "year",
+        "--baseline",
+        "2022",
+        "--covariates",
+        COVARIATES,
+        "--current-filter",
+        "establishment=EST042",
+    )
+    assert_same_cells(result.table, csv)
+    assert "Baseline models" in result.summary() and result.models["binary"]["n"] > 0
