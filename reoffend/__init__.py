@@ -26,6 +26,7 @@ __all__ = [
     "nowcast",
     "power",
     "validate",
+    "write_bulletin",
 ]
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         nowcast,
         power,
         validate,
+        write_bulletin,
     )
     from .errors import DataError, UsageError
 

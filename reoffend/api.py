@@ -41,6 +41,7 @@ __all__ = [
     "nowcast",
     "power",
     "validate",
+    "write_bulletin",
 ]
 
 CoreResult = TypeVar("CoreResult")
@@ -997,4 +998,44 @@ def compare_adjusted(
         headline=headline,
         warnings=_warn([*found, *result.all_warnings()]),
         render=render,
+    )
+
+
+def write_bulletin(
+    config: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    *,
+    extract_date: Any = None,
+    as_at: Any = None,
+    previous: str | os.PathLike[str] | None = None,
+    acknowledge: Iterable[str] = (),
+) -> Result[Any]:
+    """``reoffend bulletin``: write the quarterly bulletin folder of a TOML ``config`` (docs/bulletin.md) to
+    ``output`` (default: the config's ``output``, else ``bulletin``), atomically, as the command does; its inputs
+    are the files the config names (a bulletin records them in its manifest). ``table`` is the folder's
+    ``tables/trend.csv``; ``core.tables`` holds every table of the folder, by file name; ``metadata`` the facts
+    the text states. Not named ``bulletin``: ``reoffend.bulletin`` is the package of the bulletin's modules."""
+    from .bulletin.build import build_bulletin
+    from .bulletin.folder import folder_lock
+    from .cli.bulletin import prepared_bulletin
+
+    settings, target = prepared_bulletin(
+        os.fspath(config),
+        None if output is None else os.fspath(output),
+        as_at=_date(as_at, "as_at"),
+        previous=None if previous is None else os.fspath(previous),
+        acknowledged=tuple(acknowledge),
+    )
+    with folder_lock(target):
+        built = build_bulletin(settings, target, extract_date=_date(extract_date, "extract_date"))
+    facts = dict(built.facts)
+    headline = f"bulletin for {facts['latest_cohort']} written to {target}/ (index.html, bulletin.md)"
+    return Result(
+        table=built.tables["trend.csv"],
+        metadata=facts,
+        parameters={"config": os.fspath(config), "output": target},
+        core=built,
+        title="Proven reoffending: trend",
+        headline=headline,
+        warnings=_warn(built.warnings),
     )

@@ -377,3 +377,21 @@ def test_compare_adjusted_on_frames_equals_the_command_on_files(cli, frames):
     )
     assert_same_cells(result.table, csv)
     assert "Baseline models" in result.summary() and result.models["binary"]["n"] > 0
+
+
+def test_write_bulletin_writes_the_folder_the_command_writes(cli, sample_dir, tmp_path):
+    # the sample's job: the API's folder and the command's hold the same trend table, cell by cell
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReoffendWarning)
+        result = reoffend.write_bulletin(sample_dir / "job.toml", tmp_path / "api")
+    status, _, err = cli("bulletin", "--config", sample_dir / "job.toml", "-o", tmp_path / "cli", "-q")
+    assert status == 0, err
+    trend = pl.read_csv(tmp_path / "cli" / "tables" / "trend.csv", infer_schema=False)
+    assert_same_cells(result.table, trend)
+    assert (tmp_path / "api" / "index.html").is_file()
+    assert (
+        result.headline
+        == f"bulletin for {result.metadata['latest_cohort']} written to {tmp_path / 'api'}/ (index.html, bulletin.md)"
+    )
+    with pytest.raises(UsageError, match="is the folder this run replaces"):
+        reoffend.write_bulletin(sample_dir / "job.toml", tmp_path / "api", previous=tmp_path / "api")
