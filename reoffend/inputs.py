@@ -108,7 +108,14 @@ def _frame_table(frame: pl.DataFrame | pl.LazyFrame, spec_of: TableSpec, spec: I
     A problem's row is the frame's row counted from 1 (``frame[row - 1]``), as a file's counts data rows."""
     name = input_name(frame, spec_of.role)
     lazy = frame.lazy()  # a DataFrame's lazy view: no copy
-    renamed = canonical_columns(lazy, lazy.collect_schema().names(), name, spec.column_map)
+    try:
+        names = lazy.collect_schema().names()
+    except pl.exceptions.PolarsError as error:  # a LazyFrame whose plan fails (a column it selects is missing)
+        first = str(error).strip().splitlines()
+        raise UsageError(
+            f"{name}: the frame cannot be computed: {first[0] if first else type(error).__name__}"
+        ) from None
+    renamed = canonical_columns(lazy, names, name, spec.column_map)
     table = Table(name, spec_of, renamed, in_memory=not spec.streaming, date_format=spec.date_format or DATE_FORMAT)
     table.read_as = {"format": f"polars {type(frame).__name__}", "date_format": spec.date_format or DATE_FORMAT}
     return table

@@ -395,3 +395,15 @@ def test_write_bulletin_writes_the_folder_the_command_writes(cli, sample_dir, tm
     )
     with pytest.raises(UsageError, match="is the folder this run replaces"):
         reoffend.write_bulletin(sample_dir / "job.toml", tmp_path / "api", previous=tmp_path / "api")
+
+
+def test_hostile_frames_are_data_or_usage_errors_never_a_traceback():
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2023-03-01"], "conviction_date": ["2023-04-01"]}
+    )
+    with pytest.raises(DataError, match="holds List"):  # a column of lists is no date column
+        reoffend.measure(pl.DataFrame({"offender_id": ["A"], "release_date": [[1, 2]]}), convictions)
+    with pytest.raises(UsageError, match=r"releases \(LazyFrame\): the frame cannot be computed"):
+        reoffend.measure(pl.DataFrame({"offender_id": ["A"]}).lazy().select(pl.col("nope")), convictions)
+    with pytest.raises(DataError, match="whole numbers in releases"):  # ids typed alike in both, as for files
+        reoffend.measure(pl.DataFrame({"offender_id": [1], "release_date": [dt.date(2023, 1, 5)]}), convictions)
