@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataError",
+    "InputFileError",
+    "ReoffendError",
     "ReoffendWarning",
     "Result",
     "UsageError",
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
         validate,
         write_bulletin,
     )
-    from .errors import DataError, UsageError
+    from .errors import DataError, InputFileError, ReoffendError, UsageError
 
 
 # reoffend.measure, reoffend.validate and reoffend.nowcast are also modules of the core. The package's names are
@@ -65,7 +67,7 @@ sys.modules[__name__].__class__ = _Package
 
 def __getattr__(name: str) -> Any:
     """The API's names, imported when first asked for (PEP 562)."""
-    if name in ("DataError", "UsageError"):
+    if name in ("DataError", "InputFileError", "ReoffendError", "UsageError"):
         from . import errors
 
         return getattr(errors, name)

@@ -4,8 +4,9 @@ Each function takes the two tables as paths or frames (polars DataFrame or LazyF
 pyarrow Table is converted by ``pl.from_pandas`` / ``pl.from_arrow``) and the command's options as keyword
 arguments named as the command line names them (``--exclude-offences`` -> ``exclude_offences``). A frame goes
 through the same column mapping and validation as a file (:func:`reoffend.inputs.load_inputs`). Errors are
-:class:`reoffend.errors.DataError` (its ``problems`` a polars frame) and :class:`reoffend.errors.UsageError`,
-never ``SystemExit``; a run's warnings are Python warnings of :class:`ReoffendWarning` and on ``.warnings``.
+:class:`reoffend.errors.DataError` (its ``problems`` a polars frame), :class:`reoffend.errors.UsageError` and
+:class:`reoffend.errors.InputFileError` (a path that cannot be read), all :class:`ReoffendError`, never
+``SystemExit``; a run's warnings are Python warnings of :class:`ReoffendWarning` and on ``.warnings``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Generic, Literal, TypeVar
 import polars as pl
 
 from .cli.common import Output, Stages
-from .errors import DataError, UsageError
+from .errors import DataError, InputFileError, ReoffendError, UsageError
 from .inputs import InputSpec, TableInput, load_inputs
 from .io import read_code_list
 from .measure import MeasureParams
@@ -31,6 +32,8 @@ from .window import FollowUpWindow
 
 __all__ = [
     "DataError",
+    "InputFileError",
+    "ReoffendError",
     "ReoffendWarning",
     "Result",
     "UsageError",
