@@ -9,6 +9,8 @@ import warnings
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import reoffend
 from reoffend import DataError, ReoffendWarning, UsageError
@@ -407,3 +409,45 @@ def test_hostile_frames_are_data_or_usage_errors_never_a_traceback():
         reoffend.measure(pl.DataFrame({"offender_id": ["A"]}).lazy().select(pl.col("nope")), convictions)
     with pytest.raises(DataError, match="whole numbers in releases"):  # ids typed alike in both, as for files
         reoffend.measure(pl.DataFrame({"offender_id": [1], "release_date": [dt.date(2023, 1, 5)]}), convictions)
+
+
+# ------------------------------------------------------------------------------- a frame reads as its file
+DAYS = st.dates(min_value=dt.date(2022, 1, 1), max_value=dt.date(2023, 12, 31))
+DATE_TEXT = st.one_of(DAYS.map(dt.date.isoformat), st.sampled_from(["2023-02-30", "", "31/01/2023"]))
+
+
+@settings(max_examples=40)
+@given(
+    release_rows=st.lists(st.tuples(st.sampled_from("ABCD"), DATE_TEXT), min_size=1, max_size=8),
+    conviction_rows=st.lists(st.tuples(st.sampled_from("ABCDE"), DAYS, st.integers(0, 400)), max_size=8),
+)
+def test_a_frame_gives_what_its_csv_file_gives(tmp_path_factory, release_rows, conviction_rows):
+    """The same rows as a frame of text and as a CSV file: the same table, or the same problems (the file's
+    name aside), since both go through one validation."""
+    folder = tmp_path_factory.mktemp("same")
+    releases = pl.DataFrame(release_rows, schema={"offender_id": pl.String, "release_date": pl.String}, orient="row")
+    convictions = pl.DataFrame(
+        [(who, day.isoformat(), (day + dt.timedelta(days=lag)).isoformat()) for who, day, lag in conviction_rows],
+        schema={"offender_id": pl.String, "offence_date": pl.String, "conviction_date": pl.String},
+        orient="row",
+    )
+    releases.write_csv(folder / "r.csv")
+    convictions.write_csv(folder / "c.csv")
+
+    def outcome(r, c):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ReoffendWarning)
+                return reoffend.measure(r, c, by="", extract_date="2025-06-30").table
+        except (DataError, UsageError) as error:
+            problems = getattr(error, "problems", None)
+            if problems is None:
+                return type(error).__name__
+            return problems.select("row", "column", "rule", "value")
+
+    from_frames = outcome(releases, convictions)
+    from_files = outcome(str(folder / "r.csv"), str(folder / "c.csv"))
+    if isinstance(from_frames, pl.DataFrame) and isinstance(from_files, pl.DataFrame):
+        assert from_frames.equals(from_files)
+    else:
+        assert from_frames == from_files
