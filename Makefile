@@ -101,6 +101,7 @@ lint: install
 	$(BIN)/ruff format --check reoffend tests tools
 	$(BIN)/mypy
 	$(BIN)/mypy tools/mutate.py
+	$(BIN)/mypy --strict --follow-imports=silent reoffend/api.py reoffend/__init__.py
 
 format: install
 	$(BIN)/ruff format reoffend tests tools

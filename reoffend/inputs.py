@@ -14,6 +14,7 @@ from .errors import UsageError
 from .io import (
     STDIN,
     TableSource,
+    canonical_columns,
     check_delimiter,
     check_encoding,
     check_input_format,
@@ -46,10 +47,13 @@ class InputSpec:
     (None: tab for ``.tsv``, else sniffed from each header); ``encoding``: of every text input (None: UTF-8,
     or what a byte-order mark names); ``date_format``: strftime form of every date column given as text
     (None: ISO ``%Y-%m-%d``). Each is checked here: a bad one is a usage error (exit 2).
+
+    ``releases`` and ``convictions`` are paths, or polars frames (the Python API, docs/python.md): a frame
+    goes through the same column mapping and validation as a file, and is named ``releases (DataFrame)``.
     """
 
-    releases: str
-    convictions: str
+    releases: TableInput
+    convictions: TableInput
     column_map: Mapping[str, str] = field(default_factory=dict)
     input_format: str | None = None
     extract_date: dt.date | None = None
@@ -74,8 +78,8 @@ class InputSpec:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "releases": self.releases,
-            "convictions": self.convictions,
+            "releases": input_name(self.releases, "releases"),
+            "convictions": input_name(self.convictions, "convictions"),
             "column_map": dict(sorted(self.column_map.items())),
             "input_format": self.input_format,
             "delimiter": self.delimiter,
@@ -85,6 +89,36 @@ class InputSpec:
             "dedupe": self.dedupe,
             "as_at": self.as_at.isoformat() if self.as_at else None,
         }
+
+
+# an input table: a path (or '-'), or a polars frame given to the Python API (reoffend.api)
+TableInput = str | pl.DataFrame | pl.LazyFrame
+
+
+def input_name(table: TableInput, role: str) -> str:
+    """How a table is named in problems and metadata: a path as given, a frame as ``releases (DataFrame)``."""
+    if isinstance(table, str):
+        return table
+    return f"{role} ({type(table).__name__})"
+
+
+def _frame_table(frame: pl.DataFrame | pl.LazyFrame, spec_of: TableSpec, spec: InputSpec) -> Table:
+    """A frame given to the Python API as validation takes a file: renamed by the same ``column_map``, its
+    working columns dropped (:func:`reoffend.io.canonical_columns`), and typed and checked by the same rules.
+    A problem's row is the frame's row counted from 1 (``frame[row - 1]``), as a file's counts data rows."""
+    name = input_name(frame, spec_of.role)
+    lazy = frame.lazy()  # a DataFrame's lazy view: no copy
+    try:
+        names = lazy.collect_schema().names()
+    except pl.exceptions.PolarsError as error:  # a LazyFrame whose plan fails (a column it selects is missing)
+        first = str(error).strip().splitlines()
+        raise UsageError(
+            f"{name}: the frame cannot be computed: {first[0] if first else type(error).__name__}"
+        ) from None
+    renamed = canonical_columns(lazy, names, name, spec.column_map)
+    table = Table(name, spec_of, renamed, in_memory=not spec.streaming, date_format=spec.date_format or DATE_FORMAT)
+    table.read_as = {"format": f"polars {type(frame).__name__}", "date_format": spec.date_format or DATE_FORMAT}
+    return table
 
 
 def _scanned(path: str, spec: InputSpec) -> bool:
@@ -109,15 +143,17 @@ def _csv_file(path: str, spec: InputSpec) -> bool:
     return detect_format(path, spec.input_format) == "csv"
 
 
-def _table(path: str, spec_of: TableSpec, spec: InputSpec) -> Table:
+def _table(path: TableInput, spec_of: TableSpec, spec: InputSpec) -> Table:
     """One input table as validation takes it.
 
     Scanned at each pass (:func:`_scanned`), or held in memory. A plain CSV file held in memory is scanned
     once by validation, which keeps only the typed columns (reoffend.validate._typed_in_memory): the date
     text is never held whole. A failure of that scan (a ragged row, bytes that are not UTF-8) is reported
     as reading the file would report it (:func:`reoffend.io.read_failure`), also when ``--streaming`` scans
-    the CSV file at each pass (the row and line, not a bare "cannot read").
+    the CSV file at each pass (the row and line, not a bare "cannot read"). A frame: :func:`_frame_table`.
     """
+    if not isinstance(path, str):
+        return _frame_table(path, spec_of, spec)
     source = TableSource(path, spec.input_format, spec.column_map, spec.delimiter, spec.encoding)
     lazy = _scanned(path, spec)
     csv_file = _csv_file(path, spec)
@@ -148,7 +184,12 @@ def check_input_format_used(spec: InputSpec) -> None:
     there: a usage error (exit 2) rather than silence."""
     if not spec.input_format:
         return
-    told = {path: extension_format(path) for path in (spec.releases, spec.convictions) if not is_stream(path)}
+    paths = [path for path in (spec.releases, spec.convictions) if isinstance(path, str)]
+    if len(paths) < 2:
+        if not paths:  # frames only: there is no file whose format to name
+            raise UsageError("input_format: both inputs are data frames, which have no file format; drop it")
+        return
+    told = {path: extension_format(path) for path in paths if not is_stream(path)}
     if len(told) == 2 and all(told.values()) and any(fmt != spec.input_format for fmt in told.values()):
         names = " and ".join(f"{path} ({fmt})" for path, fmt in told.items())
         raise UsageError(
@@ -161,15 +202,22 @@ def check_input_format_used(spec: InputSpec) -> None:
 def check_dialect_used(spec: InputSpec) -> None:
     """``--delimiter`` where neither input is CSV, or ``--encoding`` where both are Parquet (each told by its
     extension; a pipe may be either, so it never counts), would do nothing: a usage error (exit 2)."""
-    paths = (spec.releases, spec.convictions)
-    told = [None if is_stream(path) else extension_format(path) or spec.input_format for path in paths]
+    told = [
+        "frame"
+        if not isinstance(path, str)
+        else None
+        if is_stream(path)
+        else extension_format(path) or spec.input_format
+        for path in (spec.releases, spec.convictions)
+    ]
     formats = [fmt for fmt in told if fmt is not None]
     if len(formats) < len(told):  # a pipe, or a name that tells nothing: reading it says what it is
         return
     if spec.delimiter is not None and "csv" not in formats:
         raise UsageError(f"--delimiter: neither input is CSV ({', '.join(formats)}), so it would do nothing; drop it")
-    if spec.encoding is not None and set(formats) == {"parquet"}:
-        raise UsageError("--encoding: both inputs are Parquet, which has no text encoding to choose; drop it")
+    if spec.encoding is not None and set(formats) <= {"parquet", "frame"}:
+        what = "Parquet" if set(formats) == {"parquet"} else "Parquet or data frames"
+        raise UsageError(f"--encoding: both inputs are {what}, which has no text encoding to choose; drop it")
 
 
 def load_inputs(
@@ -183,7 +231,7 @@ def load_inputs(
     ``release_columns``: the release columns the command uses; ``prefetch``: queries it will make of the
     valid inputs, collected with validation's pass (both: :func:`reoffend.validate.validate_inputs`).
     """
-    if spec.releases == STDIN and spec.convictions == STDIN:
+    if all(isinstance(table, str) and table == STDIN for table in (spec.releases, spec.convictions)):
         raise UsageError(
             "RELEASES and CONVICTIONS cannot both be '-': only one of the two tables can be read from standard "
             "input (give the other as a file, or as a pipe with <(...))"

@@ -784,7 +784,6 @@ def open_table(
         delimiter=chosen,
         encoding=source.encoding or bom,
     )
-    renames = {extract: canonical for canonical, extract in source.column_map.items() if extract != canonical}
     text_overrides = {renames_inverse(name, source.column_map): pl.String for name in TEXT_COLUMNS}
     try:
         frame = _scan(source, fmt, text_overrides, lazy, data)
@@ -818,14 +817,24 @@ def open_table(
             ),
             {"duplicate-column": len(duplicated)},
         )
-    present = {old: new for old, new in renames.items() if old in schema.names()}
-    clashes = [new for old, new in present.items() if new in schema.names()]
+    return canonical_columns(frame, schema.names(), source.name, source.column_map), source
+
+
+def canonical_columns(
+    frame: pl.LazyFrame, names: list[str], table_name: str, column_map: Mapping[str, str]
+) -> pl.LazyFrame:
+    """``frame`` (a file as read, or a data frame given to the Python API) with its columns renamed to the
+    canonical names by ``column_map`` (``--map``; canonical -> extract), and working columns (a leading
+    ``_``, :data:`RESERVED_PREFIX`) dropped: the same for a file and a frame (docs/data.md)."""
+    renames = {extract: canonical for canonical, extract in column_map.items() if extract != canonical}
+    present = {old: new for old, new in renames.items() if old in names}
+    clashes = [new for old, new in present.items() if new in names]
     if clashes:
-        raise UsageError(f"{source.name}: --map renames onto {', '.join(clashes)}, which the file already has")
+        raise UsageError(f"{table_name}: --map renames onto {', '.join(clashes)}, which the file already has")
     if present:
         frame = frame.rename(present)
-    reserved = [name for name in schema.names() if present.get(name, name).startswith(RESERVED_PREFIX)]
-    return (frame.drop([present.get(name, name) for name in reserved]) if reserved else frame), source
+    reserved = [name for name in names if present.get(name, name).startswith(RESERVED_PREFIX)]
+    return frame.drop([present.get(name, name) for name in reserved]) if reserved else frame
 
 
 def check_one_column_header(source: TableSource, names: list[str]) -> None:

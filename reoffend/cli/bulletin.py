@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +15,9 @@ from ..errors import UsageError, printable
 from . import run_log
 from .common import prefixed, stderr_console
 from .run_log import check_log_outside
+
+if TYPE_CHECKING:
+    from ..bulletin.config import BulletinConfig
 
 DEFAULT_FOLDER = "bulletin"
 
@@ -58,8 +64,8 @@ def bulletin(config_path, output, extract_date, as_at, previous, example_config,
     """
     # imported here: matplotlib and the bulletin modules cost every other command half a second
     from ..bulletin.build import STEPS, build_bulletin
-    from ..bulletin.config import EXAMPLE_CONFIG, parse_config
-    from ..bulletin.folder import check_target, folder_lock
+    from ..bulletin.config import EXAMPLE_CONFIG
+    from ..bulletin.folder import folder_lock
 
     if example_config:
         if config_path or output or extract_date or as_at or previous:  # they would be ignored, silently
@@ -68,21 +74,53 @@ def bulletin(config_path, output, extract_date, as_at, previous, example_config,
         return
     if not config_path:
         raise UsageError("bulletin needs --config FILE (reoffend bulletin --example-config prints an example)")
+    report = run_log.current()
+
+    def check_log(target: str) -> None:
+        if report.log_path and not output:  # the config's folder: the log must not be inside what is replaced
+            check_log_outside(report.log_path, target)
+
+    config, target = prepared_bulletin(
+        config_path,
+        output,
+        as_at=as_at.date() if as_at else None,
+        previous=previous,
+        acknowledged=report.acknowledged,
+        check_log=check_log,
+    )
+    # --acknowledge adds to the config's: the manifest marks what either expects
+    report.acknowledge(config.acknowledge)
+    report.quiet = quiet
+    with folder_lock(target):  # a second run into the same folder exits 75 rather than racing this one
+        _build(config, target, extract_date, quiet, build_bulletin, STEPS)
+
+
+def prepared_bulletin(
+    config_path: str,
+    output: str | None,
+    *,
+    as_at: dt.date | None = None,
+    previous: str | None = None,
+    acknowledged: Iterable[str] = (),
+    check_log: Callable[[str], None] | None = None,
+) -> tuple[BulletinConfig, str]:
+    """The config of a bulletin run with the run's own settings applied (``--as-at``, ``--previous``,
+    ``--acknowledge``), and the folder it writes; checked as ``bulletin`` checks them (the command and the
+    Python API, reoffend.api.write_bulletin, share it)."""
+    from ..bulletin.config import parse_config
+    from ..bulletin.folder import check_target
+
     config = parse_config(config_path)
     if as_at:
-        config = replace(config, inputs=replace(config.inputs, as_at=as_at.date()))
+        config = replace(config, inputs=replace(config.inputs, as_at=as_at))
     if previous is not None:
         if not previous.strip():
             raise UsageError("--previous needs the previous bulletin's folder, not an empty name")
         config = replace(config, publication=replace(config.publication, previous=previous))
-    report = run_log.current()
-    # --acknowledge adds to the config's: the manifest marks what either expects
-    config = replace(config, acknowledge=tuple(sorted({*config.acknowledge, *report.acknowledged})))
-    report.acknowledge(config.acknowledge)
-    report.quiet = quiet
+    config = replace(config, acknowledge=tuple(sorted({*config.acknowledge, *acknowledged})))
     target = output or config.output or DEFAULT_FOLDER
-    if report.log_path and not output:  # the config's folder: the log must not be inside what is replaced
-        check_log_outside(report.log_path, target)
+    if check_log is not None:  # --log: not inside the folder this run replaces (checked first, as always)
+        check_log(target)
     check_target(target)
     earlier = config.publication.previous
     if earlier and os.path.realpath(earlier) == os.path.realpath(target):
@@ -91,8 +129,7 @@ def bulletin(config_path, output, extract_date, as_at, previous, example_config,
             "itself and record a manifest that no longer exists; keep each release in its own folder (e.g. "
             "bulletins/2024Q1) and give the last one"
         )
-    with folder_lock(target):  # a second run into the same folder exits 75 rather than racing this one
-        _build(config, target, extract_date, quiet, build_bulletin, STEPS)
+    return config, target
 
 
 def _build(config, target, extract_date, quiet, build_bulletin, steps) -> None:

@@ -793,15 +793,21 @@ class Output:
 
 def warn_partial_periods(out: Output, metadata: Mapping[str, Any]) -> None:
     """A warning naming each cohort the data covers only in part (metadata ``partial_periods``)."""
-    for entry in metadata.get("partial_periods", ()):
-        out.warn(
-            RunWarning(
-                "partial-period",
-                f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
-                f"to {entry['last_release_month']} of it, so it is not comparable with a full one",
-                subjects=[str(entry["cohort"])],
-            )
+    for warning in partial_period_warnings(metadata):
+        out.warn(warning)
+
+
+def partial_period_warnings(metadata: Mapping[str, Any]) -> list[RunWarning]:
+    """The ``partial-period`` warnings of a run's metadata: one per cohort the data covers only in part."""
+    return [
+        RunWarning(
+            "partial-period",
+            f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
+            f"to {entry['last_release_month']} of it, so it is not comparable with a full one",
+            subjects=[str(entry["cohort"])],
         )
+        for entry in metadata.get("partial_periods", ())
+    ]
 
 
 def incomplete_excluded(excluded: int) -> RunWarning:

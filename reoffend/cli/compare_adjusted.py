@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import click
 import polars as pl
@@ -284,7 +285,7 @@ def display_rows(result: AdjustedResult) -> pl.DataFrame:
     return adjusted_table(result.params).frame(AdjustedLine.of(result.typed_rows()))
 
 
-def print_models(result: AdjustedResult) -> None:
+def print_models(result: AdjustedResult, console: Any = None) -> None:
     """The baseline models' summaries on the terminal: fit, coefficients and calibration tables."""
     models = result.models
     binary, frequency = models["binary"], models["frequency"]
@@ -299,7 +300,7 @@ def print_models(result: AdjustedResult) -> None:
             "converged": ["yes" if binary["converged"] else "NO", "yes" if frequency["converged"] else "NO"],
         }
     )
-    render_table(fit, title="Baseline models")
+    render_table(fit, title="Baseline models", console=console)
     coefficients = pl.DataFrame(
         {
             "term": [c["term"] for c in binary["coefficients"]],
@@ -311,14 +312,16 @@ def print_models(result: AdjustedResult) -> None:
             "count p": [p_value(c["p"]) for c in frequency["coefficients"]],
         }
     )
-    render_table(coefficients, title="Coefficients (log-odds; log of reoffences per offender)")
+    render_table(coefficients, title="Coefficients (log-odds; log of reoffences per offender)", console=console)
     render_table(
         _calibration_display(binary["calibration"], frequency["calibration"]),
         title="Calibration on the baseline, by decile of each model's own prediction",
+        console=console,
     )
     render_table(
         _band_display(models["calibration_by"]["bands"]),
         title="Calibration on the baseline by covariate band: observed / expected (interval)",
+        console=console,
     )
 
 

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import collections
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import click
 import polars as pl
 
 from ..banding import band_inputs, parse_band
+from ..cohort import Period
 from ..disclosure import SUPPRESSED, DisclosureRule, suppress
 from ..errors import UsageError
-from ..measure import GROUP_MEASURES, Engine, MeasureParams, measured_releases, release_queries, run_metadata
+from ..inputs import InputSpec
+from ..measure import (
+    GROUP_MEASURES,
+    Engine,
+    IncompletePolicy,
+    MeasureParams,
+    MeasureResult,
+    measured_releases,
+    release_queries,
+    run_metadata,
+)
 from ..measure import measure as run_measure
 from ..offences import breach_like_codes, breach_warning
 from ..report.tables import Record, TableSpec, group_column, measure_table
 from ..run_warnings import RunWarning
-from ..validate import no_reoffence_reason, summarise_inputs
+from ..validate import input_warnings, no_reoffence_reason, summarise_inputs, warning_queries
+from ..window import FollowUpWindow
 from .common import (
     by_option,
     cohort_options,
@@ -26,7 +40,8 @@ from .common import (
     load_or_report,
     output_options,
     parse_columns,
-    warn_partial_periods,
+    partial_period_warnings,
+    render_table,
     window_options,
     writer_for_suffix,
 )
@@ -98,6 +113,73 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
     figures of small groups are left empty and named in a 'suppressed' column (shown as [c]).
     """
     params = replace(measurement, by=parse_columns(by, "--by"))
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
+        run = measure_run(
+            spec,
+            params,
+            bands=bands,
+            min_cohort=min_cohort,
+            min_count=min_count,
+            per_release=bool(per_release),
+            errors_file=errors_file,
+            expect_columns=out.expect_columns,
+            stage=progress.stage,
+        )
+    for warning in run.warnings:
+        out.warn(warning)
+    extra = []
+    if per_release:
+        extra.append((per_release, writer_for_suffix(run.result.per_release, per_release), True))  # record-level
+    out.emit(
+        run.rows,
+        parameters=run.parameters,
+        metadata=run.result.metadata,
+        extra_outputs=extra,
+        title="Proven reoffending",
+        # the rounded terminal view is made only for the table format, the one that shows it
+        display=display_rows(run.rows, params.by, params.confidence) if out.output_format == "table" else None,
+        display_numeric=measure_spec(params.by, params.confidence).numeric(),
+        caption=run.caption,
+    )
+
+
+@dataclass
+class MeasureRun:
+    """One run of ``measure`` as the command and the Python API (reoffend.api.measure) share it: the rows as
+    written (suppressed with --suppress), the core result, the parameters of the JSON, and the warnings."""
+
+    rows: pl.DataFrame
+    result: MeasureResult
+    parameters: dict[str, Any]
+    warnings: list[RunWarning]
+    caption: str
+
+    def render(self, console: Any) -> None:
+        """The terminal table (``--format table``) on ``console``."""
+        params = self.result.params
+        render_table(
+            display_rows(self.rows, params.by, params.confidence),
+            title="Proven reoffending",
+            caption=self.caption,
+            console=console,
+            numeric=measure_spec(params.by, params.confidence).numeric(),
+        )
+
+
+def measure_run(
+    spec: InputSpec,
+    params: MeasureParams,
+    *,
+    bands: Sequence[str] = (),
+    min_cohort: int | None = None,
+    min_count: int | None = None,
+    per_release: bool = False,
+    errors_file: str | None = None,
+    expect_columns: Callable[[Sequence[str]], None] | None = None,
+    stage: Callable[[str], None] | None = None,
+) -> MeasureRun:
+    """Check the options, read and validate the inputs, measure, and suppress (docs/measures.md): everything of
+    ``measure`` but the rendering. ``expect_columns`` checks --columns before any work; ``stage`` says progress."""
     parsed = [parse_band(text) for text in bands]
     twice = sorted(column for column, times in collections.Counter(c for c, _ in parsed).items() if times > 1)
     if twice:  # a dict would keep the last silently
@@ -121,32 +203,32 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         rule = DisclosureRule(
             min_cohort=min_cohort, min_count=DisclosureRule().min_count if min_count is None else min_count
         )
-    out.expect_columns([*params.by, *GROUP_MEASURES, *([SUPPRESSED] if rule is not None else [])])
+    if expect_columns is not None:
+        expect_columns([*params.by, *GROUP_MEASURES, *([SUPPRESSED] if rule is not None else [])])
     extra_required = {"convictions": ("offence_code",)} if params.excluded_offences else None
-    with out.status("reading the inputs") as progress, errors_reported(errors_file):
-        used = [*params.by, *params.where, *band_edges]
-        inputs = band_inputs(
-            load_or_report(
-                spec,
-                errors_file,
-                extra_required,
-                out=out,
-                excluded_offences=params.excluded_offences,
-                release_columns=used,
-                prefetch=release_queries(params),
-            ),
-            band_edges,
-        )
-        engine: Engine = "streaming" if spec.streaming else "auto"
-        progress.stage("measuring")
-        result = run_measure(inputs, params, audit_table=bool(per_release), engine=engine)
-    warn_partial_periods(out, result.metadata)
+    used = [*params.by, *params.where, *band_edges]
+    inputs = band_inputs(
+        load_or_report(
+            spec,
+            errors_file,
+            extra_required,
+            release_columns=used,
+            prefetch={**warning_queries(params.excluded_offences), **release_queries(params)},
+        ),
+        band_edges,
+    )
+    run_warnings = input_warnings(inputs, params.excluded_offences)
+    engine: Engine = "streaming" if spec.streaming else "auto"
+    if stage is not None:
+        stage("measuring")
+    result = run_measure(inputs, params, audit_table=per_release, engine=engine)
+    run_warnings.extend(partial_period_warnings(result.metadata))
     if not params.excluded_offences and (warning := breach_warning(breach_like_codes(inputs.convictions))):
-        out.warn(warning)
+        run_warnings.append(warning)
     if inputs.row_counts["convictions"] and result.rows["cohort_size"].sum() and not result.rows["reoffenders"].sum():
         kind, reason = no_reoffence_reason(inputs, params.excluded_offences)
         if kind != "ids":  # unlinked ids are warned of with the inputs
-            out.warn(
+            run_warnings.append(
                 RunWarning(
                     "no-reoffences",
                     f"no conviction counts as a reoffence, because {reason}: every rate is 0%; check the extract",
@@ -154,11 +236,8 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
                 )
             )
     excluded = result.metadata.get("incomplete_releases_excluded")
-    if excluded:
-        out.warn(incomplete_excluded(excluded))
-    extra = []
-    if per_release:
-        extra.append((per_release, writer_for_suffix(result.per_release, per_release), True))  # record-level
+    if isinstance(excluded, int) and excluded:
+        run_warnings.append(incomplete_excluded(excluded))
     parameters = {"inputs": spec.as_dict(), **params.as_dict(), "bands": {k: list(v) for k, v in band_edges.items()}}
     rows = result.rows
     if rule is not None:
@@ -166,17 +245,8 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         # protects each suppressed cell against all of them
         rows = suppress(rows, rule, by=params.by, margins=params.by)
         parameters["disclosure"] = {**rule.as_dict(), "margins": list(params.by)}
-    out.emit(
-        rows,
-        parameters=parameters,
-        metadata=result.metadata,
-        extra_outputs=extra,
-        title="Proven reoffending",
-        # the rounded terminal view is made only for the table format, the one that shows it
-        display=display_rows(rows, params.by, params.confidence) if out.output_format == "table" else None,
-        display_numeric=measure_spec(params.by, params.confidence).numeric(),
-        caption=f"{params.window.describe()}; extract date {result.metadata['extract_date']}",
-    )
+    caption = f"{params.window.describe()}; extract date {result.metadata['extract_date']}"
+    return MeasureRun(rows, result, parameters, run_warnings, caption)
 
 
 @click.command()
@@ -202,24 +272,44 @@ def validate(spec, errors_file, window, incomplete, period, out):
 
     Exit 0 when the data is valid, 65 with a report naming file, row and column when not (reoffend docs data).
     """
-    params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
     with errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file)
-        releases, facts = measured_releases(inputs, params)
-        by_cohort = releases.group_by("cohort").agg(pl.len().alias("releases")).sort("cohort").collect()
+        run = validate_run(spec, window, incomplete, period, errors_file)
+    out.message(run.message)
+    out.emit(run.rows, parameters=run.parameters, metadata=run.metadata, title="Input summary")
+
+
+@dataclass
+class ValidateRun:
+    """What ``validate`` reports of valid inputs (the command and reoffend.api.validate share it): the summary
+    rows, the parameters and metadata of the JSON, and the one-line verdict."""
+
+    rows: pl.DataFrame
+    parameters: dict[str, Any]
+    metadata: dict[str, Any]
+    message: str
+
+
+def validate_run(
+    spec: InputSpec,
+    window: FollowUpWindow,
+    incomplete: IncompletePolicy,
+    period: Period,
+    errors_file: str | None = None,
+) -> ValidateRun:
+    """Validate the inputs (docs/data.md: a DataError when a rule fails) and summarise them per ``period``."""
+    params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
+    inputs = load_or_report(spec, errors_file)
+    releases, facts = measured_releases(inputs, params)
+    by_cohort = releases.group_by("cohort").agg(pl.len().alias("releases")).sort("cohort").collect()
     summary = summarise_inputs(inputs)
     metadata = run_metadata(inputs, params.window, facts)
     rows = pl.concat([_summary_rows(summary, inputs, facts), _cohort_rows(by_cohort, period)])
-    out.message(
+    message = (
         f"valid: {inputs.names['releases']} ({inputs.row_counts['releases']:,} rows) and "
         f"{inputs.names['convictions']} ({inputs.row_counts['convictions']:,} rows)"
     )
-    out.emit(
-        rows,
-        parameters={"inputs": spec.as_dict(), "window": params.window.as_dict()},
-        metadata=metadata,
-        title="Input summary",
-    )
+    parameters = {"inputs": spec.as_dict(), "window": params.window.as_dict()}
+    return ValidateRun(rows, parameters, metadata, message)
 
 
 def _cohort_rows(by_cohort: pl.DataFrame, period: str) -> pl.DataFrame:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import click
 import polars as pl
@@ -21,6 +23,9 @@ from ..compare.power import (
 )
 from ..compare.rows import PowerRow
 from ..errors import UsageError
+from ..inputs import InputSpec
+from ..measure import MeasureParams
+from ..run_warnings import RunWarning
 from .common import (
     FiniteFloatRange,
     alpha_option,
@@ -202,8 +207,91 @@ def power(
         )
     if not site:
         refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
+    if not (spec or baseline_cohort or site):
+        refuse_unused(RECORD_ONLY, "measures records; give RELEASES CONVICTIONS --baseline COHORT, or leave it out")
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
+        run = power_run(
+            spec,
+            measurement,
+            params,
+            wanted=wanted,
+            site=site,
+            site_column=site_column,
+            baseline_cohort=baseline_cohort,
+            baseline_rate=baseline_rate,
+            baseline_events=baseline_events,
+            dispersion=dispersion,
+            current_size=current_size,
+            baseline_size=baseline_size,
+            reduction=reduction,
+            ratio=ratio,
+            power_given=given("power_level"),
+            errors_file=errors_file,
+            stage=progress.stage,
+        )
+    for warning in run.warnings:
+        out.warn(warning)
+    rows, results, baselines, headline = run.rows, run.results, run.baselines, run.headline
+    parameters, metadata = run.parameters, run.metadata
+    extra = []
+    if power_plot:
+        plot = power_plot_bytes(results, baselines, plot_format_for(power_plot, "--plot"))
+        extra.append((power_plot, lambda handle: handle.write(plot)))
+    out.emit(
+        rows,
+        extra_outputs=extra,
+        parameters=parameters,
+        metadata=metadata,
+        title="Power",
+        display=display_rows(rows),
+        caption=f"{params.sided}-sided test at alpha {params.alpha:g}"
+        + ("" if rows["solved_for"][0] == "power" else f", power {100 * params.power:g}%"),
+        extra_json={"headline": headline.splitlines()},
+        headline=headline,
+    )
+
+
+@dataclass
+class PowerRun:
+    """One run of ``power`` as the command and the Python API (reoffend.api.power) share it."""
+
+    rows: pl.DataFrame
+    results: list[PowerResult]
+    baselines: list[Baseline]
+    parameters: dict[str, object]
+    metadata: dict[str, object]
+    warnings: list[RunWarning]
+    headline: str
+
+
+def power_run(
+    spec: InputSpec | None,
+    measurement: MeasureParams,
+    params: PowerParams,
+    *,
+    wanted: tuple[str, ...],
+    site: str | None,
+    site_column: str,
+    baseline_cohort: str | None,
+    baseline_rate: str | None,
+    baseline_events: float | None,
+    dispersion: float | None,
+    current_size: Sequence[str],
+    baseline_size: int | None,
+    reduction: Sequence[str],
+    ratio: float | None,
+    power_given: bool,
+    errors_file: str | None = None,
+    stage: Callable[[str], None] | None = None,
+) -> PowerRun:
+    """From numbers or from records (a measured baseline cohort): the detectable reduction, the cohort size
+    needed, or the power (docs/power.md); everything of ``power`` but the option checks of click and the output.
+    ``current_size`` and ``reduction`` are the command's texts (``"500,800"``); ``power_given``: ``--power`` was
+    given (then sizes and reductions together are an error: the power is what they compute)."""
     metadata: dict[str, object] = {}
     parameters: dict[str, object] = {}
+    baseline_rate_value: float | None
+    baseline_events_value: float | None
     if spec or baseline_cohort or site:
         if not (spec and baseline_cohort):
             raise UsageError("from records, give RELEASES CONVICTIONS and --baseline COHORT")
@@ -211,14 +299,14 @@ def power(
             raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
         site_column, site = split_site(site_column, site)
         extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
-        with out.status("reading the inputs") as progress, errors_reported(errors_file):
-            inputs = load_or_report(spec, errors_file, extra_required)
-            progress.stage("measuring the baseline")
-            if site:
-                check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
-            measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
-            convictions_name, conviction_rows = inputs.names["convictions"], inputs.row_counts["convictions"]
-            check_measured_baseline(measured, wanted, convictions_name, conviction_rows, dispersion is not None)
+        inputs = load_or_report(spec, errors_file, extra_required)
+        if stage is not None:
+            stage("measuring the baseline")
+        if site:
+            check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
+        measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
+        convictions_name, conviction_rows = inputs.names["convictions"], inputs.row_counts["convictions"]
+        check_measured_baseline(measured, wanted, convictions_name, conviction_rows, dispersion is not None)
         baseline_rate_value = measured.binary_rate
         baseline_events_value = measured.events_per_100
         baseline_size = baseline_size or measured.cohort_size
@@ -232,7 +320,6 @@ def power(
         metadata["baseline_cohort"] = measured.as_dict()
         parameters = {"source": "records", "inputs": spec.as_dict(), **measured.metadata["measure"], "site": site}
     else:
-        refuse_unused(RECORD_ONLY, "measures records; give RELEASES CONVICTIONS --baseline COHORT, or leave it out")
         baseline_rate_value = _rate(baseline_rate)
         baseline_events_value = baseline_events
         dispersion = 1.0 if dispersion is None else dispersion
@@ -246,11 +333,12 @@ def power(
         else:
             if baseline_events_value is None:
                 raise UsageError("--baseline-events is required for --measure frequency (or give record files)")
+            assert dispersion is not None, "measured or 1 above whenever the frequency measure is wanted"
             baselines.append(Baseline("frequency", baseline_events_value, dispersion))
     reductions = _numbers(reduction, "--reduction", float, MIN_REDUCTION, 100)
     sizes = _numbers(current_size, "--current-size", _size, 1, MAX_COHORT)
     solve_power = bool(reductions) and bool(sizes or (baseline_size and not measured_size(parameters)))
-    if solve_power and given("power_level"):
+    if solve_power and power_given:
         raise UsageError(
             "--power is what is computed when cohort sizes and --reduction are both given; leave it out (or drop "
             "the sizes to find the size needed for that power)"
@@ -286,26 +374,9 @@ def power(
             "ratio": ratio,
         }
     )
-    for result in results:
-        for warning in result.warnings:
-            out.warn(warning)
+    run_warnings = [warning for result in results for warning in result.warnings]
     headline = "\n".join(r.headline() for r in results)
-    extra = []
-    if power_plot:
-        plot = power_plot_bytes(results, baselines, plot_format_for(power_plot, "--plot"))
-        extra.append((power_plot, lambda handle: handle.write(plot)))
-    out.emit(
-        rows,
-        extra_outputs=extra,
-        parameters=parameters,
-        metadata=metadata,
-        title="Power",
-        display=display_rows(rows),
-        caption=f"{params.sided}-sided test at alpha {params.alpha:g}"
-        + ("" if rows["solved_for"][0] == "power" else f", power {100 * params.power:g}%"),
-        extra_json={"headline": headline.splitlines()},
-        headline=headline,
-    )
+    return PowerRun(rows, results, baselines, parameters, metadata, run_warnings, headline)
 
 
 def measured_size(parameters: dict) -> bool:
