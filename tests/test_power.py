@@ -357,3 +357,43 @@ def test_cli_power_of_given_sizes_and_a_plot(cli, tmp_path):
     assert b"1,000 against 1,000" in first.read_bytes() and b"2,000 against 1,000" in first.read_bytes()
     png = tmp_path / "p.png"
     assert cli(*args, "--plot", png, "-q", "--csv")[0] == 0 and png.read_bytes().startswith(b"\x89PNG")
+
+
+# ------------------------------------------------------------------- the arithmetic without numpy or scipy (issue 30)
+def test_normal_cdf_by_hand():
+    from reoffend.compare.power import normal_cdf
+
+    # Φ(0) = 0.5 exactly; Φ(1.959963984540054) = 0.975 and Φ(-1.6448536269514722) = 0.05 (the z values above)
+    assert normal_cdf(0.0) == 0.5
+    assert normal_cdf(Z975) == pytest.approx(0.975, rel=1e-15)
+    assert normal_cdf(-Z95_ONE) == pytest.approx(0.05, rel=1e-14)
+    # the far lower tail keeps its relative accuracy (erfc, not 1 - erf): Φ(-30) = 4.906713927148187e-198
+    assert normal_cdf(-30.0) == pytest.approx(4.906713927148187e-198, rel=1e-13)
+
+
+@given(st.floats(-37.5, 8.5))
+def test_normal_cdf_is_scipys_ndtr_to_the_last_digits(x):
+    """Φ as scipy.special.ndtr computed it before (same erf/erfc scheme, the C library's erf and erfc): equal
+    to 1e-13 relative over the whole range where Φ is neither 0 nor 1 in doubles."""
+    from scipy.special import ndtr
+
+    from reoffend.compare.power import normal_cdf
+
+    assert normal_cdf(x) == pytest.approx(float(ndtr(x)), rel=1e-13, abs=0)
+
+
+@given(st.floats(1e-6, 1e4), st.integers(1, 400))
+def test_linspace_is_numpys(top, points):
+    from reoffend.compare.power import _linspace
+
+    assert _linspace(top, points) == np.linspace(0.0, top, points).tolist()
+
+
+def test_power_loads_no_numpy_or_scipy():
+    """`reoffend power` from numbers imports neither numpy, scipy nor statsmodels (their import was most of
+    its start-up); polars is still loaded by the command-line layer (bench/NOTES.md, sixth round). Checked by
+    the modules a fresh interpreter holds, never by a time."""
+    from tests.test_startup import loaded_after
+
+    args = ["power", "--baseline-rate", "0.45", "--current-size", "500", "--baseline-size", "500", "-q"]
+    assert not {"numpy", "scipy", "statsmodels", "matplotlib", "rich"} & set(loaded_after(args))
