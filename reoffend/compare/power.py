@@ -20,18 +20,24 @@ The core is pure: numbers in, a :class:`PowerResult` out.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
-import polars as pl
-
 from ..errors import UsageError, one_line, single_problem
+from ..lazy_import import lazy_module
 from ..report.format import per_cent
+from ..report.schema import ResultSchemaError
 from ..run_warnings import RunWarning
 from .rows import PowerRow
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")
 
 if TYPE_CHECKING:
     from ..measure import MeasureParams
@@ -41,7 +47,6 @@ Measure = Literal["binary", "frequency"]
 Sided = Literal["one", "two"]
 
 RESULT_COLUMNS = PowerRow.columns()  # declared once, with dtypes, in reoffend/compare/rows.py
-SCHEMA = PowerRow.schema()
 
 
 @dataclass(frozen=True)
@@ -91,16 +96,28 @@ class Baseline:
 
 @dataclass
 class PowerResult:
-    rows: pl.DataFrame
+    """The rows of a power calculation as plain dicts (:data:`RESULT_COLUMNS`), so that `reoffend power` can
+    write them without polars (issue 30); :attr:`rows` is the same as a frame, checked against :class:`PowerRow`."""
+
+    records: list[dict[str, Any]]
     params: PowerParams
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        PowerRow.check(self.rows, "power")
+        for record in self.records:
+            if tuple(record) != RESULT_COLUMNS:
+                raise ResultSchemaError(f"internal error: power rows do not match PowerRow: {list(record)}")
+
+    @functools.cached_property
+    def rows(self) -> pl.DataFrame:
+        """The records as a frame of :class:`PowerRow`'s columns and dtypes."""
+        frame = pl.DataFrame(self.records, schema=pl.Schema(PowerRow.schema()))
+        PowerRow.check(frame, "power")
+        return frame
 
     def typed_rows(self) -> list[PowerRow]:
-        return PowerRow.of(self.rows)
+        return [PowerRow(**record) for record in self.records]
 
     def headline(self) -> str:
         return "\n".join(one_line(headline_sentence(row)) for row in self.typed_rows())
@@ -179,9 +196,9 @@ def minimum_detectable(
     h = [d * math.sqrt(1 / a + 1 / b) for a, b in zip(n1, n0, strict=True)]
     phi0 = _transform(baseline, _per_person(baseline))
     current = [_inverse(baseline, phi0 - effect) for effect in h]
-    result = _rows(baseline, params, "reduction", n1, n0, current, h)
+    result = power_records(baseline, params, "reduction", n1, n0, current, h)
     warnings = []
-    if result["reduction_per_100"].null_count():
+    if any(record["reduction_per_100"] is None for record in result):
         warnings.append(
             RunWarning(
                 "no-detectable-reduction",
@@ -226,9 +243,10 @@ def needed_size(
         rooms = [v - 1 / baseline_size for v in variance]
         n1 = [float(math.ceil(1 / room - 1e-9)) if room > 0 else math.nan for room in rooms]
         n0 = [float(baseline_size)] * len(n1)
-    rows = _rows(baseline, params, "cohort_size" if baseline_size is None else "current_size", n1, n0, current, h)
+    solved_for = "cohort_size" if baseline_size is None else "current_size"
+    rows = power_records(baseline, params, solved_for, n1, n0, current, h)
     warnings = []
-    if rows["current_size"].null_count():
+    if any(record["current_size"] is None for record in rows):
         warnings.append(
             RunWarning(
                 "baseline-too-small",
@@ -273,9 +291,10 @@ def achieved_power(
     current = [_per_person(baseline) - reduction / 100 for reduction in reductions]
     phi0 = _transform(baseline, _per_person(baseline))
     h = [phi0 - _transform(baseline, value) for value in current]
-    rows = _rows(baseline, params, "power", n1, n0, current, h)
+    rows = power_records(baseline, params, "power", n1, n0, current, h)
     spread = [math.sqrt(1 / a + 1 / b) for a, b in zip(n1, n0, strict=True)]
-    rows = rows.with_columns(pl.Series("power", power_of(params, h, spread), dtype=pl.Float64))
+    for record, power in zip(rows, power_of(params, h, spread), strict=True):
+        record["power"] = power
     return PowerResult(rows, params)
 
 
@@ -329,11 +348,6 @@ def _sizes(current_sizes: Sequence[int], baseline_sizes: Sequence[int]) -> tuple
     if any(n < 1 for n in n1) or any(n < 1 for n in n0):
         raise UsageError("cohort sizes must be at least 1")
     return n1, n0
-
-
-def _rows(baseline, params, solved_for, n1, n0, current, h) -> pl.DataFrame:
-    """The result's frame (:class:`PowerRow` columns) of :func:`power_records`."""
-    return pl.DataFrame(power_records(baseline, params, solved_for, n1, n0, current, h), schema=pl.Schema(SCHEMA))
 
 
 def _number(value: float) -> float | None:
