@@ -838,7 +838,7 @@ def power(
 
     run = power_run(
         spec,
-        measurement,
+        lambda: measurement,
         params,
         wanted=wanted,
         site=site,
@@ -854,17 +854,17 @@ def power(
         power_given=power is not None,
     )
     caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
-        "" if run.rows["solved_for"][0] == "power" else f", power {100 * params.power:g}%"
+        "" if run.rows.rows[0]["solved_for"] == "power" else f", power {100 * params.power:g}%"
     )
 
     def render(console: Any) -> None:
         from .cli.common import render_table
 
-        render_table(display_rows(run.rows), title="Power", caption=caption, console=console)
+        render_table(display_rows(run.rows.frame()), title="Power", caption=caption, console=console)
         console.print(run.headline, highlight=False, markup=False)
 
     return Result(
-        table=run.rows,
+        table=run.rows.frame(),
         metadata=dict(run.metadata),
         parameters=dict(run.parameters),
         core=run,

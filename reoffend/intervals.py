@@ -5,7 +5,13 @@ from __future__ import annotations
 from statistics import NormalDist
 from typing import TYPE_CHECKING
 
-import polars as pl
+from .lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")
+
 
 if TYPE_CHECKING:  # numpy loads only when an AUC is computed: `reoffend measure` starts ~0.1 s sooner
     import numpy as np

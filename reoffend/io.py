@@ -35,9 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     PROBLEM_SCHEMA,
@@ -52,6 +50,7 @@ from .errors import (
     problem_row,
     single_problem,
 )
+from .lazy_import import lazy_module
 from .run_state import (  # noqa: F401 - re-exported: the run's state lives apart so start-up need not load polars
     claim_stdin,
     forget_written,
@@ -59,6 +58,11 @@ from .run_state import (  # noqa: F401 - re-exported: the run's state lives apar
     record_written,
     release_stdin,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")
 
 FORMATS = ("csv", "parquet", "ndjson")
 EXTENSIONS = {

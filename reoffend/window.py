@@ -21,9 +21,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from .errors import UsageError
+from .lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")
 
 if TYPE_CHECKING:  # sqlglot is imported where SQL is built, so the other commands start without it
     from sqlglot import exp

@@ -68,3 +68,19 @@ def test_the_problem_schema_types_a_frame_as_before():
         "x",
         "not a date",
     )
+
+
+POWER_FROM_NUMBERS = ["power", "--baseline-rate", "0.45", "--current-size", "500", "--baseline-size", "500", "-q"]
+
+
+@pytest.mark.parametrize("output", [["--format", "csv"], ["--format", "tsv"], ["--json"]])
+def test_power_from_numbers_loads_no_data_library(output):
+    """`reoffend power` from numbers needs no data frame (issue 30): its arithmetic is plain Python
+    (statistics.NormalDist, math.erf), its CSV, TSV and JSON are written from plain rows, and the option layer
+    loads the measure only to measure records. Nothing heavy: no polars, numpy, scipy, statsmodels, rich."""
+    assert loaded_after([*POWER_FROM_NUMBERS, *output]) == []
+
+
+def test_power_to_a_terminal_table_or_parquet_still_works_through_polars():
+    """The formats written from the frame load polars (only those): Parquet here."""
+    assert "polars" in loaded_after([*POWER_FROM_NUMBERS, "--format", "parquet", "-o", "/dev/null"])

@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import polars as pl
 
-from ..cohort import IndexRule, Period
 from ..errors import (
     PROBLEM_SCHEMA,
     DataError,
@@ -34,7 +32,6 @@ from ..errors import (
     os_reason,
     printable,
 )
-from ..inputs import InputSpec, load_inputs
 from ..intervals import LARGEST_CONFIDENCE, SMALLEST_TAIL
 from ..io import (
     STDOUT,
@@ -50,14 +47,25 @@ from ..io import (
     table_format_for,
     write_stdout,
 )
-from ..measure import IncompletePolicy, MeasureParams
+from ..lazy_import import lazy_module
 from ..report.format import count, counted, p_value, pct, yes_no
 from ..run_warnings import RunWarning
-from ..validate import Query, ValidatedInputs, input_warnings, warning_queries
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from . import run_log
 from .config import config_option
 from .tables import check_names, fit_labels, hidden_note, plan_columns, select_columns
+
+# the data layer (inputs, validation, the measure) is imported where it is used: an option or output of a
+# command that reads no records (`reoffend power` from numbers) loads no polars (issue 30)
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..cohort import IndexRule, Period
+    from ..inputs import InputSpec
+    from ..measure import IncompletePolicy, MeasureParams
+    from ..validate import Query, ValidatedInputs
+else:
+    pl = lazy_module("polars")
 
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
     from rich.console import Console
@@ -197,6 +205,52 @@ def window_options(function):
     )(with_window)
 
 
+def optional_input_options(function):
+    """:func:`input_options` with RELEASES and CONVICTIONS optional: published counts need no files."""
+    function = input_options(function)
+    for param in function.__click_params__:
+        if isinstance(param, click.Argument) and param.name in ("releases", "convictions"):
+            param.required = False
+            param.metavar = f"[{param.metavar}]"
+    return function
+
+
+# options that only shape a measurement from records: with published counts they would do nothing
+RECORD_ONLY = {
+    "site_column": "--site-column",
+    "column_map": "--map",
+    "input_format": "--input-format",
+    "delimiter": "--delimiter",
+    "encoding": "--encoding",
+    "date_format": "--date-format",
+    "extract_date": "--extract-date",
+    "dedupe": "--dedupe",
+    "errors_file": "--errors",
+    "streaming": "--streaming",
+    "follow_up": "--follow-up",
+    "waiting_period": "--waiting-period",
+    "period": "--period",
+    "index_rule": "--index",
+    "incomplete": "--incomplete",
+    "exclude_offences": "--exclude-offences",
+    "where": "--where",
+    "latest_cohort": "--latest-cohort",
+}
+
+
+def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
+    """``--site EST042`` (in --site-column) or ``--site establishment=EST042``, the COLUMN=VALUE form of
+    --treated and --where."""
+    if site and "=" in site:
+        column, _, value = site.partition("=")
+        if not column.strip() or not value.strip():
+            raise UsageError(f"--site takes VALUE or COLUMN=VALUE, not {site!r}")
+        site_column, site = column.strip(), value.strip()
+    if site and site_column == "cohort":  # the compared cohorts replace a cohort filter: it would do nothing
+        raise UsageError("--site cannot be a cohort: the cohorts compared are --current and --baseline")
+    return site_column, site
+
+
 COHORT_DEFAULTS = {
     "period": "quarter",
     "index_rule": "first",
@@ -214,11 +268,23 @@ def cohort_options(function):
     The command receives ``measurement: MeasureParams`` (no grouping: set ``by`` with ``dataclasses.replace``).
     A command may drop some of these options (their defaults then apply).
     """
+    return _cohort_options(function, deferred=False)
 
+
+def deferred_cohort_options(function):
+    """:func:`cohort_options` for a command whose records are optional (``power``): it receives
+    ``measurement`` as a function that makes the ``MeasureParams`` (reading ``--exclude-offences``, parsing
+    ``--where``), to call when it measures records, so that a run from numbers never loads the measure
+    (nor polars; issue 30)."""
+    return _cohort_options(function, deferred=True)
+
+
+def _cohort_options(function, deferred: bool):
     @functools.wraps(function)
     def with_measurement(*args, window, **kwargs):
         values = {name: kwargs.pop(name, default) for name, default in COHORT_DEFAULTS.items()}
-        kwargs["measurement"] = measure_params(by=(), window=window, **values)
+        made = functools.partial(measure_params, by=(), window=window, **values)
+        kwargs["measurement"] = made if deferred else made()
         return function(*args, **kwargs)
 
     return _stack(
@@ -520,6 +586,8 @@ def input_spec(
     encoding: str | None = None,
     date_format: str | None = None,
 ) -> InputSpec:
+    from ..inputs import InputSpec
+
     if not releases or not convictions:
         raise UsageError("give both files: RELEASES and CONVICTIONS")
     return InputSpec(
@@ -549,6 +617,8 @@ def measure_params(
     latest_cohort: bool,
     confidence: float,
 ) -> MeasureParams:
+    from ..measure import MeasureParams
+
     return MeasureParams(
         window=window,
         by=parse_columns(by, "--by"),
@@ -605,6 +675,9 @@ def load_or_report(
     (:func:`reoffend.validate.input_warnings`). The queries of those warnings and ``prefetch`` (queries the
     command will make) are collected with validation's own pass (:func:`reoffend.validate.validate_inputs`).
     """
+    from ..inputs import load_inputs
+    from ..validate import input_warnings, warning_queries
+
     queries = {**(warning_queries(excluded_offences) if out is not None else {}), **(prefetch or {})}
     inputs = load_inputs(spec, extra_required, release_columns, queries)
     if errors_file and not is_direct(errors_file):  # valid: a file says so (no problem rows), never yesterday's
@@ -724,7 +797,7 @@ class Output:
 
     def emit(
         self,
-        rows: pl.DataFrame,
+        rows: pl.DataFrame | Records,
         *,
         parameters: Mapping[str, Any],
         metadata: Mapping[str, Any],
@@ -742,14 +815,21 @@ class Output:
         ``display`` is an optional terminal view of the rows (rounded, relabelled) for ``table``; ``--columns``
         chooses columns of ``rows`` in every format (the table then shows those, not the view).
 
+        ``rows`` may be a :class:`Records` (a small result as plain dicts): CSV, TSV and JSON are then written
+        without polars, the other formats and ``--columns`` from its frame.
+
         ``headline`` is the result's verdict in words, as the result renders it: part of the answer, so in the
         table format it is printed under the table on standard output (even with ``-q``), in JSON it is the
         ``headline`` (a list of lines), and beside CSV, NDJSON and Parquet (rows only) it goes to standard error.
         """
         fmt = self.output_format
         assert fmt is not None, "set by __post_init__"
-        rows = select_columns(rows, self.columns)
+        if isinstance(rows, Records) and (fmt not in RECORD_FORMATS or self.columns):
+            rows = rows.frame()
+        if not isinstance(rows, Records):
+            rows = select_columns(rows, self.columns)
         if fmt == "table":
+            assert not isinstance(rows, Records), "a table is drawn from the frame"
             atomic_write_many(extra_outputs)
             if self._shows_progress():
                 self._said_written(extra_outputs)
@@ -888,29 +968,100 @@ def json_value(value: Any) -> Any:
 
 
 def json_document(
-    rows: pl.DataFrame,
+    rows: pl.DataFrame | Records,
     parameters: Mapping[str, Any],
     metadata: Mapping[str, Any],
     extra: Mapping[str, Any] | None = None,
 ) -> str:
     document = {"parameters": json_value(parameters), "metadata": json_value(metadata)}
     document.update(json_value(extra or {}))
-    document["rows"] = json_value(rows.to_dicts())
+    document["rows"] = json_value(rows.typed_rows() if isinstance(rows, Records) else rows.to_dicts())
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def data_writer(rows: pl.DataFrame, fmt: str, parameters, metadata, extra_json=None) -> Callable:
+def data_writer(rows: pl.DataFrame | Records, fmt: str, parameters, metadata, extra_json=None) -> Callable:
     """A writer of the result in ``fmt``: JSON with its parameters and metadata, Markdown as a pipe table of the
-    rows (:mod:`reoffend.report.markdown`), else the rows alone (:func:`reoffend.io.frame_writer`)."""
+    rows (:mod:`reoffend.report.markdown`), else the rows alone (:func:`reoffend.io.frame_writer`; a
+    :class:`Records` as CSV or TSV by :func:`records_csv`)."""
     if fmt == "json":
         text = json_document(rows, parameters, metadata, extra_json)
         return lambda handle: handle.write(text.encode())
+    if isinstance(rows, Records):
+        data = records_csv(rows, RECORD_FORMATS[fmt])
+        return lambda handle: handle.write(data)
     if fmt == "markdown":
         from ..report.markdown import markdown_table
 
         table = markdown_table(rows).encode()
         return lambda handle: handle.write(table)
     return frame_writer(rows, fmt)
+
+
+# ------------------------------------------------------------------------------ a small result without polars
+RECORD_FORMATS = {"csv": ",", "tsv": "\t", "json": ""}  # written from a Records (the separator of its cells)
+
+
+@dataclass(frozen=True)
+class Records:
+    """A small result as plain dicts, one a row with its keys in column order, beside its column types (a typed
+    row class's :meth:`reoffend.report.schema.Row.column_types`) and a function that makes its polars frame.
+
+    CSV, TSV and JSON (:data:`RECORD_FORMATS`) are written from the dicts, byte for byte as from the frame, so
+    that ``reoffend power`` from numbers loads no polars (issue 30); the table, the other formats and
+    ``--columns`` take the frame.
+    """
+
+    rows: list[dict[str, Any]]
+    kinds: Mapping[str, type]  # column -> str, int, float or bool
+    frame: Callable[[], pl.DataFrame]
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+    def typed_rows(self) -> list[dict[str, Any]]:
+        """The rows with each value of a float column a float, as the frame holds it (``12`` is ``12.0``)."""
+        floats = [name for name, kind in self.kinds.items() if kind is float]
+        return [{**row, **{name: float(row[name]) for name in floats if row[name] is not None}} for row in self.rows]
+
+
+def records_csv(records: Records, separator: str) -> bytes:
+    """The rows as polars' ``write_csv`` writes their frame (:func:`csv_cell`): a header, one line a row."""
+    columns = list(records.kinds)
+    lines = [separator.join(csv_cell(name, separator) for name in columns)]
+    lines += [separator.join(csv_cell(row[name], separator) for name in columns) for row in records.typed_rows()]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def csv_cell(value: Any, separator: str) -> str:
+    """One cell as polars' ``write_csv`` writes it: null empty, ``true``/``false``, a float by :func:`csv_float`,
+    text in quotes (doubled inside) when it is empty or holds the separator, a quote or a line break."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return csv_float(value)
+    text = str(value)
+    if not text or separator in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_float(value: float) -> str:
+    """A float as polars writes it: Python's shortest round-trip digits (``repr``), but in fixed point down to
+    1e-5 where Python turns to an exponent below 1e-4 (``0.00005``, not ``5e-05``), an exponent below that
+    unpadded (``1.5e-7``, not ``1.5e-07``), and NaN as ``NaN``."""
+    if math.isnan(value):
+        return "NaN"
+    text = repr(value)
+    mantissa, exponent_mark, exponent = text.partition("e")
+    if not exponent_mark or not exponent.startswith("-"):
+        return text
+    if int(exponent) == -5:
+        sign = "-" if mantissa.startswith("-") else ""
+        return f"{sign}0.0000{mantissa.lstrip('-').replace('.', '')}"
+    return f"{mantissa}e{int(exponent)}"
 
 
 # ----------------------------------------------------------------------------------------------- tables

@@ -25,30 +25,22 @@ from ..inputs import InputSpec
 from ..measure import MeasureParams
 from ..report.tables import baseline_keys, baseline_table
 from .common import (
+    RECORD_ONLY,
     Output,
     alpha_option,
     cohort_options,
     errors_reported,
     fail_unless_significant_option,
-    input_options,
     load_or_report,
     multiple_testing_option,
+    optional_input_options,
     output_options,
     parse_columns,
     refuse_unused,
     sided_option,
+    split_site,
     window_options,
 )
-
-
-def optional_input_options(function):
-    """:func:`input_options` with RELEASES and CONVICTIONS optional: published counts need no files."""
-    function = input_options(function)
-    for param in function.__click_params__:
-        if isinstance(param, click.Argument) and param.name in ("releases", "convictions"):
-            param.required = False
-            param.metavar = f"[{param.metavar}]"
-    return function
 
 
 def comparison_options(function):
@@ -71,29 +63,6 @@ def comparison_options(function):
     for option in reversed(options):
         function = option(function)
     return function
-
-
-# options that only shape a measurement from records: with published counts they would do nothing
-RECORD_ONLY = {
-    "site_column": "--site-column",
-    "column_map": "--map",
-    "input_format": "--input-format",
-    "delimiter": "--delimiter",
-    "encoding": "--encoding",
-    "date_format": "--date-format",
-    "extract_date": "--extract-date",
-    "dedupe": "--dedupe",
-    "errors_file": "--errors",
-    "streaming": "--streaming",
-    "follow_up": "--follow-up",
-    "waiting_period": "--waiting-period",
-    "period": "--period",
-    "index_rule": "--index",
-    "incomplete": "--incomplete",
-    "exclude_offences": "--exclude-offences",
-    "where": "--where",
-    "latest_cohort": "--latest-cohort",
-}
 
 
 @click.command("baseline")
@@ -280,19 +249,6 @@ def _from_records(
     }
     parameters["confidence"] = params.confidence
     return result, parameters
-
-
-def split_site(site_column: str, site: str | None) -> tuple[str, str | None]:
-    """``--site EST042`` (in --site-column) or ``--site establishment=EST042``, the COLUMN=VALUE form of
-    --treated and --where."""
-    if site and "=" in site:
-        column, _, value = site.partition("=")
-        if not column.strip() or not value.strip():
-            raise UsageError(f"--site takes VALUE or COLUMN=VALUE, not {site!r}")
-        site_column, site = column.strip(), value.strip()
-    if site and site_column == "cohort":  # the compared cohorts replace a cohort filter: it would do nothing
-        raise UsageError("--site cannot be a cohort: the cohorts compared are --current and --baseline")
-    return site_column, site
 
 
 # ----------------------------------------------------------------------------------------------- display

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
-import polars as pl
 
-from ..cohort import check_values_present
 from ..compare.power import (
     Baseline,
     PowerParams,
@@ -23,25 +23,35 @@ from ..compare.power import (
 )
 from ..compare.rows import PowerRow
 from ..errors import UsageError
-from ..inputs import InputSpec
-from ..measure import MeasureParams
-from ..run_warnings import RunWarning
+from ..lazy_import import lazy_module
 from .common import (
+    RECORD_ONLY,
     FiniteFloatRange,
+    Records,
     alpha_option,
-    cohort_options,
+    deferred_cohort_options,
     errors_reported,
     figure_bytes,
     given,
     load_or_report,
+    optional_input_options,
     output_options,
     parse_columns,
     plot_format_for,
     refuse_unused,
     sided_option,
+    split_site,
     window_options,
 )
-from .compare_baseline import RECORD_ONLY, optional_input_options, split_site
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ..inputs import InputSpec
+    from ..measure import MeasureParams
+    from ..run_warnings import RunWarning
+else:
+    pl = lazy_module("polars")
 
 
 def _without(*names):
@@ -98,7 +108,7 @@ def _size(item: str) -> int:
 @optional_input_options
 @window_options
 @_without("confidence", "latest_cohort")
-@cohort_options
+@deferred_cohort_options
 @click.option(
     "--site", metavar="VALUE", help="From records: the site whose baseline cohort is measured (or COLUMN=VALUE)."
 )
@@ -243,9 +253,9 @@ def power(
         parameters=parameters,
         metadata=metadata,
         title="Power",
-        display=display_rows(rows),
+        display=display_rows(rows.frame()) if out.output_format == "table" else None,
         caption=f"{params.sided}-sided test at alpha {params.alpha:g}"
-        + ("" if rows["solved_for"][0] == "power" else f", power {100 * params.power:g}%"),
+        + ("" if rows.rows[0]["solved_for"] == "power" else f", power {100 * params.power:g}%"),
         extra_json={"headline": headline.splitlines()},
         headline=headline,
     )
@@ -255,7 +265,7 @@ def power(
 class PowerRun:
     """One run of ``power`` as the command and the Python API (reoffend.api.power) share it."""
 
-    rows: pl.DataFrame
+    rows: Records  # CSV, TSV and JSON written without polars; rows.frame() is the checked polars frame
     results: list[PowerResult]
     baselines: list[Baseline]
     parameters: dict[str, object]
@@ -266,7 +276,7 @@ class PowerRun:
 
 def power_run(
     spec: InputSpec | None,
-    measurement: MeasureParams,
+    measurement: Callable[[], MeasureParams],
     params: PowerParams,
     *,
     wanted: tuple[str, ...],
@@ -297,14 +307,17 @@ def power_run(
             raise UsageError("from records, give RELEASES CONVICTIONS and --baseline COHORT")
         if baseline_rate is not None or baseline_events is not None:
             raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
+        from ..cohort import check_values_present
+
         site_column, site = split_site(site_column, site)
-        extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
+        measured_with = measurement()  # reads --exclude-offences, parses --where (deferred_cohort_options)
+        extra_required = {"convictions": ("offence_code",)} if measured_with.excluded_offences else None
         inputs = load_or_report(spec, errors_file, extra_required)
         if stage is not None:
             stage("measuring the baseline")
         if site:
             check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
-        measured = measure_baseline(inputs, measurement, baseline_cohort, site=site, site_column=site_column)
+        measured = measure_baseline(inputs, measured_with, baseline_cohort, site=site, site_column=site_column)
         convictions_name, conviction_rows = inputs.names["convictions"], inputs.row_counts["convictions"]
         check_measured_baseline(measured, wanted, convictions_name, conviction_rows, dispersion is not None)
         baseline_rate_value = measured.binary_rate
@@ -362,7 +375,10 @@ def power_run(
             if not current:
                 raise UsageError("give --current-size and/or --baseline-size, or --reduction")
             results.append(minimum_detectable(base_value, current, [baseline_size or n for n in current], params))
-    rows = pl.concat([r.rows for r in results])
+    # plain rows, so that CSV, TSV and JSON are written without polars; the table and other formats take the frame
+    frame = functools.cache(lambda: pl.concat([r.rows for r in results]))
+    kinds = {name: column.kind for name, column in PowerRow.column_types().items()}
+    rows = Records([row for result in results for row in result.records], kinds, frame)
     parameters.update(
         {
             **params.as_dict(),

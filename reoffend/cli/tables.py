@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Sequence
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")
 
 # rich's default box: one border character before each column and after the last, one space padding each side
 BORDER = 1

@@ -13,27 +13,31 @@ Both measures use a variance-stabilising transform, so one normal power calculat
 
 With ``s = √(1/n_current + 1/n_baseline)`` a test at level ``alpha`` has power ``power`` against an effect
 ``h = φ_baseline - φ_current`` when ``h / s = d``, where ``d = z_{1-alpha} + z_{power}`` one-sided and, two-sided,
-the root of ``Φ(d - z_{1-alpha/2}) + Φ(-d - z_{1-alpha/2}) = power`` (found by Newton's method, vectorised).
+the root of ``Φ(d - z_{1-alpha/2}) + Φ(-d - z_{1-alpha/2}) = power`` (found by Newton's method).
 
 The core is pure: numbers in, a :class:`PowerResult` out.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import polars as pl
-from scipy.special import ndtr
-
 from ..errors import UsageError, one_line, single_problem
+from ..lazy_import import lazy_module
 from ..report.format import per_cent
+from ..report.schema import ResultSchemaError
 from ..run_warnings import RunWarning
 from .rows import PowerRow
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")
 
 if TYPE_CHECKING:
     from ..measure import MeasureParams
@@ -43,7 +47,6 @@ Measure = Literal["binary", "frequency"]
 Sided = Literal["one", "two"]
 
 RESULT_COLUMNS = PowerRow.columns()  # declared once, with dtypes, in reoffend/compare/rows.py
-SCHEMA = PowerRow.schema()
 
 
 @dataclass(frozen=True)
@@ -93,22 +96,49 @@ class Baseline:
 
 @dataclass
 class PowerResult:
-    rows: pl.DataFrame
+    """The rows of a power calculation as plain dicts (:data:`RESULT_COLUMNS`), so that `reoffend power` can
+    write them without polars (issue 30); :attr:`rows` is the same as a frame, checked against :class:`PowerRow`."""
+
+    records: list[dict[str, Any]]
     params: PowerParams
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        PowerRow.check(self.rows, "power")
+        for record in self.records:
+            if tuple(record) != RESULT_COLUMNS:
+                raise ResultSchemaError(f"internal error: power rows do not match PowerRow: {list(record)}")
+
+    @functools.cached_property
+    def rows(self) -> pl.DataFrame:
+        """The records as a frame of :class:`PowerRow`'s columns and dtypes."""
+        frame = pl.DataFrame(self.records, schema=pl.Schema(PowerRow.schema()))
+        PowerRow.check(frame, "power")
+        return frame
 
     def typed_rows(self) -> list[PowerRow]:
-        return PowerRow.of(self.rows)
+        return [PowerRow(**record) for record in self.records]
 
     def headline(self) -> str:
         return "\n".join(one_line(headline_sentence(row)) for row in self.typed_rows())
 
 
 # ------------------------------------------------------------------------------------------- the maths
+# Plain Python floats (math, statistics.NormalDist): `reoffend power` needs no numpy or scipy, whose import was
+# most of its start-up (issue 30). Elementwise float arithmetic is the same IEEE arithmetic numpy did.
+SQRT1_2 = math.sqrt(0.5)
+
+
+def normal_cdf(x: float) -> float:
+    """Φ(x) by erf near 0 and erfc in the tails (the scheme of Cephes' ``ndtr``, which scipy used here): full
+    relative accuracy in both tails."""
+    scaled = x * SQRT1_2
+    if abs(scaled) < SQRT1_2:
+        return 0.5 + 0.5 * math.erf(scaled)
+    tail = 0.5 * math.erfc(abs(scaled))
+    return 1 - tail if scaled > 0 else tail
+
+
 def standardised_effect(params: PowerParams) -> float:
     """``d``: the effect, in standard errors of the difference, that the test detects with the given power."""
     dist = NormalDist()
@@ -116,34 +146,37 @@ def standardised_effect(params: PowerParams) -> float:
     if params.sided == "one":
         return dist.inv_cdf(1 - params.alpha) + z_power
     crit = dist.inv_cdf(1 - params.alpha / 2)
-    d = np.float64(crit + z_power)
+    d = crit + z_power
     for _ in range(50):  # Newton on f(d) = Φ(d - c) + Φ(-d - c) - power, increasing in d > 0
-        f = ndtr(d - crit) + ndtr(-d - crit) - params.power
+        f = normal_cdf(d - crit) + normal_cdf(-d - crit) - params.power
         slope = _pdf(d - crit) - _pdf(-d - crit)
         step = f / slope
         d = d - step
         if abs(step) < 1e-14:
             break
-    return float(d)
+    return d
 
 
-def _pdf(x):
-    return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+def _pdf(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
 
-def _transform(baseline: Baseline, value_per_person):
+def _transform(baseline: Baseline, value_per_person: float) -> float:
     """φ of the variance-stabilising transform, for a rate (0..1) or events per person."""
     if baseline.measure == "binary":
-        return 2 * np.arcsin(np.sqrt(value_per_person))
-    return 2 * np.sqrt(value_per_person / baseline.dispersion)
+        return 2 * math.asin(math.sqrt(value_per_person))
+    return 2 * math.sqrt(value_per_person / baseline.dispersion)
 
 
-def _inverse(baseline: Baseline, phi):
+def _inverse(baseline: Baseline, phi: float) -> float:
     """The rate (0..1) or events per person of φ; NaN where φ < 0 (no such reduction exists)."""
-    phi = np.where(phi >= 0, phi, np.nan)
+    if not phi >= 0:
+        return math.nan
     if baseline.measure == "binary":
-        return np.sin(phi / 2) ** 2
-    return baseline.dispersion * (phi / 2) ** 2
+        sine = math.sin(phi / 2)
+        return sine * sine
+    half = phi / 2
+    return baseline.dispersion * (half * half)
 
 
 def _per_person(baseline: Baseline) -> float:
@@ -160,13 +193,12 @@ def minimum_detectable(
     """
     n1, n0 = _sizes(current_sizes, baseline_sizes)
     d = standardised_effect(params)
-    s = np.sqrt(1 / n1 + 1 / n0)
-    h = d * s
+    h = [d * math.sqrt(1 / a + 1 / b) for a, b in zip(n1, n0, strict=True)]
     phi0 = _transform(baseline, _per_person(baseline))
-    current = _inverse(baseline, phi0 - h)
-    result = _rows(baseline, params, "reduction", n1, n0, current, h)
+    current = [_inverse(baseline, phi0 - effect) for effect in h]
+    result = power_records(baseline, params, "reduction", n1, n0, current, h)
     warnings = []
-    if result["reduction_per_100"].null_count():
+    if any(record["reduction_per_100"] is None for record in result):
         warnings.append(
             RunWarning(
                 "no-detectable-reduction",
@@ -198,22 +230,23 @@ def needed_size(
     reductions = _reductions(baseline, reductions_per_100)
     if baseline_size is not None and baseline_size < 1:
         raise UsageError("the baseline cohort size must be at least 1")
-    current = _per_person(baseline) - reductions / 100
+    current = [_per_person(baseline) - reduction / 100 for reduction in reductions]
     phi0 = _transform(baseline, _per_person(baseline))
-    h = phi0 - _transform(baseline, current)
+    h = [phi0 - _transform(baseline, value) for value in current]
     d = standardised_effect(params)
-    variance = (h / d) ** 2  # the largest 1/n1 + 1/n0 that still gives the power
+    variance = [(effect / d) * (effect / d) for effect in h]  # the largest 1/n1 + 1/n0 that still gives the power
+    n1: list[float]
     if baseline_size is None:
-        n0 = np.ceil((1 + 1 / ratio) / variance - 1e-9)
-        n1 = np.ceil(ratio * (1 + 1 / ratio) / variance - 1e-9)
+        n0 = [float(math.ceil((1 + 1 / ratio) / v - 1e-9)) for v in variance]
+        n1 = [float(math.ceil(ratio * (1 + 1 / ratio) / v - 1e-9)) for v in variance]
     else:
-        room = variance - 1 / baseline_size
-        with np.errstate(divide="ignore"):
-            n1 = np.where(room > 0, np.ceil(1 / np.where(room > 0, room, 1) - 1e-9), np.nan)
-        n0 = np.full_like(n1, float(baseline_size))
-    rows = _rows(baseline, params, "cohort_size" if baseline_size is None else "current_size", n1, n0, current, h)
+        rooms = [v - 1 / baseline_size for v in variance]
+        n1 = [float(math.ceil(1 / room - 1e-9)) if room > 0 else math.nan for room in rooms]
+        n0 = [float(baseline_size)] * len(n1)
+    solved_for = "cohort_size" if baseline_size is None else "current_size"
+    rows = power_records(baseline, params, solved_for, n1, n0, current, h)
     warnings = []
-    if rows["current_size"].null_count():
+    if any(record["current_size"] is None for record in rows):
         warnings.append(
             RunWarning(
                 "baseline-too-small",
@@ -224,16 +257,17 @@ def needed_size(
     return PowerResult(rows, params, warnings=warnings)
 
 
-def power_of(params: PowerParams, effect: np.ndarray, spread: np.ndarray) -> np.ndarray:
+def power_of(params: PowerParams, effect: Sequence[float], spread: Sequence[float]) -> list[float]:
     """The chance that the test at ``params``' level detects an effect ``h`` (on the transformed scale) with
     standard error ``s = √(1/n_current + 1/n_baseline)``: one-sided ``Φ(h/s − z₁₋α)``; two-sided
     ``Φ(h/s − z₁₋α/₂) + Φ(−h/s − z₁₋α/₂)`` (either tail rejects), as ``NormalIndPower.power``."""
     dist = NormalDist()
-    ratio = np.asarray(effect, dtype=float) / np.asarray(spread, dtype=float)
+    ratios = [h / s for h, s in zip(effect, spread, strict=True)]
     if params.sided == "one":
-        return ndtr(ratio - dist.inv_cdf(1 - params.alpha))
+        crit = dist.inv_cdf(1 - params.alpha)
+        return [normal_cdf(r - crit) for r in ratios]
     crit = dist.inv_cdf(1 - params.alpha / 2)
-    return ndtr(ratio - crit) + ndtr(-ratio - crit)
+    return [normal_cdf(r - crit) + normal_cdf(-r - crit) for r in ratios]
 
 
 def achieved_power(
@@ -249,16 +283,18 @@ def achieved_power(
     (``params.power`` plays no part). Same transform and test as :func:`minimum_detectable`, so at the minimum
     detectable reduction the achieved power is ``params.power`` (a tested identity).
     """
-    n1, n0 = _sizes(current_sizes, baseline_sizes)
-    reductions = _reductions(baseline, reductions_per_100)
-    pairs = len(n1)
-    n1 = np.repeat(n1, reductions.size)
-    n0 = np.repeat(n0, reductions.size)
-    reductions = np.tile(reductions, pairs)
-    current = _per_person(baseline) - reductions / 100
-    h = _transform(baseline, _per_person(baseline)) - _transform(baseline, current)
-    rows = _rows(baseline, params, "power", n1, n0, current, h)
-    rows = rows.with_columns(pl.Series("power", power_of(params, h, np.sqrt(1 / n1 + 1 / n0)), dtype=pl.Float64))
+    pair_n1, pair_n0 = _sizes(current_sizes, baseline_sizes)
+    each_reduction = _reductions(baseline, reductions_per_100)
+    n1 = [n for n in pair_n1 for _ in each_reduction]
+    n0 = [n for n in pair_n0 for _ in each_reduction]
+    reductions = each_reduction * len(pair_n1)
+    current = [_per_person(baseline) - reduction / 100 for reduction in reductions]
+    phi0 = _transform(baseline, _per_person(baseline))
+    h = [phi0 - _transform(baseline, value) for value in current]
+    rows = power_records(baseline, params, "power", n1, n0, current, h)
+    spread = [math.sqrt(1 / a + 1 / b) for a, b in zip(n1, n0, strict=True)]
+    for record, power in zip(rows, power_of(params, h, spread), strict=True):
+        record["power"] = power
     return PowerResult(rows, params)
 
 
@@ -268,71 +304,90 @@ def power_curve(
     """Power against the reduction, from 0 to just below the baseline (``points`` evenly spaced), for one pair
     of sizes: what ``power --plot`` draws. Columns ``reduction_per_100`` and ``power``."""
     top = baseline.per_100 * (1 - 1e-6)
-    grid = np.linspace(0.0, top, points)
-    current = _per_person(baseline) - grid / 100
-    h = _transform(baseline, _per_person(baseline)) - _transform(baseline, current)
+    grid = _linspace(top, points)
+    phi0 = _transform(baseline, _per_person(baseline))
+    h = [phi0 - _transform(baseline, _per_person(baseline) - value / 100) for value in grid]
     spread = math.sqrt(1 / current_size + 1 / baseline_size)
-    return pl.DataFrame({"reduction_per_100": grid, "power": power_of(params, h, np.full_like(h, spread))})
+    return pl.DataFrame({"reduction_per_100": grid, "power": power_of(params, h, [spread] * len(h))})
 
 
-def _reductions(baseline: Baseline, reductions_per_100: Sequence[float]) -> np.ndarray:
+def _linspace(top: float, points: int) -> list[float]:
+    """``points`` evenly spaced values from 0 to ``top``, as ``numpy.linspace(0.0, top, points)``: ``i * step``
+    with the last one exactly ``top``."""
+    if points == 1:
+        return [0.0]
+    step = top / (points - 1)
+    return [index * step for index in range(points - 1)] + [top]
+
+
+def _reductions(baseline: Baseline, reductions_per_100: Sequence[float]) -> list[float]:
     """Reductions in points per 100, each positive and below the baseline (a usage error otherwise)."""
-    reductions = np.asarray(reductions_per_100, dtype=float)
-    if reductions.size == 0:
+    reductions = [float(value) for value in reductions_per_100]
+    if not reductions:
         raise UsageError("give at least one reduction")
-    if np.any(~np.isfinite(reductions)) or np.any(reductions <= 0):
+    if any(not math.isfinite(value) or value <= 0 for value in reductions):
         raise UsageError("a reduction must be a positive number of points per 100")
-    if np.any(reductions >= baseline.per_100):
+    if any(value >= baseline.per_100 for value in reductions):
         raise UsageError(
-            f"a reduction of {reductions.max():g} per 100 is not below the baseline of {baseline.per_100:g} per 100"
+            f"a reduction of {max(reductions):g} per 100 is not below the baseline of {baseline.per_100:g} per 100"
         )
     return reductions
 
 
-def _sizes(current_sizes: Sequence[int], baseline_sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    n1 = np.asarray(current_sizes, dtype=float)
-    n0 = np.asarray(baseline_sizes, dtype=float)
-    if n1.size == 0 or n0.size == 0:
+def _sizes(current_sizes: Sequence[int], baseline_sizes: Sequence[int]) -> tuple[list[float], list[float]]:
+    n1 = [float(size) for size in current_sizes]
+    n0 = [float(size) for size in baseline_sizes]
+    if not n1 or not n0:
         raise UsageError("give at least one cohort size")
-    if n0.size == 1:
-        n0 = np.full_like(n1, n0[0])
-    if n1.size == 1 and n0.size > 1:
-        n1 = np.full_like(n0, n1[0])
-    if n1.size != n0.size:
+    if len(n0) == 1:
+        n0 = [n0[0]] * len(n1)
+    if len(n1) == 1 and len(n0) > 1:
+        n1 = [n1[0]] * len(n0)
+    if len(n1) != len(n0):
         raise UsageError("give one baseline size, or one per current size")
-    if np.any(n1 < 1) or np.any(n0 < 1):
+    if any(n < 1 for n in n1) or any(n < 1 for n in n0):
         raise UsageError("cohort sizes must be at least 1")
     return n1, n0
 
 
-def _rows(baseline, params, solved_for, n1, n0, current, h) -> pl.DataFrame:
+def _number(value: float) -> float | None:
+    """A float cell: NaN is null (no such reduction, no such cohort)."""
+    return None if math.isnan(value) else value
+
+
+def power_records(
+    baseline: Baseline,
+    params: PowerParams,
+    solved_for: str,
+    n1: Sequence[float],
+    n0: Sequence[float],
+    current: Sequence[float],
+    h: Sequence[float],
+) -> list[dict[str, Any]]:
+    """One dict per row, in :data:`RESULT_COLUMNS` order: sizes whole numbers and NaN null."""
     base = baseline.per_100
-    current_per_100 = 100 * current
-    reduction = base - current_per_100
-    frame = pl.DataFrame(
-        {
-            "measure": "binary" if baseline.measure == "binary" else "events_per_100",
-            "solved_for": solved_for,
-            "baseline_per_100": base,
-            "dispersion": None if baseline.measure == "binary" else baseline.dispersion,
-            "alpha": params.alpha,
-            "power": params.power,
-            "sided": params.sided,
-            "current_size": n1,
-            "baseline_size": n0,
-            "reduction_per_100": reduction,
-            "reduction_relative_pct": 100 * reduction / base,
-            "current_per_100": current_per_100,
-            "effect_size": h,
-        },
-        schema_overrides={"dispersion": pl.Float64, "current_size": pl.Float64, "baseline_size": pl.Float64},
-    )
-    return (
-        frame.with_columns(pl.col(pl.Float64).fill_nan(None))
-        .with_columns(pl.col("current_size", "baseline_size").cast(pl.Int64))
-        .select(RESULT_COLUMNS)
-        .cast(pl.Schema(SCHEMA))
-    )
+    records = []
+    for current_size, baseline_size, current_rate, effect in zip(n1, n0, current, h, strict=True):
+        current_per_100 = 100 * current_rate
+        reduction = base - current_per_100
+        records.append(
+            {
+                "measure": "binary" if baseline.measure == "binary" else "events_per_100",
+                "solved_for": solved_for,
+                "baseline_per_100": base,
+                "dispersion": None if baseline.measure == "binary" else baseline.dispersion,
+                "alpha": params.alpha,
+                "power": params.power,
+                "sided": params.sided,
+                "current_size": None if math.isnan(current_size) else int(current_size),
+                "baseline_size": None if math.isnan(baseline_size) else int(baseline_size),
+                "reduction_per_100": _number(reduction),
+                "reduction_relative_pct": _number(100 * reduction / base),
+                "current_per_100": _number(current_per_100),
+                "effect_size": _number(effect),
+            }
+        )
+    return records
 
 
 # ---------------------------------------------------------------------------------------- from records

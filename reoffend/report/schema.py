@@ -19,11 +19,18 @@ import functools
 import types
 import typing
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-import polars as pl
+from ..lazy_import import lazy_module
 
-DTYPES: dict[type, pl.DataType] = {str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean()}
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")
+
+
+# the polars dtype of each column type, by name: declaring and naming columns needs no polars (issue 30)
+DTYPES: dict[type, str] = {str: "String", int: "Int64", float: "Float64", bool: "Boolean"}
 NOT_A_COLUMN = {"column": False}  # field metadata of a field that is not one of the frame's columns
 
 
@@ -33,8 +40,14 @@ class ResultSchemaError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class ColumnType:
-    dtype: pl.DataType
+    kind: type  # str, int, float or bool: a key of DTYPES
     nullable: bool
+
+    @property
+    def dtype(self) -> pl.DataType:
+        """The column's polars dtype (:data:`DTYPES`)."""
+        dtype: pl.DataType = getattr(pl, DTYPES[self.kind])()
+        return dtype
 
 
 class Row:
@@ -57,7 +70,7 @@ class Row:
             base = [a for a in args if a is not type(None)]
             if len(base) != 1 or base[0] not in DTYPES:
                 raise TypeError(f"{cls.__name__}.{f.name}: a column is str, int, float or bool (or X | None)")
-            declared[f.name] = ColumnType(DTYPES[base[0]], nullable=len(base) != len(args))
+            declared[f.name] = ColumnType(base[0], nullable=len(base) != len(args))
         return declared
 
     @classmethod
