@@ -787,7 +787,7 @@ def test_13_a_data_correction_between_releases_does_not_difference_to_a_withheld
     except ReoffendError as error:
         assert correction == "a prison at the threshold", error
         assert error.exit_status == 65
-        assert f"{cohort}, establishment {prison}: its reoffenders cannot be protected" in str(error)
+        assert f"{cohort}, establishment {prison}: the previous release {first} published it" in str(error)
         assert f"previous release {first}" in str(error)
         assert not (tmp_path / "second").exists()
         return
@@ -797,7 +797,29 @@ def test_13_a_data_correction_between_releases_does_not_difference_to_a_withheld
     now = dict(zip(revised["establishment"], withheld(revised), strict=True))
     assert {p for p, hidden in was.items() if hidden} <= {p for p, hidden in now.items() if hidden}
     newly = {p for p, hidden in now.items() if hidden and not was[p]}
-    assert newly <= ({prison} if correction != "a conviction" else set()), newly  # only a primary now
+    assert newly == set(), newly  # a prison published before is published now, or the release is refused
+
+
+def test_15_a_published_prison_withheld_after_a_move_is_refused_not_read_back(population, tmp_path):
+    """Issue 26's second disclosure review, reproduction A: one release record moves from EST025 (published by
+    release 1 as 3 reoffenders of 12) to EST005 (withheld). Release 2 withheld EST025 (11 people now, so 2 or 3
+    reoffenders to a reader of release 1) and passed its audit: withheld, it must fail the rule, so 2 (the
+    true count). Now a group published before that fails the rule refuses the release, naming it."""
+    first = build(extract(population, EARLY, tmp_path / "e1"), tmp_path / "first", extract_date=EARLY)
+    row = tables(first)["establishments.csv"].filter(
+        (pl.col("cohort") == "2023Q1") & (pl.col("establishment") == "EST025")
+    )
+    assert (row["cohort_size"][0], row["reoffenders"][0], row["suppressed"][0]) == ("12", "3", None)
+    corrected = extract(population, EARLY, tmp_path / "e2")
+    releases = (corrected / "releases.csv").read_text()
+    moved = "P0001811,2023-02-12,EST005,"
+    assert releases.count("P0001811,2023-02-12,EST025,") == 1
+    (corrected / "releases.csv").write_text(releases.replace("P0001811,2023-02-12,EST025,", moved))
+    with pytest.raises(ReoffendError) as refused:
+        build(corrected, tmp_path / "second", extract_date=EARLY, publication=f'previous = "{first}"')
+    assert refused.value.exit_status == 65
+    assert f"2023Q1, establishment EST025: the previous release {first} published it" in str(refused.value)
+    assert not (tmp_path / "second").exists()
 
 
 def court_lag_differences(first: Path, second: Path) -> list[str]:

@@ -69,7 +69,7 @@ from .stats import (
     tested_against_all,
     year_earlier,
 )
-from .successive import Carried, court_lag_difference_fails, protect_series
+from .successive import Carried, PublishedNowFails, court_lag_difference_fails, protect_series
 
 Progress = Callable[[str], None]
 STEPS = (
@@ -574,7 +574,7 @@ def _protected_model(
         protect(model, protection)
         return model, []
     except UnprotectableCell as error:
-        if previous is None or error.cell is None:
+        if previous is None or error.cell is None or isinstance(error, PublishedNowFails):
             raise DisclosureFailure(str(error)) from None
         raise DisclosureFailure(
             f"{describe(error.cell)}: its {error.count.replace('_', ' ')} cannot be protected against the "

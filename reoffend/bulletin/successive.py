@@ -9,8 +9,11 @@ tables (``trend.csv``, ``establishments.csv``, each ``breakdown_*.csv``):
 
 * withheld then: withheld now, whatever its count now (:func:`carry_over`, forced like a primary);
 * published then: it cannot be un-published, so secondary suppression never chooses it (``hideable`` false).
-  A correction can still make it fail the rule now (a primary): it is withheld, and the audit below decides
-  whether that protects it;
+  A correction can still make it fail the rule now; then the build is refused (:func:`check_still_publishable`):
+  withheld, it would tell a reader that it fails the rule (nothing else withholds a group published before), and
+  its count differs from the published one only by the people who changed, so the reader has it to within the
+  rule (issue 26's second review: 3 of 12 published, 2 of 11 or 2 of 12 after a correction, withheld, read back
+  as 2). Published, it would fail the rule;
 * the previous figures are in the model too (:func:`add_previous`), as cells of their own (``fixed``: known as
   they were published), with the previous tables' relations, and each one *tied* to the same group now
   (:meth:`reoffend.linked.LinkedTables.tie`) where a reader would take it to be the same: published then and
@@ -39,7 +42,17 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from ..disclosure import DisclosureRule
-from ..linked import COUNTS, Key, LinkedTables, Protection, components, infeasible, protect
+from ..linked import (
+    COUNTS,
+    Key,
+    LinkedTables,
+    Protection,
+    UnprotectableCell,
+    components,
+    describe,
+    infeasible,
+    protect,
+)
 from .publication import Layout, model_of
 from .revisions import Previous, revisable
 
@@ -164,6 +177,29 @@ def carry_over(model: LinkedTables, previous: Previous) -> Carried:
     return carried
 
 
+class PublishedNowFails(UnprotectableCell):
+    """A group the previous release published fails the rule now: neither publishing nor withholding it is safe
+    (module docstring)."""
+
+
+def check_still_publishable(model: LinkedTables, carried: Carried, rule: DisclosureRule) -> None:
+    """Refuse (:class:`PublishedNowFails`, naming the first such group in key order) when a group the previous
+    release published fails ``rule`` now (``model``: this release as measured)."""
+    for cell_key in sorted(carried.published, key=repr):
+        cell = model.cells[cell_key]
+        reoffenders = cell.values["reoffenders"]
+        if reoffenders is not None and rule.fails(cell.size, reoffenders):
+            raise PublishedNowFails(
+                f"{describe(cell_key)}: the previous release {carried.folder} published it, and a data correction "
+                "makes it fail the disclosure rule now. Published, it would fail the rule; withheld, it would tell a "
+                "reader that it fails the rule, and with the figure published before that gives its count away. "
+                "Nothing was written: a head of profession must decide how to publish the correction "
+                "(docs/bulletin.md, 'Successive releases')",
+                cell_key,
+                "reoffenders",
+            )
+
+
 def protect_series(
     raw: Mapping[str, pl.DataFrame], layout: Layout, protection: Protection, previous: Previous
 ) -> tuple[LinkedTables, list[Carried]]:
@@ -172,6 +208,7 @@ def protect_series(
     cells are every reader's) and the readers. Raises reoffend.linked.UnprotectableCell naming a count that no
     further suppression can protect."""
     carried = carry_over(model_of(raw, layout), previous)
+    check_still_publishable(model_of(raw, layout), carried, protection.rule)
 
     def fresh() -> LinkedTables:
         measured = model_of(raw, layout)
