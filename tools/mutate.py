@@ -483,6 +483,7 @@ class Outcome:
     status: str  # killed, timeout, survived, uncovered, equivalent
     tests: int
     seconds: float
+    killer: str = ""  # the test that failed first (killed) or was running at the deadline (timeout)
 
 
 def campaign(
@@ -521,6 +522,7 @@ def campaign(
                     chosen = set(everything)
                 selected = sorted(chosen, key=lambda n: durations.get(n, 0.0))
                 began = time.monotonic()
+                killer = ""
                 if not selected:
                     status = "uncovered"
                 else:
@@ -531,9 +533,12 @@ def campaign(
                     finally:
                         target.write_text(source, encoding="utf-8")
                     status = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[result]
+                    killer = _first_failure(log) if status == "killed" else ""
                 if status in ("survived", "uncovered") and mutant.key in equivalents:
                     status = "equivalent"
-                outcomes.append(Outcome(mutant.key, mutant.line, status, len(selected), time.monotonic() - began))
+                outcomes.append(
+                    Outcome(mutant.key, mutant.line, status, len(selected), time.monotonic() - began, killer)
+                )
                 if status in ("survived", "uncovered"):
                     print(f"  [{number}/{len(mutants)}] {status} line {mutant.line}: {mutant.key}", flush=True)
                 elif number % 50 == 0:
@@ -542,6 +547,14 @@ def campaign(
             print(f"mutate: interrupted after {len(outcomes)} mutants of {module}; nothing was changed")
             raise
     return outcomes
+
+
+def _first_failure(log: Path) -> str:
+    """The node id of the first failed test in a pytest log (its short summary: ``FAILED node - reason``)."""
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" ", 1)[1].split(" - ", 1)[0].strip()
+    return ""
 
 
 def rescore(saved: Sequence[dict[str, object]], equivalents: dict[str, str]) -> list[Outcome]:
@@ -656,8 +669,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not result_file.exists():
                 continue
             outcomes = rescore(json.loads(result_file.read_text(encoding="utf-8"))["outcomes"], equivalents)
+            timing = json.loads(result_file.read_text(encoding="utf-8")).get("timing", {})
         else:
+            began, load_before = time.monotonic(), os.getloadavg()
             outcomes = campaign(module, settings.mutants(module), settings.modules[module], equivalents, options.limit)
+            timing = {
+                "seconds": round(time.monotonic() - began),
+                "load_average": [round(x, 1) for x in (*load_before, *os.getloadavg())],
+            }
+            print(f"{module}: {timing['seconds']} s, load average {timing['load_average']} (before, after)")
         summary = summarise(module, outcomes)
         stale = sorted(stale_equivalents(module, outcomes, equivalents, options.limit is not None))
         for key in stale:
@@ -665,7 +685,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table([summary]), flush=True)
         if options.limit is None:  # a partial run (--limit) is a quick check, never a result
             result_file.write_text(
-                json.dumps({"summary": summary, "outcomes": [dataclasses.asdict(o) for o in outcomes]}, indent=1),
+                json.dumps(
+                    {"summary": summary, "timing": timing, "outcomes": [dataclasses.asdict(o) for o in outcomes]},
+                    indent=1,
+                ),
                 encoding="utf-8",
             )
     rows = []
