@@ -425,6 +425,35 @@ def test_the_run_metadata_records_the_inputs_and_what_was_dropped():
     assert metadata["window"] == FollowUpWindow().as_dict()
     # the facts of measured_releases come along: releases of March 2023 only cover part of 2023Q1
     assert "as_at" in metadata and metadata["partial_period"] is True
+    # the per-release table only when asked for (audit_table)
+    assert measure(inputs, MeasureParams()).per_release is None
     # without duplicates nothing is said of them
     once = validated(releases_frame([release("B")]), convictions_frame([]), extract_date=D("2030-01-01"))
     assert "duplicate_rows_dropped" not in measure(once, MeasureParams()).metadata
+
+
+def test_an_incomplete_release_filtered_out_is_not_counted():
+    # at extract 2024-09-14 A (2023-03-15, deadline 2024-09-15) is complete and B (2023-03-16, deadline
+    # 2024-09-16) is not; --where establishment=E1 leaves A alone: nothing incomplete is measured, so no error
+    # and 0 excluded (the quick answer, from the latest release of all, cannot say so: B is incomplete)
+    releases = [release("A", "2023-03-15", "E1"), release("B", "2023-03-16", "E2")]
+    result = run(releases, [], extract_date=D("2024-09-14"), where={"establishment": ("E1",)})
+    assert result.rows.select("cohort", "cohort_size").rows() == [("2023Q1", 1)]
+    assert result.metadata["incomplete_releases_excluded"] == 0
+
+
+def test_grouping_by_offender_id_keeps_one_offender_id_column_in_the_audit_table():
+    # by offender_id (any release column may group): the audit table already starts with offender_id and
+    # release_date, so the group columns must not repeat them. A: 1 release, 1 reoffence; B: none
+    result = run([release("A"), release("B")], [offence("A")], by=("offender_id",))
+    assert result.rows.select("offender_id", "cohort_size", "reoffenders").rows() == [("A", 1, 1), ("B", 1, 0)]
+    assert result.per_release.columns.count("offender_id") == 1
+    assert result.per_release["reoffended"].to_list() == [True, False]
+
+
+def test_the_audit_table_puts_a_release_without_a_group_value_last():
+    # by establishment, with B's establishment missing: the groups and the audit rows both sort nulls last
+    releases = [release("B", establishment=None), release("A", establishment="E2"), release("C", establishment="E1")]
+    result = run(releases, [], by=("establishment",))
+    assert result.rows["establishment"].to_list() == ["E1", "E2", None]
+    assert result.per_release.select("establishment", "offender_id").rows() == [("E1", "C"), ("E2", "A"), (None, "B")]
