@@ -321,3 +321,56 @@ def test_a_value_holding_a_comma_is_one_value_and_several_values_are_a_tuple():
     assert key("Q1", {"est": "Leeds, HMP"}) != key("Q1", {"est": ("Leeds", " HMP")})
     assert key("Q1", {"est": ("EST042",)}) == key("Q1", {"est": "EST042"})
     assert "EST001 or EST002" in describe(key("Q1", {"est": ("EST001", "EST002")}))
+
+
+# ------------------------------------------------------------------------ edges found by mutation testing (issue 33)
+def test_a_count_published_alone_bounds_the_cells_other_counts():
+    # Q1 (30 people; 10 reoffenders, 15 events, 20 reoffences) is B (15; 6, 9, 12) and C (15; 4, 6, 8), both
+    # withheld; a comparison then shows B's reoffenders (6) alone. B's events: B_E + C_E = 15 with C_E >= C_R =
+    # 10 - 6 = 4, so B_E <= 11; and B_E >= B_R = 6, the published reoffenders (events are at least reoffenders):
+    # B's events lie in 6..11, not 0..11
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(10, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 15, counts(6, 9, 12), table="est.csv")
+    c = model.add(key("Q1", {"est": "C"}), 15, counts(4, 6, 8), table="est.csv")
+    model.partition(whole, [b, c])
+    model.cells[b].withhold()
+    model.cells[c].withhold()
+    model.add(b, 15, {"reoffenders": 6}, table="cmp.csv")
+    (events,) = ranges(model, [(b, "reconviction_events")], PROTECTION, exact=True)
+    assert (events.low, events.high) == (6, 11)
+    # the other way: a comparison showing B's events (9) alone caps its reoffenders at 9 (of 0..10 otherwise);
+    # C's events are then 15 - 9 = 6, so C_R <= 6 and B_R = 10 - C_R >= 4: B's reoffenders lie in 4..9
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(10, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 15, counts(6, 9, 12), table="est.csv")
+    c = model.add(key("Q1", {"est": "C"}), 15, counts(4, 6, 8), table="est.csv")
+    model.partition(whole, [b, c])
+    model.cells[b].withhold()
+    model.cells[c].withhold()
+    model.add(b, 15, {"reconviction_events": 9}, table="cmp.csv")
+    (reoffenders,) = ranges(model, [(b, "reoffenders")], PROTECTION, exact=True)
+    assert (reoffenders.low, reoffenders.high) == (4, 9)
+
+
+def test_withheld_figures_no_whole_number_can_fill_are_inconsistent_tables():
+    # Q1: 10 people, 8 reoffenders; C (5 people) shows 2, so the withheld B (5 people) would need 8 - 2 = 6
+    # reoffenders, more than its 5 people: no publication fits (the solver finds the problem infeasible)
+    model = one_cohort([("B", 5, 1), ("C", 5, 2)], total=(10, 8))
+    model.cells[key("Q1", {"est": "B"})].withhold()
+    with pytest.raises(InconsistentTables, match="admit no whole-number solution"):
+        audit(model, PROTECTION)
+
+
+def test_a_solver_failure_is_an_error_not_a_range(monkeypatch):
+    import scipy.optimize
+
+    class Failed:
+        status, message, x, fun = 4, "numerical difficulties", None, None
+
+    model = one_cohort([("A", 50, 20), ("C", 6, 1), ("D", 4, 1)])
+    model.cells[key("Q1", {"est": "C"})].withhold()
+    model.cells[key("Q1", {"est": "D"})].withhold()
+    monkeypatch.setattr(scipy.optimize, "linprog", lambda *args, **kwargs: Failed())
+    with pytest.raises(RuntimeError, match="solver failed: numerical difficulties"):
+        ranges(model, [(key("Q1", {"est": "C"}), "reoffenders")], PROTECTION, exact=True)
