@@ -374,3 +374,38 @@ def test_a_solver_failure_is_an_error_not_a_range(monkeypatch):
     monkeypatch.setattr(scipy.optimize, "linprog", lambda *args, **kwargs: Failed())
     with pytest.raises(RuntimeError, match="solver failed: numerical difficulties"):
         ranges(model, [(key("Q1", {"est": "C"}), "reoffenders")], PROTECTION, exact=True)
+
+
+def test_narrow_counts_fail_when_the_audit_settles_counts_from_solutions_seen():
+    # Q1 is A (10; 4, 4, 4) shown, C withheld and D (10; 4, 4, 4) withheld, and a comparison shows D's
+    # reoffenders (4) alone: a part with some counts shown takes the linear program, not the closed form.
+    # Each count fails when its range is narrower than required (min(3, size) for reoffenders, 3 for events and
+    # reoffences, which no size bounds), also when the audit settles a count from the solutions it has seen
+    # before solving for its own bounds (the default, not exact)
+    def audited(size: int, c_counts: tuple[int, int, int]) -> list[tuple]:
+        model = LinkedTables()
+        whole = model.add(key("Q1"), 20 + size, counts(*(8 + v for v in c_counts)), table="trend.csv")
+        c = model.add(key("Q1", {"est": "C"}), size, counts(*c_counts), table="est.csv")
+        d = model.add(key("Q1", {"est": "D"}), 10, counts(4), table="est.csv")
+        model.partition(whole, [model.add(key("Q1", {"est": "A"}), 10, counts(4), table="est.csv"), c, d])
+        model.cells[c].withhold()
+        model.cells[d].withhold()
+        model.add(d, 10, {"reoffenders": 4}, table="cmp.csv")
+        return [
+            (r.count, r.low, r.high, r.required, r.passes) for r in ranges(model, [(c, n) for n in COUNTS], PROTECTION)
+        ]
+
+    # C (1; 1, 2, 2): C_R = 9 - 4 - 4 = 1 exactly, needing a range of 1. C_E + D_E = 10 - 4 = 6 with D_E >= D_R
+    # = 4 and C_E >= C_R = 1: C_E is 1..2; C_O + D_O = 6 with D_O >= D_E >= 4 and C_O >= C_E: 1..2
+    assert audited(1, (1, 2, 2)) == [
+        ("reoffenders", 1, 1, 1, False),
+        ("reconviction_events", 1, 2, 3, False),
+        ("reoffences", 1, 2, 3, False),
+    ]
+    # C (2; 2, 3, 3): C_R = 10 - 8 = 2 exactly, needing 2; C_E + D_E = 11 - 4 = 7, D_E >= 4, C_E >= 2: 2..3;
+    # C_O likewise 2..3 (a span of values seen is their difference: 3 - 2 = 1 < 3, never 3 + 2)
+    assert audited(2, (2, 3, 3)) == [
+        ("reoffenders", 2, 2, 2, False),
+        ("reconviction_events", 2, 3, 3, False),
+        ("reoffences", 2, 3, 3, False),
+    ]
