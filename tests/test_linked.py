@@ -409,3 +409,32 @@ def test_narrow_counts_fail_when_the_audit_settles_counts_from_solutions_seen():
         ("reconviction_events", 2, 3, 3, False),
         ("reoffences", 2, 3, 3, False),
     ]
+
+
+def test_an_implied_group_large_enough_is_judged_by_its_reoffenders_alone():
+    # EST042 (30 people, 12 reoffenders) shown, and a comparison shows 18 of them with 11: the other 12 people
+    # are implied exactly, with 12 - 11 = 1 reoffender (and 1 event, 1 reoffence). A group of 12 is large enough
+    # (min_cohort 10), so its events and reoffences may be derived; its 1 reoffender is fewer than min_count 3,
+    # so that count fails
+    model = LinkedTables()
+    whole = model.add(key("Q1", {"est": "EST042"}), 30, counts(12), table="establishments.csv")
+    matched = model.add(key("Q1", {"est": "EST042"}, "matched"), 18, counts(11), table="comparison_matched.csv")
+    model.subset(whole, matched)
+    failures = audit(model, PROTECTION).failures
+    assert [(r.count, r.low, r.high, r.withheld) for r in failures] == [("reoffenders", 1, 1, False)]
+
+
+def test_an_implied_group_at_the_rules_edges():
+    # EST042 (18 + rest people) shown, a comparison shows 18 of them with 11 reoffenders: the rest is implied
+    # exactly. Safe when rest >= min_cohort (10) and min_count (3) <= its reoffenders <= rest - 3
+    def failures(rest: int, rest_reoffenders: int) -> list[str]:
+        model = LinkedTables()
+        whole = model.add(key("Q1", {"est": "EST042"}), 18 + rest, counts(11 + rest_reoffenders), table="est.csv")
+        matched = model.add(key("Q1", {"est": "EST042"}, "matched"), 18, counts(11), table="cmp.csv")
+        model.subset(whole, matched)
+        return [r.count for r in audit(model, PROTECTION).failures]
+
+    assert failures(10, 3) == []  # exactly 10 people, exactly 3 reoffenders: safe
+    assert failures(10, 7) == []  # 7 = 10 - 3 reoffenders (3 did not reoffend): safe
+    assert failures(10, 8) == ["reoffenders"]  # 8 > 10 - 3: only 2 did not reoffend
+    assert failures(9, 4) == list(COUNTS)  # 9 people: too small for any count to be derived
