@@ -438,3 +438,21 @@ def test_an_implied_group_at_the_rules_edges():
     assert failures(10, 7) == []  # 7 = 10 - 3 reoffenders (3 did not reoffend): safe
     assert failures(10, 8) == ["reoffenders"]  # 8 > 10 - 3: only 2 did not reoffend
     assert failures(9, 4) == list(COUNTS)  # 9 people: too small for any count to be derived
+
+
+def test_a_shown_group_that_fails_the_primary_rule_is_exposed():
+    # Q1 (25 people, 8 reoffenders) is A (20, 6) and B (5, 2), all shown: B has fewer than min_cohort 10
+    # people, so its published 2 reoffenders are exposed (a range of width 0 at 2, required 0, failing)
+    model = one_cohort([("A", 20, 6), ("B", 5, 2)])
+    (found,) = audit(model, PROTECTION).failures
+    assert (found.cell, found.count, found.low, found.high, found.required, found.passes, found.kind) == (
+        key("Q1", {"est": "B"}),
+        "reoffenders",
+        2,
+        2,
+        0,
+        False,
+        "published",
+    )
+    # an inactive rule (min_cohort 0, min_count 0) exposes nothing
+    assert audit(one_cohort([("A", 20, 6), ("B", 5, 2)]), Protection.of(DisclosureRule(0, 0))).failures == []
