@@ -79,6 +79,8 @@ def test_person_key_is_an_integer_only_for_ids_of_one_width_in_bytes():
     assert key_type(["P0000001", "P0000002"]) == ((8, 8), pl.UInt64)
     assert key_type(["é000001", " P0000001 "]) == ((8, 8), pl.UInt64)  # é is 2 bytes; padding is stripped
     assert key_type(["ABCD"]) == ((4, 4), pl.UInt32)
+    assert key_type(["A", "B"]) == ((1, 1), pl.UInt8)  # every width of KEY_TYPES: 1, 2, 4, 8 and 16 bytes
+    assert key_type(["AB", "é"]) == ((2, 2), pl.UInt16)  # é is 2 bytes in UTF-8
     assert key_type(["A" * 16]) == ((16, 16), pl.UInt128)
     assert key_type(["P1", "P10"]) == ((2, 3), pl.String)  # two widths: text
     assert key_type(["P123456"]) == ((7, 7), pl.String)  # no integer of 7 bytes

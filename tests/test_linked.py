@@ -321,3 +321,138 @@ def test_a_value_holding_a_comma_is_one_value_and_several_values_are_a_tuple():
     assert key("Q1", {"est": "Leeds, HMP"}) != key("Q1", {"est": ("Leeds", " HMP")})
     assert key("Q1", {"est": ("EST042",)}) == key("Q1", {"est": "EST042"})
     assert "EST001 or EST002" in describe(key("Q1", {"est": ("EST001", "EST002")}))
+
+
+# ------------------------------------------------------------------------ edges found by mutation testing (issue 33)
+def test_a_count_published_alone_bounds_the_cells_other_counts():
+    # Q1 (30 people; 10 reoffenders, 15 events, 20 reoffences) is B (15; 6, 9, 12) and C (15; 4, 6, 8), both
+    # withheld; a comparison then shows B's reoffenders (6) alone. B's events: B_E + C_E = 15 with C_E >= C_R =
+    # 10 - 6 = 4, so B_E <= 11; and B_E >= B_R = 6, the published reoffenders (events are at least reoffenders):
+    # B's events lie in 6..11, not 0..11
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(10, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 15, counts(6, 9, 12), table="est.csv")
+    c = model.add(key("Q1", {"est": "C"}), 15, counts(4, 6, 8), table="est.csv")
+    model.partition(whole, [b, c])
+    model.cells[b].withhold()
+    model.cells[c].withhold()
+    model.add(b, 15, {"reoffenders": 6}, table="cmp.csv")
+    (events,) = ranges(model, [(b, "reconviction_events")], PROTECTION, exact=True)
+    assert (events.low, events.high) == (6, 11)
+    # the other way: a comparison showing B's events (9) alone caps its reoffenders at 9 (of 0..10 otherwise);
+    # C's events are then 15 - 9 = 6, so C_R <= 6 and B_R = 10 - C_R >= 4: B's reoffenders lie in 4..9
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(10, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 15, counts(6, 9, 12), table="est.csv")
+    c = model.add(key("Q1", {"est": "C"}), 15, counts(4, 6, 8), table="est.csv")
+    model.partition(whole, [b, c])
+    model.cells[b].withhold()
+    model.cells[c].withhold()
+    model.add(b, 15, {"reconviction_events": 9}, table="cmp.csv")
+    (reoffenders,) = ranges(model, [(b, "reoffenders")], PROTECTION, exact=True)
+    assert (reoffenders.low, reoffenders.high) == (4, 9)
+
+
+def test_withheld_figures_no_whole_number_can_fill_are_inconsistent_tables():
+    # Q1: 10 people, 8 reoffenders; C (5 people) shows 2, so the withheld B (5 people) would need 8 - 2 = 6
+    # reoffenders, more than its 5 people: no publication fits (the solver finds the problem infeasible)
+    model = one_cohort([("B", 5, 1), ("C", 5, 2)], total=(10, 8))
+    model.cells[key("Q1", {"est": "B"})].withhold()
+    with pytest.raises(InconsistentTables, match="admit no whole-number solution"):
+        audit(model, PROTECTION)
+
+
+def test_a_solver_failure_is_an_error_not_a_range(monkeypatch):
+    import scipy.optimize
+
+    class Failed:
+        status, message, x, fun = 4, "numerical difficulties", None, None
+
+    model = one_cohort([("A", 50, 20), ("C", 6, 1), ("D", 4, 1)])
+    model.cells[key("Q1", {"est": "C"})].withhold()
+    model.cells[key("Q1", {"est": "D"})].withhold()
+    monkeypatch.setattr(scipy.optimize, "linprog", lambda *args, **kwargs: Failed())
+    with pytest.raises(RuntimeError, match="solver failed: numerical difficulties"):
+        ranges(model, [(key("Q1", {"est": "C"}), "reoffenders")], PROTECTION, exact=True)
+
+
+def test_narrow_counts_fail_when_the_audit_settles_counts_from_solutions_seen():
+    # Q1 is A (10; 4, 4, 4) shown, C withheld and D (10; 4, 4, 4) withheld, and a comparison shows D's
+    # reoffenders (4) alone: a part with some counts shown takes the linear program, not the closed form.
+    # Each count fails when its range is narrower than required (min(3, size) for reoffenders, 3 for events and
+    # reoffences, which no size bounds), also when the audit settles a count from the solutions it has seen
+    # before solving for its own bounds (the default, not exact)
+    def audited(size: int, c_counts: tuple[int, int, int]) -> list[tuple]:
+        model = LinkedTables()
+        whole = model.add(key("Q1"), 20 + size, counts(*(8 + v for v in c_counts)), table="trend.csv")
+        c = model.add(key("Q1", {"est": "C"}), size, counts(*c_counts), table="est.csv")
+        d = model.add(key("Q1", {"est": "D"}), 10, counts(4), table="est.csv")
+        model.partition(whole, [model.add(key("Q1", {"est": "A"}), 10, counts(4), table="est.csv"), c, d])
+        model.cells[c].withhold()
+        model.cells[d].withhold()
+        model.add(d, 10, {"reoffenders": 4}, table="cmp.csv")
+        return [
+            (r.count, r.low, r.high, r.required, r.passes) for r in ranges(model, [(c, n) for n in COUNTS], PROTECTION)
+        ]
+
+    # C (1; 1, 2, 2): C_R = 9 - 4 - 4 = 1 exactly, needing a range of 1. C_E + D_E = 10 - 4 = 6 with D_E >= D_R
+    # = 4 and C_E >= C_R = 1: C_E is 1..2; C_O + D_O = 6 with D_O >= D_E >= 4 and C_O >= C_E: 1..2
+    assert audited(1, (1, 2, 2)) == [
+        ("reoffenders", 1, 1, 1, False),
+        ("reconviction_events", 1, 2, 3, False),
+        ("reoffences", 1, 2, 3, False),
+    ]
+    # C (2; 2, 3, 3): C_R = 10 - 8 = 2 exactly, needing 2; C_E + D_E = 11 - 4 = 7, D_E >= 4, C_E >= 2: 2..3;
+    # C_O likewise 2..3 (a span of values seen is their difference: 3 - 2 = 1 < 3, never 3 + 2)
+    assert audited(2, (2, 3, 3)) == [
+        ("reoffenders", 2, 2, 2, False),
+        ("reconviction_events", 2, 3, 3, False),
+        ("reoffences", 2, 3, 3, False),
+    ]
+
+
+def test_an_implied_group_large_enough_is_judged_by_its_reoffenders_alone():
+    # EST042 (30 people, 12 reoffenders) shown, and a comparison shows 18 of them with 11: the other 12 people
+    # are implied exactly, with 12 - 11 = 1 reoffender (and 1 event, 1 reoffence). A group of 12 is large enough
+    # (min_cohort 10), so its events and reoffences may be derived; its 1 reoffender is fewer than min_count 3,
+    # so that count fails
+    model = LinkedTables()
+    whole = model.add(key("Q1", {"est": "EST042"}), 30, counts(12), table="establishments.csv")
+    matched = model.add(key("Q1", {"est": "EST042"}, "matched"), 18, counts(11), table="comparison_matched.csv")
+    model.subset(whole, matched)
+    failures = audit(model, PROTECTION).failures
+    assert [(r.count, r.low, r.high, r.withheld) for r in failures] == [("reoffenders", 1, 1, False)]
+
+
+def test_an_implied_group_at_the_rules_edges():
+    # EST042 (18 + rest people) shown, a comparison shows 18 of them with 11 reoffenders: the rest is implied
+    # exactly. Safe when rest >= min_cohort (10) and min_count (3) <= its reoffenders <= rest - 3
+    def failures(rest: int, rest_reoffenders: int) -> list[str]:
+        model = LinkedTables()
+        whole = model.add(key("Q1", {"est": "EST042"}), 18 + rest, counts(11 + rest_reoffenders), table="est.csv")
+        matched = model.add(key("Q1", {"est": "EST042"}, "matched"), 18, counts(11), table="cmp.csv")
+        model.subset(whole, matched)
+        return [r.count for r in audit(model, PROTECTION).failures]
+
+    assert failures(10, 3) == []  # exactly 10 people, exactly 3 reoffenders: safe
+    assert failures(10, 7) == []  # 7 = 10 - 3 reoffenders (3 did not reoffend): safe
+    assert failures(10, 8) == ["reoffenders"]  # 8 > 10 - 3: only 2 did not reoffend
+    assert failures(9, 4) == list(COUNTS)  # 9 people: too small for any count to be derived
+
+
+def test_a_shown_group_that_fails_the_primary_rule_is_exposed():
+    # Q1 (25 people, 8 reoffenders) is A (20, 6) and B (5, 2), all shown: B has fewer than min_cohort 10
+    # people, so its published 2 reoffenders are exposed (a range of width 0 at 2, required 0, failing)
+    model = one_cohort([("A", 20, 6), ("B", 5, 2)])
+    (found,) = audit(model, PROTECTION).failures
+    assert (found.cell, found.count, found.low, found.high, found.required, found.passes, found.kind) == (
+        key("Q1", {"est": "B"}),
+        "reoffenders",
+        2,
+        2,
+        0,
+        False,
+        "published",
+    )
+    # an inactive rule (min_cohort 0, min_count 0) exposes nothing
+    assert audit(one_cohort([("A", 20, 6), ("B", 5, 2)]), Protection.of(DisclosureRule(0, 0))).failures == []

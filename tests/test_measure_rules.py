@@ -297,3 +297,163 @@ def test_the_policy_and_engine_types_name_what_the_code_accepts():
         MeasureParams(incomplete=policy)
     with pytest.raises(UsageError):
         MeasureParams(incomplete="skip")  # type: ignore[arg-type]
+
+
+def test_an_unknown_group_column_is_named_with_the_reserved_hint_only_for_a_reserved_name():
+    from reoffend.errors import UsageError
+    from reoffend.io import RESERVED_HINT
+
+    with pytest.raises(UsageError, match=r"no column 'wing' to group or filter by") as plain:
+        run([release()], [], by=("cohort", "wing"))
+    assert RESERVED_HINT not in str(plain.value)
+    with pytest.raises(UsageError, match=r"no column '_wing'") as reserved:
+        run([release()], [], by=("cohort", "_wing"))
+    assert RESERVED_HINT in str(reserved.value)
+
+
+def test_a_where_value_no_release_has_is_invalid_data():
+    from reoffend.errors import DataError
+
+    # E1 is the only establishment: --where establishment=E9 matches nobody, an error (exit 65), not 0 rows
+    with pytest.raises(DataError, match="E9"):
+        run([release()], [], where={"establishment": ("E9",)})
+
+
+def test_partial_periods_are_recorded_only_for_period_cohorts():
+    # releases from 2023-02-10 to 2023-04-20 by quarter: 2023Q1 runs January to March but the data begins in
+    # February (partial), 2023Q2 runs April to June but the data ends in April (partial)
+    releases = [release("A", "2023-02-10"), release("B", "2023-04-20")]
+    facts = run(releases, []).metadata
+    assert facts["partial_period"] is True
+    assert [p["cohort"] for p in facts["partial_periods"]] == ["2023Q1", "2023Q2"]
+    # the same dates over whole quarters: 2023-01-05 (Q1 begins in January) to 2023-06-20 (Q2 ends in June)
+    whole = run([release("A", "2023-01-05"), release("B", "2023-06-20")], []).metadata
+    assert whole["partial_period"] is False and "partial_periods" not in whole
+    # a file's own cohort column is never partial, whatever its dates
+    own = run([release("A", "2023-02-10", cohort="pilot"), release("B", "2023-04-20", cohort="pilot")], []).metadata
+    assert own["partial_period"] is False and "partial_periods" not in own
+
+
+def test_latest_cohort_keeps_only_the_latest_and_records_it():
+    # A in 2023Q1, B and C in 2023Q2: the latest cohort is 2023Q2, of 2 releases
+    releases = [release("A", "2023-01-10"), release("B", "2023-04-10"), release("C", "2023-05-10")]
+    result = run(releases, [], latest_cohort=True)
+    assert result.rows.select("cohort", "cohort_size").rows() == [("2023Q2", 2)]
+    assert result.metadata["latest_cohort"] == "2023Q2"
+
+
+def test_incomplete_follow_up_is_an_error_or_excluded_by_policy():
+    from reoffend.errors import DataError
+
+    # default window 12 + 6 months: release 2023-03-15 has deadline 2024-09-15, complete at extract 2024-09-14
+    # (the day after the extract is the deadline); release 2023-03-16 (deadline 2024-09-16) is not
+    releases = [release("A", "2023-03-15"), release("B", "2023-03-16"), release("C", "2023-03-17")]
+    extract = D("2024-09-14")
+    with pytest.raises(DataError, match=r"2 release\(s\) have follow-up not yet complete") as error:
+        run(releases, [], extract_date=extract)
+    # the earliest incomplete is B's 2023-03-16, and 2023-03-15 is the latest complete release
+    assert "earliest is dated 2023-03-16" in str(error.value.problems["message"][0])
+    assert "Releases on or before 2023-03-15 are complete" in error.value.problems["message"][0]
+    assert error.value.total_by_rule == {"incomplete-follow-up": 2}
+    excluded = run(releases, [], extract_date=extract, incomplete="exclude")
+    assert excluded.rows.select("cohort", "cohort_size").rows() == [("2023Q1", 1)]
+    assert excluded.metadata["incomplete_releases_excluded"] == 2
+    # one day later (extract 2024-09-15) B is complete too: 1 excluded
+    assert (
+        run(releases, [], extract_date=D("2024-09-15"), incomplete="exclude").metadata["incomplete_releases_excluded"]
+        == 1
+    )
+    # when every release is complete nothing is counted
+    assert run(releases, [], extract_date=D("2024-09-16")).metadata["incomplete_releases_excluded"] == 0
+
+
+def test_a_result_keeps_its_warnings():
+    from reoffend.measure import MeasureResult
+
+    result = run([release()], [])
+    assert result.warnings == []
+    assert MeasureResult(result.rows, None, result.params, {}, ["w"]).warnings == ["w"]
+
+
+def test_each_prefetch_query_has_a_name_of_its_own():
+    from reoffend.measure import RELEASE_DAYS, MeasureParams, release_queries
+
+    # a name stands for one query (validate.prefetched): the shared-key query depends on the period, so a
+    # prefetch made for quarters must never be taken for years; index "all" needs no shared keys at all
+    quarter, year = release_queries(MeasureParams(period="quarter")), release_queries(MeasureParams(period="year"))
+    assert RELEASE_DAYS in quarter and RELEASE_DAYS in year
+    assert len(quarter) == len(year) == 2 and set(quarter) != set(year)
+    assert all(isinstance(name, str) for name in (*quarter, *year))
+    assert list(release_queries(MeasureParams(index="all"))) == [RELEASE_DAYS]
+
+
+def test_exclusions_need_an_offence_code_column_and_keep_rows_without_a_code():
+    from reoffend.errors import UsageError
+
+    with pytest.raises(UsageError, match="--exclude-offences needs an offence_code column"):
+        run([release()], [offence()], excluded_offences=frozenset({"BREACH"}))
+    # a conviction without an offence code is never excluded: it counts (1 of the 2 rows; BREACH is dropped)
+    convictions = [offence(offence_code=None), offence(offence_date="2023-06-02", offence_code="BREACH")]
+    kept = run([release()], convictions, excluded_offences=frozenset({"BREACH"})).per_release
+    assert kept["reoffences"][0] == 1
+
+
+def test_a_row_without_an_appearance_id_is_its_own_appearance_on_its_conviction_date():
+    convictions = [
+        offence(offence_date="2023-05-01", conviction_date="2023-07-01", appearance_id="H1"),
+        offence(offence_date="2023-05-02", conviction_date="2023-07-01", appearance_id=None),
+        offence(offence_date="2023-05-03", conviction_date="2023-07-01", appearance_id=None),
+        offence(offence_date="2023-05-04", conviction_date="2023-08-01", appearance_id=None),
+    ]
+    row = run([release()], convictions).per_release.row(0, named=True)
+    # events: H1, "date:2023-07-01" (the two rows without an id on that date) and "date:2023-08-01": 3 of 4 rows
+    assert (row["reoffences"], row["reconviction_events"]) == (4, 3)
+
+
+def test_the_run_metadata_records_the_inputs_and_what_was_dropped():
+    from reoffend.measure import MeasureParams, measure
+
+    from .conftest import convictions_frame, releases_frame, validated
+
+    releases = releases_frame([release("A"), release("A"), release("B")])  # A's row twice: one dropped
+    inputs = validated(releases, convictions_frame([offence("A")]), extract_date=D("2030-01-01"), dedupe=True)
+    metadata = measure(inputs, MeasureParams()).metadata
+    assert metadata["duplicate_rows_dropped"]
+    assert metadata["extract_date"] == "2030-01-01"
+    assert metadata["inputs"]["releases"]["file"] == "releases.csv"
+    assert metadata["inputs"]["convictions"]["rows"] == 1
+    assert metadata["window"] == FollowUpWindow().as_dict()
+    # the facts of measured_releases come along: releases of March 2023 only cover part of 2023Q1
+    assert "as_at" in metadata and metadata["partial_period"] is True
+    # the per-release table only when asked for (audit_table)
+    assert measure(inputs, MeasureParams()).per_release is None
+    # without duplicates nothing is said of them
+    once = validated(releases_frame([release("B")]), convictions_frame([]), extract_date=D("2030-01-01"))
+    assert "duplicate_rows_dropped" not in measure(once, MeasureParams()).metadata
+
+
+def test_an_incomplete_release_filtered_out_is_not_counted():
+    # at extract 2024-09-14 A (2023-03-15, deadline 2024-09-15) is complete and B (2023-03-16, deadline
+    # 2024-09-16) is not; --where establishment=E1 leaves A alone: nothing incomplete is measured, so no error
+    # and 0 excluded (the quick answer, from the latest release of all, cannot say so: B is incomplete)
+    releases = [release("A", "2023-03-15", "E1"), release("B", "2023-03-16", "E2")]
+    result = run(releases, [], extract_date=D("2024-09-14"), where={"establishment": ("E1",)})
+    assert result.rows.select("cohort", "cohort_size").rows() == [("2023Q1", 1)]
+    assert result.metadata["incomplete_releases_excluded"] == 0
+
+
+def test_grouping_by_offender_id_keeps_one_offender_id_column_in_the_audit_table():
+    # by offender_id (any release column may group): the audit table already starts with offender_id and
+    # release_date, so the group columns must not repeat them. A: 1 release, 1 reoffence; B: none
+    result = run([release("A"), release("B")], [offence("A")], by=("offender_id",))
+    assert result.rows.select("offender_id", "cohort_size", "reoffenders").rows() == [("A", 1, 1), ("B", 1, 0)]
+    assert result.per_release.columns.count("offender_id") == 1
+    assert result.per_release["reoffended"].to_list() == [True, False]
+
+
+def test_the_audit_table_puts_a_release_without_a_group_value_last():
+    # by establishment, with B's establishment missing: the groups and the audit rows both sort nulls last
+    releases = [release("B", establishment=None), release("A", establishment="E2"), release("C", establishment="E1")]
+    result = run(releases, [], by=("establishment",))
+    assert result.rows["establishment"].to_list() == ["E1", "E2", None]
+    assert result.per_release.select("establishment", "offender_id").rows() == [("E1", "C"), ("E2", "A"), (None, "B")]

@@ -483,12 +483,24 @@ class Outcome:
     status: str  # killed, timeout, survived, uncovered, equivalent
     tests: int
     seconds: float
+    killer: str = ""  # the test that failed first (killed) or was running at the deadline (timeout)
 
 
 def campaign(
-    module: str, mutants: list[Mutant], tests: Sequence[str], equivalents: dict[str, str], limit: int | None
-) -> list[Outcome]:
-    """Every mutant of ``module`` against ``tests``; prints progress, returns the outcomes."""
+    module: str,
+    mutants: list[Mutant],
+    tests: Sequence[str],
+    equivalents: dict[str, str],
+    limit: int | None,
+    kills: Counter[str] | None = None,
+) -> tuple[list[Outcome], dict[str, float]]:
+    """Every mutant of ``module`` against ``tests``; prints progress, returns the outcomes and each test's time
+    in the baseline run (under coverage).
+
+    Each mutant's tests run in order of kills (``kills``: how many mutants each test killed, seeded from the last
+    run and counted on as this one goes), then fastest first: most mutants then die on the first test run.
+    """
+    kills = Counter() if kills is None else kills
     source = (ROOT / module).read_text(encoding="utf-8")
     if limit is not None:
         mutants = mutants[:limit]
@@ -519,8 +531,9 @@ def campaign(
                     chosen.update(by_line.get(line, ()))
                 if not chosen and any(str(line) in at_import for line in range(mutant.line, mutant.end_line + 1)):
                     chosen = set(everything)
-                selected = sorted(chosen, key=lambda n: durations.get(n, 0.0))
+                selected = sorted(chosen, key=lambda n: (-kills[n], durations.get(n, 0.0)))
                 began = time.monotonic()
+                killer = ""
                 if not selected:
                     status = "uncovered"
                 else:
@@ -531,9 +544,14 @@ def campaign(
                     finally:
                         target.write_text(source, encoding="utf-8")
                     status = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[result]
+                    killer = _first_failure(log) if status == "killed" else ""
+                    if killer:
+                        kills[killer] += 1
                 if status in ("survived", "uncovered") and mutant.key in equivalents:
                     status = "equivalent"
-                outcomes.append(Outcome(mutant.key, mutant.line, status, len(selected), time.monotonic() - began))
+                outcomes.append(
+                    Outcome(mutant.key, mutant.line, status, len(selected), time.monotonic() - began, killer)
+                )
                 if status in ("survived", "uncovered"):
                     print(f"  [{number}/{len(mutants)}] {status} line {mutant.line}: {mutant.key}", flush=True)
                 elif number % 50 == 0:
@@ -541,7 +559,27 @@ def campaign(
         except KeyboardInterrupt:
             print(f"mutate: interrupted after {len(outcomes)} mutants of {module}; nothing was changed")
             raise
-    return outcomes
+    return outcomes, durations
+
+
+def _first_failure(log: Path) -> str:
+    """The node id of the first failed test in a pytest log (its short summary: ``FAILED node - reason``)."""
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" ", 1)[1].split(" - ", 1)[0].strip()
+    return ""
+
+
+def _survivors(module: str, mutants: list[Mutant], result_file: Path) -> tuple[list[Mutant], list[Outcome]]:
+    """The mutants the last run of ``module`` left alive (survived, uncovered or equivalent), and the outcomes of
+    the others, kept. Refused when the mutants are not the last run's (the module changed since)."""
+    if not result_file.exists():
+        raise SystemExit(f"mutate: --survivors: no last run of {module} ({result_file.relative_to(ROOT)})")
+    saved = [Outcome(**record) for record in json.loads(result_file.read_text(encoding="utf-8"))["outcomes"]]
+    if sorted(o.key for o in saved) != sorted(m.key for m in mutants):
+        raise SystemExit(f"mutate: --survivors: {module} changed since its last run; run it whole")
+    alive = {o.key for o in saved if o.status in ("survived", "uncovered", "equivalent")}
+    return [m for m in mutants if m.key in alive], [o for o in saved if o.key not in alive]
 
 
 def rescore(saved: Sequence[dict[str, object]], equivalents: dict[str, str]) -> list[Outcome]:
@@ -570,6 +608,7 @@ def summarise(module: str, outcomes: Sequence[Outcome]) -> dict[str, object]:
     counts = Counter(o.status for o in outcomes)
     killed, timeouts, equivalent = counts["killed"], counts["timeout"], counts["equivalent"]
     survived = counts["survived"] + counts["uncovered"]
+    uncovered = counts["uncovered"]
     scored = len(outcomes) - equivalent
     score = 100.0 * (killed + timeouts) / scored if scored else 100.0
     return {
@@ -578,6 +617,7 @@ def summarise(module: str, outcomes: Sequence[Outcome]) -> dict[str, object]:
         "killed": killed,
         "timeouts": timeouts,
         "survived": survived,
+        "uncovered": uncovered,
         "equivalent": equivalent,
         "score": round(score, 1),
     }
@@ -585,22 +625,50 @@ def summarise(module: str, outcomes: Sequence[Outcome]) -> dict[str, object]:
 
 def table(rows: Sequence[dict[str, object]]) -> str:
     lines = [
-        "| module | mutants | killed | timeouts | survived | equivalent | score |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | timeouts | survived (not covered) | equivalent | score | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| `{row['module']}` | {row['mutants']} | {row['killed']} | {row['timeouts']} | {row['survived']} "
-            f"| {row['equivalent']} | {row['score']:.1f}% |"
+            f"({row.get('uncovered', '?')}) | {row['equivalent']} | {row['score']:.1f}% | {row.get('seconds', '?')} |"
         )
     return "\n".join(lines)
 
 
-def update_readme(rows: Sequence[dict[str, object]], path: Path = README) -> None:
-    """Replace the table between the markers in tests/README.md with the rows of every module measured so far."""
-    text = path.read_text(encoding="utf-8")
+def tabled_rows(text: str) -> dict[str, dict[str, object]]:
+    """The rows of the score table in ``text`` (tests/README.md), by module: a module measured elsewhere (whose
+    results are not in this tree's build/mutation) keeps its row. Columns a row lacks are "?"."""
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    path.write_text(text[:start] + "\n" + table(rows) + "\n" + text[end:], encoding="utf-8")
+    rows: dict[str, dict[str, object]] = {}
+    for line in text[start:end].splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not cells[0].startswith("`"):
+            continue
+        module = cells[0].strip("`")
+        survived, _, uncovered = cells[4].partition(" (")
+        rows[module] = {
+            "module": module,
+            "mutants": int(cells[1]),
+            "killed": int(cells[2]),
+            "timeouts": int(cells[3]),
+            "survived": int(survived),
+            "uncovered": uncovered.rstrip(")") or "?",
+            "equivalent": int(cells[5]),
+            "score": float(cells[6].rstrip("%")),
+            "seconds": cells[7] if len(cells) > 7 else "?",
+        }
+    return rows
+
+
+def update_readme(rows: Sequence[dict[str, object]], modules: Sequence[str], path: Path = README) -> None:
+    """Replace the table between the markers in tests/README.md with the rows of every module measured so far,
+    in the order of ``modules``; a module without results here keeps the row the table had."""
+    text = path.read_text(encoding="utf-8")
+    merged = {**tabled_rows(text), **{str(row["module"]): row for row in rows}}
+    ordered = [merged[m] for m in modules if m in merged]
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    path.write_text(text[:start] + "\n" + table(ordered) + "\n" + text[end:], encoding="utf-8")
 
 
 def _prewarm() -> None:
@@ -624,6 +692,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help="module paths (default: every module of tools/mutation.toml)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--limit", type=int, help="only the first N mutants of each module (a quick check)")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run again only the last run's survivors (after adding tests; the module itself unchanged), keeping "
+        "its other outcomes",
+    )
     parser.add_argument("--update-readme", action="store_true", help="rewrite the score table in tests/README.md")
     parser.add_argument(
         "--rescore",
@@ -644,6 +718,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     equivalents = load_equivalents()
     if options.rescore and options.limit is not None:
         parser.error("--rescore runs nothing: --limit does not apply")
+    if options.survivors and (options.rescore or options.limit is not None):
+        parser.error("--survivors runs the last run's survivors: --rescore and --limit do not apply")
     # Ctrl-C and a plain kill both unwind (the child is killed, the copy removed): a job started in the background
     # by a non-interactive shell inherits SIGINT ignored, and SIGTERM would otherwise end the parent on the spot
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -656,16 +732,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not result_file.exists():
                 continue
             outcomes = rescore(json.loads(result_file.read_text(encoding="utf-8"))["outcomes"], equivalents)
+            timing = json.loads(result_file.read_text(encoding="utf-8")).get("timing", {})
         else:
-            outcomes = campaign(module, settings.mutants(module), settings.modules[module], equivalents, options.limit)
-        summary = summarise(module, outcomes)
+            began, load_before = time.monotonic(), os.getloadavg()
+            kills = Counter[str]()
+            if result_file.exists():  # the last run's killers go first
+                kills.update(
+                    o.get("killer", "") for o in json.loads(result_file.read_text(encoding="utf-8"))["outcomes"]
+                )
+                del kills[""]
+            mutants = settings.mutants(module)
+            kept: list[Outcome] = []
+            if options.survivors:
+                mutants, kept = _survivors(module, mutants, result_file)
+            outcomes, durations = campaign(module, mutants, settings.modules[module], equivalents, options.limit, kills)
+            outcomes = sorted([*kept, *outcomes], key=lambda o: o.line)
+            timing = {
+                "seconds": round(time.monotonic() - began),
+                "load_average": [round(x, 1) for x in (*load_before, *os.getloadavg())],
+                "test_seconds": {name: round(value, 3) for name, value in sorted(durations.items())},
+            }
+            print(f"{module}: {timing['seconds']} s, load average {timing['load_average']} (before, after)")
+            if options.survivors:  # the table keeps the whole run's time; the re-run's is recorded beside it
+                last = json.loads(result_file.read_text(encoding="utf-8")).get("timing", {})
+                timing = {**last, "survivors_rerun": timing}
+        summary = {**summarise(module, outcomes), "seconds": timing.get("seconds", "?")}
         stale = sorted(stale_equivalents(module, outcomes, equivalents, options.limit is not None))
         for key in stale:
             print(f"  listed as equivalent but killed or gone (remove it): {key}")
         print(table([summary]), flush=True)
         if options.limit is None:  # a partial run (--limit) is a quick check, never a result
             result_file.write_text(
-                json.dumps({"summary": summary, "outcomes": [dataclasses.asdict(o) for o in outcomes]}, indent=1),
+                json.dumps(
+                    {"summary": summary, "timing": timing, "outcomes": [dataclasses.asdict(o) for o in outcomes]},
+                    indent=1,
+                ),
                 encoding="utf-8",
             )
     rows = []
@@ -675,7 +776,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(json.loads(result_file.read_text(encoding="utf-8"))["summary"])
     print("\n" + table(rows))
     if options.update_readme and not options.limit:
-        update_readme(rows)
+        update_readme(rows, list(settings.modules))
     return 0
 
 
