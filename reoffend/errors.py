@@ -135,7 +135,7 @@ class DataError(ReoffendError):
 
     def summary(self, first: int = 20) -> str:
         """The report of data.md: the first ``first`` problems, then a count per rule."""
-        lines = [f"invalid data: {self.count} problem(s)"]
+        lines = [f"invalid data: {self.count:,} {'problem' if self.count == 1 else 'problems'}"]
         shown = self.problems.head(first)
         for problem in shown.iter_rows(named=True):
             lines.append("  " + format_problem(problem))

@@ -163,7 +163,7 @@ def test_both_files_in_dd_mm_yyyy_are_one_line_too(cli, documented, tmp_path):
     c = _write(tmp_path / "c.csv", _day_month_year(convictions, CONVICTION_DATES))
     status, _, err = cli("measure", r, c)
     assert status == 65
-    assert "invalid data: 1 problem(s)" in err
+    assert "invalid data: 1 problem\n" in err
     assert "looks like DD/MM/YYYY; use --date-format %d/%m/%Y" in err
 
 

@@ -601,7 +601,7 @@ def test_unparseable_dates_are_not_also_conflicting_releases_and_totals_add_up(c
     assert "conflicting-release" not in err and "unparseable-date: 2000" in err
     shown = [line for line in err.splitlines() if line.startswith("  bad_dates.csv") or "bad_dates.csv, row" in line]
     more = int(err.split("... and ", 1)[1].split(" more", 1)[0])
-    assert "invalid data: 2000 problem(s)" in err and len(shown) + more == 2000
+    assert "invalid data: 2,000 problems" in err and len(shown) + more == 2000
 
 
 def test_a_long_bad_value_is_cut_to_about_100_characters(cli, folder):

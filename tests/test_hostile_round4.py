@@ -186,7 +186,7 @@ def test_a_message_still_reaches_a_standard_error_that_works(folder, tmp_path):
     done = with_stderr(("measure", "bad.csv", "c.csv", *EXTRACT), tmp_path / "err.txt", cwd=folder)
     assert done.returncode == 65
     text = (tmp_path / "err.txt").read_text()
-    assert "invalid data: 1 problem(s)" in text and "unparseable-date: 1" in text
+    assert "invalid data: 1 problem\n" in text and "unparseable-date: 1" in text
 
 
 # ------------------------------------------------------------------------------ 5. user and internal names apart

@@ -349,7 +349,7 @@ def test_incomplete_follow_up_is_an_error_or_excluded_by_policy():
     # (the day after the extract is the deadline); release 2023-03-16 (deadline 2024-09-16) is not
     releases = [release("A", "2023-03-15"), release("B", "2023-03-16"), release("C", "2023-03-17")]
     extract = D("2024-09-14")
-    with pytest.raises(DataError, match=r"2 release\(s\) have follow-up not yet complete") as error:
+    with pytest.raises(DataError, match=r"2 releases have follow-up not yet complete") as error:
         run(releases, [], extract_date=extract)
     # the earliest incomplete is B's 2023-03-16, and 2023-03-15 is the latest complete release
     assert "earliest is dated 2023-03-16" in str(error.value.problems["message"][0])

@@ -234,7 +234,7 @@ def test_an_errors_file_on_a_full_disk_still_shows_the_validation_report(cli, fo
     before = snapshot(folder)
     status, out, err = cli("measure", folder / "bad.csv", folder / "c.csv", "--errors", device)
     assert status == 74
-    assert "invalid data: 1 problem(s)" in err and "row 2, column release_date" in err  # the report
+    assert "invalid data: 1 problem\n" in err and "row 2, column release_date" in err  # the report
     assert "unparseable-date: 1" in err
     assert "--errors file was not written" in err and "no space left on device" in err  # and the failure
     assert out == "" and snapshot(folder) == before
