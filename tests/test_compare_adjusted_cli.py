@@ -246,3 +246,32 @@ def test_a_significant_shift_is_said_once_on_the_terminal(cli, sample):
     assert code == 0
     assert " ".join(stderr.split()).count("(the shift they share)") == 1
     assert "the shift they share" not in " ".join(stdout.split())
+
+
+def test_the_terminal_summary_puts_each_count_beside_its_own_measure(cli, sample):
+    """More units than headlines (110): one sentence per cohort counts the verdicts. Each count sits beside its
+    own measure, the unadjusted one too (the sentence had read "... on reoffences per offender 0 beat it and 0
+    were significantly worse (...; before the adjustment 6 and 1)", where 6 was the binary rate's). The counts
+    are the JSON rows' verdicts, counted here by hand."""
+    code, stdout, _ = cli(*args(*sample, "--format", "table"))
+    assert code == 0
+    code, out, _ = cli(*args(*sample, "--json"))
+    rows = json.loads(out)["rows"]
+
+    def count(column: str, verdict: str) -> int:
+        return sum(row[column] == verdict for row in rows)
+
+    binary = (count("binary_verdict_adjusted", "significant reduction"),
+              count("binary_verdict_adjusted", "significant increase"),
+              count("binary_verdict", "significant reduction"))  # fmt: skip
+    frequency = (count("reoffences_per_offender_verdict_adjusted", "significant reduction"),
+                 count("reoffences_per_offender_verdict_adjusted", "significant increase"),
+                 count("reoffences_per_offender_verdict", "significant reduction"))  # fmt: skip
+    said = " ".join(stdout.split())
+    assert (
+        f"on the binary rate {binary[0]} beat the baseline and {binary[1]} were significantly worse ({binary[2]} "
+        "beat it before the adjustment); on reoffences per offender "
+        f"{frequency[0]} beat it and {frequency[1]} were significantly worse ({frequency[2]} beat it before the "
+        "adjustment)"
+    ) in said
+    assert f"{len(rows)} units in 2023" in said

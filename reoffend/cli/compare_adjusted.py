@@ -231,12 +231,15 @@ def _summary(result: AdjustedResult) -> str:
     lines = []
     for row in result.verdict_counts().iter_rows(named=True):
         freq = {k: row[f"reoffences_per_offender_{k}"] for k in ("reduction", "increase", "reduction_unadjusted")}
+        # each count beside its own measure, the unadjusted one too (issue 26's review: "6 and 1 before it" read
+        # as 6 beat and 1 worse on the second measure, where 6 was the binary rate's)
         lines.append(
-            f"{row['units']} units in {row['cohort']}: {row['binary_reduction']} beat {against} on the binary rate "
-            f"and {row['binary_increase']} were significantly worse; {freq['reduction']} beat {them} on reoffences "
-            f"per offender and {freq['increase']} were significantly worse ({params.sided}-sided tests at "
-            f"{level(params.alpha)}, {DESCRIPTION[params.multiple_testing]}; before the adjustment "
-            f"{row['binary_reduction_unadjusted']} and {freq['reduction_unadjusted']})"
+            f"{row['units']} units in {row['cohort']} ({params.sided}-sided tests at {level(params.alpha)}, "
+            f"{DESCRIPTION[params.multiple_testing]}): on the binary rate {row['binary_reduction']} beat {against} "
+            f"and {row['binary_increase']} were significantly worse ({row['binary_reduction_unadjusted']} beat "
+            f"{them} before the adjustment); on reoffences per offender {freq['reduction']} beat {them} and "
+            f"{freq['increase']} were significantly worse ({freq['reduction_unadjusted']} beat {them} before the "
+            "adjustment)"
         )
     changed = rows.filter(
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
