@@ -472,7 +472,7 @@ def _compute_bulletin(
     if provisional is not None:
         findings["provisional"] = provisional_finding(provisional, trend)
 
-    if provisional is not None:
+    if provisional is not None and provisional.published():  # no chart of no estimate (chartrules.py)
         worker.draw("provisional", partial(provisional_chart, trend, provisional))  # labelled below
     drawn = worker.results()
 
@@ -521,7 +521,7 @@ def _compute_bulletin(
         revisions=revised,
         provisional=provisional_blocks(
             provisional,
-            drawn["provisional"][0],
+            drawn["provisional"][0] if "provisional" in drawn else None,
             findings["provisional"][1],
             params.window.waiting_period_months,
             params.window.follow_up_months,

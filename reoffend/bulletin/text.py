@@ -290,23 +290,32 @@ def compose(context: Context) -> Document:
 
     # -- trend
     blocks.append(Heading("Proven reoffending over time", anchor="trend"))
-    first = context.trend.row(0, named=True)
+    # the text starts from the first published cohort, as the chart's alt text does: a withheld figure is never
+    # a number of a sentence ("was [c] for ..."); the withheld cohorts are said in words (issue 26)
+    published_trend = context.trend.filter(pl.col("binary_rate").is_not_null())
+    none_shown = published_trend.is_empty()  # too little to publish: say so, not "[c] and [c]"
+    first = published_trend.row(0, named=True) if not none_shown else context.trend.row(0, named=True)
+    last = published_trend.row(-1, named=True) if not none_shown else latest
     # one cohort: its figure once, not "55.5% ... and 55.5%"; no chart: no band to describe (chartrules.py)
-    only_one = context.trend.height == 1
-    none_shown = context.trend["binary_rate"].is_null().all()  # too little to publish: say so, not "[c] and [c]"
+    only_one = published_trend.height == 1
     blocks.append(
         Paragraph(
             (
                 f"The reoffending figures of every cohort are withheld ({SHORTHAND}) to protect the people in "
                 "groups this small; the table gives the number of people released in each."
                 if none_shown
-                else f"The proven reoffending rate was {cell(latest, 'binary_rate', pct)} for people released in "
-                f"{words}, the only cohort in this bulletin with complete follow-up."
+                else f"The proven reoffending rate was {pct(last['binary_rate'])} for people released in "
+                f"{cohort_words(last['cohort'], params.period)}, the only cohort in this bulletin with complete "
+                "follow-up."
+                if only_one and context.trend.height == 1
+                else f"The proven reoffending rate can be published for one cohort only: {pct(last['binary_rate'])} "
+                f"for people released in {cohort_words(last['cohort'], params.period)}."
                 if only_one
-                else f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
-                f"{cohort_words(first['cohort'], params.period)} and {cell(latest, 'binary_rate', pct)} for those "
-                f"released in {words}."
+                else f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
+                f"{cohort_words(first['cohort'], params.period)} and {pct(last['binary_rate'])} for those "
+                f"released in {cohort_words(last['cohort'], params.period)}."
             )
+            + ("" if none_shown else withheld_cohorts_words(context.trend, "binary_rate", params.period))
             + (
                 ""
                 if "trend" in context.left_out
@@ -327,20 +336,25 @@ def compose(context: Context) -> Document:
     blocks.append(trend_table(context))
 
     blocks.append(Heading("How often people reoffend", anchor="frequency"))
+    published_events = context.trend.filter(pl.col("events_per_100").is_not_null())
+    first_events = published_events.row(0, named=True) if published_events.height else None
+    last_events = published_events.row(-1, named=True) if published_events.height else None
     blocks.append(
         Paragraph(
             "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
             "more reoffences (taken as one court appearance). "
             + (
                 f"Its figures are withheld ({SHORTHAND}) for every cohort, as the rates are."
-                if context.trend["events_per_100"].is_null().all()
-                else f"Per 100 people released it was {cell(latest, 'events_per_100', one)} in {words}"
+                if first_events is None or last_events is None
+                else f"Per 100 people released it was {one(last_events['events_per_100'])} in "
+                f"{cohort_words(last_events['cohort'], params.period)}"
                 + (
                     "."
-                    if only_one
-                    else f", and {cell(first, 'events_per_100', one)} in "
-                    f"{cohort_words(first['cohort'], params.period)}."
+                    if published_events.height == 1
+                    else f", and {one(first_events['events_per_100'])} in "
+                    f"{cohort_words(first_events['cohort'], params.period)}."
                 )
+                + withheld_cohorts_words(context.trend, "events_per_100", params.period)
             )
         )
     )
@@ -641,6 +655,32 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
             ),
             establishment_table(context, column, latest),
         ]
+    if published < 2:  # no comparison of one establishment with a rate for all it is most or all of
+        only = context.establishments.filter(pl.col("binary_rate").is_not_null()).row(0, named=True)
+        return [
+            heading,
+            Paragraph(
+                (
+                    f"In {words}, the figures of one {labels.name(column)} only can be published: "
+                    f"{labelled(labels, column)(only[column])}, with a proven reoffending rate of "
+                    f"{pct(only['binary_rate'])}."
+                    if hidden
+                    else f"In {words}, this bulletin covers one {labels.name(column)} only: "
+                    f"{labelled(labels, column)(only[column])}, whose proven reoffending rate of "
+                    f"{pct(only['binary_rate'])} is the rate for all its releases."
+                )
+                + f" Comparing {labels.name(column)}s with the rate for all releases needs "
+                f"at least two published {labels.name(column)}s, so there is no such comparison here."
+                + (
+                    f" The figures of {counted(hidden, 'other ' + labels.name(column))} are withheld ({SHORTHAND}) "
+                    f"to protect the people in small groups; the table lists {them} with the number of people "
+                    "released."
+                    if hidden
+                    else ""
+                )
+            ),
+            *([establishment_table(context, column, latest)] if hidden else []),
+        ]
     blocks: list[Block] = [
         heading,
         Paragraph(
@@ -736,6 +776,7 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
 
     shown = rows.filter(pl.col("binary_rate").is_not_null())
     sentence = f"By {name}, the proven reoffending rate of people released in {words} "  # labels.name: in words
+    hidden = rows.height - shown.height
     if shown.height >= 2:
         high = shown.sort("binary_rate", descending=True).row(0, named=True)
         low = shown.sort("binary_rate").row(0, named=True)
@@ -743,13 +784,24 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             f"ranged from {pct(low['binary_rate'])} ({label(low[column])}) to {pct(high['binary_rate'])} "
             f"({label(high[column])})."
         )
-    else:
-        sentence += "can be published for fewer than two groups."
-    hidden = rows.height - shown.height
-    if hidden:
+        if hidden:
+            sentence += (
+                f" The figures of {count(hidden)} of the {counted(rows.height, 'group')} "
+                f"{plural(hidden, 'is', 'are')} withheld ({SHORTHAND}) to protect the people in groups this small."
+            )
+    elif shown.height == 1:  # one figure, said once; the others withheld in words, never "[c]" as a number
+        only = shown.row(0, named=True)
         sentence += (
-            f" The figures of {count(hidden)} of the {counted(rows.height, 'group')} {plural(hidden, 'is', 'are')} "
-            f"suppressed ({SHORTHAND})."
+            f"can be published for one group only: {pct(only['binary_rate'])} ({label(only[column])}). The "
+            f"figures of the other {counted(hidden, 'group')} are withheld ({SHORTHAND}) to protect the people in "
+            "groups this small."
+            if hidden
+            else f"was {pct(only['binary_rate'])} ({label(only[column])}), its only group."
+        )
+    else:
+        sentence = (
+            f"By {name}, the figures of every group of people released in {words} are withheld ({SHORTHAND}) to "
+            "protect the people in groups this small; the table gives the number of people released in each."
         )
     if breakdown.bands:
         sentence += f" Bands of {name} include their lower edge." + breakdown.merge_note
@@ -1236,6 +1288,25 @@ def figure(context: Context, name: str, caption: str) -> Block:
     return Figure(name, caption, alt_text(context, name), context.figures[name])
 
 
+def and_list(items: Sequence[str]) -> str:
+    """Items in a sentence: "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def withheld_cohorts_words(trend: pl.DataFrame, column: str, period: str) -> str:
+    """The sentence naming, in words, the cohorts whose ``column`` is withheld (empty when none is): the text
+    never reads a withheld figure out as a number (issue 26)."""
+    withheld = trend.filter(pl.col(column).is_null())["cohort"].to_list()
+    if not withheld:
+        return ""
+    names = [cohort_words(c, period) for c in withheld]
+    return (
+        f" The figures of {counted(len(names), 'cohort')} ({and_list(names)}) "
+        f"{plural(len(names), 'is', 'are')} withheld ({SHORTHAND} in the table) to protect the people in groups "
+        "this small."
+    )
+
+
 def withheld_cohorts(number_of: int) -> str:
     """The sentence of a trend chart's alt text on its withheld cohorts, kept on the axis and marked."""
     if not number_of:
@@ -1309,16 +1380,27 @@ def chart_findings(
         latest = shown.row(-1, named=True)["cohort"] if shown.height else trend.row(-1, named=True)["cohort"]
         rows = breakdown.latest(latest)
         parts = [
-            f"{labels.value(breakdown.column, r[breakdown.column])}: "
-            f"{SHORTHAND if r['binary_rate'] is None else pct(r['binary_rate'])}"
+            f"{labels.value(breakdown.column, r[breakdown.column])}: {pct(r['binary_rate'])}"
             for r in rows.iter_rows(named=True)
+            if r["binary_rate"] is not None
+        ]
+        withheld = [
+            labels.value(breakdown.column, r[breakdown.column])
+            for r in rows.iter_rows(named=True)
+            if r["binary_rate"] is None
         ]
         name = labels.name(breakdown.column)
         findings[breakdown.name] = (
             f"Proven reoffending rate by {name}, {cohort_words(latest, period)}",
             f"Proven reoffending rate by {name} for people released in {cohort_words(latest, period)}: "
-            + "; ".join(parts)
-            + ".",
+            + ("; ".join(parts) if parts else "no group's figures can be published")
+            + "."
+            # a withheld group is said in words, not read out as "[c]" (issue 26)
+            + (
+                f" The figures of {and_list(withheld)} {plural(len(withheld), 'is', 'are')} withheld."
+                if withheld and parts
+                else ""
+            ),
         )
     if lag is not None and lag.height:
         at_zero = lag.row(0, named=True)
