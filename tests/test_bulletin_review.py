@@ -168,3 +168,50 @@ def test_withheld_breakdown_groups_are_said_in_words(one_prison, small, sample):
         for block in bulletin.document.blocks:
             if isinstance(block, Figure) and block.name.startswith("breakdown_"):
                 assert ": [c]" not in block.alt, block.alt
+
+
+# ------------------------------------------------------------------- 6. tables.ods in words, [z] for n/a
+def test_the_revisions_sheet_is_in_words_with_z_for_another_tables_groups():
+    """Three hand-made revisions rows: the trend's (no sex: [z], withheld or not), a breakdown's by sex ("F"
+    is "Female") and a completed cohort's (no previous figure: [z]); the table named by its title."""
+    from reoffend.bulletin.labels import Labels
+    from reoffend.bulletin.spreadsheet import cell_values, group_keys, in_words, not_applicable_columns
+
+    frame = pl.DataFrame(
+        {
+            "table": ["trend.csv", "breakdown_sex.csv", "trend.csv"],
+            "cohort": ["2023Q1", "2023Q1", "2023Q3"],
+            "sex": [None, "F", None],
+            "index_offence": [None, None, None],
+            "previous_cohort_size": [100, 40, None],
+            "cohort_size": [100, 40, 120],
+            "previous_binary_rate": [0.40, None, None],
+            "binary_rate": [0.41, None, 0.5],
+            "reason": ["late convictions", None, "cohort completed"],
+            "suppressed": [None, "[c]", None],
+        }
+    )
+    titles = {"trend.csv": "Table 1: Proven reoffending by cohort"}
+    worded = in_words("revisions.csv", frame, Labels(values={"sex": {"F": "Female"}}), titles)
+    cells = list(
+        cell_values(worded, not_applicable_columns("revisions.csv", worded), group_keys("revisions.csv", worded))
+    )
+    assert cells[0][:4] == ["Table 1: Proven reoffending by cohort", "2023Q1", "[z]", "[z]"]
+    assert cells[0][-2] == "Late convictions"
+    assert cells[1][:4] == ["Breakdown sex", "2023Q1", "Female", "[z]"]  # a table this bulletin lacks: in words
+    assert cells[1][6:8] == ["[c]", "[c]"]  # withheld figures stay [c]
+    assert cells[2][4] == "[z]" and cells[2][6] == "[z]"  # no previous figure of a completed cohort
+    assert "[x]" not in {c for row in cells for c in row}
+
+
+def test_no_code_of_the_verdicts_or_the_pooled_row_in_the_workbook(sample):
+    from reoffend.bulletin.build import SHEET_TITLES
+    from reoffend.bulletin.spreadsheet import labelled_tables
+
+    tables = labelled_tables(sample)
+    codes = {"similar", "higher", "lower", "pooled", "all", "no change"}
+    for name, frame in tables.items():
+        for column in frame.columns:
+            if frame.schema[column] == pl.String:
+                assert not codes & set(frame[column].drop_nulls().to_list()), (name, column)
+    assert "similar" not in " ".join(SHEET_TITLES.values())

@@ -911,7 +911,7 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
 SHEET_TITLES = {
     "changes.csv": "Change in proven reoffending since earlier cohorts",
     "cohorts.csv": "Cohorts and the completeness of their follow-up",
-    "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
+    "establishment_summary.csv": "Establishments significantly above or below the rate for all releases",
     "parameters.csv": "Parameters of this bulletin",
     "revisions.csv": "Revisions to the figures of the previous bulletin",
     "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",
