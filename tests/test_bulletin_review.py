@@ -215,3 +215,91 @@ def test_no_code_of_the_verdicts_or_the_pooled_row_in_the_workbook(sample):
             if frame.schema[column] == pl.String:
                 assert not codes & set(frame[column].drop_nulls().to_list()), (name, column)
     assert "similar" not in " ".join(SHEET_TITLES.values())
+
+
+# ------------------------------------------------------------------- 3 and 12. revisions, court lag left out
+@pytest.fixture(scope="module")
+def successive(tmp_path_factory, monkeypatch_module) -> Bulletin:
+    """The sample after a previous bulletin of its extract as at 31 March 2025 (2023Q4 then in follow-up, given
+    as a provisional estimate), with the court lag's difference from the previous one taken to fail the rule
+    (as build.py leaves it out when a row's change would disclose)."""
+    from reoffend.bulletin import build
+
+    folder = tmp_path_factory.mktemp("successive")
+    for name in ("releases.csv", "convictions.csv"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    earlier = folder / "earlier"
+    earlier.mkdir()
+    job = sample_job(folder, comparisons=False)
+    (earlier / "job.toml").write_text(
+        job.replace("[inputs]\n", "[inputs]\nas_at = 2025-03-31\n")
+        .replace('"releases.csv"', f'"{folder / "releases.csv"}"')
+        .replace('"convictions.csv"', f'"{folder / "convictions.csv"}"')
+        + "\n[provisional]\ncohorts = 1\nbacktest = false\n"
+    )
+    build.build_bulletin(parse_config(str(earlier / "job.toml")), str(folder / "previous"))
+    (folder / "job.toml").write_text(job.replace("[publication]", f'[publication]\nprevious = "{folder / "previous"}"'))
+    monkeypatch_module.setattr(build, "court_lag_difference_fails", lambda *args: {1})
+    return compute_bulletin(parse_config(str(folder / "job.toml")))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_the_revisions_sentence_claims_only_what_the_table_holds(successive):
+    text = words_of(section_blocks(successive, "revisions"))
+    assert "Every figure the previous bulletin published" not in text
+    assert "Every final figure the previous bulletin published" in text
+    assert "provisional estimates are not in that table" in text
+    # the national table: a completed cohort had no figure before, [z] (not applicable), never an empty cell
+    (table,) = [b for b in section_blocks(successive, "revisions") if isinstance(b, Table)]
+    completed = [row for row in table.rows if row[-1] == "cohort completed"]
+    assert completed and all(row[1] == "[z]" and row[3] == "[z]" for row in completed)
+    assert "" not in {cell for row in table.rows for cell in row}
+    revisions = successive.tables["revisions.csv"]
+    assert set(revisions["table"]) <= {"trend.csv", "establishments.csv"} | {
+        n for n in successive.tables if n.startswith("breakdown_")
+    }
+
+
+def test_a_court_lag_left_out_for_disclosure_is_said_with_no_number(successive):
+    assert "court_lag.csv" not in successive.tables
+    text = words_of(section_blocks(successive, "court-lag"))
+    assert "left out of this bulletin" in text and "previous bulletin" in text
+    numbers = set(re.findall(r"\d+", text))
+    assert numbers <= {"6"}, numbers  # the waiting period (a setting), no figure
+
+
+# ------------------------------------------------------------------- 10 and 11. rounding, jargon
+def test_the_rounding_note_is_in_things_you_need_to_know(sample):
+    text = "\n".join(item for block in section_blocks(sample, "things-to-know") for item in getattr(block, "items", ()))
+    assert "because of rounding" in text and "unrounded figures" in text
+
+
+def test_the_jargon_is_in_the_glossary_and_no_offence_is_coded(sample):
+    from reoffend.bulletin.document import Definitions
+
+    glossary = {
+        term.lower()
+        for block in section_blocks(sample, "glossary")
+        if isinstance(block, Definitions)
+        for term, _words in block.items
+    }
+    text = prose(sample.document)
+    for term in (
+        "bootstrap resamples",
+        "covariate",
+        "treated releases",
+        "weighted comparison group",
+        "logistic regression",
+        "count model",
+        "normal approximation",
+        "doncaster design",
+        "peterborough design",
+    ):
+        if term.split()[0] in text.lower():
+            assert term in glossary, term
+    assert "coded BREACH" not in text and "Offences coded" not in text

@@ -41,7 +41,7 @@ from .document import (
     replace_text,
     strong,
 )
-from .labels import Labels
+from .labels import Labels, plain_words
 
 
 @dataclass
@@ -64,6 +64,7 @@ class Context:
     provisional: Sequence[Block] = ()  # the [provisional] section (reoffend/bulletin/provisional.py), if any
     left_out: Mapping[str, str] = field(default_factory=dict)  # name: the sentence in place of a chart left out
     revisions: pl.DataFrame | None = None  # revisions.csv when a previous bulletin is given (bulletin/revisions.py)
+    previous_provisional: bool = False  # the previous bulletin published provisional estimates
 
 
 # ------------------------------------------------------------------------------------------- formatting
@@ -383,6 +384,8 @@ def compose(context: Context) -> Document:
     # -- court lag
     if context.lag is not None:
         blocks += court_lag_blocks(context)
+    elif context.facts.get("court_lag_left_out"):
+        blocks += court_lag_left_out_blocks(context)
 
     # -- incomplete cohorts
     blocks.append(Heading("Cohorts not yet included", anchor="incomplete"))
@@ -488,9 +491,17 @@ def revision_blocks(context: Context) -> list[Block]:
     blocks.append(
         Paragraph(
             f"Figures published in the previous bulletin that have changed, and why: {', '.join(reasons[:-1])}, "
-            f"or {reasons[-1]}. Every figure the previous bulletin published, revised or not, is in the data table "
-            "of revisions published with this bulletin, with its value now; a figure withheld in either bulletin "
-            f"is withheld there ({SHORTHAND})."
+            f"or {reasons[-1]}. Every final figure the previous bulletin published (by cohort, by establishment "
+            "and in each breakdown), revised or not, is in the data table of revisions published with this "
+            f"bulletin, with its value now; a figure withheld in either bulletin is withheld there ({SHORTHAND})."
+            # the revisions table holds the final figures only (revisions.py): a provisional estimate is not
+            # revised but replaced, and the sentence says so rather than claim it is there (issue 26 review, 3)
+            + (
+                " Its provisional estimates are not in that table: each is replaced in this bulletin by the final "
+                "figure, once the cohort's follow-up is complete, or by a new estimate."
+                if context.previous_provisional
+                else ""
+            )
         )
     )
     national = table.filter(
@@ -504,11 +515,14 @@ def revision_blocks(context: Context) -> list[Block]:
                 rows=[
                     [
                         r["cohort"],
-                        cell(r, "previous_binary_rate", pct) if r["previous_cohort_size"] is not None else "",
-                        cell(r, "binary_rate", pct) if r["cohort_size"] is not None else "",
+                        # [z]: no figure to show by definition (a cohort new to this bulletin, or gone from it)
+                        cell(r, "previous_binary_rate", pct)
+                        if r["previous_cohort_size"] is not None
+                        else NOT_APPLICABLE,
+                        cell(r, "binary_rate", pct) if r["cohort_size"] is not None else NOT_APPLICABLE,
                         signed(r["change_pp"])
                         if r["change_pp"] is not None
-                        else (SHORTHAND if r["suppressed"] else ""),
+                        else (SHORTHAND if r["suppressed"] else NOT_APPLICABLE),
                         r["reason"],
                     ]
                     for r in national.iter_rows(named=True)
@@ -896,6 +910,27 @@ def note_words(warning: Any) -> str:
     return str(warning)
 
 
+def court_lag_left_out_blocks(context: Context) -> list[Block]:
+    """The court-lag section when its table is left out for disclosure (build.py): said plainly, with no
+    figure (docs/bulletin.md, "Disclosure control", rule 4)."""
+    window = context.params.window
+    why = (
+        "set against the one the previous bulletin published, its figures would show those of the people added "
+        "to it since then, and they are too few to publish without risk of identifying them"
+        if context.facts["court_lag_left_out"] == "successive"
+        else "its figures would describe groups too small to publish without risk of identifying the people in them"
+    )
+    return [
+        Heading(f"Why we wait {window.waiting_period_months} months: the court lag", anchor="court-lag"),
+        Paragraph(
+            "An offence is only counted once a court has convicted for it, and courts take time; the waiting "
+            f"period of {window.waiting_period_months} months allows for that. The table of how much proven "
+            f"reoffending each length of waiting period would count is left out of this bulletin: {why}. It will "
+            "return when it can be published safely."
+        ),
+    ]
+
+
 def court_lag_blocks(context: Context) -> list[Block]:
     lag = context.lag
     assert lag is not None, "no court-lag table"
@@ -963,7 +998,18 @@ def about_blocks(context: Context) -> list[Block]:
     params = context.params
     window = params.window
     conf = level(params.confidence)
-    excluded = ", ".join(sorted(params.excluded_offences))
+    # the excluded offence codes in words (a [labels.offence] label, else the code in plain words), never
+    # "offences coded BREACH" (issue 26 review, item 11)
+    excluded = (
+        and_list(
+            [
+                context.config.labels.values.get("offence", {}).get(code) or plain_words(code.lower())
+                for code in sorted(params.excluded_offences)
+            ]
+        )
+        if params.excluded_offences
+        else ""
+    )
     index = (
         "Each person is counted once per cohort, at their first release in the period (the index release)."
         if params.index == "first"
@@ -980,7 +1026,7 @@ def about_blocks(context: Context) -> list[Block]:
             f"An offence committed in the {window.follow_up_months} months after release (from the day of "
             f"release) and proven by a court conviction within those months or a further "
             f"{window.waiting_period_months} months (the waiting period, which allows for the time courts take)."
-            + (f" Offences coded {excluded} are not new offences and are not counted." if excluded else "")
+            + (f" Some types of offence are not new offences and are not counted: {excluded}." if excluded else "")
             + " The data hold convictions only: cautions and other out-of-court disposals are not counted, so the "
             "rates are lower than they would be under a measure that counts them.",
         ),
@@ -1060,6 +1106,11 @@ def things_to_know(context: Context) -> list[Block]:
                 else "Every release is counted, so a person released twice in a period is counted twice.",
                 "Figures are published once every person in the cohort has been followed up for the full period; "
                 "the latest cohorts are therefore from some time ago (see Cohorts not yet included).",
+                # the MoJ's rounding note (issue 26 review, item 10): a change is worked out from the unrounded
+                # figures, so it can differ slightly from the difference of the rounded ones shown
+                "Figures are rounded to the places shown. Changes and differences are worked out from the "
+                "unrounded figures, so they may not equal exactly the difference of the rounded figures shown, and "
+                "figures may not sum to the totals shown because of rounding.",
             ]
         ),
     ]
@@ -1118,8 +1169,41 @@ def glossary_blocks(context: Context) -> list[Block]:
             "The unit of the difference between two percentages: the later rate minus the earlier one.",
         ),
     ]
+    if "baseline" in names:
+        terms.append(
+            (
+                "Doncaster design",
+                "A comparison of one establishment's reoffending with its own in an earlier period (its baseline "
+                "cohort), named after the payment-by-results pilot at HMP Doncaster that used it.",
+            )
+        )
     if "matched" in names:
         terms += [
+            (
+                "Peterborough design",
+                "A comparison of the people an intervention dealt with (the treated releases) against similar "
+                "people released elsewhere at the same time, named after the social impact bond pilot at HMP "
+                "Peterborough that used it.",
+            ),
+            (
+                "Treated releases",
+                "The releases of the group being evaluated: the people the intervention or establishment dealt with.",
+            ),
+            (
+                "Weighted comparison group",
+                "The people matched to the treated releases, each counted in proportion to how many treated "
+                "people they stand in for, so that the group is as alike to the treated people as possible.",
+            ),
+            (
+                "Covariate",
+                "A characteristic of a person used to compare like with like, such as age, sex, previous "
+                "convictions, sentence length or offence.",
+            ),
+            (
+                "Bootstrap resamples",
+                "The comparison repeated many times on groups drawn at random, with replacement, from the matched "
+                "people; how much its result varies gives the interval and the p-value.",
+            ),
             (
                 "Propensity score",
                 "The estimated chance that a person is in the group being evaluated, given their characteristics; "
@@ -1133,6 +1217,16 @@ def glossary_blocks(context: Context) -> list[Block]:
         ]
     if "adjusted" in names:
         terms += [
+            (
+                "Logistic regression",
+                "A statistical model of the chance that something happens (here, that a person reoffends) given "
+                "their characteristics.",
+            ),
+            (
+                "Count model",
+                "A statistical model of how many times something happens (here, the number of proven reoffences "
+                "a person commits) given their characteristics.",
+            ),
             (
                 "Risk-adjusted baseline",
                 "The reoffending expected for the people released now, predicted from how similar people "
@@ -1149,7 +1243,22 @@ def glossary_blocks(context: Context) -> list[Block]:
                 "and low values are usual for models of individual behaviour.",
             ),
         ]
+    if names & {"matched", "adjusted", "baseline"}:
+        terms.append(
+            (
+                "Normal approximation",
+                "A shortcut for working out intervals and p-values that assumes the figures follow the familiar "
+                "bell-shaped curve; it is close for large groups and rough for small ones.",
+            )
+        )
     if context.provisional:
+        terms.append(
+            (
+                "Backtest comparisons",
+                "Checks of the provisional method on this data: estimates made as if at earlier extract dates, "
+                "set against the final figures those cohorts later had.",
+            )
+        )
         terms.append(
             (
                 "Provisional estimate",
@@ -1204,7 +1313,8 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
         (
             "Symbols",
             f"{SHORTHAND} confidential: suppressed to protect the people in small groups; [x] not available; "
-            "[z] not applicable (no one in the group was released in that cohort). The data tables leave such "
+            "[z] not applicable (the figure does not exist for its row: no one in the group was released in that "
+            "cohort, or a revised figure the previous bulletin did not publish). The data tables leave such "
             f"cells empty and mark a withheld row {SHORTHAND}, whatever the reason.",
         ),
     ]
@@ -1286,6 +1396,9 @@ def figure(context: Context, name: str, caption: str) -> Block:
     if name not in context.figures:
         return Paragraph(context.left_out.get(name, "There is no chart here."))
     return Figure(name, caption, alt_text(context, name), context.figures[name])
+
+
+NOT_APPLICABLE = "[z]"  # Analysis Function shorthand: not applicable (the Symbols definition says so)
 
 
 def and_list(items: Sequence[str]) -> str:
