@@ -165,6 +165,7 @@ def provisional_chart(
         NAVY,
         ORANGE,
         PERCENT,
+        WIDE_TICKS_LEFT,
         WIDTH,
         _cohort_axis,
         _gap_heights,
@@ -227,7 +228,8 @@ def provisional_chart(
         axes.set_title("Proven reoffending rate:\nfinal and provisional", color=DARK)
         axes.legend(loc="lower left")
 
-    return render(draw, (WIDTH, 4.8), (0.95, 0.15, 0.7, 1.25), title, desc)  # legible on a phone (figures.py)
+    left = WIDE_TICKS_LEFT if ceiling >= 100 else 0.95  # room for "100%" and the axis title (figures.py)
+    return render(draw, (WIDTH, 4.8), (left, 0.15, 0.7, 1.25), title, desc)  # legible on a phone (figures.py)
 
 
 def provisional_finding(section: ProvisionalSection, trend: pl.DataFrame | None = None) -> tuple[str, str]:
