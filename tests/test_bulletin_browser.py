@@ -369,6 +369,10 @@ def test_printed_pages_are_numbered_dated_and_never_half_empty(
     assert len(shares) == len(pages)
     too_blank = {number: round(share, 2) for number, share in enumerate(shares[:-1], start=1) if share > 0.40}
     assert not too_blank, f"pages more than 40% blank: {too_blank}"
+    # the last page is spared the 40% rule, but never holds only the footer line (issue 26 review, item 9)
+    footer = " ".join(re.sub(r"<[^>]+>", "", (page / "index.html").read_text().split("<footer>", 1)[1]).split())
+    last = " ".join(pages[-1].split()).replace(footer[:60], "")
+    assert re.sub(r"Page \d+ of \d+|Published 30 April 2026", "", last).strip(), "a last page with only the footer"
 
 
 def headings_of_figures(html: str) -> list[tuple[str, str]]:
@@ -444,3 +448,29 @@ def test_the_contents_are_one_column_on_a_phone(driver, sample_page):
             assert found == columns, (width, found)
     finally:
         driver.set_window_size(1280, 1000)
+
+
+def footer_alone(browser: str, tmp_path: Path, words: int) -> bool:
+    """Whether the printed page of a heading, ten paragraphs and a last one of ``words`` words, with the
+    bulletin's print rules (document.CSS), ends on a page holding nothing but the footer line and the page's
+    number and date."""
+    from reoffend.bulletin.document import Document, Heading, Paragraph, to_html
+
+    page = tmp_path / f"page-{words}"
+    page.mkdir()
+    blocks = [Heading("Section", anchor="s")] + [Paragraph(f"Paragraph {i}: " + "words " * 40) for i in range(10)]
+    blocks.append(Paragraph("Last: " + "words " * words))
+    (page / "index.html").write_text(to_html(Document("Title", "Subtitle", blocks, footer="The footer line.")))
+    pdf = printed(browser, page, tmp_path / f"pdf-{words}")
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout.split("\f")
+    last = " ".join([text for text in pages if text.strip()][-1].split())
+    return re.sub(r"The footer line\.|Page \d+ of \d+", "", last).strip() == ""
+
+
+def test_the_footer_never_takes_a_page_alone(browser, tmp_path):
+    """Issue 26 review, item 9: a last page holding only the footer line (87% blank), which the 40% rule above
+    cannot see (it spares the last page). Before the fix a last paragraph of 60 words (from 45 to 75) left
+    the footer alone on page 2; the footer now keeps with the content before it (break-before: avoid)."""
+    for words in range(30, 111, 5):
+        (tmp_path / f"pdf-{words}").mkdir()
+        assert not footer_alone(browser, tmp_path, words), words

@@ -405,10 +405,11 @@ def _compute_bulletin(
     lag_complete = lag_set
     lag_set = [c for c in lag_set if c not in hidden_cohorts]
     lag = court_lag_table(measured, lag_set, rule) if lag_set else None
+    lag_left_out = None  # why a court lag there was to publish is left out, for the text (issue 26 review, 12)
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
     if lag is not None and all(suppressed_mask(lag)):
-        lag = None
+        lag, lag_left_out = None, "withheld"
     # less the previous release's rows, no row may be a small group (docs/bulletin.md, rule 4): else the curve is
     # left out (a row withheld among published ones would lie between its neighbours)
     if (
@@ -417,7 +418,7 @@ def _compute_bulletin(
         and previous.court_lag is not None
         and court_lag_difference_fails(lag, previous.court_lag, params.window.waiting_period_months, rule)
     ):
-        lag = None
+        lag, lag_left_out = None, "successive"
     if lag is not None:
         window = params.window
         chart_or_sentence(
@@ -472,7 +473,7 @@ def _compute_bulletin(
     if provisional is not None:
         findings["provisional"] = provisional_finding(provisional, trend)
 
-    if provisional is not None:
+    if provisional is not None and provisional.published():  # no chart of no estimate (chartrules.py)
         worker.draw("provisional", partial(provisional_chart, trend, provisional))  # labelled below
     drawn = worker.results()
 
@@ -482,6 +483,7 @@ def _compute_bulletin(
         "incomplete_cohorts": incomplete["cohort"].to_list(),
         "court_lag_cohorts": lag_set,
         "court_lag_complete_cohorts": lag_complete,
+        "court_lag_left_out": lag_left_out,
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
         "as_at": inputs.as_at,  # [inputs] as_at / --as-at: the date and the rows after it (None: the whole extract)
@@ -519,9 +521,10 @@ def _compute_bulletin(
         inputs=input_facts,
         p_value_floor=P_VALUE_FLOOR,
         revisions=revised,
+        previous_provisional=previous is not None and previous.provisional,
         provisional=provisional_blocks(
             provisional,
-            drawn["provisional"][0],
+            drawn["provisional"][0] if "provisional" in drawn else None,
             findings["provisional"][1],
             params.window.waiting_period_months,
             params.window.follow_up_months,
@@ -911,7 +914,7 @@ def bulletin_files(bulletin: Bulletin, *, started: dt.datetime, duration: float)
 SHEET_TITLES = {
     "changes.csv": "Change in proven reoffending since earlier cohorts",
     "cohorts.csv": "Cohorts and the completeness of their follow-up",
-    "establishment_summary.csv": "Establishments above, below or similar to the rate for all releases",
+    "establishment_summary.csv": "Establishments significantly above or below the rate for all releases",
     "parameters.csv": "Parameters of this bulletin",
     "revisions.csv": "Revisions to the figures of the previous bulletin",
     "comparison_adjusted_summary.csv": "Risk-adjusted comparison: summary by cohort",

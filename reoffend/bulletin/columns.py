@@ -276,10 +276,14 @@ COLUMNS: dict[str, Column] = {
     "binary_reduction": Column("Units with a significant reduction in the rate", COUNT),
     "binary_increase": Column("Units with a significant increase in the rate", COUNT),
     "binary_reduction_unadjusted": Column("Units with a reduction in the rate before adjustment", COUNT),
+    "binary_increase_unadjusted": Column("Units with an increase in the rate before adjustment", COUNT),
     "reoffences_per_offender_reduction": Column("Units with a significant reduction in reoffences per offender", COUNT),
     "reoffences_per_offender_increase": Column("Units with a significant increase in reoffences per offender", COUNT),
     "reoffences_per_offender_reduction_unadjusted": Column(
         "Units with a reduction in reoffences per offender before adjustment", COUNT
+    ),
+    "reoffences_per_offender_increase_unadjusted": Column(
+        "Units with an increase in reoffences per offender before adjustment", COUNT
     ),
     "n": Column("Number of baseline releases the model is fitted on", COUNT),
     "pseudo_r_squared": Column("McFadden's pseudo R-squared", FINE),

@@ -549,6 +549,7 @@ def _adjusted_section(
     shift = shift_of_rows(rows, adjusted_params).drop("units", "releases")
     summary = (
         result.verdict_counts()
+        .join(unadjusted_increases(rows), on="cohort", how="left", maintain_order="left")
         .with_columns(pl.lit(withheld_units, pl.Int64).alias("units_withheld"))
         .join(shift, on="cohort", how="left", maintain_order="left")
     )
@@ -602,19 +603,12 @@ def _adjusted_section(
         )
     headline = []
     for row in summary.iter_rows(named=True):
-        freq = {
-            k: count(row[f"reoffences_per_offender_{k}"]) for k in ("reduction", "increase", "reduction_unadjusted")
-        }
         published = "published " if withheld_units else ""
         headline.append(
             f"{row['cohort']}: of {count(row['units'])} {published}{unit_noun(row['units'])} "
             f"({counted(row['cohort_size'], 'release')}), "
-            f"{count(row['binary_reduction'])} beat the baseline on the binary rate and "
-            f"{count(row['binary_increase'])} {plural(row['binary_increase'], 'was', 'were')} significantly worse; "
-            f"on reoffences per offender {freq['reduction']} beat it and {freq['increase']} "
-            f"{plural(row['reoffences_per_offender_increase'], 'was', 'were')} significantly "
-            f"worse (after the adjustment for multiple testing; {count(row['binary_reduction_unadjusted'])} and "
-            f"{freq['reduction_unadjusted']} before it)."
+            + "; ".join(verdict_count_words(row, name, what) for name, what in ADJUSTED_MEASURES)
+            + "."
         )
         if row["units"] > 1:
             headline.append(shift_sentence(row, published, unit_noun(row["units"]), adjusted_params))
@@ -626,12 +620,11 @@ def _adjusted_section(
     shown = rows.height <= ADJUSTED_LIST_LIMIT
     listed = list(range(rows.height)) if shown else notable["_i"].to_list()[:ADJUSTED_LIST_LIMIT]
     headline += [sentences[i] for i in listed]
-    table_rows = rows[listed] if listed else rows.clear()
+    # the accessible table lists every published unit (the rows of comparison_adjusted.csv that are not [c]),
+    # whether or not the text names it: the small-comparisons note points the reader to each one's releases there
+    table_rows = rows
     caption = (
-        "Actual against risk-adjusted expected reoffending"
-        if shown
-        else f"{units.capitalize()} significantly different from their risk-adjusted expectation"
-        + (f" (the first {ADJUSTED_LIST_LIMIT})" if notable.height > ADJUSTED_LIST_LIMIT else "")
+        f"Actual against risk-adjusted expected reoffending, each published {unit if ' and ' not in unit else 'unit'}"
     )
     return ComparisonSection(
         name="adjusted",
@@ -657,6 +650,30 @@ def _adjusted_section(
         fail_unless_significant=bool(options.get("fail_unless_significant", False)),
         quoted={"alpha": adjusted_params.alpha, "small_group_releases": SMALL_GROUP},  # the text's note says it
         declares=[_adjusted_declares(adjusted_params)],
+    )
+
+
+ADJUSTED_MEASURES = (("binary", "the proven reoffending rate"), ("reoffences_per_offender", "reoffences per offender"))
+
+
+def unadjusted_increases(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per cohort, the units significantly worse than the baseline on each measure before the adjustment for
+    multiple testing (the counterpart of the ``*_reduction_unadjusted`` counts; over the published rows only)."""
+    return rows.group_by("cohort").agg(
+        (pl.col(f"{name}_verdict") == Verdict.INCREASE.value).sum().cast(pl.Int64).alias(f"{name}_increase_unadjusted")
+        for name, _what in ADJUSTED_MEASURES
+    )
+
+
+def verdict_count_words(row: Mapping[str, Any], name: str, what: str) -> str:
+    """One measure's verdict counts of one cohort (comparison_adjusted_summary.csv), each count beside its own
+    measure, after the adjustment for multiple testing and before it (docs/comparisons-adjusted.md)."""
+    beat, worse = row[f"{name}_reduction"], row[f"{name}_increase"]
+    beat_before, worse_before = row[f"{name}_reduction_unadjusted"], row[f"{name}_increase_unadjusted"]
+    return (
+        f"on {what} {count(beat)} beat the baseline and {count(worse)} {plural(worse, 'was', 'were')} "
+        f"significantly worse after the adjustment for multiple testing (before it, {count(beat_before)} beat "
+        f"the baseline and {count(worse_before)} {plural(worse_before, 'was', 'were')} significantly worse)"
     )
 
 

@@ -388,7 +388,10 @@ tr.latest th { font-weight:700; background:#eef5fb; }
   table.short { break-inside:avoid; page-break-inside:avoid; }
   .source { margin:0 0 10pt; font-size:8pt; }
   tr.latest td, tr.latest th { background:none; }
-  footer { font-size:8pt; padding:6pt 0 0; }
+  /* the footer line never takes a page alone (issue 26 review, item 9): it keeps with the content before it,
+     which gives up its last lines to the footer's page rather than leave a page holding only the footer */
+  main { padding-bottom:0; }
+  footer { font-size:8pt; padding:6pt 0 0; break-before:avoid; page-break-before:avoid; break-inside:avoid; }
 }
 """
 

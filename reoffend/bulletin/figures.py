@@ -86,6 +86,7 @@ STYLE: dict[RcKeyType, Any] = {
 }
 PNG_METADATA = {"Software": "reoffend"}
 SVG_METADATA = {"Date": None, "Creator": "reoffend"}
+WIDE_TICKS_LEFT = 1.1  # inches left of the axes when a tick label reads "100%"
 PERCENT = FuncFormatter(lambda value, _pos: f"{value:.0f}%")
 
 
@@ -304,7 +305,10 @@ def trend_chart(trend: pl.DataFrame, confidence: float, title: str = "", desc: s
         _title(axes, "Proven reoffending rate by cohort")
         axes.legend(loc="lower left")
 
-    return render(draw, (WIDTH, 4.4), (0.95, 0.15, 0.45, 1.25), title, desc)
+    # an axis to 100% has a tick label one character wider: the two-line axis title needs more room (else
+    # it is clipped at the image's edge, issue 26 review, item 8)
+    left = WIDE_TICKS_LEFT if ceiling >= 100 else 0.95
+    return render(draw, (WIDTH, 4.4), (left, 0.15, 0.45, 1.25), title, desc)
 
 
 def events_chart(trend: pl.DataFrame, title: str = "", desc: str = "") -> tuple[bytes, bytes]:

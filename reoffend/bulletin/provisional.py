@@ -17,6 +17,7 @@ from ..disclosure import SHORTHAND, DisclosureRule, withhold
 from ..errors import UsageError
 from ..measure import MeasureParams
 from ..nowcast import (
+    CHECK_MONTHS,
     BacktestParams,
     CheckParams,
     CheckResult,
@@ -62,6 +63,10 @@ class ProvisionalSection:
     check: CheckResult | None = None  # the honesty check of the estimates shown (docs/nowcast.md)
     withheld: bool = False  # the check failed and the config does not allow publishing: figures withheld
 
+    def published(self) -> int:
+        """How many cohorts have a published provisional estimate (none: no chart, chartrules.py)."""
+        return int(self.rows["binary_rate_provisional"].is_not_null().sum())
+
 
 def compute_provisional(
     config: ProvisionalConfig, inputs, params: MeasureParams, rule: DisclosureRule
@@ -88,7 +93,8 @@ def compute_provisional(
     options = CheckParams(min_coverage=config.min_coverage)
     check = None
     shown_months = rows.filter(pl.col("binary_rate_provisional").is_not_null()).get_column("months_observed")
-    months_from = int(shown_months.min()) if shown_months.len() else 0  # type: ignore[arg-type]
+    # with no estimate shown the check judges the comparisons the backtest sentence quotes (6 or more months)
+    months_from = int(shown_months.min()) if shown_months.len() else CHECK_MONTHS  # type: ignore[arg-type]
     if config.backtest:
         try:
             result = backtest(inputs, nparams, BacktestParams(config.origins, config.origin_step))
@@ -109,6 +115,8 @@ def check_sentence(section: ProvisionalSection) -> str:
     """What the honesty check found and, when the estimates are withheld, why (docs/bulletin.md)."""
     check = section.check
     if check is None or check.status == "passed":
+        return ""
+    if not section.withheld and not section.published():  # no estimate to read with caution (all withheld)
         return ""
     if check.status == "failed" and section.withheld:
         return (
@@ -157,6 +165,7 @@ def provisional_chart(
         NAVY,
         ORANGE,
         PERCENT,
+        WIDE_TICKS_LEFT,
         WIDTH,
         _cohort_axis,
         _gap_heights,
@@ -219,7 +228,8 @@ def provisional_chart(
         axes.set_title("Proven reoffending rate:\nfinal and provisional", color=DARK)
         axes.legend(loc="lower left")
 
-    return render(draw, (WIDTH, 4.8), (0.95, 0.15, 0.7, 1.25), title, desc)  # legible on a phone (figures.py)
+    left = WIDE_TICKS_LEFT if ceiling >= 100 else 0.95  # room for "100%" and the axis title (figures.py)
+    return render(draw, (WIDTH, 4.8), (left, 0.15, 0.7, 1.25), title, desc)  # legible on a phone (figures.py)
 
 
 def provisional_finding(section: ProvisionalSection, trend: pl.DataFrame | None = None) -> tuple[str, str]:
@@ -246,8 +256,10 @@ def provisional_finding(section: ProvisionalSection, trend: pl.DataFrame | None 
 
 
 def provisional_blocks(
-    section: ProvisionalSection, figure_png: bytes, alt: str, waiting: int, follow_up: int
+    section: ProvisionalSection, figure_png: bytes | None, alt: str, waiting: int, follow_up: int
 ) -> list[Block]:
+    """The section: what the estimates are, the honesty check, the chart (left out, and said so, when no
+    estimate is published: chartrules.py), what the range covers, the backtest and the table."""
     conf = f"{100 * section.confidence:g}%"
 
     missing = NOT_AVAILABLE if section.withheld else SHORTHAND  # withheld as unreliable, or for disclosure
@@ -287,9 +299,13 @@ def provisional_blocks(
             "the complete cohorts say is still to come, given how long each person has been followed. They follow "
             "each cohort's own level of reoffending as far as it already shows, and allow for convictions now "
             "reaching court more slowly (or quickly) than for the complete cohorts; a change that does not yet show "
-            "in what is observed can still make them wrong in ways the ranges do not show. In the chart they are "
-            f"the hollow points on the dashed line, with their {conf} ranges; final figures are the filled points "
-            "on the solid line."
+            "in what is observed can still make them wrong in ways the ranges do not show."
+            + (
+                f" In the chart they are the hollow points on the dashed line, with their {conf} ranges; final "
+                "figures are the filled points on the solid line."
+                if figure_png is not None
+                else ""
+            )
         ),
         *([Paragraph(check_sentence(section))] if check_sentence(section) else []),
         # the chart right after what the estimates are (kept with its heading in print), then the caveats
@@ -299,6 +315,11 @@ def provisional_blocks(
             "the final figure (dashed line, hollow points).",
             alt,
             figure_png,
+        )
+        if figure_png is not None
+        else Paragraph(
+            "There is no chart here: no provisional estimate can be published, so a chart would show none. The "
+            "table lists the cohorts still in follow-up."
         ),
         Paragraph(
             f"What the range covers: the {conf} range of a provisional estimate is where the cohort's final "

@@ -76,6 +76,7 @@ class Previous:
     extract_date: dt.date | None = None  # its facts' extract date, when it is a date (never free text)
     # its court-lag table (hash-checked, as text) and the cohorts it summed, where it published one
     court_lag: pl.DataFrame | None = None
+    provisional: bool = False  # it published provisional estimates (provisional.csv): replaced here, not revised
 
     def check_earlier_than(self, extract_date: dt.date | None) -> None:
         """A previous bulletin comes before this one: one from a later extract would call the cohorts it has and
@@ -170,6 +171,7 @@ def read_previous(folder: str, measure: Mapping[str, Any]) -> Previous:
         latest_cohort=latest if isinstance(latest, str) and latest in cohorts else None,
         extract_date=_date_or_none(facts.get("extract_date")),
         court_lag=court_lag,
+        provisional="tables/provisional.csv" in files,
     )
 
 

@@ -31,8 +31,9 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -48,8 +49,9 @@ from odf.text import A, P
 
 from ..disclosure import SHORTHAND, SUPPRESSED
 from . import document, text
+from .chartrules import VERDICTS
 from .columns import FORMATS, Format, PValue, column
-from .labels import Labels
+from .labels import Labels, plain_words
 from .publication import DAYS_COLUMNS
 
 if TYPE_CHECKING:
@@ -83,6 +85,40 @@ SUPPORTING_TITLES = {
     "provisional_backtest.csv": "Provisional estimates made at earlier extract dates against the final figures",
     "parameters.csv": "",
 }
+# The columns whose empty cells are "not applicable" ([z], Analysis Function guidance), not "not available" ([x]):
+# the figure does not exist for the row by definition. Revisions: a row of one table has no columns of another's
+# groups, a completed cohort no previous figure, a cohort gone no current one. Baseline: no payment step below
+# the first. Matched: the Rosenbaum bound of the pooled row only; a numeric covariate has no category.
+# Models: no AUC of a count model. Backtest: an open band ("6+") has no most. Provisional: a cohort in
+# follow-up has no final figures.
+ALL_COLUMNS = frozenset({"*"})
+NOT_APPLICABLE_COLUMNS: dict[str, frozenset[str]] = {
+    "revisions.csv": ALL_COLUMNS,
+    "comparison_baseline.csv": frozenset({"schedule_step_pp", "schedule_payment"}),
+    "comparison_matched.csv": frozenset({"binary_rosenbaum_gamma"}),
+    "comparison_matched_balance.csv": frozenset({"level"}),
+    "comparison_adjusted_models.csv": frozenset({"auc"}),
+    "provisional_backtest.csv": frozenset({"months_max"}),
+    "provisional.csv": frozenset(
+        {"binary_rate", "binary_rate_low", "binary_rate_high", "events_per_100", "reoffences_per_offender"}
+    ),
+}
+
+
+def not_applicable_columns(csv: str, frame: pl.DataFrame) -> frozenset[str]:
+    """The columns of ``csv`` whose empty cells are [z] (:data:`NOT_APPLICABLE_COLUMNS`)."""
+    found = NOT_APPLICABLE_COLUMNS.get(csv, frozenset())
+    return frozenset(frame.columns) if found == ALL_COLUMNS else found
+
+
+def group_keys(csv: str, frame: pl.DataFrame) -> frozenset[str]:
+    """The revisions' group columns (each row fills those of its own table only): [z] wherever empty."""
+    if csv != "revisions.csv":
+        return frozenset()
+    start, end = frame.columns.index("cohort") + 1, frame.columns.index("previous_cohort_size")
+    return frozenset(frame.columns[start:end])
+
+
 CAPTION_NUMBER = re.compile(r"Table (\d+): (.*)", re.DOTALL)
 SHEET_NAME_LENGTH = 31  # the most characters a sheet name may have
 
@@ -122,16 +158,31 @@ def cell_value(frame: pl.DataFrame, row: int, column: str) -> str | float | int 
     return value
 
 
-def cell_values(frame: pl.DataFrame) -> Iterator[list[object]]:
-    """:func:`cell_value` of every cell, row by row (read from the frame's rows at once, not cell by cell)."""
+def cell_values(
+    frame: pl.DataFrame, not_applicable: Collection[str] = (), keys: Collection[str] = ()
+) -> Iterator[list[object]]:
+    """:func:`cell_value` of every cell, row by row (read from the frame's rows at once, not cell by cell); an
+    empty cell of a column in ``not_applicable`` (:data:`NOT_APPLICABLE_COLUMNS`) that is not withheld is
+    ``[z]``, not ``[x]``: the figure does not apply to its row. An empty cell of a group key in ``keys`` is
+    ``[z]`` even in a withheld row: a revision of the trend has no sex, whatever is withheld."""
     suppressed = frame.columns.index(SUPPRESSED) if SUPPRESSED in frame.columns else None
     days = {frame.columns.index(c) for c in DAYS_COLUMNS if c in frame.columns}
+    inapplicable = {i for i, c in enumerate(frame.columns) if c in not_applicable}
+    key_columns = {i for i, c in enumerate(frame.columns) if c in keys}
     for values in frame.iter_rows():
         hidden = suppressed is not None and values[suppressed] is not None
         missing = SHORTHAND if hidden else NOT_AVAILABLE
         days_missing = SHORTHAND if hidden or (days and _days_withheld(frame.columns, values)) else NOT_AVAILABLE
         yield [
-            value if value is not None else PUBLISHED if i == suppressed else days_missing if i in days else missing
+            value
+            if value is not None
+            else PUBLISHED
+            if i == suppressed
+            else NOT_APPLICABLE
+            if i in key_columns or (i in inapplicable and not hidden)
+            else days_missing
+            if i in days
+            else missing
             for i, value in enumerate(values)
         ]
 
@@ -258,7 +309,8 @@ def ods_bytes(
         row(sheet_table, [column_title(name, labels) for name in frame.columns], bold)
         if frame.height:
             formats = [column(name).format for name in frame.columns]
-            sheet_table.appendChild(RowsXml("".join(rows_xml(cell_values(frame), formats))))
+            values = cell_values(frame, not_applicable_columns(table.csv, frame), group_keys(table.csv, frame))
+            sheet_table.appendChild(RowsXml("".join(rows_xml(values, formats))))
 
     buffer = io.BytesIO()
     doc.write(buffer)
@@ -519,7 +571,12 @@ def notes(bulletin: Bulletin) -> list[tuple[str, str]]:
             "worksheet). The Figures withheld column marks a withheld row with [c], whatever the reason.",
         ),
         (NOT_AVAILABLE, "Not available: a ratio with a zero denominator, or a test that cannot be run."),
-        (NOT_APPLICABLE, "Not applicable: no one in the group was released in that cohort."),
+        (
+            NOT_APPLICABLE,
+            "Not applicable: the figure does not exist for the row (no one in the group was released in that "
+            "cohort; a figure of the previous bulletin for a cohort it did not publish; a payment step not "
+            "reached; a bound or category that only some rows have).",
+        ),
         (
             "Rounding",
             "Numbers are rounded to the places shown: rates and shares are percentages to one decimal place, "
@@ -587,6 +644,14 @@ def workbook(bulletin: Bulletin, supporting_titles: Mapping[str, str]) -> bytes:
         titles["establishments.csv"] = f"Proven reoffending by {by}, {latest}"
     titles = {name: title for name, title in titles.items() if title}
     sheets = sheet_tables(labelled_tables(bulletin), bulletin.document.blocks, titles)
+    # the revisions say which table each figure was published in by its title, as the sheets name it
+    titled = {sheet.csv: sheet.title for sheet in sheets}
+    sheets = [
+        replace(sheet, frame=in_words(sheet.csv, bulletin.tables[sheet.csv], labels, titled))
+        if sheet.csv == "revisions.csv"
+        else sheet
+        for sheet in sheets
+    ]
     return ods_bytes(sheets, cover(bulletin), notes(bulletin), bulletin.config.title, labels)
 
 
@@ -605,4 +670,89 @@ def labelled_tables(bulletin: Bulletin) -> dict[str, pl.DataFrame]:
             out[name] = frame.with_columns(
                 pl.Series(column, [labels.value(column, v) for v in frame[column]], pl.String)
             )
-    return out
+    return {name: in_words(name, frame, labels) for name, frame in out.items()}
+
+
+def _mapped(frame: pl.DataFrame, column: str, words: Callable[[str], str]) -> pl.DataFrame:
+    """``column``'s non-empty values through ``words`` (an empty cell stays empty: its shorthand is decided later)."""
+    if column not in frame.columns or frame.schema[column] != pl.String:
+        return frame
+    return frame.with_columns(pl.Series(column, [None if v is None else words(v) for v in frame[column]], pl.String))
+
+
+def capitalised(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
+# codes of the tables in the HTML's words (issue 26 review, item 6): the establishments' verdicts
+# (chartrules.VERDICTS), the matched table's scope, the models and the backtest's bands
+VERDICT_WORDS = {code: capitalised(words) for code, words in VERDICTS.items()}
+SCOPE_WORDS = {"pooled": "All cohorts", "cohort": "One cohort"}
+POOLED_COHORT = "All cohorts"
+MODEL_WORDS = {"binary": "Proven reoffending rate", "frequency": "Reoffences per offender"}
+OUTCOME_WORDS = {"reoffended": "Whether a person reoffended", "reoffences": "Number of proven reoffences"}
+MODEL_FAMILY_WORDS = {
+    "binary": "Logistic regression: the chance that a person reoffends, from their characteristics",
+    "frequency": "Negative binomial regression: the number of reoffences a person commits, from their "
+    "characteristics, allowing the numbers to vary more than their average would suggest",
+}
+PROPENSITY = "Propensity score (the modelled chance of being in the treated group, on the log-odds scale)"
+
+
+def _band_words(band: str) -> str:
+    """A backtest band in words: "6+" is "6 or more", "12-14" is "12 to 14"."""
+    if band.endswith("+"):
+        return f"{band[:-1]} or more"
+    return band.replace("-", " to ")
+
+
+def in_words(name: str, frame: pl.DataFrame, labels: Labels, titles: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """The codes of one table in words, as the bulletin's HTML says them (never "similar", "pooled", "F").
+
+    ``titles`` (csv name to its sheet's title) words the revisions' ``table`` column; without it the column is
+    left as it is (:func:`workbook` words it once the sheets are numbered)."""
+    if name == "establishments.csv":
+        for column in ("compared_unadjusted", "compared_with_all"):
+            frame = _mapped(frame, column, lambda code: VERDICT_WORDS.get(code, code))
+    elif name == "comparison_matched.csv" and "scope" in frame.columns:
+        pooled = frame["scope"] == "pooled"
+        frame = frame.with_columns(
+            pl.when(pooled).then(pl.lit(POOLED_COHORT)).otherwise(pl.col("cohort")).alias("cohort")
+        )
+        frame = _mapped(frame, "scope", lambda code: SCOPE_WORDS.get(code, code))
+    elif name == "comparison_matched_balance.csv":
+        covariates = frame["covariate"].to_list()
+        frame = frame.with_columns(
+            pl.Series(
+                "level",
+                [
+                    None if level is None else labels.value(covariate, level)
+                    for covariate, level in zip(covariates, frame["level"].to_list(), strict=True)
+                ],
+                pl.String,
+            ),
+            pl.Series(
+                "covariate",
+                [PROPENSITY if c.startswith("propensity") else column_title(c, labels) for c in covariates],
+                pl.String,
+            ),
+        )
+    elif name == "comparison_adjusted_models.csv":
+        models = frame["model"].to_list()
+        frame = frame.with_columns(
+            pl.Series("description", [MODEL_FAMILY_WORDS.get(m, "") or None for m in models], pl.String)
+        )
+        frame = _mapped(frame, "model", lambda code: MODEL_WORDS.get(code, code))
+        frame = _mapped(frame, "outcome", lambda code: OUTCOME_WORDS.get(code, code))
+    elif name == "provisional_backtest.csv":
+        frame = _mapped(frame, "months_observed_band", _band_words)
+    elif name == "revisions.csv":
+        for column in frame.columns:
+            if column not in ("table", "cohort", "reason", SUPPRESSED) and frame.schema[column] == pl.String:
+                frame = _mapped(frame, column, partial(labels.value, column))
+        frame = _mapped(frame, "reason", capitalised)
+        if titles is not None:
+            frame = _mapped(frame, "table", lambda csv: titles.get(csv) or plain_words(csv.removesuffix(".csv")))
+    if "status" in frame.columns and name == "provisional.csv":
+        frame = _mapped(frame, "status", capitalised)
+    return frame

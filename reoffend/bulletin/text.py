@@ -41,7 +41,7 @@ from .document import (
     replace_text,
     strong,
 )
-from .labels import Labels
+from .labels import Labels, plain_words
 
 
 @dataclass
@@ -64,6 +64,7 @@ class Context:
     provisional: Sequence[Block] = ()  # the [provisional] section (reoffend/bulletin/provisional.py), if any
     left_out: Mapping[str, str] = field(default_factory=dict)  # name: the sentence in place of a chart left out
     revisions: pl.DataFrame | None = None  # revisions.csv when a previous bulletin is given (bulletin/revisions.py)
+    previous_provisional: bool = False  # the previous bulletin published provisional estimates
 
 
 # ------------------------------------------------------------------------------------------- formatting
@@ -290,23 +291,32 @@ def compose(context: Context) -> Document:
 
     # -- trend
     blocks.append(Heading("Proven reoffending over time", anchor="trend"))
-    first = context.trend.row(0, named=True)
+    # the text starts from the first published cohort, as the chart's alt text does: a withheld figure is never
+    # a number of a sentence ("was [c] for ..."); the withheld cohorts are said in words (issue 26)
+    published_trend = context.trend.filter(pl.col("binary_rate").is_not_null())
+    none_shown = published_trend.is_empty()  # too little to publish: say so, not "[c] and [c]"
+    first = published_trend.row(0, named=True) if not none_shown else context.trend.row(0, named=True)
+    last = published_trend.row(-1, named=True) if not none_shown else latest
     # one cohort: its figure once, not "55.5% ... and 55.5%"; no chart: no band to describe (chartrules.py)
-    only_one = context.trend.height == 1
-    none_shown = context.trend["binary_rate"].is_null().all()  # too little to publish: say so, not "[c] and [c]"
+    only_one = published_trend.height == 1
     blocks.append(
         Paragraph(
             (
                 f"The reoffending figures of every cohort are withheld ({SHORTHAND}) to protect the people in "
                 "groups this small; the table gives the number of people released in each."
                 if none_shown
-                else f"The proven reoffending rate was {cell(latest, 'binary_rate', pct)} for people released in "
-                f"{words}, the only cohort in this bulletin with complete follow-up."
+                else f"The proven reoffending rate was {pct(last['binary_rate'])} for people released in "
+                f"{cohort_words(last['cohort'], params.period)}, the only cohort in this bulletin with complete "
+                "follow-up."
+                if only_one and context.trend.height == 1
+                else f"The proven reoffending rate can be published for one cohort only: {pct(last['binary_rate'])} "
+                f"for people released in {cohort_words(last['cohort'], params.period)}."
                 if only_one
-                else f"The proven reoffending rate was {cell(first, 'binary_rate', pct)} for people released in "
-                f"{cohort_words(first['cohort'], params.period)} and {cell(latest, 'binary_rate', pct)} for those "
-                f"released in {words}."
+                else f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
+                f"{cohort_words(first['cohort'], params.period)} and {pct(last['binary_rate'])} for those "
+                f"released in {cohort_words(last['cohort'], params.period)}."
             )
+            + ("" if none_shown else withheld_cohorts_words(context.trend, "binary_rate", params.period))
             + (
                 ""
                 if "trend" in context.left_out
@@ -327,20 +337,25 @@ def compose(context: Context) -> Document:
     blocks.append(trend_table(context))
 
     blocks.append(Heading("How often people reoffend", anchor="frequency"))
+    published_events = context.trend.filter(pl.col("events_per_100").is_not_null())
+    first_events = published_events.row(0, named=True) if published_events.height else None
+    last_events = published_events.row(-1, named=True) if published_events.height else None
     blocks.append(
         Paragraph(
             "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
             "more reoffences (taken as one court appearance). "
             + (
                 f"Its figures are withheld ({SHORTHAND}) for every cohort, as the rates are."
-                if context.trend["events_per_100"].is_null().all()
-                else f"Per 100 people released it was {cell(latest, 'events_per_100', one)} in {words}"
+                if first_events is None or last_events is None
+                else f"Per 100 people released it was {one(last_events['events_per_100'])} in "
+                f"{cohort_words(last_events['cohort'], params.period)}"
                 + (
                     "."
-                    if only_one
-                    else f", and {cell(first, 'events_per_100', one)} in "
-                    f"{cohort_words(first['cohort'], params.period)}."
+                    if published_events.height == 1
+                    else f", and {one(first_events['events_per_100'])} in "
+                    f"{cohort_words(first_events['cohort'], params.period)}."
                 )
+                + withheld_cohorts_words(context.trend, "events_per_100", params.period)
             )
         )
     )
@@ -369,6 +384,8 @@ def compose(context: Context) -> Document:
     # -- court lag
     if context.lag is not None:
         blocks += court_lag_blocks(context)
+    elif context.facts.get("court_lag_left_out"):
+        blocks += court_lag_left_out_blocks(context)
 
     # -- incomplete cohorts
     blocks.append(Heading("Cohorts not yet included", anchor="incomplete"))
@@ -474,9 +491,17 @@ def revision_blocks(context: Context) -> list[Block]:
     blocks.append(
         Paragraph(
             f"Figures published in the previous bulletin that have changed, and why: {', '.join(reasons[:-1])}, "
-            f"or {reasons[-1]}. Every figure the previous bulletin published, revised or not, is in the data table "
-            "of revisions published with this bulletin, with its value now; a figure withheld in either bulletin "
-            f"is withheld there ({SHORTHAND})."
+            f"or {reasons[-1]}. Every final figure the previous bulletin published (by cohort, by establishment "
+            "and in each breakdown), revised or not, is in the data table of revisions published with this "
+            f"bulletin, with its value now; a figure withheld in either bulletin is withheld there ({SHORTHAND})."
+            # the revisions table holds the final figures only (revisions.py): a provisional estimate is not
+            # revised but replaced, and the sentence says so rather than claim it is there (issue 26 review, 3)
+            + (
+                " Its provisional estimates are not in that table: each is replaced in this bulletin by the final "
+                "figure, once the cohort's follow-up is complete, or by a new estimate."
+                if context.previous_provisional
+                else ""
+            )
         )
     )
     national = table.filter(
@@ -490,11 +515,14 @@ def revision_blocks(context: Context) -> list[Block]:
                 rows=[
                     [
                         r["cohort"],
-                        cell(r, "previous_binary_rate", pct) if r["previous_cohort_size"] is not None else "",
-                        cell(r, "binary_rate", pct) if r["cohort_size"] is not None else "",
+                        # [z]: no figure to show by definition (a cohort new to this bulletin, or gone from it)
+                        cell(r, "previous_binary_rate", pct)
+                        if r["previous_cohort_size"] is not None
+                        else NOT_APPLICABLE,
+                        cell(r, "binary_rate", pct) if r["cohort_size"] is not None else NOT_APPLICABLE,
                         signed(r["change_pp"])
                         if r["change_pp"] is not None
-                        else (SHORTHAND if r["suppressed"] else ""),
+                        else (SHORTHAND if r["suppressed"] else NOT_APPLICABLE),
                         r["reason"],
                     ]
                     for r in national.iter_rows(named=True)
@@ -641,6 +669,32 @@ def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Bl
             ),
             establishment_table(context, column, latest),
         ]
+    if published < 2:  # no comparison of one establishment with a rate for all it is most or all of
+        only = context.establishments.filter(pl.col("binary_rate").is_not_null()).row(0, named=True)
+        return [
+            heading,
+            Paragraph(
+                (
+                    f"In {words}, the figures of one {labels.name(column)} only can be published: "
+                    f"{labelled(labels, column)(only[column])}, with a proven reoffending rate of "
+                    f"{pct(only['binary_rate'])}."
+                    if hidden
+                    else f"In {words}, this bulletin covers one {labels.name(column)} only: "
+                    f"{labelled(labels, column)(only[column])}, whose proven reoffending rate of "
+                    f"{pct(only['binary_rate'])} is the rate for all its releases."
+                )
+                + f" Comparing {labels.name(column)}s with the rate for all releases needs "
+                f"at least two published {labels.name(column)}s, so there is no such comparison here."
+                + (
+                    f" The figures of {counted(hidden, 'other ' + labels.name(column))} are withheld ({SHORTHAND}) "
+                    f"to protect the people in small groups; the table lists {them} with the number of people "
+                    "released."
+                    if hidden
+                    else ""
+                )
+            ),
+            *([establishment_table(context, column, latest)] if hidden else []),
+        ]
     blocks: list[Block] = [
         heading,
         Paragraph(
@@ -736,6 +790,7 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
 
     shown = rows.filter(pl.col("binary_rate").is_not_null())
     sentence = f"By {name}, the proven reoffending rate of people released in {words} "  # labels.name: in words
+    hidden = rows.height - shown.height
     if shown.height >= 2:
         high = shown.sort("binary_rate", descending=True).row(0, named=True)
         low = shown.sort("binary_rate").row(0, named=True)
@@ -743,13 +798,24 @@ def breakdown_blocks(context: Context, breakdown: Any, latest: Mapping[str, Any]
             f"ranged from {pct(low['binary_rate'])} ({label(low[column])}) to {pct(high['binary_rate'])} "
             f"({label(high[column])})."
         )
-    else:
-        sentence += "can be published for fewer than two groups."
-    hidden = rows.height - shown.height
-    if hidden:
+        if hidden:
+            sentence += (
+                f" The figures of {count(hidden)} of the {counted(rows.height, 'group')} "
+                f"{plural(hidden, 'is', 'are')} withheld ({SHORTHAND}) to protect the people in groups this small."
+            )
+    elif shown.height == 1:  # one figure, said once; the others withheld in words, never "[c]" as a number
+        only = shown.row(0, named=True)
         sentence += (
-            f" The figures of {count(hidden)} of the {counted(rows.height, 'group')} {plural(hidden, 'is', 'are')} "
-            f"suppressed ({SHORTHAND})."
+            f"can be published for one group only: {pct(only['binary_rate'])} ({label(only[column])}). The "
+            f"figures of the other {counted(hidden, 'group')} are withheld ({SHORTHAND}) to protect the people in "
+            "groups this small."
+            if hidden
+            else f"was {pct(only['binary_rate'])} ({label(only[column])}), its only group."
+        )
+    else:
+        sentence = (
+            f"By {name}, the figures of every group of people released in {words} are withheld ({SHORTHAND}) to "
+            "protect the people in groups this small; the table gives the number of people released in each."
         )
     if breakdown.bands:
         sentence += f" Bands of {name} include their lower edge." + breakdown.merge_note
@@ -844,6 +910,27 @@ def note_words(warning: Any) -> str:
     return str(warning)
 
 
+def court_lag_left_out_blocks(context: Context) -> list[Block]:
+    """The court-lag section when its table is left out for disclosure (build.py): said plainly, with no
+    figure (docs/bulletin.md, "Disclosure control", rule 4)."""
+    window = context.params.window
+    why = (
+        "set against the one the previous bulletin published, its figures would show those of the people added "
+        "to it since then, and they are too few to publish without risk of identifying them"
+        if context.facts["court_lag_left_out"] == "successive"
+        else "its figures would describe groups too small to publish without risk of identifying the people in them"
+    )
+    return [
+        Heading(f"Why we wait {window.waiting_period_months} months: the court lag", anchor="court-lag"),
+        Paragraph(
+            "An offence is only counted once a court has convicted for it, and courts take time; the waiting "
+            f"period of {window.waiting_period_months} months allows for that. The table of how much proven "
+            f"reoffending each length of waiting period would count is left out of this bulletin: {why}. It will "
+            "return when it can be published safely."
+        ),
+    ]
+
+
 def court_lag_blocks(context: Context) -> list[Block]:
     lag = context.lag
     assert lag is not None, "no court-lag table"
@@ -911,7 +998,18 @@ def about_blocks(context: Context) -> list[Block]:
     params = context.params
     window = params.window
     conf = level(params.confidence)
-    excluded = ", ".join(sorted(params.excluded_offences))
+    # the excluded offence codes in words (a [labels.offence] label, else the code in plain words), never
+    # "offences coded BREACH" (issue 26 review, item 11)
+    excluded = (
+        and_list(
+            [
+                context.config.labels.values.get("offence", {}).get(code) or plain_words(code.lower())
+                for code in sorted(params.excluded_offences)
+            ]
+        )
+        if params.excluded_offences
+        else ""
+    )
     index = (
         "Each person is counted once per cohort, at their first release in the period (the index release)."
         if params.index == "first"
@@ -928,7 +1026,7 @@ def about_blocks(context: Context) -> list[Block]:
             f"An offence committed in the {window.follow_up_months} months after release (from the day of "
             f"release) and proven by a court conviction within those months or a further "
             f"{window.waiting_period_months} months (the waiting period, which allows for the time courts take)."
-            + (f" Offences coded {excluded} are not new offences and are not counted." if excluded else "")
+            + (f" Some types of offence are not new offences and are not counted: {excluded}." if excluded else "")
             + " The data hold convictions only: cautions and other out-of-court disposals are not counted, so the "
             "rates are lower than they would be under a measure that counts them.",
         ),
@@ -1008,6 +1106,11 @@ def things_to_know(context: Context) -> list[Block]:
                 else "Every release is counted, so a person released twice in a period is counted twice.",
                 "Figures are published once every person in the cohort has been followed up for the full period; "
                 "the latest cohorts are therefore from some time ago (see Cohorts not yet included).",
+                # the MoJ's rounding note (issue 26 review, item 10): a change is worked out from the unrounded
+                # figures, so it can differ slightly from the difference of the rounded ones shown
+                "Figures are rounded to the places shown. Changes and differences are worked out from the "
+                "unrounded figures, so they may not equal exactly the difference of the rounded figures shown, and "
+                "figures may not sum to the totals shown because of rounding.",
             ]
         ),
     ]
@@ -1066,8 +1169,41 @@ def glossary_blocks(context: Context) -> list[Block]:
             "The unit of the difference between two percentages: the later rate minus the earlier one.",
         ),
     ]
+    if "baseline" in names:
+        terms.append(
+            (
+                "Doncaster design",
+                "A comparison of one establishment's reoffending with its own in an earlier period (its baseline "
+                "cohort), named after the payment-by-results pilot at HMP Doncaster that used it.",
+            )
+        )
     if "matched" in names:
         terms += [
+            (
+                "Peterborough design",
+                "A comparison of the people an intervention dealt with (the treated releases) against similar "
+                "people released elsewhere at the same time, named after the social impact bond pilot at HMP "
+                "Peterborough that used it.",
+            ),
+            (
+                "Treated releases",
+                "The releases of the group being evaluated: the people the intervention or establishment dealt with.",
+            ),
+            (
+                "Weighted comparison group",
+                "The people matched to the treated releases, each counted in proportion to how many treated "
+                "people they stand in for, so that the group is as alike to the treated people as possible.",
+            ),
+            (
+                "Covariate",
+                "A characteristic of a person used to compare like with like, such as age, sex, previous "
+                "convictions, sentence length or offence.",
+            ),
+            (
+                "Bootstrap resamples",
+                "The comparison repeated many times on groups drawn at random, with replacement, from the matched "
+                "people; how much its result varies gives the interval and the p-value.",
+            ),
             (
                 "Propensity score",
                 "The estimated chance that a person is in the group being evaluated, given their characteristics; "
@@ -1081,6 +1217,16 @@ def glossary_blocks(context: Context) -> list[Block]:
         ]
     if "adjusted" in names:
         terms += [
+            (
+                "Logistic regression",
+                "A statistical model of the chance that something happens (here, that a person reoffends) given "
+                "their characteristics.",
+            ),
+            (
+                "Count model",
+                "A statistical model of how many times something happens (here, the number of proven reoffences "
+                "a person commits) given their characteristics.",
+            ),
             (
                 "Risk-adjusted baseline",
                 "The reoffending expected for the people released now, predicted from how similar people "
@@ -1097,7 +1243,22 @@ def glossary_blocks(context: Context) -> list[Block]:
                 "and low values are usual for models of individual behaviour.",
             ),
         ]
+    if names & {"matched", "adjusted", "baseline"}:
+        terms.append(
+            (
+                "Normal approximation",
+                "A shortcut for working out intervals and p-values that assumes the figures follow the familiar "
+                "bell-shaped curve; it is close for large groups and rough for small ones.",
+            )
+        )
     if context.provisional:
+        terms.append(
+            (
+                "Backtest comparisons",
+                "Checks of the provisional method on this data: estimates made as if at earlier extract dates, "
+                "set against the final figures those cohorts later had.",
+            )
+        )
         terms.append(
             (
                 "Provisional estimate",
@@ -1152,7 +1313,8 @@ def publication_definitions(context: Context) -> list[tuple[str, str]]:
         (
             "Symbols",
             f"{SHORTHAND} confidential: suppressed to protect the people in small groups; [x] not available; "
-            "[z] not applicable (no one in the group was released in that cohort). The data tables leave such "
+            "[z] not applicable (the figure does not exist for its row: no one in the group was released in that "
+            "cohort, or a revised figure the previous bulletin did not publish). The data tables leave such "
             f"cells empty and mark a withheld row {SHORTHAND}, whatever the reason.",
         ),
     ]
@@ -1236,6 +1398,28 @@ def figure(context: Context, name: str, caption: str) -> Block:
     return Figure(name, caption, alt_text(context, name), context.figures[name])
 
 
+NOT_APPLICABLE = "[z]"  # Analysis Function shorthand: not applicable (the Symbols definition says so)
+
+
+def and_list(items: Sequence[str]) -> str:
+    """Items in a sentence: "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def withheld_cohorts_words(trend: pl.DataFrame, column: str, period: str) -> str:
+    """The sentence naming, in words, the cohorts whose ``column`` is withheld (empty when none is): the text
+    never reads a withheld figure out as a number (issue 26)."""
+    withheld = trend.filter(pl.col(column).is_null())["cohort"].to_list()
+    if not withheld:
+        return ""
+    names = [cohort_words(c, period) for c in withheld]
+    return (
+        f" The figures of {counted(len(names), 'cohort')} ({and_list(names)}) "
+        f"{plural(len(names), 'is', 'are')} withheld ({SHORTHAND} in the table) to protect the people in groups "
+        "this small."
+    )
+
+
 def withheld_cohorts(number_of: int) -> str:
     """The sentence of a trend chart's alt text on its withheld cohorts, kept on the axis and marked."""
     if not number_of:
@@ -1309,16 +1493,27 @@ def chart_findings(
         latest = shown.row(-1, named=True)["cohort"] if shown.height else trend.row(-1, named=True)["cohort"]
         rows = breakdown.latest(latest)
         parts = [
-            f"{labels.value(breakdown.column, r[breakdown.column])}: "
-            f"{SHORTHAND if r['binary_rate'] is None else pct(r['binary_rate'])}"
+            f"{labels.value(breakdown.column, r[breakdown.column])}: {pct(r['binary_rate'])}"
             for r in rows.iter_rows(named=True)
+            if r["binary_rate"] is not None
+        ]
+        withheld = [
+            labels.value(breakdown.column, r[breakdown.column])
+            for r in rows.iter_rows(named=True)
+            if r["binary_rate"] is None
         ]
         name = labels.name(breakdown.column)
         findings[breakdown.name] = (
             f"Proven reoffending rate by {name}, {cohort_words(latest, period)}",
             f"Proven reoffending rate by {name} for people released in {cohort_words(latest, period)}: "
-            + "; ".join(parts)
-            + ".",
+            + ("; ".join(parts) if parts else "no group's figures can be published")
+            + "."
+            # a withheld group is said in words, not read out as "[c]" (issue 26)
+            + (
+                f" The figures of {and_list(withheld)} {plural(len(withheld), 'is', 'are')} withheld."
+                if withheld and parts
+                else ""
+            ),
         )
     if lag is not None and lag.height:
         at_zero = lag.row(0, named=True)
