@@ -876,3 +876,47 @@ def test_14_two_releases_court_lags_do_not_difference_to_a_small_count(populatio
         assert not (second / "tables" / "court_lag.csv").exists()
     else:
         assert (second / "tables" / "court_lag.csv").exists()  # a cohort joined: the difference is that group
+
+
+MATCHED = """treated = { establishment = ["EST006"] }
+covariates = ["age", "sex", "sentence_months", "prior_convictions", "index_offence"]
+bootstrap = 200"""
+
+
+def test_16_a_group_a_comparison_published_is_carried_over_like_an_establishment(population, tmp_path):
+    """Issue 26's third disclosure review: the matched comparison publishes its treated group in every complete
+    cohort (EST006 in 2022Q2: 3 of 10), a group the establishment table of that release does not print. A
+    correction (one of its reoffenders' convictions withdrawn) made it 2 of 10 and release 2 withheld it; only the
+    measure tables were carried over, so it built, and a reader knew a withheld group published before fails the
+    rule: 2. Every table the previous release declared is carried over now, so the release is refused."""
+    early = extract(population, EARLY, tmp_path / "e1")
+    first = build(early, tmp_path / "first", extract_date=EARLY, comparisons__matched=MATCHED)
+    matched = tables(first)["comparison_matched.csv"].filter(pl.col("cohort") == "2022Q2")
+    assert matched.select("treated", "binary_rate_treated").row(0) == ("10", "0.3")  # 3 of 10, published
+    releases = pl.read_csv(early / "releases.csv", infer_schema=False)
+    convictions = pl.read_csv(early / "convictions.csv", infer_schema=False)
+    start, end = quarter("2022Q2")
+    treated = releases.filter(
+        pl.col("release_date").is_between(pl.lit(start), pl.lit(end)) & (pl.col("establishment") == "EST006")
+    )
+    # the first of them with an offence within a year of release: their convictions of that year withdrawn
+    within = convictions.join(treated.select("offender_id", "release_date"), on="offender_id").filter(
+        (pl.col("offence_date") > pl.col("release_date"))
+        & (pl.col("offence_date").str.to_date() <= pl.col("release_date").str.to_date().dt.offset_by("1y"))
+    )
+    someone = within.sort("offender_id")["offender_id"][0]
+    dropped = within.filter(pl.col("offender_id") == someone).select(convictions.columns)
+    corrected = extract(population, EARLY, tmp_path / "e2")
+    convictions.join(dropped, on=convictions.columns, how="anti").write_csv(corrected / "convictions.csv")
+    with pytest.raises(ReoffendError) as refused:
+        build(
+            corrected,
+            tmp_path / "second",
+            extract_date=EARLY,
+            comparisons__matched=MATCHED,
+            publication=f'previous = "{first}"',
+        )
+    assert refused.value.exit_status == 65, refused.value
+    assert "2022Q2" in str(refused.value) and "EST006" in str(refused.value)
+    assert f"the previous release {first} published it" in str(refused.value)
+    assert not (tmp_path / "second").exists()

@@ -151,9 +151,9 @@ def read_previous(folder: str, measure: Mapping[str, Any]) -> Previous:
         raise _refuse(folder, f"its disclosure layout cannot be read ({error})") from None
     _check_same_measure(folder, parameters.get("measure"), measure)
     tables: dict[str, pl.DataFrame] = {}
-    for spec in layout.tables:
-        name = spec.table
-        if not revisable(spec) or name in tables:
+    for spec in layout.tables:  # the revised tables, and the comparisons' groups, which a later release carries
+        name = spec.table  # over too (bulletin/successive.py)
+        if name in tables or not (revisable(spec) or f"tables/{name}" in files):
             continue
         if Path(name).name != name or name.startswith(".") or not name.endswith(".csv"):
             raise _refuse(folder, f"manifest.json names a table {name[:60]!r}: not as `reoffend bulletin` writes it")

@@ -54,7 +54,7 @@ from ..linked import (
     protect,
 )
 from .publication import Layout, model_of
-from .revisions import Previous, revisable
+from .revisions import Previous
 
 AS_PUBLISHED = "as the previous release published it"
 
@@ -66,8 +66,9 @@ def previous_key(cell_key: Key) -> Key:
 
 
 def previous_model(previous: Previous) -> LinkedTables:
-    """The previous release's measure tables as linked tables, as a reader of its folder builds them."""
-    layout = Layout([s for s in previous.layout.tables if revisable(s) and s.table in previous.tables])
+    """The previous release's tables as linked tables, as a reader of its folder builds them: its measure tables
+    and its comparisons' (a treated group published by a matched comparison is a group like any other)."""
+    layout = Layout([s for s in previous.layout.tables if s.table in previous.tables])
     return model_of(previous.tables, layout)
 
 
@@ -193,8 +194,8 @@ def check_still_publishable(model: LinkedTables, carried: Carried, rule: Disclos
                 f"{describe(cell_key)}: the previous release {carried.folder} published it, and a data correction "
                 "makes it fail the disclosure rule now. Published, it would fail the rule; withheld, it would tell a "
                 "reader that it fails the rule, and with the figure published before that gives its count away. "
-                "Nothing was written: a head of profession must decide how to publish the correction "
-                "(docs/bulletin.md, 'Successive releases')",
+                "Nothing was written: a head of profession must decide how to publish the correction; building "
+                "without --previous would publish the same disclosure (docs/bulletin.md, 'Successive releases')",
                 cell_key,
                 "reoffenders",
             )
