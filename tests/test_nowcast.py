@@ -215,6 +215,12 @@ def test_provisional_figures_of_one_release_by_hand():
     assert final["status"] == "final" and final["binary_rate"] == 0.5 and final["binary_rate_provisional"] is None
     assert provisional["status"] == "provisional" and provisional["binary_rate"] is None
     assert provisional["months_observed"] == 3  # 2024-01-01 + 3 months = 2024-04-01, the day after the extract
+    # T is the cohort's one release and in follow-up: 1 of 1 incomplete; none observed to reoffend yet
+    assert (provisional["cohort_size"], provisional["incomplete_releases"], provisional["observed_reoffenders"]) == (
+        1,
+        1,
+        0,
+    )
     q = 1 / 3
     assert provisional["binary_rate_provisional"] == pytest.approx(q)
     z = normal_quantile(0.95)
@@ -251,24 +257,24 @@ def test_expectations_of_a_group_whose_level_has_moved_by_hand():
     # (P - S) / (1 - lam S)^2 = 0.4 / 0.49 = 40/49
     frame = pl.DataFrame(
         {
-            "reoffended": [False, True],
-            "u_mean_reoffended": [0.5, 0.5],
-            "level_ratio": [1.5, 1.5],
-            "_S": [0.2, 0.2],
-            "_P": [0.6, 0.6],
-            "u_n": [4, 4],
-            "o_n": [2, 2],
-            "u_mean_reoffences": [1.0, 1.0],
-            "u_var_reoffences": [2.0, 2.0],
-            "o_mean_reoffences": [3.0, 3.0],
-            "o_var_reoffences": [0.5, 0.5],
-            "u_mean_reconviction_events": [0.5, 0.5],
-            "u_var_reconviction_events": [1.0, 1.0],
-            "o_mean_reconviction_events": [1.0, 1.0],
-            "o_var_reconviction_events": [0.0, 0.0],
+            "reoffended": [False, True, True],
+            "u_mean_reoffended": [0.5, 0.5, 0.5],
+            "level_ratio": [1.5, 1.5, 1.5],
+            "_S": [0.2, 0.2, 0.2],
+            "_P": [0.6, 0.6, 0.6],
+            "u_n": [4, 4, 4],
+            "o_n": [2, 2, 1],
+            "u_mean_reoffences": [1.0, 1.0, 1.0],
+            "u_var_reoffences": [2.0, 2.0, 2.0],
+            "o_mean_reoffences": [3.0, 3.0, 3.0],
+            "o_var_reoffences": [0.5, 0.5, 0.5],
+            "u_mean_reconviction_events": [0.5, 0.5, 0.5],
+            "u_var_reconviction_events": [1.0, 1.0, 1.0],
+            "o_mean_reconviction_events": [1.0, 1.0, 1.0],
+            "o_var_reconviction_events": [0.0, 0.0, 0.0],
         }
     )
-    unseen, seen = frame.select(expectation_columns()).iter_rows(named=True)
+    unseen, seen, alone = frame.select(expectation_columns()).iter_rows(named=True)
     assert unseen["_mean_reoffended"] == pytest.approx(6 / 7)
     shrunk = (6 / 7 * 4 + 0.5) / (4 + 1)  # q~ = (x + 1/2) / (m + 1) with x = q_lam m: 11/14
     assert unseen["_var_reoffended"] == pytest.approx(shrunk * (1 - shrunk))
@@ -287,6 +293,33 @@ def test_expectations_of_a_group_whose_level_has_moved_by_hand():
     assert seen["_mean_reoffences"] == 3.0 and seen["_var_reoffences"] == 0.5
     assert seen["_se_reoffences"] == pytest.approx(math.sqrt(0.5) / math.sqrt(2))  # sigma / sqrt(m), m = o_n = 2
     assert seen["_se_reconviction_events"] == 0.0
+    # the same release with m = o_n = 1 in its state: sigma / sqrt(1)
+    assert alone["_se_reoffences"] == pytest.approx(math.sqrt(0.5))
+
+
+def test_level_adjusted_q_at_its_edges_by_hand():
+    from reoffend.nowcast import level_adjusted_q
+
+    frame = pl.DataFrame({"lam": [1.0, 3.0, 1.5], "S": [0.2, 0.2, 0.2], "P": [0.6, 0.6, 0.6], "q": [0.3, 0.3, 0.5]})
+    q_lam, slope = level_adjusted_q(pl.col("lam"), pl.col("S"), pl.col("P"), pl.col("q"))
+    at_one, cut, inside = frame.select(q_lam.alias("q_lam"), slope.alias("slope")).iter_rows()
+    # lam = 1 is the reference's own q, taken as given (0.3 here, not (0.6 - 0.2) / (1 - 0.2) = 0.5)
+    assert at_one[0] == 0.3
+    assert at_one[1] == pytest.approx(0.4 / 0.8**2)  # (P - S) / (1 - S)^2
+    # lam = 3: 3 x 0.4 / (1 - 0.6) = 3, cut to 1, where it no longer moves with lam: slope 0
+    assert cut == (1.0, 0.0)
+    # lam = 1.5: 0.6 / 0.7 inside (0, 1), slope 0.4 / 0.7^2
+    assert inside[0] == pytest.approx(6 / 7) and inside[1] == pytest.approx(0.4 / 0.49)
+
+
+def test_the_ratio_estimator_takes_the_groups_own_level_by_hand():
+    # T (in follow-up 91 days) is not seen to reoffend: O = 0; of the 4 reference releases A alone is seen by
+    # day 91 (day 40), so E = S(91) = 1/4 and the group's level O / E = 0, which the ratio estimator takes whole:
+    # q_lam = 0 x (P - S) / (1 - 0) = 0 (the reference estimator's 1/3 is test_provisional_figures_of_one_release)
+    result = nowcast(tiny_inputs(dt.date(2024, 3, 31)), NowcastParams(final_cohorts=1, estimator="ratio"))
+    provisional = result.rows.filter(pl.col("status") == "provisional").row(0, named=True)
+    assert provisional["level_ratio"] == 0.0
+    assert provisional["binary_rate_provisional"] == 0.0 and provisional["reoffences_per_offender_provisional"] == 0.0
 
 
 # ------------------------------------------------------------------------------------ synthetic extracts
