@@ -351,6 +351,7 @@ def test_incomplete_follow_up_is_an_error_or_excluded_by_policy():
     extract = D("2024-09-14")
     with pytest.raises(DataError, match=r"2 releases have follow-up not yet complete") as error:
         run(releases, [], extract_date=extract)
+    assert "(their conviction deadline is later)" in error.value.problems["message"][0]
     # the earliest incomplete is B's 2023-03-16, and 2023-03-15 is the latest complete release
     assert "earliest is dated 2023-03-16" in str(error.value.problems["message"][0])
     assert "Releases on or before 2023-03-15 are complete" in error.value.problems["message"][0]
@@ -363,6 +364,10 @@ def test_incomplete_follow_up_is_an_error_or_excluded_by_policy():
         run(releases, [], extract_date=D("2024-09-15"), incomplete="exclude").metadata["incomplete_releases_excluded"]
         == 1
     )
+    # and the message says so in the singular: C alone (deadline 2024-09-17) is incomplete at 2024-09-15
+    with pytest.raises(DataError, match=r"1 release has follow-up not yet complete") as error:
+        run(releases, [], extract_date=D("2024-09-15"))
+    assert "(its conviction deadline is later); the earliest is dated 2023-03-17" in error.value.problems["message"][0]
     # when every release is complete nothing is counted
     assert run(releases, [], extract_date=D("2024-09-16")).metadata["incomplete_releases_excluded"] == 0
 

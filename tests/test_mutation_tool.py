@@ -138,8 +138,31 @@ def test_the_score_sets_equivalents_aside():
         "equivalent": 1,
         "score": 50.0,
     }
-    # the survivors column says how many no selected test reaches; seconds are unknown without a run ("?")
-    assert "| `m.py` | 5 | 1 | 1 | 2 (1) | 1 | 50.0% | ? |" in mutate.table([summary])
+    # the survivors column says how many no selected test reaches; seconds and run are unknown without a run
+    assert "| `m.py` | 5 | 1 | 1 | 2 (1) | 1 | 50.0% | ? | ? |" in mutate.table([summary])
+
+
+def test_a_row_says_when_its_run_was_made_and_at_what_load():
+    # load_average is (1, 5, 15 minutes) at the start, then at the end: the row shows the two one-minute figures
+    timing = {"seconds": 1007, "date": "2026-12-07", "load_average": [7.7, 7.5, 7.5, 4.2, 6.6, 7.3]}
+    assert mutate.run_label(timing) == "2026-12-07 (7.7 to 4.2)"
+    assert mutate.run_label({"seconds": 1772, "load_average": [9.7, 4.8, 2.8, 10.0, 8.4, 7.3]}) == "?"  # no date
+    row = {
+        "module": "m.py",
+        "mutants": 2,
+        "killed": 2,
+        "timeouts": 0,
+        "survived": 0,
+        "uncovered": 0,
+        "equivalent": 0,
+        "score": 100.0,
+        "seconds": 1007,
+        "run": mutate.run_label(timing),
+    }
+    text = f"{mutate.TABLE_START}\n{mutate.table([row])}\n{mutate.TABLE_END}"
+    # the README's table reads back as written, the run column included
+    assert mutate.tabled_rows(text)["m.py"]["run"] == "2026-12-07 (7.7 to 4.2)"
+    assert mutate.tabled_rows(text)["m.py"]["seconds"] == "1007"
 
 
 def test_a_looping_test_is_killed_at_the_deadline(tmp_path):

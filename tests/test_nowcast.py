@@ -90,6 +90,12 @@ def test_development_table_by_hand():
     assert row["o_var_reoffences"] == pytest.approx(0.0)
     assert row["o_mean_reconviction_events"] == pytest.approx((1 + 2) / 2)
     assert row["o_var_reconviction_events"] == pytest.approx((1 + 4) / 2 - 1.5**2)
+    # t = 10: E alone seen (A's day-10 conviction is seen from t = 11), with days 20 and 40 to come
+    assert at(table, 10)["o_n"] == 1 and at(table, 10)["o_mean_reoffences"] == 2.0
+    # t = 11: A joins with its two day-30 reoffences to come: (2 + 2) / 2
+    assert at(table, 11)["o_n"] == 2 and at(table, 11)["o_mean_reoffences"] == 2.0
+    # t = 20: E's day-20 conviction not yet seen (it is from t = 21): still (2 + 2) / 2; at t = 21 (2 + 1) / 2
+    assert at(table, 20)["o_mean_reoffences"] == 2.0 and at(table, 21)["o_mean_reoffences"] == 1.5
     # t = 25: A has 2 to come (day 30), E has 1 (day 40)
     row = at(table, 25)
     assert row["o_mean_reoffences"] == pytest.approx(1.5)
@@ -105,6 +111,71 @@ def test_development_table_by_hand():
     assert row["o_mean_reoffences"] == 0.0
     # t = 50: B's conviction on day 50 is not yet seen
     assert at(table, 50)["u_mean_reoffended"] == pytest.approx(1 / 3)
+
+
+def test_development_table_at_its_edges_by_hand():
+    """Events keyed by conviction date, a state reached on the last age, one release in a state, none at risk.
+
+    Segment 0: K0 convicted on days 10 and 20 (two dates, so two events), K1 never. Segment 1: K2 convicted on
+    day 5 only. ``max_age`` 11 is the day after K0's first conviction."""
+    reference = pl.DataFrame(
+        {
+            SEGMENT: [0, 0, 1],
+            KEY: [0, 1, 2],
+            FIRST_DAY: [10, None, 5],
+            "reoffended": [True, False, True],
+            "reoffences": [2, 0, 1],
+            "reconviction_events": [2, 0, 1],
+        },
+        schema_overrides={SEGMENT: pl.UInt32, KEY: pl.UInt32, FIRST_DAY: pl.Int32},
+    )
+    day = dt.date(2024, 1, 1)
+    rows = pl.DataFrame(
+        {
+            SEGMENT: [0, 0, 1],
+            KEY: [0, 0, 2],
+            DAY: [10, 20, 5],
+            EVENT_KEY: [day + dt.timedelta(days=d) for d in (10, 20, 5)],  # a conviction date: one event a day
+        },
+        schema_overrides={SEGMENT: pl.UInt32, KEY: pl.UInt32, DAY: pl.Int32},
+    )
+    table = development_table(reference, rows, max_age=11)
+    segment = table.filter(pl.col(SEGMENT) == 0)
+    # t = 10: K0 (first day 10 >= 10) and K1 unseen; K0's day-10 conviction is seen from t = 11, not before
+    row = at(segment, 10)
+    assert row["u_n"] == 2 and row["o_n"] == 0
+    assert row["u_mean_reoffended"] == pytest.approx(1 / 2)
+    # t = 11, the last age: K0 seen (joins at 10 + 1 = 11), K1 alone unseen
+    row = at(segment, 11)
+    assert row["u_n"] == 1 and row["o_n"] == 1
+    # one release seen: its still to come is day 20's one reoffence at one new date (one event), variance 0
+    assert row["o_mean_reoffences"] == 1.0 and row["o_var_reoffences"] == 0.0
+    assert row["o_mean_reconviction_events"] == 1.0 and row["o_var_reconviction_events"] == 0.0
+    # one release unseen, who never reoffends: q = 0 of 1; its variance from q~ = (0 + 1/2) / (1 + 1) = 1/4
+    assert row["u_mean_reoffended"] == 0.0
+    assert row["u_var_reoffended"] == pytest.approx(0.25 * 0.75)
+    # segment 1 from t = 6: K2 seen, nobody unseen: no mean and no variance (not q~ = 1/2 of nobody)
+    row = at(table.filter(pl.col(SEGMENT) == 1), 6)
+    assert row["u_n"] == 0 and row["o_n"] == 1
+    assert row["u_mean_reoffended"] is None and row["u_var_reoffended"] is None
+    assert row["o_mean_reoffences"] == 0.0  # its one reoffence was on day 5
+
+
+def test_an_appearance_is_one_event_whatever_its_days():
+    """Events keyed by appearance: K0 first convicted on day 5 (x); y and z are two hearings on day 8; y again
+    on day 9. Still to come at t = 6: 3 reoffences at 2 appearances (y, z), not the 2 days 8 and 9's count of
+    days, nor 1 for day 8; at t = 9 (day 8 seen): day 9's reoffence, but no appearance (y was first on day 8)."""
+    reference = pl.DataFrame(
+        {SEGMENT: [0], KEY: [0], FIRST_DAY: [5], "reoffended": [True], "reoffences": [4], "reconviction_events": [3]},
+        schema_overrides={SEGMENT: pl.UInt32, KEY: pl.UInt32, FIRST_DAY: pl.Int32},
+    )
+    rows = pl.DataFrame(
+        {SEGMENT: [0] * 4, KEY: [0] * 4, DAY: [5, 8, 8, 9], EVENT_KEY: ["x", "y", "z", "y"]},
+        schema_overrides={SEGMENT: pl.UInt32, KEY: pl.UInt32, DAY: pl.Int32},
+    )
+    table = development_table(reference, rows, max_age=10)
+    assert at(table, 6)["o_mean_reoffences"] == 3.0 and at(table, 6)["o_mean_reconviction_events"] == 2.0
+    assert at(table, 9)["o_mean_reoffences"] == 1.0 and at(table, 9)["o_mean_reconviction_events"] == 0.0
 
 
 def test_chain_ladder_factor_of_the_tiny_triangle():
@@ -144,6 +215,12 @@ def test_provisional_figures_of_one_release_by_hand():
     assert final["status"] == "final" and final["binary_rate"] == 0.5 and final["binary_rate_provisional"] is None
     assert provisional["status"] == "provisional" and provisional["binary_rate"] is None
     assert provisional["months_observed"] == 3  # 2024-01-01 + 3 months = 2024-04-01, the day after the extract
+    # T is the cohort's one release and in follow-up: 1 of 1 incomplete; none observed to reoffend yet
+    assert (provisional["cohort_size"], provisional["incomplete_releases"], provisional["observed_reoffenders"]) == (
+        1,
+        1,
+        0,
+    )
     q = 1 / 3
     assert provisional["binary_rate_provisional"] == pytest.approx(q)
     z = normal_quantile(0.95)
@@ -156,6 +233,93 @@ def test_provisional_figures_of_one_release_by_hand():
     mean2 = 4 / 3  # E[X^2] of final reoffences over B, C, D
     sd_r = math.sqrt((mean2 - (2 / 3) ** 2) * (1 + 1 / 3))
     assert provisional["reoffences_per_offender_provisional_high"] == pytest.approx(2 / 3 + z * sd_r)
+
+
+def test_months_observed_by_hand():
+    from reoffend.nowcast import months_observed
+    from reoffend.window import FollowUpWindow
+
+    medians = pl.DataFrame(
+        {"_median": [dt.date(2024, 1, 1), dt.date(2020, 1, 1), dt.date(2024, 4, 5), dt.date(2023, 12, 31)]}
+    )
+    # extract 2024-03-30, the day after 2024-03-31: 2024-01-01 + 2 months = 03-01 <= 03-31 < 04-01 = + 3: 2;
+    # 2020-01-01 is past the whole window, 12 + 6 = 18 months (no more); 2024-04-05 is after the extract: 0;
+    # 2023-12-31 + 3 months = 2024-03-31 (the month-end kept): 3
+    found = months_observed(medians, dt.date(2024, 3, 30), FollowUpWindow(12, 6))
+    assert found.to_list() == [2, 18, 0, 3]
+
+
+def test_expectations_of_a_group_whose_level_has_moved_by_hand():
+    from reoffend.nowcast import expectation_columns
+
+    # the reference: S = 0.2 seen by t, P = 0.6 in the end, so q = (P - S) / (1 - S) = 0.4 / 0.8 = 1/2 of the 4
+    # unseen; the group's level 1.5: q_lam = 1.5 x 0.4 / (1 - 1.5 x 0.2) = 0.6 / 0.7 = 6/7, and its slope in lam
+    # (P - S) / (1 - lam S)^2 = 0.4 / 0.49 = 40/49
+    frame = pl.DataFrame(
+        {
+            "reoffended": [False, True, True],
+            "u_mean_reoffended": [0.5, 0.5, 0.5],
+            "level_ratio": [1.5, 1.5, 1.5],
+            "_S": [0.2, 0.2, 0.2],
+            "_P": [0.6, 0.6, 0.6],
+            "u_n": [4, 4, 4],
+            "o_n": [2, 2, 1],
+            "u_mean_reoffences": [1.0, 1.0, 1.0],
+            "u_var_reoffences": [2.0, 2.0, 2.0],
+            "o_mean_reoffences": [3.0, 3.0, 3.0],
+            "o_var_reoffences": [0.5, 0.5, 0.5],
+            "u_mean_reconviction_events": [0.5, 0.5, 0.5],
+            "u_var_reconviction_events": [1.0, 1.0, 1.0],
+            "o_mean_reconviction_events": [1.0, 1.0, 1.0],
+            "o_var_reconviction_events": [0.0, 0.0, 0.0],
+        }
+    )
+    unseen, seen, alone = frame.select(expectation_columns()).iter_rows(named=True)
+    assert unseen["_mean_reoffended"] == pytest.approx(6 / 7)
+    shrunk = (6 / 7 * 4 + 0.5) / (4 + 1)  # q~ = (x + 1/2) / (m + 1) with x = q_lam m: 11/14
+    assert unseen["_var_reoffended"] == pytest.approx(shrunk * (1 - shrunk))
+    assert unseen["_se_reoffended"] == pytest.approx(math.sqrt(shrunk * (1 - shrunk)) / math.sqrt(4))
+    assert unseen["_d_reoffended"] == pytest.approx(40 / 49)
+    # the unseen's counts scale by q_lam / q = (6/7) / (1/2) = 12/7; per reoffender 1.0 / 0.5 = 2 reoffences
+    assert unseen["_mean_reoffences"] == pytest.approx(12 / 7)
+    assert unseen["_var_reoffences"] == pytest.approx(2.0 * 12 / 7)
+    assert unseen["_se_reoffences"] == pytest.approx(math.sqrt(24 / 7) / 2)
+    assert unseen["_d_reoffences"] == pytest.approx(2 * 40 / 49)
+    assert unseen["_mean_reconviction_events"] == pytest.approx(0.5 * 12 / 7)
+    assert unseen["_d_reconviction_events"] == pytest.approx(1 * 40 / 49)  # 0.5 / 0.5 events per reoffender
+    # a release seen to reoffend: nothing more of reoffended; the seen's still-to-come, not scaled by the level
+    assert (seen["_mean_reoffended"], seen["_var_reoffended"], seen["_se_reoffended"]) == (0.0, 0.0, 0.0)
+    assert seen["_d_reoffended"] == 0.0 and seen["_d_reoffences"] == 0.0
+    assert seen["_mean_reoffences"] == 3.0 and seen["_var_reoffences"] == 0.5
+    assert seen["_se_reoffences"] == pytest.approx(math.sqrt(0.5) / math.sqrt(2))  # sigma / sqrt(m), m = o_n = 2
+    assert seen["_se_reconviction_events"] == 0.0
+    # the same release with m = o_n = 1 in its state: sigma / sqrt(1)
+    assert alone["_se_reoffences"] == pytest.approx(math.sqrt(0.5))
+
+
+def test_level_adjusted_q_at_its_edges_by_hand():
+    from reoffend.nowcast import level_adjusted_q
+
+    frame = pl.DataFrame({"lam": [1.0, 3.0, 1.5], "S": [0.2, 0.2, 0.2], "P": [0.6, 0.6, 0.6], "q": [0.3, 0.3, 0.5]})
+    q_lam, slope = level_adjusted_q(pl.col("lam"), pl.col("S"), pl.col("P"), pl.col("q"))
+    at_one, cut, inside = frame.select(q_lam.alias("q_lam"), slope.alias("slope")).iter_rows()
+    # lam = 1 is the reference's own q, taken as given (0.3 here, not (0.6 - 0.2) / (1 - 0.2) = 0.5)
+    assert at_one[0] == 0.3
+    assert at_one[1] == pytest.approx(0.4 / 0.8**2)  # (P - S) / (1 - S)^2
+    # lam = 3: 3 x 0.4 / (1 - 0.6) = 3, cut to 1, where it no longer moves with lam: slope 0
+    assert cut == (1.0, 0.0)
+    # lam = 1.5: 0.6 / 0.7 inside (0, 1), slope 0.4 / 0.7^2
+    assert inside[0] == pytest.approx(6 / 7) and inside[1] == pytest.approx(0.4 / 0.49)
+
+
+def test_the_ratio_estimator_takes_the_groups_own_level_by_hand():
+    # T (in follow-up 91 days) is not seen to reoffend: O = 0; of the 4 reference releases A alone is seen by
+    # day 91 (day 40), so E = S(91) = 1/4 and the group's level O / E = 0, which the ratio estimator takes whole:
+    # q_lam = 0 x (P - S) / (1 - 0) = 0 (the reference estimator's 1/3 is test_provisional_figures_of_one_release)
+    result = nowcast(tiny_inputs(dt.date(2024, 3, 31)), NowcastParams(final_cohorts=1, estimator="ratio"))
+    provisional = result.rows.filter(pl.col("status") == "provisional").row(0, named=True)
+    assert provisional["level_ratio"] == 0.0
+    assert provisional["binary_rate_provisional"] == 0.0 and provisional["reoffences_per_offender_provisional"] == 0.0
 
 
 # ------------------------------------------------------------------------------------ synthetic extracts

@@ -604,6 +604,15 @@ def stale_equivalents(module: str, outcomes: Sequence[Outcome], equivalents: dic
     return killed | gone
 
 
+def run_label(timing: dict[str, object]) -> str:
+    """When a module's last whole run was made and at what load: its date and the one-minute load average at its
+    start and end (a shared machine's load sets the seconds), "?" for a run that did not record them."""
+    load = timing.get("load_average")
+    if "date" not in timing or not isinstance(load, list) or len(load) != 6:
+        return "?"
+    return f"{timing['date']} ({load[0]} to {load[3]})"
+
+
 def summarise(module: str, outcomes: Sequence[Outcome]) -> dict[str, object]:
     counts = Counter(o.status for o in outcomes)
     killed, timeouts, equivalent = counts["killed"], counts["timeout"], counts["equivalent"]
@@ -625,13 +634,14 @@ def summarise(module: str, outcomes: Sequence[Outcome]) -> dict[str, object]:
 
 def table(rows: Sequence[dict[str, object]]) -> str:
     lines = [
-        "| module | mutants | killed | timeouts | survived (not covered) | equivalent | score | seconds |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | timeouts | survived (not covered) | equivalent | score | seconds | run (load) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         lines.append(
             f"| `{row['module']}` | {row['mutants']} | {row['killed']} | {row['timeouts']} | {row['survived']} "
-            f"({row.get('uncovered', '?')}) | {row['equivalent']} | {row['score']:.1f}% | {row.get('seconds', '?')} |"
+            f"({row.get('uncovered', '?')}) | {row['equivalent']} | {row['score']:.1f}% | {row.get('seconds', '?')} "
+            f"| {row.get('run', '?')} |"
         )
     return "\n".join(lines)
 
@@ -657,6 +667,7 @@ def tabled_rows(text: str) -> dict[str, dict[str, object]]:
             "equivalent": int(cells[5]),
             "score": float(cells[6].rstrip("%")),
             "seconds": cells[7] if len(cells) > 7 else "?",
+            "run": cells[8] if len(cells) > 8 else "?",
         }
     return rows
 
@@ -749,6 +760,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes = sorted([*kept, *outcomes], key=lambda o: o.line)
             timing = {
                 "seconds": round(time.monotonic() - began),
+                "date": time.strftime("%Y-%m-%d"),
                 "load_average": [round(x, 1) for x in (*load_before, *os.getloadavg())],
                 "test_seconds": {name: round(value, 3) for name, value in sorted(durations.items())},
             }
@@ -756,7 +768,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if options.survivors:  # the table keeps the whole run's time; the re-run's is recorded beside it
                 last = json.loads(result_file.read_text(encoding="utf-8")).get("timing", {})
                 timing = {**last, "survivors_rerun": timing}
-        summary = {**summarise(module, outcomes), "seconds": timing.get("seconds", "?")}
+        summary = {**summarise(module, outcomes), "seconds": timing.get("seconds", "?"), "run": run_label(timing)}
         stale = sorted(stale_equivalents(module, outcomes, equivalents, options.limit is not None))
         for key in stale:
             print(f"  listed as equivalent but killed or gone (remove it): {key}")
