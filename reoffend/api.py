@@ -195,7 +195,8 @@ def _filters(values: Filters | None, argument: str) -> dict[str, tuple[str, ...]
         return {}
     if isinstance(values, Mapping):
         return {
-            str(column): (str(v),) if isinstance(v, str | int) else tuple(str(x) for x in v)
+            # one value (a text, number or date) or several (a list, tuple or set): never iterated by accident
+            str(column): tuple(str(x) for x in v) if isinstance(v, list | tuple | set | frozenset) else (str(v),)
             for column, v in values.items()
         }
     return parse_where(list(values), argument)

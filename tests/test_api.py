@@ -451,3 +451,14 @@ def test_a_frame_gives_what_its_csv_file_gives(tmp_path_factory, release_rows, c
         assert from_frames.equals(from_files)
     else:
         assert from_frames == from_files
+
+
+def test_a_where_value_that_is_one_number_or_several_is_read_as_the_command_reads_it(frames):
+    """``where={"age": 30}`` is one value and ``{"establishment": ["EST042", "EST001"]}`` two; a float (or any
+    value that is not a list, tuple or set) is one value too, never iterated (it raised a bare TypeError)."""
+    _folder, releases, convictions, codes = frames
+    one = reoffend.measure(releases, convictions, exclude_offences=codes, by="", where={"establishment": ["EST042"]})
+    same = reoffend.measure(releases, convictions, exclude_offences=codes, by="", where={"establishment": "EST042"})
+    assert one.table.equals(same.table)
+    with pytest.raises(reoffend.ReoffendError):  # age 30.5: a value nobody has, said as the package's error
+        reoffend.measure(releases, convictions, exclude_offences=codes, by="", where={"age": 30.5})
