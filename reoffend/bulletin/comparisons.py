@@ -680,7 +680,7 @@ def verdict_count_words(row: Mapping[str, Any], name: str, what: str) -> str:
 def shift_sentence(row: Mapping[str, Any], published: str, units: str, adjusted_params) -> str:
     """The national shift of one cohort in words (docs/comparisons-adjusted.md, "The national shift"): every number
     a cell of comparison_adjusted_summary.csv (cohort_size and the shift columns, as the text rounds them)."""
-    confidence = level(1 - 2 * adjusted_params.alpha if adjusted_params.sided == "one" else 1 - adjusted_params.alpha)
+    confidence = level(interval_confidence(adjusted_params.alpha, adjusted_params.sided))
     parts = []
     for prefix, what, unit, decimals in (
         ("binary_shift_pp", "the reoffending rate", " percentage points", 1),

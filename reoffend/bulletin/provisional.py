@@ -215,7 +215,7 @@ def provisional_chart(
                 elinewidth=1.2,
                 capsize=4,
                 linestyle="none",
-                label=f"provisional estimate, {100 * section.confidence:g}%\nrange for the final rate",
+                label=f"provisional estimate, {fmt.level(section.confidence)}\nrange for the final rate",
             )
         if xp:
             axes.axvline(finals - 0.5, color=NAVY, linewidth=0.8, linestyle=":")
@@ -260,7 +260,7 @@ def provisional_blocks(
 ) -> list[Block]:
     """The section: what the estimates are, the honesty check, the chart (left out, and said so, when no
     estimate is published: chartrules.py), what the range covers, the backtest and the table."""
-    conf = f"{100 * section.confidence:g}%"
+    conf = fmt.level(section.confidence)
 
     missing = NOT_AVAILABLE if section.withheld else SHORTHAND  # withheld as unreliable, or for disclosure
 

@@ -208,8 +208,9 @@ def protect_series(
     secondary suppression against the previous release (module docstring): the model of the first reader (its
     cells are every reader's) and the readers. Raises reoffend.linked.UnprotectableCell naming a count that no
     further suppression can protect."""
-    carried = carry_over(model_of(raw, layout), previous)
-    check_still_publishable(model_of(raw, layout), carried, protection.rule)
+    measured = model_of(raw, layout)
+    carried = carry_over(measured, previous)  # marks cells withheld or not hideable; their values stay as measured
+    check_still_publishable(measured, carried, protection.rule)
 
     def fresh() -> LinkedTables:
         measured = model_of(raw, layout)
