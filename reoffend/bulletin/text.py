@@ -42,6 +42,7 @@ from .document import (
     strong,
 )
 from .labels import Labels, plain_words
+from .revisions import COMPLETED, CORRECTIONS, GONE, LATE, UNCHANGED, told
 
 
 @dataclass
@@ -443,10 +444,10 @@ COHORT_CODES = {
 
 # the reasons of revisions.py, explained once: in the Revisions section (the main point names its reason only)
 REASONS = {
-    "late convictions": "late convictions (convictions recorded after the previous extract for offences in the "
-    "follow-up)",
-    "data corrections": "data corrections (releases or convictions corrected since the previous extract)",
-    "cohort completed": "a cohort whose follow-up is now complete",
+    LATE: "late convictions (convictions recorded after the previous extract for offences in the follow-up)",
+    CORRECTIONS: "data corrections (releases or convictions corrected since the previous extract)",
+    COMPLETED: "a cohort whose follow-up is now complete",
+    GONE: "a cohort or group no longer in the data",
 }
 
 
@@ -462,7 +463,6 @@ def revision_group(row: Mapping[str, Any], context: Context) -> str:
 def revision_sentence(context: Context) -> str:
     """The main point on revisions: the largest change of a rate published in both bulletins, when it is at
     least ``[publication] revision_threshold`` percentage points (docs/bulletin.md, "Revisions")."""
-    from .revisions import told
 
     if context.revisions is None:
         return ""
@@ -505,7 +505,7 @@ def revision_blocks(context: Context) -> list[Block]:
         )
     )
     national = table.filter(
-        (pl.col("table") == "trend.csv") & pl.col("reason").is_not_null() & (pl.col("reason") != "unchanged")
+        (pl.col("table") == "trend.csv") & pl.col("reason").is_not_null() & (pl.col("reason") != UNCHANGED)
     )
     if national.height:
         blocks.append(
