@@ -44,3 +44,13 @@ def test_the_sentence_quotes_the_summary_cells(sample_bulletin):
     assert f"{abs(summary['binary_shift_pp']):.1f} percentage points below" in sentence
     assert f"(interval {low} to {high}: a significant fall)" in sentence and summary["binary_shift_pp_significant"]
     assert f"all {summary['cohort_size']:,} releases of the published establishments together" in sentence
+
+
+def test_the_shift_of_rows_is_against_the_baseline_only():
+    """Judged against the other units, each row's se and expectation already hold the rest's shift: summing them
+    as a shift would be wrong, so it is refused, not computed (the bulletin judges against the baseline)."""
+    from reoffend.errors import UsageError
+
+    params = AdjustedParams(covariates=("age",), baseline=("2022Q1",), relative_to="others")
+    with pytest.raises(UsageError, match="against the baseline only"):
+        shift_of_rows(pl.DataFrame({"cohort": ["2023Q1"], "cohort_size": [10]}), params)

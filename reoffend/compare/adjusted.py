@@ -311,6 +311,8 @@ def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
     hold), its interval clipped as the units' are to an actual rate of at least 0 (binary: at most 1). Against the
     baseline only (``relative_to="baseline"``: against the others each row's difference is already net of a shift).
     """
+    if params.relative_to != "baseline":  # the rows' se and expectations then hold the rest's shift: a wrong sum
+        raise UsageError("the shift of the units' rows is against the baseline only (relative_to='baseline')")
     confidence = interval_confidence(params.alpha, params.sided)
     z_crit = normal_quantile(confidence)
     n = pl.col("cohort_size").cast(pl.Float64)
