@@ -11,24 +11,25 @@ through the same column mapping and validation as a file (:func:`reoffend.inputs
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
 
 import polars as pl
 
-from .cli.common import Output, Stages
 from .errors import DataError, InputFileError, ReoffendError, UsageError
-from .inputs import InputSpec, TableInput, load_inputs
-from .io import read_code_list
-from .measure import MeasureParams
+from .inputs import InputSpec, TableInput
 from .run_warnings import RunWarning
-from .validate import input_warnings, warning_queries
+from .runs.common import Caller, Filters, a_date, measure_params
 from .window import FollowUpWindow
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.12; only read by type checkers here
 
 __all__ = [
     "DataError",
@@ -49,7 +50,10 @@ __all__ = [
 
 CoreResult = TypeVar("CoreResult")
 TableLike = Any  # a path, or a polars/pandas/pyarrow table: checked at run time by :func:`as_table_input`
-Filters = Mapping[str, str | Sequence[str]] | Sequence[str]
+Period = Literal["month", "quarter", "year", "financial-year"]
+IndexRule = Literal["first", "all"]
+Incomplete = Literal["error", "exclude"]
+Codes = str | os.PathLike[str] | Iterable[str]
 
 
 class ReoffendWarning(UserWarning):
@@ -109,21 +113,26 @@ class Result(Generic[CoreResult]):
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{headline}"
 
 
-class _Collected(Output):
-    """An :class:`reoffend.cli.common.Output` for a command's shared steps run from Python: no progress shown,
-    nothing written, no run log; the warnings said to it are kept (``collected``) for the result."""
-
-    def __post_init__(self) -> None:
-        self.collected: list[RunWarning] = []
-
-    def warn(self, warning: RunWarning) -> None:
-        self.collected.append(warning)
-
-    def status(self, text: str) -> Stages:
-        return Stages.on(None, text)
-
-
 # ----------------------------------------------------------------------------------------------- inputs
+class InputOptions(TypedDict, total=False):
+    """How to read the two tables: the command line's input options, as keyword arguments of every function
+    that reads them (``column_map`` is ``--map``: ``{"offender_id": "id"}`` reads column ``id`` as
+    ``offender_id``; the dates take a ``datetime.date`` or ``'YYYY-MM-DD'``)."""
+
+    column_map: Mapping[str, str]
+    extract_date: dt.date | str | None
+    as_at: dt.date | str | None
+    dedupe: bool
+    streaming: bool
+    input_format: str | None
+    delimiter: str | None
+    encoding: str | None
+    date_format: str | None
+
+
+INPUT_OPTIONS = frozenset(InputOptions.__annotations__)
+
+
 def as_table_input(table: TableLike, argument: str) -> TableInput:
     """A path (str or ``os.PathLike``) or a polars frame as given; a pandas DataFrame or a pyarrow Table
     converted (``pl.from_pandas``, ``pl.from_arrow``: zero-copy where the types allow); else a usage error."""
@@ -142,106 +151,35 @@ def as_table_input(table: TableLike, argument: str) -> TableInput:
     raise UsageError(f"{argument}: give a path, or a polars, pandas or pyarrow table, not a {type(table).__name__}")
 
 
-def input_spec(
-    releases: TableLike,
-    convictions: TableLike,
-    *,
-    column_map: Mapping[str, str] | None,
-    extract_date: Any,
-    as_at: Any,
-    dedupe: bool,
-    streaming: bool,
-    input_format: str | None,
-    delimiter: str | None,
-    encoding: str | None,
-    date_format: str | None,
-) -> InputSpec:
-    """The :class:`InputSpec` of a call: the two tables and how to read them (``column_map`` is ``--map``)."""
+def input_spec(releases: TableLike, convictions: TableLike, options: InputOptions) -> InputSpec:
+    """The :class:`InputSpec` of a call: the two tables and how to read them (:class:`InputOptions`); an
+    option that is not one of them is a usage error (never ignored)."""
+    unknown = sorted(set(options) - INPUT_OPTIONS)
+    if unknown:
+        raise UsageError(f"unknown option {', '.join(unknown)}: the options of the inputs are {_listed(INPUT_OPTIONS)}")
     return InputSpec(
         releases=as_table_input(releases, "releases"),
         convictions=as_table_input(convictions, "convictions"),
-        column_map=dict(column_map or {}),
-        input_format=input_format,
-        extract_date=_date(extract_date, "extract_date"),
-        dedupe=dedupe,
-        streaming=streaming,
-        as_at=_date(as_at, "as_at"),
-        delimiter=delimiter,
-        encoding=encoding,
-        date_format=date_format,
+        column_map=dict(options.get("column_map") or {}),
+        input_format=options.get("input_format"),
+        extract_date=a_date(options.get("extract_date"), "extract_date"),
+        dedupe=bool(options.get("dedupe", False)),
+        streaming=bool(options.get("streaming", False)),
+        as_at=a_date(options.get("as_at"), "as_at"),
+        delimiter=options.get("delimiter"),
+        encoding=options.get("encoding"),
+        date_format=options.get("date_format"),
     )
 
 
-def _date(value: Any, argument: str) -> Any:
-    import datetime as dt
-
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise UsageError(f"{argument}: give a date (datetime.date or 'YYYY-MM-DD'), not {value!r}")
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names))
 
 
-def _filters(values: Filters | None, argument: str) -> dict[str, tuple[str, ...]]:
-    """``where``: a mapping (column -> value or values) or the command line's ``COLUMN=VALUE[,VALUE]`` items."""
-    from .cli.common import parse_where
-
-    if not values:
-        return {}
-    if isinstance(values, Mapping):
-        return {
-            # one value (a text, number or date) or several (a list, tuple or set): never iterated by accident
-            str(column): tuple(str(x) for x in v) if isinstance(v, list | tuple | set | frozenset) else (str(v),)
-            for column, v in values.items()
-        }
-    return parse_where(list(values), argument)
-
-
-def _columns(value: str | Sequence[str] | None, argument: str) -> tuple[str, ...]:
-    from .cli.common import parse_columns
-
-    return parse_columns(value, argument)
-
-
-def _codes(value: str | os.PathLike[str] | Iterable[str] | None) -> frozenset[str]:
-    """``exclude_offences``: a file of codes (as ``--exclude-offences``) or the codes themselves."""
-    if value is None:
-        return frozenset()
-    if isinstance(value, str | os.PathLike):
-        return read_code_list(os.fspath(value))
-    return frozenset(str(code).strip() for code in value if str(code).strip())
-
-
-def measure_params(
-    *,
-    by: str | Sequence[str],
-    follow_up: int,
-    waiting_period: int,
-    period: str,
-    index: str,
-    incomplete: str,
-    exclude_offences: str | os.PathLike[str] | Iterable[str] | None,
-    where: Filters | None,
-    latest_cohort: bool,
-    confidence: float,
-) -> MeasureParams:
-    """The measurement options every command shares, as :class:`MeasureParams`."""
-    return MeasureParams(
-        window=FollowUpWindow(follow_up, waiting_period),
-        by=_columns(by, "by"),
-        period=period,  # type: ignore[arg-type]  # checked where the cohorts are made
-        index=index,  # type: ignore[arg-type]
-        incomplete=incomplete,  # type: ignore[arg-type]
-        excluded_offences=_codes(exclude_offences),
-        confidence=confidence,
-        where=_filters(where, "where"),
-        latest_cohort=latest_cohort,
-    )
+def _collecting() -> tuple[Caller, list[RunWarning]]:
+    """A caller that keeps the warnings a run says as it goes (for ``.warnings`` and Python's warnings)."""
+    collected: list[RunWarning] = []
+    return Caller(warn=collected.append), collected
 
 
 def _warn(found: Iterable[RunWarning]) -> list[RunWarning]:
@@ -258,11 +196,11 @@ def measure(
     convictions: TableLike,
     *,
     by: str | Sequence[str] = "cohort",
-    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
-    index: Literal["first", "all"] = "first",
-    incomplete: Literal["error", "exclude"] = "error",
+    period: Period = "quarter",
+    index: IndexRule = "first",
+    incomplete: Incomplete = "error",
     latest_cohort: bool = False,
     confidence: float = 0.95,
     follow_up: int = 12,
@@ -271,40 +209,21 @@ def measure(
     suppress: int | None = None,
     min_count: int | None = None,
     per_release: bool = False,
-    column_map: Mapping[str, str] | None = None,
-    extract_date: Any = None,
-    as_at: Any = None,
-    dedupe: bool = False,
-    streaming: bool = False,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    date_format: str | None = None,
+    **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend measure``: proven reoffending per group of index releases (docs/measures.md).
 
     ``per_release=True`` keeps the audit table (``result.per_release``); ``band``: ``{"age": [18, 21]}`` or
-    the command line's ``"age=18,21"`` items; ``suppress``/``min_count``: ``--suppress``/``--min-count``.
+    the command line's ``"age=18,21"`` items; ``suppress``/``min_count``: ``--suppress``/``--min-count``;
+    ``read``: how to read the tables (:class:`InputOptions`).
     """
-    from .cli.measure import measure_run
+    from .cli.measure import render_measure
+    from .runs.measure import measure_run
 
-    spec = input_spec(
-        releases,
-        convictions,
-        column_map=column_map,
-        extract_date=extract_date,
-        as_at=as_at,
-        dedupe=dedupe,
-        streaming=streaming,
-        input_format=input_format,
-        delimiter=delimiter,
-        encoding=encoding,
-        date_format=date_format,
-    )
+    spec = input_spec(releases, convictions, read)
     params = measure_params(
         by=by,
-        follow_up=follow_up,
-        waiting_period=waiting_period,
+        window=FollowUpWindow(follow_up, waiting_period),
         period=period,
         index=index,
         incomplete=incomplete,
@@ -313,13 +232,16 @@ def measure(
         latest_cohort=latest_cohort,
         confidence=confidence,
     )
-    bands = (
-        band
-        if band is None or not isinstance(band, Mapping)
-        else [f"{column}={','.join(str(edge) for edge in edges)}" for column, edges in band.items()]
-    )
+    bands = band if band is None or not isinstance(band, Mapping) else _band_items(band)
+    caller, _ = _collecting()  # measure says its warnings after the run, with the run's
     run = measure_run(
-        spec, params, bands=tuple(bands or ()), min_cohort=suppress, min_count=min_count, per_release=per_release
+        spec,
+        params,
+        caller,
+        bands=tuple(bands or ()),
+        min_cohort=suppress,
+        min_count=min_count,
+        per_release=per_release,
     )
     return Result(
         table=run.rows,
@@ -328,18 +250,39 @@ def measure(
         core=run.result,
         title="Proven reoffending",
         warnings=_warn(run.warnings),
-        render=run.render,
+        render=lambda console: render_measure(run, console),
     )
 
 
-def _load(spec: InputSpec, excluded_offences: frozenset[str]) -> tuple[Any, list[RunWarning]]:
-    """Read and validate the inputs as the commands do (``load_or_report`` with its warnings): the valid
-    inputs, and the warnings about them (:func:`reoffend.validate.input_warnings`)."""
-    extra_required: dict[str, tuple[str, ...]] | None = (
-        {"convictions": ("offence_code",)} if excluded_offences else None
+def _band_items(band: Mapping[str, Sequence[float]]) -> list[str]:
+    """``{"age": [18, 21]}`` as the command line's ``age=18,21``."""
+    return [f"{column}={','.join(str(edge) for edge in edges)}" for column, edges in band.items()]
+
+
+def validate(
+    releases: TableLike,
+    convictions: TableLike,
+    *,
+    incomplete: Incomplete = "error",
+    period: Period = "quarter",
+    follow_up: int = 12,
+    waiting_period: int = 6,
+    **read: Unpack[InputOptions],
+) -> Result[Any]:
+    """``reoffend validate``: check the inputs against every rule of docs/data.md (a :class:`DataError`
+    listing the problems when one fails) and summarise them (``table``: columns ``table``, ``item``, ``value``)."""
+    from .runs.measure import validate_run
+
+    spec = input_spec(releases, convictions, read)
+    run = validate_run(spec, FollowUpWindow(follow_up, waiting_period), incomplete, period, Caller())
+    return Result(
+        table=run.rows,
+        metadata=run.metadata,
+        parameters=run.parameters,
+        core=run,
+        title="Input summary",
+        headline=run.message,
     )
-    inputs = load_inputs(spec, extra_required, None, warning_queries(excluded_offences))
-    return inputs, input_warnings(inputs, excluded_offences)
 
 
 def nowcast(
@@ -353,46 +296,25 @@ def nowcast(
     learn_from: Literal["all", "complete"] = "all",
     check: bool = True,
     min_coverage: float = 0.85,
-    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
-    index: Literal["first", "all"] = "first",
+    period: Period = "quarter",
+    index: IndexRule = "first",
     confidence: float = 0.95,
     follow_up: int = 12,
     waiting_period: int = 6,
-    column_map: Mapping[str, str] | None = None,
-    extract_date: Any = None,
-    as_at: Any = None,
-    dedupe: bool = False,
-    streaming: bool = False,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    date_format: str | None = None,
+    **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend nowcast``: final figures for complete cohorts, provisional ones with intervals for cohorts
     still in follow-up (docs/nowcast.md). ``table`` has a ``status`` column: ``final`` or ``provisional``."""
-    from .cli.nowcast import display_nowcast
-    from .nowcast import CheckParams, NowcastParams
-    from .nowcast import nowcast as run_nowcast
+    from .cli.nowcast import NOWCAST_TITLE, display_nowcast
+    from .nowcast import CheckParams
+    from .runs.nowcast import nowcast_params, nowcast_run
 
-    spec = input_spec(
-        releases,
-        convictions,
-        column_map=column_map,
-        extract_date=extract_date,
-        as_at=as_at,
-        dedupe=dedupe,
-        streaming=streaming,
-        input_format=input_format,
-        delimiter=delimiter,
-        encoding=encoding,
-        date_format=date_format,
-    )
+    spec = input_spec(releases, convictions, read)
     measurement = measure_params(
-        by=by,
-        follow_up=follow_up,
-        waiting_period=waiting_period,
+        by=(),
+        window=FollowUpWindow(follow_up, waiting_period),
         period=period,
         index=index,
         incomplete="error",
@@ -401,38 +323,26 @@ def nowcast(
         latest_cohort=False,
         confidence=confidence,
     )
-    if learn_from not in ("all", "complete"):
-        raise UsageError(f"learn_from must be 'all' or 'complete', not {learn_from!r}")
-    params = NowcastParams(
-        measurement,
-        final_cohorts=final_cohorts,
-        estimator=estimator,
-        court_lag=court_lag,
-        censored_reference=learn_from == "all",
+    params = nowcast_params(
+        measurement, by=by, final_cohorts=final_cohorts, estimator=estimator, court_lag=court_lag, learn_from=learn_from
     )
-    check_params = CheckParams(enabled=check, min_coverage=min_coverage)
-    inputs, found = _load(spec, measurement.excluded_offences)
-    outcome = run_nowcast(inputs, params, check=check_params)
-    parameters = {"inputs": spec.as_dict(), **params.as_dict(), "check": check, "min_coverage": min_coverage}
-    by_columns, level = params.measurement.by, params.measurement.confidence
-    caption = (
-        f"{params.window.describe()}; extract date {outcome.metadata['extract_date']}; ≈ provisional "
-        "(reoffend docs nowcast)"
-    )
-    title = "Proven reoffending: final and provisional"
+    caller, collected = _collecting()
+    run = nowcast_run(spec, params, CheckParams(enabled=check, min_coverage=min_coverage), caller)
+    outcome = run.outcome
 
     def render(console: Any) -> None:
         from .cli.common import render_table
 
-        render_table(display_nowcast(outcome.rows, by_columns, level), title=title, caption=caption, console=console)
+        view = display_nowcast(outcome.rows, params.measurement.by, params.measurement.confidence)
+        render_table(view, title=NOWCAST_TITLE, caption=run.caption, console=console)
 
     return Result(
         table=outcome.rows,
         metadata=dict(outcome.metadata),
-        parameters=parameters,
+        parameters=run.parameters,
         core=outcome,
-        title=title,
-        warnings=_warn([*found, *outcome.warnings]),
+        title=NOWCAST_TITLE,
+        warnings=_warn([*collected, *outcome.warnings]),
         render=render,
     )
 
@@ -459,84 +369,48 @@ def compare_matched(
     target: float | None = None,
     pooled_target: float | None = None,
     style: Literal["peterborough", "data-lab"] | None = None,
-    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
-    index: Literal["first", "all"] = "first",
-    incomplete: Literal["error", "exclude"] = "error",
+    period: Period = "quarter",
+    index: IndexRule = "first",
+    incomplete: Incomplete = "error",
     latest_cohort: bool = False,
     follow_up: int = 12,
     waiting_period: int = 6,
-    column_map: Mapping[str, str] | None = None,
-    extract_date: Any = None,
-    as_at: Any = None,
-    dedupe: bool = False,
-    streaming: bool = False,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    date_format: str | None = None,
+    **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend compare matched``: treated releases against a propensity-score-matched comparison group
     (docs/comparisons-matched.md). ``treated``: ``{"establishment": "EST042"}``; or ``treated_ids``, a file
     of ids or the ids themselves. ``result.balance``, ``result.matches``, ``result.model`` are the core's."""
     from .cli import compare_matched as view
-    from .compare.design import parse_forms
-    from .compare.matched import MIN_TREATED, MatchedParams, read_id_list
-    from .compare.matched import compare_matched as run_matched
+    from .runs.matched import matched_params, matched_run
 
-    spec = input_spec(
-        releases,
-        convictions,
-        column_map=column_map,
-        extract_date=extract_date,
-        as_at=as_at,
-        dedupe=dedupe,
-        streaming=streaming,
-        input_format=input_format,
-        delimiter=delimiter,
-        encoding=encoding,
-        date_format=date_format,
-    )
+    spec = input_spec(releases, convictions, read)
     measurement = measure_params(
-        by=("cohort",),
-        follow_up=follow_up,
-        waiting_period=waiting_period,
+        by=(),
+        window=FollowUpWindow(follow_up, waiting_period),
         period=period,
         index=index,
         incomplete=incomplete,
         exclude_offences=exclude_offences,
         where=where,
         latest_cohort=latest_cohort,
-        confidence=0.95,
+        confidence=0.95,  # the intervals are the (1 - 2 alpha) bootstrap intervals
     )
-    if treated and treated_ids is not None:
-        raise UsageError("give treated or treated_ids, not both")
-    ids: tuple[str, ...] | None = None
-    ids_source: str | None = None
-    if isinstance(treated_ids, str | os.PathLike):
-        ids_source = os.fspath(treated_ids)
-        ids = read_id_list(ids_source)
-    elif treated_ids is not None:
-        ids = tuple(str(value) for value in treated_ids)
-        ids_source = "treated_ids (list)"
-    covariate_names = _columns(covariates, "covariates")
-    forms = covariate_form if isinstance(covariate_form, Mapping) else list(covariate_form or ())
-    params = MatchedParams(
-        measure=measurement,
-        treated=_filters(treated, "treated"),
-        treated_ids=ids,
-        treated_ids_source=ids_source,
+    params = matched_params(
+        measurement,
+        covariates=covariates,
+        covariate_form=covariate_form,
+        treated=treated,
+        treated_ids=treated_ids,
         ids_releases=ids_releases,
-        pool=_filters(pool, "pool"),
-        covariates=covariate_names,
-        covariate_forms=parse_forms(forms, covariate_names, "covariate_form"),
-        exact=_columns(exact, "exact"),
+        pool=pool,
+        exact=exact,
         ratio=ratio,
         caliper=caliper,
         drop_missing=drop_missing,
         bootstrap=bootstrap,
-        min_treated=MIN_TREATED if min_treated is None else min_treated,
+        min_treated=min_treated,
         seed=seed,
         alpha=alpha,
         target=target,
@@ -544,98 +418,29 @@ def compare_matched(
         style=style,
         multiple_testing=multiple_testing,
     )
-    inputs, found = _load(spec, measurement.excluded_offences)
-    result = run_matched(inputs, params)
-    headline = (
-        "\n".join(result.data_lab.paragraphs()) if result.data_lab is not None else result.headline().splitlines()[-1]
-    )
-    title = "Matched comparison: change in reconviction events per 100 (primary measure)"
+    caller, collected = _collecting()
+    run = matched_run(spec, params, caller)
+    result = run.result
 
     def render(console: Any) -> None:
         from .cli.common import render_table
-        from .report.tables import MATCHED_BINARY, matched_table
 
+        view_rows, numeric = view.display_rows(result), view.primary_spec(result).numeric()
         render_table(
-            view.display_rows(result),
-            title=title,
-            caption=view.caption(result),
-            console=console,
-            numeric=view.primary_spec(result).numeric(),
+            view_rows, title=view.MATCHED_TITLE, caption=view.caption(result), console=console, numeric=numeric
         )
-        if headline:
-            console.print(headline, highlight=False, markup=False)
-        render_table(view.count_rows(result), title="Matching: treated index releases and comparators", console=console)
-        render_table(
-            view.binary_rows(result),
-            title="Binary reoffending rate (secondary)",
-            numeric=matched_table(result.params).pick(MATCHED_BINARY).numeric(),
-            console=console,
-        )
-        render_table(
-            view.balance_rows(result),
-            title="Balance: standardised mean differences",
-            caption=view.balance_caption(),
-            console=console,
-        )
-        render_table(
-            view.model_rows(result), title="Propensity model", caption=view.model_caption(result), console=console
-        )
+        console.print(view.matched_headline(result), highlight=False, markup=False)
+        view.render_details(result, console)
 
     return Result(
         table=result.rows,
         metadata=dict(result.metadata),
-        parameters={"inputs": spec.as_dict(), **params.as_dict()},
-        core=result,
-        title=title,
-        headline=headline,
-        warnings=_warn([*found, *result.warnings]),
-        render=render,
-    )
-
-
-def validate(
-    releases: TableLike,
-    convictions: TableLike,
-    *,
-    incomplete: Literal["error", "exclude"] = "error",
-    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
-    follow_up: int = 12,
-    waiting_period: int = 6,
-    column_map: Mapping[str, str] | None = None,
-    extract_date: Any = None,
-    as_at: Any = None,
-    dedupe: bool = False,
-    streaming: bool = False,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    date_format: str | None = None,
-) -> Result[Any]:
-    """``reoffend validate``: check the inputs against every rule of docs/data.md (a :class:`DataError`
-    listing the problems when one fails) and summarise them (``table``: columns ``table``, ``item``, ``value``)."""
-    from .cli.measure import validate_run
-
-    spec = input_spec(
-        releases,
-        convictions,
-        column_map=column_map,
-        extract_date=extract_date,
-        as_at=as_at,
-        dedupe=dedupe,
-        streaming=streaming,
-        input_format=input_format,
-        delimiter=delimiter,
-        encoding=encoding,
-        date_format=date_format,
-    )
-    run = validate_run(spec, FollowUpWindow(follow_up, waiting_period), incomplete, period)
-    return Result(
-        table=run.rows,
-        metadata=run.metadata,
         parameters=run.parameters,
-        core=run,
-        title="Input summary",
-        headline=run.message,
+        core=result,
+        title=view.MATCHED_TITLE,
+        headline=view.matched_headline(result),
+        warnings=_warn([*collected, *result.warnings]),
+        render=render,
     )
 
 
@@ -654,75 +459,43 @@ def compare_baseline(
     multiple_testing: Literal["holm", "bh", "none"] = "holm",
     target: float | None = None,
     schedule: str | os.PathLike[str] | None = None,
-    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
-    index: Literal["first", "all"] = "first",
-    incomplete: Literal["error", "exclude"] = "error",
+    period: Period = "quarter",
+    index: IndexRule = "first",
+    incomplete: Incomplete = "error",
     latest_cohort: bool = False,
     confidence: float = 0.95,
     follow_up: int = 12,
     waiting_period: int = 6,
-    column_map: Mapping[str, str] | None = None,
-    extract_date: Any = None,
-    as_at: Any = None,
-    dedupe: bool = False,
-    streaming: bool = False,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    date_format: str | None = None,
+    **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend compare baseline``: a site's current cohort(s) against its own baseline cohort, binary measure
     (docs/comparisons-baseline.md). From records (the two tables with ``site``, ``current`` and ``baseline``),
     or from published counts (``current_counts="480/1000"``, ``baseline_counts="530/1000"``, no tables)."""
-    from .cli.compare_baseline import _counts, _from_records, display_rows
-    from .compare.baseline import BaselineParams, compare_counts, read_schedule, rounding_check, rounding_sentence
+    from .cli.compare_baseline import display_rows
+    from .runs.baseline import BaselineRecords, PublishedCounts, baseline_params, baseline_run
 
-    params = BaselineParams(
+    params = baseline_params(
         confidence=confidence,
         alpha=alpha,
         sided=sided,
         multiple_testing=multiple_testing,
-        target_pp=target,
-        schedule=read_schedule(os.fspath(schedule)) if schedule else (),
+        target=target,
+        schedule=schedule,
     )
     counts = [current_counts] if isinstance(current_counts, str) else list(current_counts)
-    from_records = releases is not None or convictions is not None or bool(current) or bool(baseline)
-    rounding: list[dict[str, Any]] = []
-    collected = _Collected()
+    source: PublishedCounts | BaselineRecords
     if counts or baseline_counts:
-        if from_records:
+        if releases is not None or convictions is not None or current or baseline:
             raise UsageError("give either the tables with current/baseline, or current_counts/baseline_counts")
-        if not counts or not baseline_counts:
-            raise UsageError("current_counts and baseline_counts go together")
-        items = [item for value in counts for item in value.split(",") if item.strip()]
-        labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
-        cohorts = [_counts("current_counts", item, label) for item, label in zip(items, labels, strict=True)]
-        base = _counts("baseline_counts", baseline_counts, "baseline")
-        result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
-        rounding = rounding_check(cohorts, base, params)
-        parameters: dict[str, Any] = {"source": "counts", **params.as_dict()}
+        source = PublishedCounts(counts, baseline_counts or "")
     else:
         if releases is None or convictions is None:
             raise UsageError("comparing records needs both tables: releases and convictions")
-        spec = input_spec(
-            releases,
-            convictions,
-            column_map=column_map,
-            extract_date=extract_date,
-            as_at=as_at,
-            dedupe=dedupe,
-            streaming=streaming,
-            input_format=input_format,
-            delimiter=delimiter,
-            encoding=encoding,
-            date_format=date_format,
-        )
         measurement = measure_params(
             by=(),
-            follow_up=follow_up,
-            waiting_period=waiting_period,
+            window=FollowUpWindow(follow_up, waiting_period),
             period=period,
             index=index,
             incomplete=incomplete,
@@ -732,10 +505,11 @@ def compare_baseline(
             confidence=confidence,
         )
         labels = [current] if isinstance(current, str) else list(current)
-        result, parameters = _from_records(
-            spec, None, measurement, site, site_column, labels, baseline, params, collected
-        )
-    headline = "\n".join([result.headline(), *(rounding_sentence(check) for check in rounding)])
+        spec = input_spec(releases, convictions, read)
+        source = BaselineRecords(spec, measurement, site, site_column, labels, baseline)
+    caller, collected = _collecting()
+    run = baseline_run(source, params, caller)
+    result = run.result
     title = "Against the baseline" + (f": {result.site}" if result.site else "")
 
     def render(console: Any) -> None:
@@ -743,16 +517,16 @@ def compare_baseline(
 
         view, numeric = display_rows(result)
         render_table(view, title=title, console=console, numeric=numeric)
-        console.print(headline, highlight=False, markup=False)
+        console.print(run.headline, highlight=False, markup=False)
 
     return Result(
         table=result.rows,
         metadata=dict(result.metadata),
-        parameters=parameters,
+        parameters=run.parameters,
         core=result,
         title=title,
-        headline=headline,
-        warnings=_warn([*collected.collected, *result.warnings]),
+        headline=run.headline,
+        warnings=_warn([*collected, *result.warnings]),
         render=render,
     )
 
@@ -775,56 +549,36 @@ def power(
     site: str | None = None,
     site_column: str = "establishment",
     baseline: str | None = None,
-    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
-    index: Literal["first", "all"] = "first",
-    incomplete: Literal["error", "exclude"] = "error",
+    period: Period = "quarter",
+    index: IndexRule = "first",
+    incomplete: Incomplete = "error",
     follow_up: int = 12,
     waiting_period: int = 6,
-    column_map: Mapping[str, str] | None = None,
-    extract_date: Any = None,
-    as_at: Any = None,
-    dedupe: bool = False,
-    streaming: bool = False,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    date_format: str | None = None,
+    **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend power`` (docs/power.md): the minimum detectable reduction for cohort sizes, the size needed for
     a ``reduction``, or with both the power to detect it. From numbers (``baseline_rate=0.46`` or ``"46%"``), or
     from the tables with ``baseline`` (and ``site``): the baseline cohort measured. ``power`` (default 0.8) is
     the chance of detection wanted; it is what is computed when sizes and reductions are both given."""
-    from .cli.power import display_rows, power_run
+    from .cli.power import display_rows
     from .compare.power import PowerParams
+    from .runs.power import power_run
 
-    params = PowerParams(alpha=alpha, power=0.8 if power is None else power, sided=sided)
-    wanted = ("binary", "frequency") if measure == "both" else (measure,)
     if measure not in ("binary", "frequency", "both"):
         raise UsageError(f"measure must be binary, frequency or both, not {measure!r}")
-    spec = None
-    measurement = MeasureParams()
-    if releases is not None or convictions is not None:
-        if releases is None or convictions is None:
-            raise UsageError("from records, give both tables: releases and convictions")
-        spec = input_spec(
-            releases,
-            convictions,
-            column_map=column_map,
-            extract_date=extract_date,
-            as_at=as_at,
-            dedupe=dedupe,
-            streaming=streaming,
-            input_format=input_format,
-            delimiter=delimiter,
-            encoding=encoding,
-            date_format=date_format,
-        )
-        measurement = measure_params(
+    params = PowerParams(alpha=alpha, power=0.8 if power is None else power, sided=sided)
+    wanted = ("binary", "frequency") if measure == "both" else (measure,)
+    from_records = releases is not None or convictions is not None
+    if from_records and (releases is None or convictions is None):
+        raise UsageError("from records, give both tables: releases and convictions")
+    spec = input_spec(releases, convictions, read) if from_records else None
+
+    def measurement() -> Any:
+        return measure_params(
             by=(),
-            follow_up=follow_up,
-            waiting_period=waiting_period,
+            window=FollowUpWindow(follow_up, waiting_period),
             period=period,
             index=index,
             incomplete=incomplete,
@@ -837,9 +591,10 @@ def power(
     def texts(values: Any) -> list[str]:
         return [str(values)] if isinstance(values, str | int | float) else [str(value) for value in values]
 
+    caller, _ = _collecting()
     run = power_run(
         spec,
-        lambda: measurement,
+        measurement,
         params,
         wanted=wanted,
         site=site,
@@ -853,6 +608,7 @@ def power(
         reduction=texts(reduction),
         ratio=ratio,
         power_given=power is not None,
+        caller=caller,
     )
     caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
         "" if run.rows.rows[0]["solved_for"] == "power" else f", power {100 * params.power:g}%"
@@ -894,100 +650,64 @@ def compare_adjusted(
     alpha: float = 0.05,
     sided: Literal["one", "two"] = "one",
     multiple_testing: Literal["holm", "bh", "none"] = "holm",
-    exclude_offences: str | os.PathLike[str] | Iterable[str] | None = None,
+    exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Literal["month", "quarter", "year", "financial-year"] = "quarter",
-    index: Literal["first", "all"] = "first",
-    incomplete: Literal["error", "exclude"] = "error",
+    period: Period = "quarter",
+    index: IndexRule = "first",
+    incomplete: Incomplete = "error",
     latest_cohort: bool = False,
     confidence: float = 0.95,
     follow_up: int = 12,
     waiting_period: int = 6,
-    column_map: Mapping[str, str] | None = None,
-    extract_date: Any = None,
-    as_at: Any = None,
-    dedupe: bool = False,
-    streaming: bool = False,
-    input_format: str | None = None,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    date_format: str | None = None,
+    **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend compare adjusted``: each unit's current cohort against what the baseline cohort's models
     expect of its releases (the national mechanism, docs/comparisons-adjusted.md). ``result.models`` holds the
     fitted models' summaries (the command's ``--model-summary``)."""
     from .cli import compare_adjusted as view
-    from .compare.adjusted import AdjustedParams, run_adjusted
-    from .compare.design import parse_forms
     from .report.tables import adjusted_table
+    from .runs.adjusted import adjusted_params, adjusted_run
 
-    spec = input_spec(
-        releases,
-        convictions,
-        column_map=column_map,
-        extract_date=extract_date,
-        as_at=as_at,
-        dedupe=dedupe,
-        streaming=streaming,
-        input_format=input_format,
-        delimiter=delimiter,
-        encoding=encoding,
-        date_format=date_format,
-    )
+    spec = input_spec(releases, convictions, read)
     measurement = measure_params(
         by=(),
-        follow_up=follow_up,
-        waiting_period=waiting_period,
+        window=FollowUpWindow(follow_up, waiting_period),
         period=period,
         index=index,
         incomplete=incomplete,
         exclude_offences=exclude_offences,
         where=where,
-        latest_cohort=False,
+        latest_cohort=latest_cohort,
         confidence=confidence,
     )
-    current_cohorts = _columns(current, "current") if current else None
-    if current_cohorts and latest_cohort:
-        raise UsageError("give current or latest_cohort, not both")
-    covariate_names = _columns(covariates, "covariates")
-    forms = covariate_form if isinstance(covariate_form, Mapping) else list(covariate_form or ())
-    params = AdjustedParams(
-        covariates=covariate_names,
-        covariate_forms=parse_forms(forms, covariate_names, "covariate_form"),
-        baseline=_columns(baseline, "baseline"),
-        measure=measurement,
-        baseline_filter=_filters(baseline_filter, "baseline_filter"),
-        current=current_cohorts,
-        latest_current=latest_cohort,
-        by=_columns(by, "by"),
+    params = adjusted_params(
+        measurement,
+        covariates=covariates,
+        baseline=baseline,
+        covariate_form=covariate_form,
+        baseline_filter=baseline_filter,
+        current=current,
+        current_filter=current_filter,
+        by=by,
         count_model=count_model,
-        alpha=alpha,
-        sided=sided,
-        current_filter=_filters(current_filter, "current_filter"),
         unseen=unseen,
         parameter_uncertainty=parameter_uncertainty,
-        multiple_testing=multiple_testing,
         relative_to=relative_to,
+        alpha=alpha,
+        sided=sided,
+        multiple_testing=multiple_testing,
     )
-    inputs, found = _load(spec, measurement.excluded_offences)
-    result = run_adjusted(inputs, params)
-    excluded = result.metadata.get("incomplete_releases_excluded")
-    if isinstance(excluded, int) and excluded:
-        from .cli.common import incomplete_excluded
-
-        found.append(incomplete_excluded(excluded))
-    headline = view._summary(result)
-    title = "Risk-adjusted comparison with the baseline"
+    caller, collected = _collecting()
+    run = adjusted_run(spec, params, caller)
+    result, headline = run.result, view._summary(run.result)
 
     def render(console: Any) -> None:
         from .cli.common import render_table
 
+        numeric = adjusted_table(result.params).numeric()
+        caption = view._caption(result)
         render_table(
-            view.display_rows(result),
-            title=title,
-            caption=view._caption(result),
-            console=console,
-            numeric=adjusted_table(result.params).numeric(),
+            view.display_rows(result), title=view.ADJUSTED_TITLE, caption=caption, console=console, numeric=numeric
         )
         if headline:
             console.print(headline, highlight=False, markup=False)
@@ -996,11 +716,11 @@ def compare_adjusted(
     return Result(
         table=result.rows,
         metadata=dict(result.metadata),
-        parameters={"inputs": spec.as_dict(), **params.as_dict()},
+        parameters=run.parameters,
         core=result,
-        title=title,
+        title=view.ADJUSTED_TITLE,
         headline=headline,
-        warnings=_warn([*found, *result.all_warnings()]),
+        warnings=_warn([*collected, *run.warnings]),
         render=render,
     )
 
@@ -1026,12 +746,12 @@ def write_bulletin(
     settings, target = prepared_bulletin(
         os.fspath(config),
         None if output is None else os.fspath(output),
-        as_at=_date(as_at, "as_at"),
+        as_at=a_date(as_at, "as_at"),
         previous=None if previous is None else os.fspath(previous),
         acknowledged=tuple(acknowledge),
     )
     with folder_lock(target):
-        built = build_bulletin(settings, target, extract_date=_date(extract_date, "extract_date"))
+        built = build_bulletin(settings, target, extract_date=a_date(extract_date, "extract_date"))
     facts = dict(built.facts)
     headline = f"bulletin for {facts['latest_cohort']} written to {target}/ (index.html, bulletin.md)"
     return Result(

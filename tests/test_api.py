@@ -187,7 +187,7 @@ def test_bad_options_are_usage_errors_never_system_exit():
     convictions = pl.DataFrame(
         {"offender_id": ["A"], "offence_date": ["2023-03-01"], "conviction_date": ["2023-04-01"]}
     )
-    with pytest.raises(UsageError, match="--min-count"):
+    with pytest.raises(UsageError, match="min_count sets a threshold of disclosure control: it needs suppress"):
         reoffend.measure(releases, convictions, min_count=3)
     with pytest.raises(UsageError, match="releases: give a path"):
         reoffend.measure([1, 2], convictions)

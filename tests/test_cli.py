@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import shutil
@@ -176,7 +177,7 @@ def test_polars_panic_becomes_exit_70_and_one_line(cli, files, monkeypatch):
     def panic(*args, **kwargs):
         raise pl.exceptions.PanicException("index out of bounds")
 
-    monkeypatch.setattr(sys.modules["reoffend.cli.measure"], "run_measure", panic)
+    monkeypatch.setattr(importlib.import_module("reoffend.runs.measure"), "run_measure", panic)  # the shared run
     status, out, err = cli("measure", *files)
     assert status == 70
     assert out == ""
@@ -189,7 +190,7 @@ def test_debug_shows_the_traceback_of_an_internal_error(cli, files, monkeypatch)
     def fail(*args, **kwargs):
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(sys.modules["reoffend.cli.measure"], "run_measure", fail)
+    monkeypatch.setattr(importlib.import_module("reoffend.runs.measure"), "run_measure", fail)
     status, _, err = cli("--debug", "measure", *files)
     assert status == 70 and "Traceback" in err
 

@@ -43,7 +43,6 @@ from ..io import (
     frame_writer,
     is_direct,
     output_suffix,
-    read_code_list,
     table_format_for,
     write_stdout,
 )
@@ -617,18 +616,22 @@ def measure_params(
     latest_cohort: bool,
     confidence: float,
 ) -> MeasureParams:
-    from ..measure import MeasureParams
+    """The cohort options as :class:`MeasureParams`, built where the Python API builds them too
+    (:func:`reoffend.runs.common.measure_params`), its messages naming the command line's options."""
+    from ..runs.common import command_line_flag
+    from ..runs.common import measure_params as build
 
-    return MeasureParams(
+    return build(
+        by=by,
         window=window,
-        by=parse_columns(by, "--by"),
         period=period,
         index=index_rule,
         incomplete=incomplete,
-        excluded_offences=read_code_list(exclude_offences) if exclude_offences else frozenset(),
-        confidence=confidence,
-        where=parse_where(where),
+        exclude_offences=exclude_offences,
+        where=where,
         latest_cohort=latest_cohort,
+        confidence=confidence,
+        flag=command_line_flag,
     )
 
 

@@ -7,34 +7,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import click
 import polars as pl
 
-from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
-from ..compare.design import parse_forms
-from ..errors import UsageError
+from ..compare.adjusted import AdjustedResult
 from ..io import by_name, check_writable
 from ..report.format import level, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import AdjustedLine, adjusted_table
 from ..report.verdict import Verdict
 from ..report.views import adjusted_headline
+from ..runs.adjusted import adjusted_params, adjusted_run
+from ..runs.common import command_line_flag
+from .caller import command_caller
 from .common import (
     alpha_option,
     cohort_options,
     errors_reported,
     fail_unless_significant_option,
-    incomplete_excluded,
     input_options,
     json_value,
-    load_or_report,
     multiple_testing_option,
     output_options,
-    parse_columns,
-    parse_where,
     render_table,
     sided_option,
     window_options,
@@ -159,50 +155,40 @@ def compare_adjusted(
     """
     if model_summary:
         check_writable(model_summary)
-    mparams = replace(measurement, by=(), latest_cohort=False)
-    current_cohorts = parse_columns(current) if current else None
-    if current_cohorts and measurement.latest_cohort:  # the named cohorts would win, --latest-cohort do nothing
-        raise UsageError("give --current COHORT or --latest-cohort, not both")
-    params = AdjustedParams(
-        covariates=parse_columns(covariates, "--covariates"),
-        covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
-        baseline=parse_columns(baseline),
-        measure=mparams,
-        baseline_filter=_filters(baseline_filter, "--baseline-filter"),
-        current=current_cohorts,
-        latest_current=measurement.latest_cohort,
-        by=parse_columns(by, "--by"),
+    params = adjusted_params(
+        measurement,
+        covariates=covariates,
+        baseline=baseline,
+        covariate_form=covariate_form,
+        baseline_filter=baseline_filter,
+        current=current,
+        current_filter=current_filter,
+        by=by,
         count_model=count_model,
-        alpha=alpha,
-        sided=sided,
-        current_filter=_filters(current_filter, "--current-filter"),
         unseen=unseen,
         parameter_uncertainty=parameter_uncertainty,
-        multiple_testing=multiple_testing,
         relative_to=relative_to,
+        alpha=alpha,
+        sided=sided,
+        multiple_testing=multiple_testing,
+        flag=command_line_flag,
     )
     out.expect_columns([*params.group_columns, *params.row_class.columns()])
-    extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
-        progress.stage("fitting the baseline models and comparing")
-        result = run_adjusted(inputs, params)
-    excluded = result.metadata.get("incomplete_releases_excluded")
-    if excluded:
-        out.warn(incomplete_excluded(excluded))
-    for warning in result.all_warnings():
+        run = adjusted_run(spec, params, command_caller(out, errors_file, progress))
+    for warning in run.warnings:
         out.warn(warning)
+    result = run.result
     extra_outputs = []
     if model_summary:
         text = json.dumps(json_value(result.models), indent=2, ensure_ascii=False) + "\n"
         write_summary = by_name(model_summary, lambda handle: handle.write(text.encode()), "--model-summary")
         extra_outputs.append((model_summary, write_summary))
-    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     out.emit(
         result.rows,
-        parameters=parameters,
+        parameters=run.parameters,
         metadata=result.metadata,
-        title="Risk-adjusted comparison with the baseline",
+        title=ADJUSTED_TITLE,
         display=display_rows(result),
         display_numeric=adjusted_table(result.params).numeric(),
         caption=_caption(result),
@@ -216,8 +202,7 @@ def compare_adjusted(
         ctx.exit(1)
 
 
-def _filters(values, option: str) -> dict[str, tuple[str, ...]]:
-    return parse_where(values, option)
+ADJUSTED_TITLE = "Risk-adjusted comparison with the baseline"
 
 
 def _summary(result: AdjustedResult) -> str:

@@ -3,42 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import click
 import polars as pl
 
-from ..cohort import check_values_present
-from ..compare.baseline import (
-    BaselineParams,
-    BaselineResult,
-    compare_counts,
-    compare_records,
-    parse_counts,
-    read_schedule,
-    rounding_check,
-    rounding_sentence,
-)
+from ..compare.baseline import BaselineResult
 from ..compare.rows import BaselineRow
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
 from ..report.tables import baseline_keys, baseline_table
+from ..runs.baseline import BaselineRecords, PublishedCounts, baseline_params, baseline_run
+from .caller import command_caller
 from .common import (
     RECORD_ONLY,
-    Output,
     alpha_option,
     cohort_options,
     errors_reported,
     fail_unless_significant_option,
-    load_or_report,
     multiple_testing_option,
     optional_input_options,
     output_options,
-    parse_columns,
     refuse_unused,
     sided_option,
-    split_site,
     window_options,
 )
 
@@ -123,18 +110,54 @@ def compare_baseline(
     (90% for a one-sided test at 5%; Newcombe's interval beside it), the --target verdict and the
     --schedule step reached (reoffend docs comparisons-baseline).
     """
-    params = BaselineParams(
+    params = baseline_params(
         confidence=measurement.confidence,
         alpha=alpha,
         sided=sided,
         multiple_testing=multiple_testing,
-        target_pp=target,
-        schedule=read_schedule(schedule) if schedule else (),
+        target=target,
+        schedule=schedule,
     )
+    out.expect_columns(BaselineRow.columns())
+    source = comparison_source(
+        ctx, spec, measurement, site, site_column, current, baseline_cohort, current_counts, baseline_counts
+    )
+    with out.status("reading the inputs") as progress, errors_reported(errors_file):
+        run = baseline_run(source, params, command_caller(out, errors_file, progress))
+    result = run.result
+    for warning in result.warnings:
+        out.warn(warning)
+    view, numeric = display_rows(result)
+    out.emit(
+        result.rows,
+        parameters=run.parameters,
+        metadata=result.metadata,
+        title="Against the baseline" + (f": {result.site}" if result.site else ""),
+        display=view,
+        display_numeric=numeric,
+        extra_json={"headline": run.headline.splitlines(), **({"rounding": run.rounding} if run.rounding else {})},
+        headline=run.headline,
+    )
+    if fail_unless_significant and not result.all_significant():
+        ctx.exit(1)
+
+
+def comparison_source(
+    ctx: click.Context,
+    spec: InputSpec | None,
+    measurement: MeasureParams,
+    site: str | None,
+    site_column: str,
+    current: Sequence[str],
+    baseline_cohort: str | None,
+    current_counts: Sequence[str],
+    baseline_counts: str | None,
+) -> PublishedCounts | BaselineRecords:
+    """Published counts or records, as the options say (never both; record files named in a shared --config do
+    not clash with counts given on the command line); options that would do nothing are refused."""
     from_counts = bool(current_counts or baseline_counts)
 
     def given(name: str, value) -> bool:
-        # record files named in a shared --config do not clash with counts given on the command line
         from_config = ctx.get_parameter_source(name) == click.core.ParameterSource.DEFAULT_MAP
         return bool(value) and not (from_counts and from_config)
 
@@ -148,7 +171,6 @@ def compare_baseline(
             ("site", site),
         )
     )
-    out.expect_columns(BaselineRow.columns())
     if from_counts and from_records:
         raise UsageError(
             "give either record files with --current/--baseline, or --current-counts/--baseline-counts, not both"
@@ -159,96 +181,14 @@ def compare_baseline(
             "or --current-counts X/N --baseline-counts X/N"
         )
     if from_counts:
-        if not current_counts or not baseline_counts:
-            raise UsageError("--current-counts and --baseline-counts go together")
-        refuse_unused(RECORD_ONLY, "measures records; published counts are compared as they are, so leave it out")
-        items = [item for value in current_counts for item in value.split(",") if item.strip()]
-        labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
-        cohorts = [_counts("--current-counts", item, label) for item, label in zip(items, labels, strict=True)]
-        base = _counts("--baseline-counts", baseline_counts, "baseline")
-        result = compare_counts(cohorts, base, params, metadata={"source": "counts"})
-        # published rates (18%/805) stand for every count that rounds to them: does the verdict hold across them?
-        rounding = rounding_check(cohorts, base, params)
-        parameters = {"source": "counts", **params.as_dict()}
-    else:
-        rounding = []
-        if not site:
-            refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
-        result, parameters = _from_records(
-            spec, errors_file, measurement, site, site_column, current, baseline_cohort, params, out
-        )
-    for warning in result.warnings:
-        out.warn(warning)
-    view, numeric = display_rows(result)
-    headline = "\n".join([result.headline(), *(rounding_sentence(check) for check in rounding)])
-    out.emit(
-        result.rows,
-        parameters=parameters,
-        metadata=result.metadata,
-        title="Against the baseline" + (f": {result.site}" if result.site else ""),
-        display=view,
-        display_numeric=numeric,
-        extra_json={"headline": headline.splitlines(), **({"rounding": rounding} if rounding else {})},
-        headline=headline,
-    )
-    if fail_unless_significant and not result.all_significant():
-        ctx.exit(1)
-
-
-def _counts(option: str, text: str, label: str):
-    try:
-        return parse_counts(text, label)
-    except UsageError as error:
-        raise UsageError(f"{option} {text.strip()}: {error}") from None
-
-
-def _from_records(
-    spec: InputSpec | None,
-    errors_file: str | None,
-    measurement: MeasureParams,
-    site: str | None,
-    site_column: str,
-    current_labels: Sequence[str],
-    baseline_cohort: str | None,
-    params: BaselineParams,
-    out: Output,
-) -> tuple[BaselineResult, dict]:
+        if current_counts and baseline_counts:
+            refuse_unused(RECORD_ONLY, "measures records; published counts are compared as they are, so leave it out")
+        return PublishedCounts(current_counts, baseline_counts or "")
+    if not site:
+        refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
     if spec is None:
         raise UsageError("comparing records needs both files: RELEASES CONVICTIONS")
-    if not baseline_cohort:
-        raise UsageError("--baseline COHORT is required with record files")
-    current = [label for value in current_labels for label in parse_columns(value)]
-    if not current and not measurement.latest_cohort:
-        raise UsageError("--current COHORT (or --latest-cohort) is required with record files")
-    if current and measurement.latest_cohort:  # the named cohorts would win, and --latest-cohort do nothing
-        raise UsageError("give --current COHORT or --latest-cohort, not both")
-    if baseline_cohort in current:  # a cohort against itself: no change by construction, never a finding
-        raise UsageError(f"--current {baseline_cohort} is also the --baseline: a cohort cannot be its own baseline")
-    site_column, site = split_site(site_column, site)
-    extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
-    with out.status("reading the inputs") as progress, errors_reported(errors_file):
-        inputs = load_or_report(
-            spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
-        )
-        progress.stage("measuring and comparing")
-        if site:
-            check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
-        result = compare_records(
-            inputs, measurement, params, current=current, baseline=baseline_cohort, site=site, site_column=site_column
-        )
-    compared: dict[str, Any] = result.metadata.pop("compared")  # type: ignore[assignment]
-    parameters = {
-        "source": "records",
-        "inputs": spec.as_dict(),
-        "site": site,
-        "site_column": site_column if site else None,
-        "current": compared["current"],
-        "baseline": baseline_cohort,
-        **compared["measure"],
-        **params.as_dict(),
-    }
-    parameters["confidence"] = params.confidence
-    return result, parameters
+    return BaselineRecords(spec, measurement, site, site_column, current, baseline_cohort)
 
 
 # ----------------------------------------------------------------------------------------------- display

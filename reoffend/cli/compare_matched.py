@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import click
 import polars as pl
 
 from ..bulletin.folder import REPORT, check_target, write_folder
-from ..compare.design import parse_forms
 from ..compare.evaluation_report import report_files
-from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
+from ..compare.matched import MIN_TREATED, STYLES, MatchedResult
 from ..compare.rows import MatchedRow
 from ..errors import UsageError, escape_controls
 from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
 from ..report.verdict import interval_label
+from ..runs.common import command_line_flag
+from ..runs.matched import MatchedRun, matched_params, matched_run
+from .caller import command_caller
 from .common import (
     OUTPUT_OPTIONS,
     alpha_option,
@@ -32,11 +33,8 @@ from .common import (
     figure_bytes,
     hide_options,
     input_options,
-    load_or_report,
     multiple_testing_option,
     output_options,
-    parse_columns,
-    parse_where,
     plot_format_for,
     refuse_unused,
     render_table,
@@ -179,35 +177,16 @@ def compare_matched_command(
     intervals, one-sided p for a reduction, target verdicts, and the balance diagnostics
     (reoffend docs comparisons-matched).
     """
-    refuse_unused(
-        {"confidence": "--confidence"},
-        "does nothing here: the intervals of compare matched are the (1 - 2 alpha) bootstrap percentile intervals "
-        "its one-sided test at --alpha reads; set --alpha (0.05 gives 90% intervals)",
-    )
-    if treated and treated_ids:
-        raise UsageError("give --treated or --treated-ids, not both")
-    if not treated_ids:
-        refuse_unused({"ids_releases": "--ids-releases"}, "goes with --treated-ids (it says which of their releases)")
-    if report_dir:
-        folder = check_target(report_dir, REPORT)
-        for name, flag in OUTPUT_OPTIONS.items():  # a file inside would be lost when the folder is replaced
-            path = ctx.params.get(name)
-            if path and path != "-" and Path(os.path.realpath(path)).is_relative_to(folder):
-                raise UsageError(
-                    f"{flag} {path} is inside the --report folder {report_dir}, which is replaced whole; "
-                    "write it elsewhere"
-                )
-    mparams = replace(measurement, by=("cohort",))
-    params = MatchedParams(
-        measure=mparams,
-        treated=parse_where(treated, "--treated") if treated else {},
-        treated_ids=read_id_list(treated_ids) if treated_ids else None,
-        treated_ids_source=treated_ids,
+    check_matched_options(ctx, treated, treated_ids, report_dir)
+    params = matched_params(
+        measurement,
+        covariates=covariates,
+        covariate_form=covariate_form,
+        treated=treated,
+        treated_ids=treated_ids,
         ids_releases=ids_releases,
-        pool=parse_where(pool, "--pool") if pool else {},
-        covariates=parse_columns(covariates, "--covariates"),
-        covariate_forms=parse_forms(covariate_form, parse_columns(covariates)),
-        exact=parse_columns(exact, "--exact"),
+        pool=pool,
+        exact=exact,
         ratio=ratio,
         caliper=caliper,
         drop_missing=drop_missing,
@@ -219,54 +198,103 @@ def compare_matched_command(
         pooled_target=pooled_target,
         style=style,
         multiple_testing=multiple_testing,
+        flag=command_line_flag,
     )
     out.expect_columns(MatchedRow.columns())
-    extra_required = {"convictions": ("offence_code",)} if mparams.excluded_offences else None
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
-        inputs = load_or_report(spec, errors_file, extra_required, out=out, excluded_offences=mparams.excluded_offences)
-        progress.stage(f"matching and bootstrapping ({params.bootstrap:,} replicates)")
-        result = compare_matched(inputs, params)
+        run = matched_run(spec, params, command_caller(out, errors_file, progress))
+    emit_matched(run, out, matches_file, balance_plot)
+    if report_dir:
+        write_report(run, report_dir)
+    for sentence in run.result.sensitivity.get("summary", []):
+        out.message(f"sensitivity: {sentence}")
+    out.message(diagnostics_text(run.result))
+    if fail_unless_significant and not run.result.all_significant():
+        ctx.exit(1)
+
+
+def check_matched_options(ctx: click.Context, treated, treated_ids, report_dir) -> None:
+    """Refuse what would do nothing (--confidence; --ids-releases without --treated-ids) and a --report folder
+    that holds another output (replaced whole, it would lose it)."""
+    refuse_unused(
+        {"confidence": "--confidence"},
+        "does nothing here: the intervals of compare matched are the (1 - 2 alpha) bootstrap percentile intervals "
+        "its one-sided test at --alpha reads; set --alpha (0.05 gives 90% intervals)",
+    )
+    if not treated_ids:
+        refuse_unused({"ids_releases": "--ids-releases"}, "goes with --treated-ids (it says which of their releases)")
+    if report_dir:
+        folder = check_target(report_dir, REPORT)
+        for name, flag in OUTPUT_OPTIONS.items():  # a file inside would be lost when the folder is replaced
+            path = ctx.params.get(name)
+            if path and path != "-" and Path(os.path.realpath(path)).is_relative_to(folder):
+                raise UsageError(
+                    f"{flag} {path} is inside the --report folder {report_dir}, which is replaced whole; "
+                    "write it elsewhere"
+                )
+
+
+def emit_matched(run: MatchedRun, out, matches_file: str | None, balance_plot: str | None) -> None:
+    """The run's warnings, the rows and their JSON, the --matches and --balance-plot files; at a terminal, the
+    other tables too."""
+    result = run.result
     for warning in result.warnings:
         out.warn(warning)
-    extra = []
+    extra: list[tuple] = []
     if matches_file:
         extra.append((matches_file, writer_for_suffix(result.matches, matches_file), True))  # record-level
     if balance_plot:
         extra.append((balance_plot, balance_plot_writer(result, plot_format_for(balance_plot))))
-    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
     out.emit(
         result.rows,
-        parameters=parameters,
+        parameters=run.parameters,
         metadata=result.metadata,
-        title="Matched comparison: change in reconviction events per 100 (primary measure)",
+        title=MATCHED_TITLE,
         display=display_rows(result),
         display_numeric=primary_spec(result).numeric(),
         extra_json=result.extra_json(),
         extra_outputs=extra,
         caption=caption(result),
-        # the answer in words: the data lab's paragraphs in its style, else the pooled headline
-        headline="\n".join(result.data_lab.paragraphs())
-        if result.data_lab is not None
-        else result.headline().splitlines()[-1],
+        headline=matched_headline(result),
     )
     if out.output_format == "table":
-        render_table(count_rows(result), title="Matching: treated index releases and comparators")
-        render_table(
-            binary_rows(result),
-            title="Binary reoffending rate (secondary)",
-            numeric=matched_table(result.params).pick(MATCHED_BINARY).numeric(),
-        )
-        render_table(balance_rows(result), title="Balance: standardised mean differences", caption=balance_caption())
-        render_table(model_rows(result), title="Propensity model", caption=model_caption(result))
-    if report_dir:
-        png = io.BytesIO()
-        balance_plot_writer(result)(png)
-        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()), REPORT)
-    for sentence in result.sensitivity.get("summary", []):
-        out.message(f"sensitivity: {sentence}")
-    out.message(diagnostics_text(result))
-    if fail_unless_significant and not result.all_significant():
-        ctx.exit(1)
+        render_details(result)
+
+
+def write_report(run: MatchedRun, report_dir: str) -> None:
+    """``--report DIR``: the one-page evaluation report, written atomically."""
+    png = io.BytesIO()
+    balance_plot_writer(run.result)(png)
+    files = report_files(run.result, run.parameters, png.getvalue(), run.result.extra_json())
+    write_folder(report_dir, files, REPORT)
+
+
+MATCHED_TITLE = "Matched comparison: change in reconviction events per 100 (primary measure)"
+
+
+def matched_headline(result: MatchedResult) -> str:
+    """The answer in words: the data lab's paragraphs in its style, else the pooled headline."""
+    if result.data_lab is not None:
+        return "\n".join(result.data_lab.paragraphs())
+    return result.headline().splitlines()[-1]
+
+
+def render_details(result: MatchedResult, console=None) -> None:
+    """The tables after the primary one at a terminal: matching counts, the binary rate, balance, the model."""
+    render_table(count_rows(result), title="Matching: treated index releases and comparators", console=console)
+    render_table(
+        binary_rows(result),
+        title="Binary reoffending rate (secondary)",
+        numeric=matched_table(result.params).pick(MATCHED_BINARY).numeric(),
+        console=console,
+    )
+    render_table(
+        balance_rows(result),
+        title="Balance: standardised mean differences",
+        caption=balance_caption(),
+        console=console,
+    )
+    render_table(model_rows(result), title="Propensity model", caption=model_caption(result), console=console)
 
 
 # ----------------------------------------------------------------------------------------------- display

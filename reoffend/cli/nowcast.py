@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import click
 import polars as pl
 
-from ..nowcast import COURT_LAG, ESTIMATORS, BacktestParams, CheckParams, NowcastParams, backtest, nowcast
+from ..nowcast import COURT_LAG, ESTIMATORS, BacktestParams, CheckParams
 from ..report.format import number_column as _num
 from ..report.format import pct_column as _pct
+from ..runs.common import command_line_flag
+from ..runs.nowcast import backtest_run, nowcast_params, nowcast_run
+from .caller import command_caller
 from .common import (
     cohort_options,
     errors_reported,
     input_options,
-    load_or_report,
     output_options,
-    parse_columns,
     refuse_unused,
     window_options,
     writer_for_suffix,
@@ -24,6 +23,7 @@ from .common import (
 
 # a nowcast takes every cohort as it is at the extract date: these two options of the measure do not apply
 NOT_APPLICABLE = ("incomplete", "latest_cohort")
+NOWCAST_TITLE = "Proven reoffending: final and provisional"
 
 
 def display_nowcast(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:
@@ -193,53 +193,44 @@ def nowcast_command(
         refuse_unused({"origins": "--origins", "origin_step": "--origin-step"}, "goes with --backtest")
         if not check:
             refuse_unused({"min_coverage": "--min-coverage"}, "goes with --check")
-    params = NowcastParams(
-        replace(measurement, by=parse_columns(by)),
+    params = nowcast_params(
+        measurement,
+        by=by,
         final_cohorts=final_cohorts,
         estimator=estimator,
         court_lag=court_lag,
-        censored_reference=learn_from == "all",
+        learn_from=learn_from,
+        flag=command_line_flag,
     )
-    extra_required = {"convictions": ("offence_code",)} if measurement.excluded_offences else None
-    parameters = {"inputs": spec.as_dict(), **params.as_dict()}
-    if not run_backtest:
-        parameters.update({"check": check, "min_coverage": min_coverage})
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
-        inputs = load_or_report(
-            spec, errors_file, extra_required, out=out, excluded_offences=measurement.excluded_offences
-        )
-        progress.stage("backtesting" if run_backtest else "nowcasting")
+        caller = command_caller(out, errors_file, progress)
         if run_backtest:
-            options = BacktestParams(origins=origins, step_months=origin_step)
-            result = backtest(inputs, params, options)
+            tested = backtest_run(spec, params, BacktestParams(origins=origins, step_months=origin_step), caller)
         else:
-            outcome = nowcast(inputs, params, check=CheckParams(enabled=check, min_coverage=min_coverage))
-    confidence = params.measurement.confidence
+            run = nowcast_run(spec, params, CheckParams(enabled=check, min_coverage=min_coverage), caller)
     if run_backtest:
-        for warning in result.warnings:
+        for warning in tested.result.warnings:
             out.warn(warning)
-        extra = [(detail, writer_for_suffix(result.detail, detail))] if detail else []
+        extra = [(detail, writer_for_suffix(tested.result.detail, detail))] if detail else []
         out.emit(
-            result.rows,
-            parameters={**parameters, "origins": origins, "origin_step_months": origin_step},
-            metadata=result.metadata,
+            tested.result.rows,
+            parameters=tested.parameters,
+            metadata=tested.result.metadata,
             extra_outputs=extra,
             title="Nowcast backtest",
-            display=display_backtest(result.rows),
-            caption=f"{len(result.origins)} origins, {result.origins[-1]} to {result.origins[0]}; "
-            f"{100 * confidence:g}% intervals; errors are provisional minus final",
+            display=display_backtest(tested.result.rows),
+            caption=tested.caption,
         )
         return
-    for warning in outcome.warnings:
+    for warning in run.outcome.warnings:
         out.warn(warning)
     out.emit(
-        outcome.rows,
-        parameters=parameters,
-        metadata=outcome.metadata,
-        title="Proven reoffending: final and provisional",
-        display=display_nowcast(outcome.rows, params.measurement.by, confidence),
-        caption=f"{params.window.describe()}; extract date {outcome.metadata['extract_date']}; "
-        "≈ provisional (reoffend docs nowcast)",
+        run.outcome.rows,
+        parameters=run.parameters,
+        metadata=run.outcome.metadata,
+        title=NOWCAST_TITLE,
+        display=display_nowcast(run.outcome.rows, params.measurement.by, params.measurement.confidence),
+        caption=run.caption,
     )
 
 

@@ -1,0 +1,95 @@
+"""``nowcast`` (and its ``--backtest``): one run each, for the command line and the Python API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from ..errors import UsageError
+from ..inputs import InputSpec
+from ..measure import MeasureParams
+from ..nowcast import BacktestParams, BacktestResult, CheckParams, NowcastParams, NowcastResult, backtest, nowcast
+from .common import Caller, Naming, columns, keyword, load_and_warn
+
+LearnFrom = Literal["all", "complete"]
+
+
+def nowcast_params(
+    measurement: MeasureParams,
+    *,
+    by: str | Sequence[str],
+    final_cohorts: int,
+    estimator: str,
+    court_lag: str,
+    learn_from: LearnFrom,
+    flag: Naming = keyword,
+) -> NowcastParams:
+    """The nowcast's parameters (docs/nowcast.md): the measurement grouped ``by``, and how cohorts still in
+    follow-up are completed (``learn_from="all"``: the censored releases are learned from too)."""
+    if learn_from not in ("all", "complete"):
+        raise UsageError(f"{flag('learn_from')} must be 'all' or 'complete', not {learn_from!r}")
+    return NowcastParams(
+        replace(measurement, by=columns(by)),
+        final_cohorts=final_cohorts,
+        estimator=estimator,
+        court_lag=court_lag,
+        censored_reference=learn_from == "all",
+    )
+
+
+@dataclass
+class NowcastRun:
+    """One run of ``nowcast``: the core's outcome (rows, metadata, warnings), the parameters of the JSON and the
+    terminal table's caption."""
+
+    outcome: NowcastResult
+    parameters: dict[str, Any]
+    caption: str
+
+
+def nowcast_run(spec: InputSpec, params: NowcastParams, check: CheckParams, caller: Caller) -> NowcastRun:
+    """Read the inputs and nowcast: final figures for complete cohorts, provisional ones for the rest, checked
+    by a quick backtest unless ``check.enabled`` is off (docs/nowcast.md, "Honesty by default")."""
+    inputs = load_and_warn(spec, caller, params.measurement.excluded_offences)
+    caller.stage("nowcasting")
+    outcome = nowcast(inputs, params, check=check)
+    parameters = {
+        "inputs": spec.as_dict(),
+        **params.as_dict(),
+        "check": check.enabled,
+        "min_coverage": check.min_coverage,
+    }
+    caption = (
+        f"{params.window.describe()}; extract date {outcome.metadata['extract_date']}; "
+        "≈ provisional (reoffend docs nowcast)"
+    )
+    return NowcastRun(outcome, parameters, caption)
+
+
+@dataclass
+class BacktestRun:
+    """One run of ``nowcast --backtest``: the core's result, the parameters of the JSON and the caption."""
+
+    result: BacktestResult
+    parameters: dict[str, Any]
+    caption: str
+
+
+def backtest_run(spec: InputSpec, params: NowcastParams, options: BacktestParams, caller: Caller) -> BacktestRun:
+    """Read the inputs and nowcast at earlier month ends with the convictions known then, against the final
+    figures (docs/nowcast.md, "Backtest")."""
+    inputs = load_and_warn(spec, caller, params.measurement.excluded_offences)
+    caller.stage("backtesting")
+    result = backtest(inputs, params, options)
+    parameters = {
+        "inputs": spec.as_dict(),
+        **params.as_dict(),
+        "origins": options.origins,
+        "origin_step_months": options.step_months,
+    }
+    caption = (
+        f"{len(result.origins)} origins, {result.origins[-1]} to {result.origins[0]}; "
+        f"{100 * params.measurement.confidence:g}% intervals; errors are provisional minus final"
+    )
+    return BacktestRun(result, parameters, caption)
