@@ -24,12 +24,16 @@ import polars as pl
 
 from .errors import DataError, InputFileError, ReoffendError, UsageError
 from .inputs import InputSpec, TableInput
+from .measure import MeasureParams
 from .run_warnings import RunWarning
 from .runs.common import Caller, Filters, a_date, measure_params
 from .window import FollowUpWindow
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack  # typing.Unpack from Python 3.12; only read by type checkers here
+    from typing_extensions import Unpack
+
+    from .compare.power import PowerParams
+    from .runs.power import PowerRun  # typing.Unpack from Python 3.12; only read by type checkers here
 
 __all__ = [
     "DataError",
@@ -176,6 +180,36 @@ def _listed(names: Iterable[str]) -> str:
     return ", ".join(sorted(names))
 
 
+def _measurement(
+    follow_up: int,
+    waiting_period: int,
+    period: Period,
+    index: IndexRule,
+    incomplete: Incomplete,
+    exclude_offences: Codes | None,
+    where: Filters | None,
+    latest_cohort: bool = False,
+    confidence: float = 0.95,
+) -> MeasureParams:
+    """A call's measurement options, as the commands' (:func:`reoffend.runs.common.measure_params`), ungrouped."""
+    return measure_params(
+        by=(),
+        window=FollowUpWindow(follow_up, waiting_period),
+        period=period,
+        index=index,
+        incomplete=incomplete,
+        exclude_offences=exclude_offences,
+        where=where,
+        latest_cohort=latest_cohort,
+        confidence=confidence,
+    )
+
+
+def _texts(values: Any) -> list[str]:
+    """One value or several, as the command line's texts (``current_size``, ``reduction``)."""
+    return [str(values)] if isinstance(values, str | int | float) else [str(value) for value in values]
+
+
 def _collecting() -> tuple[Caller, list[RunWarning]]:
     """A caller that keeps the warnings a run says as it goes (for ``.warnings`` and Python's warnings)."""
     collected: list[RunWarning] = []
@@ -312,16 +346,8 @@ def nowcast(
     from .runs.nowcast import nowcast_params, nowcast_run
 
     spec = input_spec(releases, convictions, read)
-    measurement = measure_params(
-        by=(),
-        window=FollowUpWindow(follow_up, waiting_period),
-        period=period,
-        index=index,
-        incomplete="error",
-        exclude_offences=exclude_offences,
-        where=where,
-        latest_cohort=False,
-        confidence=confidence,
+    measurement = _measurement(
+        follow_up, waiting_period, period, index, "error", exclude_offences, where, False, confidence
     )
     params = nowcast_params(
         measurement, by=by, final_cohorts=final_cohorts, estimator=estimator, court_lag=court_lag, learn_from=learn_from
@@ -386,16 +412,8 @@ def compare_matched(
     from .runs.matched import matched_params, matched_run
 
     spec = input_spec(releases, convictions, read)
-    measurement = measure_params(
-        by=(),
-        window=FollowUpWindow(follow_up, waiting_period),
-        period=period,
-        index=index,
-        incomplete=incomplete,
-        exclude_offences=exclude_offences,
-        where=where,
-        latest_cohort=latest_cohort,
-        confidence=0.95,  # the intervals are the (1 - 2 alpha) bootstrap intervals
+    measurement = _measurement(
+        follow_up, waiting_period, period, index, incomplete, exclude_offences, where, latest_cohort, 0.95
     )
     params = matched_params(
         measurement,
@@ -493,16 +511,8 @@ def compare_baseline(
     else:
         if releases is None or convictions is None:
             raise UsageError("comparing records needs both tables: releases and convictions")
-        measurement = measure_params(
-            by=(),
-            window=FollowUpWindow(follow_up, waiting_period),
-            period=period,
-            index=index,
-            incomplete=incomplete,
-            exclude_offences=exclude_offences,
-            where=where,
-            latest_cohort=latest_cohort,
-            confidence=confidence,
+        measurement = _measurement(
+            follow_up, waiting_period, period, index, incomplete, exclude_offences, where, latest_cohort, confidence
         )
         labels = [current] if isinstance(current, str) else list(current)
         spec = input_spec(releases, convictions, read)
@@ -547,79 +557,68 @@ def power(
     power: float | None = None,
     sided: Literal["one", "two"] = "one",
     site: str | None = None,
-    site_column: str = "establishment",
+    site_column: str | None = None,
     baseline: str | None = None,
     exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Period = "quarter",
-    index: IndexRule = "first",
-    incomplete: Incomplete = "error",
-    follow_up: int = 12,
-    waiting_period: int = 6,
+    period: Period | None = None,
+    index: IndexRule | None = None,
+    incomplete: Incomplete | None = None,
+    follow_up: int | None = None,
+    waiting_period: int | None = None,
     **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend power`` (docs/power.md): the minimum detectable reduction for cohort sizes, the size needed for
     a ``reduction``, or with both the power to detect it. From numbers (``baseline_rate=0.46`` or ``"46%"``), or
-    from the tables with ``baseline`` (and ``site``): the baseline cohort measured. ``power`` (default 0.8) is
-    the chance of detection wanted; it is what is computed when sizes and reductions are both given."""
-    from .cli.power import display_rows
+    from the tables with ``baseline`` (and ``site``, in ``site_column``, default ``establishment``): the
+    baseline cohort measured, with the measurement options of ``measure`` (their defaults the same). ``power``
+    (default 0.8) is the chance of detection wanted; it is what is computed when sizes and reductions are both
+    given. An option that would do nothing (``dispersion`` with the binary measure alone, a measurement option
+    from numbers) is a :class:`UsageError`, as on the command line."""
     from .compare.power import PowerParams
-    from .runs.power import power_run
+    from .runs.power import PowerQuestion, PowerRecords, power_run
 
     if measure not in ("binary", "frequency", "both"):
         raise UsageError(f"measure must be binary, frequency or both, not {measure!r}")
-    params = PowerParams(alpha=alpha, power=0.8 if power is None else power, sided=sided)
-    wanted = ("binary", "frequency") if measure == "both" else (measure,)
     from_records = releases is not None or convictions is not None
     if from_records and (releases is None or convictions is None):
         raise UsageError("from records, give both tables: releases and convictions")
-    spec = input_spec(releases, convictions, read) if from_records else None
+    measuring = {
+        "site_column": site_column,
+        "follow_up": follow_up,
+        "waiting_period": waiting_period,
+        "period": period,
+        "index": index,
+        "incomplete": incomplete,
+        "exclude_offences": exclude_offences,
+        "where": where,
+    }
+    numbers = {"baseline_rate": baseline_rate, "baseline_events": baseline_events, "dispersion": dispersion}
+    given = {name: name for name, value in {**numbers, **measuring}.items() if value is not None} | {
+        name: name for name in read
+    }
 
-    def measurement() -> Any:
-        return measure_params(
-            by=(),
-            window=FollowUpWindow(follow_up, waiting_period),
-            period=period,
-            index=index,
-            incomplete=incomplete,
-            exclude_offences=exclude_offences,
-            where=where,
-            latest_cohort=False,
-            confidence=0.95,
+    def measurement() -> MeasureParams:  # made only when records are measured (issue 30)
+        window = (12 if follow_up is None else follow_up, 6 if waiting_period is None else waiting_period)
+        return _measurement(
+            *window, period or "quarter", index or "first", incomplete or "error", exclude_offences, where
         )
 
-    def texts(values: Any) -> list[str]:
-        return [str(values)] if isinstance(values, str | int | float) else [str(value) for value in values]
-
-    caller, _ = _collecting()
-    run = power_run(
-        spec,
-        measurement,
-        params,
-        wanted=wanted,
-        site=site,
-        site_column=site_column,
-        baseline_cohort=baseline,
+    question = PowerQuestion(
+        wanted=("binary", "frequency") if measure == "both" else (measure,),
         baseline_rate=None if baseline_rate is None else str(baseline_rate),
         baseline_events=baseline_events,
         dispersion=dispersion,
-        current_size=texts(current_size),
+        current_size=_texts(current_size),
         baseline_size=baseline_size,
-        reduction=texts(reduction),
+        reduction=_texts(reduction),
         ratio=ratio,
         power_given=power is not None,
-        caller=caller,
     )
-    caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
-        "" if run.rows.rows[0]["solved_for"] == "power" else f", power {100 * params.power:g}%"
-    )
-
-    def render(console: Any) -> None:
-        from .cli.common import render_table
-
-        render_table(display_rows(run.rows.frame()), title="Power", caption=caption, console=console)
-        console.print(run.headline, highlight=False, markup=False)
-
+    spec = input_spec(releases, convictions, read) if from_records else None
+    records = PowerRecords(spec, measurement, site, site_column or "establishment", baseline)
+    params = PowerParams(alpha=alpha, power=0.8 if power is None else power, sided=sided)
+    run = power_run(question, records, params, Caller(), given)
     return Result(
         table=run.rows.frame(),
         metadata=dict(run.metadata),
@@ -628,8 +627,25 @@ def power(
         title="Power",
         headline=run.headline,
         warnings=_warn(run.warnings),
-        render=render,
+        render=_power_view(run, params),
     )
+
+
+def _power_view(run: PowerRun, params: PowerParams) -> Callable[[Any], None]:
+    """What ``power`` prints at a terminal: the calculations, one column each, then the headline."""
+    from .cli.common import render_table
+    from .cli.power import display_rows
+
+    solved_power = run.rows.rows[0]["solved_for"] == "power"
+    caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
+        "" if solved_power else f", power {100 * params.power:g}%"
+    )
+
+    def render(console: Any) -> None:
+        render_table(display_rows(run.rows.frame()), title="Power", caption=caption, console=console)
+        console.print(run.headline, highlight=False, markup=False)
+
+    return render
 
 
 def compare_adjusted(
@@ -669,16 +685,8 @@ def compare_adjusted(
     from .runs.adjusted import adjusted_params, adjusted_run
 
     spec = input_spec(releases, convictions, read)
-    measurement = measure_params(
-        by=(),
-        window=FollowUpWindow(follow_up, waiting_period),
-        period=period,
-        index=index,
-        incomplete=incomplete,
-        exclude_offences=exclude_offences,
-        where=where,
-        latest_cohort=latest_cohort,
-        confidence=confidence,
+    measurement = _measurement(
+        follow_up, waiting_period, period, index, incomplete, exclude_offences, where, latest_cohort, confidence
     )
     params = adjusted_params(
         measurement,

@@ -318,7 +318,7 @@ def test_power_from_numbers_equals_the_command(cli):
     csv = cli_csv(cli, "power", "--baseline-rate", "46%", "--reduction", "5,10")
     assert_same_cells(result.table, csv)
     assert result.table["current_size"].to_list() == [1215, 298]
-    with pytest.raises(UsageError, match="--power is what is computed"):
+    with pytest.raises(UsageError, match="power is what is computed"):
         reoffend.power(baseline_rate=0.46, reduction=5, current_size=500, power=0.9)
 
 
@@ -345,6 +345,60 @@ def test_power_from_frames_equals_the_command_on_files(cli, frames):
     )
     assert_same_cells(result.table, csv)
     assert result.metadata["baseline_cohort"]["cohort_size"] == 69  # EST042's 2022 cohort (README: 37 of 69)
+
+
+# an option that would do nothing is refused by the shared run (reoffend.runs.power.refuse_unused): the command
+# line names the flag typed, Python the keyword given; both refuse the same runs
+@pytest.mark.parametrize(
+    ("flags", "keywords", "cli_message", "api_message"),
+    [
+        (
+            ("--dispersion", "2"),
+            {"dispersion": 2.0},
+            "--dispersion: applies only to the frequency measure",
+            "dispersion: applies only to the frequency measure; give measure frequency or both",
+        ),
+        (
+            ("--baseline-events", "150", "--dispersion", "2"),
+            {"baseline_events": 150.0, "dispersion": 2.0},
+            "--baseline-events/--dispersion: applies only to the frequency measure",
+            "baseline_events/dispersion: applies only to the frequency measure",
+        ),
+        (
+            ("--site-column", "sex"),
+            {"site_column": "sex"},
+            "--site-column: goes with --site",
+            "site_column: goes with site",
+        ),
+        (("--follow-up", "24"), {"follow_up": 24}, "--follow-up: measures records", "follow_up: measures records"),
+        (
+            ("--where", "sex=F", "--period", "year"),
+            {"where": {"sex": "F"}, "period": "year"},
+            "--period/--where: measures records",
+            "period/where: measures records; give releases convictions baseline COHORT",
+        ),
+        (("--delimiter", ";"), {"delimiter": ";"}, "--delimiter: measures records", "delimiter: measures records"),
+    ],
+)
+def test_power_refuses_what_would_do_nothing_from_the_api_as_from_the_command(
+    cli, flags, keywords, cli_message, api_message
+):
+    status, _, err = cli("power", "--baseline-rate", "0.5", "--current-size", "100", *flags)
+    assert status == 2 and cli_message in err
+    with pytest.raises(UsageError) as raised:
+        reoffend.power(baseline_rate=0.5, current_size=100, **keywords)
+    assert api_message in str(raised.value)
+
+
+def test_power_refuses_the_binary_rate_with_the_frequency_measure_alone(cli):
+    status, _, err = cli(
+        "power", "--measure", "frequency", "--baseline-events", "150", "--current-size", "100", "--baseline-rate", "0.5"
+    )
+    assert status == 2 and "--baseline-rate: applies only to the binary measure" in err
+    with pytest.raises(UsageError, match="baseline_rate: applies only to the binary measure; give measure binary"):
+        reoffend.power(measure="frequency", baseline_events=150, current_size=100, baseline_rate=0.5)
+    # the same without the rate: 150 events per 100 against a current cohort of 100 (and a baseline of 100)
+    assert reoffend.power(measure="frequency", baseline_events=150, current_size=100).table.height == 1
 
 
 def test_compare_adjusted_on_frames_equals_the_command_on_files(cli, frames):

@@ -20,6 +20,8 @@ from ..runs.power import (
     MAX_EVENTS_PER_100,
     MIN_DISPERSION,
     MIN_REDUCTION,
+    PowerQuestion,
+    PowerRecords,
     power_run,
 )
 from .caller import command_caller
@@ -34,7 +36,6 @@ from .common import (
     optional_input_options,
     output_options,
     plot_format_for,
-    refuse_unused,
     sided_option,
     window_options,
 )
@@ -157,39 +158,20 @@ def power(
     """
     params = PowerParams(alpha=alpha, power=power_level, sided=sided)
     out.expect_columns(PowerRow.columns())
-    wanted = ("binary", "frequency") if measures == "both" else (measures,)
-    if "frequency" not in wanted:
-        refuse_unused(
-            {"baseline_events": "--baseline-events", "dispersion": "--dispersion"},
-            "applies only to the frequency measure; give --measure frequency or both, or leave it out",
-        )
-    if "binary" not in wanted:
-        refuse_unused(
-            {"baseline_rate": "--baseline-rate"}, "applies only to the binary measure; give --measure binary or both"
-        )
-    if not site:
-        refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
-    if not (spec or baseline_cohort or site):
-        refuse_unused(RECORD_ONLY, "measures records; give RELEASES CONVICTIONS --baseline COHORT, or leave it out")
+    question = PowerQuestion(
+        wanted=("binary", "frequency") if measures == "both" else (measures,),
+        baseline_rate=baseline_rate,
+        baseline_events=baseline_events,
+        dispersion=dispersion,
+        current_size=current_size,
+        baseline_size=baseline_size,
+        reduction=reduction,
+        ratio=ratio,
+        power_given=given("power_level"),
+    )
+    records = PowerRecords(spec, measurement, site, site_column, baseline_cohort)
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
-        run = power_run(
-            spec,
-            measurement,
-            params,
-            wanted=wanted,
-            site=site,
-            site_column=site_column,
-            baseline_cohort=baseline_cohort,
-            baseline_rate=baseline_rate,
-            baseline_events=baseline_events,
-            dispersion=dispersion,
-            current_size=current_size,
-            baseline_size=baseline_size,
-            reduction=reduction,
-            ratio=ratio,
-            power_given=given("power_level"),
-            caller=command_caller(out, errors_file, progress),
-        )
+        run = power_run(question, records, params, command_caller(out, errors_file, progress), typed_options())
     for warning in run.warnings:
         out.warn(warning)
     rows, results, baselines, headline = run.rows, run.results, run.baselines, run.headline
@@ -210,6 +192,21 @@ def power(
         extra_json={"headline": headline.splitlines()},
         headline=headline,
     )
+
+
+# the options refused where they would do nothing (reoffend.runs.power.refuse_unused), by their names there
+TYPED = {
+    "baseline_events": "--baseline-events",
+    "dispersion": "--dispersion",
+    "baseline_rate": "--baseline-rate",
+    **{("index" if name == "index_rule" else name): flag for name, flag in RECORD_ONLY.items()},
+}
+
+
+def typed_options() -> dict[str, str]:
+    """The options of :data:`TYPED` typed on the command line (or set in the environment): a shared config's
+    keys are not refused where they would do nothing here (docs/cli.md)."""
+    return {name: flag for name, flag in TYPED.items() if given("index_rule" if name == "index" else name)}
 
 
 PLOT_PAIRS = 8  # curves drawn at most: more would be unreadable

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..compare.power import (
     Baseline,
@@ -23,7 +23,7 @@ from ..compare.power import (
 from ..compare.rows import PowerRow
 from ..errors import UsageError
 from ..lazy_import import lazy_module
-from .common import Caller, columns, load
+from .common import Caller, Naming, columns, load
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,7 +36,7 @@ else:
     pl = lazy_module("polars")
 
 
-def _rate(text: str | None) -> float | None:
+def _rate(text: str | None, flag: Naming) -> float | None:
     """A rate as a proportion (0.53) or a percentage (53%)."""
     if text is None:
         return None
@@ -44,7 +44,9 @@ def _rate(text: str | None) -> float | None:
     try:
         return float(value[:-1]) / 100 if value.endswith("%") else float(value)
     except ValueError:
-        raise UsageError(f"--baseline-rate takes a proportion (0.53) or a percentage (53%), not {text!r}") from None
+        raise UsageError(
+            f"{flag('baseline_rate')} takes a proportion (0.53) or a percentage (53%), not {text!r}"
+        ) from None
 
 
 MIN_REDUCTION = 0.01  # points per 100: a smaller reduction needs cohorts beyond any population
@@ -76,6 +78,41 @@ def _size(item: str) -> int:
     return int(number)
 
 
+@dataclass(frozen=True)
+class PowerQuestion:
+    """What ``power`` is asked (docs/power.md): the measures ``wanted``, the baseline's figures (unless measured
+    from records), the cohort sizes and reductions (``current_size`` and ``reduction`` as the command's texts,
+    ``"500,800"``), and whether a power was asked for (``power_given``: then sizes and reductions together are an
+    error, the power being what they compute)."""
+
+    wanted: tuple[str, ...]
+    baseline_rate: str | None = None
+    baseline_events: float | None = None
+    dispersion: float | None = None
+    current_size: Sequence[str] = ()
+    baseline_size: int | None = None
+    reduction: Sequence[str] = ()
+    ratio: float | None = None
+    power_given: bool = False
+
+
+@dataclass(frozen=True)
+class PowerRecords:
+    """Where the baseline is measured from records: the tables (``spec``, None from numbers), the measurement
+    (made only when records are measured: it reads the exclusion list; issue 30), the site and its column,
+    and the baseline cohort."""
+
+    spec: InputSpec | None = None
+    measurement: Callable[[], MeasureParams] | None = None
+    site: str | None = None
+    site_column: str = "establishment"
+    baseline_cohort: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.spec or self.baseline_cohort or self.site)
+
+
 @dataclass
 class PowerRun:
     """One run of ``power`` as the command and the Python API (reoffend.api.power) share it."""
@@ -89,127 +126,203 @@ class PowerRun:
     headline: str
 
 
+# the options of the measurement of records (the command line's RECORD_ONLY, reoffend.cli.common): with numbers
+# alone they would do nothing
+RECORD_ONLY = (
+    "site_column",
+    "column_map",
+    "input_format",
+    "delimiter",
+    "encoding",
+    "date_format",
+    "extract_date",
+    "dedupe",
+    "errors_file",
+    "streaming",
+    "follow_up",
+    "waiting_period",
+    "period",
+    "index",
+    "incomplete",
+    "exclude_offences",
+    "where",
+    "latest_cohort",
+)
+
+
+def refuse_unused(question: PowerQuestion, records: PowerRecords, given: Mapping[str, str], flag: Naming) -> None:
+    """A usage error for an option given that would do nothing in this run ("nothing silent"): the frequency
+    measure's figures with the binary measure alone and the reverse, ``site_column`` without a site, an option of
+    the measurement of records from numbers. ``given``: the options the caller set (name -> as it names them);
+    the command line's and the Python API's alike."""
+
+    def refuse(names: Sequence[str], reason: str) -> None:
+        named = [given[name] for name in names if name in given]
+        if named:
+            raise UsageError(f"{'/'.join(named)}: {reason}")
+
+    measure = flag("measure")
+    if "frequency" not in question.wanted:
+        refuse(
+            ("baseline_events", "dispersion"),
+            f"applies only to the frequency measure; give {measure} frequency or both, or leave it out",
+        )
+    if "binary" not in question.wanted:
+        refuse(("baseline_rate",), f"applies only to the binary measure; give {measure} binary or both")
+    if not records.site:
+        refuse(("site_column",), f"goes with {flag('site')} (it names the column of {flag('site')})")
+    if not records.given:
+        tables = f"{flag('releases')} {flag('convictions')} {flag('baseline')} COHORT"
+        refuse(RECORD_ONLY, f"measures records; give {tables}, or leave it out")
+
+
+@dataclass
+class BaselineFigures:
+    """The baseline the calculation starts from: given as numbers, or measured (with the size of its cohort,
+    and the run's metadata and parameters of the measurement)."""
+
+    rate: float | None
+    events_per_100: float | None
+    dispersion: float | None
+    size: int | None
+    metadata: dict[str, object]
+    parameters: dict[str, object]
+
+
 def power_run(
-    spec: InputSpec | None,
-    measurement: Callable[[], MeasureParams],
+    question: PowerQuestion,
+    records: PowerRecords,
     params: PowerParams,
-    *,
-    wanted: tuple[str, ...],
-    site: str | None,
-    site_column: str,
-    baseline_cohort: str | None,
-    baseline_rate: str | None,
-    baseline_events: float | None,
-    dispersion: float | None,
-    current_size: Sequence[str],
-    baseline_size: int | None,
-    reduction: Sequence[str],
-    ratio: float | None,
-    power_given: bool,
     caller: Caller,
+    given: Mapping[str, str] | None = None,
 ) -> PowerRun:
     """From numbers or from records (a measured baseline cohort): the detectable reduction, the cohort size
-    needed, or the power (docs/power.md); everything of ``power`` but the option checks of click and the output.
-    ``current_size`` and ``reduction`` are the command's texts (``"500,800"``); ``power_given``: ``--power`` was
-    given (then sizes and reductions together are an error: the power is what they compute)."""
-    metadata: dict[str, object] = {}
-    parameters: dict[str, object] = {}
-    baseline_rate_value: float | None
-    baseline_events_value: float | None
-    if spec or baseline_cohort or site:
-        if not (spec and baseline_cohort):
-            raise UsageError("from records, give RELEASES CONVICTIONS and --baseline COHORT")
-        if baseline_rate is not None or baseline_events is not None:
-            raise UsageError("--baseline-rate/--baseline-events are measured from the records; do not give them too")
-        from ..cli.common import split_site
-        from ..cohort import check_values_present
-
-        site_column, site = split_site(site_column, site)
-        measured_with = measurement()  # reads --exclude-offences, parses --where (deferred_cohort_options)
-        inputs, _ = load(spec, caller, measured_with.excluded_offences, with_warnings=False)
-        caller.stage("measuring the baseline")
-        if site:
-            check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], "--site")
-        measured = measure_baseline(inputs, measured_with, baseline_cohort, site=site, site_column=site_column)
-        convictions_name, conviction_rows = inputs.names["convictions"], inputs.row_counts["convictions"]
-        check_measured_baseline(measured, wanted, convictions_name, conviction_rows, dispersion is not None)
-        baseline_rate_value = measured.binary_rate
-        baseline_events_value = measured.events_per_100
-        baseline_size = baseline_size or measured.cohort_size
-        if dispersion is None and "frequency" in wanted:
-            if measured.dispersion is None:
-                raise UsageError(
-                    "cannot estimate the dispersion from the baseline cohort (no events); give --dispersion"
-                )
-            dispersion = measured.dispersion
-        metadata = {k: v for k, v in measured.metadata.items() if k != "measure"}
-        metadata["baseline_cohort"] = measured.as_dict()
-        parameters = {"source": "records", "inputs": spec.as_dict(), **measured.metadata["measure"], "site": site}
-    else:
-        baseline_rate_value = _rate(baseline_rate)
-        baseline_events_value = baseline_events
-        dispersion = 1.0 if dispersion is None else dispersion
-        parameters = {"source": "numbers"}
-    baselines = []
-    for measure_name in wanted:
-        if measure_name == "binary":
-            if baseline_rate_value is None:
-                raise UsageError("--baseline-rate is required for the binary measure (or give record files)")
-            baselines.append(Baseline("binary", baseline_rate_value))
-        else:
-            if baseline_events_value is None:
-                raise UsageError("--baseline-events is required for --measure frequency (or give record files)")
-            assert dispersion is not None, "measured or 1 above whenever the frequency measure is wanted"
-            baselines.append(Baseline("frequency", baseline_events_value, dispersion))
-    reductions = _numbers(reduction, "--reduction", float, MIN_REDUCTION, 100)
-    sizes = _numbers(current_size, "--current-size", _size, 1, MAX_COHORT)
-    solve_power = bool(reductions) and bool(sizes or (baseline_size and not measured_size(parameters)))
-    if solve_power and power_given:
-        raise UsageError(
-            "--power is what is computed when cohort sizes and --reduction are both given; leave it out (or drop "
-            "the sizes to find the size needed for that power)"
-        )
-    if ratio is not None and not (reductions and not solve_power and baseline_size is None):
-        raise UsageError(
-            "--ratio sets the current cohort's size relative to the baseline's when both are solved: it goes with "
-            "--reduction and no cohort size"
-        )
-    results: list[PowerResult] = []
-    for base_value in baselines:
-        if solve_power:
-            current = sizes or [baseline_size]
-            results.append(
-                achieved_power(base_value, current, [baseline_size or n for n in current], reductions, params)
-            )
-        elif reductions:
-            results.append(needed_size(base_value, reductions, baseline_size, params, ratio=ratio or 1.0))
-        else:
-            current = sizes or ([baseline_size] if baseline_size else [])
-            if not current:
-                raise UsageError("give --current-size and/or --baseline-size, or --reduction")
-            results.append(minimum_detectable(base_value, current, [baseline_size or n for n in current], params))
+    needed, or the power (docs/power.md); everything of ``power`` but the output. ``given``: the options the
+    caller set (name -> as it names them), refused where they would do nothing (:func:`refuse_unused`)."""
+    flag = caller.flag
+    refuse_unused(question, records, given or {}, flag)
+    figures = measured_figures(question, records, caller) if records.given else given_figures(question, flag)
+    baselines = baselines_of(question.wanted, figures, flag)
+    reductions = _numbers(question.reduction, flag("reduction"), float, MIN_REDUCTION, 100)
+    sizes = _numbers(question.current_size, flag("current_size"), _size, 1, MAX_COHORT)
+    results = [
+        solve(base, question, figures.size, reductions, sizes, params, records.given, flag) for base in baselines
+    ]
     # plain rows, so that CSV, TSV and JSON are written without polars; the table and other formats take the frame
     frame = functools.cache(lambda: pl.concat([r.rows for r in results]))
     kinds = {name: column.kind for name, column in PowerRow.column_types().items()}
     from ..cli.common import Records
 
     rows = Records([row for result in results for row in result.records], kinds, frame)
-    parameters.update(
-        {
-            **params.as_dict(),
-            "measure": list(wanted),
-            "dispersion": dispersion if "frequency" in wanted else None,
-            "baseline_size": baseline_size,
-            "current_size": sizes,
-            "reduction": reductions,
-            "ratio": ratio,
-        }
-    )
+    parameters = {
+        **figures.parameters,
+        **params.as_dict(),
+        "measure": list(question.wanted),
+        "dispersion": figures.dispersion if "frequency" in question.wanted else None,
+        "baseline_size": figures.size,
+        "current_size": sizes,
+        "reduction": reductions,
+        "ratio": question.ratio,
+    }
     run_warnings = [warning for result in results for warning in result.warnings]
     headline = "\n".join(r.headline() for r in results)
-    return PowerRun(rows, results, baselines, parameters, metadata, run_warnings, headline)
+    return PowerRun(rows, results, baselines, parameters, figures.metadata, run_warnings, headline)
 
 
-def measured_size(parameters: dict) -> bool:
-    """Whether the baseline size came from records (then a reduction alone still asks for the size needed)."""
-    return parameters.get("source") == "records"
+def given_figures(question: PowerQuestion, flag: Naming) -> BaselineFigures:
+    """The baseline as given in numbers (the dispersion 1, Poisson, unless given)."""
+    dispersion = 1.0 if question.dispersion is None else question.dispersion
+    rate = _rate(question.baseline_rate, flag)
+    return BaselineFigures(
+        rate, question.baseline_events, dispersion, question.baseline_size, {}, {"source": "numbers"}
+    )
+
+
+def measured_figures(question: PowerQuestion, records: PowerRecords, caller: Caller) -> BaselineFigures:
+    """The baseline cohort measured from records (docs/power.md, "From records"): its rate, events per 100,
+    dispersion (unless given) and size (unless given)."""
+    from ..cli.common import split_site
+    from ..cohort import check_values_present
+
+    flag = caller.flag
+    if not (records.spec and records.baseline_cohort and records.measurement):
+        raise UsageError(f"from records, give {flag('releases')} {flag('convictions')} and {flag('baseline')} COHORT")
+    if question.baseline_rate is not None or question.baseline_events is not None:
+        raise UsageError(
+            f"{flag('baseline_rate')}/{flag('baseline_events')} are measured from the records; do not give them too"
+        )
+    site_column, site = split_site(records.site_column, records.site)
+    measured_with = records.measurement()  # reads --exclude-offences, parses --where (deferred_cohort_options)
+    inputs, _ = load(records.spec, caller, measured_with.excluded_offences, with_warnings=False)
+    caller.stage("measuring the baseline")
+    if site:
+        check_values_present(inputs.releases, {site_column: (site,)}, inputs.names["releases"], flag("site"))
+    measured = measure_baseline(inputs, measured_with, records.baseline_cohort, site=site, site_column=site_column)
+    convictions_name, conviction_rows = inputs.names["convictions"], inputs.row_counts["convictions"]
+    dispersion = question.dispersion
+    check_measured_baseline(measured, question.wanted, convictions_name, conviction_rows, dispersion is not None)
+    if dispersion is None and "frequency" in question.wanted:
+        if measured.dispersion is None:
+            raise UsageError(
+                f"cannot estimate the dispersion from the baseline cohort (no events); give {flag('dispersion')}"
+            )
+        dispersion = measured.dispersion
+    metadata = {k: v for k, v in measured.metadata.items() if k != "measure"}
+    metadata["baseline_cohort"] = measured.as_dict()
+    measure_options: Mapping[str, Any] = measured.metadata["measure"]
+    parameters = {"source": "records", "inputs": records.spec.as_dict(), **measure_options, "site": site}
+    size = question.baseline_size or measured.cohort_size
+    return BaselineFigures(measured.binary_rate, measured.events_per_100, dispersion, size, metadata, parameters)
+
+
+def baselines_of(wanted: Sequence[str], figures: BaselineFigures, flag: Naming) -> list[Baseline]:
+    """One baseline per measure wanted; a figure missing is a usage error naming the option."""
+    baselines = []
+    for measure_name in wanted:
+        if measure_name == "binary":
+            if figures.rate is None:
+                raise UsageError(f"{flag('baseline_rate')} is required for the binary measure (or give record files)")
+            baselines.append(Baseline("binary", figures.rate))
+        else:
+            if figures.events_per_100 is None:
+                raise UsageError(
+                    f"{flag('baseline_events')} is required for {flag('measure')} frequency (or give record files)"
+                )
+            assert figures.dispersion is not None, "measured or 1 whenever the frequency measure is wanted"
+            baselines.append(Baseline("frequency", figures.events_per_100, figures.dispersion))
+    return baselines
+
+
+def solve(
+    base: Baseline,
+    question: PowerQuestion,
+    baseline_size: int | None,
+    reductions: list[float],
+    sizes: list[int],
+    params: PowerParams,
+    measured: bool,
+    flag: Naming,
+) -> PowerResult:
+    """What the numbers given leave to solve: the power (sizes and reductions), the size needed (reductions), or
+    the detectable reduction (sizes). A baseline size measured from records does not make it a power question."""
+    solve_power = bool(reductions) and bool(sizes or (baseline_size and not measured))
+    if solve_power and question.power_given:
+        raise UsageError(
+            f"{flag('power')} is what is computed when cohort sizes and {flag('reduction')} are both given; leave it "
+            "out (or drop the sizes to find the size needed for that power)"
+        )
+    if question.ratio is not None and not (reductions and not solve_power and baseline_size is None):
+        raise UsageError(
+            f"{flag('ratio')} sets the current cohort's size relative to the baseline's when both are solved: it goes "
+            f"with {flag('reduction')} and no cohort size"
+        )
+    if solve_power:
+        assert sizes or baseline_size, "a power question has cohort sizes"
+        current = sizes or [baseline_size or 0]
+        return achieved_power(base, current, [baseline_size or n for n in current], reductions, params)
+    if reductions:
+        return needed_size(base, reductions, baseline_size, params, ratio=question.ratio or 1.0)
+    current = sizes or ([baseline_size] if baseline_size else [])
+    if not current:
+        raise UsageError(f"give {flag('current_size')} and/or {flag('baseline_size')}, or {flag('reduction')}")
+    return minimum_detectable(base, current, [baseline_size or n for n in current], params)
