@@ -12,13 +12,14 @@ through the same column mapping and validation as a file (:func:`reoffend.inputs
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import io
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypedDict, TypeVar
 
 import polars as pl
 
@@ -139,20 +140,56 @@ INPUT_OPTIONS = frozenset(InputOptions.__annotations__)
 
 def as_table_input(table: TableLike, argument: str) -> TableInput:
     """A path (str or ``os.PathLike``) or a polars frame as given; a pandas DataFrame or a pyarrow Table
-    converted (``pl.from_pandas``, ``pl.from_arrow``: zero-copy where the types allow); else a usage error."""
+    converted (``pl.from_pandas``, ``pl.from_arrow``: zero-copy where the types allow; the pandas index is not
+    a column); else a usage error. A table polars cannot take (a column named twice, a column of mixed Python
+    objects) is a :class:`DataError` naming the column."""
     if isinstance(table, pl.DataFrame | pl.LazyFrame | str):
         return table
     if isinstance(table, os.PathLike):
         path: str = os.fspath(table)
         return path
-    module = type(table).__module__.split(".")[0]
-    if module == "pandas" and type(table).__name__ == "DataFrame":
-        return pl.from_pandas(table)
-    if module == "pyarrow" and type(table).__name__ in ("Table", "RecordBatch"):
-        converted = pl.from_arrow(table)
-        assert isinstance(converted, pl.DataFrame)
-        return converted
-    raise UsageError(f"{argument}: give a path, or a polars, pandas or pyarrow table, not a {type(table).__name__}")
+    module, kind = type(table).__module__.split(".")[0], type(table).__name__
+    if module == "pandas" and kind == "DataFrame":
+        return _converted(table, [str(name) for name in table.columns], f"{argument} (pandas {kind})", pl.from_pandas)
+    if module == "pyarrow" and kind in ("Table", "RecordBatch"):
+        return _converted(table, list(table.schema.names), f"{argument} (pyarrow {kind})", pl.from_arrow)
+    raise UsageError(f"{argument}: give a path, or a polars, pandas or pyarrow table, not a {kind}")
+
+
+def _converted(table: Any, names: list[str], name: str, convert: Callable[[Any], Any]) -> pl.DataFrame:
+    """``convert(table)`` as a polars DataFrame, or a DataError naming the columns it cannot take: a name given
+    twice (``duplicate-column``, as for a file's header), a column polars cannot convert (``column-type``)."""
+    from .errors import PROBLEM_SCHEMA, problem_row
+
+    twice = sorted({column for column in names if names.count(column) > 1})
+    problems = [
+        problem_row(name, column, "duplicate-column", f"the table names the column {column!r} more than once")
+        for column in twice
+    ]
+    if not problems:
+        try:
+            converted = convert(table)
+        except Exception:  # the user's table, whatever its library raises: the columns found one by one
+            problems = [
+                problem_row(name, column, "column-type", f"column {column!r} cannot be converted to polars: {reason}")
+                for column, reason in _unconvertible(table, names, convert)
+            ] or [problem_row(name, None, "column-type", "the table cannot be converted to polars")]
+        else:
+            assert isinstance(converted, pl.DataFrame)
+            return converted
+    raise DataError(pl.DataFrame(problems, schema=PROBLEM_SCHEMA))
+
+
+def _unconvertible(table: Any, names: list[str], convert: Callable[[Any], Any]) -> list[tuple[str, str]]:
+    """The columns of ``table`` that ``convert`` fails on alone, with the first line of its reason."""
+    failed = []
+    for position, column in enumerate(names):
+        try:
+            part = table.iloc[:, [position]] if hasattr(table, "iloc") else table.select([position])
+            convert(part)
+        except Exception as error:  # its reason reported as data
+            failed.append((column, (str(error).strip().splitlines() or [type(error).__name__])[0]))
+    return failed
 
 
 def input_spec(releases: TableLike, convictions: TableLike, options: InputOptions) -> InputSpec:
@@ -224,7 +261,39 @@ def _warn(found: Iterable[RunWarning]) -> list[RunWarning]:
     return listed
 
 
+Params = ParamSpec("Params")
+Returned = TypeVar("Returned")
+
+
+def _streamed_frames_said(function: Callable[Params, Returned]) -> Callable[Params, Returned]:
+    """A LazyFrame read with ``streaming=True`` is computed only as the run goes (never held whole), so a plan of
+    the user's that fails to run (a function that raises) fails inside the run: said as a :class:`UsageError`
+    naming the frame, never as another error type. (Without ``streaming`` the frame is computed first, where its
+    failure is said: :func:`reoffend.inputs._frame_table`.)"""
+
+    @functools.wraps(function)
+    def said(*args: Params.args, **kwargs: Params.kwargs) -> Returned:
+        try:
+            return function(*args, **kwargs)
+        except ReoffendError:
+            raise
+        except Exception as error:
+            tables = dict(zip(("releases", "convictions"), args, strict=False)) | {
+                name: kwargs[name] for name in ("releases", "convictions") if name in kwargs
+            }
+            lazy = [f"{name} (LazyFrame)" for name, table in tables.items() if isinstance(table, pl.LazyFrame)]
+            if not (lazy and kwargs.get("streaming")):
+                raise
+            reason = (str(error).strip().splitlines() or [""])[0]
+            raise UsageError(
+                f"{' or '.join(lazy)}: the frame cannot be computed as it is streamed: {type(error).__name__}: {reason}"
+            ) from None
+
+    return said
+
+
 # ----------------------------------------------------------------------------------------------- commands
+@_streamed_frames_said
 def measure(
     releases: TableLike,
     convictions: TableLike,
@@ -293,6 +362,7 @@ def _band_items(band: Mapping[str, Sequence[float]]) -> list[str]:
     return [f"{column}={','.join(str(edge) for edge in edges)}" for column, edges in band.items()]
 
 
+@_streamed_frames_said
 def validate(
     releases: TableLike,
     convictions: TableLike,
@@ -319,6 +389,7 @@ def validate(
     )
 
 
+@_streamed_frames_said
 def nowcast(
     releases: TableLike,
     convictions: TableLike,
@@ -373,6 +444,7 @@ def nowcast(
     )
 
 
+@_streamed_frames_said
 def compare_matched(
     releases: TableLike,
     convictions: TableLike,
@@ -462,6 +534,7 @@ def compare_matched(
     )
 
 
+@_streamed_frames_said
 def compare_baseline(
     releases: TableLike = None,
     convictions: TableLike = None,
@@ -541,6 +614,7 @@ def compare_baseline(
     )
 
 
+@_streamed_frames_said
 def power(
     releases: TableLike = None,
     convictions: TableLike = None,
@@ -648,6 +722,7 @@ def _power_view(run: PowerRun, params: PowerParams) -> Callable[[Any], None]:
     return render
 
 
+@_streamed_frames_said
 def compare_adjusted(
     releases: TableLike,
     convictions: TableLike,

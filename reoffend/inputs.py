@@ -110,15 +110,25 @@ def _frame_table(frame: pl.DataFrame | pl.LazyFrame, spec_of: TableSpec, spec: I
     lazy = frame.lazy()  # a DataFrame's lazy view: no copy
     try:
         names = lazy.collect_schema().names()
-    except pl.exceptions.PolarsError as error:  # a LazyFrame whose plan fails (a column it selects is missing)
-        first = str(error).strip().splitlines()
-        raise UsageError(
-            f"{name}: the frame cannot be computed: {first[0] if first else type(error).__name__}"
-        ) from None
+    except Exception as error:  # a LazyFrame whose plan fails (a column it selects is missing, a file it scans)
+        raise _not_computed(name, error) from None
     renamed = canonical_columns(lazy, names, name, spec.column_map)
+    if isinstance(frame, pl.LazyFrame) and not spec.streaming:
+        # computed here, once, as validation would hold it in memory anyway: a plan that fails to run (a function
+        # of the user's that raises, a cast that fails) is said of the frame, not as an error of reoffend's
+        try:
+            renamed = renamed.collect().lazy()
+        except Exception as error:
+            raise _not_computed(name, error) from None
     table = Table(name, spec_of, renamed, in_memory=not spec.streaming, date_format=spec.date_format or DATE_FORMAT)
     table.read_as = {"format": f"polars {type(frame).__name__}", "date_format": spec.date_format or DATE_FORMAT}
     return table
+
+
+def _not_computed(name: str, error: BaseException) -> UsageError:
+    """A frame whose plan fails, named with the first line of the reason (issue 32: never another error type)."""
+    first = str(error).strip().splitlines()
+    return UsageError(f"{name}: the frame cannot be computed: {first[0] if first else type(error).__name__}")
 
 
 def _scanned(path: str, spec: InputSpec) -> bool:

@@ -532,3 +532,103 @@ def test_a_where_value_that_is_one_number_or_several_is_read_as_the_command_read
     assert one.table.equals(same.table)
     with pytest.raises(reoffend.ReoffendError):  # age 30.5: a value nobody has, said as the package's error
         reoffend.measure(releases, convictions, exclude_offences=codes, by="", where={"age": 30.5})
+
+
+# ------------------------------------------------------------------------------- hostile tables from Python
+# Issue 32: whatever table a notebook hands over, the answer is a result, a DataError naming the column or a
+# UsageError naming the frame; never another error type, never SystemExit. The convictions: A offends on
+# 2023-03-01 (within 12 months of a release on 2023-01-05), convicted 2023-04-01.
+ONE_CONVICTION = pl.DataFrame(
+    {"offender_id": ["A"], "offence_date": [dt.date(2023, 3, 1)], "conviction_date": [dt.date(2023, 4, 1)]}
+)
+
+
+def refused(releases, convictions=ONE_CONVICTION, **options) -> DataError | UsageError:
+    """The error of a measure of these tables: one of the package's two, never another type."""
+    with pytest.raises((DataError, UsageError)) as raised:
+        reoffend.measure(releases, convictions, by="", extract_date="2025-01-01", **options)
+    return raised.value
+
+
+def problem_of(error: DataError | UsageError) -> tuple[str, str | None, str]:
+    assert isinstance(error, DataError), error
+    first = error.problems.row(0, named=True)
+    return first["file"], first["column"], first["rule"]
+
+
+def test_pandas_frames_with_their_own_index_and_object_dates_are_read_as_polars_frames():
+    pd = pytest.importorskip("pandas")
+    # A and B released on 5 and 9 January 2023 (object column of datetime.date), A reoffends: 1 of 2 = 50%
+    frame = pd.DataFrame({"offender_id": ["A", "B"], "release_date": [dt.date(2023, 1, 5), dt.date(2023, 1, 9)]})
+    for releases in (frame, frame.set_index(pd.Index([10, 20])), frame.set_index(pd.Index(["x", "x"]))):
+        with pytest.warns(ReoffendWarning, match=PARTIAL):
+            result = reoffend.measure(releases, ONE_CONVICTION, by="", extract_date="2025-01-01")
+        assert result.table.select("cohort_size", "reoffenders", "binary_rate").row(0) == (2, 1, 0.5)
+    # an index is not a column: offender_id held as the index is missing, as a file without the column
+    assert problem_of(refused(frame.set_index("offender_id"))) == (
+        "releases (DataFrame)",
+        "offender_id",
+        "missing-column",
+    )
+
+
+def test_hostile_pandas_frames_are_data_errors_naming_the_column():
+    pd = pytest.importorskip("pandas")
+    ids = pd.DataFrame({"offender_id": pd.Categorical(["A"]), "release_date": [dt.date(2023, 1, 5)]})
+    assert problem_of(refused(ids)) == ("releases (DataFrame)", "offender_id", "column-type")
+    mixed = pd.DataFrame({"offender_id": ["A", "B"], "release_date": [dt.date(2023, 1, 5), "2023-01-09"]})
+    assert problem_of(refused(mixed)) == ("releases (pandas DataFrame)", "release_date", "column-type")
+    twice = pd.DataFrame([["A", dt.date(2023, 1, 5), "B"]], columns=["offender_id", "release_date", "offender_id"])
+    error = refused(twice)
+    assert problem_of(error) == ("releases (pandas DataFrame)", "offender_id", "duplicate-column")
+    assert "names the column 'offender_id' more than once" in str(error)
+
+
+def test_hostile_arrow_tables_are_data_errors_naming_the_column():
+    pa = pytest.importorskip("pyarrow")
+    dictionary = pa.table(
+        {
+            "offender_id": pa.array(["A", "B"]).dictionary_encode(),  # polars reads it as Categorical
+            "release_date": pa.array([dt.date(2023, 1, 5), dt.date(2023, 1, 9)]),
+        }
+    )
+    assert problem_of(refused(dictionary)) == ("releases (DataFrame)", "offender_id", "column-type")
+    assert problem_of(refused(dictionary.to_batches()[0])) == ("releases (DataFrame)", "offender_id", "column-type")
+    twice = pa.Table.from_arrays(
+        [pa.array(["A"]), pa.array([dt.date(2023, 1, 5)]), pa.array(["B"])],
+        names=["offender_id", "release_date", "offender_id"],
+    )
+    assert problem_of(refused(twice)) == ("releases (pyarrow Table)", "offender_id", "duplicate-column")
+
+
+def test_wrong_types_and_empty_frames_are_data_errors():
+    assert problem_of(refused(pl.DataFrame({"offender_id": ["A"], "release_date": [True]}))) == (
+        "releases (DataFrame)",
+        "release_date",
+        "column-type",
+    )
+    floats = pl.DataFrame({"offender_id": [1.5], "release_date": [dt.date(2023, 1, 5)]})
+    assert problem_of(refused(floats)) == ("releases (DataFrame)", "offender_id", "column-type")
+    empty = refused(pl.DataFrame())  # no column at all: both required columns missing
+    assert isinstance(empty, DataError)
+    assert sorted(empty.problems["column"].to_list()) == ["offender_id", "release_date"]
+    assert set(empty.problems["rule"]) == {"missing-column"}
+
+
+def test_a_lazy_frame_that_cannot_be_computed_is_a_usage_error_naming_it(tmp_path):
+    def fails(_: pl.Series) -> pl.Series:
+        raise RuntimeError("the user's function failed")
+
+    plan = pl.DataFrame({"offender_id": ["A"], "release_date": [dt.date(2023, 1, 5)]}).lazy()
+    raising = plan.with_columns(pl.col("offender_id").map_batches(fails, return_dtype=pl.String))
+    error = refused(raising)
+    assert isinstance(error, UsageError)
+    assert str(error) == "releases (LazyFrame): the frame cannot be computed: the user's function failed"
+    # streamed, the frame is computed only as the run goes: its failure is still said of the frame
+    streamed = refused(raising, streaming=True)
+    assert isinstance(streamed, UsageError)
+    assert str(streamed).startswith("releases (LazyFrame): the frame cannot be computed as it is streamed: Runtime")
+    missing = refused(pl.scan_csv(tmp_path / "gone.csv"))
+    assert isinstance(missing, UsageError) and "releases (LazyFrame): the frame cannot be computed" in str(missing)
+    casts = plan.with_columns(pl.lit("5/1/2023").str.to_date("%Y-%m-%d").alias("release_date"))
+    assert isinstance(refused(casts), UsageError)
