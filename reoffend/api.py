@@ -413,7 +413,6 @@ def nowcast(
     """``reoffend nowcast``: final figures for complete cohorts, provisional ones with intervals for cohorts
     still in follow-up (docs/nowcast.md). ``table`` has a ``status`` column: ``final`` or ``provisional``."""
     from .cli.nowcast import NOWCAST_TITLE, display_nowcast
-    from .nowcast import CheckParams
     from .runs.nowcast import nowcast_params, nowcast_run
 
     spec = input_spec(releases, convictions, read)
@@ -424,7 +423,7 @@ def nowcast(
         measurement, by=by, final_cohorts=final_cohorts, estimator=estimator, court_lag=court_lag, learn_from=learn_from
     )
     caller, collected = _collecting()
-    run = nowcast_run(spec, params, CheckParams(enabled=check, min_coverage=min_coverage), caller)
+    run = nowcast_run(spec, params, caller, check=check, min_coverage=min_coverage)
     outcome = run.outcome
 
     def render(console: Any) -> None:
@@ -649,8 +648,7 @@ def power(
     (default 0.8) is the chance of detection wanted; it is what is computed when sizes and reductions are both
     given. An option that would do nothing (``dispersion`` with the binary measure alone, a measurement option
     from numbers) is a :class:`UsageError`, as on the command line."""
-    from .compare.power import PowerParams
-    from .runs.power import PowerQuestion, PowerRecords, power_run
+    from .runs.power import PowerQuestion, PowerRecords, power_params, power_run
 
     if measure not in ("binary", "frequency", "both"):
         raise UsageError(f"measure must be binary, frequency or both, not {measure!r}")
@@ -691,7 +689,7 @@ def power(
     )
     spec = input_spec(releases, convictions, read) if from_records else None
     records = PowerRecords(spec, measurement, site, site_column or "establishment", baseline)
-    params = PowerParams(alpha=alpha, power=0.8 if power is None else power, sided=sided)
+    params = power_params(alpha, power, sided)
     run = power_run(question, records, params, Caller(), given)
     return Result(
         table=run.rows.frame(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import polars as pl
 
-from ..nowcast import COURT_LAG, ESTIMATORS, BacktestParams, CheckParams
+from ..nowcast import COURT_LAG, ESTIMATORS
 from ..report.format import number_column as _num
 from ..report.format import pct_column as _pct
 from ..runs.common import command_line_flag
@@ -205,9 +205,9 @@ def nowcast_command(
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
         caller = command_caller(out, errors_file, progress)
         if run_backtest:
-            tested = backtest_run(spec, params, BacktestParams(origins=origins, step_months=origin_step), caller)
+            tested = backtest_run(spec, params, caller, origins=origins, origin_step=origin_step)
         else:
-            run = nowcast_run(spec, params, CheckParams(enabled=check, min_coverage=min_coverage), caller)
+            run = nowcast_run(spec, params, caller, check=check, min_coverage=min_coverage)
     if run_backtest:
         for warning in tested.result.warnings:
             out.warn(warning)

@@ -8,7 +8,6 @@ import click
 
 from ..compare.power import (
     Baseline,
-    PowerParams,
     PowerResult,
     power_curve,
 )
@@ -22,6 +21,7 @@ from ..runs.power import (
     MIN_REDUCTION,
     PowerQuestion,
     PowerRecords,
+    power_params,
     power_run,
 )
 from .caller import command_caller
@@ -156,7 +156,7 @@ def power(
     (RELEASES CONVICTIONS --site --baseline): the baseline rate, events per 100, dispersion and baseline size are
     measured (reoffend docs power).
     """
-    params = PowerParams(alpha=alpha, power=power_level, sided=sided)
+    params = power_params(alpha, power_level, sided)
     out.expect_columns(PowerRow.columns())
     question = PowerQuestion(
         wanted=("binary", "frequency") if measures == "both" else (measures,),

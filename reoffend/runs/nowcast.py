@@ -48,17 +48,21 @@ class NowcastRun:
     caption: str
 
 
-def nowcast_run(spec: InputSpec, params: NowcastParams, check: CheckParams, caller: Caller) -> NowcastRun:
+def nowcast_run(
+    spec: InputSpec, params: NowcastParams, caller: Caller, *, check: bool = True, min_coverage: float = 0.85
+) -> NowcastRun:
     """Read the inputs and nowcast: final figures for complete cohorts, provisional ones for the rest, checked
-    by a quick backtest unless ``check.enabled`` is off (docs/nowcast.md, "Honesty by default")."""
+    by a quick backtest unless ``check`` is off, flagged below ``min_coverage`` (docs/nowcast.md, "Honesty by
+    default")."""
+    checked = CheckParams(enabled=check, min_coverage=min_coverage)
     inputs = load_and_warn(spec, caller, params.measurement.excluded_offences)
     caller.stage("nowcasting")
-    outcome = nowcast(inputs, params, check=check)
+    outcome = nowcast(inputs, params, check=checked)
     parameters = {
         "inputs": spec.as_dict(),
         **params.as_dict(),
-        "check": check.enabled,
-        "min_coverage": check.min_coverage,
+        "check": checked.enabled,
+        "min_coverage": checked.min_coverage,
     }
     caption = (
         f"{params.window.describe()}; extract date {outcome.metadata['extract_date']}; "
@@ -76,9 +80,12 @@ class BacktestRun:
     caption: str
 
 
-def backtest_run(spec: InputSpec, params: NowcastParams, options: BacktestParams, caller: Caller) -> BacktestRun:
-    """Read the inputs and nowcast at earlier month ends with the convictions known then, against the final
-    figures (docs/nowcast.md, "Backtest")."""
+def backtest_run(
+    spec: InputSpec, params: NowcastParams, caller: Caller, *, origins: int = 12, origin_step: int = 1
+) -> BacktestRun:
+    """Read the inputs and nowcast at ``origins`` earlier month ends, ``origin_step`` months apart, with the
+    convictions known then, against the final figures (docs/nowcast.md, "Backtest")."""
+    options = BacktestParams(origins=origins, step_months=origin_step)
     inputs = load_and_warn(spec, caller, params.measurement.excluded_offences)
     caller.stage("backtesting")
     result = backtest(inputs, params, options)

@@ -78,6 +78,13 @@ def _size(item: str) -> int:
     return int(number)
 
 
+def power_params(alpha: float, power: float | None, sided: str) -> PowerParams:
+    """The test's level and side, and the power wanted (None: :class:`PowerParams`' default, 80%)."""
+    if power is None:
+        return PowerParams(alpha=alpha, sided=sided)  # type: ignore[arg-type]  # checked by PowerParams
+    return PowerParams(alpha=alpha, power=power, sided=sided)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class PowerQuestion:
     """What ``power`` is asked (docs/power.md): the measures ``wanted``, the baseline's figures (unless measured
