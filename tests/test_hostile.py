@@ -223,8 +223,8 @@ def test_an_extension_the_command_cannot_write_is_a_usage_error(cli, folder, opt
 
 SLOW_WRITE = """
 import pathlib, time
-import reoffend.cli.common as common
-real = common.frame_writer
+import reoffend.cli.output as output
+real = output.frame_writer
 def slow(frame, fmt):
     write = real(frame, fmt)
     def stalled(handle):
@@ -234,7 +234,7 @@ def slow(frame, fmt):
         time.sleep(60)
         write(handle)
     return stalled
-common.frame_writer = slow
+output.frame_writer = slow
 """
 
 
@@ -337,7 +337,7 @@ def test_a_write_error_in_a_staged_file_is_74_and_leaves_nothing(cli, folder, mo
 
         return write
 
-    monkeypatch.setattr("reoffend.cli.common.frame_writer", failing)
+    monkeypatch.setattr("reoffend.cli.output.frame_writer", failing)
     status, _out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "-o", target)
     assert status == 74 and "writing" in err and "no space left on device" in err
     assert snapshot(folder) == before and not temporaries(folder)

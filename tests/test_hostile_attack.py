@@ -9,7 +9,7 @@ import click
 import pytest
 
 from reoffend.cli import cli as reoffend_cli
-from reoffend.cli.common import INPUT_OPTIONS, OUTPUT_OPTIONS, TABLE_OUTPUTS
+from reoffend.cli.output import INPUT_OPTIONS, OUTPUT_OPTIONS, TABLE_OUTPUTS
 from tests.test_hostile import snapshot, unchanged
 
 

@@ -237,7 +237,7 @@ def test_an_escaped_key_that_repeats_nothing_is_read(cli, tmp_path):
 def render(rows, width: int, caption: str | None = None) -> str:
     from rich.console import Console
 
-    from reoffend.cli.common import render_table
+    from reoffend.cli.tables import render_table
 
     buffer = io.StringIO()
     render_table(rows, title="T", caption=caption, console=Console(file=buffer, width=width, color_system=None))
@@ -467,7 +467,7 @@ def test_a_table_title_is_never_markup():
     "[reverse]EVIL[/reverse]" was read as rich markup (shown as EVIL, in reverse video on a terminal)."""
     from rich.console import Console
 
-    from reoffend.cli.common import render_table
+    from reoffend.cli.tables import render_table
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=100, color_system="truecolor", force_terminal=True)

@@ -13,8 +13,7 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from reoffend.cli.common import render_table
-from reoffend.cli.tables import plan_columns, plan_widths
+from reoffend.cli.tables import plan_columns, plan_widths, render_table
 
 from .conftest import write_csv
 from .test_cli import CONVICTIONS as CLI_CONVICTIONS
