@@ -2,8 +2,23 @@
 follow-up window, the cohorts, ``--by``, the output, the test's level and sides; the option types that refuse a
 value before any work, and the checks of which options were typed.
 
-A command stacks the decorators it needs; each hands the command one value made from its options (``spec``,
-``window``, ``measurement``, ``out``), built by :mod:`reoffend.cli.inputs` and :mod:`reoffend.cli.output`.
+A command is assembled from these parts, as csvkit's tools share its base class's arguments: it stacks the
+decorators it needs, and each hands it one value made from its options (``spec``, ``window``, ``measurement``,
+``out``), built by :mod:`reoffend.cli.inputs` and :mod:`reoffend.cli.output`::
+
+    @click.command()
+    @input_options  # spec: InputSpec, errors_file
+    @window_options  # window: FollowUpWindow (under cohort_options)
+    @cohort_options  # measurement: MeasureParams
+    @output_options  # out: Output, every output option checked before any work
+    def command(spec, errors_file, measurement, out):
+        with errors_reported(errors_file):  # reoffend.cli.inputs: --errors for invalid data
+            inputs = load_or_report(spec, errors_file, out=out)
+            ...
+        out.emit(rows, parameters=..., metadata=...)  # reoffend.cli.output: the chosen format, atomically
+
+Messages and progress on standard error are :mod:`reoffend.cli.console`'s; the terminal table is
+:func:`reoffend.cli.tables.render_table`.
 """
 
 from __future__ import annotations
