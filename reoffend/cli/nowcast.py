@@ -10,17 +10,10 @@ import polars as pl
 from ..nowcast import COURT_LAG, ESTIMATORS, BacktestParams, CheckParams, NowcastParams, backtest, nowcast
 from ..report.format import number_column as _num
 from ..report.format import pct_column as _pct
-from .common import (
-    cohort_options,
-    errors_reported,
-    input_options,
-    load_or_report,
-    output_options,
-    parse_columns,
-    refuse_unused,
-    window_options,
-    writer_for_suffix,
-)
+from .inputs import errors_reported, load_or_report
+from .options import cohort_options, input_options, output_options, refuse_unused, window_options
+from .output import writer_for_suffix
+from .parsing import parse_columns
 
 # a nowcast takes every cohort as it is at the extract date: these two options of the measure do not apply
 NOT_APPLICABLE = ("incomplete", "latest_cohort")
