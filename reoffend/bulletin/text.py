@@ -245,32 +245,64 @@ def trend_table(context: Context) -> Table:
 
 # ---------------------------------------------------------------------------------------------- compose
 def compose(context: Context) -> Document:
-    params, facts = context.params, context.facts
-    window = params.window
+    """The bulletin's document: its sections in reading order (:data:`SECTIONS`), then every sentence, caption
+    and figure written as the bulletin writes them (cohorts and columns in words, one minus sign U+2212)."""
     latest = context.trend.row(-1, named=True)
-    conf = level(params.confidence)
-    words = cohort_words(latest["cohort"], params.period)
-    blocks: list[Block] = []
+    blocks = [block for section in SECTIONS for block in section(context, latest)]
+    document = Document(
+        title=context.config.title,
+        subtitle=subtitle(context, latest),
+        blocks=blocks,
+        footer=footer(context),
+        meta=publication_meta(context),
+    )
+    return replace_text(document, lambda text: written(text, context))
 
-    # -- main points: the cards give the figures at a glance; the bullets say them in sentences
-    blocks.append(Heading("Main points", anchor="main-points"))
+
+def subtitle(context: Context, latest: Mapping[str, Any]) -> str:
+    """Who the bulletin is about and how long they were followed up, and the extract's date in words."""
+    facts = context.facts
+    extracted = dt.date.fromisoformat(facts["extract_date"]) if facts["extract_date"] else None
+    return (
+        f"People released from custody in {cohort_words(latest['cohort'], context.params.period)}, followed up for "
+        f"{context.params.window.follow_up_months} months."
+        + (f" Data extracted {long_date(extracted)}." if extracted else "")
+    )
+
+
+def footer(context: Context) -> str:
+    publisher = f"{context.config.publisher}. " if context.config.publisher else ""
+    return f"{publisher}Every figure in this bulletin is in the data tables published with it."
+
+
+def published_changes(context: Context, comparison: str) -> pl.DataFrame:
+    """The published change (``changes.csv``) since the cohort of ``comparison``: "previous cohort" or "same
+    cohort a year earlier" (none when it is withheld or there is no such cohort)."""
+    changes = context.changes.filter(pl.col("difference_pp").is_not_null())
+    return changes.filter(pl.col("comparison") == comparison)
+
+
+def main_points_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The main points: the cards give the figures at a glance; the bullets say them in sentences."""
+    params = context.params
+    words = cohort_words(latest["cohort"], params.period)
+    blocks: list[Block] = [Heading("Main points", anchor="main-points")]
     # a card is a figure at a glance: a withheld one ([c]) is no figure, and the bullets say why it is withheld
     cards = [card for card in key_figures(context, latest) if card.value != SHORTHAND]
     if cards:
         blocks.append(KeyFigures(cards))
     points = [
         f"{strong(cell(latest, 'binary_rate', pct))} of the {count(latest['cohort_size'])} people released from "
-        f"custody in {words} committed a proven reoffence within {window.follow_up_months} months "
-        f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)})."
+        f"custody in {words} committed a proven reoffence within {params.window.follow_up_months} months "
+        f"({cell(latest, 'reoffenders')} people; {level(params.confidence)} confidence interval {ci_cell(latest)})."
         if latest["binary_rate"] is not None
         else f"The reoffending figures of the {counted(latest['cohort_size'], 'person', 'people')} released from "
         f"custody in {words} are withheld ({SHORTHAND}) to protect the people in a group this small.",
     ]
-    published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
     # the change since the same cohort a year earlier leads (seasonal cohorts compare like with like, as the
     # MoJ bulletin does), set against the whole series; the previous cohort is in the trend section
-    year_on_year = published_changes.filter(pl.col("comparison") == "same cohort a year earlier")
-    previous = published_changes.filter(pl.col("comparison") == "previous cohort")
+    year_on_year = published_changes(context, "same cohort a year earlier")
+    previous = published_changes(context, "previous cohort")
     if year_on_year.height:
         points.append(change_sentence(year_on_year.row(0, named=True), context))
     else:
@@ -288,10 +320,12 @@ def compose(context: Context) -> Document:
     if revision:
         points.append(revision)
     blocks.append(Bullets(points))
-    blocks += things_to_know(context)
+    return blocks
 
-    # -- trend
-    blocks.append(Heading("Proven reoffending over time", anchor="trend"))
+
+def trend_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """Proven reoffending over time: the first and last published cohorts in words, the chart and the table."""
+    period = context.params.period
     # the text starts from the first published cohort, as the chart's alt text does: a withheld figure is never
     # a number of a sentence ("was [c] for ..."); the withheld cohorts are said in words (issue 26)
     published_trend = context.trend.filter(pl.col("binary_rate").is_not_null())
@@ -300,6 +334,7 @@ def compose(context: Context) -> Document:
     last = published_trend.row(-1, named=True) if not none_shown else latest
     # one cohort: its figure once, not "55.5% ... and 55.5%"; no chart: no band to describe (chartrules.py)
     only_one = published_trend.height == 1
+    blocks: list[Block] = [Heading("Proven reoffending over time", anchor="trend")]
     blocks.append(
         Paragraph(
             (
@@ -307,41 +342,48 @@ def compose(context: Context) -> Document:
                 "groups this small; the table gives the number of people released in each."
                 if none_shown
                 else f"The proven reoffending rate was {pct(last['binary_rate'])} for people released in "
-                f"{cohort_words(last['cohort'], params.period)}, the only cohort in this bulletin with complete "
+                f"{cohort_words(last['cohort'], period)}, the only cohort in this bulletin with complete "
                 "follow-up."
                 if only_one and context.trend.height == 1
                 else f"The proven reoffending rate can be published for one cohort only: {pct(last['binary_rate'])} "
-                f"for people released in {cohort_words(last['cohort'], params.period)}."
+                f"for people released in {cohort_words(last['cohort'], period)}."
                 if only_one
                 else f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
-                f"{cohort_words(first['cohort'], params.period)} and {pct(last['binary_rate'])} for those "
-                f"released in {cohort_words(last['cohort'], params.period)}."
+                f"{cohort_words(first['cohort'], period)} and {pct(last['binary_rate'])} for those "
+                f"released in {cohort_words(last['cohort'], period)}."
             )
-            + ("" if none_shown else withheld_cohorts_words(context.trend, "binary_rate", params.period))
+            + ("" if none_shown else withheld_cohorts_words(context.trend, "binary_rate", period))
             + (
                 ""
                 if "trend" in context.left_out
-                else f" The shaded band, between dashed lines, is the {conf} confidence interval: the range of "
-                "rates consistent with the cohort's size."
+                else f" The shaded band, between dashed lines, is the {level(context.params.confidence)} confidence "
+                "interval: the range of rates consistent with the cohort's size."
             )
         )
     )
+    previous = published_changes(context, "previous cohort")
     if previous.height:  # the short-term movement, after the like-for-like comparison of the main points
         blocks.append(Paragraph(change_sentence(previous.row(0, named=True), context)))
     blocks.append(
         figure(
             context,
             "trend",
-            f"Proven reoffending rate by cohort, with {conf} confidence intervals (Wilson score).",
+            f"Proven reoffending rate by cohort, with {level(context.params.confidence)} confidence intervals "
+            "(Wilson score).",
         )
     )
     blocks.append(trend_table(context))
+    return blocks
 
-    blocks.append(Heading("How often people reoffend", anchor="frequency"))
+
+def frequency_blocks(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """How often people reoffend: reconviction events per 100 released, first and last published cohorts."""
+    period = context.params.period
     published_events = context.trend.filter(pl.col("events_per_100").is_not_null())
     first_events = published_events.row(0, named=True) if published_events.height else None
     last_events = published_events.row(-1, named=True) if published_events.height else None
-    blocks.append(
+    return [
+        Heading("How often people reoffend", anchor="frequency"),
         Paragraph(
             "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
             "more reoffences (taken as one court appearance). "
@@ -349,48 +391,56 @@ def compose(context: Context) -> Document:
                 f"Its figures are withheld ({SHORTHAND}) for every cohort, as the rates are."
                 if first_events is None or last_events is None
                 else f"Per 100 people released it was {one(last_events['events_per_100'])} in "
-                f"{cohort_words(last_events['cohort'], params.period)}"
+                f"{cohort_words(last_events['cohort'], period)}"
                 + (
                     "."
                     if published_events.height == 1
                     else f", and {one(first_events['events_per_100'])} in "
-                    f"{cohort_words(first_events['cohort'], params.period)}."
+                    f"{cohort_words(first_events['cohort'], period)}."
                 )
-                + withheld_cohorts_words(context.trend, "events_per_100", params.period)
+                + withheld_cohorts_words(context.trend, "events_per_100", period)
             )
-        )
-    )
-    blocks.append(
+        ),
         figure(
             context,
             "events_per_100",
             "Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
-        )
-    )
+        ),
+    ]
 
-    blocks += revision_blocks(context)
 
-    # -- establishments
-    if context.establishments is not None and context.establishment_summary is not None:
-        blocks += establishment_blocks(context, latest)
+def establishments_section(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The latest cohort by establishment, when the bulletin has an establishment column."""
+    if context.establishments is None or context.establishment_summary is None:
+        return []
+    return establishment_blocks(context, latest)
 
-    # -- breakdowns
-    for breakdown in context.breakdowns:
-        blocks += breakdown_blocks(context, breakdown, latest)
 
-    # -- comparisons
-    for section in context.comparisons:
-        blocks += comparison_blocks(section)
+def breakdowns_section(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The latest cohort by each ``[breakdowns]`` column, in the order configured."""
+    return [block for breakdown in context.breakdowns for block in breakdown_blocks(context, breakdown, latest)]
 
-    # -- court lag
+
+def comparisons_section(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """Each ``[comparisons]`` section, as it published itself (reoffend/bulletin/comparisons.py)."""
+    return [block for section in context.comparisons for block in comparison_blocks(section)]
+
+
+def court_lag_section(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """The court-lag curve, or why the court lag there was to publish is left out."""
     if context.lag is not None:
-        blocks += court_lag_blocks(context)
-    elif context.facts.get("court_lag_left_out"):
-        blocks += court_lag_left_out_blocks(context)
+        return court_lag_blocks(context)
+    if context.facts.get("court_lag_left_out"):
+        return court_lag_left_out_blocks(context)
+    return []
 
-    # -- incomplete cohorts
-    blocks.append(Heading("Cohorts not yet included", anchor="incomplete"))
-    blocks.append(Paragraph(incomplete_sentence(context)))
+
+def incomplete_blocks(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """Cohorts not yet included: those still in follow-up at the extract date, then any provisional figures."""
+    blocks: list[Block] = [
+        Heading("Cohorts not yet included", anchor="incomplete"),
+        Paragraph(incomplete_sentence(context)),
+    ]
     incomplete = context.completeness.filter(~pl.col("complete"))
     if incomplete.height:
         blocks.append(
@@ -406,26 +456,7 @@ def compose(context: Context) -> Document:
                 numeric=[False, True, True],
             )
         )
-    blocks += list(context.provisional)
-
-    # -- the furniture of official statistics, then provenance last ("About these statistics")
-    blocks += source_and_quality_blocks(context)
-    blocks += glossary_blocks(context)
-    blocks += status_blocks(context)
-    blocks += contact_blocks(context)
-    blocks += about_blocks(context)
-
-    publisher = f"{context.config.publisher}. " if context.config.publisher else ""
-    extracted = dt.date.fromisoformat(facts["extract_date"]) if facts["extract_date"] else None
-    subtitle = f"People released from custody in {words}, followed up for {window.follow_up_months} months." + (
-        f" Data extracted {long_date(extracted)}." if extracted else ""
-    )
-    footer = f"{publisher}Every figure in this bulletin is in the data tables published with it."
-    document = Document(
-        title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer, meta=publication_meta(context)
-    )
-    # every sentence, caption and figure: cohorts and columns in words, one minus sign (U+2212)
-    return replace_text(document, lambda text: written(text, context))
+    return blocks + list(context.provisional)
 
 
 def written(text: str, context: Context) -> str:
@@ -1529,3 +1560,30 @@ def chart_findings(
             )
         findings["court_lag"] = ("Court lag: share of eventual proven reoffending counted", sentence + ".")
     return findings
+
+
+def _whole(blocks: Callable[[Context], list[Block]]) -> Callable[[Context, Mapping[str, Any]], list[Block]]:
+    """A section that needs the context only, as one of :data:`SECTIONS`."""
+    return lambda context, _latest: blocks(context)
+
+
+# The bulletin, section by section in reading order: each gives its blocks from the context and the latest
+# cohort's trend row (none when it does not apply). The furniture of official statistics comes after the
+# figures, and provenance last ("About these statistics").
+SECTIONS: tuple[Callable[[Context, Mapping[str, Any]], list[Block]], ...] = (
+    main_points_blocks,
+    _whole(things_to_know),
+    trend_blocks,
+    frequency_blocks,
+    _whole(revision_blocks),
+    establishments_section,
+    breakdowns_section,
+    comparisons_section,
+    court_lag_section,
+    incomplete_blocks,
+    _whole(source_and_quality_blocks),
+    _whole(glossary_blocks),
+    _whole(status_blocks),
+    _whole(contact_blocks),
+    _whole(about_blocks),
+)
