@@ -667,106 +667,134 @@ def incomplete_sentence(context: Context) -> str:
 
 
 def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The latest cohort by establishment: as many as can be published, each against the rate for all releases
+    after the adjustment for multiple testing (none or one published: said in words, no test)."""
     assert context.establishments is not None and context.establishment_summary is not None, "no establishments"
     summary = context.establishment_summary.row(0, named=True)
-    conf = level(context.params.confidence)
     column = context.facts["establishment_column"]
-    labels = context.config.labels
-    words = cohort_words(latest["cohort"], context.params.period)
-    hidden = summary["suppressed_establishments"]
+    heading = Heading(f"Latest cohort by {context.config.labels.name(column)}", anchor="establishments")
+    published = summary["establishments"] - summary["suppressed_establishments"]
+    if not published:  # too little to publish: no counts of nothing, no test of nothing
+        return [
+            heading,
+            none_published_paragraph(context, summary, latest),
+            establishment_table(context, column, latest),
+        ]
+    if published < 2:  # no comparison of one establishment with a rate for all it is most or all of
+        hidden = summary["suppressed_establishments"]
+        return [
+            heading,
+            one_published_paragraph(context, summary, latest),
+            *([establishment_table(context, column, latest)] if hidden else []),
+        ]
+    blocks: list[Block] = [heading, Paragraph(establishments_tested_sentences(context, summary, latest))]
+    if "establishments" in context.figures:
+        # the chart's own heading: a ranked list is taller than wide, and in print it starts a page with this
+        # heading rather than leaving the section's heading and paragraph alone at the foot of the page before
+        blocks.append(Heading(f"Each {context.config.labels.name(column)} against the rate for all releases", level=3))
+    blocks.append(figure(context, "establishments", establishment_caption(context, summary, latest)))
+    blocks.append(establishment_table(context, column, latest))
+    return blocks
+
+
+def establishments_withheld_words(hidden: int) -> str:
+    """The sentence on the establishments whose figures are suppressed (empty when none is)."""
     them = plural(hidden, "it", "them")
-    withheld = (
+    return (
         f" The figures of {counted(hidden, 'establishment')} are suppressed ({SHORTHAND}) to protect the people "
         f"in small groups (see About these statistics): the table lists {them}, with no figures, and the chart "
         f"leaves {them} out."
         if hidden
         else ""
     )
-    published = summary["establishments"] - hidden
-    higher, lower = summary["higher"], summary["lower"]
-    heading = Heading(f"Latest cohort by {labels.name(column)}", anchor="establishments")
-    if not published:  # too little to publish: no counts of nothing, no test of nothing
-        return [
-            heading,
-            Paragraph(
-                f"In {words}, no {labels.name(column)} can be published: the figures of "
-                + (
-                    f"the one {labels.name(column)}"
-                    if hidden == 1
-                    else f"all {count(hidden)} {plural(hidden, labels.name(column))}"
-                )
-                + f" are withheld ({SHORTHAND}) to protect the people in small groups (see About these statistics); "
-                f"the table lists {them} with the number of people released."
-            ),
-            establishment_table(context, column, latest),
-        ]
-    if published < 2:  # no comparison of one establishment with a rate for all it is most or all of
-        only = context.establishments.filter(pl.col("binary_rate").is_not_null()).row(0, named=True)
-        return [
-            heading,
-            Paragraph(
-                (
-                    f"In {words}, the figures of one {labels.name(column)} only can be published: "
-                    f"{labelled(labels, column)(only[column])}, with a proven reoffending rate of "
-                    f"{pct(only['binary_rate'])}."
-                    if hidden
-                    else f"In {words}, this bulletin covers one {labels.name(column)} only: "
-                    f"{labelled(labels, column)(only[column])}, whose proven reoffending rate of "
-                    f"{pct(only['binary_rate'])} is the rate for all its releases."
-                )
-                + f" Comparing {labels.name(column)}s with the rate for all releases needs "
-                f"at least two published {labels.name(column)}s, so there is no such comparison here."
-                + (
-                    f" The figures of {counted(hidden, 'other ' + labels.name(column))} are withheld ({SHORTHAND}) "
-                    f"to protect the people in small groups; the table lists {them} with the number of people "
-                    "released."
-                    if hidden
-                    else ""
-                )
-            ),
-            *([establishment_table(context, column, latest)] if hidden else []),
-        ]
-    blocks: list[Block] = [
-        heading,
-        Paragraph(
-            f"In {words}, {count(summary['higher_unadjusted'])} of the {count(published)} "
-            f"{'published ' if hidden else ''}{plural(published, 'establishment')} had a {conf} confidence "
-            f"interval wholly above the rate for all releases ({cell(summary, 'all_releases_binary_rate', pct)}) "
-            f"and {count(summary['lower_unadjusted'])} wholly below. With this many establishments some would do "
-            "so by chance alone, so each establishment's test against the rate for all is adjusted for multiple "
-            f"testing (see the glossary): after it, {count(higher)} {plural(higher, 'is', 'are')} significantly "
-            f"higher and {count(lower)} significantly lower. Differences in the mix of people released are not "
-            "taken into account here." + withheld
-        ),
-    ]
-    ranked = published > 2 * ESTABLISHMENTS_AT_EACH_END
-    shows = (
-        f"the {ESTABLISHMENTS_AT_EACH_END} highest and {ESTABLISHMENTS_AT_EACH_END} lowest rates and every "
-        f"{labels.name(column)} significantly higher or lower after the adjustment for multiple testing (the table "
-        f"lists every {labels.name(column)})"
-        if ranked
-        else f"every published {labels.name(column)}"
+
+
+def none_published_paragraph(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> Paragraph:
+    """No establishment's figures can be published: how many are withheld, and that the table lists them."""
+    name = context.config.labels.name(context.facts["establishment_column"])
+    hidden = summary["suppressed_establishments"]
+    return Paragraph(
+        f"In {cohort_words(latest['cohort'], context.params.period)}, no {name} can be published: the figures of "
+        + (f"the one {name}" if hidden == 1 else f"all {count(hidden)} {plural(hidden, name)}")
+        + f" are withheld ({SHORTHAND}) to protect the people in small groups (see About these statistics); "
+        f"the table lists {plural(hidden, 'it', 'them')} with the number of people released."
     )
-    if "establishments" in context.figures:
-        # the chart's own heading: a ranked list is taller than wide, and in print it starts a page with this
-        # heading rather than leaving the section's heading and paragraph alone at the foot of the page before
-        blocks.append(Heading(f"Each {labels.name(column)} against the rate for all releases", level=3))
-    blocks.append(
-        figure(
-            context,
-            "establishments",
-            f"Proven reoffending rate by {labels.name(column)}, {words}: {shows}, highest first, with {conf} "
-            "confidence intervals; the dashed line is the rate for all releases; colour and marker give the verdict "
-            "after the adjustment for multiple testing"
-            + (
-                f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not in the chart."
-                if hidden
-                else "."
-            ),
+
+
+def one_published_paragraph(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> Paragraph:
+    """One establishment's figures only can be published (or the bulletin has one): its rate, and why there is no
+    comparison with the rate for all releases."""
+    assert context.establishments is not None, "no establishments"
+    labels = context.config.labels
+    column = context.facts["establishment_column"]
+    words = cohort_words(latest["cohort"], context.params.period)
+    hidden = summary["suppressed_establishments"]
+    only = context.establishments.filter(pl.col("binary_rate").is_not_null()).row(0, named=True)
+    return Paragraph(
+        (
+            f"In {words}, the figures of one {labels.name(column)} only can be published: "
+            f"{labelled(labels, column)(only[column])}, with a proven reoffending rate of "
+            f"{pct(only['binary_rate'])}."
+            if hidden
+            else f"In {words}, this bulletin covers one {labels.name(column)} only: "
+            f"{labelled(labels, column)(only[column])}, whose proven reoffending rate of "
+            f"{pct(only['binary_rate'])} is the rate for all its releases."
+        )
+        + f" Comparing {labels.name(column)}s with the rate for all releases needs "
+        f"at least two published {labels.name(column)}s, so there is no such comparison here."
+        + (
+            f" The figures of {counted(hidden, 'other ' + labels.name(column))} are withheld ({SHORTHAND}) "
+            f"to protect the people in small groups; the table lists {plural(hidden, 'it', 'them')} with the number "
+            "of people released."
+            if hidden
+            else ""
         )
     )
-    blocks.append(establishment_table(context, column, latest))
-    return blocks
+
+
+def establishments_tested_sentences(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> str:
+    """How many published establishments were above and below the rate for all releases, before and after the
+    adjustment for multiple testing (establishment_summary.csv)."""
+    hidden = summary["suppressed_establishments"]
+    published = summary["establishments"] - hidden
+    higher, lower = summary["higher"], summary["lower"]
+    return (
+        f"In {cohort_words(latest['cohort'], context.params.period)}, {count(summary['higher_unadjusted'])} of the "
+        f"{count(published)} {'published ' if hidden else ''}{plural(published, 'establishment')} had a "
+        f"{level(context.params.confidence)} confidence "
+        f"interval wholly above the rate for all releases ({cell(summary, 'all_releases_binary_rate', pct)}) "
+        f"and {count(summary['lower_unadjusted'])} wholly below. With this many establishments some would do "
+        "so by chance alone, so each establishment's test against the rate for all is adjusted for multiple "
+        f"testing (see the glossary): after it, {count(higher)} {plural(higher, 'is', 'are')} significantly "
+        f"higher and {count(lower)} significantly lower. Differences in the mix of people released are not "
+        "taken into account here." + establishments_withheld_words(hidden)
+    )
+
+
+def establishment_caption(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> str:
+    """The establishment chart's caption: which establishments it shows (all, or the ends and the significant
+    ones: reoffend/bulletin/chartrules.py), and that the suppressed ones are not in it."""
+    name = context.config.labels.name(context.facts["establishment_column"])
+    hidden = summary["suppressed_establishments"]
+    ranked = summary["establishments"] - hidden > 2 * ESTABLISHMENTS_AT_EACH_END
+    shows = (
+        f"the {ESTABLISHMENTS_AT_EACH_END} highest and {ESTABLISHMENTS_AT_EACH_END} lowest rates and every "
+        f"{name} significantly higher or lower after the adjustment for multiple testing (the table "
+        f"lists every {name})"
+        if ranked
+        else f"every published {name}"
+    )
+    return (
+        f"Proven reoffending rate by {name}, {cohort_words(latest['cohort'], context.params.period)}: {shows}, "
+        f"highest first, with {level(context.params.confidence)} "
+        "confidence intervals; the dashed line is the rate for all releases; colour and marker give the verdict "
+        "after the adjustment for multiple testing"
+        + (
+            f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not in the chart."
+            if hidden
+            else "."
+        )
+    )
 
 
 def verdict_cell(row: Mapping[str, Any], column: str) -> str:
@@ -1174,10 +1202,26 @@ def source_and_quality_blocks(context: Context) -> list[Block]:
 
 
 def glossary_blocks(context: Context) -> list[Block]:
-    """Plain words for the statistical terms the bulletin uses; the comparisons' terms only when they are shown."""
-    conf = level(context.params.confidence)
+    """Plain words for the statistical terms the bulletin uses; the comparisons' terms only when they are shown,
+    the provisional figures' only when there are any."""
     names = {section.name for section in context.comparisons}
-    terms = [
+    terms = core_terms(level(context.params.confidence))
+    if "baseline" in names:
+        terms.append(DONCASTER_DESIGN)
+    if "matched" in names:
+        terms += MATCHED_TERMS
+    if "adjusted" in names:
+        terms += ADJUSTED_TERMS
+    if names & {"matched", "adjusted", "baseline"}:
+        terms.append(NORMAL_APPROXIMATION)
+    if context.provisional:
+        terms += PROVISIONAL_TERMS
+    return [Heading("Glossary", anchor="glossary"), Definitions(terms)]
+
+
+def core_terms(conf: str) -> list[tuple[str, str]]:
+    """The terms of every bulletin (``conf``: the confidence level, "95%")."""
+    return [
         (
             "Confidence interval",
             f"The range in which the true value is likely to lie, given the size of the group: {conf} of such "
@@ -1200,104 +1244,97 @@ def glossary_blocks(context: Context) -> list[Block]:
             "The unit of the difference between two percentages: the later rate minus the earlier one.",
         ),
     ]
-    if "baseline" in names:
-        terms.append(
-            (
-                "Doncaster design",
-                "A comparison of one establishment's reoffending with its own in an earlier period (its baseline "
-                "cohort), named after the payment-by-results pilot at HMP Doncaster that used it.",
-            )
-        )
-    if "matched" in names:
-        terms += [
-            (
-                "Peterborough design",
-                "A comparison of the people an intervention dealt with (the treated releases) against similar "
-                "people released elsewhere at the same time, named after the social impact bond pilot at HMP "
-                "Peterborough that used it.",
-            ),
-            (
-                "Treated releases",
-                "The releases of the group being evaluated: the people the intervention or establishment dealt with.",
-            ),
-            (
-                "Weighted comparison group",
-                "The people matched to the treated releases, each counted in proportion to how many treated "
-                "people they stand in for, so that the group is as alike to the treated people as possible.",
-            ),
-            (
-                "Covariate",
-                "A characteristic of a person used to compare like with like, such as age, sex, previous "
-                "convictions, sentence length or offence.",
-            ),
-            (
-                "Bootstrap resamples",
-                "The comparison repeated many times on groups drawn at random, with replacement, from the matched "
-                "people; how much its result varies gives the interval and the p-value.",
-            ),
-            (
-                "Propensity score",
-                "The estimated chance that a person is in the group being evaluated, given their characteristics; "
-                "people with similar scores are alike on those characteristics taken together.",
-            ),
-            (
-                "Standardised mean difference",
-                "How far apart the evaluated group and its comparison group are on one characteristic, in standard "
-                "deviations: the nearer to zero, the better the two groups are balanced.",
-            ),
-        ]
-    if "adjusted" in names:
-        terms += [
-            (
-                "Logistic regression",
-                "A statistical model of the chance that something happens (here, that a person reoffends) given "
-                "their characteristics.",
-            ),
-            (
-                "Count model",
-                "A statistical model of how many times something happens (here, the number of proven reoffences "
-                "a person commits) given their characteristics.",
-            ),
-            (
-                "Risk-adjusted baseline",
-                "The reoffending expected for the people released now, predicted from how similar people "
-                "reoffended in the baseline cohorts.",
-            ),
-            (
-                "AUC (area under the curve)",
-                "How well a model tells apart people who reoffend from those who do not: from one half, no better "
-                "than chance, to one, perfect.",
-            ),
-            (
-                "Pseudo R-squared",
-                "How much better a model predicts than one that gives everyone the same chance: zero is no better, "
-                "and low values are usual for models of individual behaviour.",
-            ),
-        ]
-    if names & {"matched", "adjusted", "baseline"}:
-        terms.append(
-            (
-                "Normal approximation",
-                "A shortcut for working out intervals and p-values that assumes the figures follow the familiar "
-                "bell-shaped curve; it is close for large groups and rough for small ones.",
-            )
-        )
-    if context.provisional:
-        terms.append(
-            (
-                "Backtest comparisons",
-                "Checks of the provisional method on this data: estimates made as if at earlier extract dates, "
-                "set against the final figures those cohorts later had.",
-            )
-        )
-        terms.append(
-            (
-                "Provisional estimate",
-                "An estimate of a cohort's final rate made before its follow-up is complete; it is replaced by the "
-                "final figure when the follow-up ends.",
-            )
-        )
-    return [Heading("Glossary", anchor="glossary"), Definitions(terms)]
+
+
+DONCASTER_DESIGN = (
+    "Doncaster design",
+    "A comparison of one establishment's reoffending with its own in an earlier period (its baseline "
+    "cohort), named after the payment-by-results pilot at HMP Doncaster that used it.",
+)
+# the Peterborough design's terms (a [comparisons.matched] section)
+MATCHED_TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "Peterborough design",
+        "A comparison of the people an intervention dealt with (the treated releases) against similar "
+        "people released elsewhere at the same time, named after the social impact bond pilot at HMP "
+        "Peterborough that used it.",
+    ),
+    (
+        "Treated releases",
+        "The releases of the group being evaluated: the people the intervention or establishment dealt with.",
+    ),
+    (
+        "Weighted comparison group",
+        "The people matched to the treated releases, each counted in proportion to how many treated "
+        "people they stand in for, so that the group is as alike to the treated people as possible.",
+    ),
+    (
+        "Covariate",
+        "A characteristic of a person used to compare like with like, such as age, sex, previous "
+        "convictions, sentence length or offence.",
+    ),
+    (
+        "Bootstrap resamples",
+        "The comparison repeated many times on groups drawn at random, with replacement, from the matched "
+        "people; how much its result varies gives the interval and the p-value.",
+    ),
+    (
+        "Propensity score",
+        "The estimated chance that a person is in the group being evaluated, given their characteristics; "
+        "people with similar scores are alike on those characteristics taken together.",
+    ),
+    (
+        "Standardised mean difference",
+        "How far apart the evaluated group and its comparison group are on one characteristic, in standard "
+        "deviations: the nearer to zero, the better the two groups are balanced.",
+    ),
+)
+# the national payment mechanism's terms (a [comparisons.adjusted] section)
+ADJUSTED_TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "Logistic regression",
+        "A statistical model of the chance that something happens (here, that a person reoffends) given "
+        "their characteristics.",
+    ),
+    (
+        "Count model",
+        "A statistical model of how many times something happens (here, the number of proven reoffences "
+        "a person commits) given their characteristics.",
+    ),
+    (
+        "Risk-adjusted baseline",
+        "The reoffending expected for the people released now, predicted from how similar people "
+        "reoffended in the baseline cohorts.",
+    ),
+    (
+        "AUC (area under the curve)",
+        "How well a model tells apart people who reoffend from those who do not: from one half, no better "
+        "than chance, to one, perfect.",
+    ),
+    (
+        "Pseudo R-squared",
+        "How much better a model predicts than one that gives everyone the same chance: zero is no better, "
+        "and low values are usual for models of individual behaviour.",
+    ),
+)
+NORMAL_APPROXIMATION = (
+    "Normal approximation",
+    "A shortcut for working out intervals and p-values that assumes the figures follow the familiar "
+    "bell-shaped curve; it is close for large groups and rough for small ones.",
+)
+# the [provisional] section's terms
+PROVISIONAL_TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "Backtest comparisons",
+        "Checks of the provisional method on this data: estimates made as if at earlier extract dates, "
+        "set against the final figures those cohorts later had.",
+    ),
+    (
+        "Provisional estimate",
+        "An estimate of a cohort's final rate made before its follow-up is complete; it is replaced by the "
+        "final figure when the follow-up ends.",
+    ),
+)
 
 
 def status_blocks(context: Context) -> list[Block]:
