@@ -29,7 +29,7 @@ from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
 from ..inputs import InputSpec, ValidatedInputs, load_inputs
 from ..io import read_code_list
-from ..linked import InconsistentTables, LinkedTables, Protection, UnprotectableCell, describe, protect
+from ..linked import AuditReport, InconsistentTables, LinkedTables, Protection, UnprotectableCell, describe, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
@@ -249,12 +249,7 @@ def _compute_bulletin(
     facts = {
         **_cohort_facts(cohorts, inputs, published.lag),
         **_section_facts(cohorts, published),
-        "disclosure": {
-            **config.disclosure.as_dict(),
-            "suppressed_rows": {name: sum(suppressed_mask(f)) for name, f in tables.items() if SUPPRESSED in f.columns},
-            "audit": audit_report.summary(),
-            "layout": layout.as_dict(),
-        },
+        "disclosure": _disclosure_facts(config.disclosure, tables, layout, audit_report),
     }
     input_facts = _input_facts(config, inputs)
     context = _text_context(config, params, cohorts, published, facts, input_facts, findings, drawn, previous)
@@ -720,7 +715,7 @@ def _folder_tables(
     return tables
 
 
-def _audit(tables: dict[str, pl.DataFrame], layout: Layout, control: _Control) -> Any:
+def _audit(tables: dict[str, pl.DataFrame], layout: Layout, control: _Control) -> AuditReport:
     """The audit of what is published (reoffend/bulletin/publication.py); with a previous release, over every
     reader of both releases (reoffend/bulletin/successive.py)."""
     readers = control.readers
@@ -745,6 +740,19 @@ def _cohort_facts(cohorts: _Cohorts, inputs: ValidatedInputs, lag: _CourtLag) ->
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
         "as_at": inputs.as_at,  # [inputs] as_at / --as-at: the date and the rows after it (None: the whole extract)
+    }
+
+
+def _disclosure_facts(
+    rule: DisclosureRule, tables: dict[str, pl.DataFrame], layout: Layout, audit_report: AuditReport
+) -> dict[str, Any]:
+    """The manifest's facts on disclosure control: the rule, the rows withheld in each table, the audit's
+    summary and the declarations of the tables written."""
+    return {
+        **rule.as_dict(),
+        "suppressed_rows": {name: sum(suppressed_mask(f)) for name, f in tables.items() if SUPPRESSED in f.columns},
+        "audit": audit_report.summary(),
+        "layout": layout.as_dict(),
     }
 
 
