@@ -94,7 +94,7 @@ class Result(Generic[CoreResult]):
         """What the command prints at a terminal (``--format table``): its tables, then the headline."""
         from rich.console import Console
 
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         buffer = io.StringIO()
         console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
@@ -427,7 +427,7 @@ def nowcast(
     outcome = run.outcome
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         view = display_nowcast(outcome.rows, params.measurement.by, params.measurement.confidence)
         render_table(view, title=NOWCAST_TITLE, caption=run.caption, console=console)
@@ -512,7 +512,7 @@ def compare_matched(
     result = run.result
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         view_rows, numeric = view.display_rows(result), view.primary_spec(result).numeric()
         render_table(
@@ -595,7 +595,7 @@ def compare_baseline(
     title = "Against the baseline" + (f": {result.site}" if result.site else "")
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         view, numeric = display_rows(result)
         render_table(view, title=title, console=console, numeric=numeric)
@@ -705,8 +705,8 @@ def power(
 
 def _power_view(run: PowerRun, params: PowerParams) -> Callable[[Any], None]:
     """What ``power`` prints at a terminal: the calculations, one column each, then the headline."""
-    from .cli.common import render_table
     from .cli.power import display_rows
+    from .cli.tables import render_table
 
     solved_power = run.rows.rows[0]["solved_for"] == "power"
     caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
@@ -783,7 +783,7 @@ def compare_adjusted(
     result, headline = run.result, view._summary(run.result)
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         numeric = adjusted_table(result.params).numeric()
         caption = view._caption(result)

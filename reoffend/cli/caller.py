@@ -8,7 +8,9 @@ from dataclasses import replace
 from ..errors import PROBLEM_SCHEMA, DataError
 from ..io import is_direct
 from ..runs.common import Caller, command_line_flag
-from .common import Output, Stages, write_errors_file
+from .console import Stages
+from .inputs import write_errors_file
+from .output import Output
 
 
 def command_caller(out: Output, errors_file: str | None = None, progress: Stages | None = None) -> Caller:

@@ -22,20 +22,20 @@ from ..report.views import adjusted_headline
 from ..runs.adjusted import adjusted_params, adjusted_run
 from ..runs.common import command_line_flag
 from .caller import command_caller
-from .common import (
+from .covariate_forms import covariate_form_option
+from .inputs import errors_reported
+from .options import (
     alpha_option,
     cohort_options,
-    errors_reported,
     fail_unless_significant_option,
     input_options,
-    json_value,
     multiple_testing_option,
     output_options,
-    render_table,
     sided_option,
     window_options,
 )
-from .covariate_forms import covariate_form_option
+from .output import json_value
+from .tables import render_table
 
 HEADLINES_SHOWN = 10
 

@@ -15,11 +15,11 @@ from ..measure import MeasureParams
 from ..report.tables import baseline_keys, baseline_table
 from ..runs.baseline import BaselineRecords, PublishedCounts, baseline_params, baseline_run
 from .caller import command_caller
-from .common import (
+from .inputs import errors_reported
+from .options import (
     RECORD_ONLY,
     alpha_option,
     cohort_options,
-    errors_reported,
     fail_unless_significant_option,
     multiple_testing_option,
     optional_input_options,

@@ -24,24 +24,21 @@ from ..report.verdict import interval_label
 from ..runs.common import command_line_flag
 from ..runs.matched import MatchedRun, matched_params, matched_run
 from .caller import command_caller
-from .common import (
-    OUTPUT_OPTIONS,
+from .covariate_forms import covariate_form_option
+from .inputs import errors_reported
+from .options import (
     alpha_option,
     cohort_options,
-    errors_reported,
     fail_unless_significant_option,
-    figure_bytes,
     hide_options,
     input_options,
     multiple_testing_option,
     output_options,
-    plot_format_for,
     refuse_unused,
-    render_table,
     window_options,
-    writer_for_suffix,
 )
-from .covariate_forms import covariate_form_option
+from .output import OUTPUT_OPTIONS, figure_bytes, plot_format_for, writer_for_suffix
+from .tables import render_table
 
 
 @click.command("matched")

@@ -25,20 +25,19 @@ from ..runs.power import (
     power_run,
 )
 from .caller import command_caller
-from .common import (
+from .inputs import errors_reported
+from .options import (
     RECORD_ONLY,
     FiniteFloatRange,
     alpha_option,
     deferred_cohort_options,
-    errors_reported,
-    figure_bytes,
     given,
     optional_input_options,
     output_options,
-    plot_format_for,
     sided_option,
     window_options,
 )
+from .output import figure_bytes, plot_format_for
 
 if TYPE_CHECKING:
     import polars as pl
