@@ -407,7 +407,7 @@ POWER_RUNS = [
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "json"])
 @pytest.mark.parametrize("args", POWER_RUNS)
 def test_power_written_without_polars_is_byte_for_byte_the_frame_written(cli, tmp_path, args, fmt):
-    """CSV, TSV and JSON of `power` are written from plain rows (reoffend.cli.records.Records, issue 30);
+    """CSV, TSV and JSON of `power` are written from plain rows (reoffend.runs.records.Records, issue 30);
     ``--columns`` with every column in order takes the polars frame's path: the bytes are the same, on standard
     output and in a gzip-compressed file. Rows with nulls (no detectable reduction, no cohort large enough)
     included."""
@@ -435,7 +435,7 @@ CELLS = st.one_of(
 def test_records_csv_is_polars_write_csv(cells, separator):
     """Every cell kind polars writes (null, boolean, integer, float of any size or NaN/inf, text with quotes,
     separators and line breaks) comes out of records_csv as polars' write_csv writes it: one column a kind."""
-    from reoffend.cli.records import Records, records_csv
+    from reoffend.runs.records import Records, records_csv
 
     kinds = {"text": str, "number": float, "count": int, "flag": bool}
     values = {
@@ -468,7 +468,7 @@ def test_records_csv_is_polars_write_csv(cells, separator):
     ],
 )
 def test_csv_float_by_hand(value, text):
-    from reoffend.cli.records import csv_float
+    from reoffend.runs.records import csv_float
 
     assert csv_float(value) == text == pl.DataFrame({"x": [value]}).write_csv().splitlines()[1]
 

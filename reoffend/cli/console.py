@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import printable
-from ..report.format import counted
-from ..run_warnings import RunWarning
+from ..runs.warnings import partial_period_warnings
 from . import run_log
 
 if TYPE_CHECKING:  # rich is imported where something is printed: a run that only writes files starts without it
@@ -43,28 +42,6 @@ def warn_partial_periods(out: Output, metadata: Mapping[str, Any]) -> None:
     """A warning naming each cohort the data covers only in part (metadata ``partial_periods``)."""
     for warning in partial_period_warnings(metadata):
         out.warn(warning)
-
-
-def partial_period_warnings(metadata: Mapping[str, Any]) -> list[RunWarning]:
-    """The ``partial-period`` warnings of a run's metadata: one per cohort the data covers only in part."""
-    return [
-        RunWarning(
-            "partial-period",
-            f"cohort {entry['cohort']} is a partial period: the data covers only {entry['first_release_month']} "
-            f"to {entry['last_release_month']} of it, so it is not comparable with a full one",
-            subjects=[str(entry["cohort"])],
-        )
-        for entry in metadata.get("partial_periods", ())
-    ]
-
-
-def incomplete_excluded(excluded: int) -> RunWarning:
-    """The warning of ``--incomplete exclude`` that dropped ``excluded`` releases."""
-    return RunWarning(
-        "incomplete-excluded",
-        f"{counted(excluded, 'release')} with incomplete follow-up excluded (--incomplete exclude)",
-        counts={"releases": excluded},
-    )
 
 
 def prefixed(text: str) -> str:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from ..errors import PROBLEM_SCHEMA, DataError, OutputNotCreatable, OutputWriteError, UsageError
 from ..io import atomic_write, is_direct
 from ..lazy_import import lazy_module
+from ..runs.parsing import parse_pairs
 from ..window import FollowUpWindow
 from .output import writer_for_suffix
-from .parsing import parse_pairs
 
 # the data layer (inputs, validation, the measure) is imported where it is used: an option of a command that
 # reads no records (`reoffend power` from numbers) loads no polars (issue 30)

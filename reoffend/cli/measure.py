@@ -11,11 +11,11 @@ import polars as pl
 from ..disclosure import DisclosureRule
 from ..report.tables import Record, TableSpec, group_column, measure_table
 from ..runs.measure import MeasureRun, measure_run, validate_run
+from ..runs.parsing import parse_columns
 from .caller import command_caller
 from .inputs import errors_reported
 from .options import by_option, cohort_options, input_options, output_options, window_options
 from .output import writer_for_suffix
-from .parsing import parse_columns
 from .tables import render_table
 
 MEASURE_VIEW = (

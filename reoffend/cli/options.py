@@ -32,11 +32,11 @@ import click
 
 from ..errors import UsageError
 from ..intervals import LARGEST_CONFIDENCE, SMALLEST_TAIL
+from ..runs.parsing import parse_columns
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
 from .inputs import input_spec, measure_params
 from .output import OUTPUT_FORMATS, Output, check_output_options
-from .parsing import parse_columns
 
 
 def _stack(*decorators):

@@ -31,9 +31,9 @@ from ..io import (
 from ..lazy_import import lazy_module
 from ..report.format import counted
 from ..run_warnings import RunWarning
+from ..runs.records import RECORD_FORMATS, Records, records_csv
 from . import run_log
 from .console import Stages, prefixed, progress_console, stderr_console
-from .records import RECORD_FORMATS, Records, records_csv
 from .tables import check_names, pipe_console, render_table, select_columns
 
 # a command that reads no records (`reoffend power` from numbers) writes CSV, TSV and JSON without polars

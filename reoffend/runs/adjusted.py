@@ -73,7 +73,7 @@ class AdjustedRun:
 
 def adjusted_run(spec: InputSpec, params: AdjustedParams, caller: Caller) -> AdjustedRun:
     """Read the inputs, fit the baseline models and compare (docs/comparisons-adjusted.md)."""
-    from ..cli.console import incomplete_excluded
+    from .warnings import incomplete_excluded
 
     inputs = load_and_warn(spec, caller, params.measure.excluded_offences)
     caller.stage("fitting the baseline models and comparing")

@@ -116,7 +116,7 @@ def _counts(option: str, text: str, label: str) -> Counts:
 def _from_records(
     source: BaselineRecords, params: BaselineParams, caller: Caller
 ) -> tuple[BaselineResult, dict[str, Any]]:
-    from ..cli.parsing import split_site
+    from .parsing import split_site
 
     flag, measurement = caller.flag, source.measurement
     if not source.baseline:

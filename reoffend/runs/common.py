@@ -56,7 +56,7 @@ class Caller:
 # ----------------------------------------------------------------------------------------------- option values
 def columns(value: str | Sequence[str] | None, what: str | None = None) -> tuple[str, ...]:
     """``"a,b"`` or ``["a", "b"]``; with ``what`` (the option), a name given twice is a usage error."""
-    from ..cli.parsing import parse_columns
+    from .parsing import parse_columns
 
     return parse_columns(value, what)
 
@@ -64,7 +64,7 @@ def columns(value: str | Sequence[str] | None, what: str | None = None) -> tuple
 def filters(values: Filters | None, option: str) -> dict[str, tuple[str, ...]]:
     """A mapping (column -> one value, or a list, tuple or set of values: never iterated by accident) or the
     command line's ``COLUMN=VALUE[,VALUE]`` items; a malformed item is a usage error naming ``option``."""
-    from ..cli.parsing import parse_where
+    from .parsing import parse_where
 
     if not values:
         return {}

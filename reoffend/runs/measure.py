@@ -122,7 +122,7 @@ def measure_run(
 def measure_warnings(inputs: ValidatedInputs, params: MeasureParams, result: MeasureResult) -> list[RunWarning]:
     """What a measured run warns of after the inputs' warnings (docs/cli.md, "Warnings"): partial periods,
     breach-like codes counted, no reoffence at all, releases excluded as incomplete."""
-    from ..cli.console import incomplete_excluded, partial_period_warnings
+    from .warnings import incomplete_excluded, partial_period_warnings
 
     found = partial_period_warnings(result.metadata)
     if not params.excluded_offences and (warning := breach_warning(breach_like_codes(inputs.convictions))):

@@ -28,10 +28,10 @@ from .common import Caller, Naming, columns, load
 if TYPE_CHECKING:
     import polars as pl
 
-    from ..cli.records import Records
     from ..inputs import InputSpec
     from ..measure import MeasureParams
     from ..run_warnings import RunWarning
+    from .records import Records
 else:
     pl = lazy_module("polars")
 
@@ -218,7 +218,7 @@ def power_run(
     # plain rows, so that CSV, TSV and JSON are written without polars; the table and other formats take the frame
     frame = functools.cache(lambda: pl.concat([r.rows for r in results]))
     kinds = {name: column.kind for name, column in PowerRow.column_types().items()}
-    from ..cli.records import Records
+    from .records import Records
 
     rows = Records([row for result in results for row in result.records], kinds, frame)
     parameters = {
@@ -248,8 +248,8 @@ def given_figures(question: PowerQuestion, flag: Naming) -> BaselineFigures:
 def measured_figures(question: PowerQuestion, records: PowerRecords, caller: Caller) -> BaselineFigures:
     """The baseline cohort measured from records (docs/power.md, "From records"): its rate, events per 100,
     dispersion (unless given) and size (unless given)."""
-    from ..cli.parsing import split_site
     from ..cohort import check_values_present
+    from .parsing import split_site
 
     flag = caller.flag
     if not (records.spec and records.baseline_cohort and records.measurement):
