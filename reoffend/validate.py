@@ -594,7 +594,9 @@ def date_format_advice(releases: Table, convictions: Table, failing: Mapping[tup
             text = pl.col(column).str.strip_chars()
             exprs.append(present.sum().alias(f"{column}|n"))
             exprs.append(pl.col(column).filter(present).first().alias(f"{column}|example"))
-            exprs.append(present.arg_max().alias(f"{column}|row"))
+            # the first row holding a value: arg_true, not arg_max, which returns the last of equal values when
+            # polars has flagged the column sorted (a frame of two equal rows said row 2, its CSV file row 1)
+            exprs.append(present.arg_true().first().alias(f"{column}|row"))
             exprs += [
                 (present & text.str.to_date(form, strict=False, cache=False).is_not_null())
                 .sum()
