@@ -484,6 +484,8 @@ def compare_matched(
     from .compare.design import parse_forms
     from .compare.matched import MIN_TREATED, MatchedParams, read_id_list
     from .compare.matched import compare_matched as run_matched
+    from .report.datalab import data_lab_paragraphs
+    from .report.views import matched_headlines
 
     spec = input_spec(
         releases,
@@ -547,7 +549,9 @@ def compare_matched(
     inputs, found = _load(spec, measurement.excluded_offences)
     result = run_matched(inputs, params)
     headline = (
-        "\n".join(result.data_lab.paragraphs()) if result.data_lab is not None else result.headline().splitlines()[-1]
+        "\n".join(data_lab_paragraphs(result.data_lab))
+        if result.data_lab is not None
+        else matched_headlines(result).splitlines()[-1]
     )
     title = "Matched comparison: change in reconviction events per 100 (primary measure)"
 
@@ -677,7 +681,8 @@ def compare_baseline(
     (docs/comparisons-baseline.md). From records (the two tables with ``site``, ``current`` and ``baseline``),
     or from published counts (``current_counts="480/1000"``, ``baseline_counts="530/1000"``, no tables)."""
     from .cli.compare_baseline import _counts, _from_records, display_rows
-    from .compare.baseline import BaselineParams, compare_counts, read_schedule, rounding_check, rounding_sentence
+    from .compare.baseline import BaselineParams, compare_counts, read_schedule, rounding_check
+    from .report.views import baseline_headlines, rounding_sentence
 
     params = BaselineParams(
         confidence=confidence,
@@ -735,7 +740,7 @@ def compare_baseline(
         result, parameters = _from_records(
             spec, None, measurement, site, site_column, labels, baseline, params, collected
         )
-    headline = "\n".join([result.headline(), *(rounding_sentence(check) for check in rounding)])
+    headline = "\n".join([baseline_headlines(result), *(rounding_sentence(check) for check in rounding)])
     title = "Against the baseline" + (f": {result.site}" if result.site else "")
 
     def render(console: Any) -> None:

@@ -17,13 +17,13 @@ from ..compare.baseline import (
     parse_counts,
     read_schedule,
     rounding_check,
-    rounding_sentence,
 )
 from ..compare.rows import BaselineRow
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
 from ..report.tables import baseline_keys, baseline_table
+from ..report.views import baseline_headlines, rounding_sentence
 from .common import (
     RECORD_ONLY,
     Output,
@@ -180,7 +180,7 @@ def compare_baseline(
     for warning in result.warnings:
         out.warn(warning)
     view, numeric = display_rows(result)
-    headline = "\n".join([result.headline(), *(rounding_sentence(check) for check in rounding)])
+    headline = "\n".join([baseline_headlines(result), *(rounding_sentence(check) for check in rounding)])
     out.emit(
         result.rows,
         parameters=parameters,

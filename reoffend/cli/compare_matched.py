@@ -15,14 +15,16 @@ import polars as pl
 
 from ..bulletin.folder import REPORT, check_target, write_folder
 from ..compare.design import parse_forms
-from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedParams, MatchedResult, compare_matched, read_id_list
 from ..compare.rows import MatchedRow
 from ..errors import UsageError, escape_controls
+from ..report.datalab import data_lab_paragraphs
+from ..report.evaluation_report import report_files
 from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
 from ..report.verdict import interval_label
+from ..report.views import matched_extra_json, matched_headlines
 from .common import (
     OUTPUT_OPTIONS,
     alpha_option,
@@ -241,13 +243,13 @@ def compare_matched_command(
         title="Matched comparison: change in reconviction events per 100 (primary measure)",
         display=display_rows(result),
         display_numeric=primary_spec(result).numeric(),
-        extra_json=result.extra_json(),
+        extra_json=matched_extra_json(result),
         extra_outputs=extra,
         caption=caption(result),
         # the answer in words: the data lab's paragraphs in its style, else the pooled headline
-        headline="\n".join(result.data_lab.paragraphs())
+        headline="\n".join(data_lab_paragraphs(result.data_lab))
         if result.data_lab is not None
-        else result.headline().splitlines()[-1],
+        else matched_headlines(result).splitlines()[-1],
     )
     if out.output_format == "table":
         render_table(count_rows(result), title="Matching: treated index releases and comparators")
@@ -261,7 +263,7 @@ def compare_matched_command(
     if report_dir:
         png = io.BytesIO()
         balance_plot_writer(result)(png)
-        write_folder(report_dir, report_files(result, parameters, png.getvalue(), result.extra_json()), REPORT)
+        write_folder(report_dir, report_files(result, parameters, png.getvalue(), matched_extra_json(result)), REPORT)
     for sentence in result.sensitivity.get("summary", []):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))

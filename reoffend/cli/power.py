@@ -24,6 +24,7 @@ from ..compare.power import (
 from ..compare.rows import PowerRow
 from ..errors import UsageError
 from ..lazy_import import lazy_module
+from ..report.views import power_headlines
 from .common import (
     RECORD_ONLY,
     FiniteFloatRange,
@@ -391,7 +392,7 @@ def power_run(
         }
     )
     run_warnings = [warning for result in results for warning in result.warnings]
-    headline = "\n".join(r.headline() for r in results)
+    headline = "\n".join(power_headlines(r) for r in results)
     return PowerRun(rows, results, baselines, parameters, metadata, run_warnings, headline)
 
 

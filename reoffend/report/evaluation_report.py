@@ -22,10 +22,12 @@ from typing import Any
 from .. import __version__
 from ..bulletin.document import md_text
 from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION, REPORT_KIND
-from ..report.format import p_value, pct, per_cent
-from ..report.verdict import interval_confidence
-from .datalab import METHOD as DATA_LAB_METHOD
-from .matched import MatchedResult
+from ..compare.datalab import METHOD as DATA_LAB_METHOD
+from ..compare.matched import MatchedResult
+from .datalab import data_lab_paragraphs
+from .format import p_value, pct, per_cent
+from .verdict import interval_confidence
+from .views import matched_headlines
 
 TITLE = "Programme evaluation: proven reoffending against a matched comparison group"
 
@@ -74,7 +76,9 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
     level = f"{100 * params.measure.confidence:g}%"
     # the matched intervals are at the level that agrees with the one-sided test (reoffend.report.verdict)
     verdict_level = f"{100 * interval_confidence(params.alpha, 'one'):g}%"
-    verdict = result.data_lab.paragraphs() if result.data_lab is not None else result.headline().splitlines()
+    verdict = (
+        data_lab_paragraphs(result.data_lab) if result.data_lab is not None else matched_headlines(result).splitlines()
+    )
     diagnostics = result.diagnostics
     counts: Table = (
         ["", "number"],
