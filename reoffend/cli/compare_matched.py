@@ -22,6 +22,7 @@ from ..report.datalab import data_lab_paragraphs
 from ..report.evaluation_report import report_files
 from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
+from ..report.sensitivity import sensitivity_summary
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
 from ..report.verdict import interval_label
 from ..report.views import matched_extra_json, matched_headlines
@@ -264,7 +265,7 @@ def compare_matched_command(
         png = io.BytesIO()
         balance_plot_writer(result)(png)
         write_folder(report_dir, report_files(result, parameters, png.getvalue(), matched_extra_json(result)), REPORT)
-    for sentence in result.sensitivity.get("summary", []):
+    for sentence in sensitivity_summary(result):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(result))
     if fail_unless_significant and not result.all_significant():

@@ -192,8 +192,9 @@ class MatchedResult:
         return pooled.height == 1 and bool(pooled.row(0, named=True)["events_significant_adjusted"])
 
     def json_sections(self) -> dict[str, Any]:
-        """The JSON document's sections beyond the rows, as computed (the data-lab object's numbers); the
-        rendering layer words them and adds the headline (:func:`reoffend.report.views.matched_extra_json`)."""
+        """The JSON document's sections beyond the rows, as computed (the sensitivity's and the data-lab object's
+        numbers); the rendering layer words them and adds the headline
+        (:func:`reoffend.report.views.matched_extra_json`)."""
         return {
             "diagnostics": self.diagnostics,
             "balance": self.balance.to_dicts(),

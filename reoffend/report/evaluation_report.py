@@ -26,6 +26,7 @@ from ..compare.datalab import METHOD as DATA_LAB_METHOD
 from ..compare.matched import MatchedResult
 from .datalab import data_lab_paragraphs
 from .format import p_value, pct, per_cent
+from .sensitivity import sensitivity_summary
 from .verdict import interval_confidence
 from .views import matched_headlines
 
@@ -74,7 +75,7 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
     verdict = (
         data_lab_paragraphs(result.data_lab) if result.data_lab is not None else matched_headlines(result).splitlines()
     )
-    sensitivity = [str(s) for s in result.sensitivity.get("summary", [])]  # type: ignore[attr-defined]
+    sensitivity = sensitivity_summary(result)
     return [
         ("The result in words", verdict, None),
         ("Who was compared", [], _counts_table(result)),

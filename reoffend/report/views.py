@@ -67,12 +67,14 @@ def adjusted_extra_json(result: AdjustedResult) -> dict[str, Any]:
 
 
 def matched_extra_json(result: MatchedResult) -> dict[str, Any]:
-    """The JSON document's sections beyond the rows: the result's own (the data-lab object with its summary in
-    words, where there is one), then its headline in words."""
-    from .datalab import data_lab_json  # here: it loads the matching's numerics, which power never needs
+    """The JSON document's sections beyond the rows: the result's own, the sensitivity and the data-lab object
+    (where there is one) with their words, then its headline in words."""
+    from .datalab import data_lab_json  # here: they load the matching's numerics, which power never needs
+    from .sensitivity import sensitivity_json
 
-    sections = result.json_sections()
-    if result.data_lab is not None:  # the same key, so the same place in the document
+    sections = result.json_sections()  # each section replaced under the same key, so in the same place
+    sections["sensitivity"] = sensitivity_json(result)
+    if result.data_lab is not None:
         sections["data_lab"] = data_lab_json(result.data_lab)
     return {**sections, "headline": matched_headlines(result).splitlines()}
 
