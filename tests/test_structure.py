@@ -1,9 +1,9 @@
 """The package's layering and the size of its steps (issue 31; CONTRIBUTING.md, "Layout").
 
 From the top: the front ends (``cli/``, ``api.py``) parse options and print; the rendering layer (``bulletin/`` and
-report's wording modules: ``format``, ``views``, ``tables``, ``markdown``, ``datalab``, ``evaluation_report``)
-words and formats results; below it the core computes and decides (``compare/``, ``measure``, ``window``,
-``nowcast``, ...), with the decision modules ``report.verdict``, ``report.multiple``, ``report.schema`` and the
+report's wording modules: ``format``, ``views``, ``tables``, ``markdown``, ``datalab``, ``sensitivity``,
+``evaluation_report``) words and formats results; below it the core computes and decides (``compare/``,
+``measure``, ``window``, ``nowcast``, ...), with the decision modules ``report.verdict``, ``report.multiple``, ``report.schema`` and the
 number words of messages (``messages``) at its foot. Imports point down only. Read from the AST of every module,
 so an import inside a function counts as much as one at the top.
 """
@@ -61,7 +61,8 @@ TOP = "__init__.py"  # the package's names: the API's functions, imported when f
 
 # the rendering layer: the modules that word and format a result, and the bulletin built from them
 WORDING = tuple(
-    f"reoffend.report.{name}" for name in ("format", "views", "tables", "markdown", "datalab", "evaluation_report")
+    f"reoffend.report.{name}"
+    for name in ("format", "views", "tables", "markdown", "datalab", "sensitivity", "evaluation_report")
 )
 RENDERING = (*WORDING, "reoffend.bulletin")
 
