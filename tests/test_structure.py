@@ -4,8 +4,8 @@ From the top: the front ends (``cli/``, ``api.py``) parse options and print; the
 report's wording modules: ``format``, ``views``, ``tables``, ``markdown``, ``datalab``, ``sensitivity``,
 ``evaluation_report``) words and formats results; below it the core computes and decides (``compare/``,
 ``measure``, ``window``, ``nowcast``, ...), with the decision modules ``report.verdict``, ``report.multiple``,
-``report.schema`` and the number words of messages (``messages``) at its foot. Imports point down only. Read from the AST of every module,
-so an import inside a function counts as much as one at the top.
+``report.schema`` and the number words of messages (``messages``) at its foot. Imports point down only. Read
+from the AST of every module, so an import inside a function counts as much as one at the top.
 """
 
 from __future__ import annotations
