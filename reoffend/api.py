@@ -21,7 +21,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import polars as pl
 
-from .cli.common import Output, Stages
+from .cli.console import Stages
+from .cli.output import Output
 from .errors import DataError, InputFileError, ReoffendError, UsageError
 from .inputs import InputSpec, TableInput, load_inputs
 from .io import read_code_list
@@ -85,7 +86,7 @@ class Result(Generic[CoreResult]):
         """What the command prints at a terminal (``--format table``): its tables, then the headline."""
         from rich.console import Console
 
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         buffer = io.StringIO()
         console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
@@ -189,7 +190,7 @@ def _date(value: Any, argument: str) -> Any:
 
 def _filters(values: Filters | None, argument: str) -> dict[str, tuple[str, ...]]:
     """``where``: a mapping (column -> value or values) or the command line's ``COLUMN=VALUE[,VALUE]`` items."""
-    from .cli.common import parse_where
+    from .cli.parsing import parse_where
 
     if not values:
         return {}
@@ -203,7 +204,7 @@ def _filters(values: Filters | None, argument: str) -> dict[str, tuple[str, ...]
 
 
 def _columns(value: str | Sequence[str] | None, argument: str) -> tuple[str, ...]:
-    from .cli.common import parse_columns
+    from .cli.parsing import parse_columns
 
     return parse_columns(value, argument)
 
@@ -422,7 +423,7 @@ def nowcast(
     title = "Proven reoffending: final and provisional"
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         render_table(display_nowcast(outcome.rows, by_columns, level), title=title, caption=caption, console=console)
 
@@ -556,7 +557,7 @@ def compare_matched(
     title = "Matched comparison: change in reconviction events per 100 (primary measure)"
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
         from .report.tables import MATCHED_BINARY, matched_table
 
         render_table(
@@ -744,7 +745,7 @@ def compare_baseline(
     title = "Against the baseline" + (f": {result.site}" if result.site else "")
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         view, numeric = display_rows(result)
         render_table(view, title=title, console=console, numeric=numeric)
@@ -864,7 +865,7 @@ def power(
     )
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         render_table(display_rows(run.rows.frame()), title="Power", caption=caption, console=console)
         console.print(run.headline, highlight=False, markup=False)
@@ -978,14 +979,14 @@ def compare_adjusted(
     result = run_adjusted(inputs, params)
     excluded = result.metadata.get("incomplete_releases_excluded")
     if isinstance(excluded, int) and excluded:
-        from .cli.common import incomplete_excluded
+        from .cli.console import incomplete_excluded
 
         found.append(incomplete_excluded(excluded))
     headline = view._summary(result)
     title = "Risk-adjusted comparison with the baseline"
 
     def render(console: Any) -> None:
-        from .cli.common import render_table
+        from .cli.tables import render_table
 
         render_table(
             view.display_rows(result),

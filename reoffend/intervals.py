@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # numpy loads only when an AUC is computed: `reoffend measure
 
 
 # The smallest tail an interval or a test may leave: an --alpha or a 1 - --confidence below it is refused (exit 2,
-# cli/common.py ALPHA, CONFIDENCE; the bulletin's config likewise). Below ~1.1e-16, 0.5 + confidence / 2 rounds
+# cli/options.py ALPHA, CONFIDENCE; the bulletin's config likewise). Below ~1.1e-16, 0.5 + confidence / 2 rounds
 # to 1 and the normal quantile does not exist; 1e-12 leaves room for the halving and the one-sided 1 - 2 alpha.
 SMALLEST_TAIL = 1e-12
 LARGEST_CONFIDENCE = 1 - SMALLEST_TAIL

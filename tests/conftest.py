@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Sequence
 
 import polars as pl
@@ -103,3 +104,21 @@ def cli(capsys):
         return stop.value.code, captured.out, captured.err
 
     return invoke
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """r.csv and c.csv (:data:`tests.helpers.RELEASES`, :data:`tests.helpers.CONVICTIONS`) in ``tmp_path``."""
+    from tests import helpers  # imported here: helpers imports this module's write_csv
+
+    write_csv(tmp_path / "r.csv", helpers.RELEASES)
+    write_csv(tmp_path / "c.csv", helpers.CONVICTIONS)
+    return tmp_path
+
+
+@pytest.fixture
+def sample(tmp_path, sample_dir):
+    """A copy of the sample's record files and exclusion list in ``tmp_path``, for runs that write beside them."""
+    for name in ("releases.csv", "convictions.csv", "excluded_offences.txt"):
+        shutil.copy(sample_dir / name, tmp_path / name)
+    return tmp_path

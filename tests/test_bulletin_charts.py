@@ -381,3 +381,27 @@ def test_the_provisional_chart_thins_a_long_cohort_axis_as_the_trend_charts_do()
     labelled = [c for c in cohorts if f">{c}<" in svg.decode()]
     assert labelled == [c for i, c in enumerate(cohorts) if i % 3 == 0 or i in (40, 61)]
     assert len(labelled) == 23
+
+
+@pytest.mark.parametrize("top", [0.6, 0.911, 0.99])
+def test_the_trend_charts_axis_title_is_not_clipped(top):
+    """The small prison's rates (50.0%, 75.0% to an interval top of 91.1%): the axis runs to 100%, whose tick
+    label is a character wider; before the fix the two-line axis title was cut by the image's left edge, so
+    its first pixel columns held ink. Here they are white (255)."""
+    import io
+
+    from PIL import Image
+
+    from reoffend.bulletin.figures import trend_chart
+
+    trend = pl.DataFrame(
+        {
+            "cohort": ["2022Q1", "2022Q2", "2022Q3"],
+            "binary_rate": [0.5, 0.55, 0.75],
+            "binary_rate_low": [0.3, 0.35, 0.468],
+            "binary_rate_high": [top - 0.1, top - 0.05, top],
+        }
+    )
+    image = Image.open(io.BytesIO(trend_chart(trend, 0.95)[0])).convert("L")
+    edge = [image.getpixel((x, y)) for x in range(3) for y in range(image.size[1])]
+    assert min(edge) == 255

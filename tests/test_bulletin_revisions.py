@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,9 +19,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from reoffend.bulletin.build import build_bulletin
+from reoffend.bulletin.build import Bulletin, build_bulletin, compute_bulletin
 from reoffend.bulletin.config import parse_config
+from reoffend.bulletin.document import Table
 from reoffend.cli import cli as click_cli
+from tests.helpers import sample_job, section_blocks, words_of
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 AS_AT = "2024-09-30"
@@ -286,3 +289,58 @@ def test_a_previous_folder_whose_tables_disagree_is_refused(copy_of, cli):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     err = _refused(cli, data, folder)
     assert "disagree" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def successive(tmp_path_factory, monkeypatch_module) -> Bulletin:
+    """The sample after a previous bulletin of its extract as at 31 March 2025 (2023Q4 then in follow-up, given
+    as a provisional estimate), with the court lag's difference from the previous one taken to fail the rule
+    (as build.py leaves it out when a row's change would disclose)."""
+    from reoffend.bulletin import build
+
+    folder = tmp_path_factory.mktemp("successive")
+    for name in ("releases.csv", "convictions.csv"):
+        (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    earlier = folder / "earlier"
+    earlier.mkdir()
+    job = sample_job(folder, comparisons=False)
+    (earlier / "job.toml").write_text(
+        job.replace("[inputs]\n", "[inputs]\nas_at = 2025-03-31\n")
+        .replace('"releases.csv"', f'"{folder / "releases.csv"}"')
+        .replace('"convictions.csv"', f'"{folder / "convictions.csv"}"')
+        + "\n[provisional]\ncohorts = 1\nbacktest = false\n"
+    )
+    build.build_bulletin(parse_config(str(earlier / "job.toml")), str(folder / "previous"))
+    (folder / "job.toml").write_text(job.replace("[publication]", f'[publication]\nprevious = "{folder / "previous"}"'))
+    monkeypatch_module.setattr(build, "court_lag_difference_fails", lambda *args: {1})
+    return compute_bulletin(parse_config(str(folder / "job.toml")))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_the_revisions_sentence_claims_only_what_the_table_holds(successive):
+    text = words_of(section_blocks(successive, "revisions"))
+    assert "Every figure the previous bulletin published" not in text
+    assert "Every final figure the previous bulletin published" in text
+    assert "provisional estimates are not in that table" in text
+    # the national table: a completed cohort had no figure before, [z] (not applicable), never an empty cell
+    (table,) = [b for b in section_blocks(successive, "revisions") if isinstance(b, Table)]
+    completed = [row for row in table.rows if row[-1] == "cohort completed"]
+    assert completed and all(row[1] == "[z]" and row[3] == "[z]" for row in completed)
+    assert "" not in {cell for row in table.rows for cell in row}
+    revisions = successive.tables["revisions.csv"]
+    assert set(revisions["table"]) <= {"trend.csv", "establishments.csv"} | {
+        n for n in successive.tables if n.startswith("breakdown_")
+    }
+
+
+def test_a_court_lag_left_out_for_disclosure_is_said_with_no_number(successive):
+    assert "court_lag.csv" not in successive.tables
+    text = words_of(section_blocks(successive, "court-lag"))
+    assert "left out of this bulletin" in text and "previous bulletin" in text
+    numbers = set(re.findall(r"\d+", text))
+    assert numbers <= {"6"}, numbers  # the waiting period (a setting), no figure

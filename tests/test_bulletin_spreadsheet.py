@@ -444,3 +444,36 @@ def test_headers_use_the_configs_column_titles(tmp_path):
     assert rows_of(book, "Table 1")[3] == ["Prison", columns.column("cohort_size").title]
     names = rows_of(book, "Column names")
     assert ["Prison", "establishment", "Table 1"] in names
+
+
+def test_the_revisions_sheet_is_in_words_with_z_for_another_tables_groups():
+    """Three hand-made revisions rows: the trend's (no sex: [z], withheld or not), a breakdown's by sex ("F"
+    is "Female") and a completed cohort's (no previous figure: [z]); the table named by its title."""
+    from reoffend.bulletin.labels import Labels
+    from reoffend.bulletin.spreadsheet import cell_values, group_keys, in_words, not_applicable_columns
+
+    frame = pl.DataFrame(
+        {
+            "table": ["trend.csv", "breakdown_sex.csv", "trend.csv"],
+            "cohort": ["2023Q1", "2023Q1", "2023Q3"],
+            "sex": [None, "F", None],
+            "index_offence": [None, None, None],
+            "previous_cohort_size": [100, 40, None],
+            "cohort_size": [100, 40, 120],
+            "previous_binary_rate": [0.40, None, None],
+            "binary_rate": [0.41, None, 0.5],
+            "reason": ["late convictions", None, "cohort completed"],
+            "suppressed": [None, "[c]", None],
+        }
+    )
+    titles = {"trend.csv": "Table 1: Proven reoffending by cohort"}
+    worded = in_words("revisions.csv", frame, Labels(values={"sex": {"F": "Female"}}), titles)
+    cells = list(
+        cell_values(worded, not_applicable_columns("revisions.csv", worded), group_keys("revisions.csv", worded))
+    )
+    assert cells[0][:4] == ["Table 1: Proven reoffending by cohort", "2023Q1", "[z]", "[z]"]
+    assert cells[0][-2] == "Late convictions"
+    assert cells[1][:4] == ["Breakdown sex", "2023Q1", "Female", "[z]"]  # a table this bulletin lacks: in words
+    assert cells[1][6:8] == ["[c]", "[c]"]  # withheld figures stay [c]
+    assert cells[2][4] == "[z]" and cells[2][6] == "[z]"  # no previous figure of a completed cohort
+    assert "[x]" not in {c for row in cells for c in row}

@@ -3,6 +3,11 @@ rounding, and the sentences never contradict the tables (signs, intervals, verdi
 
 One bulletin with every section enabled (establishments, breakdowns, all three comparisons, the court lag and
 provisional figures), built in memory from a synthetic population whose latest cohorts are still in follow-up.
+
+Then three more (the fixtures at the end): the sample (data/sample/job.toml, every comparison), a small prison
+(one establishment of a synthetic population, 4 to 16 people a cohort, provisional figures on), where most
+figures are withheld, and a prison of about 70 people a cohort: the adjusted section's sentence and table, the
+text where figures are withheld, the workbook's words, the rounding note and the glossary.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ from reoffend.bulletin.document import (
     to_markdown,
 )
 from reoffend.report.format import pct
+from reoffend.report.verdict import Verdict
 from reoffend.synth import SynthParams, write
+from tests.helpers import sample_job, section_blocks, words_of
+from tests.test_bulletin_house import prose
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -443,3 +451,150 @@ def test_a_bulletin_with_too_little_to_publish_says_so(too_little):
     assert "no establishment can be published: the figures of the one establishment are withheld ([c])" in said
     assert "the table lists it with the number of people released" in said
     assert not unfound_numbers(too_little)  # and what it does say is in its tables
+
+
+# ------------------------------------------------------------------- the sample, a small prison and one prison
+@pytest.fixture(scope="module")
+def sample() -> Bulletin:
+    return compute_bulletin(parse_config(str(SAMPLE / "job.toml")))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Bulletin:
+    """EST072 of the reviewer's 20,000-release population: 4 to 16 people a cohort, most figures withheld."""
+    folder = tmp_path_factory.mktemp("small")
+    write(SynthParams(releases=20000, seed=26, cohorts=10, extract_date=dt.date(2025, 3, 31)), folder, "csv")
+    (folder / "job.toml").write_text(sample_job(folder, where="EST072", comparisons=False, provisional=True))
+    return compute_bulletin(parse_config(str(folder / "job.toml")))
+
+
+@pytest.fixture(scope="module")
+def one_prison(tmp_path_factory) -> Bulletin:
+    """EST042 of the same population (about 70 people a cohort): breakdowns with one or no published group."""
+    folder = tmp_path_factory.mktemp("one")
+    write(SynthParams(releases=20000, seed=26, cohorts=10, extract_date=dt.date(2025, 3, 31)), folder, "csv")
+    (folder / "job.toml").write_text(sample_job(folder, where="EST042", comparisons=False))
+    return compute_bulletin(parse_config(str(folder / "job.toml")))
+
+
+def test_each_adjusted_count_stands_beside_its_own_measure(sample):
+    """The sample's summary row, its counts in their words: each measure's beat / significantly worse counts,
+    after the adjustment and before it, the unadjusted increases too (before the fix: "on reoffences per
+    offender 0 beat it ...; 6 and 1 before it", the 6 the binary rate's)."""
+    summary = sample.tables["comparison_adjusted_summary.csv"].row(0, named=True)
+    text = "\n".join(
+        item for block in section_blocks(sample, "comparison-adjusted") for item in getattr(block, "items", ())
+    )
+    for name, what in (
+        ("binary", "the proven reoffending rate"),
+        ("reoffences_per_offender", "reoffences per offender"),
+    ):
+        before_worse = summary[f"{name}_increase_unadjusted"]
+        expected = (
+            f"on {what} {summary[f'{name}_reduction']} beat the baseline and {summary[f'{name}_increase']} "
+            f"{'was' if summary[f'{name}_increase'] == 1 else 'were'} significantly worse after the adjustment "
+            f"for multiple testing (before it, {summary[f'{name}_reduction_unadjusted']} beat the baseline and "
+            f"{before_worse} {'was' if before_worse == 1 else 'were'} significantly worse)"
+        )
+        assert expected in text
+    # the unadjusted increases are counts of the published rows' unadjusted verdicts
+    rows = sample.tables["comparison_adjusted.csv"]
+    published = rows.filter(pl.col("suppressed").is_null()) if "suppressed" in rows.columns else rows
+    for name in ("binary", "reoffences_per_offender"):
+        assert summary[f"{name}_increase_unadjusted"] == (published[f"{name}_verdict"] == Verdict.INCREASE.value).sum()
+
+
+def test_the_adjusted_section_has_a_table_of_every_published_unit(sample):
+    tables = [b for b in section_blocks(sample, "comparison-adjusted") if isinstance(b, Table)]
+    assert len(tables) == 1 and tables[0].source == "comparison_adjusted.csv"
+    rows = sample.tables["comparison_adjusted.csv"]
+    published = rows.filter(pl.col("suppressed").is_null()) if "suppressed" in rows.columns else rows
+    # two lines a unit: the rate, then reoffences per offender (compare.rows.AdjustedLine)
+    assert [row[0] for row in tables[0].rows if row[0]] == published["establishment"].to_list()
+    assert len(tables[0].rows) == 2 * published.height > 0
+    assert "[c]" not in {cell for row in tables[0].rows for cell in row}
+
+
+def test_the_trend_and_frequency_text_start_from_the_first_published_cohort(small):
+    trend = small.tables["trend.csv"]
+    assert trend["binary_rate"].is_null().any() and trend["binary_rate"].is_not_null().sum() >= 2  # the case
+    text = words_of(section_blocks(small, "trend")) + words_of(section_blocks(small, "frequency"))
+    assert not re.search(r"(was|and|it was|against) \[c\]|\[c\] (for people|in (January|April|July|October))", text), (
+        text
+    )
+    assert "withheld" in text
+    first = trend.filter(pl.col("binary_rate").is_not_null()).row(0, named=True)
+    assert f"{100 * first['binary_rate']:.1f}%" in text
+
+
+def test_no_provisional_chart_of_no_estimate_and_the_check_quotes_the_backtests_months(small):
+    provisional = small.tables["provisional.csv"]
+    assert provisional["binary_rate_provisional"].is_null().all()  # the case: every estimate withheld
+    blocks = section_blocks(small, "provisional")
+    assert not any(isinstance(b, Figure) for b in blocks)
+    assert "provisional" not in small.figures
+    text = words_of(blocks)
+    assert "There is no chart here" in text
+    assert "0 or more months" not in text
+    assert "hollow points" not in text
+
+
+def test_one_establishment_is_not_compared_with_itself(small, one_prison):
+    for bulletin in (small, one_prison):
+        text = words_of(section_blocks(bulletin, "establishments"))
+        assert "adjusted for multiple testing" not in text and "0 of the 1" not in text
+        assert "needs at least two published establishments" in text
+
+
+def test_withheld_breakdown_groups_are_said_in_words(one_prison, small, sample):
+    for bulletin in (one_prison, small, sample):
+        text = prose(bulletin.document)
+        assert "can be published for fewer than two groups" not in text
+        assert not re.search(r"The figures of \d+ of the \d+ groups? (is|are) suppressed", text)
+        for block in bulletin.document.blocks:
+            if isinstance(block, Figure) and block.name.startswith("breakdown_"):
+                assert ": [c]" not in block.alt, block.alt
+
+
+def test_no_code_of_the_verdicts_or_the_pooled_row_in_the_workbook(sample):
+    from reoffend.bulletin.build import SHEET_TITLES
+    from reoffend.bulletin.spreadsheet import labelled_tables
+
+    tables = labelled_tables(sample)
+    codes = {"similar", "higher", "lower", "pooled", "all", "no change"}
+    for name, frame in tables.items():
+        for column in frame.columns:
+            if frame.schema[column] == pl.String:
+                assert not codes & set(frame[column].drop_nulls().to_list()), (name, column)
+    assert "similar" not in " ".join(SHEET_TITLES.values())
+
+
+def test_the_rounding_note_is_in_things_you_need_to_know(sample):
+    text = "\n".join(item for block in section_blocks(sample, "things-to-know") for item in getattr(block, "items", ()))
+    assert "because of rounding" in text and "unrounded figures" in text
+
+
+def test_the_jargon_is_in_the_glossary_and_no_offence_is_coded(sample):
+    from reoffend.bulletin.document import Definitions
+
+    glossary = {
+        term.lower()
+        for block in section_blocks(sample, "glossary")
+        if isinstance(block, Definitions)
+        for term, _words in block.items
+    }
+    text = prose(sample.document)
+    for term in (
+        "bootstrap resamples",
+        "covariate",
+        "treated releases",
+        "weighted comparison group",
+        "logistic regression",
+        "count model",
+        "normal approximation",
+        "doncaster design",
+        "peterborough design",
+    ):
+        if term.split()[0] in text.lower():
+            assert term in glossary, term
+    assert "coded BREACH" not in text and "Offences coded" not in text

@@ -164,7 +164,7 @@ def test_a_failure_while_writing_removes_the_temporary_file(cli, files, tmp_path
 
         return write
 
-    monkeypatch.setattr("reoffend.cli.common.frame_writer", broken_writer)
+    monkeypatch.setattr("reoffend.cli.output.frame_writer", broken_writer)
     status, _, err = cli("measure", *files, "-o", target)
     assert status == 74 and "disk full" in err  # a write error (docs/cli.md)
     assert target.read_text() == "earlier\n"

@@ -29,6 +29,8 @@ from reoffend.errors import UsageError
 from reoffend.inputs import InputSpec, load_inputs
 from reoffend.measure import MeasureParams, measure
 from reoffend.report.views import power_headlines
+from tests.conftest import write_csv
+from tests.helpers import EVERYONE, HEADER_ONLY, RELEASES
 
 Z95_ONE = 1.6448536269514722  # z_{0.95}
 Z975 = 1.959963984540054  # z_{0.975}
@@ -406,7 +408,7 @@ POWER_RUNS = [
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "json"])
 @pytest.mark.parametrize("args", POWER_RUNS)
 def test_power_written_without_polars_is_byte_for_byte_the_frame_written(cli, tmp_path, args, fmt):
-    """CSV, TSV and JSON of `power` are written from plain rows (reoffend.cli.common.Records, issue 30);
+    """CSV, TSV and JSON of `power` are written from plain rows (reoffend.cli.records.Records, issue 30);
     ``--columns`` with every column in order takes the polars frame's path: the bytes are the same, on standard
     output and in a gzip-compressed file. Rows with nulls (no detectable reduction, no cohort large enough)
     included."""
@@ -434,7 +436,7 @@ CELLS = st.one_of(
 def test_records_csv_is_polars_write_csv(cells, separator):
     """Every cell kind polars writes (null, boolean, integer, float of any size or NaN/inf, text with quotes,
     separators and line breaks) comes out of records_csv as polars' write_csv writes it: one column a kind."""
-    from reoffend.cli.common import Records, records_csv
+    from reoffend.cli.records import Records, records_csv
 
     kinds = {"text": str, "number": float, "count": int, "flag": bool}
     values = {
@@ -467,6 +469,61 @@ def test_records_csv_is_polars_write_csv(cells, separator):
     ],
 )
 def test_csv_float_by_hand(value, text):
-    from reoffend.cli.common import csv_float
+    from reoffend.cli.records import csv_float
 
     assert csv_float(value) == text == pl.DataFrame({"x": [value]}).write_csv().splitlines()[1]
+
+
+@pytest.mark.parametrize(
+    ("convictions", "measure", "says"),
+    [
+        (
+            HEADER_ONLY,
+            "binary",
+            "0 of its 3 index releases reoffended (the convictions file has no rows), a rate of 0%",
+        ),
+        (HEADER_ONLY, "frequency", "its 3 index releases have no reconviction events (the convictions file has no"),
+        (HEADER_ONLY, "both", "a rate of 0%"),
+        (EVERYONE, "binary", "3 of its 3 index releases reoffended, a rate of 100%"),
+    ],
+)
+def test_power_from_records_with_no_reoffender_or_all_is_invalid_data(cli, tmp_path, convictions, measure, says):
+    """Before: exit 2, "the baseline rate must be strictly between 0 and 1 (0% and 100%), not 0.0" (or "give
+    --dispersion") of a file with a header and no rows: a fault of the data, not of the command line."""
+    status, out, err = cli(
+        "power", write_csv(tmp_path / "r.csv", RELEASES), write_csv(tmp_path / "c.csv", convictions),
+        "--baseline", "2022Q1", "--measure", measure, "--extract-date", "2030-01-01",
+    )  # fmt: skip
+    assert status == 65, err
+    assert "c.csv: the baseline cohort 2022Q1: " in err and says in err and "degenerate-baseline" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "allowed"),
+    [
+        ("--baseline-events", "1e308", "0.01<=x<=10000"),  # was exit 0 and a headline of a 309-digit number
+        ("--baseline-events", "nan", "0.01<=x<=10000"),
+        ("--baseline-events", "1e-300", "0.01<=x<=10000"),  # was "a baseline of 0.0 events per 100"
+        ("--dispersion", "1e308", "0.01<=x<=1000"),  # was exit 0 and a 309-digit dispersion in the headline
+        ("--dispersion", "1e-308", "0.01<=x<=1000"),  # was "the smallest reduction ... is 0.0"
+    ],
+)
+def test_power_frequency_numbers_out_of_range_are_usage_errors(cli, option, value, allowed):
+    args = ["power", "--measure", "frequency", "--current-size", "100", "--baseline-events", "50", option, value]
+    status, out, err = cli(*args)
+    assert status == 2, err
+    assert option in err and allowed in err and out == ""
+
+
+def test_power_from_records_whose_events_do_not_vary_is_invalid_data_unless_dispersion_is_given(cli, tmp_path):
+    """A, B and C each have one reconviction event: mean 1, variance 0, so the dispersion is 0. Before: exit 2,
+    "the dispersion (variance/mean) must be a positive number, not 0.0"."""
+    files = (write_csv(tmp_path / "r.csv", RELEASES), write_csv(tmp_path / "c.csv", EVERYONE))
+    options = ("--baseline", "2022Q1", "--measure", "frequency", "--extract-date", "2030-01-01")
+    status, _out, err = cli("power", *files, *options)
+    assert status == 65, err
+    assert "each of its 3 index releases has the same number of reconviction events" in err and "--dispersion" in err
+    status, out, err = cli("power", *files, *options, "--dispersion", "1", "--csv", "-q")
+    assert status == 0, err
+    assert "events_per_100,reduction,100.0,1.0," in out  # 3 events / 3 releases = 100 per 100

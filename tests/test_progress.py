@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from reoffend.cli.common import Stages, progress_console
+from reoffend.cli.console import Stages, progress_console
 
 from .conftest import write_csv
 

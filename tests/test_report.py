@@ -245,6 +245,35 @@ def test_column_formatters_are_the_scalar_formatters_and_keep_nulls():
     assert shown["value"].to_list() == ["1,235", "0"]
 
 
+def test_expression_formatters_have_the_scalar_null_rule_and_so_do_their_composites():
+    """One rule (reoffend/report/format.py): a value that could not be computed (None or NaN) is one dash, never
+    a half-formatted cell. Before, a NaN end printed its own dash inside the interval ("45.0%––") and a NaN
+    estimate read "≈–"."""
+    from reoffend.report.format import DASH, dash_nulls, formatted, interval_column, marked_column
+
+    nan = float("nan")
+    frame = pl.DataFrame(
+        {
+            "label": ["both", "no low", "nan high", "nan rate"],
+            "rate": [0.4567, 0.5, 0.5, nan],
+            "low": [0.45, None, 0.45, 0.4],
+            "high": [0.5, 0.55, nan, 0.6],
+        }
+    )
+    shown = frame.select(
+        "label",
+        formatted("rate", pct).alias("rate"),
+        marked_column("rate", pct, "≈").alias("estimate"),
+        interval_column("low", "high", pct).alias("interval"),
+    ).with_columns(dash_nulls("label"))
+    # 0.4567 -> 45.7%; 0.45 and 0.5 -> 45.0% and 50.0%, joined by an en dash
+    assert shown["rate"].to_list() == ["45.7%", "50.0%", "50.0%", DASH]
+    assert shown["estimate"].to_list() == ["≈45.7%", "≈50.0%", "≈50.0%", DASH]
+    assert shown["interval"].to_list() == ["45.0%–50.0%", DASH, DASH, "40.0%–60.0%"]
+    assert shown["label"].to_list() == frame["label"].to_list()  # a kept column is shown as it is
+    assert pct(nan) == pct(None) == DASH  # the scalar rule the expressions follow
+
+
 def test_the_measure_table_marks_withheld_figures_and_formats_once():
     from reoffend.report.tables import group_column, measure_table
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_csv
-from tests.test_hostile import (
+from tests.helpers import (
     CONVICTIONS,
     EXTRACT,
+    MEASURE,
     PYTHON,
-    RELEASES,
     full_device,
     snapshot,
     temporaries,
@@ -29,20 +29,10 @@ from tests.test_hostile import (
 
 
 @pytest.fixture
-def folder(tmp_path):
-    write_csv(tmp_path / "r.csv", RELEASES)
-    write_csv(tmp_path / "c.csv", CONVICTIONS)
-    return tmp_path
-
-
-@pytest.fixture
 def sample(tmp_path, sample_dir):
     for name in ("releases.csv", "convictions.csv"):
         shutil.copy(sample_dir / name, tmp_path / name)
     return tmp_path
-
-
-MEASURE = ("measure", "r.csv", "c.csv", *EXTRACT)
 
 
 # ------------------------------------------------------------------- 1. a folder output that is a symlink
@@ -187,7 +177,7 @@ def test_a_sigterm_while_exiting_says_the_outputs_are_complete(folder):
 
 
 def test_a_signal_before_any_output_says_nothing_was_written(folder):
-    from tests.test_hostile import SLOW_WRITE, child
+    from tests.helpers import SLOW_WRITE, child
 
     ready = folder / "ready"
     process = child([*MEASURE, "-o", "o.csv"], cwd=folder, preamble=SLOW_WRITE.format(ready=str(ready)))

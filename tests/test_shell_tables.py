@@ -11,10 +11,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
-from reoffend.cli.common import render_table
-from reoffend.cli.tables import plan_columns, plan_widths
+from reoffend.cli.tables import plan_columns, plan_widths, render_table
 
 from .conftest import write_csv
 from .test_cli import CONVICTIONS as CLI_CONVICTIONS
@@ -213,3 +214,106 @@ def test_the_adjusted_comparison_has_a_json_headline(cli, sample_dir):
     document = json.loads(out)
     assert len(document["headline"]) == 1  # one provider and cohort: its one sentence
     assert document["headline"][0].startswith("EST042, 2023")
+
+
+@pytest.mark.parametrize(
+    ("current", "baseline", "shown"), [("40/100", "52/100", "0.044"), ("40/100", "90/100", "< 0.001")]
+)
+def test_a_p_value_chosen_with_columns_reads_as_in_the_full_table_and_the_headline(cli, current, baseline, shown):
+    """--columns p_reduction in the table format: the p-value to three decimals as the table spec and the
+    headline print it, not rounded to two (0.04 beside "p = 0.044"; 0.00 for p < 0.001)."""
+    args = ("compare", "baseline", "--current-counts", current, "--baseline-counts", baseline, "--format", "table")
+    status, full, _ = cli(*args)
+    assert status == 0
+    assert f"│ {shown}" in full and f"p for a fall {'= ' if shown[0] != '<' else ''}{shown}" in " ".join(full.split())
+    status, chosen, err = cli(*args, "--columns", "current,p_reduction,verdict")
+    assert status == 0, err
+    cells = [cell.strip() for line in chosen.splitlines() if line.startswith("│") for cell in line.split("│")]
+    assert shown in cells, chosen
+
+
+def render(rows, width: int, caption: str | None = None) -> str:
+    from rich.console import Console
+
+    from reoffend.cli.tables import render_table
+
+    buffer = io.StringIO()
+    render_table(rows, title="T", caption=caption, console=Console(file=buffer, width=width, color_system=None))
+    return buffer.getvalue()
+
+
+LABELS = pl.DataFrame(
+    {
+        "establishment": ["EST1", "L" * 5000, "two\nlines", "tab\there", "\x1b[31mred"],
+        "cohort_size": [1, 1, 1, 1, 1],
+        "binary_rate": [0.0, 1.0, 0.0, 0.5, 0.25],
+    }
+)
+
+
+def test_a_long_label_is_cut_with_a_true_count_and_the_measures_stay_in_view():
+    """Before: printable's 4,000-character cut said "(1,000 characters more)" of a label rich then cut again to
+    the terminal, and the label's column hid every measure column."""
+    text = render(LABELS, 100)
+    # 100 columns: the two measure columns take 3 + 11 + 2 cells each ("cohort size", "binary rate" unwrapped),
+    # and the label's column the rest: 100 - 1 - 2 * 14 - 3 = 68 cells, "… (4,946 more)" 14 of them, 54 L's
+    assert "│ " + "L" * 54 + "… (4,946 more) │" in text  # 54 + 4,946 = 5,000
+    assert "cohort size ┃ binary rate ┃" in text and "more column" not in text
+    assert "Long labels are cut to fit the terminal: '… (N more)' counts the characters left out" in text
+    # at 60 columns likewise: 60 - 1 - 2 * 14 - 3 = 28 cells, "… (4,986 more)" and 14 L's
+    narrow = render(LABELS, 60)
+    assert "│ " + "L" * 14 + "… (4,986 more) │" in narrow and "cohort size ┃ binary rate ┃" in narrow
+
+
+def test_a_label_with_a_line_break_or_a_control_character_stays_on_its_row():
+    lines = render(LABELS, 100).splitlines()
+    body = [line for line in lines if line.startswith("│")]
+    assert len(body) == 5  # one line a row: nothing wraps, nothing breaks a row
+    assert any("│ two\\nlines " in line for line in body) and any("│ tab\\there " in line for line in body)
+    assert any("│ \\x1b[31mred " in line for line in body)
+    assert all(len(line) == len(body[0]) for line in body)
+
+
+def test_wide_characters_are_cut_by_the_cells_they_take():
+    from rich.cells import cell_len
+
+    text = render(pl.DataFrame({"establishment": ["漢" * 100], "cohort_size": [3]}), 80)
+    row = next(line for line in text.splitlines() if "漢" in line)
+    # 80 - 1 - 14 ("cohort size" and its border and padding) - 3 = 62 cells; room is kept for the longest note,
+    # "… (100 more)" (12 cells), leaving 50: 25 characters of 2 cells each, and 100 - 25 = 75 more
+    assert "│ " + "漢" * 25 + "… (75 more)" in row and cell_len(row) <= 80
+
+
+def test_a_caption_is_never_markup_and_its_controls_are_escaped():
+    """compare adjusted's caption names unseen values from the data (``establishment=[red]X[/red] pooled``)."""
+    text = render(LABELS.head(1), 100, caption="x=[bold red]EST9[/bold red] pooled as \x1b[2J other")
+    assert "[bold red]EST9[/bold red]" in text and "\\x1b[2J" in text and "\x1b" not in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("ab漢é"), max_size=80), cells=st.integers(24, 60))
+def test_cut_label_fits_and_counts_what_it_leaves_out(text, cells):
+    from rich.cells import cell_len
+
+    from reoffend.cli.tables import cut_label
+
+    shown = cut_label(text, cells)
+    assert cell_len(shown) <= cells
+    if shown != text:
+        kept, _, note = shown.rpartition("… (")
+        assert text.startswith(kept) and note == f"{len(text) - len(kept):,} more)"
+        assert cell_len(text) > cells
+
+
+def test_a_table_title_is_never_markup():
+    """compare baseline titles its table with the --site label, a value from the data: before, a label
+    "[reverse]EVIL[/reverse]" was read as rich markup (shown as EVIL, in reverse video on a terminal)."""
+    from rich.console import Console
+
+    from reoffend.cli.tables import render_table
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, color_system="truecolor", force_terminal=True)
+    render_table(LABELS.head(1), title="Against the baseline: [reverse]EVIL[/reverse]", console=console)
+    text = buffer.getvalue()
+    assert "[reverse]EVIL[/reverse]" in text and "\x1b[7m" not in text

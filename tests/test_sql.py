@@ -513,3 +513,43 @@ def test_an_unquoted_table_name_must_be_a_plain_name(name):
 @pytest.mark.parametrize("name", ['"my table"', "cat.sch.rel", "my-project.ds.releases", '"a;b".c', "_t$1"])
 def test_a_quoted_or_plain_table_name_is_accepted(name):
     measure_query(MeasureParams(), SqlSource(releases_table=name))
+
+
+@pytest.mark.parametrize(
+    ("name", "schema", "table"),
+    [('"a.b".c', "a.b", "c"), ('a."b.c"', "a", "b.c"), ('"we""ird".t', 'we"ird', "t"), ("`a.b`.c", "a.b", "c")],
+)
+def test_a_quoted_part_of_a_table_name_keeps_its_dots(name, schema, table):
+    """--releases-table '"a.b".c' was split at every dot: the table c of the schema "a.b" became a three-part
+    name a.b.c. Quoted parts are kept whole; the query runs on DuckDB against that very table."""
+    import datetime as dt
+
+    import duckdb
+    import polars as pl
+
+    from reoffend.measure import MeasureParams
+    from reoffend.sql import SqlSource, measure_query, render
+    from tests.sql_support import python_rows
+
+    releases = pl.DataFrame({"offender_id": ["A", "B"], "release_date": ["2022-01-10", "2022-02-10"]})
+    convictions = pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": ["2022-02-01"], "conviction_date": ["2022-03-01"]}
+    )
+    con = duckdb.connect()
+    quoted = '"' + schema.replace('"', '""') + '"'
+    con.execute(f"CREATE SCHEMA {quoted}")
+    con.register("frame", releases.to_arrow())
+    con.execute(f'CREATE TABLE {quoted}."{table}" AS SELECT * FROM frame')
+    con.register("conv", convictions.to_arrow())
+    con.execute("CREATE TABLE convictions AS SELECT * FROM conv")
+    source = SqlSource(releases_table=name, extract_date=dt.date(2030, 1, 1))
+    params = MeasureParams(by=())
+    row = con.sql(render(measure_query(params, source), "duckdb")).pl().row(0, named=True)
+    ours = python_rows(releases, convictions, params, extract_date=dt.date(2030, 1, 1)).row(0, named=True)
+    assert (row["cohort_size"], row["reoffenders"]) == (ours["cohort_size"], ours["reoffenders"]) == (2, 1)
+
+
+@pytest.mark.parametrize("name", ['"a.b', "a..b", "a.b.c.d", '""'])
+def test_a_table_name_that_is_not_one_is_a_usage_error(cli, name):
+    status, out, err = cli("sql", "--dialect", "duckdb", "--releases-table", name)
+    assert status == 2 and "not a table name" in err and out == ""

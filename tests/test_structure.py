@@ -223,20 +223,12 @@ MAX_FUNCTION_LINES = 100
 
 # Functions over the limit that other branches are splitting now (issue 31); the lead empties this at merge.
 BEING_SPLIT = {
-    "bulletin/build.py:_compute_bulletin": "being split on branch house-bulletin",
-    "bulletin/text.py:compose": "being split on branch house-bulletin",
-    "bulletin/text.py:establishment_blocks": "being split on branch house-bulletin",
-    "bulletin/text.py:glossary_blocks": "being split on branch house-bulletin",
-    "bulletin/comparisons.py:_adjusted_section": "being split on branch house-bulletin",
-    "bulletin/figures.py:establishment_chart": "being split on branch house-bulletin",
-    "bulletin/spreadsheet.py:ods_bytes": "being split on branch house-bulletin",
     "api.py:compare_matched": "being split on branch api-client",
     "api.py:compare_baseline": "being split on branch api-client",
     "api.py:compare_adjusted": "being split on branch api-client",
     "api.py:power": "being split on branch api-client",
     "cli/compare_matched.py:compare_matched_command": "being split on branch api-client",
     "cli/power.py:power_run": "being split on branch api-client",
-    "cli/compare_baseline.py:compare_baseline": "being split on branch api-client",
     "nowcast.py:nowcast_at": "being rewritten on branch speed-nowcast",
 }
 

@@ -6,12 +6,14 @@ import datetime as dt
 import json
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from reoffend.measure import MeasureParams, measure
 from reoffend.synth import SynthParams, generate
 from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
 from reoffend.window import FollowUpWindow
+from tests.helpers import snapshot, unchanged
 
 PARAMS = SynthParams(releases=20_000, seed=3)
 
@@ -158,3 +160,87 @@ def test_level_options_are_checked_on_the_command_line(cli, tmp_path):
     assert status == 0, err
     meta = json.loads((tmp_path / "c" / "meta.json").read_text())
     assert meta["parameters"]["level_trend"] == -3.0 and meta["parameters"]["truncate_repeats"] is True
+
+
+def test_synth_into_a_folder_it_cannot_create_is_73_naming_it(cli, tmp_path, monkeypatch):
+    """`synth --out ro/s` under a read-only (immutable) folder was exit 74 "writing the output: operation not
+    permitted", after generating, naming no path. A parent that is a file fails the same way without root
+    tricks: exit 73 naming the folder, before any work, and the file is untouched."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine\n")
+    before = snapshot(tmp_path)
+    status, out, err = cli("synth", "--out", "notes.txt/s", "--releases", "50", "-q")
+    assert status == 73, err
+    assert "notes.txt/s: cannot create the folder: not a directory" in err
+    assert out == "" and unchanged(before, tmp_path) and sorted(snapshot(tmp_path)) == ["notes.txt"]
+
+
+def test_synth_removes_the_data_it_wrote_before_in_the_other_format(cli, tmp_path):
+    """synth --format csv, then --format parquet with another seed: releases.csv of the first seed stayed
+    beside the parquet files and meta.json listed both, as if it described them."""
+    import json
+
+    out = tmp_path / "s"
+    assert cli("synth", "--releases", "200", "--seed", "1", "--format", "csv", "--out", out, "-q")[0] == 0
+    (out / "notes.txt").write_text("mine")
+    assert cli("synth", "--releases", "200", "--seed", "2", "--format", "parquet", "--out", out, "-q")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "convictions.parquet",
+        "meta.json",
+        "notes.txt",
+        "releases.parquet",
+    ]
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["files"] == ["convictions.parquet", "releases.parquet"] and meta["parameters"]["seed"] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "allowed"),
+    [
+        (("--start", "9999-12-01"), "--start", "9997-12-31"),  # was exit 70: year 10001 is out of range
+        (("--start", "1800-01-01"), "--start", "1905-01-01"),  # was data that fails validate (dates before 1900)
+        (("--cohorts", "100000000"), "--cohorts", "1<=x<=400"),  # was exit 70
+        (("--effect-frequency", "1e308"), "--effect-frequency", "0<x<=100"),  # was exit 70 and numpy warnings
+        (("--effect-frequency", "nan"), "--effect-frequency", "0<x<=100"),  # was exit 70
+        (("--seed", "-1"), "--seed", "x>=0"),  # was exit 70
+        (("--effect-log-odds", "nan"), "--effect-log-odds", "-10<=x<=10"),  # was NaN in meta.json, exit 0
+        (("--effect-log-odds", "inf"), "--effect-log-odds", "-10<=x<=10"),
+        (("--lag-multiplier", "1e308", "--lag-change-from", "2022-06-01"), "--lag-multiplier", "0<x<=100"),
+        (("--site-effect-sd", "1e308"), "--site-effect-sd", "0<=x<=10"),  # was raw numpy warnings
+        (("--site-effect-sd", "nan"), "--site-effect-sd", "0<=x<=10"),
+        (("--level-trend", "1e308"), "--level-trend", "-100<=x<=100"),
+        (("--establishments", "1000000000"), "--establishments", "1<=x<=10000"),  # was a hang
+        (("--releases", "100000000000"), "--releases", "10000000"),  # was a MemoryError, exit 70
+        (("--releases", "0"), "--releases", "1<=x<=10000000"),  # was an IndexError, exit 70
+        (("--extract-date", "0001-01-01"), "--extract-date", "2023-12-31"),  # was data that fails validate
+        (("--extract-date", "9999-12-31"), "--extract-date", "9999-12-30"),
+    ],
+)
+def test_a_synth_option_out_of_its_range_is_a_usage_error_before_any_work(cli, tmp_path, args, option, allowed):
+    status, _out, err = cli("synth", "--releases", "200", "--out", tmp_path / "s", *args)
+    assert status == 2, err
+    assert option in err and allowed in err
+    assert "Traceback" not in err and "Warning" not in err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--start", "1905-01-01", "--extract-date", "9999-12-30", "--lag-multiplier", "100", "--lag-change-from",
+         "1905-01-01"),
+        ("--start", "9995-10-01",),  # the last cohort ends 9997-10-01, the default extract date 9999-09-30
+        ("--site-effect-sd", "10", "--effect-log-odds", "-10", "--effect-frequency", "100"),
+        ("--level-trend", "-100", "--level-shift", "100", "--level-shift-from", "2022-06-01"),
+        ("--extract-date", "2023-12-31",),  # the last day of the eighth cohort from 2022-01-01
+    ],
+)  # fmt: skip
+def test_synth_at_the_ends_of_its_ranges_writes_data_that_validates(cli, tmp_path, args):
+    status, _out, err = cli("synth", "--releases", "500", "--format", "csv", "-q", "--out", tmp_path / "s", *args)
+    assert status == 0, err
+    assert err == ""  # no numpy warning (overflow of exp at a log-odds of -800 is a chance of 0, said nowhere)
+    status, _out, err = cli(
+        "validate", tmp_path / "s" / "releases.csv", tmp_path / "s" / "convictions.csv", "-q", "--incomplete",
+        "exclude", "--extract-date", json.loads((tmp_path / "s" / "meta.json").read_text())["extract_date"],
+    )  # fmt: skip
+    assert status == 0, err

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -27,19 +27,25 @@ from ..cohort import partial_periods
 from ..disclosure import SHORTHAND as SHORTHAND_C
 from ..disclosure import SUPPRESSED, DisclosureRule, suppressed_mask, withhold
 from ..errors import DisclosureFailure, UsageError, name_list, single_problem
-from ..inputs import InputSpec, load_inputs
+from ..inputs import InputSpec, ValidatedInputs, load_inputs
 from ..io import read_code_list
-from ..linked import InconsistentTables, LinkedTables, Protection, UnprotectableCell, describe, protect
+from ..linked import AuditReport, InconsistentTables, LinkedTables, Protection, UnprotectableCell, describe, protect
 from ..measure import MeasureParams, measure
 from ..run_warnings import RunWarning
 from ..validate import no_reoffence_reason
 from . import chartrules, text
 from .comparisons import ComparisonSection, measured_columns, run_comparisons
 from .config import BulletinConfig
-from .document import Document, to_html, to_markdown
+from .document import Block, Document, to_html, to_markdown
 from .folder import MANIFEST_KEY, MANIFEST_VERSION, file_stem, write_folder
 from .labels import check_labels, known_values
-from .provisional import compute_provisional, provisional_blocks, provisional_chart, provisional_finding
+from .provisional import (
+    ProvisionalSection,
+    compute_provisional,
+    provisional_blocks,
+    provisional_chart,
+    provisional_finding,
+)
 from .publication import (
     Layout,
     TableCells,
@@ -201,9 +207,71 @@ def compute_bulletin(
 def _compute_bulletin(
     config: BulletinConfig, extract_date: dt.date | None, progress: Progress | None, worker: ChartWorker
 ) -> Bulletin:
+    """The bulletin, section by section: each section is measured, then disclosure control runs over all of them
+    at once, then each is published (withheld cells as [c], its chart or the sentence in its place), and the
+    folder's tables, facts and text are made from what is published."""
     step = progress or (lambda _name: None)
     step(STEPS[0])
     params = measure_params(config)
+    previous, inputs = _read_inputs(config, params, extract_date)
+    step(STEPS[1])
+    cohorts = _measure_cohorts(config, inputs, params)
+    step(STEPS[2])
+    establishments = _latest_by_establishment(cohorts, params)
+    step(STEPS[4])
+    breakdowns = breakdown_tables(config, inputs, params, cohorts.complete)
+    step(STEPS[5])
+    comparison_sections = run_comparisons(config, inputs, params, cohorts.latest, cohorts.complete, cohorts.measured)
+    # disclosure control over the whole publication (reoffend/linked.py, bulletin/publication.py): one model
+    # of every table, primary and secondary suppression over it, then the audit of what is published
+    step("disclosure control")
+    parts = [*_cohort_parts(cohorts, establishments), *breakdowns, *comparison_sections]
+    control = _disclosure_control(parts, config.disclosure, previous)
+    published = _publish(
+        config, params, cohorts, establishments, breakdowns, comparison_sections, control, previous, _Charts(worker)
+    )
+    step(STEPS[3])
+    published.lag = _published_court_lag(
+        cohorts, published.hidden_cohorts, params, config.disclosure, previous, control.layout, published.charts
+    )
+    if config.provisional.enabled:
+        step("provisional figures")
+        published.provisional = compute_provisional(config.provisional, inputs, params, config.disclosure)
+        if published.provisional is not None:
+            control.layout.tables.append(provisional_cells())
+    # every table of the folder, made once: what is written is what the audit reads (as disclosure-check does)
+    tables = _folder_tables(config, params, inputs, previous, cohorts, published)
+    # the declarations of the tables written (the earlier releases' establishment tables are not)
+    layout = Layout([spec for spec in control.layout.tables if spec.table in tables])
+    audit_report = _audit(tables, layout, control)
+    step(STEPS[6])
+    findings, drawn = _findings_and_charts(config, params, published, worker)
+    facts = {
+        **_cohort_facts(cohorts, inputs, published.lag),
+        **_section_facts(cohorts, published),
+        "disclosure": _disclosure_facts(config.disclosure, tables, layout, audit_report),
+    }
+    input_facts = _input_facts(config, inputs)
+    context = _text_context(config, params, cohorts, published, facts, input_facts, findings, drawn, previous)
+    return Bulletin(
+        config=config,
+        params=params,
+        tables=tables,
+        figures=_labelled_figures(drawn, findings, context),
+        document=text.compose(context),
+        facts=facts,
+        inputs=input_facts,
+        comparisons=published.comparisons,
+        warnings=_run_warnings(inputs, params, published.comparisons),
+        previous=previous.as_dict() if previous is not None else None,
+    )
+
+
+def _read_inputs(
+    config: BulletinConfig, params: MeasureParams, extract_date: dt.date | None
+) -> tuple[Previous | None, ValidatedInputs]:
+    """The previous bulletin, if any, and the inputs, read and validated; refuses an extract with no conviction
+    rows (unless ``allow_no_convictions``) and a previous bulletin that is not one, or not earlier."""
     # the previous bulletin (its figures are revised), refused before any work if it is not one (exit 2)
     previous = read_previous(config.publication.previous, params.as_dict()) if config.publication.previous else None
     spec = input_spec(config, extract_date)
@@ -221,41 +289,44 @@ def _compute_bulletin(
             "the file has a header but no conviction rows: every rate would be 0% and every figure published. "
             "Check the extract; if no conviction is right, set allow_no_convictions = true in [inputs]",
         )
+    return previous, inputs
 
-    step(STEPS[1])
+
+@dataclass(frozen=True)
+class _Cohorts:
+    """The complete cohorts measured: what every section starts from (before disclosure control)."""
+
+    completeness: pl.DataFrame  # cohorts.csv: each cohort and whether its follow-up is complete
+    measured: CohortMeasures  # one join for the trend, the establishments, the court lag and the baseline
+    trend: pl.DataFrame  # every complete cohort with releases, as measured
+    changes: pl.DataFrame  # the latest cohort against the previous one and the same cohort a year earlier
+    column: str  # the establishment column ("" for none)
+    lag_cohorts: list[str]  # the cohorts complete at the court lag's longest waiting period
+
+    @property
+    def complete(self) -> list[str]:
+        return self.trend["cohort"].to_list()
+
+    @property
+    def latest(self) -> str:
+        return self.complete[-1]
+
+    @property
+    def latest_row(self) -> dict[str, Any]:
+        return self.trend.row(-1, named=True)
+
+
+def _measure_cohorts(config: BulletinConfig, inputs: ValidatedInputs, params: MeasureParams) -> _Cohorts:
+    """The complete cohorts measured once, and the changes of the latest; refuses a bulletin with no releases,
+    no complete cohort or (unless ``allow_no_convictions``) no reoffence, and labels of what is not there."""
     longest = max(LAG_MONTHS, params.window.waiting_period_months)
     lag_window = type(params.window)(params.window.follow_up_months, longest)
     completeness, lag_completeness = completeness_tables(inputs, params, (params.window, lag_window))
-    complete = completeness.filter(pl.col("complete"))["cohort"].to_list()
-    incomplete = completeness.filter(~pl.col("complete"))
-    if not completeness.height:
-        raise single_problem(
-            inputs.names["releases"],
-            None,
-            "no-releases",
-            "no releases to publish" + (" after the [measure] where filters" if params.where else ""),
-        )
-    if not complete:
-        raise single_problem(
-            inputs.names["releases"],
-            "release_date",
-            "incomplete-follow-up",
-            f"no cohort has complete follow-up at the extract date {inputs.extract_date}: every cohort has "
-            f"releases whose conviction deadline ({params.window.describe()}) is later; there is nothing to publish",
-        )
-    column = config.measure.establishment
-    if column is None:
-        column = "establishment" if "establishment" in _release_columns(inputs) else ""
-    elif column and column not in _release_columns(inputs):
-        raise UsageError(
-            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
-            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
-        )
+    _check_complete_cohorts(inputs, params, completeness)
+    column = _establishment_column(config, inputs)
     # every label names a column and a value the releases have (the nearest named otherwise)
     labelled = known_values(inputs.releases, config.labels, config.breakdowns.bands)
     check_labels(config.labels, config.path, inputs.names["releases"], labelled)
-    lag_set = lag_cohorts(lag_completeness)
-    # one join for the trend, the establishments, the court lag and the baseline comparison
     shared = (column, *measured_columns(config, _release_columns(inputs)))
     measured = CohortMeasures(inputs, complete_cohorts(params, completeness), shared, longest)
     trend = measured.rows(params.by).filter(pl.col("cohort_size") > 0)
@@ -270,41 +341,95 @@ def _compute_bulletin(
             + ": every rate would be 0% and every figure published. Check the extract; if no reoffence is right, "
             "set allow_no_convictions = true in [inputs]",
         )
-    complete = trend["cohort"].to_list()
+    changes = cohort_changes(trend, _change_pairs(trend["cohort"].to_list(), params.period), params.confidence)
+    return _Cohorts(completeness, measured, trend, changes, column, lag_cohorts(lag_completeness))
+
+
+def _check_complete_cohorts(inputs: ValidatedInputs, params: MeasureParams, completeness: pl.DataFrame) -> None:
+    """Refuses a bulletin with no releases, or no cohort whose follow-up is complete: nothing to publish."""
+    if not completeness.height:
+        raise single_problem(
+            inputs.names["releases"],
+            None,
+            "no-releases",
+            "no releases to publish" + (" after the [measure] where filters" if params.where else ""),
+        )
+    if not completeness["complete"].any():
+        raise single_problem(
+            inputs.names["releases"],
+            "release_date",
+            "incomplete-follow-up",
+            f"no cohort has complete follow-up at the extract date {inputs.extract_date}: every cohort has "
+            f"releases whose conviction deadline ({params.window.describe()}) is later; there is nothing to publish",
+        )
+
+
+def _establishment_column(config: BulletinConfig, inputs: ValidatedInputs) -> str:
+    """``[measure] establishment``, or "establishment" when the releases have it and none is given ("": none)."""
+    column = config.measure.establishment
+    if column is None:
+        return "establishment" if "establishment" in _release_columns(inputs) else ""
+    if column and column not in _release_columns(inputs):
+        raise UsageError(
+            f"{config.path}: [measure] establishment: {inputs.names['releases']} has no column {column!r} "
+            f'(columns: {", ".join(_release_columns(inputs))}); give another, or "" for none'
+        )
+    return column
+
+
+def _change_pairs(complete: list[str], period: str) -> list[tuple[str, str, str]]:
+    """(label, latest, earlier) of the changes the bulletin gives: since the previous cohort, and since the same
+    cohort a year earlier when that is a different one."""
     latest = complete[-1]
-    latest_row = trend.row(-1, named=True)
     pairs = []
     if len(complete) > 1:
         pairs.append(("previous cohort", latest, complete[-2]))
-    a_year_earlier = year_earlier(latest, params.period)
+    a_year_earlier = year_earlier(latest, period)
     if a_year_earlier in complete and all(earlier != a_year_earlier for _label, _c, earlier in pairs):
         pairs.append(("same cohort a year earlier", latest, a_year_earlier))
-    changes = cohort_changes(trend, pairs, params.confidence)
-    rule = config.disclosure
+    return pairs
 
-    step(STEPS[2])
-    establishments = None
-    if column:
-        establishments = by_establishment(measured, latest, column, latest_row["binary_rate"], params.confidence)
 
-    step(STEPS[4])
-    breakdowns = breakdown_tables(config, inputs, params, complete)
+def _latest_by_establishment(cohorts: _Cohorts, params: MeasureParams) -> pl.DataFrame | None:
+    """The latest cohort by establishment, as measured (None when the bulletin has no establishment column)."""
+    if not cohorts.column:
+        return None
+    return by_establishment(
+        cohorts.measured, cohorts.latest, cohorts.column, cohorts.latest_row["binary_rate"], params.confidence
+    )
 
-    step(STEPS[5])
-    comparison_sections = run_comparisons(config, inputs, params, latest, complete, measured)
 
-    # disclosure control over the whole publication (reoffend/linked.py, bulletin/publication.py): one model
-    # of every table, primary and secondary suppression over it, then the audit of what is published
-    step("disclosure control")
-    parts: list[Any] = [Part({"trend.csv": trend}, [measure_cells("trend.csv")])]
+def _cohort_parts(cohorts: _Cohorts, establishments: pl.DataFrame | None) -> list[Part]:
+    """The parts of the trend and the establishments in the disclosure model (the breakdowns and the
+    comparison sections are parts of their own)."""
+    parts = [Part({"trend.csv": cohorts.trend}, [measure_cells("trend.csv")])]
     if establishments is not None:
+        column = cohorts.column
         parts.append(Part({"establishments.csv": establishments}, [measure_cells("establishments.csv", (column,))]))
         # the establishment tables of the earlier cohorts, published by earlier releases of the series: each
         # cohort's groups are protected the same way in every release (docs/bulletin.md, "Successive releases")
-        series = measured.rows(("cohort", column)).filter(pl.col("cohort") != latest)
+        series = cohorts.measured.rows(("cohort", column)).filter(pl.col("cohort") != cohorts.latest)
         if series.height:
             parts.append(Part({SERIES_TABLE: series}, [measure_cells(SERIES_TABLE, (column,))]))
-    parts += [*breakdowns, *comparison_sections]
+    return parts
+
+
+@dataclass
+class _Control:
+    """Disclosure control's outcome: the declarations of every table (the court lag's and the provisional
+    figures' are added as they are published), which rows of each table are withheld, the revisions of the
+    previous bulletin's figures, and what the audit needs."""
+
+    layout: Layout
+    withheld: dict[str, list[bool]]
+    revised: pl.DataFrame | None
+    protection: Protection
+    readers: list[Carried]
+
+
+def _disclosure_control(parts: Sequence[Any], rule: DisclosureRule, previous: Previous | None) -> _Control:
+    """Primary and secondary suppression over one model of every part's tables (with a previous release, over
+    both: reoffend/bulletin/successive.py); then each figure the previous bulletin published, now."""
     layout = bulletin_layout(parts)
     raw: dict[str, pl.DataFrame] = {name: frame for part in parts for name, frame in part.tables.items()}
     protection = Protection.of(rule)
@@ -315,10 +440,66 @@ def _compute_bulletin(
         revised_specs = {spec.table: spec for spec in layout.tables if revisable(spec) and spec.table != SERIES_TABLE}
         revised = revisions(previous, revised_specs, model)
         layout.tables += revision_cells([revised_specs[n] for n in previous.tables if n in revised_specs])
-    trend = withhold_rows(trend, layout.specs("trend.csv"), withheld["trend.csv"])
-    hidden_cohorts = {c for c, h in zip(trend["cohort"], withheld["trend.csv"], strict=True) if h}
-    published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is withheld
-    # a change involving a withheld cohort would disclose it, so it is withheld too
+    return _Control(layout, withheld, revised, protection, readers)
+
+
+@dataclass
+class _Published:
+    """Every section as published, after disclosure control: withheld cells as [c], each chart submitted or the
+    sentence in its place (``charts``); the court lag and the provisional figures are added after."""
+
+    trend: pl.DataFrame
+    changes: pl.DataFrame
+    hidden_cohorts: set[str]  # the cohorts whose trend row is withheld
+    establishments: pl.DataFrame | None
+    summary: pl.DataFrame | None  # establishment_summary.csv
+    breakdowns: list[Breakdown]
+    comparisons: list[ComparisonSection]
+    control: _Control
+    charts: _Charts
+    lag: _CourtLag = field(default_factory=lambda: _CourtLag(None, [], [], None))
+    provisional: ProvisionalSection | None = None
+
+
+def _publish(
+    config: BulletinConfig,
+    params: MeasureParams,
+    cohorts: _Cohorts,
+    establishments: pl.DataFrame | None,
+    breakdowns: list[Breakdown],
+    comparison_sections: list[ComparisonSection],
+    control: _Control,
+    previous: Previous | None,
+    charts: _Charts,
+) -> _Published:
+    """The trend, the establishments, the breakdowns and the comparisons as published, their charts submitted
+    (or left out) in the order the text shows them."""
+    rule = config.disclosure
+    trend, changes, hidden_cohorts = _published_trend(cohorts, control, rule)
+    _trend_charts(charts, trend, params)
+    summary = None
+    if establishments is not None:
+        establishments, summary = _published_establishments(config, params, cohorts, establishments, trend, control)
+        _establishment_chart(charts, config, params, cohorts, establishments, trend)
+    breakdowns = _published_breakdowns(breakdowns, trend, control, rule)
+    _breakdown_charts(charts, config, params, cohorts.latest, breakdowns, trend)
+    comparison_sections = [
+        s.published({name: control.withheld[name] for name in s.tables if name in control.withheld})
+        for s in comparison_sections
+    ]
+    return _Published(
+        trend, changes, hidden_cohorts, establishments, summary, breakdowns, comparison_sections, control, charts
+    )
+
+
+def _published_trend(
+    cohorts: _Cohorts, control: _Control, rule: DisclosureRule
+) -> tuple[pl.DataFrame, pl.DataFrame, set[str]]:
+    """The trend and the changes as published, and the cohorts withheld: a change involving a withheld cohort
+    would disclose it, so it is withheld too."""
+    trend = withhold_rows(cohorts.trend, control.layout.specs("trend.csv"), control.withheld["trend.csv"])
+    hidden_cohorts = {c for c, h in zip(trend["cohort"], control.withheld["trend.csv"], strict=True) if h}
+    changes = cohorts.changes
     changes = withhold(
         changes,
         [
@@ -332,214 +513,356 @@ def _compute_bulletin(
         ],
         SHORTHAND_C,
     )
-    trend = withhold_days(trend, rule)
-    # a chart of too few published points is left out, and the text says so (reoffend/bulletin/chartrules.py)
-    left_out: dict[str, str] = {}
+    return withhold_days(trend, rule), changes, hidden_cohorts
 
-    def chart_or_sentence(name: str, points: int, drawing: Drawing) -> None:
+
+class _Charts:
+    """The charts of the bulletin: each drawn by the :class:`ChartWorker`, or, with too few published points,
+    left out with the sentence the text says in its place (reoffend/bulletin/chartrules.py)."""
+
+    def __init__(self, worker: ChartWorker) -> None:
+        self.worker = worker
+        self.left_out: dict[str, str] = {}
+
+    def draw_or_say(self, name: str, points: int, drawing: Drawing) -> None:
         if chartrules.drawn(points):
-            worker.draw(name, drawing)
+            self.worker.draw(name, drawing)
         else:  # a breakdown's points are its groups
-            left_out[name] = chartrules.left_out_sentence(chartrules.POINTS.get(name, "groups"), points)
+            self.left_out[name] = chartrules.left_out_sentence(chartrules.POINTS.get(name, "groups"), points)
 
+
+def _trend_charts(charts: _Charts, trend: pl.DataFrame, params: MeasureParams) -> None:
+    """The rate by cohort, and reconviction events per 100 by cohort (their published cohorts are the points)."""
     cohorts_shown = int(trend["binary_rate"].is_not_null().sum())
-    chart_or_sentence("trend", cohorts_shown, partial(_chart, "trend_chart", trend, params.confidence))
+    charts.draw_or_say("trend", cohorts_shown, partial(_chart, "trend_chart", trend, params.confidence))
     events_shown = int(trend["events_per_100"].is_not_null().sum())
-    chart_or_sentence("events_per_100", events_shown, partial(_chart, "events_chart", trend))
+    charts.draw_or_say("events_per_100", events_shown, partial(_chart, "events_chart", trend))
 
-    establishment_summary = None
-    if establishments is not None:
-        hidden = withheld["establishments.csv"]
-        # the tests and their adjustment for multiple testing are over the published establishments only
-        establishments = tested_against_all(
-            establishments, latest_row["binary_rate"], params.confidence, withheld=hidden
-        )
-        establishments = withhold_days(withhold_rows(establishments, layout.specs("establishments.csv"), hidden), rule)
-        establishments = protect_mean_days(trend, establishments, rule)
-        establishments = establishments.sort(
-            [pl.col("suppressed").is_not_null(), "binary_rate", column],
-            descending=[False, True, False],
-            nulls_last=True,
-        )
-        establishment_summary = _establishment_summary(establishments, latest, published_rate)
-        shown = chartrules.establishment_chart_rows(
-            establishments["binary_rate"].to_list(), establishments["compared_with_all"].to_list()
-        )
-        # the chart shows each establishment's label and the cohort in words (reoffend/bulletin/labels.py)
-        labelled_rows = config.labels.frame(establishments, column)
-        chart = partial(
-            _chart,
-            "establishment_chart",
-            labelled_rows,
-            column,
-            published_rate,
-            text.words(latest, params),
-            "",
-            "",
-            shown,
-        )
-        published_establishments = int(establishments["binary_rate"].is_not_null().sum())
-        chart_or_sentence("establishments", published_establishments, chart)
 
-    breakdowns = [
+def _published_establishments(
+    config: BulletinConfig,
+    params: MeasureParams,
+    cohorts: _Cohorts,
+    establishments: pl.DataFrame,
+    trend: pl.DataFrame,
+    control: _Control,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The latest cohort's establishments as published, each tested against the rate for all releases, highest
+    rate first and withheld ones last; and their summary (establishment_summary.csv)."""
+    rule = config.disclosure
+    hidden = control.withheld["establishments.csv"]
+    # the tests and their adjustment for multiple testing are over the published establishments only
+    establishments = tested_against_all(
+        establishments, cohorts.latest_row["binary_rate"], params.confidence, withheld=hidden
+    )
+    establishments = withhold_days(
+        withhold_rows(establishments, control.layout.specs("establishments.csv"), hidden), rule
+    )
+    establishments = protect_mean_days(trend, establishments, rule)
+    establishments = establishments.sort(
+        [pl.col("suppressed").is_not_null(), "binary_rate", cohorts.column],
+        descending=[False, True, False],
+        nulls_last=True,
+    )
+    published_rate = trend.row(-1, named=True)["binary_rate"]  # None when the latest cohort is withheld
+    return establishments, _establishment_summary(establishments, cohorts.latest, published_rate)
+
+
+def _establishment_chart(
+    charts: _Charts,
+    config: BulletinConfig,
+    params: MeasureParams,
+    cohorts: _Cohorts,
+    establishments: pl.DataFrame,
+    trend: pl.DataFrame,
+) -> None:
+    """The published establishments against the rate for all releases: the highest and lowest and every
+    significant one (chartrules.establishment_chart_rows), by label, the cohort in words."""
+    shown = chartrules.establishment_chart_rows(
+        establishments["binary_rate"].to_list(), establishments["compared_with_all"].to_list()
+    )
+    # the chart shows each establishment's label and the cohort in words (reoffend/bulletin/labels.py)
+    labelled_rows = config.labels.frame(establishments, cohorts.column)
+    published_rate = trend.row(-1, named=True)["binary_rate"]
+    chart = partial(
+        _chart,
+        "establishment_chart",
+        labelled_rows,
+        cohorts.column,
+        published_rate,
+        text.words(cohorts.latest, params),
+        "",
+        "",
+        shown,
+    )
+    published_establishments = int(establishments["binary_rate"].is_not_null().sum())
+    charts.draw_or_say("establishments", published_establishments, chart)
+
+
+def _published_breakdowns(
+    breakdowns: list[Breakdown], trend: pl.DataFrame, control: _Control, rule: DisclosureRule
+) -> list[Breakdown]:
+    """Each breakdown with its withheld rows as [c] and its days protected as the trend's are."""
+    return [
         replace(
             b,
             rows=protect_mean_days(
-                trend, withhold_days(withhold_rows(b.rows, layout.specs(b.file), withheld[b.file]), rule), rule
+                trend,
+                withhold_days(withhold_rows(b.rows, control.layout.specs(b.file), control.withheld[b.file]), rule),
+                rule,
             ),
         )
         for b in breakdowns
     ]
+
+
+def _breakdown_charts(
+    charts: _Charts,
+    config: BulletinConfig,
+    params: MeasureParams,
+    latest: str,
+    breakdowns: list[Breakdown],
+    trend: pl.DataFrame,
+) -> None:
+    """The latest cohort by each breakdown's groups (its published groups are the points)."""
     for breakdown in breakdowns:
         overall = trend.row(-1, named=True)["binary_rate"]
         labelled_rows, name = config.labels.chart_rows(breakdown.latest(latest), breakdown.column)
         chart = partial(_chart, "breakdown_chart", labelled_rows, name, text.words(latest, params), overall)
         groups_shown = int(breakdown.latest(latest)["binary_rate"].is_not_null().sum())
-        chart_or_sentence(breakdown.name, groups_shown, partial(chart, params.confidence))
-    comparison_sections = [
-        s.published({name: withheld[name] for name in s.tables if name in withheld}) for s in comparison_sections
-    ]
+        charts.draw_or_say(breakdown.name, groups_shown, partial(chart, params.confidence))
 
-    step(STEPS[3])
-    # the court lag sums its cohorts: only published ones (else it would give a withheld cohort away)
-    lag_complete = lag_set
-    lag_set = [c for c in lag_set if c not in hidden_cohorts]
-    lag = court_lag_table(measured, lag_set, rule) if lag_set else None
-    lag_left_out = None  # why a court lag there was to publish is left out, for the text (issue 26 review, 12)
+
+@dataclass(frozen=True)
+class _CourtLag:
+    """The court-lag curve as published (None when it is not), the cohorts it sums, and why one there was to
+    publish is left out ("withheld", "successive"), for the text."""
+
+    table: pl.DataFrame | None
+    cohorts: list[str]  # the published cohorts complete at the longest waiting period
+    complete_cohorts: list[str]  # every cohort complete at the longest waiting period
+    left_out: str | None
+
+
+def _published_court_lag(
+    cohorts: _Cohorts,
+    hidden_cohorts: set[str],
+    params: MeasureParams,
+    rule: DisclosureRule,
+    previous: Previous | None,
+    layout: Layout,
+    charts: _Charts,
+) -> _CourtLag:
+    """The court lag over the published cohorts (else it would give a withheld cohort away); left out when it
+    has no reoffence, every row is withheld, or less the previous release's rows a row would be a small group
+    (docs/bulletin.md, rule 4: a row withheld among published ones would lie between its neighbours)."""
+    lag_set = [c for c in cohorts.lag_cohorts if c not in hidden_cohorts]
+    lag = court_lag_table(cohorts.measured, lag_set, rule) if lag_set else None
+    left_out = None  # why a court lag there was to publish is left out, for the text (issue 26 review, 12)
     if lag is not None and not lag.row(-1, named=True)["reoffences"]:
         lag = None
     if lag is not None and all(suppressed_mask(lag)):
-        lag, lag_left_out = None, "withheld"
-    # less the previous release's rows, no row may be a small group (docs/bulletin.md, rule 4): else the curve is
-    # left out (a row withheld among published ones would lie between its neighbours)
+        lag, left_out = None, "withheld"
     if (
         lag is not None
         and previous is not None
         and previous.court_lag is not None
         and court_lag_difference_fails(lag, previous.court_lag, params.window.waiting_period_months, rule)
     ):
-        lag, lag_left_out = None, "successive"
+        lag, left_out = None, "successive"
     if lag is not None:
         window = params.window
-        chart_or_sentence(
+        charts.draw_or_say(
             "court_lag",
             int(lag["share_of_reoffences"].is_not_null().sum()),
             partial(_chart, "court_lag_chart", lag, window.waiting_period_months, window.follow_up_months),
         )
         layout.tables.append(court_lag_cells(lag_set, params.window.waiting_period_months))
+    return _CourtLag(lag, lag_set, cohorts.lag_cohorts, left_out)
 
-    provisional = None
-    if config.provisional.enabled:
-        step("provisional figures")
-        provisional = compute_provisional(config.provisional, inputs, params, rule)
 
-    if provisional is not None:
-        layout.tables.append(provisional_cells())
-    # every table of the folder, made once: what is written is what the audit reads (as disclosure-check does)
+def _folder_tables(
+    config: BulletinConfig,
+    params: MeasureParams,
+    inputs: ValidatedInputs,
+    previous: Previous | None,
+    cohorts: _Cohorts,
+    published: _Published,
+) -> dict[str, pl.DataFrame]:
+    """Every table of the folder by file name, in the folder's order: the trend's, then each section's."""
     tables = {
-        "trend.csv": trend,
-        "changes.csv": changes,
-        "cohorts.csv": completeness,
-        "parameters.csv": _parameters_table(config, params, inputs, comparison_sections, previous),
+        "trend.csv": published.trend,
+        "changes.csv": published.changes,
+        "cohorts.csv": cohorts.completeness,
+        "parameters.csv": _parameters_table(config, params, inputs, published.comparisons, previous),
     }
-    if establishments is not None and establishment_summary is not None:
-        tables["establishments.csv"] = establishments
-        tables["establishment_summary.csv"] = establishment_summary
-    if lag is not None:
-        tables["court_lag.csv"] = lag
-    for breakdown in breakdowns:
+    if published.establishments is not None and published.summary is not None:
+        tables["establishments.csv"] = published.establishments
+        tables["establishment_summary.csv"] = published.summary
+    if published.lag.table is not None:
+        tables["court_lag.csv"] = published.lag.table
+    for breakdown in published.breakdowns:
         tables[breakdown.file] = breakdown.rows
-    for section in comparison_sections:
+    for section in published.comparisons:
         tables.update(section.tables)
-    if revised is not None:
-        tables[REVISIONS_TABLE] = revised
+    if published.control.revised is not None:
+        tables[REVISIONS_TABLE] = published.control.revised
+    provisional = published.provisional
     if provisional is not None:
         tables["provisional.csv"] = provisional.rows
         if provisional.backtest is not None:
             tables["provisional_backtest.csv"] = provisional.backtest
-    # the declarations of the tables written (the earlier releases' establishment tables are not)
-    layout = Layout([spec for spec in layout.tables if spec.table in tables])
-    # with a previous release: over every reader of both releases (reoffend/bulletin/successive.py)
-    audit_report = audit_publication(
+    return tables
+
+
+def _audit(tables: dict[str, pl.DataFrame], layout: Layout, control: _Control) -> AuditReport:
+    """The audit of what is published (reoffend/bulletin/publication.py); with a previous release, over every
+    reader of both releases (reoffend/bulletin/successive.py)."""
+    readers = control.readers
+    return audit_publication(
         tables,
         layout,
-        protection,
+        control.protection,
         partial(readers[0].readers, readers=readers) if readers else None,
         readers[0].differ(readers) if readers else None,
     )
 
-    step(STEPS[6])
-    findings = text.chart_findings(params, trend, establishment_summary, lag, breakdowns, config.labels)
-    if provisional is not None:
-        findings["provisional"] = provisional_finding(provisional, trend)
 
-    if provisional is not None and provisional.published():  # no chart of no estimate (chartrules.py)
-        worker.draw("provisional", partial(provisional_chart, trend, provisional))  # labelled below
-    drawn = worker.results()
-
-    facts = {
-        "latest_cohort": latest,
-        "complete_cohorts": complete,
-        "incomplete_cohorts": incomplete["cohort"].to_list(),
-        "court_lag_cohorts": lag_set,
-        "court_lag_complete_cohorts": lag_complete,
-        "court_lag_left_out": lag_left_out,
+def _cohort_facts(cohorts: _Cohorts, inputs: ValidatedInputs, lag: _CourtLag) -> dict[str, Any]:
+    """The manifest's facts on the cohorts, the court lag's cohorts and the extract."""
+    return {
+        "latest_cohort": cohorts.latest,
+        "complete_cohorts": cohorts.complete,
+        "incomplete_cohorts": cohorts.completeness.filter(~pl.col("complete"))["cohort"].to_list(),
+        "court_lag_cohorts": lag.cohorts,
+        "court_lag_complete_cohorts": lag.complete_cohorts,
+        "court_lag_left_out": lag.left_out,
         "extract_date": inputs.extract_date.isoformat() if inputs.extract_date else None,
         "extract_date_source": inputs.extract_date_source,
         "as_at": inputs.as_at,  # [inputs] as_at / --as-at: the date and the rows after it (None: the whole extract)
-        "establishment_column": column if establishments is not None else None,
-        "breakdowns": [b.column for b in breakdowns],
-        "breakdown_bands": {b.column: b.as_facts() for b in breakdowns if b.bands},
-        "charts_left_out": sorted(left_out),
+    }
+
+
+def _disclosure_facts(
+    rule: DisclosureRule, tables: dict[str, pl.DataFrame], layout: Layout, audit_report: AuditReport
+) -> dict[str, Any]:
+    """The manifest's facts on disclosure control: the rule, the rows withheld in each table, the audit's
+    summary and the declarations of the tables written."""
+    return {
+        **rule.as_dict(),
+        "suppressed_rows": {name: sum(suppressed_mask(f)) for name, f in tables.items() if SUPPRESSED in f.columns},
+        "audit": audit_report.summary(),
+        "layout": layout.as_dict(),
+    }
+
+
+def _section_facts(cohorts: _Cohorts, published: _Published) -> dict[str, Any]:
+    """The manifest's facts on the sections: the establishment column, the breakdowns and their bands, the
+    charts left out, and the provisional figures."""
+    return {
+        "establishment_column": cohorts.column if published.establishments is not None else None,
+        "breakdowns": [b.column for b in published.breakdowns],
+        "breakdown_bands": {b.column: b.as_facts() for b in published.breakdowns if b.bands},
+        "charts_left_out": sorted(published.charts.left_out),
+        **_provisional_facts(published.provisional),
+    }
+
+
+def _findings_and_charts(
+    config: BulletinConfig, params: MeasureParams, published: _Published, worker: ChartWorker
+) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[bytes, bytes]]]:
+    """(title, finding) of each chart, and the charts drawn (the provisional one submitted last, as it needs
+    its finding's numbers only), PNG and SVG."""
+    provisional, trend = published.provisional, published.trend
+    findings = text.chart_findings(
+        params, trend, published.summary, published.lag.table, published.breakdowns, config.labels
+    )
+    if provisional is not None:
+        findings["provisional"] = provisional_finding(provisional, trend)
+    if provisional is not None and provisional.published():  # no chart of no estimate (chartrules.py)
+        worker.draw("provisional", partial(provisional_chart, trend, provisional))  # labelled below
+    return findings, worker.results()
+
+
+def _text_context(
+    config: BulletinConfig,
+    params: MeasureParams,
+    cohorts: _Cohorts,
+    published: _Published,
+    facts: dict[str, Any],
+    input_facts: dict[str, dict[str, Any]],
+    findings: dict[str, tuple[str, str]],
+    drawn: dict[str, tuple[bytes, bytes]],
+    previous: Previous | None,
+) -> text.Context:
+    """What the text is composed from (reoffend/bulletin/text.py): the published tables, facts and charts."""
+    return text.Context(
+        config=config,
+        params=params,
+        facts=facts,
+        trend=published.trend,
+        changes=published.changes,
+        completeness=cohorts.completeness,
+        establishments=published.establishments,
+        establishment_summary=published.summary,
+        lag=published.lag.table,
+        breakdowns=published.breakdowns,
+        comparisons=published.comparisons,
+        figures={name: png for name, (png, _svg) in drawn.items()},
+        charts=findings,
+        left_out=published.charts.left_out,
+        inputs=input_facts,
+        p_value_floor=P_VALUE_FLOOR,
+        revisions=published.control.revised,
+        previous_provisional=previous is not None and previous.provisional,
+        provisional=_provisional_blocks(published.provisional, drawn, findings, params),
+    )
+
+
+def _provisional_facts(provisional: ProvisionalSection | None) -> dict[str, Any]:
+    """The manifest's facts on the provisional figures (empty ones when the bulletin has none)."""
+    return {
         "provisional_cohorts": provisional.rows["cohort"].to_list() if provisional is not None else [],
         "provisional_backtest_origins": provisional.origins if provisional is not None else 0,
         "provisional_check": provisional.check.as_dict() if provisional is not None and provisional.check else None,
         "provisional_withheld": bool(provisional.withheld) if provisional is not None else False,
-        "disclosure": {
-            **rule.as_dict(),
-            "suppressed_rows": {name: sum(suppressed_mask(f)) for name, f in tables.items() if SUPPRESSED in f.columns},
-            "audit": audit_report.summary(),
-            "layout": layout.as_dict(),
-        },
     }
-    input_facts = _input_facts(config, inputs)
-    context = text.Context(
-        config=config,
-        params=params,
-        facts=facts,
-        trend=trend,
-        changes=changes,
-        completeness=completeness,
-        establishments=establishments,
-        establishment_summary=establishment_summary,
-        lag=lag,
-        breakdowns=breakdowns,
-        comparisons=comparison_sections,
-        figures={name: png for name, (png, _svg) in drawn.items()},
-        charts=findings,
-        left_out=left_out,
-        inputs=input_facts,
-        p_value_floor=P_VALUE_FLOOR,
-        revisions=revised,
-        previous_provisional=previous is not None and previous.provisional,
-        provisional=provisional_blocks(
-            provisional,
-            drawn["provisional"][0] if "provisional" in drawn else None,
-            findings["provisional"][1],
-            params.window.waiting_period_months,
-            params.window.follow_up_months,
-        )
-        if provisional is not None
-        else (),
+
+
+def _provisional_blocks(
+    provisional: ProvisionalSection | None,
+    drawn: dict[str, tuple[bytes, bytes]],
+    findings: dict[str, tuple[str, str]],
+    params: MeasureParams,
+) -> Sequence[Block]:
+    """The provisional section's blocks (none without ``[provisional]``), with its chart's PNG when drawn."""
+    if provisional is None:
+        return ()
+    return provisional_blocks(
+        provisional,
+        drawn["provisional"][0] if "provisional" in drawn else None,
+        findings["provisional"][1],
+        params.window.waiting_period_months,
+        params.window.follow_up_months,
     )
-    document = text.compose(context)
-    # each SVG is named by the finding the text states (its <title> and <desc>) in the words of its alt text
-    # (cohorts in words, one minus sign: text.written)
+
+
+def _labelled_figures(
+    drawn: dict[str, tuple[bytes, bytes]], findings: dict[str, tuple[str, str]], context: text.Context
+) -> dict[str, tuple[bytes, bytes]]:
+    """Each chart's PNG and its SVG named by the finding the text states (its <title> and <desc>) in the words
+    of its alt text (cohorts in words, one minus sign: text.written)."""
     label_svg = _charts().label_svg
-    figures = {
+    return {
         name: (png, label_svg(svg, *(text.written(part, context) for part in findings.get(name, ("", "")))))
         for name, (png, svg) in drawn.items()
     }
+
+
+def _run_warnings(
+    inputs: ValidatedInputs, params: MeasureParams, comparison_sections: list[ComparisonSection]
+) -> list[RunWarning]:
+    """The run's warnings: each partial period among the cohorts, then the comparisons' own."""
     warnings = [
         RunWarning(
             "partial-period",
@@ -549,19 +872,7 @@ def _compute_bulletin(
         )
         for entry in partial_periods(inputs.releases, params.period)
     ]
-    warnings += [w for section in comparison_sections for w in section.warnings]
-    return Bulletin(
-        config=config,
-        params=params,
-        tables=tables,
-        figures=figures,
-        document=document,
-        facts=facts,
-        inputs=input_facts,
-        comparisons=comparison_sections,
-        warnings=warnings,
-        previous=previous.as_dict() if previous is not None else None,
-    )
+    return warnings + [w for section in comparison_sections for w in section.warnings]
 
 
 def _protected_model(

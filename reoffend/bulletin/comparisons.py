@@ -542,19 +542,64 @@ def run_adjusted(
 def _adjusted_section(
     result, adjusted_params, options: Mapping[str, Any], baseline: Sequence[str], withheld_units: int = 0
 ) -> ComparisonSection:
+    """The section of the national payment mechanism from the comparison's published rows (``withheld_units``:
+    how many units disclosure control left out of them): its tables, introduction and headline sentences."""
+    rows = result.rows
+    summary = _adjusted_summary(result, adjusted_params, withheld_units)
+    models = _adjusted_models(result.models)
+    unit = _adjusted_unit(adjusted_params)
+    # the accessible table lists every published unit (the rows of comparison_adjusted.csv that are not [c]),
+    # whether or not the text names it: the small-comparisons note points the reader to each one's releases there
+    caption = (
+        f"Actual against risk-adjusted expected reoffending, each published {unit if ' and ' not in unit else 'unit'}"
+    )
+    return ComparisonSection(
+        name="adjusted",
+        title="Against the risk-adjusted baseline",
+        intro=_adjusted_intro(rows, models.row(0, named=True), adjusted_params, baseline, withheld_units),
+        headline=_adjusted_headline(result, summary, adjusted_params, withheld_units),
+        table=adjusted_table(adjusted_params),
+        rows=rows,
+        typed_rows=lambda frame: AdjustedLine.of(AdjustedRow.of(frame, adjusted_params.group_columns)),
+        tables={
+            "comparison_adjusted.csv": rows,
+            "comparison_adjusted_summary.csv": summary,
+            "comparison_adjusted_models.csv": models,
+        },
+        table_caption=caption,
+        metadata={
+            "parameters": adjusted_params.as_dict(),
+            "models": published_models(result.models),
+            "unseen": result.unseen,
+        },
+        warnings=list(result.warnings),
+        all_significant=result.all_significant(),
+        fail_unless_significant=bool(options.get("fail_unless_significant", False)),
+        quoted={"alpha": adjusted_params.alpha, "small_group_releases": SMALL_GROUP},  # the text's note says it
+        declares=[_adjusted_declares(adjusted_params)],
+    )
+
+
+def _adjusted_summary(result, adjusted_params, withheld_units: int) -> pl.DataFrame:
+    """comparison_adjusted_summary.csv: per cohort, the verdict counts after and before the adjustment for
+    multiple testing, the units withheld, and the shift the published units share."""
     from ..compare.adjusted import shift_of_rows
 
     rows = result.rows
-    keys = list(adjusted_params.group_columns)
     # the shift the published units share, from their own rows (no withheld unit's figures enter it)
     shift = shift_of_rows(rows, adjusted_params).drop("units", "releases")
-    summary = (
+    return (
         result.verdict_counts()
         .join(unadjusted_increases(rows), on="cohort", how="left", maintain_order="left")
         .with_columns(pl.lit(withheld_units, pl.Int64).alias("units_withheld"))
         .join(shift, on="cohort", how="left", maintain_order="left")
     )
-    models = pl.DataFrame(
+
+
+def _adjusted_models(models: Mapping[str, Any]) -> pl.DataFrame:
+    """comparison_adjusted_models.csv: the binary and the frequency model, how many releases fitted each and
+    how well each predicts (the binary model first: the text quotes it)."""
+    return pl.DataFrame(
         [
             {
                 "model": name,
@@ -564,7 +609,7 @@ def _adjusted_section(
                 "pseudo_r_squared": model.get("pseudo_r_squared"),
                 "auc": model.get("auc"),
             }
-            for name, model in (("binary", result.models["binary"]), ("frequency", result.models["frequency"]))
+            for name, model in (("binary", models["binary"]), ("frequency", models["frequency"]))
         ],
         schema={
             "model": pl.String,
@@ -575,13 +620,28 @@ def _adjusted_section(
             "auc": pl.Float64,
         },
     )
-    unit = " and ".join(c.replace("_", " ") for c in keys if c != "cohort") or "cohort"
-    units = "units" if " and " in unit else f"{unit}s"
 
-    def unit_noun(number_of: int | None) -> str:  # "establishment" for 1, "establishments" else (counts agree)
-        return unit if number_of == 1 and " and " not in unit else units
 
-    binary_model = models.row(0, named=True)
+def _adjusted_unit(adjusted_params) -> str:
+    """What one unit compared is called: "establishment", "establishment and sex", or "cohort"."""
+    return " and ".join(c.replace("_", " ") for c in adjusted_params.group_columns if c != "cohort") or "cohort"
+
+
+def _adjusted_units(unit: str) -> str:
+    """The plural of :func:`_adjusted_unit`: "establishments", or "units" for a unit of two columns."""
+    return "units" if " and " in unit else f"{unit}s"
+
+
+def _adjusted_intro(
+    rows: pl.DataFrame,
+    binary_model: Mapping[str, Any],
+    adjusted_params,
+    baseline: Sequence[str],
+    withheld_units: int,
+) -> str:
+    """What the comparison is, how well its binary model predicts, and how its tests are adjusted."""
+    unit = _adjusted_unit(adjusted_params)
+    units = _adjusted_units(unit)
     intro = (
         f"Each {unit}'s proven reoffending against what the baseline cohorts ({', '.join(baseline)}) would "
         f"predict for the people it released now (the national payment mechanism): a logistic regression of "
@@ -602,6 +662,18 @@ def _adjusted_section(
             f"people in small groups; the tests, their adjustment and the counts are over the {count(rows.height)} "
             "published."  # both numbers are cells of the summary (units_withheld, units), not their total
         )
+    return intro
+
+
+def _adjusted_headline(result, summary: pl.DataFrame, adjusted_params, withheld_units: int) -> list[str]:
+    """Per cohort, the verdict counts and the shared shift in words; then each unit's result (every one when
+    there are at most :data:`ADJUSTED_LIST_LIMIT`, else the first of those with a verdict other than no change)."""
+    rows = result.rows
+    unit = _adjusted_unit(adjusted_params)
+
+    def unit_noun(number_of: int | None) -> str:  # "establishment" for 1, "establishments" else (counts agree)
+        return unit if number_of == 1 and " and " not in unit else _adjusted_units(unit)
+
     headline = []
     for row in summary.iter_rows(named=True):
         published = "published " if withheld_units else ""
@@ -620,38 +692,7 @@ def _adjusted_section(
     )
     shown = rows.height <= ADJUSTED_LIST_LIMIT
     listed = list(range(rows.height)) if shown else notable["_i"].to_list()[:ADJUSTED_LIST_LIMIT]
-    headline += [sentences[i] for i in listed]
-    # the accessible table lists every published unit (the rows of comparison_adjusted.csv that are not [c]),
-    # whether or not the text names it: the small-comparisons note points the reader to each one's releases there
-    table_rows = rows
-    caption = (
-        f"Actual against risk-adjusted expected reoffending, each published {unit if ' and ' not in unit else 'unit'}"
-    )
-    return ComparisonSection(
-        name="adjusted",
-        title="Against the risk-adjusted baseline",
-        intro=intro,
-        headline=headline,
-        table=adjusted_table(adjusted_params),
-        rows=table_rows,
-        typed_rows=lambda frame: AdjustedLine.of(AdjustedRow.of(frame, adjusted_params.group_columns)),
-        tables={
-            "comparison_adjusted.csv": rows,
-            "comparison_adjusted_summary.csv": summary,
-            "comparison_adjusted_models.csv": models,
-        },
-        table_caption=caption,
-        metadata={
-            "parameters": adjusted_params.as_dict(),
-            "models": published_models(result.models),
-            "unseen": result.unseen,
-        },
-        warnings=list(result.warnings),
-        all_significant=result.all_significant(),
-        fail_unless_significant=bool(options.get("fail_unless_significant", False)),
-        quoted={"alpha": adjusted_params.alpha, "small_group_releases": SMALL_GROUP},  # the text's note says it
-        declares=[_adjusted_declares(adjusted_params)],
-    )
+    return headline + [sentences[i] for i in listed]
 
 
 ADJUSTED_MEASURES = (("binary", "the proven reoffending rate"), ("reoffences_per_offender", "reoffences per offender"))

@@ -456,7 +456,7 @@ def _number(low: float | None = None, high: float | None = None, open_interval: 
 
 
 def _tail_number(low: float, high: float, name: str) -> Callable:
-    """A number in [low, high), as --alpha and --confidence take it (cli/common.py ALPHA, CONFIDENCE): the tail
+    """A number in [low, high), as --alpha and --confidence take it (cli/options.py ALPHA, CONFIDENCE): the tail
     it leaves is at least SMALLEST_TAIL (reoffend/intervals.py), else the normal quantile overflows."""
 
     def check(value: Any) -> float:
@@ -469,7 +469,7 @@ def _tail_number(low: float, high: float, name: str) -> Callable:
     return check
 
 
-ALPHA_NUMBER = _tail_number(SMALLEST_TAIL, 0.5, "alpha")  # as --alpha (cli/common.py ALPHA)
+ALPHA_NUMBER = _tail_number(SMALLEST_TAIL, 0.5, "alpha")  # as --alpha (cli/options.py ALPHA)
 CONFIDENCE_NUMBER = _tail_number(0.0, LARGEST_CONFIDENCE, "confidence")  # as --confidence
 
 

@@ -22,6 +22,8 @@ import re
 import textwrap
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import matplotlib
@@ -363,8 +365,25 @@ def establishment_chart(
     picked = [p and (shown is None or s) for p, s in zip(published, shown or published, strict=True)]
     names = [printable(str(v)) if v is not None else "(none)" for v in rows[column].cast(pl.String).to_list()]
     rate, low, high = (_nan(rows[c].to_list()) for c in ("binary_rate", "binary_rate_low", "binary_rate_high"))
-    verdict = rows["compared_with_all"].to_list()
-    # the rows drawn, top to bottom, with a line where published rows are left out
+    plot = _EstablishmentPlot(
+        _establishment_lines(published, picked, names), rate, low, high, rows["compared_with_all"].to_list(), overall
+    )
+    legend_lines = len(plot.groups) + (overall is not None) + 2  # and a title of two lines
+    legend_height = 0.3 + 0.24 * legend_lines
+    height = 0.27 * max(len(plot.lines), 3) + 1.1 + legend_height
+    left_margin = _label_margin([label for label, i in plot.lines if i is not None])
+    return render(
+        partial(_draw_establishments, plot, cohort),
+        (WIDTH, height),
+        (left_margin, 0.25, 1.25, legend_height + 0.1),
+        title,
+        desc,
+    )
+
+
+def _establishment_lines(published: list[bool], picked: list[bool], names: list[str]) -> list[tuple[str, int | None]]:
+    """The lines of the establishment chart, top to bottom: (label, row) of each row drawn, and (how many more,
+    None) where a run of published rows is left out (withheld rows are never lines)."""
     lines: list[tuple[str, int | None]] = []
     skipped = 0
     for i, p in enumerate(published):
@@ -379,72 +398,101 @@ def establishment_chart(
             skipped += 1
     if skipped:
         lines.append((f"{skipped:,} more: see the table", None))
-    y_of = {i: len(lines) - 1 - n for n, (_label, i) in enumerate(lines) if i is not None}
-    colour = {"higher": ORANGE, "lower": NAVY, "similar": SILVER}
-    marker = {"higher": "^", "lower": "v", "similar": "o"}
-    drawn = list(y_of)
-    lowest = min((low[i] for i in drawn), default=0.0)
-    highest = max((high[i] for i in drawn), default=100.0)
-    if overall is not None:
-        lowest, highest = min(lowest, 100 * overall), max(highest, 100 * overall)
-    groups = [g for g in ("higher", "lower", "similar") if any(verdict[i] == g for i in drawn)]
-    legend_lines = len(groups) + (overall is not None) + 2  # and a title of two lines
-    legend_height = 0.3 + 0.24 * legend_lines
-    height = 0.27 * max(len(lines), 3) + 1.1 + legend_height
+    return lines
 
-    def draw(figure: Figure) -> None:
-        axes = figure.subplots()
-        if not drawn:
-            _nothing_to_plot(axes)
-            return
-        axes.grid(axis="x", color="#dddddd")
-        axes.grid(axis="y", visible=False)
-        handles: list[Any] = []
-        for group in groups:
-            index = [i for i in drawn if verdict[i] == group]
-            handles.append(
-                axes.errorbar(
-                    [rate[i] for i in index],
-                    [y_of[i] for i in index],
-                    xerr=[[rate[i] - low[i] for i in index], [high[i] - rate[i] for i in index]],
-                    fmt=marker[group],
-                    markersize=5 if group == "similar" else 7,
-                    color=colour[group],
-                    elinewidth=1.2,
-                    label=VERDICTS[group],
-                )
+
+ESTABLISHMENT_COLOURS = {"higher": ORANGE, "lower": NAVY, "similar": SILVER}
+ESTABLISHMENT_MARKERS = {"higher": "^", "lower": "v", "similar": "o"}
+
+
+@dataclass(frozen=True)
+class _EstablishmentPlot:
+    """What the establishment chart draws: its lines (:func:`_establishment_lines`), each row's rate and
+    interval in per cent, its verdict (``compared_with_all``), and the rate for all releases."""
+
+    lines: list[tuple[str, int | None]]
+    rate: list[float]
+    low: list[float]
+    high: list[float]
+    verdict: list[str | None]
+    overall: float | None
+
+    @property
+    def y_of(self) -> dict[int, int]:
+        """The height of each row drawn (the top line highest)."""
+        return {i: len(self.lines) - 1 - n for n, (_label, i) in enumerate(self.lines) if i is not None}
+
+    @property
+    def drawn(self) -> list[int]:
+        return list(self.y_of)
+
+    @property
+    def groups(self) -> list[str]:
+        """The verdicts of the rows drawn, in the legend's order."""
+        return [g for g in ("higher", "lower", "similar") if any(self.verdict[i] == g for i in self.drawn)]
+
+    def x_range(self) -> tuple[float, float]:
+        """The rate axis: every interval drawn and the rate for all releases, to the tens around them."""
+        lowest = min((self.low[i] for i in self.drawn), default=0.0)
+        highest = max((self.high[i] for i in self.drawn), default=100.0)
+        if self.overall is not None:
+            lowest, highest = min(lowest, 100 * self.overall), max(highest, 100 * self.overall)
+        return max(0.0, 10 * ((lowest - 2) // 10)), min(100.0, 10 * -(-(highest + 2) // 10))
+
+
+def _draw_establishments(plot: _EstablishmentPlot, cohort: str, figure: Figure) -> None:
+    """The establishment chart on ``figure``: a dot and interval per row drawn, by verdict, the rate for all
+    releases as a dashed line, a band for each run of rows left out, and the legend below."""
+    axes = figure.subplots()
+    if not plot.drawn:
+        _nothing_to_plot(axes)
+        return
+    axes.grid(axis="x", color="#dddddd")
+    axes.grid(axis="y", visible=False)
+    y_of, lines, rate, low, high = plot.y_of, plot.lines, plot.rate, plot.low, plot.high
+    handles: list[Any] = []
+    for group in plot.groups:
+        index = [i for i in plot.drawn if plot.verdict[i] == group]
+        handles.append(
+            axes.errorbar(
+                [rate[i] for i in index],
+                [y_of[i] for i in index],
+                xerr=[[rate[i] - low[i] for i in index], [high[i] - rate[i] for i in index]],
+                fmt=ESTABLISHMENT_MARKERS[group],
+                markersize=5 if group == "similar" else 7,
+                color=ESTABLISHMENT_COLOURS[group],
+                elinewidth=1.2,
+                label=VERDICTS[group],
             )
-        if overall is not None:
-            handles.append(
-                axes.axvline(
-                    100 * overall, color=DARK, linewidth=1.2, linestyle="--", label=f"all releases {100 * overall:.1f}%"
-                )
-            )
-        ticks = [len(lines) - 1 - n for n in range(len(lines))]
-        axes.set_yticks(ticks, [label if i is not None else "" for label, i in lines])
-        axes.set_ylim(-0.7, len(lines) - 0.3)
-        left = max(0.0, 10 * ((lowest - 2) // 10))
-        right = min(100.0, 10 * -(-(highest + 2) // 10))
-        axes.set_xlim(left, right)
-        for tick, (label, i) in zip(ticks, lines, strict=True):
-            if i is None:  # the rows left out: a line across the chart saying how many, and where they are
-                axes.axhline(tick, color="#dddddd", linewidth=8, zorder=0)
-                axes.text((left + right) / 2, tick, label, ha="center", va="center", color=DARK, fontstyle="italic")
-        _percent_axis(axes.xaxis)
-        axes.xaxis.tick_top()
-        axes.xaxis.set_label_position("top")
-        axes.set_xlabel("reoffenders as % of released")
-        _title(axes, f"Proven reoffending rate by establishment, {cohort}")
-        figure.legend(
-            handles=handles,
-            loc="lower left",
-            bbox_to_anchor=(0.02, 0.01),
-            title="Compared with all releases, after\nadjustment for multiple testing (Holm):",
-            alignment="left",
         )
-
-    left_margin = _label_margin([label for label, i in lines if i is not None])
-    return render(draw, (WIDTH, height), (left_margin, 0.25, 1.25, legend_height + 0.1), title, desc)
+    if plot.overall is not None:
+        overall = plot.overall
+        handles.append(
+            axes.axvline(
+                100 * overall, color=DARK, linewidth=1.2, linestyle="--", label=f"all releases {100 * overall:.1f}%"
+            )
+        )
+    ticks = [len(lines) - 1 - n for n in range(len(lines))]
+    axes.set_yticks(ticks, [label if i is not None else "" for label, i in lines])
+    axes.set_ylim(-0.7, len(lines) - 0.3)
+    left, right = plot.x_range()
+    axes.set_xlim(left, right)
+    for tick, (label, i) in zip(ticks, lines, strict=True):
+        if i is None:  # the rows left out: a line across the chart saying how many, and where they are
+            axes.axhline(tick, color="#dddddd", linewidth=8, zorder=0)
+            axes.text((left + right) / 2, tick, label, ha="center", va="center", color=DARK, fontstyle="italic")
+    _percent_axis(axes.xaxis)
+    axes.xaxis.tick_top()
+    axes.xaxis.set_label_position("top")
+    axes.set_xlabel("reoffenders as % of released")
+    _title(axes, f"Proven reoffending rate by establishment, {cohort}")
+    figure.legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0.02, 0.01),
+        title="Compared with all releases, after\nadjustment for multiple testing (Holm):",
+        alignment="left",
+    )
 
 
 def breakdown_chart(

@@ -220,51 +220,74 @@ def ods_bytes(
     """The ``.ods`` file: Cover, Contents, Notes, Column names, then one sheet per table; columns titled by
     :func:`column_title` (``labels``: the config's ``[labels.columns]``)."""
     labels = labels or Labels()
-    doc = OpenDocumentSpreadsheet()
-    # the document's title and language in its metadata, as the guidance asks (screen readers announce them)
-    doc.meta.addElement(dc.Title(text=title))
-    doc.meta.addElement(dc.Language(text=LANGUAGE))
-    # headers in bold, wrapped within the column's width: "Proven reoffending rate, lower bound of the
-    # confidence interval (%)" is read whole, not cut off by the next header
-    bold = Style(name="heading", family="table-cell")
-    bold.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
-    bold.addElement(TextProperties(fontweight="bold"))
-    big = Style(name="title", family="table-cell")
-    big.addElement(TextProperties(fontweight="bold", fontsize="14pt"))
-    wide = Style(name="wide", family="table-column")
-    wide.addElement(TableColumnProperties(columnwidth="6cm"))
-    normal = Style(name="normal", family="table-column")
-    normal.addElement(TableColumnProperties(columnwidth="4cm"))
-    for style in (bold, big, wide, normal):
-        doc.automaticstyles.addElement(style)
-    _number_styles(doc)
+    book = _Workbook(title)
+    _cover_sheet(book, title, cover)
+    _contents_sheet(book, tables)
+    _notes_sheet(book, notes)
+    _column_names_sheet(book, tables, labels)
+    for table in tables:
+        _table_sheet(book, table, labels)
+    buffer = io.BytesIO()
+    book.doc.write(buffer)
+    return _fixed_times(buffer.getvalue())
 
-    def sheet(name: str, columns: int) -> Table:
+
+class _Workbook:
+    """The spreadsheet being written: its document (title and language in the metadata), the cell and column
+    styles every sheet uses, and how a sheet and a row are added."""
+
+    def __init__(self, title: str) -> None:
+        doc = OpenDocumentSpreadsheet()
+        # the document's title and language in its metadata, as the guidance asks (screen readers announce them)
+        doc.meta.addElement(dc.Title(text=title))
+        doc.meta.addElement(dc.Language(text=LANGUAGE))
+        # headers in bold, wrapped within the column's width: "Proven reoffending rate, lower bound of the
+        # confidence interval (%)" is read whole, not cut off by the next header
+        self.bold = Style(name="heading", family="table-cell")
+        self.bold.addElement(TableCellProperties(wrapoption="wrap", verticalalign="top"))
+        self.bold.addElement(TextProperties(fontweight="bold"))
+        self.big = Style(name="title", family="table-cell")
+        self.big.addElement(TextProperties(fontweight="bold", fontsize="14pt"))
+        self.wide = Style(name="wide", family="table-column")
+        self.wide.addElement(TableColumnProperties(columnwidth="6cm"))
+        self.normal = Style(name="normal", family="table-column")
+        self.normal.addElement(TableColumnProperties(columnwidth="4cm"))
+        for style in (self.bold, self.big, self.wide, self.normal):
+            doc.automaticstyles.addElement(style)
+        _number_styles(doc)
+        self.doc = doc
+
+    def sheet(self, name: str, columns: int) -> Table:
+        """A new sheet of ``columns`` columns, the first wide (labels), the others normal."""
         table = Table(name=name)
-        table.addElement(TableColumn(stylename=wide))
+        table.addElement(TableColumn(stylename=self.wide))
         if columns > 1:
-            table.addElement(TableColumn(stylename=normal, numbercolumnsrepeated=columns - 1))
-        doc.spreadsheet.addElement(table)
+            table.addElement(TableColumn(stylename=self.normal, numbercolumnsrepeated=columns - 1))
+        self.doc.spreadsheet.addElement(table)
         return table
 
-    def row(table: Table, values: Sequence[object], style: Style | None = None) -> None:
+    def row(self, table: Table, values: Sequence[object], style: Style | None = None) -> None:
         element = TableRow()
         for value in values:
             element.addElement(_cell(value, style))
         table.addElement(element)
 
-    # -- cover
-    sheet_cover = sheet("Cover", 1)
-    row(sheet_cover, [title], big)
-    for heading, words in cover:
-        row(sheet_cover, [heading], bold)
-        row(sheet_cover, [words])
 
-    # -- contents
-    contents = sheet("Contents", 3)
-    row(contents, ["Table of contents"], big)
-    row(contents, ["This worksheet contains one table."])
-    row(contents, ["Sheet name", "Table title", "In the bulletin"], bold)
+def _cover_sheet(book: _Workbook, title: str, cover: Sequence[tuple[str, str]]) -> None:
+    """The Cover: the title, then each heading in bold above its words."""
+    sheet = book.sheet("Cover", 1)
+    book.row(sheet, [title], book.big)
+    for heading, words in cover:
+        book.row(sheet, [heading], book.bold)
+        book.row(sheet, [words])
+
+
+def _contents_sheet(book: _Workbook, tables: Sequence[SheetTable]) -> None:
+    """The Contents: every other sheet, its name a link to it, its title, and where the bulletin shows it."""
+    contents = book.sheet("Contents", 3)
+    book.row(contents, ["Table of contents"], book.big)
+    book.row(contents, ["This worksheet contains one table."])
+    book.row(contents, ["Sheet name", "Table title", "In the bulletin"], book.bold)
     listed = [
         ("Notes", "Notes and the shorthand used in the tables", ""),
         ("Column names", "The column names of the CSV files against the column titles", ""),
@@ -279,42 +302,43 @@ def ods_bytes(
         element.addElement(_cell(shown, None))
         contents.addElement(element)
 
-    # -- notes
-    sheet_notes = sheet("Notes", 2)
-    row(sheet_notes, ["Notes"], big)
-    row(sheet_notes, ["This worksheet contains one table."])
-    row(sheet_notes, ["Note", "Note text"], bold)
-    for note, words in notes:
-        row(sheet_notes, [note, words])
 
-    # -- the CSVs' machine column names against the titles
-    names = sheet("Column names", 3)
-    row(names, ["Column names"], big)
-    row(names, ["This worksheet contains one table: each column by its title here and its name in the CSV files."])
-    row(names, ["Column title", "CSV column name", "Sheets"], bold)
+def _notes_sheet(book: _Workbook, notes: Sequence[tuple[str, str]]) -> None:
+    """The Notes: each note and its text, as one table."""
+    sheet = book.sheet("Notes", 2)
+    book.row(sheet, ["Notes"], book.big)
+    book.row(sheet, ["This worksheet contains one table."])
+    book.row(sheet, ["Note", "Note text"], book.bold)
+    for note, words in notes:
+        book.row(sheet, [note, words])
+
+
+def _column_names_sheet(book: _Workbook, tables: Sequence[SheetTable], labels: Labels) -> None:
+    """The CSVs' machine column names against their titles, and the sheets each is in."""
+    names = book.sheet("Column names", 3)
+    book.row(names, ["Column names"], book.big)
+    book.row(names, ["This worksheet contains one table: each column by its title here and its name in the CSV files."])
+    book.row(names, ["Column title", "CSV column name", "Sheets"], book.bold)
     used: dict[str, list[str]] = {}
     for table in tables:
         for name in table.frame.columns:
             used.setdefault(name, []).append(table.sheet)
     for name, sheets in used.items():
-        row(names, [column_title(name, labels), name, ", ".join(sheets)])
+        book.row(names, [column_title(name, labels), name, ", ".join(sheets)])
 
-    # -- one table per sheet
-    for table in tables:
-        frame = table.frame
-        sheet_table = sheet(table.sheet, max(frame.width, 1))
-        row(sheet_table, [table.title], big)
-        row(sheet_table, [ONE_TABLE])
-        row(sheet_table, [table.source])
-        row(sheet_table, [column_title(name, labels) for name in frame.columns], bold)
-        if frame.height:
-            formats = [column(name).format for name in frame.columns]
-            values = cell_values(frame, not_applicable_columns(table.csv, frame), group_keys(table.csv, frame))
-            sheet_table.appendChild(RowsXml("".join(rows_xml(values, formats))))
 
-    buffer = io.BytesIO()
-    doc.write(buffer)
-    return _fixed_times(buffer.getvalue())
+def _table_sheet(book: _Workbook, table: SheetTable, labels: Labels) -> None:
+    """One table's sheet: its title, the one-table note, its source, the column titles, then its rows."""
+    frame = table.frame
+    sheet = book.sheet(table.sheet, max(frame.width, 1))
+    book.row(sheet, [table.title], book.big)
+    book.row(sheet, [ONE_TABLE])
+    book.row(sheet, [table.source])
+    book.row(sheet, [column_title(name, labels) for name in frame.columns], book.bold)
+    if frame.height:
+        formats = [column(name).format for name in frame.columns]
+        values = cell_values(frame, not_applicable_columns(table.csv, frame), group_keys(table.csv, frame))
+        sheet.appendChild(RowsXml("".join(rows_xml(values, formats))))
 
 
 def column_title(name: str, labels: Labels) -> str:

@@ -245,32 +245,64 @@ def trend_table(context: Context) -> Table:
 
 # ---------------------------------------------------------------------------------------------- compose
 def compose(context: Context) -> Document:
-    params, facts = context.params, context.facts
-    window = params.window
+    """The bulletin's document: its sections in reading order (:data:`SECTIONS`), then every sentence, caption
+    and figure written as the bulletin writes them (cohorts and columns in words, one minus sign U+2212)."""
     latest = context.trend.row(-1, named=True)
-    conf = level(params.confidence)
-    words = cohort_words(latest["cohort"], params.period)
-    blocks: list[Block] = []
+    blocks = [block for section in SECTIONS for block in section(context, latest)]
+    document = Document(
+        title=context.config.title,
+        subtitle=subtitle(context, latest),
+        blocks=blocks,
+        footer=footer(context),
+        meta=publication_meta(context),
+    )
+    return replace_text(document, lambda text: written(text, context))
 
-    # -- main points: the cards give the figures at a glance; the bullets say them in sentences
-    blocks.append(Heading("Main points", anchor="main-points"))
+
+def subtitle(context: Context, latest: Mapping[str, Any]) -> str:
+    """Who the bulletin is about and how long they were followed up, and the extract's date in words."""
+    facts = context.facts
+    extracted = dt.date.fromisoformat(facts["extract_date"]) if facts["extract_date"] else None
+    return (
+        f"People released from custody in {cohort_words(latest['cohort'], context.params.period)}, followed up for "
+        f"{context.params.window.follow_up_months} months."
+        + (f" Data extracted {long_date(extracted)}." if extracted else "")
+    )
+
+
+def footer(context: Context) -> str:
+    publisher = f"{context.config.publisher}. " if context.config.publisher else ""
+    return f"{publisher}Every figure in this bulletin is in the data tables published with it."
+
+
+def published_changes(context: Context, comparison: str) -> pl.DataFrame:
+    """The published change (``changes.csv``) since the cohort of ``comparison``: "previous cohort" or "same
+    cohort a year earlier" (none when it is withheld or there is no such cohort)."""
+    changes = context.changes.filter(pl.col("difference_pp").is_not_null())
+    return changes.filter(pl.col("comparison") == comparison)
+
+
+def main_points_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The main points: the cards give the figures at a glance; the bullets say them in sentences."""
+    params = context.params
+    words = cohort_words(latest["cohort"], params.period)
+    blocks: list[Block] = [Heading("Main points", anchor="main-points")]
     # a card is a figure at a glance: a withheld one ([c]) is no figure, and the bullets say why it is withheld
     cards = [card for card in key_figures(context, latest) if card.value != SHORTHAND]
     if cards:
         blocks.append(KeyFigures(cards))
     points = [
         f"{strong(cell(latest, 'binary_rate', pct))} of the {count(latest['cohort_size'])} people released from "
-        f"custody in {words} committed a proven reoffence within {window.follow_up_months} months "
-        f"({cell(latest, 'reoffenders')} people; {conf} confidence interval {ci_cell(latest)})."
+        f"custody in {words} committed a proven reoffence within {params.window.follow_up_months} months "
+        f"({cell(latest, 'reoffenders')} people; {level(params.confidence)} confidence interval {ci_cell(latest)})."
         if latest["binary_rate"] is not None
         else f"The reoffending figures of the {counted(latest['cohort_size'], 'person', 'people')} released from "
         f"custody in {words} are withheld ({SHORTHAND}) to protect the people in a group this small.",
     ]
-    published_changes = context.changes.filter(pl.col("difference_pp").is_not_null())
     # the change since the same cohort a year earlier leads (seasonal cohorts compare like with like, as the
     # MoJ bulletin does), set against the whole series; the previous cohort is in the trend section
-    year_on_year = published_changes.filter(pl.col("comparison") == "same cohort a year earlier")
-    previous = published_changes.filter(pl.col("comparison") == "previous cohort")
+    year_on_year = published_changes(context, "same cohort a year earlier")
+    previous = published_changes(context, "previous cohort")
     if year_on_year.height:
         points.append(change_sentence(year_on_year.row(0, named=True), context))
     else:
@@ -288,10 +320,12 @@ def compose(context: Context) -> Document:
     if revision:
         points.append(revision)
     blocks.append(Bullets(points))
-    blocks += things_to_know(context)
+    return blocks
 
-    # -- trend
-    blocks.append(Heading("Proven reoffending over time", anchor="trend"))
+
+def trend_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """Proven reoffending over time: the first and last published cohorts in words, the chart and the table."""
+    period = context.params.period
     # the text starts from the first published cohort, as the chart's alt text does: a withheld figure is never
     # a number of a sentence ("was [c] for ..."); the withheld cohorts are said in words (issue 26)
     published_trend = context.trend.filter(pl.col("binary_rate").is_not_null())
@@ -300,6 +334,7 @@ def compose(context: Context) -> Document:
     last = published_trend.row(-1, named=True) if not none_shown else latest
     # one cohort: its figure once, not "55.5% ... and 55.5%"; no chart: no band to describe (chartrules.py)
     only_one = published_trend.height == 1
+    blocks: list[Block] = [Heading("Proven reoffending over time", anchor="trend")]
     blocks.append(
         Paragraph(
             (
@@ -307,41 +342,48 @@ def compose(context: Context) -> Document:
                 "groups this small; the table gives the number of people released in each."
                 if none_shown
                 else f"The proven reoffending rate was {pct(last['binary_rate'])} for people released in "
-                f"{cohort_words(last['cohort'], params.period)}, the only cohort in this bulletin with complete "
+                f"{cohort_words(last['cohort'], period)}, the only cohort in this bulletin with complete "
                 "follow-up."
                 if only_one and context.trend.height == 1
                 else f"The proven reoffending rate can be published for one cohort only: {pct(last['binary_rate'])} "
-                f"for people released in {cohort_words(last['cohort'], params.period)}."
+                f"for people released in {cohort_words(last['cohort'], period)}."
                 if only_one
                 else f"The proven reoffending rate was {pct(first['binary_rate'])} for people released in "
-                f"{cohort_words(first['cohort'], params.period)} and {pct(last['binary_rate'])} for those "
-                f"released in {cohort_words(last['cohort'], params.period)}."
+                f"{cohort_words(first['cohort'], period)} and {pct(last['binary_rate'])} for those "
+                f"released in {cohort_words(last['cohort'], period)}."
             )
-            + ("" if none_shown else withheld_cohorts_words(context.trend, "binary_rate", params.period))
+            + ("" if none_shown else withheld_cohorts_words(context.trend, "binary_rate", period))
             + (
                 ""
                 if "trend" in context.left_out
-                else f" The shaded band, between dashed lines, is the {conf} confidence interval: the range of "
-                "rates consistent with the cohort's size."
+                else f" The shaded band, between dashed lines, is the {level(context.params.confidence)} confidence "
+                "interval: the range of rates consistent with the cohort's size."
             )
         )
     )
+    previous = published_changes(context, "previous cohort")
     if previous.height:  # the short-term movement, after the like-for-like comparison of the main points
         blocks.append(Paragraph(change_sentence(previous.row(0, named=True), context)))
     blocks.append(
         figure(
             context,
             "trend",
-            f"Proven reoffending rate by cohort, with {conf} confidence intervals (Wilson score).",
+            f"Proven reoffending rate by cohort, with {level(context.params.confidence)} confidence intervals "
+            "(Wilson score).",
         )
     )
     blocks.append(trend_table(context))
+    return blocks
 
-    blocks.append(Heading("How often people reoffend", anchor="frequency"))
+
+def frequency_blocks(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """How often people reoffend: reconviction events per 100 released, first and last published cohorts."""
+    period = context.params.period
     published_events = context.trend.filter(pl.col("events_per_100").is_not_null())
     first_events = published_events.row(0, named=True) if published_events.height else None
     last_events = published_events.row(-1, named=True) if published_events.height else None
-    blocks.append(
+    return [
+        Heading("How often people reoffend", anchor="frequency"),
         Paragraph(
             "The frequency measure counts reconviction events: each day on which a person was convicted of one or "
             "more reoffences (taken as one court appearance). "
@@ -349,48 +391,56 @@ def compose(context: Context) -> Document:
                 f"Its figures are withheld ({SHORTHAND}) for every cohort, as the rates are."
                 if first_events is None or last_events is None
                 else f"Per 100 people released it was {one(last_events['events_per_100'])} in "
-                f"{cohort_words(last_events['cohort'], params.period)}"
+                f"{cohort_words(last_events['cohort'], period)}"
                 + (
                     "."
                     if published_events.height == 1
                     else f", and {one(first_events['events_per_100'])} in "
-                    f"{cohort_words(first_events['cohort'], params.period)}."
+                    f"{cohort_words(first_events['cohort'], period)}."
                 )
-                + withheld_cohorts_words(context.trend, "events_per_100", params.period)
+                + withheld_cohorts_words(context.trend, "events_per_100", period)
             )
-        )
-    )
-    blocks.append(
+        ),
         figure(
             context,
             "events_per_100",
             "Reconviction events per 100 people released, by cohort (latest cohort highlighted).",
-        )
-    )
+        ),
+    ]
 
-    blocks += revision_blocks(context)
 
-    # -- establishments
-    if context.establishments is not None and context.establishment_summary is not None:
-        blocks += establishment_blocks(context, latest)
+def establishments_section(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The latest cohort by establishment, when the bulletin has an establishment column."""
+    if context.establishments is None or context.establishment_summary is None:
+        return []
+    return establishment_blocks(context, latest)
 
-    # -- breakdowns
-    for breakdown in context.breakdowns:
-        blocks += breakdown_blocks(context, breakdown, latest)
 
-    # -- comparisons
-    for section in context.comparisons:
-        blocks += comparison_blocks(section)
+def breakdowns_section(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The latest cohort by each ``[breakdowns]`` column, in the order configured."""
+    return [block for breakdown in context.breakdowns for block in breakdown_blocks(context, breakdown, latest)]
 
-    # -- court lag
+
+def comparisons_section(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """Each ``[comparisons]`` section, as it published itself (reoffend/bulletin/comparisons.py)."""
+    return [block for section in context.comparisons for block in comparison_blocks(section)]
+
+
+def court_lag_section(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """The court-lag curve, or why the court lag there was to publish is left out."""
     if context.lag is not None:
-        blocks += court_lag_blocks(context)
-    elif context.facts.get("court_lag_left_out"):
-        blocks += court_lag_left_out_blocks(context)
+        return court_lag_blocks(context)
+    if context.facts.get("court_lag_left_out"):
+        return court_lag_left_out_blocks(context)
+    return []
 
-    # -- incomplete cohorts
-    blocks.append(Heading("Cohorts not yet included", anchor="incomplete"))
-    blocks.append(Paragraph(incomplete_sentence(context)))
+
+def incomplete_blocks(context: Context, _latest: Mapping[str, Any]) -> list[Block]:
+    """Cohorts not yet included: those still in follow-up at the extract date, then any provisional figures."""
+    blocks: list[Block] = [
+        Heading("Cohorts not yet included", anchor="incomplete"),
+        Paragraph(incomplete_sentence(context)),
+    ]
     incomplete = context.completeness.filter(~pl.col("complete"))
     if incomplete.height:
         blocks.append(
@@ -406,26 +456,7 @@ def compose(context: Context) -> Document:
                 numeric=[False, True, True],
             )
         )
-    blocks += list(context.provisional)
-
-    # -- the furniture of official statistics, then provenance last ("About these statistics")
-    blocks += source_and_quality_blocks(context)
-    blocks += glossary_blocks(context)
-    blocks += status_blocks(context)
-    blocks += contact_blocks(context)
-    blocks += about_blocks(context)
-
-    publisher = f"{context.config.publisher}. " if context.config.publisher else ""
-    extracted = dt.date.fromisoformat(facts["extract_date"]) if facts["extract_date"] else None
-    subtitle = f"People released from custody in {words}, followed up for {window.follow_up_months} months." + (
-        f" Data extracted {long_date(extracted)}." if extracted else ""
-    )
-    footer = f"{publisher}Every figure in this bulletin is in the data tables published with it."
-    document = Document(
-        title=context.config.title, subtitle=subtitle, blocks=blocks, footer=footer, meta=publication_meta(context)
-    )
-    # every sentence, caption and figure: cohorts and columns in words, one minus sign (U+2212)
-    return replace_text(document, lambda text: written(text, context))
+    return blocks + list(context.provisional)
 
 
 def written(text: str, context: Context) -> str:
@@ -636,106 +667,134 @@ def incomplete_sentence(context: Context) -> str:
 
 
 def establishment_blocks(context: Context, latest: Mapping[str, Any]) -> list[Block]:
+    """The latest cohort by establishment: as many as can be published, each against the rate for all releases
+    after the adjustment for multiple testing (none or one published: said in words, no test)."""
     assert context.establishments is not None and context.establishment_summary is not None, "no establishments"
     summary = context.establishment_summary.row(0, named=True)
-    conf = level(context.params.confidence)
     column = context.facts["establishment_column"]
-    labels = context.config.labels
-    words = cohort_words(latest["cohort"], context.params.period)
-    hidden = summary["suppressed_establishments"]
+    heading = Heading(f"Latest cohort by {context.config.labels.name(column)}", anchor="establishments")
+    published = summary["establishments"] - summary["suppressed_establishments"]
+    if not published:  # too little to publish: no counts of nothing, no test of nothing
+        return [
+            heading,
+            none_published_paragraph(context, summary, latest),
+            establishment_table(context, column, latest),
+        ]
+    if published < 2:  # no comparison of one establishment with a rate for all it is most or all of
+        hidden = summary["suppressed_establishments"]
+        return [
+            heading,
+            one_published_paragraph(context, summary, latest),
+            *([establishment_table(context, column, latest)] if hidden else []),
+        ]
+    blocks: list[Block] = [heading, Paragraph(establishments_tested_sentences(context, summary, latest))]
+    if "establishments" in context.figures:
+        # the chart's own heading: a ranked list is taller than wide, and in print it starts a page with this
+        # heading rather than leaving the section's heading and paragraph alone at the foot of the page before
+        blocks.append(Heading(f"Each {context.config.labels.name(column)} against the rate for all releases", level=3))
+    blocks.append(figure(context, "establishments", establishment_caption(context, summary, latest)))
+    blocks.append(establishment_table(context, column, latest))
+    return blocks
+
+
+def establishments_withheld_words(hidden: int) -> str:
+    """The sentence on the establishments whose figures are suppressed (empty when none is)."""
     them = plural(hidden, "it", "them")
-    withheld = (
+    return (
         f" The figures of {counted(hidden, 'establishment')} are suppressed ({SHORTHAND}) to protect the people "
         f"in small groups (see About these statistics): the table lists {them}, with no figures, and the chart "
         f"leaves {them} out."
         if hidden
         else ""
     )
-    published = summary["establishments"] - hidden
-    higher, lower = summary["higher"], summary["lower"]
-    heading = Heading(f"Latest cohort by {labels.name(column)}", anchor="establishments")
-    if not published:  # too little to publish: no counts of nothing, no test of nothing
-        return [
-            heading,
-            Paragraph(
-                f"In {words}, no {labels.name(column)} can be published: the figures of "
-                + (
-                    f"the one {labels.name(column)}"
-                    if hidden == 1
-                    else f"all {count(hidden)} {plural(hidden, labels.name(column))}"
-                )
-                + f" are withheld ({SHORTHAND}) to protect the people in small groups (see About these statistics); "
-                f"the table lists {them} with the number of people released."
-            ),
-            establishment_table(context, column, latest),
-        ]
-    if published < 2:  # no comparison of one establishment with a rate for all it is most or all of
-        only = context.establishments.filter(pl.col("binary_rate").is_not_null()).row(0, named=True)
-        return [
-            heading,
-            Paragraph(
-                (
-                    f"In {words}, the figures of one {labels.name(column)} only can be published: "
-                    f"{labelled(labels, column)(only[column])}, with a proven reoffending rate of "
-                    f"{pct(only['binary_rate'])}."
-                    if hidden
-                    else f"In {words}, this bulletin covers one {labels.name(column)} only: "
-                    f"{labelled(labels, column)(only[column])}, whose proven reoffending rate of "
-                    f"{pct(only['binary_rate'])} is the rate for all its releases."
-                )
-                + f" Comparing {labels.name(column)}s with the rate for all releases needs "
-                f"at least two published {labels.name(column)}s, so there is no such comparison here."
-                + (
-                    f" The figures of {counted(hidden, 'other ' + labels.name(column))} are withheld ({SHORTHAND}) "
-                    f"to protect the people in small groups; the table lists {them} with the number of people "
-                    "released."
-                    if hidden
-                    else ""
-                )
-            ),
-            *([establishment_table(context, column, latest)] if hidden else []),
-        ]
-    blocks: list[Block] = [
-        heading,
-        Paragraph(
-            f"In {words}, {count(summary['higher_unadjusted'])} of the {count(published)} "
-            f"{'published ' if hidden else ''}{plural(published, 'establishment')} had a {conf} confidence "
-            f"interval wholly above the rate for all releases ({cell(summary, 'all_releases_binary_rate', pct)}) "
-            f"and {count(summary['lower_unadjusted'])} wholly below. With this many establishments some would do "
-            "so by chance alone, so each establishment's test against the rate for all is adjusted for multiple "
-            f"testing (see the glossary): after it, {count(higher)} {plural(higher, 'is', 'are')} significantly "
-            f"higher and {count(lower)} significantly lower. Differences in the mix of people released are not "
-            "taken into account here." + withheld
-        ),
-    ]
-    ranked = published > 2 * ESTABLISHMENTS_AT_EACH_END
-    shows = (
-        f"the {ESTABLISHMENTS_AT_EACH_END} highest and {ESTABLISHMENTS_AT_EACH_END} lowest rates and every "
-        f"{labels.name(column)} significantly higher or lower after the adjustment for multiple testing (the table "
-        f"lists every {labels.name(column)})"
-        if ranked
-        else f"every published {labels.name(column)}"
+
+
+def none_published_paragraph(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> Paragraph:
+    """No establishment's figures can be published: how many are withheld, and that the table lists them."""
+    name = context.config.labels.name(context.facts["establishment_column"])
+    hidden = summary["suppressed_establishments"]
+    return Paragraph(
+        f"In {cohort_words(latest['cohort'], context.params.period)}, no {name} can be published: the figures of "
+        + (f"the one {name}" if hidden == 1 else f"all {count(hidden)} {plural(hidden, name)}")
+        + f" are withheld ({SHORTHAND}) to protect the people in small groups (see About these statistics); "
+        f"the table lists {plural(hidden, 'it', 'them')} with the number of people released."
     )
-    if "establishments" in context.figures:
-        # the chart's own heading: a ranked list is taller than wide, and in print it starts a page with this
-        # heading rather than leaving the section's heading and paragraph alone at the foot of the page before
-        blocks.append(Heading(f"Each {labels.name(column)} against the rate for all releases", level=3))
-    blocks.append(
-        figure(
-            context,
-            "establishments",
-            f"Proven reoffending rate by {labels.name(column)}, {words}: {shows}, highest first, with {conf} "
-            "confidence intervals; the dashed line is the rate for all releases; colour and marker give the verdict "
-            "after the adjustment for multiple testing"
-            + (
-                f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not in the chart."
-                if hidden
-                else "."
-            ),
+
+
+def one_published_paragraph(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> Paragraph:
+    """One establishment's figures only can be published (or the bulletin has one): its rate, and why there is no
+    comparison with the rate for all releases."""
+    assert context.establishments is not None, "no establishments"
+    labels = context.config.labels
+    column = context.facts["establishment_column"]
+    words = cohort_words(latest["cohort"], context.params.period)
+    hidden = summary["suppressed_establishments"]
+    only = context.establishments.filter(pl.col("binary_rate").is_not_null()).row(0, named=True)
+    return Paragraph(
+        (
+            f"In {words}, the figures of one {labels.name(column)} only can be published: "
+            f"{labelled(labels, column)(only[column])}, with a proven reoffending rate of "
+            f"{pct(only['binary_rate'])}."
+            if hidden
+            else f"In {words}, this bulletin covers one {labels.name(column)} only: "
+            f"{labelled(labels, column)(only[column])}, whose proven reoffending rate of "
+            f"{pct(only['binary_rate'])} is the rate for all its releases."
+        )
+        + f" Comparing {labels.name(column)}s with the rate for all releases needs "
+        f"at least two published {labels.name(column)}s, so there is no such comparison here."
+        + (
+            f" The figures of {counted(hidden, 'other ' + labels.name(column))} are withheld ({SHORTHAND}) "
+            f"to protect the people in small groups; the table lists {plural(hidden, 'it', 'them')} with the number "
+            "of people released."
+            if hidden
+            else ""
         )
     )
-    blocks.append(establishment_table(context, column, latest))
-    return blocks
+
+
+def establishments_tested_sentences(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> str:
+    """How many published establishments were above and below the rate for all releases, before and after the
+    adjustment for multiple testing (establishment_summary.csv)."""
+    hidden = summary["suppressed_establishments"]
+    published = summary["establishments"] - hidden
+    higher, lower = summary["higher"], summary["lower"]
+    return (
+        f"In {cohort_words(latest['cohort'], context.params.period)}, {count(summary['higher_unadjusted'])} of the "
+        f"{count(published)} {'published ' if hidden else ''}{plural(published, 'establishment')} had a "
+        f"{level(context.params.confidence)} confidence "
+        f"interval wholly above the rate for all releases ({cell(summary, 'all_releases_binary_rate', pct)}) "
+        f"and {count(summary['lower_unadjusted'])} wholly below. With this many establishments some would do "
+        "so by chance alone, so each establishment's test against the rate for all is adjusted for multiple "
+        f"testing (see the glossary): after it, {count(higher)} {plural(higher, 'is', 'are')} significantly "
+        f"higher and {count(lower)} significantly lower. Differences in the mix of people released are not "
+        "taken into account here." + establishments_withheld_words(hidden)
+    )
+
+
+def establishment_caption(context: Context, summary: Mapping[str, Any], latest: Mapping[str, Any]) -> str:
+    """The establishment chart's caption: which establishments it shows (all, or the ends and the significant
+    ones: reoffend/bulletin/chartrules.py), and that the suppressed ones are not in it."""
+    name = context.config.labels.name(context.facts["establishment_column"])
+    hidden = summary["suppressed_establishments"]
+    ranked = summary["establishments"] - hidden > 2 * ESTABLISHMENTS_AT_EACH_END
+    shows = (
+        f"the {ESTABLISHMENTS_AT_EACH_END} highest and {ESTABLISHMENTS_AT_EACH_END} lowest rates and every "
+        f"{name} significantly higher or lower after the adjustment for multiple testing (the table "
+        f"lists every {name})"
+        if ranked
+        else f"every published {name}"
+    )
+    return (
+        f"Proven reoffending rate by {name}, {cohort_words(latest['cohort'], context.params.period)}: {shows}, "
+        f"highest first, with {level(context.params.confidence)} "
+        "confidence intervals; the dashed line is the rate for all releases; colour and marker give the verdict "
+        "after the adjustment for multiple testing"
+        + (
+            f"; {counted(hidden, 'suppressed establishment')} {plural(hidden, 'is', 'are')} not in the chart."
+            if hidden
+            else "."
+        )
+    )
 
 
 def verdict_cell(row: Mapping[str, Any], column: str) -> str:
@@ -1143,10 +1202,26 @@ def source_and_quality_blocks(context: Context) -> list[Block]:
 
 
 def glossary_blocks(context: Context) -> list[Block]:
-    """Plain words for the statistical terms the bulletin uses; the comparisons' terms only when they are shown."""
-    conf = level(context.params.confidence)
+    """Plain words for the statistical terms the bulletin uses; the comparisons' terms only when they are shown,
+    the provisional figures' only when there are any."""
     names = {section.name for section in context.comparisons}
-    terms = [
+    terms = core_terms(level(context.params.confidence))
+    if "baseline" in names:
+        terms.append(DONCASTER_DESIGN)
+    if "matched" in names:
+        terms += MATCHED_TERMS
+    if "adjusted" in names:
+        terms += ADJUSTED_TERMS
+    if names & {"matched", "adjusted", "baseline"}:
+        terms.append(NORMAL_APPROXIMATION)
+    if context.provisional:
+        terms += PROVISIONAL_TERMS
+    return [Heading("Glossary", anchor="glossary"), Definitions(terms)]
+
+
+def core_terms(conf: str) -> list[tuple[str, str]]:
+    """The terms of every bulletin (``conf``: the confidence level, "95%")."""
+    return [
         (
             "Confidence interval",
             f"The range in which the true value is likely to lie, given the size of the group: {conf} of such "
@@ -1169,104 +1244,97 @@ def glossary_blocks(context: Context) -> list[Block]:
             "The unit of the difference between two percentages: the later rate minus the earlier one.",
         ),
     ]
-    if "baseline" in names:
-        terms.append(
-            (
-                "Doncaster design",
-                "A comparison of one establishment's reoffending with its own in an earlier period (its baseline "
-                "cohort), named after the payment-by-results pilot at HMP Doncaster that used it.",
-            )
-        )
-    if "matched" in names:
-        terms += [
-            (
-                "Peterborough design",
-                "A comparison of the people an intervention dealt with (the treated releases) against similar "
-                "people released elsewhere at the same time, named after the social impact bond pilot at HMP "
-                "Peterborough that used it.",
-            ),
-            (
-                "Treated releases",
-                "The releases of the group being evaluated: the people the intervention or establishment dealt with.",
-            ),
-            (
-                "Weighted comparison group",
-                "The people matched to the treated releases, each counted in proportion to how many treated "
-                "people they stand in for, so that the group is as alike to the treated people as possible.",
-            ),
-            (
-                "Covariate",
-                "A characteristic of a person used to compare like with like, such as age, sex, previous "
-                "convictions, sentence length or offence.",
-            ),
-            (
-                "Bootstrap resamples",
-                "The comparison repeated many times on groups drawn at random, with replacement, from the matched "
-                "people; how much its result varies gives the interval and the p-value.",
-            ),
-            (
-                "Propensity score",
-                "The estimated chance that a person is in the group being evaluated, given their characteristics; "
-                "people with similar scores are alike on those characteristics taken together.",
-            ),
-            (
-                "Standardised mean difference",
-                "How far apart the evaluated group and its comparison group are on one characteristic, in standard "
-                "deviations: the nearer to zero, the better the two groups are balanced.",
-            ),
-        ]
-    if "adjusted" in names:
-        terms += [
-            (
-                "Logistic regression",
-                "A statistical model of the chance that something happens (here, that a person reoffends) given "
-                "their characteristics.",
-            ),
-            (
-                "Count model",
-                "A statistical model of how many times something happens (here, the number of proven reoffences "
-                "a person commits) given their characteristics.",
-            ),
-            (
-                "Risk-adjusted baseline",
-                "The reoffending expected for the people released now, predicted from how similar people "
-                "reoffended in the baseline cohorts.",
-            ),
-            (
-                "AUC (area under the curve)",
-                "How well a model tells apart people who reoffend from those who do not: from one half, no better "
-                "than chance, to one, perfect.",
-            ),
-            (
-                "Pseudo R-squared",
-                "How much better a model predicts than one that gives everyone the same chance: zero is no better, "
-                "and low values are usual for models of individual behaviour.",
-            ),
-        ]
-    if names & {"matched", "adjusted", "baseline"}:
-        terms.append(
-            (
-                "Normal approximation",
-                "A shortcut for working out intervals and p-values that assumes the figures follow the familiar "
-                "bell-shaped curve; it is close for large groups and rough for small ones.",
-            )
-        )
-    if context.provisional:
-        terms.append(
-            (
-                "Backtest comparisons",
-                "Checks of the provisional method on this data: estimates made as if at earlier extract dates, "
-                "set against the final figures those cohorts later had.",
-            )
-        )
-        terms.append(
-            (
-                "Provisional estimate",
-                "An estimate of a cohort's final rate made before its follow-up is complete; it is replaced by the "
-                "final figure when the follow-up ends.",
-            )
-        )
-    return [Heading("Glossary", anchor="glossary"), Definitions(terms)]
+
+
+DONCASTER_DESIGN = (
+    "Doncaster design",
+    "A comparison of one establishment's reoffending with its own in an earlier period (its baseline "
+    "cohort), named after the payment-by-results pilot at HMP Doncaster that used it.",
+)
+# the Peterborough design's terms (a [comparisons.matched] section)
+MATCHED_TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "Peterborough design",
+        "A comparison of the people an intervention dealt with (the treated releases) against similar "
+        "people released elsewhere at the same time, named after the social impact bond pilot at HMP "
+        "Peterborough that used it.",
+    ),
+    (
+        "Treated releases",
+        "The releases of the group being evaluated: the people the intervention or establishment dealt with.",
+    ),
+    (
+        "Weighted comparison group",
+        "The people matched to the treated releases, each counted in proportion to how many treated "
+        "people they stand in for, so that the group is as alike to the treated people as possible.",
+    ),
+    (
+        "Covariate",
+        "A characteristic of a person used to compare like with like, such as age, sex, previous "
+        "convictions, sentence length or offence.",
+    ),
+    (
+        "Bootstrap resamples",
+        "The comparison repeated many times on groups drawn at random, with replacement, from the matched "
+        "people; how much its result varies gives the interval and the p-value.",
+    ),
+    (
+        "Propensity score",
+        "The estimated chance that a person is in the group being evaluated, given their characteristics; "
+        "people with similar scores are alike on those characteristics taken together.",
+    ),
+    (
+        "Standardised mean difference",
+        "How far apart the evaluated group and its comparison group are on one characteristic, in standard "
+        "deviations: the nearer to zero, the better the two groups are balanced.",
+    ),
+)
+# the national payment mechanism's terms (a [comparisons.adjusted] section)
+ADJUSTED_TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "Logistic regression",
+        "A statistical model of the chance that something happens (here, that a person reoffends) given "
+        "their characteristics.",
+    ),
+    (
+        "Count model",
+        "A statistical model of how many times something happens (here, the number of proven reoffences "
+        "a person commits) given their characteristics.",
+    ),
+    (
+        "Risk-adjusted baseline",
+        "The reoffending expected for the people released now, predicted from how similar people "
+        "reoffended in the baseline cohorts.",
+    ),
+    (
+        "AUC (area under the curve)",
+        "How well a model tells apart people who reoffend from those who do not: from one half, no better "
+        "than chance, to one, perfect.",
+    ),
+    (
+        "Pseudo R-squared",
+        "How much better a model predicts than one that gives everyone the same chance: zero is no better, "
+        "and low values are usual for models of individual behaviour.",
+    ),
+)
+NORMAL_APPROXIMATION = (
+    "Normal approximation",
+    "A shortcut for working out intervals and p-values that assumes the figures follow the familiar "
+    "bell-shaped curve; it is close for large groups and rough for small ones.",
+)
+# the [provisional] section's terms
+PROVISIONAL_TERMS: tuple[tuple[str, str], ...] = (
+    (
+        "Backtest comparisons",
+        "Checks of the provisional method on this data: estimates made as if at earlier extract dates, "
+        "set against the final figures those cohorts later had.",
+    ),
+    (
+        "Provisional estimate",
+        "An estimate of a cohort's final rate made before its follow-up is complete; it is replaced by the "
+        "final figure when the follow-up ends.",
+    ),
+)
 
 
 def status_blocks(context: Context) -> list[Block]:
@@ -1529,3 +1597,30 @@ def chart_findings(
             )
         findings["court_lag"] = ("Court lag: share of eventual proven reoffending counted", sentence + ".")
     return findings
+
+
+def _whole(blocks: Callable[[Context], list[Block]]) -> Callable[[Context, Mapping[str, Any]], list[Block]]:
+    """A section that needs the context only, as one of :data:`SECTIONS`."""
+    return lambda context, _latest: blocks(context)
+
+
+# The bulletin, section by section in reading order: each gives its blocks from the context and the latest
+# cohort's trend row (none when it does not apply). The furniture of official statistics comes after the
+# figures, and provenance last ("About these statistics").
+SECTIONS: tuple[Callable[[Context, Mapping[str, Any]], list[Block]], ...] = (
+    main_points_blocks,
+    _whole(things_to_know),
+    trend_blocks,
+    frequency_blocks,
+    _whole(revision_blocks),
+    establishments_section,
+    breakdowns_section,
+    comparisons_section,
+    court_lag_section,
+    incomplete_blocks,
+    _whole(source_and_quality_blocks),
+    _whole(glossary_blocks),
+    _whole(status_blocks),
+    _whole(contact_blocks),
+    _whole(about_blocks),
+)

@@ -13,7 +13,7 @@ import click
 
 from ..errors import UsageError, printable
 from . import run_log
-from .common import prefixed, stderr_console
+from .console import prefixed, stderr_console
 from .run_log import check_log_outside
 
 if TYPE_CHECKING:

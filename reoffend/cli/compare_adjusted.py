@@ -22,24 +22,22 @@ from ..report.multiple import DESCRIPTION
 from ..report.tables import AdjustedLine, adjusted_table
 from ..report.verdict import Verdict
 from ..report.views import adjusted_extra_json, adjusted_headline, adjusted_headlines, shift_summary
-from .common import (
+from .console import incomplete_excluded
+from .covariate_forms import covariate_form_option
+from .inputs import errors_reported, load_or_report
+from .options import (
     alpha_option,
     cohort_options,
-    errors_reported,
     fail_unless_significant_option,
-    incomplete_excluded,
     input_options,
-    json_value,
-    load_or_report,
     multiple_testing_option,
     output_options,
-    parse_columns,
-    parse_where,
-    render_table,
     sided_option,
     window_options,
 )
-from .covariate_forms import covariate_form_option
+from .output import json_value
+from .parsing import parse_columns, parse_where
+from .tables import render_table
 
 HEADLINES_SHOWN = 10
 

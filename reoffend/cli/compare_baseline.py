@@ -24,23 +24,21 @@ from ..inputs import InputSpec
 from ..measure import MeasureParams
 from ..report.tables import baseline_keys, baseline_table
 from ..report.views import baseline_headlines, rounding_sentence
-from .common import (
+from .inputs import errors_reported, load_or_report
+from .options import (
     RECORD_ONLY,
-    Output,
     alpha_option,
     cohort_options,
-    errors_reported,
     fail_unless_significant_option,
-    load_or_report,
     multiple_testing_option,
     optional_input_options,
     output_options,
-    parse_columns,
     refuse_unused,
     sided_option,
-    split_site,
     window_options,
 )
+from .output import Output
+from .parsing import parse_columns, split_site
 
 
 def comparison_options(function):

@@ -26,27 +26,22 @@ from ..report.sensitivity import sensitivity_summary
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
 from ..report.verdict import interval_label
 from ..report.views import matched_extra_json, matched_headlines
-from .common import (
-    OUTPUT_OPTIONS,
+from .covariate_forms import covariate_form_option
+from .inputs import errors_reported, load_or_report
+from .options import (
     alpha_option,
     cohort_options,
-    errors_reported,
     fail_unless_significant_option,
-    figure_bytes,
     hide_options,
     input_options,
-    load_or_report,
     multiple_testing_option,
     output_options,
-    parse_columns,
-    parse_where,
-    plot_format_for,
     refuse_unused,
-    render_table,
     window_options,
-    writer_for_suffix,
 )
-from .covariate_forms import covariate_form_option
+from .output import OUTPUT_OPTIONS, figure_bytes, plot_format_for, writer_for_suffix
+from .parsing import parse_columns, parse_where
+from .tables import render_table
 
 
 @click.command("matched")

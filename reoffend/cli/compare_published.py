@@ -16,7 +16,7 @@ from ..compare.rows import PublishedRow
 from ..errors import UsageError, one_line, single_problem
 from ..io import read_text_file
 from ..report.format import number, p_is, per_cent
-from .common import FiniteFloatRange, alpha_option, output_options, sided_option
+from .options import FiniteFloatRange, alpha_option, output_options, sided_option
 
 SINGLE = ("kind", "current", "current_size", "baseline", "baseline_size")
 

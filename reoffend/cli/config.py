@@ -244,7 +244,7 @@ def _config_keys(command: click.Command) -> dict[str, click.Parameter]:
         if param.name.startswith("format_"):
             continue  # --csv/--json/--nl are shorthands of format
         if getattr(param, "hidden", False):
-            continue  # hidden: a shared option that means nothing for this command (cli.common.hide_options)
+            continue  # hidden: a shared option that means nothing for this command (cli.options.hide_options)
         keys[param.name] = param
         for opt in param.opts:
             if opt.startswith("--"):

@@ -31,20 +31,12 @@ from ..report.tables import Record, TableSpec, group_column, measure_table
 from ..run_warnings import RunWarning
 from ..validate import input_warnings, no_reoffence_reason, summarise_inputs, warning_queries
 from ..window import FollowUpWindow
-from .common import (
-    by_option,
-    cohort_options,
-    errors_reported,
-    incomplete_excluded,
-    input_options,
-    load_or_report,
-    output_options,
-    parse_columns,
-    partial_period_warnings,
-    render_table,
-    window_options,
-    writer_for_suffix,
-)
+from .console import incomplete_excluded, partial_period_warnings
+from .inputs import errors_reported, load_or_report
+from .options import by_option, cohort_options, input_options, output_options, window_options
+from .output import writer_for_suffix
+from .parsing import parse_columns
+from .tables import render_table
 
 MEASURE_VIEW = (
     "cohort_size",

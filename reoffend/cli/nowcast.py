@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import click
 import polars as pl
 
 from ..nowcast import COURT_LAG, ESTIMATORS, BacktestParams, CheckParams, NowcastParams, backtest, nowcast
-from ..report.format import number_column as _num
-from ..report.format import pct_column as _pct
-from .common import (
-    cohort_options,
-    errors_reported,
-    input_options,
-    load_or_report,
-    output_options,
-    parse_columns,
-    refuse_unused,
-    window_options,
-    writer_for_suffix,
+from ..report.format import (
+    dash_nulls,
+    formatted,
+    interval_column,
+    level,
+    marked_column,
+    number,
+    number_column,
+    pct,
+    pct_column,
 )
+from .inputs import errors_reported, load_or_report
+from .options import cohort_options, input_options, output_options, refuse_unused, window_options
+from .output import writer_for_suffix
+from .parsing import parse_columns
 
 # a nowcast takes every cohort as it is at the extract date: these two options of the measure do not apply
 NOT_APPLICABLE = ("incomplete", "latest_cohort")
@@ -28,22 +32,17 @@ NOT_APPLICABLE = ("incomplete", "latest_cohort")
 
 def display_nowcast(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:
     """The terminal view: one rate column, provisional values marked with "≈" (the data formats keep final and
-    provisional figures in separate columns)."""
+    provisional figures in separate columns); a figure that could not be computed is a dash (report.format)."""
     provisional = pl.col("status") == "provisional"
-    level = f"{100 * confidence:g}% interval"
+    interval_title = f"{level(confidence)} interval"
 
-    def either(measure: str, text) -> pl.Expr:
-        return pl.when(provisional).then(pl.format("≈{}", text(f"{measure}_provisional"))).otherwise(text(measure))
+    def estimate(measure: str, formatter: Callable[[Any], str]) -> pl.Expr:
+        """The provisional estimate marked "≈" in a provisional row, the final figure in a final one."""
+        final = formatted(measure, formatter)
+        return pl.when(provisional).then(marked_column(f"{measure}_provisional", formatter, "≈")).otherwise(final)
 
-    def interval(measure: str, text, final: bool) -> pl.Expr:
-        low, high = f"{measure}_provisional_low", f"{measure}_provisional_high"
-        if final:
-            return (
-                pl.when(provisional)
-                .then(pl.format("{}–{}", text(low), text(high)))
-                .otherwise(pl.format("{}–{}", text(f"{measure}_low"), text(f"{measure}_high")))
-            )
-        return pl.when(provisional).then(pl.format("{}–{}", text(low), text(high)))
+    def provisional_interval(measure: str, formatter: Callable[[Any], str]) -> pl.Expr:
+        return interval_column(f"{measure}_provisional_low", f"{measure}_provisional_high", formatter)
 
     return rows.select(
         *by,
@@ -51,16 +50,22 @@ def display_nowcast(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) 
         pl.col("months_observed").alias("months observed"),
         pl.col("cohort_size").alias("released"),
         pl.col("observed_reoffenders").alias("reoffenders seen"),
-        either("binary_rate", _pct).alias("rate"),
-        interval("binary_rate", _pct, True).alias(level),
-        either("events_per_100", lambda c: _num(c, 1)).alias("events/100"),
-        interval("events_per_100", lambda c: _num(c, 1), False).alias(f"events/100 {level}"),
-    ).with_columns(pl.exclude(*by, "status", "months observed", "released", "reoffenders seen").fill_null("–"))
+        estimate("binary_rate", pct).alias("rate"),
+        pl.when(provisional)
+        .then(provisional_interval("binary_rate", pct))
+        .otherwise(interval_column("binary_rate_low", "binary_rate_high", pct))
+        .alias(interval_title),
+        estimate("events_per_100", number).alias("events/100"),
+        # the final rows' events per 100 have no interval in the data
+        pl.when(provisional).then(provisional_interval("events_per_100", number)).alias(f"events/100 {interval_title}"),
+    ).with_columns(dash_nulls(*by, "status", "months observed", "released", "reoffenders seen"))
 
 
 def display_backtest(rows: pl.DataFrame) -> pl.DataFrame:
+    """The terminal view of the backtest: errors in percentage points to two places, coverage as a percentage."""
+
     def pp(column: str) -> pl.Expr:
-        return _num(column, 2)
+        return number_column(column, 2)
 
     return rows.select(
         pl.col("months_observed_band").alias("months observed"),
@@ -68,10 +73,10 @@ def display_backtest(rows: pl.DataFrame) -> pl.DataFrame:
         "origins",
         pp("binary_rate_mean_error_pp").alias("rate mean error (pp)"),
         pp("binary_rate_mae_pp").alias("rate MAE (pp)"),
-        _pct("binary_rate_coverage").alias("rate coverage"),
+        pct_column("binary_rate_coverage").alias("rate coverage"),
         pp("events_per_100_mae").alias("events/100 MAE"),
-        _pct("events_per_100_coverage").alias("events/100 coverage"),
-    ).with_columns(pl.exclude("months observed", "cohort-origins", "origins").fill_null("–"))
+        pct_column("events_per_100_coverage").alias("events/100 coverage"),
+    ).with_columns(dash_nulls("months observed", "cohort-origins", "origins"))
 
 
 @click.command()

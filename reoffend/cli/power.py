@@ -25,25 +25,22 @@ from ..compare.rows import PowerRow
 from ..errors import UsageError
 from ..lazy_import import lazy_module
 from ..report.views import power_headlines
-from .common import (
+from .inputs import errors_reported, load_or_report
+from .options import (
     RECORD_ONLY,
     FiniteFloatRange,
-    Records,
     alpha_option,
     deferred_cohort_options,
-    errors_reported,
-    figure_bytes,
     given,
-    load_or_report,
     optional_input_options,
     output_options,
-    parse_columns,
-    plot_format_for,
     refuse_unused,
     sided_option,
-    split_site,
     window_options,
 )
+from .output import figure_bytes, plot_format_for
+from .parsing import parse_columns, split_site
+from .records import Records
 
 if TYPE_CHECKING:
     import polars as pl

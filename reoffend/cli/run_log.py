@@ -174,7 +174,7 @@ def finish(status: int, error: str | None = None) -> int:
 def say(text: str, style: str | None = None) -> None:
     """Lines on standard error: through rich (coloured) on a terminal, else written plainly (rich not even
     imported), each line whole."""
-    from .common import _stderr_may_be_terminal, stderr_console
+    from .console import _stderr_may_be_terminal, stderr_console
 
     if style and _stderr_may_be_terminal():
         console = stderr_console()
@@ -233,7 +233,7 @@ def check_log(path: str, context: click.Context) -> None:
     """Before any work: the log can be created (else 73), and is no input nor another output of the command,
     nor inside an output folder (a usage error, 2)."""
     from ..io import STDIN, check_outputs_distinct, check_writable
-    from .common import INPUT_OPTIONS, OUTPUT_OPTIONS
+    from .output import INPUT_OPTIONS, OUTPUT_OPTIONS
 
     if path == "-":  # else a file named '-' appears in the current folder
         raise UsageError("--log -: give the log a file name (or /dev/stderr to send it to standard error)")

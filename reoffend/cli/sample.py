@@ -20,7 +20,7 @@ import click
 
 from ..errors import InputFileError, OutputNotCreatable, UsageError, printable
 from ..io import atomic_write_many
-from .common import stderr_console
+from .console import stderr_console
 
 SAMPLE_FILES = (
     "releases.csv",

@@ -12,16 +12,10 @@ from .. import __version__
 from ..errors import OutputClosed, UsageError
 from ..io import RESERVED_HINT, RESERVED_PREFIX, STDOUT, atomic_write, by_name
 from ..sql import DIALECTS, SqlSource, header, known_release_columns, measure_query, render, validation_query
-from .common import (
-    by_option,
-    check_output_options,
-    cohort_options,
-    parse_columns,
-    parse_pairs,
-    refuse_unused,
-    window_options,
-)
 from .config import config_option
+from .options import by_option, cohort_options, refuse_unused, window_options
+from .output import check_output_options
+from .parsing import parse_columns, parse_pairs
 from .tables import check_names
 
 

@@ -8,7 +8,8 @@ import difflib
 import click
 
 from ..synth import MAX_RELEASES, SynthParams, establishment_names, period_end, write
-from .common import FiniteFloatRange, Stages, given, prefixed, progress_console
+from .console import Stages, prefixed, progress_console
+from .options import FiniteFloatRange, given
 
 # the data must pass `validate` (dates from 1900-01-01 on): offences before release go back up to four years
 # before --start (a year of earlier releases, three years of history); the default extract date is two years

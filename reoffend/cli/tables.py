@@ -1,20 +1,26 @@
 """Tables a person can read at 80 columns: ``--columns`` for every tabular output, and terminal tables that
 keep the columns that fit (the groups first, then the verdict, then the measures left to right in order of
 importance) and say which were left out and how to see them, instead of squeezing every header to
-``offences/offe…``.
+``offences/offe…``; :func:`render_table` draws them on standard output.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+import functools
+import os
+import re
+import sys
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import OutputClosed, OutputWriteError, UsageError, escape_controls, one_line, os_reason, printable
 from ..lazy_import import lazy_module
+from ..report.format import count, p_value, pct, yes_no
 
 if TYPE_CHECKING:
     import polars as pl
+    from rich.console import Console
 else:
     pl = lazy_module("polars")
 
@@ -118,7 +124,7 @@ def fit_labels(
 
 def min_width(header: str, cells: Sequence[str]) -> int:
     """The narrowest a column can be without cutting a word: its widest cell or the longest word of its header."""
-    from rich.cells import cell_len  # imported where a terminal table is made (reoffend.cli.common)
+    from rich.cells import cell_len  # imported where a terminal table is made (render_table)
 
     words = [cell_len(word) for word in header.split()] or [0]
     return max([max(words), *(cell_len(cell) for cell in cells)])
@@ -188,3 +194,123 @@ def hidden_note(hidden: Sequence[str], width: int) -> str:
         f"{len(hidden)} more column(s) do not fit in {width} columns: {', '.join(hidden)}. "
         "Widen the terminal, or see every column with --format csv or --json (--columns chooses them)."
     )
+
+
+# ------------------------------------------------------------------------------------- on standard output
+def pipe_console() -> Console:
+    """A rich console for standard output that lets a closed pipe (``| head``) reach :func:`reoffend.cli.main`.
+
+    rich's own handling exits with status 1, which here means "not significant"; main() exits 141, as a
+    program killed by SIGPIPE does.
+    """
+    return _pipe_console_class()()
+
+
+@functools.cache
+def _pipe_console_class() -> type[Console]:
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, even at exit
+            raise OutputClosed("standard output was closed")
+
+    return PipeConsole
+
+
+PERCENT_COLUMNS = {"binary_rate", "binary_rate_low", "binary_rate_high"}
+
+# a verdict column (a view's "Significant (adjusted)", "Target", a balance table's "SMD after"; a result's
+# events_verdict, target_met): kept
+# on a narrow terminal before any detail (:func:`reoffend.cli.tables.plan_columns`)
+VERDICT_COLUMN = re.compile(r"(^|[ _])(significant|verdict|target|smd)")
+
+# a p-value column of any result (docs/output-dictionary.md): p_reduction, binary_p_adjusted, ...
+P_COLUMN = re.compile(r"(^|_)p_(two_sided|reduction|increase|adjusted|value)$")
+
+
+def default_format(column: str, value: Any) -> str:
+    """A cell of a table without a view of its own (``--columns``): a p-value as every table and headline
+    prints it (:func:`reoffend.report.format.p_value`: ``0.044``, ``< 0.001``), never rounded to two decimals
+    (``0.05`` beside a significant verdict, ``0.00``)."""
+    if value is None:
+        return "–"
+    if P_COLUMN.search(column) and isinstance(value, float):
+        return p_value(value)
+    if column in PERCENT_COLUMNS or column.endswith("_rate") or column.endswith("_share"):
+        return pct(value)
+    if isinstance(value, bool):
+        return yes_no(value)
+    if isinstance(value, int):
+        return count(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def render_table(
+    rows: pl.DataFrame,
+    *,
+    title: str = "",
+    formats: Mapping[str, Callable] | None = None,
+    caption: str | None = None,
+    console: Console | None = None,
+    numeric: Sequence[bool] = (),
+) -> None:
+    """A human table on standard output: rates as percentages with one decimal (display only).
+
+    Columns that do not fit the terminal's width whole are left out, from the right, and named under the table
+    (:mod:`reoffend.cli.tables`); the first column is always shown, and no cell or header word is cut.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or pipe_console()
+    formats = formats or {}
+
+    def as_label(text: str) -> str:
+        # a value from the data: one line, every control character and tab escaped, never cut to 4,000
+        # characters by printable (fit_labels cuts it to the table, and counts what it leaves out)
+        return escape_controls(one_line(text)).replace("\t", "\\t")
+
+    headers, cells, cut = fit_labels(
+        [as_label(column.replace("_", " ")) for column in rows.columns],
+        [
+            [as_label(formats[c](v) if c in formats else default_format(c, v)) for c, v in row.items()]
+            for row in rows.iter_rows(named=True)
+        ],
+        console.width,
+    )
+    verdicts = [index for index, column in enumerate(rows.columns) if VERDICT_COLUMN.search(column.lower())]
+    plan = plan_columns(headers, cells, console.width, verdicts=verdicts)
+    shown = [index for index, _ in plan]
+    # a title carries labels (--site) and a caption names from the data (unseen values): one line of the title,
+    # every control character escaped, and never rich markup ("[reverse]EST1[/reverse]" is shown as written)
+    table = Table(
+        title=Text(printable(one_line(title))) if title else None,
+        caption=Text(printable(caption)) if caption else None,
+        header_style="bold",
+    )
+    # right-aligned: numeric columns, or those a table spec (reoffend.report.tables) declares numeric
+    right = list(numeric) or [dtype.is_numeric() for dtype in rows.dtypes]
+    for index, width in plan:
+        is_numeric = index < len(right) and right[index]
+        table.add_column(Text(headers[index]), justify="right" if is_numeric else "left", width=width)
+    for row in cells:
+        # cells are data, never rich markup: "[c]" (a suppressed cell) or a value in brackets is shown as is
+        table.add_row(*[Text(row[index]) for index in shown])
+    try:
+        console.print(table)
+    except OSError as error:  # a closed pipe is handled by pipe_console(); this is a full disk or an I/O error
+        raise OutputWriteError(f"writing standard output: {os_reason(error)}") from None
+    if len(shown) < len(headers):
+        hidden = [header for index, header in enumerate(headers) if index not in shown]
+        console.print(hidden_note(hidden, console.width), highlight=False, markup=False)
+    if cut:
+        console.print(
+            "Long labels are cut to fit the terminal: '… (N more)' counts the characters left out. See them whole "
+            "with --format csv or --json.",
+            highlight=False,
+            markup=False,
+        )

@@ -1,8 +1,13 @@
 """The number formatters every table, headline and bulletin uses (one copy, not one per front end).
 
+One rule for a value that could not be computed (``None``, or NaN): it is shown as an en dash (:data:`DASH`).
+The scalar formatters print the dash. Their polars-expression forms (:func:`formatted` and the ``*_column``
+formatters, for the terminal views built as expressions) keep such a value null, a composite of them (a
+marked estimate, an interval) is null when any part is, and :func:`dash_nulls` shows every null of the view as
+the same dash: never a half-formatted cell such as "≈–" or "45.0%––".
+
 The words a message also uses (a count and its noun, a percentage, a p-value, a level) are
 :mod:`reoffend.messages`'s, re-exported here, so a warning and a headline say a number the same way.
-Each takes ``None`` (a value that could not be computed) and prints an en dash for it.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ __all__ = [
     "P_FLOOR",
     "count",
     "counted",
+    "dash_nulls",
     "formatted",
     "interval",
+    "interval_column",
     "level",
+    "marked_column",
     "number",
     "number_column",
     "p_is",
@@ -74,9 +82,12 @@ def interval(low: float | None, high: float | None, formatter=number) -> str:
 
 def formatted(column: str | pl.Expr, formatter: Callable[[Any], str]) -> pl.Expr:
     """A polars column as text through one of the formatters above (for the terminal views built as polars
-    expressions: ``formatted("binary_rate", pct)``); a null stays null, for the view to fill."""
+    expressions: ``formatted("binary_rate", pct)``); a null or NaN is null, for the view to fill
+    (:func:`dash_nulls`)."""
     expr = pl.col(column) if isinstance(column, str) else column
-    return expr.map_elements(formatter, return_dtype=pl.String, skip_nulls=True)
+    return expr.map_elements(
+        lambda value: None if is_nan(value) else formatter(value), return_dtype=pl.String, skip_nulls=True
+    )
 
 
 def pct_column(column: str | pl.Expr, decimals: int = 1) -> pl.Expr:
@@ -87,3 +98,22 @@ def pct_column(column: str | pl.Expr, decimals: int = 1) -> pl.Expr:
 def number_column(column: str | pl.Expr, decimals: int = 1) -> pl.Expr:
     """:func:`number` of a polars column (null stays null)."""
     return formatted(column, lambda value: number(value, decimals))
+
+
+def marked_column(column: str | pl.Expr, formatter: Callable[[Any], str], mark: str) -> pl.Expr:
+    """:func:`formatted` with ``mark`` before it: ``≈45.0%`` for an estimate; null when the value is."""
+    return pl.format(f"{mark}{{}}", formatted(column, formatter))
+
+
+def interval_column(
+    low: str | pl.Expr, high: str | pl.Expr, formatter: Callable[[Any], str], separator: str = DASH
+) -> pl.Expr:
+    """An interval of two polars columns, each end through ``formatter``: ``45.0%–50.0%``; null when either end
+    is (an interval with an end unknown is no interval)."""
+    return pl.format(f"{{}}{separator}{{}}", formatted(low, formatter), formatted(high, formatter))
+
+
+def dash_nulls(*keep: str) -> pl.Expr:
+    """Every column of a view but ``keep`` (the columns shown as they are: labels, counts) with a null as
+    :data:`DASH`, the scalar formatters' sign of a value that could not be computed."""
+    return pl.exclude(*keep).fill_null(DASH)
