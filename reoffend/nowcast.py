@@ -44,7 +44,7 @@ from .measure import (
     proven_reoffences,
     run_metadata,
 )
-from .report.format import counted
+from .messages import counted
 from .run_warnings import RunWarning
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months, add_months_to_date

@@ -614,41 +614,58 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
     """
     source = source or SqlSource()
     extract = _extract_date(source, lenient=True)
-    checks: list[tuple[str, str, str, exp.Expr]] = []  # table, rule, column, condition
+    checks = _row_checks(source, extract)
+    ctes = [
+        *_row_check_ctes(checks, source),
+        *_duplicate_ctes(source),
+        *_incomplete_ctes(params, source, extract),
+    ]
+    final = exp.select(_col("table_name"), _col("rule"), _col("column_name"), _col("problems")).from_(
+        exp.Subquery(this=_problem_rows(checks), alias=exp.TableAlias(this=exp.to_identifier("checks")))
+    )
+    final = final.order_by(_col("_order"))
+    for name, cte in ctes:
+        final = final.with_(name, as_=cte)
+    return final
 
-    def missing(column: exp.Expr) -> exp.Expr:
-        """Null, or empty text (a CSV's empty field held as text)."""
-        return exp.or_(
-            exp.Is(this=column, expression=exp.Null()), exp.EQ(this=_text(column.copy()), expression=_str(""))
-        )
 
-    def out_of_range(column: exp.Expr) -> exp.Expr:
-        return exp.or_(
-            exp.LT(this=column, expression=_date_literal(EARLIEST_DATE)),
-            exp.GT(this=column.copy(), expression=extract.copy()),
-        )
+RowCheck = tuple[str, str, str, exp.Expr]  # table, rule, column, the condition a problem row meets
 
-    def date_checks(table: str, column: str) -> list[tuple[str, str, str, exp.Expr]]:
-        raw = _col(source.column(column))
-        unparseable = exp.and_(
-            exp.Not(this=exp.Paren(this=missing(raw))),
-            exp.Is(this=_lenient_date(raw.copy()), expression=exp.Null()),
-        )
-        return [
-            (table, "missing-date", column, missing(raw.copy())),
-            (table, "unparseable-date", column, unparseable),
-            (table, "date-out-of-range", column, out_of_range(_lenient_date(raw.copy()))),
-        ]
 
-    release_date = _lenient_date(_col(source.column("release_date")))
+def _missing(column: exp.Expr) -> exp.Expr:
+    """Null, or empty text (a CSV's empty field held as text)."""
+    return exp.or_(exp.Is(this=column, expression=exp.Null()), exp.EQ(this=_text(column.copy()), expression=_str("")))
+
+
+def _date_checks(source: SqlSource, extract: exp.Expr, table: str, column: str) -> list[RowCheck]:
+    """A date column's checks: missing, not a date, and before 1900-01-01 or after the extract date."""
+    raw = _col(source.column(column))
+    unparseable = exp.and_(
+        exp.Not(this=exp.Paren(this=_missing(raw))),
+        exp.Is(this=_lenient_date(raw.copy()), expression=exp.Null()),
+    )
+    in_range = _lenient_date(raw.copy())
+    out_of_range = exp.or_(
+        exp.LT(this=in_range, expression=_date_literal(EARLIEST_DATE)),
+        exp.GT(this=in_range.copy(), expression=extract.copy()),
+    )
+    return [
+        (table, "missing-date", column, _missing(raw.copy())),
+        (table, "unparseable-date", column, unparseable),
+        (table, "date-out-of-range", column, out_of_range),
+    ]
+
+
+def _row_checks(source: SqlSource, extract: exp.Expr) -> list[RowCheck]:
+    """The checks of one row at a time, in the order of the result: ids, dates, conviction before offence."""
     offence_date = _lenient_date(_col(source.column("offence_date")))
     conviction_date = _lenient_date(_col(source.column("conviction_date")))
-    checks += [
-        ("releases", "missing-id", "offender_id", missing(_col(source.column("offender_id")))),
-        *date_checks("releases", "release_date"),
-        ("convictions", "missing-id", "offender_id", missing(_col(source.column("offender_id")))),
-        *date_checks("convictions", "offence_date"),
-        *date_checks("convictions", "conviction_date"),
+    return [
+        ("releases", "missing-id", "offender_id", _missing(_col(source.column("offender_id")))),
+        *_date_checks(source, extract, "releases", "release_date"),
+        ("convictions", "missing-id", "offender_id", _missing(_col(source.column("offender_id")))),
+        *_date_checks(source, extract, "convictions", "offence_date"),
+        *_date_checks(source, extract, "convictions", "conviction_date"),
         (
             "convictions",
             "conviction-before-offence",
@@ -656,33 +673,39 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
             exp.LT(this=conviction_date, expression=offence_date),
         ),
     ]
+
+
+def _row_check_ctes(checks: list[RowCheck], source: SqlSource) -> list[tuple[str, exp.Select]]:
+    """One pass over each table counting the rows that fail each of its checks (columns c0, c1, ...)."""
     ctes: list[tuple[str, exp.Select]] = []
     for table in ("releases", "convictions"):
         counts = [_as(_count_if(cond), f"c{i}") for i, (t, _, _, cond) in enumerate(checks) if t == table]
         ctes.append((f"{table}_checks", exp.select(*counts).from_(source.relation(table))))
+    return ctes
 
+
+def _duplicate_ctes(source: SqlSource) -> list[tuple[str, exp.Select]]:
+    """The releases repeating an earlier row's offender_id and release_date: each key's rows less one, summed."""
+    release_date = _lenient_date(_col(source.column("release_date")))
     keys = exp.select(exp.Count(this=exp.Star()).as_("n", quoted=True)).from_(source.relation("releases"))
-    keys = keys.group_by(_col(source.column("offender_id")), release_date.copy())
-    ctes.append(("release_keys", keys))
+    keys = keys.group_by(_col(source.column("offender_id")), release_date)
     repeats = exp.Sub(this=_col("n"), expression=_num(1))
-    ctes.append(
-        (
-            "duplicate_checks",
-            exp.select(_as(_bigint(exp.Coalesce(this=exp.Sum(this=repeats), expressions=[_num(0)])), "c")).from_(
-                "release_keys"
-            ),
-        )
+    duplicates = exp.select(_as(_bigint(exp.Coalesce(this=exp.Sum(this=repeats), expressions=[_num(0)])), "c")).from_(
+        "release_keys"
     )
-    # the index releases as the measure chooses them, none dropped: this query counts the incomplete ones
+    return [("release_keys", keys), ("duplicate_checks", duplicates)]
+
+
+def _incomplete_ctes(params: MeasureParams, source: SqlSource, extract: exp.Expr) -> list[tuple[str, exp.Select]]:
+    """The index releases as the measure chooses them, none dropped, and how many have an incomplete follow-up."""
     release_ctes = _release_ctes(replace(params, incomplete="error"), source, lenient=True)
-    ctes += release_ctes
     complete = params.window.sql_is_complete(_col("conviction_deadline"), extract.copy())
-    ctes.append(
-        (
-            "incomplete_checks",
-            exp.select(_as(_count_if(exp.Not(this=exp.Paren(this=complete))), "c")).from_("measured_releases"),
-        )
-    )
+    incomplete = exp.select(_as(_count_if(exp.Not(this=exp.Paren(this=complete))), "c")).from_("measured_releases")
+    return [*release_ctes, ("incomplete_checks", incomplete)]
+
+
+def _problem_rows(checks: list[RowCheck]) -> exp.Expr:
+    """One row per rule (table_name, rule, column_name, problems, _order), unioned in the result's order."""
 
     def row(table: str, rule: str, column: str, value: exp.Expr, from_: str, order: int) -> exp.Select:
         return exp.select(
@@ -701,13 +724,7 @@ def validation_query(params: MeasureParams, source: SqlSource | None = None) -> 
     union: exp.Expr = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
-    final = exp.select(_col("table_name"), _col("rule"), _col("column_name"), _col("problems")).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("checks")))
-    )
-    final = final.order_by(_col("_order"))
-    for name, cte in ctes:
-        final = final.with_(name, as_=cte)
-    return final
+    return union
 
 
 # ------------------------------------------------------------------------------------------------ render

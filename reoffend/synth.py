@@ -111,10 +111,43 @@ def _quarter_end(start: dt.date, quarters: int) -> dt.date:
 
 
 def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """Return (releases, convictions, meta) for ``params``; the same params give the same frames."""
-    rng = np.random.default_rng(params.seed)
+    """Return (releases, convictions, meta) for ``params``; the same params give the same frames.
 
-    # --- establishments: unequal sizes, intake differing in offender mix
+    Every step draws from one generator, in this order: the establishments, the people drawn until exactly
+    ``releases`` are published, their characteristics, every simulated release, the outcomes, the offences
+    and their convictions. Changing the order changes every frame a seed gives."""
+    rng = np.random.default_rng(params.seed)
+    sites = _establishments(params, rng)
+    period_start = np.datetime64(params.start, "D")
+    period_end = np.datetime64(_quarter_end(params.start, params.cohorts), "D")
+    span = int((period_end - period_start).astype(int))
+    drawn = _draw_releases(params, rng, span)
+    people = _people(params, rng, drawn.first_offset.size, sites)
+    releases = _every_release(params, rng, drawn, people, sites, period_start)
+    outcome = _outcomes(params, rng, people, releases, sites, period_start)
+    offences = _offences(params, rng, releases, outcome)
+    # truncated repeats: a second release after the period never happens, nor do its offences (dropped after every
+    # draw, so the rest of the population is the same as without the option)
+    kept = ~(releases.second_release & (releases.offset >= span))[offences.release] if params.truncate_repeats else None
+    release_frame, conviction_frame = _frames(params, rng, sites, people, releases, offences, kept)
+    meta = _meta(params, outcome.treated & releases.published, outcome.p0, outcome.p1, outcome.base_mu, outcome.mu)
+    return release_frame, conviction_frame, meta
+
+
+@dataclass(frozen=True)
+class _Sites:
+    """The establishments: names, share of the people released from each, intake risk (shifts priors and the
+    sentence mix), a planted site effect on the log-odds, and the treated establishment's index (or None)."""
+
+    names: np.ndarray
+    weights: np.ndarray
+    intake_risk: np.ndarray
+    site_effect: np.ndarray
+    treated_index: int | None
+
+
+def _establishments(params: SynthParams, rng: np.random.Generator) -> _Sites:
+    """Establishments of unequal sizes (the treated one among the largest), intake differing in offender mix."""
     names = establishment_names(params.establishments)
     sizes = rng.lognormal(0.0, 0.6, params.establishments)
     treated_index = (
@@ -129,14 +162,28 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         if params.site_effect_sd
         else np.zeros(params.establishments)
     )
+    return _Sites(names, weights, intake_risk, site_effect, treated_index)
 
-    # --- releases. A person is released once, or twice (gap 90 days + exponential). First releases start up
-    # to BURN_IN_DAYS before the period, and releases outside the period are simulated but not published, so
-    # the share of second releases and of windows overlapping another release is the same in every cohort
-    # (no artificial trend). People are drawn in a random order until exactly `releases` are published.
-    period_start = np.datetime64(params.start, "D")
-    period_end = np.datetime64(_quarter_end(params.start, params.cohorts), "D")
-    span = int((period_end - period_start).astype(int))
+
+@dataclass(frozen=True)
+class _Drawn:
+    """The people drawn, one element each: the days from the period's start of their first and second
+    release, whether they have a second, and whether each release is published (inside the period)."""
+
+    first_offset: np.ndarray
+    second_offset: np.ndarray
+    has_second: np.ndarray
+    first_published: np.ndarray
+    second_published: np.ndarray
+
+
+def _draw_releases(params: SynthParams, rng: np.random.Generator, span: int) -> _Drawn:
+    """People until exactly ``releases`` releases are published.
+
+    A person is released once, or twice (gap 90 days + exponential). First releases start up to BURN_IN_DAYS
+    before the period, and releases outside the period are simulated but not published, so the share of second
+    releases and of windows overlapping another release is the same in every cohort (no artificial trend).
+    People are drawn in a random order until exactly `releases` are published."""
     candidates = 2 * params.releases + 16
     while True:
         first_offset = rng.integers(-BURN_IN_DAYS, span, candidates)
@@ -156,47 +203,115 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         rest = order[len(chosen) :]
         chosen = np.append(chosen, rest[np.flatnonzero(published_count[rest] == 1)[0]])
     chosen.sort()
-    n_people = chosen.size
-    first_offset, second_offset, has_second = first_offset[chosen], second_offset[chosen], has_second[chosen]
-    first_published, second_published = first_published[chosen], second_published[chosen]
+    return _Drawn(
+        first_offset[chosen],
+        second_offset[chosen],
+        has_second[chosen],
+        first_published[chosen],
+        second_published[chosen],
+    )
 
-    # --- people
-    person_site = rng.choice(params.establishments, size=n_people, p=weights)
-    mix = intake_risk[person_site]
+
+@dataclass(frozen=True)
+class _People:
+    """Each person's establishment (of their first release), age, sex, prior convictions, index offence and
+    sentence."""
+
+    site: np.ndarray
+    age: np.ndarray
+    female: np.ndarray
+    prior: np.ndarray
+    offence: np.ndarray
+    sentence: np.ndarray
+
+
+def _people(params: SynthParams, rng: np.random.Generator, n_people: int, sites: _Sites) -> _People:
+    """The people's characteristics, their mix shifted by their establishment's intake risk."""
+    person_site = rng.choice(params.establishments, size=n_people, p=sites.weights)
+    mix = sites.intake_risk[person_site]
     age = np.clip(18 + rng.gamma(2.2, 7.0, n_people) - 2 * mix, 18, 80).astype(np.int64)
     female = rng.random(n_people) < 0.07
     prior = rng.negative_binomial(1.2, 1.2 / (1.2 + np.exp(1.6 + 0.5 * mix)), n_people)
     offence = rng.choice(len(OFFENCES), size=n_people, p=OFFENCE_SHARE)
     sentence = np.clip(np.round(rng.lognormal(1.3 - 0.3 * mix, 0.8, n_people)), 1, 120).astype(np.int64)
+    return _People(person_site, age, female, prior, offence, sentence)
 
-    # every simulated release, sorted by person and date; `published` marks those inside the period
-    repeaters = np.flatnonzero(has_second)
+
+@dataclass(frozen=True)
+class _Releases:
+    """Every simulated release, sorted by person and date: its person, establishment, days from the period's
+    start, date, whether it is published (inside the period) and whether it is the person's second."""
+
+    person: np.ndarray
+    site: np.ndarray
+    offset: np.ndarray
+    release_date: np.ndarray
+    published: np.ndarray
+    second_release: np.ndarray
+
+
+def _every_release(
+    params: SynthParams,
+    rng: np.random.Generator,
+    drawn: _Drawn,
+    people: _People,
+    sites: _Sites,
+    period_start: np.datetime64,
+) -> _Releases:
+    """Every release of the people drawn; 30% of second releases are from another establishment."""
+    n_people = drawn.first_offset.size
+    repeaters = np.flatnonzero(drawn.has_second)
     person = np.concatenate([np.arange(n_people), repeaters])
-    offset = np.concatenate([first_offset, second_offset[repeaters]])
-    published = np.concatenate([first_published, second_published[repeaters]])
-    site = person_site[person].copy()
+    offset = np.concatenate([drawn.first_offset, drawn.second_offset[repeaters]])
+    published = np.concatenate([drawn.first_published, drawn.second_published[repeaters]])
+    site = people.site[person].copy()
     moved = rng.random(repeaters.size) < 0.3
-    site[n_people:][moved] = rng.choice(params.establishments, size=int(moved.sum()), p=weights)
+    site[n_people:][moved] = rng.choice(params.establishments, size=int(moved.sum()), p=sites.weights)
     order = np.lexsort((offset, person))
     person, site, offset, published = person[order], site[order], offset[order], published[order]
-    release_date = period_start + offset
     second_release = np.r_[False, person[1:] == person[:-1]]
-    n_releases = person.size
+    return _Releases(person, site, offset, period_start + offset, published, second_release)
 
-    # --- outcome model per release
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Per release: treated or not, the chance of reoffending without and with the effect (``p0``, ``p1``), the
+    mean further offences without and with it (``base_mu``, ``mu``), whether it reoffends and its offences."""
+
+    treated: np.ndarray
+    p0: np.ndarray
+    p1: np.ndarray
+    base_mu: np.ndarray
+    mu: np.ndarray
+    reoffends: np.ndarray
+    n_offences: np.ndarray
+
+
+def _outcomes(
+    params: SynthParams,
+    rng: np.random.Generator,
+    people: _People,
+    releases: _Releases,
+    sites: _Sites,
+    period_start: np.datetime64,
+) -> _Outcome:
+    """The outcome model per release: a logistic chance of reoffending, then 1 + Poisson offences, with the
+    planted effect at the treated establishment."""
+    person, n_releases = releases.person, releases.person.size
+    prior, sentence = people.prior[person], people.sentence[person]
     log_odds = (
         -1.6
-        + 0.62 * np.log1p(prior[person])
-        - 0.028 * (age[person] - 30)
-        - 0.25 * female[person]
-        + OFFENCE_LOG_ODDS[offence[person]]
-        + np.where(sentence[person] < 12, 0.45, 0.0)
-        + 0.25 * second_release
-        + site_effect[site]
+        + 0.62 * np.log1p(prior)
+        - 0.028 * (people.age[person] - 30)
+        - 0.25 * people.female[person]
+        + OFFENCE_LOG_ODDS[people.offence[person]]
+        + np.where(sentence < 12, 0.45, 0.0)
+        + 0.25 * releases.second_release
+        + sites.site_effect[releases.site]
     )
-    log_odds = log_odds + _level(params, log_odds, release_date, period_start)
-    treated = site == treated_index if treated_index is not None else np.zeros(n_releases, bool)
-    base_mu = np.exp(0.55 + 0.25 * np.log1p(prior[person]) + np.where(sentence[person] < 12, 0.2, 0.0))
+    log_odds = log_odds + _level(params, log_odds, releases.release_date, period_start)
+    treated = releases.site == sites.treated_index if sites.treated_index is not None else np.zeros(n_releases, bool)
+    base_mu = np.exp(0.55 + 0.25 * np.log1p(prior) + np.where(sentence < 12, 0.2, 0.0))
     with np.errstate(over="ignore"):  # exp of a large log-odds is inf, and 1 / (1 + inf) the right chance, 0
         p0 = 1 / (1 + np.exp(-log_odds))
         log_odds = log_odds + params.effect_log_odds * treated
@@ -204,7 +319,24 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         p1 = 1 / (1 + np.exp(-log_odds))
     reoffends = rng.random(n_releases) < p1
     n_offences = np.where(reoffends, 1 + rng.poisson(mu), 0)
+    return _Outcome(treated, p0, p1, base_mu, mu, reoffends, n_offences)
 
+
+@dataclass(frozen=True)
+class _Offences:
+    """Every offence, sorted by release and offence date: its release, offence date and conviction date."""
+
+    release: np.ndarray
+    offence_date: np.ndarray
+    conviction_date: np.ndarray
+
+
+def _offences(params: SynthParams, rng: np.random.Generator, releases: _Releases, outcome: _Outcome) -> _Offences:
+    """The offences in each window (the first early-skewed, the rest after it), the noise before release and
+    after the window, and their convictions after a court lag, some sharing the previous offence's hearing."""
+    release_date, second_release = releases.release_date, releases.second_release
+    n_releases = release_date.size
+    n_offences = outcome.n_offences
     # --- offences in the window: first one early-skewed, the rest after it
     release_of_offence = np.repeat(np.arange(n_releases), n_offences)
     rank = np.arange(release_of_offence.size) - np.repeat(np.cumsum(n_offences) - n_offences, n_offences)
@@ -222,7 +354,7 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     n_before = np.where(second_release, 0, rng.poisson(0.8, n_releases))  # a history before the first release
     before_release = np.repeat(np.arange(n_releases), n_before)
     before_date = first_release_date[before_release] - rng.integers(1, 3 * 365, before_release.size)
-    n_after = np.where(reoffends, rng.poisson(0.3, n_releases), rng.poisson(0.05, n_releases))
+    n_after = np.where(outcome.reoffends, rng.poisson(0.3, n_releases), rng.poisson(0.05, n_releases))
     after_release = np.repeat(np.arange(n_releases), n_after)
     after_date = release_date[after_release] + rng.integers(366, 2 * 365, after_release.size)
 
@@ -238,42 +370,51 @@ def generate(params: SynthParams) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     all_release, all_offence_date, conviction_date = all_release[order], all_offence_date[order], conviction_date[order]
     joins_previous = np.r_[False, all_release[1:] == all_release[:-1]] & (rng.random(all_release.size) < 0.4)
     conviction_date = _share_hearings(conviction_date, all_offence_date, joins_previous)
-    # truncated repeats: a second release after the period never happens, nor do its offences (dropped after every
-    # draw, so the rest of the population is the same as without the option)
-    kept = ~(second_release & (offset >= span))[all_release] if params.truncate_repeats else None
+    return _Offences(all_release, all_offence_date, conviction_date)
 
-    conviction_person = person[all_release]
-    code_index = rng.choice(len(OFFENCES), size=all_release.size, p=OFFENCE_SHARE)
-    breach = rng.random(all_release.size) < 0.06
+
+def _frames(
+    params: SynthParams,
+    rng: np.random.Generator,
+    sites: _Sites,
+    people: _People,
+    releases: _Releases,
+    offences: _Offences,
+    kept: np.ndarray | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The releases file (the published releases) and the convictions file (offence codes drawn here, 6% of them
+    breaches; convicted by the extract date), as the data documentation lays them out."""
+    person = releases.person
+    conviction_person = person[offences.release]
+    code_index = rng.choice(len(OFFENCES), size=offences.release.size, p=OFFENCE_SHARE)
+    breach = rng.random(offences.release.size) < 0.06
     code_index = np.where(breach, len(OFFENCE_CODES), code_index)
 
     # strings are built by polars from integer codes: numpy string arrays are slow to make and to convert
-    releases = pl.DataFrame(
+    release_frame = pl.DataFrame(
         {
             "offender_id": _ids(person),
-            "release_date": _dates(release_date),
-            "establishment": _labels(names, site),
-            "age": age[person],
-            "sex": _labels(np.array(["M", "F"]), female[person].astype(np.int64)),
-            "sentence_months": sentence[person],
-            "prior_convictions": prior[person] + second_release.astype(np.int64),
-            "index_offence": _labels(np.array(OFFENCES), offence[person]),
+            "release_date": _dates(releases.release_date),
+            "establishment": _labels(sites.names, releases.site),
+            "age": people.age[person],
+            "sex": _labels(np.array(["M", "F"]), people.female[person].astype(np.int64)),
+            "sentence_months": people.sentence[person],
+            "prior_convictions": people.prior[person] + releases.second_release.astype(np.int64),
+            "index_offence": _labels(np.array(OFFENCES), people.offence[person]),
         }
-    ).filter(pl.Series(published))
+    ).filter(pl.Series(releases.published))
     convictions = pl.DataFrame(
         {
             "offender_id": _ids(conviction_person),
-            "offence_date": _dates(all_offence_date),
-            "conviction_date": _dates(conviction_date),
+            "offence_date": _dates(offences.offence_date),
+            "conviction_date": _dates(offences.conviction_date),
             "offence_code": _labels(np.array([*OFFENCE_CODES, BREACH_CODE]), code_index),
         }
     )
     if kept is not None:
         convictions = convictions.filter(pl.Series(kept))
     convictions = convictions.filter(pl.col("conviction_date") <= params.extract())  # what was convicted by then
-    convictions = convictions.sort("offender_id", "offence_date", "conviction_date")
-    meta = _meta(params, treated & published, p0, p1, base_mu, mu)
-    return releases, convictions, meta
+    return release_frame, convictions.sort("offender_id", "offence_date", "conviction_date")
 
 
 def _level(params: SynthParams, log_odds: np.ndarray, release_date: np.ndarray, start: np.datetime64) -> np.ndarray:

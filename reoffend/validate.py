@@ -469,86 +469,21 @@ def validate_inputs(
     with surrounding whitespace (the queries read ids unstripped, as later passes do when none is). If the
     joint collect fails, validation's pass runs alone, so invalid data is reported as without ``prefetch``.
     """
-    if extract_date is not None and extract_date < EARLIEST_DATE:  # 0001-01-01: not thousands of date problems
-        raise UsageError(
-            f"the extract date {extract_date} is before {EARLIEST_DATE}, the earliest date a record may hold "
-            "(docs/data.md): give the date the data was extracted (--extract-date)"
-        )
-    extra_required = extra_required or {}
-    problems = check_columns(releases, extra_required.get("releases", ()))
-    problems += check_columns(convictions, extra_required.get("convictions", ()))
-    if not problems:
-        problems = check_types(releases, convictions, release_columns)
-    if problems:
-        raise _data_error(pl.DataFrame(problems, schema=PROBLEM_SCHEMA))
-
-    for table in (releases, convictions):
-        table.in_memory = in_memory if table.in_memory is None else table.in_memory
-        try:
-            table.typed = _typed_in_memory(table).lazy() if table.in_memory else typed_frame(table)
-        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
-            if table.read_error is None:
-                raise
-            raise table.read_error(error) from None
+    _check_extract_date(extract_date)
+    _check_columns_and_types(releases, convictions, extra_required or {}, release_columns)
+    _read_typed(releases, convictions, in_memory)
 
     source = "--extract-date" if extract_date is not None else "latest conviction_date in the data"
     try:
         counts, extract_date, fetched = _count_problems(releases, convictions, extract_date, prefetch)
     except (pl.exceptions.ComputeError, pl.exceptions.PanicException) as error:
         raise _unreadable(error, releases, convictions) from None
-    if (
-        source == "--extract-date"
-        and releases.rows
-        and counts.get(("date-out-of-range", "release_date")) == releases.rows
-    ):
-        # compared in polars: the earliest date may be one Python's date cannot hold (year -1 or 10183: exit 70)
-        after = (
-            releases.typed.select(pl.col("release_date").min() > pl.lit(extract_date, dtype=pl.Date)).collect().item()
-            if extract_date is not None
-            else None
-        )
-        if after and extract_date is not None:
-            raise every_release_after(releases, extract_date)
-    duplicates = counts.pop(("duplicate-release", "offender_id"), 0)
-    conflicts = counts.pop(("conflicting-release", "offender_id"), 0)
-    if dedupe:
-        failing = {key: n for key, n in counts.items() if n} | (
-            {("conflicting-release", "offender_id"): conflicts} if conflicts else {}
-        )
-    else:
-        failing = {key: n for key, n in counts.items() if n}
-        if duplicates:
-            failing[("duplicate-release", "offender_id")] = duplicates
-        if conflicts:
-            failing[("conflicting-release", "offender_id")] = conflicts
-    if failing:
-        advice = date_format_advice(releases, convictions, failing)
-        if advice is not None:
-            raise advice
-        raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
-    if extract_date is None and releases.rows:  # releases but no conviction: the checks need an extract date
-        raise single_problem(
-            convictions.name,
-            "conviction_date",
-            "no extract date",
-            "there is no conviction_date to take the extract date from (the file has no convictions), so "
-            "releases after the extract and incomplete follow-up cannot be checked: give --extract-date",
-        )
+    if source == "--extract-date":
+        _check_not_every_release_after(releases, counts, extract_date)
+    failing, duplicates = _failing_rules(counts, dedupe)
+    _raise_problems(releases, convictions, extract_date, failing)
 
-    for table in (releases, convictions):
-        if table.in_memory:
-            table.typed = table.typed.drop(NULL + c for c in _flagged_dates(table))
-        elif table.id_bytes is not None and not table.padded_ids:
-            table.typed = typed_frame(table, strip_ids=False)  # no id to strip: later passes skip the copy
-    releases_typed = releases.typed
-    deduplicated = 0
-    if dedupe and duplicates:
-        releases_typed = releases_typed.unique(maintain_order=True)
-        deduplicated = duplicates
-        if in_memory if releases.in_memory is None else releases.in_memory:
-            releases_typed = releases_typed.collect().lazy()
-    if release_columns is not None:
-        releases_typed = _used_columns(releases_typed, release_columns, bool(releases.in_memory))
+    releases_typed, deduplicated = _valid_frames(releases, convictions, dedupe, duplicates, in_memory, release_columns)
     row_counts = {"releases": releases.rows, "convictions": convictions.rows}
     if deduplicated or any(table.padded_ids and not table.in_memory for table in (releases, convictions)):
         fetched = {}  # they saw other rows or values than the command gets: it makes them again
@@ -565,6 +500,125 @@ def validate_inputs(
         prefetched_of=(releases_typed, convictions.typed),
         read_as={"releases": releases.read_as, "convictions": convictions.read_as},
     )
+
+
+def _check_extract_date(extract_date: dt.date | None) -> None:
+    """A usage error for an extract date before the earliest date a record may hold (0001-01-01 would give
+    thousands of date problems, not the one mistake)."""
+    if extract_date is not None and extract_date < EARLIEST_DATE:
+        raise UsageError(
+            f"the extract date {extract_date} is before {EARLIEST_DATE}, the earliest date a record may hold "
+            "(docs/data.md): give the date the data was extracted (--extract-date)"
+        )
+
+
+def _check_columns_and_types(
+    releases: Table,
+    convictions: Table,
+    extra_required: Mapping[str, tuple[str, ...]],
+    release_columns: Collection[str] | None,
+) -> None:
+    """The required columns of both tables, then (when all are there) their types: a data error listing every
+    problem, before any row is read."""
+    problems = check_columns(releases, extra_required.get("releases", ()))
+    problems += check_columns(convictions, extra_required.get("convictions", ()))
+    if not problems:
+        problems = check_types(releases, convictions, release_columns)
+    if problems:
+        raise _data_error(pl.DataFrame(problems, schema=PROBLEM_SCHEMA))
+
+
+def _read_typed(releases: Table, convictions: Table, in_memory: bool) -> None:
+    """Each table's typed frame (held in memory, or scanned), a read error as the table's own error."""
+    for table in (releases, convictions):
+        table.in_memory = in_memory if table.in_memory is None else table.in_memory
+        try:
+            table.typed = _typed_in_memory(table).lazy() if table.in_memory else typed_frame(table)
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
+            if table.read_error is None:
+                raise
+            raise table.read_error(error) from None
+
+
+def _check_not_every_release_after(
+    releases: Table, counts: Mapping[tuple[str, str], int], extract_date: dt.date | None
+) -> None:
+    """With ``--extract-date``, one error (not a row per release) when every release is after it."""
+    if not (releases.rows and counts.get(("date-out-of-range", "release_date")) == releases.rows):
+        return
+    # compared in polars: the earliest date may be one Python's date cannot hold (year -1 or 10183: exit 70)
+    after = (
+        releases.typed.select(pl.col("release_date").min() > pl.lit(extract_date, dtype=pl.Date)).collect().item()
+        if extract_date is not None
+        else None
+    )
+    if after and extract_date is not None:
+        raise every_release_after(releases, extract_date)
+
+
+def _failing_rules(counts: dict[tuple[str, str], int], dedupe: bool) -> tuple[dict[tuple[str, str], int], int]:
+    """The rules with problems, and the duplicate releases: with ``dedupe`` exact repeats are no problem (they
+    are dropped), conflicting rows still are."""
+    duplicates = counts.pop(("duplicate-release", "offender_id"), 0)
+    conflicts = counts.pop(("conflicting-release", "offender_id"), 0)
+    if dedupe:
+        failing = {key: n for key, n in counts.items() if n} | (
+            {("conflicting-release", "offender_id"): conflicts} if conflicts else {}
+        )
+    else:
+        failing = {key: n for key, n in counts.items() if n}
+        if duplicates:
+            failing[("duplicate-release", "offender_id")] = duplicates
+        if conflicts:
+            failing[("conflicting-release", "offender_id")] = conflicts
+    return failing, duplicates
+
+
+def _raise_problems(
+    releases: Table, convictions: Table, extract_date: dt.date | None, failing: dict[tuple[str, str], int]
+) -> None:
+    """A data error for the failing rules (one line of advice when every bad date fits another form, else the
+    problem rows), or for releases without an extract date to check them against."""
+    if failing:
+        advice = date_format_advice(releases, convictions, failing)
+        if advice is not None:
+            raise advice
+        raise _data_error(_problem_rows(releases, convictions, extract_date, set(failing)), failing)
+    if extract_date is None and releases.rows:  # releases but no conviction: the checks need an extract date
+        raise single_problem(
+            convictions.name,
+            "conviction_date",
+            "no extract date",
+            "there is no conviction_date to take the extract date from (the file has no convictions), so "
+            "releases after the extract and incomplete follow-up cannot be checked: give --extract-date",
+        )
+
+
+def _valid_frames(
+    releases: Table,
+    convictions: Table,
+    dedupe: bool,
+    duplicates: int,
+    in_memory: bool,
+    release_columns: Collection[str] | None,
+) -> tuple[pl.LazyFrame, int]:
+    """The valid frames as later passes read them: the validation flags dropped, exact repeats dropped with
+    ``dedupe``, the release columns no command uses dropped; and how many rows were deduplicated."""
+    for table in (releases, convictions):
+        if table.in_memory:
+            table.typed = table.typed.drop(NULL + c for c in _flagged_dates(table))
+        elif table.id_bytes is not None and not table.padded_ids:
+            table.typed = typed_frame(table, strip_ids=False)  # no id to strip: later passes skip the copy
+    releases_typed = releases.typed
+    deduplicated = 0
+    if dedupe and duplicates:
+        releases_typed = releases_typed.unique(maintain_order=True)
+        deduplicated = duplicates
+        if in_memory if releases.in_memory is None else releases.in_memory:
+            releases_typed = releases_typed.collect().lazy()
+    if release_columns is not None:
+        releases_typed = _used_columns(releases_typed, release_columns, bool(releases.in_memory))
+    return releases_typed, deduplicated
 
 
 def date_format_advice(releases: Table, convictions: Table, failing: Mapping[tuple[str, str], int]) -> DataError | None:

@@ -26,6 +26,7 @@ from reoffend.compare.adjusted_models import (
 from reoffend.compare.design import LINEAR, design_matrix
 from reoffend.errors import DataError, UsageError
 from reoffend.intervals import rank_auc
+from reoffend.report.views import adjusted_headlines, shift_summary
 
 Z = NormalDist()
 
@@ -329,9 +330,9 @@ def test_against_the_others_a_shared_shift_is_a_sentence_not_a_warning():
     baseline = compare_adjusted(fixture_frame(current), params())
     others = compare_adjusted(fixture_frame(current), params(relative_to="others"))
     # said once: as the warning when significant (the sentence under the results is then left out)
-    assert [w for w in baseline.all_warnings() if "the shift they share" in w] and baseline.shift_summary() == ""
+    assert [w for w in baseline.all_warnings() if "the shift they share" in w] and shift_summary(baseline) == ""
     assert not [w for w in others.all_warnings() if "the shift they share" in w]
-    assert others.shift_summary().startswith("All 60 current releases of the 2 units together")
+    assert shift_summary(others).startswith("All 60 current releases of the 2 units together")
 
 
 @pytest.mark.parametrize("parameter_uncertainty", [False, True])
@@ -614,8 +615,8 @@ def test_model_summaries_carry_fit_statistics():
     assert sum(row["releases"] for row in binary["calibration"]) == 12
     assert result.models["frequency"]["alpha"] is None  # Poisson
     assert result.models["design"]["covariates"][1]["reference"] == "x"
-    assert "2 provider" not in result.headline()
-    assert result.headline().count("\n") == 1  # one sentence per row
+    assert "2 provider" not in adjusted_headlines(result)
+    assert adjusted_headlines(result).count("\n") == 1  # one sentence per row
 
 
 # ------------------------------------------------------------------------------------------- encoding

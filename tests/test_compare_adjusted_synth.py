@@ -18,6 +18,7 @@ from scipy import stats
 
 from reoffend.compare.adjusted import AdjustedParams, run_adjusted
 from reoffend.measure import MeasureParams, measure
+from reoffend.report.views import adjusted_headlines
 from reoffend.synth import SynthParams, generate
 
 from .conftest import validated
@@ -112,7 +113,7 @@ def test_planted_effect_is_found_on_both_measures(planted):
         "establishment"
     ]
     assert beat.to_list() == ["EST042"]
-    assert "EST042, 2023" in result.headline()
+    assert "EST042, 2023" in adjusted_headlines(result)
 
 
 def test_outcomes_are_the_measure_cores(planted):

@@ -28,6 +28,7 @@ from reoffend.compare.rows import PowerRow
 from reoffend.errors import UsageError
 from reoffend.inputs import InputSpec, load_inputs
 from reoffend.measure import MeasureParams, measure
+from reoffend.report.views import power_headlines
 from tests.conftest import write_csv
 from tests.helpers import EVERYONE, HEADER_ONLY, RELEASES
 
@@ -82,7 +83,7 @@ def test_needed_size_by_hand():
     # a baseline of 300: 1/300 = 0.00333 > 0.00162: no current cohort is large enough
     impossible = needed_size(Baseline("binary", 0.53), [5], 300, PowerParams())
     assert row_of(impossible)["current_size"] is None and impossible.warnings
-    assert "no current cohort is large enough" in impossible.headline()
+    assert "no current cohort is large enough" in power_headlines(impossible)
 
 
 def test_events_per_100_by_hand():
@@ -108,7 +109,7 @@ def test_cohorts_too_small_to_detect_anything():
     result = minimum_detectable(Baseline("binary", 0.53), [3, 1000], [2, 1000], PowerParams())
     assert result.rows["reduction_per_100"].to_list()[0] is None
     assert result.rows["reduction_per_100"].to_list()[1] is not None
-    assert result.warnings and "no reduction can be detected" in result.headline().splitlines()[0]
+    assert result.warnings and "no reduction can be detected" in power_headlines(result).splitlines()[0]
 
 
 # ------------------------------------------------------------------------------------------- statsmodels
@@ -291,7 +292,7 @@ def test_achieved_power_by_hand():
     #          = 0.609167 + 0.0000135 = 0.609181
     two = row_of(achieved_power(Baseline("binary", 0.53), [1000], [1000], [5.0], PowerParams(sided="two")))
     assert two["power"] == pytest.approx(0.609181, abs=1e-6)
-    assert "detected with probability 72.3%" in result.headline()
+    assert "detected with probability 72.3%" in power_headlines(result)
 
 
 def test_at_the_minimum_detectable_reduction_the_power_is_the_one_asked_for():

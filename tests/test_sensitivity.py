@@ -16,11 +16,11 @@ from reoffend.compare.sensitivity import (
     MatchedSets,
     e_value,
     e_value_interval,
-    e_value_sentence,
     poisson_binomial_cdf,
     rosenbaum_gamma,
     rosenbaum_p,
 )
+from reoffend.report.sensitivity import e_value_sentence, rosenbaum_sentence
 
 
 # ------------------------------------------------------------------------------------------------ E-values
@@ -89,7 +89,7 @@ def test_hammond_smoking_and_lung_cancer_as_in_rosenbaum():
     bound = rosenbaum_gamma(sets, 0.05)
     assert 5 < bound.gamma < 6  # exact binomial: p = 0.023 at 5, 0.097 at 6
     assert rosenbaum_p(sets, bound.gamma) < 0.05 < rosenbaum_p(sets, bound.gamma * 1.01)
-    assert "more than 5.4" in bound.sentence()
+    assert "more than 5.4" in rosenbaum_sentence(bound.p_at_1, bound.gamma, bound.alpha)
 
 
 def test_sets_of_one_treated_and_two_comparators_by_hand():
@@ -120,7 +120,9 @@ def test_poisson_binomial_recursion_against_enumeration(probabilities, k):
 
 def test_no_reduction_has_no_gamma_and_says_so():
     bound = rosenbaum_gamma(pairs(60, 55), 0.05)
-    assert bound.gamma is None and "no significant reduction" in bound.sentence()
+    assert bound.gamma is None and "no significant reduction" in rosenbaum_sentence(
+        bound.p_at_1, bound.gamma, bound.alpha
+    )
 
 
 def test_sets_from_matched_pairs():

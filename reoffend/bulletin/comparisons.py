@@ -31,6 +31,7 @@ from ..report.tables import (
     matched_table,
 )
 from ..report.verdict import Verdict, interval_confidence, interval_label
+from ..report.views import adjusted_headlines, baseline_headlines, matched_headlines
 from ..run_warnings import RunWarning
 from .config import BulletinConfig
 from .labels import Labels
@@ -238,7 +239,7 @@ def _baseline_section(result, verdict, options: Mapping[str, Any], used: Mapping
         name="baseline",
         title="Against the baseline" + (f": {used['site_words']}" if site is not None else ""),
         intro=intro,
-        headline=result.headline().splitlines(),
+        headline=baseline_headlines(result).splitlines(),
         table=table,
         rows=rows,
         typed_rows=BaselineRow.of,
@@ -284,7 +285,7 @@ def _publish_baseline(
     all_rows = pl.DataFrame(merged, schema=withheld_rows.schema)
     out = _baseline_section(again, verdict, options, used)
     out.tables = {"comparison_baseline.csv": all_rows}
-    out.headline = [*again.headline().splitlines(), _withheld_note(sum(hidden), "cohort")]
+    out.headline = [*baseline_headlines(again).splitlines(), _withheld_note(sum(hidden), "cohort")]
     out.warnings = section.warnings
     return out
 
@@ -405,7 +406,7 @@ def _matched_section(result, matched_params, options: Mapping[str, Any], who: st
     rows = result.rows
     headline = [
         sentence
-        for sentence, row in zip(result.headline().splitlines(), rows.iter_rows(named=True), strict=True)
+        for sentence, row in zip(matched_headlines(result).splitlines(), rows.iter_rows(named=True), strict=True)
         if row["scope"] == "pooled" or row["cohort"] == latest
     ]
     balance = result.balance
@@ -684,7 +685,7 @@ def _adjusted_headline(result, summary: pl.DataFrame, adjusted_params, withheld_
         )
         if row["units"] > 1:
             headline.append(shift_sentence(row, published, unit_noun(row["units"]), adjusted_params))
-    sentences = result.headline().splitlines()
+    sentences = adjusted_headlines(result).splitlines()
     notable = rows.with_row_index("_i").filter(
         (pl.col("binary_verdict_adjusted") != Verdict.NO_CHANGE.value)
         | (pl.col("reoffences_per_offender_verdict_adjusted") != Verdict.NO_CHANGE.value)

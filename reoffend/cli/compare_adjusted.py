@@ -18,7 +18,7 @@ from ..report.format import level, p_value, pct
 from ..report.multiple import DESCRIPTION
 from ..report.tables import AdjustedLine, adjusted_table
 from ..report.verdict import Verdict
-from ..report.views import adjusted_headline
+from ..report.views import adjusted_extra_json, adjusted_headline, adjusted_headlines, shift_summary
 from ..runs.adjusted import adjusted_params, adjusted_run
 from ..runs.common import command_line_flag
 from .caller import command_caller
@@ -192,7 +192,7 @@ def compare_adjusted(
         display=display_rows(result),
         display_numeric=adjusted_table(result.params).numeric(),
         caption=_caption(result),
-        extra_json=result.extra_json(),
+        extra_json=adjusted_extra_json(result),
         extra_outputs=extra_outputs,
         headline=_summary(result),
     )
@@ -207,9 +207,9 @@ ADJUSTED_TITLE = "Risk-adjusted comparison with the baseline"
 
 def _summary(result: AdjustedResult) -> str:
     rows = result.rows
-    shift = result.shift_summary()
+    shift = shift_summary(result)
     if rows.height <= HEADLINES_SHOWN:
-        return "\n".join(line for line in (result.headline(), shift) if line)
+        return "\n".join(line for line in (adjusted_headlines(result), shift) if line)
     params = result.params
     others = params.relative_to == "others"
     against, them = ("the other units", "them") if others else ("the baseline", "it")

@@ -13,14 +13,17 @@ import click
 import polars as pl
 
 from ..bulletin.folder import REPORT, check_target, write_folder
-from ..compare.evaluation_report import report_files
 from ..compare.matched import MIN_TREATED, STYLES, MatchedResult
 from ..compare.rows import MatchedRow
 from ..errors import UsageError, escape_controls
+from ..report.datalab import data_lab_paragraphs
+from ..report.evaluation_report import report_files
 from ..report.format import count, number, p_value, pct
 from ..report.multiple import DESCRIPTION
+from ..report.sensitivity import sensitivity_summary
 from ..report.tables import MATCHED_BINARY, MATCHED_TERMINAL, TableSpec, matched_table
 from ..report.verdict import interval_label
+from ..report.views import matched_extra_json, matched_headlines
 from ..runs.common import command_line_flag
 from ..runs.matched import MatchedRun, matched_params, matched_run
 from .caller import command_caller
@@ -203,7 +206,7 @@ def compare_matched_command(
     emit_matched(run, out, matches_file, balance_plot)
     if report_dir:
         write_report(run, report_dir)
-    for sentence in run.result.sensitivity.get("summary", []):
+    for sentence in sensitivity_summary(run.result):
         out.message(f"sensitivity: {sentence}")
     out.message(diagnostics_text(run.result))
     if fail_unless_significant and not run.result.all_significant():
@@ -249,7 +252,7 @@ def emit_matched(run: MatchedRun, out, matches_file: str | None, balance_plot: s
         title=MATCHED_TITLE,
         display=display_rows(result),
         display_numeric=primary_spec(result).numeric(),
-        extra_json=result.extra_json(),
+        extra_json=matched_extra_json(result),
         extra_outputs=extra,
         caption=caption(result),
         headline=matched_headline(result),
@@ -262,7 +265,7 @@ def write_report(run: MatchedRun, report_dir: str) -> None:
     """``--report DIR``: the one-page evaluation report, written atomically."""
     png = io.BytesIO()
     balance_plot_writer(run.result)(png)
-    files = report_files(run.result, run.parameters, png.getvalue(), run.result.extra_json())
+    files = report_files(run.result, run.parameters, png.getvalue(), matched_extra_json(run.result))
     write_folder(report_dir, files, REPORT)
 
 
@@ -272,8 +275,8 @@ MATCHED_TITLE = "Matched comparison: change in reconviction events per 100 (prim
 def matched_headline(result: MatchedResult) -> str:
     """The answer in words: the data lab's paragraphs in its style, else the pooled headline."""
     if result.data_lab is not None:
-        return "\n".join(result.data_lab.paragraphs())
-    return result.headline().splitlines()[-1]
+        return "\n".join(data_lab_paragraphs(result.data_lab))
+    return matched_headlines(result).splitlines()[-1]
 
 
 def render_details(result: MatchedResult, console=None) -> None:

@@ -30,13 +30,12 @@ import polars as pl
 from scipy import special, stats
 
 from ..cohort import apply_filters, check_cohorts_present, check_values_present, with_cohort
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError, one_line, problem_row, single_problem
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..report.format import level, p_is
+from ..messages import level, p_is
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label
-from ..report.views import adjusted_headline
 from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .adjusted_models import CountModel, FittedModel, fit_binary, fit_count
@@ -180,10 +179,6 @@ class AdjustedResult:
     def typed_rows(self) -> list[AdjustedRow]:
         return self.params.row_class.of(self.rows, self.params.group_columns)
 
-    def headline(self) -> str:
-        """One plain-English sentence per comparison row, both measures reported separately."""
-        return "\n".join(one_line(adjusted_headline(row, self.params)) for row in self.typed_rows())
-
     def all_significant(self) -> bool:
         """Every unit beat the baseline on both measures after the multiple-testing adjustment: the one rule
         of ``--fail-unless-significant`` (the CLI and the bulletin both ask this)."""
@@ -220,13 +215,9 @@ class AdjustedResult:
         shift = self.metadata.get("national_shift", {})
         return [*self.warnings, *self.extrapolation, *shift_warnings(shift, self.params.relative_to)]
 
-    def shift_summary(self) -> str:
-        """The national shift in a sentence under the results, unless its warning already says it (it is said
-        once: the warning when it is significant, this sentence otherwise)."""
-        shift = self.metadata.get("national_shift", {})
-        return "" if shift_warnings(shift, self.params.relative_to) else shift_sentence(shift)
-
-    def extra_json(self) -> dict[str, Any]:
+    def json_sections(self) -> dict[str, Any]:
+        """The JSON document's sections beyond the rows, as computed; the rendering layer adds the headline
+        (:func:`reoffend.report.views.adjusted_extra_json`)."""
         return {
             "baseline_models": self.models,
             "unseen_levels": self.unseen,
@@ -235,7 +226,6 @@ class AdjustedResult:
                 "e_value_interval_confidence": interval_confidence(self.params.alpha, self.params.sided),
             },
             "warnings": self.all_warnings(),
-            "headline": self.headline().splitlines(),
         }
 
 
@@ -519,93 +509,22 @@ def compare_adjusted(
     encoded = _encode(baseline, params.covariates, params.covariate_forms, source)
     notes.extend(RunWarning("spline-knots", c.note, subjects=[c.column]) for c in encoded if c.note)
     encoded, unseen = _unseen_levels(current, encoded, params.unseen, source)
-    for covariate in encoded:
-        if covariate.kind == "categorical" and len(covariate.levels) == 1:
-            notes.append(
-                RunWarning(
-                    "constant-covariates",
-                    f"covariate {covariate.column} has the single level {covariate.levels[0]!r} in the baseline "
-                    "and adjusts for nothing",
-                    subjects=[covariate.column],
-                )
-            )
-    for item in unseen:
-        notes.append(
-            RunWarning(
-                "unseen-level",
-                f"{item['column']}={item['value']!r} ({item['current_releases']} current releases) is not in the "
-                f"baseline; pooled as {item['scored_as']}",
-                subjects=[f"{item['column']}={item['value']}"],
-            )
-        )
+    notes += _covariate_warnings(encoded, unseen)
     terms = term_names(encoded)
-    X_base = design_matrix(baseline, encoded)
-    _check_rank(X_base, terms, source)
-    binary = fit_binary(X_base, baseline.get_column("reoffended").cast(pl.Float64).to_numpy(), terms, notes)
-    count = fit_count(
-        X_base, baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), terms, params.count_model, notes
-    )
     providers = [c for c in params.by if c != "cohort"]
-    calibration_table_by = calibration(
-        baseline,
-        encoded,
-        providers,
-        _baseline_predictions(X_base, baseline, binary, count),
-        normal_quantile(params.measure.confidence),
-    )
-    del X_base
-    notes.extend(band_warnings(calibration_table_by, params.measure.confidence))
+    binary, count, calibration_table_by = _fit_baseline(baseline, encoded, terms, providers, params, source, notes)
     # beside the other notes, not among them: they quote the baseline's extremes (one person's value) and name
     # units, which may be withheld in a publication (the bulletin prints result.warnings, not these)
     extrapolation = range_warnings(current, encoded, providers)
 
-    keys = list(params.group_columns)
-    current = current.sort([*keys, *SORT_TAIL], nulls_last=True, maintain_order=True)
-    X_current = design_matrix(current, encoded)
-    rows = score_groups(current, X_current, keys, binary, count, params)
-    shift = {"units": rows.height, **national_shift(current, X_current, binary, count, params)}
-    del X_current
-    rows = rows.with_columns(
-        *(
-            series
-            for name in ("binary", "reoffences_per_offender")
-            for series in e_value_columns(
-                rows[f"{name}_ratio"], rows[f"{name}_ratio_low"], rows[f"{name}_ratio_high"], name
-            )
-        )
-    )
-    # the declared order: with --relative-to others, who the rest were comes after the E-values
-    rows = rows.select(*params.group_columns, *params.row_class.columns())
-    small = int((rows["cohort_size"] < SMALL_GROUP).sum())
-    if small:
-        notes.append(
-            RunWarning(
-                "small-comparisons",
-                f"{small} of {rows.height} comparisons have fewer than {SMALL_GROUP} releases: the normal "
-                "approximation behind their intervals and p-values is rough",
-                counts={"comparisons": small, "of": rows.height, "threshold": SMALL_GROUP},
-            )
-        )
+    current = current.sort([*params.group_columns, *SORT_TAIL], nulls_last=True, maintain_order=True)
+    rows, shift = _score_current(current, encoded, binary, count, params)
+    notes += _small_comparisons_warnings(rows)
     models = {
         "binary": binary.summary,
         "frequency": count.summary,
         "calibration_by": calibration_table_by,
-        "design": {
-            "covariates": [c.describe() for c in encoded],
-            "terms": terms,
-            "baseline_cohorts": list(params.baseline),
-            "baseline_filter": {c: list(v) for c, v in sorted(params.baseline_filter.items())},
-            "baseline_releases": baseline.height,
-            "current_cohorts": cohorts,
-            "current_releases": current.height,
-            "variance": (
-                "outcomes independent under the baseline model, plus the delta-method variance of the expected "
-                "sum from the baseline coefficients' covariance"
-                if params.parameter_uncertainty
-                else "outcomes independent under the baseline model; the baseline coefficients are treated as "
-                "known (parameter uncertainty is reported in *_expected_se_parameters but not in the test)"
-            ),
-        },
+        "design": _design_summary(encoded, terms, params, baseline, current, cohorts),
     }
     meta = dict(metadata or {})
     meta.update(
@@ -629,6 +548,128 @@ def compare_adjusted(
         warnings=notes,
         extrapolation=extrapolation,
     )
+
+
+def _covariate_warnings(encoded: Sequence[Covariate], unseen: Sequence[Mapping[str, Any]]) -> list[RunWarning]:
+    """A warning for each categorical covariate with a single level in the baseline (it adjusts for nothing),
+    then one for each current level the baseline never saw (pooled, :func:`_unseen_levels`)."""
+    notes = [
+        RunWarning(
+            "constant-covariates",
+            f"covariate {covariate.column} has the single level {covariate.levels[0]!r} in the baseline "
+            "and adjusts for nothing",
+            subjects=[covariate.column],
+        )
+        for covariate in encoded
+        if covariate.kind == "categorical" and len(covariate.levels) == 1
+    ]
+    notes += [
+        RunWarning(
+            "unseen-level",
+            f"{item['column']}={item['value']!r} ({item['current_releases']} current releases) is not in the "
+            f"baseline; pooled as {item['scored_as']}",
+            subjects=[f"{item['column']}={item['value']}"],
+        )
+        for item in unseen
+    ]
+    return notes
+
+
+def _fit_baseline(
+    baseline: pl.DataFrame,
+    encoded: Sequence[Covariate],
+    terms: list[str],
+    providers: list[str],
+    params: AdjustedParams,
+    source: str,
+    notes: list[RunWarning],
+) -> tuple[FittedModel, FittedModel, Any]:
+    """The baseline's two models (the binary logit and the count model) and their calibration by provider; the
+    models' and the calibration bands' warnings are added to ``notes``."""
+    X_base = design_matrix(baseline, encoded)
+    _check_rank(X_base, terms, source)
+    binary = fit_binary(X_base, baseline.get_column("reoffended").cast(pl.Float64).to_numpy(), terms, notes)
+    count = fit_count(
+        X_base, baseline.get_column("reoffences").cast(pl.Float64).to_numpy(), terms, params.count_model, notes
+    )
+    calibration_table_by = calibration(
+        baseline,
+        encoded,
+        providers,
+        _baseline_predictions(X_base, baseline, binary, count),
+        normal_quantile(params.measure.confidence),
+    )
+    notes.extend(band_warnings(calibration_table_by, params.measure.confidence))
+    return binary, count, calibration_table_by
+
+
+def _score_current(
+    current: pl.DataFrame,
+    encoded: Sequence[Covariate],
+    binary: FittedModel,
+    count: FittedModel,
+    params: AdjustedParams,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The comparison rows (the current cohorts scored by the baseline models, per provider and cohort, with
+    their E-values, in the declared column order) and the national shift every unit shares."""
+    X_current = design_matrix(current, encoded)
+    rows = score_groups(current, X_current, list(params.group_columns), binary, count, params)
+    shift = {"units": rows.height, **national_shift(current, X_current, binary, count, params)}
+    del X_current
+    rows = rows.with_columns(
+        *(
+            series
+            for name in ("binary", "reoffences_per_offender")
+            for series in e_value_columns(
+                rows[f"{name}_ratio"], rows[f"{name}_ratio_low"], rows[f"{name}_ratio_high"], name
+            )
+        )
+    )
+    # the declared order: with --relative-to others, who the rest were comes after the E-values
+    return rows.select(*params.group_columns, *params.row_class.columns()), shift
+
+
+def _small_comparisons_warnings(rows: pl.DataFrame) -> list[RunWarning]:
+    """A warning when some comparisons have fewer than :data:`SMALL_GROUP` releases (rough normal intervals)."""
+    small = int((rows["cohort_size"] < SMALL_GROUP).sum())
+    if not small:
+        return []
+    return [
+        RunWarning(
+            "small-comparisons",
+            f"{small} of {rows.height} comparisons have fewer than {SMALL_GROUP} releases: the normal "
+            "approximation behind their intervals and p-values is rough",
+            counts={"comparisons": small, "of": rows.height, "threshold": SMALL_GROUP},
+        )
+    ]
+
+
+def _design_summary(
+    encoded: Sequence[Covariate],
+    terms: list[str],
+    params: AdjustedParams,
+    baseline: pl.DataFrame,
+    current: pl.DataFrame,
+    cohorts: list[str],
+) -> dict[str, Any]:
+    """The models' design in the JSON: covariates, terms, the cohorts and releases fitted and scored, and the
+    variance the tests use."""
+    return {
+        "covariates": [c.describe() for c in encoded],
+        "terms": terms,
+        "baseline_cohorts": list(params.baseline),
+        "baseline_filter": {c: list(v) for c, v in sorted(params.baseline_filter.items())},
+        "baseline_releases": baseline.height,
+        "current_cohorts": cohorts,
+        "current_releases": current.height,
+        "variance": (
+            "outcomes independent under the baseline model, plus the delta-method variance of the expected "
+            "sum from the baseline coefficients' covariance"
+            if params.parameter_uncertainty
+            else "outcomes independent under the baseline model; the baseline coefficients are treated as "
+            "known (parameter uncertainty is reported in *_expected_se_parameters but not in the test)"
+        ),
+    }
 
 
 def _baseline_predictions(

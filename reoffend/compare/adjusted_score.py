@@ -51,11 +51,43 @@ def score_groups(
     def sums(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, starts, axis=0) if starts.size else np.zeros((0, *values.shape[1:]))
 
+    measures = _measure_inputs(current, X, binary, count)
+    others = params.relative_to == "others"
+    rest = _rest_of_cohort(groups, n) if others else None
+    # the interval beside the verdict agrees with the test: 1 - 2 alpha one-sided, 1 - alpha two-sided
+    z_crit = normal_quantile(interval_confidence(params.alpha, params.sided))
+    columns: dict[str, Any] = {"cohort_size": n.astype(np.int64)}
+    rest_columns: dict[str, Any] = {}
+    for name, (y, predicted, outcome_var, gradient_weights, cov) in measures.items():
+        actual, expected, variance = sums(y), sums(predicted), sums(outcome_var)
+        gradient = sums(X * gradient_weights[:, None])
+        if rest is not None:
+            expected, variance, gradient, column_rest, rest_shift = _moved_by_the_rest(
+                name, n, rest, actual, expected, variance, gradient
+            )
+            rest_columns[column_rest] = rest_shift
+        sums_of = _Sums(n, actual, expected, variance, gradient)
+        columns.update(_measure_columns(name, sums_of, cov, z_crit, clipped=rest is None, params=params))
+    frame = pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
+    if rest is not None:
+        ratios = [f"{name}_{part}" for name in measures for part in ("ratio", "ratio_low", "ratio_high")]
+        frame = frame.with_columns(
+            pl.col(ratios).fill_nan(None),  # no ratio to an expectation of 0 or less
+            pl.lit("others").alias("reference"),
+            pl.Series("rest_size", rest.size.astype(np.int64)),
+            *(pl.Series(column, values) for column, values in rest_columns.items()),
+        )
+    return frame.with_columns([expr for name in measures for expr in verdict_columns(frame, name, params)])
+
+
+def _measure_inputs(
+    current: pl.DataFrame, X: np.ndarray, binary: FittedModel, count: FittedModel
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per measure: outcomes, predictions, each outcome's model variance, the weights of the expected sum's
+    gradient in the coefficients (the delta method), and the coefficients' covariance."""
     p = special.expit(X @ binary.params)
     mu = np.exp(X @ count.params)
-    # per measure: outcomes, predictions, each outcome's model variance, the weights of the expected sum's
-    # gradient in the coefficients (the delta method), and the coefficients' covariance
-    measures = {
+    return {
         "binary": (
             current.get_column("reoffended").cast(pl.Float64).to_numpy(),
             p,
@@ -71,83 +103,100 @@ def score_groups(
             count.cov,
         ),
     }
-    others = params.relative_to == "others"
-    rest = _rest_of_cohort(groups, n) if others else None
-    # the interval beside the verdict agrees with the test: 1 - 2 alpha one-sided, 1 - alpha two-sided
-    z_crit = normal_quantile(interval_confidence(params.alpha, params.sided))
-    columns: dict[str, Any] = {"cohort_size": n.astype(np.int64)}
-    rest_columns: dict[str, Any] = {}
-    for name, (y, predicted, outcome_var, gradient_weights, cov) in measures.items():
-        actual, expected, variance = sums(y), sums(predicted), sums(outcome_var)
-        gradient = sums(X * gradient_weights[:, None])
-        if rest is not None:
-            # against the rest of the cohort: difference = (O - E)/n - (O_r - E_r)/n_r, i.e. the unit's actual
-            # against its expectation moved by the rest's shift, E* = E + n (O_r - E_r)/n_r; the unit and the
-            # rest are different releases, so on the unit's sum scale Var = V + (n/n_r)^2 V_r, and E* depends on
-            # the coefficients through E - (n/n_r) E_r (the delta method's gradient)
-            share = n / rest.size
-            rest_shift = (rest.of(actual) - rest.of(expected)) / rest.size
-            expected = expected + n * rest_shift
-            variance = variance + share**2 * rest.of(variance)
-            gradient = gradient - share[:, None] * rest.of(gradient)
-            scale_rest, column_rest = (
-                (100.0, "binary_rest_difference_pp") if name == "binary" else (1.0, f"{name}_rest_difference")
-            )
-            rest_columns[column_rest] = scale_rest * rest_shift
-        param_var = np.einsum("gi,ij,gj->g", gradient, cov, gradient)
-        variance = variance + (param_var if params.parameter_uncertainty else 0.0)
-        sd = np.sqrt(variance)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = (actual - expected) / sd
-            ratio = np.where(expected > 0, actual / expected, np.nan)
-            ratio_sd = np.where(expected > 0, sd / expected, np.nan)
-        difference = (actual - expected) / n
-        se = sd / n
-        p_two, p_reduction, p_increase = 2 * stats.norm.sf(np.abs(z)), stats.norm.cdf(z), stats.norm.sf(z)
-        count_name = "reoffenders" if name == "binary" else "reoffences"
-        columns[count_name] = actual.round().astype(np.int64)
-        columns[f"{name}_actual"] = actual / n
-        columns[f"{name}_expected"] = expected / n
-        # the binary difference in percentage points (as every command reports it), the other per offender
-        scale, column = (100.0, "binary_difference_pp") if name == "binary" else (1.0, f"{name}_difference")
-        columns[column] = scale * difference
-        columns[f"{column}_se"] = scale * se
-        if rest is None:
-            # the interval, clipped to what is possible: an actual rate of at least 0 (binary: at most 1)
-            ceiling = (n - expected) / n if name == "binary" else np.inf
-            low = np.maximum(difference - z_crit * se, -expected / n)
-            high = np.minimum(difference + z_crit * se, ceiling)
-            ratio_low = np.maximum(ratio - z_crit * sd / expected, 0.0)  # as written before --relative-to: same bits
-            ratio_high = np.minimum(ratio + z_crit * sd / expected, n / expected if name == "binary" else np.inf)
-        else:
-            # not clipped: the rest's shift is itself an estimate, so no bound on the unit's own rate bounds the
-            # difference of the two
-            low, high = difference - z_crit * se, difference + z_crit * se
-            ratio_low, ratio_high = ratio - z_crit * ratio_sd, ratio + z_crit * ratio_sd
-        columns[f"{column}_low"] = scale * low
-        columns[f"{column}_high"] = scale * high
-        columns[f"{name}_ratio"] = ratio
-        columns[f"{name}_ratio_low"] = ratio_low
-        columns[f"{name}_ratio_high"] = ratio_high
-        if name == "binary":
-            columns["binary_reduction_pp"] = -100 * difference
-        else:
-            columns["reoffences_per_offender_reduction_pct"] = 100 * (1 - ratio)
-        columns[f"{name}_z"] = z
-        columns[f"{name}_p_two_sided"] = p_two
-        columns[f"{name}_p_reduction"] = p_reduction
-        columns[f"{name}_p_increase"] = p_increase
-        columns[f"{name}_expected_se_parameters"] = np.sqrt(param_var) / n
-    frame = pl.concat([groups, pl.DataFrame(columns)], how="horizontal")
-    if rest is not None:
-        ratios = [f"{name}_{part}" for name in measures for part in ("ratio", "ratio_low", "ratio_high")]
-        frame = frame.with_columns(
-            pl.col(ratios).fill_nan(None),  # no ratio to an expectation of 0 or less
-            pl.lit("others").alias("reference"),
-            pl.Series("rest_size", rest.size.astype(np.int64)),
-            *(pl.Series(column, values) for column, values in rest_columns.items()),
-        )
-    return frame.with_columns([expr for name in measures for expr in verdict_columns(frame, name, params)])
+
+
+def _moved_by_the_rest(
+    name: str,
+    n: np.ndarray,
+    rest: RestOfCohort,
+    actual: np.ndarray,
+    expected: np.ndarray,
+    variance: np.ndarray,
+    gradient: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
+    """Against the rest of the cohort: the expectation, its variance and gradient moved by the rest's shift,
+    and the rest's shift as its column (name and values).
+
+    difference = (O - E)/n - (O_r - E_r)/n_r, i.e. the unit's actual against its expectation moved by the
+    rest's shift, E* = E + n (O_r - E_r)/n_r; the unit and the rest are different releases, so on the unit's
+    sum scale Var = V + (n/n_r)^2 V_r, and E* depends on the coefficients through E - (n/n_r) E_r (the delta
+    method's gradient)."""
+    share = n / rest.size
+    rest_shift = (rest.of(actual) - rest.of(expected)) / rest.size
+    expected = expected + n * rest_shift
+    variance = variance + share**2 * rest.of(variance)
+    gradient = gradient - share[:, None] * rest.of(gradient)
+    scale_rest, column_rest = (
+        (100.0, "binary_rest_difference_pp") if name == "binary" else (1.0, f"{name}_rest_difference")
+    )
+    return expected, variance, gradient, column_rest, scale_rest * rest_shift
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """One measure's sums per group: releases ``n``, actual and expected sums, the outcome variance of the sum
+    and the expected sum's gradient in the coefficients."""
+
+    n: np.ndarray
+    actual: np.ndarray
+    expected: np.ndarray
+    variance: np.ndarray
+    gradient: np.ndarray
+
+
+def _measure_columns(
+    name: str, sums: _Sums, cov: np.ndarray, z_crit: float, *, clipped: bool, params: AdjustedParams
+) -> dict[str, Any]:
+    """One measure's comparison columns, in the declared order: the count, actual and expected, the difference
+    with its standard error and interval (``clipped`` to what is possible against the baseline), the ratio with
+    its interval, the reduction, z and the p-values, and the expectation's parameter standard error."""
+    n, actual, expected = sums.n, sums.actual, sums.expected
+    param_var = np.einsum("gi,ij,gj->g", sums.gradient, cov, sums.gradient)
+    variance = sums.variance + (param_var if params.parameter_uncertainty else 0.0)
+    sd = np.sqrt(variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (actual - expected) / sd
+        ratio = np.where(expected > 0, actual / expected, np.nan)
+        ratio_sd = np.where(expected > 0, sd / expected, np.nan)
+    difference = (actual - expected) / n
+    se = sd / n
+    p_two, p_reduction, p_increase = 2 * stats.norm.sf(np.abs(z)), stats.norm.cdf(z), stats.norm.sf(z)
+    columns: dict[str, Any] = {}
+    count_name = "reoffenders" if name == "binary" else "reoffences"
+    columns[count_name] = actual.round().astype(np.int64)
+    columns[f"{name}_actual"] = actual / n
+    columns[f"{name}_expected"] = expected / n
+    # the binary difference in percentage points (as every command reports it), the other per offender
+    scale, column = (100.0, "binary_difference_pp") if name == "binary" else (1.0, f"{name}_difference")
+    columns[column] = scale * difference
+    columns[f"{column}_se"] = scale * se
+    if clipped:
+        # the interval, clipped to what is possible: an actual rate of at least 0 (binary: at most 1)
+        ceiling = (n - expected) / n if name == "binary" else np.inf
+        low = np.maximum(difference - z_crit * se, -expected / n)
+        high = np.minimum(difference + z_crit * se, ceiling)
+        ratio_low = np.maximum(ratio - z_crit * sd / expected, 0.0)  # as written before --relative-to: same bits
+        ratio_high = np.minimum(ratio + z_crit * sd / expected, n / expected if name == "binary" else np.inf)
+    else:
+        # not clipped: the rest's shift is itself an estimate, so no bound on the unit's own rate bounds the
+        # difference of the two
+        low, high = difference - z_crit * se, difference + z_crit * se
+        ratio_low, ratio_high = ratio - z_crit * ratio_sd, ratio + z_crit * ratio_sd
+    columns[f"{column}_low"] = scale * low
+    columns[f"{column}_high"] = scale * high
+    columns[f"{name}_ratio"] = ratio
+    columns[f"{name}_ratio_low"] = ratio_low
+    columns[f"{name}_ratio_high"] = ratio_high
+    if name == "binary":
+        columns["binary_reduction_pp"] = -100 * difference
+    else:
+        columns["reoffences_per_offender_reduction_pct"] = 100 * (1 - ratio)
+    columns[f"{name}_z"] = z
+    columns[f"{name}_p_two_sided"] = p_two
+    columns[f"{name}_p_reduction"] = p_reduction
+    columns[f"{name}_p_increase"] = p_increase
+    columns[f"{name}_expected_se_parameters"] = np.sqrt(param_var) / n
+    return columns
 
 
 @dataclass(frozen=True)

@@ -26,21 +26,20 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import polars as pl
 
 from ..cohort import Period, apply_filters, check_cohorts_present, with_cohort
-from ..errors import UsageError, one_line
+from ..errors import UsageError
 from ..intervals import score_difference_interval, wilson_interval
 from ..io import read_toml
 from ..measure import MeasureParams, MeasureResult, measure
-from ..report.format import plural
+from ..messages import plural
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import Verdict, interval_confidence, interval_label, verdict_expr, verdict_p
-from ..report.views import baseline_headline
 from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs
 from .rows import BaselineRow
@@ -138,11 +137,6 @@ class BaselineResult:
 
     def typed_rows(self) -> list[BaselineRow]:
         return BaselineRow.of(self.rows)
-
-    def headline(self) -> str:
-        """One plain-English sentence per comparison, joined by newlines."""
-        tests = int(self.rows["p_adjusted"].is_not_null().sum())
-        return "\n".join(one_line(baseline_headline(row, self.params, self.site, tests)) for row in self.typed_rows())
 
     def all_significant(self) -> bool:
         """True when every comparison is a significant reduction after the multiple-testing adjustment."""
@@ -282,25 +276,6 @@ def rounding_check(current: Sequence[Counts], baseline: Counts, params: Baseline
             }
         )
     return out
-
-
-def rounding_sentence(check: Mapping[str, Any]) -> str:
-    """One rounding check in words."""
-    parts = []
-    if check["current_published"]:
-        low, high = check["current_reoffenders_possible"]
-        parts.append(f"{check['current']} at {check['current_published']} is {low:,} to {high:,} reoffenders")
-    if check["baseline_published"]:
-        low, high = check["baseline_reoffenders_possible"]
-        parts.append(f"the baseline at {check['baseline_published']} is {low:,} to {high:,}")
-    said = "; ".join(parts)
-    if check["verdict_holds"]:
-        return f"Rounding: {said}; across that range the verdict is the same ({check['verdict']})."
-    return (
-        f"Rounding: {said}; across that range the verdict changes ({check['verdict_at_largest_fall']} at the "
-        f"largest fall, {check['verdict_at_smallest_fall']} at the smallest), so the published rates cannot "
-        "settle it: ask for the counts."
-    )
 
 
 def compare_counts(

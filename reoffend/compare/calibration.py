@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..report.format import counted
+from ..messages import counted
 from ..run_warnings import RunWarning
 from .design import Covariate
 

@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from ..report.format import p_is, per_cent
 from ..report.verdict import verdict_of
 
 MIN_MATCHED = 60
@@ -48,7 +47,8 @@ def wald_difference(
 
 @dataclass(frozen=True)
 class DataLabSummary:
-    """Every number of the data-lab summary (the JSON ``data_lab`` object); the text is built from these only."""
+    """Every number of the data-lab summary (the JSON ``data_lab`` object); the text is built from these only
+    (:mod:`reoffend.report.datalab` words them)."""
 
     listed: int | None  # ids listed (None: the treated group came from --treated)
     participants: int  # treated index releases evaluated
@@ -119,74 +119,7 @@ class DataLabSummary:
         values["verdict"] = self.verdict
         if not math.isfinite(self.effective_comparison_size):
             values["effective_comparison_size"] = None
-        values["summary"] = self.paragraphs()
-        values["method"] = METHOD
         return values
-
-    def paragraphs(self) -> list[str]:
-        """The plain-language summary, in the order a programme manager reads it."""
-        level = f"{100 * self.confidence:g}%"
-        who = (
-            f"This evaluation looked at {self.participants:,} people who took part"
-            + (f" (of {self.listed:,} listed)" if self.listed is not None and self.listed != self.participants else "")
-            + f". {self.matched:,} of them were matched to similar people who did not take part"
-            + (
-                f" ({self.comparators:,} people, an effective comparison group of "
-                f"{self.effective_comparison_size:,.0f})"
-                if self.comparators
-                else ""
-            )
-            + "."
-        )
-        rates = (
-            f"Within one year of release, {per_cent(self.rate_participants_pct, 0)} of the participants committed "
-            f"a proven reoffence, against {per_cent(self.rate_comparison_pct, 0)} of the comparison group."
-        )
-        low, high = self.difference_low_pp, self.difference_high_pp
-        if self.significant and self.difference_pp < 0:
-            difference = (
-                f"The best estimate is that taking part reduced the one-year proven reoffending rate by between "
-                f"{-high:.0f} and {-low:.0f} percentage points ({level} confidence interval; two-sided p "
-                f"{p_is(self.p_two_sided)})."
-            )
-            conclusion = (
-                "This is a statistically significant result: the difference is unlikely to be down to chance alone. "
-                "It is an estimate for people like those matched; it cannot rule out differences that the records "
-                "do not show, such as motivation or support (see the sensitivity analysis)."
-            )
-        elif self.significant:
-            difference = (
-                f"The best estimate is that taking part increased the one-year proven reoffending rate by between "
-                f"{low:.0f} and {high:.0f} percentage points ({level} confidence interval; two-sided p "
-                f"{p_is(self.p_two_sided)})."
-            )
-            conclusion = (
-                "This is a statistically significant result: the difference is unlikely to be down to chance alone. "
-                "It cannot rule out differences that the records do not show."
-            )
-        else:
-            difference = (
-                f"The difference of {self.difference_pp:+.0f} percentage points is not statistically significant "
-                f"({level} confidence interval {low:+.0f} to {high:+.0f} points; "
-                f"two-sided p {p_is(self.p_two_sided)})."
-            )
-            conclusion = (
-                "The difference may be down to chance. This does not show that the programme has no effect: a larger "
-                "number of participants may be needed to detect one."
-            )
-        beside = []
-        if self.frequency_participants is not None and self.frequency_comparison is not None:
-            beside.append(
-                f"Proven reoffences per person: {self.frequency_participants:.2f} for participants against "
-                f"{self.frequency_comparison:.2f} for the comparison group."
-            )
-        if self.days_to_first_participants is not None and self.days_to_first_comparison is not None:
-            beside.append(
-                "Among those who reoffended, the first proven reoffence came after "
-                f"{self.days_to_first_participants:.0f} days on average for participants and "
-                f"{self.days_to_first_comparison:.0f} days for the comparison group."
-            )
-        return [who, rates, difference, conclusion, *beside]
 
 
 METHOD = (

@@ -19,10 +19,10 @@ import polars as pl
 
 from ..cohort import check_values_present, with_cohort
 from ..cohort import matches as where_matches
-from ..errors import PROBLEM_SCHEMA, DataError, UsageError, name_list, one_line, problem_row, single_problem
+from ..errors import PROBLEM_SCHEMA, DataError, UsageError, name_list, problem_row, single_problem
 from ..io import read_list_lines
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..report.format import counted, pct, plural
+from ..messages import counted, pct, plural
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting, adjust
 from ..report.verdict import (
     Verdict,
@@ -32,7 +32,6 @@ from ..report.verdict import (
     verdict_of_interval,
     verdict_p,
 )
-from ..report.views import matched_headline
 from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .datalab import MIN_MATCHED, DataLabSummary, matched_days_to_first
@@ -47,7 +46,7 @@ from .matching import (
     nearest_neighbours,
     standardised_differences,
 )
-from .propensity import balance_columns, fit_propensity
+from .propensity import PropensityModel, balance_columns, fit_propensity
 from .rows import MatchedRow
 from .sensitivity import matched_sensitivity
 
@@ -192,11 +191,10 @@ class MatchedResult:
         pooled = self.rows.filter(pl.col("scope") == "pooled")
         return pooled.height == 1 and bool(pooled.row(0, named=True)["events_significant_adjusted"])
 
-    def headline(self) -> str:
-        """One plain-English sentence per cohort and for all cohorts together."""
-        return "\n".join(one_line(matched_headline(row, self.params)) for row in self.typed_rows())
-
-    def extra_json(self) -> dict[str, Any]:
+    def json_sections(self) -> dict[str, Any]:
+        """The JSON document's sections beyond the rows, as computed (the sensitivity's and the data-lab object's
+        numbers); the rendering layer words them and adds the headline
+        (:func:`reoffend.report.views.matched_extra_json`)."""
         return {
             "diagnostics": self.diagnostics,
             "balance": self.balance.to_dicts(),
@@ -204,7 +202,6 @@ class MatchedResult:
             "sensitivity": self.sensitivity,
             **({"data_lab": self.data_lab.as_dict()} if self.data_lab is not None else {}),
             "warnings": self.warnings,
-            "headline": self.headline().splitlines(),
         }
 
 
@@ -302,10 +299,58 @@ def compare_units(
     # --- covariates, the balance columns (every level), level overlap
     covariates = encode(units, params.covariates, params.covariate_forms, default=LINEAR, source=file)
     is_treated = units.get_column(TREATED).to_numpy().astype(bool)
-    n = units.height
     balance_matrix, balance_labels = balance_columns(units, covariates)
     in_model, overlap = _overlap(units, covariates, is_treated)
     diagnostics["no_common_level"] = overlap
+    warnings += _overlap_warnings(overlap)
+    _check_separation(in_model, is_treated, overlap, file)
+
+    # --- the propensity model, then exact strata and nearest neighbours
+    tie_seed, boot_seed = np.random.SeedSequence(params.seed).spawn(2)
+    matching = _propensity_matches(units, is_treated, in_model, params, file, tie_seed, warnings)
+
+    # --- outcomes and the matched-set means
+    means = _matched_means(units, matching, cohorts, params, boot_seed)
+
+    # --- rows: per cohort, then pooled
+    rows, sensitivity = _estimate_rows(cohorts, treated_by_cohort, matching, means, params)
+
+    # --- balance, before and after
+    balance_frame = _balance(
+        balance_matrix, balance_labels, matching.score, is_treated, matching.matched, means.weights_all, in_model
+    )
+    warnings += _balance_warnings(balance_frame)
+
+    # --- diagnostics and warnings
+    pooled = rows.row(-1, named=True)
+    diagnostics.update(_match_diagnostics(pooled, dropped, overlap, matching, means, params))
+    warnings += _unmatched_warnings(rows)
+
+    data_lab = None
+    if params.style == DATA_LAB:
+        data_lab = _data_lab(
+            units, pooled, diagnostics, matching.matches, matching.matched, means.outcome_values, params, file
+        )
+    match_frame = _match_frame(units, matching.matches, cohorts)
+    metadata = dict(metadata or {})
+    return MatchedResult(
+        rows=rows,
+        balance=balance_frame,
+        matches=match_frame,
+        model=matching.model.summary(),
+        diagnostics=diagnostics,
+        metadata=metadata,
+        params=params,
+        warnings=warnings,
+        sensitivity=sensitivity,
+        data_lab=data_lab,
+    )
+
+
+def _overlap_warnings(overlap: Mapping[str, Any]) -> list[RunWarning]:
+    """A warning for the pool releases left out, and one for the treated releases left unmatched, because a
+    category level of theirs never occurs in the other group (:func:`_overlap`)."""
+    warnings = []
     if overlap["pool_units"]:
         warnings.append(
             RunWarning(
@@ -326,7 +371,11 @@ def compare_units(
                 counts={"releases": overlap["treated_units"]},
             )
         )
+    return warnings
 
+
+def _check_separation(in_model: np.ndarray, is_treated: np.ndarray, overlap: Mapping[str, Any], file: str) -> None:
+    """A data error when no treated and pool releases are left to model together (the covariates separate them)."""
     if not (in_model & ~is_treated).any() or not (in_model & is_treated).any():
         raise single_problem(
             file,
@@ -337,7 +386,37 @@ def compare_units(
             "from the pool completely; leave the separating covariate out of --covariates",
         )
 
-    # --- the propensity model on the units in it
+
+@dataclass(frozen=True)
+class _Matching:
+    """The propensity model and the matches it gave, over all units: who is treated and in the model, each
+    unit's logit score (NaN outside the model), its exact stratum, the pairs, and each treated unit's number of
+    comparators (``ratio``) and whether it was matched."""
+
+    is_treated: np.ndarray
+    in_model: np.ndarray
+    model: PropensityModel
+    score: np.ndarray
+    sd_logit: float
+    width: float
+    stratum: np.ndarray
+    matches: Matches
+    ratio: np.ndarray
+    matched: np.ndarray
+
+
+def _propensity_matches(
+    units: pl.DataFrame,
+    is_treated: np.ndarray,
+    in_model: np.ndarray,
+    params: MatchedParams,
+    file: str,
+    tie_seed: np.random.SeedSequence,
+    warnings: list[RunWarning],
+) -> _Matching:
+    """Fit the propensity model on the units in it, then match each treated unit to its nearest pool units
+    within the caliper and its exact stratum, ties broken by a seeded random order of the units."""
+    n = units.height
     model_units = units.filter(pl.Series(in_model))
     model_covariates = encode(model_units, params.covariates, params.covariate_forms, default=LINEAR, source=file)
     design, terms = design_matrix(model_units, model_covariates), term_names(model_covariates)
@@ -355,8 +434,6 @@ def compare_units(
     sd_logit = float(np.std(model.logit, ddof=1)) if model.logit.size > 1 else 0.0
     width = params.caliper * sd_logit
 
-    # --- exact strata and nearest neighbours, ties by a seeded random order of the units
-    tie_seed, boot_seed = np.random.SeedSequence(params.seed).spawn(2)
     tie_key = np.random.default_rng(tie_seed).permutation(n)
     stratum = _strata(units, params.exact)
     model_index = np.flatnonzero(in_model)
@@ -367,8 +444,42 @@ def compare_units(
     ratio[model_index] = local.ratio
     matches = Matches(model_index[local.treated], model_index[local.comparator], local.distance, ratio)
     matched = is_treated & (ratio > 0)
+    return _Matching(is_treated, in_model, model, score, sd_logit, width, stratum, matches, ratio, matched)
 
-    # --- outcomes and the matched-set means
+
+@dataclass(frozen=True)
+class _Means:
+    """The outcomes and their matched means: every unit's outcome values (columns in :data:`OUTCOMES`' order)
+    and cohort code; the comparators' weights (all cohorts together, and per cohort their sum, sum of squares
+    and number used); the matched treated units, per cohort and together, with the treated and comparison
+    means; and the bootstrap replicates of those means (None without a bootstrap)."""
+
+    outcome_values: np.ndarray
+    cohort_code: np.ndarray
+    weights_all: np.ndarray
+    sum_w: np.ndarray
+    sum_w2: np.ndarray
+    used: np.ndarray
+    matched_index: np.ndarray
+    matched_count: np.ndarray
+    t_group: np.ndarray
+    c_group: np.ndarray
+    t_all: np.ndarray
+    c_all: np.ndarray
+    replicates: Any
+
+
+def _matched_means(
+    units: pl.DataFrame,
+    matching: _Matching,
+    cohorts: list[str],
+    params: MatchedParams,
+    boot_seed: np.random.SeedSequence,
+) -> _Means:
+    """The treated units' outcome means against their matched sets' weighted means, per cohort and over all
+    cohorts, with the comparators' weights behind them and the bootstrap replicates."""
+    n = units.height
+    matches = matching.matches
     outcome_values = units.select([expr.alias(name) for name, expr, _ in OUTCOMES]).to_numpy().astype(np.float64)
     set_means = matched_set_means(matches, outcome_values, n)
     cohort_code = units.get_column("cohort").cast(pl.Enum(cohorts)).to_physical().to_numpy().astype(np.int64)
@@ -384,7 +495,7 @@ def compare_units(
     sum_w2 = np.bincount(weight_cohort, weights=cohort_weights**2, minlength=n_cohorts)
     used = np.bincount(weight_cohort, minlength=n_cohorts)
 
-    matched_index = np.flatnonzero(matched)
+    matched_index = np.flatnonzero(matching.matched)
     t_values = outcome_values[matched_index]
     c_values = set_means[matched_index]
     group = cohort_code[matched_index]
@@ -402,97 +513,107 @@ def compare_units(
         replicates = bootstrap_means(
             t_values, c_values, group, n_cohorts, params.bootstrap, np.random.default_rng(boot_seed), BOOTSTRAP_CHUNK
         )
+    return _Means(
+        outcome_values,
+        cohort_code,
+        weights_all,
+        sum_w,
+        sum_w2,
+        used,
+        matched_index,
+        matched_count,
+        t_group,
+        c_group,
+        t_all,
+        c_all,
+        replicates,
+    )
 
-    # --- rows: per cohort, then pooled
+
+def _estimate_rows(
+    cohorts: list[str],
+    treated_by_cohort: Mapping[str, int],
+    matching: _Matching,
+    means: _Means,
+    params: MatchedParams,
+) -> tuple[pl.DataFrame, dict[str, object]]:
+    """One row per cohort, then the pooled row, with their verdicts adjusted over the cohorts and the
+    sensitivity to hidden bias."""
     records = []
+    replicates = means.replicates
     for g, cohort in enumerate(cohorts):
         counts = {
             "treated": int(treated_by_cohort.get(cohort, 0)),
-            "matched": int(matched_count[g]),
-            "comparators": int(used[g]),
-            "effective_comparison_size": float(sum_w[g] ** 2 / sum_w2[g]) if sum_w2[g] > 0 else 0.0,
+            "matched": int(means.matched_count[g]),
+            "comparators": int(means.used[g]),
+            "effective_comparison_size": float(means.sum_w[g] ** 2 / means.sum_w2[g]) if means.sum_w2[g] > 0 else 0.0,
         }
         boot = None if replicates is None else (replicates[0][:, g], replicates[1][:, g])
-        records.append(_row("cohort", cohort, counts, t_group[g], c_group[g], boot, params.target, params))
+        records.append(_row("cohort", cohort, counts, means.t_group[g], means.c_group[g], boot, params.target, params))
+    weights_all = means.weights_all
     pooled_counts = {
         "treated": int(sum(treated_by_cohort.values())),
-        "matched": int(matched_index.size),
+        "matched": int(means.matched_index.size),
         "comparators": int((weights_all > 0).sum()),
         "effective_comparison_size": kish_effective_size(weights_all[weights_all > 0]),
     }
     boot = None if replicates is None else (replicates[2], replicates[3])
-    records.append(_row("pooled", POOLED, pooled_counts, t_all, c_all, boot, params.pooled_target, params))
+    records.append(_row("pooled", POOLED, pooled_counts, means.t_all, means.c_all, boot, params.pooled_target, params))
     rows = adjusted_verdicts(pl.DataFrame(records, schema=ROW_SCHEMA, orient="row"), params)
-    rows, sensitivity = matched_sensitivity(
+    matches = matching.matches
+    return matched_sensitivity(
         rows,
         replicates,
         interval_confidence(params.alpha, "one"),  # the level of the rows' intervals
         matches.treated,
         matches.comparator,
-        outcome_values[:, 1],
-        cohort_code[matches.treated],
+        means.outcome_values[:, 1],
+        means.cohort_code[matches.treated],
         params.alpha,
     )
 
-    # --- balance, before and after
-    balance_frame = _balance(balance_matrix, balance_labels, score, is_treated, matched, weights_all, in_model)
-    warnings += _balance_warnings(balance_frame)
 
-    # --- diagnostics and warnings
-    pooled = rows.row(-1, named=True)
-    diagnostics.update(
-        {
-            "treated": pooled["treated"],
-            "matched": pooled["matched"],
-            "unmatched": pooled["unmatched"],
-            "unmatched_share": pooled["unmatched_share"],
-            "unmatched_reasons": {
-                "missing_covariate": int(dropped["treated"]),
-                "category_level_absent_from_pool": int(overlap["treated_units"]),
-                "no_comparator_within_caliper": int(
-                    pooled["treated"] - dropped["treated"] - overlap["treated_units"] - pooled["matched"]
-                ),
-            },
-            "comparators_used": pooled["comparators"],
-            "pairs": int(matches.treated.size),
-            "mean_comparators_per_matched": float(matches.treated.size / matched_index.size)
-            if matched_index.size
-            else None,
-            "treated_with_fewer_than_ratio": int(((ratio > 0) & (ratio < params.ratio) & is_treated).sum()),
-            "effective_comparison_size": pooled["effective_comparison_size"],
-            "max_comparator_weight": float(weights_all.max()) if n else 0.0,
-            "strata": int(np.unique(stratum[is_treated]).size),
-            "sd_logit": sd_logit,
-            "sd_logit_basis": "all units in the propensity model (treated and pool, every stratum), n - 1",
-            "sd_logit_treated": _value(np.std(model.logit[is_treated[in_model]], ddof=1))
-            if model.n_treated > 1
-            else None,
-            "sd_logit_pool": _value(np.std(model.logit[~is_treated[in_model]], ddof=1))
-            if model.n - model.n_treated > 1
-            else None,
-            "caliper_logit": width,
-            "bootstrap_replicates": params.bootstrap if replicates is not None else 0,
-        }
-    )
-    warnings += _unmatched_warnings(rows)
-
-    data_lab = None
-    if params.style == DATA_LAB:
-        data_lab = _data_lab(units, pooled, diagnostics, matches, matched, outcome_values, params, file)
-    match_frame = _match_frame(units, matches, cohorts)
-    metadata = dict(metadata or {})
-    return MatchedResult(
-        rows=rows,
-        balance=balance_frame,
-        matches=match_frame,
-        model=model.summary(),
-        diagnostics=diagnostics,
-        metadata=metadata,
-        params=params,
-        warnings=warnings,
-        sensitivity=sensitivity,
-        data_lab=data_lab,
-    )
+def _match_diagnostics(
+    pooled: Mapping[str, Any],
+    dropped: Mapping[str, int],
+    overlap: Mapping[str, Any],
+    matching: _Matching,
+    means: _Means,
+    params: MatchedParams,
+) -> dict[str, Any]:
+    """The matching's diagnostics (docs/comparisons-matched.md): who was matched and why not, the comparators
+    and their weights, the strata, and the spread of the logit score the caliper is measured in."""
+    model, is_treated, in_model = matching.model, matching.is_treated, matching.in_model
+    matches, ratio, weights_all = matching.matches, matching.ratio, means.weights_all
+    matched_count = means.matched_index.size
+    return {
+        "treated": pooled["treated"],
+        "matched": pooled["matched"],
+        "unmatched": pooled["unmatched"],
+        "unmatched_share": pooled["unmatched_share"],
+        "unmatched_reasons": {
+            "missing_covariate": int(dropped["treated"]),
+            "category_level_absent_from_pool": int(overlap["treated_units"]),
+            "no_comparator_within_caliper": int(
+                pooled["treated"] - dropped["treated"] - overlap["treated_units"] - pooled["matched"]
+            ),
+        },
+        "comparators_used": pooled["comparators"],
+        "pairs": int(matches.treated.size),
+        "mean_comparators_per_matched": float(matches.treated.size / matched_count) if matched_count else None,
+        "treated_with_fewer_than_ratio": int(((ratio > 0) & (ratio < params.ratio) & is_treated).sum()),
+        "effective_comparison_size": pooled["effective_comparison_size"],
+        "max_comparator_weight": float(weights_all.max()) if is_treated.size else 0.0,
+        "strata": int(np.unique(matching.stratum[is_treated]).size),
+        "sd_logit": matching.sd_logit,
+        "sd_logit_basis": "all units in the propensity model (treated and pool, every stratum), n - 1",
+        "sd_logit_treated": _value(np.std(model.logit[is_treated[in_model]], ddof=1)) if model.n_treated > 1 else None,
+        "sd_logit_pool": _value(np.std(model.logit[~is_treated[in_model]], ddof=1))
+        if model.n - model.n_treated > 1
+        else None,
+        "caliper_logit": matching.width,
+        "bootstrap_replicates": params.bootstrap if means.replicates is not None else 0,
+    }
 
 
 def _data_lab(units, pooled, diagnostics, matches: Matches, matched, outcome_values, params, file) -> DataLabSummary:

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field, fields, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import UsageError, one_line, single_problem
+from ..errors import UsageError, single_problem
 from ..lazy_import import lazy_module
-from ..report.format import per_cent
 from ..report.schema import ResultSchemaError
 from ..run_warnings import RunWarning
 from .rows import PowerRow
@@ -118,9 +117,6 @@ class PowerResult:
 
     def typed_rows(self) -> list[PowerRow]:
         return [PowerRow(**record) for record in self.records]
-
-    def headline(self) -> str:
-        return "\n".join(one_line(headline_sentence(row)) for row in self.typed_rows())
 
 
 # ------------------------------------------------------------------------------------------- the maths
@@ -400,46 +396,6 @@ def dispersion_of(events: pl.Series) -> float | None:
     if not isinstance(mean, float) or not isinstance(variance, float) or mean == 0:
         return None
     return variance / mean
-
-
-# ------------------------------------------------------------------------------------------ the headline
-def headline_sentence(row: PowerRow) -> str:
-    unit = "percentage points" if row.measure == "binary" else "reconviction events per 100 offenders"
-    level = f"{row.sided}-sided test at {row.alpha:g}, power {100 * row.power:g}%"
-    base = (
-        f"a baseline rate of {per_cent(row.baseline_per_100)}"
-        if row.measure == "binary"
-        else f"a baseline of {row.baseline_per_100:.1f} events per 100 (dispersion {row.dispersion:.2f})"
-    )
-    if row.solved_for == "power":
-        return (
-            f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, a reduction "
-            f"of {row.reduction_per_100:g} {unit} would be detected with probability {per_cent(100 * row.power)} "
-            f"(the power of a {row.sided}-sided test at {row.alpha:g})."
-        )
-    if row.solved_for == "reduction":
-        if row.reduction_per_100 is None:
-            return (
-                f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, "
-                f"no reduction can be detected ({level})."
-            )
-        return (
-            f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, "
-            f"the smallest reduction that can be detected is {row.reduction_per_100:.1f} {unit} "
-            f"({per_cent(row.reduction_relative_pct)} of the baseline; {level})."
-        )
-    what = f"a reduction of {row.reduction_per_100:g} {unit} from {base}"
-    if row.current_size is None:
-        return (
-            f"To detect {what}, no current cohort is large enough against a baseline of "
-            f"{row.baseline_size:,} ({level})."
-        )
-    if row.solved_for == "cohort_size":
-        return f"To detect {what}, each cohort needs at least {row.current_size:,} releases ({level})."
-    return (
-        f"To detect {what}, the current cohort needs at least {row.current_size:,} releases against a "
-        f"baseline of {row.baseline_size:,} ({level})."
-    )
 
 
 # ------------------------------------------------------------------------------------------- from records

@@ -65,24 +65,6 @@ def e_value_interval(ratio: float | None, low: float | None, high: float | None)
     return e_value(low if ratio > 1 else high)
 
 
-def e_value_sentence(what: str, estimate: float | None, limit: float | None, confidence: float = 0.95) -> str:
-    """What the two E-values mean, in one sentence; the interval named with its level (``confidence``: the
-    verdict's interval, 90% for a one-sided test at 5%, where the literature's convention is 95%)."""
-    if estimate is None:
-        return f"{what}: no E-value (no estimate)."
-    text = (
-        f"{what}: to explain the estimate away, an unmeasured factor would have to be associated with both "
-        f"the group compared and reoffending by a risk ratio of at least {estimate:.2f} each, beyond the "
-        "covariates"
-    )
-    interval = f"{100 * confidence:g}% interval"
-    if limit is None:
-        return text + "."
-    if limit <= 1:
-        return text + f"; the {interval} already includes no difference, so no hidden bias is needed to reach it."
-    return text + f"; {limit:.2f} each would move the {interval} to include no difference."
-
-
 # ------------------------------------------------------------------------------------------ Rosenbaum
 @dataclass(frozen=True)
 class MatchedSets:
@@ -148,25 +130,7 @@ class RosenbaumBound:
             "method": "Rosenbaum bound for a binary outcome in matched sets of one treated person and m comparators "
             "(exact Poisson-binomial tail; 1:1 pairs: McNemar's test); comparators reused across sets are counted "
             "in each set",
-            "meaning": self.sentence(),
         }
-
-    def sentence(self) -> str:
-        if self.gamma is None:
-            return (
-                f"Even with no hidden bias the matched sets give no significant reduction in the binary rate "
-                f"(one-sided p = {self.p_at_1:.3f} by the randomisation test), so there is nothing for hidden bias to "
-                "explain away."
-            )
-        if self.gamma >= GAMMA_MAX:
-            return (
-                f"The reduction in the binary rate stays significant for any hidden bias up to Gamma = {GAMMA_MAX:g}."
-            )
-        return (
-            f"The reduction in the binary rate stays significant at {self.alpha:g} unless a hidden factor makes "
-            f"the odds of being in the treated group differ by a factor of more than {self.gamma:.2f} between two "
-            "people with the same covariates (Rosenbaum's Gamma); above that, it could be due to such bias."
-        )
 
 
 def rosenbaum_gamma(sets: MatchedSets, alpha: float, tolerance: float = 1e-3) -> RosenbaumBound:
@@ -217,7 +181,8 @@ def matched_sensitivity(
     ``rows`` are the matched comparison's rows (cohorts in order, then the pooled row); ``replicates`` the
     bootstrap means (per cohort and pooled, treated and comparison) giving the binary risk ratio's percentile
     interval; ``treated``/``comparator`` the matched pairs (unit indices), ``reoffended`` 0/1 per unit and
-    ``treated_cohort`` the cohort index of each pair's treated unit.
+    ``treated_cohort`` the cohort index of each pair's treated unit. The bounds' meaning and the summary in
+    words are the rendering layer's (:mod:`reoffend.report.sensitivity`).
     """
     tail = (1 - confidence) / 2
     binary_ratio = [
@@ -275,17 +240,10 @@ def matched_sensitivity(
         bounds.append({"cohort": cohort, **bound})
         gammas.append(described.gamma)
     columns.append(pl.Series("binary_rosenbaum_gamma", gammas, dtype=pl.Float64))
-    pooled = rows.height - 1
-    sentences = [
-        e_value_sentence("Reconviction events per 100", columns[0][pooled], columns[1][pooled], confidence),
-        e_value_sentence("Binary rate (risk ratio)", columns[5][pooled], columns[6][pooled], confidence),
-        bounds[-1].get("meaning", ""),
-    ]
     return rows.with_columns(columns), {
         "e_value": E_VALUE_NOTE,
         "e_value_interval_confidence": confidence,
         "binary_risk_ratio_interval": "bootstrap percentile interval of the ratio of the binary rates",
         "rosenbaum": bounds,
         "rosenbaum_method": method,
-        "summary": [s for s in sentences if s],
     }

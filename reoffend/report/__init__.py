@@ -1,5 +1,9 @@
-"""The report layer: one set of number formatters, one verdict rule, one multiple-testing adjustment.
+"""The report layer, in two halves (CONTRIBUTING.md, "Layout").
 
-Every front end (the terminal tables, the JSON ``headline``, the bulletin) words and formats a comparison
-through this package, so the same result reads the same everywhere (docs/comparisons.md, "one verdict").
+Below the comparisons, which import them, the decisions: one verdict rule (:mod:`.verdict`), one multiple-testing
+adjustment (:mod:`.multiple`), the declared row schemas (:mod:`.schema`). Above the comparisons, the wording every
+front end (the terminal tables, the JSON ``headline``, the bulletin) uses, so the same result reads the same
+everywhere (docs/comparisons.md, "one verdict"): the sentences (:mod:`.views`, :mod:`.datalab`,
+:mod:`.sensitivity`), the evaluation report (:mod:`.evaluation_report`), the table specs (:mod:`.tables`) and the
+number formatters (:mod:`.format`).
 """

@@ -5,15 +5,18 @@ The scalar formatters print the dash. Their polars-expression forms (:func:`form
 formatters, for the terminal views built as expressions) keep such a value null, a composite of them (a
 marked estimate, an interval) is null when any part is, and :func:`dash_nulls` shows every null of the view as
 the same dash: never a half-formatted cell such as "≈–" or "45.0%––".
+
+The words a message also uses (a count and its noun, a percentage, a p-value, a level) are
+:mod:`reoffend.messages`'s, re-exported here, so a warning and a headline say a number the same way.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..lazy_import import lazy_module
+from ..messages import DASH, P_FLOOR, count, counted, is_nan, level, p_is, p_value, pct, plural
 
 if TYPE_CHECKING:
     import polars as pl
@@ -21,28 +24,39 @@ else:
     pl = lazy_module("polars")
 
 
-DASH = "–"
-P_FLOOR = 0.001
-
-
-def _nan(value: float) -> bool:
-    """NaN is treated as None: a value that could not be computed."""
-    return isinstance(value, float) and math.isnan(value)
-
-
-def pct(proportion: float | None, decimals: int = 1) -> str:
-    """A proportion as a percentage: ``0.45`` -> ``45.0%``."""
-    return DASH if proportion is None or _nan(proportion) else f"{100 * proportion:.{decimals}f}%"
+__all__ = [
+    "DASH",
+    "P_FLOOR",
+    "count",
+    "counted",
+    "dash_nulls",
+    "formatted",
+    "interval",
+    "interval_column",
+    "level",
+    "marked_column",
+    "number",
+    "number_column",
+    "p_is",
+    "p_value",
+    "pct",
+    "pct_column",
+    "per_cent",
+    "plural",
+    "signed_pct",
+    "text",
+    "yes_no",
+]
 
 
 def signed_pct(proportion: float | None, decimals: int = 1) -> str:
     """A proportion as a signed percentage: ``-0.245`` -> ``-24.5%``."""
-    return DASH if proportion is None or _nan(proportion) else f"{100 * proportion:+.{decimals}f}%"
+    return DASH if proportion is None or is_nan(proportion) else f"{100 * proportion:+.{decimals}f}%"
 
 
 def number(value: float | None, decimals: int = 1, *, signed: bool = False) -> str:
     """A number with thousands separators: ``1234.56`` -> ``1,234.6``; ``signed`` adds ``+``."""
-    if value is None or _nan(value):
+    if value is None or is_nan(value):
         return DASH
     value = round(value, decimals) + 0.0  # a value that rounds to zero prints as 0.0, never -0.0
     return f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
@@ -50,45 +64,11 @@ def number(value: float | None, decimals: int = 1, *, signed: bool = False) -> s
 
 def per_cent(value: float | None, decimals: int = 1, *, signed: bool = False) -> str:
     """A figure already in per cent: ``-24.5`` -> ``-24.5%`` (``signed`` adds ``+``)."""
-    return DASH if value is None or _nan(value) else number(value, decimals, signed=signed) + "%"
-
-
-def count(value: int | None) -> str:
-    """A whole number with thousands separators: ``12345`` -> ``12,345``."""
-    return DASH if value is None else f"{value:,}"
-
-
-def plural(number_of: int | None, noun: str, many: str = "") -> str:
-    """``noun`` for exactly 1, its plural otherwise: ``release``/``releases`` (``many`` when the plural is not
-    noun + s: ``person``/``people``). The one pluralising rule of every message and sentence."""
-    return noun if number_of == 1 else (many or noun + "s")
-
-
-def counted(number_of: int | None, noun: str, many: str = "") -> str:
-    """A count and its noun agreeing: ``1 release``, ``2,031 releases``, ``0 establishments``."""
-    return f"{count(number_of)} {plural(number_of, noun, many)}"
-
-
-def p_value(p: float | None, floor: float = P_FLOOR) -> str:
-    """A p-value to three decimals, or ``< 0.001`` below the floor."""
-    if p is None or _nan(p):
-        return DASH
-    return f"< {floor:g}" if p < floor else f"{p:.3f}"
-
-
-def p_is(p: float | None, floor: float = P_FLOOR) -> str:
-    """``= 0.045`` or ``< 0.001``: a p-value after its name in a sentence ("one-sided p = 0.045")."""
-    text = p_value(p, floor)
-    return text if text.startswith("<") or text == DASH else f"= {text}"
+    return DASH if value is None or is_nan(value) else number(value, decimals, signed=signed) + "%"
 
 
 def yes_no(value: bool | None) -> str:
     return DASH if value is None else ("yes" if value else "no")
-
-
-def level(confidence: float) -> str:
-    """A confidence level or test size as a percentage: ``0.95`` -> ``95%``, ``0.05`` -> ``5%``."""
-    return f"{100 * confidence:g}%"
 
 
 def text(value: object) -> str:
@@ -106,7 +86,7 @@ def formatted(column: str | pl.Expr, formatter: Callable[[Any], str]) -> pl.Expr
     (:func:`dash_nulls`)."""
     expr = pl.col(column) if isinstance(column, str) else column
     return expr.map_elements(
-        lambda value: None if _nan(value) else formatter(value), return_dtype=pl.String, skip_nulls=True
+        lambda value: None if is_nan(value) else formatter(value), return_dtype=pl.String, skip_nulls=True
     )
 
 

@@ -18,11 +18,15 @@ test and the two-sided p for a two-sided test; it is the p-value a multiple-test
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import polars as pl
+from ..lazy_import import lazy_module
+from ..messages import level, p_is
 
-from .format import level, p_is
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = lazy_module("polars")  # the power sentence (report.views) words a verdict without a data frame
 
 Sided = Literal["one", "two"]
 

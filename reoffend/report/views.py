@@ -1,23 +1,82 @@
-"""One view per comparison: a result row in plain-English sentences (design: comparisons.md, "one verdict").
+"""One view per comparison: a result in plain-English sentences (design: comparisons.md, "one verdict").
 
-Every sentence names the verdict with its direction beside the interval that agrees with it, in the words
-of :mod:`reoffend.report.verdict` and the numbers of :mod:`reoffend.report.format`. The results' ``headline()``
-methods, and so the terminal summaries, the JSON ``headline`` and the bulletin's text, all come from here.
+The comparisons (:mod:`reoffend.compare`) compute and decide; this module words what they decided, as
+statsmodels' results compute and their ``summary()`` renders. Every sentence names the verdict with its
+direction beside the interval that agrees with it, in the words of :mod:`reoffend.report.verdict` and the
+numbers of :mod:`reoffend.report.format`. The terminal summaries, the JSON ``headline``, the data-lab summary
+and the bulletin's text all come from here: a caller passes the result to :func:`baseline_headlines`,
+:func:`adjusted_headlines`, :func:`matched_headlines` or :func:`power_headlines`.
+
+Nothing here loads polars at import (``reoffend power`` words its rows without a data frame, issue 30).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .format import count, counted, number, p_is, pct
+from ..errors import one_line
+from .format import count, counted, number, p_is, pct, per_cent
 from .verdict import Sided, Verdict, interval_label, p_phrase
 
 if TYPE_CHECKING:
-    from ..compare.adjusted import AdjustedParams
-    from ..compare.baseline import BaselineParams
-    from ..compare.matched import MatchedParams
-    from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
+    from ..compare.adjusted import AdjustedParams, AdjustedResult
+    from ..compare.baseline import BaselineParams, BaselineResult
+    from ..compare.matched import MatchedParams, MatchedResult
+    from ..compare.power import PowerResult
+    from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow, PowerRow
+
+
+# ------------------------------------------------------------------------------------- whole results
+def baseline_headlines(result: BaselineResult) -> str:
+    """One plain-English sentence per comparison, joined by newlines; the adjusted verdict is named when more
+    than one cohort was tested."""
+    tests = int(result.rows["p_adjusted"].is_not_null().sum())
+    return "\n".join(one_line(baseline_headline(row, result.params, result.site, tests)) for row in result.typed_rows())
+
+
+def adjusted_headlines(result: AdjustedResult) -> str:
+    """One plain-English sentence per comparison row, both measures reported separately."""
+    return "\n".join(one_line(adjusted_headline(row, result.params)) for row in result.typed_rows())
+
+
+def matched_headlines(result: MatchedResult) -> str:
+    """One plain-English sentence per cohort and for all cohorts together."""
+    return "\n".join(one_line(matched_headline(row, result.params)) for row in result.typed_rows())
+
+
+def power_headlines(result: PowerResult) -> str:
+    """One plain-English sentence per power row."""
+    return "\n".join(one_line(power_sentence(row)) for row in result.typed_rows())
+
+
+def shift_summary(result: AdjustedResult) -> str:
+    """The national shift in a sentence under the results, unless its warning already says it (it is said
+    once: the warning when it is significant, this sentence otherwise). The sentence is the warning's own
+    (:func:`reoffend.compare.adjusted.shift_sentence`: a warning is a message of the core)."""
+    from ..compare.adjusted import shift_sentence, shift_warnings
+
+    shift = result.metadata.get("national_shift", {})
+    return "" if shift_warnings(shift, result.params.relative_to) else shift_sentence(shift)
+
+
+def adjusted_extra_json(result: AdjustedResult) -> dict[str, Any]:
+    """The JSON document's sections beyond the rows: the result's own, then its headline in words."""
+    return {**result.json_sections(), "headline": adjusted_headlines(result).splitlines()}
+
+
+def matched_extra_json(result: MatchedResult) -> dict[str, Any]:
+    """The JSON document's sections beyond the rows: the result's own, the sensitivity and the data-lab object
+    (where there is one) with their words, then its headline in words."""
+    from .datalab import data_lab_json  # here: they load the matching's numerics, which power never needs
+    from .sensitivity import sensitivity_json
+
+    sections = result.json_sections()  # each section replaced under the same key, so in the same place
+    sections["sensitivity"] = sensitivity_json(result)
+    if result.data_lab is not None:
+        sections["data_lab"] = data_lab_json(result.data_lab)
+    return {**sections, "headline": matched_headlines(result).splitlines()}
 
 
 # ------------------------------------------------------------------------------------------- baseline
@@ -200,3 +259,65 @@ def matched_headline(row: MatchedRow, params: MatchedParams) -> str:
         )
         return text
     return text + ")."
+
+
+# ---------------------------------------------------------------------------------------------- power
+def power_sentence(row: PowerRow) -> str:
+    """A power row in words: what can be detected, or what it takes to detect the reduction asked about
+    (docs/power.md)."""
+    unit = "percentage points" if row.measure == "binary" else "reconviction events per 100 offenders"
+    level = f"{row.sided}-sided test at {row.alpha:g}, power {100 * row.power:g}%"
+    base = (
+        f"a baseline rate of {per_cent(row.baseline_per_100)}"
+        if row.measure == "binary"
+        else f"a baseline of {row.baseline_per_100:.1f} events per 100 (dispersion {row.dispersion:.2f})"
+    )
+    if row.solved_for == "power":
+        return (
+            f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, a reduction "
+            f"of {row.reduction_per_100:g} {unit} would be detected with probability {per_cent(100 * row.power)} "
+            f"(the power of a {row.sided}-sided test at {row.alpha:g})."
+        )
+    if row.solved_for == "reduction":
+        if row.reduction_per_100 is None:
+            return (
+                f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, "
+                f"no reduction can be detected ({level})."
+            )
+        return (
+            f"With {row.current_size:,} current and {row.baseline_size:,} baseline releases and {base}, "
+            f"the smallest reduction that can be detected is {row.reduction_per_100:.1f} {unit} "
+            f"({per_cent(row.reduction_relative_pct)} of the baseline; {level})."
+        )
+    what = f"a reduction of {row.reduction_per_100:g} {unit} from {base}"
+    if row.current_size is None:
+        return (
+            f"To detect {what}, no current cohort is large enough against a baseline of "
+            f"{row.baseline_size:,} ({level})."
+        )
+    if row.solved_for == "cohort_size":
+        return f"To detect {what}, each cohort needs at least {row.current_size:,} releases ({level})."
+    return (
+        f"To detect {what}, the current cohort needs at least {row.current_size:,} releases against a "
+        f"baseline of {row.baseline_size:,} ({level})."
+    )
+
+
+# ------------------------------------------------------------------------------------ baseline rounding
+def rounding_sentence(check: Mapping[str, Any]) -> str:
+    """One rounding check (:func:`reoffend.compare.baseline.rounding_check`) in words."""
+    parts = []
+    if check["current_published"]:
+        low, high = check["current_reoffenders_possible"]
+        parts.append(f"{check['current']} at {check['current_published']} is {low:,} to {high:,} reoffenders")
+    if check["baseline_published"]:
+        low, high = check["baseline_reoffenders_possible"]
+        parts.append(f"the baseline at {check['baseline_published']} is {low:,} to {high:,}")
+    said = "; ".join(parts)
+    if check["verdict_holds"]:
+        return f"Rounding: {said}; across that range the verdict is the same ({check['verdict']})."
+    return (
+        f"Rounding: {said}; across that range the verdict changes ({check['verdict_at_largest_fall']} at the "
+        f"largest fall, {check['verdict_at_smallest_fall']} at the smallest), so the published rates cannot "
+        "settle it: ask for the counts."
+    )

@@ -18,11 +18,11 @@ from ..compare.baseline import (
     parse_counts,
     read_schedule,
     rounding_check,
-    rounding_sentence,
 )
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
+from ..report.views import baseline_headlines, rounding_sentence
 from .common import Caller, columns, load_and_warn
 
 
@@ -86,7 +86,7 @@ def baseline_run(source: PublishedCounts | BaselineRecords, params: BaselinePara
     else:
         result, parameters = _from_records(source, params, caller)
         rounding = []
-    headline = "\n".join([result.headline(), *(rounding_sentence(check) for check in rounding)])
+    headline = "\n".join([baseline_headlines(result), *(rounding_sentence(check) for check in rounding)])
     return BaselineRun(result, parameters, rounding, headline)
 
 

@@ -232,7 +232,9 @@ def power_run(
         "ratio": question.ratio,
     }
     run_warnings = [warning for result in results for warning in result.warnings]
-    headline = "\n".join(r.headline() for r in results)
+    from ..report.views import power_headlines
+
+    headline = "\n".join(power_headlines(r) for r in results)
     return PowerRun(rows, results, baselines, parameters, figures.metadata, run_warnings, headline)
 
 

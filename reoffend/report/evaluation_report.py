@@ -22,10 +22,13 @@ from typing import Any
 from .. import __version__
 from ..bulletin.document import md_text
 from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION, REPORT_KIND
-from ..report.format import p_value, pct, per_cent
-from ..report.verdict import interval_confidence
-from .datalab import METHOD as DATA_LAB_METHOD
-from .matched import MatchedResult
+from ..compare.datalab import METHOD as DATA_LAB_METHOD
+from ..compare.matched import MatchedResult
+from .datalab import data_lab_paragraphs
+from .format import p_value, pct, per_cent
+from .sensitivity import sensitivity_summary
+from .verdict import interval_confidence
+from .views import matched_headlines
 
 TITLE = "Programme evaluation: proven reoffending against a matched comparison group"
 
@@ -69,13 +72,31 @@ Table = tuple[list[str], list[list[str]]]
 
 def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]]:
     """(heading, paragraphs, table) in reading order."""
+    verdict = (
+        data_lab_paragraphs(result.data_lab) if result.data_lab is not None else matched_headlines(result).splitlines()
+    )
+    sensitivity = sensitivity_summary(result)
+    return [
+        ("The result in words", verdict, None),
+        ("Who was compared", [], _counts_table(result)),
+        ("Outcomes", [], _outcomes_table(result)),
+        ("Sensitivity to hidden bias", sensitivity, None),
+        (
+            "Balance",
+            [
+                "Standardised mean differences of each covariate (and level) between treated and comparison, before "
+                "and after matching (weighted); |SMD| under 0.1 is conventionally balanced."
+            ],
+            _balance_table(result),
+        ),
+        ("Method", [_method_paragraph(result)], None),
+        ("Warnings", list(result.warnings) or ["none"], None),
+    ]
+
+
+def _counts_table(result: MatchedResult) -> Table:
+    """Who was compared: the treated releases evaluated and matched, the comparators, the effective size."""
     pooled = result.rows.row(-1, named=True)
-    params = result.params
-    level = f"{100 * params.measure.confidence:g}%"
-    # the matched intervals are at the level that agrees with the one-sided test (reoffend.report.verdict)
-    verdict_level = f"{100 * interval_confidence(params.alpha, 'one'):g}%"
-    verdict = result.data_lab.paragraphs() if result.data_lab is not None else result.headline().splitlines()
-    diagnostics = result.diagnostics
     counts: Table = (
         ["", "number"],
         [
@@ -86,9 +107,21 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
             ["effective comparison group size (Kish)", f"{pooled['effective_comparison_size']:,.0f}"],
         ],
     )
-    ids = diagnostics.get("treated_ids")
+    ids = result.diagnostics.get("treated_ids")
     if isinstance(ids, dict):
         counts[1].insert(0, ["ids listed", f"{ids['listed']:,}"])
+    return counts
+
+
+def _outcomes_table(result: MatchedResult) -> Table:
+    """The outcomes of all cohorts together: the binary rate (the data-lab headline with ``--style data-lab``),
+    events per 100 and reoffences per person, each with its difference, interval and p; the days to first
+    proven reoffence with the data-lab style."""
+    pooled = result.rows.row(-1, named=True)
+    params = result.params
+    level = f"{100 * params.measure.confidence:g}%"
+    # the matched intervals are at the level that agrees with the one-sided test (reoffend.report.verdict)
+    verdict_level = f"{100 * interval_confidence(params.alpha, 'one'):g}%"
     rates_rows = []
     if result.data_lab is not None:
         lab = result.data_lab
@@ -140,8 +173,12 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
                 "",
             ]
         )
-    rates: Table = (["measure", "treated", "comparison", "difference", "interval", "p"], rates_rows)
-    balance: Table = (
+    return (["measure", "treated", "comparison", "difference", "interval", "p"], rates_rows)
+
+
+def _balance_table(result: MatchedResult) -> Table:
+    """Each covariate (and level) with its standardised mean difference before and after matching."""
+    return (
         ["covariate", "SMD before", "SMD after"],
         [
             [
@@ -152,9 +189,13 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
             for r in result.balance.iter_rows(named=True)
         ],
     )
-    sensitivity = [str(s) for s in result.sensitivity.get("summary", [])]  # type: ignore[attr-defined]
+
+
+def _method_paragraph(result: MatchedResult) -> str:
+    """The method in one paragraph: the matching, the weights, the follow-up and the intervals."""
+    params = result.params
     forms = params.as_dict().get("covariate_forms") or {}
-    method = (
+    return (
         f"Each treated index release was matched, within the same {', '.join(params.exact) or 'population'}, to up "
         f"to {params.ratio} releases of people not treated with the nearest propensity score (logit; caliper "
         f"{params.caliper:g} standard deviations; with replacement), from a logistic regression of treatment on "
@@ -167,22 +208,6 @@ def _sections(result: MatchedResult) -> list[tuple[str, list[str], Table | None]
         + (" " + DATA_LAB_METHOD if result.data_lab is not None else "")
         + " Matching only balances what was measured: see the sensitivity section."
     )
-    return [
-        ("The result in words", verdict, None),
-        ("Who was compared", [], counts),
-        ("Outcomes", [], rates),
-        ("Sensitivity to hidden bias", sensitivity, None),
-        (
-            "Balance",
-            [
-                "Standardised mean differences of each covariate (and level) between treated and comparison, before "
-                "and after matching (weighted); |SMD| under 0.1 is conventionally balanced."
-            ],
-            balance,
-        ),
-        ("Method", [method], None),
-        ("Warnings", list(result.warnings) or ["none"], None),
-    ]
 
 
 def _num(value: float | None, spec: str, unit: str = "") -> str:
