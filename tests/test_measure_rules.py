@@ -290,7 +290,7 @@ def test_the_policy_and_engine_types_name_what_the_code_accepts():
     from reoffend.errors import UsageError
     from reoffend.measure import Engine, IncompletePolicy, MeasureParams
 
-    # the CLI's choices are these types (cli/common.py, cli/measure.py): each policy is accepted, nothing else
+    # the CLI's choices are these types (cli/options.py, cli/measure.py): each policy is accepted, nothing else
     assert get_args(IncompletePolicy) == ("error", "exclude")
     assert get_args(Engine) == ("auto", "in-memory", "streaming")
     for policy in get_args(IncompletePolicy):

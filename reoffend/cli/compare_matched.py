@@ -417,7 +417,7 @@ def diagnostics_text(result: MatchedResult) -> str:
 
 # -------------------------------------------------------------------------------------------- the plot
 def balance_plot_writer(result: MatchedResult, plot_format: str = "png"):
-    """A writer of the before/after SMD plot, PNG or SVG (:func:`reoffend.cli.common.figure_bytes`: identical
+    """A writer of the before/after SMD plot, PNG or SVG (:func:`reoffend.cli.output.figure_bytes`: identical
     input gives identical bytes; a covariate level is drawn as written, never as mathtext)."""
     data = figure_bytes(lambda plt: _balance_plot(result, plt), plot_format)
     return lambda handle: handle.write(data)
