@@ -676,7 +676,8 @@ def entry_seconds(tests: Sequence[str], test_seconds: dict[str, float]) -> dict[
     node id, from the last run), where known."""
     weight = {}
     for entry in tests:
-        seconds = [v for node, v in test_seconds.items() if node == entry or node.startswith((entry + "::", entry + "["))]
+        own = (entry + "::", entry + "[")
+        seconds = [v for node, v in test_seconds.items() if node == entry or node.startswith(own)]
         if seconds:
             weight[entry] = sum(seconds)
     return weight
