@@ -225,3 +225,27 @@ def test_the_mutation_profile_repeats_its_examples_and_does_not_shrink():
     profile = settings.get_profile(mutate.HYPOTHESIS_PROFILE)  # registered by tests/conftest.py
     assert profile.derandomize and profile.database is None and profile.deadline is None
     assert Phase.shrink not in profile.phases and Phase.generate in profile.phases
+
+
+def test_two_children_run_at_once_each_with_its_own_tree_and_log(tmp_path):
+    import time
+
+    logs = {}
+    pids = {}
+    for name, body in (("one", "assert True"), ("two", "assert 1 == 2")):
+        tree = tmp_path / name
+        tree.mkdir()
+        (tree / "test_it.py").write_text(f"def test_it():\n    {body}\n", encoding="utf-8")
+        logs[name] = tmp_path / f"{name}.log"
+        pids[name] = mutate._start_child(tree, ["test_it.py"], logs[name])
+    results: dict[str, str] = {}
+    deadline = time.monotonic() + 60
+    while len(results) < 2 and time.monotonic() < deadline:
+        for name, pid in pids.items():
+            if name not in results and (result := mutate._finished(pid)) is not None:
+                results[name] = result
+        time.sleep(0.02)
+    assert results == {"one": "passed", "two": "failed"}
+    # the failure is named in its own log (the short summary), the pass's log has none
+    assert mutate._first_failure(logs["two"]) == "test_it.py::test_it"
+    assert mutate._first_failure(logs["one"]) == ""

@@ -407,6 +407,10 @@ def _start_child(tree: Path, args: list[str], log: Path, coverage_of: Path | Non
             out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(out, 1)
             os.dup2(out, 2)
+            # the log through fresh streams: the parent's sys.stdout may be another file (pytest's capture when
+            # the tool's own tests fork a child), and pytest's report goes where sys.stdout points
+            sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
             os.chdir(tree)
             sys.path.insert(0, str(tree))
             # the baseline run caches the compiled (and pytest's rewritten) modules of the copy; a mutant's run
