@@ -10,8 +10,13 @@ How it runs, and why not mutmut: mutmut 3 forks its workers after running the te
 thread pool does not survive a fork (it stalled here). This tool never runs polars in the parent: the parent
 only imports third-party modules (never reoffend), and forks one child per run. The child imports the
 package afresh from a private copy of the tree, in which exactly one file is mutated, runs pytest there and
-exits; the parent kills its process group at the deadline. The working tree is never written, so Ctrl-C
-leaves nothing behind but the temporary copy, which is removed on the way out.
+exits; the parent kills its process group at the deadline. With ``--jobs N`` it keeps N such children running,
+each in a copy of the tree of its own. The working tree is never written, so Ctrl-C leaves nothing behind but the
+temporary copies, which are removed on the way out.
+
+What a mutant cost, and what was cut (tests/README.md "Time"): pytest's closing garbage collections walked every
+object the parent had imported (``gc.freeze`` after the prewarm), the failing test's long traceback (``--tb=line``),
+and pytest's plugins imported afresh in each child (prewarmed).
 
 To keep it fast, a first run of each module's tests (the unmutated baseline, which must pass) records under
 coverage which tests execute each line; a mutant then runs only those tests, fastest first, stopping at the
