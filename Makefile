@@ -125,11 +125,13 @@ bench-quick: install-bench
 bench-drift: install-bench
 	$(BIN)/python bench/nowcast_drift.py
 
-# Mutation testing of the core modules (tools/mutate.py; tests/README.md says how to read it). One worker, niced:
-# the machine is shared. Rewrites the score table in tests/README.md. MODULES=reoffend/window.py for one module.
+# Mutation testing of the core modules (tools/mutate.py; tests/README.md says how to read it). Two workers (one
+# per core; JOBS=1 on a busier machine), niced: the machine is shared. Rewrites the score table in tests/README.md.
+# MODULES=reoffend/window.py for one module.
 MODULES ?=
+JOBS ?= 2
 mutate: install
-	nice -n 10 $(BIN)/python tools/mutate.py --update-readme $(MODULES)
+	nice -n 10 $(BIN)/python tools/mutate.py --jobs $(JOBS) --update-readme $(MODULES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Sequence
 
 import polars as pl
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from reoffend.measure import MeasureParams, MeasureResult, measure
 from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
@@ -17,7 +18,19 @@ from reoffend.window import FollowUpWindow
 # No time limit on a hypothesis example: on a loaded 2-core CI machine a 200 ms deadline fails correct code at
 # random ("Unreliable test timings"); speed is measured by `make bench`, never by a timed test.
 settings.register_profile("reoffend", deadline=None)
-settings.load_profile("reoffend")
+# Mutation runs (tools/mutate.py sets REOFFEND_HYPOTHESIS_PROFILE=mutate in each child; tests/README.md): the same
+# examples for every mutant and for the coverage run that chose its tests (derandomized, no database), 30 examples
+# where a test does not set its own number, and no shrinking (a kill needs one failing example, not the smallest).
+# A property that lets a mutant survive here may kill it under the full profile: run it alone without the variable.
+settings.register_profile(
+    "mutate",
+    parent=settings.get_profile("reoffend"),
+    derandomize=True,
+    database=None,
+    max_examples=30,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
+settings.load_profile(os.environ.get("REOFFEND_HYPOTHESIS_PROFILE", "reoffend"))
 
 D = dt.date.fromisoformat
 FAR_EXTRACT = dt.date(2030, 1, 1)

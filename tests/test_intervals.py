@@ -85,6 +85,24 @@ def test_the_score_interval_clips_the_arccos_argument_to_minus_1_and_1():
     assert (low[0], high[0]) == (-1.0, pytest.approx(-(6 - z2) / (6 + z2), abs=1e-9))
 
 
+def test_the_score_interval_of_half_against_half_by_hand():
+    # n/2 of n against n/2 of n, 95%. By symmetry the maximum-likelihood rates under p1 - p0 = d are
+    # p0 = (1 - d)/2 and p1 = (1 + d)/2 (the score equations 1/p1 - 1/(1 - p1) + 1/p0 - 1/(1 - p0) = 0 hold), so
+    # the variance is 2 (1 - d²)/4 / n = (1 - d²)/(2n) and the bound solves d / sqrt((1 - d²)/(2n)) = z:
+    # 2n d² = z² (1 - d²), d = z / sqrt(2n + z²). n = 2: 1.959964/sqrt(7.841459) = 0.69992; n = 10:
+    # 1.959964/sqrt(23.841459) = 0.40140. The cubic is degenerate here: for n = 2, t3 = 4, t2 = 6d - 6,
+    # t1 = 2d² - 6d + 2, t0 = d(1 - d), so q = [(d - 1)³ - (d² - 3d + 1)(d - 1) - d(d - 1)]/8 = 0 at every d (n = 10
+    # scales each t by 5, the same q), and p, which carries q's sign, is 0 too: the ratio q/p³ is 0/0 and must be
+    # taken as 0 (as a NaN it puts every d outside the interval, which then shrinks to the estimate).
+    low, high = score_difference_interval(
+        np.array([1, 5]), np.array([2, 10]), np.array([1, 5]), np.array([2, 10]), 0.95
+    )
+    z2 = Z95**2
+    assert high[0] == pytest.approx(Z95 / math.sqrt(4 + z2), abs=1e-9) and high[0] == pytest.approx(0.69992, abs=1e-5)
+    assert high[1] == pytest.approx(Z95 / math.sqrt(20 + z2), abs=1e-9) and high[1] == pytest.approx(0.40140, abs=1e-5)
+    assert low[0] == pytest.approx(-high[0], abs=1e-9) and low[1] == pytest.approx(-high[1], abs=1e-9)
+
+
 def test_the_score_interval_of_an_empty_cohort_is_nan():
     low, high = score_difference_interval(
         np.array([0, 3, 2]), np.array([0, 10, 5]), np.array([1, 0, 2]), np.array([2, 0, 5]), 0.95

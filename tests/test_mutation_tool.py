@@ -200,3 +200,52 @@ def test_rescore_sets_survivors_aside_by_the_current_list_without_running():
     # k1 is now listed, k2 no longer is, k3 was killed (listing it changes nothing), k4 is listed
     outcomes = mutate.rescore(saved, {"k1": "r", "k3": "r", "k4": "r"})
     assert [o.status for o in outcomes] == ["equivalent", "survived", "killed", "equivalent"]
+
+
+def test_the_baseline_is_split_into_groups_of_about_equal_time():
+    tests = ["a.py", "b.py", "c.py::t", "d.py"]
+    seconds = {"a.py": 50.0, "b.py": 30.0, "c.py::t": 15.0, "d.py": 10.0}
+    # heaviest first, each to the lighter group: a (50) | b (30), then c (30 + 15 = 45, still under 50), then
+    # d (45 + 10 = 55): 50 against 55 s
+    assert mutate.split_tests(tests, 2, seconds) == [["a.py"], ["b.py", "c.py::t", "d.py"]]
+    # one job, or more jobs than entries: never an empty group; each group keeps the order given
+    assert mutate.split_tests(tests, 1, seconds) == [tests]
+    assert mutate.split_tests(["a.py", "b.py"], 4, {}) == [["a.py"], ["b.py"]]
+
+
+def test_an_entry_weighs_the_seconds_of_its_own_tests():
+    last = {"t/x.py::a": 1.5, "t/x.py::b[1-2]": 2.0, "t/xy.py::a": 7.0, "t/y.py::c[p]": 4.0, "t/y.py::cd": 9.0}
+    # t/x.py is 1.5 + 2.0 (not t/xy.py's test); the node id t/y.py::c is its parametrised case only (not ::cd)
+    assert mutate.entry_seconds(["t/x.py", "t/y.py::c", "t/z.py"], last) == {"t/x.py": 3.5, "t/y.py::c": 4.0}
+
+
+def test_the_mutation_profile_repeats_its_examples_and_does_not_shrink():
+    from hypothesis import Phase, settings
+
+    profile = settings.get_profile(mutate.HYPOTHESIS_PROFILE)  # registered by tests/conftest.py
+    assert profile.derandomize and profile.database is None and profile.deadline is None
+    assert Phase.shrink not in profile.phases and Phase.generate in profile.phases
+
+
+def test_two_children_run_at_once_each_with_its_own_tree_and_log(tmp_path):
+    import time
+
+    logs = {}
+    pids = {}
+    for name, body in (("one", "assert True"), ("two", "assert 1 == 2")):
+        tree = tmp_path / name
+        tree.mkdir()
+        (tree / "test_it.py").write_text(f"def test_it():\n    {body}\n", encoding="utf-8")
+        logs[name] = tmp_path / f"{name}.log"
+        pids[name] = mutate._start_child(tree, ["test_it.py"], logs[name])
+    results: dict[str, str] = {}
+    deadline = time.monotonic() + 60
+    while len(results) < 2 and time.monotonic() < deadline:
+        for name, pid in pids.items():
+            if name not in results and (result := mutate._finished(pid)) is not None:
+                results[name] = result
+        time.sleep(0.02)
+    assert results == {"one": "passed", "two": "failed"}
+    # the failure is named in its own log (the short summary), the pass's log has none
+    assert mutate._first_failure(logs["two"]) == "test_it.py::test_it"
+    assert mutate._first_failure(logs["one"]) == ""

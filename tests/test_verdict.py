@@ -12,6 +12,7 @@ from reoffend.report.verdict import (
     interval_verdict_expr,
     p_phrase,
     short,
+    side_p,
     verdict_expr,
     verdict_of,
     verdict_of_interval,
@@ -74,6 +75,13 @@ def test_the_verdict_p_value():
     # one-sided: the smaller; two-sided: twice the smaller, at most 1 (2 * 0.6 = 1.2 -> 1); min ignores a null
     assert one == [0.03, 0.3, 0.6, 0.5]
     assert two == [pytest.approx(0.06), pytest.approx(0.6), 1.0, 1.0]
+
+
+def test_the_p_on_the_side_of_the_change_needs_both_one_sided_ps():
+    # the smaller one-sided p: min(0.02, 0.98) = 0.02, whichever side it is on
+    assert side_p(0.02, 0.98) == 0.02 and side_p(0.98, 0.02) == 0.02
+    # without either one-sided p there is no side to speak of: None (not a comparison with None)
+    assert side_p(None, 0.3) is None and side_p(0.3, None) is None and side_p(None, None) is None
 
 
 def test_p_phrase_names_the_side_the_estimate_is_on():

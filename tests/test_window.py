@@ -16,6 +16,7 @@ from reoffend.window import (
     add_months,
     add_months_to_date,
     check_extract_date,
+    recorded_by,
 )
 
 D = dt.date.fromisoformat
@@ -113,6 +114,24 @@ def test_the_latest_extract_date():
     assert D("9999-12-30") == LATEST_EXTRACT_DATE
     with pytest.raises(UsageError, match="too late"):
         check_extract_date(D("9999-12-31"))
+
+
+def test_an_extract_as_at_a_date_holds_the_rows_dated_on_or_before_it():
+    # docs/measures.md "Measuring as at a date": a row is held when every one of its dates is on or before as_at
+    as_at = D("2024-03-31")
+    rows = pl.DataFrame(
+        {
+            "offence_date": [D("2024-03-01"), D("2024-03-31"), D("2024-03-01"), D("2024-04-01"), D("2024-03-31")],
+            "conviction_date": [D("2024-03-30"), D("2024-03-31"), D("2024-04-01"), D("2024-04-02"), None],
+        }
+    )
+    held = rows.select(recorded_by(as_at, "offence_date", "conviction_date").alias("held"))["held"].to_list()
+    # both before; both on the day (held: on or before); convicted the day after; both after; a null date is
+    # unknown (polars' all_horizontal of True and null is null, which a filter drops)
+    assert held == [True, True, False, False, None]
+    # one date: the day itself is held, the day after is not
+    one = pl.DataFrame({"release_date": [as_at, as_at + DAY]}).select(recorded_by(as_at, "release_date"))
+    assert one.to_series().to_list() == [True, False]
 
 
 def test_the_looked_up_columns_equal_the_computed_ones_and_a_missing_date_is_an_error():

@@ -10,8 +10,13 @@ How it runs, and why not mutmut: mutmut 3 forks its workers after running the te
 thread pool does not survive a fork (it stalled here). This tool never runs polars in the parent: the parent
 only imports third-party modules (never reoffend), and forks one child per run. The child imports the
 package afresh from a private copy of the tree, in which exactly one file is mutated, runs pytest there and
-exits; the parent kills its process group at the deadline. The working tree is never written, so Ctrl-C
-leaves nothing behind but the temporary copy, which is removed on the way out.
+exits; the parent kills its process group at the deadline. With ``--jobs N`` it keeps N such children running,
+each in a copy of the tree of its own. The working tree is never written, so Ctrl-C leaves nothing behind but the
+temporary copies, which are removed on the way out.
+
+What a mutant cost, and what was cut (tests/README.md "Time"): pytest's closing garbage collections walked every
+object the parent had imported (``gc.freeze`` after the prewarm), the failing test's long traceback (``--tb=line``),
+and pytest's plugins imported afresh in each child (prewarmed).
 
 To keep it fast, a first run of each module's tests (the unmutated baseline, which must pass) records under
 coverage which tests execute each line; a mutant then runs only those tests, fastest first, stopping at the
@@ -47,13 +52,19 @@ README = ROOT / "tests" / "README.md"
 TABLE_START = "<!-- mutation-table:start -->"
 TABLE_END = "<!-- mutation-table:end -->"
 NO_MUTATE = "pragma: no mutate"
+# tests/conftest.py loads the hypothesis profile this variable names (the tool sets it in every child)
+HYPOTHESIS_PROFILE_VARIABLE = "REOFFEND_HYPOTHESIS_PROFILE"
+HYPOTHESIS_PROFILE = "mutate"
+POLL_SECONDS = 0.02  # how often the parent looks at its children
 # imported once in the parent, so that each forked child starts with them loaded (never reoffend itself)
 PREWARM = (
     "numpy",
     "polars",
+    "polars.testing",
     "scipy.optimize",
     "scipy.stats",
     "statsmodels.api",
+    "statsmodels.stats.proportion",
     "click",
     "click.testing",
     "rich.console",
@@ -386,8 +397,9 @@ def _copy_tree(destination: Path) -> None:
             shutil.copy2(ROOT / name, destination / name)
 
 
-def _run_child(tree: Path, args: list[str], timeout: float, log: Path, coverage_of: Path | None = None) -> str:
-    """Run pytest with ``args`` in a forked child rooted at ``tree``: "passed", "failed" or "timeout"."""
+def _start_child(tree: Path, args: list[str], log: Path, coverage_of: Path | None = None) -> int:
+    """Fork a child that runs pytest with ``args`` rooted at ``tree`` (its output in ``log``), in a process group
+    of its own; returns its pid. Its exit status is 0 when every test passed."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -396,14 +408,21 @@ def _run_child(tree: Path, args: list[str], timeout: float, log: Path, coverage_
         try:
             os.setpgid(0, 0)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(out, 1)
             os.dup2(out, 2)
+            # the log through fresh streams: the parent's sys.stdout may be another file (pytest's capture when
+            # the tool's own tests fork a child), and pytest's report goes where sys.stdout points
+            sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
             os.chdir(tree)
             sys.path.insert(0, str(tree))
             # the baseline run caches the compiled (and pytest's rewritten) modules of the copy; a mutant's run
             # reads them but writes none, and the mutated module has no cached copy (see campaign)
             sys.dont_write_bytecode = coverage_of is None
+            # tests/conftest.py's hypothesis profile for mutation runs: the same examples every run, no shrinking
+            os.environ[HYPOTHESIS_PROFILE_VARIABLE] = HYPOTHESIS_PROFILE
             code = _child_pytest(tree, args, coverage_of)
         except BaseException as error:  # anything: the parent reads the exit status only
             print(f"mutate child: {error!r}", file=sys.stderr)
@@ -411,16 +430,30 @@ def _run_child(tree: Path, args: list[str], timeout: float, log: Path, coverage_
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+    return pid
+
+
+def _finished(pid: int) -> str | None:
+    """ "passed" or "failed" once the child ``pid`` has exited (reaped), None while it runs."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if not done:
+        return None
+    return "passed" if os.waitstatus_to_exitcode(status) == 0 else "failed"
+
+
+def _run_child(tree: Path, args: list[str], timeout: float, log: Path, coverage_of: Path | None = None) -> str:
+    """Run pytest with ``args`` in a forked child rooted at ``tree``: "passed", "failed" or "timeout"."""
+    pid = _start_child(tree, args, log, coverage_of)
     deadline = time.monotonic() + timeout
     try:
         while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return "passed" if os.waitstatus_to_exitcode(status) == 0 else "failed"
+            result = _finished(pid)
+            if result is not None:
+                return result
             if time.monotonic() > deadline:
                 _kill_group(pid)
                 return "timeout"
-            time.sleep(0.02)
+            time.sleep(POLL_SECONDS)
     except BaseException:
         _kill_group(pid)
         raise
@@ -436,14 +469,10 @@ def _kill_group(pid: int) -> None:
 
 def _child_pytest(tree: Path, args: list[str], coverage_of: Path | None) -> int:
     import pytest
-    from hypothesis import settings
 
-    # the same examples for every mutant, no database carried between them, and no deadline: under coverage and
-    # on a shared machine a property's example can take longer than hypothesis' 200 ms without being wrong
-    settings.register_profile("mutate", deadline=None, derandomize=True, database=None)
-    settings.load_profile("mutate")
-
-    argv = ["-x", "-q", "-p", "no:cacheprovider", "--rootdir", str(tree), *args]
+    # --tb=line: a kill needs the failing test's name (the short summary of -ra), not its traceback, whose source
+    # lookup (inspect.getmodule over every loaded module) cost about 0.3 s a kill
+    argv = ["-x", "-q", "-p", "no:cacheprovider", "--tb=line", "--rootdir", str(tree), *args]
     if coverage_of is None:
         return int(pytest.main(argv))
     import coverage
@@ -472,7 +501,7 @@ def _child_pytest(tree: Path, args: list[str], coverage_of: Path | None) -> int:
         for line, contexts in data.contexts_by_lineno(measured[0]).items():
             by_line[line] = sorted(contexts)
     report = {"durations": durations, "lines": {str(k): v for k, v in by_line.items()}}
-    (tree / "coverage.json").write_text(json.dumps(report), encoding="utf-8")
+    (tree / f"coverage-{os.getpid()}.json").write_text(json.dumps(report), encoding="utf-8")
     return code
 
 
@@ -486,6 +515,68 @@ class Outcome:
     killer: str = ""  # the test that failed first (killed) or was running at the deadline (timeout)
 
 
+def split_tests(tests: Sequence[str], jobs: int, weight: dict[str, float]) -> list[list[str]]:
+    """``tests`` (files or node ids) in at most ``jobs`` groups of about equal ``weight`` (heaviest first, each to
+    the lightest group so far), each group in the order given; no empty group."""
+    groups: list[list[str]] = [[] for _ in range(max(1, min(jobs, len(tests))))]
+    loads = [0.0] * len(groups)
+    for test in sorted(tests, key=lambda t: -weight.get(t, 1.0)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(test)
+        loads[lightest] += weight.get(test, 1.0)
+    return [[t for t in tests if t in group] for group in groups if group]
+
+
+def _baseline(tree: Path, target: Path, tests: Sequence[str], jobs: int, weight: dict[str, float], log: Path) -> dict:
+    """The unmutated tests under coverage, split over ``jobs`` children: each test's time and, for each line of
+    ``target``, the tests that execute it (the context "" for lines run at import). Raises SystemExit when a test
+    fails."""
+    children = {}
+    try:
+        for index, group in enumerate(split_tests(tests, jobs, weight)):
+            group_log = log.with_suffix(f".baseline{index}.log")
+            children[_start_child(tree, group, group_log, coverage_of=target)] = group_log
+        failed = []
+        waiting = dict(children)
+        deadline = time.monotonic() + 3600
+        while waiting:
+            for pid, group_log in list(waiting.items()):
+                result = _finished(pid)
+                if result is not None:
+                    del waiting[pid]
+                    if result != "passed":
+                        failed.append(group_log)
+            if waiting and time.monotonic() > deadline:
+                failed.extend(waiting.values())
+                break
+            time.sleep(POLL_SECONDS)
+    finally:
+        for pid in children:
+            _kill_group(pid)
+    if failed:
+        print(failed[0].read_text(encoding="utf-8", errors="replace")[-4000:])
+        raise SystemExit(f"mutate: the unmutated tests of {target.relative_to(tree)} fail; fix them first")
+    merged: dict = {"durations": {}, "lines": {}}
+    for pid in children:
+        report = json.loads((tree / f"coverage-{pid}.json").read_text(encoding="utf-8"))
+        merged["durations"].update(report["durations"])
+        for line, contexts in report["lines"].items():
+            merged["lines"][line] = sorted({*merged["lines"].get(line, ()), *contexts})
+    return merged
+
+
+@dataclasses.dataclass
+class _Running:
+    """A mutant's tests running in a worker's tree."""
+
+    pid: int
+    number: int
+    mutant: Mutant
+    selected: list[str]
+    began: float
+    deadline: float
+
+
 def campaign(
     module: str,
     mutants: list[Mutant],
@@ -493,73 +584,112 @@ def campaign(
     equivalents: dict[str, str],
     limit: int | None,
     kills: Counter[str] | None = None,
+    jobs: int = 1,
+    weight: dict[str, float] | None = None,
 ) -> tuple[list[Outcome], dict[str, float]]:
     """Every mutant of ``module`` against ``tests``; prints progress, returns the outcomes and each test's time
     in the baseline run (under coverage).
 
     Each mutant's tests run in order of kills (``kills``: how many mutants each test killed, seeded from the last
     run and counted on as this one goes), then fastest first: most mutants then die on the first test run.
+    ``jobs`` mutants run at once, each in a copy of the tree of its own (its one mutated file), each child with
+    its own deadline; the baseline's tests are split over as many children (``weight``: seconds per test entry,
+    from the last run, to balance them).
     """
     kills = Counter() if kills is None else kills
     source = (ROOT / module).read_text(encoding="utf-8")
     if limit is not None:
         mutants = mutants[:limit]
     with tempfile.TemporaryDirectory(prefix="reoffend-mutate-") as scratch:
-        tree = Path(scratch) / "tree"
+        tree = Path(scratch) / "tree0"
         _copy_tree(tree)
         target = tree / module
-        log = Path(scratch) / "pytest.log"
         started = time.monotonic()
-        if _run_child(tree, list(tests), 3600, log, coverage_of=target) != "passed":
-            print(log.read_text(encoding="utf-8", errors="replace")[-4000:])
-            raise SystemExit(f"mutate: the unmutated tests of {module} fail; fix them first")
+        report = _baseline(tree, target, tests, jobs, weight or {}, Path(scratch) / "pytest.log")
         # the mutated module is compiled afresh every run: a cached copy could pass for a mutant of the same size
         # written within the same second (the cache is checked by size and whole-second modification time)
         for cached in target.parent.joinpath("__pycache__").glob(f"{target.stem}.*.pyc"):
             cached.unlink()
-        report = json.loads((tree / "coverage.json").read_text(encoding="utf-8"))
+        # one tree per worker, copied after the baseline so that each has its compiled modules
+        trees = [tree] + [Path(scratch) / f"tree{slot}" for slot in range(1, jobs)]
+        for other in trees[1:]:
+            shutil.copytree(tree, other)
+        logs = [Path(scratch) / f"pytest{slot}.log" for slot in range(jobs)]
         durations: dict[str, float] = report["durations"]
         by_line = {int(k): [c for c in v if c] for k, v in report["lines"].items()}
         at_import = {line for line, contexts in report["lines"].items() if "" in contexts}
         everything = sorted(durations, key=durations.__getitem__)
-        print(f"{module}: {len(mutants)} mutants, baseline {time.monotonic() - started:.0f} s, {len(durations)} tests")
-        outcomes = []
+        print(
+            f"{module}: {len(mutants)} mutants, baseline {time.monotonic() - started:.0f} s, {len(durations)} tests, "
+            f"{jobs} worker{'s' if jobs > 1 else ''}"
+        )
+        outcomes: list[Outcome] = []
+        running: dict[int, _Running] = {}  # by worker slot
+        pending = list(enumerate(mutants, 1))
+        pending.reverse()  # popped from the end: source order
+
+        def record(number: int, mutant: Mutant, status: str, selected: int, seconds: float, killer: str) -> None:
+            if status in ("survived", "uncovered") and mutant.key in equivalents:
+                status = "equivalent"
+            outcomes.append(Outcome(mutant.key, mutant.line, status, selected, seconds, killer))
+            if status in ("survived", "uncovered"):
+                print(f"  [{number}/{len(mutants)}] {status} line {mutant.line}: {mutant.key}", flush=True)
+            elif len(outcomes) % 50 == 0:
+                print(f"  [{len(outcomes)}/{len(mutants)}] {time.monotonic() - started:.0f} s", flush=True)
+
         try:
-            for number, mutant in enumerate(mutants, 1):
-                chosen: set[str] = set()
-                for line in (*range(mutant.line, mutant.end_line + 1), *mutant.uses):
-                    chosen.update(by_line.get(line, ()))
-                if not chosen and any(str(line) in at_import for line in range(mutant.line, mutant.end_line + 1)):
-                    chosen = set(everything)
-                selected = sorted(chosen, key=lambda n: (-kills[n], durations.get(n, 0.0)))
-                began = time.monotonic()
-                killer = ""
-                if not selected:
-                    status = "uncovered"
-                else:
-                    target.write_text(mutant.apply(source), encoding="utf-8")
-                    try:
+            while pending or running:
+                for slot in range(jobs):
+                    while slot not in running and pending:
+                        number, mutant = pending.pop()
+                        chosen: set[str] = set()
+                        for line in (*range(mutant.line, mutant.end_line + 1), *mutant.uses):
+                            chosen.update(by_line.get(line, ()))
+                        if not chosen and any(str(n) in at_import for n in range(mutant.line, mutant.end_line + 1)):
+                            chosen = set(everything)
+                        selected = sorted(chosen, key=lambda n: (-kills[n], durations.get(n, 0.0)))
+                        if not selected:
+                            record(number, mutant, "uncovered", 0, 0.0, "")
+                            continue
+                        (trees[slot] / module).write_text(mutant.apply(source), encoding="utf-8")
                         budget = 20 + 3 * sum(durations.get(n, 1.0) for n in selected)
-                        result = _run_child(tree, selected, budget, log)
-                    finally:
-                        target.write_text(source, encoding="utf-8")
+                        began = time.monotonic()
+                        pid = _start_child(trees[slot], selected, logs[slot])
+                        running[slot] = _Running(pid, number, mutant, selected, began, began + budget)
+                time.sleep(POLL_SECONDS)
+                for slot, run in list(running.items()):
+                    result = _finished(run.pid)
+                    if result is None and time.monotonic() > run.deadline:
+                        _kill_group(run.pid)
+                        result = "timeout"
+                    if result is None:
+                        continue
+                    del running[slot]
+                    (trees[slot] / module).write_text(source, encoding="utf-8")
                     status = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[result]
-                    killer = _first_failure(log) if status == "killed" else ""
+                    killer = _first_failure(logs[slot]) if status == "killed" else ""
                     if killer:
                         kills[killer] += 1
-                if status in ("survived", "uncovered") and mutant.key in equivalents:
-                    status = "equivalent"
-                outcomes.append(
-                    Outcome(mutant.key, mutant.line, status, len(selected), time.monotonic() - began, killer)
-                )
-                if status in ("survived", "uncovered"):
-                    print(f"  [{number}/{len(mutants)}] {status} line {mutant.line}: {mutant.key}", flush=True)
-                elif number % 50 == 0:
-                    print(f"  [{number}/{len(mutants)}] {time.monotonic() - started:.0f} s", flush=True)
+                    record(run.number, run.mutant, status, len(run.selected), time.monotonic() - run.began, killer)
         except KeyboardInterrupt:
             print(f"mutate: interrupted after {len(outcomes)} mutants of {module}; nothing was changed")
             raise
+        finally:
+            for run in running.values():
+                _kill_group(run.pid)
     return outcomes, durations
+
+
+def entry_seconds(tests: Sequence[str], test_seconds: dict[str, float]) -> dict[str, float]:
+    """For each entry of a module's tests (a file or a node id): the seconds its tests took (``test_seconds``, by
+    node id, from the last run), where known."""
+    weight = {}
+    for entry in tests:
+        own = (entry + "::", entry + "[")
+        seconds = [v for node, v in test_seconds.items() if node == entry or node.startswith(own)]
+        if seconds:
+            weight[entry] = sum(seconds)
+    return weight
 
 
 def _first_failure(log: Path) -> str:
@@ -683,15 +813,31 @@ def update_readme(rows: Sequence[dict[str, object]], modules: Sequence[str], pat
 
 
 def _prewarm() -> None:
+    """Import the third-party modules (and pytest's plugins) once, here, so that each child starts with them, and
+    freeze them out of the garbage collector's sight: pytest collects twice as it ends (its unraisable-exception
+    check), and each collection walked every object of these modules, about 0.45 s a mutant (tests/README.md)."""
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sys.dont_write_bytecode = True  # a mutated file must never be read back from a stale .pyc
+    import gc
     import importlib
+    import importlib.metadata
 
     for name in PREWARM:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    with contextlib.suppress(ImportError):
+        from _pytest.config import default_plugins
+
+        for name in default_plugins:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(f"_pytest.{name}")
+    for entry in importlib.metadata.entry_points(group="pytest11"):  # pytest-timeout, hypothesis' plugin
+        with contextlib.suppress(ImportError):
+            importlib.import_module(entry.value.partition(":")[0])
+    gc.collect()
+    gc.freeze()
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -708,6 +854,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run again only the last run's survivors (after adding tests; the module itself unchanged), keeping "
         "its other outcomes",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="mutants run at once, each in a forked worker with a copy of the tree of its own (default 1)",
     )
     parser.add_argument("--update-readme", action="store_true", help="rewrite the score table in tests/README.md")
     parser.add_argument(
@@ -726,6 +878,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for mutant in settings.mutants(module):
                 print(f"{mutant.line}: {mutant.key}")
         return 0
+    if options.jobs < 1:
+        parser.error("--jobs must be at least 1")
     equivalents = load_equivalents()
     if options.rescore and options.limit is not None:
         parser.error("--rescore runs nothing: --limit does not apply")
@@ -747,21 +901,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             began, load_before = time.monotonic(), os.getloadavg()
             kills = Counter[str]()
-            if result_file.exists():  # the last run's killers go first
-                kills.update(
-                    o.get("killer", "") for o in json.loads(result_file.read_text(encoding="utf-8"))["outcomes"]
-                )
+            weight: dict[str, float] = {}
+            if result_file.exists():  # the last run's killers go first; its tests' times balance the baseline
+                last_run = json.loads(result_file.read_text(encoding="utf-8"))
+                kills.update(o.get("killer", "") for o in last_run["outcomes"])
                 del kills[""]
+                weight = entry_seconds(settings.modules[module], last_run.get("timing", {}).get("test_seconds", {}))
             mutants = settings.mutants(module)
             kept: list[Outcome] = []
             if options.survivors:
                 mutants, kept = _survivors(module, mutants, result_file)
-            outcomes, durations = campaign(module, mutants, settings.modules[module], equivalents, options.limit, kills)
+            outcomes, durations = campaign(
+                module, mutants, settings.modules[module], equivalents, options.limit, kills, options.jobs, weight
+            )
             outcomes = sorted([*kept, *outcomes], key=lambda o: o.line)
             timing = {
                 "seconds": round(time.monotonic() - began),
                 "date": time.strftime("%Y-%m-%d"),
                 "load_average": [round(x, 1) for x in (*load_before, *os.getloadavg())],
+                "jobs": options.jobs,
                 "test_seconds": {name: round(value, 3) for name, value in sorted(durations.items())},
             }
             print(f"{module}: {timing['seconds']} s, load average {timing['load_average']} (before, after)")
