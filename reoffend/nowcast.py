@@ -491,11 +491,14 @@ def nowcast_at(
     params: NowcastParams,
     state: OriginState | None = None,
     groups: pl.DataFrame | None = None,
+    quiet: bool = False,
 ) -> tuple[pl.DataFrame, list[RunWarning]]:
     """Every group of index releases dated on or before ``extract``, final or provisional (docs/nowcast.md).
     ``state``: the observed releases and development table at ``extract``, when already computed. ``groups``
     (the ``by`` columns): only these groups' figures are wanted (the backtest's); the model still learns from
-    every group, and the warnings are about every group."""
+    every group, and the warnings are about every group. ``quiet`` (with ``groups``): no warnings are wanted,
+    so the court-lag ratio is fitted only for the cohorts of ``groups`` (the others' verdict, which tau2 reads,
+    is still made) and the expectations are worked out only for their releases."""
     window, by, confidence = params.window, params.measurement.by, params.measurement.confidence
     observed = state.observed if state is not None else observed_at(data, extract, window)
     group_status = observed.group_by(by).agg(pl.col(COMPLETE).all().alias("_final"))
@@ -510,8 +513,9 @@ def nowcast_at(
     levels = lags = None
     if targets.height:
         reference = observed.filter(COMPLETE)
-        lags = court_lag_check(data, observed, extract)
-        warnings += _lag_warnings(lags, params)
+        quiet = quiet and groups is not None
+        lags = court_lag_check(data, observed, extract, groups.get_column("cohort") if quiet else None)  # type: ignore[union-attr]
+        warnings += [] if quiet else _lag_warnings(lags, params)
         adjust = pl.col("_adjust") & (params.court_lag == "adjust")
         ratios = lags.select("cohort", pl.when(adjust).then(pl.col("court_lag_ratio")).otherwise(1.0).alias(RATIO))
         max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
@@ -522,14 +526,14 @@ def nowcast_at(
             .join(changed, on="cohort", how="left")
             .with_columns(pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False))
         )
-        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator)
+        keep = _releases_of(targets, group_status, by) if quiet else None
+        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator, keep)
         adjusted = targets.filter(pl.col(RATIO) != 1.0)
         if adjusted.height:
             levels = _with_lag_model_error(levels, expected, adjusted, table, reference, observed, by)
-        warnings += _reference_warnings(data, reference, targets, expected, extract)
+        warnings += [] if quiet else _reference_warnings(data, reference, targets, expected, extract)
     if groups is not None:  # in release order still: the sums over a group are those of all the releases
-        wanted = targets.join(group_status, on=list(by), how="semi").get_column(KEY)
-        expected = expected.filter(pl.col(KEY).is_in(wanted.implode()))
+        expected = expected.filter(_releases_of(targets, group_status, by))
     provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)
     if lags is not None and provisional.height:
         provisional = provisional.join(lags.drop("_adjust"), on="cohort", how="left")
@@ -542,6 +546,11 @@ def nowcast_at(
     medians = medians.with_columns(months_observed(medians, extract, window))
     rows = _assemble(final, provisional, medians.drop("_median"), by)
     return rows, warnings
+
+
+def _releases_of(targets: pl.DataFrame, groups: pl.DataFrame, by: Sequence[str]) -> pl.Expr:
+    """True for the releases of ``targets`` in ``groups`` (a filter keeps the releases' order)."""
+    return pl.col(KEY).is_in(targets.join(groups, on=list(by), how="semi").get_column(KEY).implode())
 
 
 def _development_tables(
@@ -637,11 +646,14 @@ def _reference_warnings(
     return warnings
 
 
-def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date) -> pl.DataFrame:
+def court_lag_check(
+    data: Development, observed: pl.DataFrame, extract: dt.date, fitted: pl.Series | None = None
+) -> pl.DataFrame:
     """Per cohort with a release in follow-up: the court-lag monitor of :mod:`reoffend.drift` on the reconviction
     events of its releases in follow-up seen by ``extract``, against the events of the complete releases:
     ``court_lag_ratio`` (how many times as long the lags now are; null with too few events), ``court_lag_z``,
-    ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio)."""
+    ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio). ``fitted``: the cohorts
+    whose ratio is wanted (None: all); the others have ``z`` alone."""
     if data.events is None:  # extract-independent: built once for a nowcast and its backtest
         data.events = lag_events(data)
     extract_day = (extract - dt.date(1970, 1, 1)).days
@@ -654,7 +666,8 @@ def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date)
     state = observed.filter(~pl.col(COMPLETE)).select(KEY, "cohort")
     out = []
     for cohort, group in recent.group_by("cohort"):  # a group keeps the rows' order
-        fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy())
+        wanted = fitted is None or cohort[0] in fitted
+        fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy(), wanted)
         out.append((cohort[0], fit.ratio, fit.z, fit.events))
     for cohort in state.get_column("cohort").unique().to_list():
         if cohort not in {row[0] for row in out}:
@@ -808,10 +821,12 @@ def _expectations(
     observed: pl.DataFrame,
     by: Sequence[str],
     estimator: str,
+    keep: pl.Expr | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per incomplete release: the expected final minus observed of each count, its variance, and the
     standard error of that expectation (``sigma / sqrt(m)``, ``m`` reference releases in its state); and per
-    group the level ratio used and the variance it adds (docs/nowcast.md, "The cohort's own level").
+    group the level ratio used and the variance it adds (docs/nowcast.md, "The cohort's own level"). ``keep``:
+    the releases whose expectations are wanted (None: all); the levels are learned from all.
 
     ``estimator="reference"``: a release not seen to reoffend by age ``t`` is completed with the reference's
     ``q(t)`` (Bornhuetter-Ferguson). ``"cohort"``: with ``q_lam(t) = lam (P - S(t)) / (1 - lam S(t))``, where
@@ -828,7 +843,8 @@ def _expectations(
     drop = [c for c in (*table.columns, "level_ratio", "_level_mse") if c not in (SEGMENT, AGE, RATIO)]
     # lazily: the common subexpressions (q_lam, the scale) are then computed once, not in every column (0.33 ->
     # 0.22 CPU s a call at 1,000,000 releases); the same operations on the same values, so the same numbers
-    return joined.lazy().select(pl.exclude(drop), *columns).collect(), levels
+    wanted = joined.lazy() if keep is None else joined.lazy().filter(keep)
+    return wanted.select(pl.exclude(drop), *columns).collect(), levels
 
 
 def expectation_columns() -> list[pl.Expr]:
@@ -1248,9 +1264,8 @@ def check_nowcast(
     months_from = int(shown.get_column("months_observed").min()) if shown.height else 0  # type: ignore[arg-type]
     confidence = params.measurement.confidence
     try:
-        result = backtest(
-            inputs, params, BacktestParams(options.origins, options.step_months), data=data, extract=extract
-        )
+        backtest_params = BacktestParams(options.origins, options.step_months)
+        result = backtest(inputs, params, backtest_params, data=data, extract=extract, quiet=True)
     except UsageError as error:
         return coverage_check(None, months_from, options, confidence, str(error))
     return coverage_check(result.detail, months_from, options, confidence)
@@ -1317,10 +1332,12 @@ def backtest(
     *,
     data: Development | None = None,
     extract: dt.date | None = None,
+    quiet: bool = False,
 ) -> BacktestResult:
     """Nowcast at each rolling origin with the convictions known then (``conviction_date <= origin``) and
     compare with the final figures of the same releases from the full data (docs/nowcast.md, "Backtest").
-    ``extract`` (default: the inputs' extract date): the data as known that day is the full data."""
+    ``extract`` (default: the inputs' extract date): the data as known that day is the full data. ``quiet``:
+    the caller reads the detail alone (the honesty check), so no warnings are made (:func:`nowcast_at`)."""
     extract = extract or _extract(inputs)
     data = data or development(inputs, params)
     by = params.measurement.by
@@ -1354,7 +1371,7 @@ def backtest(
             )
         )
         # the figures of the groups final at the extract alone: the others have nothing to be compared with
-        rows, notes = nowcast_at(data, origin, params, state, finals.select(by))
+        rows, notes = nowcast_at(data, origin, params, state, finals.select(by), quiet)
         warnings += [note.prefixed(f"origin {origin}: ") for note in notes]
         provisional = rows.filter(pl.col("status") == "provisional")
         details.append(

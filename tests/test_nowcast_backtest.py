@@ -245,6 +245,10 @@ def test_backtest_in_one_pass_equals_one_nowcast_per_origin(synth_lagged, params
     assert detail.height or params.court_lag == "refuse"  # refused: every cohort compared had a slower court
     assert_frame_equal(result.detail, detail)  # exact: same values to the last bit, same types and order
     assert [str(w) for w in result.warnings] == [str(w) for w in warnings]
+    # the honesty check's backtest: no warnings, the court-lag ratio fitted only where it is compared
+    quiet = backtest(synth_lagged, params, options, quiet=True)
+    assert_frame_equal(quiet.detail, detail)
+    assert quiet.warnings == []
     assert any("court lag" in str(w) for w in warnings) or params.court_lag != "adjust"
 
 
