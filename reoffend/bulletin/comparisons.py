@@ -15,7 +15,6 @@ from typing import Any
 import polars as pl
 
 from ..cohort import check_cohorts_present, check_values_present, with_cohort
-from ..compare.adjusted import SMALL_GROUP
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
@@ -541,7 +540,7 @@ def run_adjusted(
 def _adjusted_section(
     result, adjusted_params, options: Mapping[str, Any], baseline: Sequence[str], withheld_units: int = 0
 ) -> ComparisonSection:
-    from ..compare.adjusted import shift_of_rows
+    from ..compare.adjusted import SMALL_GROUP, shift_of_rows
 
     rows = result.rows
     keys = list(adjusted_params.group_columns)
