@@ -1,11 +1,12 @@
 """`reoffend bulletin` against one `reoffend measure` on the same data (issue 16: at most 3x one measure).
 
-Usage: python bench/bulletin.py [--size 1000000] [--runs 3] [--data DIR]
+Usage: python bench/bulletin.py [--size 1000000] [--runs 3] [--data DIR] [--compare BIN]
 
 The bulletin has the trend, the establishment table, the court-lag curve and one baseline comparison (a
 TOML config written next to the data); the measure is `reoffend measure --by establishment,cohort
 --exclude-offences`, as bench/run.py times it. Both are whole processes timed from outside
-(bench/timing.py), interleaved in rotating order; the table shows medians. Prints Markdown.
+(bench/timing.py), interleaved in rotating order; the table shows medians. ``--compare BIN`` adds another
+installation's bulletin (e.g. main's ``reoffend``) in the same rounds. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--compare", help="another reoffend executable (e.g. main's): its bulletin in the same rounds")
     args = parser.parse_args(argv)
     folder = args.data / f"r{args.size}" / "parquet"
     releases, convictions = folder / "releases.parquet", folder / "convictions.parquet"
@@ -71,11 +73,18 @@ def main(argv: list[str] | None = None) -> int:
                 *("--exclude-offences", str(excluded), "--format", "csv", "-o", f"{tmp}/m.csv"),
             ],
         }
+        if args.compare:
+            commands["other: reoffend bulletin"] = [
+                args.compare,
+                *commands["reoffend bulletin"][1:-2],
+                f"{tmp}/other",
+                "-q",
+            ]
         results: dict[str, list[Run]] = {name: [] for name in commands}
         names = list(commands)
         before = os.getloadavg()
         for i in range(args.runs):
-            for name in names[i % 2 :] + names[: i % 2]:
+            for name in names[i % len(names) :] + names[: i % len(names)]:
                 results[name].append(timed(commands[name]))
         after = os.getloadavg()
         lag = (Path(tmp) / "out" / "tables" / "court_lag.csv").exists()

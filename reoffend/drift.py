@@ -122,9 +122,9 @@ def _mean_pit(cumulative: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio
     return float((mid / room[ok]).mean())
 
 
-def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray) -> LagFit:
+def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: bool = True) -> LagFit:
     """The monitor and the ratio for events with these ``lags`` and ``rooms`` against the ``reference``'s
-    cumulative counts (:func:`reference_lags`)."""
+    cumulative counts (:func:`reference_lags`). ``ratio=False``: the monitor's ``z`` alone (no search)."""
     rooms = np.minimum(rooms, LAG_CAP_DAYS)
     keep = (rooms >= MIN_ROOM_DAYS) & (lags <= rooms)
     lags, rooms = lags[keep].astype(np.float64), rooms[keep].astype(np.float64)
@@ -137,6 +137,8 @@ def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray) -> LagFi
     # the reference is a sample too: as in Mann and Whitney's two-sample test, var(mean u) = (1/n + 1/N) / 12
     scale = 1 / math.sqrt((1 / n + 1 / float(reference[-1])) / 12)
     z = (_mean_pit(reference, lags, rooms, 1.0) - 0.5) * scale
+    if not ratio:
+        return LagFit(None, None, z, n)
     low, high = -math.log(RATIO_BOUND), math.log(RATIO_BOUND)
 
     def excess(log_ratio: float) -> float:  # decreasing in the ratio

@@ -26,7 +26,7 @@ what is already observed (a final figure can only be larger) and, for the binary
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -55,6 +55,7 @@ AGE = "_age"  # days observed: t = extract - release_date + 1
 DAY = "_day"  # conviction day: conviction_date - release_date
 FIRST_DAY = "_first_day"  # conviction day of the first proven reoffence (null: none seen)
 COMPLETE = "_complete"
+STAGE = "_stage"  # development_sums: the first of several nested references a release belongs to
 MEASURES = ("binary_rate", "events_per_100", "reoffences_per_offender")
 COUNTS = {"binary_rate": "reoffended", "events_per_100": "reconviction_events", "reoffences_per_offender": "reoffences"}
 SCALE = {"binary_rate": 1.0, "events_per_100": 100.0, "reoffences_per_offender": 1.0}
@@ -234,9 +235,16 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
             pl.col(DAY).min().alias(FIRST_DAY),
         )
     )
-    observed = (
-        releases.join(seen, on=KEY, how="left")
-        .with_columns(pl.col("reoffences").fill_null(0), pl.col("reconviction_events").fill_null(0))
+    observed = _seen_by(releases.join(seen, on=KEY, how="left"), extract, window).collect()
+    data.last_observed = (extract, window, observed)
+    return observed
+
+
+def _seen_by(releases: pl.LazyFrame, extract: dt.date, window: FollowUpWindow) -> pl.LazyFrame:
+    """:func:`observed_at`'s columns from each release's ``reoffences``, ``reconviction_events``,
+    ``_first_offence`` and ``FIRST_DAY`` seen by ``extract`` (null: none seen)."""
+    return (
+        releases.with_columns(pl.col("reoffences").fill_null(0), pl.col("reconviction_events").fill_null(0))
         .with_columns(
             (pl.col("reoffences") > 0).alias("reoffended"),
             FollowUpWindow.days_from_release("_first_offence").cast(pl.Int64).alias("days_to_first_reoffence"),
@@ -244,10 +252,52 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
             window.is_complete(extract).alias(COMPLETE),
         )
         .drop("_first_offence")
+    )
+
+
+def seen_by_origin(data: Development, origins: Sequence[dt.date]) -> pl.DataFrame:
+    """Every index release dated by the last of ``origins``, with what :func:`observed_at` counts of it at each
+    origin ``i`` as columns ``_reoffences_i``, ``_events_i``, ``_first_offence_i``, ``_first_day_i`` (null:
+    nothing seen), from one group-by of the rows (:func:`observed_from`). Counts and minima, so exactly what
+    :func:`observed_at` gives; an event counts once its earliest conviction is known, as ``n_unique`` does."""
+    rows = data.rows.lazy().filter(pl.col("conviction_date") <= max(origins))
+    known = [pl.col("conviction_date") <= origin for origin in origins]
+    per_release = rows.group_by(KEY).agg(
+        *[seen.sum().cast(pl.Int64).alias(f"_reoffences_{i}") for i, seen in enumerate(known)],
+        # when/then, not filter: elementwise, then one aggregation (filter in a group-by is slower)
+        *[
+            pl.when(seen).then(pl.col("offence_date")).min().alias(f"_first_offence_{i}")
+            for i, seen in enumerate(known)
+        ],
+        *[pl.when(seen).then(pl.col(DAY)).min().alias(f"_first_day_{i}") for i, seen in enumerate(known)],
+    )
+    per_event = (
+        rows.group_by(KEY, EVENT_KEY)
+        .agg(pl.col("conviction_date").min())
+        .group_by(KEY)
+        .agg(*[seen.sum().cast(pl.Int64).alias(f"_events_{i}") for i, seen in enumerate(known)])
+    )
+    return (
+        data.releases.lazy()
+        .filter(pl.col("release_date") <= max(origins))
+        .join(per_release, on=KEY, how="left")
+        .join(per_event, on=KEY, how="left")
         .collect()
     )
-    data.last_observed = (extract, window, observed)
-    return observed
+
+
+def observed_from(
+    data: Development, seen: pl.DataFrame, index: int, origin: dt.date, window: FollowUpWindow
+) -> pl.DataFrame:
+    """:func:`observed_at` at ``origin``, the ``index``-th origin of :func:`seen_by_origin`'s frame ``seen``."""
+    columns = seen.lazy().select(
+        *data.releases.columns,
+        pl.col(f"_reoffences_{index}").alias("reoffences"),
+        pl.col(f"_events_{index}").alias("reconviction_events"),
+        pl.col(f"_first_offence_{index}").alias("_first_offence"),
+        pl.col(f"_first_day_{index}").alias(FIRST_DAY),
+    )
+    return _seen_by(columns.filter(pl.col("release_date") <= origin), origin, window).collect()
 
 
 # ------------------------------------------------------------------------------------- the development
@@ -267,8 +317,21 @@ def development_table(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int)
     went on to reoffend), which differs from ``q(1 - q)`` only for a small reference and is never 0.
     Both are cumulative sums over the day axis of per-day changes, so the table costs one pass over the rows.
     """
+    stage = pl.lit(0, pl.UInt32).alias(STAGE)
+    sums = development_sums(reference.with_columns(stage), rows.with_columns(stage), max_age, 1)
+    return development_moments(sums.drop(STAGE))
+
+
+def development_sums(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int, stages: int) -> pl.DataFrame:
+    """The integer sums behind :func:`development_table` (``u_n``, ``o_n``, ``u_s1_X``, ``u_s2_X``, ``o_s1_X``,
+    ``o_s2_X``: counts, sums and sums of squares) for ``stages`` nested references at once, keyed by ``STAGE``,
+    segment and age: ``reference`` and ``rows`` carry ``STAGE``, the first reference (0-based) a release belongs
+    to, and reference ``s`` holds every release of stage ``s`` or less (the backtest's references grow as the
+    origins move on: :func:`backtest_in_one_pass`). A segment appears at a stage once it has a release there.
+    Integer sums only, so each stage's sums are those of its reference alone, whatever the order of addition."""
     never = max_age + 1
     first = reference.select(
+        STAGE,
         SEGMENT,
         KEY,
         pl.col(FIRST_DAY).fill_null(never).clip(upper_bound=never).alias("_d1"),
@@ -276,43 +339,58 @@ def development_table(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int)
         "reoffences",
         "reconviction_events",
     )
-    segments = reference.select(SEGMENT).unique()
-    grid = segments.join(pl.DataFrame({AGE: pl.int_range(0, max_age + 1, eager=True).cast(pl.Int32)}), how="cross")
     counts = ("reoffended", "reoffences", "reconviction_events")
 
     # not yet seen at t: first conviction day >= t; a release counts at every age up to its first day
-    by_first = first.group_by(SEGMENT, pl.col("_d1").clip(upper_bound=max_age).cast(pl.Int32).alias(AGE)).agg(
+    unseen = first.group_by(STAGE, SEGMENT, pl.col("_d1").clip(upper_bound=max_age).cast(pl.Int32).alias(AGE)).agg(
         pl.len().alias("u_n"),
         *[pl.col(c).sum().alias(f"u_s1_{c}") for c in counts],
         *[(pl.col(c) ** 2).sum().alias(f"u_s2_{c}") for c in counts],
     )
-    unseen = (
-        grid.join(by_first, on=[SEGMENT, AGE], how="left")
-        .fill_null(0)
-        .sort(SEGMENT, AGE)
-        .with_columns(pl.exclude(SEGMENT, AGE).cum_sum(reverse=True).over(SEGMENT))
-    )
 
     # seen at t (first day < t): at t = first day + 1 the release joins with what remains after that day;
     # after each later conviction day d, at t = d + 1, the remaining count drops by the rows (events) of day d
-    ordered = rows.select(SEGMENT, KEY, DAY, EVENT_KEY).sort(KEY, DAY)
+    ordered = rows.select(STAGE, SEGMENT, KEY, DAY, EVENT_KEY).sort(KEY, DAY)
     if ordered.schema[EVENT_KEY] == pl.Date:  # an event is a conviction date: one per release and day
         events = ordered.filter(_new_release() | (pl.col(DAY) != pl.col(DAY).shift(1)))
     else:  # an appearance: first seen on its earliest conviction day
-        events = ordered.group_by(KEY, EVENT_KEY).agg(pl.col(SEGMENT).first(), pl.col(DAY).min()).sort(KEY, DAY)
+        events = (
+            ordered.group_by(KEY, EVENT_KEY)
+            .agg(pl.col(STAGE).first(), pl.col(SEGMENT).first(), pl.col(DAY).min())
+            .sort(KEY, DAY)
+        )
     changes = [_remaining_changes(ordered, "reoffences"), _remaining_changes(events, "reconviction_events")]
     joins = first.filter(pl.col("_d1") < never).select(
-        SEGMENT, (pl.col("_d1") + 1).cast(pl.Int32).alias(AGE), pl.lit(1, pl.Int64).alias("o_n")
+        STAGE, SEGMENT, (pl.col("_d1") + 1).cast(pl.Int32).alias(AGE), pl.lit(1, pl.Int64).alias("o_n")
     )
     seen = pl.concat([joins, *changes], how="diagonal").filter(pl.col(AGE) <= max_age).fill_null(0)
-    seen = seen.group_by(SEGMENT, AGE).agg(pl.all().sum())
-    seen = (
-        grid.join(seen, on=[SEGMENT, AGE], how="left")
-        .fill_null(0)
-        .sort(SEGMENT, AGE)
-        .with_columns(pl.exclude(SEGMENT, AGE).cum_sum().over(SEGMENT))
+    seen = seen.group_by(STAGE, SEGMENT, AGE).agg(pl.all().sum())
+
+    # every stage, segment and age; a release counts from its stage on (cumulative over stages), then over ages
+    grid = (
+        pl.DataFrame({STAGE: pl.int_range(0, stages, eager=True).cast(pl.UInt32)})
+        .join(first.select(SEGMENT).unique(), how="cross")
+        .join(pl.DataFrame({AGE: pl.int_range(0, max_age + 1, eager=True).cast(pl.Int32)}), how="cross")
     )
-    table = unseen.join(seen, on=[SEGMENT, AGE], how="left")
+    table = (
+        grid.join(unseen, on=[STAGE, SEGMENT, AGE], how="left")
+        .join(seen, on=[STAGE, SEGMENT, AGE], how="left")
+        .fill_null(0)
+        .sort(SEGMENT, AGE, STAGE)
+        .with_columns(pl.exclude(STAGE, SEGMENT, AGE).cum_sum().over(SEGMENT, AGE))
+        .sort(STAGE, SEGMENT, AGE)
+        .with_columns(
+            pl.col("^u_.*$").cum_sum(reverse=True).over(STAGE, SEGMENT),
+            pl.col("^o_.*$").cum_sum().over(STAGE, SEGMENT),
+        )
+    )
+    # at age 0 nobody is seen: u_n is the segment's releases in the reference so far
+    return table.filter(pl.col("u_n").first().over(STAGE, SEGMENT) > 0)
+
+
+def development_moments(sums: pl.DataFrame) -> pl.DataFrame:
+    """:func:`development_table` from its sums (:func:`development_sums`, one stage): means and variances."""
+    counts = ("reoffended", "reoffences", "reconviction_events")
     moments = []
     for prefix, count_columns in (("u", counts), ("o", counts[1:])):
         n = pl.col(f"{prefix}_n")
@@ -326,7 +404,7 @@ def development_table(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int)
                 shrunk = (pl.col(f"{prefix}_s1_{c}") + 0.5) / (n + 1)
                 variance = pl.when(n > 0).then(shrunk * (1 - shrunk))
             moments += [mean.alias(f"{prefix}_mean_{c}"), variance.alias(f"{prefix}_var_{c}")]
-    return table.select(SEGMENT, AGE, "u_n", "o_n", *moments)
+    return sums.select(SEGMENT, AGE, "u_n", "o_n", *moments)
 
 
 def _new_release() -> pl.Expr:
@@ -348,6 +426,7 @@ def _remaining_changes(ordered: pl.DataFrame, count: str) -> pl.DataFrame:
     last = (pl.col(KEY) != pl.col(KEY).shift(-1)).fill_null(True)
     frame = ordered.select(
         KEY,
+        STAGE,
         SEGMENT,
         DAY,
         (pl.when(last).then(index).backward_fill() - index + 1).alias("_r"),  # rows from this one to the last
@@ -359,9 +438,10 @@ def _remaining_changes(ordered: pl.DataFrame, count: str) -> pl.DataFrame:
     return pl.concat(
         [
             frame.filter(first_later).select(
-                SEGMENT, (pl.col("_d1") + 1).cast(pl.Int32).alias(AGE), r.alias(s1), (r**2).alias(s2)
+                STAGE, SEGMENT, (pl.col("_d1") + 1).cast(pl.Int32).alias(AGE), r.alias(s1), (r**2).alias(s2)
             ),
             frame.select(
+                STAGE,
                 SEGMENT,
                 (pl.col(DAY) + 1).cast(pl.Int32).alias(AGE),
                 pl.lit(-1, pl.Int64).alias(s1),
@@ -395,11 +475,35 @@ def months_observed(medians: pl.DataFrame, extract: dt.date, window: FollowUpWin
     )
 
 
-def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tuple[pl.DataFrame, list[RunWarning]]:
-    """Every group of index releases dated on or before ``extract``, final or provisional (docs/nowcast.md)."""
+@dataclass
+class OriginState:
+    """What the backtest computes for all its origins in one pass (:func:`backtest`): the releases observed at
+    an origin (:func:`observed_at`) and the development table of the releases complete then
+    (:func:`development_table`)."""
+
+    observed: pl.DataFrame
+    table: pl.DataFrame
+
+
+def nowcast_at(
+    data: Development,
+    extract: dt.date,
+    params: NowcastParams,
+    state: OriginState | None = None,
+    groups: pl.DataFrame | None = None,
+    quiet: bool = False,
+) -> tuple[pl.DataFrame, list[RunWarning]]:
+    """Every group of index releases dated on or before ``extract``, final or provisional (docs/nowcast.md).
+    ``state``: the observed releases and development table at ``extract``, when already computed. ``groups``
+    (the ``by`` columns): only these groups' figures are wanted (the backtest's); the model still learns from
+    every group, and the warnings are about every group. ``quiet`` (with ``groups``): no warnings are wanted,
+    so the court-lag ratio is fitted only for the cohorts of ``groups`` (the others' verdict, which tau2 reads,
+    is still made) and the expectations are worked out only for their releases."""
     window, by, confidence = params.window, params.measurement.by, params.measurement.confidence
-    observed = observed_at(data, extract, window)
+    observed = state.observed if state is not None else observed_at(data, extract, window)
     group_status = observed.group_by(by).agg(pl.col(COMPLETE).all().alias("_final"))
+    if groups is not None:
+        group_status = group_status.join(groups, on=list(by), how="semi")
     final_groups = group_status.filter("_final").drop("_final")
     final = group_measures(observed.join(final_groups, on=list(by), how="semi").lazy(), by, confidence).collect()
 
@@ -408,85 +512,28 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
     expected = targets.select(*by, SEGMENT).head(0)
     levels = lags = None
     if targets.height:
-        max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
         reference = observed.filter(COMPLETE)
-        reference_rows = data.rows.join(reference.select(KEY), on=KEY)
-        lags = court_lag_check(data, observed, extract)
-        warnings += _lag_warnings(lags, params)
+        quiet = quiet and groups is not None
+        lags = court_lag_check(data, observed, extract, groups.get_column("cohort") if quiet else None)  # type: ignore[union-attr]
+        warnings += [] if quiet else _lag_warnings(lags, params)
         adjust = pl.col("_adjust") & (params.court_lag == "adjust")
         ratios = lags.select("cohort", pl.when(adjust).then(pl.col("court_lag_ratio")).otherwise(1.0).alias(RATIO))
-        tables = []
-        for ratio in sorted({1.0, *ratios.get_column(RATIO).to_list()}):
-            if ratio == 1.0:
-                ref, ref_rows = reference, reference_rows
-            else:
-                ref, ref_rows = stretched_reference(
-                    reference, reference_rows, data.releases, KEY, DAY, FIRST_DAY, ratio
-                )
-            shared = _with_shares(development_table(ref, ref_rows, max_age))
-            if ratio == 1.0 and params.censored_reference:
-                shared = _censored(shared, censored_shares(observed, max_age))
-            tables.append(shared.with_columns(pl.lit(ratio).alias(RATIO)))
-        table = pl.concat(tables)
+        max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
+        table = _development_tables(data, observed, reference, ratios, max_age, params, state)
         changed = lags.select("cohort", pl.col("court_lag_changed").fill_null(False).alias(LAG_CHANGED))
         targets = (
             targets.join(ratios, on="cohort", how="left")
             .join(changed, on="cohort", how="left")
             .with_columns(pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False))
         )
-        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator)
+        keep = _releases_of(targets, group_status, by) if quiet else None
+        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator, keep)
         adjusted = targets.filter(pl.col(RATIO) != 1.0)
         if adjusted.height:
-            # the lag model's own error: a share of the adjustment (estimate at the stretched lags minus at the
-            # reference's), as a standard deviation (docs/nowcast.md, "Court lag")
-            plain, _ = _expectations(
-                adjusted.with_columns(pl.lit(1.0).alias(RATIO)), table, reference, observed, by, "reference"
-            )
-            moved = expected.join(adjusted.select(KEY), on=KEY, how="semi")
-            sums = [pl.col(f"_mean_{c}").sum().alias(f"_shift_{c}") for c in COUNTS.values()]
-            shift = moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), suffix="_plain")
-            levels = levels.join(
-                shift.select(
-                    *by,
-                    *[
-                        (LAG_MODEL_SHARE * (pl.col(f"_shift_{c}") - pl.col(f"_shift_{c}_plain"))).alias(f"_lag_sd_{c}")
-                        for c in COUNTS.values()
-                    ],
-                ),
-                on=list(by),
-                how="left",
-            )
-        small = (
-            reference.group_by(SEGMENT)
-            .agg(pl.len().alias("_m"), *[pl.col(c).first() for c in data.segments])
-            .filter(pl.col("_m") < SMALL_REFERENCE)
-            .join(targets.select(SEGMENT).unique(), on=SEGMENT, how="semi")
-        )
-        for row in small.sort(SEGMENT).iter_rows(named=True):
-            group = "/".join(str(row[c]) for c in data.segments) or "all releases"
-            warnings.append(
-                RunWarning(
-                    "small-groups",
-                    f"only {counted(row['_m'], 'complete release')} to learn from ({group}): the provisional figures "
-                    "rest on few cases and the backtest is the guide to their reliability",
-                    subjects=[group],
-                    counts={"complete_releases": row["_m"], "threshold": SMALL_REFERENCE},
-                )
-            )
-        unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
-        missing = expected.filter(unknown).select(SEGMENT, *data.segments).unique(SEGMENT)
-        if missing.height:
-            groups = ["/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()]
-            names = ", ".join(groups)
-            warnings.append(
-                RunWarning(
-                    "no-reference",
-                    f"too few complete releases to learn from for {counted(missing.height, 'group')} ({names}) at "
-                    f"{extract} (none in the state of some release in follow-up); their provisional figures are empty",
-                    subjects=groups,  # as found: a value holding ", " stays one group
-                    counts={"groups": missing.height},
-                )
-            )
+            levels = _with_lag_model_error(levels, expected, adjusted, table, reference, observed, by)
+        warnings += [] if quiet else _reference_warnings(data, reference, targets, expected, extract)
+    if groups is not None:  # in release order still: the sums over a group are those of all the releases
+        expected = expected.filter(_releases_of(targets, group_status, by))
     provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)
     if lags is not None and provisional.height:
         provisional = provisional.join(lags.drop("_adjust"), on="cohort", how="left")
@@ -501,11 +548,112 @@ def nowcast_at(data: Development, extract: dt.date, params: NowcastParams) -> tu
     return rows, warnings
 
 
-def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date) -> pl.DataFrame:
+def _releases_of(targets: pl.DataFrame, groups: pl.DataFrame, by: Sequence[str]) -> pl.Expr:
+    """True for the releases of ``targets`` in ``groups`` (a filter keeps the releases' order)."""
+    return pl.col(KEY).is_in(targets.join(groups, on=list(by), how="semi").get_column(KEY).implode())
+
+
+def _development_tables(
+    data: Development,
+    observed: pl.DataFrame,
+    reference: pl.DataFrame,
+    ratios: pl.DataFrame,
+    max_age: int,
+    params: NowcastParams,
+    state: OriginState | None,
+) -> pl.DataFrame:
+    """The development table with its shares at each court-lag ratio in ``ratios`` (``RATIO``; 1: the complete
+    releases as they are, from ``state`` when given, else learned here; otherwise their lags stretched)."""
+    wanted = sorted({1.0, *ratios.get_column(RATIO).to_list()})
+    needs_rows = state is None or len(wanted) > 1  # the rows of the complete releases, to learn from or stretch
+    reference_rows = data.rows.join(reference.select(KEY), on=KEY) if needs_rows else data.rows.head(0)
+    tables = []
+    for ratio in wanted:
+        if ratio == 1.0:
+            table = state.table if state is not None else development_table(reference, reference_rows, max_age)
+        else:
+            stretched = stretched_reference(reference, reference_rows, data.releases, KEY, DAY, FIRST_DAY, ratio)
+            table = development_table(*stretched, max_age)
+        shared = _with_shares(table)
+        if ratio == 1.0 and params.censored_reference:
+            shared = _censored(shared, censored_shares(observed, max_age))
+        tables.append(shared.with_columns(pl.lit(ratio).alias(RATIO)))
+    return pl.concat(tables)
+
+
+def _with_lag_model_error(
+    levels: pl.DataFrame,
+    expected: pl.DataFrame,
+    adjusted: pl.DataFrame,
+    table: pl.DataFrame,
+    reference: pl.DataFrame,
+    observed: pl.DataFrame,
+    by: Sequence[str],
+) -> pl.DataFrame:
+    """``levels`` with ``_lag_sd_X``: the lag model's own error, a share of the adjustment (estimate at the
+    stretched lags minus at the reference's) of the ``adjusted`` releases, as a standard deviation
+    (docs/nowcast.md, "Court lag")."""
+    plain, _ = _expectations(
+        adjusted.with_columns(pl.lit(1.0).alias(RATIO)), table, reference, observed, by, "reference"
+    )
+    moved = expected.join(adjusted.select(KEY), on=KEY, how="semi")
+    sums = [pl.col(f"_mean_{c}").sum().alias(f"_shift_{c}") for c in COUNTS.values()]
+    shift = moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), suffix="_plain")
+    lag_sd = [
+        (LAG_MODEL_SHARE * (pl.col(f"_shift_{c}") - pl.col(f"_shift_{c}_plain"))).alias(f"_lag_sd_{c}")
+        for c in COUNTS.values()
+    ]
+    return levels.join(shift.select(*by, *lag_sd), on=list(by), how="left")
+
+
+def _reference_warnings(
+    data: Development, reference: pl.DataFrame, targets: pl.DataFrame, expected: pl.DataFrame, extract: dt.date
+) -> list[RunWarning]:
+    """Segments with releases in follow-up and fewer than ``SMALL_REFERENCE`` complete releases to learn from;
+    segments with a release in follow-up in a state no complete release reached (its figures are empty)."""
+    warnings = []
+    small = (
+        reference.group_by(SEGMENT)
+        .agg(pl.len().alias("_m"), *[pl.col(c).first() for c in data.segments])
+        .filter(pl.col("_m") < SMALL_REFERENCE)
+        .join(targets.select(SEGMENT).unique(), on=SEGMENT, how="semi")
+    )
+    for row in small.sort(SEGMENT).iter_rows(named=True):
+        group = "/".join(str(row[c]) for c in data.segments) or "all releases"
+        warnings.append(
+            RunWarning(
+                "small-groups",
+                f"only {counted(row['_m'], 'complete release')} to learn from ({group}): the provisional figures "
+                "rest on few cases and the backtest is the guide to their reliability",
+                subjects=[group],
+                counts={"complete_releases": row["_m"], "threshold": SMALL_REFERENCE},
+            )
+        )
+    unknown = pl.any_horizontal(pl.col("^_mean_.*$").is_null())
+    missing = expected.filter(unknown).select(SEGMENT, *data.segments).unique(SEGMENT)
+    if missing.height:
+        groups = ["/".join(str(v) for v in row[1:]) or "all releases" for row in missing.sort(SEGMENT).rows()]
+        names = ", ".join(groups)
+        warnings.append(
+            RunWarning(
+                "no-reference",
+                f"too few complete releases to learn from for {counted(missing.height, 'group')} ({names}) at "
+                f"{extract} (none in the state of some release in follow-up); their provisional figures are empty",
+                subjects=groups,  # as found: a value holding ", " stays one group
+                counts={"groups": missing.height},
+            )
+        )
+    return warnings
+
+
+def court_lag_check(
+    data: Development, observed: pl.DataFrame, extract: dt.date, fitted: pl.Series | None = None
+) -> pl.DataFrame:
     """Per cohort with a release in follow-up: the court-lag monitor of :mod:`reoffend.drift` on the reconviction
     events of its releases in follow-up seen by ``extract``, against the events of the complete releases:
     ``court_lag_ratio`` (how many times as long the lags now are; null with too few events), ``court_lag_z``,
-    ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio)."""
+    ``court_lag_changed`` (``|z| >= LAG_Z``) and ``_adjust`` (changed, with a ratio). ``fitted``: the cohorts
+    whose ratio is wanted (None: all); the others have ``z`` alone."""
     if data.events is None:  # extract-independent: built once for a nowcast and its backtest
         data.events = lag_events(data)
     extract_day = (extract - dt.date(1970, 1, 1)).days
@@ -518,7 +666,8 @@ def court_lag_check(data: Development, observed: pl.DataFrame, extract: dt.date)
     state = observed.filter(~pl.col(COMPLETE)).select(KEY, "cohort")
     out = []
     for cohort, group in recent.group_by("cohort"):  # a group keeps the rows' order
-        fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy())
+        wanted = fitted is None or cohort[0] in fitted
+        fit = fit_lag(reference, group.get_column("_lag").to_numpy(), group.get_column("_room").to_numpy(), wanted)
         out.append((cohort[0], fit.ratio, fit.z, fit.events))
     for cohort in state.get_column("cohort").unique().to_list():
         if cohort not in {row[0] for row in out}:
@@ -672,10 +821,12 @@ def _expectations(
     observed: pl.DataFrame,
     by: Sequence[str],
     estimator: str,
+    keep: pl.Expr | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per incomplete release: the expected final minus observed of each count, its variance, and the
     standard error of that expectation (``sigma / sqrt(m)``, ``m`` reference releases in its state); and per
-    group the level ratio used and the variance it adds (docs/nowcast.md, "The cohort's own level").
+    group the level ratio used and the variance it adds (docs/nowcast.md, "The cohort's own level"). ``keep``:
+    the releases whose expectations are wanted (None: all); the levels are learned from all.
 
     ``estimator="reference"``: a release not seen to reoffend by age ``t`` is completed with the reference's
     ``q(t)`` (Bornhuetter-Ferguson). ``"cohort"``: with ``q_lam(t) = lam (P - S(t)) / (1 - lam S(t))``, where
@@ -692,7 +843,8 @@ def _expectations(
     drop = [c for c in (*table.columns, "level_ratio", "_level_mse") if c not in (SEGMENT, AGE, RATIO)]
     # lazily: the common subexpressions (q_lam, the scale) are then computed once, not in every column (0.33 ->
     # 0.22 CPU s a call at 1,000,000 releases); the same operations on the same values, so the same numbers
-    return joined.lazy().select(pl.exclude(drop), *columns).collect(), levels
+    wanted = joined.lazy() if keep is None else joined.lazy().filter(keep)
+    return wanted.select(pl.exclude(drop), *columns).collect(), levels
 
 
 def expectation_columns() -> list[pl.Expr]:
@@ -1112,9 +1264,8 @@ def check_nowcast(
     months_from = int(shown.get_column("months_observed").min()) if shown.height else 0  # type: ignore[arg-type]
     confidence = params.measurement.confidence
     try:
-        result = backtest(
-            inputs, params, BacktestParams(options.origins, options.step_months), data=data, extract=extract
-        )
+        backtest_params = BacktestParams(options.origins, options.step_months)
+        result = backtest(inputs, params, backtest_params, data=data, extract=extract, quiet=True)
     except UsageError as error:
         return coverage_check(None, months_from, options, confidence, str(error))
     return coverage_check(result.detail, months_from, options, confidence)
@@ -1181,10 +1332,12 @@ def backtest(
     *,
     data: Development | None = None,
     extract: dt.date | None = None,
+    quiet: bool = False,
 ) -> BacktestResult:
     """Nowcast at each rolling origin with the convictions known then (``conviction_date <= origin``) and
     compare with the final figures of the same releases from the full data (docs/nowcast.md, "Backtest").
-    ``extract`` (default: the inputs' extract date): the data as known that day is the full data."""
+    ``extract`` (default: the inputs' extract date): the data as known that day is the full data. ``quiet``:
+    the caller reads the detail alone (the honesty check), so no warnings are made (:func:`nowcast_at`)."""
     extract = extract or _extract(inputs)
     data = data or development(inputs, params)
     by = params.measurement.by
@@ -1198,10 +1351,7 @@ def backtest(
         )
     details: list[pl.DataFrame] = []
     warnings: list[RunWarning] = []
-    for origin in origins:
-        rows, notes = nowcast_at(data, origin, params)
-        warnings += [note.prefixed(f"origin {origin}: ") for note in notes]
-        provisional = rows.filter(pl.col("status") == "provisional")
+    for origin, state in zip(origins, origin_states(data, origins, params), strict=True):
         finals = (
             observed.filter(pl.col("release_date") <= origin)
             .group_by(by)
@@ -1220,6 +1370,10 @@ def backtest(
                 (pl.col("_r") / pl.col("_n")).alias("reoffences_per_offender_final"),
             )
         )
+        # the figures of the groups final at the extract alone: the others have nothing to be compared with
+        rows, notes = nowcast_at(data, origin, params, state, finals.select(by), quiet)
+        warnings += [note.prefixed(f"origin {origin}: ") for note in notes]
+        provisional = rows.filter(pl.col("status") == "provisional")
         details.append(
             provisional.join(finals, on=list(by), how="inner").select(
                 pl.lit(origin).alias("origin"),
@@ -1247,6 +1401,40 @@ def backtest(
         metadata=metadata,
         warnings=warnings,
     )
+
+
+def origin_states(data: Development, origins: Sequence[dt.date], params: NowcastParams) -> Iterator[OriginState]:
+    """The observed releases and the development table (ratio 1) at each of ``origins``, in their order, as
+    :func:`observed_at` and :func:`development_table` give them, but computed for all the origins together:
+    the rows grouped once (:func:`seen_by_origin`), and one development table keyed by the origin from which
+    each release is complete (:func:`development_sums`; a release complete at an origin is complete at every
+    later one, with the same final figures, so the references are nested). Each origin's observed releases are
+    made when its turn comes (one at a time in memory)."""
+    window = params.window
+    ascending = sorted(origins)
+    seen = seen_by_origin(data, ascending)
+    last = len(ascending) - 1
+    reference = observed_from(data, seen, last, ascending[last], window).filter(COMPLETE)
+    # the first origin (ascending) at which each release is complete: the number of origins at which it is not
+    stage = pl.sum_horizontal([~window.is_complete(origin) for origin in ascending]).cast(pl.UInt32).alias(STAGE)
+    reference = reference.with_columns(stage)
+    # the oldest release in follow-up at each origin gives that origin's largest age
+    oldest = data.releases.select(
+        pl.col("release_date")
+        .filter((pl.col("release_date") <= origin) & ~window.is_complete(origin))
+        .min()
+        .alias(f"_oldest_{i}")
+        for i, origin in enumerate(ascending)
+    ).row(0)
+    ages = [
+        (origin - first).days + 1 if first is not None else 0 for origin, first in zip(ascending, oldest, strict=True)
+    ]
+    rows = data.rows.join(reference.select(KEY, STAGE), on=KEY)
+    sums = development_sums(reference, rows, max(ages), len(ascending))
+    for origin in origins:
+        i = ascending.index(origin)
+        table = development_moments(sums.filter((pl.col(STAGE) == i) & (pl.col(AGE) <= ages[i])).drop(STAGE))
+        yield OriginState(observed_from(data, seen, i, origin, window), table)
 
 
 def backtest_summary(detail: pl.DataFrame) -> pl.DataFrame:

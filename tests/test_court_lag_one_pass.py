@@ -119,8 +119,11 @@ def test_one_join_for_trend_establishments_and_court_lag_equals_separate_measure
     assert complete == ["2022Q1", "2022Q2", "2022Q3", "2022Q4"] and lag_set == ["2022Q1", "2022Q2"]
     measured = CohortMeasures(inputs, restrict_cohorts(params, complete), ("establishment",), 12)
     assert measured.rows(("cohort",)).equals(measure(inputs, restrict_cohorts(params, complete)).rows)
-    by_site = measure(inputs, restrict_cohorts(params, ["2022Q4"], by=("cohort", "establishment"))).rows
-    assert measured.rows(("cohort", "establishment"), "2022Q4").equals(by_site)
+    # the establishments of each cohort come from one table of every cohort (issue 30): each is its own measure
+    for cohort in complete:
+        by_site = measure(inputs, restrict_cohorts(params, [cohort], by=("cohort", "establishment"))).rows
+        assert measured.rows(("cohort", "establishment"), cohort).equals(by_site), cohort
+    assert measured.rows(("establishment",), "2022Q4").equals(by_site.drop("cohort"))  # no cohort column
     lag = measured.court_lag(lag_set)
     expected = _one_measure_per_waiting_period(inputs, params, lag_set, 12)
     assert lag.drop("share_of_reoffences", "share_of_reoffenders").equals(expected)

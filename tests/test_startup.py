@@ -84,3 +84,14 @@ def test_power_from_numbers_loads_no_data_library(output):
 def test_power_to_a_terminal_table_or_parquet_still_works_through_polars():
     """The formats written from the frame load polars (only those): Parquet here."""
     assert "polars" in loaded_after([*POWER_FROM_NUMBERS, "--format", "parquet", "-o", "/dev/null"])
+
+
+def test_the_bulletin_loads_no_comparison_it_does_not_run():
+    """The bulletin's modules load no ``scipy.stats`` (and no ``statsmodels``): only a risk-adjusted comparison
+    needs them, and it imports them when it runs (bench/NOTES.md: about half a CPU second at every start)."""
+    probe = (
+        "import sys, reoffend.bulletin.build; "
+        "print(sorted(n for n in ('scipy.stats', 'statsmodels', 'reoffend.compare.adjusted') if n in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

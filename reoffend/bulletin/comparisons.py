@@ -15,7 +15,6 @@ from typing import Any
 import polars as pl
 
 from ..cohort import check_cohorts_present, check_values_present, with_cohort
-from ..compare.adjusted import SMALL_GROUP
 from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow
 from ..errors import UsageError
 from ..measure import MeasureParams
@@ -544,6 +543,8 @@ def _adjusted_section(
 ) -> ComparisonSection:
     """The section of the national payment mechanism from the comparison's published rows (``withheld_units``:
     how many units disclosure control left out of them): its tables, introduction and headline sentences."""
+    from ..compare.adjusted import SMALL_GROUP  # here, not at the top: compare.adjusted imports scipy.stats
+
     rows = result.rows
     summary = _adjusted_summary(result, adjusted_params, withheld_units)
     models = _adjusted_models(result.models)

@@ -235,13 +235,34 @@ class CohortMeasures:
         ).collect()
         counted = per_release_counts(self.pairs.lazy().filter(pl.col(NEEDED) <= waiting))
         self.per_release = audit_rows(self.keyed.lazy(), counted, group_columns).collect()
+        self._tables: dict[tuple[str, ...], pl.DataFrame] = {}  # rows(by) of every cohort, made once per by
+        self._first_needed: pl.DataFrame | None = None
 
     def rows(self, by: Sequence[str], cohort: str | None = None) -> pl.DataFrame:
-        """The measures per ``by`` (docs/measures.md "Per group"), of one ``cohort`` or of all."""
-        frame = self.per_release.lazy()
-        if cohort is not None:
-            frame = frame.filter(pl.col("cohort") == cohort)
-        return group_measures(frame, by, self.confidence).collect()
+        """The measures per ``by`` (docs/measures.md "Per group"), of one ``cohort`` or of all.
+
+        Each ``by`` is measured once over every cohort (the bulletin asks for the establishments of the latest
+        cohort and of the earlier ones): a group's measures are those of its own releases (exact counts, a
+        mean of whole days and a median), so one cohort's groups are the same rows either way."""
+        key = tuple(by)
+        if cohort is not None and "cohort" not in key:  # one cohort's groups, without the cohort column
+            return group_measures(
+                self.per_release.lazy().filter(pl.col("cohort") == cohort), by, self.confidence
+            ).collect()
+        if key not in self._tables:
+            self._tables[key] = group_measures(self.per_release.lazy(), by, self.confidence).collect()
+        table = self._tables[key]
+        return table if cohort is None else table.filter(pl.col("cohort") == cohort)
+
+    def first_needed(self) -> pl.DataFrame:
+        """Per release with a proven pair under the longest waiting period: ``RELEASE_KEY`` and the least
+        waiting period (``NEEDED``) proving one of its pairs; made once, for :meth:`court_lag` and
+        :meth:`court_lag_reoffenders` (a release counts as a reoffender from that waiting period on)."""
+        if self._first_needed is None:
+            self._first_needed = (
+                self.pairs.lazy().select(RELEASE_KEY, NEEDED).group_by(RELEASE_KEY).agg(pl.col(NEEDED).min()).collect()
+            )
+        return self._first_needed
 
     def counts(self, where: Mapping[str, Sequence[str]]) -> pl.DataFrame:
         """``cohort``, ``reoffenders`` and ``cohort_size`` of the index releases ``where`` keeps, per cohort.
@@ -266,15 +287,13 @@ class CohortMeasures:
         longest = self.longest
         chosen = self.keyed.lazy()
         needed = self.pairs.lazy().select(RELEASE_KEY, NEEDED)
+        first = self.first_needed().lazy()
         if not set(self.keyed["cohort"].unique().to_list()) <= set(cohorts):  # else every release is chosen
             chosen = chosen.filter(pl.col("cohort").is_in(list(cohorts)))
             needed = needed.join(chosen.select(RELEASE_KEY), on=RELEASE_KEY, how="semi")
+            first = first.join(chosen.select(RELEASE_KEY), on=RELEASE_KEY, how="semi")
         size, by_pair, by_release = pl.collect_all(
-            [
-                chosen.select(pl.len().cast(pl.Int64)),
-                needed.group_by(NEEDED).len(),
-                needed.group_by(RELEASE_KEY).agg(pl.col(NEEDED).min()).group_by(NEEDED).len(),
-            ]
+            [chosen.select(pl.len().cast(pl.Int64)), needed.group_by(NEEDED).len(), first.group_by(NEEDED).len()]
         )
         months = pl.DataFrame({"waiting_period_months": range(longest + 1)}, schema={"waiting_period_months": pl.Int64})
 
@@ -305,15 +324,7 @@ class CohortMeasures:
         """Per cohort of ``cohorts`` and waiting period ``0..longest``: its size and its reoffenders under that
         waiting period (as :meth:`court_lag` counts them for the cohorts together), from one pass."""
         chosen = self.keyed.lazy().filter(pl.col("cohort").is_in(list(cohorts))).select(RELEASE_KEY, "cohort")
-        first = (
-            self.pairs.lazy()
-            .select(RELEASE_KEY, NEEDED)
-            .group_by(RELEASE_KEY)
-            .agg(pl.col(NEEDED).min())
-            .join(chosen, on=RELEASE_KEY, how="inner")
-            .group_by("cohort", NEEDED)
-            .len()
-        )
+        first = self.first_needed().lazy().join(chosen, on=RELEASE_KEY, how="inner").group_by("cohort", NEEDED).len()
         sizes, first_needed = pl.collect_all([chosen.group_by("cohort").len(), first])
         grid = sizes.rename({"len": "cohort_size"}).join(
             pl.DataFrame(
