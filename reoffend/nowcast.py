@@ -734,12 +734,13 @@ def level_adjusted_q(lam: pl.Expr, seen: pl.Expr, final: pl.Expr, q: pl.Expr) ->
     With the reference's shares ``S = S(t)`` seen by ``t`` and ``P`` in the end, a level ``lam`` makes them
     ``lam S`` and ``lam P``, so of the ``1 - lam S`` not yet seen ``lam (P - S)`` are still to come:
     ``q_lam = lam (P - S) / (1 - lam S)``, cut to [0, 1], and ``d q_lam / d lam = (P - S) / (1 - lam S)**2``
-    (0 where cut). At ``lam = 1`` it is the reference's ``q(t) = (P - S) / (1 - S)``, taken as ``q`` itself.
+    (0 where cut: where the uncut value is below 0 or above 1; at ``lam = 0`` nothing is cut and the derivative
+    is ``P - S``). At ``lam = 1`` it is the reference's ``q(t) = (P - S) / (1 - S)``, taken as ``q`` itself.
     """
     room = (1 - lam * seen).clip(lower_bound=1e-9)
-    q_lam = (lam * (final - seen) / room).clip(0.0, 1.0)
-    q_lam = pl.when(lam == 1.0).then(q).otherwise(q_lam)
-    slope = pl.when((q_lam > 0) & (q_lam < 1)).then((final - seen) / room**2).otherwise(0.0)
+    uncut = lam * (final - seen) / room
+    q_lam = pl.when(lam == 1.0).then(q).otherwise(uncut.clip(0.0, 1.0))
+    slope = pl.when((uncut >= 0) & (uncut <= 1)).then((final - seen) / room**2).otherwise(0.0)
     return q_lam, slope
 
 
