@@ -858,6 +858,9 @@ def _provisional_groups(
     by: Sequence[str],
     confidence: float,
 ) -> pl.DataFrame:
+    """Per group with a release in follow-up: the provisional figures, observed plus expected (``expected``, per
+    release), and their intervals from the process, estimation, level and court-lag variances (docs/nowcast.md,
+    "The model" and "The cohort's own level"). ``levels`` is None when no release is in follow-up: no such group."""
     z = normal_quantile(confidence)
     groups = status.filter(~pl.col("_final")).drop("_final")
     base = (
@@ -881,14 +884,10 @@ def _provisional_groups(
             pl.when(unknown).then(None).otherwise(var.sum() + se.sum() ** 2).alias(f"_var0_{count}"),
             pl.col(f"_d_{count}").sum().alias(f"_slope_{count}"),
         ]
-    further = expected.group_by(by).agg(sums) if expected.height else None
-    if further is None:
-        return base.head(0)
-    joined = base.join(further, on=list(by), how="left")
-    if levels is not None:
-        joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
-    else:
-        joined = joined.with_columns(pl.lit(1.0).alias("level_ratio"), pl.lit(0.0).alias("_level_mse"))
+    if levels is None:  # no release in follow-up (nowcast_at): every group is final, so base has no rows
+        return base
+    joined = base.join(expected.group_by(by).agg(sums), on=list(by), how="left")
+    joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
     out = []
     size = pl.col("cohort_size").cast(pl.Float64)
     observed_columns = {

@@ -350,6 +350,79 @@ def test_the_ratio_estimator_takes_the_groups_own_level_by_hand():
     assert provisional["binary_rate_provisional_high"] == 1.0
 
 
+def test_a_nowcast_with_nothing_in_follow_up_is_all_final():
+    # extract 2025-12-31: T (released 2024-01-01) has had its 12 months and 6 more for the courts: no release in
+    # follow-up, so no provisional group (and no estimator run)
+    rows = nowcast(tiny_inputs(dt.date(2025, 12, 31)), NowcastParams(final_cohorts=2)).rows
+    assert rows.select("cohort", "status", "cohort_size", "binary_rate").rows() == [
+        ("2022Q1", "final", 4, 0.5),  # A and B of A, B, C, D
+        ("2024Q1", "final", 1, 0.0),  # T never convicted
+    ]
+    assert rows.get_column("binary_rate_provisional").null_count() == 2
+
+
+def test_provisional_intervals_add_the_court_lag_term_by_hand():
+    from reoffend.nowcast import COMPLETE, _provisional_groups
+
+    # A: 2 releases in follow-up, the first seen to reoffend (2 reoffences so far), the second not; B: 1 release,
+    # nothing seen. The expected further reoffences and their variance terms, per release:
+    observed = pl.DataFrame(
+        {
+            "cohort": ["A", "A", "B"],
+            COMPLETE: [False] * 3,
+            "reoffended": [True, False, False],
+            "reoffences": [2, 0, 0],
+            "reconviction_events": [1, 0, 0],
+        }
+    )
+    status = pl.DataFrame({"cohort": ["A", "B"], "_final": [False, False]})
+    counts = ("reoffended", "reoffences", "reconviction_events")
+    expected = pl.DataFrame(
+        {"cohort": ["A", "A", "B"]}
+        | {f"_{part}_{c}": [0.0] * 3 for c in counts for part in ("mean", "var", "se", "d")}
+        | {
+            "_mean_reoffences": [0.6, 0.4, 0.5],
+            "_var_reoffences": [0.1, 0.09, 0.24],
+            "_se_reoffences": [0.1, 0.0, 0.1],
+            "_d_reoffences": [0.0, 0.5, 0.0],
+        }
+    )
+    # A's court lag was adjusted (its lag model's sd 0.2 reoffences); B's was not (null: no lag term)
+    levels = pl.DataFrame(
+        {
+            "cohort": ["A", "B"],
+            "level_ratio": [1.1, 1.0],
+            "_level_mse": [0.04, 0.0],
+            "_lag_sd_reoffended": [0.0, None],
+            "_lag_sd_reoffences": [0.2, None],
+            "_lag_sd_reconviction_events": [0.0, None],
+        }
+    )
+    found = _provisional_groups(observed, status, expected, levels, ("cohort",), 0.95)
+    rows = {r["cohort"]: r for r in found.to_dicts()}
+    z = normal_quantile(0.95)
+    # A: 2 seen + 0.6 + 0.4 = 3 reoffences; variance 0.1 + 0.09 + (0.1 + 0)^2 = 0.2, the level's 0.5^2 x 0.04 =
+    # 0.01, the court lag's 0.2^2 = 0.04: sd = sqrt(0.25) = 0.5; per offender over the 2 releases
+    a = rows["A"]
+    assert a["reoffences_per_offender_provisional"] == pytest.approx(3 / 2)
+    assert a["reoffences_per_offender_provisional_low"] == pytest.approx((3 - z * 0.5) / 2)  # 1.01, above 2 / 2
+    assert a["reoffences_per_offender_provisional_high"] == pytest.approx((3 + z * 0.5) / 2)
+    # B: 0 + 0.5; variance 0.24 + 0.1^2 = 0.25, no level term (slope 0), no lag term: sd 0.5, cut below at 0
+    b = rows["B"]
+    assert b["reoffences_per_offender_provisional"] == pytest.approx(0.5)
+    assert b["reoffences_per_offender_provisional_low"] == 0.0
+    assert b["reoffences_per_offender_provisional_high"] == pytest.approx(0.5 + z * 0.5)
+
+
+def test_month_end_by_hand():
+    from reoffend.nowcast import month_end
+
+    # the first of the next month less a day: 2024 is a leap year, 2023 not; December rolls into the next year
+    assert month_end(dt.date(2024, 2, 10)) == dt.date(2024, 2, 29)
+    assert month_end(dt.date(2023, 2, 28)) == dt.date(2023, 2, 28)
+    assert month_end(dt.date(2023, 12, 1)) == dt.date(2023, 12, 31)
+
+
 # ------------------------------------------------------------------------------------ synthetic extracts
 @pytest.fixture(scope="module")
 def synth_full():
