@@ -456,3 +456,26 @@ def test_a_shown_group_that_fails_the_primary_rule_is_exposed():
     )
     # an inactive rule (min_cohort 0, min_count 0) exposes nothing
     assert audit(one_cohort([("A", 20, 6), ("B", 5, 2)]), Protection.of(DisclosureRule(0, 0))).failures == []
+
+
+def test_a_fractional_linear_optimum_is_solved_in_whole_numbers():
+    # Overlapping groups of 10 people each, all four withheld: AB = A + B, BC = B + C, ACD = A + C + D, each
+    # published with 1 reoffender and 2 events (2 reoffences). Reoffenders: a = 1 - b, c = 1 - b, d = 1 - a - c
+    # = 2b - 1 >= 0, so b >= 1/2: the linear optimum is b = 1/2 (a = c = 1/2, d = 0), and in whole numbers b = 1,
+    # a = c = 0, d = 1. Events: a + b = 2, b + c = 2, d = 2 - a - c = 2b - 2, with d's events at least its
+    # reoffenders (d = 1): 2b - 2 >= 1, b >= 3/2, so B's events are 2 in whole numbers (the linear optimum, 1,
+    # takes d's reoffenders at 0 and b's at 1/2). Every count is then exact, and fails
+    model = LinkedTables()
+    truth = {"A": (0, 0), "B": (1, 2), "C": (0, 0), "D": (1, 2)}
+    cells = {e: model.add(key("Q1", {"est": e}), 10, counts(r, v), table="est.csv") for e, (r, v) in truth.items()}
+    for name, parts in (("AB", "AB"), ("BC", "BC"), ("ACD", "ACD")):
+        group = model.add(key("Q1", {"group": name}), 10 * len(parts), counts(1, 2), table=f"{name}.csv")
+        model.partition(group, [cells[e] for e in parts])
+    for cell_key in cells.values():
+        model.cells[cell_key].withhold()
+    found = ranges(model, [(cells["B"], c) for c in COUNTS], PROTECTION, exact=True)
+    assert [(r.count, r.low, r.high, r.passes) for r in found] == [
+        ("reoffenders", 1, 1, False),
+        ("reconviction_events", 2, 2, False),
+        ("reoffences", 2, 2, False),
+    ]
