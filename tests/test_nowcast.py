@@ -302,14 +302,15 @@ def test_level_adjusted_q_at_its_edges_by_hand():
 
     frame = pl.DataFrame(
         {
-            "lam": [1.0, 3.0, 1.5, 0.0, 2.0],
-            "S": [0.2, 0.2, 0.2, 0.2, 0.25],
-            "P": [0.6, 0.6, 0.6, 0.6, 0.5],
-            "q": [0.3, 0.3, 0.5, 0.5, 1 / 3],
+            "lam": [1.0, 3.0, 1.5, 0.0, 2.0, 2.0],
+            "S": [0.2, 0.2, 0.2, 0.2, 0.25, 0.2],
+            "P": [0.6, 0.6, 0.6, 0.6, 0.5, 0.6],
+            "q": [0.3, 0.3, 0.5, 0.5, 1 / 3, 0.5],
         }
     )
     q_lam, slope = level_adjusted_q(pl.col("lam"), pl.col("S"), pl.col("P"), pl.col("q"))
-    at_one, cut, inside, at_zero, at_top = frame.select(q_lam.alias("q_lam"), slope.alias("slope")).iter_rows()
+    rows = frame.select(q_lam.alias("q_lam"), slope.alias("slope")).iter_rows()
+    at_one, cut, inside, at_zero, at_top, just_cut = rows
     # lam = 1 is the reference's own q, taken as given (0.3 here, not (0.6 - 0.2) / (1 - 0.2) = 0.5)
     assert at_one[0] == 0.3
     assert at_one[1] == pytest.approx(0.4 / 0.8**2)  # (P - S) / (1 - S)^2
@@ -323,6 +324,8 @@ def test_level_adjusted_q_at_its_edges_by_hand():
     # lam = 2, S = 0.25, P = 0.5: 2 x 0.25 / (1 - 0.5) = 1 exactly, not above 1, so not cut either:
     # slope 0.25 / 0.5^2 = 1
     assert at_top == (1.0, pytest.approx(1.0))
+    # lam = 2, S = 0.2, P = 0.6: 2 x 0.4 / (1 - 0.4) = 4/3, just above 1: cut, slope 0
+    assert just_cut == (1.0, 0.0)
 
 
 def test_the_ratio_estimator_takes_the_groups_own_level_by_hand():
