@@ -14,6 +14,7 @@ from reoffend.disclosure import DisclosureRule
 from reoffend.linked import (
     COUNTS,
     InconsistentTables,
+    Key,
     LinkedTables,
     Protection,
     UnprotectableCell,
@@ -458,6 +459,20 @@ def test_a_shown_group_that_fails_the_primary_rule_is_exposed():
     assert audit(one_cohort([("A", 20, 6), ("B", 5, 2)]), Protection.of(DisclosureRule(0, 0))).failures == []
 
 
+def overlapping_groups() -> tuple[LinkedTables, Key]:
+    """Withheld A, B, C, D (10 people each; true reoffenders and events 0 0, 1 2, 0 0, 1 2) and the published
+    groups AB, BC and ACD, each with 1 reoffender and 2 events (and 2 reoffences): the model, and B's key."""
+    model = LinkedTables()
+    truth = {"A": (0, 0), "B": (1, 2), "C": (0, 0), "D": (1, 2)}
+    cells = {e: model.add(key("Q1", {"est": e}), 10, counts(r, v), table="est.csv") for e, (r, v) in truth.items()}
+    for name in ("AB", "BC", "ACD"):
+        group = model.add(key("Q1", {"group": name}), 10 * len(name), counts(1, 2), table=f"{name}.csv")
+        model.partition(group, [cells[e] for e in name])
+    for cell_key in cells.values():
+        model.cells[cell_key].withhold()
+    return model, cells["B"]
+
+
 def test_a_fractional_linear_optimum_is_solved_in_whole_numbers():
     # Overlapping groups of 10 people each, all four withheld: AB = A + B, BC = B + C, ACD = A + C + D, each
     # published with 1 reoffender and 2 events (2 reoffences). Reoffenders: a = 1 - b, c = 1 - b, d = 1 - a - c
@@ -465,17 +480,23 @@ def test_a_fractional_linear_optimum_is_solved_in_whole_numbers():
     # a = c = 0, d = 1. Events: a + b = 2, b + c = 2, d = 2 - a - c = 2b - 2, with d's events at least its
     # reoffenders (d = 1): 2b - 2 >= 1, b >= 3/2, so B's events are 2 in whole numbers (the linear optimum, 1,
     # takes d's reoffenders at 0 and b's at 1/2). Every count is then exact, and fails
-    model = LinkedTables()
-    truth = {"A": (0, 0), "B": (1, 2), "C": (0, 0), "D": (1, 2)}
-    cells = {e: model.add(key("Q1", {"est": e}), 10, counts(r, v), table="est.csv") for e, (r, v) in truth.items()}
-    for name, parts in (("AB", "AB"), ("BC", "BC"), ("ACD", "ACD")):
-        group = model.add(key("Q1", {"group": name}), 10 * len(parts), counts(1, 2), table=f"{name}.csv")
-        model.partition(group, [cells[e] for e in parts])
-    for cell_key in cells.values():
-        model.cells[cell_key].withhold()
-    found = ranges(model, [(cells["B"], c) for c in COUNTS], PROTECTION, exact=True)
+    model, b = overlapping_groups()
+    found = ranges(model, [(b, c) for c in COUNTS], PROTECTION, exact=True)
     assert [(r.count, r.low, r.high, r.passes) for r in found] == [
         ("reoffenders", 1, 1, False),
         ("reconviction_events", 2, 2, False),
         ("reoffences", 2, 2, False),
     ]
+
+
+def test_a_whole_number_solver_failure_is_an_error_not_a_range(monkeypatch):
+    import scipy.optimize
+
+    class Failed:
+        status, message, x, fun = 4, "numerical difficulties", None, None
+
+    # B's least reoffenders: the linear optimum is 1/2 (above), so the whole-number solver is asked, and fails
+    model, b = overlapping_groups()
+    monkeypatch.setattr(scipy.optimize, "milp", lambda *args, **kwargs: Failed())
+    with pytest.raises(RuntimeError, match="solver failed: numerical difficulties"):
+        ranges(model, [(b, "reoffenders")], PROTECTION, exact=True)
