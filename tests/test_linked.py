@@ -116,6 +116,7 @@ def test_a_subset_gives_away_its_complement():
     report = audit(model, PROTECTION)
     (rest,) = [r for r in report.failures if r.count == "reoffenders"]
     assert (rest.low, rest.high) == (1, 1) and not rest.withheld
+    assert (report.withheld_cells, report.implied_cells) == (0, 1)  # the 2 unmatched people, implied
     protect(model, PROTECTION)
     assert model.cells[matched].withheld  # the smaller of the two shown groups
     assert audit(model, PROTECTION).passed
@@ -136,6 +137,7 @@ def test_a_group_a_comparison_shows_gives_its_withheld_sibling_away():
     report = audit(model, PROTECTION)
     (found,) = [r for r in report.failures if r.count == "reoffenders"]
     assert found.cell == small and (found.low, found.high) == (6, 6)
+    assert (report.withheld_cells, report.implied_cells) == (2, 0)  # EST046 and B; 44 + 10 + 6 = 60, no remainder
     # EST046's own reoffenders are published (by the comparison), so they are not a withheld count
     assert not any(r.cell == e46 and r.count == "reoffenders" for r in report.ranges)
 
@@ -500,3 +502,25 @@ def test_a_whole_number_solver_failure_is_an_error_not_a_range(monkeypatch):
     monkeypatch.setattr(scipy.optimize, "milp", lambda *args, **kwargs: Failed())
     with pytest.raises(RuntimeError, match="solver failed: numerical difficulties"):
         ranges(model, [(b, "reoffenders")], PROTECTION, exact=True)
+
+
+def test_a_withheld_group_of_no_one_needs_no_range_for_its_reoffenders():
+    # Q1 (20 people; 4 reoffenders, 4 events, 4 reoffences) is B (10; 2, 2, 2), C (10; 2, 2, 2) and Z (0 people),
+    # all withheld; a comparison then shows B's reoffenders (2) alone, so the linear program (not the closed form)
+    # works the ranges out. C's reoffenders are 4 - 2 - Z's, and Z's are 0 (no one to reoffend): both exact. Z's
+    # reoffenders need a range of min(3, 0) = 0, so 0..0 passes, also when settled from the solutions found for
+    # B's and C's counts before it; its events and reoffences need 3 (no size bounds them) and fail at 0..0
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 20, counts(4), table="trend.csv")
+    parts = [
+        model.add(key("Q1", {"est": e}), n, counts(r), table="est.csv")
+        for e, n, r in (("B", 10, 2), ("C", 10, 2), ("Z", 0, 0))
+    ]
+    model.partition(whole, parts)
+    for cell_key in parts:
+        model.cells[cell_key].withhold()
+    model.add(parts[0], 10, {"reoffenders": 2}, table="cmp.csv")
+    found = {(r.label, r.count): (r.low, r.high, r.required, r.passes) for r in audit(model, PROTECTION).ranges}
+    assert found[("Q1, est Z", "reoffenders")] == (0, 0, 0, True)
+    assert found[("Q1, est Z", "reoffences")] == (0, 0, 3, False)
+    assert found[("Q1, est C", "reoffenders")] == (2, 2, 3, False)
