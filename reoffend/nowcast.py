@@ -886,12 +886,13 @@ def level_adjusted_q(lam: pl.Expr, seen: pl.Expr, final: pl.Expr, q: pl.Expr) ->
     With the reference's shares ``S = S(t)`` seen by ``t`` and ``P`` in the end, a level ``lam`` makes them
     ``lam S`` and ``lam P``, so of the ``1 - lam S`` not yet seen ``lam (P - S)`` are still to come:
     ``q_lam = lam (P - S) / (1 - lam S)``, cut to [0, 1], and ``d q_lam / d lam = (P - S) / (1 - lam S)**2``
-    (0 where cut). At ``lam = 1`` it is the reference's ``q(t) = (P - S) / (1 - S)``, taken as ``q`` itself.
+    (0 where cut: where the uncut value is below 0 or above 1; at ``lam = 0`` nothing is cut and the derivative
+    is ``P - S``). At ``lam = 1`` it is the reference's ``q(t) = (P - S) / (1 - S)``, taken as ``q`` itself.
     """
     room = (1 - lam * seen).clip(lower_bound=1e-9)
-    q_lam = (lam * (final - seen) / room).clip(0.0, 1.0)
-    q_lam = pl.when(lam == 1.0).then(q).otherwise(q_lam)
-    slope = pl.when((q_lam > 0) & (q_lam < 1)).then((final - seen) / room**2).otherwise(0.0)
+    uncut = lam * (final - seen) / room
+    q_lam = pl.when(lam == 1.0).then(q).otherwise(uncut.clip(0.0, 1.0))
+    slope = pl.when((uncut >= 0) & (uncut <= 1)).then((final - seen) / room**2).otherwise(0.0)
     return q_lam, slope
 
 
@@ -1009,6 +1010,9 @@ def _provisional_groups(
     by: Sequence[str],
     confidence: float,
 ) -> pl.DataFrame:
+    """Per group with a release in follow-up: the provisional figures, observed plus expected (``expected``, per
+    release), and their intervals from the process, estimation, level and court-lag variances (docs/nowcast.md,
+    "The model" and "The cohort's own level"). ``levels`` is None when no release is in follow-up: no such group."""
     z = normal_quantile(confidence)
     groups = status.filter(~pl.col("_final")).drop("_final")
     base = (
@@ -1032,14 +1036,10 @@ def _provisional_groups(
             pl.when(unknown).then(None).otherwise(var.sum() + se.sum() ** 2).alias(f"_var0_{count}"),
             pl.col(f"_d_{count}").sum().alias(f"_slope_{count}"),
         ]
-    further = expected.group_by(by).agg(sums) if expected.height else None
-    if further is None:
-        return base.head(0)
-    joined = base.join(further, on=list(by), how="left")
-    if levels is not None:
-        joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
-    else:
-        joined = joined.with_columns(pl.lit(1.0).alias("level_ratio"), pl.lit(0.0).alias("_level_mse"))
+    if levels is None:  # no release in follow-up (nowcast_at): every group is final, so base has no rows
+        return base
+    joined = base.join(expected.group_by(by).agg(sums), on=list(by), how="left")
+    joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
     out = []
     size = pl.col("cohort_size").cast(pl.Float64)
     observed_columns = {

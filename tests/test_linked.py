@@ -14,6 +14,7 @@ from reoffend.disclosure import DisclosureRule
 from reoffend.linked import (
     COUNTS,
     InconsistentTables,
+    Key,
     LinkedTables,
     Protection,
     UnprotectableCell,
@@ -115,6 +116,7 @@ def test_a_subset_gives_away_its_complement():
     report = audit(model, PROTECTION)
     (rest,) = [r for r in report.failures if r.count == "reoffenders"]
     assert (rest.low, rest.high) == (1, 1) and not rest.withheld
+    assert (report.withheld_cells, report.implied_cells) == (0, 1)  # the 2 unmatched people, implied
     protect(model, PROTECTION)
     assert model.cells[matched].withheld  # the smaller of the two shown groups
     assert audit(model, PROTECTION).passed
@@ -135,6 +137,7 @@ def test_a_group_a_comparison_shows_gives_its_withheld_sibling_away():
     report = audit(model, PROTECTION)
     (found,) = [r for r in report.failures if r.count == "reoffenders"]
     assert found.cell == small and (found.low, found.high) == (6, 6)
+    assert (report.withheld_cells, report.implied_cells) == (2, 0)  # EST046 and B; 44 + 10 + 6 = 60, no remainder
     # EST046's own reoffenders are published (by the comparison), so they are not a withheld count
     assert not any(r.cell == e46 and r.count == "reoffenders" for r in report.ranges)
 
@@ -456,3 +459,68 @@ def test_a_shown_group_that_fails_the_primary_rule_is_exposed():
     )
     # an inactive rule (min_cohort 0, min_count 0) exposes nothing
     assert audit(one_cohort([("A", 20, 6), ("B", 5, 2)]), Protection.of(DisclosureRule(0, 0))).failures == []
+
+
+def overlapping_groups() -> tuple[LinkedTables, Key]:
+    """Withheld A, B, C, D (10 people each; true reoffenders and events 0 0, 1 2, 0 0, 1 2) and the published
+    groups AB, BC and ACD, each with 1 reoffender and 2 events (and 2 reoffences): the model, and B's key."""
+    model = LinkedTables()
+    truth = {"A": (0, 0), "B": (1, 2), "C": (0, 0), "D": (1, 2)}
+    cells = {e: model.add(key("Q1", {"est": e}), 10, counts(r, v), table="est.csv") for e, (r, v) in truth.items()}
+    for name in ("AB", "BC", "ACD"):
+        group = model.add(key("Q1", {"group": name}), 10 * len(name), counts(1, 2), table=f"{name}.csv")
+        model.partition(group, [cells[e] for e in name])
+    for cell_key in cells.values():
+        model.cells[cell_key].withhold()
+    return model, cells["B"]
+
+
+def test_a_fractional_linear_optimum_is_solved_in_whole_numbers():
+    # Overlapping groups of 10 people each, all four withheld: AB = A + B, BC = B + C, ACD = A + C + D, each
+    # published with 1 reoffender and 2 events (2 reoffences). Reoffenders: a = 1 - b, c = 1 - b, d = 1 - a - c
+    # = 2b - 1 >= 0, so b >= 1/2: the linear optimum is b = 1/2 (a = c = 1/2, d = 0), and in whole numbers b = 1,
+    # a = c = 0, d = 1. Events: a + b = 2, b + c = 2, d = 2 - a - c = 2b - 2, with d's events at least its
+    # reoffenders (d = 1): 2b - 2 >= 1, b >= 3/2, so B's events are 2 in whole numbers (the linear optimum, 1,
+    # takes d's reoffenders at 0 and b's at 1/2). Every count is then exact, and fails
+    model, b = overlapping_groups()
+    found = ranges(model, [(b, c) for c in COUNTS], PROTECTION, exact=True)
+    assert [(r.count, r.low, r.high, r.passes) for r in found] == [
+        ("reoffenders", 1, 1, False),
+        ("reconviction_events", 2, 2, False),
+        ("reoffences", 2, 2, False),
+    ]
+
+
+def test_a_whole_number_solver_failure_is_an_error_not_a_range(monkeypatch):
+    import scipy.optimize
+
+    class Failed:
+        status, message, x, fun = 4, "numerical difficulties", None, None
+
+    # B's least reoffenders: the linear optimum is 1/2 (above), so the whole-number solver is asked, and fails
+    model, b = overlapping_groups()
+    monkeypatch.setattr(scipy.optimize, "milp", lambda *args, **kwargs: Failed())
+    with pytest.raises(RuntimeError, match="solver failed: numerical difficulties"):
+        ranges(model, [(b, "reoffenders")], PROTECTION, exact=True)
+
+
+def test_a_withheld_group_of_no_one_needs_no_range_for_its_reoffenders():
+    # Q1 (20 people; 4 reoffenders, 4 events, 4 reoffences) is B (10; 2, 2, 2), C (10; 2, 2, 2) and Z (0 people),
+    # all withheld; a comparison then shows B's reoffenders (2) alone, so the linear program (not the closed form)
+    # works the ranges out. C's reoffenders are 4 - 2 - Z's, and Z's are 0 (no one to reoffend): both exact. Z's
+    # reoffenders need a range of min(3, 0) = 0, so 0..0 passes, also when settled from the solutions found for
+    # B's and C's counts before it; its events and reoffences need 3 (no size bounds them) and fail at 0..0
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 20, counts(4), table="trend.csv")
+    parts = [
+        model.add(key("Q1", {"est": e}), n, counts(r), table="est.csv")
+        for e, n, r in (("B", 10, 2), ("C", 10, 2), ("Z", 0, 0))
+    ]
+    model.partition(whole, parts)
+    for cell_key in parts:
+        model.cells[cell_key].withhold()
+    model.add(parts[0], 10, {"reoffenders": 2}, table="cmp.csv")
+    found = {(r.label, r.count): (r.low, r.high, r.required, r.passes) for r in audit(model, PROTECTION).ranges}
+    assert found[("Q1, est Z", "reoffenders")] == (0, 0, 0, True)
+    assert found[("Q1, est Z", "reoffences")] == (0, 0, 3, False)
+    assert found[("Q1, est C", "reoffenders")] == (2, 2, 3, False)

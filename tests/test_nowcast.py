@@ -300,9 +300,17 @@ def test_expectations_of_a_group_whose_level_has_moved_by_hand():
 def test_level_adjusted_q_at_its_edges_by_hand():
     from reoffend.nowcast import level_adjusted_q
 
-    frame = pl.DataFrame({"lam": [1.0, 3.0, 1.5], "S": [0.2, 0.2, 0.2], "P": [0.6, 0.6, 0.6], "q": [0.3, 0.3, 0.5]})
+    frame = pl.DataFrame(
+        {
+            "lam": [1.0, 3.0, 1.5, 0.0, 2.0, 2.0],
+            "S": [0.2, 0.2, 0.2, 0.2, 0.25, 0.2],
+            "P": [0.6, 0.6, 0.6, 0.6, 0.5, 0.6],
+            "q": [0.3, 0.3, 0.5, 0.5, 1 / 3, 0.5],
+        }
+    )
     q_lam, slope = level_adjusted_q(pl.col("lam"), pl.col("S"), pl.col("P"), pl.col("q"))
-    at_one, cut, inside = frame.select(q_lam.alias("q_lam"), slope.alias("slope")).iter_rows()
+    rows = frame.select(q_lam.alias("q_lam"), slope.alias("slope")).iter_rows()
+    at_one, cut, inside, at_zero, at_top, just_cut = rows
     # lam = 1 is the reference's own q, taken as given (0.3 here, not (0.6 - 0.2) / (1 - 0.2) = 0.5)
     assert at_one[0] == 0.3
     assert at_one[1] == pytest.approx(0.4 / 0.8**2)  # (P - S) / (1 - S)^2
@@ -310,6 +318,14 @@ def test_level_adjusted_q_at_its_edges_by_hand():
     assert cut == (1.0, 0.0)
     # lam = 1.5: 0.6 / 0.7 inside (0, 1), slope 0.4 / 0.7^2
     assert inside[0] == pytest.approx(6 / 7) and inside[1] == pytest.approx(0.4 / 0.49)
+    # lam = 0: 0 x 0.4 / (1 - 0) = 0 exactly, not cut (the uncut value is not below 0), so it still moves with
+    # lam: slope (P - S) / (1 - 0 x S)^2 = 0.4 / 1 = 0.4 (taking it as 0 gave a level of 0 no error at all)
+    assert at_zero == (0.0, pytest.approx(0.4))
+    # lam = 2, S = 0.25, P = 0.5: 2 x 0.25 / (1 - 0.5) = 1 exactly, not above 1, so not cut either:
+    # slope 0.25 / 0.5^2 = 1
+    assert at_top == (1.0, pytest.approx(1.0))
+    # lam = 2, S = 0.2, P = 0.6: 2 x 0.4 / (1 - 0.4) = 4/3, just above 1: cut, slope 0
+    assert just_cut == (1.0, 0.0)
 
 
 def test_the_ratio_estimator_takes_the_groups_own_level_by_hand():
@@ -320,6 +336,94 @@ def test_the_ratio_estimator_takes_the_groups_own_level_by_hand():
     provisional = result.rows.filter(pl.col("status") == "provisional").row(0, named=True)
     assert provisional["level_ratio"] == 0.0
     assert provisional["binary_rate_provisional"] == 0.0 and provisional["reoffences_per_offender_provisional"] == 0.0
+    # a level of 0 has an error, so the intervals are not 0 to 0. The shares by product limit over the 5 releases
+    # (T censored at day 90): A seen on day 40 of 5 at risk, B on day 140 of 3 (B, C, D): S(91) = 1 - 4/5 = 1/5,
+    # P = 1 - 4/5 x 2/3 = 7/15, q(91) = 1 - 2/3 = 1/3. E = S = 1/5, O = 0; v at the reference's level 1:
+    # (E - sum S^2) / E^2 = (1/5 - 1/25) / (1/25) = 4, which the ratio estimator (Z = 1) takes as the level's MSE.
+    # d q_lam / d lam at lam = 0 is P - S = 7/15 - 3/15 = 4/15.
+    z = normal_quantile(0.95)
+    # reoffences: the unseen B, C, D hold 2 (B's), 2/3 a release, 2 per reoffender (2/3 / q): slope 2 x 4/15 =
+    # 8/15, nothing else to the variance (q_lam = 0 scales the unseen's variance to 0): sd = 8/15 x sqrt(4) = 16/15
+    assert provisional["reoffences_per_offender_provisional_low"] == 0.0
+    assert provisional["reoffences_per_offender_provisional_high"] == pytest.approx(z * 16 / 15)
+    # events: B's 1 at one hearing, 1 per reoffender: slope 4/15, sd 8/15, per 100 releases
+    assert provisional["events_per_100_provisional_high"] == pytest.approx(100 * z * 8 / 15)
+    # reoffended: (x + 1/2) / (m + 1) = 1/8 of the m = 3 unseen gives 7/64 (1 + 1/3) = 7/48, plus (4/15)^2 x 4 =
+    # 64/225: 1.96 x sqrt(0.430) = 1.29, cut at the 1 release (7/48 alone would give 0.748)
+    assert provisional["binary_rate_provisional_high"] == 1.0
+
+
+def test_a_nowcast_with_nothing_in_follow_up_is_all_final():
+    # extract 2025-12-31: T (released 2024-01-01) has had its 12 months and 6 more for the courts: no release in
+    # follow-up, so no provisional group (and no estimator run)
+    rows = nowcast(tiny_inputs(dt.date(2025, 12, 31)), NowcastParams(final_cohorts=2)).rows
+    assert rows.select("cohort", "status", "cohort_size", "binary_rate").rows() == [
+        ("2022Q1", "final", 4, 0.5),  # A and B of A, B, C, D
+        ("2024Q1", "final", 1, 0.0),  # T never convicted
+    ]
+    assert rows.get_column("binary_rate_provisional").null_count() == 2
+
+
+def test_provisional_intervals_add_the_court_lag_term_by_hand():
+    from reoffend.nowcast import COMPLETE, _provisional_groups
+
+    # A: 2 releases in follow-up, the first seen to reoffend (2 reoffences so far), the second not; B: 1 release,
+    # nothing seen. The expected further reoffences and their variance terms, per release:
+    observed = pl.DataFrame(
+        {
+            "cohort": ["A", "A", "B"],
+            COMPLETE: [False] * 3,
+            "reoffended": [True, False, False],
+            "reoffences": [2, 0, 0],
+            "reconviction_events": [1, 0, 0],
+        }
+    )
+    status = pl.DataFrame({"cohort": ["A", "B"], "_final": [False, False]})
+    counts = ("reoffended", "reoffences", "reconviction_events")
+    expected = pl.DataFrame(
+        {"cohort": ["A", "A", "B"]}
+        | {f"_{part}_{c}": [0.0] * 3 for c in counts for part in ("mean", "var", "se", "d")}
+        | {
+            "_mean_reoffences": [0.6, 0.4, 0.5],
+            "_var_reoffences": [0.1, 0.09, 0.24],
+            "_se_reoffences": [0.1, 0.0, 0.1],
+            "_d_reoffences": [0.0, 0.5, 0.0],
+        }
+    )
+    # A's court lag was adjusted (its lag model's sd 0.2 reoffences); B's was not (null: no lag term)
+    levels = pl.DataFrame(
+        {
+            "cohort": ["A", "B"],
+            "level_ratio": [1.1, 1.0],
+            "_level_mse": [0.04, 0.0],
+            "_lag_sd_reoffended": [0.0, None],
+            "_lag_sd_reoffences": [0.2, None],
+            "_lag_sd_reconviction_events": [0.0, None],
+        }
+    )
+    found = _provisional_groups(observed, status, expected, levels, ("cohort",), 0.95)
+    rows = {r["cohort"]: r for r in found.to_dicts()}
+    z = normal_quantile(0.95)
+    # A: 2 seen + 0.6 + 0.4 = 3 reoffences; variance 0.1 + 0.09 + (0.1 + 0)^2 = 0.2, the level's 0.5^2 x 0.04 =
+    # 0.01, the court lag's 0.2^2 = 0.04: sd = sqrt(0.25) = 0.5; per offender over the 2 releases
+    a = rows["A"]
+    assert a["reoffences_per_offender_provisional"] == pytest.approx(3 / 2)
+    assert a["reoffences_per_offender_provisional_low"] == pytest.approx((3 - z * 0.5) / 2)  # 1.01, above 2 / 2
+    assert a["reoffences_per_offender_provisional_high"] == pytest.approx((3 + z * 0.5) / 2)
+    # B: 0 + 0.5; variance 0.24 + 0.1^2 = 0.25, no level term (slope 0), no lag term: sd 0.5, cut below at 0
+    b = rows["B"]
+    assert b["reoffences_per_offender_provisional"] == pytest.approx(0.5)
+    assert b["reoffences_per_offender_provisional_low"] == 0.0
+    assert b["reoffences_per_offender_provisional_high"] == pytest.approx(0.5 + z * 0.5)
+
+
+def test_month_end_by_hand():
+    from reoffend.nowcast import month_end
+
+    # the first of the next month less a day: 2024 is a leap year, 2023 not; December rolls into the next year
+    assert month_end(dt.date(2024, 2, 10)) == dt.date(2024, 2, 29)
+    assert month_end(dt.date(2023, 2, 28)) == dt.date(2023, 2, 28)
+    assert month_end(dt.date(2023, 12, 1)) == dt.date(2023, 12, 31)
 
 
 # ------------------------------------------------------------------------------------ synthetic extracts

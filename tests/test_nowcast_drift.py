@@ -26,6 +26,7 @@ from reoffend.nowcast import (
     DAY,
     FIRST_DAY,
     KEY,
+    LAG_CHANGED,
     RATIO,
     SEGMENT,
     BacktestParams,
@@ -141,6 +142,82 @@ def test_level_credibility_by_hand():
     even = joined.with_columns(pl.Series("reoffended", ([True] * 20 + [False] * 20) * 2))
     flat = level_credibility(even, reference, observed, ("cohort",), "cohort")
     assert flat["level_ratio"].to_list() == [1.0, 1.0] and flat["_level_mse"].to_list() == [0.0, 0.0]
+
+
+def edges_fixture() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Provisional groups (all P = 0.5; cohort: releases, S, seen to reoffend, court lag changed): A (4, 0.25, 2),
+    B (40, 0.25, 14), Y (80, 0.125, 10), L (40, 0.25, 20, changed), Z (2, 0, 0); complete cohorts C1 (20 with 14
+    reoffenders), C2 (20 with 6) and C3 (10 with 5), together the reference: N = 50, P = 25 / 50 = 0.5."""
+    spec = [("A", 4, 0.25, 2, False), ("B", 40, 0.25, 14, False), ("Y", 80, 0.125, 10, False)]
+    spec += [("L", 40, 0.25, 20, True), ("Z", 2, 0.0, 0, False)]
+    joined = pl.DataFrame(
+        [
+            {"cohort": c, "reoffended": i < o, "_S": s, "_P": 0.5, RATIO: 1.0, SEGMENT: 0, LAG_CHANGED: lag}
+            for c, n, s, o, lag in spec
+            for i in range(n)
+        ],
+        schema_overrides={SEGMENT: pl.UInt32},
+    )
+    complete = [("C1", 20, 14), ("C2", 20, 6), ("C3", 10, 5)]
+    observed = pl.concat(
+        [
+            pl.DataFrame(
+                [
+                    {"cohort": c, "reoffended": i < x, SEGMENT: 0, COMPLETE: True}
+                    for c, n, x in complete
+                    for i in range(n)
+                ],
+                schema_overrides={SEGMENT: pl.UInt32},
+            ),
+            joined.select("cohort", "reoffended", SEGMENT, pl.lit(False).alias(COMPLETE)),
+        ]
+    )
+    return joined, observed.filter(COMPLETE).select(SEGMENT, "reoffended"), observed
+
+
+def test_level_credibility_at_its_edges_by_hand():
+    """Which groups inform tau2 (at exactly the thresholds), a complete group smaller than the reference, a
+    changed court lag, a group with nothing expected yet, and the ratio and Benktander weights."""
+    joined, reference, observed = edges_fixture()
+
+    def levels(estimator: str) -> dict[str, tuple[float, float]]:
+        found = level_credibility(joined, reference, observed, ("cohort",), estimator)
+        return {r["cohort"]: (r["level_ratio"], r["_level_mse"]) for r in found.to_dicts()}
+
+    # E's relative error from the N = 50 reference releases: (se(E) / E)^2 = S (1 - S) / (S^2 N) = (1 - S) / (S N):
+    # 0.75 / 12.5 = 0.06 at S = 0.25, 0.875 / 6.25 = 0.14 at S = 0.125
+    # A: E = 4 x 0.25 = 1, sum S^2 = 0.25, lam^ = 2 / 1 = 2: process (2 x 1 - 4 x 0.25) / 1 = 1 (at 1: 0.75), plus
+    # 2^2 x 0.06 = 0.24: v = 1.24. E = 1 < 10: too early to inform tau2 (though E >= half of sum P = 2 x 0.5 = 1)
+    v_a = 1.0 + 0.24
+    # B: E = 40 x 0.25 = 10, sum S^2 = 2.5, lam^ = 1.4: process (14 - 1.96 x 2.5) / 100 = 0.091 (at 1: 0.075), plus
+    # 1.96 x 0.06 = 0.1176: v = 0.2086. E = 10 exactly the minimum and exactly half of sum P = 20: informs tau2,
+    # with (1.4 - 1)^2 - v = 0.16 - 0.2086 = -0.0486
+    v_b = 0.091 + 0.1176
+    # Y: E = 80 x 0.125 = 10 but sum P = 40, of which 10 is only a quarter: does not inform; lam^ = 1,
+    # v = (10 - 80 / 64) / 100 + 0.14 = 0.0875 + 0.14 = 0.2275
+    v_y = 0.0875 + 0.14
+    # L: its court lag changed, so it neither informs tau2 (lam^ = 2, v = (20 - 10) / 100 + 4 x 0.06 = 0.34, so it
+    # would add 1 - 0.34 = 0.66) nor gets a level of its own
+    # Z: nothing expected yet (E = 0): no ratio, no v, the reference's level with no error
+    # complete: C1 14 / (20 x 0.5) = 1.4 and C2 6 / 10 = 0.6, each (0.4)^2 less its sampling variance
+    # (1 - P) / (n P) (1 - n / N) = 0.5 / 10 x (1 - 20 / 50) = 0.03: 0.13 each; C3 expects n P = 5 < 10: left out
+    tau2 = (0.13 + 0.13 + (0.16 - v_b)) / 3  # 0.2114 / 3 = 0.070467
+    z_a, z_b, z_y = (tau2 / (tau2 + v) for v in (v_a, v_b, v_y))
+    credible = levels("cohort")
+    assert credible["A"] == pytest.approx((1 + z_a * (2 - 1), z_a * v_a))  # Z v, which is Z^2 v + (1 - Z)^2 tau2
+    assert credible["B"] == pytest.approx((1 + z_b * 0.4, z_b * v_b))
+    assert credible["Y"] == pytest.approx((1.0, z_y * v_y))
+    assert credible["L"] == (1.0, 0.0) and credible["Z"] == (1.0, 0.0)
+    # the chain ladder's answer: Z = 1, the group's own ratio with its whole v as the error
+    ratio = levels("ratio")
+    assert ratio["A"] == pytest.approx((2.0, v_a)) and ratio["B"] == pytest.approx((1.4, v_b))
+    assert ratio["Y"] == pytest.approx((1.0, v_y)) and ratio["L"] == (1.0, 0.0) and ratio["Z"] == (1.0, 0.0)
+    # Benktander: Z = E / sum P, the share developed (A 1 / 2, B 10 / 20, Y 10 / 40), error Z^2 v + (1 - Z)^2 tau2
+    blend = levels("benktander")
+    assert blend["A"] == pytest.approx((1.5, 0.25 * v_a + 0.25 * tau2))
+    assert blend["B"] == pytest.approx((1.2, 0.25 * v_b + 0.25 * tau2))
+    assert blend["Y"] == pytest.approx((1.0, 0.0625 * v_y + 0.5625 * tau2))
+    assert blend["L"] == (1.0, 0.0) and blend["Z"] == (1.0, 0.0)
 
 
 # ------------------------------------------------------------------ the censored reference, by hand
