@@ -14,26 +14,37 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
+import inspect
 import io
+import numbers
 import os
+import sys
+import traceback
+import types
+import typing
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypedDict, TypeVar
 
 import polars as pl
 
-from .errors import DataError, InputFileError, ReoffendError, UsageError
+from .errors import DataError, InputFileError, ReoffendError, UsageError, escape_controls
 from .inputs import InputSpec, TableInput
 from .measure import MeasureParams
+from .run_state import release_stdin
 from .run_warnings import RunWarning
-from .runs.common import Caller, Filters, a_date, measure_params
-from .window import FollowUpWindow
+from .runs.common import Caller, Filters, a_date, follow_up_window, items, measure_params
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .compare.adjusted import AdjustedResult
+    from .compare.matched import MatchedResult
     from .compare.power import PowerParams
+    from .runs.baseline import BaselineRun
+    from .runs.nowcast import NowcastRun
     from .runs.power import PowerRun  # typing.Unpack from Python 3.12; only read by type checkers here
 
 __all__ = [
@@ -108,14 +119,21 @@ class Result(Generic[CoreResult]):
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the table as HTML, every value escaped (a label from the data is shown, never run)."""
-        head = "".join(f"<th>{html.escape(str(column))}</th>" for column in self.table.columns)
+        head = "".join(f"<th>{_html(str(column))}</th>" for column in self.table.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+            "<tr>" + "".join(f"<td>{_html('' if v is None else str(v))}</td>" for v in row) + "</tr>"
             for row in self.table.iter_rows()
         )
-        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        headline = f"<p>{html.escape(self.headline)}</p>" if self.headline else ""
+        caption = f"<caption>{_html(self.title)}</caption>" if self.title else ""
+        headline = f"<p>{_html(self.headline)}</p>" if self.headline else ""
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{headline}"
+
+
+def _html(text: str) -> str:
+    """Text from the data as HTML: its control characters shown as escapes (``\\x1b``, ``\\u202e``), never acted
+    on (as :meth:`Result.summary` and the bulletin show them: :func:`reoffend.errors.escape_controls`), then
+    HTML-escaped."""
+    return html.escape(escape_controls(text))
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -136,6 +154,7 @@ class InputOptions(TypedDict, total=False):
 
 
 INPUT_OPTIONS = frozenset(InputOptions.__annotations__)
+INPUT_HINTS: dict[str, Any] = typing.get_type_hints(InputOptions)
 
 
 def as_table_input(table: TableLike, argument: str) -> TableInput:
@@ -146,7 +165,9 @@ def as_table_input(table: TableLike, argument: str) -> TableInput:
     if isinstance(table, pl.DataFrame | pl.LazyFrame | str):
         return table
     if isinstance(table, os.PathLike):
-        path: str = os.fspath(table)
+        path = os.fspath(table)
+        if not isinstance(path, str):
+            raise UsageError(f"{argument}: give a path as text (str or a PathLike of str), not {path!r}")
         return path
     module, kind = type(table).__module__.split(".")[0], type(table).__name__
     if module == "pandas" and kind == "DataFrame":
@@ -198,10 +219,14 @@ def input_spec(releases: TableLike, convictions: TableLike, options: InputOption
     unknown = sorted(set(options) - INPUT_OPTIONS)
     if unknown:
         raise UsageError(f"unknown option {', '.join(unknown)}: the options of the inputs are {_listed(INPUT_OPTIONS)}")
+    column_map = dict(options.get("column_map") or {})
+    for name, column in column_map.items():  # as --map NAME=COLUMN: both named
+        if not name.strip() or not column.strip():
+            raise UsageError(f"column_map takes {{NAME: COLUMN}}, both named, not {{{name!r}: {column!r}}}")
     return InputSpec(
         releases=as_table_input(releases, "releases"),
         convictions=as_table_input(convictions, "convictions"),
-        column_map=dict(options.get("column_map") or {}),
+        column_map=column_map,
         input_format=options.get("input_format"),
         extract_date=a_date(options.get("extract_date"), "extract_date"),
         dedupe=bool(options.get("dedupe", False)),
@@ -231,7 +256,7 @@ def _measurement(
     """A call's measurement options, as the commands' (:func:`reoffend.runs.common.measure_params`), ungrouped."""
     return measure_params(
         by=(),
-        window=FollowUpWindow(follow_up, waiting_period),
+        window=follow_up_window(follow_up, waiting_period),
         period=period,
         index=index,
         incomplete=incomplete,
@@ -254,46 +279,190 @@ def _collecting() -> tuple[Caller, list[RunWarning]]:
 
 
 def _warn(found: Iterable[RunWarning]) -> list[RunWarning]:
-    """Each warning of a run as a Python warning (:class:`ReoffendWarning`), and the list for ``.warnings``."""
+    """Each warning of a run as a Python warning (:class:`ReoffendWarning`) pointing at the user's line (the
+    first frame outside the package, however many of the package's frames lie between), and the list for
+    ``.warnings``."""
     listed = list(found)
+    level, frame = 1, sys._getframe(0)
+    while frame.f_back is not None and _in_package(frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
     for warning in listed:
-        warnings.warn(ReoffendWarning(str(warning), warning.code), stacklevel=3)
+        warnings.warn(ReoffendWarning(str(warning), warning.code), stacklevel=level)
     return listed
 
 
+PACKAGE_FOLDER = str(Path(__file__).resolve().parent)
+POLARS_FOLDER = str(Path(pl.__file__).resolve().parent)
+
+
+def _in_package(filename: str, folder: str = PACKAGE_FOLDER) -> bool:
+    return filename.startswith(folder + os.sep)
+
+
+# ----------------------------------------------------------------------------------------------- arguments
 Params = ParamSpec("Params")
 Returned = TypeVar("Returned")
 
 
-def _streamed_frames_said(function: Callable[Params, Returned]) -> Callable[Params, Returned]:
-    """A LazyFrame read with ``streaming=True`` is computed only as the run goes (never held whole), so a plan of
-    the user's that fails to run (a function that raises) fails inside the run: said as a :class:`UsageError`
-    naming the frame, never as another error type. (Without ``streaming`` the frame is computed first, where its
-    failure is said: :func:`reoffend.inputs._frame_table`.)"""
+def _public(function: Callable[Params, Returned]) -> Callable[Params, Returned]:
+    """A function of the API, as every one is called: its arguments checked against its type hints (a wrong
+    type, a keyword it does not take: a :class:`UsageError` naming the keyword and what it takes, never a
+    ``TypeError`` from deep inside), standard input unclaimed at the start of each call (each call, like each
+    run of the command line, may read ``-`` once; the claim is the calling thread's: reoffend.run_state), and a
+    LazyFrame's failure to compute while it is streamed said as a :class:`UsageError` naming the frame."""
+    signature = inspect.signature(function)
 
     @functools.wraps(function)
-    def said(*args: Params.args, **kwargs: Params.kwargs) -> Returned:
+    def call(*args: Params.args, **kwargs: Params.kwargs) -> Returned:
+        arguments = _checked_arguments(function, signature, args, kwargs)
+        release_stdin()
         try:
             return function(*args, **kwargs)
         except ReoffendError:
             raise
         except Exception as error:
-            tables = dict(zip(("releases", "convictions"), args, strict=False)) | {
-                name: kwargs[name] for name in ("releases", "convictions") if name in kwargs
-            }
-            lazy = [f"{name} (LazyFrame)" for name, table in tables.items() if isinstance(table, pl.LazyFrame)]
-            if not (lazy and kwargs.get("streaming")):
+            streamed = _streamed_frames(arguments)
+            if not streamed or not _raised_computing_a_frame(error):
                 raise
             reason = (str(error).strip().splitlines() or [""])[0]
             raise UsageError(
-                f"{' or '.join(lazy)}: the frame cannot be computed as it is streamed: {type(error).__name__}: {reason}"
+                f"{' or '.join(streamed)}: the frame cannot be computed as it is streamed: "
+                f"{type(error).__name__}: {reason}"
             ) from None
 
-    return said
+    return call
+
+
+def _checked_arguments(
+    function: Callable[..., Any], signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """The arguments of a call by name (the input options among them), each of the type its hint says; else a
+    :class:`UsageError` naming the keyword and what it takes (docs/python.md, "Errors and warnings")."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        takes_more = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        unknown = [] if takes_more else sorted(set(kwargs) - set(signature.parameters))
+        if unknown:
+            raise UsageError(
+                f"unknown option {', '.join(unknown)}: the options of {function.__name__} are "
+                f"{_listed(signature.parameters)}"
+            ) from None
+        raise UsageError(f"{function.__name__}: {error}") from None
+    hints = _hints(function)
+    given: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+            unknown = sorted(set(value) - INPUT_OPTIONS)
+            if unknown:  # as input_spec says it, even where no table is read (published counts)
+                raise UsageError(
+                    f"unknown option {', '.join(unknown)}: the options of the inputs are {_listed(INPUT_OPTIONS)}"
+                )
+            given.update(value)
+            checks = [(key, item, INPUT_HINTS[key]) for key, item in value.items()]
+        else:
+            given[name] = value
+            checks = [(name, value, hints.get(name, Any))]
+        for keyword, item, hint in checks:
+            if not _fits(item, hint):
+                shown = repr(item) if len(repr(item)) <= 60 else repr(item)[:57] + "..."
+                raise UsageError(f"{keyword} takes {_described(hint)}, not {shown}")
+    return given
+
+
+@functools.cache
+def _hints(function: Callable[..., Any]) -> dict[str, Any]:
+    """The type hints of a function's named parameters (those only a type checker can read taken as ``Any``)."""
+    hints = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        try:
+            hints[name] = eval(parameter.annotation, vars(sys.modules[__name__]))
+        except Exception:  # a name imported for type checkers only: not checked here
+            hints[name] = Any
+    return hints
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether ``value`` is of the type ``hint`` says (the few forms the API's hints use); a number of numpy's
+    counts as Python's, a bool is not a number, one string is a sequence of one item (``by="a,b"``)."""
+    origin, parts = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, part) for part in parts)
+    if origin is Literal:
+        return isinstance(value, str) and value in parts
+    if hint in (int, float):
+        kind = numbers.Integral if hint is int else numbers.Real
+        return isinstance(value, kind) and not isinstance(value, bool)
+    if origin is os.PathLike:
+        return isinstance(value, os.PathLike) and isinstance(value.__fspath__(), str)
+    if origin in (Mapping, dict):
+        return isinstance(value, Mapping) and all(_fits(k, parts[0]) and _fits(v, parts[1]) for k, v in value.items())
+    if origin in (Sequence, Iterable):
+        of = parts[0] if parts else Any
+        if isinstance(value, str):
+            return _fits(value, of)
+        if isinstance(value, Mapping) or not isinstance(value, Sequence if origin is Sequence else Iterable):
+            return False
+        return not isinstance(value, Sequence | set | frozenset) or all(_fits(item, of) for item in value)
+    return isinstance(value, origin or hint) if isinstance(origin or hint, type) else True
+
+
+def _described(hint: Any) -> str:
+    """What a hint takes, in words: ``by`` takes "a str or a list of str"."""
+    origin, parts = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        words = [_described(part) for part in parts]
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    if origin is Literal:
+        return "one of " + ", ".join(repr(part) for part in parts)
+    if origin is os.PathLike:
+        return "a path"
+    if origin in (Mapping, dict):
+        return f"a mapping of {_noun(parts[0])} to {_noun(parts[1])}"
+    if origin in (Sequence, Iterable):
+        return f"a {'list' if origin is Sequence else 'collection'} of {_noun(parts[0])}"
+    return {None: "None", type(None): "None", Any: "anything"}.get(hint) or f"a {_noun(hint)}"
+
+
+def _noun(hint: Any) -> str:
+    """A type as a noun: ``str``, ``int`` (a whole number), ``number``, ``path``; a union in words."""
+    if typing.get_origin(hint) is not None or hint is Any:
+        return _described(hint).removeprefix("a ")
+    names = {str: "str", int: "whole number (int)", float: "number", bool: "bool (True or False)", dt.date: "date"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _streamed_frames(arguments: Mapping[str, Any]) -> list[str]:
+    """The LazyFrames of a call with ``streaming=True``, named (``releases (LazyFrame)``): computed only as the
+    run goes (never held whole), so a plan of the user's that fails to run fails inside the run. (Without
+    ``streaming`` the frame is computed first, where its failure is said: :func:`reoffend.inputs._frame_table`.)"""
+    if not arguments.get("streaming"):
+        return []
+    tables = {name: arguments.get(name) for name in ("releases", "convictions")}
+    return [f"{name} (LazyFrame)" for name, table in tables.items() if isinstance(table, pl.LazyFrame)]
+
+
+def _raised_computing_a_frame(error: Exception) -> bool:
+    """Whether ``error`` came from computing the user's plan: polars' own error (the plan failed), a file the
+    plan scans that cannot be read, or a function of the user's that polars called as the plan ran (the
+    traceback passes from polars into code that is neither polars' nor this package's). Anything else (a fault
+    of this package) is not blamed on the frame."""
+    if isinstance(error, pl.exceptions.PolarsError | OSError):
+        return True
+    files = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(error.__traceback__)]
+    in_polars = [_in_package(name, POLARS_FOLDER) for name in files]
+    if True not in in_polars:
+        return False
+    after = files[in_polars.index(True) :]
+    return any(not _in_package(name, POLARS_FOLDER) and not _in_package(name) for name in after)
 
 
 # ----------------------------------------------------------------------------------------------- commands
-@_streamed_frames_said
+@_public
 def measure(
     releases: TableLike,
     convictions: TableLike,
@@ -326,7 +495,7 @@ def measure(
     spec = input_spec(releases, convictions, read)
     params = measure_params(
         by=by,
-        window=FollowUpWindow(follow_up, waiting_period),
+        window=follow_up_window(follow_up, waiting_period),
         period=period,
         index=index,
         incomplete=incomplete,
@@ -335,7 +504,7 @@ def measure(
         latest_cohort=latest_cohort,
         confidence=confidence,
     )
-    bands = band if band is None or not isinstance(band, Mapping) else _band_items(band)
+    bands = _band_items(band) if isinstance(band, Mapping) else items(band)  # one string: one COLUMN=EDGES item
     caller, _ = _collecting()  # measure says its warnings after the run, with the run's
     run = measure_run(
         spec,
@@ -353,7 +522,7 @@ def measure(
         core=run.result,
         title="Proven reoffending",
         warnings=_warn(run.warnings),
-        render=lambda console: render_measure(run, console),
+        render=functools.partial(render_measure, run),
     )
 
 
@@ -362,7 +531,7 @@ def _band_items(band: Mapping[str, Sequence[float]]) -> list[str]:
     return [f"{column}={','.join(str(edge) for edge in edges)}" for column, edges in band.items()]
 
 
-@_streamed_frames_said
+@_public
 def validate(
     releases: TableLike,
     convictions: TableLike,
@@ -378,7 +547,7 @@ def validate(
     from .runs.measure import validate_run
 
     spec = input_spec(releases, convictions, read)
-    run = validate_run(spec, FollowUpWindow(follow_up, waiting_period), incomplete, period, Caller())
+    run = validate_run(spec, follow_up_window(follow_up, waiting_period), incomplete, period, Caller())
     return Result(
         table=run.rows,
         metadata=run.metadata,
@@ -389,7 +558,7 @@ def validate(
     )
 
 
-@_streamed_frames_said
+@_public
 def nowcast(
     releases: TableLike,
     convictions: TableLike,
@@ -400,7 +569,7 @@ def nowcast(
     court_lag: Literal["adjust", "refuse", "ignore"] = "adjust",
     learn_from: Literal["all", "complete"] = "all",
     check: bool = True,
-    min_coverage: float = 0.85,
+    min_coverage: float | None = None,
     exclude_offences: Codes | None = None,
     where: Filters | None = None,
     period: Period = "quarter",
@@ -411,8 +580,10 @@ def nowcast(
     **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend nowcast``: final figures for complete cohorts, provisional ones with intervals for cohorts
-    still in follow-up (docs/nowcast.md). ``table`` has a ``status`` column: ``final`` or ``provisional``."""
-    from .cli.nowcast import NOWCAST_TITLE, display_nowcast
+    still in follow-up (docs/nowcast.md). ``table`` has a ``status`` column: ``final`` or ``provisional``.
+    ``min_coverage`` (default 0.85) goes with ``check``: given with ``check=False`` it would do nothing, and is a
+    :class:`UsageError`, as on the command line."""
+    from .cli.nowcast import NOWCAST_TITLE
     from .runs.nowcast import nowcast_params, nowcast_run
 
     spec = input_spec(releases, convictions, read)
@@ -423,15 +594,10 @@ def nowcast(
         measurement, by=by, final_cohorts=final_cohorts, estimator=estimator, court_lag=court_lag, learn_from=learn_from
     )
     caller, collected = _collecting()
-    run = nowcast_run(spec, params, caller, check=check, min_coverage=min_coverage)
+    given = {} if min_coverage is None else {"min_coverage": "min_coverage"}
+    coverage = 0.85 if min_coverage is None else min_coverage
+    run = nowcast_run(spec, params, caller, check=check, min_coverage=coverage, given=given)
     outcome = run.outcome
-
-    def render(console: Any) -> None:
-        from .cli.tables import render_table
-
-        view = display_nowcast(outcome.rows, params.measurement.by, params.measurement.confidence)
-        render_table(view, title=NOWCAST_TITLE, caption=run.caption, console=console)
-
     return Result(
         table=outcome.rows,
         metadata=dict(outcome.metadata),
@@ -439,11 +605,20 @@ def nowcast(
         core=outcome,
         title=NOWCAST_TITLE,
         warnings=_warn([*collected, *outcome.warnings]),
-        render=render,
+        render=functools.partial(_render_nowcast, run, params.measurement),
     )
 
 
-@_streamed_frames_said
+def _render_nowcast(run: NowcastRun, measurement: MeasureParams, console: Any) -> None:
+    """What ``nowcast`` prints at a terminal: its table, with the caption."""
+    from .cli.nowcast import NOWCAST_TITLE, display_nowcast
+    from .cli.tables import render_table
+
+    view = display_nowcast(run.outcome.rows, measurement.by, measurement.confidence)
+    render_table(view, title=NOWCAST_TITLE, caption=run.caption, console=console)
+
+
+@_public
 def compare_matched(
     releases: TableLike,
     convictions: TableLike,
@@ -451,7 +626,7 @@ def compare_matched(
     covariates: str | Sequence[str],
     treated: Filters | None = None,
     treated_ids: str | os.PathLike[str] | Iterable[str] | None = None,
-    ids_releases: Literal["first", "all"] = "first",
+    ids_releases: Literal["first", "all"] | None = None,
     pool: Filters | None = None,
     covariate_form: Mapping[str, str] | Sequence[str] | None = None,
     exact: str | Sequence[str] = "cohort",
@@ -492,7 +667,7 @@ def compare_matched(
         covariate_form=covariate_form,
         treated=treated,
         treated_ids=treated_ids,
-        ids_releases=ids_releases,
+        ids_releases=ids_releases or "first",
         pool=pool,
         exact=exact,
         ratio=ratio,
@@ -506,21 +681,11 @@ def compare_matched(
         pooled_target=pooled_target,
         style=style,
         multiple_testing=multiple_testing,
+        given={} if ids_releases is None else {"ids_releases": "ids_releases"},
     )
     caller, collected = _collecting()
     run = matched_run(spec, params, caller)
     result = run.result
-
-    def render(console: Any) -> None:
-        from .cli.tables import render_table
-
-        view_rows, numeric = view.display_rows(result), view.primary_spec(result).numeric()
-        render_table(
-            view_rows, title=view.MATCHED_TITLE, caption=view.caption(result), console=console, numeric=numeric
-        )
-        console.print(view.matched_headline(result), highlight=False, markup=False)
-        view.render_details(result, console)
-
     return Result(
         table=result.rows,
         metadata=dict(result.metadata),
@@ -529,17 +694,28 @@ def compare_matched(
         title=view.MATCHED_TITLE,
         headline=view.matched_headline(result),
         warnings=_warn([*collected, *result.warnings]),
-        render=render,
+        render=functools.partial(_render_matched, result),
     )
 
 
-@_streamed_frames_said
+def _render_matched(result: MatchedResult, console: Any) -> None:
+    """What ``compare matched`` prints at a terminal: its table, the headline, then the details."""
+    from .cli import compare_matched as view
+    from .cli.tables import render_table
+
+    rows, numeric = view.display_rows(result), view.primary_spec(result).numeric()
+    render_table(rows, title=view.MATCHED_TITLE, caption=view.caption(result), console=console, numeric=numeric)
+    console.print(view.matched_headline(result), highlight=False, markup=False)
+    view.render_details(result, console)
+
+
+@_public
 def compare_baseline(
     releases: TableLike = None,
     convictions: TableLike = None,
     *,
     site: str | None = None,
-    site_column: str = "establishment",
+    site_column: str | None = None,
     current: str | Sequence[str] = (),
     baseline: str | None = None,
     current_counts: str | Sequence[str] = (),
@@ -551,20 +727,35 @@ def compare_baseline(
     schedule: str | os.PathLike[str] | None = None,
     exclude_offences: Codes | None = None,
     where: Filters | None = None,
-    period: Period = "quarter",
-    index: IndexRule = "first",
-    incomplete: Incomplete = "error",
+    period: Period | None = None,
+    index: IndexRule | None = None,
+    incomplete: Incomplete | None = None,
     latest_cohort: bool = False,
     confidence: float = 0.95,
-    follow_up: int = 12,
-    waiting_period: int = 6,
+    follow_up: int | None = None,
+    waiting_period: int | None = None,
     **read: Unpack[InputOptions],
 ) -> Result[Any]:
     """``reoffend compare baseline``: a site's current cohort(s) against its own baseline cohort, binary measure
     (docs/comparisons-baseline.md). From records (the two tables with ``site``, ``current`` and ``baseline``),
-    or from published counts (``current_counts="480/1000"``, ``baseline_counts="530/1000"``, no tables)."""
-    from .cli.compare_baseline import display_rows
+    or from published counts (``current_counts="480/1000"``, ``baseline_counts="530/1000"``, no tables). The
+    measurement options default as ``measure``'s (``site_column`` to ``establishment``); given with published
+    counts, where they would do nothing, they are a :class:`UsageError`, as on the command line."""
     from .runs.baseline import BaselineRecords, PublishedCounts, baseline_params, baseline_run
+    from .runs.common import RECORD_ONLY
+
+    measuring = {
+        "site_column": site_column,
+        "follow_up": follow_up,
+        "waiting_period": waiting_period,
+        "period": period,
+        "index": index,
+        "incomplete": incomplete,
+        "exclude_offences": exclude_offences,
+        "where": where,
+        "latest_cohort": latest_cohort or None,
+    }
+    given = {name: name for name in RECORD_ONLY if measuring.get(name) is not None or name in read}
 
     params = baseline_params(
         confidence=confidence,
@@ -577,30 +768,32 @@ def compare_baseline(
     counts = [current_counts] if isinstance(current_counts, str) else list(current_counts)
     source: PublishedCounts | BaselineRecords
     if counts or baseline_counts:
-        if releases is not None or convictions is not None or current or baseline:
-            raise UsageError("give either the tables with current/baseline, or current_counts/baseline_counts")
+        if releases is not None or convictions is not None or current or baseline or site:
+            raise UsageError(
+                "give either the tables with current/baseline (and site), or current_counts/baseline_counts, not both"
+            )
         source = PublishedCounts(counts, baseline_counts or "")
     else:
         if releases is None or convictions is None:
             raise UsageError("comparing records needs both tables: releases and convictions")
+        window = (12 if follow_up is None else follow_up, 6 if waiting_period is None else waiting_period)
         measurement = _measurement(
-            follow_up, waiting_period, period, index, incomplete, exclude_offences, where, latest_cohort, confidence
+            *window,
+            period or "quarter",
+            index or "first",
+            incomplete or "error",
+            exclude_offences,
+            where,
+            latest_cohort,
+            confidence,
         )
         labels = [current] if isinstance(current, str) else list(current)
         spec = input_spec(releases, convictions, read)
-        source = BaselineRecords(spec, measurement, site, site_column, labels, baseline)
+        source = BaselineRecords(spec, measurement, site, site_column or "establishment", labels, baseline)
     caller, collected = _collecting()
-    run = baseline_run(source, params, caller)
+    run = baseline_run(source, params, caller, given)
     result = run.result
     title = "Against the baseline" + (f": {result.site}" if result.site else "")
-
-    def render(console: Any) -> None:
-        from .cli.tables import render_table
-
-        view, numeric = display_rows(result)
-        render_table(view, title=title, console=console, numeric=numeric)
-        console.print(run.headline, highlight=False, markup=False)
-
     return Result(
         table=result.rows,
         metadata=dict(result.metadata),
@@ -609,11 +802,21 @@ def compare_baseline(
         title=title,
         headline=run.headline,
         warnings=_warn([*collected, *result.warnings]),
-        render=render,
+        render=functools.partial(_render_baseline, run, title),
     )
 
 
-@_streamed_frames_said
+def _render_baseline(run: BaselineRun, title: str, console: Any) -> None:
+    """What ``compare baseline`` prints at a terminal: its table, then the headline."""
+    from .cli.compare_baseline import display_rows
+    from .cli.tables import render_table
+
+    view, numeric = display_rows(run.result)
+    render_table(view, title=title, console=console, numeric=numeric)
+    console.print(run.headline, highlight=False, markup=False)
+
+
+@_public
 def power(
     releases: TableLike = None,
     convictions: TableLike = None,
@@ -699,28 +902,28 @@ def power(
         title="Power",
         headline=run.headline,
         warnings=_warn(run.warnings),
-        render=_power_view(run, params),
+        render=functools.partial(_render_power, run, _power_caption(run, params)),
     )
 
 
-def _power_view(run: PowerRun, params: PowerParams) -> Callable[[Any], None]:
+def _power_caption(run: PowerRun, params: PowerParams) -> str:
+    """The caption of ``power``'s table: the test, and the power wanted unless it is what was computed."""
+    solved_power = run.rows.rows[0]["solved_for"] == "power"
+    return f"{params.sided}-sided test at alpha {params.alpha:g}" + (
+        "" if solved_power else f", power {100 * params.power:g}%"
+    )
+
+
+def _render_power(run: PowerRun, caption: str, console: Any) -> None:
     """What ``power`` prints at a terminal: the calculations, one column each, then the headline."""
     from .cli.power import display_rows
     from .cli.tables import render_table
 
-    solved_power = run.rows.rows[0]["solved_for"] == "power"
-    caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
-        "" if solved_power else f", power {100 * params.power:g}%"
-    )
-
-    def render(console: Any) -> None:
-        render_table(display_rows(run.rows.frame()), title="Power", caption=caption, console=console)
-        console.print(run.headline, highlight=False, markup=False)
-
-    return render
+    render_table(display_rows(run.rows.frame()), title="Power", caption=caption, console=console)
+    console.print(run.headline, highlight=False, markup=False)
 
 
-@_streamed_frames_said
+@_public
 def compare_adjusted(
     releases: TableLike,
     convictions: TableLike,
@@ -754,7 +957,6 @@ def compare_adjusted(
     expect of its releases (the national mechanism, docs/comparisons-adjusted.md). ``result.models`` holds the
     fitted models' summaries (the command's ``--model-summary``)."""
     from .cli import compare_adjusted as view
-    from .report.tables import adjusted_table
     from .runs.adjusted import adjusted_params, adjusted_run
 
     spec = input_spec(releases, convictions, read)
@@ -781,19 +983,6 @@ def compare_adjusted(
     caller, collected = _collecting()
     run = adjusted_run(spec, params, caller)
     result, headline = run.result, view._summary(run.result)
-
-    def render(console: Any) -> None:
-        from .cli.tables import render_table
-
-        numeric = adjusted_table(result.params).numeric()
-        caption = view._caption(result)
-        render_table(
-            view.display_rows(result), title=view.ADJUSTED_TITLE, caption=caption, console=console, numeric=numeric
-        )
-        if headline:
-            console.print(headline, highlight=False, markup=False)
-        view.print_models(result, console)
-
     return Result(
         table=result.rows,
         metadata=dict(result.metadata),
@@ -802,10 +991,27 @@ def compare_adjusted(
         title=view.ADJUSTED_TITLE,
         headline=headline,
         warnings=_warn([*collected, *run.warnings]),
-        render=render,
+        render=functools.partial(_render_adjusted, result, headline),
     )
 
 
+def _render_adjusted(result: AdjustedResult, headline: str | None, console: Any) -> None:
+    """What ``compare adjusted`` prints at a terminal: its table, the headline, then the models."""
+    from .cli import compare_adjusted as view
+    from .cli.tables import render_table
+    from .report.tables import adjusted_table
+
+    numeric = adjusted_table(result.params).numeric()
+    caption = view._caption(result)
+    render_table(
+        view.display_rows(result), title=view.ADJUSTED_TITLE, caption=caption, console=console, numeric=numeric
+    )
+    if headline:
+        console.print(headline, highlight=False, markup=False)
+    view.print_models(result, console)
+
+
+@_public
 def write_bulletin(
     config: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
@@ -813,23 +1019,28 @@ def write_bulletin(
     extract_date: Any = None,
     as_at: Any = None,
     previous: str | os.PathLike[str] | None = None,
-    acknowledge: Iterable[str] = (),
+    acknowledge: str | Iterable[str] = (),
 ) -> Result[Any]:
     """``reoffend bulletin``: write the quarterly bulletin folder of a TOML ``config`` (docs/bulletin.md) to
     ``output`` (default: the config's ``output``, else ``bulletin``), atomically, as the command does; its inputs
     are the files the config names (a bulletin records them in its manifest). ``table`` is the folder's
     ``tables/trend.csv``; ``core.tables`` holds every table of the folder, by file name; ``metadata`` the facts
-    the text states. Not named ``bulletin``: ``reoffend.bulletin`` is the package of the bulletin's modules."""
+    the text states. Not named ``bulletin``: ``reoffend.bulletin`` is the package of the bulletin's modules.
+    ``acknowledge``: warning codes (docs/cli.md, "Warnings"), as ``--acknowledge`` takes them: one string is one
+    value (``"small-comparisons"``, or ``"a,b"``); an unknown code is a :class:`UsageError`."""
     from .bulletin.build import build_bulletin
     from .bulletin.folder import folder_lock
     from .cli.bulletin import prepared_bulletin
+    from .run_warnings import acknowledged_codes
+    from .runs.common import keyword
 
     settings, target = prepared_bulletin(
         os.fspath(config),
         None if output is None else os.fspath(output),
         as_at=a_date(as_at, "as_at"),
         previous=None if previous is None else os.fspath(previous),
-        acknowledged=tuple(acknowledge),
+        acknowledged=acknowledged_codes(acknowledge, "acknowledge"),
+        flag=keyword,
     )
     with folder_lock(target):
         built = build_bulletin(settings, target, extract_date=a_date(extract_date, "extract_date"))

@@ -250,6 +250,20 @@ def merge_warnings(warnings: Iterable[RunWarning], names_shown: int = NAMES_SHOW
     return merged
 
 
+def acknowledged_codes(values: str | Iterable[str], option: str) -> frozenset[str]:
+    """The codes of the values of ``--acknowledge`` (each ``CODE[,CODE]``; one string is one value, never its
+    characters), each one of :data:`WARNING_CODES`; else a usage error naming ``option`` and the nearest code
+    (the command line and the Python API alike)."""
+    from .errors import UsageError
+
+    listed = [values] if isinstance(values, str) else list(values)
+    codes = [code.strip() for value in listed for code in str(value).split(",") if code.strip()]
+    try:
+        return check_acknowledged(codes, option)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def check_acknowledged(codes: Iterable[str], where: str) -> frozenset[str]:
     """Codes to acknowledge, each one of :data:`WARNING_CODES`; else a ValueError naming the nearest code."""
     checked = []

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import UsageError, printable
+from ..runs.common import Naming, command_line_flag
 from . import run_log
 from .console import prefixed, stderr_console
 from .run_log import check_log_outside
@@ -103,19 +104,23 @@ def prepared_bulletin(
     previous: str | None = None,
     acknowledged: Iterable[str] = (),
     check_log: Callable[[str], None] | None = None,
+    flag: Naming = command_line_flag,
 ) -> tuple[BulletinConfig, str]:
     """The config of a bulletin run with the run's own settings applied (``--as-at``, ``--previous``,
     ``--acknowledge``), and the folder it writes; checked as ``bulletin`` checks them (the command and the
-    Python API, reoffend.api.write_bulletin, share it)."""
+    Python API, reoffend.api.write_bulletin, share it; ``flag`` names the options as the caller does)."""
     from ..bulletin.config import parse_config
     from ..bulletin.folder import check_target
 
+    if output is not None and not output.strip():  # the command line's click type says the same
+        named = flag("output")
+        raise UsageError(f"{named} {output!r}: an empty value; give a value, or leave {named} out")
     config = parse_config(config_path)
     if as_at:
         config = replace(config, inputs=replace(config.inputs, as_at=as_at))
     if previous is not None:
         if not previous.strip():
-            raise UsageError("--previous needs the previous bulletin's folder, not an empty name")
+            raise UsageError(f"{flag('previous')} needs the previous bulletin's folder, not an empty name")
         config = replace(config, publication=replace(config.publication, previous=previous))
     config = replace(config, acknowledge=tuple(sorted({*config.acknowledge, *acknowledged})))
     target = output or config.output or DEFAULT_FOLDER
@@ -125,8 +130,8 @@ def prepared_bulletin(
     earlier = config.publication.previous
     if earlier and os.path.realpath(earlier) == os.path.realpath(target):
         raise UsageError(
-            f"--previous {earlier} is the folder this run replaces: the revisions would compare the bulletin with "
-            "itself and record a manifest that no longer exists; keep each release in its own folder (e.g. "
+            f"{flag('previous')} {earlier} is the folder this run replaces: the revisions would compare the bulletin "
+            "with itself and record a manifest that no longer exists; keep each release in its own folder (e.g. "
             "bulletins/2024Q1) and give the last one"
         )
     return config, target

@@ -17,15 +17,15 @@ from ..runs.baseline import BaselineRecords, PublishedCounts, baseline_params, b
 from .caller import command_caller
 from .inputs import errors_reported
 from .options import (
-    RECORD_ONLY,
+    RUN_RECORD_ONLY,
     alpha_option,
     cohort_options,
     fail_unless_significant_option,
     multiple_testing_option,
     optional_input_options,
     output_options,
-    refuse_unused,
     sided_option,
+    typed,
     window_options,
 )
 
@@ -123,7 +123,7 @@ def compare_baseline(
         ctx, spec, measurement, site, site_column, current, baseline_cohort, current_counts, baseline_counts
     )
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
-        run = baseline_run(source, params, command_caller(out, errors_file, progress))
+        run = baseline_run(source, params, command_caller(out, errors_file, progress), typed(RUN_RECORD_ONLY))
     result = run.result
     for warning in result.warnings:
         out.warn(warning)
@@ -154,7 +154,8 @@ def comparison_source(
     baseline_counts: str | None,
 ) -> PublishedCounts | BaselineRecords:
     """Published counts or records, as the options say (never both; record files named in a shared --config do
-    not clash with counts given on the command line); options that would do nothing are refused."""
+    not clash with counts given on the command line); options that would do nothing are refused by the run
+    (:func:`reoffend.runs.baseline.baseline_run`)."""
     from_counts = bool(current_counts or baseline_counts)
 
     def given(name: str, value) -> bool:
@@ -181,11 +182,7 @@ def comparison_source(
             "or --current-counts X/N --baseline-counts X/N"
         )
     if from_counts:
-        if current_counts and baseline_counts:
-            refuse_unused(RECORD_ONLY, "measures records; published counts are compared as they are, so leave it out")
         return PublishedCounts(current_counts, baseline_counts or "")
-    if not site:
-        refuse_unused({"site_column": "--site-column"}, "goes with --site (it names the column of --site)")
     if spec is None:
         raise UsageError("comparing records needs both files: RELEASES CONVICTIONS")
     return BaselineRecords(spec, measurement, site, site_column, current, baseline_cohort)

@@ -38,6 +38,7 @@ from .options import (
     multiple_testing_option,
     output_options,
     refuse_unused,
+    typed,
     window_options,
 )
 from .output import OUTPUT_OPTIONS, figure_bytes, plot_format_for, writer_for_suffix
@@ -199,6 +200,7 @@ def compare_matched_command(
         style=style,
         multiple_testing=multiple_testing,
         flag=command_line_flag,
+        given=typed({"ids_releases": "--ids-releases"}),  # refused without --treated-ids
     )
     out.expect_columns(MatchedRow.columns())
     with out.status("reading the inputs") as progress, errors_reported(errors_file):
@@ -214,15 +216,14 @@ def compare_matched_command(
 
 
 def check_matched_options(ctx: click.Context, treated, treated_ids, report_dir) -> None:
-    """Refuse what would do nothing (--confidence; --ids-releases without --treated-ids) and a --report folder
-    that holds another output (replaced whole, it would lose it)."""
+    """Refuse what would do nothing (--confidence; --ids-releases without --treated-ids is refused by
+    :func:`reoffend.runs.matched.matched_params`) and a --report folder that holds another output (replaced
+    whole, it would lose it)."""
     refuse_unused(
         {"confidence": "--confidence"},
         "does nothing here: the intervals of compare matched are the (1 - 2 alpha) bootstrap percentile intervals "
         "its one-sided test at --alpha reads; set --alpha (0.05 gives 90% intervals)",
     )
-    if not treated_ids:
-        refuse_unused({"ids_releases": "--ids-releases"}, "goes with --treated-ids (it says which of their releases)")
     if report_dir:
         folder = check_target(report_dir, REPORT)
         for name, flag in OUTPUT_OPTIONS.items():  # a file inside would be lost when the folder is replaced

@@ -24,7 +24,7 @@ from ..runs.common import command_line_flag
 from ..runs.nowcast import backtest_run, nowcast_params, nowcast_run
 from .caller import command_caller
 from .inputs import errors_reported
-from .options import cohort_options, input_options, output_options, refuse_unused, window_options
+from .options import cohort_options, input_options, output_options, refuse_unused, typed, window_options
 from .output import writer_for_suffix
 
 # a nowcast takes every cohort as it is at the extract date: these two options of the measure do not apply
@@ -198,8 +198,6 @@ def nowcast_command(
         refuse_unused({"check": "--check/--no-check", "min_coverage": "--min-coverage"}, "does nothing with --backtest")
     else:
         refuse_unused({"origins": "--origins", "origin_step": "--origin-step"}, "goes with --backtest")
-        if not check:
-            refuse_unused({"min_coverage": "--min-coverage"}, "goes with --check")
     params = nowcast_params(
         measurement,
         by=by,
@@ -214,7 +212,8 @@ def nowcast_command(
         if run_backtest:
             tested = backtest_run(spec, params, caller, origins=origins, origin_step=origin_step)
         else:
-            run = nowcast_run(spec, params, caller, check=check, min_coverage=min_coverage)
+            given = typed({"min_coverage": "--min-coverage"})  # refused without --check
+            run = nowcast_run(spec, params, caller, check=check, min_coverage=min_coverage, given=given)
     if run_backtest:
         for warning in tested.result.warnings:
             out.warn(warning)

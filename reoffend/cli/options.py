@@ -393,6 +393,18 @@ def hide_options(*names: str):
     return apply
 
 
+# the runs name --index ``index`` (reoffend.runs.common.RECORD_ONLY); click's parameter is ``index_rule``
+PARAMETER_NAMES = {"index": "index_rule"}
+RUN_RECORD_ONLY = {("index" if name == "index_rule" else name): flag for name, flag in RECORD_ONLY.items()}
+
+
+def typed(options: Mapping[str, str]) -> dict[str, str]:
+    """The options of ``options`` (name as the runs name it -> flag) typed on the command line (or set in the
+    environment), for a run to refuse where they would do nothing (:func:`reoffend.runs.common.refuse`): a shared
+    config's keys are not refused (docs/cli.md)."""
+    return {name: flag for name, flag in options.items() if given(PARAMETER_NAMES.get(name, name))}
+
+
 def refuse_unused(options: Mapping[str, str], reason: str) -> None:
     """A usage error (exit 2) when any of ``options`` (parameter name -> flag) was typed although it would do
     nothing in this run: an option that silently does nothing hides a mistake ("nothing silent")."""

@@ -27,7 +27,7 @@ from ..runs.power import (
 from .caller import command_caller
 from .inputs import errors_reported
 from .options import (
-    RECORD_ONLY,
+    RUN_RECORD_ONLY,
     FiniteFloatRange,
     alpha_option,
     deferred_cohort_options,
@@ -35,6 +35,7 @@ from .options import (
     optional_input_options,
     output_options,
     sided_option,
+    typed,
     window_options,
 )
 from .output import figure_bytes, plot_format_for
@@ -198,14 +199,14 @@ TYPED = {
     "baseline_events": "--baseline-events",
     "dispersion": "--dispersion",
     "baseline_rate": "--baseline-rate",
-    **{("index" if name == "index_rule" else name): flag for name, flag in RECORD_ONLY.items()},
+    **RUN_RECORD_ONLY,
 }
 
 
 def typed_options() -> dict[str, str]:
     """The options of :data:`TYPED` typed on the command line (or set in the environment): a shared config's
     keys are not refused where they would do nothing here (docs/cli.md)."""
-    return {name: flag for name, flag in TYPED.items() if given("index_rule" if name == "index" else name)}
+    return typed(TYPED)
 
 
 PLOT_PAIRS = 8  # curves drawn at most: more would be unreadable

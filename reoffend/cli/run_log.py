@@ -26,7 +26,7 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_IO, OutputWriteError, UsageError, one_line, os_reason, printable
-from ..run_warnings import RunWarning, check_acknowledged, merge_warnings
+from ..run_warnings import RunWarning, acknowledged_codes, merge_warnings
 
 PREFIX = "reoffend: "
 ERROR = "reoffend: error: "
@@ -215,11 +215,7 @@ def attach_options(command: click.Command) -> click.Command:
         context = click.get_current_context()
         report = current()
         report.command = context.command_path
-        codes = [code.strip() for value in acknowledge for code in value.split(",") if code.strip()]
-        try:
-            report.acknowledge(check_acknowledged(codes, "--acknowledge"))
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        report.acknowledge(acknowledged_codes(acknowledge, "--acknowledge"))
         if log:
             check_log(log, context)
             report.log_path = log

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
 from ..run_warnings import RunWarning
-from .common import Caller, Filters, Naming, columns, filters, keyword, load_and_warn
+from .common import Caller, Filters, Naming, columns, filters, items, keyword, load_and_warn
 
 
 def adjusted_params(
@@ -40,7 +40,7 @@ def adjusted_params(
     if current_cohorts and measurement.latest_cohort:  # the named cohorts would win, latest_cohort do nothing
         raise UsageError(f"give {flag('current')} COHORT or {flag('latest_cohort')}, not both")
     covariate_names = columns(covariates, flag("covariates"))
-    forms = covariate_form if isinstance(covariate_form, Mapping) else list(covariate_form or ())
+    forms = covariate_form if isinstance(covariate_form, Mapping) else items(covariate_form)
     return AdjustedParams(
         covariates=covariate_names,
         covariate_forms=parse_forms(forms, covariate_names, flag("covariate_form")),

@@ -4,7 +4,7 @@ published counts or from records."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
 from ..report.views import baseline_headlines, rounding_sentence
-from .common import Caller, columns, load_and_warn
+from .common import RECORD_ONLY, Caller, columns, load_and_warn, refuse
 
 
 def baseline_params(
@@ -79,23 +79,31 @@ class BaselineRun:
     headline: str
 
 
-def baseline_run(source: PublishedCounts | BaselineRecords, params: BaselineParams, caller: Caller) -> BaselineRun:
-    """Compare the current cohort(s) with the baseline cohort, binary measure (docs/comparisons-baseline.md)."""
+def baseline_run(
+    source: PublishedCounts | BaselineRecords,
+    params: BaselineParams,
+    caller: Caller,
+    given: Mapping[str, str] | None = None,
+) -> BaselineRun:
+    """Compare the current cohort(s) with the baseline cohort, binary measure (docs/comparisons-baseline.md).
+    ``given``: the options the caller set (name -> as it names them), refused where they would do nothing (a
+    measurement option with published counts, ``site_column`` without ``site``)."""
     if isinstance(source, PublishedCounts):
-        result, parameters, rounding = _from_counts(source, params, caller)
+        result, parameters, rounding = _from_counts(source, params, caller, given or {})
     else:
-        result, parameters = _from_records(source, params, caller)
+        result, parameters = _from_records(source, params, caller, given or {})
         rounding = []
     headline = "\n".join([baseline_headlines(result), *(rounding_sentence(check) for check in rounding)])
     return BaselineRun(result, parameters, rounding, headline)
 
 
 def _from_counts(
-    source: PublishedCounts, params: BaselineParams, caller: Caller
+    source: PublishedCounts, params: BaselineParams, caller: Caller, given: Mapping[str, str]
 ) -> tuple[BaselineResult, dict[str, Any], list[dict[str, Any]]]:
     flag = caller.flag
     if not source.current or not source.baseline:
         raise UsageError(f"{flag('current_counts')} and {flag('baseline_counts')} go together")
+    refuse(given, RECORD_ONLY, "measures records; published counts are compared as they are, so leave it out")
     items = [item for value in source.current for item in value.split(",") if item.strip()]
     labels = ["current"] if len(items) == 1 else [f"current {i}" for i in range(1, len(items) + 1)]
     cohorts = [_counts(flag("current_counts"), item, label) for item, label in zip(items, labels, strict=True)]
@@ -114,11 +122,13 @@ def _counts(option: str, text: str, label: str) -> Counts:
 
 
 def _from_records(
-    source: BaselineRecords, params: BaselineParams, caller: Caller
+    source: BaselineRecords, params: BaselineParams, caller: Caller, given: Mapping[str, str]
 ) -> tuple[BaselineResult, dict[str, Any]]:
     from .parsing import split_site
 
     flag, measurement = caller.flag, source.measurement
+    if not source.site:
+        refuse(given, ("site_column",), f"goes with {flag('site')} (it names the column of {flag('site')})")
     if not source.baseline:
         raise UsageError(f"{flag('baseline')} COHORT is required with record files")
     current = [label for value in source.current for label in columns(value)]

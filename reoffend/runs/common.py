@@ -4,6 +4,7 @@ line or Python gives them, become typed parameters (:func:`measure_params`), and
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..run_warnings import RunWarning
-from ..window import FollowUpWindow
+from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 
 if TYPE_CHECKING:
     from ..cohort import IndexRule, Period
@@ -61,19 +62,87 @@ def columns(value: str | Sequence[str] | None, what: str | None = None) -> tuple
     return parse_columns(value, what)
 
 
+def items(values: str | Sequence[str] | None) -> list[str]:
+    """The command line's repeatable items (``COLUMN=VALUE``, ``COLUMN=FORM``): one string is one item, never
+    its characters."""
+    if values is None:
+        return []
+    return [values] if isinstance(values, str) else list(values)
+
+
 def filters(values: Filters | None, option: str) -> dict[str, tuple[str, ...]]:
     """A mapping (column -> one value, or a list, tuple or set of values: never iterated by accident) or the
-    command line's ``COLUMN=VALUE[,VALUE]`` items; a malformed item is a usage error naming ``option``."""
+    command line's ``COLUMN=VALUE[,VALUE]`` items (one string is one item); a malformed item, or a column given
+    no value (``{"sex": []}``, which would keep nothing), is a usage error naming ``option``."""
     from .parsing import parse_where
 
     if not values:
         return {}
-    if isinstance(values, Mapping):
-        return {
-            str(column): tuple(str(x) for x in v) if isinstance(v, list | tuple | set | frozenset) else (str(v),)
-            for column, v in values.items()
-        }
-    return parse_where(list(values), option)
+    if not isinstance(values, Mapping):
+        return parse_where(items(values), option)
+    kept = {
+        str(column): tuple(str(x) for x in v) if isinstance(v, list | tuple | set | frozenset) else (str(v),)
+        for column, v in values.items()
+    }
+    empty = [column for column, v in kept.items() if not v or not column.strip()]
+    if empty:
+        raise UsageError(f"{option} takes COLUMN=VALUE[,VALUE], not {empty[0]!r} with no value")
+    return kept
+
+
+def refuse(given: Mapping[str, str], names: Iterable[str], reason: str) -> None:
+    """A usage error for the options of ``names`` the caller set (``given``: name -> as the caller names it)
+    although they would do nothing in this run ("nothing silent"): the command line and Python alike."""
+    named = [given[name] for name in names if name in given]
+    if named:
+        raise UsageError(f"{'/'.join(named)}: {reason}")
+
+
+# the options of the measurement of records (the command line's RECORD_ONLY, reoffend.cli.options): with numbers
+# or published counts alone they would do nothing
+RECORD_ONLY = (
+    "site_column",
+    "column_map",
+    "input_format",
+    "delimiter",
+    "encoding",
+    "date_format",
+    "extract_date",
+    "dedupe",
+    "errors_file",
+    "streaming",
+    "follow_up",
+    "waiting_period",
+    "period",
+    "index",
+    "incomplete",
+    "exclude_offences",
+    "where",
+    "latest_cohort",
+)
+
+PERIODS = ("month", "quarter", "year", "financial-year")
+INDEX_RULES = ("first", "all")
+
+
+def choice(value: object, choices: Sequence[str], option: str) -> None:
+    """A usage error unless ``value`` is one of ``choices`` (what the command line's ``click.Choice`` checks)."""
+    if not isinstance(value, str) or value not in choices:
+        raise UsageError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def follow_up_window(follow_up: object, waiting_period: object, flag: Naming = keyword) -> FollowUpWindow:
+    """The follow-up window of ``follow_up`` and ``waiting_period`` months (docs/measures.md), each a whole
+    number in the command line's range (1 to 1200, and 0 to 1200); else a usage error naming the option."""
+    months = []
+    for name, value, low in (("follow_up", follow_up, 1), ("waiting_period", waiting_period, 0)):
+        whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if not whole or not low <= int(value) <= MAX_WINDOW_MONTHS:  # type: ignore[call-overload]
+            raise UsageError(
+                f"{flag(name)} takes a whole number of months from {low} to {MAX_WINDOW_MONTHS}, not {value!r}"
+            )
+        months.append(int(value))  # type: ignore[call-overload]  # an Integral
+    return FollowUpWindow(*months)
 
 
 def code_list(value: str | os.PathLike[str] | Iterable[str] | None) -> frozenset[str]:
@@ -118,6 +187,8 @@ def measure_params(
     place they are built, for the command line (``flag``: its option names) and Python alike."""
     from ..measure import MeasureParams
 
+    choice(period, PERIODS, flag("period"))
+    choice(index, INDEX_RULES, flag("index"))
     return MeasureParams(
         window=window,
         by=columns(by, flag("by")),

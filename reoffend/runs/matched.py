@@ -12,7 +12,7 @@ from ..compare.matched import MIN_TREATED, MatchedParams, MatchedResult, compare
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
-from .common import Caller, Filters, Naming, columns, filters, keyword, load_and_warn
+from .common import Caller, Filters, Naming, columns, filters, items, keyword, load_and_warn, refuse
 
 IdList = str | os.PathLike[str] | Iterable[str]
 
@@ -49,14 +49,19 @@ def matched_params(
     style: str | None = None,
     multiple_testing: str = "holm",
     flag: Naming = keyword,
+    given: Mapping[str, str] | None = None,
 ) -> MatchedParams:
     """The matched comparison's parameters: the measurement per cohort, who is treated (``treated`` filters or
-    ``treated_ids``), the pool, the propensity model's covariates and the matching (docs/comparisons-matched.md)."""
+    ``treated_ids``), the pool, the propensity model's covariates and the matching (docs/comparisons-matched.md).
+    ``given``: the options the caller set (name -> as it names them): ``ids_releases`` without ``treated_ids``
+    would do nothing, and is refused."""
     if treated and treated_ids:
         raise UsageError(f"give {flag('treated')} or {flag('treated_ids')}, not both")
+    if not treated_ids:
+        refuse(given or {}, ("ids_releases",), f"goes with {flag('treated_ids')} (it says which of their releases)")
     ids, ids_source = treated_id_list(treated_ids)
     covariate_names = columns(covariates, flag("covariates"))
-    forms = covariate_form if isinstance(covariate_form, Mapping) else list(covariate_form or ())
+    forms = covariate_form if isinstance(covariate_form, Mapping) else items(covariate_form)
     return MatchedParams(
         measure=replace(measurement, by=("cohort",)),
         treated=filters(treated, flag("treated")),

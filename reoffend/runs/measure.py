@@ -29,7 +29,7 @@ from ..offences import breach_like_codes, breach_warning
 from ..run_warnings import RunWarning
 from ..validate import ValidatedInputs, input_warnings, no_reoffence_reason, summarise_inputs, warning_queries
 from ..window import FollowUpWindow
-from .common import Caller, Naming, load
+from .common import PERIODS, Caller, Naming, choice, load
 
 
 @dataclass
@@ -158,6 +158,7 @@ def validate_run(
     spec: InputSpec, window: FollowUpWindow, incomplete: IncompletePolicy, period: Period, caller: Caller
 ) -> ValidateRun:
     """Validate the inputs (docs/data.md: a DataError when a rule fails) and summarise them per ``period``."""
+    choice(period, PERIODS, caller.flag("period"))
     params = MeasureParams(window=window, by=("cohort",), period=period, index="all", incomplete=incomplete)
     inputs, _ = load(spec, caller, with_warnings=False)
     releases, facts = measured_releases(inputs, params)

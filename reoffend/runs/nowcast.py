@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -10,7 +10,7 @@ from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
 from ..nowcast import BacktestParams, BacktestResult, CheckParams, NowcastParams, NowcastResult, backtest, nowcast
-from .common import Caller, Naming, columns, keyword, load_and_warn
+from .common import Caller, Naming, columns, keyword, load_and_warn, refuse
 
 LearnFrom = Literal["all", "complete"]
 
@@ -49,11 +49,20 @@ class NowcastRun:
 
 
 def nowcast_run(
-    spec: InputSpec, params: NowcastParams, caller: Caller, *, check: bool = True, min_coverage: float = 0.85
+    spec: InputSpec,
+    params: NowcastParams,
+    caller: Caller,
+    *,
+    check: bool = True,
+    min_coverage: float = 0.85,
+    given: Mapping[str, str] | None = None,
 ) -> NowcastRun:
     """Read the inputs and nowcast: final figures for complete cohorts, provisional ones for the rest, checked
     by a quick backtest unless ``check`` is off, flagged below ``min_coverage`` (docs/nowcast.md, "Honesty by
-    default")."""
+    default"). ``given``: the options the caller set (name -> as it names them): ``min_coverage`` without the
+    check would do nothing, and is refused."""
+    if not check:
+        refuse(given or {}, ("min_coverage",), f"goes with {caller.flag('check')}")
     checked = CheckParams(enabled=check, min_coverage=min_coverage)
     inputs = load_and_warn(spec, caller, params.measurement.excluded_offences)
     caller.stage("nowcasting")

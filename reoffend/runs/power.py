@@ -23,7 +23,7 @@ from ..compare.power import (
 from ..compare.rows import PowerRow
 from ..errors import UsageError
 from ..lazy_import import lazy_module
-from .common import Caller, Naming, columns, load
+from .common import RECORD_ONLY, Caller, Naming, columns, load, refuse
 
 if TYPE_CHECKING:
     import polars as pl
@@ -133,54 +133,26 @@ class PowerRun:
     headline: str
 
 
-# the options of the measurement of records (the command line's RECORD_ONLY, reoffend.cli.options): with numbers
-# alone they would do nothing
-RECORD_ONLY = (
-    "site_column",
-    "column_map",
-    "input_format",
-    "delimiter",
-    "encoding",
-    "date_format",
-    "extract_date",
-    "dedupe",
-    "errors_file",
-    "streaming",
-    "follow_up",
-    "waiting_period",
-    "period",
-    "index",
-    "incomplete",
-    "exclude_offences",
-    "where",
-    "latest_cohort",
-)
-
-
 def refuse_unused(question: PowerQuestion, records: PowerRecords, given: Mapping[str, str], flag: Naming) -> None:
     """A usage error for an option given that would do nothing in this run ("nothing silent"): the frequency
     measure's figures with the binary measure alone and the reverse, ``site_column`` without a site, an option of
     the measurement of records from numbers. ``given``: the options the caller set (name -> as it names them);
     the command line's and the Python API's alike."""
 
-    def refuse(names: Sequence[str], reason: str) -> None:
-        named = [given[name] for name in names if name in given]
-        if named:
-            raise UsageError(f"{'/'.join(named)}: {reason}")
-
     measure = flag("measure")
     if "frequency" not in question.wanted:
         refuse(
+            given,
             ("baseline_events", "dispersion"),
             f"applies only to the frequency measure; give {measure} frequency or both, or leave it out",
         )
     if "binary" not in question.wanted:
-        refuse(("baseline_rate",), f"applies only to the binary measure; give {measure} binary or both")
+        refuse(given, ("baseline_rate",), f"applies only to the binary measure; give {measure} binary or both")
     if not records.site:
-        refuse(("site_column",), f"goes with {flag('site')} (it names the column of {flag('site')})")
+        refuse(given, ("site_column",), f"goes with {flag('site')} (it names the column of {flag('site')})")
     if not records.given:
         tables = f"{flag('releases')} {flag('convictions')} {flag('baseline')} COHORT"
-        refuse(RECORD_ONLY, f"measures records; give {tables}, or leave it out")
+        refuse(given, RECORD_ONLY, f"measures records; give {tables}, or leave it out")
 
 
 @dataclass

@@ -29,6 +29,11 @@ class Records:
     kinds: Mapping[str, type]  # column -> str, int, float or bool
     frame: Callable[[], pl.DataFrame]
 
+    def __reduce__(self) -> tuple[type[Records], tuple[Any, ...]]:
+        """Pickled (a result of the Python API kept or sent to another process) with its frame made: the
+        function that makes it is the run's closure."""
+        return (Records, (self.rows, dict(self.kinds), MadeFrame(self.frame())))
+
     @property
     def height(self) -> int:
         return len(self.rows)
@@ -37,6 +42,16 @@ class Records:
         """The rows with each value of a float column a float, as the frame holds it (``12`` is ``12.0``)."""
         floats = [name for name, kind in self.kinds.items() if kind is float]
         return [{**row, **{name: float(row[name]) for name in floats if row[name] is not None}} for row in self.rows]
+
+
+@dataclass(frozen=True)
+class MadeFrame:
+    """A frame already made, as :attr:`Records.frame` (a callable) gives it: what a pickled Records holds."""
+
+    frame: pl.DataFrame
+
+    def __call__(self) -> pl.DataFrame:
+        return self.frame
 
 
 def records_csv(records: Records, separator: str) -> bytes:
