@@ -471,9 +471,10 @@ class _Problem:
         return None
 
     def span(self, variable: int) -> float:
-        """How far apart the values ``variable`` took in the solutions found so far are (0 before any)."""
+        """How far apart the values ``variable`` took in the solutions found so far are (minus infinity before any:
+        no solution yet shows any width, not even the 0 a count of a group of no one needs)."""
         if self.seen_high[variable] < self.seen_low[variable]:
-            return 0.0
+            return -INFINITY
         return float(self.seen_high[variable] - self.seen_low[variable])
 
     def _seen(self, solution) -> None:
