@@ -192,7 +192,7 @@ def compare_adjusted(
         display=display_rows(result),
         display_numeric=adjusted_table(result.params).numeric(),
         caption=_caption(result),
-        extra_json=adjusted_extra_json(result),
+        extra_json=adjusted_extra_json(result, run.result_warnings),
         extra_outputs=extra_outputs,
         headline=_summary(result),
     )
