@@ -94,7 +94,7 @@ class Result(Generic[CoreResult]):
         """What the command prints at a terminal (``--format table``): its tables, then the headline."""
         from rich.console import Console
 
-        from .cli.tables import render_table
+        from .report.terminal import render_table
 
         buffer = io.StringIO()
         console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
@@ -320,7 +320,7 @@ def measure(
     the command line's ``"age=18,21"`` items; ``suppress``/``min_count``: ``--suppress``/``--min-count``;
     ``read``: how to read the tables (:class:`InputOptions`).
     """
-    from .cli.measure import render_measure
+    from .report.terminal.measure import render_measure
     from .runs.measure import measure_run
 
     spec = input_spec(releases, convictions, read)
@@ -412,7 +412,7 @@ def nowcast(
 ) -> Result[Any]:
     """``reoffend nowcast``: final figures for complete cohorts, provisional ones with intervals for cohorts
     still in follow-up (docs/nowcast.md). ``table`` has a ``status`` column: ``final`` or ``provisional``."""
-    from .cli.nowcast import NOWCAST_TITLE, display_nowcast
+    from .report.terminal.nowcast import NOWCAST_TITLE, display_nowcast
     from .runs.nowcast import nowcast_params, nowcast_run
 
     spec = input_spec(releases, convictions, read)
@@ -427,7 +427,7 @@ def nowcast(
     outcome = run.outcome
 
     def render(console: Any) -> None:
-        from .cli.tables import render_table
+        from .report.terminal import render_table
 
         view = display_nowcast(outcome.rows, params.measurement.by, params.measurement.confidence)
         render_table(view, title=NOWCAST_TITLE, caption=run.caption, console=console)
@@ -479,7 +479,7 @@ def compare_matched(
     """``reoffend compare matched``: treated releases against a propensity-score-matched comparison group
     (docs/comparisons-matched.md). ``treated``: ``{"establishment": "EST042"}``; or ``treated_ids``, a file
     of ids or the ids themselves. ``result.balance``, ``result.matches``, ``result.model`` are the core's."""
-    from .cli import compare_matched as view
+    from .report.terminal import matched as view
     from .runs.matched import matched_params, matched_run
 
     spec = input_spec(releases, convictions, read)
@@ -512,7 +512,7 @@ def compare_matched(
     result = run.result
 
     def render(console: Any) -> None:
-        from .cli.tables import render_table
+        from .report.terminal import render_table
 
         view_rows, numeric = view.display_rows(result), view.primary_spec(result).numeric()
         render_table(
@@ -563,7 +563,7 @@ def compare_baseline(
     """``reoffend compare baseline``: a site's current cohort(s) against its own baseline cohort, binary measure
     (docs/comparisons-baseline.md). From records (the two tables with ``site``, ``current`` and ``baseline``),
     or from published counts (``current_counts="480/1000"``, ``baseline_counts="530/1000"``, no tables)."""
-    from .cli.compare_baseline import display_rows
+    from .report.terminal.baseline import display_rows
     from .runs.baseline import BaselineRecords, PublishedCounts, baseline_params, baseline_run
 
     params = baseline_params(
@@ -595,7 +595,7 @@ def compare_baseline(
     title = "Against the baseline" + (f": {result.site}" if result.site else "")
 
     def render(console: Any) -> None:
-        from .cli.tables import render_table
+        from .report.terminal import render_table
 
         view, numeric = display_rows(result)
         render_table(view, title=title, console=console, numeric=numeric)
@@ -705,8 +705,8 @@ def power(
 
 def _power_view(run: PowerRun, params: PowerParams) -> Callable[[Any], None]:
     """What ``power`` prints at a terminal: the calculations, one column each, then the headline."""
-    from .cli.power import display_rows
-    from .cli.tables import render_table
+    from .report.terminal import render_table
+    from .report.terminal.power import display_rows
 
     solved_power = run.rows.rows[0]["solved_for"] == "power"
     caption = f"{params.sided}-sided test at alpha {params.alpha:g}" + (
@@ -753,8 +753,8 @@ def compare_adjusted(
     """``reoffend compare adjusted``: each unit's current cohort against what the baseline cohort's models
     expect of its releases (the national mechanism, docs/comparisons-adjusted.md). ``result.models`` holds the
     fitted models' summaries (the command's ``--model-summary``)."""
-    from .cli import compare_adjusted as view
     from .report.tables import adjusted_table
+    from .report.terminal import adjusted as view
     from .runs.adjusted import adjusted_params, adjusted_run
 
     spec = input_spec(releases, convictions, read)
@@ -783,7 +783,7 @@ def compare_adjusted(
     result, headline = run.result, view._summary(run.result)
 
     def render(console: Any) -> None:
-        from .cli.tables import render_table
+        from .report.terminal import render_table
 
         numeric = adjusted_table(result.params).numeric()
         caption = view._caption(result)
@@ -822,7 +822,7 @@ def write_bulletin(
     the text states. Not named ``bulletin``: ``reoffend.bulletin`` is the package of the bulletin's modules."""
     from .bulletin.build import build_bulletin
     from .bulletin.folder import folder_lock
-    from .cli.bulletin import prepared_bulletin
+    from .runs.bulletin import prepared_bulletin
 
     settings, target = prepared_bulletin(
         os.fspath(config),

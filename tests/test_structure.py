@@ -2,7 +2,7 @@
 
 From the top: the front ends (``cli/``, ``api.py``) parse options and print; the rendering layer (``bulletin/`` and
 report's wording modules: ``format``, ``views``, ``tables``, ``markdown``, ``datalab``, ``sensitivity``,
-``evaluation_report``) words and formats results; below it the core computes and decides (``compare/``,
+``evaluation_report``, ``terminal``) words and formats results; below it the core computes and decides (``compare/``,
 ``measure``, ``window``, ``nowcast``, ...), with the decision modules ``report.verdict``, ``report.multiple``,
 ``report.schema`` and the number words of messages (``messages``) at its foot. Imports point down only. Read
 from the AST of every module, so an import inside a function counts as much as one at the top.
@@ -62,7 +62,7 @@ TOP = "__init__.py"  # the package's names: the API's functions, imported when f
 # the rendering layer: the modules that word and format a result, and the bulletin built from them
 WORDING = tuple(
     f"reoffend.report.{name}"
-    for name in ("format", "views", "tables", "markdown", "datalab", "sensitivity", "evaluation_report")
+    for name in ("format", "views", "tables", "markdown", "datalab", "sensitivity", "evaluation_report", "terminal")
 )
 RENDERING = (*WORDING, "reoffend.bulletin")
 
@@ -136,6 +136,12 @@ def test_only_the_front_ends_import_the_runs():
     assert offenders == {}
 
 
+def test_the_api_imports_nothing_from_the_command_line():
+    """The Python API and the command line are two front ends over the same runs (reoffend/runs/) and the same
+    terminal views (reoffend/report/terminal/): neither is built on the other."""
+    assert [m for m in imported_modules(PACKAGE / "api.py") if within(m, ("reoffend.cli",))] == []
+
+
 def test_nothing_in_the_core_imports_the_api():
     offenders = {}
     for relative, path in modules():
@@ -183,6 +189,8 @@ def test_the_scan_sees_a_wording_import_from_compare():
 TERMINAL_MODULES = ("click", "rich")
 # io.write_stdout writes a result's bytes to standard output for the front ends (``-o -``): the one writer of it
 STDOUT_WRITER = "io.py"
+# the terminal views draw rich tables on a console the front end gives them (standard output, or the API's buffer)
+CONSOLE_DRAWERS = "report/terminal/"
 
 
 def terminal_uses(source: str) -> list[str]:
@@ -210,7 +218,8 @@ def terminal_uses(source: str) -> list[str]:
 
 def test_outside_the_front_ends_nothing_prints_exits_or_uses_click():
     """The core and the rendering layer return values and raise ReoffendError; only cli/ (and the API's render,
-    which prints to a console it is given) reaches the terminal or sets the exit status."""
+    which prints to a console it is given) reaches the terminal or sets the exit status. The terminal views draw
+    rich tables on the console a front end gives them, and open none of their own."""
     offenders = {}
     for relative, path in modules():
         if is_front_end(relative):
@@ -218,6 +227,8 @@ def test_outside_the_front_ends_nothing_prints_exits_or_uses_click():
         found = terminal_uses(path.read_text(encoding="utf-8"))
         if relative == STDOUT_WRITER:
             found = [use for use in found if "sys.stdout." not in use]
+        if relative.startswith(CONSOLE_DRAWERS):  # rich, never click
+            found = [use for use in found if not within(use.split("import ")[-1], ("rich",))]
         if found:
             offenders[relative] = found
     assert offenders == {}
