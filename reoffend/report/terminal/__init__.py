@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...errors import OutputWriteError, escape_controls, one_line, os_reason, printable
-from ..format import count, p_value, pct, yes_no
+from ..format import DASH, count, number, p_value, pct, yes_no
 
 if TYPE_CHECKING:
     import polars as pl
@@ -186,7 +186,7 @@ def default_format(column: str, value: Any) -> str:
     prints it (:func:`reoffend.report.format.p_value`: ``0.044``, ``< 0.001``), never rounded to two decimals
     (``0.05`` beside a significant verdict, ``0.00``)."""
     if value is None:
-        return "–"
+        return DASH
     if P_COLUMN.search(column) and isinstance(value, float):
         return p_value(value)
     if column in PERCENT_COLUMNS or column.endswith("_rate") or column.endswith("_share"):
@@ -196,7 +196,7 @@ def default_format(column: str, value: Any) -> str:
     if isinstance(value, int):
         return count(value)
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        return number(value, 2)
     return str(value)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from ...compare.adjusted import AdjustedResult
-from ..format import level, p_value, pct
+from ..format import DASH, count, level, number, p_value, pct
 from ..multiple import DESCRIPTION
 from ..tables import AdjustedLine, adjusted_table
 from ..verdict import Verdict
@@ -70,9 +70,9 @@ def adjusted_caption(result: AdjustedResult) -> str:
         + ("p: one-sided, for a reduction" if result.params.sided == "one" else "p: two-sided")
         + f" (raw); significant: the verdict after {DESCRIPTION[result.params.multiple_testing]} over the units",
         f"fitted on {design['baseline_releases']:,} baseline releases ({', '.join(design['baseline_cohorts'])})",
-        f"binary model AUC {binary['auc']:.3f}, pseudo R² {binary['pseudo_r_squared']:.3f}",
-        f"count model pseudo R² {frequency['pseudo_r_squared']:.3f}"
-        + (f", alpha {frequency['alpha']:.3f}" if frequency["alpha"] is not None else ""),
+        f"binary model AUC {number(binary['auc'], 3)}, pseudo R² {number(binary['pseudo_r_squared'], 3)}",
+        f"count model pseudo R² {number(frequency['pseudo_r_squared'], 3)}"
+        + (f", alpha {number(frequency['alpha'], 3)}" if frequency["alpha"] is not None else ""),
     ]
     for item in result.unseen:
         parts.append(f"{item['column']}={item['value']} pooled as {item['scored_as']}")
@@ -101,11 +101,11 @@ def print_models(result: AdjustedResult, console: Any) -> None:
     fit = pl.DataFrame(
         {
             "model": ["logit: reoffended", f"{_count_name(frequency)}: reoffences"],
-            "n": [f"{binary['n']:,}", f"{frequency['n']:,}"],
-            "observed": [pct(binary["observed_rate"]), f"{frequency['observed_per_offender']:.3f} per offender"],
-            "pseudo R²": [f"{binary['pseudo_r_squared']:.4f}", f"{frequency['pseudo_r_squared']:.4f}"],
-            "AUC": [f"{binary['auc']:.3f}", "–"],
-            "alpha": ["–", "–" if frequency["alpha"] is None else f"{frequency['alpha']:.4f}"],
+            "n": [count(binary["n"]), count(frequency["n"])],
+            "observed": [pct(binary["observed_rate"]), f"{number(frequency['observed_per_offender'], 3)} per offender"],
+            "pseudo R²": [number(binary["pseudo_r_squared"], 4), number(frequency["pseudo_r_squared"], 4)],
+            "AUC": [number(binary["auc"], 3), DASH],
+            "alpha": [DASH, number(frequency["alpha"], 4)],
             "converged": ["yes" if binary["converged"] else "NO", "yes" if frequency["converged"] else "NO"],
         }
     )
@@ -113,11 +113,11 @@ def print_models(result: AdjustedResult, console: Any) -> None:
     coefficients = pl.DataFrame(
         {
             "term": [c["term"] for c in binary["coefficients"]],
-            "logit coef": [f"{c['estimate']:+.4f}" for c in binary["coefficients"]],
-            "logit se": [f"{c['se']:.4f}" for c in binary["coefficients"]],
+            "logit coef": [number(c["estimate"], 4, signed=True) for c in binary["coefficients"]],
+            "logit se": [number(c["se"], 4) for c in binary["coefficients"]],
             "logit p": [p_value(c["p"]) for c in binary["coefficients"]],
-            "count coef": [f"{c['estimate']:+.4f}" for c in frequency["coefficients"]],
-            "count se": [f"{c['se']:.4f}" for c in frequency["coefficients"]],
+            "count coef": [number(c["estimate"], 4, signed=True) for c in frequency["coefficients"]],
+            "count se": [number(c["se"], 4) for c in frequency["coefficients"]],
             "count p": [p_value(c["p"]) for c in frequency["coefficients"]],
         }
     )
@@ -140,16 +140,17 @@ def _band_display(bands: Mapping[str, list[Mapping]]) -> pl.DataFrame:
 
     def cell(row: Mapping | None) -> str:
         if row is None:
-            return "–"
+            return DASH
         mark = " *" if row["off"] else ""
-        return f"{row['observed_expected']:.2f} ({row['low']:.2f}–{row['high']:.2f}){mark}"
+        ratio, low, high = (number(row[key], 2) for key in ("observed_expected", "low", "high"))
+        return f"{ratio} ({low}{DASH}{high}){mark}"
 
     return pl.DataFrame(
         [
             {
                 "covariate": r["covariate"],
                 "band": r["band"],
-                "releases": f"{r['releases']:,}",
+                "releases": count(r["releases"]),
                 "binary O/E": cell(r),
                 "frequency O/E": cell(frequency.get((r["covariate"], r["band"]))),
             }
@@ -171,11 +172,11 @@ def _calibration_display(binary: list[Mapping], frequency: list[Mapping]) -> pl.
         records.append(
             {
                 "decile": str(row["group"]),
-                "releases": f"{row['releases']:,}",
+                "releases": count(row["releases"]),
                 "predicted rate": pct(row["predicted_mean"]),
                 "observed rate": pct(row["observed_mean"]),
-                "predicted per offender": "–" if other is None else f"{other['predicted_mean']:.2f}",
-                "observed per offender": "–" if other is None else f"{other['observed_mean']:.2f}",
+                "predicted per offender": DASH if other is None else number(other["predicted_mean"], 2),
+                "observed per offender": DASH if other is None else number(other["observed_mean"], 2),
             }
         )
     return pl.DataFrame(records)

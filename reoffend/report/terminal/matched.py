@@ -82,11 +82,11 @@ def binary_rows(result: MatchedResult) -> pl.DataFrame:
 
 
 def balance_rows(result: MatchedResult) -> pl.DataFrame:
-    def mean(v):
-        return "–" if v is None else f"{v:.3f}"
+    def mean(v: float | None) -> str:
+        return number(v, 3)
 
-    def smd(v):
-        return "–" if v is None else f"{v:+.3f}"
+    def smd(v: float | None) -> str:
+        return number(v, 3, signed=True)
 
     records = []
     for r in result.balance.iter_rows(named=True):
@@ -117,9 +117,9 @@ def model_rows(result: MatchedResult) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "term": [c["term"] for c in coefficients],
-            "coefficient": [f"{c['estimate']:+.4f}" for c in coefficients],
-            "SE": [f"{c['se']:.4f}" for c in coefficients],
-            "z": [f"{c['z']:+.2f}" for c in coefficients],
+            "coefficient": [number(c["estimate"], 4, signed=True) for c in coefficients],
+            "SE": [number(c["se"], 4) for c in coefficients],
+            "z": [number(c["z"], 2, signed=True) for c in coefficients],
             "p": [p_value(c["p"]) for c in coefficients],
         }
     )
@@ -129,8 +129,8 @@ def model_caption(result: MatchedResult) -> str:
     m, d = result.model, result.diagnostics
     return (
         f"n = {m['n']:,} ({m['n_treated']:,} treated); converged in {m['iterations']} iterations; McFadden R² "
-        f"{m['pseudo_r2_mcfadden']:.3f}; AUC {m['auc']:.3f}; SD of the logit {d['sd_logit']:.4f}, caliper "
-        f"{result.params.caliper:g} SD = {d['caliper_logit']:.4f}"
+        f"{number(m['pseudo_r2_mcfadden'], 3)}; AUC {number(m['auc'], 3)}; SD of the logit {number(d['sd_logit'], 4)}, "
+        f"caliper {result.params.caliper:g} SD = {number(d['caliper_logit'], 4)}"
     )
 
 
@@ -151,7 +151,7 @@ def diagnostics_text(result: MatchedResult) -> str:
     share = d["unmatched_share"]
     text = (
         f"diagnostics: {d['treated']:,} treated index releases, {d['matched']:,} matched, {d['unmatched']:,} "
-        f"unmatched ({pct(share or 0.0)}); {d['comparators_used']:,} distinct comparators "
+        f"unmatched ({pct(share)}); {d['comparators_used']:,} distinct comparators "
         f"from a pool of {d['pool_units']:,}, effective comparison size {d['effective_comparison_size']:,.0f}; "
         f"{d['strata']} exact strata"
     )
