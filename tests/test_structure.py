@@ -33,7 +33,24 @@ def imports_in(source: str, package: str) -> list[str]:
                 module = node.module or ""
             names.append(module)
             names += [f"{module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Call) and (named := imported_by_name(node)):
+            names.append(named)
     return names
+
+
+IMPORTING_CALLS = ("lazy_module", "import_module", "importlib.import_module", "__import__")
+
+
+def imported_by_name(call: ast.Call) -> str | None:
+    """The module a call imports by its name, when the name is a string of the package's
+    (``lazy_module("reoffend.compare.power")``, ``importlib.import_module("reoffend.cli.measure")``): such an
+    import points the same way as an import statement, so it is checked as one."""
+    if ast.unparse(call.func) not in IMPORTING_CALLS or not call.args:
+        return None
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str) and within(first.value, ("reoffend",)):
+        return first.value
+    return None
 
 
 def imported_modules(path: Path) -> list[str]:
@@ -168,6 +185,45 @@ def test_the_core_imports_no_wording_and_no_bulletin():
         if below_rendering(relative) and wording_imports(path)
     }
     assert offenders == {}
+
+
+# the foot of the package: the decisions and the vocabulary every layer above may use (CONTRIBUTING.md, "Layout")
+BOTTOM = (
+    "report/verdict.py",
+    "report/multiple.py",
+    "report/schema.py",
+    "messages.py",
+    "errors.py",
+    "run_warnings.py",
+    "lazy_import.py",
+    "run_state.py",
+)
+
+
+def test_the_bottom_layer_imports_nothing_of_the_package_above_it():
+    """The verdict rule, the multiple-testing adjustment, the schemas, the message words, the errors, the warning
+    codes, the lazy importer and the run's state import only from each other: every layer may use them, so they
+    can use none (a cycle otherwise)."""
+    bottom = tuple(dotted(relative) for relative in BOTTOM)
+    offenders = {}
+    for relative in BOTTOM:
+        above = [m for m in imported_modules(PACKAGE / relative) if within(m, ("reoffend",)) and not within(m, bottom)]
+        if above:
+            offenders[relative] = above
+    assert offenders == {}
+
+
+def test_the_scan_sees_an_import_by_name():
+    source = (
+        "import importlib\nfrom ..lazy_import import lazy_module\n"
+        "power = lazy_module('reoffend.compare.power')\npl = lazy_module('polars')\n"
+        "views = importlib.import_module('reoffend.report.views')\n"
+    )
+    imported = imports_in(source, "reoffend.report")
+    assert [m for m in imported if m.startswith("reoffend.") and "lazy_import" not in m] == [
+        "reoffend.compare.power",
+        "reoffend.report.views",
+    ]
 
 
 def test_the_named_core_modules_are_below_the_rendering_layer():
