@@ -226,6 +226,22 @@ def test_the_scan_sees_an_import_by_name():
     ]
 
 
+CONTRIBUTING = PACKAGE.parent / "CONTRIBUTING.md"
+
+
+def test_every_module_and_folder_of_the_package_is_on_the_map():
+    """CONTRIBUTING.md's map places every top-level module and folder of reoffend/ (by its name, ``intervals.py``
+    or ``report/``), so a newcomer finds where each lives and which way its imports go."""
+    text = CONTRIBUTING.read_text(encoding="utf-8")
+    entries = [
+        path.name + ("/" if path.is_dir() else "")
+        for path in sorted(PACKAGE.iterdir())
+        if not path.name.startswith(("_", ".")) and (path.is_dir() or path.suffix == ".py")
+    ]
+    assert len(entries) > 20
+    assert [entry for entry in entries if entry not in text] == []
+
+
 def test_the_named_core_modules_are_below_the_rendering_layer():
     core = [relative for relative, _ in modules() if relative.startswith(NAMED_CORE)]
     assert len(core) > len(NAMED_CORE)  # compare/ is many modules
