@@ -104,7 +104,7 @@ def _counts_table(result: MatchedResult) -> Table:
             ["matched", f"{pooled['matched']:,}"],
             ["unmatched (no comparator within the caliper, or a missing covariate)", f"{pooled['unmatched']:,}"],
             ["comparators used", f"{pooled['comparators']:,}"],
-            ["effective comparison group size (Kish)", f"{pooled['effective_comparison_size']:,.0f}"],
+            ["effective comparison group size (Kish)", number(pooled["effective_comparison_size"], 0)],
         ],
     )
     ids = result.diagnostics.get("treated_ids")

@@ -152,7 +152,7 @@ def diagnostics_text(result: MatchedResult) -> str:
     text = (
         f"diagnostics: {d['treated']:,} treated index releases, {d['matched']:,} matched, {d['unmatched']:,} "
         f"unmatched ({pct(share)}); {d['comparators_used']:,} distinct comparators "
-        f"from a pool of {d['pool_units']:,}, effective comparison size {d['effective_comparison_size']:,.0f}; "
+        f"from a pool of {d['pool_units']:,}, effective comparison size {number(d['effective_comparison_size'], 0)}; "
         f"{d['strata']} exact strata"
     )
     if "treated_ids" in d:
