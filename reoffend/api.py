@@ -105,7 +105,7 @@ class Result(Generic[CoreResult]):
         """What the command prints at a terminal (``--format table``): its tables, then the headline."""
         from rich.console import Console
 
-        from .cli.tables import render_table
+        from .report.terminal import render_table
 
         buffer = io.StringIO()
         console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
@@ -489,7 +489,7 @@ def measure(
     the command line's ``"age=18,21"`` items; ``suppress``/``min_count``: ``--suppress``/``--min-count``;
     ``read``: how to read the tables (:class:`InputOptions`).
     """
-    from .cli.measure import render_measure
+    from .report.terminal.measure import render_measure
     from .runs.measure import measure_run
 
     spec = input_spec(releases, convictions, read)
@@ -583,7 +583,7 @@ def nowcast(
     still in follow-up (docs/nowcast.md). ``table`` has a ``status`` column: ``final`` or ``provisional``.
     ``min_coverage`` (default 0.85) goes with ``check``: given with ``check=False`` it would do nothing, and is a
     :class:`UsageError`, as on the command line."""
-    from .cli.nowcast import NOWCAST_TITLE
+    from .report.terminal.nowcast import NOWCAST_TITLE
     from .runs.nowcast import nowcast_params, nowcast_run
 
     spec = input_spec(releases, convictions, read)
@@ -611,8 +611,8 @@ def nowcast(
 
 def _render_nowcast(run: NowcastRun, measurement: MeasureParams, console: Any) -> None:
     """What ``nowcast`` prints at a terminal: its table, with the caption."""
-    from .cli.nowcast import NOWCAST_TITLE, display_nowcast
-    from .cli.tables import render_table
+    from .report.terminal import render_table
+    from .report.terminal.nowcast import NOWCAST_TITLE, display_nowcast
 
     view = display_nowcast(run.outcome.rows, measurement.by, measurement.confidence)
     render_table(view, title=NOWCAST_TITLE, caption=run.caption, console=console)
@@ -654,7 +654,7 @@ def compare_matched(
     """``reoffend compare matched``: treated releases against a propensity-score-matched comparison group
     (docs/comparisons-matched.md). ``treated``: ``{"establishment": "EST042"}``; or ``treated_ids``, a file
     of ids or the ids themselves. ``result.balance``, ``result.matches``, ``result.model`` are the core's."""
-    from .cli import compare_matched as view
+    from .report.terminal import matched as view
     from .runs.matched import matched_params, matched_run
 
     spec = input_spec(releases, convictions, read)
@@ -700,8 +700,8 @@ def compare_matched(
 
 def _render_matched(result: MatchedResult, console: Any) -> None:
     """What ``compare matched`` prints at a terminal: its table, the headline, then the details."""
-    from .cli import compare_matched as view
-    from .cli.tables import render_table
+    from .report.terminal import matched as view
+    from .report.terminal import render_table
 
     rows, numeric = view.display_rows(result), view.primary_spec(result).numeric()
     render_table(rows, title=view.MATCHED_TITLE, caption=view.caption(result), console=console, numeric=numeric)
@@ -808,8 +808,8 @@ def compare_baseline(
 
 def _render_baseline(run: BaselineRun, title: str, console: Any) -> None:
     """What ``compare baseline`` prints at a terminal: its table, then the headline."""
-    from .cli.compare_baseline import display_rows
-    from .cli.tables import render_table
+    from .report.terminal import render_table
+    from .report.terminal.baseline import display_rows
 
     view, numeric = display_rows(run.result)
     render_table(view, title=title, console=console, numeric=numeric)
@@ -916,8 +916,8 @@ def _power_caption(run: PowerRun, params: PowerParams) -> str:
 
 def _render_power(run: PowerRun, caption: str, console: Any) -> None:
     """What ``power`` prints at a terminal: the calculations, one column each, then the headline."""
-    from .cli.power import display_rows
-    from .cli.tables import render_table
+    from .report.terminal import render_table
+    from .report.terminal.power import display_rows
 
     render_table(display_rows(run.rows.frame()), title="Power", caption=caption, console=console)
     console.print(run.headline, highlight=False, markup=False)
@@ -956,7 +956,7 @@ def compare_adjusted(
     """``reoffend compare adjusted``: each unit's current cohort against what the baseline cohort's models
     expect of its releases (the national mechanism, docs/comparisons-adjusted.md). ``result.models`` holds the
     fitted models' summaries (the command's ``--model-summary``)."""
-    from .cli import compare_adjusted as view
+    from .report.terminal import adjusted as view
     from .runs.adjusted import adjusted_params, adjusted_run
 
     spec = input_spec(releases, convictions, read)
@@ -982,7 +982,7 @@ def compare_adjusted(
     )
     caller, collected = _collecting()
     run = adjusted_run(spec, params, caller)
-    result, headline = run.result, view._summary(run.result)
+    result, headline = run.result, view.adjusted_summary(run.result)
     return Result(
         table=result.rows,
         metadata=dict(result.metadata),
@@ -997,12 +997,12 @@ def compare_adjusted(
 
 def _render_adjusted(result: AdjustedResult, headline: str | None, console: Any) -> None:
     """What ``compare adjusted`` prints at a terminal: its table, the headline, then the models."""
-    from .cli import compare_adjusted as view
-    from .cli.tables import render_table
     from .report.tables import adjusted_table
+    from .report.terminal import adjusted as view
+    from .report.terminal import render_table
 
     numeric = adjusted_table(result.params).numeric()
-    caption = view._caption(result)
+    caption = view.adjusted_caption(result)
     render_table(
         view.display_rows(result), title=view.ADJUSTED_TITLE, caption=caption, console=console, numeric=numeric
     )
@@ -1030,8 +1030,8 @@ def write_bulletin(
     value (``"small-comparisons"``, or ``"a,b"``); an unknown code is a :class:`UsageError`."""
     from .bulletin.build import build_bulletin
     from .bulletin.folder import folder_lock
-    from .cli.bulletin import prepared_bulletin
     from .run_warnings import acknowledged_codes
+    from .runs.bulletin import prepared_bulletin
     from .runs.common import keyword
 
     settings, target = prepared_bulletin(

@@ -16,7 +16,7 @@ from scipy import stats
 from scipy.special import expit
 from statsmodels.discrete.discrete_model import Logit, NegativeBinomial, Poisson
 
-from reoffend.compare.adjusted import AdjustedParams, compare_adjusted
+from reoffend.compare.adjusted import AdjustedParams, compare_adjusted, shift_is_warned
 from reoffend.compare.adjusted_models import (
     calibration_table,
     nb2_alpha_given_mean,
@@ -26,7 +26,8 @@ from reoffend.compare.adjusted_models import (
 from reoffend.compare.design import LINEAR, design_matrix
 from reoffend.errors import DataError, UsageError
 from reoffend.intervals import rank_auc
-from reoffend.report.views import adjusted_headlines, shift_summary
+from reoffend.report.views import adjusted_headlines, shift_sentence, shift_summary
+from reoffend.runs.adjusted import national_shift_warnings
 
 Z = NormalDist()
 
@@ -199,10 +200,42 @@ def test_a_significant_national_shift_is_a_warning_in_words():
     result = compare_adjusted(fixture_frame(current), params())
     shift = result.metadata["national_shift"]
     assert shift["binary_difference_pp_significant"] and shift["binary_difference_pp"] > 0
-    (warning,) = [w for w in result.all_warnings() if "the shift they share" in w]
+    assert shift_is_warned(shift) and not [w for w in result.all_warnings() if "the shift they share" in w]
+    (warning,) = national_shift_warnings(result)  # worded by the run, above the core and the rendering layer
+    assert warning.code == "national-shift"
     assert not [w for w in result.warnings if "the shift they share" in w]  # the bulletin: published cells only
     assert "All 60 current releases of the 2 units together" in warning and "a significant rise" in warning
     assert "compare units with each other" in warning
+
+
+def test_the_shift_sentence_words_a_bound_that_rounds_to_zero_as_every_number_is_worded():
+    """The sentence is the rendering layer's (report.views, report.format.number): a bound of -0.04 points
+    rounds to 0.0 at one decimal and reads "+0.0" (the core's own f"{-0.04:+.1f}" said "-0.0"); -0.004 per
+    offender at two decimals likewise. Hand-made shift: 1,234 releases of 3 units, two-sided."""
+    shift = {
+        "units": 3,
+        "releases": 1234,
+        "confidence": 0.95,
+        "sided": "two",
+        "binary_difference_pp": 1.25,  # 1.2 at one decimal (1.25 is 1.2499... in binary)
+        "binary_difference_pp_low": -0.04,  # -> +0.0
+        "binary_difference_pp_high": 2.54,  # -> +2.5
+        "binary_difference_pp_p_two_sided": 0.0612,
+        "binary_difference_pp_significant": False,
+        "reoffences_per_offender_difference": -0.1,
+        "reoffences_per_offender_difference_low": -0.196,  # -> -0.20
+        "reoffences_per_offender_difference_high": -0.004,  # -> +0.00
+        "reoffences_per_offender_difference_p_two_sided": 0.0004,
+        "reoffences_per_offender_difference_significant": True,
+    }
+    assert shift_sentence(shift) == (
+        "All 1,234 current releases of the 3 units together (the shift they share): the binary rate 1.2 percentage "
+        "points above the baseline model's expectation (95% interval +0.0 to +2.5; two-sided p = 0.061: no "
+        "significant change); reoffences per offender 0.10 below the baseline model's expectation (95% interval "
+        "-0.20 to +0.00; two-sided p < 0.001: a significant fall)."
+    )
+    assert shift_is_warned(shift) and not shift_is_warned(shift, "others")
+    assert shift_sentence({**shift, "units": 1}) == "" and not shift_is_warned({**shift, "units": 1})
 
 
 CURRENT_DESIGN = {"P1": [(24, 0.0), (36, 1.0), (48, 0.0)], "P2": [(30, 1.0), (42, 0.0)]}  # (age, group=y)
@@ -330,8 +363,8 @@ def test_against_the_others_a_shared_shift_is_a_sentence_not_a_warning():
     baseline = compare_adjusted(fixture_frame(current), params())
     others = compare_adjusted(fixture_frame(current), params(relative_to="others"))
     # said once: as the warning when significant (the sentence under the results is then left out)
-    assert [w for w in baseline.all_warnings() if "the shift they share" in w] and shift_summary(baseline) == ""
-    assert not [w for w in others.all_warnings() if "the shift they share" in w]
+    assert national_shift_warnings(baseline) and shift_summary(baseline) == ""
+    assert not national_shift_warnings(others)
     assert shift_summary(others).startswith("All 60 current releases of the 2 units together")
 
 

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_csv
-from tests.helpers import CONVICTIONS, EXTRACT, MEASURE, RELEASES, SAMPLE_INPUTS, snapshot, unchanged
+from tests.helpers import (
+    CONVICTIONS,
+    EXTRACT,
+    MEASURE,
+    RELEASES,
+    SAMPLE_INPUTS,
+    full_device,
+    snapshot,
+    unchanged,
+    write_bulletin_job,
+)
 
 
 @pytest.mark.parametrize(
@@ -139,7 +149,6 @@ SIGNIFICANT = ("compare", "baseline", "--current-counts", "40/100", "--baseline-
 def test_a_full_standard_error_changes_neither_the_output_nor_the_status(folder, tmp_path, args, status):
     """``2>FULL``: a message that cannot be written is lost, and only it. The result was lost instead: exit 1
     (the status of "not significant") with no out.csv, also for invalid data and a significant comparison."""
-    from tests.helpers import full_device
 
     write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-13-01\n")
     write_csv(folder / "breach.csv", CONVICTIONS.replace("THEFT", "BREACH", 1))
@@ -189,7 +198,6 @@ def test_an_empty_option_value_is_a_usage_error_not_the_option_left_out(cli, fol
     """--exclude-offences "" counted BREACH (silently with -q), bulletin -o "" wrote ./bulletin, synth --out ""
     wrote into the current folder: an empty value read as "not given", exit 0. It is a usage error (2) now,
     before anything is read or written."""
-    from tests.helpers import write_bulletin_job
 
     monkeypatch.chdir(folder)
     write_bulletin_job(folder)
@@ -288,3 +296,77 @@ def test_the_smallest_tail_allowed_works(cli):
     )  # fmt: skip
     assert status == 0, err
     assert "no significant change" in out
+
+
+# ------------------------------------------------------------------------------------- options that would do nothing
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--band", "age=21,25"), "--band age: not in --by"),
+        (("--by", "cohort,sex", "--band", "age=21,25"), "--by cohort,sex,age"),
+        (("--min-count", "5"), "--min-count"),
+        (("--suppress", "10", "--per-release", "p.csv"), "cannot be disclosure-controlled"),
+    ],
+)
+def test_an_option_that_would_do_nothing_is_a_usage_error(cli, folder, monkeypatch, args, message):
+    monkeypatch.chdir(folder)
+    before = snapshot(folder)
+    status, out, err = cli(*MEASURE, *args)
+    assert status == 2 and message in err, err
+    assert out == "" and snapshot(folder) == before and not (folder / "p.csv").exists()
+
+
+def test_the_options_that_do_something_are_still_accepted(cli, folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    assert cli(*MEASURE, "--by", "cohort,age", "--band", "age=21,35")[0] == 0
+    assert cli(*MEASURE, "--where", "age=Under 30", "--band", "age=30")[0] == 0  # a band filtered on
+    assert cli(*MEASURE, "--suppress", "1", "--min-count", "0")[0] == 0
+    assert cli(*MEASURE, "--per-release", "p.csv")[0] == 0 and (folder / "p.csv").exists()
+
+
+# -------------------------------------------------------------------- options that would do nothing or match nothing
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--dispersion", "2"),
+         "--dispersion: applies only to the frequency measure"),
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--baseline-events", "150"),
+         "--baseline-events: applies only to the frequency measure"),
+        (("power", "--measure", "frequency", "--baseline-events", "150", "--current-size", "100",
+          "--baseline-rate", "0.5"), "--baseline-rate: applies only to the binary measure"),
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--site-column", "sex"),
+         "--site-column: goes with --site"),
+        (("power", "--baseline-rate", "0.5", "--current-size", "100", "--follow-up", "24"),
+         "--follow-up: measures records"),
+        (("compare", "baseline", "--current-counts", "480/1000", "--baseline-counts", "530/1000", "--where",
+          "sex=F"), "--where: measures records"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q2", "--baseline", "2022Q1",
+          "--site-column", "sex"), "--site-column: goes with --site"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q1", "--latest-cohort", "--baseline",
+          "2022Q1"), "give --current COHORT or --latest-cohort, not both"),
+        (("compare", "adjusted", "r.csv", "c.csv", "--baseline", "2022Q1", "--current", "2022Q2",
+          "--latest-cohort", "--covariates", "age"), "give --current COHORT or --latest-cohort, not both"),
+        (("compare", "matched", "r.csv", "c.csv", "--treated", "establishment=EST1", "--ids-releases", "all",
+          "--covariates", "age"), "--ids-releases: goes with --treated-ids"),
+        (("nowcast", "r.csv", "c.csv", "--origins", "3"), "--origins: goes with --backtest"),
+        (("nowcast", "r.csv", "c.csv", "--origin-step", "3"), "--origin-step: goes with --backtest"),
+        (("nowcast", "r.csv", "c.csv", "--backtest", "--final-cohorts", "2"), "--final-cohorts: does nothing"),
+        (("sql", "--dialect", "duckdb", "--cohort-column", "--period", "year"), "--period: the table's cohort"),
+        (("synth", "--out", "s", "--establishments", "10", "--treated", "EST042"),
+         "--treated EST042: no such establishment among the 10"),
+        (("synth", "--out", "s", "--lag-change-from", "2023-01-01"), "--lag-change-from changes nothing"),
+        (("bulletin", "--example-config", "-o", "b"), "--example-config prints the example config"),
+        (("power", "r.csv", "c.csv", "--baseline", "2022Q1", "--site", "cohort=2021Q1", "--current-size", "9"),
+         "--site cannot be a cohort"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q2", "--baseline", "2022Q1", "--site", "Q",
+          "--site-column", "cohort"), "--site cannot be a cohort"),
+        (("compare", "baseline", "r.csv", "c.csv", "--current", "2022Q2,2022Q1", "--baseline", "2022Q1"),
+         "--current 2022Q1 is also the --baseline"),
+    ],
+)  # fmt: skip
+def test_an_option_that_would_do_nothing_or_match_nothing_is_a_usage_error(cli, folder, monkeypatch, args, message):
+    monkeypatch.chdir(folder)
+    before = snapshot(folder)
+    status, out, err = cli(*args)
+    assert status == 2 and message in err, err
+    assert out == "" and snapshot(folder) == before and not (folder / "s").exists() and not (folder / "b").exists()

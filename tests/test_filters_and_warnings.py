@@ -7,11 +7,23 @@ bulletin unless allowed.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 
 from tests.conftest import write_csv
-from tests.helpers import EXTRACT, NOTHING_COUNTED, SAMPLE, nothing_counted_job, snapshot, unchanged, write_bulletin_job
+from tests.helpers import (
+    CONVICTIONS,
+    EXTRACT,
+    NOTHING_COUNTED,
+    PYTHON,
+    SAMPLE,
+    nothing_counted_job,
+    snapshot,
+    unchanged,
+    write_bulletin_job,
+)
 
 
 def test_a_where_value_no_release_has_is_65_with_the_closest_values(cli, folder):
@@ -170,3 +182,61 @@ def test_measure_warns_when_nothing_counts_as_a_reoffence(cli, tmp_path, kind):
     assert status == 0, err
     assert "2022Q1,3,0,0.0" in out  # 3 released, 0 reoffenders
     assert "no conviction counts as a reoffence" in err and NOTHING_COUNTED[kind][1] in err
+
+
+# ----------------------------------------------------------------------------------------- a cohort the data has not
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("compare", "baseline", "--site", "EST042", "--current", "2029Q4", "--baseline", "2022Q4"),
+         "--current 2029Q4"),
+        (("compare", "baseline", "--site", "EST042", "--current", "2023Q4", "--baseline", "2022q4"),
+         "--baseline 2022q4"),
+        (("compare", "adjusted", "--covariates", "age", "--baseline", "2019Q1"), "--baseline 2019Q1"),
+        (("compare", "adjusted", "--covariates", "age", "--baseline", "2022Q1", "--current", "2029Q1"),
+         "--current 2029Q1"),
+        (("compare", "matched", "--treated", "establishment=EST042", "--covariates", "age", "--where",
+          "cohort=2029Q1"), "--where cohort=2029Q1"),
+        (("power", "--site", "EST042", "--baseline", "2029Q4", "--current-size", "100"), "--baseline 2029Q4"),
+    ],
+)  # fmt: skip
+def test_a_cohort_no_release_has_is_65_with_the_nearest_everywhere(cli, sample, args, option):
+    command = args[:2] if args[0] == "compare" else args[:1]
+    status, out, err = cli(*command, sample / "releases.csv", sample / "convictions.csv", *args[len(command) :])
+    assert status == 65, err
+    assert f"{option}: no release has this value" in err and "did you mean" in err and "value-not-found" in err
+    assert out == ""
+
+
+# ------------------------------------------------------------------------------------ a warning is one line in a log
+def test_a_warning_is_one_line_when_stderr_is_not_a_terminal(folder):
+    write_csv(folder / "b.csv", CONVICTIONS.replace("THEFT", "BREACH_OF_A_LONG_NAMED_LICENCE_CONDITION"))
+    done = subprocess.run(
+        [PYTHON, "-c", "import sys\nfrom reoffend.cli import main\nmain(sys.argv[1:])", "measure", "r.csv",
+         "b.csv", *EXTRACT, "-o", "o.csv"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line]
+    assert len(warnings) == 1 and warnings[0].startswith("reoffend: warning: ") and len(warnings[0]) > 80
+    assert "BREACH_OF_A_LONG_NAMED_LICENCE_CONDITION" in warnings[0] and "--exclude-offences" in warnings[0]
+
+
+# ----------------------------------------------------------------- a cohort or a treated group the data has not (65)
+def test_a_bulletin_config_cohort_the_data_has_not_is_65_naming_the_key(cli, folder):
+    job = write_bulletin_job(folder)
+    job.write_text(job.read_text() + '[comparisons.baseline]\nbaseline = "2021Q4"\n')
+    before = snapshot(folder)
+    status, _out, err = cli("bulletin", "--config", job, "-o", folder / "out", "-q")
+    assert status == 65 and "[comparisons.baseline] baseline 2021Q4: no release has this value" in err, err
+    assert "did you mean 2022Q1" in err and snapshot(folder) == before and not (folder / "out").exists()
+
+
+def test_a_treated_group_the_filters_leave_empty_is_65_as_in_compare_adjusted(cli, folder):
+    args = ["compare", "matched", folder / "r.csv", folder / "c.csv", "--treated", "establishment=EST1"]
+    status, _out, err = cli(*args, "--where", "establishment=EST2", "--covariates", "age", *EXTRACT)
+    assert status == 65 and "--treated matches no index release" in err and "empty-treated" in err, err

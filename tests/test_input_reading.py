@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 
 from reoffend.io import LineBound, check_line_lengths
 from tests.conftest import write_csv
-from tests.helpers import CONVICTIONS, EXTRACT, RELEASES, SAMPLE, snapshot
+from tests.helpers import (
+    CONVICTIONS,
+    EXTRACT,
+    RELEASES,
+    SAMPLE,
+    snapshot,
+)
 
 
 @pytest.mark.parametrize(
@@ -368,3 +374,19 @@ def test_an_escaped_key_that_repeats_nothing_is_read(cli, tmp_path):
     )
     status, _out, err = cli("validate", releases, write_csv(tmp_path / "c.csv", CONVICTIONS), "-q")
     assert status == 0, err
+
+
+# ------------------------------------------------------------------------------------- a bad byte in the header line
+def test_a_bad_byte_in_the_header_is_named_as_the_header_not_row_0(cli, folder):
+    # a cp1252 header, and a row the reader fails on: the first bytes that are not UTF-8 are in the header
+    (folder / "cp1252.csv").write_bytes(b"offender_id,release_date,\xc9tab\nA,2022-01-10,E\nB,2022-01-11,E,x,y\n")
+    before = snapshot(folder)
+    status, _out, err = cli("measure", folder / "cp1252.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65 and "header (line 1): the bytes" in err and "row 0" not in err, err
+    assert snapshot(folder) == before
+
+
+def test_a_bad_byte_in_a_row_is_still_named_by_its_row(cli, folder):
+    (folder / "latin.csv").write_bytes(b"offender_id,release_date\nA,2022-01-10\nB,2022-01-1\xc9\n")
+    status, _out, err = cli("measure", folder / "latin.csv", folder / "c.csv", *EXTRACT)
+    assert status == 65 and "latin.csv, row 2: line 3: the bytes" in err, err

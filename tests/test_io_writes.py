@@ -7,6 +7,7 @@ and /dev/stdout are written through, not renamed over; record-level outputs star
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from tests.conftest import write_csv
 from tests.helpers import (
     EXTRACT,
+    MEASURE,
     PYTHON,
     SLOW_WRITE,
     child,
@@ -330,7 +332,6 @@ def test_an_os_error_rebuilt_from_text_reads_plainly():
 
 def test_a_full_file_system_under_a_per_release_file_reads_plainly(cli, folder, tmp_path):
     """The same on a real file system that fills up (a 16 KiB tmpfs, where we may mount one)."""
-    import shutil
 
     small = tmp_path / "small"
     small.mkdir()
@@ -347,3 +348,109 @@ def test_a_full_file_system_under_a_per_release_file_reads_plainly(cli, folder, 
         assert sorted(p.name for p in small.iterdir()) == []
     finally:
         subprocess.run(["umount", str(small)], capture_output=True)
+
+
+# --------------------------------------------------------------------------------------- a signal inside the renames
+SIGNAL_IN_RENAMES = """
+import os, signal, threading
+import reoffend.io as rio
+real = os.replace
+calls = []
+def replace(source, target):
+    calls.append(target)
+    if len(calls) == 2:  # between the two renames; sent from another thread, as a kill reaches polars' pool
+        sender = threading.Thread(target=lambda: os.kill(os.getpid(), signal.SIGTERM))
+        sender.start()
+        sender.join()
+    return real(source, target)
+class Os:
+    def __getattr__(self, name):
+        return getattr(os, name)
+rio.os = Os()
+rio.os.replace = replace
+"""
+
+
+def test_a_sigterm_inside_the_renames_finishes_them_then_says_what_was_written(folder):
+    for name in ("o.csv", "p.csv"):
+        (folder / name).write_text("the earlier output\n")
+    code = SIGNAL_IN_RENAMES + "\nfrom reoffend.cli import main\nmain(sys.argv[1:])\n"
+    done = subprocess.run(
+        [PYTHON, "-c", "import sys\n" + code, *MEASURE, "-o", "o.csv", "--per-release", "p.csv", "-q"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    # both renames happened (never one without the other), and the one line on stderr says so
+    assert (folder / "o.csv").read_text().startswith("cohort,")
+    assert (folder / "p.csv").read_text().startswith("offender_id,")
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "stopped by SIGTERM" in lines[0]
+    assert "o.csv" in lines[0] and "p.csv" in lines[0] and "complete" in lines[0]
+    assert not temporaries(folder)
+
+
+LATE_SIGNAL = """
+import atexit, os, signal, time
+def late():  # the command has finished and the interpreter is exiting
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+atexit.register(late)
+from reoffend.cli import main
+main()
+"""
+
+
+def test_a_sigterm_while_exiting_says_the_outputs_are_complete(folder):
+    done = subprocess.run(
+        [PYTHON, "-c", "import sys\n" + LATE_SIGNAL, *MEASURE, "-o", "o.csv", "-q"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM while exiting" in done.stderr and "o.csv" in done.stderr, done.stderr
+    assert "outputs are complete" in done.stderr
+    assert (folder / "o.csv").read_text().startswith("cohort,")
+
+
+def test_a_signal_before_any_output_says_nothing_was_written(folder):
+    from tests.helpers import SLOW_WRITE, child
+
+    ready = folder / "ready"
+    process = child([*MEASURE, "-o", "o.csv"], cwd=folder, preamble=SLOW_WRITE.format(ready=str(ready)))
+    import time
+
+    while not ready.exists() and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert "stopped by SIGTERM; no output was written" in err.decode() and "earlier outputs unchanged" in err.decode()
+
+
+# ------------------------------------------------------------------------------ the validation report on a full disk
+def test_an_errors_file_on_a_full_disk_still_shows_the_validation_report(cli, folder, tmp_path):
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-01-10\nB,notadate\n")
+    device = full_device(tmp_path)
+    before = snapshot(folder)
+    status, out, err = cli("measure", folder / "bad.csv", folder / "c.csv", "--errors", device)
+    assert status == 74
+    assert "invalid data: 1 problem\n" in err and "row 2, column release_date" in err  # the report
+    assert "unparseable-date: 1" in err
+    assert "--errors file was not written" in err and "no space left on device" in err  # and the failure
+    assert out == "" and snapshot(folder) == before
+
+
+# ------------------------------------------------------------------------- an errors file from an earlier failed run
+def test_an_errors_file_from_an_earlier_failed_run_is_not_left_as_todays(cli, folder):
+    write_csv(folder / "bad.csv", "offender_id,release_date\nA,2022-01-10\nB,notadate\n")
+    problems = folder / "problems.csv"
+    assert cli("measure", folder / "bad.csv", folder / "c.csv", *EXTRACT, "--errors", problems)[0] == 65
+    assert "unparseable-date" in problems.read_text()
+    status, _out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--errors", problems)
+    assert status == 0, err
+    assert problems.read_text().splitlines() == ["file,row,column,rule,value,message"]  # valid: no problems

@@ -7,6 +7,7 @@ message, and that every file that existed before the run is byte-identical after
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from tests.helpers import (
     EXTRACT,
     folder_with_bad_csv,  # noqa: F401  (the folder fixture here: with bad.csv)
     snapshot,
+    temporaries,
     unchanged,
+    write_bulletin_job,
 )
 
 
@@ -268,3 +271,91 @@ def test_an_output_naming_a_block_device_is_refused_before_any_work(cli, tmp_pat
     data = tmp_path / "data"
     status, _out, err = cli("measure", data / "releases.parquet", data / "convictions.parquet", "-o", node, "-q")
     assert status == 2 and "block device" in err
+
+
+# --------------------------------------------------------------------------------- a folder output that is a symlink
+def test_bulletin_into_a_symlink_writes_the_target_and_keeps_the_link(cli, folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    job = write_bulletin_job(folder)
+    assert cli("bulletin", "--config", job, "-o", "2024Q1", "-q")[0] == 0
+    (folder / "2024Q1" / "manifest.json").write_text(
+        (folder / "2024Q1" / "manifest.json").read_text().replace('"started"', '"earlier_started"')
+    )
+    (folder / "current").symlink_to("2024Q1")
+    status, _out, err = cli("bulletin", "--config", job, "-o", "current", "-q")
+    assert status == 0, err
+    assert (folder / "current").is_symlink() and os.readlink(folder / "current") == "2024Q1"
+    manifest = json.loads((folder / "2024Q1" / "manifest.json").read_text())
+    assert "started" in manifest and "earlier_started" not in manifest  # the target holds the new bulletin
+    assert not temporaries(folder) and not list(folder.glob(".*.lock"))
+
+
+def test_a_symlink_to_a_folder_that_is_not_a_bulletin_is_refused(cli, folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    job = write_bulletin_job(folder)
+    (folder / "mine").mkdir()
+    (folder / "mine" / "notes.txt").write_text("my notes")
+    (folder / "link").symlink_to("mine")
+    (folder / "filelink").symlink_to("r.csv")
+    before = snapshot(folder)
+    status, _out, err = cli("bulletin", "--config", job, "-o", "link", "-q")
+    assert status == 2 and "link" in err and "not a bulletin" in err and "refusing to replace it" in err
+    status, _out, err = cli("bulletin", "--config", job, "-o", "filelink", "-q")
+    assert status == 2 and "is a file" in err
+    assert snapshot(folder) == before and (folder / "link").is_symlink() and (folder / "filelink").is_symlink()
+
+
+def matched_report(cli, sample: Path, report: Path | str):
+    return cli(
+        "compare", "matched", sample / "releases.csv", sample / "convictions.csv", "--treated",
+        "establishment=EST042", "--covariates", "age,sex", "--bootstrap", "200", "--report", report, "-q",
+    )  # fmt: skip
+
+
+def test_a_report_into_a_symlink_writes_the_target_and_keeps_the_link(cli, sample, monkeypatch):
+    monkeypatch.chdir(sample)
+    status, _out, err = matched_report(cli, sample, "first")
+    assert status == 0, err
+    (sample / "latest").symlink_to("first")
+    status, _out, err = matched_report(cli, sample, "latest")
+    assert status == 0, err
+    assert (sample / "latest").is_symlink() and (sample / "first" / "report.html").is_file()
+
+
+# ---------------------------------------------------------------------------------------------- what a folder is not
+def test_the_report_refusal_says_what_the_folder_is_not(cli, sample):
+    other = sample / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    before = snapshot(sample)
+    status, _out, err = matched_report(cli, sample, other)
+    assert status == 2 and "was not written by reoffend's report" in err and "not a bulletin" not in err
+    assert snapshot(sample) == before
+
+
+def test_a_report_never_replaces_a_bulletin_nor_a_bulletin_a_report(cli, folder, sample):
+    job = write_bulletin_job(folder)
+    bulletin = sample / "bulletin"
+    assert cli("bulletin", "--config", job, "-o", bulletin, "-q")[0] == 0
+    report = sample / "report"
+    assert matched_report(cli, sample, report)[0] == 0
+    before = snapshot(sample)
+    status, _out, err = matched_report(cli, sample, bulletin)
+    assert status == 2 and "is a bulletin's" in err, err
+    status, _out, err = cli("bulletin", "--config", job, "-o", report, "-q")
+    assert status == 2 and "is an evaluation report's" in err, err
+    assert snapshot(sample) == before
+
+
+# -------------------------------------------------------------------------------- an output inside the report folder
+def test_an_output_inside_the_report_folder_is_refused_before_any_work(cli, sample):
+    report = sample / "report"
+    assert matched_report(cli, sample, report)[0] == 0
+    before = snapshot(sample)
+    status, _out, err = cli(
+        "compare", "matched", sample / "releases.csv", sample / "convictions.csv", "--treated",
+        "establishment=EST042", "--covariates", "age,sex", "--bootstrap", "200", "--report", report,
+        "--matches", report / "matches.csv", "-q",
+    )  # fmt: skip
+    assert status == 2 and "--matches" in err and "inside the --report folder" in err, err
+    assert snapshot(sample) == before

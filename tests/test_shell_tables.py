@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from reoffend.cli.tables import plan_columns, plan_widths, render_table
+from reoffend.cli.tables import render_table
+from reoffend.report.terminal import plan_columns, plan_widths
 
 from .conftest import write_csv
 from .test_cli import CONVICTIONS as CLI_CONVICTIONS
@@ -295,7 +296,7 @@ def test_a_caption_is_never_markup_and_its_controls_are_escaped():
 def test_cut_label_fits_and_counts_what_it_leaves_out(text, cells):
     from rich.cells import cell_len
 
-    from reoffend.cli.tables import cut_label
+    from reoffend.report.terminal import cut_label
 
     shown = cut_label(text, cells)
     assert cell_len(shown) <= cells

@@ -553,3 +553,16 @@ def test_a_quoted_part_of_a_table_name_keeps_its_dots(name, schema, table):
 def test_a_table_name_that_is_not_one_is_a_usage_error(cli, name):
     status, out, err = cli("sql", "--dialect", "duckdb", "--releases-table", name)
     assert status == 2 and "not a table name" in err and out == ""
+
+
+# ----------------------------------------------------------------------------- sql --by names a column the table has
+def test_sql_by_a_column_the_table_has_not_is_a_usage_error_with_the_nearest(cli, tmp_path):
+    status, out, err = cli("sql", "--dialect", "duckdb", "--by", "cohort,establishmnt")
+    assert status == 2 and "--by: no column 'establishmnt' (did you mean establishment?)" in err and out == ""
+    assert "--release-columns" in err
+    status, _out, err = cli("sql", "--dialect", "duckdb", "--where", "nonsense=1", "-o", tmp_path / "q.sql")
+    assert status == 2 and "--where: no column 'nonsense'" in err and not (tmp_path / "q.sql").exists()
+    status, out, _err = cli("sql", "--dialect", "duckdb", "--by", "cohort,risk_band", "--release-columns", "risk_band")
+    assert status == 0 and '"risk_band"' in out
+    status, out, _err = cli("sql", "--dialect", "duckdb", "--by", "area", "--map", "area=region_code")
+    assert status == 0 and '"region_code"' in out

@@ -2,7 +2,7 @@
 
 From the top: the front ends (``cli/``, ``api.py``) parse options and print; the rendering layer (``bulletin/`` and
 report's wording modules: ``format``, ``views``, ``tables``, ``markdown``, ``datalab``, ``sensitivity``,
-``evaluation_report``) words and formats results; below it the core computes and decides (``compare/``,
+``evaluation_report``, ``terminal``) words and formats results; below it the core computes and decides (``compare/``,
 ``measure``, ``window``, ``nowcast``, ...), with the decision modules ``report.verdict``, ``report.multiple``,
 ``report.schema`` and the number words of messages (``messages``) at its foot. Imports point down only. Read
 from the AST of every module, so an import inside a function counts as much as one at the top.
@@ -33,7 +33,24 @@ def imports_in(source: str, package: str) -> list[str]:
                 module = node.module or ""
             names.append(module)
             names += [f"{module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Call) and (named := imported_by_name(node)):
+            names.append(named)
     return names
+
+
+IMPORTING_CALLS = ("lazy_module", "import_module", "importlib.import_module", "__import__")
+
+
+def imported_by_name(call: ast.Call) -> str | None:
+    """The module a call imports by its name, when the name is a string of the package's
+    (``lazy_module("reoffend.compare.power")``, ``importlib.import_module("reoffend.cli.measure")``): such an
+    import points the same way as an import statement, so it is checked as one."""
+    if ast.unparse(call.func) not in IMPORTING_CALLS or not call.args:
+        return None
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str) and within(first.value, ("reoffend",)):
+        return first.value
+    return None
 
 
 def imported_modules(path: Path) -> list[str]:
@@ -62,7 +79,7 @@ TOP = "__init__.py"  # the package's names: the API's functions, imported when f
 # the rendering layer: the modules that word and format a result, and the bulletin built from them
 WORDING = tuple(
     f"reoffend.report.{name}"
-    for name in ("format", "views", "tables", "markdown", "datalab", "sensitivity", "evaluation_report")
+    for name in ("format", "views", "tables", "markdown", "datalab", "sensitivity", "evaluation_report", "terminal")
 )
 RENDERING = (*WORDING, "reoffend.bulletin")
 
@@ -136,6 +153,12 @@ def test_only_the_front_ends_import_the_runs():
     assert offenders == {}
 
 
+def test_the_api_imports_nothing_from_the_command_line():
+    """The Python API and the command line are two front ends over the same runs (reoffend/runs/) and the same
+    terminal views (reoffend/report/terminal/): neither is built on the other."""
+    assert [m for m in imported_modules(PACKAGE / "api.py") if within(m, ("reoffend.cli",))] == []
+
+
 def test_nothing_in_the_core_imports_the_api():
     offenders = {}
     for relative, path in modules():
@@ -164,6 +187,61 @@ def test_the_core_imports_no_wording_and_no_bulletin():
     assert offenders == {}
 
 
+# the foot of the package: the decisions and the vocabulary every layer above may use (CONTRIBUTING.md, "Layout")
+BOTTOM = (
+    "report/verdict.py",
+    "report/multiple.py",
+    "report/schema.py",
+    "messages.py",
+    "errors.py",
+    "run_warnings.py",
+    "lazy_import.py",
+    "run_state.py",
+)
+
+
+def test_the_bottom_layer_imports_nothing_of_the_package_above_it():
+    """The verdict rule, the multiple-testing adjustment, the schemas, the message words, the errors, the warning
+    codes, the lazy importer and the run's state import only from each other: every layer may use them, so they
+    can use none (a cycle otherwise)."""
+    bottom = tuple(dotted(relative) for relative in BOTTOM)
+    offenders = {}
+    for relative in BOTTOM:
+        above = [m for m in imported_modules(PACKAGE / relative) if within(m, ("reoffend",)) and not within(m, bottom)]
+        if above:
+            offenders[relative] = above
+    assert offenders == {}
+
+
+def test_the_scan_sees_an_import_by_name():
+    source = (
+        "import importlib\nfrom ..lazy_import import lazy_module\n"
+        "power = lazy_module('reoffend.compare.power')\npl = lazy_module('polars')\n"
+        "views = importlib.import_module('reoffend.report.views')\n"
+    )
+    imported = imports_in(source, "reoffend.report")
+    assert [m for m in imported if m.startswith("reoffend.") and "lazy_import" not in m] == [
+        "reoffend.compare.power",
+        "reoffend.report.views",
+    ]
+
+
+CONTRIBUTING = PACKAGE.parent / "CONTRIBUTING.md"
+
+
+def test_every_module_and_folder_of_the_package_is_on_the_map():
+    """CONTRIBUTING.md's map places every top-level module and folder of reoffend/ (by its name, ``intervals.py``
+    or ``report/``), so a newcomer finds where each lives and which way its imports go."""
+    text = CONTRIBUTING.read_text(encoding="utf-8")
+    entries = [
+        path.name + ("/" if path.is_dir() else "")
+        for path in sorted(PACKAGE.iterdir())
+        if not path.name.startswith(("_", ".")) and (path.is_dir() or path.suffix == ".py")
+    ]
+    assert len(entries) > 20
+    assert [entry for entry in entries if entry not in text] == []
+
+
 def test_the_named_core_modules_are_below_the_rendering_layer():
     core = [relative for relative, _ in modules() if relative.startswith(NAMED_CORE)]
     assert len(core) > len(NAMED_CORE)  # compare/ is many modules
@@ -183,6 +261,8 @@ def test_the_scan_sees_a_wording_import_from_compare():
 TERMINAL_MODULES = ("click", "rich")
 # io.write_stdout writes a result's bytes to standard output for the front ends (``-o -``): the one writer of it
 STDOUT_WRITER = "io.py"
+# the terminal views draw rich tables on a console the front end gives them (standard output, or the API's buffer)
+CONSOLE_DRAWERS = "report/terminal/"
 
 
 def terminal_uses(source: str) -> list[str]:
@@ -210,7 +290,8 @@ def terminal_uses(source: str) -> list[str]:
 
 def test_outside_the_front_ends_nothing_prints_exits_or_uses_click():
     """The core and the rendering layer return values and raise ReoffendError; only cli/ (and the API's render,
-    which prints to a console it is given) reaches the terminal or sets the exit status."""
+    which prints to a console it is given) reaches the terminal or sets the exit status. The terminal views draw
+    rich tables on the console a front end gives them, and open none of their own."""
     offenders = {}
     for relative, path in modules():
         if is_front_end(relative):
@@ -218,6 +299,8 @@ def test_outside_the_front_ends_nothing_prints_exits_or_uses_click():
         found = terminal_uses(path.read_text(encoding="utf-8"))
         if relative == STDOUT_WRITER:
             found = [use for use in found if "sys.stdout." not in use]
+        if relative.startswith(CONSOLE_DRAWERS):  # rich, never click
+            found = [use for use in found if not within(use.split("import ")[-1], ("rich",))]
         if found:
             offenders[relative] = found
     assert offenders == {}
@@ -266,14 +349,26 @@ def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> dict[str, in
     return found
 
 
+TOOLS = PACKAGE.parent / "tools"
+
+
+def stepped_modules() -> Iterator[tuple[str, Path]]:
+    """The package's modules and the tools' (``tools/mutate.py``): the code a reader follows step by step."""
+    yield from modules()
+    for path in sorted(TOOLS.rglob("*.py")):
+        yield path.relative_to(PACKAGE.parent).as_posix(), path
+
+
 def test_no_function_is_over_100_lines():
-    """A reader follows a function in named steps (issue 31): over 100 lines, split it into the steps it takes."""
+    """A reader follows a function in named steps (issue 31): over 100 lines, split it into the steps it takes.
+    The tools too (tools/mutate.py's main and campaign were split so)."""
     offenders = {}
-    for relative, path in modules():
+    for relative, path in stepped_modules():
         for name, length in long_functions(path.read_text(encoding="utf-8")).items():
             if f"{relative}:{name}" not in BEING_SPLIT:
                 offenders[f"{relative}:{name}"] = length
     assert offenders == {}
+    assert "tools/mutate.py" in dict(stepped_modules())
 
 
 def test_the_length_scan_sees_a_long_function_and_a_long_method():

@@ -577,6 +577,114 @@ class _Running:
     deadline: float
 
 
+@dataclasses.dataclass
+class _Baseline:
+    """What the unmutated run measured: each test's seconds, the tests that reach each line, the lines run at
+    import (keys as the coverage report writes them) and every test, fastest first."""
+
+    durations: dict[str, float]
+    by_line: dict[int, list[str]]
+    at_import: set[str]
+    everything: list[str]
+
+
+def _prepare(
+    scratch: Path, module: str, tests: Sequence[str], jobs: int, weight: dict[str, float]
+) -> tuple[list[Path], _Baseline, float]:
+    """A copy of the tree, the baseline run in it (under coverage), then one copy per further worker, each with
+    its compiled modules; returns the trees, the baseline and when the baseline began."""
+    tree = scratch / "tree0"
+    _copy_tree(tree)
+    target = tree / module
+    started = time.monotonic()
+    report = _baseline(tree, target, tests, jobs, weight, scratch / "pytest.log")
+    # the mutated module is compiled afresh every run: a cached copy could pass for a mutant of the same size
+    # written within the same second (the cache is checked by size and whole-second modification time)
+    for cached in target.parent.joinpath("__pycache__").glob(f"{target.stem}.*.pyc"):
+        cached.unlink()
+    # one tree per worker, copied after the baseline so that each has its compiled modules
+    trees = [tree] + [scratch / f"tree{slot}" for slot in range(1, jobs)]
+    for other in trees[1:]:
+        shutil.copytree(tree, other)
+    durations: dict[str, float] = report["durations"]
+    baseline = _Baseline(
+        durations=durations,
+        by_line={int(k): [c for c in v if c] for k, v in report["lines"].items()},
+        at_import={line for line, contexts in report["lines"].items() if "" in contexts},
+        everything=sorted(durations, key=durations.__getitem__),
+    )
+    return trees, baseline, started
+
+
+def _selected_tests(mutant: Mutant, baseline: _Baseline, kills: Counter[str]) -> list[str]:
+    """The tests that reach the mutant's lines or the lines that use what it changes (every test when nothing
+    reaches it but its line runs at import), the most kills first, then the fastest."""
+    chosen: set[str] = set()
+    for line in (*range(mutant.line, mutant.end_line + 1), *mutant.uses):
+        chosen.update(baseline.by_line.get(line, ()))
+    if not chosen and any(str(n) in baseline.at_import for n in range(mutant.line, mutant.end_line + 1)):
+        chosen = set(baseline.everything)
+    return sorted(chosen, key=lambda n: (-kills[n], baseline.durations.get(n, 0.0)))
+
+
+@dataclasses.dataclass
+class _Tally:
+    """The outcomes so far, printed as they come: every survivor, and a count every 50 mutants."""
+
+    total: int
+    started: float
+    equivalents: dict[str, str]
+    outcomes: list[Outcome] = dataclasses.field(default_factory=list)
+
+    def record(self, number: int, mutant: Mutant, status: str, selected: int, seconds: float, killer: str) -> None:
+        if status in ("survived", "uncovered") and mutant.key in self.equivalents:
+            status = "equivalent"
+        self.outcomes.append(Outcome(mutant.key, mutant.line, status, selected, seconds, killer))
+        if status in ("survived", "uncovered"):
+            print(f"  [{number}/{self.total}] {status} line {mutant.line}: {mutant.key}", flush=True)
+        elif len(self.outcomes) % 50 == 0:
+            print(f"  [{len(self.outcomes)}/{self.total}] {time.monotonic() - self.started:.0f} s", flush=True)
+
+
+@dataclasses.dataclass
+class _Workers:
+    """The worker slots: each its own tree (the one mutated file) and pytest log, and the mutant it runs."""
+
+    module: str
+    source: str
+    trees: list[Path]
+    logs: list[Path]
+    running: dict[int, _Running] = dataclasses.field(default_factory=dict)  # by worker slot
+
+    def start(self, slot: int, number: int, mutant: Mutant, selected: list[str], durations: dict[str, float]) -> None:
+        """The mutant written into the slot's tree and its tests started, with a budget of 20 s plus three times
+        their unmutated time."""
+        (self.trees[slot] / self.module).write_text(mutant.apply(self.source), encoding="utf-8")
+        budget = 20 + 3 * sum(durations.get(n, 1.0) for n in selected)
+        began = time.monotonic()
+        pid = _start_child(self.trees[slot], selected, self.logs[slot])
+        self.running[slot] = _Running(pid, number, mutant, selected, began, began + budget)
+
+    def finished(self) -> Iterator[tuple[_Running, str, str]]:
+        """Each run that has ended (or passed its deadline, then killed): the run, its status and the first test
+        that failed; the slot's tree is restored to the unmutated source."""
+        for slot, run in list(self.running.items()):
+            result = _finished(run.pid)
+            if result is None and time.monotonic() > run.deadline:
+                _kill_group(run.pid)
+                result = "timeout"
+            if result is None:
+                continue
+            del self.running[slot]
+            (self.trees[slot] / self.module).write_text(self.source, encoding="utf-8")
+            status = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[result]
+            yield run, status, _first_failure(self.logs[slot]) if status == "killed" else ""
+
+    def stop(self) -> None:
+        for run in self.running.values():
+            _kill_group(run.pid)
+
+
 def campaign(
     module: str,
     mutants: list[Mutant],
@@ -601,83 +709,37 @@ def campaign(
     if limit is not None:
         mutants = mutants[:limit]
     with tempfile.TemporaryDirectory(prefix="reoffend-mutate-") as scratch:
-        tree = Path(scratch) / "tree0"
-        _copy_tree(tree)
-        target = tree / module
-        started = time.monotonic()
-        report = _baseline(tree, target, tests, jobs, weight or {}, Path(scratch) / "pytest.log")
-        # the mutated module is compiled afresh every run: a cached copy could pass for a mutant of the same size
-        # written within the same second (the cache is checked by size and whole-second modification time)
-        for cached in target.parent.joinpath("__pycache__").glob(f"{target.stem}.*.pyc"):
-            cached.unlink()
-        # one tree per worker, copied after the baseline so that each has its compiled modules
-        trees = [tree] + [Path(scratch) / f"tree{slot}" for slot in range(1, jobs)]
-        for other in trees[1:]:
-            shutil.copytree(tree, other)
-        logs = [Path(scratch) / f"pytest{slot}.log" for slot in range(jobs)]
-        durations: dict[str, float] = report["durations"]
-        by_line = {int(k): [c for c in v if c] for k, v in report["lines"].items()}
-        at_import = {line for line, contexts in report["lines"].items() if "" in contexts}
-        everything = sorted(durations, key=durations.__getitem__)
+        trees, baseline, started = _prepare(Path(scratch), module, tests, jobs, weight or {})
         print(
-            f"{module}: {len(mutants)} mutants, baseline {time.monotonic() - started:.0f} s, {len(durations)} tests, "
-            f"{jobs} worker{'s' if jobs > 1 else ''}"
+            f"{module}: {len(mutants)} mutants, baseline {time.monotonic() - started:.0f} s, "
+            f"{len(baseline.durations)} tests, {jobs} worker{'s' if jobs > 1 else ''}"
         )
-        outcomes: list[Outcome] = []
-        running: dict[int, _Running] = {}  # by worker slot
+        tally = _Tally(len(mutants), started, equivalents)
+        workers = _Workers(module, source, trees, [Path(scratch) / f"pytest{slot}.log" for slot in range(jobs)])
         pending = list(enumerate(mutants, 1))
         pending.reverse()  # popped from the end: source order
-
-        def record(number: int, mutant: Mutant, status: str, selected: int, seconds: float, killer: str) -> None:
-            if status in ("survived", "uncovered") and mutant.key in equivalents:
-                status = "equivalent"
-            outcomes.append(Outcome(mutant.key, mutant.line, status, selected, seconds, killer))
-            if status in ("survived", "uncovered"):
-                print(f"  [{number}/{len(mutants)}] {status} line {mutant.line}: {mutant.key}", flush=True)
-            elif len(outcomes) % 50 == 0:
-                print(f"  [{len(outcomes)}/{len(mutants)}] {time.monotonic() - started:.0f} s", flush=True)
-
         try:
-            while pending or running:
+            while pending or workers.running:
                 for slot in range(jobs):
-                    while slot not in running and pending:
+                    while slot not in workers.running and pending:
                         number, mutant = pending.pop()
-                        chosen: set[str] = set()
-                        for line in (*range(mutant.line, mutant.end_line + 1), *mutant.uses):
-                            chosen.update(by_line.get(line, ()))
-                        if not chosen and any(str(n) in at_import for n in range(mutant.line, mutant.end_line + 1)):
-                            chosen = set(everything)
-                        selected = sorted(chosen, key=lambda n: (-kills[n], durations.get(n, 0.0)))
-                        if not selected:
-                            record(number, mutant, "uncovered", 0, 0.0, "")
-                            continue
-                        (trees[slot] / module).write_text(mutant.apply(source), encoding="utf-8")
-                        budget = 20 + 3 * sum(durations.get(n, 1.0) for n in selected)
-                        began = time.monotonic()
-                        pid = _start_child(trees[slot], selected, logs[slot])
-                        running[slot] = _Running(pid, number, mutant, selected, began, began + budget)
+                        selected = _selected_tests(mutant, baseline, kills)
+                        if selected:
+                            workers.start(slot, number, mutant, selected, baseline.durations)
+                        else:
+                            tally.record(number, mutant, "uncovered", 0, 0.0, "")
                 time.sleep(POLL_SECONDS)
-                for slot, run in list(running.items()):
-                    result = _finished(run.pid)
-                    if result is None and time.monotonic() > run.deadline:
-                        _kill_group(run.pid)
-                        result = "timeout"
-                    if result is None:
-                        continue
-                    del running[slot]
-                    (trees[slot] / module).write_text(source, encoding="utf-8")
-                    status = {"passed": "survived", "failed": "killed", "timeout": "timeout"}[result]
-                    killer = _first_failure(logs[slot]) if status == "killed" else ""
+                for run, status, killer in workers.finished():
                     if killer:
                         kills[killer] += 1
-                    record(run.number, run.mutant, status, len(run.selected), time.monotonic() - run.began, killer)
+                    seconds = time.monotonic() - run.began
+                    tally.record(run.number, run.mutant, status, len(run.selected), seconds, killer)
         except KeyboardInterrupt:
-            print(f"mutate: interrupted after {len(outcomes)} mutants of {module}; nothing was changed")
+            print(f"mutate: interrupted after {len(tally.outcomes)} mutants of {module}; nothing was changed")
             raise
         finally:
-            for run in running.values():
-                _kill_group(run.pid)
-    return outcomes, durations
+            workers.stop()
+    return tally.outcomes, baseline.durations
 
 
 def entry_seconds(tests: Sequence[str], test_seconds: dict[str, float]) -> dict[str, float]:
@@ -844,7 +906,7 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="module paths (default: every module of tools/mutation.toml)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
@@ -867,6 +929,80 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run nothing: set the last run's survivors aside again by the current equivalents list",
     )
+    return parser
+
+
+def _check_run_options(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    """The options of a run that contradict each other (or --jobs below 1) are a usage error."""
+    if options.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if options.rescore and options.limit is not None:
+        parser.error("--rescore runs nothing: --limit does not apply")
+    if options.survivors and (options.rescore or options.limit is not None):
+        parser.error("--survivors runs the last run's survivors: --rescore and --limit do not apply")
+
+
+def _result_file(module: str) -> Path:
+    return RESULTS / (module.replace("/", "_") + ".json")
+
+
+def _run_module(
+    module: str, settings: Settings, options: argparse.Namespace, equivalents: dict[str, str]
+) -> tuple[list[Outcome], dict[str, object]]:
+    """One module's campaign (every mutant, or the last run's survivors with its other outcomes kept), seeded by
+    the last run's killers and test times; its outcomes and its timing (seconds, date, load, jobs, test times)."""
+    result_file = _result_file(module)
+    began, load_before = time.monotonic(), os.getloadavg()
+    kills = Counter[str]()
+    weight: dict[str, float] = {}
+    if result_file.exists():  # the last run's killers go first; its tests' times balance the baseline
+        last_run = json.loads(result_file.read_text(encoding="utf-8"))
+        kills.update(o.get("killer", "") for o in last_run["outcomes"])
+        del kills[""]
+        weight = entry_seconds(settings.modules[module], last_run.get("timing", {}).get("test_seconds", {}))
+    mutants = settings.mutants(module)
+    kept: list[Outcome] = []
+    if options.survivors:
+        mutants, kept = _survivors(module, mutants, result_file)
+    outcomes, durations = campaign(
+        module, mutants, settings.modules[module], equivalents, options.limit, kills, options.jobs, weight
+    )
+    outcomes = sorted([*kept, *outcomes], key=lambda o: o.line)
+    timing: dict[str, object] = {
+        "seconds": round(time.monotonic() - began),
+        "date": time.strftime("%Y-%m-%d"),
+        "load_average": [round(x, 1) for x in (*load_before, *os.getloadavg())],
+        "jobs": options.jobs,
+        "test_seconds": {name: round(value, 3) for name, value in sorted(durations.items())},
+    }
+    print(f"{module}: {timing['seconds']} s, load average {timing['load_average']} (before, after)")
+    if options.survivors:  # the table keeps the whole run's time; the re-run's is recorded beside it
+        last = json.loads(result_file.read_text(encoding="utf-8")).get("timing", {})
+        timing = {**last, "survivors_rerun": timing}
+    return outcomes, timing
+
+
+def _report_module(
+    module: str, outcomes: list[Outcome], timing: dict[str, object], equivalents: dict[str, str], partial: bool
+) -> None:
+    """A module's score row printed, the equivalents that no longer hold named, and its result file written
+    (never for a partial run, ``--limit``: a quick check, never a result)."""
+    summary = {**summarise(module, outcomes), "seconds": timing.get("seconds", "?"), "run": run_label(timing)}
+    for key in sorted(stale_equivalents(module, outcomes, equivalents, partial)):
+        print(f"  listed as equivalent but killed or gone (remove it): {key}")
+    print(table([summary]), flush=True)
+    if not partial:
+        _result_file(module).write_text(
+            json.dumps(
+                {"summary": summary, "timing": timing, "outcomes": [dataclasses.asdict(o) for o in outcomes]},
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     options = parser.parse_args(argv)
     settings = Settings.load()
     modules = options.modules or list(settings.modules)
@@ -878,13 +1014,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for mutant in settings.mutants(module):
                 print(f"{mutant.line}: {mutant.key}")
         return 0
-    if options.jobs < 1:
-        parser.error("--jobs must be at least 1")
+    _check_run_options(parser, options)
     equivalents = load_equivalents()
-    if options.rescore and options.limit is not None:
-        parser.error("--rescore runs nothing: --limit does not apply")
-    if options.survivors and (options.rescore or options.limit is not None):
-        parser.error("--survivors runs the last run's survivors: --rescore and --limit do not apply")
     # Ctrl-C and a plain kill both unwind (the child is killed, the copy removed): a job started in the background
     # by a non-interactive shell inherits SIGINT ignored, and SIGTERM would otherwise end the parent on the spot
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -892,58 +1023,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     _prewarm()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for module in modules:
-        result_file = RESULTS / (module.replace("/", "_") + ".json")
+        result_file = _result_file(module)
         if options.rescore:
             if not result_file.exists():
                 continue
-            outcomes = rescore(json.loads(result_file.read_text(encoding="utf-8"))["outcomes"], equivalents)
-            timing = json.loads(result_file.read_text(encoding="utf-8")).get("timing", {})
+            saved = json.loads(result_file.read_text(encoding="utf-8"))
+            outcomes, timing = rescore(saved["outcomes"], equivalents), saved.get("timing", {})
         else:
-            began, load_before = time.monotonic(), os.getloadavg()
-            kills = Counter[str]()
-            weight: dict[str, float] = {}
-            if result_file.exists():  # the last run's killers go first; its tests' times balance the baseline
-                last_run = json.loads(result_file.read_text(encoding="utf-8"))
-                kills.update(o.get("killer", "") for o in last_run["outcomes"])
-                del kills[""]
-                weight = entry_seconds(settings.modules[module], last_run.get("timing", {}).get("test_seconds", {}))
-            mutants = settings.mutants(module)
-            kept: list[Outcome] = []
-            if options.survivors:
-                mutants, kept = _survivors(module, mutants, result_file)
-            outcomes, durations = campaign(
-                module, mutants, settings.modules[module], equivalents, options.limit, kills, options.jobs, weight
-            )
-            outcomes = sorted([*kept, *outcomes], key=lambda o: o.line)
-            timing = {
-                "seconds": round(time.monotonic() - began),
-                "date": time.strftime("%Y-%m-%d"),
-                "load_average": [round(x, 1) for x in (*load_before, *os.getloadavg())],
-                "jobs": options.jobs,
-                "test_seconds": {name: round(value, 3) for name, value in sorted(durations.items())},
-            }
-            print(f"{module}: {timing['seconds']} s, load average {timing['load_average']} (before, after)")
-            if options.survivors:  # the table keeps the whole run's time; the re-run's is recorded beside it
-                last = json.loads(result_file.read_text(encoding="utf-8")).get("timing", {})
-                timing = {**last, "survivors_rerun": timing}
-        summary = {**summarise(module, outcomes), "seconds": timing.get("seconds", "?"), "run": run_label(timing)}
-        stale = sorted(stale_equivalents(module, outcomes, equivalents, options.limit is not None))
-        for key in stale:
-            print(f"  listed as equivalent but killed or gone (remove it): {key}")
-        print(table([summary]), flush=True)
-        if options.limit is None:  # a partial run (--limit) is a quick check, never a result
-            result_file.write_text(
-                json.dumps(
-                    {"summary": summary, "timing": timing, "outcomes": [dataclasses.asdict(o) for o in outcomes]},
-                    indent=1,
-                ),
-                encoding="utf-8",
-            )
-    rows = []
-    for module in settings.modules:
-        result_file = RESULTS / (module.replace("/", "_") + ".json")
-        if result_file.exists():
-            rows.append(json.loads(result_file.read_text(encoding="utf-8"))["summary"])
+            outcomes, timing = _run_module(module, settings, options, equivalents)
+        _report_module(module, outcomes, timing, equivalents, options.limit is not None)
+    rows = [
+        json.loads(_result_file(module).read_text(encoding="utf-8"))["summary"]
+        for module in settings.modules
+        if _result_file(module).exists()
+    ]
     print("\n" + table(rows))
     if options.update_readme and not options.limit:
         update_readme(rows, list(settings.modules))

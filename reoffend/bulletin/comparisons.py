@@ -30,7 +30,7 @@ from ..report.tables import (
     matched_table,
 )
 from ..report.verdict import Verdict, interval_confidence, interval_label
-from ..report.views import adjusted_headlines, baseline_headlines, matched_headlines
+from ..report.views import adjusted_headlines, baseline_headlines, matched_headlines, shift_change, shift_verdict
 from ..run_warnings import RunWarning
 from .config import BulletinConfig
 from .labels import Labels
@@ -722,7 +722,9 @@ def verdict_count_words(row: Mapping[str, Any], name: str, what: str) -> str:
 
 def shift_sentence(row: Mapping[str, Any], published: str, units: str, adjusted_params) -> str:
     """The national shift of one cohort in words (docs/comparisons-adjusted.md, "The national shift"): every number
-    a cell of comparison_adjusted_summary.csv (cohort_size and the shift columns, as the text rounds them)."""
+    a cell of comparison_adjusted_summary.csv (cohort_size and the shift columns, as the text rounds them); each
+    measure's change and verdict in the command's words (:func:`reoffend.report.views.shift_change`,
+    :func:`~reoffend.report.views.shift_verdict`)."""
     confidence = level(interval_confidence(adjusted_params.alpha, adjusted_params.sided))
     parts = []
     for prefix, what, unit, decimals in (
@@ -732,15 +734,10 @@ def shift_sentence(row: Mapping[str, Any], published: str, units: str, adjusted_
         value = row[prefix]
         if value is None:
             continue
-        direction = "below" if value < 0 else "above"
-        verdict = (
-            f"a significant {'fall' if value < 0 else 'rise'}"
-            if row[f"{prefix}_significant"]
-            else "no significant change"
-        )
         low = number(row[f"{prefix}_low"], decimals, signed=True)
         high = number(row[f"{prefix}_high"], decimals, signed=True)
-        parts.append(f"{what} {number(abs(value), decimals)}{unit} {direction} (interval {low} to {high}: {verdict})")
+        verdict = shift_verdict(value, row[f"{prefix}_significant"])
+        parts.append(f"{shift_change(what, value, unit, decimals)} (interval {low} to {high}: {verdict})")
     shared = (
         " Every unit shares this shift: one that beat the baseline may only have moved with the rest."
         if row["binary_shift_pp_significant"] or row["reoffences_per_offender_shift_significant"]

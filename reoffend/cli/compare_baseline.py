@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import click
-import polars as pl
 
-from ..compare.baseline import BaselineResult
 from ..compare.rows import BaselineRow
 from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import MeasureParams
-from ..report.tables import baseline_keys, baseline_table
+from ..report.terminal.baseline import display_rows
 from ..runs.baseline import BaselineRecords, PublishedCounts, baseline_params, baseline_run
 from .caller import command_caller
 from .inputs import errors_reported
@@ -186,19 +184,3 @@ def comparison_source(
     if spec is None:
         raise UsageError("comparing records needs both files: RELEASES CONVICTIONS")
     return BaselineRecords(spec, measurement, site, site_column, current, baseline_cohort)
-
-
-# ----------------------------------------------------------------------------------------------- display
-def display_rows(result: BaselineResult) -> tuple[pl.DataFrame, list[bool]]:
-    """The terminal view, with the comparison's table spec (reoffend.report.tables: the bulletin's table shows
-    the same headers and cells). One comparison: one line per quantity (a tall table that fits any terminal).
-    Several: one line per comparison, so a narrow terminal drops detail columns and keeps every comparison and
-    its verdict (a column per comparison would drop whole comparisons); the second item says which columns are
-    numbers (right-aligned)."""
-    rows = result.typed_rows()
-    spec = baseline_table(result.params).pick(baseline_keys(result.params, len(rows), bulletin=False))
-    if len(rows) == 1:
-        return spec.transposed(rows, [row.current for row in rows]), []
-    headers = spec.headers()
-    frame = pl.DataFrame(spec.cells(rows), schema=dict.fromkeys(headers, pl.String), orient="row")
-    return frame, list(spec.numeric())

@@ -182,7 +182,7 @@ def _display(rows: pl.DataFrame) -> pl.DataFrame:
             "Result": [r.label or str(r.row) for r in typed],
             "Kind": [r.kind for r in typed],
             "Current": [f"{r.current_published} of {r.current_size:,}" for r in typed],
-            "Baseline": [f"{r.baseline_published} of {r.baseline_size:,.0f}" for r in typed],
+            "Baseline": [f"{r.baseline_published} of {number(r.baseline_size, 0)}" for r in typed],
             "Verdict": [r.verdict for r in typed],
             "Interval": [_interval(r) for r in typed],
             "Rounding could change it": ["yes" if r.rounding_could_change else "no" for r in typed],
@@ -228,8 +228,8 @@ def sentence(row: PublishedRow) -> str:
     elif row.kind == "events" and row.change_pct is None:
         figures = (
             f"{row.current_published} against {row.baseline_published} reconviction events per 100 "
-            f"({row.current_size:,} and {row.baseline_size:,.0f} people), a rise from a baseline of 0 (no relative "
-            f"change; {level} interval of the change from {signed(row.change_low_pct)}% up, no upper bound; "
+            f"({row.current_size:,} and {number(row.baseline_size, 0)} people), a rise from a baseline of 0 (no "
+            f"relative change; {level} interval of the change from {signed(row.change_low_pct)}% up, no upper bound; "
             f"score test, {test})"
         )
     elif row.kind == "events":
@@ -238,7 +238,7 @@ def sentence(row: PublishedRow) -> str:
             test = f"score test, {test}"
         figures = (
             f"{row.current_published} against {row.baseline_published} reconviction events per 100 "
-            f"({row.current_size:,} and {row.baseline_size:,.0f} people), a change of {signed(row.change_pct)}% "
+            f"({row.current_size:,} and {number(row.baseline_size, 0)} people), a change of {signed(row.change_pct)}% "
             f"({level} interval {signed(row.change_low_pct)}% to {signed(row.change_high_pct)}%; {test}, "
             f"dispersion {dispersion})"
         )
@@ -246,7 +246,7 @@ def sentence(row: PublishedRow) -> str:
         what = "participants against the comparison group" if row.kind == "data-lab" else "against the baseline"
         figures = (
             f"{row.current_published} of {row.current_size:,} {what}'s {row.baseline_published} of "
-            f"{row.baseline_size:,.0f}, a difference of {signed(row.difference_per_100)} points "
+            f"{number(row.baseline_size, 0)}, a difference of {signed(row.difference_per_100)} points "
             f"({level} interval {signed(row.difference_low)} to {signed(row.difference_high)}; {test})"
         )
     target = ""

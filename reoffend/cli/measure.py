@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import click
-import polars as pl
 
 from ..disclosure import DisclosureRule
-from ..report.tables import Record, TableSpec, group_column, measure_table
-from ..runs.measure import MeasureRun, measure_run, validate_run
+from ..report.terminal.measure import display_rows, measure_spec
+from ..runs.measure import measure_run, validate_run
 from ..runs.parsing import parse_columns
 from .caller import command_caller
 from .inputs import errors_reported
 from .options import by_option, cohort_options, input_options, output_options, window_options
 from .output import writer_for_suffix
-from .tables import render_table
-
-MEASURE_VIEW = (
-    "cohort_size",
-    "reoffenders",
-    "binary_rate",
-    "binary_rate_interval",
-    "reoffences_per_offender",
-    "reoffences_per_reoffender",
-    "events_per_100",
-    "median_days_to_first",
-)
-
-
-def display_rows(rows: pl.DataFrame, by: tuple[str, ...], confidence: float) -> pl.DataFrame:
-    """The terminal view of the measures, from the measure table spec (reoffend.report.tables: the bulletin's
-    trend, breakdown and establishment tables use the same headers and cells): rounded for reading (the data
-    formats keep exact ratios); a figure withheld by --suppress is [c]."""
-    return measure_spec(by, confidence).frame(list(rows.iter_rows(named=True)))
-
-
-def measure_spec(by: tuple[str, ...], confidence: float) -> TableSpec[Record]:
-    spec = measure_table(confidence, [group_column(c, c) for c in by])
-    return spec.pick([*spec.keys()[: len(by)], *MEASURE_VIEW])  # a group's key may be told apart (with_groups)
 
 
 @click.command()
@@ -105,18 +79,6 @@ def measure(spec, errors_file, measurement, by, per_release, bands, min_cohort, 
         display=display_rows(run.rows, params.by, params.confidence) if out.output_format == "table" else None,
         display_numeric=measure_spec(params.by, params.confidence).numeric(),
         caption=run.caption,
-    )
-
-
-def render_measure(run: MeasureRun, console: Any = None) -> None:
-    """The terminal table of a run (``--format table``) on ``console``, as the Python API's ``summary()``."""
-    params = run.result.params
-    render_table(
-        display_rows(run.rows, params.by, params.confidence),
-        title="Proven reoffending",
-        caption=run.caption,
-        console=console,
-        numeric=measure_spec(params.by, params.confidence).numeric(),
     )
 
 

@@ -13,6 +13,7 @@ from ..compare.power import (
 )
 from ..compare.rows import PowerRow
 from ..lazy_import import lazy_module
+from ..report.terminal.power import display_rows
 from ..runs.power import (
     MAX_COHORT,
     MAX_DISPERSION,
@@ -247,41 +248,3 @@ def power_plot_bytes(results: list[PowerResult], baselines: list[Baseline], plot
         return figure
 
     return figure_bytes(draw, plot_format)
-
-
-def display_rows(rows: pl.DataFrame) -> pl.DataFrame:
-    """The terminal view: one column per calculation, one line per quantity, rounded for reading."""
-
-    def num(value, decimals: int = 1) -> str:
-        return "–" if value is None else f"{value:,.{decimals}f}"
-
-    def size(value, solved: bool) -> str:
-        if value is None:
-            return "none large enough"
-        return f"{value:,}" + (" (needed)" if solved else "")
-
-    def unit(row) -> str:
-        return "pp" if row["measure"] == "binary" else "events/100"
-
-    items = [
-        ("measure", lambda r: "binary rate" if r["measure"] == "binary" else "events per 100"),
-        ("baseline", lambda r: f"{num(r['baseline_per_100'])}{'%' if r['measure'] == 'binary' else ''}"),
-        ("dispersion (variance/mean)", lambda r: "" if r["dispersion"] is None else num(r["dispersion"], 2)),
-        ("current cohort size", lambda r: size(r["current_size"], r["solved_for"] in ("cohort_size", "current_size"))),
-        ("baseline cohort size", lambda r: size(r["baseline_size"], r["solved_for"] == "cohort_size")),
-        (
-            "reduction",
-            lambda r: (
-                f"{num(r['reduction_per_100'])} {unit(r)}" + (" (detectable)" if r["solved_for"] == "reduction" else "")
-            ),
-        ),
-        ("  relative to baseline", lambda r: f"{num(r['reduction_relative_pct'])}%"),
-        ("current value per 100", lambda r: num(r["current_per_100"])),
-        ("power", lambda r: f"{num(100 * r['power'])}%" + (" (achieved)" if r["solved_for"] == "power" else "")),
-    ]
-    if rows["dispersion"].null_count() == rows.height:
-        items = [item for item in items if not item[0].startswith("dispersion")]
-    data = {"": [name for name, _ in items]}
-    for number, row in enumerate(rows.iter_rows(named=True), start=1):
-        data[f"#{number}"] = [render(row) for _, render in items]
-    return pl.DataFrame(data, schema={k: pl.String for k in data})

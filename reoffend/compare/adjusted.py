@@ -33,7 +33,6 @@ from ..cohort import apply_filters, check_cohorts_present, check_values_present,
 from ..errors import PROBLEM_SCHEMA, DataError, UsageError, problem_row, single_problem
 from ..intervals import normal_quantile
 from ..measure import MeasureParams, measured_releases, per_release, proven_reoffences, run_metadata
-from ..messages import level, p_is
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label
 from ..run_warnings import RunWarning
@@ -209,11 +208,11 @@ class AdjustedResult:
         return self.rows.group_by("cohort").agg(exprs).sort("cohort")
 
     def all_warnings(self) -> list[RunWarning]:
-        """The model's warnings, the covariates outside the baseline's range and, when it is significant, the
-        national shift's (:func:`shift_warnings`). The bulletin prints only :attr:`warnings`: the shift's figures
-        are in no published cell, and the range notes quote one person's value and may name a withheld unit."""
-        shift = self.metadata.get("national_shift", {})
-        return [*self.warnings, *self.extrapolation, *shift_warnings(shift, self.params.relative_to)]
+        """The model's warnings and the covariates outside the baseline's range; the national shift's, when
+        :func:`shift_is_warned`, is worded above the core (:func:`reoffend.runs.adjusted.adjusted_warnings`). The
+        bulletin prints only :attr:`warnings`: the range notes quote one person's value and may name a withheld
+        unit."""
+        return [*self.warnings, *self.extrapolation]
 
     def json_sections(self) -> dict[str, Any]:
         """The JSON document's sections beyond the rows, as computed; the rendering layer adds the headline
@@ -229,56 +228,14 @@ class AdjustedResult:
         }
 
 
-def shift_sentence(shift: Mapping[str, Any]) -> str:
-    """The national shift in words: every current release together against the baseline model, both measures;
-    nothing when one unit is compared (the shift is then that unit's own figure)."""
-    if "binary_difference_pp" not in shift or shift.get("units", 0) < 2:
-        return ""
-    level_text = level(shift["confidence"])
-    parts = []
-    for column, unit, what in (
-        ("binary_difference_pp", " percentage points", "the binary rate"),
-        ("reoffences_per_offender_difference", "", "reoffences per offender"),
-    ):
-        value, low, high = shift[column], shift[f"{column}_low"], shift[f"{column}_high"]
-        decimals = 1 if unit else 2
-        direction = "below" if value < 0 else "above"
-        verdict = (
-            f"a significant {'fall' if value < 0 else 'rise'}"
-            if shift[f"{column}_significant"]
-            else "no significant change"
-        )
-        parts.append(
-            f"{what} {abs(value):.{decimals}f}{unit} {direction} the baseline model's expectation "
-            f"({level_text} interval {low:+.{decimals}f} to {high:+.{decimals}f}; {shift.get('sided', 'two')}-sided p "
-            f"{p_is(shift.get(f'{column}_p', shift[f'{column}_p_two_sided']))}: {verdict})"
-        )
-    return (
-        f"All {shift['releases']:,} current releases of the {shift['units']:,} units together (the shift they "
-        "share): " + "; ".join(parts) + "."
-    )
-
-
-def shift_warnings(shift: Mapping[str, Any], relative_to: RelativeTo = "baseline") -> list[RunWarning]:
-    """A warning when the shift all units share is significant on either measure: units then 'beat the
-    baseline' (or fail to) together, whatever each did. Against the other units (``relative_to="others"``) each
-    unit is already judged net of the rest's shift, so the shift is then a sentence, not a warning."""
-    if relative_to == "others":
-        return []
-    significant = any(
-        shift.get(f"{c}_significant") for c in ("binary_difference_pp", "reoffences_per_offender_difference")
-    )
-    if not significant or shift.get("units", 0) < 2:
-        return []
-    return [
-        RunWarning(
-            "national-shift",
-            shift_sentence(shift)
-            + " Every unit shares this shift: a unit that beat the baseline may only have moved with the rest; "
-            # the words of the default run, kept byte for byte; --relative-to others is how to do what they ask
-            "compare units with each other (the rest's actual against expected), not only with the baseline",
-        )
-    ]
+def shift_is_warned(shift: Mapping[str, Any], relative_to: RelativeTo = "baseline") -> bool:
+    """Whether the shift all units share is a warning: significant on either measure, over two units or more,
+    against the baseline. Units then 'beat the baseline' (or fail to) together, whatever each did. Against the
+    other units (``relative_to="others"``) each unit is already judged net of the rest's shift, so the shift is
+    then a sentence, not a warning. The warning is worded by the run (:mod:`reoffend.runs.adjusted`)."""
+    if relative_to == "others" or shift.get("units", 0) < 2:
+        return False
+    return any(shift.get(f"{c}_significant") for c in ("binary_difference_pp", "reoffences_per_offender_difference"))
 
 
 SHIFT_MEASURES = (

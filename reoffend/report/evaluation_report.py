@@ -25,7 +25,7 @@ from ..bulletin.folder import MANIFEST_KEY, MANIFEST_VERSION, REPORT_KIND
 from ..compare.datalab import METHOD as DATA_LAB_METHOD
 from ..compare.matched import MatchedResult
 from .datalab import data_lab_paragraphs
-from .format import p_value, pct, per_cent
+from .format import DASH, interval, number, p_value, pct, per_cent
 from .sensitivity import sensitivity_summary
 from .verdict import interval_confidence
 from .views import matched_headlines
@@ -104,7 +104,7 @@ def _counts_table(result: MatchedResult) -> Table:
             ["matched", f"{pooled['matched']:,}"],
             ["unmatched (no comparator within the caliper, or a missing covariate)", f"{pooled['unmatched']:,}"],
             ["comparators used", f"{pooled['comparators']:,}"],
-            ["effective comparison group size (Kish)", f"{pooled['effective_comparison_size']:,.0f}"],
+            ["effective comparison group size (Kish)", number(pooled["effective_comparison_size"], 0)],
         ],
     )
     ids = result.diagnostics.get("treated_ids")
@@ -130,8 +130,8 @@ def _outcomes_table(result: MatchedResult) -> Table:
                 "one-year proven reoffending rate (headline)",
                 per_cent(lab.rate_participants_pct),
                 per_cent(lab.rate_comparison_pct),
-                f"{lab.difference_pp:+.1f} points",
-                f"{lab.difference_low_pp:+.1f} to {lab.difference_high_pp:+.1f} ({level})",
+                _with_unit(number(lab.difference_pp, signed=True), " points"),
+                _range(lab.difference_low_pp, lab.difference_high_pp, _signed) + f" ({level})",
                 p_value(lab.p_two_sided) + " (two-sided)",
             ]
         )
@@ -141,23 +141,23 @@ def _outcomes_table(result: MatchedResult) -> Table:
                 "proven reoffending rate",
                 pct(pooled["binary_rate_treated"]),
                 pct(pooled["binary_rate_comparison"]),
-                _num(pooled["binary_difference_pp"], "+.1f", " points"),
-                _range(pooled["binary_difference_pp_low"], pooled["binary_difference_pp_high"], "+.1f")
+                _with_unit(number(pooled["binary_difference_pp"], signed=True), " points"),
+                _range(pooled["binary_difference_pp_low"], pooled["binary_difference_pp_high"], _signed)
                 + f" ({verdict_level})",
                 p_value(pooled["binary_p_reduction"]) + " (one-sided, reduction)",
             ]
         )
     for label, means, change, decimals in (
-        ("reconviction events per 100", "events_per_100", "events", ".1f"),
-        ("proven reoffences per person", "reoffences_per_offender", "reoffences_per_offender", ".2f"),
+        ("reconviction events per 100", "events_per_100", "events", 1),
+        ("proven reoffences per person", "reoffences_per_offender", "reoffences_per_offender", 2),
     ):
         rates_rows.append(
             [
                 label,
-                _num(pooled[f"{means}_treated"], decimals),
-                _num(pooled[f"{means}_comparison"], decimals),
-                _num(pooled[f"{change}_change_pct"], "+.1f", "%"),
-                _range(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], "+.1f", "%")
+                number(pooled[f"{means}_treated"], decimals),
+                number(pooled[f"{means}_comparison"], decimals),
+                per_cent(pooled[f"{change}_change_pct"], signed=True),
+                _range(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], _signed_pct)
                 + f" ({verdict_level})",
                 p_value(pooled[f"{change}_p_reduction"]) + " (one-sided, reduction)",
             ]
@@ -166,8 +166,8 @@ def _outcomes_table(result: MatchedResult) -> Table:
         rates_rows.append(
             [
                 "days to first proven reoffence (those who reoffended)",
-                _num(result.data_lab.days_to_first_participants, ".0f"),
-                _num(result.data_lab.days_to_first_comparison, ".0f"),
+                number(result.data_lab.days_to_first_participants, 0),
+                number(result.data_lab.days_to_first_comparison, 0),
                 "",
                 "",
                 "",
@@ -183,8 +183,8 @@ def _balance_table(result: MatchedResult) -> Table:
         [
             [
                 r["covariate"] if r["level"] is None else f"{r['covariate']}={r['level']}",
-                _num(r["smd_before"], "+.3f"),
-                _num(r["smd_after"], "+.3f"),
+                number(r["smd_before"], 3, signed=True),
+                number(r["smd_after"], 3, signed=True),
             ]
             for r in result.balance.iter_rows(named=True)
         ],
@@ -210,12 +210,22 @@ def _method_paragraph(result: MatchedResult) -> str:
     )
 
 
-def _num(value: float | None, spec: str, unit: str = "") -> str:
-    return "–" if value is None else f"{value:{spec}}{unit}"
+def _signed(value: float | None) -> str:
+    return number(value, signed=True)
 
 
-def _range(low: float | None, high: float | None, spec: str, unit: str = "") -> str:
-    return "–" if low is None or high is None else f"{low:{spec}}{unit} to {high:{spec}}{unit}"
+def _signed_pct(value: float | None) -> str:
+    return per_cent(value, signed=True)
+
+
+def _with_unit(figure: str, unit: str) -> str:
+    """``figure`` and its unit; a dash (a figure that could not be computed) alone."""
+    return figure if figure == DASH else figure + unit
+
+
+def _range(low: float | None, high: float | None, formatter: Callable[[Any], str]) -> str:
+    """``low to high`` (:func:`reoffend.report.format.interval`), or one dash when either end is unknown."""
+    return DASH if DASH in (formatter(low), formatter(high)) else interval(low, high, formatter)
 
 
 # ----------------------------------------------------------------------------------------- rendering

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 from ..lazy_import import lazy_module
-from ..messages import level, p_is
+from ..messages import DASH, level, p_is
 
 if TYPE_CHECKING:
     import polars as pl
@@ -49,7 +49,7 @@ SHORT = {
 
 def short(verdict: str | None) -> str:
     """A verdict in a table column headed "significant": ``reduction``, ``increase``, ``no significant change``."""
-    return "–" if verdict is None else SHORT[verdict]
+    return DASH if verdict is None else SHORT[verdict]
 
 
 def interval_confidence(alpha: float, sided: Sided) -> float:

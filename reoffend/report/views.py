@@ -12,12 +12,12 @@ Nothing here loads polars at import (``reoffend power`` words its rows without a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import one_line
-from .format import count, counted, number, p_is, pct, per_cent
+from .format import count, counted, level, number, p_is, pct, per_cent
 from .verdict import Sided, Verdict, interval_label, p_phrase
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..compare.matched import MatchedParams, MatchedResult
     from ..compare.power import PowerResult
     from ..compare.rows import AdjustedRow, BaselineRow, MatchedRow, PowerRow
+    from ..run_warnings import RunWarning
 
 
 # ------------------------------------------------------------------------------------- whole results
@@ -53,17 +54,62 @@ def power_headlines(result: PowerResult) -> str:
 
 def shift_summary(result: AdjustedResult) -> str:
     """The national shift in a sentence under the results, unless its warning already says it (it is said
-    once: the warning when it is significant, this sentence otherwise). The sentence is the warning's own
-    (:func:`reoffend.compare.adjusted.shift_sentence`: a warning is a message of the core)."""
-    from ..compare.adjusted import shift_sentence, shift_warnings
+    once: the warning when it is significant, this sentence otherwise; the warning is worded by the run,
+    :func:`reoffend.runs.adjusted.national_shift_warnings`, from :func:`shift_sentence`)."""
+    from ..compare.adjusted import shift_is_warned
 
     shift = result.metadata.get("national_shift", {})
-    return "" if shift_warnings(shift, result.params.relative_to) else shift_sentence(shift)
+    return "" if shift_is_warned(shift, result.params.relative_to) else shift_sentence(shift)
 
 
-def adjusted_extra_json(result: AdjustedResult) -> dict[str, Any]:
-    """The JSON document's sections beyond the rows: the result's own, then its headline in words."""
-    return {**result.json_sections(), "headline": adjusted_headlines(result).splitlines()}
+def shift_sentence(shift: Mapping[str, Any]) -> str:
+    """The national shift (``metadata.national_shift``) in words: every current release together against the
+    baseline model, both measures (docs/comparisons-adjusted.md, "The national shift"); nothing when one unit is
+    compared (the shift is then that unit's own figure)."""
+    if "binary_difference_pp" not in shift or shift.get("units", 0) < 2:
+        return ""
+    parts = []
+    for column, what, unit, decimals in SHIFT_MEASURES:
+        value = shift[column]
+        low = number(shift[f"{column}_low"], decimals, signed=True)
+        high = number(shift[f"{column}_high"], decimals, signed=True)
+        p = shift.get(f"{column}_p", shift[f"{column}_p_two_sided"])
+        parts.append(
+            f"{shift_change(what, value, unit, decimals)} the baseline model's expectation "
+            f"({level(shift['confidence'])} interval {low} to {high}; {shift.get('sided', 'two')}-sided p "
+            f"{p_is(p)}: {shift_verdict(value, shift[f'{column}_significant'])})"
+        )
+    return (
+        f"All {count(shift['releases'])} current releases of the {count(shift['units'])} units together (the shift "
+        "they share): " + "; ".join(parts) + "."
+    )
+
+
+# the national shift's measures: (its column in metadata.national_shift, its words, its unit, its decimals)
+SHIFT_MEASURES = (
+    ("binary_difference_pp", "the binary rate", " percentage points", 1),
+    ("reoffences_per_offender_difference", "reoffences per offender", "", 2),
+)
+
+
+def shift_change(what: str, value: float, unit: str, decimals: int) -> str:
+    """One measure's shift, its size and direction: ``the binary rate 1.5 percentage points below`` (the command's
+    sentence and the bulletin's say it alike)."""
+    return f"{what} {number(abs(value), decimals)}{unit} {'below' if value < 0 else 'above'}"
+
+
+def shift_verdict(value: float, significant: bool | None) -> str:
+    """The shift's verdict: ``a significant fall`` (or rise), or ``no significant change``."""
+    return f"a significant {'fall' if value < 0 else 'rise'}" if significant else "no significant change"
+
+
+def adjusted_extra_json(result: AdjustedResult, warnings: Sequence[RunWarning]) -> dict[str, Any]:
+    """The JSON document's sections beyond the rows: the result's own, its ``warnings`` those of the run (the
+    result's and the national shift's, :attr:`reoffend.runs.adjusted.AdjustedRun.result_warnings`), then its
+    headline in words."""
+    sections = result.json_sections()
+    sections["warnings"] = list(warnings)  # replaced under the same key, so in the same place
+    return {**sections, "headline": adjusted_headlines(result).splitlines()}
 
 
 def matched_extra_json(result: MatchedResult) -> dict[str, Any]:

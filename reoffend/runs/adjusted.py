@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted
+from ..compare.adjusted import AdjustedParams, AdjustedResult, run_adjusted, shift_is_warned
 from ..compare.design import parse_forms
 from ..errors import UsageError
 from ..inputs import InputSpec
@@ -69,6 +69,8 @@ class AdjustedRun:
     result: AdjustedResult
     parameters: dict[str, Any]
     warnings: list[RunWarning]
+    # the result's warnings and the national shift's: the JSON document's ``warnings`` (the inputs' are not in it)
+    result_warnings: list[RunWarning]
 
 
 def adjusted_run(spec: InputSpec, params: AdjustedParams, caller: Caller) -> AdjustedRun:
@@ -82,5 +84,25 @@ def adjusted_run(spec: InputSpec, params: AdjustedParams, caller: Caller) -> Adj
     excluded = result.metadata.get("incomplete_releases_excluded")
     if isinstance(excluded, int) and excluded:
         found.append(incomplete_excluded(excluded))
-    found.extend(result.all_warnings())
-    return AdjustedRun(result, {"inputs": spec.as_dict(), **params.as_dict()}, found)
+    result_warnings = [*result.all_warnings(), *national_shift_warnings(result)]
+    found.extend(result_warnings)
+    return AdjustedRun(result, {"inputs": spec.as_dict(), **params.as_dict()}, found, result_warnings)
+
+
+def national_shift_warnings(result: AdjustedResult) -> list[RunWarning]:
+    """The national shift's warning when the core finds it one (:func:`reoffend.compare.adjusted.shift_is_warned`),
+    in the words of :func:`reoffend.report.views.shift_sentence` (docs/cli.md, ``national-shift``)."""
+    from ..report.views import shift_sentence
+
+    shift = result.metadata.get("national_shift", {})
+    if not shift_is_warned(shift, result.params.relative_to):
+        return []
+    return [
+        RunWarning(
+            "national-shift",
+            shift_sentence(shift)
+            + " Every unit shares this shift: a unit that beat the baseline may only have moved with the rest; "
+            # the words of the default run, kept byte for byte; --relative-to others is how to do what they ask
+            "compare units with each other (the rest's actual against expected), not only with the baseline",
+        )
+    ]
