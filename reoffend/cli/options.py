@@ -30,8 +30,8 @@ from typing import Any
 
 import click
 
-from ..errors import UsageError
 from ..intervals import LARGEST_CONFIDENCE, SMALLEST_TAIL
+from ..runs.common import refuse
 from ..runs.parsing import parse_columns
 from ..window import MAX_WINDOW_MONTHS, FollowUpWindow
 from .config import config_option
@@ -407,7 +407,6 @@ def typed(options: Mapping[str, str]) -> dict[str, str]:
 
 def refuse_unused(options: Mapping[str, str], reason: str) -> None:
     """A usage error (exit 2) when any of ``options`` (parameter name -> flag) was typed although it would do
-    nothing in this run: an option that silently does nothing hides a mistake ("nothing silent")."""
-    typed = [flag for name, flag in options.items() if given(name)]
-    if typed:
-        raise UsageError(f"{'/'.join(typed)}: {reason}")
+    nothing in this run: an option that silently does nothing hides a mistake ("nothing silent"); the runs'
+    refusal (:func:`reoffend.runs.common.refuse`) with the options typed here."""
+    refuse({name: flag for name, flag in options.items() if given(name)}, options, reason)
