@@ -214,11 +214,8 @@ def _unconvertible(table: Any, names: list[str], convert: Callable[[Any], Any]) 
 
 
 def input_spec(releases: TableLike, convictions: TableLike, options: InputOptions) -> InputSpec:
-    """The :class:`InputSpec` of a call: the two tables and how to read them (:class:`InputOptions`); an
-    option that is not one of them is a usage error (never ignored)."""
-    unknown = sorted(set(options) - INPUT_OPTIONS)
-    if unknown:
-        raise UsageError(f"unknown option {', '.join(unknown)}: the options of the inputs are {_listed(INPUT_OPTIONS)}")
+    """The :class:`InputSpec` of a call: the two tables and how to read them (:class:`InputOptions`, their
+    names and types checked by :func:`_public` before any public function runs)."""
     column_map = dict(options.get("column_map") or {})
     for name, column in column_map.items():  # as --map NAME=COLUMN: both named
         if not name.strip() or not column.strip():
