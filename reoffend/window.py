@@ -179,7 +179,8 @@ class FollowUpWindow:
         )
         needed = pl.sum_horizontal((pl.col(conviction_date) >= pl.col(d)).cast(pl.Int32) for d in deadlines)
         return (
-            pairs.join(per_end, on=FOLLOW_UP_END, how="left")
+            # the pairs in their own order: a left join keeps it only when asked (polars 2 may reorder)
+            pairs.join(per_end, on=FOLLOW_UP_END, how="left", maintain_order="left")
             .with_columns(needed.cast(pl.Int64).alias(name))
             .drop(deadlines)
         )
