@@ -24,7 +24,6 @@ ROW_ORDER = "_input_order"
 FrameT = TypeVar("FrameT", pl.LazyFrame, pl.DataFrame)
 SHARED = "_shares_key"
 CHOSEN = "_index_row"
-SHARED_KEYS = "_shared_keys"
 COHORT_KEY = "_cohort_key"
 
 
@@ -67,10 +66,7 @@ def with_cohort(releases: pl.LazyFrame, period: Period) -> pl.LazyFrame:
 
 
 def index_releases(
-    releases: pl.LazyFrame,
-    rule: IndexRule,
-    period: Period | None = None,
-    shared_keys: pl.Series | pl.LazyFrame | None = None,
+    releases: pl.LazyFrame, rule: IndexRule, period: Period | None = None, shared_keys: pl.Series | None = None
 ) -> pl.LazyFrame:
     """Each person's earliest release per cohort (``first``), or every release (``all``); input order kept.
 
@@ -85,8 +81,7 @@ def index_releases(
     ask for it. ``shared_keys``: the hashes that more than one of ``releases`` has (:func:`shared_index_keys`
     of the same releases), when known; a release is then looked up among them (a few hundred), where
     otherwise a hash table of every release's hash finds them (``is_duplicated``, on one core: 0.63 CPU s
-    against 0.38 for the sort and the look-up at 5,000,000 releases). As a lazy frame (the query itself, its
-    ``key`` column), they are found in the same plan: for a plan built before any pass over the data.
+    against 0.38 for the sort and the look-up at 5,000,000 releases).
     """
     if rule == "all":
         return releases
@@ -98,15 +93,8 @@ def index_releases(
         order.append("establishment")
     cohort = _cohort_of(period)
     key = _index_key_hash(cohort)
-    if isinstance(shared_keys, pl.LazyFrame):  # the keys as a column beside the releases (padded with nulls)
-        keys = shared_keys.select(pl.col("key").alias(SHARED_KEYS))
-        releases = pl.concat([releases, keys], how="horizontal_extend")
-        shared = key.is_in(pl.col(SHARED_KEYS).drop_nulls().implode())
-    else:
-        shared = key.is_duplicated() if shared_keys is None else key.is_in(shared_keys.implode())
-    numbered = (
-        releases.with_row_index(ROW_ORDER).with_columns(shared.alias(SHARED)).drop(SHARED_KEYS, strict=False).cache()
-    )  # read once
+    shared = key.is_duplicated() if shared_keys is None else key.is_in(shared_keys.implode())
+    numbered = releases.with_row_index(ROW_ORDER).with_columns(shared.alias(SHARED)).cache()  # read once
     chosen = (
         numbered.filter(SHARED)
         .with_columns(cohort.alias(COHORT_KEY))

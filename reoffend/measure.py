@@ -31,8 +31,8 @@ from .errors import UsageError, name_list, single_problem
 from .intervals import wilson_interval
 from .io import RESERVED_HINT, RESERVED_PREFIX
 from .report.schema import NOT_A_COLUMN, Row
-from .validate import EARLIEST_DATE, Query, ValidatedInputs, prefetched, prefetched_if_made
-from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, LATEST_EXTRACT_DATE, FollowUpWindow
+from .validate import Query, ValidatedInputs, prefetched
+from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow
 
 IncompletePolicy = Literal["error", "exclude"]
 Engine = Literal["auto", "in-memory", "streaming"]
@@ -141,12 +141,9 @@ def measured_releases(inputs: ValidatedInputs, params: MeasureParams) -> tuple[p
     if params.where:
         check_values_present(with_cohort(inputs.releases, params.period), params.where, inputs.names["releases"])
     queries = release_queries(params)
-    found = prefetched(inputs, {RELEASE_DAYS: queries[RELEASE_DAYS]})
+    found = prefetched(inputs, queries)
     days = found[RELEASE_DAYS].get_column("release_date")
-    shared: pl.Series | pl.LazyFrame | None = None
-    if (name := _shared_name(params)) in queries:  # collected with validation's pass, else a part of the plan
-        ready = prefetched_if_made(inputs, name)
-        shared = queries[name](inputs.releases, inputs.convictions) if ready is None else ready.get_column("key")
+    shared = found[_shared_name(params)].get_column("key") if _shared_name(params) in queries else None
     period = cohort_period(inputs, params)
     releases = index_releases(with_cohort(inputs.releases, params.period), params.index, period, shared)
     releases = apply_filters(releases, params.where)
@@ -200,83 +197,6 @@ def release_queries(params: MeasureParams) -> dict[str, Query]:
     if params.index == "first":
         queries[_shared_name(params)] = shared
     return queries
-
-
-PLANNED_GROUPS = "measure: the groups, planned before validation's pass"
-KEY_WIDTH = "_key_width"  # the planned groups' person key: the bytes of the ids it read as integers, or 0
-
-
-def planned_groups_query(params: MeasureParams) -> Query:
-    """The whole ``measure`` (its table of groups) as a query of the inputs, so that a command can have it
-    collected in validation's pass (``prefetch``): the files are read for both at once, and the two use both
-    cores. Its result is used only when validation passed and it saw the inputs the measure gets
-    (:func:`planned_rows`); validation's errors always win.
-
-    It is built before anything is known of the data, so it makes in its plan what :func:`measured_releases`
-    takes from validation's pass: the shared index keys and the window columns of the distinct release
-    dates. Dates outside the range validation accepts (1900-01-01 .. 9999-12-30, which fail it) are clamped
-    into it first, so that the month arithmetic and the event keys' text never leave the calendar polars can
-    compute in (a panic with a Rust backtrace on standard error, not an error). The person key (:func:`person_key`) takes its width from the first release's id;
-    its width is kept in a :data:`KEY_WIDTH` column, and the result is used only when validation found every
-    id of that width. Without a column the measure needs, the result is empty (the measure reports it).
-    """
-
-    def groups(releases: pl.LazyFrame, convictions: pl.LazyFrame) -> pl.LazyFrame:
-        names = releases.collect_schema().names()
-        if any(c not in names and c != "cohort" for c in (*params.by, *params.where)):
-            return pl.LazyFrame()
-        period = None if "cohort" in names else params.period
-        cohorts = with_cohort(_clamped_dates(releases, ("release_date",)), params.period)
-        shared = shared_index_keys(cohorts, period) if params.index == "first" else None
-        index = apply_filters(index_releases(cohorts, params.index, period, shared), params.where)
-        width = _first_id_width(releases)
-        rows = grouped_measures(
-            params.window.with_window_columns_joined(index),
-            proven_reoffences(_clamped_dates(convictions, ("offence_date", "conviction_date")), params.excluded_offences),
-            params.by,
-            params.confidence,
-            _key_of_width(width),
-            period,
-        )
-        return rows.with_columns(pl.lit(width, pl.Int64).alias(KEY_WIDTH))
-
-    return groups
-
-
-def _clamped_dates(frame: pl.LazyFrame, dates: Sequence[str]) -> pl.LazyFrame:
-    """``frame`` with each of ``dates`` inside 1900-01-01 .. 9999-12-30: the same values for valid inputs."""
-    return frame.with_columns(pl.col(c).clip(EARLIEST_DATE, LATEST_EXTRACT_DATE) for c in dates)
-
-
-def _first_id_width(releases: pl.LazyFrame) -> int:
-    """The bytes of the first text id of ``releases`` when :data:`KEY_TYPES` has an integer that wide, else 0."""
-    if releases.collect_schema()["offender_id"] != pl.String:
-        return 0
-    first = releases.select(pl.col("offender_id").str.len_bytes()).head(1).collect()
-    width = first.item() if first.height else None
-    return width if width in KEY_TYPES else 0
-
-
-def _key_of_width(width: int) -> pl.Expr:
-    """:func:`person_key` for text ids all ``width`` bytes long (0: ``offender_id`` itself); an id of another
-    length becomes null, so a result made with it is used only when validation found none."""
-    if not width:
-        return pl.col("offender_id")
-    return pl.col("offender_id").cast(pl.Binary).bin.reinterpret(dtype=KEY_TYPES[width])
-
-
-def planned_rows(inputs: ValidatedInputs, params: MeasureParams, facts: Mapping[str, object]) -> pl.DataFrame | None:
-    """The groups of :func:`planned_groups_query` collected with validation's pass, when they are the measure's:
-    made of these very inputs (not banded or deduplicated since), with every index release complete (none
-    excluded), no ``latest_cohort`` filter, and a person key that is one to one (every id of the width read
-    as integers, :attr:`ValidatedInputs.id_bytes`). Else None: the measure runs its own plan."""
-    found = prefetched_if_made(inputs, PLANNED_GROUPS)
-    if found is None or KEY_WIDTH not in found.columns or params.latest_cohort or facts.get("incomplete_releases_excluded"):
-        return None
-    width = found.get_column(KEY_WIDTH).first() if found.height else 0
-    if width and inputs.id_bytes != (width, width):
-        return None
-    return found.drop(KEY_WIDTH)
 
 
 def cohort_period(inputs: ValidatedInputs, params: MeasureParams) -> Period | None:
@@ -548,8 +468,6 @@ def measure(
         summary = group_measures(audit, params.by, params.confidence)
         sort_keys = list(dict.fromkeys([*params.by, "offender_id", "release_date"]))
         rows, per_release_rows = pl.collect_all([summary, audit.sort(sort_keys, nulls_last=True)], engine=engine)
-    elif (planned := planned_rows(inputs, params, facts)) is not None:
-        rows = planned
     else:
         person, period = person_key(inputs), cohort_period(inputs, params)
         rows = grouped_measures(releases, convictions, params.by, params.confidence, person, period).collect(

@@ -102,22 +102,14 @@ def prefetched(inputs: ValidatedInputs, queries: Mapping[str, Query]) -> dict[st
     :func:`validate_inputs`: the same query on the same rows and values), else collected now, all the
     missing ones at once. A name stands for one query: the module that builds it makes the name.
     """
-    ready = {name: found for name in queries if (found := prefetched_if_made(inputs, name)) is not None}
+    of = inputs.prefetched_of
+    ready = inputs.prefetched if of and of[0] is inputs.releases and of[1] is inputs.convictions else {}
     missing = {name: query for name, query in queries.items() if name not in ready}
     found = {name: ready[name] for name in queries if name not in missing}
     if missing:
         results = pl.collect_all([query(inputs.releases, inputs.convictions) for query in missing.values()])
         found.update(zip(missing, results, strict=True))
     return found
-
-
-def prefetched_if_made(inputs: ValidatedInputs, name: str) -> pl.DataFrame | None:
-    """The result of the query ``name`` collected with validation's pass of these very inputs (not a copy with
-    other frames, e.g. banded releases), or None when it was not (:func:`prefetched` makes it then)."""
-    of = inputs.prefetched_of
-    if of is None or of[0] is not inputs.releases or of[1] is not inputs.convictions:
-        return None
-    return inputs.prefetched.get(name)
 
 
 # ----------------------------------------------------------------------------------------- column checks

@@ -133,14 +133,6 @@ class FollowUpWindow:
             day.replace_strict(table[release_date], table[CONVICTION_DEADLINE]).alias(CONVICTION_DEADLINE),
         )
 
-    def with_window_columns_joined(self, releases: pl.LazyFrame, release_date: str = "release_date") -> pl.LazyFrame:
-        """The columns of :meth:`with_window_columns`, computed in the same plan once per distinct date of
-        ``releases`` and joined back, the rows in their order (for a plan built before the dates are known:
-        :func:`reoffend.measure.planned_groups_query`; the same values as :meth:`with_window_columns_looked_up`).
-        """
-        table = self.with_window_columns(releases.select(pl.col(release_date).unique()), release_date)
-        return releases.join(table, on=release_date, how="left", maintain_order="left")
-
     @staticmethod
     def is_proven_reoffence(
         release_date: str = "release_date",

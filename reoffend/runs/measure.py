@@ -16,14 +16,11 @@ from ..errors import UsageError
 from ..inputs import InputSpec
 from ..measure import (
     GROUP_MEASURES,
-    PLANNED_GROUPS,
-    RELEASE_DAYS,
     Engine,
     IncompletePolicy,
     MeasureParams,
     MeasureResult,
     measured_releases,
-    planned_groups_query,
     release_queries,
     run_metadata,
 )
@@ -97,19 +94,13 @@ def measure_run(
     edges = band_edges(bands, params, caller.flag)
     rule = disclosure_rule(min_cohort, min_count, per_release, caller.flag)
     caller.expect_columns([*params.by, *GROUP_MEASURES, *([SUPPRESSED] if rule is not None else [])])
-    prefetch = {**warning_queries(params.excluded_offences), **release_queries(params)}
-    if not (per_release or edges or spec.streaming or params.latest_cohort):
-        # the whole table collected with validation's pass, used if it stands (measure.planned_groups_query);
-        # it finds the shared index keys in its own plan
-        prefetch = {**warning_queries(params.excluded_offences), RELEASE_DAYS: release_queries(params)[RELEASE_DAYS]}
-        prefetch[PLANNED_GROUPS] = planned_groups_query(params)
     loaded, _ = load(
         spec,
         caller,
         params.excluded_offences,
         with_warnings=False,  # asked of the banded inputs below, their queries collected with validation's pass
         release_columns=[*params.by, *params.where, *edges],
-        prefetch=prefetch,
+        prefetch={**warning_queries(params.excluded_offences), **release_queries(params)},
     )
     inputs = band_inputs(loaded, edges)
     run_warnings = input_warnings(inputs, params.excluded_offences)
