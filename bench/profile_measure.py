@@ -32,9 +32,10 @@ from reoffend.measure import (
     proven_reoffences,
 )
 from reoffend.validate import CONVICTIONS, RELEASES, _typed_in_memory, input_warnings
+from reoffend.window import CONVICTION_DEADLINE, FOLLOW_UP_END
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/timing.py
-from timing import run_timed
+from timing import compile_package, run_timed
 
 TIMES: list[tuple[str, float, float]] = []
 
@@ -52,6 +53,7 @@ def main(argv: list[str]) -> int:
     spec = InputSpec(releases_path, convictions_path)
     params = MeasureParams(by=("establishment", "cohort"), excluded_offences=excluded)
 
+    compile_package()  # the start-up row timed as installed
     total_start = time.perf_counter()
     # as reoffend measure does: Parquet is scanned at each pass, CSV typed as it is read into memory
     with stage("read and validate (load_inputs; CSV: typed as read; Parquet: reading the columns it checks)"):
@@ -164,7 +166,10 @@ def stage_breakdown(releases_path: str, convictions_path: str, inputs, params: M
             ),
         }
         scanned = 0.0 if not parquet else read_r  # the measure's passes below include their Parquet reading
-        index = best_cpu(lambda: measured.collect())
+        # only the columns the measure's plan reads of the index releases: collecting the frame whole would also
+        # make the cohort label of every release, which the plan never computes (0.45 CPU s at 5,000,000)
+        used = [*release_columns, FOLLOW_UP_END, CONVICTION_DEADLINE]
+        index = best_cpu(lambda: measured.select(used).collect())
         convicted = best_cpu(lambda: convictions.collect())
         joined = best_cpu(lambda: proven_pairs(keyed, convictions, person).select(pl.len()).collect())
         whole = best_cpu(lambda: result.collect())

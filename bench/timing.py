@@ -34,3 +34,16 @@ def run_timed(cmd: list[str], stdout=subprocess.DEVNULL) -> Run:
         code=os.waitstatus_to_exitcode(status),
         stderr=stderr.decode(errors="replace"),
     )
+
+
+def compile_package() -> None:
+    """Write the bytecode of the reoffend package being timed, as installing a wheel does. An editable install
+    run with PYTHONDONTWRITEBYTECODE set (as on the shared machine) never writes it, so every process timed
+    would compile the package's modules again: about 0.06 to 0.1 CPU s of start-up a run (bench/NOTES.md,
+    eighth round)."""
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("reoffend")
+    if spec is not None and spec.origin is not None:
+        compileall.compile_dir(os.path.dirname(spec.origin), quiet=1)

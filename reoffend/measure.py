@@ -332,11 +332,12 @@ def per_release(
 
 
 def audit_rows(keyed: pl.LazyFrame, counted: pl.LazyFrame, group_columns: Sequence[str]) -> pl.LazyFrame:
-    """The audit table from the keyed index releases and their counts (:func:`per_release_counts`)."""
+    """The audit table from the keyed index releases and their counts (:func:`per_release_counts`): one row per
+    release of ``keyed``, in its order (the matched comparison draws its units from these rows in order)."""
     group_columns = [c for c in group_columns if c not in ("offender_id", "release_date")]
     return (
         keyed.select(RELEASE_KEY, "offender_id", *group_columns, "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
-        .join(counted, on=RELEASE_KEY, how="left")
+        .join(counted, on=RELEASE_KEY, how="left", maintain_order="left")
         .with_columns(
             pl.col("reoffences").fill_null(0),
             pl.col("reconviction_events").fill_null(0),
@@ -421,7 +422,7 @@ def grouped_measures(
     size = pl.len().cast(pl.Int64).alias("cohort_size")
     if by:
         sizes = [size, pl.col("release_date").first().alias("_cohort_date")] if COHORT_KEY in by else [size]
-        counts = (
+        counts = (  # the join's order is irrelevant: one row per group, sorted by the group columns after it
             keyed.group_by(by)
             .agg(sizes)
             .join(reoffenders.group_by(by).agg(aggregates), on=by, how="left", nulls_equal=True)
