@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from ..cohort import apply_filters, partial_periods
+from ..cohort import Period, apply_filters, partial_periods, period_label
 from ..compare.baseline import BaselineParams, Counts, compare_counts
 from ..measure import (
     EVENT_KEY,
@@ -52,15 +52,17 @@ def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowU
     The releases are first counted per (cohort, release_date), a few hundred rows, and each window is
     applied to those: the deadline depends on the release date alone.
     """
-    probe_inputs = replace(inputs, extract_date=None)  # measure every release; completeness is judged here
-    probe = replace(params, window=windows[0], index="all", latest_cohort=False, incomplete="exclude")
-    releases, _ = measured_releases(probe_inputs, probe)
-    per_day = releases.group_by("cohort", "release_date").agg(pl.len().cast(pl.Int64).alias("_n")).collect()
+    if not params.where and "cohort" not in inputs.releases.collect_schema().names():
+        per_day = releases_per_day(inputs, params.period)
+        # every release is counted, so the first and last release days are those of the whole file
+        partial = [entry["cohort"] for entry in partial_periods(per_day.lazy().select("release_date"), params.period)]
+    else:
+        per_day = probed_releases_per_day(inputs, params, windows[0])
+        partial = [entry["cohort"] for entry in partial_periods(inputs.releases, params.period)]
     if inputs.extract_date is None:
         incomplete = pl.lit(0, dtype=pl.Int64)
     else:
         incomplete = pl.col("_n").filter(~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
-    partial = [entry["cohort"] for entry in partial_periods(inputs.releases, params.period)]
     tables = [
         window.with_window_columns(per_day.lazy())
         .group_by("cohort")
@@ -74,6 +76,27 @@ def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowU
         for window in windows
     ]
     return pl.collect_all(tables)
+
+
+def probed_releases_per_day(inputs, params: MeasureParams, window: FollowUpWindow) -> pl.DataFrame:
+    """``_n``, the releases per ``cohort`` and ``release_date``, of every release the measure keeps under
+    ``params.where`` (index rule "all", no extract date: completeness is judged from these)."""
+    probe_inputs = replace(inputs, extract_date=None)  # measure every release; completeness is judged here
+    probe = replace(params, window=window, index="all", latest_cohort=False, incomplete="exclude")
+    releases, _ = measured_releases(probe_inputs, probe)
+    return releases.group_by("cohort", "release_date").agg(pl.len().cast(pl.Int64).alias("_n")).collect()
+
+
+def releases_per_day(inputs, period: Period) -> pl.DataFrame:
+    """:func:`probed_releases_per_day` when no filter applies and the cohort is the ``period`` of the release
+    date (the file has no ``cohort`` column): every release counts, so the releases are counted per day and
+    each day labelled once, where the probe labels every release as text first (tests/test_fast_paths.py)."""
+    return (
+        inputs.releases.group_by("release_date")
+        .agg(pl.len().cast(pl.Int64).alias("_n"))
+        .select(period_label(pl.col("release_date"), period).alias("cohort"), "release_date", "_n")
+        .collect()
+    )
 
 
 def complete_cohorts(params: MeasureParams, completeness: pl.DataFrame) -> MeasureParams:
