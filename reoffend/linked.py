@@ -682,9 +682,7 @@ def _one_partition(
 _Term = tuple[int, str | None, float]
 
 
-def _two_parts(
-    model: LinkedTables, relations: Sequence[Relation]
-) -> dict[tuple[Key, str], tuple[float, float]] | None:
+def _two_parts(model: LinkedTables, relations: Sequence[Relation]) -> dict[tuple[Key, str], tuple[float, float]] | None:
     """The ranges of a component that is one total, every count published, made of two parts with any of their
     counts published (a comparison's group and the rest of it: the subset a baseline comparison shows with its
     reoffenders alone), worked out directly with the linear program's answer (tests/test_linked.py checks
@@ -710,11 +708,11 @@ def _two_parts(
         whole, a, b = float(total.known(count)), first.known(count), second.known(count)  # type: ignore[arg-type]
         if a is not None and b is not None and a + b != whole:
             return None  # inconsistent: let the linear program say so
-        terms[first.key][count] = (0, None, float(a)) if a is not None else (
-            (0, None, whole - b) if b is not None else (1, count, 0.0)
+        terms[first.key][count] = (
+            (0, None, float(a)) if a is not None else ((0, None, whole - b) if b is not None else (1, count, 0.0))
         )
-        terms[second.key][count] = (0, None, float(b)) if b is not None else (
-            (0, None, whole - a) if a is not None else (-1, count, whole)
+        terms[second.key][count] = (
+            (0, None, float(b)) if b is not None else ((0, None, whole - a) if a is not None else (-1, count, whole))
         )
     nodes = ["", *(c for c in COUNTS if terms[first.key][c][1] is not None)]  # "" is the zero node
     distance = {(u, v): 0.0 if u == v else INFINITY for u in nodes for v in nodes}

@@ -338,7 +338,9 @@ def test_two_parts_in_closed_form_are_the_linear_programs_answer(parts, as_subse
     cells = []
     for i, (n, share, more_events, more_offences, shown) in enumerate(parts):
         r = round(n * share)
-        cells.append((key("Q1", {"est": f"E{i}"}), n, counts(r, r + more_events, r + more_events + more_offences), shown))
+        cells.append(
+            (key("Q1", {"est": f"E{i}"}), n, counts(r, r + more_events, r + more_events + more_offences), shown)
+        )
     total = {c: sum(v[c] for _k, _n, v, _s in cells) for c in COUNTS}  # type: ignore[misc]
     whole = model.add(key("Q1"), sum(n for _k, n, _v, _s in cells), total, table="trend.csv")
     (a, n_a, values_a, shown_a), (b, n_b, values_b, shown_b) = cells
