@@ -839,6 +839,7 @@ def audit(
     """Every withheld and implied count's range against the rule, and every shown group against the primary
     rule (module docstring); with ``readers`` (other models of the same cells), each range over them all
     (:func:`ranges_over`, ``differ`` as there)."""
+    _check_shared(model, readers)
     models = [model, *readers]
     for each in models:
         check_consistent(each)
@@ -860,15 +861,17 @@ def protect(
 ) -> None:
     """Withhold cells of ``model`` (in place: ``Cell.withheld``) until the audit would pass.
 
-    The builder's values must be the true counts of every shown cell. Raises :class:`UnprotectableCell` when
-    a count cannot be protected because nothing linked to it is left to withhold. ``readers``: further models
-    of the same cells with other relations (readers who hold other assumptions, reoffend/bulletin/successive.py):
-    the same cells are withheld in each, and a count passes when its range over all of them
-    (:func:`union_ranges`) is wide enough; ``differ``: the cells whose relations differ between them (None: any).
+    The builder's values must be the true counts of every shown cell. Raises :class:`UnprotectableCell` when a count
+    cannot be protected because nothing linked to it is left to withhold. ``readers``: further models of the same
+    cells with other relations (readers who hold other assumptions, reoffend/bulletin/successive.py): sharing its
+    cells (:meth:`LinkedTables.sharing`), and a count passes when its range over all of them (:func:`_union`: the
+    unbroken piece holding the true value) is wide enough; ``differ``: the cells whose relations differ between them
+    (None: any).
     """
     rule = protection.rule
     if not rule.active:
         return
+    _check_shared(model, readers)
     models = [model, *readers]
     for each in models:
         check_consistent(each)
@@ -878,7 +881,6 @@ def protect(
             cell.withhold()
     _classic_secondary(model, rule)
     _fragile_totals(model)
-    _same_withheld(model, readers)
     found = ranges_over(models, model.targets(), protection, differ)
     failing = [(r.cell, r.count) for r in found if not r.passes]
     for _ in range(len(model.cells) + 1):
@@ -901,35 +903,50 @@ def protect(
                 extras.append(extra)
                 model.cells[extra].withhold()
         _fragile_totals(model)
-        _same_withheld(model, readers)
         retry = list(dict.fromkeys([*failing, *((extra, c) for extra in extras for c in COUNTS)]))
         found = ranges_over(models, retry, protection, differ, spread=False)
         failing = [(r.cell, r.count) for r in found if not r.passes]
 
 
-def _same_withheld(model: LinkedTables, readers: Sequence[LinkedTables]) -> None:
-    for reader in readers:
-        for cell_key, cell in model.cells.items():
-            if cell.withheld and not reader.cells[cell_key].withheld:
-                reader.cells[cell_key].withhold()
+def _check_shared(model: LinkedTables, readers: Sequence[LinkedTables]) -> None:
+    """Readers are models of the same cells (:meth:`LinkedTables.sharing`), so a cell withheld in one is withheld
+    in all: a reader with cells of its own would be audited against a publication that is not this one."""
+    if any(reader.cells is not model.cells for reader in readers):
+        raise ValueError("each reader must share the model's cells (LinkedTables.sharing)")
 
 
-def union_ranges(found: Sequence[Sequence[Range]]) -> list[Range]:
-    """Each count's range over several readers' models (the values some reader cannot rule out), from
-    :func:`ranges` of each (the first for every target, the others for some): it passes when that span is wide
-    enough (or, for an implied count, safe in every reader's model)."""
+def union_ranges(found: Sequence[Sequence[Range]], model: LinkedTables) -> list[Range]:
+    """Each count's range over several readers' models of ``model``'s cells, from :func:`ranges` of each (the
+    first for every target, the others for some), as :func:`_union` has it."""
     by_count: dict[tuple[Key, str], list[Range]] = {(r.cell, r.count): [r] for r in found[0]}
     for more in found[1:]:
         for r in more:
             by_count[(r.cell, r.count)].append(r)
-    return [_union(same) for same in by_count.values()]
+    return [_union(same, _truth(model, same[0])) for same in by_count.values()]
 
 
-def _union(same: Sequence[Range]) -> Range:
+def _truth(model: LinkedTables, found: Range) -> int | None:
+    return model.cells[found.cell].values.get(found.count)
+
+
+def _union(same: Sequence[Range], truth: int | None) -> Range:
+    """One count's range over the readers: the values some reader cannot rule out are the union of their
+    ranges, which may have gaps (one reader's arithmetic pins the count to 3, another's to 10: a reader of both
+    knows it is 3 or 10, not that it lies anywhere from 3 to 10). The range that counts is the piece of that
+    union holding the true value (a whole number, so ranges a step apart join), which the true state's reader
+    always allows; without a true value, the narrowest piece. It passes when that piece is wide enough, or (an
+    implied count) when the count is safe in every reader's model."""
     if len(same) == 1:
         return same[0]
     first = same[0]
-    low, high = min(r.low for r in same), max(r.high for r in same)
+    pieces: list[list[float]] = []
+    for r in sorted(same, key=lambda r: r.low):
+        if pieces and r.low <= pieces[-1][1] + 1:
+            pieces[-1][1] = max(pieces[-1][1], r.high)
+        else:
+            pieces.append([r.low, r.high])
+    held = [p for p in pieces if truth is not None and p[0] <= truth <= p[1]]
+    low, high = held[0] if held else min(pieces, key=lambda p: p[1] - p[0])
     passes = high - low >= first.required or all(r.passes for r in same)
     return replace(first, low=low, high=high, passes=passes)
 
@@ -956,13 +973,14 @@ def ranges_over(
         still = [
             target
             for target, same in by_count.items()
-            if (varying is None or target[0] in varying) and _union(same).width < same[0].required
+            if (varying is None or target[0] in varying)
+            and _union(same, _truth(models[0], same[0])).width < same[0].required
         ]
         if not still:
             break
         for r in ranges(model, still, protection, spread=spread):
             by_count[(r.cell, r.count)].append(r)
-    return [_union(same) for same in by_count.values()]
+    return [_union(same, _truth(models[0], same[0])) for same in by_count.values()]
 
 
 def _fragile_totals(model: LinkedTables) -> None:

@@ -238,7 +238,7 @@ def test_a_reader_who_sees_withheld_groups_changed_tries_each_in_every_cohort():
     from reoffend.linked import union_ranges
 
     a = key("2023Q1", {"establishment": "A"})
-    (found,) = union_ranges([ranges(m, [(a, "reoffenders")], PROTECTION, exact=True) for m in models])
+    (found,) = union_ranges([ranges(m, [(a, "reoffenders")], PROTECTION, exact=True) for m in models], models[0])
     assert (found.low, found.high) == (0, 6)
 
 

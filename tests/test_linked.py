@@ -23,6 +23,7 @@ from reoffend.linked import (
     key,
     protect,
     ranges,
+    union_ranges,
 )
 
 RULE = DisclosureRule()  # min_cohort 10, min_count 3, protection width 3
@@ -594,3 +595,52 @@ def test_a_withheld_group_of_no_one_needs_no_range_for_its_reoffenders():
         assert found[("Q1, est Z", "reoffenders")] == (0, 0, 0, True), order
         assert found[("Q1, est Z", "reoffences")] == (0, 0, 3, False), order
         assert found[("Q1, est C", "reoffenders")] == (2, 2, 3, False), order
+
+
+def _two_readers_of_a_and_b(a_then: int, b_then: int) -> tuple[LinkedTables, LinkedTables]:
+    """Q1: A (12 people, 3 reoffenders) and B (12, 10) withheld, C (40, 20) and the total (64, 33) published, so
+    A + B = 33 - 20 = 13. Two readers of the same cells, each taking one group to be as an earlier release
+    published it (A then ``a_then``, B then ``b_then``): the first ties A, the second ties B."""
+    model = one_cohort([("A", 12, 3), ("B", 12, 10), ("C", 40, 20)])
+    a, b = key("Q1", {"est": "A"}), key("Q1", {"est": "B"})
+    for cell_key in (a, b):
+        model.cells[cell_key].withhold()
+    for cell_key, then in ((a, a_then), (b, b_then)):
+        earlier = model.add(key("Q1", {"est": cell_key[1][0][1]}, "then"), 12, counts(then), table="then.csv")
+        model.cells[earlier].fixed = True
+    other = model.sharing()
+    model.tie(a, key("Q1", {"est": "A"}, "then"))
+    other.tie(b, key("Q1", {"est": "B"}, "then"))
+    return model, other
+
+
+def test_readers_whose_ranges_do_not_meet_leave_the_count_known_to_be_one_of_them():
+    # first reader: A = 3 (tied); second: B = 3, so A = 13 - 3 = 10. A reader of both knows A is 3 or 10: the
+    # span 3..10 (7 wide, the rule asks 3) is not what protects it; the piece holding the true value (3) is 3..3
+    model, other = _two_readers_of_a_and_b(a_then=3, b_then=3)
+    a = key("Q1", {"est": "A"})
+    found = [ranges(m, [(a, "reoffenders")], PROTECTION, exact=True) for m in (model, other)]
+    assert [(r.low, r.high) for (r,) in found] == [(3, 3), (10, 10)]
+    (union,) = union_ranges(found, model)
+    assert (union.low, union.high) == (3, 3) and not union.passes
+    # the audit over both readers says the same, and protection withholds more until it passes
+    assert not audit(model, PROTECTION, [other]).passed
+
+
+def test_readers_whose_ranges_meet_protect_together():
+    # the earlier figures wide of the truth: B then 11 gives A = 2 in the second reader, A then 3 in the first
+    # (pieces 3..3 and 2..2 join: whole numbers a step apart leave nothing between them): A lies in 2..3, 1 wide,
+    # still short of 3; with B then 8 (A = 5) the pieces 3..3 and 5..5 stay apart, and the truth's piece is 3..3
+    a = key("Q1", {"est": "A"})
+    for b_then, expected in ((11, (2, 3)), (8, (3, 3))):
+        model, other = _two_readers_of_a_and_b(a_then=3, b_then=b_then)
+        found = [ranges(m, [(a, "reoffenders")], PROTECTION, exact=True) for m in (model, other)]
+        (union,) = union_ranges(found, model)
+        assert (union.low, union.high) == expected and not union.passes
+
+
+def test_a_reader_with_cells_of_its_own_is_refused():
+    model, _other = _two_readers_of_a_and_b(a_then=3, b_then=3)
+    separate = one_cohort([("A", 12, 3), ("B", 12, 10), ("C", 40, 20)])
+    with pytest.raises(ValueError, match="share the model's cells"):
+        audit(model, PROTECTION, [separate])

@@ -192,6 +192,8 @@ def test_formatters():
     assert yes_no(True) == "yes" and yes_no(None) == "–"
     assert level(0.95) == "95%"
     assert interval(-1.0, 2.0) == "-1.0 to 2.0"
+    # an interval with an end that could not be computed (an empty baseline) is one dash, not "– to –"
+    assert interval(None, None, pct) == "–" and interval(0.1, float("nan"), pct) == "–"
 
 
 def test_a_table_spec_picks_renders_and_transposes():

@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from reoffend.report.evaluation_report import _range, _signed, _with_unit
-from reoffend.report.format import DASH, number
+from reoffend.report.evaluation_report import _signed, _with_unit
+from reoffend.report.format import DASH, interval, number
 from reoffend.report.terminal import default_format
 from reoffend.report.terminal.adjusted import adjusted_caption
 from reoffend.report.terminal.matched import diagnostics_text
@@ -84,7 +84,7 @@ def test_an_auc_that_could_not_be_computed_is_a_dash_in_the_adjusted_caption():
 
 
 def test_the_evaluation_reports_ranges_and_units():
-    assert _range(-0.04, 2.0, _signed) == "+0.0 to +2.0"  # was "-0.0 to +2.0"
-    assert _range(None, 2.0, _signed) == DASH and _range(1.0, NAN, _signed) == DASH  # NaN was "+nan"
+    assert interval(-0.04, 2.0, _signed) == "+0.0 to +2.0"  # was "-0.0 to +2.0"
+    assert interval(None, 2.0, _signed) == DASH and interval(1.0, NAN, _signed) == DASH  # NaN was "+nan"
     assert _with_unit(number(-1.25, signed=True), " points") == "-1.2 points"  # -1.25 is -1.2499... in binary
     assert _with_unit(number(None, signed=True), " points") == DASH

@@ -25,10 +25,11 @@ tables (``trend.csv``, ``establishments.csv``, each ``breakdown_*.csv``):
 A tie of a withheld group is a reader's assumption, not a fact: if its counts did change (a late conviction of
 someone in it), the tied figures of the two releases cannot all hold. The reader then knows that some withheld
 group of that cohort changed, not which or by how much. The build then protects against the readers of
-:meth:`Carried.hypotheses`: each takes one of those groups to be the one that changed and the rest unchanged
-(the true state is among them when one group changed), and a count's range is every value some reader allows
-(reoffend.linked.ranges_over); when no single change explains the figures, the readers tie none of those
-groups. The readers share one model's cells (:meth:`Carried.readers`), each with its own ties.
+:meth:`Carried.hypotheses`: each takes one of those groups to be the one that changed and the rest unchanged (the
+true state is among them when one group changed), and a count's range is the unbroken run of values some reader
+allows that holds the true count (reoffend.linked.ranges_over: the readers' ranges may have gaps); when no single
+change explains the figures, the readers tie none of those groups. The readers share one model's cells
+(:meth:`Carried.readers`), each with its own ties.
 
 The court lag (:func:`court_lag_difference_fails`): its rows less the previous release's rows must be no small
 group, else the build leaves it out.

@@ -131,7 +131,7 @@ def _outcomes_table(result: MatchedResult) -> Table:
                 per_cent(lab.rate_participants_pct),
                 per_cent(lab.rate_comparison_pct),
                 _with_unit(number(lab.difference_pp, signed=True), " points"),
-                _range(lab.difference_low_pp, lab.difference_high_pp, _signed) + f" ({level})",
+                interval(lab.difference_low_pp, lab.difference_high_pp, _signed) + f" ({level})",
                 p_value(lab.p_two_sided) + " (two-sided)",
             ]
         )
@@ -142,7 +142,7 @@ def _outcomes_table(result: MatchedResult) -> Table:
                 pct(pooled["binary_rate_treated"]),
                 pct(pooled["binary_rate_comparison"]),
                 _with_unit(number(pooled["binary_difference_pp"], signed=True), " points"),
-                _range(pooled["binary_difference_pp_low"], pooled["binary_difference_pp_high"], _signed)
+                interval(pooled["binary_difference_pp_low"], pooled["binary_difference_pp_high"], _signed)
                 + f" ({verdict_level})",
                 p_value(pooled["binary_p_reduction"]) + " (one-sided, reduction)",
             ]
@@ -157,7 +157,7 @@ def _outcomes_table(result: MatchedResult) -> Table:
                 number(pooled[f"{means}_treated"], decimals),
                 number(pooled[f"{means}_comparison"], decimals),
                 per_cent(pooled[f"{change}_change_pct"], signed=True),
-                _range(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], _signed_pct)
+                interval(pooled[f"{change}_change_low"], pooled[f"{change}_change_high"], _signed_pct)
                 + f" ({verdict_level})",
                 p_value(pooled[f"{change}_p_reduction"]) + " (one-sided, reduction)",
             ]
@@ -221,11 +221,6 @@ def _signed_pct(value: float | None) -> str:
 def _with_unit(figure: str, unit: str) -> str:
     """``figure`` and its unit; a dash (a figure that could not be computed) alone."""
     return figure if figure == DASH else figure + unit
-
-
-def _range(low: float | None, high: float | None, formatter: Callable[[Any], str]) -> str:
-    """``low to high`` (:func:`reoffend.report.format.interval`), or one dash when either end is unknown."""
-    return DASH if DASH in (formatter(low), formatter(high)) else interval(low, high, formatter)
 
 
 # ----------------------------------------------------------------------------------------- rendering

@@ -76,8 +76,10 @@ def text(value: object) -> str:
 
 
 def interval(low: float | None, high: float | None, formatter=number) -> str:
-    """``low to high`` with one formatter for both ends."""
-    return f"{formatter(low)} to {formatter(high)}"
+    """``low to high`` with one formatter for both ends; one dash when either end could not be computed (an
+    interval with an end unknown is no interval, as :func:`interval_column` has it)."""
+    low_text, high_text = formatter(low), formatter(high)
+    return DASH if DASH in (low_text, high_text) else f"{low_text} to {high_text}"
 
 
 def formatted(column: str | pl.Expr, formatter: Callable[[Any], str]) -> pl.Expr:
