@@ -521,6 +521,7 @@ def ranges(
     *,
     exact: bool = False,
     spread: bool = True,
+    two_parts: bool = True,
 ) -> list[Range]:
     """The attacker's range of each target count, judged against ``protection``.
 
@@ -529,7 +530,10 @@ def ranges(
     count whose values found so far already span the required width passes without solving for its own
     bounds (its reported range is then the span found, narrower than or equal to the true one); the others
     are solved for exactly. Most counts are settled by the solutions found for others. ``exact`` solves for
-    every count's own bounds.
+    every count's own bounds. ``two_parts``: a total of two parts is bounded directly (:func:`_two_parts`, its
+    whole range where the solver may report the span found); :func:`ranges_over` asks it only of an audit with
+    no other readers, where a passing range's ends reach nothing (only whether it passes, and a failing range,
+    which both work out exactly), while the readers' union (:func:`_union`) reads every range's ends.
     """
     out: list[Range] = []
     problems: dict[Key, _Problem | dict[tuple[Key, str], tuple[float, float]]] = {}
@@ -544,7 +548,9 @@ def ranges(
             for k in cells:
                 if any(model.cells[k].known(c) is None for c in COUNTS):
                     components[k] = cell_key
-            closed = None if exact else _one_partition(model, relations) or _two_parts(model, relations)
+            closed = None if exact else _one_partition(model, relations)
+            if closed is None and two_parts and not exact:
+                closed = _two_parts(model, relations)
             if closed is not None:
                 problems[cell_key] = closed
             else:
@@ -964,7 +970,7 @@ def ranges_over(
     only for the targets linked to ``differ`` in some model (:func:`linked_cells`; the rest are the same in
     all) whose span over the models solved so far is still narrower than the rule requires (one reader's
     wide range already makes the union wide)."""
-    found = ranges(models[0], targets, protection, spread=spread)
+    found = ranges(models[0], targets, protection, spread=spread, two_parts=len(models) == 1)
     if len(models) == 1:
         return found
     varying = None if differ is None else set().union(*(linked_cells(m, differ) for m in models))
@@ -978,7 +984,7 @@ def ranges_over(
         ]
         if not still:
             break
-        for r in ranges(model, still, protection, spread=spread):
+        for r in ranges(model, still, protection, spread=spread, two_parts=False):
             by_count[(r.cell, r.count)].append(r)
     return [_union(same, _truth(models[0], same[0])) for same in by_count.values()]
 

@@ -644,3 +644,23 @@ def test_a_reader_with_cells_of_its_own_is_refused():
     separate = one_cohort([("A", 12, 3), ("B", 12, 10), ("C", 40, 20)])
     with pytest.raises(ValueError, match="share the model's cells"):
         audit(model, PROTECTION, [separate])
+
+
+def test_two_parts_only_for_an_audit_without_other_readers(monkeypatch):
+    # the readers' union (linked._union) reads each range's ends, and the solver may report a passing count's
+    # span found rather than its whole range: with readers, a total of two parts goes to the solver as before
+    import reoffend.linked as linked
+
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(10, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 12, {"reoffenders": 6}, table="cmp.csv")
+    model.subset(whole, b)
+    asked: list[int] = []
+    closed_form = linked._two_parts
+    monkeypatch.setattr(linked, "_two_parts", lambda m, r: asked.append(1) or closed_form(m, r))
+    alone = linked.ranges_over([model], model.targets(), PROTECTION)
+    assert asked and all(r.passes for r in alone)
+    asked.clear()
+    with_reader = linked.ranges_over([model, model.sharing()], model.targets(), PROTECTION)
+    assert not asked
+    assert [r.passes for r in with_reader] == [r.passes for r in alone]
