@@ -64,7 +64,9 @@ def event_table(rows: pl.DataFrame, releases: pl.DataFrame, key: str, carry: tup
     ``_last`` (the day before the release's conviction deadline, from ``releases``) and ``_lag`` (conviction
     minus offence), then the ``carry`` columns of ``releases``. Independent of any extract date, so built once
     for a nowcast and its backtest; the room of an event seen at extract day ``E`` is ``min(E, _last) -
-    _offence`` (:func:`with_room`). One query (group-by and join in one plan, bench/NOTES.md)."""
+    _offence`` (:func:`with_room`). One query (group-by and join in one plan, bench/NOTES.md). The rows are in no
+    particular order (neither the group-by nor the join keeps one): the monitor's caller sorts them
+    (reoffend.nowcast.lag_events), and its histograms do not depend on the order."""
     day = pl.Int32
     return (
         rows.lazy()
@@ -172,9 +174,10 @@ def stretched_reference(
     ``reconviction_events`` and the rest) and their proven reoffence ``rows`` as if every event's court lag had
     been ``ratio`` times as long: an event's conviction day becomes its earliest offence day plus
     ``round(ratio * lag)``, the same for each of its rows, and an event then on or after the deadline is not
-    proven. The per-release counts are recomputed from what is left."""
+    proven. The per-release counts are recomputed from what is left. Both frames are in no particular row order
+    (the joins keep none): the development table sums them (reoffend.nowcast.development_sums, integer sums)."""
     window = releases.select(key, pl.col("release_date").alias("_released_on"), CONVICTION_DEADLINE)
-    moved = rows.join(window, on=key, how="left").with_columns(
+    moved = rows.join(window, on=key, how="left").with_columns(  # per-event minima over the key: order-free
         pl.col("offence_date").min().over(key, EVENT_KEY).alias("_event_offence"),
         pl.col("conviction_date").min().over(key, EVENT_KEY).alias("_event_conviction"),
     )

@@ -521,6 +521,7 @@ def ranges(
     *,
     exact: bool = False,
     spread: bool = True,
+    two_parts: bool = True,
 ) -> list[Range]:
     """The attacker's range of each target count, judged against ``protection``.
 
@@ -529,7 +530,10 @@ def ranges(
     count whose values found so far already span the required width passes without solving for its own
     bounds (its reported range is then the span found, narrower than or equal to the true one); the others
     are solved for exactly. Most counts are settled by the solutions found for others. ``exact`` solves for
-    every count's own bounds.
+    every count's own bounds. ``two_parts``: a total of two parts is bounded directly (:func:`_two_parts`, its
+    whole range where the solver may report the span found); :func:`ranges_over` asks it only of an audit with
+    no other readers, where a passing range's ends reach nothing (only whether it passes, and a failing range,
+    which both work out exactly), while the readers' union (:func:`_union`) reads every range's ends.
     """
     out: list[Range] = []
     problems: dict[Key, _Problem | dict[tuple[Key, str], tuple[float, float]]] = {}
@@ -545,6 +549,8 @@ def ranges(
                 if any(model.cells[k].known(c) is None for c in COUNTS):
                     components[k] = cell_key
             closed = None if exact else _one_partition(model, relations)
+            if closed is None and two_parts and not exact:
+                closed = _two_parts(model, relations)
             if closed is not None:
                 problems[cell_key] = closed
             else:
@@ -674,6 +680,92 @@ def _one_partition(
         out[(part.key, "reoffenders")] = (least, min(float(part.size), s_r))
         out[(part.key, "reconviction_events")] = (least, s_e - others_least)
         out[(part.key, "reoffences")] = (least, s_o - others_least)
+    return out
+
+
+# a part's count as a reader sees it, given the total: a published constant, or sign * t + constant where t is
+# the unknown part-a count of the same name (None for a constant)
+_Term = tuple[int, str | None, float]
+
+
+def _two_parts(model: LinkedTables, relations: Sequence[Relation]) -> dict[tuple[Key, str], tuple[float, float]] | None:
+    """The ranges of a component that is one total, every count published, made of two parts with any of their
+    counts published (a comparison's group and the rest of it: the subset a baseline comparison shows with its
+    reoffenders alone), worked out directly with the linear program's answer (tests/test_linked.py checks
+    them against each other). None for any other component, or published figures that admit no solution.
+
+    A count neither part publishes is ``t`` in part a and ``total - t`` in part b; one part's published count
+    fixes the other's. Each part's constraints (``0 <= reoffenders <= size``, ``reoffenders <= events <=
+    reoffences``, every count at least 0) then bound one ``t`` or the difference of two, with the same sign,
+    so they are difference constraints: a count's least and greatest values are shortest paths in their graph
+    (Floyd and Warshall over at most three unknowns), whole numbers, and a negative cycle is no solution.
+    """
+    if len(relations) != 1:
+        return None
+    (relation,) = relations
+    if len(set(relation.parts)) != 2 or relation.total in relation.parts:
+        return None
+    total = model.cells[relation.total]
+    if any(total.known(c) is None for c in COUNTS):
+        return None
+    first, second = (model.cells[k] for k in relation.parts)
+    terms: dict[Key, dict[str, _Term]] = {first.key: {}, second.key: {}}
+    for count in COUNTS:
+        whole, a, b = float(total.known(count)), first.known(count), second.known(count)  # type: ignore[arg-type]
+        if a is not None and b is not None and a + b != whole:
+            return None  # inconsistent: let the linear program say so
+        terms[first.key][count] = (
+            (0, None, float(a)) if a is not None else ((0, None, whole - b) if b is not None else (1, count, 0.0))
+        )
+        terms[second.key][count] = (
+            (0, None, float(b)) if b is not None else ((0, None, whole - a) if a is not None else (-1, count, whole))
+        )
+    nodes = ["", *(c for c in COUNTS if terms[first.key][c][1] is not None)]  # "" is the zero node
+    distance = {(u, v): 0.0 if u == v else INFINITY for u in nodes for v in nodes}
+
+    def at_most(smaller: _Term, larger: _Term) -> bool:
+        """Record ``smaller <= larger`` as an edge (x_v - x_u <= w: u to v, weight w); False if it cannot hold."""
+        (s1, x, c1), (s2, y, c2) = smaller, larger
+        weight = c2 - c1
+        if x is None and y is None:
+            return weight >= 0
+        if x is not None and y is not None and s1 != s2:
+            raise AssertionError("a part's counts share one sign")
+        if x is None:  # c1 <= s2 * y + c2: -y <= w (y to zero) or y >= -w
+            edge = (y, "") if s2 == 1 else ("", y)
+        elif y is None:  # s1 * x + c1 <= c2
+            edge = ("", x) if s1 == 1 else (x, "")
+        else:  # s * (x - y) <= w
+            edge = (y, x) if s1 == 1 else (x, y)
+        if edge[0] == edge[1]:
+            return weight >= 0
+        distance[edge] = min(distance[edge], weight)  # type: ignore[index]
+        return True
+
+    for part in (first, second):
+        r, e, o = (terms[part.key][c] for c in COUNTS)
+        zero: _Term = (0, None, 0.0)
+        checks = [(zero, r), (zero, e), (zero, o), (r, (0, None, float(part.size))), (r, e), (e, o)]
+        if not all(at_most(smaller, larger) for smaller, larger in checks):
+            return None
+    for k in nodes:
+        for u in nodes:
+            for v in nodes:
+                distance[(u, v)] = min(distance[(u, v)], distance[(u, k)] + distance[(k, v)])
+    if any(distance[(u, u)] < 0 for u in nodes):
+        return None  # no solution: let the linear program say so
+    out: dict[tuple[Key, str], tuple[float, float]] = {}
+    for part in (first, second):
+        for count in COUNTS:
+            if part.known(count) is not None:
+                continue
+            sign, variable, constant = terms[part.key][count]
+            if variable is None:
+                out[(part.key, count)] = (constant, constant)
+                continue
+            least, most = -distance[(variable, "")], distance[("", variable)]
+            low, high = (least, most) if sign == 1 else (-most, -least)
+            out[(part.key, count)] = (_finite(low + constant), _finite(high + constant))
     return out
 
 
@@ -878,7 +970,7 @@ def ranges_over(
     only for the targets linked to ``differ`` in some model (:func:`linked_cells`; the rest are the same in
     all) whose span over the models solved so far is still narrower than the rule requires (one reader's
     wide range already makes the union wide)."""
-    found = ranges(models[0], targets, protection, spread=spread)
+    found = ranges(models[0], targets, protection, spread=spread, two_parts=len(models) == 1)
     if len(models) == 1:
         return found
     varying = None if differ is None else set().union(*(linked_cells(m, differ) for m in models))
@@ -892,7 +984,7 @@ def ranges_over(
         ]
         if not still:
             break
-        for r in ranges(model, still, protection, spread=spread):
+        for r in ranges(model, still, protection, spread=spread, two_parts=False):
             by_count[(r.cell, r.count)].append(r)
     return [_union(same, _truth(models[0], same[0])) for same in by_count.values()]
 

@@ -35,6 +35,27 @@ def test_observed_expected_with_its_interval_by_hand():
     assert b["observed_expected"] == 0.0 and b["low"] == 0.0 and b["off"] is False  # clipped at 0, 1 inside
 
 
+def test_each_release_is_counted_in_its_own_providers_row():
+    # seven baseline releases of providers B, A, C, A, B, C and a missing one, in that order; each provider's O
+    # and E are the sums over its own rows: A (rows 1, 3) O 1 + 0 = 1, E 0.1 + 0.2 = 0.3; B (rows 0, 4) O 0 + 1
+    # = 1, E 0.3 + 0.4 = 0.7; C (rows 2, 5) O 1 + 1 = 2, E 0.5 + 0.6 = 1.1; missing (row 6) O 0, E 0.7. The group
+    # codes are zipped with the outcomes by position, so the join that finds them must keep the rows' order
+    import polars as pl
+
+    from reoffend.compare.calibration import calibration
+
+    baseline = pl.DataFrame({"establishment": ["B", "A", "C", "A", "B", "C", None]})
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    predicted = np.array([0.3, 0.1, 0.5, 0.2, 0.4, 0.6, 0.7])
+    table = calibration(baseline, [], ["establishment"], {"binary": (y, predicted, predicted * (1 - predicted))}, Z95)
+    found = {r["establishment"]: (r["releases"], r["observed"], r["expected"]) for r in table["providers"]["binary"]}
+    assert found.keys() == {"A", "B", "C", None}
+    assert found["A"] == (2, 1.0, pytest.approx(0.3))
+    assert found["B"] == (2, 1.0, pytest.approx(0.7))
+    assert found["C"] == (2, 2.0, pytest.approx(1.1))
+    assert found[None] == (1, 0.0, pytest.approx(0.7))
+
+
 def test_bands_at_baseline_quantiles_with_a_band_of_zeros():
     values = np.array([0] * 50 + [1] * 10 + [2] * 10 + [3] * 10 + [7] * 10 + [20] * 10, dtype=float)
     edges = band_edges(values)

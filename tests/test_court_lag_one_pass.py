@@ -134,3 +134,26 @@ def test_one_join_for_trend_establishments_and_court_lag_equals_separate_measure
         own = measured.court_lag([cohort]).select("waiting_period_months", "cohort_size", "reoffenders")
         mine = per_cohort.filter(pl.col("cohort") == cohort).drop("cohort")
         assert mine.equals(own), cohort
+
+
+def test_lag_counts_by_position_are_those_of_a_join_with_the_releases():
+    # CohortMeasures.lag_counts finds each pair's and release's cohort at its RELEASE_KEY's position in the keyed
+    # releases (a gather): the same counts as joining on the key, per cohort and least waiting period
+    from reoffend.bulletin.stats import NEEDED
+    from reoffend.measure import RELEASE_KEY
+
+    releases, convictions, _ = generate(SynthParams(releases=3000, seed=5, establishments=6, cohorts=4))
+    inputs = _inputs(releases, convictions, dt.date(2026, 1, 1))
+    measured = CohortMeasures(inputs, MeasureParams(excluded_offences=frozenset({"BREACH"})), ("establishment",), 12)
+    cohorts = measured.keyed.select(RELEASE_KEY, "cohort")
+    assert cohorts[RELEASE_KEY].to_list() == list(range(cohorts.height))  # the key is the row number
+
+    def joined(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(cohorts, on=RELEASE_KEY, how="inner").group_by("cohort", NEEDED).len()
+
+    sizes, pairs, first = measured.lag_counts()
+    order = ["cohort", NEEDED]
+    assert pairs.sort(order).equals(joined(measured.pairs).sort(order))
+    assert first.sort(order).equals(joined(measured.first_needed()).sort(order))
+    assert pairs.height > 10 and pairs["cohort"].n_unique() > 1
+    assert sizes.sort("cohort").equals(cohorts.group_by("cohort").len().sort("cohort"))

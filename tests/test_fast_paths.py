@@ -801,3 +801,34 @@ def test_the_expectations_selected_lazily_are_the_eager_selects_to_the_bit(frame
     eager = frame.select(expectation_columns())
     lazy = frame.lazy().select(expectation_columns()).collect()
     assert_frame_equal(lazy, eager, check_exact=True)
+
+
+# ------------------------------------------------- the bulletin's completeness tables from releases counted per day
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(people(), st.sampled_from(["month", "quarter", "year", "financial-year"]), st.sampled_from([0, 6]))
+def test_releases_per_day_equal_the_probe_of_every_release(validated, period, waiting):
+    """With no filter and cohorts that are periods, the bulletin counts the releases per day and labels each
+    day (stats.releases_per_day): the counts the probe makes from every release labelled (the measure's
+    measured_releases), and the same completeness tables, partial periods included."""
+    from reoffend.bulletin import stats
+    from reoffend.window import FollowUpWindow
+
+    params = MeasureParams(by=("cohort",), period=period, window=FollowUpWindow(12, waiting))
+    order = ["cohort", "release_date"]
+    fast = stats.releases_per_day(validated, period).sort(order)
+    probed = stats.probed_releases_per_day(validated, params, params.window).sort(order)
+    assert_frame_equal(fast, probed.select(fast.columns), check_exact=True)
+    assert fast["_n"].sum() == validated.row_counts["releases"]
+    # the tables themselves, against the probe's route (a filter that keeps every release takes it)
+    windows = [params.window, FollowUpWindow(12, 12)]
+    for extract in (None, START + dt.timedelta(days=400)):
+        inputs = replace(validated, extract_date=extract)
+        present = validated.releases.select(pl.col("establishment").unique().sort()).collect()["establishment"]
+        every = {"establishment": tuple(present.to_list())} if present.len() else {}
+        if not every:  # no release: a filter's values must be present; the fast route alone
+            stats.completeness_tables(inputs, params, windows)
+            continue
+        tables = stats.completeness_tables(inputs, params, windows)
+        as_probed = stats.completeness_tables(inputs, replace(params, where=every), windows)
+        for table, other in zip(tables, as_probed, strict=True):
+            assert_frame_equal(table, other, check_exact=True)

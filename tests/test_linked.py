@@ -319,6 +319,74 @@ def test_one_partition_in_closed_form_is_the_linear_programs_answer(parts):
     assert direct == solved
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(
+            st.integers(0, 9), st.floats(0, 1), st.integers(0, 3), st.integers(0, 3), st.sets(st.sampled_from(COUNTS))
+        ),
+        min_size=2,
+        max_size=2,
+    ),
+    as_subset=st.booleans(),
+)
+def test_two_parts_in_closed_form_are_the_linear_programs_answer(parts, as_subset):
+    """A published total of two parts (a comparison's group and the rest of it), each part with any of its
+    counts published: the direct ranges (reoffend.linked._two_parts) are those the linear program finds.
+    ``as_subset``: the second part is the implied rest of the first (LinkedTables.subset), none of its counts
+    published."""
+    model = LinkedTables()
+    cells = []
+    for i, (n, share, more_events, more_offences, shown) in enumerate(parts):
+        r = round(n * share)
+        cells.append(
+            (key("Q1", {"est": f"E{i}"}), n, counts(r, r + more_events, r + more_events + more_offences), shown)
+        )
+    total = {c: sum(v[c] for _k, _n, v, _s in cells) for c in COUNTS}  # type: ignore[misc]
+    whole = model.add(key("Q1"), sum(n for _k, n, _v, _s in cells), total, table="trend.csv")
+    (a, n_a, values_a, shown_a), (b, n_b, values_b, shown_b) = cells
+    model.add(a, n_a, {c: values_a[c] for c in shown_a}, table="cmp.csv")
+    if as_subset:
+        model.subset(whole, a)
+    else:
+        model.add(b, n_b, {c: values_b[c] for c in shown_b}, table="cmp.csv")
+        model.partition(whole, [a, b])
+    targets = [(k, c) for k in model.cells if k != whole for c in COUNTS if model.cells[k].known(c) is None]
+    direct = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION)}
+    solved = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION, exact=True)}
+    assert direct == solved
+
+
+def test_two_parts_by_hand():
+    # Q1 (30 people; 10 reoffenders, 15 events, 20 reoffences) and a comparison's group B (12 people) of whom 6
+    # reoffended, its events and reoffences not published; the rest C (18 people) is implied. C's reoffenders are
+    # 10 - 6 = 4 exactly. B_E + C_E = 15 with C_E >= C_R = 4 and B_E >= B_R = 6: B's events 6..11, C's 4..9.
+    # B_O + C_O = 20 with C_O >= C_E >= 4 and B_O >= B_E >= 6: B's reoffences 6..16, C's 4..14; and the events
+    # cannot outgrow the reoffences on either side (B_O - B_E = 20 - 15 - (C_O - C_E) <= 5), which no bound
+    # above needs
+    from reoffend.linked import _two_parts
+
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(10, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 12, {"reoffenders": 6}, table="cmp.csv")
+    model.subset(whole, b)
+    (c,) = [k for k in model.cells if k not in (whole, b)]
+    found = _two_parts(model, model.relations)
+    assert found == {
+        (b, "reconviction_events"): (6, 11),
+        (b, "reoffences"): (6, 16),
+        (c, "reoffenders"): (4, 4),
+        (c, "reconviction_events"): (4, 9),
+        (c, "reoffences"): (4, 14),
+    }
+    # a published figure no whole number can complete (B's 6 reoffenders of a total of 5) is left to the solver
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(5, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 12, {"reoffenders": 6}, table="cmp.csv")
+    model.subset(whole, b)
+    assert _two_parts(model, model.relations) is None
+
+
 def test_a_value_holding_a_comma_is_one_value_and_several_values_are_a_tuple():
     """A prison named "Leeds, HMP" is one group; treated = two prisons is their union (a value from the data
     never becomes structure)."""
@@ -576,3 +644,23 @@ def test_a_reader_with_cells_of_its_own_is_refused():
     separate = one_cohort([("A", 12, 3), ("B", 12, 10), ("C", 40, 20)])
     with pytest.raises(ValueError, match="share the model's cells"):
         audit(model, PROTECTION, [separate])
+
+
+def test_two_parts_only_for_an_audit_without_other_readers(monkeypatch):
+    # the readers' union (linked._union) reads each range's ends, and the solver may report a passing count's
+    # span found rather than its whole range: with readers, a total of two parts goes to the solver as before
+    import reoffend.linked as linked
+
+    model = LinkedTables()
+    whole = model.add(key("Q1"), 30, counts(10, 15, 20), table="trend.csv")
+    b = model.add(key("Q1", {"est": "B"}), 12, {"reoffenders": 6}, table="cmp.csv")
+    model.subset(whole, b)
+    asked: list[int] = []
+    closed_form = linked._two_parts
+    monkeypatch.setattr(linked, "_two_parts", lambda m, r: asked.append(1) or closed_form(m, r))
+    alone = linked.ranges_over([model], model.targets(), PROTECTION)
+    assert asked and all(r.passes for r in alone)
+    asked.clear()
+    with_reader = linked.ranges_over([model, model.sharing()], model.targets(), PROTECTION)
+    assert not asked
+    assert [r.passes for r in with_reader] == [r.passes for r in alone]

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from ..cohort import apply_filters, partial_periods
+from ..cohort import Period, apply_filters, partial_periods, period_label
 from ..compare.baseline import BaselineParams, Counts, compare_counts
 from ..measure import (
     EVENT_KEY,
@@ -52,15 +52,17 @@ def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowU
     The releases are first counted per (cohort, release_date), a few hundred rows, and each window is
     applied to those: the deadline depends on the release date alone.
     """
-    probe_inputs = replace(inputs, extract_date=None)  # measure every release; completeness is judged here
-    probe = replace(params, window=windows[0], index="all", latest_cohort=False, incomplete="exclude")
-    releases, _ = measured_releases(probe_inputs, probe)
-    per_day = releases.group_by("cohort", "release_date").agg(pl.len().cast(pl.Int64).alias("_n")).collect()
+    if not params.where and "cohort" not in inputs.releases.collect_schema().names():
+        per_day = releases_per_day(inputs, params.period)
+        # every release is counted, so the first and last release days are those of the whole file
+        partial = [entry["cohort"] for entry in partial_periods(per_day.lazy().select("release_date"), params.period)]
+    else:
+        per_day = probed_releases_per_day(inputs, params, windows[0])
+        partial = [entry["cohort"] for entry in partial_periods(inputs.releases, params.period)]
     if inputs.extract_date is None:
         incomplete = pl.lit(0, dtype=pl.Int64)
     else:
         incomplete = pl.col("_n").filter(~FollowUpWindow.is_complete(inputs.extract_date)).sum().cast(pl.Int64)
-    partial = [entry["cohort"] for entry in partial_periods(inputs.releases, params.period)]
     tables = [
         window.with_window_columns(per_day.lazy())
         .group_by("cohort")
@@ -74,6 +76,27 @@ def completeness_tables(inputs, params: MeasureParams, windows: Sequence[FollowU
         for window in windows
     ]
     return pl.collect_all(tables)
+
+
+def probed_releases_per_day(inputs, params: MeasureParams, window: FollowUpWindow) -> pl.DataFrame:
+    """``_n``, the releases per ``cohort`` and ``release_date``, of every release the measure keeps under
+    ``params.where`` (index rule "all", no extract date: completeness is judged from these)."""
+    probe_inputs = replace(inputs, extract_date=None)  # measure every release; completeness is judged here
+    probe = replace(params, window=window, index="all", latest_cohort=False, incomplete="exclude")
+    releases, _ = measured_releases(probe_inputs, probe)
+    return releases.group_by("cohort", "release_date").agg(pl.len().cast(pl.Int64).alias("_n")).collect()
+
+
+def releases_per_day(inputs, period: Period) -> pl.DataFrame:
+    """:func:`probed_releases_per_day` when no filter applies and the cohort is the ``period`` of the release
+    date (the file has no ``cohort`` column): every release counts, so the releases are counted per day and
+    each day labelled once, where the probe labels every release as text first (tests/test_fast_paths.py)."""
+    return (
+        inputs.releases.group_by("release_date")
+        .agg(pl.len().cast(pl.Int64).alias("_n"))
+        .select(period_label(pl.col("release_date"), period).alias("cohort"), "release_date", "_n")
+        .collect()
+    )
 
 
 def complete_cohorts(params: MeasureParams, completeness: pl.DataFrame) -> MeasureParams:
@@ -237,6 +260,7 @@ class CohortMeasures:
         self.per_release = audit_rows(self.keyed.lazy(), counted, group_columns).collect()
         self._tables: dict[tuple[str, ...], pl.DataFrame] = {}  # rows(by) of every cohort, made once per by
         self._first_needed: pl.DataFrame | None = None
+        self._lag_counts: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None
 
     def rows(self, by: Sequence[str], cohort: str | None = None) -> pl.DataFrame:
         """The measures per ``by`` (docs/measures.md "Per group"), of one ``cohort`` or of all.
@@ -275,6 +299,42 @@ class CohortMeasures:
         counts = group_measures(rows, ("cohort",), self.confidence)
         return counts.select("cohort", "reoffenders", "cohort_size").collect()
 
+    def lag_counts(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """Per cohort, its index releases (``len``); per cohort and least waiting period ``NEEDED``, the pairs
+        needing it and the releases whose least-needing pair needs it (``len``). Made once, a few hundred rows:
+        :meth:`court_lag` sums the cohorts it is given, :meth:`court_lag_reoffenders` keeps them apart.
+
+        ``RELEASE_KEY`` is the row number of :attr:`keyed` (``with_row_index`` before anything else), so each
+        pair's and release's cohort is the ``keyed`` cohort at that position: a gather, not a join of the pairs
+        with the releases (tests/test_court_lag_one_pass.py checks it against the join). The order of the rows
+        is none in particular: every caller filters, sums or sorts them."""
+        if self._lag_counts is None:
+            # the cohort as categorical codes: gathered and grouped as integers (about a quarter of the CPU of
+            # the labels at 1,000,000 releases), each table's labels made again as text at the end
+            cohort = self.keyed.get_column("cohort").cast(pl.Categorical)
+            first = self.first_needed()
+
+            def per_cohort_and_needed(keys: pl.Series, needed: pl.Series) -> pl.LazyFrame:
+                return (
+                    pl.DataFrame({"cohort": cohort.gather(keys), NEEDED: needed})
+                    .lazy()
+                    .group_by("cohort", NEEDED)
+                    .len()
+                    .with_columns(pl.col("cohort").cast(pl.String))
+                )
+
+            self._lag_counts = tuple(  # type: ignore[assignment]
+                pl.collect_all(
+                    [
+                        self.keyed.lazy().group_by("cohort").len(),
+                        per_cohort_and_needed(self.pairs.get_column(RELEASE_KEY), self.pairs.get_column(NEEDED)),
+                        per_cohort_and_needed(first.get_column(RELEASE_KEY), first.get_column(NEEDED)),
+                    ]
+                )
+            )
+        assert self._lag_counts is not None
+        return self._lag_counts
+
     def court_lag(self, cohorts: Sequence[str]) -> pl.DataFrame:
         """Proven reoffences of ``cohorts`` counted under waiting periods ``0..longest`` months.
 
@@ -282,32 +342,29 @@ class CohortMeasures:
         shorter one. The count under ``m`` months is the cumulative count of pairs (reoffences) or of
         releases (reoffenders, by their least-needing pair) needing at most ``m``: the same numbers as
         running the measure once per waiting period (tests/test_court_lag_one_pass.py). Each count is also
-        given as a share of the count under the longest one, the "eventual" count.
+        given as a share of the count under the longest one, the "eventual" count. The counts are
+        :meth:`lag_counts`' of the cohorts chosen, summed.
         """
         longest = self.longest
-        chosen = self.keyed.lazy()
-        needed = self.pairs.lazy().select(RELEASE_KEY, NEEDED)
-        first = self.first_needed().lazy()
-        if not set(self.keyed["cohort"].unique().to_list()) <= set(cohorts):  # else every release is chosen
-            chosen = chosen.filter(pl.col("cohort").is_in(list(cohorts)))
-            needed = needed.join(chosen.select(RELEASE_KEY), on=RELEASE_KEY, how="semi")
-            first = first.join(chosen.select(RELEASE_KEY), on=RELEASE_KEY, how="semi")
-        size, by_pair, by_release = pl.collect_all(
-            [chosen.select(pl.len().cast(pl.Int64)), needed.group_by(NEEDED).len(), first.group_by(NEEDED).len()]
-        )
+        sizes, pairs, releases = self.lag_counts()
+        if not set(sizes["cohort"].to_list()) <= set(cohorts):  # else every release is chosen
+            chosen = pl.col("cohort").is_in(list(cohorts))
+            sizes, pairs, releases = sizes.filter(chosen), pairs.filter(chosen), releases.filter(chosen)
+        size = int(sizes["len"].sum())
         months = pl.DataFrame({"waiting_period_months": range(longest + 1)}, schema={"waiting_period_months": pl.Int64})
 
         def cumulative(counts: pl.DataFrame, name: str) -> pl.Series:
-            counts = counts.rename({NEEDED: "waiting_period_months"})
+            counts = counts.group_by(NEEDED).agg(pl.col("len").sum()).rename({NEEDED: "waiting_period_months"})
+            # sorted after the join: its order is not kept, and the cumulative sum runs over the months in order
             joined = months.join(counts, on="waiting_period_months", how="left").sort("waiting_period_months")
             return pl.Series(name, joined["len"].fill_null(0).cum_sum(), pl.Int64)
 
         table = months.with_columns(
             # a column, not a literal: polars divides by a scalar as a product with its reciprocal, which can
             # differ in the last bit from the measure's division
-            pl.Series("cohort_size", [size.item()] * (longest + 1), pl.Int64),
-            cumulative(by_release, "reoffenders"),
-            cumulative(by_pair, "reoffences"),
+            pl.Series("cohort_size", [size] * (longest + 1), pl.Int64),
+            cumulative(releases, "reoffenders"),
+            cumulative(pairs, "reoffences"),
         ).with_columns(ratio(pl.col("reoffenders"), pl.col("cohort_size")).alias("binary_rate"))
         table = table.select("waiting_period_months", "cohort_size", "reoffenders", "binary_rate", "reoffences")
         last = table.row(-1, named=True)
@@ -322,20 +379,26 @@ class CohortMeasures:
 
     def court_lag_reoffenders(self, cohorts: Sequence[str]) -> pl.DataFrame:
         """Per cohort of ``cohorts`` and waiting period ``0..longest``: its size and its reoffenders under that
-        waiting period (as :meth:`court_lag` counts them for the cohorts together), from one pass."""
-        chosen = self.keyed.lazy().filter(pl.col("cohort").is_in(list(cohorts))).select(RELEASE_KEY, "cohort")
-        first = self.first_needed().lazy().join(chosen, on=RELEASE_KEY, how="inner").group_by("cohort", NEEDED).len()
-        sizes, first_needed = pl.collect_all([chosen.group_by("cohort").len(), first])
-        grid = sizes.rename({"len": "cohort_size"}).join(
-            pl.DataFrame(
-                {"waiting_period_months": range(self.longest + 1)}, schema={"waiting_period_months": pl.Int64}
-            ),
-            how="cross",
+        waiting period (as :meth:`court_lag` counts them for the cohorts together), from :meth:`lag_counts`."""
+        sizes, _pairs, releases = self.lag_counts()
+        chosen = pl.col("cohort").is_in(list(cohorts))
+        grid = (
+            sizes.filter(chosen)
+            .rename({"len": "cohort_size"})
+            .join(
+                pl.DataFrame(
+                    {"waiting_period_months": range(self.longest + 1)}, schema={"waiting_period_months": pl.Int64}
+                ),
+                how="cross",
+            )
         )
-        counted = first_needed.rename({NEEDED: "waiting_period_months", "len": "_new"}).with_columns(
-            pl.col("waiting_period_months").cast(pl.Int64)
+        counted = (
+            releases.filter(chosen)
+            .rename({NEEDED: "waiting_period_months", "len": "_new"})
+            .with_columns(pl.col("waiting_period_months").cast(pl.Int64))
         )
         return (
+            # sorted after the join (whose order is not kept) and before the cumulative sum, which needs it
             grid.join(counted, on=["cohort", "waiting_period_months"], how="left")
             .sort("cohort", "waiting_period_months")
             .with_columns(pl.col("_new").fill_null(0).cum_sum().over("cohort").alias("reoffenders"))

@@ -106,7 +106,11 @@ def calibration(
         keys = baseline.select(list(providers))
         distinct = keys.unique(maintain_order=False).sort(list(providers), nulls_last=True)
         code = (
-            keys.join(distinct.with_row_index("_g"), on=list(providers), how="left", nulls_equal=True)
+            # each row's group code in the rows' own order (zipped with the outcomes below): a join keeps the left
+            # frame's order only when asked to
+            keys.join(
+                distinct.with_row_index("_g"), on=list(providers), how="left", nulls_equal=True, maintain_order="left"
+            )
             .get_column("_g")
             .to_numpy()
             .astype(np.int64)
