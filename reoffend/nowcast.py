@@ -160,8 +160,8 @@ class BacktestResult:
 class Development:
     """Index releases and their proven reoffences under the final window, before any cut at an extract date.
 
-    ``releases``: key, group columns, ``release_date`` and the window columns. ``rows``: one row per proven
-    reoffence (key, ``conviction_date``, conviction day, event key). Built once; a nowcast at any date ``E``
+    ``releases``: key (``KEY``, its row index), group columns, ``release_date`` and the window columns.
+    ``rows``: one row per proven reoffence (key, ``conviction_date``, conviction day, event key). Built once; a nowcast at any date ``E``
     only filters it (``release_date <= E``, ``conviction_date <= E``), which is what the backtest relies on.
     """
 
@@ -223,7 +223,6 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
     latest is kept on ``data``: asked again for the same extract and window, it is not recomputed."""
     if data.last_observed is not None and data.last_observed[:2] == (extract, window):
         return data.last_observed[2]
-    releases = data.releases.lazy().filter(pl.col("release_date") <= extract)
     seen = (
         data.rows.lazy()
         .filter(pl.col("conviction_date") <= extract)
@@ -234,8 +233,12 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
             pl.col("offence_date").min().alias("_first_offence"),
             pl.col(DAY).min().alias(FIRST_DAY),
         )
+        .collect()
     )
-    observed = _seen_by(releases.join(seen, on=KEY, how="left"), extract, window).collect()
+    # beside the releases by position (a left join in release order, as observed_from's; cheaper than polars'
+    # left join in the lazy plan: seen_by_origin)
+    releases = data.releases.hstack(at_positions(seen, data.releases.height)).lazy()
+    observed = _seen_by(releases.filter(pl.col("release_date") <= extract), extract, window).collect()
     data.last_observed = (extract, window, observed)
     return observed
 
@@ -256,14 +259,17 @@ def _seen_by(releases: pl.LazyFrame, extract: dt.date, window: FollowUpWindow) -
 
 
 def seen_by_origin(data: Development, origins: Sequence[dt.date]) -> pl.DataFrame:
-    """Every index release dated by the last of ``origins``, with what :func:`observed_at` counts of it at each
-    origin ``i`` as columns ``_reoffences_i``, ``_events_i``, ``_first_offence_i``, ``_first_day_i`` (null:
-    nothing seen), from one group-by of the rows (:func:`observed_from`). Counts and minima, so exactly what
-    :func:`observed_at` gives; an event counts once its earliest conviction is known, as ``n_unique`` does."""
+    """What :func:`observed_at` counts of every index release at each origin ``i`` of ``origins``, as columns
+    ``_reoffences_i``, ``_events_i``, ``_first_offence_i``, ``_first_day_i`` (null: nothing seen), from one
+    group-by of the rows (:func:`observed_from`). Counts and minima, so exactly what :func:`observed_at` gives; an
+    event counts once its earliest conviction is known, as ``n_unique`` does. One row per row of
+    ``data.releases``, in its order (:func:`at_positions`), and no release column: :func:`observed_from` puts
+    the counts beside ``data.releases`` itself, so the release columns are not held twice (the memory). The
+    counts are held as ``UInt32`` (as polars sums booleans) and made ``Int64`` there."""
     rows = data.rows.lazy().filter(pl.col("conviction_date") <= max(origins))
     known = [pl.col("conviction_date") <= origin for origin in origins]
     per_release = rows.group_by(KEY).agg(
-        *[seen.sum().cast(pl.Int64).alias(f"_reoffences_{i}") for i, seen in enumerate(known)],
+        *[seen.sum().cast(pl.UInt32).alias(f"_reoffences_{i}") for i, seen in enumerate(known)],
         # when/then, not filter: elementwise, then one aggregation (filter in a group-by is slower)
         *[
             pl.when(seen).then(pl.col("offence_date")).min().alias(f"_first_offence_{i}")
@@ -275,28 +281,40 @@ def seen_by_origin(data: Development, origins: Sequence[dt.date]) -> pl.DataFram
         rows.group_by(KEY, EVENT_KEY)
         .agg(pl.col("conviction_date").min())
         .group_by(KEY)
-        .agg(*[seen.sum().cast(pl.Int64).alias(f"_events_{i}") for i, seen in enumerate(known)])
+        .agg(*[seen.sum().cast(pl.UInt32).alias(f"_events_{i}") for i, seen in enumerate(known)])
     )
-    return (
-        data.releases.lazy()
-        .filter(pl.col("release_date") <= max(origins))
-        .join(per_release, on=KEY, how="left")
-        .join(per_event, on=KEY, how="left")
-        .collect()
+    # collected together, then put in place by position: the same plan with its two left joins, lazily, took
+    # 1.06 CPU s at 1,000,000 releases against 0.42 + 0.14 (bench/NOTES.md, eighth round)
+    by_release, by_event = pl.collect_all([per_release, per_event])
+    return pl.DataFrame(
+        [column for frame in (by_release, by_event) for column in at_positions(frame, data.releases.height)]
     )
+
+
+def at_positions(frame: pl.DataFrame, height: int) -> list[pl.Series]:
+    """The columns of ``frame`` other than ``KEY``, each made ``height`` long with the value of row ``KEY`` at
+    position ``KEY`` and null elsewhere: a left join onto ``data.releases``, whose ``KEY`` is its row index
+    (:func:`development`), in its order."""
+    keys = frame.get_column(KEY)
+    return [
+        pl.Series(name, dtype=frame.schema[name]).extend_constant(None, height).scatter(keys, frame.get_column(name))
+        for name in frame.columns
+        if name != KEY
+    ]
 
 
 def observed_from(
     data: Development, seen: pl.DataFrame, index: int, origin: dt.date, window: FollowUpWindow
 ) -> pl.DataFrame:
-    """:func:`observed_at` at ``origin``, the ``index``-th origin of :func:`seen_by_origin`'s frame ``seen``."""
-    columns = seen.lazy().select(
-        *data.releases.columns,
-        pl.col(f"_reoffences_{index}").alias("reoffences"),
-        pl.col(f"_events_{index}").alias("reconviction_events"),
+    """:func:`observed_at` at ``origin``, the ``index``-th origin of :func:`seen_by_origin`'s frame ``seen`` (its
+    rows beside ``data.releases``'s, in the same order)."""
+    counts = seen.select(
+        pl.col(f"_reoffences_{index}").cast(pl.Int64).alias("reoffences"),
+        pl.col(f"_events_{index}").cast(pl.Int64).alias("reconviction_events"),
         pl.col(f"_first_offence_{index}").alias("_first_offence"),
         pl.col(f"_first_day_{index}").alias(FIRST_DAY),
     )
+    columns = data.releases.hstack(counts).lazy()
     return _seen_by(columns.filter(pl.col("release_date") <= origin), origin, window).collect()
 
 
@@ -501,10 +519,12 @@ def nowcast_at(
     is still made) and the expectations are worked out only for their releases."""
     window, by, confidence = params.window, params.measurement.by, params.measurement.confidence
     observed = state.observed if state is not None else observed_at(data, extract, window)
-    group_status = observed.group_by(by).agg(pl.col(COMPLETE).all().alias("_final"))
+    counts = group_counts(observed, by, GROUP_SEGMENT, GROUP_MEDIAN)
+    group_status = counts.select(*by, "_final")
     if groups is not None:
         group_status = group_status.join(groups, on=list(by), how="semi")
-    final_groups = group_status.filter("_final").drop("_final")
+    # the backtest (groups given) compares provisional figures alone: no final group's measures for it
+    final_groups = group_status.filter("_final" if groups is None else pl.lit(False)).drop("_final")
     final = group_measures(observed.join(final_groups, on=list(by), how="semi").lazy(), by, confidence).collect()
 
     targets = observed.filter(~pl.col(COMPLETE))
@@ -527,25 +547,44 @@ def nowcast_at(
             .with_columns(pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False))
         )
         keep = _releases_of(targets, group_status, by) if quiet else None
-        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator, keep)
+        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator, keep, counts)
         adjusted = targets.filter(pl.col(RATIO) != 1.0)
         if adjusted.height:
             levels = _with_lag_model_error(levels, expected, adjusted, table, reference, observed, by)
         warnings += [] if quiet else _reference_warnings(data, reference, targets, expected, extract)
     if groups is not None:  # in release order still: the sums over a group are those of all the releases
         expected = expected.filter(_releases_of(targets, group_status, by))
-    provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)
+    provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence, counts)
     if lags is not None and provisional.height:
         provisional = provisional.join(lags.drop("_adjust"), on="cohort", how="left")
         if params.court_lag == "refuse":
             refused = pl.col("court_lag_changed").fill_null(False)
             provisional = provisional.with_columns(pl.when(~refused).then(pl.col(c)) for c in PROVISIONAL_FIGURES)
-    medians = observed.group_by(by).agg(
-        pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.Int32).cast(pl.Date).alias("_median")
-    )
+    medians = counts.select(*by, "_median")
     medians = medians.with_columns(months_observed(medians, extract, window))
     rows = _assemble(final, provisional, medians.drop("_median"), by)
     return rows, warnings
+
+
+def group_counts(observed: pl.DataFrame, by: Sequence[str], *extra: pl.Expr) -> pl.DataFrame:
+    """Per group of ``observed`` releases, in one group-by (the nowcast asked four of them before; integer
+    counts, so the same whatever the order): ``_final`` (every release complete), ``_n`` releases,
+    ``_incomplete``, ``_x`` seen to reoffend, ``_r`` reoffences and ``_e`` events seen, and the ``extra``
+    aggregations (:data:`GROUP_SEGMENT`, :data:`GROUP_MEDIAN`)."""
+    return observed.group_by(by).agg(
+        pl.col(COMPLETE).all().alias("_final"),
+        pl.len().alias("_n"),
+        (~pl.col(COMPLETE)).sum().alias("_incomplete"),
+        pl.col("reoffended").sum().alias("_x"),
+        pl.col("reoffences").sum().alias("_r"),
+        pl.col("reconviction_events").sum().alias("_e"),
+        *extra,
+    )
+
+
+GROUP_SEGMENT = pl.col(SEGMENT).first()  # one segment per group: the segment columns are among ``by``
+# the median release date, whole days (months_observed)
+GROUP_MEDIAN = pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.Int32).cast(pl.Date).alias("_median")
 
 
 def _releases_of(targets: pl.DataFrame, groups: pl.DataFrame, by: Sequence[str]) -> pl.Expr:
@@ -663,7 +702,8 @@ def court_lag_check(
     complete = pl.col("_last") <= extract_day
     reference = reference_lags(events.filter(complete))  # a histogram: the order of the events does not matter
     recent = events.filter(~complete & (pl.col("_released") <= extract_day))
-    state = observed.filter(~pl.col(COMPLETE)).select(KEY, "cohort")
+    # lazily, so only the two columns are read (the filter of every column cost 0.06 CPU s a call at 1M)
+    state = observed.lazy().filter(~pl.col(COMPLETE)).select("cohort").collect()
     out = []
     for cohort, group in recent.group_by("cohort"):  # a group keeps the rows' order
         wanted = fitted is None or cohort[0] in fitted
@@ -822,11 +862,13 @@ def _expectations(
     by: Sequence[str],
     estimator: str,
     keep: pl.Expr | None = None,
+    counts: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per incomplete release: the expected final minus observed of each count, its variance, and the
     standard error of that expectation (``sigma / sqrt(m)``, ``m`` reference releases in its state); and per
     group the level ratio used and the variance it adds (docs/nowcast.md, "The cohort's own level"). ``keep``:
-    the releases whose expectations are wanted (None: all); the levels are learned from all.
+    the releases whose expectations are wanted (None: all); the levels are learned from all. ``counts``:
+    :func:`group_counts` of ``observed``, when already made.
 
     ``estimator="reference"``: a release not seen to reoffend by age ``t`` is completed with the reference's
     ``q(t)`` (Bornhuetter-Ferguson). ``"cohort"``: with ``q_lam(t) = lam (P - S(t)) / (1 - lam S(t))``, where
@@ -837,8 +879,9 @@ def _expectations(
     """
     # in release order: the sums over a group are then the same at every run, to the last bit
     joined = targets.join(table, on=[SEGMENT, AGE, RATIO], how="left").sort(KEY)
-    levels = level_credibility(joined, reference, observed, by, estimator)
-    joined = joined.join(levels.select(*by, "level_ratio", "_level_mse"), on=list(by), how="left")
+    levels = level_credibility(joined, reference, observed, by, estimator, counts)
+    levels_columns = levels.select(*by, "level_ratio", "_level_mse")
+    joined = joined.join(levels_columns, on=list(by), how="left", maintain_order="left")
     columns = expectation_columns()
     drop = [c for c in (*table.columns, "level_ratio", "_level_mse") if c not in (SEGMENT, AGE, RATIO)]
     # lazily: the common subexpressions (q_lam, the scale) are then computed once, not in every column (0.33 ->
@@ -901,7 +944,12 @@ LAG_MODEL_SHARE = 0.25  # the court-lag adjustment's standard deviation, as a sh
 
 
 def level_credibility(
-    joined: pl.DataFrame, reference: pl.DataFrame, observed: pl.DataFrame, by: Sequence[str], estimator: str
+    joined: pl.DataFrame,
+    reference: pl.DataFrame,
+    observed: pl.DataFrame,
+    by: Sequence[str],
+    estimator: str,
+    counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per provisional group: ``level_ratio``, the level used (1 for ``estimator="reference"``), and
     ``_level_mse``, the mean squared error of that level.
@@ -922,7 +970,8 @@ def level_credibility(
     is followed (the chain ladder's answer). For comparison (bench/
     nowcast_drift.py), ``estimator="ratio"`` takes ``Z = 1`` and ``"benktander"`` ``Z = E / sum P`` (the share
     developed; Mack, "Credible claims reserves: the Benktander method", ASTIN Bulletin 30, 2000), both with
-    mean squared error ``Z**2 v + (1 - Z)**2 tau2``.
+    mean squared error ``Z**2 v + (1 - Z)**2 tau2``. ``counts``: :func:`group_counts` of ``observed``, when
+    already made (the complete groups' sizes and reoffenders are read from it).
     """
     s = pl.col("_S")
     reference_size = reference.group_by(SEGMENT).agg(pl.len().cast(pl.Float64).alias("_N"))
@@ -967,15 +1016,12 @@ def level_credibility(
     final_share = reference.group_by(SEGMENT).agg(
         pl.col("reoffended").mean().alias("_P"), pl.len().cast(pl.Float64).alias("_N")
     )
+    if counts is None:  # the columns of group_counts it reads
+        final, n, x = pl.col(COMPLETE).all().alias("_final"), pl.len().alias("_n"), pl.col("reoffended").sum()
+        counts = observed.group_by(by).agg(final, n, x.alias("_x"), GROUP_SEGMENT)
     complete = (
-        observed.group_by(by)
-        .agg(
-            pl.col(COMPLETE).all().alias("_all"),
-            pl.len().alias("_n"),
-            pl.col("reoffended").sum().alias("_x"),
-            pl.col(SEGMENT).first(),
-        )
-        .filter("_all")
+        counts.filter("_final")
+        .select(*by, "_n", "_x", SEGMENT)
         .join(final_share, on=SEGMENT)
         .filter(pl.col("_n") * pl.col("_P") >= MIN_LEVEL_EXPECTED)
         .sort(list(by))
@@ -1009,22 +1055,22 @@ def _provisional_groups(
     levels: pl.DataFrame | None,
     by: Sequence[str],
     confidence: float,
+    counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per group with a release in follow-up: the provisional figures, observed plus expected (``expected``, per
     release), and their intervals from the process, estimation, level and court-lag variances (docs/nowcast.md,
-    "The model" and "The cohort's own level"). ``levels`` is None when no release is in follow-up: no such group."""
+    "The model" and "The cohort's own level"). ``levels`` is None when no release is in follow-up: no such group.
+    ``counts``: :func:`group_counts` of ``observed``, when already made."""
     z = normal_quantile(confidence)
     groups = status.filter(~pl.col("_final")).drop("_final")
-    base = (
-        observed.join(groups, on=list(by), how="semi")
-        .group_by(by)
-        .agg(
-            pl.len().cast(pl.Int64).alias("cohort_size"),
-            (~pl.col(COMPLETE)).sum().cast(pl.Int64).alias("incomplete_releases"),
-            pl.col("reoffended").sum().cast(pl.Int64).alias("observed_reoffenders"),
-            pl.col("reoffences").sum().cast(pl.Int64).alias("_obs_reoffences"),
-            pl.col("reconviction_events").sum().cast(pl.Int64).alias("_obs_reconviction_events"),
-        )
+    counts = group_counts(observed, by) if counts is None else counts
+    base = counts.join(groups, on=list(by), how="semi").select(
+        *by,
+        pl.col("_n").cast(pl.Int64).alias("cohort_size"),
+        pl.col("_incomplete").cast(pl.Int64).alias("incomplete_releases"),
+        pl.col("_x").cast(pl.Int64).alias("observed_reoffenders"),
+        pl.col("_r").cast(pl.Int64).alias("_obs_reoffences"),
+        pl.col("_e").cast(pl.Int64).alias("_obs_reconviction_events"),
     )
     sums = []
     # a group with any release whose state the reference never reached has no provisional figure at all
@@ -1138,7 +1184,11 @@ def nowcast(
     """
     extract = extract or _extract(inputs)
     data = data or development(inputs, params)
-    rows, warnings = nowcast_at(data, extract, params)
+    prepared = _checked_states(data, extract, params, check)
+    state = next(prepared[1]) if prepared is not None else None
+    if state is not None:  # the backtest's final figures are the extract's observed releases
+        data.last_observed = (extract, params.window, state.observed)
+    rows, warnings = nowcast_at(data, extract, params, state)
     latest = (
         data.releases.filter(pl.col("release_date") <= extract)
         .group_by("cohort")
@@ -1156,11 +1206,25 @@ def nowcast(
     metadata["as_of"] = extract.isoformat()
     result = NowcastResult(rows=rows, params=params, metadata=metadata, warnings=warnings)
     if check is not None and check.enabled and (rows["status"] == "provisional").any():
-        result.check = check_nowcast(inputs, params, rows, check, data=data, extract=extract)
+        result.check = check_nowcast(inputs, params, rows, check, data=data, extract=extract, prepared=prepared)
         metadata["check"] = result.check.as_dict()
         if result.check.status != "passed":
             warnings.append(RunWarning("backtest-coverage", result.check.reason))
     return result
+
+
+def _checked_states(
+    data: Development, extract: dt.date, params: NowcastParams, check: CheckParams | None
+) -> tuple[list[dt.date], Iterator[OriginState]] | None:
+    """With the honesty check on and backtest origins to check at: the origins, and the states of the extract
+    followed by those of the origins (:func:`origin_states`), so the extract's observed releases and development
+    table come from the same one pass as its check's (None: the nowcast works them out alone)."""
+    if check is None or not check.enabled:
+        return None
+    origins = backtest_origins(data, extract, params, BacktestParams(check.origins, check.step_months))
+    if not origins:  # the check says so (check_nowcast); the nowcast needs no one pass for itself alone
+        return None
+    return origins, origin_states(data, [extract, *origins], params)
 
 
 CHECK_MONTHS = 6  # the check judges comparisons with at least min(this, the months shown) months observed
@@ -1258,14 +1322,18 @@ def check_nowcast(
     *,
     data: Development | None = None,
     extract: dt.date | None = None,
+    prepared: tuple[list[dt.date], Iterator[OriginState]] | None = None,
 ) -> CheckResult:
-    """Run the quick backtest of ``options`` and judge the provisional ``rows`` shown by it."""
+    """Run the quick backtest of ``options`` and judge the provisional ``rows`` shown by it. ``prepared``: the
+    backtest's origins and their states, already under way (:func:`nowcast`)."""
     shown = rows.filter((pl.col("status") == "provisional") & pl.col("binary_rate_provisional").is_not_null())
     months_from = int(shown.get_column("months_observed").min()) if shown.height else 0  # type: ignore[arg-type]
     confidence = params.measurement.confidence
     try:
         backtest_params = BacktestParams(options.origins, options.step_months)
-        result = backtest(inputs, params, backtest_params, data=data, extract=extract, quiet=True)
+        result = backtest(
+            inputs, params, backtest_params, data=data, extract=extract, quiet=True, prepared=prepared
+        )
     except UsageError as error:
         return coverage_check(None, months_from, options, confidence, str(error))
     return coverage_check(result.detail, months_from, options, confidence)
@@ -1333,11 +1401,14 @@ def backtest(
     data: Development | None = None,
     extract: dt.date | None = None,
     quiet: bool = False,
+    prepared: tuple[list[dt.date], Iterator[OriginState]] | None = None,
 ) -> BacktestResult:
     """Nowcast at each rolling origin with the convictions known then (``conviction_date <= origin``) and
     compare with the final figures of the same releases from the full data (docs/nowcast.md, "Backtest").
     ``extract`` (default: the inputs' extract date): the data as known that day is the full data. ``quiet``:
-    the caller reads the detail alone (the honesty check), so no warnings are made (:func:`nowcast_at`)."""
+    the caller reads the detail alone (the honesty check), so no warnings are made (:func:`nowcast_at`).
+    ``prepared``: origins and an iterator of their states (:func:`origin_states`), used when they are this
+    backtest's origins (the nowcast's check: the extract's state already taken from the same one pass)."""
     extract = extract or _extract(inputs)
     data = data or development(inputs, params)
     by = params.measurement.by
@@ -1351,7 +1422,8 @@ def backtest(
         )
     details: list[pl.DataFrame] = []
     warnings: list[RunWarning] = []
-    for origin, state in zip(origins, origin_states(data, origins, params), strict=True):
+    states = prepared[1] if prepared is not None and prepared[0] == origins else origin_states(data, origins, params)
+    for origin, state in zip(origins, states, strict=True):
         finals = (
             observed.filter(pl.col("release_date") <= origin)
             .group_by(by)
