@@ -391,7 +391,7 @@ def development_sums(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int, 
         .join(pl.DataFrame({AGE: pl.int_range(0, max_age + 1, eager=True).cast(pl.Int32)}), how="cross")
     )
     table = (
-        grid.join(unseen, on=[STAGE, SEGMENT, AGE], how="left")
+        grid.join(unseen, on=[STAGE, SEGMENT, AGE], how="left")  # the order: sorted next
         .join(seen, on=[STAGE, SEGMENT, AGE], how="left")
         .fill_null(0)
         .sort(SEGMENT, AGE, STAGE)
@@ -485,7 +485,7 @@ def months_observed(medians: pl.DataFrame, extract: dt.date, window: FollowUpWin
     )
     return (
         medians.select(pl.int_range(pl.len()).alias("_i"))
-        .join(found, on="_i", how="left")
+        .join(found, on="_i", how="left")  # the order: sorted next
         .sort("_i")
         .get_column("_m")
         .fill_null(0)
@@ -524,38 +524,41 @@ def nowcast_at(
     if groups is not None:
         group_status = group_status.join(groups, on=list(by), how="semi")
     # the backtest (groups given) compares provisional figures alone: no final group's measures for it
-    final_groups = group_status.filter("_final" if groups is None else pl.lit(False)).drop("_final")
-    final = group_measures(observed.join(final_groups, on=list(by), how="semi").lazy(), by, confidence).collect()
+    final_groups = group_status.filter("_final")
+    final_releases = observed.join(final_groups, on=list(by), how="semi") if groups is None else observed.head(0)
+    final = group_measures(final_releases.lazy(), by, confidence).collect()
 
     targets = observed.filter(~pl.col(COMPLETE))
     warnings: list[RunWarning] = []
     expected = targets.select(*by, SEGMENT).head(0)
-    levels = lags = None
+    levels = lags = compared = None
     if targets.height:
         reference = observed.filter(COMPLETE)
         quiet = quiet and groups is not None
         lags = court_lag_check(data, observed, extract, groups.get_column("cohort") if quiet else None)  # type: ignore[union-attr]
         warnings += [] if quiet else _lag_warnings(lags, params)
         adjust = pl.col("_adjust") & (params.court_lag == "adjust")
-        ratios = lags.select("cohort", pl.when(adjust).then(pl.col("court_lag_ratio")).otherwise(1.0).alias(RATIO))
+        changed = pl.col("court_lag_changed").fill_null(False).alias(LAG_CHANGED)
+        ratio = pl.when(adjust).then(pl.col("court_lag_ratio")).otherwise(1.0).alias(RATIO)
+        ratios = lags.select("cohort", ratio, changed)
         max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
         table = _development_tables(data, observed, reference, ratios, max_age, params, state)
-        changed = lags.select("cohort", pl.col("court_lag_changed").fill_null(False).alias(LAG_CHANGED))
-        targets = (
-            targets.join(ratios, on="cohort", how="left")
-            .join(changed, on="cohort", how="left")
-            .with_columns(pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False))
+        # one join (two before); the order of the releases in follow-up is not kept: _expectations sorts them
+        targets = targets.join(ratios, on="cohort", how="left").with_columns(
+            pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False)
         )
-        keep = _releases_of(targets, group_status, by) if quiet else None
+        compared = _releases_of(targets, group_status, by) if groups is not None else None
+        keep = compared if quiet else None
         expected, levels = _expectations(targets, table, reference, observed, by, params.estimator, keep, counts)
         adjusted = targets.filter(pl.col(RATIO) != 1.0)
         if adjusted.height:
             levels = _with_lag_model_error(levels, expected, adjusted, table, reference, observed, by)
         warnings += [] if quiet else _reference_warnings(data, reference, targets, expected, extract)
-    if groups is not None:  # in release order still: the sums over a group are those of all the releases
-        expected = expected.filter(_releases_of(targets, group_status, by))
+    if compared is not None:  # in release order still: the sums over a group are those of all the releases
+        expected = expected.filter(compared)
     provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence, counts)
     if lags is not None and provisional.height:
+        # the order of groups: _assemble sorts them (and the backtest its detail)
         provisional = provisional.join(lags.drop("_adjust"), on="cohort", how="left")
         if params.court_lag == "refuse":
             refused = pl.col("court_lag_changed").fill_null(False)
@@ -589,7 +592,7 @@ GROUP_MEDIAN = pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.In
 
 def _releases_of(targets: pl.DataFrame, groups: pl.DataFrame, by: Sequence[str]) -> pl.Expr:
     """True for the releases of ``targets`` in ``groups`` (a filter keeps the releases' order)."""
-    return pl.col(KEY).is_in(targets.join(groups, on=list(by), how="semi").get_column(KEY).implode())
+    return pl.col(KEY).is_in(targets.select(KEY, *by).join(groups, on=list(by), how="semi").get_column(KEY).implode())
 
 
 def _development_tables(
@@ -635,14 +638,15 @@ def _with_lag_model_error(
     plain, _ = _expectations(
         adjusted.with_columns(pl.lit(1.0).alias(RATIO)), table, reference, observed, by, "reference"
     )
-    moved = expected.join(adjusted.select(KEY), on=KEY, how="semi")
+    # in release order, as expected is: the float sums below are then those of every run
+    moved = expected.join(adjusted.select(KEY), on=KEY, how="semi", maintain_order="left")
     sums = [pl.col(f"_mean_{c}").sum().alias(f"_shift_{c}") for c in COUNTS.values()]
     shift = moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), suffix="_plain")
     lag_sd = [
         (LAG_MODEL_SHARE * (pl.col(f"_shift_{c}") - pl.col(f"_shift_{c}_plain"))).alias(f"_lag_sd_{c}")
         for c in COUNTS.values()
     ]
-    return levels.join(shift.select(*by, *lag_sd), on=list(by), how="left")
+    return levels.join(shift.select(*by, *lag_sd), on=list(by), how="left")  # per group, read by its key
 
 
 def _reference_warnings(
@@ -696,12 +700,13 @@ def court_lag_check(
     if data.events is None:  # extract-independent: built once for a nowcast and its backtest
         data.events = lag_events(data)
     extract_day = (extract - dt.date(1970, 1, 1)).days
-    events = with_room(data.events, extract_day)
+    # the columns read here alone: with_room's filter copies what it is given (a select copies nothing)
+    events = with_room(data.events.select("cohort", "_released", "_offence", "_conviction", "_last", "_lag"), extract_day)
     # complete (FollowUpWindow.is_complete: deadline <= extract + 1 day) is _last <= extract in days, and the
     # releases in follow-up are those dated by the extract and not complete: no join with the observed releases
     complete = pl.col("_last") <= extract_day
     reference = reference_lags(events.filter(complete))  # a histogram: the order of the events does not matter
-    recent = events.filter(~complete & (pl.col("_released") <= extract_day))
+    recent = events.filter(~complete & (pl.col("_released") <= extract_day)).select("cohort", "_lag", "_room")
     # lazily, so only the two columns are read (the filter of every column cost 0.06 CPU s a call at 1M)
     state = observed.lazy().filter(~pl.col(COMPLETE)).select("cohort").collect()
     out = []
@@ -812,7 +817,7 @@ def censored_shares(observed: pl.DataFrame, max_age: int) -> pl.DataFrame:
     ages = pl.DataFrame({AGE: pl.int_range(0, top + 2, eager=True).cast(pl.Int32)})
     grid = frame.select(SEGMENT).unique().join(ages, how="cross")
     table = (
-        grid.join(leaving, on=[SEGMENT, AGE], how="left")
+        grid.join(leaving, on=[SEGMENT, AGE], how="left")  # the order: sorted next
         .join(events, on=[SEGMENT, AGE], how="left")
         .fill_null(0)
         .sort(SEGMENT, AGE)
@@ -835,7 +840,7 @@ def censored_shares(observed: pl.DataFrame, max_age: int) -> pl.DataFrame:
 def _censored(table: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
     """The development table with q(t), S(t) and P replaced by their product-limit estimates, and the unseen
     releases' frequency means and variances scaled by the ratio of the new q(t) to the old."""
-    joined = table.join(shares, on=[SEGMENT, AGE], how="left")
+    joined = table.join(shares, on=[SEGMENT, AGE], how="left")  # the order: a table read by its keys
     q = pl.col("u_mean_reoffended")
     factor = pl.when(q > 0).then(pl.col("_q_km") / q).otherwise(1.0)
     counts = ("reoffences", "reconviction_events")
@@ -986,7 +991,7 @@ def level_credibility(
             (pl.col(LAG_CHANGED).any() if LAG_CHANGED in joined.columns else pl.lit(False)).alias("_lagged"),
             pl.col(SEGMENT).first(),  # one segment per group: the segment columns are among ``by``
         )
-        .join(reference_size, on=SEGMENT, how="left")
+        .join(reference_size, on=SEGMENT, how="left")  # the order: sorted below
         # the standard error of E from the reference's sampling of S(t): sum of sqrt(S (1 - S) / N), the errors
         # at the group's ages taken as perfectly correlated (they come from one reference)
         .with_columns((pl.col("_E_root") / pl.col("_N").sqrt()).alias("_E_se"))
@@ -1084,6 +1089,7 @@ def _provisional_groups(
         ]
     if levels is None:  # no release in follow-up (nowcast_at): every group is final, so base has no rows
         return base
+    # per group, row by row: the groups' order is _assemble's sort (and the backtest's)
     joined = base.join(expected.group_by(by).agg(sums), on=list(by), how="left")
     joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
     out = []
@@ -1147,7 +1153,7 @@ def _assemble(final: pl.DataFrame, provisional: pl.DataFrame, months: pl.DataFra
             columns.append(measure)
         columns += [f"{measure}_provisional", f"{measure}_provisional_low", f"{measure}_provisional_high"]
     columns += list(DRIFT_COLUMNS)
-    rows = rows.join(months, on=list(by), how="left")
+    rows = rows.join(months, on=list(by), how="left")  # the order: sorted at the end
     for column in columns:
         if column not in rows.columns:
             rows = rows.with_columns(pl.lit(None, DRIFT_COLUMNS.get(column, pl.Float64)).alias(column))
@@ -1159,7 +1165,7 @@ def _shown(rows: pl.DataFrame, observed_latest: pl.DataFrame, final_cohorts: int
     cohorts = (
         rows.group_by("cohort")
         .agg((pl.col("status") == "final").all().alias("_all_final"))
-        .join(observed_latest, on="cohort", how="left")
+        .join(observed_latest, on="cohort", how="left")  # the order: read as a set of cohorts
     )
     latest_final = (
         cohorts.filter("_all_final").sort("_latest", "cohort", descending=True).head(final_cohorts).get_column("cohort")
@@ -1424,8 +1430,9 @@ def backtest(
     warnings: list[RunWarning] = []
     states = prepared[1] if prepared is not None and prepared[0] == origins else origin_states(data, origins, params)
     for origin, state in zip(origins, states, strict=True):
-        finals = (
-            observed.filter(pl.col("release_date") <= origin)
+        finals = (  # lazily: only the columns read are filtered
+            observed.lazy()
+            .filter(pl.col("release_date") <= origin)
             .group_by(by)
             .agg(
                 pl.col(COMPLETE).all().alias("_final_known"),
@@ -1441,6 +1448,7 @@ def backtest(
                 (100 * pl.col("_e") / pl.col("_n")).alias("events_per_100_final"),
                 (pl.col("_r") / pl.col("_n")).alias("reoffences_per_offender_final"),
             )
+            .collect()
         )
         # the figures of the groups final at the extract alone: the others have nothing to be compared with
         rows, notes = nowcast_at(data, origin, params, state, finals.select(by), quiet)
