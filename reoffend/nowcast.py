@@ -161,8 +161,9 @@ class Development:
     """Index releases and their proven reoffences under the final window, before any cut at an extract date.
 
     ``releases``: key (``KEY``, its row index), group columns, ``release_date`` and the window columns.
-    ``rows``: one row per proven reoffence (key, ``conviction_date``, conviction day, event key). Built once; a nowcast at any date ``E``
-    only filters it (``release_date <= E``, ``conviction_date <= E``), which is what the backtest relies on.
+    ``rows``: one row per proven reoffence (key, ``conviction_date``, conviction day, event key). Built once;
+    a nowcast at any date ``E`` only filters it (``release_date <= E``, ``conviction_date <= E``), which is what
+    the backtest relies on.
     """
 
     releases: pl.DataFrame
@@ -758,7 +759,7 @@ def lag_events(data: Development) -> pl.DataFrame:
     Sorted once here, every extract's subset is in that order without a sort of its own."""
     released = (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
     releases = data.releases.lazy().select(KEY, CONVICTION_DEADLINE, "cohort", released).collect()
-    events = event_table(data.rows, releases, KEY, carry=("cohort", "_released"))
+    events = event_table(data.rows, releases, KEY, carry=("cohort", "_released"), by_position=True)
     return events.sort(monitor_order(events))
 
 
@@ -989,8 +990,7 @@ def level_credibility(
     is followed (the chain ladder's answer). For comparison (bench/
     nowcast_drift.py), ``estimator="ratio"`` takes ``Z = 1`` and ``"benktander"`` ``Z = E / sum P`` (the share
     developed; Mack, "Credible claims reserves: the Benktander method", ASTIN Bulletin 30, 2000), both with
-    mean squared error ``Z**2 v + (1 - Z)**2 tau2``. ``counts``: :func:`group_counts` of ``observed``, when
-    already made (the complete groups' sizes and reoffenders are read from it).
+    mean squared error ``Z**2 v + (1 - Z)**2 tau2``. ``counts``: :func:`group_counts` of ``observed``, if made.
     """
     s = pl.col("_S")
     reference_size = reference.group_by(SEGMENT).agg(pl.len().cast(pl.Float64).alias("_N"))
@@ -1035,9 +1035,7 @@ def level_credibility(
     final_share = reference.group_by(SEGMENT).agg(
         pl.col("reoffended").mean().alias("_P"), pl.len().cast(pl.Float64).alias("_N")
     )
-    if counts is None:  # the columns of group_counts it reads
-        final, n, x = pl.col(COMPLETE).all().alias("_final"), pl.len().alias("_n"), pl.col("reoffended").sum()
-        counts = observed.group_by(by).agg(final, n, x.alias("_x"), GROUP_SEGMENT)
+    counts = _complete_counts(observed, by) if counts is None else counts
     complete = (
         counts.filter("_final")
         .select(*by, "_n", "_x", SEGMENT)
@@ -1065,6 +1063,13 @@ def level_credibility(
     # mean squared error Z^2 v + (1 - Z)^2 tau2, which is Z v at Buhlmann's Z
     mse = weight**2 * v + (1 - weight) ** 2 * tau2 * usable.cast(pl.Float64)
     return groups.select(*by, (1 + weight * (raw.fill_null(1.0) - 1)).alias("level_ratio"), mse.alias("_level_mse"))
+
+
+def _complete_counts(observed: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """The columns of :func:`group_counts` that :func:`level_credibility` reads (``_final``, ``_n``, ``_x``, the
+    segment), when it is not given them."""
+    final, n, x = pl.col(COMPLETE).all().alias("_final"), pl.len().alias("_n"), pl.col("reoffended").sum()
+    return observed.group_by(by).agg(final, n, x.alias("_x"), GROUP_SEGMENT)
 
 
 def _provisional_groups(

@@ -5,6 +5,7 @@ only for the groups a backtest compares; each equal, bit for bit, to one nowcast
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import replace
 
 import polars as pl
@@ -14,7 +15,6 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from reoffend.measure import EVENT_KEY, MeasureParams
-import importlib
 from reoffend.nowcast import (
     AGE,
     COMPLETE,
@@ -357,13 +357,17 @@ def test_observed_releases_and_expectations_come_in_release_order(synth_lagged):
         data.last_observed = None
         assert observed_at(data, origin, PARAMS.window).get_column(KEY).is_sorted()
     observed = observed_at(data, origins[0], PARAMS.window)
-    targets = observed.filter(~pl.col(COMPLETE)).with_columns(pl.lit(1.0).alias(RATIO), pl.lit(False).alias(LAG_CHANGED))
+    targets = observed.filter(~pl.col(COMPLETE)).with_columns(
+        pl.lit(1.0).alias(RATIO), pl.lit(False).alias(LAG_CHANGED)
+    )
     reference = observed.filter(COMPLETE)
     max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
     table = development_table(reference, data.rows.join(reference.select(KEY), on=KEY), max_age)
     table = _with_shares(table).with_columns(pl.lit(1.0).alias(RATIO))
     by = PARAMS.measurement.by
-    expected, _ = _expectations(targets.sample(fraction=1.0, shuffle=True, seed=3), table, reference, observed, by, "cohort")
+    expected, _ = _expectations(
+        targets.sample(fraction=1.0, shuffle=True, seed=3), table, reference, observed, by, "cohort"
+    )
     assert expected.get_column(KEY).is_sorted()
     in_order, _ = _expectations(targets, table, reference, observed, by, "cohort")
     assert_frame_equal(expected, in_order)
