@@ -1511,7 +1511,8 @@ def origin_states(data: Development, origins: Sequence[dt.date], params: Nowcast
     ascending = sorted(origins)
     seen = seen_by_origin(data, ascending)
     last = len(ascending) - 1
-    reference = observed_from(data, seen, last, ascending[last], window).filter(COMPLETE)
+    latest = observed_from(data, seen, last, ascending[last], window)  # made once: also the last state's
+    reference = latest.filter(COMPLETE)
     # the first origin (ascending) at which each release is complete: the number of origins at which it is not
     stage = pl.sum_horizontal([~window.is_complete(origin) for origin in ascending]).cast(pl.UInt32).alias(STAGE)
     reference = reference.with_columns(stage)
@@ -1533,7 +1534,7 @@ def origin_states(data: Development, origins: Sequence[dt.date], params: Nowcast
     for origin in origins:
         i = ascending.index(origin)
         table = development_moments(sums.filter((pl.col(STAGE) == i) & (pl.col(AGE) <= ages[i])).drop(STAGE))
-        yield OriginState(observed_from(data, seen, i, origin, window), table)
+        yield OriginState(latest if i == last else observed_from(data, seen, i, origin, window), table)
 
 
 def backtest_summary(detail: pl.DataFrame) -> pl.DataFrame:
