@@ -621,7 +621,7 @@ def _development_tables(
     releases as they are, from ``state`` when given, else learned here; otherwise their lags stretched)."""
     wanted = sorted({1.0, *ratios.get_column(RATIO).to_list()})
     needs_rows = state is None or len(wanted) > 1  # the rows of the complete releases, to learn from or stretch
-    reference_rows = data.rows.join(reference.select(KEY), on=KEY) if needs_rows else data.rows.head(0)
+    reference_rows = rows_of(data, reference) if needs_rows else data.rows.head(0)
     tables = []
     for ratio in wanted:
         if ratio == 1.0:
@@ -634,6 +634,13 @@ def _development_tables(
             shared = _censored(shared, censored_shares(observed, max_age))
         tables.append(shared.with_columns(pl.lit(ratio).alias(RATIO)))
     return pl.concat(tables)
+
+
+def rows_of(data: Development, releases: pl.DataFrame) -> pl.DataFrame:
+    """The proven reoffence rows of ``releases`` (some of ``data.releases``), in ``data.rows``'s order: marked by
+    position, the key being the row index (:func:`at_positions`), rather than joined (0.13 CPU s at 1M)."""
+    marked = at_positions(releases.select(KEY, pl.lit(True).alias("_in")), data.releases.height)[0]
+    return data.rows.filter(marked.gather(data.rows.get_column(KEY)).fill_null(False))
 
 
 def _with_lag_model_error(

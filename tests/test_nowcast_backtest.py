@@ -47,6 +47,7 @@ from reoffend.nowcast import (
     observed_at,
     observed_from,
     origin_states,
+    rows_of,
     seen_by_origin,
 )
 from reoffend.synth import SynthParams, generate
@@ -394,3 +395,13 @@ def test_group_counts_by_hand():
         ("B", True, 1, 0, 0, 0, 0, 0, dt.date(2024, 3, 1)),
     ]
     assert counts.columns == ["cohort", "_final", "_n", "_incomplete", "_x", "_r", "_e", SEGMENT, "_median"]
+
+
+def test_rows_of_releases_are_the_join(synth_lagged):
+    """The rows of the complete releases at an origin, marked by position: those of the join, in the rows' order."""
+    data = development(synth_lagged, PARAMS)
+    reference = observed_at(data, EXTRACT, PARAMS.window).filter(COMPLETE)
+    found = rows_of(data, reference)
+    joined = data.rows.join(reference.select(KEY), on=KEY, how="semi", maintain_order="left")
+    assert_frame_equal(found, joined)
+    assert 0 < found.height < data.rows.height
