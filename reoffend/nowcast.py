@@ -905,16 +905,18 @@ def _expectations(
     ladder's answer) and ``"benktander"`` (``Z`` the share developed) are the alternatives the bench compares.
     """
     # in release order: the sums over a group are then the same at every run, to the last bit
-    joined = targets.join(table, on=[SEGMENT, AGE, RATIO], how="left").sort(KEY)
+    state = [SEGMENT, AGE, RATIO]
+    joined = targets.join(table if keep is None else table.select(*state, "_S", "_P"), on=state, how="left").sort(KEY)
     levels = level_credibility(joined, reference, observed, by, estimator, counts)
+    if keep is not None:  # the levels read the shares of every release; the whole table for the kept ones alone
+        joined = targets.filter(keep).join(table, on=state, how="left").sort(KEY)
     levels_columns = levels.select(*by, "level_ratio", "_level_mse")
     joined = joined.join(levels_columns, on=list(by), how="left", maintain_order="left")
     columns = expectation_columns()
     drop = [c for c in (*table.columns, "level_ratio", "_level_mse") if c not in (SEGMENT, AGE, RATIO)]
     # lazily: the common subexpressions (q_lam, the scale) are then computed once, not in every column (0.33 ->
     # 0.22 CPU s a call at 1,000,000 releases); the same operations on the same values, so the same numbers
-    wanted = joined.lazy() if keep is None else joined.lazy().filter(keep)
-    return wanted.select(pl.exclude(drop), *columns).collect(), levels
+    return joined.lazy().select(pl.exclude(drop), *columns).collect(), levels
 
 
 def expectation_columns() -> list[pl.Expr]:
