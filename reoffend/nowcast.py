@@ -160,9 +160,10 @@ class BacktestResult:
 class Development:
     """Index releases and their proven reoffences under the final window, before any cut at an extract date.
 
-    ``releases``: key, group columns, ``release_date`` and the window columns. ``rows``: one row per proven
-    reoffence (key, ``conviction_date``, conviction day, event key). Built once; a nowcast at any date ``E``
-    only filters it (``release_date <= E``, ``conviction_date <= E``), which is what the backtest relies on.
+    ``releases``: key (``KEY``, its row index), group columns, ``release_date`` and the window columns.
+    ``rows``: one row per proven reoffence (key, ``conviction_date``, conviction day, event key). Built once;
+    a nowcast at any date ``E`` only filters it (``release_date <= E``, ``conviction_date <= E``), which is what
+    the backtest relies on.
     """
 
     releases: pl.DataFrame
@@ -223,7 +224,6 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
     latest is kept on ``data``: asked again for the same extract and window, it is not recomputed."""
     if data.last_observed is not None and data.last_observed[:2] == (extract, window):
         return data.last_observed[2]
-    releases = data.releases.lazy().filter(pl.col("release_date") <= extract)
     seen = (
         data.rows.lazy()
         .filter(pl.col("conviction_date") <= extract)
@@ -234,8 +234,12 @@ def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> 
             pl.col("offence_date").min().alias("_first_offence"),
             pl.col(DAY).min().alias(FIRST_DAY),
         )
+        .collect()
     )
-    observed = _seen_by(releases.join(seen, on=KEY, how="left"), extract, window).collect()
+    # beside the releases by position (a left join in release order, as observed_from's; cheaper than polars'
+    # left join in the lazy plan: seen_by_origin)
+    releases = data.releases.hstack(at_positions(seen, data.releases.height)).lazy()
+    observed = _seen_by(releases.filter(pl.col("release_date") <= extract), extract, window).collect()
     data.last_observed = (extract, window, observed)
     return observed
 
@@ -256,14 +260,17 @@ def _seen_by(releases: pl.LazyFrame, extract: dt.date, window: FollowUpWindow) -
 
 
 def seen_by_origin(data: Development, origins: Sequence[dt.date]) -> pl.DataFrame:
-    """Every index release dated by the last of ``origins``, with what :func:`observed_at` counts of it at each
-    origin ``i`` as columns ``_reoffences_i``, ``_events_i``, ``_first_offence_i``, ``_first_day_i`` (null:
-    nothing seen), from one group-by of the rows (:func:`observed_from`). Counts and minima, so exactly what
-    :func:`observed_at` gives; an event counts once its earliest conviction is known, as ``n_unique`` does."""
+    """What :func:`observed_at` counts of every index release at each origin ``i`` of ``origins``, as columns
+    ``_reoffences_i``, ``_events_i``, ``_first_offence_i``, ``_first_day_i`` (null: nothing seen), from one
+    group-by of the rows (:func:`observed_from`). Counts and minima, so exactly what :func:`observed_at` gives; an
+    event counts once its earliest conviction is known, as ``n_unique`` does. One row per row of
+    ``data.releases``, in its order (:func:`at_positions`), and no release column: :func:`observed_from` puts
+    the counts beside ``data.releases`` itself, so the release columns are not held twice (the memory). The
+    counts are held as ``UInt32`` (as polars sums booleans) and made ``Int64`` there."""
     rows = data.rows.lazy().filter(pl.col("conviction_date") <= max(origins))
     known = [pl.col("conviction_date") <= origin for origin in origins]
     per_release = rows.group_by(KEY).agg(
-        *[seen.sum().cast(pl.Int64).alias(f"_reoffences_{i}") for i, seen in enumerate(known)],
+        *[seen.sum().cast(pl.UInt32).alias(f"_reoffences_{i}") for i, seen in enumerate(known)],
         # when/then, not filter: elementwise, then one aggregation (filter in a group-by is slower)
         *[
             pl.when(seen).then(pl.col("offence_date")).min().alias(f"_first_offence_{i}")
@@ -271,32 +278,50 @@ def seen_by_origin(data: Development, origins: Sequence[dt.date]) -> pl.DataFram
         ],
         *[pl.when(seen).then(pl.col(DAY)).min().alias(f"_first_day_{i}") for i, seen in enumerate(known)],
     )
+    # the events with their earliest conviction are the court-lag monitor's (lag_events, which the check needs
+    # anyway): one group-by of the rows by release and event fewer
+    if data.events is None:
+        data.events = lag_events(data)
+    days = [(origin - dt.date(1970, 1, 1)).days for origin in origins]
     per_event = (
-        rows.group_by(KEY, EVENT_KEY)
-        .agg(pl.col("conviction_date").min())
+        data.events.lazy()
         .group_by(KEY)
-        .agg(*[seen.sum().cast(pl.Int64).alias(f"_events_{i}") for i, seen in enumerate(known)])
+        .agg(
+            *[(pl.col("_conviction") <= day).sum().cast(pl.UInt32).alias(f"_events_{i}") for i, day in enumerate(days)]
+        )
     )
-    return (
-        data.releases.lazy()
-        .filter(pl.col("release_date") <= max(origins))
-        .join(per_release, on=KEY, how="left")
-        .join(per_event, on=KEY, how="left")
-        .collect()
+    # collected together, then put in place by position: the same plan with its two left joins, lazily, took
+    # 1.06 CPU s at 1,000,000 releases against 0.42 + 0.14 (bench/NOTES.md, eighth round)
+    by_release, by_event = pl.collect_all([per_release, per_event])
+    return pl.DataFrame(
+        [column for frame in (by_release, by_event) for column in at_positions(frame, data.releases.height)]
     )
+
+
+def at_positions(frame: pl.DataFrame, height: int) -> list[pl.Series]:
+    """The columns of ``frame`` other than ``KEY``, each made ``height`` long with the value of row ``KEY`` at
+    position ``KEY`` and null elsewhere: a left join onto ``data.releases``, whose ``KEY`` is its row index
+    (:func:`development`), in its order."""
+    keys = frame.get_column(KEY)
+    return [
+        pl.Series(name, dtype=frame.schema[name]).extend_constant(None, height).scatter(keys, frame.get_column(name))
+        for name in frame.columns
+        if name != KEY
+    ]
 
 
 def observed_from(
     data: Development, seen: pl.DataFrame, index: int, origin: dt.date, window: FollowUpWindow
 ) -> pl.DataFrame:
-    """:func:`observed_at` at ``origin``, the ``index``-th origin of :func:`seen_by_origin`'s frame ``seen``."""
-    columns = seen.lazy().select(
-        *data.releases.columns,
-        pl.col(f"_reoffences_{index}").alias("reoffences"),
-        pl.col(f"_events_{index}").alias("reconviction_events"),
+    """:func:`observed_at` at ``origin``, the ``index``-th origin of :func:`seen_by_origin`'s frame ``seen`` (its
+    rows beside ``data.releases``'s, in the same order)."""
+    counts = seen.select(
+        pl.col(f"_reoffences_{index}").cast(pl.Int64).alias("reoffences"),
+        pl.col(f"_events_{index}").cast(pl.Int64).alias("reconviction_events"),
         pl.col(f"_first_offence_{index}").alias("_first_offence"),
         pl.col(f"_first_day_{index}").alias(FIRST_DAY),
     )
+    columns = data.releases.hstack(counts).lazy()
     return _seen_by(columns.filter(pl.col("release_date") <= origin), origin, window).collect()
 
 
@@ -373,7 +398,7 @@ def development_sums(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int, 
         .join(pl.DataFrame({AGE: pl.int_range(0, max_age + 1, eager=True).cast(pl.Int32)}), how="cross")
     )
     table = (
-        grid.join(unseen, on=[STAGE, SEGMENT, AGE], how="left")
+        grid.join(unseen, on=[STAGE, SEGMENT, AGE], how="left")  # the order: sorted next
         .join(seen, on=[STAGE, SEGMENT, AGE], how="left")
         .fill_null(0)
         .sort(SEGMENT, AGE, STAGE)
@@ -467,7 +492,7 @@ def months_observed(medians: pl.DataFrame, extract: dt.date, window: FollowUpWin
     )
     return (
         medians.select(pl.int_range(pl.len()).alias("_i"))
-        .join(found, on="_i", how="left")
+        .join(found, on="_i", how="left")  # the order: sorted next
         .sort("_i")
         .get_column("_m")
         .fill_null(0)
@@ -501,56 +526,86 @@ def nowcast_at(
     is still made) and the expectations are worked out only for their releases."""
     window, by, confidence = params.window, params.measurement.by, params.measurement.confidence
     observed = state.observed if state is not None else observed_at(data, extract, window)
-    group_status = observed.group_by(by).agg(pl.col(COMPLETE).all().alias("_final"))
+    counts = group_counts(observed, by, GROUP_SEGMENT, GROUP_MEDIAN)
+    group_status = counts.select(*by, "_final")
     if groups is not None:
         group_status = group_status.join(groups, on=list(by), how="semi")
-    final_groups = group_status.filter("_final").drop("_final")
-    final = group_measures(observed.join(final_groups, on=list(by), how="semi").lazy(), by, confidence).collect()
+    # the backtest (groups given) compares provisional figures alone: no final group's measures for it
+    final_groups = group_status.filter("_final")
+    final_releases = observed.join(final_groups, on=list(by), how="semi") if groups is None else observed.head(0)
+    final = group_measures(final_releases.lazy(), by, confidence).collect()
 
     targets = observed.filter(~pl.col(COMPLETE))
     warnings: list[RunWarning] = []
     expected = targets.select(*by, SEGMENT).head(0)
-    levels = lags = None
+    levels = lags = compared = None
     if targets.height:
         reference = observed.filter(COMPLETE)
         quiet = quiet and groups is not None
         lags = court_lag_check(data, observed, extract, groups.get_column("cohort") if quiet else None)  # type: ignore[union-attr]
         warnings += [] if quiet else _lag_warnings(lags, params)
         adjust = pl.col("_adjust") & (params.court_lag == "adjust")
-        ratios = lags.select("cohort", pl.when(adjust).then(pl.col("court_lag_ratio")).otherwise(1.0).alias(RATIO))
+        changed = pl.col("court_lag_changed").fill_null(False).alias(LAG_CHANGED)
+        ratio = pl.when(adjust).then(pl.col("court_lag_ratio")).otherwise(1.0).alias(RATIO)
+        ratios = lags.select("cohort", ratio, changed)
         max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
         table = _development_tables(data, observed, reference, ratios, max_age, params, state)
-        changed = lags.select("cohort", pl.col("court_lag_changed").fill_null(False).alias(LAG_CHANGED))
-        targets = (
-            targets.join(ratios, on="cohort", how="left")
-            .join(changed, on="cohort", how="left")
-            .with_columns(pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False))
+        # one join (two before); the order of the releases in follow-up is not kept: _expectations sorts them
+        targets = targets.join(ratios, on="cohort", how="left").with_columns(
+            pl.col(RATIO).fill_null(1.0), pl.col(LAG_CHANGED).fill_null(False)
         )
-        keep = _releases_of(targets, group_status, by) if quiet else None
-        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator, keep)
+        compared = _releases_of(targets, group_status, by) if groups is not None else None
+        keep = compared if quiet else None
+        expected, levels = _expectations(targets, table, reference, observed, by, params.estimator, keep, counts)
         adjusted = targets.filter(pl.col(RATIO) != 1.0)
         if adjusted.height:
             levels = _with_lag_model_error(levels, expected, adjusted, table, reference, observed, by)
         warnings += [] if quiet else _reference_warnings(data, reference, targets, expected, extract)
-    if groups is not None:  # in release order still: the sums over a group are those of all the releases
-        expected = expected.filter(_releases_of(targets, group_status, by))
-    provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence)
+    if compared is not None:  # in release order still: the sums over a group are those of all the releases
+        expected = expected.filter(compared)
+    provisional = _provisional_groups(observed, group_status, expected, levels, by, confidence, counts)
     if lags is not None and provisional.height:
+        # the order of groups: _assemble sorts them (and the backtest its detail)
         provisional = provisional.join(lags.drop("_adjust"), on="cohort", how="left")
         if params.court_lag == "refuse":
             refused = pl.col("court_lag_changed").fill_null(False)
             provisional = provisional.with_columns(pl.when(~refused).then(pl.col(c)) for c in PROVISIONAL_FIGURES)
-    medians = observed.group_by(by).agg(
-        pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.Int32).cast(pl.Date).alias("_median")
-    )
+    medians = counts.select(*by, "_median")
     medians = medians.with_columns(months_observed(medians, extract, window))
     rows = _assemble(final, provisional, medians.drop("_median"), by)
     return rows, warnings
 
 
+def group_counts(observed: pl.DataFrame, by: Sequence[str], *extra: pl.Expr) -> pl.DataFrame:
+    """Per group of ``observed`` releases, in one group-by (the nowcast asked four of them before; integer
+    counts, so the same whatever the order): ``_final`` (every release complete), ``_n`` releases,
+    ``_incomplete``, ``_x`` seen to reoffend, ``_r`` reoffences and ``_e`` events seen, and the ``extra``
+    aggregations (:data:`GROUP_SEGMENT`, :data:`GROUP_MEDIAN`)."""
+    # lazily: only the columns read are touched (0.042 -> 0.031 CPU s a call at 1M, best of 5)
+    return (
+        observed.lazy()
+        .group_by(by)
+        .agg(
+            pl.col(COMPLETE).all().alias("_final"),
+            pl.len().alias("_n"),
+            (~pl.col(COMPLETE)).sum().alias("_incomplete"),
+            pl.col("reoffended").sum().alias("_x"),
+            pl.col("reoffences").sum().alias("_r"),
+            pl.col("reconviction_events").sum().alias("_e"),
+            *extra,
+        )
+        .collect()
+    )
+
+
+GROUP_SEGMENT = pl.col(SEGMENT).first()  # one segment per group: the segment columns are among ``by``
+# the median release date, whole days (months_observed)
+GROUP_MEDIAN = pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.Int32).cast(pl.Date).alias("_median")
+
+
 def _releases_of(targets: pl.DataFrame, groups: pl.DataFrame, by: Sequence[str]) -> pl.Expr:
     """True for the releases of ``targets`` in ``groups`` (a filter keeps the releases' order)."""
-    return pl.col(KEY).is_in(targets.join(groups, on=list(by), how="semi").get_column(KEY).implode())
+    return pl.col(KEY).is_in(targets.select(KEY, *by).join(groups, on=list(by), how="semi").get_column(KEY).implode())
 
 
 def _development_tables(
@@ -566,7 +621,7 @@ def _development_tables(
     releases as they are, from ``state`` when given, else learned here; otherwise their lags stretched)."""
     wanted = sorted({1.0, *ratios.get_column(RATIO).to_list()})
     needs_rows = state is None or len(wanted) > 1  # the rows of the complete releases, to learn from or stretch
-    reference_rows = data.rows.join(reference.select(KEY), on=KEY) if needs_rows else data.rows.head(0)
+    reference_rows = rows_of(data, reference) if needs_rows else data.rows.head(0)
     tables = []
     for ratio in wanted:
         if ratio == 1.0:
@@ -579,6 +634,13 @@ def _development_tables(
             shared = _censored(shared, censored_shares(observed, max_age))
         tables.append(shared.with_columns(pl.lit(ratio).alias(RATIO)))
     return pl.concat(tables)
+
+
+def rows_of(data: Development, releases: pl.DataFrame) -> pl.DataFrame:
+    """The proven reoffence rows of ``releases`` (some of ``data.releases``), in ``data.rows``'s order: marked by
+    position, the key being the row index (:func:`at_positions`), rather than joined (0.13 CPU s at 1M)."""
+    marked = at_positions(releases.select(KEY, pl.lit(True).alias("_in")), data.releases.height)[0]
+    return data.rows.filter(marked.gather(data.rows.get_column(KEY)).fill_null(False))
 
 
 def _with_lag_model_error(
@@ -596,14 +658,15 @@ def _with_lag_model_error(
     plain, _ = _expectations(
         adjusted.with_columns(pl.lit(1.0).alias(RATIO)), table, reference, observed, by, "reference"
     )
-    moved = expected.join(adjusted.select(KEY), on=KEY, how="semi")
+    # in release order, as expected is: the float sums below are then those of every run
+    moved = expected.join(adjusted.select(KEY), on=KEY, how="semi", maintain_order="left")
     sums = [pl.col(f"_mean_{c}").sum().alias(f"_shift_{c}") for c in COUNTS.values()]
     shift = moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), suffix="_plain")
     lag_sd = [
         (LAG_MODEL_SHARE * (pl.col(f"_shift_{c}") - pl.col(f"_shift_{c}_plain"))).alias(f"_lag_sd_{c}")
         for c in COUNTS.values()
     ]
-    return levels.join(shift.select(*by, *lag_sd), on=list(by), how="left")
+    return levels.join(shift.select(*by, *lag_sd), on=list(by), how="left")  # per group, read by its key
 
 
 def _reference_warnings(
@@ -657,13 +720,17 @@ def court_lag_check(
     if data.events is None:  # extract-independent: built once for a nowcast and its backtest
         data.events = lag_events(data)
     extract_day = (extract - dt.date(1970, 1, 1)).days
-    events = with_room(data.events, extract_day)
+    # the columns read here alone: with_room's filter copies what it is given (a select copies nothing)
+    events = with_room(
+        data.events.select("cohort", "_released", "_offence", "_conviction", "_last", "_lag"), extract_day
+    )
     # complete (FollowUpWindow.is_complete: deadline <= extract + 1 day) is _last <= extract in days, and the
     # releases in follow-up are those dated by the extract and not complete: no join with the observed releases
     complete = pl.col("_last") <= extract_day
     reference = reference_lags(events.filter(complete))  # a histogram: the order of the events does not matter
-    recent = events.filter(~complete & (pl.col("_released") <= extract_day))
-    state = observed.filter(~pl.col(COMPLETE)).select(KEY, "cohort")
+    recent = events.filter(~complete & (pl.col("_released") <= extract_day)).select("cohort", "_lag", "_room")
+    # lazily, so only the two columns are read (the filter of every column cost 0.06 CPU s a call at 1M)
+    state = observed.lazy().filter(~pl.col(COMPLETE)).select("cohort").collect()
     out = []
     for cohort, group in recent.group_by("cohort"):  # a group keeps the rows' order
         wanted = fitted is None or cohort[0] in fitted
@@ -699,7 +766,7 @@ def lag_events(data: Development) -> pl.DataFrame:
     Sorted once here, every extract's subset is in that order without a sort of its own."""
     released = (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
     releases = data.releases.lazy().select(KEY, CONVICTION_DEADLINE, "cohort", released).collect()
-    events = event_table(data.rows, releases, KEY, carry=("cohort", "_released"))
+    events = event_table(data.rows, releases, KEY, carry=("cohort", "_released"), by_position=True)
     return events.sort(monitor_order(events))
 
 
@@ -772,7 +839,7 @@ def censored_shares(observed: pl.DataFrame, max_age: int) -> pl.DataFrame:
     ages = pl.DataFrame({AGE: pl.int_range(0, top + 2, eager=True).cast(pl.Int32)})
     grid = frame.select(SEGMENT).unique().join(ages, how="cross")
     table = (
-        grid.join(leaving, on=[SEGMENT, AGE], how="left")
+        grid.join(leaving, on=[SEGMENT, AGE], how="left")  # the order: sorted next
         .join(events, on=[SEGMENT, AGE], how="left")
         .fill_null(0)
         .sort(SEGMENT, AGE)
@@ -795,7 +862,7 @@ def censored_shares(observed: pl.DataFrame, max_age: int) -> pl.DataFrame:
 def _censored(table: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
     """The development table with q(t), S(t) and P replaced by their product-limit estimates, and the unseen
     releases' frequency means and variances scaled by the ratio of the new q(t) to the old."""
-    joined = table.join(shares, on=[SEGMENT, AGE], how="left")
+    joined = table.join(shares, on=[SEGMENT, AGE], how="left")  # the order: a table read by its keys
     q = pl.col("u_mean_reoffended")
     factor = pl.when(q > 0).then(pl.col("_q_km") / q).otherwise(1.0)
     counts = ("reoffences", "reconviction_events")
@@ -822,11 +889,13 @@ def _expectations(
     by: Sequence[str],
     estimator: str,
     keep: pl.Expr | None = None,
+    counts: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per incomplete release: the expected final minus observed of each count, its variance, and the
     standard error of that expectation (``sigma / sqrt(m)``, ``m`` reference releases in its state); and per
     group the level ratio used and the variance it adds (docs/nowcast.md, "The cohort's own level"). ``keep``:
-    the releases whose expectations are wanted (None: all); the levels are learned from all.
+    the releases whose expectations are wanted (None: all); the levels are learned from all. ``counts``:
+    :func:`group_counts` of ``observed``, when already made.
 
     ``estimator="reference"``: a release not seen to reoffend by age ``t`` is completed with the reference's
     ``q(t)`` (Bornhuetter-Ferguson). ``"cohort"``: with ``q_lam(t) = lam (P - S(t)) / (1 - lam S(t))``, where
@@ -836,15 +905,18 @@ def _expectations(
     ladder's answer) and ``"benktander"`` (``Z`` the share developed) are the alternatives the bench compares.
     """
     # in release order: the sums over a group are then the same at every run, to the last bit
-    joined = targets.join(table, on=[SEGMENT, AGE, RATIO], how="left").sort(KEY)
-    levels = level_credibility(joined, reference, observed, by, estimator)
-    joined = joined.join(levels.select(*by, "level_ratio", "_level_mse"), on=list(by), how="left")
+    state = [SEGMENT, AGE, RATIO]
+    joined = targets.join(table if keep is None else table.select(*state, "_S", "_P"), on=state, how="left").sort(KEY)
+    levels = level_credibility(joined, reference, observed, by, estimator, counts)
+    if keep is not None:  # the levels read the shares of every release; the whole table for the kept ones alone
+        joined = targets.filter(keep).join(table, on=state, how="left").sort(KEY)
+    levels_columns = levels.select(*by, "level_ratio", "_level_mse")
+    joined = joined.join(levels_columns, on=list(by), how="left", maintain_order="left")
     columns = expectation_columns()
     drop = [c for c in (*table.columns, "level_ratio", "_level_mse") if c not in (SEGMENT, AGE, RATIO)]
     # lazily: the common subexpressions (q_lam, the scale) are then computed once, not in every column (0.33 ->
     # 0.22 CPU s a call at 1,000,000 releases); the same operations on the same values, so the same numbers
-    wanted = joined.lazy() if keep is None else joined.lazy().filter(keep)
-    return wanted.select(pl.exclude(drop), *columns).collect(), levels
+    return joined.lazy().select(pl.exclude(drop), *columns).collect(), levels
 
 
 def expectation_columns() -> list[pl.Expr]:
@@ -901,7 +973,12 @@ LAG_MODEL_SHARE = 0.25  # the court-lag adjustment's standard deviation, as a sh
 
 
 def level_credibility(
-    joined: pl.DataFrame, reference: pl.DataFrame, observed: pl.DataFrame, by: Sequence[str], estimator: str
+    joined: pl.DataFrame,
+    reference: pl.DataFrame,
+    observed: pl.DataFrame,
+    by: Sequence[str],
+    estimator: str,
+    counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per provisional group: ``level_ratio``, the level used (1 for ``estimator="reference"``), and
     ``_level_mse``, the mean squared error of that level.
@@ -922,7 +999,7 @@ def level_credibility(
     is followed (the chain ladder's answer). For comparison (bench/
     nowcast_drift.py), ``estimator="ratio"`` takes ``Z = 1`` and ``"benktander"`` ``Z = E / sum P`` (the share
     developed; Mack, "Credible claims reserves: the Benktander method", ASTIN Bulletin 30, 2000), both with
-    mean squared error ``Z**2 v + (1 - Z)**2 tau2``.
+    mean squared error ``Z**2 v + (1 - Z)**2 tau2``. ``counts``: :func:`group_counts` of ``observed``, if made.
     """
     s = pl.col("_S")
     reference_size = reference.group_by(SEGMENT).agg(pl.len().cast(pl.Float64).alias("_N"))
@@ -937,7 +1014,7 @@ def level_credibility(
             (pl.col(LAG_CHANGED).any() if LAG_CHANGED in joined.columns else pl.lit(False)).alias("_lagged"),
             pl.col(SEGMENT).first(),  # one segment per group: the segment columns are among ``by``
         )
-        .join(reference_size, on=SEGMENT, how="left")
+        .join(reference_size, on=SEGMENT, how="left")  # the order: sorted below
         # the standard error of E from the reference's sampling of S(t): sum of sqrt(S (1 - S) / N), the errors
         # at the group's ages taken as perfectly correlated (they come from one reference)
         .with_columns((pl.col("_E_root") / pl.col("_N").sqrt()).alias("_E_se"))
@@ -967,15 +1044,10 @@ def level_credibility(
     final_share = reference.group_by(SEGMENT).agg(
         pl.col("reoffended").mean().alias("_P"), pl.len().cast(pl.Float64).alias("_N")
     )
+    counts = _complete_counts(observed, by) if counts is None else counts
     complete = (
-        observed.group_by(by)
-        .agg(
-            pl.col(COMPLETE).all().alias("_all"),
-            pl.len().alias("_n"),
-            pl.col("reoffended").sum().alias("_x"),
-            pl.col(SEGMENT).first(),
-        )
-        .filter("_all")
+        counts.filter("_final")
+        .select(*by, "_n", "_x", SEGMENT)
         .join(final_share, on=SEGMENT)
         .filter(pl.col("_n") * pl.col("_P") >= MIN_LEVEL_EXPECTED)
         .sort(list(by))
@@ -1002,6 +1074,13 @@ def level_credibility(
     return groups.select(*by, (1 + weight * (raw.fill_null(1.0) - 1)).alias("level_ratio"), mse.alias("_level_mse"))
 
 
+def _complete_counts(observed: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """The columns of :func:`group_counts` that :func:`level_credibility` reads (``_final``, ``_n``, ``_x``, the
+    segment), when it is not given them."""
+    final, n, x = pl.col(COMPLETE).all().alias("_final"), pl.len().alias("_n"), pl.col("reoffended").sum()
+    return observed.group_by(by).agg(final, n, x.alias("_x"), GROUP_SEGMENT)
+
+
 def _provisional_groups(
     observed: pl.DataFrame,
     status: pl.DataFrame,
@@ -1009,22 +1088,22 @@ def _provisional_groups(
     levels: pl.DataFrame | None,
     by: Sequence[str],
     confidence: float,
+    counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per group with a release in follow-up: the provisional figures, observed plus expected (``expected``, per
     release), and their intervals from the process, estimation, level and court-lag variances (docs/nowcast.md,
-    "The model" and "The cohort's own level"). ``levels`` is None when no release is in follow-up: no such group."""
+    "The model" and "The cohort's own level"). ``levels`` is None when no release is in follow-up: no such group.
+    ``counts``: :func:`group_counts` of ``observed``, when already made."""
     z = normal_quantile(confidence)
     groups = status.filter(~pl.col("_final")).drop("_final")
-    base = (
-        observed.join(groups, on=list(by), how="semi")
-        .group_by(by)
-        .agg(
-            pl.len().cast(pl.Int64).alias("cohort_size"),
-            (~pl.col(COMPLETE)).sum().cast(pl.Int64).alias("incomplete_releases"),
-            pl.col("reoffended").sum().cast(pl.Int64).alias("observed_reoffenders"),
-            pl.col("reoffences").sum().cast(pl.Int64).alias("_obs_reoffences"),
-            pl.col("reconviction_events").sum().cast(pl.Int64).alias("_obs_reconviction_events"),
-        )
+    counts = group_counts(observed, by) if counts is None else counts
+    base = counts.join(groups, on=list(by), how="semi").select(
+        *by,
+        pl.col("_n").cast(pl.Int64).alias("cohort_size"),
+        pl.col("_incomplete").cast(pl.Int64).alias("incomplete_releases"),
+        pl.col("_x").cast(pl.Int64).alias("observed_reoffenders"),
+        pl.col("_r").cast(pl.Int64).alias("_obs_reoffences"),
+        pl.col("_e").cast(pl.Int64).alias("_obs_reconviction_events"),
     )
     sums = []
     # a group with any release whose state the reference never reached has no provisional figure at all
@@ -1038,6 +1117,7 @@ def _provisional_groups(
         ]
     if levels is None:  # no release in follow-up (nowcast_at): every group is final, so base has no rows
         return base
+    # per group, row by row: the groups' order is _assemble's sort (and the backtest's)
     joined = base.join(expected.group_by(by).agg(sums), on=list(by), how="left")
     joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
     out = []
@@ -1101,7 +1181,7 @@ def _assemble(final: pl.DataFrame, provisional: pl.DataFrame, months: pl.DataFra
             columns.append(measure)
         columns += [f"{measure}_provisional", f"{measure}_provisional_low", f"{measure}_provisional_high"]
     columns += list(DRIFT_COLUMNS)
-    rows = rows.join(months, on=list(by), how="left")
+    rows = rows.join(months, on=list(by), how="left")  # the order: sorted at the end
     for column in columns:
         if column not in rows.columns:
             rows = rows.with_columns(pl.lit(None, DRIFT_COLUMNS.get(column, pl.Float64)).alias(column))
@@ -1113,7 +1193,7 @@ def _shown(rows: pl.DataFrame, observed_latest: pl.DataFrame, final_cohorts: int
     cohorts = (
         rows.group_by("cohort")
         .agg((pl.col("status") == "final").all().alias("_all_final"))
-        .join(observed_latest, on="cohort", how="left")
+        .join(observed_latest, on="cohort", how="left")  # the order: read as a set of cohorts
     )
     latest_final = (
         cohorts.filter("_all_final").sort("_latest", "cohort", descending=True).head(final_cohorts).get_column("cohort")
@@ -1138,7 +1218,11 @@ def nowcast(
     """
     extract = extract or _extract(inputs)
     data = data or development(inputs, params)
-    rows, warnings = nowcast_at(data, extract, params)
+    prepared = _checked_states(data, extract, params, check)
+    state = next(prepared[1]) if prepared is not None else None
+    if state is not None:  # the backtest's final figures are the extract's observed releases
+        data.last_observed = (extract, params.window, state.observed)
+    rows, warnings = nowcast_at(data, extract, params, state)
     latest = (
         data.releases.filter(pl.col("release_date") <= extract)
         .group_by("cohort")
@@ -1156,11 +1240,25 @@ def nowcast(
     metadata["as_of"] = extract.isoformat()
     result = NowcastResult(rows=rows, params=params, metadata=metadata, warnings=warnings)
     if check is not None and check.enabled and (rows["status"] == "provisional").any():
-        result.check = check_nowcast(inputs, params, rows, check, data=data, extract=extract)
+        result.check = check_nowcast(inputs, params, rows, check, data=data, extract=extract, prepared=prepared)
         metadata["check"] = result.check.as_dict()
         if result.check.status != "passed":
             warnings.append(RunWarning("backtest-coverage", result.check.reason))
     return result
+
+
+def _checked_states(
+    data: Development, extract: dt.date, params: NowcastParams, check: CheckParams | None
+) -> tuple[list[dt.date], Iterator[OriginState]] | None:
+    """With the honesty check on and backtest origins to check at: the origins, and the states of the extract
+    followed by those of the origins (:func:`origin_states`), so the extract's observed releases and development
+    table come from the same one pass as its check's (None: the nowcast works them out alone)."""
+    if check is None or not check.enabled:
+        return None
+    origins = backtest_origins(data, extract, params, BacktestParams(check.origins, check.step_months))
+    if not origins:  # the check says so (check_nowcast); the nowcast needs no one pass for itself alone
+        return None
+    return origins, origin_states(data, [extract, *origins], params)
 
 
 CHECK_MONTHS = 6  # the check judges comparisons with at least min(this, the months shown) months observed
@@ -1258,14 +1356,16 @@ def check_nowcast(
     *,
     data: Development | None = None,
     extract: dt.date | None = None,
+    prepared: tuple[list[dt.date], Iterator[OriginState]] | None = None,
 ) -> CheckResult:
-    """Run the quick backtest of ``options`` and judge the provisional ``rows`` shown by it."""
+    """Run the quick backtest of ``options`` and judge the provisional ``rows`` shown by it. ``prepared``: the
+    backtest's origins and their states, already under way (:func:`nowcast`)."""
     shown = rows.filter((pl.col("status") == "provisional") & pl.col("binary_rate_provisional").is_not_null())
     months_from = int(shown.get_column("months_observed").min()) if shown.height else 0  # type: ignore[arg-type]
     confidence = params.measurement.confidence
     try:
         backtest_params = BacktestParams(options.origins, options.step_months)
-        result = backtest(inputs, params, backtest_params, data=data, extract=extract, quiet=True)
+        result = backtest(inputs, params, backtest_params, data=data, extract=extract, quiet=True, prepared=prepared)
     except UsageError as error:
         return coverage_check(None, months_from, options, confidence, str(error))
     return coverage_check(result.detail, months_from, options, confidence)
@@ -1333,11 +1433,14 @@ def backtest(
     data: Development | None = None,
     extract: dt.date | None = None,
     quiet: bool = False,
+    prepared: tuple[list[dt.date], Iterator[OriginState]] | None = None,
 ) -> BacktestResult:
     """Nowcast at each rolling origin with the convictions known then (``conviction_date <= origin``) and
     compare with the final figures of the same releases from the full data (docs/nowcast.md, "Backtest").
     ``extract`` (default: the inputs' extract date): the data as known that day is the full data. ``quiet``:
-    the caller reads the detail alone (the honesty check), so no warnings are made (:func:`nowcast_at`)."""
+    the caller reads the detail alone (the honesty check), so no warnings are made (:func:`nowcast_at`).
+    ``prepared``: origins and an iterator of their states (:func:`origin_states`), used when they are this
+    backtest's origins (the nowcast's check: the extract's state already taken from the same one pass)."""
     extract = extract or _extract(inputs)
     data = data or development(inputs, params)
     by = params.measurement.by
@@ -1351,9 +1454,11 @@ def backtest(
         )
     details: list[pl.DataFrame] = []
     warnings: list[RunWarning] = []
-    for origin, state in zip(origins, origin_states(data, origins, params), strict=True):
-        finals = (
-            observed.filter(pl.col("release_date") <= origin)
+    states = prepared[1] if prepared is not None and prepared[0] == origins else origin_states(data, origins, params)
+    for origin, state in zip(origins, states, strict=True):
+        finals = (  # lazily: only the columns read are filtered
+            observed.lazy()
+            .filter(pl.col("release_date") <= origin)
             .group_by(by)
             .agg(
                 pl.col(COMPLETE).all().alias("_final_known"),
@@ -1369,6 +1474,7 @@ def backtest(
                 (100 * pl.col("_e") / pl.col("_n")).alias("events_per_100_final"),
                 (pl.col("_r") / pl.col("_n")).alias("reoffences_per_offender_final"),
             )
+            .collect()
         )
         # the figures of the groups final at the extract alone: the others have nothing to be compared with
         rows, notes = nowcast_at(data, origin, params, state, finals.select(by), quiet)
@@ -1414,7 +1520,8 @@ def origin_states(data: Development, origins: Sequence[dt.date], params: Nowcast
     ascending = sorted(origins)
     seen = seen_by_origin(data, ascending)
     last = len(ascending) - 1
-    reference = observed_from(data, seen, last, ascending[last], window).filter(COMPLETE)
+    latest = observed_from(data, seen, last, ascending[last], window)  # made once: also the last state's
+    reference = latest.filter(COMPLETE)
     # the first origin (ascending) at which each release is complete: the number of origins at which it is not
     stage = pl.sum_horizontal([~window.is_complete(origin) for origin in ascending]).cast(pl.UInt32).alias(STAGE)
     reference = reference.with_columns(stage)
@@ -1429,12 +1536,14 @@ def origin_states(data: Development, origins: Sequence[dt.date], params: Nowcast
     ages = [
         (origin - first).days + 1 if first is not None else 0 for origin, first in zip(ascending, oldest, strict=True)
     ]
-    rows = data.rows.join(reference.select(KEY, STAGE), on=KEY)
+    # the reference's rows with their stage: gathered by the release key (a row index), not joined
+    stages = at_positions(reference.select(KEY, STAGE), data.releases.height)[0].gather(data.rows.get_column(KEY))
+    rows = data.rows.with_columns(stages).filter(pl.col(STAGE).is_not_null())
     sums = development_sums(reference, rows, max(ages), len(ascending))
     for origin in origins:
         i = ascending.index(origin)
         table = development_moments(sums.filter((pl.col(STAGE) == i) & (pl.col(AGE) <= ages[i])).drop(STAGE))
-        yield OriginState(observed_from(data, seen, i, origin, window), table)
+        yield OriginState(latest if i == last else observed_from(data, seen, i, origin, window), table)
 
 
 def backtest_summary(detail: pl.DataFrame) -> pl.DataFrame:

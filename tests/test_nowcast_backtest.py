@@ -5,6 +5,7 @@ only for the groups a backtest compares; each equal, bit for bit, to one nowcast
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import replace
 
 import polars as pl
@@ -19,22 +20,34 @@ from reoffend.nowcast import (
     COMPLETE,
     DAY,
     FIRST_DAY,
+    GROUP_MEDIAN,
+    GROUP_SEGMENT,
     KEY,
+    LAG_CHANGED,
     MEASURES,
+    RATIO,
     SEGMENT,
     STAGE,
     BacktestParams,
+    CheckParams,
     NowcastParams,
+    _checked_states,
+    _expectations,
+    _with_shares,
+    at_positions,
     backtest,
     backtest_origins,
     development,
     development_moments,
     development_sums,
     development_table,
+    group_counts,
+    nowcast,
     nowcast_at,
     observed_at,
     observed_from,
     origin_states,
+    rows_of,
     seen_by_origin,
 )
 from reoffend.synth import SynthParams, generate
@@ -42,6 +55,7 @@ from reoffend.synth import SynthParams, generate
 from .conftest import D, convictions_frame, releases_frame, validated
 
 PARAMS = NowcastParams(MeasureParams(by=("cohort",)))
+nowcast_module = importlib.import_module("reoffend.nowcast")  # the package's ``nowcast`` is the function
 
 
 # ----------------------------------------------------------------------- the observed releases by hand
@@ -264,3 +278,130 @@ def test_origin_states_are_each_origins_own(synth_lagged):
         max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
         table = development_table(reference, data.rows.join(reference.select(KEY), on=KEY), max_age)
         assert_frame_equal(state.table, table)
+
+
+# ------------------------------------------------- the extract's nowcast from the check's one pass (issue 30)
+EXTRACT = dt.date(2024, 6, 30)  # synth_lagged's data as known then: releases in follow-up, a changed court lag
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        PARAMS,
+        replace(PARAMS, estimator="reference", censored_reference=False),
+        replace(PARAMS, court_lag="refuse"),
+        NowcastParams(MeasureParams(by=("cohort", "establishment"))),
+    ],
+    ids=["default", "reference-complete", "refuse", "by-establishment"],
+)
+def test_nowcast_with_its_check_in_one_pass_equals_the_nowcast_alone(synth_lagged, params, monkeypatch):
+    """The extract's observed releases and development table taken from the check's one pass (one more stage)
+    give the same figures, warnings and verdict as the extract's nowcast worked out alone, then its check."""
+    check, extract = CheckParams(origins=4, step_months=2), EXTRACT  # cohorts of 2023-2024 in follow-up
+    one_pass = nowcast(synth_lagged, params, extract=extract, check=check)
+    monkeypatch.setattr(nowcast_module, "_checked_states", lambda *args: None)  # the way before: each alone
+    alone = nowcast(synth_lagged, params, extract=extract, check=check)
+    assert one_pass.check is not None and one_pass.check.comparisons
+    assert_frame_equal(one_pass.rows, alone.rows)  # exact: same values to the last bit, same types and order
+    assert one_pass.check == alone.check
+    assert [str(w) for w in one_pass.warnings] == [str(w) for w in alone.warnings]
+    assert one_pass.metadata == alone.metadata
+
+
+def test_extract_state_from_the_one_pass_is_the_extracts_own(synth_lagged):
+    """The first state of the check's one pass is the extract's: observed releases (in release order) and table."""
+    data = development(synth_lagged, PARAMS)
+    extract = EXTRACT
+    prepared = _checked_states(data, extract, PARAMS, CheckParams())
+    assert prepared is not None
+    state = next(prepared[1])
+    data.last_observed = None
+    observed = observed_at(data, extract, PARAMS.window)
+    assert_frame_equal(state.observed, observed)  # not sorted first: both in release order
+    assert state.observed.get_column(KEY).is_sorted()
+    targets, reference = observed.filter(~pl.col(COMPLETE)), observed.filter(COMPLETE)
+    max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
+    table = development_table(reference, data.rows.join(reference.select(KEY), on=KEY), max_age)
+    assert_frame_equal(state.table, table)
+    assert len(list(prepared[1])) == len(prepared[0])  # then one state per origin, for the backtest
+
+
+# ------------------------------------------------------------------- a left join by position, and orders
+@settings(max_examples=60)
+@given(
+    height=st.integers(0, 30),
+    data=st.data(),
+)
+def test_at_positions_is_a_left_join_in_the_releases_order(height, data):
+    """``at_positions``: each value at its key's position, null elsewhere, as a left join onto the row index
+    with the left order kept (what ``seen_by_origin`` and ``observed_at`` rely on)."""
+    keys = data.draw(st.lists(st.integers(0, max(height - 1, 0)), unique=True, max_size=height)) if height else []
+    values = data.draw(st.lists(st.one_of(st.none(), st.integers(0, 9)), min_size=len(keys), max_size=len(keys)))
+    days = data.draw(st.lists(st.one_of(st.none(), st.dates()), min_size=len(keys), max_size=len(keys)))
+    frame = pl.DataFrame(
+        {KEY: keys, "_count": values, "_date": days}, schema={KEY: pl.UInt32, "_count": pl.UInt32, "_date": pl.Date}
+    )
+    placed = pl.DataFrame(at_positions(frame, height))
+    index = pl.DataFrame({KEY: list(range(height))}, schema={KEY: pl.UInt32})
+    joined = index.join(frame, on=KEY, how="left", maintain_order="left").drop(KEY)
+    assert_frame_equal(placed, joined)
+
+
+def test_observed_releases_and_expectations_come_in_release_order(synth_lagged):
+    """The float sums over a group are those of every run only in a fixed order: the release order. The observed
+    releases keep it (at any extract, one pass or alone), and so do the expectations of shuffled releases."""
+    data = development(synth_lagged, PARAMS)
+    origins = backtest_origins(data, synth_lagged.extract_date, PARAMS, BacktestParams(origins=3, step_months=2))
+    seen = seen_by_origin(data, origins)
+    for index, origin in enumerate(origins):
+        assert observed_from(data, seen, index, origin, PARAMS.window).get_column(KEY).is_sorted()
+        data.last_observed = None
+        assert observed_at(data, origin, PARAMS.window).get_column(KEY).is_sorted()
+    observed = observed_at(data, origins[0], PARAMS.window)
+    targets = observed.filter(~pl.col(COMPLETE)).with_columns(
+        pl.lit(1.0).alias(RATIO), pl.lit(False).alias(LAG_CHANGED)
+    )
+    reference = observed.filter(COMPLETE)
+    max_age = int(targets.get_column(AGE).max())  # type: ignore[arg-type]
+    table = development_table(reference, data.rows.join(reference.select(KEY), on=KEY), max_age)
+    table = _with_shares(table).with_columns(pl.lit(1.0).alias(RATIO))
+    by = PARAMS.measurement.by
+    expected, _ = _expectations(
+        targets.sample(fraction=1.0, shuffle=True, seed=3), table, reference, observed, by, "cohort"
+    )
+    assert expected.get_column(KEY).is_sorted()
+    in_order, _ = _expectations(targets, table, reference, observed, by, "cohort")
+    assert_frame_equal(expected, in_order)
+
+
+def test_group_counts_by_hand():
+    """Two groups: A with a complete release (2 reoffences, 1 event) and one in follow-up (none seen); B with one
+    complete release (none seen). A is not final, B is; medians of 10 and 20 January = 15 January."""
+    observed = pl.DataFrame(
+        {
+            "cohort": ["A", "A", "B"],
+            COMPLETE: [True, False, True],
+            "reoffended": [True, False, False],
+            "reoffences": [2, 0, 0],
+            "reconviction_events": [1, 0, 0],
+            SEGMENT: [0, 0, 0],
+            "release_date": [dt.date(2024, 1, 10), dt.date(2024, 1, 20), dt.date(2024, 3, 1)],
+        },
+        schema_overrides={SEGMENT: pl.UInt32},
+    )
+    counts = group_counts(observed, ("cohort",), GROUP_SEGMENT, GROUP_MEDIAN).sort("cohort")
+    assert counts.rows() == [
+        ("A", False, 2, 1, 1, 2, 1, 0, dt.date(2024, 1, 15)),
+        ("B", True, 1, 0, 0, 0, 0, 0, dt.date(2024, 3, 1)),
+    ]
+    assert counts.columns == ["cohort", "_final", "_n", "_incomplete", "_x", "_r", "_e", SEGMENT, "_median"]
+
+
+def test_rows_of_releases_are_the_join(synth_lagged):
+    """The rows of the complete releases at an origin, marked by position: those of the join, in the rows' order."""
+    data = development(synth_lagged, PARAMS)
+    reference = observed_at(data, EXTRACT, PARAMS.window).filter(COMPLETE)
+    found = rows_of(data, reference)
+    joined = data.rows.join(reference.select(KEY), on=KEY, how="semi", maintain_order="left")
+    assert_frame_equal(found, joined)
+    assert 0 < found.height < data.rows.height

@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from reoffend.drift import _mean_pit, event_table, fit_lag, reference_lags, stretched_reference, with_room
 from reoffend.measure import EVENT_KEY, MeasureParams
@@ -552,3 +553,15 @@ def test_lag_refusal_withholds_the_changed_cohorts():
     )
     assert any("court lag" in w and "withheld" in w for w in refused.warnings)
     assert not math.isnan(adjusted["binary_rate_provisional"].drop_nulls().sum())
+
+
+def test_event_table_by_position_is_the_join(slower_courts):
+    """The nowcast's release key is the row index of its releases: gathering their columns by it gives the same
+    events, with the same columns, as the join."""
+    data = development(slower_courts, PARAMS)
+    carry = ("cohort", "release_date")
+    joined = event_table(data.rows, data.releases, KEY, carry=carry)
+    gathered = event_table(data.rows, data.releases, KEY, carry=carry, by_position=True)
+    order = [KEY, "_offence", "_conviction"]
+    assert_frame_equal(gathered.sort(order), joined.sort(order))
+    assert gathered.height == joined.height > 100
