@@ -18,6 +18,7 @@ import inspect
 import io
 import numbers
 import os
+import re
 import sys
 import traceback
 import types
@@ -315,6 +316,10 @@ def _public(function: Callable[Params, Returned]) -> Callable[Params, Returned]:
         release_stdin()
         try:
             return function(*args, **kwargs)
+        except UsageError as error:
+            if len(error.args) == 1 and isinstance(error.args[0], str):  # the core's words name the CLI's options
+                error.args = (in_python_terms(error.args[0], [*signature.parameters, *INPUT_OPTIONS]),)
+            raise
         except ReoffendError:
             raise
         except Exception as error:
@@ -328,6 +333,25 @@ def _public(function: Callable[Params, Returned]) -> Callable[Params, Returned]:
             ) from None
 
     return call
+
+
+# an option as the command line names it, inside a message (``--ratio``, ``--treated-ids``), not ``a--b``
+COMMAND_LINE_OPTION = re.compile(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+KEYWORD_OF_OPTION = {"map": "column_map"}  # where the keyword is not the option's name
+
+
+def in_python_terms(message: str, keywords: Iterable[str]) -> str:
+    """``message`` with each command-line option among ``keywords`` named as the keyword argument it is here:
+    ``--ratio must be at least 1`` is ``ratio must be at least 1`` (docs/python.md, "Errors and warnings"). An
+    option the function does not take is left as it is."""
+    taken = set(keywords)
+
+    def keyword(match: re.Match[str]) -> str:
+        name = match.group(1).replace("-", "_")
+        name = KEYWORD_OF_OPTION.get(name, name)
+        return name if name in taken else match.group(0)
+
+    return COMMAND_LINE_OPTION.sub(keyword, message)
 
 
 def _checked_arguments(

@@ -332,3 +332,28 @@ def test_results_survive_a_pickle_round_trip():
         back = pickle.loads(pickle.dumps(result))
         assert back.table.equals(result.table) and back.summary() == result.summary()
         assert back.headline == result.headline and back.parameters == result.parameters
+
+
+# ------------------------------------------------------------------ the core's words, in the API's keywords
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # MatchedParams checks its values with the command line's words: the API says its keywords instead
+        (lambda: COMMANDS["compare_matched"](ratio=0), "ratio must be at least 1, not 0"),
+        (lambda: COMMANDS["compare_matched"](caliper=0.0), "caliper must be positive"),
+        (lambda: COMMANDS["compare_matched"](min_treated=0), "min_treated must be at least 1, not 0"),
+    ],
+)
+def test_an_options_error_from_the_core_names_the_keyword_not_the_command_line_option(call, message):
+    with pytest.raises(UsageError) as raised:
+        call()
+    assert str(raised.value).startswith(message) and "--" not in str(raised.value)
+
+
+def test_only_options_the_function_takes_are_renamed_and_map_is_column_map():
+    from reoffend.api import in_python_terms
+
+    said = "--ratio must be at least 1; add --map a=b; --treated-ids FILE; x--y; --suppress 5; ---z"
+    assert in_python_terms(said, ["ratio", "column_map", "treated_ids"]) == (
+        "ratio must be at least 1; add column_map a=b; treated_ids FILE; x--y; --suppress 5; ---z"
+    )
