@@ -335,8 +335,9 @@ def _public(function: Callable[Params, Returned]) -> Callable[Params, Returned]:
     return call
 
 
-# an option as the command line names it, inside a message (``--ratio``, ``--treated-ids``), not ``a--b``
-COMMAND_LINE_OPTION = re.compile(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+# an option as the command line names it, inside a message (``--ratio``, ``--treated-ids``), not ``a--b`` nor a
+# quoted value from the data (``'--ratio'``: an establishment so named stays as it is)
+COMMAND_LINE_OPTION = re.compile(r"(?<![\w'\"-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
 KEYWORD_OF_OPTION = {"map": "column_map"}  # where the keyword is not the option's name
 
 

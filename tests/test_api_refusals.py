@@ -353,7 +353,7 @@ def test_an_options_error_from_the_core_names_the_keyword_not_the_command_line_o
 def test_only_options_the_function_takes_are_renamed_and_map_is_column_map():
     from reoffend.api import in_python_terms
 
-    said = "--ratio must be at least 1; add --map a=b; --treated-ids FILE; x--y; --suppress 5; ---z"
+    said = "--ratio must be at least 1; add --map a=b; --treated-ids FILE; x--y; --suppress 5; ---z; '--ratio'"
     assert in_python_terms(said, ["ratio", "column_map", "treated_ids"]) == (
-        "ratio must be at least 1; add column_map a=b; treated_ids FILE; x--y; --suppress 5; ---z"
+        "ratio must be at least 1; add column_map a=b; treated_ids FILE; x--y; --suppress 5; ---z; '--ratio'"
     )
