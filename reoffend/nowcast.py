@@ -190,13 +190,17 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
     # the court-lag monitor's order of events (and so its sample and means) and every float sum over releases
     # (reoffend.sums) follow it
     order = [person, "release_date", *[c for c in by if c not in ("offender_id", "release_date")]]
-    keyed = releases.sort(order, maintain_order=True).with_row_index(KEY).select(
-        KEY,
-        "offender_id",
-        *[c for c in by if c not in ("offender_id", "release_date")],
-        "release_date",
-        FOLLOW_UP_END,
-        CONVICTION_DEADLINE,
+    keyed = (
+        releases.sort(order, maintain_order=True)
+        .with_row_index(KEY)
+        .select(
+            KEY,
+            "offender_id",
+            *[c for c in by if c not in ("offender_id", "release_date")],
+            "release_date",
+            FOLLOW_UP_END,
+            CONVICTION_DEADLINE,
+        )
     )
     segments = params.segment_columns
     if segments:
