@@ -939,11 +939,10 @@ def _union(same: Sequence[Range], truth: int | None) -> Range:
     """One count's range over the readers: the values some reader cannot rule out are the union of their
     ranges, which may have gaps (one reader's arithmetic pins the count to 3, another's to 10: a reader of both
     knows it is 3 or 10, not that it lies anywhere from 3 to 10). The range that counts is the piece of that
-    union holding the true value (a whole number, so ranges a step apart join), which the true state's reader
-    always allows; without a true value, the narrowest piece. It passes when that piece is wide enough, or (an
-    implied count) when the count is safe in every reader's model."""
-    if len(same) == 1:
-        return same[0]
+    union holding the true value (a whole number, so ranges a step apart join), a value the true state's reader
+    always allows even before that reader is solved (alone, ``[truth, truth]``); without a true value, the
+    narrowest piece. It passes when that piece is wide enough, or when every reader's range passes on its own
+    (an implied count safe in each reader's model; see :func:`ranges_over` for when that may be read)."""
     first = same[0]
     pieces: list[list[float]] = []
     for r in sorted(same, key=lambda r: r.low):
@@ -951,8 +950,10 @@ def _union(same: Sequence[Range], truth: int | None) -> Range:
             pieces[-1][1] = max(pieces[-1][1], r.high)
         else:
             pieces.append([r.low, r.high])
-    held = [p for p in pieces if truth is not None and p[0] <= truth <= p[1]]
-    low, high = held[0] if held else min(pieces, key=lambda p: p[1] - p[0])
+    if truth is None:
+        low, high = min(pieces, key=lambda p: p[1] - p[0])
+    else:
+        low, high = next((p for p in pieces if p[0] <= truth <= p[1]), [float(truth), float(truth)])
     passes = high - low >= first.required or all(r.passes for r in same)
     return replace(first, low=low, high=high, passes=passes)
 
@@ -968,25 +969,52 @@ def ranges_over(
     """Each target's range over several readers' models, as :func:`union_ranges`. ``differ``: the cells whose
     relations differ between the models (None: any). The first model is solved for every target; each other
     only for the targets linked to ``differ`` in some model (:func:`linked_cells`; the rest are the same in
-    all) whose span over the models solved so far is still narrower than the rule requires (one reader's
-    wide range already makes the union wide)."""
+    all) whose piece holding the true value, over the models solved so far, is still narrower than the rule
+    requires (a later reader can only widen that piece or add another apart from it). Since a reader whose
+    range is settled from the solutions seen reports a span narrower than its own range (:func:`ranges`), a
+    count that still fails is solved exactly in each reader whose reported range passes alone but leaves the
+    true value out."""
     found = ranges(models[0], targets, protection, spread=spread, two_parts=len(models) == 1)
     if len(models) == 1:
         return found
     varying = None if differ is None else set().union(*(linked_cells(m, differ) for m in models))
-    by_count: dict[tuple[Key, str], list[Range]] = {(r.cell, r.count): [r] for r in found}
+    by_count: dict[tuple[Key, str], list[tuple[LinkedTables, Range]]] = {
+        (r.cell, r.count): [(models[0], r)] for r in found
+    }
+    shared: set[tuple[Key, str]] = set()  # the same range in every reader: solved once
+    for target in by_count:
+        if varying is not None and target[0] not in varying:
+            shared.add(target)
     for model in models[1:]:
-        still = [
-            target
-            for target, same in by_count.items()
-            if (varying is None or target[0] in varying)
-            and _union(same, _truth(models[0], same[0])).width < same[0].required
-        ]
+        still = [target for target, seen in by_count.items() if target not in shared and _narrow(models[0], seen)]
         if not still:
             break
         for r in ranges(model, still, protection, spread=spread, two_parts=False):
-            by_count[(r.cell, r.count)].append(r)
-    return [_union(same, _truth(models[0], same[0])) for same in by_count.values()]
+            by_count[(r.cell, r.count)].append((model, r))
+    out = []
+    for target, seen in by_count.items():
+        truth = _truth(models[0], seen[0][1])
+        joined = _union([r for _m, r in seen], truth)
+        if not joined.passes and target not in shared and truth is not None:
+            seen = [
+                (
+                    m,
+                    ranges(m, [target], protection, exact=True)[0]
+                    if r.width >= r.required and not r.low <= truth <= r.high
+                    else r,
+                )
+                for m, r in seen
+            ]
+            joined = _union([r for _m, r in seen], truth)
+        out.append(joined)
+    return out
+
+
+def _narrow(model: LinkedTables, seen: Sequence[tuple[LinkedTables, Range]]) -> bool:
+    """Whether a count's piece holding the true value, over the readers solved so far, is narrower than the rule
+    requires (so the next reader must be solved)."""
+    ranges_seen = [r for _m, r in seen]
+    return _union(ranges_seen, _truth(model, ranges_seen[0])).width < ranges_seen[0].required
 
 
 def _fragile_totals(model: LinkedTables) -> None:

@@ -23,6 +23,7 @@ from reoffend.linked import (
     key,
     protect,
     ranges,
+    ranges_over,
     union_ranges,
 )
 
@@ -664,3 +665,49 @@ def test_two_parts_only_for_an_audit_without_other_readers(monkeypatch):
     with_reader = linked.ranges_over([model, model.sharing()], model.targets(), PROTECTION)
     assert not asked
     assert [r.passes for r in with_reader] == [r.passes for r in alone]
+
+
+def _a_wrong_guess_wide_and_the_true_one_narrow() -> tuple[LinkedTables, Key, LinkedTables, LinkedTables]:
+    """Q1: A (12, 3) + B (12, 10) + C (40, 20), A and B withheld, so A + B = 13. The earlier release published A
+    as 3 of 12, and a group P (24 people, 8 reoffenders) as B then and Y then, both withheld (B then is 0 to 8).
+    One reader takes B unchanged (wrong: A = 13 - B then is 5 to 12), the other A unchanged (true: A = 3)."""
+    model = one_cohort([("A", 12, 3), ("B", 12, 10), ("C", 40, 20)])
+    a, b = key("Q1", {"est": "A"}), key("Q1", {"est": "B"})
+    for cell_key in (a, b):
+        model.cells[cell_key].withhold()
+    a_then = model.add(key("Q1", {"est": "A"}, "then"), 12, counts(3), table="then.csv")
+    p = model.add(key("P"), 24, counts(8), table="then.csv")
+    unknown = {"reoffenders": None, "reconviction_events": None, "reoffences": None}
+    b_then = model.add(key("P", {"est": "B"}, "then"), 12, unknown, table="then.csv", withheld=True)
+    y_then = model.add(key("P", {"est": "Y"}, "then"), 12, unknown, table="then.csv", withheld=True)
+    model.partition(p, [b_then, y_then])
+    for cell_key in (a_then, p, b_then, y_then):
+        model.cells[cell_key].fixed = True
+        model.cells[cell_key].hideable = False
+    wrong, right = model.sharing(), model.sharing()
+    wrong.tie(b, b_then)
+    right.tie(a, a_then)
+    return model, a, wrong, right
+
+
+def test_the_readers_verdict_does_not_depend_on_which_is_solved_first():
+    # the review of 400e792: with the wrong guess first, its wide range (5..12, not holding the true 3) passed
+    # alone and the true reader (3..3) was never solved. Now the piece holding the true value (3..3 alone until a
+    # reader allows more) is what decides whether to solve the next reader: both orders fail, as the union does
+    _model, a, wrong, right = _a_wrong_guess_wide_and_the_true_one_narrow()
+    target = [(a, "reoffenders")]
+    assert [(r.low, r.high) for m in (wrong, right) for r in ranges(m, target, PROTECTION, exact=True)] == [
+        (5, 12),
+        (3, 3),
+    ]
+    for order in ([wrong, right], [right, wrong]):
+        (found,) = ranges_over(order, target, PROTECTION)
+        assert (found.low, found.high) == (3, 3) and not found.passes
+        assert not audit(order[0], PROTECTION, order[1:]).passed
+    withheld = []
+    for first in (0, 1):
+        model, a, wrong, right = _a_wrong_guess_wide_and_the_true_one_narrow()
+        order = [wrong, right] if first == 0 else [right, wrong]
+        protect(order[0], PROTECTION, order[1:])
+        withheld.append(sorted(describe(k) for k, c in model.cells.items() if c.withheld and not c.fixed))
+    assert withheld[0] == withheld[1]
