@@ -288,6 +288,21 @@ def test_audit_ranges_are_the_whole_number_ranges_and_protection_holds(publicati
             assert high - low >= min(width, model.cells[found.cell].size)
 
 
+def _cohort_of_parts(parts) -> tuple[LinkedTables, list, Key]:
+    """A cohort (its total published) and, for each of ``parts`` (size, reoffending share, events beyond the
+    reoffenders, reoffences beyond the events, a flag of the test's), a group's key, size, counts and flag."""
+    model = LinkedTables()
+    cells = []
+    for i, (n, share, more_events, more_offences, flag) in enumerate(parts):
+        r = round(n * share)
+        cells.append(
+            (key("Q1", {"est": f"E{i}"}), n, counts(r, r + more_events, r + more_events + more_offences), flag)
+        )
+    total = {c: sum(v[c] for _k, _n, v, _f in cells) for c in COUNTS}  # type: ignore[misc]
+    whole = model.add(key("Q1"), sum(n for _k, n, _v, _f in cells), total, table="trend.csv")
+    return model, cells, whole
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     parts=st.lists(
@@ -299,15 +314,7 @@ def test_audit_ranges_are_the_whole_number_ranges_and_protection_holds(publicati
 def test_one_partition_in_closed_form_is_the_linear_programs_answer(parts):
     """A cohort split into parts, some withheld: the direct ranges (reoffend.linked._one_partition) are those
     the linear program finds, count by count."""
-    model = LinkedTables()
-    cells = []
-    for i, (n, share, more_events, more_offences, hidden) in enumerate(parts):
-        r = round(n * share)
-        cells.append(
-            (key("Q1", {"est": f"E{i}"}), n, counts(r, r + more_events, r + more_events + more_offences), hidden)
-        )
-    total = {c: sum(v[c] for _k, _n, v, _h in cells) for c in COUNTS}  # type: ignore[misc]
-    whole = model.add(key("Q1"), sum(n for _k, n, _v, _h in cells), total, table="trend.csv")
+    model, cells, whole = _cohort_of_parts(parts)
     for k, n, values, _hidden in cells:
         model.add(k, n, values, table="est.csv")
     model.partition(whole, [k for k, _n, _v, _h in cells])
@@ -336,15 +343,7 @@ def test_two_parts_in_closed_form_are_the_linear_programs_answer(parts, as_subse
     counts published: the direct ranges (reoffend.linked._two_parts) are those the linear program finds.
     ``as_subset``: the second part is the implied rest of the first (LinkedTables.subset), none of its counts
     published."""
-    model = LinkedTables()
-    cells = []
-    for i, (n, share, more_events, more_offences, shown) in enumerate(parts):
-        r = round(n * share)
-        cells.append(
-            (key("Q1", {"est": f"E{i}"}), n, counts(r, r + more_events, r + more_events + more_offences), shown)
-        )
-    total = {c: sum(v[c] for _k, _n, v, _s in cells) for c in COUNTS}  # type: ignore[misc]
-    whole = model.add(key("Q1"), sum(n for _k, n, _v, _s in cells), total, table="trend.csv")
+    model, cells, whole = _cohort_of_parts(parts)
     (a, n_a, values_a, shown_a), (b, n_b, values_b, shown_b) = cells
     model.add(a, n_a, {c: values_a[c] for c in shown_a}, table="cmp.csv")
     if as_subset:
