@@ -46,7 +46,7 @@ from .measure import (
 )
 from .messages import counted
 from .run_warnings import RunWarning
-from .sums import ascending_sum
+from .sums import ordered_sum
 from .validate import ValidatedInputs
 from .window import CONVICTION_DEADLINE, FOLLOW_UP_END, FollowUpWindow, add_months, add_months_to_date
 
@@ -669,7 +669,7 @@ def _with_lag_model_error(
     )
     # in release order, as expected is: the float sums below are then those of every run
     moved = expected.join(adjusted.select(KEY), on=KEY, how="semi", maintain_order="left")
-    sums = [ascending_sum(f"_mean_{c}").alias(f"_shift_{c}") for c in COUNTS.values()]
+    sums = [ordered_sum(f"_mean_{c}").alias(f"_shift_{c}") for c in COUNTS.values()]
     shift = moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), suffix="_plain")
     lag_sd = [
         (LAG_MODEL_SHARE * (pl.col(f"_shift_{c}") - pl.col(f"_shift_{c}_plain"))).alias(f"_lag_sd_{c}")
@@ -1016,10 +1016,10 @@ def level_credibility(
         joined.group_by(by)
         .agg(
             pl.col("reoffended").cast(pl.Float64).sum().alias("_O"),
-            ascending_sum(s).alias("_E"),
-            ascending_sum(s**2).alias("_E2"),
-            ascending_sum((s * (1 - s)).sqrt()).alias("_E_root"),
-            ascending_sum("_P").alias("_final"),
+            ordered_sum(s).alias("_E"),
+            ordered_sum(s**2).alias("_E2"),
+            ordered_sum((s * (1 - s)).sqrt()).alias("_E_root"),
+            ordered_sum("_P").alias("_final"),
             (pl.col(LAG_CHANGED).any() if LAG_CHANGED in joined.columns else pl.lit(False)).alias("_lagged"),
             pl.col(SEGMENT).first(),  # one segment per group: the segment columns are among ``by``
         )
@@ -1120,9 +1120,9 @@ def _provisional_groups(
     for count in ("reoffended", "reoffences", "reconviction_events"):
         mean, var, se = pl.col(f"_mean_{count}"), pl.col(f"_var_{count}"), pl.col(f"_se_{count}")
         sums += [
-            pl.when(unknown).then(None).otherwise(ascending_sum(mean)).alias(f"_further_{count}"),
-            pl.when(unknown).then(None).otherwise(ascending_sum(var) + ascending_sum(se) ** 2).alias(f"_var0_{count}"),
-            ascending_sum(f"_d_{count}").alias(f"_slope_{count}"),
+            pl.when(unknown).then(None).otherwise(ordered_sum(mean)).alias(f"_further_{count}"),
+            pl.when(unknown).then(None).otherwise(ordered_sum(var) + ordered_sum(se) ** 2).alias(f"_var0_{count}"),
+            ordered_sum(f"_d_{count}").alias(f"_slope_{count}"),
         ]
     if levels is None:  # no release in follow-up (nowcast_at): every group is final, so base has no rows
         return base

@@ -36,7 +36,7 @@ from ..measure import MeasureParams, measured_releases, per_release, proven_reof
 from ..report.multiple import DESCRIPTION, METHODS, MultipleTesting
 from ..report.verdict import Verdict, interval_confidence, interval_label
 from ..run_warnings import RunWarning
-from ..sums import ascending_sum
+from ..sums import ordered_sum
 from ..validate import ValidatedInputs, check_covariate_values, file_rows_of, release_file_rows
 from .adjusted_models import CountModel, FittedModel, fit_binary, fit_count
 from .adjusted_score import national_shift, score_groups
@@ -276,9 +276,9 @@ def shift_of_rows(rows: pl.DataFrame, params: AdjustedParams) -> pl.DataFrame:
         variance = (se**2 - parameter).clip(lower_bound=0.0) * n**2
         expected = pl.col(f"{measure}_expected") * n  # the unit's expected sum
         aggregations += [
-            ascending_sum(excess).alias(f"_{prefix}_excess"),
-            ascending_sum(variance).alias(f"_{prefix}_variance"),
-            ascending_sum(expected).alias(f"_{prefix}_expected"),
+            ordered_sum(excess).alias(f"_{prefix}_excess"),
+            ordered_sum(variance).alias(f"_{prefix}_variance"),
+            ordered_sum(expected).alias(f"_{prefix}_expected"),
         ]
     per_cohort = rows.group_by("cohort", maintain_order=True).agg(aggregations).sort("cohort")
     columns: list[pl.Expr] = []
