@@ -896,7 +896,9 @@ def protect(
         # only what failed, and a group chosen for two failing neighbours is withheld once)
         extras: list[Key] = []
         for cell_key in dict.fromkeys(k for k, _count in failing):
-            extra = _next_to_withhold(model, cell_key, avoid=extras)
+            # looked for in each reader's relations in turn, the model's first: a figure only another reader
+            # links to the count (its guess ties them) can protect it too (the review of 0481157)
+            extra = next((k for m in models if (k := _next_to_withhold(m, cell_key, avoid=extras)) is not None), None)
             if extra is None:
                 count = next(c for k, c in failing if k == cell_key)
                 raise UnprotectableCell(
@@ -970,10 +972,10 @@ def ranges_over(
     relations differ between the models (None: any). The first model is solved for every target; each other
     only for the targets linked to ``differ`` in some model (:func:`linked_cells`; the rest are the same in
     all) whose piece holding the true value, over the models solved so far, is still narrower than the rule
-    requires (a later reader can only widen that piece or add another apart from it). Since a reader whose
-    range is settled from the solutions seen reports a span narrower than its own range (:func:`ranges`), a
-    count that still fails is solved exactly in each reader whose reported range passes alone but leaves the
-    true value out."""
+    requires (a later reader can only widen that piece or add another apart from it), and every count with no
+    true value. Since a reader whose range is settled from the solutions seen reports a span narrower than its
+    own range (:func:`ranges`), a count that still fails is solved exactly in each reader whose reported range
+    passes alone but leaves the true value out (or, with none, in each whose range passes alone)."""
     found = ranges(models[0], targets, protection, spread=spread, two_parts=len(models) == 1)
     if len(models) == 1:
         return found
@@ -995,12 +997,12 @@ def ranges_over(
     for target, seen in by_count.items():
         truth = _truth(models[0], seen[0][1])
         joined = _union([r for _m, r in seen], truth)
-        if not joined.passes and target not in shared and truth is not None:
+        if not joined.passes and target not in shared:
             seen = [
                 (
                     m,
                     ranges(m, [target], protection, exact=True)[0]
-                    if r.width >= r.required and not r.low <= truth <= r.high
+                    if r.width >= r.required and (truth is None or not r.low <= truth <= r.high)
                     else r,
                 )
                 for m, r in seen
@@ -1011,10 +1013,12 @@ def ranges_over(
 
 
 def _narrow(model: LinkedTables, seen: Sequence[tuple[LinkedTables, Range]]) -> bool:
-    """Whether a count's piece holding the true value, over the readers solved so far, is narrower than the rule
-    requires (so the next reader must be solved)."""
+    """Whether the next reader must be solved for a count: its piece holding the true value, over the readers
+    solved so far, is narrower than the rule requires; or it has no true value (a previous release's withheld
+    figure), whose narrowest piece any later reader may narrow (the review of 0481157)."""
     ranges_seen = [r for _m, r in seen]
-    return _union(ranges_seen, _truth(model, ranges_seen[0])).width < ranges_seen[0].required
+    truth = _truth(model, ranges_seen[0])
+    return truth is None or _union(ranges_seen, truth).width < ranges_seen[0].required
 
 
 def _fragile_totals(model: LinkedTables) -> None:

@@ -710,3 +710,50 @@ def test_the_readers_verdict_does_not_depend_on_which_is_solved_first():
         protect(order[0], PROTECTION, order[1:])
         withheld.append(sorted(describe(k) for k, c in model.cells.items() if c.withheld and not c.fixed))
     assert withheld[0] == withheld[1]
+
+
+def _a_previous_figure_with_no_true_value() -> tuple[LinkedTables, Key, LinkedTables, LinkedTables]:
+    """The review of 0481157: Q1 A (12, 3) + B (12, 10) + C (40, 20), A and B withheld; Q2 D (12, 10) + E (12, 11)
+    + F (40, 20), D and E withheld (D is 9 to 12). The earlier release published A then as 3 of 12 and withheld X
+    then (12 people), whose counts the builder does not know. Reader N takes X then to be A then (3), reader W to
+    be D now (9 to 12)."""
+    model = one_cohort([("A", 12, 3), ("B", 12, 10), ("C", 40, 20)])
+    q2 = model.add(key("Q2"), 64, counts(41), table="trend.csv")
+    parts = [
+        model.add(key("Q2", {"est": e}), 12 if e != "F" else 40, counts(r), table="est.csv")
+        for e, r in (("D", 10), ("E", 11), ("F", 20))
+    ]
+    model.partition(q2, parts)
+    for cell_key in (key("Q1", {"est": "A"}), key("Q1", {"est": "B"}), parts[0], parts[1]):
+        model.cells[cell_key].withhold()
+    unknown = {"reoffenders": None, "reconviction_events": None, "reoffences": None}
+    a_then = model.add(key("Q1", {"est": "A"}, "then"), 12, counts(3), table="then.csv")
+    x_then = model.add(key("X", {}, "then"), 12, unknown, table="then.csv", withheld=True)
+    for cell_key in (a_then, x_then):
+        model.cells[cell_key].fixed = True
+        model.cells[cell_key].hideable = False
+    n, w = model.sharing(), model.sharing()
+    n.tie(x_then, a_then)
+    w.tie(parts[0], x_then)
+    return model, x_then, n, w
+
+
+def test_a_count_with_no_true_value_is_judged_over_every_reader_in_any_order():
+    # N pins X then to 3..3, W allows 9..12 (it passes alone): with W first the audit stopped at W's wide range.
+    # Every reader is now solved for a count with no true value, and protect looks for a figure to withhold in
+    # every reader's relations (N's link X then only to A then, published): both orders withhold F too, after
+    # which W allows 0..12, holding N's 3, and the audit passes
+    for first in (0, 1):
+        model, x_then, n, w = _a_previous_figure_with_no_true_value()
+        order = [n, w] if first == 0 else [w, n]
+        (found,) = ranges_over(order, [(x_then, "reoffenders")], PROTECTION)
+        assert (found.low, found.high) == (3, 3) and not found.passes
+        protect(order[0], PROTECTION, order[1:])
+        assert sorted(describe(k) for k, c in model.cells.items() if c.withheld and not c.fixed) == [
+            "Q1, est A",
+            "Q1, est B",
+            "Q2, est D",
+            "Q2, est E",
+            "Q2, est F",
+        ]
+        assert audit(order[0], PROTECTION, order[1:]).passed
