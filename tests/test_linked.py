@@ -7,7 +7,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reoffend.disclosure import DisclosureRule
@@ -18,6 +18,7 @@ from reoffend.linked import (
     LinkedTables,
     Protection,
     UnprotectableCell,
+    _one_partition,
     audit,
     describe,
     key,
@@ -311,9 +312,16 @@ def _cohort_of_parts(parts) -> tuple[LinkedTables, list, Key]:
         max_size=6,
     )
 )
+# the closed form's edges, each its own example (a random draw reaches them only sometimes): the withheld parts
+# with no reoffender (S_R = 0), every one a reoffender (S_R = their size), no further event (S_R = S_E), no
+# further reoffence (S_E = S_O)
+@example(parts=[(4, 0.0, 1, 0, True), (3, 0.0, 0, 0, True), (5, 0.4, 0, 0, False)])
+@example(parts=[(3, 1.0, 1, 1, True), (2, 1.0, 0, 1, True), (4, 0.0, 0, 0, False)])
+@example(parts=[(4, 0.5, 0, 1, True), (4, 0.25, 0, 0, True), (3, 0.5, 1, 1, False)])
+@example(parts=[(4, 0.0, 0, 0, True), (4, 0.5, 1, 0, True), (3, 0.5, 0, 1, False)])
 def test_one_partition_in_closed_form_is_the_linear_programs_answer(parts):
     """A cohort split into parts, some withheld: the direct ranges (reoffend.linked._one_partition) are those
-    the linear program finds, count by count."""
+    the linear program finds, count by count, and the closed form is taken wherever a part is withheld."""
     model, cells, whole = _cohort_of_parts(parts)
     for k, n, values, _hidden in cells:
         model.add(k, n, values, table="est.csv")
@@ -321,6 +329,7 @@ def test_one_partition_in_closed_form_is_the_linear_programs_answer(parts):
     for k, _n, _v, hidden in cells:
         if hidden:
             model.cells[k].withhold()
+    assert (_one_partition(model, model.relations) is None) == (not any(h for _k, _n, _v, h in cells))
     targets = model.targets()
     direct = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION)}
     solved = {(r.cell, r.count): (r.low, r.high) for r in ranges(model, targets, PROTECTION, exact=True)}
