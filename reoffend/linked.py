@@ -910,10 +910,21 @@ def protect(
             if extra not in extras:
                 extras.append(extra)
                 model.cells[extra].withhold()
+        before = {k for k, c in model.cells.items() if c.withheld}
         _fragile_totals(model)
+        # the groups withheld this round, a fragile total withheld with its part among them (the review of
+        # 527ada1: a total withheld here and never solved could be the difference of two published figures)
+        extras += [k for k, c in model.cells.items() if c.withheld and k not in before]
         retry = list(dict.fromkeys([*failing, *((extra, c) for extra in extras for c in COUNTS)]))
         found = ranges_over(models, retry, protection, differ, spread=False)
         failing = [(r.cell, r.count) for r in found if not r.passes]
+    if failing:  # never return with a count the audit would fail
+        cell_key, count = failing[0]
+        raise UnprotectableCell(
+            f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected by withholding more groups",
+            cell_key,
+            count,
+        )
 
 
 def _check_shared(model: LinkedTables, readers: Sequence[LinkedTables]) -> None:
