@@ -901,12 +901,7 @@ def protect(
             extra = next((k for m in models if (k := _next_to_withhold(m, cell_key, avoid=extras)) is not None), None)
             if extra is None:
                 count = next(c for k, c in failing if k == cell_key)
-                raise UnprotectableCell(
-                    f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected: every figure linked "
-                    "to it is already withheld",
-                    cell_key,
-                    count,
-                )
+                raise _unprotectable(cell_key, count, "every figure linked to it is already withheld")
             if extra not in extras:
                 extras.append(extra)
                 model.cells[extra].withhold()
@@ -919,12 +914,13 @@ def protect(
         found = ranges_over(models, retry, protection, differ, spread=False)
         failing = [(r.cell, r.count) for r in found if not r.passes]
     if failing:  # never return with a count the audit would fail
-        cell_key, count = failing[0]
-        raise UnprotectableCell(
-            f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected by withholding more groups",
-            cell_key,
-            count,
-        )
+        raise _unprotectable(*failing[0], "withholding more groups does not protect it")
+
+
+def _unprotectable(cell_key: Key, count: str, why: str) -> UnprotectableCell:
+    return UnprotectableCell(
+        f"{describe(cell_key)}: its {count.replace('_', ' ')} cannot be protected: {why}", cell_key, count
+    )
 
 
 def _check_shared(model: LinkedTables, readers: Sequence[LinkedTables]) -> None:
