@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -39,6 +40,7 @@ import polars as pl
 from .measure import EVENT_KEY
 from .window import CONVICTION_DEADLINE, FollowUpWindow
 
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 LAG_CAP_DAYS = 365  # rooms are capped here: the reference's lags are complete up to this many days
 MIN_ROOM_DAYS = 30  # events with less room than this say little and are left out of the monitor
 LAG_Z = 3.0  # |z| of the monitor at or above which a cohort's court lag has changed
@@ -95,9 +97,9 @@ def event_table(
     ).collect()
 
 
-def with_room(events: pl.DataFrame, extract_day: int) -> pl.DataFrame:
+def with_room(events: Frame, extract_day: int) -> Frame:
     """The events of :func:`event_table` convicted by ``extract_day``, with ``_room``: the days each had to be
-    convicted (up to the day before its deadline, and up to the extract)."""
+    convicted (up to the day before its deadline, and up to the extract); eager or lazy, as given."""
     last = pl.min_horizontal(pl.col("_last"), pl.lit(extract_day, pl.Int32))
     return events.filter(pl.col("_conviction") <= extract_day).with_columns(
         (last - pl.col("_offence")).cast(pl.Int64).alias("_room")
