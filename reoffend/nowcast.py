@@ -876,13 +876,20 @@ def censored_shares(observed: pl.DataFrame, max_age: int) -> pl.DataFrame:
         .otherwise(pl.col(AGE).cast(pl.Int64) - 1)
     )
     top = int(observed.select(pl.max_horizontal(pl.col(FIRST_DAY).max(), pl.lit(max_age))).item())
-    frame = observed.select(SEGMENT, last.clip(upper_bound=top + 1).alias("_last"), pl.col(FIRST_DAY))
-    # a release is at risk on every day up to its last (first seen, or the last day observed, or never left)
-    leaving = frame.group_by(SEGMENT, pl.col("_last").cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_leave"))
-    first_seen = frame.filter(pl.col(FIRST_DAY).is_not_null())
-    events = first_seen.group_by(SEGMENT, pl.col(FIRST_DAY).cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_d"))
+    frame = observed.lazy().select(SEGMENT, last.clip(upper_bound=top + 1).alias("_last"), pl.col(FIRST_DAY))
+    # a release is at risk on every day up to its last (first seen, or the last day observed, or never left);
+    # the three counts in one collect (integer counts: the same in any order)
+    leaving, events, segments = pl.collect_all(
+        [
+            frame.group_by(SEGMENT, pl.col("_last").cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_leave")),
+            frame.filter(pl.col(FIRST_DAY).is_not_null())
+            .group_by(SEGMENT, pl.col(FIRST_DAY).cast(pl.Int32).alias(AGE))
+            .agg(pl.len().alias("_d")),
+            frame.select(SEGMENT).unique(),
+        ]
+    )
     ages = pl.DataFrame({AGE: pl.int_range(0, top + 2, eager=True).cast(pl.Int32)})
-    grid = frame.select(SEGMENT).unique().join(ages, how="cross")
+    grid = segments.join(ages, how="cross")
     table = (
         grid.join(leaving, on=[SEGMENT, AGE], how="left")  # the order: sorted next
         .join(events, on=[SEGMENT, AGE], how="left")
