@@ -781,10 +781,9 @@ def lag_events(data: Development) -> pl.DataFrame:
     releases = data.releases.lazy().select(KEY, CONVICTION_DEADLINE, "cohort", released).collect()
     events = event_table(data.rows, releases, KEY, carry=("_released",), by_position=True)
     order = monitor_order(events)
-    if len(order) == 1:  # the one number sorted alone, the events read back from it (_decoded)
-        events = _decoded(events.select(order[0]).to_series().sort(), releases)
-    else:
-        events = events.sort(order)
+    # the one number sorted alone and the events read back from it (_decoded), else the three columns
+    one_key = len(order) == 1
+    events = _decoded(events.select(order[0]).to_series().sort(), releases) if one_key else events.sort(order)
     cohort = releases.get_column("cohort").gather(events.get_column(KEY))  # the release's, by position
     return events.select(KEY, "_offence", "_conviction", "_last", "_lag", cohort, "_released")
 
