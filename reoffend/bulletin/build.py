@@ -167,10 +167,11 @@ class ChartWorker:
 
     Importing matplotlib and numpy and drawing the charts are single-threaded Python (about 1.5 CPU s
     at 1,000,000 releases, bench/NOTES.md); polars releases the GIL while it reads, joins and groups, so the
-    two overlap. Each chart is submitted as soon as its table is final and drawn in the order submitted, by
-    the one thread, exactly as it would be drawn inline (the same bytes: render sets matplotlib's settings in
-    an rc_context, and nothing else in the bulletin uses matplotlib). :meth:`results` waits for them and
-    re-raises a chart's error in the caller.
+    two overlap. Each chart is submitted as soon as its table is final (the trend's two as soon as it is
+    measured, from a guess of it as published that :class:`_Charts` checks, and forgets when wrong) and drawn
+    in the order submitted, by the one thread, exactly as it would be drawn inline (the same bytes: render
+    sets matplotlib's settings in an rc_context, and nothing else in the bulletin uses matplotlib).
+    :meth:`results` waits for them and re-raises a chart's error in the caller.
     """
 
     def __init__(self) -> None:
