@@ -167,11 +167,10 @@ class ChartWorker:
 
     Importing matplotlib and numpy and drawing the charts are single-threaded Python (about 1.5 CPU s
     at 1,000,000 releases, bench/NOTES.md); polars releases the GIL while it reads, joins and groups, so the
-    two overlap. Each chart is submitted as soon as its table is final (the trend's two as soon as it is
-    measured, from a guess of it as published that :class:`_Charts` checks, and forgets when wrong) and drawn
-    in the order submitted, by the one thread, exactly as it would be drawn inline (the same bytes: render
-    sets matplotlib's settings in an rc_context, and nothing else in the bulletin uses matplotlib).
-    :meth:`results` waits for them and re-raises a chart's error in the caller.
+    two overlap. Each chart is submitted as soon as its table is final and drawn in the order submitted, by
+    the one thread, exactly as it would be drawn inline (the same bytes: render sets matplotlib's settings in
+    an rc_context, and nothing else in the bulletin uses matplotlib). :meth:`results` waits for them and
+    re-raises a chart's error in the caller.
     """
 
     def __init__(self) -> None:
@@ -181,12 +180,6 @@ class ChartWorker:
 
     def draw(self, name: str, drawing: Drawing) -> None:
         self._drawings[name] = self._pool.submit(drawing)
-
-    def forget(self, name: str) -> None:
-        """Drops the chart ``name`` (cancelled if not yet drawn): a guess that proved wrong (_Charts)."""
-        future = self._drawings.pop(name, None)
-        if future is not None:
-            future.cancel()
 
     def results(self) -> dict[str, tuple[bytes, bytes]]:
         """PNG and SVG bytes of each chart, in the order submitted."""
@@ -223,10 +216,6 @@ def _compute_bulletin(
     previous, inputs = _read_inputs(config, params, extract_date)
     step(STEPS[1])
     cohorts = _measure_cohorts(config, inputs, params)
-    charts = _Charts(worker)
-    # the trend's charts drawn now, while the establishments and the comparisons are measured, from the trend
-    # as published when disclosure control withholds none of its rows; kept only if it is so (_publish)
-    charts.guess_trend(_trend_if_nothing_withheld(cohorts, config.disclosure), params)
     step(STEPS[2])
     establishments = _latest_by_establishment(cohorts, params)
     step(STEPS[4])
@@ -239,7 +228,7 @@ def _compute_bulletin(
     parts = [*_cohort_parts(cohorts, establishments), *breakdowns, *comparison_sections]
     control = _disclosure_control(parts, config.disclosure, previous)
     published = _publish(
-        config, params, cohorts, establishments, breakdowns, comparison_sections, control, previous, charts
+        config, params, cohorts, establishments, breakdowns, comparison_sections, control, previous, _Charts(worker)
     )
     step(STEPS[3])
     published.lag = _published_court_lag(
@@ -487,7 +476,7 @@ def _publish(
     (or left out) in the order the text shows them."""
     rule = config.disclosure
     trend, changes, hidden_cohorts = _published_trend(cohorts, control, rule)
-    charts.trend(trend, params)
+    _trend_charts(charts, trend, params)
     summary = None
     if establishments is not None:
         establishments, summary = _published_establishments(config, params, cohorts, establishments, trend, control)
@@ -527,12 +516,6 @@ def _published_trend(
     return withhold_days(trend, rule), changes, hidden_cohorts
 
 
-def _trend_if_nothing_withheld(cohorts: _Cohorts, rule: DisclosureRule) -> pl.DataFrame:
-    """The trend as :func:`_published_trend` publishes it when disclosure control withholds none of its rows
-    (the days of few reoffenders are still withheld): the guess the trend's charts are drawn from early."""
-    return withhold_days(withhold_rows(cohorts.trend, [], [False] * cohorts.trend.height), rule)
-
-
 class _Charts:
     """The charts of the bulletin: each drawn by the :class:`ChartWorker`, or, with too few published points,
     left out with the sentence the text says in its place (reoffend/bulletin/chartrules.py)."""
@@ -540,40 +523,12 @@ class _Charts:
     def __init__(self, worker: ChartWorker) -> None:
         self.worker = worker
         self.left_out: dict[str, str] = {}
-        self._guessed_trend: pl.DataFrame | None = None
-
-    def guess_trend(self, trend: pl.DataFrame, params: MeasureParams) -> None:
-        """The trend's charts submitted before disclosure control, from ``trend`` as it may be published: the
-        chart thread draws them while the rest is measured. Before any other chart (they come first)."""
-        self._guessed_trend = trend
-        _trend_charts(self, trend, params)
-
-    def trend(self, trend: pl.DataFrame, params: MeasureParams) -> None:
-        """The trend's charts of the published ``trend``: those guessed if they were drawn from the same frame
-        (columns, types and every value as written: the same bytes), else drawn again in the same order."""
-        guessed, self._guessed_trend = self._guessed_trend, None
-        if guessed is not None and _same_frame(guessed, trend):
-            return
-        if guessed is not None:
-            for name in TREND_CHARTS:
-                self.worker.forget(name)
-                self.left_out.pop(name, None)
-        _trend_charts(self, trend, params)
 
     def draw_or_say(self, name: str, points: int, drawing: Drawing) -> None:
         if chartrules.drawn(points):
             self.worker.draw(name, drawing)
         else:  # a breakdown's points are its groups
             self.left_out[name] = chartrules.left_out_sentence(chartrules.POINTS.get(name, "groups"), points)
-
-
-TREND_CHARTS = ("trend", "events_per_100")
-
-
-def _same_frame(one: pl.DataFrame, other: pl.DataFrame) -> bool:
-    """The same columns of the same types, and every value the same as Python writes it (``repr`` tells -0.0
-    from 0.0 and shows NaN, where ``DataFrame.equals`` takes them as equal, and Float32 as Float64)."""
-    return one.schema == other.schema and repr(one.rows()) == repr(other.rows())
 
 
 def _trend_charts(charts: _Charts, trend: pl.DataFrame, params: MeasureParams) -> None:
