@@ -95,3 +95,15 @@ def test_the_bulletin_loads_no_comparison_it_does_not_run():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_bulletin_leaves_numpy_and_scipy_to_its_chart_thread():
+    """Importing the bulletin's modules loads no numpy (the chart thread imports it while polars reads:
+    bulletin.build.ChartWorker) and no scipy (the p-values are reoffend/ndtr.py), nor the nowcast modules,
+    which only a bulletin with [provisional] needs (bench/NOTES.md, ninth round)."""
+    probe = (
+        "import sys, reoffend.bulletin.build; "
+        "print(sorted(n for n in ('numpy', 'scipy', 'reoffend.nowcast', 'reoffend.drift') if n in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -157,15 +157,15 @@ def _chart(name: str, *args: Any) -> tuple[bytes, bytes]:
 
 
 def _import_for_charts() -> None:
-    """What the chart thread imports first: matplotlib and numpy for the charts, scipy for the tests of changes."""
+    """What the chart thread imports first: matplotlib and numpy for the charts (and the tests' p-values:
+    reoffend/ndtr.py, which needs no scipy)."""
     _charts()
-    import scipy.special  # noqa: F401
 
 
 class ChartWorker:
     """Imports matplotlib and draws the charts in one thread of its own while the calling thread computes.
 
-    Importing matplotlib, numpy and scipy and drawing the charts are single-threaded Python (about 1.5 CPU s
+    Importing matplotlib and numpy and drawing the charts are single-threaded Python (about 1.5 CPU s
     at 1,000,000 releases, bench/NOTES.md); polars releases the GIL while it reads, joins and groups, so the
     two overlap. Each chart is submitted as soon as its table is final and drawn in the order submitted, by
     the one thread, exactly as it would be drawn inline (the same bytes: render sets matplotlib's settings in

@@ -16,17 +16,6 @@ import polars as pl
 from ..disclosure import SHORTHAND, DisclosureRule, withhold
 from ..errors import UsageError
 from ..measure import MeasureParams
-from ..nowcast import (
-    CHECK_MONTHS,
-    BacktestParams,
-    CheckParams,
-    CheckResult,
-    NowcastParams,
-    backtest,
-    check_nowcast,
-    coverage_check,
-    nowcast,
-)
 from ..report import format as fmt
 from .config import ProvisionalConfig
 from .document import Block, Figure, Heading, Paragraph, Table, strong
@@ -34,6 +23,8 @@ from .text import withheld_cohorts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
+
+    from ..nowcast import CheckResult
 
 PROVISIONAL_COLUMNS = (
     "binary_rate_provisional",
@@ -76,6 +67,19 @@ def compute_provisional(
     None when no cohort is incomplete. A cohort whose observed counts fail the disclosure rule has its
     provisional figures withheld (they would tell about the people seen so far).
     """
+    # imported here: reoffend.nowcast imports numpy (reoffend.drift), which every bulletin would otherwise load
+    # on the main thread before its chart thread starts (bulletin.build.ChartWorker imports it there)
+    from ..nowcast import (
+        CHECK_MONTHS,
+        BacktestParams,
+        CheckParams,
+        NowcastParams,
+        backtest,
+        check_nowcast,
+        coverage_check,
+        nowcast,
+    )
+
     nparams = NowcastParams(replace(params, by=("cohort",), incomplete="exclude"), final_cohorts=0)
     rows = nowcast(inputs, nparams).rows.filter(pl.col("status") == "provisional")
     if not rows.height:

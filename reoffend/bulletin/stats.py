@@ -441,7 +441,7 @@ def tested_against_all(
     tested and not in the family the p-values are adjusted over: an adjusted p of a published establishment
     must not depend on a withheld one's (Holm's step-down would carry a withheld p into a published one).
     The rows keep their order."""
-    from scipy.special import ndtr
+    from ..ndtr import ndtr  # scipy.special.ndtr bit for bit, without importing scipy (issue 30); numpy here
 
     alpha = 1 - confidence
     n = pl.col("cohort_size").cast(pl.Float64)

@@ -353,9 +353,10 @@ def _min_expected() -> pl.Expr:
 
 def _statistics(frame: pl.DataFrame, params: BaselineParams) -> pl.DataFrame:
     """Difference, Newcombe interval, pooled z test and the verdicts, vectorised over the comparisons."""
-    # imported here: the bulletin imports them in its chart thread while polars reads (bulletin.build.ChartWorker)
+    # imported here: the bulletin imports numpy in its chart thread while polars reads (bulletin.build.ChartWorker)
     import numpy as np
-    from scipy.special import ndtr
+
+    from ..ndtr import ndtr  # scipy.special.ndtr bit for bit, without importing scipy (issue 30)
 
     x1 = frame["current_reoffenders"].to_numpy().astype(float)
     n1 = frame["current_size"].to_numpy().astype(float)
