@@ -125,3 +125,55 @@ def test_compare_tables_reports_a_difference():
     near = ours.with_columns(pl.col("rate") * (1 + 1e-15))
     assert run.compare_tables(ours, near) is None
     assert run.compare_tables(ours, ours.with_columns(pl.lit(0.5).alias("rate"))).height == 1
+
+
+bare = _load("bare")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_bare_plan_counts_by_hand(tmp_path, fmt, capsys):
+    """bench/bare.py, the bound's plan (no rules), counts what it says on a hand-made case: A released
+    2023-01-10 (window to 2024-01-10, proven by 2024-07-10) has offences on 2023-03-01 and 2023-04-01, both
+    convicted 2023-05-01 (in: 2 proven pairs), and a BREACH (excluded); B released 2023-02-01 has an offence on
+    2024-03-01 (after its 12 months: out); C has none."""
+    d = dt.date
+    releases = pl.DataFrame(
+        {
+            "offender_id": ["A", "B", "C"],
+            "release_date": [d(2023, 1, 10), d(2023, 2, 1), d(2023, 2, 2)],
+            "establishment": ["E1", "E1", "E2"],
+        }
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": ["A", "A", "A", "B"],
+            "offence_date": [d(2023, 3, 1), d(2023, 4, 1), d(2023, 5, 1), d(2024, 3, 1)],
+            "conviction_date": [d(2023, 5, 1), d(2023, 5, 1), d(2023, 6, 1), d(2024, 4, 1)],
+            "offence_code": ["THEFT", "THEFT", "BREACH", "THEFT"],
+        }
+    )
+    paths = []
+    for name, frame in (("releases", releases), ("convictions", convictions)):
+        path = tmp_path / f"{name}.{fmt}"
+        frame.write_parquet(path) if fmt == "parquet" else frame.write_csv(path)
+        paths.append(str(path))
+    excluded = tmp_path / "excluded.txt"
+    excluded.write_text("BREACH\n", encoding="utf-8")
+    assert bare.main(["bare", *paths, str(excluded), "--join-only"]) == 0
+    assert capsys.readouterr().out.split() == ["2"]  # A's two THEFTs; the BREACH excluded, B's too late
+    assert bare.main(["bare", *paths, str(excluded)]) == 0
+    # groups (E1, 2023Q1) and (E2, 2023Q1); 3 releases; 1 reoffender (A)
+    assert capsys.readouterr().out.split() == ["2", "3", "1"]
+
+
+def test_bound_table_ratios():
+    """The bound table divides what it says: 0.9 / 0.3 = 3.00 x the floor, 0.9 / 1.8 = 0.50 x DuckDB."""
+    summary = {
+        "size": 1_000_000, "format": "parquet", "floor_wall": 0.3, "floor_cpu": 0.4, "duckdb_wall": 1.8,
+        "duckdb_mib": 500.0, "measure_wall": 1.2, "measure_cpu": 1.6, "bare_wall": 0.9, "bare_cpu": 1.2,
+        "bare_mib": 250.0, "join_wall": 0.6, "join_cpu": 0.8,
+    }  # fmt: skip
+    row = run.bound([summary]).splitlines()[2]
+    # join 0.6/0.3, bare 0.9/0.3, measure 1.2/0.3, bare/DuckDB 0.9/1.8, measure/DuckDB 1.2/1.8, memory 250/500,
+    # join CPU 0.8/0.4, bare CPU 1.2/0.4, measure/bare CPU 1.6/1.2
+    assert row == "| 1,000,000 | parquet | 2.00 | 3.00 | 4.00 | 0.50 | 0.67 | 0.50 | 2.00 | 3.00 | 1.33 |"
