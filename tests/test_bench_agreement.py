@@ -177,3 +177,46 @@ def test_bound_table_ratios():
     # join 0.6/0.3, bare 0.9/0.3, measure 1.2/0.3, bare/DuckDB 0.9/1.8, measure/DuckDB 1.2/1.8, memory 250/500,
     # join CPU 0.8/0.4, bare CPU 1.2/0.4, measure/bare CPU 1.6/1.2
     assert row == "| 1,000,000 | parquet | 2.00 | 3.00 | 4.00 | 0.50 | 0.67 | 0.50 | 2.00 | 3.00 | 1.33 |"
+
+
+bare_nowcast = _load("bare_nowcast")
+
+
+def test_bare_nowcast_at_an_origin_by_hand():
+    """bench/bare_nowcast.py's chain-ladder step at 2024-06-30. The reference (complete by then, released
+    2022-01-01): R0 convicted on day 40 (2 offences, 1 event) and day 100 (1 offence, 1 event), R1 never, R2 on day
+    100 (3 offences, 1 event). In follow-up: R3, 30 days observed (released 2024-06-01), nothing seen: unseen at day
+    30 are R0, R1 and R2, of whom 2 reoffended with 3 + 3 = 6 offences and 2 + 1 = 3 events, so q = 2/3, 6/3
+    offences, 3/3 events. R4, 100 days observed (released 2024-03-23), convicted on the origin itself (day 99, 1
+    offence, 1 event: seen): seen before day 100 is R0 alone (R2's first day, 100, is not before it), whose
+    further offences are 3 - 2 (those before day 100) = 1 and events 2 - 1 = 1: 1 + 1 offences, 1 + 1 events."""
+    d = dt.date
+    release_dates = [d(2022, 1, 1), d(2022, 1, 1), d(2022, 1, 1), d(2024, 6, 1), d(2024, 3, 23)]
+    releases = (
+        pl.DataFrame({"release_date": release_dates})
+        .with_row_index("_release")
+        .with_columns(
+            cohort=pl.col("release_date").dt.truncate("3mo"), deadline=pl.col("release_date").dt.offset_by("18mo")
+        )
+    )
+    events = pl.DataFrame(
+        {
+            "_release": [0, 0, 2, 4],
+            "_day": [40, 100, 100, 99],
+            "conviction_date": [d(2022, 2, 10), d(2022, 4, 11), d(2022, 4, 11), d(2024, 6, 30)],
+            "offences": [2, 1, 3, 1],
+        },
+        schema_overrides={"_release": pl.UInt32, "offences": pl.UInt32},
+    )
+    columns = ("cohort", "releases", "reoffenders", "reoffences", "events")
+    figures = bare_nowcast.at_origin(releases, events, d(2024, 6, 30)).sort("cohort").select(columns)
+    assert figures.rows() == [(d(2024, 1, 1), 1, 1.0, 2.0, 2.0), (d(2024, 4, 1), 1, pytest.approx(2 / 3), 2.0, 1.0)]
+    # on 2024-06-14, before R4's conviction: R3 is 14 days observed, q(14) = 2/3 (R0, R1, R2 all unseen at 14); R4 is
+    # 84 days observed and unseen, q(84) = 1 / (1 + 1) (R2, first seen on day 100, and R1; R0 was seen before 84)
+    earlier = bare_nowcast.at_origin(releases, events, d(2024, 6, 14)).sort("cohort")
+    assert earlier.select("releases", "reoffenders").rows() == [(1, 0.5), (1, pytest.approx(2 / 3))]
+    # on 2024-07-10: R3 is 40 days observed, unseen: R0 (first seen on day 40 itself) is not yet seen at 40, so q(40)
+    # = 2/3 with 6/3 offences and 3/3 events; R4 (110 days) is seen, and R0 and R2 were seen before day 110 with
+    # every one of their 6 offences and 3 events before it: nothing further
+    later = bare_nowcast.at_origin(releases, events, d(2024, 7, 10)).sort("cohort").select(columns)
+    assert later.rows() == [(d(2024, 1, 1), 1, 1.0, 1.0, 1.0), (d(2024, 4, 1), 1, pytest.approx(2 / 3), 2.0, 1.0)]
