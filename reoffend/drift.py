@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -39,6 +40,7 @@ import polars as pl
 from .measure import EVENT_KEY
 from .window import CONVICTION_DEADLINE, FollowUpWindow
 
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 LAG_CAP_DAYS = 365  # rooms are capped here: the reference's lags are complete up to this many days
 MIN_ROOM_DAYS = 30  # events with less room than this say little and are left out of the monitor
 LAG_Z = 3.0  # |z| of the monitor at or above which a cohort's court lag has changed
@@ -95,9 +97,9 @@ def event_table(
     ).collect()
 
 
-def with_room(events: pl.DataFrame, extract_day: int) -> pl.DataFrame:
+def with_room(events: Frame, extract_day: int) -> Frame:
     """The events of :func:`event_table` convicted by ``extract_day``, with ``_room``: the days each had to be
-    convicted (up to the day before its deadline, and up to the extract)."""
+    convicted (up to the day before its deadline, and up to the extract); eager or lazy, as given."""
     last = pl.min_horizontal(pl.col("_last"), pl.lit(extract_day, pl.Int32))
     return events.filter(pl.col("_conviction") <= extract_day).with_columns(
         (last - pl.col("_offence")).cast(pl.Int64).alias("_room")
@@ -114,8 +116,27 @@ def reference_lags(events: pl.DataFrame) -> np.ndarray:
     return np.cumsum(counts)
 
 
-def _mean_pit(cumulative: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: float) -> float:
-    """Mean of ``u = G_mid(lag / ratio) / G(room / ratio)`` (``G`` from the cumulative counts of whole days)."""
+def _mean_pit(
+    cumulative: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: float, events: np.ndarray | None = None
+) -> float:
+    """Mean of ``u = G_mid(lag / ratio) / G(room / ratio)`` (``G`` from the cumulative counts of whole days).
+
+    ``events``: ``lags`` and ``rooms`` are the distinct (lag, room) pairs and ``events`` gives each event's pair
+    (:func:`_distinct_pairs`): ``u`` is worked out once per pair and taken to every event, so the mean is of the
+    same values in the same order, the same float, for a fraction of the work (bench/NOTES.md, ninth round)."""
+    ok, values = _pit_terms(cumulative, lags, rooms, ratio)
+    if events is not None:  # each event's pair, in the events' order
+        per_pair = np.zeros(lags.size)
+        per_pair[ok] = values
+        ok = ok[events]
+        values = per_pair[events][ok]
+    return float(values.mean()) if ok.any() else math.nan
+
+
+def _pit_terms(
+    cumulative: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which events have some reference mass below their room, and ``u`` of :func:`_mean_pit` of those."""
     scaled_lag, scaled_room = lags / ratio, rooms / ratio
     top = cumulative.size - 1
 
@@ -129,9 +150,28 @@ def _mean_pit(cumulative: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio
     room = at_most(scaled_room)
     ok = room > 0
     if not ok.any():
-        return math.nan
+        return ok, np.zeros(0)
     mid = (below(scaled_lag[ok]) + at_most(scaled_lag[ok])) / 2
-    return float((mid / room[ok]).mean())
+    return ok, mid / room[ok]
+
+
+def _distinct_pairs(lags: np.ndarray, rooms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The distinct (lag, room) pairs of whole-day events and where each event's pair is (``np.unique``'s
+    inverse), for :func:`_mean_pit`; events in other units are kept as they are (None)."""
+    whole = np.issubdtype(lags.dtype, np.integer) and np.issubdtype(rooms.dtype, np.integer)
+    if not whole or not lags.size:
+        return lags.astype(np.float64), rooms.astype(np.float64), None
+    # rooms are 0 .. LAG_CAP_DAYS here (fit_lag), so this number is one to one with the pair
+    width = LAG_CAP_DAYS + 1
+    codes = lags.astype(np.int64) * width + rooms
+    if lags.min() >= 0:  # then every code is below width**2: the distinct ones marked, without a sort
+        marked = np.zeros(width * width, dtype=bool)
+        marked[codes] = True
+        codes, events = np.flatnonzero(marked), (np.cumsum(marked) - 1)[codes]
+    else:
+        codes, events = np.unique(codes, return_inverse=True)
+    pair_rooms = codes % width
+    return ((codes - pair_rooms) // width).astype(np.float64), pair_rooms.astype(np.float64), events.reshape(-1)
 
 
 def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: bool = True) -> LagFit:
@@ -139,7 +179,7 @@ def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: b
     cumulative counts (:func:`reference_lags`). ``ratio=False``: the monitor's ``z`` alone (no search)."""
     rooms = np.minimum(rooms, LAG_CAP_DAYS)
     keep = (rooms >= MIN_ROOM_DAYS) & (lags <= rooms)
-    lags, rooms = lags[keep].astype(np.float64), rooms[keep].astype(np.float64)
+    lags, rooms = lags[keep], rooms[keep]
     if lags.size > MAX_LAG_EVENTS:  # a systematic sample (every k-th, in the caller's fixed order) is plenty
         stride = math.ceil(lags.size / MAX_LAG_EVENTS)
         lags, rooms = lags[::stride], rooms[::stride]
@@ -148,13 +188,14 @@ def fit_lag(reference: np.ndarray, lags: np.ndarray, rooms: np.ndarray, ratio: b
         return LagFit(None, None, None, n)
     # the reference is a sample too: as in Mann and Whitney's two-sample test, var(mean u) = (1/n + 1/N) / 12
     scale = 1 / math.sqrt((1 / n + 1 / float(reference[-1])) / 12)
-    z = (_mean_pit(reference, lags, rooms, 1.0) - 0.5) * scale
+    z = (_mean_pit(reference, lags.astype(np.float64), rooms.astype(np.float64), 1.0) - 0.5) * scale
     if not ratio:
         return LagFit(None, None, z, n)
     low, high = -math.log(RATIO_BOUND), math.log(RATIO_BOUND)
+    pair_lags, pair_rooms, events = _distinct_pairs(lags, rooms)  # the search's 24 means, each over the pairs
 
     def excess(log_ratio: float) -> float:  # decreasing in the ratio
-        return _mean_pit(reference, lags, rooms, math.exp(log_ratio)) - 0.5
+        return _mean_pit(reference, pair_lags, pair_rooms, math.exp(log_ratio), events) - 0.5
 
     if excess(high) > 0:
         log_ratio = high

@@ -189,19 +189,12 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
     # the releases in one order whatever the order of the input rows (a shuffled file is the same input): KEY,
     # the court-lag monitor's order of events (and so its sample and means) and every float sum over releases
     # (reoffend.sums) follow it
-    order = [person, "release_date", *[c for c in by if c not in ("offender_id", "release_date")]]
-    keyed = (
-        releases.sort(order, maintain_order=True)
-        .with_row_index(KEY)
-        .select(
-            KEY,
-            "offender_id",
-            *[c for c in by if c not in ("offender_id", "release_date")],
-            "release_date",
-            FOLLOW_UP_END,
-            CONVICTION_DEADLINE,
-        )
-    )
+    group_columns = [c for c in by if c not in ("offender_id", "release_date")]
+    order = [person, "release_date", *group_columns]
+    # the columns collected first and sorted eagerly: the same stable sort in the lazy plan cost 0.41 CPU s at
+    # 1,000,000 releases against 0.16 (polars 2.2; bench/NOTES.md, ninth round)
+    chosen = releases.select("offender_id", *group_columns, "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+    keyed = chosen.collect().sort(order, maintain_order=True).with_row_index(KEY)
     segments = params.segment_columns
     if segments:
         label = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\0") for c in segments], separator="\x1f")
@@ -210,7 +203,8 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
         keyed = keyed.with_columns(pl.lit(0, pl.UInt32).alias(SEGMENT))
     convictions = proven_reoffences(inputs.convictions, measurement.excluded_offences)
     rows = (
-        keyed.select(KEY, SEGMENT, person.alias(PERSON_KEY), "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
+        keyed.lazy()
+        .select(KEY, SEGMENT, person.alias(PERSON_KEY), "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
         .join(convictions.select(person.alias(PERSON_KEY), pl.exclude("offender_id")), on=PERSON_KEY, how="inner")
         .filter(FollowUpWindow.is_proven_reoffence())
         .select(
@@ -222,8 +216,7 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
             EVENT_KEY,
         )
     )
-    release_frame, row_frame = pl.collect_all([keyed, rows])
-    return Development(release_frame, row_frame, by, segments, facts)
+    return Development(keyed, rows.collect(), by, segments, facts)
 
 
 def observed_at(data: Development, extract: dt.date, window: FollowUpWindow) -> pl.DataFrame:
@@ -397,8 +390,14 @@ def development_sums(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int, 
     joins = first.filter(pl.col("_d1") < never).select(
         STAGE, SEGMENT, (pl.col("_d1") + 1).cast(pl.Int32).alias(AGE), pl.lit(1, pl.Int64).alias("o_n")
     )
-    seen = pl.concat([joins, *changes], how="diagonal").filter(pl.col(AGE) <= max_age).fill_null(0)
-    seen = seen.group_by(STAGE, SEGMENT, AGE).agg(pl.all().sum())
+    # each part summed apart by state and joined to the grid below (its own columns; integer sums): one concat
+    # of every part with nulls, then one group-by, cost 0.21 CPU s at 1,000,000 releases against 0.03 (bench/NOTES.md,
+    # ninth round)
+    state = [STAGE, SEGMENT, AGE]
+    seen = pl.collect_all(
+        part.lazy().filter(pl.col(AGE) <= max_age).group_by(state).agg(pl.exclude(state).sum())
+        for part in (joins, *changes)
+    )
 
     # every stage, segment and age; a release counts from its stage on (cumulative over stages), then over ages
     grid = (
@@ -406,10 +405,11 @@ def development_sums(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int, 
         .join(first.select(SEGMENT).unique(), how="cross")
         .join(pl.DataFrame({AGE: pl.int_range(0, max_age + 1, eager=True).cast(pl.Int32)}), how="cross")
     )
+    table = grid.join(unseen, on=state, how="left")  # the order: sorted next
+    for part in seen:
+        table = table.join(part, on=state, how="left")
     table = (
-        grid.join(unseen, on=[STAGE, SEGMENT, AGE], how="left")  # the order: sorted next
-        .join(seen, on=[STAGE, SEGMENT, AGE], how="left")
-        .fill_null(0)
+        table.fill_null(0)
         .sort(SEGMENT, AGE, STAGE)
         .with_columns(pl.exclude(STAGE, SEGMENT, AGE).cum_sum().over(SEGMENT, AGE))
         .sort(STAGE, SEGMENT, AGE)
@@ -729,17 +729,21 @@ def court_lag_check(
     if data.events is None:  # extract-independent: built once for a nowcast and its backtest
         data.events = lag_events(data)
     extract_day = (extract - dt.date(1970, 1, 1)).days
-    # the columns read here alone: with_room's filter copies what it is given (a select copies nothing)
-    events = with_room(
-        data.events.select("cohort", "_released", "_offence", "_conviction", "_last", "_lag"), extract_day
-    )
+    # lazily, in one collect: each filter copies only the columns its part reads (the reference's lags and rooms,
+    # the recent events' cohort too; the cohorts in follow-up): 0.026-0.030 -> 0.017-0.018 CPU s a call at 1M
+    # (best of 5, twice; bench/NOTES.md, ninth round), the same frames in the same order
+    events = with_room(data.events.lazy(), extract_day)
     # complete (FollowUpWindow.is_complete: deadline <= extract + 1 day) is _last <= extract in days, and the
     # releases in follow-up are those dated by the extract and not complete: no join with the observed releases
     complete = pl.col("_last") <= extract_day
-    reference = reference_lags(events.filter(complete))  # a histogram: the order of the events does not matter
-    recent = events.filter(~complete & (pl.col("_released") <= extract_day)).select("cohort", "_lag", "_room")
-    # lazily, so only the two columns are read (the filter of every column cost 0.06 CPU s a call at 1M)
-    state = observed.lazy().filter(~pl.col(COMPLETE)).select("cohort").collect()
+    reference_events, recent, state = pl.collect_all(
+        [
+            events.filter(complete).select("_lag", "_room"),
+            events.filter(~complete & (pl.col("_released") <= extract_day)).select("cohort", "_lag", "_room"),
+            observed.lazy().filter(~pl.col(COMPLETE)).select("cohort"),
+        ]
+    )
+    reference = reference_lags(reference_events)  # a histogram: the order of the events does not matter
     out = []
     for cohort, group in recent.group_by("cohort"):  # a group keeps the rows' order
         wanted = fitted is None or cohort[0] in fitted
@@ -775,8 +779,39 @@ def lag_events(data: Development) -> pl.DataFrame:
     Sorted once here, every extract's subset is in that order without a sort of its own."""
     released = (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
     releases = data.releases.lazy().select(KEY, CONVICTION_DEADLINE, "cohort", released).collect()
-    events = event_table(data.rows, releases, KEY, carry=("cohort", "_released"), by_position=True)
-    return events.sort(monitor_order(events))
+    events = event_table(data.rows, releases, KEY, carry=("_released",), by_position=True)
+    order = monitor_order(events)
+    # the one number sorted alone and the events read back from it (_decoded), else the three columns
+    one_key = len(order) == 1
+    events = _decoded(events.select(order[0]).to_series().sort(), releases) if one_key else events.sort(order)
+    cohort = releases.get_column("cohort").gather(events.get_column(KEY))  # the release's, by position
+    return events.select(KEY, "_offence", "_conviction", "_last", "_lag", cohort, "_released")
+
+
+def _decoded(keys: pl.Series, releases: pl.DataFrame) -> pl.DataFrame:
+    """The events of :func:`lag_events` from their sort keys of :func:`monitor_order` (one number each, sorted):
+    release, lag and offence day in follow-up are its three parts, the release's day and deadline are taken by
+    position (``KEY`` is the row index of ``releases``), and offence and conviction follow. Sorting the one
+    column and reading the rest back cost 0.04 + 0.03 CPU s at 1,000,000 releases against 0.17 for sorting the
+    frame by it (bench/NOTES.md, ninth round); the same rows: two events with one key have the same columns."""
+    limit = 1 << MONITOR_BITS
+    parts = keys.to_frame("_k").select(
+        (pl.col("_k") // (limit * limit)).cast(pl.UInt32).alias(KEY),
+        (pl.col("_k") // limit % limit).cast(pl.Int64).alias("_lag"),
+        (limit - 1 - pl.col("_k") % limit).cast(pl.Int32).alias("_offset"),
+    )
+    at = parts.get_column(KEY)
+    offence = pl.col("_released") + pl.col("_offset")
+    return parts.with_columns(
+        releases.get_column("_released").gather(at), releases.get_column(CONVICTION_DEADLINE).gather(at)
+    ).select(
+        KEY,
+        offence.alias("_offence"),
+        (offence + pl.col("_lag")).cast(pl.Int32).alias("_conviction"),
+        (pl.col(CONVICTION_DEADLINE).cast(pl.Int32) - 1).alias("_last"),
+        "_lag",
+        "_released",
+    )
 
 
 MONITOR_BITS = 16  # of the lag and of the offence's day in follow-up in the one sort key of monitor_order
@@ -840,13 +875,20 @@ def censored_shares(observed: pl.DataFrame, max_age: int) -> pl.DataFrame:
         .otherwise(pl.col(AGE).cast(pl.Int64) - 1)
     )
     top = int(observed.select(pl.max_horizontal(pl.col(FIRST_DAY).max(), pl.lit(max_age))).item())
-    frame = observed.select(SEGMENT, last.clip(upper_bound=top + 1).alias("_last"), pl.col(FIRST_DAY))
-    # a release is at risk on every day up to its last (first seen, or the last day observed, or never left)
-    leaving = frame.group_by(SEGMENT, pl.col("_last").cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_leave"))
-    first_seen = frame.filter(pl.col(FIRST_DAY).is_not_null())
-    events = first_seen.group_by(SEGMENT, pl.col(FIRST_DAY).cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_d"))
+    frame = observed.lazy().select(SEGMENT, last.clip(upper_bound=top + 1).alias("_last"), pl.col(FIRST_DAY))
+    # a release is at risk on every day up to its last (first seen, or the last day observed, or never left);
+    # the three counts in one collect (integer counts: the same in any order)
+    leaving, events, segments = pl.collect_all(
+        [
+            frame.group_by(SEGMENT, pl.col("_last").cast(pl.Int32).alias(AGE)).agg(pl.len().alias("_leave")),
+            frame.filter(pl.col(FIRST_DAY).is_not_null())
+            .group_by(SEGMENT, pl.col(FIRST_DAY).cast(pl.Int32).alias(AGE))
+            .agg(pl.len().alias("_d")),
+            frame.select(SEGMENT).unique(),
+        ]
+    )
     ages = pl.DataFrame({AGE: pl.int_range(0, top + 2, eager=True).cast(pl.Int32)})
-    grid = frame.select(SEGMENT).unique().join(ages, how="cross")
+    grid = segments.join(ages, how="cross")
     table = (
         grid.join(leaving, on=[SEGMENT, AGE], how="left")  # the order: sorted next
         .join(events, on=[SEGMENT, AGE], how="left")

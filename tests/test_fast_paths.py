@@ -718,8 +718,9 @@ def _lag_events_by_three_columns(data) -> pl.DataFrame:
 @pytest.mark.parametrize("bits", [16, 4, 1])
 def test_the_monitors_one_sort_key_orders_events_as_the_three_columns(monkeypatch, bits):
     """lag_events sorts on one number (key, lag, offence day descending) where lag and offence day fit in 16
-    bits each; with fewer bits (4, 1) the bound fails on these data and the three columns are sorted instead.
-    Either way the frame is that of the join and the three-column sort, row for row."""
+    bits each (the key column sorted alone and the events read back from it: nowcast._decoded); with fewer bits
+    (4, 1) the bound fails on these data and the three columns are sorted instead. Either way the frame is that
+    of the join and the three-column sort, row for row (an offence day read back one off fails the 16-bit case)."""
     nowcast_module = importlib.import_module("reoffend.nowcast")
     from reoffend.nowcast import NowcastParams, development, lag_events
     from reoffend.synth import SynthParams, generate

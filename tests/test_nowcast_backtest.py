@@ -170,6 +170,54 @@ def test_development_table_by_origin_equals_each_origins_own(draws, event_by_dat
         assert_frame_equal(development_moments(cut), expected)
 
 
+def sums_by_definition(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int, stages: int) -> dict:
+    """development_sums' figures counted release by release from their definitions: at age ``t`` a release of
+    stage ``s`` or less is unseen when its first conviction day is ``t`` or later (or it has none), else seen,
+    and what a seen release still has to come is its rows (events, at their earliest day) of day ``t`` or
+    later."""
+    days: dict[int, list[int]] = {}
+    events: dict[int, dict[object, int]] = {}
+    for row in rows.iter_rows(named=True):
+        days.setdefault(row[KEY], []).append(row[DAY])
+        firsts = events.setdefault(row[KEY], {})
+        firsts[row[EVENT_KEY]] = min(firsts.get(row[EVENT_KEY], row[DAY]), row[DAY])
+    counted = {}
+    for stage in range(stages):
+        own = [r for r in reference.iter_rows(named=True) if r[STAGE] <= stage]
+        for segment in {r[SEGMENT] for r in own}:
+            releases = [r for r in own if r[SEGMENT] == segment]
+            for age in range(max_age + 1):
+                unseen = [r for r in releases if r[FIRST_DAY] is None or r[FIRST_DAY] >= age]
+                seen = [r[KEY] for r in releases if r[FIRST_DAY] is not None and r[FIRST_DAY] < age]
+                figures = {"u_n": len(unseen), "o_n": len(seen)}
+                for count in ("reoffended", "reoffences", "reconviction_events"):
+                    figures[f"u_s1_{count}"] = sum(int(r[count]) for r in unseen)
+                    figures[f"u_s2_{count}"] = sum(int(r[count]) ** 2 for r in unseen)
+                to_come = {
+                    "reoffences": [sum(d >= age for d in days.get(k, [])) for k in seen],
+                    "reconviction_events": [sum(d >= age for d in events.get(k, {}).values()) for k in seen],
+                }
+                for count, left in to_come.items():
+                    figures[f"o_s1_{count}"] = sum(left)
+                    figures[f"o_s2_{count}"] = sum(x * x for x in left)
+                counted[(stage, segment, age)] = figures
+    return counted
+
+
+@settings(max_examples=60)
+@given(draws=release_draws, event_by_date=st.booleans(), max_age=st.integers(0, 45))
+def test_development_sums_by_definition(draws, event_by_date, max_age):
+    """Every stage, segment and age of development_sums (its parts summed apart and joined to the grid, ninth
+    round) is what the releases give counted one by one."""
+    reference, rows = staged(draws, event_by_date)
+    sums = development_sums(reference, rows, max_age, 4)
+    got = {
+        (r[STAGE], r[SEGMENT], r[AGE]): {k: v for k, v in r.items() if k not in (STAGE, SEGMENT, AGE)}
+        for r in sums.iter_rows(named=True)
+    }
+    assert got == sums_by_definition(reference, rows, max_age, 4)
+
+
 def test_a_stage_with_no_release_yet_has_an_empty_table():
     """Releases complete only from the third origin on: the first two origins have nothing to learn from."""
     reference, rows = staged([(0, 2, [(3, 0)]), (1, 3, [])], event_by_date=True)

@@ -19,7 +19,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from reoffend.drift import _mean_pit, event_table, fit_lag, reference_lags, stretched_reference, with_room
+from reoffend.drift import (
+    LAG_CAP_DAYS,
+    _distinct_pairs,
+    _mean_pit,
+    event_table,
+    fit_lag,
+    reference_lags,
+    stretched_reference,
+    with_room,
+)
 from reoffend.measure import EVENT_KEY, MeasureParams
 from reoffend.nowcast import (
     AGE,
@@ -338,6 +347,25 @@ def test_pit_has_mean_one_half_when_nothing_changed(lags, room):
     kept = np.array([lag for lag in lags if lag <= room], dtype=np.float64)
     if kept.size:
         assert _mean_pit(cumulative, kept, np.full(kept.size, float(room)), 1.0) == pytest.approx(0.5, abs=1e-12)
+
+
+@settings(max_examples=100)
+@given(
+    events=st.lists(st.tuples(st.integers(-3, LAG_CAP_DAYS), st.integers(0, LAG_CAP_DAYS)), min_size=1, max_size=300),
+    counts=st.lists(st.integers(0, 3), min_size=LAG_CAP_DAYS + 2, max_size=LAG_CAP_DAYS + 2),
+    ratio=st.floats(0.25, 4.0),
+)
+def test_the_mean_over_distinct_pairs_is_the_mean_over_the_events(events, counts, ratio):
+    """fit_lag's search works ``u`` out once per distinct (lag, room) and takes it back to every event: the mean is
+    the same float as over the events themselves (repeated pairs, events with no reference mass below their
+    room, a negative lag, which takes np.unique's way)."""
+    cumulative = np.cumsum(counts)
+    lags, rooms = np.array([lag for lag, _ in events]), np.array([room for _, room in events])
+    pair_lags, pair_rooms, at = _distinct_pairs(lags, rooms)
+    assert at is not None and pair_lags[at].tolist() == lags.tolist() and pair_rooms[at].tolist() == rooms.tolist()
+    plain = _mean_pit(cumulative, lags.astype(np.float64), rooms.astype(np.float64), ratio)
+    paired = _mean_pit(cumulative, pair_lags, pair_rooms, ratio, at)
+    assert (math.isnan(plain) and math.isnan(paired)) or plain == paired
 
 
 def test_fit_lag_finds_a_stretch_under_truncation():
