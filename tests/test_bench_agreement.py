@@ -131,39 +131,49 @@ bare = _load("bare")
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_bare_plan_counts_by_hand(tmp_path, fmt, capsys):
-    """bench/bare.py, the bound's plan (no rules), counts what it says on a hand-made case: A released
-    2023-01-10 (window to 2024-01-10, proven by 2024-07-10) has offences on 2023-03-01 and 2023-04-01, both
-    convicted 2023-05-01 (in: 2 proven pairs), and a BREACH (excluded); B released 2023-02-01 has an offence on
-    2024-03-01 (after its 12 months: out); C has none."""
+@pytest.mark.parametrize("ids", [("A", "B", "C"), ("P0000001", "P0000002", "P0000003")])  # text; 8 bytes: UInt64
+def test_bare_plan_counts_by_hand(tmp_path, fmt, ids, capsys):
+    """bench/bare.py, the bound's plan (no rules), counts what docs/measures.md's window says on a hand-made case.
+    A released 2023-01-10 (offences from 2023-01-10 to before 2024-01-10, convicted before 2024-07-10): offences
+    on 2023-03-01 and 2023-04-01 convicted 2023-05-01 and one on the release day itself (in: 3 pairs); a BREACH
+    (excluded), one on 2024-01-10 (the window's end: out), one convicted on 2024-07-10 (the deadline: out). B
+    released 2023-02-01: an offence on 2024-03-01 (after its 12 months: out). C released 2023-02-02: an offence on
+    its release day (in: 1 pair)."""
     d = dt.date
+    a, b, c = ids
     releases = pl.DataFrame(
         {
-            "offender_id": ["A", "B", "C"],
+            "offender_id": [a, b, c],
             "release_date": [d(2023, 1, 10), d(2023, 2, 1), d(2023, 2, 2)],
             "establishment": ["E1", "E1", "E2"],
         }
     )
     convictions = pl.DataFrame(
         {
-            "offender_id": ["A", "A", "A", "B"],
-            "offence_date": [d(2023, 3, 1), d(2023, 4, 1), d(2023, 5, 1), d(2024, 3, 1)],
-            "conviction_date": [d(2023, 5, 1), d(2023, 5, 1), d(2023, 6, 1), d(2024, 4, 1)],
-            "offence_code": ["THEFT", "THEFT", "BREACH", "THEFT"],
+            "offender_id": [a, a, a, a, a, a, b, c],
+            "offence_date": [
+                d(2023, 3, 1), d(2023, 4, 1), d(2023, 1, 10), d(2023, 5, 1), d(2024, 1, 10), d(2023, 12, 1),
+                d(2024, 3, 1), d(2023, 2, 2),
+            ],
+            "conviction_date": [
+                d(2023, 5, 1), d(2023, 5, 1), d(2023, 2, 1), d(2023, 6, 1), d(2024, 2, 1), d(2024, 7, 10),
+                d(2024, 4, 1), d(2023, 3, 1),
+            ],
+            "offence_code": ["THEFT", "THEFT", "THEFT", "BREACH", "THEFT", "THEFT", "THEFT", "THEFT"],
         }
-    )
+    )  # fmt: skip
     paths = []
     for name, frame in (("releases", releases), ("convictions", convictions)):
         path = tmp_path / f"{name}.{fmt}"
         frame.write_parquet(path) if fmt == "parquet" else frame.write_csv(path)
         paths.append(str(path))
     excluded = tmp_path / "excluded.txt"
-    excluded.write_text("BREACH\n", encoding="utf-8")
+    excluded.write_text("# a comment line is no code\nBREACH\n", encoding="utf-8")
     assert bare.main(["bare", *paths, str(excluded), "--join-only"]) == 0
-    assert capsys.readouterr().out.split() == ["2"]  # A's two THEFTs; the BREACH excluded, B's too late
+    assert capsys.readouterr().out.split() == ["4"]  # A's 3 and C's 1
     assert bare.main(["bare", *paths, str(excluded)]) == 0
-    # groups (E1, 2023Q1) and (E2, 2023Q1); 3 releases; 1 reoffender (A)
-    assert capsys.readouterr().out.split() == ["2", "3", "1"]
+    # groups (E1, 2023Q1) of A and B, (E2, 2023Q1) of C; 3 releases; 2 reoffenders (A, C)
+    assert capsys.readouterr().out.split() == ["2", "3", "2"]
 
 
 def test_bound_table_ratios():
@@ -220,3 +230,23 @@ def test_bare_nowcast_at_an_origin_by_hand():
     # every one of their 6 offences and 3 events before it: nothing further
     later = bare_nowcast.at_origin(releases, events, d(2024, 7, 10)).sort("cohort").select(columns)
     assert later.rows() == [(d(2024, 1, 1), 1, 1.0, 1.0, 1.0), (d(2024, 4, 1), 1, pytest.approx(2 / 3), 2.0, 1.0)]
+
+
+def test_bare_nowcast_reaches_the_longest_follow_up():
+    """Released 2023-07-31, a release's deadline is 2025-01-31 (18 months, 550 days): on 2025-01-30 it is still in
+    follow-up, observed for 550 days, the longest any release can be; its day's row must be in the table (a table of
+    549 days failed to gather it). Unseen, and the reference's one reoffender first seen on day 300 < 550: q = 0."""
+    d = dt.date
+    releases = (
+        pl.DataFrame({"release_date": [d(2022, 1, 1), d(2022, 1, 1), d(2023, 7, 31)]})
+        .with_row_index("_release")
+        .with_columns(
+            cohort=pl.col("release_date").dt.truncate("3mo"), deadline=pl.col("release_date").dt.offset_by("18mo")
+        )
+    )
+    events = pl.DataFrame(
+        {"_release": [0], "_day": [300], "conviction_date": [d(2022, 10, 28)], "offences": [1]},
+        schema_overrides={"_release": pl.UInt32, "offences": pl.UInt32},
+    )
+    figures = bare_nowcast.at_origin(releases, events, d(2025, 1, 30))
+    assert figures.select("releases", "reoffenders").rows() == [(1, 0.0)]
