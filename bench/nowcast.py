@@ -7,7 +7,8 @@ The data is ``reoffend synth --releases N --seed 1 --extract-date 2024-06-30`` (
 are still in follow-up, as when provisional figures are wanted. Both commands run as users run them, in a
 fresh process each time, interleaved: ``measure --incomplete exclude`` (the final figures it can give) and
 ``nowcast`` (final and provisional figures, after its quick backtest: issue 25) and ``nowcast --no-check``,
-each with ``--exclude-offences``. Target (issue 30): nowcast's
+each with ``--exclude-offences``; and bench/bare_nowcast.py, the nowcast's core with its check's origins and none of
+its rules (the bound: what any plan of that work costs). Target (issue 30): nowcast's
 median wall time at most 2 x measure's (issue 15 asked under 3). ``--compare BIN`` adds another installation's
 nowcast (e.g. main's) in the same rounds. Always exits 0 (``make bench`` collects its output).
 """
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).with_name("reoffend")
 EXTRACT = "2024-06-30"
 TARGET = 2.0  # nowcast at most 2 x measure (issue 30; issue 15 asked under 3)
+BARE = "bare nowcast (bench/bare_nowcast.py: the core at 5 origins, no rules)"
 
 
 def ensure_data(releases: int) -> Path:
@@ -60,10 +62,13 @@ def main() -> int:
         if args.compare:
             commands["other: nowcast"] = [args.compare, "nowcast", *files, *common]
             commands["other: nowcast --no-check"] = [args.compare, "nowcast", *files, *common, "--no-check"]
+        excluded = str(folder / "excluded_offences.txt")
+        commands[BARE] = [sys.executable, str(ROOT / "bench" / "bare_nowcast.py"), *files, excluded, EXTRACT]
         runs: dict[str, list] = {name: [] for name in commands}
         for i in range(args.runs):
             for name in list(commands)[i % len(commands) :] + list(commands)[: i % len(commands)]:
-                run = run_timed([*commands[name], "-o", f"{tmp}/out.csv"])
+                output = [] if name == BARE else ["-o", f"{tmp}/out.csv"]
+                run = run_timed([*commands[name], *output])
                 runs[name].append(run)
     print(f"#### `reoffend nowcast` at {args.releases:,} releases (Parquet, extract {EXTRACT})\n")
     print("| command | wall s (median) | runs (wall s) | peak RSS MiB | CPU s | exit |")
@@ -78,13 +83,18 @@ def main() -> int:
         )
     measured = "measure --incomplete exclude"
     cpu = {name: statistics.median(r.cpu for r in done) for name, done in runs.items()}
-    for name in [n for n in runs if n != measured]:
+    for name in [n for n in runs if n not in (measured, BARE)]:
         ratio = medians[name] / medians[measured]
         verdict = "met" if ratio <= TARGET else "NOT met"
         print(
             f"\n{name} / measure wall time: **{ratio:.2f}**, CPU time {cpu[name] / cpu[measured]:.2f} "
             f"(target, issue 30: at most {TARGET:g}; {verdict})."
         )
+    print(
+        f"\nThe bound: bench/bare_nowcast.py, the nowcast's core at the extract and the check's four origins with "
+        f"none of its rules (not a correct nowcast), is {medians[BARE] / medians[measured]:.2f} x measure by wall "
+        f"time, {cpu[BARE] / cpu[measured]:.2f} by CPU."
+    )
     return 0
 
 

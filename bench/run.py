@@ -56,6 +56,8 @@ STREAMING_CHUNK = 5_000_000
 REL_TOL = 1e-12
 GROUP_KEYS = ["establishment", "cohort"]
 STARTUP = "start-up only (`import reoffend.cli.measure`)"
+BARE = "bare polars plan (bench/bare.py: no validation)"
+JOIN_ONLY = "join and window test only (bench/bare.py --join-only)"
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -134,6 +136,9 @@ def contestants(releases: Path, convictions: Path, excluded: Path, output: Path)
         "DuckDB SQL": [*duckdb, f"{output}.d.csv"],
         "read-only floor (polars)": [PYTHON, str(BENCH / "floor.py"), str(releases), str(convictions)],
         STARTUP: [PYTHON, "-c", "import reoffend.cli.measure"],  # the CLI alone no longer loads polars
+        # the bound (bench/NOTES.md, eighth round): the least polars plan for the same counts, and its join alone
+        BARE: [PYTHON, str(BENCH / "bare.py"), str(releases), str(convictions), str(excluded)],
+        JOIN_ONLY: [PYTHON, str(BENCH / "bare.py"), str(releases), str(convictions), str(excluded), "--join-only"],
     }
 
 
@@ -227,6 +232,11 @@ def bench_case(size: int, fmt: str, runs: int, workdir: Path) -> tuple[str, dict
         "measure_mib": med["reoffend measure"].peak_mib,
         "startup_wall": med[STARTUP].wall,
         "duckdb_mib": duck.peak_mib,
+        "bare_wall": med[BARE].wall,
+        "bare_cpu": med[BARE].cpu,
+        "bare_mib": med[BARE].peak_mib,
+        "join_wall": med[JOIN_ONLY].wall,
+        "join_cpu": med[JOIN_ONLY].cpu,
     }
     return "\n".join(rows) + "\n", summary
 
@@ -275,6 +285,36 @@ def targets(summaries: list[dict]) -> str:
         "before it reads any data (bench/NOTES.md). The last column "
         "subtracts its median from measure's, for information only: the targets are judged on the whole "
         "process.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def bound(summaries: list[dict]) -> str:
+    """The same ratios for bench/bare.py's plan (no validation, no index-release rule, no median or interval:
+    not a correct measure) and its join alone, timed in the same rounds: where even they miss a target, no
+    polars plan that joins the two tables this way meets it, and the gap between measure and the bare plan is
+    what measure's rules cost (bench/NOTES.md, "the bound")."""
+    lines = [
+        "| size | format | join only / floor wall | bare plan / floor wall | measure / floor wall "
+        "| bare plan / DuckDB wall | measure / DuckDB wall | bare plan / DuckDB memory "
+        "| join only / floor CPU | bare plan / floor CPU | measure / bare plan CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        lines.append(
+            f"| {s['size']:,} | {s['format']} | {s['join_wall'] / s['floor_wall']:.2f} "
+            f"| {s['bare_wall'] / s['floor_wall']:.2f} | {s['measure_wall'] / s['floor_wall']:.2f} "
+            f"| {s['bare_wall'] / s['duckdb_wall']:.2f} | {s['measure_wall'] / s['duckdb_wall']:.2f} "
+            f"| {s['bare_mib'] / s['duckdb_mib']:.2f} | {s['join_cpu'] / s['floor_cpu']:.2f} "
+            f"| {s['bare_cpu'] / s['floor_cpu']:.2f} | {s['measure_cpu'] / s['bare_cpu']:.2f} |"
+        )
+    lines += [
+        "",
+        "The bare plan reads the columns, excludes the offences, joins on the id, applies the window test and "
+        "counts per release and per group: the least polars work for measure's counts, without any of its "
+        "rules, so not a correct measure (it counts every release, not the index releases). Its join alone "
+        "stops after the window test. Both are whole processes timed in the same interleaved rounds as the "
+        "table above.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -397,7 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         "1. `reoffend measure R C --by establishment,cohort --exclude-offences X --format csv -o F` "
         "(validation on, as users run it);",
         "2. `python bench/duckdb_measure.py R C X F`: docs/measures.md as one DuckDB SQL query, same exclusion;",
-        "3. `python bench/floor.py R C`: read both files into memory with polars, nothing else.",
+        "3. `python bench/floor.py R C`: read both files into memory with polars, nothing else;",
+        "4. `python bench/bare.py R C X` (and with `--join-only`): the least polars plan for the same counts, "
+        "with none of measure's rules (the bound, below).",
         "",
         "Data: `reoffend synth --seed 1` (about 4.1 conviction rows per release). Before timing, the tables of "
         "1 and 2 are compared cell by cell (counts exactly, ratios to a relative 1e-12); the benchmark stops "
@@ -415,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                 sections += [table]
                 summaries.append(summary)
         sections += ["### Targets", "", targets(summaries)]
+        sections += ["### The bound: polars' own least plan beside the floor and DuckDB", "", bound(summaries)]
         if not args.quick and not args.no_profile and not args.cases_only:
             largest = max(sizes)
             sections += ["## Where measure spends its time", ""]

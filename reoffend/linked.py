@@ -511,7 +511,17 @@ class _Problem:
         if result.status == 0:
             self._seen(np.round(result.x))
             return float(round(result.fun * sense))
+        if result.status == 2:  # the linear relaxation has solutions, none of them in whole numbers
+            raise InconsistentTables("the published figures admit no whole-number solution")
         raise RuntimeError(f"the disclosure audit's solver failed: {result.message}")
+
+    def check_whole_numbers(self) -> None:
+        """Raise :class:`InconsistentTables` unless the figures admit a solution in whole numbers: a linear
+        solution alone may be fractional only (an odd cycle of ties, a + b = b + c = a + c = 1)."""
+        import numpy as np
+
+        if self._solve(np.zeros(self.n)) is None:
+            self._integer_bound(np.zeros(self.n), 1)
 
 
 def ranges(
@@ -597,10 +607,8 @@ def linked_cells(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
 
 
 def infeasible(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
-    """Those of ``cell_keys`` whose component's published figures admit no solution (a reader's assumption, a
-    tie of two releases' figures, that does not hold)."""
-    import numpy as np
-
+    """Those of ``cell_keys`` whose component's published figures admit no solution in whole numbers (a reader's
+    assumption, a tie of two releases' figures, that does not hold)."""
     wanted = set(cell_keys)
     out: set[Key] = set()
     done: set[Key] = set()
@@ -614,7 +622,7 @@ def infeasible(model: LinkedTables, cell_keys: Iterable[Key]) -> set[Key]:
         if not problem.n:
             continue
         try:
-            problem._solve(np.zeros(problem.n))
+            problem.check_whole_numbers()
         except InconsistentTables:
             out.update(members)
     return out

@@ -21,6 +21,7 @@ from reoffend.linked import (
     _one_partition,
     audit,
     describe,
+    infeasible,
     key,
     protect,
     ranges,
@@ -814,3 +815,39 @@ def test_protect_never_returns_with_a_count_the_audit_fails():
         assert not audit(order[0], PROTECTION, order[1:]).passed
         protect(order[0], PROTECTION, order[1:])
         assert audit(order[0], PROTECTION, order[1:]).passed
+
+
+def odd_cycle_of_ties() -> tuple[LinkedTables, list[Key]]:
+    """Withheld A, B, C (10 people each; true reoffenders 0, 1, 0) in published groups AB and BC (1 each), and an
+    earlier release's withheld A' and C' (true 0 and 1) in its published group A'C' (1). A reader who ties A to
+    A' and C to C' (unchanged since) takes a + b = 1, b + c = 1 and a + c = a' + c' = 1: the linear solution
+    a = b = c = 1/2 is the only one, so the tie admits no whole-number solution (C did change)."""
+    model = LinkedTables()
+    truth = {"A": 0, "B": 1, "C": 0}
+    now = {e: model.add(key("Q1", {"est": e}), 10, counts(r), table="est.csv") for e, r in truth.items()}
+    for name in ("AB", "BC"):
+        group = model.add(key("Q1", {"group": name}), 20, counts(1), table=f"{name}.csv")
+        model.partition(group, [now[e] for e in name])
+    before = {
+        e: model.add(key("Q1", {"est": e, "release": "earlier"}), 10, counts(r), table="old.csv")
+        for e, r in (("A", 0), ("C", 1))
+    }
+    whole = model.add(key("Q1", {"group": "AC", "release": "earlier"}), 20, counts(1), table="old_AC.csv")
+    model.partition(whole, list(before.values()))
+    for cell_key in (*now.values(), *before.values()):
+        model.cells[cell_key].withhold()
+    model.tie(now["A"], before["A"])
+    model.tie(now["C"], before["C"])
+    return model, list(now.values())
+
+
+def test_a_tie_with_a_fractional_solution_only_is_infeasible_not_a_solver_failure():
+    # the linear relaxation is feasible (a = b = c = 1/2), so only the whole-number solver finds the contradiction:
+    # it was reported as "the disclosure audit's solver failed" (RuntimeError) and the reader's guess was kept
+    model, cells = odd_cycle_of_ties()
+    assert infeasible(model, cells) == set(cells)
+    with pytest.raises(InconsistentTables, match="no whole-number solution"):
+        ranges(model, [(cells[1], "reoffenders")], PROTECTION, exact=True)
+    # untied, the figures hold together again (a = 0, b = 1, c = 0 is a solution)
+    model.untie(cells[2], key("Q1", {"est": "C", "release": "earlier"}))
+    assert infeasible(model, cells) == set()
