@@ -13,7 +13,6 @@ at every branch's edges. (``math.erf``/``math.erfc`` are other algorithms and di
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -138,10 +137,19 @@ def ndtr_scalar(a: float) -> float:
     return 1.0 - y if x > 0 else y
 
 
-def ndtr(values: Iterable[float] | np.ndarray) -> np.ndarray:
-    """Φ of each value, as float64: ``scipy.special.ndtr(values)`` bit for bit (for the few p-values of a
-    bulletin: a Python loop, no scipy import)."""
-    array = np.asarray(values, dtype=np.float64)
+def ndtr(values: np.ndarray) -> np.ndarray:
+    """Φ of each value of a numpy array of float64 (or of integers or booleans, taken as float64), as float64:
+    ``scipy.special.ndtr(values)`` bit for bit (for the few p-values of a bulletin: a Python loop, no scipy
+    import). Anything else is a TypeError, where scipy would give another type (float32, a scalar, a masked
+    array) or refuse (None, text, complex): nothing is silently made a number."""
+    if (
+        not isinstance(values, np.ndarray)
+        or isinstance(values, np.ma.MaskedArray)
+        or not (values.dtype.kind in "biu" or values.dtype == np.float64)
+    ):
+        kind = getattr(values, "dtype", type(values).__name__)
+        raise TypeError(f"ndtr takes a numpy array of float64, integers or booleans, not {kind}")
+    array = values.astype(np.float64, copy=False)
     return np.fromiter((ndtr_scalar(float(v)) for v in array.ravel()), dtype=np.float64, count=array.size).reshape(
         array.shape
     )

@@ -85,3 +85,30 @@ def test_hand_worked_values():
     assert ndtr_scalar(-40.0) == 0.0 and ndtr_scalar(40.0) == 1.0
     assert math.isnan(ndtr_scalar(math.nan))
     assert ndtr_scalar(-1.959963984540054) == pytest.approx(0.025, rel=1e-12)
+
+
+def test_integers_and_booleans_are_taken_as_float64_as_scipy_takes_them():
+    for values in (
+        np.array([-3, 0, 2], dtype=np.int64),
+        np.array([2**64 - 1], dtype=np.uint64),
+        np.array([True, False]),
+    ):
+        assert bits(ndtr(values)) == bits(special.ndtr(values))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.5, 1.0],  # a list: scipy would take it, but no caller passes one and its None would become NaN
+        np.float64(0.5),  # a scalar: scipy gives a scalar back
+        np.array([0.5], dtype=np.float32),  # scipy gives float32 back
+        np.ma.masked_array([1.0, 2.0], mask=[False, True]),  # the mask would be lost
+        np.array([1 + 1j]),  # the imaginary part would be dropped
+        np.array([1.0, None], dtype=object),  # None would become NaN: scipy refuses
+        np.array(["1.5"]),
+    ],
+)
+def test_anything_but_a_real_numeric_array_is_refused(values):
+    """A review found every input made float64 silently (None and text as numbers, a mask lost): refused now."""
+    with pytest.raises(TypeError, match="numpy array of float64"):
+        ndtr(values)
