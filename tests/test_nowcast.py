@@ -657,6 +657,11 @@ def test_cli_errors(cli, synth_files, tmp_path):
     args = ("--backtest", "--follow-up", "24")
     status, _, err = cli("nowcast", early / "releases.csv", early / "convictions.csv", *args)
     assert status == 2 and "no backtest origin" in err
+    # a column named twice in --by is a usage error, as for measure (it was an internal error, exit 70: a review)
+    for extra in ((), ("--backtest",)):
+        by = ("--by", "cohort,establishment,establishment")
+        status, _, err = cli("nowcast", early / "releases.csv", early / "convictions.csv", *by, *extra)
+        assert status == 2 and "--by names establishment more than once" in err, err
 
 
 def test_synth_lag_multiplier_changes_only_later_releases():

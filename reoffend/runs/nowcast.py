@@ -30,7 +30,7 @@ def nowcast_params(
     if learn_from not in ("all", "complete"):
         raise UsageError(f"{flag('learn_from')} must be 'all' or 'complete', not {learn_from!r}")
     return NowcastParams(
-        replace(measurement, by=columns(by)),
+        replace(measurement, by=columns(by, flag("by"))),
         final_cohorts=final_cohorts,
         estimator=estimator,
         court_lag=court_lag,
