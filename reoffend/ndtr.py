@@ -13,8 +13,10 @@ at every branch's edges. (``math.erf``/``math.erfc`` are other algorithms and di
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SQRT1_2 = 7.07106781186547524401e-1  # M_SQRT1_2
 MAXLOG = 7.09782712893383996843e2  # log(2**1024): exp(-x*x) underflows below -MAXLOG
@@ -142,6 +144,8 @@ def ndtr(values: np.ndarray) -> np.ndarray:
     ``scipy.special.ndtr(values)`` bit for bit (for the few p-values of a bulletin: a Python loop, no scipy
     import). Anything else is a TypeError, where scipy would give another type (float32, a scalar, a masked
     array) or refuse (None, text, complex): nothing is silently made a number."""
+    import numpy as np  # here: ndtr_scalar serves `reoffend power`, which loads no numpy (tests/test_startup.py)
+
     if (
         not isinstance(values, np.ndarray)
         or isinstance(values, np.ma.MaskedArray)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import UsageError, single_problem
 from ..lazy_import import lazy_module
+from ..ndtr import ndtr_scalar
 from ..report.schema import ResultSchemaError
 from ..run_warnings import RunWarning
 from .rows import PowerRow
@@ -122,17 +123,10 @@ class PowerResult:
 # ------------------------------------------------------------------------------------------- the maths
 # Plain Python floats (math, statistics.NormalDist): `reoffend power` needs no numpy or scipy, whose import was
 # most of its start-up (issue 30). Elementwise float arithmetic is the same IEEE arithmetic numpy did.
-SQRT1_2 = math.sqrt(0.5)
-
-
 def normal_cdf(x: float) -> float:
-    """Φ(x) by erf near 0 and erfc in the tails (the scheme of Cephes' ``ndtr``, which scipy used here): full
-    relative accuracy in both tails."""
-    scaled = x * SQRT1_2
-    if abs(scaled) < SQRT1_2:
-        return 0.5 + 0.5 * math.erf(scaled)
-    tail = 0.5 * math.erfc(abs(scaled))
-    return 1 - tail if scaled > 0 else tail
+    """Φ(x): :func:`reoffend.ndtr.ndtr_scalar`, Cephes' ``ndtr`` in plain Python floats, the bits of
+    ``scipy.special.ndtr`` that this module used before it dropped scipy (one Φ for every p-value and power)."""
+    return ndtr_scalar(x)
 
 
 def standardised_effect(params: PowerParams) -> float:
