@@ -20,6 +20,9 @@ import sys
 
 import polars as pl
 
+from reoffend.window import FollowUpWindow
+
+WINDOW = FollowUpWindow(12, 6)  # the measure's default: 12 months' follow-up, 6 months' waiting period
 DATES = {"release_date": pl.Date, "offence_date": pl.Date, "conviction_date": pl.Date}
 
 
@@ -50,23 +53,16 @@ def releases_of(releases_path: str, columns: list[str], key: pl.Expr) -> pl.Lazy
 
 
 def proven_pairs(releases: pl.LazyFrame, convictions_path: str, excluded: list[str], key: pl.Expr) -> pl.LazyFrame:
-    """Each conviction joined to each release of its person, kept when proven in its window (docs/measures.md:
-    ``release_date <= offence_date < follow_up_end`` and ``conviction_date < conviction_deadline``)."""
-    windows = releases.select("_release", "offender_id", "release_date").with_columns(
-        follow_up_end=pl.col("release_date").dt.offset_by("12mo"),
-        deadline=pl.col("release_date").dt.offset_by("18mo"),
-    )
+    """Each conviction joined to each release of its person, kept when proven in its window: the rule's one
+    definition (reoffend/window.py, docs/measures.md), window columns and test alike."""
+    windows = WINDOW.with_window_columns(releases.select("_release", "offender_id", "release_date"))
     convictions = (
         scan(convictions_path, ["offender_id", "offence_date", "conviction_date", "offence_code"])
         .filter(~pl.col("offence_code").is_in(excluded))
         .drop("offence_code")
         .with_columns(key)
     )
-    return windows.join(convictions, on="offender_id").filter(
-        (pl.col("offence_date") >= pl.col("release_date"))
-        & (pl.col("offence_date") < pl.col("follow_up_end"))
-        & (pl.col("conviction_date") < pl.col("deadline"))
-    )
+    return windows.join(convictions, on="offender_id").filter(FollowUpWindow.is_proven_reoffence())
 
 
 def main(argv: list[str]) -> int:

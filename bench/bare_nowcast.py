@@ -25,7 +25,9 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/bare.py, also when loaded by path
-from bare import excluded_codes, person_key, proven_pairs, releases_of
+from bare import WINDOW, excluded_codes, person_key, proven_pairs, releases_of
+
+from reoffend.window import CONVICTION_DEADLINE
 
 CHECK_MONTHS = (1, 3, 5, 7)  # the check's origins, months before the extract (as `nowcast`'s four)
 MAX_DAY = 550  # days a release can be observed before its figures are final: 18 calendar months are at most 550
@@ -137,10 +139,9 @@ def main(argv: list[str]) -> int:
     )
     extract = dt.date.fromisoformat(argv[4]) if len(argv) > 4 else events.select(pl.col("conviction_date").max()).item()
     windows = (
-        releases.select("_release", "release_date")
-        .with_columns(
-            cohort=pl.col("release_date").dt.truncate("3mo"), deadline=pl.col("release_date").dt.offset_by("18mo")
-        )
+        WINDOW.with_window_columns(releases.select("_release", "release_date"))
+        .select("_release", "release_date", pl.col(CONVICTION_DEADLINE).alias("deadline"))
+        .with_columns(cohort=pl.col("release_date").dt.truncate("3mo"))
         .collect()
     )
     origins = [extract, *(month_end_before(extract, months) for months in CHECK_MONTHS)]
