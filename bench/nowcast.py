@@ -8,7 +8,7 @@ are still in follow-up, as when provisional figures are wanted. Both commands ru
 fresh process each time, interleaved: ``measure --incomplete exclude`` (the final figures it can give) and
 ``nowcast`` (final and provisional figures, after its quick backtest: issue 25) and ``nowcast --no-check``,
 each with ``--exclude-offences``; and bench/bare_nowcast.py, the nowcast's core with its check's origins and none of
-its rules (the bound: what any plan of that work costs). Target (issue 30): nowcast's
+its rules (the bound: the cheapest plan of that core found so far, not a proof). Target (issue 30): nowcast's
 median wall time at most 2 x measure's (issue 15 asked under 3). ``--compare BIN`` adds another installation's
 nowcast (e.g. main's) in the same rounds. Always exits 0 (``make bench`` collects its output).
 """

@@ -311,7 +311,7 @@ def bound(summaries: list[dict]) -> str:
         )
     lines += [
         "",
-        "The bare plan reads the columns, excludes the offences, joins on the id, applies the window test and "
+        "The bare plan reads the columns, excludes the offences, joins on the person, applies the window test and "
         "counts per release and per group: the cheapest polars plan found for measure's counts (a bound only as "
         "good as the cheapest plan anyone has found), without any of its "
         "rules, so not a correct measure (it counts every release, not the index releases). Its join alone "
