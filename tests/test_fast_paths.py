@@ -703,14 +703,16 @@ def test_an_excluded_code_after_the_first_conviction_rows_is_found(monkeypatch, 
 
 # ------------------------------------------------------------------ the court-lag monitor's event order
 def _lag_events_by_three_columns(data) -> pl.DataFrame:
-    """The events of nowcast.lag_events as first written: two joins, sorted by the three columns."""
+    """The events of nowcast.lag_events as first written: two joins, sorted by the three columns; the cohort as
+    its place among the cohorts in order (its dense rank, from 0)."""
     from reoffend.drift import event_table
-    from reoffend.nowcast import KEY
+    from reoffend.nowcast import COHORT_CODE, KEY
 
     day = (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
+    code = (pl.col("cohort").rank("dense").cast(pl.UInt32) - 1).alias(COHORT_CODE)
     return (
         event_table(data.rows, data.releases, KEY)
-        .join(data.releases.select(KEY, "cohort", day), on=KEY, how="left")
+        .join(data.releases.select(KEY, code, day), on=KEY, how="left")
         .sort(KEY, "_lag", "_offence", descending=[False, False, True])
     )
 
@@ -735,6 +737,68 @@ def test_the_monitors_one_sort_key_orders_events_as_the_three_columns(monkeypatc
     expected = _lag_events_by_three_columns(data)
     assert expected.height > 1000
     assert_frame_equal(lag_events(data), expected)
+
+
+def _court_lag_by_group_by(data, observed, extract, fitted) -> pl.DataFrame:
+    """nowcast.court_lag_check as first written: the events in follow-up split by polars' group-by on the cohort's
+    label (a group keeps the rows' order), every cohort fitted on its own events."""
+    from reoffend.drift import LAG_Z, fit_lag, reference_lags, with_room
+    from reoffend.nowcast import COHORT_CODE, COMPLETE, cohort_labels
+
+    day = (extract - dt.date(1970, 1, 1)).days
+    labels = cohort_labels(data).gather(data.events.get_column(COHORT_CODE)).alias("cohort")
+    events = with_room(data.events.with_columns(labels), day)
+    reference = reference_lags(events.filter(pl.col("_last") <= day))
+    recent = events.filter((pl.col("_last") > day) & (pl.col("_released") <= day))
+    out = []
+    for (cohort,), group in recent.group_by("cohort"):
+        fit = fit_lag(reference, group["_lag"].to_numpy(), group["_room"].to_numpy(), fitted is None or cohort in fitted)
+        out.append((cohort, fit.ratio, fit.z))
+    for cohort in observed.filter(~pl.col(COMPLETE))["cohort"].unique().to_list():
+        if cohort not in {row[0] for row in out}:
+            out.append((cohort, None, None))
+    schema = {"cohort": observed.schema["cohort"], "court_lag_ratio": pl.Float64, "court_lag_z": pl.Float64}
+    frame = pl.DataFrame(out, schema=schema, orient="row")
+    changed = pl.col("court_lag_z").abs() >= LAG_Z
+    return frame.select(
+        "cohort",
+        pl.col("court_lag_ratio").round(2),
+        "court_lag_z",
+        changed.alias("court_lag_changed"),
+        (changed & pl.col("court_lag_ratio").is_not_null()).fill_null(False).alias("_adjust"),
+    )
+
+
+@pytest.mark.parametrize("extract", [dt.date(2023, 11, 30), dt.date(2024, 2, 29), dt.date(2024, 5, 31)])
+def test_the_monitors_events_split_in_numpy_are_the_group_bys(monkeypatch, extract):
+    """court_lag_check splits the events in follow-up by the cohort's code in numpy (a mask per cohort, in the
+    events' order): every cohort's ratio, z and verdict are those of polars' group-by on the label, to the bit,
+    with courts 1.8 times slower from 2023 (some cohorts changed, some not) and a few cohorts not fitted (the
+    check's ``fitted``). At most 150 events a cohort are used (every k-th, in the events' order), so the order
+    counts: fails with the masks' order reversed, or a cohort's code one off."""
+    from reoffend.nowcast import NowcastParams, court_lag_check, development, observed_at
+    from reoffend.synth import SynthParams, generate
+
+    params = SynthParams(
+        releases=20000, seed=5, treated_establishment="", extract_date=dt.date(2024, 6, 30), lag_multiplier=1.8,
+        lag_change_from=dt.date(2023, 1, 1),
+    )
+    releases, convictions, _ = generate(params)
+    monkeypatch.setattr(importlib.import_module("reoffend.drift"), "MAX_LAG_EVENTS", 150)
+    inputs = validate_inputs(
+        Table("releases.parquet", RELEASES, releases.lazy()),
+        Table("convictions.parquet", CONVICTIONS, convictions.lazy()),
+    )
+    nowcast_params = NowcastParams(measurement=MeasureParams(by=("cohort",)))
+    data = development(inputs, nowcast_params)
+    observed = observed_at(data, extract, nowcast_params.window)
+    in_follow_up = observed.filter(~pl.col("_complete"))["cohort"].unique().sort()
+    assert in_follow_up.len() >= 3
+    for fitted in (None, in_follow_up.head(2)):
+        found = court_lag_check(data, observed, extract, fitted).sort("cohort")
+        expected = _court_lag_by_group_by(data, observed, extract, fitted).sort("cohort")
+        assert found["court_lag_z"].is_not_null().sum() >= 2
+        assert_frame_equal(found, expected)
 
 
 def test_the_monitors_sort_key_by_hand():
