@@ -125,7 +125,9 @@ def _mean_pit(
     (:func:`_distinct_pairs`): ``u`` is worked out once per pair and taken to every event, so the mean is of the
     same values in the same order, the same float, for a fraction of the work (bench/NOTES.md, ninth round)."""
     ok, values = _pit_terms(cumulative, lags, rooms, ratio)
-    if events is not None:  # each event's pair, in the events' order
+    if events is not None and ok.all():  # each event's pair, in the events' order: every pair has a value
+        values = values[events]  # the same array as below, without the mask (bench/NOTES.md, tenth round)
+    elif events is not None:
         per_pair = np.zeros(lags.size)
         per_pair[ok] = values
         ok = ok[events]

@@ -703,14 +703,16 @@ def test_an_excluded_code_after_the_first_conviction_rows_is_found(monkeypatch, 
 
 # ------------------------------------------------------------------ the court-lag monitor's event order
 def _lag_events_by_three_columns(data) -> pl.DataFrame:
-    """The events of nowcast.lag_events as first written: two joins, sorted by the three columns."""
+    """The events of nowcast.lag_events as first written: two joins, sorted by the three columns; the cohort as
+    its place among the cohorts in order (its dense rank, from 0)."""
     from reoffend.drift import event_table
-    from reoffend.nowcast import KEY
+    from reoffend.nowcast import COHORT_CODE, KEY
 
     day = (pl.col("release_date") - dt.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("_released")
+    code = (pl.col("cohort").rank("dense").cast(pl.UInt32) - 1).alias(COHORT_CODE)
     return (
         event_table(data.rows, data.releases, KEY)
-        .join(data.releases.select(KEY, "cohort", day), on=KEY, how="left")
+        .join(data.releases.select(KEY, code, day), on=KEY, how="left")
         .sort(KEY, "_lag", "_offence", descending=[False, False, True])
     )
 
@@ -735,6 +737,74 @@ def test_the_monitors_one_sort_key_orders_events_as_the_three_columns(monkeypatc
     expected = _lag_events_by_three_columns(data)
     assert expected.height > 1000
     assert_frame_equal(lag_events(data), expected)
+
+
+def _court_lag_by_group_by(data, observed, extract, fitted) -> pl.DataFrame:
+    """nowcast.court_lag_check as first written: the events in follow-up split by polars' group-by on the cohort's
+    label (a group keeps the rows' order), every cohort fitted on its own events."""
+    from reoffend.drift import LAG_Z, fit_lag, reference_lags, with_room
+    from reoffend.nowcast import COHORT_CODE, COMPLETE, cohort_labels
+
+    day = (extract - dt.date(1970, 1, 1)).days
+    labels = cohort_labels(data).gather(data.events.get_column(COHORT_CODE)).alias("cohort")
+    events = with_room(data.events.with_columns(labels), day)
+    reference = reference_lags(events.filter(pl.col("_last") <= day))
+    recent = events.filter((pl.col("_last") > day) & (pl.col("_released") <= day))
+    out = []
+    for (cohort,), group in recent.group_by("cohort"):
+        fit = fit_lag(
+            reference, group["_lag"].to_numpy(), group["_room"].to_numpy(), fitted is None or cohort in fitted
+        )
+        out.append((cohort, fit.ratio, fit.z))
+    for cohort in observed.filter(~pl.col(COMPLETE))["cohort"].unique().to_list():
+        if cohort not in {row[0] for row in out}:
+            out.append((cohort, None, None))
+    schema = {"cohort": observed.schema["cohort"], "court_lag_ratio": pl.Float64, "court_lag_z": pl.Float64}
+    frame = pl.DataFrame(out, schema=schema, orient="row")
+    changed = pl.col("court_lag_z").abs() >= LAG_Z
+    return frame.select(
+        "cohort",
+        pl.col("court_lag_ratio").round(2),
+        "court_lag_z",
+        changed.alias("court_lag_changed"),
+        (changed & pl.col("court_lag_ratio").is_not_null()).fill_null(False).alias("_adjust"),
+    )
+
+
+@pytest.mark.parametrize("extract", [dt.date(2023, 11, 30), dt.date(2024, 2, 29), dt.date(2024, 5, 31)])
+def test_the_monitors_events_split_in_numpy_are_the_group_bys(monkeypatch, extract):
+    """court_lag_check splits the events in follow-up by the cohort's code in numpy (a mask per cohort, in the
+    events' order): every cohort's ratio, z and verdict are those of polars' group-by on the label, to the bit,
+    with courts 1.8 times slower from 2023 (some cohorts changed, some not) and a few cohorts not fitted (the
+    check's ``fitted``). At most 150 events a cohort are used (every k-th, in the events' order), so the order
+    counts: fails with the masks' order reversed, or a cohort's code one off."""
+    from reoffend.nowcast import NowcastParams, court_lag_check, development, observed_at
+    from reoffend.synth import SynthParams, generate
+
+    params = SynthParams(
+        releases=20000,
+        seed=5,
+        treated_establishment="",
+        extract_date=dt.date(2024, 6, 30),
+        lag_multiplier=1.8,
+        lag_change_from=dt.date(2023, 1, 1),
+    )
+    releases, convictions, _ = generate(params)
+    monkeypatch.setattr(importlib.import_module("reoffend.drift"), "MAX_LAG_EVENTS", 150)
+    inputs = validate_inputs(
+        Table("releases.parquet", RELEASES, releases.lazy()),
+        Table("convictions.parquet", CONVICTIONS, convictions.lazy()),
+    )
+    nowcast_params = NowcastParams(measurement=MeasureParams(by=("cohort",)))
+    data = development(inputs, nowcast_params)
+    observed = observed_at(data, extract, nowcast_params.window)
+    in_follow_up = observed.filter(~pl.col("_complete"))["cohort"].unique().sort()
+    assert in_follow_up.len() >= 3
+    for fitted in (None, in_follow_up.head(2)):
+        found = court_lag_check(data, observed, extract, fitted).sort("cohort")
+        expected = _court_lag_by_group_by(data, observed, extract, fitted).sort("cohort")
+        assert found["court_lag_z"].is_not_null().sum() >= 2
+        assert_frame_equal(found, expected)
 
 
 def test_the_monitors_sort_key_by_hand():
@@ -833,3 +903,92 @@ def test_releases_per_day_equal_the_probe_of_every_release(validated, period, wa
         as_probed = stats.completeness_tables(inputs, replace(params, where=every), windows)
         for table, other in zip(tables, as_probed, strict=True):
             assert_frame_equal(table, other, check_exact=True)
+
+
+# ------------------------------------------------------------ the development table's rows taken by position
+@st.composite
+def tables_and_releases(draw):
+    """A development table as _development_tables makes it (segments, ages 0..oldest in each, one or more court-lag
+    ratios), sometimes with a gap or a repeated state (then the join itself is used), and releases in follow-up
+    whose state may be missing from it (another segment, ratio or age: a null row, as the join gives)."""
+    ratios = draw(st.lists(st.sampled_from([1.0, 0.5, 1.37, 2.0]), min_size=1, max_size=3, unique=True))
+    segments = draw(st.lists(st.integers(0, 5), min_size=1, max_size=3, unique=True))
+    oldest = draw(st.integers(0, 6))
+    keys = [(s, a, r) for r in ratios for s in segments for a in range(oldest + 1)]
+    keys = draw(st.permutations(keys))
+    if draw(st.booleans()) and len(keys) > 1:  # a gap, or a state twice
+        keys = keys[1:] if draw(st.booleans()) else [*keys, keys[0]]
+    table = pl.DataFrame(
+        {
+            "_segment": [k[0] for k in keys],
+            "_age": [k[1] for k in keys],
+            "u_n": draw(st.lists(st.integers(0, 9), min_size=len(keys), max_size=len(keys))),
+            "_S": draw(st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=len(keys), max_size=len(keys))),
+            "_court_lag_ratio": [k[2] for k in keys],
+        },
+        schema={
+            "_segment": pl.UInt32,
+            "_age": pl.Int32,
+            "u_n": pl.UInt32,
+            "_S": pl.Float64,
+            "_court_lag_ratio": pl.Float64,
+        },
+    )
+    n = draw(st.integers(0, 25))
+    releases = pl.DataFrame(
+        {
+            "_release": list(range(n)),
+            "_segment": draw(st.lists(st.integers(0, 7), min_size=n, max_size=n)),
+            "_age": draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)),
+            "_court_lag_ratio": draw(st.lists(st.sampled_from([1.0, 0.5, 1.37, 2.0, 3.0]), min_size=n, max_size=n)),
+            "reoffended": draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+        },
+        schema={
+            "_release": pl.UInt32,
+            "_segment": pl.UInt32,
+            "_age": pl.Int32,
+            "_court_lag_ratio": pl.Float64,
+            "reoffended": pl.Boolean,
+        },
+    )
+    return releases, table
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables_and_releases())
+def test_the_table_taken_by_position_is_the_left_join(case):
+    """nowcast.with_state gathers each release's row of the development table by its position in a dense array
+    (segment, ratio, age) instead of joining on the three columns: the same frame as the left join in the releases'
+    order, states missing from the table null, and the join itself where the table has a gap or a repeated state.
+    Fails with the position's age one off, or with the ratio's place ignored."""
+    from reoffend.nowcast import with_state
+
+    releases, table = case
+    expected = releases.join(table, on=["_segment", "_age", "_court_lag_ratio"], how="left", maintain_order="left")
+    assert_frame_equal(with_state(releases, table), expected)
+
+
+def test_the_table_taken_by_position_by_hand():
+    """Segment 1, ages 0-2, ratios 1.0 and 2.0 (rows in no order): a release (segment 1, age 2, ratio 2.0) takes
+    the row of position (1 * 2 + 1) * 3 + 2 = 11 of the dense array, the table's row (1, 2, 2.0); (1, 3, 1.0) is
+    past the oldest age and (0, 0, 1.0) in no segment of the table: null."""
+    from reoffend.nowcast import _dense_rows, with_state
+
+    keys = [(1, 2, 2.0), (1, 0, 1.0), (1, 1, 2.0), (1, 2, 1.0), (1, 0, 2.0), (1, 1, 1.0)]
+    table = pl.DataFrame(
+        {
+            "_segment": [k[0] for k in keys],
+            "_age": [k[1] for k in keys],
+            "u_n": [10, 11, 12, 13, 14, 15],
+            "_court_lag_ratio": [k[2] for k in keys],
+        },
+        schema={"_segment": pl.UInt32, "_age": pl.Int32, "u_n": pl.Int64, "_court_lag_ratio": pl.Float64},
+    )
+    rows, ratios, ages = _dense_rows(table)
+    assert ages == 3 and ratios.to_list() == [1.0, 2.0] and rows.len() == 2 * 2 * 3
+    assert rows[11] == 0 and rows[(1 * 2 + 0) * 3 + 0] == 1 and rows[:6].null_count() == 6
+    releases = pl.DataFrame(
+        {"_segment": [1, 1, 0], "_age": [2, 3, 0], "_court_lag_ratio": [2.0, 1.0, 1.0]},
+        schema={"_segment": pl.UInt32, "_age": pl.Int32, "_court_lag_ratio": pl.Float64},
+    )
+    assert with_state(releases, table).get_column("u_n").to_list() == [10, None, None]

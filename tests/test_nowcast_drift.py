@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -355,10 +355,12 @@ def test_pit_has_mean_one_half_when_nothing_changed(lags, room):
     counts=st.lists(st.integers(0, 3), min_size=LAG_CAP_DAYS + 2, max_size=LAG_CAP_DAYS + 2),
     ratio=st.floats(0.25, 4.0),
 )
+@example(events=[(5, 40), (3, 40), (5, 40), (0, 31)], counts=[1] * (LAG_CAP_DAYS + 2), ratio=1.3)
 def test_the_mean_over_distinct_pairs_is_the_mean_over_the_events(events, counts, ratio):
     """fit_lag's search works ``u`` out once per distinct (lag, room) and takes it back to every event: the mean is
     the same float as over the events themselves (repeated pairs, events with no reference mass below their
-    room, a negative lag, which takes np.unique's way)."""
+    room, a negative lag, which takes np.unique's way; and every pair with mass below its room, where the values
+    are taken back without a mask: the example)."""
     cumulative = np.cumsum(counts)
     lags, rooms = np.array([lag for lag, _ in events]), np.array([room for _, room in events])
     pair_lags, pair_rooms, at = _distinct_pairs(lags, rooms)
