@@ -267,7 +267,9 @@ def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[st
     """Conviction rows that may count: excluded offence codes dropped, with the event key.
 
     A reconviction event is a distinct court appearance: ``appearance_id`` where the file has it (a row
-    without one is its own appearance on its conviction date), else the ``conviction_date``.
+    without one is its own appearance on its conviction date), else the ``conviction_date``. The two kinds of
+    key are marked apart (``id:`` and ``date:``), so an appearance id that reads ``date:2023-07-01`` is never
+    taken for the rows without an id convicted that day.
     """
     columns = convictions.collect_schema().names()
     if excluded_offences:
@@ -277,7 +279,8 @@ def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[st
             pl.col("offence_code").is_null() | ~pl.col("offence_code").is_in(sorted(excluded_offences))
         )
     if "appearance_id" in columns:
-        event = pl.coalesce(pl.col("appearance_id"), pl.format("date:{}", pl.col("conviction_date")))
+        appearance = pl.concat_str(pl.lit("id:"), pl.col("appearance_id").cast(pl.String))  # null stays null
+        event = pl.coalesce(appearance, pl.format("date:{}", pl.col("conviction_date")))
     else:
         event = pl.col("conviction_date")
     return convictions.select("offender_id", "offence_date", "conviction_date", event.alias(EVENT_KEY))

@@ -415,6 +415,19 @@ def test_a_row_without_an_appearance_id_is_its_own_appearance_on_its_conviction_
     assert (row["reoffences"], row["reconviction_events"]) == (4, 3)
 
 
+def test_an_appearance_id_that_reads_like_a_date_key_is_its_own_appearance():
+    # hostile data stays data: the rows without an id are keyed by their conviction date; an id spelled as that
+    # key ("date:2023-07-01") is a different appearance, not merged with them
+    convictions = [
+        offence(offence_date="2023-05-01", conviction_date="2023-07-01", appearance_id=None),
+        offence(offence_date="2023-05-02", conviction_date="2023-07-01", appearance_id="date:2023-07-01"),
+        offence(offence_date="2023-05-03", conviction_date="2023-09-01", appearance_id="date:2023-07-01"),
+    ]
+    row = run([release()], convictions).per_release.row(0, named=True)
+    # events: the day 2023-07-01 without an id, and the id "date:2023-07-01" (2 rows): 2 events of 3 rows
+    assert (row["reoffences"], row["reconviction_events"]) == (3, 2)
+
+
 def test_the_run_metadata_records_the_inputs_and_what_was_dropped():
     from reoffend.measure import MeasureParams, measure
 

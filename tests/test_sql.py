@@ -213,6 +213,25 @@ def test_empty_tables_give_one_row_of_zeros_without_groups_and_no_rows_with():
     assert overall["cohort_size"] == 0 and overall["reoffences"] == 0 and overall["binary_rate"] is None
 
 
+def test_an_appearance_id_spelled_as_a_date_key_is_not_that_dates_appearance():
+    # as measure: the row without an id is the appearance of 2023-03-01; the id "date:2023-03-01" is another one
+    releases = pl.DataFrame({"offender_id": ["A"], "release_date": ["2023-01-05"], "establishment": ["E1"]})
+    convictions = pl.DataFrame(
+        {
+            "offender_id": ["A", "A"],
+            "offence_date": ["2023-02-01", "2023-02-02"],
+            "conviction_date": ["2023-03-01", "2023-03-01"],
+            "appearance_id": [None, "date:2023-03-01"],
+        }
+    )
+    params = MeasureParams(by=())
+    case = Case("marked events", params, source=SqlSource(appearance_ids=True))
+    ours = python_rows(releases, convictions, params, extract_date=dt.date(2026, 1, 1))
+    theirs = run_duckdb((releases, convictions), case)
+    assert ours["reconviction_events"].to_list() == [2]  # 2 appearances of 2 rows
+    assert_same_table(ours, theirs, "marked events")
+
+
 def test_null_group_values_form_their_own_group_sorted_last():
     releases = pl.DataFrame(
         {
