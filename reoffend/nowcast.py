@@ -181,6 +181,24 @@ class Development:
 
 
 # ----------------------------------------------------------------------------------------------- the data
+def segment_label(columns: Sequence[str]) -> pl.Expr:
+    """The segment's label: one text per distinct combination of the ``columns``' values. Each
+    value's text with its control characters escaped (\\x01 -> \\x01\\x02, \\x1f -> \\x01\\x03, \\x00 -> \\x01\\x01), a
+    null as \\x00 alone, joined by \\x1f. No escaped value holds \\x00 or \\x1f, so two different combinations
+    never give one text (hostile data stays data: ("A\\x1fB", "C") and ("A", "B\\x1fC") are two segments), and
+    values without those three characters keep the text (so the segments' numbers) they always had."""
+    escaped = [
+        pl.col(c)
+        .cast(pl.String)
+        .str.replace_all("\x01", "\x01\x02", literal=True)
+        .str.replace_all("\x1f", "\x01\x03", literal=True)
+        .str.replace_all("\x00", "\x01\x01", literal=True)
+        .fill_null("\x00")
+        for c in columns
+    ]
+    return pl.concat_str(escaped, separator="\x1f")
+
+
 def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
     """The index releases (docs/measures.md, chosen exactly as ``measure`` chooses them) and their proven
     reoffences (the window of :class:`FollowUpWindow`; excluded offence codes dropped)."""
@@ -200,8 +218,7 @@ def development(inputs: ValidatedInputs, params: NowcastParams) -> Development:
     keyed = chosen.collect().sort(order, maintain_order=True).with_row_index(KEY)
     segments = params.segment_columns
     if segments:
-        label = pl.concat_str([pl.col(c).cast(pl.String).fill_null("\0") for c in segments], separator="\x1f")
-        keyed = keyed.with_columns(label.rank("dense").cast(pl.UInt32).alias(SEGMENT))
+        keyed = keyed.with_columns(segment_label(segments).rank("dense").cast(pl.UInt32).alias(SEGMENT))
     else:
         keyed = keyed.with_columns(pl.lit(0, pl.UInt32).alias(SEGMENT))
     convictions = proven_reoffences(inputs.convictions, measurement.excluded_offences)

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from reoffend.intervals import normal_quantile
 from reoffend.measure import EVENT_KEY, MeasureParams, measure
@@ -28,6 +29,7 @@ from reoffend.nowcast import (
     development_table,
     nowcast,
     nowcast_at,
+    segment_label,
 )
 from reoffend.synth import SynthParams, generate
 from reoffend.validate import CONVICTIONS, RELEASES, Table, validate_inputs
@@ -525,6 +527,38 @@ def test_development_is_learned_within_the_non_cohort_groups(synth_full):
     assert joined["cohort_size"].to_list() == joined["cohort_size_sites"].to_list()
     for row in joined.iter_rows(named=True):
         assert row["x"] == pytest.approx(row["binary_rate_provisional"] * row["cohort_size"], rel=0.02)
+
+
+def test_segments_whose_values_hold_the_labels_separator_are_not_merged(synth_full):
+    # hostile data stays data: (g1, g2) = ("A\x1fB", "C") and ("A", "B\x1fC") are two segments, each learning
+    # its own development; before the label escaped its values they were one segment, and every provisional
+    # figure of both (and of the others, through the pooled level) differed from the same data spelled with "|"
+    releases, convictions = synth_full
+    sites = sorted(releases["establishment"].unique().to_list())
+    site = pl.col("establishment")
+
+    def spelled(separator: str) -> pl.DataFrame:
+        first = pl.when(site == sites[0]).then(pl.lit(f"A{separator}B")).when(site == sites[1]).then(pl.lit("A"))
+        second = pl.when(site == sites[0]).then(pl.lit("C")).when(site == sites[1]).then(pl.lit(f"B{separator}C"))
+        return releases.with_columns(g1=first.otherwise(pl.lit("X")), g2=second.otherwise(site))
+
+    params = NowcastParams(MeasureParams(by=("g1", "g2"), excluded_offences=EXCLUDED), final_cohorts=0)
+    extract = dt.date(2023, 12, 31)
+    hostile = nowcast(inputs_of(spelled("\x1f"), convictions, None), params, extract=extract).rows
+    plain = nowcast(inputs_of(spelled("|"), convictions, None), params, extract=extract).rows
+    relabelled = hostile.with_columns(pl.col("g1", "g2").str.replace_all("\x1f", "|", literal=True))
+    assert hostile.filter(pl.col("status") == "provisional").height > 0
+    assert_frame_equal(relabelled.sort("cohort", "g1", "g2"), plain.sort("cohort", "g1", "g2"), check_exact=True)
+
+
+def test_a_segment_label_is_one_to_one_and_keeps_plain_values_text():
+    values = ["A\x1fB", "A", None, "", "\x00", "\x01", "\x01\x02", "B\x1fC", "C"]
+    frame = pl.DataFrame({"g1": values, "g2": list(reversed(values))}, schema={"g1": pl.String, "g2": pl.String})
+    labels = frame.select(segment_label(["g1", "g2"]))["g1"]
+    assert labels.n_unique() == frame.unique().height == len(values)
+    plain = pl.DataFrame({"g1": ["E1", None, "E2"], "g2": [3, 4, None]})
+    # plain values: the text they always had (each value, a null as \x00, joined by \x1f)
+    assert plain.select(segment_label(["g1", "g2"]))["g1"].to_list() == ["E1\x1f3", "\x00\x1f4", "E2\x1f\x00"]
 
 
 # ------------------------------------------------------------------------------------------ the backtest
