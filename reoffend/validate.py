@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from .cohort import ORDER_KEY, SharedIndexKeys, release_order_key, shared_from_release_order
 from .errors import PROBLEM_SCHEMA, DataError, UsageError, cut_value, name_list, problem_row, single_problem
 from .run_warnings import RunWarning
 from .window import LATEST_EXTRACT_DATE
@@ -420,16 +421,6 @@ def _with_raw(table: Table, *, values: bool = False) -> pl.LazyFrame:
     return pl.concat([table.typed, table.raw.select(copies)], how="horizontal")
 
 
-def _key_hash() -> pl.Expr:
-    """A 64-bit hash of (offender_id, release_date): rows with the same key have the same hash.
-
-    So when the hashes are all distinct, so are the keys, and the exact duplicate checks can be skipped; a
-    hash shared by different keys (about 1 in 10**6 for 5,000,000 rows) only sends the run to the exact
-    check. Counting distinct hashes is several times quicker than finding duplicated (text, date) pairs.
-    """
-    return pl.col("offender_id").hash(seed=0) ^ pl.col("release_date").hash(seed=1)
-
-
 def _duplicate_masks(typed: pl.LazyFrame) -> tuple[pl.Expr, pl.Expr]:
     """(exact repeat of an earlier row, same key as another row but different attributes)."""
     key = ["offender_id", "release_date"]
@@ -738,10 +729,6 @@ def _count_problems(
             exprs += [length.min().alias("id-bytes-min|"), length.max().alias("id-bytes-max|")]
             if not table.in_memory:  # a materialised frame is stripped once; a scanned one at each pass
                 exprs.append((length != pl.col(RAW + "offender_id").str.len_bytes()).sum().alias("padded|"))
-        if table.spec is RELEASES:
-            # rows less distinct hashes: runs of equal values in the sorted hashes (a parallel sort), about
-            # half the CPU of n_unique's hash table at 5,000,000 releases (0.24 against 0.46 s)
-            exprs.append((pl.len() - 1 - _key_hash().sort().rle_id().max()).alias("key-duplicated|"))
         queries.append(frame.select(exprs))
         keys.append(table)
     # a scanned file: every other column is decoded once here, so a damaged file is reported; a query of its
@@ -752,18 +739,38 @@ def _count_problems(
         if not table.in_memory
         and (others := [c for c in table.raw.collect_schema().names() if c not in (*table.spec.dates, "offender_id")])
     ]
+    # rows less distinct keys of (offender_id, release_date): runs of equal values in the sorted keys (a parallel
+    # sort; n_unique's hash table took about twice the CPU at 5,000,000 releases). When they are all distinct so
+    # are the pairs, and the exact duplicate checks are skipped; a key shared by different pairs only sends the
+    # run to them. A command's shared index keys with cohorts by period come from the same sort (one sort of
+    # every release, not two: reoffend.cohort.shared_from_release_order).
+    fused = {
+        name: query.period
+        for name, query in (prefetch or {}).items()
+        if isinstance(query, SharedIndexKeys) and "cohort" not in releases.raw.collect_schema().names()
+    }
+    ordered = _with_raw(releases).select(release_order_key().alias(ORDER_KEY)).sort(ORDER_KEY)
+    order = pl.col(ORDER_KEY)
+    if fused:
+        ordered = ordered.cache()  # read and sorted once for both queries
+    queries.append(ordered.select((pl.len() - 1 - order.rle_id().max()).alias("key-duplicated|")))
     checks = len(queries) + len(decoded)
     fetched: dict[str, pl.DataFrame] = {}
     if prefetch:
         frames = [_prefetch_frame(table) for table in (releases, convictions)]
+        asked = [
+            shared_from_release_order(ordered, fused[name]) if name in fused else query(*frames)
+            for name, query in prefetch.items()
+        ]
         try:
-            results = pl.collect_all([*queries, *decoded, *(query(*frames) for query in prefetch.values())])
+            results = pl.collect_all([*queries, *decoded, *asked])
             fetched = dict(zip(prefetch, results[checks:], strict=True))
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
             results = pl.collect_all([*queries, *decoded])  # validation alone: its own error, or valid after all
     else:
         results = pl.collect_all([*queries, *decoded])
     results = results[: len(queries)]
+    results[0] = pl.concat([results[0], results.pop().select("key-duplicated|")], how="horizontal")
     if derived:
         extract_date = results[1].get_column("extract|").item()
     late: list[tuple[Table, str]] = []  # (table, date column) with dates after the extract date

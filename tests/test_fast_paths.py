@@ -330,6 +330,77 @@ def test_index_releases_from_the_shared_hashes_are_those_of_the_hash_table(frame
     assert_frame_equal(looked_up, plain, check_exact=True)
 
 
+@st.composite
+def releases_over_centuries(draw):
+    """Releases of a few people (repeated, ids alike but for padding or accents) on days anywhere from 1900-01-01
+    to 9999-12-30, the valid range: before and after 1970, on period boundaries, and close together."""
+    people = ["A", "B", "é1", "P 1", "", "AA"]
+    days = st.one_of(
+        st.dates(dt.date(1900, 1, 1), dt.date(9999, 12, 30)),
+        st.dates(dt.date(1969, 12, 1), dt.date(1970, 2, 1)),
+        st.builds(
+            lambda year, month: dt.date(year, month, 1) - dt.timedelta(days=1),
+            st.integers(1901, 2030),
+            st.integers(1, 12),
+        ),
+        st.dates(dt.date(2023, 3, 1), dt.date(2023, 4, 30)),
+    )
+    rows = draw(st.lists(st.tuples(st.sampled_from(people), days), max_size=40))
+    return pl.DataFrame(rows, schema={"offender_id": pl.String, "release_date": pl.Date}, orient="row")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(releases_over_centuries(), st.sampled_from(["month", "quarter", "year", "financial-year"]))
+@example(
+    pl.DataFrame({"offender_id": ["A", "A", "B"], "release_date": [dt.date(2022, 1, 5), dt.date(2022, 2, 5), START]}),
+    "quarter",
+)
+def test_shared_index_keys_from_validations_sort_are_those_of_their_own_sort(frame, period):
+    """Validation's sort of (offender_id, release_date) (cohort.release_order_key) gives the same shared index
+    keys as shared_index_keys' own sort of (offender_id, cohort), at any valid date and for every period; and
+    equal (offender_id, release_date) pairs, and only those here, have equal order keys (the duplicate check)."""
+    from reoffend.cohort import ORDER_KEY, release_order_key, shared_from_release_order, shared_index_keys
+
+    ordered = frame.lazy().select(release_order_key().alias(ORDER_KEY)).sort(ORDER_KEY)
+    fused = shared_from_release_order(ordered, period).collect().get_column("key")
+    own = shared_index_keys(frame.lazy(), period).collect().get_column("key")
+    assert fused.dtype == own.dtype == pl.UInt64
+    assert sorted(fused.to_list()) == sorted(own.to_list())
+    pairs = frame.select("offender_id", "release_date").n_unique() if frame.height else 0
+    assert frame.select(release_order_key().n_unique()).item() == pairs
+
+
+def test_validation_collects_the_shared_index_keys_from_its_own_sort(tmp_path):
+    """With the measure's queries, validation answers the shared index keys from its duplicate check's sort (one
+    sort, not two): the same keys as the query itself, and the same measure; a file with a cohort column, and
+    invalid data, as before."""
+    from reoffend.measure import _shared_name, release_queries
+    from reoffend.validate import prefetched
+
+    params = MeasureParams(by=("establishment", "cohort"))
+    ids = ["A", "B", "A", "C", "A", "B"]
+    days = [dt.date(2022, 1, 3), dt.date(2022, 2, 1), dt.date(2022, 3, 31), dt.date(1960, 1, 1), START, START]
+    rows = {"offender_id": ids, "release_date": days, "establishment": ["E1", "E2", "E1", "E1", "E2", "E1"]}
+    pl.DataFrame(rows).write_parquet(tmp_path / "r.parquet")
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2024, 12, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"))
+    queries = release_queries(params)
+    fetched = load_inputs(spec, prefetch=queries)
+    name = _shared_name(params)
+    assert name in fetched.prefetched
+    own = prefetched(replace(fetched, prefetched={}), queries)[name]
+    assert sorted(fetched.prefetched[name].get_column("key").to_list()) == sorted(own.get_column("key").to_list())
+    assert fetched.prefetched[name].height == 2  # A (three releases) and B (two) in 2022Q1
+    assert_frame_equal(measure(fetched, params).rows, measure(load_inputs(spec), params).rows, check_exact=True)
+    repeated = {**rows, "release_date": [*days[:-1], days[1]], "establishment": [*rows["establishment"][:-1], "E2"]}
+    pl.DataFrame(repeated).write_parquet(tmp_path / "r.parquet")  # row 6 repeats row 2
+    with pytest.raises(validate.DataError) as duplicated:
+        load_inputs(spec, prefetch=queries)
+    assert set(duplicated.value.total_by_rule) == {"duplicate-release"}
+
+
 # ------------------------------------------------------------------------- queries collected with validation
 def test_prefetched_results_are_kept_only_when_they_are_of_the_rows_the_command_gets(tmp_path):
     from reoffend.measure import measured_releases, release_queries
