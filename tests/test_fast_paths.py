@@ -297,6 +297,50 @@ def test_rule_counts_with_the_extract_date_found_in_the_pass_are_those_with_it_g
         assert found == given_counts
 
 
+EDGE_IDS = st.one_of(
+    st.sampled_from(["A", " A", "A ", "\tA", "A\n", "A\u00a0", "\u3000A", "A\u2003", "é", "Aé", "éA", "", "  ", "B"]),
+    st.text(alphabet=" \tA\u00a0é\u0085~!\x7f", max_size=3),
+    st.none(),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(EDGE_IDS, st.integers(0, 2)), max_size=8), st.lists(EDGE_IDS, max_size=6))
+@example([("A", 0), (" A", 0)], ["A"])  # one id padded: a duplicate key once stripped
+@example([("A", 0), ("Aé", 0)], ["é"])  # bytes beyond ASCII at an end, but nothing to strip
+def test_scanned_ids_counted_unstripped_give_the_stripped_figures(released, convicted):
+    """A scanned file's text ids are counted as read when no id starts or ends with a byte outside printable
+    ASCII, else stripped (validate._rules_query): the rule counts, the duplicate checks, the ids' lengths and
+    the padded ids must be those of the frame stripped in memory, and of the stripping itself."""
+    releases = pl.DataFrame(
+        {"offender_id": [i for i, _ in released], "release_date": [START + dt.timedelta(days=d) for _, d in released]},
+        schema={"offender_id": pl.String, "release_date": pl.Date},
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": convicted,
+            "offence_date": [START] * len(convicted),
+            "conviction_date": [START] * len(convicted),
+        },
+        schema={"offender_id": pl.String, "offence_date": pl.Date, "conviction_date": pl.Date},
+    )
+
+    def counted(scanned):
+        tables = Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy())
+        for table in tables:
+            table.in_memory = not scanned
+            table.typed = validate._typed_in_memory(table).lazy() if not scanned else validate.typed_frame(table)
+        found, _, _ = validate._count_problems(*tables, dt.date(2030, 1, 1))
+        return found, [(table.id_bytes, table.padded_ids) for table in tables]
+
+    (scanned, scanned_ids), (held, held_ids) = counted(True), counted(False)
+    assert scanned == held
+    for frame, (id_bytes, padded), (held_bytes, _) in zip((releases, convictions), scanned_ids, held_ids, strict=True):
+        ids = frame.get_column("offender_id")
+        assert padded == (ids.str.strip_chars() != ids).sum()
+        assert id_bytes == held_bytes
+
+
 # ------------------------------------------------------------------------- index releases from shared hashes
 @st.composite
 def releases_with_repeats(draw):
