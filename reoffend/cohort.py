@@ -9,8 +9,10 @@ unique, would go to the lowest establishment, then input order). ``index="all"``
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import polars as pl
@@ -92,7 +94,7 @@ def index_releases(
     if "establishment" in releases.collect_schema().names():
         order.append("establishment")
     cohort = _cohort_of(period)
-    key = _index_key_hash(cohort)
+    key = _index_key(period)
     shared = key.is_duplicated() if shared_keys is None else key.is_in(shared_keys.implode())
     numbered = releases.with_row_index(ROW_ORDER).with_columns(shared.alias(SHARED)).cache()  # read once
     chosen = (
@@ -113,22 +115,83 @@ def _cohort_of(period: Period | None) -> pl.Expr:
     return period_key(pl.col("release_date"), period) if period is not None else pl.col("cohort")
 
 
-def _index_key_hash(cohort: pl.Expr) -> pl.Expr:
-    """The 64-bit hash of (offender_id, cohort) that :func:`index_releases` tells shared pairs by."""
-    return pl.col("offender_id").hash(seed=0) ^ cohort.hash(seed=1)
+# Releases' keys as 64-bit numbers: the hash of offender_id in the high 40 bits, and in the low 24 the cohort's
+# number (the index key, :func:`_index_key`) or the day counted from 1900-01-01, the earliest valid date (the order
+# key, :func:`release_order_key`: 24 bits hold 45,000 years). Equal pairs always give equal numbers; a number
+# shared by different pairs (ids whose hashes share their prefix) only sends releases to the exact rule.
+LOW_BITS = (1 << 24) - 1
+ID_BITS = (1 << 64) - 1 - LOW_BITS
+FIRST_DAY = (dt.date(1900, 1, 1) - dt.date(1970, 1, 1)).days
+ORDER_KEY = "_order"  # the column of release_order_key, sorted (validation's duplicate check)
 
 
-def shared_index_keys(releases: pl.LazyFrame, period: Period | None = None) -> pl.LazyFrame:
-    """The hashes of (offender_id, cohort) (:func:`index_releases`) that more than one release has, once each,
-    in a column ``key``: equal neighbours of the sorted hashes (a sort uses both cores). ``releases`` and
-    ``period`` as for :func:`index_releases`."""
-    key = pl.col("key")
+def _id_prefix(keys: pl.Expr | None = None) -> pl.Expr:
+    """The high 40 bits of ``keys``, by default of the 64-bit hash of ``offender_id``."""
+    keys = pl.col("offender_id").hash(seed=0) if keys is None else keys
+    return keys & pl.lit(ID_BITS, dtype=pl.UInt64)
+
+
+def _low_bits(number: pl.Expr) -> pl.Expr:
+    """The low 24 bits of a whole number (any sign) as UInt64: never a failed cast, whatever the data."""
+    return (number & LOW_BITS).cast(pl.UInt64)
+
+
+def _index_key(period: Period | None) -> pl.Expr:
+    """The 64-bit key of (offender_id, cohort) that :func:`index_releases` tells shared pairs by.
+
+    For a period of ``release_date``: the id's hash prefix with the cohort's number in the low bits, which
+    validation's sort of :func:`release_order_key` also finds (:func:`shared_from_release_order`). For a file's
+    own ``cohort`` column: the two hashes combined."""
+    if period is None:
+        return pl.col("offender_id").hash(seed=0) ^ pl.col("cohort").hash(seed=1)
+    return _id_prefix() | _low_bits(period_key(pl.col("release_date"), period))
+
+
+def release_order_key() -> pl.Expr:
+    """(offender_id, release_date) as one UInt64: the id's hash prefix, then the day. Equal pairs give equal
+    numbers, so when the numbers are all distinct so are the pairs (validation's ``duplicate-release`` check
+    sorts them); sorted, the releases of one id prefix are neighbours in date order (for valid dates), which
+    :func:`shared_from_release_order` reads the shared index keys from."""
+    return _id_prefix() | _low_bits(pl.col("release_date").cast(pl.Int32) - FIRST_DAY)
+
+
+def shared_from_release_order(ordered: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+    """The frame of :func:`shared_index_keys` (cohorts by ``period``; the same keys, in another order) from
+    ``ordered``: :func:`release_order_key` of the releases, sorted, in its only column. For valid dates: only a
+    release whose id prefix another release has can share its index key; among those (in the sorted order) a
+    run of one prefix is in date order, and a period's number never falls as the date rises, so releases with
+    one index key are neighbours: a key equal to the one before it is shared."""
+    order = pl.col(ordered.collect_schema().names()[0])
+    prefix, key = _id_prefix(order), pl.col("key")
+    date = ((order & LOW_BITS).cast(pl.Int32) + FIRST_DAY).cast(pl.Date)
     return (
-        releases.select(_index_key_hash(_cohort_of(period)).alias("key"))
-        .sort("key")
+        ordered.filter((prefix == prefix.shift(1)) | (prefix == prefix.shift(-1)))
+        .select((prefix | _low_bits(period_key(date, period))).alias("key"))
         .filter(key == key.shift(1))
         .unique()
     )
+
+
+def shared_index_keys(releases: pl.LazyFrame, period: Period | None = None) -> pl.LazyFrame:
+    """The keys of (offender_id, cohort) (:func:`index_releases`) that more than one release has, once each,
+    in a column ``key``: equal neighbours of the sorted keys (a sort uses both cores). ``releases`` and
+    ``period`` as for :func:`index_releases`."""
+    key = pl.col("key")
+    return releases.select(_index_key(period).alias("key")).sort("key").filter(key == key.shift(1)).unique()
+
+
+@dataclass(frozen=True)
+class SharedIndexKeys:
+    """The query of :func:`shared_index_keys` with cohorts by ``period`` (or the file's ``cohort`` column, when it
+    has one), as a command asks validation to collect it (``prefetch``, :data:`reoffend.validate.Query`).
+    Validation answers it from the sort of its own duplicate check when the cohorts are periods
+    (:func:`shared_from_release_order`), where otherwise it would be a second sort of every release."""
+
+    period: Period
+
+    def __call__(self, releases: pl.LazyFrame, _convictions: pl.LazyFrame) -> pl.LazyFrame:
+        period = None if "cohort" in releases.collect_schema().names() else self.period
+        return shared_index_keys(with_cohort(releases, self.period), period)
 
 
 def matches(where: Mapping[str, Sequence[str]]) -> pl.Expr:

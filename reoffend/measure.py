@@ -18,13 +18,13 @@ from .cohort import (
     COHORT_KEY,
     IndexRule,
     Period,
+    SharedIndexKeys,
     apply_filters,
     check_values_present,
     index_releases,
     partial_periods,
     period_key,
     period_label,
-    shared_index_keys,
     with_cohort,
 )
 from .errors import UsageError, name_list, single_problem
@@ -189,13 +189,9 @@ def release_queries(params: MeasureParams) -> dict[str, Query]:
     def days(releases: pl.LazyFrame, _convictions: pl.LazyFrame) -> pl.LazyFrame:
         return releases.select(pl.col("release_date").unique())
 
-    def shared(releases: pl.LazyFrame, _convictions: pl.LazyFrame) -> pl.LazyFrame:
-        period = None if "cohort" in releases.collect_schema().names() else params.period
-        return shared_index_keys(with_cohort(releases, params.period), period)
-
     queries: dict[str, Query] = {RELEASE_DAYS: days}
     if params.index == "first":
-        queries[_shared_name(params)] = shared
+        queries[_shared_name(params)] = SharedIndexKeys(params.period)
     return queries
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from .cohort import ORDER_KEY, SharedIndexKeys, release_order_key, shared_from_release_order
 from .errors import PROBLEM_SCHEMA, DataError, UsageError, cut_value, name_list, problem_row, single_problem
 from .run_warnings import RunWarning
 from .window import LATEST_EXTRACT_DATE
@@ -406,28 +407,20 @@ def _masks(
     return masks
 
 
-def _with_raw(table: Table, *, values: bool = False) -> pl.LazyFrame:
+def _with_raw(table: Table, *, values: bool = False, strip_ids: bool = True) -> pl.LazyFrame:
     """The typed frame with what the rules need of the raw one: the :data:`NULL` flags of the date columns,
     for a scanned file a raw copy of a text ``offender_id`` (to count padded ids), and with ``values`` raw
-    copies of the date columns (the values a failing rule reports; for a materialised frame, read again)."""
+    copies of the date columns (the values a failing rule reports; for a materialised frame, read again).
+    ``strip_ids=False``: a scanned file's text ids as read, with no raw copy (:func:`_rules_query`)."""
     copies = [pl.col(c).alias(RAW + c) for c in table.spec.dates] if values else []
     if not table.in_memory:  # a scanned file: one scan, flags and raw copies then the typed columns in place
-        if table.raw.collect_schema()["offender_id"] == pl.String:
+        if table.raw.collect_schema()["offender_id"] == pl.String and strip_ids:
             copies.append(pl.col("offender_id").alias(RAW + "offender_id"))
-        return table.raw.with_columns(*_null_flags(table), *copies).with_columns(_typed_columns(table))
+        typed = _typed_columns(table, strip_ids=strip_ids)
+        return table.raw.with_columns(*_null_flags(table), *copies).with_columns(typed)
     if not copies:
         return table.typed  # materialised with its flags (_typed_in_memory)
     return pl.concat([table.typed, table.raw.select(copies)], how="horizontal")
-
-
-def _key_hash() -> pl.Expr:
-    """A 64-bit hash of (offender_id, release_date): rows with the same key have the same hash.
-
-    So when the hashes are all distinct, so are the keys, and the exact duplicate checks can be skipped; a
-    hash shared by different keys (about 1 in 10**6 for 5,000,000 rows) only sends the run to the exact
-    check. Counting distinct hashes is several times quicker than finding duplicated (text, date) pairs.
-    """
-    return pl.col("offender_id").hash(seed=0) ^ pl.col("release_date").hash(seed=1)
 
 
 def _duplicate_masks(typed: pl.LazyFrame) -> tuple[pl.Expr, pl.Expr]:
@@ -719,31 +712,8 @@ def _count_problems(
     disjoint (the extract date is not before 1900), so the count is the rule's.
     """
     derived = extract_date is None
-    queries, keys = [], []
-    for table in (releases, convictions):
-        frame = _with_raw(table)
-        masks = _masks(table, extract_date, early_only=derived)
-        exprs = [mask.sum().alias(f"{rule}|{column}") for (rule, column), (mask, _) in masks.items()]
-        exprs.append(pl.len().alias("rows|"))
-        if derived:
-            # as day numbers: a Date beyond year 9999 (invalid, and reported as such) is no Python date
-            exprs += [pl.col(column).max().cast(pl.Int32).alias(f"latest|{column}") for column in table.spec.dates]
-            if table.spec is CONVICTIONS:
-                day = pl.col("conviction_date")
-                # not .filter: that stops streaming
-                latest = pl.when(day.is_between(EARLIEST_DATE, LATEST_EXTRACT_DATE)).then(day).max()
-                exprs.append(latest.alias("extract|"))
-        if table.raw.collect_schema()["offender_id"] == pl.String:
-            length = pl.col("offender_id").str.len_bytes()
-            exprs += [length.min().alias("id-bytes-min|"), length.max().alias("id-bytes-max|")]
-            if not table.in_memory:  # a materialised frame is stripped once; a scanned one at each pass
-                exprs.append((length != pl.col(RAW + "offender_id").str.len_bytes()).sum().alias("padded|"))
-        if table.spec is RELEASES:
-            # rows less distinct hashes: runs of equal values in the sorted hashes (a parallel sort), about
-            # half the CPU of n_unique's hash table at 5,000,000 releases (0.24 against 0.46 s)
-            exprs.append((pl.len() - 1 - _key_hash().sort().rle_id().max()).alias("key-duplicated|"))
-        queries.append(frame.select(exprs))
-        keys.append(table)
+    queries = [_rules_query(table, extract_date, derived) for table in (releases, convictions)]
+    keys = [releases, convictions]
     # a scanned file: every other column is decoded once here, so a damaged file is reported; a query of its
     # own on the file as read, so that the rules' pass reads and carries only the columns it checks
     decoded = [
@@ -752,18 +722,46 @@ def _count_problems(
         if not table.in_memory
         and (others := [c for c in table.raw.collect_schema().names() if c not in (*table.spec.dates, "offender_id")])
     ]
+    # rows less distinct keys of (offender_id, release_date): runs of equal values in the sorted keys (a parallel
+    # sort; n_unique's hash table took about twice the CPU at 5,000,000 releases). When they are all distinct so
+    # are the pairs, and the exact duplicate checks are skipped; a key shared by different pairs only sends the
+    # run to them. A command's shared index keys with cohorts by period come from the same sort (one sort of
+    # every release, not two: reoffend.cohort.shared_from_release_order).
+    fused = {
+        name: query.period
+        for name, query in (prefetch or {}).items()
+        if isinstance(query, SharedIndexKeys) and "cohort" not in releases.raw.collect_schema().names()
+    }
+    ordered = _with_raw(releases, strip_ids=False).select(release_order_key().alias(ORDER_KEY)).sort(ORDER_KEY)
+    if fused:
+        ordered = ordered.cache()  # read and sorted once for both queries
+    queries.append(_key_duplicated(ordered))
     checks = len(queries) + len(decoded)
     fetched: dict[str, pl.DataFrame] = {}
     if prefetch:
         frames = [_prefetch_frame(table) for table in (releases, convictions)]
+        asked = [
+            shared_from_release_order(ordered, fused[name]) if name in fused else query(*frames)
+            for name, query in prefetch.items()
+        ]
         try:
-            results = pl.collect_all([*queries, *decoded, *(query(*frames) for query in prefetch.values())])
+            results = pl.collect_all([*queries, *decoded, *asked])
             fetched = dict(zip(prefetch, results[checks:], strict=True))
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
             results = pl.collect_all([*queries, *decoded])  # validation alone: its own error, or valid after all
     else:
         results = pl.collect_all([*queries, *decoded])
     results = results[: len(queries)]
+    for index, table in enumerate(keys):  # ids that may have surrounding whitespace: the exact rules, stripped
+        if "edges|" in results[index].columns:
+            if results[index].get_column("edges|").item():
+                results[index] = _rules_query(table, extract_date, derived, quick_ids=False).collect()
+                if table is releases and results[index].get_column("padded|").item():
+                    ordered = _with_raw(releases).select(release_order_key().alias(ORDER_KEY)).sort(ORDER_KEY)
+                    results[-1] = _key_duplicated(ordered).collect()
+            else:
+                results[index] = results[index].drop("edges|")
+    results[0] = pl.concat([results[0], results.pop().select("key-duplicated|")], how="horizontal")
     if derived:
         extract_date = results[1].get_column("extract|").item()
     late: list[tuple[Table, str]] = []  # (table, date column) with dates after the extract date
@@ -798,6 +796,49 @@ def _count_problems(
             key = ("date-out-of-range" if table.spec is RELEASES else "date-out-of-range@c", column)
             counts[key] += int(result.item() or 0)
     return counts, extract_date, fetched
+
+
+def _rules_query(table: Table, extract_date: dt.date | None, derived: bool, *, quick_ids: bool = True) -> pl.LazyFrame:
+    """One table's pass of :func:`_count_problems`: the rows failing each rule, the rows, the latest dates and
+    (without ``extract_date``) the extract date, the text ids' shortest and longest length in bytes and, for a
+    scanned file, how many ids have surrounding whitespace (``padded|``).
+
+    ``quick_ids``: a scanned file's text ids are read as they are, not stripped (a copy of every id, 0.27 CPU s
+    per 20 million), and ``edges|`` counts the ids whose first or last byte is not printable ASCII. When none
+    is, no id has whitespace to strip (a UTF-8 character beyond ASCII, whitespace or not, has no byte in
+    0x21..0x7E), so every figure is what the stripped ids give and ``padded|`` is 0; otherwise the caller
+    makes the pass again with ``quick_ids=False``, on the stripped ids."""
+    scanned_text = not table.in_memory and table.raw.collect_schema()["offender_id"] == pl.String
+    quick = quick_ids and scanned_text
+    frame = _with_raw(table, strip_ids=not quick)
+    masks = _masks(table, extract_date, early_only=derived)
+    exprs = [mask.sum().alias(f"{rule}|{column}") for (rule, column), (mask, _) in masks.items()]
+    exprs.append(pl.len().alias("rows|"))
+    if derived:
+        # as day numbers: a Date beyond year 9999 (invalid, and reported as such) is no Python date
+        exprs += [pl.col(column).max().cast(pl.Int32).alias(f"latest|{column}") for column in table.spec.dates]
+        if table.spec is CONVICTIONS:
+            day = pl.col("conviction_date")
+            # not .filter: that stops streaming
+            latest = pl.when(day.is_between(EARLIEST_DATE, LATEST_EXTRACT_DATE)).then(day).max()
+            exprs.append(latest.alias("extract|"))
+    if table.raw.collect_schema()["offender_id"] == pl.String:
+        length = pl.col("offender_id").str.len_bytes()
+        exprs += [length.min().alias("id-bytes-min|"), length.max().alias("id-bytes-max|")]
+        if quick:
+            ids = pl.col("offender_id").cast(pl.Binary)
+            plain = ids.bin.get(0, null_on_oob=True).is_between(0x21, 0x7E)
+            plain = plain & ids.bin.get(-1, null_on_oob=True).is_between(0x21, 0x7E)
+            exprs.append((~plain).sum().alias("edges|"))  # null and empty ids: null, not counted
+        elif scanned_text:  # a materialised frame is stripped once; a scanned one at each pass
+            exprs.append((length != pl.col(RAW + "offender_id").str.len_bytes()).sum().alias("padded|"))
+    return frame.select(exprs)
+
+
+def _key_duplicated(ordered: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows less distinct values of ``ordered``'s one column, sorted (:func:`_count_problems`)."""
+    order = pl.col(ordered.collect_schema().names()[0])
+    return ordered.select((pl.len() - 1 - order.rle_id().max()).alias("key-duplicated|"))
 
 
 def every_release_after(releases: Table, extract_date: dt.date) -> UsageError:

@@ -297,6 +297,50 @@ def test_rule_counts_with_the_extract_date_found_in_the_pass_are_those_with_it_g
         assert found == given_counts
 
 
+EDGE_IDS = st.one_of(
+    st.sampled_from(["A", " A", "A ", "\tA", "A\n", "A\u00a0", "\u3000A", "A\u2003", "é", "Aé", "éA", "", "  ", "B"]),
+    st.text(alphabet=" \tA\u00a0é\u0085~!\x7f", max_size=3),
+    st.none(),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(EDGE_IDS, st.integers(0, 2)), max_size=8), st.lists(EDGE_IDS, max_size=6))
+@example([("A", 0), (" A", 0)], ["A"])  # one id padded: a duplicate key once stripped
+@example([("A", 0), ("Aé", 0)], ["é"])  # bytes beyond ASCII at an end, but nothing to strip
+def test_scanned_ids_counted_unstripped_give_the_stripped_figures(released, convicted):
+    """A scanned file's text ids are counted as read when no id starts or ends with a byte outside printable
+    ASCII, else stripped (validate._rules_query): the rule counts, the duplicate checks, the ids' lengths and
+    the padded ids must be those of the frame stripped in memory, and of the stripping itself."""
+    releases = pl.DataFrame(
+        {"offender_id": [i for i, _ in released], "release_date": [START + dt.timedelta(days=d) for _, d in released]},
+        schema={"offender_id": pl.String, "release_date": pl.Date},
+    )
+    convictions = pl.DataFrame(
+        {
+            "offender_id": convicted,
+            "offence_date": [START] * len(convicted),
+            "conviction_date": [START] * len(convicted),
+        },
+        schema={"offender_id": pl.String, "offence_date": pl.Date, "conviction_date": pl.Date},
+    )
+
+    def counted(scanned):
+        tables = Table("r", RELEASES, releases.lazy()), Table("c", CONVICTIONS, convictions.lazy())
+        for table in tables:
+            table.in_memory = not scanned
+            table.typed = validate._typed_in_memory(table).lazy() if not scanned else validate.typed_frame(table)
+        found, _, _ = validate._count_problems(*tables, dt.date(2030, 1, 1))
+        return found, [(table.id_bytes, table.padded_ids) for table in tables]
+
+    (scanned, scanned_ids), (held, held_ids) = counted(True), counted(False)
+    assert scanned == held
+    for frame, (id_bytes, padded), (held_bytes, _) in zip((releases, convictions), scanned_ids, held_ids, strict=True):
+        ids = frame.get_column("offender_id")
+        assert padded == (ids.str.strip_chars() != ids).sum()
+        assert id_bytes == held_bytes
+
+
 # ------------------------------------------------------------------------- index releases from shared hashes
 @st.composite
 def releases_with_repeats(draw):
@@ -328,6 +372,77 @@ def test_index_releases_from_the_shared_hashes_are_those_of_the_hash_table(frame
     plain = index_releases(releases, "first", cohort_period).collect()
     looked_up = index_releases(releases, "first", cohort_period, keys).collect()
     assert_frame_equal(looked_up, plain, check_exact=True)
+
+
+@st.composite
+def releases_over_centuries(draw):
+    """Releases of a few people (repeated, ids alike but for padding or accents) on days anywhere from 1900-01-01
+    to 9999-12-30, the valid range: before and after 1970, on period boundaries, and close together."""
+    people = ["A", "B", "é1", "P 1", "", "AA"]
+    days = st.one_of(
+        st.dates(dt.date(1900, 1, 1), dt.date(9999, 12, 30)),
+        st.dates(dt.date(1969, 12, 1), dt.date(1970, 2, 1)),
+        st.builds(
+            lambda year, month: dt.date(year, month, 1) - dt.timedelta(days=1),
+            st.integers(1901, 2030),
+            st.integers(1, 12),
+        ),
+        st.dates(dt.date(2023, 3, 1), dt.date(2023, 4, 30)),
+    )
+    rows = draw(st.lists(st.tuples(st.sampled_from(people), days), max_size=40))
+    return pl.DataFrame(rows, schema={"offender_id": pl.String, "release_date": pl.Date}, orient="row")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(releases_over_centuries(), st.sampled_from(["month", "quarter", "year", "financial-year"]))
+@example(
+    pl.DataFrame({"offender_id": ["A", "A", "B"], "release_date": [dt.date(2022, 1, 5), dt.date(2022, 2, 5), START]}),
+    "quarter",
+)
+def test_shared_index_keys_from_validations_sort_are_those_of_their_own_sort(frame, period):
+    """Validation's sort of (offender_id, release_date) (cohort.release_order_key) gives the same shared index
+    keys as shared_index_keys' own sort of (offender_id, cohort), at any valid date and for every period; and
+    equal (offender_id, release_date) pairs, and only those here, have equal order keys (the duplicate check)."""
+    from reoffend.cohort import ORDER_KEY, release_order_key, shared_from_release_order, shared_index_keys
+
+    ordered = frame.lazy().select(release_order_key().alias(ORDER_KEY)).sort(ORDER_KEY)
+    fused = shared_from_release_order(ordered, period).collect().get_column("key")
+    own = shared_index_keys(frame.lazy(), period).collect().get_column("key")
+    assert fused.dtype == own.dtype == pl.UInt64
+    assert sorted(fused.to_list()) == sorted(own.to_list())
+    pairs = frame.select("offender_id", "release_date").n_unique() if frame.height else 0
+    assert frame.select(release_order_key().n_unique()).item() == pairs
+
+
+def test_validation_collects_the_shared_index_keys_from_its_own_sort(tmp_path):
+    """With the measure's queries, validation answers the shared index keys from its duplicate check's sort (one
+    sort, not two): the same keys as the query itself, and the same measure; a file with a cohort column, and
+    invalid data, as before."""
+    from reoffend.measure import _shared_name, release_queries
+    from reoffend.validate import prefetched
+
+    params = MeasureParams(by=("establishment", "cohort"))
+    ids = ["A", "B", "A", "C", "A", "B"]
+    days = [dt.date(2022, 1, 3), dt.date(2022, 2, 1), dt.date(2022, 3, 31), dt.date(1960, 1, 1), START, START]
+    rows = {"offender_id": ids, "release_date": days, "establishment": ["E1", "E2", "E1", "E1", "E2", "E1"]}
+    pl.DataFrame(rows).write_parquet(tmp_path / "r.parquet")
+    pl.DataFrame(
+        {"offender_id": ["A"], "offence_date": [dt.date(2022, 2, 1)], "conviction_date": [dt.date(2024, 12, 1)]}
+    ).write_parquet(tmp_path / "c.parquet")
+    spec = InputSpec(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"))
+    queries = release_queries(params)
+    fetched = load_inputs(spec, prefetch=queries)
+    name = _shared_name(params)
+    assert name in fetched.prefetched
+    own = prefetched(replace(fetched, prefetched={}), queries)[name]
+    assert sorted(fetched.prefetched[name].get_column("key").to_list()) == sorted(own.get_column("key").to_list())
+    assert fetched.prefetched[name].height == 2  # A (three releases) and B (two) in 2022Q1
+    assert_frame_equal(measure(fetched, params).rows, measure(load_inputs(spec), params).rows, check_exact=True)
+    repeated = {**rows, "release_date": [*days[:-1], days[1]], "establishment": [*rows["establishment"][:-1], "E2"]}
+    pl.DataFrame(repeated).write_parquet(tmp_path / "r.parquet")  # row 6 repeats row 2
+    with pytest.raises(validate.DataError) as duplicated:
+        load_inputs(spec, prefetch=queries)
+    assert set(duplicated.value.total_by_rule) == {"duplicate-release"}
 
 
 # ------------------------------------------------------------------------- queries collected with validation
