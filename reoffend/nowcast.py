@@ -397,10 +397,14 @@ def development_sums(reference: pl.DataFrame, rows: pl.DataFrame, max_age: int, 
 
     # seen at t (first day < t): at t = first day + 1 the release joins with what remains after that day;
     # after each later conviction day d, at t = d + 1, the remaining count drops by the rows (events) of day d
-    ordered = rows.select(STAGE, SEGMENT, KEY, DAY, EVENT_KEY).sort(KEY, DAY)
-    if ordered.schema[EVENT_KEY] == pl.Date:  # an event is a conviction date: one per release and day
-        events = ordered.filter(_new_release() | (pl.col(DAY) != pl.col(DAY).shift(1)))
+    if rows.schema[EVENT_KEY] == pl.Date:
+        # an event is a conviction date, on one day: its own, or the one its court lag is stretched to
+        # (drift.stretched_reference), where two dates may land on one day; so one event per release, day and date
+        ordered = rows.select(STAGE, SEGMENT, KEY, DAY, EVENT_KEY).sort(KEY, DAY, EVENT_KEY)
+        event = pl.col(EVENT_KEY)
+        events = ordered.filter(_new_release() | (pl.col(DAY) != pl.col(DAY).shift(1)) | (event != event.shift(1)))
     else:  # an appearance: first seen on its earliest conviction day
+        ordered = rows.select(STAGE, SEGMENT, KEY, DAY, EVENT_KEY).sort(KEY, DAY)
         events = (
             ordered.group_by(KEY, EVENT_KEY)
             .agg(pl.col(STAGE).first(), pl.col(SEGMENT).first(), pl.col(DAY).min())

@@ -48,6 +48,7 @@ from reoffend.nowcast import (
     court_lag_check,
     coverage_check,
     development,
+    development_table,
     level_adjusted_q,
     level_credibility,
     nowcast,
@@ -413,6 +414,41 @@ def test_stretched_reference_by_hand():
     again, kept = stretched_reference(reference, rows, releases, KEY, DAY, FIRST_DAY, 2.0)
     assert kept[DAY].to_list() == [210, 210]
     assert again.select("reoffences", "reconviction_events", FIRST_DAY).row(0) == (2, 1, 210)
+
+
+def test_two_conviction_dates_stretched_onto_one_day_stay_two_events():
+    """Found by review: a first offence on day 5 convicted on day 49 (lag 44: stretched by 1.5 to 5 + 66 = 71),
+    then offences on days 10 and 16 convicted on days 110 and 112 (lags 100 and 96: two events, keyed by their
+    conviction dates), both stretched to day 160 (10 + 150, 16 + 144). The development table took one event per
+    release and day when events are dates, so after day 71 it had 1 event still to come where there are 2: every
+    events figure of a nowcast adjusting the court lag, on a file without appearance ids, differed from the same
+    file with an empty appearance_id column. It must count them as the text keys do."""
+    release = dt.date(2022, 1, 1)
+    releases = pl.DataFrame({KEY: [0], "release_date": [release], CONVICTION_DEADLINE: [dt.date(2023, 7, 1)]})
+    days = [(5, 49), (10, 110), (16, 112)]
+    convicted = [release + dt.timedelta(c) for _, c in days]
+    rows = pl.DataFrame(
+        {
+            KEY: [0, 0, 0],
+            SEGMENT: [0, 0, 0],
+            "offence_date": [release + dt.timedelta(o) for o, _ in days],
+            "conviction_date": convicted,
+            DAY: [c for _, c in days],
+            EVENT_KEY: convicted,
+        }
+    )
+    reference = pl.DataFrame(
+        {KEY: [0], SEGMENT: [0], FIRST_DAY: [49], "reoffended": [True], "reoffences": [3], "reconviction_events": [3]}
+    )
+    again, kept = stretched_reference(reference, rows, releases, KEY, DAY, FIRST_DAY, 1.5)
+    assert sorted(kept[DAY].to_list()) == [71, 160, 160] and again["reconviction_events"].to_list() == [3]
+    by_date = development_table(again, kept, 200)
+    by_text = development_table(again, kept.with_columns(pl.col(EVENT_KEY).cast(pl.String)), 200)
+    assert_frame_equal(by_date, by_text, check_exact=True)
+    # at age 72 (after day 71) the release is seen with 3 - 1 = 2 events still to come (not 1), at 161 with none
+    seen = by_date.filter(pl.col(AGE) == 72).row(0, named=True)
+    assert (seen["o_n"], seen["o_mean_reconviction_events"], seen["o_mean_reoffences"]) == (1, 2.0, 2.0)
+    assert by_date.filter(pl.col(AGE) == 161)["o_mean_reconviction_events"].to_list() == [0.0]
 
 
 # ------------------------------------------------------------------------------------ the honesty check
