@@ -651,6 +651,22 @@ def test_the_command_line_sets_jemalloc_arenas_before_polars_starts(given, expec
         assert int(settings[2].removeprefix("narenas:")) >= 1
 
 
+@pytest.mark.parametrize(("given", "expected"), [(None, str(4 << 20)), ("1048576", "1048576")])
+def test_the_command_line_sets_the_csv_readers_chunk(given, expected):
+    """reoffend.cli.allocator sets polars' CSV chunk (POLARS_CSV_CHUNK_SIZE, read at each scan) to 4 MiB, and
+    a user's own setting is left as it is."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_CSV_CHUNK_SIZE"}
+    if given is not None:
+        env["POLARS_CSV_CHUNK_SIZE"] = given
+    code = "import os, reoffend.cli; print(os.environ['POLARS_CSV_CHUNK_SIZE'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == expected
+
+
 # ---------------------------------------------------------------- the spreadsheet's data rows, written directly
 CELL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.sampled_from(
     ["", "&<>\"'", "a\nb\rc\td", "\x00\x0b\x1f", "\ufffe", "EST042", "[c]", "é 😀", '"quoted"', "it's"]
