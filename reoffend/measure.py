@@ -309,22 +309,11 @@ def proven_pairs(keyed: pl.LazyFrame, convictions: pl.LazyFrame, person: pl.Expr
     the two sides are joined on; by default ``offender_id`` itself.
     """
     window_rows = keyed.select(RELEASE_KEY, "offender_id", "release_date", FOLLOW_UP_END, CONVICTION_DEADLINE)
-    # the join's hash table is built on the index releases (one row each, their frame held already), not on the
-    # convictions (usually several rows a person): polars' own choice ("auto", which may differ run to run) took
-    # the convictions at 1M and 5M releases, 0.04 to 0.09 GB more at the measure's peak for the same CPU
-    # (bench/NOTES.md, tenth round). Nothing reads the pairs in their order (it never was a given)
     if person is None or person.meta.eq(pl.col("offender_id")):
-        return window_rows.join(convictions, on="offender_id", how="inner", build_side="force_left").filter(
-            FollowUpWindow.is_proven_reoffence()
-        )
+        return window_rows.join(convictions, on="offender_id", how="inner").filter(FollowUpWindow.is_proven_reoffence())
     return (
         window_rows.with_columns(person.alias(PERSON_KEY))
-        .join(
-            convictions.select(person.alias(PERSON_KEY), pl.exclude("offender_id")),
-            on=PERSON_KEY,
-            how="inner",
-            build_side="force_left",
-        )
+        .join(convictions.select(person.alias(PERSON_KEY), pl.exclude("offender_id")), on=PERSON_KEY, how="inner")
         .filter(FollowUpWindow.is_proven_reoffence())
         .drop(PERSON_KEY)
     )
