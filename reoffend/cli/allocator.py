@@ -12,7 +12,7 @@ The CSV reader's chunk (``POLARS_CSV_CHUNK_SIZE``, read at each scan) is set to 
 MiB: jemalloc keeps freed pages for half a second to a second, so in a quick run the bytes of every chunk in
 flight while a file is typed are still resident when the measure's join and group-bys run on top of the typed
 frames. Smaller chunks leave fewer of them, for the same CPU time (bench/NOTES.md, tenth round: a 1M CSV
-measure with freed pages kept, as on a quiet machine, peaks at about 490 MiB rather than 630).
+measure with freed pages kept, as on a quiet machine, peaks at about 520 MiB rather than 640).
 
 jemalloc reads its settings once, when polars' library starts: ``import polars`` sets its own decay times
 and appends ``_RJEM_MALLOC_CONF`` to them, so this module is imported by ``reoffend.cli`` before anything
