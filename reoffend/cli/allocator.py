@@ -38,10 +38,17 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# what ``import polars`` writes into ``_RJEM_MALLOC_CONF`` (polars 2.2): a process started by one that imported
+# polars (bench/run.py, a notebook) inherits it, which is no setting of the user's
+POLARS_OWN_CONF = "dirty_decay_ms:500,muzzy_decay_ms:1000"
+
+
 def configure() -> None:
     """Set polars' jemalloc to one arena per usable core, and its CSV reader's chunk to
-    :data:`CSV_CHUNK_BYTES`, each unless the environment already sets it."""
-    os.environ.setdefault(MALLOC_CONF, f"narenas:{usable_cores()}")
+    :data:`CSV_CHUNK_BYTES`, each unless the environment already sets it (polars' own decay times, inherited
+    from a parent process that imported polars, are not a setting: polars writes them again at its import)."""
+    if os.environ.get(MALLOC_CONF, POLARS_OWN_CONF) == POLARS_OWN_CONF:
+        os.environ[MALLOC_CONF] = f"narenas:{usable_cores()}"
     os.environ.setdefault(CSV_CHUNK, str(CSV_CHUNK_BYTES))
 
 
