@@ -32,6 +32,7 @@ DATE_FORMAT = "%Y-%m-%d"
 ROW = "_row"
 RAW = "_raw_"
 NULL = RAW + "null_"  # NULL + column: the raw value of a date column is missing (a boolean kept while validating)
+DECODED = RAW + "decoded"  # a row's columns not held were read (_typed_in_memory): a boolean, dropped at once
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ class Table:
     read_error: Callable[[BaseException], BaseException] | None = None
     date_format: str = "%Y-%m-%d"  # strftime form of its text dates (--date-format; DATE_FORMAT by default)
     read_as: dict[str, str] = field(default_factory=dict)  # how it was read (format, delimiter...), for metadata
+    # the columns a materialised typed frame holds when it was read without those no command uses
+    # (validate_inputs ``release_columns``); None: every column
+    held: tuple[str, ...] | None = None
 
 
 # A query a command will make of the validated inputs, from (releases, convictions) typed frames: one it may
@@ -326,8 +330,12 @@ def _typed_columns(table: Table, *, strip_dates: bool = True, strip_ids: bool = 
     return exprs
 
 
-def _typed_in_memory(table: Table) -> pl.DataFrame:
+def _typed_in_memory(table: Table, held: Collection[str] | None = None) -> pl.DataFrame:
     """The typed frame, materialised, with a :data:`NULL` flag per date column (the raw value is missing).
+
+    ``held``: the columns kept (None: all). Every other column is still decoded, as the reader types it (so a
+    value its type cannot hold fails the read as before), but only to a :data:`DECODED` flag of the row that
+    is dropped at once: the frame never holds it (:func:`validate_inputs`, ``release_columns``).
 
     Made by the streaming engine from ``table.raw``, which may be a scan of a CSV file: the date text is
     parsed as it is read, and only the typed columns are ever held whole (at 5,000,000 releases the peak
@@ -338,11 +346,22 @@ def _typed_in_memory(table: Table) -> pl.DataFrame:
     """
     text_dates = _flagged_dates(table)
     flagged = table.raw.with_columns(_null_flags(table))
-    typed = flagged.with_columns(_typed_columns(table, strip_dates=False)).collect(engine="streaming")
+    names = flagged.collect_schema().names()
+    others = [] if held is None else [c for c in names if c not in held and not c.startswith(NULL)]
+    # the columns not held, each decoded by the reader and reduced to one boolean of the row (then dropped)
+    decoded = [pl.any_horizontal([pl.col(c).is_null() for c in others]).alias(DECODED)] if others else []
+
+    def typed_as(strip_dates: bool) -> pl.DataFrame:
+        typed = flagged.with_columns([*_typed_columns(table, strip_dates=strip_dates), *decoded])
+        if others:
+            typed = typed.select(c for c in [*names, DECODED] if c not in others)
+        return typed.collect(engine="streaming").drop(DECODED, strict=False)
+
+    typed = typed_as(strip_dates=False)
     if text_dates:
         unparsed = pl.any_horizontal((~pl.col(NULL + c) & pl.col(c).is_null()).any() for c in text_dates)
         if typed.select(unparsed).item():
-            typed = flagged.with_columns(_typed_columns(table)).collect(engine="streaming")
+            typed = typed_as(strip_dates=True)
     return typed
 
 
@@ -464,6 +483,8 @@ def validate_inputs(
     """
     _check_extract_date(extract_date)
     _check_columns_and_types(releases, convictions, extra_required or {}, release_columns)
+    if release_columns is not None:
+        releases.held = _kept_columns(releases.raw.collect_schema().names(), release_columns)
     _read_typed(releases, convictions, in_memory)
 
     source = "--extract-date" if extract_date is not None else "latest conviction_date in the data"
@@ -525,8 +546,10 @@ def _read_typed(releases: Table, convictions: Table, in_memory: bool) -> None:
     """Each table's typed frame (held in memory, or scanned), a read error as the table's own error."""
     for table in (releases, convictions):
         table.in_memory = in_memory if table.in_memory is None else table.in_memory
+        if not table.in_memory:
+            table.held = None  # a scanned frame reads only what each pass asks of it (_used_columns)
         try:
-            table.typed = _typed_in_memory(table).lazy() if table.in_memory else typed_frame(table)
+            table.typed = _typed_in_memory(table, table.held).lazy() if table.in_memory else typed_frame(table)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as error:
             if table.read_error is None:
                 raise
@@ -678,14 +701,22 @@ def date_format_advice(releases: Table, convictions: Table, failing: Mapping[tup
 
 def _used_columns(releases: pl.LazyFrame, used: Collection[str], in_memory: bool) -> pl.LazyFrame:
     """``releases`` without the columns a command does not use (:func:`validate_inputs`), if it has them all."""
-    names = releases.collect_schema().names()
+    kept = _kept_columns(releases.collect_schema().names(), used)
+    if kept is None:
+        return releases
+    narrowed = releases.select(kept)
+    return narrowed.collect().lazy() if in_memory else narrowed
+
+
+def _kept_columns(names: list[str], used: Collection[str]) -> tuple[str, ...] | None:
+    """The columns of ``names`` a command that uses ``used`` keeps, in their order; None to keep them all (it
+    uses them all, or misses one and then reports it with all the file's columns)."""
     if any(c not in names for c in set(used) - {"cohort"}):
-        return releases  # the command reports a missing column with all the file's columns
+        return None  # the command reports a missing column with all the file's columns
     wanted = {*RELEASES.required, *RELEASES.optional, *used}  # establishment: the index rule's tie-break
     if wanted.issuperset(names):
-        return releases
-    kept = releases.select(c for c in names if c in wanted)
-    return kept.collect().lazy() if in_memory else kept
+        return None
+    return tuple(c for c in names if c in wanted)
 
 
 def _id_bytes(*tables: Table) -> tuple[int, int] | None:
@@ -784,6 +815,9 @@ def _count_problems(
             rule, column = name.split("|")
             counts[(rule, column) if table.spec is RELEASES else (rule + "@c", column)] = int(value or 0)
         if key_duplicated:  # some rows may share offender_id and release_date: count exactly
+            if table.held is not None:  # the duplicate rules compare whole rows: read every column after all
+                table.typed = _typed_in_memory(table).lazy()
+                table.held = None
             repeated, conflicting = _duplicate_masks(table.typed)
             dup = table.typed.select(repeated.sum().alias("r"), conflicting.sum().alias("c")).collect().row(0)
             counts[("duplicate-release", "offender_id")] = int(dup[0])

@@ -193,6 +193,73 @@ def test_release_columns_the_command_does_not_use_are_dropped_after_validation()
     assert columns(None) == ["offender_id", "release_date", "establishment", "age"]
 
 
+# the columns of a release row: a few people and days so that keys repeat, odd date texts, blanks, and other
+# columns that differ between rows of one key (conflicting releases) or do not (exact repeats)
+NARROWED_ROW = st.tuples(
+    st.sampled_from(["A", "B", " A", ""]),
+    st.sampled_from(["2022-01-10", "2022-01-11", " 2022-01-10", "2022-1-10", "10/01/2022", "", "2022-02-30"]),
+    st.sampled_from(["E1", "E2", ""]),
+    st.sampled_from(["30", "31", ""]),
+    st.sampled_from(["M", "F"]),
+)
+
+
+def _validated(releases: pl.DataFrame, convictions: pl.DataFrame, used, dedupe: bool):
+    """(the valid releases, the rows deduplicated) or the DataError's problems and summary."""
+    tables = Table("r.csv", RELEASES, releases.lazy()), Table("c.csv", CONVICTIONS, convictions.lazy())
+    try:
+        valid = validate_inputs(*tables, release_columns=used, dedupe=dedupe)
+    except validate.DataError as error:
+        return "error", error.problems, error.summary()
+    return "valid", valid.releases.collect(), valid.deduplicated_rows
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(NARROWED_ROW, max_size=10), st.booleans())
+@example([("A", "2022-01-10", "E1", "30", "M"), ("A", "2022-01-10", "E1", "31", "M")], False)  # conflicting
+@example([("A", "2022-01-10", "E1", "30", "M"), ("A", "2022-01-10", "E1", "30", "M")], True)  # an exact repeat
+def test_releases_read_without_the_columns_no_command_uses_validate_as_read_whole(rows, dedupe):
+    """With ``release_columns`` the releases are typed without the columns the command drops after validation
+    (``held``); when some rows share offender_id and release_date the duplicate rules compare whole rows, so
+    the file is typed whole after all. Every outcome (problems and their report, the valid rows, the rows
+    deduplicated) is that of the frame validated whole, the dropped columns then left out."""
+    names = ["offender_id", "release_date", "establishment", "age", "sex"]
+    releases = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row").with_columns(
+        pl.col("age").replace("", None)
+    )
+    convictions = pl.DataFrame(
+        {"offender_id": ["A", "B"], "offence_date": ["2022-03-01"] * 2, "conviction_date": ["2023-12-01"] * 2}
+    )
+    narrowed = _validated(releases, convictions, ("establishment",), dedupe)
+    whole = _validated(releases, convictions, None, dedupe)
+    assert narrowed[0] == whole[0]
+    if whole[0] == "error":
+        assert_frame_equal(narrowed[1], whole[1])
+        assert narrowed[2] == whole[2]
+    else:
+        assert_frame_equal(narrowed[1], whole[1].select("offender_id", "release_date", "establishment"))
+        assert narrowed[2] == whole[2]
+
+
+def test_a_column_no_command_uses_is_still_read_with_its_type(tmp_path):
+    """A value of a dropped column that its type cannot hold (past the 10,000 rows the type is read from) is
+    the same problem whether or not the command uses the column: it is decoded, only not held."""
+    from .conftest import write_csv
+
+    lines = ["offender_id,release_date,establishment,age"]
+    lines += [f"P{i:05d},2022-01-10,E1,{'abc' if i == 10_500 else 30}" for i in range(11_000)]
+    write_csv(tmp_path / "r.csv", "\n".join(lines) + "\n")
+    write_csv(tmp_path / "c.csv", "offender_id,offence_date,conviction_date\nP00001,2022-02-01,2022-03-01\n")
+    spec = InputSpec(str(tmp_path / "r.csv"), str(tmp_path / "c.csv"))
+    reports = []
+    for used in (None, ["establishment"]):
+        with pytest.raises(validate.DataError) as raised:
+            load_inputs(spec, release_columns=used)
+        reports.append(raised.value.summary())
+    assert reports[0] == reports[1]
+    assert "row 10501, column age" in reports[1] and "'abc'" in reports[1]
+
+
 def test_a_missing_group_column_still_lists_every_column_of_the_file(cli, tmp_path):
     from .conftest import write_csv
 
@@ -679,10 +746,15 @@ def test_a_chart_that_fails_in_the_worker_fails_the_bulletin(monkeypatch):
 
 
 # ------------------------------------------------------------------------------------ polars' allocator
-@pytest.mark.parametrize(("given", "expected"), [(None, "narenas:"), ("narenas:7", "narenas:7")])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(None, "narenas:"), ("narenas:7", "narenas:7"), ("dirty_decay_ms:500,muzzy_decay_ms:1000", "narenas:")],
+)
 def test_the_command_line_sets_jemalloc_arenas_before_polars_starts(given, expected):
     """reoffend.cli.allocator runs before polars is imported (polars reads _RJEM_MALLOC_CONF once, at its
-    import, and appends it to its own settings), and a user's own setting is left as it is."""
+    import, and appends it to its own settings), and a user's own setting is left as it is; polars' own
+    decay times, which a parent process that imported polars passes on (bench/run.py did: its measure ran
+    without the arenas setting), are no setting of the user's."""
     import os
     import subprocess
     import sys
@@ -695,8 +767,24 @@ def test_the_command_line_sets_jemalloc_arenas_before_polars_starts(given, expec
     settings = done.stdout.strip().split(",")
     assert settings[:2] == ["dirty_decay_ms:500", "muzzy_decay_ms:1000"]  # polars' own, then what it was given
     assert settings[2].startswith(expected) and len(settings) == 3
-    if given is None:
+    if expected == "narenas:":
         assert int(settings[2].removeprefix("narenas:")) >= 1
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, str(4 << 20)), ("1048576", "1048576")])
+def test_the_command_line_sets_the_csv_readers_chunk(given, expected):
+    """reoffend.cli.allocator sets polars' CSV chunk (POLARS_CSV_CHUNK_SIZE, read at each scan) to 4 MiB, and
+    a user's own setting is left as it is."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_CSV_CHUNK_SIZE"}
+    if given is not None:
+        env["POLARS_CSV_CHUNK_SIZE"] = given
+    code = "import os, reoffend.cli; print(os.environ['POLARS_CSV_CHUNK_SIZE'])"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == expected
 
 
 # ---------------------------------------------------------------- the spreadsheet's data rows, written directly
