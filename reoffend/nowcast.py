@@ -562,10 +562,12 @@ def nowcast_at(
     counts = group_counts(observed, by, GROUP_SEGMENT, GROUP_MEDIAN)
     group_status = counts.select(*by, "_final")
     if groups is not None:
-        group_status = group_status.join(groups, on=list(by), how="semi")
+        group_status = group_status.join(groups, on=list(by), nulls_equal=True, how="semi")
     # the backtest (groups given) compares provisional figures alone: no final group's measures for it
     final_groups = group_status.filter("_final")
-    final_releases = observed.join(final_groups, on=list(by), how="semi") if groups is None else observed.head(0)
+    final_releases = (
+        observed.join(final_groups, on=list(by), nulls_equal=True, how="semi") if groups is None else observed.head(0)
+    )
     final = group_measures(final_releases.lazy(), by, confidence).collect()
 
     targets = observed.filter(~pl.col(COMPLETE))
@@ -638,7 +640,9 @@ GROUP_MEDIAN = pl.col("release_date").cast(pl.Int32).median().floor().cast(pl.In
 
 def _releases_of(targets: pl.DataFrame, groups: pl.DataFrame, by: Sequence[str]) -> pl.Expr:
     """True for the releases of ``targets`` in ``groups`` (a filter keeps the releases' order)."""
-    return pl.col(KEY).is_in(targets.select(KEY, *by).join(groups, on=list(by), how="semi").get_column(KEY).implode())
+    return pl.col(KEY).is_in(
+        targets.select(KEY, *by).join(groups, on=list(by), nulls_equal=True, how="semi").get_column(KEY).implode()
+    )
 
 
 def _development_tables(
@@ -694,12 +698,16 @@ def _with_lag_model_error(
     # in release order, as expected is: the float sums below are then those of every run
     moved = expected.join(adjusted.select(KEY), on=KEY, how="semi", maintain_order="left")
     sums = [ordered_sum(f"_mean_{c}").alias(f"_shift_{c}") for c in COUNTS.values()]
-    shift = moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), suffix="_plain")
+    shift = (
+        moved.group_by(by).agg(sums).join(plain.group_by(by).agg(sums), on=list(by), nulls_equal=True, suffix="_plain")
+    )
     lag_sd = [
         (LAG_MODEL_SHARE * (pl.col(f"_shift_{c}") - pl.col(f"_shift_{c}_plain"))).alias(f"_lag_sd_{c}")
         for c in COUNTS.values()
     ]
-    return levels.join(shift.select(*by, *lag_sd), on=list(by), how="left")  # per group, read by its key
+    return levels.join(
+        shift.select(*by, *lag_sd), on=list(by), nulls_equal=True, how="left"
+    )  # per group, read by its key
 
 
 def _reference_warnings(
@@ -1004,7 +1012,7 @@ def _expectations(
     if keep is not None:  # the levels read the shares of every release; the whole table for the kept ones alone
         joined = with_state(targets.filter(keep), table).sort(KEY)
     levels_columns = levels.select(*by, "level_ratio", "_level_mse")
-    joined = joined.join(levels_columns, on=list(by), how="left", maintain_order="left")
+    joined = joined.join(levels_columns, on=list(by), nulls_equal=True, how="left", maintain_order="left")
     columns = expectation_columns()
     drop = [c for c in (*table.columns, "level_ratio", "_level_mse") if c not in (SEGMENT, AGE, RATIO)]
     # lazily: the common subexpressions (q_lam, the scale) are then computed once, not in every column (0.33 ->
@@ -1231,7 +1239,7 @@ def _provisional_groups(
     z = normal_quantile(confidence)
     groups = status.filter(~pl.col("_final")).drop("_final")
     counts = group_counts(observed, by) if counts is None else counts
-    base = counts.join(groups, on=list(by), how="semi").select(
+    base = counts.join(groups, on=list(by), nulls_equal=True, how="semi").select(
         *by,
         pl.col("_n").cast(pl.Int64).alias("cohort_size"),
         pl.col("_incomplete").cast(pl.Int64).alias("incomplete_releases"),
@@ -1252,8 +1260,10 @@ def _provisional_groups(
     if levels is None:  # no release in follow-up (nowcast_at): every group is final, so base has no rows
         return base
     # per group, row by row: the groups' order is _assemble's sort (and the backtest's)
-    joined = base.join(expected.group_by(by).agg(sums), on=list(by), how="left")
-    joined = joined.join(levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), how="left")
+    joined = base.join(expected.group_by(by).agg(sums), on=list(by), nulls_equal=True, how="left")
+    joined = joined.join(
+        levels.select(*by, "level_ratio", "_level_mse", "^_lag_sd_.*$"), on=list(by), nulls_equal=True, how="left"
+    )
     out = []
     size = pl.col("cohort_size").cast(pl.Float64)
     observed_columns = {
@@ -1315,7 +1325,7 @@ def _assemble(final: pl.DataFrame, provisional: pl.DataFrame, months: pl.DataFra
             columns.append(measure)
         columns += [f"{measure}_provisional", f"{measure}_provisional_low", f"{measure}_provisional_high"]
     columns += list(DRIFT_COLUMNS)
-    rows = rows.join(months, on=list(by), how="left")  # the order: sorted at the end
+    rows = rows.join(months, on=list(by), nulls_equal=True, how="left")  # the order: sorted at the end
     for column in columns:
         if column not in rows.columns:
             rows = rows.with_columns(pl.lit(None, DRIFT_COLUMNS.get(column, pl.Float64)).alias(column))
@@ -1615,7 +1625,7 @@ def backtest(
         warnings += [note.prefixed(f"origin {origin}: ") for note in notes]
         provisional = rows.filter(pl.col("status") == "provisional")
         details.append(
-            provisional.join(finals, on=list(by), how="inner").select(
+            provisional.join(finals, on=list(by), nulls_equal=True, how="inner").select(
                 pl.lit(origin).alias("origin"),
                 *by,
                 "months_observed",

@@ -551,6 +551,30 @@ def test_segments_whose_values_hold_the_labels_separator_are_not_merged(synth_fu
     assert_frame_equal(relabelled.sort("cohort", "g1", "g2"), plain.sort("cohort", "g1", "g2"), check_exact=True)
 
 
+def test_a_group_whose_value_is_missing_is_a_group_as_in_measure(synth_full):
+    # found by review: the nowcast's joins on the group columns dropped the null group (no row at all, and a
+    # warning that it had nothing to learn from), where measure keeps it as its own group, sorted last
+    releases, convictions = synth_full
+    site = pl.col("establishment")
+    grouped = releases.with_columns(g=pl.when(site.str.ends_with("1")).then(None).otherwise(site.str.slice(-1)))
+    extract = dt.date(2024, 6, 30)
+    params = NowcastParams(MeasureParams(by=("g",), excluded_offences=EXCLUDED), final_cohorts=10)
+    inputs = truncated((grouped, convictions), extract)
+    result = nowcast(inputs, params)
+    rows = result.rows
+    missing = rows.filter(pl.col("g").is_null())
+    assert missing.height == rows["cohort"].n_unique()  # one row per cohort, final and provisional alike
+    assert missing.filter(pl.col("status") == "provisional")["binary_rate_provisional"].null_count() == 0
+    assert not any("too few complete releases" in w for w in result.warnings)
+    measured = measure(
+        inputs,
+        MeasureParams(by=("cohort", "g"), excluded_offences=EXCLUDED, incomplete="exclude"),
+    ).rows
+    final = missing.filter(pl.col("status") == "final").select("cohort", "cohort_size", "binary_rate")
+    expected = measured.filter(pl.col("g").is_null()).join(final.select("cohort"), on="cohort", how="semi")
+    assert final.height > 0 and final.equals(expected.select("cohort", "cohort_size", "binary_rate"))
+
+
 def test_a_segment_label_is_one_to_one_and_keeps_plain_values_text():
     values = ["A\x1fB", "A", None, "", "\x00", "\x01", "\x01\x02", "B\x1fC", "C"]
     frame = pl.DataFrame({"g1": values, "g2": list(reversed(values))}, schema={"g1": pl.String, "g2": pl.String})
