@@ -815,13 +815,7 @@ def _count_problems(
             rule, column = name.split("|")
             counts[(rule, column) if table.spec is RELEASES else (rule + "@c", column)] = int(value or 0)
         if key_duplicated:  # some rows may share offender_id and release_date: count exactly
-            if table.held is not None:  # the duplicate rules compare whole rows: read every column after all
-                table.typed = _typed_in_memory(table).lazy()
-                table.held = None
-            repeated, conflicting = _duplicate_masks(table.typed)
-            dup = table.typed.select(repeated.sum().alias("r"), conflicting.sum().alias("c")).collect().row(0)
-            counts[("duplicate-release", "offender_id")] = int(dup[0])
-            counts[("conflicting-release", "offender_id")] = int(dup[1])
+            _count_duplicate_releases(table, counts)
     if late:  # invalid data: dates after the extract date, counted now that it is known
         after = pl.collect_all(
             [_with_raw(table).select((pl.col(column) > extract_date).sum()) for table, column in late]
@@ -830,6 +824,18 @@ def _count_problems(
             key = ("date-out-of-range" if table.spec is RELEASES else "date-out-of-range@c", column)
             counts[key] += int(result.item() or 0)
     return counts, extract_date, fetched
+
+
+def _count_duplicate_releases(table: Table, counts: dict[tuple[str, str], int]) -> None:
+    """The duplicate-release rules counted exactly, comparing whole rows: a releases table held without the
+    columns the command drops (``held``) is read and typed whole after all."""
+    if table.held is not None:
+        table.typed = _typed_in_memory(table).lazy()
+        table.held = None
+    repeated, conflicting = _duplicate_masks(table.typed)
+    dup = table.typed.select(repeated.sum().alias("r"), conflicting.sum().alias("c")).collect().row(0)
+    counts[("duplicate-release", "offender_id")] = int(dup[0])
+    counts[("conflicting-release", "offender_id")] = int(dup[1])
 
 
 def _rules_query(table: Table, extract_date: dt.date | None, derived: bool, *, quick_ids: bool = True) -> pl.LazyFrame:
