@@ -263,7 +263,8 @@ def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[st
     """Conviction rows that may count: excluded offence codes dropped, with the event key.
 
     A reconviction event is a distinct court appearance: ``appearance_id`` where the file has it (a row
-    without one is its own appearance on its conviction date), else the ``conviction_date``. The two kinds of
+    without one, missing or empty text, is its own appearance on its conviction date), else the
+    ``conviction_date``. The two kinds of
     key are marked apart (``id:`` and ``date:``), so an appearance id that reads ``date:2023-07-01`` is never
     taken for the rows without an id convicted that day.
     """
@@ -275,7 +276,9 @@ def proven_reoffences(convictions: pl.LazyFrame, excluded_offences: frozenset[st
             pl.col("offence_code").is_null() | ~pl.col("offence_code").is_in(sorted(excluded_offences))
         )
     if "appearance_id" in columns:
-        appearance = pl.concat_str(pl.lit("id:"), pl.col("appearance_id").cast(pl.String))  # null stays null
+        text = pl.col("appearance_id").cast(pl.String)
+        # empty text is no id (a CSV's quoted "" reads as ""; SQL engines read it as NULL): null stays null
+        appearance = pl.concat_str(pl.lit("id:"), pl.when(text != "").then(text))
         event = pl.coalesce(appearance, pl.format("date:{}", pl.col("conviction_date")))
     else:
         event = pl.col("conviction_date")

@@ -416,9 +416,10 @@ def _conviction_cte(params: MeasureParams, source: SqlSource) -> exp.Select:
     conviction_date = _date(_col(source.column("conviction_date")))
     if source.has_appearance_ids:
         # the two kinds of key marked apart, as measure.proven_reoffences does: an id reading "date:..." is no date
-        appearance = _col(source.column("appearance_id"))
+        # and empty text is no id, as there
+        appearance = exp.Nullif(this=_text(_col(source.column("appearance_id"))), expression=_str(""))
         marker = exp.Concat(expressions=[_str("date:"), _text(conviction_date.copy())], safe=True)
-        marked = exp.Concat(expressions=[_str("id:"), _text(appearance.copy())], safe=True)
+        marked = exp.Concat(expressions=[_str("id:"), appearance.copy()], safe=True)
         without_id = exp.Is(this=appearance, expression=exp.Null())
         event: exp.Expr = exp.Case(ifs=[exp.If(this=without_id, true=marker)], default=marked)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -426,6 +427,34 @@ def test_an_appearance_id_that_reads_like_a_date_key_is_its_own_appearance():
     row = run([release()], convictions).per_release.row(0, named=True)
     # events: the day 2023-07-01 without an id, and the id "date:2023-07-01" (2 rows): 2 events of 3 rows
     assert (row["reoffences"], row["reconviction_events"]) == (3, 2)
+
+
+def test_an_empty_appearance_id_is_no_id():
+    # a CSV's quoted "" reads as empty text, which SQL engines read as NULL: both are rows without an id, one
+    # appearance per conviction date with the missing ids, whatever the reader
+    convictions = [
+        offence(offence_date="2023-05-01", conviction_date="2023-07-01", appearance_id=""),
+        offence(offence_date="2023-05-02", conviction_date="2023-07-01", appearance_id=None),
+        offence(offence_date="2023-05-03", conviction_date="2023-08-01", appearance_id=""),
+        offence(offence_date="2023-05-04", conviction_date="2023-08-01", appearance_id=" "),
+    ]
+    row = run([release()], convictions).per_release.row(0, named=True)
+    # events: the day 2023-07-01 (2 rows), the day 2023-08-01 (1 row) and the id " " (text, not empty): 3 of 4
+    assert (row["reoffences"], row["reconviction_events"]) == (4, 3)
+
+
+def test_a_quoted_empty_appearance_id_in_a_csv_is_no_id(cli, tmp_path):
+    # found by review: the CSV reader reads a quoted "" as empty text (an unquoted blank as missing), so the rows
+    # below were 2 appearances (the id "" and the day 2023-03-01) where DuckDB's reader of the same file saw 1
+    (tmp_path / "r.csv").write_text("offender_id,release_date,establishment\nA,2023-01-05,E1\n")
+    (tmp_path / "c.csv").write_text(
+        'offender_id,offence_date,conviction_date,appearance_id\nA,2023-02-01,2023-03-01,""\nA,2023-02-02,2023-03-01,\n'
+    )
+    status, out, _ = cli(
+        "measure", tmp_path / "r.csv", tmp_path / "c.csv", "--extract-date", "2030-01-01", "--format", "json"
+    )
+    row = json.loads(out)["rows"][0]
+    assert status == 0 and (row["reoffences"], row["reconviction_events"]) == (2, 1)
 
 
 def test_the_run_metadata_records_the_inputs_and_what_was_dropped():

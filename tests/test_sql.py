@@ -224,11 +224,13 @@ def test_an_appearance_id_spelled_as_a_date_key_is_not_that_dates_appearance():
             "appearance_id": [None, "date:2023-03-01"],
         }
     )
+    # and a third row with empty text for an id: no id, so the appearance of 2023-03-01 again (2 events of 3 rows)
+    convictions = pl.concat([convictions, convictions.head(1).with_columns(appearance_id=pl.lit(""))])
     params = MeasureParams(by=())
     case = Case("marked events", params, source=SqlSource(appearance_ids=True))
     ours = python_rows(releases, convictions, params, extract_date=dt.date(2026, 1, 1))
     theirs = run_duckdb((releases, convictions), case)
-    assert ours["reconviction_events"].to_list() == [2]  # 2 appearances of 2 rows
+    assert ours["reconviction_events"].to_list() == [2]
     assert_same_table(ours, theirs, "marked events")
 
 
