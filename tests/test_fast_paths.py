@@ -787,6 +787,24 @@ def test_the_command_line_sets_the_csv_readers_chunk(given, expected):
     assert done.stdout.strip() == expected
 
 
+@pytest.mark.parametrize("given", ["abc", "", "0", "-4", "1e6", " 4096", "４０９６"])
+def test_a_csv_chunk_that_polars_cannot_take_is_a_usage_error(tmp_path, given):
+    """Found by review: POLARS_CSV_CHUNK_SIZE=abc made the first CSV scan panic (exit 70, an internal error);
+    it is the user's setting, so it is named in a usage error (exit 2) before anything is read."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "r.csv").write_text("offender_id,release_date\nA,2023-01-05\n")
+    (tmp_path / "c.csv").write_text("offender_id,offence_date,conviction_date\n")
+    env = {**os.environ, "POLARS_CSV_CHUNK_SIZE": given}
+    entry = "from reoffend.cli import main; main()"  # as the installed command runs it
+    command = [sys.executable, "-c", entry, "validate", str(tmp_path / "r.csv"), str(tmp_path / "c.csv")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "POLARS_CSV_CHUNK_SIZE" in done.stderr and "Traceback" not in done.stderr and "panic" not in done.stderr
+
+
 # ---------------------------------------------------------------- the spreadsheet's data rows, written directly
 CELL_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.sampled_from(
     ["", "&<>\"'", "a\nb\rc\td", "\x00\x0b\x1f", "\ufffe", "EST042", "[c]", "é 😀", '"quoted"', "it's"]
