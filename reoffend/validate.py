@@ -747,12 +747,7 @@ def _count_problems(
     keys = [releases, convictions]
     # a scanned file: every other column is decoded once here, so a damaged file is reported; a query of its
     # own on the file as read, so that the rules' pass reads and carries only the columns it checks
-    decoded = [
-        table.raw.select(pl.col(c).is_null().sum() for c in others)
-        for table in (releases, convictions)
-        if not table.in_memory
-        and (others := [c for c in table.raw.collect_schema().names() if c not in (*table.spec.dates, "offender_id")])
-    ]
+    decoded = [query for table in (releases, convictions) if (query := _decoding_query(table)) is not None]
     # rows less distinct keys of (offender_id, release_date): runs of equal values in the sorted keys (a parallel
     # sort; n_unique's hash table took about twice the CPU at 5,000,000 releases). When they are all distinct so
     # are the pairs, and the exact duplicate checks are skipped; a key shared by different pairs only sends the
@@ -824,6 +819,19 @@ def _count_problems(
             key = ("date-out-of-range" if table.spec is RELEASES else "date-out-of-range@c", column)
             counts[key] += int(result.item() or 0)
     return counts, extract_date, fetched
+
+
+def _decoding_query(table: Table) -> pl.LazyFrame | None:
+    """A scanned file's columns that the rules' pass does not read, decoded once so that a damaged file is
+    reported (None for a table held in memory, or with no such column). A scanned CSV file (``--streaming``)
+    has every column read: polars checks a row's number of fields only when a scan reads them all, so a row
+    with too many would otherwise pass validation and fail the measure's own scan as an internal error."""
+    if table.in_memory:
+        return None
+    names = table.raw.collect_schema().names()
+    if table.read_error is None:
+        names = [c for c in names if c not in (*table.spec.dates, "offender_id")]
+    return table.raw.select(pl.col(c).is_null().sum() for c in names) if names else None
 
 
 def _count_duplicate_releases(table: Table, counts: dict[tuple[str, str], int]) -> None:

@@ -82,6 +82,12 @@ DAMAGED = {
     "not UTF-8": (b"offender_id,release_date\nA,2022-01-10\nB\xe9,2022-02-10\n", "row 2: line 3: the bytes"),
     "too many fields": (b"offender_id,release_date\nA,2022-01-10\nB,2022-02-10,extra\n", "row 2: line 3: 3 fields"),
     "quote never closed": (b'offender_id,release_date\nA,2022-01-10\n"B,2022-02-10\n', "row 2: line 3: a quote"),
+    # found by review: with a column the rules do not read, polars' scans never read every column, and so never
+    # counted the fields: --streaming passed validation and the measure failed as an internal error (exit 70)
+    "too many fields, another column": (
+        b"offender_id,release_date,establishment\nA,2022-01-10,E1\nB,2022-02-10,E2,X,Y\n",
+        "row 2: line 3: 5 fields",
+    ),
 }
 
 
