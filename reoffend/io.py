@@ -1536,14 +1536,21 @@ def by_name(path: str, write: Callable[[io.BufferedWriter], object], option: str
     return gzipped(write) if is_gzip_output(path) else write
 
 
+PARQUET_ROW_GROUP = 100_000  # rows: a Parquet file's row groups, fixed (see frame_writer)
+
+
 def frame_writer(frame: pl.DataFrame, fmt: str) -> Callable[[io.BufferedWriter], None]:
-    """A writer for :func:`atomic_write` that writes ``frame`` in a data format."""
+    """A writer for :func:`atomic_write` that writes ``frame`` in a data format.
+
+    Parquet is written in row groups of :data:`PARQUET_ROW_GROUP` rows: left to polars, a file's row groups
+    followed the frame's chunks in memory, which depend on how its threads happened to split the work, so two
+    runs on the same input wrote the same table in different bytes (a 1,000,000-row ``--per-release`` file)."""
     if fmt == "csv":
         return lambda handle: frame.write_csv(handle)
     if fmt == "tsv":
         return lambda handle: frame.write_csv(handle, separator="\t")
     if fmt == "parquet":
-        return lambda handle: frame.write_parquet(handle)
+        return lambda handle: frame.write_parquet(handle, row_group_size=PARQUET_ROW_GROUP)
     if fmt == "ndjson":
         return lambda handle: frame.write_ndjson(handle)
     raise UsageError(f"cannot write {fmt!r}; use csv, tsv, parquet or ndjson")

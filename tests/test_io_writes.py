@@ -454,3 +454,28 @@ def test_an_errors_file_from_an_earlier_failed_run_is_not_left_as_todays(cli, fo
     status, _out, err = cli("measure", folder / "r.csv", folder / "c.csv", *EXTRACT, "--errors", problems)
     assert status == 0, err
     assert problems.read_text().splitlines() == ["file,row,column,rule,value,message"]  # valid: no problems
+
+
+def test_a_parquet_output_is_the_same_bytes_however_the_frame_is_chunked():
+    """Found by review: two runs of `measure --per-release out.parquet` at 1,000,000 releases wrote the same
+    table in different bytes, its row groups following the frame's chunks, which depend on the threads. The
+    writer fixes the row groups (reoffend.io.PARQUET_ROW_GROUP), so any chunking gives one file."""
+    import hashlib
+    import io as bytes_io
+
+    import polars as pl
+
+    from reoffend.io import PARQUET_ROW_GROUP, frame_writer
+
+    rows = 2 * PARQUET_ROW_GROUP + 12_345
+    frame = pl.DataFrame({"i": pl.int_range(rows, eager=True), "s": pl.int_range(rows, eager=True).cast(pl.String)})
+    digests = set()
+    for cuts in ((0, 0), (5, 150_000), (123_457, 40_000), (rows - 1, 1)):
+        first, second = cuts
+        parts = [frame.slice(0, first), frame.slice(first, second), frame.slice(first + second)]
+        chunked = pl.concat(parts, rechunk=False)
+        buffer = bytes_io.BytesIO()
+        frame_writer(chunked, "parquet")(buffer)
+        digests.add(hashlib.sha256(buffer.getvalue()).hexdigest())
+        assert pl.read_parquet(bytes_io.BytesIO(buffer.getvalue())).equals(frame)
+    assert len(digests) == 1
