@@ -1023,6 +1023,26 @@ def _ndjson_problem(name: str, raw: bytes) -> DataError | None:
     return None
 
 
+CSV_CHUNK_VARIABLE = "POLARS_CSV_CHUNK_SIZE"  # set by reoffend/cli/allocator.py unless the user set it
+
+
+def check_csv_chunk() -> None:
+    """A usage error naming ``POLARS_CSV_CHUNK_SIZE`` when polars could not take its value; called before each
+    CSV read. polars parses it as a machine word at every CSV scan and panics on anything else (text, 0, a
+    number past 2**64 - 1), which would end the run as an internal error; a command that reads no CSV (Parquet
+    inputs, ``--version``) never asks."""
+    value = os.environ.get(CSV_CHUNK_VARIABLE)
+    if value is None:
+        return
+    digits = value.removeprefix("+")  # as polars' parse (Rust's usize) takes it
+    if digits.isascii() and digits.isdigit() and 0 < int(digits) <= 2 * sys.maxsize + 1:
+        return
+    raise UsageError(
+        f"the environment variable {CSV_CHUNK_VARIABLE} is {value!r}: polars reads CSV in chunks of that many bytes "
+        "and needs a positive whole number (reoffend sets 4194304 when it is not set); correct it or unset it"
+    )
+
+
 JSON_KEY = r'"(?:[^"\\]|\\.)*"\s*:'  # a JSON string followed by a colon: an object's key (the records are flat)
 
 
@@ -1036,6 +1056,7 @@ def ndjson_repeated_key(source: TableSource, data: bytes | None) -> DataError | 
         "has_header": False, "separator": "\x1f", "quote_char": None, "new_columns": ["line"],
         "infer_schema": False, "truncate_ragged_lines": True,
     }  # fmt: skip
+    check_csv_chunk()
     lines = pl.read_csv(io.BytesIO(data), **options).lazy() if data is not None else pl.scan_csv(source.path, **options)
     keys = pl.col("keys")
     found = lines.select(pl.col("line").str.extract_all(JSON_KEY).alias("keys"))
@@ -1088,6 +1109,7 @@ def _scan(source: TableSource, fmt: str, text_overrides: dict, lazy: bool, data:
     """Polars reads a plain file by its path (scanned when ``lazy``); ``data`` is a stream's, a compressed
     file's or a transcoded file's bytes, read from memory. A CSV file is split at ``source.delimiter``."""
     if fmt == "csv":
+        check_csv_chunk()
         options: dict[str, Any] = {"schema_overrides": text_overrides, "infer_schema_length": 10_000}
         if source.delimiter and source.delimiter != ",":
             options["separator"] = source.delimiter

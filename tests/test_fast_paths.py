@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import subprocess
 from dataclasses import replace
 
 import polars as pl
@@ -787,22 +788,48 @@ def test_the_command_line_sets_the_csv_readers_chunk(given, expected):
     assert done.stdout.strip() == expected
 
 
-@pytest.mark.parametrize("given", ["abc", "", "0", "-4", "1e6", " 4096", "４０９６"])
-def test_a_csv_chunk_that_polars_cannot_take_is_a_usage_error(tmp_path, given):
-    """Found by review: POLARS_CSV_CHUNK_SIZE=abc made the first CSV scan panic (exit 70, an internal error);
-    it is the user's setting, so it is named in a usage error (exit 2) before anything is read."""
+def run_with_chunk(tmp_path, value: str, *args: str) -> subprocess.CompletedProcess:
+    """``reoffend ARGS`` (as the installed command runs it) with POLARS_CSV_CHUNK_SIZE set to ``value``."""
     import os
-    import subprocess
     import sys
 
+    env = {**os.environ, "POLARS_CSV_CHUNK_SIZE": value}
+    entry = "from reoffend.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", entry, *args], env=env, capture_output=True, text=True, cwd=tmp_path)
+
+
+def chunk_inputs(tmp_path) -> list[str]:
     (tmp_path / "r.csv").write_text("offender_id,release_date\nA,2023-01-05\n")
-    (tmp_path / "c.csv").write_text("offender_id,offence_date,conviction_date\n")
-    env = {**os.environ, "POLARS_CSV_CHUNK_SIZE": given}
-    entry = "from reoffend.cli import main; main()"  # as the installed command runs it
-    command = [sys.executable, "-c", entry, "validate", str(tmp_path / "r.csv"), str(tmp_path / "c.csv")]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    (tmp_path / "c.csv").write_text("offender_id,offence_date,conviction_date\nA,2023-02-01,2023-03-01\n")
+    return ["validate", "r.csv", "c.csv", "--extract-date", "2025-01-01"]
+
+
+@pytest.mark.parametrize(
+    "given", ["abc", "", "0", "-4", "1e6", " 4096", "４０９６", "+", "18446744073709551616", "99999999999999999999"]
+)
+def test_a_csv_chunk_that_polars_cannot_take_is_a_usage_error(tmp_path, given):
+    """Found by review: POLARS_CSV_CHUNK_SIZE=abc (or 0, or a number past 2**64 - 1) made the first CSV scan panic
+    (exit 70, an internal error); it is the user's setting, so it is named in a usage error (exit 2)."""
+    done = run_with_chunk(tmp_path, given, *chunk_inputs(tmp_path))
     assert done.returncode == 2, done.stderr
     assert "POLARS_CSV_CHUNK_SIZE" in done.stderr and "Traceback" not in done.stderr and "panic" not in done.stderr
+
+
+@pytest.mark.parametrize("given", ["+4096", "00004096", "1048576", "18446744073709551615"])
+def test_a_csv_chunk_polars_takes_is_kept(tmp_path, given):
+    done = run_with_chunk(tmp_path, given, *chunk_inputs(tmp_path))
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_bad_csv_chunk_stops_only_a_run_that_reads_csv(tmp_path):
+    """Found by review: the first check stopped every command, --version and Parquet runs included, which read
+    no CSV and which polars' setting cannot touch."""
+    assert run_with_chunk(tmp_path, "abc", "--version").returncode == 0
+    chunk_inputs(tmp_path)
+    for name in ("r", "c"):
+        pl.read_csv(tmp_path / f"{name}.csv").write_parquet(tmp_path / f"{name}.parquet")
+    parquet = ["validate", "r.parquet", "c.parquet", "--extract-date", "2025-01-01"]
+    assert run_with_chunk(tmp_path, "abc", *parquet).returncode == 0
 
 
 # ---------------------------------------------------------------- the spreadsheet's data rows, written directly

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from ..disclosure import SHORTHAND, SUPPRESSED, DisclosureRule
+from ..io import check_csv_chunk
 from ..linked import COUNTS, AuditReport, InconsistentTables, Key, LinkedTables, Protection, audit, key
 
 WHOLE = "all"  # the cohort value of a pooled row
@@ -616,6 +617,7 @@ def audit_folder(folder: str) -> tuple[AuditReport, dict[str, Any]]:
         path = root / "tables" / name
         if not path.is_file():
             continue
+        check_csv_chunk()
         try:
             tables[name] = pl.read_csv(path, infer_schema=False)
         except (OSError, pl.exceptions.PolarsError) as error:

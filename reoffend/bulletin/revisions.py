@@ -45,6 +45,7 @@ import polars as pl
 
 from ..disclosure import SHORTHAND, SUPPRESSED
 from ..errors import UsageError
+from ..io import check_csv_chunk
 from ..linked import LinkedTables
 from .folder import MANIFEST_KEY, MANIFEST_VERSION
 from .publication import MEASURE_COUNTS, Layout, RowCell, TableCells, UnreadableCell, row_cells
@@ -208,6 +209,7 @@ def _table(folder: str, root: Path, name: str, files: Mapping[str, Any]) -> pl.D
         raise _refuse(folder, f"tables/{name} cannot be read ({error.strerror or error})") from None
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise _refuse(folder, f"tables/{name} is not the file its manifest.json lists (SHA-256 differs): edited since")
+    check_csv_chunk()
     try:
         return pl.read_csv(data, infer_schema=False)
     except pl.exceptions.PolarsError as error:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import allocator  # before polars is first imported (see the module)
+from . import allocator  # noqa: F401 - before polars is first imported (see the module)
 
 # isort: split
 from .. import __version__
@@ -24,7 +24,6 @@ from ..errors import (
     OutputClosed,
     ReoffendError,
     Terminated,
-    UsageError,
     one_line,
     os_reason,
     printable,
@@ -217,8 +216,6 @@ def _main(argv: list[str] | None) -> None:
     forget_written()  # and has written nothing yet (reoffend.io.outputs_written, for a signal's message)
     run_log.start()  # and has no warning yet, nor a log (--log)
     try:
-        if problem := allocator.csv_chunk_problem():
-            raise UsageError(problem)
         # without standalone mode click returns the status of ctx.exit(n) (e.g. 1 from --fail-unless-significant)
         status = cli.main(args=args, prog_name="reoffend", standalone_mode=False)
         sys.stdout.flush()  # a write error must not wait for the interpreter's exit, which would hide it

@@ -52,17 +52,4 @@ def configure() -> None:
     os.environ.setdefault(CSV_CHUNK, str(CSV_CHUNK_BYTES))
 
 
-def csv_chunk_problem() -> str | None:
-    """What is wrong with the environment's ``POLARS_CSV_CHUNK_SIZE`` (a user's setting, kept by
-    :func:`configure`), or None: polars panics at the first CSV scan on a value that is not a positive whole
-    number of bytes, which would end a run as an internal error."""
-    value = os.environ.get(CSV_CHUNK)
-    if value is None or (value.isascii() and value.isdigit() and int(value) > 0):
-        return None
-    return (
-        f"the environment variable {CSV_CHUNK} is {value!r}: it must be a positive whole number of bytes "
-        f"(reoffend sets {CSV_CHUNK_BYTES} when it is not set); correct it or unset it"
-    )
-
-
 configure()

@@ -14,7 +14,7 @@ import polars as pl
 from ..compare.published import KINDS, OPTIONAL, REQUIRED, InvalidResult, Published, check_all, read_batch
 from ..compare.rows import PublishedRow
 from ..errors import UsageError, one_line, single_problem
-from ..io import read_text_file
+from ..io import check_csv_chunk, read_text_file
 from ..report.format import number, p_is, per_cent
 from .options import FiniteFloatRange, alpha_option, output_options, sided_option
 
@@ -133,6 +133,7 @@ def compare_published(
 
 def _read_csv(path: str) -> pl.DataFrame:
     text = read_text_file(path, "batch of published results")
+    check_csv_chunk()
     try:
         return pl.read_csv(io.StringIO(text), infer_schema=False)
     except pl.exceptions.PolarsError as error:
